@@ -1,0 +1,133 @@
+"""The hub's signing keys, and every JOSE operation the hub performs, with joserfc.
+
+- Access tokens: JWTs the hub signs for applications (RFC 9068 shape), verified on every call.
+- Client assertions: JWTs applications sign with their registered key (RFC 7523 private_key_jwt).
+- Request signatures: a JWS with detached payload over each forwarded request (RFC 7515 App. F).
+
+Keys live as JWK files in a directory; the newest is the signing key, all are published in the
+JWKS so that tokens and signatures made before a rotation still verify until they expire.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+import warnings
+from pathlib import Path
+
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, OKPKey
+
+from ..domain.errors import Refusal
+from ..services.ports import Signer
+
+# RFC 9864 deprecates the polymorphic "EdDSA" name in favour of "Ed25519", which joserfc does not
+# register yet; "EdDSA" over an Ed25519 key is the same signature, and what clients accept today.
+ALGORITHMS = ["EdDSA", "ES256"]
+warnings.filterwarnings("ignore", message="EdDSA is deprecated")
+# Request signatures carry our own protected header parameters (request id, audience, time).
+_SIGNATURE_REGISTRY = jws.JWSRegistry(algorithms=ALGORITHMS, strict_check_header=False)
+
+
+class HubKeys(Signer):
+    def __init__(self, keys: list[OKPKey]) -> None:
+        if not keys:
+            raise ValueError("the hub needs at least one signing key")
+        self._keys = keys
+        self.signing_key = keys[-1]
+        self.key_set = KeySet(keys)
+
+    @property
+    def kid(self) -> str:
+        return self.signing_key.kid or ""
+
+    @classmethod
+    def load_or_create(cls, directory: Path) -> "HubKeys":
+        """Load every `*.jwk.json` in `directory` (oldest first); create one if there is none."""
+        directory.mkdir(parents=True, exist_ok=True)
+        files = sorted(directory.glob("*.jwk.json"))
+        if not files:
+            files = [cls.rotate(directory)]
+        keys = [OKPKey.import_key(json.loads(f.read_text())) for f in files]
+        return cls(keys)
+
+    @staticmethod
+    def rotate(directory: Path) -> Path:
+        """Write a new Ed25519 key; it signs from the next start, older keys stay published."""
+        directory.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        key = OKPKey.generate_key("Ed25519", parameters={"use": "sig", "alg": "EdDSA"})
+        kid = key.thumbprint()
+        key = OKPKey.import_key(key.as_dict(private=True), parameters={"kid": kid, "use": "sig", "alg": "EdDSA"})
+        path = directory / f"{stamp}-{kid[:8]}.jwk.json"
+        path.write_text(json.dumps(key.as_dict(private=True)))
+        path.chmod(0o600)
+        return path
+
+    def jwks(self) -> dict:
+        return {"keys": [k.as_dict(private=False) for k in self._keys]}
+
+    # --- access tokens -------------------------------------------------------------------------
+
+    def issue_token(self, claims: dict) -> str:
+        header = {"alg": "EdDSA", "kid": self.kid, "typ": "at+jwt"}
+        return jwt.encode(header, claims, self.signing_key, algorithms=ALGORITHMS)
+
+    def verify_token(self, token: str) -> dict:
+        """Claims of a token this hub signed; Refusal("unauthenticated") otherwise (no expiry check)."""
+        try:
+            return jwt.decode(token, self.key_set, algorithms=["EdDSA"]).claims
+        except (JoseError, ValueError, TypeError, KeyError):
+            raise Refusal("unauthenticated", "the access token is malformed or was not signed by this hub.") from None
+
+    # --- request signatures ------------------------------------------------------------------
+
+    def sign_detached(self, payload: bytes, protected: dict) -> str:
+        header = {"alg": "EdDSA", "kid": self.kid, **protected}
+        compact = jws.serialize_compact(header, payload, self.signing_key, registry=_SIGNATURE_REGISTRY)
+        head, _, signature = compact.split(".")
+        return f"{head}..{signature}"
+
+    def verify_client_assertion(self, assertion: str, jwks: dict) -> dict:
+        return verify_client_assertion(assertion, jwks)
+
+
+def verify_client_assertion(assertion: str, jwks: dict) -> dict:
+    """Claims of an application's client assertion, checked against its registered keys."""
+    try:
+        key_set = KeySet.import_key_set(jwks)
+        return jwt.decode(assertion, key_set, algorithms=ALGORITHMS).claims
+    except (JoseError, ValueError, TypeError, KeyError) as exc:
+        raise Refusal("invalid_client", f"the client assertion does not verify against the application's registered keys ({exc.__class__.__name__}).", "client_assertion") from None
+
+
+def make_client_assertion(client_id: str, audience: str, private_jwk: dict, lifetime: int = 60) -> str:
+    """What an application does to obtain a token; used by the CLI, the demo and the tests."""
+    now = int(time.time())
+    key = KeySet.import_key_set({"keys": [private_jwk]}).keys[0]
+    alg = "ES256" if private_jwk.get("kty") == "EC" else "EdDSA"
+    claims = {"iss": client_id, "sub": client_id, "aud": audience, "iat": now, "exp": now + lifetime, "jti": str(uuid.uuid4())}
+    header = {"alg": alg, **({"kid": private_jwk["kid"]} if "kid" in private_jwk else {})}
+    return jwt.encode(header, claims, key, algorithms=ALGORITHMS)
+
+
+def generate_application_key(kind: str = "Ed25519") -> dict:
+    """A new private JWK for an application (Ed25519 or ES256)."""
+    from joserfc.jwk import ECKey
+
+    key = ECKey.generate_key("P-256") if kind == "ES256" else OKPKey.generate_key("Ed25519")
+    data = key.as_dict(private=True)
+    data["kid"] = key.thumbprint()
+    return data
+
+
+def public_jwk(private_jwk: dict) -> dict:
+    return {k: v for k, v in private_jwk.items() if k not in ("d", "p", "q", "dp", "dq", "qi")}
+
+
+def verify_detached(signature: str, payload: bytes, key_set: KeySet) -> dict:
+    """Verify a hub request signature; return its protected header. Raises JoseError."""
+    obj = jws.deserialize_compact(signature, key_set, payload=payload, registry=_SIGNATURE_REGISTRY)
+    return dict(obj.protected)

@@ -1,0 +1,162 @@
+"""Two database drivers behind one small async interface.
+
+SQLite runs in-process: its indexed reads take microseconds, less than a hop to a thread would
+cost, so they run inline on a dedicated read connection; writes are serialised on a second
+connection under an asyncio lock. PostgreSQL uses psycopg 3's async connection pool.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import sqlite3
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, AsyncIterator, Iterable, Sequence
+
+Row = tuple[Any, ...]
+
+
+class Transaction(abc.ABC):
+    @abc.abstractmethod
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; return the number of rows it changed."""
+
+    @abc.abstractmethod
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+
+    @abc.abstractmethod
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+
+class Database(abc.ABC):
+    dialect: str
+
+    @abc.abstractmethod
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    @abc.abstractmethod
+    def transaction(self) -> Any:
+        """An async context manager yielding a Transaction; commits on success, rolls back on error."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+
+def sqlite_connect(path: str | Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
+    """Open a connection configured the same way everywhere (WAL, foreign keys, busy timeout).
+
+    synchronous=FULL makes a commit durable against power loss, not only a process crash: what
+    the hub acknowledged must survive both. Batched commits pay the fsync once per batch.
+    """
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+class _SQLiteTransaction(Transaction):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._conn.execute(sql, params).rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._conn.executemany(sql, rows)
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self._conn.execute(sql, params).fetchall()
+
+
+class SQLiteDatabase(Database):
+    dialect = "sqlite"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._writer = sqlite_connect(self.path)
+        self._reader = sqlite_connect(self.path)
+        self._lock = asyncio.Lock()
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self._reader.execute(sql, params).fetchall()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        async with self._lock:
+            self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SQLiteTransaction(self._writer)
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+            self._writer.execute("COMMIT")
+
+    async def close(self) -> None:
+        self._reader.close()
+        self._writer.close()
+
+
+@lru_cache(maxsize=512)
+def to_psycopg(sql: str) -> str:
+    # Our SQL never contains a literal '?' or '%', so the rewrite is a plain substitution.
+    return sql.replace("?", "%s")
+
+
+class _PostgresTransaction(Transaction):
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        cur = await self._conn.execute(to_psycopg(sql), params)
+        return cur.rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self._conn.cursor() as cur:
+            await cur.executemany(to_psycopg(sql), list(rows))
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        cur = await self._conn.execute(to_psycopg(sql), params)
+        return await cur.fetchall()
+
+
+class PostgresDatabase(Database):
+    dialect = "postgres"
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+
+    @classmethod
+    async def connect(cls, dsn: str, min_size: int = 2, max_size: int = 10) -> "PostgresDatabase":
+        from psycopg_pool import AsyncConnectionPool
+
+        pool = AsyncConnectionPool(dsn, min_size=min_size, max_size=max_size, open=False, timeout=10)
+        await pool.open(wait=True, timeout=10)
+        return cls(pool)
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(to_psycopg(sql), params)
+            return await cur.fetchall()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        async with self.pool.connection() as conn:
+            async with conn.transaction():
+                yield _PostgresTransaction(conn)
+
+    async def close(self) -> None:
+        await self.pool.close()

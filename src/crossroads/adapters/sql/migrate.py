@@ -1,0 +1,76 @@
+"""Schema migrations: numbered SQL files per dialect, applied once each, in order.
+
+Each file runs in one transaction together with the row that records it, so a migration is
+either wholly applied or not at all. A store opened by an older hub than its schema refuses to
+start rather than guess.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+from .database import Database
+
+_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.(sqlite|postgres)\.sql$")
+
+
+def available(dialect: str) -> list[tuple[int, str, str]]:
+    """(version, file name, SQL) for every migration of `dialect`, in version order."""
+    found = []
+    for entry in resources.files(__package__).joinpath("migrations").iterdir():
+        match = _NAME.match(entry.name)
+        if match and match.group(2) == dialect:
+            found.append((int(match.group(1)), entry.name, entry.read_text()))
+    return sorted(found)
+
+
+def _statements(sql: str) -> list[str]:
+    # Our migration files hold no semicolon inside a statement (no functions, no literals with
+    # ';'); comments are dropped first since they may.
+    code = "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
+    return [s.strip() for s in code.split(";") if s.strip()]
+
+
+async def current_version(db: Database) -> int:
+    async with db.transaction() as tx:
+        if db.dialect == "postgres":
+            await tx.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
+        await tx.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+        )
+        row = await tx.fetchone("SELECT MAX(version) FROM schema_migrations")
+    return (row[0] or 0) if row else 0
+
+
+async def migrate(db: Database) -> list[str]:
+    """Apply the migrations this database lacks; return the names applied.
+
+    Safe when several hub processes start at once: each migration re-reads the version under a
+    lock (SQLite's write lock, a PostgreSQL advisory lock) before it applies anything.
+    """
+    migrations = available(db.dialect)
+    newest = migrations[-1][0] if migrations else 0
+    version = await current_version(db)
+    if version > newest:
+        raise RuntimeError(
+            f"the database schema is at version {version}, newer than this hub knows ({newest}); upgrade the hub"
+        )
+    applied = []
+    for number, name, sql in migrations:
+        if number <= version:
+            continue
+        async with db.transaction() as tx:
+            if db.dialect == "postgres":
+                await tx.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
+            row = await tx.fetchone("SELECT 1 FROM schema_migrations WHERE version = ?", (number,))
+            if row is not None:
+                continue
+            for statement in _statements(sql):
+                await tx.execute(statement)
+            await tx.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (number, name))
+        applied.append(name)
+    return applied
+
+
+_MIGRATION_LOCK = 0x43524F53  # "CROS": one advisory lock id for schema changes

@@ -1,0 +1,175 @@
+"""The registry repository over SQL."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date
+
+import psycopg
+
+from ...domain.errors import Refusal
+from ...domain.registry import Application, Authorization, Capacity, Institution, Service
+from ...services.ports import RegistryRepository
+from .database import Database, Row
+
+_INSTITUTION = "SELECT enterprise_number, name, member_class, base_url FROM institutions"
+_APPLICATION = "SELECT institution, code, name, jwks, active FROM applications"
+_SERVICE = (
+    "SELECT code, version, name, description, provider, routed_capacity, path,"
+    " request_schema, response_schema, response_fields FROM services"
+)
+_AUTHORIZATION = (
+    "SELECT reference, consumer, service, purpose, legal_basis, required_capacities,"
+    " allowed_fields, valid_from, valid_to FROM authorizations"
+)
+
+# kind -> (table, key columns); the admin API deletes by these keys
+_KEYS = {
+    "institution": ("institutions", ("enterprise_number",)),
+    "application": ("applications", ("institution", "code")),
+    "capacity": ("capacities", ("code",)),
+    "service": ("services", ("code", "version")),
+    "authorization": ("authorizations", ("reference",)),
+}
+
+
+def _day(value: int | None) -> date | None:
+    return None if value is None else date.fromordinal(value)
+
+
+def _ordinal(value: date | None) -> int | None:
+    return None if value is None else value.toordinal()
+
+
+def _institution(row: Row) -> Institution:
+    return Institution(enterprise_number=row[0], name=row[1], member_class=row[2], base_url=row[3])
+
+
+def _application(row: Row) -> Application:
+    return Application(institution=row[0], code=row[1], name=row[2], jwks=json.loads(row[3]), active=bool(row[4]))
+
+
+def _service(row: Row) -> Service:
+    return Service(
+        code=row[0], version=row[1], name=row[2], description=row[3], provider=row[4],
+        routed_capacity=row[5], path=row[6], request_schema=json.loads(row[7]),
+        response_schema=json.loads(row[8]), response_fields=tuple(json.loads(row[9])),
+    )
+
+
+def _authorization(row: Row) -> Authorization:
+    return Authorization(
+        reference=row[0], consumer=row[1], service=row[2], purpose=row[3], legal_basis=row[4],
+        required_capacities=tuple(json.loads(row[5])), allowed_fields=tuple(json.loads(row[6])),
+        valid_from=_day(row[7]), valid_to=_day(row[8]),
+    )
+
+
+def _version_key(version: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else p for p in version.replace("-", ".").split("."))
+
+
+class SqlRegistry(RegistryRepository):
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def _upsert(self, table: str, keys: tuple[str, ...], values: dict) -> bool:
+        columns = list(values)
+        where = " AND ".join(f"{k} = ?" for k in keys)
+        async with self._db.transaction() as tx:
+            existed = await tx.fetchone(f"SELECT 1 FROM {table} WHERE {where}", [values[k] for k in keys])
+            updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+            await tx.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+                f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}",
+                list(values.values()),
+            )
+        return existed is None
+
+    async def put_institution(self, institution: Institution) -> bool:
+        return await self._upsert("institutions", ("enterprise_number",), {
+            "enterprise_number": institution.enterprise_number, "name": institution.name,
+            "member_class": institution.member_class, "base_url": institution.base_url,
+        })
+
+    async def get_institution(self, enterprise_number: str) -> Institution | None:
+        row = await self._db.fetchone(f"{_INSTITUTION} WHERE enterprise_number = ?", (enterprise_number,))
+        return _institution(row) if row else None
+
+    async def list_institutions(self) -> list[Institution]:
+        return [_institution(r) for r in await self._db.fetchall(f"{_INSTITUTION} ORDER BY enterprise_number")]
+
+    async def put_application(self, application: Application) -> bool:
+        return await self._upsert("applications", ("institution", "code"), {
+            "institution": application.institution, "code": application.code, "name": application.name,
+            "jwks": json.dumps(application.jwks), "active": int(application.active),
+        })
+
+    async def get_application(self, institution: str, code: str) -> Application | None:
+        row = await self._db.fetchone(f"{_APPLICATION} WHERE institution = ? AND code = ?", (institution, code))
+        return _application(row) if row else None
+
+    async def list_applications(self, institution: str | None = None) -> list[Application]:
+        if institution is None:
+            rows = await self._db.fetchall(f"{_APPLICATION} ORDER BY institution, code")
+        else:
+            rows = await self._db.fetchall(f"{_APPLICATION} WHERE institution = ? ORDER BY code", (institution,))
+        return [_application(r) for r in rows]
+
+    async def put_capacity(self, capacity: Capacity) -> bool:
+        return await self._upsert("capacities", ("code",), {"code": capacity.code, "name": capacity.name})
+
+    async def list_capacities(self) -> list[Capacity]:
+        return [Capacity(*r) for r in await self._db.fetchall("SELECT code, name FROM capacities ORDER BY code")]
+
+    async def put_service(self, service: Service) -> bool:
+        return await self._upsert("services", ("code", "version"), {
+            "code": service.code, "version": service.version, "name": service.name,
+            "description": service.description, "provider": service.provider,
+            "routed_capacity": service.routed_capacity, "path": service.path,
+            "request_schema": json.dumps(service.request_schema),
+            "response_schema": json.dumps(service.response_schema),
+            "response_fields": json.dumps(list(service.response_fields)),
+        })
+
+    async def get_service(self, code: str, version: str | None = None) -> Service | None:
+        if version is not None:
+            row = await self._db.fetchone(f"{_SERVICE} WHERE code = ? AND version = ?", (code, version))
+            return _service(row) if row else None
+        rows = await self._db.fetchall(f"{_SERVICE} WHERE code = ?", (code,))
+        return _service(max(rows, key=lambda r: _version_key(r[1]))) if rows else None
+
+    async def list_services(self) -> list[Service]:
+        return [_service(r) for r in await self._db.fetchall(f"{_SERVICE} ORDER BY code, version")]
+
+    async def put_authorization(self, authorization: Authorization) -> bool:
+        return await self._upsert("authorizations", ("reference",), {
+            "reference": authorization.reference, "consumer": authorization.consumer,
+            "service": authorization.service, "purpose": authorization.purpose,
+            "legal_basis": authorization.legal_basis,
+            "required_capacities": json.dumps(list(authorization.required_capacities)),
+            "allowed_fields": json.dumps(list(authorization.allowed_fields)),
+            "valid_from": _ordinal(authorization.valid_from), "valid_to": _ordinal(authorization.valid_to),
+        })
+
+    async def get_authorization(self, reference: str) -> Authorization | None:
+        row = await self._db.fetchone(f"{_AUTHORIZATION} WHERE reference = ?", (reference,))
+        return _authorization(row) if row else None
+
+    async def find_authorizations(
+        self, consumer: str | None = None, service: str | None = None, purpose: str | None = None
+    ) -> list[Authorization]:
+        filters = [(c, v) for c, v in (("consumer", consumer), ("service", service), ("purpose", purpose)) if v]
+        where = (" WHERE " + " AND ".join(f"{c} = ?" for c, _ in filters)) if filters else ""
+        rows = await self._db.fetchall(f"{_AUTHORIZATION}{where} ORDER BY reference", [v for _, v in filters])
+        return [_authorization(r) for r in rows]
+
+    async def delete(self, kind: str, key: tuple[str, ...]) -> bool:
+        table, columns = _KEYS[kind]
+        where = " AND ".join(f"{c} = ?" for c in columns)
+        try:
+            async with self._db.transaction() as tx:
+                return await tx.execute(f"DELETE FROM {table} WHERE {where}", list(key)) > 0
+        except (sqlite3.IntegrityError, psycopg.IntegrityError):
+            raise Refusal("conflict", f"{kind} {'/'.join(key)} is still referenced; remove what names it first.") from None

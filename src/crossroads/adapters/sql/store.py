@@ -1,0 +1,51 @@
+"""Open a store by URL: `sqlite:///path/to/file.sqlite3` or `postgresql://…`."""
+
+from __future__ import annotations
+
+from ...services.ports import Store
+from .audit import PostgresAuditLog, SQLiteAuditLog
+from .database import Database, PostgresDatabase, SQLiteDatabase
+from .directory import SqlDirectory
+from .migrate import migrate
+from .registry import SqlRegistry
+from .replay import SqlReplayGuard
+
+
+class SqlStore(Store):
+    def __init__(self, db: Database, audit: SQLiteAuditLog | PostgresAuditLog) -> None:
+        self.db = db
+        self.registry = SqlRegistry(db)
+        self.directory = SqlDirectory(db)
+        self.audit = audit
+        self.replay = SqlReplayGuard(db)
+
+    async def ping(self) -> None:
+        await self.db.fetchone("SELECT 1")
+
+    async def close(self) -> None:
+        await self.audit.close()
+        await self.db.close()
+
+
+def sqlite_path(url: str) -> str:
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        raise ValueError(f"a SQLite store URL starts with {prefix!r}: {url!r}")
+    return url[len(prefix):] or ":memory:"
+
+
+async def open_store(url: str, *, pool_size: int = 10, run_migrations: bool = True) -> SqlStore:
+    if url.startswith("sqlite:"):
+        path = sqlite_path(url)
+        if path == ":memory:":
+            raise ValueError("an in-memory SQLite store cannot be shared by the audit writer; name a file")
+        db: Database = SQLiteDatabase(path)
+        store = SqlStore(db, SQLiteAuditLog(db, path))
+    elif url.startswith(("postgresql:", "postgres:")):
+        pg = await PostgresDatabase.connect(url, min_size=min(2, pool_size), max_size=pool_size)
+        store = SqlStore(pg, PostgresAuditLog(pg, pg.pool))
+    else:
+        raise ValueError(f"unknown store URL {url!r}: use sqlite:///FILE or postgresql://…")
+    if run_migrations:
+        await migrate(store.db)
+    return store

@@ -1,0 +1,52 @@
+"""Settings: one typed object read from `CROSSROADS_*` environment variables.
+
+A bad value stops the hub at start-up with the variable's name. Every setting is documented in
+docs/configuration.md; a test fails when one is not.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CROSSROADS_", extra="forbid", frozen=True)
+
+    store_url: str = Field("sqlite:///var/crossroads.sqlite3", description="Where the hub keeps its state: sqlite:///FILE or postgresql://USER@HOST:PORT/DB.")
+    data_dir: Path = Field(Path("var"), description="Folder for the hub's signing keys and generated secrets.")
+    host: str = Field("127.0.0.1", description="Address the HTTP server listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the HTTP server listens on.")
+    workers: int = Field(1, ge=1, le=64, description="Hub processes started by `crossroads serve` (each stateless; share one store).")
+    country: Literal["BE", "EE"] = Field("BE", description="Identifier scheme for persons and enterprises.")
+    instance: str = Field("BE", pattern=r"^[A-Za-z0-9-]{1,32}$", description="X-Road/GovStack instance identifier of this hub.")
+    issuer: str = Field("http://127.0.0.1:8000", description="The hub's public base URL: token issuer and client assertion audience.")
+    token_ttl_seconds: int = Field(300, ge=30, le=3600, description="Lifetime of the access tokens the hub issues.")
+    assertion_max_lifetime_seconds: int = Field(300, ge=30, le=3600, description="Longest exp - iat accepted in a client assertion.")
+    admin_token: SecretStr | None = Field(None, description="Operator credential for the admin API (bearer). Generated into data_dir when unset.")
+    subject_hash_secret: SecretStr | None = Field(None, description="HMAC key for the keyed hashes of identifiers (>= 16 bytes). Generated into data_dir when unset.")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted, in bytes.")
+    provider_connect_timeout: float = Field(2.0, gt=0, description="Seconds to connect to a provider.")
+    provider_read_timeout: float = Field(10.0, gt=0, description="Seconds to wait for a provider's answer.")
+    provider_pool_size: int = Field(200, ge=1, description="Pooled connections to providers, per hub process.")
+    store_pool_size: int = Field(10, ge=1, description="PostgreSQL connections per hub process.")
+    registry_cache_seconds: float = Field(5.0, ge=0, description="How long a hub process reuses services and authorizations it read (0: always read).")
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Lowest level of the JSON logs.")
+    demo: bool = Field(False, description="Demo mode: set by `crossroads demo`; never in production.")
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_is_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("issuer must be an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("store_url")
+    @classmethod
+    def _store_url_known(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("store_url must start with sqlite:/// or postgresql://")
+        return value

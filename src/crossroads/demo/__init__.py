@@ -1,0 +1,1 @@
+"""The demo country: a synthetic population, institutions, services and simulated authentic sources."""

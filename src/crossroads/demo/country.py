@@ -1,0 +1,229 @@
+"""A synthetic country: valid identifiers, institutions, capacities, services, authorizations, files.
+
+Everything is derived from a seed, so the same `--persons N` always makes the same country, and
+the simulated authentic sources can answer for any person without a database of their own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from ..domain.registry import Authorization, Capacity, Institution, Service
+
+
+def enterprise_number(base: int) -> str:
+    """A valid KBO/BCE number from an 8-digit base (check digits: 97 - base mod 97)."""
+    return f"{base:08d}{97 - base % 97:02d}"
+
+
+def national_number(birth: date, serial: int) -> str:
+    """A valid INSZ/NISS national register number for a birth date and a daily serial."""
+    body = f"{birth:%y%m%d}{serial:03d}"
+    checked = int(("2" if birth.year >= 2000 else "") + body)
+    return f"{body}{97 - checked % 97:02d}"
+
+
+@dataclass(frozen=True)
+class Member:
+    key: str
+    number: str
+    name: str
+    port_offset: int | None = None  # providers listen on base port + offset
+
+
+MEMBERS = [
+    Member("nr", enterprise_number(2_000_001), "National Register", 1),
+    Member("employment", enterprise_number(2_000_002), "Employment Register (NSSO)", 2),
+    Member("unemployment", enterprise_number(2_000_003), "National Employment Office", 3),
+    Member("fund_a", enterprise_number(2_000_004), "Health Insurance Fund A", 4),
+    Member("fund_b", enterprise_number(2_000_005), "Health Insurance Fund B", 5),
+    Member("childben", enterprise_number(2_000_006), "Child Benefit Fund", 6),
+    Member("welfare", enterprise_number(2_000_007), "Public Social Welfare Centre of Demoville"),
+]
+BY_KEY = {m.key: m for m in MEMBERS}
+
+CAPACITIES = [
+    Capacity("HEALTH_INSURED", "Affiliated with a health insurance fund"),
+    Capacity("JOB_SEEKER", "Registered job seeker"),
+    Capacity("CHILD_BENEFICIARY", "Child giving right to child benefit"),
+    Capacity("SOCIAL_ASSISTANCE", "Receives social assistance"),
+]
+
+_DATE = {"type": "string", "format": "date"}
+_PERIODS = {"type": "array", "items": {"type": "object", "properties": {
+    "employer": {"type": "string"}, "start": _DATE, "end": {"type": ["string", "null"]}, "joint_committee": {"type": "string"}}}}
+
+
+def services() -> list[Service]:
+    m = BY_KEY
+    return [
+        Service("person.identity", "1", "Identity of a person", ("name", "first_names", "birth_date", "gender", "nationality", "death_date"),
+                response_schema={"type": "object", "required": ["name", "birth_date"], "properties": {
+                    "name": {"type": "string"}, "first_names": {"type": "array", "items": {"type": "string"}},
+                    "birth_date": _DATE, "gender": {"enum": ["M", "F", "X"]}, "nationality": {"type": "string"},
+                    "death_date": {"type": ["string", "null"]}}},
+                provider=m["nr"].number, description="From the national register."),
+        Service("person.address", "1", "Main residence of a person", ("address",),
+                response_schema={"type": "object", "required": ["address"], "properties": {"address": {"type": "object"}}},
+                provider=m["nr"].number),
+        Service("employment.periods", "1", "Periods of employment", ("periods",),
+                response_schema={"type": "object", "required": ["periods"], "properties": {"periods": _PERIODS}},
+                provider=m["employment"].number),
+        Service("unemployment.status", "1", "Unemployment benefit status", ("status", "since", "daily_amount"),
+                response_schema={"type": "object", "required": ["status"], "properties": {
+                    "status": {"enum": ["none", "full", "partial"]}, "since": {"type": ["string", "null"]},
+                    "daily_amount": {"type": ["number", "null"]}}},
+                provider=m["unemployment"].number),
+        Service("health.affiliation", "1", "Health insurance affiliation", ("fund", "since", "preferential_rate"),
+                response_schema={"type": "object", "required": ["fund"], "properties": {
+                    "fund": {"type": "string"}, "since": _DATE, "preferential_rate": {"type": "boolean"}}},
+                routed_capacity="HEALTH_INSURED",
+                description="Routed per person to the fund the person is affiliated with."),
+        Service("childbenefit.entitlement", "1", "Child benefit entitlement", ("entitled", "monthly_amount"),
+                response_schema={"type": "object", "required": ["entitled"], "properties": {
+                    "entitled": {"type": "boolean"}, "monthly_amount": {"type": "number"}}},
+                provider=m["childben"].number),
+    ]
+
+
+def authorizations() -> list[Authorization]:
+    welfare, unemployment, childben = BY_KEY["welfare"].number, BY_KEY["unemployment"].number, BY_KEY["childben"].number
+    since = date(2024, 1, 1)
+    basis_welfare = "Law of 26 May 2002 on the right to social integration, art. 19"
+    return [
+        Authorization("ISC/24/101", welfare, "person.identity", "SOCIAL_INTEGRATION", basis_welfare,
+                      ("SOCIAL_ASSISTANCE",), ("name", "first_names", "birth_date"), since),
+        Authorization("ISC/24/102", welfare, "person.address", "SOCIAL_INTEGRATION", basis_welfare,
+                      ("SOCIAL_ASSISTANCE",), ("address",), since),
+        Authorization("ISC/24/103", welfare, "employment.periods", "SOCIAL_INTEGRATION", basis_welfare,
+                      ("SOCIAL_ASSISTANCE",), ("periods.start", "periods.end", "periods.employer"), since),
+        Authorization("ISC/24/104", welfare, "unemployment.status", "SOCIAL_INTEGRATION", basis_welfare,
+                      ("SOCIAL_ASSISTANCE",), ("status", "since"), since),
+        Authorization("ISC/24/105", welfare, "health.affiliation", "SOCIAL_INTEGRATION", basis_welfare,
+                      ("SOCIAL_ASSISTANCE",), ("fund", "preferential_rate"), since),
+        Authorization("ISC/24/106", welfare, "directory.holders", "SOCIAL_INTEGRATION", basis_welfare,
+                      ("SOCIAL_ASSISTANCE",), ("institution", "capacity"), since),
+        Authorization("ISC/24/201", unemployment, "employment.periods", "UNEMPLOYMENT_BENEFIT",
+                      "Royal Decree of 25 November 1991, art. 138", ("JOB_SEEKER",), ("periods",), since),
+        Authorization("ISC/24/301", childben, "person.identity", "CHILD_BENEFIT",
+                      "Decree of 27 April 2018 on family benefits", ("CHILD_BENEFICIARY",), ("name", "birth_date"),
+                      since, date(2025, 12, 31)),
+        Authorization("ISC/26/301", childben, "person.identity", "CHILD_BENEFIT",
+                      "Decree of 27 April 2018 on family benefits", ("CHILD_BENEFICIARY",), ("name", "birth_date"),
+                      date(2026, 1, 1)),
+    ]
+
+
+# Which institution uses which application in the demo: (member key, application code)
+APPLICATIONS = [("welfare", "case-app"), ("unemployment", "benefits-app"), ("childben", "benefits-app")]
+
+
+def persons(count: int, seed: int = 1) -> list[str]:
+    """`count` distinct valid national numbers, about a fifth of them children."""
+    rng = random.Random(seed)
+    found: set[str] = set()
+    result = []
+    while len(result) < count:
+        child = rng.random() < 0.2
+        start = date(2008, 1, 1) if child else date(1945, 1, 1)
+        span = 5800 if child else 20000
+        birth = start + timedelta(days=rng.randrange(span))
+        number = national_number(birth, rng.randrange(1, 998))
+        if number not in found:
+            found.add(number)
+            result.append(number)
+    return result
+
+
+def _rng(subject: str, salt: str) -> random.Random:
+    return random.Random(hashlib.sha256(f"{salt}:{subject}".encode()).digest())
+
+
+def is_child(subject: str) -> bool:
+    return birth_date(subject).year >= 2000
+
+
+def birth_date(subject: str) -> date:
+    yy, mm, dd = int(subject[0:2]), int(subject[2:4]), int(subject[4:6])
+    checked = int(subject[:9])
+    year = 1900 + yy if 97 - checked % 97 == int(subject[9:]) else 2000 + yy
+    return date(year, mm, dd)
+
+
+def directory_lines(subjects: list[str]) -> list[dict]:
+    """The directory of the demo country: who holds whom, in which capacity, since when."""
+    lines = []
+    for subject in subjects:
+        rng = _rng(subject, "directory")
+        fund = "fund_a" if rng.random() < 0.55 else "fund_b"
+        born = birth_date(subject)
+        lines.append({"subject": subject, "institution": BY_KEY[fund].number, "capacity": "HEALTH_INSURED",
+                      "start": max(born, date(2000, 1, 1)).isoformat()})
+        if is_child(subject):
+            lines.append({"subject": subject, "institution": BY_KEY["childben"].number,
+                          "capacity": "CHILD_BENEFICIARY", "start": born.isoformat()})
+            continue
+        if rng.random() < 0.3:
+            lines.append({"subject": subject, "institution": BY_KEY["unemployment"].number, "capacity": "JOB_SEEKER",
+                          "start": date(2023, 1, 1).isoformat()})
+        if rng.random() < 0.25:
+            phase = "provisional" if rng.random() < 0.2 else "definitive"
+            lines.append({"subject": subject, "institution": BY_KEY["welfare"].number, "capacity": "SOCIAL_ASSISTANCE",
+                          "start": date(2024, 1, 1).isoformat(), "phase": phase})
+    return lines
+
+
+_SURNAMES = ["Peeters", "Janssens", "Maes", "Jacobs", "Mertens", "Willems", "Claes", "Goossens", "Wouters", "Dubois",
+             "Lambert", "Dupont", "Martin", "Simon", "Laurent", "Leclercq"]
+_GIVEN = ["Emma", "Louis", "Olivia", "Arthur", "Lina", "Noah", "Mila", "Jules", "Elena", "Adam", "Marie", "Lucas"]
+_STREETS = ["Kerkstraat", "Rue de la Station", "Stationsstraat", "Rue du Moulin", "Dorpsstraat", "Grand-Place"]
+_TOWNS = [("1000", "Brussel"), ("2000", "Antwerpen"), ("9000", "Gent"), ("4000", "Liège"), ("5000", "Namur")]
+
+
+def identity(subject: str) -> dict:
+    rng = _rng(subject, "identity")
+    number_in_year = int(subject[6:9])
+    return {"name": rng.choice(_SURNAMES), "first_names": [rng.choice(_GIVEN), rng.choice(_GIVEN)],
+            "birth_date": birth_date(subject).isoformat(), "gender": "M" if number_in_year % 2 else "F",
+            "nationality": "BE", "death_date": None}
+
+
+def address(subject: str) -> dict:
+    rng = _rng(subject, "address")
+    postcode, town = rng.choice(_TOWNS)
+    return {"address": {"street": rng.choice(_STREETS), "number": str(rng.randrange(1, 200)),
+                        "postcode": postcode, "municipality": town, "country": "BE"}}
+
+
+def employment(subject: str) -> dict:
+    rng = _rng(subject, "employment")
+    if is_child(subject):
+        return {"periods": []}
+    periods = []
+    start = date(2010, 1, 1) + timedelta(days=rng.randrange(3000))
+    for _ in range(rng.randrange(0, 4)):
+        end = start + timedelta(days=rng.randrange(90, 1500))
+        periods.append({"employer": enterprise_number(4_000_000 + rng.randrange(90_000)), "start": start.isoformat(),
+                        "end": end.isoformat(), "joint_committee": rng.choice(["200", "124", "302", "330"])})
+        start = end + timedelta(days=rng.randrange(1, 200))
+    return {"periods": periods}
+
+
+def unemployment(subject: str) -> dict:
+    rng = _rng(subject, "unemployment")
+    if rng.random() < 0.6:
+        return {"status": "none", "since": None, "daily_amount": None}
+    return {"status": rng.choice(["full", "partial"]), "since": "2023-01-01", "daily_amount": round(rng.uniform(40, 95), 2)}
+
+
+def affiliation(subject: str, fund_key: str) -> dict:
+    rng = _rng(subject, "affiliation")
+    return {"fund": BY_KEY[fund_key].name, "since": max(birth_date(subject), date(2000, 1, 1)).isoformat(),
+            "preferential_rate": rng.random() < 0.2}
+
+
+def child_benefit(subject: str) -> dict:
+    return {"entitled": is_child(subject), "monthly_amount": 181.61 if is_child(subject) else 0.0}

@@ -1,0 +1,57 @@
+"""Seed a hub with the demo country through the same use cases the admin API calls."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..adapters.keys import generate_application_key, public_jwk
+from ..bootstrap import Hub
+from ..domain.registry import Application, Institution
+from . import country
+
+
+def client_key_path(data_dir: Path, client_id: str) -> Path:
+    return data_dir / "clients" / f"{client_id.replace(':', '_')}.jwk.json"
+
+
+async def seed(hub: Hub, persons: int, provider_host: str, provider_port_base: int, progress=None) -> dict:
+    """Idempotent: a second run re-puts the registry and re-integrates the same persons."""
+    for member in country.MEMBERS:
+        base_url = None if member.port_offset is None else f"http://{provider_host}:{provider_port_base + member.port_offset}"
+        await hub.registry.put_institution(Institution(member.number, member.name, "GOV", base_url))
+    for capacity in country.CAPACITIES:
+        await hub.registry.put_capacity(capacity)
+    for service in country.services():
+        await hub.registry.put_service(service)
+    for authorization in country.authorizations():
+        await hub.registry.put_authorization(authorization)
+    clients = []
+    for key, code in country.APPLICATIONS:
+        member = country.BY_KEY[key]
+        client_id = f"{member.number}:{code}"
+        path = client_key_path(hub.settings.data_dir, client_id)
+        if path.exists():
+            private = json.loads(path.read_text())
+        else:
+            private = generate_application_key()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(private))
+            path.chmod(0o600)
+        await hub.registry.put_application(Application(member.number, code, f"{member.name} — {code}",
+                                                       {"keys": [public_jwk(private)]}))
+        clients.append(client_id)
+    subjects = country.persons(persons)
+    report = await hub.directory.import_lines(country.directory_lines(subjects), None, "demo-seed", progress)
+    if report.errors:
+        raise RuntimeError(f"the demo directory has bad lines: {report.errors[:3]}")
+    return {"clients": clients, "subjects": subjects, "entries": report.applied}
+
+
+def example_subject(subjects: list[str], capacity_key: str = "welfare") -> str:
+    """A person the welfare centre holds (so the demo's first exchange succeeds)."""
+    welfare = country.BY_KEY[capacity_key].number
+    for line in country.directory_lines(subjects):
+        if line["institution"] == welfare and line.get("phase") != "provisional":
+            return line["subject"]
+    return subjects[0]

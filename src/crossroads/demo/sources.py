@@ -1,0 +1,49 @@
+"""The demo's simulated authentic sources, each a provider-kit app on its own port."""
+
+from __future__ import annotations
+
+from ..providerkit import HubKeySet, ProviderApp
+from . import country
+
+
+def provider_apps(keys: HubKeySet, host: str, port_base: int) -> dict[str, tuple[int, ProviderApp]]:
+    """member key -> (port, app) for every member that provides a service."""
+    apps: dict[str, tuple[int, ProviderApp]] = {}
+
+    def make(key: str) -> ProviderApp:
+        member = country.BY_KEY[key]
+        port = port_base + (member.port_offset or 0)
+        app = ProviderApp(f"http://{host}:{port}", keys)
+        apps[key] = (port, app)
+        return app
+
+    nr = make("nr")
+
+    @nr.service("/services/person.identity/1")
+    async def identity(request: dict) -> dict:
+        return country.identity(request["subject"])
+
+    @nr.service("/services/person.address/1")
+    async def address(request: dict) -> dict:
+        return country.address(request["subject"])
+
+    @make("employment").service("/services/employment.periods/1")
+    async def employment(request: dict) -> dict:
+        return country.employment(request["subject"])
+
+    @make("unemployment").service("/services/unemployment.status/1")
+    async def unemployment(request: dict) -> dict:
+        return country.unemployment(request["subject"])
+
+    for fund in ("fund_a", "fund_b"):
+        def affiliation_for(fund_key: str):
+            async def affiliation(request: dict) -> dict:
+                return country.affiliation(request["subject"], fund_key)
+            return affiliation
+        make(fund).service("/services/health.affiliation/1")(affiliation_for(fund))
+
+    @make("childben").service("/services/childbenefit.entitlement/1")
+    async def child_benefit(request: dict) -> dict:
+        return country.child_benefit(request["subject"])
+
+    return apps

@@ -1,0 +1,47 @@
+"""Audit records and their canonical encoding.
+
+The canonical encoding is what a later Merkle tree hashes as a leaf, so it must be byte-for-byte
+reproducible: JSON with sorted keys, no insignificant white space, UTF-8, integers only (latency
+in microseconds, time in milliseconds since the epoch). Absent values are left out rather than
+written as null, so that adding an optional field later does not change earlier leaves.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    kind: str  # "exchange" | "registry" | "directory" | "auth"
+    at_ms: int
+    outcome: str  # "ok" or a refusal code
+    request_id: str | None = None
+    consumer: str | None = None
+    application: str | None = None
+    user_id: str | None = None
+    service: str | None = None
+    purpose: str | None = None
+    authorization: str | None = None
+    subject_hash: str | None = None
+    providers: tuple[str, ...] = ()
+    latency_us: int | None = None
+    action: str | None = None
+    target: str | None = None
+    detail: dict = field(default_factory=dict)
+
+    def canonical(self) -> bytes:
+        body = {k: v for k, v in self.__dict__.items() if v not in (None, (), {})}
+        if "providers" in body:
+            body["providers"] = list(body["providers"])
+        body["v"] = 1
+        return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+    @classmethod
+    def from_canonical(cls, data: bytes) -> "AuditRecord":
+        body = json.loads(data)
+        body.pop("v", None)
+        if "providers" in body:
+            body["providers"] = tuple(body["providers"])
+        return cls(**body)

@@ -1,0 +1,72 @@
+"""Stable refusal codes.
+
+Every refusal the hub gives has a code from this catalogue, a human sentence, and where it applies
+the offending field. The catalogue is the single source for the HTTP status (mapped in the API
+layer), for `docs/errors.md` and for the OpenAPI document; a test fails when a code raised anywhere
+in the code base is missing from either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    code: str
+    status: int
+    summary: str
+
+
+_CODES = [
+    ErrorCode("unauthenticated", 401, "No valid access token: missing, malformed, expired, or signed by another key."),
+    ErrorCode("forbidden", 403, "The credential is valid but does not allow this operation (e.g. the admin API without the operator credential)."),
+    ErrorCode("invalid_request", 400, "OAuth token request: a required parameter is missing or malformed (RFC 6749 §5.2)."),
+    ErrorCode("invalid_client", 401, "OAuth token request: the client assertion is invalid, expired, replayed, or names an unknown application (RFC 7523)."),
+    ErrorCode("unsupported_grant_type", 400, "OAuth token request: only client_credentials is supported."),
+    ErrorCode("no_authorization", 403, "No authorization allows this consumer to use this service for this purpose."),
+    ErrorCode("authorization_expired", 403, "An authorization exists but is not valid on the date of the request."),
+    ErrorCode("subject_not_in_directory", 403, "The consumer institution does not hold the subject in the reference directory."),
+    ErrorCode("capacity_mismatch", 403, "The consumer holds the subject, but in none of the capacities the authorization requires."),
+    ErrorCode("period_outside_integration", 403, "The period asked about is not covered by the consumer's integration of the subject."),
+    ErrorCode("invalid_identifier", 422, "An identifier fails its check digits or format for the deployment's scheme."),
+    ErrorCode("invalid_period", 422, "A date is impossible or a period ends before it starts."),
+    ErrorCode("unknown_service", 404, "No electronic service with that code (and version) is registered."),
+    ErrorCode("malformed_request", 400, "The body is not valid JSON, has wrong types, unknown fields or misses a required field."),
+    ErrorCode("unsupported_media_type", 415, "The body is not sent as application/json (or the format the endpoint names)."),
+    ErrorCode("payload_too_large", 413, "The body exceeds the configured limit (1 MiB by default)."),
+    ErrorCode("not_found", 404, "The named resource does not exist."),
+    ErrorCode("method_not_allowed", 405, "The HTTP method is not supported on this path."),
+    ErrorCode("conflict", 409, "The resource already exists or the change contradicts the registry."),
+    ErrorCode("no_provider", 404, "The service is routed per person and no institution holds the subject in the provider capacity for the period."),
+    ErrorCode("provider_unavailable", 502, "The provider could not be reached (connection refused or reset)."),
+    ErrorCode("provider_timeout", 504, "The provider did not answer within the configured timeout."),
+    ErrorCode("provider_error", 502, "The provider answered with an error status."),
+    ErrorCode("invalid_provider_response", 502, "The provider's answer is not JSON or does not match the service's response schema."),
+    ErrorCode("not_ready", 503, "The hub cannot reach its store; try again later."),
+    ErrorCode("internal_error", 500, "An unexpected fault in the hub. It is logged with the request id; nothing the caller sent causes it."),
+]
+
+CATALOGUE: dict[str, ErrorCode] = {c.code: c for c in _CODES}
+
+
+class Refusal(Exception):
+    """A refusal with a stable code. Raised by the domain and services, rendered by entrypoints."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        if code not in CATALOGUE:
+            raise ValueError(f"undocumented error code {code!r}")
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+    @property
+    def status(self) -> int:
+        return CATALOGUE[self.code].status
+
+    def to_dict(self) -> dict[str, str]:
+        body = {"code": self.code, "message": self.message}
+        if self.field:
+            body["field"] = self.field
+        return body

@@ -1,0 +1,149 @@
+"""The registry: members of the network, their applications, capacities, services, authorizations."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from .errors import Refusal
+from .periods import Period
+
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def check_code(value: str, field_name: str) -> str:
+    """Codes appear in URLs and X-Road identifiers; keep them to a safe alphabet."""
+    if not isinstance(value, str) or not CODE_PATTERN.match(value):
+        raise Refusal(
+            "malformed_request",
+            f"{field_name} must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit.",
+            field_name,
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Institution:
+    """A member of the network, identified by its enterprise number."""
+
+    enterprise_number: str
+    name: str
+    member_class: str = "GOV"
+    base_url: str | None = None  # where its provider services listen, if it provides any
+
+
+@dataclass(frozen=True)
+class Application:
+    """An information system of an institution that calls the hub with its own keys."""
+
+    institution: str
+    code: str
+    name: str
+    jwks: dict = field(default_factory=lambda: {"keys": []})
+    active: bool = True
+
+    @property
+    def client_id(self) -> str:
+        return client_id(self.institution, self.code)
+
+
+def client_id(institution: str, code: str) -> str:
+    return f"{institution}:{code}"
+
+
+def split_client_id(value: str) -> tuple[str, str]:
+    institution, sep, code = value.partition(":")
+    if not sep or not institution or not code:
+        raise Refusal("invalid_client", "client_id must be ENTERPRISE_NUMBER:APPLICATION_CODE.", "client_id")
+    return institution, code
+
+
+@dataclass(frozen=True)
+class Capacity:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Service:
+    """A named, versioned electronic service.
+
+    The provider is either one fixed institution (an authentic source) or, when
+    `routed_capacity` is set, every institution that the reference directory names as holding
+    the subject in that capacity for the period of interest.
+    """
+
+    code: str
+    version: str
+    name: str
+    response_fields: tuple[str, ...]
+    request_schema: dict = field(default_factory=lambda: {"type": "object"})
+    response_schema: dict = field(default_factory=lambda: {"type": "object"})
+    provider: str | None = None
+    routed_capacity: str | None = None
+    path: str = ""
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.provider is None) == (self.routed_capacity is None):
+            raise Refusal(
+                "malformed_request",
+                "a service has exactly one of provider (a fixed authentic source) or routed_capacity.",
+                "provider",
+            )
+
+    @property
+    def endpoint_path(self) -> str:
+        return self.path or f"/services/{self.code}/{self.version}"
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """A legal decision that lets a consumer institution use a service for a purpose."""
+
+    reference: str
+    consumer: str
+    service: str
+    purpose: str
+    legal_basis: str
+    required_capacities: tuple[str, ...]
+    allowed_fields: tuple[str, ...]
+    valid_from: date
+    valid_to: date | None = None
+
+    @property
+    def validity(self) -> Period:
+        return Period(self.valid_from, self.valid_to)
+
+    def is_valid_on(self, day: date) -> bool:
+        return self.validity.covers(Period.day(day))
+
+
+def choose_authorization(
+    candidates: list[Authorization], today: date, reference: str | None
+) -> Authorization:
+    """Pick the authorization for an exchange among those for (consumer, service, purpose).
+
+    A caller may name the reference; otherwise the one valid today is used. Refuses with
+    `no_authorization` when none exists and `authorization_expired` when none is valid today.
+    """
+    if reference is not None:
+        candidates = [a for a in candidates if a.reference == reference]
+    if not candidates:
+        named = f" {reference}" if reference else ""
+        raise Refusal(
+            "no_authorization",
+            f"no authorization{named} allows this institution to use this service for this purpose.",
+            "authorization" if reference else "purpose",
+        )
+    valid = [a for a in candidates if a.is_valid_on(today)]
+    if not valid:
+        latest = max(candidates, key=lambda a: a.valid_from)
+        raise Refusal(
+            "authorization_expired",
+            f"authorization {latest.reference} is valid from {latest.valid_from.isoformat()}"
+            f" to {latest.valid_to.isoformat() if latest.valid_to else 'further notice'}, not on {today.isoformat()}.",
+            "authorization",
+        )
+    return max(valid, key=lambda a: a.valid_from)

@@ -1,0 +1,1 @@
+"""Entrypoints: the HTTP API, the command line. Thin: parse, call a service, render."""

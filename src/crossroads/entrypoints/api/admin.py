@@ -1,0 +1,122 @@
+"""The admin API: the registry, for the hub's operator."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from ...domain.errors import Refusal
+from ...domain.registry import Application, Authorization, Capacity, Institution, Service
+from .errors import openapi_errors
+from .schemas import ApplicationIn, AuthorizationIn, CapacityIn, InstitutionIn, ServiceIn
+from .security import operator
+
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(operator)])
+ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "invalid_identifier",
+                        "not_found", "unknown_service", "conflict", "payload_too_large")
+
+
+def _out(obj) -> dict:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(obj).items()}
+
+
+def _created(response: Response, created: bool) -> None:
+    response.status_code = 201 if created else 200
+
+
+@router.put("/institutions/{enterprise_number}", responses=ERRORS, summary="Register or update a member institution")
+async def put_institution(enterprise_number: str, body: InstitutionIn, request: Request, response: Response) -> dict:
+    institution, created = await request.app.state.hub.registry.put_institution(
+        Institution(enterprise_number, body.name, body.member_class, body.base_url))
+    _created(response, created)
+    return _out(institution)
+
+
+@router.get("/institutions", responses=ERRORS, summary="List member institutions")
+async def list_institutions(request: Request) -> list[dict]:
+    return [_out(i) for i in await request.app.state.hub.store.registry.list_institutions()]
+
+
+@router.put("/institutions/{enterprise_number}/applications/{code}", responses=ERRORS,
+            summary="Register an application and its public keys")
+async def put_application(enterprise_number: str, code: str, body: ApplicationIn, request: Request, response: Response) -> dict:
+    application, created = await request.app.state.hub.registry.put_application(
+        Application(enterprise_number, code, body.name, body.jwks, body.active))
+    _created(response, created)
+    return {**_out(application), "client_id": application.client_id}
+
+
+@router.get("/applications", responses=ERRORS, summary="List applications")
+async def list_applications(request: Request) -> list[dict]:
+    return [{**_out(a), "client_id": a.client_id} for a in await request.app.state.hub.store.registry.list_applications()]
+
+
+@router.put("/capacities/{code}", responses=ERRORS, summary="Register a capacity")
+async def put_capacity(code: str, body: CapacityIn, request: Request, response: Response) -> dict:
+    capacity, created = await request.app.state.hub.registry.put_capacity(Capacity(code, body.name))
+    _created(response, created)
+    return _out(capacity)
+
+
+@router.get("/capacities", responses=ERRORS, summary="List capacities")
+async def list_capacities(request: Request) -> list[dict]:
+    return [_out(c) for c in await request.app.state.hub.store.registry.list_capacities()]
+
+
+@router.put("/services/{code}/{version}", responses=ERRORS, summary="Register an electronic service")
+async def put_service(code: str, version: str, body: ServiceIn, request: Request, response: Response) -> dict:
+    service, created = await request.app.state.hub.registry.put_service(Service(
+        code=code, version=version, name=body.name, description=body.description, provider=body.provider,
+        routed_capacity=body.routed_capacity, path=body.path, request_schema=body.request_schema,
+        response_schema=body.response_schema, response_fields=tuple(body.response_fields)))
+    _created(response, created)
+    return _out(service)
+
+
+@router.get("/services", responses=ERRORS, summary="List electronic services")
+async def list_services(request: Request) -> list[dict]:
+    return [_out(s) for s in await request.app.state.hub.store.registry.list_services()]
+
+
+@router.put("/authorizations/{reference:path}", responses=ERRORS, summary="Record an authorization (deliberation)")
+async def put_authorization(reference: str, body: AuthorizationIn, request: Request, response: Response) -> dict:
+    if not reference or len(reference) > 100:
+        raise Refusal("malformed_request", "the reference is 1-100 characters, e.g. ISC/24/123.", "reference")
+    authorization, created = await request.app.state.hub.registry.put_authorization(Authorization(
+        reference=reference, consumer=body.consumer, service=body.service, purpose=body.purpose,
+        legal_basis=body.legal_basis, required_capacities=tuple(body.required_capacities),
+        allowed_fields=tuple(body.allowed_fields), valid_from=body.valid_from, valid_to=body.valid_to))
+    _created(response, created)
+    return _out(authorization)
+
+
+@router.get("/authorizations", responses=ERRORS, summary="List authorizations")
+async def list_authorizations(request: Request, consumer: str | None = None, service: str | None = None) -> list[dict]:
+    found = await request.app.state.hub.store.registry.find_authorizations(consumer=consumer, service=service)
+    return [_out(a) for a in found]
+
+
+_DELETABLE = {"institutions": "institution", "capacities": "capacity", "authorizations": "authorization"}
+
+
+@router.delete("/services/{code}/{version}", status_code=204, responses=ERRORS, summary="Remove a service version")
+async def delete_service(code: str, version: str, request: Request) -> Response:
+    await request.app.state.hub.registry.delete("service", (code, version))
+    return Response(status_code=204)
+
+
+@router.delete("/institutions/{enterprise_number}/applications/{code}", status_code=204, responses=ERRORS,
+               summary="Remove an application")
+async def delete_application(enterprise_number: str, code: str, request: Request) -> Response:
+    await request.app.state.hub.registry.delete("application", (enterprise_number, code))
+    return Response(status_code=204)
+
+
+@router.delete("/{collection}/{key:path}", status_code=204, responses=ERRORS,
+               summary="Remove an institution, capacity or authorization")
+async def delete_one(collection: str, key: str, request: Request) -> Response:
+    if collection not in _DELETABLE:
+        raise Refusal("not_found", f"nothing to delete under /admin/{collection}.")
+    await request.app.state.hub.registry.delete(_DELETABLE[collection], (key,))
+    return Response(status_code=204)

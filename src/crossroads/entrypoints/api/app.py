@@ -1,0 +1,95 @@
+"""The ASGI application: routers, error rendering, body limit, and the hub's lifespan."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from .responses import JSONBody
+
+from ... import __version__
+from ...bootstrap import Hub, bootstrap
+from ...config import Settings
+from ...domain.errors import CATALOGUE, Refusal
+from ...services.clock import Clock
+from . import admin, auth, directory, discovery, errors, exchange, ops
+
+DESCRIPTION = """Crossroads is a crossroads bank for government data exchange. Applications of member
+institutions obtain an access token (`/oauth/token`, RFC 7523 private_key_jwt) and ask services
+about persons through `/v1/exchange/{service}`; every answer and refusal is audited.
+Every error is `{code, message, field?, request_id}`; the codes are listed under `x-error-codes`."""
+
+
+class BodyLimit:
+    """Refuse bodies over the limit, whether announced by Content-Length or streamed in chunks."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if not value.isdigit() or int(value) > limit:
+                    received_too_much = True
+                    break
+        else:
+            received_too_much = False
+        seen = 0
+
+        async def limited_receive() -> dict:
+            nonlocal seen
+            if received_too_much:
+                raise Refusal("payload_too_large", f"the body is larger than {limit} bytes.")
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise Refusal("payload_too_large", f"the body is larger than {limit} bytes.")
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.hub = hub or await bootstrap(settings, clock)
+        try:
+            yield
+        finally:
+            if hub is None:
+                await app.state.hub.close()
+
+    app = FastAPI(title="Crossroads hub", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  default_response_class=JSONBody, docs_url="/docs", redoc_url=None)
+    errors.install(app)
+    for module in (ops, auth, exchange, directory, discovery, admin):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    if hub is not None:  # a hub built by the caller (tests, the demo) serves without a lifespan
+        app.state.hub = hub
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    components = schema.setdefault("components", {})
+    components.setdefault("schemas", {})["Error"] = {
+        "type": "object", "required": ["code", "message", "request_id"],
+        "properties": {"code": {"type": "string", "enum": sorted(CATALOGUE)}, "message": {"type": "string"},
+                       "field": {"type": "string"}, "request_id": {"type": "string"}},
+    }
+    components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+    schema["security"] = [{"bearer": []}]
+    schema["x-error-codes"] = {c.code: {"status": c.status, "summary": c.summary} for c in CATALOGUE.values()}
+    app.openapi_schema = schema
+    return schema

@@ -1,0 +1,53 @@
+"""OAuth 2.0 token endpoint (client credentials + private_key_jwt), JWKS and server metadata."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request
+from .responses import JSONBody
+
+from ...domain.errors import Refusal
+from .errors import openapi_errors
+from .schemas import TokenOut
+
+router = APIRouter(tags=["authentication"])
+
+
+@router.post("/oauth/token", response_model=TokenOut, responses=openapi_errors(
+    "invalid_request", "invalid_client", "unsupported_grant_type", "unsupported_media_type", "payload_too_large"),
+    summary="Exchange a signed client assertion (RFC 7523) for an access token",
+    openapi_extra={"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "required": ["grant_type", "client_assertion_type", "client_assertion"],
+        "properties": {"grant_type": {"type": "string", "enum": ["client_credentials"]},
+                       "client_id": {"type": "string"},
+                       "client_assertion_type": {"type": "string"}, "client_assertion": {"type": "string"}}}}}}})
+async def token(request: Request) -> JSONBody:
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+        raise Refusal("unsupported_media_type", "the token request is a form: application/x-www-form-urlencoded.")
+    raw = (await request.body()).decode("utf-8", errors="replace")
+    form = dict(parse_qsl(raw, keep_blank_values=True))
+    try:
+        answer = await request.app.state.hub.tokens.issue(form)
+    except Refusal as refusal:
+        refusal.audited = True  # type: ignore[attr-defined]
+        raise
+    return JSONBody(answer, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/.well-known/jwks.json", summary="The hub's public keys")
+async def jwks(request: Request) -> dict:
+    return request.app.state.hub.keys.jwks()
+
+
+@router.get("/.well-known/oauth-authorization-server", summary="OAuth 2.0 server metadata (RFC 8414)")
+async def metadata(request: Request) -> dict:
+    issuer = request.app.state.hub.settings.issuer
+    return {
+        "issuer": issuer,
+        "token_endpoint": f"{issuer}/oauth/token",
+        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["EdDSA", "ES256"],
+    }

@@ -1,0 +1,62 @@
+"""The reference directory over HTTP: changes, bulk import, and the operator's queries."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from .responses import JSONBody
+
+from ...domain.errors import Refusal
+from ...domain.periods import Period, union_covers
+from ...services.auth import Caller
+from ...services.directory import read_import
+from .errors import openapi_errors
+from .schemas import DirectoryChangeIn, DirectoryQueryIn
+from .security import application_or_operator, operator
+
+router = APIRouter(prefix="/v1/directory", tags=["directory"])
+ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "invalid_identifier",
+                        "invalid_period", "not_found", "unsupported_media_type", "payload_too_large")
+_FORMATS = {"text/csv": "csv", "application/jsonl": "jsonl", "application/x-ndjson": "jsonl", "application/jsonlines": "jsonl"}
+
+
+def _actor(caller: Caller) -> str:
+    return "operator" if caller.operator else caller.client_id or "?"
+
+
+@router.post("/changes", status_code=200, responses=ERRORS,
+             summary="Integrate, end or remove one person's integration")
+async def change(body: DirectoryChangeIn, request: Request, caller: Caller = Depends(application_or_operator)) -> dict:
+    raw = body.model_dump(mode="json", exclude_none=True)
+    await request.app.state.hub.directory.change(raw, caller.institution, _actor(caller))
+    return {"status": "applied"}
+
+
+@router.post("/import", responses=ERRORS, summary="Bulk integration from a CSV or JSON Lines body",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "text/csv": {"schema": {"type": "string"}}, "application/jsonl": {"schema": {"type": "string"}}}}})
+async def bulk_import(request: Request, caller: Caller = Depends(application_or_operator)) -> JSONBody:
+    media = request.headers.get("content-type", "").split(";")[0].strip()
+    if media not in _FORMATS:
+        raise Refusal("unsupported_media_type", "send text/csv (with a header row) or application/jsonl.")
+    report = await request.app.state.hub.directory.import_lines(
+        read_import(await request.body(), _FORMATS[media]), caller.institution, _actor(caller))
+    return JSONBody(report.as_dict())
+
+
+@router.post("/query", responses=ERRORS, summary="Operator: who holds a person; does an institution hold them",
+             dependencies=[Depends(operator)])
+async def query(body: DirectoryQueryIn, request: Request) -> dict:
+    hub = request.app.state.hub
+    every = await hub.directory.holders(body.subject, body.capacity)
+    found = [i for i in every if body.date is None or i.period.overlaps(Period.day(body.date))]
+    rows = [{"institution": i.institution, "capacity": i.capacity, "phase": i.phase.value,
+             "start": i.period.start.isoformat(), "end": i.period.end.isoformat() if i.period.end else None}
+            for i in found]
+    answer: dict = {"holders": rows}
+    if body.institution is not None:
+        wanted = Period(body.period.start, body.period.end) if body.period else Period.day(body.date or hub.clock.today())
+        institution = hub.scheme.normalise_enterprise(body.institution, "institution")
+        periods = [i.period for i in every if i.institution == institution
+                   and (body.capacities is None or i.capacity in body.capacities)]
+        answer["holds"] = union_covers(periods, wanted)
+    return answer

@@ -1,0 +1,115 @@
+"""Discovery in the shape of the GovStack Information Mediator directory services.
+
+`listClients`, `listMethods`, `allowedMethods` and `getOpenAPI` answer as that specification
+(`shared/reference/govstack/GovStack_IM_Directory_Services_API.yaml`) says, so that a client
+written for it finds Crossroads' members and services. A member's "applications" here are the
+services it provides (its subsystem, in X-Road terms, is `services`).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+
+from ...domain.errors import Refusal
+from ...domain.registry import Service
+from ...services.auth import Caller
+from .errors import openapi_errors
+from .security import application_or_operator
+
+router = APIRouter(tags=["discovery"])
+ERRORS = openapi_errors("unauthenticated", "not_found", "unknown_service", "malformed_request")
+PROVIDER_SUBSYSTEM = "services"
+
+
+@router.get("/listClients", responses=ERRORS, summary="GovStack IM: members and applications of this instance")
+async def list_clients(request: Request, instanceId: str | None = None, caller: Caller = Depends(application_or_operator)) -> dict:
+    hub = request.app.state.hub
+    instance = hub.settings.instance
+    if instanceId is not None and instanceId != instance:
+        return {"member": []}
+    members = []
+    for institution in await hub.store.registry.list_institutions():
+        members.append({"name": institution.name, "id": {
+            "objectType": "MEMBER", "instanceId": instance, "memberClass": institution.member_class,
+            "memberCode": institution.enterprise_number}})
+    for application in await hub.store.registry.list_applications():
+        owner = await hub.store.registry.get_institution(application.institution)
+        members.append({"name": application.name, "id": {
+            "objectType": "APPLICATION", "instanceId": instance,
+            "memberClass": owner.member_class if owner else "GOV",
+            "memberCode": application.institution, "applicationCode": application.code}})
+    return {"member": members}
+
+
+async def _provided(request: Request, instance: str, member_class: str, member: str, application: str) -> tuple[list[Service], str]:
+    hub = request.app.state.hub
+    if instance != hub.settings.instance or application != PROVIDER_SUBSYSTEM:
+        raise Refusal("not_found", f"no provider {instance}/{member_class}/{member}/{application} in this instance.")
+    institution = await hub.store.registry.get_institution(member)
+    if institution is None or institution.member_class != member_class:
+        raise Refusal("not_found", f"no member {member_class}/{member} in this instance.")
+    services = [s for s in await hub.store.registry.list_services() if s.provider == member]
+    return services, institution.member_class
+
+
+def _describe(service: Service, instance: str, member_class: str, member: str) -> dict:
+    return {"objectType": "SERVICE", "serviceType": "REST", "instanceId": instance, "memberClass": member_class,
+            "memberCode": member, "applicationCode": PROVIDER_SUBSYSTEM, "serviceCode": service.code,
+            "serviceVersion": service.version,
+            "endpointList": {"member": [{"method": "POST", "path": f"/v1/exchange/{service.code}"}]}}
+
+
+@router.get("/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}/listMethods", responses=ERRORS,
+            summary="GovStack IM: services a provider offers")
+async def list_methods(instanceId: str, memberClass: str, memberCode: str, applicationCode: str, request: Request,
+                       serviceId: str | None = None, caller: Caller = Depends(application_or_operator)) -> dict:
+    services, member_class = await _provided(request, instanceId, memberClass, memberCode, applicationCode)
+    return {"member": [_describe(s, instanceId, member_class, memberCode) for s in services
+                       if serviceId is None or s.code == serviceId]}
+
+
+@router.get("/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}/allowedMethods", responses=ERRORS,
+            summary="GovStack IM: services of a provider the caller is authorized for")
+async def allowed_methods(instanceId: str, memberClass: str, memberCode: str, applicationCode: str, request: Request,
+                          serviceId: str | None = None, caller: Caller = Depends(application_or_operator)) -> dict:
+    services, member_class = await _provided(request, instanceId, memberClass, memberCode, applicationCode)
+    hub = request.app.state.hub
+    today = hub.clock.today()
+    if caller.operator:
+        allowed = {s.code for s in services}
+    else:
+        allowed = {a.service for a in await hub.store.registry.find_authorizations(consumer=caller.institution)
+                   if a.is_valid_on(today)}
+    return {"member": [_describe(s, instanceId, member_class, memberCode) for s in services
+                       if s.code in allowed and (serviceId is None or s.code == serviceId)]}
+
+
+@router.get("/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}/getOpenAPI", responses=ERRORS,
+            summary="GovStack IM: the OpenAPI description of one service")
+async def get_openapi(instanceId: str, memberClass: str, memberCode: str, applicationCode: str, serviceCode: str,
+                      request: Request, caller: Caller = Depends(application_or_operator)) -> dict:
+    services, _ = await _provided(request, instanceId, memberClass, memberCode, applicationCode)
+    matching = [s for s in services if s.code == serviceCode]
+    if not matching:
+        raise Refusal("unknown_service", f"{memberCode} provides no service {serviceCode!r}.", "serviceCode")
+    return service_openapi(max(matching, key=lambda s: s.version))
+
+
+def service_openapi(service: Service) -> dict:
+    """An OpenAPI 3 document for calling one service through the hub."""
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": service.name, "version": service.version, "description": service.description},
+        "paths": {f"/v1/exchange/{service.code}": {"post": {
+            "operationId": service.code,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["subject", "purpose"],
+                "properties": {"subject": {"type": "string"}, "purpose": {"type": "string"},
+                               "authorization": {"type": "string"}, "date": {"type": "string", "format": "date"},
+                               "parameters": service.request_schema}}}}},
+            "responses": {"200": {"description": "Answers, one per provider", "content": {"application/json": {
+                "schema": {"type": "object", "properties": {"answers": {"type": "array", "items": {
+                    "type": "object", "properties": {"provider": {"type": "string"},
+                                                     "data": service.response_schema}}}}}}}}},
+        }}},
+    }

@@ -1,0 +1,107 @@
+"""POST /v1/exchange/{service}: the exchange, and POST /v1/holders: who holds a file on a person."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+from fastapi import APIRouter, Depends, Request
+from .responses import JSONBody
+
+from ...domain.errors import Refusal
+from ...domain.periods import Period
+from ...services.auth import Caller
+from ...services.exchange import ExchangeRequest, ExchangeResult
+from .errors import openapi_errors, request_id
+from .metrics import observe
+from .schemas import ExchangeIn, ExchangeOut, HoldersIn
+from .security import application
+
+router = APIRouter(tags=["exchange"])
+
+EXCHANGE_ERRORS = openapi_errors(
+    "unauthenticated", "forbidden", "no_authorization", "authorization_expired", "subject_not_in_directory",
+    "capacity_mismatch", "period_outside_integration", "invalid_identifier", "invalid_period", "unknown_service",
+    "malformed_request", "unsupported_media_type", "payload_too_large", "no_provider", "provider_unavailable",
+    "provider_timeout", "provider_error", "invalid_provider_response", "internal_error",
+)
+
+
+def period_of(body: ExchangeIn | HoldersIn) -> Period | None:
+    if body.date is not None and body.period is not None:
+        raise Refusal("malformed_request", "give either date or period, not both.", "period")
+    if body.date is not None:
+        return Period.day(body.date)
+    if body.period is not None:
+        return Period(body.period.start, body.period.end)
+    return None
+
+
+def _request_hash(raw: bytes) -> str:
+    # X-Road r1 proves which request an answer belongs to with a hash of the request; ours covers
+    # the body the caller sent.
+    return base64.b64encode(hashlib.sha512(raw).digest()).decode()
+
+
+def _render(result: ExchangeResult, request: Request, raw: bytes) -> JSONBody:
+    body = {
+        "request_id": result.request_id, "service": result.service, "version": result.version,
+        "authorization": result.authorization.reference, "legal_basis": result.authorization.legal_basis,
+        "period": {"start": result.period.start.isoformat(), "end": result.period.end.isoformat() if result.period.end else None},
+        "answers": [
+            {"provider": a.provider, "data": a.data} if a.error is None
+            else {"provider": a.provider, "error": a.error.to_dict()}
+            for a in result.answers
+        ],
+    }
+    return JSONBody(body, headers={
+        "X-Request-Id": result.request_id, "X-Road-Id": result.request_id,
+        "X-Road-Service": result.service, "X-Road-Request-Hash": _request_hash(raw),
+    })
+
+
+def _exchange_request(request: Request, caller: Caller, service: str, body: ExchangeIn | HoldersIn) -> ExchangeRequest:
+    rid = request.headers.get("x-road-id") or request.headers.get("x-request-id")
+    if rid is not None and (len(rid) > 100 or not rid.isprintable()):
+        raise Refusal("malformed_request", "X-Request-Id is at most 100 printable characters.", "X-Request-Id")
+    request.state.request_id = rid or request_id(request)
+    user = request.headers.get("x-road-userid") or request.headers.get("x-user-id")
+    if user is not None and (len(user) > 100 or not user.isprintable()):
+        raise Refusal("malformed_request", "X-Road-UserId is at most 100 printable characters.", "X-Road-UserId")
+    return ExchangeRequest(
+        caller=caller, service=service, subject=body.subject, purpose=body.purpose,
+        period=period_of(body), version=getattr(body, "version", None), authorization=body.authorization,
+        parameters=getattr(body, "parameters", {}), user_id=user, request_id=request.state.request_id,
+    )
+
+
+def _mark_audited(refusal: Refusal) -> Refusal:
+    refusal.audited = True  # type: ignore[attr-defined]
+    return refusal
+
+
+@router.post("/v1/exchange/{service}", response_model=ExchangeOut, responses=EXCHANGE_ERRORS,
+             summary="Ask a service about a subject, for a purpose, under an authorization")
+async def exchange(service: str, body: ExchangeIn, request: Request, caller: Caller = Depends(application)) -> JSONBody:
+    exchange_request = _exchange_request(request, caller, service, body)
+    hub = request.app.state.hub
+    with observe(service) as outcome:
+        try:
+            result = await hub.exchange.handle(exchange_request)
+        except Refusal as refusal:
+            outcome.code = refusal.code
+            raise _mark_audited(refusal)
+    return _render(result, request, await request.body())
+
+
+@router.post("/v1/holders", response_model=ExchangeOut, responses=EXCHANGE_ERRORS,
+             summary="Which institutions hold a file on this person (built-in service directory.holders)")
+async def holders(body: HoldersIn, request: Request, caller: Caller = Depends(application)) -> JSONBody:
+    exchange_request = _exchange_request(request, caller, "directory.holders", body)
+    with observe("directory.holders") as outcome:
+        try:
+            result = await request.app.state.hub.exchange.holders(exchange_request)
+        except Refusal as refusal:
+            outcome.code = refusal.code
+            raise _mark_audited(refusal)
+    return _render(result, request, await request.body())

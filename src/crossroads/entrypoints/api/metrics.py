@@ -1,0 +1,39 @@
+"""Prometheus metrics: exchanges by service and outcome, and their latency."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+REGISTRY = CollectorRegistry()
+EXCHANGES = Counter("crossroads_exchanges", "Exchanges by service and outcome code.", ["service", "outcome"], registry=REGISTRY)
+LATENCY = Histogram(
+    "crossroads_exchange_seconds", "Time to answer an exchange, in seconds.", ["service"], registry=REGISTRY,
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+_KNOWN_SERVICES_LIMIT = 500  # label values come from callers; keep the series bounded
+
+
+@dataclass
+class Outcome:
+    code: str = "ok"
+
+
+@contextmanager
+def observe(service: str) -> Iterator[Outcome]:
+    outcome = Outcome()
+    started = time.perf_counter()
+    try:
+        yield outcome
+    except Exception:
+        if outcome.code == "ok":
+            outcome.code = "internal_error"
+        raise
+    finally:
+        label = service if len(LATENCY._metrics) < _KNOWN_SERVICES_LIMIT else "other"
+        EXCHANGES.labels(label, outcome.code).inc()
+        LATENCY.labels(label).observe(time.perf_counter() - started)

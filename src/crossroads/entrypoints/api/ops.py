@@ -1,0 +1,33 @@
+"""Health, readiness and metrics: reachable without a token."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from ...domain.errors import Refusal
+from .errors import openapi_errors
+from .metrics import REGISTRY
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health", summary="The process is up")
+async def health() -> dict:
+    return {"status": "ok"}
+
+
+@router.get("/ready", summary="The hub can reach its store", responses=openapi_errors("not_ready"))
+async def ready(request: Request) -> dict:
+    try:
+        await request.app.state.hub.store.ping()
+    except Exception:
+        refusal = Refusal("not_ready", "the store cannot be reached.")
+        refusal.audited = True  # type: ignore[attr-defined]  # the log lives in that store
+        raise refusal from None
+    return {"status": "ready"}
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics() -> Response:
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,121 @@
+"""Request and response bodies of the API, as pydantic models (they also make the OpenAPI document)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Error(BaseModel):
+    code: str = Field(description="Stable error code; see docs/errors.md.")
+    message: str = Field(description="A human sentence.")
+    field: str | None = Field(None, description="The offending field, where one is to blame.")
+    request_id: str
+
+
+class PeriodIn(Strict):
+    start: dt.date
+    end: dt.date | None = None
+
+
+class ExchangeIn(Strict):
+    subject: str = Field(description="The person's identifier (INSZ/NISS in Belgium), any usual spelling.", max_length=64)
+    purpose: str = Field(description="Purpose code the authorization names.", max_length=64)
+    authorization: str | None = Field(None, description="Authorization reference, e.g. ISC/24/123; found automatically when omitted.", max_length=100)
+    version: str | None = Field(None, description="Service version; the highest when omitted.", max_length=64)
+    date: dt.date | None = Field(None, description="Date of interest (default: today). Exclusive with period.")
+    period: PeriodIn | None = Field(None, description="Period of interest. Exclusive with date.")
+    parameters: dict[str, Any] = Field(default_factory=dict, description="Service-specific parameters, checked against the service's request schema.")
+
+
+class ProviderAnswerOut(BaseModel):
+    provider: str
+    data: Any = None
+    error: dict | None = None
+
+
+class ExchangeOut(BaseModel):
+    request_id: str
+    service: str
+    version: str
+    authorization: str
+    legal_basis: str
+    period: dict
+    answers: list[ProviderAnswerOut]
+
+
+class HoldersIn(Strict):
+    subject: str = Field(max_length=64)
+    purpose: str = Field(max_length=64)
+    authorization: str | None = Field(None, max_length=100)
+    date: dt.date | None = None
+    period: PeriodIn | None = None
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+
+
+class InstitutionIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    member_class: str = Field("GOV", pattern=r"^[A-Z]{2,10}$")
+    base_url: str | None = Field(None, max_length=500)
+
+
+class ApplicationIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    jwks: dict = Field(description="Public keys (JWK Set): Ed25519 (OKP) or P-256 (EC).")
+    active: bool = True
+
+
+class CapacityIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class ServiceIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=2000)
+    provider: str | None = Field(None, description="Enterprise number of the fixed authentic source.")
+    routed_capacity: str | None = Field(None, description="Route per person to the institutions holding them in this capacity.")
+    path: str = Field("", max_length=200, pattern=r"^(/[A-Za-z0-9._~-]+)*$")
+    request_schema: dict = Field(default_factory=lambda: {"type": "object"})
+    response_schema: dict = Field(default_factory=lambda: {"type": "object"})
+    response_fields: list[str] = Field(min_length=1)
+
+
+class AuthorizationIn(Strict):
+    consumer: str
+    service: str = Field(max_length=64)
+    purpose: str = Field(max_length=64)
+    legal_basis: str = Field(min_length=1, max_length=1000)
+    required_capacities: list[str] = Field(min_length=1)
+    allowed_fields: list[str] = Field(min_length=1)
+    valid_from: dt.date
+    valid_to: dt.date | None = None
+
+
+class DirectoryChangeIn(Strict):
+    op: Literal["integrate", "end", "remove"] = "integrate"
+    subject: str = Field(max_length=64)
+    institution: str | None = None
+    capacity: str = Field(max_length=64)
+    phase: Literal["provisional", "definitive"] = "definitive"
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+
+class DirectoryQueryIn(Strict):
+    subject: str = Field(max_length=64)
+    capacity: str | None = None
+    date: dt.date | None = None
+    institution: str | None = Field(None, description="With capacities and period: does this institution hold the person?")
+    capacities: list[str] | None = None
+    period: PeriodIn | None = None

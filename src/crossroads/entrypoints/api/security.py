@@ -1,0 +1,55 @@
+"""Who is calling: bearer tokens for applications, and the operator credential for the admin API."""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import Request
+
+from ...domain.errors import Refusal
+from ...services.auth import OPERATOR, Caller
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Refusal("unauthenticated", "send an access token: Authorization: Bearer <token> (from /oauth/token).")
+    return token.strip()
+
+
+def application(request: Request) -> Caller:
+    """An application of a member institution, by its hub access token."""
+    caller = request.app.state.hub.tokens.authenticate(_bearer(request))
+    named = request.headers.get("x-road-client")
+    if named is not None and not _names(named, caller):
+        raise Refusal("unauthenticated", f"X-Road-Client {named[:100]!r} is not the application this token was issued to.")
+    request.state.caller = caller
+    return caller
+
+
+def operator(request: Request) -> Caller:
+    token = _bearer(request)
+    if not hmac.compare_digest(token.encode(), request.app.state.hub.admin_token.encode()):
+        if token.count(".") == 2:  # a valid application token is still not the operator's
+            request.app.state.hub.tokens.authenticate(token)
+            raise Refusal("forbidden", "the admin API needs the operator credential.")
+        raise Refusal("unauthenticated", "the operator credential is not valid.")
+    request.state.caller = OPERATOR
+    return OPERATOR
+
+
+def application_or_operator(request: Request) -> Caller:
+    token = _bearer(request)
+    if hmac.compare_digest(token.encode(), request.app.state.hub.admin_token.encode()):
+        request.state.caller = OPERATOR
+        return OPERATOR
+    return application(request)
+
+
+def _names(header: str, caller: Caller) -> bool:
+    """X-Road-Client: INSTANCE/CLASS/MEMBER/SUBSYSTEM, or our own MEMBER:APPLICATION."""
+    if header == caller.client_id:
+        return True
+    parts = header.split("/")
+    return len(parts) == 4 and parts[2] == caller.institution and parts[3] == caller.application

@@ -1,0 +1,301 @@
+"""The `crossroads` command line (Typer + Rich)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..config import Settings
+
+app = typer.Typer(help="Crossroads: a crossroads bank for government data exchange.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+directory_app = typer.Typer(help="The reference directory.", no_args_is_help=True)
+registry_app = typer.Typer(help="The registry: institutions, applications, capacities, services, authorizations.", no_args_is_help=True)
+keys_app = typer.Typer(help="Keys of the hub and of applications.", no_args_is_help=True)
+app.add_typer(directory_app, name="directory")
+app.add_typer(registry_app, name="registry")
+app.add_typer(keys_app, name="keys")
+console = Console(stderr=True)
+out = Console()
+
+
+def _settings(**overrides) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except Exception as exc:  # pydantic's ValidationError: name the variable, then stop
+        console.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    host: Optional[str] = typer.Option(None, help="Listen address (CROSSROADS_HOST)."),
+    port: Optional[int] = typer.Option(None, help="Listen port (CROSSROADS_PORT)."),
+    workers: Optional[int] = typer.Option(None, help="Hub processes (CROSSROADS_WORKERS)."),
+) -> None:
+    """Run the hub with the settings from the environment."""
+    import uvicorn
+
+    from .logs import configure
+
+    settings = _settings(host=host, port=port, workers=workers)
+    for name, value in (("CROSSROADS_HOST", host), ("CROSSROADS_PORT", port), ("CROSSROADS_WORKERS", workers)):
+        if value is not None:
+            os.environ[name] = str(value)  # worker processes read their settings from the environment
+    log_config = configure(settings.log_level)
+    asyncio.run(_migrate(settings))
+    uvicorn.run("crossroads.entrypoints.api.asgi:app", host=settings.host, port=settings.port,
+                workers=settings.workers, log_config=log_config, access_log=False, loop="uvloop",
+                http="httptools", lifespan="on", backlog=2048)
+
+
+async def _migrate(settings: Settings) -> list[str]:
+    from ..adapters.sql.store import open_store
+    from ..bootstrap import load_secrets
+
+    load_secrets(settings)
+    store = await open_store(settings.store_url)
+    await store.close()
+    return []
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the store's schema."""
+    from ..adapters.sql.migrate import migrate as run_migrations
+    from ..adapters.sql.store import open_store
+
+    async def run() -> list[str]:
+        store = await open_store(_settings().store_url, run_migrations=False)
+        try:
+            return await run_migrations(store.db)
+        finally:
+            await store.close()
+
+    applied = asyncio.run(run())
+    out.print(f"applied: {', '.join(applied) if applied else 'nothing, the schema is current'}")
+
+
+@app.command()
+def demo(
+    persons: int = typer.Option(10_000, help="Persons in the synthetic country."),
+    port: int = typer.Option(8000, help="Port of the hub."),
+    provider_port_base: int = typer.Option(8100, help="Providers listen on this port + 1, + 2, …"),
+    data_dir: Path = typer.Option(Path("var/demo"), help="Where the demo keeps its store and keys."),
+    seed_only: bool = typer.Option(False, help="Seed the store, print the tour, and exit."),
+) -> None:
+    """Seed a synthetic country, start its authentic sources and the hub, and show how to ask."""
+    from .demo_run import run_demo
+
+    run_demo(persons=persons, port=port, provider_port_base=provider_port_base, data_dir=data_dir, seed_only=seed_only)
+
+
+@app.command()
+def providers(
+    jwks: Path = typer.Option(..., help="The hub's public JWKS file (the demo writes data_dir/hub-jwks.json)."),
+    host: str = typer.Option("127.0.0.1"),
+    port_base: int = typer.Option(8100),
+) -> None:
+    """Run the demo's simulated authentic sources (one port each) in this process."""
+    from .demo_run import serve_providers
+
+    serve_providers(jwks, host, port_base)
+
+
+@app.command()
+def token(
+    client: str = typer.Option(..., help="client_id: ENTERPRISE_NUMBER:APPLICATION_CODE."),
+    key: Optional[Path] = typer.Option(None, help="The application's private JWK (default: the demo's)."),
+    hub: str = typer.Option("http://127.0.0.1:8000", help="The hub's base URL."),
+    data_dir: Path = typer.Option(Path("var/demo")),
+) -> None:
+    """Obtain an access token with a signed client assertion, and print it."""
+    out.print(_token(client, key, hub, data_dir), soft_wrap=True)
+
+
+def _token(client: str, key: Optional[Path], hub: str, data_dir: Path) -> str:
+    import httpx
+
+    from ..adapters.keys import make_client_assertion
+    from ..demo.seed import client_key_path
+
+    path = key or client_key_path(data_dir, client)
+    if not path.exists():
+        console.print(f"[red]no private key at {path}[/red]")
+        raise typer.Exit(2)
+    assertion = make_client_assertion(client, f"{hub}/oauth/token", json.loads(path.read_text()))
+    response = httpx.post(f"{hub}/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": client,
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": assertion})
+    if response.status_code != 200:
+        console.print(f"[red]token refused ({response.status_code}):[/red] {response.text}")
+        raise typer.Exit(1)
+    return response.json()["access_token"]
+
+
+@app.command()
+def ask(
+    service: str = typer.Argument(..., help="Service code, e.g. person.identity."),
+    subject: str = typer.Argument(..., help="The person's identifier."),
+    purpose: str = typer.Option(..., help="Purpose code."),
+    client: str = typer.Option(..., help="client_id of the asking application."),
+    key: Optional[Path] = typer.Option(None, help="The application's private JWK (default: the demo's)."),
+    on: Optional[str] = typer.Option(None, "--date", help="Date of interest, YYYY-MM-DD."),
+    user: Optional[str] = typer.Option(None, help="The official on whose behalf (X-Road-UserId)."),
+    hub: str = typer.Option("http://127.0.0.1:8000"),
+    data_dir: Path = typer.Option(Path("var/demo")),
+) -> None:
+    """Ask the hub a question, as an application, and print the answer."""
+    import httpx
+
+    access = _token(client, key, hub, data_dir)
+    body = {"subject": subject, "purpose": purpose, **({"date": on} if on else {})}
+    headers = {"Authorization": f"Bearer {access}", **({"X-Road-UserId": user} if user else {})}
+    path = "/v1/holders" if service == "directory.holders" else f"/v1/exchange/{service}"
+    response = httpx.post(f"{hub}{path}", json=body, headers=headers, timeout=30)
+    out.print_json(response.text)
+    if response.status_code != 200:
+        raise typer.Exit(1)
+
+
+@directory_app.command("import")
+def directory_import(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV with a header row, or JSON Lines (.jsonl)."),
+    institution: Optional[str] = typer.Option(None, help="Default institution for lines that name none."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="csv or jsonl (default: from the file name)."),
+    errors: Optional[Path] = typer.Option(None, help="Write the per-line error report here (JSON)."),
+) -> None:
+    """Bulk-integrate persons from a file, straight into the store, with a progress bar."""
+    from ..bootstrap import bootstrap
+    from ..services.directory import read_import
+
+    settings = _settings()
+    kind = fmt or ("jsonl" if file.suffix in (".jsonl", ".ndjson") else "csv")
+    data = file.read_bytes()
+    total = max(data.count(b"\n") - (1 if kind == "csv" else 0), 0)
+
+    async def run():
+        hub = await bootstrap(settings)
+        try:
+            with Progress(TextColumn("integrating"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
+                          TimeElapsedColumn(), console=console) as bar:
+                task = bar.add_task("import", total=total)
+                return await hub.directory.import_lines(read_import(data, kind), institution, "cli",
+                                                        lambda n: bar.advance(task, n))
+        finally:
+            await hub.close()
+
+    started = time.perf_counter()
+    report = asyncio.run(run())
+    elapsed = time.perf_counter() - started
+    out.print(f"{report.lines:,} lines, {report.applied:,} applied, {len(report.errors):,} rejected in {elapsed:.1f} s")
+    for error in report.errors[:20]:
+        out.print(f"  line {error['line']}: {error['code']}: {error['message']}")
+    if errors is not None:
+        errors.write_text(json.dumps(report.as_dict(max_errors=len(report.errors)), indent=2))
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@registry_app.command("list")
+def registry_list(kind: str = typer.Argument("institutions", help="institutions, applications, capacities, services or authorizations.")) -> None:
+    """List what the registry holds."""
+    from ..adapters.sql.store import open_store
+
+    readers = {"institutions": "list_institutions", "applications": "list_applications",
+               "capacities": "list_capacities", "services": "list_services", "authorizations": "find_authorizations"}
+    if kind not in readers:
+        console.print(f"[red]unknown kind {kind!r}; one of {', '.join(readers)}[/red]")
+        raise typer.Exit(2)
+
+    async def run():
+        store = await open_store(_settings().store_url)
+        try:
+            return await getattr(store.registry, readers[kind])()
+        finally:
+            await store.close()
+
+    rows = asyncio.run(run())
+    table = Table(title=kind)
+    if rows:
+        fields = [f for f in rows[0].__dataclass_fields__ if f not in ("request_schema", "response_schema", "jwks")]
+        for f in fields:
+            table.add_column(f)
+        for row in rows:
+            table.add_row(*[_cell(getattr(row, f)) for f in fields])
+    out.print(table)
+
+
+def _cell(value) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(value)
+    return "" if value is None else str(value)
+
+
+@registry_app.command("load")
+def registry_load(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON: {institutions, capacities, services, authorizations, applications}.")) -> None:
+    """Put a whole registry document through the same checks as the admin API (each change audited)."""
+    from ..bootstrap import bootstrap
+    from .registry_document import load_document
+
+    async def run():
+        hub = await bootstrap(_settings())
+        try:
+            return await load_document(hub.registry, json.loads(file.read_text()))
+        finally:
+            await hub.close()
+
+    counts = asyncio.run(run())
+    out.print(", ".join(f"{n} {kind}" for kind, n in counts.items()))
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Create a new hub signing key; older keys stay in the JWKS until removed."""
+    from ..adapters.keys import HubKeys
+
+    path = HubKeys.rotate(_settings().data_dir / "keys")
+    out.print(f"new signing key {path}; restart the hub processes to sign with it")
+
+
+@keys_app.command("generate")
+def keys_generate(alg: str = typer.Option("Ed25519", help="Ed25519 or ES256."),
+                  private: Path = typer.Option(..., help="Where to write the private JWK (mode 600).")) -> None:
+    """Generate an application key pair; print the public JWK Set to register."""
+    from ..adapters.keys import generate_application_key, public_jwk
+
+    key = generate_application_key(alg)
+    private.write_text(json.dumps(key))
+    private.chmod(0o600)
+    out.print_json(json.dumps({"keys": [public_jwk(key)]}))
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench(ctx: typer.Context, name: str = typer.Argument(..., help="exchange or directory")) -> None:
+    """Run a benchmark from the repository's bench/ folder (arguments pass through)."""
+    folder = Path(__file__).resolve().parents[3] / "bench"
+    script = folder / f"{name}.py"
+    if not script.exists():
+        console.print(f"[red]no benchmark {name!r} in {folder}[/red]")
+        raise typer.Exit(2)
+    raise typer.Exit(subprocess.call([sys.executable, str(script), *ctx.args]))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""`crossroads demo`: seed the synthetic country, start its sources (own process) and the hub."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import uvicorn
+from rich.console import Console
+
+from ..adapters.keys import HubKeys
+from ..bootstrap import bootstrap, settings_for_data_dir
+from ..demo import country
+from ..demo.seed import example_subject, seed
+from ..demo.sources import provider_apps
+from ..providerkit import HubKeySet
+from .api.app import create_app
+from .logs import configure
+
+console = Console(stderr=True)
+
+
+def run_demo(persons: int, port: int, provider_port_base: int, data_dir: Path, seed_only: bool) -> None:
+    log_config = configure("warning")
+    settings = settings_for_data_dir(data_dir, port=port, issuer=f"http://127.0.0.1:{port}", demo=True)
+    keys = HubKeys.load_or_create(settings.data_dir / "keys")
+    jwks_file = data_dir / "hub-jwks.json"
+    jwks_file.write_text(json.dumps(keys.jwks()))
+    asyncio.run(_seed_and_tell(settings, persons, provider_port_base))
+    if seed_only:
+        return
+    sources = subprocess.Popen([sys.executable, "-m", "crossroads.entrypoints.cli", "providers",
+                                "--jwks", str(jwks_file), "--port-base", str(provider_port_base)])
+    try:
+        _wait_for(f"http://127.0.0.1:{provider_port_base + 1}/", sources)
+        uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_config=log_config, access_log=False)
+    finally:
+        sources.terminate()
+        sources.wait(10)
+
+
+async def _seed_and_tell(settings, persons: int, provider_port_base: int) -> None:
+    hub = await bootstrap(settings)
+    try:
+        started = time.perf_counter()
+        with console.status(f"seeding a country of {persons:,} persons…"):
+            seeded = await seed(hub, persons, "127.0.0.1", provider_port_base)
+        console.print(f"[green]seeded[/green] {len(seeded['subjects']):,} persons, {seeded['entries']:,} directory "
+                      f"entries, {len(seeded['clients'])} applications in {time.perf_counter() - started:.1f} s")
+        _tour(settings, seeded)
+    finally:
+        await hub.close()
+
+
+def _tour(settings, seeded: dict) -> None:
+    hub = settings.issuer
+    welfare_client = next(c for c in seeded["clients"] if c.startswith(country.BY_KEY["welfare"].number))
+    subject = example_subject(seeded["subjects"])
+    welfare = country.BY_KEY["welfare"].number
+    held = {line["subject"] for line in country.directory_lines(seeded["subjects"]) if line["institution"] == welfare}
+    stranger = next(s for s in seeded["subjects"] if s not in held)
+    data_dir = settings.data_dir
+    console.print(f"""
+[bold]Crossroads demo hub[/bold] on {hub}  (API docs: {hub}/docs)
+Operator token for the admin API: {data_dir}/secrets.json
+
+Ask, as the welfare centre's application, about a person it holds:
+  crossroads ask person.identity {subject} --purpose SOCIAL_INTEGRATION --client {welfare_client} --data-dir {data_dir}
+  crossroads ask health.affiliation {subject} --purpose SOCIAL_INTEGRATION --client {welfare_client} --data-dir {data_dir}
+  crossroads ask directory.holders {subject} --purpose SOCIAL_INTEGRATION --client {welfare_client} --data-dir {data_dir}
+
+Or with curl:
+  TOKEN=$(crossroads token --client {welfare_client} --data-dir {data_dir})
+  curl -s {hub}/v1/exchange/person.identity -H "Authorization: Bearer $TOKEN" \\
+       -H 'Content-Type: application/json' -d '{{"subject": "{subject}", "purpose": "SOCIAL_INTEGRATION"}}'
+
+A refusal, with its code: ask about someone the centre does not hold:
+  crossroads ask person.identity {stranger} --purpose SOCIAL_INTEGRATION --client {welfare_client} --data-dir {data_dir}
+""", soft_wrap=True, highlight=False)
+
+
+def _wait_for(url: str, process: subprocess.Popen, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the demo's providers stopped at start-up")
+        try:
+            httpx.get(url, timeout=0.5)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the demo's providers did not start within {timeout} s")
+
+
+def serve_providers(jwks: Path, host: str, port_base: int) -> None:
+    """Every simulated authentic source of the demo, each on its own port, in one event loop."""
+    log_config = configure("warning")
+    keys = HubKeySet(json.loads(jwks.read_text()))
+    apps = provider_apps(keys, host, port_base)
+
+    async def run() -> None:
+        servers = [uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=log_config, access_log=False))
+                   for port, app in apps.values()]
+        await asyncio.gather(*(s.serve() for s in servers))
+
+    asyncio.run(run())

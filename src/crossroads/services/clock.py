@@ -1,0 +1,28 @@
+"""Time as a dependency, so that tests fix it instead of sleeping."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timezone
+
+
+class Clock:
+    def now(self) -> float:
+        return time.time()
+
+    def today(self) -> date:
+        return datetime.now(timezone.utc).date()
+
+    def now_ms(self) -> int:
+        return int(self.now() * 1000)
+
+
+class FixedClock(Clock):
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    def now(self) -> float:
+        return self.at
+
+    def today(self) -> date:
+        return datetime.fromtimestamp(self.at, timezone.utc).date()

@@ -1,0 +1,238 @@
+"""The exchange: one request about one subject, for one purpose, under one authorization.
+
+`ExchangeService.handle` runs the steps of DESIGN.md in order. Step 1 (authenticate) happens in
+the entrypoint, which hands over the authenticated `Caller`. Every outcome, answer or refusal, is
+appended to the audit log before `handle` returns, so nothing leaves the hub unlogged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import orjson
+from jsonschema import Draft202012Validator
+
+from ..domain.audit import AuditRecord
+from ..domain.directory import Integration, check_access
+from ..domain.errors import Refusal
+from ..domain.identifiers import IdentifierScheme
+from ..domain.minimisation import minimise, path_tree
+from ..domain.periods import Period
+from ..domain.registry import Authorization, Institution, Service, check_code, choose_authorization
+from ..domain.subjects import SubjectHasher
+from .auth import Caller
+from .clock import Clock
+from .ports import AuditLog, DirectoryRepository, ProviderClient, RegistryRepository, Signer
+from .registry import HOLDERS_SERVICE
+from .registry_cache import RegistryCache
+
+
+@dataclass(frozen=True)
+class ExchangeRequest:
+    caller: Caller
+    service: str
+    subject: object
+    purpose: object
+    period: Period | None = None  # None: today
+    version: str | None = None
+    authorization: str | None = None
+    parameters: dict = field(default_factory=dict)
+    user_id: str | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ProviderAnswer:
+    provider: str
+    data: object | None = None
+    error: Refusal | None = None
+
+
+@dataclass(frozen=True)
+class ExchangeResult:
+    request_id: str
+    service: str
+    version: str
+    subject: str
+    authorization: Authorization
+    period: Period
+    answers: list[ProviderAnswer]
+
+
+class ExchangeService:
+    def __init__(
+        self, registry: RegistryRepository, directory: DirectoryRepository, audit: AuditLog,
+        providers: ProviderClient, signer: Signer, clock: Clock, scheme: IdentifierScheme,
+        hasher: SubjectHasher, cache: RegistryCache,
+    ) -> None:
+        self._registry = registry
+        self._directory = directory
+        self._audit = audit
+        self._providers = providers
+        self._signer = signer
+        self._clock = clock
+        self._scheme = scheme
+        self._hasher = hasher
+        self._cache = cache
+        self._validators: dict[tuple[str, str, str], Draft202012Validator] = {}
+
+    async def handle(self, request: ExchangeRequest) -> ExchangeResult:
+        return await self._audited(request, self._exchange)
+
+    async def holders(self, request: ExchangeRequest) -> ExchangeResult:
+        """Who holds a file on the subject: the built-in service `directory.holders`."""
+        return await self._audited(request, self._holders)
+
+    async def _audited(self, request: ExchangeRequest, run) -> ExchangeResult:
+        started = time.perf_counter()
+        request_id = request.request_id or str(uuid.uuid4())
+        trace: dict = {}
+        try:
+            result = await run(request, request_id, trace)
+        except Refusal as refusal:
+            await self._append(request, request_id, trace, refusal.code, started)
+            raise
+        await self._append(request, request_id, trace, "ok", started)
+        return result
+
+    async def _append(self, request: ExchangeRequest, request_id: str, trace: dict, outcome: str, started: float) -> None:
+        await self._audit.append(AuditRecord(
+            kind="exchange", at_ms=self._clock.now_ms(), outcome=outcome, request_id=request_id,
+            consumer=request.caller.institution, application=request.caller.application,
+            user_id=request.user_id, service=trace.get("service", _printable(request.service)),
+            purpose=_printable(request.purpose), authorization=trace.get("authorization"),
+            subject_hash=trace.get("subject_hash"), providers=tuple(trace.get("providers", ())),
+            latency_us=int((time.perf_counter() - started) * 1_000_000),
+        ))
+
+    async def _prepare(self, request: ExchangeRequest, trace: dict) -> tuple[str, bytes, Authorization, Period]:
+        """Steps 2-4: identifier, authorization, directory. Returns subject, key, authorization, period."""
+        consumer = request.caller.institution
+        if consumer is None:
+            raise Refusal("forbidden", "exchanges are made by applications of member institutions, not by the operator.")
+        subject = self._scheme.normalise_person(request.subject, "subject")
+        key = self._hasher.key(subject)
+        trace["subject_hash"] = key.hex()
+        if not isinstance(request.purpose, str):
+            raise Refusal("malformed_request", "purpose is a purpose code.", "purpose")
+        check_code(request.purpose, "purpose")
+        today = self._clock.today()
+        period = request.period or Period.day(today)
+        candidates = await self._cache.authorizations(consumer, trace["service_code"], request.purpose)
+        authorization = choose_authorization(candidates, today, request.authorization)
+        trace["authorization"] = authorization.reference
+        held = await self._directory.held_by(key, consumer)
+        check_access(held, consumer, authorization.required_capacities, period)
+        return subject, key, authorization, period
+
+    async def _exchange(self, request: ExchangeRequest, request_id: str, trace: dict) -> ExchangeResult:
+        service = await self._service(request, trace)
+        subject, key, authorization, period = await self._prepare(request, trace)
+        self._validate(service, "request", request.parameters, "parameters")
+        providers = await self._resolve(service, key, period)
+        trace["providers"] = [p.enterprise_number for p in providers]
+        body = orjson.dumps({
+            "request_id": request_id, "service": service.code, "version": service.version,
+            "subject": subject, "purpose": request.purpose, "authorization": authorization.reference,
+            "legal_basis": authorization.legal_basis, "consumer": request.caller.institution,
+            "user_id": request.user_id, "period": _period_json(period), "parameters": request.parameters,
+        })
+        replies = await asyncio.gather(*(self._ask(p, service, body, request_id) for p in providers))
+        if all(r.error is not None for r in replies):
+            raise replies[0].error  # type: ignore[misc]
+        tree = path_tree(authorization.allowed_fields)
+        answers = [r if r.error else ProviderAnswer(r.provider, minimise(r.data, tree)) for r in replies]
+        return ExchangeResult(request_id, service.code, service.version, subject, authorization, period, answers)
+
+    async def _holders(self, request: ExchangeRequest, request_id: str, trace: dict) -> ExchangeResult:
+        trace["service"] = trace["service_code"] = HOLDERS_SERVICE
+        subject, key, authorization, period = await self._prepare(request, trace)
+        found = [i for i in await self._directory.holders(key) if i.period.overlaps(period)]
+        rows = [_holder_json(i) for i in found]
+        data = minimise({"holders": rows}, path_tree(f"holders.{f}" for f in authorization.allowed_fields))
+        return ExchangeResult(request_id, HOLDERS_SERVICE, "1", subject, authorization, period,
+                              [ProviderAnswer("hub", data)])
+
+    async def _service(self, request: ExchangeRequest, trace: dict) -> Service:
+        code = request.service
+        trace["service_code"] = code
+        service = await self._cache.service(code, request.version)
+        if service is None:
+            version = f" version {request.version}" if request.version else ""
+            raise Refusal("unknown_service", f"no service {code!r}{version} is registered.", "service")
+        trace["service"] = f"{service.code}/{service.version}"
+        return service
+
+    async def _resolve(self, service: Service, key: bytes, period: Period) -> list[Institution]:
+        """Step 5: the fixed authentic source, or every institution the directory routes to."""
+        if service.provider is not None:
+            numbers = [service.provider]
+        else:
+            holders: list[Integration] = await self._directory.holders(key, service.routed_capacity)
+            numbers = sorted({i.institution for i in holders if i.period.overlaps(period)})
+            if not numbers:
+                raise Refusal("no_provider", f"no institution holds this person as {service.routed_capacity} for the period asked about.", "subject")
+        found = []
+        for number in numbers:
+            institution = await self._cache.institution(number)
+            if institution is None or not institution.base_url:
+                raise Refusal("provider_unavailable", f"provider {number} has no registered address.")
+            found.append(institution)
+        return found
+
+    async def _ask(self, provider: Institution, service: Service, body: bytes, request_id: str) -> ProviderAnswer:
+        """Steps 6-7: forward signed, then check the answer against the response schema."""
+        url = provider.base_url.rstrip("/") + service.endpoint_path  # type: ignore[union-attr]
+        signature = self._signer.sign_detached(body, {"aud": url, "rid": request_id, "iat": int(self._clock.now())})
+        try:
+            reply = await self._providers.post(url, body, {
+                "Content-Type": "application/json", "X-Crossroads-Signature": signature,
+                "X-Request-Id": request_id,
+            })
+            if reply.status >= 400:
+                raise Refusal("provider_error", f"provider {provider.enterprise_number} answered with HTTP status {reply.status}.")
+            try:
+                data = orjson.loads(reply.body)
+            except orjson.JSONDecodeError:
+                raise Refusal("invalid_provider_response", f"provider {provider.enterprise_number} did not answer JSON.") from None
+            self._validate(service, "response", data, None, provider.enterprise_number)
+            return ProviderAnswer(provider.enterprise_number, data)
+        except Refusal as refusal:
+            return ProviderAnswer(provider.enterprise_number, error=refusal)
+
+    def _validate(self, service: Service, which: str, data: object, field_name: str | None, provider: str | None = None) -> None:
+        key = (service.code, service.version, which)
+        validator = self._validators.get(key)
+        if validator is None:
+            schema = service.request_schema if which == "request" else service.response_schema
+            validator = self._validators[key] = Draft202012Validator(schema)
+        error = next(iter(validator.iter_errors(data)), None)
+        if error is None:
+            return
+        where = "/".join(str(p) for p in error.absolute_path)
+        if which == "request":
+            name = f"{field_name}.{where.replace('/', '.')}" if where else field_name
+            raise Refusal("malformed_request", f"{name}: {error.message}", name)
+        raise Refusal("invalid_provider_response", f"provider {provider}'s answer does not match the response schema at /{where}: {error.message}")
+
+
+def _period_json(period: Period) -> dict:
+    return {"start": period.start.isoformat(), "end": period.end.isoformat() if period.end else None}
+
+
+def _holder_json(integration: Integration) -> dict:
+    return {"institution": integration.institution, "capacity": integration.capacity,
+            "phase": integration.phase.value, "start": integration.period.start.isoformat(),
+            "end": integration.period.end.isoformat() if integration.period.end else None}
+
+
+def _printable(value: object) -> str | None:
+    """What the caller named, for the audit record, even when it was not a valid value."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else repr(value)
+    return text[:100]
+

@@ -1,0 +1,168 @@
+"""Ports: what the use cases need from the outside world, as abstract classes.
+
+Adapters implement them (SQLite, PostgreSQL, aiohttp, joserfc keys); unit tests use the fakes in
+`tests/fakes.py`. Every method is async so that one contract serves an embedded store that answers
+in microseconds and a networked one.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from datetime import date
+
+from ..domain.audit import AuditRecord
+from ..domain.directory import Integration, Phase
+from ..domain.periods import Period
+from ..domain.registry import Application, Authorization, Capacity, Institution, Service
+
+
+class RegistryRepository(abc.ABC):
+    @abc.abstractmethod
+    async def put_institution(self, institution: Institution) -> bool:
+        """Insert or replace; True when it was new."""
+
+    @abc.abstractmethod
+    async def get_institution(self, enterprise_number: str) -> Institution | None: ...
+
+    @abc.abstractmethod
+    async def list_institutions(self) -> list[Institution]: ...
+
+    @abc.abstractmethod
+    async def put_application(self, application: Application) -> bool: ...
+
+    @abc.abstractmethod
+    async def get_application(self, institution: str, code: str) -> Application | None: ...
+
+    @abc.abstractmethod
+    async def list_applications(self, institution: str | None = None) -> list[Application]: ...
+
+    @abc.abstractmethod
+    async def put_capacity(self, capacity: Capacity) -> bool: ...
+
+    @abc.abstractmethod
+    async def list_capacities(self) -> list[Capacity]: ...
+
+    @abc.abstractmethod
+    async def put_service(self, service: Service) -> bool: ...
+
+    @abc.abstractmethod
+    async def get_service(self, code: str, version: str | None = None) -> Service | None:
+        """The named version, or the highest version when `version` is None."""
+
+    @abc.abstractmethod
+    async def list_services(self) -> list[Service]: ...
+
+    @abc.abstractmethod
+    async def put_authorization(self, authorization: Authorization) -> bool: ...
+
+    @abc.abstractmethod
+    async def get_authorization(self, reference: str) -> Authorization | None: ...
+
+    @abc.abstractmethod
+    async def find_authorizations(
+        self, consumer: str | None = None, service: str | None = None, purpose: str | None = None
+    ) -> list[Authorization]: ...
+
+    @abc.abstractmethod
+    async def delete(self, kind: str, key: tuple[str, ...]) -> bool:
+        """Delete an institution, application, capacity, service or authorization by its key."""
+
+
+@dataclass(frozen=True)
+class IntegrationChange:
+    """One line of a directory update: integrate (merge), end, or remove a period."""
+
+    op: str  # "integrate" | "end" | "remove"
+    subject_key: bytes
+    institution: str
+    capacity: str
+    phase: Phase = Phase.DEFINITIVE
+    period: Period | None = None  # integrate/remove: the period; None removes all
+    end: date | None = None  # end: the last day
+
+
+class DirectoryRepository(abc.ABC):
+    @abc.abstractmethod
+    async def apply(self, changes: list[IntegrationChange]) -> None:
+        """Apply the changes in order, atomically, merging periods as `domain.periods` says."""
+
+    @abc.abstractmethod
+    async def held_by(self, subject_key: bytes, institution: str) -> list[Integration]: ...
+
+    @abc.abstractmethod
+    async def holders(self, subject_key: bytes, capacity: str | None = None) -> list[Integration]: ...
+
+    @abc.abstractmethod
+    async def count(self) -> int: ...
+
+
+class AuditLog(abc.ABC):
+    @abc.abstractmethod
+    async def append(self, record: AuditRecord) -> int:
+        """Append durably and return the entry's index; returns only once the entry is committed."""
+
+    @abc.abstractmethod
+    async def read(self, start: int = 0, limit: int = 1000) -> list[tuple[int, bytes]]:
+        """Entries in index order from `start`: (index, canonical record bytes)."""
+
+    @abc.abstractmethod
+    async def count(self) -> int: ...
+
+
+class ReplayGuard(abc.ABC):
+    @abc.abstractmethod
+    async def first_use(self, jti: str, expires_at: int) -> bool:
+        """Record a client assertion id; False when it was seen before (a replay)."""
+
+
+@dataclass(frozen=True)
+class ProviderReply:
+    status: int
+    body: bytes
+    content_type: str
+
+
+class ProviderClient(abc.ABC):
+    @abc.abstractmethod
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> ProviderReply:
+        """POST to a provider. Raises Refusal provider_unavailable or provider_timeout."""
+
+    async def close(self) -> None:
+        """Release pooled connections."""
+
+
+class Store(abc.ABC):
+    """The storage adapter as a whole: one object to open, migrate, check and close."""
+
+    registry: RegistryRepository
+    directory: DirectoryRepository
+    audit: AuditLog
+    replay: ReplayGuard
+
+    @abc.abstractmethod
+    async def ping(self) -> None:
+        """Raise when the store cannot be reached."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+
+class Signer(abc.ABC):
+    """The hub's keys (adapters.keys.HubKeys implements it)."""
+
+    @abc.abstractmethod
+    def issue_token(self, claims: dict) -> str: ...
+
+    @abc.abstractmethod
+    def verify_token(self, token: str) -> dict:
+        """Claims of a token this hub signed, without checking expiry; Refusal otherwise."""
+
+    @abc.abstractmethod
+    def sign_detached(self, payload: bytes, protected: dict) -> str: ...
+
+    @abc.abstractmethod
+    def verify_client_assertion(self, assertion: str, jwks: dict) -> dict: ...
+
+    @abc.abstractmethod
+    def jwks(self) -> dict: ...

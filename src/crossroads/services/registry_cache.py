@@ -1,0 +1,49 @@
+"""A short-lived read-through cache of the registry for the exchange's hot path.
+
+Services, authorizations and institutions change a few times a day and are read on every
+exchange. Each hub process reuses what it read for `ttl` seconds; a change made through this
+process clears its cache at once, and other processes see it within `ttl`.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ..domain.registry import Authorization, Institution, Service
+from .ports import RegistryRepository
+
+_MAX_ENTRIES = 10_000
+
+
+class RegistryCache:
+    def __init__(self, registry: RegistryRepository, ttl: float) -> None:
+        self._registry = registry
+        self._ttl = ttl
+        self._entries: dict[tuple, tuple[float, object]] = {}
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    async def _get(self, key: tuple, load):
+        now = time.monotonic()
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = await load()
+        if self._ttl > 0:
+            if len(self._entries) >= _MAX_ENTRIES:  # callers choose the keys; keep memory bounded
+                self._entries.clear()
+            self._entries[key] = (now + self._ttl, value)
+        return value
+
+    async def service(self, code: str, version: str | None) -> Service | None:
+        return await self._get(("service", code, version), lambda: self._registry.get_service(code, version))
+
+    async def authorizations(self, consumer: str, service: str, purpose: str) -> list[Authorization]:
+        return await self._get(
+            ("authorizations", consumer, service, purpose),
+            lambda: self._registry.find_authorizations(consumer, service, purpose),
+        )
+
+    async def institution(self, number: str) -> Institution | None:
+        return await self._get(("institution", number), lambda: self._registry.get_institution(number))

@@ -1,0 +1,109 @@
+"""Fixtures: a hub on a real store (SQLite file, or PostgreSQL when a test asks for it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from crossroads.bootstrap import bootstrap
+from crossroads.config import Settings
+from crossroads.demo import country
+from crossroads.demo.seed import client_key_path, seed
+from crossroads.demo.sources import provider_apps
+from crossroads.entrypoints.api.app import create_app
+from crossroads.providerkit import HubKeySet
+
+from .support import AsgiProviderClient, token_form
+
+POSTGRES_DSN = os.environ.get("CROSSROADS_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PROVIDER_HOST = "providers.test"
+
+
+def fresh_postgres_database() -> str:
+    """A new empty database on the test server; the test fails (never skips) when it is unreachable."""
+    name = f"crossroads_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_DSN, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return POSTGRES_DSN.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_postgres_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_DSN, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.sqlite3'}"
+        return
+    url = fresh_postgres_database()
+    yield url
+    drop_postgres_database(url)
+
+
+def make_settings(tmp_path: Path, store_url: str | None = None, **overrides) -> Settings:
+    return Settings(data_dir=tmp_path, store_url=store_url or f"sqlite:///{tmp_path / 'hub.sqlite3'}",
+                    issuer="http://hub.test", admin_token="operator-secret-for-tests", subject_hash_secret="s" * 32,
+                    **overrides)
+
+
+class DemoHub:
+    """A hub seeded with a small demo country, its HTTP API, and the providers in-process."""
+
+    def __init__(self, app, hub, seeded, settings) -> None:
+        self.app = app
+        self.hub = hub
+        self.seeded = seeded
+        self.settings = settings
+        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub.test")
+
+    def private_key(self, client_id: str) -> dict:
+        return json.loads(client_key_path(self.settings.data_dir, client_id).read_text())
+
+    async def token(self, client_id: str) -> str:
+        response = await self.http.post("/oauth/token", data=token_form(client_id, self.private_key(client_id), "http://hub.test/oauth/token"))
+        assert response.status_code == 200, response.text
+        return response.json()["access_token"]
+
+    @property
+    def welfare(self) -> str:
+        return f"{country.BY_KEY['welfare'].number}:case-app"
+
+    def held_by(self, member: str, *, phase: str | None = "definitive") -> list[str]:
+        number = country.BY_KEY[member].number
+        return [line["subject"] for line in country.directory_lines(self.seeded["subjects"])
+                if line["institution"] == number and (phase is None or line.get("phase", "definitive") == phase)]
+
+
+async def start_demo_hub(tmp_path: Path, store_url: str | None = None, persons: int = 200) -> DemoHub:
+    settings = make_settings(tmp_path, store_url)
+    from crossroads.adapters.keys import HubKeys
+
+    keys = HubKeys.load_or_create(settings.data_dir / "keys")
+    apps = provider_apps(HubKeySet(keys.jwks()), PROVIDER_HOST, 9000)
+    providers = AsgiProviderClient({f"{PROVIDER_HOST}:{port}": app for port, app in apps.values()})
+    hub = await bootstrap(settings, None, providers)
+    seeded = await seed(hub, persons, PROVIDER_HOST, 9000)
+    app = create_app(settings, hub=hub)
+    return DemoHub(app, hub, seeded, settings)
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture
+async def demo(tmp_path):
+    demo_hub = await start_demo_hub(tmp_path)
+    yield demo_hub
+    await demo_hub.http.aclose()
+    await demo_hub.hub.close()
