@@ -1,0 +1,116 @@
+"""One contract, run against every storage adapter: SQLite and PostgreSQL over a real connection."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+import pytest
+
+from crossroads.adapters.sql.migrate import available, current_version, migrate
+from crossroads.adapters.sql.store import open_store
+from crossroads.domain.audit import AuditRecord
+from crossroads.domain.directory import Phase
+from crossroads.domain.errors import Refusal
+from crossroads.domain.periods import Period
+from crossroads.domain.registry import Application, Authorization, Capacity, Institution, Service
+from crossroads.services.ports import IntegrationChange
+
+pytestmark = pytest.mark.anyio
+NR = "0403170701"
+FUND = "0411905847"
+KEY = bytes(range(16))
+
+
+@pytest.fixture
+async def store(store_url):
+    opened = await open_store(store_url)
+    yield opened
+    await opened.close()
+
+
+async def test_migrations_are_recorded_and_idempotent(store):
+    newest = available(store.db.dialect)[-1][0]
+    assert await current_version(store.db) == newest
+    assert await migrate(store.db) == []
+
+
+async def test_registry_round_trip(store):
+    registry = store.registry
+    assert await registry.put_institution(Institution(NR, "National Register", "GOV", "http://nr"))
+    assert not await registry.put_institution(Institution(NR, "National Register (renamed)", "GOV", "http://nr"))
+    assert (await registry.get_institution(NR)).name == "National Register (renamed)"
+    await registry.put_institution(Institution(FUND, "Fund"))
+    app = Application(FUND, "app", "App", {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "abc"}]})
+    await registry.put_application(app)
+    assert await registry.get_application(FUND, "app") == app
+    await registry.put_capacity(Capacity("INSURED", "Insured"))
+    for version in ("1", "2", "10"):
+        await registry.put_service(Service("person.identity", version, "Identity", ("name",), provider=NR))
+    assert (await registry.get_service("person.identity")).version == "10"
+    assert (await registry.get_service("person.identity", "2")).version == "2"
+    auth = Authorization("ISC/24/1", FUND, "person.identity", "CARE", "law", ("INSURED",), ("name",), date(2024, 1, 1))
+    await registry.put_authorization(auth)
+    assert await registry.find_authorizations(FUND, "person.identity", "CARE") == [auth]
+    assert await registry.find_authorizations(FUND, "person.identity", "OTHER") == []
+    with pytest.raises(Refusal) as refused:
+        await registry.delete("institution", (NR,))
+    assert refused.value.code == "conflict"
+    assert await registry.delete("authorization", ("ISC/24/1",))
+    assert not await registry.delete("authorization", ("ISC/24/1",))
+
+
+def integrate(start, end=None, capacity="INSURED", phase=Phase.DEFINITIVE, institution=FUND):
+    return IntegrationChange("integrate", KEY, institution, capacity, phase, Period(start, end))
+
+
+async def test_directory_merges_overlapping_and_adjacent_periods(store):
+    await store.directory.apply([integrate(date(2020, 1, 1), date(2020, 6, 30)),
+                                 integrate(date(2020, 7, 1), date(2020, 12, 31)),
+                                 integrate(date(2022, 1, 1), date(2022, 3, 31))])
+    periods = sorted(i.period for i in await store.directory.held_by(KEY, FUND))
+    assert periods == [Period(date(2020, 1, 1), date(2020, 12, 31)), Period(date(2022, 1, 1), date(2022, 3, 31))]
+    await store.directory.apply([integrate(date(2020, 6, 1), date(2022, 1, 15))])
+    assert [i.period for i in await store.directory.held_by(KEY, FUND)] == [Period(date(2020, 1, 1), date(2022, 3, 31))]
+
+
+async def test_directory_phases_do_not_merge_and_end_and_remove(store):
+    await store.directory.apply([integrate(date(2020, 1, 1)), integrate(date(2021, 1, 1), phase=Phase.PROVISIONAL),
+                                 integrate(date(2020, 1, 1), capacity="JOB_SEEKER")])
+    assert len(await store.directory.held_by(KEY, FUND)) == 3
+    await store.directory.apply([IntegrationChange("end", KEY, FUND, "INSURED", end=date(2021, 6, 30))])
+    insured = sorted((i.phase.value, i.period) for i in await store.directory.held_by(KEY, FUND) if i.capacity == "INSURED")
+    assert insured == [("definitive", Period(date(2020, 1, 1), date(2021, 6, 30))),
+                       ("provisional", Period(date(2021, 1, 1), date(2021, 6, 30)))]
+    await store.directory.apply([IntegrationChange("remove", KEY, FUND, "INSURED", period=Period(date(2020, 3, 1), date(2020, 3, 31)))])
+    definitive = sorted(i.period for i in await store.directory.held_by(KEY, FUND) if i.phase == Phase.DEFINITIVE and i.capacity == "INSURED")
+    assert definitive == [Period(date(2020, 1, 1), date(2020, 2, 29)), Period(date(2020, 4, 1), date(2021, 6, 30))]
+    await store.directory.apply([IntegrationChange("remove", KEY, FUND, "INSURED")])
+    assert {i.capacity for i in await store.directory.held_by(KEY, FUND)} == {"JOB_SEEKER"}
+    assert [i.institution for i in await store.directory.holders(KEY, "JOB_SEEKER")] == [FUND]
+    assert await store.directory.holders(bytes(16)) == []
+
+
+async def test_directory_batch_is_atomic(store):
+    bad = IntegrationChange("integrate", KEY, FUND, "INSURED", Phase.DEFINITIVE, None)  # no period: fails
+    with pytest.raises(Exception):
+        await store.directory.apply([integrate(date(2020, 1, 1)), bad])
+    assert await store.directory.held_by(KEY, FUND) == []
+
+
+async def test_audit_appends_concurrently_in_one_total_order(store):
+    records = [AuditRecord(kind="exchange", at_ms=i, outcome="ok", request_id=str(i), subject_hash=KEY.hex()) for i in range(300)]
+    seqs = await asyncio.gather(*(store.audit.append(r) for r in records))
+    assert len(set(seqs)) == 300
+    entries = await store.audit.read(0, 1000)
+    assert [s for s, _ in entries] == sorted(s for s, _ in entries)
+    by_seq = dict(entries)
+    for seq, record in zip(seqs, records):
+        assert AuditRecord.from_canonical(by_seq[seq]) == record
+    assert await store.audit.count() == 300
+
+
+async def test_replay_guard_accepts_once(store):
+    assert await store.replay.first_use("client|jti-1", 2**40)
+    assert not await store.replay.first_use("client|jti-1", 2**40)
+    assert await store.replay.first_use("client|jti-2", 2**40)
