@@ -38,6 +38,12 @@ def test_cover_and_subtract():
     assert subtract(p(0, 3), p(5, 9)) == [p(0, 3)]
 
 
+def test_periods_sort_with_open_ends():
+    assert sorted([p(0), p(0, 5), p(-1)]) == [p(-1), p(0, 5), p(0)]
+    assert union_covers([p(0), p(0, 0)], p(0, 10))
+    assert merge_into([p(0), p(0, 3)], p(1, 2))[1] == p(0)
+
+
 def test_parse_date_names_the_field():
     assert parse_date("2024-02-29", "start") == date(2024, 2, 29)
     for bad in ("2023-02-29", "tomorrow", 5):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import total_ordering
 from typing import Iterable
 
 from .errors import Refusal
@@ -15,7 +16,8 @@ from .errors import Refusal
 ONE_DAY = timedelta(days=1)
 
 
-@dataclass(frozen=True, order=True)
+@total_ordering
+@dataclass(frozen=True)
 class Period:
     start: date
     end: date | None = None  # inclusive; None means "until further notice"
@@ -31,6 +33,11 @@ class Period:
     @property
     def last_day(self) -> date:
         return self.end if self.end is not None else date.max
+
+    def __lt__(self, other: "Period") -> bool:
+        # Ordered by first day, then last day; an open end sorts after every closed one (a plain
+        # tuple order would compare a date with None).
+        return (self.start, self.last_day) < (other.start, other.last_day)
 
     def overlaps(self, other: "Period") -> bool:
         return self.start <= other.last_day and other.start <= self.last_day
