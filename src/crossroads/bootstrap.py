@@ -94,4 +94,6 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
 
 
 def settings_for_data_dir(data_dir: Path, **overrides) -> Settings:
-    return Settings(data_dir=data_dir, store_url=f"sqlite:///{data_dir / 'crossroads.sqlite3'}", **overrides)
+    """Settings for a self-contained folder (the demo): SQLite inside it unless a store is given."""
+    overrides.setdefault("store_url", f"sqlite:///{data_dir / 'crossroads.sqlite3'}")
+    return Settings(data_dir=data_dir, **overrides)

@@ -94,11 +94,13 @@ def demo(
     provider_port_base: int = typer.Option(8100, help="Providers listen on this port + 1, + 2, …"),
     data_dir: Path = typer.Option(Path("var/demo"), help="Where the demo keeps its store and keys."),
     seed_only: bool = typer.Option(False, help="Seed the store, print the tour, and exit."),
+    store_url: Optional[str] = typer.Option(None, help="Store to seed and serve (default: SQLite in data_dir)."),
 ) -> None:
     """Seed a synthetic country, start its authentic sources and the hub, and show how to ask."""
     from .demo_run import run_demo
 
-    run_demo(persons=persons, port=port, provider_port_base=provider_port_base, data_dir=data_dir, seed_only=seed_only)
+    run_demo(persons=persons, port=port, provider_port_base=provider_port_base, data_dir=data_dir,
+             seed_only=seed_only, store_url=store_url)
 
 
 @app.command()

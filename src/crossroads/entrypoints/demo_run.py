@@ -25,9 +25,11 @@ from .logs import configure
 console = Console(stderr=True)
 
 
-def run_demo(persons: int, port: int, provider_port_base: int, data_dir: Path, seed_only: bool) -> None:
+def run_demo(persons: int, port: int, provider_port_base: int, data_dir: Path, seed_only: bool,
+             store_url: str | None = None) -> None:
     log_config = configure("warning")
-    settings = settings_for_data_dir(data_dir, port=port, issuer=f"http://127.0.0.1:{port}", demo=True)
+    settings = settings_for_data_dir(data_dir, port=port, issuer=f"http://127.0.0.1:{port}", demo=True,
+                                     **({"store_url": store_url} if store_url else {}))
     keys = HubKeys.load_or_create(settings.data_dir / "keys")
     jwks_file = data_dir / "hub-jwks.json"
     jwks_file.write_text(json.dumps(keys.jwks()))
