@@ -21,7 +21,7 @@ from crossroads.domain.errors import CATALOGUE
 from crossroads.entrypoints.api.app import create_app
 
 from ..support import ASSERTION_TYPE
-from .test_real_processes import CLI, free_port, wait_ready
+from .test_real_processes import CLI, free_port_block, wait_ready
 
 schema = schemathesis.openapi.from_dict(create_app(Settings(data_dir=Path("unused"))).openapi())
 OPERATOR = "fuzz-operator-token-0123456789"
@@ -30,7 +30,8 @@ OPERATOR = "fuzz-operator-token-0123456789"
 @pytest.fixture(scope="module")
 def live_hub(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("fuzz")
-    port, provider_base = free_port(), free_port() + 10
+    port = free_port_block(8)
+    provider_base = port
     env = {**os.environ, "CROSSROADS_DATA_DIR": str(data_dir), "CROSSROADS_ISSUER": f"http://127.0.0.1:{port}",
            "CROSSROADS_STORE_URL": f"sqlite:///{data_dir / 'crossroads.sqlite3'}", "CROSSROADS_ADMIN_TOKEN": OPERATOR}
     seeded = subprocess.run([*CLI, "demo", "--persons", "100", "--seed-only", "--data-dir", str(data_dir),

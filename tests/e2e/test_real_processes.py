@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import random
 import socket
 import subprocess
 import sys
@@ -24,10 +25,25 @@ from ..support import ASSERTION_TYPE
 CLI = [sys.executable, "-m", "crossroads.entrypoints.cli"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port_block(count: int) -> int:
+    """A base port such that base .. base+count-1 are all free, below the ephemeral range (where
+    outgoing connections take local ports and could collide with a server started a moment later)."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20000, 32000 - count)
+        sockets = []
+        try:
+            for port in range(base, base + count):
+                s = socket.socket()
+                sockets.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise RuntimeError("no free block of ports")
 
 
 def wait_ready(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
@@ -46,7 +62,8 @@ def wait_ready(url: str, process: subprocess.Popen, timeout: float = 30) -> None
 @pytest.fixture(params=["sqlite", "postgres"])
 def running_hub(request, tmp_path):
     data_dir = tmp_path / "demo"
-    hub_port, provider_base = free_port(), free_port() + 10
+    hub_port = free_port_block(8)
+    provider_base = hub_port
     store = None if request.param == "sqlite" else fresh_postgres_database()
     env = {**os.environ, "CROSSROADS_DATA_DIR": str(data_dir), "CROSSROADS_ISSUER": f"http://127.0.0.1:{hub_port}",
            "CROSSROADS_STORE_URL": store or f"sqlite:///{data_dir / 'crossroads.sqlite3'}", "CROSSROADS_WORKERS": "2"}

@@ -1,0 +1,188 @@
+"""Exchange benchmark: real HTTP load through a hub started with production settings, and straight
+at the provider, in the same run.
+
+    crossroads bench exchange [--store sqlite|postgres] [--seconds S] [--connections C] [--json]
+
+The hub runs as `crossroads serve --workers 2` (uvloop, httptools, no access log), the demo's
+authentic sources in their own process, and the load comes from wrk (Debian package `wrk`) in a
+third process, so the generator is not the bottleneck. Every request is a full exchange
+(token check, identifier, authorization, directory, signed forward, schema check, minimisation,
+durable audit record) about one of the persons the asking institution holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from crossroads.adapters.keys import HubKeys, make_client_assertion
+from crossroads.demo import country
+from crossroads.demo.seed import client_key_path
+
+CLI = [sys.executable, "-m", "crossroads.entrypoints.cli"]
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+LUA = """
+local bodies = {%s}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("POST", "%s", {["Content-Type"] = "application/json", ["Authorization"] = "%s"%s}, bodies[(i %% #bodies) + 1])
+end
+"""
+
+
+def free_port_block(count: int) -> int:
+    """A base port such that base .. base+count-1 are all free, below the ephemeral range (where
+    outgoing connections take local ports and could collide with a server started a moment later)."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20000, 32000 - count)
+        sockets = []
+        try:
+            for port in range(base, base + count):
+                s = socket.socket()
+                sockets.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise RuntimeError("no free block of ports")
+
+
+def wait_ready(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=0.5).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def wrk(url: str, script: str, seconds: int, connections: int) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", f.name, url],
+                         capture_output=True, text=True, check=True).stdout
+    os.unlink(f.name)
+
+    def ms(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)", out, re.M)
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, socket_errors.groups())) if socket_errors else 0)
+    return {"throughput_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50_ms": round(ms("50"), 2), "p99_ms": round(ms("99"), 2), "requests": requests, "errors": errors}
+
+
+def lua_bodies(bodies: list[str]) -> str:
+    return ", ".join(json.dumps(b) for b in bodies)
+
+
+def run(store: str, seconds: int, connections: int, persons: int) -> dict:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    tmp = Path(tempfile.mkdtemp(prefix="crossroads-bench-"))
+    port = free_port_block(8)
+    provider_base = port
+    pg_admin = os.environ.get("CROSSROADS_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+    database = f"crossroads_bench_{uuid.uuid4().hex[:8]}"
+    if store == "postgres":
+        with psycopg.connect(pg_admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{database}"')
+        store_url = pg_admin.rsplit("/", 1)[0] + f"/{database}"
+    else:
+        store_url = f"sqlite:///{tmp / 'crossroads.sqlite3'}"
+    env = {**os.environ, "CROSSROADS_DATA_DIR": str(tmp), "CROSSROADS_STORE_URL": store_url,
+           "CROSSROADS_ISSUER": f"http://127.0.0.1:{port}", "CROSSROADS_WORKERS": "2", "CROSSROADS_LOG_LEVEL": "warning",
+           "CROSSROADS_REGISTRY_CACHE_SECONDS": "5", "CROSSROADS_TOKEN_TTL_SECONDS": "3600"}
+    subprocess.run([*CLI, "demo", "--persons", str(persons), "--seed-only", "--data-dir", str(tmp), "--port", str(port),
+                    "--provider-port-base", str(provider_base), "--store-url", store_url],
+                   env=env, check=True, capture_output=True)
+    processes = [
+        subprocess.Popen([*CLI, "providers", "--jwks", str(tmp / "hub-jwks.json"), "--port-base", str(provider_base)], env=env),
+        subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env),
+    ]
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(f"{base}/ready")
+        client = f"{country.BY_KEY['welfare'].number}:case-app"
+        key = json.loads(client_key_path(tmp, client).read_text())
+        token = httpx.post(f"{base}/oauth/token", data={
+            "grant_type": "client_credentials", "client_id": client, "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": make_client_assertion(client, f"{base}/oauth/token", key)}).json()["access_token"]
+        welfare = country.BY_KEY["welfare"].number
+        held = [line["subject"] for line in country.directory_lines(country.persons(persons))
+                if line["institution"] == welfare and line.get("phase") != "provisional"][:200]
+        bodies = [json.dumps({"subject": s, "purpose": "SOCIAL_INTEGRATION"}) for s in held]
+        check = httpx.post(f"{base}/v1/exchange/person.identity", content=bodies[0],
+                           headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        check.raise_for_status()
+        wrk(f"{base}/v1/exchange/person.identity", LUA % (lua_bodies(bodies), "/v1/exchange/person.identity", f"Bearer {token}", ""), 3, connections)
+        hub = wrk(f"{base}/v1/exchange/person.identity",
+                  LUA % (lua_bodies(bodies), "/v1/exchange/person.identity", f"Bearer {token}", ""), seconds, connections)
+        # Straight at the provider: the same kind of request, signed once by the hub's key.
+        nr_url = f"http://127.0.0.1:{provider_base + country.BY_KEY['nr'].port_offset}/services/person.identity/1"
+        keys = HubKeys.load_or_create(tmp / "keys")
+        direct_body = json.dumps({"subject": held[0], "service": "person.identity", "purpose": "SOCIAL_INTEGRATION"})
+        signature = keys.sign_detached(direct_body.encode(), {"aud": nr_url, "rid": "bench", "iat": int(time.time())})
+        direct = wrk(nr_url, LUA % (lua_bodies([direct_body]), "/services/person.identity/1", "none",
+                                    f', ["X-Crossroads-Signature"] = "{signature}"'), seconds, connections)
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(30)
+        if store == "postgres":
+            with psycopg.connect(pg_admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"store": store, "seconds": seconds, "connections": connections, **hub,
+            "direct_throughput_per_s": direct["throughput_per_s"], "direct_p99_ms": direct["p99_ms"],
+            "direct_errors": direct["errors"],
+            "ratio_to_direct": round(hub["throughput_per_s"] / direct["throughput_per_s"], 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--persons", type=int, default=2000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    result = run(args.store, args.seconds, args.connections, args.persons)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>24}: {value}")
+
+
+if __name__ == "__main__":
+    main()
