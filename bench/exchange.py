@@ -104,7 +104,7 @@ def lua_bodies(bodies: list[str]) -> str:
     return ", ".join(json.dumps(b) for b in bodies)
 
 
-def run(store: str, seconds: int, connections: int, persons: int) -> dict:
+def run(store: str, seconds: int, connections: int, persons: int, provider: str) -> dict:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     tmp = Path(tempfile.mkdtemp(prefix="crossroads-bench-"))
@@ -119,15 +119,17 @@ def run(store: str, seconds: int, connections: int, persons: int) -> dict:
     else:
         store_url = f"sqlite:///{tmp / 'crossroads.sqlite3'}"
     env = {**os.environ, "CROSSROADS_DATA_DIR": str(tmp), "CROSSROADS_STORE_URL": store_url,
-           "CROSSROADS_ISSUER": f"http://127.0.0.1:{port}", "CROSSROADS_WORKERS": "2", "CROSSROADS_LOG_LEVEL": "warning",
+           "CROSSROADS_ISSUER": f"http://127.0.0.1:{port}", "CROSSROADS_WORKERS": os.environ.get("BENCH_WORKERS", "2"), "CROSSROADS_LOG_LEVEL": "warning",
            "CROSSROADS_REGISTRY_CACHE_SECONDS": "5", "CROSSROADS_TOKEN_TTL_SECONDS": "3600"}
     subprocess.run([*CLI, "demo", "--persons", str(persons), "--seed-only", "--data-dir", str(tmp), "--port", str(port),
                     "--provider-port-base", str(provider_base), "--store-url", store_url],
                    env=env, check=True, capture_output=True)
-    processes = [
-        subprocess.Popen([*CLI, "providers", "--jwks", str(tmp / "hub-jwks.json"), "--port-base", str(provider_base)], env=env),
-        subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env),
-    ]
+    nr_port = provider_base + country.BY_KEY["nr"].port_offset
+    if provider == "static":
+        source = subprocess.Popen([sys.executable, str(Path(__file__).with_name("static_provider.py")), str(nr_port)])
+    else:
+        source = subprocess.Popen([*CLI, "providers", "--jwks", str(tmp / "hub-jwks.json"), "--port-base", str(provider_base)], env=env)
+    processes = [source, subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env)]
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(f"{base}/ready")
@@ -147,7 +149,7 @@ def run(store: str, seconds: int, connections: int, persons: int) -> dict:
         hub = wrk(f"{base}/v1/exchange/person.identity",
                   LUA % (lua_bodies(bodies), "/v1/exchange/person.identity", f"Bearer {token}", ""), seconds, connections)
         # Straight at the provider: the same kind of request, signed once by the hub's key.
-        nr_url = f"http://127.0.0.1:{provider_base + country.BY_KEY['nr'].port_offset}/services/person.identity/1"
+        nr_url = f"http://127.0.0.1:{nr_port}/services/person.identity/1"
         keys = HubKeys.load_or_create(tmp / "keys")
         direct_body = json.dumps({"subject": held[0], "service": "person.identity", "purpose": "SOCIAL_INTEGRATION"})
         signature = keys.sign_detached(direct_body.encode(), {"aud": nr_url, "rid": "bench", "iat": int(time.time())})
@@ -162,7 +164,7 @@ def run(store: str, seconds: int, connections: int, persons: int) -> dict:
             with psycopg.connect(pg_admin, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         shutil.rmtree(tmp, ignore_errors=True)
-    return {"store": store, "seconds": seconds, "connections": connections, **hub,
+    return {"store": store, "provider": provider, "seconds": seconds, "connections": connections, **hub,
             "direct_throughput_per_s": direct["throughput_per_s"], "direct_p99_ms": direct["p99_ms"],
             "direct_errors": direct["errors"],
             "ratio_to_direct": round(hub["throughput_per_s"] / direct["throughput_per_s"], 3)}
@@ -174,9 +176,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--persons", type=int, default=2000)
+    parser.add_argument("--provider", choices=["static", "demo"], default="static",
+                        help="static: a provider that costs nothing (measures the hub); demo: the demo's national register")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = run(args.store, args.seconds, args.connections, args.persons)
+    result = run(args.store, args.seconds, args.connections, args.persons, args.provider)
     if args.json:
         print(json.dumps(result))
     else:

@@ -15,7 +15,7 @@ from typing import Any
 
 from ...domain.audit import AuditRecord
 from ...services.ports import AuditLog
-from .database import Database, sqlite_connect
+from .database import Database, begin_immediate, sqlite_connect
 
 _INSERT = "INSERT INTO audit_log (at_ms, subject_hash, record) VALUES (?, ?, ?)"
 _MAX_BATCH = 2000
@@ -92,7 +92,7 @@ class SQLiteAuditLog(_SqlAuditReads):
     def _commit(conn: Any, batch: list) -> None:
         outcome: list[Any]
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            begin_immediate(conn)
             seqs = [conn.execute(_INSERT, row).lastrowid for row, _, _ in batch]
             conn.execute("COMMIT")
             outcome = seqs

@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import sqlite3
+import time
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -64,6 +65,31 @@ def sqlite_connect(path: str | Path, *, synchronous: str = "FULL") -> sqlite3.Co
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
     return conn
+
+
+def begin_immediate(conn: sqlite3.Connection, deadline_seconds: float = 30.0) -> None:
+    """Take SQLite's write lock, retrying every 0.2 ms while another process holds it.
+
+    SQLite's own busy handler sleeps in growing steps (up to 100 ms) while it waits; with several
+    hub processes appending audit records, that sleeping, not the work, made the slowest answers.
+    The connection's busy_timeout still covers readers and checkpoints.
+    """
+    give_up = time.monotonic() + deadline_seconds
+    previous = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() > give_up:
+                    raise
+                time.sleep(0.0002)
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={int(previous)}")
 
 
 class _SQLiteTransaction(Transaction):
