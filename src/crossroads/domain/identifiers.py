@@ -45,15 +45,7 @@ class IdentifierScheme:
         raise Refusal("invalid_identifier", f"{value!r} is not a valid {self.person_label}.")
 
     def normalise_enterprise(self, value: object, field: str = "enterprise") -> str:
-        text = _as_text(value, field, self.enterprise_label)
-        try:
-            return self.enterprise_module.validate(text)
-        except ValidationError as exc:
-            raise Refusal(
-                "invalid_identifier",
-                f"{field} is not a valid {self.enterprise_label}: {exc.message.rstrip('.')}.",
-                field,
-            ) from None
+        return _normalise_enterprise(self, _as_text(value, field, self.enterprise_label), field)
 
 
 def _as_text(value: object, field: str, label: str) -> str:
@@ -76,6 +68,19 @@ def _normalise_person(scheme: IdentifierScheme, value: str, field: str) -> str:
             last_error = exc
     reason = last_error.message.rstrip(".") if last_error else "unknown format"
     raise Refusal("invalid_identifier", f"{field} is not a valid {scheme.person_label}: {reason}.", field)
+
+
+# A few thousand institutions appear on millions of directory lines.
+@lru_cache(maxsize=16384)
+def _normalise_enterprise(scheme: IdentifierScheme, value: str, field: str) -> str:
+    try:
+        return scheme.enterprise_module.validate(value)
+    except ValidationError as exc:
+        raise Refusal(
+            "invalid_identifier",
+            f"{field} is not a valid {scheme.enterprise_label}: {exc.message.rstrip('.')}.",
+            field,
+        ) from None
 
 
 BELGIUM = IdentifierScheme(

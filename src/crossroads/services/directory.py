@@ -21,6 +21,8 @@ from .ports import AuditLog, DirectoryRepository, IntegrationChange, RegistryRep
 
 IMPORT_FIELDS = ("op", "subject", "institution", "capacity", "phase", "start", "end")
 IMPORT_CHUNK = 5000
+_KNOWN_FIELDS = frozenset(IMPORT_FIELDS)
+_PHASES = {phase.value: phase for phase in Phase}
 
 
 @dataclass
@@ -50,9 +52,9 @@ class DirectoryService:
         """A change from its JSON form. `institution`, when given, is the only one allowed."""
         if not isinstance(raw, dict):
             raise Refusal("malformed_request", "each change is a JSON object.")
-        unknown = set(raw) - set(IMPORT_FIELDS)
-        if unknown:
-            raise Refusal("malformed_request", f"unknown field {sorted(unknown)[0]}.", sorted(unknown)[0])
+        if not _KNOWN_FIELDS.issuperset(raw):
+            unknown = sorted(set(raw) - _KNOWN_FIELDS)[0]
+            raise Refusal("malformed_request", f"unknown field {unknown}.", unknown)
         op = raw.get("op") or "integrate"
         if op not in ("integrate", "end", "remove"):
             raise Refusal("malformed_request", "op is one of integrate, end, remove.", "op")
@@ -68,10 +70,9 @@ class DirectoryService:
         capacity = raw.get("capacity")
         if capacity not in capacities:
             raise Refusal("malformed_request", f"capacity {capacity!r} is not registered.", "capacity")
-        try:
-            phase = Phase(raw.get("phase") or "definitive")
-        except ValueError:
-            raise Refusal("malformed_request", "phase is provisional or definitive.", "phase") from None
+        phase = _PHASES.get(raw.get("phase") or "definitive")
+        if phase is None:
+            raise Refusal("malformed_request", "phase is provisional or definitive.", "phase")
         start = parse_date(raw["start"], "start") if raw.get("start") else None
         end = parse_date(raw["end"], "end") if raw.get("end") else None
         key = self._hasher.key(subject)

@@ -147,17 +147,17 @@ class PostgresAuditLog(_SqlAuditReads):
             try:
                 async with self._pool.connection() as conn:
                     async with conn.transaction():
-                        async with conn.cursor() as cur:
-                            await cur.executemany(
-                                "INSERT INTO audit_log (at_ms, subject_hash, record) VALUES (%s, %s, %s) RETURNING seq",
-                                [row for row, _ in batch],
-                                returning=True,
-                            )
-                            seqs = []
-                            while True:
-                                seqs.append((await cur.fetchone())[0])
-                                if not cur.nextset():
-                                    break
+                        # One round trip for the numbers, one statement for the whole batch.
+                        cur = await conn.execute(
+                            "SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) FROM generate_series(1, %s)",
+                            (len(batch),),
+                        )
+                        seqs = [row[0] for row in await cur.fetchall()]
+                        await conn.execute(
+                            "INSERT INTO audit_log (seq, at_ms, subject_hash, record)"
+                            " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bytea[], %s::bytea[])",
+                            (seqs, [row[0] for row, _ in batch], [row[1] for row, _ in batch], [row[2] for row, _ in batch]),
+                        )
                 results: list[Any] = seqs
             except Exception as exc:  # reported to every waiting append, never swallowed
                 results = [exc] * len(batch)

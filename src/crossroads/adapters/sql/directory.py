@@ -9,6 +9,8 @@ from ...domain.periods import ONE_DAY, Period, merge_into, subtract
 from ...services.ports import DirectoryRepository, IntegrationChange
 from .database import Database, Row, Transaction
 
+_LOAD_BATCH = 500  # keys per SELECT … IN (…): well under SQLite's and psycopg's parameter limits
+
 _PHASES = {Phase.PROVISIONAL: 1, Phase.DEFINITIVE: 2}
 _PHASE_OF = {number: phase for phase, number in _PHASES.items()}
 _COLUMNS = "subject_key, institution, capacity, phase, valid_from, valid_to"
@@ -22,58 +24,64 @@ def _integration(row: Row) -> Integration:
     )
 
 
+def _applied(current: set[tuple[Phase, Period]], change: IntegrationChange) -> set[tuple[Phase, Period]]:
+    """The periods of one (person, institution, capacity) after one change."""
+    if change.op == "integrate":
+        if change.period is None:
+            raise ValueError("an integration needs a period")
+        same_phase = [period for phase, period in current if phase == change.phase]
+        absorbed, merged = merge_into(same_phase, change.period)
+        return {(ph, pe) for ph, pe in current if not (ph == change.phase and pe in absorbed)} | {(change.phase, merged)}
+    if change.op == "end":
+        if change.end is None:
+            raise ValueError("ending an integration needs its last day")
+        removed = Period(change.end + ONE_DAY)
+    else:
+        removed = change.period or Period(date.min)
+    return {(phase, left) for phase, period in current for left in subtract(period, removed)}
+
+
 class SqlDirectory(DirectoryRepository):
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def apply(self, changes: list[IntegrationChange]) -> None:
+        """Apply a batch in one transaction: read every touched key once, compute the final periods
+        in memory with the domain's rules, then write only the difference, in bulk."""
         async with self._db.transaction() as tx:
+            original = await self._load(tx, {c.subject_key for c in changes})
+            final: dict[tuple, set[tuple[Phase, Period]]] = {}
             for change in changes:
-                await self._apply_one(tx, change)
-
-    async def _apply_one(self, tx: Transaction, change: IntegrationChange) -> None:
-        rows = await tx.fetchall(
-            f"SELECT {_COLUMNS} FROM integrations WHERE subject_key = ? AND institution = ? AND capacity = ?",
-            (change.subject_key, change.institution, change.capacity),
-        )
-        current = [_integration(r) for r in rows]
-        if change.op == "integrate":
-            assert change.period is not None
-            same_phase = [i.period for i in current if i.phase == change.phase]
-            absorbed, merged = merge_into(same_phase, change.period)
-            for period in absorbed:
-                await self._delete(tx, change, change.phase, period)
-            await self._insert(tx, change, change.phase, merged)
-            return
-        removed = change.period or Period(date.min)
-        if change.op == "end":
-            assert change.end is not None
-            removed = Period(change.end + ONE_DAY)
-        for integration in current:
-            left = subtract(integration.period, removed)
-            if left == [integration.period]:
-                continue
-            await self._delete(tx, change, integration.phase, integration.period)
-            for period in left:
-                await self._insert(tx, change, integration.phase, period)
+                key = (change.subject_key, change.institution, change.capacity)
+                if key not in final:
+                    final[key] = set(original.get(key, ()))
+                final[key] = _applied(final[key], change)
+            deletes, inserts = [], []
+            for key, rows in final.items():
+                before = original.get(key, set())
+                deletes += [(*key, _PHASES[phase], period.start.toordinal()) for phase, period in before - rows]
+                inserts += [(*key, _PHASES[phase], period.start.toordinal(),
+                             None if period.end is None else period.end.toordinal()) for phase, period in rows - before]
+            if deletes:
+                await tx.executemany(
+                    "DELETE FROM integrations WHERE subject_key = ? AND institution = ? AND capacity = ?"
+                    " AND phase = ? AND valid_from = ?", deletes)
+            if inserts:
+                await tx.executemany(f"INSERT INTO integrations ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", inserts)
 
     @staticmethod
-    async def _delete(tx: Transaction, change: IntegrationChange, phase: Phase, period: Period) -> None:
-        await tx.execute(
-            "DELETE FROM integrations WHERE subject_key = ? AND institution = ? AND capacity = ?"
-            " AND phase = ? AND valid_from = ?",
-            (change.subject_key, change.institution, change.capacity, _PHASES[phase], period.start.toordinal()),
-        )
-
-    @staticmethod
-    async def _insert(tx: Transaction, change: IntegrationChange, phase: Phase, period: Period) -> None:
-        await tx.execute(
-            f"INSERT INTO integrations ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                change.subject_key, change.institution, change.capacity, _PHASES[phase],
-                period.start.toordinal(), None if period.end is None else period.end.toordinal(),
-            ),
-        )
+    async def _load(tx: Transaction, keys: set[bytes]) -> dict[tuple, set[tuple[Phase, Period]]]:
+        found: dict[tuple, set[tuple[Phase, Period]]] = {}
+        ordered = list(keys)
+        for at in range(0, len(ordered), _LOAD_BATCH):
+            group = ordered[at:at + _LOAD_BATCH]
+            rows = await tx.fetchall(
+                f"SELECT {_COLUMNS} FROM integrations WHERE subject_key IN ({', '.join('?' for _ in group)})", group)
+            for row in rows:
+                integration = _integration(row)
+                key = (integration.subject_key, integration.institution, integration.capacity)
+                found.setdefault(key, set()).add((integration.phase, integration.period))
+        return found
 
     async def held_by(self, subject_key: bytes, institution: str) -> list[Integration]:
         rows = await self._db.fetchall(
