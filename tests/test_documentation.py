@@ -59,3 +59,12 @@ def test_readme_opens_with_the_two_commands_ci_runs():
     assert "crossroads demo" in commands[0]
     assert "pytest" in commands[1]
     assert commands[1] in (ROOT / ".ci" / "run").read_text()
+
+
+def test_docs_openapi_json_is_current(tmp_path):
+    import json
+
+    from tests.conftest import make_settings
+
+    current = json.dumps(create_app(make_settings(tmp_path)).openapi(), indent=2, sort_keys=True) + "\n"
+    assert (ROOT / "docs" / "openapi.json").read_text() == current, "regenerate: crossroads openapi --output docs/openapi.json"

@@ -263,6 +263,18 @@ def registry_load(file: Path = typer.Argument(..., exists=True, dir_okay=False, 
     out.print(", ".join(f"{n} {kind}" for kind, n in counts.items()))
 
 
+@app.command()
+def openapi(output: Optional[Path] = typer.Option(None, help="Write to this file instead of standard output.")) -> None:
+    """Print the hub's OpenAPI document (docs/openapi.json is this, kept current by a test)."""
+    from .api.app import create_app
+
+    text = json.dumps(create_app(_settings()).openapi(), indent=2, sort_keys=True) + "\n"
+    if output is None:
+        out.print(text, soft_wrap=True, highlight=False, markup=False)
+    else:
+        output.write_text(text)
+
+
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """Create a new hub signing key; older keys stay in the JWKS until removed."""

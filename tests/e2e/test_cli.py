@@ -1,0 +1,55 @@
+"""The command line: registry load and list, directory import with its error report, migrate."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from crossroads.entrypoints.cli import app
+
+runner = CliRunner()
+NR, FUND = "0403170701", "0411905847"
+SUBJECT = "85073003328"
+
+
+def env(tmp_path) -> dict:
+    return {"CROSSROADS_DATA_DIR": str(tmp_path), "CROSSROADS_STORE_URL": f"sqlite:///{tmp_path / 'hub.sqlite3'}"}
+
+
+def test_registry_load_then_directory_import(tmp_path):
+    document = {
+        "institutions": [{"enterprise_number": NR, "name": "Register", "base_url": "http://nr.example"},
+                         {"enterprise_number": FUND, "name": "Fund"}],
+        "capacities": [{"code": "INSURED", "name": "Insured"}],
+        "services": [{"code": "person.identity", "version": "1", "name": "Identity", "provider": NR, "response_fields": ["name"]}],
+        "authorizations": [{"reference": "ISC/1", "consumer": FUND, "service": "person.identity", "purpose": "CARE",
+                            "legal_basis": "law", "required_capacities": ["INSURED"], "allowed_fields": ["name"],
+                            "valid_from": "2024-01-01"}],
+    }
+    registry = tmp_path / "registry.json"
+    registry.write_text(json.dumps(document))
+    loaded = runner.invoke(app, ["registry", "load", str(registry)], env=env(tmp_path))
+    assert loaded.exit_code == 0, loaded.output
+    assert "2 institutions" in loaded.output and "1 authorizations" in loaded.output
+    listed = runner.invoke(app, ["registry", "list", "authorizations"], env=env(tmp_path))
+    assert "ISC/1" in listed.output
+
+    lines = tmp_path / "file.csv"
+    lines.write_text(f"subject,institution,capacity,start\n{SUBJECT},{FUND},INSURED,2024-01-01\n"
+                     f"{SUBJECT[:-1]}9,{FUND},INSURED,2024-01-01\n{SUBJECT},{FUND},INSURED,2024-06-01\n")
+    report = tmp_path / "errors.json"
+    imported = runner.invoke(app, ["directory", "import", str(lines), "--errors", str(report)], env=env(tmp_path))
+    assert imported.exit_code == 1  # one line was rejected
+    assert "3 lines, 2 applied, 1 rejected" in imported.output
+    assert json.loads(report.read_text())["errors"][0]["line"] == 2
+
+    again = runner.invoke(app, ["migrate"], env=env(tmp_path))
+    assert again.exit_code == 0 and "the schema is current" in again.output
+
+
+def test_bad_setting_stops_with_the_variable_named(tmp_path):
+    result = runner.invoke(app, ["migrate"], env={**env(tmp_path), "CROSSROADS_PORT": "99999"})
+    assert result.exit_code != 0
+    result = runner.invoke(app, ["registry", "list"], env={**env(tmp_path), "CROSSROADS_STORE_URL": "mysql://x"})
+    assert result.exit_code == 2 and "store_url" in result.output
