@@ -35,7 +35,7 @@ def lines(subjects: list[str]):
                    "start": f"20{rng.randrange(10, 24)}-01-01"}
 
 
-async def run(n: int, store: str, checks: int) -> dict:
+async def run(n: int, store: str, checks: int, chunk: int = 50_000) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.sqlite3" if store == "sqlite" else os.environ["CROSSROADS_BENCH_POSTGRES_DSN"]
         settings = Settings(data_dir=Path(tmp), store_url=url, admin_token="bench-operator-token", subject_hash_secret="b" * 32)
@@ -50,7 +50,7 @@ async def run(n: int, store: str, checks: int) -> dict:
             # (validation, keyed hashing, merging, writing, auditing), not the synthetic data.
             prepared = list(lines(subjects))
             started = time.perf_counter()
-            report = await hub.directory.import_lines(prepared, None, "bench")
+            report = await hub.directory.import_lines(prepared, None, "bench", chunk_size=chunk)
             load = time.perf_counter() - started
             assert not report.errors, report.errors[:3]
             rng = random.Random(11)
@@ -76,7 +76,7 @@ async def run(n: int, store: str, checks: int) -> dict:
                 size = row[0] if row and row[0] else Path(url[len("sqlite:///"):]).stat().st_size
         finally:
             await hub.close()
-    return {"persons": n, "entries": entries, "load_seconds": round(load, 2),
+    return {"persons": n, "entries": entries, "chunk": chunk, "load_seconds": round(load, 2),
             "check_p50_ms": round(timings[len(timings) // 2], 4), "check_p99_ms": round(timings[int(len(timings) * 0.99)], 4),
             "bytes_per_entry": round(size / entries, 1) if size else None, "store": store}
 
@@ -86,9 +86,10 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=1_000_000)
     parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--checks", type=int, default=20_000)
+    parser.add_argument("--chunk", type=int, default=50_000, help="lines per transaction (crossroads directory import --chunk)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = asyncio.run(run(args.persons, args.store, args.checks))
+    result = asyncio.run(run(args.persons, args.store, args.checks, args.chunk))
     if args.json:
         print(json.dumps(result))
     else:

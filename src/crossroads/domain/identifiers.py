@@ -21,7 +21,7 @@ from stdnum.exceptions import ValidationError
 from .errors import Refusal
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one instance per country: identity is equality, and hashes fast
 class IdentifierScheme:
     """How one country spells its person and enterprise identifiers.
 

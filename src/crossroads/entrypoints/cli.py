@@ -57,7 +57,10 @@ def serve(
     asyncio.run(_migrate(settings))
     uvicorn.run("crossroads.entrypoints.api.asgi:app", host=settings.host, port=settings.port,
                 workers=settings.workers, log_config=log_config, access_log=False, loop="uvloop",
-                http="httptools", lifespan="on", backlog=2048)
+                http="httptools", lifespan="on", backlog=2048, server_header=False,
+                # The hub decides nothing on the client's address, so the proxy-header rewrite
+                # uvicorn does on every request by default is work for nothing.
+                proxy_headers=False)
 
 
 async def _migrate(settings: Settings) -> list[str]:
@@ -178,6 +181,7 @@ def directory_import(
     institution: Optional[str] = typer.Option(None, help="Default institution for lines that name none."),
     fmt: Optional[str] = typer.Option(None, "--format", help="csv or jsonl (default: from the file name)."),
     errors: Optional[Path] = typer.Option(None, help="Write the per-line error report here (JSON)."),
+    chunk: int = typer.Option(5000, min=1, help="Lines per transaction: larger loads faster, holds the write lock longer."),
 ) -> None:
     """Bulk-integrate persons from a file, straight into the store, with a progress bar."""
     from ..bootstrap import bootstrap
@@ -195,7 +199,7 @@ def directory_import(
                           TimeElapsedColumn(), console=console) as bar:
                 task = bar.add_task("import", total=total)
                 return await hub.directory.import_lines(read_import(data, kind), institution, "cli",
-                                                        lambda n: bar.advance(task, n))
+                                                        lambda n: bar.advance(task, n), chunk_size=chunk)
         finally:
             await hub.close()
 
