@@ -18,8 +18,6 @@ import os
 import re
 import shutil
 import signal
-import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +30,7 @@ import psycopg
 
 from crossroads.adapters.keys import HubKeys, make_client_assertion
 from crossroads.demo import country
+from crossroads.demo.launch import free_port_block, wait_ready
 from crossroads.demo.seed import client_key_path
 
 CLI = [sys.executable, "-m", "crossroads.entrypoints.cli"]
@@ -45,39 +44,6 @@ request = function()
   return wrk.format("POST", "%s", {["Content-Type"] = "application/json", ["Authorization"] = "%s"%s}, bodies[(i %% #bodies) + 1])
 end
 """
-
-
-def free_port_block(count: int) -> int:
-    """A base port such that base .. base+count-1 are all free, below the ephemeral range (where
-    outgoing connections take local ports and could collide with a server started a moment later)."""
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(20000, 32000 - count)
-        sockets = []
-        try:
-            for port in range(base, base + count):
-                s = socket.socket()
-                sockets.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    raise RuntimeError("no free block of ports")
-
-
-def wait_ready(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=0.5).status_code < 500:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
 
 
 def wrk(url: str, script: str, seconds: int, connections: int) -> dict:
@@ -132,7 +98,7 @@ def run(store: str, seconds: int, connections: int, persons: int, provider: str)
     processes = [source, subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env)]
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(f"{base}/ready")
+        wait_ready(f"{base}/ready", processes[1], timeout=60)
         client = f"{country.BY_KEY['welfare'].number}:case-app"
         key = json.loads(client_key_path(tmp, client).read_text())
         token = httpx.post(f"{base}/oauth/token", data={

@@ -49,6 +49,26 @@ def store_url(request, tmp_path):
     drop_postgres_database(url)
 
 
+async def _failing(scope, receive, send):
+    await send({"type": "http.response.start", "status": 500, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"oops"})
+
+
+def _answering(body: bytes):
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
+    return app
+
+
+# Providers that misbehave, at addresses a test can register for an institution.
+MISBEHAVING = {
+    "failing.test:1": _failing,
+    "not-json.test:1": _answering(b"<html>surprise</html>"),
+    "off-schema.test:1": _answering(b'{"name": 42}'),
+}
+
+
 def make_settings(tmp_path: Path, store_url: str | None = None, **overrides) -> Settings:
     return Settings(data_dir=tmp_path, store_url=store_url or f"sqlite:///{tmp_path / 'hub.sqlite3'}",
                     issuer="http://hub.test", admin_token="operator-secret-for-tests", subject_hash_secret="s" * 32,
@@ -89,7 +109,9 @@ async def start_demo_hub(tmp_path: Path, store_url: str | None = None, persons: 
 
     keys = HubKeys.load_or_create(settings.data_dir / "keys")
     apps = provider_apps(HubKeySet(keys.jwks()), PROVIDER_HOST, 9000)
-    providers = AsgiProviderClient({f"{PROVIDER_HOST}:{port}": app for port, app in apps.values()})
+    routes = {f"{PROVIDER_HOST}:{port}": app for port, app in apps.values()}
+    routes.update(MISBEHAVING)
+    providers = AsgiProviderClient(routes)
     hub = await bootstrap(settings, None, providers)
     seeded = await seed(hub, persons, PROVIDER_HOST, 9000)
     app = create_app(settings, hub=hub)

@@ -9,6 +9,7 @@ import pytest
 
 from crossroads.demo import country
 from crossroads.domain.audit import AuditRecord
+from crossroads.domain.registry import Institution
 
 pytestmark = pytest.mark.anyio
 
@@ -126,12 +127,18 @@ async def test_expired_authorization_is_named(demo):
     assert current.status_code == 200 and current.json()["authorization"] == "ISC/26/301"
 
 
-async def test_provider_down_is_provider_unavailable(demo):
+@pytest.mark.parametrize("address, status, code", [
+    ("http://nowhere.test:1", 502, "provider_unavailable"),
+    ("http://failing.test:1", 502, "provider_error"),
+    ("http://not-json.test:1", 502, "invalid_provider_response"),
+    ("http://off-schema.test:1", 502, "invalid_provider_response"),
+])
+async def test_provider_faults_are_named(demo, address, status, code):
     nr = country.BY_KEY["nr"]
-    await demo.hub.registry.put_institution(
-        type(await demo.hub.store.registry.get_institution(nr.number))(nr.number, nr.name, "GOV", "http://nowhere.test:1"))
+    await demo.hub.registry.put_institution(Institution(nr.number, nr.name, "GOV", address))
     response = await ask(demo, "person.identity", {"subject": demo.held_by("welfare")[0], "purpose": "SOCIAL_INTEGRATION"})
-    assert response.status_code == 502 and response.json()["code"] == "provider_unavailable"
+    assert response.status_code == status and response.json()["code"] == code, response.text
+    assert (await last_audit(demo)).outcome == code
 
 
 async def test_requests_without_a_valid_token(demo):

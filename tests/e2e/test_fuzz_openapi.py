@@ -21,7 +21,9 @@ from crossroads.domain.errors import CATALOGUE
 from crossroads.entrypoints.api.app import create_app
 
 from ..support import ASSERTION_TYPE
-from .test_real_processes import CLI, free_port_block, wait_ready
+from crossroads.demo.launch import free_port_block, wait_ready
+
+from .test_real_processes import CLI
 
 schema = schemathesis.openapi.from_dict(create_app(Settings(data_dir=Path("unused"))).openapi())
 OPERATOR = "fuzz-operator-token-0123456789"

@@ -5,58 +5,21 @@ from __future__ import annotations
 import json
 import os
 import signal
-import random
-import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from crossroads.adapters.keys import make_client_assertion
 from crossroads.demo import country
+from crossroads.demo.launch import free_port_block, wait_ready
 from crossroads.demo.seed import client_key_path
 
 from ..conftest import drop_postgres_database, fresh_postgres_database
 from ..support import ASSERTION_TYPE
 
 CLI = [sys.executable, "-m", "crossroads.entrypoints.cli"]
-
-
-def free_port_block(count: int) -> int:
-    """A base port such that base .. base+count-1 are all free, below the ephemeral range (where
-    outgoing connections take local ports and could collide with a server started a moment later)."""
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(20000, 32000 - count)
-        sockets = []
-        try:
-            for port in range(base, base + count):
-                s = socket.socket()
-                sockets.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    raise RuntimeError("no free block of ports")
-
-
-def wait_ready(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"process stopped with {process.returncode}"
-        try:
-            if httpx.get(url, timeout=0.5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} not ready within {timeout} s")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from ..domain.registry import Authorization, Capacity, Institution, Service
+from ..domain.registry import Authorization, Capacity, Service
 
 
 def enterprise_number(base: int) -> str:

@@ -9,13 +9,13 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import uvicorn
 from rich.console import Console
 
 from ..adapters.keys import HubKeys
 from ..bootstrap import bootstrap, settings_for_data_dir
 from ..demo import country
+from ..demo.launch import wait_ready
 from ..demo.seed import example_subject, seed
 from ..demo.sources import provider_apps
 from ..providerkit import HubKeySet
@@ -39,7 +39,7 @@ def run_demo(persons: int, port: int, provider_port_base: int, data_dir: Path, s
     sources = subprocess.Popen([sys.executable, "-m", "crossroads.entrypoints.cli", "providers",
                                 "--jwks", str(jwks_file), "--port-base", str(provider_port_base)])
     try:
-        _wait_for(f"http://127.0.0.1:{provider_port_base + 1}/", sources)
+        wait_ready(f"http://127.0.0.1:{provider_port_base + 1}/", sources, timeout=20)
         uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_config=log_config, access_log=False)
     finally:
         sources.terminate()
@@ -84,19 +84,6 @@ Or with curl:
 A refusal, with its code: ask about someone the centre does not hold:
   crossroads ask person.identity {stranger} --purpose SOCIAL_INTEGRATION --client {welfare_client} --data-dir {data_dir}
 """, soft_wrap=True, highlight=False)
-
-
-def _wait_for(url: str, process: subprocess.Popen, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the demo's providers stopped at start-up")
-        try:
-            httpx.get(url, timeout=0.5)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError(f"the demo's providers did not start within {timeout} s")
 
 
 def serve_providers(jwks: Path, host: str, port_base: int) -> None:

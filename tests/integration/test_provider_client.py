@@ -1,0 +1,50 @@
+"""The pooled aiohttp client against real misbehaving peers on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from crossroads.adapters.provider_client import AiohttpProviderClient
+from crossroads.demo.launch import free_port_block
+from crossroads.domain.errors import Refusal
+
+pytestmark = pytest.mark.anyio
+
+
+async def serve(handler) -> tuple[asyncio.base_events.Server, str]:
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}/services/x/1"
+
+
+async def test_answers_timeouts_and_refusals():
+    client = AiohttpProviderClient(connect_timeout=1, read_timeout=0.3, pool_size=4)
+
+    async def silent(reader, writer):
+        await asyncio.sleep(2)
+        writer.close()
+
+    async def teapot(reader, writer):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 418 I'm a teapot\r\nContent-Length: 2\r\n\r\nno")
+        await writer.drain()
+        writer.close()
+
+    try:
+        server, url = await serve(silent)
+        async with server:
+            with pytest.raises(Refusal) as refused:
+                await client.post(url, b"{}", {})
+            assert refused.value.code == "provider_timeout"
+        server, url = await serve(teapot)
+        async with server:
+            reply = await client.post(url, b"{}", {})
+            assert (reply.status, reply.body) == (418, b"no")
+        closed = f"http://127.0.0.1:{free_port_block(1)}/nothing"
+        with pytest.raises(Refusal) as refused:
+            await client.post(closed, b"{}", {})
+        assert refused.value.code == "provider_unavailable"
+    finally:
+        await client.close()
