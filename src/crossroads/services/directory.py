@@ -14,7 +14,7 @@ from ..domain.audit import AuditRecord
 from ..domain.directory import Integration, Phase
 from ..domain.errors import Refusal
 from ..domain.identifiers import IdentifierScheme
-from ..domain.periods import Period, parse_date
+from ..domain.periods import Period, parse_date, union_covers
 from ..domain.subjects import SubjectHasher
 from .clock import Clock
 from .ports import AuditLog, DirectoryRepository, IntegrationChange, RegistryRepository
@@ -156,6 +156,13 @@ class DirectoryService:
         if on is not None:
             found = [i for i in found if i.period.overlaps(Period.day(on))]
         return found
+
+    async def holds(self, subject: str, institution: str, capacities: list[str] | None, wanted: Period) -> bool:
+        """Does `institution` hold the person in one of `capacities` (any, when None) on every day of `wanted`?"""
+        number = self._scheme.normalise_enterprise(institution, "institution")
+        found = await self.holders(subject)
+        periods = [i.period for i in found if i.institution == number and (capacities is None or i.capacity in capacities)]
+        return union_covers(periods, wanted)
 
     async def _check_institution(self, number: str) -> None:
         if await self._registry.get_institution(number) is None:

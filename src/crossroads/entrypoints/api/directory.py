@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from .responses import JSONBody
 
 from ...domain.errors import Refusal
-from ...domain.periods import Period, union_covers
+from ...domain.periods import Period
 from ...services.auth import Caller
 from ...services.directory import read_import
 from .errors import openapi_errors
@@ -47,16 +47,12 @@ async def bulk_import(request: Request, caller: Caller = Depends(application_or_
              dependencies=[Depends(operator)])
 async def query(body: DirectoryQueryIn, request: Request) -> dict:
     hub = request.app.state.hub
-    every = await hub.directory.holders(body.subject, body.capacity)
-    found = [i for i in every if body.date is None or i.period.overlaps(Period.day(body.date))]
-    rows = [{"institution": i.institution, "capacity": i.capacity, "phase": i.phase.value,
-             "start": i.period.start.isoformat(), "end": i.period.end.isoformat() if i.period.end else None}
-            for i in found]
-    answer: dict = {"holders": rows}
+    found = await hub.directory.holders(body.subject, body.capacity, body.date)
+    answer: dict = {"holders": [
+        {"institution": i.institution, "capacity": i.capacity, "phase": i.phase.value,
+         "start": i.period.start.isoformat(), "end": i.period.end.isoformat() if i.period.end else None}
+        for i in found]}
     if body.institution is not None:
         wanted = Period(body.period.start, body.period.end) if body.period else Period.day(body.date or hub.clock.today())
-        institution = hub.scheme.normalise_enterprise(body.institution, "institution")
-        periods = [i.period for i in every if i.institution == institution
-                   and (body.capacities is None or i.capacity in body.capacities)]
-        answer["holds"] = union_covers(periods, wanted)
+        answer["holds"] = await hub.directory.holds(body.subject, body.institution, body.capacities, wanted)
     return answer

@@ -28,15 +28,16 @@ async def list_clients(request: Request, instanceId: str | None = None, caller: 
     if instanceId is not None and instanceId != instance:
         return {"member": []}
     members = []
-    for institution in await hub.store.registry.list_institutions():
+    institutions = await hub.store.registry.list_institutions()
+    member_class = {i.enterprise_number: i.member_class for i in institutions}
+    for institution in institutions:
         members.append({"name": institution.name, "id": {
             "objectType": "MEMBER", "instanceId": instance, "memberClass": institution.member_class,
             "memberCode": institution.enterprise_number}})
     for application in await hub.store.registry.list_applications():
-        owner = await hub.store.registry.get_institution(application.institution)
         members.append({"name": application.name, "id": {
             "objectType": "APPLICATION", "instanceId": instance,
-            "memberClass": owner.member_class if owner else "GOV",
+            "memberClass": member_class.get(application.institution, "GOV"),
             "memberCode": application.institution, "applicationCode": application.code}})
     return {"member": members}
 
