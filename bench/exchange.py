@@ -66,6 +66,20 @@ def wrk(url: str, script: str, seconds: int, connections: int) -> dict:
             "p50_ms": round(ms("50"), 2), "p99_ms": round(ms("99"), 2), "requests": requests, "errors": errors}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (the uvicorn workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid] + [int(c) for c in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
+    for each in pids:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def lua_bodies(bodies: list[str]) -> str:
     return ", ".join(json.dumps(b) for b in bodies)
 
@@ -112,8 +126,10 @@ def run(store: str, seconds: int, connections: int, persons: int, provider: str)
                            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
         check.raise_for_status()
         wrk(f"{base}/v1/exchange/person.identity", LUA % (lua_bodies(bodies), "/v1/exchange/person.identity", f"Bearer {token}", ""), 3, connections)
+        cpu_before = cpu_seconds(processes[1].pid)
         hub = wrk(f"{base}/v1/exchange/person.identity",
                   LUA % (lua_bodies(bodies), "/v1/exchange/person.identity", f"Bearer {token}", ""), seconds, connections)
+        hub["hub_cpu_ms_per_request"] = round((cpu_seconds(processes[1].pid) - cpu_before) * 1000 / max(hub["requests"], 1), 3)
         # Straight at the provider: the same kind of request, signed once by the hub's key.
         nr_url = f"http://127.0.0.1:{nr_port}/services/person.identity/1"
         keys = HubKeys.load_or_create(tmp / "keys")

@@ -190,12 +190,24 @@ def read_import(data: bytes | str, fmt: str) -> Iterator[dict | Refusal]:
         return
     if fmt != "csv":
         raise Refusal("unsupported_media_type", "bulk files are text/csv or application/jsonl.")
-    reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
+    # newline="" lets the csv module see the line ends itself, as its documentation asks:
+    # a bare carriage return then ends a row instead of breaking the parser.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        raise Refusal("malformed_request", f"the CSV header cannot be read ({exc}).") from None
     unknown = [h for h in header if h not in IMPORT_FIELDS]
     if unknown or "subject" not in header:
         raise Refusal("malformed_request", f"the CSV header must name columns among {', '.join(IMPORT_FIELDS)} (unknown: {', '.join(unknown) or 'none'}; subject required).")
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # the reader has consumed the bad line; the next one is read afresh
+            yield Refusal("malformed_request", f"the line is not valid CSV ({exc}).")
+            continue
         if None in row:
             yield Refusal("malformed_request", "the line has more columns than the header.")
             continue

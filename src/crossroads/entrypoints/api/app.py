@@ -16,6 +16,7 @@ from ...config import Settings
 from ...domain.errors import CATALOGUE, Refusal
 from ...services.clock import Clock
 from . import admin, auth, directory, discovery, errors, exchange, ops
+from .schemas import ExchangeIn
 
 DESCRIPTION = """Crossroads is a crossroads bank for government data exchange. Applications of member
 institutions obtain an access token (`/oauth/token`, RFC 7523 private_key_jwt) and ask services
@@ -87,7 +88,12 @@ def _openapi(app: FastAPI) -> dict:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
     components = schema.setdefault("components", {})
-    components.setdefault("schemas", {})["Error"] = {
+    schemas = components.setdefault("schemas", {})
+    for model in (ExchangeIn,):  # bodies parsed by their route itself (exchange.parse_body)
+        definition = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(definition.pop("$defs", {}))
+        schemas[model.__name__] = definition
+    schemas["Error"] = {
         "type": "object", "required": ["code", "message", "request_id"],
         "properties": {"code": {"type": "string", "enum": sorted(CATALOGUE)}, "message": {"type": "string"},
                        "field": {"type": "string"}, "request_id": {"type": "string"}},

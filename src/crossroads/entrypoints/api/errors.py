@@ -51,7 +51,12 @@ async def audit_refusal(request: Request, refusal: Refusal) -> None:
 
 
 def _validation_refusal(exc: RequestValidationError) -> Refusal:
-    first = exc.errors()[0] if exc.errors() else {}
+    return refusal_from_errors(exc.errors())
+
+
+def refusal_from_errors(errors) -> Refusal:
+    """The first of pydantic's validation errors as a refusal naming its field."""
+    first = errors[0] if errors else {}
     location = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
     field = ".".join(location) or None
     kind = first.get("type", "")
