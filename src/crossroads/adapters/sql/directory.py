@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from operator import itemgetter
 
 from ...domain.directory import Integration, Phase
 from ...domain.periods import ONE_DAY, Period, merge_into, subtract
@@ -14,6 +15,7 @@ _LOAD_BATCH = 500  # keys per SELECT … IN (…): well under SQLite's and psyco
 _PHASES = {Phase.PROVISIONAL: 1, Phase.DEFINITIVE: 2}
 _PHASE_OF = {number: phase for phase, number in _PHASES.items()}
 _COLUMNS = "subject_key, institution, capacity, phase, valid_from, valid_to"
+_PRIMARY_KEY = itemgetter(0, 1, 2, 3, 4)  # of an inserted row: valid_to, last, may be None
 
 
 def _integration(row: Row) -> Integration:
@@ -53,20 +55,28 @@ class SqlDirectory(DirectoryRepository):
             final: dict[tuple, set[tuple[Phase, Period]]] = {}
             for change in changes:
                 key = (change.subject_key, change.institution, change.capacity)
-                if key not in final:
-                    final[key] = set(original.get(key, ()))
-                final[key] = _applied(final[key], change)
+                if key in final:
+                    final[key] = _applied(final[key], change)
+                elif key not in original and change.op == "integrate" and change.period is not None:
+                    # The common case of a first load: a new key's first integration is its only row.
+                    final[key] = {(change.phase, change.period)}
+                else:
+                    final[key] = _applied(set(original.get(key, ())), change)
             deletes, inserts = [], []
             for key, rows in final.items():
-                before = original.get(key, set())
-                deletes += [(*key, _PHASES[phase], period.start.toordinal()) for phase, period in before - rows]
+                before = original.get(key)
+                if before:
+                    deletes += [(*key, _PHASES[phase], period.start.toordinal()) for phase, period in before - rows]
+                    rows = rows - before
                 inserts += [(*key, _PHASES[phase], period.start.toordinal(),
-                             None if period.end is None else period.end.toordinal()) for phase, period in rows - before]
+                             None if period.end is None else period.end.toordinal()) for phase, period in rows]
             if deletes:
                 await tx.executemany(
                     "DELETE FROM integrations WHERE subject_key = ? AND institution = ? AND capacity = ?"
                     " AND phase = ? AND valid_from = ?", deletes)
             if inserts:
+                # In key order, each B-tree page is visited once per batch rather than at random.
+                inserts.sort(key=_PRIMARY_KEY)
                 await tx.executemany(f"INSERT INTO integrations ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", inserts)
 
     @staticmethod
