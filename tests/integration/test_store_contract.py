@@ -98,6 +98,35 @@ async def test_directory_batch_is_atomic(store):
     assert await store.directory.held_by(KEY, FUND) == []
 
 
+async def test_directory_bulk_batch_round_trips_every_row(store):
+    # Enough rows for the adapters' bulk path (SQLite: one INSERT over json_each; PostgreSQL: COPY).
+    keys = [n.to_bytes(16, "big") for n in range(1, 1601)]
+    changes = [IntegrationChange("integrate", key, FUND, "INSURED", Phase.DEFINITIVE if n % 3 else Phase.PROVISIONAL,
+                                 Period(date(2020, 1, 1 + n % 28), None if n % 2 else date(2024, 12, 31)))
+               for n, key in enumerate(keys)]
+    changes.append(integrate(date(2021, 1, 1), date(2021, 12, 31), capacity="JOB_SEEKER"))
+    await store.directory.apply(changes)
+    assert await store.directory.count() == len(changes)
+    for n in (0, 1, 2, 999, 1599):
+        [held] = await store.directory.held_by(keys[n], FUND)
+        assert (held.subject_key, held.capacity, held.phase, held.period) == (
+            keys[n], "INSURED", changes[n].phase, changes[n].period)
+    assert [i.period for i in await store.directory.held_by(KEY, FUND)] == [Period(date(2021, 1, 1), date(2021, 12, 31))]
+
+
+async def test_a_bulk_insert_rolls_back_with_its_transaction(store):
+    rows = [(n.to_bytes(16, "big"), FUND, "INSURED", 2, 737000 + n, None) for n in range(1, 1501)]
+    columns = ("subject_key", "institution", "capacity", "phase", "valid_from", "valid_to")
+    with pytest.raises(RuntimeError):
+        async with store.db.transaction() as tx:
+            await tx.insert_rows("integrations", columns, rows)
+            raise RuntimeError("the batch fails after its bulk insert")
+    assert await store.directory.count() == 0
+    async with store.db.transaction() as tx:  # the connection is usable afterwards
+        await tx.insert_rows("integrations", columns, rows)
+    assert await store.directory.count() == 1500
+
+
 async def test_audit_appends_concurrently_in_one_total_order(store):
     records = [AuditRecord(kind="exchange", at_ms=i, outcome="ok", request_id=str(i), subject_hash=KEY.hex()) for i in range(300)]
     seqs = await asyncio.gather(*(store.audit.append(r) for r in records))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from operator import itemgetter
 
@@ -15,6 +16,7 @@ _LOAD_BATCH = 500  # keys per SELECT … IN (…): well under SQLite's and psyco
 _PHASES = {Phase.PROVISIONAL: 1, Phase.DEFINITIVE: 2}
 _PHASE_OF = {number: phase for phase, number in _PHASES.items()}
 _COLUMNS = "subject_key, institution, capacity, phase, valid_from, valid_to"
+_COLUMN_NAMES = tuple(_COLUMNS.split(", "))
 _PRIMARY_KEY = itemgetter(0, 1, 2, 3, 4)  # of an inserted row: valid_to, last, may be None
 
 
@@ -52,20 +54,22 @@ class SqlDirectory(DirectoryRepository):
         in memory with the domain's rules, then write only the difference, in bulk."""
         async with self._db.transaction() as tx:
             original = await self._load(tx, {c.subject_key for c in changes})
-            final: dict[tuple, set[tuple[Phase, Period]]] = {}
+            final: dict[tuple, Collection[tuple[Phase, Period]]] = {}
             for change in changes:
                 key = (change.subject_key, change.institution, change.capacity)
                 if key in final:
-                    final[key] = _applied(final[key], change)
+                    final[key] = _applied(set(final[key]), change)
                 elif key not in original and change.op == "integrate" and change.period is not None:
-                    # The common case of a first load: a new key's first integration is its only row.
-                    final[key] = {(change.phase, change.period)}
+                    # The common case of a first load: a new key's first integration is its only
+                    # row. A tuple, not a set: hashing enums and dataclasses is what this loop spent.
+                    final[key] = ((change.phase, change.period),)
                 else:
                     final[key] = _applied(set(original.get(key, ())), change)
             deletes, inserts = [], []
             for key, rows in final.items():
                 before = original.get(key)
                 if before:
+                    rows = set(rows)
                     deletes += [(*key, _PHASES[phase], period.start.toordinal()) for phase, period in before - rows]
                     rows = rows - before
                 inserts += [(*key, _PHASES[phase], period.start.toordinal(),
@@ -77,7 +81,7 @@ class SqlDirectory(DirectoryRepository):
             if inserts:
                 # In key order, each B-tree page is visited once per batch rather than at random.
                 inserts.sort(key=_PRIMARY_KEY)
-                await tx.executemany(f"INSERT INTO integrations ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", inserts)
+                await tx.insert_rows("integrations", _COLUMN_NAMES, inserts)
 
     @staticmethod
     async def _load(tx: Transaction, keys: set[bytes]) -> dict[tuple, set[tuple[Phase, Period]]]:
