@@ -186,6 +186,7 @@ def directory_import(
     """Bulk-integrate persons from a file, straight into the store, with a progress bar."""
     from ..bootstrap import bootstrap
     from ..services.directory import read_import
+    from .batch import bulk_job
 
     settings = _settings()
     kind = fmt or ("jsonl" if file.suffix in (".jsonl", ".ndjson") else "csv")
@@ -204,7 +205,8 @@ def directory_import(
             await hub.close()
 
     started = time.perf_counter()
-    report = asyncio.run(run())
+    with bulk_job():
+        report = asyncio.run(run())
     elapsed = time.perf_counter() - started
     out.print(f"{report.lines:,} lines, {report.applied:,} applied, {len(report.errors):,} rejected in {elapsed:.1f} s")
     for error in report.errors[:20]:
