@@ -1,0 +1,122 @@
+"""Checking the hub's audit log from outside: Merkle proofs as RFC 9162 (Certificate Transparency 2.0).
+
+This module is self-contained on purpose: it imports nothing from Crossroads and only the standard
+library, so that an auditor, a witness or a citizen's tool can copy this one file and check what
+the hub shows them without trusting (or installing) the hub's code.
+
+The log is a Merkle tree over its entries, in the order the hub gave them (RFC 9162 §2.1.1):
+
+- the hash of an entry (a leaf) is SHA-256(0x00 || entry);
+- the hash of an inner node is SHA-256(0x01 || left || right);
+- the tree of n > 1 entries splits at k, the largest power of two smaller than n.
+
+An *inclusion proof* shows that an entry sits at an index of a tree with a given root; a
+*consistency proof* shows that the tree of size m is a prefix of the tree of size n, i.e. that
+the log only grew between two tree heads. The two verification algorithms are those of RFC 9162
+§2.1.3.2 and §2.1.4.2, written out because no maintained Python library implements that RFC's
+proofs for a log of our own (the CT client libraries are tied to their certificate formats).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+HASH_BYTES = 32
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+
+class ProofError(ValueError):
+    """A proof that does not prove what it claims; the message says what did not hold."""
+
+
+def leaf_hash(entry: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + entry).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def root_from_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes]) -> bytes:
+    """The root that `path` leads to from the leaf hash `leaf` at `index` of a tree of `size`."""
+    if not 0 <= index < size:
+        raise ProofError(f"index {index} is outside a tree of {size} entries")
+    _check_hashes([leaf, *path])
+    fn, sn = index, size - 1
+    result = leaf
+    for sibling in path:
+        if sn == 0:
+            raise ProofError("the inclusion proof is longer than the tree is deep")
+        if fn & 1 or fn == sn:
+            result = node_hash(sibling, result)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            result = node_hash(result, sibling)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise ProofError("the inclusion proof is shorter than the tree is deep")
+    return result
+
+
+def verify_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes], root: bytes) -> None:
+    """Raise ProofError unless the leaf hash `leaf` is at `index` of the tree of `size` with `root`."""
+    if root_from_inclusion(index, size, leaf, path) != root:
+        raise ProofError(f"the inclusion proof for index {index} does not lead to the tree head's root")
+
+
+def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes, proof: Sequence[bytes]) -> None:
+    """Raise ProofError unless the tree (size1, root1) is a prefix of the tree (size2, root2)."""
+    if not 0 <= size1 <= size2:
+        raise ProofError(f"a tree of {size1} entries cannot be a prefix of one of {size2}")
+    _check_hashes([root1, root2, *proof])
+    if size1 == size2:
+        if proof:
+            raise ProofError("trees of the same size need an empty consistency proof")
+        if root1 != root2:
+            raise ProofError("two tree heads of the same size have different roots")
+        return
+    if size1 == 0:
+        if proof:
+            raise ProofError("the empty tree needs an empty consistency proof")
+        return  # the empty tree is a prefix of every tree
+    if not proof:
+        raise ProofError("the consistency proof is empty")
+    path = list(proof)
+    if size1 & (size1 - 1) == 0:  # size1 is a power of two: its root is the proof's implicit start
+        path.insert(0, root1)
+    fn, sn = size1 - 1, size2 - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            raise ProofError("the consistency proof is longer than the tree is deep")
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise ProofError("the consistency proof is shorter than the tree is deep")
+    if fr != root1:
+        raise ProofError(f"the consistency proof does not lead to the root of the tree of {size1}")
+    if sr != root2:
+        raise ProofError(f"the consistency proof does not lead to the root of the tree of {size2}")
+
+
+def _check_hashes(hashes: Sequence[bytes]) -> None:
+    for value in hashes:
+        if not isinstance(value, bytes) or len(value) != HASH_BYTES:
+            raise ProofError("every hash in a proof is 32 bytes (SHA-256)")

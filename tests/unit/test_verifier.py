@@ -1,0 +1,85 @@
+"""The standalone verifier: what it accepts, and that every kind of tampering is caught."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import crossroads.verifier as verifier
+from crossroads.domain.merkle import MerkleTree
+from crossroads.verifier import ProofError, leaf_hash, verify_consistency, verify_inclusion
+
+
+def tree_of(n: int) -> MerkleTree:
+    return MerkleTree(leaf_hash(str(i).encode()) for i in range(n))
+
+
+def test_the_verifier_imports_only_the_standard_library():
+    imported = set()
+    for node in ast.walk(ast.parse(Path(verifier.__file__).read_text())):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert imported <= {"__future__", "hashlib", "collections"}, imported
+
+
+@pytest.mark.parametrize("index,size", [(0, 1), (0, 2), (1, 2), (4, 5), (6, 7), (0, 8), (7, 8), (12, 13)])
+def test_inclusion_fails_for_another_index_a_shorter_or_longer_path_or_another_root(index, size):
+    tree = tree_of(size + 1)
+    leaf, proof, root = tree.leaf(index), tree.inclusion_proof(index, size), tree.root(size)
+    verify_inclusion(index, size, leaf, proof, root)
+    with pytest.raises(ProofError):
+        verify_inclusion(index, size, leaf, proof, tree.root(size + 1))
+    with pytest.raises(ProofError):
+        verify_inclusion(index, size, leaf, [*proof, proof[-1] if proof else root], root)
+    if proof:
+        with pytest.raises(ProofError):
+            verify_inclusion(index, size, leaf, proof[:-1], root)
+        with pytest.raises(ProofError):
+            verify_inclusion(index ^ 1 if (index ^ 1) < size else index - 1, size, leaf, proof, root)
+    with pytest.raises(ProofError):
+        verify_inclusion(size, size, leaf, proof, root)
+
+
+@settings(max_examples=200, deadline=None)
+@given(size=st.integers(2, 80), data=st.data())
+def test_consistency_fails_when_any_hash_of_the_proof_or_either_root_changes(size, data):
+    tree = tree_of(size)
+    old = data.draw(st.integers(1, size - 1))
+    proof = tree.consistency_proof(old, size)
+    roots = (tree.root(old), tree.root(size))
+    verify_consistency(old, size, *roots, proof)
+    position = data.draw(st.integers(0, len(proof) - 1))
+    changed = list(proof)
+    changed[position] = bytes([changed[position][0] ^ 0x80]) + changed[position][1:]
+    with pytest.raises(ProofError):
+        verify_consistency(old, size, *roots, changed)
+    other = leaf_hash(b"another history")
+    with pytest.raises(ProofError):
+        verify_consistency(old, size, other, roots[1], proof)
+    with pytest.raises(ProofError):
+        verify_consistency(old, size, roots[0], other, proof)
+
+
+def test_consistency_edge_cases():
+    tree = tree_of(6)
+    verify_consistency(0, 6, tree.root(0), tree.root(6), [])
+    verify_consistency(6, 6, tree.root(6), tree.root(6), [])
+    with pytest.raises(ProofError):
+        verify_consistency(6, 6, tree.root(6), tree.root(5), [])
+    with pytest.raises(ProofError):
+        verify_consistency(4, 6, tree.root(4), tree.root(6), [])
+    with pytest.raises(ProofError):
+        verify_consistency(7, 6, tree.root(6), tree.root(6), [])
+    with pytest.raises(ProofError):
+        verify_consistency(3, 6, tree.root(3), tree.root(6), [b"short"])
+
+
+def test_a_rewritten_history_is_not_consistent_with_the_old_head():
+    honest, rewritten = tree_of(10), MerkleTree(leaf_hash(str(i if i != 3 else 99).encode()) for i in range(10))
+    with pytest.raises(ProofError):
+        verify_consistency(5, 10, honest.root(5), rewritten.root(10), rewritten.consistency_proof(5, 10))
