@@ -7,7 +7,7 @@ import hashlib
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from crossroads.domain.merkle import MerkleTree
+from crossroads.domain.merkle import Frontier, MerkleTree, perfect_parts
 from crossroads.verifier import EMPTY_ROOT, leaf_hash, node_hash, verify_consistency, verify_inclusion
 
 # The eight entries of the reference test data of RFC 6962's implementation (certificate-transparency),
@@ -95,3 +95,22 @@ def test_every_consistency_proof_verifies(leaves, data):
     size = data.draw(st.integers(0, len(leaves)))
     old = data.draw(st.integers(0, size))
     verify_consistency(old, size, tree.root(old), tree.root(size), tree.consistency_proof(old, size))
+
+
+@settings(max_examples=100, deadline=None)
+@given(leaves=leaf_lists, data=st.data())
+def test_a_frontier_resumed_from_its_parts_grows_the_same_tree_and_names_every_completed_node(leaves, data):
+    tree = MerkleTree(leaves)
+    start = data.draw(st.integers(0, len(leaves)))
+    parts = perfect_parts(0, start)
+    frontier = Frontier(start, [tree.node(level, position) for level, position in parts])
+    assert frontier.root() == tree.root(start)
+    for index in range(start, len(leaves)):
+        for level, position, value in frontier.append(leaves[index]):
+            assert value == tree.node(level, position)
+        assert frontier.root() == tree.root(index + 1)
+
+
+def test_a_frontier_refuses_parts_that_do_not_fit_its_size():
+    with pytest.raises(ValueError):
+        Frontier(5, [EMPTY_ROOT])

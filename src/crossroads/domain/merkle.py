@@ -16,6 +16,107 @@ def _split(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
+Node = tuple[int, int]  # (level, position): the aligned, complete subtree of leaves [position·2^level, (position+1)·2^level)
+
+
+def perfect_parts(low: int, high: int) -> list[Node]:
+    """The complete subtrees whose right fold is MTH(D[low:high]), left to right.
+
+    In RFC 9162's recursion the left part of a split is always complete and aligned, so a range it
+    names is at most log2(n) stored nodes; a store fetches them in one query.
+    """
+    parts: list[Node] = []
+    while high > low:
+        n = high - low
+        k = n if n & (n - 1) == 0 else _split(n)
+        level = k.bit_length() - 1
+        parts.append((level, low >> level))
+        low += k
+    return parts
+
+
+def fold(hashes: list[bytes]) -> bytes:
+    """The root of consecutive perfect parts: node(h0, node(h1, … node(h[-2], h[-1])))."""
+    if not hashes:
+        return EMPTY_ROOT
+    result = hashes[-1]
+    for left in reversed(hashes[:-1]):
+        result = node_hash(left, result)
+    return result
+
+
+def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
+    """The leaf ranges whose roots make PATH(index, D[0:size]) (RFC 9162 §2.1.3.1), in order."""
+    if not 0 <= index < size:
+        raise IndexError(f"index {index} is outside a tree of {size} entries")
+    ranges: list[tuple[int, int]] = []
+    low, high = 0, size
+    while high - low > 1:
+        k = _split(high - low)
+        if index < low + k:
+            ranges.append((low + k, high))
+            high = low + k
+        else:
+            ranges.append((low, low + k))
+            low += k
+    return ranges[::-1]
+
+
+def consistency_ranges(old_size: int, size: int) -> list[tuple[int, int]]:
+    """The leaf ranges whose roots make PROOF(old_size, D[0:size]) (RFC 9162 §2.1.4.1), in order."""
+    if not 0 <= old_size <= size:
+        raise IndexError(f"a tree of {old_size} entries is not a prefix of one of {size}")
+    if old_size in (0, size):
+        return []
+    ranges: list[tuple[int, int]] = []
+    low, high, m, whole = 0, size, old_size, True
+    while True:
+        n = high - low
+        if m == n:
+            if not whole:
+                ranges.append((low, high))
+            break
+        k = _split(n)
+        if m <= k:
+            ranges.append((low + k, high))
+            high = low + k
+        else:
+            ranges.append((low, low + k))
+            low, m, whole = low + k, m - k, False
+    return ranges[::-1]
+
+
+class Frontier:
+    """The right edge of a growing tree: the roots of its perfect parts, enough to append.
+
+    A sequencer keeps one in memory; `append` returns the nodes each new leaf completes, which the
+    store keeps so that any later proof is a handful of reads.
+    """
+
+    def __init__(self, size: int = 0, hashes: list[bytes] | None = None) -> None:
+        parts = perfect_parts(0, size)
+        if len(parts) != len(hashes or []):
+            raise ValueError(f"a tree of {size} entries has {len(parts)} perfect parts, not {len(hashes or [])}")
+        self.size = size
+        self._parts = [(level, h) for (level, _), h in zip(parts, hashes or [])]
+
+    def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        """Add a leaf hash; return the nodes (level ≥ 1, position, hash) it completes."""
+        completed = []
+        level, position, current = 0, self.size, leaf
+        while self._parts and self._parts[-1][0] == level:
+            _, left = self._parts.pop()
+            current = node_hash(left, current)
+            level, position = level + 1, position >> 1
+            completed.append((level, position, current))
+        self._parts.append((level, current))
+        self.size += 1
+        return completed
+
+    def root(self) -> bytes:
+        return fold([h for _, h in self._parts])
+
+
 class MerkleTree:
     """An append-only Merkle tree over leaf hashes that keeps the hash of every complete subtree.
 
@@ -56,19 +157,14 @@ class MerkleTree:
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
         """PATH(index, D[0:size]) of RFC 9162 §2.1.3.1."""
-        size = self._size(size)
-        if not 0 <= index < size:
-            raise IndexError(f"index {index} is outside a tree of {size} entries")
-        return self._path(index, 0, size)
+        return [self._subtree(low, high) for low, high in inclusion_ranges(index, self._size(size))]
 
     def consistency_proof(self, old_size: int, size: int | None = None) -> list[bytes]:
         """PROOF(old_size, D[0:size]) of RFC 9162 §2.1.4.1 (empty when either tree is empty or they are equal)."""
-        size = self._size(size)
-        if not 0 <= old_size <= size:
-            raise IndexError(f"a tree of {old_size} entries is not a prefix of one of {size}")
-        if old_size in (0, size):
-            return []
-        return self._subproof(old_size, 0, size, True)
+        return [self._subtree(low, high) for low, high in consistency_ranges(old_size, self._size(size))]
+
+    def node(self, level: int, position: int) -> bytes:
+        return self._levels[level][position]
 
     def _size(self, size: int | None) -> int:
         if size is None:
@@ -78,30 +174,4 @@ class MerkleTree:
         return size
 
     def _subtree(self, low: int, high: int) -> bytes:
-        """MTH(D[low:high]); in the RFC's recursion `low` is a multiple of the largest power of
-        two not above high - low, so a perfect range is one stored hash."""
-        n = high - low
-        if n == 0:
-            return EMPTY_ROOT
-        if n & (n - 1) == 0 and low % n == 0:
-            return self._levels[n.bit_length() - 1][low // n]
-        k = _split(n)
-        return node_hash(self._subtree(low, low + k), self._subtree(low + k, high))
-
-    def _path(self, index: int, low: int, high: int) -> list[bytes]:
-        n = high - low
-        if n == 1:
-            return []
-        k = _split(n)
-        if index < k:
-            return self._path(index, low, low + k) + [self._subtree(low + k, high)]
-        return self._path(index - k, low + k, high) + [self._subtree(low, low + k)]
-
-    def _subproof(self, m: int, low: int, high: int, whole: bool) -> list[bytes]:
-        n = high - low
-        if m == n:
-            return [] if whole else [self._subtree(low, high)]
-        k = _split(n)
-        if m <= k:
-            return self._subproof(m, low, low + k, whole) + [self._subtree(low + k, high)]
-        return self._subproof(m - k, low + k, high, False) + [self._subtree(low, low + k)]
+        return fold([self._levels[level][position] for level, position in perfect_parts(low, high)])
