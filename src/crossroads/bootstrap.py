@@ -20,6 +20,7 @@ from .services.exchange import ExchangeService
 from .services.ports import ProviderClient
 from .services.registry import RegistryAdmin
 from .services.registry_cache import RegistryCache
+from .services.transparency import AuditProofs, Sequencer
 
 
 @dataclass
@@ -36,6 +37,8 @@ class Hub:
     directory: DirectoryService
     exchange: ExchangeService
     providers: ProviderClient
+    sequencer: Sequencer
+    audit_proofs: AuditProofs
 
     async def close(self) -> None:
         await self.providers.close()
@@ -90,6 +93,9 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
             store.registry, store.directory, store.audit, providers, keys, clock, scheme, hasher, cache
         ),
         providers=providers,
+        sequencer=Sequencer(store.transparency, keys, clock, head_every_entries=settings.tree_head_every_entries,
+                            head_every_seconds=settings.tree_head_every_seconds),
+        audit_proofs=AuditProofs(store.transparency),
     )
 
 

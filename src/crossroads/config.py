@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     provider_pool_size: int = Field(200, ge=1, description="Pooled connections to providers, per hub process.")
     store_pool_size: int = Field(10, ge=1, description="PostgreSQL connections per hub process.")
     registry_cache_seconds: float = Field(5.0, ge=0, description="How long a hub process reuses services and authorizations it read (0: always read).")
+    tree_head_every_entries: int = Field(1000, ge=1, description="Sign a new audit tree head once this many entries were added since the last.")
+    tree_head_every_seconds: float = Field(10.0, gt=0, description="Sign a new audit tree head at least this often while entries arrive.")
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Lowest level of the JSON logs.")
     demo: bool = Field(False, description="Demo mode: set by `crossroads demo`; never in production.")
 

@@ -1,8 +1,9 @@
 """Checking the hub's audit log from outside: Merkle proofs as RFC 9162 (Certificate Transparency 2.0).
 
 This module is self-contained on purpose: it imports nothing from Crossroads and only the standard
-library, so that an auditor, a witness or a citizen's tool can copy this one file and check what
-the hub shows them without trusting (or installing) the hub's code.
+library (plus `cryptography`, inside the one function that checks a tree head's Ed25519
+signature), so that an auditor, a witness or a citizen's tool can copy this one file and check
+what the hub shows them without trusting (or installing) the hub's code.
 
 The log is a Merkle tree over its entries, in the order the hub gave them (RFC 9162 §2.1.1):
 
@@ -19,7 +20,9 @@ proofs for a log of our own (the CT client libraries are tied to their certifica
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 from collections.abc import Sequence
 
 HASH_BYTES = 32
@@ -114,6 +117,50 @@ def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes, proof
         raise ProofError(f"the consistency proof does not lead to the root of the tree of {size1}")
     if sr != root2:
         raise ProofError(f"the consistency proof does not lead to the root of the tree of {size2}")
+
+
+def tree_head_bytes(tree_size: int, root_hash: bytes, timestamp_ms: int) -> bytes:
+    """What the hub signs for a tree head: sorted-key JSON, hash in base64, no spaces."""
+    return json.dumps({"root_hash": base64.b64encode(root_hash).decode(), "timestamp": timestamp_ms,
+                       "tree_size": tree_size}, sort_keys=True, separators=(",", ":")).encode()
+
+
+def verify_tree_head(head: dict, jwks: dict) -> tuple[int, bytes]:
+    """Check a signed tree head as the hub serves it against the hub's JWKS; return (size, root).
+
+    The signature is a JWS (RFC 7515, EdDSA over Ed25519) with a detached payload, the payload
+    being tree_head_bytes(). Only this check needs a package beyond the standard library:
+    `cryptography`, for Ed25519.
+    """
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        size, root, timestamp = int(head["tree_size"]), base64.b64decode(head["root_hash"]), int(head["timestamp"])
+        protected, empty, signature = head["signature"].split(".")
+        header = json.loads(_b64url_decode(protected))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ProofError(f"the tree head is not in the expected form ({exc})") from None
+    if empty or header.get("alg") != "EdDSA":
+        raise ProofError("the tree head's signature is not a detached EdDSA JWS")
+    keys = [k for k in jwks.get("keys", []) if k.get("kid") == header.get("kid") and k.get("crv") == "Ed25519"]
+    if not keys:
+        raise ProofError(f"no Ed25519 key {header.get('kid')!r} in the hub's key set")
+    signing_input = f"{protected}.{_b64url(tree_head_bytes(size, root, timestamp))}".encode()
+    try:
+        Ed25519PublicKey.from_public_bytes(_b64url_decode(keys[0]["x"])).verify(_b64url_decode(signature), signing_input)
+    except (InvalidSignature, ValueError):
+        raise ProofError(f"the signature of the tree head of size {size} does not verify") from None
+    _check_hashes([root])
+    return size, root
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _check_hashes(hashes: Sequence[bytes]) -> None:

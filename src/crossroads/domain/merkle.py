@@ -6,9 +6,11 @@ their own; this module is the log's side, which makes the proofs.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from ..verifier import EMPTY_ROOT, node_hash
+from ..verifier import EMPTY_ROOT, node_hash, tree_head_bytes
 
 
 def _split(n: int) -> int:
@@ -175,3 +177,21 @@ class MerkleTree:
 
     def _subtree(self, low: int, high: int) -> bytes:
         return fold([self._levels[level][position] for level, position in perfect_parts(low, high)])
+
+
+@dataclass(frozen=True)
+class TreeHead:
+    """A signed statement by the hub: the log had `tree_size` entries, with this root, at this time."""
+
+    tree_size: int
+    root_hash: bytes
+    timestamp_ms: int
+    signature: str  # detached JWS over tree_head_bytes(), by the hub's key
+
+    def signed_bytes(self) -> bytes:
+        return tree_head_bytes(self.tree_size, self.root_hash, self.timestamp_ms)
+
+    def as_dict(self) -> dict:
+        """The served form, which crossroads.verifier.verify_tree_head checks."""
+        return {"tree_size": self.tree_size, "root_hash": base64.b64encode(self.root_hash).decode(),
+                "timestamp": self.timestamp_ms, "signature": self.signature}

@@ -13,6 +13,7 @@ from datetime import date
 
 from ..domain.audit import AuditRecord
 from ..domain.directory import Integration, Phase
+from ..domain.merkle import Node, TreeHead
 from ..domain.periods import Period
 from ..domain.registry import Application, Authorization, Capacity, Institution, Service
 
@@ -110,6 +111,41 @@ class AuditLog(abc.ABC):
     async def count(self) -> int: ...
 
 
+class TransparencyLog(abc.ABC):
+    """The audit log's Merkle tree in the store: leaf indexes, subtree hashes, signed tree heads."""
+
+    @abc.abstractmethod
+    async def size(self) -> int:
+        """How many entries have a leaf index (the tree's size)."""
+
+    @abc.abstractmethod
+    async def unsequenced(self, limit: int) -> list[tuple[int, bytes]]:
+        """Committed entries without a leaf index yet, oldest first: (seq, canonical record)."""
+
+    @abc.abstractmethod
+    async def sequence(self, first_index: int, seqs: list[int], nodes: list[tuple[int, int, bytes]]) -> bool:
+        """Give `seqs` the leaf indexes from `first_index` on and keep `nodes` (level, position,
+        hash; level 0 are the leaves), in one transaction. False, changing nothing, when the tree
+        no longer has `first_index` entries (another sequencer went first)."""
+
+    @abc.abstractmethod
+    async def nodes(self, wanted: list[Node]) -> dict[Node, bytes]:
+        """The stored hashes of these complete subtrees (one round trip)."""
+
+    @abc.abstractmethod
+    async def entry(self, leaf_index: int) -> bytes | None:
+        """The canonical record at a leaf index."""
+
+    @abc.abstractmethod
+    async def put_head(self, head: TreeHead) -> None: ...
+
+    @abc.abstractmethod
+    async def latest_head(self) -> TreeHead | None: ...
+
+    @abc.abstractmethod
+    async def head(self, tree_size: int) -> TreeHead | None: ...
+
+
 class ReplayGuard(abc.ABC):
     @abc.abstractmethod
     async def first_use(self, jti: str, expires_at: int) -> bool:
@@ -138,6 +174,7 @@ class Store(abc.ABC):
     registry: RegistryRepository
     directory: DirectoryRepository
     audit: AuditLog
+    transparency: TransparencyLog
     replay: ReplayGuard
 
     @abc.abstractmethod

@@ -9,6 +9,7 @@ from .directory import SqlDirectory
 from .migrate import migrate
 from .registry import SqlRegistry
 from .replay import SqlReplayGuard
+from .transparency import SqlTransparencyLog
 
 
 class SqlStore(Store):
@@ -17,6 +18,7 @@ class SqlStore(Store):
         self.registry = SqlRegistry(db)
         self.directory = SqlDirectory(db)
         self.audit = audit
+        self.transparency = SqlTransparencyLog(db)
         self.replay = SqlReplayGuard(db)
 
     async def ping(self) -> None:

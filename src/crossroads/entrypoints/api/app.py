@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from contextlib import asynccontextmanager
 from typing import Any
@@ -65,9 +66,13 @@ def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None =
         # Everything built at start-up lives as long as the process: move it out of the cyclic
         # collector's sight, so that full collections stay short and rare under load.
         gc.freeze()
+        stop = asyncio.Event()
+        sequencing = asyncio.create_task(app.state.hub.sequencer.run(stop))
         try:
             yield
         finally:
+            stop.set()
+            await sequencing
             if hub is None:
                 await app.state.hub.close()
 

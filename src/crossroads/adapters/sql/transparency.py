@@ -1,0 +1,78 @@
+"""The audit log's Merkle tree over SQL (both dialects)."""
+
+from __future__ import annotations
+
+from ...domain.merkle import Node, TreeHead
+from ...services.ports import TransparencyLog
+from .database import Database
+
+_NODE_BATCH = 200  # (level, position) pairs per SELECT: a proof needs at most about 2·log2(n)
+
+
+class SqlTransparencyLog(TransparencyLog):
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def size(self) -> int:
+        row = await self._db.fetchone("SELECT MAX(leaf_index) FROM audit_log WHERE leaf_index IS NOT NULL")
+        return 0 if row is None or row[0] is None else row[0] + 1
+
+    async def unsequenced(self, limit: int) -> list[tuple[int, bytes]]:
+        rows = await self._db.fetchall(
+            "SELECT seq, record FROM audit_log WHERE leaf_index IS NULL ORDER BY seq LIMIT ?", (limit,))
+        return [(r[0], bytes(r[1])) for r in rows]
+
+    async def sequence(self, first_index: int, seqs: list[int], nodes: list[tuple[int, int, bytes]]) -> bool:
+        async with self._db.transaction() as tx:
+            if self._db.dialect == "postgres":
+                # Sequencers of several hub processes take turns; the loser sees the new size below.
+                await tx.execute("SELECT pg_advisory_xact_lock(?)", (_SEQUENCER_LOCK,))
+            row = await tx.fetchone("SELECT MAX(leaf_index) FROM audit_log WHERE leaf_index IS NOT NULL")
+            size = 0 if row is None or row[0] is None else row[0] + 1
+            if size != first_index:
+                return False
+            await tx.executemany("UPDATE audit_log SET leaf_index = ? WHERE seq = ? AND leaf_index IS NULL",
+                                 [(first_index + i, seq) for i, seq in enumerate(seqs)])
+            given = await tx.fetchone("SELECT COUNT(*) FROM audit_log WHERE leaf_index >= ?", (first_index,))
+            if given is None or given[0] != len(seqs):  # an entry was already sequenced, or is gone
+                raise RuntimeError(f"sequencing from leaf {first_index}: {len(seqs)} entries named, "
+                                   f"{given[0] if given else 0} took an index; nothing was changed")
+            await tx.insert_rows("merkle_nodes", ("level", "position", "hash"), nodes)
+        return True
+
+    async def nodes(self, wanted: list[Node]) -> dict[Node, bytes]:
+        found: dict[Node, bytes] = {}
+        unique = sorted(set(wanted))
+        for at in range(0, len(unique), _NODE_BATCH):
+            group = unique[at:at + _NODE_BATCH]
+            where = " OR ".join("(level = ? AND position = ?)" for _ in group)
+            rows = await self._db.fetchall(f"SELECT level, position, hash FROM merkle_nodes WHERE {where}",
+                                           [value for node in group for value in node])
+            found.update({(r[0], r[1]): bytes(r[2]) for r in rows})
+        return found
+
+    async def entry(self, leaf_index: int) -> bytes | None:
+        row = await self._db.fetchone("SELECT record FROM audit_log WHERE leaf_index = ?", (leaf_index,))
+        return None if row is None else bytes(row[0])
+
+    async def put_head(self, head: TreeHead) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO tree_heads (tree_size, root_hash, timestamp_ms, signature) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (tree_size) DO NOTHING",
+                (head.tree_size, head.root_hash, head.timestamp_ms, head.signature))
+
+    async def latest_head(self) -> TreeHead | None:
+        return await self._head("SELECT tree_size, root_hash, timestamp_ms, signature FROM tree_heads"
+                                " ORDER BY tree_size DESC LIMIT 1", ())
+
+    async def head(self, tree_size: int) -> TreeHead | None:
+        return await self._head("SELECT tree_size, root_hash, timestamp_ms, signature FROM tree_heads"
+                                " WHERE tree_size = ?", (tree_size,))
+
+    async def _head(self, sql: str, params: tuple) -> TreeHead | None:
+        row = await self._db.fetchone(sql, params)
+        return None if row is None else TreeHead(row[0], bytes(row[1]), row[2], row[3])
+
+
+_SEQUENCER_LOCK = 0x43524F53_53510001  # "CROSSQ" + 1: the advisory lock of the audit sequencer

@@ -1,0 +1,167 @@
+"""The audit log made tamper-evident: the sequencer that grows the Merkle tree and signs tree heads,
+and the proofs the hub serves from it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ..domain.errors import Refusal
+from ..domain.merkle import Frontier, TreeHead, consistency_ranges, fold, inclusion_ranges, perfect_parts
+from ..verifier import leaf_hash
+from .clock import Clock
+from .ports import Signer, TransparencyLog
+
+log = logging.getLogger("crossroads.audit")
+TREE_HEAD_TYPE = "crossroads-tree-head"
+
+
+class Sequencer:
+    """Gives committed audit entries their leaf index, in one total order, and signs tree heads.
+
+    Each step takes the entries that have none yet (oldest first), appends their leaf hashes to
+    the tree's frontier, and stores indexes and completed nodes in one transaction; a tree head is
+    signed once `head_every_entries` entries or `head_every_seconds` have passed since the last.
+    Several sequencers may run (one per hub process): the store lets one step win and the others
+    reload their frontier, so the order stays single. A step that fails raises; nothing is skipped.
+    """
+
+    def __init__(self, log_store: TransparencyLog, signer: Signer, clock: Clock, *,
+                 head_every_entries: int, head_every_seconds: float, batch: int = 5000) -> None:
+        self._log = log_store
+        self._signer = signer
+        self._clock = clock
+        self._every_entries = head_every_entries
+        self._every_ms = int(head_every_seconds * 1000)
+        self._batch = batch
+        self._frontier: Frontier | None = None
+        self._last_head: TreeHead | None = None
+        self._turn = asyncio.Lock()  # steps of one sequencer never interleave: they share the frontier
+
+    async def step(self) -> int:
+        """Sequence one batch (and sign a head when due); return how many entries got an index."""
+        async with self._turn:
+            try:
+                return await self._step()
+            except BaseException:
+                self._frontier = None  # it may hold leaves the store refused: reload it next time
+                raise
+
+    async def _step(self) -> int:
+        if self._frontier is None:
+            self._frontier = await self._load_frontier()
+            self._last_head = await self._log.latest_head()
+        entries = await self._log.unsequenced(self._batch)
+        done = 0
+        if entries:
+            frontier = self._frontier
+            first = frontier.size
+            nodes: list[tuple[int, int, bytes]] = []
+            for offset, (_, record) in enumerate(entries):
+                leaf = leaf_hash(record)
+                nodes.append((0, first + offset, leaf))
+                nodes.extend(frontier.append(leaf))
+            if await self._log.sequence(first, [seq for seq, _ in entries], nodes):
+                done = len(entries)
+            else:  # another sequencer went first: start again from what the store holds
+                self._frontier = None
+                return 0
+        await self._sign_if_due()
+        return done
+
+    async def sign_now(self) -> TreeHead:
+        """Sign a head for the tree as it is (the CLI and tests use it; steps sign when due)."""
+        async with self._turn:
+            if self._frontier is None:
+                self._frontier = await self._load_frontier()
+            return await self._sign()
+
+    async def run(self, stop: asyncio.Event, idle_seconds: float = 0.2) -> None:
+        """Step until `stop` is set; a failed step is logged and retried, never dropped."""
+        while not stop.is_set():
+            try:
+                busy = await self.step()
+            except Exception:
+                log.exception("audit sequencer step failed; retrying")
+                busy = 0
+            if not busy:
+                try:
+                    await asyncio.wait_for(stop.wait(), idle_seconds)
+                except asyncio.TimeoutError:
+                    pass
+
+    async def _load_frontier(self) -> Frontier:
+        size = await self._log.size()
+        parts = perfect_parts(0, size)
+        stored = await self._log.nodes(parts)
+        missing = [p for p in parts if p not in stored]
+        if missing:
+            raise RuntimeError(f"the audit tree of {size} entries lacks its stored nodes {missing[:3]}; run crossroads audit verify")
+        return Frontier(size, [stored[p] for p in parts])
+
+    async def _sign_if_due(self) -> None:
+        assert self._frontier is not None
+        size = self._frontier.size
+        last = self._last_head
+        if last is not None and last.tree_size == size:
+            return
+        grown = size - (last.tree_size if last else 0)
+        waited = self._clock.now_ms() - (last.timestamp_ms if last else 0)
+        if grown >= self._every_entries or waited >= self._every_ms:
+            await self._sign()
+
+    async def _sign(self) -> TreeHead:
+        assert self._frontier is not None
+        unsigned = TreeHead(self._frontier.size, self._frontier.root(), self._clock.now_ms(), "")
+        head = TreeHead(unsigned.tree_size, unsigned.root_hash, unsigned.timestamp_ms,
+                        self._signer.sign_detached(unsigned.signed_bytes(), {"typ": TREE_HEAD_TYPE}))
+        await self._log.put_head(head)
+        self._last_head = head
+        return head
+
+
+class AuditProofs:
+    """What an auditor, a witness or a citizen asks of the log: tree heads and proofs."""
+
+    def __init__(self, log_store: TransparencyLog) -> None:
+        self._log = log_store
+
+    async def latest_head(self) -> TreeHead:
+        head = await self._log.latest_head()
+        if head is None:
+            raise Refusal("not_found", "the hub has not signed a tree head yet.")
+        return head
+
+    async def inclusion(self, leaf_index: int, tree_size: int) -> tuple[bytes, list[bytes]]:
+        """(leaf hash, audit path) of the entry at `leaf_index` in the tree of `tree_size`."""
+        await self._check_size(tree_size, "tree_size")
+        if not 0 <= leaf_index < tree_size:
+            raise Refusal("not_found", f"the tree of {tree_size} entries has no index {leaf_index}.", "leaf_index")
+        ranges = inclusion_ranges(leaf_index, tree_size)
+        hashes = await self._hashes([(leaf_index, leaf_index + 1), *ranges])
+        return hashes[0], hashes[1:]
+
+    async def consistency(self, first: int, second: int) -> list[bytes]:
+        await self._check_size(second, "second")
+        if not 0 <= first <= second:
+            raise Refusal("malformed_request", "first must be between 0 and second.", "first")
+        return await self._hashes(consistency_ranges(first, second))
+
+    async def entry(self, leaf_index: int) -> bytes:
+        record = await self._log.entry(leaf_index)
+        if record is None:
+            raise Refusal("not_found", f"no audit entry has the leaf index {leaf_index}.", "leaf_index")
+        return record
+
+    async def _check_size(self, tree_size: int, field: str) -> None:
+        size = await self._log.size()
+        if not 0 < tree_size <= size:
+            raise Refusal("not_found", f"the audit tree has {size} entries; it has no tree of {tree_size}.", field)
+
+    async def _hashes(self, ranges: list[tuple[int, int]]) -> list[bytes]:
+        parts = [perfect_parts(low, high) for low, high in ranges]
+        stored = await self._log.nodes([node for group in parts for node in group])
+        try:
+            return [fold([stored[node] for node in group]) for group in parts]
+        except KeyError as missing:
+            raise RuntimeError(f"the audit tree lacks its stored node {missing}") from None

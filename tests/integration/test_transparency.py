@@ -1,0 +1,132 @@
+"""The audit log's Merkle tree on both stores: sequencing, signed tree heads, proofs an outsider checks."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from crossroads.adapters.keys import HubKeys
+from crossroads.adapters.sql.store import open_store
+from crossroads.domain.audit import AuditRecord
+from crossroads.domain.errors import Refusal
+from crossroads.domain.merkle import MerkleTree
+from crossroads.services.clock import FixedClock
+from crossroads.services.transparency import AuditProofs, Sequencer
+from crossroads.verifier import ProofError, leaf_hash, verify_consistency, verify_inclusion, verify_tree_head
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def store(store_url):
+    opened = await open_store(store_url)
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+def keys(tmp_path):
+    return HubKeys.load_or_create(tmp_path / "keys")
+
+
+def record(i: int) -> AuditRecord:
+    return AuditRecord(kind="exchange", at_ms=1_700_000_000_000 + i, outcome="ok", request_id=f"r{i}")
+
+
+async def append(store, start: int, count: int) -> None:
+    await asyncio.gather(*(store.audit.append(record(i)) for i in range(start, start + count)))
+
+
+def sequencer(store, keys, clock, **options) -> Sequencer:
+    return Sequencer(store.transparency, keys, clock, head_every_entries=options.get("entries", 10),
+                     head_every_seconds=options.get("seconds", 3600), batch=options.get("batch", 7))
+
+
+async def sequence_all(seq: Sequencer) -> None:
+    while await seq.step():
+        pass
+
+
+async def test_entries_get_dense_leaf_indexes_and_signed_heads_verify_with_the_jwks(store, keys):
+    clock = FixedClock(1_700_000_000)
+    seq = sequencer(store, keys, clock)
+    await append(store, 0, 25)
+    await sequence_all(seq)
+    assert await store.transparency.size() == 25
+    assert await store.transparency.unsequenced(10) == []
+    head = await AuditProofs(store.transparency).latest_head()
+    size, root = verify_tree_head(head.as_dict(), keys.jwks())
+    entries = [await store.transparency.entry(i) for i in range(25)]
+    # Batches of 7, a head at least every 10 entries: signed at 7 (the first is due at once) and 21.
+    assert size == 21 and root == MerkleTree(leaf_hash(e) for e in entries[:21]).root()
+    forged = {**head.as_dict(), "tree_size": 24}
+    with pytest.raises(ProofError):
+        verify_tree_head(forged, keys.jwks())
+
+
+async def test_inclusion_and_consistency_proofs_from_the_store_verify(store, keys):
+    clock = FixedClock(1_700_000_000)
+    seq = sequencer(store, keys, clock)
+    proofs = AuditProofs(store.transparency)
+    await append(store, 0, 13)
+    await sequence_all(seq)
+    old = await seq.sign_now()
+    await append(store, 13, 20)
+    await sequence_all(seq)
+    new = await seq.sign_now()
+    for index in (0, 6, 12, 32):
+        leaf, path = await proofs.inclusion(index, new.tree_size)
+        assert leaf == leaf_hash(await proofs.entry(index))
+        verify_inclusion(index, new.tree_size, leaf, path, new.root_hash)
+    verify_consistency(old.tree_size, new.tree_size, old.root_hash, new.root_hash,
+                       await proofs.consistency(old.tree_size, new.tree_size))
+    with pytest.raises(Refusal) as refused:
+        await proofs.inclusion(33, 33)
+    assert refused.value.code == "not_found"
+    with pytest.raises(Refusal):
+        await proofs.consistency(1, 34)
+
+
+async def test_a_head_is_signed_when_enough_entries_or_time_have_passed(store, keys):
+    clock = FixedClock(1_700_000_000)
+    seq = sequencer(store, keys, clock, entries=10, seconds=60, batch=100)
+    await append(store, 0, 3)
+    await seq.step()
+    first = await store.transparency.latest_head()
+    assert first is not None and first.tree_size == 3  # the first head of a log is due at once
+    await append(store, 3, 3)
+    await seq.step()
+    assert (await store.transparency.latest_head()).tree_size == 3  # neither 10 entries nor 60 s
+    clock.at += 61
+    await seq.step()
+    assert (await store.transparency.latest_head()).tree_size == 6
+    await append(store, 6, 10)
+    await seq.step()
+    assert (await store.transparency.latest_head()).tree_size == 16
+
+
+async def test_two_sequencers_keep_one_order(store, keys):
+    clock = FixedClock(1_700_000_000)
+    first, second = sequencer(store, keys, clock, batch=5), sequencer(store, keys, clock, batch=5)
+    await append(store, 0, 40)
+    for _ in range(30):
+        await asyncio.gather(first.step(), second.step())
+    assert await store.transparency.size() == 40
+    entries = [await store.transparency.entry(i) for i in range(40)]
+    assert len(set(entries)) == 40
+    head = await first.sign_now()
+    assert head.root_hash == MerkleTree(leaf_hash(e) for e in entries).root()
+    leaf, path = await AuditProofs(store.transparency).inclusion(17, 40)
+    verify_inclusion(17, 40, leaf, path, head.root_hash)
+
+
+async def test_a_store_refuses_a_sequence_that_does_not_continue_the_tree(store, keys):
+    await append(store, 0, 2)
+    [(seq_a, _), (seq_b, _)] = await store.transparency.unsequenced(10)
+    assert await store.transparency.sequence(5, [seq_a], [(0, 5, b"x" * 32)]) is False
+    assert await store.transparency.sequence(0, [seq_a], [(0, 0, b"x" * 32)]) is True
+    with pytest.raises(RuntimeError):  # seq_a already has an index: nothing of this batch lands
+        await store.transparency.sequence(1, [seq_a, seq_b], [(0, 1, b"y" * 32), (0, 2, b"z" * 32)])
+    assert await store.transparency.size() == 1
+    assert await store.transparency.nodes([(0, 1)]) == {}
