@@ -16,7 +16,7 @@ from ...bootstrap import Hub, bootstrap
 from ...config import Settings
 from ...domain.errors import CATALOGUE, Refusal
 from ...services.clock import Clock
-from . import admin, auth, directory, discovery, errors, exchange, ops
+from . import admin, audit, auth, directory, discovery, errors, exchange, ops
 from .schemas import ExchangeIn
 
 DESCRIPTION = """Crossroads is a crossroads bank for government data exchange. Applications of member
@@ -79,7 +79,7 @@ def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None =
     app = FastAPI(title="Crossroads hub", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   default_response_class=JSONBody, docs_url="/docs", redoc_url=None)
     errors.install(app)
-    for module in (ops, auth, exchange, directory, discovery, admin):
+    for module in (ops, auth, exchange, directory, discovery, admin, audit):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     if hub is not None:  # a hub built by the caller (tests, the demo) serves without a lifespan

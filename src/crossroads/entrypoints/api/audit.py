@@ -1,0 +1,47 @@
+"""The audit log's tree heads and proofs over HTTP (RFC 9162 shapes, hashes in base64)."""
+
+from __future__ import annotations
+
+import base64
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+
+from ...services.auth import Caller
+from .errors import openapi_errors
+from .security import application_or_operator, operator
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+ERRORS = openapi_errors("unauthenticated", "forbidden", "not_found", "malformed_request")
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+@router.get("/tree-head", responses=ERRORS, summary="The latest signed tree head of the audit log")
+async def tree_head(request: Request, caller: Caller = Depends(application_or_operator)) -> dict:
+    head = await request.app.state.hub.audit_proofs.latest_head()
+    return head.as_dict()
+
+
+@router.get("/proofs/inclusion", responses=ERRORS, summary="Inclusion proof of an entry in a tree of a given size")
+async def inclusion(request: Request, leaf_index: int = Query(..., ge=0), tree_size: int = Query(..., ge=1),
+                    caller: Caller = Depends(application_or_operator)) -> dict:
+    leaf, path = await request.app.state.hub.audit_proofs.inclusion(leaf_index, tree_size)
+    return {"leaf_index": leaf_index, "tree_size": tree_size, "leaf_hash": _b64(leaf),
+            "inclusion_path": [_b64(h) for h in path]}
+
+
+@router.get("/proofs/consistency", responses=ERRORS, summary="Consistency proof between two tree sizes")
+async def consistency(request: Request, first: int = Query(..., ge=0), second: int = Query(..., ge=1),
+                      caller: Caller = Depends(application_or_operator)) -> dict:
+    proof = await request.app.state.hub.audit_proofs.consistency(first, second)
+    return {"first": first, "second": second, "consistency_path": [_b64(h) for h in proof]}
+
+
+@router.get("/entries/{leaf_index}", responses=ERRORS, dependencies=[Depends(operator)],
+            summary="Operator: one audit entry, as hashed into the tree and decoded")
+async def entry(request: Request, leaf_index: int) -> dict:
+    raw = await request.app.state.hub.audit_proofs.entry(leaf_index)
+    return {"leaf_index": leaf_index, "entry": _b64(raw), "record": orjson.loads(raw)}
