@@ -20,6 +20,7 @@ from .services.exchange import ExchangeService
 from .services.ports import ProviderClient
 from .services.registry import RegistryAdmin
 from .services.registry_cache import RegistryCache
+from .services.audit_check import LogAuditor
 from .services.transparency import AuditProofs, Sequencer
 
 
@@ -39,6 +40,7 @@ class Hub:
     providers: ProviderClient
     sequencer: Sequencer
     audit_proofs: AuditProofs
+    auditor: LogAuditor
 
     async def close(self) -> None:
         await self.providers.close()
@@ -96,6 +98,7 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
         sequencer=Sequencer(store.transparency, keys, clock, head_every_entries=settings.tree_head_every_entries,
                             head_every_seconds=settings.tree_head_every_seconds),
         audit_proofs=AuditProofs(store.transparency),
+        auditor=LogAuditor(store.transparency, keys.jwks),
     )
 
 

@@ -53,3 +53,21 @@ def test_bad_setting_stops_with_the_variable_named(tmp_path):
     assert result.exit_code != 0
     result = runner.invoke(app, ["registry", "list"], env={**env(tmp_path), "CROSSROADS_STORE_URL": "mysql://x"})
     assert result.exit_code == 2 and "store_url" in result.output
+
+
+def test_audit_verify_passes_then_names_a_tampered_entry(tmp_path):
+    import sqlite3
+
+    document = {"institutions": [{"enterprise_number": NR, "name": "Register"}, {"enterprise_number": FUND, "name": "Fund"}],
+                "capacities": [{"code": "INSURED", "name": "Insured"}]}
+    registry = tmp_path / "registry.json"
+    registry.write_text(json.dumps(document))
+    assert runner.invoke(app, ["registry", "load", str(registry)], env=env(tmp_path)).exit_code == 0
+    verified = runner.invoke(app, ["audit", "verify"], env=env(tmp_path))
+    assert verified.exit_code == 0, verified.output
+    assert "audit log verified: 3 entries" in verified.output
+    with sqlite3.connect(tmp_path / "hub.sqlite3") as db:
+        db.execute("UPDATE audit_log SET record = replace(record, 'Fund', 'Fond') WHERE leaf_index = 1")
+    tampered = runner.invoke(app, ["audit", "verify"], env=env(tmp_path))
+    assert tampered.exit_code == 1
+    assert "NOT verified at entry 1 (entry_modified)" in tampered.output

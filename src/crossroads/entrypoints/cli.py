@@ -26,6 +26,8 @@ keys_app = typer.Typer(help="Keys of the hub and of applications.", no_args_is_h
 app.add_typer(directory_app, name="directory")
 app.add_typer(registry_app, name="registry")
 app.add_typer(keys_app, name="keys")
+audit_app = typer.Typer(help="The audit log: its Merkle tree and signed tree heads.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 console = Console(stderr=True)
 out = Console()
 
@@ -300,6 +302,45 @@ def keys_generate(alg: str = typer.Option("Ed25519", help="Ed25519 or ES256."),
     private.write_text(json.dumps(key))
     private.chmod(0o600)
     out.print_json(json.dumps({"keys": [public_jwk(key)]}))
+
+
+@audit_app.command("verify")
+def audit_verify(
+    sequence: bool = typer.Option(True, help="First give pending entries their leaf index and sign a head."),
+) -> None:
+    """Recompute the audit tree from the stored entries; check every stored node and signed tree head.
+
+    Exits 1 and names the first entry concerned when anything was modified, removed, inserted or
+    reordered, or when a tree head does not verify.
+    """
+    from ..bootstrap import bootstrap
+
+    settings = _settings()
+
+    async def run():
+        hub = await bootstrap(settings)
+        try:
+            if sequence:
+                while await hub.sequencer.step():
+                    pass
+            total = await hub.store.transparency.size()
+            with Progress(TextColumn("verifying"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
+                          TimeElapsedColumn(), console=console) as bar:
+                task = bar.add_task("verify", total=total)
+                return await hub.auditor.verify(lambda n: bar.advance(task, n))
+        finally:
+            await hub.close()
+
+    started = time.perf_counter()
+    report = asyncio.run(run())
+    elapsed = time.perf_counter() - started
+    if report.problem is None:
+        out.print(f"audit log verified: {report.entries:,} entries, {report.nodes:,} stored hashes, "
+                  f"{report.heads:,} signed tree heads, in {elapsed:.1f} s")
+        return
+    problem = report.problem
+    out.print(f"[red]audit log NOT verified[/red] at entry {problem.index:,} ({problem.kind}): {problem.message}")
+    raise typer.Exit(1)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

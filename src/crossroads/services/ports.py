@@ -137,6 +137,18 @@ class TransparencyLog(abc.ABC):
         """The canonical record at a leaf index."""
 
     @abc.abstractmethod
+    async def entries(self, start: int, limit: int) -> list[tuple[int, bytes]]:
+        """Sequenced entries in leaf order from `start`: (leaf index, canonical record)."""
+
+    @abc.abstractmethod
+    async def level_nodes(self, level: int, start: int, end: int) -> dict[int, bytes]:
+        """The stored hashes of one level, by position, for positions start ≤ p < end."""
+
+    @abc.abstractmethod
+    async def heads(self) -> list[TreeHead]:
+        """Every signed tree head, smallest first."""
+
+    @abc.abstractmethod
     async def put_head(self, head: TreeHead) -> None: ...
 
     @abc.abstractmethod

@@ -20,7 +20,7 @@ class SqlTransparencyLog(TransparencyLog):
     async def unsequenced(self, limit: int) -> list[tuple[int, bytes]]:
         rows = await self._db.fetchall(
             "SELECT seq, record FROM audit_log WHERE leaf_index IS NULL ORDER BY seq LIMIT ?", (limit,))
-        return [(r[0], bytes(r[1])) for r in rows]
+        return [(r[0], _as_bytes(r[1])) for r in rows]
 
     async def sequence(self, first_index: int, seqs: list[int], nodes: list[tuple[int, int, bytes]]) -> bool:
         async with self._db.transaction() as tx:
@@ -53,7 +53,22 @@ class SqlTransparencyLog(TransparencyLog):
 
     async def entry(self, leaf_index: int) -> bytes | None:
         row = await self._db.fetchone("SELECT record FROM audit_log WHERE leaf_index = ?", (leaf_index,))
-        return None if row is None else bytes(row[0])
+        return None if row is None else _as_bytes(row[0])
+
+    async def entries(self, start: int, limit: int) -> list[tuple[int, bytes]]:
+        rows = await self._db.fetchall(
+            "SELECT leaf_index, record FROM audit_log WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?", (start, limit))
+        return [(r[0], _as_bytes(r[1])) for r in rows]
+
+    async def level_nodes(self, level: int, start: int, end: int) -> dict[int, bytes]:
+        rows = await self._db.fetchall(
+            "SELECT position, hash FROM merkle_nodes WHERE level = ? AND position >= ? AND position < ?", (level, start, end))
+        return {r[0]: bytes(r[1]) for r in rows}
+
+    async def heads(self) -> list[TreeHead]:
+        rows = await self._db.fetchall(
+            "SELECT tree_size, root_hash, timestamp_ms, signature FROM tree_heads ORDER BY tree_size")
+        return [TreeHead(r[0], bytes(r[1]), r[2], r[3]) for r in rows]
 
     async def put_head(self, head: TreeHead) -> None:
         async with self._db.transaction() as tx:
@@ -73,6 +88,12 @@ class SqlTransparencyLog(TransparencyLog):
     async def _head(self, sql: str, params: tuple) -> TreeHead | None:
         row = await self._db.fetchone(sql, params)
         return None if row is None else TreeHead(row[0], bytes(row[1]), row[2], row[3])
+
+
+def _as_bytes(value: bytes | memoryview | str) -> bytes:
+    # SQLite stores whatever it is given: a record rewritten as TEXT by hand must still be read,
+    # so that `audit verify` reports it as modified instead of failing on it.
+    return value.encode() if isinstance(value, str) else bytes(value)
 
 
 _SEQUENCER_LOCK = 0x43524F53_53510001  # "CROSSQ" + 1: the advisory lock of the audit sequencer
