@@ -99,7 +99,7 @@ async def test_directory_batch_is_atomic(store):
 
 
 async def test_directory_bulk_batch_round_trips_every_row(store):
-    # Enough rows for the adapters' bulk path (SQLite: one INSERT over json_each; PostgreSQL: COPY).
+    # Enough rows for PostgreSQL to take its bulk path (COPY); SQLite inserts them as any batch.
     keys = [n.to_bytes(16, "big") for n in range(1, 1601)]
     changes = [IntegrationChange("integrate", key, FUND, "INSURED", Phase.DEFINITIVE if n % 3 else Phase.PROVISIONAL,
                                  Period(date(2020, 1, 1 + n % 28), None if n % 2 else date(2024, 12, 31)))

@@ -101,9 +101,6 @@ def begin_immediate(conn: sqlite3.Connection, deadline_seconds: float = 30.0) ->
         conn.execute(f"PRAGMA busy_timeout={int(previous)}")
 
 
-_BULK_ROWS = 1000  # from this many rows, PostgreSQL's insert_rows uses COPY
-
-
 class _SQLiteTransaction(Transaction):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
@@ -152,6 +149,9 @@ class SQLiteDatabase(Database):
 def to_psycopg(sql: str) -> str:
     # Our SQL never contains a literal '?' or '%', so the rewrite is a plain substitution.
     return sql.replace("?", "%s")
+
+
+_BULK_ROWS = 1000  # from this many rows, insert_rows uses COPY
 
 
 class _PostgresTransaction(Transaction):
