@@ -100,6 +100,21 @@ async def test_refusals_have_codes_fields_and_are_audited(demo, case, body, serv
     assert (await last_audit(demo)).outcome == code
 
 
+@pytest.mark.parametrize("content_type, body, status, code", [
+    ("text/plain", '{"purpose": "SOCIAL_INTEGRATION"}', 415, "unsupported_media_type"),
+    ("application/json", '{"purpose": ', 400, "malformed_request"),
+    ("application/json; charset=utf-8", "[]", 400, "malformed_request"),
+])
+async def test_bodies_the_route_parses_itself_are_refused_clearly_and_audited(demo, content_type, body, status, code):
+    token = await demo.token(demo.welfare)
+    before = await demo.hub.store.audit.count()
+    response = await demo.http.post("/v1/exchange/person.identity", content=body,
+                                    headers={"Authorization": f"Bearer {token}", "Content-Type": content_type})
+    assert (response.status_code, response.json()["code"]) == (status, code)
+    assert await demo.hub.store.audit.count() == before + 1
+    assert (await last_audit(demo)).outcome == code
+
+
 async def test_directory_refusals(demo):
     welfare = set(demo.held_by("welfare", phase=None))
     stranger = next(s for s in demo.seeded["subjects"] if s not in welfare)
