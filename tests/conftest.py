@@ -19,7 +19,7 @@ from crossroads.demo.sources import provider_apps
 from crossroads.entrypoints.api.app import create_app
 from crossroads.providerkit import HubKeySet
 
-from .support import AsgiProviderClient, token_form
+from .support import AppTransport, AsgiProviderClient, token_form
 
 POSTGRES_DSN = os.environ.get("CROSSROADS_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PROVIDER_HOST = "providers.test"
@@ -103,8 +103,10 @@ class DemoHub:
                 if line["institution"] == number and (phase is None or line.get("phase", "definitive") == phase)]
 
 
-async def start_demo_hub(tmp_path: Path, store_url: str | None = None, persons: int = 200) -> DemoHub:
-    settings = make_settings(tmp_path, store_url)
+async def start_demo_hub(tmp_path: Path, store_url: str | None = None, persons: int = 200, **overrides) -> DemoHub:
+    """`overrides`: more settings; with demo=True the citizens' sign-in goes to the hub's own
+    development identity provider, reached in-process like the providers."""
+    settings = make_settings(tmp_path, store_url, **overrides)
     from crossroads.adapters.keys import HubKeys
 
     keys = HubKeys.load_or_create(settings.data_dir / "keys")
@@ -112,9 +114,11 @@ async def start_demo_hub(tmp_path: Path, store_url: str | None = None, persons: 
     routes = {f"{PROVIDER_HOST}:{port}": app for port, app in apps.values()}
     routes.update(MISBEHAVING)
     providers = AsgiProviderClient(routes)
-    hub = await bootstrap(settings, None, providers)
+    identity_provider = AppTransport()
+    hub = await bootstrap(settings, None, providers, {"transport": identity_provider})
     seeded = await seed(hub, persons, PROVIDER_HOST, 9000)
     app = create_app(settings, hub=hub)
+    identity_provider.app = app
     return DemoHub(app, hub, seeded, settings)
 
 

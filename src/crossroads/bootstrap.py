@@ -8,12 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .adapters.keys import HubKeys
+from .adapters.oidc import OidcSignIn
 from .adapters.provider_client import AiohttpProviderClient
 from .adapters.sql.store import SqlStore, open_store
 from .config import Settings
+from .demo import country
+from .demo.identity_provider import DevelopmentIdentityProvider
 from .domain.identifiers import IdentifierScheme, scheme_for
 from .domain.subjects import SubjectHasher
 from .services.auth import TokenService
+from .services.citizen import ConsultationHistory
 from .services.clock import Clock
 from .services.directory import DirectoryService
 from .services.exchange import ExchangeService
@@ -33,6 +37,7 @@ class Hub:
     hasher: SubjectHasher
     clock: Clock
     admin_token: str
+    session_secret: str
     tokens: TokenService
     registry: RegistryAdmin
     directory: DirectoryService
@@ -41,50 +46,84 @@ class Hub:
     sequencer: Sequencer
     audit_proofs: AuditProofs
     auditor: LogAuditor
+    history: ConsultationHistory
+    citizen_signin: OidcSignIn | None  # None: citizen sign-in is not configured
+    dev_idp: DevelopmentIdentityProvider | None  # demo mode only
 
     async def close(self) -> None:
         await self.providers.close()
         await self.store.close()
 
 
-def load_secrets(settings: Settings) -> tuple[str, bytes]:
-    """The operator token and the subject hash secret: from the settings, else from data_dir.
+@dataclass(frozen=True)
+class Secrets:
+    admin_token: str
+    subject_secret: bytes
+    session_secret: str
 
-    Generated once into data_dir/secrets.json (mode 600) when neither is given, so a single-node
-    hub needs no set-up; several hub processes on several machines must share them (set both).
+
+def load_secrets(settings: Settings) -> Secrets:
+    """The operator token, the subject hash secret and the session cookie key: from the settings,
+    else from data_dir.
+
+    Generated once into data_dir/secrets.json (mode 600) when not given, so a single-node hub
+    needs no set-up; several hub processes on several machines must share them (set them all).
     """
     path = settings.data_dir / "secrets.json"
     stored: dict = json.loads(path.read_text()) if path.exists() else {}
-    if settings.admin_token is None and "admin_token" not in stored:
-        stored["admin_token"] = secrets.token_urlsafe(32)
-    if settings.subject_hash_secret is None and "subject_hash_secret" not in stored:
-        stored["subject_hash_secret"] = secrets.token_hex(32)
-    if stored and (not path.exists() or json.loads(path.read_text()) != stored):
+    generated = {"admin_token": (settings.admin_token, lambda: secrets.token_urlsafe(32)),
+                 "subject_hash_secret": (settings.subject_hash_secret, lambda: secrets.token_hex(32)),
+                 "session_secret": (settings.session_secret, lambda: secrets.token_urlsafe(32))}
+    changed = False
+    for name, (given, make) in generated.items():
+        if given is None and name not in stored:
+            stored[name] = make()
+            changed = True
+    if changed:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(stored, indent=2))
         path.chmod(0o600)
-    admin = settings.admin_token.get_secret_value() if settings.admin_token else stored["admin_token"]
-    secret = settings.subject_hash_secret.get_secret_value() if settings.subject_hash_secret else stored["subject_hash_secret"]
+
+    def value(name: str) -> str:
+        given = generated[name][0]
+        return given.get_secret_value() if given is not None else stored[name]
+
+    admin = value("admin_token")
     if len(admin) < 16:
         raise ValueError("CROSSROADS_ADMIN_TOKEN must be at least 16 characters")
-    return admin, secret.encode()
+    return Secrets(admin, value("subject_hash_secret").encode(), value("session_secret"))
 
 
-async def bootstrap(settings: Settings, clock: Clock | None = None, providers: ProviderClient | None = None) -> Hub:
-    """Build the hub. `providers` replaces the HTTP client to providers (tests reach them in-process)."""
+async def bootstrap(settings: Settings, clock: Clock | None = None, providers: ProviderClient | None = None,
+                    oidc_http: dict | None = None) -> Hub:
+    """Build the hub. `providers` replaces the HTTP client to providers, and `oidc_http` adds
+    arguments to the client that reaches the citizens' identity provider (tests reach both
+    in-process)."""
     clock = clock or Clock()
-    admin_token, subject_secret = load_secrets(settings)
+    loaded = load_secrets(settings)
     store = await open_store(settings.store_url, pool_size=settings.store_pool_size)
     keys = HubKeys.load_or_create(settings.data_dir / "keys")
     scheme = scheme_for(settings.country)
-    hasher = SubjectHasher(subject_secret)
+    hasher = SubjectHasher(loaded.subject_secret)
     cache = RegistryCache(store.registry, settings.registry_cache_seconds)
     providers = providers or AiohttpProviderClient(
         settings.provider_connect_timeout, settings.provider_read_timeout, settings.provider_pool_size
     )
+    citizen_issuer = settings.citizen_issuer()
+    secret = settings.citizen_oidc_client_secret
+    signin = None if citizen_issuer is None else OidcSignIn(
+        citizen_issuer, settings.citizen_oidc_client_id, secret.get_secret_value() if secret else None,
+        settings.citizen_identifier_claim, oidc_http)
+    dev_idp = None
+    if settings.demo:
+        dev_idp = DevelopmentIdentityProvider(
+            f"{settings.issuer}/dev-idp", settings.citizen_oidc_client_id, secret.get_secret_value() if secret else None,
+            DevelopmentIdentityProvider.load_key(settings.data_dir / "dev-idp"), store.replay,
+            examples=country.persons(5), redirect_prefix=f"{settings.issuer}/citizen/")
+    proofs = AuditProofs(store.transparency)
     return Hub(
         settings=settings, store=store, keys=keys, scheme=scheme, hasher=hasher, clock=clock,
-        admin_token=admin_token,
+        admin_token=loaded.admin_token, session_secret=loaded.session_secret,
         tokens=TokenService(
             store.registry, store.replay, store.audit, keys, clock, issuer=settings.issuer,
             token_ttl=settings.token_ttl_seconds, max_assertion_lifetime=settings.assertion_max_lifetime_seconds,
@@ -97,8 +136,10 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
         providers=providers,
         sequencer=Sequencer(store.transparency, keys, clock, head_every_entries=settings.tree_head_every_entries,
                             head_every_seconds=settings.tree_head_every_seconds),
-        audit_proofs=AuditProofs(store.transparency),
+        audit_proofs=proofs,
         auditor=LogAuditor(store.transparency, keys.jwks),
+        history=ConsultationHistory(store.transparency, proofs, store.registry),
+        citizen_signin=signin, dev_idp=dev_idp,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     registry_cache_seconds: float = Field(5.0, ge=0, description="How long a hub process reuses services and authorizations it read (0: always read).")
     tree_head_every_entries: int = Field(1000, ge=1, description="Sign a new audit tree head once this many entries were added since the last.")
     tree_head_every_seconds: float = Field(10.0, gt=0, description="Sign a new audit tree head at least this often while entries arrive.")
+    session_secret: SecretStr | None = Field(None, description="Key that signs the citizen's session cookie (>= 32 characters). Generated into data_dir when unset.")
+    citizen_oidc_issuer: str | None = Field(None, description="OpenID Connect issuer citizens sign in with (its /.well-known/openid-configuration is read). Unset: citizen sign-in is off, except in demo mode, where the development identity provider at ISSUER/dev-idp is used.")
+    citizen_oidc_client_id: str = Field("crossroads-citizen", min_length=1, description="The hub's client_id at the citizens' identity provider.")
+    citizen_oidc_client_secret: SecretStr | None = Field(None, description="The hub's client secret at the identity provider (client_secret_post); unset: a public client with PKCE only.")
+    citizen_identifier_claim: str = Field("sub", min_length=1, description="ID token claim holding the citizen's national identifier (a leading country code, as eIDAS nodes send, is removed).")
+    citizen_session_seconds: int = Field(900, ge=60, le=86400, description="A citizen's session ends after this many seconds without a request.")
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Lowest level of the JSON logs.")
     demo: bool = Field(False, description="Demo mode: set by `crossroads demo`; never in production.")
 
@@ -45,6 +51,25 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("issuer must be an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("session_secret")
+    @classmethod
+    def _session_secret_long(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("session_secret must be at least 32 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _dev_idp_only_in_demo(self) -> "Settings":
+        if not self.demo and self.citizen_oidc_issuer and self.citizen_oidc_issuer.rstrip("/").endswith("/dev-idp"):
+            raise ValueError("citizen_oidc_issuer names a development identity provider, which exists only in demo mode")
+        return self
+
+    def citizen_issuer(self) -> str | None:
+        """The identity provider citizens sign in with, or None when citizen sign-in is off."""
+        if self.citizen_oidc_issuer:
+            return self.citizen_oidc_issuer.rstrip("/")
+        return f"{self.issuer}/dev-idp" if self.demo else None
 
     @field_validator("store_url")
     @classmethod

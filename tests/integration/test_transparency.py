@@ -130,3 +130,21 @@ async def test_a_store_refuses_a_sequence_that_does_not_continue_the_tree(store,
         await store.transparency.sequence(1, [seq_a, seq_b], [(0, 1, b"y" * 32), (0, 2, b"z" * 32)])
     assert await store.transparency.size() == 1
     assert await store.transparency.nodes([(0, 1)]) == {}
+
+
+async def test_entries_about_a_subject_come_newest_first_from_its_keyed_hash(store, keys):
+    mine, other = "aa" * 16, "bb" * 16
+    for i in range(6):
+        await store.audit.append(AuditRecord(kind="exchange", at_ms=1_700_000_000_000 + i, outcome="ok",
+                                             request_id=f"s{i}", subject_hash=mine if i % 2 == 0 else other))
+    before = await store.transparency.about_subject(bytes.fromhex(mine), None, 10)
+    assert [AuditRecord.from_canonical(raw).request_id for _, _, raw in before] == ["s4", "s2", "s0"]
+    assert all(index is None for _, index, _ in before)  # not sequenced yet
+    await sequence_all(sequencer(store, keys, FixedClock(1_700_000_000)))
+    found = await store.transparency.about_subject(bytes.fromhex(mine), None, 2)
+    assert [AuditRecord.from_canonical(raw).request_id for _, _, raw in found] == ["s4", "s2"]
+    for _, index, raw in found:
+        assert await store.transparency.entry(index) == raw
+    older = await store.transparency.about_subject(bytes.fromhex(mine), found[-1][0], 2)
+    assert [AuditRecord.from_canonical(raw).request_id for _, _, raw in older] == ["s0"]
+    assert await store.transparency.about_subject(bytes(16), None, 10) == []

@@ -83,6 +83,9 @@ Or with curl:
 
 A refusal, with its code: ask about someone the centre does not hold:
   crossroads ask person.identity {stranger} --purpose SOCIAL_INTEGRATION --client {welfare_client} --data-dir {data_dir}
+
+The citizen's view: who consulted my data, each entry with its proof in the signed audit log.
+  Open {hub}/citizen/ and sign in as {subject} at the development identity provider (demo only).
 """, soft_wrap=True, highlight=False)
 
 

@@ -141,6 +141,12 @@ class TransparencyLog(abc.ABC):
         """Sequenced entries in leaf order from `start`: (leaf index, canonical record)."""
 
     @abc.abstractmethod
+    async def about_subject(self, subject_key: bytes, before_seq: int | None, limit: int) -> list[tuple[int, int | None, bytes]]:
+        """Entries logged under a subject's keyed hash, newest first, older than `before_seq` when
+        given: (seq, leaf index or None while unsequenced, canonical record). Served from an index
+        on the keyed hash; no identifier is stored in clear."""
+
+    @abc.abstractmethod
     async def level_nodes(self, level: int, start: int, end: int) -> dict[int, bytes]:
         """The stored hashes of one level, by position, for positions start ≤ p < end."""
 

@@ -141,6 +141,19 @@ class AuditProofs:
         hashes = await self._hashes([(leaf_index, leaf_index + 1), *ranges])
         return hashes[0], hashes[1:]
 
+    async def inclusions(self, leaf_indexes: list[int], tree_size: int) -> dict[int, list[bytes]]:
+        """Audit paths of several entries in one tree, their nodes read in one go (a citizen's
+        list carries a proof per entry). Indexes outside the tree are left out."""
+        inside = sorted({i for i in leaf_indexes if 0 <= i < tree_size})
+        ranges = [inclusion_ranges(i, tree_size) for i in inside]
+        hashes = await self._hashes([r for group in ranges for r in group])
+        paths: dict[int, list[bytes]] = {}
+        at = 0
+        for index, group in zip(inside, ranges):
+            paths[index] = hashes[at:at + len(group)]
+            at += len(group)
+        return paths
+
     async def consistency(self, first: int, second: int) -> list[bytes]:
         await self._check_size(second, "second")
         if not 0 <= first <= second:

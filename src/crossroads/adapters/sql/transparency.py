@@ -60,6 +60,12 @@ class SqlTransparencyLog(TransparencyLog):
             "SELECT leaf_index, record FROM audit_log WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?", (start, limit))
         return [(r[0], _as_bytes(r[1])) for r in rows]
 
+    async def about_subject(self, subject_key: bytes, before_seq: int | None, limit: int) -> list[tuple[int, int | None, bytes]]:
+        rows = await self._db.fetchall(
+            "SELECT seq, leaf_index, record FROM audit_log WHERE subject_hash = ? AND seq < ?"
+            " ORDER BY seq DESC LIMIT ?", (subject_key, _NO_SEQ_BOUND if before_seq is None else before_seq, limit))
+        return [(r[0], r[1], _as_bytes(r[2])) for r in rows]
+
     async def level_nodes(self, level: int, start: int, end: int) -> dict[int, bytes]:
         rows = await self._db.fetchall(
             "SELECT position, hash FROM merkle_nodes WHERE level = ? AND position >= ? AND position < ?", (level, start, end))
@@ -96,4 +102,5 @@ def _as_bytes(value: bytes | memoryview | str) -> bytes:
     return value.encode() if isinstance(value, str) else bytes(value)
 
 
+_NO_SEQ_BOUND = 2**63 - 1
 _SEQUENCER_LOCK = 0x43524F53_53510001  # "CROSSQ" + 1: the advisory lock of the audit sequencer

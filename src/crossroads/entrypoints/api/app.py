@@ -12,11 +12,13 @@ from fastapi.openapi.utils import get_openapi
 from .responses import JSONBody
 
 from ... import __version__
-from ...bootstrap import Hub, bootstrap
+from ...bootstrap import Hub, bootstrap, load_secrets
 from ...config import Settings
 from ...domain.errors import CATALOGUE, Refusal
 from ...services.clock import Clock
-from . import admin, audit, auth, directory, discovery, errors, exchange, ops
+from ...demo import identity_provider
+from . import admin, audit, auth, citizen, directory, discovery, errors, exchange, ops
+from .sessions import CitizenSessions
 from .schemas import ExchangeIn
 
 DESCRIPTION = """Crossroads is a crossroads bank for government data exchange. Applications of member
@@ -79,9 +81,14 @@ def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None =
     app = FastAPI(title="Crossroads hub", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   default_response_class=JSONBody, docs_url="/docs", redoc_url=None)
     errors.install(app)
-    for module in (ops, auth, exchange, directory, discovery, admin, audit):
+    for module in (ops, auth, exchange, directory, discovery, admin, audit, citizen):
         app.include_router(module.router)
+    if settings.demo:
+        app.include_router(identity_provider.router())
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    session_secret = hub.session_secret if hub is not None else load_secrets(settings).session_secret
+    app.add_middleware(CitizenSessions, secret=session_secret, max_age=settings.citizen_session_seconds,
+                       https_only=settings.issuer.startswith("https://"))
     if hub is not None:  # a hub built by the caller (tests, the demo) serves without a lifespan
         app.state.hub = hub
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

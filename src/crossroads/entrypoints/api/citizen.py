@@ -1,0 +1,168 @@
+"""Who consulted my data: the citizen's sign-in, page, JSON list and the GovStack answer.
+
+Only a citizen signed in through the configured OpenID Connect provider sees a list, and only
+their own: the session holds the keyed hash of the identifier the provider vouched for.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from datetime import datetime, timezone
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import RedirectResponse
+
+from ...domain.errors import Refusal
+from ...services.citizen import Consultation, HistoryPage
+from ...templates import render
+from .errors import openapi_errors
+
+router = APIRouter(tags=["citizen"])
+ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "not_found")
+PAGE_SIZE = 50
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+def _iso(at_ms: int) -> str:
+    return datetime.fromtimestamp(at_ms / 1000, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _signin(request: Request):
+    signin = request.app.state.hub.citizen_signin
+    if signin is None:
+        raise Refusal("not_found", "citizen sign-in is not configured on this hub (see CROSSROADS_CITIZEN_OIDC_ISSUER).")
+    return signin
+
+
+def _citizen(request: Request) -> bytes:
+    """The signed-in citizen's keyed hash, or `unauthenticated`."""
+    held = request.session.get("citizen")
+    if not isinstance(held, str):
+        raise Refusal("unauthenticated", "sign in as a citizen first: /citizen/login.")
+    return bytes.fromhex(held)
+
+
+def identifier_from_claim(value: str, country: str) -> str:
+    """The national identifier in an ID token claim: eIDAS and Smart-ID style values carry the
+    country in front ("EE38001085718", "PNOEE-38001085718"), which the identifier scheme does not."""
+    return re.sub(rf"^(?:PNO)?{country}-?", "", value.strip(), flags=re.IGNORECASE)
+
+
+@router.get("/citizen", include_in_schema=False)
+async def citizen_root() -> RedirectResponse:
+    return RedirectResponse("/citizen/", status_code=307)
+
+
+@router.get("/citizen/login", summary="Citizen: start signing in at the identity provider (browser redirect)")
+async def login(request: Request):
+    return await _signin(request).redirect(request, f"{request.app.state.hub.settings.issuer}/citizen/callback")
+
+
+@router.get("/citizen/callback", include_in_schema=False)
+async def callback(request: Request) -> RedirectResponse:
+    hub = request.app.state.hub
+    claimed = await _signin(request).identify(request)
+    try:
+        identifier = hub.scheme.normalise_person(identifier_from_claim(claimed, hub.settings.country))
+    except Refusal:
+        raise Refusal("unauthenticated", "the identity provider vouched for an identifier that is not a valid "
+                                         "national number of this hub's country.") from None
+    request.session.clear()
+    request.session["citizen"] = hub.hasher.hex(identifier)
+    return RedirectResponse("/citizen/", status_code=303)
+
+
+@router.get("/citizen/logout", summary="Citizen: end the session")
+async def logout(request: Request) -> RedirectResponse:
+    request.session.clear()
+    return RedirectResponse("/citizen/", status_code=303)
+
+
+@router.get("/citizen/", include_in_schema=False)
+async def page(request: Request, before: int | None = Query(None, ge=1)):
+    hub = request.app.state.hub
+    context = {"signed_in": False, "dev_idp": hub.dev_idp is not None, "login_url": "/citizen/login",
+               "logout_url": "/citizen/logout"}
+    if hub.citizen_signin is None:
+        raise Refusal("not_found", "citizen sign-in is not configured on this hub (see CROSSROADS_CITIZEN_OIDC_ISSUER).")
+    if not isinstance(request.session.get("citizen"), str):
+        return render("citizen.html", **context)
+    history = await hub.history.page(_citizen(request), limit=PAGE_SIZE, before=before)
+    head = history.tree_head
+    rows = [{**_summary(c), "what": c.service_name or c.record.service or c.record.action or c.record.kind,
+             "institution": c.record.consumer, "proved": c.inclusion_path is not None}
+            for c in history.consultations]
+    return render("citizen.html", **{
+        **context, "signed_in": True, "consultations": rows, "head": head,
+        "head_time": _iso(head.timestamp_ms) if head else None,
+        "json_url": "/v1/citizen/consultations" + (f"?before={before}" if before else ""),
+        "next_url": f"/citizen/?before={history.next_before}" if history.next_before else None,
+    })
+
+
+@router.get("/v1/citizen/consultations", responses=ERRORS,
+            summary="Citizen: every exchange about me, newest first, each with its inclusion proof")
+async def consultations(request: Request, limit: int = Query(PAGE_SIZE, ge=1, le=200),
+                        before: int | None = Query(None, ge=1)) -> dict:
+    history = await request.app.state.hub.history.page(_citizen(request), limit=limit, before=before)
+    return _page_json(history)
+
+
+@router.get("/govstack/data/myPersonalDataUsage", responses=ERRORS,
+            summary="Citizen: who read my personal data, as the GovStack Digital Registries API answers")
+async def my_personal_data_usage(
+    request: Request, user_id: str = Query(..., alias="userId", max_length=64),
+    database_id: str = Query(..., alias="databaseId", max_length=64),
+    information_mediator_client: str = Header(..., alias="Information-Mediator-Client", max_length=256),
+) -> list[dict]:
+    """GovStack `GET /data/myPersonalDataUsage`. `userId` must be the signed-in citizen;
+    `databaseId` names a service code (only its exchanges) or this hub's instance (all)."""
+    hub = request.app.state.hub
+    citizen = _citizen(request)
+    if hub.hasher.key(hub.scheme.normalise_person(user_id, "userId")) != citizen:
+        raise Refusal("forbidden", "a citizen sees only the use of their own data: userId is not the signed-in person.", "userId")
+    history = await hub.history.page(citizen, limit=200, kinds=frozenset({"exchange"}))
+    everything = database_id == hub.settings.instance
+    return [_govstack(c) for c in history.consultations
+            if everything or (c.record.service or "").split("/")[0] == database_id]
+
+
+def _summary(c: Consultation) -> dict:
+    r = c.record
+    return {
+        "kind": r.kind, "at": _iso(r.at_ms), "request_id": r.request_id, "institution_name": c.institution_name,
+        "application_name": c.application_name, "purpose": r.purpose, "authorization": r.authorization,
+        "legal_basis": c.legal_basis, "outcome": r.outcome, "allowed": c.allowed, "leaf_index": c.leaf_index,
+    }
+
+
+def _page_json(history: HistoryPage) -> dict:
+    head = history.tree_head
+    items = []
+    for c in history.consultations:
+        r = c.record
+        item = {**_summary(c),
+                "institution": {"enterprise_number": r.consumer, "name": c.institution_name},
+                "application": {"code": r.application, "name": c.application_name} if r.application else None,
+                "service": {"code": r.service, "name": c.service_name} if r.service else None,
+                "action": r.action, "user_id": r.user_id, "providers": list(r.providers),
+                "entry": _b64(c.entry)}
+        for key in ("institution_name", "application_name"):
+            item.pop(key)
+        item["proof"] = None if c.inclusion_path is None or head is None else {
+            "leaf_index": c.leaf_index, "tree_size": head.tree_size, "inclusion_path": [_b64(h) for h in c.inclusion_path]}
+        items.append({k: v for k, v in item.items() if v is not None or k == "proof"})
+    return {"tree_head": head.as_dict() if head else None, "consultations": items, "next_before": history.next_before}
+
+
+def _govstack(c: Consultation) -> dict:
+    r = c.record
+    answer = {"id": r.request_id or str(c.seq), "readerId": r.user_id, "readerInstitutionId": r.consumer,
+              "readerInstitutionName": c.institution_name, "readerApplicationName": c.application_name,
+              "searchDateTime": datetime.fromtimestamp(r.at_ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+              "refrences": [{"ReferenceID": r.authorization}] if r.authorization else []}  # sic: GovStack's spelling
+    return {k: v for k, v in answer.items() if v is not None}

@@ -1,0 +1,28 @@
+"""Browser sessions, for the citizen's pages only.
+
+Starlette's SessionMiddleware (a signed cookie, itsdangerous) wraps just the paths that need a
+session, so that the exchange's hot path never parses a cookie. The cookie holds the citizen's
+keyed hash, never the identifier, and the OIDC state while a sign-in is under way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.middleware.sessions import SessionMiddleware
+
+SESSION_PATHS = ("/citizen", "/v1/citizen", "/govstack/")
+COOKIE = "crossroads_citizen"
+
+
+class CitizenSessions:
+    def __init__(self, app: Any, secret: str, max_age: int, https_only: bool) -> None:
+        self.app = app
+        self.with_session = SessionMiddleware(app, secret_key=secret, session_cookie=COOKIE, max_age=max_age,
+                                              path="/", same_site="lax", https_only=https_only)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(SESSION_PATHS):
+            await self.with_session(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

@@ -1,0 +1,123 @@
+"""Who consulted my data: a citizen's own view of the audit log, each entry with its proof.
+
+The entries are found through the keyed hash of the citizen's identifier (the index the audit
+log keeps); the identifier itself is never stored. Each entry comes with its canonical bytes and
+an inclusion proof against the latest signed tree head, so that the citizen's software can check,
+with `crossroads.verifier` alone, that the hub shows them what it logged and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..domain.audit import AuditRecord
+from ..domain.merkle import TreeHead
+from .ports import RegistryRepository, TransparencyLog
+from .transparency import AuditProofs
+
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class Consultation:
+    """One logged event about the citizen, with the names a person can read."""
+
+    seq: int
+    record: AuditRecord
+    entry: bytes  # the canonical bytes hashed into the tree
+    institution_name: str | None
+    application_name: str | None
+    service_name: str | None
+    legal_basis: str | None
+    leaf_index: int | None  # None until the sequencer has placed it
+    inclusion_path: list[bytes] | None  # None while the entry is not yet under a signed head
+
+    @property
+    def allowed(self) -> bool:
+        return self.record.outcome == "ok"
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    consultations: list[Consultation]
+    tree_head: TreeHead | None
+    next_before: int | None  # pass as `before` for the next (older) page; None: no older entries
+
+
+class ConsultationHistory:
+    def __init__(self, log_store: TransparencyLog, proofs: AuditProofs, registry: RegistryRepository) -> None:
+        self._log = log_store
+        self._proofs = proofs
+        self._registry = registry
+
+    async def page(self, subject_key: bytes, *, limit: int = 50, before: int | None = None,
+                   kinds: frozenset[str] = frozenset({"exchange", "directory"})) -> HistoryPage:
+        """The newest `limit` entries about the subject older than `before` (a seq), newest first.
+
+        Proofs are against the latest signed head; entries logged after it are listed without a
+        proof (they get one once the next head is signed, within `tree_head_every_seconds`).
+        """
+        limit = max(1, min(limit, MAX_PAGE))
+        head = await self._log.latest_head()
+        rows = await self._log.about_subject(subject_key, before, limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        records = [(seq, index, raw, AuditRecord.from_canonical(raw)) for seq, index, raw in rows]
+        records = [item for item in records if item[3].kind in kinds]
+        size = head.tree_size if head else 0
+        paths = await self._proofs.inclusions([index for _, index, _, _ in records if index is not None], size) if size else {}
+        names = _Names(self._registry)
+        consultations = [
+            Consultation(
+                seq=seq, record=record, entry=raw,
+                institution_name=await names.institution(record.consumer),
+                application_name=await names.application(record.consumer, record.application),
+                service_name=await names.service(record.service),
+                legal_basis=await names.legal_basis(record.authorization),
+                leaf_index=index, inclusion_path=paths.get(index) if index is not None else None,
+            )
+            for seq, index, raw, record in records
+        ]
+        return HistoryPage(consultations, head, rows[-1][0] if more else None)
+
+
+class _Names:
+    """Registry names for one page, each looked up once. A name may have gone from the registry
+    since the entry was logged; the entry is still listed, with its codes."""
+
+    def __init__(self, registry: RegistryRepository) -> None:
+        self._registry = registry
+        self._seen: dict[tuple, str | None] = {}
+
+    async def _memo(self, key: tuple, load) -> str | None:
+        if key not in self._seen:
+            self._seen[key] = await load()
+        return self._seen[key]
+
+    async def institution(self, number: str | None) -> str | None:
+        async def load():
+            found = await self._registry.get_institution(number) if number else None
+            return found.name if found else None
+        return await self._memo(("institution", number), load)
+
+    async def application(self, institution: str | None, code: str | None) -> str | None:
+        async def load():
+            found = await self._registry.get_application(institution, code) if institution and code else None
+            return found.name if found else None
+        return await self._memo(("application", institution, code), load)
+
+    async def service(self, logged: str | None) -> str | None:
+        async def load():
+            if not logged:
+                return None
+            code, _, version = logged.partition("/")
+            found = await self._registry.get_service(code, version or None)
+            return found.name if found else None
+        return await self._memo(("service", logged), load)
+
+    async def legal_basis(self, reference: str | None) -> str | None:
+        async def load():
+            found = await self._registry.get_authorization(reference) if reference else None
+            return found.legal_basis if found else None
+        return await self._memo(("authorization", reference), load)
+

@@ -1,0 +1,81 @@
+"""The citizen's page in a real browser (Debian's Chromium, driven by Playwright), against
+`crossroads demo` running as its own process with its development identity provider."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from crossroads.adapters.keys import make_client_assertion
+from crossroads.demo import country
+from crossroads.demo.launch import free_port_block, wait_ready
+from crossroads.demo.seed import client_key_path, example_subject
+
+from ..support import ASSERTION_TYPE
+
+CHROMIUM = os.environ.get("CROSSROADS_TEST_CHROMIUM", "/usr/bin/chromium")
+# As the machine's notes advise: no background traffic from a browser on a closed network.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+PERSONS = 60
+
+
+@pytest.fixture
+def demo_process(tmp_path):
+    port = free_port_block(8)
+    data_dir = tmp_path / "demo"
+    env = {**os.environ, "CROSSROADS_TREE_HEAD_EVERY_SECONDS": "0.2"}
+    process = subprocess.Popen([sys.executable, "-m", "crossroads.entrypoints.cli", "demo", "--persons", str(PERSONS),
+                                "--port", str(port), "--provider-port-base", str(port + 1), "--data-dir", str(data_dir)],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/ready", process, timeout=60)
+        yield f"http://127.0.0.1:{port}", data_dir
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(20)
+
+
+def ask_about(base: str, data_dir: Path, subject: str) -> None:
+    client = f"{country.BY_KEY['welfare'].number}:case-app"
+    key = json.loads(client_key_path(data_dir, client).read_text())
+    token = httpx.post(f"{base}/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": client, "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": make_client_assertion(client, f"{base}/oauth/token", key)}).json()["access_token"]
+    answer = httpx.post(f"{base}/v1/exchange/person.identity", headers={"Authorization": f"Bearer {token}"},
+                        json={"subject": subject, "purpose": "SOCIAL_INTEGRATION"}, timeout=10)
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_citizen_signs_in_and_sees_who_consulted_them(demo_process):
+    base, data_dir = demo_process
+    me = example_subject(country.persons(PERSONS))
+    ask_about(base, data_dir, me)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{base}/citizen/")
+            expect(page.get_by_role("heading", name="Who consulted my data")).to_be_visible()
+            page.click("#sign-in")
+            expect(page.get_by_role("alert")).to_contain_text("DEVELOPMENT IDENTITY PROVIDER")
+            page.fill("#subject", me)
+            page.click("button[type=submit]")
+            table = page.locator("#consultations")
+            expect(table).to_be_visible()
+            row = table.locator("tbody tr").first
+            expect(row).to_contain_text(country.BY_KEY["welfare"].name)
+            expect(row).to_contain_text("SOCIAL_INTEGRATION")
+            expect(row).to_contain_text("allowed")
+            page.click("#sign-out")
+            expect(page.locator("#sign-in")).to_be_visible()
+        finally:
+            browser.close()

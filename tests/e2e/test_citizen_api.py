@@ -1,0 +1,201 @@
+"""Who consulted my data: sign-in through OpenID Connect, the list with proofs, the GovStack shape."""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pytest
+
+from crossroads.demo import country
+from crossroads.verifier import leaf_hash, verify_inclusion, verify_tree_head
+
+from ..conftest import start_demo_hub
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def citizen_demo(tmp_path):
+    demo = await start_demo_hub(tmp_path, demo=True)
+    yield demo
+    await demo.http.aclose()
+    await demo.hub.close()
+
+
+async def sign_in(demo, national_number: str) -> httpx.Response:
+    """Walk the browser's way through the hub and the development identity provider."""
+    http = demo.http
+    to_idp = await http.get("/citizen/login")
+    assert to_idp.status_code == 302, to_idp.text
+    authorize = urlparse(to_idp.headers["location"])
+    assert authorize.path == "/dev-idp/authorize"
+    params = {k: v[0] for k, v in parse_qs(authorize.query).items()}
+    assert params["code_challenge_method"] == "S256" and params["nonce"] and params["state"]
+    form = await http.get("/dev-idp/authorize", params=params)
+    assert form.status_code == 200 and "DEVELOPMENT IDENTITY PROVIDER" in form.text
+    back = await http.post("/dev-idp/authorize", data={**params, "subject": national_number})
+    assert back.status_code == 303
+    callback = urlparse(back.headers["location"])
+    return await http.get(f"{callback.path}?{callback.query}")
+
+
+async def ask(demo, token: str, subject: str, purpose: str = "SOCIAL_INTEGRATION", request_id: str | None = None):
+    headers = {"Authorization": f"Bearer {token}", **({"X-Request-Id": request_id} if request_id else {})}
+    return await demo.http.post("/v1/exchange/person.identity", headers=headers, json={"subject": subject, "purpose": purpose})
+
+
+async def sequence_and_sign(demo) -> None:
+    while await demo.hub.sequencer.step():
+        pass
+    await demo.hub.sequencer.sign_now()
+
+
+async def test_a_citizen_sees_who_consulted_them_with_proofs(citizen_demo):
+    demo = citizen_demo
+    me, someone_else = demo.held_by("welfare")[:2]
+    token = await demo.token(demo.welfare)
+    assert (await ask(demo, token, me, request_id="read-me")).status_code == 200
+    assert (await ask(demo, token, me, purpose="NOT_A_PURPOSE", request_id="refused-me")).status_code == 403
+    assert (await ask(demo, token, someone_else, request_id="not-me")).status_code == 200
+    await sequence_and_sign(demo)
+    assert (await ask(demo, token, me, request_id="after-head")).status_code == 200
+
+    assert (await sign_in(demo, me)).status_code == 303
+    answer = await demo.http.get("/v1/citizen/consultations")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    exchanges = [c for c in body["consultations"] if c["kind"] == "exchange"]
+    assert [c["request_id"] for c in exchanges] == ["after-head", "refused-me", "read-me"]
+    read, refused = exchanges[2], exchanges[1]
+    assert read["allowed"] and read["outcome"] == "ok"
+    welfare = country.BY_KEY["welfare"]
+    assert read["institution"] == {"enterprise_number": welfare.number, "name": welfare.name}
+    assert read["application"]["code"] == "case-app" and read["application"]["name"]
+    assert read["service"]["code"] == "person.identity/1" and read["service"]["name"]
+    assert read["purpose"] == "SOCIAL_INTEGRATION" and read["authorization"] and read["legal_basis"]
+    assert not refused["allowed"] and refused["outcome"] == "no_authorization"
+    assert exchanges[0]["proof"] is None  # logged after the last signed head: listed, proof to follow
+
+    jwks = (await demo.http.get("/.well-known/jwks.json")).json()
+    size, root = verify_tree_head(body["tree_head"], jwks)
+    for item in exchanges[1:]:
+        proof = item["proof"]
+        assert proof["tree_size"] == size
+        entry = base64.b64decode(item["entry"])
+        verify_inclusion(proof["leaf_index"], size, leaf_hash(entry),
+                         [base64.b64decode(h) for h in proof["inclusion_path"]], root)
+        assert demo.hub.hasher.hex(me).encode() in entry  # the entry is about me, by my keyed hash
+
+
+async def test_the_list_pages_from_newest_to_oldest(citizen_demo):
+    demo = citizen_demo
+    me = demo.held_by("welfare")[0]
+    token = await demo.token(demo.welfare)
+    for n in range(5):
+        assert (await ask(demo, token, me, request_id=f"ask-{n}")).status_code == 200
+    await sign_in(demo, me)
+    seen, before = [], None
+    while True:
+        page = (await demo.http.get("/v1/citizen/consultations", params={"limit": 2, **({"before": before} if before else {})})).json()
+        seen += [c["request_id"] for c in page["consultations"] if c["kind"] == "exchange"]
+        before = page["next_before"]
+        if before is None:
+            break
+    assert seen == [f"ask-{n}" for n in reversed(range(5))]
+
+
+async def test_the_govstack_answer_names_the_readers(citizen_demo):
+    demo = citizen_demo
+    me = demo.held_by("welfare")[0]
+    token = await demo.token(demo.welfare)
+    assert (await ask(demo, token, me, request_id="govstack-read")).status_code == 200
+    await sign_in(demo, me)
+    headers = {"Information-Mediator-Client": "BE/GOV/0000000000/portal"}
+    usage = await demo.http.get("/govstack/data/myPersonalDataUsage", headers=headers,
+                                params={"userId": me, "databaseId": demo.settings.instance})
+    assert usage.status_code == 200, usage.text
+    [item] = usage.json()
+    assert item["id"] == "govstack-read" and item["readerInstitutionId"] == demo.welfare.split(":")[0]
+    assert item["readerInstitutionName"] and item["readerApplicationName"]
+    assert item["searchDateTime"].endswith("Z") and item["refrences"][0]["ReferenceID"]
+    only_other = await demo.http.get("/govstack/data/myPersonalDataUsage", headers=headers,
+                                     params={"userId": me, "databaseId": "health.affiliation"})
+    assert only_other.json() == []
+    not_me = await demo.http.get("/govstack/data/myPersonalDataUsage", headers=headers,
+                                 params={"userId": demo.held_by("welfare")[1], "databaseId": "BE"})
+    assert not_me.status_code == 403 and not_me.json()["code"] == "forbidden"
+
+
+async def test_only_a_signed_in_citizen_sees_a_list(citizen_demo):
+    demo = citizen_demo
+    answer = await demo.http.get("/v1/citizen/consultations")
+    assert answer.status_code == 401 and answer.json()["code"] == "unauthenticated"
+    token = await demo.token(demo.welfare)  # an institution's token is not a citizen's session
+    assert (await demo.http.get("/v1/citizen/consultations", headers={"Authorization": f"Bearer {token}"})).status_code == 401
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=demo.app), base_url="http://hub.test",
+                                 cookies={"crossroads_citizen": "eyJjaXRpemVuIjogIjAwIn0=.forged.sig"}) as forger:
+        assert (await forger.get("/v1/citizen/consultations")).status_code == 401
+    page = await demo.http.get("/citizen/")
+    assert page.status_code == 200 and 'id="sign-in"' in page.text
+    me = demo.held_by("welfare")[0]
+    await sign_in(demo, me)
+    assert (await demo.http.get("/v1/citizen/consultations")).status_code == 200
+    assert (await demo.http.get("/citizen/logout")).status_code == 303
+    assert (await demo.http.get("/v1/citizen/consultations")).status_code == 401
+
+
+async def test_a_sign_in_the_hub_did_not_start_is_refused(citizen_demo):
+    demo = citizen_demo
+    me = demo.held_by("welfare")[0]
+    to_idp = await demo.http.get("/citizen/login")
+    params = {k: v[0] for k, v in parse_qs(urlparse(to_idp.headers["location"]).query).items()}
+    back = await demo.http.post("/dev-idp/authorize", data={**params, "subject": me})
+    callback = urlparse(back.headers["location"])
+    # Another browser (no session with this state) brings the same code back: refused.
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=demo.app), base_url="http://hub.test") as other:
+        stolen = await other.get(f"{callback.path}?{callback.query}")
+    assert stolen.status_code == 401 and stolen.json()["code"] == "unauthenticated"
+    # The identity provider refuses a code twice, even in the browser that asked for it.
+    first = await demo.http.get(f"{callback.path}?{callback.query}")
+    assert first.status_code == 303
+    await demo.http.get("/citizen/login")  # a new state, so the replay reaches the token endpoint
+    replay = await demo.http.post("/dev-idp/token", data={
+        "grant_type": "authorization_code", "client_id": demo.settings.citizen_oidc_client_id,
+        "code": parse_qs(callback.query)["code"][0], "redirect_uri": "http://hub.test/citizen/callback",
+        "code_verifier": "x" * 43})
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+
+
+async def test_an_identifier_that_is_not_a_national_number_is_refused(citizen_demo):
+    answer = await sign_in(citizen_demo, "not-a-number")
+    assert answer.status_code == 401 and answer.json()["code"] == "unauthenticated"
+
+
+async def test_the_development_identity_provider_exists_only_in_demo_mode(demo):
+    assert (await demo.http.get("/dev-idp/.well-known/openid-configuration")).status_code == 404
+    answer = await demo.http.get("/citizen/login")
+    assert answer.status_code == 404 and "not configured" in answer.json()["message"]
+
+
+def test_a_development_issuer_outside_demo_mode_stops_the_hub(tmp_path):
+    from pydantic import ValidationError
+
+    from ..conftest import make_settings
+
+    with pytest.raises(ValidationError, match="only in demo mode"):
+        make_settings(tmp_path, citizen_oidc_issuer="http://hub.test/dev-idp")
+
+
+@pytest.mark.parametrize("claim, country_code, expected", [
+    ("85073003328", "BE", "85073003328"),
+    ("BE85073003328", "BE", "85073003328"),
+    ("EE38001085718", "EE", "38001085718"),
+    ("PNOEE-38001085718", "EE", "38001085718"),
+    ("EE38001085718", "BE", "EE38001085718"),  # another country's code stays, and fails the scheme
+])
+def test_the_country_code_in_front_of_a_claimed_identifier_is_removed(claim, country_code, expected):
+    from crossroads.entrypoints.api.citizen import identifier_from_claim
+
+    assert identifier_from_claim(claim, country_code) == expected
