@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     registry_cache_seconds: float = Field(5.0, ge=0, description="How long a hub process reuses services and authorizations it read (0: always read).")
     tree_head_every_entries: int = Field(1000, ge=1, description="Sign a new audit tree head once this many entries were added since the last.")
     tree_head_every_seconds: float = Field(10.0, gt=0, description="Sign a new audit tree head at least this often while entries arrive.")
+    sequencer_takeover_seconds: float = Field(2.0, gt=0, le=60, description="How often a hub process that is not the audit sequencer checks whether it can take over (the sequencer died or stopped).")
     session_secret: SecretStr | None = Field(None, description="Key that signs the citizen's session cookie (>= 32 characters). Generated into data_dir when unset.")
     citizen_oidc_issuer: str | None = Field(None, description="OpenID Connect issuer citizens sign in with (its /.well-known/openid-configuration is read). Unset: citizen sign-in is off, except in demo mode, where the development identity provider at ISSUER/dev-idp is used.")
     citizen_oidc_client_id: str = Field("crossroads-citizen", min_length=1, description="The hub's client_id at the citizens' identity provider.")

@@ -148,3 +148,45 @@ async def test_entries_about_a_subject_come_newest_first_from_its_keyed_hash(sto
     older = await store.transparency.about_subject(bytes.fromhex(mine), found[-1][0], 2)
     assert [AuditRecord.from_canonical(raw).request_id for _, _, raw in older] == ["s0"]
     assert await store.transparency.about_subject(bytes(16), None, 10) == []
+
+
+async def eventually(attempt, tries: int = 200) -> bool:
+    for _ in range(tries):
+        if await attempt():
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+async def test_one_sequencer_lease_per_store_and_it_passes_on_when_released(store):
+    first, second = store.sequencer_lease(), store.sequencer_lease()
+    try:
+        assert await first.try_acquire()
+        assert await first.try_acquire()  # held: checked, still held
+        assert not await second.try_acquire()
+        await first.release()
+        assert await eventually(second.try_acquire)  # PostgreSQL ends the old session a moment later
+        assert not await first.try_acquire()
+    finally:
+        await first.release()
+        await second.release()
+
+
+async def test_a_sequencer_with_a_lease_steps_only_while_it_holds_it(store, keys):
+    await append(store, 0, 5)
+    holder = store.sequencer_lease()
+    assert await holder.try_acquire()
+    waiting = sequencer(store, keys, FixedClock(1_700_000_000))
+    stop = asyncio.Event()
+    running = asyncio.create_task(waiting.run(stop, store.sequencer_lease(), idle_seconds=0.01, takeover_seconds=0.01))
+    await asyncio.sleep(0.2)
+    assert not waiting.leading and await store.transparency.size() == 0
+    await holder.release()
+    for _ in range(200):
+        if await store.transparency.size() == 5:
+            break
+        await asyncio.sleep(0.01)
+    assert waiting.leading and await store.transparency.size() == 5
+    stop.set()
+    await running
+    assert not waiting.leading

@@ -164,6 +164,19 @@ class TransparencyLog(abc.ABC):
     async def head(self, tree_size: int) -> TreeHead | None: ...
 
 
+class Lease(abc.ABC):
+    """A role at most one hub process holds at a time (the audit sequencer), released by the
+    store or the operating system when the holder dies, so that another process can take over."""
+
+    @abc.abstractmethod
+    async def try_acquire(self) -> bool:
+        """True when this process holds the lease (taking it if free); False when another does.
+        Called again while held, it checks that the lease is still held."""
+
+    @abc.abstractmethod
+    async def release(self) -> None: ...
+
+
 class ReplayGuard(abc.ABC):
     @abc.abstractmethod
     async def first_use(self, jti: str, expires_at: int) -> bool:

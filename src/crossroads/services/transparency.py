@@ -10,7 +10,7 @@ from ..domain.errors import Refusal
 from ..domain.merkle import Frontier, TreeHead, consistency_ranges, fold, inclusion_ranges, perfect_parts
 from ..verifier import leaf_hash
 from .clock import Clock
-from .ports import Signer, TransparencyLog
+from .ports import Lease, Signer, TransparencyLog
 
 log = logging.getLogger("crossroads.audit")
 TREE_HEAD_TYPE = "crossroads-tree-head"
@@ -22,8 +22,9 @@ class Sequencer:
     Each step takes the entries that have none yet (oldest first), appends their leaf hashes to
     the tree's frontier, and stores indexes and completed nodes in one transaction; a tree head is
     signed once `head_every_entries` entries or `head_every_seconds` have passed since the last.
-    Several sequencers may run (one per hub process): the store lets one step win and the others
-    reload their frontier, so the order stays single. A step that fails raises; nothing is skipped.
+    One hub process at a time sequences, the one holding the store's lease (see `run`); should
+    two ever step at once, the store lets one step win and the other reloads its frontier, so the
+    order stays single. A step that fails raises; nothing is skipped.
     """
 
     def __init__(self, log_store: TransparencyLog, signer: Signer, clock: Clock, *,
@@ -37,6 +38,7 @@ class Sequencer:
         self._frontier: Frontier | None = None
         self._last_head: TreeHead | None = None
         self._turn = asyncio.Lock()  # steps of one sequencer never interleave: they share the frontier
+        self.leading = False  # holds the lease (see run); reported in /metrics
 
     async def step(self) -> int:
         """Sequence one batch (and sign a head when due); return how many entries got an index."""
@@ -53,6 +55,10 @@ class Sequencer:
             self._last_head = await self._log.latest_head()
         entries = await self._log.unsequenced(self._batch)
         done = 0
+        if not entries and await self._log.size() != self._frontier.size:
+            # Another sequencer (a former leader, `audit verify`) grew the tree: never sign a stale one.
+            self._frontier = await self._load_frontier()
+            self._last_head = await self._log.latest_head()
         if entries:
             frontier = self._frontier
             first = frontier.size
@@ -72,23 +78,44 @@ class Sequencer:
     async def sign_now(self) -> TreeHead:
         """Sign a head for the tree as it is (the CLI and tests use it; steps sign when due)."""
         async with self._turn:
-            if self._frontier is None:
-                self._frontier = await self._load_frontier()
+            self._frontier = await self._load_frontier()  # the tree as stored, whoever grew it
             return await self._sign()
 
-    async def run(self, stop: asyncio.Event, idle_seconds: float = 0.2) -> None:
-        """Step until `stop` is set; a failed step is logged and retried, never dropped."""
-        while not stop.is_set():
-            try:
-                busy = await self.step()
-            except Exception:
-                log.exception("audit sequencer step failed; retrying")
-                busy = 0
-            if not busy:
+    async def run(self, stop: asyncio.Event, lease: Lease | None = None, *, idle_seconds: float = 0.2,
+                  takeover_seconds: float = 2.0) -> None:
+        """Step until `stop` is set; a failed step is logged and retried, never dropped.
+
+        With a `lease`, only the process holding it steps; the others check every
+        `takeover_seconds` and the first to find it free takes over (the holder died, or stopped).
+        """
+        try:
+            while not stop.is_set():
+                if lease is not None and not await self._lead(lease):
+                    await _sleep_unless(stop, takeover_seconds)
+                    continue
                 try:
-                    await asyncio.wait_for(stop.wait(), idle_seconds)
-                except asyncio.TimeoutError:
-                    pass
+                    busy = await self.step()
+                except Exception:
+                    log.exception("audit sequencer step failed; retrying")
+                    busy = 0
+                if not busy:
+                    await _sleep_unless(stop, idle_seconds)
+        finally:
+            if lease is not None:
+                await lease.release()
+                self.leading = False
+
+    async def _lead(self, lease: Lease) -> bool:
+        try:
+            holding = await lease.try_acquire()
+        except Exception:
+            log.exception("audit sequencer lease could not be checked")
+            holding = False
+        if holding != self.leading:
+            self.leading = holding
+            self._frontier = None  # whoever sequenced meanwhile changed the tree: reload it
+            log.info("this hub process %s the audit sequencer", "is now" if holding else "is no longer")
+        return holding
 
     async def _load_frontier(self) -> Frontier:
         size = await self._log.size()
@@ -118,6 +145,13 @@ class Sequencer:
         await self._log.put_head(head)
         self._last_head = head
         return head
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except asyncio.TimeoutError:
+        pass
 
 
 class AuditProofs:

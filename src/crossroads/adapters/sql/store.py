@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from ...services.ports import Store
+from collections.abc import Callable
+
+from ...services.ports import Lease, Store
 from .audit import PostgresAuditLog, SQLiteAuditLog
 from .database import Database, PostgresDatabase, SQLiteDatabase
 from .directory import SqlDirectory
+from .lease import FileLease, PostgresLease
 from .migrate import migrate
 from .registry import SqlRegistry
 from .replay import SqlReplayGuard
 from .transparency import SqlTransparencyLog
 
 
+SEQUENCER_LEASE_KEY = 0x43524F53_53510002  # "CROSSQ" + 2; not the key of the sequencing transaction's lock
+
+
 class SqlStore(Store):
-    def __init__(self, db: Database, audit: SQLiteAuditLog | PostgresAuditLog) -> None:
+    def __init__(self, db: Database, audit: SQLiteAuditLog | PostgresAuditLog, lease: Callable[[], Lease]) -> None:
+        """`lease` makes the sequencer's lease on this store (one per hub process)."""
         self.db = db
+        self.sequencer_lease = lease
         self.registry = SqlRegistry(db)
         self.directory = SqlDirectory(db)
         self.audit = audit
@@ -42,10 +50,10 @@ async def open_store(url: str, *, pool_size: int = 10, run_migrations: bool = Tr
         if path == ":memory:":
             raise ValueError("an in-memory SQLite store cannot be shared by the audit writer; name a file")
         db: Database = SQLiteDatabase(path)
-        store = SqlStore(db, SQLiteAuditLog(db, path))
+        store = SqlStore(db, SQLiteAuditLog(db, path), lambda: FileLease(f"{path}.sequencer.lock"))
     elif url.startswith(("postgresql:", "postgres:")):
         pg = await PostgresDatabase.connect(url, min_size=min(2, pool_size), max_size=pool_size)
-        store = SqlStore(pg, PostgresAuditLog(pg, pg.pool))
+        store = SqlStore(pg, PostgresAuditLog(pg, pg.pool), lambda: PostgresLease(url, SEQUENCER_LEASE_KEY))
     else:
         raise ValueError(f"unknown store URL {url!r}: use sqlite:///FILE or postgresql://…")
     if run_migrations:

@@ -69,7 +69,9 @@ def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None =
         # collector's sight, so that full collections stay short and rare under load.
         gc.freeze()
         stop = asyncio.Event()
-        sequencing = asyncio.create_task(app.state.hub.sequencer.run(stop))
+        running = app.state.hub
+        sequencing = asyncio.create_task(running.sequencer.run(
+            stop, running.store.sequencer_lease(), takeover_seconds=running.settings.sequencer_takeover_seconds))
         try:
             yield
         finally:

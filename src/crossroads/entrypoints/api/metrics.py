@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry()
 EXCHANGES = Counter("crossroads_exchanges", "Exchanges by service and outcome code.", ["service", "outcome"], registry=REGISTRY)
@@ -15,6 +15,8 @@ LATENCY = Histogram(
     "crossroads_exchange_seconds", "Time to answer an exchange, in seconds.", ["service"], registry=REGISTRY,
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+SEQUENCER_LEADER = Gauge("crossroads_audit_sequencer_leader",
+                         "1 when this hub process is the audit sequencer (holds the lease), else 0.", registry=REGISTRY)
 _KNOWN_SERVICES_LIMIT = 500  # label values come from callers; keep the series bounded
 
 
