@@ -113,3 +113,22 @@ async def test_a_forged_tree_head_signature_is_refused(log):
     await tamper(store, "UPDATE tree_heads SET timestamp_ms = timestamp_ms + 1 WHERE tree_size = 16")
     problem = (await auditor.verify()).problem
     assert (problem.index, problem.kind) == (15, "head_signature")
+
+
+async def test_a_head_signed_before_the_first_entry_verifies(store_url, tmp_path):
+    store = await open_store(store_url)
+    try:
+        keys = HubKeys.load_or_create(tmp_path / "keys")
+        sequencer = Sequencer(store.transparency, keys, FixedClock(1_700_000_000), head_every_entries=8,
+                              head_every_seconds=3600, batch=8)
+        empty = await sequencer.sign_now()
+        assert empty.tree_size == 0
+        await asyncio.gather(*(store.audit.append(AuditRecord(kind="exchange", at_ms=i, outcome="ok")) for i in range(3)))
+        while await sequencer.step():
+            pass
+        await sequencer.sign_now()
+        report = await LogAuditor(store.transparency, keys.jwks).verify()
+        assert report.ok, report.problem
+        assert (report.entries, report.heads) == (3, 2)
+    finally:
+        await store.close()

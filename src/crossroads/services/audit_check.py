@@ -55,6 +55,11 @@ class LogAuditor:
                 return report
         pending = list(reversed(heads))  # smallest last, popped as the recomputed tree reaches it
         frontier = Frontier()
+        while pending and pending[-1].tree_size == 0:  # a head signed before the first entry
+            if _check_head(pending.pop(), frontier) is not None:
+                report.problem = Problem(0, "head_mismatch", "a tree head of size 0 names a root other than the empty tree's.")
+                return report
+            report.heads += 1
         while True:
             page = await self._log.entries(frontier.size, PAGE)
             if not page:

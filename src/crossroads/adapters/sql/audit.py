@@ -17,7 +17,7 @@ from ...domain.audit import AuditRecord
 from ...services.ports import AuditLog
 from .database import Database, begin_immediate, sqlite_connect
 
-_INSERT = "INSERT INTO audit_log (at_ms, subject_hash, record) VALUES (?, ?, ?)"
+_INSERT = "INSERT INTO audit_log (seq, at_ms, subject_hash, record) VALUES (?, ?, ?, ?)"
 _MAX_BATCH = 2000
 
 
@@ -93,7 +93,11 @@ class SQLiteAuditLog(_SqlAuditReads):
         outcome: list[Any]
         try:
             begin_immediate(conn)
-            seqs = [conn.execute(_INSERT, row).lastrowid for row, _, _ in batch]
+            # Inside the write transaction no other connection (or hub process) can append: the
+            # numbers after the largest are ours to give, and one executemany writes the batch.
+            (last,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM audit_log").fetchone()
+            seqs = list(range(last + 1, last + 1 + len(batch)))
+            conn.executemany(_INSERT, [(seq, *row) for seq, (row, _, _) in zip(seqs, batch)])
             conn.execute("COMMIT")
             outcome = seqs
         except Exception as exc:  # reported to every waiting append, never swallowed
