@@ -68,3 +68,11 @@ def test_docs_openapi_json_is_current(tmp_path):
 
     current = json.dumps(create_app(make_settings(tmp_path)).openapi(), indent=2, sort_keys=True) + "\n"
     assert (ROOT / "docs" / "openapi.json").read_text() == current, "regenerate: crossroads openapi --output docs/openapi.json"
+
+
+def test_building_the_app_for_its_openapi_document_writes_nothing(tmp_path):
+    from tests.conftest import make_settings
+
+    data_dir = tmp_path / "data"
+    create_app(make_settings(data_dir, store_url=f"sqlite:///{tmp_path / 'hub.sqlite3'}")).openapi()
+    assert not data_dir.exists()

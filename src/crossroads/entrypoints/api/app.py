@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from .responses import JSONBody
 
 from ... import __version__
-from ...bootstrap import Hub, bootstrap, load_secrets
+from ...bootstrap import Hub, bootstrap
 from ...config import Settings
 from ...domain.errors import CATALOGUE, Refusal
 from ...services.clock import Clock
@@ -88,8 +88,7 @@ def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None =
     if settings.demo:
         app.include_router(identity_provider.router())
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    session_secret = hub.session_secret if hub is not None else load_secrets(settings).session_secret
-    app.add_middleware(CitizenSessions, secret=session_secret, max_age=settings.citizen_session_seconds,
+    app.add_middleware(CitizenSessions, max_age=settings.citizen_session_seconds,
                        https_only=settings.issuer.startswith("https://"))
     if hub is not None:  # a hub built by the caller (tests, the demo) serves without a lifespan
         app.state.hub = hub
