@@ -87,14 +87,14 @@ async def page(request: Request, before: int | None = Query(None, ge=1)):
     hub = request.app.state.hub
     context = {"signed_in": False, "dev_idp": hub.dev_idp is not None, "login_url": "/citizen/login",
                "logout_url": "/citizen/logout"}
-    if hub.citizen_signin is None:
-        raise Refusal("not_found", "citizen sign-in is not configured on this hub (see CROSSROADS_CITIZEN_OIDC_ISSUER).")
+    _signin(request)  # refuses when citizen sign-in is not configured
     if not isinstance(request.session.get("citizen"), str):
         return render("citizen.html", **context)
     history = await hub.history.page(_citizen(request), limit=PAGE_SIZE, before=before)
     head = history.tree_head
     rows = [{**_summary(c), "what": c.service_name or c.record.service or c.record.action or c.record.kind,
-             "institution": c.record.consumer, "proved": c.inclusion_path is not None}
+             "institution": c.record.consumer, "institution_name": c.institution_name,
+             "application_name": c.application_name, "proved": c.inclusion_path is not None}
             for c in history.consultations]
     return render("citizen.html", **{
         **context, "signed_in": True, "consultations": rows, "head": head,
@@ -134,8 +134,7 @@ async def my_personal_data_usage(
 def _summary(c: Consultation) -> dict:
     r = c.record
     return {
-        "kind": r.kind, "at": _iso(r.at_ms), "request_id": r.request_id, "institution_name": c.institution_name,
-        "application_name": c.application_name, "purpose": r.purpose, "authorization": r.authorization,
+        "kind": r.kind, "at": _iso(r.at_ms), "request_id": r.request_id, "purpose": r.purpose, "authorization": r.authorization,
         "legal_basis": c.legal_basis, "outcome": r.outcome, "allowed": c.allowed, "leaf_index": c.leaf_index,
     }
 
@@ -151,8 +150,6 @@ def _page_json(history: HistoryPage) -> dict:
                 "service": {"code": r.service, "name": c.service_name} if r.service else None,
                 "action": r.action, "user_id": r.user_id, "providers": list(r.providers),
                 "entry": _b64(c.entry)}
-        for key in ("institution_name", "application_name"):
-            item.pop(key)
         item["proof"] = None if c.inclusion_path is None or head is None else {
             "leaf_index": c.leaf_index, "tree_size": head.tree_size, "inclusion_path": [_b64(h) for h in c.inclusion_path]}
         items.append({k: v for k, v in item.items() if v is not None or k == "proof"})
