@@ -21,7 +21,7 @@ ENTRIES = 40
 @pytest.fixture
 async def log(store_url, tmp_path, monkeypatch):
     monkeypatch.setattr(audit_check, "PAGE", 16)  # several pages, so that pages join correctly too
-    store = await open_store(store_url)
+    store = await open_store(store_url, sequence_on_append=False)  # heads every 8 entries, signed by the sequencer
     keys = HubKeys.load_or_create(tmp_path / "keys")
     await asyncio.gather(*(store.audit.append(AuditRecord(kind="exchange", at_ms=i, outcome="ok", request_id=f"r{i}"))
                            for i in range(ENTRIES)))
@@ -116,7 +116,7 @@ async def test_a_forged_tree_head_signature_is_refused(log):
 
 
 async def test_a_head_signed_before_the_first_entry_verifies(store_url, tmp_path):
-    store = await open_store(store_url)
+    store = await open_store(store_url, sequence_on_append=False)  # heads every 8 entries, signed by the sequencer
     try:
         keys = HubKeys.load_or_create(tmp_path / "keys")
         sequencer = Sequencer(store.transparency, keys, FixedClock(1_700_000_000), head_every_entries=8,

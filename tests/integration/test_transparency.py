@@ -20,7 +20,7 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture
 async def store(store_url):
-    opened = await open_store(store_url)
+    opened = await open_store(store_url, sequence_on_append=False)  # the sequencer under test orders them
     yield opened
     await opened.close()
 
@@ -150,6 +150,41 @@ async def test_entries_about_a_subject_come_newest_first_from_its_keyed_hash(sto
     assert await store.transparency.about_subject(bytes(16), None, 10) == []
 
 
+async def jump_to(store, seq: int) -> None:
+    """Make the next append's seq `seq` (as if that many entries came before)."""
+    async with store.db.transaction() as tx:
+        if store.db.dialect == "postgres":
+            await tx.execute("SELECT setval(pg_get_serial_sequence('audit_log', 'seq'), ?)", (seq - 1,))
+        else:
+            await tx.execute("INSERT INTO audit_log (seq, at_ms, record) VALUES (?, 0, x'00')", (seq - 1,))
+
+
+async def test_a_subjects_entries_are_found_across_buckets_and_windows_of_them(store, monkeypatch):
+    from crossroads.adapters.sql import transparency
+
+    monkeypatch.setattr(transparency, "_BUCKETS_PER_QUERY", 2)  # several queries for one page
+    mine, other = bytes.fromhex("aa" * 16), "bb" * 16
+    wanted = []
+    for start in (1, 40_000, 90_000, 200_000):  # buckets 0, 2, 5 and 12 of 16,384 seqs
+        if start > 1:
+            await jump_to(store, start)
+        for i in range(3):
+            name = f"b{start}-{i}"
+            await store.audit.append(AuditRecord(kind="exchange", at_ms=start + i, outcome="ok", request_id=name,
+                                                 subject_hash=mine.hex() if i != 1 else other))
+            if i != 1:
+                wanted.append(name)
+    pages, before = [], None
+    while True:
+        page = await store.transparency.about_subject(mine, before, 3)
+        if not page:
+            break
+        pages.append([AuditRecord.from_canonical(raw).request_id for _, _, raw in page])
+        before = page[-1][0]
+    assert [name for page in pages for name in page] == wanted[::-1]
+    assert [len(page) for page in pages] == [3, 3, 2]
+
+
 async def eventually(attempt, tries: int = 200) -> bool:
     for _ in range(tries):
         if await attempt():
@@ -190,3 +225,83 @@ async def test_a_sequencer_with_a_lease_steps_only_while_it_holds_it(store, keys
     stop.set()
     await running
     assert not waiting.leading
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'inline.sqlite3'}"
+
+
+async def tree_of(store) -> MerkleTree:
+    return MerkleTree(leaf_hash(raw) for _, raw in await store.transparency.entries(0, 10_000))
+
+
+async def test_on_sqlite_an_acknowledged_append_already_has_its_leaf_and_nodes(sqlite_url, keys):
+    store = await open_store(sqlite_url)
+    try:
+        await append(store, 0, 37)
+        assert await store.transparency.size() == 37
+        assert await store.transparency.unsequenced(10) == []
+        tree = await tree_of(store)
+        assert tree.size == 37
+        leaf, path = await AuditProofs(store.transparency).inclusion(20, 37)
+        verify_inclusion(20, 37, leaf, path, tree.root())
+        # The sequencer's part is the signature: a head of the whole tree, at once.
+        head = await sequencer(store, keys, FixedClock(1_700_000_000)).sign_now()
+        assert verify_tree_head(head.as_dict(), keys.jwks()) == (37, tree.root())
+    finally:
+        await store.close()
+
+
+async def test_on_sqlite_entries_left_unsequenced_go_first_then_appends_sequence_themselves(sqlite_url, keys):
+    older = await open_store(sqlite_url, sequence_on_append=False)  # as a hub of an earlier version wrote them
+    await append(older, 0, 9)
+    await older.close()
+    store = await open_store(sqlite_url)
+    try:
+        await append(store, 9, 4)  # the sequencer has not caught up: these wait too
+        assert await store.transparency.size() == 0
+        await sequence_all(sequencer(store, keys, FixedClock(1_700_000_000), batch=5))
+        await append(store, 13, 6)
+        assert await store.transparency.size() == 19
+        entries = await store.transparency.entries(0, 100)
+        assert [AuditRecord.from_canonical(raw).request_id for _, raw in entries] == [f"r{i}" for i in range(19)]
+        head = await sequencer(store, keys, FixedClock(1_700_000_000)).sign_now()
+        assert head.root_hash == (await tree_of(store)).root()
+    finally:
+        await store.close()
+
+
+async def test_on_sqlite_two_hub_processes_appending_to_one_file_grow_one_tree(sqlite_url, keys):
+    first, second = await open_store(sqlite_url), await open_store(sqlite_url)
+    try:
+        for round_ in range(4):  # each writer finds the tree grown by the other and reloads its edge
+            await asyncio.gather(append(first, 100 * round_, 7), append(second, 100 * round_ + 50, 5))
+        assert await first.transparency.size() == 48
+        tree = await tree_of(first)
+        stored = await first.transparency.nodes([(level, p) for level in range(6) for p in range(48 >> level)])
+        assert all(value == tree.node(level, p) for (level, p), value in stored.items())
+        assert len(stored) == 2 * 48 - bin(48).count("1")
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_on_sqlite_a_failed_batch_leaves_no_leaf_and_the_next_one_continues_the_tree(sqlite_url, keys):
+    store = await open_store(sqlite_url)
+    try:
+        await append(store, 0, 3)
+        async with store.db.transaction() as tx:  # a node the next batch will also write: its commit fails
+            await tx.execute("INSERT INTO merkle_nodes (level, position, hash) VALUES (0, 3, ?)", (b"x" * 32,))
+        with pytest.raises(Exception):
+            await store.audit.append(record(3))
+        assert await store.transparency.size() == 3
+        async with store.db.transaction() as tx:
+            await tx.execute("DELETE FROM merkle_nodes WHERE level = 0 AND position = 3")
+        await append(store, 4, 5)
+        assert await store.transparency.size() == 8
+        report_tree = await tree_of(store)
+        head = await sequencer(store, keys, FixedClock(1_700_000_000)).sign_now()
+        assert head.root_hash == report_tree.root()
+    finally:
+        await store.close()

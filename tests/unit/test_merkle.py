@@ -111,6 +111,23 @@ def test_a_frontier_resumed_from_its_parts_grows_the_same_tree_and_names_every_c
         assert frontier.root() == tree.root(index + 1)
 
 
+@settings(max_examples=100, deadline=None)
+@given(leaves=leaf_lists, data=st.data())
+def test_extending_a_copy_leaves_the_original_as_it_was_and_names_leaves_and_nodes(leaves, data):
+    split = data.draw(st.integers(0, len(leaves)))
+    original = Frontier()
+    original.extend(leaves[:split])
+    before = original.root()
+    twin = original.copy()
+    nodes = twin.extend(leaves[split:])
+    assert (original.size, original.root()) == (split, before)
+    tree = MerkleTree(leaves)
+    assert twin.root() == tree.root()
+    assert [(p, v) for level, p, v in nodes if level == 0] == list(enumerate(leaves))[split:]
+    assert all(v == tree.node(level, p) for level, p, v in nodes)
+    assert len(nodes) == (2 * len(leaves) - bin(len(leaves)).count("1")) - (2 * split - bin(split).count("1"))
+
+
 def test_a_frontier_refuses_parts_that_do_not_fit_its_size():
     with pytest.raises(ValueError):
         Frontier(5, [EMPTY_ROOT])

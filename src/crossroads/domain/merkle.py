@@ -115,6 +115,20 @@ class Frontier:
         self.size += 1
         return completed
 
+    def extend(self, leaves: Iterable[bytes]) -> list[tuple[int, int, bytes]]:
+        """Add leaf hashes in order; return every node to store: each leaf (level 0) and the
+        nodes it completes."""
+        nodes: list[tuple[int, int, bytes]] = []
+        for leaf in leaves:
+            nodes.append((0, self.size, leaf))
+            nodes.extend(self.append(leaf))
+        return nodes
+
+    def copy(self) -> Frontier:
+        twin = Frontier()
+        twin.size, twin._parts = self.size, list(self._parts)
+        return twin
+
     def root(self) -> bytes:
         return fold([h for _, h in self._parts])
 

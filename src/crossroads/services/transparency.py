@@ -25,6 +25,9 @@ class Sequencer:
     One hub process at a time sequences, the one holding the store's lease (see `run`); should
     two ever step at once, the store lets one step win and the other reloads its frontier, so the
     order stays single. A step that fails raises; nothing is skipped.
+
+    On SQLite, appends take their leaf indexes themselves (adapters/sql/audit.py): steps then find
+    nothing to order and only sign heads.
     """
 
     def __init__(self, log_store: TransparencyLog, signer: Signer, clock: Clock, *,
@@ -60,13 +63,8 @@ class Sequencer:
             self._frontier = await self._load_frontier()
             self._last_head = await self._log.latest_head()
         if entries:
-            frontier = self._frontier
-            first = frontier.size
-            nodes: list[tuple[int, int, bytes]] = []
-            for offset, (_, record) in enumerate(entries):
-                leaf = leaf_hash(record)
-                nodes.append((0, first + offset, leaf))
-                nodes.extend(frontier.append(leaf))
+            first = self._frontier.size
+            nodes = self._frontier.extend(leaf_hash(record) for _, record in entries)
             if await self._log.sequence(first, [seq for seq, _ in entries], nodes):
                 done = len(entries)
             else:  # another sequencer went first: start again from what the store holds

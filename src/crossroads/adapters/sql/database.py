@@ -10,11 +10,13 @@ from __future__ import annotations
 import abc
 import asyncio
 import sqlite3
-import time
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterable, Sequence
+
+from .checkpoint import WalCheckpointer
+from .connect import sqlite_connect
 
 Row = tuple[Any, ...]
 
@@ -58,49 +60,6 @@ class Database(abc.ABC):
     async def close(self) -> None: ...
 
 
-def sqlite_connect(path: str | Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
-    """Open a connection configured the same way everywhere (WAL, foreign keys, busy timeout).
-
-    synchronous=FULL makes a commit durable against power loss, not only a process crash: what
-    the hub acknowledged must survive both. Batched commits pay the fsync once per batch.
-    """
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(f"PRAGMA synchronous={synchronous}")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
-    # SQLite's default page cache is 2 MB; the directory is a B-tree keyed by random hashes, so
-    # at millions of rows nearly every insert missed it. 128 MB per connection keeps the upper
-    # levels and recent leaves in memory (the OS cache holds the rest).
-    conn.execute("PRAGMA cache_size=-131072")
-    return conn
-
-
-def begin_immediate(conn: sqlite3.Connection, deadline_seconds: float = 30.0) -> None:
-    """Take SQLite's write lock, retrying every 0.2 ms while another process holds it.
-
-    SQLite's own busy handler sleeps in growing steps (up to 100 ms) while it waits; with several
-    hub processes appending audit records, that sleeping, not the work, made the slowest answers.
-    The connection's busy_timeout still covers readers and checkpoints.
-    """
-    give_up = time.monotonic() + deadline_seconds
-    previous = conn.execute("PRAGMA busy_timeout").fetchone()[0]
-    conn.execute("PRAGMA busy_timeout=0")
-    try:
-        while True:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-                if time.monotonic() > give_up:
-                    raise
-                time.sleep(0.0002)
-    finally:
-        conn.execute(f"PRAGMA busy_timeout={int(previous)}")
-
-
 class _SQLiteTransaction(Transaction):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
@@ -125,6 +84,8 @@ class SQLiteDatabase(Database):
         self._writer = sqlite_connect(self.path)
         self._reader = sqlite_connect(self.path)
         self._lock = asyncio.Lock()
+        self.checkpointer = WalCheckpointer(self.path)
+        self.checkpointer.start()
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self._reader.execute(sql, params).fetchall()
@@ -141,6 +102,7 @@ class SQLiteDatabase(Database):
             self._writer.execute("COMMIT")
 
     async def close(self) -> None:
+        self.checkpointer.close()
         self._reader.close()
         self._writer.close()
 

@@ -44,13 +44,16 @@ def sqlite_path(url: str) -> str:
     return url[len(prefix):] or ":memory:"
 
 
-async def open_store(url: str, *, pool_size: int = 10, run_migrations: bool = True) -> SqlStore:
+async def open_store(url: str, *, pool_size: int = 10, run_migrations: bool = True,
+                     sequence_on_append: bool = True) -> SqlStore:
+    """`sequence_on_append=False` leaves every SQLite entry to the sequencer, as PostgreSQL's always
+    are (see adapters/sql/audit.py); tests of the sequencer use it."""
     if url.startswith("sqlite:"):
         path = sqlite_path(url)
         if path == ":memory:":
             raise ValueError("an in-memory SQLite store cannot be shared by the audit writer; name a file")
         db: Database = SQLiteDatabase(path)
-        store = SqlStore(db, SQLiteAuditLog(db, path), lambda: FileLease(f"{path}.sequencer.lock"))
+        store = SqlStore(db, SQLiteAuditLog(db, path, sequence_on_append=sequence_on_append), lambda: FileLease(f"{path}.sequencer.lock"))
     elif url.startswith(("postgresql:", "postgres:")):
         pg = await PostgresDatabase.connect(url, min_size=min(2, pool_size), max_size=pool_size)
         store = SqlStore(pg, PostgresAuditLog(pg, pg.pool), lambda: PostgresLease(url, SEQUENCER_LEASE_KEY))

@@ -62,10 +62,24 @@ class SqlTransparencyLog(TransparencyLog):
         return [(r[0], _as_bytes(r[1])) for r in rows]
 
     async def about_subject(self, subject_key: bytes, before_seq: int | None, limit: int) -> list[tuple[int, int | None, bytes]]:
-        rows = await self._db.fetchall(
-            "SELECT seq, leaf_index, record FROM audit_log WHERE subject_hash = ? AND seq < ?"
-            " ORDER BY seq DESC LIMIT ?", (subject_key, _NO_SEQ_BOUND if before_seq is None else before_seq, limit))
-        return [(r[0], r[1], _as_bytes(r[2])) for r in rows]
+        # The index is per bucket of seqs (migration 0003): walk the buckets newest first, a
+        # window of them per query, until the page is full.
+        if before_seq is None:
+            row = await self._db.fetchone("SELECT MAX(seq) FROM audit_log")
+            if row is None or row[0] is None:
+                return []
+            before_seq = row[0] + 1
+        found: list[tuple[int, int | None, bytes]] = []
+        bucket = (before_seq - 1) >> _SUBJECT_BUCKET_BITS
+        while bucket >= 0 and len(found) < limit:
+            window = list(range(bucket, max(-1, bucket - _BUCKETS_PER_QUERY), -1))
+            rows = await self._db.fetchall(
+                f"SELECT seq, leaf_index, record FROM audit_log WHERE (seq >> {_SUBJECT_BUCKET_BITS})"
+                f" IN ({', '.join('?' * len(window))}) AND subject_hash = ? AND seq < ?"
+                " ORDER BY seq DESC LIMIT ?", (*window, subject_key, before_seq, limit - len(found)))
+            found.extend((r[0], r[1], _as_bytes(r[2])) for r in rows)
+            bucket -= _BUCKETS_PER_QUERY
+        return found
 
     async def level_nodes(self, level: int, start: int, end: int) -> dict[int, bytes]:
         rows = await self._db.fetchall(
@@ -115,5 +129,6 @@ def _as_bytes(value: bytes | memoryview | str) -> bytes:
     return value.encode() if isinstance(value, str) else bytes(value)
 
 
-_NO_SEQ_BOUND = 2**63 - 1
+_SUBJECT_BUCKET_BITS = 14  # as in migration 0003's index expression, which must match it exactly
+_BUCKETS_PER_QUERY = 64
 _SEQUENCER_LOCK = 0x43524F53_53510001  # "CROSSQ" + 1: the advisory lock of the audit sequencer

@@ -1,0 +1,42 @@
+"""SQLite's write-ahead log reaches the database file through the checkpointer thread, not commits."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from crossroads.adapters.sql.connect import sqlite_connect
+from crossroads.adapters.sql.store import open_store
+from crossroads.domain.audit import AuditRecord
+
+pytestmark = pytest.mark.anyio
+
+
+def test_commits_leave_the_log_to_the_checkpointer(tmp_path):
+    path = tmp_path / "plain.sqlite3"
+    conn = sqlite_connect(path)
+    conn.execute("CREATE TABLE t (v BLOB)")
+    for _ in range(50):  # about 2,000 pages of log: SQLite's default would have checkpointed twice
+        conn.execute("INSERT INTO t VALUES (randomblob(160000))")
+    assert Path(f"{path}-wal").stat().st_size > 7_000_000
+    assert path.stat().st_size < 100_000  # nothing copied into the database file by a commit
+    conn.close()
+
+
+async def test_the_store_checkpoints_in_the_background(tmp_path):
+    path = tmp_path / "store.sqlite3"
+    store = await open_store(f"sqlite:///{path}")
+    try:
+        before = path.stat().st_size
+        await asyncio.gather(*(store.audit.append(AuditRecord(kind="exchange", at_ms=i, outcome="ok", request_id=f"r{i}" * 40))
+                               for i in range(3000)))
+        for _ in range(100):
+            if path.stat().st_size > before + 500_000:
+                break
+            await asyncio.sleep(0.05)
+        assert path.stat().st_size > before + 500_000  # the entries reached the database file while open
+        assert store.db.checkpointer.failures == 0
+    finally:
+        await store.close()
