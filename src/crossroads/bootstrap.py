@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from .adapters.head_targets import DirectoryTarget, WitnessTarget
 from .adapters.keys import HubKeys
 from .adapters.oidc import OidcSignIn
 from .adapters.provider_client import AiohttpProviderClient
@@ -24,7 +25,9 @@ from .services.exchange import ExchangeService
 from .services.ports import ProviderClient
 from .services.registry import RegistryAdmin
 from .services.registry_cache import RegistryCache
+from .services.archive import AuditArchive
 from .services.audit_check import LogAuditor
+from .services.witnessing import HeadPublisher, HeadTarget
 from .services.transparency import AuditProofs, Sequencer
 
 
@@ -46,12 +49,15 @@ class Hub:
     sequencer: Sequencer
     audit_proofs: AuditProofs
     auditor: LogAuditor
+    archive: AuditArchive
+    publisher: HeadPublisher
     history: ConsultationHistory
     citizen_signin: OidcSignIn | None  # None: citizen sign-in is not configured
     dev_idp: DevelopmentIdentityProvider | None  # demo mode only
 
     async def close(self) -> None:
         await self.providers.close()
+        await self.publisher.close()
         await self.store.close()
 
 
@@ -138,9 +144,18 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
                             head_every_seconds=settings.tree_head_every_seconds),
         audit_proofs=proofs,
         auditor=LogAuditor(store.transparency, keys.jwks),
+        archive=AuditArchive(store.transparency, keys.jwks, clock),
+        publisher=HeadPublisher(store.transparency, proofs.consistency, head_targets(settings)),
         history=ConsultationHistory(store.transparency, proofs, store.registry),
         citizen_signin=signin, dev_idp=dev_idp,
     )
+
+
+def head_targets(settings: Settings) -> list[HeadTarget]:
+    targets: list[HeadTarget] = [WitnessTarget(url) for url in settings.witness_urls]
+    if settings.tree_head_publish_dir is not None:
+        targets.append(DirectoryTarget(settings.tree_head_publish_dir))
+    return targets
 
 
 def settings_for_data_dir(data_dir: Path, **overrides) -> Settings:

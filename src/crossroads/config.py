@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     registry_cache_seconds: float = Field(5.0, ge=0, description="How long a hub process reuses services and authorizations it read (0: always read).")
     tree_head_every_entries: int = Field(1000, ge=1, description="Sign a new audit tree head once this many entries were added since the last.")
     tree_head_every_seconds: float = Field(10.0, gt=0, description="Sign a new audit tree head at least this often while entries arrive.")
+    audit_archive_dir: Path | None = Field(None, description="Where `crossroads audit export` writes archive segments and `audit prune` checks them. Default: data_dir/audit-archive.")
+    audit_retention_days: int | None = Field(None, ge=1, description="Audit entries older than this many days, once exported, are removed from the live store by `crossroads audit prune`. Unset: kept forever.")
+    tree_head_publish_dir: Path | None = Field(None, description="Publish every signed tree head as a file into this folder (a write-once share outside the operator's control). Unset: not published to a folder.")
+    witness_urls: list[str] = Field(default_factory=list, description="Base URLs of witnesses (`crossroads witness`) that countersign the tree heads after checking consistency; JSON list in the environment.")
     sequencer_takeover_seconds: float = Field(2.0, gt=0, le=60, description="How often a hub process that is not the audit sequencer checks whether it can take over (the sequencer died or stopped).")
     session_secret: SecretStr | None = Field(None, description="Key that signs the citizen's session cookie (>= 32 characters). Generated into data_dir when unset.")
     citizen_oidc_issuer: str | None = Field(None, description="OpenID Connect issuer citizens sign in with (its /.well-known/openid-configuration is read). Unset: citizen sign-in is off, except in demo mode, where the development identity provider at ISSUER/dev-idp is used.")
@@ -65,6 +69,9 @@ class Settings(BaseSettings):
         if not self.demo and self.citizen_oidc_issuer and self.citizen_oidc_issuer.rstrip("/").endswith("/dev-idp"):
             raise ValueError("citizen_oidc_issuer names a development identity provider, which exists only in demo mode")
         return self
+
+    def archive_dir(self) -> Path:
+        return self.audit_archive_dir or self.data_dir / "audit-archive"
 
     def citizen_issuer(self) -> str | None:
         """The identity provider citizens sign in with, or None when citizen sign-in is off."""

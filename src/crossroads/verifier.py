@@ -23,10 +23,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 HASH_BYTES = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
+SEGMENT_FORMAT = "crossroads-audit-segment/1"
 
 
 class ProofError(ValueError):
@@ -153,6 +154,60 @@ def verify_tree_head(head: dict, jwks: dict) -> tuple[int, bytes]:
         raise ProofError(f"the signature of the tree head of size {size} does not verify") from None
     _check_hashes([root])
     return size, root
+
+
+def verify_segment(lines: Iterable[bytes], jwks: dict) -> dict:
+    """Check an archive segment of the log (`crossroads audit export`); return its header.
+
+    A segment holds the entries with leaf indexes [start, end), one per line after a JSON header
+    line: {"format", "start", "end", "start_head", "end_head", "start_frontier", "jwks"}. It
+    proves itself: both tree heads must be signed by a key of `jwks` (pass the keys you trust,
+    not the copy in the header), the start frontier (the roots of the perfect subtrees of the
+    first `start` entries, largest first) must give the start head's root, and the entries
+    appended to it must give the end head's root. Consecutive segments chain: each one's
+    start_head is the previous one's end_head. Raises ProofError naming what did not hold.
+    """
+    stream = iter(lines)
+    try:
+        header = json.loads(next(stream))
+        start, end = int(header["start"]), int(header["end"])
+        frontier = [base64.b64decode(h) for h in header["start_frontier"]]
+    except (StopIteration, KeyError, ValueError, TypeError) as exc:
+        raise ProofError(f"the segment has no valid header ({exc})") from None
+    if header.get("format") != SEGMENT_FORMAT:
+        raise ProofError(f"not a {SEGMENT_FORMAT} segment")
+    _check_hashes(frontier)
+    levels = [bit for bit in range(start.bit_length() - 1, -1, -1) if start >> bit & 1]
+    if len(levels) != len(frontier):
+        raise ProofError(f"a tree of {start} entries has {len(levels)} perfect subtrees, not {len(frontier)}")
+    parts = list(zip(levels, frontier))
+    if start:
+        size, root = verify_tree_head(header["start_head"] or {}, jwks)
+        if size != start or _fold_parts(parts) != root:
+            raise ProofError(f"the start frontier does not give the root of the tree head of size {start}")
+    count = 0
+    for line in stream:
+        entry = line[:-1] if line.endswith(b"\n") else line
+        current, level = leaf_hash(entry), 0
+        while parts and parts[-1][0] == level:
+            current, level = node_hash(parts.pop()[1], current), level + 1
+        parts.append((level, current))
+        count += 1
+    if count != end - start:
+        raise ProofError(f"the segment should hold {end - start} entries and holds {count}")
+    size, root = verify_tree_head(header.get("end_head") or {}, jwks)
+    if size != end or _fold_parts(parts) != root:
+        raise ProofError(f"the entries do not give the root of the tree head of size {end}: the segment was changed")
+    return header
+
+
+def _fold_parts(parts: list[tuple[int, bytes]]) -> bytes:
+    if not parts:
+        return EMPTY_ROOT
+    result = parts[-1][1]
+    for _, left in reversed(parts[:-1]):
+        result = node_hash(left, result)
+    return result
 
 
 def _b64url(data: bytes) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from crossroads.adapters.sql.checkpoint import WalCheckpointer
 from crossroads.adapters.sql.connect import sqlite_connect
 from crossroads.adapters.sql.store import open_store
 from crossroads.domain.audit import AuditRecord
@@ -40,3 +41,22 @@ async def test_the_store_checkpoints_in_the_background(tmp_path):
         assert store.db.checkpointer.failures == 0
     finally:
         await store.close()
+
+
+def test_under_steady_writes_the_log_is_started_over_instead_of_growing(tmp_path):
+    path = tmp_path / "steady.sqlite3"
+    conn = sqlite_connect(path)
+    conn.execute("CREATE TABLE t (v BLOB)")
+    checkpointer = WalCheckpointer(str(path), interval=0.01, restart_frames=500)
+    checkpointer.start()
+    try:
+        largest = 0
+        for _ in range(600):  # about 100 MB through the log, never pausing for long
+            conn.execute("INSERT INTO t VALUES (randomblob(160000))")
+            checkpointer.restart_if_wanted(conn)  # as the audit writer does between its batches
+            largest = max(largest, Path(f"{path}-wal").stat().st_size)
+    finally:
+        checkpointer.close()
+        conn.close()
+    assert checkpointer.failures == 0
+    assert largest < 40_000_000  # without starting over, the log would hold all 100 MB

@@ -36,6 +36,7 @@ _CODES = [
     ErrorCode("unsupported_media_type", 415, "The body is not sent as application/json (or the format the endpoint names)."),
     ErrorCode("payload_too_large", 413, "The body exceeds the configured limit (1 MiB by default)."),
     ErrorCode("not_found", 404, "The named resource does not exist."),
+    ErrorCode("pruned", 410, "The audit entry is older than the retention period: it was exported to an archive segment and removed from the live store."),
     ErrorCode("method_not_allowed", 405, "The HTTP method is not supported on this path."),
     ErrorCode("conflict", 409, "The resource already exists or the change contradicts the registry."),
     ErrorCode("no_provider", 404, "The service is routed per person and no institution holds the subject in the provider capacity for the period."),
@@ -43,6 +44,9 @@ _CODES = [
     ErrorCode("provider_timeout", 504, "The provider did not answer within the configured timeout."),
     ErrorCode("provider_error", 502, "The provider answered with an error status."),
     ErrorCode("invalid_provider_response", 502, "The provider's answer is not JSON or does not match the service's response schema."),
+    ErrorCode("invalid_tree_head", 422, "Witness: the tree head or its consistency proof does not verify (signature, form, or proof)."),
+    ErrorCode("stale_tree_head", 409, "Witness: the consistency proof does not start at the tree head this witness last countersigned; the answer names that size, to prove from."),
+    ErrorCode("split_view", 409, "Witness: the tree head contradicts one this witness already countersigned; the log showed two histories. The witness keeps the evidence."),
     ErrorCode("not_ready", 503, "The hub cannot reach its store; try again later."),
     ErrorCode("internal_error", 500, "An unexpected fault in the hub. It is logged with the request id; nothing the caller sent causes it."),
 ]

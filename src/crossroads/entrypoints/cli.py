@@ -335,12 +335,123 @@ def audit_verify(
     report = asyncio.run(run())
     elapsed = time.perf_counter() - started
     if report.problem is None:
-        out.print(f"audit log verified: {report.entries:,} entries, {report.nodes:,} stored hashes, "
+        archived = f" (the first {report.archived:,} pruned: see the archive segments)" if report.archived else ""
+        out.print(f"audit log verified: {report.entries:,} entries{archived}, {report.nodes:,} stored hashes, "
                   f"{report.heads:,} signed tree heads, in {elapsed:.1f} s")
         return
     problem = report.problem
     out.print(f"[red]audit log NOT verified[/red] at entry {problem.index:,} ({problem.kind}): {problem.message}")
     raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def audit_export(
+    to: Optional[Path] = typer.Option(None, help="Folder for the segment files (default: the audit_archive_dir setting)."),
+) -> None:
+    """Write the entries since the last export, up to the latest signed tree head, as one
+    self-verifying segment file (gzip'd JSON lines), verified once written."""
+    from ..bootstrap import bootstrap
+
+    settings = _settings()
+    folder = to or settings.archive_dir()
+
+    async def run():
+        hub = await bootstrap(settings)
+        try:
+            await hub.sequencer.sign_now()  # the segment ends at the newest entries
+            return await hub.archive.export(folder)
+        finally:
+            await hub.close()
+
+    segment = asyncio.run(run())
+    if segment is None:
+        out.print("nothing to export: no entries since the last segment")
+        return
+    out.print(f"exported entries {segment.start:,}–{segment.end - 1:,} to {folder / segment.file_name} (sha256 {segment.sha256})")
+
+
+@audit_app.command("prune")
+def audit_prune(
+    retention_days: Optional[int] = typer.Option(None, min=1, help="Default: the audit_retention_days setting."),
+    archive: Optional[Path] = typer.Option(None, help="Folder of the segment files (default: the audit_archive_dir setting)."),
+) -> None:
+    """Remove from the live store the exported entries older than the retention period, after
+    checking their segment files; tree heads stay, and audit verify still checks them."""
+    from ..bootstrap import bootstrap
+
+    settings = _settings()
+    days = retention_days or settings.audit_retention_days
+    if days is None:
+        console.print("[red]no retention period: pass --retention-days or set CROSSROADS_AUDIT_RETENTION_DAYS[/red]")
+        raise typer.Exit(2)
+
+    async def run():
+        hub = await bootstrap(settings)
+        try:
+            return await hub.archive.prune(archive or settings.archive_dir(), days)
+        finally:
+            await hub.close()
+
+    try:
+        report = asyncio.run(run())
+    except RuntimeError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1)
+    if not report.segments:
+        out.print(f"nothing to prune: the live log begins at entry {report.up_to:,}")
+        return
+    out.print(f"pruned {report.removed:,} entries of {len(report.segments)} segment(s); the live log begins at entry {report.up_to:,}")
+
+
+@audit_app.command("check-segment")
+def audit_check_segment(
+    files: list[Path] = typer.Argument(..., help="Segment files, in order."),
+    jwks: Optional[Path] = typer.Option(None, help="The hub's JWKS to trust (e.g. fetched from /.well-known/jwks.json); default: this hub's keys."),
+) -> None:
+    """Verify archive segments on their own, and that each one continues the one before."""
+    import gzip
+
+    from ..verifier import ProofError, verify_segment
+
+    if jwks is not None:
+        keys = json.loads(jwks.read_text())
+    else:
+        from ..adapters.keys import HubKeys
+
+        folder = _settings().data_dir / "keys"
+        if not folder.is_dir():
+            console.print(f"[red]no hub keys in {folder}: pass --jwks with the key set you trust[/red]")
+            raise typer.Exit(2)
+        keys = HubKeys.load_or_create(folder).jwks()
+    previous = None
+    for path in files:
+        try:
+            with gzip.open(path, "rb") as lines:
+                header = verify_segment(lines, keys)
+            if previous is not None and header["start_head"] != previous["end_head"]:
+                raise ProofError(f"it does not continue {previous['_path']} (its start head is not that one's end head)")
+        except (ProofError, OSError) as exc:
+            console.print(f"[red]{path}: NOT verified: {exc}[/red]")
+            raise typer.Exit(1)
+        header["_path"] = path
+        previous = header
+        out.print(f"{path}: entries {header['start']:,}–{header['end'] - 1:,} verified")
+
+
+@app.command()
+def witness(
+    hub_jwks: Path = typer.Option(..., help="The watched hub's JWKS (its /.well-known/jwks.json), obtained out of band and pinned."),
+    data: Path = typer.Option(Path("witness"), help="Folder for the witness's key and its ledger of countersigned heads."),
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8090),
+) -> None:
+    """Run a witness: countersign a hub's tree heads, each only after checking that it is
+    consistent with the last one countersigned; refuse and keep the evidence of a split view."""
+    import uvicorn
+
+    from .witness import create_witness_app
+
+    uvicorn.run(create_witness_app(data, json.loads(hub_jwks.read_text())), host=host, port=port, log_level="info")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

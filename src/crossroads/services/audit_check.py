@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..domain.merkle import Frontier, TreeHead
+from ..domain.merkle import Frontier, TreeHead, perfect_parts
 from ..verifier import ProofError, leaf_hash, verify_tree_head
 from .ports import TransparencyLog
 
@@ -21,7 +21,7 @@ PAGE = 10_000  # entries read and checked per round trip
 @dataclass
 class Problem:
     index: int  # the first entry (leaf index) the problem concerns
-    kind: str  # entry_modified, entry_missing, node_modified, node_missing, head_mismatch, head_signature, head_beyond_log
+    kind: str  # entry_modified, entry_missing, node_modified, node_missing, head_mismatch, head_missing, head_signature, head_beyond_log
     message: str
 
 
@@ -30,6 +30,7 @@ class VerifyReport:
     entries: int = 0
     nodes: int = 0
     heads: int = 0
+    archived: int = 0  # entries before this leaf index were pruned: the archive segments hold them
     problem: Problem | None = None
 
     @property
@@ -54,7 +55,9 @@ class LogAuditor:
                 report.problem = Problem(head.tree_size - 1, "head_signature", f"tree head of size {head.tree_size}: {exc}.")
                 return report
         pending = list(reversed(heads))  # smallest last, popped as the recomputed tree reaches it
-        frontier = Frontier()
+        frontier, report.problem = await self._live_start(pending, report)
+        if report.problem is not None:
+            return report
         while pending and pending[-1].tree_size == 0:  # a head signed before the first entry
             if _check_head(pending.pop(), frontier) is not None:
                 report.problem = Problem(0, "head_mismatch", "a tree head of size 0 names a root other than the empty tree's.")
@@ -97,6 +100,35 @@ class LogAuditor:
             report.problem = Problem(frontier.size, "head_beyond_log",
                                      f"a tree head was signed for {head.tree_size} entries; the log holds {frontier.size}: entries were removed.")
         return report
+
+    async def _live_start(self, pending: list[TreeHead], report: VerifyReport) -> tuple[Frontier, Problem | None]:
+        """Where the live log begins: the empty tree, or after pruning the stored roots of the
+        pruned part, which must give the root of the tree head signed at that size (the end of
+        the last pruned archive segment). Heads before it were checked for their signature; the
+        archive segments prove their content (verify_segment)."""
+        retained = await self._log.retained_from()
+        report.archived = retained
+        if not retained:
+            return Frontier(), None
+        parts = perfect_parts(0, retained)
+        stored = await self._log.nodes(parts)
+        missing = [part for part in parts if part not in stored]
+        if missing:
+            level, position = missing[0]
+            return Frontier(), Problem(position << level, "node_missing",
+                                       f"the stored tree lacks node {missing[0]}, a root of the pruned part of the log.")
+        frontier = Frontier(retained, [stored[part] for part in parts])
+        while pending and pending[-1].tree_size < retained:
+            pending.pop()
+            report.heads += 1
+        if not pending or pending[-1].tree_size != retained:
+            return frontier, Problem(retained, "head_missing",
+                                     f"no signed tree head of size {retained}, where the live log begins after pruning.")
+        if _check_head(pending.pop(), frontier) is not None:
+            return frontier, Problem(retained - 1, "head_mismatch",
+                                     f"the stored roots of the pruned part do not give the tree head of size {retained}.")
+        report.heads += 1
+        return frontier, None
 
     async def _compare_nodes(self, recomputed: dict[int, dict[int, bytes]], report: VerifyReport) -> Problem | None:
         for level in sorted(recomputed):

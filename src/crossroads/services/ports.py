@@ -11,6 +11,7 @@ import abc
 from dataclasses import dataclass
 from datetime import date
 
+from ..domain.archive import Segment
 from ..domain.audit import AuditRecord
 from ..domain.directory import Integration, Phase
 from ..domain.merkle import Node, TreeHead
@@ -162,6 +163,24 @@ class TransparencyLog(abc.ABC):
 
     @abc.abstractmethod
     async def head(self, tree_size: int) -> TreeHead | None: ...
+
+    @abc.abstractmethod
+    async def segments(self) -> list[Segment]:
+        """The exported archive segments, in leaf order."""
+
+    @abc.abstractmethod
+    async def add_segment(self, segment: Segment) -> None: ...
+
+    @abc.abstractmethod
+    async def retained_from(self) -> int:
+        """The first leaf index the live store still holds (0 until segments are pruned)."""
+
+    @abc.abstractmethod
+    async def prune(self, up_to: int, keep: list[Node], at_ms: int) -> int:
+        """Remove the entries below leaf `up_to` and the stored hashes wholly below it except
+        `keep` (the roots the remaining tree is built on); mark the segments up to it pruned.
+        The mark is committed first, so a prune cut short by a crash is finished by the next.
+        Returns how many entries were removed."""
 
 
 class Lease(abc.ABC):

@@ -169,6 +169,7 @@ class AuditProofs:
         await self._check_size(tree_size, "tree_size")
         if not 0 <= leaf_index < tree_size:
             raise Refusal("not_found", f"the tree of {tree_size} entries has no index {leaf_index}.", "leaf_index")
+        await self._check_retained(leaf_index)
         ranges = inclusion_ranges(leaf_index, tree_size)
         hashes = await self._hashes([(leaf_index, leaf_index + 1), *ranges])
         return hashes[0], hashes[1:]
@@ -195,6 +196,7 @@ class AuditProofs:
     async def entry(self, leaf_index: int) -> bytes:
         record = await self._log.entry(leaf_index)
         if record is None:
+            await self._check_retained(leaf_index)
             raise Refusal("not_found", f"no audit entry has the leaf index {leaf_index}.", "leaf_index")
         return record
 
@@ -209,4 +211,12 @@ class AuditProofs:
         try:
             return [fold([stored[node] for node in group]) for group in parts]
         except KeyError as missing:
+            level, position = missing.args[0]
+            await self._check_retained(((position + 1) << level) - 1)  # a hash dropped with pruned entries
             raise RuntimeError(f"the audit tree lacks its stored node {missing}") from None
+
+    async def _check_retained(self, leaf_index: int) -> None:
+        retained = await self._log.retained_from()
+        if leaf_index < retained:
+            raise Refusal("pruned", f"audit entries before {retained} are past the retention period: they are kept in the"
+                          " archive segments (crossroads audit export), no longer in the live log.", "leaf_index")

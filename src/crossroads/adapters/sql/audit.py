@@ -23,6 +23,7 @@ from ...domain.audit import AuditRecord
 from ...domain.merkle import Frontier, perfect_parts
 from ...services.ports import AuditLog
 from ...verifier import leaf_hash
+from .checkpoint import WalCheckpointer
 from .connect import begin_immediate, sqlite_connect
 from .database import Database
 
@@ -64,9 +65,11 @@ class SQLiteAuditLog(_SqlAuditReads):
     first left to the sequencer, and appends sequence themselves again once it has caught up.
     """
 
-    def __init__(self, db: Database, path: str, *, sequence_on_append: bool = True) -> None:
+    def __init__(self, db: Database, path: str, *, checkpointer: WalCheckpointer | None = None,
+                 sequence_on_append: bool = True) -> None:
         super().__init__(db)
         self._path = path
+        self._checkpointer = checkpointer
         self._sequence_on_append = sequence_on_append
         self._frontier: Frontier | None = None  # the tree as this writer's last commit left it
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -106,6 +109,8 @@ class SQLiteAuditLog(_SqlAuditReads):
                     break
                 batch.append(item)
             self._commit(conn, batch)
+            if self._checkpointer is not None:
+                self._checkpointer.restart_if_wanted(conn)
             if stop:
                 conn.close()
                 return

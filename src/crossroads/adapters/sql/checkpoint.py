@@ -6,12 +6,14 @@ fsyncs the database while holding the write lock, and at millions of entries tha
 the audit writer's time. Our connections turn that off (`sqlite_connect`); this thread, with its
 own connection, checkpoints every `interval` seconds instead. A PASSIVE checkpoint never waits
 for a writer or a reader, so appends go on while it copies; durability is unchanged, since a
-commit is durable once its log frames are synced.
+commit is durable once its log frames are synced. When the log grows long it is started over
+(see _run), which keeps the file, and the index SQLite keeps of it, small.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 
 from .connect import sqlite_connect
@@ -20,22 +22,31 @@ log = logging.getLogger("crossroads.store")
 
 
 class WalCheckpointer:
-    def __init__(self, path: str, interval: float = 0.2) -> None:
+    def __init__(self, path: str, interval: float = 0.2, restart_frames: int = 16384) -> None:
+        """`restart_frames`: the log's length (in pages, 64 MB by default) past which it is started over."""
         self._path = path
         self._interval = interval
+        self._restart_frames = restart_frames
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpointer", daemon=True)
+        self.restart_wanted = threading.Event()
         self.failures = 0
 
     def start(self) -> None:
         self._thread.start()
 
     def _run(self) -> None:
-        conn = sqlite_connect(self._path)
+        conn = sqlite_connect(self._path, busy_timeout_ms=0)  # never waits: a busy checkpoint is tried again
         try:
             while not self._stop.wait(self._interval):
                 try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    _, logged, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    if logged > self._restart_frames and self._truncate(conn):
+                        # Under steady appends a passive checkpoint never reaches the log's end, so
+                        # SQLite never starts the log over and the file grows without bound. This
+                        # thread cannot get between the writer's back-to-back transactions (it
+                        # starved for seconds), so the writer is asked to do it between two.
+                        self.restart_wanted.set()
                 except Exception:
                     # Nothing is lost when a checkpoint fails (the log still holds every commit);
                     # the log only grows until the next one succeeds. Say so, and try again.
@@ -43,6 +54,18 @@ class WalCheckpointer:
                     log.exception("SQLite checkpoint of %s failed; retrying", self._path)
         finally:
             conn.close()
+
+    def restart_if_wanted(self, conn: sqlite3.Connection) -> None:
+        """Called by a writer between its transactions: copy what is left of a long log and start
+        it over (short, since the passive checkpoints copied the rest)."""
+        if self.restart_wanted.is_set() and not self._truncate(conn):
+            self.restart_wanted.clear()
+
+    @staticmethod
+    def _truncate(conn: sqlite3.Connection) -> bool:
+        """A TRUNCATE checkpoint; True when it was busy (a writer or an old reader) and did not finish."""
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return bool(busy)
 
     def close(self) -> None:
         self._stop.set()

@@ -52,8 +52,9 @@ async def open_store(url: str, *, pool_size: int = 10, run_migrations: bool = Tr
         path = sqlite_path(url)
         if path == ":memory:":
             raise ValueError("an in-memory SQLite store cannot be shared by the audit writer; name a file")
-        db: Database = SQLiteDatabase(path)
-        store = SqlStore(db, SQLiteAuditLog(db, path, sequence_on_append=sequence_on_append), lambda: FileLease(f"{path}.sequencer.lock"))
+        lite = SQLiteDatabase(path)
+        audit = SQLiteAuditLog(lite, path, checkpointer=lite.checkpointer, sequence_on_append=sequence_on_append)
+        store = SqlStore(lite, audit, lambda: FileLease(f"{path}.sequencer.lock"))
     elif url.startswith(("postgresql:", "postgres:")):
         pg = await PostgresDatabase.connect(url, min_size=min(2, pool_size), max_size=pool_size)
         store = SqlStore(pg, PostgresAuditLog(pg, pg.pool), lambda: PostgresLease(url, SEQUENCER_LEASE_KEY))

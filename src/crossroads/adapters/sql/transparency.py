@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...domain.archive import Segment
 from ...domain.merkle import Node, TreeHead
 from ...services.ports import TransparencyLog
 from .database import Database
@@ -106,6 +107,41 @@ class SqlTransparencyLog(TransparencyLog):
         return await self._head("SELECT tree_size, root_hash, timestamp_ms, signature FROM tree_heads"
                                 " WHERE tree_size = ?", (tree_size,))
 
+    async def segments(self) -> list[Segment]:
+        rows = await self._db.fetchall("SELECT start_index, end_index, file_name, sha256, exported_at_ms, pruned_at_ms"
+                                       " FROM audit_segments ORDER BY start_index")
+        return [Segment(*row) for row in rows]
+
+    async def add_segment(self, segment: Segment) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute("INSERT INTO audit_segments (start_index, end_index, file_name, sha256, exported_at_ms)"
+                             " VALUES (?, ?, ?, ?, ?)", (segment.start, segment.end, segment.file_name, segment.sha256,
+                                                         segment.exported_at_ms))
+
+    async def retained_from(self) -> int:
+        row = await self._db.fetchone("SELECT MAX(end_index) FROM audit_segments WHERE pruned_at_ms IS NOT NULL")
+        return 0 if row is None or row[0] is None else row[0]
+
+    async def prune(self, up_to: int, keep: list[Node], at_ms: int) -> int:
+        async with self._db.transaction() as tx:
+            await tx.execute("UPDATE audit_segments SET pruned_at_ms = ? WHERE end_index <= ? AND pruned_at_ms IS NULL",
+                             (at_ms, up_to))
+        # Then in chunks, each its own transaction, so that appends are never held up for long.
+        removed = 0
+        for low in range(0, up_to, _PRUNE_CHUNK):
+            async with self._db.transaction() as tx:
+                removed += await tx.execute("DELETE FROM audit_log WHERE leaf_index >= ? AND leaf_index < ?",
+                                            (low, min(up_to, low + _PRUNE_CHUNK)))
+        kept = dict(keep)  # level -> the one position kept at that level (perfect parts have distinct levels)
+        for level in range(up_to.bit_length()):
+            below = up_to >> level  # positions whose whole subtree lies below up_to
+            for low in range(0, below, _PRUNE_CHUNK):
+                high = min(below, low + _PRUNE_CHUNK)
+                async with self._db.transaction() as tx:
+                    await tx.execute("DELETE FROM merkle_nodes WHERE level = ? AND position >= ? AND position < ?"
+                                     " AND position <> ?", (level, low, high, kept.get(level, -1)))
+        return removed
+
     async def _head(self, sql: str, params: tuple) -> TreeHead | None:
         row = await self._db.fetchone(sql, params)
         return None if row is None else TreeHead(row[0], bytes(row[1]), row[2], row[3])
@@ -131,4 +167,5 @@ def _as_bytes(value: bytes | memoryview | str) -> bytes:
 
 _SUBJECT_BUCKET_BITS = 14  # as in migration 0003's index expression, which must match it exactly
 _BUCKETS_PER_QUERY = 64
+_PRUNE_CHUNK = 50_000
 _SEQUENCER_LOCK = 0x43524F53_53510001  # "CROSSQ" + 1: the advisory lock of the audit sequencer

@@ -72,11 +72,14 @@ def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None =
         running = app.state.hub
         sequencing = asyncio.create_task(running.sequencer.run(
             stop, running.store.sequencer_lease(), takeover_seconds=running.settings.sequencer_takeover_seconds))
+        publishing = asyncio.create_task(running.publisher.run(
+            stop, lambda: running.sequencer.leading, running.settings.tree_head_every_seconds))
         try:
             yield
         finally:
             stop.set()
             await sequencing
+            await publishing
             if hub is None:
                 await app.state.hub.close()
 

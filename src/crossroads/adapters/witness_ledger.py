@@ -1,0 +1,41 @@
+"""A witness's memory in plain files: countersigned heads and split-view evidence, as JSON lines.
+
+Append-only and synced before the cosignature leaves the witness, so a restarted witness never
+countersigns a history that contradicts one it vouched for before the crash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..services.witness import WitnessLedger
+
+
+class FileWitnessLedger(WitnessLedger):
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self._heads = directory / "countersigned.jsonl"
+        self._evidence = directory / "split-views.jsonl"
+        self._latest: dict | None = None
+        if self._heads.exists():
+            lines = [line for line in self._heads.read_text().splitlines() if line.strip()]
+            self._latest = json.loads(lines[-1]) if lines else None
+
+    def latest(self) -> dict | None:
+        return self._latest
+
+    def countersigned(self, head: dict) -> None:
+        _append(self._heads, head)
+        self._latest = head
+
+    def evidence(self, record: dict) -> None:
+        _append(self._evidence, record)
+
+
+def _append(path: Path, record: dict) -> None:
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(json.dumps(record, sort_keys=True) + "\n")
+        out.flush()
+        os.fsync(out.fileno())

@@ -1,0 +1,92 @@
+"""The witness: an outside party that countersigns the hub's tree heads, only ever consistently.
+
+A witness remembers the last tree head it countersigned. It countersigns a new one only when the
+hub's signature verifies with the key set the witness was given (pinned, not fetched from the hub
+it watches) and a consistency proof shows that the tree it signed before is a prefix of the new
+one. A head that contradicts what it signed (same size, other root; a smaller tree; a proof
+that does not verify from it) is refused and kept as evidence: that is a split view, the hub
+showing one history to one party and another to another. Anyone holding a head countersigned by
+the witness knows the witness saw the same history.
+"""
+
+from __future__ import annotations
+
+import abc
+import base64
+from collections.abc import Sequence
+
+from ..domain.errors import Refusal
+from ..verifier import ProofError, tree_head_bytes, verify_consistency, verify_tree_head
+from .ports import Signer
+
+COSIGNATURE_TYPE = "crossroads-witness-cosignature"
+
+
+class WitnessLedger(abc.ABC):
+    """What a witness keeps: the heads it countersigned, and the evidence of split views."""
+
+    @abc.abstractmethod
+    def latest(self) -> dict | None:
+        """The last head countersigned: the hub's head dict plus "cosignature"."""
+
+    @abc.abstractmethod
+    def countersigned(self, head: dict) -> None:
+        """Keep a countersigned head durably before the cosignature is given out."""
+
+    @abc.abstractmethod
+    def evidence(self, record: dict) -> None:
+        """Keep a refused, contradicting head durably."""
+
+
+class Witness:
+    def __init__(self, ledger: WitnessLedger, hub_jwks: dict, signer: Signer) -> None:
+        self._ledger = ledger
+        self._hub_jwks = hub_jwks
+        self._signer = signer
+
+    def latest(self) -> dict:
+        latest = self._ledger.latest()
+        if latest is None:
+            raise Refusal("not_found", "this witness has not countersigned a tree head yet.")
+        return latest
+
+    def submit(self, head: dict, proof_from: int, proof: Sequence[str]) -> dict:
+        """Countersign `head` if it consistently extends the last head countersigned; the proof
+        is the hub's consistency proof from size `proof_from` (the last size this witness
+        countersigned, 0 for the first). Returns the head with its "cosignature"."""
+        try:
+            size, root = verify_tree_head(head, self._hub_jwks)
+            path = [base64.b64decode(h, validate=True) for h in proof]
+        except (ProofError, ValueError) as exc:
+            raise Refusal("invalid_tree_head", f"the tree head does not verify with the hub's keys: {exc}", "head") from None
+        last = self._ledger.latest()
+        if last is not None:
+            last_size, last_root = int(last["tree_size"]), base64.b64decode(last["root_hash"])
+            if size == last_size:
+                if root != last_root:
+                    self._split_view(last, head, "a different root for a tree size already countersigned")
+                return last  # seen already: the same answer again
+            if size < last_size:
+                raise Refusal("stale_tree_head", f"this witness has countersigned a tree of {last_size} entries; "
+                              f"a tree of {size} is older.", "head")
+            if proof_from != last_size:
+                raise Refusal("stale_tree_head", f"prove consistency from {last_size}, the tree this witness "
+                              "last countersigned.", "proof_from")
+            try:
+                verify_consistency(last_size, size, last_root, root, path)
+            except ProofError as exc:
+                self._split_view(last, head, f"no consistency with the tree of {last_size} ({exc})")
+        cosigned = {**{k: head[k] for k in ("tree_size", "root_hash", "timestamp", "signature")},
+                    "cosignature": self._signer.sign_detached(tree_head_bytes(size, root, int(head["timestamp"])),
+                                                              {"typ": COSIGNATURE_TYPE})}
+        self._ledger.countersigned(cosigned)
+        return cosigned
+
+    def _split_view(self, last: dict, head: dict, why: str) -> None:
+        self._ledger.evidence({"countersigned": last, "contradicting": head, "why": why})
+        raise Refusal("split_view", f"the hub showed this witness two histories: {why}. The evidence is kept.", "head")
+
+
+def verify_cosignature(head: dict, witness_jwks: dict) -> None:
+    """Raise ProofError unless `head["cosignature"]` is the witness's signature of this head."""
+    verify_tree_head({**head, "signature": head.get("cosignature", "")}, witness_jwks)

@@ -1,0 +1,79 @@
+"""Publishing the hub's signed tree heads to places outside its control.
+
+Each target gets the latest head: a directory (an append-only share: one file per head, never
+overwritten) or a witness (`crossroads witness`), which countersigns only after checking the
+consistency proof from the last head it countersigned. A target that fails is logged, counted in
+`failures`, and tried again with the next round; a later head covers every earlier one, since
+each is consistent with those before it.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from ..domain.merkle import TreeHead
+from .ports import TransparencyLog
+
+log = logging.getLogger("crossroads.audit")
+Prove = Callable[[int, int], Awaitable[list[bytes]]]  # consistency proof between two tree sizes
+
+
+class HeadTarget(abc.ABC):
+    name: str
+
+    @abc.abstractmethod
+    async def publish(self, head: TreeHead, prove: Prove) -> None:
+        """Hand over `head`; raise when the target did not take it."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+
+class HeadPublisher:
+    def __init__(self, log_store: TransparencyLog, prove: Prove, targets: list[HeadTarget]) -> None:
+        self._log = log_store
+        self._prove = prove
+        self._targets = targets
+        self._published: dict[str, int] = {}  # target name -> tree size it last took
+        self.failures = 0
+
+    @property
+    def targets(self) -> list[HeadTarget]:
+        return self._targets
+
+    async def publish_latest(self) -> int:
+        """Publish the latest head to every target that has not taken it; return how many took it."""
+        head = await self._log.latest_head()
+        if head is None:
+            return 0
+        took = 0
+        for target in self._targets:
+            if self._published.get(target.name) == head.tree_size:
+                continue
+            try:
+                await target.publish(head, self._prove)
+            except Exception:
+                self.failures += 1
+                log.exception("the tree head of size %s was not published to %s; retrying with the next head",
+                              head.tree_size, target.name)
+                continue
+            self._published[target.name] = head.tree_size
+            took += 1
+        return took
+
+    async def close(self) -> None:
+        for target in self._targets:
+            await target.close()
+
+    async def run(self, stop: asyncio.Event, leading: Callable[[], bool], every_seconds: float) -> None:
+        """Publish every `every_seconds` while `leading()` (only the sequencer's process publishes)."""
+        while self._targets and not stop.is_set():
+            if leading():
+                await self.publish_latest()
+            try:
+                await asyncio.wait_for(stop.wait(), every_seconds)
+            except asyncio.TimeoutError:
+                pass

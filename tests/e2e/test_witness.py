@@ -1,0 +1,134 @@
+"""Witnessing: the hub publishes its tree heads; `crossroads witness` countersigns only consistent ones."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+
+from crossroads.adapters.head_targets import DirectoryTarget, WitnessTarget
+from crossroads.adapters.keys import HubKeys
+from crossroads.adapters.sql.store import open_store
+from crossroads.domain.audit import AuditRecord
+from crossroads.entrypoints.witness import create_witness_app
+from crossroads.services.clock import FixedClock
+from crossroads.services.transparency import AuditProofs, Sequencer
+from crossroads.services.witness import verify_cosignature
+from crossroads.services.witnessing import HeadPublisher
+from crossroads.verifier import ProofError, verify_tree_head
+
+pytestmark = pytest.mark.anyio
+
+
+class Hub:
+    """A hub's audit log (a real SQLite store), its sequencer and a publisher to some targets."""
+
+    def __init__(self, store, keys, targets) -> None:
+        self.store = store
+        self.sequencer = Sequencer(store.transparency, keys, FixedClock(1_700_000_000), head_every_entries=10**9,
+                                   head_every_seconds=10**9)
+        self.publisher = HeadPublisher(store.transparency, AuditProofs(store.transparency).consistency, targets)
+
+    async def grow(self, count: int, tag: str):
+        first = await self.store.audit.count()
+        await asyncio.gather(*(self.store.audit.append(AuditRecord(kind="exchange", at_ms=i, outcome="ok", request_id=f"{tag}{first + i}"))
+                               for i in range(count)))
+        return await self.sequencer.sign_now()
+
+
+@pytest.fixture
+async def world(tmp_path):
+    keys = HubKeys.load_or_create(tmp_path / "hub-keys")
+    witness_app = create_witness_app(tmp_path / "witness", keys.jwks())
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=witness_app), base_url="http://witness.test")
+    stores = []
+
+    async def hub(name: str, target: WitnessTarget | None = None) -> Hub:
+        store = await open_store(f"sqlite:///{tmp_path / name}.sqlite3")
+        stores.append(store)
+        return Hub(store, keys, [target or WitnessTarget("http://witness.test", http)])
+
+    yield hub, http, keys, tmp_path
+    for store in stores:
+        await store.close()
+    await http.aclose()
+
+
+async def test_consistent_heads_are_countersigned_and_a_split_view_is_refused_with_evidence(world):
+    hub, http, keys, tmp_path = world
+    honest = await hub("honest")
+    await honest.grow(5, "a")
+    assert await honest.publisher.publish_latest() == 1
+    head = await honest.grow(8, "a")
+    assert await honest.publisher.publish_latest() == 1
+    cosigned = (await http.get("/witness/v1/tree-heads/latest")).json()
+    assert cosigned["tree_size"] == 13 and cosigned["signature"] == head.signature
+    witness_jwks = (await http.get("/witness/.well-known/jwks.json")).json()
+    verify_cosignature(cosigned, witness_jwks)
+    with pytest.raises(ProofError):
+        verify_cosignature(cosigned, keys.jwks())  # the hub's key did not make the cosignature
+
+    # Another history under the same key: the operator shows it to someone else.
+    forked = await hub("forked")
+    await forked.grow(13, "b")
+    assert await forked.publisher.publish_latest() == 0 and forked.publisher.failures == 1
+    await forked.grow(7, "b")
+    assert await forked.publisher.publish_latest() == 0 and forked.publisher.failures == 2
+    evidence = [json.loads(line) for line in (tmp_path / "witness/ledger/split-views.jsonl").read_text().splitlines()]
+    assert len(evidence) == 2 and evidence[0]["countersigned"]["tree_size"] == 13
+    assert (await http.get("/witness/v1/tree-heads/latest")).json()["tree_size"] == 13
+
+    # The honest log goes on being countersigned, and a restarted witness remembers where it was.
+    await honest.grow(4, "a")
+    assert await honest.publisher.publish_latest() == 1
+    restarted = create_witness_app(tmp_path / "witness", keys.jwks())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=restarted), base_url="http://w2.test") as again:
+        assert (await again.get("/witness/v1/tree-heads/latest")).json()["tree_size"] == 17
+
+
+async def test_a_head_not_signed_by_the_hub_or_malformed_is_refused(world):
+    hub, http, keys, tmp_path = world
+    impostor_keys = HubKeys.load_or_create(tmp_path / "impostor-keys")
+    store = await open_store(f"sqlite:///{tmp_path / 'imp.sqlite3'}")
+    impostor = Sequencer(store.transparency, impostor_keys, FixedClock(1_700_000_000), head_every_entries=1,
+                         head_every_seconds=1)
+    forged = await impostor.sign_now()
+    await store.close()
+    answer = await http.post("/witness/v1/tree-heads", json={"head": forged.as_dict(), "proof_from": 0})
+    assert answer.status_code == 422 and answer.json()["code"] == "invalid_tree_head"
+    answer = await http.post("/witness/v1/tree-heads", json={"head": "nonsense", "extra": 1})
+    assert answer.status_code == 400 and answer.json()["code"] == "malformed_request"
+
+
+async def test_a_publisher_behind_the_witness_proves_from_where_the_witness_is(world):
+    hub, http, keys, tmp_path = world
+    first = await hub("shared")
+    await first.grow(6, "s")
+    await first.publisher.publish_latest()
+    # A second hub process on the same log; it learns the witness stands at 6.
+    second = Hub(first.store, keys, [WitnessTarget("http://witness.test", http)])
+    await first.grow(3, "s")
+    assert await second.publisher.publish_latest() == 1  # 9, proved from 6
+    await first.grow(5, "s")
+    assert await first.publisher.publish_latest() == 1  # first still thinks 6: told 9, proves from 9
+    assert first.publisher.failures == 0
+    assert (await http.get("/witness/v1/tree-heads/latest")).json()["tree_size"] == 14
+
+
+async def test_heads_published_to_a_directory_are_written_once_and_verify(tmp_path):
+    keys = HubKeys.load_or_create(tmp_path / "keys")
+    store = await open_store(f"sqlite:///{tmp_path / 'dir.sqlite3'}")
+    try:
+        hub = Hub(store, keys, [DirectoryTarget(tmp_path / "published")])
+        await hub.grow(3, "d")
+        await hub.publisher.publish_latest()
+        await hub.publisher.publish_latest()  # the same head: nothing more
+        await hub.grow(2, "d")
+        await hub.publisher.publish_latest()
+        files = sorted((tmp_path / "published").iterdir())
+        assert [f.name for f in files] == ["tree-head-000000000003.json", "tree-head-000000000005.json"]
+        assert verify_tree_head(json.loads(files[1].read_text()), keys.jwks())[0] == 5
+    finally:
+        await store.close()
