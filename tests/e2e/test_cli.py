@@ -71,3 +71,28 @@ def test_audit_verify_passes_then_names_a_tampered_entry(tmp_path):
     tampered = runner.invoke(app, ["audit", "verify"], env=env(tmp_path))
     assert tampered.exit_code == 1
     assert "NOT verified at entry 1 (entry_modified)" in tampered.output
+
+
+def test_audit_export_writes_a_segment_that_check_segment_verifies_and_prune_keeps_recent_entries(tmp_path):
+    import gzip
+
+    registry = tmp_path / "registry.json"
+    registry.write_text(json.dumps({"institutions": [{"enterprise_number": NR, "name": "Register"}]}))
+    assert runner.invoke(app, ["registry", "load", str(registry)], env=env(tmp_path)).exit_code == 0
+    exported = runner.invoke(app, ["audit", "export"], env=env(tmp_path))
+    assert exported.exit_code == 0, exported.output
+    [segment] = (tmp_path / "audit-archive").glob("audit-*.jsonl.gz")
+    assert "exported entries 0–" in exported.output
+    assert runner.invoke(app, ["audit", "export"], env=env(tmp_path)).output.startswith("nothing to export")
+    checked = runner.invoke(app, ["audit", "check-segment", str(segment)], env=env(tmp_path))
+    assert checked.exit_code == 0 and "verified" in checked.output, checked.output
+    with gzip.open(segment, "rb") as f:
+        lines = f.readlines()
+    with gzip.open(segment, "wb") as f:
+        f.writelines([lines[0], lines[1].replace(b"Register", b"Registry"), *lines[2:]])
+    refused = runner.invoke(app, ["audit", "check-segment", str(segment)], env=env(tmp_path))
+    assert refused.exit_code == 1 and "NOT verified" in refused.output
+    pruned = runner.invoke(app, ["audit", "prune", "--retention-days", "30"], env=env(tmp_path))
+    assert pruned.exit_code == 0 and pruned.output.startswith("nothing to prune"), pruned.output
+    unset = runner.invoke(app, ["audit", "prune"], env=env(tmp_path))
+    assert unset.exit_code == 2
