@@ -156,7 +156,9 @@ async def test_a_sign_in_the_hub_did_not_start_is_refused(citizen_demo):
     # Another browser (no session with this state) brings the same code back: refused.
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=demo.app), base_url="http://hub.test") as other:
         stolen = await other.get(f"{callback.path}?{callback.query}")
-    assert stolen.status_code == 401 and stolen.json()["code"] == "unauthenticated"
+    # A browser page: the message, the stable code, and a way to sign in again.
+    assert stolen.status_code == 401 and stolen.headers["X-Road-Error"] == "unauthenticated"
+    assert stolen.headers["content-type"].startswith("text/html") and 'id="error"' in stolen.text and 'id="sign-in"' in stolen.text
     # The identity provider refuses a code twice, even in the browser that asked for it.
     first = await demo.http.get(f"{callback.path}?{callback.query}")
     assert first.status_code == 303
@@ -170,13 +172,14 @@ async def test_a_sign_in_the_hub_did_not_start_is_refused(citizen_demo):
 
 async def test_an_identifier_that_is_not_a_national_number_is_refused(citizen_demo):
     answer = await sign_in(citizen_demo, "not-a-number")
-    assert answer.status_code == 401 and answer.json()["code"] == "unauthenticated"
+    assert answer.status_code == 401 and answer.headers["X-Road-Error"] == "unauthenticated"
+    assert "not a valid national number" in answer.text
 
 
 async def test_the_development_identity_provider_exists_only_in_demo_mode(demo):
     assert (await demo.http.get("/dev-idp/.well-known/openid-configuration")).status_code == 404
     answer = await demo.http.get("/citizen/login")
-    assert answer.status_code == 404 and "not configured" in answer.json()["message"]
+    assert answer.status_code == 404 and "not configured" in answer.text and 'id="sign-in"' not in answer.text
 
 
 def test_a_development_issuer_outside_demo_mode_stops_the_hub(tmp_path):

@@ -51,19 +51,30 @@ class ConsultationHistory:
         self._registry = registry
 
     async def page(self, subject_key: bytes, *, limit: int = 50, before: int | None = None,
-                   kinds: frozenset[str] = frozenset({"exchange", "directory"})) -> HistoryPage:
-        """The newest `limit` entries about the subject older than `before` (a seq), newest first.
+                   kinds: frozenset[str] = frozenset({"exchange", "directory"}),
+                   service_code: str | None = None) -> HistoryPage:
+        """The newest `limit` entries about the subject older than `before` (a seq), newest first,
+        of the given kinds (and of one service code, all versions, when given).
 
+        Entries are filtered as they are read, so a page is full whenever that many match.
         Proofs are against the latest signed head; entries logged after it are listed without a
         proof (they get one once the next head is signed, within `tree_head_every_seconds`).
         """
         limit = max(1, min(limit, MAX_PAGE))
         head = await self._log.latest_head()
-        rows = await self._log.about_subject(subject_key, before, limit + 1)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        records = [(seq, index, raw, AuditRecord.from_canonical(raw)) for seq, index, raw in rows]
-        records = [item for item in records if item[3].kind in kinds]
+        records: list[tuple[int, int | None, bytes, AuditRecord]] = []
+        cursor = before
+        while len(records) <= limit:
+            rows = await self._log.about_subject(subject_key, cursor, limit + 1)
+            for seq, index, raw in rows:
+                record = AuditRecord.from_canonical(raw)
+                if record.kind in kinds and (service_code is None or (record.service or "").split("/")[0] == service_code):
+                    records.append((seq, index, raw, record))
+            if len(rows) <= limit:
+                break  # the subject has no older entries
+            cursor = rows[-1][0]
+        more = len(records) > limit
+        records = records[:limit]
         size = head.tree_size if head else 0
         paths = await self._proofs.inclusions([index for _, index, _, _ in records if index is not None], size) if size else {}
         names = _Names(self._registry)
@@ -78,7 +89,7 @@ class ConsultationHistory:
             )
             for seq, index, raw, record in records
         ]
-        return HistoryPage(consultations, head, rows[-1][0] if more else None)
+        return HistoryPage(consultations, head, records[-1][0] if more else None)
 
 
 class _Names:

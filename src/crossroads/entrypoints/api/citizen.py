@@ -125,10 +125,10 @@ async def my_personal_data_usage(
     citizen = _citizen(request)
     if hub.hasher.key(hub.scheme.normalise_person(user_id, "userId")) != citizen:
         raise Refusal("forbidden", "a citizen sees only the use of their own data: userId is not the signed-in person.", "userId")
-    history = await hub.history.page(citizen, limit=200, kinds=frozenset({"exchange"}))
     everything = database_id == hub.settings.instance
-    return [_govstack(c) for c in history.consultations
-            if everything or (c.record.service or "").split("/")[0] == database_id]
+    history = await hub.history.page(citizen, limit=200, kinds=frozenset({"exchange"}),
+                                     service_code=None if everything else database_id)
+    return [_govstack(c) for c in history.consultations]
 
 
 def _summary(c: Consultation) -> dict:

@@ -1,4 +1,5 @@
-"""Rendering refusals: every error is JSON `{code, message, field?, request_id}` with its status.
+"""Rendering refusals: every error is JSON `{code, message, field?, request_id}` with its status,
+except on the citizen's pages, where it is the page with the message.
 
 Refusals raised outside a use case that audits them (a bad token, a malformed body, an unknown
 path) are audited here, so that every refusal the hub gives is in the log.
@@ -11,11 +12,13 @@ import uuid
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from .responses import JSONBody
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from ...domain.audit import AuditRecord
 from ...domain.errors import CATALOGUE, Refusal
+from ...templates import render
+from .responses import JSONBody
 
 log = logging.getLogger("crossroads.api")
 
@@ -35,6 +38,22 @@ def error_response(request: Request, refusal: Refusal) -> JSONBody:
     if refusal.status == 401:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"' if refusal.code == "unauthenticated" else "Bearer"
     return JSONBody(body, status_code=refusal.status, headers=headers)
+
+
+def _is_citizen_page(path: str) -> bool:
+    # The citizen's pages are read in a browser: a refusal there (a sign-in that failed) is a page
+    # saying what happened, with a way to try again; /v1/citizen/… stays JSON.
+    return path == "/citizen" or path.startswith("/citizen/")
+
+
+def citizen_error_page(request: Request, refusal: Refusal) -> Response:
+    hub = request.app.state.hub
+    page = render("citizen.html", status=refusal.status, signed_in=False, dev_idp=hub.dev_idp is not None,
+                  login_url="/citizen/login" if hub.citizen_signin is not None else None,
+                  error=str(refusal), error_code=refusal.code, request_id=request_id(request))
+    page.headers["X-Request-Id"] = request_id(request)
+    page.headers["X-Road-Error"] = refusal.code
+    return page
 
 
 async def audit_refusal(request: Request, refusal: Refusal) -> None:
@@ -74,8 +93,10 @@ def refusal_from_errors(errors) -> Refusal:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(Refusal)
-    async def on_refusal(request: Request, exc: Refusal) -> JSONBody:
+    async def on_refusal(request: Request, exc: Refusal) -> Response:
         await audit_refusal(request, exc)
+        if _is_citizen_page(request.url.path):
+            return citizen_error_page(request, exc)
         return error_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
