@@ -17,6 +17,9 @@ LATENCY = Histogram(
 )
 SEQUENCER_LEADER = Gauge("crossroads_audit_sequencer_leader",
                          "1 when this hub process is the audit sequencer (holds the lease), else 0.", registry=REGISTRY)
+PUBLISH_FAILURES = Gauge("crossroads_tree_head_publish_failures",
+                         "Tree head publications (to witnesses, to the folder) that failed in this process; each is retried with the next head.",
+                         registry=REGISTRY)
 _KNOWN_SERVICES_LIMIT = 500  # label values come from callers; keep the series bounded
 
 
