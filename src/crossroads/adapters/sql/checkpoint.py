@@ -58,8 +58,14 @@ class WalCheckpointer:
     def restart_if_wanted(self, conn: sqlite3.Connection) -> None:
         """Called by a writer between its transactions: copy what is left of a long log and start
         it over (short, since the passive checkpoints copied the rest)."""
-        if self.restart_wanted.is_set() and not self._truncate(conn):
-            self.restart_wanted.clear()
+        if not self.restart_wanted.is_set():
+            return
+        try:
+            if not self._truncate(conn):
+                self.restart_wanted.clear()
+        except Exception:  # never let a checkpoint stop the writer: nothing is lost, the log only grows
+            self.failures += 1
+            log.exception("SQLite checkpoint of %s by a writer failed; retrying", self._path)
 
     @staticmethod
     def _truncate(conn: sqlite3.Connection) -> bool:
