@@ -57,7 +57,7 @@ async def citizen_root() -> RedirectResponse:
     return RedirectResponse("/citizen/", status_code=307)
 
 
-@router.get("/citizen/login", summary="Citizen: start signing in at the identity provider (browser redirect)")
+@router.get("/citizen/login", include_in_schema=False)  # browser pages: not API, their refusals are pages
 async def login(request: Request):
     return await _signin(request).redirect(request, f"{request.app.state.hub.settings.issuer}/citizen/callback")
 
@@ -76,7 +76,7 @@ async def callback(request: Request) -> RedirectResponse:
     return RedirectResponse("/citizen/", status_code=303)
 
 
-@router.get("/citizen/logout", summary="Citizen: end the session")
+@router.get("/citizen/logout", include_in_schema=False)
 async def logout(request: Request) -> RedirectResponse:
     request.session.clear()
     return RedirectResponse("/citizen/", status_code=303)
