@@ -153,3 +153,13 @@ async def test_the_live_end_of_the_log_is_never_pruned(log):
     report = await log.archive.prune(log.folder, retention_days=30)
     assert (report.up_to, report.removed, report.segments) == (0, 0, [])
     assert await log.store.transparency.size() == 10
+
+
+async def test_an_export_that_fails_leaves_nothing_behind(log):
+    await log.append(12)
+    async with log.store.db.transaction() as tx:
+        await tx.execute("DELETE FROM audit_log WHERE leaf_index = 7")
+    with pytest.raises(RuntimeError, match="no entry 7"):
+        await log.archive.export(log.folder)
+    assert list(log.folder.iterdir()) == []
+    assert await log.store.transparency.segments() == []

@@ -20,10 +20,6 @@ class Segment:
     exported_at_ms: int
     pruned_at_ms: int | None = None
 
-    @property
-    def entries(self) -> int:
-        return self.end - self.start
-
 
 def segment_file_name(start: int, end: int) -> str:
     return f"audit-{start:012d}-{end:012d}.jsonl.gz"

@@ -67,33 +67,36 @@ class AuditArchive:
         name = segment_file_name(start, end_head.tree_size)
         final, partial = directory / name, directory / f".{name}.partial"
         digest = hashlib.sha256()
-        with open(partial, "wb") as raw:
-            with gzip.GzipFile(fileobj=_Hashing(raw, digest), mode="wb", mtime=0) as out:
-                out.write(orjson.dumps(header) + b"\n")
-                at = start
-                while at < end_head.tree_size:
-                    page = await self._log.entries(at, min(PAGE, end_head.tree_size - at))
-                    for leaf_index, entry in page:
-                        if leaf_index != at:
-                            raise RuntimeError(f"the live log has no entry {at}; run crossroads audit verify")
-                        if b"\n" in entry:
-                            raise RuntimeError(f"entry {at} is not a canonical record (it holds a line break); run crossroads audit verify")
-                        out.write(entry + b"\n")
-                        at += 1
-                    if not page:
-                        raise RuntimeError(f"the live log has no entry {at}; run crossroads audit verify")
-            raw.flush()
-            os.fsync(raw.fileno())
         try:
+            with open(partial, "wb") as raw:
+                with gzip.GzipFile(fileobj=_Hashing(raw, digest), mode="wb", mtime=0) as out:
+                    out.write(orjson.dumps(header) + b"\n")
+                    await self._write_entries(out, start, end_head.tree_size)
+                raw.flush()
+                os.fsync(raw.fileno())
             self.check_file(partial)
-        except ProofError:
-            partial.unlink()
+        except BaseException:
+            partial.unlink(missing_ok=True)
             raise
         os.replace(partial, final)
         _fsync_directory(directory)
         segment = Segment(start, end_head.tree_size, name, digest.hexdigest(), self._clock.now_ms())
         await self._log.add_segment(segment)
         return segment
+
+    async def _write_entries(self, out, start: int, end: int) -> None:
+        at = start
+        while at < end:
+            page = await self._log.entries(at, min(PAGE, end - at))
+            if not page:
+                raise RuntimeError(f"the live log has no entry {at}; run crossroads audit verify")
+            for leaf_index, entry in page:
+                if leaf_index != at:
+                    raise RuntimeError(f"the live log has no entry {at}; run crossroads audit verify")
+                if b"\n" in entry:
+                    raise RuntimeError(f"entry {at} is not a canonical record (it holds a line break); run crossroads audit verify")
+                out.write(entry + b"\n")
+                at += 1
 
     def check_file(self, path: Path) -> dict:
         """verify_segment against the hub's current keys; returns the header."""
