@@ -27,8 +27,8 @@ from .services.registry import RegistryAdmin
 from .services.registry_cache import RegistryCache
 from .services.archive import AuditArchive
 from .services.audit_check import LogAuditor
-from .services.witnessing import HeadPublisher, HeadTarget
 from .services.transparency import AuditProofs, Sequencer
+from .services.witnessing import HeadPublisher, HeadTarget
 
 
 @dataclass

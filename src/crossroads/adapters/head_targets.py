@@ -36,8 +36,8 @@ class DirectoryTarget(HeadTarget):
 
 
 class WitnessTarget(HeadTarget):
-    """A `crossroads witness`: asks it which size it countersigned last, proves consistency from
-    there, and keeps the countersigned head it answers (`latest_cosigned`)."""
+    """A `crossroads witness`: asks it which size it countersigned last and proves consistency
+    from there. The countersigned heads are the witness's to serve (GET …/tree-heads/latest)."""
 
     def __init__(self, url: str, http: httpx.AsyncClient | None = None) -> None:
         self.url = url.rstrip("/")
@@ -45,7 +45,6 @@ class WitnessTarget(HeadTarget):
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(timeout=10)
         self._witnessed: int | None = None
-        self.latest_cosigned: dict | None = None
 
     async def publish(self, head: TreeHead, prove: Prove) -> None:
         if self._witnessed is None:
@@ -62,7 +61,6 @@ class WitnessTarget(HeadTarget):
             if answer.status_code != 200:
                 raise RuntimeError(f"the witness {self.url} refused the tree head of size {head.tree_size}: "
                                    f"{body.get('code')}: {body.get('message')}")
-            self.latest_cosigned = body
             self._witnessed = int(body["tree_size"])
             return
         raise RuntimeError(f"the witness {self.url} kept moving; will retry")
