@@ -202,3 +202,17 @@ def test_the_country_code_in_front_of_a_claimed_identifier_is_removed(claim, cou
     from crossroads.entrypoints.api.citizen import identifier_from_claim
 
     assert identifier_from_claim(claim, country_code) == expected
+
+
+async def test_the_citizen_sees_which_witnesses_countersigned_the_head(citizen_demo):
+    demo = citizen_demo
+    me = demo.held_by("welfare")[0]
+    assert (await ask(demo, await demo.token(demo.welfare), me)).status_code == 200
+    await sequence_and_sign(demo)
+    head = await demo.hub.store.transparency.latest_head()
+    await demo.hub.store.transparency.put_cosignature(head.tree_size, "https://witness.example", "e30..c2ln")
+    await sign_in(demo, me)
+    listed = (await demo.http.get("/v1/citizen/consultations")).json()
+    assert listed["tree_head"]["cosignatures"] == [{"witness": "https://witness.example", "cosignature": "e30..c2ln"}]
+    page = await demo.http.get("/citizen/")
+    assert 'class="witness">https://witness.example<' in page.text

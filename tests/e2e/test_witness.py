@@ -69,6 +69,10 @@ async def test_consistent_heads_are_countersigned_and_a_split_view_is_refused_wi
     verify_cosignature(cosigned, witness_jwks)
     with pytest.raises(ProofError):
         verify_cosignature(cosigned, keys.jwks())  # the hub's key did not make the cosignature
+    # The hub keeps each countersignature, to serve it with the head.
+    served = await AuditProofs(honest.store.transparency).cosignatures(13)
+    assert served == [{"witness": "http://witness.test", "cosignature": cosigned["cosignature"]}]
+    assert await honest.store.transparency.cosignatures(5) != {}
 
     # Another history under the same key: the operator shows it to someone else.
     forked = await hub("forked")
@@ -76,6 +80,7 @@ async def test_consistent_heads_are_countersigned_and_a_split_view_is_refused_wi
     assert await forked.publisher.publish_latest() == 0 and forked.publisher.failures == 1
     await forked.grow(7, "b")
     assert await forked.publisher.publish_latest() == 0 and forked.publisher.failures == 2
+    assert await forked.store.transparency.cosignatures(13) == {}  # refused: nothing to show
     evidence = [json.loads(line) for line in (tmp_path / "witness/ledger/split-views.jsonl").read_text().splitlines()]
     assert len(evidence) == 2 and evidence[0]["countersigned"]["tree_size"] == 13
     assert (await http.get("/witness/v1/tree-heads/latest")).json()["tree_size"] == 13

@@ -19,13 +19,13 @@ class DirectoryTarget(HeadTarget):
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.name = f"dir:{directory}"
+        self.name = str(directory)
 
     async def publish(self, head: TreeHead, prove: Prove) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"tree-head-{head.tree_size:012d}.json"
         if path.exists():
-            return
+            return None
         partial = self.directory / f".{path.name}.partial"
         with open(partial, "w", encoding="utf-8") as out:
             out.write(json.dumps(head.as_dict(), sort_keys=True) + "\n")
@@ -33,20 +33,21 @@ class DirectoryTarget(HeadTarget):
             os.fsync(out.fileno())
         os.link(partial, path)  # fails rather than replace a head published before
         partial.unlink()
+        return None
 
 
 class WitnessTarget(HeadTarget):
-    """A `crossroads witness`: asks it which size it countersigned last and proves consistency
-    from there. The countersigned heads are the witness's to serve (GET …/tree-heads/latest)."""
+    """A `crossroads witness`: asks it which size it countersigned last, proves consistency from
+    there, and returns the witness's countersignature."""
 
     def __init__(self, url: str, http: httpx.AsyncClient | None = None) -> None:
         self.url = url.rstrip("/")
-        self.name = f"witness:{self.url}"
+        self.name = self.url
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(timeout=10)
         self._witnessed: int | None = None
 
-    async def publish(self, head: TreeHead, prove: Prove) -> None:
+    async def publish(self, head: TreeHead, prove: Prove) -> str:
         if self._witnessed is None:
             self._witnessed = await self._witnessed_size()
         for _ in range(2):  # a second try when the witness moved on meanwhile (another hub process)
@@ -61,8 +62,10 @@ class WitnessTarget(HeadTarget):
             if answer.status_code != 200:
                 raise RuntimeError(f"the witness {self.url} refused the tree head of size {head.tree_size}: "
                                    f"{body.get('code')}: {body.get('message')}")
-            self._witnessed = int(body["tree_size"])
-            return
+            if int(body["tree_size"]) != head.tree_size or body.get("root_hash") != head.as_dict()["root_hash"]:
+                raise RuntimeError(f"the witness {self.url} answered for another tree head than the one of size {head.tree_size}")
+            self._witnessed = head.tree_size
+            return body["cosignature"]
         raise RuntimeError(f"the witness {self.url} kept moving; will retry")
 
     async def close(self) -> None:

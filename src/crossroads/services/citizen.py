@@ -41,6 +41,7 @@ class Consultation:
 class HistoryPage:
     consultations: list[Consultation]
     tree_head: TreeHead | None
+    cosignatures: list[dict]  # witnesses' countersignatures of tree_head
     next_before: int | None  # pass as `before` for the next (older) page; None: no older entries
 
 
@@ -89,7 +90,8 @@ class ConsultationHistory:
             )
             for seq, index, raw, record in records
         ]
-        return HistoryPage(consultations, head, records[-1][0] if more else None)
+        cosigned = await self._proofs.cosignatures(head.tree_size) if head else []
+        return HistoryPage(consultations, head, cosigned, records[-1][0] if more else None)
 
 
 class _Names:

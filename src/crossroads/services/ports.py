@@ -165,6 +165,14 @@ class TransparencyLog(abc.ABC):
     async def head(self, tree_size: int) -> TreeHead | None: ...
 
     @abc.abstractmethod
+    async def put_cosignature(self, tree_size: int, witness: str, cosignature: str) -> None:
+        """Keep a witness's countersignature of the head of `tree_size` (once per witness)."""
+
+    @abc.abstractmethod
+    async def cosignatures(self, tree_size: int) -> dict[str, str]:
+        """The countersignatures of the head of `tree_size`, by witness URL."""
+
+    @abc.abstractmethod
     async def segments(self) -> list[Segment]:
         """The exported archive segments, in leaf order."""
 

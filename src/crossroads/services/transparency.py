@@ -164,6 +164,11 @@ class AuditProofs:
             raise Refusal("not_found", "the hub has not signed a tree head yet.")
         return head
 
+    async def cosignatures(self, tree_size: int) -> list[dict]:
+        """Witnesses' countersignatures of the head of `tree_size` (see services/witnessing.py)."""
+        return [{"witness": witness, "cosignature": signature}
+                for witness, signature in (await self._log.cosignatures(tree_size)).items()]
+
     async def inclusion(self, leaf_index: int, tree_size: int) -> tuple[bytes, list[bytes]]:
         """(leaf hash, audit path) of the entry at `leaf_index` in the tree of `tree_size`."""
         await self._check_size(tree_size, "tree_size")

@@ -22,11 +22,12 @@ Prove = Callable[[int, int], Awaitable[list[bytes]]]  # consistency proof betwee
 
 
 class HeadTarget(abc.ABC):
-    name: str
+    name: str  # a witness's base URL, or the folder's path
 
     @abc.abstractmethod
-    async def publish(self, head: TreeHead, prove: Prove) -> None:
-        """Hand over `head`; raise when the target did not take it."""
+    async def publish(self, head: TreeHead, prove: Prove) -> str | None:
+        """Hand over `head`; return a witness's countersignature (None from a folder); raise
+        when the target did not take it."""
 
     async def close(self) -> None:
         """Release connections."""
@@ -54,7 +55,9 @@ class HeadPublisher:
             if self._published.get(target.name) == head.tree_size:
                 continue
             try:
-                await target.publish(head, self._prove)
+                cosignature = await target.publish(head, self._prove)
+                if cosignature is not None:
+                    await self._log.put_cosignature(head.tree_size, target.name, cosignature)
             except Exception:
                 self.failures += 1
                 log.exception("the tree head of size %s was not published to %s; retrying with the next head",

@@ -107,6 +107,16 @@ class SqlTransparencyLog(TransparencyLog):
         return await self._head("SELECT tree_size, root_hash, timestamp_ms, signature FROM tree_heads"
                                 " WHERE tree_size = ?", (tree_size,))
 
+    async def put_cosignature(self, tree_size: int, witness: str, cosignature: str) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute("INSERT INTO tree_head_cosignatures (tree_size, witness, cosignature) VALUES (?, ?, ?)"
+                             " ON CONFLICT (tree_size, witness) DO NOTHING", (tree_size, witness, cosignature))
+
+    async def cosignatures(self, tree_size: int) -> dict[str, str]:
+        rows = await self._db.fetchall("SELECT witness, cosignature FROM tree_head_cosignatures WHERE tree_size = ?"
+                                       " ORDER BY witness", (tree_size,))
+        return {r[0]: r[1] for r in rows}
+
     async def segments(self) -> list[Segment]:
         rows = await self._db.fetchall("SELECT start_index, end_index, file_name, sha256, exported_at_ms, pruned_at_ms"
                                        " FROM audit_segments ORDER BY start_index")

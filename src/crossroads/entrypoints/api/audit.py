@@ -21,8 +21,9 @@ def _b64(value: bytes) -> str:
 
 @router.get("/tree-head", responses=ERRORS, summary="The latest signed tree head of the audit log")
 async def tree_head(request: Request, caller: Caller = Depends(application_or_operator)) -> dict:
-    head = await request.app.state.hub.audit_proofs.latest_head()
-    return head.as_dict()
+    proofs = request.app.state.hub.audit_proofs
+    head = await proofs.latest_head()
+    return {**head.as_dict(), "cosignatures": await proofs.cosignatures(head.tree_size)}
 
 
 @router.get("/proofs/inclusion", responses=ERRORS, summary="Inclusion proof of an entry in a tree of a given size")

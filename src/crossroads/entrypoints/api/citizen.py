@@ -97,7 +97,7 @@ async def page(request: Request, before: int | None = Query(None, ge=1)):
              "application_name": c.application_name, "proved": c.inclusion_path is not None}
             for c in history.consultations]
     return render("citizen.html", **{
-        **context, "signed_in": True, "consultations": rows, "head": head,
+        **context, "signed_in": True, "consultations": rows, "head": head, "cosignatures": history.cosignatures,
         "head_time": _iso(head.timestamp_ms) if head else None,
         "json_url": "/v1/citizen/consultations" + (f"?before={before}" if before else ""),
         "next_url": f"/citizen/?before={history.next_before}" if history.next_before else None,
@@ -153,7 +153,8 @@ def _page_json(history: HistoryPage) -> dict:
         item["proof"] = None if c.inclusion_path is None or head is None else {
             "leaf_index": c.leaf_index, "tree_size": head.tree_size, "inclusion_path": [_b64(h) for h in c.inclusion_path]}
         items.append({k: v for k, v in item.items() if v is not None or k == "proof"})
-    return {"tree_head": head.as_dict() if head else None, "consultations": items, "next_before": history.next_before}
+    tree_head = {**head.as_dict(), "cosignatures": history.cosignatures} if head else None
+    return {"tree_head": tree_head, "consultations": items, "next_before": history.next_before}
 
 
 def _govstack(c: Consultation) -> dict:
