@@ -146,7 +146,7 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
         auditor=LogAuditor(store.transparency, keys.jwks),
         archive=AuditArchive(store.transparency, keys.jwks, clock),
         publisher=HeadPublisher(store.transparency, proofs.consistency, head_targets(settings)),
-        history=ConsultationHistory(store.transparency, proofs, store.registry),
+        history=ConsultationHistory(store.transparency, proofs, cache),
         citizen_signin=signin, dev_idp=dev_idp,
     )
 

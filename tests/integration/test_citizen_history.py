@@ -7,6 +7,7 @@ import pytest
 from crossroads.adapters.sql.store import open_store
 from crossroads.domain.audit import AuditRecord
 from crossroads.services.citizen import ConsultationHistory
+from crossroads.services.registry_cache import RegistryCache
 from crossroads.services.transparency import AuditProofs
 
 pytestmark = pytest.mark.anyio
@@ -16,7 +17,7 @@ ME = "cd" * 16
 @pytest.fixture
 async def history(store_url):
     store = await open_store(store_url)
-    yield store, ConsultationHistory(store.transparency, AuditProofs(store.transparency), store.registry)
+    yield store, ConsultationHistory(store.transparency, AuditProofs(store.transparency), RegistryCache(store.registry, 60))
     await store.close()
 
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from ..domain.audit import AuditRecord
 from ..domain.merkle import TreeHead
-from .ports import RegistryRepository, TransparencyLog
+from .ports import TransparencyLog
+from .registry_cache import RegistryCache
 from .transparency import AuditProofs
 
 MAX_PAGE = 200
@@ -46,7 +47,7 @@ class HistoryPage:
 
 
 class ConsultationHistory:
-    def __init__(self, log_store: TransparencyLog, proofs: AuditProofs, registry: RegistryRepository) -> None:
+    def __init__(self, log_store: TransparencyLog, proofs: AuditProofs, registry: RegistryCache) -> None:
         self._log = log_store
         self._proofs = proofs
         self._registry = registry
@@ -78,14 +79,9 @@ class ConsultationHistory:
         records = records[:limit]
         size = head.tree_size if head else 0
         paths = await self._proofs.inclusions([index for _, index, _, _ in records if index is not None], size) if size else {}
-        names = _Names(self._registry)
         consultations = [
             Consultation(
-                seq=seq, record=record, entry=raw,
-                institution_name=await names.institution(record.consumer),
-                application_name=await names.application(record.consumer, record.application),
-                service_name=await names.service(record.service),
-                legal_basis=await names.legal_basis(record.authorization),
+                seq=seq, record=record, entry=raw, **await self._names(record),
                 leaf_index=index, inclusion_path=paths.get(index) if index is not None else None,
             )
             for seq, index, raw, record in records
@@ -93,44 +89,19 @@ class ConsultationHistory:
         cosigned = await self._proofs.cosignatures(head.tree_size) if head else []
         return HistoryPage(consultations, head, cosigned, records[-1][0] if more else None)
 
-
-class _Names:
-    """Registry names for one page, each looked up once. A name may have gone from the registry
-    since the entry was logged; the entry is still listed, with its codes."""
-
-    def __init__(self, registry: RegistryRepository) -> None:
-        self._registry = registry
-        self._seen: dict[tuple, str | None] = {}
-
-    async def _memo(self, key: tuple, load) -> str | None:
-        if key not in self._seen:
-            self._seen[key] = await load()
-        return self._seen[key]
-
-    async def institution(self, number: str | None) -> str | None:
-        async def load():
-            found = await self._registry.get_institution(number) if number else None
-            return found.name if found else None
-        return await self._memo(("institution", number), load)
-
-    async def application(self, institution: str | None, code: str | None) -> str | None:
-        async def load():
-            found = await self._registry.get_application(institution, code) if institution and code else None
-            return found.name if found else None
-        return await self._memo(("application", institution, code), load)
-
-    async def service(self, logged: str | None) -> str | None:
-        async def load():
-            if not logged:
-                return None
-            code, _, version = logged.partition("/")
-            found = await self._registry.get_service(code, version or None)
-            return found.name if found else None
-        return await self._memo(("service", logged), load)
-
-    async def legal_basis(self, reference: str | None) -> str | None:
-        async def load():
-            found = await self._registry.get_authorization(reference) if reference else None
-            return found.legal_basis if found else None
-        return await self._memo(("authorization", reference), load)
-
+    async def _names(self, record: AuditRecord) -> dict[str, str | None]:
+        """The registry's names for the codes an entry logged. A name may have gone from the
+        registry since; the entry is still listed, with its codes."""
+        registry = self._registry
+        institution = await registry.institution(record.consumer) if record.consumer else None
+        application = (await registry.application(record.consumer, record.application)
+                       if record.consumer and record.application else None)
+        service = None
+        if record.service:
+            code, _, version = record.service.partition("/")
+            service = await registry.service(code, version or None)
+        authorization = await registry.authorization(record.authorization) if record.authorization else None
+        return {"institution_name": institution.name if institution else None,
+                "application_name": application.name if application else None,
+                "service_name": service.name if service else None,
+                "legal_basis": authorization.legal_basis if authorization else None}

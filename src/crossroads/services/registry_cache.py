@@ -1,4 +1,5 @@
-"""A short-lived read-through cache of the registry for the exchange's hot path.
+"""A short-lived read-through cache of the registry for the exchange's hot path (and the names
+on a citizen's list).
 
 Services, authorizations and institutions change a few times a day and are read on every
 exchange. Each hub process reuses what it read for `ttl` seconds; a change made through this
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from ..domain.registry import Authorization, Institution, Service
+from ..domain.registry import Application, Authorization, Institution, Service
 from .ports import RegistryRepository
 
 _MAX_ENTRIES = 10_000
@@ -47,3 +48,9 @@ class RegistryCache:
 
     async def institution(self, number: str) -> Institution | None:
         return await self._get(("institution", number), lambda: self._registry.get_institution(number))
+
+    async def application(self, institution: str, code: str) -> Application | None:
+        return await self._get(("application", institution, code), lambda: self._registry.get_application(institution, code))
+
+    async def authorization(self, reference: str) -> Authorization | None:
+        return await self._get(("authorization", reference), lambda: self._registry.get_authorization(reference))
