@@ -34,11 +34,10 @@ def create_witness_app(data_dir: Path, hub_jwks: dict) -> FastAPI:
 
     @app.exception_handler(Refusal)
     async def refused(request: Request, exc: Refusal) -> JSONResponse:
-        body = {"code": exc.code, "message": str(exc)}
-        if exc.field:
-            body["field"] = exc.field
-        if exc.code == "stale_tree_head" and witness_latest_size() is not None:
-            body["witnessed_size"] = witness_latest_size()
+        body: dict = exc.to_dict()
+        witnessed = witness_latest_size() if exc.code == "stale_tree_head" else None
+        if witnessed is not None:
+            body["witnessed_size"] = witnessed
         return JSONResponse(body, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)

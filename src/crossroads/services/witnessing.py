@@ -41,10 +41,6 @@ class HeadPublisher:
         self._published: dict[str, int] = {}  # target name -> tree size it last took
         self.failures = 0
 
-    @property
-    def targets(self) -> list[HeadTarget]:
-        return self._targets
-
     async def publish_latest(self) -> int:
         """Publish the latest head to every target that has not taken it; return how many took it."""
         head = await self._log.latest_head()
