@@ -65,6 +65,11 @@ class Refusal(Exception):
         self.message = message
         self.field = field
 
+    def __reduce__(self):
+        # Exception pickles its args (the message alone); a refusal crosses process boundaries
+        # (a bulk load's parsing processes) whole.
+        return type(self), (self.code, self.message, self.field)
+
     @property
     def status(self) -> int:
         return CATALOGUE[self.code].status

@@ -18,6 +18,7 @@ class SubjectHasher:
     def __init__(self, secret: bytes) -> None:
         if len(secret) < 16:
             raise ValueError("the subject hash secret must be at least 16 bytes")
+        self.secret = secret  # kept so that a parsing process can rebuild the same hasher
         self._inner = hmac.new(secret, digestmod=hashlib.sha256)
         # A bulk file names each person on several consecutive lines, and an exchange names the
         # same person to several steps: a per-hasher cache spares the repeated HMACs.

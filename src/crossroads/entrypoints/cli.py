@@ -184,31 +184,31 @@ def directory_import(
     fmt: Optional[str] = typer.Option(None, "--format", help="csv or jsonl (default: from the file name)."),
     errors: Optional[Path] = typer.Option(None, help="Write the per-line error report here (JSON)."),
     chunk: int = typer.Option(5000, min=1, help="Lines per transaction: larger loads faster, holds the write lock longer."),
+    parsers: Optional[int] = typer.Option(None, min=0, help="Processes that read and validate lines while this one writes (default: one per core but one; 0: none)."),
 ) -> None:
     """Bulk-integrate persons from a file, straight into the store, with a progress bar."""
     from ..bootstrap import bootstrap
-    from ..services.directory import read_import
-    from .batch import bulk_job
+    from .batch import bulk_job, default_parsers
 
     settings = _settings()
     kind = fmt or ("jsonl" if file.suffix in (".jsonl", ".ndjson") else "csv")
     data = file.read_bytes()
     total = max(data.count(b"\n") - (1 if kind == "csv" else 0), 0)
 
-    async def run():
+    async def run(pool):
         hub = await bootstrap(settings)
         try:
             with Progress(TextColumn("integrating"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
                           TimeElapsedColumn(), console=console) as bar:
                 task = bar.add_task("import", total=total)
-                return await hub.directory.import_lines(read_import(data, kind), institution, "cli",
-                                                        lambda n: bar.advance(task, n), chunk_size=chunk)
+                return await hub.directory.import_file(data, kind, institution, "cli", lambda n: bar.advance(task, n),
+                                                       chunk_size=chunk, parsers=pool)
         finally:
             await hub.close()
 
     started = time.perf_counter()
-    with bulk_job():
-        report = asyncio.run(run())
+    with bulk_job(default_parsers() if parsers is None else parsers) as pool:
+        report = asyncio.run(run(pool))
     elapsed = time.perf_counter() - started
     out.print(f"{report.lines:,} lines, {report.applied:,} applied, {len(report.errors):,} rejected in {elapsed:.1f} s")
     for error in report.errors[:20]:

@@ -8,7 +8,7 @@ from .responses import JSONBody
 from ...domain.errors import Refusal
 from ...domain.periods import Period
 from ...services.auth import Caller
-from ...services.directory import read_import
+from ...services.directory_lines import read_import
 from .errors import openapi_errors
 from .schemas import DirectoryChangeIn, DirectoryQueryIn
 from .security import application_or_operator, operator

@@ -1,0 +1,238 @@
+"""What a line of a directory file means: reading CSV and JSON Lines, and turning one line into a change.
+
+A bulk load spends half its time here (python-stdnum's checks, the keyed hash), so this part can
+run in worker processes: a `ChangeParser` pickles to a few bytes and rebuilds itself once per
+process, and a parsed block pickles cheaply (identical institutions, capacities, phases and
+periods are the same objects, which pickle writes once per block).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from typing import Iterable, Iterator, Sequence, Union
+
+from ..domain.directory import Phase
+from ..domain.errors import Refusal
+from ..domain.identifiers import IdentifierScheme, scheme_for
+from ..domain.periods import Period, parse_date
+from ..domain.subjects import SubjectHasher
+from .ports import IntegrationChange
+
+IMPORT_FIELDS = ("op", "subject", "institution", "capacity", "phase", "start", "end")
+_KNOWN_FIELDS = frozenset(IMPORT_FIELDS)
+_PHASES = {phase.value: phase for phase in Phase}
+_OPS = {"integrate": "integrate", "end": "end", "remove": "remove"}
+
+Raw = Union[dict, Refusal]
+
+
+@dataclass
+class ParsedBlock:
+    """The changes of consecutive lines, and the lines refused (numbered within the block, from 1).
+
+    `sha256` digests the changes (keyed hash, institution, capacity of each): the audit record
+    of the block's transaction holds it, proving what was applied without a record per line.
+    """
+
+    lines: int = 0
+    changes: list[IntegrationChange] = field(default_factory=list)
+    errors: list[tuple[int, Refusal]] = field(default_factory=list)
+    sha256: str = ""
+
+    def seal(self) -> "ParsedBlock":
+        self.sha256 = hashlib.sha256(b"".join(
+            c.subject_key + c.institution.encode() + c.capacity.encode() for c in self.changes)).hexdigest()
+        return self
+
+
+class ChangeParser:
+    """Turns a line's JSON form into an IntegrationChange, or refuses it with the field at fault.
+
+    `institution`, when given, is the only institution the lines may name (an application
+    integrates persons only for its own institution); `capacities` are the registered codes;
+    `institutions`, when given, the registered institutions (otherwise the caller checks).
+    """
+
+    def __init__(self, scheme: IdentifierScheme, hasher: SubjectHasher, institution: str | None,
+                 capacities: Iterable[str], institutions: Iterable[str] | None = None) -> None:
+        self.scheme = scheme
+        self.hasher = hasher
+        self.institution = institution
+        # One object per code, so that a parsed block's capacities pickle once.
+        self.capacities = {code: code for code in capacities}
+        self.institutions = None if institutions is None else frozenset(institutions)
+
+    def __reduce__(self):
+        return _parser_for, (self.scheme.country, self.hasher.secret, self.institution, tuple(sorted(self.capacities)),
+                             None if self.institutions is None else tuple(sorted(self.institutions)))
+
+    def parse(self, raw: object) -> IntegrationChange:
+        if not isinstance(raw, dict):
+            raise Refusal("malformed_request", "each change is a JSON object.")
+        if not _KNOWN_FIELDS.issuperset(raw):
+            unknown = sorted(set(raw) - _KNOWN_FIELDS)[0]
+            raise Refusal("malformed_request", f"unknown field {unknown}.", unknown)
+        op = _OPS.get(raw.get("op") or "integrate")
+        if op is None:
+            raise Refusal("malformed_request", "op is one of integrate, end, remove.", "op")
+        subject = self.scheme.normalise_person(raw.get("subject"), "subject")
+        named = raw.get("institution")
+        if named in (None, ""):
+            if self.institution is None:
+                raise Refusal("malformed_request", "institution is required.", "institution")
+            named = self.institution
+        named = self.scheme.normalise_enterprise(named, "institution")
+        if self.institution is not None and named != self.institution:
+            raise Refusal("forbidden", "an application integrates persons only for its own institution.", "institution")
+        if self.institutions is not None and named not in self.institutions:
+            raise Refusal("not_found", f"no institution {named} is registered.", "institution")
+        capacity = self.capacities.get(raw.get("capacity"))  # type: ignore[arg-type]
+        if capacity is None:
+            raise Refusal("malformed_request", f"capacity {raw.get('capacity')!r} is not registered.", "capacity")
+        phase = _PHASES.get(raw.get("phase") or "definitive")
+        if phase is None:
+            raise Refusal("malformed_request", "phase is provisional or definitive.", "phase")
+        start, end = raw.get("start") or None, raw.get("end") or None
+        key = self.hasher.key(subject)
+        if op == "integrate":
+            if start is None:
+                raise Refusal("malformed_request", "start is required to integrate.", "start")
+            return IntegrationChange("integrate", key, named, capacity, phase, _period(start, end))
+        if op == "end":
+            if end is None:
+                raise Refusal("malformed_request", "end is required to end an integration.", "end")
+            return IntegrationChange("end", key, named, capacity, phase, end=_date(end, "end"))
+        period = _period(start, end) if start else (Period(date.min, _date(end, "end")) if end else None)
+        return IntegrationChange("remove", key, named, capacity, phase, period)
+
+    def parse_block(self, raws: Iterable[Raw]) -> ParsedBlock:
+        """Parse consecutive lines; a refused line is recorded with its number and skipped."""
+        block = ParsedBlock()
+        for number, raw in enumerate(raws, start=1):
+            try:
+                if isinstance(raw, Refusal):
+                    raise raw
+                block.changes.append(self.parse(raw))
+            except Refusal as refusal:
+                block.errors.append((number, refusal))
+            block.lines = number
+        return block.seal()
+
+    def parse_text(self, text: str, fmt: str) -> ParsedBlock:
+        """Parse a block of a file (a CSV block starts with the header row); for worker processes."""
+        return self.parse_block(read_import(text, fmt))
+
+
+@lru_cache(maxsize=8)
+def _parser_for(country: str, secret: bytes, institution: str | None, capacities: tuple[str, ...],
+                institutions: tuple[str, ...] | None) -> ChangeParser:
+    # In a worker process, the first block rebuilds the parser and the next ones reuse it (and
+    # its caches of validated numbers and keyed hashes).
+    return ChangeParser(scheme_for(country), SubjectHasher(secret), institution, capacities, institutions)
+
+
+# Dates and periods repeat across millions of lines; being immutable values, they are shared.
+def _date(value: object, name: str) -> date:
+    return _cached_date(value, name) if isinstance(value, str) else parse_date(value, name)
+
+
+def _period(start: object, end: object) -> Period:
+    if isinstance(start, str) and (end is None or isinstance(end, str)):
+        return _cached_period(start, end)
+    return Period(parse_date(start, "start"), None if end is None else parse_date(end, "end"))
+
+
+@lru_cache(maxsize=65536)
+def _cached_date(value: str, name: str) -> date:
+    return parse_date(value, name)
+
+
+@lru_cache(maxsize=65536)
+def _cached_period(start: str, end: str | None) -> Period:
+    return Period(_cached_date(start, "start"), None if end is None else _cached_date(end, "end"))
+
+
+def read_import(data: bytes | str, fmt: str) -> Iterator[Raw]:
+    """Lines of a CSV (with a header row of IMPORT_FIELDS) or JSON Lines file.
+
+    A line that cannot be parsed is yielded as a Refusal, so the caller reports it by number.
+    """
+    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    if fmt == "jsonl":
+        for line in text.splitlines():
+            if not line.strip():
+                yield Refusal("malformed_request", "empty line.")
+                continue
+            try:
+                yield json.loads(line)
+            except ValueError:
+                yield Refusal("malformed_request", "the line is not valid JSON.")
+        return
+    if fmt != "csv":
+        raise Refusal("unsupported_media_type", "bulk files are text/csv or application/jsonl.")
+    # newline="" lets the csv module see the line ends itself, as its documentation asks:
+    # a bare carriage return then ends a row instead of breaking the parser.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        raise Refusal("malformed_request", f"the CSV header cannot be read ({exc}).") from None
+    unknown = [h for h in header if h not in IMPORT_FIELDS]
+    if unknown or "subject" not in header:
+        raise Refusal("malformed_request", f"the CSV header must name columns among {', '.join(IMPORT_FIELDS)} (unknown: {', '.join(unknown) or 'none'}; subject required).")
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # the reader has consumed the bad line; the next one is read afresh
+            yield Refusal("malformed_request", f"the line is not valid CSV ({exc}).")
+            continue
+        if None in row:
+            yield Refusal("malformed_request", "the line has more columns than the header.")
+            continue
+        yield {k: v for k, v in row.items() if v not in (None, "")}
+
+
+def split_import(data: bytes, fmt: str, lines_per_block: int) -> list[str] | None:
+    """Cut a file into blocks of whole lines that parse independently, or None when it cannot be.
+
+    Reading the blocks one after the other with `read_import` yields the same items, in the same
+    order, as reading the whole file. Each CSV block starts with the file's header row. A CSV
+    file is not cut (None: the caller reads it as one stream) where a row may not be one line: a
+    quote character (a field may hold a line break), a bare carriage return (it ends a row), or
+    an empty line (the csv module skips it).
+    """
+    text = data.decode("utf-8", errors="replace")
+    if fmt == "jsonl":
+        rows = text.splitlines(keepends=True)  # as read_import splits them
+        return ["".join(rows[at:at + lines_per_block]) for at in range(0, len(rows), lines_per_block)]
+    if fmt != "csv":
+        raise Refusal("unsupported_media_type", "bulk files are text/csv or application/jsonl.")
+    header, _, body = text.partition("\n")
+    unsplittable = '"' in text or "\r" in body.replace("\r\n", "\n") or body.startswith(("\n", "\r\n"))
+    if unsplittable or "\n\n" in body or "\n\r\n" in body:
+        return None
+    rows = body.split("\n")
+    if rows[-1] == "":
+        rows.pop()  # after the file's last newline
+    return [header + "\n" + "\n".join(rows[at:at + lines_per_block]) + "\n"
+            for at in range(0, len(rows), lines_per_block)]
+
+
+def blocks_of(raws: Iterable[Raw], size: int) -> Iterator[Sequence[Raw]]:
+    """Consecutive lists of `size` items (the last may be shorter)."""
+    block: list[Raw] = []
+    for raw in raws:
+        block.append(raw)
+        if len(block) >= size:
+            yield block
+            block = []
+    if block:
+        yield block

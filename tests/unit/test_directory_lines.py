@@ -1,0 +1,132 @@
+"""Reading bulk directory files (every bad line a numbered refusal, never an exception), cutting them into blocks, parsing lines."""
+
+import pickle
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crossroads.domain.errors import Refusal
+from crossroads.domain.identifiers import BELGIUM
+from crossroads.domain.periods import Period
+from crossroads.domain.subjects import SubjectHasher
+from crossroads.services.directory_lines import ChangeParser, read_import, split_import
+
+
+def test_csv_rows_become_dicts_without_empty_cells():
+    rows = list(read_import("subject,capacity,end\r\n85073003328,child,\n", "csv"))
+    assert rows == [{"subject": "85073003328", "capacity": "child"}]
+
+
+def test_a_bare_carriage_return_ends_a_row_instead_of_breaking_the_reader():
+    rows = list(read_import("subject,capacity\n8507\r3003328,child\n", "csv"))
+    assert rows == [{"subject": "8507"}, {"subject": "3003328", "capacity": "child"}]
+
+
+def test_a_row_longer_than_the_header_is_a_refusal_and_the_next_row_still_reads():
+    rows = list(read_import('subject,capacity\n1,2,3\n"4",child\n', "csv"))
+    assert isinstance(rows[0], Refusal) and rows[0].code == "malformed_request"
+    assert rows[1] == {"subject": "4", "capacity": "child"}
+
+
+def test_unparseable_csv_line_is_a_refusal_and_the_reader_goes_on():
+    import csv
+    previous = csv.field_size_limit(8)  # a field over the limit is one way the csv reader fails a line
+    try:
+        rows = list(read_import("subject\n" + "9" * 20 + "\n1234\n", "csv"))
+    finally:
+        csv.field_size_limit(previous)
+    assert isinstance(rows[0], Refusal) and "not valid CSV" in rows[0].message
+    assert rows[1] == {"subject": "1234"}
+
+
+@pytest.mark.parametrize("header", ["subject,colour\n", "capacity\n", ""])
+def test_a_bad_header_refuses_the_whole_file(header):
+    with pytest.raises(Refusal) as caught:
+        list(read_import(header + "x\n", "csv"))
+    assert caught.value.code == "malformed_request"
+
+
+def test_json_lines_report_bad_and_empty_lines():
+    rows = list(read_import('{"subject": "1"}\n\nnot json\n', "jsonl"))
+    assert rows[0] == {"subject": "1"}
+    assert [r.code for r in rows[1:]] == ["malformed_request", "malformed_request"]
+
+
+def test_an_unknown_format_is_refused():
+    with pytest.raises(Refusal) as caught:
+        list(read_import("", "xml"))
+    assert caught.value.code == "unsupported_media_type"
+
+
+# Cutting a file into blocks for parsing processes: reading the blocks one after the other must
+# give exactly what reading the whole file gives, or the file must not be cut.
+
+_CELLS = st.sampled_from(["85073003328", "child", "2020-01-01", "", "x y", "ä", "1,2", '"q"', "\r", "\n", "\r\n"])
+
+
+@given(rows=st.lists(st.lists(_CELLS, min_size=0, max_size=4), max_size=12), size=st.integers(1, 5),
+       crlf=st.booleans(), final_newline=st.booleans())
+def test_csv_blocks_read_as_the_whole_file(rows, size, crlf, final_newline):
+    end = "\r\n" if crlf else "\n"
+    text = "subject,capacity,end" + end + end.join(",".join(cells) for cells in rows) + (end if final_newline else "")
+    _same_items(text, "csv", size)
+
+
+@given(lines=st.lists(st.sampled_from(['{"subject": "1"}', "", "not json", "{}", " ", "\r", "\u2028", "\x0b"]), max_size=12),
+       size=st.integers(1, 5))
+def test_jsonl_blocks_read_as_the_whole_file(lines, size):
+    _same_items("\n".join(lines), "jsonl", size)
+
+
+def _same_items(text: str, fmt: str, size: int) -> None:
+    def items(source):
+        try:
+            return [item.to_dict() if isinstance(item, Refusal) else item for item in read_import(source, fmt)]
+        except Refusal as refusal:  # a bad header refuses the file, whole or cut
+            return refusal.to_dict()
+
+    blocks = split_import(text.encode(), fmt, size)
+    if blocks is None:
+        assert fmt == "csv"
+        return
+    assert all(len(list(read_import(b, fmt))) <= size for b in blocks if isinstance(items(b), list))
+    whole = items(text)
+    cut = [items(b) for b in blocks]
+    if isinstance(whole, dict):
+        assert all(part == whole for part in cut)
+    else:
+        assert [item for part in cut for item in part] == whole
+
+
+def test_a_csv_file_with_quotes_is_not_cut():
+    assert split_import(b'subject\n"85073003328"\n', "csv", 1) is None
+    assert split_import(b"subject\n85073003328\n\n85073003328\n", "csv", 1) is None  # an empty row is skipped
+    assert split_import(b"subject\n85073003328\n85073003328\n", "csv", 1) == ["subject\n85073003328\n"] * 2
+
+
+# The parser crosses into worker processes by pickling; it must come back the same, and so must
+# what it parses and the refusals it makes.
+
+def test_a_parser_and_its_block_survive_pickling():
+    hasher = SubjectHasher(b"s" * 32)
+    parser = ChangeParser(BELGIUM, hasher, None, ["INSURED"], ["0411905847"])
+    again = pickle.loads(pickle.dumps(parser))
+    lines = [{"subject": "85073003328", "institution": "0411905847", "capacity": "INSURED", "start": "2020-01-01"},
+             {"subject": "85073003328", "institution": "0403170701", "capacity": "INSURED", "start": "2020-01-01"},
+             {"op": "remove", "subject": "85073003328", "institution": "0411905847", "capacity": "INSURED", "end": "2021-01-01"}]
+    block = pickle.loads(pickle.dumps(again.parse_block(lines)))
+    here = parser.parse_block(lines)
+    assert (block.lines, block.changes, block.sha256) == (here.lines, here.changes, here.sha256)
+    assert [c.period for c in block.changes] == [Period(date(2020, 1, 1)), Period(date.min, date(2021, 1, 1))]
+    assert block.changes[0].subject_key == hasher.key("85073003328")
+    ((number, refusal),) = block.errors
+    assert (number, refusal.code, refusal.field) == (2, "not_found", "institution")
+
+
+def test_unhashable_dates_are_refused_not_crashed():
+    parser = ChangeParser(BELGIUM, SubjectHasher(b"s" * 32), None, ["INSURED"])
+    with pytest.raises(Refusal) as caught:
+        parser.parse({"subject": "85073003328", "institution": "0411905847", "capacity": "INSURED", "start": ["2020"]})
+    assert caught.value.code == "invalid_period"
