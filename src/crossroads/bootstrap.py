@@ -22,6 +22,7 @@ from .services.citizen import ConsultationHistory
 from .services.clock import Clock
 from .services.directory import DirectoryService
 from .services.exchange import ExchangeService
+from .services.mutations import MutationService
 from .services.ports import ProviderClient
 from .services.registry import RegistryAdmin
 from .services.registry_cache import RegistryCache
@@ -45,6 +46,7 @@ class Hub:
     registry: RegistryAdmin
     directory: DirectoryService
     exchange: ExchangeService
+    mutations: MutationService
     providers: ProviderClient
     sequencer: Sequencer
     audit_proofs: AuditProofs
@@ -134,11 +136,12 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
             store.registry, store.replay, store.audit, keys, clock, issuer=settings.issuer,
             token_ttl=settings.token_ttl_seconds, max_assertion_lifetime=settings.assertion_max_lifetime_seconds,
         ),
-        registry=RegistryAdmin(store.registry, store.audit, clock, scheme, cache),
+        registry=RegistryAdmin(store.registry, store.audit, clock, scheme, cache, store.mutations),
         directory=DirectoryService(store.directory, store.registry, store.audit, clock, scheme, hasher),
         exchange=ExchangeService(
             store.registry, store.directory, store.audit, providers, keys, clock, scheme, hasher, cache
         ),
+        mutations=MutationService(store.mutations, store.registry, store.directory, store.audit, clock, scheme, hasher, cache),
         providers=providers,
         sequencer=Sequencer(store.transparency, keys, clock, head_every_entries=settings.tree_head_every_entries,
                             head_every_seconds=settings.tree_head_every_seconds),

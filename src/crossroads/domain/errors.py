@@ -32,6 +32,7 @@ _CODES = [
     ErrorCode("invalid_identifier", 422, "An identifier fails its check digits or format for the deployment's scheme."),
     ErrorCode("invalid_period", 422, "A date is impossible or a period ends before it starts."),
     ErrorCode("unknown_service", 404, "No electronic service with that code (and version) is registered."),
+    ErrorCode("unknown_mutation_type", 404, "No mutation type with that code (and version) is registered."),
     ErrorCode("malformed_request", 400, "The body is not valid JSON, has wrong types, unknown fields or misses a required field."),
     ErrorCode("unsupported_media_type", 415, "The body is not sent as application/json (or the format the endpoint names)."),
     ErrorCode("payload_too_large", 413, "The body exceeds the configured limit (1 MiB by default)."),

@@ -16,6 +16,7 @@ from ..domain.archive import Segment
 from ..domain.audit import AuditRecord
 from ..domain.directory import Integration, Phase
 from ..domain.merkle import Node, TreeHead
+from ..domain.mutations import Mutation, MutationType, Subscription
 from ..domain.periods import Period
 from ..domain.registry import Application, Authorization, Capacity, Institution, Service
 
@@ -230,6 +231,60 @@ class ProviderClient(abc.ABC):
         """Release pooled connections."""
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One message of the outbox, for one subscription."""
+
+    seq: int
+    subscription: str
+    publisher: str
+    mutation_id: str
+    subject_key: bytes
+    message: bytes
+
+
+class MutationStore(abc.ABC):
+    """Mutation types, subscriptions, accepted mutations and the outbox of their deliveries."""
+
+    @abc.abstractmethod
+    async def put_type(self, mutation_type: MutationType) -> bool:
+        """Create or replace; True when created."""
+
+    @abc.abstractmethod
+    async def get_type(self, code: str, version: str | None = None) -> MutationType | None:
+        """The named version, or the highest version (compared as numbers where they are) when None."""
+
+    @abc.abstractmethod
+    async def list_types(self) -> list[MutationType]: ...
+
+    @abc.abstractmethod
+    async def add_subscription(self, subscription: Subscription) -> bool:
+        """False when the application already subscribes to the type (nothing is changed)."""
+
+    @abc.abstractmethod
+    async def subscriptions(self, *, mutation_type: str | None = None, institution: str | None = None,
+                            application: str | None = None) -> list[Subscription]: ...
+
+    @abc.abstractmethod
+    async def delete_subscription(self, subscription_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def publish(self, mutation: Mutation, digest: bytes, deliveries: list[tuple[str, bytes]]) -> bytes | None:
+        """Store the mutation and its deliveries (subscription id, message) in one transaction.
+
+        Returns None when stored; when the publisher already used the id, stores nothing and
+        returns the digest accepted then.
+        """
+
+    @abc.abstractmethod
+    async def mailbox(self, institution: str, application: str, after: int, limit: int) -> list[Delivery]:
+        """Unacknowledged deliveries of the application's pull subscriptions with seq > after, in seq order."""
+
+    @abc.abstractmethod
+    async def ack(self, institution: str, application: str, seqs: list[int], at_ms: int) -> list[Delivery]:
+        """Acknowledge the application's deliveries among `seqs`; return those acknowledged now."""
+
+
 class Store(abc.ABC):
     """The storage adapter as a whole: one object to open, migrate, check and close."""
 
@@ -238,6 +293,7 @@ class Store(abc.ABC):
     audit: AuditLog
     transparency: TransparencyLog
     replay: ReplayGuard
+    mutations: MutationStore
 
     @abc.abstractmethod
     async def ping(self) -> None:

@@ -19,7 +19,7 @@ from ..domain.errors import Refusal
 from ..domain.identifiers import IdentifierScheme
 from ..domain.registry import Application, Authorization, Capacity, Institution, Service, check_code
 from .clock import Clock
-from .ports import AuditLog, RegistryRepository
+from .ports import AuditLog, MutationStore, RegistryRepository
 from .registry_cache import RegistryCache
 
 HOLDERS_SERVICE = "directory.holders"
@@ -30,9 +30,11 @@ _PUBLIC_KEY_TYPES = {("OKP", "Ed25519"), ("EC", "P-256")}
 class RegistryAdmin:
     def __init__(
         self, registry: RegistryRepository, audit: AuditLog, clock: Clock, scheme: IdentifierScheme,
-        cache: RegistryCache | None = None,
+        cache: RegistryCache | None = None, mutation_types: MutationStore | None = None,
     ) -> None:
+        """`mutation_types`, when given, lets authorizations name a mutation type as their service."""
         self._registry = registry
+        self._mutation_types = mutation_types
         self._cache = cache
         self._audit = audit
         self._clock = clock
@@ -106,10 +108,7 @@ class RegistryAdmin:
         if authorization.service == HOLDERS_SERVICE:
             known_fields = set(HOLDERS_FIELDS)
         else:
-            service = await self._registry.get_service(authorization.service)
-            if service is None:
-                raise Refusal("unknown_service", f"no service {authorization.service} is registered.", "service")
-            known_fields = {f for f in service.response_fields}
+            known_fields = await self._fields_of(authorization.service)
         unknown = [f for f in authorization.allowed_fields if not _is_within(f, known_fields)]
         if unknown:
             raise Refusal("malformed_request", f"the service does not return {', '.join(unknown)}.", "allowed_fields")
@@ -123,6 +122,17 @@ class RegistryAdmin:
         created = await self._registry.put_authorization(authorization)
         await self._record("create" if created else "update", "authorization", authorization.reference, _plain(authorization))
         return authorization, created
+
+    async def _fields_of(self, code: str) -> set[str]:
+        """What an authorization for `code` may allow: a service's response fields, or a mutation
+        type's payload fields (a subscription is authorized as an exchange is)."""
+        service = await self._registry.get_service(code)
+        if service is not None:
+            return set(service.response_fields)
+        mutation_type = None if self._mutation_types is None else await self._mutation_types.get_type(code)
+        if mutation_type is not None:
+            return set(mutation_type.fields)
+        raise Refusal("unknown_service", f"no service or mutation type {code} is registered.", "service")
 
     async def delete(self, kind: str, key: tuple[str, ...]) -> None:
         if not await self._registry.delete(kind, key):

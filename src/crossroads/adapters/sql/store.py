@@ -10,6 +10,7 @@ from .database import Database, PostgresDatabase, SQLiteDatabase
 from .directory import SqlDirectory
 from .lease import FileLease, PostgresLease
 from .migrate import migrate
+from .mutations import SqlMutations
 from .registry import SqlRegistry
 from .replay import SqlReplayGuard
 from .transparency import SqlTransparencyLog
@@ -28,6 +29,7 @@ class SqlStore(Store):
         self.audit = audit
         self.transparency = SqlTransparencyLog(db)
         self.replay = SqlReplayGuard(db)
+        self.mutations = SqlMutations(db)
 
     async def ping(self) -> None:
         await self.db.fetchone("SELECT 1")

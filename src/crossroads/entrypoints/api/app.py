@@ -17,7 +17,7 @@ from ...config import Settings
 from ...domain.errors import CATALOGUE, Refusal
 from ...services.clock import Clock
 from ...demo import identity_provider
-from . import admin, audit, auth, citizen, directory, discovery, errors, exchange, ops
+from . import admin, audit, auth, citizen, directory, discovery, errors, exchange, mutations, ops
 from .sessions import CitizenSessions
 from .schemas import ExchangeIn
 
@@ -86,7 +86,7 @@ def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None =
     app = FastAPI(title="Crossroads hub", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   default_response_class=JSONBody, docs_url="/docs", redoc_url=None)
     errors.install(app)
-    for module in (ops, auth, exchange, directory, discovery, admin, audit, citizen):
+    for module in (ops, auth, exchange, directory, mutations, discovery, admin, audit, citizen):
         app.include_router(module.router)
     if settings.demo:
         app.include_router(identity_provider.router())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -119,3 +119,36 @@ class DirectoryQueryIn(Strict):
     institution: str | None = Field(None, description="With capacities and period: does this institution hold the person?")
     capacities: list[str] | None = None
     period: PeriodIn | None = None
+
+
+class MutationTypeIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=2000)
+    publisher: str = Field(description="Enterprise number of the authentic source that publishes this type.", max_length=64)
+    fields: list[str] = Field(min_length=1, description="The fields the payload may hold; authorizations allow some of them.")
+    schema_: dict = Field(default_factory=lambda: {"type": "object"}, alias="schema",
+                          description="JSON Schema (2020-12) of the payload.")
+
+
+class MutationIn(Strict):
+    id: str = Field(min_length=1, max_length=100, description="The publisher's id for this mutation: the same id again is accepted once.")
+    subject: str = Field(max_length=64, description="The person's identifier, any usual spelling.")
+    effective_date: dt.date = Field(description="The day the change takes effect; recipients are those handling the person on that day.")
+    payload: dict[str, Any] = Field(default_factory=dict, description="Checked against the mutation type's schema.")
+    version: str | None = Field(None, max_length=64, description="Mutation type version; the highest when omitted.")
+
+
+class MutationBatchIn(Strict):
+    mutations: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
+
+
+class SubscriptionIn(Strict):
+    mutation_type: str = Field(max_length=64)
+    purpose: str = Field(max_length=64, description="Purpose code the authorization names.")
+    authorization: str | None = Field(None, max_length=100, description="Authorization reference; found automatically when omitted.")
+    mode: Literal["pull", "push"] = "pull"
+    webhook_url: str | None = Field(None, max_length=2000, description="Where push deliveries go (mode push).")
+
+
+class AckIn(Strict):
+    seqs: list[Annotated[int, Field(ge=1, le=2**62)]] = Field(min_length=1, max_length=1000, description="Sequence numbers of the messages received.")

@@ -1,0 +1,130 @@
+"""Mutation types, subscriptions, accepted mutations and the outbox, over SQL (both dialects)."""
+
+from __future__ import annotations
+
+import json
+
+from ...domain.mutations import Mutation, MutationType, Subscription
+from ...services.ports import Delivery, MutationStore
+from .database import Database, Row
+
+_TYPE_COLUMNS = "code, version, name, publisher, payload_schema, description, fields"
+_SUBSCRIPTION_COLUMNS = "id, institution, application, mutation_type, authorization_ref, mode, webhook_url, created_at_ms"
+_DELIVERY_COLUMNS = "d.seq, d.subscription, d.publisher, d.mutation_id, d.subject_key, d.message"
+_ACK_BATCH = 500  # seqs per UPDATE … IN (…): under SQLite's and psycopg's parameter limits
+
+
+def _type(row: Row) -> MutationType:
+    return MutationType(code=row[0], version=row[1], name=row[2], publisher=row[3],
+                        schema=json.loads(row[4]), description=row[5], fields=tuple(json.loads(row[6])))
+
+
+def _subscription(row: Row) -> Subscription:
+    return Subscription(id=row[0], institution=row[1], application=row[2], mutation_type=row[3],
+                        authorization=row[4], mode=row[5], webhook_url=row[6], created_at_ms=row[7])
+
+
+def _delivery(row: Row) -> Delivery:
+    return Delivery(seq=row[0], subscription=row[1], publisher=row[2], mutation_id=row[3],
+                    subject_key=bytes(row[4]), message=bytes(row[5]))
+
+
+def _version_order(version: str) -> tuple:
+    return (0, int(version), "") if version.isdigit() else (1, 0, version)
+
+
+class SqlMutations(MutationStore):
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def put_type(self, mutation_type: MutationType) -> bool:
+        async with self._db.transaction() as tx:
+            existed = await tx.fetchone("SELECT 1 FROM mutation_types WHERE code = ? AND version = ?",
+                                        (mutation_type.code, mutation_type.version))
+            values = (mutation_type.code, mutation_type.version, mutation_type.name, mutation_type.publisher,
+                      json.dumps(mutation_type.schema), mutation_type.description, json.dumps(list(mutation_type.fields)))
+            if existed:
+                await tx.execute("UPDATE mutation_types SET name = ?, publisher = ?, payload_schema = ?, description = ?,"
+                                 " fields = ? WHERE code = ? AND version = ?", (*values[2:], *values[:2]))
+            else:
+                await tx.execute(f"INSERT INTO mutation_types ({_TYPE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", values)
+        return existed is None
+
+    async def get_type(self, code: str, version: str | None = None) -> MutationType | None:
+        if version is not None:
+            row = await self._db.fetchone(f"SELECT {_TYPE_COLUMNS} FROM mutation_types WHERE code = ? AND version = ?",
+                                          (code, version))
+            return _type(row) if row else None
+        rows = await self._db.fetchall(f"SELECT {_TYPE_COLUMNS} FROM mutation_types WHERE code = ?", (code,))
+        return _type(max(rows, key=lambda r: _version_order(r[1]))) if rows else None
+
+    async def list_types(self) -> list[MutationType]:
+        rows = await self._db.fetchall(f"SELECT {_TYPE_COLUMNS} FROM mutation_types ORDER BY code, version")
+        return [_type(r) for r in rows]
+
+    async def add_subscription(self, subscription: Subscription) -> bool:
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                f"INSERT INTO subscriptions ({_SUBSCRIPTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (subscription.id, subscription.institution, subscription.application, subscription.mutation_type,
+                 subscription.authorization, subscription.mode, subscription.webhook_url, subscription.created_at_ms))
+        return changed == 1
+
+    async def subscriptions(self, *, mutation_type: str | None = None, institution: str | None = None,
+                            application: str | None = None) -> list[Subscription]:
+        wanted = {"mutation_type": mutation_type, "institution": institution, "application": application}
+        named = {k: v for k, v in wanted.items() if v is not None}
+        where = " AND ".join(f"{k} = ?" for k in named) or "1 = 1"
+        rows = await self._db.fetchall(
+            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE {where} ORDER BY created_at_ms, id",
+            tuple(named.values()))
+        return [_subscription(r) for r in rows]
+
+    async def delete_subscription(self, subscription_id: str) -> bool:
+        async with self._db.transaction() as tx:
+            return await tx.execute("DELETE FROM subscriptions WHERE id = ?", (subscription_id,)) == 1
+
+    async def publish(self, mutation: Mutation, digest: bytes, deliveries: list[tuple[str, bytes]]) -> bytes | None:
+        async with self._db.transaction() as tx:
+            stored = await tx.execute(
+                "INSERT INTO mutations (publisher, id, mutation_type, version, subject_key, effective_day, digest,"
+                " recipients, published_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (mutation.publisher, mutation.id, mutation.type, mutation.version, mutation.subject_key,
+                 mutation.effective.toordinal(), digest, len(deliveries), mutation.published_at_ms))
+            if stored != 1:
+                row = await tx.fetchone("SELECT digest FROM mutations WHERE publisher = ? AND id = ?",
+                                        (mutation.publisher, mutation.id))
+                return bytes(row[0]) if row else b""
+            if deliveries:
+                await tx.executemany(
+                    "INSERT INTO deliveries (subscription, publisher, mutation_id, subject_key, message)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [(subscription, mutation.publisher, mutation.id, mutation.subject_key, message)
+                     for subscription, message in deliveries])
+        return None
+
+    async def mailbox(self, institution: str, application: str, after: int, limit: int) -> list[Delivery]:
+        rows = await self._db.fetchall(
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s ON s.id = d.subscription"
+            " WHERE s.institution = ? AND s.application = ? AND s.mode = 'pull' AND d.acked_at_ms IS NULL"
+            " AND d.seq > ? ORDER BY d.seq LIMIT ?", (institution, application, after, limit))
+        return [_delivery(r) for r in rows]
+
+    async def ack(self, institution: str, application: str, seqs: list[int], at_ms: int) -> list[Delivery]:
+        acked: list[Delivery] = []
+        wanted = sorted(set(seqs))
+        async with self._db.transaction() as tx:
+            for at in range(0, len(wanted), _ACK_BATCH):
+                group = wanted[at:at + _ACK_BATCH]
+                marks = ", ".join("?" for _ in group)
+                rows = await tx.fetchall(
+                    f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s ON s.id = d.subscription"
+                    f" WHERE s.institution = ? AND s.application = ? AND d.acked_at_ms IS NULL AND d.seq IN ({marks})",
+                    (institution, application, *group))
+                if rows:
+                    mine = [r[0] for r in rows]
+                    await tx.execute(f"UPDATE deliveries SET acked_at_ms = ? WHERE seq IN ({', '.join('?' for _ in mine)})",
+                                     (at_ms, *mine))
+                    acked += [_delivery(r) for r in rows]
+        return acked

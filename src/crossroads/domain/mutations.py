@@ -1,0 +1,110 @@
+"""Mutations: changes an authentic source publishes, and who is entitled to be told.
+
+A mutation is about one person, takes effect on one day, and is of a registered type that one
+authentic source may publish. An institution subscribes to a type under an authorization (the
+same decisions as exchanges: consumer, service = the mutation type's code, purpose, required
+capacities, allowed fields). The recipients of a mutation are the subscriptions whose institution
+holds the person, in one of the authorization's required capacities, on the mutation's effective
+date, and whose authorization is valid on the day it is published; each receives only the fields
+its authorization allows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Iterable
+
+from .directory import Integration
+from .errors import Refusal
+from .periods import Period
+from .registry import Authorization, check_code
+
+MODES = ("pull", "push")
+
+
+@dataclass(frozen=True)
+class MutationType:
+    """A kind of change (`person.address`, version 1), its payload's JSON Schema, and its publisher."""
+
+    code: str
+    version: str
+    name: str
+    publisher: str  # the enterprise number of the one authentic source that may publish it
+    fields: tuple[str, ...]  # what the payload may hold; authorizations allow some of them
+    schema: dict = field(default_factory=lambda: {"type": "object"})
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        check_code(self.code, "code")
+        check_code(self.version, "version")
+        if not self.fields:
+            raise Refusal("malformed_request", "fields lists what the payload may hold.", "fields")
+
+
+def event_type(code: str, version: str) -> str:
+    """The CloudEvents `type` of a mutation type: reverse-DNS style, versioned."""
+    return f"be.crossroads.{code}.v{version}"
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One published change, as accepted. `subject` is the person's normalised number."""
+
+    id: str
+    type: str
+    version: str
+    publisher: str
+    subject: str
+    subject_key: bytes
+    effective: date
+    payload: dict
+    published_at_ms: int
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """An application's standing request to receive one mutation type under one authorization."""
+
+    id: str
+    institution: str
+    application: str
+    mutation_type: str
+    authorization: str
+    mode: str = "pull"
+    webhook_url: str | None = None
+    created_at_ms: int = 0
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise Refusal("malformed_request", "mode is pull or push.", "mode")
+        if self.mode == "push" and not self.webhook_url:
+            raise Refusal("malformed_request", "a push subscription needs a webhook_url.", "webhook_url")
+
+
+def entitled(
+    subscriptions: Iterable[Subscription], authorizations: dict[str, Authorization],
+    holders: Iterable[Integration], mutation_type: str, effective: date, today: date,
+) -> list[tuple[Subscription, Authorization]]:
+    """The subscriptions that must receive a mutation, each with the authorization it is under.
+
+    `holders` are the person's integrations (every institution); `authorizations` maps a
+    reference to its decision. A subscription is entitled when its authorization is for this
+    mutation type, is valid `today`, and its institution holds the person in one of the
+    authorization's required capacities on the `effective` day. Anything missing entitles nobody.
+    """
+    day = Period.day(effective)
+    held = {(i.institution, i.capacity) for i in holders if i.period.covers(day)}
+    chosen = []
+    for subscription in subscriptions:
+        authorization = authorizations.get(subscription.authorization)
+        if (
+            subscription.mutation_type == mutation_type
+            and authorization is not None
+            and authorization.service == mutation_type
+            and authorization.consumer == subscription.institution
+            and authorization.is_valid_on(today)
+            and any((subscription.institution, capacity) in held for capacity in authorization.required_capacities)
+        ):
+            chosen.append((subscription, authorization))
+    return chosen

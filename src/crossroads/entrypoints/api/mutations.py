@@ -1,0 +1,114 @@
+"""Mutations over HTTP: the catalogue of types, publishing, subscriptions, and the pull mailbox.
+
+The shape follows the GovStack Information Mediator Pub/Sub API where it fits (event types with a
+schema, publish returning an id, subscriptions per event type, pull and acknowledge), under the
+hub's own authentication and with the reference directory deciding who receives what.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import Response as PlainResponse
+
+from ...domain.errors import Refusal
+from ...domain.mutations import MutationType, Subscription, event_type
+from ...services.auth import Caller
+from .errors import openapi_errors
+from .responses import JSONBody
+from .schemas import AckIn, MutationBatchIn, MutationIn, MutationTypeIn, SubscriptionIn
+from .security import application, operator
+
+router = APIRouter(tags=["mutations"])
+ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "invalid_identifier", "invalid_period",
+                        "not_found", "unknown_mutation_type", "no_authorization", "authorization_expired",
+                        "conflict", "payload_too_large")
+
+
+def _type_out(mutation_type: MutationType) -> dict:
+    return {**{k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(mutation_type).items()},
+            "event_type": event_type(mutation_type.code, mutation_type.version)}
+
+
+def _subscription_out(subscription: Subscription) -> dict:
+    return asdict(subscription)
+
+
+@router.put("/admin/mutation-types/{code}/{version}", responses=ERRORS, tags=["admin"],
+            summary="Register a mutation type: its payload schema and fields, and the one authentic source that publishes it",
+            dependencies=[Depends(operator)])
+async def put_mutation_type(code: str, version: str, body: MutationTypeIn, request: Request, response: Response) -> dict:
+    mutation_type, created = await request.app.state.hub.mutations.put_type(MutationType(
+        code=code, version=version, name=body.name, publisher=body.publisher, fields=tuple(body.fields),
+        schema=body.schema_, description=body.description))
+    response.status_code = 201 if created else 200
+    return _type_out(mutation_type)
+
+
+@router.get("/v1/mutation-types", responses=ERRORS, summary="The catalogue of mutation types")
+async def list_mutation_types(request: Request, caller: Caller = Depends(application)) -> list[dict]:
+    return [_type_out(t) for t in await request.app.state.hub.store.mutations.list_types()]
+
+
+@router.post("/v1/mutations/{mutation_type}", responses=ERRORS, status_code=201,
+             summary="Publish one mutation (authentic sources): 201 when accepted, 200 when the id was accepted before")
+async def publish(mutation_type: str, body: MutationIn, request: Request, response: Response,
+                  caller: Caller = Depends(application)) -> dict:
+    published = await request.app.state.hub.mutations.publish(caller, mutation_type, body.model_dump(mode="json", exclude_none=True))
+    response.status_code = 201 if published.status == "accepted" else 200
+    return asdict(published)
+
+
+@router.post("/v1/mutations/{mutation_type}/batch", responses=ERRORS,
+             summary="Publish up to 1,000 mutations; each is accepted, a duplicate, or refused on its own")
+async def publish_batch(mutation_type: str, body: MutationBatchIn, request: Request,
+                        caller: Caller = Depends(application)) -> dict:
+    service = request.app.state.hub.mutations
+    results = []
+    for number, raw in enumerate(body.mutations):
+        try:
+            results.append(asdict(await service.publish(caller, mutation_type, raw)))
+        except Refusal as refusal:
+            if refusal.code in ("unknown_mutation_type", "forbidden"):  # the whole batch is refused alike
+                raise
+            results.append({"index": number, "id": raw.get("id") if isinstance(raw.get("id"), str) else None,
+                            "status": "refused", "error": refusal.to_dict()})
+    return {"results": results}
+
+
+@router.post("/v1/subscriptions", responses=ERRORS, status_code=201,
+             summary="Subscribe this application to a mutation type, under an authorization")
+async def subscribe(body: SubscriptionIn, request: Request, caller: Caller = Depends(application)) -> dict:
+    subscription = await request.app.state.hub.mutations.subscribe(
+        caller, body.mutation_type, body.purpose, body.authorization, body.mode, body.webhook_url)
+    return _subscription_out(subscription)
+
+
+@router.get("/v1/subscriptions", responses=ERRORS, summary="This application's subscriptions")
+async def list_subscriptions(request: Request, caller: Caller = Depends(application)) -> list[dict]:
+    return [_subscription_out(s) for s in await request.app.state.hub.mutations.subscriptions(caller)]
+
+
+@router.delete("/v1/subscriptions/{subscription_id}", status_code=204, responses=ERRORS,
+               summary="Cancel a subscription: nothing more is queued for it")
+async def unsubscribe(subscription_id: str, request: Request, caller: Caller = Depends(application)) -> Response:
+    await request.app.state.hub.mutations.unsubscribe(caller, subscription_id)
+    return PlainResponse(status_code=204)
+
+
+@router.get("/v1/mailbox", responses=ERRORS,
+            summary="Unacknowledged messages of this application's pull subscriptions, in order")
+async def mailbox(request: Request, after: int = Query(0, ge=0, le=2**62, description="Only messages after this seq (paging)."),
+                  limit: int = Query(100, ge=1, le=1000), caller: Caller = Depends(application)) -> JSONBody:
+    deliveries = await request.app.state.hub.mutations.mailbox(caller, after, limit)
+    # The messages are stored as the CloudEvents they are: spliced in, not parsed and re-encoded.
+    messages = b",".join(b'{"seq":%d,"event":%s}' % (d.seq, d.message) for d in deliveries)
+    next_after = deliveries[-1].seq if deliveries else after
+    return JSONBody(orjson.Fragment(b'{"messages":[' + messages + b'],"next_after":%d}' % next_after))
+
+
+@router.post("/v1/mailbox/ack", responses=ERRORS, summary="Acknowledge received messages by their seq")
+async def acknowledge(body: AckIn, request: Request, caller: Caller = Depends(application)) -> dict:
+    return {"acknowledged": await request.app.state.hub.mutations.acknowledge(caller, body.seqs)}

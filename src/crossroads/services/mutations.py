@@ -1,0 +1,251 @@
+"""Mutation use cases: the catalogue of types, subscriptions, publishing with fan-out, the mailbox.
+
+Publishing computes the recipients from the reference directory as of the mutation's effective
+date (`domain.mutations.entitled`) and writes the mutation and one outbox row per recipient in
+one transaction: once the publisher has its answer, every delivery exists. Each recipient's
+message is a CloudEvent 1.0 holding only the fields its authorization allows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+
+import jsonschema_rs
+import orjson
+from jsonschema import Draft202012Validator, SchemaError
+
+from ..domain.audit import AuditRecord
+from ..domain.errors import Refusal
+from ..domain.identifiers import IdentifierScheme
+from ..domain.minimisation import minimise, path_tree
+from ..domain.mutations import Mutation, MutationType, Subscription, entitled, event_type
+from ..domain.periods import parse_date
+from ..domain.registry import check_code, choose_authorization
+from ..domain.subjects import SubjectHasher
+from .auth import Caller
+from .clock import Clock
+from .ports import AuditLog, Delivery, DirectoryRepository, MutationStore, RegistryRepository
+from .registry_cache import RegistryCache
+
+MUTATION_FIELDS = frozenset({"id", "subject", "effective_date", "payload", "version"})
+MAX_MAILBOX_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class Published:
+    id: str
+    status: str  # "accepted" | "duplicate"
+    recipients: int | None  # None for a duplicate: its recipients were counted when it was accepted
+
+
+class MutationService:
+    def __init__(
+        self, store: MutationStore, registry: RegistryRepository, directory: DirectoryRepository, audit: AuditLog,
+        clock: Clock, scheme: IdentifierScheme, hasher: SubjectHasher, cache: RegistryCache,
+    ) -> None:
+        self._store = store
+        self._registry = registry
+        self._directory = directory
+        self._audit = audit
+        self._clock = clock
+        self._scheme = scheme
+        self._hasher = hasher
+        self._cache = cache
+        self._validators: dict[tuple[str, str], object] = {}
+
+    # The catalogue (operator) -------------------------------------------------------------
+
+    async def put_type(self, mutation_type: MutationType) -> tuple[MutationType, bool]:
+        publisher = self._scheme.normalise_enterprise(mutation_type.publisher, "publisher")
+        if await self._registry.get_institution(publisher) is None:
+            raise Refusal("not_found", f"no institution {publisher} is registered.", "publisher")
+        try:
+            Draft202012Validator.check_schema(mutation_type.schema)
+        except SchemaError as exc:
+            raise Refusal("malformed_request", f"schema is not a valid JSON Schema: {exc.message}", "schema") from None
+        try:  # the validator publishing uses must accept it too (e.g. its regular expressions)
+            jsonschema_rs.validator_for(mutation_type.schema)
+        except (ValueError, jsonschema_rs.ValidationError) as exc:
+            raise Refusal("malformed_request", f"schema cannot be compiled: {str(exc)[:200]}", "schema") from None
+        mutation_type = replace(mutation_type, publisher=publisher)
+        created = await self._store.put_type(mutation_type)
+        self._validators.pop((mutation_type.code, mutation_type.version), None)
+        await self._audit.append(AuditRecord(
+            kind="registry", at_ms=self._clock.now_ms(), outcome="ok",
+            action=f"mutation_type.{'create' if created else 'update'}",
+            target=f"{mutation_type.code}/{mutation_type.version}", detail={"publisher": publisher},
+        ))
+        return mutation_type, created
+
+    async def mutation_type(self, code: str, version: str | None = None) -> MutationType:
+        found = await self._store.get_type(code, version)
+        if found is None:
+            named = f" version {version}" if version else ""
+            raise Refusal("unknown_mutation_type", f"no mutation type {code!r}{named} is registered.", "mutation_type")
+        return found
+
+    # Subscriptions (applications) ---------------------------------------------------------
+
+    async def subscribe(self, caller: Caller, mutation_type: str, purpose: str, authorization: str | None,
+                        mode: str, webhook_url: str | None) -> Subscription:
+        institution, application = _member(caller)
+        kind = await self.mutation_type(mutation_type)
+        check_code(purpose, "purpose")
+        candidates = await self._registry.find_authorizations(institution, kind.code, purpose)
+        chosen = choose_authorization(candidates, self._clock.today(), authorization)
+        if webhook_url is not None and not webhook_url.startswith(("https://", "http://")):
+            raise Refusal("malformed_request", "webhook_url must be an http(s) URL.", "webhook_url")
+        subscription = Subscription(
+            id=str(uuid.uuid4()), institution=institution, application=application, mutation_type=kind.code,
+            authorization=chosen.reference, mode=mode, webhook_url=webhook_url, created_at_ms=self._clock.now_ms())
+        if not await self._store.add_subscription(subscription):
+            raise Refusal("conflict", f"application {caller.client_id} already subscribes to {kind.code}.", "mutation_type")
+        await self._record_subscription(caller, "create", subscription)
+        return subscription
+
+    async def subscriptions(self, caller: Caller) -> list[Subscription]:
+        institution, application = _member(caller)
+        return await self._store.subscriptions(institution=institution, application=application)
+
+    async def unsubscribe(self, caller: Caller, subscription_id: str) -> None:
+        mine = {s.id: s for s in await self.subscriptions(caller)}
+        if subscription_id not in mine or not await self._store.delete_subscription(subscription_id):
+            raise Refusal("not_found", f"application {caller.client_id} has no subscription {subscription_id[:64]!r}.", "subscription")
+        await self._record_subscription(caller, "delete", mine[subscription_id])
+
+    async def _record_subscription(self, caller: Caller, action: str, subscription: Subscription) -> None:
+        await self._audit.append(AuditRecord(
+            kind="mutation", at_ms=self._clock.now_ms(), outcome="ok", action=f"subscription.{action}",
+            consumer=caller.institution, application=caller.application, service=subscription.mutation_type,
+            authorization=subscription.authorization, target=subscription.id,
+            detail={"mode": subscription.mode},
+        ))
+
+    # Publishing (authentic sources) -------------------------------------------------------
+
+    async def publish(self, caller: Caller, type_code: str, raw: object) -> Published:
+        """Accept one mutation and fan it out; the same id again is a `duplicate`, accepted once."""
+        publisher, _ = _member(caller)
+        if not isinstance(raw, dict):
+            raise Refusal("malformed_request", "a mutation is a JSON object.")
+        unknown = sorted(set(raw) - MUTATION_FIELDS)
+        if unknown:
+            raise Refusal("malformed_request", f"unknown field {unknown[0]}.", unknown[0])
+        version = raw.get("version")
+        if version is not None and not isinstance(version, str):
+            raise Refusal("malformed_request", "version is a string.", "version")
+        kind = await self.mutation_type(type_code, version)
+        if kind.publisher != publisher:
+            raise Refusal("forbidden", f"only institution {kind.publisher} publishes {kind.code}.", "mutation_type")
+        mutation_id = raw.get("id")
+        if not isinstance(mutation_id, str) or not 0 < len(mutation_id) <= 100 or not mutation_id.isprintable():
+            raise Refusal("malformed_request", "id is 1 to 100 printable characters, unique per publisher.", "id")
+        subject = self._scheme.normalise_person(raw.get("subject"), "subject")
+        if raw.get("effective_date") is None:
+            raise Refusal("malformed_request", "effective_date is required (YYYY-MM-DD).", "effective_date")
+        effective = parse_date(raw["effective_date"], "effective_date")
+        payload = raw.get("payload", {})
+        self._validate(kind, payload)
+        try:
+            digest = hashlib.sha256(orjson.dumps(
+                [kind.code, kind.version, subject, effective.isoformat(), payload], option=orjson.OPT_SORT_KEYS)).digest()
+        except orjson.JSONEncodeError:  # JSON allows any integer; the messages carry 64-bit ones
+            raise Refusal("malformed_request", "payload holds a number beyond the 64-bit range.", "payload") from None
+        mutation = Mutation(id=mutation_id, type=kind.code, version=kind.version, publisher=publisher,
+                            subject=subject, subject_key=self._hasher.key(subject), effective=effective,
+                            payload=payload, published_at_ms=self._clock.now_ms())
+        recipients = await self._recipients(mutation)
+        earlier = await self._store.publish(mutation, digest, [(s.id, message) for s, message in recipients])
+        if earlier is not None:
+            if earlier != digest:
+                raise Refusal("conflict", f"mutation id {mutation_id!r} was already used for a different mutation.", "id")
+            return Published(mutation_id, "duplicate", None)
+        await self._audit.append(AuditRecord(
+            kind="mutation", at_ms=mutation.published_at_ms, outcome="ok", action="mutation.publish",
+            consumer=publisher, application=caller.application, service=f"{kind.code}/{kind.version}",
+            subject_hash=mutation.subject_key.hex(), target=mutation_id,
+            detail={"effective_date": effective.isoformat(), "recipients": sorted({s.institution for s, _ in recipients})},
+        ))
+        return Published(mutation_id, "accepted", len(recipients))
+
+    async def _recipients(self, mutation: Mutation) -> list[tuple[Subscription, bytes]]:
+        subscriptions = await self._store.subscriptions(mutation_type=mutation.type)
+        if not subscriptions:
+            return []
+        authorizations = {}
+        for reference in {s.authorization for s in subscriptions}:
+            found = await self._cache.authorization(reference)
+            if found is not None:
+                authorizations[reference] = found
+        holders = await self._directory.holders(mutation.subject_key)
+        chosen = entitled(subscriptions, authorizations, holders, mutation.type, mutation.effective, self._clock.today())
+        return [(subscription, cloud_event(mutation, minimise(mutation.payload, path_tree(authorization.allowed_fields)),
+                                           authorization.reference))
+                for subscription, authorization in chosen]
+
+    def _validate(self, kind: MutationType, payload: object) -> None:
+        key = (kind.code, kind.version)
+        validator = self._validators.get(key)
+        if validator is None:
+            validator = self._validators[key] = jsonschema_rs.validator_for(kind.schema)
+        if validator.is_valid(payload):  # type: ignore[attr-defined]
+            return
+        error = next(iter(validator.iter_errors(payload)))  # type: ignore[attr-defined]
+        where = ".".join(str(p) for p in error.instance_path)
+        name = f"payload.{where}" if where else "payload"
+        raise Refusal("malformed_request", f"{name}: {error.message}", name)
+
+    # The mailbox (pull subscriptions) -----------------------------------------------------
+
+    async def mailbox(self, caller: Caller, after: int, limit: int) -> list[Delivery]:
+        institution, application = _member(caller)
+        if not 1 <= limit <= MAX_MAILBOX_PAGE:
+            raise Refusal("malformed_request", f"limit is between 1 and {MAX_MAILBOX_PAGE}.", "limit")
+        if after < 0:
+            raise Refusal("malformed_request", "after is a sequence number, 0 or more.", "after")
+        return await self._store.mailbox(institution, application, after, limit)
+
+    async def acknowledge(self, caller: Caller, seqs: list[int]) -> int:
+        """Acknowledge received messages; each acknowledged now is audited as delivered."""
+        institution, application = _member(caller)
+        if not seqs or len(seqs) > MAX_MAILBOX_PAGE or not all(isinstance(s, int) and s > 0 for s in seqs):
+            raise Refusal("malformed_request", f"seqs lists 1 to {MAX_MAILBOX_PAGE} sequence numbers of received messages.", "seqs")
+        now = self._clock.now_ms()
+        acked = await self._store.ack(institution, application, seqs, now)
+        for delivery in acked:
+            await self._audit.append(AuditRecord(
+                kind="mutation", at_ms=now, outcome="ok", action="mutation.deliver", consumer=institution,
+                application=application, subject_hash=delivery.subject_key.hex(), target=delivery.mutation_id,
+                providers=(delivery.publisher,), detail={"seq": delivery.seq, "via": "pull",
+                                                         "subscription": delivery.subscription},
+            ))
+        return len(acked)
+
+
+def cloud_event(mutation: Mutation, data: object, authorization: str) -> bytes:
+    """The message as a recipient receives it: CloudEvents 1.0, JSON format.
+
+    Every recipient of one mutation gets the same `source` and `id` (so a redelivery is
+    recognisable as such), and only the data its `authorization` allows.
+    """
+    return orjson.dumps({
+        "specversion": "1.0",
+        "id": mutation.id,
+        "source": f"urn:crossroads:institution:{mutation.publisher}",
+        "type": event_type(mutation.type, mutation.version),
+        "subject": mutation.subject,
+        "time": datetime.fromtimestamp(mutation.published_at_ms / 1000, timezone.utc).isoformat().replace("+00:00", "Z"),
+        "datacontenttype": "application/json",
+        "effectivedate": mutation.effective.isoformat(),
+        "authorization": authorization,
+        "data": data,
+    })
+
+
+def _member(caller: Caller) -> tuple[str, str]:
+    if caller.institution is None or caller.application is None:
+        raise Refusal("forbidden", "mutations are published and received by applications of member institutions.")
+    return caller.institution, caller.application

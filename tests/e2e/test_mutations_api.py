@@ -1,0 +1,185 @@
+"""Mutations over HTTP, in-process: the catalogue, subscribing, publishing with fan-out, the mailbox."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+
+from crossroads.adapters.keys import generate_application_key, public_jwk
+from crossroads.demo import country
+from crossroads.demo.seed import client_key_path
+from crossroads.domain.audit import AuditRecord
+from crossroads.domain.registry import Application
+
+pytestmark = pytest.mark.anyio
+
+TYPE = "person.address-change"
+NR = country.BY_KEY["nr"].number
+PUBLISHER = f"{NR}:register-app"
+OPERATOR = {"Authorization": "Bearer operator-secret-for-tests"}
+
+
+@pytest.fixture
+async def hub(demo):
+    """The demo hub, with an address-change mutation type the national register publishes and an
+    authorization that lets the welfare centre receive the city (only) of persons it assists."""
+    key = generate_application_key()
+    client_key_path(demo.settings.data_dir, PUBLISHER).write_text(json.dumps(key))
+    await demo.hub.registry.put_application(Application(NR, "register-app", "Register mutations", {"keys": [public_jwk(key)]}))
+    answer = await demo.http.put(f"/admin/mutation-types/{TYPE}/1", headers=OPERATOR, json={
+        "name": "Change of address", "publisher": NR, "fields": ["street", "city", "postcode"],
+        "schema": {"type": "object", "required": ["city"], "additionalProperties": False,
+                   "properties": {"street": {"type": "string"}, "city": {"type": "string"}, "postcode": {"type": "string"}}}})
+    assert answer.status_code == 201, answer.text
+    answer = await demo.http.put("/admin/authorizations/ISC/25/301", headers=OPERATOR, json={
+        "consumer": country.BY_KEY["welfare"].number, "service": TYPE, "purpose": "SOCIAL_INTEGRATION",
+        "legal_basis": "Law of 26 May 2002, art. 19", "required_capacities": ["SOCIAL_ASSISTANCE"],
+        "allowed_fields": ["city"], "valid_from": "2020-01-01"})
+    assert answer.status_code == 201, answer.text
+    return demo
+
+
+async def call(demo, method: str, path: str, client: str, **kwargs):
+    token = await demo.token(client)
+    return await demo.http.request(method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+
+
+async def subscribe(demo, client: str | None = None, **body):
+    return await call(demo, "POST", "/v1/subscriptions", client or demo.welfare,
+                      json={"mutation_type": TYPE, "purpose": "SOCIAL_INTEGRATION", **body})
+
+
+async def publish(demo, mutation: dict, client: str = PUBLISHER):
+    return await call(demo, "POST", f"/v1/mutations/{TYPE}", client, json=mutation)
+
+
+def move(mutation_id: str, subject: str, effective: date | None = None, city: str = "Namur") -> dict:
+    return {"id": mutation_id, "subject": subject, "effective_date": (effective or date.today()).isoformat(),
+            "payload": {"street": "Rue Haute 1", "city": city, "postcode": "5000"}}
+
+
+async def audit_records(demo) -> list[AuditRecord]:
+    return [AuditRecord.from_canonical(entry) for _, entry in await demo.hub.store.audit.read(0, 100_000)]
+
+
+async def test_an_entitled_subscriber_pulls_only_its_fields_and_acknowledges(hub):
+    assert (await subscribe(hub)).status_code == 201
+    assisted = hub.held_by("welfare")[0]
+    accepted = await publish(hub, move("m-1", assisted))
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json() == {"id": "m-1", "status": "accepted", "recipients": 1}
+
+    box = await call(hub, "GET", "/v1/mailbox", hub.welfare)
+    assert box.status_code == 200, box.text
+    [message] = box.json()["messages"]
+    event = message["event"]
+    assert (event["specversion"], event["id"], event["subject"]) == ("1.0", "m-1", assisted)
+    assert event["type"] == f"be.crossroads.{TYPE}.v1" and event["source"] == f"urn:crossroads:institution:{NR}"
+    assert event["data"] == {"city": "Namur"}  # ISC/25/301 allows the city, not the street
+    assert box.json()["next_after"] == message["seq"]
+
+    acked = await call(hub, "POST", "/v1/mailbox/ack", hub.welfare, json={"seqs": [message["seq"]]})
+    assert acked.json() == {"acknowledged": 1}
+    assert (await call(hub, "GET", "/v1/mailbox", hub.welfare)).json()["messages"] == []
+    again = await call(hub, "POST", "/v1/mailbox/ack", hub.welfare, json={"seqs": [message["seq"]]})
+    assert again.json() == {"acknowledged": 0}
+
+    records = await audit_records(hub)
+    [published] = [r for r in records if r.action == "mutation.publish"]
+    [delivered] = [r for r in records if r.action == "mutation.deliver"]
+    subject_hash = hub.hub.hasher.hex(assisted)
+    assert published.subject_hash == delivered.subject_hash == subject_hash
+    assert published.detail["recipients"] == [country.BY_KEY["welfare"].number]
+    assert (delivered.consumer, delivered.target, delivered.providers) == (country.BY_KEY["welfare"].number, "m-1", (NR,))
+    assert assisted not in b"".join(r.canonical() for r in records).decode()
+
+
+async def test_the_same_id_is_accepted_once_and_a_different_mutation_under_it_is_refused(hub):
+    await subscribe(hub)
+    assisted = hub.held_by("welfare")[0]
+    assert (await publish(hub, move("m-2", assisted))).status_code == 201
+    duplicate = await publish(hub, move("m-2", assisted))
+    assert duplicate.status_code == 200 and duplicate.json()["status"] == "duplicate"
+    conflict = await publish(hub, move("m-2", assisted, city="Liège"))
+    assert conflict.status_code == 409 and conflict.json()["field"] == "id"
+    assert len((await call(hub, "GET", "/v1/mailbox", hub.welfare)).json()["messages"]) == 1
+
+
+async def test_nobody_outside_the_directory_on_the_effective_date_receives_it(hub):
+    await subscribe(hub)
+    welfare = country.BY_KEY["welfare"].number
+    stranger = next(s for s in country.persons(400, seed=99) if s not in set(hub.held_by("welfare", phase=None)))
+    assert (await publish(hub, move("m-3", stranger))).json()["recipients"] == 0
+    # The centre ends its file on a person; a change effective after that day is not for it,
+    # one effective before it still is.
+    assisted = hub.held_by("welfare")[1]
+    ended = date.today() - timedelta(days=30)
+    await hub.hub.directory.change({"op": "end", "subject": assisted, "institution": welfare,
+                                    "capacity": "SOCIAL_ASSISTANCE", "end": ended.isoformat()}, None, "test")
+    assert (await publish(hub, move("m-4", assisted))).json()["recipients"] == 0
+    assert (await publish(hub, move("m-5", assisted, ended))).json()["recipients"] == 1
+    ids = [m["event"]["id"] for m in (await call(hub, "GET", "/v1/mailbox", hub.welfare)).json()["messages"]]
+    assert ids == ["m-5"]
+
+
+async def test_messages_come_in_publishing_order_and_page_with_after(hub):
+    await subscribe(hub)
+    assisted = hub.held_by("welfare")[:3]
+    for number in range(6):
+        assert (await publish(hub, move(f"o-{number}", assisted[number % 3], city=f"City {number}"))).status_code == 201
+    first = (await call(hub, "GET", "/v1/mailbox?limit=4", hub.welfare)).json()
+    rest = (await call(hub, "GET", f"/v1/mailbox?after={first['next_after']}", hub.welfare)).json()
+    events = [m["event"] for m in first["messages"] + rest["messages"]]
+    assert [e["id"] for e in events] == [f"o-{n}" for n in range(6)]
+    assert [e["data"]["city"] for e in events] == [f"City {n}" for n in range(6)]
+
+
+async def test_subscribing_needs_an_authorization_and_happens_once(hub):
+    unemployment = f"{country.BY_KEY['unemployment'].number}:benefits-app"
+    refused = await subscribe(hub, unemployment)
+    assert refused.status_code == 403 and refused.json()["code"] == "no_authorization"
+    assert (await subscribe(hub)).status_code == 201
+    again = await subscribe(hub)
+    assert again.status_code == 409 and again.json()["code"] == "conflict"
+    [mine] = (await call(hub, "GET", "/v1/subscriptions", hub.welfare)).json()
+    assert (mine["mutation_type"], mine["authorization"], mine["mode"]) == (TYPE, "ISC/25/301", "pull")
+    assert (await call(hub, "DELETE", f"/v1/subscriptions/{mine['id']}", unemployment)).status_code == 404
+    assert (await call(hub, "DELETE", f"/v1/subscriptions/{mine['id']}", hub.welfare)).status_code == 204
+    assert (await publish(hub, move("m-6", hub.held_by("welfare")[0]))).json()["recipients"] == 0
+
+
+@pytest.mark.parametrize("case, client, path, body, status, code, field", [
+    ("another institution publishes", "welfare", f"/v1/mutations/{TYPE}", move("x", "79122244457"), 403, "forbidden", "mutation_type"),
+    ("unknown type", PUBLISHER, "/v1/mutations/person.unknown", move("x", "79122244457"), 404, "unknown_mutation_type", "mutation_type"),
+    ("payload off its schema", PUBLISHER, f"/v1/mutations/{TYPE}",
+     {**move("x", "79122244457"), "payload": {"city": 5}}, 400, "malformed_request", "payload.city"),
+    ("bad identifier", PUBLISHER, f"/v1/mutations/{TYPE}", move("x", "79122244458"), 422, "invalid_identifier", "subject"),
+    ("impossible date", PUBLISHER, f"/v1/mutations/{TYPE}", {**move("x", "79122244457"), "effective_date": "2024-02-30"},
+     422, "invalid_period", "effective_date"),
+    ("unknown field", PUBLISHER, f"/v1/mutations/{TYPE}", {**move("x", "79122244457"), "extra": 1}, 400, "malformed_request", "extra"),
+])
+async def test_bad_publications_are_refused_with_their_code(hub, case, client, path, body, status, code, field):
+    response = await call(hub, "POST", path, hub.welfare if client == "welfare" else client, json=body)
+    assert (response.status_code, response.json()["code"], response.json().get("field")) == (status, code, field), case
+
+
+async def test_a_batch_reports_each_mutation(hub):
+    await subscribe(hub)
+    assisted = hub.held_by("welfare")[0]
+    response = await call(hub, "POST", f"/v1/mutations/{TYPE}/batch", PUBLISHER, json={"mutations": [
+        move("b-1", assisted), move("b-1", assisted), move("b-2", "79122244458"), {"id": "b-3"}]})
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["accepted", "duplicate", "refused", "refused"]
+    assert results[2]["error"]["code"] == "invalid_identifier" and results[3]["error"]["field"] == "subject"
+
+
+async def test_a_number_json_allows_but_messages_cannot_carry_is_refused(hub):
+    answer = await hub.http.put("/admin/mutation-types/person.note/1", headers=OPERATOR, json={
+        "name": "Note", "publisher": NR, "fields": ["n"], "schema": {"type": "object"}})
+    assert answer.status_code == 201, answer.text
+    response = await call(hub, "POST", "/v1/mutations/person.note", PUBLISHER,
+                          json={"id": "big", "subject": "79122244457", "effective_date": "2024-01-01", "payload": {"n": 2**70}})
+    assert (response.status_code, response.json()["code"], response.json()["field"]) == (400, "malformed_request", "payload")

@@ -1,0 +1,78 @@
+"""The mutation store's contract, on SQLite and on PostgreSQL over a real connection."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+import pytest
+
+from crossroads.adapters.sql.store import open_store
+from crossroads.domain.mutations import Mutation, MutationType, Subscription
+from crossroads.domain.registry import Institution
+
+pytestmark = pytest.mark.anyio
+NR = "0403170701"
+FUND = "0411905847"
+
+
+@pytest.fixture
+async def store(store_url):
+    opened = await open_store(store_url)
+    await opened.registry.put_institution(Institution(NR, "National Register"))
+    yield opened
+    await opened.close()
+
+
+def mutation(mutation_id: str, key: bytes = b"k" * 16) -> Mutation:
+    return Mutation(mutation_id, "person.address", "1", NR, "79122244457", key, date(2024, 5, 1), {"city": "Namur"}, 1)
+
+
+async def test_types_keep_their_schema_and_the_highest_version_answers(store):
+    for version in ("1", "2", "10"):
+        assert await store.mutations.put_type(MutationType("person.address", version, "Address", NR, ("city",), {"type": "object"}))
+    assert not await store.mutations.put_type(MutationType("person.address", "2", "Address (renamed)", NR, ("city", "street")))
+    assert (await store.mutations.get_type("person.address")).version == "10"
+    renamed = await store.mutations.get_type("person.address", "2")
+    assert (renamed.name, renamed.fields) == ("Address (renamed)", ("city", "street"))
+    assert await store.mutations.get_type("person.death") is None
+    assert [t.version for t in await store.mutations.list_types()] == ["1", "10", "2"]
+
+
+async def test_one_subscription_per_application_and_type(store):
+    first = Subscription("s1", FUND, "app", "person.address", "A1")
+    assert await store.mutations.add_subscription(first)
+    assert not await store.mutations.add_subscription(Subscription("s2", FUND, "app", "person.address", "A1"))
+    assert await store.mutations.add_subscription(Subscription("s3", FUND, "other", "person.address", "A1", "push", "https://fund/hook"))
+    assert [s.id for s in await store.mutations.subscriptions(mutation_type="person.address")] == ["s1", "s3"]
+    assert await store.mutations.subscriptions(institution=FUND, application="app") == [first]
+    assert await store.mutations.delete_subscription("s1") and not await store.mutations.delete_subscription("s1")
+
+
+async def test_publishing_is_idempotent_and_the_mailbox_is_ordered_per_subscriber(store):
+    await store.mutations.add_subscription(Subscription("s1", FUND, "app", "person.address", "A1"))
+    await store.mutations.add_subscription(Subscription("s2", NR, "app", "person.address", "A1"))
+    assert await store.mutations.publish(mutation("m1"), b"d1", [("s1", b'{"n":1}'), ("s2", b'{"n":1}')]) is None
+    assert await store.mutations.publish(mutation("m1"), b"d1", [("s1", b'{"n":9}')]) == b"d1"  # nothing stored twice
+    for n in range(2, 6):
+        assert await store.mutations.publish(mutation(f"m{n}"), b"d", [("s1", b'{"n":%d}' % n)]) is None
+    box = await store.mutations.mailbox(FUND, "app", 0, 100)
+    assert [d.message for d in box] == [b'{"n":%d}' % n for n in range(1, 6)]
+    assert [d.mutation_id for d in box] == ["m1", "m2", "m3", "m4", "m5"] and box == sorted(box, key=lambda d: d.seq)
+    page = await store.mutations.mailbox(FUND, "app", box[1].seq, 2)
+    assert [d.mutation_id for d in page] == ["m3", "m4"]
+    # Acknowledging someone else's message does nothing; one's own, once.
+    other = (await store.mutations.mailbox(NR, "app", 0, 10))[0]
+    assert await store.mutations.ack(FUND, "app", [other.seq], 5) == []
+    acked = await store.mutations.ack(FUND, "app", [box[0].seq, box[2].seq, box[2].seq], 5)
+    assert [d.mutation_id for d in acked] == ["m1", "m3"]
+    assert await store.mutations.ack(FUND, "app", [box[0].seq], 6) == []
+    assert [d.mutation_id for d in await store.mutations.mailbox(FUND, "app", 0, 100)] == ["m2", "m4", "m5"]
+
+
+async def test_concurrent_publications_of_one_id_store_it_once(store):
+    await store.mutations.add_subscription(Subscription("s1", FUND, "app", "person.address", "A1"))
+    outcomes = await asyncio.gather(*(store.mutations.publish(mutation("same"), b"d", [("s1", b"{}")]) for _ in range(5)),
+                                    return_exceptions=True)
+    assert sorted(map(repr, outcomes)) == sorted([repr(None)] + [repr(b"d")] * 4)
+    assert len(await store.mutations.mailbox(FUND, "app", 0, 100)) == 1
