@@ -23,6 +23,7 @@ from .services.clock import Clock
 from .services.directory import DirectoryService
 from .services.exchange import ExchangeService
 from .services.mutations import MutationService
+from .services.push import PushDispatcher
 from .services.ports import ProviderClient
 from .services.registry import RegistryAdmin
 from .services.registry_cache import RegistryCache
@@ -47,6 +48,7 @@ class Hub:
     directory: DirectoryService
     exchange: ExchangeService
     mutations: MutationService
+    push: PushDispatcher
     providers: ProviderClient
     sequencer: Sequencer
     audit_proofs: AuditProofs
@@ -142,6 +144,9 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
             store.registry, store.directory, store.audit, providers, keys, clock, scheme, hasher, cache
         ),
         mutations=MutationService(store.mutations, store.registry, store.directory, store.audit, clock, scheme, hasher, cache),
+        push=PushDispatcher(store.mutations, providers, keys, store.audit, clock,
+                            max_attempts=settings.push_max_attempts, retry_base_seconds=settings.push_retry_base_seconds,
+                            retry_max_seconds=settings.push_retry_max_seconds, batch=settings.push_batch),
         providers=providers,
         sequencer=Sequencer(store.transparency, keys, clock, head_every_entries=settings.tree_head_every_entries,
                             head_every_seconds=settings.tree_head_every_seconds),

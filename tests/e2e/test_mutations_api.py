@@ -94,6 +94,11 @@ async def test_an_entitled_subscriber_pulls_only_its_fields_and_acknowledges(hub
     assert published.detail["recipients"] == [country.BY_KEY["welfare"].number]
     assert (delivered.consumer, delivered.target, delivered.providers) == (country.BY_KEY["welfare"].number, "m-1", (NR,))
     assert assisted not in b"".join(r.canonical() for r in records).decode()
+    # The person sees who published the change and who received it, under which authorization.
+    history = await hub.hub.history.page(hub.hub.hasher.key(assisted))
+    shown = [(c.record.action, c.record.consumer, c.legal_basis) for c in history.consultations if c.record.kind == "mutation"]
+    assert shown == [("mutation.deliver", country.BY_KEY["welfare"].number, "Law of 26 May 2002, art. 19"),
+                     ("mutation.publish", NR, None)]
 
 
 async def test_the_same_id_is_accepted_once_and_a_different_mutation_under_it_is_refused(hub):
@@ -183,3 +188,97 @@ async def test_a_number_json_allows_but_messages_cannot_carry_is_refused(hub):
     response = await call(hub, "POST", "/v1/mutations/person.note", PUBLISHER,
                           json={"id": "big", "subject": "79122244457", "effective_date": "2024-01-01", "payload": {"n": 2**70}})
     assert (response.status_code, response.json()["code"], response.json()["field"]) == (400, "malformed_request", "payload")
+
+
+class Webhook:
+    """A subscriber's webhook (outside the hub): records what it receives, or fails on demand."""
+
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+        self.signatures: list[str] = []
+        self.failing = False
+
+    async def __call__(self, scope, receive, send):
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = dict(scope["headers"])
+        status = 503 if self.failing else 204
+        if not self.failing:
+            assert headers[b"content-type"] == b"application/cloudevents-batch+json"
+            self.received += json.loads(body)
+            self.signatures.append(headers[b"x-crossroads-signature"].decode())
+            self.bodies = getattr(self, "bodies", []) + [body]
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def dispatcher(hub, webhook: Webhook, clock, max_attempts: int = 3, batch: int = 100):
+    from crossroads.services.push import PushDispatcher
+    from tests.support import AsgiProviderClient
+
+    return PushDispatcher(hub.hub.store.mutations, AsgiProviderClient({"hooks.test:8443": webhook}), hub.hub.keys,
+                          hub.hub.store.audit, clock, max_attempts=max_attempts, retry_base_seconds=10,
+                          retry_max_seconds=60, batch=batch, jitter=lambda: 1.0)
+
+
+async def test_push_delivers_signed_batches_in_order_retries_and_sets_dead_letters_aside(hub):
+    from joserfc.jwk import KeySet
+
+    from crossroads.adapters.keys import verify_detached
+    from crossroads.services.clock import FixedClock
+
+    webhook, clock = Webhook(), FixedClock(1_800_000_000.0)
+    subscribed = await subscribe(hub, mode="push", webhook_url="http://hooks.test:8443/events")
+    assert subscribed.status_code == 201, subscribed.text
+    assisted = hub.held_by("welfare")[:2]
+    push = dispatcher(hub, webhook, clock, batch=2)
+    for number in range(3):
+        await publish(hub, move(f"p-{number}", assisted[number % 2], city=f"City {number}"))
+    assert await push.deliver_due() == 2 and await push.deliver_due() == 1 and await push.deliver_due() == 0
+    assert [e["id"] for e in webhook.received] == ["p-0", "p-1", "p-2"]
+    assert all(set(e["data"]) == {"city"} for e in webhook.received)
+    header = verify_detached(webhook.signatures[0], webhook.bodies[0], KeySet.import_key_set(hub.hub.keys.jwks()))
+    assert header["aud"] == "http://hooks.test:8443/events"
+    assert (await call(hub, "GET", "/v1/mailbox", hub.welfare)).json()["messages"] == []  # push, not pull
+
+    # The webhook fails: the message waits (10 s, then 20 s), nothing behind it overtakes it, and
+    # after the third attempt both are dead letters the operator sees and can replay.
+    webhook.failing = True
+    await publish(hub, move("p-3", assisted[0]))
+    await publish(hub, move("p-4", assisted[1]))
+    assert await push.deliver_due() == 0
+    clock.at += 5
+    assert await push.deliver_due() == 0  # not due yet: no attempt made
+    clock.at += 5
+    assert await push.deliver_due() == 0  # the second attempt, 10 s after the first
+    clock.at += 20
+    assert await push.deliver_due() == 0
+    dead = (await hub.http.get("/admin/dead-letters", headers=OPERATOR)).json()
+    assert [(d["mutation_id"], d["attempts"]) for d in dead] == [("p-3", 3), ("p-4", 3)]
+    assert dead[0]["last_error"].startswith("provider_error")
+    webhook.failing = False
+    replayed = await hub.http.post("/admin/dead-letters/replay", headers=OPERATOR, json={"seqs": [d["seq"] for d in dead]})
+    assert replayed.json() == {"replayed": 2}
+    assert await push.deliver_due() == 2
+    assert [e["id"] for e in webhook.received] == ["p-0", "p-1", "p-2", "p-3", "p-4"]
+
+    records = await audit_records(hub)
+    assert [r.target for r in records if r.action == "mutation.deliver"] == ["p-0", "p-1", "p-2", "p-3", "p-4"]
+    assert [(r.target, r.outcome) for r in records if r.action == "mutation.push_failed"] == [
+        ("p-3", "provider_error"), ("p-4", "provider_error")] * 2
+    assert [r.target for r in records if r.action == "mutation.dead_letter"] == ["p-3", "p-4"]
+
+
+async def test_an_unreachable_webhook_is_a_failed_attempt_not_a_crash(hub):
+    from crossroads.services.clock import FixedClock
+
+    await subscribe(hub, mode="push", webhook_url="http://nowhere.test:1/events")
+    await publish(hub, move("u-1", hub.held_by("welfare")[0]))
+    push = dispatcher(hub, Webhook(), FixedClock(1_800_000_000.0))
+    assert await push.deliver_due() == 0
+    [failed] = [r for r in await audit_records(hub) if r.action == "mutation.push_failed"]
+    assert failed.outcome == "provider_unavailable"

@@ -68,6 +68,10 @@ async def test_publishing_is_idempotent_and_the_mailbox_is_ordered_per_subscribe
     assert [d.mutation_id for d in acked] == ["m1", "m3"]
     assert await store.mutations.ack(FUND, "app", [box[0].seq], 6) == []
     assert [d.mutation_id for d in await store.mutations.mailbox(FUND, "app", 0, 100)] == ["m2", "m4", "m5"]
+    # Cancelling the subscription takes what was queued for it; the other subscriber keeps its own.
+    assert await store.mutations.delete_subscription("s1")
+    assert await store.mutations.mailbox(FUND, "app", 0, 100) == []
+    assert len(await store.mutations.mailbox(NR, "app", 0, 100)) == 1
 
 
 async def test_concurrent_publications_of_one_id_store_it_once(store):
@@ -76,3 +80,23 @@ async def test_concurrent_publications_of_one_id_store_it_once(store):
                                     return_exceptions=True)
     assert sorted(map(repr, outcomes)) == sorted([repr(None)] + [repr(b"d")] * 4)
     assert len(await store.mutations.mailbox(FUND, "app", 0, 100)) == 1
+
+
+async def test_push_queues_wait_die_and_replay_in_order(store):
+    await store.mutations.add_subscription(Subscription("s1", FUND, "app", "person.address", "A1", "push", "https://fund/hook"))
+    for n in range(1, 4):
+        await store.mutations.publish(mutation(f"m{n}"), b"d", [("s1", b'{"n":%d}' % n)])
+    due = await store.mutations.due_pushes("s1", 0, 2)
+    assert [d.mutation_id for d in due] == ["m1", "m2"]
+    await store.mutations.failed([d.seq for d in due], "provider_error: 503", 1_000, None)
+    assert await store.mutations.due_pushes("s1", 999, 2) == []  # the head waits; nothing overtakes it
+    again = await store.mutations.due_pushes("s1", 1_000, 2)
+    assert [(d.mutation_id, d.attempts, d.last_error) for d in again] == [("m1", 1, "provider_error: 503"), ("m2", 1, "provider_error: 503")]
+    await store.mutations.failed([d.seq for d in again], "provider_timeout: slow", 2_000, 1_500)
+    assert [d.mutation_id for d in await store.mutations.dead_letters(10)] == ["m1", "m2"]
+    assert [d.mutation_id for d in await store.mutations.due_pushes("s1", 0, 10)] == ["m3"]  # the queue moves on
+    await store.mutations.delivered([(await store.mutations.due_pushes("s1", 0, 10))[0].seq], 1_600)
+    assert await store.mutations.due_pushes("s1", 10_000, 10) == []
+    assert await store.mutations.replay([d.seq for d in again] + [999_999]) == 2
+    assert await store.mutations.dead_letters(10) == []
+    assert [(d.mutation_id, d.attempts) for d in await store.mutations.due_pushes("s1", 0, 10)] == [("m1", 0), ("m2", 0)]

@@ -53,7 +53,7 @@ class ConsultationHistory:
         self._registry = registry
 
     async def page(self, subject_key: bytes, *, limit: int = 50, before: int | None = None,
-                   kinds: frozenset[str] = frozenset({"exchange", "directory"}),
+                   kinds: frozenset[str] = frozenset({"exchange", "directory", "mutation"}),
                    service_code: str | None = None) -> HistoryPage:
         """The newest `limit` entries about the subject older than `before` (a seq), newest first,
         of the given kinds (and of one service code, all versions, when given).
@@ -70,7 +70,7 @@ class ConsultationHistory:
             rows = await self._log.about_subject(subject_key, cursor, limit + 1)
             for seq, index, raw in rows:
                 record = AuditRecord.from_canonical(raw)
-                if record.kind in kinds and (service_code is None or (record.service or "").split("/")[0] == service_code):
+                if _shown(record, kinds) and (service_code is None or (record.service or "").split("/")[0] == service_code):
                     records.append((seq, index, raw, record))
             if len(rows) <= limit:
                 break  # the subject has no older entries
@@ -105,3 +105,12 @@ class ConsultationHistory:
                 "application_name": application.name if application else None,
                 "service_name": service.name if service else None,
                 "legal_basis": authorization.legal_basis if authorization else None}
+
+
+# Of the mutation records about a person, the citizen is shown what a source published and who
+# received it; attempts that failed and replays concern the hub's plumbing, not their data's use.
+_MUTATION_ACTIONS_SHOWN = frozenset({"mutation.publish", "mutation.deliver"})
+
+
+def _shown(record: AuditRecord, kinds: frozenset[str]) -> bool:
+    return record.kind in kinds and (record.kind != "mutation" or record.action in _MUTATION_ACTIONS_SHOWN)

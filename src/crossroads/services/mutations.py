@@ -215,14 +215,33 @@ class MutationService:
             raise Refusal("malformed_request", f"seqs lists 1 to {MAX_MAILBOX_PAGE} sequence numbers of received messages.", "seqs")
         now = self._clock.now_ms()
         acked = await self._store.ack(institution, application, seqs, now)
+        mine = {s.id: s for s in await self._store.subscriptions(institution=institution, application=application)} if acked else {}
         for delivery in acked:
+            subscription = mine.get(delivery.subscription)
             await self._audit.append(AuditRecord(
                 kind="mutation", at_ms=now, outcome="ok", action="mutation.deliver", consumer=institution,
-                application=application, subject_hash=delivery.subject_key.hex(), target=delivery.mutation_id,
+                application=application, service=subscription.mutation_type if subscription else None,
+                authorization=subscription.authorization if subscription else None,
+                subject_hash=delivery.subject_key.hex(), target=delivery.mutation_id,
                 providers=(delivery.publisher,), detail={"seq": delivery.seq, "via": "pull",
                                                          "subscription": delivery.subscription},
             ))
         return len(acked)
+
+
+    # Dead letters (operator) ---------------------------------------------------------------
+
+    async def dead_letters(self, limit: int) -> list[Delivery]:
+        return await self._store.dead_letters(limit)
+
+    async def replay(self, seqs: list[int]) -> int:
+        """Queue dead letters again, due now; audited with the sequence numbers replayed."""
+        replayed = await self._store.replay(seqs)
+        await self._audit.append(AuditRecord(
+            kind="mutation", at_ms=self._clock.now_ms(), outcome="ok", action="mutation.replay",
+            detail={"seqs": sorted(set(seqs))[:1000], "replayed": replayed},
+        ))
+        return replayed
 
 
 def cloud_event(mutation: Mutation, data: object, authorization: str) -> bytes:

@@ -241,6 +241,9 @@ class Delivery:
     mutation_id: str
     subject_key: bytes
     message: bytes
+    attempts: int = 0
+    last_error: str | None = None
+    dead_at_ms: int | None = None
 
 
 class MutationStore(abc.ABC):
@@ -266,7 +269,8 @@ class MutationStore(abc.ABC):
                             application: str | None = None) -> list[Subscription]: ...
 
     @abc.abstractmethod
-    async def delete_subscription(self, subscription_id: str) -> bool: ...
+    async def delete_subscription(self, subscription_id: str) -> bool:
+        """Remove it, and its deliveries not yet received."""
 
     @abc.abstractmethod
     async def publish(self, mutation: Mutation, digest: bytes, deliveries: list[tuple[str, bytes]]) -> bytes | None:
@@ -283,6 +287,26 @@ class MutationStore(abc.ABC):
     @abc.abstractmethod
     async def ack(self, institution: str, application: str, seqs: list[int], at_ms: int) -> list[Delivery]:
         """Acknowledge the application's deliveries among `seqs`; return those acknowledged now."""
+
+    @abc.abstractmethod
+    async def due_pushes(self, subscription: str, now_ms: int, limit: int) -> list[Delivery]:
+        """The subscription's oldest waiting deliveries (not acknowledged, not dead), up to `limit`,
+        when the oldest one's next attempt is due; otherwise none (delivery keeps the order)."""
+
+    @abc.abstractmethod
+    async def delivered(self, seqs: list[int], at_ms: int) -> None:
+        """Mark pushed deliveries as received (the subscriber's webhook accepted them)."""
+
+    @abc.abstractmethod
+    async def failed(self, seqs: list[int], error: str, next_attempt_ms: int, dead_at_ms: int | None) -> None:
+        """Count one failed attempt; wait until `next_attempt_ms`, or set them aside as dead letters."""
+
+    @abc.abstractmethod
+    async def dead_letters(self, limit: int) -> list[Delivery]: ...
+
+    @abc.abstractmethod
+    async def replay(self, seqs: list[int]) -> int:
+        """Put dead letters back in their queue, due now, with their attempts reset; how many."""
 
 
 class Store(abc.ABC):

@@ -10,7 +10,8 @@ from .database import Database, Row
 
 _TYPE_COLUMNS = "code, version, name, publisher, payload_schema, description, fields"
 _SUBSCRIPTION_COLUMNS = "id, institution, application, mutation_type, authorization_ref, mode, webhook_url, created_at_ms"
-_DELIVERY_COLUMNS = "d.seq, d.subscription, d.publisher, d.mutation_id, d.subject_key, d.message"
+_DELIVERY_COLUMNS = ("d.seq, d.subscription, d.publisher, d.mutation_id, d.subject_key, d.message, d.attempts,"
+                     " d.last_error, d.dead_at_ms")
 _ACK_BATCH = 500  # seqs per UPDATE … IN (…): under SQLite's and psycopg's parameter limits
 
 
@@ -26,7 +27,7 @@ def _subscription(row: Row) -> Subscription:
 
 def _delivery(row: Row) -> Delivery:
     return Delivery(seq=row[0], subscription=row[1], publisher=row[2], mutation_id=row[3],
-                    subject_key=bytes(row[4]), message=bytes(row[5]))
+                    subject_key=bytes(row[4]), message=bytes(row[5]), attempts=row[6], last_error=row[7], dead_at_ms=row[8])
 
 
 def _version_order(version: str) -> tuple:
@@ -83,6 +84,8 @@ class SqlMutations(MutationStore):
 
     async def delete_subscription(self, subscription_id: str) -> bool:
         async with self._db.transaction() as tx:
+            # What was queued for it and not yet received goes with it: nobody can fetch it now.
+            await tx.execute("DELETE FROM deliveries WHERE subscription = ? AND acked_at_ms IS NULL", (subscription_id,))
             return await tx.execute("DELETE FROM subscriptions WHERE id = ?", (subscription_id,)) == 1
 
     async def publish(self, mutation: Mutation, digest: bytes, deliveries: list[tuple[str, bytes]]) -> bytes | None:
@@ -108,7 +111,7 @@ class SqlMutations(MutationStore):
         rows = await self._db.fetchall(
             f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s ON s.id = d.subscription"
             " WHERE s.institution = ? AND s.application = ? AND s.mode = 'pull' AND d.acked_at_ms IS NULL"
-            " AND d.seq > ? ORDER BY d.seq LIMIT ?", (institution, application, after, limit))
+            " AND d.dead_at_ms IS NULL AND d.seq > ? ORDER BY d.seq LIMIT ?", (institution, application, after, limit))
         return [_delivery(r) for r in rows]
 
     async def ack(self, institution: str, application: str, seqs: list[int], at_ms: int) -> list[Delivery]:
@@ -128,3 +131,47 @@ class SqlMutations(MutationStore):
                                      (at_ms, *mine))
                     acked += [_delivery(r) for r in rows]
         return acked
+
+    async def due_pushes(self, subscription: str, now_ms: int, limit: int) -> list[Delivery]:
+        rows = await self._db.fetchall(
+            f"SELECT {_DELIVERY_COLUMNS}, d.next_attempt_ms FROM deliveries d WHERE d.subscription = ?"
+            " AND d.acked_at_ms IS NULL AND d.dead_at_ms IS NULL ORDER BY d.seq LIMIT ?", (subscription, limit))
+        if not rows or rows[0][-1] > now_ms:
+            return []
+        return [_delivery(r) for r in rows]
+
+    async def delivered(self, seqs: list[int], at_ms: int) -> None:
+        async with self._db.transaction() as tx:
+            for group in _groups(seqs):
+                await tx.execute(f"UPDATE deliveries SET acked_at_ms = ? WHERE seq IN ({_marks(group)})", (at_ms, *group))
+
+    async def failed(self, seqs: list[int], error: str, next_attempt_ms: int, dead_at_ms: int | None) -> None:
+        async with self._db.transaction() as tx:
+            for group in _groups(seqs):
+                await tx.execute(
+                    "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_attempt_ms = ?, dead_at_ms = ?"
+                    f" WHERE seq IN ({_marks(group)})", (error[:500], next_attempt_ms, dead_at_ms, *group))
+
+    async def dead_letters(self, limit: int) -> list[Delivery]:
+        rows = await self._db.fetchall(
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d WHERE d.dead_at_ms IS NOT NULL AND d.acked_at_ms IS NULL"
+            " ORDER BY d.seq LIMIT ?", (limit,))
+        return [_delivery(r) for r in rows]
+
+    async def replay(self, seqs: list[int]) -> int:
+        replayed = 0
+        async with self._db.transaction() as tx:
+            for group in _groups(seqs):
+                replayed += await tx.execute(
+                    "UPDATE deliveries SET dead_at_ms = NULL, attempts = 0, next_attempt_ms = 0"
+                    f" WHERE dead_at_ms IS NOT NULL AND acked_at_ms IS NULL AND seq IN ({_marks(group)})", tuple(group))
+        return replayed
+
+
+def _groups(seqs: list[int]) -> list[list[int]]:
+    wanted = sorted(set(seqs))
+    return [wanted[at:at + _ACK_BATCH] for at in range(0, len(wanted), _ACK_BATCH)]
+
+
+def _marks(group: list[int]) -> str:
+    return ", ".join("?" for _ in group)

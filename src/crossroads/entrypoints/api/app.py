@@ -74,12 +74,15 @@ def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None =
             stop, running.store.sequencer_lease(), takeover_seconds=running.settings.sequencer_takeover_seconds))
         publishing = asyncio.create_task(running.publisher.run(
             stop, lambda: running.sequencer.leading, running.settings.tree_head_every_seconds))
+        pushing = asyncio.create_task(running.push.run(
+            stop, lambda: running.sequencer.leading, running.settings.push_interval_seconds))
         try:
             yield
         finally:
             stop.set()
             await sequencing
             await publishing
+            await pushing
             if hub is None:
                 await app.state.hub.close()
 

@@ -20,6 +20,9 @@ SEQUENCER_LEADER = Gauge("crossroads_audit_sequencer_leader",
 PUBLISH_FAILURES = Gauge("crossroads_tree_head_publish_failures",
                          "Tree head publications (to witnesses, to the folder) that failed in this process; each is retried with the next head.",
                          registry=REGISTRY)
+PUSH_FAILURES = Gauge("crossroads_push_round_failures",
+                      "Rounds of push delivery that failed in this process (store or audit fault; the messages stay queued and are retried).",
+                      registry=REGISTRY)
 _KNOWN_SERVICES_LIMIT = 500  # label values come from callers; keep the series bounded
 
 

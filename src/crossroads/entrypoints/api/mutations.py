@@ -112,3 +112,17 @@ async def mailbox(request: Request, after: int = Query(0, ge=0, le=2**62, descri
 @router.post("/v1/mailbox/ack", responses=ERRORS, summary="Acknowledge received messages by their seq")
 async def acknowledge(body: AckIn, request: Request, caller: Caller = Depends(application)) -> dict:
     return {"acknowledged": await request.app.state.hub.mutations.acknowledge(caller, body.seqs)}
+
+
+@router.get("/admin/dead-letters", responses=ERRORS, tags=["admin"], dependencies=[Depends(operator)],
+            summary="Messages set aside after their last failed push, oldest first")
+async def dead_letters(request: Request, limit: int = Query(100, ge=1, le=1000)) -> list[dict]:
+    return [{"seq": d.seq, "subscription": d.subscription, "publisher": d.publisher, "mutation_id": d.mutation_id,
+             "attempts": d.attempts, "last_error": d.last_error, "dead_at_ms": d.dead_at_ms}
+            for d in await request.app.state.hub.mutations.dead_letters(limit)]
+
+
+@router.post("/admin/dead-letters/replay", responses=ERRORS, tags=["admin"], dependencies=[Depends(operator)],
+             summary="Queue dead letters again, due now, with their attempts reset")
+async def replay(body: AckIn, request: Request) -> dict:
+    return {"replayed": await request.app.state.hub.mutations.replay(body.seqs)}

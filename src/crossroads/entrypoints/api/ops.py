@@ -7,7 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ...domain.errors import Refusal
 from .errors import openapi_errors
-from .metrics import PUBLISH_FAILURES, REGISTRY, SEQUENCER_LEADER
+from .metrics import PUBLISH_FAILURES, PUSH_FAILURES, REGISTRY, SEQUENCER_LEADER
 
 router = APIRouter(tags=["operations"])
 
@@ -32,4 +32,5 @@ async def ready(request: Request) -> dict:
 async def metrics(request: Request) -> Response:
     SEQUENCER_LEADER.set(1 if request.app.state.hub.sequencer.leading else 0)
     PUBLISH_FAILURES.set(request.app.state.hub.publisher.failures)
+    PUSH_FAILURES.set(request.app.state.hub.push.failures)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
