@@ -5,6 +5,7 @@ webhook down for a while), none reaches anyone else, and a redelivery carries th
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 from collections import defaultdict
 from datetime import date
@@ -17,7 +18,7 @@ from crossroads.demo.launch import free_port_block
 from crossroads.demo.seed import client_key_path
 
 from ..support import ASSERTION_TYPE
-from .test_audit_processes import deployment, wait_for  # noqa: F401 (deployment is a fixture)
+from .test_audit_processes import CLI, deployment, wait_for  # noqa: F401 (deployment is a fixture)
 
 TYPE = "person.address-change"
 NR = country.BY_KEY["nr"].number
@@ -155,6 +156,10 @@ def test_a_hub_killed_while_publishing_loses_no_accepted_mutation_and_leaks_none
             for client in entitled(subject):
                 expected[client].add(mutation_id)
         assert expected[WELFARE] and expected[UNEMPLOYMENT]
+        shown = subprocess.run([*CLI, "mailbox", "--client", WELFARE, "--hub", d.url(1), "--data-dir", str(d.data_dir),
+                                "--limit", "3"], capture_output=True, text=True, timeout=60, env={**d.env, "COLUMNS": "200"})
+        assert shown.returncode == 0, shown.stderr
+        assert f"mailbox of {WELFARE}" in shown.stdout and f"be.crossroads.{TYPE}.v1" in shown.stdout
         pulled = pull_everything(d, 1)
         wait_for(lambda: expected[UNEMPLOYMENT] <= {e["id"] for e in webhook.events}, timeout=60,
                  what="every pushed mutation at the webhook")

@@ -141,7 +141,11 @@ def _token(client: str, key: Optional[Path], hub: str, data_dir: Path) -> str:
     if not path.exists():
         console.print(f"[red]no private key at {path}[/red]")
         raise typer.Exit(2)
-    assertion = make_client_assertion(client, f"{hub}/oauth/token", json.loads(path.read_text()))
+    # The assertion's audience is the token endpoint as the hub names it (RFC 8414 metadata),
+    # which differs from the URL used here when the hub sits behind a proxy or a load balancer.
+    metadata = httpx.get(f"{hub}/.well-known/oauth-authorization-server", timeout=30)
+    audience = metadata.json().get("token_endpoint") if metadata.status_code == 200 else None
+    assertion = make_client_assertion(client, audience or f"{hub}/oauth/token", json.loads(path.read_text()))
     response = httpx.post(f"{hub}/oauth/token", data={
         "grant_type": "client_credentials", "client_id": client,
         "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
@@ -175,6 +179,48 @@ def ask(
     out.print_json(response.text)
     if response.status_code != 200:
         raise typer.Exit(1)
+
+
+@app.command()
+def mailbox(
+    client: str = typer.Option(..., help="client_id of the receiving application (its pull subscriptions' messages)."),
+    key: Optional[Path] = typer.Option(None, help="The application's private JWK (default: the demo's)."),
+    limit: int = typer.Option(20, min=1, max=1000, help="Messages per page."),
+    ack: bool = typer.Option(False, "--ack", help="Acknowledge the messages shown (they leave the mailbox)."),
+    follow: bool = typer.Option(False, "--follow", help="Keep showing new messages as they arrive (with --ack), until Ctrl-C."),
+    hub: str = typer.Option("http://127.0.0.1:8000"),
+    data_dir: Path = typer.Option(Path("var/demo")),
+) -> None:
+    """Show an application's mailbox: the mutations waiting for it, oldest first."""
+    import httpx
+    from rich.table import Table
+
+    if follow and not ack:
+        console.print("[red]--follow needs --ack: without it the same messages would be shown again and again[/red]")
+        raise typer.Exit(2)
+    headers = {"Authorization": f"Bearer {_token(client, key, hub, data_dir)}"}
+    while True:
+        response = httpx.get(f"{hub}/v1/mailbox", params={"limit": limit}, headers=headers, timeout=30)
+        if response.status_code != 200:
+            out.print_json(response.text)
+            raise typer.Exit(1)
+        messages = response.json()["messages"]
+        if messages or not follow:
+            table = Table("seq", "type", "subject", "effective", "id", "data", title=f"mailbox of {client}")
+            for message in messages:
+                event = message["event"]
+                table.add_row(str(message["seq"]), event["type"], event["subject"], event.get("effectivedate", ""),
+                              event["id"], json.dumps(event.get("data"), ensure_ascii=False))
+            out.print(table)
+        if ack and messages:
+            acked = httpx.post(f"{hub}/v1/mailbox/ack", json={"seqs": [m["seq"] for m in messages]}, headers=headers, timeout=30)
+            if acked.status_code != 200:
+                out.print_json(acked.text)
+                raise typer.Exit(1)
+        if not follow:
+            return
+        if len(messages) < limit:
+            time.sleep(1.0)
 
 
 @directory_app.command("import")
