@@ -12,7 +12,7 @@ from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
-from crossroads.adapters.keys import generate_application_key, make_client_assertion, public_jwk
+from crossroads.adapters.keys import make_client_assertion
 from crossroads.demo import country
 from crossroads.demo.launch import free_port_block
 from crossroads.demo.seed import client_key_path
@@ -20,7 +20,7 @@ from crossroads.demo.seed import client_key_path
 from ..support import ASSERTION_TYPE
 from .test_audit_processes import CLI, deployment, wait_for  # noqa: F401 (deployment is a fixture)
 
-TYPE = "person.address-change"
+TYPE = "test.address-change"  # its own type: the demo's are subscribed to by the demo's apps
 NR = country.BY_KEY["nr"].number
 PUBLISHER = f"{NR}:register-app"
 WELFARE = f"{country.BY_KEY['welfare'].number}:case-app"
@@ -69,21 +69,19 @@ def token(d, n: int, client: str) -> str:
 
 
 def set_up(d, n: int, webhook: Webhook) -> None:
-    """The register publishes address changes; the welfare centre pulls them for persons it assists,
-    the employment office has them pushed for job seekers."""
-    key = generate_application_key()
-    client_key_path(d.data_dir, PUBLISHER).write_text(json.dumps(key))
-    put = [(f"/admin/institutions/{NR}/applications/register-app", {"name": "Register", "jwks": {"keys": [public_jwk(key)]}}),
-           (f"/admin/mutation-types/{TYPE}/1", {"name": "Change of address", "publisher": NR, "fields": ["city", "street"],
-                                              "schema": {"type": "object", "required": ["city"]}}),
-           ("/admin/authorizations/ISC/25/301", {"consumer": country.BY_KEY["welfare"].number, "service": TYPE,
-                                                "purpose": "SOCIAL_INTEGRATION", "legal_basis": "art. 19",
-                                                "required_capacities": ["SOCIAL_ASSISTANCE"], "allowed_fields": ["city"],
-                                                "valid_from": "2020-01-01"}),
-           ("/admin/authorizations/ISC/25/302", {"consumer": country.BY_KEY["unemployment"].number, "service": TYPE,
-                                                "purpose": "UNEMPLOYMENT_BENEFIT", "legal_basis": "art. 7",
-                                                "required_capacities": ["JOB_SEEKER"], "allowed_fields": ["city", "street"],
-                                                "valid_from": "2020-01-01"})]
+    """The register (its demo application) publishes address changes; the welfare centre pulls them
+    for persons it assists, the employment office has them pushed for job seekers."""
+    put = [
+        (f"/admin/mutation-types/{TYPE}/1", {"name": "Change of address", "publisher": NR, "fields": ["city", "street"],
+                                           "schema": {"type": "object", "required": ["city"]}}),
+        ("/admin/authorizations/ISC/99/301", {"consumer": country.BY_KEY["welfare"].number, "service": TYPE,
+                                             "purpose": "SOCIAL_INTEGRATION", "legal_basis": "art. 19",
+                                             "required_capacities": ["SOCIAL_ASSISTANCE"], "allowed_fields": ["city"],
+                                             "valid_from": "2020-01-01"}),
+        ("/admin/authorizations/ISC/99/302", {"consumer": country.BY_KEY["unemployment"].number, "service": TYPE,
+                                             "purpose": "UNEMPLOYMENT_BENEFIT", "legal_basis": "art. 7",
+                                             "required_capacities": ["JOB_SEEKER"], "allowed_fields": ["city", "street"],
+                                             "valid_from": "2020-01-01"})]
     for path, body in put:
         answer = httpx.put(f"{d.url(n)}{path}", headers=d.operator, json=body)
         assert answer.status_code in (200, 201), answer.text
@@ -159,7 +157,7 @@ def test_a_hub_killed_while_publishing_loses_no_accepted_mutation_and_leaks_none
         shown = subprocess.run([*CLI, "mailbox", "--client", WELFARE, "--hub", d.url(1), "--data-dir", str(d.data_dir),
                                 "--limit", "3"], capture_output=True, text=True, timeout=60, env={**d.env, "COLUMNS": "200"})
         assert shown.returncode == 0, shown.stderr
-        assert f"mailbox of {WELFARE}" in shown.stdout and f"be.crossroads.{TYPE}.v1" in shown.stdout
+        assert f"mailbox of {WELFARE}" in shown.stdout and f"{TYPE}.v1" in shown.stdout
         pulled = pull_everything(d, 1)
         wait_for(lambda: expected[UNEMPLOYMENT] <= {e["id"] for e in webhook.events}, timeout=60,
                  what="every pushed mutation at the webhook")

@@ -7,15 +7,12 @@ from datetime import date, timedelta
 
 import pytest
 
-from crossroads.adapters.keys import generate_application_key, public_jwk
 from crossroads.demo import country
-from crossroads.demo.seed import client_key_path
 from crossroads.domain.audit import AuditRecord
-from crossroads.domain.registry import Application
 
 pytestmark = pytest.mark.anyio
 
-TYPE = "person.address-change"
+TYPE = "test.address-change"  # its own type: the demo's are subscribed to by the demo's apps
 NR = country.BY_KEY["nr"].number
 PUBLISHER = f"{NR}:register-app"
 OPERATOR = {"Authorization": "Bearer operator-secret-for-tests"}
@@ -23,11 +20,9 @@ OPERATOR = {"Authorization": "Bearer operator-secret-for-tests"}
 
 @pytest.fixture
 async def hub(demo):
-    """The demo hub, with an address-change mutation type the national register publishes and an
-    authorization that lets the welfare centre receive the city (only) of persons it assists."""
-    key = generate_application_key()
-    client_key_path(demo.settings.data_dir, PUBLISHER).write_text(json.dumps(key))
-    await demo.hub.registry.put_application(Application(NR, "register-app", "Register mutations", {"keys": [public_jwk(key)]}))
+    """The demo hub, with an address-change mutation type the national register (its demo
+    application) publishes and an authorization that lets the welfare centre receive the city
+    (only) of persons it assists."""
     answer = await demo.http.put(f"/admin/mutation-types/{TYPE}/1", headers=OPERATOR, json={
         "name": "Change of address", "publisher": NR, "fields": ["street", "city", "postcode"],
         "schema": {"type": "object", "required": ["city"], "additionalProperties": False,
@@ -148,7 +143,7 @@ async def test_subscribing_needs_an_authorization_and_happens_once(hub):
     assert (await subscribe(hub)).status_code == 201
     again = await subscribe(hub)
     assert again.status_code == 409 and again.json()["code"] == "conflict"
-    [mine] = (await call(hub, "GET", "/v1/subscriptions", hub.welfare)).json()
+    [mine] = [s for s in (await call(hub, "GET", "/v1/subscriptions", hub.welfare)).json() if s["mutation_type"] == TYPE]
     assert (mine["mutation_type"], mine["authorization"], mine["mode"]) == (TYPE, "ISC/25/301", "pull")
     assert (await call(hub, "DELETE", f"/v1/subscriptions/{mine['id']}", unemployment)).status_code == 404
     assert (await call(hub, "DELETE", f"/v1/subscriptions/{mine['id']}", hub.welfare)).status_code == 204

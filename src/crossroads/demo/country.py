@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from ..domain.mutations import MutationType
 from ..domain.registry import Authorization, Capacity, Service
 
 
@@ -117,8 +118,72 @@ def authorizations() -> list[Authorization]:
     ]
 
 
-# Which institution uses which application in the demo: (member key, application code)
-APPLICATIONS = [("welfare", "case-app"), ("unemployment", "benefits-app"), ("childben", "benefits-app")]
+# Which institution uses which application in the demo: (member key, application code). The two
+# registers' applications publish mutations.
+APPLICATIONS = [("welfare", "case-app"), ("unemployment", "benefits-app"), ("childben", "benefits-app"),
+                ("nr", "register-app"), ("employment", "register-app")]
+
+
+def mutation_types() -> list[MutationType]:
+    """What the demo's authentic sources publish: moves, births (about the parent), deaths, jobs."""
+    nr, employment = BY_KEY["nr"].number, BY_KEY["employment"].number
+    text = {"type": "string", "maxLength": 200}
+    return [
+        MutationType("person.address-change", "1", "Change of main residence", nr, ("street", "postcode", "city"),
+                     {"type": "object", "required": ["city"], "additionalProperties": False,
+                      "properties": {"street": text, "postcode": text, "city": text}}),
+        MutationType("person.birth", "1", "Birth of a child (about each parent)", nr, ("child_birth_date",),
+                     {"type": "object", "required": ["child_birth_date"], "additionalProperties": False,
+                      "properties": {"child_birth_date": _DATE}}),
+        MutationType("person.death", "1", "Death", nr, ("date_of_death",),
+                     {"type": "object", "required": ["date_of_death"], "additionalProperties": False,
+                      "properties": {"date_of_death": _DATE}}),
+        MutationType("employment.change", "1", "Start or end of an employment", employment,
+                     ("event", "employer", "date", "joint_committee"),
+                     {"type": "object", "required": ["event", "employer", "date"], "additionalProperties": False,
+                      "properties": {"event": {"enum": ["start", "end"]}, "employer": text, "date": _DATE,
+                                     "joint_committee": text}}),
+    ]
+
+
+def mutation_authorizations() -> list[Authorization]:
+    """Who may be told what (authorizations whose service is a mutation type)."""
+    welfare, unemployment, childben = BY_KEY["welfare"].number, BY_KEY["unemployment"].number, BY_KEY["childben"].number
+    since = date(2024, 1, 1)
+    basis_welfare = "Law of 26 May 2002 on the right to social integration, art. 19"
+    basis_unemployment = "Royal Decree of 25 November 1991, art. 138"
+    return [
+        Authorization("ISC/25/401", welfare, "person.address-change", "SOCIAL_INTEGRATION", basis_welfare,
+                      ("SOCIAL_ASSISTANCE",), ("street", "postcode", "city"), since),
+        Authorization("ISC/25/402", welfare, "person.birth", "SOCIAL_INTEGRATION", basis_welfare,
+                      ("SOCIAL_ASSISTANCE",), ("child_birth_date",), since),
+        Authorization("ISC/25/403", welfare, "person.death", "SOCIAL_INTEGRATION", basis_welfare,
+                      ("SOCIAL_ASSISTANCE",), ("date_of_death",), since),
+        Authorization("ISC/25/404", welfare, "employment.change", "SOCIAL_INTEGRATION", basis_welfare,
+                      ("SOCIAL_ASSISTANCE",), ("event", "employer", "date"), since),
+        Authorization("ISC/25/411", unemployment, "employment.change", "UNEMPLOYMENT_BENEFIT", basis_unemployment,
+                      ("JOB_SEEKER",), ("event", "employer", "date", "joint_committee"), since),
+        Authorization("ISC/25/412", unemployment, "person.address-change", "UNEMPLOYMENT_BENEFIT", basis_unemployment,
+                      ("JOB_SEEKER",), ("postcode", "city"), since),
+        Authorization("ISC/25/413", unemployment, "person.death", "UNEMPLOYMENT_BENEFIT", basis_unemployment,
+                      ("JOB_SEEKER",), ("date_of_death",), since),
+        Authorization("ISC/25/421", childben, "person.death", "CHILD_BENEFIT", "Decree of 27 April 2018 on family benefits",
+                      ("CHILD_BENEFICIARY",), ("date_of_death",), since),
+    ]
+
+
+# Who subscribes to what: (member key, application, mutation type, purpose, webhook path or None
+# for the mailbox). The webhooks are served by the institutions' own apps (demo/sources.py).
+SUBSCRIPTIONS = [
+    ("welfare", "case-app", "person.address-change", "SOCIAL_INTEGRATION", None),
+    ("welfare", "case-app", "person.birth", "SOCIAL_INTEGRATION", None),
+    ("welfare", "case-app", "person.death", "SOCIAL_INTEGRATION", None),
+    ("welfare", "case-app", "employment.change", "SOCIAL_INTEGRATION", None),
+    ("unemployment", "benefits-app", "employment.change", "UNEMPLOYMENT_BENEFIT", "/webhooks/mutations"),
+    ("unemployment", "benefits-app", "person.address-change", "UNEMPLOYMENT_BENEFIT", "/webhooks/mutations"),
+    ("unemployment", "benefits-app", "person.death", "UNEMPLOYMENT_BENEFIT", "/webhooks/mutations"),
+    ("childben", "benefits-app", "person.death", "CHILD_BENEFIT", "/webhooks/mutations"),
+]
 
 
 def persons(count: int, seed: int = 1) -> list[str]:

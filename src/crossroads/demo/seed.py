@@ -8,6 +8,7 @@ from pathlib import Path
 from ..adapters.keys import generate_application_key, public_jwk
 from ..bootstrap import Hub
 from ..domain.registry import Application, Institution
+from ..services.auth import Caller
 from . import country
 
 
@@ -41,11 +42,29 @@ async def seed(hub: Hub, persons: int, provider_host: str, provider_port_base: i
         await hub.registry.put_application(Application(member.number, code, f"{member.name} — {code}",
                                                        {"keys": [public_jwk(private)]}))
         clients.append(client_id)
+    for mutation_type in country.mutation_types():
+        await hub.mutations.put_type(mutation_type)
+    for authorization in country.mutation_authorizations():
+        await hub.registry.put_authorization(authorization)
+    await _subscribe(hub, provider_host, provider_port_base)
     subjects = country.persons(persons)
     report = await hub.directory.import_lines(country.directory_lines(subjects), None, "demo-seed", progress)
     if report.errors:
         raise RuntimeError(f"the demo directory has bad lines: {report.errors[:3]}")
     return {"clients": clients, "subjects": subjects, "entries": report.applied}
+
+
+async def _subscribe(hub: Hub, provider_host: str, provider_port_base: int) -> None:
+    have = {(s.institution, s.application, s.mutation_type) for s in await hub.store.mutations.subscriptions()}
+    for key, application, mutation_type, purpose, webhook_path in country.SUBSCRIPTIONS:
+        member = country.BY_KEY[key]
+        if (member.number, application, mutation_type) in have:
+            continue  # seeding again leaves the subscriptions (and their queues) as they are
+        webhook = None
+        if webhook_path is not None:
+            webhook = f"http://{provider_host}:{provider_port_base + (member.port_offset or 0)}{webhook_path}"
+        await hub.mutations.subscribe(Caller(member.number, application), mutation_type, purpose, None,
+                                      "push" if webhook else "pull", webhook)
 
 
 def example_subject(subjects: list[str], capacity_key: str = "welfare") -> str:

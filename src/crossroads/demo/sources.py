@@ -1,9 +1,15 @@
-"""The demo's simulated authentic sources, each a provider-kit app on its own port."""
+"""The demo's simulated authentic sources, each a provider-kit app on its own port; two of them
+also receive pushed mutations at a webhook."""
 
 from __future__ import annotations
 
+import logging
+from collections import deque
+
 from ..providerkit import HubKeySet, ProviderApp
 from . import country
+
+log = logging.getLogger("crossroads.demo")
 
 
 def provider_apps(keys: HubKeySet, host: str, port_base: int) -> dict[str, tuple[int, ProviderApp]]:
@@ -46,4 +52,19 @@ def provider_apps(keys: HubKeySet, host: str, port_base: int) -> dict[str, tuple
     async def child_benefit(request: dict) -> dict:
         return country.child_benefit(request["subject"])
 
+    for key in ("unemployment", "childben"):  # their benefit applications have mutations pushed
+        make_receiver(apps[key][1], key)
     return apps
+
+
+# What the demo's institutions received by webhook, newest last (a real one would act on it).
+RECEIVED: dict[str, deque] = {}
+
+
+def make_receiver(app: ProviderApp, key: str) -> None:
+    received = RECEIVED.setdefault(key, deque(maxlen=1000))
+
+    @app.mutations("/webhooks/mutations")
+    async def mutations(events: list) -> None:
+        received.extend(events)
+        log.info("%s received %d mutation(s): %s", key, len(events), ", ".join(e.get("type", "?") for e in events))

@@ -100,12 +100,13 @@ def demo(
     data_dir: Path = typer.Option(Path("var/demo"), help="Where the demo keeps its store and keys."),
     seed_only: bool = typer.Option(False, help="Seed the store, print the tour, and exit."),
     store_url: Optional[str] = typer.Option(None, help="Store to seed and serve (default: SQLite in data_dir)."),
+    publish_every: float = typer.Option(1.0, min=0, help="Seconds between two mutations the registers publish (0: none)."),
 ) -> None:
     """Seed a synthetic country, start its authentic sources and the hub, and show how to ask."""
     from .demo_run import run_demo
 
     run_demo(persons=persons, port=port, provider_port_base=provider_port_base, data_dir=data_dir,
-             seed_only=seed_only, store_url=store_url)
+             seed_only=seed_only, store_url=store_url, publish_every=publish_every)
 
 
 @app.command()
@@ -113,11 +114,18 @@ def providers(
     jwks: Path = typer.Option(..., help="The hub's public JWKS file (the demo writes data_dir/hub-jwks.json)."),
     host: str = typer.Option("127.0.0.1"),
     port_base: int = typer.Option(8100),
+    publish_every: float = typer.Option(0.0, min=0, help="Seconds between two mutations the registers publish to --hub (0: none)."),
+    hub: str = typer.Option("http://127.0.0.1:8000", help="The hub the registers publish to."),
+    data_dir: Path = typer.Option(Path("var/demo"), help="Where the registers' application keys are (the demo's data_dir)."),
+    persons: int = typer.Option(10_000, help="The demo country's persons (the same as `crossroads demo --persons`)."),
 ) -> None:
     """Run the demo's simulated authentic sources (one port each) in this process."""
+    from ..demo import country
+    from ..demo.publisher import DemoPublisher
     from .demo_run import serve_providers
 
-    serve_providers(jwks, host, port_base)
+    publisher = DemoPublisher(hub, data_dir, country.persons(persons), publish_every) if publish_every > 0 else None
+    serve_providers(jwks, host, port_base, publisher)
 
 
 @app.command()
@@ -209,8 +217,9 @@ def mailbox(
             table = Table("seq", "type", "subject", "effective", "id", "data", title=f"mailbox of {client}")
             for message in messages:
                 event = message["event"]
-                table.add_row(str(message["seq"]), event["type"], event["subject"], event.get("effectivedate", ""),
-                              event["id"], json.dumps(event.get("data"), ensure_ascii=False))
+                kind = event["type"].removeprefix("be.crossroads.")
+                table.add_row(str(message["seq"]), kind, event["subject"], event.get("effectivedate", ""),
+                              event["id"], json.dumps(event.get("data"), ensure_ascii=False, separators=(",", ":")))
             out.print(table)
         if ack and messages:
             acked = httpx.post(f"{hub}/v1/mailbox/ack", json={"seqs": [m["seq"] for m in messages]}, headers=headers, timeout=30)

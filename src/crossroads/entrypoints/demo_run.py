@@ -17,6 +17,7 @@ from ..bootstrap import bootstrap, settings_for_data_dir
 from ..demo import country
 from ..demo.launch import wait_ready
 from ..demo.seed import example_subject, seed
+from ..demo.publisher import DemoPublisher
 from ..demo.sources import provider_apps
 from ..providerkit import HubKeySet
 from .api.app import create_app
@@ -26,7 +27,7 @@ console = Console(stderr=True)
 
 
 def run_demo(persons: int, port: int, provider_port_base: int, data_dir: Path, seed_only: bool,
-             store_url: str | None = None) -> None:
+             store_url: str | None = None, publish_every: float = 1.0) -> None:
     log_config = configure("warning")
     settings = settings_for_data_dir(data_dir, port=port, issuer=f"http://127.0.0.1:{port}", demo=True,
                                      **({"store_url": store_url} if store_url else {}))
@@ -37,7 +38,9 @@ def run_demo(persons: int, port: int, provider_port_base: int, data_dir: Path, s
     if seed_only:
         return
     sources = subprocess.Popen([sys.executable, "-m", "crossroads.entrypoints.cli", "providers",
-                                "--jwks", str(jwks_file), "--port-base", str(provider_port_base)])
+                                "--jwks", str(jwks_file), "--port-base", str(provider_port_base),
+                                "--publish-every", str(publish_every), "--hub", settings.issuer,
+                                "--data-dir", str(data_dir), "--persons", str(persons)])
     try:
         wait_ready(f"http://127.0.0.1:{provider_port_base + 1}/", sources, timeout=20)
         uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_config=log_config, access_log=False)
@@ -84,13 +87,18 @@ Or with curl:
 A refusal, with its code: ask about someone the centre does not hold:
   crossroads ask person.identity {stranger} --purpose SOCIAL_INTEGRATION --client {welfare_client} --data-dir {data_dir}
 
+The registers publish a mutation (a move, a job, a birth, a death) every second or so. The welfare
+centre reads its mailbox; the employment office and the child benefit fund have theirs pushed:
+  crossroads mailbox --client {welfare_client} --data-dir {data_dir} --ack --follow
+
 The citizen's view: who consulted my data, each entry with its proof in the signed audit log.
   Open {hub}/citizen/ and sign in as {subject} at the development identity provider (demo only).
 """, soft_wrap=True, highlight=False)
 
 
-def serve_providers(jwks: Path, host: str, port_base: int) -> None:
-    """Every simulated authentic source of the demo, each on its own port, in one event loop."""
+def serve_providers(jwks: Path, host: str, port_base: int, publisher: DemoPublisher | None = None) -> None:
+    """Every simulated authentic source of the demo, each on its own port, in one event loop; with
+    a `publisher`, the registers also publish mutations to the hub."""
     log_config = configure("warning")
     keys = HubKeySet(json.loads(jwks.read_text()))
     apps = provider_apps(keys, host, port_base)
@@ -98,6 +106,6 @@ def serve_providers(jwks: Path, host: str, port_base: int) -> None:
     async def run() -> None:
         servers = [uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=log_config, access_log=False))
                    for port, app in apps.values()]
-        await asyncio.gather(*(s.serve() for s in servers))
+        await asyncio.gather(*(s.serve() for s in servers), *([publisher.run()] if publisher else []))
 
     asyncio.run(run())

@@ -29,12 +29,13 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..adapters.keys import verify_detached
 
 Handler = Callable[[dict], Awaitable[dict]]
+EventsHandler = Callable[[list], Awaitable[None]]
 MAX_CLOCK_SKEW = 300
 
 
@@ -83,6 +84,34 @@ class ProviderApp:
     def service(self, path: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self._routes.append(Route(path, self._endpoint(path, handler), methods=["POST"]))
+            self._app = None
+            return handler
+        return register
+
+    def mutations(self, path: str) -> Callable[[EventsHandler], EventsHandler]:
+        """Receive the hub's pushed mutations at `path` (the subscription's webhook_url).
+
+        The handler gets the batch of CloudEvents, oldest first, once the hub's signature over
+        the body and its audience (this URL) check out; returning normally answers 204, which
+        tells the hub they are delivered. Raising makes the hub try again later: a handler that
+        stores the events before returning loses none (it may see one twice: same `id`).
+        """
+        def register(handler: EventsHandler) -> EventsHandler:
+            url = self.base_url + path
+
+            async def endpoint(request: Request) -> Response:
+                body = await request.body()
+                try:
+                    verify_hub_request(self.keys, request.headers.get("x-crossroads-signature"), body, url)
+                except SignatureError as exc:
+                    return JSONResponse({"error": str(exc)}, status_code=401)
+                events = json.loads(body)
+                if not isinstance(events, list):
+                    return JSONResponse({"error": "expected a CloudEvents JSON batch"}, status_code=400)
+                await handler(events)
+                return Response(status_code=204)
+
+            self._routes.append(Route(path, endpoint, methods=["POST"]))
             self._app = None
             return handler
         return register
