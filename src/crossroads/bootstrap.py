@@ -143,7 +143,8 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
         exchange=ExchangeService(
             store.registry, store.directory, store.audit, providers, keys, clock, scheme, hasher, cache
         ),
-        mutations=MutationService(store.mutations, store.registry, store.directory, store.audit, clock, scheme, hasher, cache),
+        mutations=MutationService(store.mutations, store.registry, store.directory, store.audit, clock, scheme, hasher, cache,
+                                  providers, keys),
         push=PushDispatcher(store.mutations, providers, keys, store.audit, clock,
                             max_attempts=settings.push_max_attempts, retry_base_seconds=settings.push_retry_base_seconds,
                             retry_max_seconds=settings.push_retry_max_seconds, batch=settings.push_batch),

@@ -277,3 +277,39 @@ async def test_an_unreachable_webhook_is_a_failed_attempt_not_a_crash(hub):
     assert await push.deliver_due() == 0
     [failed] = [r for r in await audit_records(hub) if r.action == "mutation.push_failed"]
     assert failed.outcome == "provider_unavailable"
+
+
+async def test_integrating_with_sync_sends_the_current_state_to_the_new_holder_only(hub):
+    welfare = country.BY_KEY["welfare"].number
+    newcomer = next(s for s in country.persons(400, seed=99) if s not in set(hub.held_by("welfare", phase=None)))
+    token = await hub.token(hub.welfare)
+    answer = await hub.http.post("/v1/directory/changes", headers={"Authorization": f"Bearer {token}"}, json={
+        "subject": newcomer, "capacity": "SOCIAL_ASSISTANCE", "start": date.today().isoformat(), "sync": True})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"status": "applied", "synchronised": 1}  # the demo's address changes: the one with a state
+    [message] = [m for m in (await call(hub, "GET", "/v1/mailbox", hub.welfare)).json()["messages"]
+                 if m["event"]["subject"] == newcomer]
+    event = message["event"]
+    assert event["initialsync"] is True and event["type"] == "be.crossroads.person.address-change.v1"
+    assert event["data"] == country.current_address(newcomer)  # ISC/25/401 allows street, postcode and city
+    [synced] = [r for r in await audit_records(hub) if r.action == "mutation.sync"]
+    assert (synced.consumer, synced.outcome, synced.subject_hash) == (welfare, "ok", hub.hub.hasher.hex(newcomer))
+    refused = await hub.http.post("/v1/directory/changes", headers={"Authorization": f"Bearer {token}"}, json={
+        "op": "end", "subject": newcomer, "capacity": "SOCIAL_ASSISTANCE", "end": date.today().isoformat(), "sync": True})
+    assert (refused.status_code, refused.json()["field"]) == (400, "sync")
+
+
+async def test_a_source_that_cannot_answer_the_state_is_audited_and_the_integration_stands(hub):
+    answer = await hub.http.put(f"/admin/mutation-types/{TYPE}/1", headers=OPERATOR, json={
+        "name": "Change of address", "publisher": NR, "fields": ["street", "city", "postcode"],
+        "state_path": "/mutations/not-served/state"})
+    assert answer.status_code == 200, answer.text
+    assert (await subscribe(hub)).status_code == 201
+    newcomer = next(s for s in country.persons(400, seed=98) if s not in set(hub.held_by("welfare", phase=None)))
+    token = await hub.token(hub.welfare)
+    answer = await hub.http.post("/v1/directory/changes", headers={"Authorization": f"Bearer {token}"}, json={
+        "subject": newcomer, "capacity": "SOCIAL_ASSISTANCE", "start": "2024-01-01", "sync": True})
+    assert answer.json() == {"status": "applied", "synchronised": 1}  # the demo's address type still answers
+    failed = [r for r in await audit_records(hub) if r.action == "mutation.sync" and r.outcome != "ok"]
+    assert [(r.service, r.outcome) for r in failed] == [(TYPE, "provider_error")]
+    assert [i.institution for i in await hub.hub.directory.holders(newcomer)] == [country.BY_KEY["welfare"].number]

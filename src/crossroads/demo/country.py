@@ -131,7 +131,8 @@ def mutation_types() -> list[MutationType]:
     return [
         MutationType("person.address-change", "1", "Change of main residence", nr, ("street", "postcode", "city"),
                      {"type": "object", "required": ["city"], "additionalProperties": False,
-                      "properties": {"street": text, "postcode": text, "city": text}}),
+                      "properties": {"street": text, "postcode": text, "city": text}},
+                     state_path="/mutations/person.address-change/1/state"),
         MutationType("person.birth", "1", "Birth of a child (about each parent)", nr, ("child_birth_date",),
                      {"type": "object", "required": ["child_birth_date"], "additionalProperties": False,
                       "properties": {"child_birth_date": _DATE}}),
@@ -254,6 +255,12 @@ def identity(subject: str) -> dict:
     return {"name": rng.choice(_SURNAMES), "first_names": [rng.choice(_GIVEN), rng.choice(_GIVEN)],
             "birth_date": birth_date(subject).isoformat(), "gender": "M" if number_in_year % 2 else "F",
             "nationality": "BE", "death_date": None}
+
+
+def current_address(subject: str) -> dict:
+    """The register's current state for `person.address-change`: the mutation payload's shape."""
+    where = address(subject)["address"]
+    return {"street": f"{where['street']} {where['number']}", "postcode": where["postcode"], "city": where["municipality"]}
 
 
 def address(subject: str) -> dict:

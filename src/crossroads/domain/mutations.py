@@ -11,6 +11,7 @@ its authorization allows.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterable
@@ -21,6 +22,7 @@ from .periods import Period
 from .registry import Authorization, check_code
 
 MODES = ("pull", "push")
+STATE_PATH = re.compile(r"^(/[A-Za-z0-9._~-]+)+$")
 
 
 @dataclass(frozen=True)
@@ -34,10 +36,15 @@ class MutationType:
     fields: tuple[str, ...]  # what the payload may hold; authorizations allow some of them
     schema: dict = field(default_factory=lambda: {"type": "object"})
     description: str = ""
+    # Where the publisher answers a person's current state for this type (a payload of the same
+    # schema), so that a new holder can be sent it when integrating the person; None: no such thing.
+    state_path: str | None = None
 
     def __post_init__(self) -> None:
         check_code(self.code, "code")
         check_code(self.version, "version")
+        if self.state_path is not None and not STATE_PATH.match(self.state_path):
+            raise Refusal("malformed_request", "state_path is a path like /mutations/CODE/VERSION/state.", "state_path")
         if not self.fields:
             raise Refusal("malformed_request", "fields lists what the payload may hold.", "fields")
 

@@ -17,7 +17,7 @@ from ..domain.periods import Period, union_covers
 from ..domain.subjects import SubjectHasher
 from .clock import Clock
 from .directory_lines import ChangeParser, ParsedBlock, Raw, read_import, split_import
-from .ports import AuditLog, DirectoryRepository, RegistryRepository
+from .ports import AuditLog, DirectoryRepository, IntegrationChange, RegistryRepository
 
 _YIELD_EVERY = 512  # lines parsed between two chances for an in-flight write to progress
 IMPORT_CHUNK = 5000
@@ -57,8 +57,8 @@ class DirectoryService:
         known = [i.enterprise_number for i in await self._registry.list_institutions()] if with_institutions else None
         return ChangeParser(self._scheme, self._hasher, institution, capacities, known)
 
-    async def change(self, raw: dict, institution: str | None, actor: str) -> None:
-        """Apply one change (integrate, end or remove) and audit it under the subject's hash."""
+    async def change(self, raw: dict, institution: str | None, actor: str) -> IntegrationChange:
+        """Apply one change (integrate, end or remove), audit it under the subject's hash, return it."""
         item = (await self.parser(institution)).parse(raw)
         await self._check_institution(item.institution)
         await self._directory.apply([item])
@@ -68,6 +68,7 @@ class DirectoryService:
             detail={"actor": actor, "phase": item.phase.value,
                     "start": raw.get("start"), "end": raw.get("end")},
         ))
+        return item
 
     async def import_lines(
         self, lines: Iterable[Raw], institution: str | None, actor: str,

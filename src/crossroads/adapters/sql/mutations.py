@@ -8,7 +8,7 @@ from ...domain.mutations import Mutation, MutationType, Subscription
 from ...services.ports import Delivery, MutationStore
 from .database import Database, Row
 
-_TYPE_COLUMNS = "code, version, name, publisher, payload_schema, description, fields"
+_TYPE_COLUMNS = "code, version, name, publisher, payload_schema, description, fields, state_path"
 _SUBSCRIPTION_COLUMNS = "id, institution, application, mutation_type, authorization_ref, mode, webhook_url, created_at_ms"
 _DELIVERY_COLUMNS = ("d.seq, d.subscription, d.publisher, d.mutation_id, d.subject_key, d.message, d.attempts,"
                      " d.last_error, d.dead_at_ms")
@@ -17,7 +17,7 @@ _ACK_BATCH = 500  # seqs per UPDATE … IN (…): under SQLite's and psycopg's p
 
 def _type(row: Row) -> MutationType:
     return MutationType(code=row[0], version=row[1], name=row[2], publisher=row[3],
-                        schema=json.loads(row[4]), description=row[5], fields=tuple(json.loads(row[6])))
+                        schema=json.loads(row[4]), description=row[5], fields=tuple(json.loads(row[6])), state_path=row[7])
 
 
 def _subscription(row: Row) -> Subscription:
@@ -43,12 +43,13 @@ class SqlMutations(MutationStore):
             existed = await tx.fetchone("SELECT 1 FROM mutation_types WHERE code = ? AND version = ?",
                                         (mutation_type.code, mutation_type.version))
             values = (mutation_type.code, mutation_type.version, mutation_type.name, mutation_type.publisher,
-                      json.dumps(mutation_type.schema), mutation_type.description, json.dumps(list(mutation_type.fields)))
+                      json.dumps(mutation_type.schema), mutation_type.description, json.dumps(list(mutation_type.fields)),
+                      mutation_type.state_path)
             if existed:
                 await tx.execute("UPDATE mutation_types SET name = ?, publisher = ?, payload_schema = ?, description = ?,"
-                                 " fields = ? WHERE code = ? AND version = ?", (*values[2:], *values[:2]))
+                                 " fields = ?, state_path = ? WHERE code = ? AND version = ?", (*values[2:], *values[:2]))
             else:
-                await tx.execute(f"INSERT INTO mutation_types ({_TYPE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", values)
+                await tx.execute(f"INSERT INTO mutation_types ({_TYPE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values)
         return existed is None
 
     async def get_type(self, code: str, version: str | None = None) -> MutationType | None:

@@ -27,8 +27,15 @@ def _actor(caller: Caller) -> str:
              summary="Integrate, end or remove one person's integration")
 async def change(body: DirectoryChangeIn, request: Request, caller: Caller = Depends(application_or_operator)) -> dict:
     raw = body.model_dump(mode="json", exclude_none=True)
-    await request.app.state.hub.directory.change(raw, caller.institution, _actor(caller))
-    return {"status": "applied"}
+    sync = raw.pop("sync", False)
+    if sync and body.op != "integrate":
+        raise Refusal("malformed_request", "sync goes with op integrate.", "sync")
+    hub = request.app.state.hub
+    change = await hub.directory.change(raw, caller.institution, _actor(caller))
+    if not sync:
+        return {"status": "applied"}
+    queued = await hub.mutations.initial_sync(change.institution, body.subject, change.capacity)
+    return {"status": "applied", "synchronised": queued}
 
 
 @router.post("/import", responses=ERRORS, summary="Bulk integration from a CSV or JSON Lines body",

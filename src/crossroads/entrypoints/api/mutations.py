@@ -42,7 +42,7 @@ def _subscription_out(subscription: Subscription) -> dict:
 async def put_mutation_type(code: str, version: str, body: MutationTypeIn, request: Request, response: Response) -> dict:
     mutation_type, created = await request.app.state.hub.mutations.put_type(MutationType(
         code=code, version=version, name=body.name, publisher=body.publisher, fields=tuple(body.fields),
-        schema=body.schema_, description=body.description))
+        schema=body.schema_, description=body.description, state_path=body.state_path))
     response.status_code = 201 if created else 200
     return _type_out(mutation_type)
 

@@ -110,6 +110,7 @@ class DirectoryChangeIn(Strict):
     phase: Literal["provisional", "definitive"] = "definitive"
     start: dt.date | None = None
     end: dt.date | None = None
+    sync: bool = Field(False, description="With op integrate: send the person's current state to the institution's subscriptions this integration entitles (initial synchronisation).")
 
 
 class DirectoryQueryIn(Strict):
@@ -128,6 +129,8 @@ class MutationTypeIn(Strict):
     fields: list[str] = Field(min_length=1, description="The fields the payload may hold; authorizations allow some of them.")
     schema_: dict = Field(default_factory=lambda: {"type": "object"}, alias="schema",
                           description="JSON Schema (2020-12) of the payload.")
+    state_path: str | None = Field(None, max_length=200, pattern=r"^(/[A-Za-z0-9._~-]+)+$",
+                                   description="Where the publisher answers a person's current state (initial synchronisation).")
 
 
 class MutationIn(Strict):
