@@ -8,6 +8,7 @@ message is a CloudEvent 1.0 holding only the fields its authorization allows.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from dataclasses import dataclass, replace
@@ -287,18 +288,13 @@ class MutationService:
         if not seqs or len(seqs) > MAX_MAILBOX_PAGE or not all(isinstance(s, int) and s > 0 for s in seqs):
             raise Refusal("malformed_request", f"seqs lists 1 to {MAX_MAILBOX_PAGE} sequence numbers of received messages.", "seqs")
         now = self._clock.now_ms()
-        acked = await self._store.ack(institution, application, seqs, now)
-        mine = {s.id: s for s in await self._store.subscriptions(institution=institution, application=application)} if acked else {}
-        for delivery in acked:
-            subscription = mine.get(delivery.subscription)
-            await self._audit.append(AuditRecord(
-                kind="mutation", at_ms=now, outcome="ok", action="mutation.deliver", consumer=institution,
-                application=application, service=subscription.mutation_type if subscription else None,
-                authorization=subscription.authorization if subscription else None,
-                subject_hash=delivery.subject_key.hex(), target=delivery.mutation_id,
-                providers=(delivery.publisher,), detail={"seq": delivery.seq, "via": "pull",
-                                                         "subscription": delivery.subscription},
-            ))
+        # Audited before the outbox records them as received (as push deliveries are): if the
+        # audit cannot be written, the messages stay in the mailbox and the caller gets the error.
+        waiting = await self._store.unacknowledged(institution, application, seqs)
+        mine = {s.id: s for s in await self._store.subscriptions(institution=institution, application=application)} if waiting else {}
+        await asyncio.gather(*(self._audit.append(_delivered(delivery, mine.get(delivery.subscription), institution,
+                                                             application, now)) for delivery in waiting))
+        acked = await self._store.ack(institution, application, [d.seq for d in waiting], now) if waiting else []
         return len(acked)
 
 
@@ -337,6 +333,17 @@ def cloud_event(mutation: Mutation, data: object, authorization: str, initial: b
         "authorization": authorization,
         "data": data,
     })
+
+
+def _delivered(delivery: Delivery, subscription: Subscription | None, institution: str, application: str,
+               at_ms: int) -> AuditRecord:
+    return AuditRecord(
+        kind="mutation", at_ms=at_ms, outcome="ok", action="mutation.deliver", consumer=institution,
+        application=application, service=subscription.mutation_type if subscription else None,
+        authorization=subscription.authorization if subscription else None,
+        subject_hash=delivery.subject_key.hex(), target=delivery.mutation_id, providers=(delivery.publisher,),
+        detail={"seq": delivery.seq, "via": "pull", "subscription": delivery.subscription},
+    )
 
 
 def _member(caller: Caller) -> tuple[str, str]:

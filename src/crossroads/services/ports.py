@@ -285,6 +285,10 @@ class MutationStore(abc.ABC):
         """Unacknowledged deliveries of the application's pull subscriptions with seq > after, in seq order."""
 
     @abc.abstractmethod
+    async def unacknowledged(self, institution: str, application: str, seqs: list[int]) -> list[Delivery]:
+        """The application's deliveries among `seqs` not yet acknowledged, in seq order."""
+
+    @abc.abstractmethod
     async def ack(self, institution: str, application: str, seqs: list[int], at_ms: int) -> list[Delivery]:
         """Acknowledge the application's deliveries among `seqs`; return those acknowledged now."""
 

@@ -115,6 +115,16 @@ class SqlMutations(MutationStore):
             " AND d.dead_at_ms IS NULL AND d.seq > ? ORDER BY d.seq LIMIT ?", (institution, application, after, limit))
         return [_delivery(r) for r in rows]
 
+    async def unacknowledged(self, institution: str, application: str, seqs: list[int]) -> list[Delivery]:
+        found: list[Delivery] = []
+        for group in _groups(seqs):
+            rows = await self._db.fetchall(
+                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s ON s.id = d.subscription"
+                f" WHERE s.institution = ? AND s.application = ? AND d.acked_at_ms IS NULL AND d.seq IN ({_marks(group)})"
+                " ORDER BY d.seq", (institution, application, *group))
+            found += [_delivery(r) for r in rows]
+        return found
+
     async def ack(self, institution: str, application: str, seqs: list[int], at_ms: int) -> list[Delivery]:
         acked: list[Delivery] = []
         wanted = sorted(set(seqs))
