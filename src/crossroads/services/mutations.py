@@ -133,7 +133,65 @@ class MutationService:
 
     async def publish(self, caller: Caller, type_code: str, raw: object) -> Published:
         """Accept one mutation and fan it out; the same id again is a `duplicate`, accepted once."""
+        [outcome] = await self.publish_many(caller, type_code, [raw])
+        if isinstance(outcome, Refusal):
+            raise outcome
+        return outcome
+
+    async def publish_many(self, caller: Caller, type_code: str, raws: list[object]) -> list[Published | Refusal]:
+        """Accept a batch in one transaction: each mutation is accepted, a duplicate, or refused on
+        its own (its Refusal in its place). Refusals that concern the whole batch (an unknown
+        type, another publisher's type) are raised.
+
+        Accepted mutations are audited before they are stored: should the store then fail, the
+        publisher gets the error and retries, and the log holds the publication twice rather
+        than not at all.
+        """
         publisher, _ = _member(caller)
+        kinds: dict[str | None, MutationType] = {}
+        prepared: list[tuple[Mutation, bytes] | Refusal] = []
+        for raw in raws:
+            try:
+                prepared.append(await self._prepare(publisher, type_code, raw, kinds))
+            except Refusal as refusal:
+                if refusal.code in ("unknown_mutation_type", "forbidden"):
+                    raise
+                prepared.append(refusal)
+        fresh = [item for item in prepared if not isinstance(item, Refusal)]
+        earlier = await self._store.digests(publisher, [m.id for m, _ in fresh])
+        outcomes: dict[int, Published | Refusal] = {}
+        to_store, seen, subscribers = [], set(), {}
+        for index, item in enumerate(prepared):
+            if isinstance(item, Refusal):
+                outcomes[index] = item
+                continue
+            mutation, digest = item
+            known = earlier.get(mutation.id) or (digest if mutation.id in seen else None)
+            if known is not None:
+                outcomes[index] = (Published(mutation.id, "duplicate", None) if known == digest else
+                                   Refusal("conflict", f"mutation id {mutation.id!r} was already used for a different mutation.", "id"))
+                continue
+            seen.add(mutation.id)
+            to_store.append((index, mutation, digest, await self._recipients(mutation, subscribers)))
+        await asyncio.gather(*(self._audit.append(AuditRecord(
+            kind="mutation", at_ms=mutation.published_at_ms, outcome="ok", action="mutation.publish",
+            consumer=publisher, application=caller.application, service=f"{mutation.type}/{mutation.version}",
+            subject_hash=mutation.subject_key.hex(), target=mutation.id,
+            detail={"effective_date": mutation.effective.isoformat(), "recipients": sorted({s.institution for s, _ in recipients})},
+        )) for _, mutation, _, recipients in to_store))
+        stored = await self._store.publish_many(
+            [(mutation, digest, [(s.id, message) for s, message in recipients]) for _, mutation, digest, recipients in to_store])
+        for (index, mutation, digest, recipients), race in zip(to_store, stored):
+            if race is None:
+                outcomes[index] = Published(mutation.id, "accepted", len(recipients))
+            else:  # published concurrently by another request since the check above
+                outcomes[index] = (Published(mutation.id, "duplicate", None) if race == digest else
+                                   Refusal("conflict", f"mutation id {mutation.id!r} was already used for a different mutation.", "id"))
+        return [outcomes[index] for index in range(len(prepared))]
+
+    async def _prepare(self, publisher: str, type_code: str, raw: object,
+                       kinds: dict[str | None, MutationType]) -> tuple[Mutation, bytes]:
+        """One mutation as accepted, and the digest that tells a retry from another mutation."""
         if not isinstance(raw, dict):
             raise Refusal("malformed_request", "a mutation is a JSON object.")
         unknown = sorted(set(raw) - MUTATION_FIELDS)
@@ -142,7 +200,9 @@ class MutationService:
         version = raw.get("version")
         if version is not None and not isinstance(version, str):
             raise Refusal("malformed_request", "version is a string.", "version")
-        kind = await self.mutation_type(type_code, version)
+        if version not in kinds:
+            kinds[version] = await self.mutation_type(type_code, version)
+        kind = kinds[version]
         if kind.publisher != publisher:
             raise Refusal("forbidden", f"only institution {kind.publisher} publishes {kind.code}.", "mutation_type")
         mutation_id = raw.get("id")
@@ -162,29 +222,22 @@ class MutationService:
         mutation = Mutation(id=mutation_id, type=kind.code, version=kind.version, publisher=publisher,
                             subject=subject, subject_key=self._hasher.key(subject), effective=effective,
                             payload=payload, published_at_ms=self._clock.now_ms())
-        recipients = await self._recipients(mutation)
-        earlier = await self._store.publish(mutation, digest, [(s.id, message) for s, message in recipients])
-        if earlier is not None:
-            if earlier != digest:
-                raise Refusal("conflict", f"mutation id {mutation_id!r} was already used for a different mutation.", "id")
-            return Published(mutation_id, "duplicate", None)
-        await self._audit.append(AuditRecord(
-            kind="mutation", at_ms=mutation.published_at_ms, outcome="ok", action="mutation.publish",
-            consumer=publisher, application=caller.application, service=f"{kind.code}/{kind.version}",
-            subject_hash=mutation.subject_key.hex(), target=mutation_id,
-            detail={"effective_date": effective.isoformat(), "recipients": sorted({s.institution for s, _ in recipients})},
-        ))
-        return Published(mutation_id, "accepted", len(recipients))
+        return mutation, digest
 
-    async def _recipients(self, mutation: Mutation) -> list[tuple[Subscription, bytes]]:
-        subscriptions = await self._store.subscriptions(mutation_type=mutation.type)
+    async def _recipients(self, mutation: Mutation, known: dict[str, tuple]) -> list[tuple[Subscription, bytes]]:
+        """Who receives `mutation`, and what; `known` keeps each type's subscriptions and their
+        authorizations for the rest of a batch."""
+        if mutation.type not in known:
+            subscriptions = await self._store.subscriptions(mutation_type=mutation.type)
+            authorizations = {}
+            for reference in {s.authorization for s in subscriptions}:
+                found = await self._cache.authorization(reference)
+                if found is not None:
+                    authorizations[reference] = found
+            known[mutation.type] = (subscriptions, authorizations)
+        subscriptions, authorizations = known[mutation.type]
         if not subscriptions:
             return []
-        authorizations = {}
-        for reference in {s.authorization for s in subscriptions}:
-            found = await self._cache.authorization(reference)
-            if found is not None:
-                authorizations[reference] = found
         holders = await self._directory.holders(mutation.subject_key)
         chosen = entitled(subscriptions, authorizations, holders, mutation.type, mutation.effective, self._clock.today())
         return [(subscription, cloud_event(mutation, minimise(mutation.payload, path_tree(authorization.allowed_fields)),

@@ -281,6 +281,14 @@ class MutationStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    async def publish_many(self, items: list[tuple[Mutation, bytes, list[tuple[str, bytes]]]]) -> list[bytes | None]:
+        """`publish` for each item, all in one transaction; the outcomes in order."""
+
+    @abc.abstractmethod
+    async def digests(self, publisher: str, ids: list[str]) -> dict[str, bytes]:
+        """The digests of the publisher's mutations among `ids` already accepted."""
+
+    @abc.abstractmethod
     async def mailbox(self, institution: str, application: str, after: int, limit: int) -> list[Delivery]:
         """Unacknowledged deliveries of the application's pull subscriptions with seq > after, in seq order."""
 

@@ -90,23 +90,42 @@ class SqlMutations(MutationStore):
             return await tx.execute("DELETE FROM subscriptions WHERE id = ?", (subscription_id,)) == 1
 
     async def publish(self, mutation: Mutation, digest: bytes, deliveries: list[tuple[str, bytes]]) -> bytes | None:
+        [outcome] = await self.publish_many([(mutation, digest, deliveries)])
+        return outcome
+
+    async def publish_many(self, items: list[tuple[Mutation, bytes, list[tuple[str, bytes]]]]) -> list[bytes | None]:
+        outcomes: list[bytes | None] = []
+        rows: list[tuple] = []
         async with self._db.transaction() as tx:
-            stored = await tx.execute(
-                "INSERT INTO mutations (publisher, id, mutation_type, version, subject_key, effective_day, digest,"
-                " recipients, published_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (mutation.publisher, mutation.id, mutation.type, mutation.version, mutation.subject_key,
-                 mutation.effective.toordinal(), digest, len(deliveries), mutation.published_at_ms))
-            if stored != 1:
-                row = await tx.fetchone("SELECT digest FROM mutations WHERE publisher = ? AND id = ?",
-                                        (mutation.publisher, mutation.id))
-                return bytes(row[0]) if row else b""
-            if deliveries:
+            for mutation, digest, deliveries in items:
+                stored = await tx.execute(
+                    "INSERT INTO mutations (publisher, id, mutation_type, version, subject_key, effective_day, digest,"
+                    " recipients, published_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (mutation.publisher, mutation.id, mutation.type, mutation.version, mutation.subject_key,
+                     mutation.effective.toordinal(), digest, len(deliveries), mutation.published_at_ms))
+                if stored != 1:
+                    row = await tx.fetchone("SELECT digest FROM mutations WHERE publisher = ? AND id = ?",
+                                            (mutation.publisher, mutation.id))
+                    outcomes.append(bytes(row[0]) if row else b"")
+                    continue
+                outcomes.append(None)
+                rows += [(subscription, mutation.publisher, mutation.id, mutation.subject_key, message)
+                         for subscription, message in deliveries]
+            if rows:  # in publishing order: a subscriber's messages keep the order of acceptance
                 await tx.executemany(
                     "INSERT INTO deliveries (subscription, publisher, mutation_id, subject_key, message)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    [(subscription, mutation.publisher, mutation.id, mutation.subject_key, message)
-                     for subscription, message in deliveries])
-        return None
+                    " VALUES (?, ?, ?, ?, ?)", rows)
+        return outcomes
+
+    async def digests(self, publisher: str, ids: list[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        wanted = sorted(set(ids))
+        for at in range(0, len(wanted), _ACK_BATCH):
+            group = wanted[at:at + _ACK_BATCH]
+            rows = await self._db.fetchall(
+                f"SELECT id, digest FROM mutations WHERE publisher = ? AND id IN ({_marks(group)})", (publisher, *group))
+            found.update({row[0]: bytes(row[1]) for row in rows})
+        return found
 
     async def mailbox(self, institution: str, application: str, after: int, limit: int) -> list[Delivery]:
         rows = await self._db.fetchall(

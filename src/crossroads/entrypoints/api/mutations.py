@@ -65,16 +65,14 @@ async def publish(mutation_type: str, body: MutationIn, request: Request, respon
              summary="Publish up to 1,000 mutations; each is accepted, a duplicate, or refused on its own")
 async def publish_batch(mutation_type: str, body: MutationBatchIn, request: Request,
                         caller: Caller = Depends(application)) -> dict:
-    service = request.app.state.hub.mutations
+    outcomes = await request.app.state.hub.mutations.publish_many(caller, mutation_type, body.mutations)
     results = []
-    for number, raw in enumerate(body.mutations):
-        try:
-            results.append(asdict(await service.publish(caller, mutation_type, raw)))
-        except Refusal as refusal:
-            if refusal.code in ("unknown_mutation_type", "forbidden"):  # the whole batch is refused alike
-                raise
+    for number, (raw, outcome) in enumerate(zip(body.mutations, outcomes)):
+        if isinstance(outcome, Refusal):
             results.append({"index": number, "id": raw.get("id") if isinstance(raw.get("id"), str) else None,
-                            "status": "refused", "error": refusal.to_dict()})
+                            "status": "refused", "error": outcome.to_dict()})
+        else:
+            results.append(asdict(outcome))
     return {"results": results}
 
 
