@@ -1,0 +1,98 @@
+"""The subscribers of the mutation benchmark, in their own process: two webhooks and a mailbox reader.
+
+    python bench/mutation_consumers.py CONFIG.json
+
+CONFIG names the webhook port and paths, the hub, the mailbox application's client id and key
+file, and where to write the results. Each received event is counted per subscriber with its
+delay since the hub accepted it (the event's `time`; same machine, same clock). On SIGTERM the
+results are written as JSON: per subscriber, the ids received (to find losses and duplicates)
+and the delays in milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+from aiohttp import web
+
+from crossroads.adapters.keys import make_client_assertion
+
+
+def delay_ms(event: dict, now: float) -> float:
+    accepted = datetime.fromisoformat(event["time"].replace("Z", "+00:00")).timestamp()
+    return (now - accepted) * 1000
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.ids: dict[str, list[str]] = {}
+        self.delays: dict[str, list[float]] = {}
+
+    def add(self, who: str, events: list[dict]) -> None:
+        now = time.time()
+        self.ids.setdefault(who, []).extend(e["id"] for e in events)
+        self.delays.setdefault(who, []).extend(delay_ms(e, now) for e in events)
+
+
+async def pull_forever(config: dict, tally: Tally, stop: asyncio.Event) -> None:
+    hub, client = config["hub"], config["mailbox_client"]
+    key = json.loads(Path(config["mailbox_key"]).read_text())
+    async with httpx.AsyncClient(timeout=30) as http:
+        metadata = (await http.get(f"{hub}/.well-known/oauth-authorization-server")).json()
+        token = (await http.post(f"{hub}/oauth/token", data={
+            "grant_type": "client_credentials", "client_id": client,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": make_client_assertion(client, metadata["token_endpoint"], key)})).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        while not stop.is_set():
+            page = (await http.get(f"{hub}/v1/mailbox", params={"limit": 1000}, headers=headers)).json()["messages"]
+            if page:
+                tally.add("mailbox", [m["event"] for m in page])
+                await http.post(f"{hub}/v1/mailbox/ack", json={"seqs": [m["seq"] for m in page]}, headers=headers)
+            else:
+                await asyncio.sleep(0.05)
+
+
+async def main(config_path: str) -> None:
+    config = json.loads(Path(config_path).read_text())
+    tally = Tally()
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    for path in config["webhook_paths"]:
+        async def receive(request: web.Request, who: str = path) -> web.Response:
+            tally.add(who, json.loads(await request.read()))
+            return web.Response(status=204)
+        app.router.add_post(path, receive)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", config["webhook_port"]).start()
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    Path(config["ready_file"]).write_text("ready")
+    puller = asyncio.create_task(pull_forever(config, tally, stop))
+    progress = Path(config["progress"])
+    while not stop.is_set():  # how far the subscribers are, for the benchmark to know when all arrived
+        progress.write_text(json.dumps({who: len(ids) for who, ids in tally.ids.items()}))
+        try:
+            await asyncio.wait_for(stop.wait(), 0.25)
+        except asyncio.TimeoutError:
+            pass
+    await puller
+    await runner.cleanup()
+    Path(config["results"]).write_text(json.dumps({"ids": tally.ids, "delays": tally.delays}))
+
+
+if __name__ == "__main__":
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    asyncio.run(main(sys.argv[1]))
