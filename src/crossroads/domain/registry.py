@@ -117,7 +117,9 @@ class Authorization:
         return Period(self.valid_from, self.valid_to)
 
     def is_valid_on(self, day: date) -> bool:
-        return self.validity.covers(Period.day(day))
+        # Compared directly, not through Period objects: every exchange and every mutation's
+        # fan-out asks this of each candidate authorization.
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
 
 
 def choose_authorization(

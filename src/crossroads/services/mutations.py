@@ -240,8 +240,11 @@ class MutationService:
             return []
         holders = await self._directory.holders(mutation.subject_key)
         chosen = entitled(subscriptions, authorizations, holders, mutation.type, mutation.effective, self._clock.today())
-        return [(subscription, cloud_event(mutation, minimise(mutation.payload, path_tree(authorization.allowed_fields)),
-                                           authorization.reference))
+        if not chosen:
+            return []
+        envelope = _envelope(mutation)
+        return [(subscription, _message(envelope, minimise(mutation.payload, path_tree(authorization.allowed_fields)),
+                                        authorization.reference))
                 for subscription, authorization in chosen]
 
     def _validate(self, kind: MutationType, payload: object) -> None:
@@ -373,8 +376,15 @@ def cloud_event(mutation: Mutation, data: object, authorization: str, initial: b
     recognisable as such), and only the data its `authorization` allows. `initial` marks a
     person's current state sent on integration (extension attribute `initialsync`).
     """
-    return orjson.dumps({
-        **({"initialsync": True} if initial else {}),
+    envelope = _envelope(mutation)
+    if initial:
+        envelope = {"initialsync": True, **envelope}
+    return _message(envelope, data, authorization)
+
+
+def _envelope(mutation: Mutation) -> dict:
+    """What every recipient's message about one mutation has in common (made once per mutation)."""
+    return {
         "specversion": "1.0",
         "id": mutation.id,
         "source": f"urn:crossroads:institution:{mutation.publisher}",
@@ -383,9 +393,11 @@ def cloud_event(mutation: Mutation, data: object, authorization: str, initial: b
         "time": datetime.fromtimestamp(mutation.published_at_ms / 1000, timezone.utc).isoformat().replace("+00:00", "Z"),
         "datacontenttype": "application/json",
         "effectivedate": mutation.effective.isoformat(),
-        "authorization": authorization,
-        "data": data,
-    })
+    }
+
+
+def _message(envelope: dict, data: object, authorization: str) -> bytes:
+    return orjson.dumps({**envelope, "authorization": authorization, "data": data})
 
 
 def _delivered(delivery: Delivery, subscription: Subscription | None, institution: str, application: str,
