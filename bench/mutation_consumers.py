@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 from aiohttp import web
 
-from crossroads.adapters.keys import make_client_assertion
+from crossroads.adapters.keys import token_request
 
 
 def delay_ms(event: dict, now: float) -> float:
@@ -46,10 +46,8 @@ async def pull_forever(config: dict, tally: Tally, stop: asyncio.Event) -> None:
     key = json.loads(Path(config["mailbox_key"]).read_text())
     async with httpx.AsyncClient(timeout=30) as http:
         metadata = (await http.get(f"{hub}/.well-known/oauth-authorization-server")).json()
-        token = (await http.post(f"{hub}/oauth/token", data={
-            "grant_type": "client_credentials", "client_id": client,
-            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            "client_assertion": make_client_assertion(client, metadata["token_endpoint"], key)})).json()["access_token"]
+        form = token_request(client, metadata["token_endpoint"], key)
+        token = (await http.post(f"{hub}/oauth/token", data=form)).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         while not stop.is_set():
             page = (await http.get(f"{hub}/v1/mailbox", params={"limit": 1000}, headers=headers)).json()["messages"]

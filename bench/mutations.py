@@ -31,7 +31,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from crossroads.adapters.keys import make_client_assertion
+from crossroads.adapters.keys import token_request
 from crossroads.demo import country
 from crossroads.demo.launch import free_port_block, wait_ready
 from crossroads.demo.seed import client_key_path
@@ -48,10 +48,7 @@ LANES = 4  # concurrent publishing connections
 
 def token(hub: str, client: str, data_dir: Path) -> str:
     key = json.loads(client_key_path(data_dir, client).read_text())
-    answer = httpx.post(f"{hub}/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": client,
-        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-        "client_assertion": make_client_assertion(client, f"{hub}/oauth/token", key)})
+    answer = httpx.post(f"{hub}/oauth/token", data=token_request(client, f"{hub}/oauth/token", key))
     answer.raise_for_status()
     return answer.json()["access_token"]
 

@@ -12,12 +12,11 @@ from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
-from crossroads.adapters.keys import make_client_assertion
 from crossroads.demo import country
 from crossroads.demo.launch import free_port_block
 from crossroads.demo.seed import client_key_path
 
-from ..support import ASSERTION_TYPE
+from ..support import token_form
 from .test_audit_processes import CLI, deployment, wait_for  # noqa: F401 (deployment is a fixture)
 
 TYPE = "test.address-change"  # its own type: the demo's are subscribed to by the demo's apps
@@ -61,9 +60,7 @@ class Webhook:
 
 def token(d, n: int, client: str) -> str:
     key = json.loads(client_key_path(d.data_dir, client).read_text())
-    answer = httpx.post(f"{d.url(n)}/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": client, "client_assertion_type": ASSERTION_TYPE,
-        "client_assertion": make_client_assertion(client, f"{d.issuer}/oauth/token", key)})
+    answer = httpx.post(f"{d.url(n)}/oauth/token", data=token_form(client, key, f"{d.issuer}/oauth/token"))
     assert answer.status_code == 200, answer.text
     return answer.json()["access_token"]
 

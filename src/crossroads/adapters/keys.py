@@ -113,6 +113,13 @@ def make_client_assertion(client_id: str, audience: str, private_jwk: dict, life
     return jwt.encode(header, claims, key, algorithms=ALGORITHMS)
 
 
+def token_request(client_id: str, token_endpoint: str, private_jwk: dict) -> dict:
+    """The form an application posts to the token endpoint (client credentials, RFC 7523 assertion)."""
+    return {"grant_type": "client_credentials", "client_id": client_id,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": make_client_assertion(client_id, token_endpoint, private_jwk)}
+
+
 def generate_application_key(kind: str = "Ed25519") -> dict:
     """A new private JWK for an application (Ed25519 or ES256)."""
     from joserfc.jwk import ECKey

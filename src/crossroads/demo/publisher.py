@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from ..adapters.keys import make_client_assertion
+from ..adapters.keys import token_request
 from . import country
 from .seed import client_key_path
 
@@ -97,10 +97,7 @@ class DemoPublisher:
             client = f"{country.BY_KEY[member].number}:{REGISTER}"
             key = json.loads(client_key_path(self._data_dir, client).read_text())
             metadata = (await http.get(f"{self._hub}/.well-known/oauth-authorization-server")).json()
-            answer = await http.post(f"{self._hub}/oauth/token", data={
-                "grant_type": "client_credentials", "client_id": client,
-                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                "client_assertion": make_client_assertion(client, metadata["token_endpoint"], key)})
+            answer = await http.post(f"{self._hub}/oauth/token", data=token_request(client, metadata["token_endpoint"], key))
             if answer.status_code != 200:
                 raise RuntimeError(f"no token for {client}: {answer.text[:200]}")
             self._tokens[member] = answer.json()["access_token"]

@@ -142,7 +142,7 @@ def token(
 def _token(client: str, key: Optional[Path], hub: str, data_dir: Path) -> str:
     import httpx
 
-    from ..adapters.keys import make_client_assertion
+    from ..adapters.keys import token_request
     from ..demo.seed import client_key_path
 
     path = key or client_key_path(data_dir, client)
@@ -153,11 +153,8 @@ def _token(client: str, key: Optional[Path], hub: str, data_dir: Path) -> str:
     # which differs from the URL used here when the hub sits behind a proxy or a load balancer.
     metadata = httpx.get(f"{hub}/.well-known/oauth-authorization-server", timeout=30)
     audience = metadata.json().get("token_endpoint") if metadata.status_code == 200 else None
-    assertion = make_client_assertion(client, audience or f"{hub}/oauth/token", json.loads(path.read_text()))
-    response = httpx.post(f"{hub}/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": client,
-        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-        "client_assertion": assertion})
+    form = token_request(client, audience or f"{hub}/oauth/token", json.loads(path.read_text()))
+    response = httpx.post(f"{hub}/oauth/token", data=form)
     if response.status_code != 200:
         console.print(f"[red]token refused ({response.status_code}):[/red] {response.text}")
         raise typer.Exit(1)

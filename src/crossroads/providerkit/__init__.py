@@ -100,11 +100,9 @@ class ProviderApp:
             url = self.base_url + path
 
             async def endpoint(request: Request) -> Response:
-                body = await request.body()
-                try:
-                    verify_hub_request(self.keys, request.headers.get("x-crossroads-signature"), body, url)
-                except SignatureError as exc:
-                    return JSONResponse({"error": str(exc)}, status_code=401)
+                body = await self._signed_body(request, url)
+                if isinstance(body, Response):
+                    return body
                 events = json.loads(body)
                 if not isinstance(events, list):
                     return JSONResponse({"error": "expected a CloudEvents JSON batch"}, status_code=400)
@@ -116,19 +114,26 @@ class ProviderApp:
             return handler
         return register
 
-    def _endpoint(self, path: str, handler: Handler) -> Callable[[Request], Awaitable[JSONResponse]]:
+    def _endpoint(self, path: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         url = self.base_url + path
 
-        async def endpoint(request: Request) -> JSONResponse:
-            body = await request.body()
-            try:
-                verify_hub_request(self.keys, request.headers.get("x-crossroads-signature"), body, url)
-            except SignatureError as exc:
-                return JSONResponse({"error": str(exc)}, status_code=401)
+        async def endpoint(request: Request) -> Response:
+            body = await self._signed_body(request, url)
+            if isinstance(body, Response):
+                return body
             answer = await handler(json.loads(body))
             return JSONResponse(answer)
 
         return endpoint
+
+    async def _signed_body(self, request: Request, url: str) -> bytes | Response:
+        """The request's body if the hub signed it for `url`; else the 401 to answer."""
+        body = await request.body()
+        try:
+            verify_hub_request(self.keys, request.headers.get("x-crossroads-signature"), body, url)
+        except SignatureError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=401)
+        return body
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if self._app is None:
