@@ -13,7 +13,6 @@ import uuid
 from dataclasses import dataclass, field
 
 import orjson
-import jsonschema_rs
 
 from ..domain.audit import AuditRecord
 from ..domain.directory import Integration, check_access
@@ -28,6 +27,7 @@ from .clock import Clock
 from .ports import AuditLog, DirectoryRepository, ProviderClient, RegistryRepository, Signer
 from .registry import HOLDERS_SERVICE
 from .registry_cache import RegistryCache
+from .schema_check import first_error
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,6 @@ class ExchangeService:
         self._scheme = scheme
         self._hasher = hasher
         self._cache = cache
-        self._validators: dict[tuple[str, str, str], object] = {}
 
     async def handle(self, request: ExchangeRequest) -> ExchangeResult:
         return await self._audited(request, self._exchange)
@@ -204,21 +203,16 @@ class ExchangeService:
             return ProviderAnswer(provider.enterprise_number, error=refusal)
 
     def _validate(self, service: Service, which: str, data: object, field_name: str | None, provider: str | None = None) -> None:
-        key = (service.code, service.version, which)
-        validator = self._validators.get(key)
-        if validator is None:
-            # jsonschema-rs (compiled, ~1 µs a check) on the hot path; the registry checks schemas
-            # with `jsonschema` at administration time, whose messages explain a bad schema better.
-            schema = service.request_schema if which == "request" else service.response_schema
-            validator = self._validators[key] = jsonschema_rs.validator_for(schema)
-        if validator.is_valid(data):  # type: ignore[attr-defined]
+        schema = service.request_schema if which == "request" else service.response_schema
+        error = first_error(schema, data)
+        if error is None:
             return
-        error = next(iter(validator.iter_errors(data)))  # type: ignore[attr-defined]
-        where = "/".join(str(p) for p in error.instance_path)
+        path, message = error
         if which == "request":
-            name = f"{field_name}.{where.replace('/', '.')}" if where else field_name
-            raise Refusal("malformed_request", f"{name}: {error.message}", name)
-        raise Refusal("invalid_provider_response", f"provider {provider}'s answer does not match the response schema at /{where}: {error.message}")
+            name = ".".join([field_name or "", *map(str, path)]) if path else field_name
+            raise Refusal("malformed_request", f"{name}: {message}", name)
+        where = "/".join(map(str, path))
+        raise Refusal("invalid_provider_response", f"provider {provider}'s answer does not match the response schema at /{where}: {message}")
 
 
 def _period_json(period: Period) -> dict:

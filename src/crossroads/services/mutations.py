@@ -30,6 +30,7 @@ from .auth import Caller
 from .clock import Clock
 from .ports import AuditLog, Delivery, DirectoryRepository, MutationStore, ProviderClient, RegistryRepository, Signer
 from .registry_cache import RegistryCache
+from .schema_check import first_error
 
 MUTATION_FIELDS = frozenset({"id", "subject", "effective_date", "payload", "version"})
 MAX_MAILBOX_PAGE = 1000
@@ -59,7 +60,6 @@ class MutationService:
         self._scheme = scheme
         self._hasher = hasher
         self._cache = cache
-        self._validators: dict[tuple[str, str], object] = {}
 
     # The catalogue (operator) -------------------------------------------------------------
 
@@ -77,7 +77,6 @@ class MutationService:
             raise Refusal("malformed_request", f"schema cannot be compiled: {str(exc)[:200]}", "schema") from None
         mutation_type = replace(mutation_type, publisher=publisher)
         created = await self._store.put_type(mutation_type)
-        self._validators.pop((mutation_type.code, mutation_type.version), None)
         await self._audit.append(AuditRecord(
             kind="registry", at_ms=self._clock.now_ms(), outcome="ok",
             action=f"mutation_type.{'create' if created else 'update'}",
@@ -248,16 +247,10 @@ class MutationService:
                 for subscription, authorization in chosen]
 
     def _validate(self, kind: MutationType, payload: object) -> None:
-        key = (kind.code, kind.version)
-        validator = self._validators.get(key)
-        if validator is None:
-            validator = self._validators[key] = jsonschema_rs.validator_for(kind.schema)
-        if validator.is_valid(payload):  # type: ignore[attr-defined]
-            return
-        error = next(iter(validator.iter_errors(payload)))  # type: ignore[attr-defined]
-        where = ".".join(str(p) for p in error.instance_path)
-        name = f"payload.{where}" if where else "payload"
-        raise Refusal("malformed_request", f"{name}: {error.message}", name)
+        error = first_error(kind.schema, payload)
+        if error is not None:
+            name = ".".join(["payload", *map(str, error[0])])
+            raise Refusal("malformed_request", f"{name}: {error[1]}", name)
 
     # Initial synchronisation ------------------------------------------------------------------
 
