@@ -33,7 +33,9 @@ EMPLOYERS = ["Demoville City", "Acme Logistics", "Brasserie du Coin", "Hospital 
 def next_mutation(rng: random.Random, subjects: list[str], today: date) -> tuple[str, str, dict]:
     """(publisher member key, mutation type, body) of one plausible change about a random person."""
     subject = rng.choice(subjects)
-    body = {"id": f"demo-{uuid.UUID(int=rng.getrandbits(128))}", "subject": subject, "effective_date": today.isoformat()}
+    # A fresh id each time: the content repeats from one run of the demo to the next (a seeded
+    # generator), and the hub would take the same ids again for retries of mutations it has.
+    body = {"id": f"demo-{uuid.uuid4()}", "subject": subject, "effective_date": today.isoformat()}
     roll = rng.random()
     if roll < 0.55:
         postcode, city = rng.choice(CITIES)
