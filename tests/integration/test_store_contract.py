@@ -112,6 +112,12 @@ async def test_directory_bulk_batch_round_trips_every_row(store):
         assert (held.subject_key, held.capacity, held.phase, held.period) == (
             keys[n], "INSURED", changes[n].phase, changes[n].period)
     assert [i.period for i in await store.directory.held_by(KEY, FUND)] == [Period(date(2021, 1, 1), date(2021, 12, 31))]
+    # Many persons' holders at once (over several queries) are each person's holders.
+    wanted = keys[:1200] + [KEY, b"\x00" * 16, keys[5]]
+    many = await store.directory.holders_of(wanted)
+    assert set(many) == set(keys[:1200]) | {KEY}
+    for key in (keys[0], keys[700], keys[1199], KEY):
+        assert many[key] == await store.directory.holders(key)
 
 
 async def test_a_bulk_insert_rolls_back_with_its_transaction(store):

@@ -19,6 +19,7 @@ import orjson
 from jsonschema import Draft202012Validator, SchemaError
 
 from ..domain.audit import AuditRecord
+from ..domain.directory import Integration
 from ..domain.errors import Refusal
 from ..domain.identifiers import IdentifierScheme
 from ..domain.minimisation import minimise, path_tree
@@ -171,7 +172,11 @@ class MutationService:
                                    Refusal("conflict", f"mutation id {mutation.id!r} was already used for a different mutation.", "id"))
                 continue
             seen.add(mutation.id)
-            to_store.append((index, mutation, digest, await self._recipients(mutation, subscribers)))
+            to_store.append((index, mutation, digest))
+        # The directory is read once for the whole batch, not once per mutation.
+        holders = await self._directory.holders_of([mutation.subject_key for _, mutation, _ in to_store]) if to_store else {}
+        to_store = [(index, mutation, digest, await self._recipients(mutation, subscribers, holders.get(mutation.subject_key, [])))
+                    for index, mutation, digest in to_store]
         await asyncio.gather(*(self._audit.append(AuditRecord(
             kind="mutation", at_ms=mutation.published_at_ms, outcome="ok", action="mutation.publish",
             consumer=publisher, application=caller.application, service=f"{mutation.type}/{mutation.version}",
@@ -223,9 +228,10 @@ class MutationService:
                             payload=payload, published_at_ms=self._clock.now_ms())
         return mutation, digest
 
-    async def _recipients(self, mutation: Mutation, known: dict[str, tuple]) -> list[tuple[Subscription, bytes]]:
-        """Who receives `mutation`, and what; `known` keeps each type's subscriptions and their
-        authorizations for the rest of a batch."""
+    async def _recipients(self, mutation: Mutation, known: dict[str, tuple],
+                          holders: list[Integration]) -> list[tuple[Subscription, bytes]]:
+        """Who receives `mutation`, and what, given the person's `holders`; `known` keeps each
+        type's subscriptions and their authorizations for the rest of a batch."""
         if mutation.type not in known:
             subscriptions = await self._store.subscriptions(mutation_type=mutation.type)
             authorizations = {}
@@ -237,7 +243,6 @@ class MutationService:
         subscriptions, authorizations = known[mutation.type]
         if not subscriptions:
             return []
-        holders = await self._directory.holders(mutation.subject_key)
         chosen = entitled(subscriptions, authorizations, holders, mutation.type, mutation.effective, self._clock.today())
         if not chosen:
             return []

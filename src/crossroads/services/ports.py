@@ -101,6 +101,10 @@ class DirectoryRepository(abc.ABC):
     async def holders(self, subject_key: bytes, capacity: str | None = None) -> list[Integration]: ...
 
     @abc.abstractmethod
+    async def holders_of(self, subject_keys: list[bytes]) -> dict[bytes, list[Integration]]:
+        """`holders` of many persons at once (a batch of mutations); persons nobody holds are absent."""
+
+    @abc.abstractmethod
     async def count(self) -> int: ...
 
 

@@ -112,6 +112,19 @@ class SqlDirectory(DirectoryRepository):
         found = [_integration(r) for r in rows]
         return [i for i in found if capacity is None or i.capacity == capacity]
 
+    async def holders_of(self, subject_keys: list[bytes]) -> dict[bytes, list[Integration]]:
+        found: dict[bytes, list[Integration]] = {}
+        wanted = list(dict.fromkeys(subject_keys))
+        for at in range(0, len(wanted), _LOAD_BATCH):
+            group = wanted[at:at + _LOAD_BATCH]
+            rows = await self._db.fetchall(
+                f"SELECT {_COLUMNS} FROM integrations WHERE subject_key IN ({', '.join('?' for _ in group)})"
+                " ORDER BY subject_key, institution, capacity, valid_from", group)
+            for row in rows:
+                integration = _integration(row)
+                found.setdefault(integration.subject_key, []).append(integration)
+        return found
+
     async def count(self) -> int:
         row = await self._db.fetchone("SELECT COUNT(*) FROM integrations")
         return row[0] if row else 0
