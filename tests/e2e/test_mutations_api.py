@@ -313,3 +313,25 @@ async def test_a_source_that_cannot_answer_the_state_is_audited_and_the_integrat
     failed = [r for r in await audit_records(hub) if r.action == "mutation.sync" and r.outcome != "ok"]
     assert [(r.service, r.outcome) for r in failed] == [(TYPE, "provider_error")]
     assert [i.institution for i in await hub.hub.directory.holders(newcomer)] == [country.BY_KEY["welfare"].number]
+
+
+async def test_the_govstack_pull_and_confirm_shape(hub):
+    await subscribe(hub)
+    assisted = hub.held_by("welfare")[:2]
+    for number, subject in enumerate(assisted):
+        await publish(hub, move(f"g-{number}", subject))
+    room = f"/r1/{hub.settings.instance}/GOV/{NR}/register-app/pull/v1/{TYPE}"
+    first = await call(hub, "GET", room, hub.welfare)
+    assert first.status_code == 200, first.text
+    item = first.json()
+    assert (item["id"], item["eventType"], item["publisherId"]["memberCode"]) == ("g-0", TYPE, NR)
+    assert item["event"]["data"] == {"city": "Namur"} and isinstance(item["sequence"], int)
+    assert (await call(hub, "DELETE", f"{room}/g-0", hub.welfare)).status_code == 204
+    assert (await call(hub, "DELETE", f"{room}/g-0", hub.welfare)).status_code == 404
+    assert (await call(hub, "GET", room, hub.welfare)).json()["id"] == "g-1"
+    assert (await call(hub, "DELETE", f"{room}/g-1", hub.welfare)).status_code == 204
+    assert (await call(hub, "GET", room, hub.welfare)).status_code == 404
+    elsewhere = f"/r1/{hub.settings.instance}/GOV/0200000439/x/pull/v1/{TYPE}"
+    assert (await call(hub, "GET", elsewhere, hub.welfare)).json()["code"] == "not_found"
+    delivered = [r.target for r in await audit_records(hub) if r.action == "mutation.deliver"]
+    assert delivered == ["g-0", "g-1"]

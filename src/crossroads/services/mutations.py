@@ -336,6 +336,22 @@ class MutationService:
             raise Refusal("malformed_request", "after is a sequence number, 0 or more.", "after")
         return await self._store.mailbox(institution, application, after, limit)
 
+    async def next_of_type(self, caller: Caller, mutation_type: str) -> Delivery:
+        """The oldest unacknowledged message of one type (GovStack's pull-next); not_found when none."""
+        institution, application = _member(caller)
+        found = await self._store.mailbox(institution, application, 0, 1, mutation_type=mutation_type)
+        if not found:
+            raise Refusal("not_found", f"no unacknowledged {mutation_type} message for {caller.client_id}.")
+        return found[0]
+
+    async def confirm(self, caller: Caller, mutation_type: str, mutation_id: str) -> None:
+        """Acknowledge the message of one mutation (GovStack's confirm); not_found when none waits."""
+        institution, application = _member(caller)
+        found = await self._store.mailbox(institution, application, 0, 1, mutation_type=mutation_type,
+                                          mutation_id=mutation_id)
+        if not found or not await self.acknowledge(caller, [found[0].seq]):
+            raise Refusal("not_found", f"no unacknowledged {mutation_type} message {mutation_id[:100]!r} for {caller.client_id}.")
+
     async def acknowledge(self, caller: Caller, seqs: list[int]) -> int:
         """Acknowledge received messages; each acknowledged now is audited as delivered."""
         institution, application = _member(caller)

@@ -293,8 +293,10 @@ class MutationStore(abc.ABC):
         """The digests of the publisher's mutations among `ids` already accepted."""
 
     @abc.abstractmethod
-    async def mailbox(self, institution: str, application: str, after: int, limit: int) -> list[Delivery]:
-        """Unacknowledged deliveries of the application's pull subscriptions with seq > after, in seq order."""
+    async def mailbox(self, institution: str, application: str, after: int, limit: int, *,
+                      mutation_type: str | None = None, mutation_id: str | None = None) -> list[Delivery]:
+        """Unacknowledged deliveries of the application's pull subscriptions with seq > after, in
+        seq order; of one mutation type, or of one mutation, when named."""
 
     @abc.abstractmethod
     async def unacknowledged(self, institution: str, application: str, seqs: list[int]) -> list[Delivery]:

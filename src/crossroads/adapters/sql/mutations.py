@@ -127,11 +127,15 @@ class SqlMutations(MutationStore):
             found.update({row[0]: bytes(row[1]) for row in rows})
         return found
 
-    async def mailbox(self, institution: str, application: str, after: int, limit: int) -> list[Delivery]:
+    async def mailbox(self, institution: str, application: str, after: int, limit: int, *,
+                      mutation_type: str | None = None, mutation_id: str | None = None) -> list[Delivery]:
+        named = [(clause, value) for clause, value in (("s.mutation_type = ?", mutation_type), ("d.mutation_id = ?", mutation_id))
+                 if value is not None]
         rows = await self._db.fetchall(
             f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s ON s.id = d.subscription"
             " WHERE s.institution = ? AND s.application = ? AND s.mode = 'pull' AND d.acked_at_ms IS NULL"
-            " AND d.dead_at_ms IS NULL AND d.seq > ? ORDER BY d.seq LIMIT ?", (institution, application, after, limit))
+            f" AND d.dead_at_ms IS NULL AND d.seq > ?{''.join(' AND ' + c for c, _ in named)} ORDER BY d.seq LIMIT ?",
+            (institution, application, after, *[v for _, v in named], limit))
         return [_delivery(r) for r in rows]
 
     async def unacknowledged(self, institution: str, application: str, seqs: list[int]) -> list[Delivery]:

@@ -124,3 +124,38 @@ async def dead_letters(request: Request, limit: int = Query(100, ge=1, le=1000))
              summary="Queue dead letters again, due now, with their attempts reset")
 async def replay(body: AckIn, request: Request) -> dict:
     return {"replayed": await request.app.state.hub.mutations.replay(body.seqs)}
+
+
+# GovStack Information Mediator Pub/Sub: pull the next event of a type, and confirm it. The room
+# is the publisher's application ({memberClass}/{memberCode}/{applicationCode}); the subscriber is
+# the application the bearer token was issued to.
+_ROOM = "/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}"
+
+
+async def _room_type(request: Request, instance: str, member: str, event_type: str) -> MutationType:
+    hub = request.app.state.hub
+    kind = await hub.mutations.mutation_type(event_type)
+    if instance != hub.settings.instance or kind.publisher != member:
+        raise Refusal("not_found", f"no event type {event_type!r} in the room {instance}/…/{member}.")
+    return kind
+
+
+@router.get(_ROOM + "/pull/v1/{eventType}", responses=ERRORS, tags=["govstack"],
+            summary="GovStack IM Pub/Sub: the next unacknowledged event of a type (404 when none)")
+async def govstack_pull(instanceId: str, memberClass: str, memberCode: str, applicationCode: str, eventType: str,
+                        request: Request, caller: Caller = Depends(application)) -> JSONBody:
+    kind = await _room_type(request, instanceId, memberCode, eventType)
+    delivery = await request.app.state.hub.mutations.next_of_type(caller, kind.code)
+    head = orjson.dumps({"id": delivery.mutation_id, "sequence": delivery.seq, "eventType": kind.code,
+                         "publisherId": {"instanceId": instanceId, "memberClass": memberClass,
+                                         "memberCode": memberCode, "applicationCode": applicationCode}})
+    return JSONBody(orjson.Fragment(head[:-1] + b',"event":' + delivery.message + b"}"))
+
+
+@router.delete(_ROOM + "/pull/v1/{eventType}/{eventId}", status_code=204, responses=ERRORS, tags=["govstack"],
+               summary="GovStack IM Pub/Sub: confirm (acknowledge) an event")
+async def govstack_confirm(instanceId: str, memberClass: str, memberCode: str, applicationCode: str, eventType: str,
+                           eventId: str, request: Request, caller: Caller = Depends(application)) -> Response:
+    kind = await _room_type(request, instanceId, memberCode, eventType)
+    await request.app.state.hub.mutations.confirm(caller, kind.code, eventId)
+    return PlainResponse(status_code=204)
