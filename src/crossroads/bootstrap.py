@@ -22,6 +22,7 @@ from .services.citizen import ConsultationHistory
 from .services.clock import Clock
 from .services.directory import DirectoryService
 from .services.exchange import ExchangeService
+from .services.initial_sync import InitialSync
 from .services.mutations import MutationService
 from .services.push import PushDispatcher
 from .services.ports import ProviderClient
@@ -48,6 +49,7 @@ class Hub:
     directory: DirectoryService
     exchange: ExchangeService
     mutations: MutationService
+    initial_sync: InitialSync
     push: PushDispatcher
     providers: ProviderClient
     sequencer: Sequencer
@@ -143,8 +145,8 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
         exchange=ExchangeService(
             store.registry, store.directory, store.audit, providers, keys, clock, scheme, hasher, cache
         ),
-        mutations=MutationService(store.mutations, store.registry, store.directory, store.audit, clock, scheme, hasher, cache,
-                                  providers, keys),
+        mutations=MutationService(store.mutations, store.registry, store.directory, store.audit, clock, scheme, hasher, cache),
+        initial_sync=InitialSync(store.mutations, cache, providers, keys, store.audit, clock, scheme, hasher),
         push=PushDispatcher(store.mutations, providers, keys, store.audit, clock,
                             max_attempts=settings.push_max_attempts, retry_base_seconds=settings.push_retry_base_seconds,
                             retry_max_seconds=settings.push_retry_max_seconds, batch=settings.push_batch),

@@ -12,7 +12,7 @@ _TYPE_COLUMNS = "code, version, name, publisher, payload_schema, description, fi
 _SUBSCRIPTION_COLUMNS = "id, institution, application, mutation_type, authorization_ref, mode, webhook_url, created_at_ms"
 _DELIVERY_COLUMNS = ("d.seq, d.subscription, d.publisher, d.mutation_id, d.subject_key, d.message, d.attempts,"
                      " d.last_error, d.dead_at_ms")
-_ACK_BATCH = 500  # seqs per UPDATE … IN (…): under SQLite's and psycopg's parameter limits
+_IN_BATCH = 500  # values per … IN (…): under SQLite's and psycopg's parameter limits
 
 
 def _type(row: Row) -> MutationType:
@@ -120,8 +120,8 @@ class SqlMutations(MutationStore):
     async def digests(self, publisher: str, ids: list[str]) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
         wanted = sorted(set(ids))
-        for at in range(0, len(wanted), _ACK_BATCH):
-            group = wanted[at:at + _ACK_BATCH]
+        for at in range(0, len(wanted), _IN_BATCH):
+            group = wanted[at:at + _IN_BATCH]
             rows = await self._db.fetchall(
                 f"SELECT id, digest FROM mutations WHERE publisher = ? AND id IN ({_marks(group)})", (publisher, *group))
             found.update({row[0]: bytes(row[1]) for row in rows})
@@ -152,8 +152,8 @@ class SqlMutations(MutationStore):
         acked: list[Delivery] = []
         wanted = sorted(set(seqs))
         async with self._db.transaction() as tx:
-            for at in range(0, len(wanted), _ACK_BATCH):
-                group = wanted[at:at + _ACK_BATCH]
+            for at in range(0, len(wanted), _IN_BATCH):
+                group = wanted[at:at + _IN_BATCH]
                 marks = ", ".join("?" for _ in group)
                 rows = await tx.fetchall(
                     f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s ON s.id = d.subscription"
@@ -204,7 +204,7 @@ class SqlMutations(MutationStore):
 
 def _groups(seqs: list[int]) -> list[list[int]]:
     wanted = sorted(set(seqs))
-    return [wanted[at:at + _ACK_BATCH] for at in range(0, len(wanted), _ACK_BATCH)]
+    return [wanted[at:at + _IN_BATCH] for at in range(0, len(wanted), _IN_BATCH)]
 
 
 def _marks(group: list[int]) -> str:

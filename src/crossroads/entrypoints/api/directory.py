@@ -34,7 +34,7 @@ async def change(body: DirectoryChangeIn, request: Request, caller: Caller = Dep
     change = await hub.directory.change(raw, caller.institution, _actor(caller))
     if not sync:
         return {"status": "applied"}
-    queued = await hub.mutations.initial_sync(change.institution, body.subject, change.capacity)
+    queued = await hub.initial_sync.send(change.institution, body.subject, change.capacity)
     return {"status": "applied", "synchronised": queued}
 
 
