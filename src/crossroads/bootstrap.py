@@ -133,6 +133,7 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
             DevelopmentIdentityProvider.load_key(settings.data_dir / "dev-idp"), store.replay,
             examples=country.persons(5), redirect_prefix=f"{settings.issuer}/citizen/")
     proofs = AuditProofs(store.transparency)
+    directory = DirectoryService(store.directory, store.registry, store.audit, clock, scheme, hasher)
     return Hub(
         settings=settings, store=store, keys=keys, scheme=scheme, hasher=hasher, clock=clock,
         admin_token=loaded.admin_token, session_secret=loaded.session_secret,
@@ -141,12 +142,12 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
             token_ttl=settings.token_ttl_seconds, max_assertion_lifetime=settings.assertion_max_lifetime_seconds,
         ),
         registry=RegistryAdmin(store.registry, store.audit, clock, scheme, cache, store.mutations),
-        directory=DirectoryService(store.directory, store.registry, store.audit, clock, scheme, hasher),
+        directory=directory,
         exchange=ExchangeService(
             store.registry, store.directory, store.audit, providers, keys, clock, scheme, hasher, cache
         ),
         mutations=MutationService(store.mutations, store.registry, store.directory, store.audit, clock, scheme, hasher, cache),
-        initial_sync=InitialSync(store.mutations, cache, providers, keys, store.audit, clock, scheme, hasher),
+        initial_sync=InitialSync(directory, store.mutations, cache, providers, keys, store.audit, clock, scheme, hasher),
         push=PushDispatcher(store.mutations, providers, keys, store.audit, clock,
                             max_attempts=settings.push_max_attempts, retry_base_seconds=settings.push_retry_base_seconds,
                             retry_max_seconds=settings.push_retry_max_seconds, batch=settings.push_batch),

@@ -28,6 +28,7 @@ from .ports import AuditLog, DirectoryRepository, ProviderClient, RegistryReposi
 from .registry import HOLDERS_SERVICE
 from .registry_cache import RegistryCache
 from .schema_check import first_error
+from .signed_call import ask_signed
 
 
 @dataclass(frozen=True)
@@ -185,18 +186,9 @@ class ExchangeService:
     async def _ask(self, provider: Institution, service: Service, body: bytes, request_id: str) -> ProviderAnswer:
         """Steps 6-7: forward signed, then check the answer against the response schema."""
         url = provider.base_url.rstrip("/") + service.endpoint_path  # type: ignore[union-attr]
-        signature = self._signer.sign_detached(body, {"aud": url, "rid": request_id, "iat": int(self._clock.now())})
         try:
-            reply = await self._providers.post(url, body, {
-                "Content-Type": "application/json", "X-Crossroads-Signature": signature,
-                "X-Request-Id": request_id,
-            })
-            if reply.status >= 400:
-                raise Refusal("provider_error", f"provider {provider.enterprise_number} answered with HTTP status {reply.status}.")
-            try:
-                data = orjson.loads(reply.body)
-            except orjson.JSONDecodeError:
-                raise Refusal("invalid_provider_response", f"provider {provider.enterprise_number} did not answer JSON.") from None
+            data = await ask_signed(self._providers, self._signer, self._clock, url, body, request_id,
+                                    f"provider {provider.enterprise_number}")
             self._validate(service, "response", data, None, provider.enterprise_number)
             return ProviderAnswer(provider.enterprise_number, data)
         except Refusal as refusal:

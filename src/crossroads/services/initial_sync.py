@@ -19,15 +19,18 @@ from ..domain.minimisation import minimise, path_tree
 from ..domain.mutations import Mutation, MutationType
 from ..domain.subjects import SubjectHasher
 from .clock import Clock
+from .directory import DirectoryService
 from .mutations import check_payload, cloud_event
 from .ports import AuditLog, MutationStore, ProviderClient, Signer
 from .registry_cache import RegistryCache
+from .signed_call import ask_signed
 
 
 class InitialSync:
-    def __init__(self, store: MutationStore, cache: RegistryCache, sources: ProviderClient, signer: Signer,
-                 audit: AuditLog, clock: Clock, scheme: IdentifierScheme, hasher: SubjectHasher) -> None:
+    def __init__(self, directory: DirectoryService, store: MutationStore, cache: RegistryCache, sources: ProviderClient,
+                 signer: Signer, audit: AuditLog, clock: Clock, scheme: IdentifierScheme, hasher: SubjectHasher) -> None:
         """`sources` and `signer` reach the publishers' state endpoints, as exchanges reach providers."""
+        self._directory = directory
         self._store = store
         self._cache = cache
         self._sources = sources
@@ -36,6 +39,14 @@ class InitialSync:
         self._clock = clock
         self._scheme = scheme
         self._hasher = hasher
+
+    async def integrate(self, raw: dict, institution: str | None, actor: str) -> int:
+        """Integrate a person (a directory change whose op is integrate), then `send` them their
+        current state; returns how many states were queued."""
+        if (raw.get("op") or "integrate") != "integrate":
+            raise Refusal("malformed_request", "sync goes with op integrate.", "sync")
+        change = await self._directory.change(raw, institution, actor)
+        return await self.send(change.institution, raw["subject"], change.capacity)
 
     async def send(self, institution: str, subject: str, capacity: str) -> int:
         """Send a person's current state to the institution's subscriptions an integration in
@@ -82,22 +93,15 @@ class InitialSync:
         return queued
 
     async def _current_state(self, kind: MutationType, subject: str, authorization: str, consumer: str,
-                             request_id: str) -> dict:
+                             request_id: str) -> object:
         source = await self._cache.institution(kind.publisher)
         if source is None or not source.base_url:
             raise Refusal("provider_unavailable", f"publisher {kind.publisher} has no registered address.")
         url = source.base_url.rstrip("/") + (kind.state_path or "")
         body = orjson.dumps({"request_id": request_id, "mutation_type": kind.code, "version": kind.version,
                              "subject": subject, "consumer": consumer, "authorization": authorization})
-        signature = self._signer.sign_detached(body, {"aud": url, "rid": request_id, "iat": int(self._clock.now())})
-        reply = await self._sources.post(url, body, {"Content-Type": "application/json", "X-Crossroads-Signature": signature,
-                                                     "X-Request-Id": request_id})
-        if reply.status >= 400:
-            raise Refusal("provider_error", f"publisher {kind.publisher} answered with HTTP status {reply.status}.")
-        try:
-            payload = orjson.loads(reply.body)
-        except orjson.JSONDecodeError:
-            raise Refusal("invalid_provider_response", f"publisher {kind.publisher} did not answer JSON.") from None
+        payload = await ask_signed(self._sources, self._signer, self._clock, url, body, request_id,
+                                   f"publisher {kind.publisher}")
         try:
             check_payload(kind, payload)
         except Refusal as refusal:

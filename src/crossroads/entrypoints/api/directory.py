@@ -27,14 +27,11 @@ def _actor(caller: Caller) -> str:
              summary="Integrate, end or remove one person's integration")
 async def change(body: DirectoryChangeIn, request: Request, caller: Caller = Depends(application_or_operator)) -> dict:
     raw = body.model_dump(mode="json", exclude_none=True)
-    sync = raw.pop("sync", False)
-    if sync and body.op != "integrate":
-        raise Refusal("malformed_request", "sync goes with op integrate.", "sync")
     hub = request.app.state.hub
-    change = await hub.directory.change(raw, caller.institution, _actor(caller))
-    if not sync:
+    if not raw.pop("sync", False):
+        await hub.directory.change(raw, caller.institution, _actor(caller))
         return {"status": "applied"}
-    queued = await hub.initial_sync.send(change.institution, body.subject, change.capacity)
+    queued = await hub.initial_sync.integrate(raw, caller.institution, _actor(caller))
     return {"status": "applied", "synchronised": queued}
 
 

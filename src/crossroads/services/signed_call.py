@@ -1,0 +1,28 @@
+"""A request the hub sends to an institution's server: signed with the hub's key, answered in JSON.
+
+Exchanges forward requests to providers this way, and initial synchronisation asks publishers for
+a person's current state; both refuse alike when the answer is an error status or not JSON.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from ..domain.errors import Refusal
+from .clock import Clock
+from .ports import ProviderClient, Signer
+
+
+async def ask_signed(client: ProviderClient, signer: Signer, clock: Clock, url: str, body: bytes,
+                     request_id: str, who: str) -> object:
+    """POST `body` to `url` with the hub's detached signature (`aud` the URL, `rid`, `iat`) and
+    return the decoded JSON answer. `who` names the institution in refusals ("provider 0200…")."""
+    signature = signer.sign_detached(body, {"aud": url, "rid": request_id, "iat": int(clock.now())})
+    reply = await client.post(url, body, {"Content-Type": "application/json", "X-Crossroads-Signature": signature,
+                                          "X-Request-Id": request_id})
+    if reply.status >= 400:
+        raise Refusal("provider_error", f"{who} answered with HTTP status {reply.status}.")
+    try:
+        return orjson.loads(reply.body)
+    except orjson.JSONDecodeError:
+        raise Refusal("invalid_provider_response", f"{who} did not answer JSON.") from None
