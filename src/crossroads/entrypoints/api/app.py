@@ -18,6 +18,7 @@ from ...domain.errors import CATALOGUE, Refusal
 from ...services.clock import Clock
 from ...demo import identity_provider
 from . import admin, audit, auth, citizen, directory, discovery, errors, exchange, mutations, ops
+from .direct import DirectRoute
 from .sessions import CitizenSessions
 from .schemas import ExchangeIn
 
@@ -93,6 +94,7 @@ def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None =
         app.include_router(module.router)
     if settings.demo:
         app.include_router(identity_provider.router())
+    app.add_middleware(DirectRoute, route=exchange.EXCHANGE_ROUTE, endpoint=exchange.answer_exchange)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(CitizenSessions, max_age=settings.citizen_session_seconds,
                        https_only=settings.issuer.startswith("https://"))

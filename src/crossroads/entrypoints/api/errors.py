@@ -91,13 +91,16 @@ def refusal_from_errors(errors) -> Refusal:
     return Refusal("malformed_request", f"{field or 'the body'}: {message}.", field)
 
 
+async def refusal_response(request: Request, refusal: Refusal) -> Response:
+    """A refusal, audited unless its use case did, rendered as JSON or as the citizen's page."""
+    await audit_refusal(request, refusal)
+    if _is_citizen_page(request.url.path):
+        return citizen_error_page(request, refusal)
+    return error_response(request, refusal)
+
+
 def install(app: FastAPI) -> None:
-    @app.exception_handler(Refusal)
-    async def on_refusal(request: Request, exc: Refusal) -> Response:
-        await audit_refusal(request, exc)
-        if _is_citizen_page(request.url.path):
-            return citizen_error_page(request, exc)
-        return error_response(request, exc)
+    app.add_exception_handler(Refusal, refusal_response)  # type: ignore[arg-type]
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(request: Request, exc: RequestValidationError) -> JSONBody:

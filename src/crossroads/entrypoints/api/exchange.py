@@ -98,21 +98,35 @@ def _mark_audited(refusal: Refusal) -> Refusal:
     return refusal
 
 
-@router.post("/v1/exchange/{service}", response_model=ExchangeOut, responses=EXCHANGE_ERRORS,
-             summary="Ask a service about a subject, for a purpose, under an authorization",
-             openapi_extra=json_body(ExchangeIn))
-async def exchange(service: str, request: Request, caller: Caller = Depends(application)) -> JSONBody:
+async def answer_exchange(request: Request, service: str) -> JSONBody:
+    """The exchange over HTTP: authenticate, parse, run the use case, render. Refusals propagate.
+
+    Reached from `direct.DirectRoute`, past FastAPI's router (the hot path); the FastAPI route
+    below documents it in the OpenAPI document and serves it the same way if reached there."""
+    caller = await application(request)
     raw = await request.body()
     body = parse_body(ExchangeIn, raw, request.headers.get("content-type"))
     exchange_request = _exchange_request(request, caller, service, body)
-    hub = request.app.state.hub
     with observe(service) as outcome:
         try:
-            result = await hub.exchange.handle(exchange_request)
+            result = await request.app.state.hub.exchange.handle(exchange_request)
         except Refusal as refusal:
             outcome.code = refusal.code
             raise _mark_audited(refusal)
     return _render(result, request, raw)
+
+
+EXCHANGE_PATH = "/v1/exchange/{service}"
+
+
+@router.post(EXCHANGE_PATH, response_model=ExchangeOut, responses=EXCHANGE_ERRORS,
+             summary="Ask a service about a subject, for a purpose, under an authorization",
+             openapi_extra=json_body(ExchangeIn))
+async def exchange(service: str, request: Request) -> JSONBody:
+    return await answer_exchange(request, service)
+
+
+EXCHANGE_ROUTE = next(r for r in router.routes if getattr(r, "path", None) == EXCHANGE_PATH)
 
 
 @router.post("/v1/holders", response_model=ExchangeOut, responses=EXCHANGE_ERRORS,
