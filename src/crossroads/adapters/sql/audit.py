@@ -196,6 +196,16 @@ def _resolve(results: list) -> None:
             future.set_result(result)
 
 
+_PG_APPEND = (
+    "WITH batch AS ("
+    " SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) AS seq, at_ms, subject_hash, record, n"
+    " FROM unnest(%s::bigint[], %s::bytea[], %s::bytea[]) WITH ORDINALITY AS t(at_ms, subject_hash, record, n)),"
+    " stored AS (INSERT INTO audit_log (seq, at_ms, subject_hash, record)"
+    " SELECT seq, at_ms, subject_hash, record FROM batch)"
+    " SELECT seq FROM batch ORDER BY n"
+)
+
+
 class PostgresAuditLog(_SqlAuditReads):
     """Appends queue in the event loop; one flush at a time commits everything queued."""
 
@@ -217,18 +227,12 @@ class PostgresAuditLog(_SqlAuditReads):
             batch, self._pending = self._pending[:_MAX_BATCH], self._pending[_MAX_BATCH:]
             try:
                 async with self._pool.connection() as conn:
-                    async with conn.transaction():
-                        # One round trip for the numbers, one statement for the whole batch.
-                        cur = await conn.execute(
-                            "SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) FROM generate_series(1, %s)",
-                            (len(batch),),
-                        )
-                        seqs = [row[0] for row in await cur.fetchall()]
-                        await conn.execute(
-                            "INSERT INTO audit_log (seq, at_ms, subject_hash, record)"
-                            " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bytea[], %s::bytea[])",
-                            (seqs, [row[0] for row, _ in batch], [row[1] for row, _ in batch], [row[2] for row, _ in batch]),
-                        )
+                    # One statement, so one round trip: numbers drawn for the batch (a volatile
+                    # CTE is evaluated once), the rows inserted with them, the numbers returned
+                    # in the batch's order.
+                    cur = await conn.execute(_PG_APPEND, (
+                        [row[0] for row, _ in batch], [row[1] for row, _ in batch], [row[2] for row, _ in batch]))
+                    seqs = [row[0] for row in await cur.fetchall()]
                 results: list[Any] = seqs
             except Exception as exc:  # reported to every waiting append, never swallowed
                 results = [exc] * len(batch)

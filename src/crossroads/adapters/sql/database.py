@@ -152,7 +152,11 @@ class PostgresDatabase(Database):
     async def connect(cls, dsn: str, min_size: int = 2, max_size: int = 10) -> "PostgresDatabase":
         from psycopg_pool import AsyncConnectionPool
 
-        pool = AsyncConnectionPool(dsn, min_size=min_size, max_size=max_size, open=False, timeout=10)
+        # Autocommit: a lone read is one round trip, not three (the implicit BEGIN, the query, and
+        # the COMMIT the pool issues when the connection comes back); `transaction()` still opens
+        # an explicit one around writes.
+        pool = AsyncConnectionPool(dsn, min_size=min_size, max_size=max_size, open=False, timeout=10,
+                                   kwargs={"autocommit": True})
         await pool.open(wait=True, timeout=10)
         return cls(pool)
 
