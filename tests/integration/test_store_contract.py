@@ -120,6 +120,24 @@ async def test_directory_bulk_batch_round_trips_every_row(store):
         assert many[key] == await store.directory.holders(key)
 
 
+async def test_concurrent_held_by_reads_answer_as_one_read_each(store):
+    # Over PostgreSQL concurrent reads share a round trip (adapters/sql/coalesce.py); the answers
+    # must be each read's own: the right person, the right institution, nothing of the others'.
+    keys = [n.to_bytes(16, "big") for n in range(1, 41)]
+    other = "0206731645"
+    await store.directory.apply(
+        [IntegrationChange("integrate", key, FUND if n % 2 else other, "INSURED", Phase.DEFINITIVE,
+                           Period(date(2020, 1, 1 + n % 28), None)) for n, key in enumerate(keys)]
+        + [IntegrationChange("integrate", keys[0], FUND, "JOB_SEEKER", Phase.DEFINITIVE, Period(date(2021, 1, 1), None))])
+    asks = [(key, institution) for key in keys for institution in (FUND, other)] + [(b"\x01" * 16, FUND)]
+    together = await asyncio.gather(*(store.directory.held_by(key, institution) for key, institution in asks))
+    one_by_one = [await store.directory.held_by(key, institution) for key, institution in asks]
+    assert [sorted(map(repr, r)) for r in together] == [sorted(map(repr, r)) for r in one_by_one]
+    assert all(i.subject_key == key and i.institution == institution
+               for (key, institution), found in zip(asks, together) for i in found)
+    assert sum(map(len, together)) == len(keys) + 1
+
+
 async def test_a_bulk_insert_rolls_back_with_its_transaction(store):
     rows = [(n.to_bytes(16, "big"), FUND, "INSURED", 2, 737000 + n, None) for n in range(1, 1501)]
     columns = ("subject_key", "institution", "capacity", "phase", "valid_from", "valid_to")

@@ -9,6 +9,7 @@ from operator import itemgetter
 from ...domain.directory import Integration, Phase
 from ...domain.periods import ONE_DAY, Period, merge_into, subtract
 from ...services.ports import DirectoryRepository, IntegrationChange
+from .coalesce import Coalescer
 from .database import Database, Row, Transaction
 
 _LOAD_BATCH = 500  # keys per SELECT … IN (…): well under SQLite's and psycopg's parameter limits
@@ -48,6 +49,10 @@ def _applied(current: set[tuple[Phase, Period]], change: IntegrationChange) -> s
 class SqlDirectory(DirectoryRepository):
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Every exchange asks `held_by` once. SQLite answers inline in microseconds; over
+        # PostgreSQL the concurrent asks of a process share one round trip (see coalesce.py).
+        self._held: Coalescer[tuple[bytes, str], list[Integration]] | None = (
+            Coalescer(self._held_by_many, list) if db.dialect == "postgres" else None)
 
     async def apply(self, changes: list[IntegrationChange]) -> None:
         """Apply a batch in one transaction: read every touched key once, compute the final periods
@@ -98,11 +103,25 @@ class SqlDirectory(DirectoryRepository):
         return found
 
     async def held_by(self, subject_key: bytes, institution: str) -> list[Integration]:
+        if self._held is not None:
+            return await self._held.get((subject_key, institution))
         rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM integrations WHERE subject_key = ? AND institution = ?",
             (subject_key, institution),
         )
         return [_integration(r) for r in rows]
+
+    async def _held_by_many(self, pairs: list[tuple[bytes, str]]) -> dict[tuple[bytes, str], list[Integration]]:
+        rows = await self._db.fetchall(
+            f"SELECT {', '.join('i.' + c for c in _COLUMN_NAMES)} FROM integrations i"
+            " JOIN unnest(?::bytea[], ?::text[]) AS w(subject_key, institution)"
+            " ON i.subject_key = w.subject_key AND i.institution = w.institution",
+            ([key for key, _ in pairs], [institution for _, institution in pairs]))
+        found: dict[tuple[bytes, str], list[Integration]] = {}
+        for row in rows:
+            integration = _integration(row)
+            found.setdefault((integration.subject_key, integration.institution), []).append(integration)
+        return found
 
     async def holders(self, subject_key: bytes, capacity: str | None = None) -> list[Integration]:
         rows = await self._db.fetchall(
