@@ -10,12 +10,15 @@ application publishes from this process, in batches of 1,000 over HTTP. Printed:
 `deliveries`, `deliveries_per_s` (deliveries over the time from the first publication to the last
 delivery), `p99_delivery_ms` (from the hub's acceptance to the subscriber's receipt; with
 `--rate R` the publications are paced at R per second, so that the delay is that of a sustained
-load rather than of a queue the publisher outruns), `duplicates`, `lost`.
+load rather than of a queue the publisher outruns), `duplicates`, `lost`. With `--backend nats`
+the hub's pushes wait in a NATS JetStream stream of the run's own (CROSSROADS_BENCH_NATS_URL,
+default nats://127.0.0.1:4222) fed from the outbox; the mailbox is read from the outbox either way.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import signal
@@ -29,6 +32,7 @@ from datetime import date
 from pathlib import Path
 
 import httpx
+import nats
 import psycopg
 
 from crossroads.adapters.keys import token_request
@@ -37,6 +41,7 @@ from crossroads.demo.launch import free_port_block, wait_ready
 from crossroads.demo.seed import client_key_path
 
 CLI = [sys.executable, "-m", "crossroads.entrypoints.cli"]
+NATS_URL = os.environ.get("CROSSROADS_BENCH_NATS_URL", "nats://127.0.0.1:4222")
 TYPE = "bench.change"
 CAPACITY = "BENCH_HELD"
 PUBLISHER = f"{country.BY_KEY['nr'].number}:register-app"
@@ -81,7 +86,7 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] if ordered else 0.0
 
 
-def run(mutations: int, persons: int, store: str, timeout: float, rate: float | None) -> dict:
+def run(mutations: int, persons: int, store: str, timeout: float, rate: float | None, backend: str) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="crossroads-bench-mutations-"))
     port = free_port_block(12)
     webhook_port = port + 10
@@ -98,6 +103,9 @@ def run(mutations: int, persons: int, store: str, timeout: float, rate: float | 
            "CROSSROADS_WORKERS": os.environ.get("BENCH_WORKERS", "2"), "CROSSROADS_LOG_LEVEL": "warning",
            "CROSSROADS_PUSH_BATCH": "1000", "CROSSROADS_PUSH_INTERVAL_SECONDS": "0.02",
            "CROSSROADS_MAX_BODY_BYTES": str(16 * 1024 * 1024)}
+    stream = f"CROSSROADS_BENCH_{uuid.uuid4().hex[:8]}"
+    if backend == "nats":
+        env.update({"CROSSROADS_MUTATION_BACKEND": "nats", "CROSSROADS_NATS_URL": NATS_URL, "CROSSROADS_NATS_STREAM": stream})
     subprocess.run([*CLI, "demo", "--persons", "100", "--seed-only", "--data-dir", str(tmp), "--port", str(port),
                     "--provider-port-base", str(port + 1), "--store-url", store_url], env=env, check=True, capture_output=True)
     processes = [subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env)]
@@ -161,14 +169,24 @@ def run(mutations: int, persons: int, store: str, timeout: float, rate: float | 
         if store == "postgres":
             with psycopg.connect(pg_admin, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        if backend == "nats":
+            asyncio.run(_drop_stream(stream))
     ids = [i for who in tally["ids"].values() for i in who]
     unique = sum(len(set(who)) for who in tally["ids"].values())
     delays = [d for who in tally["delays"].values() for d in who]
-    return {"backend": "outbox", "store": store, "mutations": mutations, "persons": persons, "rate": rate,
+    return {"backend": backend, "store": store, "mutations": mutations, "persons": persons, "rate": rate,
             "deliveries": len(ids), "deliveries_per_s": round(len(ids) / elapsed, 1),
             "publish_per_s": round(mutations / published, 1),
             "p50_delivery_ms": round(percentile(delays, 0.5), 1), "p99_delivery_ms": round(percentile(delays, 0.99), 1),
             "duplicates": len(ids) - unique, "lost": expected - unique, "seconds": round(elapsed, 1)}
+
+
+async def _drop_stream(stream: str) -> None:
+    connection = await nats.connect(NATS_URL)
+    try:
+        await connection.jetstream().delete_stream(stream)
+    finally:
+        await connection.close()
 
 
 def main() -> None:
@@ -182,9 +200,7 @@ def main() -> None:
                         help="mutations published per second (default: as fast as the hub accepts them)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    if args.backend == "nats":
-        raise SystemExit("the NATS JetStream backend is not built yet (issue 4); only --backend outbox runs")
-    result = run(args.mutations, args.persons, args.store, args.timeout, args.rate)
+    result = run(args.mutations, args.persons, args.store, args.timeout, args.rate, args.backend)
     if args.json:
         print(json.dumps(result))
     else:

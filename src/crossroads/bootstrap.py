@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .adapters.head_targets import DirectoryTarget, WitnessTarget
+from .adapters.jetstream import JetStreamPushQueue
 from .adapters.keys import HubKeys
 from .adapters.oidc import OidcSignIn
+from .adapters.outbox_queue import OutboxPushQueue
 from .adapters.provider_client import AiohttpProviderClient
 from .adapters.sql.store import SqlStore, open_store
 from .config import Settings
@@ -25,7 +27,7 @@ from .services.exchange import ExchangeService
 from .services.initial_sync import InitialSync
 from .services.mutations import MutationService
 from .services.push import PushDispatcher
-from .services.ports import ProviderClient
+from .services.ports import MutationStore, ProviderClient, PushQueue
 from .services.registry import RegistryAdmin
 from .services.registry_cache import RegistryCache
 from .services.archive import AuditArchive
@@ -51,6 +53,7 @@ class Hub:
     mutations: MutationService
     initial_sync: InitialSync
     push: PushDispatcher
+    push_queue: PushQueue
     providers: ProviderClient
     sequencer: Sequencer
     audit_proofs: AuditProofs
@@ -64,6 +67,7 @@ class Hub:
     async def close(self) -> None:
         await self.providers.close()
         await self.publisher.close()
+        await self.push_queue.close()
         await self.store.close()
 
 
@@ -133,6 +137,7 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
             DevelopmentIdentityProvider.load_key(settings.data_dir / "dev-idp"), store.replay,
             examples=country.persons(5), redirect_prefix=f"{settings.issuer}/citizen/")
     proofs = AuditProofs(store.transparency)
+    push_queue = await open_push_queue(settings, store.mutations)
     directory = DirectoryService(store.directory, store.registry, store.audit, clock, scheme, hasher)
     return Hub(
         settings=settings, store=store, keys=keys, scheme=scheme, hasher=hasher, clock=clock,
@@ -146,11 +151,13 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
         exchange=ExchangeService(
             store.registry, store.directory, store.audit, providers, keys, clock, scheme, hasher, cache
         ),
-        mutations=MutationService(store.mutations, store.registry, store.directory, store.audit, clock, scheme, hasher, cache),
+        mutations=MutationService(store.mutations, store.registry, store.directory, store.audit, clock, scheme, hasher, cache,
+                                  push_queue),
         initial_sync=InitialSync(directory, store.mutations, cache, providers, keys, store.audit, clock, scheme, hasher),
-        push=PushDispatcher(store.mutations, providers, keys, store.audit, clock,
+        push=PushDispatcher(store.mutations, push_queue, providers, keys, store.audit, clock,
                             max_attempts=settings.push_max_attempts, retry_base_seconds=settings.push_retry_base_seconds,
                             retry_max_seconds=settings.push_retry_max_seconds, batch=settings.push_batch),
+        push_queue=push_queue,
         providers=providers,
         sequencer=Sequencer(store.transparency, keys, clock, head_every_entries=settings.tree_head_every_entries,
                             head_every_seconds=settings.tree_head_every_seconds),
@@ -161,6 +168,15 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
         history=ConsultationHistory(store.transparency, proofs, cache),
         citizen_signin=signin, dev_idp=dev_idp,
     )
+
+
+async def open_push_queue(settings: Settings, mutations: MutationStore) -> PushQueue:
+    """The outbox itself (the embedded default), or NATS JetStream fed from it (production)."""
+    if settings.mutation_backend == "outbox":
+        return OutboxPushQueue(mutations)
+    return await JetStreamPushQueue.connect(
+        settings.nats_url, mutations, settings.nats_stream, batch=settings.push_batch,
+        poll_seconds=settings.push_interval_seconds, ack_wait_seconds=settings.nats_ack_wait_seconds)
 
 
 def head_targets(settings: Settings) -> list[HeadTarget]:

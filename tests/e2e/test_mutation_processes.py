@@ -1,17 +1,23 @@
 """Mutations through a real hub process killed (SIGKILL) in the middle of publishing: every mutation
 the hub accepted reaches every entitled subscriber at least once (by mailbox and by webhook, the
-webhook down for a while), none reaches anyone else, and a redelivery carries the same id."""
+webhook down for a while), none reaches anyone else, and a redelivery carries the same id; with
+the pushes waiting in the outbox, and in NATS JetStream fed from it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import subprocess
 import threading
+import uuid
 from collections import defaultdict
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
+import nats
+import pytest
 from crossroads.demo import country
 from crossroads.demo.launch import free_port_block
 from crossroads.demo.seed import client_key_path
@@ -24,6 +30,7 @@ NR = country.BY_KEY["nr"].number
 PUBLISHER = f"{NR}:register-app"
 WELFARE = f"{country.BY_KEY['welfare'].number}:case-app"
 UNEMPLOYMENT = f"{country.BY_KEY['unemployment'].number}:benefits-app"
+NATS_URL = os.environ.get("CROSSROADS_TEST_NATS_URL", "nats://127.0.0.1:4222")
 PUSH_SETTINGS = {"CROSSROADS_PUSH_RETRY_BASE_SECONDS": "0.05", "CROSSROADS_PUSH_RETRY_MAX_SECONDS": "0.3",
                  "CROSSROADS_PUSH_MAX_ATTEMPTS": "100", "CROSSROADS_PUSH_INTERVAL_SECONDS": "0.05"}
 
@@ -108,9 +115,27 @@ def pull_everything(d, n: int) -> list[dict]:
         assert httpx.post(f"{d.url(n)}/v1/mailbox/ack", headers=bearer, json={"seqs": [m["seq"] for m in page]}).status_code == 200
 
 
-def test_a_hub_killed_while_publishing_loses_no_accepted_mutation_and_leaks_none(deployment):
+@pytest.fixture(params=["outbox", "nats"])
+def backend(request, deployment):
+    """Where pushes wait: the outbox itself, or a NATS JetStream stream of this test's own."""
+    if request.param == "outbox":
+        yield {}
+        return
+    stream = f"CROSSROADS_TEST_{uuid.uuid4().hex[:10]}"
+    yield {"CROSSROADS_MUTATION_BACKEND": "nats", "CROSSROADS_NATS_URL": NATS_URL, "CROSSROADS_NATS_STREAM": stream,
+           "CROSSROADS_NATS_ACK_WAIT_SECONDS": "2"}
+
+    async def drop() -> None:
+        connection = await nats.connect(NATS_URL)
+        await connection.jetstream().delete_stream(stream)
+        await connection.close()
+    asyncio.run(drop())
+
+
+def test_a_hub_killed_while_publishing_loses_no_accepted_mutation_and_leaks_none(deployment, backend):
     d = deployment
     d.env.update(PUSH_SETTINGS)
+    d.env.update(backend)
     webhook = Webhook()  # down until after the restart: pushes fail and wait meanwhile
     d.start(1)
     set_up(d, 1, webhook)

@@ -20,6 +20,10 @@ OPERATOR = {"Authorization": "Bearer operator-secret-for-tests"}
 
 @pytest.fixture
 async def hub(demo):
+    return await with_test_type(demo)
+
+
+async def with_test_type(demo):
     """The demo hub, with an address-change mutation type the national register (its demo
     application) publishes and an authorization that lets the welfare centre receive the city
     (only) of persons it assists."""
@@ -212,10 +216,11 @@ class Webhook:
 
 
 def dispatcher(hub, webhook: Webhook, clock, max_attempts: int = 3, batch: int = 100):
+    from crossroads.adapters.outbox_queue import OutboxPushQueue
     from crossroads.services.push import PushDispatcher
     from tests.support import AsgiProviderClient
 
-    return PushDispatcher(hub.hub.store.mutations, AsgiProviderClient({"hooks.test:8443": webhook}), hub.hub.keys,
+    return PushDispatcher(hub.hub.store.mutations, OutboxPushQueue(hub.hub.store.mutations), AsgiProviderClient({"hooks.test:8443": webhook}), hub.hub.keys,
                           hub.hub.store.audit, clock, max_attempts=max_attempts, retry_base_seconds=10,
                           retry_max_seconds=60, batch=batch, jitter=lambda: 1.0)
 

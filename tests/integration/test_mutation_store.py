@@ -99,6 +99,6 @@ async def test_push_queues_wait_die_and_replay_in_order(store):
     assert [d.mutation_id for d in await store.mutations.due_pushes("s1", 0, 10)] == ["m3"]  # the queue moves on
     await store.mutations.delivered([(await store.mutations.due_pushes("s1", 0, 10))[0].seq], 1_600)
     assert await store.mutations.due_pushes("s1", 10_000, 10) == []
-    assert await store.mutations.replay([d.seq for d in again] + [999_999]) == 2
+    assert await store.mutations.replay([d.seq for d in again] + [999_999]) == sorted(d.seq for d in again)
     assert await store.mutations.dead_letters(10) == []
     assert [(d.mutation_id, d.attempts) for d in await store.mutations.due_pushes("s1", 0, 10)] == [("m1", 0), ("m2", 0)]

@@ -29,7 +29,7 @@ from ..domain.registry import check_code, choose_authorization
 from ..domain.subjects import SubjectHasher
 from .auth import Caller
 from .clock import Clock
-from .ports import AuditLog, Delivery, DirectoryRepository, MutationStore, RegistryRepository
+from .ports import AuditLog, Delivery, DirectoryRepository, MutationStore, PushQueue, RegistryRepository
 from .registry_cache import RegistryCache
 from .schema_check import first_error
 
@@ -47,9 +47,10 @@ class Published:
 class MutationService:
     def __init__(
         self, store: MutationStore, registry: RegistryRepository, directory: DirectoryRepository, audit: AuditLog,
-        clock: Clock, scheme: IdentifierScheme, hasher: SubjectHasher, cache: RegistryCache,
+        clock: Clock, scheme: IdentifierScheme, hasher: SubjectHasher, cache: RegistryCache, push_queue: PushQueue,
     ) -> None:
         self._store = store
+        self._push_queue = push_queue
         self._registry = registry
         self._directory = directory
         self._audit = audit
@@ -302,9 +303,10 @@ class MutationService:
         replayed = await self._store.replay(seqs)
         await self._audit.append(AuditRecord(
             kind="mutation", at_ms=self._clock.now_ms(), outcome="ok", action="mutation.replay",
-            detail={"seqs": sorted(set(seqs))[:1000], "replayed": replayed},
+            detail={"seqs": sorted(set(seqs))[:1000], "replayed": len(replayed)},
         ))
-        return replayed
+        await self._push_queue.requeue(replayed)
+        return len(replayed)
 
 
 def check_payload(kind: MutationType, payload: object) -> None:

@@ -323,8 +323,67 @@ class MutationStore(abc.ABC):
     async def dead_letters(self, limit: int) -> list[Delivery]: ...
 
     @abc.abstractmethod
-    async def replay(self, seqs: list[int]) -> int:
-        """Put dead letters back in their queue, due now, with their attempts reset; how many."""
+    async def replay(self, seqs: list[int]) -> list[int]:
+        """Put dead letters among `seqs` back in their queue, due now, with their attempts reset;
+        the seqs put back."""
+
+    @abc.abstractmethod
+    async def deliveries(self, seqs: list[int]) -> list[Delivery]:
+        """The deliveries among `seqs` (any state), in seq order."""
+
+    @abc.abstractmethod
+    async def push_deliveries_after(self, after: int, limit: int) -> list[Delivery]:
+        """Deliveries of push subscriptions with seq > after, in seq order (what a relay feeds on).
+        Seq order is commit order: a row with a lower seq never becomes visible later."""
+
+    @abc.abstractmethod
+    async def relay_position(self, name: str) -> int:
+        """The last seq the relay `name` fed on (0 before its first)."""
+
+    @abc.abstractmethod
+    async def set_relay_position(self, name: str, position: int) -> None: ...
+
+
+class PushQueue(abc.ABC):
+    """Where a push subscription's deliveries wait for its webhook: the outbox itself, or a
+    stream the outbox feeds. The dispatcher (services/push.py) takes the oldest due ones, in
+    order, and says how each attempt went; the queue keeps the attempts and the order."""
+
+    @abc.abstractmethod
+    async def feed(self) -> int:
+        """Bring what the outbox accepted since the last call into the queue; how many."""
+
+    @abc.abstractmethod
+    async def due(self, subscription: Subscription, now_ms: int, limit: int) -> list[Delivery]:
+        """The subscription's oldest waiting deliveries, up to `limit`, when the oldest one's next
+        attempt is due; otherwise none. `attempts` counts the failed attempts before this one."""
+
+    @abc.abstractmethod
+    async def delivered(self, subscription: Subscription, due: list[Delivery], at_ms: int) -> None:
+        """The webhook accepted `due` (the last answer of `due`)."""
+
+    @abc.abstractmethod
+    async def failed(self, subscription: Subscription, due: list[Delivery], error: str, next_attempt_ms: int,
+                     dead_at_ms: int | None) -> None:
+        """One more failed attempt of `due`: wait until `next_attempt_ms`, or set them aside as
+        dead letters (in the outbox, where the operator sees them)."""
+
+    waits: bool = False  # True when `due` itself waits a little for a first message (a long poll)
+
+    @abc.abstractmethod
+    async def requeue(self, seqs: list[int]) -> None:
+        """Dead letters the outbox has just put back (replay): queue them again, due now."""
+
+    @abc.abstractmethod
+    async def forget(self, subscription_id: str) -> None:
+        """The subscription is gone: drop what the queue holds for it."""
+
+    @abc.abstractmethod
+    async def release(self) -> None:
+        """This process stops delivering (it no longer leads); what it was handed goes back."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
 
 
 class Store(abc.ABC):

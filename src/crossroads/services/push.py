@@ -8,6 +8,10 @@ jitter, and nothing behind them is sent before they are, so a subscriber receive
 in order. After the last attempt they are set aside as dead letters, which the operator sees and
 can replay; the queue then moves on. Every delivery and every failure is audited, before the
 outbox records it, so a failure to audit leaves the message to be sent again (at least once).
+
+Where the messages wait is the queue's business (`PushQueue`): the outbox itself by default, or
+a NATS JetStream stream the outbox feeds (adapters/jetstream.py). The leading process feeds the
+queue and runs one worker per push subscription, so that a slow webhook holds only its own.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from ..domain.audit import AuditRecord
 from ..domain.errors import Refusal
 from ..domain.mutations import Subscription
 from .clock import Clock
-from .ports import AuditLog, Delivery, MutationStore, ProviderClient, Signer
+from .ports import AuditLog, Delivery, MutationStore, ProviderClient, PushQueue, Signer
 
 log = logging.getLogger("crossroads.mutations")
 BATCH_MEDIA_TYPE = "application/cloudevents-batch+json"
@@ -29,11 +33,12 @@ BATCH_MEDIA_TYPE = "application/cloudevents-batch+json"
 
 class PushDispatcher:
     def __init__(
-        self, store: MutationStore, client: ProviderClient, signer: Signer, audit: AuditLog, clock: Clock, *,
-        max_attempts: int, retry_base_seconds: float, retry_max_seconds: float, batch: int,
+        self, store: MutationStore, queue: PushQueue, client: ProviderClient, signer: Signer, audit: AuditLog,
+        clock: Clock, *, max_attempts: int, retry_base_seconds: float, retry_max_seconds: float, batch: int,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self._store = store
+        self._queue = queue
         self._client = client
         self._signer = signer
         self._audit = audit
@@ -43,26 +48,61 @@ class PushDispatcher:
         self._cap = retry_max_seconds
         self._batch = batch
         self._jitter = jitter
-        self.failures = 0  # rounds that raised (a store or audit fault), for /metrics
+        self.failures = 0  # rounds that raised (a store, queue or audit fault), for /metrics
 
     async def run(self, stop: asyncio.Event, leading: Callable[[], bool], interval: float) -> None:
-        """Deliver until `stop`, in the process that `leading` says leads (one sender per store)."""
+        """Deliver until `stop`, in the process that `leading` says leads (one sender per store):
+        feed the queue, and keep one worker per push subscription."""
+        workers: dict[str, asyncio.Task] = {}
+        try:
+            while not stop.is_set():
+                fed = 0
+                if leading():
+                    try:
+                        fed = await self._queue.feed()
+                        await self._supervise(workers, stop, interval)
+                    except Exception:  # logged and counted; the outbox keeps everything for the next round
+                        self.failures += 1
+                        log.exception("push delivery round failed; retrying")
+                elif workers:
+                    await self._stop(workers)
+                    await self._queue.release()
+                if fed == 0:
+                    await _sleep_unless(stop, interval)
+        finally:
+            await self._stop(workers)
+
+    async def _supervise(self, workers: dict[str, asyncio.Task], stop: asyncio.Event, interval: float) -> None:
+        wanted = {s.id: s for s in await self._store.subscriptions() if s.mode == "push" and s.webhook_url}
+        for gone in [i for i in workers if i not in wanted]:
+            workers.pop(gone).cancel()
+            await self._queue.forget(gone)
+        for subscription_id, subscription in wanted.items():
+            if subscription_id not in workers or workers[subscription_id].done():
+                workers[subscription_id] = asyncio.create_task(self._work(subscription, stop, interval))
+
+    async def _work(self, subscription: Subscription, stop: asyncio.Event, interval: float) -> None:
         while not stop.is_set():
-            sent = 0
-            if leading():
-                try:
-                    sent = await self.deliver_due()
-                except Exception:  # logged and counted; the messages stay in the outbox for the next round
-                    self.failures += 1
-                    log.exception("push delivery round failed; retrying")
-            if sent == 0:
-                try:
-                    await asyncio.wait_for(stop.wait(), interval)
-                except asyncio.TimeoutError:
-                    pass
+            try:
+                sent = await self._push(subscription)
+            except Exception:  # logged and counted; the messages stay queued and are tried again
+                self.failures += 1
+                log.exception("push delivery to subscription %s failed; retrying", subscription.id)
+                sent = -1
+            if sent < 0 or (sent == 0 and not self._queue.waits):
+                await _sleep_unless(stop, interval)
+
+    @staticmethod
+    async def _stop(workers: dict[str, asyncio.Task]) -> None:
+        for task in workers.values():
+            task.cancel()
+        await asyncio.gather(*workers.values(), return_exceptions=True)
+        workers.clear()
 
     async def deliver_due(self) -> int:
-        """One round: every push subscription's due messages. Returns how many were delivered."""
+        """One pass: feed the queue, then every push subscription's due messages, once. Returns
+        how many were delivered."""
+        await self._queue.feed()
         subscriptions = [s for s in await self._store.subscriptions() if s.mode == "push" and s.webhook_url]
         delivered = await asyncio.gather(*(self._push(s) for s in subscriptions))
         return sum(delivered)
@@ -75,7 +115,7 @@ class PushDispatcher:
 
     async def _push(self, subscription: Subscription) -> int:
         now_ms = self._clock.now_ms()
-        due = await self._store.due_pushes(subscription.id, now_ms, self._batch)
+        due = await self._queue.due(subscription, now_ms, self._batch)
         if not due:
             return 0
         url = subscription.webhook_url or ""
@@ -91,7 +131,7 @@ class PushDispatcher:
         # Appended together, so that the audit writer commits them in one batch, not one by one.
         await asyncio.gather(*(self._audit.append(_record(subscription, d, now_ms, "ok", "mutation.deliver", {"via": "push"}))
                                for d in due))
-        await self._store.delivered([d.seq for d in due], now_ms)
+        await self._queue.delivered(subscription, due, now_ms)
         return len(due)
 
     async def _failed(self, subscription: Subscription, due: list[Delivery], failure: Refusal, now_ms: int) -> None:
@@ -102,7 +142,7 @@ class PushDispatcher:
                                                           {"via": "push", "attempts": attempts, "reason": failure.message[:200]}))
                                for d in due))
         next_ms = now_ms + int(self.backoff_seconds(attempts) * 1000)
-        await self._store.failed([d.seq for d in due], f"{failure.code}: {failure.message}", next_ms, now_ms if dead else None)
+        await self._queue.failed(subscription, due, f"{failure.code}: {failure.message}", next_ms, now_ms if dead else None)
         if dead:
             log.warning("%d message(s) for subscription %s are dead letters after %d attempts", len(due), subscription.id, attempts)
 
@@ -114,3 +154,10 @@ def _record(subscription: Subscription, delivery: Delivery, at_ms: int, outcome:
         authorization=subscription.authorization, subject_hash=delivery.subject_key.hex(), target=delivery.mutation_id,
         providers=(delivery.publisher,), detail={"seq": delivery.seq, "subscription": subscription.id, **detail},
     )
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except asyncio.TimeoutError:
+        pass

@@ -13,6 +13,7 @@ _SUBSCRIPTION_COLUMNS = "id, institution, application, mutation_type, authorizat
 _DELIVERY_COLUMNS = ("d.seq, d.subscription, d.publisher, d.mutation_id, d.subject_key, d.message, d.attempts,"
                      " d.last_error, d.dead_at_ms")
 _IN_BATCH = 500  # values per … IN (…): under SQLite's and psycopg's parameter limits
+_OUTBOX_LOCK = 0x43524F53_4F420001  # "CROSOB" + 1: the advisory lock publications into the outbox take in turn
 
 
 def _type(row: Row) -> MutationType:
@@ -97,6 +98,11 @@ class SqlMutations(MutationStore):
         outcomes: list[bytes | None] = []
         rows: list[tuple] = []
         async with self._db.transaction() as tx:
+            if self._db.dialect == "postgres":
+                # Publications take turns, so that the outbox's seqs are given in commit order: a
+                # reader that has seen seq n (a relay, a mailbox paging with `after`) never finds
+                # a lower one committed later. (SQLite's single writer gives this by itself.)
+                await tx.execute("SELECT pg_advisory_xact_lock(?)", (_OUTBOX_LOCK,))
             for mutation, digest, deliveries in items:
                 stored = await tx.execute(
                     "INSERT INTO mutations (publisher, id, mutation_type, version, subject_key, effective_day, digest,"
@@ -192,14 +198,40 @@ class SqlMutations(MutationStore):
             " ORDER BY d.seq LIMIT ?", (limit,))
         return [_delivery(r) for r in rows]
 
-    async def replay(self, seqs: list[int]) -> int:
-        replayed = 0
+    async def replay(self, seqs: list[int]) -> list[int]:
+        replayed: list[int] = []
         async with self._db.transaction() as tx:
             for group in _groups(seqs):
-                replayed += await tx.execute(
+                rows = await tx.fetchall(
                     "UPDATE deliveries SET dead_at_ms = NULL, attempts = 0, next_attempt_ms = 0"
-                    f" WHERE dead_at_ms IS NOT NULL AND acked_at_ms IS NULL AND seq IN ({_marks(group)})", tuple(group))
-        return replayed
+                    f" WHERE dead_at_ms IS NOT NULL AND acked_at_ms IS NULL AND seq IN ({_marks(group)}) RETURNING seq",
+                    tuple(group))
+                replayed += [row[0] for row in rows]
+        return sorted(replayed)
+
+
+    async def deliveries(self, seqs: list[int]) -> list[Delivery]:
+        found: list[Delivery] = []
+        for group in _groups(seqs):
+            rows = await self._db.fetchall(
+                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d WHERE d.seq IN ({_marks(group)}) ORDER BY d.seq", tuple(group))
+            found += [_delivery(r) for r in rows]
+        return found
+
+    async def push_deliveries_after(self, after: int, limit: int) -> list[Delivery]:
+        rows = await self._db.fetchall(
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s ON s.id = d.subscription"
+            " WHERE d.seq > ? AND s.mode = 'push' ORDER BY d.seq LIMIT ?", (after, limit))
+        return [_delivery(r) for r in rows]
+
+    async def relay_position(self, name: str) -> int:
+        row = await self._db.fetchone("SELECT position FROM relay_positions WHERE name = ?", (name,))
+        return 0 if row is None else row[0]
+
+    async def set_relay_position(self, name: str, position: int) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute("INSERT INTO relay_positions (name, position) VALUES (?, ?)"
+                             " ON CONFLICT (name) DO UPDATE SET position = excluded.position", (name, position))
 
 
 def _groups(seqs: list[int]) -> list[list[int]]:

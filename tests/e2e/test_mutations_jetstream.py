@@ -1,0 +1,122 @@
+"""Push delivery through NATS JetStream fed from the outbox, over a real NATS server and both
+stores: in order, signed, audited, deduplicated when fed twice, retried with back-off by the
+stream, set aside as dead letters in the outbox, replayed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+
+import nats
+import pytest
+
+from crossroads.services.clock import Clock
+from crossroads.services.push import PushDispatcher
+
+from ..conftest import start_demo_hub
+from ..support import AsgiProviderClient
+from .test_mutations_api import OPERATOR, Webhook, audit_records, move, publish, subscribe, with_test_type
+
+pytestmark = pytest.mark.anyio
+NATS_URL = os.environ.get("CROSSROADS_TEST_NATS_URL", "nats://127.0.0.1:4222")
+
+
+@pytest.fixture
+async def nats_hub(tmp_path, store_url):
+    stream = f"CROSSROADS_TEST_{uuid.uuid4().hex[:10]}"
+    demo = await start_demo_hub(tmp_path, store_url, persons=60, mutation_backend="nats", nats_url=NATS_URL,
+                                nats_stream=stream, push_interval_seconds=0.1)
+    try:
+        yield await with_test_type(demo)
+    finally:
+        await demo.http.aclose()
+        await demo.hub.close()
+        connection = await nats.connect(NATS_URL)
+        await connection.jetstream().delete_stream(stream)
+        await connection.close()
+
+
+def dispatcher(hub, webhook: Webhook, max_attempts: int = 3) -> PushDispatcher:
+    return PushDispatcher(hub.hub.store.mutations, hub.hub.push_queue, AsgiProviderClient({"hooks.test:8443": webhook}),
+                          hub.hub.keys, hub.hub.store.audit, Clock(), max_attempts=max_attempts,
+                          retry_base_seconds=0.3, retry_max_seconds=1, batch=2, jitter=lambda: 1.0)
+
+
+async def deliver_until(push: PushDispatcher, webhook: Webhook, count: int, seconds: float = 10) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while len(webhook.received) < count:
+        assert asyncio.get_running_loop().time() < deadline, f"{len(webhook.received)} of {count} delivered"
+        await push.deliver_due()
+
+
+async def test_pushes_go_through_the_stream_in_order_and_a_second_feed_sends_nothing_twice(nats_hub):
+    hub = nats_hub
+    webhook = Webhook()
+    assert (await subscribe(hub, mode="push", webhook_url="http://hooks.test:8443/events")).status_code == 201
+    assisted = hub.held_by("welfare")[:2]
+    for number in range(5):
+        assert (await publish(hub, move(f"j-{number}", assisted[number % 2], city=f"C{number}"))).status_code == 201
+    push = dispatcher(hub, webhook)
+    await deliver_until(push, webhook, 5)
+    assert [e["id"] for e in webhook.received] == [f"j-{n}" for n in range(5)]
+    assert all(set(e["data"]) == {"city"} for e in webhook.received)
+    queue = hub.hub.push_queue
+    assert await hub.hub.store.mutations.relay_position(queue.stream) > 0
+
+    # A relay that died before recording its position feeds the same rows again: the stream
+    # knows their ids, and the subscriber receives nothing twice.
+    await hub.hub.store.mutations.set_relay_position(queue.stream, 0)
+    assert await queue.feed() == 5
+    await asyncio.sleep(0.3)
+    assert await push.deliver_due() == 0
+    assert len(webhook.received) == 5
+    delivered = [r.target for r in await audit_records(hub) if r.action == "mutation.deliver"]
+    assert delivered == [f"j-{n}" for n in range(5)]
+    assert await hub.hub.store.mutations.due_pushes(webhook_subscription(await hub.hub.store.mutations.subscriptions()), 0, 10) == []
+
+
+def webhook_subscription(subscriptions) -> str:
+    [push] = [s for s in subscriptions if s.webhook_url == "http://hooks.test:8443/events"]
+    return push.id
+
+
+async def test_a_failing_webhook_is_retried_by_the_stream_in_order_then_dead_lettered_and_replayed(nats_hub):
+    hub = nats_hub
+    webhook = Webhook()
+    assert (await subscribe(hub, mode="push", webhook_url="http://hooks.test:8443/events")).status_code == 201
+    assisted = hub.held_by("welfare")[:2]
+    push = dispatcher(hub, webhook, max_attempts=3)
+    webhook.failing = True
+    for number in range(3):
+        await publish(hub, move(f"f-{number}", assisted[number % 2]))
+    started = asyncio.get_running_loop().time()
+    deadline = started + 15
+    while len(await hub.hub.store.mutations.dead_letters(10)) < 2:
+        assert asyncio.get_running_loop().time() < deadline, "the first batch never became dead letters"
+        await push.deliver_due()
+    assert asyncio.get_running_loop().time() - started >= 0.3 + 0.6 - 0.05, "the stream waited out the back-off"
+    dead = (await hub.http.get("/admin/dead-letters", headers=OPERATOR)).json()
+    assert [(d["mutation_id"], d["attempts"]) for d in dead] == [("f-0", 3), ("f-1", 3)]
+
+    webhook.failing = False
+    await deliver_until(push, webhook, 1)
+    assert [e["id"] for e in webhook.received] == ["f-2"], "the queue moved on past the dead letters"
+    replayed = await hub.http.post("/admin/dead-letters/replay", headers=OPERATOR, json={"seqs": [d["seq"] for d in dead]})
+    assert replayed.json() == {"replayed": 2}
+    await deliver_until(push, webhook, 3)
+    assert [e["id"] for e in webhook.received] == ["f-2", "f-0", "f-1"]
+    records = await audit_records(hub)
+    assert [r.target for r in records if r.action == "mutation.dead_letter"] == ["f-0", "f-1"]
+    failed = [(r.target, r.outcome) for r in records if r.action == "mutation.push_failed"]
+    assert failed.count(("f-0", "provider_error")) == failed.count(("f-1", "provider_error")) == 2
+    assert failed.index(("f-0", "provider_error")) < failed.index(("f-1", "provider_error"))
+    assert await hub.hub.store.mutations.dead_letters(10) == []
+
+
+async def test_without_its_nats_the_queue_does_not_open(tmp_path):
+    from crossroads.adapters.jetstream import JetStreamPushQueue
+
+    with pytest.raises((asyncio.TimeoutError, OSError)):
+        await JetStreamPushQueue.connect("nats://127.0.0.1:1", None, "NOWHERE", timeout=1.0, batch=1,
+                                         poll_seconds=0.1, ack_wait_seconds=1)
