@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import date, datetime, timezone
 
@@ -26,3 +27,11 @@ class FixedClock(Clock):
 
     def today(self) -> date:
         return datetime.fromtimestamp(self.at, timezone.utc).date()
+
+
+async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    """Wait `seconds`, or less when `stop` is set meanwhile (the background loops' pause)."""
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except asyncio.TimeoutError:
+        pass

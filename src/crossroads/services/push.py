@@ -24,7 +24,7 @@ from typing import Callable
 from ..domain.audit import AuditRecord
 from ..domain.errors import Refusal
 from ..domain.mutations import Subscription
-from .clock import Clock
+from .clock import Clock, sleep_unless
 from .ports import AuditLog, Delivery, MutationStore, ProviderClient, PushQueue, Signer
 
 log = logging.getLogger("crossroads.mutations")
@@ -68,7 +68,7 @@ class PushDispatcher:
                     await self._stop(workers)
                     await self._queue.release()
                 if fed == 0:
-                    await _sleep_unless(stop, interval)
+                    await sleep_unless(stop, interval)
         finally:
             await self._stop(workers)
 
@@ -90,7 +90,7 @@ class PushDispatcher:
                 log.exception("push delivery to subscription %s failed; retrying", subscription.id)
                 sent = -1
             if sent < 0 or (sent == 0 and not self._queue.waits):
-                await _sleep_unless(stop, interval)
+                await sleep_unless(stop, interval)
 
     @staticmethod
     async def _stop(workers: dict[str, asyncio.Task]) -> None:
@@ -154,10 +154,3 @@ def _record(subscription: Subscription, delivery: Delivery, at_ms: int, outcome:
         authorization=subscription.authorization, subject_hash=delivery.subject_key.hex(), target=delivery.mutation_id,
         providers=(delivery.publisher,), detail={"seq": delivery.seq, "subscription": subscription.id, **detail},
     )
-
-
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except asyncio.TimeoutError:
-        pass

@@ -9,7 +9,7 @@ import logging
 from ..domain.errors import Refusal
 from ..domain.merkle import Frontier, TreeHead, consistency_ranges, fold, inclusion_ranges, perfect_parts
 from ..verifier import leaf_hash
-from .clock import Clock
+from .clock import Clock, sleep_unless
 from .ports import Lease, Signer, TransparencyLog
 
 log = logging.getLogger("crossroads.audit")
@@ -89,7 +89,7 @@ class Sequencer:
         try:
             while not stop.is_set():
                 if lease is not None and not await self._lead(lease):
-                    await _sleep_unless(stop, takeover_seconds)
+                    await sleep_unless(stop, takeover_seconds)
                     continue
                 try:
                     busy = await self.step()
@@ -101,7 +101,7 @@ class Sequencer:
                     # flow, waiting lets the next step order a few hundred entries in one
                     # transaction rather than a handful in each of hundreds (on PostgreSQL each
                     # step is several round trips, which took the exchanges' share of the server).
-                    await _sleep_unless(stop, idle_seconds)
+                    await sleep_unless(stop, idle_seconds)
         finally:
             if lease is not None:
                 await lease.release()
@@ -147,13 +147,6 @@ class Sequencer:
         await self._log.put_head(head)
         self._last_head = head
         return head
-
-
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except asyncio.TimeoutError:
-        pass
 
 
 class AuditProofs:

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from ..domain.merkle import TreeHead
+from .clock import sleep_unless
 from .ports import TransparencyLog
 
 log = logging.getLogger("crossroads.audit")
@@ -72,7 +73,4 @@ class HeadPublisher:
         while self._targets and not stop.is_set():
             if leading():
                 await self.publish_latest()
-            try:
-                await asyncio.wait_for(stop.wait(), every_seconds)
-            except asyncio.TimeoutError:
-                pass
+            await sleep_unless(stop, every_seconds)
