@@ -120,3 +120,37 @@ async def test_without_its_nats_the_queue_does_not_open(tmp_path):
     with pytest.raises((asyncio.TimeoutError, OSError)):
         await JetStreamPushQueue.connect("nats://127.0.0.1:1", None, "NOWHERE", timeout=1.0, batch=1,
                                          poll_seconds=0.1, ack_wait_seconds=1)
+
+
+async def test_the_running_dispatcher_delivers_and_drops_the_consumer_of_a_cancelled_subscription(nats_hub):
+    from nats.js.errors import NotFoundError
+
+    from .test_mutations_api import call
+
+    hub = nats_hub
+    webhook = Webhook()
+    subscribed = await subscribe(hub, mode="push", webhook_url="http://hooks.test:8443/events")
+    subscription = subscribed.json()["id"]
+    push = dispatcher(hub, webhook)
+    stop = asyncio.Event()
+    running = asyncio.create_task(push.run(stop, lambda: True, 0.05))
+    try:
+        await publish(hub, move("r-0", hub.held_by("welfare")[0]))
+        deadline = asyncio.get_running_loop().time() + 10
+        while [e["id"] for e in webhook.received] != ["r-0"]:
+            assert asyncio.get_running_loop().time() < deadline, "the running dispatcher did not deliver"
+            await asyncio.sleep(0.05)
+        js = hub.hub.push_queue._js
+        await js.consumer_info(hub.hub.push_queue.stream, f"push-{subscription}")  # its durable consumer
+        assert (await call(hub, "DELETE", f"/v1/subscriptions/{subscription}", hub.welfare)).status_code == 204
+        while True:
+            assert asyncio.get_running_loop().time() < deadline, "the cancelled subscription's consumer stayed"
+            try:
+                await js.consumer_info(hub.hub.push_queue.stream, f"push-{subscription}")
+            except NotFoundError:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await running
+    assert push.failures == 0
