@@ -209,7 +209,6 @@ class SqlMutations(MutationStore):
                 replayed += [row[0] for row in rows]
         return sorted(replayed)
 
-
     async def deliveries(self, seqs: list[int]) -> list[Delivery]:
         found: list[Delivery] = []
         for group in _groups(seqs):
