@@ -349,6 +349,8 @@ class PushQueue(abc.ABC):
     stream the outbox feeds. The dispatcher (services/push.py) takes the oldest due ones, in
     order, and says how each attempt went; the queue keeps the attempts and the order."""
 
+    waits: bool = False  # True when `due` itself waits a little for a first message (a long poll)
+
     @abc.abstractmethod
     async def feed(self) -> int:
         """Bring what the outbox accepted since the last call into the queue; how many."""
@@ -360,15 +362,13 @@ class PushQueue(abc.ABC):
 
     @abc.abstractmethod
     async def delivered(self, subscription: Subscription, due: list[Delivery], at_ms: int) -> None:
-        """The webhook accepted `due` (the last answer of `due`)."""
+        """The webhook accepted `due`, all of it, in one answer."""
 
     @abc.abstractmethod
     async def failed(self, subscription: Subscription, due: list[Delivery], error: str, next_attempt_ms: int,
                      dead_at_ms: int | None) -> None:
         """One more failed attempt of `due`: wait until `next_attempt_ms`, or set them aside as
         dead letters (in the outbox, where the operator sees them)."""
-
-    waits: bool = False  # True when `due` itself waits a little for a first message (a long poll)
 
     @abc.abstractmethod
     async def requeue(self, seqs: list[int]) -> None:

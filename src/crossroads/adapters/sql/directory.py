@@ -18,6 +18,7 @@ _PHASES = {Phase.PROVISIONAL: 1, Phase.DEFINITIVE: 2}
 _PHASE_OF = {number: phase for phase, number in _PHASES.items()}
 _COLUMNS = "subject_key, institution, capacity, phase, valid_from, valid_to"
 _COLUMN_NAMES = tuple(_COLUMNS.split(", "))
+_JOINED_COLUMNS = ", ".join(f"i.{c}" for c in _COLUMN_NAMES)  # the same, of `integrations i` in a join
 _PRIMARY_KEY = itemgetter(0, 1, 2, 3, 4)  # of an inserted row: valid_to, last, may be None
 
 
@@ -113,7 +114,7 @@ class SqlDirectory(DirectoryRepository):
 
     async def _held_by_many(self, pairs: list[tuple[bytes, str]]) -> dict[tuple[bytes, str], list[Integration]]:
         rows = await self._db.fetchall(
-            f"SELECT {', '.join('i.' + c for c in _COLUMN_NAMES)} FROM integrations i"
+            f"SELECT {_JOINED_COLUMNS} FROM integrations i"
             " JOIN unnest(?::bytea[], ?::text[]) AS w(subject_key, institution)"
             " ON i.subject_key = w.subject_key AND i.institution = w.institution",
             ([key for key, _ in pairs], [institution for _, institution in pairs]))
