@@ -19,7 +19,7 @@ from crossroads.demo.sources import provider_apps
 from crossroads.entrypoints.api.app import create_app
 from crossroads.providerkit import HubKeySet
 
-from .support import AppTransport, AsgiProviderClient, token_form
+from .support import AppTransport, AsgiProviderClient, LateApp, token_form
 
 POSTGRES_DSN = os.environ.get("CROSSROADS_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PROVIDER_HOST = "providers.test"
@@ -70,6 +70,7 @@ MISBEHAVING = {
 
 
 def make_settings(tmp_path: Path, store_url: str | None = None, **overrides) -> Settings:
+    overrides.setdefault("declarations_source", country.BY_KEY["nsso"].number)
     return Settings(data_dir=tmp_path, store_url=store_url or f"sqlite:///{tmp_path / 'hub.sqlite3'}",
                     issuer="http://hub.test", admin_token="operator-secret-for-tests", subject_hash_secret="s" * 32,
                     **overrides)
@@ -113,12 +114,15 @@ async def start_demo_hub(tmp_path: Path, store_url: str | None = None, persons: 
     apps = provider_apps(HubKeySet(keys.jwks()), PROVIDER_HOST, 9000)
     routes = {f"{PROVIDER_HOST}:{port}": app for port, app in apps.values()}
     routes.update(MISBEHAVING)
+    hub_itself = LateApp()  # the hub's own declarations source, behind the hub like any provider
+    routes["hub.test"] = hub_itself
     providers = AsgiProviderClient(routes)
     identity_provider = AppTransport()
     hub = await bootstrap(settings, None, providers, {"transport": identity_provider})
     seeded = await seed(hub, persons, PROVIDER_HOST, 9000)
     app = create_app(settings, hub=hub)
     identity_provider.app = app
+    hub_itself.app = app
     return DemoHub(app, hub, seeded, settings)
 
 

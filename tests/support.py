@@ -35,6 +35,16 @@ class AsgiProviderClient(ProviderClient):
             await client.aclose()
 
 
+class LateApp:
+    """An ASGI app that forwards to one set after it was handed out (the hub, to itself)."""
+
+    def __init__(self) -> None:
+        self.app = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        await self.app(scope, receive, send)
+
+
 class AppTransport(httpx.AsyncBaseTransport):
     """Reaches an ASGI app built after the client that uses it (the hub's own development
     identity provider, which the hub's OIDC client talks to)."""

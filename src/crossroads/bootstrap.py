@@ -7,7 +7,9 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from .adapters.be_reference import BelgianReference, load_reference
 from .adapters.head_targets import DirectoryTarget, WitnessTarget
+from .adapters.official_forms import XmlOfficialForms
 from .adapters.jetstream import JetStreamPushQueue
 from .adapters.keys import HubKeys
 from .adapters.oidc import OidcSignIn
@@ -17,11 +19,17 @@ from .adapters.sql.store import SqlStore, open_store
 from .config import Settings
 from .demo import country
 from .demo.identity_provider import DevelopmentIdentityProvider
+from .domain.declarations.dimona import DimonaRules
+from .domain.declarations.dmfa import DmfaRules
+from .domain.errors import Refusal
 from .domain.identifiers import IdentifierScheme, scheme_for
 from .domain.subjects import SubjectHasher
 from .services.auth import TokenService
 from .services.citizen import ConsultationHistory
 from .services.clock import Clock
+from .services.declaration_batches import DeclarationBatches
+from .services.declaration_events import DeclarationPublisher
+from .services.declarations import DeclarationService
 from .services.directory import DirectoryService
 from .services.exchange import ExchangeService
 from .services.initial_sync import InitialSync
@@ -61,6 +69,9 @@ class Hub:
     archive: AuditArchive
     publisher: HeadPublisher
     history: ConsultationHistory
+    declarations: DeclarationService
+    declaration_batches: DeclarationBatches
+    declaration_publisher: DeclarationPublisher
     citizen_signin: OidcSignIn | None  # None: citizen sign-in is not configured
     dev_idp: DevelopmentIdentityProvider | None  # demo mode only
 
@@ -139,6 +150,9 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
     proofs = AuditProofs(store.transparency)
     push_queue = await open_push_queue(settings, store.mutations)
     directory = DirectoryService(store.directory, store.registry, store.audit, clock, scheme, hasher)
+    mutations = MutationService(store.mutations, store.registry, store.directory, store.audit, clock, scheme, hasher,
+                                cache, push_queue)
+    declarations = declaration_service(settings, store, load_reference(settings.dmfa_rates), clock, scheme, hasher)
     return Hub(
         settings=settings, store=store, keys=keys, scheme=scheme, hasher=hasher, clock=clock,
         admin_token=loaded.admin_token, session_secret=loaded.session_secret,
@@ -151,8 +165,7 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
         exchange=ExchangeService(
             store.registry, store.directory, store.audit, providers, keys, clock, scheme, hasher, cache
         ),
-        mutations=MutationService(store.mutations, store.registry, store.directory, store.audit, clock, scheme, hasher, cache,
-                                  push_queue),
+        mutations=mutations,
         initial_sync=InitialSync(directory, store.mutations, cache, providers, keys, store.audit, clock, scheme, hasher),
         push=PushDispatcher(store.mutations, push_queue, providers, keys, store.audit, clock,
                             max_attempts=settings.push_max_attempts, retry_base_seconds=settings.push_retry_base_seconds,
@@ -167,7 +180,28 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
         publisher=HeadPublisher(store.transparency, proofs.consistency, head_targets(settings)),
         history=ConsultationHistory(store.transparency, proofs, cache),
         citizen_signin=signin, dev_idp=dev_idp,
+        declarations=declarations,
+        declaration_batches=DeclarationBatches(store.declarations, declarations, declarations.forms, clock),
+        declaration_publisher=DeclarationPublisher(
+            store.declarations, mutations,
+            scheme.normalise_enterprise(settings.declarations_source, "declarations_source") if settings.declarations_source else None),
     )
+
+
+def declaration_service(settings: Settings, store: SqlStore, reference: BelgianReference, clock: Clock,
+                        scheme: IdentifierScheme, hasher: SubjectHasher) -> DeclarationService:
+    def normalise_inss(value: str) -> str | None:
+        try:
+            return scheme.normalise_person(value.zfill(11), "INSS")
+        except Refusal:
+            return None
+
+    forms = XmlOfficialForms(reference, settings.declaration_batch_max_bytes)
+    dimona_rules = DimonaRules(reference.dimona.glossary, reference.joint_committees, normalise_inss,
+                               settings.dimona_late_tolerance_days)
+    dmfa_rules = DmfaRules(reference.dmfa.glossary, reference.joint_committees, reference.remuneration,
+                           reference.working_time, reference.worker_codes, reference.rates, normalise_inss)
+    return DeclarationService(store.declarations, forms, dimona_rules, dmfa_rules, store.audit, clock, scheme, hasher)
 
 
 async def open_push_queue(settings: Settings, mutations: MutationStore) -> PushQueue:

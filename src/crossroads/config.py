@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     citizen_oidc_client_secret: SecretStr | None = Field(None, description="The hub's client secret at the identity provider (client_secret_post); unset: a public client with PKCE only.")
     citizen_identifier_claim: str = Field("sub", min_length=1, description="ID token claim holding the citizen's national identifier (a leading country code, as eIDAS nodes send, is removed).")
     citizen_session_seconds: int = Field(900, ge=60, le=86400, description="A citizen's session ends after this many seconds without a request.")
+    declarations_source: str | None = Field(None, description="Enterprise number of the institution the declarations service publishes its mutations as and answers dimona.periods, wages.quarterly and social-risk.declarations for (the NSSO). Unset: declarations are still taken and stored, and their mutations wait until it is set.")
+    declaration_batch_max_bytes: int = Field(268_435_456, ge=1024, description="Largest batch file (many DIMONA forms, or a whole DmfA) accepted at POST /v1/declarations/batches/{kind}, in bytes.")
+    dimona_late_tolerance_days: int = Field(0, ge=0, le=365, description="A DIMONA IN sent more than this many days after the start of work is accepted with the glossary's warning 90373-460 (late declaration).")
+    dmfa_rates: Path | None = Field(None, description="JSON rate table the DmfA contributions are recomputed with (format: docs/declarations.md). Unset: the demo table shipped with the hub.")
+    declaration_interval_seconds: float = Field(0.2, gt=0, le=60, description="How often the leading hub process looks for batch files to process and declared mutations to publish when it found none.")
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Lowest level of the JSON logs.")
     demo: bool = Field(False, description="Demo mode: set by `crossroads demo`; never in production.")
 

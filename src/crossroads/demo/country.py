@@ -33,6 +33,7 @@ class Member:
     number: str
     name: str
     port_offset: int | None = None  # providers listen on base port + offset
+    served_by_hub: bool = False  # its services are the hub's own declarations source
 
 
 MEMBERS = [
@@ -43,6 +44,8 @@ MEMBERS = [
     Member("fund_b", enterprise_number(2_000_005), "Health Insurance Fund B", 5),
     Member("childben", enterprise_number(2_000_006), "Child Benefit Fund", 6),
     Member("welfare", enterprise_number(2_000_007), "Public Social Welfare Centre of Demoville"),
+    Member("nsso", enterprise_number(2_000_008), "National Social Security Office (declarations)", served_by_hub=True),
+    Member("payroll", enterprise_number(2_000_009), "Demopay payroll office"),
 ]
 BY_KEY = {m.key: m for m in MEMBERS}
 
@@ -121,7 +124,7 @@ def authorizations() -> list[Authorization]:
 # Which institution uses which application in the demo: (member key, application code). The two
 # registers' applications publish mutations.
 APPLICATIONS = [("welfare", "case-app"), ("unemployment", "benefits-app"), ("childben", "benefits-app"),
-                ("nr", "register-app"), ("employment", "register-app")]
+                ("nr", "register-app"), ("employment", "register-app"), ("payroll", "payroll-app")]
 
 
 def mutation_types() -> list[MutationType]:

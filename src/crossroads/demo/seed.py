@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 from ..adapters.keys import generate_application_key, public_jwk
 from ..bootstrap import Hub
 from ..domain.registry import Application, Institution
 from ..services.auth import Caller
-from . import country
+from ..entrypoints.declarations_source import MOUNT as SOURCE_MOUNT
+from . import country, employers
 
 
 def client_key_path(data_dir: Path, client_id: str) -> Path:
@@ -20,12 +22,14 @@ async def seed(hub: Hub, persons: int, provider_host: str, provider_port_base: i
     """Idempotent: a second run re-puts the registry and re-integrates the same persons."""
     for member in country.MEMBERS:
         base_url = None if member.port_offset is None else f"http://{provider_host}:{provider_port_base + member.port_offset}"
+        if member.served_by_hub:
+            base_url = hub.settings.issuer + SOURCE_MOUNT
         await hub.registry.put_institution(Institution(member.number, member.name, "GOV", base_url))
     for capacity in country.CAPACITIES:
         await hub.registry.put_capacity(capacity)
-    for service in country.services():
+    for service in country.services() + employers.services():
         await hub.registry.put_service(service)
-    for authorization in country.authorizations():
+    for authorization in country.authorizations() + employers.authorizations():
         await hub.registry.put_authorization(authorization)
     clients = []
     for key, code in country.APPLICATIONS:
@@ -42,21 +46,22 @@ async def seed(hub: Hub, persons: int, provider_host: str, provider_port_base: i
         await hub.registry.put_application(Application(member.number, code, f"{member.name} — {code}",
                                                        {"keys": [public_jwk(private)]}))
         clients.append(client_id)
-    for mutation_type in country.mutation_types():
+    for mutation_type in country.mutation_types() + employers.declaration_mutation_types():
         await hub.mutations.put_type(mutation_type)
-    for authorization in country.mutation_authorizations():
+    for authorization in country.mutation_authorizations() + employers.mutation_authorizations():
         await hub.registry.put_authorization(authorization)
     await _subscribe(hub, provider_host, provider_port_base)
     subjects = country.persons(persons)
     report = await hub.directory.import_lines(country.directory_lines(subjects), None, "demo-seed", progress)
     if report.errors:
         raise RuntimeError(f"the demo directory has bad lines: {report.errors[:3]}")
+    await _declare(hub, subjects)
     return {"clients": clients, "subjects": subjects, "entries": report.applied}
 
 
 async def _subscribe(hub: Hub, provider_host: str, provider_port_base: int) -> None:
     have = {(s.institution, s.application, s.mutation_type) for s in await hub.store.mutations.subscriptions()}
-    for key, application, mutation_type, purpose, webhook_path in country.SUBSCRIPTIONS:
+    for key, application, mutation_type, purpose, webhook_path in country.SUBSCRIPTIONS + employers.SUBSCRIPTIONS:
         member = country.BY_KEY[key]
         if (member.number, application, mutation_type) in have:
             continue  # seeding again leaves the subscriptions (and their queues) as they are
@@ -65,6 +70,21 @@ async def _subscribe(hub: Hub, provider_host: str, provider_port_base: int) -> N
             webhook = f"http://{provider_host}:{provider_port_base + (member.port_offset or 0)}{webhook_path}"
         await hub.mutations.subscribe(Caller(member.number, application), mutation_type, purpose, None,
                                       "push" if webhook else "pull", webhook)
+
+
+async def _declare(hub: Hub, subjects: list[str]) -> None:
+    """The employers' register, the payroll office's mandates, and a DIMONA IN for each employed
+    person, declared by the payroll office through the declarations service (once: a second
+    seeding finds the periods and declares nothing again)."""
+    payroll = country.BY_KEY["payroll"].number
+    for company_id, noss, name in employers.EMPLOYERS:
+        await hub.declarations.put_employer(company_id, noss, name, True)
+        await hub.declarations.put_mandate(payroll, company_id, date(2024, 1, 1), None)
+    declarant = Caller(payroll, "payroll-app")
+    for subject, employer, start, worker_type in employers.employed(subjects):
+        if await hub.store.declarations.periods_of(subject):
+            continue
+        await hub.declarations.submit_dimona(declarant, employers.dimona_in(subject, employer, start, worker_type), "en")
 
 
 def example_subject(subjects: list[str], capacity_key: str = "welfare") -> str:

@@ -48,6 +48,9 @@ _CODES = [
     ErrorCode("invalid_tree_head", 422, "Witness: the tree head or its consistency proof does not verify (signature, form, or proof)."),
     ErrorCode("stale_tree_head", 409, "Witness: the consistency proof does not start at the tree head this witness last countersigned; the answer names that size, to prove from."),
     ErrorCode("split_view", 409, "Witness: the tree head contradicts one this witness already countersigned; the log showed two histories. The witness keeps the evidence."),
+    ErrorCode("malformed_xml", 400, "The XML is not well formed, or its root is not the form the endpoint takes (Dimona, DmfAOriginal)."),
+    ErrorCode("forbidden_xml", 400, "The XML carries a document type declaration, an entity or an external reference; declarations are refused with any of them."),
+    ErrorCode("no_mandate", 403, "The declarant is neither the employer nor a payroll office with a mandate for that employer on that date."),
     ErrorCode("not_ready", 503, "The hub cannot reach its store; try again later."),
     ErrorCode("internal_error", 500, "An unexpected fault in the hub. It is logged with the request id; nothing the caller sent causes it."),
 ]

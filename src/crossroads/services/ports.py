@@ -10,9 +10,14 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 from datetime import date
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from ..domain.archive import Segment
+from ..domain.declarations.dimona import Decision, DimonaPeriod, Employer, EmployerRef, Event
+from ..domain.declarations.anomalies import Anomaly
+from ..domain.declarations.dimona import DimonaForm
+from ..domain.declarations.dmfa import DmfaDeclaration, WorkerSummary
+from ..domain.declarations.records import Batch, Declaration, PendingEvent
 from ..domain.audit import AuditRecord
 from ..domain.directory import Integration, Phase
 from ..domain.merkle import Node, TreeHead
@@ -386,6 +391,91 @@ class PushQueue(abc.ABC):
     async def close(self) -> None: ...
 
 
+class DeclarationStore(abc.ABC):
+    """The declarations service's records: employers and mandates, declarations, the DIMONA
+    periods and quarterly wages they establish, batch files, and the mutations to publish."""
+
+    @abc.abstractmethod
+    async def put_employer(self, employer: Employer) -> bool:
+        """Create or replace; True when created."""
+
+    @abc.abstractmethod
+    async def find_employer(self, ref: EmployerRef) -> Employer | None:
+        """By enterprise number (checked against the NOSS number when both are given), else by NOSS number."""
+
+    @abc.abstractmethod
+    async def put_mandate(self, office: str, employer: str, valid_from: date, valid_to: date | None) -> None: ...
+
+    @abc.abstractmethod
+    async def has_mandate(self, office: str, employer: str, day: date) -> bool: ...
+
+    @abc.abstractmethod
+    async def record_dimona(self, employer: str | None, inss: str | None, period_id: int | None,
+                            decide: Callable[[list[DimonaPeriod], DimonaPeriod | None], Decision],
+                            describe: Callable[[Decision, DimonaPeriod | None], tuple[Declaration, list[Event]]],
+                            ) -> tuple[Declaration, DimonaPeriod | None]:
+        """In one transaction, serialised per employer and worker: read the worker's periods with
+        the employer and the period named by id, `decide`, store the period it creates or
+        changes, then the declaration and the events `describe` makes of it."""
+
+    @abc.abstractmethod
+    async def periods_of(self, inss: str) -> list[DimonaPeriod]: ...
+
+    @abc.abstractmethod
+    async def employer_periods(self, employer: str, first: date, last: date) -> dict[str, list[DimonaPeriod]]:
+        """The employer's periods overlapping first … last, by INSS."""
+
+    @abc.abstractmethod
+    async def record(self, declaration: Declaration, events: list[Event],
+                     wages: tuple[int, str, list[WorkerSummary]] | None = None) -> Declaration: ...
+
+    @abc.abstractmethod
+    async def declaration(self, declaration_id: int) -> Declaration | None: ...
+
+    @abc.abstractmethod
+    async def batch_declarations(self, batch_id: int) -> list[Declaration]: ...
+
+    @abc.abstractmethod
+    async def social_risks_of(self, inss: str) -> list[Declaration]: ...
+
+    @abc.abstractmethod
+    async def wages_of(self, inss: str) -> list[dict]: ...
+
+    @abc.abstractmethod
+    async def add_batch(self, declarant: str, kind: str, sha256: str, content_type: str, body: bytes,
+                        language: str, at_ms: int) -> tuple[Batch, bool]:
+        """(the batch, True) for a new file; (the earlier batch, False) for the same file again."""
+
+    @abc.abstractmethod
+    async def batch(self, batch_id: int) -> Batch | None: ...
+
+    @abc.abstractmethod
+    async def waiting_batches(self, limit: int) -> list[tuple[Batch, bytes]]: ...
+
+    @abc.abstractmethod
+    async def finish_batch(self, batch_id: int, status: str, acknowledgement: dict, at_ms: int) -> bool: ...
+
+    @abc.abstractmethod
+    async def pending_events(self, limit: int) -> list[PendingEvent]: ...
+
+    @abc.abstractmethod
+    async def mark_published(self, seqs: list[int]) -> None: ...
+
+
+class OfficialForms(abc.ABC):
+    """The official formats of the social security: a document (XML bytes, or its JSON form as
+    a dict) read into the domain's values, or the schema's anomalies when it breaks the schema.
+
+    Raises Refusal (malformed_xml, forbidden_xml, payload_too_large) for a document that cannot
+    be read at all."""
+
+    @abc.abstractmethod
+    def read_dimona(self, document: bytes | dict) -> tuple[list[DimonaForm], list[Anomaly]]: ...
+
+    @abc.abstractmethod
+    def read_dmfa(self, document: bytes | dict) -> tuple[DmfaDeclaration | None, list[Anomaly]]: ...
+
+
 class Store(abc.ABC):
     """The storage adapter as a whole: one object to open, migrate, check and close."""
 
@@ -395,6 +485,7 @@ class Store(abc.ABC):
     transparency: TransparencyLog
     replay: ReplayGuard
     mutations: MutationStore
+    declarations: DeclarationStore
 
     @abc.abstractmethod
     async def ping(self) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from ...services.ports import Lease, Store
 from .audit import PostgresAuditLog, SQLiteAuditLog
+from .declarations import SqlDeclarations
 from .database import Database, PostgresDatabase, SQLiteDatabase
 from .directory import SqlDirectory
 from .lease import FileLease, PostgresLease
@@ -30,6 +31,7 @@ class SqlStore(Store):
         self.transparency = SqlTransparencyLog(db)
         self.replay = SqlReplayGuard(db)
         self.mutations = SqlMutations(db)
+        self.declarations = SqlDeclarations(db)
 
     async def ping(self) -> None:
         await self.db.fetchone("SELECT 1")

@@ -17,7 +17,8 @@ from ...config import Settings
 from ...domain.errors import CATALOGUE, Refusal
 from ...services.clock import Clock
 from ...demo import identity_provider
-from . import admin, audit, auth, citizen, directory, discovery, errors, exchange, mutations, ops
+from . import admin, audit, auth, citizen, declarations, directory, discovery, errors, exchange, mutations, ops
+from ..declarations_source import MOUNT, LazySource
 from .direct import DirectRoute
 from .sessions import CitizenSessions
 from .schemas import ExchangeIn
@@ -31,15 +32,19 @@ Every error is `{code, message, field?, request_id}`; the codes are listed under
 class BodyLimit:
     """Refuse bodies over the limit, whether announced by Content-Length or streamed in chunks."""
 
-    def __init__(self, app: Any, limit: int) -> None:
+    def __init__(self, app: Any, limit: int, larger: tuple[str, int] | None = None) -> None:
+        """`larger`: (path prefix, limit) for the one kind of request allowed more (batch files)."""
         self.app = app
-        self.limit = limit
+        self.default_limit = limit
+        self.larger = larger
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit
+        limit = self.default_limit
+        if self.larger is not None and scope["path"].startswith(self.larger[0]):
+            limit = self.larger[1]
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if not value.isdigit() or int(value) > limit:
@@ -77,6 +82,9 @@ def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None =
             stop, lambda: running.sequencer.leading, running.settings.tree_head_every_seconds))
         pushing = asyncio.create_task(running.push.run(
             stop, lambda: running.sequencer.leading, running.settings.push_interval_seconds))
+        declaring = [asyncio.create_task(task.run(stop, lambda: running.sequencer.leading,
+                                                   running.settings.declaration_interval_seconds))
+                     for task in (running.declaration_batches, running.declaration_publisher)]
         try:
             yield
         finally:
@@ -84,18 +92,22 @@ def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None =
             await sequencing
             await publishing
             await pushing
+            for task in declaring:
+                await task
             if hub is None:
                 await app.state.hub.close()
 
     app = FastAPI(title="Crossroads hub", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   default_response_class=JSONBody, docs_url="/docs", redoc_url=None)
     errors.install(app)
-    for module in (ops, auth, exchange, directory, mutations, discovery, admin, audit, citizen):
+    for module in (ops, auth, exchange, directory, mutations, declarations, discovery, admin, audit, citizen):
         app.include_router(module.router)
+    app.mount(MOUNT, LazySource())
     if settings.demo:
         app.include_router(identity_provider.router())
     app.add_middleware(DirectRoute, route=exchange.EXCHANGE_ROUTE, endpoint=exchange.answer_exchange)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
+                       larger=(declarations.BATCH_PREFIX, settings.declaration_batch_max_bytes))
     app.add_middleware(CitizenSessions, max_age=settings.citizen_session_seconds,
                        https_only=settings.issuer.startswith("https://"))
     if hub is not None:  # a hub built by the caller (tests, the demo) serves without a lifespan

@@ -155,3 +155,16 @@ class SubscriptionIn(Strict):
 
 class AckIn(Strict):
     seqs: list[Annotated[int, Field(ge=1, le=2**62)]] = Field(min_length=1, max_length=1000, description="Sequence numbers of the messages received.")
+
+
+class EmployerIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    noss: str | None = Field(None, pattern=r"^\d{1,9}$", description="NOSS registration number.")
+    active: bool = True
+
+
+class MandateIn(Strict):
+    office: str = Field(max_length=64, description="Enterprise number of the payroll office (an institution with applications).")
+    employer: str = Field(max_length=64, description="Enterprise number of the employer it may declare for.")
+    valid_from: dt.date
+    valid_to: dt.date | None = None

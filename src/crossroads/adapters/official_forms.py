@@ -1,0 +1,57 @@
+"""DIMONA and DmfA documents, in XML or in their JSON form, read through the official schemas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..domain.declarations.anomalies import Anomaly
+from ..domain.declarations.dimona import DimonaForm
+from ..domain.declarations.dmfa import DmfaDeclaration
+from ..domain.errors import Refusal
+from ..services.ports import OfficialForms
+from .be_reference import BelgianReference
+from .form_reading import dimona_forms, dmfa_declaration
+from .safe_xml import parse_untrusted
+
+
+def _form_header(identification: str, now: datetime) -> dict:
+    """The fields every official form opens with; a JSON declarant may leave them out."""
+    return {"Identification": identification, "FormCreationDate": now.date().isoformat(),
+            "FormCreationHour": now.strftime("%H:%M:%S.000"), "AttestationStatus": 0, "TypeForm": "SU"}
+
+
+class XmlOfficialForms(OfficialForms):
+    def __init__(self, reference: BelgianReference, max_bytes: int, now=datetime.now) -> None:
+        self._reference = reference
+        self._max_bytes = max_bytes
+        self._now = now
+
+    def read_dimona(self, document: bytes | dict) -> tuple[list[DimonaForm], list[Anomaly]]:
+        schema = self._reference.dimona
+        if isinstance(document, dict):
+            tree = schema.from_json({**_form_header("DIMONA", self._now()), **_json_object(document)}, ["Dimona", "Form"])
+        else:
+            tree = parse_untrusted(document, self._max_bytes)
+        anomalies = schema.validate(tree)
+        if anomalies:
+            return [], anomalies
+        return dimona_forms(tree), []
+
+    def read_dmfa(self, document: bytes | dict) -> tuple[DmfaDeclaration | None, list[Anomaly]]:
+        schema = self._reference.dmfa
+        if isinstance(document, dict):
+            body = _json_object(document)
+            tree = schema.from_json({**_form_header("DMFA", self._now()), "EmployerDeclaration": body},
+                                    ["DmfAOriginal", "Form"])
+        else:
+            tree = parse_untrusted(document, self._max_bytes)
+        anomalies = schema.validate(tree)
+        if anomalies:
+            return None, anomalies
+        return dmfa_declaration(tree), []
+
+
+def _json_object(document: object) -> dict:
+    if not isinstance(document, dict) or not document:
+        raise Refusal("malformed_request", "the declaration is a JSON object with the official form's fields.")
+    return document

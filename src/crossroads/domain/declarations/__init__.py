@@ -1,0 +1,6 @@
+"""Employer declarations: DIMONA, the quarterly DmfA and social-risk declarations.
+
+Pure domain code: the forms as parsed values, the business rules that run after the official
+schema has accepted a form, and the anomalies they produce. Parsing the official XML, the
+glossaries and the code lists is the adapters' work (`adapters/belgian_forms`).
+"""

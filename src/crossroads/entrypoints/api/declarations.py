@@ -1,0 +1,136 @@
+"""Employer declarations over HTTP, shaped like the social security's DIMONA REST service:
+POST a declaration, get 201 and its Location; GET it for the status (A, W, B or S), the DIMONA
+period id and the anomalies. Batch files are uploaded, processed in the background, and polled.
+"""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter, Depends, Request, Response
+
+from ...domain.errors import Refusal
+from ...services.auth import Caller
+from ...services.declaration_batches import declaration_out
+from ...services.declarations import language_of
+from .errors import openapi_errors
+from .schemas import EmployerIn, MandateIn
+from .security import application, operator
+
+router = APIRouter(tags=["declarations"])
+BATCH_PREFIX = "/v1/declarations/batches/"
+ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "malformed_xml", "forbidden_xml",
+                        "unsupported_media_type", "payload_too_large", "no_mandate", "not_found", "invalid_identifier")
+_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "object", "description": "The official form's fields, element names as keys."}},
+    "application/xml": {"schema": {"type": "string", "description": "The official XML document."}}}}}
+
+
+async def _document(request: Request) -> bytes | dict:
+    """The body as XML bytes or a parsed JSON object, by its Content-Type."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await request.body()
+    if media in ("application/xml", "text/xml"):
+        return body
+    if media != "application/json":
+        raise Refusal("unsupported_media_type", "send the declaration as application/json or application/xml.")
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise Refusal("malformed_request", f"the body is not valid JSON: {exc}") from None
+    if not isinstance(parsed, dict):
+        raise Refusal("malformed_request", "the declaration is a JSON object.")
+    return parsed
+
+
+def _created(response: Response, declaration) -> dict:
+    response.status_code = 201
+    response.headers["Location"] = f"/v1/declarations/{declaration.id}"
+    return declaration_out(declaration)
+
+
+@router.put("/admin/employers/{company_id}", responses=ERRORS, tags=["admin"], dependencies=[Depends(operator)],
+            summary="Register or update an employer in the employers' register")
+async def put_employer(company_id: str, body: EmployerIn, request: Request, response: Response) -> dict:
+    employer, created = await request.app.state.hub.declarations.put_employer(company_id, body.noss, body.name, body.active)
+    response.status_code = 201 if created else 200
+    return {"company_id": employer.company_id, "noss": employer.noss, "name": employer.name, "active": employer.active}
+
+
+@router.put("/admin/mandates", responses=ERRORS, tags=["admin"], dependencies=[Depends(operator)], status_code=204,
+            summary="Give a payroll office a mandate to declare for an employer over a period")
+async def put_mandate(body: MandateIn, request: Request) -> Response:
+    await request.app.state.hub.declarations.put_mandate(body.office, body.employer, body.valid_from, body.valid_to)
+    return Response(status_code=204)
+
+
+@router.post("/v1/declarations/dimona", responses=ERRORS, status_code=201, openapi_extra=_BODY,
+             summary="Declare one DIMONA form (IN, OUT, update, cancel); 201 with the declaration's Location")
+async def post_dimona(request: Request, response: Response, caller: Caller = Depends(application)) -> dict:
+    declaration = await request.app.state.hub.declarations.submit_dimona(
+        caller, await _document(request), language_of(request.headers.get("accept-language")))
+    return _created(response, declaration)
+
+
+@router.post("/v1/declarations/dmfa", responses=ERRORS, status_code=201, openapi_extra=_BODY,
+             summary="Declare a quarter's DmfA (up to the body limit; larger files as a batch)")
+async def post_dmfa(request: Request, response: Response, caller: Caller = Depends(application)) -> dict:
+    declaration = await request.app.state.hub.declarations.submit_dmfa(
+        caller, await _document(request), language_of(request.headers.get("accept-language")))
+    return _created(response, declaration)
+
+
+@router.post("/v1/declarations/social-risk/{scenario}", responses=ERRORS, status_code=201,
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}},
+             summary="Declare a social risk: unemployment.end-of-employment, unemployment.temporary-hours, incapacity.work")
+async def post_social_risk(scenario: str, request: Request, response: Response, caller: Caller = Depends(application)) -> dict:
+    document = await _document(request)
+    if isinstance(document, bytes):
+        raise Refusal("unsupported_media_type", "social-risk declarations are sent as application/json.")
+    declaration = await request.app.state.hub.declarations.submit_social_risk(
+        caller, scenario, document, language_of(request.headers.get("accept-language") or document.get("language")))
+    return _created(response, declaration)
+
+
+@router.get("/v1/declarations/{declaration_id}", responses=ERRORS,
+            summary="A declaration's status: result A (accepted), W (with warnings), B (refused) or S (being processed)")
+async def get_declaration(declaration_id: int, request: Request, caller: Caller = Depends(application)) -> dict:
+    return declaration_out(await request.app.state.hub.declarations.declaration(caller, declaration_id))
+
+
+@router.post(BATCH_PREFIX + "{kind}", responses=ERRORS, status_code=202, openapi_extra=_BODY,
+             summary="Upload a batch file (many DIMONA forms, or a whole DmfA): 202 with its Location; the same file again: 200")
+async def post_batch(kind: str, request: Request, response: Response, caller: Caller = Depends(application)) -> dict:
+    batch, created = await request.app.state.hub.declaration_batches.upload(
+        caller, kind, await request.body(), request.headers.get("content-type", ""),
+        language_of(request.headers.get("accept-language")))
+    response.status_code = 202 if created else 200
+    response.headers["Location"] = f"{BATCH_PREFIX}{batch.id}"
+    return _batch_out(batch, created)
+
+
+@router.get(BATCH_PREFIX + "{batch_id}", responses=ERRORS,
+            summary="A batch file's status (S while waiting or being processed, then A, W or B) and, once done, its acknowledgement")
+async def get_batch(batch_id: int, request: Request, caller: Caller = Depends(application)) -> dict:
+    batch, _ = await request.app.state.hub.declaration_batches.status(caller, batch_id)
+    return _batch_out(batch)
+
+
+@router.get(BATCH_PREFIX + "{batch_id}/acknowledgement", responses=ERRORS,
+            summary="The acknowledgement of a processed batch: every form's declaration with its status and anomalies")
+async def get_acknowledgement(batch_id: int, request: Request, response: Response,
+                              caller: Caller = Depends(application)) -> dict:
+    batch, _ = await request.app.state.hub.declaration_batches.status(caller, batch_id)
+    if batch.acknowledgement is None:
+        response.status_code = 202
+        return {"batchId": batch.id, "result": batch.status}
+    return batch.acknowledgement
+
+
+def _batch_out(batch, created: bool | None = None) -> dict:
+    out = {"batchId": batch.id, "kind": batch.kind, "result": batch.status, "sha256": batch.sha256,
+           "receivedAt": batch.received_at_ms, "doneAt": batch.done_at_ms}
+    if created is False:
+        out["duplicate"] = True
+    if batch.acknowledgement is not None:
+        out["acknowledgement"] = f"{BATCH_PREFIX}{batch.id}/acknowledgement"
+    return out

@@ -1,0 +1,54 @@
+"""The declarations service as an authentic source behind the hub: the hub's services about what
+employers declared, served with the provider kit (so the hub signs and audits each request like
+any other provider's) at ISSUER/sources/declarations.
+
+Register its institution (CROSSROADS_DECLARATIONS_SOURCE) with that base URL, and these services
+with it as provider: `dimona.periods`, `wages.quarterly`, `social-risk.declarations` (the demo
+does; docs/declarations.md shows the admin calls).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain.declarations.records import Declaration
+from ..providerkit import HubKeySet, ProviderApp
+
+MOUNT = "/sources/declarations"
+
+
+def _risk(d: Declaration) -> dict:
+    return {"declaration_id": d.id, "scenario": d.form, "employer": d.employer, "status": d.status,
+            "received_at_ms": d.received_at_ms, **{k: v for k, v in d.summary.items() if k != "employer"}}
+
+
+def source_app(hub: Any) -> ProviderApp:
+    store = hub.store.declarations
+    app = ProviderApp(hub.settings.issuer + MOUNT, HubKeySet(hub.keys.jwks()))
+
+    @app.service("/services/dimona.periods/1")
+    async def periods(request: dict) -> dict:
+        return {"periods": [p.as_answer() for p in await store.periods_of(request["subject"]) if p.status != "cancelled"]}
+
+    @app.service("/services/wages.quarterly/1")
+    async def wages(request: dict) -> dict:
+        return {"quarters": await store.wages_of(request["subject"])}
+
+    @app.service("/services/social-risk.declarations/1")
+    async def risks(request: dict) -> dict:
+        return {"declarations": [_risk(d) for d in await store.social_risks_of(request["subject"])]}
+
+    return app
+
+
+class LazySource:
+    """The source app, built on first use from the running hub (which exists only once the
+    application's lifespan has started)."""
+
+    def __init__(self) -> None:
+        self._app: ProviderApp | None = None
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if self._app is None:
+            self._app = source_app(scope["app"].state.hub)
+        await self._app(scope, receive, send)
