@@ -79,6 +79,11 @@ class OfficialSchema:
             missing = expected.group(1).split(",")[0].strip()
             return self._zone_anomaly(missing, f"{path}/{missing}", ("001",), detail)
         if "This element is not expected" in message:
+            parent = path.rsplit("/", 2)[-2] if path.count("/") >= 2 else ""
+            if expected and element in self.order.get(parent, ()):
+                # A known element arriving where a required one should be: the required one is missing.
+                missing = expected.group(1).split(",")[0].strip()
+                return self._zone_anomaly(missing, f"{path.rsplit('/', 1)[0]}/{missing}", ("001",), detail)
             return self._zone_anomaly(element, path, ("005", "091", "146", "003"), detail)
         return self._zone_anomaly(element, path, ("003", "002", "008", "093", "146"), detail)
 

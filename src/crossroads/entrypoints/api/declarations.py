@@ -6,7 +6,9 @@ period id and the anomalies. Batch files are uploaded, processed in the backgrou
 from __future__ import annotations
 
 import orjson
-from fastapi import APIRouter, Depends, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from ...domain.errors import Refusal
 from ...services.auth import Caller
@@ -17,6 +19,7 @@ from .schemas import EmployerIn, MandateIn
 from .security import application, operator
 
 router = APIRouter(tags=["declarations"])
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The number the hub gave it.")]
 BATCH_PREFIX = "/v1/declarations/batches/"
 ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "malformed_xml", "forbidden_xml",
                         "unsupported_media_type", "payload_too_large", "no_mandate", "not_found", "invalid_identifier")
@@ -93,7 +96,7 @@ async def post_social_risk(scenario: str, request: Request, response: Response, 
 
 @router.get("/v1/declarations/{declaration_id}", responses=ERRORS,
             summary="A declaration's status: result A (accepted), W (with warnings), B (refused) or S (being processed)")
-async def get_declaration(declaration_id: int, request: Request, caller: Caller = Depends(application)) -> dict:
+async def get_declaration(declaration_id: RowId, request: Request, caller: Caller = Depends(application)) -> dict:
     return declaration_out(await request.app.state.hub.declarations.declaration(caller, declaration_id))
 
 
@@ -110,14 +113,14 @@ async def post_batch(kind: str, request: Request, response: Response, caller: Ca
 
 @router.get(BATCH_PREFIX + "{batch_id}", responses=ERRORS,
             summary="A batch file's status (S while waiting or being processed, then A, W or B) and, once done, its acknowledgement")
-async def get_batch(batch_id: int, request: Request, caller: Caller = Depends(application)) -> dict:
+async def get_batch(batch_id: RowId, request: Request, caller: Caller = Depends(application)) -> dict:
     batch, _ = await request.app.state.hub.declaration_batches.status(caller, batch_id)
     return _batch_out(batch)
 
 
 @router.get(BATCH_PREFIX + "{batch_id}/acknowledgement", responses=ERRORS,
             summary="The acknowledgement of a processed batch: every form's declaration with its status and anomalies")
-async def get_acknowledgement(batch_id: int, request: Request, response: Response,
+async def get_acknowledgement(batch_id: RowId, request: Request, response: Response,
                               caller: Caller = Depends(application)) -> dict:
     batch, _ = await request.app.state.hub.declaration_batches.status(caller, batch_id)
     if batch.acknowledgement is None:

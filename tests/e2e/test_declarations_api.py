@@ -1,0 +1,268 @@
+"""Employer declarations over HTTP: DIMONA as JSON and XML, status by Location, mandates, batch
+files, DmfA, social risks, and what they push and answer to the institutions."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+import orjson
+import pytest
+
+from crossroads.demo import country, employers
+from crossroads.demo.dmfa_file import WorkerLineSpec, dmfa_xml
+
+from ..conftest import start_demo_hub
+
+pytestmark = pytest.mark.anyio
+PAYROLL = f"{country.BY_KEY['payroll'].number}:payroll-app"
+UNEMPLOYMENT = f"{country.BY_KEY['unemployment'].number}:benefits-app"
+EMPLOYER, EMPLOYER_NOSS, _ = employers.EMPLOYERS[0]
+
+
+async def headers(demo, client=PAYROLL, **more) -> dict:
+    return {"Authorization": f"Bearer {await demo.token(client)}", **more}
+
+
+def worker(demo, taken: set[str] = set()) -> str:
+    """An adult of the demo with no DIMONA period yet, different at each call."""
+    declared = {s for s, *_ in employers.employed(demo.seeded["subjects"])}
+    for subject in demo.seeded["subjects"]:
+        if subject not in declared and subject not in taken and not country.is_child(subject):
+            taken.add(subject)
+            return subject
+    raise AssertionError("no free worker")
+
+
+def dimona_in(subject: str, start: date, employer: str = EMPLOYER, **features) -> dict:
+    body = employers.dimona_in(subject, employer, start, "OTH")
+    body["DimonaIn"]["DimonaFeatures"].update(features)
+    return body
+
+
+@pytest.fixture
+async def demo_on(tmp_path, store_url):
+    hub = await start_demo_hub(tmp_path, store_url, persons=60)
+    yield hub
+    await hub.http.aclose()
+    await hub.hub.close()
+
+
+async def test_in_out_through_the_rest_channel_on_both_stores(demo_on):
+    demo = demo_on
+    h = await headers(demo)
+    subject, today = worker(demo), demo.hub.clock.today()
+    created = await demo.http.post("/v1/declarations/dimona", json=dimona_in(subject, today), headers=h)
+    assert created.status_code == 201, created.text
+    location = created.headers["location"]
+    status = (await demo.http.get(location, headers=h)).json()
+    assert status["result"] == "A" and status["anomalies"] == [] and status["dimonaPeriodId"]
+    period_id = status["dimonaPeriodId"]
+
+    again = (await demo.http.post("/v1/declarations/dimona", json=dimona_in(subject, today), headers=h)).json()
+    assert again["result"] == "B" and [a["errorId"] for a in again["anomalies"]] == ["90373-333"]
+
+    out = {"DimonaOut": {"DimonaPeriodId": period_id, "EndingDate": today.isoformat(),
+                         "EmployerId": {"CompanyID": EMPLOYER}}}
+    ended = (await demo.http.post("/v1/declarations/dimona", json=out, headers=h)).json()
+    assert ended["result"] == "A" and ended["summary"]["period"]["end"] == today.isoformat()
+    closed_again = (await demo.http.post("/v1/declarations/dimona", json=out, headers=h)).json()
+    assert [a["errorId"] for a in closed_again["anomalies"]] == ["00913-356"]
+
+    [period] = await demo.hub.store.declarations.periods_of(subject)
+    assert (period.id, period.end, period.status) == (period_id, today, "closed")
+
+
+async def test_concurrent_overlapping_ins_accept_exactly_one(demo_on):
+    demo = demo_on
+    h = await headers(demo)
+    subject, today = worker(demo), demo.hub.clock.today()
+    answers = await asyncio.gather(*(demo.http.post("/v1/declarations/dimona", json=dimona_in(subject, today), headers=h)
+                                     for _ in range(6)))
+    results = sorted(a.json()["result"] for a in answers)
+    assert results == ["A", "B", "B", "B", "B", "B"]
+    assert len(await demo.hub.store.declarations.periods_of(subject)) == 1
+
+
+async def test_the_official_xml_is_taken_as_it_is(demo):
+    h = await headers(demo, **{"Content-Type": "application/xml", "Accept-Language": "fr"})
+    subject = worker(demo)
+    xml = (f"<Dimona><Form><Identification>DIMONA</Identification><FormCreationDate>2026-12-01</FormCreationDate>"
+           f"<FormCreationHour>09:00:00.000</FormCreationHour><AttestationStatus>0</AttestationStatus><TypeForm>SU</TypeForm>"
+           f"<DimonaIn><StartingDate>{demo.hub.clock.today()}</StartingDate><EmployerId><NOSSRegistrationNbr>{EMPLOYER_NOSS}"
+           f"</NOSSRegistrationNbr></EmployerId><NaturalPerson><INSS>{subject}</INSS></NaturalPerson><DimonaFeatures>"
+           f"<JointCommissionNbr>XXX</JointCommissionNbr><WorkerType>OTH</WorkerType></DimonaFeatures></DimonaIn></Form></Dimona>")
+    accepted = await demo.http.post("/v1/declarations/dimona", content=xml.encode(), headers=h)
+    assert accepted.status_code == 201 and accepted.json()["result"] == "A", accepted.text
+    broken = await demo.http.post("/v1/declarations/dimona", content=xml.replace("OTH", "ZZZ").encode(), headers=h)
+    body = broken.json()
+    assert broken.status_code == 201 and body["result"] == "B"
+    [anomaly] = body["anomalies"]
+    assert anomaly["errorId"] == "00655-003" and anomaly["label"] == "Invalide" and anomaly["labelNl"] == "Ongeldig"
+    assert anomaly["path"] == "/Dimona/Form/DimonaIn/DimonaFeatures/WorkerType"
+
+
+@pytest.mark.parametrize("content, content_type, code", [
+    (b"<Dimona><Form>", "application/xml", "malformed_xml"),
+    (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><Dimona>&x;</Dimona>', "application/xml", "forbidden_xml"),
+    (b"<DmfAOriginal/>", "application/xml", "malformed_xml"),
+    (b"{not json", "application/json", "malformed_request"),
+    (b"[1, 2]", "application/json", "malformed_request"),
+    (b"DimonaIn", "text/plain", "unsupported_media_type"),
+])
+async def test_unreadable_documents_get_one_clear_error(demo, content, content_type, code):
+    response = await demo.http.post("/v1/declarations/dimona", content=content,
+                                    headers=await headers(demo, **{"Content-Type": content_type}))
+    assert response.status_code in (400, 415) and response.json()["code"] == code, response.text
+
+
+async def test_a_declarant_needs_a_mandate_and_sees_only_its_own(demo):
+    subject = worker(demo)
+    welfare = await headers(demo, demo.welfare)  # an institution with no mandate for this employer
+    refused = await demo.http.post("/v1/declarations/dimona", json=dimona_in(subject, demo.hub.clock.today()), headers=welfare)
+    assert refused.status_code == 403 and refused.json()["code"] == "no_mandate"
+    assert await demo.hub.store.declarations.periods_of(subject) == []
+    mine = await demo.http.post("/v1/declarations/dimona", json=dimona_in(subject, demo.hub.clock.today()), headers=await headers(demo))
+    other = await demo.http.get(mine.headers["location"], headers=welfare)
+    assert other.status_code == 404 and other.json()["code"] == "not_found"
+
+
+async def test_the_employment_office_reads_declared_periods_through_the_hub(demo):
+    h = await headers(demo)
+    job_seeker = next(s for s in demo.held_by("unemployment") if not country.is_child(s))
+    existing = await demo.hub.store.declarations.periods_of(job_seeker)
+    start = date(2026, 11, 2)
+    employer = employers.EMPLOYERS[5][0]
+    accepted = (await demo.http.post("/v1/declarations/dimona", json=dimona_in(job_seeker, start, employer), headers=h)).json()
+    assert accepted["result"] in ("A", "W"), accepted
+    out = {"DimonaOut": {"DimonaPeriodId": accepted["dimonaPeriodId"], "EndingDate": "2026-11-30", "EmployerId": {"CompanyID": employer}}}
+    assert (await demo.http.post("/v1/declarations/dimona", json=out, headers=h)).json()["result"] == "A"
+    while await demo.hub.declaration_publisher.publish_pending():
+        pass
+    token = await demo.token(UNEMPLOYMENT)
+    answer = await demo.http.post("/v1/exchange/dimona.periods", json={"subject": job_seeker, "purpose": "UNEMPLOYMENT_BENEFIT"},
+                                  headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.text
+    periods = answer.json()["answers"][0]["data"]["periods"]
+    assert len(periods) == len(existing) + 1
+    assert {"employer": employer, "start": "2026-11-02", "end": "2026-11-30"}.items() <= periods[-1].items()
+
+
+async def test_mutations_reach_exactly_the_entitled_subscribers(demo):
+    h = await headers(demo)
+    job_seeker = next(s for s in demo.held_by("unemployment") if not country.is_child(s))
+    before = await _mutations_of(demo, job_seeker)
+    accepted = (await demo.http.post("/v1/declarations/dimona",
+                                     json=dimona_in(job_seeker, date(2026, 10, 1), employers.EMPLOYERS[7][0]), headers=h)).json()
+    out = {"DimonaOut": {"DimonaPeriodId": accepted["dimonaPeriodId"], "EndingDate": "2026-10-31",
+                         "EmployerId": {"CompanyID": employers.EMPLOYERS[7][0]}}}
+    await demo.http.post("/v1/declarations/dimona", json=out, headers=h)
+    while await demo.hub.declaration_publisher.publish_pending():
+        pass
+    assert await demo.hub.declaration_publisher.publish_pending() == 0  # nothing left, nothing twice
+    after = await _mutations_of(demo, job_seeker)
+    new = {(m[0], m[1]) for m in after} - {(m[0], m[1]) for m in before}
+    assert ("employment.ended", country.BY_KEY["unemployment"].number) in new
+    entitled = {country.BY_KEY["unemployment"].number}
+    if job_seeker in demo.held_by("welfare"):
+        entitled.add(country.BY_KEY["welfare"].number)
+    assert {institution for _, institution in new} <= entitled
+
+
+async def _mutations_of(demo, subject: str) -> list[tuple[str, str]]:
+    key = demo.hub.hasher.key(subject)
+    rows = await demo.hub.store.db.fetchall(
+        "SELECT m.mutation_type, s.institution FROM mutations m JOIN deliveries d ON d.publisher = m.publisher AND d.mutation_id = m.id"
+        " JOIN subscriptions s ON s.id = d.subscription WHERE m.subject_key = ?", (key,))
+    return [(r[0], r[1]) for r in rows]
+
+
+async def test_a_batch_file_is_processed_once_and_acknowledged(demo):
+    h = await headers(demo, **{"Content-Type": "application/json"})
+    subjects = [worker(demo) for _ in range(3)]
+    forms = [dimona_in(s, demo.hub.clock.today()) for s in subjects] + [dimona_in(subjects[0], demo.hub.clock.today())]
+    forms.append({"DimonaIn": {"StartingDate": "not a date"}})
+    body = orjson.dumps(forms)
+    uploaded = await demo.http.post("/v1/declarations/batches/dimona", content=body, headers=h)
+    assert uploaded.status_code == 202 and uploaded.json()["result"] == "S", uploaded.text
+    location = uploaded.headers["location"]
+    waiting = await demo.http.get(location + "/acknowledgement", headers=h)
+    assert waiting.status_code == 202 and waiting.json()["result"] == "S"
+    duplicate = await demo.http.post("/v1/declarations/batches/dimona", content=body, headers=h)
+    assert duplicate.status_code == 200 and duplicate.headers["location"] == location and duplicate.json()["duplicate"]
+
+    assert await demo.hub.declaration_batches.process_waiting() == 1
+    assert await demo.hub.declaration_batches.process_waiting() == 0
+    status = (await demo.http.get(location, headers=h)).json()
+    assert status["result"] == "W" and status["acknowledgement"]
+    ack = (await demo.http.get(location + "/acknowledgement", headers=h)).json()
+    assert [d["result"] for d in ack["declarations"]] == ["A", "A", "A", "B", "B"]
+    assert ack["declarations"][3]["anomalies"][0]["errorId"] == "90373-333"
+    assert ack["declarations"][4]["anomalies"][0]["errorId"].startswith("00910-")
+    for subject in subjects:
+        assert len(await demo.hub.store.declarations.periods_of(subject)) == 1
+
+
+async def test_a_batch_interrupted_midway_resumes_after_the_forms_it_stored(demo):
+    h = await headers(demo, **{"Content-Type": "application/json"})
+    subjects = [worker(demo) for _ in range(4)]
+    uploaded = await demo.http.post("/v1/declarations/batches/dimona", headers=h,
+                                    content=orjson.dumps([dimona_in(s, demo.hub.clock.today()) for s in subjects]))
+    [(batch, body)] = await demo.hub.store.declarations.waiting_batches(5)
+    forms, _ = demo.hub.declarations.forms.read_dimona(orjson.loads(body)[0])
+    # The worker stored the first form, then the process died before finishing the batch.
+    await demo.hub.declarations.dimona_form(demo_caller(), forms[0], "nl", batch.id, strict_mandate=False)
+    await demo.hub.declaration_batches.process_waiting()
+    ack = (await demo.http.get(uploaded.headers["location"] + "/acknowledgement", headers=h)).json()
+    assert [d["result"] for d in ack["declarations"]] == ["A"] * 4
+    assert [len(await demo.hub.store.declarations.periods_of(s)) for s in subjects] == [1] * 4
+
+
+def demo_caller():
+    from crossroads.services.auth import Caller
+    institution, application = PAYROLL.split(":")
+    return Caller(institution, application)
+
+
+async def test_a_dmfa_is_checked_against_dimona_and_stored(demo):
+    h = await headers(demo, **{"Content-Type": "application/xml"})
+    reference_rates = demo.hub.declarations._dmfa.rates
+    declared = [(s, e) for s, e, *_ in employers.employed(demo.seeded["subjects"]) if e == EMPLOYER]
+    stranger = worker(demo)
+    lines = [WorkerLineSpec(s) for s, _ in declared] + [WorkerLineSpec(stranger)]
+    xml = dmfa_xml(20263, EMPLOYER_NOSS, EMPLOYER, lines, reference_rates)
+    response = await demo.http.post("/v1/declarations/dmfa", content=xml, headers=h)
+    body = response.json()
+    assert response.status_code == 201 and body["result"] == "W", response.text
+    assert [a["errorId"] for a in body["anomalies"]] == ["90015-485"]
+    assert body["summary"]["worker_lines"] == len(lines)
+    wages = await demo.hub.store.declarations.wages_of(declared[0][0])
+    assert wages == [{"quarter": 20263, "employer": EMPLOYER, "worker_code": "495", "gross_cents": 900_000, "days": 65,
+                      "hours": 0, "joint_committees": ["200"]}]
+    refused = await demo.http.post("/v1/declarations/dmfa", headers=h,
+                                   content=dmfa_xml(20263, EMPLOYER_NOSS, EMPLOYER, lines, reference_rates, net_owed_delta=1))
+    assert refused.json()["result"] == "B" and "00015-007" in [a["errorId"] for a in refused.json()["anomalies"]]
+    assert await demo.hub.store.declarations.wages_of(declared[0][0]) == wages  # a refused DmfA changes nothing
+
+
+async def test_social_risk_declarations(demo):
+    h = await headers(demo)
+    subject, employer, start, _ = employers.employed(demo.seeded["subjects"])[0]
+    body = {"inss": subject, "employer": employer, "last_day_worked": "2026-11-27", "end_reason": "dismissal",
+            "weekly_hours": 38, "reference_weekly_hours": 38, "gross_monthly_cents": 320_000}
+    accepted = await demo.http.post("/v1/declarations/social-risk/unemployment.end-of-employment", json=body, headers=h)
+    assert accepted.status_code == 201 and accepted.json()["result"] == "A", accepted.text
+    stranger = worker(demo)
+    no_job = await demo.http.post("/v1/declarations/social-risk/unemployment.end-of-employment",
+                                  json={**body, "inss": stranger}, headers=h)
+    assert [a["errorId"] for a in no_job.json()["anomalies"]] == ["SR003-354"]
+    hours = {"inss": subject, "employer": employer, "month": "2026-11", "reason": "economic",
+             "days": [{"date": "2026-11-03", "hours": 7.6}, {"date": "2026-12-01", "hours": 4}]}
+    outside = (await demo.http.post("/v1/declarations/social-risk/unemployment.temporary-hours", json=hours, headers=h)).json()
+    assert [a["errorId"] for a in outside["anomalies"]] == ["SR005-008"]
+    bad = await demo.http.post("/v1/declarations/social-risk/incapacity.work", json={"inss": subject}, headers=h)
+    assert bad.status_code == 400 and bad.json()["code"] == "malformed_request"
+    unknown = await demo.http.post("/v1/declarations/social-risk/holiday", json=body, headers=h)
+    assert unknown.status_code == 404
+    [risk] = await demo.hub.store.declarations.social_risks_of(subject)
+    assert risk.form == "unemployment.end-of-employment" and risk.summary["end_reason"] == "dismissal"
