@@ -30,6 +30,7 @@ def run_demo(persons: int, port: int, provider_port_base: int, data_dir: Path, s
              store_url: str | None = None, publish_every: float = 1.0) -> None:
     log_config = configure("warning")
     settings = settings_for_data_dir(data_dir, port=port, issuer=f"http://127.0.0.1:{port}", demo=True,
+                                     declarations_source=country.BY_KEY["nsso"].number,
                                      **({"store_url": store_url} if store_url else {}))
     keys = HubKeys.load_or_create(settings.data_dir / "keys")
     jwks_file = data_dir / "hub-jwks.json"
