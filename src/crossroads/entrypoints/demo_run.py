@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import uvicorn
@@ -14,7 +15,7 @@ from rich.console import Console
 
 from ..adapters.keys import HubKeys
 from ..bootstrap import bootstrap, settings_for_data_dir
-from ..demo import country
+from ..demo import country, employers
 from ..demo.launch import wait_ready
 from ..demo.seed import example_subject, seed
 from ..demo.publisher import DemoPublisher
@@ -71,6 +72,10 @@ def _tour(settings, seeded: dict) -> None:
     held = {line["subject"] for line in country.directory_lines(seeded["subjects"]) if line["institution"] == welfare}
     stranger = next(s for s in seeded["subjects"] if s not in held)
     data_dir = settings.data_dir
+    payroll_client = f"{country.BY_KEY['payroll'].number}:payroll-app"
+    employed = {s for s, *_ in employers.employed(seeded["subjects"])}
+    worker = next(s for s in seeded["subjects"] if s not in employed and not country.is_child(s))
+    dimona_example = json.dumps(employers.dimona_in(worker, employers.EMPLOYERS[0][0], date.today(), "OTH"))
     console.print(f"""
 [bold]Crossroads demo hub[/bold] on {hub}  (API docs: {hub}/docs)
 Operator token for the admin API: {data_dir}/secrets.json
@@ -91,6 +96,12 @@ A refusal, with its code: ask about someone the centre does not hold:
 The registers publish a mutation (a move, a job, a birth, a death) every second or so. The welfare
 centre reads its mailbox; the employment office and the child benefit fund have theirs pushed:
   crossroads mailbox --client {welfare_client} --data-dir {data_dir} --ack --follow
+
+The payroll office declares an employment (DIMONA IN, JSON form of the official XML); the answer's
+Location gives its status (A, W or B) and anomalies (docs/declarations.md):
+  TOKEN=$(crossroads token --client {payroll_client} --data-dir {data_dir})
+  curl -si {hub}/v1/declarations/dimona -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+       -d '{dimona_example}'
 
 The citizen's view: who consulted my data, each entry with its proof in the signed audit log.
   Open {hub}/citizen/ and sign in as {subject} at the development identity provider (demo only).
