@@ -21,7 +21,6 @@ from .demo import country
 from .demo.identity_provider import DevelopmentIdentityProvider
 from .domain.declarations.dimona import DimonaRules
 from .domain.declarations.dmfa import DmfaRules
-from .domain.errors import Refusal
 from .domain.identifiers import IdentifierScheme, scheme_for
 from .domain.subjects import SubjectHasher
 from .services.auth import TokenService
@@ -190,17 +189,11 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
 
 def declaration_service(settings: Settings, store: SqlStore, reference: BelgianReference, clock: Clock,
                         scheme: IdentifierScheme, hasher: SubjectHasher) -> DeclarationService:
-    def normalise_inss(value: str) -> str | None:
-        try:
-            return scheme.normalise_person(value.zfill(11), "INSS")
-        except Refusal:
-            return None
-
     forms = XmlOfficialForms(reference, settings.declaration_batch_max_bytes)
-    dimona_rules = DimonaRules(reference.dimona.glossary, reference.joint_committees, normalise_inss,
-                               settings.dimona_late_tolerance_days)
+    dimona_rules = DimonaRules(reference.dimona.glossary, reference.joint_committees, scheme.person_or_none,
+                               settings.dimona_late_tolerance_days, scheme.enterprise_is_valid)
     dmfa_rules = DmfaRules(reference.dmfa.glossary, reference.joint_committees, reference.remuneration,
-                           reference.working_time, reference.worker_codes, reference.rates, normalise_inss)
+                           reference.working_time, reference.worker_codes, reference.rates, scheme.person_or_none)
     return DeclarationService(store.declarations, forms, dimona_rules, dmfa_rules, store.audit, clock, scheme, hasher)
 
 

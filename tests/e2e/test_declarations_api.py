@@ -11,6 +11,7 @@ import pytest
 
 from crossroads.demo import country, employers
 from crossroads.demo.dmfa_file import WorkerLineSpec, dmfa_xml
+from crossroads.domain.declarations.dmfa import Remuneration
 
 from ..conftest import start_demo_hub
 
@@ -266,3 +267,100 @@ async def test_social_risk_declarations(demo):
     assert unknown.status_code == 404
     [risk] = await demo.hub.store.declarations.social_risks_of(subject)
     assert risk.form == "unemployment.end-of-employment" and risk.summary["end_reason"] == "dismissal"
+
+
+async def test_a_hostile_batch_file_is_refused_and_the_worker_goes_on(demo):
+    h = await headers(demo, **{"Content-Type": "application/xml"})
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+            b"<Dimona>&b;</Dimona>")
+    hostile = await demo.http.post("/v1/declarations/batches/dimona", content=bomb, headers=h)
+    subject = worker(demo)
+    good = await demo.http.post("/v1/declarations/batches/dimona", headers={**h, "Content-Type": "application/json"},
+                                content=orjson.dumps([dimona_in(subject, demo.hub.clock.today())]))
+    assert await demo.hub.declaration_batches.process_waiting(limit=5) == 2
+    refused = (await demo.http.get(hostile.headers["location"] + "/acknowledgement", headers=h)).json()
+    assert refused["result"] == "B" and refused["error"]["code"] == "forbidden_xml"
+    accepted = (await demo.http.get(good.headers["location"] + "/acknowledgement", headers=h)).json()
+    assert accepted["result"] == "A"
+    metrics = (await demo.http.get("/metrics")).text
+    assert "crossroads_declaration_batches_waiting 0.0" in metrics
+
+
+async def test_a_dmfa_in_its_json_form(demo):
+    h = await headers(demo)
+    assisted = set(demo.held_by("welfare"))
+    subject, employer = next((s, e) for s, e, *_ in employers.employed(demo.seeded["subjects"]) if s in assisted)
+    noss = next(n for c, n, _ in employers.EMPLOYERS if c == employer)
+    rates = demo.hub.declarations._dmfa.rates
+    basis, amount = rates.expected("495", [Remuneration("1", 400_000)])
+    body = {"Quarter": 20263, "NOSSRegistrationNbr": noss, "Trusteeship": 0, "CompanyID": employer, "NetOwedAmount": amount,
+            "NaturalPerson": [{"NaturalPersonSequenceNbr": 1, "INSS": subject, "WorkerRecord": {
+                "WorkerCode": "495", "EmployerClass": "000", "NOSSQuarterStartingDate": "2026-07-01",
+                "NOSSQuarterEndingDate": "2026-09-30", "Border": 0,
+                "Occupation": {"OccupationSequenceNbr": 1, "JointCommissionNbr": "200", "WorkingDaysSystem": 500,
+                               "ContractType": 0, "Retired": 0,
+                               "Remun": {"RemunSequenceNbr": 1, "RemunCode": 1, "RemunAmount": 400_000},
+                               "Service": {"ServiceSequenceNbr": 1, "ServiceCode": 1, "ServiceNbrDays": 60}},
+                "WorkerContribution": {"ContributionWorkerCode": "495", "ContributionType": 0,
+                                       "ContributionCalculationBasis": basis, "ContributionAmount": amount}}}]}
+    response = await demo.http.post("/v1/declarations/dmfa", json=body, headers=h)
+    assert response.status_code == 201 and response.json()["result"] == "A", response.text
+    token = await demo.token(demo.welfare)
+    # The welfare centre reads the wages of a person it assists, with only the fields it may see.
+    answer = await demo.http.post("/v1/exchange/wages.quarterly", json={"subject": subject, "purpose": "SOCIAL_INTEGRATION"},
+                                  headers={"Authorization": f"Bearer {token}"})
+    assert answer.json()["answers"][0]["data"]["quarters"] == [{"quarter": 20263, "gross_cents": 400_000, "days": 60}]
+
+
+async def test_an_expired_mandate_no_longer_allows_declaring(demo):
+    payroll = country.BY_KEY["payroll"].number
+    company, noss, _ = employers.EMPLOYERS[3]
+    # The seeded mandate from 2024-01-01 is given an end: it no longer covers today.
+    await demo.hub.declarations.put_mandate(payroll, company, date(2024, 1, 1), date(2024, 12, 31))
+    assert not await demo.hub.store.declarations.has_mandate(payroll, company, demo.hub.clock.today())
+    assert await demo.hub.store.declarations.has_mandate(payroll, company, date(2024, 6, 1))
+    refused = await demo.http.post("/v1/declarations/dimona", headers=await headers(demo),
+                                   json=dimona_in(worker(demo), demo.hub.clock.today(), company))
+    assert refused.status_code == 403 and refused.json()["code"] == "no_mandate"
+
+
+async def test_the_operator_registers_employers_and_mandates(demo):
+    admin = {"Authorization": "Bearer operator-secret-for-tests"}
+    created = await demo.http.put("/admin/employers/0202239951", json={"name": "New Co", "noss": "2000094"}, headers=admin)
+    assert created.status_code == 201 and created.json()["company_id"] == "0202239951"
+    bad = await demo.http.put("/admin/employers/0202239952", json={"name": "Typo"}, headers=admin)
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_identifier"
+    mandate = await demo.http.put("/admin/mandates", headers=admin, json={
+        "office": country.BY_KEY["payroll"].number, "employer": "0202239951", "valid_from": "2026-01-01"})
+    assert mandate.status_code == 204
+    unknown = await demo.http.put("/admin/mandates", headers=admin, json={
+        "office": country.BY_KEY["payroll"].number, "employer": "0403448140", "valid_from": "2026-01-01"})
+    assert unknown.status_code == 404
+    accepted = await demo.http.post("/v1/declarations/dimona", headers=await headers(demo),
+                                    json=dimona_in(worker(demo), demo.hub.clock.today(), "0202239951"))
+    assert accepted.json()["result"] == "A"
+    typo = await demo.http.post("/v1/declarations/dimona", headers=await headers(demo),
+                                json=dimona_in(worker(demo), demo.hub.clock.today(), "0202239952"))
+    assert [a["errorId"] for a in typo.json()["anomalies"]] == ["00014-003"]
+    forbidden = await demo.http.put("/admin/employers/0202239951", json={"name": "x"}, headers=await headers(demo))
+    assert forbidden.status_code == 403
+
+
+async def test_social_risks_are_published_to_the_employment_office(demo):
+    h = await headers(demo)
+    job_seeker = next(s for s in demo.held_by("unemployment") if not country.is_child(s))
+    employer = employers.EMPLOYERS[9][0]
+    accepted = (await demo.http.post("/v1/declarations/dimona", json=dimona_in(job_seeker, date(2026, 6, 1), employer),
+                                     headers=h)).json()
+    assert accepted["result"] in ("A", "W")
+    risk = {"inss": job_seeker, "employer": employer, "last_day_worked": "2026-11-27", "end_reason": "end_of_fixed_term",
+            "weekly_hours": 19, "reference_weekly_hours": 38, "gross_monthly_cents": 150_000}
+    assert (await demo.http.post("/v1/declarations/social-risk/unemployment.end-of-employment", json=risk, headers=h)).json()["result"] == "A"
+    while await demo.hub.declaration_publisher.publish_pending():
+        pass
+    assert ("social-risk.declared", country.BY_KEY["unemployment"].number) in await _mutations_of(demo, job_seeker)
+    token = await demo.token(UNEMPLOYMENT)
+    answer = await demo.http.post("/v1/exchange/social-risk.declarations", json={"subject": job_seeker, "purpose": "UNEMPLOYMENT_BENEFIT"},
+                                  headers={"Authorization": f"Bearer {token}"})
+    [declared] = answer.json()["answers"][0]["data"]["declarations"]
+    assert declared["scenario"] == "unemployment.end-of-employment" and declared["end_reason"] == "end_of_fixed_term"

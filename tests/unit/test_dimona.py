@@ -21,17 +21,14 @@ OTHER_WORKER = "90020100229"
 EMPLOYER = Employer("0403448140", "1000097", "Acme")
 
 
-def _normalise(value: str) -> str | None:
-    try:
-        return scheme_for("BE").normalise_person(value.zfill(11), "INSS")
-    except Exception:
-        return None
+_normalise = scheme_for("BE").person_or_none
 
 
 @pytest.fixture(scope="module")
 def rules() -> DimonaRules:
     reference = load_reference()
-    return DimonaRules(reference.dimona.glossary, reference.joint_committees, _normalise, late_tolerance_days=1)
+    return DimonaRules(reference.dimona.glossary, reference.joint_committees, _normalise, late_tolerance_days=1,
+                       valid_enterprise=scheme_for("BE").enterprise_is_valid)
 
 
 def form_in(**changes) -> DimonaForm:
@@ -59,6 +56,7 @@ def test_a_correct_in_is_accepted_and_opens_a_period(rules):
     ({"inss": None}, EMPLOYER, "00024-001"),
     ({"employer": EmployerRef()}, EMPLOYER, "90256-364"),
     ({}, None, "00014-235"),
+    ({"employer": EmployerRef(company_id="0403448141")}, EMPLOYER, "00014-003"),
     ({"employer": EmployerRef(noss="1999")}, None, "00011-235"),
     ({"worker_type": None}, EMPLOYER, "00655-001"),
     ({"joint_committee": None}, EMPLOYER, "00046-001"),

@@ -22,11 +22,7 @@ WORKERS = ["85073100130", "90020100229", "85073100131"]  # the last fails its ch
 REFERENCE = load_reference()
 
 
-def _normalise(value: str) -> str | None:
-    try:
-        return scheme_for("BE").normalise_person(value.zfill(11), "INSS")
-    except Exception:
-        return None
+_normalise = scheme_for("BE").person_or_none
 
 
 RULES = DimonaRules(REFERENCE.dimona.glossary, REFERENCE.joint_committees, _normalise, late_tolerance_days=3)

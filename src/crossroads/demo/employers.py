@@ -30,11 +30,14 @@ def services() -> list[Service]:
     ]
 
 
+_SINCE = date(2024, 1, 1)
+_BASIS_UNEMPLOYMENT = "Royal Decree of 25 November 1991, art. 138"
+_BASIS_WELFARE = "Law of 26 May 2002 on the right to social integration, art. 19"
+
+
 def authorizations() -> list[Authorization]:
     welfare, unemployment = country.BY_KEY["welfare"].number, country.BY_KEY["unemployment"].number
-    since = date(2024, 1, 1)
-    basis_unemployment = "Royal Decree of 25 November 1991, art. 138"
-    basis_welfare = "Law of 26 May 2002 on the right to social integration, art. 19"
+    since, basis_unemployment, basis_welfare = _SINCE, _BASIS_UNEMPLOYMENT, _BASIS_WELFARE
     return [
         Authorization("ISC/26/501", unemployment, "dimona.periods", "UNEMPLOYMENT_BENEFIT", basis_unemployment,
                       ("JOB_SEEKER",), ("periods",), since),
@@ -47,9 +50,7 @@ def authorizations() -> list[Authorization]:
 
 def mutation_authorizations() -> list[Authorization]:
     welfare, unemployment = country.BY_KEY["welfare"].number, country.BY_KEY["unemployment"].number
-    since = date(2024, 1, 1)
-    basis_unemployment = "Royal Decree of 25 November 1991, art. 138"
-    basis_welfare = "Law of 26 May 2002 on the right to social integration, art. 19"
+    since, basis_unemployment, basis_welfare = _SINCE, _BASIS_UNEMPLOYMENT, _BASIS_WELFARE
     return [
         Authorization("ISC/26/511", unemployment, "employment.ended", "UNEMPLOYMENT_BENEFIT", basis_unemployment,
                       ("JOB_SEEKER",), ("employer", "start", "end", "worker_type"), since),

@@ -38,6 +38,22 @@ class IdentifierScheme:
     def normalise_person(self, value: object, field: str = "subject") -> str:
         return _normalise_person(self, _as_text(value, field, self.person_label), field)
 
+    def person_or_none(self, value: str) -> str | None:
+        """The normalised person number, or None when it fails its checks (the declarations'
+        rules report that as an anomaly rather than a refusal). Official forms write it as a
+        number, so a dropped leading zero is put back."""
+        try:
+            return self.normalise_person(value.zfill(11) if value.isdigit() else value, "INSS")
+        except Refusal:
+            return None
+
+    def enterprise_is_valid(self, value: str) -> bool:
+        try:
+            self.normalise_enterprise(value, "enterprise")
+            return True
+        except Refusal:
+            return False
+
     def person_kind(self, value: str) -> str:
         for kind, module in self.person_modules:
             if module.is_valid(value):

@@ -23,6 +23,7 @@ class DeclarationPublisher:
         self._mutations = mutations
         self._source = source
         self._batch = batch
+        self.failures = 0  # refused events and failed rounds, for the metrics
 
     async def publish_pending(self) -> int:
         """Publish up to a batch of pending events; return how many are done (accepted, or
@@ -42,11 +43,13 @@ class DeclarationPublisher:
             try:
                 outcomes = await self._mutations.publish_many(caller, mutation_type, raws)
             except Refusal as refusal:
+                self.failures += 1
                 log.error("declarations: cannot publish %d %s event(s): %s %s", len(events), mutation_type,
                           refusal.code, refusal.message)
                 continue
             for event, outcome in zip(events, outcomes):
                 if isinstance(outcome, Refusal):
+                    self.failures += 1
                     log.error("declarations: event %s refused: %s %s", event.mutation_id, outcome.code, outcome.message)
                 else:
                     done.append(event.seq)
@@ -63,6 +66,7 @@ class DeclarationPublisher:
                 try:
                     published = await self.publish_pending()
                 except Exception:  # the store or the queue is down: log, and try again next round
+                    self.failures += 1
                     log.exception("declarations: publishing failed; will retry")
             if published < self._batch:
                 await sleep_unless(stop, interval)

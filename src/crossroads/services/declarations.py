@@ -137,7 +137,7 @@ class DeclarationService:
         return [self._dimona.glossary.anomaly("90256-155", f"{path}/EmployerId", f"no mandate for employer {employer}")]
 
     def _normalise(self, inss: str) -> str | None:
-        return self._dimona.normalise_inss(inss)
+        return self._scheme.person_or_none(inss)
 
     # DmfA --------------------------------------------------------------------------------
 

@@ -444,7 +444,8 @@ class DeclarationStore(abc.ABC):
     @abc.abstractmethod
     async def add_batch(self, declarant: str, kind: str, sha256: str, content_type: str, body: bytes,
                         language: str, at_ms: int) -> tuple[Batch, bool]:
-        """(the batch, True) for a new file; (the earlier batch, False) for the same file again."""
+        """(the batch, True) for a new file; (the earlier batch, False) for the same file (same
+        SHA-256) from the same institution again."""
 
     @abc.abstractmethod
     async def batch(self, batch_id: int) -> Batch | None: ...
@@ -460,6 +461,10 @@ class DeclarationStore(abc.ABC):
 
     @abc.abstractmethod
     async def mark_published(self, seqs: list[int]) -> None: ...
+
+    @abc.abstractmethod
+    async def backlog(self) -> tuple[int, int]:
+        """(batch files waiting, events not yet published)."""
 
 
 class OfficialForms(abc.ABC):

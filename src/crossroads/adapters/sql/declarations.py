@@ -199,15 +199,17 @@ class SqlDeclarations(DeclarationStore):
 
     async def add_batch(self, declarant: str, kind: str, sha256: str, content_type: str, body: bytes,
                         language: str, at_ms: int) -> tuple[Batch, bool]:
-        """Store a file to process; the same file from the same declarant again returns the first."""
+        """Store a file to process; the same file from the same institution (any of its
+        applications) again returns the first."""
+        institution = declarant.split(":", 1)[0]
         async with self._db.transaction() as tx:
-            row = await tx.fetchone(f"{_BATCH} WHERE declarant = ? AND sha256 = ?", (declarant, sha256))
+            row = await tx.fetchone(f"{_BATCH} WHERE institution = ? AND sha256 = ?", (institution, sha256))
             if row is not None:
                 return _batch(row), False
             row = await tx.fetchone(
-                "INSERT INTO declaration_batches (declarant, kind, sha256, content_type, body, language, status,"
-                f" received_at_ms) VALUES (?, ?, ?, ?, ?, ?, 'S', ?) RETURNING {_BATCH[7:].split(' FROM')[0]}",
-                (declarant, kind, sha256, content_type, body, language, at_ms))
+                "INSERT INTO declaration_batches (declarant, institution, kind, sha256, content_type, body, language, status,"
+                f" received_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, 'S', ?) RETURNING {_BATCH[7:].split(' FROM')[0]}",
+                (declarant, institution, kind, sha256, content_type, body, language, at_ms))
         return _batch(row), True
 
     async def batch(self, batch_id: int) -> Batch | None:
@@ -234,6 +236,11 @@ class SqlDeclarations(DeclarationStore):
             "SELECT seq, mutation_id, mutation_type, subject, effective_date, payload FROM declaration_events"
             " WHERE published = 0 ORDER BY seq LIMIT ?", (limit,))
         return [PendingEvent(r[0], r[1], r[2], r[3], r[4], orjson.loads(r[5])) for r in rows]
+
+    async def backlog(self) -> tuple[int, int]:
+        waiting = await self._db.fetchone("SELECT COUNT(*) FROM declaration_batches WHERE status = 'S'")
+        pending = await self._db.fetchone("SELECT COUNT(*) FROM declaration_events WHERE published = 0")
+        return waiting[0], pending[0]
 
     async def mark_published(self, seqs: list[int]) -> None:
         if not seqs:

@@ -110,6 +110,7 @@ class DimonaRules:
     joint_committees: CodeList
     normalise_inss: Callable[[str], str | None]  # the normalised INSS, or None when invalid
     late_tolerance_days: int = 0
+    valid_enterprise: Callable[[str], bool] = lambda number: True  # check digits of an enterprise number
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,8 @@ def resolve_employer(form: DimonaForm, rules: DimonaRules, found: Employer | Non
     g, ref = rules.glossary, form.employer
     if ref.noss is None and ref.company_id is None:
         return [g.anomaly("90256-364", form.at("EmployerId"), "the form names neither NOSS number nor enterprise number")]
+    if ref.company_id is not None and not rules.valid_enterprise(ref.company_id):
+        return [g.anomaly("00014-003", form.at("EmployerId/CompanyID"), f"{ref.company_id} fails its check digits")]
     if found is None:
         if ref.company_id is not None:
             return [g.anomaly("00014-235", form.at("EmployerId/CompanyID"), f"no employer {ref.company_id} is registered")]

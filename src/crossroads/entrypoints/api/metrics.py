@@ -23,6 +23,13 @@ PUBLISH_FAILURES = Gauge("crossroads_tree_head_publish_failures",
 PUSH_FAILURES = Gauge("crossroads_push_round_failures",
                       "Rounds of push delivery that failed in this process (store or audit fault; the messages stay queued and are retried).",
                       registry=REGISTRY)
+DECLARATION_BATCHES_WAITING = Gauge("crossroads_declaration_batches_waiting",
+                                    "Batch files of declarations stored and not yet processed (status S).", registry=REGISTRY)
+DECLARATION_EVENTS_PENDING = Gauge("crossroads_declaration_events_pending",
+                                   "Mutations caused by declarations and not yet published to the hub's subscribers.", registry=REGISTRY)
+DECLARATION_PUBLISH_FAILURES = Gauge("crossroads_declaration_publish_failures",
+                                     "Declared mutations the mutation service refused, or publishing rounds that failed, in this process (they stay pending).",
+                                     registry=REGISTRY)
 _KNOWN_SERVICES_LIMIT = 500  # label values come from callers; keep the series bounded
 
 

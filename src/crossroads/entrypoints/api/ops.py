@@ -7,7 +7,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ...domain.errors import Refusal
 from .errors import openapi_errors
-from .metrics import PUBLISH_FAILURES, PUSH_FAILURES, REGISTRY, SEQUENCER_LEADER
+from .metrics import (
+    DECLARATION_BATCHES_WAITING, DECLARATION_EVENTS_PENDING, DECLARATION_PUBLISH_FAILURES, PUBLISH_FAILURES,
+    PUSH_FAILURES, REGISTRY, SEQUENCER_LEADER,
+)
 
 router = APIRouter(tags=["operations"])
 
@@ -33,4 +36,8 @@ async def metrics(request: Request) -> Response:
     SEQUENCER_LEADER.set(1 if request.app.state.hub.sequencer.leading else 0)
     PUBLISH_FAILURES.set(request.app.state.hub.publisher.failures)
     PUSH_FAILURES.set(request.app.state.hub.push.failures)
+    waiting, pending = await request.app.state.hub.store.declarations.backlog()
+    DECLARATION_BATCHES_WAITING.set(waiting)
+    DECLARATION_EVENTS_PENDING.set(pending)
+    DECLARATION_PUBLISH_FAILURES.set(request.app.state.hub.declaration_publisher.failures)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -18,6 +18,7 @@ CREATE TABLE mandates (
 CREATE TABLE declaration_batches (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     declarant TEXT NOT NULL,
+    institution TEXT NOT NULL,
     kind TEXT NOT NULL,
     sha256 TEXT NOT NULL,
     content_type TEXT NOT NULL,
@@ -27,7 +28,7 @@ CREATE TABLE declaration_batches (
     received_at_ms INTEGER NOT NULL,
     done_at_ms INTEGER,
     acknowledgement TEXT,
-    UNIQUE (declarant, sha256)
+    UNIQUE (institution, sha256)
 );
 CREATE INDEX declaration_batches_waiting ON declaration_batches (status, id);
 CREATE TABLE declarations (

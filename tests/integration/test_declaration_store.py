@@ -1,0 +1,114 @@
+"""The declarations store's contract, on SQLite and on PostgreSQL over a real connection."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+import pytest
+
+from crossroads.adapters.sql.store import open_store
+from crossroads.domain.declarations.anomalies import Anomaly
+from crossroads.domain.declarations.dimona import Decision, DimonaPeriod, Employer, EmployerRef, Event
+from crossroads.domain.declarations.dmfa import WorkerSummary
+from crossroads.domain.declarations.records import Declaration
+
+pytestmark = pytest.mark.anyio
+ACME = Employer("0403448140", "1000097", "Acme")
+ANNA = "85073100130"
+
+
+@pytest.fixture
+async def store(store_url):
+    opened = await open_store(store_url)
+    await opened.declarations.put_employer(ACME)
+    yield opened.declarations
+    await opened.close()
+
+
+def declaration(**changes) -> Declaration:
+    base = dict(id=None, kind="dimona", form="DimonaIn", employer=ACME.company_id, declarant="0200000934:payroll-app",
+                status="A", anomalies=[], language="nl", received_at_ms=1)
+    return Declaration(**{**base, **changes})
+
+
+async def test_employers_by_either_number_and_mandates_by_date(store):
+    assert await store.find_employer(EmployerRef(company_id=ACME.company_id)) == ACME
+    assert await store.find_employer(EmployerRef(noss="1000097")) == ACME
+    assert await store.find_employer(EmployerRef("9999", ACME.company_id)) is None  # the numbers disagree
+    assert not await store.put_employer(Employer(ACME.company_id, "1000097", "Acme NV"))
+    assert (await store.find_employer(EmployerRef(company_id=ACME.company_id))).name == "Acme NV"
+    await store.put_mandate("0200000934", ACME.company_id, date(2026, 1, 1), date(2026, 6, 30))
+    assert await store.has_mandate("0200000934", ACME.company_id, date(2026, 6, 30))
+    assert not await store.has_mandate("0200000934", ACME.company_id, date(2026, 7, 1))
+    assert not await store.has_mandate("0200000935", ACME.company_id, date(2026, 3, 1))
+
+
+async def test_record_dimona_numbers_the_period_and_writes_events_in_the_same_transaction(store):
+    def decide(periods, named):
+        assert periods == [] and named is None
+        return Decision([], "A", ACME, ANNA, DimonaPeriod(None, ACME.company_id, ANNA, "OTH", "XXX", date(2026, 1, 1), None))
+
+    def describe(decision, period):
+        return declaration(period_id=period.id, inss=ANNA), [Event("employment.started", ANNA, period.start, period.as_answer())]
+
+    stored, period = await store.record_dimona(ACME.company_id, ANNA, None, decide, describe)
+    assert period.id is not None and stored.id is not None and stored.period_id == period.id
+    assert await store.periods_of(ANNA) == [period]
+    [event] = await store.pending_events(10)
+    assert (event.mutation_type, event.subject, event.payload["declaration_id"]) == ("employment.started", ANNA, stored.id)
+    assert await store.backlog() == (0, 1)
+    await store.mark_published([event.seq])
+    assert await store.pending_events(10) == [] and await store.backlog() == (0, 0)
+
+    def refuse(periods, named):
+        assert named == period and periods == [period]
+        raise RuntimeError("the decision fails")
+
+    with pytest.raises(RuntimeError):
+        await store.record_dimona(None, None, period.id, refuse, describe)
+    assert (await store.declaration(stored.id + 1)) is None  # nothing half-stored
+
+
+async def test_concurrent_decisions_about_one_worker_are_serialised(store):
+    async def one(start: date):
+        def decide(periods, named):
+            if any(p.overlaps(start, None) for p in periods):
+                return Decision([], "B", ACME, ANNA)
+            return Decision([], "A", ACME, ANNA, DimonaPeriod(None, ACME.company_id, ANNA, "OTH", None, start, None))
+
+        return await store.record_dimona(ACME.company_id, ANNA, None, decide,
+                                         lambda d, p: (declaration(status=d.status, inss=ANNA), []))
+
+    outcomes = await asyncio.gather(*(one(date(2026, 3, day)) for day in range(1, 9)))
+    assert sorted(d.status for d, _ in outcomes) == ["A"] + ["B"] * 7
+    assert len(await store.periods_of(ANNA)) == 1
+
+
+async def test_dmfa_wages_replace_the_quarters_earlier_ones(store):
+    summaries = [WorkerSummary(f"{n:011d}", "495", 1000 + n, 60, 0, ("200",)) for n in range(1500)]  # COPY on PostgreSQL
+    first = await store.record(declaration(kind="dmfa", form="DmfAOriginal"), [], (20263, ACME.company_id, summaries))
+    second = await store.record(declaration(kind="dmfa", form="DmfAOriginal"), [],
+                                (20263, ACME.company_id, summaries[:1] + [WorkerSummary("00000000000", "495", 5, 1, 2, ("124",))]))
+    assert second.id > first.id
+    assert await store.wages_of("00000000000") == [{"quarter": 20263, "employer": ACME.company_id, "worker_code": "495",
+                                                   "gross_cents": 1005, "days": 61, "hours": 2, "joint_committees": ["200", "124"]}]
+    assert await store.wages_of("00000000001") == []
+
+
+async def test_batches_are_kept_once_and_finished_once(store):
+    batch, created = await store.add_batch("0200000934:payroll-app", "dimona", "ab" * 32, "application/xml", b"<Dimona/>", "fr", 5)
+    again, created_again = await store.add_batch("0200000934:other-app", "dimona", "ab" * 32, "application/xml", b"<x/>", "nl", 6)
+    other, _ = await store.add_batch("0200000935:app", "dimona", "ab" * 32, "application/xml", b"<Dimona/>", "nl", 7)
+    assert created and (again.id, created_again) == (batch.id, False)  # another application of the same institution
+    assert other.id != batch.id  # another institution's file, though the same bytes
+    waiting = await store.waiting_batches(10)
+    assert [b.id for b, _ in waiting][:1] == [batch.id] and waiting[0][1] == b"<Dimona/>"
+    assert await store.finish_batch(batch.id, "A", {"result": "A"}, 9)
+    assert not await store.finish_batch(batch.id, "B", {"result": "B"}, 10)
+    done = await store.batch(batch.id)
+    assert (done.status, done.acknowledgement, done.done_at_ms) == ("A", {"result": "A"}, 9)
+    await store.record(declaration(batch_id=batch.id, status="B",
+                                   anomalies=[Anomaly("00910-001", "B", {"nl": "Niet aanwezig"}, "/Dimona/Form")]), [])
+    [kept] = await store.batch_declarations(batch.id)
+    assert kept.anomalies[0].code == "00910-001" and kept.anomalies[0].labels == {"nl": "Niet aanwezig"}
