@@ -123,6 +123,9 @@ async def test_a_declarant_needs_a_mandate_and_sees_only_its_own(demo):
     refused = await demo.http.post("/v1/declarations/dimona", json=dimona_in(subject, demo.hub.clock.today()), headers=welfare)
     assert refused.status_code == 403 and refused.json()["code"] == "no_mandate"
     assert await demo.hub.store.declarations.periods_of(subject) == []
+    dmfa = dmfa_xml(20263, EMPLOYER_NOSS, EMPLOYER, [WorkerLineSpec(subject)], demo.hub.declarations._dmfa.rates)
+    refused_dmfa = await demo.http.post("/v1/declarations/dmfa", content=dmfa, headers={**welfare, "Content-Type": "application/xml"})
+    assert refused_dmfa.status_code == 403 and refused_dmfa.json()["code"] == "no_mandate"
     mine = await demo.http.post("/v1/declarations/dimona", json=dimona_in(subject, demo.hub.clock.today()), headers=await headers(demo))
     other = await demo.http.get(mine.headers["location"], headers=welfare)
     assert other.status_code == 404 and other.json()["code"] == "not_found"

@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from ..domain.audit import AuditRecord
 from ..domain.declarations import dimona, dmfa, social_risk
-from ..domain.declarations.anomalies import Anomaly, status_of
+from ..domain.declarations.anomalies import Anomaly, Glossary, status_of
 from ..domain.declarations.codelists import quarter_bounds
 from ..domain.declarations.records import DIMONA, DMFA, SOCIAL_RISK, Declaration
 from ..domain.errors import Refusal
@@ -95,7 +95,8 @@ class DeclarationService:
                            strict_mandate: bool) -> Declaration:
         started = self._clock.now()
         employer = await self._store.find_employer(form.employer) if (form.employer.noss or form.employer.company_id) else None
-        mandate = [] if employer is None else await self._mandate(caller, employer.company_id, strict_mandate, form.path)
+        mandate = [] if employer is None else await self._mandate(
+            caller, employer.company_id, strict_mandate, self._dimona.glossary, "90256-155", f"{form.path}/EmployerId")
         today = self._clock.today()
         inss = self._normalise(form.inss) if form.inss else None
 
@@ -122,9 +123,10 @@ class DeclarationService:
         await self._audit_declaration(caller, declaration, started)
         return declaration
 
-    async def _mandate(self, caller: Caller, employer: str, strict: bool, path: str) -> list[Anomaly]:
-        """Nothing when the caller is the employer or holds a mandate for it today; else a
-        refusal (API) or the glossary's anomaly 90256-155 (batch files)."""
+    async def _mandate(self, caller: Caller, employer: str, strict: bool, glossary: Glossary | None = None,
+                       code: str = "", path: str = "") -> list[Anomaly]:
+        """Nothing when the caller is the employer or holds a mandate for it today; else an
+        audited refusal (`strict`: the API), or the glossary's anomaly `code` (batch files)."""
         if caller.operator or caller.institution == employer:
             return []
         if await self._store.has_mandate(caller.institution or "", employer, self._clock.today()):
@@ -133,8 +135,9 @@ class DeclarationService:
             await self._audit.append(AuditRecord(
                 kind="declaration", at_ms=self._clock.now_ms(), outcome="no_mandate", consumer=caller.institution,
                 application=caller.application, action="declaration.submit", target=employer))
-            raise Refusal("no_mandate", f"{caller.institution} has no mandate to declare for employer {employer}.", "EmployerId")
-        return [self._dimona.glossary.anomaly("90256-155", f"{path}/EmployerId", f"no mandate for employer {employer}")]
+            raise Refusal("no_mandate", f"{caller.institution} has no mandate to declare for employer {employer}.", "employer")
+        assert glossary is not None
+        return [glossary.anomaly(code, path, f"no mandate for employer {employer}")]
 
     def _normalise(self, inss: str) -> str | None:
         return self._scheme.person_or_none(inss)
@@ -151,7 +154,8 @@ class DeclarationService:
         employer = await self._store.find_employer(ref) if (ref.noss or ref.company_id) else None
         anomalies: list[Anomaly] = []
         if employer is not None:
-            anomalies += await self._mandate_dmfa(caller, employer.company_id, strict_mandate)
+            anomalies += await self._mandate(caller, employer.company_id, strict_mandate, self._dmfa.glossary, "00011-155",
+                                             "/DmfAOriginal/Form/EmployerDeclaration/NOSSRegistrationNbr")
         first, last = quarter_bounds(declaration.quarter)
         periods = await self._store.employer_periods(employer.company_id, first, last) if employer else {}
         found, summaries = dmfa.check(declaration, self._dmfa, employer, periods)
@@ -170,15 +174,6 @@ class DeclarationService:
         stored = await self._store.record(record, events, (declaration.quarter, employer.company_id, summaries) if accepted else None)
         await self._audit_declaration(caller, stored, started)
         return stored
-
-    async def _mandate_dmfa(self, caller: Caller, employer: str, strict: bool) -> list[Anomaly]:
-        if caller.operator or caller.institution == employer:
-            return []
-        if await self._store.has_mandate(caller.institution or "", employer, self._clock.today()):
-            return []
-        if strict:
-            raise Refusal("no_mandate", f"{caller.institution} has no mandate to declare for employer {employer}.", "CompanyID")
-        return [self._dmfa.glossary.anomaly("00011-155", "/DmfAOriginal/Form/EmployerDeclaration/NOSSRegistrationNbr")]
 
     # Social risks ------------------------------------------------------------------------
 
@@ -204,7 +199,7 @@ class DeclarationService:
         if employer is None:
             anomalies.append(g.anomaly("SR002-235", "/employer"))
         else:
-            await self._mandate(caller, employer.company_id, True, "")
+            await self._mandate(caller, employer.company_id, strict=True)
         decision = None
         if inss is not None and employer is not None:
             decision = social_risk.check(scenario, body, employer.company_id, await self._store.periods_of(inss))
