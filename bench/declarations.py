@@ -113,7 +113,7 @@ async def dmfa(workers: int, store: str) -> dict:
                                                         "end_date", "status"),
                                      [(company_id, s, "OTH", "XXX", "2025-01-01", None, "open") for s in subjects])
             document = dmfa_xml(20263, noss, company_id, [WorkerLineSpec(s) for s in subjects],
-                                hub.declarations._dmfa.rates)
+                                hub.declarations.dmfa_rates)
             operator = Caller(None, None, operator=True)
             started = time.perf_counter()
             batch, _ = await hub.declaration_batches.upload(operator, "dmfa", document, "application/xml", "en")

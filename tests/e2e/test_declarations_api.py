@@ -123,7 +123,7 @@ async def test_a_declarant_needs_a_mandate_and_sees_only_its_own(demo):
     refused = await demo.http.post("/v1/declarations/dimona", json=dimona_in(subject, demo.hub.clock.today()), headers=welfare)
     assert refused.status_code == 403 and refused.json()["code"] == "no_mandate"
     assert await demo.hub.store.declarations.periods_of(subject) == []
-    dmfa = dmfa_xml(20263, EMPLOYER_NOSS, EMPLOYER, [WorkerLineSpec(subject)], demo.hub.declarations._dmfa.rates)
+    dmfa = dmfa_xml(20263, EMPLOYER_NOSS, EMPLOYER, [WorkerLineSpec(subject)], demo.hub.declarations.dmfa_rates)
     refused_dmfa = await demo.http.post("/v1/declarations/dmfa", content=dmfa, headers={**welfare, "Content-Type": "application/xml"})
     assert refused_dmfa.status_code == 403 and refused_dmfa.json()["code"] == "no_mandate"
     mine = await demo.http.post("/v1/declarations/dimona", json=dimona_in(subject, demo.hub.clock.today()), headers=await headers(demo))
@@ -230,7 +230,7 @@ def demo_caller():
 
 async def test_a_dmfa_is_checked_against_dimona_and_stored(demo):
     h = await headers(demo, **{"Content-Type": "application/xml"})
-    reference_rates = demo.hub.declarations._dmfa.rates
+    reference_rates = demo.hub.declarations.dmfa_rates
     declared = [(s, e) for s, e, *_ in employers.employed(demo.seeded["subjects"]) if e == EMPLOYER]
     stranger = worker(demo)
     lines = [WorkerLineSpec(s) for s, _ in declared] + [WorkerLineSpec(stranger)]
@@ -294,7 +294,7 @@ async def test_a_dmfa_in_its_json_form(demo):
     assisted = set(demo.held_by("welfare"))
     subject, employer = next((s, e) for s, e, *_ in employers.employed(demo.seeded["subjects"]) if s in assisted)
     noss = next(n for c, n, _ in employers.EMPLOYERS if c == employer)
-    rates = demo.hub.declarations._dmfa.rates
+    rates = demo.hub.declarations.dmfa_rates
     basis, amount = rates.expected("495", [Remuneration("1", 400_000)])
     body = {"Quarter": 20263, "NOSSRegistrationNbr": noss, "Trusteeship": 0, "CompanyID": employer, "NetOwedAmount": amount,
             "NaturalPerson": [{"NaturalPersonSequenceNbr": 1, "INSS": subject, "WorkerRecord": {

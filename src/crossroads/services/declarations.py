@@ -252,6 +252,11 @@ class DeclarationService:
     def forms(self) -> OfficialForms:
         return self._forms
 
+    @property
+    def dmfa_rates(self) -> dmfa.RateTable:
+        """The rate table contributions are recomputed with (payroll test files use it too)."""
+        return self._dmfa.rates
+
 
 def _declared_by(caller: Caller, declarant: str) -> bool:
     """A declaration is visible to the operator and to the applications of the declarant's institution."""
