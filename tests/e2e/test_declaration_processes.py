@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import time
 from datetime import date
 
@@ -16,7 +17,7 @@ from crossroads.demo import country, employers
 from crossroads.demo.seed import client_key_path
 
 from ..support import token_form
-from .test_audit_processes import deployment, wait_for  # noqa: F401 (deployment is a fixture)
+from .test_audit_processes import CLI, deployment, wait_for  # noqa: F401 (deployment is a fixture)
 
 PAYROLL = f"{country.BY_KEY['payroll'].number}:payroll-app"
 
@@ -66,3 +67,15 @@ def test_a_batch_survives_the_hub_that_acknowledged_it(deployment):
     assert again.status_code == 200 and again.headers["location"] == location
     wait_for(lambda: gauge(d, 2, "crossroads_declaration_events_pending") == 0, timeout=60,
              what="every declared mutation published")
+
+    # The command line, as a payroll office would use it: one form, then a batch file.
+    out = d.data_dir.parent / "out"
+    out.mkdir()
+    (out / "in.json").write_text(json.dumps(forms[0]))
+    again = subprocess.run([*CLI, "declare", "dimona", str(out / "in.json"), "--client", PAYROLL, "--hub", d.url(2),
+                            "--data-dir", str(d.data_dir)], capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1 and "90373-333" in again.stdout and "Duplicate Dimona period" in again.stdout
+    (out / "batch.json").write_text(json.dumps(forms[:2]))
+    batched = subprocess.run([*CLI, "declare", "dimona", str(out / "batch.json"), "--batch", "--client", PAYROLL,
+                              "--hub", d.url(2), "--data-dir", str(d.data_dir)], capture_output=True, text=True, timeout=60)
+    assert batched.returncode == 1 and batched.stdout.count("90373-333") == 2, batched.stdout + batched.stderr

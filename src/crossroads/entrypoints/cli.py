@@ -187,6 +187,57 @@ def ask(
 
 
 @app.command()
+def declare(
+    kind: str = typer.Argument(..., help="dimona, dmfa, or social-risk/SCENARIO."),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="The declaration: official XML (.xml) or its JSON form (.json)."),
+    client: str = typer.Option(..., help="client_id of the declaring application (the employer's or its payroll office's)."),
+    key: Optional[Path] = typer.Option(None, help="The application's private JWK (default: the demo's)."),
+    batch: bool = typer.Option(False, "--batch", help="Upload as a batch file (many forms, or a large DmfA) and wait for its acknowledgement."),
+    language: str = typer.Option("en", help="Language of the anomalies' labels: nl, fr or en."),
+    hub: str = typer.Option("http://127.0.0.1:8000"),
+    data_dir: Path = typer.Option(Path("var/demo")),
+) -> None:
+    """Send a declaration and show its status (A, W, B) and anomalies; exit 1 when refused."""
+    import httpx
+
+    access = _token(client, key, hub, data_dir)
+    media = "application/xml" if file.suffix.lower() == ".xml" else "application/json"
+    headers = {"Authorization": f"Bearer {access}", "Content-Type": media, "Accept-Language": language}
+    path = f"/v1/declarations/batches/{kind}" if batch else f"/v1/declarations/{kind}"
+    response = httpx.post(f"{hub}{path}", content=file.read_bytes(), headers=headers, timeout=300)
+    if response.status_code not in (200, 201, 202):
+        console.print(f"[red]refused ({response.status_code}):[/red] {response.text}")
+        raise typer.Exit(1)
+    location = response.headers["location"]
+    console.print(f"received: {hub}{location}")
+    if batch:
+        status = response.json()
+        while status["result"] == "S":
+            time.sleep(0.5)
+            status = httpx.get(f"{hub}{location}", headers=headers, timeout=30).json()
+        answers = httpx.get(f"{hub}{location}/acknowledgement", headers=headers, timeout=300).json()
+        declarations = answers.get("declarations", [])
+        if "error" in answers:
+            console.print(f"[red]{answers['error']['code']}:[/red] {answers['error']['message']}")
+    else:
+        declarations = [response.json()]
+    for declaration in declarations:
+        _show_declaration(declaration)
+    if any(d["result"] == "B" for d in declarations) or (batch and answers["result"] == "B"):
+        raise typer.Exit(1)
+
+
+def _show_declaration(declaration: dict) -> None:
+    period = f", DIMONA period {declaration['dimonaPeriodId']}" if declaration.get("dimonaPeriodId") else ""
+    colour = {"A": "green", "W": "yellow", "B": "red"}.get(declaration["result"], "white")
+    out.print(f"declaration {declaration['declarationId']} ({declaration['form']}): [{colour}]{declaration['result']}[/{colour}]{period}")
+    for anomaly in declaration["anomalies"]:  # one line each, so that scripts can grep them
+        detail = f" ({anomaly['detail'][:160]})" if anomaly.get("detail") else ""
+        out.print(f"  {anomaly['errorId']} [{anomaly['severity']}] {anomaly['label']} at {anomaly.get('path', '')}{detail}",
+                  soft_wrap=True, highlight=False)
+
+
+@app.command()
 def mailbox(
     client: str = typer.Option(..., help="client_id of the receiving application (its pull subscriptions' messages)."),
     key: Optional[Path] = typer.Option(None, help="The application's private JWK (default: the demo's)."),
