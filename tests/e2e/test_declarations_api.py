@@ -367,3 +367,14 @@ async def test_social_risks_are_published_to_the_employment_office(demo):
                                   headers={"Authorization": f"Bearer {token}"})
     [declared] = answer.json()["answers"][0]["data"]["declarations"]
     assert declared["scenario"] == "unemployment.end-of-employment" and declared["end_reason"] == "end_of_fixed_term"
+
+
+async def test_a_batch_that_cannot_be_read_whole_stores_none_of_its_forms(demo):
+    h = await headers(demo, **{"Content-Type": "application/json"})
+    subject = worker(demo)
+    uploaded = await demo.http.post("/v1/declarations/batches/dimona", headers=h,
+                                    content=orjson.dumps([dimona_in(subject, demo.hub.clock.today()), 5]))
+    await demo.hub.declaration_batches.process_waiting()
+    ack = (await demo.http.get(uploaded.headers["location"] + "/acknowledgement", headers=h)).json()
+    assert (ack["result"], ack["forms"], ack["error"]["code"]) == ("B", 0, "malformed_request")
+    assert await demo.hub.store.declarations.periods_of(subject) == []

@@ -17,7 +17,8 @@ from typing import Callable
 
 import orjson
 
-from ..domain.declarations.anomalies import status_of
+from ..domain.declarations.anomalies import Anomaly
+from ..domain.declarations.dimona import DimonaForm
 from ..domain.declarations.records import DIMONA, DMFA, Batch, Declaration
 from ..domain.errors import Refusal
 from .auth import Caller
@@ -28,6 +29,13 @@ from .ports import DeclarationStore, OfficialForms
 log = logging.getLogger("crossroads.declarations")
 KINDS = (DIMONA, DMFA)
 XML, JSON = "application/xml", "application/json"
+
+
+def _batch_result(statuses: list[str]) -> str:
+    """A when every form was accepted, B when every form was refused (or there was none), W otherwise."""
+    if not statuses or all(s == "B" for s in statuses):
+        return "B"
+    return "A" if all(s == "A" for s in statuses) else "W"
 
 
 def declaration_out(d: Declaration) -> dict:
@@ -85,11 +93,9 @@ class DeclarationBatches:
                 declarations = earlier or [await self._service.submit_dmfa(
                     caller, document, batch.language, batch_id=batch.id, strict_mandate=False)]
             else:
-                declarations = await self._dimona_forms(caller, batch, document, len(earlier))
-                declarations = earlier + declarations
-            status = status_of([a for d in declarations for a in d.anomalies]) if declarations else "B"
-            if any(d.status == "B" for d in declarations):
-                status = "B" if all(d.status == "B" for d in declarations) else "W"
+                forms = self._read_dimona(document)  # the whole file first: a refusal then stores nothing
+                declarations = earlier + await self._decide(caller, batch, forms[len(earlier):])
+            status = _batch_result([d.status for d in declarations])
             acknowledgement = {"batchId": batch.id, "result": status, "forms": len(declarations),
                                "declarations": [declaration_out(d) for d in declarations]}
         except (Refusal, orjson.JSONDecodeError) as exc:
@@ -97,26 +103,28 @@ class DeclarationBatches:
             status, acknowledgement = "B", {"batchId": batch.id, "result": "B", "forms": 0, "error": refusal.to_dict()}
         await self._store.finish_batch(batch.id, status, acknowledgement, self._clock.now_ms())
 
-    async def _dimona_forms(self, caller: Caller, batch: Batch, document: bytes | list, skip: int) -> list[Declaration]:
-        """Decide each form of the file after the first `skip` (already stored). A file the schema
-        refuses as a whole, or a JSON form it refuses, is recorded as one refused declaration
-        carrying the schema's anomalies."""
-        items = document if isinstance(document, list) else [document]
-        if not isinstance(document, (list, bytes)):
+    def _read_dimona(self, document: bytes | object) -> list[DimonaForm | list[Anomaly]]:
+        """Every form of the file, in order; in place of a form the schema refuses, its anomalies
+        (a file refused as a whole by the schema is one such entry)."""
+        if isinstance(document, bytes):
+            items: list = [document]
+        elif isinstance(document, list):  # JSON: a list of forms, each as in POST /v1/declarations/dimona
+            items = document
+        else:
             raise Refusal("malformed_request", "a JSON batch of DIMONA forms is a list of forms.")
-        position, decided = 0, []
+        read: list[DimonaForm | list[Anomaly]] = []
         for item in items:
             forms, anomalies = self._forms.read_dimona(item)
-            for form in forms or [None]:
-                position += 1
-                if position <= skip:
-                    continue
-                if form is None:
-                    decided.append(await self._service.record_unreadable(caller, DIMONA, "Dimona", anomalies,
-                                                                         batch.language, batch.id))
-                else:
-                    decided.append(await self._service.dimona_form(caller, form, batch.language, batch.id,
-                                                                   strict_mandate=False))
+            read += forms if forms else [anomalies]
+        return read
+
+    async def _decide(self, caller: Caller, batch: Batch, forms: list[DimonaForm | list[Anomaly]]) -> list[Declaration]:
+        decided = []
+        for form in forms:  # each in its own transaction, with the batch's id: a restart resumes after it
+            if isinstance(form, list):
+                decided.append(await self._service.record_unreadable(caller, DIMONA, "Dimona", form, batch.language, batch.id))
+            else:
+                decided.append(await self._service.dimona_form(caller, form, batch.language, batch.id, strict_mandate=False))
         return decided
 
     async def run(self, stop: asyncio.Event, leading: Callable[[], bool], interval: float) -> None:

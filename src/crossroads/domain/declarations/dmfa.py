@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Callable
 
 from .anomalies import Anomaly, Glossary
 from .codelists import CodeList, quarter_bounds
@@ -99,7 +100,7 @@ class DmfaRules:
     working_time: CodeList
     worker_codes: CodeList
     rates: RateTable
-    normalise_inss: "callable"  # str -> normalised INSS or None
+    normalise_inss: Callable[[str], str | None]  # the normalised INSS, or None when invalid
 
 
 @dataclass(frozen=True)
