@@ -28,10 +28,10 @@ class XmlOfficialForms(OfficialForms):
 
     def read_dimona(self, document: bytes | dict) -> tuple[list[DimonaForm], list[Anomaly]]:
         schema = self._reference.dimona
-        if isinstance(document, dict):
-            tree = schema.from_json({**_form_header("DIMONA", self._now()), **_json_object(document)}, ["Dimona", "Form"])
-        else:
+        if isinstance(document, bytes):
             tree = parse_untrusted(document, self._max_bytes)
+        else:
+            tree = schema.from_json({**_form_header("DIMONA", self._now()), **_json_object(document)}, ["Dimona", "Form"])
         anomalies = schema.validate(tree)
         if anomalies:
             return [], anomalies
@@ -39,12 +39,11 @@ class XmlOfficialForms(OfficialForms):
 
     def read_dmfa(self, document: bytes | dict) -> tuple[DmfaDeclaration | None, list[Anomaly]]:
         schema = self._reference.dmfa
-        if isinstance(document, dict):
-            body = _json_object(document)
-            tree = schema.from_json({**_form_header("DMFA", self._now()), "EmployerDeclaration": body},
-                                    ["DmfAOriginal", "Form"])
-        else:
+        if isinstance(document, bytes):
             tree = parse_untrusted(document, self._max_bytes)
+        else:
+            tree = schema.from_json({**_form_header("DMFA", self._now()), "EmployerDeclaration": _json_object(document)},
+                                    ["DmfAOriginal", "Form"])
         anomalies = schema.validate(tree)
         if anomalies:
             return None, anomalies
