@@ -234,19 +234,21 @@ class SqlDeclarations(DeclarationStore):
     async def pending_events(self, limit: int) -> list[PendingEvent]:
         rows = await self._db.fetchall(
             "SELECT seq, mutation_id, mutation_type, subject, effective_date, payload FROM declaration_events"
-            " WHERE published = 0 ORDER BY seq LIMIT ?", (limit,))
+            " ORDER BY seq LIMIT ?", (limit,))
         return [PendingEvent(r[0], r[1], r[2], r[3], r[4], orjson.loads(r[5])) for r in rows]
 
     async def backlog(self) -> tuple[int, int]:
         waiting = await self._db.fetchone("SELECT COUNT(*) FROM declaration_batches WHERE status = 'S'")
-        pending = await self._db.fetchone("SELECT COUNT(*) FROM declaration_events WHERE published = 0")
+        pending = await self._db.fetchone("SELECT COUNT(*) FROM declaration_events")
         return waiting[0], pending[0]
 
     async def mark_published(self, seqs: list[int]) -> None:
         if not seqs:
             return
         async with self._db.transaction() as tx:
-            await tx.executemany("UPDATE declaration_events SET published = 1 WHERE seq = ?", [(s,) for s in seqs])
+            # Published mutations are kept by the mutation service (and the audit log): the outbox
+            # only holds what is still to publish.
+            await tx.executemany("DELETE FROM declaration_events WHERE seq = ?", [(s,) for s in seqs])
 
 
 def _with_id(declaration: Declaration, declaration_id: int) -> Declaration:

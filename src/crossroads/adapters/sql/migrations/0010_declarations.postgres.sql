@@ -1,7 +1,7 @@
 -- Employer declarations (issue 5): the employers' register and payroll offices' mandates, the
 -- declarations received (DIMONA, DmfA, social risk) with their status and anomalies, the DIMONA
 -- periods and quarterly wages they establish (the authentic source), the batch files, and the
--- declarations service's own outbox of mutations to publish.
+-- declarations service's own outbox of mutations to publish (a row leaves it once published).
 CREATE TABLE employers (
     company_id TEXT PRIMARY KEY,
     noss TEXT UNIQUE,
@@ -78,7 +78,5 @@ CREATE TABLE declaration_events (
     mutation_type TEXT NOT NULL,
     subject TEXT NOT NULL,
     effective_date TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    published INTEGER NOT NULL DEFAULT 0
+    payload TEXT NOT NULL
 );
-CREATE INDEX declaration_events_pending ON declaration_events (published, seq);
