@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import tempfile
@@ -32,6 +31,7 @@ from crossroads.config import Settings
 from crossroads.demo.country import enterprise_number, persons
 from crossroads.domain.audit import AuditRecord
 from crossroads.entrypoints.batch import bulk_job
+from report import print_figures  # bench/report.py, beside this script
 
 APPENDERS = 4000  # concurrent appends in flight, as that many requests would be in a busy hub
 ENTRIES_PER_PERSON = 20
@@ -144,11 +144,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     result = asyncio.run(run(args.entries, args.store, args.proofs, args.citizens))
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>24}: {value}")
+    print_figures(result, args.json)
 
 
 if __name__ == "__main__":

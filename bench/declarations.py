@@ -23,7 +23,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -33,16 +32,15 @@ from pathlib import Path
 import httpx
 import psycopg
 
-sys.path.insert(0, str(Path(__file__).parent))
-from exchange import ASSERTION_TYPE, CLI, cpu_seconds, wrk  # noqa: E402  (the sibling benchmark's helpers)
-
-from crossroads.adapters.keys import make_client_assertion  # noqa: E402
-from crossroads.bootstrap import bootstrap, settings_for_data_dir  # noqa: E402
-from crossroads.demo import country, employers  # noqa: E402
-from crossroads.demo.dmfa_file import WorkerLineSpec, dmfa_xml  # noqa: E402
-from crossroads.demo.launch import free_port_block, wait_ready  # noqa: E402
-from crossroads.demo.seed import client_key_path  # noqa: E402
-from crossroads.services.auth import Caller  # noqa: E402
+from crossroads.adapters.keys import make_client_assertion
+from crossroads.bootstrap import bootstrap, settings_for_data_dir
+from crossroads.demo import country, employers
+from crossroads.demo.dmfa_file import WorkerLineSpec, dmfa_xml
+from crossroads.demo.launch import free_port_block, wait_ready
+from crossroads.demo.seed import client_key_path
+from crossroads.services.auth import Caller
+from exchange import ASSERTION_TYPE, CLI, cpu_seconds, wrk  # the sibling benchmark's helpers (bench/ is on sys.path)
+from report import print_figures  # bench/report.py, beside this script
 
 # Each request a DIMONA IN about a worker no other request names: the k-th request overall
 # (across wrk's threads) gets the k-th national number of a sequence over birth dates and serials.
@@ -192,11 +190,7 @@ def main() -> None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     result = {"store": args.store, **asyncio.run(dmfa(args.workers, args.store)),
               **dimona(args.seconds, args.connections, args.store, 0)}
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>24}: {value}")
+    print_figures(result, args.json)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from crossroads.domain.errors import Refusal
 from crossroads.domain.periods import Period
 from crossroads.domain.registry import Capacity, Institution
 from crossroads.entrypoints.batch import bulk_job, default_parsers
+from report import print_figures  # bench/report.py, beside this script
 
 CAPACITIES = ["HEALTH_INSURED", "JOB_SEEKER", "CHILD_BENEFICIARY", "SOCIAL_ASSISTANCE", "PENSIONER"]
 INSTITUTIONS = [enterprise_number(3_000_000 + i) for i in range(50)]
@@ -94,11 +95,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     result = asyncio.run(run(args.persons, args.store, args.checks, args.chunk, args.parsers))
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>16}: {value}")
+    print_figures(result, args.json)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from crossroads.adapters.keys import HubKeys, make_client_assertion
 from crossroads.demo import country
 from crossroads.demo.launch import free_port_block, wait_ready
 from crossroads.demo.seed import client_key_path
+from report import print_figures  # bench/report.py, beside this script
 
 CLI = [sys.executable, "-m", "crossroads.entrypoints.cli"]
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -165,11 +166,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     result = run(args.store, args.seconds, args.connections, args.persons, args.provider)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>24}: {value}")
+    print_figures(result, args.json)
 
 
 if __name__ == "__main__":

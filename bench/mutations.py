@@ -39,6 +39,7 @@ from crossroads.adapters.keys import token_request
 from crossroads.demo import country
 from crossroads.demo.launch import free_port_block, wait_ready
 from crossroads.demo.seed import client_key_path
+from report import print_figures  # bench/report.py, beside this script
 
 CLI = [sys.executable, "-m", "crossroads.entrypoints.cli"]
 NATS_URL = os.environ.get("CROSSROADS_BENCH_NATS_URL", "nats://127.0.0.1:4222")
@@ -201,11 +202,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     result = run(args.mutations, args.persons, args.store, args.timeout, args.rate, args.backend)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>18}: {value}")
+    print_figures(result, args.json)
 
 
 if __name__ == "__main__":
