@@ -51,7 +51,6 @@ class OfficialSchema:
             if doc and doc.strip().isdigit():
                 zones[name] = doc.strip()
         order = {name: _children(element, types) for name, element in elements.items()}
-        glossary.zone_labels = zones
         return cls(root, schema, zones, order, glossary)
 
     def validate(self, tree: etree._ElementTree) -> list[Anomaly]:

@@ -65,7 +65,6 @@ class Glossary:
     """Anomaly code -> (severity, labels), from the official zone glossaries and our translations."""
 
     entries: dict[str, tuple[str, dict[str, str]]]
-    zone_labels: dict[str, str] = field(default_factory=dict)  # XML element name -> zone code
 
     def anomaly(self, code: str, path: str | None = None, detail: str | None = None) -> Anomaly:
         try:
@@ -76,6 +75,3 @@ class Glossary:
 
     def has(self, code: str) -> bool:
         return code in self.entries
-
-    def zone_of(self, element: str) -> str | None:
-        return self.zone_labels.get(element)
