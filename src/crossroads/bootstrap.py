@@ -34,6 +34,7 @@ from .services.exchange import ExchangeService
 from .services.initial_sync import InitialSync
 from .services.mutations import MutationService
 from .services.push import PushDispatcher
+from .services.push_partitions import PushPartitions
 from .services.ports import MutationStore, ProviderClient, PushQueue
 from .services.registry import RegistryAdmin
 from .services.registry_cache import RegistryCache
@@ -60,6 +61,7 @@ class Hub:
     mutations: MutationService
     initial_sync: InitialSync
     push: PushDispatcher
+    push_partitions: PushPartitions
     push_queue: PushQueue
     providers: ProviderClient
     sequencer: Sequencer
@@ -170,6 +172,7 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
                             max_attempts=settings.push_max_attempts, retry_base_seconds=settings.push_retry_base_seconds,
                             retry_max_seconds=settings.push_retry_max_seconds, batch=settings.push_batch),
         push_queue=push_queue,
+        push_partitions=PushPartitions([store.push_partition_lease(n) for n in range(settings.push_partitions)]),
         providers=providers,
         sequencer=Sequencer(store.transparency, keys, clock, head_every_entries=settings.tree_head_every_entries,
                             head_every_seconds=settings.tree_head_every_seconds),

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     push_retry_base_seconds: float = Field(1.0, gt=0, le=3600, description="Wait after a first failed push; each further failure doubles it, with random jitter, up to push_retry_max_seconds.")
     push_retry_max_seconds: float = Field(900.0, gt=0, le=86400, description="Longest wait between two push attempts.")
     push_batch: int = Field(100, ge=1, le=1000, description="Most messages sent to a webhook in one POST (a CloudEvents JSON batch, in order).")
+    push_partitions: int = Field(2, ge=1, le=64, description="The push subscriptions are dealt into this many partitions, each delivered by the hub process that holds its lease, so that several processes share the pushing (1: one process pushes for all).")
     push_interval_seconds: float = Field(0.2, gt=0, le=60, description="How often the delivering process looks for due pushes when it found none.")
     mutation_backend: Literal["outbox", "nats"] = Field("outbox", description="Where push deliveries wait for their webhooks: the outbox table itself (embedded default), or NATS JetStream fed from the outbox (production; the outbox stays the source of truth, mailboxes are read from it).")
     nats_url: str = Field("nats://127.0.0.1:4222", pattern=r"^(nats|tls)://", description="The NATS server (with JetStream) when mutation_backend is nats.")

@@ -161,13 +161,15 @@ class JetStreamPushQueue(PushQueue):
             pass
         await self._js.purge_stream(self.stream, subject=self._subject(subscription_id))
 
-    async def release(self) -> None:
-        """Stop consuming (this process no longer delivers); unsettled messages are redelivered
-        to whoever delivers next once their acknowledgement wait runs out."""
-        for consumer in self._consumers.values():
-            await consumer.unsubscribe()
-        self._consumers.clear()
-        self._handed.clear()
+    async def release(self, subscription_id: str | None = None) -> None:
+        """Stop consuming one subscription, or all (this process no longer delivers them);
+        unsettled messages are redelivered to whoever delivers next once their acknowledgement
+        wait runs out."""
+        for each in [subscription_id] if subscription_id is not None else list(self._consumers):
+            consumer = self._consumers.pop(each, None)
+            if consumer is not None:
+                await consumer.unsubscribe()
+            self._handed.pop(each, None)
 
     async def close(self) -> None:
         await self.release()

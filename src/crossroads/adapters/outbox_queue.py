@@ -34,7 +34,7 @@ class OutboxPushQueue(PushQueue):
     async def forget(self, subscription_id: str) -> None:
         return None  # deleting the subscription deleted its waiting rows
 
-    async def release(self) -> None:
+    async def release(self, subscription_id: str | None = None) -> None:
         return None  # nothing is handed out: the rows wait in the outbox
 
     async def close(self) -> None:

@@ -384,8 +384,9 @@ class PushQueue(abc.ABC):
         """The subscription is gone: drop what the queue holds for it."""
 
     @abc.abstractmethod
-    async def release(self) -> None:
-        """This process stops delivering (it no longer leads); what it was handed goes back."""
+    async def release(self, subscription_id: str | None = None) -> None:
+        """This process stops delivering one subscription (another process delivers it now), or
+        all of them; what it was handed goes back."""
 
     @abc.abstractmethod
     async def close(self) -> None: ...

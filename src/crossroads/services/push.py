@@ -11,7 +11,9 @@ outbox records it, so a failure to audit leaves the message to be sent again (at
 
 Where the messages wait is the queue's business (`PushQueue`): the outbox itself by default, or
 a NATS JetStream stream the outbox feeds (adapters/jetstream.py). The leading process feeds the
-queue and runs one worker per push subscription, so that a slow webhook holds only its own.
+queue; the push subscriptions are shared among the hub processes by partition
+(services/push_partitions.py), and a process runs one worker per subscription it delivers, so
+that a slow webhook holds only its own.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ..domain.errors import Refusal
 from ..domain.mutations import Subscription
 from .clock import Clock, sleep_unless
 from .ports import AuditLog, Delivery, MutationStore, ProviderClient, PushQueue, Signer
+from .push_partitions import PushPartitions
 
 log = logging.getLogger("crossroads.mutations")
 BATCH_MEDIA_TYPE = "application/cloudevents-batch+json"
@@ -50,33 +53,41 @@ class PushDispatcher:
         self._jitter = jitter
         self.failures = 0  # rounds that raised (a store, queue or audit fault), for /metrics
 
-    async def run(self, stop: asyncio.Event, leading: Callable[[], bool], interval: float) -> None:
-        """Deliver until `stop`, in the process that `leading` says leads (one sender per store):
-        feed the queue, and keep one worker per push subscription."""
+    async def run(self, stop: asyncio.Event, leading: Callable[[], bool], interval: float,
+                  partitions: PushPartitions | None = None) -> None:
+        """Deliver until `stop`. The process that `leading` says leads feeds the queue; the push
+        subscriptions delivered here are those of the `partitions` this process holds (without
+        partitions: all of them, in the leading process only)."""
         workers: dict[str, asyncio.Task] = {}
         try:
             while not stop.is_set():
                 fed = 0
-                if leading():
-                    try:
+                try:
+                    if leading():
                         fed = await self._queue.feed()
-                        await self._supervise(workers, stop, interval)
-                    except Exception:  # logged and counted; the outbox keeps everything for the next round
-                        self.failures += 1
-                        log.exception("push delivery round failed; retrying")
-                elif workers:
-                    await self._stop(workers)
-                    await self._queue.release()
+                    if partitions is not None or leading():
+                        await self._supervise(workers, stop, interval, partitions)
+                    elif workers:
+                        await self._stop(workers)
+                        await self._queue.release()
+                except Exception:  # logged and counted; the outbox keeps everything for the next round
+                    self.failures += 1
+                    log.exception("push delivery round failed; retrying")
                 if fed == 0:
                     await sleep_unless(stop, interval)
         finally:
             await self._stop(workers)
 
-    async def _supervise(self, workers: dict[str, asyncio.Task], stop: asyncio.Event, interval: float) -> None:
-        wanted = {s.id: s for s in await self._store.subscriptions() if s.mode == "push" and s.webhook_url}
-        for gone in [i for i in workers if i not in wanted]:
-            workers.pop(gone).cancel()
-            await self._queue.forget(gone)
+    async def _supervise(self, workers: dict[str, asyncio.Task], stop: asyncio.Event, interval: float,
+                         partitions: PushPartitions | None) -> None:
+        pushed = {s.id: s for s in await self._store.subscriptions() if s.mode == "push" and s.webhook_url}
+        wanted = pushed if partitions is None else {i: pushed[i] for i in partitions.mine(list(pushed))}
+        for subscription_id in [i for i in workers if i not in wanted]:
+            workers.pop(subscription_id).cancel()
+            if subscription_id in pushed:  # another process delivers it now
+                await self._queue.release(subscription_id)
+            else:  # the subscription is gone
+                await self._queue.forget(subscription_id)
         for subscription_id, subscription in wanted.items():
             if subscription_id not in workers or workers[subscription_id].done():
                 workers[subscription_id] = asyncio.create_task(self._work(subscription, stop, interval))

@@ -18,13 +18,17 @@ from .transparency import SqlTransparencyLog
 
 
 SEQUENCER_LEASE_KEY = 0x43524F53_53510002  # "CROSSQ" + 2; not the key of the sequencing transaction's lock
+PUSH_LEASE_KEY = 0x43524F53_50550000  # "CROSPU" + the partition's number
 
 
 class SqlStore(Store):
-    def __init__(self, db: Database, audit: SQLiteAuditLog | PostgresAuditLog, lease: Callable[[], Lease]) -> None:
-        """`lease` makes the sequencer's lease on this store (one per hub process)."""
+    def __init__(self, db: Database, audit: SQLiteAuditLog | PostgresAuditLog, lease: Callable[[], Lease],
+                 partition_lease: Callable[[int], Lease]) -> None:
+        """`lease` makes the sequencer's lease on this store (one per hub process),
+        `partition_lease` the lease of a push partition (services/push_partitions.py)."""
         self.db = db
         self.sequencer_lease = lease
+        self.push_partition_lease = partition_lease
         self.registry = SqlRegistry(db)
         self.directory = SqlDirectory(db)
         self.audit = audit
@@ -58,10 +62,12 @@ async def open_store(url: str, *, pool_size: int = 10, run_migrations: bool = Tr
             raise ValueError("an in-memory SQLite store cannot be shared by the audit writer; name a file")
         lite = SQLiteDatabase(path)
         audit = SQLiteAuditLog(lite, path, checkpointer=lite.checkpointer, sequence_on_append=sequence_on_append)
-        store = SqlStore(lite, audit, lambda: FileLease(f"{path}.sequencer.lock"))
+        store = SqlStore(lite, audit, lambda: FileLease(f"{path}.sequencer.lock"),
+                         lambda n: FileLease(f"{path}.push-{n}.lock"))
     elif url.startswith(("postgresql:", "postgres:")):
         pg = await PostgresDatabase.connect(url, min_size=min(2, pool_size), max_size=pool_size)
-        store = SqlStore(pg, PostgresAuditLog(pg, pg.pool), lambda: PostgresLease(url, SEQUENCER_LEASE_KEY))
+        store = SqlStore(pg, PostgresAuditLog(pg, pg.pool), lambda: PostgresLease(url, SEQUENCER_LEASE_KEY),
+                         lambda n: PostgresLease(url, PUSH_LEASE_KEY + n))
     else:
         raise ValueError(f"unknown store URL {url!r}: use sqlite:///FILE or postgresql://…")
     if run_migrations:

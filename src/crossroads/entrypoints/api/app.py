@@ -80,8 +80,9 @@ def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None =
             stop, running.store.sequencer_lease(), takeover_seconds=running.settings.sequencer_takeover_seconds))
         publishing = asyncio.create_task(running.publisher.run(
             stop, lambda: running.sequencer.leading, running.settings.tree_head_every_seconds))
+        partitioning = asyncio.create_task(running.push_partitions.run(stop, running.settings.sequencer_takeover_seconds))
         pushing = asyncio.create_task(running.push.run(
-            stop, lambda: running.sequencer.leading, running.settings.push_interval_seconds))
+            stop, lambda: running.sequencer.leading, running.settings.push_interval_seconds, running.push_partitions))
         declaring = [asyncio.create_task(task.run(stop, lambda: running.sequencer.leading,
                                                    running.settings.declaration_interval_seconds))
                      for task in (running.declaration_batches, running.declaration_publisher)]
@@ -92,6 +93,7 @@ def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None =
             await sequencing
             await publishing
             await pushing
+            await partitioning
             for task in declaring:
                 await task
             if hub is None:
