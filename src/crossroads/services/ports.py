@@ -206,8 +206,9 @@ class TransparencyLog(abc.ABC):
 
 
 class Lease(abc.ABC):
-    """A role at most one hub process holds at a time (the audit sequencer), released by the
-    store or the operating system when the holder dies, so that another process can take over."""
+    """A role at most one hub process holds at a time (the audit sequencer, a push partition),
+    released by the store or the operating system when the holder dies, so that another process
+    can take over."""
 
     @abc.abstractmethod
     async def try_acquire(self) -> bool:
