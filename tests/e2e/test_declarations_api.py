@@ -266,6 +266,8 @@ async def test_social_risk_declarations(demo):
     assert [a["errorId"] for a in outside["anomalies"]] == ["SR005-008"]
     bad = await demo.http.post("/v1/declarations/social-risk/incapacity.work", json={"inss": subject}, headers=h)
     assert bad.status_code == 400 and bad.json()["code"] == "malformed_request"
+    odd_language = await demo.http.post("/v1/declarations/social-risk/unemployment.end-of-employment", json={**body, "language": 5}, headers=h)
+    assert odd_language.status_code == 400 and odd_language.json()["field"] == "language"
     unknown = await demo.http.post("/v1/declarations/social-risk/holiday", json=body, headers=h)
     assert unknown.status_code == 404
     [risk] = await demo.hub.store.declarations.social_risks_of(subject)

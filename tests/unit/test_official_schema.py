@@ -62,8 +62,15 @@ def test_an_unknown_json_field_is_an_anomaly_not_a_crash(forms):
     assert anomalies and all(a.severity == "B" for a in anomalies)
 
 
+def _nested(depth: int) -> dict:
+    body: dict = {"StartingDate": "2026-12-01"}
+    for _ in range(depth):
+        body = {"DimonaIn": body}
+    return body
+
+
 @pytest.mark.parametrize("body", [{"DimonaIn": {"StartingDate": True}}, {"DimonaIn": {"StartingDate": 1.5}},
-                                  {"Dimona In": {}}, {}])
+                                  {"Dimona In": {}}, {}, _nested(900)])
 def test_json_values_that_cannot_be_xml_are_malformed_requests(forms, body):
     with pytest.raises(Refusal) as refused:
         forms.read_dimona(body)

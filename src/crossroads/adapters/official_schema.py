@@ -111,7 +111,9 @@ class OfficialSchema:
             node = outer
         return etree.ElementTree(node)
 
-    def _fill(self, parent: etree._Element, value: object) -> None:
+    def _fill(self, parent: etree._Element, value: object, depth: int = 0) -> None:
+        if depth > _MAX_DEPTH:
+            raise Refusal("malformed_request", f"the form nests deeper than {_MAX_DEPTH} levels; the official forms do not.")
         if isinstance(value, dict):
             rank = {name: index for index, name in enumerate(self.order.get(parent.tag, []))}
             for key in sorted(value, key=lambda k: rank.get(k, len(rank))):
@@ -122,7 +124,7 @@ class OfficialSchema:
                     if item is None:
                         continue
                     child = etree.SubElement(parent, key)
-                    self._fill(child, item)
+                    self._fill(child, item, depth + 1)
         elif isinstance(value, bool):
             raise Refusal("malformed_request", f"{parent.tag} takes a number or a text, not true/false.", parent.tag)
         elif isinstance(value, (int, str)):
@@ -134,6 +136,7 @@ class OfficialSchema:
 
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,80}$")
+_MAX_DEPTH = 32  # the DmfA, the deepest form, nests about ten levels
 
 
 def _children(element: etree._Element, types: dict[str, etree._Element]) -> list[str]:

@@ -89,8 +89,9 @@ async def post_social_risk(scenario: str, request: Request, response: Response, 
     document = await _document(request)
     if isinstance(document, bytes):
         raise Refusal("unsupported_media_type", "social-risk declarations are sent as application/json.")
+    named = document.get("language")  # the body may name it; its schema checks the value
     declaration = await request.app.state.hub.declarations.submit_social_risk(
-        caller, scenario, document, language_of(request.headers.get("accept-language") or document.get("language")))
+        caller, scenario, document, language_of(request.headers.get("accept-language") or (named if isinstance(named, str) else None)))
     return _created(response, declaration)
 
 
