@@ -23,7 +23,7 @@ from ..domain.declarations.records import DIMONA, DMFA, Batch, Declaration
 from ..domain.errors import Refusal
 from .auth import Caller
 from .clock import Clock, sleep_unless
-from .declarations import DeclarationService
+from .declarations import DeclarationService, declarant, declared_by
 from .ports import DeclarationStore, OfficialForms
 
 log = logging.getLogger("crossroads.declarations")
@@ -67,12 +67,12 @@ class DeclarationBatches:
         if not body:
             raise Refusal("malformed_request", "the file is empty.")
         sha = hashlib.sha256(body).hexdigest()
-        return await self._store.add_batch(caller.client_id or "operator", kind, sha,
+        return await self._store.add_batch(declarant(caller), kind, sha,
                                            JSON if media == JSON else XML, body, language, self._clock.now_ms())
 
     async def status(self, caller: Caller, batch_id: int) -> tuple[Batch, list[Declaration]]:
         batch = await self._store.batch(batch_id)
-        if batch is None or not (caller.operator or batch.declarant.split(":", 1)[0] == caller.institution):
+        if batch is None or not declared_by(caller, batch.declarant):
             raise Refusal("not_found", f"no batch {batch_id} of yours.", "batch")
         return batch, await self._store.batch_declarations(batch_id)
 

@@ -112,7 +112,7 @@ class DeclarationService:
             events = dimona.events_for(form, before[0], period) if period is not None else []
             declaration = Declaration(
                 id=None, kind=DIMONA, form=form.kind, employer=employer.company_id if employer else None,
-                declarant=caller.client_id or "operator", status=decision.status, anomalies=decision.anomalies,
+                declarant=declarant(caller), status=decision.status, anomalies=decision.anomalies,
                 language=language, received_at_ms=self._clock.now_ms(), batch_id=batch_id,
                 period_id=period.id if period else form.period_id, inss=decision.inss,
                 summary={"period": period.as_answer()} if period else {})
@@ -163,7 +163,7 @@ class DeclarationService:
         status = status_of(anomalies)
         record = Declaration(
             id=None, kind=DMFA, form="DmfAOriginal", employer=employer.company_id if employer else None,
-            declarant=caller.client_id or "operator", status=status, anomalies=anomalies, language=language,
+            declarant=declarant(caller), status=status, anomalies=anomalies, language=language,
             received_at_ms=self._clock.now_ms(), batch_id=batch_id,
             summary={"quarter": declaration.quarter, "workers": len(declaration.workers),
                      "worker_lines": sum(len(w.lines) for w in declaration.workers), "net_owed_cents": declaration.net_owed})
@@ -206,7 +206,7 @@ class DeclarationService:
             anomalies += decision.anomalies
         status = status_of(anomalies)
         record = Declaration(
-            id=None, kind=SOCIAL_RISK, form=scenario, employer=employer_number, declarant=caller.client_id or "operator",
+            id=None, kind=SOCIAL_RISK, form=scenario, employer=employer_number, declarant=declarant(caller),
             status=status, anomalies=anomalies, language=language, received_at_ms=self._clock.now_ms(), inss=inss,
             summary={k: v for k, v in body.items() if k not in ("inss", "language")})
         events = []
@@ -222,7 +222,7 @@ class DeclarationService:
 
     async def declaration(self, caller: Caller, declaration_id: int) -> Declaration:
         found = await self._store.declaration(declaration_id)
-        if found is None or not _declared_by(caller, found.declarant):
+        if found is None or not declared_by(caller, found.declarant):
             raise Refusal("not_found", f"no declaration {declaration_id} of yours.", "declaration")
         return found
 
@@ -233,7 +233,7 @@ class DeclarationService:
         """A document the schema refuses is still a declaration received: status B, the
         schema's anomalies, nothing else stored."""
         stored = await self._store.record(Declaration(
-            id=None, kind=kind, form=form, employer=None, declarant=caller.client_id or "operator", status="B",
+            id=None, kind=kind, form=form, employer=None, declarant=declarant(caller), status="B",
             anomalies=anomalies, language=language, received_at_ms=self._clock.now_ms(), batch_id=batch_id), [])
         await self._audit_declaration(caller, stored, self._clock.now())
         return stored
@@ -258,7 +258,12 @@ class DeclarationService:
         return self._dmfa.rates
 
 
-def _declared_by(caller: Caller, declarant: str) -> bool:
+def declarant(caller: Caller) -> str:
+    """Who a declaration is recorded as sent by: the application's client id, or the operator."""
+    return caller.client_id or "operator"
+
+
+def declared_by(caller: Caller, declarant: str) -> bool:
     """A declaration is visible to the operator and to the applications of the declarant's institution."""
     return caller.operator or declarant.split(":", 1)[0] == caller.institution
 
