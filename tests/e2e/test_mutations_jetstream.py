@@ -26,7 +26,7 @@ NATS_URL = os.environ.get("CROSSROADS_TEST_NATS_URL", "nats://127.0.0.1:4222")
 async def nats_hub(tmp_path, store_url):
     stream = f"CROSSROADS_TEST_{uuid.uuid4().hex[:10]}"
     demo = await start_demo_hub(tmp_path, store_url, persons=60, mutation_backend="nats", nats_url=NATS_URL,
-                                nats_stream=stream, push_interval_seconds=0.1)
+                                nats_stream=stream, push_interval_seconds=0.1, push_batch=2)
     try:
         yield await with_test_type(demo)
     finally:

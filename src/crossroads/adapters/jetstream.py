@@ -2,23 +2,34 @@
 
 The outbox stays the source of truth: publishing writes the deliveries in the transaction that
 accepts the mutation, and `feed` relays the push subscriptions' rows into one stream, in seq
-order, remembering in the store how far it got (`relay_positions`). Each message's
-`Nats-Msg-Id` is its outbox seq, so a relay that died between publishing and recording its
-position, and publishes again, is deduplicated by the stream (within its duplicate window;
-beyond it a subscriber may see the message twice, with the same CloudEvent id).
+order, remembering in the store how far it got (`relay_positions`).
 
-Each push subscription has a durable pull consumer on its own subject. At most `batch` of its
-messages are handed out unacknowledged at a time (`max_ack_pending`), and a failed batch is
-negatively acknowledged with the back-off as its delay, so nothing behind it is delivered
-before it is: the subscriber receives its messages in order, and the count of attempts is the
-stream's (`num_delivered`), which survives a restart of the hub. Messages leave the stream when
-acknowledged (work-queue retention): after the webhook took them, or once they are set aside as
-dead letters in the outbox, where the operator sees and replays them.
+One stream message carries a run of a subscription's consecutive deliveries (up to `batch` of
+them, and within the server's payload limit), not one delivery: each stream message costs a
+publish and its acknowledgement, a fetch and an acknowledgement, and on two cores that per-message
+work, not the webhooks, was what bounded the deliveries a second. Its `Nats-Msg-Id` is the first
+and last outbox seq it carries, so a relay that died between publishing and recording its
+position, and publishes the same rows again, is deduplicated by the stream (within its duplicate
+window); should the rows fall into other runs the second time, the overlap is delivered twice,
+with the same CloudEvent ids, which at-least-once allows.
+
+A run holds what the outbox accepted for the subscription since the relay's last round, so the
+relay, unless it left rows behind, waits the push interval between rounds (`feed_batch`): under a
+steady trickle its runs then grow with the load instead of staying one delivery long.
+
+Each push subscription has a durable pull consumer on its own subject. One run at a time is
+handed out unacknowledged (`max_ack_pending` 1), and a failed run is negatively acknowledged
+with the back-off as its delay, so nothing behind it is delivered before it is: the subscriber
+receives its messages in order, and the count of attempts is the stream's (`num_delivered`),
+which survives a restart of the hub. Messages leave the stream when acknowledged (work-queue
+retention): after the webhook took them, or once they are set aside as dead letters in the
+outbox, where the operator sees and replays them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import nats
@@ -29,16 +40,18 @@ from nats.js.errors import NotFoundError
 from ..domain.mutations import Subscription
 from ..services.ports import Delivery, MutationStore, PushQueue
 
+# Headers of the one-delivery messages earlier versions relayed; a stream may still hold some.
 _SEQ, _PUBLISHER, _MUTATION, _SUBJECT_KEY, _SUBSCRIPTION = (
     "Crossroads-Seq", "Crossroads-Publisher", "Crossroads-Mutation", "Crossroads-Subject-Key", "Crossroads-Subscription")
 DUPLICATE_WINDOW_SECONDS = 600.0
+_PAYLOAD_MARGIN = 4096  # room under the server's max_payload for the run's index line
 
 
 class JetStreamPushQueue(PushQueue):
     waits = True  # `due` waits up to `poll_seconds` for a first message (a long poll)
 
     def __init__(self, connection, store: MutationStore, stream: str, *, batch: int, poll_seconds: float,
-                 ack_wait_seconds: float, feed_batch: int = 1000) -> None:
+                 ack_wait_seconds: float, feed_batch: int = 5000) -> None:
         self._nc = connection
         self._js = connection.jetstream()
         self._store = store
@@ -46,9 +59,9 @@ class JetStreamPushQueue(PushQueue):
         self._batch = batch
         self._poll = poll_seconds
         self._ack_wait = ack_wait_seconds
-        self._feed_batch = feed_batch
+        self.feed_batch = feed_batch
         self._consumers: dict[str, object] = {}
-        self._handed: dict[str, dict[int, object]] = {}  # per subscription: seq -> message, until settled
+        self._handed: dict[str, dict[int, object]] = {}  # per subscription: seq -> its message, until settled
 
     @classmethod
     async def connect(cls, url: str, store: MutationStore, stream: str, *, timeout: float = 10.0,
@@ -74,61 +87,57 @@ class JetStreamPushQueue(PushQueue):
 
     async def feed(self) -> int:
         position = await self._store.relay_position(self.stream)
-        rows = await self._store.push_deliveries_after(position, self._feed_batch)
+        rows = await self._store.push_deliveries_after(position, self.feed_batch)
         if rows:
-            await self._publish(rows, lambda d: str(d.seq))
+            await self._publish(rows, "")
             await self._store.set_relay_position(self.stream, rows[-1].seq)
         return len(rows)
 
     async def requeue(self, seqs: list[int]) -> None:
         again = await self._store.deliveries(seqs)
         pushed = {s.id for s in await self._store.subscriptions() if s.mode == "push"}
-        stamp = time.time_ns()  # a replay is a new message to the stream, not a duplicate of the first
-        await self._publish([d for d in again if d.subscription in pushed], lambda d: f"{d.seq}.replay.{stamp}")
+        # A replay is a new message to the stream, not a duplicate of the first.
+        await self._publish([d for d in again if d.subscription in pushed], f".replay.{time.time_ns()}")
 
-    async def _publish(self, rows: list[Delivery], message_id) -> None:
-        acks = [await self._js.publish_async(self._subject(d.subscription), d.message, headers={
-            "Nats-Msg-Id": message_id(d), _SEQ: str(d.seq), _PUBLISHER: d.publisher, _MUTATION: d.mutation_id,
-            _SUBJECT_KEY: d.subject_key.hex(), _SUBSCRIPTION: d.subscription}) for d in rows]
+    async def _publish(self, rows: list[Delivery], id_suffix: str) -> None:
+        acks = [await self._js.publish_async(self._subject(run[0].subscription), pack(run), headers={
+            "Nats-Msg-Id": f"{run[0].seq}-{run[-1].seq}{id_suffix}"}) for run in runs(rows, self._batch, self._run_bytes())]
         await asyncio.gather(*acks)  # every one stored by the stream (or known to it) before moving on
+
+    def _run_bytes(self) -> int:
+        return max(_PAYLOAD_MARGIN, self._nc.max_payload - _PAYLOAD_MARGIN)
 
     # Delivering, to the dispatcher -----------------------------------------------------------
 
     async def _consumer(self, subscription: Subscription):
+        """The subscription's durable consumer. One run at most is out unacknowledged: while a
+        failed run waits out its back-off, the stream hands out nothing behind it."""
         consumer = self._consumers.get(subscription.id)
         if consumer is None:
-            subject = self._subject(subscription.id)
-            consumer = await self._js.pull_subscribe(subject, durable=f"push-{subscription.id}", stream=self.stream,
-                                                     config=ConsumerConfig(
-                                                         ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
-                                                         max_ack_pending=self._batch, ack_wait=self._ack_wait,
-                                                         filter_subject=subject))
+            subject, durable = self._subject(subscription.id), f"push-{subscription.id}"
+            config = ConsumerConfig(name=durable, durable_name=durable, ack_policy=AckPolicy.EXPLICIT,
+                                    deliver_policy=DeliverPolicy.ALL, max_ack_pending=1, ack_wait=self._ack_wait,
+                                    filter_subject=subject)
+            consumer = await self._js.pull_subscribe(subject, durable=durable, stream=self.stream, config=config)
+            if (await consumer.consumer_info()).config.max_ack_pending != 1:
+                await self._js.add_consumer(self.stream, config=config)  # made by an earlier version: updated
             self._consumers[subscription.id] = consumer
         return consumer
 
     async def due(self, subscription: Subscription, now_ms: int, limit: int) -> list[Delivery]:
+        """The subscription's next run, whole (the relay made it no longer than the queue's
+        `batch`, which the dispatcher's is), once the stream hands it out: the first time, or
+        when the back-off of its last failure has run out."""
         consumer = await self._consumer(subscription)
-        limit = min(limit, self._batch)
-        # A fetch of n returns only when it has n or its time is up; so one message first (a long
-        # poll that ends as soon as one is there), then as many more as the consumer says wait.
-        try:
-            messages = await consumer.fetch(1, timeout=self._poll)
+        try:  # a long poll, which ends as soon as a run is there
+            [message] = await consumer.fetch(1, timeout=self._poll)
         except NatsTimeout:
             return []
-        more = min(limit - 1, messages[0].metadata.num_pending or 0)
-        if more > 0:
-            try:
-                messages += await consumer.fetch(more, timeout=self._poll)
-            except NatsTimeout:
-                pass
-        messages.sort(key=lambda m: m.metadata.sequence.stream)
+        run = _deliveries(message, subscription.id)
         handed = self._handed.setdefault(subscription.id, {})
-        due = []
-        for message in messages:
-            delivery = _delivery(message)
+        for delivery in run:
             handed[delivery.seq] = message
-            due.append(delivery)
-        return due
+        return run
 
     async def delivered(self, subscription: Subscription, due: list[Delivery], at_ms: int) -> None:
         await self._store.delivered([d.seq for d in due], at_ms)
@@ -145,9 +154,11 @@ class JetStreamPushQueue(PushQueue):
 
     async def _settle(self, subscription: Subscription, due: list[Delivery], action) -> None:
         handed = self._handed.get(subscription.id, {})
+        settled: set[int] = set()
         for delivery in due:  # in order: a redelivery keeps the order of the negative acknowledgements
             message = handed.pop(delivery.seq, None)
-            if message is not None:
+            if message is not None and id(message) not in settled:
+                settled.add(id(message))
                 await action(message)
 
     async def forget(self, subscription_id: str) -> None:
@@ -176,8 +187,47 @@ class JetStreamPushQueue(PushQueue):
         await self._nc.drain()
 
 
-def _delivery(message) -> Delivery:
+def runs(rows: list[Delivery], most: int, most_bytes: int) -> list[list[Delivery]]:
+    """`rows` (in seq order) as runs of one subscription's deliveries, each run in seq order, of
+    at most `most` deliveries and, but for a lone delivery larger than that, `most_bytes` of
+    messages. A subscription's runs come in the order of their seqs."""
+    open_runs: dict[str, tuple[list[Delivery], int]] = {}
+    done: list[tuple[int, list[Delivery]]] = []
+    for delivery in rows:
+        run, size = open_runs.get(delivery.subscription, ([], 0))
+        if run and (len(run) >= most or size + len(delivery.message) > most_bytes):
+            done.append((run[0].seq, run))
+            run, size = [], 0
+        run.append(delivery)
+        open_runs[delivery.subscription] = (run, size + len(delivery.message))
+    done += [(run[0].seq, run) for run, _ in open_runs.values()]
+    return [run for _, run in sorted(done, key=lambda item: item[0])]
+
+
+def pack(run: list[Delivery]) -> bytes:
+    """One stream message for a run: a JSON index line (seq, publisher, mutation id, subject key,
+    message length per delivery), then the messages back to back. The messages stay the bytes
+    the outbox holds, to be joined into the webhook's batch as they are, never parsed again."""
+    index = [[d.seq, d.publisher, d.mutation_id, d.subject_key.hex(), len(d.message)] for d in run]
+    return json.dumps(index, separators=(",", ":")).encode() + b"\n" + b"".join(d.message for d in run)
+
+
+def unpack(data: bytes, subscription: str, attempts: int) -> list[Delivery]:
+    line, _, messages = data.partition(b"\n")
+    deliveries, at = [], 0
+    for seq, publisher, mutation_id, subject_key, length in json.loads(line):
+        deliveries.append(Delivery(seq=seq, subscription=subscription, publisher=publisher, mutation_id=mutation_id,
+                                   subject_key=bytes.fromhex(subject_key), message=messages[at:at + length],
+                                   attempts=attempts))
+        at += length
+    return deliveries
+
+
+def _deliveries(message, subscription: str) -> list[Delivery]:
     headers = message.headers or {}
-    return Delivery(seq=int(headers[_SEQ]), subscription=headers[_SUBSCRIPTION], publisher=headers[_PUBLISHER],
-                    mutation_id=headers[_MUTATION], subject_key=bytes.fromhex(headers[_SUBJECT_KEY]),
-                    message=message.data, attempts=message.metadata.num_delivered - 1, last_error=None, dead_at_ms=None)
+    attempts = message.metadata.num_delivered - 1
+    if _SEQ in headers:  # one delivery, as relayed before runs
+        return [Delivery(seq=int(headers[_SEQ]), subscription=headers[_SUBSCRIPTION], publisher=headers[_PUBLISHER],
+                         mutation_id=headers[_MUTATION], subject_key=bytes.fromhex(headers[_SUBJECT_KEY]),
+                         message=message.data, attempts=attempts)]
+    return unpack(message.data, subscription, attempts)

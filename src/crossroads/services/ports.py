@@ -356,10 +356,12 @@ class PushQueue(abc.ABC):
     order, and says how each attempt went; the queue keeps the attempts and the order."""
 
     waits: bool = False  # True when `due` itself waits a little for a first message (a long poll)
+    feed_batch: int = 1  # most a `feed` brings at once: one that brought fewer left nothing behind
 
     @abc.abstractmethod
     async def feed(self) -> int:
-        """Bring what the outbox accepted since the last call into the queue; how many."""
+        """Bring what the outbox accepted since the last call into the queue; how many. The
+        caller feeds again at once only after a full `feed_batch`, otherwise after its interval."""
 
     @abc.abstractmethod
     async def due(self, subscription: Subscription, now_ms: int, limit: int) -> list[Delivery]:

@@ -73,7 +73,7 @@ class PushDispatcher:
                 except Exception:  # logged and counted; the outbox keeps everything for the next round
                     self.failures += 1
                     log.exception("push delivery round failed; retrying")
-                if fed == 0:
+                if fed < self._queue.feed_batch:  # nothing left behind: let the next round's rows gather
                     await sleep_unless(stop, interval)
         finally:
             await self._stop(workers)
@@ -125,10 +125,10 @@ class PushDispatcher:
         return ceiling * (0.5 + self._jitter() / 2)
 
     async def _push(self, subscription: Subscription) -> int:
-        now_ms = self._clock.now_ms()
-        due = await self._queue.due(subscription, now_ms, self._batch)
+        due = await self._queue.due(subscription, self._clock.now_ms(), self._batch)
         if not due:
             return 0
+        now_ms = self._clock.now_ms()  # the attempt's time, from which a back-off counts: `due` may have waited
         url = subscription.webhook_url or ""
         body = b"[" + b",".join(d.message for d in due) + b"]"
         signature = self._signer.sign_detached(body, {"aud": url, "iat": now_ms // 1000})
