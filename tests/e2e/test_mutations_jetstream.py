@@ -1,10 +1,12 @@
 """Push delivery through NATS JetStream fed from the outbox, over a real NATS server and both
-stores: in order, signed, audited, deduplicated when fed twice, retried with back-off by the
-stream, set aside as dead letters in the outbox, replayed."""
+stores: in runs, in order, signed, audited, deduplicated when fed twice, retried with back-off
+by the stream (nothing behind a failed run overtakes it), set aside as dead letters in the
+outbox, replayed; a stream and consumer an earlier version left are still served."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 
@@ -57,11 +59,15 @@ async def test_pushes_go_through_the_stream_in_order_and_a_second_feed_sends_not
     assisted = hub.held_by("welfare")[:2]
     for number in range(5):
         assert (await publish(hub, move(f"j-{number}", assisted[number % 2], city=f"C{number}"))).status_code == 201
+    queue = hub.hub.push_queue
+    assert await queue.feed() == 5
+    info = await queue._js.stream_info(queue.stream)
+    assert info.state.messages == 3, "five deliveries in runs of at most the push batch (2)"
     push = dispatcher(hub, webhook)
     await deliver_until(push, webhook, 5)
     assert [e["id"] for e in webhook.received] == [f"j-{n}" for n in range(5)]
+    assert [len(json.loads(body)) for body in webhook.bodies] == [2, 2, 1]
     assert all(set(e["data"]) == {"city"} for e in webhook.received)
-    queue = hub.hub.push_queue
     assert await hub.hub.store.mutations.relay_position(queue.stream) > 0
 
     # A relay that died before recording its position feeds the same rows again: the stream
@@ -112,6 +118,49 @@ async def test_a_failing_webhook_is_retried_by_the_stream_in_order_then_dead_let
     assert failed.count(("f-0", "provider_error")) == failed.count(("f-1", "provider_error")) == 2
     assert failed.index(("f-0", "provider_error")) < failed.index(("f-1", "provider_error"))
     assert await hub.hub.store.mutations.dead_letters(10) == []
+
+
+async def test_a_message_published_while_a_run_waits_out_its_back_off_does_not_overtake_it(nats_hub):
+    hub = nats_hub
+    webhook = Webhook()
+    assert (await subscribe(hub, mode="push", webhook_url="http://hooks.test:8443/events")).status_code == 201
+    assisted = hub.held_by("welfare")[0]
+    push = dispatcher(hub, webhook, max_attempts=5)
+    webhook.failing = True
+    await publish(hub, move("o-0", assisted))
+    await push.deliver_due()  # o-0 alone in its run: one failed attempt, back-off 0.3 s
+    assert [r.target for r in await audit_records(hub) if r.action == "mutation.push_failed"] == ["o-0"]
+    webhook.failing = False
+    await publish(hub, move("o-1", assisted))
+    await push.deliver_due()  # o-1 has a run of its own and is due, but o-0 is not yet
+    assert webhook.received == []
+    await deliver_until(push, webhook, 2)
+    assert [e["id"] for e in webhook.received] == ["o-0", "o-1"]
+
+
+async def test_a_one_delivery_message_and_a_consumer_of_an_earlier_version_are_still_served(nats_hub):
+    from nats.js.api import AckPolicy, ConsumerConfig
+
+    hub = nats_hub
+    webhook = Webhook()
+    subscription = (await subscribe(hub, mode="push", webhook_url="http://hooks.test:8443/events")).json()["id"]
+    await publish(hub, move("v-0", hub.held_by("welfare")[0]))
+    queue, store = hub.hub.push_queue, hub.hub.store.mutations
+    [row] = await store.push_deliveries_after(0, 10)
+    durable = f"push-{subscription}"
+    await queue._js.add_consumer(queue.stream, ConsumerConfig(
+        name=durable, durable_name=durable, ack_policy=AckPolicy.EXPLICIT, max_ack_pending=2,
+        filter_subject=f"{queue.stream}.{subscription}"))
+    await queue._js.publish(f"{queue.stream}.{subscription}", row.message, headers={
+        "Nats-Msg-Id": str(row.seq), "Crossroads-Seq": str(row.seq), "Crossroads-Publisher": row.publisher,
+        "Crossroads-Mutation": row.mutation_id, "Crossroads-Subject-Key": row.subject_key.hex(),
+        "Crossroads-Subscription": subscription})
+    await store.set_relay_position(queue.stream, row.seq)
+    push = dispatcher(hub, webhook)
+    await deliver_until(push, webhook, 1)
+    assert [e["id"] for e in webhook.received] == ["v-0"]
+    assert (await queue._js.consumer_info(queue.stream, durable)).config.max_ack_pending == 1
+    assert await store.due_pushes(subscription, 0, 10) == []
 
 
 async def test_without_its_nats_the_queue_does_not_open(tmp_path):
