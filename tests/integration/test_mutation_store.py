@@ -63,12 +63,11 @@ async def test_publishing_is_idempotent_and_the_mailbox_is_ordered_per_subscribe
     assert [d.mutation_id for d in page] == ["m3", "m4"]
     # Acknowledging someone else's message does nothing; one's own, once.
     other = (await store.mutations.mailbox(NR, "app", 0, 10))[0]
-    assert await store.mutations.ack(FUND, "app", [other.seq], 5) == []
+    assert await store.mutations.ack(FUND, "app", [other.seq], 5) == 0
     assert await store.mutations.unacknowledged(FUND, "app", [other.seq]) == []
     assert [d.mutation_id for d in await store.mutations.unacknowledged(FUND, "app", [box[2].seq, box[0].seq])] == ["m1", "m3"]
-    acked = await store.mutations.ack(FUND, "app", [box[0].seq, box[2].seq, box[2].seq], 5)
-    assert [d.mutation_id for d in acked] == ["m1", "m3"]
-    assert await store.mutations.ack(FUND, "app", [box[0].seq], 6) == []
+    assert await store.mutations.ack(FUND, "app", [box[0].seq, box[2].seq, box[2].seq], 5) == 2
+    assert await store.mutations.ack(FUND, "app", [box[0].seq], 6) == 0
     assert [d.mutation_id for d in await store.mutations.mailbox(FUND, "app", 0, 100)] == ["m2", "m4", "m5"]
     # Cancelling the subscription takes what was queued for it; the other subscriber keeps its own.
     assert await store.mutations.delete_subscription("s1")

@@ -289,8 +289,7 @@ class MutationService:
         mine = {s.id: s for s in await self._store.subscriptions(institution=institution, application=application)} if waiting else {}
         await asyncio.gather(*(self._audit.append(_delivered(delivery, mine.get(delivery.subscription), institution,
                                                              application, now)) for delivery in waiting))
-        acked = await self._store.ack(institution, application, [d.seq for d in waiting], now) if waiting else []
-        return len(acked)
+        return await self._store.ack(institution, application, [d.seq for d in waiting], now) if waiting else 0
 
 
     # Dead letters (operator) ---------------------------------------------------------------

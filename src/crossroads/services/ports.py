@@ -309,8 +309,8 @@ class MutationStore(abc.ABC):
         """The application's deliveries among `seqs` not yet acknowledged, in seq order."""
 
     @abc.abstractmethod
-    async def ack(self, institution: str, application: str, seqs: list[int], at_ms: int) -> list[Delivery]:
-        """Acknowledge the application's deliveries among `seqs`; return those acknowledged now."""
+    async def ack(self, institution: str, application: str, seqs: list[int], at_ms: int) -> int:
+        """Acknowledge the application's deliveries among `seqs`; return how many were acknowledged now."""
 
     @abc.abstractmethod
     async def due_pushes(self, subscription: str, now_ms: int, limit: int) -> list[Delivery]:

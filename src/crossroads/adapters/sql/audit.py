@@ -26,6 +26,7 @@ from ...verifier import leaf_hash
 from .checkpoint import WalCheckpointer
 from .connect import begin_immediate, sqlite_connect
 from .database import Database
+from .multi_row import insert_values
 
 _INSERT = "INSERT INTO audit_log (seq, at_ms, subject_hash, record, leaf_index) VALUES "
 _INSERT_NODE = "INSERT INTO merkle_nodes (level, position, hash) VALUES "
@@ -33,7 +34,6 @@ _INSERT_NODE = "INSERT INTO merkle_nodes (level, position, hash) VALUES "
 _STATE = ("SELECT (SELECT COALESCE(MAX(seq), 0) FROM audit_log),"
           " (SELECT MAX(leaf_index) FROM audit_log WHERE leaf_index IS NOT NULL),"
           " EXISTS (SELECT 1 FROM audit_log WHERE leaf_index IS NULL)")
-_ROWS_PER_STATEMENT = 4096
 _MAX_BATCH = 2000
 
 
@@ -121,17 +121,17 @@ class SQLiteAuditLog(_SqlAuditReads):
             begin_immediate(conn)
             # Inside the write transaction no other connection (or hub process) can append: the
             # numbers after the largest are ours to give. One query reads where the log and its
-            # tree stand, and each table takes the batch in a few statements (see _insert).
+            # tree stand, and each table takes the batch in a few statements (see multi_row.py).
             last, top, waiting = conn.execute(_STATE).fetchone()
             seqs = list(range(last + 1, last + 1 + len(batch)))
             rows = [row for row, _, _ in batch]
             frontier = self._tree(conn, top) if self._sequence_on_append and not waiting else None
             if frontier is None:
-                _insert(conn, _INSERT, [(seq, *row, None) for seq, row in zip(seqs, rows)])
+                insert_values(conn, _INSERT, [(seq, *row, None) for seq, row in zip(seqs, rows)])
             else:
                 first = frontier.size
-                _insert(conn, _INSERT, [(seq, *row, first + i) for i, (seq, row) in enumerate(zip(seqs, rows))])
-                _insert(conn, _INSERT_NODE, frontier.extend(leaf_hash(row[2]) for row in rows))
+                insert_values(conn, _INSERT, [(seq, *row, first + i) for i, (seq, row) in enumerate(zip(seqs, rows))])
+                insert_values(conn, _INSERT_NODE, frontier.extend(leaf_hash(row[2]) for row in rows))
             conn.execute("COMMIT")
             self._frontier = frontier
             outcome = seqs
@@ -170,20 +170,6 @@ class SQLiteAuditLog(_SqlAuditReads):
             self._queue.put(None)
             await asyncio.to_thread(self._thread.join)
             self._thread = None
-
-
-def _insert(conn: Any, insert: str, rows: list[tuple]) -> None:
-    """Insert rows with one multi-row statement (per 4,096 rows) rather than executemany. The
-    sqlite3 module lets go of the GIL around every step, and each time the writer thread must win
-    it back from a busy event loop (up to the 5 ms switch interval); one step per batch instead of
-    one per row took the audit writer from the slowest to a small part of a commit."""
-    if not rows:
-        return
-    width = len(rows[0])
-    marks = "(" + ", ".join("?" * width) + ")"
-    for at in range(0, len(rows), _ROWS_PER_STATEMENT):
-        chunk = rows[at:at + _ROWS_PER_STATEMENT]
-        conn.execute(insert + ", ".join([marks] * len(chunk)), [value for row in chunk for value in row])
 
 
 def _resolve(results: list) -> None:

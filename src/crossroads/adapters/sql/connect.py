@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from pathlib import Path
@@ -39,13 +40,27 @@ def begin_immediate(conn: sqlite3.Connection, deadline_seconds: float = 30.0) ->
     take the GIL back from a busy event loop).
     """
     give_up = time.monotonic() + deadline_seconds
-    while True:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
-            if time.monotonic() > give_up:
-                raise
-            time.sleep(0.0002)
+    while not _try_begin(conn, give_up):
+        time.sleep(0.0002)
+
+
+async def begin_immediate_async(conn: sqlite3.Connection, deadline_seconds: float = 30.0) -> None:
+    """`begin_immediate` for a connection used on the event loop: between tries the loop runs
+    (at its timer's resolution, about a millisecond), instead of standing still in the wait."""
+    give_up = time.monotonic() + deadline_seconds
+    while not _try_begin(conn, give_up):
+        await asyncio.sleep(0.0002)
+
+
+def _try_begin(conn: sqlite3.Connection, give_up: float) -> bool:
+    """True once the write lock is taken; False while another connection holds it; raises past
+    `give_up` (the lock held that long is a fault to report, not to wait out)."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        return True
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        if time.monotonic() > give_up:
+            raise
+        return False

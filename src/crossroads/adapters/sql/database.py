@@ -2,7 +2,10 @@
 
 SQLite runs in-process: its indexed reads take microseconds, less than a hop to a thread would
 cost, so they run inline on a dedicated read connection; writes are serialised on a second
-connection under an asyncio lock. PostgreSQL uses psycopg 3's async connection pool.
+connection under an asyncio lock. Taking SQLite's write lock, which another hub process or the
+audit writer may hold, is the one wait: it is done by yielding to the event loop between tries
+(`begin_immediate_async`), never inside SQLite's busy handler, which would stall the whole
+event loop in sleeps of up to 100 ms. PostgreSQL uses psycopg 3's async connection pool.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Iterable, Sequence
 
 from .checkpoint import WalCheckpointer
-from .connect import sqlite_connect
+from .connect import begin_immediate_async, sqlite_connect
+from .multi_row import insert_values
 
 Row = tuple[Any, ...]
 
@@ -73,6 +77,9 @@ class _SQLiteTransaction(Transaction):
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self._conn.execute(sql, params).fetchall()
 
+    async def insert_rows(self, table: str, columns: Sequence[str], rows: list[Sequence[Any]]) -> None:
+        insert_values(self._conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ", rows)
+
 
 class SQLiteDatabase(Database):
     dialect = "sqlite"
@@ -81,7 +88,7 @@ class SQLiteDatabase(Database):
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._writer = sqlite_connect(self.path)
+        self._writer = sqlite_connect(self.path, busy_timeout_ms=0)  # begin_immediate_async does the waiting
         self._reader = sqlite_connect(self.path)
         self._lock = asyncio.Lock()
         self.checkpointer = WalCheckpointer(self.path)
@@ -93,7 +100,7 @@ class SQLiteDatabase(Database):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         async with self._lock:
-            self._writer.execute("BEGIN IMMEDIATE")
+            await begin_immediate_async(self._writer)
             try:
                 yield _SQLiteTransaction(self._writer)
             except BaseException:

@@ -118,9 +118,7 @@ class SqlMutations(MutationStore):
                 rows += [(subscription, mutation.publisher, mutation.id, mutation.subject_key, message)
                          for subscription, message in deliveries]
             if rows:  # in publishing order: a subscriber's messages keep the order of acceptance
-                await tx.executemany(
-                    "INSERT INTO deliveries (subscription, publisher, mutation_id, subject_key, message)"
-                    " VALUES (?, ?, ?, ?, ?)", rows)
+                await tx.insert_rows("deliveries", ("subscription", "publisher", "mutation_id", "subject_key", "message"), rows)
         return outcomes
 
     async def digests(self, publisher: str, ids: list[str]) -> dict[str, bytes]:
@@ -154,22 +152,16 @@ class SqlMutations(MutationStore):
             found += [_delivery(r) for r in rows]
         return found
 
-    async def ack(self, institution: str, application: str, seqs: list[int], at_ms: int) -> list[Delivery]:
-        acked: list[Delivery] = []
-        wanted = sorted(set(seqs))
+    async def ack(self, institution: str, application: str, seqs: list[int], at_ms: int) -> int:
+        # One UPDATE per group, counted by its rowcount: reading the rows back inside the write
+        # transaction would take a step per row, each giving up the GIL while holding the lock.
+        acked = 0
         async with self._db.transaction() as tx:
-            for at in range(0, len(wanted), _IN_BATCH):
-                group = wanted[at:at + _IN_BATCH]
-                marks = ", ".join("?" for _ in group)
-                rows = await tx.fetchall(
-                    f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s ON s.id = d.subscription"
-                    f" WHERE s.institution = ? AND s.application = ? AND d.acked_at_ms IS NULL AND d.seq IN ({marks})",
-                    (institution, application, *group))
-                if rows:
-                    mine = [r[0] for r in rows]
-                    await tx.execute(f"UPDATE deliveries SET acked_at_ms = ? WHERE seq IN ({', '.join('?' for _ in mine)})",
-                                     (at_ms, *mine))
-                    acked += [_delivery(r) for r in rows]
+            for group in _groups(seqs):
+                acked += await tx.execute(
+                    f"UPDATE deliveries SET acked_at_ms = ? WHERE seq IN ({_marks(group)}) AND acked_at_ms IS NULL"
+                    " AND subscription IN (SELECT id FROM subscriptions WHERE institution = ? AND application = ?)",
+                    (at_ms, *group, institution, application))
         return acked
 
     async def due_pushes(self, subscription: str, now_ms: int, limit: int) -> list[Delivery]:
