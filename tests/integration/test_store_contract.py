@@ -163,6 +163,23 @@ async def test_audit_appends_concurrently_in_one_total_order(store):
     assert await store.audit.count() == 300
 
 
+async def test_audit_appends_of_several_records_are_committed_together_numbered_in_their_order(store):
+    def records(tag: str, count: int) -> list[AuditRecord]:
+        return [AuditRecord(kind="mutation", at_ms=i, outcome="ok", target=f"{tag}-{i}") for i in range(count)]
+
+    groups = [records("a", 1500), records("b", 1), records("c", 700), []]  # together past one commit's batch
+    singles = records("s", 50)
+    results = await asyncio.gather(*(store.audit.append_many(g) for g in groups), *(store.audit.append(r) for r in singles))
+    many, lone = results[:len(groups)], results[len(groups):]
+    assert [len(seqs) for seqs in many] == [1500, 1, 700, 0]
+    assert len({s for seqs in many for s in seqs} | set(lone)) == 2251
+    by_seq = dict(await store.audit.read(0, 5000))
+    for group, seqs in zip(groups, many):
+        assert [AuditRecord.from_canonical(by_seq[s]) for s in seqs] == group
+        assert seqs == sorted(seqs)
+    assert [AuditRecord.from_canonical(by_seq[s]) for s in lone] == singles
+
+
 async def test_replay_guard_accepts_once(store):
     assert await store.replay.first_use("client|jti-1", 2**40)
     assert not await store.replay.first_use("client|jti-1", 2**40)

@@ -8,7 +8,6 @@ message is a CloudEvent 1.0 holding only the fields its authorization allows.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import uuid
 from dataclasses import dataclass, replace
@@ -174,12 +173,12 @@ class MutationService:
         holders = await self._directory.holders_of([mutation.subject_key for _, mutation, _ in to_store]) if to_store else {}
         to_store = [(index, mutation, digest, await self._recipients(mutation, subscribers, holders.get(mutation.subject_key, [])))
                     for index, mutation, digest in to_store]
-        await asyncio.gather(*(self._audit.append(AuditRecord(
+        await self._audit.append_many([AuditRecord(
             kind="mutation", at_ms=mutation.published_at_ms, outcome="ok", action="mutation.publish",
             consumer=publisher, application=caller.application, service=f"{mutation.type}/{mutation.version}",
             subject_hash=mutation.subject_key.hex(), target=mutation.id,
             detail={"effective_date": mutation.effective.isoformat(), "recipients": sorted({s.institution for s, _ in recipients})},
-        )) for _, mutation, _, recipients in to_store))
+        ) for _, mutation, _, recipients in to_store])
         stored = await self._store.publish_many(
             [(mutation, digest, [(s.id, message) for s, message in recipients]) for _, mutation, digest, recipients in to_store])
         for (index, mutation, digest, recipients), race in zip(to_store, stored):
@@ -287,8 +286,8 @@ class MutationService:
         # audit cannot be written, the messages stay in the mailbox and the caller gets the error.
         waiting = await self._store.unacknowledged(institution, application, seqs)
         mine = {s.id: s for s in await self._store.subscriptions(institution=institution, application=application)} if waiting else {}
-        await asyncio.gather(*(self._audit.append(_delivered(delivery, mine.get(delivery.subscription), institution,
-                                                             application, now)) for delivery in waiting))
+        await self._audit.append_many([_delivered(delivery, mine.get(delivery.subscription), institution, application, now)
+                                       for delivery in waiting])
         return await self._store.ack(institution, application, [d.seq for d in waiting], now) if waiting else 0
 
 

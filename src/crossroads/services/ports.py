@@ -119,6 +119,11 @@ class AuditLog(abc.ABC):
         """Append durably and return the entry's index; returns only once the entry is committed."""
 
     @abc.abstractmethod
+    async def append_many(self, records: list[AuditRecord]) -> list[int]:
+        """`append` for several records at once, committed together (all or none), their
+        indexes in order; one wait for the caller instead of one per record."""
+
+    @abc.abstractmethod
     async def read(self, start: int = 0, limit: int = 1000) -> list[tuple[int, bytes]]:
         """Entries in index order from `start`: (index, canonical record bytes)."""
 

@@ -140,8 +140,7 @@ class PushDispatcher:
             await self._failed(subscription, due, failure, now_ms)
             return 0
         # Appended together, so that the audit writer commits them in one batch, not one by one.
-        await asyncio.gather(*(self._audit.append(_record(subscription, d, now_ms, "ok", "mutation.deliver", {"via": "push"}))
-                               for d in due))
+        await self._audit.append_many([_record(subscription, d, now_ms, "ok", "mutation.deliver", {"via": "push"}) for d in due])
         await self._queue.delivered(subscription, due, now_ms)
         return len(due)
 
@@ -149,9 +148,9 @@ class PushDispatcher:
         attempts = due[0].attempts + 1
         dead = attempts >= self._max_attempts
         action = "mutation.dead_letter" if dead else "mutation.push_failed"
-        await asyncio.gather(*(self._audit.append(_record(subscription, d, now_ms, failure.code, action,
-                                                          {"via": "push", "attempts": attempts, "reason": failure.message[:200]}))
-                               for d in due))
+        await self._audit.append_many([_record(subscription, d, now_ms, failure.code, action,
+                                               {"via": "push", "attempts": attempts, "reason": failure.message[:200]})
+                                       for d in due])
         next_ms = now_ms + int(self.backoff_seconds(attempts) * 1000)
         await self._queue.failed(subscription, due, f"{failure.code}: {failure.message}", next_ms, now_ms if dead else None)
         if dead:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import queue
+from collections import deque
 import threading
 from typing import Any
 
@@ -84,10 +85,17 @@ class SQLiteAuditLog(_SqlAuditReads):
                     self._thread.start()
 
     async def append(self, record: AuditRecord) -> int:
+        [seq] = await self._enqueue([_row(record)])
+        return seq
+
+    async def append_many(self, records: list[AuditRecord]) -> list[int]:
+        return await self._enqueue([_row(record) for record in records]) if records else []
+
+    async def _enqueue(self, rows: list[tuple]) -> list[int]:
         self._ensure_writer()
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._queue.put((_row(record), future, loop))
+        self._queue.put((rows, future, loop))
         return await future
 
     def _write_forever(self) -> None:
@@ -97,9 +105,9 @@ class SQLiteAuditLog(_SqlAuditReads):
             if first is None:
                 conn.close()
                 return
-            batch = [first]
+            batch, rows = [first], len(first[0])
             stop = False
-            while len(batch) < _MAX_BATCH:
+            while rows < _MAX_BATCH:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
@@ -108,6 +116,7 @@ class SQLiteAuditLog(_SqlAuditReads):
                     stop = True
                     break
                 batch.append(item)
+                rows += len(item[0])
             self._commit(conn, batch)
             if self._checkpointer is not None:
                 self._checkpointer.restart_if_wanted(conn)
@@ -117,24 +126,28 @@ class SQLiteAuditLog(_SqlAuditReads):
 
     def _commit(self, conn: Any, batch: list) -> None:
         outcome: list[Any]
+        rows = [row for item_rows, _, _ in batch for row in item_rows]
         try:
+            leaves = [leaf_hash(row[2]) for row in rows] if self._sequence_on_append else []  # before the lock
             begin_immediate(conn)
             # Inside the write transaction no other connection (or hub process) can append: the
             # numbers after the largest are ours to give. One query reads where the log and its
             # tree stand, and each table takes the batch in a few statements (see multi_row.py).
             last, top, waiting = conn.execute(_STATE).fetchone()
-            seqs = list(range(last + 1, last + 1 + len(batch)))
-            rows = [row for row, _, _ in batch]
+            seqs = list(range(last + 1, last + 1 + len(rows)))
             frontier = self._tree(conn, top) if self._sequence_on_append and not waiting else None
             if frontier is None:
                 insert_values(conn, _INSERT, [(seq, *row, None) for seq, row in zip(seqs, rows)])
             else:
                 first = frontier.size
                 insert_values(conn, _INSERT, [(seq, *row, first + i) for i, (seq, row) in enumerate(zip(seqs, rows))])
-                insert_values(conn, _INSERT_NODE, frontier.extend(leaf_hash(row[2]) for row in rows))
+                insert_values(conn, _INSERT_NODE, frontier.extend(iter(leaves)))
             conn.execute("COMMIT")
             self._frontier = frontier
-            outcome = seqs
+            outcome, at = [], 0
+            for item_rows, _, _ in batch:  # each append its own numbers, in its order
+                outcome.append(seqs[at:at + len(item_rows)])
+                at += len(item_rows)
         except Exception as exc:  # reported to every waiting append, never swallowed
             self._frontier = None  # it may hold leaves that were rolled back: reload it next time
             try:
@@ -198,28 +211,43 @@ class PostgresAuditLog(_SqlAuditReads):
     def __init__(self, db: Database, pool: Any) -> None:
         super().__init__(db)
         self._pool = pool
-        self._pending: list[tuple[tuple, asyncio.Future]] = []
+        self._pending: deque[tuple[list[tuple], asyncio.Future]] = deque()
         self._flushing: asyncio.Task | None = None
 
     async def append(self, record: AuditRecord) -> int:
+        [seq] = await self._enqueue([_row(record)])
+        return seq
+
+    async def append_many(self, records: list[AuditRecord]) -> list[int]:
+        return await self._enqueue([_row(record) for record in records]) if records else []
+
+    async def _enqueue(self, rows: list[tuple]) -> list[int]:
         future = asyncio.get_running_loop().create_future()
-        self._pending.append((_row(record), future))
+        self._pending.append((rows, future))
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.create_task(self._flush())
         return await future
 
     async def _flush(self) -> None:
         while self._pending:
-            batch, self._pending = self._pending[:_MAX_BATCH], self._pending[_MAX_BATCH:]
+            batch, count = [], 0
+            while self._pending and (not batch or count + len(self._pending[0][0]) <= _MAX_BATCH):
+                batch.append(self._pending.popleft())
+                count += len(batch[-1][0])
+            rows = [row for item_rows, _ in batch for row in item_rows]
             try:
                 async with self._pool.connection() as conn:
                     # One statement, so one round trip: numbers drawn for the batch (a volatile
                     # CTE is evaluated once), the rows inserted with them, the numbers returned
                     # in the batch's order.
                     cur = await conn.execute(_PG_APPEND, (
-                        [row[0] for row, _ in batch], [row[1] for row, _ in batch], [row[2] for row, _ in batch]))
+                        [row[0] for row in rows], [row[1] for row in rows], [row[2] for row in rows]))
                     seqs = [row[0] for row in await cur.fetchall()]
-                results: list[Any] = seqs
+                results: list[Any] = []
+                at = 0
+                for item_rows, _ in batch:  # each append its own numbers, in its order
+                    results.append(seqs[at:at + len(item_rows)])
+                    at += len(item_rows)
             except Exception as exc:  # reported to every waiting append, never swallowed
                 results = [exc] * len(batch)
             _resolve([(future, result) for (_, future), result in zip(batch, results)])
