@@ -83,6 +83,19 @@ async def test_concurrent_publications_of_one_id_store_it_once(store):
     assert len(await store.mutations.mailbox(FUND, "app", 0, 100)) == 1
 
 
+async def test_a_batch_stores_its_new_ids_and_names_the_digest_of_the_others(store):
+    await store.mutations.add_subscription(Subscription("s1", FUND, "app", "person.address", "A1"))
+    assert await store.mutations.publish(mutation("old"), b"d-old", [("s1", b'{"n":0}')]) is None
+    batch = [(mutation(f"b{n}"), b"d", [("s1", b'{"n":%d}' % n)]) for n in range(1, 3501)]  # more than one INSERT
+    batch.insert(10, (mutation("old"), b"d-new", [("s1", b'{"n":-1}')]))
+    batch.append((mutation("b7"), b"d", [("s1", b'{"n":-7}')]))  # the same id twice in one call
+    outcomes = await store.mutations.publish_many(batch)
+    assert outcomes[10] == b"d-old" and outcomes[-1] == b"d"
+    assert [o for i, o in enumerate(outcomes) if i not in (10, len(outcomes) - 1)] == [None] * 3500
+    box = await store.mutations.mailbox(FUND, "app", 0, 5000)
+    assert [d.message for d in box] == [b'{"n":%d}' % n for n in range(0, 3501)]
+
+
 async def test_push_queues_wait_die_and_replay_in_order(store):
     await store.mutations.add_subscription(Subscription("s1", FUND, "app", "person.address", "A1", "push", "https://fund/hook"))
     for n in range(1, 4):

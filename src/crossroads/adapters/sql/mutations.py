@@ -12,6 +12,7 @@ _TYPE_COLUMNS = "code, version, name, publisher, payload_schema, description, fi
 _SUBSCRIPTION_COLUMNS = "id, institution, application, mutation_type, authorization_ref, mode, webhook_url, created_at_ms"
 _DELIVERY_COLUMNS = ("d.seq, d.subscription, d.publisher, d.mutation_id, d.subject_key, d.message, d.attempts,"
                      " d.last_error, d.dead_at_ms")
+_MUTATIONS_PER_INSERT = 3000  # 9 values each: under SQLite's 32,766 and PostgreSQL's 65,535 parameters
 _IN_BATCH = 500  # values per … IN (…): under SQLite's and psycopg's parameter limits
 _OUTBOX_LOCK = 0x43524F53_4F420001  # "CROSOB" + 1: the advisory lock publications into the outbox take in turn
 
@@ -103,17 +104,27 @@ class SqlMutations(MutationStore):
                 # reader that has seen seq n (a relay, a mailbox paging with `after`) never finds
                 # a lower one committed later. (SQLite's single writer gives this by itself.)
                 await tx.execute("SELECT pg_advisory_xact_lock(?)", (_OUTBOX_LOCK,))
-            for mutation, digest, deliveries in items:
-                stored = await tx.execute(
+            # One multi-row INSERT per chunk, not a statement per mutation (a round trip each on
+            # PostgreSQL, under the lock above): RETURNING tells which were stored; the others
+            # were published before, by an earlier request or a concurrent one.
+            stored: set[tuple[str, str]] = set()
+            for at in range(0, len(items), _MUTATIONS_PER_INSERT):
+                chunk = items[at:at + _MUTATIONS_PER_INSERT]
+                found = await tx.fetchall(
                     "INSERT INTO mutations (publisher, id, mutation_type, version, subject_key, effective_day, digest,"
-                    " recipients, published_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (mutation.publisher, mutation.id, mutation.type, mutation.version, mutation.subject_key,
-                     mutation.effective.toordinal(), digest, len(deliveries), mutation.published_at_ms))
-                if stored != 1:
-                    row = await tx.fetchone("SELECT digest FROM mutations WHERE publisher = ? AND id = ?",
-                                            (mutation.publisher, mutation.id))
+                    " recipients, published_at_ms) VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk)) +
+                    " ON CONFLICT DO NOTHING RETURNING publisher, id",
+                    [value for mutation, digest, deliveries in chunk for value in (
+                        mutation.publisher, mutation.id, mutation.type, mutation.version, mutation.subject_key,
+                        mutation.effective.toordinal(), digest, len(deliveries), mutation.published_at_ms)])
+                stored.update((row[0], row[1]) for row in found)
+            for mutation, digest, deliveries in items:
+                key = (mutation.publisher, mutation.id)
+                if key not in stored:  # rare: read what is stored under its id
+                    row = await tx.fetchone("SELECT digest FROM mutations WHERE publisher = ? AND id = ?", key)
                     outcomes.append(bytes(row[0]) if row else b"")
                     continue
+                stored.discard(key)  # the same id again in this call is the first one's duplicate
                 outcomes.append(None)
                 rows += [(subscription, mutation.publisher, mutation.id, mutation.subject_key, message)
                          for subscription, message in deliveries]
