@@ -6,7 +6,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crossroads.adapters.jetstream import pack, runs, unpack
+import pytest
+
+from crossroads.adapters.jetstream import fitted, pack, runs, unpack
 from crossroads.services.ports import Delivery
 
 
@@ -46,3 +48,13 @@ def test_runs_keep_every_delivery_once_and_each_subscriptions_order(items, most,
         sent = [d.seq for run in out for d in run if d.subscription == subscription]
         assert sent == sorted(sent)
     assert [run[0].seq for run in out] == sorted(run[0].seq for run in out)
+
+
+def test_a_run_past_the_servers_limit_goes_in_halves_in_order_and_a_lone_delivery_too_large_is_named():
+    run = [delivery(n, "sub-1", b"x" * 1000) for n in range(1, 9)]
+    assert fitted(run, 1_048_576) == [(run, pack(run))]
+    parts = fitted(run, 4000)
+    assert [d.seq for part, _ in parts for d in part] == list(range(1, 9))
+    assert all(len(data) <= 4000 and unpack(data, "sub-1", 0) == part for part, data in parts)
+    with pytest.raises(RuntimeError, match=r"outbox delivery 3 for subscription sub-1 .* max_payload \(1000\)"):
+        fitted(run[2:3], 1000)

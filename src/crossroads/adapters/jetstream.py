@@ -100,8 +100,11 @@ class JetStreamPushQueue(PushQueue):
         await self._publish([d for d in again if d.subscription in pushed], f".replay.{time.time_ns()}")
 
     async def _publish(self, rows: list[Delivery], id_suffix: str) -> None:
-        acks = [await self._js.publish_async(self._subject(run[0].subscription), pack(run), headers={
-            "Nats-Msg-Id": f"{run[0].seq}-{run[-1].seq}{id_suffix}"}) for run in runs(rows, self._batch, self._run_bytes())]
+        acks = []
+        for each in runs(rows, self._batch, self._run_bytes()):
+            for run, data in fitted(each, self._nc.max_payload):
+                acks.append(await self._js.publish_async(self._subject(run[0].subscription), data, headers={
+                    "Nats-Msg-Id": f"{run[0].seq}-{run[-1].seq}{id_suffix}"}))
         await asyncio.gather(*acks)  # every one stored by the stream (or known to it) before moving on
 
     def _run_bytes(self) -> int:
@@ -202,6 +205,23 @@ def runs(rows: list[Delivery], most: int, most_bytes: int) -> list[list[Delivery
         open_runs[delivery.subscription] = (run, size + len(delivery.message))
     done += [(run[0].seq, run) for run, _ in open_runs.values()]
     return [run for _, run in sorted(done, key=lambda item: item[0])]
+
+
+def fitted(run: list[Delivery], max_payload: int) -> list[tuple[list[Delivery], bytes]]:
+    """`run` packed, in halves (in order) where its index line took it past the server's limit.
+    A lone delivery that does not fit is an error that names it and says what to change: the
+    relay stops there, and tries again each round, rather than pass it by; nothing is lost, and
+    the operator sees why in the log."""
+    data = pack(run)
+    if len(data) <= max_payload - _PAYLOAD_MARGIN // 4:  # the subject and headers count too
+        return [(run, data)]
+    if len(run) > 1:
+        half = len(run) // 2
+        return fitted(run[:half], max_payload) + fitted(run[half:], max_payload)
+    raise RuntimeError(
+        f"outbox delivery {run[0].seq} for subscription {run[0].subscription} is {len(data)} bytes in its stream"
+        f" message, more than the NATS server's max_payload ({max_payload}) allows: raise max_payload on the"
+        " server, or lower CROSSROADS_MAX_BODY_BYTES under it")
 
 
 def pack(run: list[Delivery]) -> bytes:
