@@ -163,6 +163,28 @@ async def test_a_one_delivery_message_and_a_consumer_of_an_earlier_version_are_s
     assert await store.due_pushes(subscription, 0, 10) == []
 
 
+async def test_a_run_handed_out_goes_back_at_once_when_its_process_lets_the_subscription_go(nats_hub):
+    from crossroads.adapters.jetstream import JetStreamPushQueue
+
+    hub = nats_hub
+    subscription = (await subscribe(hub, mode="push", webhook_url="http://hooks.test:8443/events")).json()["id"]
+    [pushed] = [s for s in await hub.hub.store.mutations.subscriptions() if s.id == subscription]
+    await publish(hub, move("h-0", hub.held_by("welfare")[0]))
+    first = hub.hub.push_queue
+    await first.feed()
+    assert [d.mutation_id for d in await first.due(pushed, 0, 2)] == ["h-0"]
+    # Another process takes the subscription over; its acknowledgement wait is 30 s.
+    second = await JetStreamPushQueue.connect(NATS_URL, hub.hub.store.mutations, first.stream, batch=2,
+                                              poll_seconds=0.5, ack_wait_seconds=30)
+    try:
+        assert await second.due(pushed, 0, 2) == [], "one run out at a time: the first process holds it"
+        await first.release(subscription)
+        again = await second.due(pushed, 0, 2)
+        assert [(d.mutation_id, d.attempts) for d in again] == [("h-0", 1)]
+    finally:
+        await second.close()
+
+
 async def test_without_its_nats_the_queue_does_not_open(tmp_path):
     from crossroads.adapters.jetstream import JetStreamPushQueue
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 
 import nats
@@ -44,7 +45,8 @@ from ..services.ports import Delivery, MutationStore, PushQueue
 _SEQ, _PUBLISHER, _MUTATION, _SUBJECT_KEY, _SUBSCRIPTION = (
     "Crossroads-Seq", "Crossroads-Publisher", "Crossroads-Mutation", "Crossroads-Subject-Key", "Crossroads-Subscription")
 DUPLICATE_WINDOW_SECONDS = 600.0
-_PAYLOAD_MARGIN = 4096  # room under the server's max_payload for the run's index line
+_PAYLOAD_MARGIN = 4096  # room under the server's max_payload for a run's index and headers (`fitted` checks)
+log = logging.getLogger("crossroads.mutations")
 
 
 class JetStreamPushQueue(PushQueue):
@@ -176,14 +178,20 @@ class JetStreamPushQueue(PushQueue):
         await self._js.purge_stream(self.stream, subject=self._subject(subscription_id))
 
     async def release(self, subscription_id: str | None = None) -> None:
-        """Stop consuming one subscription, or all (this process no longer delivers them);
-        unsettled messages are redelivered to whoever delivers next once their acknowledgement
-        wait runs out."""
+        """Stop consuming one subscription, or all (this process no longer delivers them). A run
+        handed out and not settled goes back at once (a negative acknowledgement), so that
+        whoever delivers next need not wait out the acknowledgement wait behind it; should that
+        fail, the stream hands it out again when the wait runs out, so nothing is lost."""
         for each in [subscription_id] if subscription_id is not None else list(self._consumers):
             consumer = self._consumers.pop(each, None)
+            for message in {id(m): m for m in self._handed.pop(each, {}).values()}.values():
+                try:
+                    await message.nak()
+                except Exception:
+                    log.warning("run of subscription %s not handed back; JetStream hands it out again after %.0f s",
+                                each, self._ack_wait, exc_info=True)
             if consumer is not None:
                 await consumer.unsubscribe()
-            self._handed.pop(each, None)
 
     async def close(self) -> None:
         await self.release()
