@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from .domain.declarations.dimona import DimonaRules
 from .domain.declarations.dmfa import DmfaRules
 from .domain.identifiers import IdentifierScheme, scheme_for
 from .domain.subjects import SubjectHasher
+from .domain.webhooks import WebhookPolicy
 from .services.auth import TokenService
 from .services.citizen import ConsultationHistory
 from .services.clock import Clock
@@ -42,6 +44,8 @@ from .services.archive import AuditArchive
 from .services.audit_check import LogAuditor
 from .services.transparency import AuditProofs, Sequencer
 from .services.witnessing import HeadPublisher, HeadTarget
+
+log = logging.getLogger("crossroads.bootstrap")
 
 
 @dataclass
@@ -64,6 +68,7 @@ class Hub:
     push_partitions: PushPartitions
     push_queue: PushQueue
     providers: ProviderClient
+    webhooks: ProviderClient  # the same client as `providers` when one was handed in
     sequencer: Sequencer
     audit_proofs: AuditProofs
     auditor: LogAuditor
@@ -78,6 +83,8 @@ class Hub:
 
     async def close(self) -> None:
         await self.providers.close()
+        if self.webhooks is not self.providers:
+            await self.webhooks.close()
         await self.publisher.close()
         await self.push_queue.close()
         await self.store.close()
@@ -134,9 +141,15 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
     scheme = scheme_for(settings.country)
     hasher = SubjectHasher(loaded.subject_secret)
     cache = RegistryCache(store.registry, settings.registry_cache_seconds)
+    webhooks = providers or AiohttpProviderClient(
+        settings.provider_connect_timeout, settings.provider_read_timeout, settings.provider_pool_size,
+        public_only=not settings.allow_internal_webhooks)
     providers = providers or AiohttpProviderClient(
         settings.provider_connect_timeout, settings.provider_read_timeout, settings.provider_pool_size
     )
+    if settings.allow_internal_webhooks:
+        log.warning("CROSSROADS_ALLOW_INTERNAL_WEBHOOKS is on: members' webhooks may reach loopback, link-local"
+                    " and private addresses, and the hub signs what it sends there. Never in production.")
     citizen_issuer = settings.citizen_issuer()
     secret = settings.citizen_oidc_client_secret
     signin = None if citizen_issuer is None else OidcSignIn(
@@ -150,9 +163,10 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
             examples=country.persons(5), redirect_prefix=f"{settings.issuer}/citizen/")
     proofs = AuditProofs(store.transparency)
     push_queue = await open_push_queue(settings, store.mutations)
-    directory = DirectoryService(store.directory, store.registry, store.audit, clock, scheme, hasher)
+    directory = DirectoryService(store.directory, store.registry, store.audit, clock, scheme, hasher,
+                                 settings.provisional_days)
     mutations = MutationService(store.mutations, store.registry, store.directory, store.audit, clock, scheme, hasher,
-                                cache, push_queue)
+                                cache, push_queue, WebhookPolicy(settings.issuer, settings.allow_internal_webhooks))
     declarations = declaration_service(settings, store, load_reference(settings.dmfa_rates), clock, scheme, hasher)
     return Hub(
         settings=settings, store=store, keys=keys, scheme=scheme, hasher=hasher, clock=clock,
@@ -168,12 +182,13 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
         ),
         mutations=mutations,
         initial_sync=InitialSync(directory, store.mutations, cache, providers, keys, store.audit, clock, scheme, hasher),
-        push=PushDispatcher(store.mutations, push_queue, providers, keys, store.audit, clock,
+        push=PushDispatcher(store.mutations, push_queue, webhooks, keys, store.audit, clock,
                             max_attempts=settings.push_max_attempts, retry_base_seconds=settings.push_retry_base_seconds,
                             retry_max_seconds=settings.push_retry_max_seconds, batch=settings.push_batch),
         push_queue=push_queue,
         push_partitions=PushPartitions([store.push_partition_lease(n) for n in range(settings.push_partitions)]),
         providers=providers,
+        webhooks=webhooks,
         sequencer=Sequencer(store.transparency, keys, clock, head_every_entries=settings.tree_head_every_entries,
                             head_every_seconds=settings.tree_head_every_seconds),
         audit_proofs=proofs,

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     provider_read_timeout: float = Field(10.0, gt=0, description="Seconds to wait for a provider's answer.")
     provider_pool_size: int = Field(200, ge=1, description="Pooled connections to providers, per hub process.")
     store_pool_size: int = Field(10, ge=1, description="PostgreSQL connections per hub process.")
+    provisional_days: int = Field(30, ge=1, le=3660, description="How long a provisional (phase 1) integration runs from the day it is made, unless a definitive one confirms it.")
+    allow_internal_webhooks: bool = Field(False, description="DANGER: let webhooks reach loopback, link-local and private addresses (a demo or a closed test network only). Logged as a warning at start-up.")
     registry_cache_seconds: float = Field(5.0, ge=0, description="How long a hub process reuses services and authorizations it read (0: always read).")
     tree_head_every_entries: int = Field(1000, ge=1, description="Sign a new audit tree head once this many entries were added since the last.")
     tree_head_every_seconds: float = Field(10.0, gt=0, description="Sign a new audit tree head at least this often while entries arrive.")

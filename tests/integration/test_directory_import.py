@@ -9,7 +9,7 @@ import pytest
 
 from crossroads.bootstrap import bootstrap
 from crossroads.domain.periods import Period
-from crossroads.domain.registry import Capacity, Institution
+from crossroads.domain.registry import Capacity, Institution, IntegrationRight
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.anyio
@@ -22,6 +22,7 @@ async def hub(tmp_path, store_url):
     hub = await bootstrap(make_settings(tmp_path, store_url))
     await hub.registry.put_institution(Institution(FUND, "Fund"))
     await hub.registry.put_capacity(Capacity("INSURED", "Insured"))
+    await hub.registry.put_integration_right(IntegrationRight(FUND, "INSURED", "the fund's licence"))
     yield hub
     await hub.close()
 

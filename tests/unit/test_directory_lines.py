@@ -106,12 +106,15 @@ def test_a_csv_file_with_quotes_is_not_cut():
     assert split_import(b"subject\n85073003328\n85073003328\n", "csv", 1) == ["subject\n85073003328\n"] * 2
 
 
+RIGHTS = {"0411905847": {"INSURED"}, "0403170701": {"INSURED"}}
+
+
 # The parser crosses into worker processes by pickling; it must come back the same, and so must
 # what it parses and the refusals it makes.
 
 def test_a_parser_and_its_block_survive_pickling():
     hasher = SubjectHasher(b"s" * 32)
-    parser = ChangeParser(BELGIUM, hasher, None, ["INSURED"], ["0411905847"])
+    parser = ChangeParser(BELGIUM, hasher, None, ["INSURED"], RIGHTS, date(2030, 1, 1), ["0411905847"])
     again = pickle.loads(pickle.dumps(parser))
     lines = [{"subject": "85073003328", "institution": "0411905847", "capacity": "INSURED", "start": "2020-01-01"},
              {"subject": "85073003328", "institution": "0403170701", "capacity": "INSURED", "start": "2020-01-01"},
@@ -126,7 +129,7 @@ def test_a_parser_and_its_block_survive_pickling():
 
 
 def test_unhashable_dates_are_refused_not_crashed():
-    parser = ChangeParser(BELGIUM, SubjectHasher(b"s" * 32), None, ["INSURED"])
+    parser = ChangeParser(BELGIUM, SubjectHasher(b"s" * 32), None, ["INSURED"], RIGHTS, date(2030, 1, 1))
     with pytest.raises(Refusal) as caught:
         parser.parse({"subject": "85073003328", "institution": "0411905847", "capacity": "INSURED", "start": ["2020"]})
     assert caught.value.code == "invalid_period"

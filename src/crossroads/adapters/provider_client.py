@@ -1,31 +1,64 @@
-"""Calls to providers: one pooled aiohttp session per hub process, with connect and read timeouts."""
+"""Calls to providers and webhooks: a pooled aiohttp session per use per hub process, with connect
+and read timeouts.
+
+Providers sit at addresses the operator registered, often on an internal network. Webhooks sit at
+addresses members wrote, so their client (`public_only`) connects only to public addresses: the
+check is made on the addresses a name resolves to when connecting, not on the name when it was
+registered, so a name that later resolves inside (DNS rebinding) is refused too.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import socket
+from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
 
 from ..domain.errors import Refusal
+from ..domain.webhooks import is_internal_address
 from ..services.ports import ProviderClient, ProviderReply
 
 MAX_PROVIDER_BODY = 16 * 1024 * 1024
 
 
+class PublicOnlyResolver(AbstractResolver):
+    """Resolves as usual, then drops every internal address; no address left is a failure to resolve."""
+
+    def __init__(self) -> None:
+        self._resolver = DefaultResolver()
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        found = [r for r in await self._resolver.resolve(host, port, family) if not is_internal_address(r["host"])]
+        if not found:
+            raise OSError(f"{host} resolves only to internal addresses, which webhooks may not reach")
+        return found
+
+    async def close(self) -> None:
+        await self._resolver.close()
+
+
 class AiohttpProviderClient(ProviderClient):
-    def __init__(self, connect_timeout: float, read_timeout: float, pool_size: int) -> None:
+    def __init__(self, connect_timeout: float, read_timeout: float, pool_size: int, public_only: bool = False) -> None:
         self._timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=read_timeout)
         self._pool_size = pool_size
+        self._public_only = public_only
         self._session: aiohttp.ClientSession | None = None
 
     def _get_session(self) -> aiohttp.ClientSession:
         # Created lazily inside the running event loop (aiohttp binds a session to its loop).
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=self._pool_size, ttl_dns_cache=300)
+            connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=self._pool_size, ttl_dns_cache=300,
+                                             resolver=PublicOnlyResolver() if self._public_only else None)
             self._session = aiohttp.ClientSession(timeout=self._timeout, connector=connector, auto_decompress=True)
         return self._session
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> ProviderReply:
+        # aiohttp connects to an address literal without asking the resolver: judged here.
+        if self._public_only and is_internal_address(urlsplit(url).hostname or ""):
+            raise Refusal("webhook_not_allowed", f"{_host(url)} is an internal address, which webhooks may not reach.")
         try:
             async with self._get_session().post(url, data=body, headers=headers, allow_redirects=False) as response:
                 if response.content_length and response.content_length > MAX_PROVIDER_BODY:

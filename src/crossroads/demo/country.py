@@ -56,6 +56,17 @@ CAPACITIES = [
     Capacity("SOCIAL_ASSISTANCE", "Receives social assistance"),
 ]
 
+# Which member may integrate persons in which capacity, and by which law (its integration rights).
+INTEGRATION_RIGHTS = [
+    ("fund_a", "HEALTH_INSURED", "Coordinated law of 14 July 1994 on compulsory health care insurance"),
+    ("fund_b", "HEALTH_INSURED", "Coordinated law of 14 July 1994 on compulsory health care insurance"),
+    ("unemployment", "JOB_SEEKER", "Royal Decree of 25 November 1991 on unemployment"),
+    ("childben", "CHILD_BENEFICIARY", "Decree of 27 April 2018 on family benefits"),
+    ("welfare", "SOCIAL_ASSISTANCE", "Law of 26 May 2002 on the right to social integration"),
+]
+# Who provides the services routed per person (the health funds answer health.affiliation).
+ROUTED_PROVIDERS = [("health.affiliation", "fund_a"), ("health.affiliation", "fund_b")]
+
 _DATE = {"type": "string", "format": "date"}
 _PERIODS = {"type": "array", "items": {"type": "object", "properties": {
     "employer": {"type": "string"}, "start": _DATE, "end": {"type": ["string", "null"]}, "joint_committee": {"type": "string"}}}}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..adapters.keys import generate_application_key, public_jwk
 from ..bootstrap import Hub
-from ..domain.registry import Application, Institution
+from ..domain.registry import Application, Institution, IntegrationRight, RoutedProvider
 from ..services.auth import Caller
 from ..entrypoints.declarations_source import MOUNT as SOURCE_MOUNT
 from . import country, employers
@@ -27,8 +27,12 @@ async def seed(hub: Hub, persons: int, provider_host: str, provider_port_base: i
         await hub.registry.put_institution(Institution(member.number, member.name, "GOV", base_url))
     for capacity in country.CAPACITIES:
         await hub.registry.put_capacity(capacity)
+    for key, capacity, legal_basis in country.INTEGRATION_RIGHTS:
+        await hub.registry.put_integration_right(IntegrationRight(country.BY_KEY[key].number, capacity, legal_basis))
     for service in country.services() + employers.services():
         await hub.registry.put_service(service)
+    for service, key in country.ROUTED_PROVIDERS:
+        await hub.registry.put_routed_provider(RoutedProvider(service, country.BY_KEY[key].number))
     for authorization in country.authorizations() + employers.authorizations():
         await hub.registry.put_authorization(authorization)
     clients = []

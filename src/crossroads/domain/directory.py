@@ -6,6 +6,7 @@ directory never needs the clear number, since every question about a person arri
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import Enum
 
@@ -30,15 +31,19 @@ class Integration:
 
 
 def check_access(
-    held: list[Integration], consumer: str, required: tuple[str, ...], wanted: Period
+    held: list[Integration], consumer: str, required: tuple[str, ...], wanted: Period,
+    granted: Collection[str], accepts_provisional: bool = False,
 ) -> None:
     """Refuse unless `consumer` holds the subject in a required capacity over all of `wanted`.
 
-    `held` is every integration of the subject by `consumer`. The union of the integrations in any
-    of the required capacities must cover the period asked about (an institution that handled a
-    person as a job seeker and then as an insured person, with both capacities allowed, may ask
-    about the whole span).
+    `held` is every integration of the subject by `consumer`; `granted` the capacities the
+    registry lets `consumer` integrate in (an entry outside them counts for nothing, whoever
+    wrote it and whenever). A provisional integration counts only when the authorization
+    `accepts_provisional`. The union of the integrations in any of the required capacities must
+    cover the period asked about (an institution that handled a person as a job seeker and then
+    as an insured person, with both capacities allowed, may ask about the whole span).
     """
+    held = [i for i in held if i.capacity in granted]
     if not held:
         raise Refusal(
             "subject_not_in_directory",
@@ -54,6 +59,16 @@ def check_access(
             f"{' or '.join(required)}.",
             "subject",
         )
+    if not accepts_provisional:
+        definitive = [i for i in matching if i.phase is Phase.DEFINITIVE]
+        if not definitive:
+            raise Refusal(
+                "provisional_not_accepted",
+                f"institution {consumer} holds this person only provisionally (phase 1); the authorization"
+                " requires a definitive integration.",
+                "subject",
+            )
+        matching = definitive
     if not union_covers((i.period for i in matching), wanted):
         raise Refusal(
             "period_outside_integration",

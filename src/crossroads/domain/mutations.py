@@ -12,11 +12,11 @@ its authorization allows.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable
 
-from .directory import Integration
+from .directory import Integration, Phase
 from .errors import Refusal
 from .periods import Period
 from .registry import Authorization, check_code
@@ -92,16 +92,24 @@ class Subscription:
 def entitled(
     subscriptions: Iterable[Subscription], authorizations: dict[str, Authorization],
     holders: Iterable[Integration], mutation_type: str, effective: date, today: date,
+    granted: Mapping[str, Collection[str]],
 ) -> list[tuple[Subscription, Authorization]]:
     """The subscriptions that must receive a mutation, each with the authorization it is under.
 
     `holders` are the person's integrations (every institution); `authorizations` maps a
-    reference to its decision. A subscription is entitled when its authorization is for this
-    mutation type, is valid `today`, and its institution holds the person in one of the
-    authorization's required capacities on the `effective` day. Anything missing entitles nobody.
+    reference to its decision; `granted` holds the (institution, capacity) pairs of the
+    registry's integration rights (institution -> capacities). A subscription is entitled when its authorization is for this
+    mutation type, is valid `today` and on the `effective` day, and its institution holds the
+    person, within its rights, in one of the authorization's required capacities on the
+    `effective` day (definitively, unless the authorization accepts provisional integrations).
+    Anything missing entitles nobody.
     """
     day = Period.day(effective)
-    held = {(i.institution, i.capacity) for i in holders if i.period.covers(day)}
+    held: dict[tuple[str, str], bool] = {}  # (institution, capacity) -> held definitively
+    for i in holders:
+        if i.period.covers(day) and i.capacity in granted.get(i.institution, ()):
+            key = (i.institution, i.capacity)
+            held[key] = held.get(key, False) or i.phase is Phase.DEFINITIVE
     chosen = []
     for subscription in subscriptions:
         authorization = authorizations.get(subscription.authorization)
@@ -111,7 +119,10 @@ def entitled(
             and authorization.service == mutation_type
             and authorization.consumer == subscription.institution
             and authorization.is_valid_on(today)
-            and any((subscription.institution, capacity) in held for capacity in authorization.required_capacities)
+            and authorization.is_valid_on(effective)
+            and any(held.get((subscription.institution, capacity), False) or
+                    (authorization.accepts_provisional and (subscription.institution, capacity) in held)
+                    for capacity in authorization.required_capacities)
         ):
             chosen.append((subscription, authorization))
     return chosen

@@ -23,7 +23,11 @@ class Period:
     end: date | None = None  # inclusive; None means "until further notice"
 
     def __post_init__(self) -> None:
-        if self.end is not None and self.end < self.start:
+        if self.end == date.max:
+            # The calendar's last day is "until further notice": stored as an open end, so that
+            # no rule ever computes the day after it.
+            object.__setattr__(self, "end", None)
+        elif self.end is not None and self.end < self.start:
             raise Refusal(
                 "invalid_period",
                 f"the period ends ({self.end.isoformat()}) before it starts ({self.start.isoformat()}).",

@@ -31,6 +31,10 @@ class Institution:
     name: str
     member_class: str = "GOV"
     base_url: str | None = None  # where its provider services listen, if it provides any
+    # Where its webhooks may be: a subscription's webhook_url must start with one of these (or
+    # with base_url). Registered by the operator, so that a member cannot aim the hub's signed
+    # pushes at an address that is not its own.
+    webhook_bases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,10 +115,18 @@ class Authorization:
     allowed_fields: tuple[str, ...]
     valid_from: date
     valid_to: date | None = None
+    # Whether a provisional integration (phase 1: a file being examined) is enough. Off unless
+    # the deliberation says so: a provisional entry is written by the consumer itself.
+    accepts_provisional: bool = False
 
     @property
     def validity(self) -> Period:
         return Period(self.valid_from, self.valid_to)
+
+    def covers(self, wanted: Period, today: date) -> bool:
+        """Is every day asked about (an open end meaning up to `today`) within the validity?"""
+        last = min(wanted.last_day, today) if wanted.end is None else wanted.end
+        return self.valid_from <= wanted.start and (self.valid_to is None or last <= self.valid_to)
 
     def is_valid_on(self, day: date) -> bool:
         # Compared directly, not through Period objects: every exchange and every mutation's
@@ -123,12 +135,14 @@ class Authorization:
 
 
 def choose_authorization(
-    candidates: list[Authorization], today: date, reference: str | None
+    candidates: list[Authorization], today: date, reference: str | None, wanted: Period | None = None,
 ) -> Authorization:
     """Pick the authorization for an exchange among those for (consumer, service, purpose).
 
     A caller may name the reference; otherwise the one valid today is used. Refuses with
     `no_authorization` when none exists and `authorization_expired` when none is valid today.
+    With `wanted`, the period asked about, the authorization must also cover every day of it
+    (`period_outside_authorization`): a decision taken in 2024 says nothing about 2015.
     """
     if reference is not None:
         candidates = [a for a in candidates if a.reference == reference]
@@ -148,4 +162,42 @@ def choose_authorization(
             f" to {latest.valid_to.isoformat() if latest.valid_to else 'further notice'}, not on {today.isoformat()}.",
             "authorization",
         )
+    if wanted is not None:
+        covering = [a for a in valid if a.covers(wanted, today)]
+        if not covering:
+            chosen = max(valid, key=lambda a: a.valid_from)
+            raise Refusal(
+                "period_outside_authorization",
+                f"authorization {chosen.reference} is valid from {chosen.valid_from.isoformat()}"
+                f" to {chosen.valid_to.isoformat() if chosen.valid_to else 'further notice'};"
+                " the period asked about is not within it.",
+                "period",
+            )
+        valid = covering
     return max(valid, key=lambda a: a.valid_from)
+
+
+@dataclass(frozen=True)
+class IntegrationRight:
+    """An institution may integrate persons in the reference directory in one capacity.
+
+    The CBSS licenses each sector for the capacities it handles; here the operator grants each
+    institution its capacities, with the legal basis that licenses it. A directory entry outside
+    an institution's rights is refused when written and ignored when read.
+    """
+
+    institution: str
+    capacity: str
+    legal_basis: str = ""
+
+
+@dataclass(frozen=True)
+class RoutedProvider:
+    """An institution registered as a provider of a routed service (for the service's capacity).
+
+    Holding a person in the routed capacity is not enough to be sent other institutions'
+    requests about them: the operator registers who provides the service, at a registered address.
+    """
+
+    service: str
+    institution: str

@@ -17,11 +17,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..config import Settings
+from ..domain.errors import Refusal
 
 app = typer.Typer(help="Crossroads: a crossroads bank for government data exchange.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 directory_app = typer.Typer(help="The reference directory.", no_args_is_help=True)
-registry_app = typer.Typer(help="The registry: institutions, applications, capacities, services, authorizations.", no_args_is_help=True)
+registry_app = typer.Typer(help="The registry: institutions, applications, capacities, integration rights, services and their providers, authorizations.", no_args_is_help=True)
 keys_app = typer.Typer(help="Keys of the hub and of applications.", no_args_is_help=True)
 app.add_typer(directory_app, name="directory")
 app.add_typer(registry_app, name="registry")
@@ -323,12 +324,13 @@ def directory_import(
 
 
 @registry_app.command("list")
-def registry_list(kind: str = typer.Argument("institutions", help="institutions, applications, capacities, services or authorizations.")) -> None:
+def registry_list(kind: str = typer.Argument("institutions", help="institutions, applications, capacities, services, authorizations, integration-rights or routed-providers.")) -> None:
     """List what the registry holds."""
     from ..adapters.sql.store import open_store
 
     readers = {"institutions": "list_institutions", "applications": "list_applications",
-               "capacities": "list_capacities", "services": "list_services", "authorizations": "find_authorizations"}
+               "capacities": "list_capacities", "services": "list_services", "authorizations": "find_authorizations",
+               "integration-rights": "list_integration_rights", "routed-providers": "list_routed_providers"}
     if kind not in readers:
         console.print(f"[red]unknown kind {kind!r}; one of {', '.join(readers)}[/red]")
         raise typer.Exit(2)
@@ -358,7 +360,7 @@ def _cell(value) -> str:
 
 
 @registry_app.command("load")
-def registry_load(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON: {institutions, capacities, services, authorizations, applications}.")) -> None:
+def registry_load(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON: {institutions, capacities, integration_rights, services, routed_providers, authorizations, applications}.")) -> None:
     """Put a whole registry document through the same checks as the admin API (each change audited)."""
     from ..bootstrap import bootstrap
     from .registry_document import load_document
@@ -372,6 +374,61 @@ def registry_load(file: Path = typer.Argument(..., exists=True, dir_okay=False, 
 
     counts = asyncio.run(run())
     out.print(", ".join(f"{n} {kind}" for kind, n in counts.items()))
+
+
+def _registry_change(change) -> None:
+    """Run one registry use case against the store, as the admin API would (checked, audited)."""
+    from ..bootstrap import bootstrap
+
+    async def run():
+        hub = await bootstrap(_settings())
+        try:
+            return await change(hub.registry)
+        finally:
+            await hub.close()
+
+    try:
+        asyncio.run(run())
+    except Refusal as refusal:
+        console.print(f"[red]{refusal.code}[/red]: {refusal.message}")
+        raise typer.Exit(1) from None
+
+
+@registry_app.command("grant")
+def registry_grant(
+    institution: str = typer.Argument(..., help="Enterprise number of the institution."),
+    capacity: str = typer.Argument(..., help="Capacity code it may integrate persons in."),
+    legal_basis: str = typer.Option("", help="The law or decision that licenses it."),
+) -> None:
+    """Let an institution integrate persons in a capacity (an integration right; audited)."""
+    from ..domain.registry import IntegrationRight
+
+    _registry_change(lambda admin: admin.put_integration_right(IntegrationRight(institution, capacity, legal_basis)))
+    out.print(f"{institution} may integrate persons as {capacity}")
+
+
+@registry_app.command("revoke")
+def registry_revoke(institution: str = typer.Argument(...), capacity: str = typer.Argument(...)) -> None:
+    """Withdraw an integration right: the institution's entries in that capacity then count for nothing."""
+    _registry_change(lambda admin: admin.delete("integration_right", (institution, capacity)))
+    out.print(f"{institution} may no longer integrate persons as {capacity}")
+
+
+@registry_app.command("provider")
+def registry_provider(
+    service: str = typer.Argument(..., help="Code of a routed service."),
+    institution: str = typer.Argument(..., help="Enterprise number of the institution that provides it."),
+    remove: bool = typer.Option(False, "--remove", help="Stop routing the service's requests to it."),
+) -> None:
+    """Register (or, with --remove, withdraw) an institution as a provider of a routed service."""
+    from ..domain.registry import RoutedProvider
+
+    if remove:
+        _registry_change(lambda admin: admin.delete("routed_provider", (service, institution)))
+        out.print(f"{institution} no longer provides {service}")
+    else:
+        _registry_change(lambda admin: admin.put_routed_provider(RoutedProvider(service, institution)))
+        out.print(f"{institution} provides {service}")
 
 
 @app.command()

@@ -30,7 +30,9 @@ console = Console(stderr=True)
 def run_demo(persons: int, port: int, provider_port_base: int, data_dir: Path, seed_only: bool,
              store_url: str | None = None, publish_every: float = 1.0) -> None:
     log_config = configure("warning")
+    # The demo's institutions listen on 127.0.0.1, so their webhooks are internal addresses.
     settings = settings_for_data_dir(data_dir, port=port, issuer=f"http://127.0.0.1:{port}", demo=True,
+                                     allow_internal_webhooks=True,
                                      declarations_source=country.BY_KEY["nsso"].number,
                                      **({"store_url": store_url} if store_url else {}))
     keys = HubKeys.load_or_create(settings.data_dir / "keys")

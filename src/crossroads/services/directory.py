@@ -6,7 +6,7 @@ import asyncio
 from collections import deque
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import AsyncIterator, Callable, Iterable, Sequence
 
 from ..domain.audit import AuditRecord
@@ -38,8 +38,11 @@ class ImportReport:
 class DirectoryService:
     def __init__(
         self, directory: DirectoryRepository, registry: RegistryRepository, audit: AuditLog,
-        clock: Clock, scheme: IdentifierScheme, hasher: SubjectHasher,
+        clock: Clock, scheme: IdentifierScheme, hasher: SubjectHasher, provisional_days: int,
     ) -> None:
+        """`provisional_days`: how long a provisional integration runs, from the day it is made,
+        unless a definitive one confirms it."""
+        self._provisional = timedelta(days=provisional_days)
         self._directory = directory
         self._registry = registry
         self._audit = audit
@@ -55,18 +58,34 @@ class DirectoryService:
         """
         capacities = await self._capacity_codes()
         known = [i.enterprise_number for i in await self._registry.list_institutions()] if with_institutions else None
-        return ChangeParser(self._scheme, self._hasher, institution, capacities, known)
+        rights: dict[str, set[str]] = {}
+        for right in await self._registry.list_integration_rights(institution):
+            rights.setdefault(right.institution, set()).add(right.capacity)
+        return ChangeParser(self._scheme, self._hasher, institution, capacities, rights,
+                            self._clock.today() + self._provisional, known)
 
     async def change(self, raw: dict, institution: str | None, actor: str) -> IntegrationChange:
-        """Apply one change (integrate, end or remove), audit it under the subject's hash, return it."""
-        item = (await self.parser(institution)).parse(raw)
-        await self._check_institution(item.institution)
+        """Apply one change (integrate, end or remove), audit it under the subject's hash, return it.
+
+        A refused change is audited too (outcome: its code), under the institution the caller
+        acts for: a member probing the directory leaves a trace.
+        """
+        try:
+            item = (await self.parser(institution)).parse(raw)
+            await self._check_institution(item.institution)
+        except Refusal as refusal:
+            await self._audit.append(AuditRecord(
+                kind="directory", at_ms=self._clock.now_ms(), outcome=refusal.code, action="directory.change",
+                consumer=institution, detail={"actor": actor, "reason": refusal.message[:200], "field": refusal.field},
+            ))
+            raise
         await self._directory.apply([item])
         await self._audit.append(AuditRecord(
             kind="directory", at_ms=self._clock.now_ms(), outcome="ok", action=f"directory.{item.op}",
             consumer=item.institution, subject_hash=item.subject_key.hex(), target=item.capacity,
             detail={"actor": actor, "phase": item.phase.value,
-                    "start": raw.get("start"), "end": raw.get("end")},
+                    "start": _day(item.period.start if item.period else None),
+                    "end": _day(item.end or (item.period.end if item.period else None))},
         ))
         return item
 
@@ -131,9 +150,10 @@ class DirectoryService:
         if block.changes:
             await self._directory.apply(block.changes)
             report.applied += len(block.changes)
+        if block.changes or block.errors:
             await self._audit.append(AuditRecord(
                 kind="directory", at_ms=self._clock.now_ms(), outcome="ok", action="directory.import",
-                detail={"actor": actor, "changes": len(block.changes), "sha256": block.sha256},
+                detail={"actor": actor, "changes": len(block.changes), "refused": len(block.errors), "sha256": block.sha256},
             ))
         if progress is not None:
             progress(block.lines)
@@ -158,6 +178,10 @@ class DirectoryService:
 
     async def _capacity_codes(self) -> set[str]:
         return {c.code for c in await self._registry.list_capacities()}
+
+
+def _day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 async def _parse_here(parser: ChangeParser, raws: Iterable[Raw], size: int) -> AsyncIterator[ParsedBlock]:

@@ -12,10 +12,11 @@ import csv
 import hashlib
 import io
 import json
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from typing import Iterable, Iterator, Sequence, Union
+from typing import Union
 
 from ..domain.directory import Phase
 from ..domain.errors import Refusal
@@ -26,6 +27,7 @@ from .ports import IntegrationChange
 
 IMPORT_FIELDS = ("op", "subject", "institution", "capacity", "phase", "start", "end")
 _KNOWN_FIELDS = frozenset(IMPORT_FIELDS)
+_TEXT_FIELDS = ("op", "institution", "capacity", "phase")  # dates: parse_date refuses a non-string
 _PHASES = {phase.value: phase for phase in Phase}
 _OPS = {"integrate": "integrate", "end": "end", "remove": "remove"}
 
@@ -56,28 +58,40 @@ class ChangeParser:
 
     `institution`, when given, is the only institution the lines may name (an application
     integrates persons only for its own institution); `capacities` are the registered codes;
-    `institutions`, when given, the registered institutions (otherwise the caller checks).
+    `rights` the capacities each institution may integrate in (the registry's integration
+    rights: an integration outside them is refused; ending or removing one's own entries is
+    not); `provisional_until` the last day a provisional integration made now may run to
+    (it expires then unless confirmed by a definitive one); `institutions`, when given, the
+    registered institutions (otherwise the caller checks).
     """
 
     def __init__(self, scheme: IdentifierScheme, hasher: SubjectHasher, institution: str | None,
-                 capacities: Iterable[str], institutions: Iterable[str] | None = None) -> None:
+                 capacities: Iterable[str], rights: Mapping[str, Collection[str]], provisional_until: date,
+                 institutions: Iterable[str] | None = None) -> None:
         self.scheme = scheme
         self.hasher = hasher
         self.institution = institution
         # One object per code, so that a parsed block's capacities pickle once.
         self.capacities = {code: code for code in capacities}
+        self.rights = {number: frozenset(codes) for number, codes in rights.items()}
+        self.provisional_until = provisional_until
         self.institutions = None if institutions is None else frozenset(institutions)
 
     def __reduce__(self):
+        rights = tuple(sorted((number, tuple(sorted(codes))) for number, codes in self.rights.items()))
         return _parser_for, (self.scheme.country, self.hasher.secret, self.institution, tuple(sorted(self.capacities)),
+                             rights, self.provisional_until,
                              None if self.institutions is None else tuple(sorted(self.institutions)))
 
     def parse(self, raw: object) -> IntegrationChange:
         if not isinstance(raw, dict):
             raise Refusal("malformed_request", "each change is a JSON object.")
         if not _KNOWN_FIELDS.issuperset(raw):
-            unknown = sorted(set(raw) - _KNOWN_FIELDS)[0]
-            raise Refusal("malformed_request", f"unknown field {unknown}.", unknown)
+            unknown = sorted(map(str, set(raw) - _KNOWN_FIELDS))[0]
+            raise Refusal("malformed_request", f"unknown field {unknown[:64]}.", unknown[:64])
+        for name in _TEXT_FIELDS:  # codes are text: a list or object is refused, never looked up
+            if not isinstance(raw.get(name, ""), (str, type(None))):
+                raise Refusal("malformed_request", f"{name} must be a string.", name)
         op = _OPS.get(raw.get("op") or "integrate")
         if op is None:
             raise Refusal("malformed_request", "op is one of integrate, end, remove.", "op")
@@ -94,7 +108,7 @@ class ChangeParser:
             raise Refusal("not_found", f"no institution {named} is registered.", "institution")
         capacity = self.capacities.get(raw.get("capacity"))  # type: ignore[arg-type]
         if capacity is None:
-            raise Refusal("malformed_request", f"capacity {raw.get('capacity')!r} is not registered.", "capacity")
+            raise Refusal("malformed_request", f"capacity {str(raw.get('capacity'))[:64]!r} is not registered.", "capacity")
         phase = _PHASES.get(raw.get("phase") or "definitive")
         if phase is None:
             raise Refusal("malformed_request", "phase is provisional or definitive.", "phase")
@@ -103,7 +117,14 @@ class ChangeParser:
         if op == "integrate":
             if start is None:
                 raise Refusal("malformed_request", "start is required to integrate.", "start")
-            return IntegrationChange("integrate", key, named, capacity, phase, _period(start, end))
+            if capacity not in self.rights.get(named, ()):
+                raise Refusal("no_integration_right",
+                              f"institution {named} may not integrate persons as {capacity}: the registry grants it no such right.",
+                              "capacity")
+            period = _period(start, end)
+            if phase is Phase.PROVISIONAL:
+                period = _provisional(period, self.provisional_until)
+            return IntegrationChange("integrate", key, named, capacity, phase, period)
         if op == "end":
             if end is None:
                 raise Refusal("malformed_request", "end is required to end an integration.", "end")
@@ -129,12 +150,21 @@ class ChangeParser:
         return self.parse_block(read_import(text, fmt))
 
 
+def _provisional(period: Period, until: date) -> Period:
+    """A provisional integration runs at most to `until`: phase 1 is short-lived (CBSS)."""
+    if period.start > until:
+        raise Refusal("invalid_period", f"a provisional integration starts by {until.isoformat()} at the latest.", "start")
+    return period if period.end is not None and period.end <= until else Period(period.start, until)
+
+
 @lru_cache(maxsize=8)
 def _parser_for(country: str, secret: bytes, institution: str | None, capacities: tuple[str, ...],
+                rights: tuple[tuple[str, tuple[str, ...]], ...], provisional_until: date,
                 institutions: tuple[str, ...] | None) -> ChangeParser:
     # In a worker process, the first block rebuilds the parser and the next ones reuse it (and
     # its caches of validated numbers and keyed hashes).
-    return ChangeParser(scheme_for(country), SubjectHasher(secret), institution, capacities, institutions)
+    return ChangeParser(scheme_for(country), SubjectHasher(secret), institution, capacities, dict(rights),
+                        provisional_until, institutions)
 
 
 # Dates and periods repeat across millions of lines; being immutable values, they are shared.

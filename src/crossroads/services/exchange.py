@@ -122,10 +122,12 @@ class ExchangeService:
         today = self._clock.today()
         period = request.period or Period.day(today)
         candidates = await self._cache.authorizations(consumer, trace["service_code"], request.purpose)
-        authorization = choose_authorization(candidates, today, request.authorization)
+        authorization = choose_authorization(candidates, today, request.authorization, period)
         trace["authorization"] = authorization.reference
         held = await self._directory.held_by(key, consumer)
-        check_access(held, consumer, authorization.required_capacities, period)
+        granted = (await self._cache.integration_rights()).get(consumer, frozenset())
+        check_access(held, consumer, authorization.required_capacities, period, granted,
+                     authorization.accepts_provisional)
         return subject, key, authorization, period
 
     async def _exchange(self, request: ExchangeRequest, request_id: str, trace: dict) -> ExchangeResult:
@@ -133,7 +135,7 @@ class ExchangeService:
         subject, key, authorization, period = await self._prepare(request, trace)
         self._validate(service, "request", request.parameters, "parameters")
         providers = await self._resolve(service, key, period)
-        trace["providers"] = [p.enterprise_number for p in providers]
+        trace["providers"] = [p.provider if isinstance(p, ProviderAnswer) else p.enterprise_number for p in providers]
         body = orjson.dumps({
             "request_id": request_id, "service": service.code, "version": service.version,
             "subject": subject, "purpose": request.purpose, "authorization": authorization.reference,
@@ -166,25 +168,35 @@ class ExchangeService:
         trace["service"] = f"{service.code}/{service.version}"
         return service
 
-    async def _resolve(self, service: Service, key: bytes, period: Period) -> list[Institution]:
-        """Step 5: the fixed authentic source, or every institution the directory routes to."""
+    async def _resolve(self, service: Service, key: bytes, period: Period) -> list[Institution | ProviderAnswer]:
+        """Step 5: the fixed authentic source, or every registered provider of the routed service
+        that the directory names for this person and period.
+
+        A holder of the routed capacity that the registry does not list as a provider of this
+        service is never sent the request. A provider without an address is answered for by an
+        error of its own (ProviderAnswer), so that it does not refuse the others' answers.
+        """
         if service.provider is not None:
             numbers = [service.provider]
         else:
             holders: list[Integration] = await self._directory.holders(key, service.routed_capacity)
-            numbers = sorted({i.institution for i in holders if i.period.overlaps(period)})
+            registered = await self._cache.routed_providers(service.code)
+            numbers = sorted({i.institution for i in holders if i.period.overlaps(period) and i.institution in registered})
             if not numbers:
-                raise Refusal("no_provider", f"no institution holds this person as {service.routed_capacity} for the period asked about.", "subject")
-        found = []
+                raise Refusal("no_provider", f"no registered provider of {service.code} holds this person as {service.routed_capacity} for the period asked about.", "subject")
+        found: list[Institution | ProviderAnswer] = []
         for number in numbers:
             institution = await self._cache.institution(number)
             if institution is None or not institution.base_url:
-                raise Refusal("provider_unavailable", f"provider {number} has no registered address.")
-            found.append(institution)
+                found.append(ProviderAnswer(number, error=Refusal("provider_unavailable", f"provider {number} has no registered address.")))
+            else:
+                found.append(institution)
         return found
 
-    async def _ask(self, provider: Institution, service: Service, body: bytes, request_id: str) -> ProviderAnswer:
+    async def _ask(self, provider: Institution | ProviderAnswer, service: Service, body: bytes, request_id: str) -> ProviderAnswer:
         """Steps 6-7: forward signed, then check the answer against the response schema."""
+        if isinstance(provider, ProviderAnswer):  # refused before any call (no address)
+            return provider
         url = provider.base_url.rstrip("/") + service.endpoint_path  # type: ignore[union-attr]
         try:
             data = await ask_signed(self._providers, self._signer, self._clock, url, body, request_id,

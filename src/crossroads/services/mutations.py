@@ -26,6 +26,7 @@ from ..domain.mutations import Mutation, MutationType, Subscription, entitled, e
 from ..domain.periods import parse_date
 from ..domain.registry import check_code, choose_authorization
 from ..domain.subjects import SubjectHasher
+from ..domain.webhooks import WebhookPolicy
 from .auth import Caller
 from .clock import Clock
 from .ports import AuditLog, Delivery, DirectoryRepository, MutationStore, PushQueue, RegistryRepository
@@ -47,8 +48,10 @@ class MutationService:
     def __init__(
         self, store: MutationStore, registry: RegistryRepository, directory: DirectoryRepository, audit: AuditLog,
         clock: Clock, scheme: IdentifierScheme, hasher: SubjectHasher, cache: RegistryCache, push_queue: PushQueue,
+        webhooks: WebhookPolicy,
     ) -> None:
         self._store = store
+        self._webhooks = webhooks
         self._push_queue = push_queue
         self._registry = registry
         self._directory = directory
@@ -97,8 +100,11 @@ class MutationService:
         check_code(purpose, "purpose")
         candidates = await self._registry.find_authorizations(institution, kind.code, purpose)
         chosen = choose_authorization(candidates, self._clock.today(), authorization)
-        if webhook_url is not None and not webhook_url.startswith(("https://", "http://")):
-            raise Refusal("malformed_request", "webhook_url must be an http(s) URL.", "webhook_url")
+        if webhook_url is not None:
+            member = await self._registry.get_institution(institution)
+            if member is None:
+                raise Refusal("not_found", f"no institution {institution} is registered.", "institution")
+            self._webhooks.check(webhook_url, member)
         subscription = Subscription(
             id=str(uuid.uuid4()), institution=institution, application=application, mutation_type=kind.code,
             authorization=chosen.reference, mode=mode, webhook_url=webhook_url, created_at_ms=self._clock.now_ms())
@@ -239,7 +245,8 @@ class MutationService:
         subscriptions, authorizations = known[mutation.type]
         if not subscriptions:
             return []
-        chosen = entitled(subscriptions, authorizations, holders, mutation.type, mutation.effective, self._clock.today())
+        chosen = entitled(subscriptions, authorizations, holders, mutation.type, mutation.effective, self._clock.today(),
+                          await self._cache.integration_rights())
         if not chosen:
             return []
         envelope = _envelope(mutation)

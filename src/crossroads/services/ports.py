@@ -23,7 +23,9 @@ from ..domain.directory import Integration, Phase
 from ..domain.merkle import Node, TreeHead
 from ..domain.mutations import Mutation, MutationType, Subscription
 from ..domain.periods import Period
-from ..domain.registry import Application, Authorization, Capacity, Institution, Service
+from ..domain.registry import (
+    Application, Authorization, Capacity, Institution, IntegrationRight, RoutedProvider, Service,
+)
 
 
 class RegistryRepository(abc.ABC):
@@ -74,8 +76,21 @@ class RegistryRepository(abc.ABC):
     ) -> list[Authorization]: ...
 
     @abc.abstractmethod
+    async def put_integration_right(self, right: IntegrationRight) -> bool: ...
+
+    @abc.abstractmethod
+    async def list_integration_rights(self, institution: str | None = None) -> list[IntegrationRight]: ...
+
+    @abc.abstractmethod
+    async def put_routed_provider(self, provider: RoutedProvider) -> bool: ...
+
+    @abc.abstractmethod
+    async def list_routed_providers(self, service: str | None = None) -> list[RoutedProvider]: ...
+
+    @abc.abstractmethod
     async def delete(self, kind: str, key: tuple[str, ...]) -> bool:
-        """Delete an institution, application, capacity, service or authorization by its key."""
+        """Delete an institution, application, capacity, service, authorization, integration right
+        (institution, capacity) or routed provider (service, institution) by its key."""
 
 
 class IntegrationChange(NamedTuple):

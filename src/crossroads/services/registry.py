@@ -17,7 +17,10 @@ from jsonschema.exceptions import SchemaError
 from ..domain.audit import AuditRecord
 from ..domain.errors import Refusal
 from ..domain.identifiers import IdentifierScheme
-from ..domain.registry import Application, Authorization, Capacity, Institution, Service, check_code
+from ..domain.registry import (
+    Application, Authorization, Capacity, Institution, IntegrationRight, RoutedProvider, Service, check_code,
+)
+from ..domain.webhooks import check_webhook_base
 from .clock import Clock
 from .ports import AuditLog, MutationStore, RegistryRepository
 from .registry_cache import RegistryCache
@@ -52,7 +55,9 @@ class RegistryAdmin:
         number = self._scheme.normalise_enterprise(institution.enterprise_number, "enterprise_number")
         if institution.base_url is not None and not institution.base_url.startswith(("http://", "https://")):
             raise Refusal("malformed_request", "base_url must be an http(s) URL.", "base_url")
-        institution = Institution(number, institution.name, institution.member_class, institution.base_url)
+        for i, base in enumerate(institution.webhook_bases):
+            check_webhook_base(base, f"webhook_bases[{i}]")
+        institution = replace(institution, enterprise_number=number, webhook_bases=tuple(institution.webhook_bases))
         created = await self._registry.put_institution(institution)
         await self._record("create" if created else "update", "institution", number, _plain(institution))
         return institution, created
@@ -122,6 +127,47 @@ class RegistryAdmin:
         created = await self._registry.put_authorization(authorization)
         await self._record("create" if created else "update", "authorization", authorization.reference, _plain(authorization))
         return authorization, created
+
+    async def put_integration_right(self, right: IntegrationRight) -> tuple[IntegrationRight, bool]:
+        """Let an institution integrate persons in a capacity (audited, with its legal basis)."""
+        number = self._scheme.normalise_enterprise(right.institution, "institution")
+        if await self._registry.get_institution(number) is None:
+            raise Refusal("not_found", f"no institution {number} is registered.", "institution")
+        if right.capacity not in await self._capacity_codes():
+            raise Refusal("not_found", f"no capacity {right.capacity} is registered.", "capacity")
+        if not isinstance(right.legal_basis, str) or len(right.legal_basis) > 500:
+            raise Refusal("malformed_request", "legal_basis is a text of at most 500 characters.", "legal_basis")
+        right = replace(right, institution=number)
+        created = await self._registry.put_integration_right(right)
+        await self._record("create" if created else "update", "integration_right",
+                           f"{number}/{right.capacity}", {"legal_basis": right.legal_basis})
+        return right, created
+
+    async def put_routed_provider(self, provider: RoutedProvider) -> tuple[RoutedProvider, bool]:
+        """Register an institution as a provider of a routed service, at its registered address.
+
+        It must have an address (base_url) and the right to integrate in the service's capacity:
+        the directory entries that route to it are then its own, written within its rights.
+        """
+        number = self._scheme.normalise_enterprise(provider.institution, "institution")
+        institution = await self._registry.get_institution(number)
+        if institution is None:
+            raise Refusal("not_found", f"no institution {number} is registered.", "institution")
+        service = await self._registry.get_service(provider.service)
+        if service is None:
+            raise Refusal("unknown_service", f"no service {provider.service} is registered.", "service")
+        if service.routed_capacity is None:
+            raise Refusal("conflict", f"service {service.code} has a fixed provider; only routed services register providers.", "service")
+        if not institution.base_url:
+            raise Refusal("conflict", f"institution {number} has no registered address (base_url) to be sent requests at.", "institution")
+        rights = {r.capacity for r in await self._registry.list_integration_rights(number)}
+        if service.routed_capacity not in rights:
+            raise Refusal("no_integration_right", f"institution {number} may not integrate persons as {service.routed_capacity}, the capacity {service.code} is routed on.", "institution")
+        provider = replace(provider, institution=number)
+        created = await self._registry.put_routed_provider(provider)
+        await self._record("create" if created else "update", "routed_provider", f"{service.code}/{number}",
+                           {"capacity": service.routed_capacity})
+        return provider, created
 
     async def _fields_of(self, code: str) -> set[str]:
         """What an authorization for `code` may allow: a service's response fields, or a mutation

@@ -9,6 +9,8 @@ process clears its cache at once, and other processes see it within `ttl`.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from ..domain.registry import Application, Authorization, Institution, Service
 from .ports import RegistryRepository
@@ -54,3 +56,18 @@ class RegistryCache:
 
     async def authorization(self, reference: str) -> Authorization | None:
         return await self._get(("authorization", reference), lambda: self._registry.get_authorization(reference))
+
+    async def integration_rights(self) -> Mapping[str, frozenset[str]]:
+        """The capacities each institution may integrate in: one small map, read on every exchange
+        and every mutation's fan-out (2,000 institutions hold a few capacities each)."""
+        async def load() -> Mapping[str, frozenset[str]]:
+            by_institution: dict[str, set[str]] = {}
+            for right in await self._registry.list_integration_rights():
+                by_institution.setdefault(right.institution, set()).add(right.capacity)
+            return MappingProxyType({k: frozenset(v) for k, v in by_institution.items()})
+        return await self._get(("integration_rights",), load)
+
+    async def routed_providers(self, service: str) -> frozenset[str]:
+        async def load() -> frozenset[str]:
+            return frozenset(p.institution for p in await self._registry.list_routed_providers(service))
+        return await self._get(("routed_providers", service), load)

@@ -41,6 +41,8 @@ def _applied(current: set[tuple[Phase, Period]], change: IntegrationChange) -> s
     if change.op == "end":
         if change.end is None:
             raise ValueError("ending an integration needs its last day")
+        if change.end == date.max:  # ends after the calendar's last day: nothing to take out
+            return set(current)
         removed = Period(change.end + ONE_DAY)
     else:
         removed = change.period or Period(date.min)

@@ -9,11 +9,13 @@ from datetime import date
 import psycopg
 
 from ...domain.errors import Refusal
-from ...domain.registry import Application, Authorization, Capacity, Institution, Service
+from ...domain.registry import (
+    Application, Authorization, Capacity, Institution, IntegrationRight, RoutedProvider, Service,
+)
 from ...services.ports import RegistryRepository
 from .database import Database, Row
 
-_INSTITUTION = "SELECT enterprise_number, name, member_class, base_url FROM institutions"
+_INSTITUTION = "SELECT enterprise_number, name, member_class, base_url, webhook_bases FROM institutions"
 _APPLICATION = "SELECT institution, code, name, jwks, active FROM applications"
 _SERVICE = (
     "SELECT code, version, name, description, provider, routed_capacity, path,"
@@ -21,7 +23,7 @@ _SERVICE = (
 )
 _AUTHORIZATION = (
     "SELECT reference, consumer, service, purpose, legal_basis, required_capacities,"
-    " allowed_fields, valid_from, valid_to FROM authorizations"
+    " allowed_fields, valid_from, valid_to, accepts_provisional FROM authorizations"
 )
 
 # kind -> (table, key columns); the admin API deletes by these keys
@@ -31,6 +33,8 @@ _KEYS = {
     "capacity": ("capacities", ("code",)),
     "service": ("services", ("code", "version")),
     "authorization": ("authorizations", ("reference",)),
+    "integration_right": ("integration_rights", ("institution", "capacity")),
+    "routed_provider": ("routed_providers", ("service", "institution")),
 }
 
 
@@ -43,7 +47,8 @@ def _ordinal(value: date | None) -> int | None:
 
 
 def _institution(row: Row) -> Institution:
-    return Institution(enterprise_number=row[0], name=row[1], member_class=row[2], base_url=row[3])
+    return Institution(enterprise_number=row[0], name=row[1], member_class=row[2], base_url=row[3],
+                       webhook_bases=tuple(json.loads(row[4])))
 
 
 def _application(row: Row) -> Application:
@@ -62,7 +67,7 @@ def _authorization(row: Row) -> Authorization:
     return Authorization(
         reference=row[0], consumer=row[1], service=row[2], purpose=row[3], legal_basis=row[4],
         required_capacities=tuple(json.loads(row[5])), allowed_fields=tuple(json.loads(row[6])),
-        valid_from=_day(row[7]), valid_to=_day(row[8]),
+        valid_from=_day(row[7]), valid_to=_day(row[8]), accepts_provisional=bool(row[9]),
     )
 
 
@@ -82,7 +87,7 @@ class SqlRegistry(RegistryRepository):
             updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
             await tx.execute(
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
-                f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}",
+                f" ON CONFLICT ({', '.join(keys)}) DO {f'UPDATE SET {updates}' if updates else 'NOTHING'}",
                 list(values.values()),
             )
         return existed is None
@@ -91,6 +96,7 @@ class SqlRegistry(RegistryRepository):
         return await self._upsert("institutions", ("enterprise_number",), {
             "enterprise_number": institution.enterprise_number, "name": institution.name,
             "member_class": institution.member_class, "base_url": institution.base_url,
+            "webhook_bases": json.dumps(list(institution.webhook_bases)),
         })
 
     async def get_institution(self, enterprise_number: str) -> Institution | None:
@@ -151,6 +157,7 @@ class SqlRegistry(RegistryRepository):
             "required_capacities": json.dumps(list(authorization.required_capacities)),
             "allowed_fields": json.dumps(list(authorization.allowed_fields)),
             "valid_from": _ordinal(authorization.valid_from), "valid_to": _ordinal(authorization.valid_to),
+            "accepts_provisional": int(authorization.accepts_provisional),
         })
 
     async def get_authorization(self, reference: str) -> Authorization | None:
@@ -164,6 +171,32 @@ class SqlRegistry(RegistryRepository):
         where = (" WHERE " + " AND ".join(f"{c} = ?" for c, _ in filters)) if filters else ""
         rows = await self._db.fetchall(f"{_AUTHORIZATION}{where} ORDER BY reference", [v for _, v in filters])
         return [_authorization(r) for r in rows]
+
+    async def put_integration_right(self, right: IntegrationRight) -> bool:
+        return await self._upsert("integration_rights", ("institution", "capacity"), {
+            "institution": right.institution, "capacity": right.capacity, "legal_basis": right.legal_basis,
+        })
+
+    async def list_integration_rights(self, institution: str | None = None) -> list[IntegrationRight]:
+        select = "SELECT institution, capacity, legal_basis FROM integration_rights"
+        if institution is None:
+            rows = await self._db.fetchall(f"{select} ORDER BY institution, capacity")
+        else:
+            rows = await self._db.fetchall(f"{select} WHERE institution = ? ORDER BY capacity", (institution,))
+        return [IntegrationRight(*r) for r in rows]
+
+    async def put_routed_provider(self, provider: RoutedProvider) -> bool:
+        return await self._upsert("routed_providers", ("service", "institution"), {
+            "service": provider.service, "institution": provider.institution,
+        })
+
+    async def list_routed_providers(self, service: str | None = None) -> list[RoutedProvider]:
+        select = "SELECT service, institution FROM routed_providers"
+        if service is None:
+            rows = await self._db.fetchall(f"{select} ORDER BY service, institution")
+        else:
+            rows = await self._db.fetchall(f"{select} WHERE service = ? ORDER BY institution", (service,))
+        return [RoutedProvider(*r) for r in rows]
 
     async def delete(self, kind: str, key: tuple[str, ...]) -> bool:
         table, columns = _KEYS[kind]

@@ -7,14 +7,14 @@ from dataclasses import asdict
 from fastapi import APIRouter, Depends, Request, Response
 
 from ...domain.errors import Refusal
-from ...domain.registry import Application, Authorization, Capacity, Institution, Service
+from ...domain.registry import Application, Authorization, Capacity, Institution, IntegrationRight, RoutedProvider, Service
 from .errors import openapi_errors
-from .schemas import ApplicationIn, AuthorizationIn, CapacityIn, InstitutionIn, ServiceIn
+from .schemas import ApplicationIn, AuthorizationIn, CapacityIn, InstitutionIn, IntegrationRightIn, ServiceIn
 from .security import operator
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(operator)])
 ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "invalid_identifier",
-                        "not_found", "unknown_service", "conflict", "payload_too_large")
+                        "not_found", "unknown_service", "conflict", "payload_too_large", "no_integration_right")
 
 
 def _out(obj) -> dict:
@@ -28,7 +28,7 @@ def _created(response: Response, created: bool) -> None:
 @router.put("/institutions/{enterprise_number}", responses=ERRORS, summary="Register or update a member institution")
 async def put_institution(enterprise_number: str, body: InstitutionIn, request: Request, response: Response) -> dict:
     institution, created = await request.app.state.hub.registry.put_institution(
-        Institution(enterprise_number, body.name, body.member_class, body.base_url))
+        Institution(enterprise_number, body.name, body.member_class, body.base_url, tuple(body.webhook_bases)))
     _created(response, created)
     return _out(institution)
 
@@ -86,7 +86,8 @@ async def put_authorization(reference: str, body: AuthorizationIn, request: Requ
     authorization, created = await request.app.state.hub.registry.put_authorization(Authorization(
         reference=reference, consumer=body.consumer, service=body.service, purpose=body.purpose,
         legal_basis=body.legal_basis, required_capacities=tuple(body.required_capacities),
-        allowed_fields=tuple(body.allowed_fields), valid_from=body.valid_from, valid_to=body.valid_to))
+        allowed_fields=tuple(body.allowed_fields), valid_from=body.valid_from, valid_to=body.valid_to,
+        accepts_provisional=body.accepts_provisional))
     _created(response, created)
     return _out(authorization)
 
@@ -95,6 +96,48 @@ async def put_authorization(reference: str, body: AuthorizationIn, request: Requ
 async def list_authorizations(request: Request, consumer: str | None = None, service: str | None = None) -> list[dict]:
     found = await request.app.state.hub.store.registry.find_authorizations(consumer=consumer, service=service)
     return [_out(a) for a in found]
+
+
+@router.put("/integration-rights/{enterprise_number}/{capacity}", responses=ERRORS,
+            summary="Let an institution integrate persons in a capacity")
+async def put_integration_right(enterprise_number: str, capacity: str, body: IntegrationRightIn,
+                                request: Request, response: Response) -> dict:
+    right, created = await request.app.state.hub.registry.put_integration_right(
+        IntegrationRight(enterprise_number, capacity, body.legal_basis))
+    _created(response, created)
+    return _out(right)
+
+
+@router.get("/integration-rights", responses=ERRORS, summary="List integration rights")
+async def list_integration_rights(request: Request, institution: str | None = None) -> list[dict]:
+    return [_out(r) for r in await request.app.state.hub.store.registry.list_integration_rights(institution)]
+
+
+@router.delete("/integration-rights/{enterprise_number}/{capacity}", status_code=204, responses=ERRORS,
+               summary="Withdraw an integration right (its entries then count for nothing)")
+async def delete_integration_right(enterprise_number: str, capacity: str, request: Request) -> Response:
+    await request.app.state.hub.registry.delete("integration_right", (enterprise_number, capacity))
+    return Response(status_code=204)
+
+
+@router.put("/services/{code}/providers/{enterprise_number}", responses=ERRORS,
+            summary="Register an institution as a provider of a routed service")
+async def put_routed_provider(code: str, enterprise_number: str, request: Request, response: Response) -> dict:
+    provider, created = await request.app.state.hub.registry.put_routed_provider(RoutedProvider(code, enterprise_number))
+    _created(response, created)
+    return _out(provider)
+
+
+@router.get("/routed-providers", responses=ERRORS, summary="List the providers of routed services")
+async def list_routed_providers(request: Request, service: str | None = None) -> list[dict]:
+    return [_out(p) for p in await request.app.state.hub.store.registry.list_routed_providers(service)]
+
+
+@router.delete("/services/{code}/providers/{enterprise_number}", status_code=204, responses=ERRORS,
+               summary="Stop routing a service's requests to an institution")
+async def delete_routed_provider(code: str, enterprise_number: str, request: Request) -> Response:
+    await request.app.state.hub.registry.delete("routed_provider", (code, enterprise_number))
+    return Response(status_code=204)
 
 
 _DELETABLE = {"institutions": "institution", "capacities": "capacity", "authorizations": "authorization"}

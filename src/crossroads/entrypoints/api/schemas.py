@@ -68,6 +68,11 @@ class InstitutionIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     member_class: str = Field("GOV", pattern=r"^[A-Z]{2,10}$")
     base_url: str | None = Field(None, max_length=500)
+    webhook_bases: list[str] = Field(default_factory=list, max_length=20, description="Address prefixes (http(s), no query) under which the institution's webhooks may be, besides base_url.")
+
+
+class IntegrationRightIn(Strict):
+    legal_basis: str = Field("", max_length=500, description="The law or decision that licenses the institution for this capacity.")
 
 
 class ApplicationIn(Strict):
@@ -100,6 +105,7 @@ class AuthorizationIn(Strict):
     allowed_fields: list[str] = Field(min_length=1)
     valid_from: dt.date
     valid_to: dt.date | None = None
+    accepts_provisional: bool = Field(False, description="Whether a provisional (phase 1) integration of the subject is enough.")
 
 
 class DirectoryChangeIn(Strict):

@@ -1,0 +1,130 @@
+"""Outbound calls the hub signs: a member's webhook address is one the operator registered for it,
+and never the hub's own network (loopback, link-local, private) unless the operator says so."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import web
+
+from crossroads.adapters.provider_client import AiohttpProviderClient
+from crossroads.demo import country
+from crossroads.domain.errors import Refusal
+from tests.conftest import start_demo_hub
+
+pytestmark = pytest.mark.anyio
+
+OPERATOR = {"Authorization": "Bearer operator-secret-for-tests"}
+WELFARE = country.BY_KEY["welfare"]
+INTERNAL = ["http://127.0.0.1:9999/hooks", "http://[::1]:9999/hooks", "http://169.254.169.254/hooks",
+            "http://10.0.0.1/hooks", "http://192.168.1.5/hooks", "http://[fe80::1]/hooks", "http://[::ffff:127.0.0.1]/hooks",
+            "http://0.0.0.0/hooks", "http://localhost:9999/hooks"]
+PUBLIC = "https://welfare.example/hooks"
+
+
+async def hub_with_bases(tmp_path, store_url, **settings):
+    demo = await start_demo_hub(tmp_path, store_url, persons=20, **settings)
+    bases = [PUBLIC, *INTERNAL, "http://hub.test/sources"]
+    answer = await demo.http.put(f"/admin/institutions/{WELFARE.number}", headers=OPERATOR,
+                                 json={"name": WELFARE.name, "webhook_bases": bases})
+    assert answer.status_code == 200, answer.text
+    # The demo's welfare centre reads births and deaths from its mailbox: it lets those go, so
+    # that the tests may subscribe to them by webhook.
+    token = await demo.token(demo.welfare)
+    mine = (await demo.http.get("/v1/subscriptions", headers={"Authorization": f"Bearer {token}"})).json()
+    for subscription in mine:
+        if subscription["mutation_type"] in ("person.birth", "person.death"):
+            gone = await demo.http.delete(f"/v1/subscriptions/{subscription['id']}", headers={"Authorization": f"Bearer {token}"})
+            assert gone.status_code == 204, gone.text
+    return demo
+
+
+async def subscribe(demo, webhook_url, mutation_type: str = "person.birth"):
+    token = await demo.token(demo.welfare)
+    return await demo.http.post("/v1/subscriptions", headers={"Authorization": f"Bearer {token}"}, json={
+        "mutation_type": mutation_type, "purpose": "SOCIAL_INTEGRATION", "mode": "push", "webhook_url": webhook_url})
+
+
+async def test_webhooks_only_under_registered_addresses_and_never_internal(tmp_path, store_url):
+    demo = await hub_with_bases(tmp_path, store_url)
+    try:
+        for url in ("https://attacker.example/hooks", "https://welfare.example/hooksx", "https://welfare.example:444/hooks",
+                    "http://welfare.example/hooks", f"http://providers.test:9001/webhooks/mutations"):
+            answer = await subscribe(demo, url)
+            assert (answer.status_code, answer.json()["code"]) == (422, "webhook_not_allowed"), (url, answer.text)
+        for url in INTERNAL:
+            answer = await subscribe(demo, url)
+            assert (answer.status_code, answer.json()["code"]) == (422, "webhook_not_allowed"), (url, answer.text)
+            assert "loopback" in answer.json()["message"]
+        answer = await subscribe(demo, "http://hub.test/sources/declarations/services/dimona.periods/1")
+        assert (answer.status_code, answer.json()["code"]) == (422, "webhook_not_allowed")
+        assert "hub itself" in answer.json()["message"]
+        for url in ("https://user:pw@welfare.example/hooks", "https://welfare.example/hooks#x", "ftp://welfare.example/hooks",
+                    "https://welfare.example/hooks/\u0000", "https://welfare.example:99999/hooks", "x" * 3000, 42):
+            answer = await subscribe(demo, url)
+            assert answer.status_code in (400, 422) and answer.json()["code"] == "malformed_request", (url, answer.text)
+        answer = await subscribe(demo, PUBLIC + "/births")
+        assert answer.status_code == 201, answer.text
+    finally:
+        await demo.http.aclose()
+        await demo.hub.close()
+
+
+async def test_the_operator_may_allow_internal_webhooks_but_never_the_hub_itself(tmp_path, store_url):
+    demo = await hub_with_bases(tmp_path, store_url, allow_internal_webhooks=True)
+    try:
+        answer = await subscribe(demo, "http://127.0.0.1:9999/hooks/births")
+        assert answer.status_code == 201, answer.text
+        answer = await subscribe(demo, "http://hub.test/sources/declarations", "person.death")
+        assert (answer.status_code, answer.json()["code"]) == (422, "webhook_not_allowed")
+    finally:
+        await demo.http.aclose()
+        await demo.hub.close()
+
+
+def test_registering_a_webhook_base_checks_its_form(tmp_path):
+    """The operator's side: a base is an http(s) prefix without credentials, query or fragment."""
+    from crossroads.domain.webhooks import check_webhook_base
+
+    for bad in ("ftp://a.example/", "https://u:p@a.example/", "https://a.example/?q=1", "https://a.example/#f", "", None):
+        with pytest.raises(Refusal):
+            check_webhook_base(bad)
+    assert check_webhook_base("https://a.example/hooks") == "https://a.example/hooks"
+
+
+@pytest.fixture
+async def local_webhook():
+    """A real HTTP server on the loopback interface: what a webhook aimed inside would reach."""
+    received = []
+
+    async def hook(request):
+        received.append(await request.read())
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hooks", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    yield port, received
+    await runner.cleanup()
+
+
+async def test_the_webhook_client_connects_only_to_public_addresses_whatever_the_name(local_webhook):
+    port, received = local_webhook
+    public_only = AiohttpProviderClient(2, 2, 4, public_only=True)
+    anywhere = AiohttpProviderClient(2, 2, 4)
+    try:
+        with pytest.raises(Refusal) as caught:  # an address literal
+            await public_only.post(f"http://127.0.0.1:{port}/hooks", b"[]", {})
+        assert caught.value.code == "webhook_not_allowed"
+        with pytest.raises(Refusal) as caught:  # a name that resolves inside (as a rebinding name would)
+            await public_only.post(f"http://localhost:{port}/hooks", b"[]", {})
+        assert caught.value.code == "provider_unavailable"
+        assert received == []
+        reply = await anywhere.post(f"http://127.0.0.1:{port}/hooks", b"[]", {})
+        assert reply.status == 204 and received == [b"[]"]
+    finally:
+        await public_only.close()
+        await anywhere.close()
