@@ -67,6 +67,13 @@ def set_up(hub: str, data_dir: Path, persons: list[str], webhook_port: int) -> N
     puts += [(f"/admin/authorizations/BENCH/{key}", {
         "consumer": country.BY_KEY[key].number, "service": TYPE, "purpose": "BENCHMARK", "legal_basis": "benchmark",
         "required_capacities": [CAPACITY], "allowed_fields": ["value"], "valid_from": "2020-01-01"}) for key, _, _ in SUBSCRIBERS]
+    puts += [(f"/admin/integration-rights/{country.BY_KEY[key].number}/{CAPACITY}", {"legal_basis": "benchmark"})
+             for key, _, _ in SUBSCRIBERS]
+    registered = {i["enterprise_number"]: i for i in httpx.get(f"{hub}/admin/institutions", headers=operator).json()}
+    puts += [(f"/admin/institutions/{number}", {  # where their webhooks are: the operator registers it
+        "name": registered[number]["name"], "base_url": registered[number]["base_url"],
+        "webhook_bases": [f"http://127.0.0.1:{webhook_port}/"]})
+        for number in {country.BY_KEY[key].number for key, _, _ in SUBSCRIBERS}]
     for path, body in puts:
         httpx.put(f"{hub}{path}", json=body, headers=operator).raise_for_status()
     lines = "".join(json.dumps({"subject": s, "institution": country.BY_KEY[key].number, "capacity": CAPACITY,
@@ -103,7 +110,8 @@ def run(mutations: int, persons: int, store: str, timeout: float, rate: float | 
     env = {**os.environ, "CROSSROADS_DATA_DIR": str(tmp), "CROSSROADS_STORE_URL": store_url, "CROSSROADS_ISSUER": hub,
            "CROSSROADS_WORKERS": os.environ.get("BENCH_WORKERS", "2"), "CROSSROADS_LOG_LEVEL": "warning",
            "CROSSROADS_PUSH_BATCH": "1000", "CROSSROADS_PUSH_INTERVAL_SECONDS": "0.02",
-           "CROSSROADS_MAX_BODY_BYTES": str(16 * 1024 * 1024)}
+           "CROSSROADS_MAX_BODY_BYTES": str(16 * 1024 * 1024),
+           "CROSSROADS_ALLOW_INTERNAL_WEBHOOKS": "true"}  # the consumers listen on 127.0.0.1
     stream = f"CROSSROADS_BENCH_{uuid.uuid4().hex[:8]}"
     if backend == "nats":
         env.update({"CROSSROADS_MUTATION_BACKEND": "nats", "CROSSROADS_NATS_URL": NATS_URL, "CROSSROADS_NATS_STREAM": stream})

@@ -56,16 +56,18 @@ async def test_authorization_fields_must_be_service_fields(demo):
 async def test_directory_import_reports_bad_lines_and_keeps_the_rest(demo):
     fund = country.BY_KEY["fund_a"].number
     subject = demo.seeded["subjects"][0]
-    csv = (f"subject,institution,capacity,start,end\n{subject},{fund},JOB_SEEKER,2024-01-01,\n"
-           f"12345,{fund},JOB_SEEKER,2024-01-01,\n{subject},{fund},NO_SUCH,2024-01-01,\n"
-           f"{subject},{fund},JOB_SEEKER,2024-13-01,\n{subject},{fund},JOB_SEEKER,2025-01-01,2024-01-01\n")
+    csv = (f"subject,institution,capacity,start,end\n{subject},{fund},HEALTH_INSURED,2024-01-01,\n"
+           f"12345,{fund},HEALTH_INSURED,2024-01-01,\n{subject},{fund},NO_SUCH,2024-01-01,\n"
+           f"{subject},{fund},HEALTH_INSURED,2024-13-01,\n{subject},{fund},HEALTH_INSURED,2025-01-01,2024-01-01\n"
+           f"{subject},{fund},JOB_SEEKER,2024-01-01,\n")
     response = await demo.http.post("/v1/directory/import", content=csv, headers={**OPERATOR, "Content-Type": "text/csv"})
     report = response.json()
-    assert (report["lines"], report["applied"], report["rejected"]) == (5, 1, 4)
+    assert (report["lines"], report["applied"], report["rejected"]) == (6, 1, 5)
     assert [(e["line"], e["code"]) for e in report["errors"]] == [
-        (2, "invalid_identifier"), (3, "malformed_request"), (4, "invalid_period"), (5, "invalid_period")]
+        (2, "invalid_identifier"), (3, "malformed_request"), (4, "invalid_period"), (5, "invalid_period"),
+        (6, "no_integration_right")]  # the operator too integrates only within an institution's rights
     query = await demo.http.post("/v1/directory/query", headers=OPERATOR, json={
-        "subject": subject, "institution": fund, "capacities": ["JOB_SEEKER"], "period": {"start": "2024-06-01", "end": "2024-07-01"}})
+        "subject": subject, "institution": fund, "capacities": ["HEALTH_INSURED"], "period": {"start": "2024-06-01", "end": "2024-07-01"}})
     assert query.json()["holds"] is True
 
 

@@ -22,6 +22,7 @@ def test_registry_load_then_directory_import(tmp_path):
         "institutions": [{"enterprise_number": NR, "name": "Register", "base_url": "http://nr.example"},
                          {"enterprise_number": FUND, "name": "Fund"}],
         "capacities": [{"code": "INSURED", "name": "Insured"}],
+        "integration_rights": [{"institution": FUND, "capacity": "INSURED", "legal_basis": "the fund's licence"}],
         "services": [{"code": "person.identity", "version": "1", "name": "Identity", "provider": NR, "response_fields": ["name"]}],
         "authorizations": [{"reference": "ISC/1", "consumer": FUND, "service": "person.identity", "purpose": "CARE",
                             "legal_basis": "law", "required_capacities": ["INSURED"], "allowed_fields": ["name"],

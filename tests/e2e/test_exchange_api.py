@@ -9,7 +9,7 @@ import pytest
 
 from crossroads.demo import country
 from crossroads.domain.audit import AuditRecord
-from crossroads.domain.registry import Institution
+from crossroads.domain.registry import Institution, IntegrationRight
 
 pytestmark = pytest.mark.anyio
 
@@ -82,8 +82,8 @@ async def test_holders_lists_institutions_with_allowed_fields_only(demo):
     ("unknown field", {"purpose": "SOCIAL_INTEGRATION", "colour": "red"}, "person.identity", "malformed_request", 400, "colour"),
     ("missing purpose", {}, "person.identity", "malformed_request", 400, "purpose"),
     ("impossible date", {"purpose": "SOCIAL_INTEGRATION", "date": "2025-02-30"}, "person.identity", "invalid_period", 422, "date"),
-    ("period before integration", {"purpose": "SOCIAL_INTEGRATION", "period": {"start": "2020-01-01", "end": "2020-12-31"}},
-     "person.identity", "period_outside_integration", 403, "period"),
+    ("period before the authorization", {"purpose": "SOCIAL_INTEGRATION", "period": {"start": "2020-01-01", "end": "2020-12-31"}},
+     "person.identity", "period_outside_authorization", 403, "period"),
     ("reversed period", {"purpose": "SOCIAL_INTEGRATION", "period": {"start": "2025-01-01", "end": "2024-12-31"}},
      "person.identity", "invalid_period", 422, "period"),
     ("wrong type", {"purpose": 7}, "person.identity", "malformed_request", 400, "purpose"),
@@ -125,6 +125,8 @@ async def test_directory_refusals(demo):
     job_seeker = demo.held_by("unemployment")[0]
     ok = await ask(demo, "employment.periods", {"subject": job_seeker, "purpose": "UNEMPLOYMENT_BENEFIT"}, client=client)
     assert ok.status_code == 200, ok.text
+    await demo.hub.registry.put_integration_right(
+        IntegrationRight(country.BY_KEY["unemployment"].number, "SOCIAL_ASSISTANCE", "test"))
     await demo.hub.directory.change({"subject": job_seeker, "institution": country.BY_KEY["unemployment"].number,
                                      "capacity": "SOCIAL_ASSISTANCE", "start": "2024-01-01"}, None, "test")
     await demo.hub.directory.change({"op": "remove", "subject": job_seeker, "institution": country.BY_KEY["unemployment"].number,

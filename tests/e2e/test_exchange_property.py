@@ -1,5 +1,6 @@
 """Property: for random registries, directories and requests, the hub never returns data unless an
-authorization and a directory entry allow it, and never a field the authorization does not list."""
+authorization and a directory entry within the consumer's integration rights allow it, and never a
+field the authorization does not list."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from crossroads.bootstrap import bootstrap
 from crossroads.domain.errors import Refusal
 from crossroads.domain.periods import Period, union_covers
-from crossroads.domain.registry import Authorization, Capacity, Institution, Service
+from crossroads.domain.registry import Authorization, Capacity, Institution, IntegrationRight, Service
 from crossroads.services.auth import Caller
 from crossroads.services.exchange import ExchangeRequest
 from crossroads.services.ports import ProviderClient, ProviderReply
@@ -48,18 +49,21 @@ authorizations = st.lists(st.fixed_dictionaries({
 integrations = st.lists(st.fixed_dictionaries({
     "capacity": st.sampled_from(CAPACITIES), "from": st.integers(-400, 0), "length": st.one_of(st.none(), st.integers(0, 400)),
 }), max_size=3)
+rights = st.lists(st.sampled_from(CAPACITIES), max_size=3, unique=True)
 requests = st.fixed_dictionaries({
     "purpose": st.sampled_from(["P1", "P2"]), "from": st.integers(-300, 0), "length": st.integers(0, 200),
 })
 
 
-async def scenario(tmp: Path, auths: list[dict], held: list[dict], ask: dict):
+async def scenario(tmp: Path, auths: list[dict], granted: list[str], held: list[dict], ask: dict):
     hub = await bootstrap(make_settings(tmp, registry_cache_seconds=0), None, EverythingProvider())
     try:
         await hub.registry.put_institution(Institution(SOURCE, "Source", "GOV", "http://source.test"))
         await hub.registry.put_institution(Institution(CONSUMER, "Consumer"))
         for code in CAPACITIES:
             await hub.registry.put_capacity(Capacity(code, code))
+        for code in granted:
+            await hub.registry.put_integration_right(IntegrationRight(CONSUMER, code, "law"))
         await hub.registry.put_service(Service("svc", "1", "Service", FIELDS, provider=SOURCE))
         for i, a in enumerate(auths):
             end = None if a["length"] is None else day(a["from"] + a["length"])
@@ -67,8 +71,11 @@ async def scenario(tmp: Path, auths: list[dict], held: list[dict], ask: dict):
                 f"A/{i}", CONSUMER, "svc", a["purpose"], "law", tuple(a["capacities"]), tuple(a["fields"]), day(a["from"]), end))
         for h in held:
             end = None if h["length"] is None else day(h["from"] + h["length"]).isoformat()
-            await hub.directory.change({"subject": SUBJECT, "institution": CONSUMER, "capacity": h["capacity"],
-                                        "start": day(h["from"]).isoformat(), **({"end": end} if end else {})}, None, "test")
+            try:
+                await hub.directory.change({"subject": SUBJECT, "institution": CONSUMER, "capacity": h["capacity"],
+                                            "start": day(h["from"]).isoformat(), **({"end": end} if end else {})}, None, "test")
+            except Refusal as refusal:
+                assert refusal.code == "no_integration_right" and h["capacity"] not in granted
         wanted = Period(day(ask["from"]), day(ask["from"] + ask["length"]))
         request = ExchangeRequest(caller=Caller(CONSUMER, "app"), service="svc", subject=SUBJECT,
                                   purpose=ask["purpose"], period=wanted)
@@ -81,17 +88,18 @@ async def scenario(tmp: Path, auths: list[dict], held: list[dict], ask: dict):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(authorizations, integrations, requests)
-def test_no_data_without_authorization_and_directory_entry(auths, held, ask):
+@given(authorizations, rights, integrations, requests)
+def test_no_data_without_authorization_and_directory_entry(auths, granted, held, ask):
     with tempfile.TemporaryDirectory() as tmp:
-        outcome, wanted = asyncio.run(scenario(Path(tmp), auths, held, ask))
+        outcome, wanted = asyncio.run(scenario(Path(tmp), auths, granted, held, ask))
     if isinstance(outcome, Refusal):
         return
     used = next(a for i, a in enumerate(auths) if f"A/{i}" == outcome.authorization.reference)
     assert used["purpose"] == ask["purpose"]
     assert day(used["from"]) <= TODAY and (used["length"] is None or TODAY <= day(used["from"] + used["length"]))
+    assert day(used["from"]) <= wanted.start and (used["length"] is None or wanted.end <= day(used["from"] + used["length"]))
     periods = [Period(day(h["from"]), None if h["length"] is None else day(h["from"] + h["length"]))
-               for h in held if h["capacity"] in used["capacities"]]
+               for h in held if h["capacity"] in used["capacities"] and h["capacity"] in granted]
     assert union_covers(periods, wanted)
     for answer in outcome.answers:
         assert set(answer.data) <= set(used["fields"])

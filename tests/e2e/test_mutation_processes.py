@@ -31,7 +31,8 @@ PUBLISHER = f"{NR}:register-app"
 WELFARE = f"{country.BY_KEY['welfare'].number}:case-app"
 UNEMPLOYMENT = f"{country.BY_KEY['unemployment'].number}:benefits-app"
 NATS_URL = os.environ.get("CROSSROADS_TEST_NATS_URL", "nats://127.0.0.1:4222")
-PUSH_SETTINGS = {"CROSSROADS_PUSH_RETRY_BASE_SECONDS": "0.05", "CROSSROADS_PUSH_RETRY_MAX_SECONDS": "0.3",
+PUSH_SETTINGS = {"CROSSROADS_ALLOW_INTERNAL_WEBHOOKS": "true",  # the test's webhook listens on 127.0.0.1
+                 "CROSSROADS_PUSH_RETRY_BASE_SECONDS": "0.05", "CROSSROADS_PUSH_RETRY_MAX_SECONDS": "0.3",
                  "CROSSROADS_PUSH_MAX_ATTEMPTS": "100", "CROSSROADS_PUSH_INTERVAL_SECONDS": "0.05"}
 
 
@@ -86,6 +87,10 @@ def set_up(d, n: int, webhook: Webhook) -> None:
                                              "purpose": "UNEMPLOYMENT_BENEFIT", "legal_basis": "art. 7",
                                              "required_capacities": ["JOB_SEEKER"], "allowed_fields": ["city", "street"],
                                              "valid_from": "2020-01-01"})]
+    [unemployment] = [i for i in httpx.get(f"{d.url(n)}/admin/institutions", headers=d.operator).json()
+                      if i["enterprise_number"] == country.BY_KEY["unemployment"].number]
+    put.append((f"/admin/institutions/{unemployment['enterprise_number']}", {  # where its webhook is: the operator registers it
+        "name": unemployment["name"], "base_url": unemployment["base_url"], "webhook_bases": [f"http://127.0.0.1:{webhook.port}/"]}))
     for path, body in put:
         answer = httpx.put(f"{d.url(n)}{path}", headers=d.operator, json=body)
         assert answer.status_code in (200, 201), answer.text
@@ -98,7 +103,9 @@ def set_up(d, n: int, webhook: Webhook) -> None:
 
 
 def entitled(subject: str) -> set[str]:
-    held = {(line["institution"], line["capacity"]) for line in country.directory_lines([subject])}
+    # The authorizations set up above do not accept provisional integrations.
+    held = {(line["institution"], line["capacity"]) for line in country.directory_lines([subject])
+            if line.get("phase", "definitive") == "definitive"}
     return ({WELFARE} if (country.BY_KEY["welfare"].number, "SOCIAL_ASSISTANCE") in held else set()) | (
         {UNEMPLOYMENT} if (country.BY_KEY["unemployment"].number, "JOB_SEEKER") in held else set())
 

@@ -37,6 +37,10 @@ async def with_test_type(demo):
         "legal_basis": "Law of 26 May 2002, art. 19", "required_capacities": ["SOCIAL_ASSISTANCE"],
         "allowed_fields": ["city"], "valid_from": "2020-01-01"})
     assert answer.status_code == 201, answer.text
+    welfare = country.BY_KEY["welfare"]
+    answer = await demo.http.put(f"/admin/institutions/{welfare.number}", headers=OPERATOR, json={
+        "name": welfare.name, "webhook_bases": ["http://hooks.test:8443/", "http://nowhere.test:1/"]})
+    assert answer.status_code == 200, answer.text
     return demo
 
 

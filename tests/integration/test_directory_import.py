@@ -41,7 +41,7 @@ async def test_chunks_apply_in_file_order_and_each_is_audited(hub):
     # Merged across chunks 1 and 2, cut by the end in chunk 3: only file order gives this.
     assert [i.period for i in await hub.directory.holders(PERSON)] == [
         Period(date(2020, 1, 1), date(2020, 9, 30)), Period(date(2022, 1, 1))]
-    assert await hub.store.audit.count() == audited_before + 4
+    assert await hub.store.audit.count() == audited_before + 5  # a chunk that only refused is recorded too
 
 
 async def test_a_failing_file_keeps_the_chunks_already_written(hub):
@@ -75,8 +75,9 @@ async def test_a_file_parsed_in_worker_processes_applies_and_reports_as_read_her
     assert [e["line"] for e in report.errors] == expected_errors
     assert {e["code"] for e in report.errors} == {"invalid_identifier", "not_found", "malformed_request"}
     assert held == [Period(date(year, 1, 1), date(year, 6, 30)) for year in range(2000, 2012)]
-    # Each block of five lines is one transaction and one audit record, blocks with a change only.
+    # Each block of five lines is one transaction and one audit record, counting what it applied
+    # and what it refused (every block here refuses something, so every block is recorded).
     records = [json.loads(entry) for _, entry in await hub.store.audit.read(0, 10_000)]
-    imports = [r["detail"]["changes"] for r in records if r.get("action") == "directory.import"]
+    imports = [(r["detail"]["changes"], r["detail"]["refused"]) for r in records if r.get("action") == "directory.import"]
     per_block = [sum(1 for n in good if first <= n < first + 5) for first in range(1, 49, 5)]
-    assert imports == [count for count in per_block if count]
+    assert imports == [(count, min(5, 49 - first) - count) for first, count in zip(range(1, 49, 5), per_block)]
