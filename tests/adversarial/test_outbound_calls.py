@@ -21,6 +21,14 @@ INTERNAL = ["http://127.0.0.1:9999/hooks", "http://[::1]:9999/hooks", "http://16
 PUBLIC = "https://welfare.example/hooks"
 
 
+@pytest.fixture
+async def demo(tmp_path, store_url):
+    hub = await start_demo_hub(tmp_path, store_url, persons=20)
+    yield hub
+    await hub.http.aclose()
+    await hub.hub.close()
+
+
 async def hub_with_bases(tmp_path, store_url, **settings):
     demo = await start_demo_hub(tmp_path, store_url, persons=20, **settings)
     bases = [PUBLIC, *INTERNAL, "http://hub.test/sources"]
@@ -128,3 +136,29 @@ async def test_the_webhook_client_connects_only_to_public_addresses_whatever_the
     finally:
         await public_only.close()
         await anywhere.close()
+
+
+async def test_an_address_the_operator_withdraws_is_not_pushed_to_again(demo):
+    from crossroads.adapters.outbox_queue import OutboxPushQueue
+    from crossroads.services.clock import FixedClock
+    from crossroads.services.push import PushDispatcher
+    from tests.e2e.test_mutations_api import Webhook, audit_records, move, publish, subscribe as subscribe_test_type
+    from tests.e2e.test_mutations_api import with_test_type
+    from tests.support import AsgiProviderClient
+
+    hub = await with_test_type(demo)  # registers http://hooks.test:8443/ for the welfare centre
+    assert (await subscribe_test_type(hub, mode="push", webhook_url="http://hooks.test:8443/events")).status_code == 201
+    webhook = Webhook()
+    push = PushDispatcher(hub.hub.store.mutations, OutboxPushQueue(hub.hub.store.mutations),
+                          AsgiProviderClient({"hooks.test:8443": webhook}), hub.hub.keys, hub.hub.store.audit,
+                          FixedClock(1_800_000_000.0), max_attempts=3, retry_base_seconds=10, retry_max_seconds=60,
+                          batch=100, check_address=hub.hub.mutations.check_webhook)
+    await publish(hub, move("w-1", hub.held_by("welfare")[0]))
+    assert await push.deliver_due() == 1 and len(webhook.received) == 1
+    answer = await hub.http.put(f"/admin/institutions/{WELFARE.number}", headers=OPERATOR,
+                                json={"name": WELFARE.name, "webhook_bases": []})
+    assert answer.status_code == 200, answer.text
+    await publish(hub, move("w-2", hub.held_by("welfare")[0]))
+    assert await push.deliver_due() == 0 and len(webhook.received) == 1
+    [failed] = [r for r in await audit_records(hub) if r.action == "mutation.push_failed"]
+    assert failed.outcome == "webhook_not_allowed" and failed.target == "w-2"

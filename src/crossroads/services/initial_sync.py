@@ -13,6 +13,7 @@ import uuid
 import orjson
 
 from ..domain.audit import AuditRecord
+from ..domain.directory import Phase
 from ..domain.errors import Refusal
 from ..domain.identifiers import IdentifierScheme
 from ..domain.minimisation import minimise, path_tree
@@ -46,11 +47,12 @@ class InitialSync:
         if (raw.get("op") or "integrate") != "integrate":
             raise Refusal("malformed_request", "sync goes with op integrate.", "sync")
         change = await self._directory.change(raw, institution, actor)
-        return await self.send(change.institution, raw["subject"], change.capacity)
+        return await self.send(change.institution, raw["subject"], change.capacity, change.phase)
 
-    async def send(self, institution: str, subject: str, capacity: str) -> int:
+    async def send(self, institution: str, subject: str, capacity: str, phase: Phase = Phase.DEFINITIVE) -> int:
         """Send a person's current state to the institution's subscriptions an integration in
-        `capacity` entitles, from the publishers that answer one; returns how many were queued.
+        `capacity` (and `phase`) entitles, from the publishers that answer one; returns how many
+        were queued. A provisional integration entitles only under an authorization that accepts one.
 
         Each is queued for that subscription only, as a mutation effective today with the
         CloudEvents extension `initialsync: true`, and audited (`mutation.sync`). A source that
@@ -63,7 +65,8 @@ class InitialSync:
         for subscription in await self._store.subscriptions(institution=institution):
             authorization = await self._cache.authorization(subscription.authorization)
             if (authorization is None or not authorization.is_valid_on(today)
-                    or capacity not in authorization.required_capacities):
+                    or capacity not in authorization.required_capacities
+                    or (phase is Phase.PROVISIONAL and not authorization.accepts_provisional)):
                 continue
             kind = await self._store.get_type(subscription.mutation_type)
             if kind is None or kind.state_path is None:

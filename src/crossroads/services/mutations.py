@@ -113,6 +113,14 @@ class MutationService:
         await self._record_subscription(caller, "create", subscription)
         return subscription
 
+    async def check_webhook(self, url: str, institution: str) -> None:
+        """Refuse (`webhook_not_allowed`) a webhook address the registry does not, or no longer,
+        let `institution` use; read through the registry cache, for every push."""
+        member = await self._cache.institution(institution)
+        if member is None:
+            raise Refusal("webhook_not_allowed", f"institution {institution} is no longer registered.")
+        self._webhooks.check(url, member)
+
     async def subscriptions(self, caller: Caller) -> list[Subscription]:
         institution, application = _member(caller)
         return await self._store.subscriptions(institution=institution, application=application)

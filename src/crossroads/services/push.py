@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from typing import Callable
+from typing import Awaitable, Callable
 
 from ..domain.audit import AuditRecord
 from ..domain.errors import Refusal
@@ -39,7 +39,12 @@ class PushDispatcher:
         self, store: MutationStore, queue: PushQueue, client: ProviderClient, signer: Signer, audit: AuditLog,
         clock: Clock, *, max_attempts: int, retry_base_seconds: float, retry_max_seconds: float, batch: int,
         jitter: Callable[[], float] = random.random,
+        check_address: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
+        """`check_address(url, institution)`, when given, refuses (Refusal) a webhook address the
+        registry no longer lets the institution use: checked before every push, so that an address
+        withdrawn by the operator is not sent to again (the push then fails and is retried)."""
+        self._check_address = check_address
         self._store = store
         self._queue = queue
         self._client = client
@@ -133,6 +138,8 @@ class PushDispatcher:
         body = b"[" + b",".join(d.message for d in due) + b"]"
         signature = self._signer.sign_detached(body, {"aud": url, "iat": now_ms // 1000})
         try:
+            if self._check_address is not None:
+                await self._check_address(url, subscription.institution)
             reply = await self._client.post(url, body, {"Content-Type": BATCH_MEDIA_TYPE, "X-Crossroads-Signature": signature})
             if not 200 <= reply.status < 300:
                 raise Refusal("provider_error", f"the webhook answered with HTTP status {reply.status}.")
