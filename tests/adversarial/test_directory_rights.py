@@ -8,6 +8,7 @@ only right is JOB_SEEKER), on both stores.
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import date, timedelta
 
 import pytest
@@ -270,9 +271,13 @@ async def test_an_upgraded_store_keeps_its_entries_working_as_reviewable_rights(
             await tx.execute("INSERT INTO capacities VALUES ('INSURED', 'Insured')")
             await tx.execute("INSERT INTO services VALUES ('health', '1', 'Health', '', NULL, 'INSURED', '', '{}', '{}', '[\"x\"]')")
             await tx.execute("INSERT INTO integrations VALUES (?, '0200000142', 'INSURED', 2, 738000, NULL)", (b"k" * 32,))
+            await tx.execute("INSERT INTO subscriptions VALUES ('s1', '0200000142', 'app', 'person.death', 'A', 'push',"
+                             " 'https://hooks.fund.example/in', 0)")
         assert await migrations.migrate(db) == [name for number, name, _ in every if number >= 11]
         assert await db.fetchall("SELECT institution, capacity FROM integration_rights") == [("0200000142", "INSURED")]
         assert await db.fetchall("SELECT service, institution FROM routed_providers") == [("health", "0200000142")]
+        [(bases,)] = await db.fetchall("SELECT webhook_bases FROM institutions")
+        assert json.loads(bases) == ["https://hooks.fund.example/in"]
         [(legal_basis,)] = await db.fetchall("SELECT legal_basis FROM integration_rights")
         assert "review" in legal_basis
     finally:

@@ -4,7 +4,8 @@
 -- may be. An upgraded store keeps working: every (institution, capacity) pair the directory
 -- already holds becomes a right, and every holder of a routed capacity with an address becomes a
 -- provider of the services routed on it, marked for the operator to review (docs/security.md).
--- Authorizations recorded before this version keep accepting provisional integrations.
+-- Authorizations recorded before this version keep accepting provisional integrations, and the
+-- webhook addresses already subscribed become their institutions' registered addresses (exactly).
 CREATE TABLE integration_rights (
     institution TEXT NOT NULL REFERENCES institutions(enterprise_number) ON DELETE CASCADE,
     capacity TEXT NOT NULL REFERENCES capacities(code),
@@ -29,3 +30,8 @@ INSERT INTO routed_providers (service, institution)
     JOIN integration_rights r ON r.capacity = s.routed_capacity
     JOIN institutions n ON n.enterprise_number = r.institution
     WHERE n.base_url IS NOT NULL;
+UPDATE institutions SET webhook_bases = (
+    SELECT json_agg(DISTINCT s.webhook_url)::text FROM subscriptions s
+    WHERE s.institution = institutions.enterprise_number AND s.webhook_url IS NOT NULL)
+WHERE EXISTS (
+    SELECT 1 FROM subscriptions s WHERE s.institution = institutions.enterprise_number AND s.webhook_url IS NOT NULL);
