@@ -180,6 +180,15 @@ async def test_withdrawing_a_right_withdraws_what_the_entries_gave(demo):
     assert registry[-1].action == "integration_right.delete"
 
 
+async def test_a_provider_whose_right_is_withdrawn_is_no_longer_routed_to(demo):
+    subject = next(s for s in demo.held_by("welfare") if insured_by(s) == FUND_A)
+    body = {"subject": subject, "purpose": "SOCIAL_INTEGRATION"}
+    assert (await as_member(demo, demo.welfare, "POST", "/v1/exchange/health.affiliation", json=body)).status_code == 200
+    assert (await demo.http.delete(f"/admin/integration-rights/{FUND_A}/HEALTH_INSURED", headers=OPERATOR)).status_code == 204
+    asked = await as_member(demo, demo.welfare, "POST", "/v1/exchange/health.affiliation", json=body)
+    assert (asked.status_code, asked.json()["code"]) == (404, "no_provider")
+
+
 async def test_dates_at_the_calendar_edges_are_answers_not_faults(demo):
     subject = demo.held_by("welfare")[0]
     for change in ({"start": "2024-01-01", "end": "9999-12-31"}, {"start": "9999-12-31", "end": "9999-12-31"},

@@ -173,7 +173,7 @@ class ExchangeService:
         that the directory names for this person and period.
 
         A holder of the routed capacity that the registry does not list as a provider of this
-        service is never sent the request. A provider without an address is answered for by an
+        service, or whose right to integrate in that capacity was withdrawn, is never sent the request. A provider without an address is answered for by an
         error of its own (ProviderAnswer), so that it does not refuse the others' answers.
         """
         if service.provider is not None:
@@ -181,7 +181,9 @@ class ExchangeService:
         else:
             holders: list[Integration] = await self._directory.holders(key, service.routed_capacity)
             registered = await self._cache.routed_providers(service.code)
-            numbers = sorted({i.institution for i in holders if i.period.overlaps(period) and i.institution in registered})
+            rights = await self._cache.integration_rights()
+            numbers = sorted({i.institution for i in holders if i.period.overlaps(period) and i.institution in registered
+                              and i.capacity in rights.get(i.institution, ())})
             if not numbers:
                 raise Refusal("no_provider", f"no registered provider of {service.code} holds this person as {service.routed_capacity} for the period asked about.", "subject")
         found: list[Institution | ProviderAnswer] = []
