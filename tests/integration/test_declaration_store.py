@@ -11,7 +11,7 @@ from crossroads.adapters.sql.store import open_store
 from crossroads.domain.declarations.anomalies import Anomaly
 from crossroads.domain.declarations.dimona import Decision, DimonaPeriod, Employer, EmployerRef, Event
 from crossroads.domain.declarations.dmfa import WorkerSummary
-from crossroads.domain.declarations.records import Declaration
+from crossroads.domain.declarations.records import Declaration, QueueShare
 
 pytestmark = pytest.mark.anyio
 ACME = Employer("0403448140", "1000097", "Acme")
@@ -97,15 +97,21 @@ async def test_dmfa_wages_replace_the_quarters_earlier_ones(store):
 
 
 async def test_batches_are_kept_once_and_finished_once(store):
-    batch, created = await store.add_batch("0200000934:payroll-app", "dimona", "ab" * 32, "application/xml", b"<Dimona/>", "fr", 5)
-    again, created_again = await store.add_batch("0200000934:other-app", "dimona", "ab" * 32, "application/xml", b"<x/>", "nl", 6)
-    other, _ = await store.add_batch("0200000935:app", "dimona", "ab" * 32, "application/xml", b"<Dimona/>", "nl", 7)
+    def admit(waiting: QueueShare) -> None:
+        assert waiting.files >= 0
+
+    batch, created = await store.add_batch("0200000934:payroll-app", "dimona", "ab" * 32, "application/xml", b"<Dimona/>", "fr", 5, admit)
+    again, created_again = await store.add_batch("0200000934:other-app", "dimona", "ab" * 32, "application/xml", b"<x/>", "nl", 6, admit)
+    other, _ = await store.add_batch("0200000935:app", "dimona", "ab" * 32, "application/xml", b"<Dimona/>", "nl", 7, admit)
+    as_dmfa, created_as_dmfa = await store.add_batch("0200000934:payroll-app", "dmfa", "ab" * 32, "application/xml", b"<Dimona/>", "nl", 8, admit)
     assert created and (again.id, created_again) == (batch.id, False)  # another application of the same institution
     assert other.id != batch.id  # another institution's file, though the same bytes
-    waiting = await store.waiting_batches(10)
-    assert [b.id for b, _ in waiting][:1] == [batch.id] and waiting[0][1] == b"<Dimona/>"
+    assert created_as_dmfa and as_dmfa.id not in (batch.id, other.id)  # the same bytes as another kind: another file
+    assert (await store.next_batch()).id == batch.id and await store.batch_body(batch.id) == b"<Dimona/>"
+    assert await store.start_batch(batch.id, 8) == 1
     assert await store.finish_batch(batch.id, "A", {"result": "A"}, 9)
     assert not await store.finish_batch(batch.id, "B", {"result": "B"}, 10)
+    assert await store.batch_body(batch.id) is None
     done = await store.batch(batch.id)
     assert (done.status, done.acknowledgement, done.done_at_ms) == ("A", {"result": "A"}, 9)
     await store.record(declaration(batch_id=batch.id, status="B",
