@@ -76,7 +76,10 @@ class BatchProcessor:
         self._release = release
 
     async def process(self, batch_id: int) -> None:
-        """Process a waiting batch to its end (nothing when it is done already)."""
+        """Count one more attempt at a waiting batch, durably, then process it to its end
+        (nothing when it is done already)."""
+        if not await self._store.start_batch(batch_id, self._clock.now_ms()):
+            return
         batch = await self._store.batch(batch_id)
         body = await self._store.batch_body(batch_id)
         if batch is None or batch.status != "S" or body is None:

@@ -13,7 +13,9 @@ The queue is shared by every member, so no member's file may stop or hold it:
 - a file whose processing raises ends at once with result B and the error `batch_failed`; a file
   whose worker process dies (killed, out of memory) is tried again on its next turn, until it has
   been started `max_attempts` times, and then ends the same way. Attempts are counted in the
-  store before the work begins, so a file that brings the whole hub down is counted too.
+  store before the work begins (by the worker, so that the hub process does not wait on that
+  write while the disk takes in the file just uploaded), so a file that brings the whole hub down
+  is counted too.
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ class DeclarationBatches:
             await self._fail(batch, f"processing this file stopped the hub's batch worker {batch.attempts} times.")
             return True
         await self._worker.start()  # a worker that cannot start costs no file an attempt
-        attempts = await self._store.start_batch(batch.id, self._clock.now_ms())
+        attempts = batch.attempts + 1  # counted by the worker before it reads the file (services/batch_processing.py)
         try:
             await self._worker.process(batch.id)
         except WorkerLost as lost:

@@ -209,7 +209,7 @@ class SqlDeclarations(DeclarationStore):
         PostgreSQL advisory lock per institution), so two at once neither both pass the quota
         nor both store the same file."""
         institution = declarant.split(":", 1)[0]
-        async with self._db.transaction() as tx:
+        async with self._db.transaction(large=True) as tx:
             if self._db.dialect == "postgres":
                 key = _INSTITUTION_LOCK + (zlib.crc32(institution.encode()) & 0xFFFFFF)
                 await tx.execute("SELECT pg_advisory_xact_lock(?)", (key,))

@@ -3,8 +3,10 @@
 -- records its size (for the per-institution quota), how many times a worker started on it and
 -- when it last did (to end a file that keeps stopping its worker, and to take institutions in
 -- turn), and whether it ended in a failure of the hub's (such a file may be sent again).
--- SQLite cannot drop the former UNIQUE (institution, sha256), so the table is rebuilt under its
--- own name: foreign keys are checked at the commit, by which time every batch a declaration names
+-- SQLite cannot drop the former UNIQUE (institution, sha256), so the table is rebuilt, with the
+-- file's body as its last column: SQLite reaches a column stored after a large value by walking
+-- that value's overflow pages, and reading a waiting 100 MB file's status did (half a second on
+-- the event loop). The table keeps its name: foreign keys are checked at the commit, by which time every batch a declaration names
 -- is back with its id (a table renamed into place would leave SQLite counting those as broken).
 PRAGMA defer_foreign_keys = ON;
 CREATE TABLE declaration_batches_0010 AS SELECT * FROM declaration_batches;
@@ -16,7 +18,6 @@ CREATE TABLE declaration_batches (
     kind TEXT NOT NULL,
     sha256 TEXT NOT NULL,
     content_type TEXT NOT NULL,
-    body BLOB,
     size_bytes INTEGER NOT NULL DEFAULT 0,
     language TEXT NOT NULL,
     status TEXT NOT NULL,
@@ -25,7 +26,8 @@ CREATE TABLE declaration_batches (
     acknowledgement TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
     started_at_ms INTEGER,
-    failed INTEGER NOT NULL DEFAULT 0
+    failed INTEGER NOT NULL DEFAULT 0,
+    body BLOB
 );
 INSERT INTO declaration_batches (id, declarant, institution, kind, sha256, content_type, body, size_bytes, language,
                                  status, received_at_ms, done_at_ms, acknowledgement)
