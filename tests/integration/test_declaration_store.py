@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from crossroads.adapters.sql.declarations import SqlDeclarations
 from crossroads.adapters.sql.store import open_store
 from crossroads.domain.declarations.anomalies import Anomaly
 from crossroads.domain.declarations.dimona import Decision, DimonaPeriod, Employer, EmployerRef, Event
@@ -118,3 +119,35 @@ async def test_batches_are_kept_once_and_finished_once(store):
                                    anomalies=[Anomaly("00910-001", "B", {"nl": "Niet aanwezig"}, "/Dimona/Form")]), [])
     [kept] = await store.batch_declarations(batch.id)
     assert kept.anomalies[0].code == "00910-001" and kept.anomalies[0].labels == {"nl": "Niet aanwezig"}
+
+
+async def test_migration_0012_keeps_every_batch_and_the_declarations_that_name_it(store_url):
+    from crossroads.adapters.sql import migrate
+    from crossroads.adapters.sql.database import PostgresDatabase, SQLiteDatabase
+    from crossroads.adapters.sql.store import sqlite_path
+
+    db = SQLiteDatabase(sqlite_path(store_url)) if store_url.startswith("sqlite") else await PostgresDatabase.connect(store_url)
+    try:
+        await migrate.current_version(db)
+        for number, name, sql in migrate.available(db.dialect):  # a store as issue 5 left it
+            if number <= 10:
+                async with db.transaction() as tx:
+                    for statement in migrate._statements(sql):
+                        await tx.execute(statement)
+                    await tx.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (number, name))
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO declaration_batches (declarant, institution, kind, sha256, content_type, body,"
+                             " language, status, received_at_ms) VALUES ('0200000934:app', '0200000934', 'dmfa', 'ab',"
+                             " 'application/xml', ?, 'nl', 'S', 1)", (b"<DmfAOriginal/>",))
+            await tx.execute("INSERT INTO declarations (kind, form, declarant, batch_id, status, anomalies, summary, language,"
+                             " received_at_ms) VALUES ('dmfa', 'DmfAOriginal', '0200000934:app', 1, 'B', '[]', '{}', 'nl', 1)")
+        assert [name for name in await migrate.migrate(db) if name.startswith("0012")]
+        store = SqlDeclarations(db)
+        kept = await store.batch(1)
+        assert (kept.kind, kept.status, kept.attempts, kept.size_bytes) == ("dmfa", "S", 0, len(b"<DmfAOriginal/>"))
+        assert await store.batch_body(1) == b"<DmfAOriginal/>" and len(await store.batch_declarations(1)) == 1
+        _, created = await store.add_batch("0200000934:app", "dimona", "ab", "application/xml", b"<Dimona/>", "nl", 2,
+                                           lambda waiting: None)
+        assert created  # the same hash as another kind is another file now
+    finally:
+        await db.close()

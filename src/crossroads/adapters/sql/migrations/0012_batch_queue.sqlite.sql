@@ -6,8 +6,9 @@
 -- SQLite cannot drop the former UNIQUE (institution, sha256), so the table is rebuilt, with the
 -- file's body as its last column: SQLite reaches a column stored after a large value by walking
 -- that value's overflow pages, and reading a waiting 100 MB file's status did (half a second on
--- the event loop). The table keeps its name: foreign keys are checked at the commit, by which time every batch a declaration names
--- is back with its id (a table renamed into place would leave SQLite counting those as broken).
+-- the event loop). The table keeps its name: foreign keys are checked at the commit, by which
+-- time every batch a declaration names is back with its id (a table renamed into place would
+-- leave SQLite counting those as broken).
 PRAGMA defer_foreign_keys = ON;
 CREATE TABLE declaration_batches_0010 AS SELECT * FROM declaration_batches;
 DROP TABLE declaration_batches;
