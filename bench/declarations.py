@@ -3,11 +3,15 @@
     crossroads bench declarations [--workers N] [--seconds S] [--connections C] [--store sqlite|postgres] [--json]
 
 1. DmfA: one employer's quarterly file with N worker lines (100,000 by default), in the official
-   XML (about 1 KB a line), uploaded as a batch file and processed by the same code the hub's
-   batch worker runs: safe parse, XSD validation, code lists, the cross-check of every worker
-   against the DIMONA periods of the quarter (loaded beforehand, one per worker), the recomputed
+   XML (about 1 KB a line, 103 MB: the largest file accepted), uploaded as a batch file to
+   `crossroads serve` (one process, so the one that leads) on the demo, and processed by its batch
+   worker process: safe parse, XSD validation, code lists, the cross-check of every worker against
+   the DIMONA periods of the quarter (loaded beforehand, one per worker), the recomputed
    contributions, and storage of the declaration, the workers' quarterly wages and the
-   `wages.declared` mutations to publish. Timed from upload to the stored acknowledgement.
+   `wages.declared` mutations to publish. Timed from the start of the upload to the stored
+   acknowledgement (the worker is started beforehand by a one-form file). All along, another
+   connection asks `/health` every 10 ms: its p99 and maximum while the file is processed, and its
+   maximum while the file is uploaded (the hub reads, hashes and stores the body).
 2. DIMONA: `crossroads serve --workers 2` on the demo, and wrk (Debian package) posting DIMONA INs
    in their JSON form for the payroll office, each about a new worker (valid INSS made by the Lua
    script), for S seconds. Every request is the full path: token, schema, rules, one transaction,
@@ -24,6 +28,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import multiprocessing
 import time
 import uuid
 from datetime import date
@@ -38,7 +43,6 @@ from crossroads.demo import country, employers
 from crossroads.demo.dmfa_file import WorkerLineSpec, dmfa_xml
 from crossroads.demo.launch import free_port_block, wait_ready
 from crossroads.demo.seed import client_key_path
-from crossroads.services.auth import Caller
 from exchange import ASSERTION_TYPE, CLI, cpu_seconds, wrk  # the sibling benchmark's helpers (bench/ is on sys.path)
 from report import print_figures  # bench/report.py, beside this script
 
@@ -96,38 +100,131 @@ def drop(database: str | None) -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
-async def dmfa(workers: int, store: str) -> dict:
+def seed_demo(tmp: Path, store_url: str, port: int, env: dict) -> None:
+    subprocess.run([*CLI, "demo", "--persons", "200", "--seed-only", "--data-dir", str(tmp), "--port", str(port),
+                    "--provider-port-base", str(port), "--store-url", store_url], env=env, check=True, capture_output=True)
+
+
+def payroll_token(base: str, tmp: Path) -> str:
+    client = f"{country.BY_KEY['payroll'].number}:payroll-app"
+    key = json.loads(client_key_path(tmp, client).read_text())
+    return httpx.post(f"{base}/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": client, "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": make_client_assertion(client, f"{base}/oauth/token", key)}).json()["access_token"]
+
+
+async def _dmfa_setup(tmp: Path, store_url: str, workers: int) -> bytes:
+    """Every worker of the file gets a DIMONA period of the demo's first employer (whom the payroll
+    office has a mandate for); the file itself, in the official XML."""
+    hub = await bootstrap(settings_for_data_dir(tmp, store_url=store_url))
+    try:
+        company_id, noss, _ = employers.EMPLOYERS[0]
+        subjects = country.persons(workers, seed=11)
+        async with hub.store.db.transaction() as tx:
+            await tx.insert_rows("dimona_periods", ("employer", "inss", "worker_type", "joint_committee", "start_date",
+                                                    "end_date", "status"),
+                                 [(company_id, s, "OTH", "XXX", "2025-01-01", None, "open") for s in subjects])
+        return dmfa_xml(20263, noss, company_id, [WorkerLineSpec(s) for s in subjects], hub.declarations.dmfa_rates)
+    finally:
+        await hub.close()
+
+
+def _probe(base: str, probing, stopping, samples) -> None:
+    with httpx.Client(base_url=base, timeout=30) as client:
+        taken = []
+        while not stopping.is_set():
+            sent = time.monotonic()
+            client.get("/health").raise_for_status()
+            taken.append((sent, time.monotonic() - sent))
+            probing.set()
+            stopping.wait(0.01)
+    samples.send(taken)
+
+
+class HealthProbe:
+    """GET /health one request after another, every 10 ms, on a connection of its own, from a
+    process of its own (a thread here would wait for this process's own work): what a load
+    balancer's check sees while the hub works through a batch file. Times are time.monotonic(),
+    the same clock in every process."""
+
+    def __init__(self, base: str) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._probing, self._stopping = context.Event(), context.Event()
+        self._received, sending = context.Pipe(duplex=False)
+        self._process = context.Process(target=_probe, args=(base, self._probing, self._stopping, sending), daemon=True)
+        self.samples: list[tuple[float, float]] = []  # (when it was sent, seconds to answer)
+
+    def start(self) -> None:
+        """Start probing; return once the first answer came."""
+        self._process.start()
+        if not self._probing.wait(60):
+            raise RuntimeError("the /health probe did not start")
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.samples = self._received.recv()
+        self._process.join()
+
+    def between(self, first: float, last: float) -> list[float]:
+        return sorted(latency for sent, latency in self.samples if first <= sent <= last)
+
+
+def dmfa(workers: int, store: str) -> dict:
+    """The largest batch file accepted, through a served hub (one process: the leading one), with
+    /health probed all along: during the upload, and while the batch worker processes the file."""
     tmp = Path(tempfile.mkdtemp(prefix="crossroads-bench-dmfa-"))
     store_url, database = store_for(store, tmp)
+    port = free_port_block(8)
+    env = {**os.environ, "CROSSROADS_DATA_DIR": str(tmp), "CROSSROADS_STORE_URL": store_url,
+           "CROSSROADS_ISSUER": f"http://127.0.0.1:{port}", "CROSSROADS_WORKERS": "1", "CROSSROADS_LOG_LEVEL": "warning",
+           "CROSSROADS_DECLARATION_INTERVAL_SECONDS": "0.05", "CROSSROADS_DECLARATIONS_SOURCE": country.BY_KEY["nsso"].number}
+    server = None
     try:
-        settings = settings_for_data_dir(tmp, store_url=store_url, declarations_source=country.BY_KEY["nsso"].number)
-        hub = await bootstrap(settings)
-        try:
-            company_id, noss, name = employers.EMPLOYERS[0]
-            await hub.declarations.put_employer(company_id, noss, name, True)
-            subjects = country.persons(workers, seed=11)
-            async with hub.store.db.transaction() as tx:  # set-up: every worker has a DIMONA period
-                await tx.insert_rows("dimona_periods", ("employer", "inss", "worker_type", "joint_committee", "start_date",
-                                                        "end_date", "status"),
-                                     [(company_id, s, "OTH", "XXX", "2025-01-01", None, "open") for s in subjects])
-            document = dmfa_xml(20263, noss, company_id, [WorkerLineSpec(s) for s in subjects],
-                                hub.declarations.dmfa_rates)
-            operator = Caller(None, None, operator=True)
-            started = time.perf_counter()
-            batch, _ = await hub.declaration_batches.upload(operator, "dmfa", document, "application/xml", "en")
-            await hub.declaration_batches.process_waiting()
-            seconds = time.perf_counter() - started
-            done = await hub.store.declarations.batch(batch.id)
-            [declaration] = await hub.store.declarations.batch_declarations(batch.id)
-            stored = len(await hub.store.db.fetchall("SELECT 1 FROM quarterly_wages"))
-        finally:
-            await hub.close()
+        seed_demo(tmp, store_url, port, env)
+        document = asyncio.run(_dmfa_setup(tmp, store_url, workers))
+        server = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env)
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(f"{base}/ready", server, timeout=60)
+        auth = {"Authorization": f"Bearer {payroll_token(base, tmp)}"}
+        with httpx.Client(base_url=base, headers=auth, timeout=600) as client:
+            warm_up = employers.dimona_in(country.persons(1, seed=12)[0], employers.EMPLOYERS[0][0], date.today(), "OTH")
+            _wait_done(client, client.post("/v1/declarations/batches/dimona", json=[warm_up]).headers["location"])
+            probe = HealthProbe(base)
+            probe.start()
+            started = time.monotonic()
+            uploaded = client.post("/v1/declarations/batches/dmfa", content=document, headers={"Content-Type": "application/xml"})
+            answered = time.monotonic()
+            done = _wait_done(client, uploaded.headers["location"])
+            seconds = time.monotonic() - started
+            probe.stop()
+            ack = client.get(uploaded.headers["location"] + "/acknowledgement").json()
+        [declaration] = ack["declarations"]
+        [(_, stored)] = _count(store_url, "SELECT 'wages', COUNT(*) FROM quarterly_wages")
+        while_processed, while_uploaded = probe.between(answered, started + seconds), probe.between(started, answered)
     finally:
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            server.wait(60)
         drop(database)
         shutil.rmtree(tmp, ignore_errors=True)
-    return {"dmfa_worker_lines": declaration.summary.get("worker_lines", 0), "dmfa_bytes": len(document),
-            "dmfa_seconds": round(seconds, 2), "dmfa_result": done.status, "dmfa_anomalies": len(declaration.anomalies),
-            "dmfa_wage_rows_stored": stored}
+    return {"dmfa_worker_lines": declaration["summary"].get("worker_lines", 0), "dmfa_bytes": len(document),
+            "dmfa_seconds": round(seconds, 2), "dmfa_result": done["result"], "dmfa_anomalies": len(declaration["anomalies"]),
+            "dmfa_wage_rows_stored": stored,
+            "health_probes_while_processed": len(while_processed),
+            "health_p99_ms_while_processed": _ms(while_processed, 0.99), "health_max_ms_while_processed": _ms(while_processed, 1.0),
+            "health_max_ms_while_uploaded": _ms(while_uploaded, 1.0)}
+
+
+def _wait_done(client: httpx.Client, location: str) -> dict:
+    while (status := client.get(location).json())["result"] == "S":
+        time.sleep(0.05)
+    return status
+
+
+def _ms(latencies: list[float], quantile: float) -> float | None:
+    if not latencies:
+        return None
+    return round(latencies[min(int(quantile * len(latencies)), len(latencies) - 1)] * 1000, 1)
 
 
 def dimona(seconds: int, connections: int, store: str, offset: int) -> dict:
@@ -139,16 +236,11 @@ def dimona(seconds: int, connections: int, store: str, offset: int) -> dict:
            "CROSSROADS_TOKEN_TTL_SECONDS": "3600", "CROSSROADS_DECLARATIONS_SOURCE": country.BY_KEY["nsso"].number}
     server = None
     try:
-        subprocess.run([*CLI, "demo", "--persons", "200", "--seed-only", "--data-dir", str(tmp), "--port", str(port),
-                        "--provider-port-base", str(port), "--store-url", store_url], env=env, check=True, capture_output=True)
+        seed_demo(tmp, store_url, port, env)
         server = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env)
         base = f"http://127.0.0.1:{port}"
         wait_ready(f"{base}/ready", server, timeout=60)
-        client = f"{country.BY_KEY['payroll'].number}:payroll-app"
-        key = json.loads(client_key_path(tmp, client).read_text())
-        token = httpx.post(f"{base}/oauth/token", data={
-            "grant_type": "client_credentials", "client_id": client, "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": make_client_assertion(client, f"{base}/oauth/token", key)}).json()["access_token"]
+        token = payroll_token(base, tmp)
         companies = ", ".join(json.dumps(c) for c, _, _ in employers.EMPLOYERS)
         today = date.today().isoformat()
         script = lambda start: LUA % (2, companies, start, today, f"Bearer {token}")  # noqa: E731
@@ -156,7 +248,7 @@ def dimona(seconds: int, connections: int, store: str, offset: int) -> dict:
         before = cpu_seconds(server.pid)
         measured = wrk(f"{base}/v1/declarations/dimona", script(offset + 5_000_000), seconds, connections)
         cpu = cpu_seconds(server.pid) - before
-        results = {r[0]: r[1] for r in _count(store_url)}
+        results = {r[0]: r[1] for r in _count(store_url, "SELECT status, COUNT(*) FROM declarations WHERE kind = 'dimona' GROUP BY status")}
     finally:
         if server is not None:
             server.send_signal(signal.SIGTERM)
@@ -168,8 +260,7 @@ def dimona(seconds: int, connections: int, store: str, offset: int) -> dict:
             "dimona_results": results, "hub_cpu_ms_per_dimona": round(cpu * 1000 / max(measured["requests"], 1), 3)}
 
 
-def _count(store_url: str) -> list[tuple[str, int]]:
-    query = "SELECT status, COUNT(*) FROM declarations WHERE kind = 'dimona' GROUP BY status"
+def _count(store_url: str, query: str) -> list[tuple[str, int]]:
     if store_url.startswith("sqlite"):
         import sqlite3
         with sqlite3.connect(store_url[len("sqlite:///"):]) as conn:
@@ -188,7 +279,7 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
-    result = {"store": args.store, **asyncio.run(dmfa(args.workers, args.store)),
+    result = {"store": args.store, **dmfa(args.workers, args.store),
               **dimona(args.seconds, args.connections, args.store, 0)}
     print_figures(result, args.json)
 

@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from .adapters.batch_worker import ProcessBatchWorker
 from .adapters.be_reference import BelgianReference, load_reference
 from .adapters.head_targets import DirectoryTarget, WitnessTarget
 from .adapters.official_forms import XmlOfficialForms
@@ -22,13 +23,16 @@ from .demo import country
 from .demo.identity_provider import DevelopmentIdentityProvider
 from .domain.declarations.dimona import DimonaRules
 from .domain.declarations.dmfa import DmfaRules
+from .domain.declarations.records import DIMONA, DMFA
 from .domain.identifiers import IdentifierScheme, scheme_for
 from .domain.subjects import SubjectHasher
 from .domain.webhooks import WebhookPolicy
 from .services.auth import TokenService
 from .services.citizen import ConsultationHistory
 from .services.clock import Clock
-from .services.declaration_batches import DeclarationBatches
+from .entrypoints.logs import configure as configure_logs
+from .services.batch_processing import BatchProcessor
+from .services.declaration_batches import BatchLimits, DeclarationBatches
 from .services.declaration_events import DeclarationPublisher
 from .services.declarations import DeclarationService
 from .services.directory import DirectoryService
@@ -82,6 +86,7 @@ class Hub:
     dev_idp: DevelopmentIdentityProvider | None  # demo mode only
 
     async def close(self) -> None:
+        await self.declaration_batches.close()
         await self.providers.close()
         if self.webhooks is not self.providers:
             await self.webhooks.close()
@@ -199,7 +204,8 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
         history=ConsultationHistory(store.transparency, proofs, cache),
         citizen_signin=signin, dev_idp=dev_idp,
         declarations=declarations,
-        declaration_batches=DeclarationBatches(store.declarations, declarations, declarations.forms, clock),
+        declaration_batches=DeclarationBatches(store.declarations, ProcessBatchWorker(open_batch_processor, settings),
+                                               store.audit, clock, batch_limits(settings)),
         declaration_publisher=DeclarationPublisher(
             store.declarations, mutations,
             scheme.normalise_enterprise(settings.declarations_source, "declarations_source") if settings.declarations_source else None),
@@ -208,12 +214,31 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
 
 def declaration_service(settings: Settings, store: SqlStore, reference: BelgianReference, clock: Clock,
                         scheme: IdentifierScheme, hasher: SubjectHasher) -> DeclarationService:
-    forms = XmlOfficialForms(reference, settings.declaration_batch_max_bytes)
+    forms = XmlOfficialForms(reference, max(settings.dimona_batch_max_bytes, settings.dmfa_batch_max_bytes))
     dimona_rules = DimonaRules(reference.dimona.glossary, reference.joint_committees, scheme.person_or_none,
                                settings.dimona_late_tolerance_days, scheme.enterprise_is_valid)
     dmfa_rules = DmfaRules(reference.dmfa.glossary, reference.joint_committees, reference.remuneration,
                            reference.working_time, reference.worker_codes, reference.rates, scheme.person_or_none)
     return DeclarationService(store.declarations, forms, dimona_rules, dmfa_rules, store.audit, clock, scheme, hasher)
+
+
+def batch_limits(settings: Settings) -> BatchLimits:
+    return BatchLimits({DIMONA: settings.dimona_batch_max_bytes, DMFA: settings.dmfa_batch_max_bytes},
+                       settings.declaration_batch_quota_files, settings.declaration_batch_quota_bytes,
+                       settings.declaration_batch_max_attempts)
+
+
+async def open_batch_processor(settings: Settings) -> BatchProcessor:
+    """The batch worker process's own wiring (adapters/batch_worker.py): a store of its own and
+    the declarations service, built from the same settings as the hub that started it."""
+    configure_logs(settings.log_level)
+    clock = Clock()
+    loaded = load_secrets(settings)
+    store = await open_store(settings.store_url, pool_size=2)
+    scheme = scheme_for(settings.country)
+    declarations = declaration_service(settings, store, load_reference(settings.dmfa_rates), clock, scheme,
+                                       SubjectHasher(loaded.subject_secret))
+    return BatchProcessor(store.declarations, declarations, declarations.forms, store.audit, clock, store.close)
 
 
 async def open_push_queue(settings: Settings, mutations: MutationStore) -> PushQueue:

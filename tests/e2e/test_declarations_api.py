@@ -212,8 +212,8 @@ async def test_a_batch_interrupted_midway_resumes_after_the_forms_it_stored(demo
     subjects = [worker(demo) for _ in range(4)]
     uploaded = await demo.http.post("/v1/declarations/batches/dimona", headers=h,
                                     content=orjson.dumps([dimona_in(s, demo.hub.clock.today()) for s in subjects]))
-    [(batch, body)] = await demo.hub.store.declarations.waiting_batches(5)
-    forms, _ = demo.hub.declarations.forms.read_dimona(orjson.loads(body)[0])
+    batch = await demo.hub.store.declarations.next_batch()
+    forms, _ = demo.hub.declarations.forms.read_dimona(orjson.loads(await demo.hub.store.declarations.batch_body(batch.id))[0])
     # The worker stored the first form, then the process died before finishing the batch.
     await demo.hub.declarations.dimona_form(demo_caller(), forms[0], "nl", batch.id, strict_mandate=False)
     await demo.hub.declaration_batches.process_waiting()

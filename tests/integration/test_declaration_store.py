@@ -7,11 +7,12 @@ from datetime import date
 
 import pytest
 
+from crossroads.adapters.sql.declarations import SqlDeclarations
 from crossroads.adapters.sql.store import open_store
 from crossroads.domain.declarations.anomalies import Anomaly
 from crossroads.domain.declarations.dimona import Decision, DimonaPeriod, Employer, EmployerRef, Event
 from crossroads.domain.declarations.dmfa import WorkerSummary
-from crossroads.domain.declarations.records import Declaration
+from crossroads.domain.declarations.records import Declaration, QueueShare
 
 pytestmark = pytest.mark.anyio
 ACME = Employer("0403448140", "1000097", "Acme")
@@ -97,18 +98,56 @@ async def test_dmfa_wages_replace_the_quarters_earlier_ones(store):
 
 
 async def test_batches_are_kept_once_and_finished_once(store):
-    batch, created = await store.add_batch("0200000934:payroll-app", "dimona", "ab" * 32, "application/xml", b"<Dimona/>", "fr", 5)
-    again, created_again = await store.add_batch("0200000934:other-app", "dimona", "ab" * 32, "application/xml", b"<x/>", "nl", 6)
-    other, _ = await store.add_batch("0200000935:app", "dimona", "ab" * 32, "application/xml", b"<Dimona/>", "nl", 7)
+    def admit(waiting: QueueShare) -> None:
+        assert waiting.files >= 0
+
+    batch, created = await store.add_batch("0200000934:payroll-app", "dimona", "ab" * 32, "application/xml", b"<Dimona/>", "fr", 5, admit)
+    again, created_again = await store.add_batch("0200000934:other-app", "dimona", "ab" * 32, "application/xml", b"<x/>", "nl", 6, admit)
+    other, _ = await store.add_batch("0200000935:app", "dimona", "ab" * 32, "application/xml", b"<Dimona/>", "nl", 7, admit)
+    as_dmfa, created_as_dmfa = await store.add_batch("0200000934:payroll-app", "dmfa", "ab" * 32, "application/xml", b"<Dimona/>", "nl", 8, admit)
     assert created and (again.id, created_again) == (batch.id, False)  # another application of the same institution
     assert other.id != batch.id  # another institution's file, though the same bytes
-    waiting = await store.waiting_batches(10)
-    assert [b.id for b, _ in waiting][:1] == [batch.id] and waiting[0][1] == b"<Dimona/>"
+    assert created_as_dmfa and as_dmfa.id not in (batch.id, other.id)  # the same bytes as another kind: another file
+    assert (await store.next_batch()).id == batch.id and await store.batch_body(batch.id) == b"<Dimona/>"
+    assert await store.start_batch(batch.id, 8) == 1
     assert await store.finish_batch(batch.id, "A", {"result": "A"}, 9)
     assert not await store.finish_batch(batch.id, "B", {"result": "B"}, 10)
+    assert await store.batch_body(batch.id) is None
     done = await store.batch(batch.id)
     assert (done.status, done.acknowledgement, done.done_at_ms) == ("A", {"result": "A"}, 9)
     await store.record(declaration(batch_id=batch.id, status="B",
                                    anomalies=[Anomaly("00910-001", "B", {"nl": "Niet aanwezig"}, "/Dimona/Form")]), [])
     [kept] = await store.batch_declarations(batch.id)
     assert kept.anomalies[0].code == "00910-001" and kept.anomalies[0].labels == {"nl": "Niet aanwezig"}
+
+
+async def test_migration_0012_keeps_every_batch_and_the_declarations_that_name_it(store_url):
+    from crossroads.adapters.sql import migrate
+    from crossroads.adapters.sql.database import PostgresDatabase, SQLiteDatabase
+    from crossroads.adapters.sql.store import sqlite_path
+
+    db = SQLiteDatabase(sqlite_path(store_url)) if store_url.startswith("sqlite") else await PostgresDatabase.connect(store_url)
+    try:
+        await migrate.current_version(db)
+        for number, name, sql in migrate.available(db.dialect):  # a store as issue 5 left it
+            if number <= 10:
+                async with db.transaction() as tx:
+                    for statement in migrate._statements(sql):
+                        await tx.execute(statement)
+                    await tx.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (number, name))
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO declaration_batches (declarant, institution, kind, sha256, content_type, body,"
+                             " language, status, received_at_ms) VALUES ('0200000934:app', '0200000934', 'dmfa', 'ab',"
+                             " 'application/xml', ?, 'nl', 'S', 1)", (b"<DmfAOriginal/>",))
+            await tx.execute("INSERT INTO declarations (kind, form, declarant, batch_id, status, anomalies, summary, language,"
+                             " received_at_ms) VALUES ('dmfa', 'DmfAOriginal', '0200000934:app', 1, 'B', '[]', '{}', 'nl', 1)")
+        assert [name for name in await migrate.migrate(db) if name.startswith("0012")]
+        store = SqlDeclarations(db)
+        kept = await store.batch(1)
+        assert (kept.kind, kept.status, kept.attempts, kept.size_bytes) == ("dmfa", "S", 0, len(b"<DmfAOriginal/>"))
+        assert await store.batch_body(1) == b"<DmfAOriginal/>" and len(await store.batch_declarations(1)) == 1
+        _, created = await store.add_batch("0200000934:app", "dimona", "ab", "application/xml", b"<Dimona/>", "nl", 2,
+                                           lambda waiting: None)
+        assert created  # the same hash as another kind is another file now
+    finally:
+        await db.close()

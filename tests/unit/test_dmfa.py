@@ -16,6 +16,7 @@ from crossroads.domain.identifiers import scheme_for
 EMPLOYER = Employer("0403448140", "1000097", "Acme")
 ANNA, BERT = "85073100130", "90020100229"
 QUARTER = 20263  # July - September 2026
+TODAY = date(2026, 12, 1)
 
 
 _normalise = scheme_for("BE").person_or_none
@@ -49,7 +50,7 @@ def codes(anomalies) -> list[str]:
 
 def test_a_correct_declaration_has_no_anomaly_and_sums_each_worker(reference, rules):
     declaration = read(reference, [WorkerLineSpec(ANNA), WorkerLineSpec(BERT, worker_code="015", gross_cents=500_000)])
-    anomalies, summaries = dmfa.check(declaration, rules, EMPLOYER, {ANNA: [period(ANNA)], BERT: [period(BERT)]})
+    anomalies, summaries = dmfa.check(declaration, rules, EMPLOYER, {ANNA: [period(ANNA)], BERT: [period(BERT)]}, TODAY)
     assert anomalies == []
     assert [(s.inss, s.worker_code, s.gross, s.days) for s in summaries] == [(ANNA, "495", 900_000, 65), (BERT, "015", 500_000, 65)]
 
@@ -57,7 +58,7 @@ def test_a_correct_declaration_has_no_anomaly_and_sums_each_worker(reference, ru
 def test_a_worker_without_dimona_period_in_the_quarter_is_an_anomaly(reference, rules):
     declaration = read(reference, [WorkerLineSpec(ANNA), WorkerLineSpec(BERT)])
     periods = {ANNA: [period(ANNA, end=date(2026, 6, 30), status=CLOSED)], BERT: [period(BERT, status=CANCELLED)]}
-    anomalies, _ = dmfa.check(declaration, rules, EMPLOYER, periods)
+    anomalies, _ = dmfa.check(declaration, rules, EMPLOYER, periods, TODAY)
     assert codes(anomalies) == ["90015-485", "90015-485"]
     assert {a.severity for a in anomalies} == {"NP"}
     assert anomalies[0].path.endswith("NaturalPerson[1]/WorkerRecord[1]/Occupation[1]")
@@ -65,22 +66,22 @@ def test_a_worker_without_dimona_period_in_the_quarter_is_an_anomaly(reference, 
 
 def test_a_wrong_contribution_and_a_wrong_total_are_found(reference, rules):
     declaration = read(reference, [WorkerLineSpec(ANNA), WorkerLineSpec(BERT)], contribution_error_for=frozenset({BERT}))
-    anomalies, _ = dmfa.check(declaration, rules, EMPLOYER, {ANNA: [period(ANNA)], BERT: [period(BERT)]})
+    anomalies, _ = dmfa.check(declaration, rules, EMPLOYER, {ANNA: [period(ANNA)], BERT: [period(BERT)]}, TODAY)
     assert codes(anomalies) == ["00085-044"]  # the total matches the declared (wrong) lines
     off = read(reference, [WorkerLineSpec(ANNA)], net_owed_delta=500)
-    anomalies, _ = dmfa.check(off, rules, EMPLOYER, {ANNA: [period(ANNA)]})
+    anomalies, _ = dmfa.check(off, rules, EMPLOYER, {ANNA: [period(ANNA)]}, TODAY)
     assert codes(anomalies) == ["00015-007"] and anomalies[0].severity == "B"
 
 
 def test_code_lists_and_identifiers_are_checked(reference, rules):
     declaration = read(reference, [WorkerLineSpec(ANNA, worker_code="999", joint_committee="998"), WorkerLineSpec("85073100131")])
-    anomalies, summaries = dmfa.check(declaration, rules, EMPLOYER, {ANNA: [period(ANNA)]})
+    anomalies, summaries = dmfa.check(declaration, rules, EMPLOYER, {ANNA: [period(ANNA)]}, TODAY)
     assert codes(anomalies) == ["00024-004", "00037-008", "00046-003"]
     assert [s.inss for s in summaries] == [ANNA]
 
 
 def test_an_unknown_employer(reference, rules):
-    anomalies, _ = dmfa.check(read(reference, [WorkerLineSpec(ANNA)]), rules, None, {})
+    anomalies, _ = dmfa.check(read(reference, [WorkerLineSpec(ANNA)]), rules, None, {}, TODAY)
     assert codes(anomalies) == ["00014-235"]
 
 
@@ -89,3 +90,20 @@ def test_the_rate_table_recomputes_with_the_manual_workers_uplift(reference):
     assert rates.expected("015", [dmfa.Remuneration("1", 100_000)]) == (108_000, round(108_000 * rates.rates["015"]))
     assert rates.expected("495", [dmfa.Remuneration("1", 100_000), dmfa.Remuneration("51", 5_000)]) == (
         100_000, round(100_000 * rates.rates["495"]))
+
+
+def test_a_quarter_that_has_not_begun_is_refused_even_the_last_one_the_schema_allows(reference, rules):
+    declaration = read(reference, [WorkerLineSpec(ANNA)])
+    anomalies, _ = dmfa.check(declaration, rules, EMPLOYER, {ANNA: [period(ANNA)]}, date(2026, 6, 30))
+    assert codes(anomalies) == ["00013-008"]
+    future = dmfa.DmfaDeclaration(99994, declaration.noss, declaration.company_id, declaration.net_owed,
+                                  declaration.unrelated_amounts, declaration.workers, declaration.path)
+    assert "00013-008" in codes(dmfa.check(future, rules, EMPLOYER, {}, TODAY)[0])
+
+
+def test_quarter_bounds_hold_to_the_last_day_a_date_can_name():
+    from crossroads.domain.declarations.codelists import quarter_bounds
+    assert quarter_bounds(99994) == (date(9999, 10, 1), date(9999, 12, 31))
+    assert quarter_bounds(20241) == (date(2024, 1, 1), date(2024, 3, 31))
+    with pytest.raises(ValueError):
+        quarter_bounds(20245)

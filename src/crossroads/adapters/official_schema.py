@@ -127,7 +127,12 @@ class OfficialSchema:
                     self._fill(child, item, depth + 1)
         elif isinstance(value, bool):
             raise Refusal("malformed_request", f"{parent.tag} takes a number or a text, not true/false.", parent.tag)
-        elif isinstance(value, (int, str)):
+        elif isinstance(value, str):
+            if _NOT_XML.search(value):
+                raise Refusal("malformed_request", f"{parent.tag} holds a character that XML cannot carry (a control "
+                              "character, or half of a surrogate pair); the official form has no place for it.", parent.tag)
+            parent.text = value
+        elif isinstance(value, int):
             parent.text = str(value)
         elif isinstance(value, float) and value.is_integer():
             parent.text = str(int(value))
@@ -136,6 +141,9 @@ class OfficialSchema:
 
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,80}$")
+# What XML 1.0 does not allow in text (its Char production): most C0 controls, lone surrogates,
+# U+FFFE and U+FFFF. The XML channel cannot send them either (the document is not well formed).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _MAX_DEPTH = 32  # the DmfA, the deepest form, nests about ten levels
 
 

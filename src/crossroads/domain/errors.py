@@ -39,7 +39,7 @@ _CODES = [
     ErrorCode("unknown_mutation_type", 404, "No mutation type with that code (and version) is registered."),
     ErrorCode("malformed_request", 400, "The body is not valid JSON, has wrong types, unknown fields or misses a required field."),
     ErrorCode("unsupported_media_type", 415, "The body is not sent as application/json (or the format the endpoint names)."),
-    ErrorCode("payload_too_large", 413, "The body exceeds the configured limit (1 MiB by default)."),
+    ErrorCode("payload_too_large", 413, "The body exceeds the configured limit (1 MiB by default; a batch file, its kind's: CROSSROADS_DIMONA_BATCH_MAX_BYTES, CROSSROADS_DMFA_BATCH_MAX_BYTES)."),
     ErrorCode("not_found", 404, "The named resource does not exist."),
     ErrorCode("pruned", 410, "The audit entry is older than the retention period: it was exported to an archive segment and removed from the live store."),
     ErrorCode("method_not_allowed", 405, "The HTTP method is not supported on this path."),
@@ -55,6 +55,8 @@ _CODES = [
     ErrorCode("malformed_xml", 400, "The XML is not well formed, or its root is not the form the endpoint takes (Dimona, DmfAOriginal)."),
     ErrorCode("forbidden_xml", 400, "The XML carries a document type declaration, an entity or an external reference; declarations are refused with any of them."),
     ErrorCode("no_mandate", 403, "The declarant is neither the employer nor a payroll office with a mandate for that employer on that date."),
+    ErrorCode("quota_exceeded", 429, "The institution already has as many batch files, or bytes of them, waiting to be processed as it may (CROSSROADS_DECLARATION_BATCH_QUOTA_FILES, _BYTES); send this one once some are done."),
+    ErrorCode("batch_failed", 500, "In a batch file's acknowledgement: processing the file failed in a way the hub did not foresee, or stopped its batch worker CROSSROADS_DECLARATION_BATCH_MAX_ATTEMPTS times. The batch ends with result B (forms decided before are kept); it is logged with the batch id, and the same file may be sent again."),
     ErrorCode("not_ready", 503, "The hub cannot reach its store; try again later."),
     ErrorCode("internal_error", 500, "An unexpected fault in the hub. It is logged with the request id; nothing the caller sent causes it."),
 ]

@@ -1,11 +1,21 @@
-"""Batch files of declarations: many DIMONA forms, or a whole DmfA, uploaded, stored, and
-processed asynchronously; the declarant polls the batch for its status and acknowledgement.
+"""Batch files of declarations: uploaded, stored, queued, and handed one at a time to the batch
+worker process; the declarant polls the batch for its status and acknowledgement.
 
-A file is stored before its upload is answered, so an acknowledged file survives a crash. Its
-forms are then decided one by one, each in its own transaction with the batch's id; a worker
-that stops midway resumes after the last form stored, so no form is decided twice. The same file
-sent again by the same institution is recognised by its SHA-256 and answered with the first
-upload's batch.
+A file is stored before its upload is answered, so an acknowledged file survives a crash. The
+same file (same kind, same SHA-256) sent again by the same institution is answered with the
+first upload's batch.
+
+The queue is shared by every member, so no member's file may stop or hold it:
+- each kind of file has its own size limit, and each institution a quota of files and bytes
+  waiting (`quota_exceeded` beyond it);
+- institutions take turns (services/ports.py, `next_batch`), so a file waits for at most one file
+  of each other institution;
+- a file whose processing raises ends at once with result B and the error `batch_failed`; a file
+  whose worker process dies (killed, out of memory) is tried again on its next turn, until it has
+  been started `max_attempts` times, and then ends the same way. Attempts are counted in the
+  store before the work begins (by the worker, so that the hub process does not wait on that
+  write while the disk takes in the file just uploaded), so a file that brings the whole hub down
+  is counted too.
 """
 
 from __future__ import annotations
@@ -13,50 +23,44 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from dataclasses import dataclass, replace
 from typing import Callable
 
-import orjson
-
-from ..domain.declarations.anomalies import Anomaly
-from ..domain.declarations.dimona import DimonaForm
-from ..domain.declarations.records import DIMONA, DMFA, Batch, Declaration
+from ..domain.declarations.records import DIMONA, DMFA, Batch, Declaration, QueueShare
 from ..domain.errors import Refusal
 from .auth import Caller
+from .batch_processing import audit_batch_end, declaration_out
 from .clock import Clock, sleep_unless
-from .declarations import DeclarationService, declarant, declared_by
-from .ports import DeclarationStore, OfficialForms
+from .declarations import declarant, declared_by
+from .ports import AuditLog, BatchFailed, BatchWorker, DeclarationStore, WorkerLost
 
 log = logging.getLogger("crossroads.declarations")
 KINDS = (DIMONA, DMFA)
 XML, JSON = "application/xml", "application/json"
+_MAX_BACKOFF_SECONDS = 60.0
+_HASH_INLINE_BYTES = 1 << 20
 
 
-def _batch_result(statuses: list[str]) -> str:
-    """A when every form was accepted, B when every form was refused (or there was none), W otherwise."""
-    if not statuses or all(s == "B" for s in statuses):
-        return "B"
-    return "A" if all(s == "A" for s in statuses) else "W"
+def _sha256(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
 
 
-def declaration_out(d: Declaration) -> dict:
-    """A declaration's status as the social security's DIMONA REST service shapes it."""
-    out = {"declarationId": d.id, "kind": d.kind, "form": d.form, "result": d.status, "employer": d.employer,
-           "receivedAt": d.received_at_ms, "anomalies": [a.to_dict(d.language) for a in d.anomalies]}
-    if d.kind == DIMONA:
-        out["dimonaPeriodId"] = d.period_id if d.status != "B" else None
-    if d.batch_id is not None:
-        out["batchId"] = d.batch_id
-    if d.summary:
-        out["summary"] = d.summary
-    return out
+@dataclass(frozen=True)
+class BatchLimits:
+    max_bytes: dict[str, int]  # kind -> largest file
+    quota_files: int  # files one institution may have waiting
+    quota_bytes: int  # bytes one institution may have waiting
+    max_attempts: int  # starts of a file before it ends as failed
 
 
 class DeclarationBatches:
-    def __init__(self, store: DeclarationStore, service: DeclarationService, forms: OfficialForms, clock: Clock) -> None:
+    def __init__(self, store: DeclarationStore, worker: BatchWorker, audit: AuditLog, clock: Clock,
+                 limits: BatchLimits) -> None:
         self._store = store
-        self._service = service
-        self._forms = forms
+        self._worker = worker
+        self._audit = audit
         self._clock = clock
+        self._limits = limits
 
     async def upload(self, caller: Caller, kind: str, body: bytes, content_type: str, language: str) -> tuple[Batch, bool]:
         if kind not in KINDS:
@@ -66,9 +70,23 @@ class DeclarationBatches:
             raise Refusal("unsupported_media_type", "send the file as application/xml (the official format) or application/json.")
         if not body:
             raise Refusal("malformed_request", "the file is empty.")
-        sha = hashlib.sha256(body).hexdigest()
-        return await self._store.add_batch(declarant(caller), kind, sha,
-                                           JSON if media == JSON else XML, body, language, self._clock.now_ms())
+        largest = self._limits.max_bytes[kind]
+        if len(body) > largest:
+            raise Refusal("payload_too_large", f"a {kind} batch file is at most {largest} bytes; this one is {len(body)}.")
+        # hashlib lets go of the GIL on large data: a 100 MB file is hashed (about 0.2 s) beside the event loop, not on it.
+        sha = await asyncio.to_thread(_sha256, body) if len(body) > _HASH_INLINE_BYTES else _sha256(body)
+        return await self._store.add_batch(declarant(caller), kind, sha, JSON if media == JSON else XML, body, language,
+                                           self._clock.now_ms(), self._admit(len(body)))
+
+    def _admit(self, size: int) -> Callable[[QueueShare], None]:
+        def admit(waiting: QueueShare) -> None:
+            if waiting.files + 1 > self._limits.quota_files:
+                raise Refusal("quota_exceeded", f"your institution already has {waiting.files} batch files waiting, the most "
+                              "it may; send this one once they are processed.")
+            if waiting.bytes + size > self._limits.quota_bytes:
+                raise Refusal("quota_exceeded", f"your institution's waiting batch files hold {waiting.bytes} bytes; with this "
+                              f"one they would pass the {self._limits.quota_bytes} it may have waiting.")
+        return admit
 
     async def status(self, caller: Caller, batch_id: int) -> tuple[Batch, list[Declaration]]:
         batch = await self._store.batch(batch_id)
@@ -77,63 +95,58 @@ class DeclarationBatches:
         return batch, await self._store.batch_declarations(batch_id)
 
     async def process_waiting(self, limit: int = 1) -> int:
+        """Take up to `limit` waiting files in turn, each to its end; the number taken."""
         done = 0
-        for batch, body in await self._store.waiting_batches(limit):
-            await self.process(batch, body)
+        while done < limit and await self.process_next():
             done += 1
         return done
 
-    async def process(self, batch: Batch, body: bytes) -> None:
-        institution, _, application = batch.declarant.partition(":")
-        caller = Caller(institution, application) if application else Caller(None, None, operator=True)
-        earlier = await self._store.batch_declarations(batch.id)
+    async def process_next(self) -> bool:
+        """Take the next waiting file to its end (or to its worker's death); False when none waits."""
+        batch = await self._store.next_batch()
+        if batch is None:
+            return False
+        if batch.attempts >= self._limits.max_attempts:
+            log.error("declarations: batch %d stopped its worker %d times; it ends with result B", batch.id, batch.attempts)
+            await self._fail(batch, f"processing this file stopped the hub's batch worker {batch.attempts} times.")
+            return True
+        await self._worker.start()  # a worker that cannot start costs no file an attempt
+        attempts = batch.attempts + 1  # counted by the worker before it reads the file (services/batch_processing.py)
         try:
-            document = orjson.loads(body) if batch.content_type == JSON else body
-            if batch.kind == DMFA:
-                declarations = earlier or [await self._service.submit_dmfa(
-                    caller, document, batch.language, batch_id=batch.id, strict_mandate=False)]
-            else:
-                forms = self._read_dimona(document)  # the whole file first: a refusal then stores nothing
-                declarations = earlier + await self._decide(caller, batch, forms[len(earlier):])
-            status = _batch_result([d.status for d in declarations])
-            acknowledgement = {"batchId": batch.id, "result": status, "forms": len(declarations),
-                               "declarations": [declaration_out(d) for d in declarations]}
-        except (Refusal, orjson.JSONDecodeError) as exc:
-            refusal = exc if isinstance(exc, Refusal) else Refusal("malformed_request", f"the file is not valid JSON: {exc}")
-            status, acknowledgement = "B", {"batchId": batch.id, "result": "B", "forms": 0, "error": refusal.to_dict()}
-        await self._store.finish_batch(batch.id, status, acknowledgement, self._clock.now_ms())
+            await self._worker.process(batch.id)
+        except WorkerLost as lost:
+            log.error("declarations: the batch worker stopped while processing batch %d (attempt %d of %d): %s",
+                      batch.id, attempts, self._limits.max_attempts, lost)
+        except BatchFailed as failed:
+            log.error("declarations: processing batch %d failed; it ends with result B\n%s", batch.id, failed)
+            await self._fail(batch, "processing this file failed in a way the hub did not foresee.", attempts)
+        return True
 
-    def _read_dimona(self, document: bytes | object) -> list[DimonaForm | list[Anomaly]]:
-        """Every form of the file, in order; in place of a form the schema refuses, its anomalies
-        (a file refused as a whole by the schema is one such entry)."""
-        if isinstance(document, bytes):
-            items: list = [document]
-        elif isinstance(document, list):  # JSON: a list of forms, each as in POST /v1/declarations/dimona
-            items = document
-        else:
-            raise Refusal("malformed_request", "a JSON batch of DIMONA forms is a list of forms.")
-        read: list[DimonaForm | list[Anomaly]] = []
-        for item in items:
-            forms, anomalies = self._forms.read_dimona(item)
-            read += forms if forms else [anomalies]
-        return read
-
-    async def _decide(self, caller: Caller, batch: Batch, forms: list[DimonaForm | list[Anomaly]]) -> list[Declaration]:
-        decided = []
-        for form in forms:  # each in its own transaction, with the batch's id: a restart resumes after it
-            if isinstance(form, list):
-                decided.append(await self._service.record_unreadable(caller, DIMONA, "Dimona", form, batch.language, batch.id))
-            else:
-                decided.append(await self._service.dimona_form(caller, form, batch.language, batch.id, strict_mandate=False))
-        return decided
+    async def _fail(self, batch: Batch, why: str, attempts: int | None = None) -> None:
+        """End a batch with result B and the error batch_failed; the same file may be sent again."""
+        refusal = Refusal("batch_failed", f"{why} It is logged under batch {batch.id}; the forms decided before the "
+                          "failure are in this acknowledgement, and the same file may be sent again.")
+        decided = await self._store.batch_declarations(batch.id)
+        acknowledgement = {"batchId": batch.id, "result": "B", "forms": len(decided),
+                           "declarations": [declaration_out(d) for d in decided], "error": refusal.to_dict()}
+        now = self._clock.now_ms()
+        if await self._store.finish_batch(batch.id, "B", acknowledgement, now, failed=True):
+            counted = batch if attempts is None else replace(batch, attempts=attempts)
+            await audit_batch_end(self._audit, counted, "B", "batch_failed", now, {"forms": len(decided)})
 
     async def run(self, stop: asyncio.Event, leading: Callable[[], bool], interval: float) -> None:
+        failures = 0
         while not stop.is_set():
-            processed = 0
+            processed = False
             if leading():
                 try:
-                    processed = await self.process_waiting()
-                except Exception:  # a fault of ours or of the store: the batch stays waiting, retried next round
-                    log.exception("declarations: processing a batch failed; will retry")
+                    processed = await self.process_next()
+                    failures = 0
+                except Exception:  # the store, most likely: logged, and tried again later, more slowly each time
+                    failures += 1
+                    log.exception("declarations: the batch queue failed (%d in a row); trying again later", failures)
             if not processed:
-                await sleep_unless(stop, interval)
+                await sleep_unless(stop, min(interval * 2 ** failures, _MAX_BACKOFF_SECONDS))
+
+    async def close(self) -> None:
+        await self._worker.close()

@@ -158,7 +158,7 @@ class DeclarationService:
                                              "/DmfAOriginal/Form/EmployerDeclaration/NOSSRegistrationNbr")
         first, last = quarter_bounds(declaration.quarter)
         periods = await self._store.employer_periods(employer.company_id, first, last) if employer else {}
-        found, summaries = dmfa.check(declaration, self._dmfa, employer, periods)
+        found, summaries = dmfa.check(declaration, self._dmfa, employer, periods, self._clock.today())
         anomalies += found
         status = status_of(anomalies)
         record = Declaration(

@@ -17,7 +17,7 @@ from ..domain.declarations.dimona import Decision, DimonaPeriod, Employer, Emplo
 from ..domain.declarations.anomalies import Anomaly
 from ..domain.declarations.dimona import DimonaForm
 from ..domain.declarations.dmfa import DmfaDeclaration, WorkerSummary
-from ..domain.declarations.records import Batch, Declaration, PendingEvent
+from ..domain.declarations.records import Batch, Declaration, PendingEvent, QueueShare
 from ..domain.audit import AuditRecord
 from ..domain.directory import Integration, Phase
 from ..domain.merkle import Node, TreeHead
@@ -467,18 +467,29 @@ class DeclarationStore(abc.ABC):
 
     @abc.abstractmethod
     async def add_batch(self, declarant: str, kind: str, sha256: str, content_type: str, body: bytes,
-                        language: str, at_ms: int) -> tuple[Batch, bool]:
+                        language: str, at_ms: int, admit: Callable[[QueueShare], None]) -> tuple[Batch, bool]:
         """(the batch, True) for a new file; (the earlier batch, False) for the same file (same
-        SHA-256) from the same institution again."""
+        kind and SHA-256) from the same institution again, unless that one failed on the hub's
+        side. Before storing a new file, `admit` is called with what the institution already has
+        waiting, atomically with the insert; it raises to refuse the file."""
 
     @abc.abstractmethod
     async def batch(self, batch_id: int) -> Batch | None: ...
 
     @abc.abstractmethod
-    async def waiting_batches(self, limit: int) -> list[tuple[Batch, bytes]]: ...
+    async def batch_body(self, batch_id: int) -> bytes | None:
+        """The file of a waiting batch (None once it is done)."""
 
     @abc.abstractmethod
-    async def finish_batch(self, batch_id: int, status: str, acknowledgement: dict, at_ms: int) -> bool: ...
+    async def next_batch(self) -> Batch | None:
+        """The waiting batch to work on next: institutions in turn, each one's files oldest first."""
+
+    @abc.abstractmethod
+    async def start_batch(self, batch_id: int, at_ms: int) -> int:
+        """Durably count one more attempt at a waiting batch; the number of attempts so far."""
+
+    @abc.abstractmethod
+    async def finish_batch(self, batch_id: int, status: str, acknowledgement: dict, at_ms: int, failed: bool = False) -> bool: ...
 
     @abc.abstractmethod
     async def pending_events(self, limit: int) -> list[PendingEvent]: ...
@@ -503,6 +514,29 @@ class OfficialForms(abc.ABC):
 
     @abc.abstractmethod
     def read_dmfa(self, document: bytes | dict) -> tuple[DmfaDeclaration | None, list[Anomaly]]: ...
+
+
+class WorkerLost(Exception):
+    """The process working on a batch stopped before it finished (killed, out of memory)."""
+
+
+class BatchFailed(Exception):
+    """Processing a batch raised; the message holds the worker's traceback."""
+
+
+class BatchWorker(abc.ABC):
+    """Processes one batch file at a time, away from the process that serves requests."""
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Make sure the worker is up; raises when it cannot be started."""
+
+    @abc.abstractmethod
+    async def process(self, batch_id: int) -> None:
+        """Process the batch to its end; raises BatchFailed or WorkerLost."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
 
 
 class Store(abc.ABC):

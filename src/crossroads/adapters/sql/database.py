@@ -57,8 +57,12 @@ class Database(abc.ABC):
         return rows[0] if rows else None
 
     @abc.abstractmethod
-    def transaction(self) -> Any:
-        """An async context manager yielding a Transaction; commits on success, rolls back on error."""
+    def transaction(self, large: bool = False) -> Any:
+        """An async context manager yielding a Transaction; commits on success, rolls back on error.
+
+        `large`: the transaction writes a large value (a batch file); SQLite then runs its
+        statements and its commit in a thread, so the event loop is not held while the value is
+        copied into the log and synced."""
 
     @abc.abstractmethod
     async def close(self) -> None: ...
@@ -81,6 +85,17 @@ class _SQLiteTransaction(Transaction):
         insert_values(self._conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ", rows)
 
 
+class _SQLiteThreadTransaction(_SQLiteTransaction):
+    """Each statement in a thread; the connection is still used by one caller at a time (the
+    database's lock is held), and sqlite3 lets go of the GIL while SQLite works."""
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return await asyncio.to_thread(lambda: self._conn.execute(sql, params).rowcount)
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return await asyncio.to_thread(lambda: self._conn.execute(sql, params).fetchall())
+
+
 class SQLiteDatabase(Database):
     dialect = "sqlite"
 
@@ -98,15 +113,18 @@ class SQLiteDatabase(Database):
         return self._reader.execute(sql, params).fetchall()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    async def transaction(self, large: bool = False) -> AsyncIterator[Transaction]:
         async with self._lock:
             await begin_immediate_async(self._writer)
             try:
-                yield _SQLiteTransaction(self._writer)
+                yield (_SQLiteThreadTransaction if large else _SQLiteTransaction)(self._writer)
             except BaseException:
                 self._writer.execute("ROLLBACK")
                 raise
-            self._writer.execute("COMMIT")
+            if large:
+                await asyncio.to_thread(self._writer.execute, "COMMIT")
+            else:
+                self._writer.execute("COMMIT")
 
     async def close(self) -> None:
         self.checkpointer.close()
@@ -173,7 +191,7 @@ class PostgresDatabase(Database):
             return await cur.fetchall()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    async def transaction(self, large: bool = False) -> AsyncIterator[Transaction]:
         async with self.pool.connection() as conn:
             async with conn.transaction():
                 yield _PostgresTransaction(conn)

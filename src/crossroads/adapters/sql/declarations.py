@@ -12,15 +12,17 @@ import orjson
 from ...domain.declarations.anomalies import Anomaly
 from ...domain.declarations.dimona import Decision, DimonaPeriod, Employer, EmployerRef, Event
 from ...domain.declarations.dmfa import WorkerSummary
-from ...domain.declarations.records import Batch, Declaration, PendingEvent
+from ...domain.declarations.records import Batch, Declaration, PendingEvent, QueueShare
 from ...services.ports import DeclarationStore
 from .database import Database, Transaction
 
 _PERIOD = "SELECT id, employer, inss, worker_type, joint_committee, start_date, end_date, status FROM dimona_periods"
 _DECLARATION = ("SELECT id, kind, form, employer, declarant, status, anomalies, language, received_at_ms, batch_id,"
                 " period_id, inss, summary FROM declarations")
-_BATCH = ("SELECT id, declarant, kind, sha256, content_type, language, status, received_at_ms, done_at_ms,"
-          " acknowledgement FROM declaration_batches")
+_BATCH_COLUMNS = ("id, declarant, kind, sha256, content_type, language, status, received_at_ms, done_at_ms,"
+                  " acknowledgement, attempts, size_bytes")
+_BATCH = f"SELECT {_BATCH_COLUMNS} FROM declaration_batches"
+_INSTITUTION_LOCK = 0x43524F53_42000000  # "CROSB": + a hash of the institution; see add_batch
 _WORKER_LOCK = 0x43524F53_44000000  # "CROSD": + a hash of (employer, INSS); see record_dimona
 
 
@@ -38,7 +40,7 @@ def _declaration(row) -> Declaration:
 
 def _batch(row) -> Batch:
     return Batch(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8],
-                 orjson.loads(row[9]) if row[9] else None)
+                 orjson.loads(row[9]) if row[9] else None, row[10], row[11])
 
 
 class SqlDeclarations(DeclarationStore):
@@ -198,35 +200,67 @@ class SqlDeclarations(DeclarationStore):
     # Batch files --------------------------------------------------------------------------------
 
     async def add_batch(self, declarant: str, kind: str, sha256: str, content_type: str, body: bytes,
-                        language: str, at_ms: int) -> tuple[Batch, bool]:
-        """Store a file to process; the same file from the same institution (any of its
-        applications) again returns the first."""
+                        language: str, at_ms: int, admit: Callable[[QueueShare], None]) -> tuple[Batch, bool]:
+        """Store a file to process; the same file (same kind and bytes) from the same institution
+        (any of its applications) again returns the first, unless that one failed on the hub's
+        side. `admit` sees what the institution already has waiting, and raises to refuse the file.
+
+        One institution's uploads are stored one after the other (SQLite's single writer; a
+        PostgreSQL advisory lock per institution), so two at once neither both pass the quota
+        nor both store the same file."""
         institution = declarant.split(":", 1)[0]
-        async with self._db.transaction() as tx:
-            row = await tx.fetchone(f"{_BATCH} WHERE institution = ? AND sha256 = ?", (institution, sha256))
+        async with self._db.transaction(large=True) as tx:
+            if self._db.dialect == "postgres":
+                key = _INSTITUTION_LOCK + (zlib.crc32(institution.encode()) & 0xFFFFFF)
+                await tx.execute("SELECT pg_advisory_xact_lock(?)", (key,))
+            row = await tx.fetchone(f"{_BATCH} WHERE institution = ? AND kind = ? AND sha256 = ? AND failed = 0",
+                                    (institution, kind, sha256))
             if row is not None:
                 return _batch(row), False
+            files, size = await tx.fetchone(
+                "SELECT COUNT(*), COALESCE(SUM(size_bytes), 0) FROM declaration_batches WHERE status = 'S' AND institution = ?",
+                (institution,))
+            admit(QueueShare(files, int(size)))
             row = await tx.fetchone(
-                "INSERT INTO declaration_batches (declarant, institution, kind, sha256, content_type, body, language, status,"
-                f" received_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, 'S', ?) RETURNING {_BATCH[7:].split(' FROM')[0]}",
-                (declarant, institution, kind, sha256, content_type, body, language, at_ms))
+                "INSERT INTO declaration_batches (declarant, institution, kind, sha256, content_type, body, size_bytes,"
+                f" language, status, received_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'S', ?) RETURNING {_BATCH_COLUMNS}",
+                (declarant, institution, kind, sha256, content_type, body, len(body), language, at_ms))
         return _batch(row), True
 
     async def batch(self, batch_id: int) -> Batch | None:
         row = await self._db.fetchone(f"{_BATCH} WHERE id = ?", (batch_id,))
         return _batch(row) if row else None
 
-    async def waiting_batches(self, limit: int) -> list[tuple[Batch, bytes]]:
-        rows = await self._db.fetchall(
-            f"SELECT {_BATCH[7:].split(' FROM')[0]}, body FROM declaration_batches WHERE status = 'S' ORDER BY id LIMIT ?", (limit,))
-        return [(_batch(r[:10]), bytes(r[10])) for r in rows]
+    async def batch_body(self, batch_id: int) -> bytes | None:
+        row = await self._db.fetchone("SELECT body FROM declaration_batches WHERE id = ? AND status = 'S'", (batch_id,))
+        return bytes(row[0]) if row and row[0] is not None else None
 
-    async def finish_batch(self, batch_id: int, status: str, acknowledgement: dict, at_ms: int) -> bool:
-        """Mark a batch done, dropping its body; False when another process finished it first."""
+    async def next_batch(self) -> Batch | None:
+        """The waiting file to work on next: institutions take turns (the one whose last file was
+        started longest ago, or never, goes first), and each institution's files go oldest first.
+        So a file waits for at most one file of each other institution with files waiting."""
+        row = await self._db.fetchone(
+            f"SELECT {_BATCH_COLUMNS} FROM declaration_batches b WHERE b.status = 'S' AND b.id ="
+            " (SELECT MIN(w.id) FROM declaration_batches w WHERE w.status = 'S' AND w.institution = b.institution)"
+            " ORDER BY COALESCE((SELECT MAX(t.started_at_ms) FROM declaration_batches t"
+            " WHERE t.institution = b.institution), 0), b.id LIMIT 1")
+        return _batch(row) if row else None
+
+    async def start_batch(self, batch_id: int, at_ms: int) -> int:
+        """Count one more attempt at a waiting file, durably, before any work on it; return the count."""
+        async with self._db.transaction() as tx:
+            row = await tx.fetchone("UPDATE declaration_batches SET attempts = attempts + 1, started_at_ms = ?"
+                                    " WHERE id = ? AND status = 'S' RETURNING attempts", (at_ms, batch_id))
+        return row[0] if row else 0
+
+    async def finish_batch(self, batch_id: int, status: str, acknowledgement: dict, at_ms: int, failed: bool = False) -> bool:
+        """Mark a batch done, dropping its body; False when another process finished it first.
+        `failed`: it ended in a fault of the hub's, and the same file may be sent again."""
         async with self._db.transaction() as tx:
             changed = await tx.execute(
-                "UPDATE declaration_batches SET status = ?, acknowledgement = ?, done_at_ms = ?, body = NULL"
-                " WHERE id = ? AND status = 'S'", (status, orjson.dumps(acknowledgement).decode(), at_ms, batch_id))
+                "UPDATE declaration_batches SET status = ?, acknowledgement = ?, done_at_ms = ?, body = NULL, failed = ?"
+                " WHERE id = ? AND status = 'S'",
+                (status, orjson.dumps(acknowledgement).decode(), at_ms, int(failed), batch_id))
         return changed == 1
 
     # The outbox of mutations --------------------------------------------------------------------

@@ -13,12 +13,14 @@ def quarter_of(day: date) -> int:
 
 
 def quarter_bounds(quarter: int) -> tuple[date, date]:
+    """The first and last day of a quarter (YYYYQ); ValueError for a number that names none."""
     year, number = divmod(quarter, 10)
     if not 1 <= number <= 4:
         raise ValueError(f"{quarter} is not a quarter (YYYYQ)")
     first = date(year, 3 * number - 2, 1)
-    last = date(year + 1, 1, 1) if number == 4 else date(year, 3 * number + 1, 1)
-    return first, date.fromordinal(last.toordinal() - 1)
+    if number == 4:  # computed within the year: the fourth quarter of 9999 has no next day to count back from
+        return first, date(year, 12, 31)
+    return first, date.fromordinal(date(year, 3 * number + 1, 1).toordinal() - 1)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Callable
 
 from .anomalies import Anomaly, Glossary
-from .codelists import CodeList, quarter_bounds
+from .codelists import CodeList, quarter_bounds, quarter_of
 from .dimona import CANCELLED, DimonaPeriod, Employer
 from .dimona import OTHER_SECTORS as _OTHER
 
@@ -116,13 +116,17 @@ class WorkerSummary:
 
 
 def check(declaration: DmfaDeclaration, rules: DmfaRules, employer: Employer | None,
-          periods: dict[str, list[DimonaPeriod]]) -> tuple[list[Anomaly], list[WorkerSummary]]:
+          periods: dict[str, list[DimonaPeriod]], today: date) -> tuple[list[Anomaly], list[WorkerSummary]]:
     """Every anomaly of the declaration, and the summaries of its identified workers.
 
     `periods` holds the employer's DIMONA periods by worker (normalised INSS)."""
     g = rules.glossary
     anomalies: list[Anomaly] = []
     base = f"{declaration.path}"
+    if declaration.quarter > quarter_of(today):
+        # The schema takes any YYYYQ from 20031 on; a quarter that has not begun has no wages yet.
+        anomalies.append(g.anomaly("00013-008", f"{base}/Quarter",
+                                   f"quarter {declaration.quarter} has not begun (the latest is {quarter_of(today)})"))
     if employer is None:
         if declaration.company_id and declaration.company_id != "0":
             anomalies.append(g.anomaly("00014-235", f"{base}/CompanyID", f"no employer {declaration.company_id} is registered"))

@@ -38,6 +38,16 @@ class Batch:
     received_at_ms: int
     done_at_ms: int | None = None
     acknowledgement: dict | None = None
+    attempts: int = 0  # times a worker started on it
+    size_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class QueueShare:
+    """What one institution has waiting in the batch queue: files and their bytes."""
+
+    files: int
+    bytes: int
 
 
 @dataclass(frozen=True)

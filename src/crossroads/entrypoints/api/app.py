@@ -32,19 +32,17 @@ Every error is `{code, message, field?, request_id}`; the codes are listed under
 class BodyLimit:
     """Refuse bodies over the limit, whether announced by Content-Length or streamed in chunks."""
 
-    def __init__(self, app: Any, limit: int, larger: tuple[str, int] | None = None) -> None:
-        """`larger`: (path prefix, limit) for the one kind of request allowed more (batch files)."""
+    def __init__(self, app: Any, limit: int, larger: dict[str, int] | None = None) -> None:
+        """`larger`: path -> limit, for the requests allowed more (batch files, by kind)."""
         self.app = app
         self.default_limit = limit
-        self.larger = larger
+        self.larger = larger or {}
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.default_limit
-        if self.larger is not None and scope["path"].startswith(self.larger[0]):
-            limit = self.larger[1]
+        limit = self.larger.get(scope["path"], self.default_limit)
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if not value.isdigit() or int(value) > limit:
@@ -109,7 +107,8 @@ def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None =
         app.include_router(identity_provider.router())
     app.add_middleware(DirectRoute, route=exchange.EXCHANGE_ROUTE, endpoint=exchange.answer_exchange)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
-                       larger=(declarations.BATCH_PREFIX, settings.declaration_batch_max_bytes))
+                       larger={f"{declarations.BATCH_PREFIX}dimona": settings.dimona_batch_max_bytes,
+                               f"{declarations.BATCH_PREFIX}dmfa": settings.dmfa_batch_max_bytes})
     app.add_middleware(CitizenSessions, max_age=settings.citizen_session_seconds,
                        https_only=settings.issuer.startswith("https://"))
     if hub is not None:  # a hub built by the caller (tests, the demo) serves without a lifespan

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 
 from ...domain.errors import Refusal
 from ...services.auth import Caller
-from ...services.declaration_batches import declaration_out
+from ...services.batch_processing import declaration_out
 from ...services.declarations import language_of
 from .errors import openapi_errors
 from .schemas import EmployerIn, MandateIn
@@ -23,6 +23,8 @@ RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The number the hub 
 BATCH_PREFIX = "/v1/declarations/batches/"
 ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "malformed_xml", "forbidden_xml",
                         "unsupported_media_type", "payload_too_large", "no_mandate", "not_found", "invalid_identifier")
+BATCH_ERRORS = openapi_errors("unauthenticated", "malformed_request", "unsupported_media_type", "payload_too_large",
+                              "not_found", "quota_exceeded")
 _BODY = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": {"type": "object", "description": "The official form's fields, element names as keys."}},
     "application/xml": {"schema": {"type": "string", "description": "The official XML document."}}}}}
@@ -101,7 +103,7 @@ async def get_declaration(declaration_id: RowId, request: Request, caller: Calle
     return declaration_out(await request.app.state.hub.declarations.declaration(caller, declaration_id))
 
 
-@router.post(BATCH_PREFIX + "{kind}", responses=ERRORS, status_code=202, openapi_extra=_BODY,
+@router.post(BATCH_PREFIX + "{kind}", responses=BATCH_ERRORS, status_code=202, openapi_extra=_BODY,
              summary="Upload a batch file (many DIMONA forms, or a whole DmfA): 202 with its Location; the same file again: 200")
 async def post_batch(kind: str, request: Request, response: Response, caller: Caller = Depends(application)) -> dict:
     batch, created = await request.app.state.hub.declaration_batches.upload(
