@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from ...domain.audit import AuditRecord
 from ...domain.errors import CATALOGUE, Refusal
+from ...services.auth import RevokedCredential
 from ...templates import render
 from .responses import JSONBody
 
@@ -61,11 +62,15 @@ async def audit_refusal(request: Request, refusal: Refusal) -> None:
         return
     hub = request.app.state.hub
     caller = getattr(request.state, "caller", None)
+    detail = {"field": refusal.field} if refusal.field else {}
+    if isinstance(refusal, RevokedCredential):  # a token whose signature holds names its application
+        caller = refusal.caller
+        detail["reason"] = refusal.message
     await hub.store.audit.append(AuditRecord(
         kind="request", at_ms=hub.clock.now_ms(), outcome=refusal.code, request_id=request_id(request),
         consumer=getattr(caller, "institution", None), application=getattr(caller, "application", None),
         action=f"{request.method} {request.scope.get('route').path if request.scope.get('route') else 'unrouted'}",
-        detail={"field": refusal.field} if refusal.field else {},
+        detail=detail,
     ))
 
 
