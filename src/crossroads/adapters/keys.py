@@ -31,13 +31,15 @@ warnings.filterwarnings("ignore", message="EdDSA is deprecated")
 _SIGNATURE_REGISTRY = jws.JWSRegistry(algorithms=ALGORITHMS, strict_check_header=False)
 # Clocks of applications and hub processes drift apart by a few seconds; a minute is generous.
 CLOCK_SKEW_SECONDS = 60
+_TIMES = ("exp", "iat", "nbf")
+_LATEST_TIME = 10**10  # seconds since 1970: the year 2286, past any token's life, and exact as a float
 
 
 def check_claims(claims: dict, now: float, essential: tuple[str, ...], refusal: tuple[str, str]) -> None:
     """RFC 7519's registered claims checked for type as well as value, with joserfc's registry:
     `exp`, `iat` and `nbf` are finite JSON numbers (not NaN, an infinity, a boolean or a string),
-    `exp` is in the future, `iat` and `nbf` are not (but for clock skew); `iss`, `sub` and `jti`
-    are strings.
+    `exp` is in the future, `iat` and `nbf` are not (but for clock skew), and all three lie
+    between 1970 and 2286; `iss`, `sub` and `jti` are strings.
 
     Every comparison with NaN is false, so a lifetime check on values alone let `iat: NaN` pass.
     `refusal` is the (code, field) of the Refusal raised, with a sentence naming the claim."""
@@ -54,6 +56,9 @@ def check_claims(claims: dict, now: float, essential: tuple[str, ...], refusal: 
         raise Refusal(code, f"the {what} has expired.", field_name) from None
     except InvalidClaimError as exc:
         raise Refusal(code, f"the {what} is invalid: {exc.description}.", field_name) from None
+    for name in _TIMES:
+        if name in claims and not 0 <= claims[name] < _LATEST_TIME:
+            raise Refusal(code, f"the {what}'s {name} is not a time between 1970 and 2286.", field_name)
     if "exp" in claims and claims["exp"] <= now:  # the skew is allowed for the issuer's clock, not after expiry
         raise Refusal(code, f"the {what} has expired.", field_name)
 
