@@ -195,12 +195,17 @@ async def test_an_access_token_with_an_ill_typed_time_claim_is_refused(demo):
     must not be accepted forever, nor give a 500."""
     number, code = demo.welfare.split(":")
     subject = demo.held_by("welfare")[0]
+    epoch = await demo.hub.store.registry.credential_epoch(number, code)
+
+    def token(**claims) -> str:
+        now = int(time.time())
+        return demo.hub.keys.issue_token({"iss": "http://hub.test", "sub": demo.welfare, "iat": now, "exp": now + 60,
+                                          "institution": number, "application": code, "epoch": epoch, **claims})
+
+    assert (await exchange(demo.http, token(), subject)).status_code == 200  # the same token, well-typed
     for claim in ("iat", "exp"):
         for value in BAD_NUMBERS:
-            now = int(time.time())
-            token = demo.hub.keys.issue_token({"iss": "http://hub.test", "sub": demo.welfare, "iat": now, "exp": now + 60,
-                                               "institution": number, "application": code, claim: value})
-            answer = await exchange(demo.http, token, subject)
+            answer = await exchange(demo.http, token(**{claim: value}), subject)
             assert answer.status_code == 401 and answer.json()["code"] == "unauthenticated", (claim, value, answer.text)
 
 
