@@ -36,6 +36,8 @@ def request_id(request: Request) -> str:
 def error_response(request: Request, refusal: Refusal) -> JSONBody:
     body = {**refusal.to_dict(), "request_id": request_id(request)}
     headers = {"X-Request-Id": body["request_id"], "X-Road-Error": refusal.code}
+    if refusal.code == "request_timeout":  # the rest of a body that came too slowly is not read
+        headers["Connection"] = "close"
     if refusal.status == 401:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"' if refusal.code == "unauthenticated" else "Bearer"
     return JSONBody(body, status_code=refusal.status, headers=headers)
