@@ -105,7 +105,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if self.cycle is not None and self.cycle.more_body and not self.transport.is_closing():
+        cycle = self.cycle  # the latest request read: the one answered, unless others are pipelined behind it
+        if cycle is not None and cycle.response_complete and cycle.more_body and not self.transport.is_closing():
             # Answered before the whole body came (a refusal that did not need it): the rest may
             # still arrive, for a bounded time, so that the client reads the answer in peace.
             self._arm(self.linger_seconds, self.transport.close)
