@@ -16,6 +16,10 @@ import asyncio
 import base64
 import json
 import math
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 
@@ -29,12 +33,15 @@ from joserfc.jwk import KeySet
 from crossroads.adapters.keys import ALGORITHMS, generate_application_key, make_client_assertion, public_jwk
 from crossroads.bootstrap import bootstrap
 from crossroads.demo import country
+from crossroads.demo.launch import free_port_block, wait_ready
+from crossroads.demo.seed import client_key_path
 from crossroads.domain.audit import AuditRecord
 from crossroads.entrypoints.api.app import create_app
 
 from ..conftest import start_demo_hub
 from ..support import ASSERTION_TYPE
 
+CLI = [sys.executable, "-m", "crossroads.entrypoints.cli"]
 AUDIENCE = "http://hub.test/oauth/token"
 OPERATOR = {"Authorization": "Bearer operator-secret-for-tests"}
 MAX_LIFETIME = 300  # the default CROSSROADS_ASSERTION_MAX_LIFETIME_SECONDS
@@ -305,3 +312,54 @@ async def test_two_exchanges_sent_with_one_request_id_are_audited_under_two(demo
     assert answers[0].json()["request_id"] == ids[0] and answers[1].json()["request_id"] == ids[1]
     records = [r for r in await records_after(demo, mark) if r.kind == "exchange"]
     assert [(r.request_id, r.client_request_id) for r in records] == [(ids[0], "same"), (ids[1], "same")]
+
+
+# --- 1, as deployed: worker processes of `crossroads serve` ------------------------------------
+
+@pytest.fixture
+def served(tmp_path, store_url):
+    """The demo country seeded into the store, served by `crossroads serve --workers 2`."""
+    data_dir = tmp_path / "served"
+    port = free_port_block(1)
+    env = {**os.environ, "CROSSROADS_DATA_DIR": str(data_dir), "CROSSROADS_ISSUER": f"http://127.0.0.1:{port}",
+           "CROSSROADS_STORE_URL": store_url, "CROSSROADS_WORKERS": "2", "CROSSROADS_PORT": str(port)}
+    seeded = subprocess.run([*CLI, "demo", "--persons", "50", "--seed-only", "--data-dir", str(data_dir), "--port", str(port),
+                             "--store-url", store_url], capture_output=True, text=True, timeout=120)
+    assert seeded.returncode == 0, seeded.stderr
+    hub = subprocess.Popen([*CLI, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/ready", hub)
+        yield f"http://127.0.0.1:{port}", data_dir
+    finally:
+        hub.send_signal(signal.SIGTERM)
+        hub.wait(20)
+
+
+def test_a_disabled_applications_token_is_refused_by_every_worker_process(served):
+    base, data_dir = served
+    client = f"{country.BY_KEY['welfare'].number}:case-app"
+    number, code = client.split(":")
+    key = json.loads(client_key_path(data_dir, client).read_text())
+    token = httpx.post(f"{base}/oauth/token", data=assertion_form(
+        client, make_client_assertion(client, f"{base}/oauth/token", key))).json()["access_token"]
+    operator = {"Authorization": f"Bearer {json.loads((data_dir / 'secrets.json').read_text())['admin_token']}"}
+
+    def answers_by_process() -> dict[bool, set[int]]:
+        """Statuses by process (the audit sequencer or not, as its /metrics says), over new
+        connections, which the two processes take in turn from their one listening socket."""
+        seen: dict[bool, set[int]] = {}
+        for attempt in range(300):  # until both were seen (one leads once it took the lease), 40 at least
+            with httpx.Client(base_url=base) as one_connection:
+                leader = "crossroads_audit_sequencer_leader 1.0" in one_connection.get("/metrics").text
+                status = one_connection.get("/v1/mutation-types", headers={"Authorization": f"Bearer {token}"}).status_code
+                seen.setdefault(leader, set()).add(status)
+            if attempt >= 40 and len(seen) == 2:
+                break
+        return seen
+
+    assert answers_by_process() == {True: {200}, False: {200}}
+    [app] = [a for a in httpx.get(f"{base}/admin/applications", headers=operator).json() if a["client_id"] == client]
+    disabled = httpx.put(f"{base}/admin/institutions/{number}/applications/{code}", headers=operator,
+                         json={"name": app["name"], "jwks": app["jwks"], "active": False})
+    assert disabled.status_code == 200, disabled.text
+    assert answers_by_process() == {True: {401}, False: {401}}
