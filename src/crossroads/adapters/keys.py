@@ -35,7 +35,7 @@ _TIMES = ("exp", "iat", "nbf")
 _LATEST_TIME = 10**10  # seconds since 1970: the year 2286, past any token's life, and exact as a float
 
 
-def check_claims(claims: dict, now: float, essential: tuple[str, ...], refusal: tuple[str, str]) -> None:
+def check_claims(claims: dict, now: float, essential: tuple[str, ...], refusal: tuple[str, str | None]) -> None:
     """RFC 7519's registered claims checked for type as well as value, with joserfc's registry:
     `exp`, `iat` and `nbf` are finite JSON numbers (not NaN, an infinity, a boolean or a string),
     `exp` is in the future, `iat` and `nbf` are not (but for clock skew), and all three lie
