@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(None, description="Operator credential for the admin API (bearer). Generated into data_dir when unset.")
     subject_hash_secret: SecretStr | None = Field(None, description="HMAC key for the keyed hashes of identifiers (>= 16 bytes). Generated into data_dir when unset.")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted, in bytes.")
+    max_header_bytes: int = Field(32_768, ge=4096, le=1_048_576, description="Largest request head (request line and headers) `crossroads serve` accepts, in bytes; a larger one is answered 431 and its connection closed.")
+    header_timeout_seconds: float = Field(10.0, gt=0, le=300, description="Time a connection has to send a request's head, from its first byte (or from connecting); after it, 408 and the connection is closed.")
+    body_timeout_seconds: float = Field(60.0, gt=0, le=3600, description="Time a request's body has to arrive once the hub starts reading it (and to finish arriving after the answer); after it, 408 and the connection is closed.")
     provider_connect_timeout: float = Field(2.0, gt=0, description="Seconds to connect to a provider.")
     provider_read_timeout: float = Field(10.0, gt=0, description="Seconds to wait for a provider's answer.")
     provider_pool_size: int = Field(200, ge=1, description="Pooled connections to providers, per hub process.")
@@ -69,7 +72,7 @@ class Settings(BaseSettings):
     dmfa_rates: Path | None = Field(None, description="JSON rate table the DmfA contributions are recomputed with (format: docs/declarations.md). Unset: the demo table shipped with the hub.")
     declaration_interval_seconds: float = Field(0.2, gt=0, le=60, description="How often the leading hub process looks for batch files to process and declared mutations to publish when it found none.")
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Lowest level of the JSON logs.")
-    demo: bool = Field(False, description="Demo mode: set by `crossroads demo`; never in production.")
+    demo: bool = Field(False, description="Demo mode: set by `crossroads demo` itself, which serves a development identity provider that signs anyone in as any citizen. `crossroads serve` (and the ASGI module) refuse to start with it.")
 
     @field_validator("issuer")
     @classmethod
@@ -106,3 +109,12 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ValueError("store_url must start with sqlite:/// or postgresql://")
         return value
+
+
+def refuse_demo_mode(settings: Settings) -> None:
+    """Stop a hub served from the environment in demo mode: the development identity provider
+    would let anyone sign in as any citizen, and must never be served without saying so. Only
+    `crossroads demo` runs a hub in demo mode, with settings it makes itself."""
+    if settings.demo:
+        raise SystemExit("CROSSROADS_DEMO=true serves a development identity provider that signs anyone in as any "
+                         "citizen; only `crossroads demo` runs a hub in demo mode. Unset CROSSROADS_DEMO to serve.")

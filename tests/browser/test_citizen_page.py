@@ -75,6 +75,11 @@ def test_a_citizen_signs_in_and_sees_who_consulted_them(demo_process):
             expect(row).to_contain_text(country.BY_KEY["welfare"].name)
             expect(row).to_contain_text("SOCIAL_INTEGRATION")
             expect(row).to_contain_text("allowed")
+            # Signing out is a form's POST from the page; the address itself signs no one out.
+            expect(page.locator("form[method=post] button#sign-out")).to_be_visible()
+            assert page.request.get(f"{base}/citizen/logout").status == 405
+            page.reload()
+            expect(table).to_be_visible()  # still signed in
             page.click("#sign-out")
             expect(page.locator("#sign-in")).to_be_visible()
         finally:

@@ -30,7 +30,7 @@ async def test_an_exchange_is_provably_in_the_signed_log(demo):
     head = (await demo.http.get("/v1/audit/tree-head", headers={"Authorization": f"Bearer {token}"})).json()
     size, root = verify_tree_head(head, jwks)
     entries = [(await demo.http.get(f"/v1/audit/entries/{i}", headers=OPERATOR)).json() for i in range(size)]
-    [mine] = [e for e in entries if e["record"].get("request_id") == "proof-me"]
+    [mine] = [e for e in entries if e["record"].get("client_request_id") == "proof-me"]
     assert mine["record"]["outcome"] == "ok" and mine["record"]["service"] == "person.identity/1"
 
     proof = (await demo.http.get("/v1/audit/proofs/inclusion", headers=OPERATOR,

@@ -100,7 +100,7 @@ class Deployment:
     def verify_log(self) -> subprocess.CompletedProcess:
         return subprocess.run([*CLI, "audit", "verify"], env=self.env, capture_output=True, text=True, timeout=120)
 
-    def logged_request_ids(self) -> set[str]:
+    def logged_client_request_ids(self) -> set[str]:
         script = ("import asyncio, json, sys\n"
                   "from crossroads.adapters.sql.store import open_store\n"
                   "async def main():\n"
@@ -109,7 +109,7 @@ class Deployment:
                   "    while True:\n"
                   "        rows = await store.audit.read(start, 5000)\n"
                   "        if not rows: break\n"
-                  "        seen += [json.loads(r).get('request_id') for _, r in rows]\n"
+                  "        seen += [json.loads(r).get('client_request_id') for _, r in rows]\n"
                   "        start = rows[-1][0] + 1\n"
                   "    await store.close()\n"
                   "    print(json.dumps(seen))\n"
@@ -171,7 +171,7 @@ def test_one_sequencer_among_hub_processes_and_take_over_when_it_is_killed(deplo
     old_size, old_root = verify_tree_head(head_before, jwks)
     new_size, new_root = verify_tree_head(head_after, jwks)
     verify_consistency(old_size, new_size, old_root, new_root, d.consistency(second, old_size, new_size))
-    assert {f"before-{i}" for i in range(10)} | {f"after-{i}" for i in range(10)} <= d.logged_request_ids()
+    assert {f"before-{i}" for i in range(10)} | {f"after-{i}" for i in range(10)} <= d.logged_client_request_ids()
     checked = d.verify_log()
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
@@ -219,7 +219,7 @@ def test_a_hub_killed_under_load_loses_nothing_it_answered(deployment):
 
     d.start(1)
     wait_for(lambda: d.head(1).get("tree_size", 0) >= len(answered), what="the restarted hub to sequence the log")
-    missing = set(answered) - d.logged_request_ids()
+    missing = set(answered) - d.logged_client_request_ids()
     assert not missing, f"{len(missing)} answered exchanges are not in the log, e.g. {sorted(missing)[:3]}"
 
     latest = d.head(1)

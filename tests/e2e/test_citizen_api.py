@@ -41,8 +41,8 @@ async def sign_in(demo, national_number: str) -> httpx.Response:
     return await http.get(f"{callback.path}?{callback.query}")
 
 
-async def ask(demo, token: str, subject: str, purpose: str = "SOCIAL_INTEGRATION", request_id: str | None = None):
-    headers = {"Authorization": f"Bearer {token}", **({"X-Request-Id": request_id} if request_id else {})}
+async def ask(demo, token: str, subject: str, purpose: str = "SOCIAL_INTEGRATION"):
+    headers = {"Authorization": f"Bearer {token}"}
     return await demo.http.post("/v1/exchange/person.identity", headers=headers, json={"subject": subject, "purpose": purpose})
 
 
@@ -56,18 +56,20 @@ async def test_a_citizen_sees_who_consulted_them_with_proofs(citizen_demo):
     demo = citizen_demo
     me, someone_else = demo.held_by("welfare")[:2]
     token = await demo.token(demo.welfare)
-    assert (await ask(demo, token, me, request_id="read-me")).status_code == 200
-    assert (await ask(demo, token, me, purpose="NOT_A_PURPOSE", request_id="refused-me")).status_code == 403
-    assert (await ask(demo, token, someone_else, request_id="not-me")).status_code == 200
+    read_me = await ask(demo, token, me)
+    refused_me = await ask(demo, token, me, purpose="NOT_A_PURPOSE")
+    assert (read_me.status_code, refused_me.status_code) == (200, 403)
+    assert (await ask(demo, token, someone_else)).status_code == 200
     await sequence_and_sign(demo)
-    assert (await ask(demo, token, me, request_id="after-head")).status_code == 200
+    after_head = await ask(demo, token, me)
+    assert after_head.status_code == 200
 
     assert (await sign_in(demo, me)).status_code == 303
     answer = await demo.http.get("/v1/citizen/consultations")
     assert answer.status_code == 200, answer.text
     body = answer.json()
     exchanges = [c for c in body["consultations"] if c["kind"] == "exchange"]
-    assert [c["request_id"] for c in exchanges] == ["after-head", "refused-me", "read-me"]
+    assert [c["request_id"] for c in exchanges] == [r.headers["x-request-id"] for r in (after_head, refused_me, read_me)]
     read, refused = exchanges[2], exchanges[1]
     assert read["allowed"] and read["outcome"] == "ok"
     welfare = country.BY_KEY["welfare"]
@@ -93,8 +95,11 @@ async def test_the_list_pages_from_newest_to_oldest(citizen_demo):
     demo = citizen_demo
     me = demo.held_by("welfare")[0]
     token = await demo.token(demo.welfare)
-    for n in range(5):
-        assert (await ask(demo, token, me, request_id=f"ask-{n}")).status_code == 200
+    asked = []
+    for _ in range(5):
+        response = await ask(demo, token, me)
+        assert response.status_code == 200
+        asked.append(response.headers["x-request-id"])
     await sign_in(demo, me)
     seen, before = [], None
     while True:
@@ -103,21 +108,22 @@ async def test_the_list_pages_from_newest_to_oldest(citizen_demo):
         before = page["next_before"]
         if before is None:
             break
-    assert seen == [f"ask-{n}" for n in reversed(range(5))]
+    assert seen == list(reversed(asked))
 
 
 async def test_the_govstack_answer_names_the_readers(citizen_demo):
     demo = citizen_demo
     me = demo.held_by("welfare")[0]
     token = await demo.token(demo.welfare)
-    assert (await ask(demo, token, me, request_id="govstack-read")).status_code == 200
+    read = await ask(demo, token, me)
+    assert read.status_code == 200
     await sign_in(demo, me)
     headers = {"Information-Mediator-Client": "BE/GOV/0000000000/portal"}
     usage = await demo.http.get("/govstack/data/myPersonalDataUsage", headers=headers,
                                 params={"userId": me, "databaseId": demo.settings.instance})
     assert usage.status_code == 200, usage.text
     [item] = usage.json()
-    assert item["id"] == "govstack-read" and item["readerInstitutionId"] == demo.welfare.split(":")[0]
+    assert item["id"] == read.headers["x-request-id"] and item["readerInstitutionId"] == demo.welfare.split(":")[0]
     assert item["readerInstitutionName"] and item["readerApplicationName"]
     assert item["searchDateTime"].endswith("Z") and item["refrences"][0]["ReferenceID"]
     only_other = await demo.http.get("/govstack/data/myPersonalDataUsage", headers=headers,
@@ -142,7 +148,15 @@ async def test_only_a_signed_in_citizen_sees_a_list(citizen_demo):
     me = demo.held_by("welfare")[0]
     await sign_in(demo, me)
     assert (await demo.http.get("/v1/citizen/consultations")).status_code == 200
-    assert (await demo.http.get("/citizen/logout")).status_code == 303
+    by_link = await demo.http.get("/citizen/logout")  # a link or an image elsewhere signs no one out
+    assert by_link.status_code == 405 and by_link.json()["code"] == "method_not_allowed"
+    from_elsewhere = await demo.http.post("/citizen/logout", headers={"Origin": "https://attacker.test"})
+    assert from_elsewhere.status_code == 403 and from_elsewhere.headers["x-road-error"] == "forbidden"
+    cross_site = await demo.http.post("/citizen/logout", headers={"Sec-Fetch-Site": "cross-site", "Origin": "http://hub.test"})
+    assert cross_site.status_code == 403
+    assert (await demo.http.get("/v1/citizen/consultations")).status_code == 200  # still signed in
+    signed_out = await demo.http.post("/citizen/logout", headers={"Origin": "http://hub.test", "Sec-Fetch-Site": "same-origin"})
+    assert signed_out.status_code == 303
     assert (await demo.http.get("/v1/citizen/consultations")).status_code == 401
 
 

@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 
 from joserfc import jws, jwt
-from joserfc.errors import JoseError
+from joserfc.errors import ExpiredTokenError, InvalidClaimError, JoseError, MissingClaimError
 from joserfc.jwk import KeySet, OKPKey
 
 from ..domain.errors import Refusal
@@ -29,6 +29,38 @@ ALGORITHMS = ["EdDSA", "ES256"]
 warnings.filterwarnings("ignore", message="EdDSA is deprecated")
 # Request signatures carry our own protected header parameters (request id, audience, time).
 _SIGNATURE_REGISTRY = jws.JWSRegistry(algorithms=ALGORITHMS, strict_check_header=False)
+# Clocks of applications and hub processes drift apart by a few seconds; a minute is generous.
+CLOCK_SKEW_SECONDS = 60
+_TIMES = ("exp", "iat", "nbf")
+_LATEST_TIME = 10**10  # seconds since 1970: the year 2286, past any token's life, and exact as a float
+
+
+def check_claims(claims: dict, now: float, essential: tuple[str, ...], refusal: tuple[str, str | None]) -> None:
+    """RFC 7519's registered claims checked for type as well as value, with joserfc's registry:
+    `exp`, `iat` and `nbf` are finite JSON numbers (not NaN, an infinity, a boolean or a string),
+    `exp` is in the future, `iat` and `nbf` are not (but for clock skew), and all three lie
+    between 1970 and 2286; `iss`, `sub` and `jti` are strings.
+
+    Every comparison with NaN is false, so a lifetime check on values alone let `iat: NaN` pass.
+    `refusal` is the (code, field) of the Refusal raised, with a sentence naming the claim."""
+    code, field_name = refusal
+    registry = jwt.JWTClaimsRegistry(now=int(now), leeway=CLOCK_SKEW_SECONDS,
+                                     **{name: {"essential": True} for name in essential})
+    what = "client assertion" if code == "invalid_client" else "access token"
+    try:
+        registry.validate(claims)
+    except MissingClaimError as exc:
+        names = exc.description.rpartition(": ")[2].strip("'")
+        raise Refusal(code, f"the {what} lacks the {names} claim.", field_name) from None
+    except ExpiredTokenError:
+        raise Refusal(code, f"the {what} has expired.", field_name) from None
+    except InvalidClaimError as exc:
+        raise Refusal(code, f"the {what} is invalid: {exc.description}.", field_name) from None
+    for name in _TIMES:
+        if name in claims and not 0 <= claims[name] < _LATEST_TIME:
+            raise Refusal(code, f"the {what}'s {name} is not a time between 1970 and 2286.", field_name)
+    if "exp" in claims and claims["exp"] <= now:  # the skew is allowed for the issuer's clock, not after expiry
+        raise Refusal(code, f"the {what} has expired.", field_name)
 
 
 class HubKeys(Signer):
@@ -75,12 +107,15 @@ class HubKeys(Signer):
         header = {"alg": "EdDSA", "kid": self.kid, "typ": "at+jwt"}
         return jwt.encode(header, claims, self.signing_key, algorithms=ALGORITHMS)
 
-    def verify_token(self, token: str) -> dict:
-        """Claims of a token this hub signed; Refusal("unauthenticated") otherwise (no expiry check)."""
+    def verify_token(self, token: str, now: float) -> dict:
+        """Claims of a token this hub signed, current at `now` (`check_claims`, with `exp` and
+        `iat` required); Refusal("unauthenticated") otherwise."""
         try:
-            return jwt.decode(token, self.key_set, algorithms=["EdDSA"]).claims
+            claims = jwt.decode(token, self.key_set, algorithms=["EdDSA"]).claims
         except (JoseError, ValueError, TypeError, KeyError):
             raise Refusal("unauthenticated", "the access token is malformed or was not signed by this hub.") from None
+        check_claims(claims, now, ("exp", "iat"), ("unauthenticated", None))
+        return claims
 
     # --- request signatures ------------------------------------------------------------------
 
@@ -90,17 +125,20 @@ class HubKeys(Signer):
         head, _, signature = compact.split(".")
         return f"{head}..{signature}"
 
-    def verify_client_assertion(self, assertion: str, jwks: dict) -> dict:
-        return verify_client_assertion(assertion, jwks)
+    def verify_client_assertion(self, assertion: str, jwks: dict, now: float) -> dict:
+        return verify_client_assertion(assertion, jwks, now)
 
 
-def verify_client_assertion(assertion: str, jwks: dict) -> dict:
-    """Claims of an application's client assertion, checked against its registered keys."""
+def verify_client_assertion(assertion: str, jwks: dict, now: float) -> dict:
+    """Claims of an application's client assertion, checked against its registered keys and
+    current at `now` (`check_claims`, with `exp` and `jti` required, RFC 7523 §3)."""
     try:
         key_set = KeySet.import_key_set(jwks)
-        return jwt.decode(assertion, key_set, algorithms=ALGORITHMS).claims
+        claims = jwt.decode(assertion, key_set, algorithms=ALGORITHMS).claims
     except (JoseError, ValueError, TypeError, KeyError) as exc:
         raise Refusal("invalid_client", f"the client assertion does not verify against the application's registered keys ({exc.__class__.__name__}).", "client_assertion") from None
+    check_claims(claims, now, ("exp", "jti"), ("invalid_client", "client_assertion"))
+    return claims
 
 
 def make_client_assertion(client_id: str, audience: str, private_jwk: dict, lifetime: int = 60) -> str:

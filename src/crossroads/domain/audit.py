@@ -9,8 +9,12 @@ written as null, so that adding an optional field later does not change earlier 
 
 from __future__ import annotations
 
-import orjson
+import re
 from dataclasses import dataclass, field
+
+import orjson
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9 .:_@/+=-]")
 
 
 @dataclass(frozen=True)
@@ -18,7 +22,8 @@ class AuditRecord:
     kind: str  # "exchange" | "registry" | "directory" | "auth"
     at_ms: int
     outcome: str  # "ok" or a refusal code
-    request_id: str | None = None
+    request_id: str | None = None  # the hub's own, unique per request
+    client_request_id: str | None = None  # the caller's X-Request-Id / X-Road-Id, as it sent it
     consumer: str | None = None
     application: str | None = None
     user_id: str | None = None
@@ -46,3 +51,13 @@ class AuditRecord:
         if "providers" in body:
             body["providers"] = tuple(body["providers"])
         return cls(**body)
+
+
+def untrusted_text(value: object, limit: int = 100) -> str:
+    """What a caller claimed, made fit for an audit record: at most `limit` characters of a safe
+    ASCII set (others become '?'; a lone surrogate would not even encode), and a value that is
+    not a string named by its type."""
+    if not isinstance(value, str):
+        return f"<{type(value).__name__}>"
+    text = _UNSAFE.sub("?", value[:limit])
+    return text + "..." if len(value) > limit else text

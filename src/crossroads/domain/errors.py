@@ -19,7 +19,7 @@ class ErrorCode:
 
 
 _CODES = [
-    ErrorCode("unauthenticated", 401, "No valid access token: missing, malformed, expired, or signed by another key."),
+    ErrorCode("unauthenticated", 401, "No valid access token: missing, malformed, expired, signed by another key, or of an application disabled since it was issued."),
     ErrorCode("forbidden", 403, "The credential is valid but does not allow this operation (e.g. the admin API without the operator credential)."),
     ErrorCode("invalid_request", 400, "OAuth token request: a required parameter is missing or malformed (RFC 6749 §5.2)."),
     ErrorCode("invalid_client", 401, "OAuth token request: the client assertion is invalid, expired, replayed, or names an unknown application (RFC 7523)."),
@@ -40,6 +40,8 @@ _CODES = [
     ErrorCode("malformed_request", 400, "The body is not valid JSON, has wrong types, unknown fields or misses a required field."),
     ErrorCode("unsupported_media_type", 415, "The body is not sent as application/json (or the format the endpoint names)."),
     ErrorCode("payload_too_large", 413, "The body exceeds the configured limit (1 MiB by default; a batch file, its kind's: CROSSROADS_DIMONA_BATCH_MAX_BYTES, CROSSROADS_DMFA_BATCH_MAX_BYTES)."),
+    ErrorCode("headers_too_large", 431, "The request line and headers exceed the configured limit (32 KiB by default); the connection is closed."),
+    ErrorCode("request_timeout", 408, "The request's headers or body did not arrive within the configured time; the connection is closed."),
     ErrorCode("not_found", 404, "The named resource does not exist."),
     ErrorCode("pruned", 410, "The audit entry is older than the retention period: it was exported to an archive segment and removed from the live store."),
     ErrorCode("method_not_allowed", 405, "The HTTP method is not supported on this path."),

@@ -52,7 +52,15 @@ def serve(
 
     from .logs import configure
 
+    from ..config import refuse_demo_mode
+    from .bounded_http import BoundedHttpToolsProtocol
+
     settings = _settings(host=host, port=port, workers=workers)
+    try:
+        refuse_demo_mode(settings)
+    except SystemExit as refused:
+        console.print(f"[red]configuration error:[/red] {refused}", soft_wrap=True)
+        raise typer.Exit(2) from None
     for name, value in (("CROSSROADS_HOST", host), ("CROSSROADS_PORT", port), ("CROSSROADS_WORKERS", workers)):
         if value is not None:
             os.environ[name] = str(value)  # worker processes read their settings from the environment
@@ -60,7 +68,7 @@ def serve(
     asyncio.run(_migrate(settings))
     uvicorn.run("crossroads.entrypoints.api.asgi:app", host=settings.host, port=settings.port,
                 workers=settings.workers, log_config=log_config, access_log=False, loop="uvloop",
-                http="httptools", lifespan="on", backlog=2048, server_header=False,
+                http=BoundedHttpToolsProtocol, lifespan="on", backlog=2048, server_header=False,
                 # The hub decides nothing on the client's address, so the proxy-header rewrite
                 # uvicorn does on every request by default is work for nothing.
                 proxy_headers=False)

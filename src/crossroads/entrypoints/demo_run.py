@@ -22,6 +22,7 @@ from ..demo.publisher import DemoPublisher
 from ..demo.sources import provider_apps
 from ..providerkit import HubKeySet
 from .api.app import create_app
+from .bounded_http import BoundedHttpToolsProtocol
 from .logs import configure
 
 console = Console(stderr=True)
@@ -47,7 +48,9 @@ def run_demo(persons: int, port: int, provider_port_base: int, data_dir: Path, s
                                 "--data-dir", str(data_dir), "--persons", str(persons)])
     try:
         wait_ready(f"http://127.0.0.1:{provider_port_base + 1}/", sources, timeout=20)
-        uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_config=log_config, access_log=False)
+        BoundedHttpToolsProtocol.configure(settings)
+        uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_config=log_config, access_log=False,
+                    http=BoundedHttpToolsProtocol)
     finally:
         sources.terminate()
         sources.wait(10)

@@ -1,8 +1,11 @@
 """Authentication: OAuth 2.0 client credentials with private_key_jwt (RFC 7523), and access tokens.
 
 An application proves itself with an assertion signed by a key registered for it; the hub answers
-with a short-lived access token it signs itself. Each access token is verified once per process
-and then remembered until it expires: verification is the costliest step of a request.
+with a short-lived access token it signs itself. Each access token's signature is verified once
+per process and then remembered until it expires: verification is the costliest step of a
+request. Whether the application may still use it is asked of the store on every request (its
+credential epoch, `RegistryRepository.credential_epoch`): disabling or deleting an application
+refuses its tokens at once in every hub process.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from ..domain.audit import AuditRecord
+from ..domain.audit import AuditRecord, untrusted_text
 from ..domain.errors import Refusal
 from ..domain.registry import split_client_id
 from .clock import Clock
@@ -40,6 +44,28 @@ class Caller:
 OPERATOR = Caller(institution=None, application=None, operator=True)
 
 
+class RevokedCredential(Refusal):
+    """A hub access token whose signature holds, of an application disabled, deleted or
+    re-registered since it was issued. Refused as `unauthenticated`, and audited under the
+    application it names (which the signature vouches for)."""
+
+    def __init__(self, caller: Caller, current: bool) -> None:
+        message = (f"application {caller.client_id} was disabled after this token was issued; request a new token."
+                   if current else f"application {caller.client_id} is disabled or no longer registered; its access tokens are refused.")
+        super().__init__("unauthenticated", message)
+        self.caller = caller
+        self.current = current
+
+    def __reduce__(self):
+        return type(self), (self.caller, self.current)
+
+
+class _Verified(NamedTuple):
+    caller: Caller
+    expires: int
+    epoch: str
+
+
 class TokenService:
     def __init__(
         self, registry: RegistryRepository, replay: ReplayGuard, audit: AuditLog, signer: Signer,
@@ -54,18 +80,23 @@ class TokenService:
         self.token_endpoint = f"{issuer}/oauth/token"
         self._ttl = token_ttl
         self._max_lifetime = max_assertion_lifetime
-        self._verified: dict[str, tuple[Caller, int]] = {}
+        self._verified: dict[str, _Verified] = {}
 
-    async def issue(self, form: dict[str, str]) -> dict:
-        """Handle a token request (form fields of RFC 6749 §4.4 with RFC 7523 client authentication)."""
-        client_id = form.get("client_id")
+    async def issue(self, form: dict[str, str], request_id: str | None = None) -> dict:
+        """Handle a token request (form fields of RFC 6749 §4.4 with RFC 7523 client authentication).
+
+        A refusal is audited under `request_id` (the one the refusal is answered with), with the
+        client the request claims to be: the form's client_id and the assertion's iss and sub as
+        sent, bounded, under `detail.claimed` (never as the record's consumer: nothing vouched
+        for them)."""
         try:
             token = await self._issue(form)
         except Refusal as refusal:
+            client_id = form.get("client_id")
             await self._audit.append(AuditRecord(
-                kind="auth", at_ms=self._clock.now_ms(), outcome=refusal.code, action="token",
-                target=client_id if isinstance(client_id, str) and len(client_id) < 100 else None,
-                detail={"reason": refusal.message},
+                kind="auth", at_ms=self._clock.now_ms(), outcome=refusal.code, action="token", request_id=request_id,
+                target=None if client_id is None else untrusted_text(client_id),
+                detail={"reason": refusal.message, "claimed": _claimed_client(form)},
             ))
             raise
         return token
@@ -80,7 +111,7 @@ class TokenService:
         assertion = form.get("client_assertion")
         if not assertion:
             raise Refusal("invalid_request", "client_assertion is required.", "client_assertion")
-        claims = self._unverified_claims(assertion)
+        claims = unverified_claims(assertion)
         client_id = claims.get("iss")
         if not isinstance(client_id, str) or claims.get("sub") != client_id:
             raise Refusal("invalid_client", "the assertion's iss and sub must both be the client_id.", "client_assertion")
@@ -90,67 +121,91 @@ class TokenService:
         application = await self._registry.get_application(institution, code)
         if application is None or not application.active:
             raise Refusal("invalid_client", f"no active application {client_id} is registered.", "client_id")
-        claims = self._signer.verify_client_assertion(assertion, application.jwks)
-        self._check_assertion_claims(claims)
+        now = self._clock.now()
+        claims = self._signer.verify_client_assertion(assertion, application.jwks, now)
+        self._check_assertion_claims(claims, now)
         if not await self._replay.first_use(f"{client_id}|{claims['jti']}", int(claims["exp"])):
             raise Refusal("invalid_client", "this client assertion was already used (jti replayed).", "client_assertion")
-        now = int(self._clock.now())
+        epoch = await self._registry.credential_epoch(institution, code)
+        if epoch is None:  # disabled or deleted while this request was under way
+            raise Refusal("invalid_client", f"no active application {client_id} is registered.", "client_id")
+        issued = int(now)
         access = self._signer.issue_token({
             "iss": self.issuer, "sub": client_id, "aud": self.issuer, "client_id": client_id,
-            "iat": now, "exp": now + self._ttl, "jti": str(uuid.uuid4()),
-            "institution": institution, "application": code,
+            "iat": issued, "exp": issued + self._ttl, "jti": str(uuid.uuid4()),
+            "institution": institution, "application": code, "epoch": epoch,
         })
         return {"access_token": access, "token_type": "Bearer", "expires_in": self._ttl}
 
-    @staticmethod
-    def _unverified_claims(assertion: str) -> dict:
-        # Which application's keys to verify with is named inside the assertion itself (RFC 7523
-        # §3), so the claims are read once before verification, and trusted only after it.
-        try:
-            payload = assertion.split(".")[1]
-            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        except (IndexError, ValueError):
-            raise Refusal("invalid_client", "client_assertion is not a compact JWT.", "client_assertion") from None
-        if not isinstance(claims, dict):
-            raise Refusal("invalid_client", "client_assertion is not a compact JWT.", "client_assertion")
-        return claims
-
-    def _check_assertion_claims(self, claims: dict) -> None:
-        now = self._clock.now()
-        for name in ("exp", "jti", "aud"):
-            if name not in claims:
-                raise Refusal("invalid_client", f"the client assertion lacks the {name} claim.", "client_assertion")
+    def _check_assertion_claims(self, claims: dict, now: float) -> None:
+        """What RFC 7523 leaves to the server, once the claims' types and times are checked
+        (`Signer.verify_client_assertion`): the audience, and the longest lifetime."""
+        if "aud" not in claims:
+            raise Refusal("invalid_client", "the client assertion lacks the aud claim.", "client_assertion")
         audience = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
         if self.token_endpoint not in audience and self.issuer not in audience:
             raise Refusal("invalid_client", f"the client assertion's aud must be {self.token_endpoint}.", "client_assertion")
-        if not isinstance(claims["exp"], (int, float)) or claims["exp"] < now:
-            raise Refusal("invalid_client", "the client assertion has expired.", "client_assertion")
-        issued = claims.get("iat", now)
-        if not isinstance(issued, (int, float)) or issued > now + 60 or claims["exp"] - issued > self._max_lifetime:
+        # `exp` is finite and in the future, `iat` finite and not in the future: so the assertion
+        # lives at most max_lifetime from now, and `exp` fits any integer column.
+        if claims["exp"] - claims.get("iat", now) > self._max_lifetime:
             raise Refusal("invalid_client", f"the client assertion must live at most {self._max_lifetime} s.", "client_assertion")
-        if not isinstance(claims["jti"], str) or not claims["jti"]:
-            raise Refusal("invalid_client", "the client assertion's jti must be a non-empty string.", "client_assertion")
 
-    def authenticate(self, token: str) -> Caller:
-        """The caller a hub access token stands for; Refusal("unauthenticated") otherwise."""
+    async def authenticate(self, token: str) -> Caller:
+        """The caller a hub access token stands for, while its application's credential epoch
+        is the one the token was issued under; Refusal("unauthenticated") otherwise (a
+        `RevokedCredential` when only the epoch fails)."""
         now = self._clock.now()
-        cached = self._verified.get(token)
-        if cached is not None:
-            caller, expires = cached
-            if expires > now:
-                return caller
+        verified = self._verified.get(token)
+        if verified is not None and verified.expires <= now:
             del self._verified[token]
             raise Refusal("unauthenticated", "the access token has expired; request a new one.")
-        claims = self._signer.verify_token(token)
-        exp = claims.get("exp")
-        if claims.get("iss") != self.issuer or not isinstance(exp, int):
+        if verified is None:
+            verified = self._verify(token, now)
+        current = await self._registry.credential_epoch(verified.caller.institution, verified.caller.application)  # type: ignore[arg-type]
+        if current != verified.epoch:
+            raise RevokedCredential(verified.caller, current is not None)
+        return verified.caller
+
+    def _verify(self, token: str, now: float) -> _Verified:
+        claims = self._signer.verify_token(token, now)
+        institution, application, epoch = claims.get("institution"), claims.get("application"), claims.get("epoch", "")
+        if claims.get("iss") != self.issuer or not all(isinstance(v, str) and v for v in (institution, application)):
             raise Refusal("unauthenticated", "the access token was not issued by this hub.")
-        if exp <= now:
-            raise Refusal("unauthenticated", "the access token has expired; request a new one.")
-        caller = Caller(institution=claims.get("institution"), application=claims.get("application"))
+        if not isinstance(epoch, str) or claims["exp"] - claims["iat"] > self._ttl:
+            raise Refusal("unauthenticated", "the access token was not issued by this hub.")
+        verified = _Verified(Caller(institution=institution, application=application), int(claims["exp"]), epoch)
         if len(self._verified) >= _TOKEN_CACHE_LIMIT:
-            self._verified = {t: v for t, v in self._verified.items() if v[1] > now}
+            self._verified = {t: v for t, v in self._verified.items() if v.expires > now}
             if len(self._verified) >= _TOKEN_CACHE_LIMIT:
                 self._verified.clear()
-        self._verified[token] = (caller, exp)
-        return caller
+        self._verified[token] = verified
+        return verified
+
+
+def unverified_claims(assertion: str) -> dict:
+    """The claims of a compact JWT, before any check. Which application's keys verify an
+    assertion is named inside the assertion itself (RFC 7523 §3), so the claims are read once
+    before verification, and trusted only after it."""
+    try:
+        payload = assertion.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError, RecursionError):
+        raise Refusal("invalid_client", "client_assertion is not a compact JWT.", "client_assertion") from None
+    if not isinstance(claims, dict):
+        raise Refusal("invalid_client", "client_assertion is not a compact JWT.", "client_assertion")
+    return claims
+
+
+def _claimed_client(form: dict[str, str]) -> dict:
+    """Who a refused token request says it is, unverified and bounded, for the audit record."""
+    claimed = {}
+    if "client_id" in form:
+        claimed["client_id"] = untrusted_text(form["client_id"])
+    try:
+        claims = unverified_claims(form.get("client_assertion") or "")
+    except Refusal:
+        return claimed
+    for name in ("iss", "sub"):
+        if name in claims:
+            claimed[name] = untrusted_text(claims[name])
+    return claimed

@@ -42,7 +42,8 @@ class ExchangeRequest:
     authorization: str | None = None
     parameters: dict = field(default_factory=dict)
     user_id: str | None = None
-    request_id: str | None = None
+    request_id: str | None = None  # the hub's own; one is made when None
+    client_request_id: str | None = None  # the caller's own id for the request, if it sent one
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ class ExchangeService:
     async def _append(self, request: ExchangeRequest, request_id: str, trace: dict, outcome: str, started: float) -> None:
         await self._audit.append(AuditRecord(
             kind="exchange", at_ms=self._clock.now_ms(), outcome=outcome, request_id=request_id,
-            consumer=request.caller.institution, application=request.caller.application,
+            client_request_id=request.client_request_id, consumer=request.caller.institution, application=request.caller.application,
             user_id=request.user_id, service=trace.get("service", _printable(request.service)),
             purpose=_printable(request.purpose), authorization=trace.get("authorization"),
             subject_hash=trace.get("subject_hash"), providers=tuple(trace.get("providers", ())),

@@ -49,6 +49,16 @@ class RegistryRepository(abc.ABC):
     async def list_applications(self, institution: str | None = None) -> list[Application]: ...
 
     @abc.abstractmethod
+    async def credential_epoch(self, institution: str, code: str) -> str | None:
+        """The application's credential epoch while it is registered and active, else None.
+
+        Read from the store on every call, never from a cache, so that disabling or deleting an
+        application through any hub process counts in every other at once. `put_application`
+        draws a new epoch for a new application and for one put inactive: access tokens carry
+        the epoch they were issued under, and a token whose epoch is no longer current is
+        refused (re-enabling an application does not revive the tokens it had before)."""
+
+    @abc.abstractmethod
     async def put_capacity(self, capacity: Capacity) -> bool: ...
 
     @abc.abstractmethod
@@ -565,14 +575,16 @@ class Signer(abc.ABC):
     def issue_token(self, claims: dict) -> str: ...
 
     @abc.abstractmethod
-    def verify_token(self, token: str) -> dict:
-        """Claims of a token this hub signed, without checking expiry; Refusal otherwise."""
+    def verify_token(self, token: str, now: float) -> dict:
+        """Claims of a token this hub signed, well-typed and current at `now`; Refusal otherwise."""
 
     @abc.abstractmethod
     def sign_detached(self, payload: bytes, protected: dict) -> str: ...
 
     @abc.abstractmethod
-    def verify_client_assertion(self, assertion: str, jwks: dict) -> dict: ...
+    def verify_client_assertion(self, assertion: str, jwks: dict, now: float) -> dict:
+        """Claims of an assertion signed with one of `jwks`, well-typed and current at `now`;
+        Refusal("invalid_client") otherwise."""
 
     @abc.abstractmethod
     def jwks(self) -> dict: ...

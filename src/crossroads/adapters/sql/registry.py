@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 from datetime import date
 
@@ -13,6 +14,7 @@ from ...domain.registry import (
     Application, Authorization, Capacity, Institution, IntegrationRight, RoutedProvider, Service,
 )
 from ...services.ports import RegistryRepository
+from .coalesce import Coalescer
 from .database import Database, Row
 
 _INSTITUTION = "SELECT enterprise_number, name, member_class, base_url, webhook_bases FROM institutions"
@@ -78,6 +80,10 @@ def _version_key(version: str) -> tuple:
 class SqlRegistry(RegistryRepository):
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Every authenticated request asks `credential_epoch`. SQLite answers inline in
+        # microseconds; over PostgreSQL the concurrent asks of a process share one round trip.
+        self._epochs: Coalescer[tuple[str, str], str | None] | None = (
+            Coalescer(self._epochs_of, lambda: None) if db.dialect == "postgres" else None)
 
     async def _upsert(self, table: str, keys: tuple[str, ...], values: dict) -> bool:
         columns = list(values)
@@ -107,10 +113,33 @@ class SqlRegistry(RegistryRepository):
         return [_institution(r) for r in await self._db.fetchall(f"{_INSTITUTION} ORDER BY enterprise_number")]
 
     async def put_application(self, application: Application) -> bool:
-        return await self._upsert("applications", ("institution", "code"), {
-            "institution": application.institution, "code": application.code, "name": application.name,
-            "jwks": json.dumps(application.jwks), "active": int(application.active),
-        })
+        key = [application.institution, application.code]
+        async with self._db.transaction() as tx:
+            existed = await tx.fetchone("SELECT 1 FROM applications WHERE institution = ? AND code = ?", key)
+            # A new application, and one put inactive, get a new epoch: the tokens issued under
+            # the old one are refused from this commit on (see RegistryRepository.credential_epoch).
+            await tx.execute(
+                "INSERT INTO applications (institution, code, name, jwks, active, token_epoch) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (institution, code) DO UPDATE SET name = excluded.name, jwks = excluded.jwks,"
+                " active = excluded.active, token_epoch = CASE WHEN excluded.active = 0"
+                " THEN excluded.token_epoch ELSE applications.token_epoch END",
+                [*key, application.name, json.dumps(application.jwks), int(application.active), secrets.token_hex(8)],
+            )
+        return existed is None
+
+    async def credential_epoch(self, institution: str, code: str) -> str | None:
+        if self._epochs is not None:
+            return await self._epochs.get((institution, code))
+        row = await self._db.fetchone(
+            "SELECT token_epoch FROM applications WHERE institution = ? AND code = ? AND active <> 0", (institution, code))
+        return row[0] if row else None
+
+    async def _epochs_of(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+        pairs = ", ".join("(?, ?)" for _ in keys)
+        rows = await self._db.fetchall(
+            f"SELECT institution, code, token_epoch FROM applications WHERE active <> 0 AND (institution, code) IN ({pairs})",
+            [part for key in keys for part in key])
+        return {(row[0], row[1]): row[2] for row in rows}
 
     async def get_application(self, institution: str, code: str) -> Application | None:
         row = await self._db.fetchone(f"{_APPLICATION} WHERE institution = ? AND code = ?", (institution, code))

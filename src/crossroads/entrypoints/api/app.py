@@ -30,12 +30,15 @@ Every error is `{code, message, field?, request_id}`; the codes are listed under
 
 
 class BodyLimit:
-    """Refuse bodies over the limit, whether announced by Content-Length or streamed in chunks."""
+    """Refuse bodies over the limit, whether announced by Content-Length or streamed in chunks,
+    and bodies that do not arrive within `seconds` of the first read (a body sent a byte at a
+    time would hold its request, and its connection, forever)."""
 
-    def __init__(self, app: Any, limit: int, larger: dict[str, int] | None = None) -> None:
+    def __init__(self, app: Any, limit: int, seconds: float, larger: dict[str, int] | None = None) -> None:
         """`larger`: path -> limit, for the requests allowed more (batch files, by kind)."""
         self.app = app
         self.default_limit = limit
+        self.seconds = seconds
         self.larger = larger or {}
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -51,12 +54,19 @@ class BodyLimit:
         else:
             received_too_much = False
         seen = 0
+        deadline: float | None = None
 
         async def limited_receive() -> dict:
-            nonlocal seen
+            nonlocal seen, deadline
             if received_too_much:
                 raise Refusal("payload_too_large", f"the body is larger than {limit} bytes.")
-            message = await receive()
+            if deadline is None:
+                deadline = asyncio.get_running_loop().time() + self.seconds
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise Refusal("request_timeout", f"the body did not arrive within {self.seconds:g} s.") from None
             seen += len(message.get("body", b""))
             if seen > limit:
                 raise Refusal("payload_too_large", f"the body is larger than {limit} bytes.")
@@ -106,7 +116,7 @@ def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None =
     if settings.demo:
         app.include_router(identity_provider.router())
     app.add_middleware(DirectRoute, route=exchange.EXCHANGE_ROUTE, endpoint=exchange.answer_exchange)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, seconds=settings.body_timeout_seconds,
                        larger={f"{declarations.BATCH_PREFIX}dimona": settings.dimona_batch_max_bytes,
                                f"{declarations.BATCH_PREFIX}dmfa": settings.dmfa_batch_max_bytes})
     app.add_middleware(CitizenSessions, max_age=settings.citizen_session_seconds,

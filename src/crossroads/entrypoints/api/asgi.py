@@ -1,9 +1,16 @@
-"""The ASGI entry for `uvicorn crossroads.entrypoints.api.asgi:app`: settings from the environment."""
+"""The ASGI entry for `uvicorn crossroads.entrypoints.api.asgi:app`: settings from the environment.
 
-from ...config import Settings
+Each worker process of `crossroads serve` imports this module, so it also sets the bounds of
+that process's HTTP protocol (entrypoints/bounded_http.py) from the same settings.
+"""
+
+from ...config import Settings, refuse_demo_mode
+from ..bounded_http import BoundedHttpToolsProtocol
 from ..logs import configure
 from .app import create_app
 
 settings = Settings()
+refuse_demo_mode(settings)
 configure(settings.log_level)
+BoundedHttpToolsProtocol.configure(settings)
 app = create_app(settings)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from .responses import JSONBody
 
 from ...domain.errors import Refusal
-from .errors import openapi_errors
+from .errors import openapi_errors, request_id
 from .schemas import TokenOut
 
 router = APIRouter(tags=["authentication"])
@@ -28,7 +28,7 @@ async def token(request: Request) -> JSONBody:
     raw = (await request.body()).decode("utf-8", errors="replace")
     form = dict(parse_qsl(raw, keep_blank_values=True))
     try:
-        answer = await request.app.state.hub.tokens.issue(form)
+        answer = await request.app.state.hub.tokens.issue(form, request_id(request))
     except Refusal as refusal:
         refusal.audited = True  # type: ignore[attr-defined]
         raise

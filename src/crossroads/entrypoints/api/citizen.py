@@ -76,10 +76,26 @@ async def callback(request: Request) -> RedirectResponse:
     return RedirectResponse("/citizen/", status_code=303)
 
 
-@router.get("/citizen/logout", include_in_schema=False)
+@router.post("/citizen/logout", include_in_schema=False)
 async def logout(request: Request) -> RedirectResponse:
+    """Sign out: a POST from the hub's own page. A GET is refused (405), so that a link or an
+    image elsewhere cannot sign a citizen out; and a form posted from another origin is
+    refused too (the session cookie is SameSite=Lax, which already keeps it off such a post)."""
+    if not _same_origin(request):
+        raise Refusal("forbidden", "sign out from the hub's own page.")
     request.session.clear()
     return RedirectResponse("/citizen/", status_code=303)
+
+
+def _same_origin(request: Request) -> bool:
+    """Whether the browser says the request comes from the hub's own pages: `Sec-Fetch-Site`,
+    else `Origin` against the issuer. A client that sends neither is not a browser, which is
+    what a cross-site forgery needs."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    return origin is None or origin == request.app.state.hub.settings.issuer
 
 
 @router.get("/citizen/", include_in_schema=False)

@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from ...domain.audit import AuditRecord
 from ...domain.errors import CATALOGUE, Refusal
+from ...services.auth import RevokedCredential
 from ...templates import render
 from .responses import JSONBody
 
@@ -35,6 +36,8 @@ def request_id(request: Request) -> str:
 def error_response(request: Request, refusal: Refusal) -> JSONBody:
     body = {**refusal.to_dict(), "request_id": request_id(request)}
     headers = {"X-Request-Id": body["request_id"], "X-Road-Error": refusal.code}
+    if refusal.code == "request_timeout":  # the rest of a body that came too slowly is not read
+        headers["Connection"] = "close"
     if refusal.status == 401:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"' if refusal.code == "unauthenticated" else "Bearer"
     return JSONBody(body, status_code=refusal.status, headers=headers)
@@ -61,11 +64,15 @@ async def audit_refusal(request: Request, refusal: Refusal) -> None:
         return
     hub = request.app.state.hub
     caller = getattr(request.state, "caller", None)
+    detail = {"field": refusal.field} if refusal.field else {}
+    if isinstance(refusal, RevokedCredential):  # a token whose signature holds names its application
+        caller = refusal.caller
+        detail["reason"] = refusal.message
     await hub.store.audit.append(AuditRecord(
         kind="request", at_ms=hub.clock.now_ms(), outcome=refusal.code, request_id=request_id(request),
         consumer=getattr(caller, "institution", None), application=getattr(caller, "application", None),
         action=f"{request.method} {request.scope.get('route').path if request.scope.get('route') else 'unrouted'}",
-        detail={"field": refusal.field} if refusal.field else {},
+        detail=detail,
     ))
 
 

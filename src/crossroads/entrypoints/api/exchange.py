@@ -62,17 +62,19 @@ def _render(result: ExchangeResult, request: Request, raw: bytes) -> JSONBody:
 
 
 def _exchange_request(request: Request, caller: Caller, service: str, body: ExchangeIn | HoldersIn) -> ExchangeRequest:
-    rid = request.headers.get("x-road-id") or request.headers.get("x-request-id")
-    if rid is not None and (len(rid) > 100 or not rid.isprintable()):
+    # The request id is always the hub's own, so that no two requests share one; an id the
+    # caller sends is its correlation id, kept beside it in the audit record.
+    sent = request.headers.get("x-road-id") or request.headers.get("x-request-id")
+    if sent is not None and (len(sent) > 100 or not sent.isprintable()):
         raise Refusal("malformed_request", "X-Request-Id is at most 100 printable characters.", "X-Request-Id")
-    request.state.request_id = rid or request_id(request)
     user = request.headers.get("x-road-userid") or request.headers.get("x-user-id")
     if user is not None and (len(user) > 100 or not user.isprintable()):
         raise Refusal("malformed_request", "X-Road-UserId is at most 100 printable characters.", "X-Road-UserId")
     return ExchangeRequest(
         caller=caller, service=service, subject=body.subject, purpose=body.purpose,
         period=period_of(body), version=getattr(body, "version", None), authorization=body.authorization,
-        parameters=getattr(body, "parameters", {}), user_id=user, request_id=request.state.request_id,
+        parameters=getattr(body, "parameters", {}), user_id=user, request_id=request_id(request),
+        client_request_id=sent,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,12 +31,31 @@ DECLARATION_EVENTS_PENDING = Gauge("crossroads_declaration_events_pending",
 DECLARATION_PUBLISH_FAILURES = Gauge("crossroads_declaration_publish_failures",
                                      "Declared mutations the mutation service refused, or publishing rounds that failed, in this process (they stay pending).",
                                      registry=REGISTRY)
-_KNOWN_SERVICES_LIMIT = 500  # label values come from callers; keep the series bounded
+# Service names come from the URL: only those the registry knows become labels, and at most this
+# many (each is a series per outcome and per latency bucket); anything else counts under a
+# shared label, so that /metrics stays small whatever callers send.
+SERVICE_LABELS_LIMIT = 200
+_LABEL = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_labelled: set[str] = set()
 
 
 @dataclass
 class Outcome:
     code: str = "ok"
+
+
+def service_label(service: str, outcome: str) -> str:
+    """The label an exchange of `service` counts under: the service's name once the registry knew
+    it (any outcome but `unknown_service`), while fewer than SERVICE_LABELS_LIMIT names have one;
+    `unknown` for a name the registry does not know, `other` past the limit."""
+    if service in _labelled:
+        return service
+    if outcome == "unknown_service" or not _LABEL.fullmatch(service):
+        return "unknown"
+    if len(_labelled) >= SERVICE_LABELS_LIMIT:
+        return "other"
+    _labelled.add(service)
+    return service
 
 
 @contextmanager
@@ -49,6 +69,6 @@ def observe(service: str) -> Iterator[Outcome]:
             outcome.code = "internal_error"
         raise
     finally:
-        label = service if len(LATENCY._metrics) < _KNOWN_SERVICES_LIMIT else "other"
+        label = service_label(service, outcome.code)
         EXCHANGES.labels(label, outcome.code).inc()
         LATENCY.labels(label).observe(time.perf_counter() - started)

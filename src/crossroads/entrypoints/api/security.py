@@ -24,7 +24,7 @@ def _bearer(request: Request) -> str:
 
 async def application(request: Request) -> Caller:
     """An application of a member institution, by its hub access token."""
-    caller = request.app.state.hub.tokens.authenticate(_bearer(request))
+    caller = await request.app.state.hub.tokens.authenticate(_bearer(request))
     named = request.headers.get("x-road-client")
     if named is not None and not _names(named, caller):
         raise Refusal("unauthenticated", f"X-Road-Client {named[:100]!r} is not the application this token was issued to.")
@@ -36,7 +36,7 @@ async def operator(request: Request) -> Caller:
     token = _bearer(request)
     if not hmac.compare_digest(token.encode(), request.app.state.hub.admin_token.encode()):
         if token.count(".") == 2:  # a valid application token is still not the operator's
-            request.app.state.hub.tokens.authenticate(token)
+            await request.app.state.hub.tokens.authenticate(token)
             raise Refusal("forbidden", "the admin API needs the operator credential.")
         raise Refusal("unauthenticated", "the operator credential is not valid.")
     request.state.caller = OPERATOR
