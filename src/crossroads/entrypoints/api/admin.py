@@ -11,8 +11,9 @@ from ...domain.registry import Application, Authorization, Capacity, Institution
 from .errors import openapi_errors
 from .schemas import ApplicationIn, AuthorizationIn, CapacityIn, InstitutionIn, ServiceIn
 from .security import operator
+from .json_input import JSONRoute
 
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(operator)])
+router = APIRouter(route_class=JSONRoute, prefix="/admin", tags=["admin"], dependencies=[Depends(operator)])
 ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "invalid_identifier",
                         "not_found", "unknown_service", "conflict", "payload_too_large")
 

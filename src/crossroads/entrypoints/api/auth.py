@@ -10,8 +10,9 @@ from .responses import JSONBody
 from ...domain.errors import Refusal
 from .errors import openapi_errors
 from .schemas import TokenOut
+from .json_input import JSONRoute
 
-router = APIRouter(tags=["authentication"])
+router = APIRouter(route_class=JSONRoute, tags=["authentication"])
 
 
 @router.post("/oauth/token", response_model=TokenOut, responses=openapi_errors(

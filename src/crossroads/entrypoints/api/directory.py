@@ -12,8 +12,9 @@ from ...services.directory_lines import read_import
 from .errors import openapi_errors
 from .schemas import DirectoryChangeIn, DirectoryQueryIn
 from .security import application_or_operator, operator
+from .json_input import JSONRoute
 
-router = APIRouter(prefix="/v1/directory", tags=["directory"])
+router = APIRouter(route_class=JSONRoute, prefix="/v1/directory", tags=["directory"])
 ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "invalid_identifier",
                         "invalid_period", "not_found", "unsupported_media_type", "payload_too_large")
 _FORMATS = {"text/csv": "csv", "application/jsonl": "jsonl", "application/x-ndjson": "jsonl", "application/jsonlines": "jsonl"}
