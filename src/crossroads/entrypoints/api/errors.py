@@ -70,7 +70,7 @@ async def audit_refusal(request: Request, refusal: Refusal, hub: Any = None) -> 
 def refusal_record(request: Request, refusal: Refusal, hub: Any, **detail: object) -> AuditRecord:
     """The audit record of a refusal given at the edge: who asked (when known), the route, the
     code, the offending field, and `detail` (e.g. the item of a batch refused alone)."""
-    caller = getattr(request.state, "caller", None)
+    caller = _caller(request, hub)
     route = request.scope.get("route")  # inside a mounted app, its route, under the mount's root_path
     where = request.scope.get("root_path", "") + route.path if route is not None else "unrouted"
     return AuditRecord(
@@ -79,6 +79,20 @@ def refusal_record(request: Request, refusal: Refusal, hub: Any, **detail: objec
         action=f"{request.method} {where}",
         detail={**({"field": refusal.field} if refusal.field else {}), **detail},
     )
+
+
+def _caller(request: Request, hub: Any) -> Any:
+    """Who asked: the authenticated caller, or the one a valid bearer token names when the refusal
+    came before authentication (FastAPI reads a body before it runs a route's dependencies)."""
+    caller = getattr(request.state, "caller", None)
+    if caller is None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            try:
+                caller = hub.tokens.authenticate(token.strip())
+            except Refusal:
+                pass  # an invalid token names no one; the record says who is unknown
+    return caller
 
 
 def unaudited(request: Request, refusal: Refusal) -> Refusal:

@@ -35,7 +35,10 @@ def read_json(raw: bytes) -> Any:
     try:
         value = pydantic_core.from_json(raw, allow_inf_nan=False)
     except ValueError as exc:
-        raise Refusal("malformed_request", f"the body is not valid JSON: {exc}.") from None
+        why = str(exc)
+        if "escape" in why:  # the parser's words for a lone surrogate are about hex escapes
+            why += " (a \\u escape names a Unicode character; a lone surrogate, \\ud800 to \\udfff, names none)"
+        raise Refusal("malformed_request", f"the body is not valid JSON: {why}.") from None
     check_storable(value)
     return value
 

@@ -16,7 +16,7 @@ from fastapi.responses import Response as PlainResponse
 from ...domain.errors import Refusal
 from ...domain.mutations import MutationType, Subscription, event_type
 from ...services.auth import Caller
-from .errors import openapi_errors, refusal_record
+from .errors import openapi_errors, refusal_record, request_id
 from .responses import JSONBody
 from .schemas import MAX_INTEGER, AckIn, MutationBatchIn, MutationIn, MutationTypeIn, SubscriptionIn
 from .security import application, operator
@@ -64,14 +64,16 @@ async def publish(mutation_type: str, body: MutationIn, request: Request, respon
 
 @router.post("/v1/mutations/{mutation_type}/batch", responses=ERRORS,
              summary="Publish up to 1,000 mutations; each is accepted, a duplicate, or refused on its own")
-async def publish_batch(mutation_type: str, body: MutationBatchIn, request: Request,
+async def publish_batch(mutation_type: str, body: MutationBatchIn, request: Request, response: Response,
                         caller: Caller = Depends(application)) -> dict:
     hub = request.app.state.hub
     outcomes = await hub.mutations.publish_many(caller, mutation_type, body.mutations)
-    # Each mutation refused alone is audited as a refusal of this request would be, by its index.
+    # Each mutation refused alone is audited as a refusal of this request would be, by its index,
+    # under the request id the answer names.
     refused = [(number, outcome) for number, outcome in enumerate(outcomes) if isinstance(outcome, Refusal)]
     if refused:
         await hub.store.audit.append_many([refusal_record(request, outcome, hub, index=number) for number, outcome in refused])
+    response.headers["X-Request-Id"] = request_id(request)
     results = []
     for number, (raw, outcome) in enumerate(zip(body.mutations, outcomes)):
         if isinstance(outcome, Refusal):
