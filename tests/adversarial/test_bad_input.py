@@ -115,6 +115,24 @@ async def test_every_integer_the_api_takes_is_bounded_and_huge_or_odd_numbers_ar
     assert newest.status_code == 200 and newest.json() == (await demo.http.get("/v1/citizen/consultations")).json()
 
 
+def test_every_route_reads_json_with_the_strict_reader(tmp_path):
+    from fastapi.routing import APIRoute
+
+    from crossroads.entrypoints.api.app import create_app
+    from crossroads.entrypoints.api.json_input import JSONRoute
+
+    from ..conftest import make_settings
+    def routes(of) -> list:
+        # FastAPI keeps an included router whole (its routes under `original_router`).
+        return [r for route in of for r in (routes(route.original_router.routes) if hasattr(route, "original_router") else [route])]
+
+    apps = [create_app(make_settings(tmp_path, demo=True)), create_witness_app(tmp_path / "witness", {"keys": []})]
+    found = [route for app in apps for route in routes(app.routes) if isinstance(route, APIRoute)]
+    assert len(found) > 60  # the walk reached the included routers' routes
+    loose = [f"{route.methods} {route.path}" for route in found if not isinstance(route, JSONRoute)]
+    assert not loose, loose
+
+
 async def test_control_characters_in_a_path_or_query_are_refused_before_any_store_sees_them(demo):
     token = await demo.token(demo.welfare)
     bearer = {"Authorization": f"Bearer {token}"}
