@@ -18,10 +18,10 @@ from starlette.exceptions import HTTPException
 
 from ..adapters.keys import HubKeys
 from ..adapters.witness_ledger import FileWitnessLedger
-from ..domain.errors import Refusal
+from ..domain.errors import Refusal, framework_refusal
 from ..services.witness import Witness
 from ..verifier import MAX_COUNT
-from .api.errors import http_refusal, refusal_from_errors, request_id
+from .api.errors import refusal_from_errors, request_id
 from .api.json_input import JSONRoute
 
 log = logging.getLogger("crossroads.witness")
@@ -61,7 +61,7 @@ def create_witness_app(data_dir: Path, hub_jwks: dict) -> FastAPI:
     async def on_http(request: Request, exc: HTTPException) -> JSONResponse:
         if isinstance(exc.__cause__, Refusal):  # raised while the body was read (read_json)
             return refused(request, exc.__cause__)
-        return refused(request, http_refusal(exc.status_code, exc.detail))
+        return refused(request, framework_refusal(exc.status_code, exc.detail))
 
     @app.exception_handler(Exception)
     async def on_fault(request: Request, exc: Exception) -> JSONResponse:

@@ -36,7 +36,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..adapters.keys import verify_detached
-from ..domain.errors import CATALOGUE, Refusal
+from ..domain.errors import Refusal, framework_refusal
 
 Handler = Callable[[dict], Awaitable[dict]]
 EventsHandler = Callable[[list], Awaitable[None]]
@@ -172,19 +172,13 @@ class ProviderApp:
         return JSONResponse({**refusal.to_dict(), "request_id": rid}, status_code=refusal.status,
                             headers={"X-Road-Error": refusal.code, "X-Request-Id": rid})
 
-    async def _on_http(self, request: Request, exc: Exception) -> Response:
-        status = getattr(exc, "status_code", 500)
-        code = {404: "not_found", 405: "method_not_allowed"}.get(status, "malformed_request" if status < 500 else "internal_error")
-        return await self._refused(request, Refusal(code, CATALOGUE[code].summary))
-
-    async def _on_refusal_raised(self, request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, Refusal)
-        return await self._refused(request, exc)
+    async def _on_http(self, request: Request, exc: HTTPException) -> Response:
+        return await self._refused(request, framework_refusal(exc.status_code))
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if self._app is None:
             self._app = Starlette(routes=self._routes, exception_handlers={
-                HTTPException: self._on_http, Refusal: self._on_refusal_raised})
+                HTTPException: self._on_http, Refusal: self._refused})
         await self._app(scope, receive, send)
 
 

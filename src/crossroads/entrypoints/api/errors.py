@@ -17,14 +17,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from ...domain.audit import AuditRecord
-from ...domain.errors import CATALOGUE, Refusal
+from ...domain.errors import CATALOGUE, Refusal, framework_refusal
 from ...templates import render
 from .metrics import AUDIT_WRITE_FAILURES
 from .responses import JSONBody
 
 log = logging.getLogger("crossroads.api")
 
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
 
 
 def request_id(request: Request) -> str:
@@ -165,16 +164,9 @@ def install(app: FastAPI) -> None:
     async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
         if isinstance(exc.__cause__, Refusal):  # raised while FastAPI read the body (the body limit, read_json)
             return await refusal_response(request, exc.__cause__)
-        refusal = http_refusal(exc.status_code, exc.detail)
+        refusal = framework_refusal(exc.status_code, exc.detail)
         # Unknown paths are scanners' noise; everything else is audited.
         return await refusal_response(request, refusal, audit=refusal.code != "not_found")
-
-
-def http_refusal(status: int, detail: object) -> Refusal:
-    """The refusal for an HTTP error raised by the framework (no route, wrong method…)."""
-    code = _HTTP_CODES.get(status, "malformed_request" if status < 500 else "internal_error")
-    summary = CATALOGUE[code].summary
-    return Refusal(code, str(detail) if detail and detail != summary else summary)
 
 
 def openapi_errors(*codes: str) -> dict:
