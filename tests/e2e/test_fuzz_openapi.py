@@ -128,6 +128,7 @@ async def test_hostile_values_in_every_field_of_every_operation_are_4xx_with_a_d
         # Plausible values for the fields around the hostile one, so that it travels as far as it can.
         baseline = {
             "subject": me, "purpose": "SOCIAL_INTEGRATION", "period": {"start": "2025-01-01", "end": "2025-01-31"},
+            "start": "2025-01-01",
             "userId": me, "databaseId": "person.identity", "Information-Mediator-Client": "x",
             "capacity": "SOCIAL_ASSISTANCE", "institution": numbers["welfare"], "consumer": numbers["welfare"],
             "service": "person.identity", "publisher": numbers["nr"], "office": numbers["payroll"],
