@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from ...domain.errors import Refusal
 from ...domain.registry import Application, Authorization, Capacity, Institution, Service
 from .errors import openapi_errors
+from .json_input import JSONRoute
 from .schemas import ApplicationIn, AuthorizationIn, CapacityIn, InstitutionIn, ServiceIn
 from .security import operator
-from .json_input import JSONRoute
 
 router = APIRouter(route_class=JSONRoute, prefix="/admin", tags=["admin"], dependencies=[Depends(operator)])
 ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "invalid_identifier",

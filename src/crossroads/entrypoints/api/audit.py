@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from ...services.auth import Caller
 from .errors import openapi_errors
-from .security import application_or_operator, operator
 from .json_input import JSONRoute
 from .schemas import MAX_INTEGER
+from .security import application_or_operator, operator
 
 router = APIRouter(route_class=JSONRoute, prefix="/v1/audit", tags=["audit"])
 ERRORS = openapi_errors("unauthenticated", "forbidden", "not_found", "malformed_request")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
+from .json_input import JSONRoute
 from .responses import JSONBody
 
 from ...domain.errors import Refusal
 from .errors import openapi_errors
 from .schemas import TokenOut
-from .json_input import JSONRoute
 
 router = APIRouter(route_class=JSONRoute, tags=["authentication"])
 

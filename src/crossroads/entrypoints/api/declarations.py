@@ -15,9 +15,9 @@ from ...services.auth import Caller
 from ...services.declaration_batches import declaration_out
 from ...services.declarations import language_of
 from .errors import openapi_errors
+from .json_input import JSONRoute
 from .schemas import EmployerIn, MandateIn
 from .security import application, operator
-from .json_input import JSONRoute
 
 router = APIRouter(route_class=JSONRoute, tags=["declarations"])
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The number the hub gave it.")]

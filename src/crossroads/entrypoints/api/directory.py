@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
+from .json_input import JSONRoute
 from .responses import JSONBody
 
 from ...domain.errors import Refusal
@@ -12,7 +13,6 @@ from ...services.directory_lines import read_import
 from .errors import openapi_errors
 from .schemas import DirectoryChangeIn, DirectoryQueryIn
 from .security import application_or_operator, operator
-from .json_input import JSONRoute
 
 router = APIRouter(route_class=JSONRoute, prefix="/v1/directory", tags=["directory"])
 ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "invalid_identifier",

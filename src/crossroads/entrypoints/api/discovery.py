@@ -14,8 +14,8 @@ from ...domain.errors import Refusal
 from ...domain.registry import Service
 from ...services.auth import Caller
 from .errors import openapi_errors
-from .security import application_or_operator
 from .json_input import JSONRoute
+from .security import application_or_operator
 
 router = APIRouter(route_class=JSONRoute, tags=["discovery"])
 ERRORS = openapi_errors("unauthenticated", "not_found", "unknown_service", "malformed_request")

@@ -14,10 +14,10 @@ from ...domain.periods import Period
 from ...services.auth import Caller
 from ...services.exchange import ExchangeRequest, ExchangeResult
 from .errors import openapi_errors, refusal_from_errors, request_id
+from .json_input import JSONRoute, read_json
 from .metrics import observe
 from .schemas import ExchangeIn, ExchangeOut, HoldersIn
 from .security import application
-from .json_input import JSONRoute, read_json
 
 router = APIRouter(route_class=JSONRoute, tags=["exchange"])
 

@@ -17,10 +17,10 @@ from ...domain.errors import Refusal
 from ...domain.mutations import MutationType, Subscription, event_type
 from ...services.auth import Caller
 from .errors import openapi_errors, refusal_record, request_id
+from .json_input import JSONRoute
 from .responses import JSONBody
 from .schemas import MAX_INTEGER, AckIn, MutationBatchIn, MutationIn, MutationTypeIn, SubscriptionIn
 from .security import application, operator
-from .json_input import JSONRoute
 
 router = APIRouter(route_class=JSONRoute, tags=["mutations"])
 ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "invalid_identifier", "invalid_period",
