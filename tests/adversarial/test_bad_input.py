@@ -301,6 +301,8 @@ async def test_the_witness_refuses_hostile_tree_heads_in_our_format(witness):
                 b'{"head": {}, "consistency_path": [' + b'"AAAA",' * 64 + b'"AAAA"]}'):
         refused(await http.post("/witness/v1/tree-heads", content=raw, headers={"Content-Type": "application/json"}),
                 400, "malformed_request")
+    refused(await http.post("/witness/v1/tree-heads", json={"head": head(), "padding": "x" * 100_000}), 413,
+            "payload_too_large")
     refused(await http.get("/witness/v1/nothing"), 404, "not_found")
     refused(await http.get("/witness/v1/tree-heads"), 405, "method_not_allowed")
     # The honest head is still countersigned afterwards.

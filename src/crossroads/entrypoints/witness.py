@@ -21,10 +21,13 @@ from ..adapters.witness_ledger import FileWitnessLedger
 from ..domain.errors import Refusal, framework_refusal
 from ..services.witness import Witness
 from ..verifier import MAX_COUNT
+from .api.app import BodyLimit
 from .api.errors import refusal_from_errors, request_id
 from .api.json_input import JSONRoute
 
 log = logging.getLogger("crossroads.witness")
+# A submission is a head (~300 bytes) and at most 64 hashes: anything near this is not one.
+MAX_BODY_BYTES = 64 * 1024
 
 
 class Submission(BaseModel):
@@ -42,6 +45,7 @@ def create_witness_app(data_dir: Path, hub_jwks: dict) -> FastAPI:
     witness = Witness(FileWitnessLedger(data_dir / "ledger"), hub_jwks, keys)
     app = FastAPI(title="Crossroads witness", openapi_url="/witness/openapi.json", docs_url=None, redoc_url=None)
     app.router.route_class = JSONRoute
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
 
     def refused(request: Request, refusal: Refusal, **extra: object) -> JSONResponse:
         rid = request_id(request)
