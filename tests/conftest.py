@@ -61,8 +61,15 @@ def _answering(body: bytes):
     return app
 
 
+async def _crashing(scope, receive, send):
+    # Reached through httpx's ASGI transport, this raises out of the provider client itself: a
+    # failure of the world outside the hub that no refusal names (a TLS library's own error, say).
+    raise ConnectionAbortedError("the provider's connection broke in a way the client does not map")
+
+
 # Providers that misbehave, at addresses a test can register for an institution.
 MISBEHAVING = {
+    "crashing.test:1": _crashing,
     "failing.test:1": _failing,
     "not-json.test:1": _answering(b"<html>surprise</html>"),
     "off-schema.test:1": _answering(b'{"name": 42}'),

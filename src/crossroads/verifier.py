@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 HASH_BYTES = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 SEGMENT_FORMAT = "crossroads-audit-segment/1"
+MAX_COUNT = 2**63 - 1  # tree sizes and timestamps, as the hub's stores keep them (signed 64-bit)
 
 
 class ProofError(ValueError):
@@ -136,12 +137,23 @@ def verify_tree_head(head: dict, jwks: dict) -> tuple[int, bytes]:
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+    # Types are checked, not coerced: a head comes from whoever submits it to a witness, and
+    # int() would take 1.5, "13", and overflow on 1e999.
+    if not isinstance(head, dict):
+        raise ProofError("the tree head is not a JSON object")
+    size, timestamp = head.get("tree_size"), head.get("timestamp")
+    if not (_is_count(size) and _is_count(timestamp)):
+        raise ProofError(f"tree_size and timestamp are integers from 0 to {MAX_COUNT}")
+    if not (isinstance(head.get("root_hash"), str) and isinstance(head.get("signature"), str)):
+        raise ProofError("root_hash and signature are strings")
     try:
-        size, root, timestamp = int(head["tree_size"]), base64.b64decode(head["root_hash"]), int(head["timestamp"])
+        root = base64.b64decode(head["root_hash"], validate=True)
         protected, empty, signature = head["signature"].split(".")
         header = json.loads(_b64url_decode(protected))
-    except (KeyError, ValueError, TypeError) as exc:
-        raise ProofError(f"the tree head is not in the expected form ({exc})") from None
+    except (ValueError, RecursionError) as exc:
+        raise ProofError(f"the tree head is not in the expected form ({exc.__class__.__name__})") from None
+    if not isinstance(header, dict):
+        raise ProofError("the signature's protected header is not a JSON object")
     if empty or header.get("alg") != "EdDSA":
         raise ProofError("the tree head's signature is not a detached EdDSA JWS")
     keys = [k for k in jwks.get("keys", []) if k.get("kid") == header.get("kid") and k.get("crv") == "Ed25519"]
@@ -208,6 +220,10 @@ def _fold_parts(parts: list[tuple[int, bytes]]) -> bytes:
     for _, left in reversed(parts[:-1]):
         result = node_hash(left, result)
     return result
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
 
 
 def _b64url(data: bytes) -> str:

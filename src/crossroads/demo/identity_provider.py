@@ -26,6 +26,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
+from ..entrypoints.api.json_input import JSONRoute
 from ..services.ports import ReplayGuard
 from ..templates import render
 
@@ -141,7 +142,7 @@ def _provider(request: Request) -> DevelopmentIdentityProvider:
 
 def router() -> APIRouter:
     """The provider's routes; `create_app` includes them only in demo mode."""
-    routes = APIRouter(prefix=PREFIX, include_in_schema=False)
+    routes = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=JSONRoute)
 
     @routes.get("/.well-known/openid-configuration")
     async def discovery(request: Request) -> JSONResponse:

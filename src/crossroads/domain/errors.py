@@ -91,3 +91,14 @@ class Refusal(Exception):
         if self.field:
             body["field"] = self.field
         return body
+
+
+_FRAMEWORK_STATUSES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
+
+
+def framework_refusal(status: int, detail: object = None) -> Refusal:
+    """The refusal for an HTTP error a web framework answers by itself (no route, wrong method…),
+    so that the hub and the apps built on its provider kit answer it with a documented code."""
+    code = _FRAMEWORK_STATUSES.get(status, "malformed_request" if status < 500 else "internal_error")
+    summary = CATALOGUE[code].summary
+    return Refusal(code, str(detail) if detail and detail != summary else summary)

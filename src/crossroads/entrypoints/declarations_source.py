@@ -2,6 +2,9 @@
 employers declared, served with the provider kit (so the hub signs and audits each request like
 any other provider's) at ISSUER/sources/declarations.
 
+Its refusals (a request the hub did not sign, a wrong method, a body over the limit) are
+answered in the hub's error format and audited like the hub's own.
+
 Register its institution (CROSSROADS_DECLARATIONS_SOURCE) with that base URL, and these services
 with it as provider: `dimona.periods`, `wages.quarterly`, `social-risk.declarations` (the demo
 does; docs/declarations.md shows the admin calls).
@@ -11,8 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.requests import Request
+
 from ..domain.declarations.records import Declaration
+from ..domain.errors import Refusal
 from ..providerkit import HubKeySet, ProviderApp
+from .api.errors import audit_refusal, unaudited
 
 MOUNT = "/sources/declarations"
 
@@ -24,7 +31,19 @@ def _risk(d: Declaration) -> dict:
 
 def source_app(hub: Any) -> ProviderApp:
     store = hub.store.declarations
-    app = ProviderApp(hub.settings.issuer + MOUNT, HubKeySet(hub.keys.jwks()))
+
+    async def audited(request: Request, refusal: Refusal) -> Refusal:
+        """The source's refusals are the hub's: audited as the hub audits its own (all but
+        unknown paths), and `internal_error` when the audit record cannot be written."""
+        if refusal.code == "not_found":
+            return refusal
+        try:
+            await audit_refusal(request, refusal, hub)
+        except Exception:
+            return unaudited(request, refusal)
+        return refusal
+
+    app = ProviderApp(hub.settings.issuer + MOUNT, HubKeySet(hub.keys.jwks()), on_refusal=audited)
 
     @app.service("/services/dimona.periods/1")
     async def periods(request: dict) -> dict:

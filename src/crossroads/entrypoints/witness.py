@@ -7,42 +7,71 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
 
 from ..adapters.keys import HubKeys
 from ..adapters.witness_ledger import FileWitnessLedger
-from ..domain.errors import Refusal
+from ..domain.errors import Refusal, framework_refusal
 from ..services.witness import Witness
+from ..verifier import MAX_COUNT
+from .api.app import BodyLimit
+from .api.errors import refusal_from_errors, request_id
+from .api.json_input import JSONRoute
+
+log = logging.getLogger("crossroads.witness")
+# A submission is a head (~300 bytes) and at most 64 hashes: anything near this is not one.
+MAX_BODY_BYTES = 64 * 1024
+BODY_SECONDS = 10.0  # such a body arrives at once; one that trickles holds a connection for nothing
 
 
 class Submission(BaseModel):
     model_config = ConfigDict(extra="forbid")
     head: dict = Field(description="The hub's signed tree head, as GET /v1/audit/tree-head serves it.")
-    proof_from: int = Field(0, ge=0, description="The tree size the consistency proof starts from: the last this witness countersigned.")
-    consistency_path: list[str] = Field(default_factory=list, description="The hub's consistency proof, hashes in base64.")
+    proof_from: int = Field(0, ge=0, le=MAX_COUNT, description="The tree size the consistency proof starts from: the last this witness countersigned.")
+    consistency_path: list[str] = Field(default_factory=list, max_length=64,
+                                        description="The hub's consistency proof, hashes in base64 (at most 64: a tree of 2**63 entries is 63 deep).")
 
 
 def create_witness_app(data_dir: Path, hub_jwks: dict) -> FastAPI:
+    """The witness's API. Its errors are in the hub's format (docs/errors.md): JSON `{code,
+    message, field?, request_id}` with `X-Road-Error`; it reads JSON as the hub does (`read_json`)."""
     keys = HubKeys.load_or_create(data_dir / "keys")
     witness = Witness(FileWitnessLedger(data_dir / "ledger"), hub_jwks, keys)
     app = FastAPI(title="Crossroads witness", openapi_url="/witness/openapi.json", docs_url=None, redoc_url=None)
+    app.router.route_class = JSONRoute
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, seconds=BODY_SECONDS)
+
+    def refused(request: Request, refusal: Refusal, **extra: object) -> JSONResponse:
+        rid = request_id(request)
+        return JSONResponse({**refusal.to_dict(), **extra, "request_id": rid}, status_code=refusal.status,
+                            headers={"X-Road-Error": refusal.code, "X-Request-Id": rid})
 
     @app.exception_handler(Refusal)
-    async def refused(request: Request, exc: Refusal) -> JSONResponse:
-        body: dict = exc.to_dict()
+    async def on_refusal(request: Request, exc: Refusal) -> JSONResponse:
         witnessed = witness_latest_size() if exc.code == "stale_tree_head" else None
-        if witnessed is not None:
-            body["witnessed_size"] = witnessed
-        return JSONResponse(body, status_code=exc.status)
+        return refused(request, exc, **({"witnessed_size": witnessed} if witnessed is not None else {}))
 
     @app.exception_handler(RequestValidationError)
     async def malformed(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"code": "malformed_request", "message": "the body is not a tree head submission."}, status_code=400)
+        return refused(request, refusal_from_errors(exc.errors()))
+
+    @app.exception_handler(HTTPException)
+    async def on_http(request: Request, exc: HTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, Refusal):  # raised while the body was read (read_json)
+            return refused(request, exc.__cause__)
+        return refused(request, framework_refusal(exc.status_code, exc.detail))
+
+    @app.exception_handler(Exception)
+    async def on_fault(request: Request, exc: Exception) -> JSONResponse:
+        log.error("internal error", exc_info=exc, extra={"request_id": request_id(request)})
+        return refused(request, Refusal("internal_error", "an internal error occurred; it is logged under this request id."))
 
     def witness_latest_size() -> int | None:
         try:

@@ -21,22 +21,27 @@ and hands the handler the request as a dict; the handler returns the answer as a
 from __future__ import annotations
 
 import json
+import logging
 import time
 import urllib.request
+import uuid
 from typing import Any, Awaitable, Callable
 
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..adapters.keys import verify_detached
+from ..domain.errors import Refusal, framework_refusal
 
 Handler = Callable[[dict], Awaitable[dict]]
 EventsHandler = Callable[[list], Awaitable[None]]
 MAX_CLOCK_SKEW = 300
+log = logging.getLogger("crossroads.providerkit")
 
 
 class HubKeySet:
@@ -72,12 +77,25 @@ def verify_hub_request(keys: HubKeySet, signature: str | None, body: bytes, url:
     return header
 
 
-class ProviderApp:
-    """An ASGI app serving one or more services behind the hub."""
+RefusalHook = Callable[[Request, Refusal], Awaitable[Refusal]]
 
-    def __init__(self, base_url: str, keys: HubKeySet) -> None:
+
+class ProviderApp:
+    """An ASGI app serving one or more services behind the hub.
+
+    Every error it answers is in the hub's own format (docs/errors.md): JSON `{code, message,
+    request_id}` with the headers `X-Road-Error` and `X-Request-Id`, whether the request was not
+    signed by the hub (401 `unauthenticated`), was for no path or method served here (404
+    `not_found`, 405 `method_not_allowed`), was not JSON (400 `malformed_request`), or a handler
+    failed (500 `internal_error`, logged with its traceback). `on_refusal`, when given, is awaited
+    with each such error before it is answered and returns the refusal to answer: the hub audits
+    the refusals of its own mounted source with it (and answers `internal_error` when it cannot).
+    """
+
+    def __init__(self, base_url: str, keys: HubKeySet, on_refusal: RefusalHook | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.keys = keys
+        self._on_refusal = on_refusal
         self._routes: list[Route] = []
         self._app: Starlette | None = None
 
@@ -100,16 +118,13 @@ class ProviderApp:
             url = self.base_url + path
 
             async def endpoint(request: Request) -> Response:
-                body = await self._signed_body(request, url)
-                if isinstance(body, Response):
-                    return body
-                events = json.loads(body)
+                events = await self._signed_json(request, url)
                 if not isinstance(events, list):
-                    return JSONResponse({"error": "expected a CloudEvents JSON batch"}, status_code=400)
+                    raise Refusal("malformed_request", "expected a CloudEvents JSON batch (an array).")
                 await handler(events)
                 return Response(status_code=204)
 
-            self._routes.append(Route(path, endpoint, methods=["POST"]))
+            self._routes.append(Route(path, self._guarded(endpoint), methods=["POST"]))
             self._app = None
             return handler
         return register
@@ -118,24 +133,58 @@ class ProviderApp:
         url = self.base_url + path
 
         async def endpoint(request: Request) -> Response:
-            body = await self._signed_body(request, url)
-            if isinstance(body, Response):
-                return body
-            answer = await handler(json.loads(body))
-            return JSONResponse(answer)
+            return JSONResponse(await handler(await self._signed_json(request, url)))
 
-        return endpoint
+        return self._guarded(endpoint)
 
-    async def _signed_body(self, request: Request, url: str) -> bytes | Response:
-        """The request's body if the hub signed it for `url`; else the 401 to answer."""
+    async def _signed_json(self, request: Request, url: str) -> Any:
+        """The request's JSON body if the hub signed it for `url`; else `unauthenticated`."""
         body = await request.body()
         try:
-            verify_hub_request(self.keys, request.headers.get("x-crossroads-signature"), body, url)
+            header = verify_hub_request(self.keys, request.headers.get("x-crossroads-signature"), body, url)
         except SignatureError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=401)
-        return body
+            raise Refusal("unauthenticated", f"only the hub calls this service: {exc}.") from None
+        if isinstance(header.get("rid"), str) and header["rid"].isprintable() and len(header["rid"]) <= 100:
+            request.state.request_id = header["rid"]  # errors then name the hub's request id
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise Refusal("malformed_request", "the body is not JSON.") from None
+
+    def _guarded(self, endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        # A handler's fault is answered here rather than by Starlette's outermost middleware,
+        # which re-raises after answering: inside a host app (the hub mounts its own source) the
+        # host would see the fault a second time, after the answer had gone.
+        async def guarded(request: Request) -> Response:
+            try:
+                return await endpoint(request)
+            except Refusal:
+                raise
+            except Exception:
+                log.exception("a provider handler failed", extra={"request_id": _request_id(request)})
+                return await self._refused(request, Refusal("internal_error", "the service failed; it is logged under this request id."))
+        return guarded
+
+    async def _refused(self, request: Request, refusal: Refusal) -> Response:
+        if self._on_refusal is not None:
+            refusal = await self._on_refusal(request, refusal)
+        rid = _request_id(request)
+        return JSONResponse({**refusal.to_dict(), "request_id": rid}, status_code=refusal.status,
+                            headers={"X-Road-Error": refusal.code, "X-Request-Id": rid})
+
+    async def _on_http(self, request: Request, exc: HTTPException) -> Response:
+        return await self._refused(request, framework_refusal(exc.status_code))
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if self._app is None:
-            self._app = Starlette(routes=self._routes)
+            self._app = Starlette(routes=self._routes, exception_handlers={
+                HTTPException: self._on_http, Refusal: self._refused})
         await self._app(scope, receive, send)
+
+
+def _request_id(request: Request) -> str:
+    """The hub's request id once its signature named it, or the host's, or a new one."""
+    rid = getattr(request.state, "request_id", None)
+    if rid is None:
+        rid = request.state.request_id = str(uuid.uuid4())
+    return rid

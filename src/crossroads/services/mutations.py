@@ -150,22 +150,23 @@ class MutationService:
 
     async def publish_many(self, caller: Caller, type_code: str, raws: list[object]) -> list[Published | Refusal]:
         """Accept a batch in one transaction: each mutation is accepted, a duplicate, or refused on
-        its own (its Refusal in its place). Refusals that concern the whole batch (an unknown
-        type, another publisher's type) are raised.
+        its own (its Refusal in its place), an unknown `version` included. Refusals that concern
+        the whole batch are raised: a type code with no version registered, or whose latest
+        version another institution publishes.
 
         Accepted mutations are audited before they are stored: should the store then fail, the
         publisher gets the error and retries, and the log holds the publication twice rather
         than not at all.
         """
         publisher, _ = _member(caller)
-        kinds: dict[str | None, MutationType] = {}
+        latest = await self.mutation_type(type_code)
+        _check_publisher(latest, publisher)
+        kinds: dict[str | None, MutationType] = {None: latest}
         prepared: list[tuple[Mutation, bytes] | Refusal] = []
         for raw in raws:
             try:
                 prepared.append(await self._prepare(publisher, type_code, raw, kinds))
             except Refusal as refusal:
-                if refusal.code in ("unknown_mutation_type", "forbidden"):
-                    raise
                 prepared.append(refusal)
         fresh = [item for item in prepared if not isinstance(item, Refusal)]
         earlier = await self._store.digests(publisher, [m.id for m, _ in fresh])
@@ -215,10 +216,12 @@ class MutationService:
         if version is not None and not isinstance(version, str):
             raise Refusal("malformed_request", "version is a string.", "version")
         if version not in kinds:
-            kinds[version] = await self.mutation_type(type_code, version)
+            found = await self._store.get_type(type_code, version)
+            if found is None:
+                raise Refusal("unknown_mutation_type", f"{type_code!r} has no version {version[:64]!r}.", "version")
+            kinds[version] = found
         kind = kinds[version]
-        if kind.publisher != publisher:
-            raise Refusal("forbidden", f"only institution {kind.publisher} publishes {kind.code}.", "mutation_type")
+        _check_publisher(kind, publisher, "version" if version is not None else "mutation_type")
         mutation_id = raw.get("id")
         if not isinstance(mutation_id, str) or not 0 < len(mutation_id) <= 100 or not mutation_id.isprintable():
             raise Refusal("malformed_request", "id is 1 to 100 printable characters, unique per publisher.", "id")
@@ -370,6 +373,11 @@ def _delivered(delivery: Delivery, subscription: Subscription | None, institutio
         subject_hash=delivery.subject_key.hex(), target=delivery.mutation_id, providers=(delivery.publisher,),
         detail={"seq": delivery.seq, "via": "pull", "subscription": delivery.subscription},
     )
+
+
+def _check_publisher(kind: MutationType, publisher: str, field: str = "mutation_type") -> None:
+    if kind.publisher != publisher:
+        raise Refusal("forbidden", f"only institution {kind.publisher} publishes {kind.code} version {kind.version}.", field)
 
 
 def _member(caller: Caller) -> tuple[str, str]:

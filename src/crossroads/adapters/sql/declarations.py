@@ -52,12 +52,11 @@ class SqlDeclarations(DeclarationStore):
     async def put_employer(self, employer: Employer) -> bool:
         async with self._db.transaction() as tx:
             existed = await tx.fetchone("SELECT 1 FROM employers WHERE company_id = ?", (employer.company_id,))
-            if existed:
-                await tx.execute("UPDATE employers SET noss = ?, name = ?, active = ? WHERE company_id = ?",
-                                 (employer.noss, employer.name, int(employer.active), employer.company_id))
-            else:
-                await tx.execute("INSERT INTO employers (company_id, noss, name, active) VALUES (?, ?, ?, ?)",
-                                 (employer.company_id, employer.noss, employer.name, int(employer.active)))
+            # An upsert, so that two concurrent puts of a new employer do not both insert it.
+            await tx.execute("INSERT INTO employers (company_id, noss, name, active) VALUES (?, ?, ?, ?)"
+                             " ON CONFLICT (company_id) DO UPDATE SET noss = excluded.noss, name = excluded.name,"
+                             " active = excluded.active",
+                             (employer.company_id, employer.noss, employer.name, int(employer.active)))
         return not existed
 
     async def find_employer(self, ref: EmployerRef) -> Employer | None:
@@ -71,11 +70,13 @@ class SqlDeclarations(DeclarationStore):
         return Employer(row[0], row[1], row[2], bool(row[3])) if row else None
 
     async def put_mandate(self, office: str, employer: str, valid_from: date, valid_to: date | None) -> None:
+        # One upsert, not a delete then an insert: two concurrent puts of one mandate both found
+        # nothing to delete and the second insert broke the key.
         async with self._db.transaction() as tx:
-            await tx.execute("DELETE FROM mandates WHERE office = ? AND employer = ? AND valid_from = ?",
-                             (office, employer, valid_from.isoformat()))
-            await tx.execute("INSERT INTO mandates (office, employer, valid_from, valid_to) VALUES (?, ?, ?, ?)",
-                             (office, employer, valid_from.isoformat(), valid_to.isoformat() if valid_to else None))
+            await tx.execute(
+                "INSERT INTO mandates (office, employer, valid_from, valid_to) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (office, employer, valid_from) DO UPDATE SET valid_to = excluded.valid_to",
+                (office, employer, valid_from.isoformat(), valid_to.isoformat() if valid_to else None))
 
     async def has_mandate(self, office: str, employer: str, day: date) -> bool:
         text = day.isoformat()

@@ -47,11 +47,12 @@ class SqlMutations(MutationStore):
             values = (mutation_type.code, mutation_type.version, mutation_type.name, mutation_type.publisher,
                       json.dumps(mutation_type.schema), mutation_type.description, json.dumps(list(mutation_type.fields)),
                       mutation_type.state_path)
-            if existed:
-                await tx.execute("UPDATE mutation_types SET name = ?, publisher = ?, payload_schema = ?, description = ?,"
-                                 " fields = ?, state_path = ? WHERE code = ? AND version = ?", (*values[2:], *values[:2]))
-            else:
-                await tx.execute(f"INSERT INTO mutation_types ({_TYPE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values)
+            # An upsert, so that two concurrent puts of a new type do not both insert it.
+            await tx.execute(
+                f"INSERT INTO mutation_types ({_TYPE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (code, version) DO UPDATE SET name = excluded.name, publisher = excluded.publisher,"
+                " payload_schema = excluded.payload_schema, description = excluded.description,"
+                " fields = excluded.fields, state_path = excluded.state_path", values)
         return existed is None
 
     async def get_type(self, code: str, version: str | None = None) -> MutationType | None:

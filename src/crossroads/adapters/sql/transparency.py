@@ -73,12 +73,12 @@ class SqlTransparencyLog(TransparencyLog):
 
     async def about_subject(self, subject_key: bytes, before_seq: int | None, limit: int) -> list[tuple[int, int | None, bytes]]:
         # The index is per bucket of seqs (migration 0003): walk the buckets newest first, a
-        # window of them per query, until the page is full.
-        if before_seq is None:
-            row = await self._db.fetchone("SELECT MAX(seq) FROM audit_log")
-            if row is None or row[0] is None:
-                return []
-            before_seq = row[0] + 1
+        # window of them per query, until the page is full. A cursor past the newest entry starts
+        # from it: the walk would otherwise visit every empty bucket up to the cursor's.
+        row = await self._db.fetchone("SELECT MAX(seq) FROM audit_log")
+        if row is None or row[0] is None:
+            return []
+        before_seq = row[0] + 1 if before_seq is None else min(before_seq, row[0] + 1)
         found: list[tuple[int, int | None, bytes]] = []
         bucket = (before_seq - 1) >> _SUBJECT_BUCKET_BITS
         while bucket >= 0 and len(found) < limit:

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, Request, Response
 from ...domain.errors import Refusal
 from ...domain.registry import Application, Authorization, Capacity, Institution, IntegrationRight, RoutedProvider, Service
 from .errors import openapi_errors
+from .json_input import JSONRoute
 from .schemas import ApplicationIn, AuthorizationIn, CapacityIn, InstitutionIn, IntegrationRightIn, ServiceIn
 from .security import operator
 
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(operator)])
+router = APIRouter(route_class=JSONRoute, prefix="/admin", tags=["admin"], dependencies=[Depends(operator)])
 ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "invalid_identifier",
                         "not_found", "unknown_service", "conflict", "payload_too_large", "no_integration_right")
 

@@ -20,6 +20,7 @@ from ...demo import identity_provider
 from . import admin, audit, auth, citizen, declarations, directory, discovery, errors, exchange, mutations, ops
 from ..declarations_source import MOUNT, LazySource
 from .direct import DirectRoute
+from .request_target import RequestTarget
 from .sessions import CitizenSessions
 from .schemas import ExchangeIn
 
@@ -116,6 +117,7 @@ def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None =
     if settings.demo:
         app.include_router(identity_provider.router())
     app.add_middleware(DirectRoute, route=exchange.EXCHANGE_ROUTE, endpoint=exchange.answer_exchange)
+    app.add_middleware(RequestTarget)  # outside the direct route, so that the exchange's path is checked too
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, seconds=settings.body_timeout_seconds,
                        larger={f"{declarations.BATCH_PREFIX}dimona": settings.dimona_batch_max_bytes,
                                f"{declarations.BATCH_PREFIX}dmfa": settings.dmfa_batch_max_bytes})

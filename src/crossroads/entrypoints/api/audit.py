@@ -5,13 +5,15 @@ from __future__ import annotations
 import base64
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from ...services.auth import Caller
 from .errors import openapi_errors
+from .json_input import JSONRoute
+from .schemas import MAX_INTEGER
 from .security import application_or_operator, operator
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+router = APIRouter(route_class=JSONRoute, prefix="/v1/audit", tags=["audit"])
 ERRORS = openapi_errors("unauthenticated", "forbidden", "not_found", "malformed_request")
 
 
@@ -27,7 +29,8 @@ async def tree_head(request: Request, caller: Caller = Depends(application_or_op
 
 
 @router.get("/proofs/inclusion", responses=ERRORS, summary="Inclusion proof of an entry in a tree of a given size")
-async def inclusion(request: Request, leaf_index: int = Query(..., ge=0), tree_size: int = Query(..., ge=1),
+async def inclusion(request: Request, leaf_index: int = Query(..., ge=0, le=MAX_INTEGER),
+                    tree_size: int = Query(..., ge=1, le=MAX_INTEGER),
                     caller: Caller = Depends(application_or_operator)) -> dict:
     leaf, path = await request.app.state.hub.audit_proofs.inclusion(leaf_index, tree_size)
     return {"leaf_index": leaf_index, "tree_size": tree_size, "leaf_hash": _b64(leaf),
@@ -35,7 +38,8 @@ async def inclusion(request: Request, leaf_index: int = Query(..., ge=0), tree_s
 
 
 @router.get("/proofs/consistency", responses=ERRORS, summary="Consistency proof between two tree sizes")
-async def consistency(request: Request, first: int = Query(..., ge=0), second: int = Query(..., ge=1),
+async def consistency(request: Request, first: int = Query(..., ge=0, le=MAX_INTEGER),
+                      second: int = Query(..., ge=1, le=MAX_INTEGER),
                       caller: Caller = Depends(application_or_operator)) -> dict:
     proof = await request.app.state.hub.audit_proofs.consistency(first, second)
     return {"first": first, "second": second, "consistency_path": [_b64(h) for h in proof]}
@@ -43,6 +47,6 @@ async def consistency(request: Request, first: int = Query(..., ge=0), second: i
 
 @router.get("/entries/{leaf_index}", responses=ERRORS, dependencies=[Depends(operator)],
             summary="Operator: one audit entry, as hashed into the tree and decoded")
-async def entry(request: Request, leaf_index: int) -> dict:
+async def entry(request: Request, leaf_index: int = Path(ge=0, le=MAX_INTEGER)) -> dict:
     raw = await request.app.state.hub.audit_proofs.entry(leaf_index)
     return {"leaf_index": leaf_index, "entry": _b64(raw), "record": orjson.loads(raw)}

@@ -5,13 +5,14 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
+from .json_input import JSONRoute
 from .responses import JSONBody
 
 from ...domain.errors import Refusal
 from .errors import openapi_errors, request_id
 from .schemas import TokenOut
 
-router = APIRouter(tags=["authentication"])
+router = APIRouter(route_class=JSONRoute, tags=["authentication"])
 
 
 @router.post("/oauth/token", response_model=TokenOut, responses=openapi_errors(

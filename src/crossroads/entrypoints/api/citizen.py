@@ -17,8 +17,10 @@ from ...domain.errors import Refusal
 from ...services.citizen import Consultation, HistoryPage
 from ...templates import render
 from .errors import openapi_errors
+from .json_input import JSONRoute
+from .schemas import MAX_INTEGER
 
-router = APIRouter(tags=["citizen"])
+router = APIRouter(route_class=JSONRoute, tags=["citizen"])
 ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "not_found")
 PAGE_SIZE = 50
 
@@ -99,7 +101,7 @@ def _same_origin(request: Request) -> bool:
 
 
 @router.get("/citizen/", include_in_schema=False)
-async def page(request: Request, before: int | None = Query(None, ge=1)):
+async def page(request: Request, before: int | None = Query(None, ge=1, le=MAX_INTEGER)):
     hub = request.app.state.hub
     context = {"signed_in": False, "dev_idp": hub.dev_idp is not None, "login_url": "/citizen/login",
                "logout_url": "/citizen/logout"}
@@ -123,7 +125,7 @@ async def page(request: Request, before: int | None = Query(None, ge=1)):
 @router.get("/v1/citizen/consultations", responses=ERRORS,
             summary="Citizen: every exchange about me, newest first, each with its inclusion proof")
 async def consultations(request: Request, limit: int = Query(PAGE_SIZE, ge=1, le=200),
-                        before: int | None = Query(None, ge=1)) -> dict:
+                        before: int | None = Query(None, ge=1, le=MAX_INTEGER)) -> dict:
     history = await request.app.state.hub.history.page(_citizen(request), limit=limit, before=before)
     return _page_json(history)
 

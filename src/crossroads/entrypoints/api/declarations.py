@@ -15,10 +15,11 @@ from ...services.auth import Caller
 from ...services.batch_processing import declaration_out
 from ...services.declarations import language_of
 from .errors import openapi_errors
+from .json_input import JSONRoute
 from .schemas import EmployerIn, MandateIn
 from .security import application, operator
 
-router = APIRouter(tags=["declarations"])
+router = APIRouter(route_class=JSONRoute, tags=["declarations"])
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The number the hub gave it.")]
 BATCH_PREFIX = "/v1/declarations/batches/"
 ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "malformed_xml", "forbidden_xml",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
+from .json_input import JSONRoute
 from .responses import JSONBody
 
 from ...domain.errors import Refusal
@@ -13,7 +14,7 @@ from .errors import openapi_errors
 from .schemas import DirectoryChangeIn, DirectoryQueryIn
 from .security import application_or_operator, operator
 
-router = APIRouter(prefix="/v1/directory", tags=["directory"])
+router = APIRouter(route_class=JSONRoute, prefix="/v1/directory", tags=["directory"])
 ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "invalid_identifier",
                         "invalid_period", "not_found", "unsupported_media_type", "payload_too_large")
 _FORMATS = {"text/csv": "csv", "application/jsonl": "jsonl", "application/x-ndjson": "jsonl", "application/jsonlines": "jsonl"}

@@ -14,9 +14,10 @@ from ...domain.errors import Refusal
 from ...domain.registry import Service
 from ...services.auth import Caller
 from .errors import openapi_errors
+from .json_input import JSONRoute
 from .security import application_or_operator
 
-router = APIRouter(tags=["discovery"])
+router = APIRouter(route_class=JSONRoute, tags=["discovery"])
 ERRORS = openapi_errors("unauthenticated", "not_found", "unknown_service", "malformed_request")
 PROVIDER_SUBSYSTEM = "services"
 

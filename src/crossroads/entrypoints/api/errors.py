@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,14 +17,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from ...domain.audit import AuditRecord
-from ...domain.errors import CATALOGUE, Refusal
+from ...domain.errors import CATALOGUE, Refusal, framework_refusal
 from ...services.auth import RevokedCredential
 from ...templates import render
+from .metrics import AUDIT_WRITE_FAILURES
 from .responses import JSONBody
 
 log = logging.getLogger("crossroads.api")
 
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
 
 
 def request_id(request: Request) -> str:
@@ -59,21 +60,54 @@ def citizen_error_page(request: Request, refusal: Refusal) -> Response:
     return page
 
 
-async def audit_refusal(request: Request, refusal: Refusal) -> None:
+async def audit_refusal(request: Request, refusal: Refusal, hub: Any = None) -> None:
+    """Append the refusal's audit record (kind `request`) unless its use case did. `hub`: the
+    running hub, for apps mounted inside it (whose `request.app` is their own)."""
     if getattr(refusal, "audited", False):
         return
-    hub = request.app.state.hub
-    caller = getattr(request.state, "caller", None)
-    detail = {"field": refusal.field} if refusal.field else {}
+    hub = hub or request.app.state.hub
+    await hub.store.audit.append(await refusal_record(request, refusal, hub))
+
+
+async def refusal_record(request: Request, refusal: Refusal, hub: Any, **detail: object) -> AuditRecord:
+    """The audit record of a refusal given at the edge: who asked (when known), the route, the
+    code, the offending field, and `detail` (e.g. the item of a batch refused alone)."""
+    caller = await _caller(request, hub)
     if isinstance(refusal, RevokedCredential):  # a token whose signature holds names its application
         caller = refusal.caller
-        detail["reason"] = refusal.message
-    await hub.store.audit.append(AuditRecord(
+        detail = {"reason": refusal.message, **detail}
+    route = request.scope.get("route")  # inside a mounted app, its route, under the mount's root_path
+    where = request.scope.get("root_path", "") + route.path if route is not None else "unrouted"
+    return AuditRecord(
         kind="request", at_ms=hub.clock.now_ms(), outcome=refusal.code, request_id=request_id(request),
         consumer=getattr(caller, "institution", None), application=getattr(caller, "application", None),
-        action=f"{request.method} {request.scope.get('route').path if request.scope.get('route') else 'unrouted'}",
-        detail=detail,
-    ))
+        action=f"{request.method} {where}",
+        detail={**({"field": refusal.field} if refusal.field else {}), **detail},
+    )
+
+
+async def _caller(request: Request, hub: Any) -> Any:
+    """Who asked: the authenticated caller, or the one a valid bearer token names when the refusal
+    came before authentication (FastAPI reads a body before it runs a route's dependencies)."""
+    caller = getattr(request.state, "caller", None)
+    if caller is None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            try:
+                caller = await hub.tokens.authenticate(token.strip())
+            except Refusal:
+                pass  # an invalid token names no one; the record says who is unknown
+    return caller
+
+
+def unaudited(request: Request, refusal: Refusal) -> Refusal:
+    """Log, loudly, that the audit record of `refusal` could not be written (call from an except
+    block); the caller is answered `internal_error` instead, since every answer the hub gives is in
+    its log or is a 500 that says so."""
+    AUDIT_WRITE_FAILURES.inc()
+    log.critical("the audit record of an answer could not be written", exc_info=True,
+                 extra={"request_id": request_id(request), "outcome": refusal.code})
+    return Refusal("internal_error", "the answer could not be audited; it is logged under this request id.")
 
 
 def _validation_refusal(exc: RequestValidationError) -> Refusal:
@@ -98,38 +132,47 @@ def refusal_from_errors(errors) -> Refusal:
     return Refusal("malformed_request", f"{field or 'the body'}: {message}.", field)
 
 
-async def refusal_response(request: Request, refusal: Refusal) -> Response:
-    """A refusal, audited unless its use case did, rendered as JSON or as the citizen's page."""
-    await audit_refusal(request, refusal)
+async def refusal_response(request: Request, refusal: Refusal, *, audit: bool = True, hub: Any = None) -> Response:
+    """A refusal, audited unless its use case did (or `audit` is False), rendered as JSON or as
+    the citizen's page. Should the audit record fail, the answer is `internal_error` (`unaudited`)."""
+    if audit:
+        try:
+            await audit_refusal(request, refusal, hub)
+        except Exception:
+            refusal = unaudited(request, refusal)
     if _is_citizen_page(request.url.path):
         return citizen_error_page(request, refusal)
     return error_response(request, refusal)
 
 
+async def fault_response(request: Request, exc: BaseException, hub: Any = None) -> Response:
+    """An unexpected fault: logged with its traceback and audited as `internal_error` under the
+    request id the caller is given, so that the id leads to both. Should that audit record fail
+    too, the failure is logged as well (`unaudited`); the caller gets the same answer."""
+    log.error("internal error", exc_info=exc, extra={"request_id": request_id(request)})
+    refusal = Refusal("internal_error", "an internal error occurred; it is logged under this request id.")
+    try:
+        await audit_refusal(request, refusal, hub)
+    except Exception:
+        unaudited(request, refusal)
+    return error_response(request, refusal)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(Refusal, refusal_response)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, fault_response)
 
     @app.exception_handler(RequestValidationError)
-    async def on_validation(request: Request, exc: RequestValidationError) -> JSONBody:
-        refusal = _validation_refusal(exc)
-        await audit_refusal(request, refusal)
-        return error_response(request, refusal)
+    async def on_validation(request: Request, exc: RequestValidationError) -> Response:
+        return await refusal_response(request, _validation_refusal(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONBody:
-        if isinstance(exc.__cause__, Refusal):  # raised while FastAPI read the body (the body limit)
-            await audit_refusal(request, exc.__cause__)
-            return error_response(request, exc.__cause__)
-        code = _HTTP_CODES.get(exc.status_code, "malformed_request" if exc.status_code < 500 else "internal_error")
-        refusal = Refusal(code, str(exc.detail) if exc.detail and exc.detail != CATALOGUE[code].summary else CATALOGUE[code].summary)
-        if code != "not_found":  # unknown paths are scanners' noise; everything else is audited
-            await audit_refusal(request, refusal)
-        return error_response(request, refusal)
-
-    @app.exception_handler(Exception)
-    async def on_fault(request: Request, exc: Exception) -> JSONBody:
-        log.exception("internal error", extra={"request_id": request_id(request)})
-        return error_response(request, Refusal("internal_error", "an internal error occurred; it is logged under this request id."))
+    async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
+        if isinstance(exc.__cause__, Refusal):  # raised while FastAPI read the body (the body limit, read_json)
+            return await refusal_response(request, exc.__cause__)
+        refusal = framework_refusal(exc.status_code, exc.detail)
+        # Unknown paths are scanners' noise; everything else is audited.
+        return await refusal_response(request, refusal, audit=refusal.code != "not_found")
 
 
 def openapi_errors(*codes: str) -> dict:

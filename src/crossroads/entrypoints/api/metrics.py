@@ -24,6 +24,9 @@ PUBLISH_FAILURES = Gauge("crossroads_tree_head_publish_failures",
 PUSH_FAILURES = Gauge("crossroads_push_round_failures",
                       "Rounds of push delivery that failed in this process (store or audit fault; the messages stay queued and are retried).",
                       registry=REGISTRY)
+AUDIT_WRITE_FAILURES = Gauge("crossroads_audit_write_failures",
+                             "Answers whose audit record could not be written in this process (each is logged, critical, with its request id).",
+                             registry=REGISTRY)
 DECLARATION_BATCHES_WAITING = Gauge("crossroads_declaration_batches_waiting",
                                     "Batch files of declarations stored and not yet processed (status S).", registry=REGISTRY)
 DECLARATION_EVENTS_PENDING = Gauge("crossroads_declaration_events_pending",

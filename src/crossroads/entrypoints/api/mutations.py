@@ -16,12 +16,13 @@ from fastapi.responses import Response as PlainResponse
 from ...domain.errors import Refusal
 from ...domain.mutations import MutationType, Subscription, event_type
 from ...services.auth import Caller
-from .errors import openapi_errors
+from .errors import openapi_errors, refusal_record, request_id
+from .json_input import JSONRoute
 from .responses import JSONBody
-from .schemas import AckIn, MutationBatchIn, MutationIn, MutationTypeIn, SubscriptionIn
+from .schemas import MAX_INTEGER, AckIn, MutationBatchIn, MutationIn, MutationTypeIn, SubscriptionIn
 from .security import application, operator
 
-router = APIRouter(tags=["mutations"])
+router = APIRouter(route_class=JSONRoute, tags=["mutations"])
 ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "invalid_identifier", "invalid_period",
                         "not_found", "unknown_mutation_type", "no_authorization", "authorization_expired",
                         "conflict", "payload_too_large")
@@ -63,9 +64,16 @@ async def publish(mutation_type: str, body: MutationIn, request: Request, respon
 
 @router.post("/v1/mutations/{mutation_type}/batch", responses=ERRORS,
              summary="Publish up to 1,000 mutations; each is accepted, a duplicate, or refused on its own")
-async def publish_batch(mutation_type: str, body: MutationBatchIn, request: Request,
+async def publish_batch(mutation_type: str, body: MutationBatchIn, request: Request, response: Response,
                         caller: Caller = Depends(application)) -> dict:
-    outcomes = await request.app.state.hub.mutations.publish_many(caller, mutation_type, body.mutations)
+    hub = request.app.state.hub
+    outcomes = await hub.mutations.publish_many(caller, mutation_type, body.mutations)
+    # Each mutation refused alone is audited as a refusal of this request would be, by its index,
+    # under the request id the answer names.
+    refused = [(number, outcome) for number, outcome in enumerate(outcomes) if isinstance(outcome, Refusal)]
+    if refused:
+        await hub.store.audit.append_many([await refusal_record(request, outcome, hub, index=number) for number, outcome in refused])
+    response.headers["X-Request-Id"] = request_id(request)
     results = []
     for number, (raw, outcome) in enumerate(zip(body.mutations, outcomes)):
         if isinstance(outcome, Refusal):
@@ -98,7 +106,7 @@ async def unsubscribe(subscription_id: str, request: Request, caller: Caller = D
 
 @router.get("/v1/mailbox", responses=ERRORS,
             summary="Unacknowledged messages of this application's pull subscriptions, in order")
-async def mailbox(request: Request, after: int = Query(0, ge=0, le=2**62, description="Only messages after this seq (paging)."),
+async def mailbox(request: Request, after: int = Query(0, ge=0, le=MAX_INTEGER, description="Only messages after this seq (paging)."),
                   limit: int = Query(100, ge=1, le=1000), caller: Caller = Depends(application)) -> JSONBody:
     deliveries = await request.app.state.hub.mutations.mailbox(caller, after, limit)
     # The messages are stored as the CloudEvents they are: spliced in, not parsed and re-encoded.

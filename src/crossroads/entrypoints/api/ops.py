@@ -7,12 +7,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ...domain.errors import Refusal
 from .errors import openapi_errors
+from .json_input import JSONRoute
 from .metrics import (
     DECLARATION_BATCHES_WAITING, DECLARATION_EVENTS_PENDING, DECLARATION_PUBLISH_FAILURES, PUBLISH_FAILURES,
     PUSH_FAILURES, REGISTRY, SEQUENCER_LEADER,
 )
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(route_class=JSONRoute, tags=["operations"])
 
 
 @router.get("/health", summary="The process is up")

@@ -8,6 +8,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+# Integers the API takes (sequence numbers, tree sizes, leaf indexes) are stored as signed 64-bit
+# (SQLite INTEGER, PostgreSQL bigint); a larger one is refused where it is read, with room left
+# for the +1 that paging adds.
+MAX_INTEGER = 2**62
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -160,7 +166,7 @@ class SubscriptionIn(Strict):
 
 
 class AckIn(Strict):
-    seqs: list[Annotated[int, Field(ge=1, le=2**62)]] = Field(min_length=1, max_length=1000, description="Sequence numbers of the messages received.")
+    seqs: list[Annotated[int, Field(ge=1, le=MAX_INTEGER)]] = Field(min_length=1, max_length=1000, description="Sequence numbers of the messages received.")
 
 
 class EmployerIn(Strict):
