@@ -18,6 +18,7 @@ import os
 import signal
 import time
 from contextlib import asynccontextmanager
+from datetime import date, timedelta
 
 import orjson
 import pytest
@@ -43,6 +44,12 @@ ODD = ['"\\u0000"', '"a\\u0007b"', '"\\ud800"', '"\\udfff x"', 'NaN', 'Infinity'
 
 
 _born = itertools.count()
+
+
+def start_day(demo) -> date:
+    """A start of work the forms declare: tomorrow, which is never late, even when a test crosses
+    midnight between the upload and the worker's decision (today's start would then be a day late, W)."""
+    return demo.hub.clock.today() + timedelta(days=1)
 
 
 def newcomer() -> str:
@@ -162,7 +169,7 @@ async def test_a_poison_batch_ends_as_B_and_another_institution_s_batch_is_proce
         assert poison.status_code == 202, poison.text
         payroll = await auth(demo, **JSON_TYPE)
         subject = newcomer()
-        later = await upload(demo, "dimona", orjson.dumps([dimona_in(subject, demo.hub.clock.today())]), payroll)
+        later = await upload(demo, "dimona", orjson.dumps([dimona_in(subject, start_day(demo))]), payroll)
         before = await audit_size(demo)
 
         assert await demo.hub.declaration_batches.process_waiting(limit=5) == 2
@@ -184,15 +191,15 @@ async def test_a_poison_batch_ends_as_B_and_another_institution_s_batch_is_proce
 async def test_odd_values_in_every_field_are_a_documented_4xx_or_anomalies_never_a_500(tmp_path, store_url):
     async with hub_on(tmp_path, store_url, declaration_batch_quota_files=500) as demo:
         h = await auth(demo, **JSON_TYPE)
-        today = demo.hub.clock.today()
+        start = start_day(demo)
         subject = newcomer()
-        opened = await demo.http.post("/v1/declarations/dimona", json=dimona_in(subject, today), headers=h)
+        opened = await demo.http.post("/v1/declarations/dimona", json=dimona_in(subject, start), headers=h)
         period = opened.json()["dimonaPeriodId"]
         documents = {"dimona": [
-            employers.dimona_in(newcomer(), EMPLOYER, today, "STU"),
-            {"DimonaOut": {"DimonaPeriodId": period, "EndingDate": today.isoformat(), "EmployerId": {"CompanyID": EMPLOYER},
+            employers.dimona_in(newcomer(), EMPLOYER, start, "STU"),
+            {"DimonaOut": {"DimonaPeriodId": period, "EndingDate": start.isoformat(), "EmployerId": {"CompanyID": EMPLOYER},
                            "INSS": subject}},
-            {"DimonaUpdate": {"DimonaPeriodId": period, "StartingDate": today.isoformat(), "EndingDate": today.isoformat(),
+            {"DimonaUpdate": {"DimonaPeriodId": period, "StartingDate": start.isoformat(), "EndingDate": start.isoformat(),
                               "EmployerId": {"CompanyID": EMPLOYER}}},
             {"DimonaCancel": {"DimonaPeriodId": period, "EmployerId": {"NOSSRegistrationNbr": EMPLOYER_NOSS}}}],
             "dmfa": [dmfa_json(subject)]}
@@ -249,7 +256,7 @@ async def test_an_unexpected_failure_ends_the_batch_once_and_the_queue_goes_on(t
         dmfa = dmfa_xml(20263, EMPLOYER_NOSS, EMPLOYER, [WorkerLineSpec(s) for s in declared], demo.hub.declarations.dmfa_rates)
         failing = await upload(demo, "dmfa", dmfa, {**h, "Content-Type": "application/xml"})
         welfare = await auth(demo, WELFARE, **JSON_TYPE)
-        later = await upload(demo, "dimona", orjson.dumps([dimona_in(newcomer(), demo.hub.clock.today())]), welfare)
+        later = await upload(demo, "dimona", orjson.dumps([dimona_in(newcomer(), start_day(demo))]), welfare)
         # A fault outside the hub's code: the table an accepted DmfA is stored in is gone.
         async with demo.hub.store.db.transaction() as tx:
             await tx.execute("ALTER TABLE quarterly_wages RENAME TO quarterly_wages_away")
@@ -275,10 +282,10 @@ async def test_an_unexpected_failure_ends_the_batch_once_and_the_queue_goes_on(t
 async def test_a_batch_that_keeps_stopping_its_worker_ends_and_the_queue_goes_on(tmp_path, store_url):
     async with hub_on(tmp_path, store_url, declaration_batch_max_attempts=2) as demo:
         h = await auth(demo, **JSON_TYPE)
-        today = demo.hub.clock.today()
-        stopping = await upload(demo, "dimona", orjson.dumps([dimona_in(newcomer(), today) for _ in range(1)]), h)
+        start = start_day(demo)
+        stopping = await upload(demo, "dimona", orjson.dumps([dimona_in(newcomer(), start) for _ in range(1)]), h)
         welfare = await auth(demo, WELFARE, **JSON_TYPE)
-        other = await upload(demo, "dimona", orjson.dumps([dimona_in(newcomer(), today)]), welfare)
+        other = await upload(demo, "dimona", orjson.dumps([dimona_in(newcomer(), start)]), welfare)
         store = demo.hub.store.declarations
         batch_id = int(stopping.headers["location"].rsplit("/", 1)[1])
         # Twice a worker started on it and the whole process died (the count is stored first).
@@ -294,9 +301,9 @@ async def test_a_batch_that_keeps_stopping_its_worker_ends_and_the_queue_goes_on
 async def test_a_worker_killed_midway_is_replaced_and_its_file_resumed_then_ended(tmp_path, store_url):
     async with hub_on(tmp_path, store_url, declaration_batch_max_attempts=2) as demo:
         h = await auth(demo, **JSON_TYPE)
-        today = demo.hub.clock.today()
+        start = start_day(demo)
         subjects = [newcomer() for _ in range(300)]
-        uploaded = await upload(demo, "dimona", orjson.dumps([dimona_in(s, today) for s in subjects]), h)
+        uploaded = await upload(demo, "dimona", orjson.dumps([dimona_in(s, start) for s in subjects]), h)
         batch_id = int(uploaded.headers["location"].rsplit("/", 1)[1])
         batches, store = demo.hub.declaration_batches, demo.hub.store.declarations
 
@@ -316,7 +323,7 @@ async def test_a_worker_killed_midway_is_replaced_and_its_file_resumed_then_ende
         assert ended["error"]["code"] == "batch_failed" and ended["forms"] == decided
         assert [len(await store.periods_of(s)) for s in subjects] == [1] * decided + [0] * (len(subjects) - decided)  # each once
 
-        fresh = await upload(demo, "dimona", orjson.dumps([dimona_in(newcomer(), today)]), h)
+        fresh = await upload(demo, "dimona", orjson.dumps([dimona_in(newcomer(), start)]), h)
         assert await batches.process_waiting() == 1  # a new worker process
         assert (await acknowledgement(demo, fresh, h))["result"] == "A"
 
@@ -326,9 +333,9 @@ async def test_a_worker_killed_midway_is_replaced_and_its_file_resumed_then_ende
 async def test_institutions_take_turns_in_the_batch_queue(tmp_path, store_url):
     async with hub_on(tmp_path, store_url) as demo:
         payroll, welfare = await auth(demo, **JSON_TYPE), await auth(demo, WELFARE, **JSON_TYPE)
-        today = demo.hub.clock.today()
-        sent = [await upload(demo, "dimona", orjson.dumps([dimona_in(newcomer(), today)]), payroll) for _ in range(3)]
-        sent.append(await upload(demo, "dimona", orjson.dumps([dimona_in(newcomer(), today)]), welfare))
+        start = start_day(demo)
+        sent = [await upload(demo, "dimona", orjson.dumps([dimona_in(newcomer(), start)]), payroll) for _ in range(3)]
+        sent.append(await upload(demo, "dimona", orjson.dumps([dimona_in(newcomer(), start)]), welfare))
         ids = [int(s.headers["location"].rsplit("/", 1)[1]) for s in sent]
         order = []
         while (batch := await demo.hub.store.declarations.next_batch()) is not None:
@@ -340,8 +347,8 @@ async def test_institutions_take_turns_in_the_batch_queue(tmp_path, store_url):
 async def test_an_institution_cannot_fill_the_queue(tmp_path, store_url):
     async with hub_on(tmp_path, store_url, declaration_batch_quota_files=2, declaration_batch_quota_bytes=4096) as demo:
         h = await auth(demo, **JSON_TYPE)
-        today = demo.hub.clock.today()
-        files = [orjson.dumps([dimona_in(newcomer(), today)]) for _ in range(3)]
+        start = start_day(demo)
+        files = [orjson.dumps([dimona_in(newcomer(), start)]) for _ in range(3)]
         assert [(await upload(demo, "dimona", f, h)).status_code for f in files[:2]] == [202, 202]
         assert (await upload(demo, "dimona", files[0], h)).status_code == 200  # a file sent again is no new file
         refused = await upload(demo, "dimona", files[2], h)
@@ -352,7 +359,7 @@ async def test_an_institution_cannot_fill_the_queue(tmp_path, store_url):
 
         await demo.hub.declaration_batches.process_waiting(limit=5)
         assert (await upload(demo, "dimona", files[2], h)).status_code == 202  # processed files leave the quota
-        big = orjson.dumps([dimona_in(newcomer(), today)] * 30)
+        big = orjson.dumps([dimona_in(newcomer(), start)] * 30)
         assert len(big) > 4096
         too_much = await upload(demo, "dimona", big, h)
         assert too_much.status_code == 429 and "bytes" in too_much.json()["message"]
@@ -361,7 +368,7 @@ async def test_an_institution_cannot_fill_the_queue(tmp_path, store_url):
 async def test_each_kind_of_batch_file_has_its_own_size_limit(tmp_path, store_url):
     async with hub_on(tmp_path, store_url, dimona_batch_max_bytes=2048, dmfa_batch_max_bytes=8192) as demo:
         h = await auth(demo, **JSON_TYPE)
-        body = orjson.dumps([dimona_in(newcomer(), demo.hub.clock.today())] * 12)
+        body = orjson.dumps([dimona_in(newcomer(), start_day(demo))] * 12)
         assert 2048 < len(body) < 8192
         too_large = await upload(demo, "dimona", body, h)
         assert too_large.status_code == 413 and too_large.json()["code"] == "payload_too_large"
@@ -373,7 +380,7 @@ async def test_the_same_bytes_sent_as_two_kinds_are_two_batches(tmp_path, store_
     async with hub_on(tmp_path, store_url) as demo:
         h = await auth(demo, **JSON_TYPE)
         subject = newcomer()
-        body = orjson.dumps([dimona_in(subject, demo.hub.clock.today())])
+        body = orjson.dumps([dimona_in(subject, start_day(demo))])
         as_dmfa = await upload(demo, "dmfa", body, h)
         as_dimona = await upload(demo, "dimona", body, h)
         assert (as_dmfa.status_code, as_dimona.status_code) == (202, 202)
