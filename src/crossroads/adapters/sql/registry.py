@@ -15,6 +15,7 @@ from ...domain.registry import (
 )
 from ...services.ports import RegistryRepository
 from .coalesce import Coalescer
+from .credential_marks import CredentialMark
 from .database import Database, Row
 
 _INSTITUTION = "SELECT enterprise_number, name, member_class, base_url, webhook_bases FROM institutions"
@@ -38,6 +39,9 @@ _KEYS = {
     "integration_right": ("integration_rights", ("institution", "capacity")),
     "routed_provider": ("routed_providers", ("service", "institution")),
 }
+
+
+_KNOWN_EPOCHS_LIMIT = 100_000
 
 
 def _day(value: int | None) -> date | None:
@@ -78,12 +82,17 @@ def _version_key(version: str) -> tuple:
 
 
 class SqlRegistry(RegistryRepository):
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, mark: CredentialMark | None = None) -> None:
+        """`mark`: on SQLite, the revocation mark of the processes sharing the file (see
+        credential_marks.py); the epochs read are then kept while it is unchanged."""
         self._db = db
-        # Every authenticated request asks `credential_epoch`. SQLite answers inline in
-        # microseconds; over PostgreSQL the concurrent asks of a process share one round trip.
+        # Every authenticated request asks `credential_epoch`. Over PostgreSQL the concurrent
+        # asks of a process share one round trip; on SQLite the mark spares the read.
         self._epochs: Coalescer[tuple[str, str], str | None] | None = (
             Coalescer(self._epochs_of, lambda: None) if db.dialect == "postgres" else None)
+        self._mark = mark
+        self._seen_mark: bytes | None = None
+        self._known_epochs: dict[tuple[str, str], str | None] = {}
 
     async def _upsert(self, table: str, keys: tuple[str, ...], values: dict) -> bool:
         columns = list(values)
@@ -125,14 +134,33 @@ class SqlRegistry(RegistryRepository):
                 " THEN excluded.token_epoch ELSE applications.token_epoch END",
                 [*key, application.name, json.dumps(application.jwks), int(application.active), secrets.token_hex(8)],
             )
+        self._credentials_changed()
         return existed is None
 
     async def credential_epoch(self, institution: str, code: str) -> str | None:
         if self._epochs is not None:
             return await self._epochs.get((institution, code))
+        key = (institution, code)
+        if self._mark is not None:
+            mark = self._mark.read()
+            if mark != self._seen_mark:
+                self._known_epochs.clear()
+                self._seen_mark = mark
+            if key in self._known_epochs:
+                return self._known_epochs[key]
         row = await self._db.fetchone(
-            "SELECT token_epoch FROM applications WHERE institution = ? AND code = ? AND active <> 0", (institution, code))
-        return row[0] if row else None
+            "SELECT token_epoch FROM applications WHERE institution = ? AND code = ? AND active <> 0", key)
+        epoch = row[0] if row else None
+        if self._mark is not None:
+            if len(self._known_epochs) >= _KNOWN_EPOCHS_LIMIT:  # callers' tokens name the keys
+                self._known_epochs.clear()
+            self._known_epochs[key] = epoch
+        return epoch
+
+    def _credentials_changed(self) -> None:
+        """After a commit that may revoke tokens: every process reads the store again."""
+        if self._mark is not None:
+            self._mark.bump()
 
     async def _epochs_of(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
         pairs = ", ".join("(?, ?)" for _ in keys)
@@ -232,6 +260,9 @@ class SqlRegistry(RegistryRepository):
         where = " AND ".join(f"{c} = ?" for c in columns)
         try:
             async with self._db.transaction() as tx:
-                return await tx.execute(f"DELETE FROM {table} WHERE {where}", list(key)) > 0
+                deleted = await tx.execute(f"DELETE FROM {table} WHERE {where}", list(key)) > 0
         except (sqlite3.IntegrityError, psycopg.IntegrityError):
             raise Refusal("conflict", f"{kind} {'/'.join(key)} is still referenced; remove what names it first.") from None
+        if kind in ("application", "institution"):  # an institution takes its applications with it
+            self._credentials_changed()
+        return deleted

@@ -12,6 +12,7 @@ from .directory import SqlDirectory
 from .lease import FileLease, PostgresLease
 from .migrate import migrate
 from .mutations import SqlMutations
+from .credential_marks import CredentialMark
 from .registry import SqlRegistry
 from .replay import SqlReplayGuard
 from .transparency import SqlTransparencyLog
@@ -23,13 +24,15 @@ PUSH_LEASE_KEY = 0x43524F53_50550000  # "CROSPU" + the partition's number
 
 class SqlStore(Store):
     def __init__(self, db: Database, audit: SQLiteAuditLog | PostgresAuditLog, lease: Callable[[], Lease],
-                 partition_lease: Callable[[int], Lease]) -> None:
+                 partition_lease: Callable[[int], Lease], credential_mark: CredentialMark | None = None) -> None:
         """`lease` makes the sequencer's lease on this store (one per hub process),
-        `partition_lease` the lease of a push partition (services/push_partitions.py)."""
+        `partition_lease` the lease of a push partition (services/push_partitions.py),
+        `credential_mark` the SQLite store's revocation mark (credential_marks.py)."""
         self.db = db
         self.sequencer_lease = lease
         self.push_partition_lease = partition_lease
-        self.registry = SqlRegistry(db)
+        self._credential_mark = credential_mark
+        self.registry = SqlRegistry(db, credential_mark)
         self.directory = SqlDirectory(db)
         self.audit = audit
         self.transparency = SqlTransparencyLog(db)
@@ -43,6 +46,8 @@ class SqlStore(Store):
     async def close(self) -> None:
         await self.audit.close()
         await self.db.close()
+        if self._credential_mark is not None:
+            self._credential_mark.close()
 
 
 def sqlite_path(url: str) -> str:
@@ -63,7 +68,7 @@ async def open_store(url: str, *, pool_size: int = 10, run_migrations: bool = Tr
         lite = SQLiteDatabase(path)
         audit = SQLiteAuditLog(lite, path, checkpointer=lite.checkpointer, sequence_on_append=sequence_on_append)
         store = SqlStore(lite, audit, lambda: FileLease(f"{path}.sequencer.lock"),
-                         lambda n: FileLease(f"{path}.push-{n}.lock"))
+                         lambda n: FileLease(f"{path}.push-{n}.lock"), CredentialMark(f"{path}.credentials"))
     elif url.startswith(("postgresql:", "postgres:")):
         pg = await PostgresDatabase.connect(url, min_size=min(2, pool_size), max_size=pool_size)
         store = SqlStore(pg, PostgresAuditLog(pg, pg.pool), lambda: PostgresLease(url, SEQUENCER_LEASE_KEY),
