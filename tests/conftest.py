@@ -144,3 +144,12 @@ async def demo(tmp_path):
     yield demo_hub
     await demo_hub.http.aclose()
     await demo_hub.hub.close()
+
+
+@pytest.fixture
+async def demo_on(tmp_path, store_url):
+    """A small demo hub (60 persons) on each store: SQLite, then PostgreSQL."""
+    demo_hub = await start_demo_hub(tmp_path, store_url, persons=60)
+    yield demo_hub
+    await demo_hub.http.aclose()
+    await demo_hub.hub.close()

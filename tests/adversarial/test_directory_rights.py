@@ -29,11 +29,8 @@ FUND_B = country.BY_KEY["fund_b"].number
 
 
 @pytest.fixture
-async def demo(tmp_path, store_url):
-    hub = await start_demo_hub(tmp_path, store_url, persons=60)
-    yield hub
-    await hub.http.aclose()
-    await hub.hub.close()
+def demo(demo_on):
+    return demo_on
 
 
 async def as_member(demo, client: str, method: str, path: str, headers: dict | None = None, **kwargs):

@@ -22,11 +22,8 @@ PUBLIC = "https://welfare.example/hooks"
 
 
 @pytest.fixture
-async def demo(tmp_path, store_url):
-    hub = await start_demo_hub(tmp_path, store_url, persons=20)
-    yield hub
-    await hub.http.aclose()
-    await hub.hub.close()
+def demo(demo_on):
+    return demo_on
 
 
 async def hub_with_bases(tmp_path, store_url, **settings):

@@ -13,7 +13,6 @@ from crossroads.demo import country, employers
 from crossroads.demo.dmfa_file import WorkerLineSpec, dmfa_xml
 from crossroads.domain.declarations.dmfa import Remuneration
 
-from ..conftest import start_demo_hub
 
 pytestmark = pytest.mark.anyio
 PAYROLL = f"{country.BY_KEY['payroll'].number}:payroll-app"
@@ -39,14 +38,6 @@ def dimona_in(subject: str, start: date, employer: str = EMPLOYER, **features) -
     body = employers.dimona_in(subject, employer, start, "OTH")
     body["DimonaIn"]["DimonaFeatures"].update(features)
     return body
-
-
-@pytest.fixture
-async def demo_on(tmp_path, store_url):
-    hub = await start_demo_hub(tmp_path, store_url, persons=60)
-    yield hub
-    await hub.http.aclose()
-    await hub.hub.close()
 
 
 async def test_in_out_through_the_rest_channel_on_both_stores(demo_on):
