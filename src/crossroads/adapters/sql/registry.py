@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import date
+from typing import Any
 
 import psycopg
 
@@ -83,11 +86,12 @@ def _version_key(version: str) -> tuple:
 
 class SqlRegistry(RegistryRepository):
     def __init__(self, db: Database, mark: CredentialMark | None = None) -> None:
-        """`mark`: on SQLite, the revocation mark of the processes sharing the file (see
-        credential_marks.py); the epochs read are then kept while it is unchanged."""
+        """`mark`: the revocation mark of the processes sharing the store (see
+        credential_marks.py); the epochs read are kept while it is readable and unchanged."""
         self._db = db
-        # Every authenticated request asks `credential_epoch`. Over PostgreSQL the concurrent
-        # asks of a process share one round trip; on SQLite the mark spares the read.
+        # Every authenticated request asks `credential_epoch`; the mark spares the read. When it
+        # cannot vouch (PostgreSQL's listener down), the concurrent asks of a process share one
+        # round trip.
         self._epochs: Coalescer[tuple[str, str], str | None] | None = (
             Coalescer(self._epochs_of, lambda: None) if db.dialect == "postgres" else None)
         self._mark = mark
@@ -123,7 +127,8 @@ class SqlRegistry(RegistryRepository):
 
     async def put_application(self, application: Application) -> bool:
         key = [application.institution, application.code]
-        async with self._db.transaction() as tx:
+        async with self._credentials_change() as within, self._db.transaction() as tx:
+            await within(tx)
             existed = await tx.fetchone("SELECT 1 FROM applications WHERE institution = ? AND code = ?", key)
             # A new application, and one put inactive, get a new epoch: the tokens issued under
             # the old one are refused from this commit on (see RegistryRepository.credential_epoch).
@@ -134,33 +139,43 @@ class SqlRegistry(RegistryRepository):
                 " THEN excluded.token_epoch ELSE applications.token_epoch END",
                 [*key, application.name, json.dumps(application.jwks), int(application.active), secrets.token_hex(8)],
             )
-        self._credentials_changed()
         return existed is None
 
     async def credential_epoch(self, institution: str, code: str) -> str | None:
-        if self._epochs is not None:
-            return await self._epochs.get((institution, code))
         key = (institution, code)
-        if self._mark is not None:
-            mark = self._mark.read()
+        mark = self._mark.read() if self._mark is not None else None
+        if mark is not None:
             if mark != self._seen_mark:
                 self._known_epochs.clear()
                 self._seen_mark = mark
             if key in self._known_epochs:
                 return self._known_epochs[key]
-        row = await self._db.fetchone(
-            "SELECT token_epoch FROM applications WHERE institution = ? AND code = ? AND active <> 0", key)
-        epoch = row[0] if row else None
-        if self._mark is not None:
+        if self._epochs is not None:
+            epoch = await self._epochs.get(key)
+        else:
+            row = await self._db.fetchone(
+                "SELECT token_epoch FROM applications WHERE institution = ? AND code = ? AND active <> 0", key)
+            epoch = row[0] if row else None
+        # Kept under the mark read before the store was: a change committed meanwhile moves the
+        # mark, and the next request reads again.
+        if mark is not None and mark == self._seen_mark:
             if len(self._known_epochs) >= _KNOWN_EPOCHS_LIMIT:  # callers' tokens name the keys
                 self._known_epochs.clear()
             self._known_epochs[key] = epoch
         return epoch
 
-    def _credentials_changed(self) -> None:
-        """After a commit that may revoke tokens: every process reads the store again."""
-        if self._mark is not None:
-            self._mark.bump()
+    @asynccontextmanager
+    async def _credentials_change(self, revokes: bool = True) -> AsyncIterator[Callable[[Any], Awaitable[None]]]:
+        """Around a transaction that may revoke tokens: every process reads the store again after
+        it commits (credential_marks.py); this one forgets what it kept at once."""
+        if self._mark is None or not revokes:
+            async def nothing(tx: Any) -> None:
+                """No other process to tell."""
+            yield nothing
+        else:
+            async with self._mark.change() as within:
+                yield within
+        self._known_epochs.clear()
 
     async def _epochs_of(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
         pairs = ", ".join("(?, ?)" for _ in keys)
@@ -259,10 +274,11 @@ class SqlRegistry(RegistryRepository):
         table, columns = _KEYS[kind]
         where = " AND ".join(f"{c} = ?" for c in columns)
         try:
-            async with self._db.transaction() as tx:
+            # An institution takes its applications with it.
+            revokes = kind in ("application", "institution")
+            async with self._credentials_change(revokes) as within, self._db.transaction() as tx:
+                await within(tx)
                 deleted = await tx.execute(f"DELETE FROM {table} WHERE {where}", list(key)) > 0
         except (sqlite3.IntegrityError, psycopg.IntegrityError):
             raise Refusal("conflict", f"{kind} {'/'.join(key)} is still referenced; remove what names it first.") from None
-        if kind in ("application", "institution"):  # an institution takes its applications with it
-            self._credentials_changed()
         return deleted

@@ -12,7 +12,7 @@ from .directory import SqlDirectory
 from .lease import FileLease, PostgresLease
 from .migrate import migrate
 from .mutations import SqlMutations
-from .credential_marks import CredentialMark
+from .credential_marks import CredentialMark, FileMark, NotifyMark
 from .registry import SqlRegistry
 from .replay import SqlReplayGuard
 from .transparency import SqlTransparencyLog
@@ -27,7 +27,7 @@ class SqlStore(Store):
                  partition_lease: Callable[[int], Lease], credential_mark: CredentialMark | None = None) -> None:
         """`lease` makes the sequencer's lease on this store (one per hub process),
         `partition_lease` the lease of a push partition (services/push_partitions.py),
-        `credential_mark` the SQLite store's revocation mark (credential_marks.py)."""
+        `credential_mark` the store's revocation mark (credential_marks.py)."""
         self.db = db
         self.sequencer_lease = lease
         self.push_partition_lease = partition_lease
@@ -47,7 +47,7 @@ class SqlStore(Store):
         await self.audit.close()
         await self.db.close()
         if self._credential_mark is not None:
-            self._credential_mark.close()
+            await self._credential_mark.close()
 
 
 def sqlite_path(url: str) -> str:
@@ -68,11 +68,13 @@ async def open_store(url: str, *, pool_size: int = 10, run_migrations: bool = Tr
         lite = SQLiteDatabase(path)
         audit = SQLiteAuditLog(lite, path, checkpointer=lite.checkpointer, sequence_on_append=sequence_on_append)
         store = SqlStore(lite, audit, lambda: FileLease(f"{path}.sequencer.lock"),
-                         lambda n: FileLease(f"{path}.push-{n}.lock"), CredentialMark(f"{path}.credentials"))
+                         lambda n: FileLease(f"{path}.push-{n}.lock"), FileMark(f"{path}.credentials"))
     elif url.startswith(("postgresql:", "postgres:")):
         pg = await PostgresDatabase.connect(url, min_size=min(2, pool_size), max_size=pool_size)
+        mark = NotifyMark(url, pg)
+        mark.start()
         store = SqlStore(pg, PostgresAuditLog(pg, pg.pool), lambda: PostgresLease(url, SEQUENCER_LEASE_KEY),
-                         lambda n: PostgresLease(url, PUSH_LEASE_KEY + n))
+                         lambda n: PostgresLease(url, PUSH_LEASE_KEY + n), mark)
     else:
         raise ValueError(f"unknown store URL {url!r}: use sqlite:///FILE or postgresql://…")
     if run_migrations:
