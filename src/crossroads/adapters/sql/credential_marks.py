@@ -93,6 +93,7 @@ class NotifyMark:
         self._conn: psycopg.AsyncConnection | None = None
         self._acks: dict[str, set[int]] = {}  # ticket -> listeners' backend pids that acknowledged
         self._acked = asyncio.Event()
+        self._listening = asyncio.Event()
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
@@ -112,6 +113,12 @@ class NotifyMark:
     async def change(self) -> AsyncIterator[Callable[[Any], Awaitable[None]]]:
         """Around a transaction that may revoke credentials: `within(tx)` sends the NOTIFY inside
         it and notes who listens; after the commit, wait for their acknowledgements."""
+        # A process that has just opened the store (a CLI command) would otherwise name its own
+        # listener before it listens, and wait for an acknowledgement that cannot come.
+        try:
+            await asyncio.wait_for(self._listening.wait(), self._ack_seconds)
+        except TimeoutError:
+            pass  # not listening: the others are still told, and this process reads the store
         ticket = secrets.token_hex(8)
         self._acks[ticket] = set()
         listeners: set[int] = set()
@@ -163,6 +170,7 @@ class NotifyMark:
                 await conn.execute(f"LISTEN {ACK_CHANNEL}")
                 self._generation += 1  # whatever was sent while we were not listening is lost
                 self._conn = conn
+                self._listening.set()
                 failures = 0
                 while True:
                     heard = [n async for n in conn.notifies(stop_after=1)]
@@ -179,6 +187,7 @@ class NotifyMark:
                 _log.warning("lost the credential-change listener (%s); reading epochs per request", exc)
             finally:
                 self._conn = None
+                self._listening.clear()
                 self._generation += 1
                 await conn.close()
             await asyncio.sleep(_RECONNECT_SECONDS[0])
