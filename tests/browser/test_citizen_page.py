@@ -4,10 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -16,32 +12,10 @@ from playwright.sync_api import expect, sync_playwright
 
 from crossroads.adapters.keys import make_client_assertion
 from crossroads.demo import country
-from crossroads.demo.launch import free_port_block, wait_ready
 from crossroads.demo.seed import client_key_path, example_subject
 
 from ..support import ASSERTION_TYPE
-
-CHROMIUM = os.environ.get("CROSSROADS_TEST_CHROMIUM", "/usr/bin/chromium")
-# As the machine's notes advise: no background traffic from a browser on a closed network.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-PERSONS = 60
-
-
-@pytest.fixture
-def demo_process(tmp_path):
-    port = free_port_block(8)
-    data_dir = tmp_path / "demo"
-    env = {**os.environ, "CROSSROADS_TREE_HEAD_EVERY_SECONDS": "0.2"}
-    process = subprocess.Popen([sys.executable, "-m", "crossroads.entrypoints.cli", "demo", "--persons", str(PERSONS),
-                                "--port", str(port), "--provider-port-base", str(port + 1), "--data-dir", str(data_dir)],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_ready(f"http://127.0.0.1:{port}/ready", process, timeout=60)
-        yield f"http://127.0.0.1:{port}", data_dir
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(20)
+from .chromium import CHROMIUM, CHROMIUM_ARGS, PERSONS
 
 
 def ask_about(base: str, data_dir: Path, subject: str) -> None:
