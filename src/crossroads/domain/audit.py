@@ -3,8 +3,9 @@
 The canonical encoding is what the audit log's Merkle tree hashes as a leaf (`domain/merkle.py`;
 checked from outside by `verifier.py`), so it must be byte-for-byte reproducible: JSON with
 sorted keys, no insignificant white space, UTF-8 (orjson's compact output with OPT_SORT_KEYS,
-which is that), integers only (latency in microseconds, time in milliseconds since the epoch). Absent values are left out rather than
-written as null, so that adding an optional field later does not change earlier leaves.
+which is that), integers only (latency in microseconds, time in milliseconds since the epoch).
+Absent values are left out rather than written as null, so that adding an optional field later
+does not change earlier leaves.
 """
 
 from __future__ import annotations

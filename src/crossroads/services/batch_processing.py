@@ -125,8 +125,8 @@ class BatchProcessor:
         decided = []
         for form in forms:  # each in its own transaction, with the batch's id: a restart resumes after it
             if isinstance(form, list):
-                decided.append(await self._service.record_unreadable(caller, DIMONA, refused_form_name(form), form,
-                                                                     batch.language, batch.id))
+                decided.append(await self._service.record_unreadable(
+                    caller, DIMONA, refused_form_name(form), form, batch.language, batch.id))
             else:
                 decided.append(await self._service.dimona_form(caller, form, batch.language, batch.id, strict_mandate=False))
         return decided

@@ -68,7 +68,7 @@ class HistoryPage:
 class ConsultationHistory:
     def __init__(self, log_store: TransparencyLog, proofs: AuditProofs, registry: RegistryCache,
                  mutation_types: MutationStore | None = None) -> None:
-        """`mutation_types` names the changes published about the person (else they keep their codes)."""
+        """`mutation_types` names the changes published about the person (else: their codes)."""
         self._log = log_store
         self._proofs = proofs
         self._registry = registry
@@ -136,7 +136,9 @@ class ConsultationHistory:
         if code == HOLDERS_SERVICE:
             return HOLDERS_NAME
         if record.kind == "mutation":
-            kind = await self._mutation_types.get_type(code, version or None) if self._mutation_types else None
+            if self._mutation_types is None:
+                return None
+            kind = await self._mutation_types.get_type(code, version or None)
             return kind.name if kind else None
         service = await self._registry.service(code, version or None)
         return service.name if service else None
@@ -156,7 +158,8 @@ class ConsultationHistory:
             authorization = await self._registry.authorization(reference) if reference else None
             found.append(Recipient(
                 item["institution"], await self._institution_name(item["institution"]), reference,
-                authorization.purpose if authorization else None, authorization.legal_basis if authorization else None))
+                authorization.purpose if authorization else None,
+                authorization.legal_basis if authorization else None))
         return tuple(found)
 
 

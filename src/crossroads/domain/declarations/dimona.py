@@ -225,7 +225,8 @@ def _on_existing(form: DimonaForm, rules: DimonaRules, register: Register, anoma
         anomalies.append(g.anomaly("00913-355", form.at("DimonaPeriodId")))
         return Decision(anomalies, status_of(anomalies), employer, inss)
     if inss is not None and inss != named.inss:
-        anomalies.append(g.anomaly("00024-347", form.inss_path, "the INSS is not the one of this period"))
+        anomalies.append(g.anomaly("00024-347", form.inss_path,
+                                   "the INSS is not the one of this period"))
     if form.kind == OUT:
         if named.end is not None:
             anomalies.append(g.anomaly("00913-356", form.at("DimonaPeriodId"), f"period {named.id} already ends on {named.end}"))

@@ -18,7 +18,8 @@ from fastapi.responses import FileResponse, HTMLResponse
 DOCS_URL = "/docs"
 ASSETS_URL = "/docs/assets"
 _ASSETS = files("fastapi_offline") / "static"
-_SERVED = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css", "favicon.png": "image/png"}
+_SERVED = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css",
+           "favicon.png": "image/png"}
 # Swagger UI would otherwise send the OpenAPI document's address to its public validator.
 _PARAMETERS = {"validatorUrl": None}
 
@@ -30,7 +31,8 @@ def install(app: FastAPI) -> None:
     async def docs() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} — API",
-            swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js", swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
+            swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
             swagger_favicon_url=f"{ASSETS_URL}/favicon.png", oauth2_redirect_url=None,
             swagger_ui_parameters=_PARAMETERS)
 
@@ -43,6 +45,7 @@ def _asset(name: str, media_type: str):
     path = _ASSETS / name
 
     async def serve() -> FileResponse:
-        return FileResponse(str(path), media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
+        return FileResponse(str(path), media_type=media_type,
+                            headers={"Cache-Control": "public, max-age=86400"})
 
     return serve
