@@ -260,6 +260,9 @@ async def test_a_change_published_about_a_citizen_shows_who_received_it_and_why(
     holders = await demo.http.post("/v1/holders", headers={"Authorization": f"Bearer {token}"},
                                    json={"subject": me, "purpose": "SOCIAL_INTEGRATION"})
     assert holders.status_code == 200, holders.text
+    integrated = await demo.http.post("/v1/directory/changes", headers={"Authorization": f"Bearer {token}"},
+                                      json={"subject": me, "capacity": "SOCIAL_ASSISTANCE", "start": "2024-01-01"})
+    assert integrated.status_code == 200, integrated.text
 
     await sign_in(demo, me)
     listed = (await demo.http.get("/v1/citizen/consultations")).json()["consultations"]
@@ -283,4 +286,6 @@ async def test_a_change_published_about_a_citizen_shows_who_received_it_and_why(
     assert "Change of main residence" in page and "published this change" in page
     assert f"<strong>{welfare.name}</strong>, for SOCIAL_INTEGRATION, under ISC/25/401" in page
     assert to_welfare["legal_basis"] in page
-    assert "person.address-change" not in page and "directory.holders" not in page  # names, not codes
+    assert "Reference directory: holds a file on you (SOCIAL_ASSISTANCE)" in page
+    for code in ("person.address-change", "directory.holders", "directory.integrate"):
+        assert code not in page  # names, not codes

@@ -130,6 +130,8 @@ class ConsultationHistory:
         return institution.name if institution else None
 
     async def _service_name(self, record: AuditRecord) -> str | None:
+        if record.kind == "directory" and record.action in _DIRECTORY_CHANGES:
+            return f"{_DIRECTORY_CHANGES[record.action]} ({record.target})" if record.target else None
         if not record.service:
             return None
         code, _, version = record.service.partition("/")
@@ -162,6 +164,11 @@ class ConsultationHistory:
                 authorization.legal_basis if authorization else None))
         return tuple(found)
 
+
+# A directory change about the person, as they read it (its capacity follows in brackets).
+_DIRECTORY_CHANGES = {"directory.integrate": "Reference directory: holds a file on you",
+                      "directory.end": "Reference directory: ended its file on you",
+                      "directory.remove": "Reference directory: removed its file on you"}
 
 # Of the mutation records about a person, the citizen is shown what a source published and who
 # received it; attempts that failed and replays concern the hub's plumbing, not their data's use.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 
@@ -27,8 +27,8 @@ _PARAMETERS = {"validatorUrl": None}
 def install(app: FastAPI) -> None:
     """Add `/docs` and its assets to an app made with `docs_url=None`."""
 
-    @app.get(DOCS_URL, include_in_schema=False)
-    async def docs() -> HTMLResponse:
+    # Plain routes, as FastAPI adds its own page: no body to read, nothing for the OpenAPI document.
+    async def docs(request: Request) -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} — API",
             swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
@@ -36,15 +36,15 @@ def install(app: FastAPI) -> None:
             swagger_favicon_url=f"{ASSETS_URL}/favicon.png", oauth2_redirect_url=None,
             swagger_ui_parameters=_PARAMETERS)
 
+    app.add_route(DOCS_URL, docs, include_in_schema=False)
     for name, media_type in _SERVED.items():
-        app.add_api_route(f"{ASSETS_URL}/{name}", _asset(name, media_type), methods=["GET"],
-                          include_in_schema=False)
+        app.add_route(f"{ASSETS_URL}/{name}", _asset(name, media_type), include_in_schema=False)
 
 
 def _asset(name: str, media_type: str):
     path = _ASSETS / name
 
-    async def serve() -> FileResponse:
+    async def serve(request: Request) -> FileResponse:
         return FileResponse(str(path), media_type=media_type,
                             headers={"Cache-Control": "public, max-age=86400"})
 
