@@ -44,7 +44,6 @@ def publish_move(base: str, data_dir: Path, subject: str) -> None:
 def test_a_citizen_signs_in_and_sees_who_consulted_them(demo_process):
     base, data_dir = demo_process
     me = example_subject(country.persons(PERSONS))
-    publish_move(base, data_dir, me)
     ask_about(base, data_dir, me)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -62,8 +61,10 @@ def test_a_citizen_signs_in_and_sees_who_consulted_them(demo_process):
             expect(row).to_contain_text(country.BY_KEY["welfare"].name)
             expect(row).to_contain_text("SOCIAL_INTEGRATION")
             expect(row).to_contain_text("allowed")
-            # The change the register published about me: its name, and each institution it was
+            # The change the register publishes about me: its name, and each institution it was
             # sent to with the purpose and the authorization it receives it under.
+            publish_move(base, data_dir, me)
+            page.reload()
             published = table.locator("tbody tr", has_text="published this change").filter(
                 has_text="Change of main residence").first
             expect(published).to_contain_text(country.BY_KEY["nr"].name)
