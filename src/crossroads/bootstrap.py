@@ -201,7 +201,7 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
         auditor=LogAuditor(store.transparency, keys.jwks),
         archive=AuditArchive(store.transparency, keys.jwks, clock),
         publisher=HeadPublisher(store.transparency, proofs.consistency, head_targets(settings)),
-        history=ConsultationHistory(store.transparency, proofs, cache),
+        history=ConsultationHistory(store.transparency, proofs, cache, store.mutations),
         citizen_signin=signin, dev_idp=dev_idp,
         declarations=declarations,
         declaration_batches=DeclarationBatches(store.declarations, ProcessBatchWorker(open_batch_processor, settings),

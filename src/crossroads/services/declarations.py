@@ -85,7 +85,8 @@ class DeclarationService:
         """One DIMONA form, decided at once (status A, W or B)."""
         forms, schema_anomalies = self._forms.read_dimona(document)
         if schema_anomalies:
-            return await self.record_unreadable(caller, DIMONA, "Dimona", schema_anomalies, language)
+            name = dimona.refused_form_name(schema_anomalies)
+            return await self.record_unreadable(caller, DIMONA, name, schema_anomalies, language)
         if len(forms) != 1:
             raise Refusal("malformed_request", f"the document holds {len(forms)} forms; send several as a batch file "
                           "(POST /v1/declarations/batches).")
@@ -96,7 +97,8 @@ class DeclarationService:
         started = self._clock.now()
         employer = await self._store.find_employer(form.employer) if (form.employer.noss or form.employer.company_id) else None
         mandate = [] if employer is None else await self._mandate(
-            caller, employer.company_id, strict_mandate, self._dimona.glossary, "90256-155", f"{form.path}/EmployerId")
+            caller, employer.company_id, strict_mandate, self._dimona.glossary, "90256-155",
+            form.at("EmployerId"))
         today = self._clock.today()
         inss = self._normalise(form.inss) if form.inss else None
 

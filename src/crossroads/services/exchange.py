@@ -1,7 +1,9 @@
 """The exchange: one request about one subject, for one purpose, under one authorization.
 
-`ExchangeService.handle` runs the steps of DESIGN.md in order. Step 1 (authenticate) happens in
-the entrypoint, which hands over the authenticated `Caller`. Every outcome, answer or refusal, is
+`ExchangeService.handle` runs the exchange's steps in order (docs/concepts.md, "The exchange"):
+check the identifier, choose the authorization, check the reference directory, ask the provider,
+check and minimise its answer. Authentication happens before, in the entrypoint, which hands over
+the authenticated `Caller`. Every outcome, answer or refusal, is
 appended to the audit log before `handle` returns, so nothing leaves the hub unlogged.
 """
 

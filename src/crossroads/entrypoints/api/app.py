@@ -18,6 +18,7 @@ from ...domain.errors import CATALOGUE, Refusal
 from ...services.clock import Clock
 from ...demo import identity_provider
 from . import admin, audit, auth, citizen, declarations, directory, discovery, errors, exchange, mutations, ops
+from . import docs_page
 from ..declarations_source import MOUNT, LazySource
 from .direct import DirectRoute
 from .request_target import RequestTarget
@@ -109,7 +110,8 @@ def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None =
                 await app.state.hub.close()
 
     app = FastAPI(title="Crossroads hub", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  default_response_class=JSONBody, docs_url="/docs", redoc_url=None)
+                  default_response_class=JSONBody, docs_url=None, redoc_url=None)
+    docs_page.install(app)  # Swagger UI with its assets served by the hub, not a CDN
     errors.install(app)
     for module in (ops, auth, exchange, directory, mutations, declarations, discovery, admin, audit, citizen):
         app.include_router(module.router)

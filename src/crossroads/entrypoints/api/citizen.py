@@ -14,7 +14,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import RedirectResponse
 
 from ...domain.errors import Refusal
-from ...services.citizen import Consultation, HistoryPage
+from ...services.citizen import Consultation, HistoryPage, Recipient
 from ...templates import render
 from .errors import openapi_errors
 from .json_input import JSONRoute
@@ -111,6 +111,9 @@ async def page(request: Request, before: int | None = Query(None, ge=1, le=MAX_I
     history = await hub.history.page(_citizen(request), limit=PAGE_SIZE, before=before)
     head = history.tree_head
     rows = [{**_summary(c), "what": c.service_name or c.record.service or c.record.action or c.record.kind,
+             "published": c.record.action == "mutation.publish",
+             "received": c.record.action == "mutation.deliver",
+             "recipients": [_recipient(r) for r in c.recipients],
              "institution": c.record.consumer, "institution_name": c.institution_name,
              "application_name": c.application_name, "proved": c.inclusion_path is not None}
             for c in history.consultations]
@@ -152,9 +155,16 @@ async def my_personal_data_usage(
 def _summary(c: Consultation) -> dict:
     r = c.record
     return {
-        "kind": r.kind, "at": _iso(r.at_ms), "request_id": r.request_id, "purpose": r.purpose, "authorization": r.authorization,
+        "kind": r.kind, "at": _iso(r.at_ms), "request_id": r.request_id, "purpose": c.purpose,
+        "authorization": r.authorization,
         "legal_basis": c.legal_basis, "outcome": r.outcome, "allowed": c.allowed, "leaf_index": c.leaf_index,
     }
+
+
+def _recipient(r: Recipient) -> dict:
+    """An institution a published change was sent to, as the citizen's list shows it."""
+    return {"institution": {"enterprise_number": r.institution, "name": r.institution_name},
+            "purpose": r.purpose, "authorization": r.authorization, "legal_basis": r.legal_basis}
 
 
 def _page_json(history: HistoryPage) -> dict:
@@ -167,6 +177,8 @@ def _page_json(history: HistoryPage) -> dict:
                 "application": {"code": r.application, "name": c.application_name} if r.application else None,
                 "service": {"code": r.service, "name": c.service_name} if r.service else None,
                 "action": r.action, "user_id": r.user_id, "providers": list(r.providers),
+                "recipients": ([_recipient(x) for x in c.recipients]
+                               if r.action == "mutation.publish" else None),
                 "entry": _b64(c.entry)}
         item["proof"] = None if c.inclusion_path is None or head is None else {
             "leaf_index": c.leaf_index, "tree_size": head.tree_size, "inclusion_path": [_b64(h) for h in c.inclusion_path]}

@@ -1,7 +1,7 @@
 """Discovery in the shape of the GovStack Information Mediator directory services.
 
 `listClients`, `listMethods`, `allowedMethods` and `getOpenAPI` answer as that specification
-(`shared/reference/govstack/GovStack_IM_Directory_Services_API.yaml`) says, so that a client
+(GovStack's Information Mediator building block, its Directory Services API) says, so that a client
 written for it finds Crossroads' members and services. A member's "applications" here are the
 services it provides (its subsystem, in X-Road terms, is `services`).
 """
