@@ -6,6 +6,7 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 from .adapters.batch_worker import ProcessBatchWorker
@@ -19,8 +20,6 @@ from .adapters.outbox_queue import OutboxPushQueue
 from .adapters.provider_client import AiohttpProviderClient
 from .adapters.sql.store import SqlStore, open_store
 from .config import Settings
-from .demo import country
-from .demo.identity_provider import DevelopmentIdentityProvider
 from .domain.declarations.dimona import DimonaRules
 from .domain.declarations.dmfa import DmfaRules
 from .domain.declarations.records import DIMONA, DMFA
@@ -83,7 +82,9 @@ class Hub:
     declaration_batches: DeclarationBatches
     declaration_publisher: DeclarationPublisher
     citizen_signin: OidcSignIn | None  # None: citizen sign-in is not configured
-    dev_idp: DevelopmentIdentityProvider | None  # demo mode only
+    # The demo's development identity provider, set by the demo's own wiring (demo/wiring.py);
+    # production never builds one. Typed loosely so that production never imports the demo.
+    dev_idp: Any = None
 
     async def close(self) -> None:
         await self.declaration_batches.close()
@@ -160,12 +161,6 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
     signin = None if citizen_issuer is None else OidcSignIn(
         citizen_issuer, settings.citizen_oidc_client_id, secret.get_secret_value() if secret else None,
         settings.citizen_identifier_claim, oidc_http)
-    dev_idp = None
-    if settings.demo:
-        dev_idp = DevelopmentIdentityProvider(
-            f"{settings.issuer}/dev-idp", settings.citizen_oidc_client_id, secret.get_secret_value() if secret else None,
-            DevelopmentIdentityProvider.load_key(settings.data_dir / "dev-idp"), store.replay,
-            examples=country.persons(5), redirect_prefix=f"{settings.issuer}/citizen/")
     proofs = AuditProofs(store.transparency)
     push_queue = await open_push_queue(settings, store.mutations)
     directory = DirectoryService(store.directory, store.registry, store.audit, clock, scheme, hasher,
@@ -202,7 +197,7 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
         archive=AuditArchive(store.transparency, keys.jwks, clock),
         publisher=HeadPublisher(store.transparency, proofs.consistency, head_targets(settings)),
         history=ConsultationHistory(store.transparency, proofs, cache),
-        citizen_signin=signin, dev_idp=dev_idp,
+        citizen_signin=signin,
         declarations=declarations,
         declaration_batches=DeclarationBatches(store.declarations, ProcessBatchWorker(open_batch_processor, settings),
                                                store.audit, clock, batch_limits(settings)),

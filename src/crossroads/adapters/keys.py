@@ -168,6 +168,12 @@ def generate_application_key(kind: str = "Ed25519") -> dict:
     return data
 
 
+def client_key_path(data_dir: Path, client_id: str) -> Path:
+    """Where an application's private key is kept in a data folder (the demo writes its own there;
+    `crossroads token` and `ask` read it by default)."""
+    return data_dir / "clients" / f"{client_id.replace(':', '_')}.jwk.json"
+
+
 def public_jwk(private_jwk: dict) -> dict:
     return {k: v for k, v in private_jwk.items() if k not in ("d", "p", "q", "dp", "dq", "qi")}
 

@@ -16,10 +16,10 @@ from typing import Any
 
 from starlette.requests import Request
 
-from ..domain.declarations.records import Declaration
-from ..domain.errors import Refusal
-from ..providerkit import HubKeySet, ProviderApp
-from .api.errors import audit_refusal, unaudited
+from ...domain.declarations.records import Declaration
+from ...domain.errors import Refusal
+from ...providerkit import HubKeySet, ProviderApp
+from .errors import audit_refusal, unaudited
 
 MOUNT = "/sources/declarations"
 
