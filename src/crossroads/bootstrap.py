@@ -40,6 +40,7 @@ from .services.initial_sync import InitialSync
 from .services.mutations import MutationService
 from .services.push import PushDispatcher
 from .services.push_partitions import PushPartitions
+from .services.refusals import RefusalLog
 from .services.ports import MutationStore, ProviderClient, PushQueue
 from .services.registry import RegistryAdmin
 from .services.registry_cache import RegistryCache
@@ -63,6 +64,7 @@ class Hub:
     session_secret: str
     tokens: TokenService
     registry: RegistryAdmin
+    refusals: RefusalLog
     directory: DirectoryService
     exchange: ExchangeService
     mutations: MutationService
@@ -176,6 +178,7 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
             token_ttl=settings.token_ttl_seconds, max_assertion_lifetime=settings.assertion_max_lifetime_seconds,
         ),
         registry=RegistryAdmin(store.registry, store.audit, clock, scheme, cache, store.mutations),
+        refusals=RefusalLog(store.audit, clock),
         directory=directory,
         exchange=ExchangeService(
             store.registry, store.directory, store.audit, providers, keys, clock, scheme, hasher, cache

@@ -28,11 +28,7 @@ async def token(request: Request) -> JSONBody:
         raise Refusal("unsupported_media_type", "the token request is a form: application/x-www-form-urlencoded.")
     raw = (await request.body()).decode("utf-8", errors="replace")
     form = dict(parse_qsl(raw, keep_blank_values=True))
-    try:
-        answer = await request.app.state.hub.tokens.issue(form, request_id(request))
-    except Refusal as refusal:
-        refusal.audited = True  # type: ignore[attr-defined]
-        raise
+    answer = await request.app.state.hub.tokens.issue(form, request_id(request))
     return JSONBody(answer, headers={"Cache-Control": "no-store"})
 
 

@@ -96,11 +96,6 @@ def json_body(model: type[BaseModel]) -> dict:
         "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}}
 
 
-def _mark_audited(refusal: Refusal) -> Refusal:
-    refusal.audited = True  # type: ignore[attr-defined]
-    return refusal
-
-
 async def answer_exchange(request: Request, service: str) -> JSONBody:
     """The exchange over HTTP: authenticate, parse, run the use case, render. Refusals propagate.
 
@@ -115,7 +110,7 @@ async def answer_exchange(request: Request, service: str) -> JSONBody:
             result = await request.app.state.hub.exchange.handle(exchange_request)
         except Refusal as refusal:
             outcome.code = refusal.code
-            raise _mark_audited(refusal)
+            raise
     return _render(result, request, raw)
 
 
@@ -141,5 +136,5 @@ async def holders(body: HoldersIn, request: Request, caller: Caller = Depends(ap
             result = await request.app.state.hub.exchange.holders(exchange_request)
         except Refusal as refusal:
             outcome.code = refusal.code
-            raise _mark_audited(refusal)
+            raise
     return _render(result, request, await request.body())

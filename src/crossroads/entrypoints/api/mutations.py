@@ -16,7 +16,7 @@ from fastapi.responses import Response as PlainResponse
 from ...domain.errors import Refusal
 from ...domain.mutations import MutationType, Subscription, event_type
 from ...services.auth import Caller
-from .errors import openapi_errors, refusal_record, request_id
+from .errors import openapi_errors, refused_request, request_id
 from .json_input import JSONRoute
 from .responses import JSONBody
 from .schemas import MAX_INTEGER, AckIn, MutationBatchIn, MutationIn, MutationTypeIn, SubscriptionIn
@@ -72,7 +72,8 @@ async def publish_batch(mutation_type: str, body: MutationBatchIn, request: Requ
     # under the request id the answer names.
     refused = [(number, outcome) for number, outcome in enumerate(outcomes) if isinstance(outcome, Refusal)]
     if refused:
-        await hub.store.audit.append_many([await refusal_record(request, outcome, hub, index=number) for number, outcome in refused])
+        await hub.refusals.record(*[await refused_request(request, outcome, hub, index=number)
+                                    for number, outcome in refused])
     response.headers["X-Request-Id"] = request_id(request)
     results = []
     for number, (raw, outcome) in enumerate(zip(body.mutations, outcomes)):
