@@ -41,6 +41,9 @@ from .services.mutations import MutationService
 from .services.push import PushDispatcher
 from .services.push_partitions import PushPartitions
 from .services.refusals import RefusalLog
+from .services.registry_queries import RegistryQueries
+from .services.declaration_queries import DeclarationQueries
+from .services.hub_status import HubStatus
 from .services.ports import MutationStore, ProviderClient, PushQueue
 from .services.registry import RegistryAdmin
 from .services.registry_cache import RegistryCache
@@ -65,6 +68,9 @@ class Hub:
     tokens: TokenService
     registry: RegistryAdmin
     refusals: RefusalLog
+    registry_queries: RegistryQueries
+    declaration_queries: DeclarationQueries
+    status: HubStatus
     directory: DirectoryService
     exchange: ExchangeService
     mutations: MutationService
@@ -170,6 +176,17 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
     mutations = MutationService(store.mutations, store.registry, store.directory, store.audit, clock, scheme, hasher,
                                 cache, push_queue, WebhookPolicy(settings.issuer, settings.allow_internal_webhooks))
     declarations = declaration_service(settings, store, load_reference(settings.dmfa_rates), clock, scheme, hasher)
+    sequencer = Sequencer(store.transparency, keys, clock, head_every_entries=settings.tree_head_every_entries,
+                          head_every_seconds=settings.tree_head_every_seconds)
+    publisher = HeadPublisher(store.transparency, proofs.consistency, head_targets(settings))
+    push = PushDispatcher(store.mutations, push_queue, webhooks, keys, store.audit, clock,
+                          max_attempts=settings.push_max_attempts, retry_base_seconds=settings.push_retry_base_seconds,
+                          retry_max_seconds=settings.push_retry_max_seconds, batch=settings.push_batch,
+                          check_address=mutations.check_webhook)
+    declaration_publisher = DeclarationPublisher(
+        store.declarations, mutations,
+        scheme.normalise_enterprise(settings.declarations_source, "declarations_source")
+        if settings.declarations_source else None)
     return Hub(
         settings=settings, store=store, keys=keys, scheme=scheme, hasher=hasher, clock=clock,
         admin_token=loaded.admin_token, session_secret=loaded.session_secret,
@@ -185,28 +202,25 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
         ),
         mutations=mutations,
         initial_sync=InitialSync(directory, store.mutations, cache, providers, keys, store.audit, clock, scheme, hasher),
-        push=PushDispatcher(store.mutations, push_queue, webhooks, keys, store.audit, clock,
-                            max_attempts=settings.push_max_attempts, retry_base_seconds=settings.push_retry_base_seconds,
-                            retry_max_seconds=settings.push_retry_max_seconds, batch=settings.push_batch,
-                            check_address=mutations.check_webhook),
+        push=push,
         push_queue=push_queue,
         push_partitions=PushPartitions([store.push_partition_lease(n) for n in range(settings.push_partitions)]),
         providers=providers,
         webhooks=webhooks,
-        sequencer=Sequencer(store.transparency, keys, clock, head_every_entries=settings.tree_head_every_entries,
-                            head_every_seconds=settings.tree_head_every_seconds),
+        sequencer=sequencer,
         audit_proofs=proofs,
         auditor=LogAuditor(store.transparency, keys.jwks),
         archive=AuditArchive(store.transparency, keys.jwks, clock),
-        publisher=HeadPublisher(store.transparency, proofs.consistency, head_targets(settings)),
+        publisher=publisher,
         history=ConsultationHistory(store.transparency, proofs, cache),
         citizen_signin=signin,
         declarations=declarations,
         declaration_batches=DeclarationBatches(store.declarations, ProcessBatchWorker(open_batch_processor, settings),
                                                store.audit, clock, batch_limits(settings)),
-        declaration_publisher=DeclarationPublisher(
-            store.declarations, mutations,
-            scheme.normalise_enterprise(settings.declarations_source, "declarations_source") if settings.declarations_source else None),
+        declaration_publisher=declaration_publisher,
+        registry_queries=RegistryQueries(store.registry, store.mutations),
+        declaration_queries=DeclarationQueries(store.declarations, scheme),
+        status=HubStatus(store.ping, store.declarations, sequencer, publisher, push, declaration_publisher),
     )
 
 

@@ -13,6 +13,7 @@ from ...domain.errors import Refusal
 from ...domain.periods import Period
 from ...services.auth import Caller
 from ...services.exchange import ExchangeRequest, ExchangeResult
+from .dependencies import ExchangeDep, exchange_service
 from .errors import openapi_errors, refusal_from_errors, request_id
 from .json_input import JSONRoute, read_json
 from .metrics import observe
@@ -107,7 +108,7 @@ async def answer_exchange(request: Request, service: str) -> JSONBody:
     exchange_request = _exchange_request(request, caller, service, body)
     with observe(service) as outcome:
         try:
-            result = await request.app.state.hub.exchange.handle(exchange_request)
+            result = await (await exchange_service(request)).handle(exchange_request)
         except Refusal as refusal:
             outcome.code = refusal.code
             raise
@@ -129,11 +130,12 @@ EXCHANGE_ROUTE = next(r for r in router.routes if getattr(r, "path", None) == EX
 
 @router.post("/v1/holders", response_model=ExchangeOut, responses=EXCHANGE_ERRORS,
              summary="Which institutions hold a file on this person (built-in service directory.holders)")
-async def holders(body: HoldersIn, request: Request, caller: Caller = Depends(application)) -> JSONBody:
+async def holders(body: HoldersIn, request: Request, exchange: ExchangeDep,
+                  caller: Caller = Depends(application)) -> JSONBody:
     exchange_request = _exchange_request(request, caller, "directory.holders", body)
     with observe("directory.holders") as outcome:
         try:
-            result = await request.app.state.hub.exchange.holders(exchange_request)
+            result = await exchange.holders(exchange_request)
         except Refusal as refusal:
             outcome.code = refusal.code
             raise
