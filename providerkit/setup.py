@@ -11,8 +11,13 @@ from setuptools import setup
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
-MODULES = ["crossroads/__init__.py", "crossroads/domain/__init__.py", "crossroads/domain/errors.py",
-           "crossroads/providerkit/__init__.py", "crossroads/providerkit/signatures.py"]
+MODULES = [
+    "crossroads/__init__.py",
+    "crossroads/domain/__init__.py",
+    "crossroads/domain/errors.py",
+    "crossroads/providerkit/__init__.py",
+    "crossroads/providerkit/signatures.py",
+]
 
 if SRC.is_dir():  # from the repository; an sdist already carries its copy
     shutil.rmtree(HERE / "kit", ignore_errors=True)
@@ -20,4 +25,6 @@ if SRC.is_dir():  # from the repository; an sdist already carries its copy
         (HERE / "kit" / module).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(SRC / module, HERE / "kit" / module)
 
-setup(packages=["crossroads", "crossroads.domain", "crossroads.providerkit"], package_dir={"": "kit"})
+setup(
+    packages=["crossroads", "crossroads.domain", "crossroads.providerkit"], package_dir={"": "kit"}
+)

@@ -15,9 +15,30 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "crossroads"
 
 # Third-party modules that are frameworks, databases or I/O: the domain stays free of them.
-FRAMEWORKS = ("fastapi", "starlette", "pydantic", "pydantic_settings", "sqlalchemy", "psycopg", "psycopg_pool",
-              "aiohttp", "httpx", "nats", "uvicorn", "typer", "rich", "jinja2", "lxml", "authlib", "prometheus_client",
-              "sqlite3", "asyncio", "urllib.request", "socket", "subprocess")
+FRAMEWORKS = (
+    "fastapi",
+    "starlette",
+    "pydantic",
+    "pydantic_settings",
+    "sqlalchemy",
+    "psycopg",
+    "psycopg_pool",
+    "aiohttp",
+    "httpx",
+    "nats",
+    "uvicorn",
+    "typer",
+    "rich",
+    "jinja2",
+    "lxml",
+    "authlib",
+    "prometheus_client",
+    "sqlite3",
+    "asyncio",
+    "urllib.request",
+    "socket",
+    "subprocess",
+)
 # The modules that may import crossroads.demo: the demo's own modules, and the CLI's demo command.
 DEMO_IMPORTERS = ("crossroads.entrypoints.demo_run",)
 
@@ -40,7 +61,7 @@ def imports_of(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
-                base = base[:len(base) - node.level + 1]
+                base = base[: len(base) - node.level + 1]
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
@@ -59,25 +80,47 @@ def _under(name: str, *prefixes: str) -> bool:
 
 
 def _offending(importer_prefix: str, forbidden: tuple[str, ...]) -> list[str]:
-    return sorted(f"{module} imports {target}" for module, targets in modules().items()
-                  if _under(module, importer_prefix) for target in targets if _under(target, *forbidden))
+    return sorted(
+        f"{module} imports {target}"
+        for module, targets in modules().items()
+        if _under(module, importer_prefix)
+        for target in targets
+        if _under(target, *forbidden)
+    )
 
 
 def test_the_domain_imports_no_framework_database_adapter_service_or_entrypoint():
-    inner = tuple(f"crossroads.{p}" for p in ("services", "adapters", "entrypoints", "demo", "bootstrap", "config",
-                                              "providerkit", "templates"))
+    inner = tuple(
+        f"crossroads.{p}"
+        for p in (
+            "services",
+            "adapters",
+            "entrypoints",
+            "demo",
+            "bootstrap",
+            "config",
+            "providerkit",
+            "templates",
+        )
+    )
     assert _offending("crossroads.domain", inner + FRAMEWORKS) == []
 
 
 def test_services_import_no_adapter_entrypoint_or_demo():
-    outer = tuple(f"crossroads.{p}" for p in ("adapters", "entrypoints", "demo", "bootstrap", "providerkit"))
+    outer = tuple(
+        f"crossroads.{p}" for p in ("adapters", "entrypoints", "demo", "bootstrap", "providerkit")
+    )
     assert _offending("crossroads.services", outer) == []
 
 
 def test_nothing_imports_the_demo_but_the_demo_and_the_clis_demo_command():
-    found = sorted(f"{module} imports {target}" for module, targets in modules().items()
-                   if not _under(module, "crossroads.demo", *DEMO_IMPORTERS)
-                   for target in targets if _under(target, "crossroads.demo"))
+    found = sorted(
+        f"{module} imports {target}"
+        for module, targets in modules().items()
+        if not _under(module, "crossroads.demo", *DEMO_IMPORTERS)
+        for target in targets
+        if _under(target, "crossroads.demo")
+    )
     assert found == []
 
 

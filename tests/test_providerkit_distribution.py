@@ -16,9 +16,27 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # What the hub needs and a provider must not be made to install or import.
-HUB_ONLY = ("crossroads.adapters", "crossroads.services", "crossroads.entrypoints", "crossroads.demo",
-            "crossroads.bootstrap", "crossroads.config", "fastapi", "sqlalchemy", "psycopg", "psycopg_pool",
-            "aiohttp", "nats", "lxml", "pydantic", "typer", "uvicorn", "jinja2", "authlib", "stdnum")
+HUB_ONLY = (
+    "crossroads.adapters",
+    "crossroads.services",
+    "crossroads.entrypoints",
+    "crossroads.demo",
+    "crossroads.bootstrap",
+    "crossroads.config",
+    "fastapi",
+    "sqlalchemy",
+    "psycopg",
+    "psycopg_pool",
+    "aiohttp",
+    "nats",
+    "lxml",
+    "pydantic",
+    "typer",
+    "uvicorn",
+    "jinja2",
+    "authlib",
+    "stdnum",
+)
 
 PROBE = """
 import json, sys
@@ -40,8 +58,9 @@ print(json.dumps({"modules": modules, "kit": crossroads.providerkit.__file__,
 
 def _probe(*args: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=env, timeout=120
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 
@@ -58,8 +77,22 @@ def test_importing_the_provider_kit_imports_nothing_of_the_hub():
 
 
 def test_the_provider_kit_builds_as_its_own_distribution_and_runs_alone(tmp_path):
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", str(ROOT / "providerkit"),
-                            "-w", str(tmp_path / "wheel")], capture_output=True, text=True, timeout=600)
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            str(ROOT / "providerkit"),
+            "-w",
+            str(tmp_path / "wheel"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert built.returncode == 0, built.stderr[-2000:]
     (wheel,) = (tmp_path / "wheel").glob("crossroads_providerkit-*.whl")
     with zipfile.ZipFile(wheel) as archive:
@@ -67,10 +100,18 @@ def test_the_provider_kit_builds_as_its_own_distribution_and_runs_alone(tmp_path
         metadata = archive.read(next(n for n in names if n.endswith("/METADATA"))).decode()
         archive.extractall(tmp_path / "site")
     modules = sorted(n for n in names if n.endswith(".py"))
-    assert modules == ["crossroads/__init__.py", "crossroads/domain/__init__.py", "crossroads/domain/errors.py",
-                       "crossroads/providerkit/__init__.py", "crossroads/providerkit/signatures.py"]
-    requires = sorted(line.split(":", 1)[1].strip().split(">")[0] for line in metadata.splitlines()
-                      if line.startswith("Requires-Dist:"))
+    assert modules == [
+        "crossroads/__init__.py",
+        "crossroads/domain/__init__.py",
+        "crossroads/domain/errors.py",
+        "crossroads/providerkit/__init__.py",
+        "crossroads/providerkit/signatures.py",
+    ]
+    requires = sorted(
+        line.split(":", 1)[1].strip().split(">")[0]
+        for line in metadata.splitlines()
+        if line.startswith("Requires-Dist:")
+    )
     assert requires == ["joserfc", "starlette"]
 
     found = _probe(str(tmp_path / "site"))

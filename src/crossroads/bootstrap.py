@@ -176,11 +176,13 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
     mutations = MutationService(store.mutations, store.registry, store.directory, store.audit, clock, scheme, hasher,
                                 cache, push_queue, WebhookPolicy(settings.issuer, settings.allow_internal_webhooks))
     declarations = declaration_service(settings, store, load_reference(settings.dmfa_rates), clock, scheme, hasher)
-    sequencer = Sequencer(store.transparency, keys, clock, head_every_entries=settings.tree_head_every_entries,
+    sequencer = Sequencer(store.transparency, keys, clock,
+                          head_every_entries=settings.tree_head_every_entries,
                           head_every_seconds=settings.tree_head_every_seconds)
     publisher = HeadPublisher(store.transparency, proofs.consistency, head_targets(settings))
     push = PushDispatcher(store.mutations, push_queue, webhooks, keys, store.audit, clock,
-                          max_attempts=settings.push_max_attempts, retry_base_seconds=settings.push_retry_base_seconds,
+                          max_attempts=settings.push_max_attempts,
+                          retry_base_seconds=settings.push_retry_base_seconds,
                           retry_max_seconds=settings.push_retry_max_seconds, batch=settings.push_batch,
                           check_address=mutations.check_webhook)
     declaration_publisher = DeclarationPublisher(
@@ -220,7 +222,8 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
         declaration_publisher=declaration_publisher,
         registry_queries=RegistryQueries(store.registry, store.mutations),
         declaration_queries=DeclarationQueries(store.declarations, scheme),
-        status=HubStatus(store.ping, store.declarations, sequencer, publisher, push, declaration_publisher),
+        status=HubStatus(store.ping, store.declarations, sequencer, publisher, push,
+                         declaration_publisher),
     )
 
 

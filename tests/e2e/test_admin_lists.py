@@ -23,8 +23,14 @@ ACTIONS = {"/admin/dead-letters/replay": "/admin/dead-letters"}
 def api_routes(app) -> list[APIRoute]:
     def walk(routes) -> list:
         # FastAPI may keep an included router whole (its routes under `original_router`).
-        return [r for route in routes
-                for r in (walk(route.original_router.routes) if hasattr(route, "original_router") else [route])]
+        return [
+            r
+            for route in routes
+            for r in (
+                walk(route.original_router.routes) if hasattr(route, "original_router") else [route]
+            )
+        ]
+
     return [r for r in walk(app.routes) if isinstance(r, APIRoute)]
 
 
@@ -47,7 +53,10 @@ def test_every_admin_route_that_creates_has_a_list_route_and_a_get_route(tmp_pat
 
 def test_the_route_walk_would_see_a_missing_list():
     assert collection_of("/admin/employers/{company_id}") == "/admin/employers"
-    assert collection_of("/admin/integration-rights/{enterprise_number}/{capacity}") == "/admin/integration-rights"
+    assert (
+        collection_of("/admin/integration-rights/{enterprise_number}/{capacity}")
+        == "/admin/integration-rights"
+    )
     assert collection_of("/admin/mandates") == "/admin/mandates"
 
 
@@ -55,7 +64,9 @@ async def test_the_employers_register_is_listed_a_page_at_a_time_and_each_shown(
     http = demo_on.http
     seen, after = [], ""
     while True:
-        page = await http.get("/admin/employers", params={"after": after, "limit": 7}, headers=OPERATOR)
+        page = await http.get(
+            "/admin/employers", params={"after": after, "limit": 7}, headers=OPERATOR
+        )
         assert page.status_code == 200, page.text
         body = page.json()
         assert len(body["employers"]) <= 7
@@ -73,7 +84,10 @@ async def test_the_employers_register_is_listed_a_page_at_a_time_and_each_shown(
     assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")
     bad = await http.get("/admin/employers/123", headers=OPERATOR)
     assert (bad.status_code, bad.json()["code"]) == (422, "invalid_identifier")
-    refused = await http.get("/admin/employers", headers={"Authorization": f"Bearer {await demo_on.token(demo_on.welfare)}"})
+    refused = await http.get(
+        "/admin/employers",
+        headers={"Authorization": f"Bearer {await demo_on.token(demo_on.welfare)}"},
+    )
     assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
 
 
@@ -82,25 +96,44 @@ async def test_mandates_are_listed_by_office_or_employer_a_page_at_a_time(demo_o
     payroll = country.BY_KEY["payroll"].number
     seen, after = [], None
     while True:
-        page = await http.get("/admin/mandates", params={"office": payroll, "limit": 6, **({"after": after} if after else {})},
-                              headers=OPERATOR)
+        page = await http.get(
+            "/admin/mandates",
+            params={"office": payroll, "limit": 6, **({"after": after} if after else {})},
+            headers=OPERATOR,
+        )
         assert page.status_code == 200, page.text
         if not page.json()["mandates"]:
             break
         seen += page.json()["mandates"]
         after = page.json()["next_after"]
     assert sorted(m["employer"] for m in seen) == sorted(c for c, _, _ in employers.EMPLOYERS)
-    assert {(m["office"], m["valid_from"], m["valid_to"]) for m in seen} == {(payroll, "2024-01-01", None)}
+    assert {(m["office"], m["valid_from"], m["valid_to"]) for m in seen} == {
+        (payroll, "2024-01-01", None)
+    }
     one = employers.EMPLOYERS[0][0]
-    put = await http.put("/admin/mandates", headers=OPERATOR, json={"office": country.BY_KEY["welfare"].number,
-                                                                   "employer": one, "valid_from": "2025-02-01",
-                                                                   "valid_to": "2025-12-31"})
+    put = await http.put(
+        "/admin/mandates",
+        headers=OPERATOR,
+        json={
+            "office": country.BY_KEY["welfare"].number,
+            "employer": one,
+            "valid_from": "2025-02-01",
+            "valid_to": "2025-12-31",
+        },
+    )
     assert put.status_code == 204, put.text
-    of_employer = (await http.get("/admin/mandates", params={"employer": one}, headers=OPERATOR)).json()["mandates"]
+    of_employer = (
+        await http.get("/admin/mandates", params={"employer": one}, headers=OPERATOR)
+    ).json()["mandates"]
     assert sorted((m["office"], m["valid_to"]) for m in of_employer) == sorted(
-        [(payroll, None), (country.BY_KEY["welfare"].number, "2025-12-31")])
+        [(payroll, None), (country.BY_KEY["welfare"].number, "2025-12-31")]
+    )
     bad = await http.get("/admin/mandates", params={"after": "not-a-cursor"}, headers=OPERATOR)
-    assert (bad.status_code, bad.json()["code"], bad.json()["field"]) == (400, "malformed_request", "after")
+    assert (bad.status_code, bad.json()["code"], bad.json()["field"]) == (
+        400,
+        "malformed_request",
+        "after",
+    )
 
 
 async def test_each_registry_resource_is_shown_under_the_path_it_was_put_at(demo_on):
@@ -116,19 +149,33 @@ async def test_each_registry_resource_is_shown_under_the_path_it_was_put_at(demo
     assert (await get(f"/admin/institutions/{welfare}"))["enterprise_number"] == welfare
     applications = await get(f"/admin/institutions/{welfare}/applications")
     assert [a["client_id"] for a in applications] == [demo_on.welfare]
-    assert (await get(f"/admin/institutions/{welfare}/applications/case-app"))["client_id"] == demo_on.welfare
+    assert (await get(f"/admin/institutions/{welfare}/applications/case-app"))[
+        "client_id"
+    ] == demo_on.welfare
     assert (await get("/admin/capacities/HEALTH_INSURED"))["code"] == "HEALTH_INSURED"
     assert (await get("/admin/services/person.identity/1"))["code"] == "person.identity"
     providers = await get("/admin/services/health.affiliation/providers")
     assert fund in [p["institution"] for p in providers]
-    assert (await get(f"/admin/services/health.affiliation/providers/{fund}"))["institution"] == fund
+    assert (await get(f"/admin/services/health.affiliation/providers/{fund}"))[
+        "institution"
+    ] == fund
     assert (await get("/admin/authorizations/ISC/24/101"))["consumer"] == welfare
-    assert (await get(f"/admin/integration-rights/{fund}/HEALTH_INSURED"))["capacity"] == "HEALTH_INSURED"
+    assert (await get(f"/admin/integration-rights/{fund}/HEALTH_INSURED"))[
+        "capacity"
+    ] == "HEALTH_INSURED"
     types = await get("/admin/mutation-types")
     first = types[0]
-    assert (await get(f"/admin/mutation-types/{first['code']}/{first['version']}"))["code"] == first["code"]
-    for path in ("/admin/institutions/0411905847", "/admin/capacities/NOPE", "/admin/services/person.identity/9",
-                 "/admin/authorizations/ISC/0/0", f"/admin/integration-rights/{fund}/JOB_SEEKER",
-                 "/admin/mutation-types/nope/1", f"/admin/institutions/{welfare}/applications/nope"):
+    assert (await get(f"/admin/mutation-types/{first['code']}/{first['version']}"))[
+        "code"
+    ] == first["code"]
+    for path in (
+        "/admin/institutions/0411905847",
+        "/admin/capacities/NOPE",
+        "/admin/services/person.identity/9",
+        "/admin/authorizations/ISC/0/0",
+        f"/admin/integration-rights/{fund}/JOB_SEEKER",
+        "/admin/mutation-types/nope/1",
+        f"/admin/institutions/{welfare}/applications/nope",
+    ):
         answer = await http.get(path, headers=OPERATOR)
         assert (answer.status_code, answer.json()["code"]) == (404, "not_found"), path

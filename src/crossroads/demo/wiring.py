@@ -18,21 +18,31 @@ from . import country, identity_provider
 from .identity_provider import DevelopmentIdentityProvider
 
 
-async def bootstrap_demo(settings: Settings, clock: Clock | None = None, providers: ProviderClient | None = None,
-                         oidc_http: dict | None = None) -> Hub:
+async def bootstrap_demo(
+    settings: Settings,
+    clock: Clock | None = None,
+    providers: ProviderClient | None = None,
+    oidc_http: dict | None = None,
+) -> Hub:
     """The hub as `bootstrap` builds it, with the development identity provider in demo mode."""
     hub = await bootstrap(settings, clock, providers, oidc_http)
     if settings.demo:
         secret = settings.citizen_oidc_client_secret
         hub.dev_idp = DevelopmentIdentityProvider(
-            f"{settings.issuer}/dev-idp", settings.citizen_oidc_client_id,
+            f"{settings.issuer}/dev-idp",
+            settings.citizen_oidc_client_id,
             secret.get_secret_value() if secret else None,
-            DevelopmentIdentityProvider.load_key(settings.data_dir / "dev-idp"), hub.store.replay,
-            examples=country.persons(5), redirect_prefix=f"{settings.issuer}/citizen/")
+            DevelopmentIdentityProvider.load_key(settings.data_dir / "dev-idp"),
+            hub.store.replay,
+            examples=country.persons(5),
+            redirect_prefix=f"{settings.issuer}/citizen/",
+        )
     return hub
 
 
-def create_demo_app(settings: Settings, clock: Clock | None = None, hub: Hub | None = None) -> FastAPI:
+def create_demo_app(
+    settings: Settings, clock: Clock | None = None, hub: Hub | None = None
+) -> FastAPI:
     """The hub's app, built with the demo's wiring, serving the development identity provider in
     demo mode."""
     routers = [identity_provider.router()] if settings.demo else []

@@ -49,7 +49,8 @@ def run_demo(persons: int, port: int, provider_port_base: int, data_dir: Path, s
     try:
         wait_ready(f"http://127.0.0.1:{provider_port_base + 1}/", sources, timeout=20)
         BoundedHttpToolsProtocol.configure(settings)
-        uvicorn.run(create_demo_app(settings), host="127.0.0.1", port=port, log_config=log_config, access_log=False,
+        uvicorn.run(create_demo_app(settings), host="127.0.0.1", port=port, log_config=log_config,
+                    access_log=False,
                     http=BoundedHttpToolsProtocol)
     finally:
         sources.terminate()
@@ -113,10 +114,13 @@ The citizen's view: who consulted my data, each entry with its proof in the sign
 """, soft_wrap=True, highlight=False)
 
 
-def serve_demo_providers(jwks: Path, host: str, port_base: int, publish_every: float, hub: str, data_dir: Path,
-                         persons: int) -> None:
-    """`crossroads providers`: the demo's sources; with `publish_every`, its registers publish to `hub`."""
-    publisher = DemoPublisher(hub, data_dir, country.persons(persons), publish_every) if publish_every > 0 else None
+def serve_demo_providers(jwks: Path, host: str, port_base: int, publish_every: float, hub: str,
+                         data_dir: Path, persons: int) -> None:
+    """`crossroads providers`: the demo's sources; with `publish_every`, its registers publish
+    to `hub`."""
+    publisher = None
+    if publish_every > 0:
+        publisher = DemoPublisher(hub, data_dir, country.persons(persons), publish_every)
     serve_providers(jwks, host, port_base, publisher)
 
 

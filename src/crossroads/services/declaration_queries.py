@@ -30,11 +30,19 @@ class DeclarationQueries:
             raise Refusal("not_found", f"no employer {number} is registered.", "company_id")
         return found
 
-    async def mandates(self, office: str | None = None, employer: str | None = None,
-                       after: tuple[str, str, date] | None = None, limit: int = 100) -> list[Mandate]:
-        """A page of mandates by (office, employer, valid_from), of one office or employer when given."""
+    async def mandates(
+        self,
+        office: str | None = None,
+        employer: str | None = None,
+        after: tuple[str, str, date] | None = None,
+        limit: int = 100,
+    ) -> list[Mandate]:
+        """A page of mandates by (office, employer, valid_from); of one office or employer when
+        given."""
         office = None if office is None else self._scheme.normalise_enterprise(office, "office")
-        employer = None if employer is None else self._scheme.normalise_enterprise(employer, "employer")
+        employer = (
+            None if employer is None else self._scheme.normalise_enterprise(employer, "employer")
+        )
         return await self._store.list_mandates(office, employer, after, limit)
 
     async def periods_of(self, inss: str) -> list[DimonaPeriod]:

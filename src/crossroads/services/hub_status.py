@@ -25,8 +25,15 @@ class StatusGauges:
 
 
 class HubStatus:
-    def __init__(self, ping: Callable[[], Awaitable[None]], declarations: DeclarationStore, sequencer: Sequencer,
-                 publisher: HeadPublisher, push: PushDispatcher, declaration_publisher: DeclarationPublisher) -> None:
+    def __init__(
+        self,
+        ping: Callable[[], Awaitable[None]],
+        declarations: DeclarationStore,
+        sequencer: Sequencer,
+        publisher: HeadPublisher,
+        push: PushDispatcher,
+        declaration_publisher: DeclarationPublisher,
+    ) -> None:
         self._ping = ping
         self._declarations = declarations
         self._sequencer = sequencer
@@ -35,7 +42,7 @@ class HubStatus:
         self._declaration_publisher = declaration_publisher
 
     async def ready(self) -> None:
-        """Nothing when the store answers; `not_ready` otherwise (never audited: the log is there)."""
+        """Nothing when the store answers; else `not_ready` (never audited: the log is there)."""
         try:
             await self._ping()
         except Exception:
@@ -43,5 +50,11 @@ class HubStatus:
 
     async def gauges(self) -> StatusGauges:
         waiting, pending = await self._declarations.backlog()
-        return StatusGauges(self._sequencer.leading, self._publisher.failures, self._push.failures, waiting, pending,
-                            self._declaration_publisher.failures)
+        return StatusGauges(
+            self._sequencer.leading,
+            self._publisher.failures,
+            self._push.failures,
+            waiting,
+            pending,
+            self._declaration_publisher.failures,
+        )

@@ -448,9 +448,10 @@ class DeclarationStore(abc.ABC):
         """Employers by enterprise number, from the first after `after` ("" for the first page)."""
 
     @abc.abstractmethod
-    async def list_mandates(self, office: str | None, employer: str | None, after: tuple[str, str, date] | None,
-                            limit: int) -> list[Mandate]:
-        """Mandates by (office, employer, valid_from), after `after`, of one office or employer when given."""
+    async def list_mandates(self, office: str | None, employer: str | None,
+                            after: tuple[str, str, date] | None, limit: int) -> list[Mandate]:
+        """Mandates by (office, employer, valid_from), after `after`; of one office or employer
+        when given."""
 
     @abc.abstractmethod
     async def record_dimona(self, employer: str | None, inss: str | None, period_id: int | None,

@@ -39,12 +39,19 @@ class RefusalLog:
     async def record(self, *refused: RefusedRequest) -> None:
         """Append one `request` record per refusal, committed together."""
         at_ms = self._clock.now_ms()
-        records = [AuditRecord(
-            kind="request", at_ms=at_ms, outcome=r.code, request_id=r.request_id,
-            consumer=r.caller.institution if r.caller else None,
-            application=r.caller.application if r.caller else None, action=r.action,
-            detail={**({"field": r.field} if r.field else {}), **r.detail},
-        ) for r in refused]
+        records = [
+            AuditRecord(
+                kind="request",
+                at_ms=at_ms,
+                outcome=r.code,
+                request_id=r.request_id,
+                consumer=r.caller.institution if r.caller else None,
+                application=r.caller.application if r.caller else None,
+                action=r.action,
+                detail={**({"field": r.field} if r.field else {}), **r.detail},
+            )
+            for r in refused
+        ]
         if len(records) == 1:
             await self._audit.append(records[0])
         elif records:

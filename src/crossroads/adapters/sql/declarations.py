@@ -86,12 +86,13 @@ class SqlDeclarations(DeclarationStore):
         return row is not None
 
     async def list_employers(self, after: str, limit: int) -> list[Employer]:
-        rows = await self._db.fetchall("SELECT company_id, noss, name, active FROM employers WHERE company_id > ?"
-                                       " ORDER BY company_id LIMIT ?", (after, limit))
+        rows = await self._db.fetchall(
+            "SELECT company_id, noss, name, active FROM employers WHERE company_id > ?"
+            " ORDER BY company_id LIMIT ?", (after, limit))
         return [Employer(r[0], r[1], r[2], bool(r[3])) for r in rows]
 
-    async def list_mandates(self, office: str | None, employer: str | None, after: tuple[str, str, date] | None,
-                            limit: int) -> list[Mandate]:
+    async def list_mandates(self, office: str | None, employer: str | None,
+                            after: tuple[str, str, date] | None, limit: int) -> list[Mandate]:
         where, args = [], []
         for column, value in (("office", office), ("employer", employer)):
             if value is not None:
@@ -100,12 +101,12 @@ class SqlDeclarations(DeclarationStore):
         if after is not None:
             where.append("(office, employer, valid_from) > (?, ?, ?)")
             args += [after[0], after[1], after[2].isoformat()]
+        condition = f" WHERE {' AND '.join(where)}" if where else ""
         rows = await self._db.fetchall(
-            "SELECT office, employer, valid_from, valid_to FROM mandates"
-            f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY office, employer, valid_from LIMIT ?",
-            (*args, limit))
-        return [Mandate(r[0], r[1], date.fromisoformat(r[2]), date.fromisoformat(r[3]) if r[3] else None)
-                for r in rows]
+            f"SELECT office, employer, valid_from, valid_to FROM mandates{condition}"
+            " ORDER BY office, employer, valid_from LIMIT ?", (*args, limit))
+        return [Mandate(r[0], r[1], date.fromisoformat(r[2]),
+                        date.fromisoformat(r[3]) if r[3] else None) for r in rows]
 
     # DIMONA ---------------------------------------------------------------------------------
 

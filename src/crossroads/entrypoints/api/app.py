@@ -16,8 +16,8 @@ from ...bootstrap import Hub, bootstrap
 from ...config import Settings
 from ...domain.errors import CATALOGUE, Refusal
 from ...services.clock import Clock
-from . import (admin, admin_employers, audit, auth, citizen, declarations, directory, discovery, errors, exchange,
-               mutations, ops)
+from . import (admin, admin_employers, audit, auth, citizen, declarations, directory, discovery,
+               errors, exchange, mutations, ops)
 from .declarations_source import MOUNT, LazySource
 from .direct import DirectRoute
 from .request_target import RequestTarget
@@ -118,8 +118,8 @@ def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None =
     app = FastAPI(title="Crossroads hub", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   default_response_class=JSONBody, docs_url="/docs", redoc_url=None)
     errors.install(app)
-    for module in (ops, auth, exchange, directory, mutations, declarations, discovery, admin_employers, admin, audit,
-                   citizen):
+    for module in (ops, auth, exchange, directory, mutations, declarations, discovery,
+                   admin_employers, admin, audit, citizen):
         app.include_router(module.router)
     app.mount(MOUNT, LazySource())
     for extra in routers:

@@ -5,7 +5,8 @@ the wiring. The hub is built in one place (bootstrap.py) and kept on the applica
 
 The accessors are `async def` although they never await: FastAPI runs a plain `def` dependency in
 a thread pool, a hop that costs more than the lookup (see security.py). A route reached past
-FastAPI's router (the exchange's direct route) calls an accessor itself: `await exchange_service(request)`.
+FastAPI's router (the exchange's direct route) calls an accessor itself:
+`await exchange_service(request)`.
 """
 
 from __future__ import annotations

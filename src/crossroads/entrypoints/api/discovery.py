@@ -24,7 +24,8 @@ PROVIDER_SUBSYSTEM = "services"
 
 
 @router.get("/listClients", responses=ERRORS, summary="GovStack IM: members and applications of this instance")
-async def list_clients(queries: RegistryQueriesDep, settings: SettingsDep, instanceId: str | None = None,
+async def list_clients(queries: RegistryQueriesDep, settings: SettingsDep,
+                       instanceId: str | None = None,
                        caller: Caller = Depends(application_or_operator)) -> dict:
     instance = settings.instance
     if instanceId is not None and instanceId != instance:
@@ -44,8 +45,8 @@ async def list_clients(queries: RegistryQueriesDep, settings: SettingsDep, insta
     return {"member": members}
 
 
-async def _provided(queries: RegistryQueriesDep, settings: SettingsDep, instance: str, member_class: str, member: str,
-                    application: str) -> tuple[list[Service], str]:
+async def _provided(queries: RegistryQueriesDep, settings: SettingsDep, instance: str,
+                    member_class: str, member: str, application: str) -> tuple[list[Service], str]:
     if instance != settings.instance or application != PROVIDER_SUBSYSTEM:
         raise Refusal("not_found", f"no provider {instance}/{member_class}/{member}/{application} in this instance.")
     institution = await queries.find_institution(member)
@@ -64,9 +65,11 @@ def _describe(service: Service, instance: str, member_class: str, member: str) -
 @router.get("/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}/listMethods", responses=ERRORS,
             summary="GovStack IM: services a provider offers")
 async def list_methods(instanceId: str, memberClass: str, memberCode: str, applicationCode: str,
-                       queries: RegistryQueriesDep, settings: SettingsDep, serviceId: str | None = None,
+                       queries: RegistryQueriesDep, settings: SettingsDep,
+                       serviceId: str | None = None,
                        caller: Caller = Depends(application_or_operator)) -> dict:
-    services, member_class = await _provided(queries, settings, instanceId, memberClass, memberCode, applicationCode)
+    services, member_class = await _provided(queries, settings, instanceId, memberClass, memberCode,
+                                             applicationCode)
     return {"member": [_describe(s, instanceId, member_class, memberCode) for s in services
                        if serviceId is None or s.code == serviceId]}
 
@@ -76,7 +79,8 @@ async def list_methods(instanceId: str, memberClass: str, memberCode: str, appli
 async def allowed_methods(instanceId: str, memberClass: str, memberCode: str, applicationCode: str,
                           queries: RegistryQueriesDep, settings: SettingsDep, clock: ClockDep,
                           serviceId: str | None = None, caller: Caller = Depends(application_or_operator)) -> dict:
-    services, member_class = await _provided(queries, settings, instanceId, memberClass, memberCode, applicationCode)
+    services, member_class = await _provided(queries, settings, instanceId, memberClass, memberCode,
+                                             applicationCode)
     today = clock.today()
     if caller.operator:
         allowed = {s.code for s in services}
@@ -92,7 +96,8 @@ async def allowed_methods(instanceId: str, memberClass: str, memberCode: str, ap
 async def get_openapi(instanceId: str, memberClass: str, memberCode: str, applicationCode: str, serviceCode: str,
                       queries: RegistryQueriesDep, settings: SettingsDep,
                       caller: Caller = Depends(application_or_operator)) -> dict:
-    services, _ = await _provided(queries, settings, instanceId, memberClass, memberCode, applicationCode)
+    services, _ = await _provided(queries, settings, instanceId, memberClass, memberCode,
+                                  applicationCode)
     matching = [s for s in services if s.code == serviceCode]
     if not matching:
         raise Refusal("unknown_service", f"{memberCode} provides no service {serviceCode!r}.", "serviceCode")

@@ -76,7 +76,8 @@ async def audit_refusal(request: Request, refusal: Refusal, hub: Hub | None = No
     await hub.refusals.record(await refused_request(request, refusal, hub))
 
 
-async def refused_request(request: Request, refusal: Refusal, hub: Hub, **detail: object) -> RefusedRequest:
+async def refused_request(request: Request, refusal: Refusal, hub: Hub,
+                          **detail: object) -> RefusedRequest:
     """A refusal given at the door, for the refusal log: who asked (when known), the route, the
     code, the offending field, and `detail` (e.g. the item of a batch refused alone)."""
     caller = await _caller(request, hub)
@@ -85,8 +86,8 @@ async def refused_request(request: Request, refusal: Refusal, hub: Hub, **detail
         detail = {"reason": refusal.message, **detail}
     route = request.scope.get("route")  # inside a mounted app, its route, under the mount's root_path
     where = request.scope.get("root_path", "") + route.path if route is not None else "unrouted"
-    return RefusedRequest(request_id=request_id(request), action=f"{request.method} {where}", code=refusal.code,
-                          field=refusal.field, caller=caller, detail=detail)
+    return RefusedRequest(request_id=request_id(request), action=f"{request.method} {where}",
+                          code=refusal.code, field=refusal.field, caller=caller, detail=detail)
 
 
 async def _caller(request: Request, hub: Hub) -> Caller | None:
@@ -135,7 +136,8 @@ def refusal_from_errors(errors) -> Refusal:
     return Refusal("malformed_request", f"{field or 'the body'}: {message}.", field)
 
 
-async def refusal_response(request: Request, refusal: Refusal, *, audit: bool = True, hub: Hub | None = None) -> Response:
+async def refusal_response(request: Request, refusal: Refusal, *, audit: bool = True,
+                           hub: Hub | None = None) -> Response:
     """A refusal, audited unless its use case did (or `audit` is False), rendered as JSON or as
     the citizen's page. Should the audit record fail, the answer is `internal_error` (`unaudited`)."""
     if audit:

@@ -50,8 +50,8 @@ async def put_mutation_type(code: str, version: str, body: MutationTypeIn, mutat
     return _type_out(mutation_type)
 
 
-@router.get("/admin/mutation-types", responses=ERRORS, tags=["admin"], dependencies=[Depends(operator)],
-            summary="The catalogue of mutation types, for the operator")
+@router.get("/admin/mutation-types", responses=ERRORS, tags=["admin"],
+            dependencies=[Depends(operator)], summary="The catalogue of mutation types, for the operator")
 async def admin_mutation_types(queries: RegistryQueriesDep) -> list[dict]:
     return [_type_out(t) for t in await queries.mutation_types()]
 
@@ -63,7 +63,8 @@ async def admin_mutation_type(code: str, version: str, queries: RegistryQueriesD
 
 
 @router.get("/v1/mutation-types", responses=ERRORS, summary="The catalogue of mutation types")
-async def list_mutation_types(queries: RegistryQueriesDep, caller: Caller = Depends(application)) -> list[dict]:
+async def list_mutation_types(queries: RegistryQueriesDep,
+                              caller: Caller = Depends(application)) -> list[dict]:
     return [_type_out(t) for t in await queries.mutation_types()]
 
 
@@ -79,7 +80,8 @@ async def publish(mutation_type: str, body: MutationIn, mutations: MutationsDep,
 @router.post("/v1/mutations/{mutation_type}/batch", responses=ERRORS,
              summary="Publish up to 1,000 mutations; each is accepted, a duplicate, or refused on its own")
 async def publish_batch(mutation_type: str, body: MutationBatchIn, request: Request, response: Response,
-                        mutations: MutationsDep, refusals: RefusalLogDep, caller: Caller = Depends(application)) -> dict:
+                        mutations: MutationsDep, refusals: RefusalLogDep,
+                        caller: Caller = Depends(application)) -> dict:
     outcomes = await mutations.publish_many(caller, mutation_type, body.mutations)
     # Each mutation refused alone is audited as a refusal of this request would be, by its index,
     # under the request id the answer names.
