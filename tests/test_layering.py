@@ -124,6 +124,40 @@ def test_nothing_imports_the_demo_but_the_demo_and_the_clis_demo_command():
     assert found == []
 
 
+# Read the hub from the application's state: the API's wiring (app.py's lifespan), its typed
+# accessors (dependencies.py), and the two ASGI pieces no route dependency reaches (the session
+# middleware and the mounted declarations source). citizen.py is being reworked beside this
+# change and is to move to the accessors as well.
+HUB_READERS = {"app", "dependencies", "sessions", "declarations_source", "citizen"}
+
+
+def _attributes(path: Path) -> list[ast.Attribute]:
+    return [n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Attribute)]
+
+
+def test_the_apis_routes_reach_use_cases_through_typed_dependencies_not_the_hub_or_its_store():
+    api = sorted((PACKAGE / "entrypoints" / "api").glob("*.py"))
+    hub_readers = sorted(
+        path.stem
+        for path in api
+        for node in _attributes(path)
+        if node.attr == "hub"
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "state"
+    )
+    assert set(hub_readers) <= HUB_READERS, hub_readers
+    store_readers = sorted(
+        {
+            path.stem
+            for path in api
+            if path.stem != "app"
+            for node in _attributes(path)
+            if node.attr == "store"
+        }
+    )
+    assert store_readers == []
+
+
 def unit(name: str) -> str | None:
     """The package a module belongs to, for the cycle check: crossroads' top-level packages and
     modules, except entrypoints, whose members are separate doors (the API, the CLI, the witness…)

@@ -18,6 +18,7 @@ from fastapi import Depends, Request
 from ...bootstrap import Hub
 from ...config import Settings
 from ...services.auth import TokenService
+from ...services.citizen import ConsultationHistory
 from ...services.clock import Clock
 from ...services.declaration_batches import DeclarationBatches
 from ...services.declaration_queries import DeclarationQueries
@@ -98,6 +99,10 @@ async def refusal_log(request: Request) -> RefusalLog:
     return hub_of(request).refusals
 
 
+async def consultation_history(request: Request) -> ConsultationHistory:
+    return hub_of(request).history
+
+
 async def hub_status(request: Request) -> HubStatus:
     return hub_of(request).status
 
@@ -118,3 +123,4 @@ DeclarationQueriesDep = Annotated[DeclarationQueries, Depends(declaration_querie
 AuditProofsDep = Annotated[AuditProofs, Depends(audit_proofs)]
 RefusalLogDep = Annotated[RefusalLog, Depends(refusal_log)]
 HubStatusDep = Annotated[HubStatus, Depends(hub_status)]
+HistoryDep = Annotated[ConsultationHistory, Depends(consultation_history)]
