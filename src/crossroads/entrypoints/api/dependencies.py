@@ -4,9 +4,9 @@ the wiring. The hub is built in one place (bootstrap.py) and kept on the applica
 `hub_of` is the one reader of that state for the API's routes.
 
 The accessors are `async def` although they never await: FastAPI runs a plain `def` dependency in
-a thread pool, a hop that costs more than the lookup (see security.py). A route reached past
-FastAPI's router (the exchange's direct route) calls an accessor itself:
-`await exchange_service(request)`.
+a thread pool, a hop that costs more than the lookup (see security.py). Code reached past
+FastAPI's dependency injection (the exchange's direct route, the security dependencies, the error
+handlers) reads the typed hub with `hub_of(request)`.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from ...domain.errors import Refusal
 from ...domain.periods import Period
 from ...services.auth import Caller
 from ...services.exchange import ExchangeRequest, ExchangeResult
-from .dependencies import ExchangeDep, exchange_service
+from .dependencies import ExchangeDep, hub_of
 from .errors import openapi_errors, refusal_from_errors, request_id
 from .json_input import JSONRoute, read_json
 from .metrics import observe
@@ -108,7 +108,7 @@ async def answer_exchange(request: Request, service: str) -> JSONBody:
     exchange_request = _exchange_request(request, caller, service, body)
     with observe(service) as outcome:
         try:
-            result = await (await exchange_service(request)).handle(exchange_request)
+            result = await hub_of(request).exchange.handle(exchange_request)
         except Refusal as refusal:
             outcome.code = refusal.code
             raise

@@ -12,7 +12,7 @@ from fastapi import Request
 
 from ...domain.errors import Refusal
 from ...services.auth import OPERATOR, Caller
-from .dependencies import hub_of, token_service
+from .dependencies import hub_of
 
 
 def _bearer(request: Request) -> str:
@@ -25,7 +25,7 @@ def _bearer(request: Request) -> str:
 
 async def application(request: Request) -> Caller:
     """An application of a member institution, by its hub access token."""
-    caller = await (await token_service(request)).authenticate(_bearer(request))
+    caller = await hub_of(request).tokens.authenticate(_bearer(request))
     named = request.headers.get("x-road-client")
     if named is not None and not _names(named, caller):
         raise Refusal("unauthenticated", f"X-Road-Client {named[:100]!r} is not the application this token was issued to.")
@@ -37,7 +37,7 @@ async def operator(request: Request) -> Caller:
     token = _bearer(request)
     if not _is_operator(request, token):
         if token.count(".") == 2:  # a valid application token is still not the operator's
-            await (await token_service(request)).authenticate(token)
+            await hub_of(request).tokens.authenticate(token)
             raise Refusal("forbidden", "the admin API needs the operator credential.")
         raise Refusal("unauthenticated", "the operator credential is not valid.")
     request.state.caller = OPERATOR
