@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 
-from ..adapters.keys import generate_application_key, public_jwk
+from ..adapters.keys import client_key_path, generate_application_key, public_jwk
 from ..bootstrap import Hub
 from ..domain.registry import Application, Institution, IntegrationRight, RoutedProvider
 from ..services.auth import Caller
-from ..entrypoints.declarations_source import MOUNT as SOURCE_MOUNT
+from ..entrypoints.api.declarations_source import MOUNT as SOURCE_MOUNT
 from . import country, employers
 
 
-def client_key_path(data_dir: Path, client_id: str) -> Path:
-    return data_dir / "clients" / f"{client_id.replace(':', '_')}.jwk.json"
+__all__ = ["client_key_path", "example_subject", "seed"]
 
 
 async def seed(hub: Hub, persons: int, provider_host: str, provider_port_base: int, progress=None) -> dict:

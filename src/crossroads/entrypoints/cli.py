@@ -129,12 +129,9 @@ def providers(
     persons: int = typer.Option(10_000, help="The demo country's persons (the same as `crossroads demo --persons`)."),
 ) -> None:
     """Run the demo's simulated authentic sources (one port each) in this process."""
-    from ..demo import country
-    from ..demo.publisher import DemoPublisher
-    from .demo_run import serve_providers
+    from .demo_run import serve_demo_providers
 
-    publisher = DemoPublisher(hub, data_dir, country.persons(persons), publish_every) if publish_every > 0 else None
-    serve_providers(jwks, host, port_base, publisher)
+    serve_demo_providers(jwks, host, port_base, publish_every, hub, data_dir, persons)
 
 
 @app.command()
@@ -151,8 +148,7 @@ def token(
 def _token(client: str, key: Optional[Path], hub: str, data_dir: Path) -> str:
     import httpx
 
-    from ..adapters.keys import token_request
-    from ..demo.seed import client_key_path
+    from ..adapters.keys import client_key_path, token_request
 
     path = key or client_key_path(data_dir, client)
     if not path.exists():

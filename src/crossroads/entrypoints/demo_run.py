@@ -14,14 +14,14 @@ import uvicorn
 from rich.console import Console
 
 from ..adapters.keys import HubKeys
-from ..bootstrap import bootstrap, settings_for_data_dir
+from ..bootstrap import settings_for_data_dir
 from ..demo import country, employers
 from ..demo.launch import wait_ready
 from ..demo.seed import example_subject, seed
 from ..demo.publisher import DemoPublisher
 from ..demo.sources import provider_apps
+from ..demo.wiring import bootstrap_demo, create_demo_app
 from ..providerkit import HubKeySet
-from .api.app import create_app
 from .bounded_http import BoundedHttpToolsProtocol
 from .logs import configure
 
@@ -49,7 +49,8 @@ def run_demo(persons: int, port: int, provider_port_base: int, data_dir: Path, s
     try:
         wait_ready(f"http://127.0.0.1:{provider_port_base + 1}/", sources, timeout=20)
         BoundedHttpToolsProtocol.configure(settings)
-        uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_config=log_config, access_log=False,
+        uvicorn.run(create_demo_app(settings), host="127.0.0.1", port=port, log_config=log_config,
+                    access_log=False,
                     http=BoundedHttpToolsProtocol)
     finally:
         sources.terminate()
@@ -57,7 +58,7 @@ def run_demo(persons: int, port: int, provider_port_base: int, data_dir: Path, s
 
 
 async def _seed_and_tell(settings, persons: int, provider_port_base: int) -> None:
-    hub = await bootstrap(settings)
+    hub = await bootstrap_demo(settings)
     try:
         started = time.perf_counter()
         with console.status(f"seeding a country of {persons:,} persons…"):
@@ -111,6 +112,16 @@ Location gives its status (A, W or B) and anomalies (docs/declarations.md):
 The citizen's view: who consulted my data, each entry with its proof in the signed audit log.
   Open {hub}/citizen/ and sign in as {subject} at the development identity provider (demo only).
 """, soft_wrap=True, highlight=False)
+
+
+def serve_demo_providers(jwks: Path, host: str, port_base: int, publish_every: float, hub: str,
+                         data_dir: Path, persons: int) -> None:
+    """`crossroads providers`: the demo's sources; with `publish_every`, its registers publish
+    to `hub`."""
+    publisher = None
+    if publish_every > 0:
+        publisher = DemoPublisher(hub, data_dir, country.persons(persons), publish_every)
+    serve_providers(jwks, host, port_base, publisher)
 
 
 def serve_providers(jwks: Path, host: str, port_base: int, publisher: DemoPublisher | None = None) -> None:

@@ -98,7 +98,7 @@ class TokenService:
                 target=None if client_id is None else untrusted_text(client_id),
                 detail={"reason": refusal.message, "claimed": _claimed_client(form)},
             ))
-            raise
+            raise refusal.mark_audited()
         return token
 
     async def _issue(self, form: dict[str, str]) -> dict:

@@ -137,7 +137,8 @@ class DeclarationService:
             await self._audit.append(AuditRecord(
                 kind="declaration", at_ms=self._clock.now_ms(), outcome="no_mandate", consumer=caller.institution,
                 application=caller.application, action="declaration.submit", target=employer))
-            raise Refusal("no_mandate", f"{caller.institution} has no mandate to declare for employer {employer}.", "employer")
+            raise Refusal("no_mandate", f"{caller.institution} has no mandate to declare for employer "
+                          f"{employer}.", "employer").mark_audited()
         assert glossary is not None
         return [glossary.anomaly(code, path, f"no mandate for employer {employer}")]
 

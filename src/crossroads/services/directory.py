@@ -78,7 +78,7 @@ class DirectoryService:
                 kind="directory", at_ms=self._clock.now_ms(), outcome=refusal.code, action="directory.change",
                 consumer=institution, detail={"actor": actor, "reason": refusal.message[:200], "field": refusal.field},
             ))
-            raise
+            raise refusal.mark_audited()
         await self._directory.apply([item])
         await self._audit.append(AuditRecord(
             kind="directory", at_ms=self._clock.now_ms(), outcome="ok", action=f"directory.{item.op}",

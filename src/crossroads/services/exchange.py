@@ -97,7 +97,7 @@ class ExchangeService:
             result = await run(request, request_id, trace)
         except Refusal as refusal:
             await self._append(request, request_id, trace, refusal.code, started)
-            raise
+            raise refusal.mark_audited()
         await self._append(request, request_id, trace, "ok", started)
         return result
 

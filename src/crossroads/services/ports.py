@@ -17,7 +17,7 @@ from ..domain.declarations.dimona import Decision, DimonaPeriod, Employer, Emplo
 from ..domain.declarations.anomalies import Anomaly
 from ..domain.declarations.dimona import DimonaForm
 from ..domain.declarations.dmfa import DmfaDeclaration, WorkerSummary
-from ..domain.declarations.records import Batch, Declaration, PendingEvent, QueueShare
+from ..domain.declarations.records import Batch, Declaration, Mandate, PendingEvent, QueueShare
 from ..domain.audit import AuditRecord
 from ..domain.directory import Integration, Phase
 from ..domain.merkle import Node, TreeHead
@@ -442,6 +442,16 @@ class DeclarationStore(abc.ABC):
 
     @abc.abstractmethod
     async def has_mandate(self, office: str, employer: str, day: date) -> bool: ...
+
+    @abc.abstractmethod
+    async def list_employers(self, after: str, limit: int) -> list[Employer]:
+        """Employers by enterprise number, from the first after `after` ("" for the first page)."""
+
+    @abc.abstractmethod
+    async def list_mandates(self, office: str | None, employer: str | None,
+                            after: tuple[str, str, date] | None, limit: int) -> list[Mandate]:
+        """Mandates by (office, employer, valid_from), after `after`; of one office or employer
+        when given."""
 
     @abc.abstractmethod
     async def record_dimona(self, employer: str | None, inss: str | None, period_id: int | None,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ...domain.errors import Refusal
+from .dependencies import HubStatusDep
 from .errors import openapi_errors
 from .json_input import JSONRoute
 from .metrics import (
@@ -22,23 +22,18 @@ async def health() -> dict:
 
 
 @router.get("/ready", summary="The hub can reach its store", responses=openapi_errors("not_ready"))
-async def ready(request: Request) -> dict:
-    try:
-        await request.app.state.hub.store.ping()
-    except Exception:
-        refusal = Refusal("not_ready", "the store cannot be reached.")
-        refusal.audited = True  # type: ignore[attr-defined]  # the log lives in that store
-        raise refusal from None
+async def ready(status: HubStatusDep) -> dict:
+    await status.ready()
     return {"status": "ready"}
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics(request: Request) -> Response:
-    SEQUENCER_LEADER.set(1 if request.app.state.hub.sequencer.leading else 0)
-    PUBLISH_FAILURES.set(request.app.state.hub.publisher.failures)
-    PUSH_FAILURES.set(request.app.state.hub.push.failures)
-    waiting, pending = await request.app.state.hub.store.declarations.backlog()
-    DECLARATION_BATCHES_WAITING.set(waiting)
-    DECLARATION_EVENTS_PENDING.set(pending)
-    DECLARATION_PUBLISH_FAILURES.set(request.app.state.hub.declaration_publisher.failures)
+async def metrics(status: HubStatusDep) -> Response:
+    gauges = await status.gauges()
+    SEQUENCER_LEADER.set(1 if gauges.leading else 0)
+    PUBLISH_FAILURES.set(gauges.publish_failures)
+    PUSH_FAILURES.set(gauges.push_failures)
+    DECLARATION_BATCHES_WAITING.set(gauges.declaration_batches_waiting)
+    DECLARATION_EVENTS_PENDING.set(gauges.declaration_events_pending)
+    DECLARATION_PUBLISH_FAILURES.set(gauges.declaration_publish_failures)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
