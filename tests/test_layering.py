@@ -126,9 +126,8 @@ def test_nothing_imports_the_demo_but_the_demo_and_the_clis_demo_command():
 
 # Read the hub from the application's state: the API's wiring (app.py's lifespan), its typed
 # accessors (dependencies.py), and the two ASGI pieces no route dependency reaches (the session
-# middleware and the mounted declarations source). citizen.py is being reworked beside this
-# change and is to move to the accessors as well.
-HUB_READERS = {"app", "dependencies", "sessions", "declarations_source", "citizen"}
+# middleware and the mounted declarations source).
+HUB_READERS = {"app", "dependencies", "sessions", "declarations_source"}
 
 
 def _attributes(path: Path) -> list[ast.Attribute]:

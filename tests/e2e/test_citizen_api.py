@@ -214,7 +214,7 @@ def test_a_development_issuer_outside_demo_mode_stops_the_hub(tmp_path):
     ("EE38001085718", "BE", "EE38001085718"),  # another country's code stays, and fails the scheme
 ])
 def test_the_country_code_in_front_of_a_claimed_identifier_is_removed(claim, country_code, expected):
-    from crossroads.entrypoints.api.citizen import identifier_from_claim
+    from crossroads.domain.identifiers import identifier_from_claim
 
     assert identifier_from_claim(claim, country_code) == expected
 

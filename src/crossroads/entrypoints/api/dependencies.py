@@ -15,8 +15,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from ...adapters.oidc import OidcSignIn
 from ...bootstrap import Hub
 from ...config import Settings
+from ...domain.identifiers import IdentifierScheme
+from ...domain.subjects import SubjectHasher
 from ...services.auth import TokenService
 from ...services.citizen import ConsultationHistory
 from ...services.clock import Clock
@@ -107,6 +110,24 @@ async def hub_status(request: Request) -> HubStatus:
     return hub_of(request).status
 
 
+async def identifier_scheme(request: Request) -> IdentifierScheme:
+    return hub_of(request).scheme
+
+
+async def subject_hasher(request: Request) -> SubjectHasher:
+    return hub_of(request).hasher
+
+
+async def citizen_signin(request: Request) -> OidcSignIn | None:
+    """None when citizen sign-in is not configured on this hub."""
+    return hub_of(request).citizen_signin
+
+
+async def development_signin(request: Request) -> bool:
+    """Whether citizens sign in at the demo's development identity provider."""
+    return hub_of(request).dev_idp is not None
+
+
 SettingsDep = Annotated[Settings, Depends(settings)]
 ClockDep = Annotated[Clock, Depends(clock)]
 SignerDep = Annotated[Signer, Depends(signer)]
@@ -124,3 +145,7 @@ AuditProofsDep = Annotated[AuditProofs, Depends(audit_proofs)]
 RefusalLogDep = Annotated[RefusalLog, Depends(refusal_log)]
 HubStatusDep = Annotated[HubStatus, Depends(hub_status)]
 HistoryDep = Annotated[ConsultationHistory, Depends(consultation_history)]
+SchemeDep = Annotated[IdentifierScheme, Depends(identifier_scheme)]
+HasherDep = Annotated[SubjectHasher, Depends(subject_hasher)]
+CitizenSignInDep = Annotated[OidcSignIn | None, Depends(citizen_signin)]
+DevelopmentSignInDep = Annotated[bool, Depends(development_signin)]
