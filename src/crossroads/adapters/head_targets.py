@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from ..domain.merkle import TreeHead
-from ..services.witnessing import HeadTarget, Prove
+from ..services.ports import HeadTarget, Prove
 
 
 class DirectoryTarget(HeadTarget):
