@@ -4,33 +4,18 @@
 from __future__ import annotations
 
 import abc
-from datetime import date
-from typing import NamedTuple
 
-from ...domain.directory import Integration, Phase
-from ...domain.periods import Period
+# A change is a domain value (domain.directory applies it), named here too as the port takes it.
+from ...domain.directory import Integration, IntegrationChange
 
-
-class IntegrationChange(NamedTuple):
-    """One line of a directory update: integrate (merge), end, or remove a period.
-
-    A named tuple rather than a dataclass: a bulk load makes millions, and passes them between
-    processes (see `directory_lines`), where a tuple is several times cheaper to build and pickle.
-    """
-
-    op: str  # "integrate" | "end" | "remove"
-    subject_key: bytes
-    institution: str
-    capacity: str
-    phase: Phase = Phase.DEFINITIVE
-    period: Period | None = None  # integrate/remove: the period; None removes all
-    end: date | None = None  # end: the last day
+__all__ = ["DirectoryRepository", "IntegrationChange"]
 
 
 class DirectoryRepository(abc.ABC):
     @abc.abstractmethod
     async def apply(self, changes: list[IntegrationChange]) -> None:
-        """Apply the changes in order, atomically, merging periods as `domain.periods` says."""
+        """Apply the changes in order, atomically, each as `domain.directory.periods_after`
+        says."""
 
     @abc.abstractmethod
     async def held_by(self, subject_key: bytes, institution: str) -> list[Integration]: ...

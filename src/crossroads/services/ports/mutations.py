@@ -33,8 +33,7 @@ class MutationStore(abc.ABC):
 
     @abc.abstractmethod
     async def get_type(self, code: str, version: str | None = None) -> MutationType | None:
-        """The named version, or the highest version (compared as numbers where they are) when
-        None."""
+        """The named version, or the highest version (in `domain.versions`' order) when None."""
 
     @abc.abstractmethod
     async def list_types(self) -> list[MutationType]: ...

@@ -51,7 +51,8 @@ class RegistryRepository(abc.ABC):
 
     @abc.abstractmethod
     async def get_service(self, code: str, version: str | None = None) -> Service | None:
-        """The named version, or the highest version when `version` is None."""
+        """The named version, or the highest version (in `domain.versions`' order) when
+        `version` is None."""
 
     @abc.abstractmethod
     async def list_services(self) -> list[Service]: ...
