@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from ...domain.errors import Refusal
 from .errors import openapi_errors
 from .json_input import JSONRoute
 from .metrics import (
-    DECLARATION_BATCHES_WAITING, DECLARATION_EVENTS_PENDING, DECLARATION_PUBLISH_FAILURES, PUBLISH_FAILURES,
-    PUSH_FAILURES, REGISTRY, SEQUENCER_LEADER,
+    DECLARATION_BATCHES_WAITING, DECLARATION_EVENTS_PENDING, SEQUENCER_LEADER, exposition,
 )
 
 router = APIRouter(route_class=JSONRoute, tags=["operations"])
@@ -34,11 +33,13 @@ async def ready(request: Request) -> dict:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
-    SEQUENCER_LEADER.set(1 if request.app.state.hub.sequencer.leading else 0)
-    PUBLISH_FAILURES.set(request.app.state.hub.publisher.failures)
-    PUSH_FAILURES.set(request.app.state.hub.push.failures)
-    waiting, pending = await request.app.state.hub.store.declarations.backlog()
+    hub = request.app.state.hub
+    SEQUENCER_LEADER.set(1 if hub.sequencer.leading else 0)
+    waiting, pending = await hub.store.declarations.backlog()
     DECLARATION_BATCHES_WAITING.set(waiting)
     DECLARATION_EVENTS_PENDING.set(pending)
-    DECLARATION_PUBLISH_FAILURES.set(request.app.state.hub.declaration_publisher.failures)
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition({
+        "crossroads_tree_head_publish_failures": hub.publisher.failures,
+        "crossroads_push_round_failures": hub.push.failures,
+        "crossroads_declaration_publish_failures": hub.declaration_publisher.failures,
+    }), media_type=CONTENT_TYPE_LATEST)
