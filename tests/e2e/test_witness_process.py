@@ -12,7 +12,7 @@ from crossroads.demo.launch import free_port_block, wait_ready
 from crossroads.services.witness import verify_cosignature
 from crossroads.verifier import verify_consistency, verify_tree_head
 
-from .test_audit_processes import CLI, Deployment, wait_for
+from .processes import CLI, Deployment, wait_for
 
 
 def test_a_running_hub_publishes_its_heads_to_a_witness_and_a_folder(tmp_path):
