@@ -71,10 +71,14 @@ async def test_pushes_go_through_the_stream_in_order_and_a_second_feed_sends_not
     assert await hub.hub.store.mutations.relay_position(queue.stream) > 0
 
     # A relay that died before recording its position feeds the same rows again: the stream
-    # knows their ids, and the subscriber receives nothing twice.
+    # knows their ids and stores none of them again (each publication is acknowledged by the
+    # stream before `feed` returns), and the subscriber receives nothing twice.
+    before = (await queue._js.stream_info(queue.stream)).state
+    assert before.messages == 0, "every run delivered is acknowledged and gone from the stream"
     await hub.hub.store.mutations.set_relay_position(queue.stream, 0)
     assert await queue.feed() == 5
-    await asyncio.sleep(0.3)
+    after = (await queue._js.stream_info(queue.stream)).state
+    assert (after.last_seq, after.messages) == (before.last_seq, 0), "the stream stored a run again"
     assert await push.deliver_due() == 0
     assert len(webhook.received) == 5
     delivered = [r.target for r in await audit_records(hub) if r.action == "mutation.deliver"]
