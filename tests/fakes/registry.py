@@ -83,7 +83,8 @@ class MemoryRegistry(RegistryRepository):
         self, consumer: str | None = None, service: str | None = None, purpose: str | None = None
     ) -> list[Authorization]:
         return [a for _, a in sorted(self.authorizations.items())
-                if (not consumer or a.consumer == consumer) and (not service or a.service == service)
+                if (not consumer or a.consumer == consumer)
+                and (not service or a.service == service)
                 and (not purpose or a.purpose == purpose)]
 
     async def put_integration_right(self, right: IntegrationRight) -> bool:
