@@ -77,7 +77,8 @@ async def client(request):
                 return provider(path, body, lowered(headers))
             return answering
         base = "http://provider.test:1"
-        yield MemoryProviders({f"{base}{p}": answer(p) for p in ("/echo", "/teapot")}), base, nowhere
+        made = MemoryProviders({f"{base}{p}": answer(p) for p in ("/echo", "/teapot")})
+        yield made, base, nowhere
 
 
 async def test_the_provider_gets_the_body_and_headers_and_its_answer_comes_back(client):

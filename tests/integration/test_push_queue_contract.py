@@ -60,7 +60,8 @@ async def publish(queue, *ids: str) -> None:
     for mutation_id in ids:
         mutation = Mutation(mutation_id, "person.address", "1", NR, "79122244457", b"k" * 16,
                             date(2024, 5, 1), {"city": "Namur"}, 1)
-        await queue.store.publish(mutation, b"d", [(PUSH.id, b'{"id":"%s"}' % mutation_id.encode())])
+        message = b'{"id":"%s"}' % mutation_id.encode()
+        await queue.store.publish(mutation, b"d", [(PUSH.id, message)])
     await queue.feed()
 
 
