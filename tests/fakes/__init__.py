@@ -9,9 +9,10 @@ PostgreSQL, so a fake that drifts from the contract fails there.
 
 from .audit import MemoryAuditLog
 from .directory import MemoryDirectory
+from .mutations import MemoryMutationStore
 from .providers import MemoryProviders
 from .registry import MemoryRegistry
 from .store import MemoryReplayGuard, MemoryStore
 
-__all__ = ["MemoryAuditLog", "MemoryDirectory", "MemoryProviders", "MemoryRegistry",
-           "MemoryReplayGuard", "MemoryStore"]
+__all__ = ["MemoryAuditLog", "MemoryDirectory", "MemoryMutationStore", "MemoryProviders",
+           "MemoryRegistry", "MemoryReplayGuard", "MemoryStore"]

@@ -1,8 +1,8 @@
 """The whole store in memory (Store), and the replay guard.
 
-Holds the in-memory registry, directory, audit log and replay guard; the other repositories of
-the Store port (transparency, mutations, declarations) are not faked yet, and are None here:
-a service test that needs one uses a SQLite store.
+Holds the in-memory registry, directory, audit log, replay guard and mutation store; the other
+repositories of the Store port (transparency, declarations) are not faked yet, and are None
+here: a test that needs one uses a SQLite store.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from crossroads.services.ports import ReplayGuard, Store
 
 from .audit import MemoryAuditLog
 from .directory import MemoryDirectory
+from .mutations import MemoryMutationStore
 from .registry import MemoryRegistry
 
 
@@ -37,7 +38,7 @@ class MemoryStore(Store):
         self.audit = MemoryAuditLog()
         self.replay = MemoryReplayGuard()
         self.transparency = None  # type: ignore[assignment]
-        self.mutations = None  # type: ignore[assignment]
+        self.mutations = MemoryMutationStore()
         self.declarations = None  # type: ignore[assignment]
         self.closed = False
 

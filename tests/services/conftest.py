@@ -1,7 +1,8 @@
 """The service tier's world: the use cases wired to the in-memory fakes (tests/fakes/), with no
 HTTP and no database, so that each test runs in milliseconds and names the rule it checks.
 
-The hub's keys are the real ones (adapters.keys: signing is no I/O), the clock a fixed one.
+The hub's keys are the real ones (adapters.keys: signing is no I/O), the clock a fixed one, and
+pushes wait in the outbox queue, which is the mutation store itself (here the fake).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import date
 import pytest
 
 from crossroads.adapters.keys import HubKeys
+from crossroads.adapters.outbox_queue import OutboxPushQueue
 from crossroads.domain.identifiers import IdentifierScheme, scheme_for
 from crossroads.domain.registry import (
     Application, Authorization, Capacity, Institution, IntegrationRight, Service,
@@ -20,9 +22,12 @@ from crossroads.domain.subjects import SubjectHasher
 from crossroads.services.auth import Caller, TokenService
 from crossroads.services.clock import FixedClock
 from crossroads.services.directory import DirectoryService
+from crossroads.domain.webhooks import WebhookPolicy
 from crossroads.services.exchange import ExchangeService
+from crossroads.services.mutations import MutationService
 from crossroads.services.registry import RegistryAdmin
 from crossroads.services.registry_cache import RegistryCache
+
 
 from ..fakes import MemoryProviders, MemoryStore
 
@@ -47,6 +52,7 @@ class World:
     directory: DirectoryService
     exchange: ExchangeService
     tokens: TokenService
+    mutations: MutationService
 
     def records(self, kind: str | None = None):
         return [r for r in self.store.audit.records() if kind is None or r.kind == kind]
@@ -68,6 +74,9 @@ def world(tmp_path) -> World:
                         scheme, hasher, cache),
         TokenService(store.registry, store.replay, store.audit, keys, clock, issuer=ISSUER,
                      token_ttl=300, max_assertion_lifetime=300),
+        MutationService(store.mutations, store.registry, store.directory, store.audit, clock,
+                        scheme, hasher, cache, OutboxPushQueue(store.mutations),
+                        WebhookPolicy(ISSUER)),
     )
 
 
