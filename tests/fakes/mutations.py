@@ -72,7 +72,8 @@ class MemoryMutationStore(MutationStore):
                             institution: str | None = None,
                             application: str | None = None) -> list[Subscription]:
         found = [s for s in self.subs.values()
-                 if mutation_type in (None, s.mutation_type) and institution in (None, s.institution)
+                 if mutation_type in (None, s.mutation_type)
+                 and institution in (None, s.institution)
                  and application in (None, s.application)]
         return sorted(found, key=lambda s: (s.created_at_ms, s.id))
 
@@ -171,8 +172,8 @@ class MemoryMutationStore(MutationStore):
         return [r.delivery() for r in self._rows(seqs)]
 
     async def push_deliveries_after(self, after: int, limit: int) -> list[Delivery]:
-        return [r.delivery() for r in self._rows() if r.seq > after
-                and r.subscription in self.subs and self.subs[r.subscription].mode == "push"][:limit]
+        return [r.delivery() for r in self._rows() if r.seq > after and r.subscription in self.subs
+                and self.subs[r.subscription].mode == "push"][:limit]
 
     async def relay_position(self, name: str) -> int:
         return self.positions.get(name, 0)

@@ -19,10 +19,10 @@ from crossroads.domain.registry import (
     Application, Authorization, Capacity, Institution, IntegrationRight, Service,
 )
 from crossroads.domain.subjects import SubjectHasher
+from crossroads.domain.webhooks import WebhookPolicy
 from crossroads.services.auth import Caller, TokenService
 from crossroads.services.clock import FixedClock
 from crossroads.services.directory import DirectoryService
-from crossroads.domain.webhooks import WebhookPolicy
 from crossroads.services.exchange import ExchangeService
 from crossroads.services.mutations import MutationService
 from crossroads.services.registry import RegistryAdmin
