@@ -6,9 +6,9 @@ from __future__ import annotations
 import abc
 
 from .audit import AuditLog, TransparencyLog
+from .calls import ReplayGuard
 from .declarations import DeclarationStore
 from .directory import DirectoryRepository
-from .calls import ReplayGuard
 from .mutations import MutationStore
 from .registry import RegistryRepository
 
