@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from .dependencies import HubStatusDep
 from .errors import openapi_errors
 from .json_input import JSONRoute
 from .metrics import (
-    DECLARATION_BATCHES_WAITING, DECLARATION_EVENTS_PENDING, DECLARATION_PUBLISH_FAILURES, PUBLISH_FAILURES,
-    PUSH_FAILURES, REGISTRY, SEQUENCER_LEADER,
+    DECLARATION_BATCHES_WAITING, DECLARATION_EVENTS_PENDING, SEQUENCER_LEADER, exposition,
 )
 
 router = APIRouter(route_class=JSONRoute, tags=["operations"])
@@ -31,9 +30,10 @@ async def ready(status: HubStatusDep) -> dict:
 async def metrics(status: HubStatusDep) -> Response:
     gauges = await status.gauges()
     SEQUENCER_LEADER.set(1 if gauges.leading else 0)
-    PUBLISH_FAILURES.set(gauges.publish_failures)
-    PUSH_FAILURES.set(gauges.push_failures)
     DECLARATION_BATCHES_WAITING.set(gauges.declaration_batches_waiting)
     DECLARATION_EVENTS_PENDING.set(gauges.declaration_events_pending)
-    DECLARATION_PUBLISH_FAILURES.set(gauges.declaration_publish_failures)
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition({
+        "crossroads_tree_head_publish_failures": gauges.publish_failures,
+        "crossroads_push_round_failures": gauges.push_failures,
+        "crossroads_declaration_publish_failures": gauges.declaration_publish_failures,
+    }), media_type=CONTENT_TYPE_LATEST)
