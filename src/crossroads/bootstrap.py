@@ -48,9 +48,9 @@ from .services.ports import MutationStore, ProviderClient, PushQueue
 from .services.registry import RegistryAdmin
 from .services.registry_cache import RegistryCache
 from .services.archive import AuditArchive
-from .services.audit_check import LogAuditor
+from .services.log_auditor import LogAuditor
 from .services.transparency import AuditProofs, Sequencer
-from .services.witnessing import HeadPublisher, HeadTarget
+from .services.head_publisher import HeadPublisher, HeadTarget
 
 log = logging.getLogger("crossroads.bootstrap")
 

@@ -232,7 +232,7 @@ async def test_a_batch_interrupted_midway_resumes_after_the_forms_it_stored(demo
 
 
 def demo_caller():
-    from crossroads.services.auth import Caller
+    from crossroads.domain.callers import Caller
     institution, application = PAYROLL.split(":")
     return Caller(institution, application)
 

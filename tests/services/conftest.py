@@ -20,7 +20,8 @@ from crossroads.domain.registry import (
 )
 from crossroads.domain.subjects import SubjectHasher
 from crossroads.domain.webhooks import WebhookPolicy
-from crossroads.services.auth import Caller, TokenService
+from crossroads.services.auth import TokenService
+from crossroads.domain.callers import Caller
 from crossroads.services.clock import FixedClock
 from crossroads.services.directory import DirectoryService
 from crossroads.services.exchange import ExchangeService

@@ -12,7 +12,7 @@ import pytest
 from crossroads.domain.errors import Refusal
 from crossroads.domain.mutations import MutationType
 from crossroads.domain.registry import Application, Authorization
-from crossroads.services.auth import Caller
+from crossroads.domain.callers import Caller
 
 from .conftest import NR, PERSON, STRANGER, WELFARE, WELFARE_APP, seed_identity
 

@@ -16,8 +16,9 @@ import pytest
 
 from crossroads.adapters.be_reference import load_reference
 from crossroads.adapters.official_forms import XmlOfficialForms
-from crossroads.domain.declarations import dimona
-from crossroads.domain.declarations.dimona import DimonaForm, EmployerRef
+from crossroads.domain.declarations import dimona, employers
+from crossroads.domain.declarations.dimona import DimonaForm
+from crossroads.domain.declarations.employers import EmployerRef
 from crossroads.domain.identifiers import scheme_for
 
 SRC = Path(dimona.__file__).resolve().parents[2]
@@ -119,7 +120,7 @@ def test_a_bad_inss_in_a_dimona_in_points_at_the_natural_person(reference, offic
                       start=date(2026, 12, 1), worker_type="OTH", joint_committee="XXX",
                       path="/Dimona/Form/DimonaIn")
     rules = dimona.DimonaRules(reference.dimona.glossary, reference.joint_committees, scheme_for("BE").person_or_none)
-    employer = dimona.Employer("0403448140", None, "Test", True)
+    employer = employers.Employer("0403448140", None, "Test", True)
     decision = dimona.decide(form, rules, dimona.Register(employer, []), date(2026, 12, 1))
     [bad] = [a for a in decision.anomalies if a.code == "00024-003"]
     assert bad.path == "/Dimona/Form/DimonaIn/NaturalPerson/INSS" and bad.path in official["Dimona"]

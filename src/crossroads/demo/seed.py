@@ -8,7 +8,7 @@ from datetime import date
 from ..adapters.keys import client_key_path, generate_application_key, public_jwk
 from ..bootstrap import Hub
 from ..domain.registry import Application, Institution, IntegrationRight, RoutedProvider
-from ..services.auth import Caller
+from ..domain.callers import Caller
 from ..entrypoints.api.declarations_source import MOUNT as SOURCE_MOUNT
 from . import country, employers
 

@@ -21,7 +21,7 @@ from ..domain.declarations.anomalies import Anomaly
 from ..domain.declarations.dimona import DimonaForm, refused_form_name
 from ..domain.declarations.records import DIMONA, DMFA, Batch, Declaration
 from ..domain.errors import Refusal
-from .auth import Caller
+from ..domain.callers import Caller
 from .clock import Clock
 from .declarations import DeclarationService
 from .ports import AuditLog, DeclarationStore, OfficialForms

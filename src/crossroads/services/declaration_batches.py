@@ -28,7 +28,7 @@ from typing import Callable
 
 from ..domain.declarations.records import DIMONA, DMFA, Batch, Declaration, QueueShare
 from ..domain.errors import Refusal
-from .auth import Caller
+from ..domain.callers import Caller
 from .batch_processing import audit_batch_end, declaration_out
 from .clock import Clock, sleep_unless
 from .declarations import declarant, declared_by

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..domain.declarations.dimona import DimonaPeriod, Employer, EmployerRef
+from ..domain.declarations.dimona import DimonaPeriod
+from ..domain.declarations.employers import Employer, EmployerRef
 from ..domain.declarations.records import Declaration, Mandate
 from ..domain.errors import Refusal
 from ..domain.identifiers import IdentifierScheme

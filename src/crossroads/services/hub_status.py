@@ -11,7 +11,7 @@ from .declaration_events import DeclarationPublisher
 from .ports import DeclarationStore
 from .push import PushDispatcher
 from .transparency import Sequencer
-from .witnessing import HeadPublisher
+from .head_publisher import HeadPublisher
 
 
 @dataclass(frozen=True)

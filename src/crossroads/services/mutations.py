@@ -27,7 +27,7 @@ from ..domain.periods import parse_date
 from ..domain.registry import check_code, choose_authorization
 from ..domain.subjects import SubjectHasher
 from ..domain.webhooks import WebhookPolicy
-from .auth import Caller
+from ..domain.callers import Caller
 from .clock import Clock
 from .ports import AuditLog, Delivery, DirectoryRepository, MutationStore, PushQueue, RegistryRepository
 from .registry_cache import RegistryCache

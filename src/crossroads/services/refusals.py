@@ -13,7 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from ..domain.audit import AuditRecord
-from .auth import Caller
+from ..domain.callers import Caller
 from .clock import Clock
 from .ports import AuditLog
 

@@ -10,7 +10,9 @@ from typing import Callable
 import orjson
 
 from ...domain.declarations.anomalies import Anomaly
-from ...domain.declarations.dimona import Decision, DimonaPeriod, Employer, EmployerRef, Event
+from ...domain.declarations.dimona import Decision, DimonaPeriod
+from ...domain.declarations.employers import Employer, EmployerRef
+from ...domain.declarations.events import Event
 from ...domain.declarations.dmfa import WorkerSummary
 from ...domain.declarations.records import Batch, Declaration, Mandate, PendingEvent, QueueShare
 from ...services.ports import DeclarationStore

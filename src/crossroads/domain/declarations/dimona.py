@@ -16,6 +16,9 @@ from typing import Callable
 
 from .anomalies import Anomaly, Glossary, status_of
 from .codelists import CodeList, quarter_of
+from ..periods import period_dict
+from .employers import Employer, EmployerRef
+from .events import Event
 
 IN, OUT, UPDATE, CANCEL = "DimonaIn", "DimonaOut", "DimonaUpdate", "DimonaCancel"
 KINDS = (IN, OUT, UPDATE, CANCEL)
@@ -32,24 +35,6 @@ OTHER_SECTORS = "XXX"
 # Worker types whose declarations carry planned hours (glossary zone 01135).
 PLANNED_HOURS_TYPES = frozenset({"STU", "O17", "S17"})
 EARLIEST_START = date(1920, 1, 1)
-
-
-@dataclass(frozen=True)
-class EmployerRef:
-    """The employer as the form names it: NOSS registration number, enterprise number, or both."""
-
-    noss: str | None = None
-    company_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Employer:
-    """A known employer of the employers' register."""
-
-    company_id: str  # enterprise number, ten digits
-    noss: str | None
-    name: str
-    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -101,18 +86,8 @@ class DimonaPeriod:
 
     def as_answer(self) -> dict:
         return {"period_id": self.id, "employer": self.employer, "worker_type": self.worker_type,
-                "joint_committee": self.joint_committee, "start": self.start.isoformat(),
-                "end": self.end.isoformat() if self.end else None, "status": self.status}
-
-
-@dataclass(frozen=True)
-class Event:
-    """A mutation the declarations service publishes once the declaration is stored."""
-
-    type: str  # employment.started | employment.ended | employment.changed | employment.cancelled
-    subject: str
-    effective: date
-    payload: dict
+                "joint_committee": self.joint_committee,
+                **period_dict(self.start, self.end), "status": self.status}
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from ...domain.declarations.dimona import Employer
+from ...domain.declarations.employers import Employer
 from ...domain.declarations.records import Mandate
 from ...domain.errors import Refusal
 from .dependencies import DeclarationQueriesDep, DeclarationsDep

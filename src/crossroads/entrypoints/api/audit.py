@@ -7,7 +7,7 @@ import base64
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from ...services.auth import Caller
+from ...domain.callers import Caller
 from .dependencies import AuditProofsDep
 from .errors import openapi_errors
 from .json_input import JSONRoute

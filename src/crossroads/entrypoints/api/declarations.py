@@ -11,10 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from ...domain.errors import Refusal
-from ...services.auth import Caller
+from ...domain.callers import Caller
 from ...services.batch_processing import declaration_out
-from ...services.declarations import language_of
 from .dependencies import DeclarationBatchesDep, DeclarationsDep
+from .languages import language_of
 from .errors import openapi_errors
 from .json_input import JSONRoute
 from .security import application

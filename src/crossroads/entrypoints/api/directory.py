@@ -8,7 +8,7 @@ from .responses import JSONBody
 
 from ...domain.errors import Refusal
 from ...domain.periods import Period
-from ...services.auth import Caller
+from ...domain.callers import Caller
 from ...services.directory_lines import read_import
 from .dependencies import ClockDep, DirectoryDep, InitialSyncDep
 from .errors import openapi_errors
@@ -56,7 +56,7 @@ async def query(body: DirectoryQueryIn, directory: DirectoryDep, clock: ClockDep
     found = await directory.holders(body.subject, body.capacity, body.date)
     answer: dict = {"holders": [
         {"institution": i.institution, "capacity": i.capacity, "phase": i.phase.value,
-         "start": i.period.start.isoformat(), "end": i.period.end.isoformat() if i.period.end else None}
+         **i.period.as_dict()}
         for i in found]}
     if body.institution is not None:
         wanted = Period(body.period.start, body.period.end) if body.period else Period.day(body.date or clock.today())

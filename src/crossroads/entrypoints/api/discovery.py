@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends
 
 from ...domain.errors import Refusal
 from ...domain.registry import Service
-from ...services.auth import Caller
+from ...domain.callers import Caller
 from .dependencies import ClockDep, RegistryQueriesDep, SettingsDep
 from .errors import openapi_errors
 from .json_input import JSONRoute

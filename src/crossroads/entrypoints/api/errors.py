@@ -19,7 +19,8 @@ from starlette.responses import Response
 
 from ...domain.errors import CATALOGUE, Refusal, framework_refusal
 from ...bootstrap import Hub
-from ...services.auth import Caller, RevokedCredential
+from ...services.auth import RevokedCredential
+from ...domain.callers import Caller
 from ...services.refusals import RefusedRequest
 from ...templates import render
 from .dependencies import hub_of

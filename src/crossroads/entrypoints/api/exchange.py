@@ -11,7 +11,7 @@ from .responses import JSONBody
 
 from ...domain.errors import Refusal
 from ...domain.periods import Period
-from ...services.auth import Caller
+from ...domain.callers import Caller
 from ...services.exchange import ExchangeRequest, ExchangeResult
 from .dependencies import ExchangeDep, hub_of
 from .errors import openapi_errors, refusal_from_errors, request_id
@@ -50,7 +50,7 @@ def _render(result: ExchangeResult, request: Request, raw: bytes) -> JSONBody:
     body = {
         "request_id": result.request_id, "service": result.service, "version": result.version,
         "authorization": result.authorization.reference, "legal_basis": result.authorization.legal_basis,
-        "period": {"start": result.period.start.isoformat(), "end": result.period.end.isoformat() if result.period.end else None},
+        "period": result.period.as_dict(),
         "answers": [
             {"provider": a.provider, "data": a.data} if a.error is None
             else {"provider": a.provider, "error": a.error.to_dict()}

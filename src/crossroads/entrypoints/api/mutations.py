@@ -15,7 +15,7 @@ from fastapi.responses import Response as PlainResponse
 
 from ...domain.errors import Refusal
 from ...domain.mutations import MutationType, Subscription, event_type
-from ...services.auth import Caller
+from ...domain.callers import Caller
 from .dependencies import MutationsDep, RefusalLogDep, RegistryQueriesDep, SettingsDep, hub_of
 from .errors import openapi_errors, refused_request, request_id
 from .json_input import JSONRoute

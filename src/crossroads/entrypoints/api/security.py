@@ -11,7 +11,7 @@ import hmac
 from fastapi import Request
 
 from ...domain.errors import Refusal
-from ...services.auth import OPERATOR, Caller
+from ...domain.callers import OPERATOR, Caller
 from .dependencies import hub_of
 
 

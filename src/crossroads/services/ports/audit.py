@@ -118,7 +118,7 @@ class TransparencyLog(abc.ABC):
 
 class HeadTarget(abc.ABC):
     """A place the hub's signed tree heads are published to: a folder, or a witness
-    (adapters.head_targets); services.witnessing hands each the latest head."""
+    (adapters.head_targets); services.head_publisher hands each the latest head."""
 
     name: str  # a witness's base URL, or the folder's path
 

@@ -8,9 +8,9 @@ from datetime import date
 from typing import Callable
 
 from ...domain.declarations.anomalies import Anomaly
-from ...domain.declarations.dimona import (
-    Decision, DimonaForm, DimonaPeriod, Employer, EmployerRef, Event,
-)
+from ...domain.declarations.dimona import Decision, DimonaForm, DimonaPeriod
+from ...domain.declarations.employers import Employer, EmployerRef
+from ...domain.declarations.events import Event
 from ...domain.declarations.dmfa import DmfaDeclaration, WorkerSummary
 from ...domain.declarations.records import Batch, Declaration, Mandate, PendingEvent, QueueShare
 
