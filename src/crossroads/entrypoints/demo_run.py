@@ -1,35 +1,51 @@
-"""`crossroads demo`: seed the synthetic country, start its sources (own process) and the hub."""
+"""`crossroads demo`: seed the synthetic country, start its sources (own process) and the hub,
+and print the tour once the hub answers.
+
+The ports are checked before anything is seeded, so that a busy port is one line naming the flag
+to change rather than a tour followed by `address already in use`. SIGTERM is made to stop the
+demo as Ctrl-C does (uvicorn re-raises the signal once the hub has stopped, and Python's default
+action for SIGTERM would end this process before it stops the sources' process); the sources'
+process also stops by itself when this one ends in any other way (`stop_with_parent`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import subprocess
 import sys
+import threading
 import time
-from datetime import date
 from pathlib import Path
 
+import httpx
 import uvicorn
 from rich.console import Console
 
 from ..adapters.keys import HubKeys
 from ..bootstrap import bootstrap, settings_for_data_dir
-from ..demo import country, employers
-from ..demo.launch import wait_ready
-from ..demo.seed import example_subject, seed
+from ..demo import country
+from ..demo.launch import busy_port, wait_ready
 from ..demo.publisher import DemoPublisher
+from ..demo.seed import seed
 from ..demo.sources import provider_apps
 from ..providerkit import HubKeySet
 from .api.app import create_app
 from .bounded_http import BoundedHttpToolsProtocol
+from .cli.hub_client import record_hub_address
+from .cli.output import err, fail, out
+from .demo_tour import TourPeople, command_prefix, tour
 from .logs import configure
-
-console = Console(stderr=True)
+from .seed_progress import seed_progress
 
 
 def run_demo(persons: int, port: int, provider_port_base: int, data_dir: Path, seed_only: bool,
              store_url: str | None = None, publish_every: float = 1.0) -> None:
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as on Ctrl-C: see the docstring
+    if not seed_only:
+        _check_ports(port, provider_port_base)
     log_config = configure("warning")
     # The demo's institutions listen on 127.0.0.1, so their webhooks are internal addresses.
     settings = settings_for_data_dir(data_dir, port=port, issuer=f"http://127.0.0.1:{port}", demo=True,
@@ -39,78 +55,84 @@ def run_demo(persons: int, port: int, provider_port_base: int, data_dir: Path, s
     keys = HubKeys.load_or_create(settings.data_dir / "keys")
     jwks_file = data_dir / "hub-jwks.json"
     jwks_file.write_text(json.dumps(keys.jwks()))
-    asyncio.run(_seed_and_tell(settings, persons, provider_port_base))
-    if seed_only:
-        return
-    sources = subprocess.Popen([sys.executable, "-m", "crossroads.entrypoints.cli", "providers",
-                                "--jwks", str(jwks_file), "--port-base", str(provider_port_base),
-                                "--publish-every", str(publish_every), "--hub", settings.issuer,
-                                "--data-dir", str(data_dir), "--persons", str(persons)])
+    record_hub_address(data_dir, settings.issuer)
     try:
-        wait_ready(f"http://127.0.0.1:{provider_port_base + 1}/", sources, timeout=20)
-        BoundedHttpToolsProtocol.configure(settings)
-        uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_config=log_config, access_log=False,
-                    http=BoundedHttpToolsProtocol)
-    finally:
-        sources.terminate()
-        sources.wait(10)
+        subjects = asyncio.run(_seed(settings, persons, provider_port_base))
+        text = tour(settings.issuer, data_dir, TourPeople.of(subjects), command_prefix())
+        if seed_only:
+            out.print(text, markup=False, highlight=False)
+            return
+        _serve(settings, jwks_file, provider_port_base, publish_every, persons, log_config, text)
+    except KeyboardInterrupt:
+        err.print("the demo stopped")
 
 
-async def _seed_and_tell(settings, persons: int, provider_port_base: int) -> None:
+def _check_ports(port: int, provider_port_base: int) -> None:
+    if busy_port([port]) is not None:
+        fail(f"port {port} is in use (another demo or hub?): start the demo on another with --port PORT", 2)
+    offsets = sorted({m.port_offset for m in country.MEMBERS if m.port_offset is not None})
+    taken = busy_port([provider_port_base + offset for offset in offsets])
+    if taken is not None:
+        fail(f"port {taken} is in use, and the demo's authentic sources listen on "
+             f"{provider_port_base + offsets[0]}–{provider_port_base + offsets[-1]}: "
+             "choose other ports with --provider-port-base PORT", 2)
+
+
+async def _seed(settings, persons: int, provider_port_base: int) -> list[str]:
     hub = await bootstrap(settings)
     try:
         started = time.perf_counter()
-        with console.status(f"seeding a country of {persons:,} persons…"):
-            seeded = await seed(hub, persons, "127.0.0.1", provider_port_base)
-        console.print(f"[green]seeded[/green] {len(seeded['subjects']):,} persons, {seeded['entries']:,} directory "
-                      f"entries, {len(seeded['clients'])} applications in {time.perf_counter() - started:.1f} s")
-        _tour(settings, seeded)
+        err.print(f"seeding a country of {persons:,} persons into {settings.data_dir}", highlight=False)
+        with seed_progress(err) as progress:
+            seeded = await seed(hub, persons, "127.0.0.1", provider_port_base, progress)
+        err.print(f"[green]seeded[/green] {len(seeded['subjects']):,} persons, {seeded['entries']:,} directory "
+                  f"entries, {len(seeded['clients'])} applications in {time.perf_counter() - started:.1f} s")
+        return seeded["subjects"]
     finally:
         await hub.close()
 
 
-def _tour(settings, seeded: dict) -> None:
-    hub = settings.issuer
-    welfare_client = next(c for c in seeded["clients"] if c.startswith(country.BY_KEY["welfare"].number))
-    subject = example_subject(seeded["subjects"])
-    welfare = country.BY_KEY["welfare"].number
-    held = {line["subject"] for line in country.directory_lines(seeded["subjects"]) if line["institution"] == welfare}
-    stranger = next(s for s in seeded["subjects"] if s not in held)
-    data_dir = settings.data_dir
-    payroll_client = f"{country.BY_KEY['payroll'].number}:payroll-app"
-    employed = {s for s, *_ in employers.employed(seeded["subjects"])}
-    worker = next(s for s in seeded["subjects"] if s not in employed and not country.is_child(s))
-    dimona_example = json.dumps(employers.dimona_in(worker, employers.EMPLOYERS[0][0], date.today(), "OTH"))
-    console.print(f"""
-[bold]Crossroads demo hub[/bold] on {hub}  (API docs: {hub}/docs)
-Operator token for the admin API: {data_dir}/secrets.json
+def _serve(settings, jwks_file: Path, provider_port_base: int, publish_every: float, persons: int,
+           log_config: dict, text: str) -> None:
+    """The sources' process, then the hub in this one; the tour once the hub answers /ready."""
+    err.print("starting the authentic sources and the hub…")
+    sources = subprocess.Popen([sys.executable, "-m", "crossroads.entrypoints.cli", "providers",
+                                "--jwks", str(jwks_file), "--port-base", str(provider_port_base),
+                                "--publish-every", str(publish_every), "--hub", settings.issuer,
+                                "--data-dir", str(settings.data_dir), "--persons", str(persons),
+                                "--stop-with", str(os.getpid())])
+    try:
+        first = min(m.port_offset for m in country.MEMBERS if m.port_offset is not None)
+        wait_ready(f"http://127.0.0.1:{provider_port_base + first}/", sources, timeout=20)
+        BoundedHttpToolsProtocol.configure(settings)
+        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.port,
+                                               log_config=log_config, access_log=False,
+                                               http=BoundedHttpToolsProtocol))
+        threading.Thread(target=_announce_when_ready, args=(server, settings.issuer, text), daemon=True).start()
+        server.run()
+    finally:
+        sources.terminate()
+        try:
+            sources.wait(10)
+        except subprocess.TimeoutExpired:
+            sources.kill()
+            sources.wait()
 
-Ask, as the welfare centre's application, about a person it holds:
-  crossroads ask person.identity {subject} --purpose SOCIAL_INTEGRATION --client {welfare_client} --data-dir {data_dir}
-  crossroads ask health.affiliation {subject} --purpose SOCIAL_INTEGRATION --client {welfare_client} --data-dir {data_dir}
-  crossroads ask directory.holders {subject} --purpose SOCIAL_INTEGRATION --client {welfare_client} --data-dir {data_dir}
 
-Or with curl:
-  TOKEN=$(crossroads token --client {welfare_client} --data-dir {data_dir})
-  curl -s {hub}/v1/exchange/person.identity -H "Authorization: Bearer $TOKEN" \\
-       -H 'Content-Type: application/json' -d '{{"subject": "{subject}", "purpose": "SOCIAL_INTEGRATION"}}'
-
-A refusal, with its code: ask about someone the centre does not hold:
-  crossroads ask person.identity {stranger} --purpose SOCIAL_INTEGRATION --client {welfare_client} --data-dir {data_dir}
-
-The registers publish a mutation (a move, a job, a birth, a death) every second or so. The welfare
-centre reads its mailbox; the employment office and the child benefit fund have theirs pushed:
-  crossroads mailbox --client {welfare_client} --data-dir {data_dir} --ack --follow
-
-The payroll office declares an employment (DIMONA IN, JSON form of the official XML); the answer's
-Location gives its status (A, W or B) and anomalies (docs/declarations.md):
-  TOKEN=$(crossroads token --client {payroll_client} --data-dir {data_dir})
-  curl -si {hub}/v1/declarations/dimona -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
-       -d '{dimona_example}'
-
-The citizen's view: who consulted my data, each entry with its proof in the signed audit log.
-  Open {hub}/citizen/ and sign in as {subject} at the development identity provider (demo only).
-""", soft_wrap=True, highlight=False)
+def _announce_when_ready(server: uvicorn.Server, hub: str, text: str) -> None:
+    """Print the tour once the hub answers /ready (the commands in it would fail before)."""
+    warned_at = time.monotonic() + 30
+    while not server.should_exit:
+        try:
+            if httpx.get(f"{hub}/ready", timeout=2).status_code == 200:
+                out.print(text, markup=False, highlight=False)
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > warned_at:
+            err.print(f"the hub does not answer {hub}/ready yet; still waiting", highlight=False)
+            warned_at = float("inf")
+        time.sleep(0.1)
 
 
 def serve_providers(jwks: Path, host: str, port_base: int, publisher: DemoPublisher | None = None) -> None:
