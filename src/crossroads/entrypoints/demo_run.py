@@ -43,7 +43,6 @@ from .seed_progress import seed_progress
 
 def run_demo(persons: int, port: int, provider_port_base: int, data_dir: Path, seed_only: bool,
              store_url: str | None = None, publish_every: float = 1.0) -> None:
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as on Ctrl-C: see the docstring
     if not seed_only:
         _check_ports(port, provider_port_base)
     log_config = configure("warning")
@@ -96,6 +95,7 @@ def _serve(settings, jwks_file: Path, provider_port_base: int, publish_every: fl
            log_config: dict, text: str) -> None:
     """The sources' process, then the hub in this one; the tour once the hub answers /ready."""
     err.print("starting the authentic sources and the hub…")
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as on Ctrl-C: see the docstring
     sources = subprocess.Popen([sys.executable, "-m", "crossroads.entrypoints.cli", "providers",
                                 "--jwks", str(jwks_file), "--port-base", str(provider_port_base),
                                 "--publish-every", str(publish_every), "--hub", settings.issuer,

@@ -38,11 +38,11 @@ def print_json_text(text: str) -> None:
 def print_rows(title: str, header: Sequence[str], rows: Iterable[Sequence[str]], first: bool = True) -> None:
     """A Rich table on a terminal; the header (unless not `first`: a page after the first) and
     one line per row, tab-separated, otherwise."""
-    if not out.is_terminal:
-        if first:
-            out.print("\t".join(header), markup=False, highlight=False)
-        for row in rows:
-            out.print("\t".join(cell.replace("\t", " ") for cell in row), markup=False, highlight=False)
+    if not out.is_terminal:  # written as it is: Rich would turn the tabs into spaces
+        lines = ["\t".join(header)] if first else []
+        lines += ["\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in row) for row in rows]
+        out.file.write("".join(f"{line}\n" for line in lines))
+        out.file.flush()
         return
     # Every column but the last is kept whole (ids, codes, dates); the last one folds.
     last = len(header) - 1
