@@ -69,7 +69,9 @@ class Lines:
             try:
                 line = self._queue.get(timeout=max(deadline - time.monotonic(), 0.01))
             except queue.Empty:
-                raise AssertionError(f"no such line within {timeout} s; read: {''.join(self.seen)[-3000:]}")
+                raise AssertionError(
+                    f"no such line within {timeout} s; read: {''.join(self.seen)[-3000:]}"
+                )
             if line is None:
                 raise AssertionError(f"the stream ended first; read: {''.join(self.seen)[-3000:]}")
             self.seen.append(line)

@@ -34,21 +34,38 @@ def first_command_of_readme() -> list[str]:
 
 @pytest.fixture
 def newcomer(tmp_path):
-    """A folder of the newcomer's own, where `.venv` is the virtual environment running the tests."""
+    """A folder of the newcomer's own, where `.venv` is the virtual environment of the tests."""
     script = Path(sys.prefix) / "bin" / "crossroads"
-    assert script.is_file(), f"the tests run from a virtual environment with crossroads installed: {script}"
+    assert script.is_file(), (
+        f"the tests run from a virtual environment with crossroads installed: {script}"
+    )
     (tmp_path / ".venv").symlink_to(sys.prefix)
     return tmp_path
 
 
 def start_demo(folder: Path, port: int, *more: str) -> subprocess.Popen:
-    command = [*first_command_of_readme(), "--persons", str(PERSONS), "--port", str(port),
-               "--provider-port-base", str(port), *more]
+    command = [
+        *first_command_of_readme(),
+        "--persons",
+        str(PERSONS),
+        "--port",
+        str(port),
+        "--provider-port-base",
+        str(port),
+        *more,
+    ]
     assert command[:2] == [".venv/bin/crossroads", "demo"], command
     env = {k: v for k, v in os.environ.items() if k != "CROSSROADS_HUB"}
     # .venv/bin/crossroads is a path relative to the folder: Popen resolves it against cwd.
-    return subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    return subprocess.Popen(
+        command,
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
@@ -80,13 +97,21 @@ def paragraphs(tour: list[str]) -> list[tuple[str, list[str]]]:
 
 
 def run(folder: Path, script: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", "-c", script], cwd=folder, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        ["bash", "-c", script], cwd=folder, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def follow_mailbox(folder: Path, command: str) -> None:
     """`mailbox --follow` runs until Ctrl-C: read its first messages, then press it."""
-    process = subprocess.Popen(["bash", "-c", command], cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, start_new_session=True)
+    process = subprocess.Popen(
+        ["bash", "-c", command],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         lines = Lines(process.stdout).until(lambda line: line[:1].isdigit(), timeout=60)
     finally:
@@ -134,16 +159,25 @@ def test_the_readme_demo_and_every_command_of_its_tour_work_as_printed(newcomer)
                     continue
                 answer = run(newcomer, command)
                 if "refusal" in prose:  # the example meant to be refused: its code, exit 1
-                    assert answer.returncode == 1 and "subject_not_in_directory" in answer.stdout, answer
+                    assert answer.returncode == 1 and "subject_not_in_directory" in answer.stdout, (
+                        answer
+                    )
                 else:
                     assert answer.returncode == 0, (command, answer.stdout, answer.stderr)
                     assert "request_id" in json.loads(answer.stdout), answer.stdout
         assert ran >= 9, groups
 
         text = "".join(tour)
-        addresses = {url.rstrip(").,") for line in tour if not line.startswith("  ") or "Open " in line
-                     for url in re.findall(r"http://\S+/\S*", line)}
-        assert {f"http://127.0.0.1:{port}/docs", f"http://127.0.0.1:{port}/citizen/"} <= addresses, text
+        addresses = {
+            url.rstrip(").,")
+            for line in tour
+            if not line.startswith("  ") or "Open " in line
+            for url in re.findall(r"http://\S+/\S*", line)
+        }
+        assert {
+            f"http://127.0.0.1:{port}/docs",
+            f"http://127.0.0.1:{port}/citizen/",
+        } <= addresses, text
         for url in addresses:
             assert httpx.get(url, timeout=10).status_code == 200, url
         secrets = re.search(r"admin API: (\S+)", text).group(1)

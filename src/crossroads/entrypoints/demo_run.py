@@ -41,16 +41,28 @@ from .logs import configure
 from .seed_progress import seed_progress
 
 
-def run_demo(persons: int, port: int, provider_port_base: int, data_dir: Path, seed_only: bool,
-             store_url: str | None = None, publish_every: float = 1.0) -> None:
+def run_demo(
+    persons: int,
+    port: int,
+    provider_port_base: int,
+    data_dir: Path,
+    seed_only: bool,
+    store_url: str | None = None,
+    publish_every: float = 1.0,
+) -> None:
     if not seed_only:
         _check_ports(port, provider_port_base)
     log_config = configure("warning")
     # The demo's institutions listen on 127.0.0.1, so their webhooks are internal addresses.
-    settings = settings_for_data_dir(data_dir, port=port, issuer=f"http://127.0.0.1:{port}", demo=True,
-                                     allow_internal_webhooks=True,
-                                     declarations_source=country.BY_KEY["nsso"].number,
-                                     **({"store_url": store_url} if store_url else {}))
+    settings = settings_for_data_dir(
+        data_dir,
+        port=port,
+        issuer=f"http://127.0.0.1:{port}",
+        demo=True,
+        allow_internal_webhooks=True,
+        declarations_source=country.BY_KEY["nsso"].number,
+        **({"store_url": store_url} if store_url else {}),
+    )
     keys = HubKeys.load_or_create(settings.data_dir / "keys")
     jwks_file = data_dir / "hub-jwks.json"
     jwks_file.write_text(json.dumps(keys.jwks()))
@@ -68,47 +80,94 @@ def run_demo(persons: int, port: int, provider_port_base: int, data_dir: Path, s
 
 def _check_ports(port: int, provider_port_base: int) -> None:
     if busy_port([port]) is not None:
-        fail(f"port {port} is in use (another demo or hub?): start the demo on another with --port PORT", 2)
+        fail(
+            f"port {port} is in use (another demo or hub?): "
+            "start the demo on another with --port PORT",
+            2,
+        )
     offsets = sorted({m.port_offset for m in country.MEMBERS if m.port_offset is not None})
     taken = busy_port([provider_port_base + offset for offset in offsets])
     if taken is not None:
-        fail(f"port {taken} is in use, and the demo's authentic sources listen on "
-             f"{provider_port_base + offsets[0]}–{provider_port_base + offsets[-1]}: "
-             "choose other ports with --provider-port-base PORT", 2)
+        fail(
+            f"port {taken} is in use, and the demo's authentic sources listen on "
+            f"{provider_port_base + offsets[0]}–{provider_port_base + offsets[-1]}: "
+            "choose other ports with --provider-port-base PORT",
+            2,
+        )
 
 
 async def _seed(settings, persons: int, provider_port_base: int) -> list[str]:
     hub = await bootstrap(settings)
     try:
         started = time.perf_counter()
-        err.print(f"seeding a country of {persons:,} persons into {settings.data_dir}", highlight=False)
+        err.print(
+            f"seeding a country of {persons:,} persons into {settings.data_dir}", highlight=False
+        )
         with seed_progress(err) as progress:
             seeded = await seed(hub, persons, "127.0.0.1", provider_port_base, progress)
-        err.print(f"[green]seeded[/green] {len(seeded['subjects']):,} persons, {seeded['entries']:,} directory "
-                  f"entries, {len(seeded['clients'])} applications in {time.perf_counter() - started:.1f} s")
+        err.print(
+            f"[green]seeded[/green] {len(seeded['subjects']):,} persons, "
+            f"{seeded['entries']:,} directory entries, {len(seeded['clients'])} applications "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
         return seeded["subjects"]
     finally:
         await hub.close()
 
 
-def _serve(settings, jwks_file: Path, provider_port_base: int, publish_every: float, persons: int,
-           log_config: dict, text: str) -> None:
+def _serve(
+    settings,
+    jwks_file: Path,
+    provider_port_base: int,
+    publish_every: float,
+    persons: int,
+    log_config: dict,
+    text: str,
+) -> None:
     """The sources' process, then the hub in this one; the tour once the hub answers /ready."""
     err.print("starting the authentic sources and the hub…")
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as on Ctrl-C: see the docstring
-    sources = subprocess.Popen([sys.executable, "-m", "crossroads.entrypoints.cli", "providers",
-                                "--jwks", str(jwks_file), "--port-base", str(provider_port_base),
-                                "--publish-every", str(publish_every), "--hub", settings.issuer,
-                                "--data-dir", str(settings.data_dir), "--persons", str(persons),
-                                "--stop-with", str(os.getpid())])
+    signal.signal(
+        signal.SIGTERM, signal.default_int_handler
+    )  # stop as on Ctrl-C: see the docstring
+    sources = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "crossroads.entrypoints.cli",
+            "providers",
+            "--jwks",
+            str(jwks_file),
+            "--port-base",
+            str(provider_port_base),
+            "--publish-every",
+            str(publish_every),
+            "--hub",
+            settings.issuer,
+            "--data-dir",
+            str(settings.data_dir),
+            "--persons",
+            str(persons),
+            "--stop-with",
+            str(os.getpid()),
+        ]
+    )
     try:
         first = min(m.port_offset for m in country.MEMBERS if m.port_offset is not None)
         wait_ready(f"http://127.0.0.1:{provider_port_base + first}/", sources, timeout=20)
         BoundedHttpToolsProtocol.configure(settings)
-        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.port,
-                                               log_config=log_config, access_log=False,
-                                               http=BoundedHttpToolsProtocol))
-        threading.Thread(target=_announce_when_ready, args=(server, settings.issuer, text), daemon=True).start()
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(settings),
+                host="127.0.0.1",
+                port=settings.port,
+                log_config=log_config,
+                access_log=False,
+                http=BoundedHttpToolsProtocol,
+            )
+        )
+        threading.Thread(
+            target=_announce_when_ready, args=(server, settings.issuer, text), daemon=True
+        ).start()
         server.run()
     finally:
         sources.terminate()
@@ -135,7 +194,9 @@ def _announce_when_ready(server: uvicorn.Server, hub: str, text: str) -> None:
         time.sleep(0.1)
 
 
-def serve_providers(jwks: Path, host: str, port_base: int, publisher: DemoPublisher | None = None) -> None:
+def serve_providers(
+    jwks: Path, host: str, port_base: int, publisher: DemoPublisher | None = None
+) -> None:
     """Every simulated authentic source of the demo, each on its own port, in one event loop; with
     a `publisher`, the registers also publish mutations to the hub."""
     log_config = configure("warning")
@@ -143,8 +204,14 @@ def serve_providers(jwks: Path, host: str, port_base: int, publisher: DemoPublis
     apps = provider_apps(keys, host, port_base)
 
     async def run() -> None:
-        servers = [uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=log_config, access_log=False))
-                   for port, app in apps.values()]
-        await asyncio.gather(*(s.serve() for s in servers), *([publisher.run()] if publisher else []))
+        servers = [
+            uvicorn.Server(
+                uvicorn.Config(app, host=host, port=port, log_config=log_config, access_log=False)
+            )
+            for port, app in apps.values()
+        ]
+        await asyncio.gather(
+            *(s.serve() for s in servers), *([publisher.run()] if publisher else [])
+        )
 
     asyncio.run(run())

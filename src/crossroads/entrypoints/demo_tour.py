@@ -55,10 +55,17 @@ class TourPeople:
     @classmethod
     def of(cls, subjects: list[str]) -> "TourPeople":
         welfare = country.BY_KEY["welfare"].number
-        held = {line["subject"] for line in country.directory_lines(subjects) if line["institution"] == welfare}
+        held = {
+            line["subject"]
+            for line in country.directory_lines(subjects)
+            if line["institution"] == welfare
+        }
         employed = {s for s, *_ in employers.employed(subjects)}
-        return cls(example_subject(subjects), next(s for s in subjects if s not in held),
-                   next(s for s in subjects if s not in employed and not country.is_child(s)))
+        return cls(
+            example_subject(subjects),
+            next(s for s in subjects if s not in held),
+            next(s for s in subjects if s not in employed and not country.is_child(s)),
+        )
 
 
 def tour(hub: str, data_dir: Path, people: TourPeople, prefix: str) -> str:
@@ -67,8 +74,12 @@ def tour(hub: str, data_dir: Path, people: TourPeople, prefix: str) -> str:
     welfare = f"{country.BY_KEY['welfare'].number}:case-app"
     payroll = f"{country.BY_KEY['payroll'].number}:payroll-app"
     subject = people.subject
-    ask = f"{cli} ask {{service}} {{subject}} --purpose SOCIAL_INTEGRATION --client {welfare}{where}"
-    dimona = json.dumps(employers.dimona_in(people.worker, employers.EMPLOYERS[0][0], date.today(), "OTH"))
+    ask = (
+        f"{cli} ask {{service}} {{subject}} --purpose SOCIAL_INTEGRATION --client {welfare}{where}"
+    )
+    dimona = json.dumps(
+        employers.dimona_in(people.worker, employers.EMPLOYERS[0][0], date.today(), "OTH")
+    )
     return f"""
 Crossroads demo hub on {hub}  (API docs: {hub}/docs)
 Operator token for the admin API: {data_dir / "secrets.json"}
@@ -81,7 +92,8 @@ Ask, as the welfare centre's application, about a person it holds:
 Or with curl:
   TOKEN=$({cli} token --client {welfare}{where})
   curl -s {hub}/v1/exchange/person.identity -H "Authorization: Bearer $TOKEN" \\
-       -H 'Content-Type: application/json' -d '{{"subject": "{subject}", "purpose": "SOCIAL_INTEGRATION"}}'
+       -H 'Content-Type: application/json' \\
+       -d '{{"subject": "{subject}", "purpose": "SOCIAL_INTEGRATION"}}'
 
 A refusal, with its code: ask about someone the centre does not hold:
   {ask.format(service="person.identity", subject=people.stranger)}

@@ -5,7 +5,14 @@ a file (a bar redrawn there would be noise in a log)."""
 from __future__ import annotations
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 
 class LineProgress:
@@ -32,8 +39,13 @@ class BarProgress:
     """A bar for each stage, completed when the next one begins."""
 
     def __init__(self, console: Console) -> None:
-        self._bars = Progress(TextColumn("seeding {task.description}"), BarColumn(), MofNCompleteColumn(),
-                              TimeElapsedColumn(), console=console)
+        self._bars = Progress(
+            TextColumn("seeding {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        )
         self._task: TaskID | None = None
 
     def __enter__(self) -> "BarProgress":

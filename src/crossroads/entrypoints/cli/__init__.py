@@ -22,8 +22,11 @@ from .demo_commands import demo, providers
 from .hub_commands import keys_app, migrate, openapi, serve
 from .registry_commands import directory_app, registry_app
 
-app = typer.Typer(help="Crossroads: a crossroads bank for government data exchange.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Crossroads: a crossroads bank for government data exchange.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 for command in (serve, migrate, demo, providers, token, ask, declare, mailbox):
     app.command()(command)
 app.add_typer(directory_app, name="directory")
@@ -32,7 +35,9 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.command()(openapi)
 app.command()(witness)
-app.command(help=BENCH_HELP, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(bench)
+app.command(
+    help=BENCH_HELP, context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+)(bench)
 
 
 def main() -> None:

@@ -18,7 +18,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from .output import err, fail, out
 from .stores import require_store, settings
 
-audit_app = typer.Typer(help="The audit log: its Merkle tree and signed tree heads.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="The audit log: its Merkle tree and signed tree heads.", no_args_is_help=True
+)
 
 
 def _on_hub(current, use):
@@ -37,20 +39,28 @@ def _on_hub(current, use):
 
 @audit_app.command("verify")
 def audit_verify(
-    sequence: bool = typer.Option(True, help="First give pending entries their leaf index and sign a head."),
+    sequence: bool = typer.Option(
+        True, help="First give pending entries their leaf index and sign a head."
+    ),
 ) -> None:
-    """Recompute the audit tree from the stored entries; check every stored node and signed tree head.
+    """Recompute the audit tree from the stored entries; check every stored node and tree head.
 
     Exits 1 and names the first entry concerned when anything was modified, removed, inserted or
     reordered, or when a tree head does not verify.
     """
+
     async def verify(hub):
         if sequence:
             while await hub.sequencer.step():
                 pass
         total = await hub.store.transparency.size()
-        with Progress(TextColumn("verifying"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
-                      TimeElapsedColumn(), console=err) as bar:
+        with Progress(
+            TextColumn("verifying"),
+            BarColumn(),
+            TextColumn("{task.completed:,}/{task.total:,}"),
+            TimeElapsedColumn(),
+            console=err,
+        ) as bar:
             task = bar.add_task("verify", total=total)
             return await hub.auditor.verify(lambda n: bar.advance(task, n))
 
@@ -58,19 +68,30 @@ def audit_verify(
     report = _on_hub(require_store(settings()), verify)
     elapsed = time.perf_counter() - started
     if report.problem is None:
-        archived = f" (the first {report.archived:,} pruned: see the archive segments)" if report.archived else ""
-        out.print(f"audit log verified: {report.entries:,} entries{archived}, {report.nodes:,} stored hashes, "
-                  f"{report.heads:,} signed tree heads, in {elapsed:.1f} s")
+        archived = (
+            f" (the first {report.archived:,} pruned: see the archive segments)"
+            if report.archived
+            else ""
+        )
+        out.print(
+            f"audit log verified: {report.entries:,} entries{archived}, "
+            f"{report.nodes:,} stored hashes, "
+            f"{report.heads:,} signed tree heads, in {elapsed:.1f} s"
+        )
         return
     problem = report.problem
-    out.print(f"[red]audit log NOT verified[/red] at entry {problem.index:,} ({problem.kind}): {problem.message}")
+    out.print(
+        f"[red]audit log NOT verified[/red] at entry {problem.index:,} ({problem.kind}): "
+        f"{problem.message}"
+    )
     raise typer.Exit(1)
 
 
 @audit_app.command("export")
 def audit_export(
-    to: Optional[Path] = typer.Option(None, help="Folder for the segment files (default: the "
-                                                 "audit_archive_dir setting)."),
+    to: Optional[Path] = typer.Option(
+        None, help="Folder for the segment files (default: the audit_archive_dir setting)."
+    ),
 ) -> None:
     """Write the entries since the last export, up to the latest signed tree head, as one
     self-verifying segment file (gzip'd JSON lines), verified once written."""
@@ -85,15 +106,20 @@ def audit_export(
     if segment is None:
         out.print("nothing to export: no entries since the last segment")
         return
-    out.print(f"exported entries {segment.start:,}–{segment.end - 1:,} to {folder / segment.file_name} "
-              f"(sha256 {segment.sha256})")
+    out.print(
+        f"exported entries {segment.start:,}–{segment.end - 1:,} to {folder / segment.file_name} "
+        f"(sha256 {segment.sha256})"
+    )
 
 
 @audit_app.command("prune")
 def audit_prune(
-    retention_days: Optional[int] = typer.Option(None, min=1, help="Default: the audit_retention_days setting."),
-    archive: Optional[Path] = typer.Option(None, help="Folder of the segment files (default: the "
-                                                      "audit_archive_dir setting)."),
+    retention_days: Optional[int] = typer.Option(
+        None, min=1, help="Default: the audit_retention_days setting."
+    ),
+    archive: Optional[Path] = typer.Option(
+        None, help="Folder of the segment files (default: the audit_archive_dir setting)."
+    ),
 ) -> None:
     """Remove from the live store the exported entries older than the retention period, after
     checking their segment files; tree heads stay, and audit verify still checks them."""
@@ -103,21 +129,28 @@ def audit_prune(
         fail("no retention period: pass --retention-days or set CROSSROADS_AUDIT_RETENTION_DAYS", 2)
     require_store(current)
     try:
-        report = _on_hub(current, lambda hub: hub.archive.prune(archive or current.archive_dir(), days))
+        report = _on_hub(
+            current, lambda hub: hub.archive.prune(archive or current.archive_dir(), days)
+        )
     except RuntimeError as exc:
         fail(str(exc))
     if not report.segments:
         out.print(f"nothing to prune: the live log begins at entry {report.up_to:,}")
         return
-    out.print(f"pruned {report.removed:,} entries of {len(report.segments)} segment(s); "
-              f"the live log begins at entry {report.up_to:,}")
+    out.print(
+        f"pruned {report.removed:,} entries of {len(report.segments)} segment(s); "
+        f"the live log begins at entry {report.up_to:,}"
+    )
 
 
 @audit_app.command("check-segment")
 def audit_check_segment(
     files: list[Path] = typer.Argument(..., help="Segment files, in order."),
-    jwks: Optional[Path] = typer.Option(None, help="The hub's JWKS to trust (e.g. fetched from "
-                                                   "/.well-known/jwks.json); default: this hub's keys."),
+    jwks: Optional[Path] = typer.Option(
+        None,
+        help="The hub's JWKS to trust (e.g. fetched from "
+        "/.well-known/jwks.json); default: this hub's keys.",
+    ),
 ) -> None:
     """Verify archive segments on their own, and that each one continues the one before."""
     import gzip
@@ -139,8 +172,10 @@ def audit_check_segment(
             with gzip.open(path, "rb") as lines:
                 header = verify_segment(lines, keys)
             if previous is not None and header["start_head"] != previous["end_head"]:
-                raise ProofError(f"it does not continue {previous['_path']} "
-                                 "(its start head is not that one's end head)")
+                raise ProofError(
+                    f"it does not continue {previous['_path']} "
+                    "(its start head is not that one's end head)"
+                )
         except (ProofError, OSError) as exc:
             fail(f"{path}: NOT verified: {exc}")
         header["_path"] = path
@@ -149,10 +184,14 @@ def audit_check_segment(
 
 
 def witness(
-    hub_jwks: Path = typer.Option(..., help="The watched hub's JWKS (its /.well-known/jwks.json), obtained "
-                                            "out of band and pinned."),
-    data: Path = typer.Option(Path("witness"), help="Folder for the witness's key and its ledger of "
-                                                    "countersigned heads."),
+    hub_jwks: Path = typer.Option(
+        ...,
+        help="The watched hub's JWKS (its /.well-known/jwks.json), obtained "
+        "out of band and pinned.",
+    ),
+    data: Path = typer.Option(
+        Path("witness"), help="Folder for the witness's key and its ledger of countersigned heads."
+    ),
     host: str = typer.Option("127.0.0.1"),
     port: int = typer.Option(8090),
 ) -> None:
@@ -162,4 +201,9 @@ def witness(
 
     from ..witness import create_witness_app
 
-    uvicorn.run(create_witness_app(data, json.loads(hub_jwks.read_text())), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_witness_app(data, json.loads(hub_jwks.read_text())),
+        host=host,
+        port=port,
+        log_level="info",
+    )

@@ -24,16 +24,22 @@ BENCHMARKS = {
 }
 BENCH_FOLDER = Path(__file__).resolve().parents[4] / "bench"  # beside src/ in a clone
 
-HELP = ("Run a benchmark from the repository's bench/ folder; the arguments after NAME pass through "
-        "(`crossroads bench NAME -- --help` shows its own options).\n\n"
-        + "\n\n".join(f"{name}: {what}" for name, what in BENCHMARKS.items()))
+HELP = (
+    "Run a benchmark from the repository's bench/ folder; the arguments after NAME pass through "
+    "(`crossroads bench NAME -- --help` shows its own options).\n\n"
+    + "\n\n".join(f"{name}: {what}" for name, what in BENCHMARKS.items())
+)
 
 
-def bench(ctx: typer.Context,
-          name: str = typer.Argument(..., help=f"One of: {', '.join(BENCHMARKS)}.", show_default=False)) -> None:
+def bench(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help=f"One of: {', '.join(BENCHMARKS)}.", show_default=False),
+) -> None:
     script = BENCH_FOLDER / f"{name}.py"
     if name not in BENCHMARKS:
         fail(f"unknown benchmark {name!r}, try one of: {', '.join(BENCHMARKS)}", 2)
     if not script.exists():
-        fail(f"no {script}: the benchmarks run from a clone of the repository (pip install -e .)", 2)
+        fail(
+            f"no {script}: the benchmarks run from a clone of the repository (pip install -e .)", 2
+        )
     raise typer.Exit(subprocess.call([sys.executable, str(script), *ctx.args]))

@@ -13,11 +13,20 @@ import typer
 from .hub_client import DEFAULT_DATA_DIR, HubAddress, HubClient
 from .output import fail, out, print_json_text, print_rows
 
-HubOption = typer.Option(None, "--hub", envvar="CROSSROADS_HUB", show_default=False,
-                         help="The hub's base URL (default: the address `crossroads demo` recorded in "
-                              "--data-dir, else http://127.0.0.1:8000).")
-DataDirOption = typer.Option(DEFAULT_DATA_DIR, help="The demo's folder: its applications' keys and its hub's address.")
-KeyOption = typer.Option(None, help="The application's private JWK (default: the demo's, in --data-dir).")
+HubOption = typer.Option(
+    None,
+    "--hub",
+    envvar="CROSSROADS_HUB",
+    show_default=False,
+    help="The hub's base URL (default: the address `crossroads demo` recorded in "
+    "--data-dir, else http://127.0.0.1:8000).",
+)
+DataDirOption = typer.Option(
+    DEFAULT_DATA_DIR, help="The demo's folder: its applications' keys and its hub's address."
+)
+KeyOption = typer.Option(
+    None, help="The application's private JWK (default: the demo's, in --data-dir)."
+)
 
 
 def connect(hub: Optional[str], data_dir: Path, timeout: float = 30) -> HubClient:
@@ -58,11 +67,19 @@ def ask(
 
 
 def mailbox(
-    client: str = typer.Option(..., help="client_id of the receiving application (its pull subscriptions' messages)."),
+    client: str = typer.Option(
+        ..., help="client_id of the receiving application (its pull subscriptions' messages)."
+    ),
     key: Optional[Path] = KeyOption,
     limit: int = typer.Option(20, min=1, max=1000, help="Messages per page."),
-    ack: bool = typer.Option(False, "--ack", help="Acknowledge the messages shown (they leave the mailbox)."),
-    follow: bool = typer.Option(False, "--follow", help="Keep showing new messages as they arrive (with --ack), until Ctrl-C."),
+    ack: bool = typer.Option(
+        False, "--ack", help="Acknowledge the messages shown (they leave the mailbox)."
+    ),
+    follow: bool = typer.Option(
+        False,
+        "--follow",
+        help="Keep showing new messages as they arrive (with --ack), until Ctrl-C.",
+    ),
     hub: Optional[str] = HubOption,
     data_dir: Path = DataDirOption,
 ) -> None:
@@ -82,8 +99,15 @@ def mailbox(
         return
 
 
-def _show_page(hub_client: HubClient, client: str, headers: dict, limit: int, ack: bool, follow: bool,
-               first: bool) -> bool:
+def _show_page(
+    hub_client: HubClient,
+    client: str,
+    headers: dict,
+    limit: int,
+    ack: bool,
+    follow: bool,
+    first: bool,
+) -> bool:
     """Show (and with `ack`, acknowledge) one page of the mailbox; True when something was shown
     (`first`: nothing was before, so a header goes above it)."""
     response = hub_client.get("/v1/mailbox", params={"limit": limit}, headers=headers)
@@ -92,10 +116,16 @@ def _show_page(hub_client: HubClient, client: str, headers: dict, limit: int, ac
         raise typer.Exit(1)
     messages = hub_client.json(response)["messages"]
     if messages or not follow:
-        print_rows(f"mailbox of {client}", ("seq", "type", "subject", "effective", "id", "data"),
-                   [_row(message) for message in messages], first)
+        print_rows(
+            f"mailbox of {client}",
+            ("seq", "type", "subject", "effective", "id", "data"),
+            [_row(message) for message in messages],
+            first,
+        )
     if ack and messages:
-        acked = hub_client.post("/v1/mailbox/ack", json={"seqs": [m["seq"] for m in messages]}, headers=headers)
+        acked = hub_client.post(
+            "/v1/mailbox/ack", json={"seqs": [m["seq"] for m in messages]}, headers=headers
+        )
         if acked.status_code != 200:
             print_json_text(acked.text)
             raise typer.Exit(1)
@@ -106,6 +136,11 @@ def _show_page(hub_client: HubClient, client: str, headers: dict, limit: int, ac
 
 def _row(message: dict) -> tuple[str, ...]:
     event = message["event"]
-    return (str(message["seq"]), event["type"].removeprefix("be.crossroads."), event["subject"],
-            event.get("effectivedate", ""), event["id"],
-            json.dumps(event.get("data"), ensure_ascii=False, separators=(",", ":")))
+    return (
+        str(message["seq"]),
+        event["type"].removeprefix("be.crossroads."),
+        event["subject"],
+        event.get("effectivedate", ""),
+        event["id"],
+        json.dumps(event.get("data"), ensure_ascii=False, separators=(",", ":")),
+    )

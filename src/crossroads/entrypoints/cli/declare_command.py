@@ -35,13 +35,22 @@ def check_kind(kind: str, batch: bool) -> None:
 
 def declare(
     kind: str = typer.Argument(..., help=f"The declaration's kind: {', '.join(SINGLE_KINDS)}."),
-    file: Path = typer.Argument(..., exists=True, dir_okay=False,
-                                help="The declaration: official XML (.xml) or its JSON form (.json)."),
-    client: str = typer.Option(..., help="client_id of the declaring application "
-                                         "(the employer's or its payroll office's)."),
+    file: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        help="The declaration: official XML (.xml) or its JSON form (.json).",
+    ),
+    client: str = typer.Option(
+        ..., help="client_id of the declaring application (the employer's or its payroll office's)."
+    ),
     key: Optional[Path] = KeyOption,
-    batch: bool = typer.Option(False, "--batch", help="Upload as a batch file (many forms, or a large "
-                                                      "DmfA; dimona or dmfa) and wait for its acknowledgement."),
+    batch: bool = typer.Option(
+        False,
+        "--batch",
+        help="Upload as a batch file (many forms, or a large "
+        "DmfA; dimona or dmfa) and wait for its acknowledgement.",
+    ),
     language: str = typer.Option("en", help="Language of the anomalies' labels: nl, fr or en."),
     hub: Optional[str] = HubOption,
     data_dir: Path = DataDirOption,
@@ -51,7 +60,11 @@ def declare(
     hub_client = connect(hub, data_dir, timeout=300)
     access = hub_client.token(client, key, data_dir)
     media = "application/xml" if file.suffix.lower() == ".xml" else "application/json"
-    headers = {"Authorization": f"Bearer {access}", "Content-Type": media, "Accept-Language": language}
+    headers = {
+        "Authorization": f"Bearer {access}",
+        "Content-Type": media,
+        "Accept-Language": language,
+    }
     path = f"/v1/declarations/batches/{kind}" if batch else f"/v1/declarations/{kind}"
     response = hub_client.post(path, content=file.read_bytes(), headers=headers)
     if response.status_code not in (200, 201, 202):
@@ -67,8 +80,12 @@ def declare(
         answers = hub_client.json(hub_client.get(f"{location}/acknowledgement", headers=headers))
         declarations = answers.get("declarations", [])
         if "error" in answers:
-            err.print(f"{answers['error']['code']}: {answers['error']['message']}", style="red",
-                      markup=False, highlight=False)
+            err.print(
+                f"{answers['error']['code']}: {answers['error']['message']}",
+                style="red",
+                markup=False,
+                highlight=False,
+            )
         refused = answers["result"] == "B"
     else:
         declarations = [hub_client.json(response)]
@@ -80,11 +97,21 @@ def declare(
 
 def show_declaration(declaration: dict) -> None:
     """The status on one line, then each anomaly on its own (so that scripts can grep them)."""
-    period = f", DIMONA period {declaration['dimonaPeriodId']}" if declaration.get("dimonaPeriodId") else ""
+    period = (
+        f", DIMONA period {declaration['dimonaPeriodId']}"
+        if declaration.get("dimonaPeriodId")
+        else ""
+    )
     colour = {"A": "green", "W": "yellow", "B": "red"}.get(declaration["result"], "white")
-    out.print(f"declaration {declaration['declarationId']} ({declaration['form']}): "
-              f"[{colour}]{declaration['result']}[/{colour}]{period}")
+    out.print(
+        f"declaration {declaration['declarationId']} ({declaration['form']}): "
+        f"[{colour}]{declaration['result']}[/{colour}]{period}"
+    )
     for anomaly in declaration["anomalies"]:
         detail = f" ({anomaly['detail'][:160]})" if anomaly.get("detail") else ""
-        out.print(f"  {anomaly['errorId']} [{anomaly['severity']}] {anomaly['label']} at "
-                  f"{anomaly.get('path', '')}{detail}", markup=False, highlight=False)
+        out.print(
+            f"  {anomaly['errorId']} [{anomaly['severity']}] {anomaly['label']} at "
+            f"{anomaly.get('path', '')}{detail}",
+            markup=False,
+            highlight=False,
+        )

@@ -39,8 +39,10 @@ class HubAddress:
             return cls(given.rstrip("/"), "from --hub or CROSSROADS_HUB")
         record = data_dir / HUB_RECORD
         try:
-            return cls(json.loads(record.read_text())["url"].rstrip("/"),
-                       f"recorded by `crossroads demo` in {record}")
+            return cls(
+                json.loads(record.read_text())["url"].rstrip("/"),
+                f"recorded by `crossroads demo` in {record}",
+            )
         except FileNotFoundError:
             return cls(DEFAULT_HUB, "the default")
         except (ValueError, KeyError, TypeError, AttributeError):
@@ -59,9 +61,11 @@ class HubClient:
         try:
             return self._http.request(method, f"{self.url}{path}", **options)
         except (httpx.TransportError, httpx.InvalidURL) as exc:
-            fail(f"cannot reach the hub at {self.url} ({self.address.source}): {_reason(exc)}. "
-                 "Start it (`crossroads demo` or `crossroads serve`), or name it with --hub URL "
-                 "(or CROSSROADS_HUB).")
+            fail(
+                f"cannot reach the hub at {self.url} ({self.address.source}): {_reason(exc)}. "
+                "Start it (`crossroads demo` or `crossroads serve`), or name it with --hub URL "
+                "(or CROSSROADS_HUB)."
+            )
 
     def get(self, path: str, **options: Any) -> httpx.Response:
         return self.request("GET", path, **options)
@@ -73,8 +77,10 @@ class HubClient:
         try:
             return response.json()
         except ValueError:
-            fail(f"{self.url} answered {response.status_code} with something other than JSON "
-                 f"(is it a Crossroads hub?): {response.text[:200]!r}")
+            fail(
+                f"{self.url} answered {response.status_code} with something other than JSON "
+                f"(is it a Crossroads hub?): {response.text[:200]!r}"
+            )
 
     def token(self, client: str, key: Path | None, data_dir: Path) -> str:
         """An access token for `client`, obtained with a client assertion signed by its key."""
@@ -87,8 +93,12 @@ class HubClient:
         # The assertion's audience is the token endpoint as the hub names it (RFC 8414 metadata),
         # which differs from the URL used here when the hub sits behind a proxy or a load balancer.
         metadata = self.get("/.well-known/oauth-authorization-server")
-        audience = self.json(metadata).get("token_endpoint") if metadata.status_code == 200 else None
-        form = token_request(client, audience or f"{self.url}/oauth/token", json.loads(path.read_text()))
+        audience = (
+            self.json(metadata).get("token_endpoint") if metadata.status_code == 200 else None
+        )
+        form = token_request(
+            client, audience or f"{self.url}/oauth/token", json.loads(path.read_text())
+        )
         response = self.post("/oauth/token", data=form)
         if response.status_code != 200:
             fail(f"token refused ({response.status_code}): {response.text}")

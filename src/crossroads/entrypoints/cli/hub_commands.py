@@ -37,17 +37,33 @@ def serve(
         refuse_demo_mode(current)
     except SystemExit as refused:
         fail(f"configuration error: {refused}", 2)
-    for name, value in (("CROSSROADS_HOST", host), ("CROSSROADS_PORT", port), ("CROSSROADS_WORKERS", workers)):
+    for name, value in (
+        ("CROSSROADS_HOST", host),
+        ("CROSSROADS_PORT", port),
+        ("CROSSROADS_WORKERS", workers),
+    ):
         if value is not None:
-            os.environ[name] = str(value)  # worker processes read their settings from the environment
+            os.environ[name] = str(
+                value
+            )  # worker processes read their settings from the environment
     log_config = configure(current.log_level)
     asyncio.run(_open_once(current))
-    uvicorn.run("crossroads.entrypoints.api.asgi:app", host=current.host, port=current.port,
-                workers=current.workers, log_config=log_config, access_log=False, loop="uvloop",
-                http=BoundedHttpToolsProtocol, lifespan="on", backlog=2048, server_header=False,
-                # The hub decides nothing on the client's address, so the proxy-header rewrite
-                # uvicorn does on every request by default is work for nothing.
-                proxy_headers=False)
+    uvicorn.run(
+        "crossroads.entrypoints.api.asgi:app",
+        host=current.host,
+        port=current.port,
+        workers=current.workers,
+        log_config=log_config,
+        access_log=False,
+        loop="uvloop",
+        http=BoundedHttpToolsProtocol,
+        lifespan="on",
+        backlog=2048,
+        server_header=False,
+        # The hub decides nothing on the client's address, so the proxy-header rewrite
+        # uvicorn does on every request by default is work for nothing.
+        proxy_headers=False,
+    )
 
 
 async def _open_once(current: Settings) -> None:
@@ -76,7 +92,11 @@ def migrate() -> None:
     out.print(f"applied: {', '.join(applied) if applied else 'nothing, the schema is current'}")
 
 
-def openapi(output: Optional[Path] = typer.Option(None, help="Write to this file instead of standard output.")) -> None:
+def openapi(
+    output: Optional[Path] = typer.Option(
+        None, help="Write to this file instead of standard output."
+    ),
+) -> None:
     """Print the hub's OpenAPI document (docs/openapi.json is this, kept current by a test)."""
     from ..api.app import create_app
 
@@ -97,8 +117,10 @@ def keys_rotate() -> None:
 
 
 @keys_app.command("generate")
-def keys_generate(alg: str = typer.Option("Ed25519", help="Ed25519 or ES256."),
-                  private: Path = typer.Option(..., help="Where to write the private JWK (mode 600).")) -> None:
+def keys_generate(
+    alg: str = typer.Option("Ed25519", help="Ed25519 or ES256."),
+    private: Path = typer.Option(..., help="Where to write the private JWK (mode 600)."),
+) -> None:
     """Generate an application key pair; print the public JWK Set to register."""
     from ...adapters.keys import generate_application_key, public_jwk
 

@@ -35,19 +35,25 @@ def print_json_text(text: str) -> None:
         out.print(text, markup=False, highlight=False)
 
 
-def print_rows(title: str, header: Sequence[str], rows: Iterable[Sequence[str]], first: bool = True) -> None:
+def print_rows(
+    title: str, header: Sequence[str], rows: Iterable[Sequence[str]], first: bool = True
+) -> None:
     """A Rich table on a terminal; the header (unless not `first`: a page after the first) and
     one line per row, tab-separated, otherwise."""
     if not out.is_terminal:  # written as it is: Rich would turn the tabs into spaces
         lines = ["\t".join(header)] if first else []
-        lines += ["\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in row) for row in rows]
+        lines += [
+            "\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in row) for row in rows
+        ]
         out.file.write("".join(f"{line}\n" for line in lines))
         out.file.flush()
         return
     # Every column but the last is kept whole (ids, codes, dates); the last one folds.
     last = len(header) - 1
-    table = Table(*(Column(name, no_wrap=i < last, overflow="fold") for i, name in enumerate(header)),
-                  title=title)
+    table = Table(
+        *(Column(name, no_wrap=i < last, overflow="fold") for i, name in enumerate(header)),
+        title=title,
+    )
     for row in rows:
         table.add_row(*(Text(cell) for cell in row))
     out.print(table)

@@ -14,8 +14,10 @@ from pathlib import Path
 from ...config import Settings
 from .output import fail
 
-NO_STORE_HINT = ("set CROSSROADS_STORE_URL to the hub's store (or run from the folder it is relative to), "
-                 "or create one with `crossroads migrate`")
+NO_STORE_HINT = (
+    "set CROSSROADS_STORE_URL to the hub's store (or run from the folder it is relative to), "
+    "or create one with `crossroads migrate`"
+)
 
 
 def settings(**overrides) -> Settings:
@@ -43,7 +45,10 @@ def require_store(current: Settings) -> Settings:
             found = connection.execute("SELECT to_regclass('schema_migrations')").fetchone()
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        fail(f"cannot open the store {_without_password(url)}: {reason}; check CROSSROADS_STORE_URL", 2)
+        fail(
+            f"cannot open the store {_without_password(url)}: {reason}; check CROSSROADS_STORE_URL",
+            2,
+        )
     if found is None or found[0] is None:
         fail(f"the database {_without_password(url)} holds no Crossroads store: {NO_STORE_HINT}", 2)
     return current
