@@ -118,7 +118,8 @@ def follow_mailbox(folder: Path, command: str) -> None:
         os.killpg(process.pid, signal.SIGINT)
         process.wait(20)
     assert process.returncode == 0, process.stderr.read()
-    header, *messages = lines
+    title, header, *messages = lines
+    assert title.startswith("# mailbox of ")
     assert header.rstrip("\n").split("\t") == ["seq", "type", "subject", "effective", "id", "data"]
     for message in messages:  # piped: one line a message, whatever its length, never wrapped
         seq, kind, subject, effective, event_id, data = message.rstrip("\n").split("\t")

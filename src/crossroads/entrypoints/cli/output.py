@@ -3,7 +3,8 @@ wrapped at the terminal's width.
 
 Rich wraps at 80 columns when the output is a pipe or a file, which breaks a request id or a
 JSON answer copied from it; so every line is printed whole (`soft_wrap`), and a table is a Rich
-table only on a terminal, tab-separated lines otherwise (what `cut` and `grep` expect).
+table only on a terminal, tab-separated lines otherwise (what `cut` and `grep` expect), under a
+`# title` line.
 """
 
 from __future__ import annotations
@@ -38,10 +39,10 @@ def print_json_text(text: str) -> None:
 def print_rows(
     title: str, header: Sequence[str], rows: Iterable[Sequence[str]], first: bool = True
 ) -> None:
-    """A Rich table on a terminal; the header (unless not `first`: a page after the first) and
-    one line per row, tab-separated, otherwise."""
+    """A Rich table on a terminal; otherwise `# title`, the header (both only when `first`, not
+    on the pages after it) and one line per row, tab-separated."""
     if not out.is_terminal:  # written as it is: Rich would turn the tabs into spaces
-        lines = ["\t".join(header)] if first else []
+        lines = [f"# {title}", "\t".join(header)] if first else []
         lines += [
             "\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in row) for row in rows
         ]
