@@ -89,7 +89,7 @@ _PATH = re.compile(
     r"((?:\.?[\w-]+/)+[\w.*-]*|[\w-]+\.(?:" + "|".join(_EXTENSIONS) + r"))(?![\w/])")
 # Named as examples (a user's own files, placeholders in capitals) or made at run time.
 _NOT_IN_THE_REPOSITORY = ("var/", "DATA_DIR/", "data_dir/", "in.json", "quarter.xml", "report.json", "CONFIG.json",
-                          "tree-head-SIZE.json")
+                          "tree-head-SIZE.json", "hub.json")
 _SKIPPED_DIRS = {".venv", ".git", "__pycache__", "var", "node_modules"}
 
 
