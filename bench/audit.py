@@ -26,12 +26,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from report import print_figures  # bench/report.py, beside this script
+
 from crossroads.bootstrap import bootstrap
 from crossroads.config import Settings
 from crossroads.demo.country import enterprise_number, persons
 from crossroads.domain.audit import AuditRecord
 from crossroads.entrypoints.batch import bulk_job
-from report import print_figures  # bench/report.py, beside this script
 
 APPENDERS = 4000  # concurrent appends in flight, as that many requests would be in a busy hub
 ENTRIES_PER_PERSON = 20
@@ -47,9 +48,19 @@ def percentile(values: list[float], q: float) -> float:
 
 async def run(n: int, store: str, proofs: int, citizens: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.sqlite3" if store == "sqlite" else os.environ["CROSSROADS_BENCH_POSTGRES_DSN"]
-        settings = Settings(data_dir=Path(tmp), store_url=url, admin_token="bench-operator-token",
-                            subject_hash_secret="b" * 32, tree_head_every_entries=100_000, tree_head_every_seconds=10)
+        url = (
+            f"sqlite:///{tmp}/bench.sqlite3"
+            if store == "sqlite"
+            else os.environ["CROSSROADS_BENCH_POSTGRES_DSN"]
+        )
+        settings = Settings(
+            data_dir=Path(tmp),
+            store_url=url,
+            admin_token="bench-operator-token",
+            subject_hash_secret="b" * 32,
+            tree_head_every_entries=100_000,
+            tree_head_every_seconds=10,
+        )
         hub = await bootstrap(settings)
         try:
             subjects = persons(max(1, n // ENTRIES_PER_PERSON), seed=5)
@@ -85,9 +96,12 @@ async def run(n: int, store: str, proofs: int, citizens: int) -> dict:
         finally:
             await hub.close()
     return {
-        "entries": n, "store": store,
-        "append_per_s": round(n / appended), "sequenced_per_s": round(n / sequenced),
-        "proof_ms": round(percentile(proof_times, 0.99), 3), "proof_p50_ms": round(percentile(proof_times, 0.5), 3),
+        "entries": n,
+        "store": store,
+        "append_per_s": round(n / appended),
+        "sequenced_per_s": round(n / sequenced),
+        "proof_ms": round(percentile(proof_times, 0.99), 3),
+        "proof_p50_ms": round(percentile(proof_times, 0.5), 3),
         "verify_seconds": round(verify_seconds, 1),
         "citizen_query_ms": round(percentile(citizen_times, 0.99), 2),
         "citizen_p50_ms": round(percentile(citizen_times, 0.5), 2),
@@ -100,20 +114,32 @@ async def append_all(hub, n: int, keys: list[str]) -> tuple[float, float]:
     """Append n records from APPENDERS tasks with the sequencer running; (seconds until all were
     acknowledged, seconds until all were sequenced)."""
     stop = asyncio.Event()
-    sequencing = asyncio.create_task(hub.sequencer.run(stop, hub.store.sequencer_lease(), idle_seconds=0.05))
+    sequencing = asyncio.create_task(
+        hub.sequencer.run(stop, hub.store.sequencer_lease(), idle_seconds=0.05)
+    )
     counter = iter(range(n))
     started = time.perf_counter()
 
     async def appender(worker: int) -> None:
         rng = random.Random(worker)
         for i in counter:
-            await hub.store.audit.append(AuditRecord(
-                kind="exchange", at_ms=1_790_000_000_000 + i, outcome="ok" if i % 50 else "no_authorization",
-                request_id=f"{worker:04x}-{i:012x}-4c1f-9d2e-{rng.getrandbits(48):012x}",
-                consumer=rng.choice(CONSUMERS), application="case-app", user_id=f"agent-{rng.randrange(5000)}",
-                service=rng.choice(SERVICES), purpose=rng.choice(PURPOSES), authorization=f"ISC/24/{rng.randrange(100, 400)}",
-                subject_hash=keys[rng.randrange(len(keys))], providers=(rng.choice(CONSUMERS),),
-                latency_us=rng.randrange(800, 20_000)))
+            await hub.store.audit.append(
+                AuditRecord(
+                    kind="exchange",
+                    at_ms=1_790_000_000_000 + i,
+                    outcome="ok" if i % 50 else "no_authorization",
+                    request_id=f"{worker:04x}-{i:012x}-4c1f-9d2e-{rng.getrandbits(48):012x}",
+                    consumer=rng.choice(CONSUMERS),
+                    application="case-app",
+                    user_id=f"agent-{rng.randrange(5000)}",
+                    service=rng.choice(SERVICES),
+                    purpose=rng.choice(PURPOSES),
+                    authorization=f"ISC/24/{rng.randrange(100, 400)}",
+                    subject_hash=keys[rng.randrange(len(keys))],
+                    providers=(rng.choice(CONSUMERS),),
+                    latency_us=rng.randrange(800, 20_000),
+                )
+            )
 
     await asyncio.gather(*(appender(w) for w in range(APPENDERS)))
     appended = time.perf_counter() - started
@@ -128,15 +154,18 @@ async def append_all(hub, n: int, keys: list[str]) -> tuple[float, float]:
 async def store_bytes(hub, store: str, url: str) -> int:
     if store == "sqlite":
         hub.store.db._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return Path(url[len("sqlite:///"):]).stat().st_size
+        return Path(url[len("sqlite:///") :]).stat().st_size
     row = await hub.store.db.fetchone(
         "SELECT pg_total_relation_size('audit_log') + pg_total_relation_size('merkle_nodes')"
-        " + pg_total_relation_size('tree_heads')")
+        " + pg_total_relation_size('tree_heads')"
+    )
     return int(row[0])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--proofs", type=int, default=2000)

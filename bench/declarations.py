@@ -23,12 +23,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
-import multiprocessing
 import time
 import uuid
 from datetime import date
@@ -36,6 +36,13 @@ from pathlib import Path
 
 import httpx
 import psycopg
+from exchange import (
+    ASSERTION_TYPE,
+    CLI,
+    cpu_seconds,
+    wrk,
+)  # the sibling benchmark's helpers (bench/ is on sys.path)
+from report import print_figures  # bench/report.py, beside this script
 
 from crossroads.adapters.keys import make_client_assertion
 from crossroads.bootstrap import bootstrap, settings_for_data_dir
@@ -43,8 +50,6 @@ from crossroads.demo import country, employers
 from crossroads.demo.dmfa_file import WorkerLineSpec, dmfa_xml
 from crossroads.demo.launch import free_port_block, wait_ready
 from crossroads.demo.seed import client_key_path
-from exchange import ASSERTION_TYPE, CLI, cpu_seconds, wrk  # the sibling benchmark's helpers (bench/ is on sys.path)
-from report import print_figures  # bench/report.py, beside this script
 
 # Each request a DIMONA IN about a worker no other request names: the k-th request overall
 # (across wrk's threads) gets the k-th national number of a sequence over birth dates and serials.
@@ -86,7 +91,9 @@ end
 def store_for(store: str, tmp: Path) -> tuple[str, str | None]:
     if store == "sqlite":
         return f"sqlite:///{tmp / 'crossroads.sqlite3'}", None
-    admin = os.environ.get("CROSSROADS_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+    admin = os.environ.get(
+        "CROSSROADS_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
     database = f"crossroads_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{database}"')
@@ -95,22 +102,48 @@ def store_for(store: str, tmp: Path) -> tuple[str, str | None]:
 
 def drop(database: str | None) -> None:
     if database:
-        admin = os.environ.get("CROSSROADS_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+        admin = os.environ.get(
+            "CROSSROADS_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+        )
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def seed_demo(tmp: Path, store_url: str, port: int, env: dict) -> None:
-    subprocess.run([*CLI, "demo", "--persons", "200", "--seed-only", "--data-dir", str(tmp), "--port", str(port),
-                    "--provider-port-base", str(port), "--store-url", store_url], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [
+            *CLI,
+            "demo",
+            "--persons",
+            "200",
+            "--seed-only",
+            "--data-dir",
+            str(tmp),
+            "--port",
+            str(port),
+            "--provider-port-base",
+            str(port),
+            "--store-url",
+            store_url,
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
 
 
 def payroll_token(base: str, tmp: Path) -> str:
     client = f"{country.BY_KEY['payroll'].number}:payroll-app"
     key = json.loads(client_key_path(tmp, client).read_text())
-    return httpx.post(f"{base}/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": client, "client_assertion_type": ASSERTION_TYPE,
-        "client_assertion": make_client_assertion(client, f"{base}/oauth/token", key)}).json()["access_token"]
+    return httpx.post(
+        f"{base}/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client,
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": make_client_assertion(client, f"{base}/oauth/token", key),
+        },
+    ).json()["access_token"]
 
 
 async def _dmfa_setup(tmp: Path, store_url: str, workers: int) -> bytes:
@@ -121,10 +154,26 @@ async def _dmfa_setup(tmp: Path, store_url: str, workers: int) -> bytes:
         company_id, noss, _ = employers.EMPLOYERS[0]
         subjects = country.persons(workers, seed=11)
         async with hub.store.db.transaction() as tx:
-            await tx.insert_rows("dimona_periods", ("employer", "inss", "worker_type", "joint_committee", "start_date",
-                                                    "end_date", "status"),
-                                 [(company_id, s, "OTH", "XXX", "2025-01-01", None, "open") for s in subjects])
-        return dmfa_xml(20263, noss, company_id, [WorkerLineSpec(s) for s in subjects], hub.declarations.dmfa_rates)
+            await tx.insert_rows(
+                "dimona_periods",
+                (
+                    "employer",
+                    "inss",
+                    "worker_type",
+                    "joint_committee",
+                    "start_date",
+                    "end_date",
+                    "status",
+                ),
+                [(company_id, s, "OTH", "XXX", "2025-01-01", None, "open") for s in subjects],
+            )
+        return dmfa_xml(
+            20263,
+            noss,
+            company_id,
+            [WorkerLineSpec(s) for s in subjects],
+            hub.declarations.dmfa_rates,
+        )
     finally:
         await hub.close()
 
@@ -151,7 +200,9 @@ class HealthProbe:
         context = multiprocessing.get_context("spawn")
         self._probing, self._stopping = context.Event(), context.Event()
         self._received, sending = context.Pipe(duplex=False)
-        self._process = context.Process(target=_probe, args=(base, self._probing, self._stopping, sending), daemon=True)
+        self._process = context.Process(
+            target=_probe, args=(base, self._probing, self._stopping, sending), daemon=True
+        )
         self.samples: list[tuple[float, float]] = []  # (when it was sent, seconds to answer)
 
     def start(self) -> None:
@@ -175,9 +226,16 @@ def dmfa(workers: int, store: str) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="crossroads-bench-dmfa-"))
     store_url, database = store_for(store, tmp)
     port = free_port_block(8)
-    env = {**os.environ, "CROSSROADS_DATA_DIR": str(tmp), "CROSSROADS_STORE_URL": store_url,
-           "CROSSROADS_ISSUER": f"http://127.0.0.1:{port}", "CROSSROADS_WORKERS": "1", "CROSSROADS_LOG_LEVEL": "warning",
-           "CROSSROADS_DECLARATION_INTERVAL_SECONDS": "0.05", "CROSSROADS_DECLARATIONS_SOURCE": country.BY_KEY["nsso"].number}
+    env = {
+        **os.environ,
+        "CROSSROADS_DATA_DIR": str(tmp),
+        "CROSSROADS_STORE_URL": store_url,
+        "CROSSROADS_ISSUER": f"http://127.0.0.1:{port}",
+        "CROSSROADS_WORKERS": "1",
+        "CROSSROADS_LOG_LEVEL": "warning",
+        "CROSSROADS_DECLARATION_INTERVAL_SECONDS": "0.05",
+        "CROSSROADS_DECLARATIONS_SOURCE": country.BY_KEY["nsso"].number,
+    }
     server = None
     try:
         seed_demo(tmp, store_url, port, env)
@@ -187,12 +245,21 @@ def dmfa(workers: int, store: str) -> dict:
         wait_ready(f"{base}/ready", server, timeout=60)
         auth = {"Authorization": f"Bearer {payroll_token(base, tmp)}"}
         with httpx.Client(base_url=base, headers=auth, timeout=600) as client:
-            warm_up = employers.dimona_in(country.persons(1, seed=12)[0], employers.EMPLOYERS[0][0], date.today(), "OTH")
-            _wait_done(client, client.post("/v1/declarations/batches/dimona", json=[warm_up]).headers["location"])
+            warm_up = employers.dimona_in(
+                country.persons(1, seed=12)[0], employers.EMPLOYERS[0][0], date.today(), "OTH"
+            )
+            _wait_done(
+                client,
+                client.post("/v1/declarations/batches/dimona", json=[warm_up]).headers["location"],
+            )
             probe = HealthProbe(base)
             probe.start()
             started = time.monotonic()
-            uploaded = client.post("/v1/declarations/batches/dmfa", content=document, headers={"Content-Type": "application/xml"})
+            uploaded = client.post(
+                "/v1/declarations/batches/dmfa",
+                content=document,
+                headers={"Content-Type": "application/xml"},
+            )
             answered = time.monotonic()
             done = _wait_done(client, uploaded.headers["location"])
             seconds = time.monotonic() - started
@@ -200,19 +267,28 @@ def dmfa(workers: int, store: str) -> dict:
             ack = client.get(uploaded.headers["location"] + "/acknowledgement").json()
         [declaration] = ack["declarations"]
         [(_, stored)] = _count(store_url, "SELECT 'wages', COUNT(*) FROM quarterly_wages")
-        while_processed, while_uploaded = probe.between(answered, started + seconds), probe.between(started, answered)
+        while_processed, while_uploaded = (
+            probe.between(answered, started + seconds),
+            probe.between(started, answered),
+        )
     finally:
         if server is not None:
             server.send_signal(signal.SIGTERM)
             server.wait(60)
         drop(database)
         shutil.rmtree(tmp, ignore_errors=True)
-    return {"dmfa_worker_lines": declaration["summary"].get("worker_lines", 0), "dmfa_bytes": len(document),
-            "dmfa_seconds": round(seconds, 2), "dmfa_result": done["result"], "dmfa_anomalies": len(declaration["anomalies"]),
-            "dmfa_wage_rows_stored": stored,
-            "health_probes_while_processed": len(while_processed),
-            "health_p99_ms_while_processed": _ms(while_processed, 0.99), "health_max_ms_while_processed": _ms(while_processed, 1.0),
-            "health_max_ms_while_uploaded": _ms(while_uploaded, 1.0)}
+    return {
+        "dmfa_worker_lines": declaration["summary"].get("worker_lines", 0),
+        "dmfa_bytes": len(document),
+        "dmfa_seconds": round(seconds, 2),
+        "dmfa_result": done["result"],
+        "dmfa_anomalies": len(declaration["anomalies"]),
+        "dmfa_wage_rows_stored": stored,
+        "health_probes_while_processed": len(while_processed),
+        "health_p99_ms_while_processed": _ms(while_processed, 0.99),
+        "health_max_ms_while_processed": _ms(while_processed, 1.0),
+        "health_max_ms_while_uploaded": _ms(while_uploaded, 1.0),
+    }
 
 
 def _wait_done(client: httpx.Client, location: str) -> dict:
@@ -231,9 +307,16 @@ def dimona(seconds: int, connections: int, store: str, offset: int) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="crossroads-bench-dimona-"))
     store_url, database = store_for(store, tmp)
     port = free_port_block(8)
-    env = {**os.environ, "CROSSROADS_DATA_DIR": str(tmp), "CROSSROADS_STORE_URL": store_url,
-           "CROSSROADS_ISSUER": f"http://127.0.0.1:{port}", "CROSSROADS_WORKERS": "2", "CROSSROADS_LOG_LEVEL": "warning",
-           "CROSSROADS_TOKEN_TTL_SECONDS": "3600", "CROSSROADS_DECLARATIONS_SOURCE": country.BY_KEY["nsso"].number}
+    env = {
+        **os.environ,
+        "CROSSROADS_DATA_DIR": str(tmp),
+        "CROSSROADS_STORE_URL": store_url,
+        "CROSSROADS_ISSUER": f"http://127.0.0.1:{port}",
+        "CROSSROADS_WORKERS": "2",
+        "CROSSROADS_LOG_LEVEL": "warning",
+        "CROSSROADS_TOKEN_TTL_SECONDS": "3600",
+        "CROSSROADS_DECLARATIONS_SOURCE": country.BY_KEY["nsso"].number,
+    }
     server = None
     try:
         seed_demo(tmp, store_url, port, env)
@@ -244,33 +327,52 @@ def dimona(seconds: int, connections: int, store: str, offset: int) -> dict:
         companies = ", ".join(json.dumps(c) for c, _, _ in employers.EMPLOYERS)
         today = date.today().isoformat()
         script = lambda start: LUA % (2, companies, start, today, f"Bearer {token}")  # noqa: E731
-        wrk(f"{base}/v1/declarations/dimona", script(offset), 3, connections)  # warm-up, other workers
+        wrk(
+            f"{base}/v1/declarations/dimona", script(offset), 3, connections
+        )  # warm-up, other workers
         before = cpu_seconds(server.pid)
-        measured = wrk(f"{base}/v1/declarations/dimona", script(offset + 5_000_000), seconds, connections)
+        measured = wrk(
+            f"{base}/v1/declarations/dimona", script(offset + 5_000_000), seconds, connections
+        )
         cpu = cpu_seconds(server.pid) - before
-        results = {r[0]: r[1] for r in _count(store_url, "SELECT status, COUNT(*) FROM declarations WHERE kind = 'dimona' GROUP BY status")}
+        results = {
+            r[0]: r[1]
+            for r in _count(
+                store_url,
+                "SELECT status, COUNT(*) FROM declarations WHERE kind = 'dimona' GROUP BY status",
+            )
+        }
     finally:
         if server is not None:
             server.send_signal(signal.SIGTERM)
             server.wait(30)
         drop(database)
         shutil.rmtree(tmp, ignore_errors=True)
-    return {"dimona_per_s": measured["throughput_per_s"], "dimona_p50_ms": measured["p50_ms"],
-            "dimona_p99_ms": measured["p99_ms"], "dimona_requests": measured["requests"], "errors": measured["errors"],
-            "dimona_results": results, "hub_cpu_ms_per_dimona": round(cpu * 1000 / max(measured["requests"], 1), 3)}
+    return {
+        "dimona_per_s": measured["throughput_per_s"],
+        "dimona_p50_ms": measured["p50_ms"],
+        "dimona_p99_ms": measured["p99_ms"],
+        "dimona_requests": measured["requests"],
+        "errors": measured["errors"],
+        "dimona_results": results,
+        "hub_cpu_ms_per_dimona": round(cpu * 1000 / max(measured["requests"], 1), 3),
+    }
 
 
 def _count(store_url: str, query: str) -> list[tuple[str, int]]:
     if store_url.startswith("sqlite"):
         import sqlite3
-        with sqlite3.connect(store_url[len("sqlite:///"):]) as conn:
+
+        with sqlite3.connect(store_url[len("sqlite:///") :]) as conn:
             return conn.execute(query).fetchall()
     with psycopg.connect(store_url) as conn:
         return conn.execute(query).fetchall()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--workers", type=int, default=100_000, help="DmfA worker lines")
     parser.add_argument("--seconds", type=int, default=20, help="DIMONA load duration")
     parser.add_argument("--connections", type=int, default=16)
@@ -279,8 +381,11 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
-    result = {"store": args.store, **dmfa(args.workers, args.store),
-              **dimona(args.seconds, args.connections, args.store, 0)}
+    result = {
+        "store": args.store,
+        **dmfa(args.workers, args.store),
+        **dimona(args.seconds, args.connections, args.store, 0),
+    }
     print_figures(result, args.json)
 
 

@@ -27,12 +27,12 @@ from pathlib import Path
 
 import httpx
 import psycopg
+from report import print_figures  # bench/report.py, beside this script
 
 from crossroads.adapters.keys import HubKeys, make_client_assertion
 from crossroads.demo import country
 from crossroads.demo.launch import free_port_block, wait_ready
 from crossroads.demo.seed import client_key_path
-from report import print_figures  # bench/report.py, beside this script
 
 CLI = [sys.executable, "-m", "crossroads.entrypoints.cli"]
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -50,8 +50,12 @@ end
 def wrk(url: str, script: str, seconds: int, connections: int) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", f.name, url],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", f.name, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     os.unlink(f.name)
 
     def ms(label: str) -> float:
@@ -61,17 +65,31 @@ def wrk(url: str, script: str, seconds: int, connections: int) -> dict:
 
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, socket_errors.groups())) if socket_errors else 0)
-    return {"throughput_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p50_ms": round(ms("50"), 2), "p99_ms": round(ms("99"), 2), "requests": requests, "errors": errors}
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    errors = (int(non2xx.group(1)) if non2xx else 0) + (
+        sum(map(int, socket_errors.groups())) if socket_errors else 0
+    )
+    return {
+        "throughput_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": round(ms("50"), 2),
+        "p99_ms": round(ms("99"), 2),
+        "requests": requests,
+        "errors": errors,
+    }
 
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its children (the uvicorn workers), from /proc."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0.0
-    pids = [pid] + [int(c) for c in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
+    pids = [pid] + [
+        int(c)
+        for c in subprocess.run(
+            ["pgrep", "-P", str(pid)], capture_output=True, text=True
+        ).stdout.split()
+    ]
     for each in pids:
         try:
             fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
@@ -91,7 +109,9 @@ def run(store: str, seconds: int, connections: int, persons: int, provider: str)
     tmp = Path(tempfile.mkdtemp(prefix="crossroads-bench-"))
     port = free_port_block(8)
     provider_base = port
-    pg_admin = os.environ.get("CROSSROADS_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+    pg_admin = os.environ.get(
+        "CROSSROADS_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
     database = f"crossroads_bench_{uuid.uuid4().hex[:8]}"
     if store == "postgres":
         with psycopg.connect(pg_admin, autocommit=True) as conn:
@@ -99,45 +119,118 @@ def run(store: str, seconds: int, connections: int, persons: int, provider: str)
         store_url = pg_admin.rsplit("/", 1)[0] + f"/{database}"
     else:
         store_url = f"sqlite:///{tmp / 'crossroads.sqlite3'}"
-    env = {**os.environ, "CROSSROADS_DATA_DIR": str(tmp), "CROSSROADS_STORE_URL": store_url,
-           "CROSSROADS_ISSUER": f"http://127.0.0.1:{port}", "CROSSROADS_WORKERS": os.environ.get("BENCH_WORKERS", "2"), "CROSSROADS_LOG_LEVEL": "warning",
-           "CROSSROADS_REGISTRY_CACHE_SECONDS": "5", "CROSSROADS_TOKEN_TTL_SECONDS": "3600"}
-    subprocess.run([*CLI, "demo", "--persons", str(persons), "--seed-only", "--data-dir", str(tmp), "--port", str(port),
-                    "--provider-port-base", str(provider_base), "--store-url", store_url],
-                   env=env, check=True, capture_output=True)
+    env = {
+        **os.environ,
+        "CROSSROADS_DATA_DIR": str(tmp),
+        "CROSSROADS_STORE_URL": store_url,
+        "CROSSROADS_ISSUER": f"http://127.0.0.1:{port}",
+        "CROSSROADS_WORKERS": os.environ.get("BENCH_WORKERS", "2"),
+        "CROSSROADS_LOG_LEVEL": "warning",
+        "CROSSROADS_REGISTRY_CACHE_SECONDS": "5",
+        "CROSSROADS_TOKEN_TTL_SECONDS": "3600",
+    }
+    subprocess.run(
+        [
+            *CLI,
+            "demo",
+            "--persons",
+            str(persons),
+            "--seed-only",
+            "--data-dir",
+            str(tmp),
+            "--port",
+            str(port),
+            "--provider-port-base",
+            str(provider_base),
+            "--store-url",
+            store_url,
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     nr_port = provider_base + country.BY_KEY["nr"].port_offset
     if provider == "static":
-        source = subprocess.Popen([sys.executable, str(Path(__file__).with_name("static_provider.py")), str(nr_port)])
+        source = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("static_provider.py")), str(nr_port)]
+        )
     else:
-        source = subprocess.Popen([*CLI, "providers", "--jwks", str(tmp / "hub-jwks.json"), "--port-base", str(provider_base)], env=env)
+        source = subprocess.Popen(
+            [
+                *CLI,
+                "providers",
+                "--jwks",
+                str(tmp / "hub-jwks.json"),
+                "--port-base",
+                str(provider_base),
+            ],
+            env=env,
+        )
     processes = [source, subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env)]
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(f"{base}/ready", processes[1], timeout=60)
         client = f"{country.BY_KEY['welfare'].number}:case-app"
         key = json.loads(client_key_path(tmp, client).read_text())
-        token = httpx.post(f"{base}/oauth/token", data={
-            "grant_type": "client_credentials", "client_id": client, "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": make_client_assertion(client, f"{base}/oauth/token", key)}).json()["access_token"]
+        token = httpx.post(
+            f"{base}/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client,
+                "client_assertion_type": ASSERTION_TYPE,
+                "client_assertion": make_client_assertion(client, f"{base}/oauth/token", key),
+            },
+        ).json()["access_token"]
         welfare = country.BY_KEY["welfare"].number
-        held = [line["subject"] for line in country.directory_lines(country.persons(persons))
-                if line["institution"] == welfare and line.get("phase") != "provisional"][:200]
+        held = [
+            line["subject"]
+            for line in country.directory_lines(country.persons(persons))
+            if line["institution"] == welfare and line.get("phase") != "provisional"
+        ][:200]
         bodies = [json.dumps({"subject": s, "purpose": "SOCIAL_INTEGRATION"}) for s in held]
-        check = httpx.post(f"{base}/v1/exchange/person.identity", content=bodies[0],
-                           headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        check = httpx.post(
+            f"{base}/v1/exchange/person.identity",
+            content=bodies[0],
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
         check.raise_for_status()
-        wrk(f"{base}/v1/exchange/person.identity", LUA % (lua_bodies(bodies), "/v1/exchange/person.identity", f"Bearer {token}", ""), 3, connections)
+        wrk(
+            f"{base}/v1/exchange/person.identity",
+            LUA % (lua_bodies(bodies), "/v1/exchange/person.identity", f"Bearer {token}", ""),
+            3,
+            connections,
+        )
         cpu_before = cpu_seconds(processes[1].pid)
-        hub = wrk(f"{base}/v1/exchange/person.identity",
-                  LUA % (lua_bodies(bodies), "/v1/exchange/person.identity", f"Bearer {token}", ""), seconds, connections)
-        hub["hub_cpu_ms_per_request"] = round((cpu_seconds(processes[1].pid) - cpu_before) * 1000 / max(hub["requests"], 1), 3)
+        hub = wrk(
+            f"{base}/v1/exchange/person.identity",
+            LUA % (lua_bodies(bodies), "/v1/exchange/person.identity", f"Bearer {token}", ""),
+            seconds,
+            connections,
+        )
+        hub["hub_cpu_ms_per_request"] = round(
+            (cpu_seconds(processes[1].pid) - cpu_before) * 1000 / max(hub["requests"], 1), 3
+        )
         # Straight at the provider: the same kind of request, signed once by the hub's key.
         nr_url = f"http://127.0.0.1:{nr_port}/services/person.identity/1"
         keys = HubKeys.load_or_create(tmp / "keys")
-        direct_body = json.dumps({"subject": held[0], "service": "person.identity", "purpose": "SOCIAL_INTEGRATION"})
-        signature = keys.sign_detached(direct_body.encode(), {"aud": nr_url, "rid": "bench", "iat": int(time.time())})
-        direct = wrk(nr_url, LUA % (lua_bodies([direct_body]), "/services/person.identity/1", "none",
-                                    f', ["X-Crossroads-Signature"] = "{signature}"'), seconds, connections)
+        direct_body = json.dumps(
+            {"subject": held[0], "service": "person.identity", "purpose": "SOCIAL_INTEGRATION"}
+        )
+        signature = keys.sign_detached(
+            direct_body.encode(), {"aud": nr_url, "rid": "bench", "iat": int(time.time())}
+        )
+        direct = wrk(
+            nr_url,
+            LUA
+            % (
+                lua_bodies([direct_body]),
+                "/services/person.identity/1",
+                "none",
+                f', ["X-Crossroads-Signature"] = "{signature}"',
+            ),
+            seconds,
+            connections,
+        )
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
@@ -147,22 +240,35 @@ def run(store: str, seconds: int, connections: int, persons: int, provider: str)
             with psycopg.connect(pg_admin, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         shutil.rmtree(tmp, ignore_errors=True)
-    return {"store": store, "provider": provider, "seconds": seconds, "connections": connections, **hub,
-            "direct_throughput_per_s": direct["throughput_per_s"], "direct_p99_ms": direct["p99_ms"],
-            "direct_errors": direct["errors"],
-            "ratio_to_direct": round(hub["throughput_per_s"] / direct["throughput_per_s"], 3)}
+    return {
+        "store": store,
+        "provider": provider,
+        "seconds": seconds,
+        "connections": connections,
+        **hub,
+        "direct_throughput_per_s": direct["throughput_per_s"],
+        "direct_p99_ms": direct["p99_ms"],
+        "direct_errors": direct["errors"],
+        "ratio_to_direct": round(hub["throughput_per_s"] / direct["throughput_per_s"], 3),
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--seconds", type=int, default=20)
     # 8: enough to keep both hub processes busy past the issue's rates; more connections add
     # throughput but queue requests behind one another, which is what the p99 then measures.
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--persons", type=int, default=2000)
-    parser.add_argument("--provider", choices=["static", "demo"], default="static",
-                        help="static: a provider that costs nothing (measures the hub); demo: the demo's national register")
+    parser.add_argument(
+        "--provider",
+        choices=["static", "demo"],
+        default="static",
+        help="static: a provider that costs nothing (measures the hub); demo: the demo's national register",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     result = run(args.store, args.seconds, args.connections, args.persons, args.provider)

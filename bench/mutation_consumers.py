@@ -50,10 +50,16 @@ async def pull_forever(config: dict, tally: Tally, stop: asyncio.Event) -> None:
         token = (await http.post(f"{hub}/oauth/token", data=form)).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         while not stop.is_set():
-            page = (await http.get(f"{hub}/v1/mailbox", params={"limit": 1000}, headers=headers)).json()["messages"]
+            page = (
+                await http.get(f"{hub}/v1/mailbox", params={"limit": 1000}, headers=headers)
+            ).json()["messages"]
             if page:
                 tally.add("mailbox", [m["event"] for m in page])
-                await http.post(f"{hub}/v1/mailbox/ack", json={"seqs": [m["seq"] for m in page]}, headers=headers)
+                await http.post(
+                    f"{hub}/v1/mailbox/ack",
+                    json={"seqs": [m["seq"] for m in page]},
+                    headers=headers,
+                )
             else:
                 await asyncio.sleep(0.05)
 
@@ -63,9 +69,11 @@ async def main(config_path: str) -> None:
     tally = Tally()
     app = web.Application(client_max_size=64 * 1024 * 1024)
     for path in config["webhook_paths"]:
+
         async def receive(request: web.Request, who: str = path) -> web.Response:
             tally.add(who, json.loads(await request.read()))
             return web.Response(status=204)
+
         app.router.add_post(path, receive)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -75,11 +83,13 @@ async def main(config_path: str) -> None:
     Path(config["ready_file"]).write_text("ready")
     puller = asyncio.create_task(pull_forever(config, tally, stop))
     progress = Path(config["progress"])
-    while not stop.is_set():  # how far the subscribers are, for the benchmark to know when all arrived
+    while (
+        not stop.is_set()
+    ):  # how far the subscribers are, for the benchmark to know when all arrived
         progress.write_text(json.dumps({who: len(ids) for who, ids in tally.ids.items()}))
         try:
             await asyncio.wait_for(stop.wait(), 0.25)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
     await puller
     await runner.cleanup()

@@ -34,20 +34,23 @@ from pathlib import Path
 import httpx
 import nats
 import psycopg
+from report import print_figures  # bench/report.py, beside this script
 
 from crossroads.adapters.keys import token_request
 from crossroads.demo import country
 from crossroads.demo.launch import free_port_block, wait_ready
 from crossroads.demo.seed import client_key_path
-from report import print_figures  # bench/report.py, beside this script
 
 CLI = [sys.executable, "-m", "crossroads.entrypoints.cli"]
 NATS_URL = os.environ.get("CROSSROADS_BENCH_NATS_URL", "nats://127.0.0.1:4222")
 TYPE = "bench.change"
 CAPACITY = "BENCH_HELD"
 PUBLISHER = f"{country.BY_KEY['nr'].number}:register-app"
-SUBSCRIBERS = [("welfare", "case-app", None), ("unemployment", "benefits-app", "/hooks/unemployment"),
-               ("childben", "benefits-app", "/hooks/childben")]
+SUBSCRIBERS = [
+    ("welfare", "case-app", None),
+    ("unemployment", "benefits-app", "/hooks/unemployment"),
+    ("childben", "benefits-app", "/hooks/childben"),
+]
 BATCH = 1000
 LANES = 4  # concurrent publishing connections
 
@@ -60,32 +63,89 @@ def token(hub: str, client: str, data_dir: Path) -> str:
 
 
 def set_up(hub: str, data_dir: Path, persons: list[str], webhook_port: int) -> None:
-    operator = {"Authorization": f"Bearer {json.loads((data_dir / 'secrets.json').read_text())['admin_token']}"}
-    puts = [(f"/admin/capacities/{CAPACITY}", {"name": "Held for the benchmark"}),
-            (f"/admin/mutation-types/{TYPE}/1", {"name": "Benchmark change", "publisher": country.BY_KEY["nr"].number,
-                                                 "fields": ["value", "note"], "schema": {"type": "object"}})]
-    puts += [(f"/admin/authorizations/BENCH/{key}", {
-        "consumer": country.BY_KEY[key].number, "service": TYPE, "purpose": "BENCHMARK", "legal_basis": "benchmark",
-        "required_capacities": [CAPACITY], "allowed_fields": ["value"], "valid_from": "2020-01-01"}) for key, _, _ in SUBSCRIBERS]
-    puts += [(f"/admin/integration-rights/{country.BY_KEY[key].number}/{CAPACITY}", {"legal_basis": "benchmark"})
-             for key, _, _ in SUBSCRIBERS]
-    registered = {i["enterprise_number"]: i for i in httpx.get(f"{hub}/admin/institutions", headers=operator).json()}
-    puts += [(f"/admin/institutions/{number}", {  # where their webhooks are: the operator registers it
-        "name": registered[number]["name"], "base_url": registered[number]["base_url"],
-        "webhook_bases": [f"http://127.0.0.1:{webhook_port}/"]})
-        for number in {country.BY_KEY[key].number for key, _, _ in SUBSCRIBERS}]
+    operator = {
+        "Authorization": f"Bearer {json.loads((data_dir / 'secrets.json').read_text())['admin_token']}"
+    }
+    puts = [
+        (f"/admin/capacities/{CAPACITY}", {"name": "Held for the benchmark"}),
+        (
+            f"/admin/mutation-types/{TYPE}/1",
+            {
+                "name": "Benchmark change",
+                "publisher": country.BY_KEY["nr"].number,
+                "fields": ["value", "note"],
+                "schema": {"type": "object"},
+            },
+        ),
+    ]
+    puts += [
+        (
+            f"/admin/authorizations/BENCH/{key}",
+            {
+                "consumer": country.BY_KEY[key].number,
+                "service": TYPE,
+                "purpose": "BENCHMARK",
+                "legal_basis": "benchmark",
+                "required_capacities": [CAPACITY],
+                "allowed_fields": ["value"],
+                "valid_from": "2020-01-01",
+            },
+        )
+        for key, _, _ in SUBSCRIBERS
+    ]
+    puts += [
+        (
+            f"/admin/integration-rights/{country.BY_KEY[key].number}/{CAPACITY}",
+            {"legal_basis": "benchmark"},
+        )
+        for key, _, _ in SUBSCRIBERS
+    ]
+    registered = {
+        i["enterprise_number"]: i
+        for i in httpx.get(f"{hub}/admin/institutions", headers=operator).json()
+    }
+    puts += [
+        (
+            f"/admin/institutions/{number}",
+            {  # where their webhooks are: the operator registers it
+                "name": registered[number]["name"],
+                "base_url": registered[number]["base_url"],
+                "webhook_bases": [f"http://127.0.0.1:{webhook_port}/"],
+            },
+        )
+        for number in {country.BY_KEY[key].number for key, _, _ in SUBSCRIBERS}
+    ]
     for path, body in puts:
         httpx.put(f"{hub}{path}", json=body, headers=operator).raise_for_status()
-    lines = "".join(json.dumps({"subject": s, "institution": country.BY_KEY[key].number, "capacity": CAPACITY,
-                                "start": "2020-01-01"}) + "\n" for s in persons for key, _, _ in SUBSCRIBERS)
-    httpx.post(f"{hub}/v1/directory/import", content=lines, timeout=600,
-               headers={**operator, "Content-Type": "application/jsonl"}).raise_for_status()
+    lines = "".join(
+        json.dumps(
+            {
+                "subject": s,
+                "institution": country.BY_KEY[key].number,
+                "capacity": CAPACITY,
+                "start": "2020-01-01",
+            }
+        )
+        + "\n"
+        for s in persons
+        for key, _, _ in SUBSCRIBERS
+    )
+    httpx.post(
+        f"{hub}/v1/directory/import",
+        content=lines,
+        timeout=600,
+        headers={**operator, "Content-Type": "application/jsonl"},
+    ).raise_for_status()
     for key, application, path in SUBSCRIBERS:
         client = f"{country.BY_KEY[key].number}:{application}"
         body = {"mutation_type": TYPE, "purpose": "BENCHMARK"}
         if path:
             body |= {"mode": "push", "webhook_url": f"http://127.0.0.1:{webhook_port}{path}"}
-        answer = httpx.post(f"{hub}/v1/subscriptions", json=body, headers={"Authorization": f"Bearer {token(hub, client, data_dir)}"})
+        answer = httpx.post(
+            f"{hub}/v1/subscriptions",
+            json=body,
+            headers={"Authorization": f"Bearer {token(hub, client, data_dir)}"},
+        )
         answer.raise_for_status()
 
 
@@ -94,12 +154,16 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] if ordered else 0.0
 
 
-def run(mutations: int, persons: int, store: str, timeout: float, rate: float | None, backend: str) -> dict:
+def run(
+    mutations: int, persons: int, store: str, timeout: float, rate: float | None, backend: str
+) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="crossroads-bench-mutations-"))
     port = free_port_block(12)
     webhook_port = port + 10
     database = f"crossroads_bench_{uuid.uuid4().hex[:8]}"
-    pg_admin = os.environ.get("CROSSROADS_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+    pg_admin = os.environ.get(
+        "CROSSROADS_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
     if store == "postgres":
         with psycopg.connect(pg_admin, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{database}"')
@@ -107,29 +171,73 @@ def run(mutations: int, persons: int, store: str, timeout: float, rate: float | 
     else:
         store_url = f"sqlite:///{tmp / 'crossroads.sqlite3'}"
     hub = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "CROSSROADS_DATA_DIR": str(tmp), "CROSSROADS_STORE_URL": store_url, "CROSSROADS_ISSUER": hub,
-           "CROSSROADS_WORKERS": os.environ.get("BENCH_WORKERS", "2"), "CROSSROADS_LOG_LEVEL": "warning",
-           "CROSSROADS_PUSH_BATCH": "1000", "CROSSROADS_PUSH_INTERVAL_SECONDS": "0.02",
-           "CROSSROADS_MAX_BODY_BYTES": str(16 * 1024 * 1024),
-           "CROSSROADS_ALLOW_INTERNAL_WEBHOOKS": "true"}  # the consumers listen on 127.0.0.1
+    env = {
+        **os.environ,
+        "CROSSROADS_DATA_DIR": str(tmp),
+        "CROSSROADS_STORE_URL": store_url,
+        "CROSSROADS_ISSUER": hub,
+        "CROSSROADS_WORKERS": os.environ.get("BENCH_WORKERS", "2"),
+        "CROSSROADS_LOG_LEVEL": "warning",
+        "CROSSROADS_PUSH_BATCH": "1000",
+        "CROSSROADS_PUSH_INTERVAL_SECONDS": "0.02",
+        "CROSSROADS_MAX_BODY_BYTES": str(16 * 1024 * 1024),
+        "CROSSROADS_ALLOW_INTERNAL_WEBHOOKS": "true",
+    }  # the consumers listen on 127.0.0.1
     stream = f"CROSSROADS_BENCH_{uuid.uuid4().hex[:8]}"
     if backend == "nats":
-        env.update({"CROSSROADS_MUTATION_BACKEND": "nats", "CROSSROADS_NATS_URL": NATS_URL, "CROSSROADS_NATS_STREAM": stream})
-    subprocess.run([*CLI, "demo", "--persons", "100", "--seed-only", "--data-dir", str(tmp), "--port", str(port),
-                    "--provider-port-base", str(port + 1), "--store-url", store_url], env=env, check=True, capture_output=True)
+        env.update(
+            {
+                "CROSSROADS_MUTATION_BACKEND": "nats",
+                "CROSSROADS_NATS_URL": NATS_URL,
+                "CROSSROADS_NATS_STREAM": stream,
+            }
+        )
+    subprocess.run(
+        [
+            *CLI,
+            "demo",
+            "--persons",
+            "100",
+            "--seed-only",
+            "--data-dir",
+            str(tmp),
+            "--port",
+            str(port),
+            "--provider-port-base",
+            str(port + 1),
+            "--store-url",
+            store_url,
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     processes = [subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env)]
     config = tmp / "consumers.json"
     results, ready, progress = tmp / "received.json", tmp / "consumers.ready", tmp / "progress.json"
     welfare_client = f"{country.BY_KEY['welfare'].number}:case-app"
-    config.write_text(json.dumps({
-        "hub": hub, "webhook_port": webhook_port, "webhook_paths": [p for _, _, p in SUBSCRIBERS if p],
-        "mailbox_client": welfare_client, "mailbox_key": str(client_key_path(tmp, welfare_client)),
-        "results": str(results), "ready_file": str(ready), "progress": str(progress)}))
+    config.write_text(
+        json.dumps(
+            {
+                "hub": hub,
+                "webhook_port": webhook_port,
+                "webhook_paths": [p for _, _, p in SUBSCRIBERS if p],
+                "mailbox_client": welfare_client,
+                "mailbox_key": str(client_key_path(tmp, welfare_client)),
+                "results": str(results),
+                "ready_file": str(ready),
+                "progress": str(progress),
+            }
+        )
+    )
     try:
         wait_ready(f"{hub}/ready", processes[0], timeout=60)
         subjects = country.persons(persons, seed=17)
         set_up(hub, tmp, subjects, webhook_port)
-        consumers = subprocess.Popen([sys.executable, str(Path(__file__).with_name("mutation_consumers.py")), str(config)], env=env)
+        consumers = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("mutation_consumers.py")), str(config)],
+            env=env,
+        )
         processes.append(consumers)
         deadline = time.monotonic() + 30
         while not ready.exists() and time.monotonic() < deadline:
@@ -138,16 +246,28 @@ def run(mutations: int, persons: int, store: str, timeout: float, rate: float | 
         today = date.today().isoformat()
         expected = mutations * len(SUBSCRIBERS)
         started = time.perf_counter()
+
         def publish(lane: int) -> None:
             # Each lane its own connection, so that the hub's workers share the publishing. With a
             # rate, batch k is not sent before k * BATCH / rate seconds from the start.
-            with httpx.Client(timeout=120, headers={"Authorization": f"Bearer {publisher}"}) as http:
+            with httpx.Client(
+                timeout=120, headers={"Authorization": f"Bearer {publisher}"}
+            ) as http:
                 for at in range(lane * BATCH, mutations, BATCH * LANES):
                     if rate:
                         time.sleep(max(0.0, started + at / rate - time.perf_counter()))
-                    batch = [{"id": f"b-{n}", "subject": subjects[n % len(subjects)], "effective_date": today,
-                              "payload": {"value": n, "note": "x"}} for n in range(at, min(at + BATCH, mutations))]
-                    answer = http.post(f"{hub}/v1/mutations/{TYPE}/batch", json={"mutations": batch})
+                    batch = [
+                        {
+                            "id": f"b-{n}",
+                            "subject": subjects[n % len(subjects)],
+                            "effective_date": today,
+                            "payload": {"value": n, "note": "x"},
+                        }
+                        for n in range(at, min(at + BATCH, mutations))
+                    ]
+                    answer = http.post(
+                        f"{hub}/v1/mutations/{TYPE}/batch", json={"mutations": batch}
+                    )
                     answer.raise_for_status()
                     refused = [r for r in answer.json()["results"] if r["status"] == "refused"]
                     assert not refused, refused[:3]
@@ -183,11 +303,21 @@ def run(mutations: int, persons: int, store: str, timeout: float, rate: float | 
     ids = [i for who in tally["ids"].values() for i in who]
     unique = sum(len(set(who)) for who in tally["ids"].values())
     delays = [d for who in tally["delays"].values() for d in who]
-    return {"backend": backend, "store": store, "mutations": mutations, "persons": persons, "rate": rate,
-            "deliveries": len(ids), "deliveries_per_s": round(len(ids) / elapsed, 1),
-            "publish_per_s": round(mutations / published, 1),
-            "p50_delivery_ms": round(percentile(delays, 0.5), 1), "p99_delivery_ms": round(percentile(delays, 0.99), 1),
-            "duplicates": len(ids) - unique, "lost": expected - unique, "seconds": round(elapsed, 1)}
+    return {
+        "backend": backend,
+        "store": store,
+        "mutations": mutations,
+        "persons": persons,
+        "rate": rate,
+        "deliveries": len(ids),
+        "deliveries_per_s": round(len(ids) / elapsed, 1),
+        "publish_per_s": round(mutations / published, 1),
+        "p50_delivery_ms": round(percentile(delays, 0.5), 1),
+        "p99_delivery_ms": round(percentile(delays, 0.99), 1),
+        "duplicates": len(ids) - unique,
+        "lost": expected - unique,
+        "seconds": round(elapsed, 1),
+    }
 
 
 async def _drop_stream(stream: str) -> None:
@@ -199,14 +329,25 @@ async def _drop_stream(stream: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--mutations", type=int, default=1_000_000)
     parser.add_argument("--persons", type=int, default=10_000)
     parser.add_argument("--backend", choices=["outbox", "nats"], default="outbox")
     parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the last delivery after publishing")
-    parser.add_argument("--rate", type=float, default=None,
-                        help="mutations published per second (default: as fast as the hub accepts them)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=600,
+        help="seconds to wait for the last delivery after publishing",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="mutations published per second (default: as fast as the hub accepts them)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     result = run(args.mutations, args.persons, args.store, args.timeout, args.rate, args.backend)

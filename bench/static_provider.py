@@ -15,8 +15,12 @@ import asyncio
 import sys
 
 BODY = b'{"name":"Peeters","first_names":["Emma","Louis"],"birth_date":"1979-12-22","gender":"F","nationality":"BE","death_date":null}'
-RESPONSE = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + str(len(BODY)).encode()
-            + b"\r\nConnection: keep-alive\r\n\r\n" + BODY)
+RESPONSE = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+    + str(len(BODY)).encode()
+    + b"\r\nConnection: keep-alive\r\n\r\n"
+    + BODY
+)
 
 
 class Static(asyncio.Protocol):
@@ -32,10 +36,14 @@ class Static(asyncio.Protocol):
                 return
             head = self.buffer[:end].lower()
             at = head.find(b"content-length:")
-            length = int(head[at + 15:head.find(b"\r\n", at) if head.find(b"\r\n", at) > 0 else None]) if at >= 0 else 0
+            length = (
+                int(head[at + 15 : head.find(b"\r\n", at) if head.find(b"\r\n", at) > 0 else None])
+                if at >= 0
+                else 0
+            )
             if len(self.buffer) < end + 4 + length:
                 return
-            self.buffer = self.buffer[end + 4 + length:]
+            self.buffer = self.buffer[end + 4 + length :]
             self.transport.write(RESPONSE)
 
 

@@ -20,7 +20,9 @@ from crossroads.providerkit import HubKeySet
 
 from .support import AppTransport, AsgiProviderClient, LateApp, token_form
 
-POSTGRES_DSN = os.environ.get("CROSSROADS_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_DSN = os.environ.get(
+    "CROSSROADS_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 PROVIDER_HOST = "providers.test"
 
 
@@ -49,14 +51,27 @@ def store_url(request, tmp_path):
 
 
 async def _failing(scope, receive, send):
-    await send({"type": "http.response.start", "status": 500, "headers": [(b"content-type", b"text/plain")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [(b"content-type", b"text/plain")],
+        }
+    )
     await send({"type": "http.response.body", "body": b"oops"})
 
 
 def _answering(body: bytes):
     async def app(scope, receive, send):
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
+
     return app
 
 
@@ -77,9 +92,14 @@ MISBEHAVING = {
 
 def make_settings(tmp_path: Path, store_url: str | None = None, **overrides) -> Settings:
     overrides.setdefault("declarations_source", country.BY_KEY["nsso"].number)
-    return Settings(data_dir=tmp_path, store_url=store_url or f"sqlite:///{tmp_path / 'hub.sqlite3'}",
-                    issuer="http://hub.test", admin_token="operator-secret-for-tests", subject_hash_secret="s" * 32,
-                    **overrides)
+    return Settings(
+        data_dir=tmp_path,
+        store_url=store_url or f"sqlite:///{tmp_path / 'hub.sqlite3'}",
+        issuer="http://hub.test",
+        admin_token="operator-secret-for-tests",
+        subject_hash_secret="s" * 32,
+        **overrides,
+    )
 
 
 class DemoHub:
@@ -90,13 +110,18 @@ class DemoHub:
         self.hub = hub
         self.seeded = seeded
         self.settings = settings
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub.test")
+        self.http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://hub.test"
+        )
 
     def private_key(self, client_id: str) -> dict:
         return json.loads(client_key_path(self.settings.data_dir, client_id).read_text())
 
     async def token(self, client_id: str) -> str:
-        response = await self.http.post("/oauth/token", data=token_form(client_id, self.private_key(client_id), "http://hub.test/oauth/token"))
+        response = await self.http.post(
+            "/oauth/token",
+            data=token_form(client_id, self.private_key(client_id), "http://hub.test/oauth/token"),
+        )
         assert response.status_code == 200, response.text
         return response.json()["access_token"]
 
@@ -106,11 +131,17 @@ class DemoHub:
 
     def held_by(self, member: str, *, phase: str | None = "definitive") -> list[str]:
         number = country.BY_KEY[member].number
-        return [line["subject"] for line in country.directory_lines(self.seeded["subjects"])
-                if line["institution"] == number and (phase is None or line.get("phase", "definitive") == phase)]
+        return [
+            line["subject"]
+            for line in country.directory_lines(self.seeded["subjects"])
+            if line["institution"] == number
+            and (phase is None or line.get("phase", "definitive") == phase)
+        ]
 
 
-async def start_demo_hub(tmp_path: Path, store_url: str | None = None, persons: int = 200, **overrides) -> DemoHub:
+async def start_demo_hub(
+    tmp_path: Path, store_url: str | None = None, persons: int = 200, **overrides
+) -> DemoHub:
     """`overrides`: more settings; with demo=True the citizens' sign-in goes to the hub's own
     development identity provider, reached in-process like the providers."""
     settings = make_settings(tmp_path, store_url, **overrides)

@@ -10,8 +10,9 @@ from the field's schema), so that each hostile value travels as far into the hub
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote
 
 # JSON text, spliced into a body as is. Values that no JSON reader of the hub may take whatever
@@ -20,17 +21,46 @@ from urllib.parse import quote
 # per operation, as the whole body and in its first field: they are refused where the body is
 # read, or not at all. The others go into every field, whose meaning they test.
 READER_VALUES = [
-    "NaN", "Infinity", "-Infinity", "1e999", "99999999999999999999999", "-9223372036854775809",
-    '"\\ud800"', '"x\\udc00y"', '"a\\u0000b"', "[" * 5000 + "]" * 5000, '{"a":' * 3000 + "1" + "}" * 3000,
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "1e999",
+    "99999999999999999999999",
+    "-9223372036854775809",
+    '"\\ud800"',
+    '"x\\udc00y"',
+    '"a\\u0000b"',
+    "[" * 5000 + "]" * 5000,
+    '{"a":' * 3000 + "1" + "}" * 3000,
 ]
 FIELD_VALUES = [
-    "-1", "0.5", "1e23", "9223372036854775807", "true", "null", "[]", "{}", '"9999-12-31"', '"10000-01-01"',
-    '"\\u0001\\u001f\\u007f"', '"' + "x" * 5000 + '"',
+    "-1",
+    "0.5",
+    "1e23",
+    "9223372036854775807",
+    "true",
+    "null",
+    "[]",
+    "{}",
+    '"9999-12-31"',
+    '"10000-01-01"',
+    '"\\u0001\\u001f\\u007f"',
+    '"' + "x" * 5000 + '"',
 ]
 # Query and path values, percent-encoded where they need it: %ED%A0%80 is \ud800 as (invalid) UTF-8.
 TEXT_VALUES = [
-    "NaN", "1e999", "99999999999999999999999", "9223372036854775807", "-1", "0.5", "9999-12-31", "10000-01-01",
-    "%00", "a%01b", "%ED%A0%80", "x" * 3000,
+    "NaN",
+    "1e999",
+    "99999999999999999999999",
+    "9223372036854775807",
+    "-1",
+    "0.5",
+    "9999-12-31",
+    "10000-01-01",
+    "%00",
+    "a%01b",
+    "%ED%A0%80",
+    "x" * 3000,
 ]
 
 
@@ -88,8 +118,11 @@ def plausible(document: dict, schema: dict, name: str, baseline: dict[str, Any])
 
 def _object(document: dict, schema: dict, baseline: dict[str, Any]) -> dict:
     required = set(schema.get("required", ()))
-    return {name: plausible(document, sub, name, baseline)
-            for name, sub in schema.get("properties", {}).items() if name in required or name in baseline}
+    return {
+        name: plausible(document, sub, name, baseline)
+        for name, sub in schema.get("properties", {}).items()
+        if name in required or name in baseline
+    }
 
 
 def _json_with(body: Any, path: list[str | int], raw: str) -> bytes:
@@ -105,30 +138,57 @@ def _json_with(body: Any, path: list[str | int], raw: str) -> bytes:
     return json.dumps(copy).replace(json.dumps(marker), raw, 1).encode()
 
 
-def requests(document: dict, baseline: dict[str, Any], path_baseline: dict[str, str]) -> Iterator[HostileRequest]:
+def requests(
+    document: dict, baseline: dict[str, Any], path_baseline: dict[str, str]
+) -> Iterator[HostileRequest]:
     """Every operation × every field (path, query, JSON body and its objects' fields) × every hostile value."""
     for template, operations in document["paths"].items():
         for method, operation in operations.items():
             params = operation.get("parameters", [])
-            path_values = {p["name"]: str(path_baseline.get(p["name"], plausible(document, p.get("schema", {}), p["name"], {})))
-                           for p in params if p["in"] == "path"}
-            query_values = {p["name"]: str(plausible(document, p.get("schema", {}), p["name"], baseline))
-                            for p in params if p["in"] == "query" and p.get("required")}
-            headers = {p["name"]: str(baseline.get(p["name"], "x")) for p in params if p["in"] == "header" and p.get("required")}
+            path_values = {
+                p["name"]: str(
+                    path_baseline.get(
+                        p["name"], plausible(document, p.get("schema", {}), p["name"], {})
+                    )
+                )
+                for p in params
+                if p["in"] == "path"
+            }
+            query_values = {
+                p["name"]: str(plausible(document, p.get("schema", {}), p["name"], baseline))
+                for p in params
+                if p["in"] == "query" and p.get("required")
+            }
+            headers = {
+                p["name"]: str(baseline.get(p["name"], "x"))
+                for p in params
+                if p["in"] == "header" and p.get("required")
+            }
             content = operation.get("requestBody", {}).get("content", {})
             json_schema = content.get("application/json", {}).get("schema")
-            body = _object(document, _resolve(document, json_schema), baseline) if json_schema else None
+            body = (
+                _object(document, _resolve(document, json_schema), baseline)
+                if json_schema
+                else None
+            )
             plain = json.dumps(body).encode() if json_schema else None
 
             def url(paths: dict[str, str], query: dict[str, str]) -> str:
                 path = template
                 for name, value in paths.items():
-                    path = path.replace("{" + name + "}", value if "%" in value else quote(value, safe=""))
+                    path = path.replace(
+                        "{" + name + "}", value if "%" in value else quote(value, safe="")
+                    )
                 if query:
-                    path += "?" + "&".join(f"{quote(k)}={v if '%' in v else quote(v, safe='')}" for k, v in query.items())
+                    path += "?" + "&".join(
+                        f"{quote(k)}={v if '%' in v else quote(v, safe='')}"
+                        for k, v in query.items()
+                    )
                 return path
 
-            json_headers = {**headers, "Content-Type": "application/json"} if json_schema else headers
+            json_headers = (
+                {**headers, "Content-Type": "application/json"} if json_schema else headers
+            )
             for param in params:
                 where = param["in"]
                 if where not in ("path", "query"):
@@ -136,16 +196,31 @@ def requests(document: dict, baseline: dict[str, Any], path_baseline: dict[str, 
                 for value in TEXT_VALUES:
                     paths = {**path_values, **({param["name"]: value} if where == "path" else {})}
                     query = {**query_values, **({param["name"]: value} if where == "query" else {})}
-                    yield HostileRequest(method.upper(), url(paths, query), template, f"{where}:{param['name']}", value,
-                                         plain, json_headers)
+                    yield HostileRequest(
+                        method.upper(),
+                        url(paths, query),
+                        template,
+                        f"{where}:{param['name']}",
+                        value,
+                        plain,
+                        json_headers,
+                    )
             if json_schema is None:
                 continue
             fields = _fields(document, _resolve(document, json_schema), body)
             for keys in fields:
-                for value in FIELD_VALUES + (READER_VALUES if len(keys) < 2 and keys in fields[:2] else []):
-                    yield HostileRequest(method.upper(), url(path_values, query_values), template,
-                                         "body" + (":" + ".".join(map(str, keys)) if keys else ""), value,
-                                         _json_with(body, keys, value), json_headers)
+                for value in FIELD_VALUES + (
+                    READER_VALUES if len(keys) < 2 and keys in fields[:2] else []
+                ):
+                    yield HostileRequest(
+                        method.upper(),
+                        url(path_values, query_values),
+                        template,
+                        "body" + (":" + ".".join(map(str, keys)) if keys else ""),
+                        value,
+                        _json_with(body, keys, value),
+                        json_headers,
+                    )
 
 
 def _fields(document: dict, schema: dict, body: Any) -> list[list[str | int]]:

@@ -55,7 +55,9 @@ class MerkleTree:
 
     def consistency_proof(self, old_size: int, size: int | None = None) -> list[bytes]:
         """PROOF(old_size, D[0:size]) of RFC 9162 §2.1.4.1 (empty when either tree is empty or they are equal)."""
-        return [self._subtree(low, high) for low, high in consistency_ranges(old_size, self._size(size))]
+        return [
+            self._subtree(low, high) for low, high in consistency_ranges(old_size, self._size(size))
+        ]
 
     def node(self, level: int, position: int) -> bytes:
         return self._levels[level][position]

@@ -38,10 +38,17 @@ def test_every_code_is_in_the_openapi_document(tmp_path):
 
     schema = create_app(make_settings(tmp_path)).openapi()
     assert set(schema["x-error-codes"]) == set(CATALOGUE)
-    assert set(schema["components"]["schemas"]["Error"]["properties"]["code"]["enum"]) == set(CATALOGUE)
+    assert set(schema["components"]["schemas"]["Error"]["properties"]["code"]["enum"]) == set(
+        CATALOGUE
+    )
     exchange = schema["paths"]["/v1/exchange/{service}"]["post"]["responses"]
     described = " ".join(r.get("description", "") for r in exchange.values())
-    for code in ("no_authorization", "subject_not_in_directory", "provider_timeout", "invalid_provider_response"):
+    for code in (
+        "no_authorization",
+        "subject_not_in_directory",
+        "provider_timeout",
+        "invalid_provider_response",
+    ):
         assert f"`{code}`" in described
 
 
@@ -66,8 +73,12 @@ def test_docs_openapi_json_is_current(tmp_path):
 
     from tests.conftest import make_settings
 
-    current = json.dumps(create_app(make_settings(tmp_path)).openapi(), indent=2, sort_keys=True) + "\n"
-    assert (ROOT / "docs" / "openapi.json").read_text() == current, "regenerate: crossroads openapi --output docs/openapi.json"
+    current = (
+        json.dumps(create_app(make_settings(tmp_path)).openapi(), indent=2, sort_keys=True) + "\n"
+    )
+    assert (ROOT / "docs" / "openapi.json").read_text() == current, (
+        "regenerate: crossroads openapi --output docs/openapi.json"
+    )
 
 
 def test_building_the_app_for_its_openapi_document_writes_nothing(tmp_path):
@@ -81,15 +92,54 @@ def test_building_the_app_for_its_openapi_document_writes_nothing(tmp_path):
 # Repository paths named in prose ----------------------------------------------------------------
 
 # Top folders of the repository and of the package: a name that starts with one is a path.
-_TOP = ("src", "tests", "docs", "bench", ".ci", "domain", "services", "adapters", "entrypoints", "demo",
-        "reference", "templates", "providerkit", "crossroads")
-_EXTENSIONS = ("py", "md", "sql", "xsd", "xml", "json", "html", "toml", "sh", "txt", "yml", "yaml", "css", "js")
+_TOP = (
+    "src",
+    "tests",
+    "docs",
+    "bench",
+    ".ci",
+    "domain",
+    "services",
+    "adapters",
+    "entrypoints",
+    "demo",
+    "reference",
+    "templates",
+    "providerkit",
+    "crossroads",
+)
+_EXTENSIONS = (
+    "py",
+    "md",
+    "sql",
+    "xsd",
+    "xml",
+    "json",
+    "html",
+    "toml",
+    "sh",
+    "txt",
+    "yml",
+    "yaml",
+    "css",
+    "js",
+)
 _PATH = re.compile(
     r"(?<![\w/:.@{$-])"  # not the middle of a URL, an address, another path or a template
-    r"((?:\.?[\w-]+/)+[\w.*-]*|[\w-]+\.(?:" + "|".join(_EXTENSIONS) + r"))(?![\w/])")
+    r"((?:\.?[\w-]+/)+[\w.*-]*|[\w-]+\.(?:" + "|".join(_EXTENSIONS) + r"))(?![\w/])"
+)
 # Named as examples (a user's own files, placeholders in capitals) or made at run time.
-_NOT_IN_THE_REPOSITORY = ("var/", "DATA_DIR/", "data_dir/", "in.json", "quarter.xml", "report.json", "CONFIG.json",
-                          "tree-head-SIZE.json", "hub.json")
+_NOT_IN_THE_REPOSITORY = (
+    "var/",
+    "DATA_DIR/",
+    "data_dir/",
+    "in.json",
+    "quarter.xml",
+    "report.json",
+    "CONFIG.json",
+    "tree-head-SIZE.json",
+    "hub.json",
+)
 _SKIPPED_DIRS = {".venv", ".git", "__pycache__", "var", "node_modules"}
 
 
@@ -123,7 +173,9 @@ def _exists(word: str, paths: set[str]) -> bool:
     if word.startswith(_NOT_IN_THE_REPOSITORY):
         return True
     module, _, function = word.rpartition(".")
-    if "/" in module and function not in _EXTENSIONS:  # a function: `entrypoints/api/json_input.read_json`
+    if (
+        "/" in module and function not in _EXTENSIONS
+    ):  # a function: `entrypoints/api/json_input.read_json`
         source = SOURCE / f"{module}.py"
         return source.is_file() and f"def {function}(" in source.read_text()
     if "/" not in word:
@@ -138,8 +190,11 @@ def _prose_of_source(path: Path) -> str:
     import tokenize
 
     text = path.read_text()
-    parts = [token.string for token in tokenize.generate_tokens(io.StringIO(text).readline)
-             if token.type == tokenize.COMMENT]
+    parts = [
+        token.string
+        for token in tokenize.generate_tokens(io.StringIO(text).readline)
+        if token.type == tokenize.COMMENT
+    ]
     for node in ast.walk(ast.parse(text)):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             parts.append(ast.get_docstring(node) or "")
@@ -154,9 +209,18 @@ def named_paths() -> list[tuple[str, str]]:
         for link in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
             if not re.match(r"^[a-z]+:", link):
                 target = (doc.parent / link).resolve()
-                found.append((doc.name, target.relative_to(ROOT).as_posix() if target.is_relative_to(ROOT) else link))
+                found.append(
+                    (
+                        doc.name,
+                        target.relative_to(ROOT).as_posix()
+                        if target.is_relative_to(ROOT)
+                        else link,
+                    )
+                )
         text = re.sub(r"\]\([^)]*\)|https?://\S+", " ", text)
-        found += [(doc.name, word) for word in _PATH.findall(text) if _names_a_repository_path(word)]
+        found += [
+            (doc.name, word) for word in _PATH.findall(text) if _names_a_repository_path(word)
+        ]
     for module in sorted([*SOURCE.rglob("*.py"), *(ROOT / "bench").glob("*.py")]):
         where = module.relative_to(ROOT).as_posix()
         text = re.sub(r"https?://\S+", " ", _prose_of_source(module))
@@ -166,7 +230,9 @@ def named_paths() -> list[tuple[str, str]]:
 
 def test_every_repository_path_named_in_the_docs_and_the_code_exists():
     named = named_paths()
-    assert ("README.md", "docs/concepts.md") in named and len(named) > 50, "the pattern found too little"
+    assert ("README.md", "docs/concepts.md") in named and len(named) > 50, (
+        "the pattern found too little"
+    )
     paths = _repository_paths()
     missing = sorted({f"{where}: {word}" for where, word in named if not _exists(word, paths)})
     assert missing == []
@@ -178,11 +244,22 @@ def test_the_verifier_imports_what_the_readme_says_it_does():
     import sys
 
     tree = ast.parse((SOURCE / "verifier.py").read_text())
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
-                 if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
-    assert "cryptography" in imported and imported - set(sys.stdlib_module_names) == {"cryptography"}
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    imported |= {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+    }
+    assert "cryptography" in imported and imported - set(sys.stdlib_module_names) == {
+        "cryptography"
+    }
     readme = (ROOT / "README.md").read_text()
-    line = next(line for line in readme.splitlines() if "verifier.py" in line and "standard" in line)
-    assert "only" not in line and "cryptography" in readme[readme.index(line):][:300]
+    line = next(
+        line for line in readme.splitlines() if "verifier.py" in line and "standard" in line
+    )
+    assert "only" not in line and "cryptography" in readme[readme.index(line) :][:300]

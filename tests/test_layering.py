@@ -40,7 +40,9 @@ FRAMEWORKS = (
     "subprocess",
 )
 # The modules that may import crossroads.demo: the demo's own modules, and the CLI's demo command.
-DEMO_IMPORTERS = ("crossroads.entrypoints.cli.demo",)  # the CLI's demo command: its run and its tour
+DEMO_IMPORTERS = (
+    "crossroads.entrypoints.cli.demo",
+)  # the CLI's demo command: its run and its tour
 
 
 def module_name(path: Path) -> str:

@@ -68,13 +68,19 @@ def root_from_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes
     return result
 
 
-def verify_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes], root: bytes) -> None:
+def verify_inclusion(
+    index: int, size: int, leaf: bytes, path: Sequence[bytes], root: bytes
+) -> None:
     """Raise ProofError unless the leaf hash `leaf` is at `index` of the tree of `size` with `root`."""
     if root_from_inclusion(index, size, leaf, path) != root:
-        raise ProofError(f"the inclusion proof for index {index} does not lead to the tree head's root")
+        raise ProofError(
+            f"the inclusion proof for index {index} does not lead to the tree head's root"
+        )
 
 
-def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes, proof: Sequence[bytes]) -> None:
+def verify_consistency(
+    size1: int, size2: int, root1: bytes, root2: bytes, proof: Sequence[bytes]
+) -> None:
     """Raise ProofError unless the tree (size1, root1) is a prefix of the tree (size2, root2)."""
     if not 0 <= size1 <= size2:
         raise ProofError(f"a tree of {size1} entries cannot be a prefix of one of {size2}")
@@ -123,8 +129,15 @@ def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes, proof
 
 def tree_head_bytes(tree_size: int, root_hash: bytes, timestamp_ms: int) -> bytes:
     """What the hub signs for a tree head: sorted-key JSON, hash in base64, no spaces."""
-    return json.dumps({"root_hash": base64.b64encode(root_hash).decode(), "timestamp": timestamp_ms,
-                       "tree_size": tree_size}, sort_keys=True, separators=(",", ":")).encode()
+    return json.dumps(
+        {
+            "root_hash": base64.b64encode(root_hash).decode(),
+            "timestamp": timestamp_ms,
+            "tree_size": tree_size,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    ).encode()
 
 
 def verify_tree_head(head: dict, jwks: dict) -> tuple[int, bytes]:
@@ -151,17 +164,25 @@ def verify_tree_head(head: dict, jwks: dict) -> tuple[int, bytes]:
         protected, empty, signature = head["signature"].split(".")
         header = json.loads(_b64url_decode(protected))
     except (ValueError, RecursionError) as exc:
-        raise ProofError(f"the tree head is not in the expected form ({exc.__class__.__name__})") from None
+        raise ProofError(
+            f"the tree head is not in the expected form ({exc.__class__.__name__})"
+        ) from None
     if not isinstance(header, dict):
         raise ProofError("the signature's protected header is not a JSON object")
     if empty or header.get("alg") != "EdDSA":
         raise ProofError("the tree head's signature is not a detached EdDSA JWS")
-    keys = [k for k in jwks.get("keys", []) if k.get("kid") == header.get("kid") and k.get("crv") == "Ed25519"]
+    keys = [
+        k
+        for k in jwks.get("keys", [])
+        if k.get("kid") == header.get("kid") and k.get("crv") == "Ed25519"
+    ]
     if not keys:
         raise ProofError(f"no Ed25519 key {header.get('kid')!r} in the hub's key set")
     signing_input = f"{protected}.{_b64url(tree_head_bytes(size, root, timestamp))}".encode()
     try:
-        Ed25519PublicKey.from_public_bytes(_b64url_decode(keys[0]["x"])).verify(_b64url_decode(signature), signing_input)
+        Ed25519PublicKey.from_public_bytes(_b64url_decode(keys[0]["x"])).verify(
+            _b64url_decode(signature), signing_input
+        )
     except (InvalidSignature, ValueError):
         raise ProofError(f"the signature of the tree head of size {size} does not verify") from None
     _check_hashes([root])
@@ -191,12 +212,16 @@ def verify_segment(lines: Iterable[bytes], jwks: dict) -> dict:
     _check_hashes(frontier)
     levels = [bit for bit in range(start.bit_length() - 1, -1, -1) if start >> bit & 1]
     if len(levels) != len(frontier):
-        raise ProofError(f"a tree of {start} entries has {len(levels)} perfect subtrees, not {len(frontier)}")
+        raise ProofError(
+            f"a tree of {start} entries has {len(levels)} perfect subtrees, not {len(frontier)}"
+        )
     parts = list(zip(levels, frontier))
     if start:
         size, root = verify_tree_head(header["start_head"] or {}, jwks)
         if size != start or _fold_parts(parts) != root:
-            raise ProofError(f"the start frontier does not give the root of the tree head of size {start}")
+            raise ProofError(
+                f"the start frontier does not give the root of the tree head of size {start}"
+            )
     count = 0
     for line in stream:
         entry = line[:-1] if line.endswith(b"\n") else line
@@ -209,7 +234,9 @@ def verify_segment(lines: Iterable[bytes], jwks: dict) -> dict:
         raise ProofError(f"the segment should hold {end - start} entries and holds {count}")
     size, root = verify_tree_head(header.get("end_head") or {}, jwks)
     if size != end or _fold_parts(parts) != root:
-        raise ProofError(f"the entries do not give the root of the tree head of size {end}: the segment was changed")
+        raise ProofError(
+            f"the entries do not give the root of the tree head of size {end}: the segment was changed"
+        )
     return header
 
 

@@ -31,11 +31,19 @@ def server(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("limits")
     port = free_port_block(1)
     store = f"sqlite:///{data_dir / 'hub.sqlite3'}"
-    env = {**os.environ, "CROSSROADS_DATA_DIR": str(data_dir), "CROSSROADS_STORE_URL": store,
-           "CROSSROADS_PORT": str(port), "CROSSROADS_MAX_HEADER_BYTES": "8192",
-           "CROSSROADS_HEADER_TIMEOUT_SECONDS": "1", "CROSSROADS_BODY_TIMEOUT_SECONDS": "1"}
+    env = {
+        **os.environ,
+        "CROSSROADS_DATA_DIR": str(data_dir),
+        "CROSSROADS_STORE_URL": store,
+        "CROSSROADS_PORT": str(port),
+        "CROSSROADS_MAX_HEADER_BYTES": "8192",
+        "CROSSROADS_HEADER_TIMEOUT_SECONDS": "1",
+        "CROSSROADS_BODY_TIMEOUT_SECONDS": "1",
+    }
     env.pop("CROSSROADS_DEMO", None)
-    process = subprocess.Popen([*CLI, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [*CLI, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         wait_ready(f"http://127.0.0.1:{port}/ready", process)
         yield port, store
@@ -58,27 +66,46 @@ def read_answer(sock: socket.socket) -> tuple[int, dict, dict, float]:
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode().split("\r\n")
     headers = dict(line.split(": ", 1) for line in lines[1:])
-    return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}, json.loads(body), closed
+    return (
+        int(lines[0].split()[1]),
+        {k.lower(): v for k, v in headers.items()},
+        json.loads(body),
+        closed,
+    )
 
 
 def test_a_head_over_the_limit_is_refused_431_and_the_connection_closed(server):
     port, _ = server
-    for size in (9000, 2_000_000):  # over the limit, and far over (httptools buffers a header it has not finished)
+    for size in (
+        9000,
+        2_000_000,
+    ):  # over the limit, and far over (httptools buffers a header it has not finished)
         sock = connect(port)
         try:
-            sock.sendall(b"GET /health HTTP/1.1\r\nHost: hub\r\nX-Big: " + b"a" * size + b"\r\n\r\n")
+            sock.sendall(
+                b"GET /health HTTP/1.1\r\nHost: hub\r\nX-Big: " + b"a" * size + b"\r\n\r\n"
+            )
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server answered and closed before taking it all: what is asked
         try:
             status, headers, body, _ = read_answer(sock)
-        except ConnectionResetError:  # the answer can be lost when the server closes with data unread
+        except (
+            ConnectionResetError
+        ):  # the answer can be lost when the server closes with data unread
             assert size > 9000
         else:
-            assert status == 431 and body["code"] == "headers_too_large" and headers["connection"] == "close"
+            assert (
+                status == 431
+                and body["code"] == "headers_too_large"
+                and headers["connection"] == "close"
+            )
         sock.close()
     assert httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
     # Under the limit, the same request is served.
-    assert httpx.get(f"http://127.0.0.1:{port}/health", headers={"X-Big": "a" * 6000}).status_code == 200
+    assert (
+        httpx.get(f"http://127.0.0.1:{port}/health", headers={"X-Big": "a" * 6000}).status_code
+        == 200
+    )
 
 
 def test_a_head_that_trickles_is_cut_off_with_408(server):
@@ -93,7 +120,11 @@ def test_a_head_that_trickles_is_cut_off_with_408(server):
     except (BrokenPipeError, ConnectionResetError):
         pass
     status, headers, body, closed = read_answer(sock)
-    assert status == 408 and body["code"] == "request_timeout" and headers["x-request-id"] == body["request_id"]
+    assert (
+        status == 408
+        and body["code"] == "request_timeout"
+        and headers["x-request-id"] == body["request_id"]
+    )
     assert closed - started < 3
 
 
@@ -109,8 +140,10 @@ def test_a_body_that_trickles_is_refused_408_audited_and_the_connection_closed(s
     port, store_url = server
     sock = connect(port)
     started = time.monotonic()
-    sock.sendall(b"POST /oauth/token HTTP/1.1\r\nHost: hub\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                 b"Content-Length: 100\r\n\r\ngrant_type")
+    sock.sendall(
+        b"POST /oauth/token HTTP/1.1\r\nHost: hub\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: 100\r\n\r\ngrant_type"
+    )
     try:
         for _ in range(30):
             sock.sendall(b"x")
@@ -127,6 +160,7 @@ def test_a_body_that_trickles_is_refused_408_audited_and_the_connection_closed(s
             return [AuditRecord.from_canonical(raw) for _, raw in await store.audit.read(0, 1000)]
         finally:
             await store.close()
+
     [record] = [r for r in asyncio.run(audited()) if r.request_id == body["request_id"]]
     assert record.outcome == "request_timeout" and record.action == "POST /oauth/token"
 
@@ -134,8 +168,10 @@ def test_a_body_that_trickles_is_refused_408_audited_and_the_connection_closed(s
 def test_a_body_still_trickling_after_its_answer_is_cut_off(server):
     port, _ = server
     sock = connect(port)
-    sock.sendall(b"POST /v1/exchange/person.identity HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\n"
-                 b"Content-Length: 1000\r\n\r\n{")  # no token: refused before the body is read
+    sock.sendall(
+        b"POST /v1/exchange/person.identity HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 1000\r\n\r\n{"
+    )  # no token: refused before the body is read
     answered = None
     data = b""
     started = time.monotonic()
@@ -145,7 +181,7 @@ def test_a_body_still_trickling_after_its_answer_is_cut_off(server):
             sock.settimeout(0.2)
             try:
                 chunk = sock.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             if not chunk:
                 break
@@ -158,13 +194,23 @@ def test_a_body_still_trickling_after_its_answer_is_cut_off(server):
 
 
 def test_crossroads_serve_refuses_demo_mode(tmp_path):
-    env = {**os.environ, "CROSSROADS_DEMO": "true", "CROSSROADS_DATA_DIR": str(tmp_path),
-           "CROSSROADS_STORE_URL": f"sqlite:///{tmp_path / 'hub.sqlite3'}", "CROSSROADS_PORT": str(free_port_block(1))}
+    env = {
+        **os.environ,
+        "CROSSROADS_DEMO": "true",
+        "CROSSROADS_DATA_DIR": str(tmp_path),
+        "CROSSROADS_STORE_URL": f"sqlite:///{tmp_path / 'hub.sqlite3'}",
+        "CROSSROADS_PORT": str(free_port_block(1)),
+    }
     served = subprocess.run([*CLI, "serve"], env=env, capture_output=True, text=True, timeout=60)
     assert served.returncode == 2
     assert "development identity provider" in served.stderr and "crossroads demo" in served.stderr
-    imported = subprocess.run([sys.executable, "-c", "import crossroads.entrypoints.api.asgi"], env=env,
-                              capture_output=True, text=True, timeout=60)
+    imported = subprocess.run(
+        [sys.executable, "-c", "import crossroads.entrypoints.api.asgi"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert imported.returncode != 0 and "CROSSROADS_DEMO" in imported.stderr
 
 
@@ -175,21 +221,35 @@ async def test_service_names_from_the_url_never_grow_the_metrics(tmp_path, store
         token = await demo.token(demo.welfare)
         headers = {"Authorization": f"Bearer {token}"}
         body = {"subject": demo.held_by("welfare")[0], "purpose": "SOCIAL_INTEGRATION"}
-        assert (await demo.http.post("/v1/exchange/person.identity", json=body, headers=headers)).status_code == 200
+        assert (
+            await demo.http.post("/v1/exchange/person.identity", json=body, headers=headers)
+        ).status_code == 200
         before = (await demo.http.get("/metrics")).text
         for i in range(600):  # more names than any limit, long ones and plausible ones
             name = f"junk-{i}-" + "x" * (4000 if i % 2 else 10)
-            assert (await demo.http.post(f"/v1/exchange/{name}", json=body, headers=headers)).status_code == 404
-        assert (await demo.http.post("/v1/exchange/person.identity", json=body, headers=headers)).status_code == 200
+            assert (
+                await demo.http.post(f"/v1/exchange/{name}", json=body, headers=headers)
+            ).status_code == 404
+        assert (
+            await demo.http.post("/v1/exchange/person.identity", json=body, headers=headers)
+        ).status_code == 200
         after = (await demo.http.get("/metrics")).text
         assert "junk" not in after and len(after) - len(before) < 5_000
         assert 'service="unknown"' in after
 
         def ok_count(text: str) -> float:
-            line = next(line for line in text.splitlines()
-                        if line.startswith('crossroads_exchanges_total{outcome="ok",service="person.identity"}'))
+            line = next(
+                line
+                for line in text.splitlines()
+                if line.startswith(
+                    'crossroads_exchanges_total{outcome="ok",service="person.identity"}'
+                )
+            )
             return float(line.split()[-1])
-        assert ok_count(after) == ok_count(before) + 1  # real services still count under their own names
+
+        assert (
+            ok_count(after) == ok_count(before) + 1
+        )  # real services still count under their own names
     finally:
         await demo.http.aclose()
         await demo.hub.close()

@@ -15,9 +15,17 @@ pytestmark = pytest.mark.anyio
 
 OPERATOR = {"Authorization": "Bearer operator-secret-for-tests"}
 WELFARE = country.BY_KEY["welfare"]
-INTERNAL = ["http://127.0.0.1:9999/hooks", "http://[::1]:9999/hooks", "http://169.254.169.254/hooks",
-            "http://10.0.0.1/hooks", "http://192.168.1.5/hooks", "http://[fe80::1]/hooks", "http://[::ffff:127.0.0.1]/hooks",
-            "http://0.0.0.0/hooks", "http://localhost:9999/hooks"]
+INTERNAL = [
+    "http://127.0.0.1:9999/hooks",
+    "http://[::1]:9999/hooks",
+    "http://169.254.169.254/hooks",
+    "http://10.0.0.1/hooks",
+    "http://192.168.1.5/hooks",
+    "http://[fe80::1]/hooks",
+    "http://[::ffff:127.0.0.1]/hooks",
+    "http://0.0.0.0/hooks",
+    "http://localhost:9999/hooks",
+]
 PUBLIC = "https://welfare.example/hooks"
 
 
@@ -29,44 +37,82 @@ def demo(demo_on):
 async def hub_with_bases(tmp_path, store_url, **settings):
     demo = await start_demo_hub(tmp_path, store_url, persons=20, **settings)
     bases = [PUBLIC, *INTERNAL, "http://hub.test/sources"]
-    answer = await demo.http.put(f"/admin/institutions/{WELFARE.number}", headers=OPERATOR,
-                                 json={"name": WELFARE.name, "webhook_bases": bases})
+    answer = await demo.http.put(
+        f"/admin/institutions/{WELFARE.number}",
+        headers=OPERATOR,
+        json={"name": WELFARE.name, "webhook_bases": bases},
+    )
     assert answer.status_code == 200, answer.text
     # The demo's welfare centre reads births and deaths from its mailbox: it lets those go, so
     # that the tests may subscribe to them by webhook.
     token = await demo.token(demo.welfare)
-    mine = (await demo.http.get("/v1/subscriptions", headers={"Authorization": f"Bearer {token}"})).json()
+    mine = (
+        await demo.http.get("/v1/subscriptions", headers={"Authorization": f"Bearer {token}"})
+    ).json()
     for subscription in mine:
         if subscription["mutation_type"] in ("person.birth", "person.death"):
-            gone = await demo.http.delete(f"/v1/subscriptions/{subscription['id']}", headers={"Authorization": f"Bearer {token}"})
+            gone = await demo.http.delete(
+                f"/v1/subscriptions/{subscription['id']}",
+                headers={"Authorization": f"Bearer {token}"},
+            )
             assert gone.status_code == 204, gone.text
     return demo
 
 
 async def subscribe(demo, webhook_url, mutation_type: str = "person.birth"):
     token = await demo.token(demo.welfare)
-    return await demo.http.post("/v1/subscriptions", headers={"Authorization": f"Bearer {token}"}, json={
-        "mutation_type": mutation_type, "purpose": "SOCIAL_INTEGRATION", "mode": "push", "webhook_url": webhook_url})
+    return await demo.http.post(
+        "/v1/subscriptions",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "mutation_type": mutation_type,
+            "purpose": "SOCIAL_INTEGRATION",
+            "mode": "push",
+            "webhook_url": webhook_url,
+        },
+    )
 
 
 async def test_webhooks_only_under_registered_addresses_and_never_internal(tmp_path, store_url):
     demo = await hub_with_bases(tmp_path, store_url)
     try:
-        for url in ("https://attacker.example/hooks", "https://welfare.example/hooksx", "https://welfare.example:444/hooks",
-                    "http://welfare.example/hooks", f"http://providers.test:9001/webhooks/mutations"):
+        for url in (
+            "https://attacker.example/hooks",
+            "https://welfare.example/hooksx",
+            "https://welfare.example:444/hooks",
+            "http://welfare.example/hooks",
+            "http://providers.test:9001/webhooks/mutations",
+        ):
             answer = await subscribe(demo, url)
-            assert (answer.status_code, answer.json()["code"]) == (422, "webhook_not_allowed"), (url, answer.text)
+            assert (answer.status_code, answer.json()["code"]) == (422, "webhook_not_allowed"), (
+                url,
+                answer.text,
+            )
         for url in INTERNAL:
             answer = await subscribe(demo, url)
-            assert (answer.status_code, answer.json()["code"]) == (422, "webhook_not_allowed"), (url, answer.text)
+            assert (answer.status_code, answer.json()["code"]) == (422, "webhook_not_allowed"), (
+                url,
+                answer.text,
+            )
             assert "loopback" in answer.json()["message"]
-        answer = await subscribe(demo, "http://hub.test/sources/declarations/services/dimona.periods/1")
+        answer = await subscribe(
+            demo, "http://hub.test/sources/declarations/services/dimona.periods/1"
+        )
         assert (answer.status_code, answer.json()["code"]) == (422, "webhook_not_allowed")
         assert "hub itself" in answer.json()["message"]
-        for url in ("https://user:pw@welfare.example/hooks", "https://welfare.example/hooks#x", "ftp://welfare.example/hooks",
-                    "https://welfare.example/hooks/\u0000", "https://welfare.example:99999/hooks", "x" * 3000, 42):
+        for url in (
+            "https://user:pw@welfare.example/hooks",
+            "https://welfare.example/hooks#x",
+            "ftp://welfare.example/hooks",
+            "https://welfare.example/hooks/\u0000",
+            "https://welfare.example:99999/hooks",
+            "x" * 3000,
+            42,
+        ):
             answer = await subscribe(demo, url)
-            assert answer.status_code in (400, 422) and answer.json()["code"] == "malformed_request", (url, answer.text)
+            assert (
+                answer.status_code in (400, 422) and answer.json()["code"] == "malformed_request"
+            ), (url, answer.text)
         answer = await subscribe(demo, PUBLIC + "/births")
         assert answer.status_code == 201, answer.text
     finally:
@@ -74,7 +120,9 @@ async def test_webhooks_only_under_registered_addresses_and_never_internal(tmp_p
         await demo.hub.close()
 
 
-async def test_the_operator_may_allow_internal_webhooks_but_never_the_hub_itself(tmp_path, store_url):
+async def test_the_operator_may_allow_internal_webhooks_but_never_the_hub_itself(
+    tmp_path, store_url
+):
     demo = await hub_with_bases(tmp_path, store_url, allow_internal_webhooks=True)
     try:
         answer = await subscribe(demo, "http://127.0.0.1:9999/hooks/births")
@@ -90,7 +138,14 @@ def test_registering_a_webhook_base_checks_its_form(tmp_path):
     """The operator's side: a base is an http(s) prefix without credentials, query or fragment."""
     from crossroads.domain.webhooks import check_webhook_base
 
-    for bad in ("ftp://a.example/", "https://u:p@a.example/", "https://a.example/?q=1", "https://a.example/#f", "", None):
+    for bad in (
+        "ftp://a.example/",
+        "https://u:p@a.example/",
+        "https://a.example/?q=1",
+        "https://a.example/#f",
+        "",
+        None,
+    ):
         with pytest.raises(Refusal):
             check_webhook_base(bad)
     assert check_webhook_base("https://a.example/hooks") == "https://a.example/hooks"
@@ -116,7 +171,9 @@ async def local_webhook():
     await runner.cleanup()
 
 
-async def test_the_webhook_client_connects_only_to_public_addresses_whatever_the_name(local_webhook):
+async def test_the_webhook_client_connects_only_to_public_addresses_whatever_the_name(
+    local_webhook,
+):
     port, received = local_webhook
     public_only = AiohttpProviderClient(2, 2, 4, public_only=True)
     anywhere = AiohttpProviderClient(2, 2, 4)
@@ -124,7 +181,9 @@ async def test_the_webhook_client_connects_only_to_public_addresses_whatever_the
         with pytest.raises(Refusal) as caught:  # an address literal
             await public_only.post(f"http://127.0.0.1:{port}/hooks", b"[]", {})
         assert caught.value.code == "webhook_not_allowed"
-        with pytest.raises(Refusal) as caught:  # a name that resolves inside (as a rebinding name would)
+        with pytest.raises(
+            Refusal
+        ) as caught:  # a name that resolves inside (as a rebinding name would)
             await public_only.post(f"http://localhost:{port}/hooks", b"[]", {})
         assert caught.value.code == "provider_unavailable"
         assert received == []
@@ -139,21 +198,43 @@ async def test_an_address_the_operator_withdraws_is_not_pushed_to_again(demo):
     from crossroads.adapters.outbox_queue import OutboxPushQueue
     from crossroads.services.clock import FixedClock
     from crossroads.services.push import PushDispatcher
-    from tests.e2e.test_mutations_api import Webhook, audit_records, move, publish, subscribe as subscribe_test_type
-    from tests.e2e.test_mutations_api import with_test_type
+    from tests.e2e.test_mutations_api import (
+        Webhook,
+        audit_records,
+        move,
+        publish,
+        with_test_type,
+    )
+    from tests.e2e.test_mutations_api import (
+        subscribe as subscribe_test_type,
+    )
     from tests.support import AsgiProviderClient
 
     hub = await with_test_type(demo)  # registers http://hooks.test:8443/ for the welfare centre
-    assert (await subscribe_test_type(hub, mode="push", webhook_url="http://hooks.test:8443/events")).status_code == 201
+    assert (
+        await subscribe_test_type(hub, mode="push", webhook_url="http://hooks.test:8443/events")
+    ).status_code == 201
     webhook = Webhook()
-    push = PushDispatcher(hub.hub.store.mutations, OutboxPushQueue(hub.hub.store.mutations),
-                          AsgiProviderClient({"hooks.test:8443": webhook}), hub.hub.keys, hub.hub.store.audit,
-                          FixedClock(1_800_000_000.0), max_attempts=3, retry_base_seconds=10, retry_max_seconds=60,
-                          batch=100, check_address=hub.hub.mutations.check_webhook)
+    push = PushDispatcher(
+        hub.hub.store.mutations,
+        OutboxPushQueue(hub.hub.store.mutations),
+        AsgiProviderClient({"hooks.test:8443": webhook}),
+        hub.hub.keys,
+        hub.hub.store.audit,
+        FixedClock(1_800_000_000.0),
+        max_attempts=3,
+        retry_base_seconds=10,
+        retry_max_seconds=60,
+        batch=100,
+        check_address=hub.hub.mutations.check_webhook,
+    )
     await publish(hub, move("w-1", hub.held_by("welfare")[0]))
     assert await push.deliver_due() == 1 and len(webhook.received) == 1
-    answer = await hub.http.put(f"/admin/institutions/{WELFARE.number}", headers=OPERATOR,
-                                json={"name": WELFARE.name, "webhook_bases": []})
+    answer = await hub.http.put(
+        f"/admin/institutions/{WELFARE.number}",
+        headers=OPERATOR,
+        json={"name": WELFARE.name, "webhook_bases": []},
+    )
     assert answer.status_code == 200, answer.text
     await publish(hub, move("w-2", hub.held_by("welfare")[0]))
     assert await push.deliver_due() == 0 and len(webhook.received) == 1

@@ -37,10 +37,40 @@ JSON_TYPE = {"Content-Type": "application/json"}
 
 # Raw JSON texts of odd values: control characters, lone surrogates, NaN and infinities, huge and
 # negative numbers, impossible and far dates, quarters, wrong types, odd digits.
-ODD = ['"\\u0000"', '"a\\u0007b"', '"\\ud800"', '"\\udfff x"', 'NaN', 'Infinity', '1e400', '-1', '0', '1.5',
-       '99999999999999999999999999', '1e300', '18446744073709551616', '-9223372036854775809',
-       '"9999-12-31"', '"10000-01-01"', '"0000-01-01"', '"-0001-01-01"', '"2026-02-30"', '99994', '"99994"', '00001',
-       'true', 'null', '[]', '{}', '[[[[]]]]', '""', '"\\u0663\\u0663"', '"\\uff11\\uff12"', '"24:00:00"', '"x' + 'y' * 5000 + '"']
+ODD = [
+    '"\\u0000"',
+    '"a\\u0007b"',
+    '"\\ud800"',
+    '"\\udfff x"',
+    "NaN",
+    "Infinity",
+    "1e400",
+    "-1",
+    "0",
+    "1.5",
+    "99999999999999999999999999",
+    "1e300",
+    "18446744073709551616",
+    "-9223372036854775809",
+    '"9999-12-31"',
+    '"10000-01-01"',
+    '"0000-01-01"',
+    '"-0001-01-01"',
+    '"2026-02-30"',
+    "99994",
+    '"99994"',
+    "00001",
+    "true",
+    "null",
+    "[]",
+    "{}",
+    "[[[[]]]]",
+    '""',
+    '"\\u0663\\u0663"',
+    '"\\uff11\\uff12"',
+    '"24:00:00"',
+    '"x' + "y" * 5000 + '"',
+]
 
 
 _born = itertools.count()
@@ -97,18 +127,53 @@ def with_value(doc, path, raw: str) -> bytes:
 
 
 def dmfa_json(subject: str, quarter: int = 20263) -> dict:
-    return {"Quarter": quarter, "NOSSRegistrationNbr": EMPLOYER_NOSS, "Trusteeship": 0, "CompanyID": EMPLOYER, "NetOwedAmount": 105,
-            "NaturalPerson": [{"NaturalPersonSequenceNbr": 1, "INSS": subject, "WorkerRecord": {
-                "WorkerCode": "495", "EmployerClass": "000", "NOSSQuarterStartingDate": "2026-07-01",
-                "NOSSQuarterEndingDate": "2026-09-30", "Border": 0,
-                "Occupation": {"OccupationSequenceNbr": 1, "OccupationStartingDate": "2026-07-01", "JointCommissionNbr": "200",
-                               "WorkingDaysSystem": 500, "ContractType": 0, "Retired": 0,
-                               "Remun": {"RemunSequenceNbr": 1, "RemunCode": 1, "RemunAmount": 400_000},
-                               "Service": {"ServiceSequenceNbr": 1, "ServiceCode": 1, "ServiceNbrDays": 60, "ServiceNbrHours": 100}},
-                "WorkerContribution": {"ContributionWorkerCode": "495", "ContributionType": 0,
-                                       "ContributionCalculationBasis": 5, "ContributionAmount": 100}}}],
-            "ContributionUnrelatedToNP": {"UnrelatedEmployerClass": "000", "UnrelatedWorkerCode": "851",
-                                          "UnrelatedCalculationBasis": 5, "UnrelatedAmount": 5}}
+    return {
+        "Quarter": quarter,
+        "NOSSRegistrationNbr": EMPLOYER_NOSS,
+        "Trusteeship": 0,
+        "CompanyID": EMPLOYER,
+        "NetOwedAmount": 105,
+        "NaturalPerson": [
+            {
+                "NaturalPersonSequenceNbr": 1,
+                "INSS": subject,
+                "WorkerRecord": {
+                    "WorkerCode": "495",
+                    "EmployerClass": "000",
+                    "NOSSQuarterStartingDate": "2026-07-01",
+                    "NOSSQuarterEndingDate": "2026-09-30",
+                    "Border": 0,
+                    "Occupation": {
+                        "OccupationSequenceNbr": 1,
+                        "OccupationStartingDate": "2026-07-01",
+                        "JointCommissionNbr": "200",
+                        "WorkingDaysSystem": 500,
+                        "ContractType": 0,
+                        "Retired": 0,
+                        "Remun": {"RemunSequenceNbr": 1, "RemunCode": 1, "RemunAmount": 400_000},
+                        "Service": {
+                            "ServiceSequenceNbr": 1,
+                            "ServiceCode": 1,
+                            "ServiceNbrDays": 60,
+                            "ServiceNbrHours": 100,
+                        },
+                    },
+                    "WorkerContribution": {
+                        "ContributionWorkerCode": "495",
+                        "ContributionType": 0,
+                        "ContributionCalculationBasis": 5,
+                        "ContributionAmount": 100,
+                    },
+                },
+            }
+        ],
+        "ContributionUnrelatedToNP": {
+            "UnrelatedEmployerClass": "000",
+            "UnrelatedWorkerCode": "851",
+            "UnrelatedCalculationBasis": 5,
+            "UnrelatedAmount": 5,
+        },
+    }
 
 
 async def audit_records(demo, after: int = 0) -> list[dict]:
@@ -124,7 +189,9 @@ async def upload(demo, kind: str, body: bytes, headers: dict):
 
 
 async def acknowledgement(demo, response, headers: dict) -> dict:
-    return (await demo.http.get(response.headers["location"] + "/acknowledgement", headers=headers)).json()
+    return (
+        await demo.http.get(response.headers["location"] + "/acknowledgement", headers=headers)
+    ).json()
 
 
 def assert_documented(response) -> None:
@@ -137,30 +204,48 @@ def assert_documented(response) -> None:
 # Poison batches -------------------------------------------------------------------------------
 
 POISON = {
-    "the reported DIMONA: a NUL as the start date": ("dimona", b'[{"DimonaIn":{"StartingDate":"\\u0000"}}]'),
+    "the reported DIMONA: a NUL as the start date": (
+        "dimona",
+        b'[{"DimonaIn":{"StartingDate":"\\u0000"}}]',
+    ),
     "a lone surrogate": ("dimona", b'[{"DimonaIn":{"StartingDate":"\\ud800"}}]'),
     "NaN": ("dimona", b'[{"DimonaIn":{"PlannedHoursNbr":NaN}}]'),
     "nesting deeper than JSON parsers go": ("dimona", b"[" * 5000 + b"]" * 5000),
     "a form that is no object": ("dimona", b'[5, "x", null]'),
     "a control character in a key": ("dimona", b'[{"Dimona\\u0001In":{}}]'),
-    "a control character as an XML character reference": ("dimona", b"<Dimona><Form>&#1;</Form></Dimona>"),
+    "a control character as an XML character reference": (
+        "dimona",
+        b"<Dimona><Form>&#1;</Form></Dimona>",
+    ),
     "a DmfA of quarter 99994 in JSON": ("dmfa", None),
     "a DmfA of quarter 99994 in XML": ("dmfa", b""),
-    "the same DmfA holding a control character": ("dmfa", b'{"Quarter": 20263, "CompanyID": "\\u001f"}'),
+    "the same DmfA holding a control character": (
+        "dmfa",
+        b'{"Quarter": 20263, "CompanyID": "\\u001f"}',
+    ),
 }
 
 
 def poison_body(kind: str, body: bytes | None, demo) -> tuple[bytes, str]:
     if body is None:
-        return orjson.dumps(dmfa_json(demo.seeded["subjects"][2], quarter=99994)), "application/json"
+        return orjson.dumps(
+            dmfa_json(demo.seeded["subjects"][2], quarter=99994)
+        ), "application/json"
     if body == b"":
-        return dmfa_xml(99994, EMPLOYER_NOSS, EMPLOYER, [WorkerLineSpec(demo.seeded["subjects"][2])],
-                        demo.hub.declarations.dmfa_rates), "application/xml"
+        return dmfa_xml(
+            99994,
+            EMPLOYER_NOSS,
+            EMPLOYER,
+            [WorkerLineSpec(demo.seeded["subjects"][2])],
+            demo.hub.declarations.dmfa_rates,
+        ), "application/xml"
     return body, "application/json" if not body.startswith(b"<") else "application/xml"
 
 
 @pytest.mark.parametrize("case", list(POISON))
-async def test_a_poison_batch_ends_as_B_and_another_institution_s_batch_is_processed(tmp_path, store_url, case):
+async def test_a_poison_batch_ends_as_B_and_another_institution_s_batch_is_processed(
+    tmp_path, store_url, case
+):
     kind, raw = POISON[case]
     async with hub_on(tmp_path, store_url) as demo:
         intruder = await auth(demo, WELFARE)
@@ -169,7 +254,9 @@ async def test_a_poison_batch_ends_as_B_and_another_institution_s_batch_is_proce
         assert poison.status_code == 202, poison.text
         payroll = await auth(demo, **JSON_TYPE)
         subject = newcomer()
-        later = await upload(demo, "dimona", orjson.dumps([dimona_in(subject, start_day(demo))]), payroll)
+        later = await upload(
+            demo, "dimona", orjson.dumps([dimona_in(subject, start_day(demo))]), payroll
+        )
         before = await audit_size(demo)
 
         assert await demo.hub.declaration_batches.process_waiting(limit=5) == 2
@@ -184,79 +271,159 @@ async def test_a_poison_batch_ends_as_B_and_another_institution_s_batch_is_proce
         if kind == "dmfa" and "99994" in case:
             assert "00013-008" in anomalies
         assert (await acknowledgement(demo, later, payroll))["result"] == "A"
-        ends = [r for r in await audit_records(demo, before) if r.get("action", "").startswith("batch.")]
-        assert {r["target"] for r in ends} == {poison.headers["location"].rsplit("/", 1)[1], later.headers["location"].rsplit("/", 1)[1]}
+        ends = [
+            r for r in await audit_records(demo, before) if r.get("action", "").startswith("batch.")
+        ]
+        assert {r["target"] for r in ends} == {
+            poison.headers["location"].rsplit("/", 1)[1],
+            later.headers["location"].rsplit("/", 1)[1],
+        }
 
 
-async def test_odd_values_in_every_field_are_a_documented_4xx_or_anomalies_never_a_500(tmp_path, store_url):
+async def test_odd_values_in_every_field_are_a_documented_4xx_or_anomalies_never_a_500(
+    tmp_path, store_url
+):
     async with hub_on(tmp_path, store_url, declaration_batch_quota_files=500) as demo:
         h = await auth(demo, **JSON_TYPE)
         start = start_day(demo)
         subject = newcomer()
-        opened = await demo.http.post("/v1/declarations/dimona", json=dimona_in(subject, start), headers=h)
+        opened = await demo.http.post(
+            "/v1/declarations/dimona", json=dimona_in(subject, start), headers=h
+        )
         period = opened.json()["dimonaPeriodId"]
-        documents = {"dimona": [
-            employers.dimona_in(newcomer(), EMPLOYER, start, "STU"),
-            {"DimonaOut": {"DimonaPeriodId": period, "EndingDate": start.isoformat(), "EmployerId": {"CompanyID": EMPLOYER},
-                           "INSS": subject}},
-            {"DimonaUpdate": {"DimonaPeriodId": period, "StartingDate": start.isoformat(), "EndingDate": start.isoformat(),
-                              "EmployerId": {"CompanyID": EMPLOYER}}},
-            {"DimonaCancel": {"DimonaPeriodId": period, "EmployerId": {"NOSSRegistrationNbr": EMPLOYER_NOSS}}}],
-            "dmfa": [dmfa_json(subject)]}
-        for kind, docs in documents.items():  # each is a readable form, so odd values reach the rules
+        documents = {
+            "dimona": [
+                employers.dimona_in(newcomer(), EMPLOYER, start, "STU"),
+                {
+                    "DimonaOut": {
+                        "DimonaPeriodId": period,
+                        "EndingDate": start.isoformat(),
+                        "EmployerId": {"CompanyID": EMPLOYER},
+                        "INSS": subject,
+                    }
+                },
+                {
+                    "DimonaUpdate": {
+                        "DimonaPeriodId": period,
+                        "StartingDate": start.isoformat(),
+                        "EndingDate": start.isoformat(),
+                        "EmployerId": {"CompanyID": EMPLOYER},
+                    }
+                },
+                {
+                    "DimonaCancel": {
+                        "DimonaPeriodId": period,
+                        "EmployerId": {"NOSSRegistrationNbr": EMPLOYER_NOSS},
+                    }
+                },
+            ],
+            "dmfa": [dmfa_json(subject)],
+        }
+        for (
+            kind,
+            docs,
+        ) in documents.items():  # each is a readable form, so odd values reach the rules
             for doc in docs:
-                assert (await demo.http.post(f"/v1/declarations/{kind}", json=doc, headers=h)).status_code == 201
+                assert (
+                    await demo.http.post(f"/v1/declarations/{kind}", json=doc, headers=h)
+                ).status_code == 201
 
         before, sent = await audit_size(demo), 0
         for kind, docs in documents.items():
             for doc in docs:
                 for path in leaves(doc):
                     for raw in ODD:
-                        response = await demo.http.post(f"/v1/declarations/{kind}", content=with_value(doc, path, raw), headers=h)
+                        response = await demo.http.post(
+                            f"/v1/declarations/{kind}",
+                            content=with_value(doc, path, raw),
+                            headers=h,
+                        )
                         assert_documented(response)
                         sent += 1
         assert await audit_size(demo) - before >= sent  # each declaration or refusal is in the log
 
         uploads = []
-        for raw in ODD:  # in batch files: every DIMONA field at once; the DmfA's quarter and first worker's INSS
-            forms = b"[" + b", ".join(with_value(documents["dimona"][0], path, raw) for path in leaves(documents["dimona"][0])) + b"]"
+        for raw in (
+            ODD
+        ):  # in batch files: every DIMONA field at once; the DmfA's quarter and first worker's INSS
+            forms = (
+                b"["
+                + b", ".join(
+                    with_value(documents["dimona"][0], path, raw)
+                    for path in leaves(documents["dimona"][0])
+                )
+                + b"]"
+            )
             uploads.append(await upload(demo, "dimona", forms, h))
             for path in (("Quarter",), ("NaturalPerson", 0, "INSS")):
-                uploads.append(await upload(demo, "dmfa", with_value(documents["dmfa"][0], path, raw), h))
+                uploads.append(
+                    await upload(demo, "dmfa", with_value(documents["dmfa"][0], path, raw), h)
+                )
         assert {u.status_code for u in uploads} == {202}
         await demo.hub.declaration_batches.process_waiting(limit=len(uploads))
         for uploaded in uploads:
             ack = await acknowledgement(demo, uploaded, h)
-            assert ack["result"] in ("A", "W", "B") and ack.get("error", {}).get("code") != "batch_failed", ack
+            assert (
+                ack["result"] in ("A", "W", "B")
+                and ack.get("error", {}).get("code") != "batch_failed"
+            ), ack
 
 
-async def test_the_reported_single_declarations_are_refused_with_a_code_and_audited(tmp_path, store_url):
+async def test_the_reported_single_declarations_are_refused_with_a_code_and_audited(
+    tmp_path, store_url
+):
     async with hub_on(tmp_path, store_url) as demo:
         h = await auth(demo, WELFARE, **JSON_TYPE)
-        nul = await demo.http.post("/v1/declarations/dimona", content=b'{"DimonaIn":{"StartingDate":"\\u0000"}}', headers=h)
-        assert nul.status_code == 400 and nul.json()["code"] == "malformed_request" and nul.json()["field"] == "StartingDate"
+        nul = await demo.http.post(
+            "/v1/declarations/dimona", content=b'{"DimonaIn":{"StartingDate":"\\u0000"}}', headers=h
+        )
+        assert (
+            nul.status_code == 400
+            and nul.json()["code"] == "malformed_request"
+            and nul.json()["field"] == "StartingDate"
+        )
         nan = await demo.http.post("/v1/declarations/dmfa", content=b'{"Quarter": NaN}', headers=h)
         assert nan.status_code == 400 and nan.json()["code"] == "malformed_request"
         payroll = await auth(demo, **JSON_TYPE)
-        future = await demo.http.post("/v1/declarations/dmfa", json=dmfa_json(newcomer(), quarter=99994), headers=payroll)
+        future = await demo.http.post(
+            "/v1/declarations/dmfa", json=dmfa_json(newcomer(), quarter=99994), headers=payroll
+        )
         assert future.status_code == 201 and future.json()["result"] == "B"
         assert "00013-008" in [a["errorId"] for a in future.json()["anomalies"]]
         records = await audit_records(demo)
-        refused = [r for r in records if r.get("outcome") == "malformed_request" and r.get("kind") == "request"]
-        assert len(refused) == 2 and {r["action"] for r in refused} == {"POST /v1/declarations/dimona", "POST /v1/declarations/dmfa"}
+        refused = [
+            r
+            for r in records
+            if r.get("outcome") == "malformed_request" and r.get("kind") == "request"
+        ]
+        assert len(refused) == 2 and {r["action"] for r in refused} == {
+            "POST /v1/declarations/dimona",
+            "POST /v1/declarations/dmfa",
+        }
         assert any(r.get("target") == str(future.json()["declarationId"]) for r in records)
 
 
 # Failures of the hub's own ------------------------------------------------------------------
 
-async def test_an_unexpected_failure_ends_the_batch_once_and_the_queue_goes_on(tmp_path, store_url, caplog):
+
+async def test_an_unexpected_failure_ends_the_batch_once_and_the_queue_goes_on(
+    tmp_path, store_url, caplog
+):
     async with hub_on(tmp_path, store_url) as demo:
         h = await auth(demo, **JSON_TYPE)
         declared = [s for s, e, *_ in employers.employed(demo.seeded["subjects"]) if e == EMPLOYER]
-        dmfa = dmfa_xml(20263, EMPLOYER_NOSS, EMPLOYER, [WorkerLineSpec(s) for s in declared], demo.hub.declarations.dmfa_rates)
+        dmfa = dmfa_xml(
+            20263,
+            EMPLOYER_NOSS,
+            EMPLOYER,
+            [WorkerLineSpec(s) for s in declared],
+            demo.hub.declarations.dmfa_rates,
+        )
         failing = await upload(demo, "dmfa", dmfa, {**h, "Content-Type": "application/xml"})
         welfare = await auth(demo, WELFARE, **JSON_TYPE)
-        later = await upload(demo, "dimona", orjson.dumps([dimona_in(newcomer(), start_day(demo))]), welfare)
+        later = await upload(
+            demo, "dimona", orjson.dumps([dimona_in(newcomer(), start_day(demo))]), welfare
+        )
         # A fault outside the hub's code: the table an accepted DmfA is stored in is gone.
         async with demo.hub.store.db.transaction() as tx:
             await tx.execute("ALTER TABLE quarterly_wages RENAME TO quarterly_wages_away")
@@ -267,9 +434,15 @@ async def test_an_unexpected_failure_ends_the_batch_once_and_the_queue_goes_on(t
 
         failed = await acknowledgement(demo, failing, h)
         assert failed["result"] == "B" and failed["error"]["code"] == "batch_failed", failed
-        assert (await acknowledgement(demo, later, welfare))["result"] == "B"  # processed (no mandate: 90256-155)
-        logged = [r for r in caplog.records if "failed" in r.getMessage() and "batch" in r.getMessage()]
-        assert len(logged) == 1 and "quarterly_wages" in logged[0].getMessage()  # once, with the worker's traceback
+        assert (await acknowledgement(demo, later, welfare))[
+            "result"
+        ] == "B"  # processed (no mandate: 90256-155)
+        logged = [
+            r for r in caplog.records if "failed" in r.getMessage() and "batch" in r.getMessage()
+        ]
+        assert (
+            len(logged) == 1 and "quarterly_wages" in logged[0].getMessage()
+        )  # once, with the worker's traceback
         [end] = [r for r in await audit_records(demo) if r.get("action") == "batch.dmfa"]
         assert end["outcome"] == "batch_failed"
 
@@ -279,49 +452,75 @@ async def test_an_unexpected_failure_ends_the_batch_once_and_the_queue_goes_on(t
         assert (await acknowledgement(demo, again, h))["result"] == "A"
 
 
-async def test_a_batch_that_keeps_stopping_its_worker_ends_and_the_queue_goes_on(tmp_path, store_url):
+async def test_a_batch_that_keeps_stopping_its_worker_ends_and_the_queue_goes_on(
+    tmp_path, store_url
+):
     async with hub_on(tmp_path, store_url, declaration_batch_max_attempts=2) as demo:
         h = await auth(demo, **JSON_TYPE)
         start = start_day(demo)
-        stopping = await upload(demo, "dimona", orjson.dumps([dimona_in(newcomer(), start) for _ in range(1)]), h)
+        stopping = await upload(
+            demo, "dimona", orjson.dumps([dimona_in(newcomer(), start) for _ in range(1)]), h
+        )
         welfare = await auth(demo, WELFARE, **JSON_TYPE)
         other = await upload(demo, "dimona", orjson.dumps([dimona_in(newcomer(), start)]), welfare)
         store = demo.hub.store.declarations
         batch_id = int(stopping.headers["location"].rsplit("/", 1)[1])
         # Twice a worker started on it and the whole process died (the count is stored first).
-        assert [await store.start_batch(batch_id, 1), await store.start_batch(batch_id, 2)] == [1, 2]
+        assert [await store.start_batch(batch_id, 1), await store.start_batch(batch_id, 2)] == [
+            1,
+            2,
+        ]
 
         assert await demo.hub.declaration_batches.process_waiting(limit=5) == 2
         ended = await acknowledgement(demo, stopping, h)
-        assert ended["result"] == "B" and ended["error"]["code"] == "batch_failed" and ended["forms"] == 0
+        assert (
+            ended["result"] == "B"
+            and ended["error"]["code"] == "batch_failed"
+            and ended["forms"] == 0
+        )
         assert (await acknowledgement(demo, other, welfare))["result"] == "B"
-        assert (await demo.http.get(stopping.headers["location"], headers=h)).json()["result"] == "B"
+        assert (await demo.http.get(stopping.headers["location"], headers=h)).json()[
+            "result"
+        ] == "B"
 
 
-async def test_a_worker_killed_midway_is_replaced_and_its_file_resumed_then_ended(tmp_path, store_url):
+async def test_a_worker_killed_midway_is_replaced_and_its_file_resumed_then_ended(
+    tmp_path, store_url
+):
     async with hub_on(tmp_path, store_url, declaration_batch_max_attempts=2) as demo:
         h = await auth(demo, **JSON_TYPE)
         start = start_day(demo)
         subjects = [newcomer() for _ in range(300)]
-        uploaded = await upload(demo, "dimona", orjson.dumps([dimona_in(s, start) for s in subjects]), h)
+        uploaded = await upload(
+            demo, "dimona", orjson.dumps([dimona_in(s, start) for s in subjects]), h
+        )
         batch_id = int(uploaded.headers["location"].rsplit("/", 1)[1])
         batches, store = demo.hub.declaration_batches, demo.hub.store.declarations
 
         for attempt in (1, 2):
             working = asyncio.create_task(batches.process_waiting())
             deadline = time.monotonic() + 60
-            while len(await store.batch_declarations(batch_id)) < 10 * attempt and time.monotonic() < deadline:
+            while (
+                len(await store.batch_declarations(batch_id)) < 10 * attempt
+                and time.monotonic() < deadline
+            ):
                 await asyncio.sleep(0.01)
             pid = batches._worker.pid
-            assert pid is not None and pid != os.getpid()  # the forms are decided in another process
+            assert (
+                pid is not None and pid != os.getpid()
+            )  # the forms are decided in another process
             os.kill(pid, signal.SIGKILL)
             assert await working == 1
-            assert (await store.batch(batch_id)).status == "S"  # waiting again, resumed on its next turn
+            assert (
+                await store.batch(batch_id)
+            ).status == "S"  # waiting again, resumed on its next turn
         decided = len(await store.batch_declarations(batch_id))
         assert await batches.process_waiting() == 1
         ended = await acknowledgement(demo, uploaded, h)
         assert ended["error"]["code"] == "batch_failed" and ended["forms"] == decided
-        assert [len(await store.periods_of(s)) for s in subjects] == [1] * decided + [0] * (len(subjects) - decided)  # each once
+        assert [len(await store.periods_of(s)) for s in subjects] == [1] * decided + [0] * (
+            len(subjects) - decided
+        )  # each once
 
         fresh = await upload(demo, "dimona", orjson.dumps([dimona_in(newcomer(), start)]), h)
         assert await batches.process_waiting() == 1  # a new worker process
@@ -330,35 +529,56 @@ async def test_a_worker_killed_midway_is_replaced_and_its_file_resumed_then_ende
 
 # Fairness, quotas, limits, identity --------------------------------------------------------------
 
+
 async def test_institutions_take_turns_in_the_batch_queue(tmp_path, store_url):
     async with hub_on(tmp_path, store_url) as demo:
         payroll, welfare = await auth(demo, **JSON_TYPE), await auth(demo, WELFARE, **JSON_TYPE)
         start = start_day(demo)
-        sent = [await upload(demo, "dimona", orjson.dumps([dimona_in(newcomer(), start)]), payroll) for _ in range(3)]
-        sent.append(await upload(demo, "dimona", orjson.dumps([dimona_in(newcomer(), start)]), welfare))
+        sent = [
+            await upload(demo, "dimona", orjson.dumps([dimona_in(newcomer(), start)]), payroll)
+            for _ in range(3)
+        ]
+        sent.append(
+            await upload(demo, "dimona", orjson.dumps([dimona_in(newcomer(), start)]), welfare)
+        )
         ids = [int(s.headers["location"].rsplit("/", 1)[1]) for s in sent]
         order = []
         while (batch := await demo.hub.store.declarations.next_batch()) is not None:
             order.append(batch.id)
             assert await demo.hub.declaration_batches.process_waiting() == 1
-        assert order == [ids[0], ids[3], ids[1], ids[2]]  # the welfare centre's file waits for one of payroll's, not three
+        assert order == [
+            ids[0],
+            ids[3],
+            ids[1],
+            ids[2],
+        ]  # the welfare centre's file waits for one of payroll's, not three
 
 
 async def test_an_institution_cannot_fill_the_queue(tmp_path, store_url):
-    async with hub_on(tmp_path, store_url, declaration_batch_quota_files=2, declaration_batch_quota_bytes=4096) as demo:
+    async with hub_on(
+        tmp_path, store_url, declaration_batch_quota_files=2, declaration_batch_quota_bytes=4096
+    ) as demo:
         h = await auth(demo, **JSON_TYPE)
         start = start_day(demo)
         files = [orjson.dumps([dimona_in(newcomer(), start)]) for _ in range(3)]
         assert [(await upload(demo, "dimona", f, h)).status_code for f in files[:2]] == [202, 202]
-        assert (await upload(demo, "dimona", files[0], h)).status_code == 200  # a file sent again is no new file
+        assert (
+            await upload(demo, "dimona", files[0], h)
+        ).status_code == 200  # a file sent again is no new file
         refused = await upload(demo, "dimona", files[2], h)
-        assert refused.status_code == 429 and refused.json()["code"] == "quota_exceeded", refused.text
+        assert refused.status_code == 429 and refused.json()["code"] == "quota_exceeded", (
+            refused.text
+        )
         assert any(r.get("outcome") == "quota_exceeded" for r in await audit_records(demo))
         welfare = await auth(demo, WELFARE, **JSON_TYPE)
-        assert (await upload(demo, "dimona", files[2], welfare)).status_code == 202  # others are not held back
+        assert (
+            await upload(demo, "dimona", files[2], welfare)
+        ).status_code == 202  # others are not held back
 
         await demo.hub.declaration_batches.process_waiting(limit=5)
-        assert (await upload(demo, "dimona", files[2], h)).status_code == 202  # processed files leave the quota
+        assert (
+            await upload(demo, "dimona", files[2], h)
+        ).status_code == 202  # processed files leave the quota
         big = orjson.dumps([dimona_in(newcomer(), start)] * 30)
         assert len(big) > 4096
         too_much = await upload(demo, "dimona", big, h)
@@ -366,7 +586,9 @@ async def test_an_institution_cannot_fill_the_queue(tmp_path, store_url):
 
 
 async def test_each_kind_of_batch_file_has_its_own_size_limit(tmp_path, store_url):
-    async with hub_on(tmp_path, store_url, dimona_batch_max_bytes=2048, dmfa_batch_max_bytes=8192) as demo:
+    async with hub_on(
+        tmp_path, store_url, dimona_batch_max_bytes=2048, dmfa_batch_max_bytes=8192
+    ) as demo:
         h = await auth(demo, **JSON_TYPE)
         body = orjson.dumps([dimona_in(newcomer(), start_day(demo))] * 12)
         assert 2048 < len(body) < 8192
@@ -393,14 +615,23 @@ async def test_the_same_bytes_sent_as_two_kinds_are_two_batches(tmp_path, store_
 
 # The event loop ------------------------------------------------------------------------------
 
+
 async def test_the_hub_answers_while_a_large_batch_is_processed(tmp_path, store_url):
     async with hub_on(tmp_path, store_url) as demo:
         h = await auth(demo, **{"Content-Type": "application/xml"})
         subjects = country.persons(10_000, seed=23)
-        dmfa = dmfa_xml(20263, EMPLOYER_NOSS, EMPLOYER, [WorkerLineSpec(s) for s in subjects], demo.hub.declarations.dmfa_rates)
+        dmfa = dmfa_xml(
+            20263,
+            EMPLOYER_NOSS,
+            EMPLOYER,
+            [WorkerLineSpec(s) for s in subjects],
+            demo.hub.declarations.dmfa_rates,
+        )
         started = time.perf_counter()
         demo.hub.declarations.forms.read_dmfa(dmfa)
-        parse_seconds = time.perf_counter() - started  # what reading the file alone holds a loop for, here
+        parse_seconds = (
+            time.perf_counter() - started
+        )  # what reading the file alone holds a loop for, here
         uploaded = await upload(demo, "dmfa", dmfa, h)
         await demo.hub.declaration_batches._worker.start()
 
@@ -419,7 +650,11 @@ async def test_the_hub_answers_while_a_large_batch_is_processed(tmp_path, store_
         working = asyncio.create_task(demo.hub.declaration_batches.process_waiting())
         while not working.done():
             assert (await demo.http.get("/health")).status_code == 200
-            if (await demo.hub.store.declarations.batch(int(uploaded.headers["location"].rsplit("/", 1)[1]))).status == "S":
+            if (
+                await demo.hub.store.declarations.batch(
+                    int(uploaded.headers["location"].rsplit("/", 1)[1])
+                )
+            ).status == "S":
                 answered_while_waiting += 1
             await asyncio.sleep(0.02)
         ticking = False

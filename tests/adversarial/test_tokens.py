@@ -30,7 +30,12 @@ from hypothesis import strategies as st
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from crossroads.adapters.keys import ALGORITHMS, generate_application_key, make_client_assertion, public_jwk
+from crossroads.adapters.keys import (
+    ALGORITHMS,
+    generate_application_key,
+    make_client_assertion,
+    public_jwk,
+)
 from crossroads.bootstrap import bootstrap
 from crossroads.demo import country
 from crossroads.demo.launch import free_port_block, wait_ready
@@ -51,12 +56,18 @@ SKEW = 60
 def signed(private_jwk: dict, claims: dict) -> str:
     """A JWT over exactly these claims (NaN and infinities written as JSON's extensions)."""
     key = KeySet.import_key_set({"keys": [private_jwk]}).keys[0]
-    return jwt.encode({"alg": "EdDSA", "kid": private_jwk["kid"]}, claims, key, algorithms=ALGORITHMS)
+    return jwt.encode(
+        {"alg": "EdDSA", "kid": private_jwk["kid"]}, claims, key, algorithms=ALGORITHMS
+    )
 
 
 def assertion_form(client_id: str, assertion: str) -> dict:
-    return {"grant_type": "client_credentials", "client_id": client_id,
-            "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion}
+    return {
+        "grant_type": "client_credentials",
+        "client_id": client_id,
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": assertion,
+    }
 
 
 async def last_seq(demo) -> int:
@@ -65,12 +76,17 @@ async def last_seq(demo) -> int:
 
 
 async def records_after(demo, seq: int) -> list[AuditRecord]:
-    return [AuditRecord.from_canonical(raw) for _, raw in await demo.hub.store.audit.read(seq + 1, 1000)]
+    return [
+        AuditRecord.from_canonical(raw) for _, raw in await demo.hub.store.audit.read(seq + 1, 1000)
+    ]
 
 
 async def exchange(http, token: str, subject: str, **headers):
-    return await http.post("/v1/exchange/person.identity", json={"subject": subject, "purpose": "SOCIAL_INTEGRATION"},
-                           headers={"Authorization": f"Bearer {token}", **headers})
+    return await http.post(
+        "/v1/exchange/person.identity",
+        json={"subject": subject, "purpose": "SOCIAL_INTEGRATION"},
+        headers={"Authorization": f"Bearer {token}", **headers},
+    )
 
 
 @pytest.fixture
@@ -79,8 +95,10 @@ async def two_hubs(tmp_path, store_url):
     (keys, secrets), each its own connections, caches and verified-token memory."""
     demo = await start_demo_hub(tmp_path, store_url)
     other = await bootstrap(demo.settings, None, demo.hub.providers)
-    other_http = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(demo.settings, hub=other)),
-                                   base_url="http://hub.test")
+    other_http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(demo.settings, hub=other)),
+        base_url="http://hub.test",
+    )
     yield demo, other_http
     await other_http.aclose()
     await other.publisher.close()
@@ -92,9 +110,20 @@ async def two_hubs(tmp_path, store_url):
 
 async def put_application(http, client_id: str, **changes) -> None:
     number, code = client_id.split(":")
-    [current] = [a for a in (await http.get("/admin/applications", headers=OPERATOR)).json() if a["client_id"] == client_id]
-    body = {"name": current["name"], "jwks": current["jwks"], "active": current["active"], **changes}
-    answer = await http.put(f"/admin/institutions/{number}/applications/{code}", json=body, headers=OPERATOR)
+    [current] = [
+        a
+        for a in (await http.get("/admin/applications", headers=OPERATOR)).json()
+        if a["client_id"] == client_id
+    ]
+    body = {
+        "name": current["name"],
+        "jwks": current["jwks"],
+        "active": current["active"],
+        **changes,
+    }
+    answer = await http.put(
+        f"/admin/institutions/{number}/applications/{code}", json=body, headers=OPERATOR
+    )
     assert answer.status_code == 200, answer.text
 
 
@@ -109,12 +138,15 @@ async def demo(tmp_path, store_url):
 
 # --- 1. revocation at once, in every process ---------------------------------------------------
 
+
 @pytest.mark.anyio
 async def test_disabling_an_application_refuses_its_tokens_at_once_in_every_hub_process(two_hubs):
     demo, other = two_hubs
     subject = demo.held_by("welfare")[0]
     token = await demo.token(demo.welfare)
-    assert (await exchange(other, token, subject)).status_code == 200  # the other process knows the token
+    assert (
+        await exchange(other, token, subject)
+    ).status_code == 200  # the other process knows the token
     assert (await exchange(demo.http, token, subject)).status_code == 200
 
     await put_application(demo.http, demo.welfare, active=False)
@@ -122,19 +154,33 @@ async def test_disabling_an_application_refuses_its_tokens_at_once_in_every_hub_
     refused = await exchange(other, token, subject)
     assert refused.status_code == 401 and refused.json()["code"] == "unauthenticated", refused.text
     assert "disabled" in refused.json()["message"]
-    [record] = [r for r in await records_after(demo, mark) if r.request_id == refused.json()["request_id"]]
+    [record] = [
+        r for r in await records_after(demo, mark) if r.request_id == refused.json()["request_id"]
+    ]
     number, code = demo.welfare.split(":")
-    assert (record.outcome, record.consumer, record.application) == ("unauthenticated", number, code)
+    assert (record.outcome, record.consumer, record.application) == (
+        "unauthenticated",
+        number,
+        code,
+    )
     assert "disabled" in record.detail["reason"]
     assert (await exchange(demo.http, token, subject)).status_code == 401
-    new = await demo.http.post("/oauth/token", data=assertion_form(
-        demo.welfare, make_client_assertion(demo.welfare, AUDIENCE, demo.private_key(demo.welfare))))
+    new = await demo.http.post(
+        "/oauth/token",
+        data=assertion_form(
+            demo.welfare,
+            make_client_assertion(demo.welfare, AUDIENCE, demo.private_key(demo.welfare)),
+        ),
+    )
     assert new.status_code == 401 and new.json()["code"] == "invalid_client"
 
     # Enabled again: the tokens from before stay refused; a new one works in both processes.
     await put_application(other, demo.welfare, active=True)
     again = await exchange(demo.http, token, subject)
-    assert again.status_code == 401 and "was disabled after this token was issued" in again.json()["message"]
+    assert (
+        again.status_code == 401
+        and "was disabled after this token was issued" in again.json()["message"]
+    )
     fresh = await demo.token(demo.welfare)
     assert (await exchange(other, fresh, subject)).status_code == 200
     assert (await exchange(demo.http, fresh, subject)).status_code == 200
@@ -145,40 +191,75 @@ async def test_rotating_an_applications_keys_alone_does_not_revoke_its_tokens(tw
     demo, other = two_hubs
     subject = demo.held_by("welfare")[0]
     token = await demo.token(demo.welfare)
-    await put_application(demo.http, demo.welfare, jwks={"keys": [public_jwk(generate_application_key())]})
+    await put_application(
+        demo.http, demo.welfare, jwks={"keys": [public_jwk(generate_application_key())]}
+    )
     assert (await exchange(other, token, subject)).status_code == 200
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("removed", ["application", "institution"])
-async def test_deleting_an_application_or_its_institution_refuses_its_tokens_at_once(two_hubs, removed):
+async def test_deleting_an_application_or_its_institution_refuses_its_tokens_at_once(
+    two_hubs, removed
+):
     demo, other = two_hubs
     number = "0202239951"  # a valid enterprise number the demo country does not use
     key = generate_application_key()
-    assert (await demo.http.put(f"/admin/institutions/{number}", json={"name": "Short-lived"}, headers=OPERATOR)).status_code == 201
-    assert (await demo.http.put(f"/admin/institutions/{number}/applications/app", headers=OPERATOR, json={
-        "name": "App", "jwks": {"keys": [public_jwk(key)]}})).status_code == 201
+    assert (
+        await demo.http.put(
+            f"/admin/institutions/{number}", json={"name": "Short-lived"}, headers=OPERATOR
+        )
+    ).status_code == 201
+    assert (
+        await demo.http.put(
+            f"/admin/institutions/{number}/applications/app",
+            headers=OPERATOR,
+            json={"name": "App", "jwks": {"keys": [public_jwk(key)]}},
+        )
+    ).status_code == 201
     client = f"{number}:app"
-    answer = await demo.http.post("/oauth/token", data=assertion_form(client, make_client_assertion(client, AUDIENCE, key)))
+    answer = await demo.http.post(
+        "/oauth/token", data=assertion_form(client, make_client_assertion(client, AUDIENCE, key))
+    )
     token = answer.json()["access_token"]
     headers = {"Authorization": f"Bearer {token}"}
     assert (await other.get("/v1/mutation-types", headers=headers)).status_code == 200
 
-    path = f"/admin/institutions/{number}" + ("/applications/app" if removed == "application" else "")
+    path = f"/admin/institutions/{number}" + (
+        "/applications/app" if removed == "application" else ""
+    )
     assert (await demo.http.delete(path, headers=OPERATOR)).status_code == 204
     refused = await other.get("/v1/mutation-types", headers=headers)
     assert refused.status_code == 401 and "no longer registered" in refused.json()["message"]
     # Registered again under the same name: the old tokens do not come back to life.
     if removed == "institution":
-        await demo.http.put(f"/admin/institutions/{number}", json={"name": "Again"}, headers=OPERATOR)
-    await demo.http.put(f"/admin/institutions/{number}/applications/app", headers=OPERATOR,
-                        json={"name": "App", "jwks": {"keys": [public_jwk(key)]}})
+        await demo.http.put(
+            f"/admin/institutions/{number}", json={"name": "Again"}, headers=OPERATOR
+        )
+    await demo.http.put(
+        f"/admin/institutions/{number}/applications/app",
+        headers=OPERATOR,
+        json={"name": "App", "jwks": {"keys": [public_jwk(key)]}},
+    )
     assert (await other.get("/v1/mutation-types", headers=headers)).status_code == 401
 
 
 # --- 2. claim types ----------------------------------------------------------------------------
 
-BAD_NUMBERS = [math.nan, math.inf, -math.inf, True, False, "1700000000", 1e20, 2**63, -2**63, None, [], {}]
+BAD_NUMBERS = [
+    math.nan,
+    math.inf,
+    -math.inf,
+    True,
+    False,
+    "1700000000",
+    1e20,
+    2**63,
+    -(2**63),
+    None,
+    [],
+    {},
+]
 
 
 @pytest.mark.anyio
@@ -186,14 +267,31 @@ async def test_a_client_assertion_with_an_ill_typed_time_claim_is_refused_and_au
     for claim in ("iat", "exp", "nbf"):
         for value in BAD_NUMBERS:
             now = int(time.time())
-            claims = {"iss": demo.welfare, "sub": demo.welfare, "aud": AUDIENCE, "jti": str(uuid.uuid4()),
-                      "iat": now, "exp": now + 60, claim: value}
+            claims = {
+                "iss": demo.welfare,
+                "sub": demo.welfare,
+                "aud": AUDIENCE,
+                "jti": str(uuid.uuid4()),
+                "iat": now,
+                "exp": now + 60,
+                claim: value,
+            }
             mark = await last_seq(demo)
-            answer = await demo.http.post("/oauth/token", data=assertion_form(
-                demo.welfare, signed(demo.private_key(demo.welfare), claims)))
-            assert answer.status_code == 401 and answer.json()["code"] == "invalid_client", (claim, value, answer.text)
+            answer = await demo.http.post(
+                "/oauth/token",
+                data=assertion_form(demo.welfare, signed(demo.private_key(demo.welfare), claims)),
+            )
+            assert answer.status_code == 401 and answer.json()["code"] == "invalid_client", (
+                claim,
+                value,
+                answer.text,
+            )
             [record] = await records_after(demo, mark)
-            assert (record.kind, record.outcome, record.request_id) == ("auth", "invalid_client", answer.json()["request_id"])
+            assert (record.kind, record.outcome, record.request_id) == (
+                "auth",
+                "invalid_client",
+                answer.json()["request_id"],
+            )
 
 
 @pytest.mark.anyio
@@ -206,14 +304,30 @@ async def test_an_access_token_with_an_ill_typed_time_claim_is_refused(demo):
 
     def token(**claims) -> str:
         now = int(time.time())
-        return demo.hub.keys.issue_token({"iss": "http://hub.test", "sub": demo.welfare, "iat": now, "exp": now + 60,
-                                          "institution": number, "application": code, "epoch": epoch, **claims})
+        return demo.hub.keys.issue_token(
+            {
+                "iss": "http://hub.test",
+                "sub": demo.welfare,
+                "iat": now,
+                "exp": now + 60,
+                "institution": number,
+                "application": code,
+                "epoch": epoch,
+                **claims,
+            }
+        )
 
-    assert (await exchange(demo.http, token(), subject)).status_code == 200  # the same token, well-typed
+    assert (
+        await exchange(demo.http, token(), subject)
+    ).status_code == 200  # the same token, well-typed
     for claim in ("iat", "exp"):
         for value in BAD_NUMBERS:
             answer = await exchange(demo.http, token(**{claim: value}), subject)
-            assert answer.status_code == 401 and answer.json()["code"] == "unauthenticated", (claim, value, answer.text)
+            assert answer.status_code == 401 and answer.json()["code"] == "unauthenticated", (
+                claim,
+                value,
+                answer.text,
+            )
 
 
 @pytest.fixture
@@ -230,10 +344,15 @@ def loop_hub(tmp_path, store_url):
 ABSENT = object()
 times = st.one_of(
     st.just(ABSENT),
-    st.tuples(st.just("now+"), st.one_of(st.integers(-2 * MAX_LIFETIME, 2 * MAX_LIFETIME), st.floats(-700, 700))),
+    st.tuples(
+        st.just("now+"),
+        st.one_of(st.integers(-2 * MAX_LIFETIME, 2 * MAX_LIFETIME), st.floats(-700, 700)),
+    ),
     st.floats(allow_nan=True, allow_infinity=True),
-    st.integers(min_value=-2**80, max_value=2**80),
-    st.sampled_from([2**63, 2**63 - 1, 2**53 + 1, 1e20, -1e20, 1e308, True, False, "now", None, [], {}]),
+    st.integers(min_value=-(2**80), max_value=2**80),
+    st.sampled_from(
+        [2**63, 2**63 - 1, 2**53 + 1, 1e20, -1e20, 1e308, True, False, "now", None, [], {}]
+    ),
 )
 
 
@@ -241,9 +360,13 @@ def resolve(value, now: int):
     return now + value[1] if isinstance(value, tuple) else value
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(iat=times, exp=times, nbf=times)
-def test_no_assertion_gives_a_500_or_is_accepted_beyond_the_longest_lifetime(loop_hub, iat, exp, nbf):
+def test_no_assertion_gives_a_500_or_is_accepted_beyond_the_longest_lifetime(
+    loop_hub, iat, exp, nbf
+):
     loop, demo = loop_hub
     now = int(time.time())
     claims = {"iss": demo.welfare, "sub": demo.welfare, "aud": AUDIENCE, "jti": str(uuid.uuid4())}
@@ -251,7 +374,9 @@ def test_no_assertion_gives_a_500_or_is_accepted_beyond_the_longest_lifetime(loo
         if value is not ABSENT:
             claims[name] = resolve(value, now)
     assertion = signed(demo.private_key(demo.welfare), claims)
-    answer = loop.run_until_complete(demo.http.post("/oauth/token", data=assertion_form(demo.welfare, assertion)))
+    answer = loop.run_until_complete(
+        demo.http.post("/oauth/token", data=assertion_form(demo.welfare, assertion))
+    )
     assert answer.status_code in (200, 401), answer.text
     if answer.status_code == 401:
         assert answer.json()["code"] == "invalid_client"
@@ -270,12 +395,17 @@ def test_no_assertion_gives_a_500_or_is_accepted_beyond_the_longest_lifetime(loo
 
 # --- 3. refusals audited with the request id and the claimed client -----------------------------
 
+
 @pytest.mark.anyio
 async def test_a_token_refusal_is_audited_with_its_request_id_and_the_client_it_claims(demo):
     stranger = f"{country.BY_KEY['nr'].number}:nothing"
     mark = await last_seq(demo)
-    answer = await demo.http.post("/oauth/token", data=assertion_form(
-        stranger, make_client_assertion(stranger, AUDIENCE, generate_application_key())))
+    answer = await demo.http.post(
+        "/oauth/token",
+        data=assertion_form(
+            stranger, make_client_assertion(stranger, AUDIENCE, generate_application_key())
+        ),
+    )
     assert answer.status_code == 401
     [record] = await records_after(demo, mark)
     assert (record.kind, record.action, record.outcome) == ("auth", "token", "invalid_client")
@@ -287,46 +417,85 @@ async def test_a_token_refusal_is_audited_with_its_request_id_and_the_client_it_
 @pytest.mark.anyio
 async def test_what_a_refused_assertion_claims_is_bounded_in_the_audit_record(demo):
     hostile = "\ud800<script>" + "x" * 5000  # a lone surrogate, escaped in the JSON as JSON allows
-    payload = base64.urlsafe_b64encode(json.dumps({"iss": hostile, "sub": {"nested": [1]}, "exp": 1}).encode())
+    payload = base64.urlsafe_b64encode(
+        json.dumps({"iss": hostile, "sub": {"nested": [1]}, "exp": 1}).encode()
+    )
     assertion = f"eyJhbGciOiJFZERTQSJ9.{payload.decode().rstrip('=')}.c2ln"
     mark = await last_seq(demo)
     answer = await demo.http.post("/oauth/token", data=assertion_form("a" * 3000, assertion))
     assert answer.status_code == 401
     [record] = await records_after(demo, mark)
     claimed = record.detail["claimed"]
-    assert claimed["iss"].startswith("?") and "<" not in claimed["iss"] and len(claimed["iss"]) <= 103
-    assert claimed["sub"] == "<dict>" and len(claimed["client_id"]) <= 103 and len(record.target) <= 103
+    assert (
+        claimed["iss"].startswith("?") and "<" not in claimed["iss"] and len(claimed["iss"]) <= 103
+    )
+    assert (
+        claimed["sub"] == "<dict>"
+        and len(claimed["client_id"]) <= 103
+        and len(record.target) <= 103
+    )
 
 
 # --- 6. request ids are the hub's own ----------------------------------------------------------
+
 
 @pytest.mark.anyio
 async def test_two_exchanges_sent_with_one_request_id_are_audited_under_two(demo):
     token = await demo.token(demo.welfare)
     subject = demo.held_by("welfare")[0]
     mark = await last_seq(demo)
-    answers = [await exchange(demo.http, token, subject, **{"X-Request-Id": "same"}),
-               await exchange(demo.http, token, "85073003329", **{"X-Road-Id": "same"})]  # a refusal
+    answers = [
+        await exchange(demo.http, token, subject, **{"X-Request-Id": "same"}),
+        await exchange(demo.http, token, "85073003329", **{"X-Road-Id": "same"}),
+    ]  # a refusal
     ids = [a.headers["x-request-id"] for a in answers]
     assert ids[0] != ids[1] and "same" not in ids
     assert answers[0].json()["request_id"] == ids[0] and answers[1].json()["request_id"] == ids[1]
     records = [r for r in await records_after(demo, mark) if r.kind == "exchange"]
-    assert [(r.request_id, r.client_request_id) for r in records] == [(ids[0], "same"), (ids[1], "same")]
+    assert [(r.request_id, r.client_request_id) for r in records] == [
+        (ids[0], "same"),
+        (ids[1], "same"),
+    ]
 
 
 # --- 1, as deployed: worker processes of `crossroads serve` ------------------------------------
+
 
 @pytest.fixture
 def served(tmp_path, store_url):
     """The demo country seeded into the store, served by `crossroads serve --workers 2`."""
     data_dir = tmp_path / "served"
     port = free_port_block(1)
-    env = {**os.environ, "CROSSROADS_DATA_DIR": str(data_dir), "CROSSROADS_ISSUER": f"http://127.0.0.1:{port}",
-           "CROSSROADS_STORE_URL": store_url, "CROSSROADS_WORKERS": "2", "CROSSROADS_PORT": str(port)}
-    seeded = subprocess.run([*CLI, "demo", "--persons", "50", "--seed-only", "--data-dir", str(data_dir), "--port", str(port),
-                             "--store-url", store_url], capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "CROSSROADS_DATA_DIR": str(data_dir),
+        "CROSSROADS_ISSUER": f"http://127.0.0.1:{port}",
+        "CROSSROADS_STORE_URL": store_url,
+        "CROSSROADS_WORKERS": "2",
+        "CROSSROADS_PORT": str(port),
+    }
+    seeded = subprocess.run(
+        [
+            *CLI,
+            "demo",
+            "--persons",
+            "50",
+            "--seed-only",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            "--store-url",
+            store_url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert seeded.returncode == 0, seeded.stderr
-    hub = subprocess.Popen([*CLI, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    hub = subprocess.Popen(
+        [*CLI, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         wait_ready(f"http://127.0.0.1:{port}/ready", hub)
         yield f"http://127.0.0.1:{port}", data_dir
@@ -340,26 +509,43 @@ def test_a_disabled_applications_token_is_refused_by_every_worker_process(served
     client = f"{country.BY_KEY['welfare'].number}:case-app"
     number, code = client.split(":")
     key = json.loads(client_key_path(data_dir, client).read_text())
-    token = httpx.post(f"{base}/oauth/token", data=assertion_form(
-        client, make_client_assertion(client, f"{base}/oauth/token", key))).json()["access_token"]
-    operator = {"Authorization": f"Bearer {json.loads((data_dir / 'secrets.json').read_text())['admin_token']}"}
+    token = httpx.post(
+        f"{base}/oauth/token",
+        data=assertion_form(client, make_client_assertion(client, f"{base}/oauth/token", key)),
+    ).json()["access_token"]
+    operator = {
+        "Authorization": f"Bearer {json.loads((data_dir / 'secrets.json').read_text())['admin_token']}"
+    }
 
     def answers_by_process() -> dict[bool, set[int]]:
         """Statuses by process (the audit sequencer or not, as its /metrics says), over new
         connections, which the two processes take in turn from their one listening socket."""
         seen: dict[bool, set[int]] = {}
-        for attempt in range(300):  # until both were seen (one leads once it took the lease), 40 at least
+        for attempt in range(
+            300
+        ):  # until both were seen (one leads once it took the lease), 40 at least
             with httpx.Client(base_url=base) as one_connection:
-                leader = "crossroads_audit_sequencer_leader 1.0" in one_connection.get("/metrics").text
-                status = one_connection.get("/v1/mutation-types", headers={"Authorization": f"Bearer {token}"}).status_code
+                leader = (
+                    "crossroads_audit_sequencer_leader 1.0" in one_connection.get("/metrics").text
+                )
+                status = one_connection.get(
+                    "/v1/mutation-types", headers={"Authorization": f"Bearer {token}"}
+                ).status_code
                 seen.setdefault(leader, set()).add(status)
             if attempt >= 40 and len(seen) == 2:
                 break
         return seen
 
     assert answers_by_process() == {True: {200}, False: {200}}
-    [app] = [a for a in httpx.get(f"{base}/admin/applications", headers=operator).json() if a["client_id"] == client]
-    disabled = httpx.put(f"{base}/admin/institutions/{number}/applications/{code}", headers=operator,
-                         json={"name": app["name"], "jwks": app["jwks"], "active": False})
+    [app] = [
+        a
+        for a in httpx.get(f"{base}/admin/applications", headers=operator).json()
+        if a["client_id"] == client
+    ]
+    disabled = httpx.put(
+        f"{base}/admin/institutions/{number}/applications/{code}",
+        headers=operator,
+        json={"name": app["name"], "jwks": app["jwks"], "active": False},
+    )
     assert disabled.status_code == 200, disabled.text
     assert answers_by_process() == {True: {401}, False: {401}}

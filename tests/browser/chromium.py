@@ -6,6 +6,13 @@ import os
 
 CHROMIUM = os.environ.get("CROSSROADS_TEST_CHROMIUM", "/usr/bin/chromium")
 # As the machine's notes advise: no background traffic from a browser on a closed network.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PERSONS = 60  # persons in the demo country the tests start

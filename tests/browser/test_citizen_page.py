@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import httpx
-import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from crossroads.adapters.keys import make_client_assertion
@@ -20,24 +19,42 @@ from .chromium import CHROMIUM, CHROMIUM_ARGS, PERSONS
 
 def access_token(base: str, data_dir: Path, client: str) -> str:
     key = json.loads(client_key_path(data_dir, client).read_text())
-    return httpx.post(f"{base}/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": client, "client_assertion_type": ASSERTION_TYPE,
-        "client_assertion": make_client_assertion(client, f"{base}/oauth/token", key)}).json()["access_token"]
+    return httpx.post(
+        f"{base}/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client,
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": make_client_assertion(client, f"{base}/oauth/token", key),
+        },
+    ).json()["access_token"]
 
 
 def ask_about(base: str, data_dir: Path, subject: str) -> None:
     token = access_token(base, data_dir, f"{country.BY_KEY['welfare'].number}:case-app")
-    answer = httpx.post(f"{base}/v1/exchange/person.identity", headers={"Authorization": f"Bearer {token}"},
-                        json={"subject": subject, "purpose": "SOCIAL_INTEGRATION"}, timeout=10)
+    answer = httpx.post(
+        f"{base}/v1/exchange/person.identity",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"subject": subject, "purpose": "SOCIAL_INTEGRATION"},
+        timeout=10,
+    )
     assert answer.status_code == 200, answer.text
 
 
 def publish_move(base: str, data_dir: Path, subject: str) -> None:
     """The national register publishes a change of address about the subject."""
     token = access_token(base, data_dir, f"{country.BY_KEY['nr'].number}:register-app")
-    answer = httpx.post(f"{base}/v1/mutations/person.address-change", headers={"Authorization": f"Bearer {token}"},
-                        json={"id": "browser-move-1", "subject": subject, "effective_date": "2026-01-05",
-                              "payload": {"street": "Rue Haute 1", "postcode": "5000", "city": "Namur"}}, timeout=10)
+    answer = httpx.post(
+        f"{base}/v1/mutations/person.address-change",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "id": "browser-move-1",
+            "subject": subject,
+            "effective_date": "2026-01-05",
+            "payload": {"street": "Rue Haute 1", "postcode": "5000", "city": "Namur"},
+        },
+        timeout=10,
+    )
     assert answer.status_code == 201 and answer.json()["recipients"] >= 1, answer.text
 
 
@@ -65,8 +82,11 @@ def test_a_citizen_signs_in_and_sees_who_consulted_them(demo_process):
             # sent to with the purpose and the authorization it receives it under.
             publish_move(base, data_dir, me)
             page.reload()
-            published = table.locator("tbody tr", has_text="published this change").filter(
-                has_text="Change of main residence").first
+            published = (
+                table.locator("tbody tr", has_text="published this change")
+                .filter(has_text="Change of main residence")
+                .first
+            )
             expect(published).to_contain_text(country.BY_KEY["nr"].name)
             to_welfare = published.locator("li.recipient", has_text=country.BY_KEY["welfare"].name)
             expect(to_welfare).to_contain_text("SOCIAL_INTEGRATION")

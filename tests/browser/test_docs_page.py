@@ -33,7 +33,9 @@ def test_the_docs_page_lists_the_operations_with_other_hosts_blocked(demo_proces
             operations = page.locator(".opblock")
             expect(operations.first).to_be_visible(timeout=20_000)
             assert operations.count() > 10
-            expect(page.locator(".opblock-summary-path", has_text="/v1/exchange/{service}").first).to_be_visible()
+            expect(
+                page.locator(".opblock-summary-path", has_text="/v1/exchange/{service}").first
+            ).to_be_visible()
             expect(page.locator(".info .title")).to_contain_text("Crossroads hub")
             assert elsewhere == [] and failed == []
         finally:

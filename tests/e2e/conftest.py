@@ -10,7 +10,11 @@ from .processes import Deployment
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def deployment(request, tmp_path):
-    store = f"sqlite:///{tmp_path / 'hub' / 'crossroads.sqlite3'}" if request.param == "sqlite" else fresh_postgres_database()
+    store = (
+        f"sqlite:///{tmp_path / 'hub' / 'crossroads.sqlite3'}"
+        if request.param == "sqlite"
+        else fresh_postgres_database()
+    )
     made = Deployment(tmp_path, store)
     try:
         yield made

@@ -37,24 +37,61 @@ class Deployment:
         self.data_dir = tmp_path / "hub"
         self.base_port = free_port_block(12)
         self.issuer = f"http://127.0.0.1:{self.base_port}"
-        self.env = {**os.environ, "CROSSROADS_DATA_DIR": str(self.data_dir), "CROSSROADS_ISSUER": self.issuer,
-                    "CROSSROADS_STORE_URL": store_url, "CROSSROADS_WORKERS": "1",
-                    "CROSSROADS_TREE_HEAD_EVERY_SECONDS": "0.2", "CROSSROADS_SEQUENCER_TAKEOVER_SECONDS": "0.2",
-                    "CROSSROADS_LOG_LEVEL": "warning"}
+        self.env = {
+            **os.environ,
+            "CROSSROADS_DATA_DIR": str(self.data_dir),
+            "CROSSROADS_ISSUER": self.issuer,
+            "CROSSROADS_STORE_URL": store_url,
+            "CROSSROADS_WORKERS": "1",
+            "CROSSROADS_TREE_HEAD_EVERY_SECONDS": "0.2",
+            "CROSSROADS_SEQUENCER_TAKEOVER_SECONDS": "0.2",
+            "CROSSROADS_LOG_LEVEL": "warning",
+        }
         provider_base = self.base_port + 4
-        seeded = subprocess.run([*CLI, "demo", "--persons", str(PERSONS), "--seed-only", "--data-dir", str(self.data_dir),
-                                 "--port", str(self.base_port), "--provider-port-base", str(provider_base),
-                                 "--store-url", store_url], capture_output=True, text=True, timeout=120)
+        seeded = subprocess.run(
+            [
+                *CLI,
+                "demo",
+                "--persons",
+                str(PERSONS),
+                "--seed-only",
+                "--data-dir",
+                str(self.data_dir),
+                "--port",
+                str(self.base_port),
+                "--provider-port-base",
+                str(provider_base),
+                "--store-url",
+                store_url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert seeded.returncode == 0, seeded.stderr
-        self.providers = subprocess.Popen([*CLI, "providers", "--jwks", str(self.data_dir / "hub-jwks.json"),
-                                           "--port-base", str(provider_base)], stdout=subprocess.DEVNULL)
+        self.providers = subprocess.Popen(
+            [
+                *CLI,
+                "providers",
+                "--jwks",
+                str(self.data_dir / "hub-jwks.json"),
+                "--port-base",
+                str(provider_base),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
         self.hubs: dict[int, subprocess.Popen] = {}
         key = json.loads(client_key_path(self.data_dir, WELFARE).read_text())
-        self.operator = {"Authorization": f"Bearer {json.loads((self.data_dir / 'secrets.json').read_text())['admin_token']}"}
+        self.operator = {
+            "Authorization": f"Bearer {json.loads((self.data_dir / 'secrets.json').read_text())['admin_token']}"
+        }
         self._key = key
         welfare = country.BY_KEY["welfare"].number
-        self.subjects = [line["subject"] for line in country.directory_lines(country.persons(PERSONS))
-                         if line["institution"] == welfare and line.get("phase") != "provisional"]
+        self.subjects = [
+            line["subject"]
+            for line in country.directory_lines(country.persons(PERSONS))
+            if line["institution"] == welfare and line.get("phase") != "provisional"
+        ]
 
     def url(self, n: int) -> str:
         return f"http://127.0.0.1:{self.base_port + n}"
@@ -76,9 +113,18 @@ class Deployment:
             process.wait(20)
 
     def token(self, n: int) -> str:
-        answer = httpx.post(f"{self.url(n)}/oauth/token", data={
-            "grant_type": "client_credentials", "client_id": WELFARE, "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": make_client_assertion(WELFARE, f"{self.issuer}/oauth/token", self._key)}, timeout=10)
+        answer = httpx.post(
+            f"{self.url(n)}/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": WELFARE,
+                "client_assertion_type": ASSERTION_TYPE,
+                "client_assertion": make_client_assertion(
+                    WELFARE, f"{self.issuer}/oauth/token", self._key
+                ),
+            },
+            timeout=10,
+        )
         assert answer.status_code == 200, answer.text
         return answer.json()["access_token"]
 
@@ -87,18 +133,26 @@ class Deployment:
         return "crossroads_audit_sequencer_leader 1.0" in metrics
 
     def head(self, n: int) -> dict:
-        return httpx.get(f"{self.url(n)}/v1/audit/tree-head", headers=self.operator, timeout=5).json()
+        return httpx.get(
+            f"{self.url(n)}/v1/audit/tree-head", headers=self.operator, timeout=5
+        ).json()
 
     def jwks(self, n: int) -> dict:
         return httpx.get(f"{self.url(n)}/.well-known/jwks.json", timeout=5).json()
 
     def consistency(self, n: int, first: int, second: int) -> list[bytes]:
-        answer = httpx.get(f"{self.url(n)}/v1/audit/proofs/consistency", headers=self.operator,
-                           params={"first": first, "second": second}, timeout=5).json()
+        answer = httpx.get(
+            f"{self.url(n)}/v1/audit/proofs/consistency",
+            headers=self.operator,
+            params={"first": first, "second": second},
+            timeout=5,
+        ).json()
         return [base64.b64decode(h) for h in answer["consistency_path"]]
 
     def verify_log(self) -> subprocess.CompletedProcess:
-        return subprocess.run([*CLI, "audit", "verify"], env=self.env, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [*CLI, "audit", "verify"], env=self.env, capture_output=True, text=True, timeout=120
+        )
 
     def scalar(self, query: str, params: tuple = ()):
         """One value read straight from the store the hubs share (SQLite read-only, or
@@ -112,21 +166,28 @@ class Deployment:
             return db.execute(query.replace("?", "%s"), params).fetchone()[0]
 
     def logged_client_request_ids(self) -> set[str]:
-        script = ("import asyncio, json, sys\n"
-                  "from crossroads.adapters.sql.store import open_store\n"
-                  "async def main():\n"
-                  "    store = await open_store(sys.argv[1])\n"
-                  "    seen, start = [], 0\n"
-                  "    while True:\n"
-                  "        rows = await store.audit.read(start, 5000)\n"
-                  "        if not rows: break\n"
-                  "        seen += [json.loads(r).get('client_request_id') for _, r in rows]\n"
-                  "        start = rows[-1][0] + 1\n"
-                  "    await store.close()\n"
-                  "    print(json.dumps(seen))\n"
-                  "asyncio.run(main())\n")
-        out = subprocess.run([sys.executable, "-c", script, self.env["CROSSROADS_STORE_URL"]],
-                             capture_output=True, text=True, timeout=60, check=True).stdout
+        script = (
+            "import asyncio, json, sys\n"
+            "from crossroads.adapters.sql.store import open_store\n"
+            "async def main():\n"
+            "    store = await open_store(sys.argv[1])\n"
+            "    seen, start = [], 0\n"
+            "    while True:\n"
+            "        rows = await store.audit.read(start, 5000)\n"
+            "        if not rows: break\n"
+            "        seen += [json.loads(r).get('client_request_id') for _, r in rows]\n"
+            "        start = rows[-1][0] + 1\n"
+            "    await store.close()\n"
+            "    print(json.dumps(seen))\n"
+            "asyncio.run(main())\n"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", script, self.env["CROSSROADS_STORE_URL"]],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
         return set(json.loads(out))
 
 

@@ -12,10 +12,14 @@ from crossroads.verifier import verify_consistency, verify_tree_head
 
 from .processes import wait_for
 
+
 def ask(base: str, token: str, subject: str, request_id: str) -> int:
-    return httpx.post(f"{base}/v1/exchange/person.identity", timeout=10,
-                      headers={"Authorization": f"Bearer {token}", "X-Request-Id": request_id},
-                      json={"subject": subject, "purpose": "SOCIAL_INTEGRATION"}).status_code
+    return httpx.post(
+        f"{base}/v1/exchange/person.identity",
+        timeout=10,
+        headers={"Authorization": f"Bearer {token}", "X-Request-Id": request_id},
+        json={"subject": subject, "purpose": "SOCIAL_INTEGRATION"},
+    ).status_code
 
 
 def test_one_sequencer_among_hub_processes_and_take_over_when_it_is_killed(deployment):
@@ -27,22 +31,31 @@ def test_one_sequencer_among_hub_processes_and_take_over_when_it_is_killed(deplo
     tokens = {n: d.token(n) for n in (1, 2)}
     for i, subject in enumerate(d.subjects[:10]):
         assert ask(d.url(1 + i % 2), tokens[1 + i % 2], subject, f"before-{i}") == 200
-    size_before = wait_for(lambda: (h := d.head(second)).get("tree_size", 0) >= 10 and h["tree_size"],
-                           what="a head over the first exchanges")
+    size_before = wait_for(
+        lambda: (h := d.head(second)).get("tree_size", 0) >= 10 and h["tree_size"],
+        what="a head over the first exchanges",
+    )
     head_before = d.head(second)
 
     d.kill(first)
     wait_for(lambda: d.leader(second), what="the surviving process to take over")
     for i, subject in enumerate(d.subjects[10:20]):
         assert ask(d.url(second), tokens[second], subject, f"after-{i}") == 200
-    wait_for(lambda: d.head(second)["tree_size"] >= size_before + 10, what="a head over the later exchanges")
+    wait_for(
+        lambda: d.head(second)["tree_size"] >= size_before + 10,
+        what="a head over the later exchanges",
+    )
 
     head_after = d.head(second)
     jwks = d.jwks(second)
     old_size, old_root = verify_tree_head(head_before, jwks)
     new_size, new_root = verify_tree_head(head_after, jwks)
-    verify_consistency(old_size, new_size, old_root, new_root, d.consistency(second, old_size, new_size))
-    assert {f"before-{i}" for i in range(10)} | {f"after-{i}" for i in range(10)} <= d.logged_client_request_ids()
+    verify_consistency(
+        old_size, new_size, old_root, new_root, d.consistency(second, old_size, new_size)
+    )
+    assert {f"before-{i}" for i in range(10)} | {
+        f"after-{i}" for i in range(10)
+    } <= d.logged_client_request_ids()
     checked = d.verify_log()
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
@@ -61,9 +74,14 @@ def test_a_hub_killed_under_load_loses_nothing_it_answered(deployment):
             while not stop.is_set():
                 request_id = f"load-{worker}-{i}"
                 try:
-                    status = http.post(f"{d.url(1)}/v1/exchange/person.identity",
-                                       headers={"Authorization": f"Bearer {token}", "X-Request-Id": request_id},
-                                       json={"subject": d.subjects[i % len(d.subjects)], "purpose": "SOCIAL_INTEGRATION"}).status_code
+                    status = http.post(
+                        f"{d.url(1)}/v1/exchange/person.identity",
+                        headers={"Authorization": f"Bearer {token}", "X-Request-Id": request_id},
+                        json={
+                            "subject": d.subjects[i % len(d.subjects)],
+                            "purpose": "SOCIAL_INTEGRATION",
+                        },
+                    ).status_code
                 except httpx.TransportError:
                     return  # the hub is gone: this request got no answer, so it promised nothing
                 if status == 200:
@@ -78,7 +96,9 @@ def test_a_hub_killed_under_load_loses_nothing_it_answered(deployment):
                 return
             time.sleep(0.05)
 
-    threads = [threading.Thread(target=load, args=(w,)) for w in range(8)] + [threading.Thread(target=watch_heads)]
+    threads = [threading.Thread(target=load, args=(w,)) for w in range(8)] + [
+        threading.Thread(target=watch_heads)
+    ]
     for thread in threads:
         thread.start()
     wait_for(lambda: len(answered) >= 300, timeout=60, what="load to be under way")
@@ -89,17 +109,26 @@ def test_a_hub_killed_under_load_loses_nothing_it_answered(deployment):
     assert len(answered) >= 300
 
     d.start(1)
-    wait_for(lambda: d.head(1).get("tree_size", 0) >= len(answered), what="the restarted hub to sequence the log")
+    wait_for(
+        lambda: d.head(1).get("tree_size", 0) >= len(answered),
+        what="the restarted hub to sequence the log",
+    )
     missing = set(answered) - d.logged_client_request_ids()
-    assert not missing, f"{len(missing)} answered exchanges are not in the log, e.g. {sorted(missing)[:3]}"
+    assert not missing, (
+        f"{len(missing)} answered exchanges are not in the log, e.g. {sorted(missing)[:3]}"
+    )
 
     latest = d.head(1)
     jwks = d.jwks(1)
     new_size, new_root = verify_tree_head(latest, jwks)
     signed_before = {h["tree_size"]: h for h in heads if "tree_size" in h}
     assert signed_before, "no tree head was seen before the kill"
-    for head in signed_before.values():  # every head shown before the crash is a prefix of the log now
+    for (
+        head
+    ) in signed_before.values():  # every head shown before the crash is a prefix of the log now
         old_size, old_root = verify_tree_head(head, jwks)
-        verify_consistency(old_size, new_size, old_root, new_root, d.consistency(1, old_size, new_size))
+        verify_consistency(
+            old_size, new_size, old_root, new_root, d.consistency(1, old_size, new_size)
+        )
     checked = d.verify_log()
     assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -43,7 +43,11 @@ async def sign_in(demo, national_number: str) -> httpx.Response:
 
 async def ask(demo, token: str, subject: str, purpose: str = "SOCIAL_INTEGRATION"):
     headers = {"Authorization": f"Bearer {token}"}
-    return await demo.http.post("/v1/exchange/person.identity", headers=headers, json={"subject": subject, "purpose": purpose})
+    return await demo.http.post(
+        "/v1/exchange/person.identity",
+        headers=headers,
+        json={"subject": subject, "purpose": purpose},
+    )
 
 
 async def sequence_and_sign(demo) -> None:
@@ -69,7 +73,9 @@ async def test_a_citizen_sees_who_consulted_them_with_proofs(citizen_demo):
     assert answer.status_code == 200, answer.text
     body = answer.json()
     exchanges = [c for c in body["consultations"] if c["kind"] == "exchange"]
-    assert [c["request_id"] for c in exchanges] == [r.headers["x-request-id"] for r in (after_head, refused_me, read_me)]
+    assert [c["request_id"] for c in exchanges] == [
+        r.headers["x-request-id"] for r in (after_head, refused_me, read_me)
+    ]
     read, refused = exchanges[2], exchanges[1]
     assert read["allowed"] and read["outcome"] == "ok"
     welfare = country.BY_KEY["welfare"]
@@ -78,7 +84,9 @@ async def test_a_citizen_sees_who_consulted_them_with_proofs(citizen_demo):
     assert read["service"]["code"] == "person.identity/1" and read["service"]["name"]
     assert read["purpose"] == "SOCIAL_INTEGRATION" and read["authorization"] and read["legal_basis"]
     assert not refused["allowed"] and refused["outcome"] == "no_authorization"
-    assert exchanges[0]["proof"] is None  # logged after the last signed head: listed, proof to follow
+    assert (
+        exchanges[0]["proof"] is None
+    )  # logged after the last signed head: listed, proof to follow
 
     jwks = (await demo.http.get("/.well-known/jwks.json")).json()
     size, root = verify_tree_head(body["tree_head"], jwks)
@@ -86,8 +94,13 @@ async def test_a_citizen_sees_who_consulted_them_with_proofs(citizen_demo):
         proof = item["proof"]
         assert proof["tree_size"] == size
         entry = base64.b64decode(item["entry"])
-        verify_inclusion(proof["leaf_index"], size, leaf_hash(entry),
-                         [base64.b64decode(h) for h in proof["inclusion_path"]], root)
+        verify_inclusion(
+            proof["leaf_index"],
+            size,
+            leaf_hash(entry),
+            [base64.b64decode(h) for h in proof["inclusion_path"]],
+            root,
+        )
         assert demo.hub.hasher.hex(me).encode() in entry  # the entry is about me, by my keyed hash
 
 
@@ -103,7 +116,12 @@ async def test_the_list_pages_from_newest_to_oldest(citizen_demo):
     await sign_in(demo, me)
     seen, before = [], None
     while True:
-        page = (await demo.http.get("/v1/citizen/consultations", params={"limit": 2, **({"before": before} if before else {})})).json()
+        page = (
+            await demo.http.get(
+                "/v1/citizen/consultations",
+                params={"limit": 2, **({"before": before} if before else {})},
+            )
+        ).json()
         seen += [c["request_id"] for c in page["consultations"] if c["kind"] == "exchange"]
         before = page["next_before"]
         if before is None:
@@ -119,18 +137,30 @@ async def test_the_govstack_answer_names_the_readers(citizen_demo):
     assert read.status_code == 200
     await sign_in(demo, me)
     headers = {"Information-Mediator-Client": "BE/GOV/0000000000/portal"}
-    usage = await demo.http.get("/govstack/data/myPersonalDataUsage", headers=headers,
-                                params={"userId": me, "databaseId": demo.settings.instance})
+    usage = await demo.http.get(
+        "/govstack/data/myPersonalDataUsage",
+        headers=headers,
+        params={"userId": me, "databaseId": demo.settings.instance},
+    )
     assert usage.status_code == 200, usage.text
     [item] = usage.json()
-    assert item["id"] == read.headers["x-request-id"] and item["readerInstitutionId"] == demo.welfare.split(":")[0]
+    assert (
+        item["id"] == read.headers["x-request-id"]
+        and item["readerInstitutionId"] == demo.welfare.split(":")[0]
+    )
     assert item["readerInstitutionName"] and item["readerApplicationName"]
     assert item["searchDateTime"].endswith("Z") and item["refrences"][0]["ReferenceID"]
-    only_other = await demo.http.get("/govstack/data/myPersonalDataUsage", headers=headers,
-                                     params={"userId": me, "databaseId": "health.affiliation"})
+    only_other = await demo.http.get(
+        "/govstack/data/myPersonalDataUsage",
+        headers=headers,
+        params={"userId": me, "databaseId": "health.affiliation"},
+    )
     assert only_other.json() == []
-    not_me = await demo.http.get("/govstack/data/myPersonalDataUsage", headers=headers,
-                                 params={"userId": demo.held_by("welfare")[1], "databaseId": "BE"})
+    not_me = await demo.http.get(
+        "/govstack/data/myPersonalDataUsage",
+        headers=headers,
+        params={"userId": demo.held_by("welfare")[1], "databaseId": "BE"},
+    )
     assert not_me.status_code == 403 and not_me.json()["code"] == "forbidden"
 
 
@@ -139,24 +169,41 @@ async def test_only_a_signed_in_citizen_sees_a_list(citizen_demo):
     answer = await demo.http.get("/v1/citizen/consultations")
     assert answer.status_code == 401 and answer.json()["code"] == "unauthenticated"
     token = await demo.token(demo.welfare)  # an institution's token is not a citizen's session
-    assert (await demo.http.get("/v1/citizen/consultations", headers={"Authorization": f"Bearer {token}"})).status_code == 401
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=demo.app), base_url="http://hub.test",
-                                 cookies={"crossroads_citizen": "eyJjaXRpemVuIjogIjAwIn0=.forged.sig"}) as forger:
+    assert (
+        await demo.http.get(
+            "/v1/citizen/consultations", headers={"Authorization": f"Bearer {token}"}
+        )
+    ).status_code == 401
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=demo.app),
+        base_url="http://hub.test",
+        cookies={"crossroads_citizen": "eyJjaXRpemVuIjogIjAwIn0=.forged.sig"},
+    ) as forger:
         assert (await forger.get("/v1/citizen/consultations")).status_code == 401
     page = await demo.http.get("/citizen/")
     assert page.status_code == 200 and 'id="sign-in"' in page.text
     me = demo.held_by("welfare")[0]
     await sign_in(demo, me)
     assert (await demo.http.get("/v1/citizen/consultations")).status_code == 200
-    by_link = await demo.http.get("/citizen/logout")  # a link or an image elsewhere signs no one out
+    by_link = await demo.http.get(
+        "/citizen/logout"
+    )  # a link or an image elsewhere signs no one out
     # On the citizen's pages a refusal is a page (docs/errors.md), with its code in the header.
     assert by_link.status_code == 405 and by_link.headers["x-road-error"] == "method_not_allowed"
-    from_elsewhere = await demo.http.post("/citizen/logout", headers={"Origin": "https://attacker.test"})
-    assert from_elsewhere.status_code == 403 and from_elsewhere.headers["x-road-error"] == "forbidden"
-    cross_site = await demo.http.post("/citizen/logout", headers={"Sec-Fetch-Site": "cross-site", "Origin": "http://hub.test"})
+    from_elsewhere = await demo.http.post(
+        "/citizen/logout", headers={"Origin": "https://attacker.test"}
+    )
+    assert (
+        from_elsewhere.status_code == 403 and from_elsewhere.headers["x-road-error"] == "forbidden"
+    )
+    cross_site = await demo.http.post(
+        "/citizen/logout", headers={"Sec-Fetch-Site": "cross-site", "Origin": "http://hub.test"}
+    )
     assert cross_site.status_code == 403
     assert (await demo.http.get("/v1/citizen/consultations")).status_code == 200  # still signed in
-    signed_out = await demo.http.post("/citizen/logout", headers={"Origin": "http://hub.test", "Sec-Fetch-Site": "same-origin"})
+    signed_out = await demo.http.post(
+        "/citizen/logout", headers={"Origin": "http://hub.test", "Sec-Fetch-Site": "same-origin"}
+    )
     assert signed_out.status_code == 303
     assert (await demo.http.get("/v1/citizen/consultations")).status_code == 401
 
@@ -169,19 +216,31 @@ async def test_a_sign_in_the_hub_did_not_start_is_refused(citizen_demo):
     back = await demo.http.post("/dev-idp/authorize", data={**params, "subject": me})
     callback = urlparse(back.headers["location"])
     # Another browser (no session with this state) brings the same code back: refused.
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=demo.app), base_url="http://hub.test") as other:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=demo.app), base_url="http://hub.test"
+    ) as other:
         stolen = await other.get(f"{callback.path}?{callback.query}")
     # A browser page: the message, the stable code, and a way to sign in again.
     assert stolen.status_code == 401 and stolen.headers["X-Road-Error"] == "unauthenticated"
-    assert stolen.headers["content-type"].startswith("text/html") and 'id="error"' in stolen.text and 'id="sign-in"' in stolen.text
+    assert (
+        stolen.headers["content-type"].startswith("text/html")
+        and 'id="error"' in stolen.text
+        and 'id="sign-in"' in stolen.text
+    )
     # The identity provider refuses a code twice, even in the browser that asked for it.
     first = await demo.http.get(f"{callback.path}?{callback.query}")
     assert first.status_code == 303
     await demo.http.get("/citizen/login")  # a new state, so the replay reaches the token endpoint
-    replay = await demo.http.post("/dev-idp/token", data={
-        "grant_type": "authorization_code", "client_id": demo.settings.citizen_oidc_client_id,
-        "code": parse_qs(callback.query)["code"][0], "redirect_uri": "http://hub.test/citizen/callback",
-        "code_verifier": "x" * 43})
+    replay = await demo.http.post(
+        "/dev-idp/token",
+        data={
+            "grant_type": "authorization_code",
+            "client_id": demo.settings.citizen_oidc_client_id,
+            "code": parse_qs(callback.query)["code"][0],
+            "redirect_uri": "http://hub.test/citizen/callback",
+            "code_verifier": "x" * 43,
+        },
+    )
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
 
 
@@ -194,7 +253,11 @@ async def test_an_identifier_that_is_not_a_national_number_is_refused(citizen_de
 async def test_the_development_identity_provider_exists_only_in_demo_mode(demo):
     assert (await demo.http.get("/dev-idp/.well-known/openid-configuration")).status_code == 404
     answer = await demo.http.get("/citizen/login")
-    assert answer.status_code == 404 and "not configured" in answer.text and 'id="sign-in"' not in answer.text
+    assert (
+        answer.status_code == 404
+        and "not configured" in answer.text
+        and 'id="sign-in"' not in answer.text
+    )
 
 
 def test_a_development_issuer_outside_demo_mode_stops_the_hub(tmp_path):
@@ -206,14 +269,23 @@ def test_a_development_issuer_outside_demo_mode_stops_the_hub(tmp_path):
         make_settings(tmp_path, citizen_oidc_issuer="http://hub.test/dev-idp")
 
 
-@pytest.mark.parametrize("claim, country_code, expected", [
-    ("85073003328", "BE", "85073003328"),
-    ("BE85073003328", "BE", "85073003328"),
-    ("EE38001085718", "EE", "38001085718"),
-    ("PNOEE-38001085718", "EE", "38001085718"),
-    ("EE38001085718", "BE", "EE38001085718"),  # another country's code stays, and fails the scheme
-])
-def test_the_country_code_in_front_of_a_claimed_identifier_is_removed(claim, country_code, expected):
+@pytest.mark.parametrize(
+    "claim, country_code, expected",
+    [
+        ("85073003328", "BE", "85073003328"),
+        ("BE85073003328", "BE", "85073003328"),
+        ("EE38001085718", "EE", "38001085718"),
+        ("PNOEE-38001085718", "EE", "38001085718"),
+        (
+            "EE38001085718",
+            "BE",
+            "EE38001085718",
+        ),  # another country's code stays, and fails the scheme
+    ],
+)
+def test_the_country_code_in_front_of_a_claimed_identifier_is_removed(
+    claim, country_code, expected
+):
     from crossroads.domain.identifiers import identifier_from_claim
 
     assert identifier_from_claim(claim, country_code) == expected
@@ -225,10 +297,14 @@ async def test_the_citizen_sees_which_witnesses_countersigned_the_head(citizen_d
     assert (await ask(demo, await demo.token(demo.welfare), me)).status_code == 200
     await sequence_and_sign(demo)
     head = await demo.hub.store.transparency.latest_head()
-    await demo.hub.store.transparency.put_cosignature(head.tree_size, "https://witness.example", "e30..c2ln")
+    await demo.hub.store.transparency.put_cosignature(
+        head.tree_size, "https://witness.example", "e30..c2ln"
+    )
     await sign_in(demo, me)
     listed = (await demo.http.get("/v1/citizen/consultations")).json()
-    assert listed["tree_head"]["cosignatures"] == [{"witness": "https://witness.example", "cosignature": "e30..c2ln"}]
+    assert listed["tree_head"]["cosignatures"] == [
+        {"witness": "https://witness.example", "cosignature": "e30..c2ln"}
+    ]
     page = await demo.http.get("/citizen/")
     assert 'class="witness">https://witness.example<' in page.text
 
@@ -247,40 +323,74 @@ async def test_a_change_published_about_a_citizen_shows_who_received_it_and_why(
     welfare, registers = country.BY_KEY["welfare"], country.BY_KEY["nr"]
     me = demo.held_by("welfare")[0]
     publisher = f"{registers.number}:register-app"
-    moved = await demo.http.post("/v1/mutations/person.address-change", headers={
-        "Authorization": f"Bearer {await demo.token(publisher)}"}, json={
-        "id": "move-1", "subject": me, "effective_date": "2026-01-05",
-        "payload": {"street": "Rue Haute 1", "postcode": "5000", "city": "Namur"}})
+    moved = await demo.http.post(
+        "/v1/mutations/person.address-change",
+        headers={"Authorization": f"Bearer {await demo.token(publisher)}"},
+        json={
+            "id": "move-1",
+            "subject": me,
+            "effective_date": "2026-01-05",
+            "payload": {"street": "Rue Haute 1", "postcode": "5000", "city": "Namur"},
+        },
+    )
     assert moved.status_code == 201 and moved.json()["recipients"] >= 1, moved.text
     token = await demo.token(demo.welfare)
     box = (await demo.http.get("/v1/mailbox", headers={"Authorization": f"Bearer {token}"})).json()
     seqs = [m["seq"] for m in box["messages"] if m["event"]["id"] == "move-1"]
-    acked = await demo.http.post("/v1/mailbox/ack", headers={"Authorization": f"Bearer {token}"}, json={"seqs": seqs})
+    acked = await demo.http.post(
+        "/v1/mailbox/ack", headers={"Authorization": f"Bearer {token}"}, json={"seqs": seqs}
+    )
     assert seqs and acked.status_code == 200, acked.text
-    holders = await demo.http.post("/v1/holders", headers={"Authorization": f"Bearer {token}"},
-                                   json={"subject": me, "purpose": "SOCIAL_INTEGRATION"})
+    holders = await demo.http.post(
+        "/v1/holders",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"subject": me, "purpose": "SOCIAL_INTEGRATION"},
+    )
     assert holders.status_code == 200, holders.text
-    integrated = await demo.http.post("/v1/directory/changes", headers={"Authorization": f"Bearer {token}"},
-                                      json={"subject": me, "capacity": "SOCIAL_ASSISTANCE", "start": "2024-01-01"})
+    integrated = await demo.http.post(
+        "/v1/directory/changes",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"subject": me, "capacity": "SOCIAL_ASSISTANCE", "start": "2024-01-01"},
+    )
     assert integrated.status_code == 200, integrated.text
 
     await sign_in(demo, me)
     listed = (await demo.http.get("/v1/citizen/consultations")).json()["consultations"]
     [published] = [c for c in listed if c.get("action") == "mutation.publish"]
-    assert published["institution"] == {"enterprise_number": registers.number, "name": registers.name}
-    assert published["service"] == {"code": "person.address-change/1", "name": "Change of main residence"}
-    to_welfare = {"institution": {"enterprise_number": welfare.number, "name": welfare.name},
-                  "purpose": "SOCIAL_INTEGRATION", "authorization": "ISC/25/401",
-                  "legal_basis": "Law of 26 May 2002 on the right to social integration, art. 19"}
+    assert published["institution"] == {
+        "enterprise_number": registers.number,
+        "name": registers.name,
+    }
+    assert published["service"] == {
+        "code": "person.address-change/1",
+        "name": "Change of main residence",
+    }
+    to_welfare = {
+        "institution": {"enterprise_number": welfare.number, "name": welfare.name},
+        "purpose": "SOCIAL_INTEGRATION",
+        "authorization": "ISC/25/401",
+        "legal_basis": "Law of 26 May 2002 on the right to social integration, art. 19",
+    }
     assert to_welfare in published["recipients"]
-    assert all(r["purpose"] and r["authorization"] and r["legal_basis"] and r["institution"]["name"]
-               for r in published["recipients"])
+    assert all(
+        r["purpose"] and r["authorization"] and r["legal_basis"] and r["institution"]["name"]
+        for r in published["recipients"]
+    )
     [received] = [c for c in listed if c.get("action") == "mutation.deliver"]
-    assert received["institution"]["name"] == welfare.name and received["service"]["name"] == "Change of main residence"
+    assert (
+        received["institution"]["name"] == welfare.name
+        and received["service"]["name"] == "Change of main residence"
+    )
     assert (received["purpose"], received["authorization"], received["legal_basis"]) == (
-        "SOCIAL_INTEGRATION", "ISC/25/401", to_welfare["legal_basis"])
+        "SOCIAL_INTEGRATION",
+        "ISC/25/401",
+        to_welfare["legal_basis"],
+    )
     [asked] = [c for c in listed if c["kind"] == "exchange"]
-    assert asked["service"]["code"] == "directory.holders" and "reference directory" in asked["service"]["name"]
+    assert (
+        asked["service"]["code"] == "directory.holders"
+        and "reference directory" in asked["service"]["name"]
+    )
 
     page = (await demo.http.get("/citizen/")).text
     assert "Change of main residence" in page and "published this change" in page

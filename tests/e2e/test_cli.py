@@ -14,19 +14,43 @@ SUBJECT = "85073003328"
 
 
 def env(tmp_path) -> dict:
-    return {"CROSSROADS_DATA_DIR": str(tmp_path), "CROSSROADS_STORE_URL": f"sqlite:///{tmp_path / 'hub.sqlite3'}"}
+    return {
+        "CROSSROADS_DATA_DIR": str(tmp_path),
+        "CROSSROADS_STORE_URL": f"sqlite:///{tmp_path / 'hub.sqlite3'}",
+    }
 
 
 def test_registry_load_then_directory_import(tmp_path):
     document = {
-        "institutions": [{"enterprise_number": NR, "name": "Register", "base_url": "http://nr.example"},
-                         {"enterprise_number": FUND, "name": "Fund"}],
+        "institutions": [
+            {"enterprise_number": NR, "name": "Register", "base_url": "http://nr.example"},
+            {"enterprise_number": FUND, "name": "Fund"},
+        ],
         "capacities": [{"code": "INSURED", "name": "Insured"}],
-        "integration_rights": [{"institution": FUND, "capacity": "INSURED", "legal_basis": "the fund's licence"}],
-        "services": [{"code": "person.identity", "version": "1", "name": "Identity", "provider": NR, "response_fields": ["name"]}],
-        "authorizations": [{"reference": "ISC/1", "consumer": FUND, "service": "person.identity", "purpose": "CARE",
-                            "legal_basis": "law", "required_capacities": ["INSURED"], "allowed_fields": ["name"],
-                            "valid_from": "2024-01-01"}],
+        "integration_rights": [
+            {"institution": FUND, "capacity": "INSURED", "legal_basis": "the fund's licence"}
+        ],
+        "services": [
+            {
+                "code": "person.identity",
+                "version": "1",
+                "name": "Identity",
+                "provider": NR,
+                "response_fields": ["name"],
+            }
+        ],
+        "authorizations": [
+            {
+                "reference": "ISC/1",
+                "consumer": FUND,
+                "service": "person.identity",
+                "purpose": "CARE",
+                "legal_basis": "law",
+                "required_capacities": ["INSURED"],
+                "allowed_fields": ["name"],
+                "valid_from": "2024-01-01",
+            }
+        ],
     }
     registry = tmp_path / "registry.json"
     registry.write_text(json.dumps(document))
@@ -37,10 +61,14 @@ def test_registry_load_then_directory_import(tmp_path):
     assert "ISC/1" in listed.output
 
     lines = tmp_path / "file.csv"
-    lines.write_text(f"subject,institution,capacity,start\n{SUBJECT},{FUND},INSURED,2024-01-01\n"
-                     f"{SUBJECT[:-1]}9,{FUND},INSURED,2024-01-01\n{SUBJECT},{FUND},INSURED,2024-06-01\n")
+    lines.write_text(
+        f"subject,institution,capacity,start\n{SUBJECT},{FUND},INSURED,2024-01-01\n"
+        f"{SUBJECT[:-1]}9,{FUND},INSURED,2024-01-01\n{SUBJECT},{FUND},INSURED,2024-06-01\n"
+    )
     report = tmp_path / "errors.json"
-    imported = runner.invoke(app, ["directory", "import", str(lines), "--errors", str(report)], env=env(tmp_path))
+    imported = runner.invoke(
+        app, ["directory", "import", str(lines), "--errors", str(report)], env=env(tmp_path)
+    )
     assert imported.exit_code == 1  # one line was rejected
     assert "3 lines, 2 applied, 1 rejected" in imported.output
     assert json.loads(report.read_text())["errors"][0]["line"] == 2
@@ -52,15 +80,22 @@ def test_registry_load_then_directory_import(tmp_path):
 def test_bad_setting_stops_with_the_variable_named(tmp_path):
     result = runner.invoke(app, ["migrate"], env={**env(tmp_path), "CROSSROADS_PORT": "99999"})
     assert result.exit_code != 0
-    result = runner.invoke(app, ["registry", "list"], env={**env(tmp_path), "CROSSROADS_STORE_URL": "mysql://x"})
+    result = runner.invoke(
+        app, ["registry", "list"], env={**env(tmp_path), "CROSSROADS_STORE_URL": "mysql://x"}
+    )
     assert result.exit_code == 2 and "store_url" in result.output
 
 
 def test_audit_verify_passes_then_names_a_tampered_entry(tmp_path):
     import sqlite3
 
-    document = {"institutions": [{"enterprise_number": NR, "name": "Register"}, {"enterprise_number": FUND, "name": "Fund"}],
-                "capacities": [{"code": "INSURED", "name": "Insured"}]}
+    document = {
+        "institutions": [
+            {"enterprise_number": NR, "name": "Register"},
+            {"enterprise_number": FUND, "name": "Fund"},
+        ],
+        "capacities": [{"code": "INSURED", "name": "Insured"}],
+    }
     registry = tmp_path / "registry.json"
     registry.write_text(json.dumps(document))
     assert runner.invoke(app, ["registry", "load", str(registry)], env=env(tmp_path)).exit_code == 0
@@ -68,23 +103,31 @@ def test_audit_verify_passes_then_names_a_tampered_entry(tmp_path):
     assert verified.exit_code == 0, verified.output
     assert "audit log verified: 3 entries" in verified.output
     with sqlite3.connect(tmp_path / "hub.sqlite3") as db:
-        db.execute("UPDATE audit_log SET record = replace(record, 'Fund', 'Fond') WHERE leaf_index = 1")
+        db.execute(
+            "UPDATE audit_log SET record = replace(record, 'Fund', 'Fond') WHERE leaf_index = 1"
+        )
     tampered = runner.invoke(app, ["audit", "verify"], env=env(tmp_path))
     assert tampered.exit_code == 1
     assert "NOT verified at entry 1 (entry_modified)" in tampered.output
 
 
-def test_audit_export_writes_a_segment_that_check_segment_verifies_and_prune_keeps_recent_entries(tmp_path):
+def test_audit_export_writes_a_segment_that_check_segment_verifies_and_prune_keeps_recent_entries(
+    tmp_path,
+):
     import gzip
 
     registry = tmp_path / "registry.json"
-    registry.write_text(json.dumps({"institutions": [{"enterprise_number": NR, "name": "Register"}]}))
+    registry.write_text(
+        json.dumps({"institutions": [{"enterprise_number": NR, "name": "Register"}]})
+    )
     assert runner.invoke(app, ["registry", "load", str(registry)], env=env(tmp_path)).exit_code == 0
     exported = runner.invoke(app, ["audit", "export"], env=env(tmp_path))
     assert exported.exit_code == 0, exported.output
     [segment] = (tmp_path / "audit-archive").glob("audit-*.jsonl.gz")
     assert "exported entries 0–" in exported.output
-    assert runner.invoke(app, ["audit", "export"], env=env(tmp_path)).output.startswith("nothing to export")
+    assert runner.invoke(app, ["audit", "export"], env=env(tmp_path)).output.startswith(
+        "nothing to export"
+    )
     checked = runner.invoke(app, ["audit", "check-segment", str(segment)], env=env(tmp_path))
     assert checked.exit_code == 0 and "verified" in checked.output, checked.output
     with gzip.open(segment, "rb") as f:

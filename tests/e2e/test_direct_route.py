@@ -33,23 +33,31 @@ async def test_exchange_is_answered_before_the_router(demo, monkeypatch):
 
 async def test_refusals_of_the_direct_route_are_rendered_and_audited_like_the_routers(demo):
     before = await demo.hub.store.audit.count()
-    response = await demo.http.post("/v1/exchange/person.identity", json={"subject": "x", "purpose": "P"})
+    response = await demo.http.post(
+        "/v1/exchange/person.identity", json={"subject": "x", "purpose": "P"}
+    )
     assert response.status_code == 401 and response.json()["code"] == "unauthenticated"
     assert response.headers["www-authenticate"].startswith("Bearer")
     token = await demo.token(demo.welfare)
-    response = await demo.http.post("/v1/exchange/person.identity", content=b"{not json",
-                                    headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    response = await demo.http.post(
+        "/v1/exchange/person.identity",
+        content=b"{not json",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     assert response.status_code == 400 and response.json()["code"] == "malformed_request"
     entries = await demo.hub.store.audit.read(before + 1, 10)
     actions = [e for e in entries if b"POST /v1/exchange/{service}" in e[1]]
     assert len(actions) >= 2, "both refusals are audited under the route's declared path"
 
 
-@pytest.mark.parametrize("method, path, status", [
-    ("GET", "/v1/exchange/person.identity", 405),  # another method: the router's answer
-    ("POST", "/v1/exchange/", 404),  # no service named
-    ("POST", "/v1/exchange/person.identity/extra", 404),  # more than one segment
-])
+@pytest.mark.parametrize(
+    "method, path, status",
+    [
+        ("GET", "/v1/exchange/person.identity", 405),  # another method: the router's answer
+        ("POST", "/v1/exchange/", 404),  # no service named
+        ("POST", "/v1/exchange/person.identity/extra", 404),  # more than one segment
+    ],
+)
 async def test_other_requests_go_on_to_the_router(demo, method, path, status):
     token = await demo.token(demo.welfare)
     response = await demo.http.request(method, path, headers={"Authorization": f"Bearer {token}"})

@@ -34,6 +34,8 @@ async def test_the_docs_page_names_no_other_host_and_the_hub_serves_all_it_names
         served = await demo.http.get(address.path)
         assert served.status_code == 200 and served.content, reference
     assert "http://" not in page.text and "https://" not in page.text and "//cdn" not in page.text
-    assert '"validatorUrl": null' in page.text  # nor does Swagger UI send the document to its validator
+    assert (
+        '"validatorUrl": null' in page.text
+    )  # nor does Swagger UI send the document to its validator
     # The OpenAPI document the page loads is the hub's own.
     assert (await demo.http.get("/openapi.json")).json()["info"]["title"] == "Crossroads hub"

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import nats
 import pytest
+
 from crossroads.demo import country
 from crossroads.demo.launch import free_port_block
 from crossroads.demo.seed import client_key_path
@@ -31,9 +32,13 @@ PUBLISHER = f"{NR}:register-app"
 WELFARE = f"{country.BY_KEY['welfare'].number}:case-app"
 UNEMPLOYMENT = f"{country.BY_KEY['unemployment'].number}:benefits-app"
 NATS_URL = os.environ.get("CROSSROADS_TEST_NATS_URL", "nats://127.0.0.1:4222")
-PUSH_SETTINGS = {"CROSSROADS_ALLOW_INTERNAL_WEBHOOKS": "true",  # the test's webhook listens on 127.0.0.1
-                 "CROSSROADS_PUSH_RETRY_BASE_SECONDS": "0.05", "CROSSROADS_PUSH_RETRY_MAX_SECONDS": "0.3",
-                 "CROSSROADS_PUSH_MAX_ATTEMPTS": "100", "CROSSROADS_PUSH_INTERVAL_SECONDS": "0.05"}
+PUSH_SETTINGS = {
+    "CROSSROADS_ALLOW_INTERNAL_WEBHOOKS": "true",  # the test's webhook listens on 127.0.0.1
+    "CROSSROADS_PUSH_RETRY_BASE_SECONDS": "0.05",
+    "CROSSROADS_PUSH_RETRY_MAX_SECONDS": "0.3",
+    "CROSSROADS_PUSH_MAX_ATTEMPTS": "100",
+    "CROSSROADS_PUSH_INTERVAL_SECONDS": "0.05",
+}
 
 
 class Webhook:
@@ -68,7 +73,9 @@ class Webhook:
 
 def token(d, n: int, client: str) -> str:
     key = json.loads(client_key_path(d.data_dir, client).read_text())
-    answer = httpx.post(f"{d.url(n)}/oauth/token", data=token_form(client, key, f"{d.issuer}/oauth/token"))
+    answer = httpx.post(
+        f"{d.url(n)}/oauth/token", data=token_form(client, key, f"{d.issuer}/oauth/token")
+    )
     assert answer.status_code == 200, answer.text
     return answer.json()["access_token"]
 
@@ -77,37 +84,87 @@ def set_up(d, n: int, webhook: Webhook) -> None:
     """The register (its demo application) publishes address changes; the welfare centre pulls them
     for persons it assists, the employment office has them pushed for job seekers."""
     put = [
-        (f"/admin/mutation-types/{TYPE}/1", {"name": "Change of address", "publisher": NR, "fields": ["city", "street"],
-                                           "schema": {"type": "object", "required": ["city"]}}),
-        ("/admin/authorizations/ISC/99/301", {"consumer": country.BY_KEY["welfare"].number, "service": TYPE,
-                                             "purpose": "SOCIAL_INTEGRATION", "legal_basis": "art. 19",
-                                             "required_capacities": ["SOCIAL_ASSISTANCE"], "allowed_fields": ["city"],
-                                             "valid_from": "2020-01-01"}),
-        ("/admin/authorizations/ISC/99/302", {"consumer": country.BY_KEY["unemployment"].number, "service": TYPE,
-                                             "purpose": "UNEMPLOYMENT_BENEFIT", "legal_basis": "art. 7",
-                                             "required_capacities": ["JOB_SEEKER"], "allowed_fields": ["city", "street"],
-                                             "valid_from": "2020-01-01"})]
-    [unemployment] = [i for i in httpx.get(f"{d.url(n)}/admin/institutions", headers=d.operator).json()
-                      if i["enterprise_number"] == country.BY_KEY["unemployment"].number]
-    put.append((f"/admin/institutions/{unemployment['enterprise_number']}", {  # where its webhook is: the operator registers it
-        "name": unemployment["name"], "base_url": unemployment["base_url"], "webhook_bases": [f"http://127.0.0.1:{webhook.port}/"]}))
+        (
+            f"/admin/mutation-types/{TYPE}/1",
+            {
+                "name": "Change of address",
+                "publisher": NR,
+                "fields": ["city", "street"],
+                "schema": {"type": "object", "required": ["city"]},
+            },
+        ),
+        (
+            "/admin/authorizations/ISC/99/301",
+            {
+                "consumer": country.BY_KEY["welfare"].number,
+                "service": TYPE,
+                "purpose": "SOCIAL_INTEGRATION",
+                "legal_basis": "art. 19",
+                "required_capacities": ["SOCIAL_ASSISTANCE"],
+                "allowed_fields": ["city"],
+                "valid_from": "2020-01-01",
+            },
+        ),
+        (
+            "/admin/authorizations/ISC/99/302",
+            {
+                "consumer": country.BY_KEY["unemployment"].number,
+                "service": TYPE,
+                "purpose": "UNEMPLOYMENT_BENEFIT",
+                "legal_basis": "art. 7",
+                "required_capacities": ["JOB_SEEKER"],
+                "allowed_fields": ["city", "street"],
+                "valid_from": "2020-01-01",
+            },
+        ),
+    ]
+    [unemployment] = [
+        i
+        for i in httpx.get(f"{d.url(n)}/admin/institutions", headers=d.operator).json()
+        if i["enterprise_number"] == country.BY_KEY["unemployment"].number
+    ]
+    put.append(
+        (
+            f"/admin/institutions/{unemployment['enterprise_number']}",
+            {  # where its webhook is: the operator registers it
+                "name": unemployment["name"],
+                "base_url": unemployment["base_url"],
+                "webhook_bases": [f"http://127.0.0.1:{webhook.port}/"],
+            },
+        )
+    )
     for path, body in put:
         answer = httpx.put(f"{d.url(n)}{path}", headers=d.operator, json=body)
         assert answer.status_code in (200, 201), answer.text
-    for client, body in [(WELFARE, {"purpose": "SOCIAL_INTEGRATION"}),
-                         (UNEMPLOYMENT, {"purpose": "UNEMPLOYMENT_BENEFIT", "mode": "push",
-                                         "webhook_url": f"http://127.0.0.1:{webhook.port}/events"})]:
-        answer = httpx.post(f"{d.url(n)}/v1/subscriptions", headers={"Authorization": f"Bearer {token(d, n, client)}"},
-                            json={"mutation_type": TYPE, **body})
+    for client, body in [
+        (WELFARE, {"purpose": "SOCIAL_INTEGRATION"}),
+        (
+            UNEMPLOYMENT,
+            {
+                "purpose": "UNEMPLOYMENT_BENEFIT",
+                "mode": "push",
+                "webhook_url": f"http://127.0.0.1:{webhook.port}/events",
+            },
+        ),
+    ]:
+        answer = httpx.post(
+            f"{d.url(n)}/v1/subscriptions",
+            headers={"Authorization": f"Bearer {token(d, n, client)}"},
+            json={"mutation_type": TYPE, **body},
+        )
         assert answer.status_code == 201, answer.text
 
 
 def entitled(subject: str) -> set[str]:
     # The authorizations set up above do not accept provisional integrations.
-    held = {(line["institution"], line["capacity"]) for line in country.directory_lines([subject])
-            if line.get("phase", "definitive") == "definitive"}
-    return ({WELFARE} if (country.BY_KEY["welfare"].number, "SOCIAL_ASSISTANCE") in held else set()) | (
-        {UNEMPLOYMENT} if (country.BY_KEY["unemployment"].number, "JOB_SEEKER") in held else set())
+    held = {
+        (line["institution"], line["capacity"])
+        for line in country.directory_lines([subject])
+        if line.get("phase", "definitive") == "definitive"
+    }
+    return (
+        {WELFARE} if (country.BY_KEY["welfare"].number, "SOCIAL_ASSISTANCE") in held else set()
+    ) | ({UNEMPLOYMENT} if (country.BY_KEY["unemployment"].number, "JOB_SEEKER") in held else set())
 
 
 def pull_everything(d, n: int) -> list[dict]:
@@ -119,7 +176,14 @@ def pull_everything(d, n: int) -> list[dict]:
         if not page:
             return events
         events += [m["event"] for m in page]
-        assert httpx.post(f"{d.url(n)}/v1/mailbox/ack", headers=bearer, json={"seqs": [m["seq"] for m in page]}).status_code == 200
+        assert (
+            httpx.post(
+                f"{d.url(n)}/v1/mailbox/ack",
+                headers=bearer,
+                json={"seqs": [m["seq"] for m in page]},
+            ).status_code
+            == 200
+        )
 
 
 @pytest.fixture(params=["outbox", "nats"])
@@ -129,17 +193,24 @@ def backend(request, deployment):
         yield {}
         return
     stream = f"CROSSROADS_TEST_{uuid.uuid4().hex[:10]}"
-    yield {"CROSSROADS_MUTATION_BACKEND": "nats", "CROSSROADS_NATS_URL": NATS_URL, "CROSSROADS_NATS_STREAM": stream,
-           "CROSSROADS_NATS_ACK_WAIT_SECONDS": "2"}
+    yield {
+        "CROSSROADS_MUTATION_BACKEND": "nats",
+        "CROSSROADS_NATS_URL": NATS_URL,
+        "CROSSROADS_NATS_STREAM": stream,
+        "CROSSROADS_NATS_ACK_WAIT_SECONDS": "2",
+    }
 
     async def drop() -> None:
         connection = await nats.connect(NATS_URL)
         await connection.jetstream().delete_stream(stream)
         await connection.close()
+
     asyncio.run(drop())
 
 
-def test_a_hub_killed_while_publishing_loses_no_accepted_mutation_and_leaks_none(deployment, backend):
+def test_a_hub_killed_while_publishing_loses_no_accepted_mutation_and_leaks_none(
+    deployment, backend
+):
     d = deployment
     d.env.update(PUSH_SETTINGS)
     d.env.update(backend)
@@ -156,11 +227,21 @@ def test_a_hub_killed_while_publishing_loses_no_accepted_mutation_and_leaks_none
             for i in range(10_000):
                 if stop.is_set():
                     return
-                mutation_id, subject = f"w{worker}-{i}", subjects[(worker * 7919 + i * 31) % len(subjects)]
+                mutation_id, subject = (
+                    f"w{worker}-{i}",
+                    subjects[(worker * 7919 + i * 31) % len(subjects)],
+                )
                 try:
-                    answer = http.post(f"{d.url(1)}/v1/mutations/{TYPE}", headers={"Authorization": f"Bearer {publisher}"},
-                                       json={"id": mutation_id, "subject": subject, "effective_date": date.today().isoformat(),
-                                             "payload": {"city": f"City {i}", "street": "Rue Haute"}})
+                    answer = http.post(
+                        f"{d.url(1)}/v1/mutations/{TYPE}",
+                        headers={"Authorization": f"Bearer {publisher}"},
+                        json={
+                            "id": mutation_id,
+                            "subject": subject,
+                            "effective_date": date.today().isoformat(),
+                            "payload": {"city": f"City {i}", "street": "Rue Haute"},
+                        },
+                    )
                 except httpx.TransportError:
                     return  # the hub is gone: no answer, so nothing was promised
                 assert answer.status_code in (200, 201), answer.text
@@ -183,13 +264,32 @@ def test_a_hub_killed_while_publishing_loses_no_accepted_mutation_and_leaks_none
             for client in entitled(subject):
                 expected[client].add(mutation_id)
         assert expected[WELFARE] and expected[UNEMPLOYMENT]
-        shown = subprocess.run([*CLI, "mailbox", "--client", WELFARE, "--hub", d.url(1), "--data-dir", str(d.data_dir),
-                                "--limit", "3"], capture_output=True, text=True, timeout=60, env={**d.env, "COLUMNS": "200"})
+        shown = subprocess.run(
+            [
+                *CLI,
+                "mailbox",
+                "--client",
+                WELFARE,
+                "--hub",
+                d.url(1),
+                "--data-dir",
+                str(d.data_dir),
+                "--limit",
+                "3",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**d.env, "COLUMNS": "200"},
+        )
         assert shown.returncode == 0, shown.stderr
         assert f"mailbox of {WELFARE}" in shown.stdout and f"{TYPE}.v1" in shown.stdout
         pulled = pull_everything(d, 1)
-        wait_for(lambda: expected[UNEMPLOYMENT] <= {e["id"] for e in webhook.events}, timeout=60,
-                 what="every pushed mutation at the webhook")
+        wait_for(
+            lambda: expected[UNEMPLOYMENT] <= {e["id"] for e in webhook.events},
+            timeout=60,
+            what="every pushed mutation at the webhook",
+        )
         for client, events in ((WELFARE, pulled), (UNEMPLOYMENT, list(webhook.events))):
             received = {e["id"] for e in events}
             # At least once: every accepted, entitled mutation. Nothing else, except mutations the
@@ -206,7 +306,9 @@ def test_a_hub_killed_while_publishing_loses_no_accepted_mutation_and_leaks_none
             first_seen: dict[tuple[str, str], list[int]] = defaultdict(list)
             for mutation_id in dict.fromkeys(e["id"] for e in events):
                 worker, number = mutation_id[1:].split("-")
-                subject = accepted.get(mutation_id) or next(e["subject"] for e in events if e["id"] == mutation_id)
+                subject = accepted.get(mutation_id) or next(
+                    e["subject"] for e in events if e["id"] == mutation_id
+                )
                 first_seen[(worker, subject)].append(int(number))
             assert all(numbers == sorted(numbers) for numbers in first_seen.values()), client
     finally:

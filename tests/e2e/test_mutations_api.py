@@ -27,44 +27,90 @@ async def with_test_type(demo):
     """The demo hub, with an address-change mutation type the national register (its demo
     application) publishes and an authorization that lets the welfare centre receive the city
     (only) of persons it assists."""
-    answer = await demo.http.put(f"/admin/mutation-types/{TYPE}/1", headers=OPERATOR, json={
-        "name": "Change of address", "publisher": NR, "fields": ["street", "city", "postcode"],
-        "schema": {"type": "object", "required": ["city"], "additionalProperties": False,
-                   "properties": {"street": {"type": "string"}, "city": {"type": "string"}, "postcode": {"type": "string"}}}})
+    answer = await demo.http.put(
+        f"/admin/mutation-types/{TYPE}/1",
+        headers=OPERATOR,
+        json={
+            "name": "Change of address",
+            "publisher": NR,
+            "fields": ["street", "city", "postcode"],
+            "schema": {
+                "type": "object",
+                "required": ["city"],
+                "additionalProperties": False,
+                "properties": {
+                    "street": {"type": "string"},
+                    "city": {"type": "string"},
+                    "postcode": {"type": "string"},
+                },
+            },
+        },
+    )
     assert answer.status_code == 201, answer.text
-    answer = await demo.http.put("/admin/authorizations/ISC/25/301", headers=OPERATOR, json={
-        "consumer": country.BY_KEY["welfare"].number, "service": TYPE, "purpose": "SOCIAL_INTEGRATION",
-        "legal_basis": "Law of 26 May 2002, art. 19", "required_capacities": ["SOCIAL_ASSISTANCE"],
-        "allowed_fields": ["city"], "valid_from": "2020-01-01"})
+    answer = await demo.http.put(
+        "/admin/authorizations/ISC/25/301",
+        headers=OPERATOR,
+        json={
+            "consumer": country.BY_KEY["welfare"].number,
+            "service": TYPE,
+            "purpose": "SOCIAL_INTEGRATION",
+            "legal_basis": "Law of 26 May 2002, art. 19",
+            "required_capacities": ["SOCIAL_ASSISTANCE"],
+            "allowed_fields": ["city"],
+            "valid_from": "2020-01-01",
+        },
+    )
     assert answer.status_code == 201, answer.text
     welfare = country.BY_KEY["welfare"]
-    answer = await demo.http.put(f"/admin/institutions/{welfare.number}", headers=OPERATOR, json={
-        "name": welfare.name, "webhook_bases": ["http://hooks.test:8443/", "http://nowhere.test:1/"]})
+    answer = await demo.http.put(
+        f"/admin/institutions/{welfare.number}",
+        headers=OPERATOR,
+        json={
+            "name": welfare.name,
+            "webhook_bases": ["http://hooks.test:8443/", "http://nowhere.test:1/"],
+        },
+    )
     assert answer.status_code == 200, answer.text
     return demo
 
 
 async def call(demo, method: str, path: str, client: str, **kwargs):
     token = await demo.token(client)
-    return await demo.http.request(method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+    return await demo.http.request(
+        method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs
+    )
 
 
 async def subscribe(demo, client: str | None = None, **body):
-    return await call(demo, "POST", "/v1/subscriptions", client or demo.welfare,
-                      json={"mutation_type": TYPE, "purpose": "SOCIAL_INTEGRATION", **body})
+    return await call(
+        demo,
+        "POST",
+        "/v1/subscriptions",
+        client or demo.welfare,
+        json={"mutation_type": TYPE, "purpose": "SOCIAL_INTEGRATION", **body},
+    )
 
 
 async def publish(demo, mutation: dict, client: str = PUBLISHER):
     return await call(demo, "POST", f"/v1/mutations/{TYPE}", client, json=mutation)
 
 
-def move(mutation_id: str, subject: str, effective: date | None = None, city: str = "Namur") -> dict:
-    return {"id": mutation_id, "subject": subject, "effective_date": (effective or date.today()).isoformat(),
-            "payload": {"street": "Rue Haute 1", "city": city, "postcode": "5000"}}
+def move(
+    mutation_id: str, subject: str, effective: date | None = None, city: str = "Namur"
+) -> dict:
+    return {
+        "id": mutation_id,
+        "subject": subject,
+        "effective_date": (effective or date.today()).isoformat(),
+        "payload": {"street": "Rue Haute 1", "city": city, "postcode": "5000"},
+    }
 
 
 async def audit_records(demo) -> list[AuditRecord]:
-    return [AuditRecord.from_canonical(entry) for _, entry in await demo.hub.store.audit.read(0, 100_000)]
+    return [
+        AuditRecord.from_canonical(entry)
+        for _, entry in await demo.hub.store.audit.read(0, 100_000)
+    ]
 
 
 async def test_an_entitled_subscriber_pulls_only_its_fields_and_acknowledges(hub):
@@ -79,7 +125,10 @@ async def test_an_entitled_subscriber_pulls_only_its_fields_and_acknowledges(hub
     [message] = box.json()["messages"]
     event = message["event"]
     assert (event["specversion"], event["id"], event["subject"]) == ("1.0", "m-1", assisted)
-    assert event["type"] == f"be.crossroads.{TYPE}.v1" and event["source"] == f"urn:crossroads:institution:{NR}"
+    assert (
+        event["type"] == f"be.crossroads.{TYPE}.v1"
+        and event["source"] == f"urn:crossroads:institution:{NR}"
+    )
     assert event["data"] == {"city": "Namur"}  # ISC/25/301 allows the city, not the street
     assert box.json()["next_after"] == message["seq"]
 
@@ -95,13 +144,23 @@ async def test_an_entitled_subscriber_pulls_only_its_fields_and_acknowledges(hub
     subject_hash = hub.hub.hasher.hex(assisted)
     assert published.subject_hash == delivered.subject_hash == subject_hash
     assert published.detail["recipients"] == [country.BY_KEY["welfare"].number]
-    assert (delivered.consumer, delivered.target, delivered.providers) == (country.BY_KEY["welfare"].number, "m-1", (NR,))
+    assert (delivered.consumer, delivered.target, delivered.providers) == (
+        country.BY_KEY["welfare"].number,
+        "m-1",
+        (NR,),
+    )
     assert assisted not in b"".join(r.canonical() for r in records).decode()
     # The person sees who published the change and who received it, under which authorization.
     history = await hub.hub.history.page(hub.hub.hasher.key(assisted))
-    shown = [(c.record.action, c.record.consumer, c.legal_basis) for c in history.consultations if c.record.kind == "mutation"]
-    assert shown == [("mutation.deliver", country.BY_KEY["welfare"].number, "Law of 26 May 2002, art. 19"),
-                     ("mutation.publish", NR, None)]
+    shown = [
+        (c.record.action, c.record.consumer, c.legal_basis)
+        for c in history.consultations
+        if c.record.kind == "mutation"
+    ]
+    assert shown == [
+        ("mutation.deliver", country.BY_KEY["welfare"].number, "Law of 26 May 2002, art. 19"),
+        ("mutation.publish", NR, None),
+    ]
 
 
 async def test_the_same_id_is_accepted_once_and_a_different_mutation_under_it_is_refused(hub):
@@ -118,17 +177,31 @@ async def test_the_same_id_is_accepted_once_and_a_different_mutation_under_it_is
 async def test_nobody_outside_the_directory_on_the_effective_date_receives_it(hub):
     await subscribe(hub)
     welfare = country.BY_KEY["welfare"].number
-    stranger = next(s for s in country.persons(400, seed=99) if s not in set(hub.held_by("welfare", phase=None)))
+    stranger = next(
+        s for s in country.persons(400, seed=99) if s not in set(hub.held_by("welfare", phase=None))
+    )
     assert (await publish(hub, move("m-3", stranger))).json()["recipients"] == 0
     # The centre ends its file on a person; a change effective after that day is not for it,
     # one effective before it still is.
     assisted = hub.held_by("welfare")[1]
     ended = date.today() - timedelta(days=30)
-    await hub.hub.directory.change({"op": "end", "subject": assisted, "institution": welfare,
-                                    "capacity": "SOCIAL_ASSISTANCE", "end": ended.isoformat()}, None, "test")
+    await hub.hub.directory.change(
+        {
+            "op": "end",
+            "subject": assisted,
+            "institution": welfare,
+            "capacity": "SOCIAL_ASSISTANCE",
+            "end": ended.isoformat(),
+        },
+        None,
+        "test",
+    )
     assert (await publish(hub, move("m-4", assisted))).json()["recipients"] == 0
     assert (await publish(hub, move("m-5", assisted, ended))).json()["recipients"] == 1
-    ids = [m["event"]["id"] for m in (await call(hub, "GET", "/v1/mailbox", hub.welfare)).json()["messages"]]
+    ids = [
+        m["event"]["id"]
+        for m in (await call(hub, "GET", "/v1/mailbox", hub.welfare)).json()["messages"]
+    ]
     assert ids == ["m-5"]
 
 
@@ -136,7 +209,9 @@ async def test_messages_come_in_publishing_order_and_page_with_after(hub):
     await subscribe(hub)
     assisted = hub.held_by("welfare")[:3]
     for number in range(6):
-        assert (await publish(hub, move(f"o-{number}", assisted[number % 3], city=f"City {number}"))).status_code == 201
+        assert (
+            await publish(hub, move(f"o-{number}", assisted[number % 3], city=f"City {number}"))
+        ).status_code == 201
     first = (await call(hub, "GET", "/v1/mailbox?limit=4", hub.welfare)).json()
     rest = (await call(hub, "GET", f"/v1/mailbox?after={first['next_after']}", hub.welfare)).json()
     events = [m["event"] for m in first["messages"] + rest["messages"]]
@@ -151,47 +226,148 @@ async def test_subscribing_needs_an_authorization_and_happens_once(hub):
     assert (await subscribe(hub)).status_code == 201
     again = await subscribe(hub)
     assert again.status_code == 409 and again.json()["code"] == "conflict"
-    [mine] = [s for s in (await call(hub, "GET", "/v1/subscriptions", hub.welfare)).json() if s["mutation_type"] == TYPE]
-    assert (mine["mutation_type"], mine["authorization"], mine["mode"]) == (TYPE, "ISC/25/301", "pull")
-    assert (await call(hub, "DELETE", f"/v1/subscriptions/{mine['id']}", unemployment)).status_code == 404
-    assert (await call(hub, "DELETE", f"/v1/subscriptions/{mine['id']}", hub.welfare)).status_code == 204
+    [mine] = [
+        s
+        for s in (await call(hub, "GET", "/v1/subscriptions", hub.welfare)).json()
+        if s["mutation_type"] == TYPE
+    ]
+    assert (mine["mutation_type"], mine["authorization"], mine["mode"]) == (
+        TYPE,
+        "ISC/25/301",
+        "pull",
+    )
+    assert (
+        await call(hub, "DELETE", f"/v1/subscriptions/{mine['id']}", unemployment)
+    ).status_code == 404
+    assert (
+        await call(hub, "DELETE", f"/v1/subscriptions/{mine['id']}", hub.welfare)
+    ).status_code == 204
     assert (await publish(hub, move("m-6", hub.held_by("welfare")[0]))).json()["recipients"] == 0
 
 
-@pytest.mark.parametrize("case, client, path, body, status, code, field", [
-    ("another institution publishes", "welfare", f"/v1/mutations/{TYPE}", move("x", "79122244457"), 403, "forbidden", "mutation_type"),
-    ("unknown type", PUBLISHER, "/v1/mutations/person.unknown", move("x", "79122244457"), 404, "unknown_mutation_type", "mutation_type"),
-    ("payload off its schema", PUBLISHER, f"/v1/mutations/{TYPE}",
-     {**move("x", "79122244457"), "payload": {"city": 5}}, 400, "malformed_request", "payload.city"),
-    ("bad identifier", PUBLISHER, f"/v1/mutations/{TYPE}", move("x", "79122244458"), 422, "invalid_identifier", "subject"),
-    ("impossible date", PUBLISHER, f"/v1/mutations/{TYPE}", {**move("x", "79122244457"), "effective_date": "2024-02-30"},
-     422, "invalid_period", "effective_date"),
-    ("unknown field", PUBLISHER, f"/v1/mutations/{TYPE}", {**move("x", "79122244457"), "extra": 1}, 400, "malformed_request", "extra"),
-])
-async def test_bad_publications_are_refused_with_their_code(hub, case, client, path, body, status, code, field):
-    response = await call(hub, "POST", path, hub.welfare if client == "welfare" else client, json=body)
-    assert (response.status_code, response.json()["code"], response.json().get("field")) == (status, code, field), case
+@pytest.mark.parametrize(
+    "case, client, path, body, status, code, field",
+    [
+        (
+            "another institution publishes",
+            "welfare",
+            f"/v1/mutations/{TYPE}",
+            move("x", "79122244457"),
+            403,
+            "forbidden",
+            "mutation_type",
+        ),
+        (
+            "unknown type",
+            PUBLISHER,
+            "/v1/mutations/person.unknown",
+            move("x", "79122244457"),
+            404,
+            "unknown_mutation_type",
+            "mutation_type",
+        ),
+        (
+            "payload off its schema",
+            PUBLISHER,
+            f"/v1/mutations/{TYPE}",
+            {**move("x", "79122244457"), "payload": {"city": 5}},
+            400,
+            "malformed_request",
+            "payload.city",
+        ),
+        (
+            "bad identifier",
+            PUBLISHER,
+            f"/v1/mutations/{TYPE}",
+            move("x", "79122244458"),
+            422,
+            "invalid_identifier",
+            "subject",
+        ),
+        (
+            "impossible date",
+            PUBLISHER,
+            f"/v1/mutations/{TYPE}",
+            {**move("x", "79122244457"), "effective_date": "2024-02-30"},
+            422,
+            "invalid_period",
+            "effective_date",
+        ),
+        (
+            "unknown field",
+            PUBLISHER,
+            f"/v1/mutations/{TYPE}",
+            {**move("x", "79122244457"), "extra": 1},
+            400,
+            "malformed_request",
+            "extra",
+        ),
+    ],
+)
+async def test_bad_publications_are_refused_with_their_code(
+    hub, case, client, path, body, status, code, field
+):
+    response = await call(
+        hub, "POST", path, hub.welfare if client == "welfare" else client, json=body
+    )
+    assert (response.status_code, response.json()["code"], response.json().get("field")) == (
+        status,
+        code,
+        field,
+    ), case
 
 
 async def test_a_batch_reports_each_mutation(hub):
     await subscribe(hub)
     assisted = hub.held_by("welfare")[0]
-    response = await call(hub, "POST", f"/v1/mutations/{TYPE}/batch", PUBLISHER, json={"mutations": [
-        move("b-1", assisted), move("b-1", assisted), move("b-2", "79122244458"), {"id": "b-3"}]})
+    response = await call(
+        hub,
+        "POST",
+        f"/v1/mutations/{TYPE}/batch",
+        PUBLISHER,
+        json={
+            "mutations": [
+                move("b-1", assisted),
+                move("b-1", assisted),
+                move("b-2", "79122244458"),
+                {"id": "b-3"},
+            ]
+        },
+    )
     assert response.status_code == 200, response.text
     results = response.json()["results"]
     assert [r["status"] for r in results] == ["accepted", "duplicate", "refused", "refused"]
-    assert results[2]["error"]["code"] == "invalid_identifier" and results[3]["error"]["field"] == "subject"
+    assert (
+        results[2]["error"]["code"] == "invalid_identifier"
+        and results[3]["error"]["field"] == "subject"
+    )
 
 
 async def test_a_number_json_allows_but_messages_cannot_carry_is_refused(hub):
-    answer = await hub.http.put("/admin/mutation-types/person.note/1", headers=OPERATOR, json={
-        "name": "Note", "publisher": NR, "fields": ["n"], "schema": {"type": "object"}})
+    answer = await hub.http.put(
+        "/admin/mutation-types/person.note/1",
+        headers=OPERATOR,
+        json={"name": "Note", "publisher": NR, "fields": ["n"], "schema": {"type": "object"}},
+    )
     assert answer.status_code == 201, answer.text
-    response = await call(hub, "POST", "/v1/mutations/person.note", PUBLISHER,
-                          json={"id": "big", "subject": "79122244457", "effective_date": "2024-01-01", "payload": {"n": 2**70}})
+    response = await call(
+        hub,
+        "POST",
+        "/v1/mutations/person.note",
+        PUBLISHER,
+        json={
+            "id": "big",
+            "subject": "79122244457",
+            "effective_date": "2024-01-01",
+            "payload": {"n": 2**70},
+        },
+    )
     # Refused where the body is read (json_input.read_json), naming the number's place.
-    assert (response.status_code, response.json()["code"], response.json()["field"]) == (400, "malformed_request", "payload.n")
+    assert (response.status_code, response.json()["code"], response.json()["field"]) == (
+        400,
+        "malformed_request",
+        "payload.n",
+    )
 
 
 class Webhook:
@@ -225,9 +401,19 @@ def dispatcher(hub, webhook: Webhook, clock, max_attempts: int = 3, batch: int =
     from crossroads.services.push import PushDispatcher
     from tests.support import AsgiProviderClient
 
-    return PushDispatcher(hub.hub.store.mutations, OutboxPushQueue(hub.hub.store.mutations), AsgiProviderClient({"hooks.test:8443": webhook}), hub.hub.keys,
-                          hub.hub.store.audit, clock, max_attempts=max_attempts, retry_base_seconds=10,
-                          retry_max_seconds=60, batch=batch, jitter=lambda: 1.0)
+    return PushDispatcher(
+        hub.hub.store.mutations,
+        OutboxPushQueue(hub.hub.store.mutations),
+        AsgiProviderClient({"hooks.test:8443": webhook}),
+        hub.hub.keys,
+        hub.hub.store.audit,
+        clock,
+        max_attempts=max_attempts,
+        retry_base_seconds=10,
+        retry_max_seconds=60,
+        batch=batch,
+        jitter=lambda: 1.0,
+    )
 
 
 async def test_push_delivers_signed_batches_in_order_retries_and_sets_dead_letters_aside(hub):
@@ -243,12 +429,20 @@ async def test_push_delivers_signed_batches_in_order_retries_and_sets_dead_lette
     push = dispatcher(hub, webhook, clock, batch=2)
     for number in range(3):
         await publish(hub, move(f"p-{number}", assisted[number % 2], city=f"City {number}"))
-    assert await push.deliver_due() == 2 and await push.deliver_due() == 1 and await push.deliver_due() == 0
+    assert (
+        await push.deliver_due() == 2
+        and await push.deliver_due() == 1
+        and await push.deliver_due() == 0
+    )
     assert [e["id"] for e in webhook.received] == ["p-0", "p-1", "p-2"]
     assert all(set(e["data"]) == {"city"} for e in webhook.received)
-    header = verify_detached(webhook.signatures[0], webhook.bodies[0], KeySet.import_key_set(hub.hub.keys.jwks()))
+    header = verify_detached(
+        webhook.signatures[0], webhook.bodies[0], KeySet.import_key_set(hub.hub.keys.jwks())
+    )
     assert header["aud"] == "http://hooks.test:8443/events"
-    assert (await call(hub, "GET", "/v1/mailbox", hub.welfare)).json()["messages"] == []  # push, not pull
+    assert (await call(hub, "GET", "/v1/mailbox", hub.welfare)).json()[
+        "messages"
+    ] == []  # push, not pull
 
     # The webhook fails: the message waits (10 s, then 20 s), nothing behind it overtakes it, and
     # after the third attempt both are dead letters the operator sees and can replay.
@@ -266,15 +460,25 @@ async def test_push_delivers_signed_batches_in_order_retries_and_sets_dead_lette
     assert [(d["mutation_id"], d["attempts"]) for d in dead] == [("p-3", 3), ("p-4", 3)]
     assert dead[0]["last_error"].startswith("provider_error")
     webhook.failing = False
-    replayed = await hub.http.post("/admin/dead-letters/replay", headers=OPERATOR, json={"seqs": [d["seq"] for d in dead]})
+    replayed = await hub.http.post(
+        "/admin/dead-letters/replay", headers=OPERATOR, json={"seqs": [d["seq"] for d in dead]}
+    )
     assert replayed.json() == {"replayed": 2}
     assert await push.deliver_due() == 2
     assert [e["id"] for e in webhook.received] == ["p-0", "p-1", "p-2", "p-3", "p-4"]
 
     records = await audit_records(hub)
-    assert [r.target for r in records if r.action == "mutation.deliver"] == ["p-0", "p-1", "p-2", "p-3", "p-4"]
+    assert [r.target for r in records if r.action == "mutation.deliver"] == [
+        "p-0",
+        "p-1",
+        "p-2",
+        "p-3",
+        "p-4",
+    ]
     assert [(r.target, r.outcome) for r in records if r.action == "mutation.push_failed"] == [
-        ("p-3", "provider_error"), ("p-4", "provider_error")] * 2
+        ("p-3", "provider_error"),
+        ("p-4", "provider_error"),
+    ] * 2
     assert [r.target for r in records if r.action == "mutation.dead_letter"] == ["p-3", "p-4"]
 
 
@@ -291,38 +495,95 @@ async def test_an_unreachable_webhook_is_a_failed_attempt_not_a_crash(hub):
 
 async def test_integrating_with_sync_sends_the_current_state_to_the_new_holder_only(hub):
     welfare = country.BY_KEY["welfare"].number
-    newcomer = next(s for s in country.persons(400, seed=99) if s not in set(hub.held_by("welfare", phase=None)))
+    newcomer = next(
+        s for s in country.persons(400, seed=99) if s not in set(hub.held_by("welfare", phase=None))
+    )
     token = await hub.token(hub.welfare)
-    answer = await hub.http.post("/v1/directory/changes", headers={"Authorization": f"Bearer {token}"}, json={
-        "subject": newcomer, "capacity": "SOCIAL_ASSISTANCE", "start": date.today().isoformat(), "sync": True})
+    answer = await hub.http.post(
+        "/v1/directory/changes",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "subject": newcomer,
+            "capacity": "SOCIAL_ASSISTANCE",
+            "start": date.today().isoformat(),
+            "sync": True,
+        },
+    )
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"status": "applied", "synchronised": 1}  # the demo's address changes: the one with a state
-    [message] = [m for m in (await call(hub, "GET", "/v1/mailbox", hub.welfare)).json()["messages"]
-                 if m["event"]["subject"] == newcomer]
+    assert answer.json() == {
+        "status": "applied",
+        "synchronised": 1,
+    }  # the demo's address changes: the one with a state
+    [message] = [
+        m
+        for m in (await call(hub, "GET", "/v1/mailbox", hub.welfare)).json()["messages"]
+        if m["event"]["subject"] == newcomer
+    ]
     event = message["event"]
-    assert event["initialsync"] is True and event["type"] == "be.crossroads.person.address-change.v1"
-    assert event["data"] == country.current_address(newcomer)  # ISC/25/401 allows street, postcode and city
+    assert (
+        event["initialsync"] is True and event["type"] == "be.crossroads.person.address-change.v1"
+    )
+    assert event["data"] == country.current_address(
+        newcomer
+    )  # ISC/25/401 allows street, postcode and city
     [synced] = [r for r in await audit_records(hub) if r.action == "mutation.sync"]
-    assert (synced.consumer, synced.outcome, synced.subject_hash) == (welfare, "ok", hub.hub.hasher.hex(newcomer))
-    refused = await hub.http.post("/v1/directory/changes", headers={"Authorization": f"Bearer {token}"}, json={
-        "op": "end", "subject": newcomer, "capacity": "SOCIAL_ASSISTANCE", "end": date.today().isoformat(), "sync": True})
+    assert (synced.consumer, synced.outcome, synced.subject_hash) == (
+        welfare,
+        "ok",
+        hub.hub.hasher.hex(newcomer),
+    )
+    refused = await hub.http.post(
+        "/v1/directory/changes",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "op": "end",
+            "subject": newcomer,
+            "capacity": "SOCIAL_ASSISTANCE",
+            "end": date.today().isoformat(),
+            "sync": True,
+        },
+    )
     assert (refused.status_code, refused.json()["field"]) == (400, "sync")
 
 
 async def test_a_source_that_cannot_answer_the_state_is_audited_and_the_integration_stands(hub):
-    answer = await hub.http.put(f"/admin/mutation-types/{TYPE}/1", headers=OPERATOR, json={
-        "name": "Change of address", "publisher": NR, "fields": ["street", "city", "postcode"],
-        "state_path": "/mutations/not-served/state"})
+    answer = await hub.http.put(
+        f"/admin/mutation-types/{TYPE}/1",
+        headers=OPERATOR,
+        json={
+            "name": "Change of address",
+            "publisher": NR,
+            "fields": ["street", "city", "postcode"],
+            "state_path": "/mutations/not-served/state",
+        },
+    )
     assert answer.status_code == 200, answer.text
     assert (await subscribe(hub)).status_code == 201
-    newcomer = next(s for s in country.persons(400, seed=98) if s not in set(hub.held_by("welfare", phase=None)))
+    newcomer = next(
+        s for s in country.persons(400, seed=98) if s not in set(hub.held_by("welfare", phase=None))
+    )
     token = await hub.token(hub.welfare)
-    answer = await hub.http.post("/v1/directory/changes", headers={"Authorization": f"Bearer {token}"}, json={
-        "subject": newcomer, "capacity": "SOCIAL_ASSISTANCE", "start": "2024-01-01", "sync": True})
-    assert answer.json() == {"status": "applied", "synchronised": 1}  # the demo's address type still answers
-    failed = [r for r in await audit_records(hub) if r.action == "mutation.sync" and r.outcome != "ok"]
+    answer = await hub.http.post(
+        "/v1/directory/changes",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "subject": newcomer,
+            "capacity": "SOCIAL_ASSISTANCE",
+            "start": "2024-01-01",
+            "sync": True,
+        },
+    )
+    assert answer.json() == {
+        "status": "applied",
+        "synchronised": 1,
+    }  # the demo's address type still answers
+    failed = [
+        r for r in await audit_records(hub) if r.action == "mutation.sync" and r.outcome != "ok"
+    ]
     assert [(r.service, r.outcome) for r in failed] == [(TYPE, "provider_error")]
-    assert [i.institution for i in await hub.hub.directory.holders(newcomer)] == [country.BY_KEY["welfare"].number]
+    assert [i.institution for i in await hub.hub.directory.holders(newcomer)] == [
+        country.BY_KEY["welfare"].number
+    ]
 
 
 async def test_the_govstack_pull_and_confirm_shape(hub):

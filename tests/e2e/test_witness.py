@@ -14,9 +14,9 @@ from crossroads.adapters.sql.store import open_store
 from crossroads.domain.audit import AuditRecord
 from crossroads.entrypoints.witness import create_witness_app
 from crossroads.services.clock import FixedClock
+from crossroads.services.head_publisher import HeadPublisher
 from crossroads.services.transparency import AuditProofs, Sequencer
 from crossroads.services.witness import verify_cosignature
-from crossroads.services.head_publisher import HeadPublisher
 from crossroads.verifier import ProofError, verify_tree_head
 
 pytestmark = pytest.mark.anyio
@@ -27,14 +27,29 @@ class Hub:
 
     def __init__(self, store, keys, targets) -> None:
         self.store = store
-        self.sequencer = Sequencer(store.transparency, keys, FixedClock(1_700_000_000), head_every_entries=10**9,
-                                   head_every_seconds=10**9)
-        self.publisher = HeadPublisher(store.transparency, AuditProofs(store.transparency).consistency, targets)
+        self.sequencer = Sequencer(
+            store.transparency,
+            keys,
+            FixedClock(1_700_000_000),
+            head_every_entries=10**9,
+            head_every_seconds=10**9,
+        )
+        self.publisher = HeadPublisher(
+            store.transparency, AuditProofs(store.transparency).consistency, targets
+        )
 
     async def grow(self, count: int, tag: str):
         first = await self.store.audit.count()
-        await asyncio.gather(*(self.store.audit.append(AuditRecord(kind="exchange", at_ms=i, outcome="ok", request_id=f"{tag}{first + i}"))
-                               for i in range(count)))
+        await asyncio.gather(
+            *(
+                self.store.audit.append(
+                    AuditRecord(
+                        kind="exchange", at_ms=i, outcome="ok", request_id=f"{tag}{first + i}"
+                    )
+                )
+                for i in range(count)
+            )
+        )
         return await self.sequencer.sign_now()
 
 
@@ -42,7 +57,9 @@ class Hub:
 async def world(tmp_path):
     keys = HubKeys.load_or_create(tmp_path / "hub-keys")
     witness_app = create_witness_app(tmp_path / "witness", keys.jwks())
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=witness_app), base_url="http://witness.test")
+    http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=witness_app), base_url="http://witness.test"
+    )
     stores = []
 
     async def hub(name: str, target: WitnessTarget | None = None) -> Hub:
@@ -81,7 +98,10 @@ async def test_consistent_heads_are_countersigned_and_a_split_view_is_refused_wi
     await forked.grow(7, "b")
     assert await forked.publisher.publish_latest() == 0 and forked.publisher.failures == 2
     assert await forked.store.transparency.cosignatures(13) == {}  # refused: nothing to show
-    evidence = [json.loads(line) for line in (tmp_path / "witness/ledger/split-views.jsonl").read_text().splitlines()]
+    evidence = [
+        json.loads(line)
+        for line in (tmp_path / "witness/ledger/split-views.jsonl").read_text().splitlines()
+    ]
     assert len(evidence) == 2 and evidence[0]["countersigned"]["tree_size"] == 13
     assert (await http.get("/witness/v1/tree-heads/latest")).json()["tree_size"] == 13
 
@@ -89,7 +109,9 @@ async def test_consistent_heads_are_countersigned_and_a_split_view_is_refused_wi
     await honest.grow(4, "a")
     assert await honest.publisher.publish_latest() == 1
     restarted = create_witness_app(tmp_path / "witness", keys.jwks())
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=restarted), base_url="http://w2.test") as again:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=restarted), base_url="http://w2.test"
+    ) as again:
         assert (await again.get("/witness/v1/tree-heads/latest")).json()["tree_size"] == 17
 
 
@@ -97,11 +119,18 @@ async def test_a_head_not_signed_by_the_hub_or_malformed_is_refused(world):
     hub, http, keys, tmp_path = world
     impostor_keys = HubKeys.load_or_create(tmp_path / "impostor-keys")
     store = await open_store(f"sqlite:///{tmp_path / 'imp.sqlite3'}")
-    impostor = Sequencer(store.transparency, impostor_keys, FixedClock(1_700_000_000), head_every_entries=1,
-                         head_every_seconds=1)
+    impostor = Sequencer(
+        store.transparency,
+        impostor_keys,
+        FixedClock(1_700_000_000),
+        head_every_entries=1,
+        head_every_seconds=1,
+    )
     forged = await impostor.sign_now()
     await store.close()
-    answer = await http.post("/witness/v1/tree-heads", json={"head": forged.as_dict(), "proof_from": 0})
+    answer = await http.post(
+        "/witness/v1/tree-heads", json={"head": forged.as_dict(), "proof_from": 0}
+    )
     assert answer.status_code == 422 and answer.json()["code"] == "invalid_tree_head"
     answer = await http.post("/witness/v1/tree-heads", json={"head": "nonsense", "extra": 1})
     assert answer.status_code == 400 and answer.json()["code"] == "malformed_request"
@@ -117,7 +146,9 @@ async def test_a_publisher_behind_the_witness_proves_from_where_the_witness_is(w
     await first.grow(3, "s")
     assert await second.publisher.publish_latest() == 1  # 9, proved from 6
     await first.grow(5, "s")
-    assert await first.publisher.publish_latest() == 1  # first still thinks 6: told 9, proves from 9
+    assert (
+        await first.publisher.publish_latest() == 1
+    )  # first still thinks 6: told 9, proves from 9
     assert first.publisher.failures == 0
     assert (await http.get("/witness/v1/tree-heads/latest")).json()["tree_size"] == 14
 
@@ -133,7 +164,10 @@ async def test_heads_published_to_a_directory_are_written_once_and_verify(tmp_pa
         await hub.grow(2, "d")
         await hub.publisher.publish_latest()
         files = sorted((tmp_path / "published").iterdir())
-        assert [f.name for f in files] == ["tree-head-000000000003.json", "tree-head-000000000005.json"]
+        assert [f.name for f in files] == [
+            "tree-head-000000000003.json",
+            "tree-head-000000000005.json",
+        ]
         assert verify_tree_head(json.loads(files[1].read_text()), keys.jwks())[0] == 5
     finally:
         await store.close()

@@ -14,5 +14,12 @@ from .providers import MemoryProviders
 from .registry import MemoryRegistry
 from .store import MemoryReplayGuard, MemoryStore
 
-__all__ = ["MemoryAuditLog", "MemoryDirectory", "MemoryMutationStore", "MemoryProviders",
-           "MemoryRegistry", "MemoryReplayGuard", "MemoryStore"]
+__all__ = [
+    "MemoryAuditLog",
+    "MemoryDirectory",
+    "MemoryMutationStore",
+    "MemoryProviders",
+    "MemoryRegistry",
+    "MemoryReplayGuard",
+    "MemoryStore",
+]

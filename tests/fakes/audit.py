@@ -19,8 +19,10 @@ class MemoryAuditLog(AuditLog):
 
     async def read(self, start: int = 0, limit: int = 1000) -> list[tuple[int, bytes]]:
         first = max(start, 1)
-        return [(seq, self.entries[seq - 1])
-                for seq in range(first, min(first + limit, len(self.entries) + 1))]
+        return [
+            (seq, self.entries[seq - 1])
+            for seq in range(first, min(first + limit, len(self.entries) + 1))
+        ]
 
     async def count(self) -> int:
         return len(self.entries)

@@ -26,20 +26,24 @@ class MemoryDirectory(DirectoryRepository):
                 self.periods.pop(key, None)
 
     def _integrations(self, keys) -> list[Integration]:
-        found = [Integration(subject, institution, capacity, phase, period)
-                 for subject, institution, capacity in keys
-                 for phase, period in self.periods[(subject, institution, capacity)]]
+        found = [
+            Integration(subject, institution, capacity, phase, period)
+            for subject, institution, capacity in keys
+            for phase, period in self.periods[(subject, institution, capacity)]
+        ]
         return sorted(found, key=lambda i: (i.institution, i.capacity, i.period.start))
 
     async def held_by(self, subject_key: bytes, institution: str) -> list[Integration]:
-        return self._integrations(k for k in self.periods
-                                  if k[0] == subject_key and k[1] == institution)
+        return self._integrations(
+            k for k in self.periods if k[0] == subject_key and k[1] == institution
+        )
 
-    async def holders(
-        self, subject_key: bytes, capacity: str | None = None
-    ) -> list[Integration]:
-        return self._integrations(k for k in self.periods if k[0] == subject_key
-                                  and (capacity is None or k[2] == capacity))
+    async def holders(self, subject_key: bytes, capacity: str | None = None) -> list[Integration]:
+        return self._integrations(
+            k
+            for k in self.periods
+            if k[0] == subject_key and (capacity is None or k[2] == capacity)
+        )
 
     async def holders_of(self, subject_keys: list[bytes]) -> dict[bytes, list[Integration]]:
         found = {key: await self.holders(key) for key in dict.fromkeys(subject_keys)}

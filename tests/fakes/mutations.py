@@ -26,9 +26,17 @@ class _Row:
     acked_at_ms: int | None = None
 
     def delivery(self) -> Delivery:
-        return Delivery(self.seq, self.subscription, self.publisher, self.mutation_id,
-                        self.subject_key, self.message, self.attempts, self.last_error,
-                        self.dead_at_ms)
+        return Delivery(
+            self.seq,
+            self.subscription,
+            self.publisher,
+            self.mutation_id,
+            self.subject_key,
+            self.message,
+            self.attempts,
+            self.last_error,
+            self.dead_at_ms,
+        )
 
     @property
     def waiting(self) -> bool:
@@ -61,30 +69,42 @@ class MemoryMutationStore(MutationStore):
 
     async def add_subscription(self, subscription: Subscription) -> bool:
         if subscription.id in self.subs or any(
-                (s.institution, s.application, s.mutation_type)
-                == (subscription.institution, subscription.application, subscription.mutation_type)
-                for s in self.subs.values()):
+            (s.institution, s.application, s.mutation_type)
+            == (subscription.institution, subscription.application, subscription.mutation_type)
+            for s in self.subs.values()
+        ):
             return False
         self.subs[subscription.id] = subscription
         return True
 
-    async def subscriptions(self, *, mutation_type: str | None = None,
-                            institution: str | None = None,
-                            application: str | None = None) -> list[Subscription]:
-        found = [s for s in self.subs.values()
-                 if mutation_type in (None, s.mutation_type)
-                 and institution in (None, s.institution)
-                 and application in (None, s.application)]
+    async def subscriptions(
+        self,
+        *,
+        mutation_type: str | None = None,
+        institution: str | None = None,
+        application: str | None = None,
+    ) -> list[Subscription]:
+        found = [
+            s
+            for s in self.subs.values()
+            if mutation_type in (None, s.mutation_type)
+            and institution in (None, s.institution)
+            and application in (None, s.application)
+        ]
         return sorted(found, key=lambda s: (s.created_at_ms, s.id))
 
     async def delete_subscription(self, subscription_id: str) -> bool:
-        for seq in [seq for seq, row in self.outbox.items()
-                    if row.subscription == subscription_id and row.waiting]:
+        for seq in [
+            seq
+            for seq, row in self.outbox.items()
+            if row.subscription == subscription_id and row.waiting
+        ]:
             del self.outbox[seq]  # nobody can fetch it now
         return self.subs.pop(subscription_id, None) is not None
 
-    async def publish(self, mutation: Mutation, digest: bytes,
-                      deliveries: list[tuple[str, bytes]]) -> bytes | None:
+    async def publish(
+        self, mutation: Mutation, digest: bytes, deliveries: list[tuple[str, bytes]]
+    ) -> bytes | None:
         [outcome] = await self.publish_many([(mutation, digest, deliveries)])
         return outcome
 
@@ -102,8 +122,14 @@ class MemoryMutationStore(MutationStore):
             for subscription, message in deliveries:
                 self._last_seq += 1
                 seq = self._last_seq
-                self.outbox[seq] = _Row(seq, subscription, mutation.publisher, mutation.id,
-                                        mutation.subject_key, message)
+                self.outbox[seq] = _Row(
+                    seq,
+                    subscription,
+                    mutation.publisher,
+                    mutation.id,
+                    mutation.subject_key,
+                    message,
+                )
         return outcomes
 
     async def digests(self, publisher: str, ids: list[str]) -> dict[str, bytes]:
@@ -117,22 +143,37 @@ class MemoryMutationStore(MutationStore):
         sub = self.subs.get(row.subscription)
         return sub is not None and (sub.institution, sub.application) == (institution, application)
 
-    async def mailbox(self, institution: str, application: str, after: int, limit: int, *,
-                      mutation_type: str | None = None,
-                      mutation_id: str | None = None) -> list[Delivery]:
-        found = [r.delivery() for r in self._rows()
-                 if r.seq > after and r.waiting and r.dead_at_ms is None
-                 and self._of(institution, application, r)
-                 and self.subs[r.subscription].mode == "pull"
-                 and mutation_type in (None, self.subs[r.subscription].mutation_type)
-                 and mutation_id in (None, r.mutation_id)]
+    async def mailbox(
+        self,
+        institution: str,
+        application: str,
+        after: int,
+        limit: int,
+        *,
+        mutation_type: str | None = None,
+        mutation_id: str | None = None,
+    ) -> list[Delivery]:
+        found = [
+            r.delivery()
+            for r in self._rows()
+            if r.seq > after
+            and r.waiting
+            and r.dead_at_ms is None
+            and self._of(institution, application, r)
+            and self.subs[r.subscription].mode == "pull"
+            and mutation_type in (None, self.subs[r.subscription].mutation_type)
+            and mutation_id in (None, r.mutation_id)
+        ]
         return found[:limit]
 
     async def unacknowledged(
         self, institution: str, application: str, seqs: list[int]
     ) -> list[Delivery]:
-        return [r.delivery() for r in self._rows(seqs)
-                if r.waiting and self._of(institution, application, r)]
+        return [
+            r.delivery()
+            for r in self._rows(seqs)
+            if r.waiting and self._of(institution, application, r)
+        ]
 
     async def ack(self, institution: str, application: str, seqs: list[int], at_ms: int) -> int:
         acked = [r for r in self._rows(seqs) if r.waiting and self._of(institution, application, r)]
@@ -141,8 +182,11 @@ class MemoryMutationStore(MutationStore):
         return len(acked)
 
     async def due_pushes(self, subscription: str, now_ms: int, limit: int) -> list[Delivery]:
-        waiting = [r for r in self._rows() if r.subscription == subscription and r.waiting
-                   and r.dead_at_ms is None][:limit]
+        waiting = [
+            r
+            for r in self._rows()
+            if r.subscription == subscription and r.waiting and r.dead_at_ms is None
+        ][:limit]
         if not waiting or waiting[0].next_attempt_ms > now_ms:
             return []
         return [r.delivery() for r in waiting]
@@ -151,16 +195,21 @@ class MemoryMutationStore(MutationStore):
         for row in self._rows(seqs):
             row.acked_at_ms = at_ms
 
-    async def failed(self, seqs: list[int], error: str, next_attempt_ms: int,
-                     dead_at_ms: int | None) -> None:
+    async def failed(
+        self, seqs: list[int], error: str, next_attempt_ms: int, dead_at_ms: int | None
+    ) -> None:
         for row in self._rows(seqs):
             row.attempts += 1
             row.last_error, row.next_attempt_ms, row.dead_at_ms = (
-                error[:500], next_attempt_ms, dead_at_ms)
+                error[:500],
+                next_attempt_ms,
+                dead_at_ms,
+            )
 
     async def dead_letters(self, limit: int) -> list[Delivery]:
-        return [r.delivery() for r in self._rows()
-                if r.dead_at_ms is not None and r.waiting][:limit]
+        return [r.delivery() for r in self._rows() if r.dead_at_ms is not None and r.waiting][
+            :limit
+        ]
 
     async def replay(self, seqs: list[int]) -> list[int]:
         replayed = [r for r in self._rows(seqs) if r.dead_at_ms is not None and r.waiting]
@@ -172,8 +221,13 @@ class MemoryMutationStore(MutationStore):
         return [r.delivery() for r in self._rows(seqs)]
 
     async def push_deliveries_after(self, after: int, limit: int) -> list[Delivery]:
-        return [r.delivery() for r in self._rows() if r.seq > after and r.subscription in self.subs
-                and self.subs[r.subscription].mode == "push"][:limit]
+        return [
+            r.delivery()
+            for r in self._rows()
+            if r.seq > after
+            and r.subscription in self.subs
+            and self.subs[r.subscription].mode == "push"
+        ][:limit]
 
     async def relay_position(self, name: str) -> int:
         return self.positions.get(name, 0)

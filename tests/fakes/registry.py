@@ -6,7 +6,13 @@ import secrets
 
 from crossroads.domain.errors import Refusal
 from crossroads.domain.registry import (
-    Application, Authorization, Capacity, Institution, IntegrationRight, RoutedProvider, Service,
+    Application,
+    Authorization,
+    Capacity,
+    Institution,
+    IntegrationRight,
+    RoutedProvider,
+    Service,
 )
 from crossroads.domain.versions import version_key
 from crossroads.services.ports import RegistryRepository
@@ -48,8 +54,11 @@ class MemoryRegistry(RegistryRepository):
         return self.applications.get((institution, code))
 
     async def list_applications(self, institution: str | None = None) -> list[Application]:
-        return [self.applications[k] for k in sorted(self.applications)
-                if institution is None or k[0] == institution]
+        return [
+            self.applications[k]
+            for k in sorted(self.applications)
+            if institution is None or k[0] == institution
+        ]
 
     async def credential_epoch(self, institution: str, code: str) -> str | None:
         application = self.applications.get((institution, code))
@@ -82,10 +91,13 @@ class MemoryRegistry(RegistryRepository):
     async def find_authorizations(
         self, consumer: str | None = None, service: str | None = None, purpose: str | None = None
     ) -> list[Authorization]:
-        return [a for _, a in sorted(self.authorizations.items())
-                if (not consumer or a.consumer == consumer)
-                and (not service or a.service == service)
-                and (not purpose or a.purpose == purpose)]
+        return [
+            a
+            for _, a in sorted(self.authorizations.items())
+            if (not consumer or a.consumer == consumer)
+            and (not service or a.service == service)
+            and (not purpose or a.purpose == purpose)
+        ]
 
     async def put_integration_right(self, right: IntegrationRight) -> bool:
         return _put(self.rights, (right.institution, right.capacity), right)
@@ -93,8 +105,11 @@ class MemoryRegistry(RegistryRepository):
     async def list_integration_rights(
         self, institution: str | None = None
     ) -> list[IntegrationRight]:
-        return [self.rights[k] for k in sorted(self.rights)
-                if institution is None or k[0] == institution]
+        return [
+            self.rights[k]
+            for k in sorted(self.rights)
+            if institution is None or k[0] == institution
+        ]
 
     async def put_routed_provider(self, provider: RoutedProvider) -> bool:
         return _put(self.routed, (provider.service, provider.institution), provider)
@@ -106,26 +121,35 @@ class MemoryRegistry(RegistryRepository):
         """What the SQL schema's foreign keys (without ON DELETE CASCADE) refuse to orphan."""
         if kind == "institution":
             number = key[0]
-            return (any(s.provider == number for s in self.services.values())
-                    or any(a.consumer == number for a in self.authorizations.values()))
+            return any(s.provider == number for s in self.services.values()) or any(
+                a.consumer == number for a in self.authorizations.values()
+            )
         if kind == "capacity":
             code = key[0]
-            return (any(s.routed_capacity == code for s in self.services.values())
-                    or any(c == code for _, c in self.rights))
+            return any(s.routed_capacity == code for s in self.services.values()) or any(
+                c == code for _, c in self.rights
+            )
         return False
 
     async def delete(self, kind: str, key: tuple[str, ...]) -> bool:
-        tables = {"institution": self.institutions, "application": self.applications,
-                  "capacity": self.capacities, "service": self.services,
-                  "authorization": self.authorizations, "integration_right": self.rights,
-                  "routed_provider": self.routed}
+        tables = {
+            "institution": self.institutions,
+            "application": self.applications,
+            "capacity": self.capacities,
+            "service": self.services,
+            "authorization": self.authorizations,
+            "integration_right": self.rights,
+            "routed_provider": self.routed,
+        }
         table = tables[kind]
         lookup = key[0] if len(key) == 1 else tuple(key)
         if lookup not in table:
             return False
         if self._referenced(kind, key):
-            raise Refusal("conflict", f"{kind} {'/'.join(key)} is still referenced; remove what "
-                          "names it first.")
+            raise Refusal(
+                "conflict",
+                f"{kind} {'/'.join(key)} is still referenced; remove what names it first.",
+            )
         del table[lookup]
         if kind == "institution":  # its applications, rights and routes go with it (CASCADE)
             for other in (self.applications, self.rights, self.routed):

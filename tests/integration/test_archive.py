@@ -12,10 +12,16 @@ from crossroads.adapters.sql.store import open_store
 from crossroads.domain.audit import AuditRecord
 from crossroads.domain.errors import Refusal
 from crossroads.services.archive import AuditArchive
-from crossroads.services.log_auditor import LogAuditor
 from crossroads.services.clock import FixedClock
+from crossroads.services.log_auditor import LogAuditor
 from crossroads.services.transparency import AuditProofs, Sequencer
-from crossroads.verifier import ProofError, leaf_hash, verify_consistency, verify_inclusion, verify_segment
+from crossroads.verifier import (
+    ProofError,
+    leaf_hash,
+    verify_consistency,
+    verify_inclusion,
+    verify_segment,
+)
 
 pytestmark = pytest.mark.anyio
 DAY_MS = 86_400_000
@@ -25,7 +31,9 @@ T0 = 1_700_000_000  # seconds
 class Log:
     def __init__(self, store, keys, clock, folder) -> None:
         self.store, self.keys, self.clock, self.folder = store, keys, clock, folder
-        self.sequencer = Sequencer(store.transparency, keys, clock, head_every_entries=10**9, head_every_seconds=10**9)
+        self.sequencer = Sequencer(
+            store.transparency, keys, clock, head_every_entries=10**9, head_every_seconds=10**9
+        )
         self.archive = AuditArchive(store.transparency, keys.jwks, clock)
         self.proofs = AuditProofs(store.transparency)
         self.auditor = LogAuditor(store.transparency, keys.jwks)
@@ -33,9 +41,20 @@ class Log:
     async def append(self, count: int, subject: str = "aa" * 16):
         """Append `count` entries dated now, sequence them, and sign a head of the whole tree."""
         first = await self.store.audit.count()
-        await asyncio.gather(*(self.store.audit.append(AuditRecord(
-            kind="exchange", at_ms=self.clock.now_ms(), outcome="ok", request_id=f"r{first + i}", subject_hash=subject))
-            for i in range(count)))
+        await asyncio.gather(
+            *(
+                self.store.audit.append(
+                    AuditRecord(
+                        kind="exchange",
+                        at_ms=self.clock.now_ms(),
+                        outcome="ok",
+                        request_id=f"r{first + i}",
+                        subject_hash=subject,
+                    )
+                )
+                for i in range(count)
+            )
+        )
         while await self.sequencer.step():
             pass
         return await self.sequencer.sign_now()
@@ -44,7 +63,9 @@ class Log:
 @pytest.fixture
 async def log(store_url, tmp_path):
     store = await open_store(store_url)
-    yield Log(store, HubKeys.load_or_create(tmp_path / "keys"), FixedClock(T0), tmp_path / "archive")
+    yield Log(
+        store, HubKeys.load_or_create(tmp_path / "keys"), FixedClock(T0), tmp_path / "archive"
+    )
     await store.close()
 
 
@@ -69,7 +90,10 @@ async def test_segments_verify_on_their_own_and_chain(log):
     one = verify_segment(lines(log.folder / first.file_name), log.keys.jwks())
     two = verify_segment(lines(log.folder / second.file_name), log.keys.jwks())
     assert two["start_head"] == one["end_head"]
-    assert [s.file_name for s in await log.store.transparency.segments()] == [first.file_name, second.file_name]
+    assert [s.file_name for s in await log.store.transparency.segments()] == [
+        first.file_name,
+        second.file_name,
+    ]
     assert not list(log.folder.glob(".*"))  # no partial file left behind
 
 
@@ -113,10 +137,18 @@ async def test_pruning_keeps_heads_verifiable_and_the_live_log_provable(log):
     leaf, path = await log.proofs.inclusion(30, latest.tree_size)
     verify_inclusion(30, latest.tree_size, leaf, path, latest.root_hash)
     assert leaf == leaf_hash(await log.proofs.entry(30))
-    verify_consistency(mid_head.tree_size, latest.tree_size, mid_head.root_hash, latest.root_hash,
-                       await log.proofs.consistency(mid_head.tree_size, latest.tree_size))
-    for attempt in (log.proofs.inclusion(5, latest.tree_size), log.proofs.entry(5),
-                    log.proofs.consistency(old_head.tree_size - 4, latest.tree_size)):
+    verify_consistency(
+        mid_head.tree_size,
+        latest.tree_size,
+        mid_head.root_hash,
+        latest.root_hash,
+        await log.proofs.consistency(mid_head.tree_size, latest.tree_size),
+    )
+    for attempt in (
+        log.proofs.inclusion(5, latest.tree_size),
+        log.proofs.entry(5),
+        log.proofs.consistency(old_head.tree_size - 4, latest.tree_size),
+    ):
         with pytest.raises(Refusal) as refused:
             await attempt
         assert refused.value.code == "pruned"

@@ -17,14 +17,27 @@ ME = "cd" * 16
 @pytest.fixture
 async def history(store_url):
     store = await open_store(store_url)
-    yield store, ConsultationHistory(store.transparency, AuditProofs(store.transparency), RegistryCache(store.registry, 60))
+    yield (
+        store,
+        ConsultationHistory(
+            store.transparency, AuditProofs(store.transparency), RegistryCache(store.registry, 60)
+        ),
+    )
     await store.close()
 
 
 async def log(store, n: int, service: str, kind: str = "exchange") -> None:
     for i in range(n):
-        await store.audit.append(AuditRecord(kind=kind, at_ms=i, outcome="ok", request_id=f"{service}-{i}",
-                                             service=service, subject_hash=ME))
+        await store.audit.append(
+            AuditRecord(
+                kind=kind,
+                at_ms=i,
+                outcome="ok",
+                request_id=f"{service}-{i}",
+                service=service,
+                subject_hash=ME,
+            )
+        )
 
 
 async def test_a_service_filter_fills_the_page_from_older_entries(history):
@@ -32,11 +45,24 @@ async def test_a_service_filter_fills_the_page_from_older_entries(history):
     await log(store, 4, "child.benefit/1")
     await log(store, 30, "person.identity/1")  # newer, and more than a page
     await log(store, 3, "x", kind="directory")
-    page = await use_case.page(bytes.fromhex(ME), limit=3, kinds=frozenset({"exchange"}), service_code="child.benefit")
-    assert [c.record.request_id for c in page.consultations] == ["child.benefit/1-3", "child.benefit/1-2", "child.benefit/1-1"]
-    rest = await use_case.page(bytes.fromhex(ME), limit=3, before=page.next_before, kinds=frozenset({"exchange"}),
-                               service_code="child.benefit")
-    assert [c.record.request_id for c in rest.consultations] == ["child.benefit/1-0"] and rest.next_before is None
+    page = await use_case.page(
+        bytes.fromhex(ME), limit=3, kinds=frozenset({"exchange"}), service_code="child.benefit"
+    )
+    assert [c.record.request_id for c in page.consultations] == [
+        "child.benefit/1-3",
+        "child.benefit/1-2",
+        "child.benefit/1-1",
+    ]
+    rest = await use_case.page(
+        bytes.fromhex(ME),
+        limit=3,
+        before=page.next_before,
+        kinds=frozenset({"exchange"}),
+        service_code="child.benefit",
+    )
+    assert [c.record.request_id for c in rest.consultations] == [
+        "child.benefit/1-0"
+    ] and rest.next_before is None
 
 
 async def test_pages_of_everything_chain_to_the_end(history):

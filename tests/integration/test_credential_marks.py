@@ -32,9 +32,13 @@ async def two_stores(store_url):
     first = await open_store(store_url)
     second = await open_store(store_url)
     # Both listen (on PostgreSQL they connect in the background), as in a running deployment.
-    await until(lambda: first.registry._mark.read() is not None and second.registry._mark.read() is not None)
+    await until(
+        lambda: first.registry._mark.read() is not None and second.registry._mark.read() is not None
+    )
     await first.registry.put_institution(Institution(INSTITUTION, "Welfare centre"))
-    await first.registry.put_application(Application(INSTITUTION, "case-app", "Case app", {"keys": []}, True))
+    await first.registry.put_application(
+        Application(INSTITUTION, "case-app", "Case app", {"keys": []}, True)
+    )
     yield first, second, store_url
     await first.close()
     await second.close()
@@ -44,6 +48,7 @@ async def write_epoch_behind_the_hubs_back(store_url: str, epoch: str) -> None:
     """A write no hub process signals: only what is kept can still answer the old epoch."""
     if store_url.startswith("sqlite"):
         import sqlite3
+
         conn = sqlite3.connect(store_url.removeprefix("sqlite:///"))
         conn.execute("UPDATE applications SET token_epoch = ?", (epoch,))
         conn.commit()
@@ -53,19 +58,25 @@ async def write_epoch_behind_the_hubs_back(store_url: str, epoch: str) -> None:
         conn.execute("UPDATE applications SET token_epoch = %s", (epoch,))
 
 
-async def test_an_epoch_is_kept_while_the_mark_is_unchanged_and_read_again_after_any_processs_change(two_stores):
+async def test_an_epoch_is_kept_while_the_mark_is_unchanged_and_read_again_after_any_processs_change(
+    two_stores,
+):
     first, second, url = two_stores
     kept = await second.registry.credential_epoch(INSTITUTION, "case-app")
     assert kept is not None
     await write_epoch_behind_the_hubs_back(url, "unsignalled")
     assert await second.registry.credential_epoch(INSTITUTION, "case-app") == kept  # no store read
 
-    await first.registry.put_application(Application(INSTITUTION, "case-app", "Case app", {"keys": []}, False))
+    await first.registry.put_application(
+        Application(INSTITUTION, "case-app", "Case app", {"keys": []}, False)
+    )
     # The change's call has returned: the other process answers from the store at once.
     assert await second.registry.credential_epoch(INSTITUTION, "case-app") is None
     assert await first.registry.credential_epoch(INSTITUTION, "case-app") is None
 
-    await first.registry.put_application(Application(INSTITUTION, "case-app", "Case app", {"keys": []}, True))
+    await first.registry.put_application(
+        Application(INSTITUTION, "case-app", "Case app", {"keys": []}, True)
+    )
     enabled = await second.registry.credential_epoch(INSTITUTION, "case-app")
     assert enabled is not None and enabled != kept
     await first.registry.delete("institution", (INSTITUTION,))
@@ -77,7 +88,9 @@ async def test_a_change_that_rolls_back_leaves_the_kept_epochs_alone(two_stores)
     kept = await second.registry.credential_epoch(INSTITUTION, "case-app")
     mark = second.registry._mark.read()
     with pytest.raises(Exception):
-        await first.registry.put_application(Application("0999999999", "ghost", "No institution", {"keys": []}, True))
+        await first.registry.put_application(
+            Application("0999999999", "ghost", "No institution", {"keys": []}, True)
+        )
     await asyncio.sleep(0.1)  # a notification, if one had been sent, would have arrived by now
     assert second.registry._mark.read() == mark
     assert await second.registry.credential_epoch(INSTITUTION, "case-app") == kept
@@ -90,28 +103,40 @@ async def test_without_its_listener_a_postgres_process_reads_every_epoch_from_th
     with psycopg.connect(url, autocommit=True) as conn:
         killed = conn.execute(
             "SELECT pg_terminate_backend(pid, 1000) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND application_name = %s", (LISTENER_NAME,)).fetchall()
+            " WHERE datname = current_database() AND application_name = %s",
+            (LISTENER_NAME,),
+        ).fetchall()
     assert len(killed) == 2  # one listener a process
     await write_epoch_behind_the_hubs_back(url, "while-deaf")
     # However soon it is asked, the deaf process does not vouch for what it kept.
     assert await second.registry.credential_epoch(INSTITUTION, "case-app") == "while-deaf"
     await until(lambda: second.registry._mark.read() is not None)  # it listens again
     await write_epoch_behind_the_hubs_back(url, "after")
-    assert await second.registry.credential_epoch(INSTITUTION, "case-app") == "after"  # what was kept is gone
+    assert (
+        await second.registry.credential_epoch(INSTITUTION, "case-app") == "after"
+    )  # what was kept is gone
 
 
 @pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
-async def test_a_listener_that_does_not_acknowledge_a_change_is_disconnected_before_the_change_returns(two_stores):
+async def test_a_listener_that_does_not_acknowledge_a_change_is_disconnected_before_the_change_returns(
+    two_stores,
+):
     first, second, url = two_stores
     # A process that listens but hangs: it hears the change and never says so.
-    async with await psycopg.AsyncConnection.connect(url, autocommit=True, application_name=LISTENER_NAME) as hung:
+    async with await psycopg.AsyncConnection.connect(
+        url, autocommit=True, application_name=LISTENER_NAME
+    ) as hung:
         await hung.execute("LISTEN crossroads_credentials")
         pid = hung.info.backend_pid
         started = time.monotonic()
-        await first.registry.put_application(Application(INSTITUTION, "case-app", "Case app", {"keys": []}, False))
+        await first.registry.put_application(
+            Application(INSTITUTION, "case-app", "Case app", {"keys": []}, False)
+        )
         took = time.monotonic() - started
         with psycopg.connect(url, autocommit=True) as conn:
-            alive = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()[0]
+            alive = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,)
+            ).fetchone()[0]
         assert alive == 0  # cut before the change returned: that process can no longer vouch
         assert 0.9 < took < 5  # the others answered; the hung one was waited for, a bounded time
     # The processes that answered kept listening, and see the change.

@@ -14,7 +14,6 @@ from crossroads.entrypoints.witness import create_witness_app
 from crossroads.services.transparency import TREE_HEAD_TYPE
 from crossroads.services.witness import verify_cosignature
 from crossroads.verifier import leaf_hash
-
 from tests.merkle_model import MerkleTree
 
 pytestmark = pytest.mark.anyio
@@ -34,8 +33,12 @@ class Log:
 
     def head(self, tree: MerkleTree) -> TreeHead:
         unsigned = TreeHead(tree.size, tree.root(), 1_700_000_000_000 + tree.size, "")
-        return TreeHead(unsigned.tree_size, unsigned.root_hash, unsigned.timestamp_ms,
-                        self.keys.sign_detached(unsigned.signed_bytes(), {"typ": TREE_HEAD_TYPE}))
+        return TreeHead(
+            unsigned.tree_size,
+            unsigned.root_hash,
+            unsigned.timestamp_ms,
+            self.keys.sign_detached(unsigned.signed_bytes(), {"typ": TREE_HEAD_TYPE}),
+        )
 
     async def prove(self, first: int, second: int) -> list[bytes]:
         return self.tree.consistency_proof(first, second)

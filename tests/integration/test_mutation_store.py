@@ -25,8 +25,11 @@ async def store(request, tmp_path):
     if request.param == "memory":
         opened = MemoryStore()
     else:
-        url = (f"sqlite:///{tmp_path / 'store.sqlite3'}" if request.param == "sqlite"
-               else fresh_postgres_database())
+        url = (
+            f"sqlite:///{tmp_path / 'store.sqlite3'}"
+            if request.param == "sqlite"
+            else fresh_postgres_database()
+        )
         opened = await open_store(url)
     await opened.registry.put_institution(Institution(NR, "National Register"))
     yield opened
@@ -36,13 +39,27 @@ async def store(request, tmp_path):
 
 
 def mutation(mutation_id: str, key: bytes = b"k" * 16) -> Mutation:
-    return Mutation(mutation_id, "person.address", "1", NR, "79122244457", key, date(2024, 5, 1), {"city": "Namur"}, 1)
+    return Mutation(
+        mutation_id,
+        "person.address",
+        "1",
+        NR,
+        "79122244457",
+        key,
+        date(2024, 5, 1),
+        {"city": "Namur"},
+        1,
+    )
 
 
 async def test_types_keep_their_schema_and_the_highest_version_answers(store):
     for version in ("1", "2", "10"):
-        assert await store.mutations.put_type(MutationType("person.address", version, "Address", NR, ("city",), {"type": "object"}))
-    assert not await store.mutations.put_type(MutationType("person.address", "2", "Address (renamed)", NR, ("city", "street")))
+        assert await store.mutations.put_type(
+            MutationType("person.address", version, "Address", NR, ("city",), {"type": "object"})
+        )
+    assert not await store.mutations.put_type(
+        MutationType("person.address", "2", "Address (renamed)", NR, ("city", "street"))
+    )
     assert (await store.mutations.get_type("person.address")).version == "10"
     renamed = await store.mutations.get_type("person.address", "2")
     assert (renamed.name, renamed.fields) == ("Address (renamed)", ("city", "street"))
@@ -53,33 +70,61 @@ async def test_types_keep_their_schema_and_the_highest_version_answers(store):
 async def test_one_subscription_per_application_and_type(store):
     first = Subscription("s1", FUND, "app", "person.address", "A1")
     assert await store.mutations.add_subscription(first)
-    assert not await store.mutations.add_subscription(Subscription("s2", FUND, "app", "person.address", "A1"))
-    assert await store.mutations.add_subscription(Subscription("s3", FUND, "other", "person.address", "A1", "push", "https://fund/hook"))
-    assert [s.id for s in await store.mutations.subscriptions(mutation_type="person.address")] == ["s1", "s3"]
+    assert not await store.mutations.add_subscription(
+        Subscription("s2", FUND, "app", "person.address", "A1")
+    )
+    assert await store.mutations.add_subscription(
+        Subscription("s3", FUND, "other", "person.address", "A1", "push", "https://fund/hook")
+    )
+    assert [s.id for s in await store.mutations.subscriptions(mutation_type="person.address")] == [
+        "s1",
+        "s3",
+    ]
     assert await store.mutations.subscriptions(institution=FUND, application="app") == [first]
-    assert await store.mutations.delete_subscription("s1") and not await store.mutations.delete_subscription("s1")
+    assert await store.mutations.delete_subscription(
+        "s1"
+    ) and not await store.mutations.delete_subscription("s1")
 
 
 async def test_publishing_is_idempotent_and_the_mailbox_is_ordered_per_subscriber(store):
     await store.mutations.add_subscription(Subscription("s1", FUND, "app", "person.address", "A1"))
     await store.mutations.add_subscription(Subscription("s2", NR, "app", "person.address", "A1"))
-    assert await store.mutations.publish(mutation("m1"), b"d1", [("s1", b'{"n":1}'), ("s2", b'{"n":1}')]) is None
-    assert await store.mutations.publish(mutation("m1"), b"d1", [("s1", b'{"n":9}')]) == b"d1"  # nothing stored twice
+    assert (
+        await store.mutations.publish(
+            mutation("m1"), b"d1", [("s1", b'{"n":1}'), ("s2", b'{"n":1}')]
+        )
+        is None
+    )
+    assert (
+        await store.mutations.publish(mutation("m1"), b"d1", [("s1", b'{"n":9}')]) == b"d1"
+    )  # nothing stored twice
     for n in range(2, 6):
-        assert await store.mutations.publish(mutation(f"m{n}"), b"d", [("s1", b'{"n":%d}' % n)]) is None
+        assert (
+            await store.mutations.publish(mutation(f"m{n}"), b"d", [("s1", b'{"n":%d}' % n)])
+            is None
+        )
     box = await store.mutations.mailbox(FUND, "app", 0, 100)
     assert [d.message for d in box] == [b'{"n":%d}' % n for n in range(1, 6)]
-    assert [d.mutation_id for d in box] == ["m1", "m2", "m3", "m4", "m5"] and box == sorted(box, key=lambda d: d.seq)
+    assert [d.mutation_id for d in box] == ["m1", "m2", "m3", "m4", "m5"] and box == sorted(
+        box, key=lambda d: d.seq
+    )
     page = await store.mutations.mailbox(FUND, "app", box[1].seq, 2)
     assert [d.mutation_id for d in page] == ["m3", "m4"]
     # Acknowledging someone else's message does nothing; one's own, once.
     other = (await store.mutations.mailbox(NR, "app", 0, 10))[0]
     assert await store.mutations.ack(FUND, "app", [other.seq], 5) == 0
     assert await store.mutations.unacknowledged(FUND, "app", [other.seq]) == []
-    assert [d.mutation_id for d in await store.mutations.unacknowledged(FUND, "app", [box[2].seq, box[0].seq])] == ["m1", "m3"]
+    assert [
+        d.mutation_id
+        for d in await store.mutations.unacknowledged(FUND, "app", [box[2].seq, box[0].seq])
+    ] == ["m1", "m3"]
     assert await store.mutations.ack(FUND, "app", [box[0].seq, box[2].seq, box[2].seq], 5) == 2
     assert await store.mutations.ack(FUND, "app", [box[0].seq], 6) == 0
-    assert [d.mutation_id for d in await store.mutations.mailbox(FUND, "app", 0, 100)] == ["m2", "m4", "m5"]
+    assert [d.mutation_id for d in await store.mutations.mailbox(FUND, "app", 0, 100)] == [
+        "m2",
+        "m4",
+        "m5",
+    ]
     # Cancelling the subscription takes what was queued for it; the other subscriber keeps its own.
     assert await store.mutations.delete_subscription("s1")
     assert await store.mutations.mailbox(FUND, "app", 0, 100) == []
@@ -88,8 +133,10 @@ async def test_publishing_is_idempotent_and_the_mailbox_is_ordered_per_subscribe
 
 async def test_concurrent_publications_of_one_id_store_it_once(store):
     await store.mutations.add_subscription(Subscription("s1", FUND, "app", "person.address", "A1"))
-    outcomes = await asyncio.gather(*(store.mutations.publish(mutation("same"), b"d", [("s1", b"{}")]) for _ in range(5)),
-                                    return_exceptions=True)
+    outcomes = await asyncio.gather(
+        *(store.mutations.publish(mutation("same"), b"d", [("s1", b"{}")]) for _ in range(5)),
+        return_exceptions=True,
+    )
     assert sorted(map(repr, outcomes)) == sorted([repr(None)] + [repr(b"d")] * 4)
     assert len(await store.mutations.mailbox(FUND, "app", 0, 100)) == 1
 
@@ -97,7 +144,9 @@ async def test_concurrent_publications_of_one_id_store_it_once(store):
 async def test_a_batch_stores_its_new_ids_and_names_the_digest_of_the_others(store):
     await store.mutations.add_subscription(Subscription("s1", FUND, "app", "person.address", "A1"))
     assert await store.mutations.publish(mutation("old"), b"d-old", [("s1", b'{"n":0}')]) is None
-    batch = [(mutation(f"b{n}"), b"d", [("s1", b'{"n":%d}' % n)]) for n in range(1, 3501)]  # more than one INSERT
+    batch = [
+        (mutation(f"b{n}"), b"d", [("s1", b'{"n":%d}' % n)]) for n in range(1, 3501)
+    ]  # more than one INSERT
     batch.insert(10, (mutation("old"), b"d-new", [("s1", b'{"n":-1}')]))
     batch.append((mutation("b7"), b"d", [("s1", b'{"n":-7}')]))  # the same id twice in one call
     outcomes = await store.mutations.publish_many(batch)
@@ -108,20 +157,34 @@ async def test_a_batch_stores_its_new_ids_and_names_the_digest_of_the_others(sto
 
 
 async def test_push_queues_wait_die_and_replay_in_order(store):
-    await store.mutations.add_subscription(Subscription("s1", FUND, "app", "person.address", "A1", "push", "https://fund/hook"))
+    await store.mutations.add_subscription(
+        Subscription("s1", FUND, "app", "person.address", "A1", "push", "https://fund/hook")
+    )
     for n in range(1, 4):
         await store.mutations.publish(mutation(f"m{n}"), b"d", [("s1", b'{"n":%d}' % n)])
     due = await store.mutations.due_pushes("s1", 0, 2)
     assert [d.mutation_id for d in due] == ["m1", "m2"]
     await store.mutations.failed([d.seq for d in due], "provider_error: 503", 1_000, None)
-    assert await store.mutations.due_pushes("s1", 999, 2) == []  # the head waits; nothing overtakes it
+    assert (
+        await store.mutations.due_pushes("s1", 999, 2) == []
+    )  # the head waits; nothing overtakes it
     again = await store.mutations.due_pushes("s1", 1_000, 2)
-    assert [(d.mutation_id, d.attempts, d.last_error) for d in again] == [("m1", 1, "provider_error: 503"), ("m2", 1, "provider_error: 503")]
+    assert [(d.mutation_id, d.attempts, d.last_error) for d in again] == [
+        ("m1", 1, "provider_error: 503"),
+        ("m2", 1, "provider_error: 503"),
+    ]
     await store.mutations.failed([d.seq for d in again], "provider_timeout: slow", 2_000, 1_500)
     assert [d.mutation_id for d in await store.mutations.dead_letters(10)] == ["m1", "m2"]
-    assert [d.mutation_id for d in await store.mutations.due_pushes("s1", 0, 10)] == ["m3"]  # the queue moves on
+    assert [d.mutation_id for d in await store.mutations.due_pushes("s1", 0, 10)] == [
+        "m3"
+    ]  # the queue moves on
     await store.mutations.delivered([(await store.mutations.due_pushes("s1", 0, 10))[0].seq], 1_600)
     assert await store.mutations.due_pushes("s1", 10_000, 10) == []
-    assert await store.mutations.replay([d.seq for d in again] + [999_999]) == sorted(d.seq for d in again)
+    assert await store.mutations.replay([d.seq for d in again] + [999_999]) == sorted(
+        d.seq for d in again
+    )
     assert await store.mutations.dead_letters(10) == []
-    assert [(d.mutation_id, d.attempts) for d in await store.mutations.due_pushes("s1", 0, 10)] == [("m1", 0), ("m2", 0)]
+    assert [(d.mutation_id, d.attempts) for d in await store.mutations.due_pushes("s1", 0, 10)] == [
+        ("m1", 0),
+        ("m2", 0),
+    ]

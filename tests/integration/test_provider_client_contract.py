@@ -42,8 +42,13 @@ async def asgi_provider(scope, receive, send):
             break
     headers = {k.decode(): v.decode() for k, v in scope["headers"]}
     reply = provider(scope["path"], body, headers)
-    await send({"type": "http.response.start", "status": reply.status,
-                "headers": [(b"content-type", reply.content_type.encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": reply.status,
+            "headers": [(b"content-type", reply.content_type.encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": reply.body})
 
 
@@ -52,10 +57,13 @@ async def client(request):
     """(the client, the provider's base URL, a base URL nobody answers at)."""
     nowhere = f"http://127.0.0.1:{free_port_block(1)}"
     if request.param == "aiohttp":
+
         async def handle(incoming: web.Request) -> web.Response:
             reply = provider(incoming.path, await incoming.read(), lowered(incoming.headers))
-            return web.Response(status=reply.status, body=reply.body,
-                                headers={"Content-Type": reply.content_type})
+            return web.Response(
+                status=reply.status, body=reply.body, headers={"Content-Type": reply.content_type}
+            )
+
         app = web.Application()
         app.router.add_post("/{tail:.*}", handle)
         runner = web.AppRunner(app)
@@ -72,10 +80,13 @@ async def client(request):
         yield made, "http://provider.test:1", nowhere
         await made.close()
     else:
+
         def answer(path: str):
             async def answering(body: bytes, headers: dict[str, str]) -> ProviderReply:
                 return provider(path, body, lowered(headers))
+
             return answering
+
         base = "http://provider.test:1"
         made = MemoryProviders({f"{base}{p}": answer(p) for p in ("/echo", "/teapot")})
         yield made, base, nowhere
@@ -83,8 +94,11 @@ async def client(request):
 
 async def test_the_provider_gets_the_body_and_headers_and_its_answer_comes_back(client):
     made, base, _ = client
-    reply = await made.post(f"{base}/echo", b'{"subject":"x"}',
-                            {"Content-Type": "application/json", "X-Crossroads-Signature": "sig"})
+    reply = await made.post(
+        f"{base}/echo",
+        b'{"subject":"x"}',
+        {"Content-Type": "application/json", "X-Crossroads-Signature": "sig"},
+    )
     assert (reply.status, reply.content_type.split(";")[0]) == (200, "application/json")
     assert json.loads(reply.body) == {"body": '{"subject":"x"}', "signature": "sig"}
 

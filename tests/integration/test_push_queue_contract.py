@@ -44,8 +44,9 @@ async def queue(request, store_url):
     if request.param == "outbox":
         made = OutboxPushQueue(store.mutations)
     else:
-        made = await JetStreamPushQueue.connect(NATS_URL, store.mutations, stream, batch=RUN,
-                                                poll_seconds=0.1, ack_wait_seconds=5)
+        made = await JetStreamPushQueue.connect(
+            NATS_URL, store.mutations, stream, batch=RUN, poll_seconds=0.1, ack_wait_seconds=5
+        )
     made.store = store.mutations  # type: ignore[attr-defined]  # what the tests publish into
     yield made
     await made.close()
@@ -58,8 +59,17 @@ async def queue(request, store_url):
 
 async def publish(queue, *ids: str) -> None:
     for mutation_id in ids:
-        mutation = Mutation(mutation_id, "person.address", "1", NR, "79122244457", b"k" * 16,
-                            date(2024, 5, 1), {"city": "Namur"}, 1)
+        mutation = Mutation(
+            mutation_id,
+            "person.address",
+            "1",
+            NR,
+            "79122244457",
+            b"k" * 16,
+            date(2024, 5, 1),
+            {"city": "Namur"},
+            1,
+        )
         message = b'{"id":"%s"}' % mutation_id.encode()
         await queue.store.publish(mutation, b"d", [(PUSH.id, message)])
     await queue.feed()

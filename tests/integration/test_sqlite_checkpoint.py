@@ -31,13 +31,21 @@ async def test_the_store_checkpoints_in_the_background(tmp_path):
     store = await open_store(f"sqlite:///{path}")
     try:
         before = path.stat().st_size
-        await asyncio.gather(*(store.audit.append(AuditRecord(kind="exchange", at_ms=i, outcome="ok", request_id=f"r{i}" * 40))
-                               for i in range(3000)))
+        await asyncio.gather(
+            *(
+                store.audit.append(
+                    AuditRecord(kind="exchange", at_ms=i, outcome="ok", request_id=f"r{i}" * 40)
+                )
+                for i in range(3000)
+            )
+        )
         for _ in range(100):
             if path.stat().st_size > before + 500_000:
                 break
             await asyncio.sleep(0.05)
-        assert path.stat().st_size > before + 500_000  # the entries reached the database file while open
+        assert (
+            path.stat().st_size > before + 500_000
+        )  # the entries reached the database file while open
         assert store.db.checkpointer.failures == 0
     finally:
         await store.close()

@@ -32,8 +32,11 @@ async def store(request, tmp_path):
     if request.param == "memory":
         yield MemoryStore()
         return
-    url = (f"sqlite:///{tmp_path / 'store.sqlite3'}" if request.param == "sqlite"
-           else fresh_postgres_database())
+    url = (
+        f"sqlite:///{tmp_path / 'store.sqlite3'}"
+        if request.param == "sqlite"
+        else fresh_postgres_database()
+    )
     opened = await open_store(url)
     yield opened
     await opened.close()
@@ -58,7 +61,9 @@ async def test_migrations_are_recorded_and_idempotent(sql_store):
 async def test_registry_round_trip(store):
     registry = store.registry
     assert await registry.put_institution(Institution(NR, "National Register", "GOV", "http://nr"))
-    assert not await registry.put_institution(Institution(NR, "National Register (renamed)", "GOV", "http://nr"))
+    assert not await registry.put_institution(
+        Institution(NR, "National Register (renamed)", "GOV", "http://nr")
+    )
     assert (await registry.get_institution(NR)).name == "National Register (renamed)"
     await registry.put_institution(Institution(FUND, "Fund"))
     app = Application(FUND, "app", "App", {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "abc"}]})
@@ -66,10 +71,21 @@ async def test_registry_round_trip(store):
     assert await registry.get_application(FUND, "app") == app
     await registry.put_capacity(Capacity("INSURED", "Insured"))
     for version in ("1", "2", "10"):
-        await registry.put_service(Service("person.identity", version, "Identity", ("name",), provider=NR))
+        await registry.put_service(
+            Service("person.identity", version, "Identity", ("name",), provider=NR)
+        )
     assert (await registry.get_service("person.identity")).version == "10"
     assert (await registry.get_service("person.identity", "2")).version == "2"
-    auth = Authorization("ISC/24/1", FUND, "person.identity", "CARE", "law", ("INSURED",), ("name",), date(2024, 1, 1))
+    auth = Authorization(
+        "ISC/24/1",
+        FUND,
+        "person.identity",
+        "CARE",
+        "law",
+        ("INSURED",),
+        ("name",),
+        date(2024, 1, 1),
+    )
     await registry.put_authorization(auth)
     assert await registry.find_authorizations(FUND, "person.identity", "CARE") == [auth]
     assert await registry.find_authorizations(FUND, "person.identity", "OTHER") == []
@@ -85,26 +101,61 @@ def integrate(start, end=None, capacity="INSURED", phase=Phase.DEFINITIVE, insti
 
 
 async def test_directory_merges_overlapping_and_adjacent_periods(store):
-    await store.directory.apply([integrate(date(2020, 1, 1), date(2020, 6, 30)),
-                                 integrate(date(2020, 7, 1), date(2020, 12, 31)),
-                                 integrate(date(2022, 1, 1), date(2022, 3, 31))])
+    await store.directory.apply(
+        [
+            integrate(date(2020, 1, 1), date(2020, 6, 30)),
+            integrate(date(2020, 7, 1), date(2020, 12, 31)),
+            integrate(date(2022, 1, 1), date(2022, 3, 31)),
+        ]
+    )
     periods = sorted(i.period for i in await store.directory.held_by(KEY, FUND))
-    assert periods == [Period(date(2020, 1, 1), date(2020, 12, 31)), Period(date(2022, 1, 1), date(2022, 3, 31))]
+    assert periods == [
+        Period(date(2020, 1, 1), date(2020, 12, 31)),
+        Period(date(2022, 1, 1), date(2022, 3, 31)),
+    ]
     await store.directory.apply([integrate(date(2020, 6, 1), date(2022, 1, 15))])
-    assert [i.period for i in await store.directory.held_by(KEY, FUND)] == [Period(date(2020, 1, 1), date(2022, 3, 31))]
+    assert [i.period for i in await store.directory.held_by(KEY, FUND)] == [
+        Period(date(2020, 1, 1), date(2022, 3, 31))
+    ]
 
 
 async def test_directory_phases_do_not_merge_and_end_and_remove(store):
-    await store.directory.apply([integrate(date(2020, 1, 1)), integrate(date(2021, 1, 1), phase=Phase.PROVISIONAL),
-                                 integrate(date(2020, 1, 1), capacity="JOB_SEEKER")])
+    await store.directory.apply(
+        [
+            integrate(date(2020, 1, 1)),
+            integrate(date(2021, 1, 1), phase=Phase.PROVISIONAL),
+            integrate(date(2020, 1, 1), capacity="JOB_SEEKER"),
+        ]
+    )
     assert len(await store.directory.held_by(KEY, FUND)) == 3
-    await store.directory.apply([IntegrationChange("end", KEY, FUND, "INSURED", end=date(2021, 6, 30))])
-    insured = sorted((i.phase.value, i.period) for i in await store.directory.held_by(KEY, FUND) if i.capacity == "INSURED")
-    assert insured == [("definitive", Period(date(2020, 1, 1), date(2021, 6, 30))),
-                       ("provisional", Period(date(2021, 1, 1), date(2021, 6, 30)))]
-    await store.directory.apply([IntegrationChange("remove", KEY, FUND, "INSURED", period=Period(date(2020, 3, 1), date(2020, 3, 31)))])
-    definitive = sorted(i.period for i in await store.directory.held_by(KEY, FUND) if i.phase == Phase.DEFINITIVE and i.capacity == "INSURED")
-    assert definitive == [Period(date(2020, 1, 1), date(2020, 2, 29)), Period(date(2020, 4, 1), date(2021, 6, 30))]
+    await store.directory.apply(
+        [IntegrationChange("end", KEY, FUND, "INSURED", end=date(2021, 6, 30))]
+    )
+    insured = sorted(
+        (i.phase.value, i.period)
+        for i in await store.directory.held_by(KEY, FUND)
+        if i.capacity == "INSURED"
+    )
+    assert insured == [
+        ("definitive", Period(date(2020, 1, 1), date(2021, 6, 30))),
+        ("provisional", Period(date(2021, 1, 1), date(2021, 6, 30))),
+    ]
+    await store.directory.apply(
+        [
+            IntegrationChange(
+                "remove", KEY, FUND, "INSURED", period=Period(date(2020, 3, 1), date(2020, 3, 31))
+            )
+        ]
+    )
+    definitive = sorted(
+        i.period
+        for i in await store.directory.held_by(KEY, FUND)
+        if i.phase == Phase.DEFINITIVE and i.capacity == "INSURED"
+    )
+    assert definitive == [
+        Period(date(2020, 1, 1), date(2020, 2, 29)),
+        Period(date(2020, 4, 1), date(2021, 6, 30)),
+    ]
     await store.directory.apply([IntegrationChange("remove", KEY, FUND, "INSURED")])
     assert {i.capacity for i in await store.directory.held_by(KEY, FUND)} == {"JOB_SEEKER"}
     assert [i.institution for i in await store.directory.holders(KEY, "JOB_SEEKER")] == [FUND]
@@ -112,7 +163,9 @@ async def test_directory_phases_do_not_merge_and_end_and_remove(store):
 
 
 async def test_directory_batch_is_atomic(store):
-    bad = IntegrationChange("integrate", KEY, FUND, "INSURED", Phase.DEFINITIVE, None)  # no period: fails
+    bad = IntegrationChange(
+        "integrate", KEY, FUND, "INSURED", Phase.DEFINITIVE, None
+    )  # no period: fails
     with pytest.raises(Exception):
         await store.directory.apply([integrate(date(2020, 1, 1)), bad])
     assert await store.directory.held_by(KEY, FUND) == []
@@ -121,17 +174,31 @@ async def test_directory_batch_is_atomic(store):
 async def test_directory_bulk_batch_round_trips_every_row(store):
     # Enough rows for PostgreSQL to take its bulk path (COPY); SQLite inserts them as any batch.
     keys = [n.to_bytes(16, "big") for n in range(1, 1601)]
-    changes = [IntegrationChange("integrate", key, FUND, "INSURED", Phase.DEFINITIVE if n % 3 else Phase.PROVISIONAL,
-                                 Period(date(2020, 1, 1 + n % 28), None if n % 2 else date(2024, 12, 31)))
-               for n, key in enumerate(keys)]
+    changes = [
+        IntegrationChange(
+            "integrate",
+            key,
+            FUND,
+            "INSURED",
+            Phase.DEFINITIVE if n % 3 else Phase.PROVISIONAL,
+            Period(date(2020, 1, 1 + n % 28), None if n % 2 else date(2024, 12, 31)),
+        )
+        for n, key in enumerate(keys)
+    ]
     changes.append(integrate(date(2021, 1, 1), date(2021, 12, 31), capacity="JOB_SEEKER"))
     await store.directory.apply(changes)
     assert await store.directory.count() == len(changes)
     for n in (0, 1, 2, 999, 1599):
         [held] = await store.directory.held_by(keys[n], FUND)
         assert (held.subject_key, held.capacity, held.phase, held.period) == (
-            keys[n], "INSURED", changes[n].phase, changes[n].period)
-    assert [i.period for i in await store.directory.held_by(KEY, FUND)] == [Period(date(2021, 1, 1), date(2021, 12, 31))]
+            keys[n],
+            "INSURED",
+            changes[n].phase,
+            changes[n].period,
+        )
+    assert [i.period for i in await store.directory.held_by(KEY, FUND)] == [
+        Period(date(2021, 1, 1), date(2021, 12, 31))
+    ]
     # Many persons' holders at once (over several queries) are each person's holders.
     wanted = keys[:1200] + [KEY, b"\x00" * 16, keys[5]]
     many = await store.directory.holders_of(wanted)
@@ -146,15 +213,41 @@ async def test_concurrent_held_by_reads_answer_as_one_read_each(store):
     keys = [n.to_bytes(16, "big") for n in range(1, 41)]
     other = "0206731645"
     await store.directory.apply(
-        [IntegrationChange("integrate", key, FUND if n % 2 else other, "INSURED", Phase.DEFINITIVE,
-                           Period(date(2020, 1, 1 + n % 28), None)) for n, key in enumerate(keys)]
-        + [IntegrationChange("integrate", keys[0], FUND, "JOB_SEEKER", Phase.DEFINITIVE, Period(date(2021, 1, 1), None))])
-    asks = [(key, institution) for key in keys for institution in (FUND, other)] + [(b"\x01" * 16, FUND)]
-    together = await asyncio.gather(*(store.directory.held_by(key, institution) for key, institution in asks))
+        [
+            IntegrationChange(
+                "integrate",
+                key,
+                FUND if n % 2 else other,
+                "INSURED",
+                Phase.DEFINITIVE,
+                Period(date(2020, 1, 1 + n % 28), None),
+            )
+            for n, key in enumerate(keys)
+        ]
+        + [
+            IntegrationChange(
+                "integrate",
+                keys[0],
+                FUND,
+                "JOB_SEEKER",
+                Phase.DEFINITIVE,
+                Period(date(2021, 1, 1), None),
+            )
+        ]
+    )
+    asks = [(key, institution) for key in keys for institution in (FUND, other)] + [
+        (b"\x01" * 16, FUND)
+    ]
+    together = await asyncio.gather(
+        *(store.directory.held_by(key, institution) for key, institution in asks)
+    )
     one_by_one = [await store.directory.held_by(key, institution) for key, institution in asks]
     assert [sorted(map(repr, r)) for r in together] == [sorted(map(repr, r)) for r in one_by_one]
-    assert all(i.subject_key == key and i.institution == institution
-               for (key, institution), found in zip(asks, together) for i in found)
+    assert all(
+        i.subject_key == key and i.institution == institution
+        for (key, institution), found in zip(asks, together)
+        for i in found
+    )
     assert sum(map(len, together)) == len(keys) + 1
 
 
@@ -173,7 +266,12 @@ async def test_a_bulk_insert_rolls_back_with_its_transaction(sql_store):
 
 
 async def test_audit_appends_concurrently_in_one_total_order(store):
-    records = [AuditRecord(kind="exchange", at_ms=i, outcome="ok", request_id=str(i), subject_hash=KEY.hex()) for i in range(300)]
+    records = [
+        AuditRecord(
+            kind="exchange", at_ms=i, outcome="ok", request_id=str(i), subject_hash=KEY.hex()
+        )
+        for i in range(300)
+    ]
     seqs = await asyncio.gather(*(store.audit.append(r) for r in records))
     assert len(set(seqs)) == 300
     entries = await store.audit.read(0, 1000)
@@ -184,14 +282,26 @@ async def test_audit_appends_concurrently_in_one_total_order(store):
     assert await store.audit.count() == 300
 
 
-async def test_audit_appends_of_several_records_are_committed_together_numbered_in_their_order(store):
+async def test_audit_appends_of_several_records_are_committed_together_numbered_in_their_order(
+    store,
+):
     def records(tag: str, count: int) -> list[AuditRecord]:
-        return [AuditRecord(kind="mutation", at_ms=i, outcome="ok", target=f"{tag}-{i}") for i in range(count)]
+        return [
+            AuditRecord(kind="mutation", at_ms=i, outcome="ok", target=f"{tag}-{i}")
+            for i in range(count)
+        ]
 
-    groups = [records("a", 1500), records("b", 1), records("c", 700), []]  # together past one commit's batch
+    groups = [
+        records("a", 1500),
+        records("b", 1),
+        records("c", 700),
+        [],
+    ]  # together past one commit's batch
     singles = records("s", 50)
-    results = await asyncio.gather(*(store.audit.append_many(g) for g in groups), *(store.audit.append(r) for r in singles))
-    many, lone = results[:len(groups)], results[len(groups):]
+    results = await asyncio.gather(
+        *(store.audit.append_many(g) for g in groups), *(store.audit.append(r) for r in singles)
+    )
+    many, lone = results[: len(groups)], results[len(groups) :]
     assert [len(seqs) for seqs in many] == [1500, 1, 700, 0]
     assert len({s for seqs in many for s in seqs} | set(lone)) == 2251
     by_seq = dict(await store.audit.read(0, 5000))
@@ -210,8 +320,9 @@ async def test_replay_guard_accepts_once(store):
 async def test_the_highest_version_is_the_domains_order_of_versions(store):
     await store.registry.put_institution(Institution(NR, "National Register"))
     for version in ("1.9", "1.a", "1.10", "1.2"):
-        await store.registry.put_service(Service("person.identity", version, "Identity", ("name",),
-                                                 provider=NR))
+        await store.registry.put_service(
+            Service("person.identity", version, "Identity", ("name",), provider=NR)
+        )
     assert (await store.registry.get_service("person.identity")).version == "1.10"
     assert await store.registry.get_service("person.unknown") is None
 

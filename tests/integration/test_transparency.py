@@ -10,17 +10,25 @@ from crossroads.adapters.keys import HubKeys
 from crossroads.adapters.sql.store import open_store
 from crossroads.domain.audit import AuditRecord
 from crossroads.domain.errors import Refusal
-from tests.merkle_model import MerkleTree
 from crossroads.services.clock import FixedClock
 from crossroads.services.transparency import AuditProofs, Sequencer
-from crossroads.verifier import ProofError, leaf_hash, verify_consistency, verify_inclusion, verify_tree_head
+from crossroads.verifier import (
+    ProofError,
+    leaf_hash,
+    verify_consistency,
+    verify_inclusion,
+    verify_tree_head,
+)
+from tests.merkle_model import MerkleTree
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
 async def store(store_url):
-    opened = await open_store(store_url, sequence_on_append=False)  # the sequencer under test orders them
+    opened = await open_store(
+        store_url, sequence_on_append=False
+    )  # the sequencer under test orders them
     yield opened
     await opened.close()
 
@@ -31,7 +39,9 @@ def keys(tmp_path):
 
 
 def record(i: int) -> AuditRecord:
-    return AuditRecord(kind="exchange", at_ms=1_700_000_000_000 + i, outcome="ok", request_id=f"r{i}")
+    return AuditRecord(
+        kind="exchange", at_ms=1_700_000_000_000 + i, outcome="ok", request_id=f"r{i}"
+    )
 
 
 async def append(store, start: int, count: int) -> None:
@@ -39,8 +49,14 @@ async def append(store, start: int, count: int) -> None:
 
 
 def sequencer(store, keys, clock, **options) -> Sequencer:
-    return Sequencer(store.transparency, keys, clock, head_every_entries=options.get("entries", 10),
-                     head_every_seconds=options.get("seconds", 3600), batch=options.get("batch", 7))
+    return Sequencer(
+        store.transparency,
+        keys,
+        clock,
+        head_every_entries=options.get("entries", 10),
+        head_every_seconds=options.get("seconds", 3600),
+        batch=options.get("batch", 7),
+    )
 
 
 async def sequence_all(seq: Sequencer) -> None:
@@ -79,8 +95,13 @@ async def test_inclusion_and_consistency_proofs_from_the_store_verify(store, key
         leaf, path = await proofs.inclusion(index, new.tree_size)
         assert leaf == leaf_hash(await proofs.entry(index))
         verify_inclusion(index, new.tree_size, leaf, path, new.root_hash)
-    verify_consistency(old.tree_size, new.tree_size, old.root_hash, new.root_hash,
-                       await proofs.consistency(old.tree_size, new.tree_size))
+    verify_consistency(
+        old.tree_size,
+        new.tree_size,
+        old.root_hash,
+        new.root_hash,
+        await proofs.consistency(old.tree_size, new.tree_size),
+    )
     with pytest.raises(Refusal) as refused:
         await proofs.inclusion(33, 33)
     assert refused.value.code == "not_found"
@@ -135,10 +156,21 @@ async def test_a_store_refuses_a_sequence_that_does_not_continue_the_tree(store,
 async def test_entries_about_a_subject_come_newest_first_from_its_keyed_hash(store, keys):
     mine, other = "aa" * 16, "bb" * 16
     for i in range(6):
-        await store.audit.append(AuditRecord(kind="exchange", at_ms=1_700_000_000_000 + i, outcome="ok",
-                                             request_id=f"s{i}", subject_hash=mine if i % 2 == 0 else other))
+        await store.audit.append(
+            AuditRecord(
+                kind="exchange",
+                at_ms=1_700_000_000_000 + i,
+                outcome="ok",
+                request_id=f"s{i}",
+                subject_hash=mine if i % 2 == 0 else other,
+            )
+        )
     before = await store.transparency.about_subject(bytes.fromhex(mine), None, 10)
-    assert [AuditRecord.from_canonical(raw).request_id for _, _, raw in before] == ["s4", "s2", "s0"]
+    assert [AuditRecord.from_canonical(raw).request_id for _, _, raw in before] == [
+        "s4",
+        "s2",
+        "s0",
+    ]
     assert all(index is None for _, index, _ in before)  # not sequenced yet
     await sequence_all(sequencer(store, keys, FixedClock(1_700_000_000)))
     found = await store.transparency.about_subject(bytes.fromhex(mine), None, 2)
@@ -154,9 +186,13 @@ async def jump_to(store, seq: int) -> None:
     """Make the next append's seq `seq` (as if that many entries came before)."""
     async with store.db.transaction() as tx:
         if store.db.dialect == "postgres":
-            await tx.execute("SELECT setval(pg_get_serial_sequence('audit_log', 'seq'), ?)", (seq - 1,))
+            await tx.execute(
+                "SELECT setval(pg_get_serial_sequence('audit_log', 'seq'), ?)", (seq - 1,)
+            )
         else:
-            await tx.execute("INSERT INTO audit_log (seq, at_ms, record) VALUES (?, 0, x'00')", (seq - 1,))
+            await tx.execute(
+                "INSERT INTO audit_log (seq, at_ms, record) VALUES (?, 0, x'00')", (seq - 1,)
+            )
 
 
 async def test_a_subjects_entries_are_found_across_buckets_and_windows_of_them(store, monkeypatch):
@@ -170,8 +206,15 @@ async def test_a_subjects_entries_are_found_across_buckets_and_windows_of_them(s
             await jump_to(store, start)
         for i in range(3):
             name = f"b{start}-{i}"
-            await store.audit.append(AuditRecord(kind="exchange", at_ms=start + i, outcome="ok", request_id=name,
-                                                 subject_hash=mine.hex() if i != 1 else other))
+            await store.audit.append(
+                AuditRecord(
+                    kind="exchange",
+                    at_ms=start + i,
+                    outcome="ok",
+                    request_id=name,
+                    subject_hash=mine.hex() if i != 1 else other,
+                )
+            )
             if i != 1:
                 wanted.append(name)
     pages, before = [], None
@@ -200,7 +243,9 @@ async def test_one_sequencer_lease_per_store_and_it_passes_on_when_released(stor
         assert await first.try_acquire()  # held: checked, still held
         assert not await second.try_acquire()
         await first.release()
-        assert await eventually(second.try_acquire)  # PostgreSQL ends the old session a moment later
+        assert await eventually(
+            second.try_acquire
+        )  # PostgreSQL ends the old session a moment later
         assert not await first.try_acquire()
     finally:
         await first.release()
@@ -213,7 +258,9 @@ async def test_a_sequencer_with_a_lease_steps_only_while_it_holds_it(store, keys
     assert await holder.try_acquire()
     waiting = sequencer(store, keys, FixedClock(1_700_000_000))
     stop = asyncio.Event()
-    running = asyncio.create_task(waiting.run(stop, store.sequencer_lease(), idle_seconds=0.01, takeover_seconds=0.01))
+    running = asyncio.create_task(
+        waiting.run(stop, store.sequencer_lease(), idle_seconds=0.01, takeover_seconds=0.01)
+    )
     await asyncio.sleep(0.2)
     assert not waiting.leading and await store.transparency.size() == 0
     await holder.release()
@@ -253,8 +300,12 @@ async def test_on_sqlite_an_acknowledged_append_already_has_its_leaf_and_nodes(s
         await store.close()
 
 
-async def test_on_sqlite_entries_left_unsequenced_go_first_then_appends_sequence_themselves(sqlite_url, keys):
-    older = await open_store(sqlite_url, sequence_on_append=False)  # as a hub of an earlier version wrote them
+async def test_on_sqlite_entries_left_unsequenced_go_first_then_appends_sequence_themselves(
+    sqlite_url, keys
+):
+    older = await open_store(
+        sqlite_url, sequence_on_append=False
+    )  # as a hub of an earlier version wrote them
     await append(older, 0, 9)
     await older.close()
     store = await open_store(sqlite_url)
@@ -265,7 +316,9 @@ async def test_on_sqlite_entries_left_unsequenced_go_first_then_appends_sequence
         await append(store, 13, 6)
         assert await store.transparency.size() == 19
         entries = await store.transparency.entries(0, 100)
-        assert [AuditRecord.from_canonical(raw).request_id for _, raw in entries] == [f"r{i}" for i in range(19)]
+        assert [AuditRecord.from_canonical(raw).request_id for _, raw in entries] == [
+            f"r{i}" for i in range(19)
+        ]
         head = await sequencer(store, keys, FixedClock(1_700_000_000)).sign_now()
         assert head.root_hash == (await tree_of(store)).root()
     finally:
@@ -275,11 +328,17 @@ async def test_on_sqlite_entries_left_unsequenced_go_first_then_appends_sequence
 async def test_on_sqlite_two_hub_processes_appending_to_one_file_grow_one_tree(sqlite_url, keys):
     first, second = await open_store(sqlite_url), await open_store(sqlite_url)
     try:
-        for round_ in range(4):  # each writer finds the tree grown by the other and reloads its edge
-            await asyncio.gather(append(first, 100 * round_, 7), append(second, 100 * round_ + 50, 5))
+        for round_ in range(
+            4
+        ):  # each writer finds the tree grown by the other and reloads its edge
+            await asyncio.gather(
+                append(first, 100 * round_, 7), append(second, 100 * round_ + 50, 5)
+            )
         assert await first.transparency.size() == 48
         tree = await tree_of(first)
-        stored = await first.transparency.nodes([(level, p) for level in range(6) for p in range(48 >> level)])
+        stored = await first.transparency.nodes(
+            [(level, p) for level in range(6) for p in range(48 >> level)]
+        )
         assert all(value == tree.node(level, p) for (level, p), value in stored.items())
         assert len(stored) == 2 * 48 - bin(48).count("1")
     finally:
@@ -287,12 +346,18 @@ async def test_on_sqlite_two_hub_processes_appending_to_one_file_grow_one_tree(s
         await second.close()
 
 
-async def test_on_sqlite_a_failed_batch_leaves_no_leaf_and_the_next_one_continues_the_tree(sqlite_url, keys):
+async def test_on_sqlite_a_failed_batch_leaves_no_leaf_and_the_next_one_continues_the_tree(
+    sqlite_url, keys
+):
     store = await open_store(sqlite_url)
     try:
         await append(store, 0, 3)
-        async with store.db.transaction() as tx:  # a node the next batch will also write: its commit fails
-            await tx.execute("INSERT INTO merkle_nodes (level, position, hash) VALUES (0, 3, ?)", (b"x" * 32,))
+        async with (
+            store.db.transaction() as tx
+        ):  # a node the next batch will also write: its commit fails
+            await tx.execute(
+                "INSERT INTO merkle_nodes (level, position, hash) VALUES (0, 3, ?)", (b"x" * 32,)
+            )
         with pytest.raises(Exception):
             await store.audit.append(record(3))
         assert await store.transparency.size() == 3

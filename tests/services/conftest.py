@@ -14,21 +14,25 @@ import pytest
 
 from crossroads.adapters.keys import HubKeys
 from crossroads.adapters.outbox_queue import OutboxPushQueue
+from crossroads.domain.callers import Caller
 from crossroads.domain.identifiers import IdentifierScheme, scheme_for
 from crossroads.domain.registry import (
-    Application, Authorization, Capacity, Institution, IntegrationRight, Service,
+    Application,
+    Authorization,
+    Capacity,
+    Institution,
+    IntegrationRight,
+    Service,
 )
 from crossroads.domain.subjects import SubjectHasher
 from crossroads.domain.webhooks import WebhookPolicy
 from crossroads.services.auth import TokenService
-from crossroads.domain.callers import Caller
 from crossroads.services.clock import FixedClock
 from crossroads.services.directory import DirectoryService
 from crossroads.services.exchange import ExchangeService
 from crossroads.services.mutations import MutationService
 from crossroads.services.registry import RegistryAdmin
 from crossroads.services.registry_cache import RegistryCache
-
 
 from ..fakes import MemoryProviders, MemoryStore
 
@@ -68,16 +72,47 @@ def world(tmp_path) -> World:
     scheme, hasher = scheme_for("BE"), SubjectHasher(b"s" * 32)
     cache = RegistryCache(store.registry, 0)  # no caching: every test sees its own changes
     return World(
-        store, providers, keys, clock, scheme, hasher,
+        store,
+        providers,
+        keys,
+        clock,
+        scheme,
+        hasher,
         RegistryAdmin(store.registry, store.audit, clock, scheme, cache),
         DirectoryService(store.directory, store.registry, store.audit, clock, scheme, hasher, 30),
-        ExchangeService(store.registry, store.directory, store.audit, providers, keys, clock,
-                        scheme, hasher, cache),
-        TokenService(store.registry, store.replay, store.audit, keys, clock, issuer=ISSUER,
-                     token_ttl=300, max_assertion_lifetime=300),
-        MutationService(store.mutations, store.registry, store.directory, store.audit, clock,
-                        scheme, hasher, cache, OutboxPushQueue(store.mutations),
-                        WebhookPolicy(ISSUER)),
+        ExchangeService(
+            store.registry,
+            store.directory,
+            store.audit,
+            providers,
+            keys,
+            clock,
+            scheme,
+            hasher,
+            cache,
+        ),
+        TokenService(
+            store.registry,
+            store.replay,
+            store.audit,
+            keys,
+            clock,
+            issuer=ISSUER,
+            token_ttl=300,
+            max_assertion_lifetime=300,
+        ),
+        MutationService(
+            store.mutations,
+            store.registry,
+            store.directory,
+            store.audit,
+            clock,
+            scheme,
+            hasher,
+            cache,
+            OutboxPushQueue(store.mutations),
+            WebhookPolicy(ISSUER),
+        ),
     )
 
 
@@ -90,12 +125,28 @@ async def seed_identity(world: World) -> None:
     await registry.put_application(Application(WELFARE, "case-app", "Case files"))
     await registry.put_capacity(Capacity("SOCIAL_ASSISTANCE", "Social assistance"))
     await registry.put_integration_right(IntegrationRight(WELFARE, "SOCIAL_ASSISTANCE", "law"))
-    await registry.put_service(Service(
-        "person.identity", "1", "Identity", ("name", "birth_date", "gender"), provider=NR,
-        response_schema={"type": "object", "required": ["name"]}))
-    await registry.put_authorization(Authorization(
-        "ISC/24/101", WELFARE, "person.identity", "SOCIAL_INTEGRATION", "Law of 26 May 2002",
-        ("SOCIAL_ASSISTANCE",), ("name", "birth_date"), date(2020, 1, 1)))
+    await registry.put_service(
+        Service(
+            "person.identity",
+            "1",
+            "Identity",
+            ("name", "birth_date", "gender"),
+            provider=NR,
+            response_schema={"type": "object", "required": ["name"]},
+        )
+    )
+    await registry.put_authorization(
+        Authorization(
+            "ISC/24/101",
+            WELFARE,
+            "person.identity",
+            "SOCIAL_INTEGRATION",
+            "Law of 26 May 2002",
+            ("SOCIAL_ASSISTANCE",),
+            ("name", "birth_date"),
+            date(2020, 1, 1),
+        )
+    )
 
 
 WELFARE_APP = Caller(WELFARE, "case-app")

@@ -25,9 +25,18 @@ async def signed_in(world):
     key = generate_application_key()
     await world.store.registry.put_institution(Institution(WELFARE, "Welfare centre"))
     await world.store.registry.put_application(
-        Application(WELFARE, "case-app", "Case files", {"keys": [public_jwk(key)]}))
-    tokens = TokenService(world.store.registry, world.store.replay, world.store.audit, world.keys,
-                          Clock(), issuer=ISSUER, token_ttl=300, max_assertion_lifetime=300)
+        Application(WELFARE, "case-app", "Case files", {"keys": [public_jwk(key)]})
+    )
+    tokens = TokenService(
+        world.store.registry,
+        world.store.replay,
+        world.store.audit,
+        world.keys,
+        Clock(),
+        issuer=ISSUER,
+        token_ttl=300,
+        max_assertion_lifetime=300,
+    )
     return tokens, key
 
 
@@ -41,7 +50,8 @@ async def test_a_signed_assertion_gets_a_token_that_authenticates_its_applicatio
 
 
 async def test_a_replayed_assertion_is_refused_and_audited_with_the_client_it_claims(
-        world, signed_in):
+    world, signed_in
+):
     tokens, key = signed_in
     form = token_request(CLIENT, tokens.token_endpoint, key)
     await tokens.issue(form, "r-1")
@@ -57,7 +67,8 @@ async def test_disabling_the_application_revokes_its_tokens_for_good(world, sign
     token = (await tokens.issue(token_request(CLIENT, tokens.token_endpoint, key)))["access_token"]
     application = await world.store.registry.get_application(WELFARE, "case-app")
     await world.store.registry.put_application(
-        Application(WELFARE, "case-app", "Case files", application.jwks, active=False))
+        Application(WELFARE, "case-app", "Case files", application.jwks, active=False)
+    )
     with pytest.raises(RevokedCredential):
         await tokens.authenticate(token)
     await world.store.registry.put_application(application)  # enabled again

@@ -29,8 +29,13 @@ async def rights(world):
 
 
 def line(op: str = "integrate", **fields) -> dict:
-    return {"op": op, "subject": PERSON, "institution": WELFARE, "capacity": "SOCIAL_ASSISTANCE",
-            **fields}
+    return {
+        "op": op,
+        "subject": PERSON,
+        "institution": WELFARE,
+        "capacity": "SOCIAL_ASSISTANCE",
+        **fields,
+    }
 
 
 async def held(world) -> list[tuple[str, Period]]:
@@ -54,8 +59,9 @@ async def test_integrations_merge_end_and_are_audited_under_the_persons_hash(rig
 async def test_a_capacity_outside_the_rights_is_refused_and_the_probe_audited(rights):
     world = rights
     with pytest.raises(Refusal) as refused:
-        await world.directory.change(line(capacity="HEALTH_INSURED", start="2024-01-01"),
-                                     WELFARE, "case-app")
+        await world.directory.change(
+            line(capacity="HEALTH_INSURED", start="2024-01-01"), WELFARE, "case-app"
+        )
     assert refused.value.code == "no_integration_right"
     [record] = world.records("directory")
     assert (record.outcome, record.consumer) == ("no_integration_right", WELFARE)
@@ -64,8 +70,9 @@ async def test_a_capacity_outside_the_rights_is_refused_and_the_probe_audited(ri
 
 async def test_a_provisional_integration_runs_for_the_settings_days_from_today(rights):
     world = rights
-    await world.directory.change(line(phase="provisional", start=TODAY.isoformat()), WELFARE,
-                                 "case-app")
+    await world.directory.change(
+        line(phase="provisional", start=TODAY.isoformat()), WELFARE, "case-app"
+    )
     [(phase, period)] = await held(world)
     assert phase == Phase.PROVISIONAL.value
     assert period.start == TODAY and (period.end - TODAY).days == 30
@@ -74,9 +81,15 @@ async def test_a_provisional_integration_runs_for_the_settings_days_from_today(r
 async def test_a_bulk_import_applies_the_good_lines_and_reports_the_others_by_number(rights):
     world = rights
     report = await world.directory.import_lines(
-        [line(start="2024-01-01"), line(subject="123", start="2024-01-01"),
-         line(subject=STRANGER, start="2024-02-01"),
-         line(capacity="HEALTH_INSURED", start="2024-01-01")], None, "operator")
+        [
+            line(start="2024-01-01"),
+            line(subject="123", start="2024-01-01"),
+            line(subject=STRANGER, start="2024-02-01"),
+            line(capacity="HEALTH_INSURED", start="2024-01-01"),
+        ],
+        None,
+        "operator",
+    )
     shown = report.as_dict()
     assert shown["applied"] == 2, shown
     assert [e["line"] for e in shown["errors"]] == [2, 4]

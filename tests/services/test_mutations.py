@@ -9,10 +9,10 @@ from datetime import date
 import orjson
 import pytest
 
+from crossroads.domain.callers import Caller
 from crossroads.domain.errors import Refusal
 from crossroads.domain.mutations import MutationType
 from crossroads.domain.registry import Application, Authorization
-from crossroads.domain.callers import Caller
 
 from .conftest import NR, PERSON, STRANGER, WELFARE, WELFARE_APP, seed_identity
 
@@ -27,22 +27,50 @@ async def subscribed(world):
     the city only; the national register publishes them."""
     await seed_identity(world)
     await world.store.registry.put_application(Application(NR, "register-app", "Register"))
-    await world.mutations.put_type(MutationType(
-        TYPE, "1", "Change of address", NR, ("street", "city"),
-        {"type": "object", "required": ["city"]}))
-    await world.store.registry.put_authorization(Authorization(
-        "ISC/25/301", WELFARE, TYPE, "SOCIAL_INTEGRATION", "Law of 26 May 2002, art. 19",
-        ("SOCIAL_ASSISTANCE",), ("city",), date(2020, 1, 1)))
-    await world.directory.change({"op": "integrate", "subject": PERSON, "institution": WELFARE,
-                                  "capacity": "SOCIAL_ASSISTANCE", "start": "2024-01-01"},
-                                 WELFARE, "test")
+    await world.mutations.put_type(
+        MutationType(
+            TYPE,
+            "1",
+            "Change of address",
+            NR,
+            ("street", "city"),
+            {"type": "object", "required": ["city"]},
+        )
+    )
+    await world.store.registry.put_authorization(
+        Authorization(
+            "ISC/25/301",
+            WELFARE,
+            TYPE,
+            "SOCIAL_INTEGRATION",
+            "Law of 26 May 2002, art. 19",
+            ("SOCIAL_ASSISTANCE",),
+            ("city",),
+            date(2020, 1, 1),
+        )
+    )
+    await world.directory.change(
+        {
+            "op": "integrate",
+            "subject": PERSON,
+            "institution": WELFARE,
+            "capacity": "SOCIAL_ASSISTANCE",
+            "start": "2024-01-01",
+        },
+        WELFARE,
+        "test",
+    )
     await world.mutations.subscribe(WELFARE_APP, TYPE, "SOCIAL_INTEGRATION", None, "pull", None)
     return world
 
 
 def move(mutation_id: str, subject: str = PERSON) -> dict:
-    return {"id": mutation_id, "subject": subject, "effective_date": "2026-06-01",
-            "payload": {"street": "Rue Haute 1", "city": "Namur"}}
+    return {
+        "id": mutation_id,
+        "subject": subject,
+        "effective_date": "2026-06-01",
+        "payload": {"street": "Rue Haute 1", "city": "Namur"},
+    }
 
 
 async def test_a_change_reaches_the_holder_with_only_its_fields_once_per_id(subscribed):
@@ -66,7 +94,8 @@ async def test_acknowledging_audits_each_message_as_delivered_once(subscribed):
     assert await world.mutations.mailbox(WELFARE_APP, 0, 10) == []
     delivered = [r for r in world.records("mutation") if r.action == "mutation.deliver"]
     assert [(r.consumer, r.target, r.authorization) for r in delivered] == [
-        (WELFARE, "m-1", "ISC/25/301")]
+        (WELFARE, "m-1", "ISC/25/301")
+    ]
 
 
 async def test_only_the_types_publisher_publishes_and_a_second_subscription_conflicts(subscribed):

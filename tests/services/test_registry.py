@@ -20,7 +20,10 @@ async def test_every_change_is_audited_as_create_update_or_delete(world):
     assert (created, again) == (True, False)
     await admin.delete("institution", (NR,))
     assert [(r.action, r.target) for r in world.records("registry")] == [
-        ("institution.create", NR), ("institution.update", NR), ("institution.delete", NR)]
+        ("institution.create", NR),
+        ("institution.update", NR),
+        ("institution.delete", NR),
+    ]
     with pytest.raises(Refusal) as refused:
         await admin.delete("institution", (NR,))
     assert refused.value.code == "not_found"
@@ -33,8 +36,16 @@ async def test_a_service_names_a_registered_provider_and_valid_schemas(world):
     assert (refused.value.code, refused.value.field) == ("not_found", "provider")
     await admin.put_institution(Institution(NR, "National Register"))
     with pytest.raises(Refusal) as refused:
-        await admin.put_service(Service("person.identity", "1", "Identity", ("name",), provider=NR,
-                                        response_schema={"type": "nonsense"}))
+        await admin.put_service(
+            Service(
+                "person.identity",
+                "1",
+                "Identity",
+                ("name",),
+                provider=NR,
+                response_schema={"type": "nonsense"},
+            )
+        )
     assert (refused.value.code, refused.value.field) == ("malformed_request", "response_schema")
     with pytest.raises(Refusal) as refused:
         await admin.put_service(Service("directory.holders", "1", "Holders", ("x",), provider=NR))
@@ -47,8 +58,11 @@ async def test_a_routed_provider_needs_an_address_and_the_right_to_integrate(wor
     admin = world.registry
     await admin.put_institution(Institution(FUND, "Fund"))
     await admin.put_capacity(Capacity("HEALTH_INSURED", "Insured"))
-    await admin.put_service(Service("health.affiliation", "1", "Affiliation", ("fund",),
-                                    routed_capacity="HEALTH_INSURED"))
+    await admin.put_service(
+        Service(
+            "health.affiliation", "1", "Affiliation", ("fund",), routed_capacity="HEALTH_INSURED"
+        )
+    )
     with pytest.raises(Refusal) as refused:
         await admin.put_routed_provider(RoutedProvider("health.affiliation", FUND))
     assert (refused.value.code, refused.value.field) == ("conflict", "institution")

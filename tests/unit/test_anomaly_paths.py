@@ -23,8 +23,13 @@ from crossroads.domain.identifiers import scheme_for
 
 SRC = Path(dimona.__file__).resolve().parents[2]
 # Where anomalies about the official forms are made (social risks point into their own JSON).
-PATH_MAKERS = ["domain/declarations/dimona.py", "domain/declarations/dmfa.py", "services/declarations.py",
-               "services/batch_processing.py", "adapters/form_reading.py"]
+PATH_MAKERS = [
+    "domain/declarations/dimona.py",
+    "domain/declarations/dmfa.py",
+    "services/declarations.py",
+    "services/batch_processing.py",
+    "adapters/form_reading.py",
+]
 _INDEX = re.compile(r"\[(?:\d+|\{\})\]")
 HOLE = "{}"
 
@@ -64,21 +69,35 @@ def emitted_paths() -> tuple[list[str], list[str], list[str]]:
     elements, tails, absolute = [], [], []
     for name in PATH_MAKERS:
         tree = ast.parse((SRC / name).read_text())
-        pieces = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for part in node.values}
+        pieces = {
+            id(part)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.JoinedStr)
+            for part in node.values
+        }
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "at"
-                    and node.args and isinstance(node.args[0], ast.Constant)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "at"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
                 elements.append(node.args[0].value)
             elif isinstance(node, ast.JoinedStr):
                 text = _INDEX.sub("", _text(node))
                 if text.startswith(HOLE + "/"):
-                    tail = text[len(HOLE):].split(HOLE)[0].rstrip("/")
+                    tail = text[len(HOLE) :].split(HOLE)[0].rstrip("/")
                     if tail:
                         tails.append(tail)
                 elif text.startswith(("/Dimona", "/DmfAOriginal")):
                     absolute.append(text.split(HOLE)[0].rstrip("/"))
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in pieces \
-                    and node.value.startswith(("/Dimona/", "/DmfAOriginal/")):
+            elif (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in pieces
+                and node.value.startswith(("/Dimona/", "/DmfAOriginal/"))
+            ):
                 absolute.append(_INDEX.sub("", node.value))
     return elements, tails, absolute
 
@@ -116,10 +135,18 @@ def test_every_absolute_path_written_out_is_in_the_schema(official):
 
 
 def test_a_bad_inss_in_a_dimona_in_points_at_the_natural_person(reference, official):
-    form = DimonaForm(kind=dimona.IN, employer=EmployerRef(company_id="0403448140"), inss="85073100131",
-                      start=date(2026, 12, 1), worker_type="OTH", joint_committee="XXX",
-                      path="/Dimona/Form/DimonaIn")
-    rules = dimona.DimonaRules(reference.dimona.glossary, reference.joint_committees, scheme_for("BE").person_or_none)
+    form = DimonaForm(
+        kind=dimona.IN,
+        employer=EmployerRef(company_id="0403448140"),
+        inss="85073100131",
+        start=date(2026, 12, 1),
+        worker_type="OTH",
+        joint_committee="XXX",
+        path="/Dimona/Form/DimonaIn",
+    )
+    rules = dimona.DimonaRules(
+        reference.dimona.glossary, reference.joint_committees, scheme_for("BE").person_or_none
+    )
     employer = employers.Employer("0403448140", None, "Test", True)
     decision = dimona.decide(form, rules, dimona.Register(employer, []), date(2026, 12, 1))
     [bad] = [a for a in decision.anomalies if a.code == "00024-003"]
@@ -127,12 +154,18 @@ def test_a_bad_inss_in_a_dimona_in_points_at_the_natural_person(reference, offic
     assert all(_INDEX.sub("", a.path) in official["Dimona"] for a in decision.anomalies if a.path)
 
 
-@pytest.mark.parametrize("body, name", [
-    ({"DimonaIn": {"StartingDate": "2026-13-45", "EmployerId": {"CompanyID": "0403448140"}}}, "DimonaIn"),
-    ({"DimonaOut": {"DimonaPeriodId": "x", "EndingDate": "2026-12-01"}}, "DimonaOut"),
-    ({"DimonaCancel": {"DimonaPeriodId": "x"}}, "DimonaCancel"),
-    ({"NotAForm": {}}, "Dimona"),
-])
+@pytest.mark.parametrize(
+    "body, name",
+    [
+        (
+            {"DimonaIn": {"StartingDate": "2026-13-45", "EmployerId": {"CompanyID": "0403448140"}}},
+            "DimonaIn",
+        ),
+        ({"DimonaOut": {"DimonaPeriodId": "x", "EndingDate": "2026-12-01"}}, "DimonaOut"),
+        ({"DimonaCancel": {"DimonaPeriodId": "x"}}, "DimonaCancel"),
+        ({"NotAForm": {}}, "Dimona"),
+    ],
+)
 def test_a_form_the_schema_refused_goes_by_its_own_name(reference, body, name):
     forms, anomalies = XmlOfficialForms(reference, 1_000_000).read_dimona(body)
     assert forms == [] and anomalies

@@ -9,11 +9,10 @@ from crossroads.entrypoints.batch import bulk_job
 
 def test_the_collector_is_paused_inside_and_restored_after_even_on_failure():
     assert gc.isenabled()
-    with pytest.raises(RuntimeError):
-        with bulk_job():
-            assert not gc.isenabled()
-            assert gc.get_freeze_count() > 0
-            raise RuntimeError("the job failed")
+    with pytest.raises(RuntimeError), bulk_job():
+        assert not gc.isenabled()
+        assert gc.get_freeze_count() > 0
+        raise RuntimeError("the job failed")
     assert gc.isenabled()
     assert gc.get_freeze_count() == 0
 

@@ -18,7 +18,12 @@ def test_every_demo_mutation_fits_its_type_and_comes_from_its_publisher():
         member, kind, body = next_mutation(rng, subjects, date(2026, 11, 23))
         jsonschema.validate(body["payload"], types[kind].schema)
         assert country.BY_KEY[member].number == types[kind].publisher
-        assert body["subject"] in subjects and set(body) == {"id", "subject", "effective_date", "payload"}
+        assert body["subject"] in subjects and set(body) == {
+            "id",
+            "subject",
+            "effective_date",
+            "payload",
+        }
         seen.add(kind)
     assert seen == set(types)  # moves, jobs, births and deaths all occur
 

@@ -22,8 +22,15 @@ def p(a, b=None):
 
 
 def change(op, phase=Phase.DEFINITIVE, period=None, end=None):
-    return IntegrationChange(op, KEY, "0200000736", "SOCIAL_ASSISTANCE", phase, period,
-                             None if end is None else D + timedelta(days=end))
+    return IntegrationChange(
+        op,
+        KEY,
+        "0200000736",
+        "SOCIAL_ASSISTANCE",
+        phase,
+        period,
+        None if end is None else D + timedelta(days=end),
+    )
 
 
 def test_integrating_merges_overlapping_and_adjacent_periods_of_the_same_phase_only():
@@ -46,7 +53,9 @@ def test_ending_on_the_calendars_last_day_changes_nothing():
 def test_removing_takes_out_the_days_of_the_period_or_every_day():
     held = {(Phase.DEFINITIVE, p(0, 20))}
     assert periods_after(held, change("remove", period=p(5, 9))) == {
-        (Phase.DEFINITIVE, p(0, 4)), (Phase.DEFINITIVE, p(10, 20))}
+        (Phase.DEFINITIVE, p(0, 4)),
+        (Phase.DEFINITIVE, p(10, 20)),
+    }
     assert periods_after(held, change("remove")) == set()
 
 
@@ -100,9 +109,13 @@ def test_the_periods_are_the_runs_of_the_days_the_changes_leave(sequence):
         if item.op == "integrate":
             model[item.phase] |= _days(item.period)
         else:
-            removed = (set(range(item.end.toordinal() - D.toordinal() + 1, HORIZON + 2))
-                       if item.op == "end" else
-                       _days(item.period) if item.period else set(range(-1, HORIZON + 2)))
+            removed = (
+                set(range(item.end.toordinal() - D.toordinal() + 1, HORIZON + 2))
+                if item.op == "end"
+                else _days(item.period)
+                if item.period
+                else set(range(-1, HORIZON + 2))
+            )
             for phase in Phase:
                 model[phase] -= removed
     for phase in Phase:

@@ -32,7 +32,10 @@ def test_a_row_longer_than_the_header_is_a_refusal_and_the_next_row_still_reads(
 
 def test_unparseable_csv_line_is_a_refusal_and_the_reader_goes_on():
     import csv
-    previous = csv.field_size_limit(8)  # a field over the limit is one way the csv reader fails a line
+
+    previous = csv.field_size_limit(
+        8
+    )  # a field over the limit is one way the csv reader fails a line
     try:
         rows = list(read_import("subject\n" + "9" * 20 + "\n1234\n", "csv"))
     finally:
@@ -63,19 +66,35 @@ def test_an_unknown_format_is_refused():
 # Cutting a file into blocks for parsing processes: reading the blocks one after the other must
 # give exactly what reading the whole file gives, or the file must not be cut.
 
-_CELLS = st.sampled_from(["85073003328", "child", "2020-01-01", "", "x y", "ä", "1,2", '"q"', "\r", "\n", "\r\n"])
+_CELLS = st.sampled_from(
+    ["85073003328", "child", "2020-01-01", "", "x y", "ä", "1,2", '"q"', "\r", "\n", "\r\n"]
+)
 
 
-@given(rows=st.lists(st.lists(_CELLS, min_size=0, max_size=4), max_size=12), size=st.integers(1, 5),
-       crlf=st.booleans(), final_newline=st.booleans())
+@given(
+    rows=st.lists(st.lists(_CELLS, min_size=0, max_size=4), max_size=12),
+    size=st.integers(1, 5),
+    crlf=st.booleans(),
+    final_newline=st.booleans(),
+)
 def test_csv_blocks_read_as_the_whole_file(rows, size, crlf, final_newline):
     end = "\r\n" if crlf else "\n"
-    text = "subject,capacity,end" + end + end.join(",".join(cells) for cells in rows) + (end if final_newline else "")
+    text = (
+        "subject,capacity,end"
+        + end
+        + end.join(",".join(cells) for cells in rows)
+        + (end if final_newline else "")
+    )
     _same_items(text, "csv", size)
 
 
-@given(lines=st.lists(st.sampled_from(['{"subject": "1"}', "", "not json", "{}", " ", "\r", "\u2028", "\x0b"]), max_size=12),
-       size=st.integers(1, 5))
+@given(
+    lines=st.lists(
+        st.sampled_from(['{"subject": "1"}', "", "not json", "{}", " ", "\r", "\u2028", "\x0b"]),
+        max_size=12,
+    ),
+    size=st.integers(1, 5),
+)
 def test_jsonl_blocks_read_as_the_whole_file(lines, size):
     _same_items("\n".join(lines), "jsonl", size)
 
@@ -83,7 +102,10 @@ def test_jsonl_blocks_read_as_the_whole_file(lines, size):
 def _same_items(text: str, fmt: str, size: int) -> None:
     def items(source):
         try:
-            return [item.to_dict() if isinstance(item, Refusal) else item for item in read_import(source, fmt)]
+            return [
+                item.to_dict() if isinstance(item, Refusal) else item
+                for item in read_import(source, fmt)
+            ]
         except Refusal as refusal:  # a bad header refuses the file, whole or cut
             return refusal.to_dict()
 
@@ -102,8 +124,13 @@ def _same_items(text: str, fmt: str, size: int) -> None:
 
 def test_a_csv_file_with_quotes_is_not_cut():
     assert split_import(b'subject\n"85073003328"\n', "csv", 1) is None
-    assert split_import(b"subject\n85073003328\n\n85073003328\n", "csv", 1) is None  # an empty row is skipped
-    assert split_import(b"subject\n85073003328\n85073003328\n", "csv", 1) == ["subject\n85073003328\n"] * 2
+    assert (
+        split_import(b"subject\n85073003328\n\n85073003328\n", "csv", 1) is None
+    )  # an empty row is skipped
+    assert (
+        split_import(b"subject\n85073003328\n85073003328\n", "csv", 1)
+        == ["subject\n85073003328\n"] * 2
+    )
 
 
 RIGHTS = {"0411905847": {"INSURED"}, "0403170701": {"INSURED"}}
@@ -112,24 +139,57 @@ RIGHTS = {"0411905847": {"INSURED"}, "0403170701": {"INSURED"}}
 # The parser crosses into worker processes by pickling; it must come back the same, and so must
 # what it parses and the refusals it makes.
 
+
 def test_a_parser_and_its_block_survive_pickling():
     hasher = SubjectHasher(b"s" * 32)
-    parser = ChangeParser(BELGIUM, hasher, None, ["INSURED"], RIGHTS, date(2030, 1, 1), ["0411905847"])
+    parser = ChangeParser(
+        BELGIUM, hasher, None, ["INSURED"], RIGHTS, date(2030, 1, 1), ["0411905847"]
+    )
     again = pickle.loads(pickle.dumps(parser))
-    lines = [{"subject": "85073003328", "institution": "0411905847", "capacity": "INSURED", "start": "2020-01-01"},
-             {"subject": "85073003328", "institution": "0403170701", "capacity": "INSURED", "start": "2020-01-01"},
-             {"op": "remove", "subject": "85073003328", "institution": "0411905847", "capacity": "INSURED", "end": "2021-01-01"}]
+    lines = [
+        {
+            "subject": "85073003328",
+            "institution": "0411905847",
+            "capacity": "INSURED",
+            "start": "2020-01-01",
+        },
+        {
+            "subject": "85073003328",
+            "institution": "0403170701",
+            "capacity": "INSURED",
+            "start": "2020-01-01",
+        },
+        {
+            "op": "remove",
+            "subject": "85073003328",
+            "institution": "0411905847",
+            "capacity": "INSURED",
+            "end": "2021-01-01",
+        },
+    ]
     block = pickle.loads(pickle.dumps(again.parse_block(lines)))
     here = parser.parse_block(lines)
     assert (block.lines, block.changes, block.sha256) == (here.lines, here.changes, here.sha256)
-    assert [c.period for c in block.changes] == [Period(date(2020, 1, 1)), Period(date.min, date(2021, 1, 1))]
+    assert [c.period for c in block.changes] == [
+        Period(date(2020, 1, 1)),
+        Period(date.min, date(2021, 1, 1)),
+    ]
     assert block.changes[0].subject_key == hasher.key("85073003328")
     ((number, refusal),) = block.errors
     assert (number, refusal.code, refusal.field) == (2, "not_found", "institution")
 
 
 def test_unhashable_dates_are_refused_not_crashed():
-    parser = ChangeParser(BELGIUM, SubjectHasher(b"s" * 32), None, ["INSURED"], RIGHTS, date(2030, 1, 1))
+    parser = ChangeParser(
+        BELGIUM, SubjectHasher(b"s" * 32), None, ["INSURED"], RIGHTS, date(2030, 1, 1)
+    )
     with pytest.raises(Refusal) as caught:
-        parser.parse({"subject": "85073003328", "institution": "0411905847", "capacity": "INSURED", "start": ["2020"]})
+        parser.parse(
+            {
+                "subject": "85073003328",
+                "institution": "0411905847",
+                "capacity": "INSURED",
+                "start": ["2020"],
+            }
+        )
     assert caught.value.code == "invalid_period"

@@ -30,8 +30,15 @@ def reference():
 
 @pytest.fixture(scope="module")
 def rules(reference) -> dmfa.DmfaRules:
-    return dmfa.DmfaRules(reference.dmfa.glossary, reference.joint_committees, reference.remuneration,
-                          reference.working_time, reference.worker_codes, reference.rates, _normalise)
+    return dmfa.DmfaRules(
+        reference.dmfa.glossary,
+        reference.joint_committees,
+        reference.remuneration,
+        reference.working_time,
+        reference.worker_codes,
+        reference.rates,
+        _normalise,
+    )
 
 
 def period(inss: str, start=date(2026, 1, 1), end=None, status=OPEN) -> DimonaPeriod:
@@ -40,7 +47,8 @@ def period(inss: str, start=date(2026, 1, 1), end=None, status=OPEN) -> DimonaPe
 
 def read(reference, workers, **kwargs) -> dmfa.DmfaDeclaration:
     declaration, anomalies = XmlOfficialForms(reference, 10**8).read_dmfa(
-        dmfa_xml(QUARTER, EMPLOYER.noss, EMPLOYER.company_id, workers, reference.rates, **kwargs))
+        dmfa_xml(QUARTER, EMPLOYER.noss, EMPLOYER.company_id, workers, reference.rates, **kwargs)
+    )
     assert anomalies == []
     return declaration
 
@@ -50,15 +58,26 @@ def codes(anomalies) -> list[str]:
 
 
 def test_a_correct_declaration_has_no_anomaly_and_sums_each_worker(reference, rules):
-    declaration = read(reference, [WorkerLineSpec(ANNA), WorkerLineSpec(BERT, worker_code="015", gross_cents=500_000)])
-    anomalies, summaries = dmfa.check(declaration, rules, EMPLOYER, {ANNA: [period(ANNA)], BERT: [period(BERT)]}, TODAY)
+    declaration = read(
+        reference,
+        [WorkerLineSpec(ANNA), WorkerLineSpec(BERT, worker_code="015", gross_cents=500_000)],
+    )
+    anomalies, summaries = dmfa.check(
+        declaration, rules, EMPLOYER, {ANNA: [period(ANNA)], BERT: [period(BERT)]}, TODAY
+    )
     assert anomalies == []
-    assert [(s.inss, s.worker_code, s.gross, s.days) for s in summaries] == [(ANNA, "495", 900_000, 65), (BERT, "015", 500_000, 65)]
+    assert [(s.inss, s.worker_code, s.gross, s.days) for s in summaries] == [
+        (ANNA, "495", 900_000, 65),
+        (BERT, "015", 500_000, 65),
+    ]
 
 
 def test_a_worker_without_dimona_period_in_the_quarter_is_an_anomaly(reference, rules):
     declaration = read(reference, [WorkerLineSpec(ANNA), WorkerLineSpec(BERT)])
-    periods = {ANNA: [period(ANNA, end=date(2026, 6, 30), status=CLOSED)], BERT: [period(BERT, status=CANCELLED)]}
+    periods = {
+        ANNA: [period(ANNA, end=date(2026, 6, 30), status=CLOSED)],
+        BERT: [period(BERT, status=CANCELLED)],
+    }
     anomalies, _ = dmfa.check(declaration, rules, EMPLOYER, periods, TODAY)
     assert codes(anomalies) == ["90015-485", "90015-485"]
     assert {a.severity for a in anomalies} == {"NP"}
@@ -66,8 +85,14 @@ def test_a_worker_without_dimona_period_in_the_quarter_is_an_anomaly(reference, 
 
 
 def test_a_wrong_contribution_and_a_wrong_total_are_found(reference, rules):
-    declaration = read(reference, [WorkerLineSpec(ANNA), WorkerLineSpec(BERT)], contribution_error_for=frozenset({BERT}))
-    anomalies, _ = dmfa.check(declaration, rules, EMPLOYER, {ANNA: [period(ANNA)], BERT: [period(BERT)]}, TODAY)
+    declaration = read(
+        reference,
+        [WorkerLineSpec(ANNA), WorkerLineSpec(BERT)],
+        contribution_error_for=frozenset({BERT}),
+    )
+    anomalies, _ = dmfa.check(
+        declaration, rules, EMPLOYER, {ANNA: [period(ANNA)], BERT: [period(BERT)]}, TODAY
+    )
     assert codes(anomalies) == ["00085-044"]  # the total matches the declared (wrong) lines
     off = read(reference, [WorkerLineSpec(ANNA)], net_owed_delta=500)
     anomalies, _ = dmfa.check(off, rules, EMPLOYER, {ANNA: [period(ANNA)]}, TODAY)
@@ -75,7 +100,13 @@ def test_a_wrong_contribution_and_a_wrong_total_are_found(reference, rules):
 
 
 def test_code_lists_and_identifiers_are_checked(reference, rules):
-    declaration = read(reference, [WorkerLineSpec(ANNA, worker_code="999", joint_committee="998"), WorkerLineSpec("85073100131")])
+    declaration = read(
+        reference,
+        [
+            WorkerLineSpec(ANNA, worker_code="999", joint_committee="998"),
+            WorkerLineSpec("85073100131"),
+        ],
+    )
     anomalies, summaries = dmfa.check(declaration, rules, EMPLOYER, {ANNA: [period(ANNA)]}, TODAY)
     assert codes(anomalies) == ["00024-004", "00037-008", "00046-003"]
     assert [s.inss for s in summaries] == [ANNA]
@@ -88,22 +119,38 @@ def test_an_unknown_employer(reference, rules):
 
 def test_the_rate_table_recomputes_with_the_manual_workers_uplift(reference):
     rates = reference.rates
-    assert rates.expected("015", [dmfa.Remuneration("1", 100_000)]) == (108_000, round(108_000 * rates.rates["015"]))
-    assert rates.expected("495", [dmfa.Remuneration("1", 100_000), dmfa.Remuneration("51", 5_000)]) == (
-        100_000, round(100_000 * rates.rates["495"]))
+    assert rates.expected("015", [dmfa.Remuneration("1", 100_000)]) == (
+        108_000,
+        round(108_000 * rates.rates["015"]),
+    )
+    assert rates.expected(
+        "495", [dmfa.Remuneration("1", 100_000), dmfa.Remuneration("51", 5_000)]
+    ) == (100_000, round(100_000 * rates.rates["495"]))
 
 
-def test_a_quarter_that_has_not_begun_is_refused_even_the_last_one_the_schema_allows(reference, rules):
+def test_a_quarter_that_has_not_begun_is_refused_even_the_last_one_the_schema_allows(
+    reference, rules
+):
     declaration = read(reference, [WorkerLineSpec(ANNA)])
-    anomalies, _ = dmfa.check(declaration, rules, EMPLOYER, {ANNA: [period(ANNA)]}, date(2026, 6, 30))
+    anomalies, _ = dmfa.check(
+        declaration, rules, EMPLOYER, {ANNA: [period(ANNA)]}, date(2026, 6, 30)
+    )
     assert codes(anomalies) == ["00013-008"]
-    future = dmfa.DmfaDeclaration(99994, declaration.noss, declaration.company_id, declaration.net_owed,
-                                  declaration.unrelated_amounts, declaration.workers, declaration.path)
+    future = dmfa.DmfaDeclaration(
+        99994,
+        declaration.noss,
+        declaration.company_id,
+        declaration.net_owed,
+        declaration.unrelated_amounts,
+        declaration.workers,
+        declaration.path,
+    )
     assert "00013-008" in codes(dmfa.check(future, rules, EMPLOYER, {}, TODAY)[0])
 
 
 def test_quarter_bounds_hold_to_the_last_day_a_date_can_name():
     from crossroads.domain.declarations.codelists import quarter_bounds
+
     assert quarter_bounds(99994) == (date(9999, 10, 1), date(9999, 12, 31))
     assert quarter_bounds(20241) == (date(2024, 1, 1), date(2024, 3, 31))
     with pytest.raises(ValueError):

@@ -42,6 +42,7 @@ def test_a_second_scheme_plugs_in():
 
 def test_demo_generators_make_valid_numbers():
     from datetime import date
+
     assert nn.is_valid(national_number(date(1985, 7, 30), 33))
     assert nn.is_valid(national_number(date(2012, 2, 29), 997))
     assert BELGIUM.normalise_enterprise(enterprise_number(2_000_001))

@@ -3,18 +3,23 @@ bounded in count and bytes, and read back as they were written."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-import pytest
 
 from crossroads.adapters.jetstream import fitted, pack, runs, unpack
 from crossroads.services.ports import Delivery
 
 
 def delivery(seq: int, subscription: str, message: bytes = b'{"id":"x"}') -> Delivery:
-    return Delivery(seq=seq, subscription=subscription, publisher="0123:app", mutation_id=f"m-{seq}",
-                    subject_key=bytes([seq % 256]) * 4, message=message)
+    return Delivery(
+        seq=seq,
+        subscription=subscription,
+        publisher="0123:app",
+        mutation_id=f"m-{seq}",
+        subject_key=bytes([seq % 256]) * 4,
+        message=message,
+    )
 
 
 def test_each_run_is_one_subscriptions_consecutive_deliveries_in_seq_order():
@@ -30,14 +35,20 @@ def test_a_run_stays_under_the_byte_limit_but_a_lone_large_delivery_still_goes()
 def test_a_packed_run_unpacks_to_the_same_deliveries_with_the_streams_attempts():
     run = [delivery(5, "s", b'{"id":"a","data":{"note":"line\\nbreak"}}'), delivery(9, "s", b"")]
     back = unpack(pack(run), "s", attempts=2)
-    assert [(d.seq, d.publisher, d.mutation_id, d.subject_key, d.message, d.attempts) for d in back] == [
-        (d.seq, d.publisher, d.mutation_id, d.subject_key, d.message, 2) for d in run]
+    assert [
+        (d.seq, d.publisher, d.mutation_id, d.subject_key, d.message, d.attempts) for d in back
+    ] == [(d.seq, d.publisher, d.mutation_id, d.subject_key, d.message, 2) for d in run]
 
 
-@given(st.lists(st.tuples(st.sampled_from("abc"), st.binary(max_size=40)), max_size=60),
-       st.integers(1, 7), st.integers(1, 120))
+@given(
+    st.lists(st.tuples(st.sampled_from("abc"), st.binary(max_size=40)), max_size=60),
+    st.integers(1, 7),
+    st.integers(1, 120),
+)
 def test_runs_keep_every_delivery_once_and_each_subscriptions_order(items, most, most_bytes):
-    rows = [delivery(seq, subscription, message) for seq, (subscription, message) in enumerate(items, 1)]
+    rows = [
+        delivery(seq, subscription, message) for seq, (subscription, message) in enumerate(items, 1)
+    ]
     out = runs(rows, most, most_bytes)
     assert sorted(d.seq for run in out for d in run) == [d.seq for d in rows]
     for run in out:
@@ -56,5 +67,7 @@ def test_a_run_past_the_servers_limit_goes_in_halves_in_order_and_a_lone_deliver
     parts = fitted(run, 4000)
     assert [d.seq for part, _ in parts for d in part] == list(range(1, 9))
     assert all(len(data) <= 4000 and unpack(data, "sub-1", 0) == part for part, data in parts)
-    with pytest.raises(RuntimeError, match=r"outbox delivery 3 for subscription sub-1 .* max_payload \(1000\)"):
+    with pytest.raises(
+        RuntimeError, match=r"outbox delivery 3 for subscription sub-1 .* max_payload \(1000\)"
+    ):
         fitted(run[2:3], 1000)

@@ -5,27 +5,46 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crossroads.domain.merkle import Frontier, perfect_parts
+from crossroads.verifier import (
+    EMPTY_ROOT,
+    leaf_hash,
+    node_hash,
+    verify_consistency,
+    verify_inclusion,
+)
 from tests.merkle_model import MerkleTree
-from crossroads.verifier import EMPTY_ROOT, leaf_hash, node_hash, verify_consistency, verify_inclusion
 
 # The eight entries of the reference test data of RFC 6962's implementation (certificate-transparency),
 # and the roots of the trees of their first 1..8 entries: the same hashing in RFC 9162.
-ENTRIES = [b"", b"\x00", b"\x10", b"\x20\x21", b"\x30\x31", b"\x40\x41\x42\x43",
-           bytes(range(0x50, 0x58)), bytes(range(0x60, 0x70))]
-ROOTS = ["6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-         "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
-         "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
-         "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-         "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
-         "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
-         "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
-         "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"]
-PATH_0_OF_8 = ["96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-               "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-               "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"]
+ENTRIES = [
+    b"",
+    b"\x00",
+    b"\x10",
+    b"\x20\x21",
+    b"\x30\x31",
+    b"\x40\x41\x42\x43",
+    bytes(range(0x50, 0x58)),
+    bytes(range(0x60, 0x70)),
+]
+ROOTS = [
+    "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+    "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+    "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+    "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+    "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+    "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+    "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+]
+PATH_0_OF_8 = [
+    "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+    "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+    "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+]
 
 
 def reference_root(leaves: list[bytes]) -> bytes:
@@ -95,12 +114,16 @@ def test_every_consistency_proof_verifies(leaves, data):
     tree = MerkleTree(leaves)
     size = data.draw(st.integers(0, len(leaves)))
     old = data.draw(st.integers(0, size))
-    verify_consistency(old, size, tree.root(old), tree.root(size), tree.consistency_proof(old, size))
+    verify_consistency(
+        old, size, tree.root(old), tree.root(size), tree.consistency_proof(old, size)
+    )
 
 
 @settings(max_examples=100, deadline=None)
 @given(leaves=leaf_lists, data=st.data())
-def test_a_frontier_resumed_from_its_parts_grows_the_same_tree_and_names_every_completed_node(leaves, data):
+def test_a_frontier_resumed_from_its_parts_grows_the_same_tree_and_names_every_completed_node(
+    leaves, data
+):
     tree = MerkleTree(leaves)
     start = data.draw(st.integers(0, len(leaves)))
     parts = perfect_parts(0, start)
@@ -126,7 +149,9 @@ def test_extending_a_copy_leaves_the_original_as_it_was_and_names_leaves_and_nod
     assert twin.root() == tree.root()
     assert [(p, v) for level, p, v in nodes if level == 0] == list(enumerate(leaves))[split:]
     assert all(v == tree.node(level, p) for level, p, v in nodes)
-    assert len(nodes) == (2 * len(leaves) - bin(len(leaves)).count("1")) - (2 * split - bin(split).count("1"))
+    assert len(nodes) == (2 * len(leaves) - bin(len(leaves)).count("1")) - (
+        2 * split - bin(split).count("1")
+    )
 
 
 def test_a_frontier_refuses_parts_that_do_not_fit_its_size():

@@ -66,8 +66,10 @@ def test_merging_keeps_exactly_the_same_days(existing, new):
     after = [q for q in merged_set if q not in absorbed] + [merged]
 
     def days(ps):
-        return {q.start + timedelta(days=i) for q in ps for i in range((q.last_day - q.start).days + 1)}
+        return {
+            q.start + timedelta(days=i) for q in ps for i in range((q.last_day - q.start).days + 1)
+        }
 
     assert days(after) == days(merged_set) | days([new])
     for i, a in enumerate(after):  # no two left touching: nothing left to merge
-        assert not any(a.touches(b) for b in after[i + 1:])
+        assert not any(a.touches(b) for b in after[i + 1 :])

@@ -14,7 +14,9 @@ SUBSCRIPTIONS = ["sub-a", "sub-b", "sub-c", "sub-d", "sub-e"]
 
 def process(tmp_path, count: int = 2) -> PushPartitions:
     """One hub process's view: its own lease objects on the shared lock files."""
-    return PushPartitions([FileLease(str(tmp_path / f"push-{n}.lock")) for n in range(count)], patience=3)
+    return PushPartitions(
+        [FileLease(str(tmp_path / f"push-{n}.lock")) for n in range(count)], patience=3
+    )
 
 
 async def test_processes_starting_together_take_one_partition_each(tmp_path):
@@ -24,7 +26,9 @@ async def test_processes_starting_together_take_one_partition_each(tmp_path):
         await b.step()
     assert len(a.held) == len(b.held) == 1 and a.held != b.held
     mine_a, mine_b = a.mine(SUBSCRIPTIONS), b.mine(SUBSCRIPTIONS)
-    assert mine_a | mine_b == set(SUBSCRIPTIONS) and not mine_a & mine_b  # each subscription, one sender
+    assert (
+        mine_a | mine_b == set(SUBSCRIPTIONS) and not mine_a & mine_b
+    )  # each subscription, one sender
     assert abs(len(mine_a) - len(mine_b)) <= 1
     await a.release()
     await b.release()

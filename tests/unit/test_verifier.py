@@ -6,11 +6,12 @@ import ast
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import crossroads.verifier as verifier
-from tests.merkle_model import MerkleTree
 from crossroads.verifier import ProofError, leaf_hash, verify_consistency, verify_inclusion
+from tests.merkle_model import MerkleTree
 
 
 def tree_of(n: int) -> MerkleTree:
@@ -21,8 +22,13 @@ def test_the_verifier_imports_only_the_standard_library_and_cryptography_for_sig
     module = ast.parse(Path(verifier.__file__).read_text())
     at_top, anywhere = set(), set()
     for node in ast.walk(module):
-        names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                 else [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+        names = (
+            [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module]
+            if isinstance(node, ast.ImportFrom) and node.module
+            else []
+        )
         roots = {name.split(".")[0] for name in names}
         anywhere |= roots
         if node in module.body:
@@ -31,7 +37,9 @@ def test_the_verifier_imports_only_the_standard_library_and_cryptography_for_sig
     assert anywhere - at_top <= {"cryptography"}, anywhere
 
 
-@pytest.mark.parametrize("index,size", [(0, 1), (0, 2), (1, 2), (4, 5), (6, 7), (0, 8), (7, 8), (12, 13)])
+@pytest.mark.parametrize(
+    "index,size", [(0, 1), (0, 2), (1, 2), (4, 5), (6, 7), (0, 8), (7, 8), (12, 13)]
+)
 def test_inclusion_fails_for_another_index_a_shorter_or_longer_path_or_another_root(index, size):
     tree = tree_of(size + 1)
     leaf, proof, root = tree.leaf(index), tree.inclusion_proof(index, size), tree.root(size)
@@ -44,7 +52,9 @@ def test_inclusion_fails_for_another_index_a_shorter_or_longer_path_or_another_r
         with pytest.raises(ProofError):
             verify_inclusion(index, size, leaf, proof[:-1], root)
         with pytest.raises(ProofError):
-            verify_inclusion(index ^ 1 if (index ^ 1) < size else index - 1, size, leaf, proof, root)
+            verify_inclusion(
+                index ^ 1 if (index ^ 1) < size else index - 1, size, leaf, proof, root
+            )
     with pytest.raises(ProofError):
         verify_inclusion(size, size, leaf, proof, root)
 
@@ -84,6 +94,11 @@ def test_consistency_edge_cases():
 
 
 def test_a_rewritten_history_is_not_consistent_with_the_old_head():
-    honest, rewritten = tree_of(10), MerkleTree(leaf_hash(str(i if i != 3 else 99).encode()) for i in range(10))
+    honest, rewritten = (
+        tree_of(10),
+        MerkleTree(leaf_hash(str(i if i != 3 else 99).encode()) for i in range(10)),
+    )
     with pytest.raises(ProofError):
-        verify_consistency(5, 10, honest.root(5), rewritten.root(10), rewritten.consistency_proof(5, 10))
+        verify_consistency(
+            5, 10, honest.root(5), rewritten.root(10), rewritten.consistency_proof(5, 10)
+        )

@@ -16,11 +16,25 @@ anything = st.text(max_size=20)  # the order never raises, even outside the code
 dotted = st.lists(st.integers(min_value=0, max_value=10**30), min_size=1, max_size=5)
 
 
-@pytest.mark.parametrize("lower, higher", [
-    ("1.9", "1.10"), ("1.10", "2"), ("1", "1.0"), ("1.0", "1.0.1"), ("1.0", "1.0a"),
-    ("1.a", "1.0"), ("1.beta", "1.0"), ("latest", "1"), ("1.a", "1.b"), ("v2", "v10"),
-    ("1.02", "1.2"), ("1-0", "1.0"), ("9", "10"), ("1.2", "12"),
-])
+@pytest.mark.parametrize(
+    "lower, higher",
+    [
+        ("1.9", "1.10"),
+        ("1.10", "2"),
+        ("1", "1.0"),
+        ("1.0", "1.0.1"),
+        ("1.0", "1.0a"),
+        ("1.a", "1.0"),
+        ("1.beta", "1.0"),
+        ("latest", "1"),
+        ("1.a", "1.b"),
+        ("v2", "v10"),
+        ("1.02", "1.2"),
+        ("1-0", "1.0"),
+        ("9", "10"),
+        ("1.2", "12"),
+    ],
+)
 def test_the_documented_examples(lower, higher):
     assert version_key(lower) < version_key(higher)
     assert highest([higher, lower]) == highest([lower, higher]) == higher

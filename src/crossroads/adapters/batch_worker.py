@@ -24,10 +24,11 @@ import multiprocessing
 import os
 import signal
 import traceback
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import util
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from ..services.ports import BatchFailed, BatchWorker, WorkerLost
 
@@ -86,8 +87,12 @@ class ProcessBatchWorker(BatchWorker):
 
     async def start(self) -> None:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
-                                             initargs=(os.getpid(), self._build, self._args))
+            self._pool = ProcessPoolExecutor(
+                1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start,
+                initargs=(os.getpid(), self._build, self._args),
+            )
         try:
             self.pid = await asyncio.wrap_future(self._pool.submit(_ready))
         except BrokenProcessPool as exc:

@@ -44,8 +44,11 @@ def load_glossary(*names: str) -> Glossary:
                 if not code or code in entries or "-" not in code:
                     continue
                 number = code.split("-", 1)[1]
-                text = {"nl": (anomaly.findtext("AnomalieTitel") or "").strip(),
-                        **labels["by_number"].get(number, {}), **labels["by_code"].get(code, {})}
+                text = {
+                    "nl": (anomaly.findtext("AnomalieTitel") or "").strip(),
+                    **labels["by_number"].get(number, {}),
+                    **labels["by_code"].get(code, {}),
+                }
                 entries[code] = ((anomaly.findtext("AnomalieErnst") or "B").strip(), text)
     return Glossary(entries)
 
@@ -60,17 +63,27 @@ def load_code_list(name: str, file: str, integer_codes: bool = False, width: int
         code = (entry.findtext("code") or "").strip()
         if not code or (integer_codes and not code.isdigit()):
             continue
-        if integer_codes:  # "001" and "1" are the same remuneration code; worker codes keep 3 digits
+        if (
+            integer_codes
+        ):  # "001" and "1" are the same remuneration code; worker codes keep 3 digits
             code = str(int(code)).zfill(width)
         first = _quarter(entry.find("begin-validity"), 19001)
         last = _quarter(entry.find("end-validity"), 99994)
         validity.setdefault(code, []).append((first, last))
         description = entry.find("description")
         if description is not None and code not in texts:
-            texts[code] = {lang: " ".join((description.findtext(lang) or "").split()) for lang in ("nl", "fr")}
-        flags.setdefault(code, set()).update(child.tag for child in entry if (child.text or "").strip() == "Yes")
-    return CodeList(name, {c: tuple(v) for c, v in validity.items()}, texts,
-                    {c: frozenset(f) for c, f in flags.items()})
+            texts[code] = {
+                lang: " ".join((description.findtext(lang) or "").split()) for lang in ("nl", "fr")
+            }
+        flags.setdefault(code, set()).update(
+            child.tag for child in entry if (child.text or "").strip() == "Yes"
+        )
+    return CodeList(
+        name,
+        {c: tuple(v) for c, v in validity.items()},
+        texts,
+        {c: frozenset(f) for c, f in flags.items()},
+    )
 
 
 def _quarter(node, default: int) -> int:
@@ -101,8 +114,14 @@ def load_reference(rates_path: Path | None = None) -> BelgianReference:
         dimona=OfficialSchema.load(FILES / "Dimona_20231.xsd", "Dimona", dimona_glossary),
         dmfa=OfficialSchema.load(FILES / "DmfAOriginal_20223.xsd", "DmfAOriginal", dmfa_glossary),
         joint_committees=load_code_list("joint committees", "JointCommittee2019-1_26.xml"),
-        remuneration=load_code_list("remuneration codes", "Renumeration2021-4_7.xml", integer_codes=True),
-        working_time=load_code_list("working-time codes", "WorkingTimeCodes2022-2_8.xml", integer_codes=True),
-        worker_codes=load_code_list("worker codes", "EmployeeCodes2022-2_2.xml", integer_codes=True, width=3),
+        remuneration=load_code_list(
+            "remuneration codes", "Renumeration2021-4_7.xml", integer_codes=True
+        ),
+        working_time=load_code_list(
+            "working-time codes", "WorkingTimeCodes2022-2_8.xml", integer_codes=True
+        ),
+        worker_codes=load_code_list(
+            "worker codes", "EmployeeCodes2022-2_2.xml", integer_codes=True, width=3
+        ),
         rates=load_rates(rates_path),
     )

@@ -16,8 +16,13 @@ from .safe_xml import parse_untrusted
 
 def _form_header(identification: str, now: datetime) -> dict:
     """The fields every official form opens with; a JSON declarant may leave them out."""
-    return {"Identification": identification, "FormCreationDate": now.date().isoformat(),
-            "FormCreationHour": now.strftime("%H:%M:%S.000"), "AttestationStatus": 0, "TypeForm": "SU"}
+    return {
+        "Identification": identification,
+        "FormCreationDate": now.date().isoformat(),
+        "FormCreationHour": now.strftime("%H:%M:%S.000"),
+        "AttestationStatus": 0,
+        "TypeForm": "SU",
+    }
 
 
 class XmlOfficialForms(OfficialForms):
@@ -31,7 +36,10 @@ class XmlOfficialForms(OfficialForms):
         if isinstance(document, bytes):
             tree = parse_untrusted(document, self._max_bytes)
         else:
-            tree = schema.from_json({**_form_header("DIMONA", self._now()), **_json_object(document)}, ["Dimona", "Form"])
+            tree = schema.from_json(
+                {**_form_header("DIMONA", self._now()), **_json_object(document)},
+                ["Dimona", "Form"],
+            )
         anomalies = schema.validate(tree)
         if anomalies:
             return [], anomalies
@@ -42,8 +50,13 @@ class XmlOfficialForms(OfficialForms):
         if isinstance(document, bytes):
             tree = parse_untrusted(document, self._max_bytes)
         else:
-            tree = schema.from_json({**_form_header("DMFA", self._now()), "EmployerDeclaration": _json_object(document)},
-                                    ["DmfAOriginal", "Form"])
+            tree = schema.from_json(
+                {
+                    **_form_header("DMFA", self._now()),
+                    "EmployerDeclaration": _json_object(document),
+                },
+                ["DmfAOriginal", "Form"],
+            )
         anomalies = schema.validate(tree)
         if anomalies:
             return None, anomalies
@@ -52,5 +65,7 @@ class XmlOfficialForms(OfficialForms):
 
 def _json_object(document: object) -> dict:
     if not isinstance(document, dict) or not document:
-        raise Refusal("malformed_request", "the declaration is a JSON object with the official form's fields.")
+        raise Refusal(
+            "malformed_request", "the declaration is a JSON object with the official form's fields."
+        )
     return document

@@ -39,7 +39,7 @@ class OfficialSchema:
     glossary: Glossary
 
     @classmethod
-    def load(cls, xsd: Path, root: str, glossary: Glossary) -> "OfficialSchema":
+    def load(cls, xsd: Path, root: str, glossary: Glossary) -> OfficialSchema:
         document = parse_trusted(str(xsd))
         schema = etree.XMLSchema(document)
         top = document.getroot()
@@ -56,7 +56,10 @@ class OfficialSchema:
     def validate(self, tree: etree._ElementTree) -> list[Anomaly]:
         """The schema's verdict as anomalies (an empty list when the document is valid)."""
         if tree.getroot().tag != self.root:
-            raise Refusal("malformed_xml", f"the document element is <{tree.getroot().tag}>, not <{self.root}>.")
+            raise Refusal(
+                "malformed_xml",
+                f"the document element is <{tree.getroot().tag}>, not <{self.root}>.",
+            )
         if self.schema.validate(tree):
             return []
         found, seen = [], set()
@@ -82,11 +85,15 @@ class OfficialSchema:
             if expected and element in self.order.get(parent, ()):
                 # A known element arriving where a required one should be: the required one is missing.
                 missing = expected.group(1).split(",")[0].strip()
-                return self._zone_anomaly(missing, f"{path.rsplit('/', 1)[0]}/{missing}", ("001",), detail)
+                return self._zone_anomaly(
+                    missing, f"{path.rsplit('/', 1)[0]}/{missing}", ("001",), detail
+                )
             return self._zone_anomaly(element, path, ("005", "091", "146", "003"), detail)
         return self._zone_anomaly(element, path, ("003", "002", "008", "093", "146"), detail)
 
-    def _zone_anomaly(self, element: str, path: str, numbers: tuple[str, ...], detail: str) -> Anomaly:
+    def _zone_anomaly(
+        self, element: str, path: str, numbers: tuple[str, ...], detail: str
+    ) -> Anomaly:
         zone = self.zones.get(element)
         for number in numbers:
             if zone and self.glossary.has(f"{zone}-{number}"):
@@ -113,12 +120,19 @@ class OfficialSchema:
 
     def _fill(self, parent: etree._Element, value: object, depth: int = 0) -> None:
         if depth > _MAX_DEPTH:
-            raise Refusal("malformed_request", f"the form nests deeper than {_MAX_DEPTH} levels; the official forms do not.")
+            raise Refusal(
+                "malformed_request",
+                f"the form nests deeper than {_MAX_DEPTH} levels; the official forms do not.",
+            )
         if isinstance(value, dict):
             rank = {name: index for index, name in enumerate(self.order.get(parent.tag, []))}
             for key in sorted(value, key=lambda k: rank.get(k, len(rank))):
                 if not _NAME.match(key):
-                    raise Refusal("malformed_request", f"{key[:60]!r} is not a field of the official form.", key[:60])
+                    raise Refusal(
+                        "malformed_request",
+                        f"{key[:60]!r} is not a field of the official form.",
+                        key[:60],
+                    )
                 items = value[key] if isinstance(value[key], list) else [value[key]]
                 for item in items:
                     if item is None:
@@ -126,18 +140,28 @@ class OfficialSchema:
                     child = etree.SubElement(parent, key)
                     self._fill(child, item, depth + 1)
         elif isinstance(value, bool):
-            raise Refusal("malformed_request", f"{parent.tag} takes a number or a text, not true/false.", parent.tag)
+            raise Refusal(
+                "malformed_request",
+                f"{parent.tag} takes a number or a text, not true/false.",
+                parent.tag,
+            )
         elif isinstance(value, str):
             if _NOT_XML.search(value):
-                raise Refusal("malformed_request", f"{parent.tag} holds a character that XML cannot carry (a control "
-                              "character, or half of a surrogate pair); the official form has no place for it.", parent.tag)
+                raise Refusal(
+                    "malformed_request",
+                    f"{parent.tag} holds a character that XML cannot carry (a control "
+                    "character, or half of a surrogate pair); the official form has no place for it.",
+                    parent.tag,
+                )
             parent.text = value
         elif isinstance(value, int):
             parent.text = str(value)
         elif isinstance(value, float) and value.is_integer():
             parent.text = str(int(value))
         else:
-            raise Refusal("malformed_request", f"{parent.tag} takes a number or a text.", parent.tag)
+            raise Refusal(
+                "malformed_request", f"{parent.tag} takes a number or a text.", parent.tag
+            )
 
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,80}$")

@@ -28,19 +28,30 @@ from ..domain.errors import Refusal
 
 
 class OidcSignIn:
-    def __init__(self, issuer: str, client_id: str, client_secret: str | None, identifier_claim: str,
-                 http: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        issuer: str,
+        client_id: str,
+        client_secret: str | None,
+        identifier_claim: str,
+        http: dict[str, Any] | None = None,
+    ) -> None:
         """`http`: extra arguments for the httpx client that talks to the issuer (tests give an
         in-process transport to reach the development identity provider)."""
         self.issuer = issuer.rstrip("/")
         self._claim = identifier_claim
         self._oauth = OAuth()
         self._client = self._oauth.register(
-            "citizen", client_id=client_id, client_secret=client_secret,
+            "citizen",
+            client_id=client_id,
+            client_secret=client_secret,
             server_metadata_url=f"{self.issuer}/.well-known/openid-configuration",
-            client_kwargs={"scope": "openid", "code_challenge_method": "S256",
-                           "token_endpoint_auth_method": "client_secret_post" if client_secret else "none",
-                           **(http or {})},
+            client_kwargs={
+                "scope": "openid",
+                "code_challenge_method": "S256",
+                "token_endpoint_auth_method": "client_secret_post" if client_secret else "none",
+                **(http or {}),
+            },
         )
 
     async def redirect(self, request: Request, callback_url: str) -> Response:
@@ -48,7 +59,9 @@ class OidcSignIn:
         try:
             return await self._client.authorize_redirect(request, callback_url)
         except (HTTPError, OAuthError, ValueError) as exc:
-            raise Refusal("not_ready", f"the identity provider {self.issuer} cannot be reached: {exc}.") from None
+            raise Refusal(
+                "not_ready", f"the identity provider {self.issuer} cannot be reached: {exc}."
+            ) from None
 
     async def identify(self, request: Request) -> str:
         """The identifier claim of the citizen coming back from the identity provider.
@@ -58,13 +71,22 @@ class OidcSignIn:
         try:
             token = await self._client.authorize_access_token(request)
         except OAuthError as exc:
-            raise Refusal("unauthenticated", f"the sign-in did not complete: {exc.description or exc.error}.") from None
+            raise Refusal(
+                "unauthenticated", f"the sign-in did not complete: {exc.description or exc.error}."
+            ) from None
         except HTTPError as exc:
-            raise Refusal("not_ready", f"the identity provider {self.issuer} cannot be reached: {exc}.") from None
+            raise Refusal(
+                "not_ready", f"the identity provider {self.issuer} cannot be reached: {exc}."
+            ) from None
         except (JoseError, ValueError) as exc:  # signature or claims (iss, aud, exp, nonce) fail
-            raise Refusal("unauthenticated", f"the identity provider's ID token was refused: {exc}.") from None
+            raise Refusal(
+                "unauthenticated", f"the identity provider's ID token was refused: {exc}."
+            ) from None
         claims = token.get("userinfo") or {}
         value = claims.get(self._claim)
         if not isinstance(value, str) or not value:
-            raise Refusal("unauthenticated", f"the ID token carries no {self._claim!r} claim to identify the citizen.")
+            raise Refusal(
+                "unauthenticated",
+                f"the ID token carries no {self._claim!r} claim to identify the citizen.",
+            )
         return value

@@ -24,8 +24,14 @@ class OutboxPushQueue(PushQueue):
     async def delivered(self, subscription: Subscription, due: list[Delivery], at_ms: int) -> None:
         await self._store.delivered([d.seq for d in due], at_ms)
 
-    async def failed(self, subscription: Subscription, due: list[Delivery], error: str, next_attempt_ms: int,
-                     dead_at_ms: int | None) -> None:
+    async def failed(
+        self,
+        subscription: Subscription,
+        due: list[Delivery],
+        error: str,
+        next_attempt_ms: int,
+        dead_at_ms: int | None,
+    ) -> None:
         await self._store.failed([d.seq for d in due], error, next_attempt_ms, dead_at_ms)
 
     async def requeue(self, seqs: list[int]) -> None:

@@ -16,8 +16,17 @@ _FORBIDDEN_MARKERS = (b"<!DOCTYPE", b"<!ENTITY", b"<!doctype", b"<!entity")
 
 
 def _parser(recover: bool = False) -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                           huge_tree=False, remove_comments=True, remove_pis=True, collect_ids=False, recover=recover)
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+        collect_ids=False,
+        recover=recover,
+    )
 
 
 def parse_untrusted(data: bytes, max_bytes: int) -> etree._ElementTree:
@@ -25,17 +34,25 @@ def parse_untrusted(data: bytes, max_bytes: int) -> etree._ElementTree:
     if len(data) > max_bytes:
         raise Refusal("payload_too_large", f"the XML document is larger than {max_bytes} bytes.")
     if any(marker in data for marker in _FORBIDDEN_MARKERS):
-        raise Refusal("forbidden_xml", "the document carries a DOCTYPE or an ENTITY declaration; send the form without one.")
+        raise Refusal(
+            "forbidden_xml",
+            "the document carries a DOCTYPE or an ENTITY declaration; send the form without one.",
+        )
     try:
         tree = etree.ElementTree(etree.fromstring(data, _parser()))
     except etree.XMLSyntaxError as exc:
-        raise Refusal("malformed_xml", f"the document is not well-formed XML: {_first_line(exc)}") from None
+        raise Refusal(
+            "malformed_xml", f"the document is not well-formed XML: {_first_line(exc)}"
+        ) from None
     except ValueError as exc:  # e.g. an encoding declaration lxml cannot honour
         raise Refusal("malformed_xml", f"the document cannot be read: {exc}") from None
     docinfo = tree.docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         # Reached only by a declaration the byte scan missed, e.g. in UTF-16.
-        raise Refusal("forbidden_xml", "the document carries a document type declaration; send the form without one.")
+        raise Refusal(
+            "forbidden_xml",
+            "the document carries a document type declaration; send the form without one.",
+        )
     return tree
 
 

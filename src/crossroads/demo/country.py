@@ -44,7 +44,12 @@ MEMBERS = [
     Member("fund_b", enterprise_number(2_000_005), "Health Insurance Fund B", 5),
     Member("childben", enterprise_number(2_000_006), "Child Benefit Fund", 6),
     Member("welfare", enterprise_number(2_000_007), "Public Social Welfare Centre of Demoville"),
-    Member("nsso", enterprise_number(2_000_008), "National Social Security Office (declarations)", served_by_hub=True),
+    Member(
+        "nsso",
+        enterprise_number(2_000_008),
+        "National Social Security Office (declarations)",
+        served_by_hub=True,
+    ),
     Member("payroll", enterprise_number(2_000_009), "Demopay payroll office"),
 ]
 BY_KEY = {m.key: m for m in MEMBERS}
@@ -58,8 +63,16 @@ CAPACITIES = [
 
 # Which member may integrate persons in which capacity, and by which law (its integration rights).
 INTEGRATION_RIGHTS = [
-    ("fund_a", "HEALTH_INSURED", "Coordinated law of 14 July 1994 on compulsory health care insurance"),
-    ("fund_b", "HEALTH_INSURED", "Coordinated law of 14 July 1994 on compulsory health care insurance"),
+    (
+        "fund_a",
+        "HEALTH_INSURED",
+        "Coordinated law of 14 July 1994 on compulsory health care insurance",
+    ),
+    (
+        "fund_b",
+        "HEALTH_INSURED",
+        "Coordinated law of 14 July 1994 on compulsory health care insurance",
+    ),
     ("unemployment", "JOB_SEEKER", "Royal Decree of 25 November 1991 on unemployment"),
     ("childben", "CHILD_BENEFICIARY", "Decree of 27 April 2018 on family benefits"),
     ("welfare", "SOCIAL_ASSISTANCE", "Law of 26 May 2002 on the right to social integration"),
@@ -68,74 +81,231 @@ INTEGRATION_RIGHTS = [
 ROUTED_PROVIDERS = [("health.affiliation", "fund_a"), ("health.affiliation", "fund_b")]
 
 _DATE = {"type": "string", "format": "date"}
-_PERIODS = {"type": "array", "items": {"type": "object", "properties": {
-    "employer": {"type": "string"}, "start": _DATE, "end": {"type": ["string", "null"]}, "joint_committee": {"type": "string"}}}}
+_PERIODS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "employer": {"type": "string"},
+            "start": _DATE,
+            "end": {"type": ["string", "null"]},
+            "joint_committee": {"type": "string"},
+        },
+    },
+}
 
 
 def services() -> list[Service]:
     m = BY_KEY
     return [
-        Service("person.identity", "1", "Identity of a person", ("name", "first_names", "birth_date", "gender", "nationality", "death_date"),
-                response_schema={"type": "object", "required": ["name", "birth_date"], "properties": {
-                    "name": {"type": "string"}, "first_names": {"type": "array", "items": {"type": "string"}},
-                    "birth_date": _DATE, "gender": {"enum": ["M", "F", "X"]}, "nationality": {"type": "string"},
-                    "death_date": {"type": ["string", "null"]}}},
-                provider=m["nr"].number, description="From the national register."),
-        Service("person.address", "1", "Main residence of a person", ("address",),
-                response_schema={"type": "object", "required": ["address"], "properties": {"address": {"type": "object"}}},
-                provider=m["nr"].number),
-        Service("employment.periods", "1", "Periods of employment", ("periods",),
-                response_schema={"type": "object", "required": ["periods"], "properties": {"periods": _PERIODS}},
-                provider=m["employment"].number),
-        Service("unemployment.status", "1", "Unemployment benefit status", ("status", "since", "daily_amount"),
-                response_schema={"type": "object", "required": ["status"], "properties": {
-                    "status": {"enum": ["none", "full", "partial"]}, "since": {"type": ["string", "null"]},
-                    "daily_amount": {"type": ["number", "null"]}}},
-                provider=m["unemployment"].number),
-        Service("health.affiliation", "1", "Health insurance affiliation", ("fund", "since", "preferential_rate"),
-                response_schema={"type": "object", "required": ["fund"], "properties": {
-                    "fund": {"type": "string"}, "since": _DATE, "preferential_rate": {"type": "boolean"}}},
-                routed_capacity="HEALTH_INSURED",
-                description="Routed per person to the fund the person is affiliated with."),
-        Service("childbenefit.entitlement", "1", "Child benefit entitlement", ("entitled", "monthly_amount"),
-                response_schema={"type": "object", "required": ["entitled"], "properties": {
-                    "entitled": {"type": "boolean"}, "monthly_amount": {"type": "number"}}},
-                provider=m["childben"].number),
+        Service(
+            "person.identity",
+            "1",
+            "Identity of a person",
+            ("name", "first_names", "birth_date", "gender", "nationality", "death_date"),
+            response_schema={
+                "type": "object",
+                "required": ["name", "birth_date"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "first_names": {"type": "array", "items": {"type": "string"}},
+                    "birth_date": _DATE,
+                    "gender": {"enum": ["M", "F", "X"]},
+                    "nationality": {"type": "string"},
+                    "death_date": {"type": ["string", "null"]},
+                },
+            },
+            provider=m["nr"].number,
+            description="From the national register.",
+        ),
+        Service(
+            "person.address",
+            "1",
+            "Main residence of a person",
+            ("address",),
+            response_schema={
+                "type": "object",
+                "required": ["address"],
+                "properties": {"address": {"type": "object"}},
+            },
+            provider=m["nr"].number,
+        ),
+        Service(
+            "employment.periods",
+            "1",
+            "Periods of employment",
+            ("periods",),
+            response_schema={
+                "type": "object",
+                "required": ["periods"],
+                "properties": {"periods": _PERIODS},
+            },
+            provider=m["employment"].number,
+        ),
+        Service(
+            "unemployment.status",
+            "1",
+            "Unemployment benefit status",
+            ("status", "since", "daily_amount"),
+            response_schema={
+                "type": "object",
+                "required": ["status"],
+                "properties": {
+                    "status": {"enum": ["none", "full", "partial"]},
+                    "since": {"type": ["string", "null"]},
+                    "daily_amount": {"type": ["number", "null"]},
+                },
+            },
+            provider=m["unemployment"].number,
+        ),
+        Service(
+            "health.affiliation",
+            "1",
+            "Health insurance affiliation",
+            ("fund", "since", "preferential_rate"),
+            response_schema={
+                "type": "object",
+                "required": ["fund"],
+                "properties": {
+                    "fund": {"type": "string"},
+                    "since": _DATE,
+                    "preferential_rate": {"type": "boolean"},
+                },
+            },
+            routed_capacity="HEALTH_INSURED",
+            description="Routed per person to the fund the person is affiliated with.",
+        ),
+        Service(
+            "childbenefit.entitlement",
+            "1",
+            "Child benefit entitlement",
+            ("entitled", "monthly_amount"),
+            response_schema={
+                "type": "object",
+                "required": ["entitled"],
+                "properties": {
+                    "entitled": {"type": "boolean"},
+                    "monthly_amount": {"type": "number"},
+                },
+            },
+            provider=m["childben"].number,
+        ),
     ]
 
 
 def authorizations() -> list[Authorization]:
-    welfare, unemployment, childben = BY_KEY["welfare"].number, BY_KEY["unemployment"].number, BY_KEY["childben"].number
+    welfare, unemployment, childben = (
+        BY_KEY["welfare"].number,
+        BY_KEY["unemployment"].number,
+        BY_KEY["childben"].number,
+    )
     since = date(2024, 1, 1)
     basis_welfare = "Law of 26 May 2002 on the right to social integration, art. 19"
     return [
-        Authorization("ISC/24/101", welfare, "person.identity", "SOCIAL_INTEGRATION", basis_welfare,
-                      ("SOCIAL_ASSISTANCE",), ("name", "first_names", "birth_date"), since),
-        Authorization("ISC/24/102", welfare, "person.address", "SOCIAL_INTEGRATION", basis_welfare,
-                      ("SOCIAL_ASSISTANCE",), ("address",), since),
-        Authorization("ISC/24/103", welfare, "employment.periods", "SOCIAL_INTEGRATION", basis_welfare,
-                      ("SOCIAL_ASSISTANCE",), ("periods.start", "periods.end", "periods.employer"), since),
-        Authorization("ISC/24/104", welfare, "unemployment.status", "SOCIAL_INTEGRATION", basis_welfare,
-                      ("SOCIAL_ASSISTANCE",), ("status", "since"), since),
-        Authorization("ISC/24/105", welfare, "health.affiliation", "SOCIAL_INTEGRATION", basis_welfare,
-                      ("SOCIAL_ASSISTANCE",), ("fund", "preferential_rate"), since),
-        Authorization("ISC/24/106", welfare, "directory.holders", "SOCIAL_INTEGRATION", basis_welfare,
-                      ("SOCIAL_ASSISTANCE",), ("institution", "capacity"), since),
-        Authorization("ISC/24/201", unemployment, "employment.periods", "UNEMPLOYMENT_BENEFIT",
-                      "Royal Decree of 25 November 1991, art. 138", ("JOB_SEEKER",), ("periods",), since),
-        Authorization("ISC/24/301", childben, "person.identity", "CHILD_BENEFIT",
-                      "Decree of 27 April 2018 on family benefits", ("CHILD_BENEFICIARY",), ("name", "birth_date"),
-                      since, date(2025, 12, 31)),
-        Authorization("ISC/26/301", childben, "person.identity", "CHILD_BENEFIT",
-                      "Decree of 27 April 2018 on family benefits", ("CHILD_BENEFICIARY",), ("name", "birth_date"),
-                      date(2026, 1, 1)),
+        Authorization(
+            "ISC/24/101",
+            welfare,
+            "person.identity",
+            "SOCIAL_INTEGRATION",
+            basis_welfare,
+            ("SOCIAL_ASSISTANCE",),
+            ("name", "first_names", "birth_date"),
+            since,
+        ),
+        Authorization(
+            "ISC/24/102",
+            welfare,
+            "person.address",
+            "SOCIAL_INTEGRATION",
+            basis_welfare,
+            ("SOCIAL_ASSISTANCE",),
+            ("address",),
+            since,
+        ),
+        Authorization(
+            "ISC/24/103",
+            welfare,
+            "employment.periods",
+            "SOCIAL_INTEGRATION",
+            basis_welfare,
+            ("SOCIAL_ASSISTANCE",),
+            ("periods.start", "periods.end", "periods.employer"),
+            since,
+        ),
+        Authorization(
+            "ISC/24/104",
+            welfare,
+            "unemployment.status",
+            "SOCIAL_INTEGRATION",
+            basis_welfare,
+            ("SOCIAL_ASSISTANCE",),
+            ("status", "since"),
+            since,
+        ),
+        Authorization(
+            "ISC/24/105",
+            welfare,
+            "health.affiliation",
+            "SOCIAL_INTEGRATION",
+            basis_welfare,
+            ("SOCIAL_ASSISTANCE",),
+            ("fund", "preferential_rate"),
+            since,
+        ),
+        Authorization(
+            "ISC/24/106",
+            welfare,
+            "directory.holders",
+            "SOCIAL_INTEGRATION",
+            basis_welfare,
+            ("SOCIAL_ASSISTANCE",),
+            ("institution", "capacity"),
+            since,
+        ),
+        Authorization(
+            "ISC/24/201",
+            unemployment,
+            "employment.periods",
+            "UNEMPLOYMENT_BENEFIT",
+            "Royal Decree of 25 November 1991, art. 138",
+            ("JOB_SEEKER",),
+            ("periods",),
+            since,
+        ),
+        Authorization(
+            "ISC/24/301",
+            childben,
+            "person.identity",
+            "CHILD_BENEFIT",
+            "Decree of 27 April 2018 on family benefits",
+            ("CHILD_BENEFICIARY",),
+            ("name", "birth_date"),
+            since,
+            date(2025, 12, 31),
+        ),
+        Authorization(
+            "ISC/26/301",
+            childben,
+            "person.identity",
+            "CHILD_BENEFIT",
+            "Decree of 27 April 2018 on family benefits",
+            ("CHILD_BENEFICIARY",),
+            ("name", "birth_date"),
+            date(2026, 1, 1),
+        ),
     ]
 
 
 # Which institution uses which application in the demo: (member key, application code). The two
 # registers' applications publish mutations.
-APPLICATIONS = [("welfare", "case-app"), ("unemployment", "benefits-app"), ("childben", "benefits-app"),
-                ("nr", "register-app"), ("employment", "register-app"), ("payroll", "payroll-app")]
+APPLICATIONS = [
+    ("welfare", "case-app"),
+    ("unemployment", "benefits-app"),
+    ("childben", "benefits-app"),
+    ("nr", "register-app"),
+    ("employment", "register-app"),
+    ("payroll", "payroll-app"),
+]
 
 
 def mutation_types() -> list[MutationType]:
@@ -143,47 +313,158 @@ def mutation_types() -> list[MutationType]:
     nr, employment = BY_KEY["nr"].number, BY_KEY["employment"].number
     text = {"type": "string", "maxLength": 200}
     return [
-        MutationType("person.address-change", "1", "Change of main residence", nr, ("street", "postcode", "city"),
-                     {"type": "object", "required": ["city"], "additionalProperties": False,
-                      "properties": {"street": text, "postcode": text, "city": text}},
-                     state_path="/mutations/person.address-change/1/state"),
-        MutationType("person.birth", "1", "Birth of a child (about each parent)", nr, ("child_birth_date",),
-                     {"type": "object", "required": ["child_birth_date"], "additionalProperties": False,
-                      "properties": {"child_birth_date": _DATE}}),
-        MutationType("person.death", "1", "Death", nr, ("date_of_death",),
-                     {"type": "object", "required": ["date_of_death"], "additionalProperties": False,
-                      "properties": {"date_of_death": _DATE}}),
-        MutationType("employment.change", "1", "Start or end of an employment", employment,
-                     ("event", "employer", "date", "joint_committee"),
-                     {"type": "object", "required": ["event", "employer", "date"], "additionalProperties": False,
-                      "properties": {"event": {"enum": ["start", "end"]}, "employer": text, "date": _DATE,
-                                     "joint_committee": text}}),
+        MutationType(
+            "person.address-change",
+            "1",
+            "Change of main residence",
+            nr,
+            ("street", "postcode", "city"),
+            {
+                "type": "object",
+                "required": ["city"],
+                "additionalProperties": False,
+                "properties": {"street": text, "postcode": text, "city": text},
+            },
+            state_path="/mutations/person.address-change/1/state",
+        ),
+        MutationType(
+            "person.birth",
+            "1",
+            "Birth of a child (about each parent)",
+            nr,
+            ("child_birth_date",),
+            {
+                "type": "object",
+                "required": ["child_birth_date"],
+                "additionalProperties": False,
+                "properties": {"child_birth_date": _DATE},
+            },
+        ),
+        MutationType(
+            "person.death",
+            "1",
+            "Death",
+            nr,
+            ("date_of_death",),
+            {
+                "type": "object",
+                "required": ["date_of_death"],
+                "additionalProperties": False,
+                "properties": {"date_of_death": _DATE},
+            },
+        ),
+        MutationType(
+            "employment.change",
+            "1",
+            "Start or end of an employment",
+            employment,
+            ("event", "employer", "date", "joint_committee"),
+            {
+                "type": "object",
+                "required": ["event", "employer", "date"],
+                "additionalProperties": False,
+                "properties": {
+                    "event": {"enum": ["start", "end"]},
+                    "employer": text,
+                    "date": _DATE,
+                    "joint_committee": text,
+                },
+            },
+        ),
     ]
 
 
 def mutation_authorizations() -> list[Authorization]:
     """Who may be told what (authorizations whose service is a mutation type)."""
-    welfare, unemployment, childben = BY_KEY["welfare"].number, BY_KEY["unemployment"].number, BY_KEY["childben"].number
+    welfare, unemployment, childben = (
+        BY_KEY["welfare"].number,
+        BY_KEY["unemployment"].number,
+        BY_KEY["childben"].number,
+    )
     since = date(2024, 1, 1)
     basis_welfare = "Law of 26 May 2002 on the right to social integration, art. 19"
     basis_unemployment = "Royal Decree of 25 November 1991, art. 138"
     return [
-        Authorization("ISC/25/401", welfare, "person.address-change", "SOCIAL_INTEGRATION", basis_welfare,
-                      ("SOCIAL_ASSISTANCE",), ("street", "postcode", "city"), since),
-        Authorization("ISC/25/402", welfare, "person.birth", "SOCIAL_INTEGRATION", basis_welfare,
-                      ("SOCIAL_ASSISTANCE",), ("child_birth_date",), since),
-        Authorization("ISC/25/403", welfare, "person.death", "SOCIAL_INTEGRATION", basis_welfare,
-                      ("SOCIAL_ASSISTANCE",), ("date_of_death",), since),
-        Authorization("ISC/25/404", welfare, "employment.change", "SOCIAL_INTEGRATION", basis_welfare,
-                      ("SOCIAL_ASSISTANCE",), ("event", "employer", "date"), since),
-        Authorization("ISC/25/411", unemployment, "employment.change", "UNEMPLOYMENT_BENEFIT", basis_unemployment,
-                      ("JOB_SEEKER",), ("event", "employer", "date", "joint_committee"), since),
-        Authorization("ISC/25/412", unemployment, "person.address-change", "UNEMPLOYMENT_BENEFIT", basis_unemployment,
-                      ("JOB_SEEKER",), ("postcode", "city"), since),
-        Authorization("ISC/25/413", unemployment, "person.death", "UNEMPLOYMENT_BENEFIT", basis_unemployment,
-                      ("JOB_SEEKER",), ("date_of_death",), since),
-        Authorization("ISC/25/421", childben, "person.death", "CHILD_BENEFIT", "Decree of 27 April 2018 on family benefits",
-                      ("CHILD_BENEFICIARY",), ("date_of_death",), since),
+        Authorization(
+            "ISC/25/401",
+            welfare,
+            "person.address-change",
+            "SOCIAL_INTEGRATION",
+            basis_welfare,
+            ("SOCIAL_ASSISTANCE",),
+            ("street", "postcode", "city"),
+            since,
+        ),
+        Authorization(
+            "ISC/25/402",
+            welfare,
+            "person.birth",
+            "SOCIAL_INTEGRATION",
+            basis_welfare,
+            ("SOCIAL_ASSISTANCE",),
+            ("child_birth_date",),
+            since,
+        ),
+        Authorization(
+            "ISC/25/403",
+            welfare,
+            "person.death",
+            "SOCIAL_INTEGRATION",
+            basis_welfare,
+            ("SOCIAL_ASSISTANCE",),
+            ("date_of_death",),
+            since,
+        ),
+        Authorization(
+            "ISC/25/404",
+            welfare,
+            "employment.change",
+            "SOCIAL_INTEGRATION",
+            basis_welfare,
+            ("SOCIAL_ASSISTANCE",),
+            ("event", "employer", "date"),
+            since,
+        ),
+        Authorization(
+            "ISC/25/411",
+            unemployment,
+            "employment.change",
+            "UNEMPLOYMENT_BENEFIT",
+            basis_unemployment,
+            ("JOB_SEEKER",),
+            ("event", "employer", "date", "joint_committee"),
+            since,
+        ),
+        Authorization(
+            "ISC/25/412",
+            unemployment,
+            "person.address-change",
+            "UNEMPLOYMENT_BENEFIT",
+            basis_unemployment,
+            ("JOB_SEEKER",),
+            ("postcode", "city"),
+            since,
+        ),
+        Authorization(
+            "ISC/25/413",
+            unemployment,
+            "person.death",
+            "UNEMPLOYMENT_BENEFIT",
+            basis_unemployment,
+            ("JOB_SEEKER",),
+            ("date_of_death",),
+            since,
+        ),
+        Authorization(
+            "ISC/25/421",
+            childben,
+            "person.death",
+            "CHILD_BENEFIT",
+            "Decree of 27 April 2018 on family benefits",
+            ("CHILD_BENEFICIARY",),
+            ("date_of_death",),
+            since,
+        ),
     ]
 
 
@@ -194,8 +475,20 @@ SUBSCRIPTIONS = [
     ("welfare", "case-app", "person.birth", "SOCIAL_INTEGRATION", None),
     ("welfare", "case-app", "person.death", "SOCIAL_INTEGRATION", None),
     ("welfare", "case-app", "employment.change", "SOCIAL_INTEGRATION", None),
-    ("unemployment", "benefits-app", "employment.change", "UNEMPLOYMENT_BENEFIT", "/webhooks/mutations"),
-    ("unemployment", "benefits-app", "person.address-change", "UNEMPLOYMENT_BENEFIT", "/webhooks/mutations"),
+    (
+        "unemployment",
+        "benefits-app",
+        "employment.change",
+        "UNEMPLOYMENT_BENEFIT",
+        "/webhooks/mutations",
+    ),
+    (
+        "unemployment",
+        "benefits-app",
+        "person.address-change",
+        "UNEMPLOYMENT_BENEFIT",
+        "/webhooks/mutations",
+    ),
     ("unemployment", "benefits-app", "person.death", "UNEMPLOYMENT_BENEFIT", "/webhooks/mutations"),
     ("childben", "benefits-app", "person.death", "CHILD_BENEFIT", "/webhooks/mutations"),
 ]
@@ -240,48 +533,131 @@ def directory_lines(subjects: list[str]) -> list[dict]:
         rng = _rng(subject, "directory")
         fund = "fund_a" if rng.random() < 0.55 else "fund_b"
         born = birth_date(subject)
-        lines.append({"subject": subject, "institution": BY_KEY[fund].number, "capacity": "HEALTH_INSURED",
-                      "start": max(born, date(2000, 1, 1)).isoformat()})
+        lines.append(
+            {
+                "subject": subject,
+                "institution": BY_KEY[fund].number,
+                "capacity": "HEALTH_INSURED",
+                "start": max(born, date(2000, 1, 1)).isoformat(),
+            }
+        )
         if is_child(subject):
-            lines.append({"subject": subject, "institution": BY_KEY["childben"].number,
-                          "capacity": "CHILD_BENEFICIARY", "start": born.isoformat()})
+            lines.append(
+                {
+                    "subject": subject,
+                    "institution": BY_KEY["childben"].number,
+                    "capacity": "CHILD_BENEFICIARY",
+                    "start": born.isoformat(),
+                }
+            )
             continue
         if rng.random() < 0.3:
-            lines.append({"subject": subject, "institution": BY_KEY["unemployment"].number, "capacity": "JOB_SEEKER",
-                          "start": date(2023, 1, 1).isoformat()})
+            lines.append(
+                {
+                    "subject": subject,
+                    "institution": BY_KEY["unemployment"].number,
+                    "capacity": "JOB_SEEKER",
+                    "start": date(2023, 1, 1).isoformat(),
+                }
+            )
         if rng.random() < 0.25:
             phase = "provisional" if rng.random() < 0.2 else "definitive"
-            lines.append({"subject": subject, "institution": BY_KEY["welfare"].number, "capacity": "SOCIAL_ASSISTANCE",
-                          "start": date(2024, 1, 1).isoformat(), "phase": phase})
+            lines.append(
+                {
+                    "subject": subject,
+                    "institution": BY_KEY["welfare"].number,
+                    "capacity": "SOCIAL_ASSISTANCE",
+                    "start": date(2024, 1, 1).isoformat(),
+                    "phase": phase,
+                }
+            )
     return lines
 
 
-_SURNAMES = ["Peeters", "Janssens", "Maes", "Jacobs", "Mertens", "Willems", "Claes", "Goossens", "Wouters", "Dubois",
-             "Lambert", "Dupont", "Martin", "Simon", "Laurent", "Leclercq"]
-_GIVEN = ["Emma", "Louis", "Olivia", "Arthur", "Lina", "Noah", "Mila", "Jules", "Elena", "Adam", "Marie", "Lucas"]
-_STREETS = ["Kerkstraat", "Rue de la Station", "Stationsstraat", "Rue du Moulin", "Dorpsstraat", "Grand-Place"]
-_TOWNS = [("1000", "Brussel"), ("2000", "Antwerpen"), ("9000", "Gent"), ("4000", "Liège"), ("5000", "Namur")]
+_SURNAMES = [
+    "Peeters",
+    "Janssens",
+    "Maes",
+    "Jacobs",
+    "Mertens",
+    "Willems",
+    "Claes",
+    "Goossens",
+    "Wouters",
+    "Dubois",
+    "Lambert",
+    "Dupont",
+    "Martin",
+    "Simon",
+    "Laurent",
+    "Leclercq",
+]
+_GIVEN = [
+    "Emma",
+    "Louis",
+    "Olivia",
+    "Arthur",
+    "Lina",
+    "Noah",
+    "Mila",
+    "Jules",
+    "Elena",
+    "Adam",
+    "Marie",
+    "Lucas",
+]
+_STREETS = [
+    "Kerkstraat",
+    "Rue de la Station",
+    "Stationsstraat",
+    "Rue du Moulin",
+    "Dorpsstraat",
+    "Grand-Place",
+]
+_TOWNS = [
+    ("1000", "Brussel"),
+    ("2000", "Antwerpen"),
+    ("9000", "Gent"),
+    ("4000", "Liège"),
+    ("5000", "Namur"),
+]
 
 
 def identity(subject: str) -> dict:
     rng = _rng(subject, "identity")
     number_in_year = int(subject[6:9])
-    return {"name": rng.choice(_SURNAMES), "first_names": [rng.choice(_GIVEN), rng.choice(_GIVEN)],
-            "birth_date": birth_date(subject).isoformat(), "gender": "M" if number_in_year % 2 else "F",
-            "nationality": "BE", "death_date": None}
+    return {
+        "name": rng.choice(_SURNAMES),
+        "first_names": [rng.choice(_GIVEN), rng.choice(_GIVEN)],
+        "birth_date": birth_date(subject).isoformat(),
+        "gender": "M" if number_in_year % 2 else "F",
+        "nationality": "BE",
+        "death_date": None,
+    }
 
 
 def current_address(subject: str) -> dict:
     """The register's current state for `person.address-change`: the mutation payload's shape."""
     where = address(subject)["address"]
-    return {"street": f"{where['street']} {where['number']}", "postcode": where["postcode"], "city": where["municipality"]}
+    return {
+        "street": f"{where['street']} {where['number']}",
+        "postcode": where["postcode"],
+        "city": where["municipality"],
+    }
 
 
 def address(subject: str) -> dict:
     rng = _rng(subject, "address")
     postcode, town = rng.choice(_TOWNS)
-    return {"address": {"street": rng.choice(_STREETS), "number": str(rng.randrange(1, 200)),
-                        "postcode": postcode, "municipality": town, "country": "BE"}}
+    return {
+        "address": {
+            "street": rng.choice(_STREETS),
+            "number": str(rng.randrange(1, 200)),
+            "postcode": postcode,
+            "municipality": town,
+            "country": "BE",
+        }
+    }
 
 
 def employment(subject: str) -> dict:
@@ -292,8 +668,14 @@ def employment(subject: str) -> dict:
     start = date(2010, 1, 1) + timedelta(days=rng.randrange(3000))
     for _ in range(rng.randrange(0, 4)):
         end = start + timedelta(days=rng.randrange(90, 1500))
-        periods.append({"employer": enterprise_number(4_000_000 + rng.randrange(90_000)), "start": start.isoformat(),
-                        "end": end.isoformat(), "joint_committee": rng.choice(["200", "124", "302", "330"])})
+        periods.append(
+            {
+                "employer": enterprise_number(4_000_000 + rng.randrange(90_000)),
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "joint_committee": rng.choice(["200", "124", "302", "330"]),
+            }
+        )
         start = end + timedelta(days=rng.randrange(1, 200))
     return {"periods": periods}
 
@@ -302,13 +684,20 @@ def unemployment(subject: str) -> dict:
     rng = _rng(subject, "unemployment")
     if rng.random() < 0.6:
         return {"status": "none", "since": None, "daily_amount": None}
-    return {"status": rng.choice(["full", "partial"]), "since": "2023-01-01", "daily_amount": round(rng.uniform(40, 95), 2)}
+    return {
+        "status": rng.choice(["full", "partial"]),
+        "since": "2023-01-01",
+        "daily_amount": round(rng.uniform(40, 95), 2),
+    }
 
 
 def affiliation(subject: str, fund_key: str) -> dict:
     rng = _rng(subject, "affiliation")
-    return {"fund": BY_KEY[fund_key].name, "since": max(birth_date(subject), date(2000, 1, 1)).isoformat(),
-            "preferential_rate": rng.random() < 0.2}
+    return {
+        "fund": BY_KEY[fund_key].name,
+        "since": max(birth_date(subject), date(2000, 1, 1)).isoformat(),
+        "preferential_rate": rng.random() < 0.2,
+    }
 
 
 def child_benefit(subject: str) -> dict:

@@ -18,8 +18,15 @@ class WorkerLineSpec:
     joint_committee: str = "200"
 
 
-def dmfa_xml(quarter: int, noss: str, company_id: str, workers: list[WorkerLineSpec], rates: RateTable,
-             contribution_error_for: frozenset[str] = frozenset(), net_owed_delta: int = 0) -> bytes:
+def dmfa_xml(
+    quarter: int,
+    noss: str,
+    company_id: str,
+    workers: list[WorkerLineSpec],
+    rates: RateTable,
+    contribution_error_for: frozenset[str] = frozenset(),
+    net_owed_delta: int = 0,
+) -> bytes:
     """One employer's DmfA for `quarter`, contributions computed with `rates` (except for the
     workers in `contribution_error_for`, whose contribution is one euro short)."""
     first, last = quarter_bounds(quarter)
@@ -40,10 +47,16 @@ def dmfa_xml(quarter: int, noss: str, company_id: str, workers: list[WorkerLineS
             f"<Remun><RemunSequenceNbr>1</RemunSequenceNbr><RemunCode>1</RemunCode><RemunAmount>{w.gross_cents}</RemunAmount></Remun>"
             f"</Occupation><WorkerContribution><ContributionWorkerCode>{w.worker_code}</ContributionWorkerCode>"
             f"<ContributionType>0</ContributionType><ContributionCalculationBasis>{basis}</ContributionCalculationBasis>"
-            f"<ContributionAmount>{amount}</ContributionAmount></WorkerContribution></WorkerRecord></NaturalPerson>")
-    header = ("<Identification>DMFA</Identification><FormCreationDate>2026-12-01</FormCreationDate>"
-              "<FormCreationHour>10:00:00.000</FormCreationHour><AttestationStatus>0</AttestationStatus><TypeForm>SU</TypeForm>")
-    return (f'<?xml version="1.0" encoding="UTF-8"?><DmfAOriginal><Form>{header}<EmployerDeclaration>'
-            f"<Quarter>{quarter}</Quarter><NOSSRegistrationNbr>{noss}</NOSSRegistrationNbr><Trusteeship>0</Trusteeship>"
-            f"<CompanyID>{company_id}</CompanyID><NetOwedAmount>{owed + net_owed_delta}</NetOwedAmount>"
-            + "".join(parts) + "</EmployerDeclaration></Form></DmfAOriginal>").encode()
+            f"<ContributionAmount>{amount}</ContributionAmount></WorkerContribution></WorkerRecord></NaturalPerson>"
+        )
+    header = (
+        "<Identification>DMFA</Identification><FormCreationDate>2026-12-01</FormCreationDate>"
+        "<FormCreationHour>10:00:00.000</FormCreationHour><AttestationStatus>0</AttestationStatus><TypeForm>SU</TypeForm>"
+    )
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><DmfAOriginal><Form>{header}<EmployerDeclaration>'
+        f"<Quarter>{quarter}</Quarter><NOSSRegistrationNbr>{noss}</NOSSRegistrationNbr><Trusteeship>0</Trusteeship>"
+        f"<CompanyID>{company_id}</CompanyID><NetOwedAmount>{owed + net_owed_delta}</NetOwedAmount>"
+        + "".join(parts)
+        + "</EmployerDeclaration></Form></DmfAOriginal>"
+    ).encode()

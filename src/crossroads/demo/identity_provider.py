@@ -38,8 +38,16 @@ ID_TOKEN_SECONDS = 300
 
 
 class DevelopmentIdentityProvider:
-    def __init__(self, issuer: str, client_id: str, client_secret: str | None, key: RSAKey,
-                 replay: ReplayGuard, examples: list[str], redirect_prefix: str) -> None:
+    def __init__(
+        self,
+        issuer: str,
+        client_id: str,
+        client_secret: str | None,
+        key: RSAKey,
+        replay: ReplayGuard,
+        examples: list[str],
+        redirect_prefix: str,
+    ) -> None:
         """`redirect_prefix`: codes go only to addresses under it (the hub's own citizen pages)."""
         self.issuer = issuer
         self._redirect_prefix = redirect_prefix
@@ -98,9 +106,16 @@ class DevelopmentIdentityProvider:
 
     def issue_code(self, params: dict, subject: str) -> str:
         now = int(time.time())
-        claims = {"sub": subject, "aud": self._client_id, "redirect_uri": params["redirect_uri"],
-                  "nonce": params.get("nonce"), "code_challenge": params["code_challenge"],
-                  "jti": secrets.token_urlsafe(16), "iat": now, "exp": now + CODE_SECONDS}
+        claims = {
+            "sub": subject,
+            "aud": self._client_id,
+            "redirect_uri": params["redirect_uri"],
+            "nonce": params.get("nonce"),
+            "code_challenge": params["code_challenge"],
+            "jti": secrets.token_urlsafe(16),
+            "iat": now,
+            "exp": now + CODE_SECONDS,
+        }
         return jwt.encode({"alg": "RS256", "typ": "dev-idp-code"}, claims, self._key)
 
     async def token(self, form: dict) -> tuple[int, dict]:
@@ -108,31 +123,56 @@ class DevelopmentIdentityProvider:
         if form.get("grant_type") != "authorization_code":
             return 400, {"error": "unsupported_grant_type"}
         if form.get("client_id") != self._client_id or (
-                self._client_secret is not None and form.get("client_secret") != self._client_secret):
+            self._client_secret is not None and form.get("client_secret") != self._client_secret
+        ):
             return 401, {"error": "invalid_client"}
         try:
             code = jwt.decode(form.get("code", ""), self._key, algorithms=["RS256"])
         except (JoseError, ValueError):
-            return 400, {"error": "invalid_grant", "error_description": "the code is not one of ours"}
+            return 400, {
+                "error": "invalid_grant",
+                "error_description": "the code is not one of ours",
+            }
         claims = code.claims
         if code.header.get("typ") != "dev-idp-code" or claims["exp"] < time.time():
             return 400, {"error": "invalid_grant", "error_description": "the code has expired"}
         if claims["redirect_uri"] != form.get("redirect_uri") or claims["aud"] != self._client_id:
-            return 400, {"error": "invalid_grant", "error_description": "redirect_uri differs from the authorization request"}
+            return 400, {
+                "error": "invalid_grant",
+                "error_description": "redirect_uri differs from the authorization request",
+            }
         verifier = form.get("code_verifier", "")
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        challenge = (
+            base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+            .rstrip(b"=")
+            .decode()
+        )
         if challenge != claims["code_challenge"]:
-            return 400, {"error": "invalid_grant", "error_description": "the PKCE code_verifier does not match"}
+            return 400, {
+                "error": "invalid_grant",
+                "error_description": "the PKCE code_verifier does not match",
+            }
         if not await self._replay.first_use(f"dev-idp:{claims['jti']}", claims["exp"]):
             return 400, {"error": "invalid_grant", "error_description": "the code was already used"}
         now = int(time.time())
-        id_claims = {"iss": self.issuer, "sub": claims["sub"], "aud": self._client_id, "iat": now,
-                     "exp": now + ID_TOKEN_SECONDS, "auth_time": now, "acr": "dev-only"}
+        id_claims = {
+            "iss": self.issuer,
+            "sub": claims["sub"],
+            "aud": self._client_id,
+            "iat": now,
+            "exp": now + ID_TOKEN_SECONDS,
+            "auth_time": now,
+            "acr": "dev-only",
+        }
         if claims.get("nonce"):
             id_claims["nonce"] = claims["nonce"]
         id_token = jwt.encode({"alg": "RS256", "kid": self._key.kid}, id_claims, self._key)
-        return 200, {"access_token": secrets.token_urlsafe(24), "token_type": "Bearer",
-                     "expires_in": ID_TOKEN_SECONDS, "id_token": id_token}
+        return 200, {
+            "access_token": secrets.token_urlsafe(24),
+            "token_type": "Bearer",
+            "expires_in": ID_TOKEN_SECONDS,
+            "id_token": id_token,
+        }
 
 
 def _provider(request: Request) -> DevelopmentIdentityProvider:
@@ -161,26 +201,41 @@ def router() -> APIRouter:
         provider = _provider(request)
         params = dict(request.query_params)
         problem = provider.check_authorize(params)
-        return render("dev_idp.html", status=400 if problem else 200, problem=problem,
-                      params=params, examples=provider.examples)
+        return render(
+            "dev_idp.html",
+            status=400 if problem else 200,
+            problem=problem,
+            params=params,
+            examples=provider.examples,
+        )
 
     @routes.post("/authorize")
     async def authorize(request: Request):
         provider = _provider(request)
-        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+        form = dict(
+            parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+        )
         subject = form.pop("subject", "").strip()
-        problem = provider.check_authorize(form) or (None if subject else "enter the identifier to sign in as")
+        problem = provider.check_authorize(form) or (
+            None if subject else "enter the identifier to sign in as"
+        )
         if problem:
-            return render("dev_idp.html", status=400, problem=problem, params=form, examples=provider.examples)
+            return render(
+                "dev_idp.html", status=400, problem=problem, params=form, examples=provider.examples
+            )
         code = provider.issue_code(form, subject)
         separator = "&" if "?" in form["redirect_uri"] else "?"
-        return RedirectResponse(f"{form['redirect_uri']}{separator}{urlencode({'code': code, 'state': form['state']})}",
-                                status_code=303)
+        return RedirectResponse(
+            f"{form['redirect_uri']}{separator}{urlencode({'code': code, 'state': form['state']})}",
+            status_code=303,
+        )
 
     @routes.post("/token")
     async def token(request: Request) -> JSONResponse:
         provider = _provider(request)
-        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+        form = dict(
+            parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+        )
         status, body = await provider.token(form)
         return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 

@@ -61,6 +61,7 @@ def stop_with_parent(parent: int) -> None:
         PR_SET_PDEATHSIG = 1
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     else:
+
         def watch() -> None:
             while os.getppid() == parent:
                 time.sleep(0.5)

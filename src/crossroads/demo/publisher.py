@@ -25,7 +25,13 @@ from .seed import client_key_path
 
 log = logging.getLogger("crossroads.demo")
 REGISTER = "register-app"
-CITIES = [("1000", "Brussels"), ("2000", "Antwerp"), ("4000", "Liège"), ("5000", "Namur"), ("9000", "Ghent")]
+CITIES = [
+    ("1000", "Brussels"),
+    ("2000", "Antwerp"),
+    ("4000", "Liège"),
+    ("5000", "Namur"),
+    ("9000", "Ghent"),
+]
 STREETS = ["Rue Haute", "Kerkstraat", "Avenue Louise", "Stationsstraat", "Rue de la Loi"]
 EMPLOYERS = ["Demoville City", "Acme Logistics", "Brasserie du Coin", "Hospital Saint-Luc"]
 
@@ -39,20 +45,43 @@ def next_mutation(rng: random.Random, subjects: list[str], today: date) -> tuple
     roll = rng.random()
     if roll < 0.55:
         postcode, city = rng.choice(CITIES)
-        return "nr", "person.address-change", {**body, "payload": {
-            "street": f"{rng.choice(STREETS)} {rng.randint(1, 200)}", "postcode": postcode, "city": city}}
+        return (
+            "nr",
+            "person.address-change",
+            {
+                **body,
+                "payload": {
+                    "street": f"{rng.choice(STREETS)} {rng.randint(1, 200)}",
+                    "postcode": postcode,
+                    "city": city,
+                },
+            },
+        )
     if roll < 0.90:
         day = today - timedelta(days=rng.randint(0, 20))
-        return "employment", "employment.change", {**body, "effective_date": day.isoformat(), "payload": {
-            "event": rng.choice(["start", "end"]), "employer": rng.choice(EMPLOYERS), "date": day.isoformat(),
-            "joint_committee": str(rng.choice([100, 118, 200, 302]))}}
+        return (
+            "employment",
+            "employment.change",
+            {
+                **body,
+                "effective_date": day.isoformat(),
+                "payload": {
+                    "event": rng.choice(["start", "end"]),
+                    "employer": rng.choice(EMPLOYERS),
+                    "date": day.isoformat(),
+                    "joint_committee": str(rng.choice([100, 118, 200, 302])),
+                },
+            },
+        )
     if roll < 0.98:
         return "nr", "person.birth", {**body, "payload": {"child_birth_date": today.isoformat()}}
     return "nr", "person.death", {**body, "payload": {"date_of_death": today.isoformat()}}
 
 
 class DemoPublisher:
-    def __init__(self, hub: str, data_dir: Path, subjects: list[str], every_seconds: float, seed: int = 5) -> None:
+    def __init__(
+        self, hub: str, data_dir: Path, subjects: list[str], every_seconds: float, seed: int = 5
+    ) -> None:
         self._hub = hub.rstrip("/")
         self._data_dir = data_dir
         self._subjects = subjects
@@ -84,8 +113,11 @@ class DemoPublisher:
 
     async def _publish(self, http: httpx.AsyncClient, member: str, kind: str, body: dict) -> None:
         for _ in range(2):  # a second time with a fresh token when the first has expired
-            answer = await http.post(f"{self._hub}/v1/mutations/{kind}", json=body,
-                                     headers={"Authorization": f"Bearer {await self._token(http, member)}"})
+            answer = await http.post(
+                f"{self._hub}/v1/mutations/{kind}",
+                json=body,
+                headers={"Authorization": f"Bearer {await self._token(http, member)}"},
+            )
             if answer.status_code == 401:
                 self._tokens.pop(member, None)
                 continue
@@ -98,8 +130,13 @@ class DemoPublisher:
         if member not in self._tokens:
             client = f"{country.BY_KEY[member].number}:{REGISTER}"
             key = json.loads(client_key_path(self._data_dir, client).read_text())
-            metadata = (await http.get(f"{self._hub}/.well-known/oauth-authorization-server")).json()
-            answer = await http.post(f"{self._hub}/oauth/token", data=token_request(client, metadata["token_endpoint"], key))
+            metadata = (
+                await http.get(f"{self._hub}/.well-known/oauth-authorization-server")
+            ).json()
+            answer = await http.post(
+                f"{self._hub}/oauth/token",
+                data=token_request(client, metadata["token_endpoint"], key),
+            )
             if answer.status_code != 200:
                 raise RuntimeError(f"no token for {client}: {answer.text[:200]}")
             self._tokens[member] = answer.json()["access_token"]

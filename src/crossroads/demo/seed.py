@@ -8,11 +8,10 @@ from typing import Protocol
 
 from ..adapters.keys import client_key_path, generate_application_key, public_jwk
 from ..bootstrap import Hub
-from ..domain.registry import Application, Institution, IntegrationRight, RoutedProvider
 from ..domain.callers import Caller
+from ..domain.registry import Application, Institution, IntegrationRight, RoutedProvider
 from ..entrypoints.api.declarations_source import MOUNT as SOURCE_MOUNT
 from . import country, employers
-
 
 __all__ = ["client_key_path", "example_subject", "seed"]
 
@@ -35,20 +34,31 @@ class _Quiet:
         pass
 
 
-async def seed(hub: Hub, persons: int, provider_host: str, provider_port_base: int,
-               progress: SeedProgress | None = None) -> dict:
+async def seed(
+    hub: Hub,
+    persons: int,
+    provider_host: str,
+    provider_port_base: int,
+    progress: SeedProgress | None = None,
+) -> dict:
     """Idempotent: a second run re-puts the registry and re-integrates the same persons."""
     progress = progress or _Quiet()
     progress.stage("the registry: institutions, services, authorizations, applications")
     for member in country.MEMBERS:
-        base_url = None if member.port_offset is None else f"http://{provider_host}:{provider_port_base + member.port_offset}"
+        base_url = (
+            None
+            if member.port_offset is None
+            else f"http://{provider_host}:{provider_port_base + member.port_offset}"
+        )
         if member.served_by_hub:
             base_url = hub.settings.issuer + SOURCE_MOUNT
         await hub.registry.put_institution(Institution(member.number, member.name, "GOV", base_url))
     for capacity in country.CAPACITIES:
         await hub.registry.put_capacity(capacity)
     for key, capacity, legal_basis in country.INTEGRATION_RIGHTS:
-        await hub.registry.put_integration_right(IntegrationRight(country.BY_KEY[key].number, capacity, legal_basis))
+        await hub.registry.put_integration_right(
+            IntegrationRight(country.BY_KEY[key].number, capacity, legal_basis)
+        )
     for service in country.services() + employers.services():
         await hub.registry.put_service(service)
     for service, key in country.ROUTED_PROVIDERS:
@@ -67,8 +77,11 @@ async def seed(hub: Hub, persons: int, provider_host: str, provider_port_base: i
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(private))
             path.chmod(0o600)
-        await hub.registry.put_application(Application(member.number, code, f"{member.name} — {code}",
-                                                       {"keys": [public_jwk(private)]}))
+        await hub.registry.put_application(
+            Application(
+                member.number, code, f"{member.name} — {code}", {"keys": [public_jwk(private)]}
+            )
+        )
         clients.append(client_id)
     for mutation_type in country.mutation_types() + employers.declaration_mutation_types():
         await hub.mutations.put_type(mutation_type)
@@ -86,16 +99,27 @@ async def seed(hub: Hub, persons: int, provider_host: str, provider_port_base: i
 
 
 async def _subscribe(hub: Hub, provider_host: str, provider_port_base: int) -> None:
-    have = {(s.institution, s.application, s.mutation_type) for s in await hub.store.mutations.subscriptions()}
-    for key, application, mutation_type, purpose, webhook_path in country.SUBSCRIPTIONS + employers.SUBSCRIPTIONS:
+    have = {
+        (s.institution, s.application, s.mutation_type)
+        for s in await hub.store.mutations.subscriptions()
+    }
+    for key, application, mutation_type, purpose, webhook_path in (
+        country.SUBSCRIPTIONS + employers.SUBSCRIPTIONS
+    ):
         member = country.BY_KEY[key]
         if (member.number, application, mutation_type) in have:
             continue  # seeding again leaves the subscriptions (and their queues) as they are
         webhook = None
         if webhook_path is not None:
             webhook = f"http://{provider_host}:{provider_port_base + (member.port_offset or 0)}{webhook_path}"
-        await hub.mutations.subscribe(Caller(member.number, application), mutation_type, purpose, None,
-                                      "push" if webhook else "pull", webhook)
+        await hub.mutations.subscribe(
+            Caller(member.number, application),
+            mutation_type,
+            purpose,
+            None,
+            "push" if webhook else "pull",
+            webhook,
+        )
 
 
 async def _declare(hub: Hub, subjects: list[str], progress: SeedProgress) -> None:
@@ -113,7 +137,9 @@ async def _declare(hub: Hub, subjects: list[str], progress: SeedProgress) -> Non
         progress.advance(1)
         if await hub.store.declarations.periods_of(subject):
             continue
-        await hub.declarations.submit_dimona(declarant, employers.dimona_in(subject, employer, start, worker_type), "en")
+        await hub.declarations.submit_dimona(
+            declarant, employers.dimona_in(subject, employer, start, worker_type), "en"
+        )
 
 
 def example_subject(subjects: list[str], capacity_key: str = "welfare") -> str:

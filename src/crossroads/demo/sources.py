@@ -46,10 +46,13 @@ def provider_apps(keys: HubKeySet, host: str, port_base: int) -> dict[str, tuple
         return country.unemployment(request["subject"])
 
     for fund in ("fund_a", "fund_b"):
+
         def affiliation_for(fund_key: str):
             async def affiliation(request: dict) -> dict:
                 return country.affiliation(request["subject"], fund_key)
+
             return affiliation
+
         make(fund).service("/services/health.affiliation/1")(affiliation_for(fund))
 
     @make("childben").service("/services/childbenefit.entitlement/1")
@@ -71,4 +74,9 @@ def make_receiver(app: ProviderApp, key: str) -> None:
     @app.mutations("/webhooks/mutations")
     async def mutations(events: list) -> None:
         received.extend(events)
-        log.info("%s received %d mutation(s): %s", key, len(events), ", ".join(e.get("type", "?") for e in events))
+        log.info(
+            "%s received %d mutation(s): %s",
+            key,
+            len(events),
+            ", ".join(e.get("type", "?") for e in events),
+        )

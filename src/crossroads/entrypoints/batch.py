@@ -35,8 +35,9 @@ def bulk_job(parsers: int = 0) -> Iterator[Executor | None]:
     gc.disable()
     pool = None
     if parsers > 0:
-        pool = ProcessPoolExecutor(parsers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=gc.disable)
+        pool = ProcessPoolExecutor(
+            parsers, mp_context=multiprocessing.get_context("spawn"), initializer=gc.disable
+        )
     try:
         yield pool
     finally:

@@ -42,8 +42,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._in_head = True  # from a request's first byte (or the connection's start) to its last header
-        self._head_read = 0  # bytes of reads that ended inside the head (bounds memory while it comes)
+        self._in_head = (
+            True  # from a request's first byte (or the connection's start) to its last header
+        )
+        self._head_read = (
+            0  # bytes of reads that ended inside the head (bounds memory while it comes)
+        )
         self._head_parsed = 0  # bytes of the request line and headers, as parsed (the exact size)
         self._timer: asyncio.TimerHandle | None = None
         self._refused = False
@@ -65,7 +69,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             # callbacks' sight: count what was read while the head is incomplete.
             self._head_read += len(data)
             if self._head_read > self.max_head_bytes:
-                self._refuse(Refusal("headers_too_large", f"the request's head exceeds {self.max_head_bytes} bytes."))
+                self._refuse(
+                    Refusal(
+                        "headers_too_large",
+                        f"the request's head exceeds {self.max_head_bytes} bytes.",
+                    )
+                )
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -89,7 +98,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = False
         self._disarm()
         if self._head_parsed > self.max_head_bytes:
-            self._refuse(Refusal("headers_too_large", f"the request's head exceeds {self.max_head_bytes} bytes."))
+            self._refuse(
+                Refusal(
+                    "headers_too_large", f"the request's head exceeds {self.max_head_bytes} bytes."
+                )
+            )
             return
         super().on_headers_complete()
 
@@ -105,8 +118,15 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        cycle = self.cycle  # the latest request read: the one answered, unless others are pipelined behind it
-        if cycle is not None and cycle.response_complete and cycle.more_body and not self.transport.is_closing():
+        cycle = (
+            self.cycle
+        )  # the latest request read: the one answered, unless others are pipelined behind it
+        if (
+            cycle is not None
+            and cycle.response_complete
+            and cycle.more_body
+            and not self.transport.is_closing()
+        ):
             # Answered before the whole body came (a refusal that did not need it): the rest may
             # still arrive, for a bounded time, so that the client reads the answer in peace.
             self._arm(self.linger_seconds, self.transport.close)
@@ -114,7 +134,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def _head_too_slow(self) -> None:
         self._timer = None
         if self._in_head and not self._refused:
-            self._refuse(Refusal("request_timeout", f"the request's head did not arrive within {self.head_seconds:g} s."))
+            self._refuse(
+                Refusal(
+                    "request_timeout",
+                    f"the request's head did not arrive within {self.head_seconds:g} s.",
+                )
+            )
 
     def _arm(self, seconds: float, then: Any) -> None:
         self._disarm()
@@ -132,10 +157,14 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         request_id = str(uuid.uuid4())
         body = orjson.dumps({**refusal.to_dict(), "request_id": request_id})
         self.logger.warning("%s from %s (request %s)", refusal.message, self.client, request_id)
-        head = (f"HTTP/1.1 {refusal.status} ".encode() + _REASONS[refusal.status] + b"\r\n"
-                b"content-type: application/json\r\ncontent-length: " + str(len(body)).encode() + b"\r\n"
-                b"connection: close\r\nx-request-id: " + request_id.encode() + b"\r\n"
-                b"x-road-error: " + refusal.code.encode() + b"\r\n\r\n")
+        head = (
+            f"HTTP/1.1 {refusal.status} ".encode() + _REASONS[refusal.status] + b"\r\n"
+            b"content-type: application/json\r\ncontent-length: "
+            + str(len(body)).encode()
+            + b"\r\n"
+            b"connection: close\r\nx-request-id: " + request_id.encode() + b"\r\n"
+            b"x-road-error: " + refusal.code.encode() + b"\r\n\r\n"
+        )
         if not self.transport.is_closing():
             self.transport.write(head + body)
             self.transport.close()

@@ -1,8 +1,8 @@
 """`crossroads witness`: the witness's HTTP API, run by a party other than the hub's operator.
 
-    POST /witness/v1/tree-heads   {"head": <signed tree head>, "proof_from": m, "consistency_path": [...]}
-    GET  /witness/v1/tree-heads/latest
-    GET  /witness/.well-known/jwks.json   the witness's public keys, to check its cosignatures
+POST /witness/v1/tree-heads   {"head": <signed tree head>, "proof_from": m, "consistency_path": [...]}
+GET  /witness/v1/tree-heads/latest
+GET  /witness/.well-known/jwks.json   the witness's public keys, to check its cosignatures
 """
 
 from __future__ import annotations
@@ -33,10 +33,20 @@ BODY_SECONDS = 10.0  # such a body arrives at once; one that trickles holds a co
 
 class Submission(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    head: dict = Field(description="The hub's signed tree head, as GET /v1/audit/tree-head serves it.")
-    proof_from: int = Field(0, ge=0, le=MAX_COUNT, description="The tree size the consistency proof starts from: the last this witness countersigned.")
-    consistency_path: list[str] = Field(default_factory=list, max_length=64,
-                                        description="The hub's consistency proof, hashes in base64 (at most 64: a tree of 2**63 entries is 63 deep).")
+    head: dict = Field(
+        description="The hub's signed tree head, as GET /v1/audit/tree-head serves it."
+    )
+    proof_from: int = Field(
+        0,
+        ge=0,
+        le=MAX_COUNT,
+        description="The tree size the consistency proof starts from: the last this witness countersigned.",
+    )
+    consistency_path: list[str] = Field(
+        default_factory=list,
+        max_length=64,
+        description="The hub's consistency proof, hashes in base64 (at most 64: a tree of 2**63 entries is 63 deep).",
+    )
 
 
 def create_witness_app(data_dir: Path, hub_jwks: dict) -> FastAPI:
@@ -44,19 +54,29 @@ def create_witness_app(data_dir: Path, hub_jwks: dict) -> FastAPI:
     message, field?, request_id}` with `X-Road-Error`; it reads JSON as the hub does (`read_json`)."""
     keys = HubKeys.load_or_create(data_dir / "keys")
     witness = Witness(FileWitnessLedger(data_dir / "ledger"), hub_jwks, keys)
-    app = FastAPI(title="Crossroads witness", openapi_url="/witness/openapi.json", docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Crossroads witness",
+        openapi_url="/witness/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
     app.router.route_class = JSONRoute
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, seconds=BODY_SECONDS)
 
     def refused(request: Request, refusal: Refusal, **extra: object) -> JSONResponse:
         rid = request_id(request)
-        return JSONResponse({**refusal.to_dict(), **extra, "request_id": rid}, status_code=refusal.status,
-                            headers={"X-Road-Error": refusal.code, "X-Request-Id": rid})
+        return JSONResponse(
+            {**refusal.to_dict(), **extra, "request_id": rid},
+            status_code=refusal.status,
+            headers={"X-Road-Error": refusal.code, "X-Request-Id": rid},
+        )
 
     @app.exception_handler(Refusal)
     async def on_refusal(request: Request, exc: Refusal) -> JSONResponse:
         witnessed = witness_latest_size() if exc.code == "stale_tree_head" else None
-        return refused(request, exc, **({"witnessed_size": witnessed} if witnessed is not None else {}))
+        return refused(
+            request, exc, **({"witnessed_size": witnessed} if witnessed is not None else {})
+        )
 
     @app.exception_handler(RequestValidationError)
     async def malformed(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -71,7 +91,12 @@ def create_witness_app(data_dir: Path, hub_jwks: dict) -> FastAPI:
     @app.exception_handler(Exception)
     async def on_fault(request: Request, exc: Exception) -> JSONResponse:
         log.error("internal error", exc_info=exc, extra={"request_id": request_id(request)})
-        return refused(request, Refusal("internal_error", "an internal error occurred; it is logged under this request id."))
+        return refused(
+            request,
+            Refusal(
+                "internal_error", "an internal error occurred; it is logged under this request id."
+            ),
+        )
 
     def witness_latest_size() -> int | None:
         try:

@@ -25,7 +25,8 @@ import logging
 import time
 import urllib.request
 import uuid
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -51,8 +52,8 @@ class HubKeySet:
         self.key_set = KeySet.import_key_set(jwks)
 
     @classmethod
-    def from_url(cls, url: str, timeout: float = 5.0) -> "HubKeySet":
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - operator-given URL
+    def from_url(cls, url: str, timeout: float = 5.0) -> HubKeySet:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             return cls(json.load(response))
 
 
@@ -60,7 +61,9 @@ class SignatureError(Exception):
     pass
 
 
-def verify_hub_request(keys: HubKeySet, signature: str | None, body: bytes, url: str, now: float | None = None) -> dict:
+def verify_hub_request(
+    keys: HubKeySet, signature: str | None, body: bytes, url: str, now: float | None = None
+) -> dict:
     """Check that `body` was signed by the hub for `url` recently; return the protected header."""
     if not signature:
         raise SignatureError("missing X-Crossroads-Signature")
@@ -92,7 +95,9 @@ class ProviderApp:
     the refusals of its own mounted source with it (and answers `internal_error` when it cannot).
     """
 
-    def __init__(self, base_url: str, keys: HubKeySet, on_refusal: RefusalHook | None = None) -> None:
+    def __init__(
+        self, base_url: str, keys: HubKeySet, on_refusal: RefusalHook | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.keys = keys
         self._on_refusal = on_refusal
@@ -104,6 +109,7 @@ class ProviderApp:
             self._routes.append(Route(path, self._endpoint(path, handler), methods=["POST"]))
             self._app = None
             return handler
+
         return register
 
     def mutations(self, path: str) -> Callable[[EventsHandler], EventsHandler]:
@@ -114,19 +120,23 @@ class ProviderApp:
         tells the hub they are delivered. Raising makes the hub try again later: a handler that
         stores the events before returning loses none (it may see one twice: same `id`).
         """
+
         def register(handler: EventsHandler) -> EventsHandler:
             url = self.base_url + path
 
             async def endpoint(request: Request) -> Response:
                 events = await self._signed_json(request, url)
                 if not isinstance(events, list):
-                    raise Refusal("malformed_request", "expected a CloudEvents JSON batch (an array).")
+                    raise Refusal(
+                        "malformed_request", "expected a CloudEvents JSON batch (an array)."
+                    )
                 await handler(events)
                 return Response(status_code=204)
 
             self._routes.append(Route(path, self._guarded(endpoint), methods=["POST"]))
             self._app = None
             return handler
+
         return register
 
     def _endpoint(self, path: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -141,17 +151,25 @@ class ProviderApp:
         """The request's JSON body if the hub signed it for `url`; else `unauthenticated`."""
         body = await request.body()
         try:
-            header = verify_hub_request(self.keys, request.headers.get("x-crossroads-signature"), body, url)
+            header = verify_hub_request(
+                self.keys, request.headers.get("x-crossroads-signature"), body, url
+            )
         except SignatureError as exc:
             raise Refusal("unauthenticated", f"only the hub calls this service: {exc}.") from None
-        if isinstance(header.get("rid"), str) and header["rid"].isprintable() and len(header["rid"]) <= 100:
+        if (
+            isinstance(header.get("rid"), str)
+            and header["rid"].isprintable()
+            and len(header["rid"]) <= 100
+        ):
             request.state.request_id = header["rid"]  # errors then name the hub's request id
         try:
             return json.loads(body)
         except ValueError:
             raise Refusal("malformed_request", "the body is not JSON.") from None
 
-    def _guarded(self, endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    def _guarded(
+        self, endpoint: Callable[[Request], Awaitable[Response]]
+    ) -> Callable[[Request], Awaitable[Response]]:
         # A handler's fault is answered here rather than by Starlette's outermost middleware,
         # which re-raises after answering: inside a host app (the hub mounts its own source) the
         # host would see the fault a second time, after the answer had gone.
@@ -161,24 +179,37 @@ class ProviderApp:
             except Refusal:
                 raise
             except Exception:
-                log.exception("a provider handler failed", extra={"request_id": _request_id(request)})
-                return await self._refused(request, Refusal("internal_error", "the service failed; it is logged under this request id."))
+                log.exception(
+                    "a provider handler failed", extra={"request_id": _request_id(request)}
+                )
+                return await self._refused(
+                    request,
+                    Refusal(
+                        "internal_error", "the service failed; it is logged under this request id."
+                    ),
+                )
+
         return guarded
 
     async def _refused(self, request: Request, refusal: Refusal) -> Response:
         if self._on_refusal is not None:
             refusal = await self._on_refusal(request, refusal)
         rid = _request_id(request)
-        return JSONResponse({**refusal.to_dict(), "request_id": rid}, status_code=refusal.status,
-                            headers={"X-Road-Error": refusal.code, "X-Request-Id": rid})
+        return JSONResponse(
+            {**refusal.to_dict(), "request_id": rid},
+            status_code=refusal.status,
+            headers={"X-Road-Error": refusal.code, "X-Request-Id": rid},
+        )
 
     async def _on_http(self, request: Request, exc: HTTPException) -> Response:
         return await self._refused(request, framework_refusal(exc.status_code))
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if self._app is None:
-            self._app = Starlette(routes=self._routes, exception_handlers={
-                HTTPException: self._on_http, Refusal: self._refused})
+            self._app = Starlette(
+                routes=self._routes,
+                exception_handlers={HTTPException: self._on_http, Refusal: self._refused},
+            )
         await self._app(scope, receive, send)
 
 

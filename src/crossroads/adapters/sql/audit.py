@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import queue
-from collections import deque
 import threading
+from collections import deque
 from typing import Any
 
 from ...domain.audit import AuditRecord
@@ -32,9 +32,11 @@ from .multi_row import insert_values
 _INSERT = "INSERT INTO audit_log (seq, at_ms, subject_hash, record, leaf_index) VALUES "
 _INSERT_NODE = "INSERT INTO merkle_nodes (level, position, hash) VALUES "
 # (last seq, largest leaf index, whether entries wait for the sequencer), each from an index.
-_STATE = ("SELECT (SELECT COALESCE(MAX(seq), 0) FROM audit_log),"
-          " (SELECT MAX(leaf_index) FROM audit_log WHERE leaf_index IS NOT NULL),"
-          " EXISTS (SELECT 1 FROM audit_log WHERE leaf_index IS NULL)")
+_STATE = (
+    "SELECT (SELECT COALESCE(MAX(seq), 0) FROM audit_log),"
+    " (SELECT MAX(leaf_index) FROM audit_log WHERE leaf_index IS NOT NULL),"
+    " EXISTS (SELECT 1 FROM audit_log WHERE leaf_index IS NULL)"
+)
 _MAX_BATCH = 2000
 
 
@@ -66,8 +68,14 @@ class SQLiteAuditLog(_SqlAuditReads):
     first left to the sequencer, and appends sequence themselves again once it has caught up.
     """
 
-    def __init__(self, db: Database, path: str, *, checkpointer: WalCheckpointer | None = None,
-                 sequence_on_append: bool = True) -> None:
+    def __init__(
+        self,
+        db: Database,
+        path: str,
+        *,
+        checkpointer: WalCheckpointer | None = None,
+        sequence_on_append: bool = True,
+    ) -> None:
         super().__init__(db)
         self._path = path
         self._checkpointer = checkpointer
@@ -81,7 +89,9 @@ class SQLiteAuditLog(_SqlAuditReads):
         if self._thread is None:
             with self._start_lock:
                 if self._thread is None:
-                    self._thread = threading.Thread(target=self._write_forever, name="audit-writer", daemon=True)
+                    self._thread = threading.Thread(
+                        target=self._write_forever, name="audit-writer", daemon=True
+                    )
                     self._thread.start()
 
     async def append(self, record: AuditRecord) -> int:
@@ -128,7 +138,9 @@ class SQLiteAuditLog(_SqlAuditReads):
         outcome: list[Any]
         rows = [row for item_rows, _, _ in batch for row in item_rows]
         try:
-            leaves = [leaf_hash(row[2]) for row in rows] if self._sequence_on_append else []  # before the lock
+            leaves = (
+                [leaf_hash(row[2]) for row in rows] if self._sequence_on_append else []
+            )  # before the lock
             begin_immediate(conn)
             # Inside the write transaction no other connection (or hub process) can append: the
             # numbers after the largest are ours to give. One query reads where the log and its
@@ -140,13 +152,17 @@ class SQLiteAuditLog(_SqlAuditReads):
                 insert_values(conn, _INSERT, [(seq, *row, None) for seq, row in zip(seqs, rows)])
             else:
                 first = frontier.size
-                insert_values(conn, _INSERT, [(seq, *row, first + i) for i, (seq, row) in enumerate(zip(seqs, rows))])
+                insert_values(
+                    conn,
+                    _INSERT,
+                    [(seq, *row, first + i) for i, (seq, row) in enumerate(zip(seqs, rows))],
+                )
                 insert_values(conn, _INSERT_NODE, frontier.extend(iter(leaves)))
             conn.execute("COMMIT")
             self._frontier = frontier
             outcome, at = [], 0
             for item_rows, _, _ in batch:  # each append its own numbers, in its order
-                outcome.append(seqs[at:at + len(item_rows)])
+                outcome.append(seqs[at : at + len(item_rows)])
                 at += len(item_rows)
         except Exception as exc:  # reported to every waiting append, never swallowed
             self._frontier = None  # it may hold leaves that were rolled back: reload it next time
@@ -165,15 +181,21 @@ class SQLiteAuditLog(_SqlAuditReads):
         """A copy of the tree's right edge as stored, to extend; `top` is the largest leaf index
         (read inside the write transaction)."""
         size = 0 if top is None else top + 1
-        if self._frontier is None or self._frontier.size != size:  # first batch, or another process wrote
+        if (
+            self._frontier is None or self._frontier.size != size
+        ):  # first batch, or another process wrote
             parts = perfect_parts(0, size)
             hashes = []
             for level, position in parts:
-                row = conn.execute("SELECT hash FROM merkle_nodes WHERE level = ? AND position = ?",
-                                   (level, position)).fetchone()
+                row = conn.execute(
+                    "SELECT hash FROM merkle_nodes WHERE level = ? AND position = ?",
+                    (level, position),
+                ).fetchone()
                 if row is None:
-                    raise RuntimeError(f"the audit tree of {size} entries lacks its stored node {(level, position)};"
-                                       " run crossroads audit verify")
+                    raise RuntimeError(
+                        f"the audit tree of {size} entries lacks its stored node {(level, position)};"
+                        " run crossroads audit verify"
+                    )
                 hashes.append(bytes(row[0]))
             self._frontier = Frontier(size, hashes)
         return self._frontier.copy()
@@ -240,13 +262,19 @@ class PostgresAuditLog(_SqlAuditReads):
                     # One statement, so one round trip: numbers drawn for the batch (a volatile
                     # CTE is evaluated once), the rows inserted with them, the numbers returned
                     # in the batch's order.
-                    cur = await conn.execute(_PG_APPEND, (
-                        [row[0] for row in rows], [row[1] for row in rows], [row[2] for row in rows]))
+                    cur = await conn.execute(
+                        _PG_APPEND,
+                        (
+                            [row[0] for row in rows],
+                            [row[1] for row in rows],
+                            [row[2] for row in rows],
+                        ),
+                    )
                     seqs = [row[0] for row in await cur.fetchall()]
                 results: list[Any] = []
                 at = 0
                 for item_rows, _ in batch:  # each append its own numbers, in its order
-                    results.append(seqs[at:at + len(item_rows)])
+                    results.append(seqs[at : at + len(item_rows)])
                     at += len(item_rows)
             except Exception as exc:  # reported to every waiting append, never swallowed
                 results = [exc] * len(batch)

@@ -36,7 +36,9 @@ class WalCheckpointer:
         self._thread.start()
 
     def _run(self) -> None:
-        conn = sqlite_connect(self._path, busy_timeout_ms=0)  # never waits: a busy checkpoint is tried again
+        conn = sqlite_connect(
+            self._path, busy_timeout_ms=0
+        )  # never waits: a busy checkpoint is tried again
         try:
             while not self._stop.wait(self._interval):
                 try:
@@ -63,7 +65,9 @@ class WalCheckpointer:
         try:
             if not self._truncate(conn):
                 self.restart_wanted.clear()
-        except Exception:  # never let a checkpoint stop the writer: nothing is lost, the log only grows
+        except (
+            Exception
+        ):  # never let a checkpoint stop the writer: nothing is lost, the log only grows
             self.failures += 1
             log.exception("SQLite checkpoint of %s by a writer failed; retrying", self._path)
 

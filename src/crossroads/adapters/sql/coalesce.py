@@ -10,15 +10,21 @@ asked, so it sees every change committed before it asked, as a query of its own 
 from __future__ import annotations
 
 import asyncio
-from typing import Awaitable, Callable, Generic, Hashable, TypeVar
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
 class Coalescer(Generic[K, V]):
-    def __init__(self, fetch: Callable[[list[K]], Awaitable[dict[K, V]]], missing: Callable[[], V], *,
-                 max_keys: int = 500) -> None:
+    def __init__(
+        self,
+        fetch: Callable[[list[K]], Awaitable[dict[K, V]]],
+        missing: Callable[[], V],
+        *,
+        max_keys: int = 500,
+    ) -> None:
         """`fetch(keys)` answers a round (keys absent from its answer get `missing()`)."""
         self._fetch = fetch
         self._missing = missing
@@ -35,7 +41,7 @@ class Coalescer(Generic[K, V]):
 
     async def _run(self) -> None:
         while self._waiting:
-            keys = list(self._waiting)[:self._max_keys]
+            keys = list(self._waiting)[: self._max_keys]
             round_ = {key: self._waiting.pop(key) for key in keys}
             try:
                 found = await self._fetch(keys)

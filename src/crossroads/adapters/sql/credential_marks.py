@@ -56,6 +56,7 @@ class FileMark:
     @asynccontextmanager
     async def change(self) -> AsyncIterator[Callable[[Any], Awaitable[None]]]:
         """Around a transaction that may revoke credentials: the mark is bumped after it commits."""
+
         async def within(tx: Any) -> None:
             """Nothing to do inside the transaction for a file."""
 
@@ -127,7 +128,8 @@ class NotifyMark:
             await tx.execute(f"SELECT pg_notify('{CHANNEL}', ?)", (ticket,))
             rows = await tx.fetchall(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = ?",
-                (LISTENER_NAME,))
+                (LISTENER_NAME,),
+            )
             listeners.update(row[0] for row in rows)
 
         try:
@@ -149,9 +151,15 @@ class NotifyMark:
                 break
         silent = sorted(listeners - self._acks[ticket])
         if silent:
-            _log.warning("credential listeners %s did not acknowledge a change within %.1f s;"
-                         " disconnecting them", silent, self._ack_seconds)
-            for pid in silent:  # their processes read every epoch from the store until they listen again
+            _log.warning(
+                "credential listeners %s did not acknowledge a change within %.1f s;"
+                " disconnecting them",
+                silent,
+                self._ack_seconds,
+            )
+            for (
+                pid
+            ) in silent:  # their processes read every epoch from the store until they listen again
                 await self._db.fetchall("SELECT pg_terminate_backend(?, 1000)", (pid,))
 
     async def _listen(self) -> None:
@@ -159,10 +167,13 @@ class NotifyMark:
         while True:
             try:
                 conn = await psycopg.AsyncConnection.connect(
-                    self._dsn, autocommit=True, application_name=LISTENER_NAME)
+                    self._dsn, autocommit=True, application_name=LISTENER_NAME
+                )
             except (psycopg.Error, OSError) as exc:
                 failures += 1
-                _log.warning("cannot listen for credential changes (%s); reading epochs per request", exc)
+                _log.warning(
+                    "cannot listen for credential changes (%s); reading epochs per request", exc
+                )
                 await asyncio.sleep(_RECONNECT_SECONDS[min(failures, len(_RECONNECT_SECONDS)) - 1])
                 continue
             try:
@@ -184,7 +195,9 @@ class NotifyMark:
                     for ticket in changes:  # the counter has moved: say so
                         await conn.execute(f"SELECT pg_notify('{ACK_CHANNEL}', %s)", (ticket,))
             except (psycopg.Error, OSError) as exc:
-                _log.warning("lost the credential-change listener (%s); reading epochs per request", exc)
+                _log.warning(
+                    "lost the credential-change listener (%s); reading epochs per request", exc
+                )
             finally:
                 self._conn = None
                 self._listening.clear()

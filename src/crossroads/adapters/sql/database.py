@@ -13,10 +13,11 @@ from __future__ import annotations
 import abc
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable, Sequence
+from typing import Any
 
 from .checkpoint import WalCheckpointer
 from .connect import begin_immediate_async, sqlite_connect
@@ -36,7 +37,9 @@ class Transaction(abc.ABC):
     @abc.abstractmethod
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
-    async def insert_rows(self, table: str, columns: Sequence[str], rows: list[Sequence[Any]]) -> None:
+    async def insert_rows(
+        self, table: str, columns: Sequence[str], rows: list[Sequence[Any]]
+    ) -> None:
         """Insert many rows at once, by the fastest path the database has (COPY, one statement…)."""
         marks = ", ".join("?" for _ in columns)
         await self.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
@@ -81,7 +84,9 @@ class _SQLiteTransaction(Transaction):
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self._conn.execute(sql, params).fetchall()
 
-    async def insert_rows(self, table: str, columns: Sequence[str], rows: list[Sequence[Any]]) -> None:
+    async def insert_rows(
+        self, table: str, columns: Sequence[str], rows: list[Sequence[Any]]
+    ) -> None:
         insert_values(self._conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ", rows)
 
 
@@ -103,7 +108,9 @@ class SQLiteDatabase(Database):
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._writer = sqlite_connect(self.path, busy_timeout_ms=0)  # begin_immediate_async does the waiting
+        self._writer = sqlite_connect(
+            self.path, busy_timeout_ms=0
+        )  # begin_immediate_async does the waiting
         self._reader = sqlite_connect(self.path)
         self._lock = asyncio.Lock()
         self.checkpointer = WalCheckpointer(self.path)
@@ -157,7 +164,9 @@ class _PostgresTransaction(Transaction):
         cur = await self._conn.execute(to_psycopg(sql), params)
         return await cur.fetchall()
 
-    async def insert_rows(self, table: str, columns: Sequence[str], rows: list[Sequence[Any]]) -> None:
+    async def insert_rows(
+        self, table: str, columns: Sequence[str], rows: list[Sequence[Any]]
+    ) -> None:
         if len(rows) < _BULK_ROWS:
             await super().insert_rows(table, columns, rows)
             return
@@ -174,14 +183,20 @@ class PostgresDatabase(Database):
         self.pool = pool
 
     @classmethod
-    async def connect(cls, dsn: str, min_size: int = 2, max_size: int = 10) -> "PostgresDatabase":
+    async def connect(cls, dsn: str, min_size: int = 2, max_size: int = 10) -> PostgresDatabase:
         from psycopg_pool import AsyncConnectionPool
 
         # Autocommit: a lone read is one round trip, not three (the implicit BEGIN, the query, and
         # the COMMIT the pool issues when the connection comes back); `transaction()` still opens
         # an explicit one around writes.
-        pool = AsyncConnectionPool(dsn, min_size=min_size, max_size=max_size, open=False, timeout=10,
-                                   kwargs={"autocommit": True})
+        pool = AsyncConnectionPool(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            open=False,
+            timeout=10,
+            kwargs={"autocommit": True},
+        )
         await pool.open(wait=True, timeout=10)
         return cls(pool)
 
@@ -192,9 +207,8 @@ class PostgresDatabase(Database):
 
     @asynccontextmanager
     async def transaction(self, large: bool = False) -> AsyncIterator[Transaction]:
-        async with self.pool.connection() as conn:
-            async with conn.transaction():
-                yield _PostgresTransaction(conn)
+        async with self.pool.connection() as conn, conn.transaction():
+            yield _PostgresTransaction(conn)
 
     async def close(self) -> None:
         await self.pool.close()

@@ -18,14 +18,19 @@ _PHASES = {Phase.PROVISIONAL: 1, Phase.DEFINITIVE: 2}
 _PHASE_OF = {number: phase for phase, number in _PHASES.items()}
 _COLUMNS = "subject_key, institution, capacity, phase, valid_from, valid_to"
 _COLUMN_NAMES = tuple(_COLUMNS.split(", "))
-_JOINED_COLUMNS = ", ".join(f"i.{c}" for c in _COLUMN_NAMES)  # the same, of `integrations i` in a join
+_JOINED_COLUMNS = ", ".join(
+    f"i.{c}" for c in _COLUMN_NAMES
+)  # the same, of `integrations i` in a join
 _PRIMARY_KEY = itemgetter(0, 1, 2, 3, 4)  # of an inserted row: valid_to, last, may be None
 
 
 def _integration(row: Row) -> Integration:
     end = None if row[5] is None else date.fromordinal(row[5])
     return Integration(
-        subject_key=bytes(row[0]), institution=row[1], capacity=row[2], phase=_PHASE_OF[row[3]],
+        subject_key=bytes(row[0]),
+        institution=row[1],
+        capacity=row[2],
+        phase=_PHASE_OF[row[3]],
         period=Period(date.fromordinal(row[4]), end),
     )
 
@@ -36,7 +41,8 @@ class SqlDirectory(DirectoryRepository):
         # Every exchange asks `held_by` once. SQLite answers inline in microseconds; over
         # PostgreSQL the concurrent asks of a process share one round trip (see coalesce.py).
         self._held: Coalescer[tuple[bytes, str], list[Integration]] | None = (
-            Coalescer(self._held_by_many, list) if db.dialect == "postgres" else None)
+            Coalescer(self._held_by_many, list) if db.dialect == "postgres" else None
+        )
 
     async def apply(self, changes: list[IntegrationChange]) -> None:
         """Apply a batch in one transaction: read every touched key once, compute the final periods
@@ -59,14 +65,26 @@ class SqlDirectory(DirectoryRepository):
                 before = original.get(key)
                 if before:
                     rows = set(rows)
-                    deletes += [(*key, _PHASES[phase], period.start.toordinal()) for phase, period in before - rows]
+                    deletes += [
+                        (*key, _PHASES[phase], period.start.toordinal())
+                        for phase, period in before - rows
+                    ]
                     rows = rows - before
-                inserts += [(*key, _PHASES[phase], period.start.toordinal(),
-                             None if period.end is None else period.end.toordinal()) for phase, period in rows]
+                inserts += [
+                    (
+                        *key,
+                        _PHASES[phase],
+                        period.start.toordinal(),
+                        None if period.end is None else period.end.toordinal(),
+                    )
+                    for phase, period in rows
+                ]
             if deletes:
                 await tx.executemany(
                     "DELETE FROM integrations WHERE subject_key = ? AND institution = ? AND capacity = ?"
-                    " AND phase = ? AND valid_from = ?", deletes)
+                    " AND phase = ? AND valid_from = ?",
+                    deletes,
+                )
             if inserts:
                 # In key order, each B-tree page is visited once per batch rather than at random.
                 inserts.sort(key=_PRIMARY_KEY)
@@ -77,9 +95,11 @@ class SqlDirectory(DirectoryRepository):
         found: dict[tuple, set[tuple[Phase, Period]]] = {}
         ordered = list(keys)
         for at in range(0, len(ordered), _LOAD_BATCH):
-            group = ordered[at:at + _LOAD_BATCH]
+            group = ordered[at : at + _LOAD_BATCH]
             rows = await tx.fetchall(
-                f"SELECT {_COLUMNS} FROM integrations WHERE subject_key IN ({', '.join('?' for _ in group)})", group)
+                f"SELECT {_COLUMNS} FROM integrations WHERE subject_key IN ({', '.join('?' for _ in group)})",
+                group,
+            )
             for row in rows:
                 integration = _integration(row)
                 key = (integration.subject_key, integration.institution, integration.capacity)
@@ -95,16 +115,21 @@ class SqlDirectory(DirectoryRepository):
         )
         return [_integration(r) for r in rows]
 
-    async def _held_by_many(self, pairs: list[tuple[bytes, str]]) -> dict[tuple[bytes, str], list[Integration]]:
+    async def _held_by_many(
+        self, pairs: list[tuple[bytes, str]]
+    ) -> dict[tuple[bytes, str], list[Integration]]:
         rows = await self._db.fetchall(
             f"SELECT {_JOINED_COLUMNS} FROM integrations i"
             " JOIN unnest(?::bytea[], ?::text[]) AS w(subject_key, institution)"
             " ON i.subject_key = w.subject_key AND i.institution = w.institution",
-            ([key for key, _ in pairs], [institution for _, institution in pairs]))
+            ([key for key, _ in pairs], [institution for _, institution in pairs]),
+        )
         found: dict[tuple[bytes, str], list[Integration]] = {}
         for row in rows:
             integration = _integration(row)
-            found.setdefault((integration.subject_key, integration.institution), []).append(integration)
+            found.setdefault((integration.subject_key, integration.institution), []).append(
+                integration
+            )
         return found
 
     async def holders(self, subject_key: bytes, capacity: str | None = None) -> list[Integration]:
@@ -119,10 +144,12 @@ class SqlDirectory(DirectoryRepository):
         found: dict[bytes, list[Integration]] = {}
         wanted = list(dict.fromkeys(subject_keys))
         for at in range(0, len(wanted), _LOAD_BATCH):
-            group = wanted[at:at + _LOAD_BATCH]
+            group = wanted[at : at + _LOAD_BATCH]
             rows = await self._db.fetchall(
                 f"SELECT {_COLUMNS} FROM integrations WHERE subject_key IN ({', '.join('?' for _ in group)})"
-                " ORDER BY subject_key, institution, capacity, valid_from", group)
+                " ORDER BY subject_key, institution, capacity, valid_from",
+                group,
+            )
             for row in rows:
                 integration = _integration(row)
                 found.setdefault(integration.subject_key, []).append(integration)

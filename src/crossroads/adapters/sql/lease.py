@@ -33,7 +33,9 @@ class PostgresLease(Lease):
         try:
             if self._conn is None or self._conn.closed:
                 self._held = False
-                self._conn = await psycopg.AsyncConnection.connect(self._dsn, autocommit=True, connect_timeout=5)
+                self._conn = await psycopg.AsyncConnection.connect(
+                    self._dsn, autocommit=True, connect_timeout=5
+                )
             if self._held:
                 await self._conn.execute("SELECT 1")  # the lock lives as long as this session does
                 return True

@@ -68,7 +68,9 @@ async def migrate(db: Database) -> list[str]:
                 continue
             for statement in _statements(sql):
                 await tx.execute(statement)
-            await tx.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (number, name))
+            await tx.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (number, name)
+            )
         applied.append(name)
     return applied
 

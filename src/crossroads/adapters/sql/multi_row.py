@@ -11,7 +11,8 @@ gain the same way.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 _MOST_VALUES = 30000  # under SQLITE_MAX_VARIABLE_NUMBER (32,766 since SQLite 3.32)
 
@@ -25,5 +26,7 @@ def insert_values(conn: sqlite3.Connection, head: str, rows: Sequence[Sequence[A
     marks = "(" + ", ".join("?" * width) + ")"
     per_statement = max(1, _MOST_VALUES // width)
     for at in range(0, len(rows), per_statement):
-        chunk = rows[at:at + per_statement]
-        conn.execute(head + ", ".join([marks] * len(chunk)), [value for row in chunk for value in row])
+        chunk = rows[at : at + per_statement]
+        conn.execute(
+            head + ", ".join([marks] * len(chunk)), [value for row in chunk for value in row]
+        )

@@ -11,26 +11,57 @@ from .database import Database, Row
 
 _TYPE_COLUMNS = "code, version, name, publisher, payload_schema, description, fields, state_path"
 _SUBSCRIPTION_COLUMNS = "id, institution, application, mutation_type, authorization_ref, mode, webhook_url, created_at_ms"
-_DELIVERY_COLUMNS = ("d.seq, d.subscription, d.publisher, d.mutation_id, d.subject_key, d.message, d.attempts,"
-                     " d.last_error, d.dead_at_ms")
-_MUTATIONS_PER_INSERT = 3000  # 9 values each: under SQLite's 32,766 and PostgreSQL's 65,535 parameters
+_DELIVERY_COLUMNS = (
+    "d.seq, d.subscription, d.publisher, d.mutation_id, d.subject_key, d.message, d.attempts,"
+    " d.last_error, d.dead_at_ms"
+)
+_MUTATIONS_PER_INSERT = (
+    3000  # 9 values each: under SQLite's 32,766 and PostgreSQL's 65,535 parameters
+)
 _IN_BATCH = 500  # values per … IN (…): under SQLite's and psycopg's parameter limits
-_OUTBOX_LOCK = 0x43524F53_4F420001  # "CROSOB" + 1: the advisory lock publications into the outbox take in turn
+_OUTBOX_LOCK = (
+    0x43524F53_4F420001  # "CROSOB" + 1: the advisory lock publications into the outbox take in turn
+)
 
 
 def _type(row: Row) -> MutationType:
-    return MutationType(code=row[0], version=row[1], name=row[2], publisher=row[3],
-                        schema=json.loads(row[4]), description=row[5], fields=tuple(json.loads(row[6])), state_path=row[7])
+    return MutationType(
+        code=row[0],
+        version=row[1],
+        name=row[2],
+        publisher=row[3],
+        schema=json.loads(row[4]),
+        description=row[5],
+        fields=tuple(json.loads(row[6])),
+        state_path=row[7],
+    )
 
 
 def _subscription(row: Row) -> Subscription:
-    return Subscription(id=row[0], institution=row[1], application=row[2], mutation_type=row[3],
-                        authorization=row[4], mode=row[5], webhook_url=row[6], created_at_ms=row[7])
+    return Subscription(
+        id=row[0],
+        institution=row[1],
+        application=row[2],
+        mutation_type=row[3],
+        authorization=row[4],
+        mode=row[5],
+        webhook_url=row[6],
+        created_at_ms=row[7],
+    )
 
 
 def _delivery(row: Row) -> Delivery:
-    return Delivery(seq=row[0], subscription=row[1], publisher=row[2], mutation_id=row[3],
-                    subject_key=bytes(row[4]), message=bytes(row[5]), attempts=row[6], last_error=row[7], dead_at_ms=row[8])
+    return Delivery(
+        seq=row[0],
+        subscription=row[1],
+        publisher=row[2],
+        mutation_id=row[3],
+        subject_key=bytes(row[4]),
+        message=bytes(row[5]),
+        attempts=row[6],
+        last_error=row[7],
+        dead_at_ms=row[8],
+    )
 
 
 class SqlMutations(MutationStore):
@@ -39,29 +70,46 @@ class SqlMutations(MutationStore):
 
     async def put_type(self, mutation_type: MutationType) -> bool:
         async with self._db.transaction() as tx:
-            existed = await tx.fetchone("SELECT 1 FROM mutation_types WHERE code = ? AND version = ?",
-                                        (mutation_type.code, mutation_type.version))
-            values = (mutation_type.code, mutation_type.version, mutation_type.name, mutation_type.publisher,
-                      json.dumps(mutation_type.schema), mutation_type.description, json.dumps(list(mutation_type.fields)),
-                      mutation_type.state_path)
+            existed = await tx.fetchone(
+                "SELECT 1 FROM mutation_types WHERE code = ? AND version = ?",
+                (mutation_type.code, mutation_type.version),
+            )
+            values = (
+                mutation_type.code,
+                mutation_type.version,
+                mutation_type.name,
+                mutation_type.publisher,
+                json.dumps(mutation_type.schema),
+                mutation_type.description,
+                json.dumps(list(mutation_type.fields)),
+                mutation_type.state_path,
+            )
             # An upsert, so that two concurrent puts of a new type do not both insert it.
             await tx.execute(
                 f"INSERT INTO mutation_types ({_TYPE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (code, version) DO UPDATE SET name = excluded.name, publisher = excluded.publisher,"
                 " payload_schema = excluded.payload_schema, description = excluded.description,"
-                " fields = excluded.fields, state_path = excluded.state_path", values)
+                " fields = excluded.fields, state_path = excluded.state_path",
+                values,
+            )
         return existed is None
 
     async def get_type(self, code: str, version: str | None = None) -> MutationType | None:
         if version is not None:
-            row = await self._db.fetchone(f"SELECT {_TYPE_COLUMNS} FROM mutation_types WHERE code = ? AND version = ?",
-                                          (code, version))
+            row = await self._db.fetchone(
+                f"SELECT {_TYPE_COLUMNS} FROM mutation_types WHERE code = ? AND version = ?",
+                (code, version),
+            )
             return _type(row) if row else None
-        rows = await self._db.fetchall(f"SELECT {_TYPE_COLUMNS} FROM mutation_types WHERE code = ?", (code,))
+        rows = await self._db.fetchall(
+            f"SELECT {_TYPE_COLUMNS} FROM mutation_types WHERE code = ?", (code,)
+        )
         return _type(max(rows, key=lambda r: version_key(r[1]))) if rows else None
 
     async def list_types(self) -> list[MutationType]:
-        rows = await self._db.fetchall(f"SELECT {_TYPE_COLUMNS} FROM mutation_types ORDER BY code, version")
+        rows = await self._db.fetchall(
+            f"SELECT {_TYPE_COLUMNS} FROM mutation_types ORDER BY code, version"
+        )
         return [_type(r) for r in rows]
 
     async def add_subscription(self, subscription: Subscription) -> bool:
@@ -69,31 +117,59 @@ class SqlMutations(MutationStore):
             changed = await tx.execute(
                 f"INSERT INTO subscriptions ({_SUBSCRIPTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT DO NOTHING",
-                (subscription.id, subscription.institution, subscription.application, subscription.mutation_type,
-                 subscription.authorization, subscription.mode, subscription.webhook_url, subscription.created_at_ms))
+                (
+                    subscription.id,
+                    subscription.institution,
+                    subscription.application,
+                    subscription.mutation_type,
+                    subscription.authorization,
+                    subscription.mode,
+                    subscription.webhook_url,
+                    subscription.created_at_ms,
+                ),
+            )
         return changed == 1
 
-    async def subscriptions(self, *, mutation_type: str | None = None, institution: str | None = None,
-                            application: str | None = None) -> list[Subscription]:
-        wanted = {"mutation_type": mutation_type, "institution": institution, "application": application}
+    async def subscriptions(
+        self,
+        *,
+        mutation_type: str | None = None,
+        institution: str | None = None,
+        application: str | None = None,
+    ) -> list[Subscription]:
+        wanted = {
+            "mutation_type": mutation_type,
+            "institution": institution,
+            "application": application,
+        }
         named = {k: v for k, v in wanted.items() if v is not None}
         where = " AND ".join(f"{k} = ?" for k in named) or "1 = 1"
         rows = await self._db.fetchall(
             f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE {where} ORDER BY created_at_ms, id",
-            tuple(named.values()))
+            tuple(named.values()),
+        )
         return [_subscription(r) for r in rows]
 
     async def delete_subscription(self, subscription_id: str) -> bool:
         async with self._db.transaction() as tx:
             # What was queued for it and not yet received goes with it: nobody can fetch it now.
-            await tx.execute("DELETE FROM deliveries WHERE subscription = ? AND acked_at_ms IS NULL", (subscription_id,))
-            return await tx.execute("DELETE FROM subscriptions WHERE id = ?", (subscription_id,)) == 1
+            await tx.execute(
+                "DELETE FROM deliveries WHERE subscription = ? AND acked_at_ms IS NULL",
+                (subscription_id,),
+            )
+            return (
+                await tx.execute("DELETE FROM subscriptions WHERE id = ?", (subscription_id,)) == 1
+            )
 
-    async def publish(self, mutation: Mutation, digest: bytes, deliveries: list[tuple[str, bytes]]) -> bytes | None:
+    async def publish(
+        self, mutation: Mutation, digest: bytes, deliveries: list[tuple[str, bytes]]
+    ) -> bytes | None:
         [outcome] = await self.publish_many([(mutation, digest, deliveries)])
         return outcome
 
-    async def publish_many(self, items: list[tuple[Mutation, bytes, list[tuple[str, bytes]]]]) -> list[bytes | None]:
+    async def publish_many(
+        self, items: list[tuple[Mutation, bytes, list[tuple[str, bytes]]]]
+    ) -> list[bytes | None]:
         outcomes: list[bytes | None] = []
         rows: list[tuple] = []
         async with self._db.transaction() as tx:
@@ -107,57 +183,100 @@ class SqlMutations(MutationStore):
             # were published before, by an earlier request or a concurrent one.
             stored: set[tuple[str, str]] = set()
             for at in range(0, len(items), _MUTATIONS_PER_INSERT):
-                chunk = items[at:at + _MUTATIONS_PER_INSERT]
+                chunk = items[at : at + _MUTATIONS_PER_INSERT]
                 found = await tx.fetchall(
                     "INSERT INTO mutations (publisher, id, mutation_type, version, subject_key, effective_day, digest,"
-                    " recipients, published_at_ms) VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk)) +
-                    " ON CONFLICT DO NOTHING RETURNING publisher, id",
-                    [value for mutation, digest, deliveries in chunk for value in (
-                        mutation.publisher, mutation.id, mutation.type, mutation.version, mutation.subject_key,
-                        mutation.effective.toordinal(), digest, len(deliveries), mutation.published_at_ms)])
+                    " recipients, published_at_ms) VALUES "
+                    + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+                    + " ON CONFLICT DO NOTHING RETURNING publisher, id",
+                    [
+                        value
+                        for mutation, digest, deliveries in chunk
+                        for value in (
+                            mutation.publisher,
+                            mutation.id,
+                            mutation.type,
+                            mutation.version,
+                            mutation.subject_key,
+                            mutation.effective.toordinal(),
+                            digest,
+                            len(deliveries),
+                            mutation.published_at_ms,
+                        )
+                    ],
+                )
                 stored.update((row[0], row[1]) for row in found)
             for mutation, digest, deliveries in items:
                 key = (mutation.publisher, mutation.id)
                 if key not in stored:  # rare: read what is stored under its id
-                    row = await tx.fetchone("SELECT digest FROM mutations WHERE publisher = ? AND id = ?", key)
+                    row = await tx.fetchone(
+                        "SELECT digest FROM mutations WHERE publisher = ? AND id = ?", key
+                    )
                     outcomes.append(bytes(row[0]) if row else b"")
                     continue
                 stored.discard(key)  # the same id again in this call is the first one's duplicate
                 outcomes.append(None)
-                rows += [(subscription, mutation.publisher, mutation.id, mutation.subject_key, message)
-                         for subscription, message in deliveries]
+                rows += [
+                    (subscription, mutation.publisher, mutation.id, mutation.subject_key, message)
+                    for subscription, message in deliveries
+                ]
             if rows:  # in publishing order: a subscriber's messages keep the order of acceptance
-                await tx.insert_rows("deliveries", ("subscription", "publisher", "mutation_id", "subject_key", "message"), rows)
+                await tx.insert_rows(
+                    "deliveries",
+                    ("subscription", "publisher", "mutation_id", "subject_key", "message"),
+                    rows,
+                )
         return outcomes
 
     async def digests(self, publisher: str, ids: list[str]) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
         wanted = sorted(set(ids))
         for at in range(0, len(wanted), _IN_BATCH):
-            group = wanted[at:at + _IN_BATCH]
+            group = wanted[at : at + _IN_BATCH]
             rows = await self._db.fetchall(
-                f"SELECT id, digest FROM mutations WHERE publisher = ? AND id IN ({_marks(group)})", (publisher, *group))
+                f"SELECT id, digest FROM mutations WHERE publisher = ? AND id IN ({_marks(group)})",
+                (publisher, *group),
+            )
             found.update({row[0]: bytes(row[1]) for row in rows})
         return found
 
-    async def mailbox(self, institution: str, application: str, after: int, limit: int, *,
-                      mutation_type: str | None = None, mutation_id: str | None = None) -> list[Delivery]:
-        named = [(clause, value) for clause, value in (("s.mutation_type = ?", mutation_type), ("d.mutation_id = ?", mutation_id))
-                 if value is not None]
+    async def mailbox(
+        self,
+        institution: str,
+        application: str,
+        after: int,
+        limit: int,
+        *,
+        mutation_type: str | None = None,
+        mutation_id: str | None = None,
+    ) -> list[Delivery]:
+        named = [
+            (clause, value)
+            for clause, value in (
+                ("s.mutation_type = ?", mutation_type),
+                ("d.mutation_id = ?", mutation_id),
+            )
+            if value is not None
+        ]
         rows = await self._db.fetchall(
             f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s ON s.id = d.subscription"
             " WHERE s.institution = ? AND s.application = ? AND s.mode = 'pull' AND d.acked_at_ms IS NULL"
             f" AND d.dead_at_ms IS NULL AND d.seq > ?{''.join(' AND ' + c for c, _ in named)} ORDER BY d.seq LIMIT ?",
-            (institution, application, after, *[v for _, v in named], limit))
+            (institution, application, after, *[v for _, v in named], limit),
+        )
         return [_delivery(r) for r in rows]
 
-    async def unacknowledged(self, institution: str, application: str, seqs: list[int]) -> list[Delivery]:
+    async def unacknowledged(
+        self, institution: str, application: str, seqs: list[int]
+    ) -> list[Delivery]:
         found: list[Delivery] = []
         for group in _groups(seqs):
             rows = await self._db.fetchall(
                 f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s ON s.id = d.subscription"
                 f" WHERE s.institution = ? AND s.application = ? AND d.acked_at_ms IS NULL AND d.seq IN ({_marks(group)})"
-                " ORDER BY d.seq", (institution, application, *group))
+                " ORDER BY d.seq",
+                (institution, application, *group),
+            )
             found += [_delivery(r) for r in rows]
         return found
 
@@ -170,13 +289,16 @@ class SqlMutations(MutationStore):
                 acked += await tx.execute(
                     f"UPDATE deliveries SET acked_at_ms = ? WHERE seq IN ({_marks(group)}) AND acked_at_ms IS NULL"
                     " AND subscription IN (SELECT id FROM subscriptions WHERE institution = ? AND application = ?)",
-                    (at_ms, *group, institution, application))
+                    (at_ms, *group, institution, application),
+                )
         return acked
 
     async def due_pushes(self, subscription: str, now_ms: int, limit: int) -> list[Delivery]:
         rows = await self._db.fetchall(
             f"SELECT {_DELIVERY_COLUMNS}, d.next_attempt_ms FROM deliveries d WHERE d.subscription = ?"
-            " AND d.acked_at_ms IS NULL AND d.dead_at_ms IS NULL ORDER BY d.seq LIMIT ?", (subscription, limit))
+            " AND d.acked_at_ms IS NULL AND d.dead_at_ms IS NULL ORDER BY d.seq LIMIT ?",
+            (subscription, limit),
+        )
         if not rows or rows[0][-1] > now_ms:
             return []
         return [_delivery(r) for r in rows]
@@ -184,19 +306,28 @@ class SqlMutations(MutationStore):
     async def delivered(self, seqs: list[int], at_ms: int) -> None:
         async with self._db.transaction() as tx:
             for group in _groups(seqs):
-                await tx.execute(f"UPDATE deliveries SET acked_at_ms = ? WHERE seq IN ({_marks(group)})", (at_ms, *group))
+                await tx.execute(
+                    f"UPDATE deliveries SET acked_at_ms = ? WHERE seq IN ({_marks(group)})",
+                    (at_ms, *group),
+                )
 
-    async def failed(self, seqs: list[int], error: str, next_attempt_ms: int, dead_at_ms: int | None) -> None:
+    async def failed(
+        self, seqs: list[int], error: str, next_attempt_ms: int, dead_at_ms: int | None
+    ) -> None:
         async with self._db.transaction() as tx:
             for group in _groups(seqs):
                 await tx.execute(
                     "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_attempt_ms = ?, dead_at_ms = ?"
-                    f" WHERE seq IN ({_marks(group)})", (error[:500], next_attempt_ms, dead_at_ms, *group))
+                    f" WHERE seq IN ({_marks(group)})",
+                    (error[:500], next_attempt_ms, dead_at_ms, *group),
+                )
 
     async def dead_letters(self, limit: int) -> list[Delivery]:
         rows = await self._db.fetchall(
             f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d WHERE d.dead_at_ms IS NOT NULL AND d.acked_at_ms IS NULL"
-            " ORDER BY d.seq LIMIT ?", (limit,))
+            " ORDER BY d.seq LIMIT ?",
+            (limit,),
+        )
         return [_delivery(r) for r in rows]
 
     async def replay(self, seqs: list[int]) -> list[int]:
@@ -206,7 +337,8 @@ class SqlMutations(MutationStore):
                 rows = await tx.fetchall(
                     "UPDATE deliveries SET dead_at_ms = NULL, attempts = 0, next_attempt_ms = 0"
                     f" WHERE dead_at_ms IS NOT NULL AND acked_at_ms IS NULL AND seq IN ({_marks(group)}) RETURNING seq",
-                    tuple(group))
+                    tuple(group),
+                )
                 replayed += [row[0] for row in rows]
         return sorted(replayed)
 
@@ -214,29 +346,38 @@ class SqlMutations(MutationStore):
         found: list[Delivery] = []
         for group in _groups(seqs):
             rows = await self._db.fetchall(
-                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d WHERE d.seq IN ({_marks(group)}) ORDER BY d.seq", tuple(group))
+                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d WHERE d.seq IN ({_marks(group)}) ORDER BY d.seq",
+                tuple(group),
+            )
             found += [_delivery(r) for r in rows]
         return found
 
     async def push_deliveries_after(self, after: int, limit: int) -> list[Delivery]:
         rows = await self._db.fetchall(
             f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s ON s.id = d.subscription"
-            " WHERE d.seq > ? AND s.mode = 'push' ORDER BY d.seq LIMIT ?", (after, limit))
+            " WHERE d.seq > ? AND s.mode = 'push' ORDER BY d.seq LIMIT ?",
+            (after, limit),
+        )
         return [_delivery(r) for r in rows]
 
     async def relay_position(self, name: str) -> int:
-        row = await self._db.fetchone("SELECT position FROM relay_positions WHERE name = ?", (name,))
+        row = await self._db.fetchone(
+            "SELECT position FROM relay_positions WHERE name = ?", (name,)
+        )
         return 0 if row is None else row[0]
 
     async def set_relay_position(self, name: str, position: int) -> None:
         async with self._db.transaction() as tx:
-            await tx.execute("INSERT INTO relay_positions (name, position) VALUES (?, ?)"
-                             " ON CONFLICT (name) DO UPDATE SET position = excluded.position", (name, position))
+            await tx.execute(
+                "INSERT INTO relay_positions (name, position) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+                (name, position),
+            )
 
 
 def _groups(seqs: list[int]) -> list[list[int]]:
     wanted = sorted(set(seqs))
-    return [wanted[at:at + _IN_BATCH] for at in range(0, len(wanted), _IN_BATCH)]
+    return [wanted[at : at + _IN_BATCH] for at in range(0, len(wanted), _IN_BATCH)]
 
 
 def _marks(group: list[int]) -> str:

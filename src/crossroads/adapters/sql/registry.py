@@ -14,7 +14,13 @@ import psycopg
 
 from ...domain.errors import Refusal
 from ...domain.registry import (
-    Application, Authorization, Capacity, Institution, IntegrationRight, RoutedProvider, Service,
+    Application,
+    Authorization,
+    Capacity,
+    Institution,
+    IntegrationRight,
+    RoutedProvider,
+    Service,
 )
 from ...domain.versions import version_key
 from ...services.ports import RegistryRepository
@@ -22,7 +28,9 @@ from .coalesce import Coalescer
 from .credential_marks import CredentialMark
 from .database import Database, Row
 
-_INSTITUTION = "SELECT enterprise_number, name, member_class, base_url, webhook_bases FROM institutions"
+_INSTITUTION = (
+    "SELECT enterprise_number, name, member_class, base_url, webhook_bases FROM institutions"
+)
 _APPLICATION = "SELECT institution, code, name, jwks, active FROM applications"
 _SERVICE = (
     "SELECT code, version, name, description, provider, routed_capacity, path,"
@@ -57,27 +65,48 @@ def _ordinal(value: date | None) -> int | None:
 
 
 def _institution(row: Row) -> Institution:
-    return Institution(enterprise_number=row[0], name=row[1], member_class=row[2], base_url=row[3],
-                       webhook_bases=tuple(json.loads(row[4])))
+    return Institution(
+        enterprise_number=row[0],
+        name=row[1],
+        member_class=row[2],
+        base_url=row[3],
+        webhook_bases=tuple(json.loads(row[4])),
+    )
 
 
 def _application(row: Row) -> Application:
-    return Application(institution=row[0], code=row[1], name=row[2], jwks=json.loads(row[3]), active=bool(row[4]))
+    return Application(
+        institution=row[0], code=row[1], name=row[2], jwks=json.loads(row[3]), active=bool(row[4])
+    )
 
 
 def _service(row: Row) -> Service:
     return Service(
-        code=row[0], version=row[1], name=row[2], description=row[3], provider=row[4],
-        routed_capacity=row[5], path=row[6], request_schema=json.loads(row[7]),
-        response_schema=json.loads(row[8]), response_fields=tuple(json.loads(row[9])),
+        code=row[0],
+        version=row[1],
+        name=row[2],
+        description=row[3],
+        provider=row[4],
+        routed_capacity=row[5],
+        path=row[6],
+        request_schema=json.loads(row[7]),
+        response_schema=json.loads(row[8]),
+        response_fields=tuple(json.loads(row[9])),
     )
 
 
 def _authorization(row: Row) -> Authorization:
     return Authorization(
-        reference=row[0], consumer=row[1], service=row[2], purpose=row[3], legal_basis=row[4],
-        required_capacities=tuple(json.loads(row[5])), allowed_fields=tuple(json.loads(row[6])),
-        valid_from=_day(row[7]), valid_to=_day(row[8]), accepts_provisional=bool(row[9]),
+        reference=row[0],
+        consumer=row[1],
+        service=row[2],
+        purpose=row[3],
+        legal_basis=row[4],
+        required_capacities=tuple(json.loads(row[5])),
+        allowed_fields=tuple(json.loads(row[6])),
+        valid_from=_day(row[7]),
+        valid_to=_day(row[8]),
+        accepts_provisional=bool(row[9]),
     )
 
 
@@ -90,7 +119,8 @@ class SqlRegistry(RegistryRepository):
         # cannot vouch (PostgreSQL's listener down), the concurrent asks of a process share one
         # round trip.
         self._epochs: Coalescer[tuple[str, str], str | None] | None = (
-            Coalescer(self._epochs_of, lambda: None) if db.dialect == "postgres" else None)
+            Coalescer(self._epochs_of, lambda: None) if db.dialect == "postgres" else None
+        )
         self._mark = mark
         self._seen_mark: bytes | None = None
         self._known_epochs: dict[tuple[str, str], str | None] = {}
@@ -99,7 +129,9 @@ class SqlRegistry(RegistryRepository):
         columns = list(values)
         where = " AND ".join(f"{k} = ?" for k in keys)
         async with self._db.transaction() as tx:
-            existed = await tx.fetchone(f"SELECT 1 FROM {table} WHERE {where}", [values[k] for k in keys])
+            existed = await tx.fetchone(
+                f"SELECT 1 FROM {table} WHERE {where}", [values[k] for k in keys]
+            )
             updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
             await tx.execute(
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
@@ -109,24 +141,37 @@ class SqlRegistry(RegistryRepository):
         return existed is None
 
     async def put_institution(self, institution: Institution) -> bool:
-        return await self._upsert("institutions", ("enterprise_number",), {
-            "enterprise_number": institution.enterprise_number, "name": institution.name,
-            "member_class": institution.member_class, "base_url": institution.base_url,
-            "webhook_bases": json.dumps(list(institution.webhook_bases)),
-        })
+        return await self._upsert(
+            "institutions",
+            ("enterprise_number",),
+            {
+                "enterprise_number": institution.enterprise_number,
+                "name": institution.name,
+                "member_class": institution.member_class,
+                "base_url": institution.base_url,
+                "webhook_bases": json.dumps(list(institution.webhook_bases)),
+            },
+        )
 
     async def get_institution(self, enterprise_number: str) -> Institution | None:
-        row = await self._db.fetchone(f"{_INSTITUTION} WHERE enterprise_number = ?", (enterprise_number,))
+        row = await self._db.fetchone(
+            f"{_INSTITUTION} WHERE enterprise_number = ?", (enterprise_number,)
+        )
         return _institution(row) if row else None
 
     async def list_institutions(self) -> list[Institution]:
-        return [_institution(r) for r in await self._db.fetchall(f"{_INSTITUTION} ORDER BY enterprise_number")]
+        return [
+            _institution(r)
+            for r in await self._db.fetchall(f"{_INSTITUTION} ORDER BY enterprise_number")
+        ]
 
     async def put_application(self, application: Application) -> bool:
         key = [application.institution, application.code]
         async with self._credentials_change() as within, self._db.transaction() as tx:
             await within(tx)
-            existed = await tx.fetchone("SELECT 1 FROM applications WHERE institution = ? AND code = ?", key)
+            existed = await tx.fetchone(
+                "SELECT 1 FROM applications WHERE institution = ? AND code = ?", key
+            )
             # A new application, and one put inactive, get a new epoch: the tokens issued under
             # the old one are refused from this commit on (see RegistryRepository.credential_epoch).
             await tx.execute(
@@ -134,7 +179,13 @@ class SqlRegistry(RegistryRepository):
                 " ON CONFLICT (institution, code) DO UPDATE SET name = excluded.name, jwks = excluded.jwks,"
                 " active = excluded.active, token_epoch = CASE WHEN excluded.active = 0"
                 " THEN excluded.token_epoch ELSE applications.token_epoch END",
-                [*key, application.name, json.dumps(application.jwks), int(application.active), secrets.token_hex(8)],
+                [
+                    *key,
+                    application.name,
+                    json.dumps(application.jwks),
+                    int(application.active),
+                    secrets.token_hex(8),
+                ],
             )
         return existed is None
 
@@ -151,7 +202,9 @@ class SqlRegistry(RegistryRepository):
             epoch = await self._epochs.get(key)
         else:
             row = await self._db.fetchone(
-                "SELECT token_epoch FROM applications WHERE institution = ? AND code = ? AND active <> 0", key)
+                "SELECT token_epoch FROM applications WHERE institution = ? AND code = ? AND active <> 0",
+                key,
+            )
             epoch = row[0] if row else None
         # Kept under the mark read before the store was: a change committed meanwhile moves the
         # mark, and the next request reads again.
@@ -162,12 +215,16 @@ class SqlRegistry(RegistryRepository):
         return epoch
 
     @asynccontextmanager
-    async def _credentials_change(self, revokes: bool = True) -> AsyncIterator[Callable[[Any], Awaitable[None]]]:
+    async def _credentials_change(
+        self, revokes: bool = True
+    ) -> AsyncIterator[Callable[[Any], Awaitable[None]]]:
         """Around a transaction that may revoke tokens: every process reads the store again after
         it commits (credential_marks.py); this one forgets what it kept at once."""
         if self._mark is None or not revokes:
+
             async def nothing(tx: Any) -> None:
                 """No other process to tell."""
+
             yield nothing
         else:
             async with self._mark.change() as within:
@@ -178,39 +235,59 @@ class SqlRegistry(RegistryRepository):
         pairs = ", ".join("(?, ?)" for _ in keys)
         rows = await self._db.fetchall(
             f"SELECT institution, code, token_epoch FROM applications WHERE active <> 0 AND (institution, code) IN ({pairs})",
-            [part for key in keys for part in key])
+            [part for key in keys for part in key],
+        )
         return {(row[0], row[1]): row[2] for row in rows}
 
     async def get_application(self, institution: str, code: str) -> Application | None:
-        row = await self._db.fetchone(f"{_APPLICATION} WHERE institution = ? AND code = ?", (institution, code))
+        row = await self._db.fetchone(
+            f"{_APPLICATION} WHERE institution = ? AND code = ?", (institution, code)
+        )
         return _application(row) if row else None
 
     async def list_applications(self, institution: str | None = None) -> list[Application]:
         if institution is None:
             rows = await self._db.fetchall(f"{_APPLICATION} ORDER BY institution, code")
         else:
-            rows = await self._db.fetchall(f"{_APPLICATION} WHERE institution = ? ORDER BY code", (institution,))
+            rows = await self._db.fetchall(
+                f"{_APPLICATION} WHERE institution = ? ORDER BY code", (institution,)
+            )
         return [_application(r) for r in rows]
 
     async def put_capacity(self, capacity: Capacity) -> bool:
-        return await self._upsert("capacities", ("code",), {"code": capacity.code, "name": capacity.name})
+        return await self._upsert(
+            "capacities", ("code",), {"code": capacity.code, "name": capacity.name}
+        )
 
     async def list_capacities(self) -> list[Capacity]:
-        return [Capacity(*r) for r in await self._db.fetchall("SELECT code, name FROM capacities ORDER BY code")]
+        return [
+            Capacity(*r)
+            for r in await self._db.fetchall("SELECT code, name FROM capacities ORDER BY code")
+        ]
 
     async def put_service(self, service: Service) -> bool:
-        return await self._upsert("services", ("code", "version"), {
-            "code": service.code, "version": service.version, "name": service.name,
-            "description": service.description, "provider": service.provider,
-            "routed_capacity": service.routed_capacity, "path": service.path,
-            "request_schema": json.dumps(service.request_schema),
-            "response_schema": json.dumps(service.response_schema),
-            "response_fields": json.dumps(list(service.response_fields)),
-        })
+        return await self._upsert(
+            "services",
+            ("code", "version"),
+            {
+                "code": service.code,
+                "version": service.version,
+                "name": service.name,
+                "description": service.description,
+                "provider": service.provider,
+                "routed_capacity": service.routed_capacity,
+                "path": service.path,
+                "request_schema": json.dumps(service.request_schema),
+                "response_schema": json.dumps(service.response_schema),
+                "response_fields": json.dumps(list(service.response_fields)),
+            },
+        )
 
     async def get_service(self, code: str, version: str | None = None) -> Service | None:
         if version is not None:
-            row = await self._db.fetchone(f"{_SERVICE} WHERE code = ? AND version = ?", (code, version))
+            row = await self._db.fetchone(
+                f"{_SERVICE} WHERE code = ? AND version = ?", (code, version)
+            )
             return _service(row) if row else None
         rows = await self._db.fetchall(f"{_SERVICE} WHERE code = ?", (code,))
         return _service(max(rows, key=lambda r: version_key(r[1]))) if rows else None
@@ -219,15 +296,22 @@ class SqlRegistry(RegistryRepository):
         return [_service(r) for r in await self._db.fetchall(f"{_SERVICE} ORDER BY code, version")]
 
     async def put_authorization(self, authorization: Authorization) -> bool:
-        return await self._upsert("authorizations", ("reference",), {
-            "reference": authorization.reference, "consumer": authorization.consumer,
-            "service": authorization.service, "purpose": authorization.purpose,
-            "legal_basis": authorization.legal_basis,
-            "required_capacities": json.dumps(list(authorization.required_capacities)),
-            "allowed_fields": json.dumps(list(authorization.allowed_fields)),
-            "valid_from": _ordinal(authorization.valid_from), "valid_to": _ordinal(authorization.valid_to),
-            "accepts_provisional": int(authorization.accepts_provisional),
-        })
+        return await self._upsert(
+            "authorizations",
+            ("reference",),
+            {
+                "reference": authorization.reference,
+                "consumer": authorization.consumer,
+                "service": authorization.service,
+                "purpose": authorization.purpose,
+                "legal_basis": authorization.legal_basis,
+                "required_capacities": json.dumps(list(authorization.required_capacities)),
+                "allowed_fields": json.dumps(list(authorization.allowed_fields)),
+                "valid_from": _ordinal(authorization.valid_from),
+                "valid_to": _ordinal(authorization.valid_to),
+                "accepts_provisional": int(authorization.accepts_provisional),
+            },
+        )
 
     async def get_authorization(self, reference: str) -> Authorization | None:
         row = await self._db.fetchone(f"{_AUTHORIZATION} WHERE reference = ?", (reference,))
@@ -236,35 +320,58 @@ class SqlRegistry(RegistryRepository):
     async def find_authorizations(
         self, consumer: str | None = None, service: str | None = None, purpose: str | None = None
     ) -> list[Authorization]:
-        filters = [(c, v) for c, v in (("consumer", consumer), ("service", service), ("purpose", purpose)) if v]
+        filters = [
+            (c, v)
+            for c, v in (("consumer", consumer), ("service", service), ("purpose", purpose))
+            if v
+        ]
         where = (" WHERE " + " AND ".join(f"{c} = ?" for c, _ in filters)) if filters else ""
-        rows = await self._db.fetchall(f"{_AUTHORIZATION}{where} ORDER BY reference", [v for _, v in filters])
+        rows = await self._db.fetchall(
+            f"{_AUTHORIZATION}{where} ORDER BY reference", [v for _, v in filters]
+        )
         return [_authorization(r) for r in rows]
 
     async def put_integration_right(self, right: IntegrationRight) -> bool:
-        return await self._upsert("integration_rights", ("institution", "capacity"), {
-            "institution": right.institution, "capacity": right.capacity, "legal_basis": right.legal_basis,
-        })
+        return await self._upsert(
+            "integration_rights",
+            ("institution", "capacity"),
+            {
+                "institution": right.institution,
+                "capacity": right.capacity,
+                "legal_basis": right.legal_basis,
+            },
+        )
 
-    async def list_integration_rights(self, institution: str | None = None) -> list[IntegrationRight]:
+    async def list_integration_rights(
+        self, institution: str | None = None
+    ) -> list[IntegrationRight]:
         select = "SELECT institution, capacity, legal_basis FROM integration_rights"
         if institution is None:
             rows = await self._db.fetchall(f"{select} ORDER BY institution, capacity")
         else:
-            rows = await self._db.fetchall(f"{select} WHERE institution = ? ORDER BY capacity", (institution,))
+            rows = await self._db.fetchall(
+                f"{select} WHERE institution = ? ORDER BY capacity", (institution,)
+            )
         return [IntegrationRight(*r) for r in rows]
 
     async def put_routed_provider(self, provider: RoutedProvider) -> bool:
-        return await self._upsert("routed_providers", ("service", "institution"), {
-            "service": provider.service, "institution": provider.institution,
-        })
+        return await self._upsert(
+            "routed_providers",
+            ("service", "institution"),
+            {
+                "service": provider.service,
+                "institution": provider.institution,
+            },
+        )
 
     async def list_routed_providers(self, service: str | None = None) -> list[RoutedProvider]:
         select = "SELECT service, institution FROM routed_providers"
         if service is None:
             rows = await self._db.fetchall(f"{select} ORDER BY service, institution")
         else:
-            rows = await self._db.fetchall(f"{select} WHERE service = ? ORDER BY institution", (service,))
+            rows = await self._db.fetchall(
+                f"{select} WHERE service = ? ORDER BY institution", (service,)
+            )
         return [RoutedProvider(*r) for r in rows]
 
     async def delete(self, kind: str, key: tuple[str, ...]) -> bool:
@@ -277,5 +384,8 @@ class SqlRegistry(RegistryRepository):
                 await within(tx)
                 deleted = await tx.execute(f"DELETE FROM {table} WHERE {where}", list(key)) > 0
         except (sqlite3.IntegrityError, psycopg.IntegrityError):
-            raise Refusal("conflict", f"{kind} {'/'.join(key)} is still referenced; remove what names it first.") from None
+            raise Refusal(
+                "conflict",
+                f"{kind} {'/'.join(key)} is still referenced; remove what names it first.",
+            ) from None
         return deleted

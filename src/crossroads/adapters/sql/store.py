@@ -6,25 +6,32 @@ from collections.abc import Callable
 
 from ...services.ports import Lease, Store
 from .audit import PostgresAuditLog, SQLiteAuditLog
-from .declarations import SqlDeclarations
+from .credential_marks import CredentialMark, FileMark, NotifyMark
 from .database import Database, PostgresDatabase, SQLiteDatabase
+from .declarations import SqlDeclarations
 from .directory import SqlDirectory
 from .lease import FileLease, PostgresLease
 from .migrate import migrate
 from .mutations import SqlMutations
-from .credential_marks import CredentialMark, FileMark, NotifyMark
 from .registry import SqlRegistry
 from .replay import SqlReplayGuard
 from .transparency import SqlTransparencyLog
 
-
-SEQUENCER_LEASE_KEY = 0x43524F53_53510002  # "CROSSQ" + 2; not the key of the sequencing transaction's lock
+SEQUENCER_LEASE_KEY = (
+    0x43524F53_53510002  # "CROSSQ" + 2; not the key of the sequencing transaction's lock
+)
 PUSH_LEASE_KEY = 0x43524F53_50550000  # "CROSPU" + the partition's number
 
 
 class SqlStore(Store):
-    def __init__(self, db: Database, audit: SQLiteAuditLog | PostgresAuditLog, lease: Callable[[], Lease],
-                 partition_lease: Callable[[int], Lease], credential_mark: CredentialMark | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        audit: SQLiteAuditLog | PostgresAuditLog,
+        lease: Callable[[], Lease],
+        partition_lease: Callable[[int], Lease],
+        credential_mark: CredentialMark | None = None,
+    ) -> None:
         """`lease` makes the sequencer's lease on this store (one per hub process),
         `partition_lease` the lease of a push partition (services/push_partitions.py),
         `credential_mark` the store's revocation mark (credential_marks.py)."""
@@ -54,27 +61,42 @@ def sqlite_path(url: str) -> str:
     prefix = "sqlite:///"
     if not url.startswith(prefix):
         raise ValueError(f"a SQLite store URL starts with {prefix!r}: {url!r}")
-    return url[len(prefix):] or ":memory:"
+    return url[len(prefix) :] or ":memory:"
 
 
-async def open_store(url: str, *, pool_size: int = 10, run_migrations: bool = True,
-                     sequence_on_append: bool = True) -> SqlStore:
+async def open_store(
+    url: str, *, pool_size: int = 10, run_migrations: bool = True, sequence_on_append: bool = True
+) -> SqlStore:
     """`sequence_on_append=False` leaves every SQLite entry to the sequencer, as PostgreSQL's always
     are (see adapters/sql/audit.py); tests of the sequencer use it."""
     if url.startswith("sqlite:"):
         path = sqlite_path(url)
         if path == ":memory:":
-            raise ValueError("an in-memory SQLite store cannot be shared by the audit writer; name a file")
+            raise ValueError(
+                "an in-memory SQLite store cannot be shared by the audit writer; name a file"
+            )
         lite = SQLiteDatabase(path)
-        audit = SQLiteAuditLog(lite, path, checkpointer=lite.checkpointer, sequence_on_append=sequence_on_append)
-        store = SqlStore(lite, audit, lambda: FileLease(f"{path}.sequencer.lock"),
-                         lambda n: FileLease(f"{path}.push-{n}.lock"), FileMark(f"{path}.credentials"))
+        audit = SQLiteAuditLog(
+            lite, path, checkpointer=lite.checkpointer, sequence_on_append=sequence_on_append
+        )
+        store = SqlStore(
+            lite,
+            audit,
+            lambda: FileLease(f"{path}.sequencer.lock"),
+            lambda n: FileLease(f"{path}.push-{n}.lock"),
+            FileMark(f"{path}.credentials"),
+        )
     elif url.startswith(("postgresql:", "postgres:")):
         pg = await PostgresDatabase.connect(url, min_size=min(2, pool_size), max_size=pool_size)
         mark = NotifyMark(url, pg)
         mark.start()
-        store = SqlStore(pg, PostgresAuditLog(pg, pg.pool), lambda: PostgresLease(url, SEQUENCER_LEASE_KEY),
-                         lambda n: PostgresLease(url, PUSH_LEASE_KEY + n), mark)
+        store = SqlStore(
+            pg,
+            PostgresAuditLog(pg, pg.pool),
+            lambda: PostgresLease(url, SEQUENCER_LEASE_KEY),
+            lambda n: PostgresLease(url, PUSH_LEASE_KEY + n),
+            mark,
+        )
     else:
         raise ValueError(f"unknown store URL {url!r}: use sqlite:///FILE or postgresql://…")
     if run_migrations:

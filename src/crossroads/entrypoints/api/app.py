@@ -4,25 +4,39 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
-from .responses import JSONBody
 
 from ... import __version__
 from ...bootstrap import Hub, bootstrap
 from ...config import Settings
 from ...domain.errors import CATALOGUE, Refusal
 from ...services.clock import Clock
-from . import (admin, admin_employers, audit, auth, citizen, declarations, directory, discovery,
-               docs_page, errors, exchange, mutations, ops)
+from . import (
+    admin,
+    admin_employers,
+    audit,
+    auth,
+    citizen,
+    declarations,
+    directory,
+    discovery,
+    docs_page,
+    errors,
+    exchange,
+    mutations,
+    ops,
+)
 from .declarations_source import MOUNT, LazySource
 from .direct import DirectRoute
 from .request_target import RequestTarget
-from .sessions import CitizenSessions
+from .responses import JSONBody
 from .schemas import ExchangeIn
+from .sessions import CitizenSessions
 
 DESCRIPTION = """Crossroads is a crossroads bank for government data exchange. Applications of member
 institutions obtain an access token (`/oauth/token`, RFC 7523 private_key_jwt) and ask services
@@ -35,7 +49,9 @@ class BodyLimit:
     and bodies that do not arrive within `seconds` of the first read (a body sent a byte at a
     time would hold its request, and its connection, forever)."""
 
-    def __init__(self, app: Any, limit: int, seconds: float, larger: dict[str, int] | None = None) -> None:
+    def __init__(
+        self, app: Any, limit: int, seconds: float, larger: dict[str, int] | None = None
+    ) -> None:
         """`larger`: path -> limit, for the requests allowed more (batch files, by kind)."""
         self.app = app
         self.default_limit = limit
@@ -67,7 +83,9 @@ class BodyLimit:
                 async with asyncio.timeout_at(deadline):
                     message = await receive()
             except TimeoutError:
-                raise Refusal("request_timeout", f"the body did not arrive within {self.seconds:g} s.") from None
+                raise Refusal(
+                    "request_timeout", f"the body did not arrive within {self.seconds:g} s."
+                ) from None
             seen += len(message.get("body", b""))
             if seen > limit:
                 raise Refusal("payload_too_large", f"the body is larger than {limit} bytes.")
@@ -79,11 +97,18 @@ class BodyLimit:
 Build = Callable[[Settings, Clock | None], Awaitable[Hub]]
 
 
-def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None = None, *,
-               build: Build = bootstrap, routers: Sequence[APIRouter] = ()) -> FastAPI:
+def create_app(
+    settings: Settings,
+    clock: Clock | None = None,
+    hub: Hub | None = None,
+    *,
+    build: Build = bootstrap,
+    routers: Sequence[APIRouter] = (),
+) -> FastAPI:
     """The hub's ASGI app. `build` makes the hub at start-up when none is given, and `routers`
     are served besides the hub's own: the demo's wiring passes its own (demo/wiring.py), so that
     production never imports the demo."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.hub = hub or await build(settings, clock)
@@ -92,16 +117,39 @@ def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None =
         gc.freeze()
         stop = asyncio.Event()
         running = app.state.hub
-        sequencing = asyncio.create_task(running.sequencer.run(
-            stop, running.store.sequencer_lease(), takeover_seconds=running.settings.sequencer_takeover_seconds))
-        publishing = asyncio.create_task(running.publisher.run(
-            stop, lambda: running.sequencer.leading, running.settings.tree_head_every_seconds))
-        partitioning = asyncio.create_task(running.push_partitions.run(stop, running.settings.sequencer_takeover_seconds))
-        pushing = asyncio.create_task(running.push.run(
-            stop, lambda: running.sequencer.leading, running.settings.push_interval_seconds, running.push_partitions))
-        declaring = [asyncio.create_task(task.run(stop, lambda: running.sequencer.leading,
-                                                   running.settings.declaration_interval_seconds))
-                     for task in (running.declaration_batches, running.declaration_publisher)]
+        sequencing = asyncio.create_task(
+            running.sequencer.run(
+                stop,
+                running.store.sequencer_lease(),
+                takeover_seconds=running.settings.sequencer_takeover_seconds,
+            )
+        )
+        publishing = asyncio.create_task(
+            running.publisher.run(
+                stop, lambda: running.sequencer.leading, running.settings.tree_head_every_seconds
+            )
+        )
+        partitioning = asyncio.create_task(
+            running.push_partitions.run(stop, running.settings.sequencer_takeover_seconds)
+        )
+        pushing = asyncio.create_task(
+            running.push.run(
+                stop,
+                lambda: running.sequencer.leading,
+                running.settings.push_interval_seconds,
+                running.push_partitions,
+            )
+        )
+        declaring = [
+            asyncio.create_task(
+                task.run(
+                    stop,
+                    lambda: running.sequencer.leading,
+                    running.settings.declaration_interval_seconds,
+                )
+            )
+            for task in (running.declaration_batches, running.declaration_publisher)
+        ]
         try:
             yield
         finally:
@@ -115,23 +163,54 @@ def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None =
             if hub is None:
                 await app.state.hub.close()
 
-    app = FastAPI(title="Crossroads hub", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  default_response_class=JSONBody, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Crossroads hub",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=JSONBody,
+        docs_url=None,
+        redoc_url=None,
+    )
     docs_page.install(app)  # Swagger UI with its assets served by the hub, not a CDN
     errors.install(app)
-    for module in (ops, auth, exchange, directory, mutations, declarations, discovery,
-                   admin_employers, admin, audit, citizen):
+    for module in (
+        ops,
+        auth,
+        exchange,
+        directory,
+        mutations,
+        declarations,
+        discovery,
+        admin_employers,
+        admin,
+        audit,
+        citizen,
+    ):
         app.include_router(module.router)
     app.mount(MOUNT, LazySource())
     for extra in routers:
         app.include_router(extra)
-    app.add_middleware(DirectRoute, route=exchange.EXCHANGE_ROUTE, endpoint=exchange.answer_exchange)
-    app.add_middleware(RequestTarget)  # outside the direct route, so that the exchange's path is checked too
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, seconds=settings.body_timeout_seconds,
-                       larger={f"{declarations.BATCH_PREFIX}dimona": settings.dimona_batch_max_bytes,
-                               f"{declarations.BATCH_PREFIX}dmfa": settings.dmfa_batch_max_bytes})
-    app.add_middleware(CitizenSessions, max_age=settings.citizen_session_seconds,
-                       https_only=settings.issuer.startswith("https://"))
+    app.add_middleware(
+        DirectRoute, route=exchange.EXCHANGE_ROUTE, endpoint=exchange.answer_exchange
+    )
+    app.add_middleware(
+        RequestTarget
+    )  # outside the direct route, so that the exchange's path is checked too
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_body_bytes,
+        seconds=settings.body_timeout_seconds,
+        larger={
+            f"{declarations.BATCH_PREFIX}dimona": settings.dimona_batch_max_bytes,
+            f"{declarations.BATCH_PREFIX}dmfa": settings.dmfa_batch_max_bytes,
+        },
+    )
+    app.add_middleware(
+        CitizenSessions,
+        max_age=settings.citizen_session_seconds,
+        https_only=settings.issuer.startswith("https://"),
+    )
     if hub is not None:  # a hub built by the caller (tests, the demo) serves without a lifespan
         app.state.hub = hub
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
@@ -141,7 +220,9 @@ def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None =
 def _openapi(app: FastAPI) -> dict:
     if app.openapi_schema:
         return app.openapi_schema
-    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     for model in (ExchangeIn,):  # bodies parsed by their route itself (exchange.parse_body)
@@ -149,12 +230,21 @@ def _openapi(app: FastAPI) -> dict:
         schemas.update(definition.pop("$defs", {}))
         schemas[model.__name__] = definition
     schemas["Error"] = {
-        "type": "object", "required": ["code", "message", "request_id"],
-        "properties": {"code": {"type": "string", "enum": sorted(CATALOGUE)}, "message": {"type": "string"},
-                       "field": {"type": "string"}, "request_id": {"type": "string"}},
+        "type": "object",
+        "required": ["code", "message", "request_id"],
+        "properties": {
+            "code": {"type": "string", "enum": sorted(CATALOGUE)},
+            "message": {"type": "string"},
+            "field": {"type": "string"},
+            "request_id": {"type": "string"},
+        },
     }
-    components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+    components["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    }
     schema["security"] = [{"bearer": []}]
-    schema["x-error-codes"] = {c.code: {"status": c.status, "summary": c.summary} for c in CATALOGUE.values()}
+    schema["x-error-codes"] = {
+        c.code: {"status": c.status, "summary": c.summary} for c in CATALOGUE.values()
+    }
     app.openapi_schema = schema
     return schema

@@ -5,28 +5,57 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
-from .json_input import JSONRoute
-from .responses import JSONBody
 
 from ...domain.errors import Refusal
 from .dependencies import SettingsDep, SignerDep, TokensDep
 from .errors import openapi_errors, request_id
+from .json_input import JSONRoute
+from .responses import JSONBody
 from .schemas import TokenOut
 
 router = APIRouter(route_class=JSONRoute, tags=["authentication"])
 
 
-@router.post("/oauth/token", response_model=TokenOut, responses=openapi_errors(
-    "invalid_request", "invalid_client", "unsupported_grant_type", "unsupported_media_type", "payload_too_large"),
+@router.post(
+    "/oauth/token",
+    response_model=TokenOut,
+    responses=openapi_errors(
+        "invalid_request",
+        "invalid_client",
+        "unsupported_grant_type",
+        "unsupported_media_type",
+        "payload_too_large",
+    ),
     summary="Exchange a signed client assertion (RFC 7523) for an access token",
-    openapi_extra={"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
-        "type": "object", "required": ["grant_type", "client_assertion_type", "client_assertion"],
-        "properties": {"grant_type": {"type": "string", "enum": ["client_credentials"]},
-                       "client_id": {"type": "string"},
-                       "client_assertion_type": {"type": "string"}, "client_assertion": {"type": "string"}}}}}}})
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["grant_type", "client_assertion_type", "client_assertion"],
+                        "properties": {
+                            "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                            "client_id": {"type": "string"},
+                            "client_assertion_type": {"type": "string"},
+                            "client_assertion": {"type": "string"},
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
 async def token(request: Request, tokens: TokensDep) -> JSONBody:
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
-        raise Refusal("unsupported_media_type", "the token request is a form: application/x-www-form-urlencoded.")
+    if (
+        request.headers.get("content-type", "").split(";")[0].strip()
+        != "application/x-www-form-urlencoded"
+    ):
+        raise Refusal(
+            "unsupported_media_type",
+            "the token request is a form: application/x-www-form-urlencoded.",
+        )
     raw = (await request.body()).decode("utf-8", errors="replace")
     form = dict(parse_qsl(raw, keep_blank_values=True))
     answer = await tokens.issue(form, request_id(request))
@@ -38,7 +67,9 @@ async def jwks(signer: SignerDep) -> dict:
     return signer.jwks()
 
 
-@router.get("/.well-known/oauth-authorization-server", summary="OAuth 2.0 server metadata (RFC 8414)")
+@router.get(
+    "/.well-known/oauth-authorization-server", summary="OAuth 2.0 server metadata (RFC 8414)"
+)
 async def metadata(settings: SettingsDep) -> dict:
     issuer = settings.issuer
     return {

@@ -7,7 +7,7 @@ their own: the session holds the keyed hash of the identifier the provider vouch
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import RedirectResponse
@@ -17,7 +17,12 @@ from ...domain.errors import Refusal
 from ...services.citizen import Consultation, HistoryPage, Recipient
 from ...templates import render
 from .dependencies import (
-    CitizenSignInDep, DevelopmentSignInDep, HasherDep, HistoryDep, SchemeDep, SettingsDep,
+    CitizenSignInDep,
+    DevelopmentSignInDep,
+    HasherDep,
+    HistoryDep,
+    SchemeDep,
+    SettingsDep,
 )
 from .errors import openapi_errors
 from .json_input import JSONRoute
@@ -33,12 +38,19 @@ def _b64(value: bytes) -> str:
 
 
 def _iso(at_ms: int) -> str:
-    return datetime.fromtimestamp(at_ms / 1000, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        datetime.fromtimestamp(at_ms / 1000, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
 
 def _configured(signin: OidcSignIn | None) -> OidcSignIn:
     if signin is None:
-        raise Refusal("not_found", "citizen sign-in is not configured on this hub (see CROSSROADS_CITIZEN_OIDC_ISSUER).")
+        raise Refusal(
+            "not_found",
+            "citizen sign-in is not configured on this hub (see CROSSROADS_CITIZEN_OIDC_ISSUER).",
+        )
     return signin
 
 
@@ -55,20 +67,26 @@ async def citizen_root() -> RedirectResponse:
     return RedirectResponse("/citizen/", status_code=307)
 
 
-@router.get("/citizen/login", include_in_schema=False)  # browser pages: not API, their refusals are pages
+@router.get(
+    "/citizen/login", include_in_schema=False
+)  # browser pages: not API, their refusals are pages
 async def login(request: Request, signin: CitizenSignInDep, settings: SettingsDep):
     return await _configured(signin).redirect(request, f"{settings.issuer}/citizen/callback")
 
 
 @router.get("/citizen/callback", include_in_schema=False)
-async def callback(request: Request, signin: CitizenSignInDep, scheme: SchemeDep,
-                   hasher: HasherDep) -> RedirectResponse:
+async def callback(
+    request: Request, signin: CitizenSignInDep, scheme: SchemeDep, hasher: HasherDep
+) -> RedirectResponse:
     claimed = await _configured(signin).identify(request)
     try:
         identifier = scheme.person_from_claim(claimed)
     except Refusal:
-        raise Refusal("unauthenticated", "the identity provider vouched for an identifier that is not a valid "
-                                         "national number of this hub's country.") from None
+        raise Refusal(
+            "unauthenticated",
+            "the identity provider vouched for an identifier that is not a valid "
+            "national number of this hub's country.",
+        ) from None
     request.session.clear()
     request.session["citizen"] = hasher.hex(identifier)
     return RedirectResponse("/citizen/", status_code=303)
@@ -97,71 +115,127 @@ def _same_origin(request: Request, issuer: str) -> bool:
 
 
 @router.get("/citizen/", include_in_schema=False)
-async def page(request: Request, signin: CitizenSignInDep, development: DevelopmentSignInDep,
-               history_of: HistoryDep, before: int | None = Query(None, ge=1, le=MAX_INTEGER)):
-    context = {"signed_in": False, "dev_idp": development, "login_url": "/citizen/login",
-               "logout_url": "/citizen/logout"}
+async def page(
+    request: Request,
+    signin: CitizenSignInDep,
+    development: DevelopmentSignInDep,
+    history_of: HistoryDep,
+    before: int | None = Query(None, ge=1, le=MAX_INTEGER),
+):
+    context = {
+        "signed_in": False,
+        "dev_idp": development,
+        "login_url": "/citizen/login",
+        "logout_url": "/citizen/logout",
+    }
     _configured(signin)  # refuses when citizen sign-in is not configured
     if not isinstance(request.session.get("citizen"), str):
         return render("citizen.html", **context)
     history = await history_of.page(_citizen(request), limit=PAGE_SIZE, before=before)
     head = history.tree_head
-    rows = [{**_summary(c), "what": c.service_name or c.record.service or c.record.action or c.record.kind,
-             "published": c.record.action == "mutation.publish",
-             "received": c.record.action == "mutation.deliver",
-             "recipients": [_recipient(r) for r in c.recipients],
-             "institution": c.record.consumer, "institution_name": c.institution_name,
-             "application_name": c.application_name, "proved": c.inclusion_path is not None}
-            for c in history.consultations]
-    return render("citizen.html", **{
-        **context, "signed_in": True, "consultations": rows, "head": head, "cosignatures": history.cosignatures,
-        "head_time": _iso(head.timestamp_ms) if head else None,
-        "json_url": "/v1/citizen/consultations" + (f"?before={before}" if before else ""),
-        "next_url": f"/citizen/?before={history.next_before}" if history.next_before else None,
-    })
+    rows = [
+        {
+            **_summary(c),
+            "what": c.service_name or c.record.service or c.record.action or c.record.kind,
+            "published": c.record.action == "mutation.publish",
+            "received": c.record.action == "mutation.deliver",
+            "recipients": [_recipient(r) for r in c.recipients],
+            "institution": c.record.consumer,
+            "institution_name": c.institution_name,
+            "application_name": c.application_name,
+            "proved": c.inclusion_path is not None,
+        }
+        for c in history.consultations
+    ]
+    return render(
+        "citizen.html",
+        **{
+            **context,
+            "signed_in": True,
+            "consultations": rows,
+            "head": head,
+            "cosignatures": history.cosignatures,
+            "head_time": _iso(head.timestamp_ms) if head else None,
+            "json_url": "/v1/citizen/consultations" + (f"?before={before}" if before else ""),
+            "next_url": f"/citizen/?before={history.next_before}" if history.next_before else None,
+        },
+    )
 
 
-@router.get("/v1/citizen/consultations", responses=ERRORS,
-            summary="Citizen: every exchange about me, newest first, each with its inclusion proof")
-async def consultations(request: Request, history_of: HistoryDep,
-                        limit: int = Query(PAGE_SIZE, ge=1, le=200),
-                        before: int | None = Query(None, ge=1, le=MAX_INTEGER)) -> dict:
+@router.get(
+    "/v1/citizen/consultations",
+    responses=ERRORS,
+    summary="Citizen: every exchange about me, newest first, each with its inclusion proof",
+)
+async def consultations(
+    request: Request,
+    history_of: HistoryDep,
+    limit: int = Query(PAGE_SIZE, ge=1, le=200),
+    before: int | None = Query(None, ge=1, le=MAX_INTEGER),
+) -> dict:
     history = await history_of.page(_citizen(request), limit=limit, before=before)
     return _page_json(history)
 
 
-@router.get("/govstack/data/myPersonalDataUsage", responses=ERRORS,
-            summary="Citizen: who read my personal data, as the GovStack Digital Registries API answers")
+@router.get(
+    "/govstack/data/myPersonalDataUsage",
+    responses=ERRORS,
+    summary="Citizen: who read my personal data, as the GovStack Digital Registries API answers",
+)
 async def my_personal_data_usage(
-    request: Request, history_of: HistoryDep, scheme: SchemeDep, hasher: HasherDep,
-    settings: SettingsDep, user_id: str = Query(..., alias="userId", max_length=64),
+    request: Request,
+    history_of: HistoryDep,
+    scheme: SchemeDep,
+    hasher: HasherDep,
+    settings: SettingsDep,
+    user_id: str = Query(..., alias="userId", max_length=64),
     database_id: str = Query(..., alias="databaseId", max_length=64),
-    information_mediator_client: str = Header(..., alias="Information-Mediator-Client", max_length=256),
+    information_mediator_client: str = Header(
+        ..., alias="Information-Mediator-Client", max_length=256
+    ),
 ) -> list[dict]:
     """GovStack `GET /data/myPersonalDataUsage`. `userId` must be the signed-in citizen;
     `databaseId` names a service code (only its exchanges) or this hub's instance (all)."""
     citizen = _citizen(request)
     if hasher.key(scheme.normalise_person(user_id, "userId")) != citizen:
-        raise Refusal("forbidden", "a citizen sees only the use of their own data: userId is not the signed-in person.", "userId")
+        raise Refusal(
+            "forbidden",
+            "a citizen sees only the use of their own data: userId is not the signed-in person.",
+            "userId",
+        )
     everything = database_id == settings.instance
-    history = await history_of.page(citizen, limit=200, kinds=frozenset({"exchange"}),
-                                     service_code=None if everything else database_id)
+    history = await history_of.page(
+        citizen,
+        limit=200,
+        kinds=frozenset({"exchange"}),
+        service_code=None if everything else database_id,
+    )
     return [_govstack(c) for c in history.consultations]
 
 
 def _summary(c: Consultation) -> dict:
     r = c.record
     return {
-        "kind": r.kind, "at": _iso(r.at_ms), "request_id": r.request_id, "purpose": c.purpose,
+        "kind": r.kind,
+        "at": _iso(r.at_ms),
+        "request_id": r.request_id,
+        "purpose": c.purpose,
         "authorization": r.authorization,
-        "legal_basis": c.legal_basis, "outcome": r.outcome, "allowed": c.allowed, "leaf_index": c.leaf_index,
+        "legal_basis": c.legal_basis,
+        "outcome": r.outcome,
+        "allowed": c.allowed,
+        "leaf_index": c.leaf_index,
     }
 
 
 def _recipient(r: Recipient) -> dict:
     """An institution a published change was sent to, as the citizen's list shows it."""
-    return {"institution": {"enterprise_number": r.institution, "name": r.institution_name},
-            "purpose": r.purpose, "authorization": r.authorization, "legal_basis": r.legal_basis}
+    return {
+        "institution": {"enterprise_number": r.institution, "name": r.institution_name},
+        "purpose": r.purpose,
+        "authorization": r.authorization,
+        "legal_basis": r.legal_basis,
+    }
 
 
 def _page_json(history: HistoryPage) -> dict:
@@ -169,16 +243,30 @@ def _page_json(history: HistoryPage) -> dict:
     items = []
     for c in history.consultations:
         r = c.record
-        item = {**_summary(c),
-                "institution": {"enterprise_number": r.consumer, "name": c.institution_name},
-                "application": {"code": r.application, "name": c.application_name} if r.application else None,
-                "service": {"code": r.service, "name": c.service_name} if r.service else None,
-                "action": r.action, "user_id": r.user_id, "providers": list(r.providers),
-                "recipients": ([_recipient(x) for x in c.recipients]
-                               if r.action == "mutation.publish" else None),
-                "entry": _b64(c.entry)}
-        item["proof"] = None if c.inclusion_path is None or head is None else {
-            "leaf_index": c.leaf_index, "tree_size": head.tree_size, "inclusion_path": [_b64(h) for h in c.inclusion_path]}
+        item = {
+            **_summary(c),
+            "institution": {"enterprise_number": r.consumer, "name": c.institution_name},
+            "application": {"code": r.application, "name": c.application_name}
+            if r.application
+            else None,
+            "service": {"code": r.service, "name": c.service_name} if r.service else None,
+            "action": r.action,
+            "user_id": r.user_id,
+            "providers": list(r.providers),
+            "recipients": (
+                [_recipient(x) for x in c.recipients] if r.action == "mutation.publish" else None
+            ),
+            "entry": _b64(c.entry),
+        }
+        item["proof"] = (
+            None
+            if c.inclusion_path is None or head is None
+            else {
+                "leaf_index": c.leaf_index,
+                "tree_size": head.tree_size,
+                "inclusion_path": [_b64(h) for h in c.inclusion_path],
+            }
+        )
         items.append({k: v for k, v in item.items() if v is not None or k == "proof"})
     tree_head = {**head.as_dict(), "cosignatures": history.cosignatures} if head else None
     return {"tree_head": tree_head, "consultations": items, "next_before": history.next_before}
@@ -186,8 +274,15 @@ def _page_json(history: HistoryPage) -> dict:
 
 def _govstack(c: Consultation) -> dict:
     r = c.record
-    answer = {"id": r.request_id or str(c.seq), "readerId": r.user_id, "readerInstitutionId": r.consumer,
-              "readerInstitutionName": c.institution_name, "readerApplicationName": c.application_name,
-              "searchDateTime": datetime.fromtimestamp(r.at_ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-              "refrences": [{"ReferenceID": r.authorization}] if r.authorization else []}  # sic: GovStack's spelling
+    answer = {
+        "id": r.request_id or str(c.seq),
+        "readerId": r.user_id,
+        "readerInstitutionId": r.consumer,
+        "readerInstitutionName": c.institution_name,
+        "readerApplicationName": c.application_name,
+        "searchDateTime": datetime.fromtimestamp(r.at_ms / 1000, UTC).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        ),
+        "refrences": [{"ReferenceID": r.authorization}] if r.authorization else [],
+    }  # sic: GovStack's spelling
     return {k: v for k, v in answer.items() if v is not None}

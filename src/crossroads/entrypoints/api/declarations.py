@@ -5,30 +5,59 @@ period id and the anomalies. Batch files are uploaded, processed in the backgrou
 
 from __future__ import annotations
 
-import orjson
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Depends, Path, Request, Response
 
-from ...domain.errors import Refusal
 from ...domain.callers import Caller
+from ...domain.errors import Refusal
 from ...services.batch_processing import declaration_out
 from .dependencies import DeclarationBatchesDep, DeclarationsDep
-from .languages import language_of
 from .errors import openapi_errors
 from .json_input import JSONRoute
+from .languages import language_of
 from .security import application
 
 router = APIRouter(route_class=JSONRoute, tags=["declarations"])
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The number the hub gave it.")]
 BATCH_PREFIX = "/v1/declarations/batches/"
-ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "malformed_xml", "forbidden_xml",
-                        "unsupported_media_type", "payload_too_large", "no_mandate", "not_found", "invalid_identifier")
-BATCH_ERRORS = openapi_errors("unauthenticated", "malformed_request", "unsupported_media_type", "payload_too_large",
-                              "not_found", "quota_exceeded")
-_BODY = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"type": "object", "description": "The official form's fields, element names as keys."}},
-    "application/xml": {"schema": {"type": "string", "description": "The official XML document."}}}}}
+ERRORS = openapi_errors(
+    "unauthenticated",
+    "forbidden",
+    "malformed_request",
+    "malformed_xml",
+    "forbidden_xml",
+    "unsupported_media_type",
+    "payload_too_large",
+    "no_mandate",
+    "not_found",
+    "invalid_identifier",
+)
+BATCH_ERRORS = openapi_errors(
+    "unauthenticated",
+    "malformed_request",
+    "unsupported_media_type",
+    "payload_too_large",
+    "not_found",
+    "quota_exceeded",
+)
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": "The official form's fields, element names as keys.",
+                }
+            },
+            "application/xml": {
+                "schema": {"type": "string", "description": "The official XML document."}
+            },
+        },
+    }
+}
 
 
 async def _document(request: Request) -> bytes | dict:
@@ -38,7 +67,9 @@ async def _document(request: Request) -> bytes | dict:
     if media in ("application/xml", "text/xml"):
         return body
     if media != "application/json":
-        raise Refusal("unsupported_media_type", "send the declaration as application/json or application/xml.")
+        raise Refusal(
+            "unsupported_media_type", "send the declaration as application/json or application/xml."
+        )
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -54,68 +85,140 @@ def _created(response: Response, declaration) -> dict:
     return declaration_out(declaration)
 
 
-@router.post("/v1/declarations/dimona", responses=ERRORS, status_code=201, openapi_extra=_BODY,
-             summary="Declare one DIMONA form (IN, OUT, update, cancel); 201 with the declaration's Location")
-async def post_dimona(request: Request, declarations: DeclarationsDep, response: Response,
-                    caller: Caller = Depends(application)) -> dict:
+@router.post(
+    "/v1/declarations/dimona",
+    responses=ERRORS,
+    status_code=201,
+    openapi_extra=_BODY,
+    summary="Declare one DIMONA form (IN, OUT, update, cancel); 201 with the declaration's Location",
+)
+async def post_dimona(
+    request: Request,
+    declarations: DeclarationsDep,
+    response: Response,
+    caller: Caller = Depends(application),
+) -> dict:
     declaration = await declarations.submit_dimona(
-        caller, await _document(request), language_of(request.headers.get("accept-language")))
+        caller, await _document(request), language_of(request.headers.get("accept-language"))
+    )
     return _created(response, declaration)
 
 
-@router.post("/v1/declarations/dmfa", responses=ERRORS, status_code=201, openapi_extra=_BODY,
-             summary="Declare a quarter's DmfA (up to the body limit; larger files as a batch)")
-async def post_dmfa(request: Request, declarations: DeclarationsDep, response: Response,
-                    caller: Caller = Depends(application)) -> dict:
+@router.post(
+    "/v1/declarations/dmfa",
+    responses=ERRORS,
+    status_code=201,
+    openapi_extra=_BODY,
+    summary="Declare a quarter's DmfA (up to the body limit; larger files as a batch)",
+)
+async def post_dmfa(
+    request: Request,
+    declarations: DeclarationsDep,
+    response: Response,
+    caller: Caller = Depends(application),
+) -> dict:
     declaration = await declarations.submit_dmfa(
-        caller, await _document(request), language_of(request.headers.get("accept-language")))
+        caller, await _document(request), language_of(request.headers.get("accept-language"))
+    )
     return _created(response, declaration)
 
 
-@router.post("/v1/declarations/social-risk/{scenario}", responses=ERRORS, status_code=201,
-             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}},
-             summary="Declare a social risk: unemployment.end-of-employment, unemployment.temporary-hours, incapacity.work")
-async def post_social_risk(scenario: str, request: Request, declarations: DeclarationsDep, response: Response,
-                    caller: Caller = Depends(application)) -> dict:
+@router.post(
+    "/v1/declarations/social-risk/{scenario}",
+    responses=ERRORS,
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+    summary="Declare a social risk: unemployment.end-of-employment, unemployment.temporary-hours, incapacity.work",
+)
+async def post_social_risk(
+    scenario: str,
+    request: Request,
+    declarations: DeclarationsDep,
+    response: Response,
+    caller: Caller = Depends(application),
+) -> dict:
     document = await _document(request)
     if isinstance(document, bytes):
-        raise Refusal("unsupported_media_type", "social-risk declarations are sent as application/json.")
+        raise Refusal(
+            "unsupported_media_type", "social-risk declarations are sent as application/json."
+        )
     named = document.get("language")  # the body may name it; its schema checks the value
     declaration = await declarations.submit_social_risk(
-        caller, scenario, document, language_of(request.headers.get("accept-language") or (named if isinstance(named, str) else None)))
+        caller,
+        scenario,
+        document,
+        language_of(
+            request.headers.get("accept-language") or (named if isinstance(named, str) else None)
+        ),
+    )
     return _created(response, declaration)
 
 
-@router.get("/v1/declarations/{declaration_id}", responses=ERRORS,
-            summary="A declaration's status: result A (accepted), W (with warnings), B (refused) or S (being processed)")
-async def get_declaration(declaration_id: RowId, declarations: DeclarationsDep,
-                          caller: Caller = Depends(application)) -> dict:
+@router.get(
+    "/v1/declarations/{declaration_id}",
+    responses=ERRORS,
+    summary="A declaration's status: result A (accepted), W (with warnings), B (refused) or S (being processed)",
+)
+async def get_declaration(
+    declaration_id: RowId, declarations: DeclarationsDep, caller: Caller = Depends(application)
+) -> dict:
     return declaration_out(await declarations.declaration(caller, declaration_id))
 
 
-@router.post(BATCH_PREFIX + "{kind}", responses=BATCH_ERRORS, status_code=202, openapi_extra=_BODY,
-             summary="Upload a batch file (many DIMONA forms, or a whole DmfA): 202 with its Location; the same file again: 200")
-async def post_batch(kind: str, request: Request, batches: DeclarationBatchesDep, response: Response,
-                     caller: Caller = Depends(application)) -> dict:
+@router.post(
+    BATCH_PREFIX + "{kind}",
+    responses=BATCH_ERRORS,
+    status_code=202,
+    openapi_extra=_BODY,
+    summary="Upload a batch file (many DIMONA forms, or a whole DmfA): 202 with its Location; the same file again: 200",
+)
+async def post_batch(
+    kind: str,
+    request: Request,
+    batches: DeclarationBatchesDep,
+    response: Response,
+    caller: Caller = Depends(application),
+) -> dict:
     batch, created = await batches.upload(
-        caller, kind, await request.body(), request.headers.get("content-type", ""),
-        language_of(request.headers.get("accept-language")))
+        caller,
+        kind,
+        await request.body(),
+        request.headers.get("content-type", ""),
+        language_of(request.headers.get("accept-language")),
+    )
     response.status_code = 202 if created else 200
     response.headers["Location"] = f"{BATCH_PREFIX}{batch.id}"
     return _batch_out(batch, created)
 
 
-@router.get(BATCH_PREFIX + "{batch_id}", responses=ERRORS,
-            summary="A batch file's status (S while waiting or being processed, then A, W or B) and, once done, its acknowledgement")
-async def get_batch(batch_id: RowId, batches: DeclarationBatchesDep, caller: Caller = Depends(application)) -> dict:
+@router.get(
+    BATCH_PREFIX + "{batch_id}",
+    responses=ERRORS,
+    summary="A batch file's status (S while waiting or being processed, then A, W or B) and, once done, its acknowledgement",
+)
+async def get_batch(
+    batch_id: RowId, batches: DeclarationBatchesDep, caller: Caller = Depends(application)
+) -> dict:
     batch, _ = await batches.status(caller, batch_id)
     return _batch_out(batch)
 
 
-@router.get(BATCH_PREFIX + "{batch_id}/acknowledgement", responses=ERRORS,
-            summary="The acknowledgement of a processed batch: every form's declaration with its status and anomalies")
-async def get_acknowledgement(batch_id: RowId, batches: DeclarationBatchesDep, response: Response,
-                              caller: Caller = Depends(application)) -> dict:
+@router.get(
+    BATCH_PREFIX + "{batch_id}/acknowledgement",
+    responses=ERRORS,
+    summary="The acknowledgement of a processed batch: every form's declaration with its status and anomalies",
+)
+async def get_acknowledgement(
+    batch_id: RowId,
+    batches: DeclarationBatchesDep,
+    response: Response,
+    caller: Caller = Depends(application),
+) -> dict:
     batch, _ = await batches.status(caller, batch_id)
     if batch.acknowledgement is None:
         response.status_code = 202
@@ -124,8 +227,14 @@ async def get_acknowledgement(batch_id: RowId, batches: DeclarationBatchesDep, r
 
 
 def _batch_out(batch, created: bool | None = None) -> dict:
-    out = {"batchId": batch.id, "kind": batch.kind, "result": batch.status, "sha256": batch.sha256,
-           "receivedAt": batch.received_at_ms, "doneAt": batch.done_at_ms}
+    out = {
+        "batchId": batch.id,
+        "kind": batch.kind,
+        "result": batch.status,
+        "sha256": batch.sha256,
+        "receivedAt": batch.received_at_ms,
+        "doneAt": batch.done_at_ms,
+    }
     if created is False:
         out["duplicate"] = True
     if batch.acknowledgement is not None:

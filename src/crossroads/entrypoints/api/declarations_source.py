@@ -26,8 +26,14 @@ MOUNT = "/sources/declarations"
 
 
 def _risk(d: Declaration) -> dict:
-    return {"declaration_id": d.id, "scenario": d.form, "employer": d.employer, "status": d.status,
-            "received_at_ms": d.received_at_ms, **{k: v for k, v in d.summary.items() if k != "employer"}}
+    return {
+        "declaration_id": d.id,
+        "scenario": d.form,
+        "employer": d.employer,
+        "status": d.status,
+        "received_at_ms": d.received_at_ms,
+        **{k: v for k, v in d.summary.items() if k != "employer"},
+    }
 
 
 def source_app(hub: Hub) -> ProviderApp:
@@ -56,7 +62,9 @@ def source_app(hub: Hub) -> ProviderApp:
 
     @app.service("/services/social-risk.declarations/1")
     async def risks(request: dict) -> dict:
-        return {"declarations": [_risk(d) for d in await queries.social_risks_of(request["subject"])]}
+        return {
+            "declarations": [_risk(d) for d in await queries.social_risks_of(request["subject"])]
+        }
 
     return app
 

@@ -10,7 +10,8 @@ unexpected fault propagates to the outer error middleware like any other route's
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,7 +29,9 @@ class DirectRoute:
     def __init__(self, app: Any, *, route: Any, endpoint: Endpoint) -> None:
         prefix, brace, name = route.path.partition("{")
         if not brace or not name.endswith("}") or len(route.methods) != 1:
-            raise ValueError(f"a direct route is one method and a path ending in one parameter, not {route.path}")
+            raise ValueError(
+                f"a direct route is one method and a path ending in one parameter, not {route.path}"
+            )
         self.app = app
         self._method = next(iter(route.methods))
         self._prefix = prefix
@@ -37,8 +40,12 @@ class DirectRoute:
         self._route = route
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == self._method and scope["path"].startswith(self._prefix):
-            param = scope["path"][len(self._prefix):]
+        if (
+            scope["type"] == "http"
+            and scope["method"] == self._method
+            and scope["path"].startswith(self._prefix)
+        ):
+            param = scope["path"][len(self._prefix) :]
             if param and "/" not in param:
                 scope["route"] = self._route
                 scope["path_params"] = {self._name: param}
@@ -46,7 +53,9 @@ class DirectRoute:
                 return
         await self.app(scope, receive, send)
 
-    async def _answer(self, request: Request, param: str, scope: dict, receive: Any, send: Any) -> None:
+    async def _answer(
+        self, request: Request, param: str, scope: dict, receive: Any, send: Any
+    ) -> None:
         try:
             response = await self._endpoint(request, param)
         except Refusal as refusal:

@@ -18,8 +18,11 @@ from fastapi.responses import FileResponse, HTMLResponse
 DOCS_URL = "/docs"
 ASSETS_URL = "/docs/assets"
 _ASSETS = files("fastapi_offline") / "static"
-_SERVED = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css",
-           "favicon.png": "image/png"}
+_SERVED = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "favicon.png": "image/png",
+}
 # Swagger UI would otherwise send the OpenAPI document's address to its public validator.
 _PARAMETERS = {"validatorUrl": None}
 
@@ -30,11 +33,14 @@ def install(app: FastAPI) -> None:
     # Plain routes, as FastAPI adds its own page: no body to read, nothing for the OpenAPI document.
     async def docs(request: Request) -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} — API",
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} — API",
             swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
             swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
-            swagger_favicon_url=f"{ASSETS_URL}/favicon.png", oauth2_redirect_url=None,
-            swagger_ui_parameters=_PARAMETERS)
+            swagger_favicon_url=f"{ASSETS_URL}/favicon.png",
+            oauth2_redirect_url=None,
+            swagger_ui_parameters=_PARAMETERS,
+        )
 
     app.add_route(DOCS_URL, docs, include_in_schema=False)
     for name, media_type in _SERVED.items():
@@ -45,7 +51,8 @@ def _asset(name: str, media_type: str):
     path = _ASSETS / name
 
     async def serve(request: Request) -> FileResponse:
-        return FileResponse(str(path), media_type=media_type,
-                            headers={"Cache-Control": "public, max-age=86400"})
+        return FileResponse(
+            str(path), media_type=media_type, headers={"Cache-Control": "public, max-age=86400"}
+        )
 
     return serve

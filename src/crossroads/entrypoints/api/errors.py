@@ -17,10 +17,10 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from ...domain.errors import CATALOGUE, Refusal, framework_refusal
 from ...bootstrap import Hub
-from ...services.auth import RevokedCredential
 from ...domain.callers import Caller
+from ...domain.errors import CATALOGUE, Refusal, framework_refusal
+from ...services.auth import RevokedCredential
 from ...services.refusals import RefusedRequest
 from ...templates import render
 from .dependencies import hub_of
@@ -28,7 +28,6 @@ from .metrics import AUDIT_WRITE_FAILURES
 from .responses import JSONBody
 
 log = logging.getLogger("crossroads.api")
-
 
 
 def request_id(request: Request) -> str:
@@ -44,7 +43,9 @@ def error_response(request: Request, refusal: Refusal) -> JSONBody:
     if refusal.code == "request_timeout":  # the rest of a body that came too slowly is not read
         headers["Connection"] = "close"
     if refusal.status == 401:
-        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"' if refusal.code == "unauthenticated" else "Bearer"
+        headers["WWW-Authenticate"] = (
+            'Bearer error="invalid_token"' if refusal.code == "unauthenticated" else "Bearer"
+        )
     return JSONBody(body, status_code=refusal.status, headers=headers)
 
 
@@ -56,9 +57,16 @@ def _is_citizen_page(path: str) -> bool:
 
 def citizen_error_page(request: Request, refusal: Refusal) -> Response:
     hub = hub_of(request)
-    page = render("citizen.html", status=refusal.status, signed_in=False, dev_idp=hub.dev_idp is not None,
-                  login_url="/citizen/login" if hub.citizen_signin is not None else None,
-                  error=str(refusal), error_code=refusal.code, request_id=request_id(request))
+    page = render(
+        "citizen.html",
+        status=refusal.status,
+        signed_in=False,
+        dev_idp=hub.dev_idp is not None,
+        login_url="/citizen/login" if hub.citizen_signin is not None else None,
+        error=str(refusal),
+        error_code=refusal.code,
+        request_id=request_id(request),
+    )
     page.headers["X-Request-Id"] = request_id(request)
     page.headers["X-Road-Error"] = refusal.code
     return page
@@ -77,18 +85,29 @@ async def audit_refusal(request: Request, refusal: Refusal, hub: Hub | None = No
     await hub.refusals.record(await refused_request(request, refusal, hub))
 
 
-async def refused_request(request: Request, refusal: Refusal, hub: Hub,
-                          **detail: object) -> RefusedRequest:
+async def refused_request(
+    request: Request, refusal: Refusal, hub: Hub, **detail: object
+) -> RefusedRequest:
     """A refusal given at the door, for the refusal log: who asked (when known), the route, the
     code, the offending field, and `detail` (e.g. the item of a batch refused alone)."""
     caller = await _caller(request, hub)
-    if isinstance(refusal, RevokedCredential):  # a token whose signature holds names its application
+    if isinstance(
+        refusal, RevokedCredential
+    ):  # a token whose signature holds names its application
         caller = refusal.caller
         detail = {"reason": refusal.message, **detail}
-    route = request.scope.get("route")  # inside a mounted app, its route, under the mount's root_path
+    route = request.scope.get(
+        "route"
+    )  # inside a mounted app, its route, under the mount's root_path
     where = request.scope.get("root_path", "") + route.path if route is not None else "unrouted"
-    return RefusedRequest(request_id=request_id(request), action=f"{request.method} {where}",
-                          code=refusal.code, field=refusal.field, caller=caller, detail=detail)
+    return RefusedRequest(
+        request_id=request_id(request),
+        action=f"{request.method} {where}",
+        code=refusal.code,
+        field=refusal.field,
+        caller=caller,
+        detail=detail,
+    )
 
 
 async def _caller(request: Request, hub: Hub) -> Caller | None:
@@ -110,9 +129,14 @@ def unaudited(request: Request, refusal: Refusal) -> Refusal:
     block); the caller is answered `internal_error` instead, since every answer the hub gives is in
     its log or is a 500 that says so."""
     AUDIT_WRITE_FAILURES.inc()
-    log.critical("the audit record of an answer could not be written", exc_info=True,
-                 extra={"request_id": request_id(request), "outcome": refusal.code})
-    return Refusal("internal_error", "the answer could not be audited; it is logged under this request id.")
+    log.critical(
+        "the audit record of an answer could not be written",
+        exc_info=True,
+        extra={"request_id": request_id(request), "outcome": refusal.code},
+    )
+    return Refusal(
+        "internal_error", "the answer could not be audited; it is logged under this request id."
+    )
 
 
 def _validation_refusal(exc: RequestValidationError) -> Refusal:
@@ -122,7 +146,9 @@ def _validation_refusal(exc: RequestValidationError) -> Refusal:
 def refusal_from_errors(errors) -> Refusal:
     """The first of pydantic's validation errors as a refusal naming its field."""
     first = errors[0] if errors else {}
-    location = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    location = [
+        str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")
+    ]
     field = ".".join(location) or None
     kind = first.get("type", "")
     if kind == "json_invalid":
@@ -130,15 +156,20 @@ def refusal_from_errors(errors) -> Refusal:
     if kind == "extra_forbidden":
         return Refusal("malformed_request", f"unknown field {field}.", field)
     if kind.startswith(("date_", "datetime_")):
-        return Refusal("invalid_period", f"{field}: {first.get('msg', 'not a real date')} (expected YYYY-MM-DD).", field)
+        return Refusal(
+            "invalid_period",
+            f"{field}: {first.get('msg', 'not a real date')} (expected YYYY-MM-DD).",
+            field,
+        )
     if kind == "missing":
         return Refusal("malformed_request", f"{field or 'the body'} is required.", field)
     message = first.get("msg", "invalid value")
     return Refusal("malformed_request", f"{field or 'the body'}: {message}.", field)
 
 
-async def refusal_response(request: Request, refusal: Refusal, *, audit: bool = True,
-                           hub: Hub | None = None) -> Response:
+async def refusal_response(
+    request: Request, refusal: Refusal, *, audit: bool = True, hub: Hub | None = None
+) -> Response:
     """A refusal, audited unless its use case did (or `audit` is False), rendered as JSON or as
     the citizen's page. Should the audit record fail, the answer is `internal_error` (`unaudited`)."""
     if audit:
@@ -156,7 +187,9 @@ async def fault_response(request: Request, exc: BaseException, hub: Hub | None =
     request id the caller is given, so that the id leads to both. Should that audit record fail
     too, the failure is logged as well (`unaudited`); the caller gets the same answer."""
     log.error("internal error", exc_info=exc, extra={"request_id": request_id(request)})
-    refusal = Refusal("internal_error", "an internal error occurred; it is logged under this request id.")
+    refusal = Refusal(
+        "internal_error", "an internal error occurred; it is logged under this request id."
+    )
     try:
         await audit_refusal(request, refusal, hub)
     except Exception:
@@ -174,7 +207,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
-        if isinstance(exc.__cause__, Refusal):  # raised while FastAPI read the body (the body limit, read_json)
+        if isinstance(
+            exc.__cause__, Refusal
+        ):  # raised while FastAPI read the body (the body limit, read_json)
             return await refusal_response(request, exc.__cause__)
         refusal = framework_refusal(exc.status_code, exc.detail)
         # Unknown paths are scanners' noise; everything else is audited.

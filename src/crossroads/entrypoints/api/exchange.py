@@ -7,26 +7,41 @@ import hashlib
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ValidationError
-from .responses import JSONBody
 
+from ...domain.callers import Caller
 from ...domain.errors import Refusal
 from ...domain.periods import Period
-from ...domain.callers import Caller
 from ...services.exchange import ExchangeRequest, ExchangeResult
 from .dependencies import ExchangeDep, hub_of
 from .errors import openapi_errors, refusal_from_errors, request_id
 from .json_input import JSONRoute, read_json
 from .metrics import observe
+from .responses import JSONBody
 from .schemas import ExchangeIn, ExchangeOut, HoldersIn
 from .security import application
 
 router = APIRouter(route_class=JSONRoute, tags=["exchange"])
 
 EXCHANGE_ERRORS = openapi_errors(
-    "unauthenticated", "forbidden", "no_authorization", "authorization_expired", "subject_not_in_directory",
-    "capacity_mismatch", "period_outside_integration", "invalid_identifier", "invalid_period", "unknown_service",
-    "malformed_request", "unsupported_media_type", "payload_too_large", "no_provider", "provider_unavailable",
-    "provider_timeout", "provider_error", "invalid_provider_response", "internal_error",
+    "unauthenticated",
+    "forbidden",
+    "no_authorization",
+    "authorization_expired",
+    "subject_not_in_directory",
+    "capacity_mismatch",
+    "period_outside_integration",
+    "invalid_identifier",
+    "invalid_period",
+    "unknown_service",
+    "malformed_request",
+    "unsupported_media_type",
+    "payload_too_large",
+    "no_provider",
+    "provider_unavailable",
+    "provider_timeout",
+    "provider_error",
+    "invalid_provider_response",
+    "internal_error",
 )
 
 
@@ -48,34 +63,58 @@ def _request_hash(raw: bytes) -> str:
 
 def _render(result: ExchangeResult, request: Request, raw: bytes) -> JSONBody:
     body = {
-        "request_id": result.request_id, "service": result.service, "version": result.version,
-        "authorization": result.authorization.reference, "legal_basis": result.authorization.legal_basis,
+        "request_id": result.request_id,
+        "service": result.service,
+        "version": result.version,
+        "authorization": result.authorization.reference,
+        "legal_basis": result.authorization.legal_basis,
         "period": result.period.as_dict(),
         "answers": [
-            {"provider": a.provider, "data": a.data} if a.error is None
+            {"provider": a.provider, "data": a.data}
+            if a.error is None
             else {"provider": a.provider, "error": a.error.to_dict()}
             for a in result.answers
         ],
     }
-    return JSONBody(body, headers={
-        "X-Request-Id": result.request_id, "X-Road-Id": result.request_id,
-        "X-Road-Service": result.service, "X-Road-Request-Hash": _request_hash(raw),
-    })
+    return JSONBody(
+        body,
+        headers={
+            "X-Request-Id": result.request_id,
+            "X-Road-Id": result.request_id,
+            "X-Road-Service": result.service,
+            "X-Road-Request-Hash": _request_hash(raw),
+        },
+    )
 
 
-def _exchange_request(request: Request, caller: Caller, service: str, body: ExchangeIn | HoldersIn) -> ExchangeRequest:
+def _exchange_request(
+    request: Request, caller: Caller, service: str, body: ExchangeIn | HoldersIn
+) -> ExchangeRequest:
     # The request id is always the hub's own, so that no two requests share one; an id the
     # caller sends is its correlation id, kept beside it in the audit record.
     sent = request.headers.get("x-road-id") or request.headers.get("x-request-id")
     if sent is not None and (len(sent) > 100 or not sent.isprintable()):
-        raise Refusal("malformed_request", "X-Request-Id is at most 100 printable characters.", "X-Request-Id")
+        raise Refusal(
+            "malformed_request", "X-Request-Id is at most 100 printable characters.", "X-Request-Id"
+        )
     user = request.headers.get("x-road-userid") or request.headers.get("x-user-id")
     if user is not None and (len(user) > 100 or not user.isprintable()):
-        raise Refusal("malformed_request", "X-Road-UserId is at most 100 printable characters.", "X-Road-UserId")
+        raise Refusal(
+            "malformed_request",
+            "X-Road-UserId is at most 100 printable characters.",
+            "X-Road-UserId",
+        )
     return ExchangeRequest(
-        caller=caller, service=service, subject=body.subject, purpose=body.purpose,
-        period=period_of(body), version=getattr(body, "version", None), authorization=body.authorization,
-        parameters=getattr(body, "parameters", {}), user_id=user, request_id=request_id(request),
+        caller=caller,
+        service=service,
+        subject=body.subject,
+        purpose=body.purpose,
+        period=period_of(body),
+        version=getattr(body, "version", None),
+        authorization=body.authorization,
+        parameters=getattr(body, "parameters", {}),
+        user_id=user,
+        request_id=request_id(request),
         client_request_id=sent,
     )
 
@@ -83,7 +122,10 @@ def _exchange_request(request: Request, caller: Caller, service: str, body: Exch
 def parse_body(model: type[BaseModel], raw: bytes, content_type: str | None) -> BaseModel:
     """Validate a JSON body straight from bytes, read as every route reads it (`read_json`), with
     no FastAPI body machinery: on the busiest route that cost more than the parsing itself."""
-    if content_type is not None and content_type.split(";")[0].strip() not in ("application/json", ""):
+    if content_type is not None and content_type.split(";")[0].strip() not in (
+        "application/json",
+        "",
+    ):
         raise Refusal("unsupported_media_type", "send the body as application/json.")
     try:
         return model.model_validate(read_json(raw))
@@ -93,8 +135,14 @@ def parse_body(model: type[BaseModel], raw: bytes, content_type: str | None) -> 
 
 def json_body(model: type[BaseModel]) -> dict:
     """The OpenAPI requestBody for a route that parses `model` itself."""
-    return {"requestBody": {"required": True, "content": {"application/json": {
-        "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+            },
+        }
+    }
 
 
 async def answer_exchange(request: Request, service: str) -> JSONBody:
@@ -118,9 +166,13 @@ async def answer_exchange(request: Request, service: str) -> JSONBody:
 EXCHANGE_PATH = "/v1/exchange/{service}"
 
 
-@router.post(EXCHANGE_PATH, response_model=ExchangeOut, responses=EXCHANGE_ERRORS,
-             summary="Ask a service about a subject, for a purpose, under an authorization",
-             openapi_extra=json_body(ExchangeIn))
+@router.post(
+    EXCHANGE_PATH,
+    response_model=ExchangeOut,
+    responses=EXCHANGE_ERRORS,
+    summary="Ask a service about a subject, for a purpose, under an authorization",
+    openapi_extra=json_body(ExchangeIn),
+)
 async def exchange(service: str, request: Request) -> JSONBody:
     return await answer_exchange(request, service)
 
@@ -128,10 +180,15 @@ async def exchange(service: str, request: Request) -> JSONBody:
 EXCHANGE_ROUTE = next(r for r in router.routes if getattr(r, "path", None) == EXCHANGE_PATH)
 
 
-@router.post("/v1/holders", response_model=ExchangeOut, responses=EXCHANGE_ERRORS,
-             summary="Which institutions hold a file on this person (built-in service directory.holders)")
-async def holders(body: HoldersIn, request: Request, exchange: ExchangeDep,
-                  caller: Caller = Depends(application)) -> JSONBody:
+@router.post(
+    "/v1/holders",
+    response_model=ExchangeOut,
+    responses=EXCHANGE_ERRORS,
+    summary="Which institutions hold a file on this person (built-in service directory.holders)",
+)
+async def holders(
+    body: HoldersIn, request: Request, exchange: ExchangeDep, caller: Caller = Depends(application)
+) -> JSONBody:
     exchange_request = _exchange_request(request, caller, "directory.holders", body)
     with observe("directory.holders") as outcome:
         try:

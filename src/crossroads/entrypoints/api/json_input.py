@@ -18,7 +18,8 @@ Every route of the API reads its body through `JSONRoute`, which hands FastAPI a
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Coroutine
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import pydantic_core
 from fastapi.routing import APIRoute
@@ -53,20 +54,36 @@ def check_storable(value: Any, where: str = "") -> None:
         if isinstance(item, dict):
             for key, sub in item.items():
                 if "\x00" in key:
-                    raise Refusal("malformed_request", f"{_name(path)}: a key holds the character U+0000.", path or None)
+                    raise Refusal(
+                        "malformed_request",
+                        f"{_name(path)}: a key holds the character U+0000.",
+                        path or None,
+                    )
                 pending.append((f"{path}.{key}" if path else key, sub))
         elif isinstance(item, list):
             pending.extend((f"{path}[{i}]", sub) for i, sub in enumerate(item))
         elif isinstance(item, str):
             if "\x00" in item:
-                raise Refusal("malformed_request", f"{_name(path)}: text may not hold the character U+0000.", path or None)
+                raise Refusal(
+                    "malformed_request",
+                    f"{_name(path)}: text may not hold the character U+0000.",
+                    path or None,
+                )
         elif isinstance(item, bool):
             continue
         elif isinstance(item, int):
             if item not in INT64:
-                raise Refusal("malformed_request", f"{_name(path)}: integers are within the signed 64-bit range.", path or None)
+                raise Refusal(
+                    "malformed_request",
+                    f"{_name(path)}: integers are within the signed 64-bit range.",
+                    path or None,
+                )
         elif isinstance(item, float) and not math.isfinite(item):
-            raise Refusal("malformed_request", f"{_name(path)}: numbers are finite (this one overflows a double).", path or None)
+            raise Refusal(
+                "malformed_request",
+                f"{_name(path)}: numbers are finite (this one overflows a double).",
+                path or None,
+            )
 
 
 def _name(path: str) -> str:

@@ -5,42 +5,58 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
 REGISTRY = CollectorRegistry()
-EXCHANGES = Counter("crossroads_exchanges", "Exchanges by service and outcome code.", ["service", "outcome"], registry=REGISTRY)
+EXCHANGES = Counter(
+    "crossroads_exchanges",
+    "Exchanges by service and outcome code.",
+    ["service", "outcome"],
+    registry=REGISTRY,
+)
 LATENCY = Histogram(
-    "crossroads_exchange_seconds", "Time to answer an exchange, in seconds.", ["service"], registry=REGISTRY,
+    "crossroads_exchange_seconds",
+    "Time to answer an exchange, in seconds.",
+    ["service"],
+    registry=REGISTRY,
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-SEQUENCER_LEADER = Gauge("crossroads_audit_sequencer_leader",
-                         "1 when this hub process is the audit sequencer (holds the lease), else 0.", registry=REGISTRY)
+SEQUENCER_LEADER = Gauge(
+    "crossroads_audit_sequencer_leader",
+    "1 when this hub process is the audit sequencer (holds the lease), else 0.",
+    registry=REGISTRY,
+)
 AUDIT_WRITE_FAILURES = Counter(
     "crossroads_audit_write_failures",
     "Answers whose audit record could not be written in this process (each is logged, critical,"
-    " with its request id).", registry=REGISTRY)
-DECLARATION_BATCHES_WAITING = Gauge("crossroads_declaration_batches_waiting",
-                                    "Batch files of declarations stored and not yet processed (status S).", registry=REGISTRY)
-DECLARATION_EVENTS_PENDING = Gauge("crossroads_declaration_events_pending",
-                                   "Mutations caused by declarations and not yet published to the hub's subscribers.", registry=REGISTRY)
+    " with its request id).",
+    registry=REGISTRY,
+)
+DECLARATION_BATCHES_WAITING = Gauge(
+    "crossroads_declaration_batches_waiting",
+    "Batch files of declarations stored and not yet processed (status S).",
+    registry=REGISTRY,
+)
+DECLARATION_EVENTS_PENDING = Gauge(
+    "crossroads_declaration_events_pending",
+    "Mutations caused by declarations and not yet published to the hub's subscribers.",
+    registry=REGISTRY,
+)
 # Failures the hub's running parts count (each part keeps its own count, read at each scrape):
 # counters, since they only grow while the process lives (Prometheus adds `_total`).
 COUNTED_FAILURES = {
-    "crossroads_tree_head_publish_failures":
-        "Tree head publications (to witnesses, to the folder) that failed in this process; each is"
-        " retried with the next head.",
-    "crossroads_push_round_failures":
-        "Rounds of push delivery that failed in this process (store or audit fault; the messages"
-        " stay queued and are retried).",
-    "crossroads_declaration_publish_failures":
-        "Declared mutations the mutation service refused, or publishing rounds that failed, in this"
-        " process (they stay pending).",
+    "crossroads_tree_head_publish_failures": "Tree head publications (to witnesses, to the folder) that failed in this process; each is"
+    " retried with the next head.",
+    "crossroads_push_round_failures": "Rounds of push delivery that failed in this process (store or audit fault; the messages"
+    " stay queued and are retried).",
+    "crossroads_declaration_publish_failures": "Declared mutations the mutation service refused, or publishing rounds that failed, in this"
+    " process (they stay pending).",
 }
 # Service names come from the URL: only those the registry knows become labels, and at most this
 # many (each is a series per outcome and per latency bucket); anything else counts under a
@@ -102,4 +118,3 @@ def exposition(failures: Mapping[str, int]) -> bytes:
     counted = CollectorRegistry(auto_describe=False)
     counted.register(_Counts(failures))
     return generate_latest(REGISTRY) + generate_latest(counted)
-

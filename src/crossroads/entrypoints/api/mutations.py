@@ -13,9 +13,9 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import Response as PlainResponse
 
+from ...domain.callers import Caller
 from ...domain.errors import Refusal
 from ...domain.mutations import MutationType, Subscription, event_type
-from ...domain.callers import Caller
 from .dependencies import MutationsDep, RefusalLogDep, RegistryQueriesDep, SettingsDep, hub_of
 from .errors import openapi_errors, refused_request, request_id
 from .json_input import JSONRoute
@@ -24,129 +24,249 @@ from .schemas import MAX_INTEGER, AckIn, MutationBatchIn, MutationIn, MutationTy
 from .security import application, operator
 
 router = APIRouter(route_class=JSONRoute, tags=["mutations"])
-ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "invalid_identifier", "invalid_period",
-                        "not_found", "unknown_mutation_type", "no_authorization", "authorization_expired",
-                        "conflict", "payload_too_large")
+ERRORS = openapi_errors(
+    "unauthenticated",
+    "forbidden",
+    "malformed_request",
+    "invalid_identifier",
+    "invalid_period",
+    "not_found",
+    "unknown_mutation_type",
+    "no_authorization",
+    "authorization_expired",
+    "conflict",
+    "payload_too_large",
+)
 
 
 def _type_out(mutation_type: MutationType) -> dict:
-    return {**{k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(mutation_type).items()},
-            "event_type": event_type(mutation_type.code, mutation_type.version)}
+    return {
+        **{k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(mutation_type).items()},
+        "event_type": event_type(mutation_type.code, mutation_type.version),
+    }
 
 
 def _subscription_out(subscription: Subscription) -> dict:
     return asdict(subscription)
 
 
-@router.put("/admin/mutation-types/{code}/{version}", responses=ERRORS, tags=["admin"],
-            summary="Register a mutation type: its payload schema and fields, and the one authentic source that publishes it",
-            dependencies=[Depends(operator)])
-async def put_mutation_type(code: str, version: str, body: MutationTypeIn, mutations: MutationsDep,
-                            response: Response) -> dict:
-    mutation_type, created = await mutations.put_type(MutationType(
-        code=code, version=version, name=body.name, publisher=body.publisher, fields=tuple(body.fields),
-        schema=body.schema_, description=body.description, state_path=body.state_path))
+@router.put(
+    "/admin/mutation-types/{code}/{version}",
+    responses=ERRORS,
+    tags=["admin"],
+    summary="Register a mutation type: its payload schema and fields, and the one authentic source that publishes it",
+    dependencies=[Depends(operator)],
+)
+async def put_mutation_type(
+    code: str, version: str, body: MutationTypeIn, mutations: MutationsDep, response: Response
+) -> dict:
+    mutation_type, created = await mutations.put_type(
+        MutationType(
+            code=code,
+            version=version,
+            name=body.name,
+            publisher=body.publisher,
+            fields=tuple(body.fields),
+            schema=body.schema_,
+            description=body.description,
+            state_path=body.state_path,
+        )
+    )
     response.status_code = 201 if created else 200
     return _type_out(mutation_type)
 
 
-@router.get("/admin/mutation-types", responses=ERRORS, tags=["admin"],
-            dependencies=[Depends(operator)], summary="The catalogue of mutation types, for the operator")
+@router.get(
+    "/admin/mutation-types",
+    responses=ERRORS,
+    tags=["admin"],
+    dependencies=[Depends(operator)],
+    summary="The catalogue of mutation types, for the operator",
+)
 async def admin_mutation_types(queries: RegistryQueriesDep) -> list[dict]:
     return [_type_out(t) for t in await queries.mutation_types()]
 
 
-@router.get("/admin/mutation-types/{code}/{version}", responses=ERRORS, tags=["admin"],
-            dependencies=[Depends(operator)], summary="One mutation type")
+@router.get(
+    "/admin/mutation-types/{code}/{version}",
+    responses=ERRORS,
+    tags=["admin"],
+    dependencies=[Depends(operator)],
+    summary="One mutation type",
+)
 async def admin_mutation_type(code: str, version: str, queries: RegistryQueriesDep) -> dict:
     return _type_out(await queries.mutation_type(code, version))
 
 
 @router.get("/v1/mutation-types", responses=ERRORS, summary="The catalogue of mutation types")
-async def list_mutation_types(queries: RegistryQueriesDep,
-                              caller: Caller = Depends(application)) -> list[dict]:
+async def list_mutation_types(
+    queries: RegistryQueriesDep, caller: Caller = Depends(application)
+) -> list[dict]:
     return [_type_out(t) for t in await queries.mutation_types()]
 
 
-@router.post("/v1/mutations/{mutation_type}", responses=ERRORS, status_code=201,
-             summary="Publish one mutation (authentic sources): 201 when accepted, 200 when the id was accepted before")
-async def publish(mutation_type: str, body: MutationIn, mutations: MutationsDep, response: Response,
-                  caller: Caller = Depends(application)) -> dict:
-    published = await mutations.publish(caller, mutation_type, body.model_dump(mode="json", exclude_none=True))
+@router.post(
+    "/v1/mutations/{mutation_type}",
+    responses=ERRORS,
+    status_code=201,
+    summary="Publish one mutation (authentic sources): 201 when accepted, 200 when the id was accepted before",
+)
+async def publish(
+    mutation_type: str,
+    body: MutationIn,
+    mutations: MutationsDep,
+    response: Response,
+    caller: Caller = Depends(application),
+) -> dict:
+    published = await mutations.publish(
+        caller, mutation_type, body.model_dump(mode="json", exclude_none=True)
+    )
     response.status_code = 201 if published.status == "accepted" else 200
     return asdict(published)
 
 
-@router.post("/v1/mutations/{mutation_type}/batch", responses=ERRORS,
-             summary="Publish up to 1,000 mutations; each is accepted, a duplicate, or refused on its own")
-async def publish_batch(mutation_type: str, body: MutationBatchIn, request: Request, response: Response,
-                        mutations: MutationsDep, refusals: RefusalLogDep,
-                        caller: Caller = Depends(application)) -> dict:
+@router.post(
+    "/v1/mutations/{mutation_type}/batch",
+    responses=ERRORS,
+    summary="Publish up to 1,000 mutations; each is accepted, a duplicate, or refused on its own",
+)
+async def publish_batch(
+    mutation_type: str,
+    body: MutationBatchIn,
+    request: Request,
+    response: Response,
+    mutations: MutationsDep,
+    refusals: RefusalLogDep,
+    caller: Caller = Depends(application),
+) -> dict:
     outcomes = await mutations.publish_many(caller, mutation_type, body.mutations)
     # Each mutation refused alone is audited as a refusal of this request would be, by its index,
     # under the request id the answer names.
-    refused = [(number, outcome) for number, outcome in enumerate(outcomes) if isinstance(outcome, Refusal)]
+    refused = [
+        (number, outcome) for number, outcome in enumerate(outcomes) if isinstance(outcome, Refusal)
+    ]
     if refused:
         hub = hub_of(request)
-        await refusals.record(*[await refused_request(request, outcome, hub, index=number)
-                                for number, outcome in refused])
+        await refusals.record(
+            *[
+                await refused_request(request, outcome, hub, index=number)
+                for number, outcome in refused
+            ]
+        )
     response.headers["X-Request-Id"] = request_id(request)
     results = []
     for number, (raw, outcome) in enumerate(zip(body.mutations, outcomes)):
         if isinstance(outcome, Refusal):
-            results.append({"index": number, "id": raw.get("id") if isinstance(raw.get("id"), str) else None,
-                            "status": "refused", "error": outcome.to_dict()})
+            results.append(
+                {
+                    "index": number,
+                    "id": raw.get("id") if isinstance(raw.get("id"), str) else None,
+                    "status": "refused",
+                    "error": outcome.to_dict(),
+                }
+            )
         else:
             results.append(asdict(outcome))
     return {"results": results}
 
 
-@router.post("/v1/subscriptions", responses=ERRORS, status_code=201,
-             summary="Subscribe this application to a mutation type, under an authorization")
-async def subscribe(body: SubscriptionIn, mutations: MutationsDep, caller: Caller = Depends(application)) -> dict:
+@router.post(
+    "/v1/subscriptions",
+    responses=ERRORS,
+    status_code=201,
+    summary="Subscribe this application to a mutation type, under an authorization",
+)
+async def subscribe(
+    body: SubscriptionIn, mutations: MutationsDep, caller: Caller = Depends(application)
+) -> dict:
     subscription = await mutations.subscribe(
-        caller, body.mutation_type, body.purpose, body.authorization, body.mode, body.webhook_url)
+        caller, body.mutation_type, body.purpose, body.authorization, body.mode, body.webhook_url
+    )
     return _subscription_out(subscription)
 
 
 @router.get("/v1/subscriptions", responses=ERRORS, summary="This application's subscriptions")
-async def list_subscriptions(mutations: MutationsDep, caller: Caller = Depends(application)) -> list[dict]:
+async def list_subscriptions(
+    mutations: MutationsDep, caller: Caller = Depends(application)
+) -> list[dict]:
     return [_subscription_out(s) for s in await mutations.subscriptions(caller)]
 
 
-@router.delete("/v1/subscriptions/{subscription_id}", status_code=204, responses=ERRORS,
-               summary="Cancel a subscription: nothing more is queued for it")
-async def unsubscribe(subscription_id: str, mutations: MutationsDep, caller: Caller = Depends(application)) -> Response:
+@router.delete(
+    "/v1/subscriptions/{subscription_id}",
+    status_code=204,
+    responses=ERRORS,
+    summary="Cancel a subscription: nothing more is queued for it",
+)
+async def unsubscribe(
+    subscription_id: str, mutations: MutationsDep, caller: Caller = Depends(application)
+) -> Response:
     await mutations.unsubscribe(caller, subscription_id)
     return PlainResponse(status_code=204)
 
 
-@router.get("/v1/mailbox", responses=ERRORS,
-            summary="Unacknowledged messages of this application's pull subscriptions, in order")
-async def mailbox(mutations: MutationsDep, after: int = Query(0, ge=0, le=MAX_INTEGER, description="Only messages after this seq (paging)."),
-                  limit: int = Query(100, ge=1, le=1000), caller: Caller = Depends(application)) -> JSONBody:
+@router.get(
+    "/v1/mailbox",
+    responses=ERRORS,
+    summary="Unacknowledged messages of this application's pull subscriptions, in order",
+)
+async def mailbox(
+    mutations: MutationsDep,
+    after: int = Query(
+        0, ge=0, le=MAX_INTEGER, description="Only messages after this seq (paging)."
+    ),
+    limit: int = Query(100, ge=1, le=1000),
+    caller: Caller = Depends(application),
+) -> JSONBody:
     deliveries = await mutations.mailbox(caller, after, limit)
     # The messages are stored as the CloudEvents they are: spliced in, not parsed and re-encoded.
     messages = b",".join(b'{"seq":%d,"event":%s}' % (d.seq, d.message) for d in deliveries)
     next_after = deliveries[-1].seq if deliveries else after
-    return JSONBody(orjson.Fragment(b'{"messages":[' + messages + b'],"next_after":%d}' % next_after))
+    return JSONBody(
+        orjson.Fragment(b'{"messages":[' + messages + b'],"next_after":%d}' % next_after)
+    )
 
 
-@router.post("/v1/mailbox/ack", responses=ERRORS, summary="Acknowledge received messages by their seq")
-async def acknowledge(body: AckIn, mutations: MutationsDep, caller: Caller = Depends(application)) -> dict:
+@router.post(
+    "/v1/mailbox/ack", responses=ERRORS, summary="Acknowledge received messages by their seq"
+)
+async def acknowledge(
+    body: AckIn, mutations: MutationsDep, caller: Caller = Depends(application)
+) -> dict:
     return {"acknowledged": await mutations.acknowledge(caller, body.seqs)}
 
 
-@router.get("/admin/dead-letters", responses=ERRORS, tags=["admin"], dependencies=[Depends(operator)],
-            summary="Messages set aside after their last failed push, oldest first")
-async def dead_letters(mutations: MutationsDep, limit: int = Query(100, ge=1, le=1000)) -> list[dict]:
-    return [{"seq": d.seq, "subscription": d.subscription, "publisher": d.publisher, "mutation_id": d.mutation_id,
-             "attempts": d.attempts, "last_error": d.last_error, "dead_at_ms": d.dead_at_ms}
-            for d in await mutations.dead_letters(limit)]
+@router.get(
+    "/admin/dead-letters",
+    responses=ERRORS,
+    tags=["admin"],
+    dependencies=[Depends(operator)],
+    summary="Messages set aside after their last failed push, oldest first",
+)
+async def dead_letters(
+    mutations: MutationsDep, limit: int = Query(100, ge=1, le=1000)
+) -> list[dict]:
+    return [
+        {
+            "seq": d.seq,
+            "subscription": d.subscription,
+            "publisher": d.publisher,
+            "mutation_id": d.mutation_id,
+            "attempts": d.attempts,
+            "last_error": d.last_error,
+            "dead_at_ms": d.dead_at_ms,
+        }
+        for d in await mutations.dead_letters(limit)
+    ]
 
 
-@router.post("/admin/dead-letters/replay", responses=ERRORS, tags=["admin"], dependencies=[Depends(operator)],
-             summary="Queue dead letters again, due now, with their attempts reset")
+@router.post(
+    "/admin/dead-letters/replay",
+    responses=ERRORS,
+    tags=["admin"],
+    dependencies=[Depends(operator)],
+    summary="Queue dead letters again, due now, with their attempts reset",
+)
 async def replay(body: AckIn, mutations: MutationsDep) -> dict:
     return {"replayed": await mutations.replay(body.seqs)}
 
@@ -157,32 +277,69 @@ async def replay(body: AckIn, mutations: MutationsDep) -> dict:
 _ROOM = "/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}"
 
 
-async def _room_type(mutations: MutationsDep, settings: SettingsDep, instance: str, member: str,
-                     event_type: str) -> MutationType:
+async def _room_type(
+    mutations: MutationsDep, settings: SettingsDep, instance: str, member: str, event_type: str
+) -> MutationType:
     kind = await mutations.mutation_type(event_type)
     if instance != settings.instance or kind.publisher != member:
-        raise Refusal("not_found", f"no event type {event_type!r} in the room {instance}/…/{member}.")
+        raise Refusal(
+            "not_found", f"no event type {event_type!r} in the room {instance}/…/{member}."
+        )
     return kind
 
 
-@router.get(_ROOM + "/pull/v1/{eventType}", responses=ERRORS, tags=["govstack"],
-            summary="GovStack IM Pub/Sub: the next unacknowledged event of a type (404 when none)")
-async def govstack_pull(instanceId: str, memberClass: str, memberCode: str, applicationCode: str, eventType: str,
-                        mutations: MutationsDep, settings: SettingsDep,
-                        caller: Caller = Depends(application)) -> JSONBody:
+@router.get(
+    _ROOM + "/pull/v1/{eventType}",
+    responses=ERRORS,
+    tags=["govstack"],
+    summary="GovStack IM Pub/Sub: the next unacknowledged event of a type (404 when none)",
+)
+async def govstack_pull(
+    instanceId: str,
+    memberClass: str,
+    memberCode: str,
+    applicationCode: str,
+    eventType: str,
+    mutations: MutationsDep,
+    settings: SettingsDep,
+    caller: Caller = Depends(application),
+) -> JSONBody:
     kind = await _room_type(mutations, settings, instanceId, memberCode, eventType)
     delivery = await mutations.next_of_type(caller, kind.code)
-    head = orjson.dumps({"id": delivery.mutation_id, "sequence": delivery.seq, "eventType": kind.code,
-                         "publisherId": {"instanceId": instanceId, "memberClass": memberClass,
-                                         "memberCode": memberCode, "applicationCode": applicationCode}})
+    head = orjson.dumps(
+        {
+            "id": delivery.mutation_id,
+            "sequence": delivery.seq,
+            "eventType": kind.code,
+            "publisherId": {
+                "instanceId": instanceId,
+                "memberClass": memberClass,
+                "memberCode": memberCode,
+                "applicationCode": applicationCode,
+            },
+        }
+    )
     return JSONBody(orjson.Fragment(head[:-1] + b',"event":' + delivery.message + b"}"))
 
 
-@router.delete(_ROOM + "/pull/v1/{eventType}/{eventId}", status_code=204, responses=ERRORS, tags=["govstack"],
-               summary="GovStack IM Pub/Sub: confirm (acknowledge) an event")
-async def govstack_confirm(instanceId: str, memberClass: str, memberCode: str, applicationCode: str, eventType: str,
-                           eventId: str, mutations: MutationsDep, settings: SettingsDep,
-                           caller: Caller = Depends(application)) -> Response:
+@router.delete(
+    _ROOM + "/pull/v1/{eventType}/{eventId}",
+    status_code=204,
+    responses=ERRORS,
+    tags=["govstack"],
+    summary="GovStack IM Pub/Sub: confirm (acknowledge) an event",
+)
+async def govstack_confirm(
+    instanceId: str,
+    memberClass: str,
+    memberCode: str,
+    applicationCode: str,
+    eventType: str,
+    eventId: str,
+    mutations: MutationsDep,
+    settings: SettingsDep,
+    caller: Caller = Depends(application),
+) -> Response:
     kind = await _room_type(mutations, settings, instanceId, memberCode, eventType)
     await mutations.confirm(caller, kind.code, eventId)
     return PlainResponse(status_code=204)

@@ -9,7 +9,10 @@ from .dependencies import HubStatusDep
 from .errors import openapi_errors
 from .json_input import JSONRoute
 from .metrics import (
-    DECLARATION_BATCHES_WAITING, DECLARATION_EVENTS_PENDING, SEQUENCER_LEADER, exposition,
+    DECLARATION_BATCHES_WAITING,
+    DECLARATION_EVENTS_PENDING,
+    SEQUENCER_LEADER,
+    exposition,
 )
 
 router = APIRouter(route_class=JSONRoute, tags=["operations"])
@@ -32,8 +35,13 @@ async def metrics(status: HubStatusDep) -> Response:
     SEQUENCER_LEADER.set(1 if gauges.leading else 0)
     DECLARATION_BATCHES_WAITING.set(gauges.declaration_batches_waiting)
     DECLARATION_EVENTS_PENDING.set(gauges.declaration_events_pending)
-    return Response(exposition({
-        "crossroads_tree_head_publish_failures": gauges.publish_failures,
-        "crossroads_push_round_failures": gauges.push_failures,
-        "crossroads_declaration_publish_failures": gauges.declaration_publish_failures,
-    }), media_type=CONTENT_TYPE_LATEST)
+    return Response(
+        exposition(
+            {
+                "crossroads_tree_head_publish_failures": gauges.publish_failures,
+                "crossroads_push_round_failures": gauges.push_failures,
+                "crossroads_declaration_publish_failures": gauges.declaration_publish_failures,
+            }
+        ),
+        media_type=CONTENT_TYPE_LATEST,
+    )

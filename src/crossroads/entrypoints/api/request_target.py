@@ -28,7 +28,10 @@ class RequestTarget:
         if scope["type"] == "http":
             where = _control_in(scope)
             if where is not None:
-                refusal = Refusal("malformed_request", f"the {where} holds a control character (U+0000 to U+001F, U+007F).")
+                refusal = Refusal(
+                    "malformed_request",
+                    f"the {where} holds a control character (U+0000 to U+001F, U+007F).",
+                )
                 response = await refusal_response(Request(scope, receive), refusal)
                 await response(scope, receive, send)
                 return
@@ -36,7 +39,7 @@ class RequestTarget:
 
 
 def _control_in(scope: dict) -> str | None:
-    """"path" or "query string" when that part, percent-decoded, holds a control character."""
+    """ "path" or "query string" when that part, percent-decoded, holds a control character."""
     if _CONTROL.search(scope["path"]):
         return "path"
     query = scope.get("query_string", b"")

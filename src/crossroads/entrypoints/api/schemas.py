@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
 # Integers the API takes (sequence numbers, tree sizes, leaf indexes) are stored as signed 64-bit
 # (SQLite INTEGER, PostgreSQL bigint); a larger one is refused where it is read, with room left
 # for the +1 that paging adds.
@@ -31,13 +30,27 @@ class PeriodIn(Strict):
 
 
 class ExchangeIn(Strict):
-    subject: str = Field(description="The person's identifier (INSZ/NISS in Belgium), any usual spelling.", max_length=64)
+    subject: str = Field(
+        description="The person's identifier (INSZ/NISS in Belgium), any usual spelling.",
+        max_length=64,
+    )
     purpose: str = Field(description="Purpose code the authorization names.", max_length=64)
-    authorization: str | None = Field(None, description="Authorization reference, e.g. ISC/24/123; found automatically when omitted.", max_length=100)
-    version: str | None = Field(None, description="Service version; the highest when omitted.", max_length=64)
-    date: dt.date | None = Field(None, description="Date of interest (default: today). Exclusive with period.")
+    authorization: str | None = Field(
+        None,
+        description="Authorization reference, e.g. ISC/24/123; found automatically when omitted.",
+        max_length=100,
+    )
+    version: str | None = Field(
+        None, description="Service version; the highest when omitted.", max_length=64
+    )
+    date: dt.date | None = Field(
+        None, description="Date of interest (default: today). Exclusive with period."
+    )
     period: PeriodIn | None = Field(None, description="Period of interest. Exclusive with date.")
-    parameters: dict[str, Any] = Field(default_factory=dict, description="Service-specific parameters, checked against the service's request schema.")
+    parameters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Service-specific parameters, checked against the service's request schema.",
+    )
 
 
 class ProviderAnswerOut(BaseModel):
@@ -74,11 +87,19 @@ class InstitutionIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     member_class: str = Field("GOV", pattern=r"^[A-Z]{2,10}$")
     base_url: str | None = Field(None, max_length=500)
-    webhook_bases: list[str] = Field(default_factory=list, max_length=20, description="Address prefixes (http(s), no query) under which the institution's webhooks may be, besides base_url.")
+    webhook_bases: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Address prefixes (http(s), no query) under which the institution's webhooks may be, besides base_url.",
+    )
 
 
 class IntegrationRightIn(Strict):
-    legal_basis: str = Field("", max_length=500, description="The law or decision that licenses the institution for this capacity.")
+    legal_basis: str = Field(
+        "",
+        max_length=500,
+        description="The law or decision that licenses the institution for this capacity.",
+    )
 
 
 class ApplicationIn(Strict):
@@ -94,8 +115,12 @@ class CapacityIn(Strict):
 class ServiceIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=2000)
-    provider: str | None = Field(None, description="Enterprise number of the fixed authentic source.")
-    routed_capacity: str | None = Field(None, description="Route per person to the institutions holding them in this capacity.")
+    provider: str | None = Field(
+        None, description="Enterprise number of the fixed authentic source."
+    )
+    routed_capacity: str | None = Field(
+        None, description="Route per person to the institutions holding them in this capacity."
+    )
     path: str = Field("", max_length=200, pattern=r"^(/[A-Za-z0-9._~-]+)*$")
     request_schema: dict = Field(default_factory=lambda: {"type": "object"})
     response_schema: dict = Field(default_factory=lambda: {"type": "object"})
@@ -111,7 +136,9 @@ class AuthorizationIn(Strict):
     allowed_fields: list[str] = Field(min_length=1)
     valid_from: dt.date
     valid_to: dt.date | None = None
-    accepts_provisional: bool = Field(False, description="Whether a provisional (phase 1) integration of the subject is enough.")
+    accepts_provisional: bool = Field(
+        False, description="Whether a provisional (phase 1) integration of the subject is enough."
+    )
 
 
 class DirectoryChangeIn(Strict):
@@ -122,14 +149,19 @@ class DirectoryChangeIn(Strict):
     phase: Literal["provisional", "definitive"] = "definitive"
     start: dt.date | None = None
     end: dt.date | None = None
-    sync: bool = Field(False, description="With op integrate: send the person's current state to the institution's subscriptions this integration entitles (initial synchronisation).")
+    sync: bool = Field(
+        False,
+        description="With op integrate: send the person's current state to the institution's subscriptions this integration entitles (initial synchronisation).",
+    )
 
 
 class DirectoryQueryIn(Strict):
     subject: str = Field(max_length=64)
     capacity: str | None = None
     date: dt.date | None = None
-    institution: str | None = Field(None, description="With capacities and period: does this institution hold the person?")
+    institution: str | None = Field(
+        None, description="With capacities and period: does this institution hold the person?"
+    )
     capacities: list[str] | None = None
     period: PeriodIn | None = None
 
@@ -137,20 +169,43 @@ class DirectoryQueryIn(Strict):
 class MutationTypeIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=2000)
-    publisher: str = Field(description="Enterprise number of the authentic source that publishes this type.", max_length=64)
-    fields: list[str] = Field(min_length=1, description="The fields the payload may hold; authorizations allow some of them.")
-    schema_: dict = Field(default_factory=lambda: {"type": "object"}, alias="schema",
-                          description="JSON Schema (2020-12) of the payload.")
-    state_path: str | None = Field(None, max_length=200, pattern=r"^(/[A-Za-z0-9._~-]+)+$",
-                                   description="Where the publisher answers a person's current state (initial synchronisation).")
+    publisher: str = Field(
+        description="Enterprise number of the authentic source that publishes this type.",
+        max_length=64,
+    )
+    fields: list[str] = Field(
+        min_length=1,
+        description="The fields the payload may hold; authorizations allow some of them.",
+    )
+    schema_: dict = Field(
+        default_factory=lambda: {"type": "object"},
+        alias="schema",
+        description="JSON Schema (2020-12) of the payload.",
+    )
+    state_path: str | None = Field(
+        None,
+        max_length=200,
+        pattern=r"^(/[A-Za-z0-9._~-]+)+$",
+        description="Where the publisher answers a person's current state (initial synchronisation).",
+    )
 
 
 class MutationIn(Strict):
-    id: str = Field(min_length=1, max_length=100, description="The publisher's id for this mutation: the same id again is accepted once.")
+    id: str = Field(
+        min_length=1,
+        max_length=100,
+        description="The publisher's id for this mutation: the same id again is accepted once.",
+    )
     subject: str = Field(max_length=64, description="The person's identifier, any usual spelling.")
-    effective_date: dt.date = Field(description="The day the change takes effect; recipients are those handling the person on that day.")
-    payload: dict[str, Any] = Field(default_factory=dict, description="Checked against the mutation type's schema.")
-    version: str | None = Field(None, max_length=64, description="Mutation type version; the highest when omitted.")
+    effective_date: dt.date = Field(
+        description="The day the change takes effect; recipients are those handling the person on that day."
+    )
+    payload: dict[str, Any] = Field(
+        default_factory=dict, description="Checked against the mutation type's schema."
+    )
+    version: str | None = Field(
+        None, max_length=64, description="Mutation type version; the highest when omitted."
+    )
 
 
 class MutationBatchIn(Strict):
@@ -160,13 +215,21 @@ class MutationBatchIn(Strict):
 class SubscriptionIn(Strict):
     mutation_type: str = Field(max_length=64)
     purpose: str = Field(max_length=64, description="Purpose code the authorization names.")
-    authorization: str | None = Field(None, max_length=100, description="Authorization reference; found automatically when omitted.")
+    authorization: str | None = Field(
+        None,
+        max_length=100,
+        description="Authorization reference; found automatically when omitted.",
+    )
     mode: Literal["pull", "push"] = "pull"
-    webhook_url: str | None = Field(None, max_length=2000, description="Where push deliveries go (mode push).")
+    webhook_url: str | None = Field(
+        None, max_length=2000, description="Where push deliveries go (mode push)."
+    )
 
 
 class AckIn(Strict):
-    seqs: list[Annotated[int, Field(ge=1, le=MAX_INTEGER)]] = Field(min_length=1, max_length=1000, description="Sequence numbers of the messages received.")
+    seqs: list[Annotated[int, Field(ge=1, le=MAX_INTEGER)]] = Field(
+        min_length=1, max_length=1000, description="Sequence numbers of the messages received."
+    )
 
 
 class EmployerIn(Strict):
@@ -176,7 +239,12 @@ class EmployerIn(Strict):
 
 
 class MandateIn(Strict):
-    office: str = Field(max_length=64, description="Enterprise number of the payroll office (an institution with applications).")
-    employer: str = Field(max_length=64, description="Enterprise number of the employer it may declare for.")
+    office: str = Field(
+        max_length=64,
+        description="Enterprise number of the payroll office (an institution with applications).",
+    )
+    employer: str = Field(
+        max_length=64, description="Enterprise number of the employer it may declare for."
+    )
     valid_from: dt.date
     valid_to: dt.date | None = None

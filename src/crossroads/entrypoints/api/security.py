@@ -10,8 +10,8 @@ import hmac
 
 from fastapi import Request
 
-from ...domain.errors import Refusal
 from ...domain.callers import OPERATOR, Caller
+from ...domain.errors import Refusal
 from .dependencies import hub_of
 
 
@@ -19,7 +19,10 @@ def _bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Refusal("unauthenticated", "send an access token: Authorization: Bearer <token> (from /oauth/token).")
+        raise Refusal(
+            "unauthenticated",
+            "send an access token: Authorization: Bearer <token> (from /oauth/token).",
+        )
     return token.strip()
 
 
@@ -28,7 +31,10 @@ async def application(request: Request) -> Caller:
     caller = await hub_of(request).tokens.authenticate(_bearer(request))
     named = request.headers.get("x-road-client")
     if named is not None and not _names(named, caller):
-        raise Refusal("unauthenticated", f"X-Road-Client {named[:100]!r} is not the application this token was issued to.")
+        raise Refusal(
+            "unauthenticated",
+            f"X-Road-Client {named[:100]!r} is not the application this token was issued to.",
+        )
     request.state.caller = caller
     return caller
 

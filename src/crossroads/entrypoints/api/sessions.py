@@ -28,8 +28,14 @@ class CitizenSessions:
                 # The key is the running hub's (its secrets are loaded at start-up, not when the
                 # app object is made: building the app for its OpenAPI document writes nothing).
                 self._with_session = SessionMiddleware(
-                    self.app, secret_key=scope["app"].state.hub.session_secret, session_cookie=COOKIE,
-                    max_age=self._max_age, path="/", same_site="lax", https_only=self._https_only)
+                    self.app,
+                    secret_key=scope["app"].state.hub.session_secret,
+                    session_cookie=COOKIE,
+                    max_age=self._max_age,
+                    path="/",
+                    same_site="lax",
+                    https_only=self._https_only,
+                )
             await self._with_session(scope, receive, send)
         else:
             await self.app(scope, receive, send)

@@ -10,7 +10,6 @@ import asyncio
 import json
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -89,7 +88,7 @@ def audit_verify(
 
 @audit_app.command("export")
 def audit_export(
-    to: Optional[Path] = typer.Option(
+    to: Path | None = typer.Option(
         None, help="Folder for the segment files (default: the audit_archive_dir setting)."
     ),
 ) -> None:
@@ -114,10 +113,10 @@ def audit_export(
 
 @audit_app.command("prune")
 def audit_prune(
-    retention_days: Optional[int] = typer.Option(
+    retention_days: int | None = typer.Option(
         None, min=1, help="Default: the audit_retention_days setting."
     ),
-    archive: Optional[Path] = typer.Option(
+    archive: Path | None = typer.Option(
         None, help="Folder of the segment files (default: the audit_archive_dir setting)."
     ),
 ) -> None:
@@ -146,7 +145,7 @@ def audit_prune(
 @audit_app.command("check-segment")
 def audit_check_segment(
     files: list[Path] = typer.Argument(..., help="Segment files, in order."),
-    jwks: Optional[Path] = typer.Option(
+    jwks: Path | None = typer.Option(
         None,
         help="The hub's JWKS to trust (e.g. fetched from "
         "/.well-known/jwks.json); default: this hub's keys.",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -29,14 +28,14 @@ KeyOption = typer.Option(
 )
 
 
-def connect(hub: Optional[str], data_dir: Path, timeout: float = 30) -> HubClient:
+def connect(hub: str | None, data_dir: Path, timeout: float = 30) -> HubClient:
     return HubClient(HubAddress.of(hub, data_dir), timeout)
 
 
 def token(
     client: str = typer.Option(..., help="client_id: ENTERPRISE_NUMBER:APPLICATION_CODE."),
-    key: Optional[Path] = KeyOption,
-    hub: Optional[str] = HubOption,
+    key: Path | None = KeyOption,
+    hub: str | None = HubOption,
     data_dir: Path = DataDirOption,
 ) -> None:
     """Obtain an access token with a signed client assertion, and print it."""
@@ -48,10 +47,10 @@ def ask(
     subject: str = typer.Argument(..., help="The person's identifier."),
     purpose: str = typer.Option(..., help="Purpose code."),
     client: str = typer.Option(..., help="client_id of the asking application."),
-    key: Optional[Path] = KeyOption,
-    on: Optional[str] = typer.Option(None, "--date", help="Date of interest, YYYY-MM-DD."),
-    user: Optional[str] = typer.Option(None, help="The official on whose behalf (X-Road-UserId)."),
-    hub: Optional[str] = HubOption,
+    key: Path | None = KeyOption,
+    on: str | None = typer.Option(None, "--date", help="Date of interest, YYYY-MM-DD."),
+    user: str | None = typer.Option(None, help="The official on whose behalf (X-Road-UserId)."),
+    hub: str | None = HubOption,
     data_dir: Path = DataDirOption,
 ) -> None:
     """Ask the hub a question, as an application, and print the answer; exit 1 when refused."""
@@ -70,7 +69,7 @@ def mailbox(
     client: str = typer.Option(
         ..., help="client_id of the receiving application (its pull subscriptions' messages)."
     ),
-    key: Optional[Path] = KeyOption,
+    key: Path | None = KeyOption,
     limit: int = typer.Option(20, min=1, max=1000, help="Messages per page."),
     ack: bool = typer.Option(
         False, "--ack", help="Acknowledge the messages shown (they leave the mailbox)."
@@ -80,7 +79,7 @@ def mailbox(
         "--follow",
         help="Keep showing new messages as they arrive (with --ack), until Ctrl-C.",
     ),
-    hub: Optional[str] = HubOption,
+    hub: str | None = HubOption,
     data_dir: Path = DataDirOption,
 ) -> None:
     """Show an application's mailbox: the mutations waiting for it, oldest first.

@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -44,7 +43,7 @@ def declare(
     client: str = typer.Option(
         ..., help="client_id of the declaring application (the employer's or its payroll office's)."
     ),
-    key: Optional[Path] = KeyOption,
+    key: Path | None = KeyOption,
     batch: bool = typer.Option(
         False,
         "--batch",
@@ -52,7 +51,7 @@ def declare(
         "DmfA; dimona or dmfa) and wait for its acknowledgement.",
     ),
     language: str = typer.Option("en", help="Language of the anomalies' labels: nl, fr or en."),
-    hub: Optional[str] = HubOption,
+    hub: str | None = HubOption,
     data_dir: Path = DataDirOption,
 ) -> None:
     """Send a declaration and show its status (A, W, B) and anomalies; exit 1 when refused."""

@@ -34,7 +34,7 @@ class HubAddress:
     source: str  # where the address came from, said when it cannot be reached
 
     @classmethod
-    def of(cls, given: str | None, data_dir: Path) -> "HubAddress":
+    def of(cls, given: str | None, data_dir: Path) -> HubAddress:
         if given:
             return cls(given.rstrip("/"), "from --hub or CROSSROADS_HUB")
         record = data_dir / HUB_RECORD

@@ -9,7 +9,6 @@ import asyncio
 import json
 import os
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -21,9 +20,9 @@ keys_app = typer.Typer(help="Keys of the hub and of applications.", no_args_is_h
 
 
 def serve(
-    host: Optional[str] = typer.Option(None, help="Listen address (CROSSROADS_HOST)."),
-    port: Optional[int] = typer.Option(None, help="Listen port (CROSSROADS_PORT)."),
-    workers: Optional[int] = typer.Option(None, help="Hub processes (CROSSROADS_WORKERS)."),
+    host: str | None = typer.Option(None, help="Listen address (CROSSROADS_HOST)."),
+    port: int | None = typer.Option(None, help="Listen port (CROSSROADS_PORT)."),
+    workers: int | None = typer.Option(None, help="Hub processes (CROSSROADS_WORKERS)."),
 ) -> None:
     """Run the hub with the settings from the environment."""
     import uvicorn
@@ -93,7 +92,7 @@ def migrate() -> None:
 
 
 def openapi(
-    output: Optional[Path] = typer.Option(
+    output: Path | None = typer.Option(
         None, help="Write to this file instead of standard output."
     ),
 ) -> None:

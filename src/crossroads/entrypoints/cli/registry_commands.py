@@ -12,7 +12,6 @@ import asyncio
 import json
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -161,19 +160,19 @@ def directory_import(
     file: Path = typer.Argument(
         ..., exists=True, dir_okay=False, help="CSV with a header row, or JSON Lines (.jsonl)."
     ),
-    institution: Optional[str] = typer.Option(
+    institution: str | None = typer.Option(
         None, help="Default institution for lines that name none."
     ),
-    fmt: Optional[str] = typer.Option(
+    fmt: str | None = typer.Option(
         None, "--format", help="csv or jsonl (default: from the file name)."
     ),
-    errors: Optional[Path] = typer.Option(
+    errors: Path | None = typer.Option(
         None, help="Write the per-line error report here (JSON)."
     ),
     chunk: int = typer.Option(
         5000, min=1, help="Lines per transaction: larger loads faster, holds the write lock longer."
     ),
-    parsers: Optional[int] = typer.Option(
+    parsers: int | None = typer.Option(
         None,
         min=0,
         help="Processes that read and validate lines while this "

@@ -16,7 +16,7 @@ def demo(
         10_000, min=1, help="Persons in the synthetic country (fewer seed faster)."
     ),
     port: int = typer.Option(8000, help="Port of the hub."),
-    provider_port_base: Optional[int] = typer.Option(
+    provider_port_base: int | None = typer.Option(
         None,
         show_default=False,
         help="Providers listen on this port + 1, + 2, … (default: the hub's port + 100).",
@@ -25,7 +25,7 @@ def demo(
         DEFAULT_DATA_DIR, help="Where the demo keeps its store and keys."
     ),
     seed_only: bool = typer.Option(False, help="Seed the store, print the tour, and exit."),
-    store_url: Optional[str] = typer.Option(
+    store_url: str | None = typer.Option(
         None, help="Store to seed and serve (default: SQLite in data_dir)."
     ),
     publish_every: float = typer.Option(
@@ -66,7 +66,7 @@ def providers(
     persons: int = typer.Option(
         10_000, help="The demo country's persons (as `crossroads demo --persons`)."
     ),
-    stop_with: Optional[int] = typer.Option(
+    stop_with: int | None = typer.Option(
         None, hidden=True, help="Stop when the process with this id ends (the demo's)."
     ),
 ) -> None:

@@ -21,7 +21,7 @@ class LineProgress:
     def __init__(self, console: Console) -> None:
         self._console = console
 
-    def __enter__(self) -> "LineProgress":
+    def __enter__(self) -> LineProgress:
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -48,7 +48,7 @@ class BarProgress:
         )
         self._task: TaskID | None = None
 
-    def __enter__(self) -> "BarProgress":
+    def __enter__(self) -> BarProgress:
         self._bars.start()
         return self
 

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import httpx
 import uvicorn
-from rich.console import Console
 
 from ....adapters.keys import HubKeys
 from ....bootstrap import settings_for_data_dir
@@ -34,11 +33,11 @@ from ....demo.sources import provider_apps
 from ....demo.wiring import bootstrap_demo, create_demo_app
 from ....providerkit import HubKeySet
 from ...bounded_http import BoundedHttpToolsProtocol
+from ...logs import configure
 from ..hub_client import record_hub_address
 from ..output import err, fail, out
-from .tour import TourPeople, command_prefix, tour
-from ...logs import configure
 from .progress import seed_progress
+from .tour import TourPeople, command_prefix, tour
 
 
 def run_demo(
@@ -217,8 +216,15 @@ def serve_providers(
     asyncio.run(run())
 
 
-def serve_demo_providers(jwks: Path, host: str, port_base: int, publish_every: float, hub: str,
-                         data_dir: Path, persons: int) -> None:
+def serve_demo_providers(
+    jwks: Path,
+    host: str,
+    port_base: int,
+    publish_every: float,
+    hub: str,
+    data_dir: Path,
+    persons: int,
+) -> None:
     """`crossroads providers`: the demo's sources; with `publish_every`, its registers publish
     to `hub`."""
     publisher = None

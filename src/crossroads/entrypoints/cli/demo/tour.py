@@ -53,7 +53,7 @@ class TourPeople:
     worker: str  # an adult not yet employed (the DIMONA IN)
 
     @classmethod
-    def of(cls, subjects: list[str]) -> "TourPeople":
+    def of(cls, subjects: list[str]) -> TourPeople:
         welfare = country.BY_KEY["welfare"].number
         held = {
             line["subject"]
