@@ -215,7 +215,7 @@ def verify_segment(lines: Iterable[bytes], jwks: dict) -> dict:
         raise ProofError(
             f"a tree of {start} entries has {len(levels)} perfect subtrees, not {len(frontier)}"
         )
-    parts = list(zip(levels, frontier))
+    parts = list(zip(levels, frontier, strict=True))
     if start:
         size, root = verify_tree_head(header["start_head"] or {}, jwks)
         if size != start or _fold_parts(parts) != root:

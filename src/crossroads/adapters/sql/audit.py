@@ -15,6 +15,7 @@ where several hub processes append at once, the sequencer orders the entries aft
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from collections import deque
@@ -149,13 +150,13 @@ class SQLiteAuditLog(_SqlAuditReads):
             seqs = list(range(last + 1, last + 1 + len(rows)))
             frontier = self._tree(conn, top) if self._sequence_on_append and not waiting else None
             if frontier is None:
-                insert_values(conn, _INSERT, [(seq, *row, None) for seq, row in zip(seqs, rows)])
+                insert_values(conn, _INSERT, [(seq, *row, None) for seq, row in zip(seqs, rows, strict=True)])
             else:
                 first = frontier.size
                 insert_values(
                     conn,
                     _INSERT,
-                    [(seq, *row, first + i) for i, (seq, row) in enumerate(zip(seqs, rows))],
+                    [(seq, *row, first + i) for i, (seq, row) in enumerate(zip(seqs, rows, strict=True))],
                 )
                 insert_values(conn, _INSERT_NODE, frontier.extend(iter(leaves)))
             conn.execute("COMMIT")
@@ -166,13 +167,12 @@ class SQLiteAuditLog(_SqlAuditReads):
                 at += len(item_rows)
         except Exception as exc:  # reported to every waiting append, never swallowed
             self._frontier = None  # it may hold leaves that were rolled back: reload it next time
-            try:
+            # The transaction may not have begun; the original error is what callers get.
+            with contextlib.suppress(Exception):
                 conn.execute("ROLLBACK")
-            except Exception:
-                pass  # the transaction may not have begun; the original error is what callers get
             outcome = [exc] * len(batch)
         by_loop: dict[Any, list] = {}
-        for (_, future, loop), result in zip(batch, outcome):
+        for (_, future, loop), result in zip(batch, outcome, strict=True):
             by_loop.setdefault(loop, []).append((future, result))
         for loop, results in by_loop.items():
             loop.call_soon_threadsafe(_resolve, results)
@@ -278,7 +278,7 @@ class PostgresAuditLog(_SqlAuditReads):
                     at += len(item_rows)
             except Exception as exc:  # reported to every waiting append, never swallowed
                 results = [exc] * len(batch)
-            _resolve([(future, result) for (_, future), result in zip(batch, results)])
+            _resolve([(future, result) for (_, future), result in zip(batch, results, strict=True)])
 
     async def close(self) -> None:
         if self._flushing is not None:

@@ -48,7 +48,8 @@ async def begin_immediate_async(conn: sqlite3.Connection, deadline_seconds: floa
     """`begin_immediate` for a connection used on the event loop: between tries the loop runs
     (at its timer's resolution, about a millisecond), instead of standing still in the wait."""
     give_up = time.monotonic() + deadline_seconds
-    while not _try_begin(conn, give_up):
+    # The lock is another connection's, maybe another process's: no event tells its release.
+    while not _try_begin(conn, give_up):  # noqa: ASYNC110
         await asyncio.sleep(0.0002)
 
 

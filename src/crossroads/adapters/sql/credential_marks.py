@@ -24,6 +24,7 @@ store again when it changes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import logging
 import os
@@ -116,10 +117,9 @@ class NotifyMark:
         it and notes who listens; after the commit, wait for their acknowledgements."""
         # A process that has just opened the store (a CLI command) would otherwise name its own
         # listener before it listens, and wait for an acknowledgement that cannot come.
-        try:
+        # Not listening in time: the others are still told, and this process reads the store.
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._listening.wait(), self._ack_seconds)
-        except TimeoutError:
-            pass  # not listening: the others are still told, and this process reads the store
         ticket = secrets.token_hex(8)
         self._acks[ticket] = set()
         listeners: set[int] = set()
@@ -208,10 +208,8 @@ class NotifyMark:
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
 

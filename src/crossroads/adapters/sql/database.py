@@ -170,10 +170,12 @@ class _PostgresTransaction(Transaction):
         if len(rows) < _BULK_ROWS:
             await super().insert_rows(table, columns, rows)
             return
-        async with self._conn.cursor() as cur:
-            async with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    await copy.write_row(row)
+        async with (
+            self._conn.cursor() as cur,
+            cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                await copy.write_row(row)
 
 
 class PostgresDatabase(Database):

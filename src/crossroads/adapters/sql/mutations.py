@@ -206,7 +206,7 @@ class SqlMutations(MutationStore):
                     ],
                 )
                 stored.update((row[0], row[1]) for row in found)
-            for mutation, digest, deliveries in items:
+            for mutation, _digest, deliveries in items:
                 key = (mutation.publisher, mutation.id)
                 if key not in stored:  # rare: read what is stored under its id
                     row = await tx.fetchone(

@@ -64,10 +64,9 @@ class BodyLimit:
             return
         limit = self.larger.get(scope["path"], self.default_limit)
         for name, value in scope["headers"]:
-            if name == b"content-length":
-                if not value.isdigit() or int(value) > limit:
-                    received_too_much = True
-                    break
+            if name == b"content-length" and (not value.isdigit() or int(value) > limit):
+                received_too_much = True
+                break
         else:
             received_too_much = False
         seen = 0

@@ -155,7 +155,7 @@ async def publish_batch(
         )
     response.headers["X-Request-Id"] = request_id(request)
     results = []
-    for number, (raw, outcome) in enumerate(zip(body.mutations, outcomes)):
+    for number, (raw, outcome) in enumerate(zip(body.mutations, outcomes, strict=True)):
         if isinstance(outcome, Refusal):
             results.append(
                 {
