@@ -1,4 +1,5 @@
-"""Checking the hub's audit log from outside: Merkle proofs as RFC 9162 (Certificate Transparency 2.0).
+"""Checking the hub's audit log from outside: Merkle proofs as RFC 9162 (Certificate
+Transparency 2.0).
 
 This module is self-contained on purpose: it imports nothing from Crossroads and only the standard
 library (plus `cryptography`, inside the one function that checks a tree head's Ed25519
@@ -71,7 +72,8 @@ def root_from_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes
 def verify_inclusion(
     index: int, size: int, leaf: bytes, path: Sequence[bytes], root: bytes
 ) -> None:
-    """Raise ProofError unless the leaf hash `leaf` is at `index` of the tree of `size` with `root`."""
+    """Raise ProofError unless the leaf hash `leaf` is at `index` of the tree of `size` with
+    `root`."""
     if root_from_inclusion(index, size, leaf, path) != root:
         raise ProofError(
             f"the inclusion proof for index {index} does not lead to the tree head's root"
@@ -235,7 +237,8 @@ def verify_segment(lines: Iterable[bytes], jwks: dict) -> dict:
     size, root = verify_tree_head(header.get("end_head") or {}, jwks)
     if size != end or _fold_parts(parts) != root:
         raise ProofError(
-            f"the entries do not give the root of the tree head of size {end}: the segment was changed"
+            f"the entries do not give the root of the tree head of size {end}: the segment"
+            " was changed"
         )
     return header
 

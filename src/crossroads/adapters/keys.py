@@ -151,7 +151,8 @@ def verify_client_assertion(assertion: str, jwks: dict, now: float) -> dict:
     except (JoseError, ValueError, TypeError, KeyError) as exc:
         raise Refusal(
             "invalid_client",
-            f"the client assertion does not verify against the application's registered keys ({exc.__class__.__name__}).",
+            "the client assertion does not verify against the application's registered keys"
+            f" ({exc.__class__.__name__}).",
             "client_assertion",
         ) from None
     check_claims(claims, now, ("exp", "jti"), ("invalid_client", "client_assertion"))
@@ -178,7 +179,8 @@ def make_client_assertion(
 
 
 def token_request(client_id: str, token_endpoint: str, private_jwk: dict) -> dict:
-    """The form an application posts to the token endpoint (client credentials, RFC 7523 assertion)."""
+    """The form an application posts to the token endpoint (client credentials, RFC 7523
+    assertion)."""
     return {
         "grant_type": "client_credentials",
         "client_id": client_id,

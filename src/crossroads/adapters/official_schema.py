@@ -83,7 +83,8 @@ class OfficialSchema:
         if "This element is not expected" in message:
             parent = path.rsplit("/", 2)[-2] if path.count("/") >= 2 else ""
             if expected and element in self.order.get(parent, ()):
-                # A known element arriving where a required one should be: the required one is missing.
+                # A known element arriving where a required one should be: the required one is
+                # missing.
                 missing = expected.group(1).split(",")[0].strip()
                 return self._zone_anomaly(
                     missing, f"{path.rsplit('/', 1)[0]}/{missing}", ("001",), detail
@@ -149,8 +150,8 @@ class OfficialSchema:
             if _NOT_XML.search(value):
                 raise Refusal(
                     "malformed_request",
-                    f"{parent.tag} holds a character that XML cannot carry (a control "
-                    "character, or half of a surrogate pair); the official form has no place for it.",
+                    f"{parent.tag} holds a character that XML cannot carry (a control character,"
+                    " or half of a surrogate pair); the official form has no place for it.",
                     parent.tag,
                 )
             parent.text = value

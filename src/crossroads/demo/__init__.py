@@ -1,1 +1,2 @@
-"""The demo country: a synthetic population, institutions, services and simulated authentic sources."""
+"""The demo country: a synthetic population, institutions, services and simulated authentic
+sources."""

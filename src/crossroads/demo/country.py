@@ -1,4 +1,5 @@
-"""A synthetic country: valid identifiers, institutions, capacities, services, authorizations, files.
+"""A synthetic country: valid identifiers, institutions, capacities, services, authorizations,
+files.
 
 Everything is derived from a seed, so the same `--persons N` always makes the same country, and
 the simulated authentic sources can answer for any person without a database of their own.

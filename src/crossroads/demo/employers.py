@@ -43,7 +43,10 @@ def services() -> list[Service]:
             ("periods",),
             response_schema=_PERIODS,
             provider=nsso,
-            description="From the declarations service: each period with its employer, worker type and dates.",
+            description=(
+                "From the declarations service: each period with its employer, worker type and"
+                " dates."
+            ),
         ),
         Service(
             "wages.quarterly",

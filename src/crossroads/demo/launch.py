@@ -22,7 +22,8 @@ import httpx
 
 def free_port_block(count: int) -> int:
     """A base port such that base .. base+count-1 are all free, below the ephemeral range (where
-    outgoing connections take local ports and could collide with a server started a moment later)."""
+    outgoing connections take local ports and could collide with a server started a moment
+    later)."""
     rng = random.Random()
     for _ in range(200):
         base = rng.randrange(20000, 32000 - count)

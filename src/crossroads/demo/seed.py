@@ -111,7 +111,8 @@ async def _subscribe(hub: Hub, provider_host: str, provider_port_base: int) -> N
             continue  # seeding again leaves the subscriptions (and their queues) as they are
         webhook = None
         if webhook_path is not None:
-            webhook = f"http://{provider_host}:{provider_port_base + (member.port_offset or 0)}{webhook_path}"
+            port = provider_port_base + (member.port_offset or 0)
+            webhook = f"http://{provider_host}:{port}{webhook_path}"
         await hub.mutations.subscribe(
             Caller(member.number, application),
             mutation_type,

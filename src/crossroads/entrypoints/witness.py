@@ -1,6 +1,7 @@
 """`crossroads witness`: the witness's HTTP API, run by a party other than the hub's operator.
 
-POST /witness/v1/tree-heads   {"head": <signed tree head>, "proof_from": m, "consistency_path": [...]}
+POST /witness/v1/tree-heads   {"head": <signed tree head>, "proof_from": m,
+                               "consistency_path": [...]}
 GET  /witness/v1/tree-heads/latest
 GET  /witness/.well-known/jwks.json   the witness's public keys, to check its cosignatures
 """
@@ -40,18 +41,24 @@ class Submission(BaseModel):
         0,
         ge=0,
         le=MAX_COUNT,
-        description="The tree size the consistency proof starts from: the last this witness countersigned.",
+        description=(
+            "The tree size the consistency proof starts from: the last this witness countersigned."
+        ),
     )
     consistency_path: list[str] = Field(
         default_factory=list,
         max_length=64,
-        description="The hub's consistency proof, hashes in base64 (at most 64: a tree of 2**63 entries is 63 deep).",
+        description=(
+            "The hub's consistency proof, hashes in base64 (at most 64: a tree of 2**63 entries"
+            " is 63 deep)."
+        ),
     )
 
 
 def create_witness_app(data_dir: Path, hub_jwks: dict) -> FastAPI:
     """The witness's API. Its errors are in the hub's format (docs/errors.md): JSON `{code,
-    message, field?, request_id}` with `X-Road-Error`; it reads JSON as the hub does (`read_json`)."""
+    message, field?, request_id}` with `X-Road-Error`; it reads JSON as the hub does
+    (`read_json`)."""
     keys = HubKeys.load_or_create(data_dir / "keys")
     witness = Witness(FileWitnessLedger(data_dir / "ledger"), hub_jwks, keys)
     app = FastAPI(

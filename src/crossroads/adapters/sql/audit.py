@@ -150,13 +150,18 @@ class SQLiteAuditLog(_SqlAuditReads):
             seqs = list(range(last + 1, last + 1 + len(rows)))
             frontier = self._tree(conn, top) if self._sequence_on_append and not waiting else None
             if frontier is None:
-                insert_values(conn, _INSERT, [(seq, *row, None) for seq, row in zip(seqs, rows, strict=True)])
+                insert_values(
+                    conn, _INSERT, [(seq, *row, None) for seq, row in zip(seqs, rows, strict=True)]
+                )
             else:
                 first = frontier.size
                 insert_values(
                     conn,
                     _INSERT,
-                    [(seq, *row, first + i) for i, (seq, row) in enumerate(zip(seqs, rows, strict=True))],
+                    [
+                        (seq, *row, first + i)
+                        for i, (seq, row) in enumerate(zip(seqs, rows, strict=True))
+                    ],
                 )
                 insert_values(conn, _INSERT_NODE, frontier.extend(iter(leaves)))
             conn.execute("COMMIT")
@@ -193,8 +198,8 @@ class SQLiteAuditLog(_SqlAuditReads):
                 ).fetchone()
                 if row is None:
                     raise RuntimeError(
-                        f"the audit tree of {size} entries lacks its stored node {(level, position)};"
-                        " run crossroads audit verify"
+                        f"the audit tree of {size} entries lacks its stored node"
+                        f" {(level, position)}; run crossroads audit verify"
                     )
                 hashes.append(bytes(row[0]))
             self._frontier = Frontier(size, hashes)
@@ -219,8 +224,10 @@ def _resolve(results: list) -> None:
 
 _PG_APPEND = (
     "WITH batch AS ("
-    " SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) AS seq, at_ms, subject_hash, record, n"
-    " FROM unnest(%s::bigint[], %s::bytea[], %s::bytea[]) WITH ORDINALITY AS t(at_ms, subject_hash, record, n)),"
+    " SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) AS seq,"
+    " at_ms, subject_hash, record, n"
+    " FROM unnest(%s::bigint[], %s::bytea[], %s::bytea[])"
+    " WITH ORDINALITY AS t(at_ms, subject_hash, record, n)),"
     " stored AS (INSERT INTO audit_log (seq, at_ms, subject_hash, record)"
     " SELECT seq, at_ms, subject_hash, record FROM batch)"
     " SELECT seq FROM batch ORDER BY n"

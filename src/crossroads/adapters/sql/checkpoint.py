@@ -23,7 +23,8 @@ log = logging.getLogger("crossroads.store")
 
 class WalCheckpointer:
     def __init__(self, path: str, interval: float = 0.2, restart_frames: int = 16384) -> None:
-        """`restart_frames`: the log's length (in pages, 64 MB by default) past which it is started over."""
+        """`restart_frames`: the log's length (in pages, 64 MB by default) past which it is
+        started over."""
         self._path = path
         self._interval = interval
         self._restart_frames = restart_frames
@@ -73,7 +74,8 @@ class WalCheckpointer:
 
     @staticmethod
     def _truncate(conn: sqlite3.Connection) -> bool:
-        """A TRUNCATE checkpoint; True when it was busy (a writer or an old reader) and did not finish."""
+        """A TRUNCATE checkpoint; True when it was busy (a writer or an old reader) and did not
+        finish."""
         busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         return bool(busy)
 

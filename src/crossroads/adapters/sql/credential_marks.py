@@ -13,10 +13,10 @@ store again when it changes.
   its transaction commits, before its call returns.
 - `NotifyMark` (PostgreSQL): a connection that LISTENs on `crossroads_credentials`; the change
   sends its NOTIFY inside its own transaction, so PostgreSQL delivers it at the commit, to every
-  process, and never for a change that rolled back. Delivery is asynchronous (in a measurement, 2-4 %
-  of the changes returned before another process had the notification), so the change's call
-  waits for every listener's acknowledgement and cuts the connection of one that does not answer
-  in time. A notification the server has sent and this process not yet read makes the mark
+  process, and never for a change that rolled back. Delivery is asynchronous (in a measurement,
+  2-4 % of the changes returned before another process had the notification), so the change's
+  call waits for every listener's acknowledgement and cuts the connection of one that does not
+  answer in time. A notification the server has sent and this process not yet read makes the mark
   unreadable (a zero-timeout poll of the socket), and so does a lost connection: `read()` then
   answers None and the caller reads the store, never a stale epoch.
 """
@@ -127,7 +127,8 @@ class NotifyMark:
         async def within(tx: Any) -> None:
             await tx.execute(f"SELECT pg_notify('{CHANNEL}', ?)", (ticket,))
             rows = await tx.fetchall(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = ?",
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND application_name = ?",
                 (LISTENER_NAME,),
             )
             listeners.update(row[0] for row in rows)

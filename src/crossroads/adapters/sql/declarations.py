@@ -18,10 +18,13 @@ from ...domain.declarations.records import Batch, Declaration, Mandate, PendingE
 from ...services.ports import DeclarationStore
 from .database import Database, Transaction
 
-_PERIOD = "SELECT id, employer, inss, worker_type, joint_committee, start_date, end_date, status FROM dimona_periods"
+_PERIOD = (
+    "SELECT id, employer, inss, worker_type, joint_committee, start_date, end_date, status"
+    " FROM dimona_periods"
+)
 _DECLARATION = (
-    "SELECT id, kind, form, employer, declarant, status, anomalies, language, received_at_ms, batch_id,"
-    " period_id, inss, summary FROM declarations"
+    "SELECT id, kind, form, employer, declarant, status, anomalies, language,"
+    " received_at_ms, batch_id, period_id, inss, summary FROM declarations"
 )
 _BATCH_COLUMNS = (
     "id, declarant, kind, sha256, content_type, language, status, received_at_ms, done_at_ms,"
@@ -93,9 +96,9 @@ class SqlDeclarations(DeclarationStore):
             )
             # An upsert, so that two concurrent puts of a new employer do not both insert it.
             await tx.execute(
-                "INSERT INTO employers (company_id, noss, name, active) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (company_id) DO UPDATE SET noss = excluded.noss, name = excluded.name,"
-                " active = excluded.active",
+                "INSERT INTO employers (company_id, noss, name, active)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (company_id) DO UPDATE"
+                " SET noss = excluded.noss, name = excluded.name, active = excluded.active",
                 (employer.company_id, employer.noss, employer.name, int(employer.active)),
             )
         return not existed
@@ -121,8 +124,9 @@ class SqlDeclarations(DeclarationStore):
         # nothing to delete and the second insert broke the key.
         async with self._db.transaction() as tx:
             await tx.execute(
-                "INSERT INTO mandates (office, employer, valid_from, valid_to) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (office, employer, valid_from) DO UPDATE SET valid_to = excluded.valid_to",
+                "INSERT INTO mandates (office, employer, valid_from, valid_to)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (office, employer, valid_from) DO"
+                " UPDATE SET valid_to = excluded.valid_to",
                 (
                     office,
                     employer,
@@ -134,7 +138,8 @@ class SqlDeclarations(DeclarationStore):
     async def has_mandate(self, office: str, employer: str, day: date) -> bool:
         text = day.isoformat()
         row = await self._db.fetchone(
-            "SELECT 1 FROM mandates WHERE office = ? AND employer = ? AND valid_from <= ? AND (valid_to IS NULL OR valid_to >= ?)",
+            "SELECT 1 FROM mandates WHERE office = ? AND employer = ?"
+            " AND valid_from <= ? AND (valid_to IS NULL OR valid_to >= ?)",
             (office, employer, text, text),
         )
         return row is not None
@@ -232,22 +237,23 @@ class SqlDeclarations(DeclarationStore):
         )
         if period.id is None:
             row = await tx.fetchone(
-                "INSERT INTO dimona_periods (employer, inss, worker_type, joint_committee, start_date, end_date, status)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                "INSERT INTO dimona_periods (employer, inss, worker_type, joint_committee,"
+                " start_date, end_date, status) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 values,
             )
             return replace(period, id=row[0])
         await tx.execute(
-            "UPDATE dimona_periods SET employer = ?, inss = ?, worker_type = ?, joint_committee = ?,"
-            " start_date = ?, end_date = ?, status = ? WHERE id = ?",
+            "UPDATE dimona_periods SET employer = ?, inss = ?, worker_type = ?,"
+            " joint_committee = ?, start_date = ?, end_date = ?, status = ? WHERE id = ?",
             (*values, period.id),
         )
         return period
 
     async def _insert_declaration(self, tx: Transaction, d: Declaration) -> int:
         row = await tx.fetchone(
-            "INSERT INTO declarations (kind, form, employer, declarant, batch_id, status, period_id, inss, anomalies,"
-            " summary, language, received_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO declarations (kind, form, employer, declarant, batch_id, status,"
+            " period_id, inss, anomalies, summary, language, received_at_ms)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 d.kind,
                 d.form,
@@ -270,7 +276,8 @@ class SqlDeclarations(DeclarationStore):
     ) -> None:
         if events:
             await tx.executemany(
-                "INSERT INTO declaration_events (mutation_id, mutation_type, subject, effective_date, payload) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO declaration_events (mutation_id, mutation_type, subject,"
+                " effective_date, payload) VALUES (?, ?, ?, ?, ?)",
                 [
                     (
                         f"declaration-{declaration_id}-{n}",
@@ -295,7 +302,8 @@ class SqlDeclarations(DeclarationStore):
         self, employer: str, first: date, last: date
     ) -> dict[str, list[DimonaPeriod]]:
         rows = await self._db.fetchall(
-            f"{_PERIOD} WHERE employer = ? AND start_date <= ? AND (end_date IS NULL OR end_date >= ?)",
+            f"{_PERIOD} WHERE employer = ? AND start_date <= ? AND (end_date IS NULL"
+            " OR end_date >= ?)",
             (employer, last.isoformat(), first.isoformat()),
         )
         found: dict[str, list[DimonaPeriod]] = {}
@@ -356,15 +364,16 @@ class SqlDeclarations(DeclarationStore):
         return [
             _declaration(r)
             for r in await self._db.fetchall(
-                f"{_DECLARATION} WHERE inss = ? AND kind = 'social-risk' AND status != 'B' ORDER BY id",
+                f"{_DECLARATION} WHERE inss = ? AND kind = 'social-risk'"
+                " AND status != 'B' ORDER BY id",
                 (inss,),
             )
         ]
 
     async def wages_of(self, inss: str) -> list[dict]:
         rows = await self._db.fetchall(
-            "SELECT quarter, employer, worker_code, gross, days, hours, joint_committees FROM quarterly_wages"
-            " WHERE inss = ? ORDER BY quarter, employer, worker_code",
+            "SELECT quarter, employer, worker_code, gross, days, hours, joint_committees"
+            " FROM quarterly_wages WHERE inss = ? ORDER BY quarter, employer, worker_code",
             (inss,),
         )
         return [
@@ -412,13 +421,15 @@ class SqlDeclarations(DeclarationStore):
             if row is not None:
                 return _batch(row), False
             files, size = await tx.fetchone(
-                "SELECT COUNT(*), COALESCE(SUM(size_bytes), 0) FROM declaration_batches WHERE status = 'S' AND institution = ?",
+                "SELECT COUNT(*), COALESCE(SUM(size_bytes), 0)"
+                " FROM declaration_batches WHERE status = 'S' AND institution = ?",
                 (institution,),
             )
             admit(QueueShare(files, int(size)))
             row = await tx.fetchone(
-                "INSERT INTO declaration_batches (declarant, institution, kind, sha256, content_type, body, size_bytes,"
-                f" language, status, received_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'S', ?) RETURNING {_BATCH_COLUMNS}",
+                "INSERT INTO declaration_batches (declarant, institution, kind, sha256,"
+                " content_type, body, size_bytes, language, status, received_at_ms)"
+                f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'S', ?) RETURNING {_BATCH_COLUMNS}",
                 (
                     declarant,
                     institution,
@@ -448,15 +459,18 @@ class SqlDeclarations(DeclarationStore):
         started longest ago, or never, goes first), and each institution's files go oldest first.
         So a file waits for at most one file of each other institution with files waiting."""
         row = await self._db.fetchone(
-            f"SELECT {_BATCH_COLUMNS} FROM declaration_batches b WHERE b.status = 'S' AND b.id ="
-            " (SELECT MIN(w.id) FROM declaration_batches w WHERE w.status = 'S' AND w.institution = b.institution)"
-            " ORDER BY COALESCE((SELECT MAX(t.started_at_ms) FROM declaration_batches t"
-            " WHERE t.institution = b.institution), 0), b.id LIMIT 1"
+            f"SELECT {_BATCH_COLUMNS} FROM declaration_batches b WHERE b.status = 'S'"
+            " AND b.id = (SELECT MIN(w.id) FROM declaration_batches w"
+            " WHERE w.status = 'S' AND w.institution = b.institution)"
+            " ORDER BY COALESCE((SELECT MAX(t.started_at_ms)"
+            " FROM declaration_batches t WHERE t.institution = b.institution), 0), b.id"
+            " LIMIT 1"
         )
         return _batch(row) if row else None
 
     async def start_batch(self, batch_id: int, at_ms: int) -> int:
-        """Count one more attempt at a waiting file, durably, before any work on it; return the count."""
+        """Count one more attempt at a waiting file, durably, before any work on it; return the
+        count."""
         async with self._db.transaction() as tx:
             row = await tx.fetchone(
                 "UPDATE declaration_batches SET attempts = attempts + 1, started_at_ms = ?"
@@ -472,7 +486,8 @@ class SqlDeclarations(DeclarationStore):
         `failed`: it ended in a fault of the hub's, and the same file may be sent again."""
         async with self._db.transaction() as tx:
             changed = await tx.execute(
-                "UPDATE declaration_batches SET status = ?, acknowledgement = ?, done_at_ms = ?, body = NULL, failed = ?"
+                "UPDATE declaration_batches"
+                " SET status = ?, acknowledgement = ?, done_at_ms = ?, body = NULL, failed = ?"
                 " WHERE id = ? AND status = 'S'",
                 (status, orjson.dumps(acknowledgement).decode(), at_ms, int(failed), batch_id),
             )
@@ -482,8 +497,8 @@ class SqlDeclarations(DeclarationStore):
 
     async def pending_events(self, limit: int) -> list[PendingEvent]:
         rows = await self._db.fetchall(
-            "SELECT seq, mutation_id, mutation_type, subject, effective_date, payload FROM declaration_events"
-            " ORDER BY seq LIMIT ?",
+            "SELECT seq, mutation_id, mutation_type, subject, effective_date, payload"
+            " FROM declaration_events ORDER BY seq LIMIT ?",
             (limit,),
         )
         return [PendingEvent(r[0], r[1], r[2], r[3], r[4], orjson.loads(r[5])) for r in rows]

@@ -56,7 +56,8 @@ class SqlDirectory(DirectoryRepository):
                     final[key] = periods_after(set(final[key]), change)
                 elif key not in original and change.op == "integrate" and change.period is not None:
                     # The common case of a first load: a new key's first integration is its only
-                    # row. A tuple, not a set: hashing enums and dataclasses is what this loop spent.
+                    # row. A tuple, not a set: hashing enums and dataclasses is what this loop
+                    # spent.
                     final[key] = ((change.phase, change.period),)
                 else:
                     final[key] = periods_after(set(original.get(key, ())), change)
@@ -81,8 +82,8 @@ class SqlDirectory(DirectoryRepository):
                 ]
             if deletes:
                 await tx.executemany(
-                    "DELETE FROM integrations WHERE subject_key = ? AND institution = ? AND capacity = ?"
-                    " AND phase = ? AND valid_from = ?",
+                    "DELETE FROM integrations WHERE subject_key = ? AND institution = ?"
+                    " AND capacity = ? AND phase = ? AND valid_from = ?",
                     deletes,
                 )
             if inserts:
@@ -97,7 +98,8 @@ class SqlDirectory(DirectoryRepository):
         for at in range(0, len(ordered), _LOAD_BATCH):
             group = ordered[at : at + _LOAD_BATCH]
             rows = await tx.fetchall(
-                f"SELECT {_COLUMNS} FROM integrations WHERE subject_key IN ({', '.join('?' for _ in group)})",
+                f"SELECT {_COLUMNS} FROM integrations"
+                f" WHERE subject_key IN ({', '.join('?' for _ in group)})",
                 group,
             )
             for row in rows:
@@ -134,7 +136,8 @@ class SqlDirectory(DirectoryRepository):
 
     async def holders(self, subject_key: bytes, capacity: str | None = None) -> list[Integration]:
         rows = await self._db.fetchall(
-            f"SELECT {_COLUMNS} FROM integrations WHERE subject_key = ? ORDER BY institution, capacity, valid_from",
+            f"SELECT {_COLUMNS} FROM integrations WHERE subject_key = ?"
+            " ORDER BY institution, capacity, valid_from",
             (subject_key,),
         )
         found = [_integration(r) for r in rows]
@@ -146,7 +149,8 @@ class SqlDirectory(DirectoryRepository):
         for at in range(0, len(wanted), _LOAD_BATCH):
             group = wanted[at : at + _LOAD_BATCH]
             rows = await self._db.fetchall(
-                f"SELECT {_COLUMNS} FROM integrations WHERE subject_key IN ({', '.join('?' for _ in group)})"
+                f"SELECT {_COLUMNS} FROM integrations"
+                f" WHERE subject_key IN ({', '.join('?' for _ in group)})"
                 " ORDER BY subject_key, institution, capacity, valid_from",
                 group,
             )

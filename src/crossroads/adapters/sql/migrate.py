@@ -37,7 +37,8 @@ async def current_version(db: Database) -> int:
         if db.dialect == "postgres":
             await tx.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
         await tx.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS schema_migrations"
+            " (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
         )
         row = await tx.fetchone("SELECT MAX(version) FROM schema_migrations")
     return (row[0] or 0) if row else 0
@@ -54,7 +55,8 @@ async def migrate(db: Database) -> list[str]:
     version = await current_version(db)
     if version > newest:
         raise RuntimeError(
-            f"the database schema is at version {version}, newer than this hub knows ({newest}); upgrade the hub"
+            f"the database schema is at version {version}, newer than this hub knows"
+            f" ({newest}); upgrade the hub"
         )
     applied = []
     for number, name, sql in migrations:

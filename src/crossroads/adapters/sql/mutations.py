@@ -10,7 +10,10 @@ from ...services.ports import Delivery, MutationStore
 from .database import Database, Row
 
 _TYPE_COLUMNS = "code, version, name, publisher, payload_schema, description, fields, state_path"
-_SUBSCRIPTION_COLUMNS = "id, institution, application, mutation_type, authorization_ref, mode, webhook_url, created_at_ms"
+_SUBSCRIPTION_COLUMNS = (
+    "id, institution, application, mutation_type, authorization_ref, mode, webhook_url,"
+    " created_at_ms"
+)
 _DELIVERY_COLUMNS = (
     "d.seq, d.subscription, d.publisher, d.mutation_id, d.subject_key, d.message, d.attempts,"
     " d.last_error, d.dead_at_ms"
@@ -86,8 +89,9 @@ class SqlMutations(MutationStore):
             )
             # An upsert, so that two concurrent puts of a new type do not both insert it.
             await tx.execute(
-                f"INSERT INTO mutation_types ({_TYPE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (code, version) DO UPDATE SET name = excluded.name, publisher = excluded.publisher,"
+                f"INSERT INTO mutation_types ({_TYPE_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (code, version) DO UPDATE"
+                " SET name = excluded.name, publisher = excluded.publisher,"
                 " payload_schema = excluded.payload_schema, description = excluded.description,"
                 " fields = excluded.fields, state_path = excluded.state_path",
                 values,
@@ -115,8 +119,8 @@ class SqlMutations(MutationStore):
     async def add_subscription(self, subscription: Subscription) -> bool:
         async with self._db.transaction() as tx:
             changed = await tx.execute(
-                f"INSERT INTO subscriptions ({_SUBSCRIPTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
+                f"INSERT INTO subscriptions ({_SUBSCRIPTION_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (
                     subscription.id,
                     subscription.institution,
@@ -145,7 +149,8 @@ class SqlMutations(MutationStore):
         named = {k: v for k, v in wanted.items() if v is not None}
         where = " AND ".join(f"{k} = ?" for k in named) or "1 = 1"
         rows = await self._db.fetchall(
-            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE {where} ORDER BY created_at_ms, id",
+            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE {where}"
+            " ORDER BY created_at_ms, id",
             tuple(named.values()),
         )
         return [_subscription(r) for r in rows]
@@ -185,8 +190,9 @@ class SqlMutations(MutationStore):
             for at in range(0, len(items), _MUTATIONS_PER_INSERT):
                 chunk = items[at : at + _MUTATIONS_PER_INSERT]
                 found = await tx.fetchall(
-                    "INSERT INTO mutations (publisher, id, mutation_type, version, subject_key, effective_day, digest,"
-                    " recipients, published_at_ms) VALUES "
+                    "INSERT INTO mutations (publisher, id, mutation_type, version,"
+                    " subject_key, effective_day, digest, recipients, published_at_ms)"
+                    " VALUES "
                     + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
                     + " ON CONFLICT DO NOTHING RETURNING publisher, id",
                     [
@@ -259,9 +265,10 @@ class SqlMutations(MutationStore):
             if value is not None
         ]
         rows = await self._db.fetchall(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s ON s.id = d.subscription"
-            " WHERE s.institution = ? AND s.application = ? AND s.mode = 'pull' AND d.acked_at_ms IS NULL"
-            f" AND d.dead_at_ms IS NULL AND d.seq > ?{''.join(' AND ' + c for c, _ in named)} ORDER BY d.seq LIMIT ?",
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s"
+            " ON s.id = d.subscription WHERE s.institution = ? AND s.application = ?"
+            " AND s.mode = 'pull' AND d.acked_at_ms IS NULL AND d.dead_at_ms IS NULL"
+            f" AND d.seq > ?{''.join(' AND ' + c for c, _ in named)} ORDER BY d.seq LIMIT ?",
             (institution, application, after, *[v for _, v in named], limit),
         )
         return [_delivery(r) for r in rows]
@@ -272,9 +279,9 @@ class SqlMutations(MutationStore):
         found: list[Delivery] = []
         for group in _groups(seqs):
             rows = await self._db.fetchall(
-                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s ON s.id = d.subscription"
-                f" WHERE s.institution = ? AND s.application = ? AND d.acked_at_ms IS NULL AND d.seq IN ({_marks(group)})"
-                " ORDER BY d.seq",
+                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s"
+                " ON s.id = d.subscription WHERE s.institution = ? AND s.application = ?"
+                f" AND d.acked_at_ms IS NULL AND d.seq IN ({_marks(group)}) ORDER BY d.seq",
                 (institution, application, *group),
             )
             found += [_delivery(r) for r in rows]
@@ -287,16 +294,19 @@ class SqlMutations(MutationStore):
         async with self._db.transaction() as tx:
             for group in _groups(seqs):
                 acked += await tx.execute(
-                    f"UPDATE deliveries SET acked_at_ms = ? WHERE seq IN ({_marks(group)}) AND acked_at_ms IS NULL"
-                    " AND subscription IN (SELECT id FROM subscriptions WHERE institution = ? AND application = ?)",
+                    "UPDATE deliveries SET acked_at_ms = ?"
+                    f" WHERE seq IN ({_marks(group)}) AND acked_at_ms IS NULL"
+                    " AND subscription IN (SELECT id FROM subscriptions"
+                    " WHERE institution = ? AND application = ?)",
                     (at_ms, *group, institution, application),
                 )
         return acked
 
     async def due_pushes(self, subscription: str, now_ms: int, limit: int) -> list[Delivery]:
         rows = await self._db.fetchall(
-            f"SELECT {_DELIVERY_COLUMNS}, d.next_attempt_ms FROM deliveries d WHERE d.subscription = ?"
-            " AND d.acked_at_ms IS NULL AND d.dead_at_ms IS NULL ORDER BY d.seq LIMIT ?",
+            f"SELECT {_DELIVERY_COLUMNS}, d.next_attempt_ms FROM deliveries d"
+            " WHERE d.subscription = ? AND d.acked_at_ms IS NULL"
+            " AND d.dead_at_ms IS NULL ORDER BY d.seq LIMIT ?",
             (subscription, limit),
         )
         if not rows or rows[0][-1] > now_ms:
@@ -317,15 +327,15 @@ class SqlMutations(MutationStore):
         async with self._db.transaction() as tx:
             for group in _groups(seqs):
                 await tx.execute(
-                    "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_attempt_ms = ?, dead_at_ms = ?"
-                    f" WHERE seq IN ({_marks(group)})",
+                    "UPDATE deliveries SET attempts = attempts + 1, last_error = ?,"
+                    f" next_attempt_ms = ?, dead_at_ms = ? WHERE seq IN ({_marks(group)})",
                     (error[:500], next_attempt_ms, dead_at_ms, *group),
                 )
 
     async def dead_letters(self, limit: int) -> list[Delivery]:
         rows = await self._db.fetchall(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d WHERE d.dead_at_ms IS NOT NULL AND d.acked_at_ms IS NULL"
-            " ORDER BY d.seq LIMIT ?",
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d WHERE d.dead_at_ms IS NOT NULL"
+            " AND d.acked_at_ms IS NULL ORDER BY d.seq LIMIT ?",
             (limit,),
         )
         return [_delivery(r) for r in rows]
@@ -336,7 +346,8 @@ class SqlMutations(MutationStore):
             for group in _groups(seqs):
                 rows = await tx.fetchall(
                     "UPDATE deliveries SET dead_at_ms = NULL, attempts = 0, next_attempt_ms = 0"
-                    f" WHERE dead_at_ms IS NOT NULL AND acked_at_ms IS NULL AND seq IN ({_marks(group)}) RETURNING seq",
+                    " WHERE dead_at_ms IS NOT NULL AND acked_at_ms IS NULL"
+                    f" AND seq IN ({_marks(group)}) RETURNING seq",
                     tuple(group),
                 )
                 replayed += [row[0] for row in rows]
@@ -346,7 +357,8 @@ class SqlMutations(MutationStore):
         found: list[Delivery] = []
         for group in _groups(seqs):
             rows = await self._db.fetchall(
-                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d WHERE d.seq IN ({_marks(group)}) ORDER BY d.seq",
+                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d"
+                f" WHERE d.seq IN ({_marks(group)}) ORDER BY d.seq",
                 tuple(group),
             )
             found += [_delivery(r) for r in rows]
@@ -354,8 +366,9 @@ class SqlMutations(MutationStore):
 
     async def push_deliveries_after(self, after: int, limit: int) -> list[Delivery]:
         rows = await self._db.fetchall(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s ON s.id = d.subscription"
-            " WHERE d.seq > ? AND s.mode = 'push' ORDER BY d.seq LIMIT ?",
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s"
+            " ON s.id = d.subscription WHERE d.seq > ? AND s.mode = 'push'"
+            " ORDER BY d.seq LIMIT ?",
             (after, limit),
         )
         return [_delivery(r) for r in rows]

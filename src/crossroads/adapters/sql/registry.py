@@ -134,8 +134,10 @@ class SqlRegistry(RegistryRepository):
             )
             updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
             await tx.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
-                f" ON CONFLICT ({', '.join(keys)}) DO {f'UPDATE SET {updates}' if updates else 'NOTHING'}",
+                f"INSERT INTO {table} ({', '.join(columns)})"
+                f" VALUES ({', '.join('?' for _ in columns)})"
+                f" ON CONFLICT ({', '.join(keys)}) DO"
+                f" {f'UPDATE SET {updates}' if updates else 'NOTHING'}",
                 list(values.values()),
             )
         return existed is None
@@ -175,10 +177,12 @@ class SqlRegistry(RegistryRepository):
             # A new application, and one put inactive, get a new epoch: the tokens issued under
             # the old one are refused from this commit on (see RegistryRepository.credential_epoch).
             await tx.execute(
-                "INSERT INTO applications (institution, code, name, jwks, active, token_epoch) VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (institution, code) DO UPDATE SET name = excluded.name, jwks = excluded.jwks,"
-                " active = excluded.active, token_epoch = CASE WHEN excluded.active = 0"
-                " THEN excluded.token_epoch ELSE applications.token_epoch END",
+                "INSERT INTO applications (institution, code, name, jwks, active,"
+                " token_epoch) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (institution, code) DO UPDATE"
+                " SET name = excluded.name, jwks = excluded.jwks, active = excluded.active,"
+                " token_epoch = CASE WHEN excluded.active = 0 THEN excluded.token_epoch ELSE"
+                " applications.token_epoch END",
                 [
                     *key,
                     application.name,
@@ -202,7 +206,8 @@ class SqlRegistry(RegistryRepository):
             epoch = await self._epochs.get(key)
         else:
             row = await self._db.fetchone(
-                "SELECT token_epoch FROM applications WHERE institution = ? AND code = ? AND active <> 0",
+                "SELECT token_epoch FROM applications WHERE institution = ? AND code = ?"
+                " AND active <> 0",
                 key,
             )
             epoch = row[0] if row else None
@@ -234,7 +239,8 @@ class SqlRegistry(RegistryRepository):
     async def _epochs_of(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
         pairs = ", ".join("(?, ?)" for _ in keys)
         rows = await self._db.fetchall(
-            f"SELECT institution, code, token_epoch FROM applications WHERE active <> 0 AND (institution, code) IN ({pairs})",
+            "SELECT institution, code, token_epoch FROM applications WHERE active <> 0"
+            f" AND (institution, code) IN ({pairs})",
             [part for key in keys for part in key],
         )
         return {(row[0], row[1]): row[2] for row in rows}

@@ -18,7 +18,8 @@ class SqlReplayGuard(ReplayGuard):
             # Expired ids can be forgotten: an assertion past its exp is refused anyway.
             await tx.execute("DELETE FROM client_assertions WHERE expires_at < ?", (now,))
             inserted = await tx.execute(
-                "INSERT INTO client_assertions (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING",
+                "INSERT INTO client_assertions (jti, expires_at) VALUES (?, ?)"
+                " ON CONFLICT (jti) DO NOTHING",
                 (jti, expires_at),
             )
         return inserted == 1

@@ -42,7 +42,8 @@ class SqlTransparencyLog(TransparencyLog):
                 return False
             for offset, low, high in _runs(seqs):  # one statement per run of consecutive seqs
                 await tx.execute(
-                    "UPDATE audit_log SET leaf_index = seq + ? WHERE seq >= ? AND seq <= ? AND leaf_index IS NULL",
+                    "UPDATE audit_log SET leaf_index = seq + ? WHERE seq >= ?"
+                    " AND seq <= ? AND leaf_index IS NULL",
                     (first_index + offset - low, low, high),
                 )
             given = await tx.fetchone(
@@ -87,7 +88,8 @@ class SqlTransparencyLog(TransparencyLog):
 
     async def entries(self, start: int, limit: int) -> list[tuple[int, bytes]]:
         rows = await self._db.fetchall(
-            "SELECT leaf_index, record FROM audit_log WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?",
+            "SELECT leaf_index, record FROM audit_log WHERE leaf_index >= ?"
+            " ORDER BY leaf_index LIMIT ?",
             (start, limit),
         )
         return [(r[0], _as_bytes(r[1])) for r in rows]
@@ -107,9 +109,9 @@ class SqlTransparencyLog(TransparencyLog):
         while bucket >= 0 and len(found) < limit:
             window = list(range(bucket, max(-1, bucket - _BUCKETS_PER_QUERY), -1))
             rows = await self._db.fetchall(
-                f"SELECT seq, leaf_index, record FROM audit_log WHERE (seq >> {_SUBJECT_BUCKET_BITS})"
-                f" IN ({', '.join('?' * len(window))}) AND subject_hash = ? AND seq < ?"
-                " ORDER BY seq DESC LIMIT ?",
+                "SELECT seq, leaf_index, record FROM audit_log"
+                f" WHERE (seq >> {_SUBJECT_BUCKET_BITS}) IN ({', '.join('?' * len(window))})"
+                " AND subject_hash = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
                 (*window, subject_key, before_seq, limit - len(found)),
             )
             found.extend((r[0], r[1], _as_bytes(r[2])) for r in rows)
@@ -118,22 +120,24 @@ class SqlTransparencyLog(TransparencyLog):
 
     async def level_nodes(self, level: int, start: int, end: int) -> dict[int, bytes]:
         rows = await self._db.fetchall(
-            "SELECT position, hash FROM merkle_nodes WHERE level = ? AND position >= ? AND position < ?",
+            "SELECT position, hash FROM merkle_nodes WHERE level = ? AND position >= ?"
+            " AND position < ?",
             (level, start, end),
         )
         return {r[0]: bytes(r[1]) for r in rows}
 
     async def heads(self) -> list[TreeHead]:
         rows = await self._db.fetchall(
-            "SELECT tree_size, root_hash, timestamp_ms, signature FROM tree_heads ORDER BY tree_size"
+            "SELECT tree_size, root_hash, timestamp_ms, signature FROM tree_heads"
+            " ORDER BY tree_size"
         )
         return [TreeHead(r[0], bytes(r[1]), r[2], r[3]) for r in rows]
 
     async def put_head(self, head: TreeHead) -> None:
         async with self._db.transaction() as tx:
             await tx.execute(
-                "INSERT INTO tree_heads (tree_size, root_hash, timestamp_ms, signature) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (tree_size) DO NOTHING",
+                "INSERT INTO tree_heads (tree_size, root_hash, timestamp_ms, signature)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (tree_size) DO NOTHING",
                 (head.tree_size, head.root_hash, head.timestamp_ms, head.signature),
             )
 
@@ -154,8 +158,8 @@ class SqlTransparencyLog(TransparencyLog):
     async def put_cosignature(self, tree_size: int, witness: str, cosignature: str) -> None:
         async with self._db.transaction() as tx:
             await tx.execute(
-                "INSERT INTO tree_head_cosignatures (tree_size, witness, cosignature) VALUES (?, ?, ?)"
-                " ON CONFLICT (tree_size, witness) DO NOTHING",
+                "INSERT INTO tree_head_cosignatures (tree_size, witness, cosignature)"
+                " VALUES (?, ?, ?) ON CONFLICT (tree_size, witness) DO NOTHING",
                 (tree_size, witness, cosignature),
             )
 
@@ -177,8 +181,8 @@ class SqlTransparencyLog(TransparencyLog):
     async def add_segment(self, segment: Segment) -> None:
         async with self._db.transaction() as tx:
             await tx.execute(
-                "INSERT INTO audit_segments (start_index, end_index, file_name, sha256, exported_at_ms)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO audit_segments (start_index, end_index, file_name, sha256,"
+                " exported_at_ms) VALUES (?, ?, ?, ?, ?)",
                 (
                     segment.start,
                     segment.end,
@@ -197,7 +201,8 @@ class SqlTransparencyLog(TransparencyLog):
     async def prune(self, up_to: int, keep: list[Node], at_ms: int) -> int:
         async with self._db.transaction() as tx:
             await tx.execute(
-                "UPDATE audit_segments SET pruned_at_ms = ? WHERE end_index <= ? AND pruned_at_ms IS NULL",
+                "UPDATE audit_segments SET pruned_at_ms = ? WHERE end_index <= ?"
+                " AND pruned_at_ms IS NULL",
                 (at_ms, up_to),
             )
         # Then in chunks, each its own transaction, so that appends are never held up for long.
@@ -217,8 +222,8 @@ class SqlTransparencyLog(TransparencyLog):
                 high = min(below, low + _PRUNE_CHUNK)
                 async with self._db.transaction() as tx:
                     await tx.execute(
-                        "DELETE FROM merkle_nodes WHERE level = ? AND position >= ? AND position < ?"
-                        " AND position <> ?",
+                        "DELETE FROM merkle_nodes WHERE level = ? AND position >= ?"
+                        " AND position < ? AND position <> ?",
                         (level, low, high, kept.get(level, -1)),
                     )
         return removed

@@ -38,7 +38,8 @@ from .responses import JSONBody
 from .schemas import ExchangeIn
 from .sessions import CitizenSessions
 
-DESCRIPTION = """Crossroads is a crossroads bank for government data exchange. Applications of member
+DESCRIPTION = """\
+Crossroads is a crossroads bank for government data exchange. Applications of member
 institutions obtain an access token (`/oauth/token`, RFC 7523 private_key_jwt) and ask services
 about persons through `/v1/exchange/{service}`; every answer and refusal is audited.
 Every error is `{code, message, field?, request_id}`; the codes are listed under `x-error-codes`."""

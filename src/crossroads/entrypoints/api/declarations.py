@@ -90,7 +90,9 @@ def _created(response: Response, declaration) -> dict:
     responses=ERRORS,
     status_code=201,
     openapi_extra=_BODY,
-    summary="Declare one DIMONA form (IN, OUT, update, cancel); 201 with the declaration's Location",
+    summary=(
+        "Declare one DIMONA form (IN, OUT, update, cancel); 201 with the declaration's Location"
+    ),
 )
 async def post_dimona(
     request: Request,
@@ -133,7 +135,10 @@ async def post_dmfa(
             "content": {"application/json": {"schema": {"type": "object"}}},
         }
     },
-    summary="Declare a social risk: unemployment.end-of-employment, unemployment.temporary-hours, incapacity.work",
+    summary=(
+        "Declare a social risk: unemployment.end-of-employment, unemployment.temporary-hours,"
+        " incapacity.work"
+    ),
 )
 async def post_social_risk(
     scenario: str,
@@ -162,7 +167,10 @@ async def post_social_risk(
 @router.get(
     "/v1/declarations/{declaration_id}",
     responses=ERRORS,
-    summary="A declaration's status: result A (accepted), W (with warnings), B (refused) or S (being processed)",
+    summary=(
+        "A declaration's status: result A (accepted), W (with warnings), B (refused) or S (being"
+        " processed)"
+    ),
 )
 async def get_declaration(
     declaration_id: RowId, declarations: DeclarationsDep, caller: Caller = Depends(application)
@@ -175,7 +183,10 @@ async def get_declaration(
     responses=BATCH_ERRORS,
     status_code=202,
     openapi_extra=_BODY,
-    summary="Upload a batch file (many DIMONA forms, or a whole DmfA): 202 with its Location; the same file again: 200",
+    summary=(
+        "Upload a batch file (many DIMONA forms, or a whole DmfA): 202 with its Location; the"
+        " same file again: 200"
+    ),
 )
 async def post_batch(
     kind: str,
@@ -199,7 +210,10 @@ async def post_batch(
 @router.get(
     BATCH_PREFIX + "{batch_id}",
     responses=ERRORS,
-    summary="A batch file's status (S while waiting or being processed, then A, W or B) and, once done, its acknowledgement",
+    summary=(
+        "A batch file's status (S while waiting or being processed, then A, W or B) and, once"
+        " done, its acknowledgement"
+    ),
 )
 async def get_batch(
     batch_id: RowId, batches: DeclarationBatchesDep, caller: Caller = Depends(application)
@@ -211,7 +225,10 @@ async def get_batch(
 @router.get(
     BATCH_PREFIX + "{batch_id}/acknowledgement",
     responses=ERRORS,
-    summary="The acknowledgement of a processed batch: every form's declaration with its status and anomalies",
+    summary=(
+        "The acknowledgement of a processed batch: every form's declaration with its status and"
+        " anomalies"
+    ),
 )
 async def get_acknowledgement(
     batch_id: RowId,

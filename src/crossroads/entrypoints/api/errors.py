@@ -171,7 +171,8 @@ async def refusal_response(
     request: Request, refusal: Refusal, *, audit: bool = True, hub: Hub | None = None
 ) -> Response:
     """A refusal, audited unless its use case did (or `audit` is False), rendered as JSON or as
-    the citizen's page. Should the audit record fail, the answer is `internal_error` (`unaudited`)."""
+    the citizen's page. Should the audit record fail, the answer is `internal_error`
+    (`unaudited`)."""
     if audit:
         try:
             await audit_refusal(request, refusal, hub)
@@ -217,7 +218,8 @@ def install(app: FastAPI) -> None:
 
 
 def openapi_errors(*codes: str) -> dict:
-    """`responses=` for a route: each status with the codes it may carry, for the OpenAPI document."""
+    """`responses=` for a route: each status with the codes it may carry, for the OpenAPI
+    document."""
     by_status: dict[int, list[str]] = {}
     for code in codes:
         by_status.setdefault(CATALOGUE[code].status, []).append(code)

@@ -38,14 +38,18 @@ def read_json(raw: bytes) -> Any:
     except ValueError as exc:
         why = str(exc)
         if "escape" in why:  # the parser's words for a lone surrogate are about hex escapes
-            why += " (a \\u escape names a Unicode character; a lone surrogate, \\ud800 to \\udfff, names none)"
+            why += (
+                " (a \\u escape names a Unicode character; a lone surrogate, \\ud800 to \\udfff,"
+                " names none)"
+            )
         raise Refusal("malformed_request", f"the body is not valid JSON: {why}.") from None
     check_storable(value)
     return value
 
 
 def check_storable(value: Any, where: str = "") -> None:
-    """Refuse a non-finite number, an integer beyond 64 bits or text with U+0000 anywhere in `value`.
+    """Refuse a non-finite number, an integer beyond 64 bits or text with U+0000 anywhere in
+    `value`.
 
     Iterative, so that a deeply nested value costs no stack."""
     pending: list[tuple[str, Any]] = [(where, value)]

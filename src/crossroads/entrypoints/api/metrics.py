@@ -51,12 +51,18 @@ DECLARATION_EVENTS_PENDING = Gauge(
 # Failures the hub's running parts count (each part keeps its own count, read at each scrape):
 # counters, since they only grow while the process lives (Prometheus adds `_total`).
 COUNTED_FAILURES = {
-    "crossroads_tree_head_publish_failures": "Tree head publications (to witnesses, to the folder) that failed in this process; each is"
-    " retried with the next head.",
-    "crossroads_push_round_failures": "Rounds of push delivery that failed in this process (store or audit fault; the messages"
-    " stay queued and are retried).",
-    "crossroads_declaration_publish_failures": "Declared mutations the mutation service refused, or publishing rounds that failed, in this"
-    " process (they stay pending).",
+    "crossroads_tree_head_publish_failures": (
+        "Tree head publications (to witnesses, to the folder) that failed in this process; each"
+        " is retried with the next head."
+    ),
+    "crossroads_push_round_failures": (
+        "Rounds of push delivery that failed in this process (store or audit fault; the messages"
+        " stay queued and are retried)."
+    ),
+    "crossroads_declaration_publish_failures": (
+        "Declared mutations the mutation service refused, or publishing rounds that failed, in"
+        " this process (they stay pending)."
+    ),
 }
 # Service names come from the URL: only those the registry knows become labels, and at most this
 # many (each is a series per outcome and per latency bucket); anything else counts under a

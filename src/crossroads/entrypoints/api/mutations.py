@@ -54,7 +54,10 @@ def _subscription_out(subscription: Subscription) -> dict:
     "/admin/mutation-types/{code}/{version}",
     responses=ERRORS,
     tags=["admin"],
-    summary="Register a mutation type: its payload schema and fields, and the one authentic source that publishes it",
+    summary=(
+        "Register a mutation type: its payload schema and fields, and the one authentic source"
+        " that publishes it"
+    ),
     dependencies=[Depends(operator)],
 )
 async def put_mutation_type(
@@ -109,7 +112,10 @@ async def list_mutation_types(
     "/v1/mutations/{mutation_type}",
     responses=ERRORS,
     status_code=201,
-    summary="Publish one mutation (authentic sources): 201 when accepted, 200 when the id was accepted before",
+    summary=(
+        "Publish one mutation (authentic sources): 201 when accepted, 200 when the id was"
+        " accepted before"
+    ),
 )
 async def publish(
     mutation_type: str,

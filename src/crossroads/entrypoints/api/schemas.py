@@ -1,4 +1,5 @@
-"""Request and response bodies of the API, as pydantic models (they also make the OpenAPI document)."""
+"""Request and response bodies of the API, as pydantic models (they also make the OpenAPI
+document)."""
 
 from __future__ import annotations
 
@@ -90,7 +91,10 @@ class InstitutionIn(Strict):
     webhook_bases: list[str] = Field(
         default_factory=list,
         max_length=20,
-        description="Address prefixes (http(s), no query) under which the institution's webhooks may be, besides base_url.",
+        description=(
+            "Address prefixes (http(s), no query) under which the institution's webhooks may be,"
+            " besides base_url."
+        ),
     )
 
 
@@ -151,7 +155,10 @@ class DirectoryChangeIn(Strict):
     end: dt.date | None = None
     sync: bool = Field(
         False,
-        description="With op integrate: send the person's current state to the institution's subscriptions this integration entitles (initial synchronisation).",
+        description=(
+            "With op integrate: send the person's current state to the institution's"
+            " subscriptions this integration entitles (initial synchronisation)."
+        ),
     )
 
 
@@ -186,7 +193,9 @@ class MutationTypeIn(Strict):
         None,
         max_length=200,
         pattern=r"^(/[A-Za-z0-9._~-]+)+$",
-        description="Where the publisher answers a person's current state (initial synchronisation).",
+        description=(
+            "Where the publisher answers a person's current state (initial synchronisation)."
+        ),
     )
 
 
@@ -198,7 +207,9 @@ class MutationIn(Strict):
     )
     subject: str = Field(max_length=64, description="The person's identifier, any usual spelling.")
     effective_date: dt.date = Field(
-        description="The day the change takes effect; recipients are those handling the person on that day."
+        description=(
+            "The day the change takes effect; recipients are those handling the person on that day."
+        )
     )
     payload: dict[str, Any] = Field(
         default_factory=dict, description="Checked against the mutation type's schema."
