@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -36,7 +37,7 @@ class AuditRecord:
     latency_us: int | None = None
     action: str | None = None
     target: str | None = None
-    detail: dict = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
 
     def canonical(self) -> bytes:
         body = {k: v for k, v in self.__dict__.items() if v not in (None, (), {})}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from ..verifier import EMPTY_ROOT, node_hash, tree_head_bytes
 
@@ -145,7 +146,7 @@ class TreeHead:
     def signed_bytes(self) -> bytes:
         return tree_head_bytes(self.tree_size, self.root_hash, self.timestamp_ms)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """The served form, which crossroads.verifier.verify_tree_head checks."""
         return {"tree_size": self.tree_size, "root_hash": base64.b64encode(self.root_hash).decode(),
                 "timestamp": self.timestamp_ms, "signature": self.signature}

@@ -13,7 +13,7 @@ KEEP_ALL: PathTree = {}
 
 
 def path_tree(paths: Iterable[str]) -> PathTree:
-    tree: dict = {}
+    tree: dict[str, Any] = {}
     for path in paths:
         node = tree
         parts = path.split(".")

@@ -15,6 +15,7 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from .directory import Integration, Phase
 from .errors import Refusal
@@ -34,7 +35,7 @@ class MutationType:
     name: str
     publisher: str  # the enterprise number of the one authentic source that may publish it
     fields: tuple[str, ...]  # what the payload may hold; authorizations allow some of them
-    schema: dict = field(default_factory=lambda: {"type": "object"})
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "object"})
     description: str = ""
     # Where the publisher answers a person's current state for this type (a payload of the same
     # schema), so that a new holder can be sent it when integrating the person; None: no such thing.
@@ -65,7 +66,7 @@ class Mutation:
     subject: str
     subject_key: bytes
     effective: date
-    payload: dict
+    payload: dict[str, Any]
     published_at_ms: int
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from .errors import Refusal
 from .periods import Period
@@ -44,7 +45,7 @@ class Application:
     institution: str
     code: str
     name: str
-    jwks: dict = field(default_factory=lambda: {"keys": []})
+    jwks: dict[str, Any] = field(default_factory=lambda: {"keys": []})
     active: bool = True
 
     @property
@@ -82,8 +83,8 @@ class Service:
     version: str
     name: str
     response_fields: tuple[str, ...]
-    request_schema: dict = field(default_factory=lambda: {"type": "object"})
-    response_schema: dict = field(default_factory=lambda: {"type": "object"})
+    request_schema: dict[str, Any] = field(default_factory=lambda: {"type": "object"})
+    response_schema: dict[str, Any] = field(default_factory=lambda: {"type": "object"})
     provider: str | None = None
     routed_capacity: str | None = None
     path: str = ""

@@ -21,6 +21,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -43,7 +44,7 @@ class PruneReport:
 
 
 class AuditArchive:
-    def __init__(self, log_store: TransparencyLog, jwks: Callable[[], dict], clock: Clock) -> None:
+    def __init__(self, log_store: TransparencyLog, jwks: Callable[[], dict[str, Any]], clock: Clock) -> None:
         self._log = log_store
         self._jwks = jwks
         self._clock = clock
@@ -98,7 +99,7 @@ class AuditArchive:
                 out.write(entry + b"\n")
                 at += 1
 
-    def check_file(self, path: Path) -> dict:
+    def check_file(self, path: Path) -> dict[str, Any]:
         """verify_segment against the hub's current keys; returns the header."""
         with gzip.open(path, "rb") as lines:
             return verify_segment(lines, self._jwks())

@@ -14,7 +14,7 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..domain.audit import AuditRecord, untrusted_text
 from ..domain.callers import Caller
@@ -65,7 +65,7 @@ class TokenService:
         self._max_lifetime = max_assertion_lifetime
         self._verified: dict[str, _Verified] = {}
 
-    async def issue(self, form: dict[str, str], request_id: str | None = None) -> dict:
+    async def issue(self, form: dict[str, str], request_id: str | None = None) -> dict[str, Any]:
         """Handle a token request (form fields of RFC 6749 §4.4 with RFC 7523 client authentication).
 
         A refusal is audited under `request_id` (the one the refusal is answered with), with the
@@ -84,7 +84,7 @@ class TokenService:
             raise refusal.mark_audited()
         return token
 
-    async def _issue(self, form: dict[str, str]) -> dict:
+    async def _issue(self, form: dict[str, str]) -> dict[str, Any]:
         if form.get("grant_type") != "client_credentials":
             if not form.get("grant_type"):
                 raise Refusal("invalid_request", "grant_type is required.", "grant_type")
@@ -120,7 +120,7 @@ class TokenService:
         })
         return {"access_token": access, "token_type": "Bearer", "expires_in": self._ttl}
 
-    def _check_assertion_claims(self, claims: dict, now: float) -> None:
+    def _check_assertion_claims(self, claims: dict[str, Any], now: float) -> None:
         """What RFC 7523 leaves to the server, once the claims' types and times are checked
         (`Signer.verify_client_assertion`): the audience, and the longest lifetime."""
         if "aud" not in claims:
@@ -165,7 +165,7 @@ class TokenService:
         return verified
 
 
-def unverified_claims(assertion: str) -> dict:
+def unverified_claims(assertion: str) -> dict[str, Any]:
     """The claims of a compact JWT, before any check. Which application's keys verify an
     assertion is named inside the assertion itself (RFC 7523 §3), so the claims are read once
     before verification, and trusted only after it."""
@@ -179,7 +179,7 @@ def unverified_claims(assertion: str) -> dict:
     return claims
 
 
-def _claimed_client(form: dict[str, str]) -> dict:
+def _claimed_client(form: dict[str, str]) -> dict[str, Any]:
     """Who a refused token request says it is, unverified and bounded, for the audit record."""
     claimed = {}
     if "client_id" in form:

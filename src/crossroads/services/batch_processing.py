@@ -12,7 +12,7 @@ ends with result B and the error, and none of its forms is stored.
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 import orjson
 
@@ -36,7 +36,7 @@ def batch_result(statuses: list[str]) -> str:
     return "A" if all(s == "A" for s in statuses) else "W"
 
 
-def declaration_out(d: Declaration) -> dict:
+def declaration_out(d: Declaration) -> dict[str, Any]:
     """A declaration's status as the social security's DIMONA REST service shapes it."""
     out = {"declarationId": d.id, "kind": d.kind, "form": d.form, "result": d.status, "employer": d.employer,
            "receivedAt": d.received_at_ms, "anomalies": [a.to_dict(d.language) for a in d.anomalies]}
@@ -55,7 +55,7 @@ def caller_of(batch: Batch) -> Caller:
     return Caller(institution, application) if application else Caller(None, None, operator=True)
 
 
-async def audit_batch_end(audit: AuditLog, batch: Batch, status: str, outcome: str, at_ms: int, detail: dict) -> None:
+async def audit_batch_end(audit: AuditLog, batch: Batch, status: str, outcome: str, at_ms: int, detail: dict[str, Any]) -> None:
     """The end of a batch file, in the audit log (its forms are audited one by one besides)."""
     caller = caller_of(batch)
     await audit.append(AuditRecord(

@@ -14,6 +14,7 @@ which that institution receives it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..domain.audit import AuditRecord
 from ..domain.merkle import TreeHead
@@ -61,7 +62,7 @@ class Consultation:
 class HistoryPage:
     consultations: list[Consultation]
     tree_head: TreeHead | None
-    cosignatures: list[dict]  # witnesses' countersignatures of tree_head
+    cosignatures: list[dict[str, Any]]  # witnesses' countersignatures of tree_head
     next_before: int | None  # pass as `before` for the next (older) page; None: no older entries
 
 
@@ -111,7 +112,7 @@ class ConsultationHistory:
         cosigned = await self._proofs.cosignatures(head.tree_size) if head else []
         return HistoryPage(consultations, head, cosigned, records[-1][0] if more else None)
 
-    async def _names(self, record: AuditRecord) -> dict:
+    async def _names(self, record: AuditRecord) -> dict[str, Any]:
         """The registry's names for the codes an entry logged. A name may have gone from the
         registry since; the entry is still listed, with its codes."""
         registry = self._registry

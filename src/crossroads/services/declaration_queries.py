@@ -6,6 +6,7 @@ social risks). Routes read through here rather than from the store.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from ..domain.declarations.dimona import DimonaPeriod
 from ..domain.declarations.employers import Employer, EmployerRef
@@ -50,7 +51,7 @@ class DeclarationQueries:
         """The person's DIMONA periods that stand (cancelled ones are not answered)."""
         return [p for p in await self._store.periods_of(inss) if p.status != "cancelled"]
 
-    async def wages_of(self, inss: str) -> list[dict]:
+    async def wages_of(self, inss: str) -> list[dict[str, Any]]:
         return await self._store.wages_of(inss)
 
     async def social_risks_of(self, inss: str) -> list[Declaration]:

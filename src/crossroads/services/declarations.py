@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
@@ -74,7 +75,7 @@ class DeclarationService:
 
     # DIMONA ------------------------------------------------------------------------------
 
-    async def submit_dimona(self, caller: Caller, document: bytes | dict, language: str) -> Declaration:
+    async def submit_dimona(self, caller: Caller, document: bytes | dict[str, Any], language: str) -> Declaration:
         """One DIMONA form, decided at once (status A, W or B)."""
         forms, schema_anomalies = self._forms.read_dimona(document)
         if schema_anomalies:
@@ -140,7 +141,7 @@ class DeclarationService:
 
     # DmfA --------------------------------------------------------------------------------
 
-    async def submit_dmfa(self, caller: Caller, document: bytes | dict, language: str, batch_id: int | None = None,
+    async def submit_dmfa(self, caller: Caller, document: bytes | dict[str, Any], language: str, batch_id: int | None = None,
                           strict_mandate: bool = True) -> Declaration:
         started = self._clock.now()
         declaration, schema_anomalies = self._forms.read_dmfa(document)

@@ -7,7 +7,7 @@ from collections import deque
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import AsyncIterator, Callable, Iterable, Sequence
+from typing import Any, AsyncIterator, Callable, Iterable, Sequence
 
 from ..domain.audit import AuditRecord
 from ..domain.directory import Integration
@@ -28,9 +28,9 @@ _BLOCKS_AHEAD = 3  # blocks given to parsing processes before the first is appli
 class ImportReport:
     lines: int = 0
     applied: int = 0
-    errors: list[dict] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
 
-    def as_dict(self, max_errors: int = 1000) -> dict:
+    def as_dict(self, max_errors: int = 1000) -> dict[str, Any]:
         return {"lines": self.lines, "applied": self.applied, "rejected": len(self.errors),
                 "errors": self.errors[:max_errors]}
 
@@ -64,7 +64,7 @@ class DirectoryService:
         return ChangeParser(self._scheme, self._hasher, institution, capacities, rights,
                             self._clock.today() + self._provisional, known)
 
-    async def change(self, raw: dict, institution: str | None, actor: str) -> IntegrationChange:
+    async def change(self, raw: dict[str, Any], institution: str | None, actor: str) -> IntegrationChange:
         """Apply one change (integrate, end or remove), audit it under the subject's hash, return it.
 
         A refused change is audited too (outcome: its code), under the institution the caller

@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from typing import Union
+from typing import Any, Union
 
 from ..domain.directory import Phase
 from ..domain.errors import Refusal
@@ -31,7 +31,7 @@ _TEXT_FIELDS = ("op", "institution", "capacity", "phase")  # dates: parse_date r
 _PHASES = {phase.value: phase for phase in Phase}
 _OPS = {"integrate": "integrate", "end": "end", "remove": "remove"}
 
-Raw = Union[dict, Refusal]
+Raw = Union[dict[str, Any], Refusal]
 
 
 @dataclass

@@ -13,6 +13,7 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -42,7 +43,7 @@ class ExchangeRequest:
     period: Period | None = None  # None: today
     version: str | None = None
     authorization: str | None = None
-    parameters: dict = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
     user_id: str | None = None
     request_id: str | None = None  # the hub's own; one is made when None
     client_request_id: str | None = None  # the caller's own id for the request, if it sent one
@@ -92,7 +93,7 @@ class ExchangeService:
     async def _audited(self, request: ExchangeRequest, run) -> ExchangeResult:
         started = time.perf_counter()
         request_id = request.request_id or str(uuid.uuid4())
-        trace: dict = {}
+        trace: dict[str, Any] = {}
         try:
             result = await run(request, request_id, trace)
         except Refusal as refusal:
@@ -101,7 +102,7 @@ class ExchangeService:
         await self._append(request, request_id, trace, "ok", started)
         return result
 
-    async def _append(self, request: ExchangeRequest, request_id: str, trace: dict, outcome: str, started: float) -> None:
+    async def _append(self, request: ExchangeRequest, request_id: str, trace: dict[str, Any], outcome: str, started: float) -> None:
         await self._audit.append(AuditRecord(
             kind="exchange", at_ms=self._clock.now_ms(), outcome=outcome, request_id=request_id,
             client_request_id=request.client_request_id, consumer=request.caller.institution, application=request.caller.application,
@@ -111,7 +112,7 @@ class ExchangeService:
             latency_us=int((time.perf_counter() - started) * 1_000_000),
         ))
 
-    async def _prepare(self, request: ExchangeRequest, trace: dict) -> tuple[str, bytes, Authorization, Period]:
+    async def _prepare(self, request: ExchangeRequest, trace: dict[str, Any]) -> tuple[str, bytes, Authorization, Period]:
         """Steps 2-4: identifier, authorization, directory. Returns subject, key, authorization, period."""
         consumer = request.caller.institution
         if consumer is None:
@@ -133,7 +134,7 @@ class ExchangeService:
                      authorization.accepts_provisional)
         return subject, key, authorization, period
 
-    async def _exchange(self, request: ExchangeRequest, request_id: str, trace: dict) -> ExchangeResult:
+    async def _exchange(self, request: ExchangeRequest, request_id: str, trace: dict[str, Any]) -> ExchangeResult:
         service = await self._service(request, trace)
         subject, key, authorization, period = await self._prepare(request, trace)
         self._validate(service, "request", request.parameters, "parameters")
@@ -152,7 +153,7 @@ class ExchangeService:
         answers = [r if r.error else ProviderAnswer(r.provider, minimise(r.data, tree)) for r in replies]
         return ExchangeResult(request_id, service.code, service.version, subject, authorization, period, answers)
 
-    async def _holders(self, request: ExchangeRequest, request_id: str, trace: dict) -> ExchangeResult:
+    async def _holders(self, request: ExchangeRequest, request_id: str, trace: dict[str, Any]) -> ExchangeResult:
         trace["service"] = trace["service_code"] = HOLDERS_SERVICE
         subject, key, authorization, period = await self._prepare(request, trace)
         found = [i for i in await self._directory.holders(key) if i.period.overlaps(period)]
@@ -161,7 +162,7 @@ class ExchangeService:
         return ExchangeResult(request_id, HOLDERS_SERVICE, "1", subject, authorization, period,
                               [ProviderAnswer("hub", data)])
 
-    async def _service(self, request: ExchangeRequest, trace: dict) -> Service:
+    async def _service(self, request: ExchangeRequest, trace: dict[str, Any]) -> Service:
         code = request.service
         trace["service_code"] = code
         service = await self._cache.service(code, request.version)
@@ -224,7 +225,7 @@ class ExchangeService:
         raise Refusal("invalid_provider_response", f"provider {provider}'s answer does not match the response schema at /{where}: {message}")
 
 
-def _holder_json(integration: Integration) -> dict:
+def _holder_json(integration: Integration) -> dict[str, Any]:
     return {"institution": integration.institution, "capacity": integration.capacity,
             "phase": integration.phase.value, **integration.period.as_dict()}
 

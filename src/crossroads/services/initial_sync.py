@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from typing import Any
 
 import orjson
 
@@ -41,7 +42,7 @@ class InitialSync:
         self._scheme = scheme
         self._hasher = hasher
 
-    async def integrate(self, raw: dict, institution: str | None, actor: str) -> int:
+    async def integrate(self, raw: dict[str, Any], institution: str | None, actor: str) -> int:
         """Integrate a person (a directory change whose op is integrate), then `send` them their
         current state; returns how many states were queued."""
         if (raw.get("op") or "integrate") != "integrate":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ..domain.merkle import Frontier, TreeHead, perfect_parts
 from ..verifier import ProofError, leaf_hash, verify_tree_head
@@ -39,7 +40,7 @@ class VerifyReport:
 
 
 class LogAuditor:
-    def __init__(self, log_store: TransparencyLog, jwks: Callable[[], dict]) -> None:
+    def __init__(self, log_store: TransparencyLog, jwks: Callable[[], dict[str, Any]]) -> None:
         self._log = log_store
         self._jwks = jwks
 

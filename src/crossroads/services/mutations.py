@@ -12,6 +12,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from typing import Any
 
 import jsonschema_rs
 import orjson
@@ -350,7 +351,7 @@ def cloud_event(mutation: Mutation, data: object, authorization: str, initial: b
     return _message(envelope, data, authorization)
 
 
-def _envelope(mutation: Mutation) -> dict:
+def _envelope(mutation: Mutation) -> dict[str, Any]:
     """What every recipient's message about one mutation has in common (made once per mutation)."""
     return {
         "specversion": "1.0",
@@ -364,7 +365,7 @@ def _envelope(mutation: Mutation) -> dict:
     }
 
 
-def _message(envelope: dict, data: object, authorization: str) -> bytes:
+def _message(envelope: dict[str, Any], data: object, authorization: str) -> bytes:
     return orjson.dumps({**envelope, "authorization": authorization, "data": data})
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 from ..domain.audit import AuditRecord
 from ..domain.errors import Refusal
@@ -164,7 +164,7 @@ class PushDispatcher:
             log.warning("%d message(s) for subscription %s are dead letters after %d attempts", len(due), subscription.id, attempts)
 
 
-def _record(subscription: Subscription, delivery: Delivery, at_ms: int, outcome: str, action: str, detail: dict) -> AuditRecord:
+def _record(subscription: Subscription, delivery: Delivery, at_ms: int, outcome: str, action: str, detail: dict[str, Any]) -> AuditRecord:
     return AuditRecord(
         kind="mutation", at_ms=at_ms, outcome=outcome, action=action, consumer=subscription.institution,
         application=subscription.application, service=subscription.mutation_type,

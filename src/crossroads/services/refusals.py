@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from ..domain.audit import AuditRecord
 from ..domain.callers import Caller
@@ -28,7 +29,7 @@ class RefusedRequest:
     code: str
     field: str | None = None
     caller: Caller | None = None
-    detail: dict = dataclasses.field(default_factory=dict)
+    detail: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 class RefusalLog:

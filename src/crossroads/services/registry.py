@@ -44,7 +44,7 @@ class RegistryAdmin:
         self._clock = clock
         self._scheme = scheme
 
-    async def _record(self, action: str, kind: str, target: str, detail: dict | None = None) -> None:
+    async def _record(self, action: str, kind: str, target: str, detail: dict[str, Any] | None = None) -> None:
         if self._cache is not None:
             self._cache.clear()
         await self._audit.append(AuditRecord(
@@ -207,6 +207,6 @@ def _check_public_jwks(jwks: Any) -> None:
             raise Refusal("malformed_request", f"jwks.keys[{i}] contains a private key; register only the public part.", f"jwks.keys[{i}]")
 
 
-def _plain(obj: Any) -> dict:
+def _plain(obj: Any) -> dict[str, Any]:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else list(v) if isinstance(v, tuple) else v)
             for k, v in asdict(obj).items() if k not in ("request_schema", "response_schema", "jwks")}

@@ -10,12 +10,13 @@ until restart).
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import jsonschema_rs
 import orjson
 
 
-def first_error(schema: dict, document: object) -> tuple[list, str] | None:
+def first_error(schema: dict[str, Any], document: object) -> tuple[list, str] | None:
     """None when `document` matches `schema`; else the path to its first error and the message."""
     validator = _compiled(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS))
     if validator.is_valid(document):

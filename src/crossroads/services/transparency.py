@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from ..domain.errors import Refusal
 from ..domain.merkle import Frontier, TreeHead, consistency_ranges, fold, inclusion_ranges, perfect_parts
@@ -161,7 +162,7 @@ class AuditProofs:
             raise Refusal("not_found", "the hub has not signed a tree head yet.")
         return head
 
-    async def cosignatures(self, tree_size: int) -> list[dict]:
+    async def cosignatures(self, tree_size: int) -> list[dict[str, Any]]:
         """Witnesses' countersignatures of the head of `tree_size` (see services/head_publisher.py)."""
         return [{"witness": witness, "cosignature": signature}
                 for witness, signature in (await self._log.cosignatures(tree_size)).items()]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from typing import Any
 
 from ..domain.errors import Refusal
 from ..verifier import ProofError, tree_head_bytes, verify_consistency, verify_tree_head
@@ -22,18 +23,18 @@ COSIGNATURE_TYPE = "crossroads-witness-cosignature"
 
 
 class Witness:
-    def __init__(self, ledger: WitnessLedger, hub_jwks: dict, signer: Signer) -> None:
+    def __init__(self, ledger: WitnessLedger, hub_jwks: dict[str, Any], signer: Signer) -> None:
         self._ledger = ledger
         self._hub_jwks = hub_jwks
         self._signer = signer
 
-    def latest(self) -> dict:
+    def latest(self) -> dict[str, Any]:
         latest = self._ledger.latest()
         if latest is None:
             raise Refusal("not_found", "this witness has not countersigned a tree head yet.")
         return latest
 
-    def submit(self, head: dict, proof_from: int, proof: Sequence[str]) -> dict:
+    def submit(self, head: dict[str, Any], proof_from: int, proof: Sequence[str]) -> dict[str, Any]:
         """Countersign `head` if it consistently extends the last head countersigned; the proof
         is the hub's consistency proof from size `proof_from` (the last size this witness
         countersigned, 0 for the first). Returns the head with its "cosignature"."""
@@ -65,11 +66,11 @@ class Witness:
         self._ledger.countersigned(cosigned)
         return cosigned
 
-    def _split_view(self, last: dict, head: dict, why: str) -> None:
+    def _split_view(self, last: dict[str, Any], head: dict[str, Any], why: str) -> None:
         self._ledger.evidence({"countersigned": last, "contradicting": head, "why": why})
         raise Refusal("split_view", f"the hub showed this witness two histories: {why}. The evidence is kept.", "head")
 
 
-def verify_cosignature(head: dict, witness_jwks: dict) -> None:
+def verify_cosignature(head: dict[str, Any], witness_jwks: dict[str, Any]) -> None:
     """Raise ProofError unless `head["cosignature"]` is the witness's signature of this head."""
     verify_tree_head({**head, "signature": head.get("cosignature", "")}, witness_jwks)

@@ -8,6 +8,7 @@ An anomaly code is the zone's glossary code and a three-digit error number (`000
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 BLOCKING = "B"
 
@@ -31,7 +32,7 @@ class Anomaly:
     def blocking(self) -> bool:
         return self.severity == BLOCKING
 
-    def to_dict(self, language: str = "nl") -> dict:
+    def to_dict(self, language: str = "nl") -> dict[str, Any]:
         out = {"errorId": self.code, "zone": self.zone, "severity": self.severity,
                "label": self.labels.get(language) or self.labels.get("nl", ""),
                "labelNl": self.labels.get("nl", ""), "labelFr": self.labels.get("fr", ""),
@@ -43,7 +44,7 @@ class Anomaly:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Anomaly":
+    def from_dict(cls, data: dict[str, Any]) -> "Anomaly":
         return cls(data["errorId"], data["severity"],
                    {k: data[f"label{k.title()}"] for k in ("nl", "fr", "en") if data.get(f"label{k.title()}")},
                    data.get("path"), data.get("detail"))

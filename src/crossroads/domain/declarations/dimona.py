@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Callable
+from typing import Any, Callable
 
 from .anomalies import Anomaly, Glossary, status_of
 from .codelists import CodeList, quarter_of
@@ -84,7 +84,7 @@ class DimonaPeriod:
     def overlaps(self, start: date, end: date | None) -> bool:
         return self.start <= (end or date.max) and start <= (self.end or date.max)
 
-    def as_answer(self) -> dict:
+    def as_answer(self) -> dict[str, Any]:
         return {"period_id": self.id, "employer": self.employer, "worker_type": self.worker_type,
                 "joint_committee": self.joint_committee,
                 **period_dict(self.start, self.end), "status": self.status}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -14,4 +15,4 @@ class Event:
     # wages.declared | social-risk.declared
     subject: str
     effective: date
-    payload: dict
+    payload: dict[str, Any]

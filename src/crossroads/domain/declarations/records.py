@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from .anomalies import Anomaly
 
@@ -34,7 +35,7 @@ class Declaration:
     batch_id: int | None = None
     period_id: int | None = None
     inss: str | None = None
-    summary: dict = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Batch:
     status: str  # S while waiting or being processed, then A, W or B
     received_at_ms: int
     done_at_ms: int | None = None
-    acknowledgement: dict | None = None
+    acknowledgement: dict[str, Any] | None = None
     attempts: int = 0  # times a worker started on it
     size_bytes: int = 0
 
@@ -68,4 +69,4 @@ class PendingEvent:
     mutation_type: str
     subject: str
     effective_date: str
-    payload: dict
+    payload: dict[str, Any]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from .anomalies import Anomaly, Glossary
 from .dimona import CANCELLED, DimonaPeriod
@@ -20,7 +21,7 @@ _CENTS = {"type": "integer", "minimum": 0, "maximum": 99_999_999_999}
 _COMMON = {"inss": {"type": "string", "maxLength": 20}, "employer": {"type": "string", "maxLength": 20},
            "language": {"enum": ["nl", "fr", "en"]}}
 
-SCENARIOS: dict[str, dict] = {
+SCENARIOS: dict[str, dict[str, Any]] = {
     "unemployment.end-of-employment": {
         "type": "object", "additionalProperties": False,
         "required": ["inss", "employer", "last_day_worked", "end_reason", "weekly_hours", "reference_weekly_hours", "gross_monthly_cents"],
@@ -68,13 +69,13 @@ class RiskDecision:
     effective: date  # the day the risk occurs, the mutation's effective date
 
 
-def key_date(scenario: str, body: dict) -> date:
+def key_date(scenario: str, body: dict[str, Any]) -> date:
     if scenario == "unemployment.temporary-hours":
         return min(date.fromisoformat(d["date"]) for d in body["days"])
     return date.fromisoformat(body["last_day_worked"])
 
 
-def check(scenario: str, body: dict, employer: str, periods: list[DimonaPeriod]) -> RiskDecision:
+def check(scenario: str, body: dict[str, Any], employer: str, periods: list[DimonaPeriod]) -> RiskDecision:
     """Rules beyond the JSON Schema: dates in order, and the worker employed by this employer
     (a DIMONA period) on the day the risk occurs."""
     g = GLOSSARY

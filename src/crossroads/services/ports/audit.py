@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ...domain.archive import Segment
 from ...domain.audit import AuditRecord
@@ -135,13 +136,13 @@ class WitnessLedger(abc.ABC):
     """What a witness keeps: the heads it countersigned, and the evidence of split views."""
 
     @abc.abstractmethod
-    def latest(self) -> dict | None:
+    def latest(self) -> dict[str, Any] | None:
         """The last head countersigned: the hub's head dict plus "cosignature"."""
 
     @abc.abstractmethod
-    def countersigned(self, head: dict) -> None:
+    def countersigned(self, head: dict[str, Any]) -> None:
         """Keep a countersigned head durably before the cosignature is given out."""
 
     @abc.abstractmethod
-    def evidence(self, record: dict) -> None:
+    def evidence(self, record: dict[str, Any]) -> None:
         """Keep a refused, contradicting head durably."""

@@ -10,28 +10,29 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
+from typing import Any
 
 
 class Signer(abc.ABC):
     """The hub's keys (adapters.keys.HubKeys implements it)."""
 
     @abc.abstractmethod
-    def issue_token(self, claims: dict) -> str: ...
+    def issue_token(self, claims: dict[str, Any]) -> str: ...
 
     @abc.abstractmethod
-    def verify_token(self, token: str, now: float) -> dict:
+    def verify_token(self, token: str, now: float) -> dict[str, Any]:
         """Claims of a token this hub signed, well-typed and current at `now`; Refusal otherwise."""
 
     @abc.abstractmethod
-    def sign_detached(self, payload: bytes, protected: dict) -> str: ...
+    def sign_detached(self, payload: bytes, protected: dict[str, Any]) -> str: ...
 
     @abc.abstractmethod
-    def verify_client_assertion(self, assertion: str, jwks: dict, now: float) -> dict:
+    def verify_client_assertion(self, assertion: str, jwks: dict[str, Any], now: float) -> dict[str, Any]:
         """Claims of an assertion signed with one of `jwks`, well-typed and current at `now`;
         Refusal("invalid_client") otherwise."""
 
     @abc.abstractmethod
-    def jwks(self) -> dict: ...
+    def jwks(self) -> dict[str, Any]: ...
 
 
 class ReplayGuard(abc.ABC):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import abc
 from datetime import date
-from typing import Callable
+from typing import Any, Callable
 
 from ...domain.declarations.anomalies import Anomaly
 from ...domain.declarations.dimona import Decision, DimonaForm, DimonaPeriod
@@ -79,7 +79,7 @@ class DeclarationStore(abc.ABC):
     async def social_risks_of(self, inss: str) -> list[Declaration]: ...
 
     @abc.abstractmethod
-    async def wages_of(self, inss: str) -> list[dict]: ...
+    async def wages_of(self, inss: str) -> list[dict[str, Any]]: ...
 
     @abc.abstractmethod
     async def add_batch(self, declarant: str, kind: str, sha256: str, content_type: str,
@@ -107,7 +107,7 @@ class DeclarationStore(abc.ABC):
         """Durably count one more attempt at a waiting batch; the number of attempts so far."""
 
     @abc.abstractmethod
-    async def finish_batch(self, batch_id: int, status: str, acknowledgement: dict, at_ms: int,
+    async def finish_batch(self, batch_id: int, status: str, acknowledgement: dict[str, Any], at_ms: int,
                            failed: bool = False) -> bool: ...
 
     @abc.abstractmethod
@@ -129,10 +129,10 @@ class OfficialForms(abc.ABC):
     be read at all."""
 
     @abc.abstractmethod
-    def read_dimona(self, document: bytes | dict) -> tuple[list[DimonaForm], list[Anomaly]]: ...
+    def read_dimona(self, document: bytes | dict[str, Any]) -> tuple[list[DimonaForm], list[Anomaly]]: ...
 
     @abc.abstractmethod
-    def read_dmfa(self, document: bytes | dict) -> tuple[DmfaDeclaration | None, list[Anomaly]]: ...
+    def read_dmfa(self, document: bytes | dict[str, Any]) -> tuple[DmfaDeclaration | None, list[Anomaly]]: ...
 
 
 class WorkerLost(Exception):
