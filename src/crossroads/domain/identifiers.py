@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from types import ModuleType
+from typing import Protocol
 
 from stdnum.be import bis as be_bis
 from stdnum.be import nn as be_nn
@@ -22,6 +22,14 @@ from stdnum.exceptions import ValidationError
 from .errors import Refusal
 
 
+class NumberModule(Protocol):
+    """What the hub uses of a python-stdnum number module (stdnum.be.nn, stdnum.ee.ik, ...)."""
+
+    def validate(self, number: str) -> str: ...
+
+    def is_valid(self, number: str) -> bool: ...
+
+
 @dataclass(frozen=True, eq=False)  # one instance per country: identity is equality, and hashes fast
 class IdentifierScheme:
     """How one country spells its person and enterprise identifiers.
@@ -31,8 +39,8 @@ class IdentifierScheme:
     """
 
     country: str
-    person_modules: tuple[tuple[str, ModuleType], ...]
-    enterprise_module: ModuleType
+    person_modules: tuple[tuple[str, NumberModule], ...]
+    enterprise_module: NumberModule
     person_label: str
     enterprise_label: str
 
@@ -82,13 +90,13 @@ def _as_text(value: object, field: str, label: str) -> str:
 # person; stdnum's validation costs ~20 µs, so the pure result is cached.
 @lru_cache(maxsize=65536)
 def _normalise_person(scheme: IdentifierScheme, value: str, field: str) -> str:
-    last_error = None
+    last_error: ValidationError | None = None
     for _kind, module in scheme.person_modules:
         try:
             return module.validate(value)
         except ValidationError as exc:
             last_error = exc
-    reason = last_error.message.rstrip(".") if last_error else "unknown format"
+    reason = _reason(last_error) if last_error else "unknown format"
     raise Refusal("invalid_identifier", f"{field} is not a valid {scheme.person_label}: {reason}.", field)
 
 
@@ -100,9 +108,16 @@ def _normalise_enterprise(scheme: IdentifierScheme, value: str, field: str) -> s
     except ValidationError as exc:
         raise Refusal(
             "invalid_identifier",
-            f"{field} is not a valid {scheme.enterprise_label}: {exc.message.rstrip('.')}.",
+            f"{field} is not a valid {scheme.enterprise_label}: {_reason(exc)}.",
             field,
         ) from None
+
+
+def _reason(error: ValidationError) -> str:
+    # stdnum's concrete errors (InvalidFormat, InvalidChecksum, ...) carry a class-level
+    # `message`; the ValidationError base they are caught as declares none.
+    message: str = getattr(error, "message")
+    return message.rstrip(".")
 
 
 BELGIUM = IdentifierScheme(

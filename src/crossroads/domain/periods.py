@@ -34,7 +34,7 @@ class Period:
                 "period",
             )
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[Period], tuple[date, date | None]]:
         # A dataclass pickles through copyreg and its __dict__ (~6 µs); a bulk load sends
         # millions of periods from its parsing processes.
         return Period, (self.start, self.end)

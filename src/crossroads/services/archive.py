@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
@@ -85,7 +85,7 @@ class AuditArchive:
         await self._log.add_segment(segment)
         return segment
 
-    async def _write_entries(self, out, start: int, end: int) -> None:
+    async def _write_entries(self, out: gzip.GzipFile, start: int, end: int) -> None:
         at = start
         while at < end:
             page = await self._log.entries(at, min(PAGE, end - at))
@@ -152,7 +152,7 @@ class AuditArchive:
 class _Hashing:
     """A file object that hashes what is written through it (the sha256 recorded for a segment)."""
 
-    def __init__(self, raw, digest) -> None:
+    def __init__(self, raw: IO[bytes], digest: hashlib._Hash) -> None:
         self._raw = raw
         self._digest = digest
 

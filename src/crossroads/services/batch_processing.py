@@ -38,7 +38,7 @@ def batch_result(statuses: list[str]) -> str:
 
 def declaration_out(d: Declaration) -> dict[str, Any]:
     """A declaration's status as the social security's DIMONA REST service shapes it."""
-    out = {"declarationId": d.id, "kind": d.kind, "form": d.form, "result": d.status, "employer": d.employer,
+    out: dict[str, Any] = {"declarationId": d.id, "kind": d.kind, "form": d.form, "result": d.status, "employer": d.employer,
            "receivedAt": d.received_at_ms, "anomalies": [a.to_dict(d.language) for a in d.anomalies]}
     if d.kind == DIMONA:
         out["dimonaPeriodId"] = d.period_id if d.status != "B" else None
@@ -86,6 +86,7 @@ class BatchProcessor:
             return
         caller = caller_of(batch)
         earlier = await self._store.batch_declarations(batch.id)
+        detail: dict[str, Any]
         try:
             document = orjson.loads(body) if batch.content_type == JSON else body
             if batch.kind == DMFA:
@@ -110,7 +111,7 @@ class BatchProcessor:
         """Every form of the file, in order; in place of a form the schema refuses, its anomalies
         (a file refused as a whole by the schema is one such entry)."""
         if isinstance(document, bytes):
-            items: list = [document]
+            items: list[Any] = [document]  # bytes, or the JSON values of a list
         elif isinstance(document, list):  # JSON: a list of forms, each as in POST /v1/declarations/dimona
             items = document
         else:

@@ -104,7 +104,7 @@ class DeclarationService:
                 return dimona.Decision(mandate, status_of(mandate), employer, inss)
             return dimona.decide(form, self._dimona, dimona.Register(employer, periods, named), today)
 
-        def describe(decision: dimona.Decision, period: dimona.DimonaPeriod | None) -> tuple[Declaration, list]:
+        def describe(decision: dimona.Decision, period: dimona.DimonaPeriod | None) -> tuple[Declaration, list[Event]]:
             events = dimona.events_for(form, before[0], period) if period is not None else []
             declaration = Declaration(
                 id=None, kind=DIMONA, form=form.kind, employer=employer.company_id if employer else None,
@@ -167,8 +167,9 @@ class DeclarationService:
         accepted = status != "B" and employer is not None
         events = [Event("wages.declared", s.inss, last, {
             "quarter": declaration.quarter, "employer": employer.company_id, "worker_code": s.worker_code,
-            "gross_cents": s.gross, "days": s.days, "hours": s.hours}) for s in summaries] if accepted else []
-        stored = await self._store.record(record, events, (declaration.quarter, employer.company_id, summaries) if accepted else None)
+            "gross_cents": s.gross, "days": s.days, "hours": s.hours}) for s in summaries] if accepted and employer is not None else []
+        stored = await self._store.record(record, events, (declaration.quarter, employer.company_id, summaries)
+                                          if accepted and employer is not None else None)  # accepted implies it
         await self._audit_declaration(caller, stored, started)
         return stored
 

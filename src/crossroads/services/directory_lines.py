@@ -12,7 +12,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -77,7 +77,7 @@ class ChangeParser:
         self.provisional_until = provisional_until
         self.institutions = None if institutions is None else frozenset(institutions)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[..., ChangeParser], tuple[object, ...]]:
         rights = tuple(sorted((number, tuple(sorted(codes))) for number, codes in self.rights.items()))
         return _parser_for, (self.scheme.country, self.hasher.secret, self.institution, tuple(sorted(self.capacities)),
                              rights, self.provisional_until,
@@ -129,8 +129,8 @@ class ChangeParser:
             if end is None:
                 raise Refusal("malformed_request", "end is required to end an integration.", "end")
             return IntegrationChange("end", key, named, capacity, phase, end=_date(end, "end"))
-        period = _period(start, end) if start else (Period(date.min, _date(end, "end")) if end else None)
-        return IntegrationChange("remove", key, named, capacity, phase, period)
+        span = _period(start, end) if start else (Period(date.min, _date(end, "end")) if end else None)
+        return IntegrationChange("remove", key, named, capacity, phase, span)
 
     def parse_block(self, raws: Iterable[Raw]) -> ParsedBlock:
         """Parse consecutive lines; a refused line is recorded with its number and skipped."""

@@ -9,29 +9,35 @@ process clears its cache at once, and other processes see it within `ttl`.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
+from typing import TypeVar, cast
 
 from ..domain.registry import Application, Authorization, Institution, Service
 from .ports import RegistryRepository
 
 _MAX_ENTRIES = 10_000
 
+T = TypeVar("T")
+# The kind of entry ("service", "authorization", ...) and the arguments it was read with.
+Key = tuple[str | None, ...]
+
 
 class RegistryCache:
     def __init__(self, registry: RegistryRepository, ttl: float) -> None:
         self._registry = registry
         self._ttl = ttl
-        self._entries: dict[tuple, tuple[float, object]] = {}
+        self._entries: dict[Key, tuple[float, object]] = {}
 
     def clear(self) -> None:
         self._entries.clear()
 
-    async def _get(self, key: tuple, load):
+    async def _get(self, key: Key, load: Callable[[], Awaitable[T]]) -> T:
         now = time.monotonic()
         hit = self._entries.get(key)
         if hit is not None and hit[0] > now:
-            return hit[1]
+            # A key's first element names the method that stored it, whose `load` gave a T.
+            return cast(T, hit[1])
         value = await load()
         if self._ttl > 0:
             if len(self._entries) >= _MAX_ENTRIES:  # callers choose the keys; keep memory bounded

@@ -7,6 +7,8 @@ registry is the hub's public configuration, and the admin API is the operator's.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from ..domain.errors import Refusal
 from ..domain.mutations import MutationType
 from ..domain.registry import (
@@ -20,8 +22,10 @@ from ..domain.registry import (
 )
 from .ports import MutationStore, RegistryRepository
 
+T = TypeVar("T")
 
-def _found(item, what: str):
+
+def _found(item: T | None, what: str) -> T:
     if item is None:
         raise Refusal("not_found", f"no {what} is registered.")
     return item

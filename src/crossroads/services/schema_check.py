@@ -16,7 +16,7 @@ import jsonschema_rs
 import orjson
 
 
-def first_error(schema: dict[str, Any], document: object) -> tuple[list, str] | None:
+def first_error(schema: dict[str, Any], document: object) -> tuple[list[str | int], str] | None:
     """None when `document` matches `schema`; else the path to its first error and the message."""
     validator = _compiled(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS))
     if validator.is_valid(document):
@@ -26,5 +26,5 @@ def first_error(schema: dict[str, Any], document: object) -> tuple[list, str] | 
 
 
 @lru_cache(maxsize=1024)
-def _compiled(schema: bytes):
+def _compiled(schema: bytes) -> jsonschema_rs.Validator:
     return jsonschema_rs.validator_for(orjson.loads(schema))
