@@ -85,7 +85,7 @@ class Refusal(Exception):
         self.message = message
         self.field = field
 
-    def __reduce__(self) -> tuple[type[Refusal], tuple[str, str, str | None]]:
+    def __reduce__(self) -> tuple[type[Refusal], tuple[object, ...]]:
         # Exception pickles its args (the message alone); a refusal crosses process boundaries
         # (a bulk load's parsing processes) whole.
         return type(self), (self.code, self.message, self.field)

@@ -66,7 +66,7 @@ class Mutation:
     subject: str
     subject_key: bytes
     effective: date
-    payload: dict[str, Any]
+    payload: object  # the JSON value its type's schema accepts (an object unless it says otherwise)
     published_at_ms: int
 
 

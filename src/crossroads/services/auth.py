@@ -39,7 +39,7 @@ class RevokedCredential(Refusal):
         self.caller = caller
         self.current = current
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[Refusal], tuple[object, ...]]:
         return type(self), (self.caller, self.current)
 
 

@@ -119,7 +119,7 @@ class DirectoryService:
         """
         blocks = split_import(data, fmt, chunk_size) if parsers is not None else None
         parser = await self.parser(institution, with_institutions=True)
-        if blocks is None:
+        if blocks is None or parsers is None:  # both or neither
             parsed = _parse_here(parser, read_import(data, fmt), chunk_size)
         else:
             parsed = _parse_in(parsers, parser, blocks, fmt)
@@ -130,7 +130,7 @@ class DirectoryService:
         report = ImportReport()
         # One block is written while the next is parsed: on PostgreSQL the write is awaited I/O
         # (COPY) done by the server on the other core; with parsing processes, parsing is theirs.
-        writing: asyncio.Task | None = None
+        writing: asyncio.Future[None] | None = None
         try:
             async for block in blocks:
                 report.errors += [{"line": report.lines + number, **refusal.to_dict()} for number, refusal in block.errors]
@@ -147,7 +147,8 @@ class DirectoryService:
                 await writing
         return report
 
-    async def _flush(self, block: ParsedBlock, actor: str, report: ImportReport, progress) -> None:
+    async def _flush(self, block: ParsedBlock, actor: str, report: ImportReport,
+                     progress: Callable[[int], None] | None) -> None:
         if block.changes:
             await self._directory.apply(block.changes)
             report.applied += len(block.changes)
@@ -209,7 +210,7 @@ async def _parse_in(pool: Executor, parser: ChangeParser, texts: Sequence[str], 
     """Blocks parsed by a pool of processes, a few ahead of the one being applied, in order."""
     loop = asyncio.get_running_loop()
     waiting = iter(texts)
-    pending: deque[asyncio.Future] = deque()
+    pending: deque[asyncio.Future[ParsedBlock]] = deque()
     try:
         for text in waiting:
             pending.append(loop.run_in_executor(pool, parser.parse_text, text, fmt))

@@ -13,7 +13,7 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import orjson
 
@@ -90,7 +90,11 @@ class ExchangeService:
         """Who holds a file on the subject: the built-in service `directory.holders`."""
         return await self._audited(request, self._holders)
 
-    async def _audited(self, request: ExchangeRequest, run) -> ExchangeResult:
+    async def _audited(
+        self,
+        request: ExchangeRequest,
+        run: Callable[[ExchangeRequest, str, dict[str, Any]], Awaitable[ExchangeResult]],
+    ) -> ExchangeResult:
         started = time.perf_counter()
         request_id = request.request_id or str(uuid.uuid4())
         trace: dict[str, Any] = {}

@@ -12,7 +12,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Sequence
 
 import jsonschema_rs
 import orjson
@@ -25,7 +25,7 @@ from ..domain.identifiers import IdentifierScheme
 from ..domain.minimisation import minimise, path_tree
 from ..domain.mutations import Mutation, MutationType, Subscription, entitled, event_type
 from ..domain.periods import parse_date
-from ..domain.registry import check_code, choose_authorization
+from ..domain.registry import Authorization, check_code, choose_authorization
 from ..domain.subjects import SubjectHasher
 from ..domain.webhooks import WebhookPolicy
 from ..domain.callers import Caller
@@ -36,6 +36,8 @@ from .schema_check import first_error
 
 MUTATION_FIELDS = frozenset({"id", "subject", "effective_date", "payload", "version"})
 MAX_MAILBOX_PAGE = 1000
+# A mutation type's subscriptions and the authorizations they name, read once per batch.
+_TypeSubscriptions = tuple[list[Subscription], dict[str, Authorization]]
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,7 @@ class MutationService:
             raise outcome
         return outcome
 
-    async def publish_many(self, caller: Caller, type_code: str, raws: list[object]) -> list[Published | Refusal]:
+    async def publish_many(self, caller: Caller, type_code: str, raws: Sequence[object]) -> list[Published | Refusal]:
         """Accept a batch in one transaction: each mutation is accepted, a duplicate, or refused on
         its own (its Refusal in its place), an unknown `version` included. Refusals that concern
         the whole batch are raised: a type code with no version registered, or whose latest
@@ -172,7 +174,9 @@ class MutationService:
         fresh = [item for item in prepared if not isinstance(item, Refusal)]
         earlier = await self._store.digests(publisher, [m.id for m, _ in fresh])
         outcomes: dict[int, Published | Refusal] = {}
-        to_store, seen, subscribers = [], set(), {}
+        candidates: list[tuple[int, Mutation, bytes]] = []
+        seen: set[str] = set()
+        subscribers: dict[str, _TypeSubscriptions] = {}
         for index, item in enumerate(prepared):
             if isinstance(item, Refusal):
                 outcomes[index] = item
@@ -184,11 +188,11 @@ class MutationService:
                                    Refusal("conflict", f"mutation id {mutation.id!r} was already used for a different mutation.", "id"))
                 continue
             seen.add(mutation.id)
-            to_store.append((index, mutation, digest))
+            candidates.append((index, mutation, digest))
         # The directory is read once for the whole batch, not once per mutation.
-        holders = await self._directory.holders_of([mutation.subject_key for _, mutation, _ in to_store]) if to_store else {}
+        holders = await self._directory.holders_of([mutation.subject_key for _, mutation, _ in candidates]) if candidates else {}
         to_store = [(index, mutation, digest, await self._recipients(mutation, subscribers, holders.get(mutation.subject_key, [])))
-                    for index, mutation, digest in to_store]
+                    for index, mutation, digest in candidates]
         await self._audit.append_many([AuditRecord(
             kind="mutation", at_ms=mutation.published_at_ms, outcome="ok", action="mutation.publish",
             consumer=publisher, application=caller.application, service=f"{mutation.type}/{mutation.version}",
@@ -223,7 +227,7 @@ class MutationService:
         if version not in kinds:
             found = await self._store.get_type(type_code, version)
             if found is None:
-                raise Refusal("unknown_mutation_type", f"{type_code!r} has no version {version[:64]!r}.", "version")
+                raise Refusal("unknown_mutation_type", f"{type_code!r} has no version {str(version)[:64]!r}.", "version")
             kinds[version] = found
         kind = kinds[version]
         _check_publisher(kind, publisher, "version" if version is not None else "mutation_type")
@@ -246,7 +250,7 @@ class MutationService:
                             payload=payload, published_at_ms=self._clock.now_ms())
         return mutation, digest
 
-    async def _recipients(self, mutation: Mutation, known: dict[str, tuple],
+    async def _recipients(self, mutation: Mutation, known: dict[str, _TypeSubscriptions],
                           holders: list[Integration]) -> list[tuple[Subscription, bytes]]:
         """Who receives `mutation`, and what, given the person's `holders`; `known` keeps each
         type's subscriptions and their authorizations for the rest of a batch."""

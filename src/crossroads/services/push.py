@@ -63,7 +63,7 @@ class PushDispatcher:
         """Deliver until `stop`. The process that `leading` says leads feeds the queue; the push
         subscriptions delivered here are those of the `partitions` this process holds (without
         partitions: all of them, in the leading process only)."""
-        workers: dict[str, asyncio.Task] = {}
+        workers: dict[str, asyncio.Task[None]] = {}
         try:
             while not stop.is_set():
                 fed = 0
@@ -83,7 +83,7 @@ class PushDispatcher:
         finally:
             await self._stop(workers)
 
-    async def _supervise(self, workers: dict[str, asyncio.Task], stop: asyncio.Event, interval: float,
+    async def _supervise(self, workers: dict[str, asyncio.Task[None]], stop: asyncio.Event, interval: float,
                          partitions: PushPartitions | None) -> None:
         pushed = {s.id: s for s in await self._store.subscriptions() if s.mode == "push" and s.webhook_url}
         wanted = pushed if partitions is None else {i: pushed[i] for i in partitions.mine(list(pushed))}
@@ -109,7 +109,7 @@ class PushDispatcher:
                 await sleep_unless(stop, interval)
 
     @staticmethod
-    async def _stop(workers: dict[str, asyncio.Task]) -> None:
+    async def _stop(workers: dict[str, asyncio.Task[None]]) -> None:
         for task in workers.values():
             task.cancel()
         await asyncio.gather(*workers.values(), return_exceptions=True)
@@ -126,7 +126,7 @@ class PushDispatcher:
     def backoff_seconds(self, attempts: int) -> float:
         """Wait after `attempts` failures: doubling from the base, capped, then jittered into [½, 1]
         of that (so that subscribers that failed together do not all retry together)."""
-        ceiling = min(self._cap, self._base * 2 ** min(attempts - 1, 60))
+        ceiling: float = min(self._cap, self._base * 2 ** min(attempts - 1, 60))  # int ** int is Any
         return ceiling * (0.5 + self._jitter() / 2)
 
     async def _push(self, subscription: Subscription) -> int:
