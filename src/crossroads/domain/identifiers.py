@@ -116,7 +116,7 @@ def _normalise_enterprise(scheme: IdentifierScheme, value: str, field: str) -> s
 def _reason(error: ValidationError) -> str:
     # stdnum's concrete errors (InvalidFormat, InvalidChecksum, ...) carry a class-level
     # `message`; the ValidationError base they are caught as declares none.
-    message: str = getattr(error, "message")
+    message: str = error.message  # type: ignore[attr-defined]
     return message.rstrip(".")
 
 

@@ -167,9 +167,11 @@ class DeclarationService:
         accepted = status != "B" and employer is not None
         events = [Event("wages.declared", s.inss, last, {
             "quarter": declaration.quarter, "employer": employer.company_id, "worker_code": s.worker_code,
-            "gross_cents": s.gross, "days": s.days, "hours": s.hours}) for s in summaries] if accepted and employer is not None else []
-        stored = await self._store.record(record, events, (declaration.quarter, employer.company_id, summaries)
-                                          if accepted and employer is not None else None)  # accepted implies it
+            "gross_cents": s.gross, "days": s.days, "hours": s.hours}) for s in summaries
+        ] if accepted and employer is not None else []  # (accepted implies an employer)
+        wages = ((declaration.quarter, employer.company_id, summaries)
+                 if accepted and employer is not None else None)
+        stored = await self._store.record(record, events, wages)
         await self._audit_declaration(caller, stored, started)
         return stored
 

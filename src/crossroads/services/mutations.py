@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import Any
 
 import jsonschema_rs
 import orjson
@@ -227,7 +228,8 @@ class MutationService:
         if version not in kinds:
             found = await self._store.get_type(type_code, version)
             if found is None:
-                raise Refusal("unknown_mutation_type", f"{type_code!r} has no version {str(version)[:64]!r}.", "version")
+                raise Refusal("unknown_mutation_type",  # (never None here: kinds holds the latest)
+                              f"{type_code!r} has no version {str(version)[:64]!r}.", "version")
             kinds[version] = found
         kind = kinds[version]
         _check_publisher(kind, publisher, "version" if version is not None else "mutation_type")

@@ -126,7 +126,8 @@ class PushDispatcher:
     def backoff_seconds(self, attempts: int) -> float:
         """Wait after `attempts` failures: doubling from the base, capped, then jittered into [½, 1]
         of that (so that subscribers that failed together do not all retry together)."""
-        ceiling: float = min(self._cap, self._base * 2 ** min(attempts - 1, 60))  # int ** int is Any
+        # Annotated: typeshed types int ** int as Any (a negative exponent gives a float).
+        ceiling: float = min(self._cap, self._base * 2 ** min(attempts - 1, 60))
         return ceiling * (0.5 + self._jitter() / 2)
 
     async def _push(self, subscription: Subscription) -> int:
