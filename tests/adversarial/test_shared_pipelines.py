@@ -107,10 +107,10 @@ def leaves(doc, path=()):
     """Every path to a scalar in a JSON document."""
     if isinstance(doc, dict):
         for key, value in doc.items():
-            yield from leaves(value, path + (key,))
+            yield from leaves(value, (*path, key))
     elif isinstance(doc, list):
         for index, value in enumerate(doc):
-            yield from leaves(value, path + (index,))
+            yield from leaves(value, (*path, index))
     else:
         yield path
 
@@ -500,7 +500,8 @@ async def test_a_worker_killed_midway_is_replaced_and_its_file_resumed_then_ende
         for attempt in (1, 2):
             working = asyncio.create_task(batches.process_waiting())
             deadline = time.monotonic() + 60
-            while (
+            # The store tells nobody when a form is decided: poll for it, within the deadline.
+            while (  # noqa: ASYNC110
                 len(await store.batch_declarations(batch_id)) < 10 * attempt
                 and time.monotonic() < deadline
             ):

@@ -23,7 +23,7 @@ async def headers(demo, client=PAYROLL, **more) -> dict:
     return {"Authorization": f"Bearer {await demo.token(client)}", **more}
 
 
-def worker(demo, taken: set[str] = set()) -> str:
+def worker(demo, taken: set[str] = set()) -> str:  # noqa: B006 - the set remembers across calls
     """An adult of the demo with no DIMONA period yet, different at each call."""
     declared = {s for s, *_ in employers.employed(demo.seeded["subjects"])}
     for subject in demo.seeded["subjects"]:
@@ -371,7 +371,7 @@ async def test_a_dmfa_is_checked_against_dimona_and_stored(demo):
 
 async def test_social_risk_declarations(demo):
     h = await headers(demo)
-    subject, employer, start, _ = employers.employed(demo.seeded["subjects"])[0]
+    subject, employer, _start, _ = employers.employed(demo.seeded["subjects"])[0]
     body = {
         "inss": subject,
         "employer": employer,
@@ -513,7 +513,7 @@ async def test_a_dmfa_in_its_json_form(demo):
 
 async def test_an_expired_mandate_no_longer_allows_declaring(demo):
     payroll = country.BY_KEY["payroll"].number
-    company, noss, _ = employers.EMPLOYERS[3]
+    company, _noss, _ = employers.EMPLOYERS[3]
     # The seeded mandate from 2024-01-01 is given an end: it no longer covers today.
     await demo.hub.declarations.put_mandate(payroll, company, date(2024, 1, 1), date(2024, 12, 31))
     assert not await demo.hub.store.declarations.has_mandate(

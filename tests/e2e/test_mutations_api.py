@@ -391,7 +391,7 @@ class Webhook:
             assert headers[b"content-type"] == b"application/cloudevents-batch+json"
             self.received += json.loads(body)
             self.signatures.append(headers[b"x-crossroads-signature"].decode())
-            self.bodies = getattr(self, "bodies", []) + [body]
+            self.bodies = [*getattr(self, "bodies", []), body]
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 

@@ -135,7 +135,7 @@ async def test_dmfa_wages_replace_the_quarters_earlier_ones(store):
         (
             20263,
             ACME.company_id,
-            summaries[:1] + [WorkerSummary("00000000000", "495", 5, 1, 2, ("124",))],
+            [*summaries[:1], WorkerSummary("00000000000", "495", 5, 1, 2, ("124",))],
         ),
     )
     assert second.id > first.id

@@ -135,5 +135,5 @@ async def test_a_file_parsed_in_worker_processes_applies_and_reports_as_read_her
     ]
     per_block = [sum(1 for n in good if first <= n < first + 5) for first in range(1, 49, 5)]
     assert imports == [
-        (count, min(5, 49 - first) - count) for first, count in zip(range(1, 49, 5), per_block)
+        (count, min(5, 49 - first) - count) for first, count in zip(range(1, 49, 5), per_block, strict=True)
     ]
