@@ -141,7 +141,8 @@ def test_a_body_that_trickles_is_refused_408_audited_and_the_connection_closed(s
     sock = connect(port)
     started = time.monotonic()
     sock.sendall(
-        b"POST /oauth/token HTTP/1.1\r\nHost: hub\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"POST /oauth/token HTTP/1.1\r\nHost: hub\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
         b"Content-Length: 100\r\n\r\ngrant_type"
     )
     try:
@@ -169,7 +170,8 @@ def test_a_body_still_trickling_after_its_answer_is_cut_off(server):
     port, _ = server
     sock = connect(port)
     sock.sendall(
-        b"POST /v1/exchange/person.identity HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\n"
+        b"POST /v1/exchange/person.identity HTTP/1.1\r\nHost: hub\r\n"
+        b"Content-Type: application/json\r\n"
         b"Content-Length: 1000\r\n\r\n{"
     )  # no token: refused before the body is read
     answered = None

@@ -263,7 +263,8 @@ async def test_mutations_reach_exactly_the_entitled_subscribers(demo):
 async def _mutations_of(demo, subject: str) -> list[tuple[str, str]]:
     key = demo.hub.hasher.key(subject)
     rows = await demo.hub.store.db.fetchall(
-        "SELECT m.mutation_type, s.institution FROM mutations m JOIN deliveries d ON d.publisher = m.publisher AND d.mutation_id = m.id"
+        "SELECT m.mutation_type, s.institution FROM mutations m"
+        " JOIN deliveries d ON d.publisher = m.publisher AND d.mutation_id = m.id"
         " JOIN subscriptions s ON s.id = d.subscription WHERE m.subject_key = ?",
         (key,),
     )
@@ -426,7 +427,8 @@ async def test_social_risk_declarations(demo):
 async def test_a_hostile_batch_file_is_refused_and_the_worker_goes_on(demo):
     h = await headers(demo, **{"Content-Type": "application/xml"})
     bomb = (
-        b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
         b"<Dimona>&b;</Dimona>"
     )
     hostile = await demo.http.post("/v1/declarations/batches/dimona", content=bomb, headers=h)

@@ -1,4 +1,5 @@
-"""Mutations over HTTP, in-process: the catalogue, subscribing, publishing with fan-out, the mailbox."""
+"""Mutations over HTTP, in-process: the catalogue, subscribing, publishing with fan-out, the
+mailbox."""
 
 from __future__ import annotations
 

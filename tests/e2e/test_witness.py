@@ -1,4 +1,5 @@
-"""Witnessing: the hub publishes its tree heads; `crossroads witness` countersigns only consistent ones."""
+"""Witnessing: the hub publishes its tree heads; `crossroads witness` countersigns only
+consistent ones."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""`audit verify` on both stores: an intact log passes; each kind of tampering is caught and located."""
+"""`audit verify` on both stores: an intact log passes; each kind of tampering is caught and
+located."""
 
 from __future__ import annotations
 

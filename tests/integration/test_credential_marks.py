@@ -59,7 +59,7 @@ async def write_epoch_behind_the_hubs_back(store_url: str, epoch: str) -> None:
         conn.execute("UPDATE applications SET token_epoch = %s", (epoch,))
 
 
-async def test_an_epoch_is_kept_while_the_mark_is_unchanged_and_read_again_after_any_processs_change(
+async def test_an_epoch_is_kept_while_the_mark_is_unchanged_and_reread_after_any_processs_change(
     two_stores,
 ):
     first, second, url = two_stores
@@ -119,7 +119,7 @@ async def test_without_its_listener_a_postgres_process_reads_every_epoch_from_th
 
 
 @pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
-async def test_a_listener_that_does_not_acknowledge_a_change_is_disconnected_before_the_change_returns(
+async def test_a_listener_not_acknowledging_a_change_is_disconnected_before_the_change_returns(
     two_stores,
 ):
     first, second, url = two_stores

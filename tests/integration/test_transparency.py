@@ -1,4 +1,5 @@
-"""The audit log's Merkle tree on both stores: sequencing, signed tree heads, proofs an outsider checks."""
+"""The audit log's Merkle tree on both stores: sequencing, signed tree heads, proofs an outsider
+checks."""
 
 from __future__ import annotations
 
