@@ -1,6 +1,7 @@
 """Declarations benchmark: a whole DmfA file validated, checked and stored; DIMONA through the API.
 
-    crossroads bench declarations [--workers N] [--seconds S] [--connections C] [--store sqlite|postgres] [--json]
+    crossroads bench declarations [--workers N] [--seconds S] [--connections C]
+        [--store sqlite|postgres] [--json]
 
 1. DmfA: one employer's quarterly file with N worker lines (100,000 by default), in the official
    XML (about 1 KB a line, 103 MB: the largest file accepted), uploaded as a batch file to
@@ -82,8 +83,10 @@ request = function()
   i = i + 1
   local employer = employers[(k %% #employers) + 1]
   local body = '{"DimonaIn": {"StartingDate": "%s", "EmployerId": {"CompanyID": "' .. employer ..
-    '"}, "NaturalPerson": {"INSS": "' .. inss(k) .. '"}, "DimonaFeatures": {"WorkerType": "OTH", "JointCommissionNbr": "XXX"}}}'
-  return wrk.format("POST", "/v1/declarations/dimona", {["Content-Type"] = "application/json", ["Authorization"] = "%s"}, body)
+    '"}, "NaturalPerson": {"INSS": "' .. inss(k) ..
+    '"}, "DimonaFeatures": {"WorkerType": "OTH", "JointCommissionNbr": "XXX"}}}'
+  local headers = {["Content-Type"] = "application/json", ["Authorization"] = "%s"}
+  return wrk.format("POST", "/v1/declarations/dimona", headers, body)
 end
 """
 

@@ -42,7 +42,9 @@ local bodies = {%s}
 local i = 0
 request = function()
   i = i + 1
-  return wrk.format("POST", "%s", {["Content-Type"] = "application/json", ["Authorization"] = "%s"%s}, bodies[(i %% #bodies) + 1])
+  local path = "%s"
+  local headers = {["Content-Type"] = "application/json", ["Authorization"] = "%s"%s}
+  return wrk.format("POST", path, headers, bodies[(i %% #bodies) + 1])
 end
 """
 
@@ -267,7 +269,10 @@ def main() -> None:
         "--provider",
         choices=["static", "demo"],
         default="static",
-        help="static: a provider that costs nothing (measures the hub); demo: the demo's national register",
+        help=(
+            "static: a provider that costs nothing (measures the hub);"
+            " demo: the demo's national register"
+        ),
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

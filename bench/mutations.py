@@ -63,9 +63,8 @@ def token(hub: str, client: str, data_dir: Path) -> str:
 
 
 def set_up(hub: str, data_dir: Path, persons: list[str], webhook_port: int) -> None:
-    operator = {
-        "Authorization": f"Bearer {json.loads((data_dir / 'secrets.json').read_text())['admin_token']}"
-    }
+    admin_token = json.loads((data_dir / "secrets.json").read_text())["admin_token"]
+    operator = {"Authorization": f"Bearer {admin_token}"}
     puts = [
         (f"/admin/capacities/{CAPACITY}", {"name": "Held for the benchmark"}),
         (

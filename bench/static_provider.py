@@ -14,7 +14,10 @@ from __future__ import annotations
 import asyncio
 import sys
 
-BODY = b'{"name":"Peeters","first_names":["Emma","Louis"],"birth_date":"1979-12-22","gender":"F","nationality":"BE","death_date":null}'
+BODY = (
+    b'{"name":"Peeters","first_names":["Emma","Louis"],"birth_date":"1979-12-22","gender":"F",'
+    b'"nationality":"BE","death_date":null}'
+)
 RESPONSE = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
     + str(len(BODY)).encode()

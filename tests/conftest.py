@@ -27,7 +27,8 @@ PROVIDER_HOST = "providers.test"
 
 
 def fresh_postgres_database() -> str:
-    """A new empty database on the test server; the test fails (never skips) when it is unreachable."""
+    """A new empty database on the test server; the test fails (never skips) when it is
+    unreachable."""
     name = f"crossroads_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_DSN, autocommit=True, connect_timeout=5) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

@@ -141,7 +141,8 @@ def _json_with(body: Any, path: list[str | int], raw: str) -> bytes:
 def requests(
     document: dict, baseline: dict[str, Any], path_baseline: dict[str, str]
 ) -> Iterator[HostileRequest]:
-    """Every operation × every field (path, query, JSON body and its objects' fields) × every hostile value."""
+    """Every operation × every field (path, query, JSON body and its objects' fields) × every
+    hostile value."""
     for template, operations in document["paths"].items():
         for method, operation in operations.items():
             params = operation.get("parameters", [])
@@ -173,7 +174,7 @@ def requests(
             )
             plain = json.dumps(body).encode() if json_schema else None
 
-            def url(paths: dict[str, str], query: dict[str, str]) -> str:
+            def url(template: str, paths: dict[str, str], query: dict[str, str]) -> str:
                 path = template
                 for name, value in paths.items():
                     path = path.replace(
@@ -198,7 +199,7 @@ def requests(
                     query = {**query_values, **({param["name"]: value} if where == "query" else {})}
                     yield HostileRequest(
                         method.upper(),
-                        url(paths, query),
+                        url(template, paths, query),
                         template,
                         f"{where}:{param['name']}",
                         value,
@@ -214,7 +215,7 @@ def requests(
                 ):
                     yield HostileRequest(
                         method.upper(),
-                        url(path_values, query_values),
+                        url(template, path_values, query_values),
                         template,
                         "body" + (":" + ".".join(map(str, keys)) if keys else ""),
                         value,

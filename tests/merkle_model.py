@@ -54,7 +54,8 @@ class MerkleTree:
         return [self._subtree(low, high) for low, high in inclusion_ranges(index, self._size(size))]
 
     def consistency_proof(self, old_size: int, size: int | None = None) -> list[bytes]:
-        """PROOF(old_size, D[0:size]) of RFC 9162 §2.1.4.1 (empty when either tree is empty or they are equal)."""
+        """PROOF(old_size, D[0:size]) of RFC 9162 §2.1.4.1 (empty when either tree is empty or
+        they are equal)."""
         return [
             self._subtree(low, high) for low, high in consistency_ranges(old_size, self._size(size))
         ]

@@ -205,7 +205,7 @@ async def test_control_characters_in_a_path_or_query_are_refused_before_any_stor
     )
 
 
-async def test_lone_surrogates_nan_and_control_characters_in_json_bodies_are_refused_naming_the_field(
+async def test_lone_surrogates_nan_and_control_characters_in_json_are_refused_naming_the_field(
     demo,
 ):
     publisher = {

@@ -129,8 +129,10 @@ async def test_a_bulk_import_reports_lines_outside_the_rights_by_number_and_appl
                 f'{{"subject": "{a}", "capacity": "JOB_SEEKER", "start": "2024-02-01"}}',
                 f'{{"subject": "{b}", "capacity": "HEALTH_INSURED", "start": "2024-02-01"}}',
                 f'{{"subject": "{c}", "capacity": ["JOB_SEEKER"], "start": "2024-02-01"}}',
-                f'{{"subject": "{c}", "capacity": "JOB_SEEKER", "op": {{"x": 1}}, "start": "2024-02-01"}}',
-                f'{{"subject": "{c}", "capacity": "JOB_SEEKER", "start": "2024-02-01", "end": "9999-12-31"}}',
+                f'{{"subject": "{c}", "capacity": "JOB_SEEKER", "op": {{"x": 1}},'
+                ' "start": "2024-02-01"}',
+                f'{{"subject": "{c}", "capacity": "JOB_SEEKER", "start": "2024-02-01",'
+                ' "end": "9999-12-31"}',
             ]
         )
         + "\n"
@@ -482,7 +484,8 @@ def test_no_sequence_of_directory_changes_gives_a_member_access_outside_its_righ
 
 
 async def test_an_upgraded_store_keeps_its_entries_working_as_reviewable_rights(store_url):
-    """Schema 11 grants every pair the directory already held, and routes to holders with an address."""
+    """Schema 11 grants every pair the directory already held, and routes to holders with an
+    address."""
     from crossroads.adapters.sql import migrate as migrations
     from crossroads.adapters.sql.store import open_store
 
@@ -504,15 +507,16 @@ async def test_an_upgraded_store_keeps_its_entries_working_as_reviewable_rights(
             )
             await tx.execute("INSERT INTO capacities VALUES ('INSURED', 'Insured')")
             await tx.execute(
-                "INSERT INTO services VALUES ('health', '1', 'Health', '', NULL, 'INSURED', '', '{}', '{}', '[\"x\"]')"
+                "INSERT INTO services VALUES ('health', '1', 'Health', '', NULL, 'INSURED', '',"
+                " '{}', '{}', '[\"x\"]')"
             )
             await tx.execute(
                 "INSERT INTO integrations VALUES (?, '0200000142', 'INSURED', 2, 738000, NULL)",
                 (b"k" * 32,),
             )
             await tx.execute(
-                "INSERT INTO subscriptions VALUES ('s1', '0200000142', 'app', 'person.death', 'A', 'push',"
-                " 'https://hooks.fund.example/in', 0)"
+                "INSERT INTO subscriptions VALUES ('s1', '0200000142', 'app', 'person.death', 'A',"
+                " 'push', 'https://hooks.fund.example/in', 0)"
             )
         assert await migrations.migrate(db) == [name for number, name, _ in every if number >= 11]
         assert await db.fetchall("SELECT institution, capacity FROM integration_rights") == [

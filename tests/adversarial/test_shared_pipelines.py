@@ -1,4 +1,5 @@
-"""Shared pipelines that no member can stop (issue 15, section 2, and the declarations of section 5).
+"""Shared pipelines that no member can stop (issue 15, section 2, and the declarations of
+section 5).
 
 A member with a valid key sends what it likes to the declaration endpoints and the batch queue.
 Whatever it sends, a declaration is a 4xx with a documented code or a declaration with anomalies,
@@ -32,7 +33,8 @@ from ..e2e.test_declarations_api import EMPLOYER, EMPLOYER_NOSS, PAYROLL, dimona
 
 pytestmark = pytest.mark.anyio
 BATCHES = "/v1/declarations/batches/"
-WELFARE = f"{country.BY_KEY['welfare'].number}:case-app"  # an institution with no mandate for any employer
+# An institution with no mandate for any employer.
+WELFARE = f"{country.BY_KEY['welfare'].number}:case-app"
 JSON_TYPE = {"Content-Type": "application/json"}
 
 # Raw JSON texts of odd values: control characters, lone surrogates, NaN and infinities, huge and
@@ -78,7 +80,8 @@ _born = itertools.count()
 
 def start_day(demo) -> date:
     """A start of work the forms declare: tomorrow, which is never late, even when a test crosses
-    midnight between the upload and the worker's decision (today's start would then be a day late, W)."""
+    midnight between the upload and the worker's decision (today's start would then be a day
+    late, W)."""
     return demo.hub.clock.today() + timedelta(days=1)
 
 
@@ -107,10 +110,10 @@ def leaves(doc, path=()):
     """Every path to a scalar in a JSON document."""
     if isinstance(doc, dict):
         for key, value in doc.items():
-            yield from leaves(value, path + (key,))
+            yield from leaves(value, (*path, key))
     elif isinstance(doc, list):
         for index, value in enumerate(doc):
-            yield from leaves(value, path + (index,))
+            yield from leaves(value, (*path, index))
     else:
         yield path
 
@@ -500,7 +503,8 @@ async def test_a_worker_killed_midway_is_replaced_and_its_file_resumed_then_ende
         for attempt in (1, 2):
             working = asyncio.create_task(batches.process_waiting())
             deadline = time.monotonic() + 60
-            while (
+            # The store tells nobody when a form is decided: poll for it, within the deadline.
+            while (  # noqa: ASYNC110
                 len(await store.batch_declarations(batch_id)) < 10 * attempt
                 and time.monotonic() < deadline
             ):

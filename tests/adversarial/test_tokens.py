@@ -332,7 +332,8 @@ async def test_an_access_token_with_an_ill_typed_time_claim_is_refused(demo):
 
 @pytest.fixture
 def loop_hub(tmp_path, store_url):
-    """A seeded hub driven from a plain event loop, for Hypothesis (whose tests are not coroutines)."""
+    """A seeded hub driven from a plain event loop, for Hypothesis (whose tests are not
+    coroutines)."""
     loop = asyncio.new_event_loop()
     demo = loop.run_until_complete(start_demo_hub(tmp_path, store_url, persons=20))
     yield loop, demo
@@ -513,9 +514,8 @@ def test_a_disabled_applications_token_is_refused_by_every_worker_process(served
         f"{base}/oauth/token",
         data=assertion_form(client, make_client_assertion(client, f"{base}/oauth/token", key)),
     ).json()["access_token"]
-    operator = {
-        "Authorization": f"Bearer {json.loads((data_dir / 'secrets.json').read_text())['admin_token']}"
-    }
+    admin_token = json.loads((data_dir / "secrets.json").read_text())["admin_token"]
+    operator = {"Authorization": f"Bearer {admin_token}"}
 
     def answers_by_process() -> dict[bool, set[int]]:
         """Statuses by process (the audit sequencer or not, as its /metrics says), over new

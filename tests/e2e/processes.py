@@ -82,9 +82,8 @@ class Deployment:
         )
         self.hubs: dict[int, subprocess.Popen] = {}
         key = json.loads(client_key_path(self.data_dir, WELFARE).read_text())
-        self.operator = {
-            "Authorization": f"Bearer {json.loads((self.data_dir / 'secrets.json').read_text())['admin_token']}"
-        }
+        admin_token = json.loads((self.data_dir / "secrets.json").read_text())["admin_token"]
+        self.operator = {"Authorization": f"Bearer {admin_token}"}
         self._key = key
         welfare = country.BY_KEY["welfare"].number
         self.subjects = [

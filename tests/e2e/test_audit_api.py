@@ -1,4 +1,5 @@
-"""The audit log's proofs over HTTP, checked the way an outsider would: with the standalone verifier."""
+"""The audit log's proofs over HTTP, checked the way an outsider would: with the standalone
+verifier."""
 
 from __future__ import annotations
 

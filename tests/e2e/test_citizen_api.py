@@ -1,4 +1,5 @@
-"""Who consulted my data: sign-in through OpenID Connect, the list with proofs, the GovStack shape."""
+"""Who consulted my data: sign-in through OpenID Connect, the list with proofs, the GovStack
+shape."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ async def headers(demo, client=PAYROLL, **more) -> dict:
     return {"Authorization": f"Bearer {await demo.token(client)}", **more}
 
 
-def worker(demo, taken: set[str] = set()) -> str:
+def worker(demo, taken: set[str] = set()) -> str:  # noqa: B006 - the set remembers across calls
     """An adult of the demo with no DIMONA period yet, different at each call."""
     declared = {s for s, *_ in employers.employed(demo.seeded["subjects"])}
     for subject in demo.seeded["subjects"]:
@@ -263,7 +263,8 @@ async def test_mutations_reach_exactly_the_entitled_subscribers(demo):
 async def _mutations_of(demo, subject: str) -> list[tuple[str, str]]:
     key = demo.hub.hasher.key(subject)
     rows = await demo.hub.store.db.fetchall(
-        "SELECT m.mutation_type, s.institution FROM mutations m JOIN deliveries d ON d.publisher = m.publisher AND d.mutation_id = m.id"
+        "SELECT m.mutation_type, s.institution FROM mutations m"
+        " JOIN deliveries d ON d.publisher = m.publisher AND d.mutation_id = m.id"
         " JOIN subscriptions s ON s.id = d.subscription WHERE m.subject_key = ?",
         (key,),
     )
@@ -371,7 +372,7 @@ async def test_a_dmfa_is_checked_against_dimona_and_stored(demo):
 
 async def test_social_risk_declarations(demo):
     h = await headers(demo)
-    subject, employer, start, _ = employers.employed(demo.seeded["subjects"])[0]
+    subject, employer, _start, _ = employers.employed(demo.seeded["subjects"])[0]
     body = {
         "inss": subject,
         "employer": employer,
@@ -426,7 +427,8 @@ async def test_social_risk_declarations(demo):
 async def test_a_hostile_batch_file_is_refused_and_the_worker_goes_on(demo):
     h = await headers(demo, **{"Content-Type": "application/xml"})
     bomb = (
-        b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
         b"<Dimona>&b;</Dimona>"
     )
     hostile = await demo.http.post("/v1/declarations/batches/dimona", content=bomb, headers=h)
@@ -513,7 +515,7 @@ async def test_a_dmfa_in_its_json_form(demo):
 
 async def test_an_expired_mandate_no_longer_allows_declaring(demo):
     payroll = country.BY_KEY["payroll"].number
-    company, noss, _ = employers.EMPLOYERS[3]
+    company, _noss, _ = employers.EMPLOYERS[3]
     # The seeded mandate from 2024-01-01 is given an end: it no longer covers today.
     await demo.hub.declarations.put_mandate(payroll, company, date(2024, 1, 1), date(2024, 12, 31))
     assert not await demo.hub.store.declarations.has_mandate(

@@ -244,7 +244,8 @@ async def test_directory_refusals(demo):
         demo, "person.identity", {"subject": stranger, "purpose": "SOCIAL_INTEGRATION"}
     )
     assert response.json()["code"] == "subject_not_in_directory"
-    # The unemployment office holds job seekers; its authorization for employment requires JOB_SEEKER.
+    # The unemployment office holds job seekers; its authorization for employment requires
+    # JOB_SEEKER.
     client = f"{country.BY_KEY['unemployment'].number}:benefits-app"
     job_seeker = demo.held_by("unemployment")[0]
     ok = await ask(

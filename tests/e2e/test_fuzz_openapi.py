@@ -157,8 +157,9 @@ def _problem(response: httpx.Response) -> str | None:
         and response.headers.get("x-road-error") == body["code"]
     ):
         return f"{response.status_code} not our error format: {response.text[:200]}"
-    if CATALOGUE[body["code"]].status != response.status_code:
-        return f"{response.status_code} under code {body['code']} (documented as {CATALOGUE[body['code']].status})"
+    documented = CATALOGUE[body["code"]].status
+    if documented != response.status_code:
+        return f"{response.status_code} under code {body['code']} (documented as {documented})"
     return None
 
 
@@ -192,7 +193,8 @@ async def test_hostile_values_in_every_field_of_every_operation_are_4xx_with_a_d
             "effective_date": "2025-01-01",
             "payload": {"city": "Namur"},
         }
-        # Plausible values for the fields around the hostile one, so that it travels as far as it can.
+        # Plausible values for the fields around the hostile one, so that it travels as far as it
+        # can.
         baseline = {
             "subject": me,
             "purpose": "SOCIAL_INTEGRATION",

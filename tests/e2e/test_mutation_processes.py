@@ -42,7 +42,8 @@ PUSH_SETTINGS = {
 
 
 class Webhook:
-    """An institution's webhook in this process: real HTTP, on a port that may be closed for a while."""
+    """An institution's webhook in this process: real HTTP, on a port that may be closed for a
+    while."""
 
     def __init__(self) -> None:
         self.port = free_port_block(1)

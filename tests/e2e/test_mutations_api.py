@@ -1,4 +1,5 @@
-"""Mutations over HTTP, in-process: the catalogue, subscribing, publishing with fan-out, the mailbox."""
+"""Mutations over HTTP, in-process: the catalogue, subscribing, publishing with fan-out, the
+mailbox."""
 
 from __future__ import annotations
 
@@ -391,7 +392,7 @@ class Webhook:
             assert headers[b"content-type"] == b"application/cloudevents-batch+json"
             self.received += json.loads(body)
             self.signatures.append(headers[b"x-crossroads-signature"].decode())
-            self.bodies = getattr(self, "bodies", []) + [body]
+            self.bodies = [*getattr(self, "bodies", []), body]
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 

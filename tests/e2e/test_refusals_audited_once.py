@@ -179,5 +179,5 @@ async def test_each_kind_of_refusal_is_audited_exactly_once(demo):
 
     # An unknown path is not recorded at all, at the hub and in its mounted source.
     for path in ("/nothing-here", "/sources/declarations/nothing-here"):
-        response, added = await records_during(demo, lambda: http.post(path, json={}))
+        response, added = await records_during(demo, lambda path=path: http.post(path, json={}))
         assert response.status_code == 404 and added == []

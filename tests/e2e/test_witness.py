@@ -1,4 +1,5 @@
-"""Witnessing: the hub publishes its tree heads; `crossroads witness` countersigns only consistent ones."""
+"""Witnessing: the hub publishes its tree heads; `crossroads witness` countersigns only
+consistent ones."""
 
 from __future__ import annotations
 
@@ -116,7 +117,7 @@ async def test_consistent_heads_are_countersigned_and_a_split_view_is_refused_wi
 
 
 async def test_a_head_not_signed_by_the_hub_or_malformed_is_refused(world):
-    hub, http, keys, tmp_path = world
+    _hub, http, _keys, tmp_path = world
     impostor_keys = HubKeys.load_or_create(tmp_path / "impostor-keys")
     store = await open_store(f"sqlite:///{tmp_path / 'imp.sqlite3'}")
     impostor = Sequencer(
@@ -137,7 +138,7 @@ async def test_a_head_not_signed_by_the_hub_or_malformed_is_refused(world):
 
 
 async def test_a_publisher_behind_the_witness_proves_from_where_the_witness_is(world):
-    hub, http, keys, tmp_path = world
+    hub, http, keys, _tmp_path = world
     first = await hub("shared")
     await first.grow(6, "s")
     await first.publisher.publish_latest()

@@ -71,7 +71,7 @@ class Lines:
             except queue.Empty:
                 raise AssertionError(
                     f"no such line within {timeout} s; read: {''.join(self.seen)[-3000:]}"
-                )
+                ) from None
             if line is None:
                 raise AssertionError(f"the stream ended first; read: {''.join(self.seen)[-3000:]}")
             self.seen.append(line)

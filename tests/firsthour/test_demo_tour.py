@@ -122,7 +122,7 @@ def follow_mailbox(folder: Path, command: str) -> None:
     assert title.startswith("# mailbox of ")
     assert header.rstrip("\n").split("\t") == ["seq", "type", "subject", "effective", "id", "data"]
     for message in messages:  # piped: one line a message, whatever its length, never wrapped
-        seq, kind, subject, effective, event_id, data = message.rstrip("\n").split("\t")
+        seq, _kind, subject, _effective, _event_id, data = message.rstrip("\n").split("\t")
         assert seq.isdigit() and len(subject) == 11 and json.loads(data) is not None, message
 
 

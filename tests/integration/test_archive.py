@@ -1,4 +1,5 @@
-"""Archive segments and retention on both stores: export, check, prune, and what stays verifiable."""
+"""Archive segments and retention on both stores: export, check, prune, and what stays
+verifiable."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""`audit verify` on both stores: an intact log passes; each kind of tampering is caught and located."""
+"""`audit verify` on both stores: an intact log passes; each kind of tampering is caught and
+located."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ async def tamper(store, sql: str, params: tuple = ()) -> None:
 
 
 async def test_an_intact_log_verifies(log):
-    store, auditor = log
+    _store, auditor = log
     report = await auditor.verify()
     assert report.ok, report.problem
     assert (report.entries, report.heads) == (ENTRIES, 5)

@@ -135,7 +135,7 @@ async def test_dmfa_wages_replace_the_quarters_earlier_ones(store):
         (
             20263,
             ACME.company_id,
-            summaries[:1] + [WorkerSummary("00000000000", "495", 5, 1, 2, ("124",))],
+            [*summaries[:1], WorkerSummary("00000000000", "495", 5, 1, 2, ("124",))],
         ),
     )
     assert second.id > first.id
@@ -231,14 +231,16 @@ async def test_migration_0012_keeps_every_batch_and_the_declarations_that_name_i
                     )
         async with db.transaction() as tx:
             await tx.execute(
-                "INSERT INTO declaration_batches (declarant, institution, kind, sha256, content_type, body,"
-                " language, status, received_at_ms) VALUES ('0200000934:app', '0200000934', 'dmfa', 'ab',"
+                "INSERT INTO declaration_batches (declarant, institution, kind, sha256,"
+                " content_type, body, language, status, received_at_ms)"
+                " VALUES ('0200000934:app', '0200000934', 'dmfa', 'ab',"
                 " 'application/xml', ?, 'nl', 'S', 1)",
                 (b"<DmfAOriginal/>",),
             )
             await tx.execute(
-                "INSERT INTO declarations (kind, form, declarant, batch_id, status, anomalies, summary, language,"
-                " received_at_ms) VALUES ('dmfa', 'DmfAOriginal', '0200000934:app', 1, 'B', '[]', '{}', 'nl', 1)"
+                "INSERT INTO declarations (kind, form, declarant, batch_id, status, anomalies,"
+                " summary, language, received_at_ms)"
+                " VALUES ('dmfa', 'DmfAOriginal', '0200000934:app', 1, 'B', '[]', '{}', 'nl', 1)"
             )
         assert [name for name in await migrate.migrate(db) if name.startswith("0012")]
         store = SqlDeclarations(db)

@@ -90,7 +90,8 @@ async def test_a_failing_file_keeps_the_chunks_already_written(hub):
 
     with pytest.raises(OSError):
         await hub.directory.import_lines(lines(), None, "test", chunk_size=1)
-    # Both chunks were handed to the store before the file failed; the second (the end) landed whole.
+    # Both chunks were handed to the store before the file failed; the second (the end) landed
+    # whole.
     assert [i.period for i in await hub.directory.holders(PERSON)] == [
         Period(date(2020, 1, 1), date(2020, 12, 31))
     ]
@@ -133,7 +134,8 @@ async def test_a_file_parsed_in_worker_processes_applies_and_reports_as_read_her
         for r in records
         if r.get("action") == "directory.import"
     ]
-    per_block = [sum(1 for n in good if first <= n < first + 5) for first in range(1, 49, 5)]
+    firsts = range(1, 49, 5)
+    per_block = [sum(1 for n in good if first <= n < first + 5) for first in firsts]
     assert imports == [
-        (count, min(5, 49 - first) - count) for first, count in zip(range(1, 49, 5), per_block)
+        (count, min(5, 49 - first) - count) for first, count in zip(firsts, per_block, strict=True)
     ]

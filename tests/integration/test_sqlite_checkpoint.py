@@ -1,4 +1,5 @@
-"""SQLite's write-ahead log reaches the database file through the checkpointer thread, not commits."""
+"""SQLite's write-ahead log reaches the database file through the checkpointer thread, not
+commits."""
 
 from __future__ import annotations
 

@@ -166,7 +166,7 @@ async def test_directory_batch_is_atomic(store):
     bad = IntegrationChange(
         "integrate", KEY, FUND, "INSURED", Phase.DEFINITIVE, None
     )  # no period: fails
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="an integration needs a period"):
         await store.directory.apply([integrate(date(2020, 1, 1)), bad])
     assert await store.directory.held_by(KEY, FUND) == []
 
@@ -200,7 +200,7 @@ async def test_directory_bulk_batch_round_trips_every_row(store):
         Period(date(2021, 1, 1), date(2021, 12, 31))
     ]
     # Many persons' holders at once (over several queries) are each person's holders.
-    wanted = keys[:1200] + [KEY, b"\x00" * 16, keys[5]]
+    wanted = [*keys[:1200], KEY, b"\x00" * 16, keys[5]]
     many = await store.directory.holders_of(wanted)
     assert set(many) == set(keys[:1200]) | {KEY}
     for key in (keys[0], keys[700], keys[1199], KEY):
@@ -245,7 +245,7 @@ async def test_concurrent_held_by_reads_answer_as_one_read_each(store):
     assert [sorted(map(repr, r)) for r in together] == [sorted(map(repr, r)) for r in one_by_one]
     assert all(
         i.subject_key == key and i.institution == institution
-        for (key, institution), found in zip(asks, together)
+        for (key, institution), found in zip(asks, together, strict=True)
         for i in found
     )
     assert sum(map(len, together)) == len(keys) + 1
@@ -277,7 +277,7 @@ async def test_audit_appends_concurrently_in_one_total_order(store):
     entries = await store.audit.read(0, 1000)
     assert [s for s, _ in entries] == sorted(s for s, _ in entries)
     by_seq = dict(entries)
-    for seq, record in zip(seqs, records):
+    for seq, record in zip(seqs, records, strict=True):
         assert AuditRecord.from_canonical(by_seq[seq]) == record
     assert await store.audit.count() == 300
 
@@ -305,7 +305,7 @@ async def test_audit_appends_of_several_records_are_committed_together_numbered_
     assert [len(seqs) for seqs in many] == [1500, 1, 700, 0]
     assert len({s for seqs in many for s in seqs} | set(lone)) == 2251
     by_seq = dict(await store.audit.read(0, 5000))
-    for group, seqs in zip(groups, many):
+    for group, seqs in zip(groups, many, strict=True):
         assert [AuditRecord.from_canonical(by_seq[s]) for s in seqs] == group
         assert seqs == sorted(seqs)
     assert [AuditRecord.from_canonical(by_seq[s]) for s in lone] == singles

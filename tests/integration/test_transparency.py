@@ -1,8 +1,10 @@
-"""The audit log's Merkle tree on both stores: sequencing, signed tree heads, proofs an outsider checks."""
+"""The audit log's Merkle tree on both stores: sequencing, signed tree heads, proofs an outsider
+checks."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import pytest
 
@@ -358,7 +360,7 @@ async def test_on_sqlite_a_failed_batch_leaves_no_leaf_and_the_next_one_continue
             await tx.execute(
                 "INSERT INTO merkle_nodes (level, position, hash) VALUES (0, 3, ?)", (b"x" * 32,)
             )
-        with pytest.raises(Exception):
+        with pytest.raises(sqlite3.IntegrityError):
             await store.audit.append(record(3))
         assert await store.transparency.size() == 3
         async with store.db.transaction() as tx:

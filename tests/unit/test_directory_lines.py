@@ -1,4 +1,5 @@
-"""Reading bulk directory files (every bad line a numbered refusal, never an exception), cutting them into blocks, parsing lines."""
+"""Reading bulk directory files (every bad line a numbered refusal, never an exception), cutting
+them into blocks, parsing lines."""
 
 import pickle
 from datetime import date

@@ -61,7 +61,7 @@ def test_runs_keep_every_delivery_once_and_each_subscriptions_order(items, most,
     assert [run[0].seq for run in out] == sorted(run[0].seq for run in out)
 
 
-def test_a_run_past_the_servers_limit_goes_in_halves_in_order_and_a_lone_delivery_too_large_is_named():
+def test_a_run_past_the_servers_limit_is_halved_in_order_and_a_lone_delivery_too_large_is_named():
     run = [delivery(n, "sub-1", b"x" * 1000) for n in range(1, 9)]
     assert fitted(run, 1_048_576) == [(run, pack(run))]
     parts = fitted(run, 4000)

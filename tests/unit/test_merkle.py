@@ -1,4 +1,5 @@
-"""The log's Merkle tree against RFC 9162's definitions and the published Certificate Transparency test vectors."""
+"""The log's Merkle tree against RFC 9162's definitions and the published Certificate
+Transparency test vectors."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from crossroads.verifier import (
 )
 from tests.merkle_model import MerkleTree
 
-# The eight entries of the reference test data of RFC 6962's implementation (certificate-transparency),
-# and the roots of the trees of their first 1..8 entries: the same hashing in RFC 9162.
+# The eight entries of the reference test data of RFC 6962's implementation
+# (certificate-transparency), and the roots of the trees of their first 1..8 entries: the same
+# hashing in RFC 9162.
 ENTRIES = [
     b"",
     b"\x00",

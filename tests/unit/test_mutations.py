@@ -56,7 +56,7 @@ def authorizations(draw, reference: str):
 @st.composite
 def worlds(draw):
     decisions = {f"A{n}": draw(authorizations(f"A{n}")) for n in range(draw(st.integers(0, 4)))}
-    references = sorted(decisions) + ["missing"]
+    references = [*sorted(decisions), "missing"]
     subscriptions = [
         Subscription(
             f"s{n}",

@@ -17,7 +17,8 @@ FORM_HEADER = (
 
 
 def dimona_xml(body: str) -> bytes:
-    return f'<?xml version="1.0" encoding="UTF-8"?><Dimona><Form>{FORM_HEADER}{body}</Form></Dimona>'.encode()
+    form = f"<Form>{FORM_HEADER}{body}</Form>"
+    return f'<?xml version="1.0" encoding="UTF-8"?><Dimona>{form}</Dimona>'.encode()
 
 
 GOOD_IN = (
@@ -118,14 +119,24 @@ def test_the_wrong_root_is_refused(forms):
     assert refused.value.code == "malformed_xml"
 
 
-BILLION_LAUGHS = b"""<?xml version="1.0"?>
-<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
-<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><Dimona>&lol3;</Dimona>"""
-XXE = b"""<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><Dimona>&x;</Dimona>"""
-EXTERNAL_DTD = b"""<?xml version="1.0"?><!DOCTYPE Dimona SYSTEM "http://169.254.169.254/latest/meta-data"><Dimona/>"""
-UTF16_DOCTYPE = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE d [<!ENTITY x "y">]><Dimona>&x;</Dimona>'.encode(
-    "utf-16"
+BILLION_LAUGHS = (
+    b'<?xml version="1.0"?>\n'
+    b'<!DOCTYPE lolz [<!ENTITY lol "lol">'
+    b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">\n'
+    b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+    b"<Dimona>&lol3;</Dimona>"
 )
+XXE = (
+    b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+    b"<Dimona>&x;</Dimona>"
+)
+EXTERNAL_DTD = (
+    b'<?xml version="1.0"?><!DOCTYPE Dimona SYSTEM "http://169.254.169.254/latest/meta-data">'
+    b"<Dimona/>"
+)
+UTF16_DOCTYPE = (
+    '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE d [<!ENTITY x "y">]><Dimona>&x;</Dimona>'
+).encode("utf-16")
 
 
 @pytest.mark.parametrize("document", [BILLION_LAUGHS, XXE, EXTERNAL_DTD, UTF16_DOCTYPE])
