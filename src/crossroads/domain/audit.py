@@ -47,7 +47,7 @@ class AuditRecord:
         return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
 
     @classmethod
-    def from_canonical(cls, data: bytes) -> "AuditRecord":
+    def from_canonical(cls, data: bytes) -> AuditRecord:
         body = orjson.loads(data)
         body.pop("v", None)
         if "providers" in body:

@@ -83,8 +83,12 @@ def periods_after(current: Held, change: IntegrationChange) -> Held:
 
 
 def check_access(
-    held: list[Integration], consumer: str, required: tuple[str, ...], wanted: Period,
-    granted: Collection[str], accepts_provisional: bool = False,
+    held: list[Integration],
+    consumer: str,
+    required: tuple[str, ...],
+    wanted: Period,
+    granted: Collection[str],
+    accepts_provisional: bool = False,
 ) -> None:
     """Refuse unless `consumer` holds the subject in a required capacity over all of `wanted`.
 

@@ -19,48 +19,186 @@ class ErrorCode:
 
 
 _CODES = [
-    ErrorCode("unauthenticated", 401, "No valid access token: missing, malformed, expired, signed by another key, or of an application disabled since it was issued."),
-    ErrorCode("forbidden", 403, "The credential is valid but does not allow this operation (e.g. the admin API without the operator credential)."),
-    ErrorCode("invalid_request", 400, "OAuth token request: a required parameter is missing or malformed (RFC 6749 §5.2)."),
-    ErrorCode("invalid_client", 401, "OAuth token request: the client assertion is invalid, expired, replayed, or names an unknown application (RFC 7523)."),
-    ErrorCode("unsupported_grant_type", 400, "OAuth token request: only client_credentials is supported."),
-    ErrorCode("no_authorization", 403, "No authorization allows this consumer to use this service for this purpose."),
-    ErrorCode("authorization_expired", 403, "An authorization exists but is not valid on the date of the request."),
-    ErrorCode("subject_not_in_directory", 403, "The consumer institution does not hold the subject in the reference directory."),
-    ErrorCode("capacity_mismatch", 403, "The consumer holds the subject, but in none of the capacities the authorization requires."),
-    ErrorCode("period_outside_integration", 403, "The period asked about is not covered by the consumer's integration of the subject."),
-    ErrorCode("provisional_not_accepted", 403, "The consumer holds the subject only provisionally (phase 1), and the authorization requires a definitive integration."),
-    ErrorCode("period_outside_authorization", 403, "The period asked about is not within the validity of the authorization (a decision covers the days it is valid for)."),
-    ErrorCode("no_integration_right", 403, "The registry does not let this institution integrate persons in this capacity (its integration rights)."),
-    ErrorCode("webhook_not_allowed", 422, "The webhook address is not under an address the operator registered for the institution, or it resolves to a loopback, link-local or private address."),
-    ErrorCode("invalid_identifier", 422, "An identifier fails its check digits or format for the deployment's scheme."),
+    ErrorCode(
+        "unauthenticated",
+        401,
+        "No valid access token: missing, malformed, expired, signed by another key, or of an application disabled since it was issued.",
+    ),
+    ErrorCode(
+        "forbidden",
+        403,
+        "The credential is valid but does not allow this operation (e.g. the admin API without the operator credential).",
+    ),
+    ErrorCode(
+        "invalid_request",
+        400,
+        "OAuth token request: a required parameter is missing or malformed (RFC 6749 §5.2).",
+    ),
+    ErrorCode(
+        "invalid_client",
+        401,
+        "OAuth token request: the client assertion is invalid, expired, replayed, or names an unknown application (RFC 7523).",
+    ),
+    ErrorCode(
+        "unsupported_grant_type", 400, "OAuth token request: only client_credentials is supported."
+    ),
+    ErrorCode(
+        "no_authorization",
+        403,
+        "No authorization allows this consumer to use this service for this purpose.",
+    ),
+    ErrorCode(
+        "authorization_expired",
+        403,
+        "An authorization exists but is not valid on the date of the request.",
+    ),
+    ErrorCode(
+        "subject_not_in_directory",
+        403,
+        "The consumer institution does not hold the subject in the reference directory.",
+    ),
+    ErrorCode(
+        "capacity_mismatch",
+        403,
+        "The consumer holds the subject, but in none of the capacities the authorization requires.",
+    ),
+    ErrorCode(
+        "period_outside_integration",
+        403,
+        "The period asked about is not covered by the consumer's integration of the subject.",
+    ),
+    ErrorCode(
+        "provisional_not_accepted",
+        403,
+        "The consumer holds the subject only provisionally (phase 1), and the authorization requires a definitive integration.",
+    ),
+    ErrorCode(
+        "period_outside_authorization",
+        403,
+        "The period asked about is not within the validity of the authorization (a decision covers the days it is valid for).",
+    ),
+    ErrorCode(
+        "no_integration_right",
+        403,
+        "The registry does not let this institution integrate persons in this capacity (its integration rights).",
+    ),
+    ErrorCode(
+        "webhook_not_allowed",
+        422,
+        "The webhook address is not under an address the operator registered for the institution, or it resolves to a loopback, link-local or private address.",
+    ),
+    ErrorCode(
+        "invalid_identifier",
+        422,
+        "An identifier fails its check digits or format for the deployment's scheme.",
+    ),
     ErrorCode("invalid_period", 422, "A date is impossible or a period ends before it starts."),
-    ErrorCode("unknown_service", 404, "No electronic service with that code (and version) is registered."),
-    ErrorCode("unknown_mutation_type", 404, "No mutation type with that code (and version) is registered."),
-    ErrorCode("malformed_request", 400, "The body is not valid JSON, has wrong types, unknown fields or misses a required field."),
-    ErrorCode("unsupported_media_type", 415, "The body is not sent as application/json (or the format the endpoint names)."),
-    ErrorCode("payload_too_large", 413, "The body exceeds the configured limit (1 MiB by default; a batch file, its kind's: CROSSROADS_DIMONA_BATCH_MAX_BYTES, CROSSROADS_DMFA_BATCH_MAX_BYTES)."),
-    ErrorCode("headers_too_large", 431, "The request line and headers exceed the configured limit (32 KiB by default); the connection is closed."),
-    ErrorCode("request_timeout", 408, "The request's headers or body did not arrive within the configured time; the connection is closed."),
+    ErrorCode(
+        "unknown_service", 404, "No electronic service with that code (and version) is registered."
+    ),
+    ErrorCode(
+        "unknown_mutation_type", 404, "No mutation type with that code (and version) is registered."
+    ),
+    ErrorCode(
+        "malformed_request",
+        400,
+        "The body is not valid JSON, has wrong types, unknown fields or misses a required field.",
+    ),
+    ErrorCode(
+        "unsupported_media_type",
+        415,
+        "The body is not sent as application/json (or the format the endpoint names).",
+    ),
+    ErrorCode(
+        "payload_too_large",
+        413,
+        "The body exceeds the configured limit (1 MiB by default; a batch file, its kind's: CROSSROADS_DIMONA_BATCH_MAX_BYTES, CROSSROADS_DMFA_BATCH_MAX_BYTES).",
+    ),
+    ErrorCode(
+        "headers_too_large",
+        431,
+        "The request line and headers exceed the configured limit (32 KiB by default); the connection is closed.",
+    ),
+    ErrorCode(
+        "request_timeout",
+        408,
+        "The request's headers or body did not arrive within the configured time; the connection is closed.",
+    ),
     ErrorCode("not_found", 404, "The named resource does not exist."),
-    ErrorCode("pruned", 410, "The audit entry is older than the retention period: it was exported to an archive segment and removed from the live store."),
+    ErrorCode(
+        "pruned",
+        410,
+        "The audit entry is older than the retention period: it was exported to an archive segment and removed from the live store.",
+    ),
     ErrorCode("method_not_allowed", 405, "The HTTP method is not supported on this path."),
-    ErrorCode("conflict", 409, "The resource already exists or the change contradicts the registry."),
-    ErrorCode("no_provider", 404, "The service is routed per person and no institution holds the subject in the provider capacity for the period."),
-    ErrorCode("provider_unavailable", 502, "The provider could not be reached (connection refused or reset)."),
-    ErrorCode("provider_timeout", 504, "The provider did not answer within the configured timeout."),
+    ErrorCode(
+        "conflict", 409, "The resource already exists or the change contradicts the registry."
+    ),
+    ErrorCode(
+        "no_provider",
+        404,
+        "The service is routed per person and no institution holds the subject in the provider capacity for the period.",
+    ),
+    ErrorCode(
+        "provider_unavailable",
+        502,
+        "The provider could not be reached (connection refused or reset).",
+    ),
+    ErrorCode(
+        "provider_timeout", 504, "The provider did not answer within the configured timeout."
+    ),
     ErrorCode("provider_error", 502, "The provider answered with an error status."),
-    ErrorCode("invalid_provider_response", 502, "The provider's answer is not JSON or does not match the service's response schema."),
-    ErrorCode("invalid_tree_head", 422, "Witness: the tree head or its consistency proof does not verify (signature, form, or proof)."),
-    ErrorCode("stale_tree_head", 409, "Witness: the consistency proof does not start at the tree head this witness last countersigned; the answer names that size, to prove from."),
-    ErrorCode("split_view", 409, "Witness: the tree head contradicts one this witness already countersigned; the log showed two histories. The witness keeps the evidence."),
-    ErrorCode("malformed_xml", 400, "The XML is not well formed, or its root is not the form the endpoint takes (Dimona, DmfAOriginal)."),
-    ErrorCode("forbidden_xml", 400, "The XML carries a document type declaration, an entity or an external reference; declarations are refused with any of them."),
-    ErrorCode("no_mandate", 403, "The declarant is neither the employer nor a payroll office with a mandate for that employer on that date."),
-    ErrorCode("quota_exceeded", 429, "The institution already has as many batch files, or bytes of them, waiting to be processed as it may (CROSSROADS_DECLARATION_BATCH_QUOTA_FILES, _BYTES); send this one once some are done."),
-    ErrorCode("batch_failed", 500, "In a batch file's acknowledgement: processing the file failed in a way the hub did not foresee, or stopped its batch worker CROSSROADS_DECLARATION_BATCH_MAX_ATTEMPTS times. The batch ends with result B (forms decided before are kept); it is logged with the batch id, and the same file may be sent again."),
+    ErrorCode(
+        "invalid_provider_response",
+        502,
+        "The provider's answer is not JSON or does not match the service's response schema.",
+    ),
+    ErrorCode(
+        "invalid_tree_head",
+        422,
+        "Witness: the tree head or its consistency proof does not verify (signature, form, or proof).",
+    ),
+    ErrorCode(
+        "stale_tree_head",
+        409,
+        "Witness: the consistency proof does not start at the tree head this witness last countersigned; the answer names that size, to prove from.",
+    ),
+    ErrorCode(
+        "split_view",
+        409,
+        "Witness: the tree head contradicts one this witness already countersigned; the log showed two histories. The witness keeps the evidence.",
+    ),
+    ErrorCode(
+        "malformed_xml",
+        400,
+        "The XML is not well formed, or its root is not the form the endpoint takes (Dimona, DmfAOriginal).",
+    ),
+    ErrorCode(
+        "forbidden_xml",
+        400,
+        "The XML carries a document type declaration, an entity or an external reference; declarations are refused with any of them.",
+    ),
+    ErrorCode(
+        "no_mandate",
+        403,
+        "The declarant is neither the employer nor a payroll office with a mandate for that employer on that date.",
+    ),
+    ErrorCode(
+        "quota_exceeded",
+        429,
+        "The institution already has as many batch files, or bytes of them, waiting to be processed as it may (CROSSROADS_DECLARATION_BATCH_QUOTA_FILES, _BYTES); send this one once some are done.",
+    ),
+    ErrorCode(
+        "batch_failed",
+        500,
+        "In a batch file's acknowledgement: processing the file failed in a way the hub did not foresee, or stopped its batch worker CROSSROADS_DECLARATION_BATCH_MAX_ATTEMPTS times. The batch ends with result B (forms decided before are kept); it is logged with the batch id, and the same file may be sent again.",
+    ),
     ErrorCode("not_ready", 503, "The hub cannot reach its store; try again later."),
-    ErrorCode("internal_error", 500, "An unexpected fault in the hub. It is logged with the request id; nothing the caller sent causes it."),
+    ErrorCode(
+        "internal_error",
+        500,
+        "An unexpected fault in the hub. It is logged with the request id; nothing the caller sent causes it.",
+    ),
 ]
 
 CATALOGUE: dict[str, ErrorCode] = {c.code: c for c in _CODES}
@@ -90,7 +228,7 @@ class Refusal(Exception):
         # (a bulk load's parsing processes) whole.
         return type(self), (self.code, self.message, self.field)
 
-    def mark_audited(self) -> "Refusal":
+    def mark_audited(self) -> Refusal:
         """Say that this refusal's audit record is written (by the use case raising it)."""
         self.audited = True
         return self
@@ -106,12 +244,19 @@ class Refusal(Exception):
         return body
 
 
-_FRAMEWORK_STATUSES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
+_FRAMEWORK_STATUSES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
 
 
 def framework_refusal(status: int, detail: object = None) -> Refusal:
     """The refusal for an HTTP error a web framework answers by itself (no route, wrong method…),
     so that the hub and the apps built on its provider kit answer it with a documented code."""
-    code = _FRAMEWORK_STATUSES.get(status, "malformed_request" if status < 500 else "internal_error")
+    code = _FRAMEWORK_STATUSES.get(
+        status, "malformed_request" if status < 500 else "internal_error"
+    )
     summary = CATALOGUE[code].summary
     return Refusal(code, str(detail) if detail and detail != summary else summary)

@@ -80,7 +80,9 @@ class IdentifierScheme:
 
 def _as_text(value: object, field: str, label: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise Refusal("invalid_identifier", f"{field} must be a {label} written as a string.", field)
+        raise Refusal(
+            "invalid_identifier", f"{field} must be a {label} written as a string.", field
+        )
     if len(value) > 64:
         raise Refusal("invalid_identifier", f"{field} is too long to be a {label}.", field)
     return value
@@ -97,7 +99,9 @@ def _normalise_person(scheme: IdentifierScheme, value: str, field: str) -> str:
         except ValidationError as exc:
             last_error = exc
     reason = _reason(last_error) if last_error else "unknown format"
-    raise Refusal("invalid_identifier", f"{field} is not a valid {scheme.person_label}: {reason}.", field)
+    raise Refusal(
+        "invalid_identifier", f"{field} is not a valid {scheme.person_label}: {reason}.", field
+    )
 
 
 # A few thousand institutions appear on millions of directory lines.
@@ -143,8 +147,9 @@ def scheme_for(country: str) -> IdentifierScheme:
     try:
         return SCHEMES[country.upper()]
     except KeyError:
-        raise ValueError(f"no identifier scheme for country {country!r}; known: {sorted(SCHEMES)}") from None
-
+        raise ValueError(
+            f"no identifier scheme for country {country!r}; known: {sorted(SCHEMES)}"
+        ) from None
 
 
 def identifier_from_claim(value: str, country: str) -> str:

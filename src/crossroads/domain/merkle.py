@@ -19,7 +19,9 @@ def _split(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
-Node = tuple[int, int]  # (level, position): the aligned, complete subtree of leaves [position·2^level, (position+1)·2^level)
+Node = tuple[
+    int, int
+]  # (level, position): the aligned, complete subtree of leaves [position·2^level, (position+1)·2^level)
 
 
 def perfect_parts(low: int, high: int) -> list[Node]:
@@ -99,7 +101,9 @@ class Frontier:
     def __init__(self, size: int = 0, hashes: list[bytes] | None = None) -> None:
         parts = perfect_parts(0, size)
         if len(parts) != len(hashes or []):
-            raise ValueError(f"a tree of {size} entries has {len(parts)} perfect parts, not {len(hashes or [])}")
+            raise ValueError(
+                f"a tree of {size} entries has {len(parts)} perfect parts, not {len(hashes or [])}"
+            )
         self.size = size
         self._parts = [(level, h) for (level, _), h in zip(parts, hashes or [])]
 
@@ -148,5 +152,9 @@ class TreeHead:
 
     def as_dict(self) -> dict[str, Any]:
         """The served form, which crossroads.verifier.verify_tree_head checks."""
-        return {"tree_size": self.tree_size, "root_hash": base64.b64encode(self.root_hash).decode(),
-                "timestamp": self.timestamp_ms, "signature": self.signature}
+        return {
+            "tree_size": self.tree_size,
+            "root_hash": base64.b64encode(self.root_hash).decode(),
+            "timestamp": self.timestamp_ms,
+            "signature": self.signature,
+        }

@@ -6,7 +6,8 @@ it. Lists are traversed: `periods.start` keeps `start` in every element of `peri
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 PathTree = dict[str, "PathTree"]
 KEEP_ALL: PathTree = {}

@@ -45,7 +45,11 @@ class MutationType:
         check_code(self.code, "code")
         check_code(self.version, "version")
         if self.state_path is not None and not STATE_PATH.match(self.state_path):
-            raise Refusal("malformed_request", "state_path is a path like /mutations/CODE/VERSION/state.", "state_path")
+            raise Refusal(
+                "malformed_request",
+                "state_path is a path like /mutations/CODE/VERSION/state.",
+                "state_path",
+            )
         if not self.fields:
             raise Refusal("malformed_request", "fields lists what the payload may hold.", "fields")
 
@@ -87,12 +91,18 @@ class Subscription:
         if self.mode not in MODES:
             raise Refusal("malformed_request", "mode is pull or push.", "mode")
         if self.mode == "push" and not self.webhook_url:
-            raise Refusal("malformed_request", "a push subscription needs a webhook_url.", "webhook_url")
+            raise Refusal(
+                "malformed_request", "a push subscription needs a webhook_url.", "webhook_url"
+            )
 
 
 def entitled(
-    subscriptions: Iterable[Subscription], authorizations: dict[str, Authorization],
-    holders: Iterable[Integration], mutation_type: str, effective: date, today: date,
+    subscriptions: Iterable[Subscription],
+    authorizations: dict[str, Authorization],
+    holders: Iterable[Integration],
+    mutation_type: str,
+    effective: date,
+    today: date,
     granted: Mapping[str, Collection[str]],
 ) -> list[tuple[Subscription, Authorization]]:
     """The subscriptions that must receive a mutation, each with the authorization it is under.
@@ -121,9 +131,14 @@ def entitled(
             and authorization.consumer == subscription.institution
             and authorization.is_valid_on(today)
             and authorization.is_valid_on(effective)
-            and any(held.get((subscription.institution, capacity), False) or
-                    (authorization.accepts_provisional and (subscription.institution, capacity) in held)
-                    for capacity in authorization.required_capacities)
+            and any(
+                held.get((subscription.institution, capacity), False)
+                or (
+                    authorization.accepts_provisional
+                    and (subscription.institution, capacity) in held
+                )
+                for capacity in authorization.required_capacities
+            )
         ):
             chosen.append((subscription, authorization))
     return chosen

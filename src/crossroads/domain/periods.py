@@ -6,10 +6,10 @@ checking that an integration covers a period of interest, and subtracting a remo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import total_ordering
-from typing import Iterable
 
 from .errors import Refusal
 
@@ -46,15 +46,15 @@ class Period:
     def last_day(self) -> date:
         return self.end if self.end is not None else date.max
 
-    def __lt__(self, other: "Period") -> bool:
+    def __lt__(self, other: Period) -> bool:
         # Ordered by first day, then last day; an open end sorts after every closed one (a plain
         # tuple order would compare a date with None).
         return (self.start, self.last_day) < (other.start, other.last_day)
 
-    def overlaps(self, other: "Period") -> bool:
+    def overlaps(self, other: Period) -> bool:
         return self.start <= other.last_day and other.start <= self.last_day
 
-    def touches(self, other: "Period") -> bool:
+    def touches(self, other: Period) -> bool:
         """Overlapping or adjacent (one ends the day before the other starts)."""
         if self.overlaps(other):
             return True
@@ -62,15 +62,15 @@ class Period:
             return True
         return other.end is not None and other.end + ONE_DAY == self.start
 
-    def covers(self, other: "Period") -> bool:
+    def covers(self, other: Period) -> bool:
         return self.start <= other.start and other.last_day <= self.last_day
 
-    def union(self, other: "Period") -> "Period":
+    def union(self, other: Period) -> Period:
         end = None if self.end is None or other.end is None else max(self.end, other.end)
         return Period(min(self.start, other.start), end)
 
     @classmethod
-    def day(cls, when: date) -> "Period":
+    def day(cls, when: date) -> Period:
         return cls(when, when)
 
 
@@ -128,7 +128,9 @@ def parse_date(value: object, field: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise Refusal("invalid_period", f"{field} is not a real date: {value!r} (expected YYYY-MM-DD).", field) from None
+        raise Refusal(
+            "invalid_period", f"{field} is not a real date: {value!r} (expected YYYY-MM-DD).", field
+        ) from None
 
 
 def period_dict(start: date, end: date | None) -> dict[str, str | None]:

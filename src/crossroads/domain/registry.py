@@ -60,7 +60,9 @@ def client_id(institution: str, code: str) -> str:
 def split_client_id(value: str) -> tuple[str, str]:
     institution, sep, code = value.partition(":")
     if not sep or not institution or not code:
-        raise Refusal("invalid_client", "client_id must be ENTERPRISE_NUMBER:APPLICATION_CODE.", "client_id")
+        raise Refusal(
+            "invalid_client", "client_id must be ENTERPRISE_NUMBER:APPLICATION_CODE.", "client_id"
+        )
     return institution, code
 
 
@@ -136,7 +138,10 @@ class Authorization:
 
 
 def choose_authorization(
-    candidates: list[Authorization], today: date, reference: str | None, wanted: Period | None = None,
+    candidates: list[Authorization],
+    today: date,
+    reference: str | None,
+    wanted: Period | None = None,
 ) -> Authorization:
     """Pick the authorization for an exchange among those for (consumer, service, purpose).
 

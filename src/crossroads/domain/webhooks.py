@@ -22,7 +22,11 @@ MAX_URL_LENGTH = 2000
 
 def _split(url: object, field: str) -> SplitResult:
     if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
-        raise Refusal("malformed_request", f"{field} must be an http(s) URL of at most {MAX_URL_LENGTH} characters.", field)
+        raise Refusal(
+            "malformed_request",
+            f"{field} must be an http(s) URL of at most {MAX_URL_LENGTH} characters.",
+            field,
+        )
     try:
         parts = urlsplit(url)
         _ = parts.port  # raises ValueError on a port that is not a number in range
@@ -31,9 +35,15 @@ def _split(url: object, field: str) -> SplitResult:
     if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
         raise Refusal("malformed_request", f"{field} must be an http(s) URL with a host.", field)
     if parts.username is not None or parts.password is not None:
-        raise Refusal("malformed_request", f"{field} must not carry a user name or password.", field)
+        raise Refusal(
+            "malformed_request", f"{field} must not carry a user name or password.", field
+        )
     if any(ord(c) < 0x21 or c == "\\" for c in url):
-        raise Refusal("malformed_request", f"{field} must not contain spaces, control characters or backslashes.", field)
+        raise Refusal(
+            "malformed_request",
+            f"{field} must not contain spaces, control characters or backslashes.",
+            field,
+        )
     return parts
 
 
@@ -73,7 +83,9 @@ def is_internal_address(host: str) -> bool:
     return not address.is_global or address.is_multicast
 
 
-def check_webhook_url(url: object, bases: tuple[str, ...], hub_base: str, allow_internal: bool) -> str:
+def check_webhook_url(
+    url: object, bases: tuple[str, ...], hub_base: str, allow_internal: bool
+) -> str:
     """Refuse a webhook address the subscribing institution may not use.
 
     `bases` are the address prefixes registered for the institution (its webhook_bases and its
@@ -89,12 +101,20 @@ def check_webhook_url(url: object, bases: tuple[str, ...], hub_base: str, allow_
         raise Refusal("webhook_not_allowed", "webhook_url points at the hub itself.", "webhook_url")
     if not any(is_under(url, base) for base in bases):  # type: ignore[arg-type]
         registered = ", ".join(bases) if bases else "none"
-        raise Refusal("webhook_not_allowed",
-                      f"webhook_url is not under an address the operator registered for this institution ({registered}).",
-                      "webhook_url")
+        raise Refusal(
+            "webhook_not_allowed",
+            f"webhook_url is not under an address the operator registered for this institution ({registered}).",
+            "webhook_url",
+        )
     host = (parts.hostname or "").lower().rstrip(".")
-    if not allow_internal and (is_internal_address(host) or host == "localhost" or host.endswith(".localhost")):
-        raise Refusal("webhook_not_allowed", "webhook_url reaches a loopback, link-local or private address.", "webhook_url")
+    if not allow_internal and (
+        is_internal_address(host) or host == "localhost" or host.endswith(".localhost")
+    ):
+        raise Refusal(
+            "webhook_not_allowed",
+            "webhook_url reaches a loopback, link-local or private address.",
+            "webhook_url",
+        )
     return url  # type: ignore[return-value]
 
 
@@ -107,5 +127,7 @@ class WebhookPolicy:
     allow_internal: bool = False
 
     def check(self, url: object, institution: Institution) -> str:
-        bases = institution.webhook_bases + ((institution.base_url,) if institution.base_url else ())
+        bases = institution.webhook_bases + (
+            (institution.base_url,) if institution.base_url else ()
+        )
         return check_webhook_url(url, bases, self.hub_base, self.allow_internal)

@@ -44,7 +44,9 @@ class PruneReport:
 
 
 class AuditArchive:
-    def __init__(self, log_store: TransparencyLog, jwks: Callable[[], dict[str, Any]], clock: Clock) -> None:
+    def __init__(
+        self, log_store: TransparencyLog, jwks: Callable[[], dict[str, Any]], clock: Clock
+    ) -> None:
         self._log = log_store
         self._jwks = jwks
         self._clock = clock
@@ -58,12 +60,20 @@ class AuditArchive:
             return None
         start_head = await self._log.head(start) if start else None
         if start and start_head is None:
-            raise RuntimeError(f"no signed tree head of size {start}, where the last segment ended; run crossroads audit verify")
+            raise RuntimeError(
+                f"no signed tree head of size {start}, where the last segment ended; run crossroads audit verify"
+            )
         parts = perfect_parts(0, start)
         stored = await self._log.nodes(parts)
-        header = {"format": SEGMENT_FORMAT, "start": start, "end": end_head.tree_size,
-                  "start_head": start_head.as_dict() if start_head else None, "end_head": end_head.as_dict(),
-                  "start_frontier": [_b64(stored[part]) for part in parts], "jwks": self._jwks()}
+        header = {
+            "format": SEGMENT_FORMAT,
+            "start": start,
+            "end": end_head.tree_size,
+            "start_head": start_head.as_dict() if start_head else None,
+            "end_head": end_head.as_dict(),
+            "start_frontier": [_b64(stored[part]) for part in parts],
+            "jwks": self._jwks(),
+        }
         directory.mkdir(parents=True, exist_ok=True)
         name = segment_file_name(start, end_head.tree_size)
         final, partial = directory / name, directory / f".{name}.partial"
@@ -93,9 +103,13 @@ class AuditArchive:
                 raise RuntimeError(f"the live log has no entry {at}; run crossroads audit verify")
             for leaf_index, entry in page:
                 if leaf_index != at:
-                    raise RuntimeError(f"the live log has no entry {at}; run crossroads audit verify")
+                    raise RuntimeError(
+                        f"the live log has no entry {at}; run crossroads audit verify"
+                    )
                 if b"\n" in entry:
-                    raise RuntimeError(f"entry {at} is not a canonical record (it holds a line break); run crossroads audit verify")
+                    raise RuntimeError(
+                        f"entry {at} is not a canonical record (it holds a line break); run crossroads audit verify"
+                    )
                 out.write(entry + b"\n")
                 at += 1
 
@@ -108,7 +122,9 @@ class AuditArchive:
         """Remove the entries of exported segments older than `retention_days` from the live
         store, once their files in `directory` are found intact."""
         if retention_days < 1:
-            raise Refusal("malformed_request", "the retention period is at least one day.", "retention_days")
+            raise Refusal(
+                "malformed_request", "the retention period is at least one day.", "retention_days"
+            )
         cutoff = self._clock.now_ms() - retention_days * 86_400_000
         size = await self._log.size()
         retained = await self._log.retained_from()
@@ -130,7 +146,9 @@ class AuditArchive:
     async def _last_at_ms(self, segment: Segment) -> int:
         entry = await self._log.entry(segment.end - 1)
         if entry is None:
-            raise RuntimeError(f"the live log has no entry {segment.end - 1}; run crossroads audit verify")
+            raise RuntimeError(
+                f"the live log has no entry {segment.end - 1}; run crossroads audit verify"
+            )
         return AuditRecord.from_canonical(entry).at_ms
 
     def _check_archived(self, directory: Path, segment: Segment) -> None:
@@ -142,11 +160,15 @@ class AuditArchive:
             for block in iter(lambda: raw.read(1 << 20), b""):
                 digest.update(block)
         if digest.hexdigest() != segment.sha256:
-            raise RuntimeError(f"the archive segment {path} is not the file exported: nothing was pruned")
+            raise RuntimeError(
+                f"the archive segment {path} is not the file exported: nothing was pruned"
+            )
         try:
             self.check_file(path)
         except ProofError as exc:
-            raise RuntimeError(f"the archive segment {path} does not verify ({exc}): nothing was pruned") from None
+            raise RuntimeError(
+                f"the archive segment {path} does not verify ({exc}): nothing was pruned"
+            ) from None
 
 
 class _Hashing:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ..domain.audit import AuditRecord, untrusted_text
@@ -33,8 +32,11 @@ class RevokedCredential(Refusal):
     application it names (which the signature vouches for)."""
 
     def __init__(self, caller: Caller, current: bool) -> None:
-        message = (f"application {caller.client_id} was disabled after this token was issued; request a new token."
-                   if current else f"application {caller.client_id} is disabled or no longer registered; its access tokens are refused.")
+        message = (
+            f"application {caller.client_id} was disabled after this token was issued; request a new token."
+            if current
+            else f"application {caller.client_id} is disabled or no longer registered; its access tokens are refused."
+        )
         super().__init__("unauthenticated", message)
         self.caller = caller
         self.current = current
@@ -51,8 +53,16 @@ class _Verified(NamedTuple):
 
 class TokenService:
     def __init__(
-        self, registry: RegistryRepository, replay: ReplayGuard, audit: AuditLog, signer: Signer,
-        clock: Clock, *, issuer: str, token_ttl: int, max_assertion_lifetime: int,
+        self,
+        registry: RegistryRepository,
+        replay: ReplayGuard,
+        audit: AuditLog,
+        signer: Signer,
+        clock: Clock,
+        *,
+        issuer: str,
+        token_ttl: int,
+        max_assertion_lifetime: int,
     ) -> None:
         self._registry = registry
         self._replay = replay
@@ -76,11 +86,17 @@ class TokenService:
             token = await self._issue(form)
         except Refusal as refusal:
             client_id = form.get("client_id")
-            await self._audit.append(AuditRecord(
-                kind="auth", at_ms=self._clock.now_ms(), outcome=refusal.code, action="token", request_id=request_id,
-                target=None if client_id is None else untrusted_text(client_id),
-                detail={"reason": refusal.message, "claimed": _claimed_client(form)},
-            ))
+            await self._audit.append(
+                AuditRecord(
+                    kind="auth",
+                    at_ms=self._clock.now_ms(),
+                    outcome=refusal.code,
+                    action="token",
+                    request_id=request_id,
+                    target=None if client_id is None else untrusted_text(client_id),
+                    detail={"reason": refusal.message, "claimed": _claimed_client(form)},
+                )
+            )
             raise refusal.mark_audited()
         return token
 
@@ -88,50 +104,91 @@ class TokenService:
         if form.get("grant_type") != "client_credentials":
             if not form.get("grant_type"):
                 raise Refusal("invalid_request", "grant_type is required.", "grant_type")
-            raise Refusal("unsupported_grant_type", "only grant_type=client_credentials is supported.", "grant_type")
+            raise Refusal(
+                "unsupported_grant_type",
+                "only grant_type=client_credentials is supported.",
+                "grant_type",
+            )
         if form.get("client_assertion_type") != ASSERTION_TYPE:
-            raise Refusal("invalid_request", f"client_assertion_type must be {ASSERTION_TYPE}.", "client_assertion_type")
+            raise Refusal(
+                "invalid_request",
+                f"client_assertion_type must be {ASSERTION_TYPE}.",
+                "client_assertion_type",
+            )
         assertion = form.get("client_assertion")
         if not assertion:
             raise Refusal("invalid_request", "client_assertion is required.", "client_assertion")
         claims = unverified_claims(assertion)
         client_id = claims.get("iss")
         if not isinstance(client_id, str) or claims.get("sub") != client_id:
-            raise Refusal("invalid_client", "the assertion's iss and sub must both be the client_id.", "client_assertion")
+            raise Refusal(
+                "invalid_client",
+                "the assertion's iss and sub must both be the client_id.",
+                "client_assertion",
+            )
         if form.get("client_id") not in (None, client_id):
-            raise Refusal("invalid_client", "client_id does not match the assertion's issuer.", "client_id")
+            raise Refusal(
+                "invalid_client", "client_id does not match the assertion's issuer.", "client_id"
+            )
         institution, code = split_client_id(client_id)
         application = await self._registry.get_application(institution, code)
         if application is None or not application.active:
-            raise Refusal("invalid_client", f"no active application {client_id} is registered.", "client_id")
+            raise Refusal(
+                "invalid_client", f"no active application {client_id} is registered.", "client_id"
+            )
         now = self._clock.now()
         claims = self._signer.verify_client_assertion(assertion, application.jwks, now)
         self._check_assertion_claims(claims, now)
         if not await self._replay.first_use(f"{client_id}|{claims['jti']}", int(claims["exp"])):
-            raise Refusal("invalid_client", "this client assertion was already used (jti replayed).", "client_assertion")
+            raise Refusal(
+                "invalid_client",
+                "this client assertion was already used (jti replayed).",
+                "client_assertion",
+            )
         epoch = await self._registry.credential_epoch(institution, code)
         if epoch is None:  # disabled or deleted while this request was under way
-            raise Refusal("invalid_client", f"no active application {client_id} is registered.", "client_id")
+            raise Refusal(
+                "invalid_client", f"no active application {client_id} is registered.", "client_id"
+            )
         issued = int(now)
-        access = self._signer.issue_token({
-            "iss": self.issuer, "sub": client_id, "aud": self.issuer, "client_id": client_id,
-            "iat": issued, "exp": issued + self._ttl, "jti": str(uuid.uuid4()),
-            "institution": institution, "application": code, "epoch": epoch,
-        })
+        access = self._signer.issue_token(
+            {
+                "iss": self.issuer,
+                "sub": client_id,
+                "aud": self.issuer,
+                "client_id": client_id,
+                "iat": issued,
+                "exp": issued + self._ttl,
+                "jti": str(uuid.uuid4()),
+                "institution": institution,
+                "application": code,
+                "epoch": epoch,
+            }
+        )
         return {"access_token": access, "token_type": "Bearer", "expires_in": self._ttl}
 
     def _check_assertion_claims(self, claims: dict[str, Any], now: float) -> None:
         """What RFC 7523 leaves to the server, once the claims' types and times are checked
         (`Signer.verify_client_assertion`): the audience, and the longest lifetime."""
         if "aud" not in claims:
-            raise Refusal("invalid_client", "the client assertion lacks the aud claim.", "client_assertion")
+            raise Refusal(
+                "invalid_client", "the client assertion lacks the aud claim.", "client_assertion"
+            )
         audience = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
         if self.token_endpoint not in audience and self.issuer not in audience:
-            raise Refusal("invalid_client", f"the client assertion's aud must be {self.token_endpoint}.", "client_assertion")
+            raise Refusal(
+                "invalid_client",
+                f"the client assertion's aud must be {self.token_endpoint}.",
+                "client_assertion",
+            )
         # `exp` is finite and in the future, `iat` finite and not in the future: so the assertion
         # lives at most max_lifetime from now, and `exp` fits any integer column.
         if claims["exp"] - claims.get("iat", now) > self._max_lifetime:
-            raise Refusal("invalid_client", f"the client assertion must live at most {self._max_lifetime} s.", "client_assertion")
+            raise Refusal(
+                "invalid_client",
+                f"the client assertion must live at most {self._max_lifetime} s.",
+                "client_assertion",
+            )
 
     async def authenticate(self, token: str) -> Caller:
         """The caller a hub access token stands for, while its application's credential epoch
@@ -144,19 +201,29 @@ class TokenService:
             raise Refusal("unauthenticated", "the access token has expired; request a new one.")
         if verified is None:
             verified = self._verify(token, now)
-        current = await self._registry.credential_epoch(verified.caller.institution, verified.caller.application)  # type: ignore[arg-type]
+        current = await self._registry.credential_epoch(
+            verified.caller.institution, verified.caller.application
+        )  # type: ignore[arg-type]
         if current != verified.epoch:
             raise RevokedCredential(verified.caller, current is not None)
         return verified.caller
 
     def _verify(self, token: str, now: float) -> _Verified:
         claims = self._signer.verify_token(token, now)
-        institution, application, epoch = claims.get("institution"), claims.get("application"), claims.get("epoch", "")
-        if claims.get("iss") != self.issuer or not all(isinstance(v, str) and v for v in (institution, application)):
+        institution, application, epoch = (
+            claims.get("institution"),
+            claims.get("application"),
+            claims.get("epoch", ""),
+        )
+        if claims.get("iss") != self.issuer or not all(
+            isinstance(v, str) and v for v in (institution, application)
+        ):
             raise Refusal("unauthenticated", "the access token was not issued by this hub.")
         if not isinstance(epoch, str) or claims["exp"] - claims["iat"] > self._ttl:
             raise Refusal("unauthenticated", "the access token was not issued by this hub.")
-        verified = _Verified(Caller(institution=institution, application=application), int(claims["exp"]), epoch)
+        verified = _Verified(
+            Caller(institution=institution, application=application), int(claims["exp"]), epoch
+        )
         if len(self._verified) >= _TOKEN_CACHE_LIMIT:
             self._verified = {t: v for t, v in self._verified.items() if v.expires > now}
             if len(self._verified) >= _TOKEN_CACHE_LIMIT:
@@ -173,9 +240,13 @@ def unverified_claims(assertion: str) -> dict[str, Any]:
         payload = assertion.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (IndexError, ValueError, RecursionError):
-        raise Refusal("invalid_client", "client_assertion is not a compact JWT.", "client_assertion") from None
+        raise Refusal(
+            "invalid_client", "client_assertion is not a compact JWT.", "client_assertion"
+        ) from None
     if not isinstance(claims, dict):
-        raise Refusal("invalid_client", "client_assertion is not a compact JWT.", "client_assertion")
+        raise Refusal(
+            "invalid_client", "client_assertion is not a compact JWT.", "client_assertion"
+        )
     return claims
 
 

@@ -12,16 +12,17 @@ ends with result B and the error, and none of its forms is stored.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 
 from ..domain.audit import AuditRecord
+from ..domain.callers import Caller
 from ..domain.declarations.anomalies import Anomaly
 from ..domain.declarations.dimona import DimonaForm, refused_form_name
 from ..domain.declarations.records import DIMONA, DMFA, Batch, Declaration
 from ..domain.errors import Refusal
-from ..domain.callers import Caller
 from .clock import Clock
 from .declarations import DeclarationService
 from .ports import AuditLog, DeclarationStore, OfficialForms
@@ -38,8 +39,15 @@ def batch_result(statuses: list[str]) -> str:
 
 def declaration_out(d: Declaration) -> dict[str, Any]:
     """A declaration's status as the social security's DIMONA REST service shapes it."""
-    out: dict[str, Any] = {"declarationId": d.id, "kind": d.kind, "form": d.form, "result": d.status, "employer": d.employer,
-           "receivedAt": d.received_at_ms, "anomalies": [a.to_dict(d.language) for a in d.anomalies]}
+    out: dict[str, Any] = {
+        "declarationId": d.id,
+        "kind": d.kind,
+        "form": d.form,
+        "result": d.status,
+        "employer": d.employer,
+        "receivedAt": d.received_at_ms,
+        "anomalies": [a.to_dict(d.language) for a in d.anomalies],
+    }
     if d.kind == DIMONA:
         out["dimonaPeriodId"] = d.period_id if d.status != "B" else None
     if d.batch_id is not None:
@@ -55,18 +63,36 @@ def caller_of(batch: Batch) -> Caller:
     return Caller(institution, application) if application else Caller(None, None, operator=True)
 
 
-async def audit_batch_end(audit: AuditLog, batch: Batch, status: str, outcome: str, at_ms: int, detail: dict[str, Any]) -> None:
+async def audit_batch_end(
+    audit: AuditLog, batch: Batch, status: str, outcome: str, at_ms: int, detail: dict[str, Any]
+) -> None:
     """The end of a batch file, in the audit log (its forms are audited one by one besides)."""
     caller = caller_of(batch)
-    await audit.append(AuditRecord(
-        kind="declaration", at_ms=at_ms, outcome=outcome, consumer=caller.institution, application=caller.application,
-        action=f"batch.{batch.kind}", service=batch.kind, target=str(batch.id),
-        detail={"status": status, "attempts": batch.attempts, **detail}))
+    await audit.append(
+        AuditRecord(
+            kind="declaration",
+            at_ms=at_ms,
+            outcome=outcome,
+            consumer=caller.institution,
+            application=caller.application,
+            action=f"batch.{batch.kind}",
+            service=batch.kind,
+            target=str(batch.id),
+            detail={"status": status, "attempts": batch.attempts, **detail},
+        )
+    )
 
 
 class BatchProcessor:
-    def __init__(self, store: DeclarationStore, service: DeclarationService, forms: OfficialForms, audit: AuditLog,
-                 clock: Clock, release: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        store: DeclarationStore,
+        service: DeclarationService,
+        forms: OfficialForms,
+        audit: AuditLog,
+        clock: Clock,
+        release: Callable[[], Awaitable[None]],
+    ) -> None:
         """`release` frees what the processor was built with (its store), at `close`."""
         self._store = store
         self._service = service
@@ -90,18 +116,34 @@ class BatchProcessor:
         try:
             document = orjson.loads(body) if batch.content_type == JSON else body
             if batch.kind == DMFA:
-                declarations = earlier or [await self._service.submit_dmfa(
-                    caller, document, batch.language, batch_id=batch.id, strict_mandate=False)]
+                declarations = earlier or [
+                    await self._service.submit_dmfa(
+                        caller, document, batch.language, batch_id=batch.id, strict_mandate=False
+                    )
+                ]
             else:
-                forms = self._read_dimona(document)  # the whole file first: a refusal then stores nothing
-                declarations = earlier + await self._decide(caller, batch, forms[len(earlier):])
+                forms = self._read_dimona(
+                    document
+                )  # the whole file first: a refusal then stores nothing
+                declarations = earlier + await self._decide(caller, batch, forms[len(earlier) :])
             status = batch_result([d.status for d in declarations])
-            acknowledgement = {"batchId": batch.id, "result": status, "forms": len(declarations),
-                               "declarations": [declaration_out(d) for d in declarations]}
+            acknowledgement = {
+                "batchId": batch.id,
+                "result": status,
+                "forms": len(declarations),
+                "declarations": [declaration_out(d) for d in declarations],
+            }
             outcome, detail = "ok", {"forms": len(declarations)}
         except (Refusal, orjson.JSONDecodeError) as exc:
-            refusal = exc if isinstance(exc, Refusal) else Refusal("malformed_request", f"the file is not valid JSON: {exc}")
-            status, acknowledgement = "B", {"batchId": batch.id, "result": "B", "forms": 0, "error": refusal.to_dict()}
+            refusal = (
+                exc
+                if isinstance(exc, Refusal)
+                else Refusal("malformed_request", f"the file is not valid JSON: {exc}")
+            )
+            status, acknowledgement = (
+                "B",
+                {"batchId": batch.id, "result": "B", "forms": 0, "error": refusal.to_dict()},
+            )
             outcome, detail = refusal.code, {"field": refusal.field} if refusal.field else {}
         now = self._clock.now_ms()
         if await self._store.finish_batch(batch.id, status, acknowledgement, now):
@@ -112,7 +154,9 @@ class BatchProcessor:
         (a file refused as a whole by the schema is one such entry)."""
         if isinstance(document, bytes):
             items: list[Any] = [document]  # bytes, or the JSON values of a list
-        elif isinstance(document, list):  # JSON: a list of forms, each as in POST /v1/declarations/dimona
+        elif isinstance(
+            document, list
+        ):  # JSON: a list of forms, each as in POST /v1/declarations/dimona
             items = document
         else:
             raise Refusal("malformed_request", "a JSON batch of DIMONA forms is a list of forms.")
@@ -122,14 +166,25 @@ class BatchProcessor:
             read += forms if forms else [anomalies]
         return read
 
-    async def _decide(self, caller: Caller, batch: Batch, forms: list[DimonaForm | list[Anomaly]]) -> list[Declaration]:
+    async def _decide(
+        self, caller: Caller, batch: Batch, forms: list[DimonaForm | list[Anomaly]]
+    ) -> list[Declaration]:
         decided = []
-        for form in forms:  # each in its own transaction, with the batch's id: a restart resumes after it
+        for (
+            form
+        ) in forms:  # each in its own transaction, with the batch's id: a restart resumes after it
             if isinstance(form, list):
-                decided.append(await self._service.record_unreadable(
-                    caller, DIMONA, refused_form_name(form), form, batch.language, batch.id))
+                decided.append(
+                    await self._service.record_unreadable(
+                        caller, DIMONA, refused_form_name(form), form, batch.language, batch.id
+                    )
+                )
             else:
-                decided.append(await self._service.dimona_form(caller, form, batch.language, batch.id, strict_mandate=False))
+                decided.append(
+                    await self._service.dimona_form(
+                        caller, form, batch.language, batch.id, strict_mandate=False
+                    )
+                )
         return decided
 
     async def close(self) -> None:

@@ -67,17 +67,28 @@ class HistoryPage:
 
 
 class ConsultationHistory:
-    def __init__(self, log_store: TransparencyLog, proofs: AuditProofs, registry: RegistryCache,
-                 mutation_types: MutationStore | None = None) -> None:
+    def __init__(
+        self,
+        log_store: TransparencyLog,
+        proofs: AuditProofs,
+        registry: RegistryCache,
+        mutation_types: MutationStore | None = None,
+    ) -> None:
         """`mutation_types` names the changes published about the person (else: their codes)."""
         self._log = log_store
         self._proofs = proofs
         self._registry = registry
         self._mutation_types = mutation_types
 
-    async def page(self, subject_key: bytes, *, limit: int = 50, before: int | None = None,
-                   kinds: frozenset[str] = frozenset({"exchange", "directory", "mutation"}),
-                   service_code: str | None = None) -> HistoryPage:
+    async def page(
+        self,
+        subject_key: bytes,
+        *,
+        limit: int = 50,
+        before: int | None = None,
+        kinds: frozenset[str] = frozenset({"exchange", "directory", "mutation"}),
+        service_code: str | None = None,
+    ) -> HistoryPage:
         """The newest `limit` entries about the subject older than `before` (a seq), newest first,
         of the given kinds (and of one service code, all versions, when given).
 
@@ -93,7 +104,9 @@ class ConsultationHistory:
             rows = await self._log.about_subject(subject_key, cursor, limit + 1)
             for seq, index, raw in rows:
                 record = AuditRecord.from_canonical(raw)
-                if _shown(record, kinds) and (service_code is None or (record.service or "").split("/")[0] == service_code):
+                if _shown(record, kinds) and (
+                    service_code is None or (record.service or "").split("/")[0] == service_code
+                ):
                     records.append((seq, index, raw, record))
             if len(rows) <= limit:
                 break  # the subject has no older entries
@@ -101,11 +114,21 @@ class ConsultationHistory:
         more = len(records) > limit
         records = records[:limit]
         size = head.tree_size if head else 0
-        paths = await self._proofs.inclusions([index for _, index, _, _ in records if index is not None], size) if size else {}
+        paths = (
+            await self._proofs.inclusions(
+                [index for _, index, _, _ in records if index is not None], size
+            )
+            if size
+            else {}
+        )
         consultations = [
             Consultation(
-                seq=seq, record=record, entry=raw, **await self._names(record),
-                leaf_index=index, inclusion_path=paths.get(index) if index is not None else None,
+                seq=seq,
+                record=record,
+                entry=raw,
+                **await self._names(record),
+                leaf_index=index,
+                inclusion_path=paths.get(index) if index is not None else None,
             )
             for seq, index, raw, record in records
         ]
@@ -116,15 +139,22 @@ class ConsultationHistory:
         """The registry's names for the codes an entry logged. A name may have gone from the
         registry since; the entry is still listed, with its codes."""
         registry = self._registry
-        application = (await registry.application(record.consumer, record.application)
-                       if record.consumer and record.application else None)
-        authorization = await registry.authorization(record.authorization) if record.authorization else None
-        return {"institution_name": await self._institution_name(record.consumer),
-                "application_name": application.name if application else None,
-                "service_name": await self._service_name(record),
-                "purpose": record.purpose or (authorization.purpose if authorization else None),
-                "legal_basis": authorization.legal_basis if authorization else None,
-                "recipients": await self._recipients(record)}
+        application = (
+            await registry.application(record.consumer, record.application)
+            if record.consumer and record.application
+            else None
+        )
+        authorization = (
+            await registry.authorization(record.authorization) if record.authorization else None
+        )
+        return {
+            "institution_name": await self._institution_name(record.consumer),
+            "application_name": application.name if application else None,
+            "service_name": await self._service_name(record),
+            "purpose": record.purpose or (authorization.purpose if authorization else None),
+            "legal_basis": authorization.legal_basis if authorization else None,
+            "recipients": await self._recipients(record),
+        }
 
     async def _institution_name(self, number: str | None) -> str | None:
         institution = await self._registry.institution(number) if number else None
@@ -132,7 +162,9 @@ class ConsultationHistory:
 
     async def _service_name(self, record: AuditRecord) -> str | None:
         if record.kind == "directory" and record.action in _DIRECTORY_CHANGES:
-            return f"{_DIRECTORY_CHANGES[record.action]} ({record.target})" if record.target else None
+            return (
+                f"{_DIRECTORY_CHANGES[record.action]} ({record.target})" if record.target else None
+            )
         if not record.service:
             return None
         code, _, version = record.service.partition("/")
@@ -159,17 +191,24 @@ class ConsultationHistory:
         for item in sent:
             reference = item.get("authorization")
             authorization = await self._registry.authorization(reference) if reference else None
-            found.append(Recipient(
-                item["institution"], await self._institution_name(item["institution"]), reference,
-                authorization.purpose if authorization else None,
-                authorization.legal_basis if authorization else None))
+            found.append(
+                Recipient(
+                    item["institution"],
+                    await self._institution_name(item["institution"]),
+                    reference,
+                    authorization.purpose if authorization else None,
+                    authorization.legal_basis if authorization else None,
+                )
+            )
         return tuple(found)
 
 
 # A directory change about the person, as they read it (its capacity follows in brackets).
-_DIRECTORY_CHANGES = {"directory.integrate": "Reference directory: holds a file on you",
-                      "directory.end": "Reference directory: ended its file on you",
-                      "directory.remove": "Reference directory: removed its file on you"}
+_DIRECTORY_CHANGES = {
+    "directory.integrate": "Reference directory: holds a file on you",
+    "directory.end": "Reference directory: ended its file on you",
+    "directory.remove": "Reference directory: removed its file on you",
+}
 
 # Of the mutation records about a person, the citizen is shown what a source published and who
 # received it; attempts that failed and replays concern the hub's plumbing, not their data's use.
@@ -177,4 +216,6 @@ _MUTATION_ACTIONS_SHOWN = frozenset({"mutation.publish", "mutation.deliver"})
 
 
 def _shown(record: AuditRecord, kinds: frozenset[str]) -> bool:
-    return record.kind in kinds and (record.kind != "mutation" or record.action in _MUTATION_ACTIONS_SHOWN)
+    return record.kind in kinds and (
+        record.kind != "mutation" or record.action in _MUTATION_ACTIONS_SHOWN
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 
 class Clock:
@@ -12,7 +12,7 @@ class Clock:
         return time.time()
 
     def today(self) -> date:
-        return datetime.now(timezone.utc).date()
+        return datetime.now(UTC).date()
 
     def now_ms(self) -> int:
         return int(self.now() * 1000)
@@ -26,12 +26,12 @@ class FixedClock(Clock):
         return self.at
 
     def today(self) -> date:
-        return datetime.fromtimestamp(self.at, timezone.utc).date()
+        return datetime.fromtimestamp(self.at, UTC).date()
 
 
 async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:
     """Wait `seconds`, or less when `stop` is set meanwhile (the background loops' pause)."""
     try:
         await asyncio.wait_for(stop.wait(), seconds)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass

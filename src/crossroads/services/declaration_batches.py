@@ -23,12 +23,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
+from ..domain.callers import Caller
 from ..domain.declarations.records import DIMONA, DMFA, Batch, Declaration, QueueShare
 from ..domain.errors import Refusal
-from ..domain.callers import Caller
 from .batch_processing import audit_batch_end, declaration_out
 from .clock import Clock, sleep_unless
 from .declarations import declarant, declared_by
@@ -54,38 +54,73 @@ class BatchLimits:
 
 
 class DeclarationBatches:
-    def __init__(self, store: DeclarationStore, worker: BatchWorker, audit: AuditLog, clock: Clock,
-                 limits: BatchLimits) -> None:
+    def __init__(
+        self,
+        store: DeclarationStore,
+        worker: BatchWorker,
+        audit: AuditLog,
+        clock: Clock,
+        limits: BatchLimits,
+    ) -> None:
         self._store = store
         self._worker = worker
         self._audit = audit
         self._clock = clock
         self._limits = limits
 
-    async def upload(self, caller: Caller, kind: str, body: bytes, content_type: str, language: str) -> tuple[Batch, bool]:
+    async def upload(
+        self, caller: Caller, kind: str, body: bytes, content_type: str, language: str
+    ) -> tuple[Batch, bool]:
         if kind not in KINDS:
-            raise Refusal("not_found", f"batch files are {' or '.join(KINDS)}, not {kind[:40]!r}.", "kind")
+            raise Refusal(
+                "not_found", f"batch files are {' or '.join(KINDS)}, not {kind[:40]!r}.", "kind"
+            )
         media = content_type.split(";")[0].strip().lower()
         if media not in (XML, "text/xml", JSON):
-            raise Refusal("unsupported_media_type", "send the file as application/xml (the official format) or application/json.")
+            raise Refusal(
+                "unsupported_media_type",
+                "send the file as application/xml (the official format) or application/json.",
+            )
         if not body:
             raise Refusal("malformed_request", "the file is empty.")
         largest = self._limits.max_bytes[kind]
         if len(body) > largest:
-            raise Refusal("payload_too_large", f"a {kind} batch file is at most {largest} bytes; this one is {len(body)}.")
+            raise Refusal(
+                "payload_too_large",
+                f"a {kind} batch file is at most {largest} bytes; this one is {len(body)}.",
+            )
         # hashlib lets go of the GIL on large data: a 100 MB file is hashed (about 0.2 s) beside the event loop, not on it.
-        sha = await asyncio.to_thread(_sha256, body) if len(body) > _HASH_INLINE_BYTES else _sha256(body)
-        return await self._store.add_batch(declarant(caller), kind, sha, JSON if media == JSON else XML, body, language,
-                                           self._clock.now_ms(), self._admit(len(body)))
+        sha = (
+            await asyncio.to_thread(_sha256, body)
+            if len(body) > _HASH_INLINE_BYTES
+            else _sha256(body)
+        )
+        return await self._store.add_batch(
+            declarant(caller),
+            kind,
+            sha,
+            JSON if media == JSON else XML,
+            body,
+            language,
+            self._clock.now_ms(),
+            self._admit(len(body)),
+        )
 
     def _admit(self, size: int) -> Callable[[QueueShare], None]:
         def admit(waiting: QueueShare) -> None:
             if waiting.files + 1 > self._limits.quota_files:
-                raise Refusal("quota_exceeded", f"your institution already has {waiting.files} batch files waiting, the most "
-                              "it may; send this one once they are processed.")
+                raise Refusal(
+                    "quota_exceeded",
+                    f"your institution already has {waiting.files} batch files waiting, the most "
+                    "it may; send this one once they are processed.",
+                )
             if waiting.bytes + size > self._limits.quota_bytes:
-                raise Refusal("quota_exceeded", f"your institution's waiting batch files hold {waiting.bytes} bytes; with this "
-                              f"one they would pass the {self._limits.quota_bytes} it may have waiting.")
+                raise Refusal(
+                    "quota_exceeded",
+                    f"your institution's waiting batch files hold {waiting.bytes} bytes; with this "
+                    f"one they would pass the {self._limits.quota_bytes} it may have waiting.",
+                )
+
         return admit
 
     async def status(self, caller: Caller, batch_id: int) -> tuple[Batch, list[Declaration]]:
@@ -107,32 +142,62 @@ class DeclarationBatches:
         if batch is None:
             return False
         if batch.attempts >= self._limits.max_attempts:
-            log.error("declarations: batch %d stopped its worker %d times; it ends with result B", batch.id, batch.attempts)
-            await self._fail(batch, f"processing this file stopped the hub's batch worker {batch.attempts} times.")
+            log.error(
+                "declarations: batch %d stopped its worker %d times; it ends with result B",
+                batch.id,
+                batch.attempts,
+            )
+            await self._fail(
+                batch,
+                f"processing this file stopped the hub's batch worker {batch.attempts} times.",
+            )
             return True
         await self._worker.start()  # a worker that cannot start costs no file an attempt
-        attempts = batch.attempts + 1  # counted by the worker before it reads the file (services/batch_processing.py)
+        attempts = (
+            batch.attempts + 1
+        )  # counted by the worker before it reads the file (services/batch_processing.py)
         try:
             await self._worker.process(batch.id)
         except WorkerLost as lost:
-            log.error("declarations: the batch worker stopped while processing batch %d (attempt %d of %d): %s",
-                      batch.id, attempts, self._limits.max_attempts, lost)
+            log.error(
+                "declarations: the batch worker stopped while processing batch %d (attempt %d of %d): %s",
+                batch.id,
+                attempts,
+                self._limits.max_attempts,
+                lost,
+            )
         except BatchFailed as failed:
-            log.error("declarations: processing batch %d failed; it ends with result B\n%s", batch.id, failed)
-            await self._fail(batch, "processing this file failed in a way the hub did not foresee.", attempts)
+            log.error(
+                "declarations: processing batch %d failed; it ends with result B\n%s",
+                batch.id,
+                failed,
+            )
+            await self._fail(
+                batch, "processing this file failed in a way the hub did not foresee.", attempts
+            )
         return True
 
     async def _fail(self, batch: Batch, why: str, attempts: int | None = None) -> None:
         """End a batch with result B and the error batch_failed; the same file may be sent again."""
-        refusal = Refusal("batch_failed", f"{why} It is logged under batch {batch.id}; the forms decided before the "
-                          "failure are in this acknowledgement, and the same file may be sent again.")
+        refusal = Refusal(
+            "batch_failed",
+            f"{why} It is logged under batch {batch.id}; the forms decided before the "
+            "failure are in this acknowledgement, and the same file may be sent again.",
+        )
         decided = await self._store.batch_declarations(batch.id)
-        acknowledgement = {"batchId": batch.id, "result": "B", "forms": len(decided),
-                           "declarations": [declaration_out(d) for d in decided], "error": refusal.to_dict()}
+        acknowledgement = {
+            "batchId": batch.id,
+            "result": "B",
+            "forms": len(decided),
+            "declarations": [declaration_out(d) for d in decided],
+            "error": refusal.to_dict(),
+        }
         now = self._clock.now_ms()
         if await self._store.finish_batch(batch.id, "B", acknowledgement, now, failed=True):
             counted = batch if attempts is None else replace(batch, attempts=attempts)
-            await audit_batch_end(self._audit, counted, "B", "batch_failed", now, {"forms": len(decided)})
+            await audit_batch_end(
+                self._audit, counted, "B", "batch_failed", now, {"forms": len(decided)}
+            )
 
     async def run(self, stop: asyncio.Event, leading: Callable[[], bool], interval: float) -> None:
         failures = 0
@@ -142,11 +207,16 @@ class DeclarationBatches:
                 try:
                     processed = await self.process_next()
                     failures = 0
-                except Exception:  # the store, most likely: logged, and tried again later, more slowly each time
+                except (
+                    Exception
+                ):  # the store, most likely: logged, and tried again later, more slowly each time
                     failures += 1
-                    log.exception("declarations: the batch queue failed (%d in a row); trying again later", failures)
+                    log.exception(
+                        "declarations: the batch queue failed (%d in a row); trying again later",
+                        failures,
+                    )
             if not processed:
-                await sleep_unless(stop, min(interval * 2 ** failures, _MAX_BACKOFF_SECONDS))
+                await sleep_unless(stop, min(interval * 2**failures, _MAX_BACKOFF_SECONDS))
 
     async def close(self) -> None:
         await self._worker.close()

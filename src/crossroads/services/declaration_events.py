@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from typing import Callable
+from collections.abc import Callable
 
-from ..domain.errors import Refusal
 from ..domain.callers import Caller
+from ..domain.errors import Refusal
 from .clock import sleep_unless
 from .mutations import MutationService
 from .ports import DeclarationStore
@@ -18,7 +18,13 @@ log = logging.getLogger("crossroads.declarations")
 
 
 class DeclarationPublisher:
-    def __init__(self, store: DeclarationStore, mutations: MutationService, source: str | None, batch: int = 500) -> None:
+    def __init__(
+        self,
+        store: DeclarationStore,
+        mutations: MutationService,
+        source: str | None,
+        batch: int = 500,
+    ) -> None:
         self._store = store
         self._mutations = mutations
         self._source = source
@@ -38,19 +44,36 @@ class DeclarationPublisher:
         caller = Caller(self._source, "declarations")
         done: list[int] = []
         for mutation_type, events in by_type.items():
-            raws = [{"id": e.mutation_id, "subject": e.subject, "effective_date": e.effective_date, "payload": e.payload}
-                    for e in events]
+            raws = [
+                {
+                    "id": e.mutation_id,
+                    "subject": e.subject,
+                    "effective_date": e.effective_date,
+                    "payload": e.payload,
+                }
+                for e in events
+            ]
             try:
                 outcomes = await self._mutations.publish_many(caller, mutation_type, raws)
             except Refusal as refusal:
                 self.failures += 1
-                log.error("declarations: cannot publish %d %s event(s): %s %s", len(events), mutation_type,
-                          refusal.code, refusal.message)
+                log.error(
+                    "declarations: cannot publish %d %s event(s): %s %s",
+                    len(events),
+                    mutation_type,
+                    refusal.code,
+                    refusal.message,
+                )
                 continue
             for event, outcome in zip(events, outcomes):
                 if isinstance(outcome, Refusal):
                     self.failures += 1
-                    log.error("declarations: event %s refused: %s %s", event.mutation_id, outcome.code, outcome.message)
+                    log.error(
+                        "declarations: event %s refused: %s %s",
+                        event.mutation_id,
+                        outcome.code,
+                        outcome.message,
+                    )
                 else:
                     done.append(event.seq)
         await self._store.mark_published(done)
@@ -58,7 +81,9 @@ class DeclarationPublisher:
 
     async def run(self, stop: asyncio.Event, leading: Callable[[], bool], interval: float) -> None:
         if self._source is None:
-            log.info("declarations: CROSSROADS_DECLARATIONS_SOURCE is not set; declared mutations are kept, not published")
+            log.info(
+                "declarations: CROSSROADS_DECLARATIONS_SOURCE is not set; declared mutations are kept, not published"
+            )
             return
         while not stop.is_set():
             published = 0

@@ -17,29 +17,39 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 
 from ..domain.audit import AuditRecord
+from ..domain.callers import Caller
 from ..domain.declarations import dimona, dmfa, social_risk
-from ..domain.declarations.employers import Employer, EmployerRef
-from ..domain.declarations.events import Event
 from ..domain.declarations.anomalies import Anomaly, Glossary, status_of
 from ..domain.declarations.codelists import quarter_bounds
+from ..domain.declarations.employers import Employer, EmployerRef
+from ..domain.declarations.events import Event
 from ..domain.declarations.records import DIMONA, DMFA, SOCIAL_RISK, Declaration
 from ..domain.errors import Refusal
 from ..domain.identifiers import IdentifierScheme
 from ..domain.subjects import SubjectHasher
-from ..domain.callers import Caller
 from .clock import Clock
 from .ports import AuditLog, DeclarationStore, OfficialForms
 
 log = logging.getLogger("crossroads.declarations")
 LANGUAGES = ("nl", "fr", "en")  # the glossaries' languages, in which anomalies are explained
-_RISK_VALIDATORS = {name: Draft202012Validator(schema, format_checker=FormatChecker())
-                    for name, schema in social_risk.SCENARIOS.items()}
+_RISK_VALIDATORS = {
+    name: Draft202012Validator(schema, format_checker=FormatChecker())
+    for name, schema in social_risk.SCENARIOS.items()
+}
 
 
 class DeclarationService:
-    def __init__(self, store: DeclarationStore, forms: OfficialForms, dimona_rules: dimona.DimonaRules,
-                 dmfa_rules: dmfa.DmfaRules, audit: AuditLog, clock: Clock, scheme: IdentifierScheme,
-                 hasher: SubjectHasher) -> None:
+    def __init__(
+        self,
+        store: DeclarationStore,
+        forms: OfficialForms,
+        dimona_rules: dimona.DimonaRules,
+        dmfa_rules: dmfa.DmfaRules,
+        audit: AuditLog,
+        clock: Clock,
+        scheme: IdentifierScheme,
+        hasher: SubjectHasher,
+    ) -> None:
         self._store = store
         self._forms = forms
         self._dimona = dimona_rules
@@ -51,17 +61,30 @@ class DeclarationService:
 
     # The employers' register and mandates (operator) -------------------------------------
 
-    async def put_employer(self, company_id: str, noss: str | None, name: str, active: bool) -> tuple[Employer, bool]:
+    async def put_employer(
+        self, company_id: str, noss: str | None, name: str, active: bool
+    ) -> tuple[Employer, bool]:
         number = self._scheme.normalise_enterprise(company_id, "company_id")
         if noss is not None and not (noss.isdigit() and len(noss) <= 9):
-            raise Refusal("malformed_request", "noss is the NOSS registration number: up to 9 digits.", "noss")
+            raise Refusal(
+                "malformed_request", "noss is the NOSS registration number: up to 9 digits.", "noss"
+            )
         employer = Employer(number, str(int(noss)) if noss else None, name, active)
         created = await self._store.put_employer(employer)
-        await self._audit.append(AuditRecord(kind="registry", at_ms=self._clock.now_ms(), outcome="ok",
-                                             action=f"employer.{'create' if created else 'update'}", target=number))
+        await self._audit.append(
+            AuditRecord(
+                kind="registry",
+                at_ms=self._clock.now_ms(),
+                outcome="ok",
+                action=f"employer.{'create' if created else 'update'}",
+                target=number,
+            )
+        )
         return employer, created
 
-    async def put_mandate(self, office: str, employer: str, valid_from: date, valid_to: date | None) -> None:
+    async def put_mandate(
+        self, office: str, employer: str, valid_from: date, valid_to: date | None
+    ) -> None:
         office = self._scheme.normalise_enterprise(office, "office")
         employer = self._scheme.normalise_enterprise(employer, "employer")
         if await self._store.find_employer(EmployerRef(company_id=employer)) is None:
@@ -69,58 +92,117 @@ class DeclarationService:
         if valid_to is not None and valid_to < valid_from:
             raise Refusal("invalid_period", "valid_to is before valid_from.", "valid_to")
         await self._store.put_mandate(office, employer, valid_from, valid_to)
-        await self._audit.append(AuditRecord(kind="registry", at_ms=self._clock.now_ms(), outcome="ok",
-                                             action="mandate.put", target=f"{office}>{employer}",
-                                             detail={"from": valid_from.isoformat(), "to": valid_to.isoformat() if valid_to else None}))
+        await self._audit.append(
+            AuditRecord(
+                kind="registry",
+                at_ms=self._clock.now_ms(),
+                outcome="ok",
+                action="mandate.put",
+                target=f"{office}>{employer}",
+                detail={
+                    "from": valid_from.isoformat(),
+                    "to": valid_to.isoformat() if valid_to else None,
+                },
+            )
+        )
 
     # DIMONA ------------------------------------------------------------------------------
 
-    async def submit_dimona(self, caller: Caller, document: bytes | dict[str, Any], language: str) -> Declaration:
+    async def submit_dimona(
+        self, caller: Caller, document: bytes | dict[str, Any], language: str
+    ) -> Declaration:
         """One DIMONA form, decided at once (status A, W or B)."""
         forms, schema_anomalies = self._forms.read_dimona(document)
         if schema_anomalies:
             name = dimona.refused_form_name(schema_anomalies)
             return await self.record_unreadable(caller, DIMONA, name, schema_anomalies, language)
         if len(forms) != 1:
-            raise Refusal("malformed_request", f"the document holds {len(forms)} forms; send several as a batch file "
-                          "(POST /v1/declarations/batches).")
+            raise Refusal(
+                "malformed_request",
+                f"the document holds {len(forms)} forms; send several as a batch file "
+                "(POST /v1/declarations/batches).",
+            )
         return await self.dimona_form(caller, forms[0], language, None, strict_mandate=True)
 
-    async def dimona_form(self, caller: Caller, form: dimona.DimonaForm, language: str, batch_id: int | None,
-                           strict_mandate: bool) -> Declaration:
+    async def dimona_form(
+        self,
+        caller: Caller,
+        form: dimona.DimonaForm,
+        language: str,
+        batch_id: int | None,
+        strict_mandate: bool,
+    ) -> Declaration:
         started = self._clock.now()
-        employer = await self._store.find_employer(form.employer) if (form.employer.noss or form.employer.company_id) else None
-        mandate = [] if employer is None else await self._mandate(
-            caller, employer.company_id, strict_mandate, self._dimona.glossary, "90256-155",
-            form.at("EmployerId"))
+        employer = (
+            await self._store.find_employer(form.employer)
+            if (form.employer.noss or form.employer.company_id)
+            else None
+        )
+        mandate = (
+            []
+            if employer is None
+            else await self._mandate(
+                caller,
+                employer.company_id,
+                strict_mandate,
+                self._dimona.glossary,
+                "90256-155",
+                form.at("EmployerId"),
+            )
+        )
         today = self._clock.today()
         inss = self._normalise(form.inss) if form.inss else None
 
-        before: list[dimona.DimonaPeriod | None] = [None]  # the named period as it was, for the events
+        before: list[dimona.DimonaPeriod | None] = [
+            None
+        ]  # the named period as it was, for the events
 
-        def decide(periods: list[dimona.DimonaPeriod], named: dimona.DimonaPeriod | None) -> dimona.Decision:
+        def decide(
+            periods: list[dimona.DimonaPeriod], named: dimona.DimonaPeriod | None
+        ) -> dimona.Decision:
             before[0] = named
             if mandate:
                 return dimona.Decision(mandate, status_of(mandate), employer, inss)
-            return dimona.decide(form, self._dimona, dimona.Register(employer, periods, named), today)
+            return dimona.decide(
+                form, self._dimona, dimona.Register(employer, periods, named), today
+            )
 
-        def describe(decision: dimona.Decision, period: dimona.DimonaPeriod | None) -> tuple[Declaration, list[Event]]:
+        def describe(
+            decision: dimona.Decision, period: dimona.DimonaPeriod | None
+        ) -> tuple[Declaration, list[Event]]:
             events = dimona.events_for(form, before[0], period) if period is not None else []
             declaration = Declaration(
-                id=None, kind=DIMONA, form=form.kind, employer=employer.company_id if employer else None,
-                declarant=declarant(caller), status=decision.status, anomalies=decision.anomalies,
-                language=language, received_at_ms=self._clock.now_ms(), batch_id=batch_id,
-                period_id=period.id if period else form.period_id, inss=decision.inss,
-                summary={"period": period.as_answer()} if period else {})
+                id=None,
+                kind=DIMONA,
+                form=form.kind,
+                employer=employer.company_id if employer else None,
+                declarant=declarant(caller),
+                status=decision.status,
+                anomalies=decision.anomalies,
+                language=language,
+                received_at_ms=self._clock.now_ms(),
+                batch_id=batch_id,
+                period_id=period.id if period else form.period_id,
+                inss=decision.inss,
+                summary={"period": period.as_answer()} if period else {},
+            )
             return declaration, events
 
         declaration, _ = await self._store.record_dimona(
-            employer.company_id if employer else None, inss, form.period_id, decide, describe)
+            employer.company_id if employer else None, inss, form.period_id, decide, describe
+        )
         await self._audit_declaration(caller, declaration, started)
         return declaration
 
-    async def _mandate(self, caller: Caller, employer: str, strict: bool, glossary: Glossary | None = None,
-                       code: str = "", path: str = "") -> list[Anomaly]:
+    async def _mandate(
+        self,
+        caller: Caller,
+        employer: str,
+        strict: bool,
+        glossary: Glossary | None = None,
+        code: str = "",
+        path: str = "",
+    ) -> list[Anomaly]:
         """Nothing when the caller is the employer or holds a mandate for it today; else an
         audited refusal (`strict`: the API), or the glossary's anomaly `code` (batch files)."""
         if caller.operator or caller.institution == employer:
@@ -128,11 +210,22 @@ class DeclarationService:
         if await self._store.has_mandate(caller.institution or "", employer, self._clock.today()):
             return []
         if strict:
-            await self._audit.append(AuditRecord(
-                kind="declaration", at_ms=self._clock.now_ms(), outcome="no_mandate", consumer=caller.institution,
-                application=caller.application, action="declaration.submit", target=employer))
-            raise Refusal("no_mandate", f"{caller.institution} has no mandate to declare for employer "
-                          f"{employer}.", "employer").mark_audited()
+            await self._audit.append(
+                AuditRecord(
+                    kind="declaration",
+                    at_ms=self._clock.now_ms(),
+                    outcome="no_mandate",
+                    consumer=caller.institution,
+                    application=caller.application,
+                    action="declaration.submit",
+                    target=employer,
+                )
+            )
+            raise Refusal(
+                "no_mandate",
+                f"{caller.institution} has no mandate to declare for employer {employer}.",
+                "employer",
+            ).mark_audited()
         assert glossary is not None
         return [glossary.anomaly(code, path, f"no mandate for employer {employer}")]
 
@@ -141,54 +234,113 @@ class DeclarationService:
 
     # DmfA --------------------------------------------------------------------------------
 
-    async def submit_dmfa(self, caller: Caller, document: bytes | dict[str, Any], language: str, batch_id: int | None = None,
-                          strict_mandate: bool = True) -> Declaration:
+    async def submit_dmfa(
+        self,
+        caller: Caller,
+        document: bytes | dict[str, Any],
+        language: str,
+        batch_id: int | None = None,
+        strict_mandate: bool = True,
+    ) -> Declaration:
         started = self._clock.now()
         declaration, schema_anomalies = self._forms.read_dmfa(document)
         if declaration is None:
-            return await self.record_unreadable(caller, DMFA, "DmfAOriginal", schema_anomalies, language, batch_id)
-        ref = EmployerRef(declaration.noss if declaration.noss != "0" else None, declaration.company_id)
+            return await self.record_unreadable(
+                caller, DMFA, "DmfAOriginal", schema_anomalies, language, batch_id
+            )
+        ref = EmployerRef(
+            declaration.noss if declaration.noss != "0" else None, declaration.company_id
+        )
         employer = await self._store.find_employer(ref) if (ref.noss or ref.company_id) else None
         anomalies: list[Anomaly] = []
         if employer is not None:
-            anomalies += await self._mandate(caller, employer.company_id, strict_mandate, self._dmfa.glossary, "00011-155",
-                                             "/DmfAOriginal/Form/EmployerDeclaration/NOSSRegistrationNbr")
+            anomalies += await self._mandate(
+                caller,
+                employer.company_id,
+                strict_mandate,
+                self._dmfa.glossary,
+                "00011-155",
+                "/DmfAOriginal/Form/EmployerDeclaration/NOSSRegistrationNbr",
+            )
         first, last = quarter_bounds(declaration.quarter)
-        periods = await self._store.employer_periods(employer.company_id, first, last) if employer else {}
-        found, summaries = dmfa.check(declaration, self._dmfa, employer, periods, self._clock.today())
+        periods = (
+            await self._store.employer_periods(employer.company_id, first, last) if employer else {}
+        )
+        found, summaries = dmfa.check(
+            declaration, self._dmfa, employer, periods, self._clock.today()
+        )
         anomalies += found
         status = status_of(anomalies)
         record = Declaration(
-            id=None, kind=DMFA, form="DmfAOriginal", employer=employer.company_id if employer else None,
-            declarant=declarant(caller), status=status, anomalies=anomalies, language=language,
-            received_at_ms=self._clock.now_ms(), batch_id=batch_id,
-            summary={"quarter": declaration.quarter, "workers": len(declaration.workers),
-                     "worker_lines": sum(len(w.lines) for w in declaration.workers), "net_owed_cents": declaration.net_owed})
+            id=None,
+            kind=DMFA,
+            form="DmfAOriginal",
+            employer=employer.company_id if employer else None,
+            declarant=declarant(caller),
+            status=status,
+            anomalies=anomalies,
+            language=language,
+            received_at_ms=self._clock.now_ms(),
+            batch_id=batch_id,
+            summary={
+                "quarter": declaration.quarter,
+                "workers": len(declaration.workers),
+                "worker_lines": sum(len(w.lines) for w in declaration.workers),
+                "net_owed_cents": declaration.net_owed,
+            },
+        )
         accepted = status != "B" and employer is not None
-        events = [Event("wages.declared", s.inss, last, {
-            "quarter": declaration.quarter, "employer": employer.company_id, "worker_code": s.worker_code,
-            "gross_cents": s.gross, "days": s.days, "hours": s.hours}) for s in summaries
-        ] if accepted and employer is not None else []  # (accepted implies an employer)
-        wages = ((declaration.quarter, employer.company_id, summaries)
-                 if accepted and employer is not None else None)
+        events = (
+            [
+                Event(
+                    "wages.declared",
+                    s.inss,
+                    last,
+                    {
+                        "quarter": declaration.quarter,
+                        "employer": employer.company_id,
+                        "worker_code": s.worker_code,
+                        "gross_cents": s.gross,
+                        "days": s.days,
+                        "hours": s.hours,
+                    },
+                )
+                for s in summaries
+            ]
+            if accepted and employer is not None
+            else []
+        )  # (accepted implies an employer)
+        wages = (
+            (declaration.quarter, employer.company_id, summaries)
+            if accepted and employer is not None
+            else None
+        )
         stored = await self._store.record(record, events, wages)
         await self._audit_declaration(caller, stored, started)
         return stored
 
     # Social risks ------------------------------------------------------------------------
 
-    async def submit_social_risk(self, caller: Caller, scenario: str, body: object, language: str) -> Declaration:
+    async def submit_social_risk(
+        self, caller: Caller, scenario: str, body: object, language: str
+    ) -> Declaration:
         started = self._clock.now()
         validator = _RISK_VALIDATORS.get(scenario)
         if validator is None:
-            raise Refusal("not_found", f"no social-risk scenario {scenario[:60]!r}; the scenarios are "
-                          f"{', '.join(social_risk.SCENARIOS)}.", "scenario")
+            raise Refusal(
+                "not_found",
+                f"no social-risk scenario {scenario[:60]!r}; the scenarios are "
+                f"{', '.join(social_risk.SCENARIOS)}.",
+                "scenario",
+            )
         if not isinstance(body, dict):
             raise Refusal("malformed_request", "a social-risk declaration is a JSON object.")
         error = next(iter(sorted(validator.iter_errors(body), key=lambda e: list(e.path))), None)
         if error is not None:
             where = "/".join(str(p) for p in error.path) or None
-            raise Refusal("malformed_request", f"{where or 'the declaration'}: {error.message[:200]}", where)
+            raise Refusal(
+                "malformed_request", f"{where or 'the declaration'}: {error.message[:200]}", where
+            )
         g = social_risk.GLOSSARY
         employer_number = self._scheme.normalise_enterprise(body["employer"], "employer")
         employer = await self._store.find_employer(EmployerRef(company_id=employer_number))
@@ -202,18 +354,42 @@ class DeclarationService:
             await self._mandate(caller, employer.company_id, strict=True)
         decision = None
         if inss is not None and employer is not None:
-            decision = social_risk.check(scenario, body, employer.company_id, await self._store.periods_of(inss))
+            decision = social_risk.check(
+                scenario, body, employer.company_id, await self._store.periods_of(inss)
+            )
             anomalies += decision.anomalies
         status = status_of(anomalies)
         record = Declaration(
-            id=None, kind=SOCIAL_RISK, form=scenario, employer=employer_number, declarant=declarant(caller),
-            status=status, anomalies=anomalies, language=language, received_at_ms=self._clock.now_ms(), inss=inss,
-            summary={k: v for k, v in body.items() if k not in ("inss", "language")})
+            id=None,
+            kind=SOCIAL_RISK,
+            form=scenario,
+            employer=employer_number,
+            declarant=declarant(caller),
+            status=status,
+            anomalies=anomalies,
+            language=language,
+            received_at_ms=self._clock.now_ms(),
+            inss=inss,
+            summary={k: v for k, v in body.items() if k not in ("inss", "language")},
+        )
         events = []
         if status != "B" and decision is not None and inss is not None:
-            events = [Event("social-risk.declared", inss, decision.effective,
-                                   {"scenario": scenario, "employer": employer_number,
-                                    **{k: v for k, v in body.items() if k not in ("inss", "employer", "language")}})]
+            events = [
+                Event(
+                    "social-risk.declared",
+                    inss,
+                    decision.effective,
+                    {
+                        "scenario": scenario,
+                        "employer": employer_number,
+                        **{
+                            k: v
+                            for k, v in body.items()
+                            if k not in ("inss", "employer", "language")
+                        },
+                    },
+                )
+            ]
         stored = await self._store.record(record, events)
         await self._audit_declaration(caller, stored, started)
         return stored
@@ -228,25 +404,57 @@ class DeclarationService:
 
     # Shared ------------------------------------------------------------------------------
 
-    async def record_unreadable(self, caller: Caller, kind: str, form: str, anomalies: list[Anomaly], language: str,
-                                 batch_id: int | None = None) -> Declaration:
+    async def record_unreadable(
+        self,
+        caller: Caller,
+        kind: str,
+        form: str,
+        anomalies: list[Anomaly],
+        language: str,
+        batch_id: int | None = None,
+    ) -> Declaration:
         """A document the schema refuses is still a declaration received: status B, the
         schema's anomalies, nothing else stored."""
-        stored = await self._store.record(Declaration(
-            id=None, kind=kind, form=form, employer=None, declarant=declarant(caller), status="B",
-            anomalies=anomalies, language=language, received_at_ms=self._clock.now_ms(), batch_id=batch_id), [])
+        stored = await self._store.record(
+            Declaration(
+                id=None,
+                kind=kind,
+                form=form,
+                employer=None,
+                declarant=declarant(caller),
+                status="B",
+                anomalies=anomalies,
+                language=language,
+                received_at_ms=self._clock.now_ms(),
+                batch_id=batch_id,
+            ),
+            [],
+        )
         await self._audit_declaration(caller, stored, self._clock.now())
         return stored
 
-    async def _audit_declaration(self, caller: Caller, declaration: Declaration, started: float) -> None:
-        await self._audit.append(AuditRecord(
-            kind="declaration", at_ms=declaration.received_at_ms, outcome="ok", consumer=caller.institution,
-            application=caller.application, action=f"{declaration.kind}.{declaration.form}",
-            service=declaration.kind, target=str(declaration.id),
-            subject_hash=self._hasher.hex(declaration.inss) if declaration.inss else None,
-            latency_us=int((self._clock.now() - started) * 1e6),
-            detail={"status": declaration.status, "employer": declaration.employer,
-                    "anomalies": sorted({a.code for a in declaration.anomalies})[:20]}))
+    async def _audit_declaration(
+        self, caller: Caller, declaration: Declaration, started: float
+    ) -> None:
+        await self._audit.append(
+            AuditRecord(
+                kind="declaration",
+                at_ms=declaration.received_at_ms,
+                outcome="ok",
+                consumer=caller.institution,
+                application=caller.application,
+                action=f"{declaration.kind}.{declaration.form}",
+                service=declaration.kind,
+                target=str(declaration.id),
+                subject_hash=self._hasher.hex(declaration.inss) if declaration.inss else None,
+                latency_us=int((self._clock.now() - started) * 1e6),
+                detail={
+                    "status": declaration.status,
+                    "employer": declaration.employer,
+                    "anomalies": sorted({a.code for a in declaration.anomalies})[:20],
+                },
+            )
+        )
 
     @property
     def forms(self) -> OfficialForms:
@@ -266,4 +474,3 @@ def declarant(caller: Caller) -> str:
 def declared_by(caller: Caller, declarant: str) -> bool:
     """A declaration is visible to the operator and to the applications of the declarant's institution."""
     return caller.operator or declarant.split(":", 1)[0] == caller.institution
-

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, AsyncIterator, Callable, Iterable, Sequence
+from typing import Any
 
 from ..domain.audit import AuditRecord
 from ..domain.directory import Integration
@@ -31,14 +32,24 @@ class ImportReport:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self, max_errors: int = 1000) -> dict[str, Any]:
-        return {"lines": self.lines, "applied": self.applied, "rejected": len(self.errors),
-                "errors": self.errors[:max_errors]}
+        return {
+            "lines": self.lines,
+            "applied": self.applied,
+            "rejected": len(self.errors),
+            "errors": self.errors[:max_errors],
+        }
 
 
 class DirectoryService:
     def __init__(
-        self, directory: DirectoryRepository, registry: RegistryRepository, audit: AuditLog,
-        clock: Clock, scheme: IdentifierScheme, hasher: SubjectHasher, provisional_days: int,
+        self,
+        directory: DirectoryRepository,
+        registry: RegistryRepository,
+        audit: AuditLog,
+        clock: Clock,
+        scheme: IdentifierScheme,
+        hasher: SubjectHasher,
+        provisional_days: int,
     ) -> None:
         """`provisional_days`: how long a provisional integration runs, from the day it is made,
         unless a definitive one confirms it."""
@@ -50,21 +61,36 @@ class DirectoryService:
         self._scheme = scheme
         self._hasher = hasher
 
-    async def parser(self, institution: str | None, with_institutions: bool = False) -> ChangeParser:
+    async def parser(
+        self, institution: str | None, with_institutions: bool = False
+    ) -> ChangeParser:
         """A parser of lines for `institution` (None: the operator, who names one per line).
 
         `with_institutions` makes the parser itself refuse lines naming an unregistered
         institution (a bulk load, where the registry is read once rather than per line).
         """
         capacities = await self._capacity_codes()
-        known = [i.enterprise_number for i in await self._registry.list_institutions()] if with_institutions else None
+        known = (
+            [i.enterprise_number for i in await self._registry.list_institutions()]
+            if with_institutions
+            else None
+        )
         rights: dict[str, set[str]] = {}
         for right in await self._registry.list_integration_rights(institution):
             rights.setdefault(right.institution, set()).add(right.capacity)
-        return ChangeParser(self._scheme, self._hasher, institution, capacities, rights,
-                            self._clock.today() + self._provisional, known)
+        return ChangeParser(
+            self._scheme,
+            self._hasher,
+            institution,
+            capacities,
+            rights,
+            self._clock.today() + self._provisional,
+            known,
+        )
 
-    async def change(self, raw: dict[str, Any], institution: str | None, actor: str) -> IntegrationChange:
+    async def change(
+        self, raw: dict[str, Any], institution: str | None, actor: str
+    ) -> IntegrationChange:
         """Apply one change (integrate, end or remove), audit it under the subject's hash, return it.
 
         A refused change is audited too (outcome: its code), under the institution the caller
@@ -74,24 +100,48 @@ class DirectoryService:
             item = (await self.parser(institution)).parse(raw)
             await self._check_institution(item.institution)
         except Refusal as refusal:
-            await self._audit.append(AuditRecord(
-                kind="directory", at_ms=self._clock.now_ms(), outcome=refusal.code, action="directory.change",
-                consumer=institution, detail={"actor": actor, "reason": refusal.message[:200], "field": refusal.field},
-            ))
+            await self._audit.append(
+                AuditRecord(
+                    kind="directory",
+                    at_ms=self._clock.now_ms(),
+                    outcome=refusal.code,
+                    action="directory.change",
+                    consumer=institution,
+                    detail={
+                        "actor": actor,
+                        "reason": refusal.message[:200],
+                        "field": refusal.field,
+                    },
+                )
+            )
             raise refusal.mark_audited()
         await self._directory.apply([item])
-        await self._audit.append(AuditRecord(
-            kind="directory", at_ms=self._clock.now_ms(), outcome="ok", action=f"directory.{item.op}",
-            consumer=item.institution, subject_hash=item.subject_key.hex(), target=item.capacity,
-            detail={"actor": actor, "phase": item.phase.value,
+        await self._audit.append(
+            AuditRecord(
+                kind="directory",
+                at_ms=self._clock.now_ms(),
+                outcome="ok",
+                action=f"directory.{item.op}",
+                consumer=item.institution,
+                subject_hash=item.subject_key.hex(),
+                target=item.capacity,
+                detail={
+                    "actor": actor,
+                    "phase": item.phase.value,
                     "start": _day(item.period.start if item.period else None),
-                    "end": _day(item.end or (item.period.end if item.period else None))},
-        ))
+                    "end": _day(item.end or (item.period.end if item.period else None)),
+                },
+            )
+        )
         return item
 
     async def import_lines(
-        self, lines: Iterable[Raw], institution: str | None, actor: str,
-        progress: Callable[[int], None] | None = None, chunk_size: int = IMPORT_CHUNK,
+        self,
+        lines: Iterable[Raw],
+        institution: str | None,
+        actor: str,
+        progress: Callable[[int], None] | None = None,
+        chunk_size: int = IMPORT_CHUNK,
     ) -> ImportReport:
         """Apply a bulk file line by line. A bad line is reported and skipped; it never stops the rest.
 
@@ -106,8 +156,13 @@ class DirectoryService:
         return await self._apply_blocks(_parse_here(parser, lines, chunk_size), actor, progress)
 
     async def import_file(
-        self, data: bytes, fmt: str, institution: str | None, actor: str,
-        progress: Callable[[int], None] | None = None, chunk_size: int = IMPORT_CHUNK,
+        self,
+        data: bytes,
+        fmt: str,
+        institution: str | None,
+        actor: str,
+        progress: Callable[[int], None] | None = None,
+        chunk_size: int = IMPORT_CHUNK,
         parsers: Executor | None = None,
     ) -> ImportReport:
         """`import_lines` over a CSV or JSON Lines file, its lines parsed by `parsers` when given.
@@ -125,15 +180,19 @@ class DirectoryService:
             parsed = _parse_in(parsers, parser, blocks, fmt)
         return await self._apply_blocks(parsed, actor, progress)
 
-    async def _apply_blocks(self, blocks: AsyncIterator[ParsedBlock], actor: str,
-                            progress: Callable[[int], None] | None) -> ImportReport:
+    async def _apply_blocks(
+        self, blocks: AsyncIterator[ParsedBlock], actor: str, progress: Callable[[int], None] | None
+    ) -> ImportReport:
         report = ImportReport()
         # One block is written while the next is parsed: on PostgreSQL the write is awaited I/O
         # (COPY) done by the server on the other core; with parsing processes, parsing is theirs.
         writing: asyncio.Future[None] | None = None
         try:
             async for block in blocks:
-                report.errors += [{"line": report.lines + number, **refusal.to_dict()} for number, refusal in block.errors]
+                report.errors += [
+                    {"line": report.lines + number, **refusal.to_dict()}
+                    for number, refusal in block.errors
+                ]
                 report.lines += block.lines
                 if writing is not None:
                     previous, writing = writing, None
@@ -143,35 +202,60 @@ class DirectoryService:
                 previous, writing = writing, None
                 await previous
         finally:
-            if writing is not None:  # the file failed part-way: the chunk in flight still lands whole
+            if (
+                writing is not None
+            ):  # the file failed part-way: the chunk in flight still lands whole
                 await writing
         return report
 
-    async def _flush(self, block: ParsedBlock, actor: str, report: ImportReport,
-                     progress: Callable[[int], None] | None) -> None:
+    async def _flush(
+        self,
+        block: ParsedBlock,
+        actor: str,
+        report: ImportReport,
+        progress: Callable[[int], None] | None,
+    ) -> None:
         if block.changes:
             await self._directory.apply(block.changes)
             report.applied += len(block.changes)
         if block.changes or block.errors:
-            await self._audit.append(AuditRecord(
-                kind="directory", at_ms=self._clock.now_ms(), outcome="ok", action="directory.import",
-                detail={"actor": actor, "changes": len(block.changes), "refused": len(block.errors), "sha256": block.sha256},
-            ))
+            await self._audit.append(
+                AuditRecord(
+                    kind="directory",
+                    at_ms=self._clock.now_ms(),
+                    outcome="ok",
+                    action="directory.import",
+                    detail={
+                        "actor": actor,
+                        "changes": len(block.changes),
+                        "refused": len(block.errors),
+                        "sha256": block.sha256,
+                    },
+                )
+            )
         if progress is not None:
             progress(block.lines)
 
-    async def holders(self, subject: str, capacity: str | None = None, on: date | None = None) -> list[Integration]:
+    async def holders(
+        self, subject: str, capacity: str | None = None, on: date | None = None
+    ) -> list[Integration]:
         key = self._hasher.key(self._scheme.normalise_person(subject))
         found = await self._directory.holders(key, capacity)
         if on is not None:
             found = [i for i in found if i.period.overlaps(Period.day(on))]
         return found
 
-    async def holds(self, subject: str, institution: str, capacities: list[str] | None, wanted: Period) -> bool:
+    async def holds(
+        self, subject: str, institution: str, capacities: list[str] | None, wanted: Period
+    ) -> bool:
         """Does `institution` hold the person in one of `capacities` (any, when None) on every day of `wanted`?"""
         number = self._scheme.normalise_enterprise(institution, "institution")
         found = await self.holders(subject)
-        periods = [i.period for i in found if i.institution == number and (capacities is None or i.capacity in capacities)]
+        periods = [
+            i.period
+            for i in found
+            if i.institution == number and (capacities is None or i.capacity in capacities)
+        ]
         return union_covers(periods, wanted)
 
     async def _check_institution(self, number: str) -> None:
@@ -186,7 +270,9 @@ def _day(value: date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-async def _parse_here(parser: ChangeParser, raws: Iterable[Raw], size: int) -> AsyncIterator[ParsedBlock]:
+async def _parse_here(
+    parser: ChangeParser, raws: Iterable[Raw], size: int
+) -> AsyncIterator[ParsedBlock]:
     """Blocks of `size` lines parsed in this process, yielding now and then to a write in flight."""
     block = ParsedBlock()
     for raw in raws:
@@ -206,7 +292,9 @@ async def _parse_here(parser: ChangeParser, raws: Iterable[Raw], size: int) -> A
         yield block.seal()
 
 
-async def _parse_in(pool: Executor, parser: ChangeParser, texts: Sequence[str], fmt: str) -> AsyncIterator[ParsedBlock]:
+async def _parse_in(
+    pool: Executor, parser: ChangeParser, texts: Sequence[str], fmt: str
+) -> AsyncIterator[ParsedBlock]:
     """Blocks parsed by a pool of processes, a few ahead of the one being applied, in order."""
     loop = asyncio.get_running_loop()
     waiting = iter(texts)

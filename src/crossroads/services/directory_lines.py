@@ -47,9 +47,12 @@ class ParsedBlock:
     errors: list[tuple[int, Refusal]] = field(default_factory=list)
     sha256: str = ""
 
-    def seal(self) -> "ParsedBlock":
-        self.sha256 = hashlib.sha256(b"".join(
-            c.subject_key + c.institution.encode() + c.capacity.encode() for c in self.changes)).hexdigest()
+    def seal(self) -> ParsedBlock:
+        self.sha256 = hashlib.sha256(
+            b"".join(
+                c.subject_key + c.institution.encode() + c.capacity.encode() for c in self.changes
+            )
+        ).hexdigest()
         return self
 
 
@@ -65,9 +68,16 @@ class ChangeParser:
     registered institutions (otherwise the caller checks).
     """
 
-    def __init__(self, scheme: IdentifierScheme, hasher: SubjectHasher, institution: str | None,
-                 capacities: Iterable[str], rights: Mapping[str, Collection[str]], provisional_until: date,
-                 institutions: Iterable[str] | None = None) -> None:
+    def __init__(
+        self,
+        scheme: IdentifierScheme,
+        hasher: SubjectHasher,
+        institution: str | None,
+        capacities: Iterable[str],
+        rights: Mapping[str, Collection[str]],
+        provisional_until: date,
+        institutions: Iterable[str] | None = None,
+    ) -> None:
         self.scheme = scheme
         self.hasher = hasher
         self.institution = institution
@@ -78,10 +88,18 @@ class ChangeParser:
         self.institutions = None if institutions is None else frozenset(institutions)
 
     def __reduce__(self) -> tuple[Callable[..., ChangeParser], tuple[object, ...]]:
-        rights = tuple(sorted((number, tuple(sorted(codes))) for number, codes in self.rights.items()))
-        return _parser_for, (self.scheme.country, self.hasher.secret, self.institution, tuple(sorted(self.capacities)),
-                             rights, self.provisional_until,
-                             None if self.institutions is None else tuple(sorted(self.institutions)))
+        rights = tuple(
+            sorted((number, tuple(sorted(codes))) for number, codes in self.rights.items())
+        )
+        return _parser_for, (
+            self.scheme.country,
+            self.hasher.secret,
+            self.institution,
+            tuple(sorted(self.capacities)),
+            rights,
+            self.provisional_until,
+            None if self.institutions is None else tuple(sorted(self.institutions)),
+        )
 
     def parse(self, raw: object) -> IntegrationChange:
         if not isinstance(raw, dict):
@@ -103,12 +121,20 @@ class ChangeParser:
             named = self.institution
         named = self.scheme.normalise_enterprise(named, "institution")
         if self.institution is not None and named != self.institution:
-            raise Refusal("forbidden", "an application integrates persons only for its own institution.", "institution")
+            raise Refusal(
+                "forbidden",
+                "an application integrates persons only for its own institution.",
+                "institution",
+            )
         if self.institutions is not None and named not in self.institutions:
             raise Refusal("not_found", f"no institution {named} is registered.", "institution")
         capacity = self.capacities.get(raw.get("capacity"))  # type: ignore[arg-type]
         if capacity is None:
-            raise Refusal("malformed_request", f"capacity {str(raw.get('capacity'))[:64]!r} is not registered.", "capacity")
+            raise Refusal(
+                "malformed_request",
+                f"capacity {str(raw.get('capacity'))[:64]!r} is not registered.",
+                "capacity",
+            )
         phase = _PHASES.get(raw.get("phase") or "definitive")
         if phase is None:
             raise Refusal("malformed_request", "phase is provisional or definitive.", "phase")
@@ -118,9 +144,11 @@ class ChangeParser:
             if start is None:
                 raise Refusal("malformed_request", "start is required to integrate.", "start")
             if capacity not in self.rights.get(named, ()):
-                raise Refusal("no_integration_right",
-                              f"institution {named} may not integrate persons as {capacity}: the registry grants it no such right.",
-                              "capacity")
+                raise Refusal(
+                    "no_integration_right",
+                    f"institution {named} may not integrate persons as {capacity}: the registry grants it no such right.",
+                    "capacity",
+                )
             period = _period(start, end)
             if phase is Phase.PROVISIONAL:
                 period = _provisional(period, self.provisional_until)
@@ -129,7 +157,9 @@ class ChangeParser:
             if end is None:
                 raise Refusal("malformed_request", "end is required to end an integration.", "end")
             return IntegrationChange("end", key, named, capacity, phase, end=_date(end, "end"))
-        span = _period(start, end) if start else (Period(date.min, _date(end, "end")) if end else None)
+        span = (
+            _period(start, end) if start else (Period(date.min, _date(end, "end")) if end else None)
+        )
         return IntegrationChange("remove", key, named, capacity, phase, span)
 
     def parse_block(self, raws: Iterable[Raw]) -> ParsedBlock:
@@ -153,18 +183,35 @@ class ChangeParser:
 def _provisional(period: Period, until: date) -> Period:
     """A provisional integration runs at most to `until`: phase 1 is short-lived (CBSS)."""
     if period.start > until:
-        raise Refusal("invalid_period", f"a provisional integration starts by {until.isoformat()} at the latest.", "start")
+        raise Refusal(
+            "invalid_period",
+            f"a provisional integration starts by {until.isoformat()} at the latest.",
+            "start",
+        )
     return period if period.end is not None and period.end <= until else Period(period.start, until)
 
 
 @lru_cache(maxsize=8)
-def _parser_for(country: str, secret: bytes, institution: str | None, capacities: tuple[str, ...],
-                rights: tuple[tuple[str, tuple[str, ...]], ...], provisional_until: date,
-                institutions: tuple[str, ...] | None) -> ChangeParser:
+def _parser_for(
+    country: str,
+    secret: bytes,
+    institution: str | None,
+    capacities: tuple[str, ...],
+    rights: tuple[tuple[str, tuple[str, ...]], ...],
+    provisional_until: date,
+    institutions: tuple[str, ...] | None,
+) -> ChangeParser:
     # In a worker process, the first block rebuilds the parser and the next ones reuse it (and
     # its caches of validated numbers and keyed hashes).
-    return ChangeParser(scheme_for(country), SubjectHasher(secret), institution, capacities, dict(rights),
-                        provisional_until, institutions)
+    return ChangeParser(
+        scheme_for(country),
+        SubjectHasher(secret),
+        institution,
+        capacities,
+        dict(rights),
+        provisional_until,
+        institutions,
+    )
 
 
 # Dates and periods repeat across millions of lines; being immutable values, they are shared.
@@ -215,13 +262,18 @@ def read_import(data: bytes | str, fmt: str) -> Iterator[Raw]:
         raise Refusal("malformed_request", f"the CSV header cannot be read ({exc}).") from None
     unknown = [h for h in header if h not in IMPORT_FIELDS]
     if unknown or "subject" not in header:
-        raise Refusal("malformed_request", f"the CSV header must name columns among {', '.join(IMPORT_FIELDS)} (unknown: {', '.join(unknown) or 'none'}; subject required).")
+        raise Refusal(
+            "malformed_request",
+            f"the CSV header must name columns among {', '.join(IMPORT_FIELDS)} (unknown: {', '.join(unknown) or 'none'}; subject required).",
+        )
     while True:
         try:
             row = next(reader)
         except StopIteration:
             return
-        except csv.Error as exc:  # the reader has consumed the bad line; the next one is read afresh
+        except (
+            csv.Error
+        ) as exc:  # the reader has consumed the bad line; the next one is read afresh
             yield Refusal("malformed_request", f"the line is not valid CSV ({exc}).")
             continue
         if None in row:
@@ -242,15 +294,21 @@ def split_import(data: bytes, fmt: str, lines_per_block: int) -> list[str] | Non
     text = data.decode("utf-8", errors="replace")
     if fmt == "jsonl":
         rows = text.splitlines(keepends=True)  # as read_import splits them
-        return ["".join(rows[at:at + lines_per_block]) for at in range(0, len(rows), lines_per_block)]
+        return [
+            "".join(rows[at : at + lines_per_block]) for at in range(0, len(rows), lines_per_block)
+        ]
     if fmt != "csv":
         raise Refusal("unsupported_media_type", "bulk files are text/csv or application/jsonl.")
     header, _, body = text.partition("\n")
-    unsplittable = '"' in text or "\r" in body.replace("\r\n", "\n") or body.startswith(("\n", "\r\n"))
+    unsplittable = (
+        '"' in text or "\r" in body.replace("\r\n", "\n") or body.startswith(("\n", "\r\n"))
+    )
     if unsplittable or "\n\n" in body or "\n\r\n" in body:
         return None
     rows = body.split("\n")
     if rows[-1] == "":
         rows.pop()  # after the file's last newline
-    return [header + "\n" + "\n".join(rows[at:at + lines_per_block]) + "\n"
-            for at in range(0, len(rows), lines_per_block)]
+    return [
+        header + "\n" + "\n".join(rows[at : at + lines_per_block]) + "\n"
+        for at in range(0, len(rows), lines_per_block)
+    ]

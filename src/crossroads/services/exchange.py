@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from ..domain.audit import AuditRecord
+from ..domain.callers import Caller
 from ..domain.directory import Integration, check_access
 from ..domain.errors import Refusal
 from ..domain.identifiers import IdentifierScheme
@@ -26,7 +27,6 @@ from ..domain.minimisation import minimise, path_tree
 from ..domain.periods import Period
 from ..domain.registry import Authorization, Institution, Service, check_code, choose_authorization
 from ..domain.subjects import SubjectHasher
-from ..domain.callers import Caller
 from .clock import Clock
 from .ports import AuditLog, DirectoryRepository, ProviderClient, RegistryRepository, Signer
 from .registry import HOLDERS_SERVICE
@@ -70,9 +70,16 @@ class ExchangeResult:
 
 class ExchangeService:
     def __init__(
-        self, registry: RegistryRepository, directory: DirectoryRepository, audit: AuditLog,
-        providers: ProviderClient, signer: Signer, clock: Clock, scheme: IdentifierScheme,
-        hasher: SubjectHasher, cache: RegistryCache,
+        self,
+        registry: RegistryRepository,
+        directory: DirectoryRepository,
+        audit: AuditLog,
+        providers: ProviderClient,
+        signer: Signer,
+        clock: Clock,
+        scheme: IdentifierScheme,
+        hasher: SubjectHasher,
+        cache: RegistryCache,
     ) -> None:
         self._registry = registry
         self._directory = directory
@@ -107,21 +114,43 @@ class ExchangeService:
         await self._append(request, request_id, trace, "ok", started)
         return result
 
-    async def _append(self, request: ExchangeRequest, request_id: str, trace: dict[str, Any], outcome: str, started: float) -> None:
-        await self._audit.append(AuditRecord(
-            kind="exchange", at_ms=self._clock.now_ms(), outcome=outcome, request_id=request_id,
-            client_request_id=request.client_request_id, consumer=request.caller.institution, application=request.caller.application,
-            user_id=request.user_id, service=trace.get("service", _printable(request.service)),
-            purpose=_printable(request.purpose), authorization=trace.get("authorization"),
-            subject_hash=trace.get("subject_hash"), providers=tuple(trace.get("providers", ())),
-            latency_us=int((time.perf_counter() - started) * 1_000_000),
-        ))
+    async def _append(
+        self,
+        request: ExchangeRequest,
+        request_id: str,
+        trace: dict[str, Any],
+        outcome: str,
+        started: float,
+    ) -> None:
+        await self._audit.append(
+            AuditRecord(
+                kind="exchange",
+                at_ms=self._clock.now_ms(),
+                outcome=outcome,
+                request_id=request_id,
+                client_request_id=request.client_request_id,
+                consumer=request.caller.institution,
+                application=request.caller.application,
+                user_id=request.user_id,
+                service=trace.get("service", _printable(request.service)),
+                purpose=_printable(request.purpose),
+                authorization=trace.get("authorization"),
+                subject_hash=trace.get("subject_hash"),
+                providers=tuple(trace.get("providers", ())),
+                latency_us=int((time.perf_counter() - started) * 1_000_000),
+            )
+        )
 
-    async def _prepare(self, request: ExchangeRequest, trace: dict[str, Any]) -> tuple[str, bytes, Authorization, Period]:
+    async def _prepare(
+        self, request: ExchangeRequest, trace: dict[str, Any]
+    ) -> tuple[str, bytes, Authorization, Period]:
         """Steps 2-4: identifier, authorization, directory. Returns subject, key, authorization, period."""
         consumer = request.caller.institution
         if consumer is None:
-            raise Refusal("forbidden", "exchanges are made by applications of member institutions, not by the operator.")
+            raise Refusal(
+                "forbidden",
+                "exchanges are made by applications of member institutions, not by the operator.",
+            )
         subject = self._scheme.normalise_person(request.subject, "subject")
         key = self._hasher.key(subject)
         trace["subject_hash"] = key.hex()
@@ -130,42 +159,80 @@ class ExchangeService:
         check_code(request.purpose, "purpose")
         today = self._clock.today()
         period = request.period or Period.day(today)
-        candidates = await self._cache.authorizations(consumer, trace["service_code"], request.purpose)
+        candidates = await self._cache.authorizations(
+            consumer, trace["service_code"], request.purpose
+        )
         authorization = choose_authorization(candidates, today, request.authorization, period)
         trace["authorization"] = authorization.reference
         held = await self._directory.held_by(key, consumer)
         granted = (await self._cache.integration_rights()).get(consumer, frozenset())
-        check_access(held, consumer, authorization.required_capacities, period, granted,
-                     authorization.accepts_provisional)
+        check_access(
+            held,
+            consumer,
+            authorization.required_capacities,
+            period,
+            granted,
+            authorization.accepts_provisional,
+        )
         return subject, key, authorization, period
 
-    async def _exchange(self, request: ExchangeRequest, request_id: str, trace: dict[str, Any]) -> ExchangeResult:
+    async def _exchange(
+        self, request: ExchangeRequest, request_id: str, trace: dict[str, Any]
+    ) -> ExchangeResult:
         service = await self._service(request, trace)
         subject, key, authorization, period = await self._prepare(request, trace)
         self._validate(service, "request", request.parameters, "parameters")
         providers = await self._resolve(service, key, period)
-        trace["providers"] = [p.provider if isinstance(p, ProviderAnswer) else p.enterprise_number for p in providers]
-        body = orjson.dumps({
-            "request_id": request_id, "service": service.code, "version": service.version,
-            "subject": subject, "purpose": request.purpose, "authorization": authorization.reference,
-            "legal_basis": authorization.legal_basis, "consumer": request.caller.institution,
-            "user_id": request.user_id, "period": period.as_dict(), "parameters": request.parameters,
-        })
-        replies = await asyncio.gather(*(self._ask(p, service, body, request_id) for p in providers))
+        trace["providers"] = [
+            p.provider if isinstance(p, ProviderAnswer) else p.enterprise_number for p in providers
+        ]
+        body = orjson.dumps(
+            {
+                "request_id": request_id,
+                "service": service.code,
+                "version": service.version,
+                "subject": subject,
+                "purpose": request.purpose,
+                "authorization": authorization.reference,
+                "legal_basis": authorization.legal_basis,
+                "consumer": request.caller.institution,
+                "user_id": request.user_id,
+                "period": period.as_dict(),
+                "parameters": request.parameters,
+            }
+        )
+        replies = await asyncio.gather(
+            *(self._ask(p, service, body, request_id) for p in providers)
+        )
         if all(r.error is not None for r in replies):
             raise replies[0].error  # type: ignore[misc]
         tree = path_tree(authorization.allowed_fields)
-        answers = [r if r.error else ProviderAnswer(r.provider, minimise(r.data, tree)) for r in replies]
-        return ExchangeResult(request_id, service.code, service.version, subject, authorization, period, answers)
+        answers = [
+            r if r.error else ProviderAnswer(r.provider, minimise(r.data, tree)) for r in replies
+        ]
+        return ExchangeResult(
+            request_id, service.code, service.version, subject, authorization, period, answers
+        )
 
-    async def _holders(self, request: ExchangeRequest, request_id: str, trace: dict[str, Any]) -> ExchangeResult:
+    async def _holders(
+        self, request: ExchangeRequest, request_id: str, trace: dict[str, Any]
+    ) -> ExchangeResult:
         trace["service"] = trace["service_code"] = HOLDERS_SERVICE
         subject, key, authorization, period = await self._prepare(request, trace)
         found = [i for i in await self._directory.holders(key) if i.period.overlaps(period)]
         rows = [_holder_json(i) for i in found]
-        data = minimise({"holders": rows}, path_tree(f"holders.{f}" for f in authorization.allowed_fields))
-        return ExchangeResult(request_id, HOLDERS_SERVICE, "1", subject, authorization, period,
-                              [ProviderAnswer("hub", data)])
+        data = minimise(
+            {"holders": rows}, path_tree(f"holders.{f}" for f in authorization.allowed_fields)
+        )
+        return ExchangeResult(
+            request_id,
+            HOLDERS_SERVICE,
+            "1",
+            subject,
+            authorization,
+            period,
+            [ProviderAnswer("hub", data)],
+        )
 
     async def _service(self, request: ExchangeRequest, trace: dict[str, Any]) -> Service:
         code = request.service
@@ -173,11 +240,15 @@ class ExchangeService:
         service = await self._cache.service(code, request.version)
         if service is None:
             version = f" version {request.version}" if request.version else ""
-            raise Refusal("unknown_service", f"no service {code!r}{version} is registered.", "service")
+            raise Refusal(
+                "unknown_service", f"no service {code!r}{version} is registered.", "service"
+            )
         trace["service"] = f"{service.code}/{service.version}"
         return service
 
-    async def _resolve(self, service: Service, key: bytes, period: Period) -> list[Institution | ProviderAnswer]:
+    async def _resolve(
+        self, service: Service, key: bytes, period: Period
+    ) -> list[Institution | ProviderAnswer]:
         """Step 5: the fixed authentic source, or every registered provider of the routed service
         that the directory names for this person and period.
 
@@ -191,33 +262,67 @@ class ExchangeService:
             holders: list[Integration] = await self._directory.holders(key, service.routed_capacity)
             registered = await self._cache.routed_providers(service.code)
             rights = await self._cache.integration_rights()
-            numbers = sorted({i.institution for i in holders if i.period.overlaps(period) and i.institution in registered
-                              and i.capacity in rights.get(i.institution, ())})
+            numbers = sorted(
+                {
+                    i.institution
+                    for i in holders
+                    if i.period.overlaps(period)
+                    and i.institution in registered
+                    and i.capacity in rights.get(i.institution, ())
+                }
+            )
             if not numbers:
-                raise Refusal("no_provider", f"no registered provider of {service.code} holds this person as {service.routed_capacity} for the period asked about.", "subject")
+                raise Refusal(
+                    "no_provider",
+                    f"no registered provider of {service.code} holds this person as {service.routed_capacity} for the period asked about.",
+                    "subject",
+                )
         found: list[Institution | ProviderAnswer] = []
         for number in numbers:
             institution = await self._cache.institution(number)
             if institution is None or not institution.base_url:
-                found.append(ProviderAnswer(number, error=Refusal("provider_unavailable", f"provider {number} has no registered address.")))
+                found.append(
+                    ProviderAnswer(
+                        number,
+                        error=Refusal(
+                            "provider_unavailable", f"provider {number} has no registered address."
+                        ),
+                    )
+                )
             else:
                 found.append(institution)
         return found
 
-    async def _ask(self, provider: Institution | ProviderAnswer, service: Service, body: bytes, request_id: str) -> ProviderAnswer:
+    async def _ask(
+        self, provider: Institution | ProviderAnswer, service: Service, body: bytes, request_id: str
+    ) -> ProviderAnswer:
         """Steps 6-7: forward signed, then check the answer against the response schema."""
         if isinstance(provider, ProviderAnswer):  # refused before any call (no address)
             return provider
         url = provider.base_url.rstrip("/") + service.endpoint_path  # type: ignore[union-attr]
         try:
-            data = await ask_signed(self._providers, self._signer, self._clock, url, body, request_id,
-                                    f"provider {provider.enterprise_number}")
+            data = await ask_signed(
+                self._providers,
+                self._signer,
+                self._clock,
+                url,
+                body,
+                request_id,
+                f"provider {provider.enterprise_number}",
+            )
             self._validate(service, "response", data, None, provider.enterprise_number)
             return ProviderAnswer(provider.enterprise_number, data)
         except Refusal as refusal:
             return ProviderAnswer(provider.enterprise_number, error=refusal)
 
-    def _validate(self, service: Service, which: str, data: object, field_name: str | None, provider: str | None = None) -> None:
+    def _validate(
+        self,
+        service: Service,
+        which: str,
+        data: object,
+        field_name: str | None,
+        provider: str | None = None,
+    ) -> None:
         schema = service.request_schema if which == "request" else service.response_schema
         error = first_error(schema, data)
         if error is None:
@@ -227,12 +332,19 @@ class ExchangeService:
             name = ".".join([field_name or "", *map(str, path)]) if path else field_name
             raise Refusal("malformed_request", f"{name}: {message}", name)
         where = "/".join(map(str, path))
-        raise Refusal("invalid_provider_response", f"provider {provider}'s answer does not match the response schema at /{where}: {message}")
+        raise Refusal(
+            "invalid_provider_response",
+            f"provider {provider}'s answer does not match the response schema at /{where}: {message}",
+        )
 
 
 def _holder_json(integration: Integration) -> dict[str, Any]:
-    return {"institution": integration.institution, "capacity": integration.capacity,
-            "phase": integration.phase.value, **integration.period.as_dict()}
+    return {
+        "institution": integration.institution,
+        "capacity": integration.capacity,
+        "phase": integration.phase.value,
+        **integration.period.as_dict(),
+    }
 
 
 def _printable(value: object) -> str | None:
@@ -241,4 +353,3 @@ def _printable(value: object) -> str | None:
         return None
     text = value if isinstance(value, str) else repr(value)
     return text[:100]
-

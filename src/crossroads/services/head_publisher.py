@@ -42,8 +42,11 @@ class HeadPublisher:
                     await self._log.put_cosignature(head.tree_size, target.name, cosignature)
             except Exception:
                 self.failures += 1
-                log.exception("the tree head of size %s was not published to %s; retrying with the next head",
-                              head.tree_size, target.name)
+                log.exception(
+                    "the tree head of size %s was not published to %s; retrying with the next head",
+                    head.tree_size,
+                    target.name,
+                )
                 continue
             self._published[target.name] = head.tree_size
             took += 1
@@ -53,7 +56,9 @@ class HeadPublisher:
         for target in self._targets:
             await target.close()
 
-    async def run(self, stop: asyncio.Event, leading: Callable[[], bool], every_seconds: float) -> None:
+    async def run(
+        self, stop: asyncio.Event, leading: Callable[[], bool], every_seconds: float
+    ) -> None:
         """Publish every `every_seconds` while `leading()` (only the sequencer's process publishes)."""
         while self._targets and not stop.is_set():
             if leading():

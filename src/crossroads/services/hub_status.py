@@ -3,15 +3,15 @@ leads the sequencer, and what its background loops failed at or still have to do
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 from ..domain.errors import Refusal
 from .declaration_events import DeclarationPublisher
+from .head_publisher import HeadPublisher
 from .ports import DeclarationStore
 from .push import PushDispatcher
 from .transparency import Sequencer
-from .head_publisher import HeadPublisher
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import jsonschema_rs
@@ -20,6 +20,7 @@ import orjson
 from jsonschema import Draft202012Validator, SchemaError
 
 from ..domain.audit import AuditRecord
+from ..domain.callers import Caller
 from ..domain.directory import Integration
 from ..domain.errors import Refusal
 from ..domain.identifiers import IdentifierScheme
@@ -29,9 +30,15 @@ from ..domain.periods import parse_date
 from ..domain.registry import Authorization, check_code, choose_authorization
 from ..domain.subjects import SubjectHasher
 from ..domain.webhooks import WebhookPolicy
-from ..domain.callers import Caller
 from .clock import Clock
-from .ports import AuditLog, Delivery, DirectoryRepository, MutationStore, PushQueue, RegistryRepository
+from .ports import (
+    AuditLog,
+    Delivery,
+    DirectoryRepository,
+    MutationStore,
+    PushQueue,
+    RegistryRepository,
+)
 from .registry_cache import RegistryCache
 from .schema_check import first_error
 
@@ -50,8 +57,16 @@ class Published:
 
 class MutationService:
     def __init__(
-        self, store: MutationStore, registry: RegistryRepository, directory: DirectoryRepository, audit: AuditLog,
-        clock: Clock, scheme: IdentifierScheme, hasher: SubjectHasher, cache: RegistryCache, push_queue: PushQueue,
+        self,
+        store: MutationStore,
+        registry: RegistryRepository,
+        directory: DirectoryRepository,
+        audit: AuditLog,
+        clock: Clock,
+        scheme: IdentifierScheme,
+        hasher: SubjectHasher,
+        cache: RegistryCache,
+        push_queue: PushQueue,
         webhooks: WebhookPolicy,
     ) -> None:
         self._store = store
@@ -74,31 +89,51 @@ class MutationService:
         try:
             Draft202012Validator.check_schema(mutation_type.schema)
         except SchemaError as exc:
-            raise Refusal("malformed_request", f"schema is not a valid JSON Schema: {exc.message}", "schema") from None
+            raise Refusal(
+                "malformed_request", f"schema is not a valid JSON Schema: {exc.message}", "schema"
+            ) from None
         try:  # the validator publishing uses must accept it too (e.g. its regular expressions)
             jsonschema_rs.validator_for(mutation_type.schema)
         except (ValueError, jsonschema_rs.ValidationError) as exc:
-            raise Refusal("malformed_request", f"schema cannot be compiled: {str(exc)[:200]}", "schema") from None
+            raise Refusal(
+                "malformed_request", f"schema cannot be compiled: {str(exc)[:200]}", "schema"
+            ) from None
         mutation_type = replace(mutation_type, publisher=publisher)
         created = await self._store.put_type(mutation_type)
-        await self._audit.append(AuditRecord(
-            kind="registry", at_ms=self._clock.now_ms(), outcome="ok",
-            action=f"mutation_type.{'create' if created else 'update'}",
-            target=f"{mutation_type.code}/{mutation_type.version}", detail={"publisher": publisher},
-        ))
+        await self._audit.append(
+            AuditRecord(
+                kind="registry",
+                at_ms=self._clock.now_ms(),
+                outcome="ok",
+                action=f"mutation_type.{'create' if created else 'update'}",
+                target=f"{mutation_type.code}/{mutation_type.version}",
+                detail={"publisher": publisher},
+            )
+        )
         return mutation_type, created
 
     async def mutation_type(self, code: str, version: str | None = None) -> MutationType:
         found = await self._store.get_type(code, version)
         if found is None:
             named = f" version {version}" if version else ""
-            raise Refusal("unknown_mutation_type", f"no mutation type {code!r}{named} is registered.", "mutation_type")
+            raise Refusal(
+                "unknown_mutation_type",
+                f"no mutation type {code!r}{named} is registered.",
+                "mutation_type",
+            )
         return found
 
     # Subscriptions (applications) ---------------------------------------------------------
 
-    async def subscribe(self, caller: Caller, mutation_type: str, purpose: str, authorization: str | None,
-                        mode: str, webhook_url: str | None) -> Subscription:
+    async def subscribe(
+        self,
+        caller: Caller,
+        mutation_type: str,
+        purpose: str,
+        authorization: str | None,
+        mode: str,
+        webhook_url: str | None,
+    ) -> Subscription:
         institution, application = _member(caller)
         kind = await self.mutation_type(mutation_type)
         check_code(purpose, "purpose")
@@ -107,13 +142,26 @@ class MutationService:
         if webhook_url is not None:
             member = await self._registry.get_institution(institution)
             if member is None:
-                raise Refusal("not_found", f"no institution {institution} is registered.", "institution")
+                raise Refusal(
+                    "not_found", f"no institution {institution} is registered.", "institution"
+                )
             self._webhooks.check(webhook_url, member)
         subscription = Subscription(
-            id=str(uuid.uuid4()), institution=institution, application=application, mutation_type=kind.code,
-            authorization=chosen.reference, mode=mode, webhook_url=webhook_url, created_at_ms=self._clock.now_ms())
+            id=str(uuid.uuid4()),
+            institution=institution,
+            application=application,
+            mutation_type=kind.code,
+            authorization=chosen.reference,
+            mode=mode,
+            webhook_url=webhook_url,
+            created_at_ms=self._clock.now_ms(),
+        )
         if not await self._store.add_subscription(subscription):
-            raise Refusal("conflict", f"application {caller.client_id} already subscribes to {kind.code}.", "mutation_type")
+            raise Refusal(
+                "conflict",
+                f"application {caller.client_id} already subscribes to {kind.code}.",
+                "mutation_type",
+            )
         await self._record_subscription(caller, "create", subscription)
         return subscription
 
@@ -122,7 +170,9 @@ class MutationService:
         let `institution` use; read through the registry cache, for every push."""
         member = await self._cache.institution(institution)
         if member is None:
-            raise Refusal("webhook_not_allowed", f"institution {institution} is no longer registered.")
+            raise Refusal(
+                "webhook_not_allowed", f"institution {institution} is no longer registered."
+            )
         self._webhooks.check(url, member)
 
     async def subscriptions(self, caller: Caller) -> list[Subscription]:
@@ -131,17 +181,33 @@ class MutationService:
 
     async def unsubscribe(self, caller: Caller, subscription_id: str) -> None:
         mine = {s.id: s for s in await self.subscriptions(caller)}
-        if subscription_id not in mine or not await self._store.delete_subscription(subscription_id):
-            raise Refusal("not_found", f"application {caller.client_id} has no subscription {subscription_id[:64]!r}.", "subscription")
+        if subscription_id not in mine or not await self._store.delete_subscription(
+            subscription_id
+        ):
+            raise Refusal(
+                "not_found",
+                f"application {caller.client_id} has no subscription {subscription_id[:64]!r}.",
+                "subscription",
+            )
         await self._record_subscription(caller, "delete", mine[subscription_id])
 
-    async def _record_subscription(self, caller: Caller, action: str, subscription: Subscription) -> None:
-        await self._audit.append(AuditRecord(
-            kind="mutation", at_ms=self._clock.now_ms(), outcome="ok", action=f"subscription.{action}",
-            consumer=caller.institution, application=caller.application, service=subscription.mutation_type,
-            authorization=subscription.authorization, target=subscription.id,
-            detail={"mode": subscription.mode},
-        ))
+    async def _record_subscription(
+        self, caller: Caller, action: str, subscription: Subscription
+    ) -> None:
+        await self._audit.append(
+            AuditRecord(
+                kind="mutation",
+                at_ms=self._clock.now_ms(),
+                outcome="ok",
+                action=f"subscription.{action}",
+                consumer=caller.institution,
+                application=caller.application,
+                service=subscription.mutation_type,
+                authorization=subscription.authorization,
+                target=subscription.id,
+                detail={"mode": subscription.mode},
+            )
+        )
 
     # Publishing (authentic sources) -------------------------------------------------------
 
@@ -152,7 +218,9 @@ class MutationService:
             raise outcome
         return outcome
 
-    async def publish_many(self, caller: Caller, type_code: str, raws: Sequence[object]) -> list[Published | Refusal]:
+    async def publish_many(
+        self, caller: Caller, type_code: str, raws: Sequence[object]
+    ) -> list[Published | Refusal]:
         """Accept a batch in one transaction: each mutation is accepted, a duplicate, or refused on
         its own (its Refusal in its place), an unknown `version` included. Refusals that concern
         the whole batch are raised: a type code with no version registered, or whose latest
@@ -185,37 +253,88 @@ class MutationService:
             mutation, digest = item
             known = earlier.get(mutation.id) or (digest if mutation.id in seen else None)
             if known is not None:
-                outcomes[index] = (Published(mutation.id, "duplicate", None) if known == digest else
-                                   Refusal("conflict", f"mutation id {mutation.id!r} was already used for a different mutation.", "id"))
+                outcomes[index] = (
+                    Published(mutation.id, "duplicate", None)
+                    if known == digest
+                    else Refusal(
+                        "conflict",
+                        f"mutation id {mutation.id!r} was already used for a different mutation.",
+                        "id",
+                    )
+                )
                 continue
             seen.add(mutation.id)
             candidates.append((index, mutation, digest))
         # The directory is read once for the whole batch, not once per mutation.
-        holders = await self._directory.holders_of([mutation.subject_key for _, mutation, _ in candidates]) if candidates else {}
-        to_store = [(index, mutation, digest, await self._recipients(mutation, subscribers, holders.get(mutation.subject_key, [])))
-                    for index, mutation, digest in candidates]
-        await self._audit.append_many([AuditRecord(
-            kind="mutation", at_ms=mutation.published_at_ms, outcome="ok", action="mutation.publish",
-            consumer=publisher, application=caller.application, service=f"{mutation.type}/{mutation.version}",
-            subject_hash=mutation.subject_key.hex(), target=mutation.id,
-            detail={"effective_date": mutation.effective.isoformat(),
-                    "recipients": sorted({s.institution for s, _ in recipients}),
-                    # shown to the person: each recipient with the authorization it receives under
-                    "sent_to": [{"institution": i, "authorization": a} for i, a in
-                                sorted({(s.institution, s.authorization) for s, _ in recipients})]},
-        ) for _, mutation, _, recipients in to_store])
+        holders = (
+            await self._directory.holders_of(
+                [mutation.subject_key for _, mutation, _ in candidates]
+            )
+            if candidates
+            else {}
+        )
+        to_store = [
+            (
+                index,
+                mutation,
+                digest,
+                await self._recipients(
+                    mutation, subscribers, holders.get(mutation.subject_key, [])
+                ),
+            )
+            for index, mutation, digest in candidates
+        ]
+        await self._audit.append_many(
+            [
+                AuditRecord(
+                    kind="mutation",
+                    at_ms=mutation.published_at_ms,
+                    outcome="ok",
+                    action="mutation.publish",
+                    consumer=publisher,
+                    application=caller.application,
+                    service=f"{mutation.type}/{mutation.version}",
+                    subject_hash=mutation.subject_key.hex(),
+                    target=mutation.id,
+                    detail={
+                        "effective_date": mutation.effective.isoformat(),
+                        "recipients": sorted({s.institution for s, _ in recipients}),
+                        # shown to the person: each recipient with the authorization it receives under
+                        "sent_to": [
+                            {"institution": i, "authorization": a}
+                            for i, a in sorted(
+                                {(s.institution, s.authorization) for s, _ in recipients}
+                            )
+                        ],
+                    },
+                )
+                for _, mutation, _, recipients in to_store
+            ]
+        )
         stored = await self._store.publish_many(
-            [(mutation, digest, [(s.id, message) for s, message in recipients]) for _, mutation, digest, recipients in to_store])
+            [
+                (mutation, digest, [(s.id, message) for s, message in recipients])
+                for _, mutation, digest, recipients in to_store
+            ]
+        )
         for (index, mutation, digest, recipients), race in zip(to_store, stored):
             if race is None:
                 outcomes[index] = Published(mutation.id, "accepted", len(recipients))
             else:  # published concurrently by another request since the check above
-                outcomes[index] = (Published(mutation.id, "duplicate", None) if race == digest else
-                                   Refusal("conflict", f"mutation id {mutation.id!r} was already used for a different mutation.", "id"))
+                outcomes[index] = (
+                    Published(mutation.id, "duplicate", None)
+                    if race == digest
+                    else Refusal(
+                        "conflict",
+                        f"mutation id {mutation.id!r} was already used for a different mutation.",
+                        "id",
+                    )
+                )
         return [outcomes[index] for index in range(len(prepared))]
 
-    async def _prepare(self, publisher: str, type_code: str, raw: object,
-                       kinds: dict[str | None, MutationType]) -> tuple[Mutation, bytes]:
+    async def _prepare(
+        self, publisher: str, type_code: str, raw: object, kinds: dict[str | None, MutationType]
+    ) -> tuple[Mutation, bytes]:
         """One mutation as accepted, and the digest that tells a retry from another mutation."""
         if not isinstance(raw, dict):
             raise Refusal("malformed_request", "a mutation is a JSON object.")
@@ -228,32 +347,60 @@ class MutationService:
         if version not in kinds:
             found = await self._store.get_type(type_code, version)
             if found is None:
-                raise Refusal("unknown_mutation_type",  # (never None here: kinds holds the latest)
-                              f"{type_code!r} has no version {str(version)[:64]!r}.", "version")
+                raise Refusal(
+                    "unknown_mutation_type",  # (never None here: kinds holds the latest)
+                    f"{type_code!r} has no version {str(version)[:64]!r}.",
+                    "version",
+                )
             kinds[version] = found
         kind = kinds[version]
         _check_publisher(kind, publisher, "version" if version is not None else "mutation_type")
         mutation_id = raw.get("id")
-        if not isinstance(mutation_id, str) or not 0 < len(mutation_id) <= 100 or not mutation_id.isprintable():
-            raise Refusal("malformed_request", "id is 1 to 100 printable characters, unique per publisher.", "id")
+        if (
+            not isinstance(mutation_id, str)
+            or not 0 < len(mutation_id) <= 100
+            or not mutation_id.isprintable()
+        ):
+            raise Refusal(
+                "malformed_request",
+                "id is 1 to 100 printable characters, unique per publisher.",
+                "id",
+            )
         subject = self._scheme.normalise_person(raw.get("subject"), "subject")
         if raw.get("effective_date") is None:
-            raise Refusal("malformed_request", "effective_date is required (YYYY-MM-DD).", "effective_date")
+            raise Refusal(
+                "malformed_request", "effective_date is required (YYYY-MM-DD).", "effective_date"
+            )
         effective = parse_date(raw["effective_date"], "effective_date")
         payload = raw.get("payload", {})
         self._validate(kind, payload)
         try:
-            digest = hashlib.sha256(orjson.dumps(
-                [kind.code, kind.version, subject, effective.isoformat(), payload], option=orjson.OPT_SORT_KEYS)).digest()
+            digest = hashlib.sha256(
+                orjson.dumps(
+                    [kind.code, kind.version, subject, effective.isoformat(), payload],
+                    option=orjson.OPT_SORT_KEYS,
+                )
+            ).digest()
         except orjson.JSONEncodeError:  # JSON allows any integer; the messages carry 64-bit ones
-            raise Refusal("malformed_request", "payload holds a number beyond the 64-bit range.", "payload") from None
-        mutation = Mutation(id=mutation_id, type=kind.code, version=kind.version, publisher=publisher,
-                            subject=subject, subject_key=self._hasher.key(subject), effective=effective,
-                            payload=payload, published_at_ms=self._clock.now_ms())
+            raise Refusal(
+                "malformed_request", "payload holds a number beyond the 64-bit range.", "payload"
+            ) from None
+        mutation = Mutation(
+            id=mutation_id,
+            type=kind.code,
+            version=kind.version,
+            publisher=publisher,
+            subject=subject,
+            subject_key=self._hasher.key(subject),
+            effective=effective,
+            payload=payload,
+            published_at_ms=self._clock.now_ms(),
+        )
         return mutation, digest
 
-    async def _recipients(self, mutation: Mutation, known: dict[str, _TypeSubscriptions],
-                          holders: list[Integration]) -> list[tuple[Subscription, bytes]]:
+    async def _recipients(
+        self, mutation: Mutation, known: dict[str, _TypeSubscriptions], holders: list[Integration]
+    ) -> list[tuple[Subscription, bytes]]:
         """Who receives `mutation`, and what, given the person's `holders`; `known` keeps each
         type's subscriptions and their authorizations for the rest of a batch."""
         if mutation.type not in known:
@@ -267,14 +414,29 @@ class MutationService:
         subscriptions, authorizations = known[mutation.type]
         if not subscriptions:
             return []
-        chosen = entitled(subscriptions, authorizations, holders, mutation.type, mutation.effective, self._clock.today(),
-                          await self._cache.integration_rights())
+        chosen = entitled(
+            subscriptions,
+            authorizations,
+            holders,
+            mutation.type,
+            mutation.effective,
+            self._clock.today(),
+            await self._cache.integration_rights(),
+        )
         if not chosen:
             return []
         envelope = _envelope(mutation)
-        return [(subscription, _message(envelope, minimise(mutation.payload, path_tree(authorization.allowed_fields)),
-                                        authorization.reference))
-                for subscription, authorization in chosen]
+        return [
+            (
+                subscription,
+                _message(
+                    envelope,
+                    minimise(mutation.payload, path_tree(authorization.allowed_fields)),
+                    authorization.reference,
+                ),
+            )
+            for subscription, authorization in chosen
+        ]
 
     def _validate(self, kind: MutationType, payload: object) -> None:
         check_payload(kind, payload)
@@ -284,7 +446,9 @@ class MutationService:
     async def mailbox(self, caller: Caller, after: int, limit: int) -> list[Delivery]:
         institution, application = _member(caller)
         if not 1 <= limit <= MAX_MAILBOX_PAGE:
-            raise Refusal("malformed_request", f"limit is between 1 and {MAX_MAILBOX_PAGE}.", "limit")
+            raise Refusal(
+                "malformed_request", f"limit is between 1 and {MAX_MAILBOX_PAGE}.", "limit"
+            )
         if after < 0:
             raise Refusal("malformed_request", "after is a sequence number, 0 or more.", "after")
         return await self._store.mailbox(institution, application, after, limit)
@@ -292,33 +456,65 @@ class MutationService:
     async def next_of_type(self, caller: Caller, mutation_type: str) -> Delivery:
         """The oldest unacknowledged message of one type (GovStack's pull-next); not_found when none."""
         institution, application = _member(caller)
-        found = await self._store.mailbox(institution, application, 0, 1, mutation_type=mutation_type)
+        found = await self._store.mailbox(
+            institution, application, 0, 1, mutation_type=mutation_type
+        )
         if not found:
-            raise Refusal("not_found", f"no unacknowledged {mutation_type} message for {caller.client_id}.")
+            raise Refusal(
+                "not_found", f"no unacknowledged {mutation_type} message for {caller.client_id}."
+            )
         return found[0]
 
     async def confirm(self, caller: Caller, mutation_type: str, mutation_id: str) -> None:
         """Acknowledge the message of one mutation (GovStack's confirm); not_found when none waits."""
         institution, application = _member(caller)
-        found = await self._store.mailbox(institution, application, 0, 1, mutation_type=mutation_type,
-                                          mutation_id=mutation_id)
+        found = await self._store.mailbox(
+            institution, application, 0, 1, mutation_type=mutation_type, mutation_id=mutation_id
+        )
         if not found or not await self.acknowledge(caller, [found[0].seq]):
-            raise Refusal("not_found", f"no unacknowledged {mutation_type} message {mutation_id[:100]!r} for {caller.client_id}.")
+            raise Refusal(
+                "not_found",
+                f"no unacknowledged {mutation_type} message {mutation_id[:100]!r} for {caller.client_id}.",
+            )
 
     async def acknowledge(self, caller: Caller, seqs: list[int]) -> int:
         """Acknowledge received messages; each acknowledged now is audited as delivered."""
         institution, application = _member(caller)
-        if not seqs or len(seqs) > MAX_MAILBOX_PAGE or not all(isinstance(s, int) and s > 0 for s in seqs):
-            raise Refusal("malformed_request", f"seqs lists 1 to {MAX_MAILBOX_PAGE} sequence numbers of received messages.", "seqs")
+        if (
+            not seqs
+            or len(seqs) > MAX_MAILBOX_PAGE
+            or not all(isinstance(s, int) and s > 0 for s in seqs)
+        ):
+            raise Refusal(
+                "malformed_request",
+                f"seqs lists 1 to {MAX_MAILBOX_PAGE} sequence numbers of received messages.",
+                "seqs",
+            )
         now = self._clock.now_ms()
         # Audited before the outbox records them as received (as push deliveries are): if the
         # audit cannot be written, the messages stay in the mailbox and the caller gets the error.
         waiting = await self._store.unacknowledged(institution, application, seqs)
-        mine = {s.id: s for s in await self._store.subscriptions(institution=institution, application=application)} if waiting else {}
-        await self._audit.append_many([_delivered(delivery, mine.get(delivery.subscription), institution, application, now)
-                                       for delivery in waiting])
-        return await self._store.ack(institution, application, [d.seq for d in waiting], now) if waiting else 0
-
+        mine = (
+            {
+                s.id: s
+                for s in await self._store.subscriptions(
+                    institution=institution, application=application
+                )
+            }
+            if waiting
+            else {}
+        )
+        await self._audit.append_many(
+            [
+                _delivered(delivery, mine.get(delivery.subscription), institution, application, now)
+                for delivery in waiting
+            ]
+        )
+        return (
+            await self._store.ack(institution, application, [d.seq for d in waiting], now)
+            if waiting
+            else 0
+        )
 
     # Dead letters (operator) ---------------------------------------------------------------
 
@@ -328,10 +524,15 @@ class MutationService:
     async def replay(self, seqs: list[int]) -> int:
         """Queue dead letters again, due now; audited with the sequence numbers replayed."""
         replayed = await self._store.replay(seqs)
-        await self._audit.append(AuditRecord(
-            kind="mutation", at_ms=self._clock.now_ms(), outcome="ok", action="mutation.replay",
-            detail={"seqs": sorted(set(seqs))[:1000], "replayed": len(replayed)},
-        ))
+        await self._audit.append(
+            AuditRecord(
+                kind="mutation",
+                at_ms=self._clock.now_ms(),
+                outcome="ok",
+                action="mutation.replay",
+                detail={"seqs": sorted(set(seqs))[:1000], "replayed": len(replayed)},
+            )
+        )
         await self._push_queue.requeue(replayed)
         return len(replayed)
 
@@ -344,7 +545,9 @@ def check_payload(kind: MutationType, payload: object) -> None:
         raise Refusal("malformed_request", f"{name}: {error[1]}", name)
 
 
-def cloud_event(mutation: Mutation, data: object, authorization: str, initial: bool = False) -> bytes:
+def cloud_event(
+    mutation: Mutation, data: object, authorization: str, initial: bool = False
+) -> bytes:
     """The message as a recipient receives it: CloudEvents 1.0, JSON format.
 
     Every recipient of one mutation gets the same `source` and `id` (so a redelivery is
@@ -365,7 +568,9 @@ def _envelope(mutation: Mutation) -> dict[str, Any]:
         "source": f"urn:crossroads:institution:{mutation.publisher}",
         "type": event_type(mutation.type, mutation.version),
         "subject": mutation.subject,
-        "time": datetime.fromtimestamp(mutation.published_at_ms / 1000, timezone.utc).isoformat().replace("+00:00", "Z"),
+        "time": datetime.fromtimestamp(mutation.published_at_ms / 1000, UTC)
+        .isoformat()
+        .replace("+00:00", "Z"),
         "datacontenttype": "application/json",
         "effectivedate": mutation.effective.isoformat(),
     }
@@ -375,23 +580,42 @@ def _message(envelope: dict[str, Any], data: object, authorization: str) -> byte
     return orjson.dumps({**envelope, "authorization": authorization, "data": data})
 
 
-def _delivered(delivery: Delivery, subscription: Subscription | None, institution: str, application: str,
-               at_ms: int) -> AuditRecord:
+def _delivered(
+    delivery: Delivery,
+    subscription: Subscription | None,
+    institution: str,
+    application: str,
+    at_ms: int,
+) -> AuditRecord:
     return AuditRecord(
-        kind="mutation", at_ms=at_ms, outcome="ok", action="mutation.deliver", consumer=institution,
-        application=application, service=subscription.mutation_type if subscription else None,
+        kind="mutation",
+        at_ms=at_ms,
+        outcome="ok",
+        action="mutation.deliver",
+        consumer=institution,
+        application=application,
+        service=subscription.mutation_type if subscription else None,
         authorization=subscription.authorization if subscription else None,
-        subject_hash=delivery.subject_key.hex(), target=delivery.mutation_id, providers=(delivery.publisher,),
+        subject_hash=delivery.subject_key.hex(),
+        target=delivery.mutation_id,
+        providers=(delivery.publisher,),
         detail={"seq": delivery.seq, "via": "pull", "subscription": delivery.subscription},
     )
 
 
 def _check_publisher(kind: MutationType, publisher: str, field: str = "mutation_type") -> None:
     if kind.publisher != publisher:
-        raise Refusal("forbidden", f"only institution {kind.publisher} publishes {kind.code} version {kind.version}.", field)
+        raise Refusal(
+            "forbidden",
+            f"only institution {kind.publisher} publishes {kind.code} version {kind.version}.",
+            field,
+        )
 
 
 def _member(caller: Caller) -> tuple[str, str]:
     if caller.institution is None or caller.application is None:
-        raise Refusal("forbidden", "mutations are published and received by applications of member institutions.")
+        raise Refusal(
+            "forbidden",
+            "mutations are published and received by applications of member institutions.",
+        )
     return caller.institution, caller.application

@@ -21,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ..domain.audit import AuditRecord
 from ..domain.errors import Refusal
@@ -36,8 +37,18 @@ BATCH_MEDIA_TYPE = "application/cloudevents-batch+json"
 
 class PushDispatcher:
     def __init__(
-        self, store: MutationStore, queue: PushQueue, client: ProviderClient, signer: Signer, audit: AuditLog,
-        clock: Clock, *, max_attempts: int, retry_base_seconds: float, retry_max_seconds: float, batch: int,
+        self,
+        store: MutationStore,
+        queue: PushQueue,
+        client: ProviderClient,
+        signer: Signer,
+        audit: AuditLog,
+        clock: Clock,
+        *,
+        max_attempts: int,
+        retry_base_seconds: float,
+        retry_max_seconds: float,
+        batch: int,
         jitter: Callable[[], float] = random.random,
         check_address: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
@@ -58,8 +69,13 @@ class PushDispatcher:
         self._jitter = jitter
         self.failures = 0  # rounds that raised (a store, queue or audit fault), for /metrics
 
-    async def run(self, stop: asyncio.Event, leading: Callable[[], bool], interval: float,
-                  partitions: PushPartitions | None = None) -> None:
+    async def run(
+        self,
+        stop: asyncio.Event,
+        leading: Callable[[], bool],
+        interval: float,
+        partitions: PushPartitions | None = None,
+    ) -> None:
         """Deliver until `stop`. The process that `leading` says leads feeds the queue; the push
         subscriptions delivered here are those of the `partitions` this process holds (without
         partitions: all of them, in the leading process only)."""
@@ -75,18 +91,31 @@ class PushDispatcher:
                     elif workers:
                         await self._stop(workers)
                         await self._queue.release()
-                except Exception:  # logged and counted; the outbox keeps everything for the next round
+                except (
+                    Exception
+                ):  # logged and counted; the outbox keeps everything for the next round
                     self.failures += 1
                     log.exception("push delivery round failed; retrying")
-                if fed < self._queue.feed_batch:  # nothing left behind: let the next round's rows gather
+                if (
+                    fed < self._queue.feed_batch
+                ):  # nothing left behind: let the next round's rows gather
                     await sleep_unless(stop, interval)
         finally:
             await self._stop(workers)
 
-    async def _supervise(self, workers: dict[str, asyncio.Task[None]], stop: asyncio.Event, interval: float,
-                         partitions: PushPartitions | None) -> None:
-        pushed = {s.id: s for s in await self._store.subscriptions() if s.mode == "push" and s.webhook_url}
-        wanted = pushed if partitions is None else {i: pushed[i] for i in partitions.mine(list(pushed))}
+    async def _supervise(
+        self,
+        workers: dict[str, asyncio.Task[None]],
+        stop: asyncio.Event,
+        interval: float,
+        partitions: PushPartitions | None,
+    ) -> None:
+        pushed = {
+            s.id: s for s in await self._store.subscriptions() if s.mode == "push" and s.webhook_url
+        }
+        wanted = (
+            pushed if partitions is None else {i: pushed[i] for i in partitions.mine(list(pushed))}
+        )
         for subscription_id in [i for i in workers if i not in wanted]:
             workers.pop(subscription_id).cancel()
             if subscription_id in pushed:  # another process delivers it now
@@ -95,7 +124,9 @@ class PushDispatcher:
                 await self._queue.forget(subscription_id)
         for subscription_id, subscription in wanted.items():
             if subscription_id not in workers or workers[subscription_id].done():
-                workers[subscription_id] = asyncio.create_task(self._work(subscription, stop, interval))
+                workers[subscription_id] = asyncio.create_task(
+                    self._work(subscription, stop, interval)
+                )
 
     async def _work(self, subscription: Subscription, stop: asyncio.Event, interval: float) -> None:
         while not stop.is_set():
@@ -119,7 +150,9 @@ class PushDispatcher:
         """One pass: feed the queue, then every push subscription's due messages, once. Returns
         how many were delivered."""
         await self._queue.feed()
-        subscriptions = [s for s in await self._store.subscriptions() if s.mode == "push" and s.webhook_url]
+        subscriptions = [
+            s for s in await self._store.subscriptions() if s.mode == "push" and s.webhook_url
+        ]
         delivered = await asyncio.gather(*(self._push(s) for s in subscriptions))
         return sum(delivered)
 
@@ -134,41 +167,90 @@ class PushDispatcher:
         due = await self._queue.due(subscription, self._clock.now_ms(), self._batch)
         if not due:
             return 0
-        now_ms = self._clock.now_ms()  # the attempt's time, from which a back-off counts: `due` may have waited
+        now_ms = (
+            self._clock.now_ms()
+        )  # the attempt's time, from which a back-off counts: `due` may have waited
         url = subscription.webhook_url or ""
         body = b"[" + b",".join(d.message for d in due) + b"]"
         signature = self._signer.sign_detached(body, {"aud": url, "iat": now_ms // 1000})
         try:
             if self._check_address is not None:
                 await self._check_address(url, subscription.institution)
-            reply = await self._client.post(url, body, {"Content-Type": BATCH_MEDIA_TYPE, "X-Crossroads-Signature": signature})
+            reply = await self._client.post(
+                url, body, {"Content-Type": BATCH_MEDIA_TYPE, "X-Crossroads-Signature": signature}
+            )
             if not 200 <= reply.status < 300:
-                raise Refusal("provider_error", f"the webhook answered with HTTP status {reply.status}.")
+                raise Refusal(
+                    "provider_error", f"the webhook answered with HTTP status {reply.status}."
+                )
         except Refusal as failure:
             await self._failed(subscription, due, failure, now_ms)
             return 0
         # Appended together, so that the audit writer commits them in one batch, not one by one.
-        await self._audit.append_many([_record(subscription, d, now_ms, "ok", "mutation.deliver", {"via": "push"}) for d in due])
+        await self._audit.append_many(
+            [
+                _record(subscription, d, now_ms, "ok", "mutation.deliver", {"via": "push"})
+                for d in due
+            ]
+        )
         await self._queue.delivered(subscription, due, now_ms)
         return len(due)
 
-    async def _failed(self, subscription: Subscription, due: list[Delivery], failure: Refusal, now_ms: int) -> None:
+    async def _failed(
+        self, subscription: Subscription, due: list[Delivery], failure: Refusal, now_ms: int
+    ) -> None:
         attempts = due[0].attempts + 1
         dead = attempts >= self._max_attempts
         action = "mutation.dead_letter" if dead else "mutation.push_failed"
-        await self._audit.append_many([_record(subscription, d, now_ms, failure.code, action,
-                                               {"via": "push", "attempts": attempts, "reason": failure.message[:200]})
-                                       for d in due])
+        await self._audit.append_many(
+            [
+                _record(
+                    subscription,
+                    d,
+                    now_ms,
+                    failure.code,
+                    action,
+                    {"via": "push", "attempts": attempts, "reason": failure.message[:200]},
+                )
+                for d in due
+            ]
+        )
         next_ms = now_ms + int(self.backoff_seconds(attempts) * 1000)
-        await self._queue.failed(subscription, due, f"{failure.code}: {failure.message}", next_ms, now_ms if dead else None)
+        await self._queue.failed(
+            subscription,
+            due,
+            f"{failure.code}: {failure.message}",
+            next_ms,
+            now_ms if dead else None,
+        )
         if dead:
-            log.warning("%d message(s) for subscription %s are dead letters after %d attempts", len(due), subscription.id, attempts)
+            log.warning(
+                "%d message(s) for subscription %s are dead letters after %d attempts",
+                len(due),
+                subscription.id,
+                attempts,
+            )
 
 
-def _record(subscription: Subscription, delivery: Delivery, at_ms: int, outcome: str, action: str, detail: dict[str, Any]) -> AuditRecord:
+def _record(
+    subscription: Subscription,
+    delivery: Delivery,
+    at_ms: int,
+    outcome: str,
+    action: str,
+    detail: dict[str, Any],
+) -> AuditRecord:
     return AuditRecord(
-        kind="mutation", at_ms=at_ms, outcome=outcome, action=action, consumer=subscription.institution,
-        application=subscription.application, service=subscription.mutation_type,
-        authorization=subscription.authorization, subject_hash=delivery.subject_key.hex(), target=delivery.mutation_id,
-        providers=(delivery.publisher,), detail={"seq": delivery.seq, "subscription": subscription.id, **detail},
+        kind="mutation",
+        at_ms=at_ms,
+        outcome=outcome,
+        action=action,
+        consumer=subscription.institution,
+        application=subscription.application,
+        service=subscription.mutation_type,
+        authorization=subscription.authorization,
+        subject_hash=delivery.subject_key.hex(),
+        target=delivery.mutation_id,
+        providers=(delivery.publisher,),
+        detail={"seq": delivery.seq, "subscription": subscription.id, **detail},
     )

@@ -18,7 +18,14 @@ from ..domain.audit import AuditRecord
 from ..domain.errors import Refusal
 from ..domain.identifiers import IdentifierScheme
 from ..domain.registry import (
-    Application, Authorization, Capacity, Institution, IntegrationRight, RoutedProvider, Service, check_code,
+    Application,
+    Authorization,
+    Capacity,
+    Institution,
+    IntegrationRight,
+    RoutedProvider,
+    Service,
+    check_code,
 )
 from ..domain.webhooks import check_webhook_base
 from .clock import Clock
@@ -33,8 +40,13 @@ _PUBLIC_KEY_TYPES = {("OKP", "Ed25519"), ("EC", "P-256")}
 
 class RegistryAdmin:
     def __init__(
-        self, registry: RegistryRepository, audit: AuditLog, clock: Clock, scheme: IdentifierScheme,
-        cache: RegistryCache | None = None, mutation_types: MutationStore | None = None,
+        self,
+        registry: RegistryRepository,
+        audit: AuditLog,
+        clock: Clock,
+        scheme: IdentifierScheme,
+        cache: RegistryCache | None = None,
+        mutation_types: MutationStore | None = None,
     ) -> None:
         """`mutation_types`, when given, lets authorizations name a mutation type as their service."""
         self._registry = registry
@@ -44,23 +56,40 @@ class RegistryAdmin:
         self._clock = clock
         self._scheme = scheme
 
-    async def _record(self, action: str, kind: str, target: str, detail: dict[str, Any] | None = None) -> None:
+    async def _record(
+        self, action: str, kind: str, target: str, detail: dict[str, Any] | None = None
+    ) -> None:
         if self._cache is not None:
             self._cache.clear()
-        await self._audit.append(AuditRecord(
-            kind="registry", at_ms=self._clock.now_ms(), outcome="ok", action=f"{kind}.{action}",
-            target=target, consumer=None, detail=detail or {},
-        ))
+        await self._audit.append(
+            AuditRecord(
+                kind="registry",
+                at_ms=self._clock.now_ms(),
+                outcome="ok",
+                action=f"{kind}.{action}",
+                target=target,
+                consumer=None,
+                detail=detail or {},
+            )
+        )
 
     async def put_institution(self, institution: Institution) -> tuple[Institution, bool]:
-        number = self._scheme.normalise_enterprise(institution.enterprise_number, "enterprise_number")
-        if institution.base_url is not None and not institution.base_url.startswith(("http://", "https://")):
+        number = self._scheme.normalise_enterprise(
+            institution.enterprise_number, "enterprise_number"
+        )
+        if institution.base_url is not None and not institution.base_url.startswith(
+            ("http://", "https://")
+        ):
             raise Refusal("malformed_request", "base_url must be an http(s) URL.", "base_url")
         for i, base in enumerate(institution.webhook_bases):
             check_webhook_base(base, f"webhook_bases[{i}]")
-        institution = replace(institution, enterprise_number=number, webhook_bases=tuple(institution.webhook_bases))
+        institution = replace(
+            institution, enterprise_number=number, webhook_bases=tuple(institution.webhook_bases)
+        )
         created = await self._registry.put_institution(institution)
-        await self._record("create" if created else "update", "institution", number, _plain(institution))
+        await self._record(
+            "create" if created else "update", "institution", number, _plain(institution)
+        )
         return institution, created
 
     async def put_application(self, application: Application) -> tuple[Application, bool]:
@@ -69,17 +98,28 @@ class RegistryAdmin:
         if await self._registry.get_institution(number) is None:
             raise Refusal("not_found", f"no institution {number} is registered.", "institution")
         _check_public_jwks(application.jwks)
-        application = Application(number, application.code, application.name, application.jwks, application.active)
+        application = Application(
+            number, application.code, application.name, application.jwks, application.active
+        )
         created = await self._registry.put_application(application)
-        await self._record("create" if created else "update", "application", application.client_id,
-                           {"name": application.name, "active": application.active,
-                            "kids": [k.get("kid") for k in application.jwks["keys"]]})
+        await self._record(
+            "create" if created else "update",
+            "application",
+            application.client_id,
+            {
+                "name": application.name,
+                "active": application.active,
+                "kids": [k.get("kid") for k in application.jwks["keys"]],
+            },
+        )
         return application, created
 
     async def put_capacity(self, capacity: Capacity) -> tuple[Capacity, bool]:
         check_code(capacity.code, "code")
         created = await self._registry.put_capacity(capacity)
-        await self._record("create" if created else "update", "capacity", capacity.code, _plain(capacity))
+        await self._record(
+            "create" if created else "update", "capacity", capacity.code, _plain(capacity)
+        )
         return capacity, created
 
     async def put_service(self, service: Service) -> tuple[Service, bool]:
@@ -92,19 +132,39 @@ class RegistryAdmin:
             if await self._registry.get_institution(provider) is None:
                 raise Refusal("not_found", f"no institution {provider} is registered.", "provider")
             service = replace(service, provider=provider)
-        if service.routed_capacity is not None and service.routed_capacity not in await self._capacity_codes():
-            raise Refusal("not_found", f"no capacity {service.routed_capacity} is registered.", "routed_capacity")
+        if (
+            service.routed_capacity is not None
+            and service.routed_capacity not in await self._capacity_codes()
+        ):
+            raise Refusal(
+                "not_found",
+                f"no capacity {service.routed_capacity} is registered.",
+                "routed_capacity",
+            )
         for name in ("request_schema", "response_schema"):
             try:
                 Draft202012Validator.check_schema(getattr(service, name))
             except SchemaError as exc:
-                raise Refusal("malformed_request", f"{name} is not a valid JSON Schema: {exc.message}", name) from None
+                raise Refusal(
+                    "malformed_request", f"{name} is not a valid JSON Schema: {exc.message}", name
+                ) from None
         if not service.response_fields:
-            raise Refusal("malformed_request", "response_fields lists the fields the service may return.", "response_fields")
+            raise Refusal(
+                "malformed_request",
+                "response_fields lists the fields the service may return.",
+                "response_fields",
+            )
         created = await self._registry.put_service(service)
-        await self._record("create" if created else "update", "service", f"{service.code}/{service.version}",
-                           {"provider": service.provider, "routed_capacity": service.routed_capacity,
-                            "response_fields": list(service.response_fields)})
+        await self._record(
+            "create" if created else "update",
+            "service",
+            f"{service.code}/{service.version}",
+            {
+                "provider": service.provider,
+                "routed_capacity": service.routed_capacity,
+                "response_fields": list(service.response_fields),
+            },
+        )
         return service, created
 
     async def put_authorization(self, authorization: Authorization) -> tuple[Authorization, bool]:
@@ -117,16 +177,33 @@ class RegistryAdmin:
             known_fields = await self._fields_of(authorization.service)
         unknown = [f for f in authorization.allowed_fields if not _is_within(f, known_fields)]
         if unknown:
-            raise Refusal("malformed_request", f"the service does not return {', '.join(unknown)}.", "allowed_fields")
+            raise Refusal(
+                "malformed_request",
+                f"the service does not return {', '.join(unknown)}.",
+                "allowed_fields",
+            )
         missing = set(authorization.required_capacities) - await self._capacity_codes()
         if missing:
-            raise Refusal("not_found", f"no capacity {', '.join(sorted(missing))} is registered.", "required_capacities")
+            raise Refusal(
+                "not_found",
+                f"no capacity {', '.join(sorted(missing))} is registered.",
+                "required_capacities",
+            )
         if not authorization.required_capacities:
-            raise Refusal("malformed_request", "an authorization requires at least one capacity.", "required_capacities")
+            raise Refusal(
+                "malformed_request",
+                "an authorization requires at least one capacity.",
+                "required_capacities",
+            )
         check_code(authorization.purpose, "purpose")
         authorization = replace(authorization, consumer=consumer)
         created = await self._registry.put_authorization(authorization)
-        await self._record("create" if created else "update", "authorization", authorization.reference, _plain(authorization))
+        await self._record(
+            "create" if created else "update",
+            "authorization",
+            authorization.reference,
+            _plain(authorization),
+        )
         return authorization, created
 
     async def put_integration_right(self, right: IntegrationRight) -> tuple[IntegrationRight, bool]:
@@ -137,11 +214,19 @@ class RegistryAdmin:
         if right.capacity not in await self._capacity_codes():
             raise Refusal("not_found", f"no capacity {right.capacity} is registered.", "capacity")
         if not isinstance(right.legal_basis, str) or len(right.legal_basis) > 500:
-            raise Refusal("malformed_request", "legal_basis is a text of at most 500 characters.", "legal_basis")
+            raise Refusal(
+                "malformed_request",
+                "legal_basis is a text of at most 500 characters.",
+                "legal_basis",
+            )
         right = replace(right, institution=number)
         created = await self._registry.put_integration_right(right)
-        await self._record("create" if created else "update", "integration_right",
-                           f"{number}/{right.capacity}", {"legal_basis": right.legal_basis})
+        await self._record(
+            "create" if created else "update",
+            "integration_right",
+            f"{number}/{right.capacity}",
+            {"legal_basis": right.legal_basis},
+        )
         return right, created
 
     async def put_routed_provider(self, provider: RoutedProvider) -> tuple[RoutedProvider, bool]:
@@ -156,18 +241,36 @@ class RegistryAdmin:
             raise Refusal("not_found", f"no institution {number} is registered.", "institution")
         service = await self._registry.get_service(provider.service)
         if service is None:
-            raise Refusal("unknown_service", f"no service {provider.service} is registered.", "service")
+            raise Refusal(
+                "unknown_service", f"no service {provider.service} is registered.", "service"
+            )
         if service.routed_capacity is None:
-            raise Refusal("conflict", f"service {service.code} has a fixed provider; only routed services register providers.", "service")
+            raise Refusal(
+                "conflict",
+                f"service {service.code} has a fixed provider; only routed services register providers.",
+                "service",
+            )
         if not institution.base_url:
-            raise Refusal("conflict", f"institution {number} has no registered address (base_url) to be sent requests at.", "institution")
+            raise Refusal(
+                "conflict",
+                f"institution {number} has no registered address (base_url) to be sent requests at.",
+                "institution",
+            )
         rights = {r.capacity for r in await self._registry.list_integration_rights(number)}
         if service.routed_capacity not in rights:
-            raise Refusal("no_integration_right", f"institution {number} may not integrate persons as {service.routed_capacity}, the capacity {service.code} is routed on.", "institution")
+            raise Refusal(
+                "no_integration_right",
+                f"institution {number} may not integrate persons as {service.routed_capacity}, the capacity {service.code} is routed on.",
+                "institution",
+            )
         provider = replace(provider, institution=number)
         created = await self._registry.put_routed_provider(provider)
-        await self._record("create" if created else "update", "routed_provider", f"{service.code}/{number}",
-                           {"capacity": service.routed_capacity})
+        await self._record(
+            "create" if created else "update",
+            "routed_provider",
+            f"{service.code}/{number}",
+            {"capacity": service.routed_capacity},
+        )
         return provider, created
 
     async def _fields_of(self, code: str) -> set[str]:
@@ -176,10 +279,14 @@ class RegistryAdmin:
         service = await self._registry.get_service(code)
         if service is not None:
             return set(service.response_fields)
-        mutation_type = None if self._mutation_types is None else await self._mutation_types.get_type(code)
+        mutation_type = (
+            None if self._mutation_types is None else await self._mutation_types.get_type(code)
+        )
         if mutation_type is not None:
             return set(mutation_type.fields)
-        raise Refusal("unknown_service", f"no service or mutation type {code} is registered.", "service")
+        raise Refusal(
+            "unknown_service", f"no service or mutation type {code} is registered.", "service"
+        )
 
     async def delete(self, kind: str, key: tuple[str, ...]) -> None:
         if not await self._registry.delete(kind, key):
@@ -202,11 +309,22 @@ def _check_public_jwks(jwks: Any) -> None:
         raise Refusal("malformed_request", "jwks must be a JWK Set with at least one key.", "jwks")
     for i, key in enumerate(keys):
         if not isinstance(key, dict) or (key.get("kty"), key.get("crv")) not in _PUBLIC_KEY_TYPES:
-            raise Refusal("malformed_request", f"jwks.keys[{i}] must be an Ed25519 (OKP) or P-256 (EC) public key.", f"jwks.keys[{i}]")
+            raise Refusal(
+                "malformed_request",
+                f"jwks.keys[{i}] must be an Ed25519 (OKP) or P-256 (EC) public key.",
+                f"jwks.keys[{i}]",
+            )
         if "d" in key:
-            raise Refusal("malformed_request", f"jwks.keys[{i}] contains a private key; register only the public part.", f"jwks.keys[{i}]")
+            raise Refusal(
+                "malformed_request",
+                f"jwks.keys[{i}] contains a private key; register only the public part.",
+                f"jwks.keys[{i}]",
+            )
 
 
 def _plain(obj: Any) -> dict[str, Any]:
-    return {k: (v.isoformat() if hasattr(v, "isoformat") else list(v) if isinstance(v, tuple) else v)
-            for k, v in asdict(obj).items() if k not in ("request_schema", "response_schema", "jwks")}
+    return {
+        k: (v.isoformat() if hasattr(v, "isoformat") else list(v) if isinstance(v, tuple) else v)
+        for k, v in asdict(obj).items()
+        if k not in ("request_schema", "response_schema", "jwks")
+    }

@@ -46,34 +46,50 @@ class RegistryCache:
         return value
 
     async def service(self, code: str, version: str | None) -> Service | None:
-        return await self._get(("service", code, version), lambda: self._registry.get_service(code, version))
+        return await self._get(
+            ("service", code, version), lambda: self._registry.get_service(code, version)
+        )
 
-    async def authorizations(self, consumer: str, service: str, purpose: str) -> list[Authorization]:
+    async def authorizations(
+        self, consumer: str, service: str, purpose: str
+    ) -> list[Authorization]:
         return await self._get(
             ("authorizations", consumer, service, purpose),
             lambda: self._registry.find_authorizations(consumer, service, purpose),
         )
 
     async def institution(self, number: str) -> Institution | None:
-        return await self._get(("institution", number), lambda: self._registry.get_institution(number))
+        return await self._get(
+            ("institution", number), lambda: self._registry.get_institution(number)
+        )
 
     async def application(self, institution: str, code: str) -> Application | None:
-        return await self._get(("application", institution, code), lambda: self._registry.get_application(institution, code))
+        return await self._get(
+            ("application", institution, code),
+            lambda: self._registry.get_application(institution, code),
+        )
 
     async def authorization(self, reference: str) -> Authorization | None:
-        return await self._get(("authorization", reference), lambda: self._registry.get_authorization(reference))
+        return await self._get(
+            ("authorization", reference), lambda: self._registry.get_authorization(reference)
+        )
 
     async def integration_rights(self) -> Mapping[str, frozenset[str]]:
         """The capacities each institution may integrate in: one small map, read on every exchange
         and every mutation's fan-out (2,000 institutions hold a few capacities each)."""
+
         async def load() -> Mapping[str, frozenset[str]]:
             by_institution: dict[str, set[str]] = {}
             for right in await self._registry.list_integration_rights():
                 by_institution.setdefault(right.institution, set()).add(right.capacity)
             return MappingProxyType({k: frozenset(v) for k, v in by_institution.items()})
+
         return await self._get(("integration_rights",), load)
 
     async def routed_providers(self, service: str) -> frozenset[str]:
         async def load() -> frozenset[str]:
-            return frozenset(p.institution for p in await self._registry.list_routed_providers(service))
+            return frozenset(
+                p.institution for p in await self._registry.list_routed_providers(service)
+            )
+
         return await self._get(("routed_providers", service), load)

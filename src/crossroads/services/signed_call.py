@@ -13,13 +13,27 @@ from .clock import Clock
 from .ports import ProviderClient, Signer
 
 
-async def ask_signed(client: ProviderClient, signer: Signer, clock: Clock, url: str, body: bytes,
-                     request_id: str, who: str) -> object:
+async def ask_signed(
+    client: ProviderClient,
+    signer: Signer,
+    clock: Clock,
+    url: str,
+    body: bytes,
+    request_id: str,
+    who: str,
+) -> object:
     """POST `body` to `url` with the hub's detached signature (`aud` the URL, `rid`, `iat`) and
     return the decoded JSON answer. `who` names the institution in refusals ("provider 0200…")."""
     signature = signer.sign_detached(body, {"aud": url, "rid": request_id, "iat": int(clock.now())})
-    reply = await client.post(url, body, {"Content-Type": "application/json", "X-Crossroads-Signature": signature,
-                                          "X-Request-Id": request_id})
+    reply = await client.post(
+        url,
+        body,
+        {
+            "Content-Type": "application/json",
+            "X-Crossroads-Signature": signature,
+            "X-Request-Id": request_id,
+        },
+    )
     if reply.status >= 400:
         raise Refusal("provider_error", f"{who} answered with HTTP status {reply.status}.")
     try:

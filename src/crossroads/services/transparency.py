@@ -8,7 +8,14 @@ import logging
 from typing import Any
 
 from ..domain.errors import Refusal
-from ..domain.merkle import Frontier, TreeHead, consistency_ranges, fold, inclusion_ranges, perfect_parts
+from ..domain.merkle import (
+    Frontier,
+    TreeHead,
+    consistency_ranges,
+    fold,
+    inclusion_ranges,
+    perfect_parts,
+)
 from ..verifier import leaf_hash
 from .clock import Clock, sleep_unless
 from .ports import Lease, Signer, TransparencyLog
@@ -31,8 +38,16 @@ class Sequencer:
     nothing to order and only sign heads.
     """
 
-    def __init__(self, log_store: TransparencyLog, signer: Signer, clock: Clock, *,
-                 head_every_entries: int, head_every_seconds: float, batch: int = 5000) -> None:
+    def __init__(
+        self,
+        log_store: TransparencyLog,
+        signer: Signer,
+        clock: Clock,
+        *,
+        head_every_entries: int,
+        head_every_seconds: float,
+        batch: int = 5000,
+    ) -> None:
         self._log = log_store
         self._signer = signer
         self._clock = clock
@@ -41,7 +56,9 @@ class Sequencer:
         self._batch = batch
         self._frontier: Frontier | None = None
         self._last_head: TreeHead | None = None
-        self._turn = asyncio.Lock()  # steps of one sequencer never interleave: they share the frontier
+        self._turn = (
+            asyncio.Lock()
+        )  # steps of one sequencer never interleave: they share the frontier
         self.leading = False  # holds the lease (see run); reported in /metrics
 
     async def step(self) -> int:
@@ -80,8 +97,14 @@ class Sequencer:
             self._frontier = await self._load_frontier()  # the tree as stored, whoever grew it
             return await self._sign()
 
-    async def run(self, stop: asyncio.Event, lease: Lease | None = None, *, idle_seconds: float = 0.2,
-                  takeover_seconds: float = 2.0) -> None:
+    async def run(
+        self,
+        stop: asyncio.Event,
+        lease: Lease | None = None,
+        *,
+        idle_seconds: float = 0.2,
+        takeover_seconds: float = 2.0,
+    ) -> None:
         """Step until `stop` is set; a failed step is logged and retried, never dropped.
 
         With a `lease`, only the process holding it steps; the others check every
@@ -117,7 +140,9 @@ class Sequencer:
         if holding != self.leading:
             self.leading = holding
             self._frontier = None  # whoever sequenced meanwhile changed the tree: reload it
-            log.info("this hub process %s the audit sequencer", "is now" if holding else "is no longer")
+            log.info(
+                "this hub process %s the audit sequencer", "is now" if holding else "is no longer"
+            )
         return holding
 
     async def _load_frontier(self) -> Frontier:
@@ -126,7 +151,9 @@ class Sequencer:
         stored = await self._log.nodes(parts)
         missing = [p for p in parts if p not in stored]
         if missing:
-            raise RuntimeError(f"the audit tree of {size} entries lacks its stored nodes {missing[:3]}; run crossroads audit verify")
+            raise RuntimeError(
+                f"the audit tree of {size} entries lacks its stored nodes {missing[:3]}; run crossroads audit verify"
+            )
         return Frontier(size, [stored[p] for p in parts])
 
     async def _sign_if_due(self) -> None:
@@ -143,8 +170,12 @@ class Sequencer:
     async def _sign(self) -> TreeHead:
         assert self._frontier is not None
         unsigned = TreeHead(self._frontier.size, self._frontier.root(), self._clock.now_ms(), "")
-        head = TreeHead(unsigned.tree_size, unsigned.root_hash, unsigned.timestamp_ms,
-                        self._signer.sign_detached(unsigned.signed_bytes(), {"typ": TREE_HEAD_TYPE}))
+        head = TreeHead(
+            unsigned.tree_size,
+            unsigned.root_hash,
+            unsigned.timestamp_ms,
+            self._signer.sign_detached(unsigned.signed_bytes(), {"typ": TREE_HEAD_TYPE}),
+        )
         await self._log.put_head(head)
         self._last_head = head
         return head
@@ -164,14 +195,20 @@ class AuditProofs:
 
     async def cosignatures(self, tree_size: int) -> list[dict[str, Any]]:
         """Witnesses' countersignatures of the head of `tree_size` (see services/head_publisher.py)."""
-        return [{"witness": witness, "cosignature": signature}
-                for witness, signature in (await self._log.cosignatures(tree_size)).items()]
+        return [
+            {"witness": witness, "cosignature": signature}
+            for witness, signature in (await self._log.cosignatures(tree_size)).items()
+        ]
 
     async def inclusion(self, leaf_index: int, tree_size: int) -> tuple[bytes, list[bytes]]:
         """(leaf hash, audit path) of the entry at `leaf_index` in the tree of `tree_size`."""
         await self._check_size(tree_size, "tree_size")
         if not 0 <= leaf_index < tree_size:
-            raise Refusal("not_found", f"the tree of {tree_size} entries has no index {leaf_index}.", "leaf_index")
+            raise Refusal(
+                "not_found",
+                f"the tree of {tree_size} entries has no index {leaf_index}.",
+                "leaf_index",
+            )
         await self._check_retained(leaf_index)
         ranges = inclusion_ranges(leaf_index, tree_size)
         hashes = await self._hashes([(leaf_index, leaf_index + 1), *ranges])
@@ -186,7 +223,7 @@ class AuditProofs:
         paths: dict[int, list[bytes]] = {}
         at = 0
         for index, group in zip(inside, ranges):
-            paths[index] = hashes[at:at + len(group)]
+            paths[index] = hashes[at : at + len(group)]
             at += len(group)
         return paths
 
@@ -200,13 +237,19 @@ class AuditProofs:
         record = await self._log.entry(leaf_index)
         if record is None:
             await self._check_retained(leaf_index)
-            raise Refusal("not_found", f"no audit entry has the leaf index {leaf_index}.", "leaf_index")
+            raise Refusal(
+                "not_found", f"no audit entry has the leaf index {leaf_index}.", "leaf_index"
+            )
         return record
 
     async def _check_size(self, tree_size: int, field: str) -> None:
         size = await self._log.size()
         if not 0 < tree_size <= size:
-            raise Refusal("not_found", f"the audit tree has {size} entries; it has no tree of {tree_size}.", field)
+            raise Refusal(
+                "not_found",
+                f"the audit tree has {size} entries; it has no tree of {tree_size}.",
+                field,
+            )
 
     async def _hashes(self, ranges: list[tuple[int, int]]) -> list[bytes]:
         parts = [perfect_parts(low, high) for low, high in ranges]
@@ -215,11 +258,17 @@ class AuditProofs:
             return [fold([stored[node] for node in group]) for group in parts]
         except KeyError as missing:
             level, position = missing.args[0]
-            await self._check_retained(((position + 1) << level) - 1)  # a hash dropped with pruned entries
+            await self._check_retained(
+                ((position + 1) << level) - 1
+            )  # a hash dropped with pruned entries
             raise RuntimeError(f"the audit tree lacks its stored node {missing}") from None
 
     async def _check_retained(self, leaf_index: int) -> None:
         retained = await self._log.retained_from()
         if leaf_index < retained:
-            raise Refusal("pruned", f"audit entries before {retained} are past the retention period: they are kept in the"
-                          " archive segments (crossroads audit export), no longer in the live log.", "leaf_index")
+            raise Refusal(
+                "pruned",
+                f"audit entries before {retained} are past the retention period: they are kept in the"
+                " archive segments (crossroads audit export), no longer in the live log.",
+                "leaf_index",
+            )

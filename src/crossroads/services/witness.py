@@ -42,33 +42,54 @@ class Witness:
             size, root = verify_tree_head(head, self._hub_jwks)
             path = [base64.b64decode(h, validate=True) for h in proof]
         except (ProofError, ValueError) as exc:
-            raise Refusal("invalid_tree_head", f"the tree head does not verify with the hub's keys: {exc}", "head") from None
+            raise Refusal(
+                "invalid_tree_head",
+                f"the tree head does not verify with the hub's keys: {exc}",
+                "head",
+            ) from None
         last = self._ledger.latest()
         if last is not None:
             last_size, last_root = int(last["tree_size"]), base64.b64decode(last["root_hash"])
             if size == last_size:
                 if root != last_root:
-                    self._split_view(last, head, "a different root for a tree size already countersigned")
+                    self._split_view(
+                        last, head, "a different root for a tree size already countersigned"
+                    )
                 return last  # seen already: the same answer again
             if size < last_size:
-                raise Refusal("stale_tree_head", f"this witness has countersigned a tree of {last_size} entries; "
-                              f"a tree of {size} is older.", "head")
+                raise Refusal(
+                    "stale_tree_head",
+                    f"this witness has countersigned a tree of {last_size} entries; "
+                    f"a tree of {size} is older.",
+                    "head",
+                )
             if proof_from != last_size:
-                raise Refusal("stale_tree_head", f"prove consistency from {last_size}, the tree this witness "
-                              "last countersigned.", "proof_from")
+                raise Refusal(
+                    "stale_tree_head",
+                    f"prove consistency from {last_size}, the tree this witness "
+                    "last countersigned.",
+                    "proof_from",
+                )
             try:
                 verify_consistency(last_size, size, last_root, root, path)
             except ProofError as exc:
                 self._split_view(last, head, f"no consistency with the tree of {last_size} ({exc})")
-        cosigned = {**{k: head[k] for k in ("tree_size", "root_hash", "timestamp", "signature")},
-                    "cosignature": self._signer.sign_detached(tree_head_bytes(size, root, int(head["timestamp"])),
-                                                              {"typ": COSIGNATURE_TYPE})}
+        cosigned = {
+            **{k: head[k] for k in ("tree_size", "root_hash", "timestamp", "signature")},
+            "cosignature": self._signer.sign_detached(
+                tree_head_bytes(size, root, int(head["timestamp"])), {"typ": COSIGNATURE_TYPE}
+            ),
+        }
         self._ledger.countersigned(cosigned)
         return cosigned
 
     def _split_view(self, last: dict[str, Any], head: dict[str, Any], why: str) -> None:
         self._ledger.evidence({"countersigned": last, "contradicting": head, "why": why})
-        raise Refusal("split_view", f"the hub showed this witness two histories: {why}. The evidence is kept.", "head")
+        raise Refusal(
+            "split_view",
+            f"the hub showed this witness two histories: {why}. The evidence is kept.",
+            "head",
+        )
 
 
 def verify_cosignature(head: dict[str, Any], witness_jwks: dict[str, Any]) -> None:

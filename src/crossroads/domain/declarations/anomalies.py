@@ -33,10 +33,15 @@ class Anomaly:
         return self.severity == BLOCKING
 
     def to_dict(self, language: str = "nl") -> dict[str, Any]:
-        out = {"errorId": self.code, "zone": self.zone, "severity": self.severity,
-               "label": self.labels.get(language) or self.labels.get("nl", ""),
-               "labelNl": self.labels.get("nl", ""), "labelFr": self.labels.get("fr", ""),
-               "labelEn": self.labels.get("en", "")}
+        out = {
+            "errorId": self.code,
+            "zone": self.zone,
+            "severity": self.severity,
+            "label": self.labels.get(language) or self.labels.get("nl", ""),
+            "labelNl": self.labels.get("nl", ""),
+            "labelFr": self.labels.get("fr", ""),
+            "labelEn": self.labels.get("en", ""),
+        }
         if self.path:
             out["path"] = self.path
         if self.detail:
@@ -44,10 +49,18 @@ class Anomaly:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Anomaly":
-        return cls(data["errorId"], data["severity"],
-                   {k: data[f"label{k.title()}"] for k in ("nl", "fr", "en") if data.get(f"label{k.title()}")},
-                   data.get("path"), data.get("detail"))
+    def from_dict(cls, data: dict[str, Any]) -> Anomaly:
+        return cls(
+            data["errorId"],
+            data["severity"],
+            {
+                k: data[f"label{k.title()}"]
+                for k in ("nl", "fr", "en")
+                if data.get(f"label{k.title()}")
+            },
+            data.get("path"),
+            data.get("detail"),
+        )
 
 
 def status_of(anomalies: list[Anomaly]) -> str:

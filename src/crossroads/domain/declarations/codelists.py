@@ -18,7 +18,9 @@ def quarter_bounds(quarter: int) -> tuple[date, date]:
     if not 1 <= number <= 4:
         raise ValueError(f"{quarter} is not a quarter (YYYYQ)")
     first = date(year, 3 * number - 2, 1)
-    if number == 4:  # computed within the year: the fourth quarter of 9999 has no next day to count back from
+    if (
+        number == 4
+    ):  # computed within the year: the fourth quarter of 9999 has no next day to count back from
         return first, date(year, 12, 31)
     return first, date.fromordinal(date(year, 3 * number + 1, 1).toordinal() - 1)
 

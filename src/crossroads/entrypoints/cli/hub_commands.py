@@ -92,9 +92,7 @@ def migrate() -> None:
 
 
 def openapi(
-    output: Path | None = typer.Option(
-        None, help="Write to this file instead of standard output."
-    ),
+    output: Path | None = typer.Option(None, help="Write to this file instead of standard output."),
 ) -> None:
     """Print the hub's OpenAPI document (docs/openapi.json is this, kept current by a test)."""
     from ..api.app import create_app

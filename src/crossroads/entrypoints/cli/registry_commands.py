@@ -166,9 +166,7 @@ def directory_import(
     fmt: str | None = typer.Option(
         None, "--format", help="csv or jsonl (default: from the file name)."
     ),
-    errors: Path | None = typer.Option(
-        None, help="Write the per-line error report here (JSON)."
-    ),
+    errors: Path | None = typer.Option(None, help="Write the per-line error report here (JSON)."),
     chunk: int = typer.Option(
         5000, min=1, help="Lines per transaction: larger loads faster, holds the write lock longer."
     ),

@@ -13,7 +13,11 @@ them wherever it is defined.
 from .audit import AuditLog, HeadTarget, Prove, TransparencyLog, WitnessLedger
 from .calls import ProviderClient, ProviderReply, ReplayGuard, Signer
 from .declarations import (
-    BatchFailed, BatchWorker, DeclarationStore, OfficialForms, WorkerLost,
+    BatchFailed,
+    BatchWorker,
+    DeclarationStore,
+    OfficialForms,
+    WorkerLost,
 )
 from .directory import DirectoryRepository, IntegrationChange
 from .mutations import Delivery, MutationStore
@@ -22,9 +26,26 @@ from .registry import RegistryRepository
 from .store import Lease, Store
 
 __all__ = [
-    "AuditLog", "BatchFailed", "BatchWorker", "DeclarationStore", "Delivery",
-    "DirectoryRepository", "HeadTarget", "IntegrationChange", "Lease", "MutationStore",
-    "OfficialForms", "Prove", "ProviderClient", "ProviderReply", "PushQueue",
-    "RegistryRepository", "ReplayGuard", "Signer", "Store", "TransparencyLog", "WitnessLedger",
+    "AuditLog",
+    "BatchFailed",
+    "BatchWorker",
+    "DeclarationStore",
+    "Delivery",
+    "DirectoryRepository",
+    "HeadTarget",
+    "IntegrationChange",
+    "Lease",
+    "MutationStore",
+    "OfficialForms",
+    "Prove",
+    "ProviderClient",
+    "ProviderReply",
+    "PushQueue",
+    "RegistryRepository",
+    "ReplayGuard",
+    "Signer",
+    "Store",
+    "TransparencyLog",
+    "WitnessLedger",
     "WorkerLost",
 ]

@@ -27,7 +27,9 @@ class Signer(abc.ABC):
     def sign_detached(self, payload: bytes, protected: dict[str, Any]) -> str: ...
 
     @abc.abstractmethod
-    def verify_client_assertion(self, assertion: str, jwks: dict[str, Any], now: float) -> dict[str, Any]:
+    def verify_client_assertion(
+        self, assertion: str, jwks: dict[str, Any], now: float
+    ) -> dict[str, Any]:
         """Claims of an assertion signed with one of `jwks`, well-typed and current at `now`;
         Refusal("invalid_client") otherwise."""
 

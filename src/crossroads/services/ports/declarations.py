@@ -4,14 +4,15 @@ that processes batch files away from the process serving requests."""
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 from ...domain.declarations.anomalies import Anomaly
 from ...domain.declarations.dimona import Decision, DimonaForm, DimonaPeriod
+from ...domain.declarations.dmfa import DmfaDeclaration, WorkerSummary
 from ...domain.declarations.employers import Employer, EmployerRef
 from ...domain.declarations.events import Event
-from ...domain.declarations.dmfa import DmfaDeclaration, WorkerSummary
 from ...domain.declarations.records import Batch, Declaration, Mandate, PendingEvent, QueueShare
 
 
@@ -41,17 +42,25 @@ class DeclarationStore(abc.ABC):
         """Employers by enterprise number, from the first after `after` ("" for the first page)."""
 
     @abc.abstractmethod
-    async def list_mandates(self, office: str | None, employer: str | None,
-                            after: tuple[str, str, date] | None, limit: int) -> list[Mandate]:
+    async def list_mandates(
+        self,
+        office: str | None,
+        employer: str | None,
+        after: tuple[str, str, date] | None,
+        limit: int,
+    ) -> list[Mandate]:
         """Mandates by (office, employer, valid_from), after `after`; of one office or employer
         when given."""
 
     @abc.abstractmethod
-    async def record_dimona(self, employer: str | None, inss: str | None, period_id: int | None,
-                            decide: Callable[[list[DimonaPeriod], DimonaPeriod | None], Decision],
-                            describe: Callable[[Decision, DimonaPeriod | None],
-                                               tuple[Declaration, list[Event]]],
-                            ) -> tuple[Declaration, DimonaPeriod | None]:
+    async def record_dimona(
+        self,
+        employer: str | None,
+        inss: str | None,
+        period_id: int | None,
+        decide: Callable[[list[DimonaPeriod], DimonaPeriod | None], Decision],
+        describe: Callable[[Decision, DimonaPeriod | None], tuple[Declaration, list[Event]]],
+    ) -> tuple[Declaration, DimonaPeriod | None]:
         """In one transaction, serialised per employer and worker: read the worker's periods with
         the employer and the period named by id, `decide`, store the period it creates or
         changes, then the declaration and the events `describe` makes of it."""
@@ -66,8 +75,12 @@ class DeclarationStore(abc.ABC):
         """The employer's periods overlapping first … last, by INSS."""
 
     @abc.abstractmethod
-    async def record(self, declaration: Declaration, events: list[Event],
-                     wages: tuple[int, str, list[WorkerSummary]] | None = None) -> Declaration: ...
+    async def record(
+        self,
+        declaration: Declaration,
+        events: list[Event],
+        wages: tuple[int, str, list[WorkerSummary]] | None = None,
+    ) -> Declaration: ...
 
     @abc.abstractmethod
     async def declaration(self, declaration_id: int) -> Declaration | None: ...
@@ -82,9 +95,17 @@ class DeclarationStore(abc.ABC):
     async def wages_of(self, inss: str) -> list[dict[str, Any]]: ...
 
     @abc.abstractmethod
-    async def add_batch(self, declarant: str, kind: str, sha256: str, content_type: str,
-                        body: bytes, language: str, at_ms: int,
-                        admit: Callable[[QueueShare], None]) -> tuple[Batch, bool]:
+    async def add_batch(
+        self,
+        declarant: str,
+        kind: str,
+        sha256: str,
+        content_type: str,
+        body: bytes,
+        language: str,
+        at_ms: int,
+        admit: Callable[[QueueShare], None],
+    ) -> tuple[Batch, bool]:
         """(the batch, True) for a new file; (the earlier batch, False) for the same file (same
         kind and SHA-256) from the same institution again, unless that one failed on the hub's
         side. Before storing a new file, `admit` is called with what the institution already has
@@ -107,8 +128,14 @@ class DeclarationStore(abc.ABC):
         """Durably count one more attempt at a waiting batch; the number of attempts so far."""
 
     @abc.abstractmethod
-    async def finish_batch(self, batch_id: int, status: str, acknowledgement: dict[str, Any], at_ms: int,
-                           failed: bool = False) -> bool: ...
+    async def finish_batch(
+        self,
+        batch_id: int,
+        status: str,
+        acknowledgement: dict[str, Any],
+        at_ms: int,
+        failed: bool = False,
+    ) -> bool: ...
 
     @abc.abstractmethod
     async def pending_events(self, limit: int) -> list[PendingEvent]: ...
@@ -129,10 +156,14 @@ class OfficialForms(abc.ABC):
     be read at all."""
 
     @abc.abstractmethod
-    def read_dimona(self, document: bytes | dict[str, Any]) -> tuple[list[DimonaForm], list[Anomaly]]: ...
+    def read_dimona(
+        self, document: bytes | dict[str, Any]
+    ) -> tuple[list[DimonaForm], list[Anomaly]]: ...
 
     @abc.abstractmethod
-    def read_dmfa(self, document: bytes | dict[str, Any]) -> tuple[DmfaDeclaration | None, list[Anomaly]]: ...
+    def read_dmfa(
+        self, document: bytes | dict[str, Any]
+    ) -> tuple[DmfaDeclaration | None, list[Anomaly]]: ...
 
 
 class WorkerLost(Exception):

@@ -43,9 +43,13 @@ class MutationStore(abc.ABC):
         """False when the application already subscribes to the type (nothing is changed)."""
 
     @abc.abstractmethod
-    async def subscriptions(self, *, mutation_type: str | None = None,
-                            institution: str | None = None,
-                            application: str | None = None) -> list[Subscription]: ...
+    async def subscriptions(
+        self,
+        *,
+        mutation_type: str | None = None,
+        institution: str | None = None,
+        application: str | None = None,
+    ) -> list[Subscription]: ...
 
     @abc.abstractmethod
     async def delete_subscription(self, subscription_id: str) -> bool:
@@ -72,9 +76,16 @@ class MutationStore(abc.ABC):
         """The digests of the publisher's mutations among `ids` already accepted."""
 
     @abc.abstractmethod
-    async def mailbox(self, institution: str, application: str, after: int, limit: int, *,
-                      mutation_type: str | None = None,
-                      mutation_id: str | None = None) -> list[Delivery]:
+    async def mailbox(
+        self,
+        institution: str,
+        application: str,
+        after: int,
+        limit: int,
+        *,
+        mutation_type: str | None = None,
+        mutation_id: str | None = None,
+    ) -> list[Delivery]:
         """Unacknowledged deliveries of the application's pull subscriptions with seq > after, in
         seq order; of one mutation type, or of one mutation, when named."""
 

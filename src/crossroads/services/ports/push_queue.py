@@ -33,8 +33,14 @@ class PushQueue(abc.ABC):
         """The webhook accepted `due`, all of it, in one answer."""
 
     @abc.abstractmethod
-    async def failed(self, subscription: Subscription, due: list[Delivery], error: str,
-                     next_attempt_ms: int, dead_at_ms: int | None) -> None:
+    async def failed(
+        self,
+        subscription: Subscription,
+        due: list[Delivery],
+        error: str,
+        next_attempt_ms: int,
+        dead_at_ms: int | None,
+    ) -> None:
         """One more failed attempt of `due`: wait until `next_attempt_ms`, or set them aside as
         dead letters (in the outbox, where the operator sees them)."""
 

@@ -6,7 +6,13 @@ from __future__ import annotations
 import abc
 
 from ...domain.registry import (
-    Application, Authorization, Capacity, Institution, IntegrationRight, RoutedProvider, Service,
+    Application,
+    Authorization,
+    Capacity,
+    Institution,
+    IntegrationRight,
+    RoutedProvider,
+    Service,
 )
 
 
