@@ -201,9 +201,10 @@ class TokenService:
             raise Refusal("unauthenticated", "the access token has expired; request a new one.")
         if verified is None:
             verified = self._verify(token, now)
-        current = await self._registry.credential_epoch(
-            verified.caller.institution, verified.caller.application
-        )  # type: ignore[arg-type]
+        institution, application = verified.caller.institution, verified.caller.application
+        if institution is None or application is None:  # every token the hub issues names both
+            raise Refusal("unauthenticated", "the access token names no application.")
+        current = await self._registry.credential_epoch(institution, application)
         if current != verified.epoch:
             raise RevokedCredential(verified.caller, current is not None)
         return verified.caller
