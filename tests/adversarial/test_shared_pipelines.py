@@ -493,7 +493,9 @@ async def test_a_worker_killed_midway_is_replaced_and_its_file_resumed_then_ende
     async with hub_on(tmp_path, store_url, declaration_batch_max_attempts=2) as demo:
         h = await auth(demo, **JSON_TYPE)
         start = start_day(demo)
-        subjects = [newcomer() for _ in range(300)]
+        # Enough forms that the worker is still at work when it is killed, however slowly this
+        # process polls on a loaded machine (300 were once all decided between two polls).
+        subjects = [newcomer() for _ in range(2000)]
         uploaded = await upload(
             demo, "dimona", orjson.dumps([dimona_in(s, start) for s in subjects]), h
         )
