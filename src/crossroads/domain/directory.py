@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from typing import NamedTuple
 
 from .errors import Refusal
 from .periods import ONE_DAY, Period, merge_into, subtract, union_covers
 
 
-class Phase(str, Enum):
+class Phase(StrEnum):
     """Phase 1: a file is being examined (provisional). Phase 2: the file is opened (definitive)."""
 
     PROVISIONAL = "provisional"

@@ -105,7 +105,7 @@ class Frontier:
                 f"a tree of {size} entries has {len(parts)} perfect parts, not {len(hashes or [])}"
             )
         self.size = size
-        self._parts = [(level, h) for (level, _), h in zip(parts, hashes or [])]
+        self._parts = [(level, h) for (level, _), h in zip(parts, hashes or [], strict=True)]
 
     def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
         """Add a leaf hash; return the nodes (level ≥ 1, position, hash) it completes."""

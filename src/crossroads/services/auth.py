@@ -97,7 +97,8 @@ class TokenService:
                     detail={"reason": refusal.message, "claimed": _claimed_client(form)},
                 )
             )
-            raise refusal.mark_audited()
+            refusal.mark_audited()
+            raise  # the refusal itself, its cause and traceback kept
         return token
 
     async def _issue(self, form: dict[str, str]) -> dict[str, Any]:

@@ -65,7 +65,7 @@ class DeclarationPublisher:
                     refusal.message,
                 )
                 continue
-            for event, outcome in zip(events, outcomes):
+            for event, outcome in zip(events, outcomes, strict=True):
                 if isinstance(outcome, Refusal):
                     self.failures += 1
                     log.error(

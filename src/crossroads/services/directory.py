@@ -114,7 +114,8 @@ class DirectoryService:
                     },
                 )
             )
-            raise refusal.mark_audited()
+            refusal.mark_audited()
+            raise  # the refusal itself, its cause and traceback kept
         await self._directory.apply([item])
         await self._audit.append(
             AuditRecord(

@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from typing import Any, Union
+from typing import Any
 
 from ..domain.directory import Phase
 from ..domain.errors import Refusal
@@ -31,7 +31,7 @@ _TEXT_FIELDS = ("op", "institution", "capacity", "phase")  # dates: parse_date r
 _PHASES = {phase.value: phase for phase in Phase}
 _OPS = {"integrate": "integrate", "end": "end", "remove": "remove"}
 
-Raw = Union[dict[str, Any], Refusal]
+Raw = dict[str, Any] | Refusal
 
 
 @dataclass

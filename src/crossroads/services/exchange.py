@@ -110,7 +110,8 @@ class ExchangeService:
             result = await run(request, request_id, trace)
         except Refusal as refusal:
             await self._append(request, request_id, trace, refusal.code, started)
-            raise refusal.mark_audited()
+            refusal.mark_audited()
+            raise  # the refusal itself, its cause and traceback kept
         await self._append(request, request_id, trace, "ok", started)
         return result
 

@@ -317,7 +317,7 @@ class MutationService:
                 for _, mutation, digest, recipients in to_store
             ]
         )
-        for (index, mutation, digest, recipients), race in zip(to_store, stored):
+        for (index, mutation, digest, recipients), race in zip(to_store, stored, strict=True):
             if race is None:
                 outcomes[index] = Published(mutation.id, "accepted", len(recipients))
             else:  # published concurrently by another request since the check above

@@ -222,7 +222,7 @@ class AuditProofs:
         hashes = await self._hashes([r for group in ranges for r in group])
         paths: dict[int, list[bytes]] = {}
         at = 0
-        for index, group in zip(inside, ranges):
+        for index, group in zip(inside, ranges, strict=True):
             paths[index] = hashes[at : at + len(group)]
             at += len(group)
         return paths
