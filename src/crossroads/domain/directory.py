@@ -120,7 +120,8 @@ def check_access(
         if not definitive:
             raise Refusal(
                 "provisional_not_accepted",
-                f"institution {consumer} holds this person only provisionally (phase 1); the authorization"
+                f"institution {consumer} holds this person only provisionally (phase 1); the "
+                "authorization"
                 " requires a definitive integration.",
                 "subject",
             )
@@ -128,7 +129,9 @@ def check_access(
     if not union_covers((i.period for i in matching), wanted):
         raise Refusal(
             "period_outside_integration",
-            f"institution {consumer} does not hold this person in a required capacity for every day "
-            f"from {wanted.start.isoformat()} to {wanted.end.isoformat() if wanted.end else 'today'}.",
+            f"institution {consumer} does not hold this person in a required capacity for "
+            "every day "
+            f"from {wanted.start.isoformat()} to "
+            f"{wanted.end.isoformat() if wanted.end else 'today'}.",
             "period",
         )

@@ -33,9 +33,11 @@ class RevokedCredential(Refusal):
 
     def __init__(self, caller: Caller, current: bool) -> None:
         message = (
-            f"application {caller.client_id} was disabled after this token was issued; request a new token."
+            f"application {caller.client_id} was disabled after this token was issued; request "
+            "a new token."
             if current
-            else f"application {caller.client_id} is disabled or no longer registered; its access tokens are refused."
+            else f"application {caller.client_id} is disabled or no longer registered; its "
+            "access tokens are refused."
         )
         super().__init__("unauthenticated", message)
         self.caller = caller

@@ -89,7 +89,8 @@ class DeclarationBatches:
                 "payload_too_large",
                 f"a {kind} batch file is at most {largest} bytes; this one is {len(body)}.",
             )
-        # hashlib lets go of the GIL on large data: a 100 MB file is hashed (about 0.2 s) beside the event loop, not on it.
+        # hashlib lets go of the GIL on large data: a 100 MB file is hashed (about 0.2 s) beside the
+        # event loop, not on it.
         sha = (
             await asyncio.to_thread(_sha256, body)
             if len(body) > _HASH_INLINE_BYTES
@@ -160,7 +161,8 @@ class DeclarationBatches:
             await self._worker.process(batch.id)
         except WorkerLost as lost:
             log.error(
-                "declarations: the batch worker stopped while processing batch %d (attempt %d of %d): %s",
+                "declarations: the batch worker stopped while processing batch %d (attempt %d "
+                "of %d): %s",
                 batch.id,
                 attempts,
                 self._limits.max_attempts,

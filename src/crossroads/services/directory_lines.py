@@ -146,7 +146,8 @@ class ChangeParser:
             if capacity not in self.rights.get(named, ()):
                 raise Refusal(
                     "no_integration_right",
-                    f"institution {named} may not integrate persons as {capacity}: the registry grants it no such right.",
+                    f"institution {named} may not integrate persons as {capacity}: the "
+                    "registry grants it no such right.",
                     "capacity",
                 )
             period = _period(start, end)
@@ -264,7 +265,8 @@ def read_import(data: bytes | str, fmt: str) -> Iterator[Raw]:
     if unknown or "subject" not in header:
         raise Refusal(
             "malformed_request",
-            f"the CSV header must name columns among {', '.join(IMPORT_FIELDS)} (unknown: {', '.join(unknown) or 'none'}; subject required).",
+            f"the CSV header must name columns among {', '.join(IMPORT_FIELDS)} (unknown: "
+            f"{', '.join(unknown) or 'none'}; subject required).",
         )
     while True:
         try:

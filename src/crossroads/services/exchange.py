@@ -275,7 +275,8 @@ class ExchangeService:
             if not numbers:
                 raise Refusal(
                     "no_provider",
-                    f"no registered provider of {service.code} holds this person as {service.routed_capacity} for the period asked about.",
+                    f"no registered provider of {service.code} holds this person as "
+                    f"{service.routed_capacity} for the period asked about.",
                     "subject",
                 )
         found: list[Institution | ProviderAnswer] = []
@@ -335,7 +336,8 @@ class ExchangeService:
         where = "/".join(map(str, path))
         raise Refusal(
             "invalid_provider_response",
-            f"provider {provider}'s answer does not match the response schema at /{where}: {message}",
+            f"provider {provider}'s answer does not match the response schema at /{where}: "
+            f"{message}",
         )
 
 

@@ -299,7 +299,8 @@ class MutationService:
                     detail={
                         "effective_date": mutation.effective.isoformat(),
                         "recipients": sorted({s.institution for s, _ in recipients}),
-                        # shown to the person: each recipient with the authorization it receives under
+                        # shown to the person: each recipient with the authorization it receives
+                        # under
                         "sent_to": [
                             {"institution": i, "authorization": a}
                             for i, a in sorted(
@@ -474,7 +475,8 @@ class MutationService:
         if not found or not await self.acknowledge(caller, [found[0].seq]):
             raise Refusal(
                 "not_found",
-                f"no unacknowledged {mutation_type} message {mutation_id[:100]!r} for {caller.client_id}.",
+                f"no unacknowledged {mutation_type} message {mutation_id[:100]!r} for "
+                f"{caller.client_id}.",
             )
 
     async def acknowledge(self, caller: Caller, seqs: list[int]) -> int:

@@ -77,7 +77,8 @@ class Sequencer:
         entries = await self._log.unsequenced(self._batch)
         done = 0
         if not entries and await self._log.size() != self._frontier.size:
-            # Another sequencer (a former leader, `audit verify`) grew the tree: never sign a stale one.
+            # Another sequencer (a former leader, `audit verify`) grew the tree: never sign a stale
+            # one.
             self._frontier = await self._load_frontier()
             self._last_head = await self._log.latest_head()
         if entries:
@@ -152,7 +153,8 @@ class Sequencer:
         missing = [p for p in parts if p not in stored]
         if missing:
             raise RuntimeError(
-                f"the audit tree of {size} entries lacks its stored nodes {missing[:3]}; run crossroads audit verify"
+                f"the audit tree of {size} entries lacks its stored nodes {missing[:3]}; run "
+                "crossroads audit verify"
             )
         return Frontier(size, [stored[p] for p in parts])
 
@@ -268,7 +270,8 @@ class AuditProofs:
         if leaf_index < retained:
             raise Refusal(
                 "pruned",
-                f"audit entries before {retained} are past the retention period: they are kept in the"
+                f"audit entries before {retained} are past the retention period: they are kept "
+                "in the"
                 " archive segments (crossroads audit export), no longer in the live log.",
                 "leaf_index",
             )
