@@ -1,4 +1,5 @@
-"""The registry: members of the network, their applications, capacities, services, authorizations."""
+"""The registry: members of the network, their applications, capacities, services,
+authorizations."""
 
 from __future__ import annotations
 

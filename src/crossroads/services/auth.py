@@ -78,7 +78,8 @@ class TokenService:
         self._verified: dict[str, _Verified] = {}
 
     async def issue(self, form: dict[str, str], request_id: str | None = None) -> dict[str, Any]:
-        """Handle a token request (form fields of RFC 6749 §4.4 with RFC 7523 client authentication).
+        """Handle a token request (form fields of RFC 6749 §4.4 with RFC 7523 client
+        authentication).
 
         A refusal is audited under `request_id` (the one the refusal is answered with), with the
         client the request claims to be: the form's client_id and the assertion's iss and sub as

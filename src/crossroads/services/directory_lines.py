@@ -1,4 +1,5 @@
-"""What a line of a directory file means: reading CSV and JSON Lines, and turning one line into a change.
+"""What a line of a directory file means: reading CSV and JSON Lines, and turning one line into a
+change.
 
 A bulk load spends half its time here (python-stdnum's checks, the keyed hash), so this part can
 run in worker processes: a `ChangeParser` pickles to a few bytes and rebuilds itself once per
@@ -177,7 +178,8 @@ class ChangeParser:
         return block.seal()
 
     def parse_text(self, text: str, fmt: str) -> ParsedBlock:
-        """Parse a block of a file (a CSV block starts with the header row); for worker processes."""
+        """Parse a block of a file (a CSV block starts with the header row); for worker
+        processes."""
         return self.parse_block(read_import(text, fmt))
 
 

@@ -145,7 +145,8 @@ class ExchangeService:
     async def _prepare(
         self, request: ExchangeRequest, trace: dict[str, Any]
     ) -> tuple[str, bytes, Authorization, Period]:
-        """Steps 2-4: identifier, authorization, directory. Returns subject, key, authorization, period."""
+        """Steps 2-4: identifier, authorization, directory. Returns subject, key, authorization,
+        period."""
         consumer = request.caller.institution
         if consumer is None:
             raise Refusal(
@@ -254,8 +255,9 @@ class ExchangeService:
         that the directory names for this person and period.
 
         A holder of the routed capacity that the registry does not list as a provider of this
-        service, or whose right to integrate in that capacity was withdrawn, is never sent the request. A provider without an address is answered for by an
-        error of its own (ProviderAnswer), so that it does not refuse the others' answers.
+        service, or whose right to integrate in that capacity was withdrawn, is never sent the
+        request. A provider without an address is answered for by an error of its own
+        (ProviderAnswer), so that it does not refuse the others' answers.
         """
         if service.provider is not None:
             numbers = [service.provider]

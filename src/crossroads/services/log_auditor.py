@@ -22,7 +22,9 @@ PAGE = 10_000  # entries read and checked per round trip
 @dataclass
 class Problem:
     index: int  # the first entry (leaf index) the problem concerns
-    kind: str  # entry_modified, entry_missing, node_modified, node_missing, head_mismatch, head_missing, head_signature, head_beyond_log
+    # entry_modified, entry_missing, node_modified, node_missing, head_mismatch, head_missing,
+    # head_signature, head_beyond_log
+    kind: str
     message: str
 
 

@@ -455,7 +455,8 @@ class MutationService:
         return await self._store.mailbox(institution, application, after, limit)
 
     async def next_of_type(self, caller: Caller, mutation_type: str) -> Delivery:
-        """The oldest unacknowledged message of one type (GovStack's pull-next); not_found when none."""
+        """The oldest unacknowledged message of one type (GovStack's pull-next); not_found when
+        none."""
         institution, application = _member(caller)
         found = await self._store.mailbox(
             institution, application, 0, 1, mutation_type=mutation_type
@@ -467,7 +468,8 @@ class MutationService:
         return found[0]
 
     async def confirm(self, caller: Caller, mutation_type: str, mutation_id: str) -> None:
-        """Acknowledge the message of one mutation (GovStack's confirm); not_found when none waits."""
+        """Acknowledge the message of one mutation (GovStack's confirm); not_found when none
+        waits."""
         institution, application = _member(caller)
         found = await self._store.mailbox(
             institution, application, 0, 1, mutation_type=mutation_type, mutation_id=mutation_id

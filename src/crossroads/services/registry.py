@@ -48,7 +48,8 @@ class RegistryAdmin:
         cache: RegistryCache | None = None,
         mutation_types: MutationStore | None = None,
     ) -> None:
-        """`mutation_types`, when given, lets authorizations name a mutation type as their service."""
+        """`mutation_types`, when given, lets authorizations name a mutation type as their
+        service."""
         self._registry = registry
         self._mutation_types = mutation_types
         self._cache = cache
