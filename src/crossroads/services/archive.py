@@ -76,8 +76,7 @@ class AuditArchive:
             "jwks": self._jwks(),
         }
         # Blocking file calls on purpose: export runs from the CLI (`crossroads audit export`),
-        # alone
-        # on its event loop, so there is no request to hold up.
+        # alone on its event loop, so there is no request to hold up.
         directory.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240
         name = segment_file_name(start, end_head.tree_size)
         final, partial = directory / name, directory / f".{name}.partial"

@@ -299,8 +299,8 @@ class MutationService:
                     detail={
                         "effective_date": mutation.effective.isoformat(),
                         "recipients": sorted({s.institution for s, _ in recipients}),
-                        # shown to the person: each recipient with the authorization it receives
-                        # under
+                        # shown to the person: each recipient with the authorization it
+                        # receives under
                         "sent_to": [
                             {"institution": i, "authorization": a}
                             for i, a in sorted(

@@ -77,8 +77,8 @@ class Sequencer:
         entries = await self._log.unsequenced(self._batch)
         done = 0
         if not entries and await self._log.size() != self._frontier.size:
-            # Another sequencer (a former leader, `audit verify`) grew the tree: never sign a stale
-            # one.
+            # Another sequencer (a former leader, `audit verify`) grew the tree: never sign a
+            # stale one.
             self._frontier = await self._load_frontier()
             self._last_head = await self._log.latest_head()
         if entries:
