@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from typing import NamedTuple
 
 from .errors import Refusal
 from .periods import ONE_DAY, Period, merge_into, subtract, union_covers
 
 
-class Phase(str, Enum):
+class Phase(StrEnum):
     """Phase 1: a file is being examined (provisional). Phase 2: the file is opened (definitive)."""
 
     PROVISIONAL = "provisional"
@@ -120,7 +120,8 @@ def check_access(
         if not definitive:
             raise Refusal(
                 "provisional_not_accepted",
-                f"institution {consumer} holds this person only provisionally (phase 1); the authorization"
+                f"institution {consumer} holds this person only provisionally (phase 1); the "
+                "authorization"
                 " requires a definitive integration.",
                 "subject",
             )
@@ -128,7 +129,9 @@ def check_access(
     if not union_covers((i.period for i in matching), wanted):
         raise Refusal(
             "period_outside_integration",
-            f"institution {consumer} does not hold this person in a required capacity for every day "
-            f"from {wanted.start.isoformat()} to {wanted.end.isoformat() if wanted.end else 'today'}.",
+            f"institution {consumer} does not hold this person in a required capacity for "
+            "every day "
+            f"from {wanted.start.isoformat()} to "
+            f"{wanted.end.isoformat() if wanted.end else 'today'}.",
             "period",
         )

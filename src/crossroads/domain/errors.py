@@ -22,12 +22,14 @@ _CODES = [
     ErrorCode(
         "unauthenticated",
         401,
-        "No valid access token: missing, malformed, expired, signed by another key, or of an application disabled since it was issued.",
+        "No valid access token: missing, malformed, expired, signed by another key, or of an "
+        "application disabled since it was issued.",
     ),
     ErrorCode(
         "forbidden",
         403,
-        "The credential is valid but does not allow this operation (e.g. the admin API without the operator credential).",
+        "The credential is valid but does not allow this operation (e.g. the admin API without "
+        "the operator credential).",
     ),
     ErrorCode(
         "invalid_request",
@@ -37,7 +39,8 @@ _CODES = [
     ErrorCode(
         "invalid_client",
         401,
-        "OAuth token request: the client assertion is invalid, expired, replayed, or names an unknown application (RFC 7523).",
+        "OAuth token request: the client assertion is invalid, expired, replayed, or names an "
+        "unknown application (RFC 7523).",
     ),
     ErrorCode(
         "unsupported_grant_type", 400, "OAuth token request: only client_credentials is supported."
@@ -70,22 +73,26 @@ _CODES = [
     ErrorCode(
         "provisional_not_accepted",
         403,
-        "The consumer holds the subject only provisionally (phase 1), and the authorization requires a definitive integration.",
+        "The consumer holds the subject only provisionally (phase 1), and the authorization "
+        "requires a definitive integration.",
     ),
     ErrorCode(
         "period_outside_authorization",
         403,
-        "The period asked about is not within the validity of the authorization (a decision covers the days it is valid for).",
+        "The period asked about is not within the validity of the authorization (a decision "
+        "covers the days it is valid for).",
     ),
     ErrorCode(
         "no_integration_right",
         403,
-        "The registry does not let this institution integrate persons in this capacity (its integration rights).",
+        "The registry does not let this institution integrate persons in this capacity (its "
+        "integration rights).",
     ),
     ErrorCode(
         "webhook_not_allowed",
         422,
-        "The webhook address is not under an address the operator registered for the institution, or it resolves to a loopback, link-local or private address.",
+        "The webhook address is not under an address the operator registered for the "
+        "institution, or it resolves to a loopback, link-local or private address.",
     ),
     ErrorCode(
         "invalid_identifier",
@@ -112,23 +119,27 @@ _CODES = [
     ErrorCode(
         "payload_too_large",
         413,
-        "The body exceeds the configured limit (1 MiB by default; a batch file, its kind's: CROSSROADS_DIMONA_BATCH_MAX_BYTES, CROSSROADS_DMFA_BATCH_MAX_BYTES).",
+        "The body exceeds the configured limit (1 MiB by default; a batch file, its kind's: "
+        "CROSSROADS_DIMONA_BATCH_MAX_BYTES, CROSSROADS_DMFA_BATCH_MAX_BYTES).",
     ),
     ErrorCode(
         "headers_too_large",
         431,
-        "The request line and headers exceed the configured limit (32 KiB by default); the connection is closed.",
+        "The request line and headers exceed the configured limit (32 KiB by default); the "
+        "connection is closed.",
     ),
     ErrorCode(
         "request_timeout",
         408,
-        "The request's headers or body did not arrive within the configured time; the connection is closed.",
+        "The request's headers or body did not arrive within the configured time; the "
+        "connection is closed.",
     ),
     ErrorCode("not_found", 404, "The named resource does not exist."),
     ErrorCode(
         "pruned",
         410,
-        "The audit entry is older than the retention period: it was exported to an archive segment and removed from the live store.",
+        "The audit entry is older than the retention period: it was exported to an archive "
+        "segment and removed from the live store.",
     ),
     ErrorCode("method_not_allowed", 405, "The HTTP method is not supported on this path."),
     ErrorCode(
@@ -137,7 +148,8 @@ _CODES = [
     ErrorCode(
         "no_provider",
         404,
-        "The service is routed per person and no institution holds the subject in the provider capacity for the period.",
+        "The service is routed per person and no institution holds the subject in the provider "
+        "capacity for the period.",
     ),
     ErrorCode(
         "provider_unavailable",
@@ -156,48 +168,60 @@ _CODES = [
     ErrorCode(
         "invalid_tree_head",
         422,
-        "Witness: the tree head or its consistency proof does not verify (signature, form, or proof).",
+        "Witness: the tree head or its consistency proof does not verify (signature, form, or "
+        "proof).",
     ),
     ErrorCode(
         "stale_tree_head",
         409,
-        "Witness: the consistency proof does not start at the tree head this witness last countersigned; the answer names that size, to prove from.",
+        "Witness: the consistency proof does not start at the tree head this witness last "
+        "countersigned; the answer names that size, to prove from.",
     ),
     ErrorCode(
         "split_view",
         409,
-        "Witness: the tree head contradicts one this witness already countersigned; the log showed two histories. The witness keeps the evidence.",
+        "Witness: the tree head contradicts one this witness already countersigned; the log "
+        "showed two histories. The witness keeps the evidence.",
     ),
     ErrorCode(
         "malformed_xml",
         400,
-        "The XML is not well formed, or its root is not the form the endpoint takes (Dimona, DmfAOriginal).",
+        "The XML is not well formed, or its root is not the form the endpoint takes (Dimona, "
+        "DmfAOriginal).",
     ),
     ErrorCode(
         "forbidden_xml",
         400,
-        "The XML carries a document type declaration, an entity or an external reference; declarations are refused with any of them.",
+        "The XML carries a document type declaration, an entity or an external reference; "
+        "declarations are refused with any of them.",
     ),
     ErrorCode(
         "no_mandate",
         403,
-        "The declarant is neither the employer nor a payroll office with a mandate for that employer on that date.",
+        "The declarant is neither the employer nor a payroll office with a mandate for that "
+        "employer on that date.",
     ),
     ErrorCode(
         "quota_exceeded",
         429,
-        "The institution already has as many batch files, or bytes of them, waiting to be processed as it may (CROSSROADS_DECLARATION_BATCH_QUOTA_FILES, _BYTES); send this one once some are done.",
+        "The institution already has as many batch files, or bytes of them, waiting to be "
+        "processed as it may (CROSSROADS_DECLARATION_BATCH_QUOTA_FILES, _BYTES); send this one "
+        "once some are done.",
     ),
     ErrorCode(
         "batch_failed",
         500,
-        "In a batch file's acknowledgement: processing the file failed in a way the hub did not foresee, or stopped its batch worker CROSSROADS_DECLARATION_BATCH_MAX_ATTEMPTS times. The batch ends with result B (forms decided before are kept); it is logged with the batch id, and the same file may be sent again.",
+        "In a batch file's acknowledgement: processing the file failed in a way the hub did "
+        "not foresee, or stopped its batch worker CROSSROADS_DECLARATION_BATCH_MAX_ATTEMPTS "
+        "times. The batch ends with result B (forms decided before are kept); it is logged "
+        "with the batch id, and the same file may be sent again.",
     ),
     ErrorCode("not_ready", 503, "The hub cannot reach its store; try again later."),
     ErrorCode(
         "internal_error",
         500,
-        "An unexpected fault in the hub. It is logged with the request id; nothing the caller sent causes it.",
+        "An unexpected fault in the hub. It is logged with the request id; nothing the caller "
+        "sent causes it.",
     ),
 ]
 

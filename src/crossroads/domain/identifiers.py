@@ -49,7 +49,8 @@ class IdentifierScheme:
 
     def person_from_claim(self, value: str) -> str:
         """The person an identity provider vouched for, from an ID token claim (see
-        `identifier_from_claim`); a `Refusal` when it is not a valid person number of this country."""
+        `identifier_from_claim`); a `Refusal` when it is not a valid person number of this
+        country."""
         return self.normalise_person(identifier_from_claim(value, self.country))
 
     def person_or_none(self, value: str) -> str | None:
@@ -154,5 +155,6 @@ def scheme_for(country: str) -> IdentifierScheme:
 
 def identifier_from_claim(value: str, country: str) -> str:
     """The national identifier in an ID token claim: eIDAS and Smart-ID style values carry the
-    country in front ("EE38001085718", "PNOEE-38001085718"), which the identifier scheme does not."""
+    country in front ("EE38001085718", "PNOEE-38001085718"), which the identifier scheme does
+    not."""
     return re.sub(rf"^(?:PNO)?{country}-?", "", value.strip(), flags=re.IGNORECASE)

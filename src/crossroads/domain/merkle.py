@@ -19,9 +19,9 @@ def _split(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
-Node = tuple[
-    int, int
-]  # (level, position): the aligned, complete subtree of leaves [position·2^level, (position+1)·2^level)
+# (level, position): the aligned, complete subtree of leaves
+# [position·2^level, (position+1)·2^level)
+Node = tuple[int, int]
 
 
 def perfect_parts(low: int, high: int) -> list[Node]:
@@ -105,7 +105,7 @@ class Frontier:
                 f"a tree of {size} entries has {len(parts)} perfect parts, not {len(hashes or [])}"
             )
         self.size = size
-        self._parts = [(level, h) for (level, _), h in zip(parts, hashes or [])]
+        self._parts = [(level, h) for (level, _), h in zip(parts, hashes or [], strict=True)]
 
     def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
         """Add a leaf hash; return the nodes (level ≥ 1, position, hash) it completes."""
@@ -140,7 +140,8 @@ class Frontier:
 
 @dataclass(frozen=True)
 class TreeHead:
-    """A signed statement by the hub: the log had `tree_size` entries, with this root, at this time."""
+    """A signed statement by the hub: the log had `tree_size` entries, with this root, at this
+    time."""
 
     tree_size: int
     root_hash: bytes

@@ -28,7 +28,8 @@ STATE_PATH = re.compile(r"^(/[A-Za-z0-9._~-]+)+$")
 
 @dataclass(frozen=True)
 class MutationType:
-    """A kind of change (`person.address`, version 1), its payload's JSON Schema, and its publisher."""
+    """A kind of change (`person.address`, version 1), its payload's JSON Schema, and its
+    publisher."""
 
     code: str
     version: str
@@ -109,11 +110,11 @@ def entitled(
 
     `holders` are the person's integrations (every institution); `authorizations` maps a
     reference to its decision; `granted` holds the (institution, capacity) pairs of the
-    registry's integration rights (institution -> capacities). A subscription is entitled when its authorization is for this
-    mutation type, is valid `today` and on the `effective` day, and its institution holds the
-    person, within its rights, in one of the authorization's required capacities on the
-    `effective` day (definitively, unless the authorization accepts provisional integrations).
-    Anything missing entitles nobody.
+    registry's integration rights (institution -> capacities). A subscription is entitled when
+    its authorization is for this mutation type, is valid `today` and on the `effective` day,
+    and its institution holds the person, within its rights, in one of the authorization's
+    required capacities on the `effective` day (definitively, unless the authorization accepts
+    provisional integrations). Anything missing entitles nobody.
     """
     day = Period.day(effective)
     held: dict[tuple[str, str], bool] = {}  # (institution, capacity) -> held definitively

@@ -30,7 +30,8 @@ class Period:
         elif self.end is not None and self.end < self.start:
             raise Refusal(
                 "invalid_period",
-                f"the period ends ({self.end.isoformat()}) before it starts ({self.start.isoformat()}).",
+                f"the period ends ({self.end.isoformat()}) before it starts "
+                f"({self.start.isoformat()}).",
                 "period",
             )
 

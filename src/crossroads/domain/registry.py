@@ -1,4 +1,5 @@
-"""The registry: members of the network, their applications, capacities, services, authorizations."""
+"""The registry: members of the network, their applications, capacities, services,
+authorizations."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def check_code(value: str, field_name: str) -> str:
     if not isinstance(value, str) or not CODE_PATTERN.match(value):
         raise Refusal(
             "malformed_request",
-            f"{field_name} must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit.",
+            f"{field_name} must be 1-64 characters of letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit.",
             field_name,
         )
     return value
@@ -96,7 +98,8 @@ class Service:
         if (self.provider is None) == (self.routed_capacity is None):
             raise Refusal(
                 "malformed_request",
-                "a service has exactly one of provider (a fixed authentic source) or routed_capacity.",
+                "a service has exactly one of provider (a fixed authentic source) or "
+                "routed_capacity.",
                 "provider",
             )
 
@@ -156,7 +159,8 @@ def choose_authorization(
         named = f" {reference}" if reference else ""
         raise Refusal(
             "no_authorization",
-            f"no authorization{named} allows this institution to use this service for this purpose.",
+            f"no authorization{named} allows this institution to use this service for this "
+            "purpose.",
             "authorization" if reference else "purpose",
         )
     valid = [a for a in candidates if a.is_valid_on(today)]
@@ -165,7 +169,8 @@ def choose_authorization(
         raise Refusal(
             "authorization_expired",
             f"authorization {latest.reference} is valid from {latest.valid_from.isoformat()}"
-            f" to {latest.valid_to.isoformat() if latest.valid_to else 'further notice'}, not on {today.isoformat()}.",
+            f" to {latest.valid_to.isoformat() if latest.valid_to else 'further notice'}, not "
+            f"on {today.isoformat()}.",
             "authorization",
         )
     if wanted is not None:

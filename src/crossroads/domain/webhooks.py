@@ -103,7 +103,8 @@ def check_webhook_url(
         registered = ", ".join(bases) if bases else "none"
         raise Refusal(
             "webhook_not_allowed",
-            f"webhook_url is not under an address the operator registered for this institution ({registered}).",
+            "webhook_url is not under an address the operator registered for this institution "
+            f"({registered}).",
             "webhook_url",
         )
     host = (parts.hostname or "").lower().rstrip(".")

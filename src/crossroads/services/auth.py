@@ -33,9 +33,11 @@ class RevokedCredential(Refusal):
 
     def __init__(self, caller: Caller, current: bool) -> None:
         message = (
-            f"application {caller.client_id} was disabled after this token was issued; request a new token."
+            f"application {caller.client_id} was disabled after this token was issued; request "
+            "a new token."
             if current
-            else f"application {caller.client_id} is disabled or no longer registered; its access tokens are refused."
+            else f"application {caller.client_id} is disabled or no longer registered; its "
+            "access tokens are refused."
         )
         super().__init__("unauthenticated", message)
         self.caller = caller
@@ -76,7 +78,8 @@ class TokenService:
         self._verified: dict[str, _Verified] = {}
 
     async def issue(self, form: dict[str, str], request_id: str | None = None) -> dict[str, Any]:
-        """Handle a token request (form fields of RFC 6749 §4.4 with RFC 7523 client authentication).
+        """Handle a token request (form fields of RFC 6749 §4.4 with RFC 7523 client
+        authentication).
 
         A refusal is audited under `request_id` (the one the refusal is answered with), with the
         client the request claims to be: the form's client_id and the assertion's iss and sub as
@@ -97,7 +100,8 @@ class TokenService:
                     detail={"reason": refusal.message, "claimed": _claimed_client(form)},
                 )
             )
-            raise refusal.mark_audited()
+            refusal.mark_audited()
+            raise  # the refusal itself, its cause and traceback kept
         return token
 
     async def _issue(self, form: dict[str, str]) -> dict[str, Any]:

@@ -31,7 +31,8 @@ JSON = "application/json"
 
 
 def batch_result(statuses: list[str]) -> str:
-    """A when every form was accepted, B when every form was refused (or there was none), W otherwise."""
+    """A when every form was accepted, B when every form was refused (or there was none), W
+    otherwise."""
     if not statuses or all(s == "B" for s in statuses):
         return "B"
     return "A" if all(s == "A" for s in statuses) else "W"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from datetime import UTC, date, datetime
 
@@ -31,7 +32,5 @@ class FixedClock(Clock):
 
 async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:
     """Wait `seconds`, or less when `stop` is set meanwhile (the background loops' pause)."""
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass

@@ -8,8 +8,8 @@ first upload's batch.
 The queue is shared by every member, so no member's file may stop or hold it:
 - each kind of file has its own size limit, and each institution a quota of files and bytes
   waiting (`quota_exceeded` beyond it);
-- institutions take turns (services/ports/declarations.py, `next_batch`), so a file waits for at most one file
-  of each other institution;
+- institutions take turns (services/ports/declarations.py, `next_batch`), so a file waits for at
+  most one file of each other institution;
 - a file whose processing raises ends at once with result B and the error `batch_failed`; a file
   whose worker process dies (killed, out of memory) is tried again on its next turn, until it has
   been started `max_attempts` times, and then ends the same way. Attempts are counted in the
@@ -89,7 +89,8 @@ class DeclarationBatches:
                 "payload_too_large",
                 f"a {kind} batch file is at most {largest} bytes; this one is {len(body)}.",
             )
-        # hashlib lets go of the GIL on large data: a 100 MB file is hashed (about 0.2 s) beside the event loop, not on it.
+        # hashlib lets go of the GIL on large data: a 100 MB file is hashed (about 0.2 s) beside the
+        # event loop, not on it.
         sha = (
             await asyncio.to_thread(_sha256, body)
             if len(body) > _HASH_INLINE_BYTES
@@ -137,7 +138,8 @@ class DeclarationBatches:
         return done
 
     async def process_next(self) -> bool:
-        """Take the next waiting file to its end (or to its worker's death); False when none waits."""
+        """Take the next waiting file to its end (or to its worker's death); False when none
+        waits."""
         batch = await self._store.next_batch()
         if batch is None:
             return False
@@ -160,7 +162,8 @@ class DeclarationBatches:
             await self._worker.process(batch.id)
         except WorkerLost as lost:
             log.error(
-                "declarations: the batch worker stopped while processing batch %d (attempt %d of %d): %s",
+                "declarations: the batch worker stopped while processing batch %d (attempt %d "
+                "of %d): %s",
                 batch.id,
                 attempts,
                 self._limits.max_attempts,

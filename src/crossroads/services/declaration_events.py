@@ -65,7 +65,7 @@ class DeclarationPublisher:
                     refusal.message,
                 )
                 continue
-            for event, outcome in zip(events, outcomes):
+            for event, outcome in zip(events, outcomes, strict=True):
                 if isinstance(outcome, Refusal):
                     self.failures += 1
                     log.error(
@@ -82,7 +82,8 @@ class DeclarationPublisher:
     async def run(self, stop: asyncio.Event, leading: Callable[[], bool], interval: float) -> None:
         if self._source is None:
             log.info(
-                "declarations: CROSSROADS_DECLARATIONS_SOURCE is not set; declared mutations are kept, not published"
+                "declarations: CROSSROADS_DECLARATIONS_SOURCE is not set; declared mutations "
+                "are kept, not published"
             )
             return
         while not stop.is_set():

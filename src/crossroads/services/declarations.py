@@ -472,5 +472,6 @@ def declarant(caller: Caller) -> str:
 
 
 def declared_by(caller: Caller, declarant: str) -> bool:
-    """A declaration is visible to the operator and to the applications of the declarant's institution."""
+    """A declaration is visible to the operator and to the applications of the declarant's
+    institution."""
     return caller.operator or declarant.split(":", 1)[0] == caller.institution

@@ -91,7 +91,8 @@ class DirectoryService:
     async def change(
         self, raw: dict[str, Any], institution: str | None, actor: str
     ) -> IntegrationChange:
-        """Apply one change (integrate, end or remove), audit it under the subject's hash, return it.
+        """Apply one change (integrate, end or remove), audit it under the subject's hash,
+        return it.
 
         A refused change is audited too (outcome: its code), under the institution the caller
         acts for: a member probing the directory leaves a trace.
@@ -114,7 +115,8 @@ class DirectoryService:
                     },
                 )
             )
-            raise refusal.mark_audited()
+            refusal.mark_audited()
+            raise  # the refusal itself, its cause and traceback kept
         await self._directory.apply([item])
         await self._audit.append(
             AuditRecord(
@@ -143,7 +145,8 @@ class DirectoryService:
         progress: Callable[[int], None] | None = None,
         chunk_size: int = IMPORT_CHUNK,
     ) -> ImportReport:
-        """Apply a bulk file line by line. A bad line is reported and skipped; it never stops the rest.
+        """Apply a bulk file line by line. A bad line is reported and skipped; it never stops
+        the rest.
 
         Lines are applied in chunks of `chunk_size` lines, each in one transaction and audited
         by one record holding the chunk's change count and a SHA-256 of its changes, so the log
@@ -248,7 +251,8 @@ class DirectoryService:
     async def holds(
         self, subject: str, institution: str, capacities: list[str] | None, wanted: Period
     ) -> bool:
-        """Does `institution` hold the person in one of `capacities` (any, when None) on every day of `wanted`?"""
+        """Does `institution` hold the person in one of `capacities` (any, when None) on every
+        day of `wanted`?"""
         number = self._scheme.normalise_enterprise(institution, "institution")
         found = await self.holders(subject)
         periods = [

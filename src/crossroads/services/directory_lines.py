@@ -1,4 +1,5 @@
-"""What a line of a directory file means: reading CSV and JSON Lines, and turning one line into a change.
+"""What a line of a directory file means: reading CSV and JSON Lines, and turning one line into a
+change.
 
 A bulk load spends half its time here (python-stdnum's checks, the keyed hash), so this part can
 run in worker processes: a `ChangeParser` pickles to a few bytes and rebuilds itself once per
@@ -16,7 +17,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from typing import Any, Union
+from typing import Any
 
 from ..domain.directory import Phase
 from ..domain.errors import Refusal
@@ -31,7 +32,7 @@ _TEXT_FIELDS = ("op", "institution", "capacity", "phase")  # dates: parse_date r
 _PHASES = {phase.value: phase for phase in Phase}
 _OPS = {"integrate": "integrate", "end": "end", "remove": "remove"}
 
-Raw = Union[dict[str, Any], Refusal]
+Raw = dict[str, Any] | Refusal
 
 
 @dataclass
@@ -146,7 +147,8 @@ class ChangeParser:
             if capacity not in self.rights.get(named, ()):
                 raise Refusal(
                     "no_integration_right",
-                    f"institution {named} may not integrate persons as {capacity}: the registry grants it no such right.",
+                    f"institution {named} may not integrate persons as {capacity}: the "
+                    "registry grants it no such right.",
                     "capacity",
                 )
             period = _period(start, end)
@@ -176,7 +178,8 @@ class ChangeParser:
         return block.seal()
 
     def parse_text(self, text: str, fmt: str) -> ParsedBlock:
-        """Parse a block of a file (a CSV block starts with the header row); for worker processes."""
+        """Parse a block of a file (a CSV block starts with the header row); for worker
+        processes."""
         return self.parse_block(read_import(text, fmt))
 
 
@@ -264,7 +267,8 @@ def read_import(data: bytes | str, fmt: str) -> Iterator[Raw]:
     if unknown or "subject" not in header:
         raise Refusal(
             "malformed_request",
-            f"the CSV header must name columns among {', '.join(IMPORT_FIELDS)} (unknown: {', '.join(unknown) or 'none'}; subject required).",
+            f"the CSV header must name columns among {', '.join(IMPORT_FIELDS)} (unknown: "
+            f"{', '.join(unknown) or 'none'}; subject required).",
         )
     while True:
         try:

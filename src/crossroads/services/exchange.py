@@ -110,7 +110,8 @@ class ExchangeService:
             result = await run(request, request_id, trace)
         except Refusal as refusal:
             await self._append(request, request_id, trace, refusal.code, started)
-            raise refusal.mark_audited()
+            refusal.mark_audited()
+            raise  # the refusal itself, its cause and traceback kept
         await self._append(request, request_id, trace, "ok", started)
         return result
 
@@ -144,7 +145,8 @@ class ExchangeService:
     async def _prepare(
         self, request: ExchangeRequest, trace: dict[str, Any]
     ) -> tuple[str, bytes, Authorization, Period]:
-        """Steps 2-4: identifier, authorization, directory. Returns subject, key, authorization, period."""
+        """Steps 2-4: identifier, authorization, directory. Returns subject, key, authorization,
+        period."""
         consumer = request.caller.institution
         if consumer is None:
             raise Refusal(
@@ -253,8 +255,9 @@ class ExchangeService:
         that the directory names for this person and period.
 
         A holder of the routed capacity that the registry does not list as a provider of this
-        service, or whose right to integrate in that capacity was withdrawn, is never sent the request. A provider without an address is answered for by an
-        error of its own (ProviderAnswer), so that it does not refuse the others' answers.
+        service, or whose right to integrate in that capacity was withdrawn, is never sent the
+        request. A provider without an address is answered for by an error of its own
+        (ProviderAnswer), so that it does not refuse the others' answers.
         """
         if service.provider is not None:
             numbers = [service.provider]
@@ -274,7 +277,8 @@ class ExchangeService:
             if not numbers:
                 raise Refusal(
                     "no_provider",
-                    f"no registered provider of {service.code} holds this person as {service.routed_capacity} for the period asked about.",
+                    f"no registered provider of {service.code} holds this person as "
+                    f"{service.routed_capacity} for the period asked about.",
                     "subject",
                 )
         found: list[Institution | ProviderAnswer] = []
@@ -334,7 +338,8 @@ class ExchangeService:
         where = "/".join(map(str, path))
         raise Refusal(
             "invalid_provider_response",
-            f"provider {provider}'s answer does not match the response schema at /{where}: {message}",
+            f"provider {provider}'s answer does not match the response schema at /{where}: "
+            f"{message}",
         )
 
 

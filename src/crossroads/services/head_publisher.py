@@ -28,7 +28,8 @@ class HeadPublisher:
         self.failures = 0
 
     async def publish_latest(self) -> int:
-        """Publish the latest head to every target that has not taken it; return how many took it."""
+        """Publish the latest head to every target that has not taken it; return how many took
+        it."""
         head = await self._log.latest_head()
         if head is None:
             return 0
@@ -59,7 +60,8 @@ class HeadPublisher:
     async def run(
         self, stop: asyncio.Event, leading: Callable[[], bool], every_seconds: float
     ) -> None:
-        """Publish every `every_seconds` while `leading()` (only the sequencer's process publishes)."""
+        """Publish every `every_seconds` while `leading()` (only the sequencer's process
+        publishes)."""
         while self._targets and not stop.is_set():
             if leading():
                 await self.publish_latest()

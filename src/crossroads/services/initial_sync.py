@@ -41,7 +41,8 @@ class InitialSync:
         scheme: IdentifierScheme,
         hasher: SubjectHasher,
     ) -> None:
-        """`sources` and `signer` reach the publishers' state endpoints, as exchanges reach providers."""
+        """`sources` and `signer` reach the publishers' state endpoints, as exchanges reach
+        providers."""
         self._directory = directory
         self._store = store
         self._cache = cache
@@ -65,7 +66,8 @@ class InitialSync:
     ) -> int:
         """Send a person's current state to the institution's subscriptions an integration in
         `capacity` (and `phase`) entitles, from the publishers that answer one; returns how many
-        were queued. A provisional integration entitles only under an authorization that accepts one.
+        were queued. A provisional integration entitles only under an authorization that accepts
+        one.
 
         Each is queued for that subscription only, as a mutation effective today with the
         CloudEvents extension `initialsync: true`, and audited (`mutation.sync`). A source that

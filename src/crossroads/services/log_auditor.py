@@ -22,7 +22,9 @@ PAGE = 10_000  # entries read and checked per round trip
 @dataclass
 class Problem:
     index: int  # the first entry (leaf index) the problem concerns
-    kind: str  # entry_modified, entry_missing, node_modified, node_missing, head_mismatch, head_missing, head_signature, head_beyond_log
+    # entry_modified, entry_missing, node_modified, node_missing, head_mismatch, head_missing,
+    # head_signature, head_beyond_log
+    kind: str
     message: str
 
 
@@ -85,7 +87,8 @@ class LogAuditor:
                     gap = Problem(
                         frontier.size,
                         "entry_missing",
-                        f"no entry has leaf index {frontier.size} (the next one is {leaf_index}): an entry was removed or renumbered.",
+                        f"no entry has leaf index {frontier.size} (the next one is "
+                        f"{leaf_index}): an entry was removed or renumbered.",
                     )
                     break
                 leaf = leaf_hash(record)
@@ -114,7 +117,8 @@ class LogAuditor:
             report.problem = Problem(
                 frontier.size,
                 "head_beyond_log",
-                f"a tree head was signed for {head.tree_size} entries; the log holds {frontier.size}: entries were removed.",
+                f"a tree head was signed for {head.tree_size} entries; the log holds "
+                f"{frontier.size}: entries were removed.",
             )
         return report
 
@@ -153,7 +157,8 @@ class LogAuditor:
             return frontier, Problem(
                 retained - 1,
                 "head_mismatch",
-                f"the stored roots of the pruned part do not give the tree head of size {retained}.",
+                "the stored roots of the pruned part do not give the tree head of size "
+                f"{retained}.",
             )
         report.heads += 1
         return frontier, None
@@ -180,12 +185,15 @@ class LogAuditor:
                         return Problem(
                             first_entry,
                             "entry_modified",
-                            f"entry {position} does not hash to the leaf stored for it: the entry, or its place in the log, was changed.",
+                            f"entry {position} does not hash to the leaf stored for it: the "
+                            "entry, or its place in the log, was changed.",
                         )
                     return Problem(
                         first_entry,
                         "node_modified",
-                        f"stored node ({level}, {position}) over entries {first_entry}–{((position + 1) << level) - 1} differs from the entries' hash.",
+                        f"stored node ({level}, {position}) over entries "
+                        f"{first_entry}–{((position + 1) << level) - 1} differs from the "
+                        "entries' hash.",
                     )
                 report.nodes += 1
         return None
@@ -196,6 +204,7 @@ def _check_head(head: TreeHead, frontier: Frontier) -> Problem | None:
         return Problem(
             head.tree_size - 1,
             "head_mismatch",
-            f"the entries up to {head.tree_size - 1} do not give the root of the signed tree head of size {head.tree_size}.",
+            f"the entries up to {head.tree_size - 1} do not give the root of the signed tree "
+            f"head of size {head.tree_size}.",
         )
     return None

@@ -299,7 +299,8 @@ class MutationService:
                     detail={
                         "effective_date": mutation.effective.isoformat(),
                         "recipients": sorted({s.institution for s, _ in recipients}),
-                        # shown to the person: each recipient with the authorization it receives under
+                        # shown to the person: each recipient with the authorization it
+                        # receives under
                         "sent_to": [
                             {"institution": i, "authorization": a}
                             for i, a in sorted(
@@ -317,7 +318,7 @@ class MutationService:
                 for _, mutation, digest, recipients in to_store
             ]
         )
-        for (index, mutation, digest, recipients), race in zip(to_store, stored):
+        for (index, mutation, digest, recipients), race in zip(to_store, stored, strict=True):
             if race is None:
                 outcomes[index] = Published(mutation.id, "accepted", len(recipients))
             else:  # published concurrently by another request since the check above
@@ -454,7 +455,8 @@ class MutationService:
         return await self._store.mailbox(institution, application, after, limit)
 
     async def next_of_type(self, caller: Caller, mutation_type: str) -> Delivery:
-        """The oldest unacknowledged message of one type (GovStack's pull-next); not_found when none."""
+        """The oldest unacknowledged message of one type (GovStack's pull-next); not_found when
+        none."""
         institution, application = _member(caller)
         found = await self._store.mailbox(
             institution, application, 0, 1, mutation_type=mutation_type
@@ -466,7 +468,8 @@ class MutationService:
         return found[0]
 
     async def confirm(self, caller: Caller, mutation_type: str, mutation_id: str) -> None:
-        """Acknowledge the message of one mutation (GovStack's confirm); not_found when none waits."""
+        """Acknowledge the message of one mutation (GovStack's confirm); not_found when none
+        waits."""
         institution, application = _member(caller)
         found = await self._store.mailbox(
             institution, application, 0, 1, mutation_type=mutation_type, mutation_id=mutation_id
@@ -474,7 +477,8 @@ class MutationService:
         if not found or not await self.acknowledge(caller, [found[0].seq]):
             raise Refusal(
                 "not_found",
-                f"no unacknowledged {mutation_type} message {mutation_id[:100]!r} for {caller.client_id}.",
+                f"no unacknowledged {mutation_type} message {mutation_id[:100]!r} for "
+                f"{caller.client_id}.",
             )
 
     async def acknowledge(self, caller: Caller, seqs: list[int]) -> int:

@@ -48,7 +48,8 @@ class RegistryAdmin:
         cache: RegistryCache | None = None,
         mutation_types: MutationStore | None = None,
     ) -> None:
-        """`mutation_types`, when given, lets authorizations name a mutation type as their service."""
+        """`mutation_types`, when given, lets authorizations name a mutation type as their
+        service."""
         self._registry = registry
         self._mutation_types = mutation_types
         self._cache = cache
@@ -247,20 +248,23 @@ class RegistryAdmin:
         if service.routed_capacity is None:
             raise Refusal(
                 "conflict",
-                f"service {service.code} has a fixed provider; only routed services register providers.",
+                f"service {service.code} has a fixed provider; only routed services register "
+                "providers.",
                 "service",
             )
         if not institution.base_url:
             raise Refusal(
                 "conflict",
-                f"institution {number} has no registered address (base_url) to be sent requests at.",
+                f"institution {number} has no registered address (base_url) to be sent "
+                "requests at.",
                 "institution",
             )
         rights = {r.capacity for r in await self._registry.list_integration_rights(number)}
         if service.routed_capacity not in rights:
             raise Refusal(
                 "no_integration_right",
-                f"institution {number} may not integrate persons as {service.routed_capacity}, the capacity {service.code} is routed on.",
+                f"institution {number} may not integrate persons as {service.routed_capacity}, "
+                f"the capacity {service.code} is routed on.",
                 "institution",
             )
         provider = replace(provider, institution=number)

@@ -77,7 +77,8 @@ class Sequencer:
         entries = await self._log.unsequenced(self._batch)
         done = 0
         if not entries and await self._log.size() != self._frontier.size:
-            # Another sequencer (a former leader, `audit verify`) grew the tree: never sign a stale one.
+            # Another sequencer (a former leader, `audit verify`) grew the tree: never sign a
+            # stale one.
             self._frontier = await self._load_frontier()
             self._last_head = await self._log.latest_head()
         if entries:
@@ -152,7 +153,8 @@ class Sequencer:
         missing = [p for p in parts if p not in stored]
         if missing:
             raise RuntimeError(
-                f"the audit tree of {size} entries lacks its stored nodes {missing[:3]}; run crossroads audit verify"
+                f"the audit tree of {size} entries lacks its stored nodes {missing[:3]}; run "
+                "crossroads audit verify"
             )
         return Frontier(size, [stored[p] for p in parts])
 
@@ -194,7 +196,8 @@ class AuditProofs:
         return head
 
     async def cosignatures(self, tree_size: int) -> list[dict[str, Any]]:
-        """Witnesses' countersignatures of the head of `tree_size` (see services/head_publisher.py)."""
+        """Witnesses' countersignatures of the head of `tree_size` (see
+        services/head_publisher.py)."""
         return [
             {"witness": witness, "cosignature": signature}
             for witness, signature in (await self._log.cosignatures(tree_size)).items()
@@ -222,7 +225,7 @@ class AuditProofs:
         hashes = await self._hashes([r for group in ranges for r in group])
         paths: dict[int, list[bytes]] = {}
         at = 0
-        for index, group in zip(inside, ranges):
+        for index, group in zip(inside, ranges, strict=True):
             paths[index] = hashes[at : at + len(group)]
             at += len(group)
         return paths
@@ -268,7 +271,8 @@ class AuditProofs:
         if leaf_index < retained:
             raise Refusal(
                 "pruned",
-                f"audit entries before {retained} are past the retention period: they are kept in the"
+                f"audit entries before {retained} are past the retention period: they are kept "
+                "in the"
                 " archive segments (crossroads audit export), no longer in the live log.",
                 "leaf_index",
             )

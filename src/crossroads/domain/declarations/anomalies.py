@@ -76,7 +76,8 @@ class UnknownAnomaly(KeyError):
 
 @dataclass
 class Glossary:
-    """Anomaly code -> (severity, labels), from the official zone glossaries and our translations."""
+    """Anomaly code -> (severity, labels), from the official zone glossaries and our
+    translations."""
 
     entries: dict[str, tuple[str, dict[str, str]]]
 

@@ -209,7 +209,8 @@ def _dimona_in(
             g.anomaly(
                 "00046-003",
                 form.at("DimonaFeatures/JointCommissionNbr"),
-                f"joint committee {form.joint_committee} is not in the code list for {quarter_of(form.start)}",
+                f"joint committee {form.joint_committee} is not in the code list for "
+                f"{quarter_of(form.start)}",
             )
         )
     anomalies += _dates(form, g, today, "90373")
@@ -279,7 +280,8 @@ def _on_existing(
 ) -> Decision:
     g = rules.glossary
     named = register.named
-    # Another employer's period is reported as unknown: its existence is not the declarant's business.
+    # Another employer's period is reported as unknown: its existence is not the declarant's
+    # business.
     if named is None or named.employer != employer.company_id:
         anomalies.append(
             g.anomaly(

@@ -128,7 +128,8 @@ class HeadTarget(abc.ABC):
         """Hand over `head`; return a witness's countersignature (None from a folder); raise
         when the target did not take it."""
 
-    async def close(self) -> None:
+    # Optional to override: a folder holds no connection, so by default there is nothing to close.
+    async def close(self) -> None:  # noqa: B027
         """Release connections."""
 
 

@@ -55,5 +55,6 @@ class ProviderClient(abc.ABC):
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> ProviderReply:
         """POST to a provider. Raises Refusal provider_unavailable or provider_timeout."""
 
-    async def close(self) -> None:
+    # Optional to override: a client without a pool (an in-process one) has nothing to release.
+    async def close(self) -> None:  # noqa: B027
         """Release pooled connections."""
