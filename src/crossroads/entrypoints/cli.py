@@ -85,8 +85,11 @@ async def _migrate(settings: Settings) -> list[str]:
 
 
 @app.command()
-def migrate() -> None:
+def migrate(status: bool = typer.Option(False, "--status", help="Only show the schema's version and what is pending.")) -> None:
     """Create or upgrade the store's schema."""
+    if status:
+        from .migrate_status import report
+        raise typer.Exit(report(_settings(), out))
     from ..adapters.sql.migrate import migrate as run_migrations
     from ..adapters.sql.store import open_store
 
