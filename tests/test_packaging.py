@@ -34,10 +34,13 @@ import lock  # noqa: E402  (deploy/lock.py)
 
 
 def instructions(path: Path) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) of a Containerfile, continuation lines joined, comments dropped."""
-    text = "\n".join(line for line in path.read_text().splitlines() if not line.lstrip().startswith("#"))
-    return [(m.group(1).upper(), m.group(2).strip()) for m in
-            re.finditer(r"^(\w+)\s+((?:.*\\\n)*.*)$", text.replace("\\\n", " \\\n"), re.M)]
+    """(INSTRUCTION, arguments) of a Containerfile: comments dropped, then continuation lines
+    joined as the builder joins them (the backslash and line break removed)."""
+    lines = [line for line in path.read_text().splitlines() if not line.lstrip().startswith("#")]
+    text = "\n".join(lines).replace("\\\n", "")
+    return [
+        (m.group(1).upper(), m.group(2).strip()) for m in re.finditer(r"^(\w+)\s+(.*)$", text, re.M)
+    ]
 
 
 CONTAINERFILE = instructions(DEPLOY / "Containerfile")
@@ -60,7 +63,11 @@ def test_the_base_image_is_pinned_by_digest_and_the_build_is_reproducible():
     assert all(a.startswith("${PYTHON_IMAGE}") for a in args("FROM"))
     assert args("ARG").count("SOURCE_DATE_EPOCH") == len(args("FROM"))  # declared in every stage
     build = " ".join(args("RUN"))
-    assert "--require-hashes" in build and "--no-build-isolation" in build and "unchecked-hash" in build
+    assert (
+        "--require-hashes" in build
+        and "--no-build-isolation" in build
+        and "unchecked-hash" in build
+    )
 
 
 def test_what_the_image_copies_exists_and_what_it_runs_is_a_command_of_the_hub():
@@ -76,7 +83,9 @@ def test_what_the_image_copies_exists_and_what_it_runs_is_a_command_of_the_hub()
     assert cmd[0] in COMMANDS
     healthcheck = args("HEALTHCHECK")[0]
     assert "/opt/crossroads/healthcheck.py" in healthcheck
-    assert "COPY deploy/healthcheck.py /opt/crossroads/healthcheck.py" in [f"COPY {a}" for a in args("COPY")]
+    assert "COPY deploy/healthcheck.py /opt/crossroads/healthcheck.py" in [
+        f"COPY {a}" for a in args("COPY")
+    ]
 
 
 def test_the_image_runs_unprivileged_with_its_data_folder_a_volume_and_known_settings():
@@ -88,7 +97,13 @@ def test_the_image_runs_unprivileged_with_its_data_folder_a_volume_and_known_set
     assert env["CROSSROADS_STORE_URL"].startswith(f"sqlite:///{env['CROSSROADS_DATA_DIR']}/")
     assert env["PYTHONDONTWRITEBYTECODE"] == "1"  # a read-only root filesystem: no .pyc written
     assert unknown_variables(env, Settings) == []
-    Settings(**{k.removeprefix("CROSSROADS_").lower(): v for k, v in env.items() if k.startswith("CROSSROADS_")})
+    Settings(
+        **{
+            k.removeprefix("CROSSROADS_").lower(): v
+            for k, v in env.items()
+            if k.startswith("CROSSROADS_")
+        }
+    )
 
 
 class Ready(http.server.BaseHTTPRequestHandler):
@@ -111,8 +126,12 @@ def test_the_healthcheck_asks_ready(status, healthy):
         server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        checked = subprocess.run([sys.executable, str(DEPLOY / "healthcheck.py")], capture_output=True, timeout=30,
-                                 env={"CROSSROADS_PORT": str(port)})
+        checked = subprocess.run(
+            [sys.executable, str(DEPLOY / "healthcheck.py")],
+            capture_output=True,
+            timeout=30,
+            env={"CROSSROADS_PORT": str(port)},
+        )
     finally:
         if server is not None:
             server.shutdown()
@@ -129,14 +148,23 @@ def test_the_lock_pins_every_run_time_dependency_exactly_with_a_hash():
         requirement = Requirement(line)
         name = canonicalize_name(requirement.name)
         assert name in pins, f"{name} is not in deploy/requirements.lock"
-        assert requirement.specifier.contains(pins[name]), (name, pins[name], str(requirement.specifier))
+        assert requirement.specifier.contains(pins[name]), (
+            name,
+            pins[name],
+            str(requirement.specifier),
+        )
     # And nothing else is missing or stale: the lock is the venv's closure (deploy/lock.py).
     assert lock.closure() == pins, "regenerate: .venv/bin/python deploy/lock.py"
 
 
 def unit(path: Path) -> list[tuple[str, str]]:
-    return [tuple(line.split("=", 1)) for line in path.read_text().splitlines()  # type: ignore[misc]
-            if "=" in line and not line.startswith("#")]
+    """(key, value) of a unit file's assignments, continuation lines joined as systemd does."""
+    text = path.read_text().replace("\\\n", " ")
+    return [
+        tuple(line.split("=", 1))  # type: ignore[misc]
+        for line in text.splitlines()
+        if "=" in line and not line.startswith("#")
+    ]
 
 
 @pytest.mark.parametrize("name", ["crossroads.service", "crossroads-witness.service"])
@@ -144,8 +172,15 @@ def test_the_systemd_units_verify_and_run_commands_that_exist(name, tmp_path):
     path = DEPLOY / "systemd" / name
     entries = unit(path)
     keys = dict(entries)
-    for hardening in ("NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes",
-                      "CapabilityBoundingSet=", "SystemCallFilter=@system-service", "RestrictNamespaces=yes"):
+    for hardening in (
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateTmp=yes",
+        "CapabilityBoundingSet=",
+        "SystemCallFilter=@system-service",
+        "RestrictNamespaces=yes",
+    ):
         assert hardening in path.read_text().splitlines(), hardening
     assert keys["Restart"] == "on-failure" and keys["User"] != "root" and "StateDirectory" in keys
     command = shlex.split(keys["ExecStart"])
@@ -155,21 +190,37 @@ def test_the_systemd_units_verify_and_run_commands_that_exist(name, tmp_path):
     environment = dict(value.split("=", 1) for key, value in entries if key == "Environment")
     assert unknown_variables(environment, Settings) == []
     credentials = {value.split(":", 1)[0] for key, value in entries if key == "LoadCredential"}
-    assert {v.removeprefix("%d/") for v in environment.values() if v.startswith("%d/")} == credentials
+    assert {
+        v.removeprefix("%d/") for v in environment.values() if v.startswith("%d/")
+    } == credentials
     # systemd's own check, with the paths of this machine (the binary, existing credential files).
-    local = path.read_text().replace("/opt/crossroads/bin/crossroads", str(Path(sys.executable).parent / "crossroads"))
-    local = re.sub(r"^LoadCredential=(\w+):.*$", r"LoadCredential=\1:/etc/hostname", local, flags=re.M)
-    local = re.sub(r"^EnvironmentFile=.*$", f"EnvironmentFile={DEPLOY / 'crossroads.env.example'}", local, flags=re.M)
+    local = path.read_text().replace(
+        "/opt/crossroads/bin/crossroads", str(Path(sys.executable).parent / "crossroads")
+    )
+    local = re.sub(
+        r"^LoadCredential=(\w+):.*$", r"LoadCredential=\1:/etc/hostname", local, flags=re.M
+    )
+    local = re.sub(
+        r"^EnvironmentFile=.*$",
+        f"EnvironmentFile={DEPLOY / 'crossroads.env.example'}",
+        local,
+        flags=re.M,
+    )
     (tmp_path / name).write_text(local)
     analyze = shutil.which("systemd-analyze")
     assert analyze, "systemd-analyze is needed (Debian's systemd package; .ci/run installs it)"
-    verified = subprocess.run([analyze, "verify", str(tmp_path / name)], capture_output=True, text=True, timeout=60)
+    verified = subprocess.run(
+        [analyze, "verify", str(tmp_path / name)], capture_output=True, text=True, timeout=60
+    )
     assert verified.returncode == 0 and verified.stderr.strip() == "", verified.stderr
 
 
 def test_the_example_environment_file_names_only_settings_that_exist():
-    lines = [line for line in (DEPLOY / "crossroads.env.example").read_text().splitlines()
-             if line and not line.startswith("#")]
+    lines = [
+        line
+        for line in (DEPLOY / "crossroads.env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
     env = dict(line.split("=", 1) for line in lines)
     assert unknown_variables(env, Settings) == []
 
@@ -183,14 +234,20 @@ def test_the_compose_file_runs_the_hub_with_postgresql_and_jetstream():
     assert "--jetstream" in nats["command"]
     env = hub["environment"]
     assert unknown_variables(env, Settings) == []
-    assert env["CROSSROADS_MUTATION_BACKEND"] == "nats" and env["CROSSROADS_NATS_URL"].startswith("nats://nats:")
+    assert env["CROSSROADS_MUTATION_BACKEND"] == "nats" and env["CROSSROADS_NATS_URL"].startswith(
+        "nats://nats:"
+    )
     for name, value in env.items():
         if name.endswith("_FILE"):
             secret = value.removeprefix("/run/secrets/")
             assert secret in hub["secrets"] and secret in compose["secrets"], name
     volume = json.loads(args("VOLUME")[0])[0]
     assert any(v.endswith(f":{volume}") for v in hub["volumes"])
-    assert hub["read_only"] is True and hub["cap_drop"] == ["ALL"] and hub["restart"] == "unless-stopped"
+    assert (
+        hub["read_only"] is True
+        and hub["cap_drop"] == ["ALL"]
+        and hub["restart"] == "unless-stopped"
+    )
     made = (DEPLOY / "make-secrets.sh").read_text()
     for secret in compose["secrets"]:
         assert f"secret {secret} " in made, secret

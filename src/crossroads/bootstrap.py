@@ -148,10 +148,11 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
     cache = RegistryCache(store.registry, settings.registry_cache_seconds)
     webhooks = providers or AiohttpProviderClient(
         settings.provider_connect_timeout, settings.provider_read_timeout, settings.provider_pool_size,
-        public_only=not settings.allow_internal_webhooks, tls=settings.outbound_tls("webhook").context())
+        public_only=not settings.allow_internal_webhooks,
+        tls=settings.outbound_tls("webhook").context())
     providers = providers or AiohttpProviderClient(
-        settings.provider_connect_timeout, settings.provider_read_timeout, settings.provider_pool_size,
-        tls=settings.outbound_tls("provider").context())
+        settings.provider_connect_timeout, settings.provider_read_timeout,
+        settings.provider_pool_size, tls=settings.outbound_tls("provider").context())
     if settings.allow_internal_webhooks:
         log.warning("CROSSROADS_ALLOW_INTERNAL_WEBHOOKS is on: members' webhooks may reach loopback, link-local"
                     " and private addresses, and the hub signs what it sends there. Never in production.")
@@ -247,15 +248,17 @@ async def open_push_queue(settings: Settings, mutations: MutationStore) -> PushQ
         return OutboxPushQueue(mutations)
     return await JetStreamPushQueue.connect(
         settings.nats_url, mutations, settings.nats_stream, batch=settings.push_batch,
-        poll_seconds=settings.push_interval_seconds, ack_wait_seconds=settings.nats_ack_wait_seconds,
-        connect_options=nats_options(settings))
+        poll_seconds=settings.push_interval_seconds,
+        ack_wait_seconds=settings.nats_ack_wait_seconds, connect_options=nats_options(settings))
 
 
 def nats_options(settings: Settings) -> dict:
-    """TLS and credentials for nats.connect, only those that are set (nats-py's defaults otherwise)."""
+    """TLS and credentials for nats.connect, only those that are set (nats-py's defaults
+    otherwise)."""
+    creds, token = settings.nats_credentials_file, settings.nats_token
     options: dict = {"tls": settings.outbound_tls("nats").context(),
-                     "user_credentials": str(settings.nats_credentials_file) if settings.nats_credentials_file else None,
-                     "token": settings.nats_token.get_secret_value() if settings.nats_token else None}
+                     "user_credentials": str(creds) if creds else None,
+                     "token": token.get_secret_value() if token else None}
     return {name: value for name, value in options.items() if value is not None}
 
 

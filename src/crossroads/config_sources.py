@@ -39,8 +39,11 @@ def is_secret(field: FieldInfo) -> bool:
 def file_settings(settings_cls: type[BaseSettings]) -> list[str]:
     """The settings that may be given as `CROSSROADS_X_FILE`: every secret, and URLs that may
     hold a password."""
-    return [name for name, field in settings_cls.model_fields.items()
-            if is_secret(field) or name in ALSO_FROM_FILES]
+    return [
+        name
+        for name, field in settings_cls.model_fields.items()
+        if is_secret(field) or name in ALSO_FROM_FILES
+    ]
 
 
 class SecretFiles(PydanticBaseSettingsSource):
@@ -67,7 +70,9 @@ class SecretFiles(PydanticBaseSettingsSource):
                 text = Path(path).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 reason = getattr(exc, "strerror", None) or exc.__class__.__name__
-                raise SettingsError(f"{plain}{FILE_SUFFIX}: cannot read {path} ({reason})") from None
+                raise SettingsError(
+                    f"{plain}{FILE_SUFFIX}: cannot read {path} ({reason})"
+                ) from None
             values[name] = text.removesuffix("\n").removesuffix("\r")
         return values
 
@@ -96,9 +101,11 @@ def naming_variables(error: ValidationError, settings_cls: type[BaseSettings]) -
         loc = each["loc"]
         field = fields.get(str(loc[0])) if loc else None
         named = (variable(str(loc[0])), *loc[1:]) if field is not None else loc
-        entry: dict[str, Any] = {"type": each["type"], "loc": named,
-                                 "input": "[hidden]" if field is not None and is_secret(field)
-                                 else each.get("input")}
+        entry: dict[str, Any] = {
+            "type": each["type"],
+            "loc": named,
+            "input": "[hidden]" if field is not None and is_secret(field) else each.get("input"),
+        }
         if "ctx" in each:
             entry["ctx"] = each["ctx"]
         line_errors.append(entry)
@@ -111,5 +118,7 @@ def naming_the_variable(error: SettingsError) -> SettingsError:
     message = str(error)
     if message.startswith('error parsing value for field "'):
         name = message.split('"')[1]
-        return SettingsError(f"{variable(name)} is not valid JSON (a JSON list or object is expected)")
+        return SettingsError(
+            f"{variable(name)} is not valid JSON (a JSON list or object is expected)"
+        )
     return error

@@ -31,8 +31,9 @@ async def hub_with_real_client(tmp_path):
     ca = trustme.CA()
     ca_file = tmp_path / "internal-ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
-    settings = make_settings(tmp_path, provider_connect_timeout=1, provider_read_timeout=0.5,
-                             provider_ca_file=ca_file)
+    settings = make_settings(
+        tmp_path, provider_connect_timeout=1, provider_read_timeout=0.5, provider_ca_file=ca_file
+    )
     hub = await bootstrap(settings, None, None, {"transport": AppTransport()})
     seeded = await seed(hub, 20, PROVIDER_HOST, 9000)
     demo = DemoHub(create_app(settings, hub=hub), hub, seeded, settings)
@@ -48,9 +49,13 @@ async def misbehaving_server(kind: str) -> asyncio.base_events.Server:
                 await asyncio.sleep(5)
             elif kind == "bad-status":
                 await reader.readuntil(b"\r\n\r\n")
-                body = b'{"error": "backend 10.20.30.40:5432 is down", "see": "http://10.20.30.40/"}'
-                writer.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                             b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+                body = (
+                    b'{"error": "backend 10.20.30.40:5432 is down", "see": "http://10.20.30.40/"}'
+                )
+                writer.write(
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+                )
                 await writer.drain()
         except (OSError, asyncio.IncompleteReadError):
             pass
@@ -64,13 +69,16 @@ async def misbehaving_server(kind: str) -> asyncio.base_events.Server:
     return await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context)
 
 
-@pytest.mark.parametrize("kind, code", [
-    ("refused", "provider_unavailable"),
-    ("dns", "provider_unavailable"),
-    ("silent", "provider_timeout"),
-    ("untrusted-tls", "provider_unavailable"),
-    ("bad-status", "provider_error"),
-])
+@pytest.mark.parametrize(
+    "kind, code",
+    [
+        ("refused", "provider_unavailable"),
+        ("dns", "provider_unavailable"),
+        ("silent", "provider_timeout"),
+        ("untrusted-tls", "provider_unavailable"),
+        ("bad-status", "provider_error"),
+    ],
+)
 async def test_no_error_reveals_the_providers_address(hub_with_real_client, caplog, kind, code):
     demo = hub_with_real_client
     server = None
@@ -87,8 +95,11 @@ async def test_no_error_reveals_the_providers_address(hub_with_real_client, capl
     token = await demo.token(demo.welfare)
     try:
         with caplog.at_level(logging.WARNING, logger="crossroads.providers"):
-            answer = await demo.http.post("/v1/exchange/person.identity", headers={"Authorization": f"Bearer {token}"},
-                                          json={"subject": demo.held_by("welfare")[0], "purpose": "SOCIAL_INTEGRATION"})
+            answer = await demo.http.post(
+                "/v1/exchange/person.identity",
+                headers={"Authorization": f"Bearer {token}"},
+                json={"subject": demo.held_by("welfare")[0], "purpose": "SOCIAL_INTEGRATION"},
+            )
     finally:
         if server is not None:
             server.close()
@@ -97,4 +108,6 @@ async def test_no_error_reveals_the_providers_address(hub_with_real_client, capl
         assert secret not in answer.text, (secret, answer.text)
         assert secret not in str(answer.headers), (secret, answer.headers)
     if code != "provider_error":  # the operator can still tell where it failed
-        assert any(f"{host}:{port}" in record.getMessage() for record in caplog.records), caplog.text
+        assert any(f"{host}:{port}" in record.getMessage() for record in caplog.records), (
+            caplog.text
+        )

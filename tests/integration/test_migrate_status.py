@@ -32,6 +32,7 @@ def execute(store_url: str, sql: str) -> None:
 def migrate(store_url: str) -> None:
     async def run() -> None:
         await (await open_store(store_url)).close()
+
     asyncio.run(run())
 
 
@@ -44,10 +45,16 @@ def test_status_before_after_and_ahead_of_this_hub(store_url):
     assert status(store_url).exit_code == 1  # and no table made either
     migrate(store_url)
     current = status(store_url)
-    assert current.exit_code == 0 and f"store schema version {newest}" in current.output, current.output
+    assert current.exit_code == 0 and f"store schema version {newest}" in current.output, (
+        current.output
+    )
     execute(store_url, f"DELETE FROM schema_migrations WHERE version = {newest}")
     behind = status(store_url)
     assert behind.exit_code == 1 and f"pending  {newest:04d}" in behind.output, behind.output
-    execute(store_url, f"INSERT INTO schema_migrations (version, name) VALUES ({newest}, 'again'), (999, 'future')")
+    execute(
+        store_url,
+        "INSERT INTO schema_migrations (version, name) "
+        f"VALUES ({newest}, 'again'), (999, 'future')",
+    )
     ahead = status(store_url)
     assert ahead.exit_code == 3 and "newer hub" in ahead.output, ahead.output

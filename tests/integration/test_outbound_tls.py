@@ -56,7 +56,10 @@ class Pki:
     def settings(self, peer: str, with_client_cert: bool = True, **more) -> Settings:
         files = {f"{peer}_ca_file": self.ca_file}
         if with_client_cert:
-            files |= {f"{peer}_client_cert_file": self.client_cert, f"{peer}_client_key_file": self.client_key}
+            files |= {
+                f"{peer}_client_cert_file": self.client_cert,
+                f"{peer}_client_key_file": self.client_key,
+            }
         return Settings(**files, **more)
 
 
@@ -77,7 +80,9 @@ async def tls_server(app: web.Application, context: ssl.SSLContext) -> tuple[web
 def echo_peer() -> web.Application:
     async def answer(request: web.Request) -> web.Response:
         peer = request.transport.get_extra_info("peercert") if request.transport else None
-        return web.json_response({"client": [name for _, name in (peer or {}).get("subjectAltName", ())]})
+        return web.json_response(
+            {"client": [name for _, name in (peer or {}).get("subjectAltName", ())]}
+        )
 
     app = web.Application()
     app.router.add_post("/services/x/1", answer)
@@ -99,15 +104,24 @@ async def test_providers_and_webhooks_trust_the_ca_given_and_show_the_client_cer
 
 async def test_a_provider_without_the_client_certificate_or_the_ca_is_unavailable_and_unnamed(pki):
     runner, base = await tls_server(echo_peer(), pki.server_context(verify_clients=True))
-    clients = [AiohttpProviderClient(1, 2, 4, tls=pki.settings("provider", with_client_cert=False)
-                                     .outbound_tls("provider").context()),
-               AiohttpProviderClient(1, 2, 4)]  # the system's trust store does not know the test CA
+    clients = [
+        AiohttpProviderClient(
+            1,
+            2,
+            4,
+            tls=pki.settings("provider", with_client_cert=False).outbound_tls("provider").context(),
+        ),
+        AiohttpProviderClient(1, 2, 4),
+    ]  # the system's trust store does not know the test CA
     try:
         for client in clients:
             with pytest.raises(Refusal) as refused:
                 await client.post(f"{base}/services/x/1", b"{}", {})
             assert refused.value.code == "provider_unavailable"
-            assert "127.0.0.1" not in refused.value.message and base.split(":")[-1] not in refused.value.message
+            assert (
+                "127.0.0.1" not in refused.value.message
+                and base.split(":")[-1] not in refused.value.message
+            )
     finally:
         for client in clients:
             await client.close()
@@ -122,7 +136,8 @@ async def test_witnesses_are_reached_with_the_witness_tls_settings(pki):
         return web.json_response({"code": "not_found"}, status=404)
 
     async def countersign(request: web.Request) -> web.Response:
-        seen.append(request.transport.get_extra_info("peercert") is not None)  # type: ignore[union-attr]
+        transport = request.transport
+        seen.append(transport is not None and transport.get_extra_info("peercert") is not None)
         body = await request.json()
         return web.json_response({**body["head"], "cosignature": "cosigned"})
 
@@ -147,7 +162,9 @@ async def test_witnesses_are_reached_with_the_witness_tls_settings(pki):
 def wait_for_port(port: int, process: subprocess.Popen, deadline_seconds: float = 15) -> None:
     deadline = time.monotonic() + deadline_seconds
     while time.monotonic() < deadline:
-        assert process.poll() is None, process.stderr.read() if process.stderr else "nats-server exited"
+        assert process.poll() is None, (
+            process.stderr.read() if process.stderr else "nats-server exited"
+        )
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return
@@ -158,18 +175,24 @@ def wait_for_port(port: int, process: subprocess.Popen, deadline_seconds: float 
 
 @pytest.fixture
 def nats_with_tls(pki, tmp_path):
-    """A JetStream nats-server that requires TLS, a client certificate from the test CA, and a token."""
+    """A JetStream nats-server that requires TLS, a client certificate from the test CA, and a
+    token."""
     binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
     port = free_port_block(1)
     config = tmp_path / "nats.conf"
     config.write_text(f"""
 host: 127.0.0.1
 port: {port}
-jetstream {{ store_dir: "{tmp_path / 'js'}" }}
-tls {{ cert_file: "{pki.server_cert}", key_file: "{pki.server_key}", ca_file: "{pki.ca_file}", verify: true, timeout: 2 }}
+jetstream {{ store_dir: "{tmp_path / "js"}" }}
+tls {{
+  cert_file: "{pki.server_cert}", key_file: "{pki.server_key}", ca_file: "{pki.ca_file}"
+  verify: true, timeout: 2
+}}
 authorization {{ token: "nats-token-for-tests" }}
 """)
-    process = subprocess.Popen([binary, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [binary, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     try:
         wait_for_port(port, process)
         yield f"tls://127.0.0.1:{port}"
@@ -178,33 +201,63 @@ authorization {{ token: "nats-token-for-tests" }}
         process.wait(10)
 
 
-async def test_nats_is_reached_with_its_ca_client_certificate_and_token_from_a_file(pki, nats_with_tls, tmp_path,
-                                                                                      monkeypatch):
+async def test_nats_is_reached_with_its_ca_client_certificate_and_token_from_a_file(
+    pki, nats_with_tls, tmp_path, monkeypatch
+):
     token_file = tmp_path / "nats-token"
     token_file.write_text("nats-token-for-tests\n")
     monkeypatch.setenv("CROSSROADS_NATS_TOKEN_FILE", str(token_file))
-    settings = pki.settings("nats", nats_url=nats_with_tls, mutation_backend="nats",
-                            store_url=f"sqlite:///{tmp_path / 'hub.sqlite3'}")
+    settings = pki.settings(
+        "nats",
+        nats_url=nats_with_tls,
+        mutation_backend="nats",
+        store_url=f"sqlite:///{tmp_path / 'hub.sqlite3'}",
+    )
     store = await open_store(settings.store_url)
     try:
-        queue = await JetStreamPushQueue.connect(settings.nats_url, store.mutations, "TLS_TEST", timeout=5,
-                                                 connect_options=nats_options(settings), batch=10,
-                                                 poll_seconds=0.1, ack_wait_seconds=5)
+        queue = await JetStreamPushQueue.connect(
+            settings.nats_url,
+            store.mutations,
+            "TLS_TEST",
+            timeout=5,
+            connect_options=nats_options(settings),
+            batch=10,
+            poll_seconds=0.1,
+            ack_wait_seconds=5,
+        )
         assert (await queue._js.stream_info("TLS_TEST")).config.name == "TLS_TEST"
         await queue.close()
         monkeypatch.setenv("CROSSROADS_NATS_TOKEN_FILE", str(pki.ca_file))  # not the token
         wrong = pki.settings("nats", nats_url=nats_with_tls)
         with pytest.raises(Exception):
-            await JetStreamPushQueue.connect(wrong.nats_url, store.mutations, "TLS_TEST", timeout=3,
-                                             connect_options=nats_options(wrong), batch=10, poll_seconds=0.1,
-                                             ack_wait_seconds=5)
+            await JetStreamPushQueue.connect(
+                wrong.nats_url,
+                store.mutations,
+                "TLS_TEST",
+                timeout=3,
+                connect_options=nats_options(wrong),
+                batch=10,
+                poll_seconds=0.1,
+                ack_wait_seconds=5,
+            )
         monkeypatch.delenv("CROSSROADS_NATS_TOKEN_FILE")
-        no_cert = pki.settings("nats", with_client_cert=False, nats_url=nats_with_tls,
-                               nats_token="nats-token-for-tests")
+        no_cert = pki.settings(
+            "nats",
+            with_client_cert=False,
+            nats_url=nats_with_tls,
+            nats_token="nats-token-for-tests",
+        )
         with pytest.raises(Exception):
-            await JetStreamPushQueue.connect(no_cert.nats_url, store.mutations, "TLS_TEST", timeout=3,
-                                             connect_options=nats_options(no_cert), batch=10, poll_seconds=0.1,
-                                             ack_wait_seconds=5)
+            await JetStreamPushQueue.connect(
+                no_cert.nats_url,
+                store.mutations,
+                "TLS_TEST",
+                timeout=3,
+                connect_options=nats_options(no_cert),
+                batch=10,
+                poll_seconds=0.1,
+                ack_wait_seconds=5,
+            )
     finally:
         await store.close()
 
@@ -214,11 +267,18 @@ def test_unusable_tls_files_stop_the_settings_naming_the_variable(pki, peer, tmp
     not_pem = tmp_path / "not.pem"
     not_pem.write_text("hello")
     prefix = f"CROSSROADS_{peer.upper()}"
-    for given, named in (({f"{peer}_ca_file": tmp_path / "missing.pem"}, f"{prefix}_CA_FILE"),
-                         ({f"{peer}_ca_file": not_pem}, f"{prefix}_CA_FILE"),
-                         ({f"{peer}_client_cert_file": not_pem}, f"{prefix}_CLIENT_CERT_FILE"),
-                         ({f"{peer}_client_key_file": pki.client_key}, f"{prefix}_CLIENT_KEY_FILE"),
-                         ({f"{peer}_client_cert_file": pki.client_cert, f"{peer}_client_key_file": pki.server_key},
-                          f"{prefix}_CLIENT_CERT_FILE")):
+    for given, named in (
+        ({f"{peer}_ca_file": tmp_path / "missing.pem"}, f"{prefix}_CA_FILE"),
+        ({f"{peer}_ca_file": not_pem}, f"{prefix}_CA_FILE"),
+        ({f"{peer}_client_cert_file": not_pem}, f"{prefix}_CLIENT_CERT_FILE"),
+        ({f"{peer}_client_key_file": pki.client_key}, f"{prefix}_CLIENT_KEY_FILE"),
+        (
+            {
+                f"{peer}_client_cert_file": pki.client_cert,
+                f"{peer}_client_key_file": pki.server_key,
+            },
+            f"{prefix}_CLIENT_CERT_FILE",
+        ),
+    ):
         with pytest.raises(ValueError, match=named):
             Settings(**given)

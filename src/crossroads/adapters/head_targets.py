@@ -41,7 +41,8 @@ class WitnessTarget(HeadTarget):
     """A `crossroads witness`: asks it which size it countersigned last, proves consistency from
     there, and returns the witness's countersignature."""
 
-    def __init__(self, url: str, http: httpx.AsyncClient | None = None, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, url: str, http: httpx.AsyncClient | None = None,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.url = url.rstrip("/")
         self.name = self.url
         self._owns_http = http is None

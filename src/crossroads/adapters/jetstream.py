@@ -72,8 +72,8 @@ class JetStreamPushQueue(PushQueue):
         cannot be reached within `timeout`; once connected, the client reconnects for ever.
         `connect_options` go to nats.connect: TLS context, credentials file, token."""
         connection = await asyncio.wait_for(
-            nats.connect(url, connect_timeout=min(5.0, timeout), allow_reconnect=True, max_reconnect_attempts=-1,
-                         **(connect_options or {})),
+            nats.connect(url, connect_timeout=min(5.0, timeout), allow_reconnect=True,
+                         max_reconnect_attempts=-1, **(connect_options or {})),
             timeout)
         queue = cls(connection, store, stream, **options)
         try:

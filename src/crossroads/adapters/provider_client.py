@@ -44,9 +44,10 @@ class PublicOnlyResolver(AbstractResolver):
 
 
 class AiohttpProviderClient(ProviderClient):
-    def __init__(self, connect_timeout: float, read_timeout: float, pool_size: int, public_only: bool = False,
-                 tls: ssl.SSLContext | None = None) -> None:
-        self._tls: ssl.SSLContext | bool = tls if tls is not None else True  # True: aiohttp's default
+    def __init__(self, connect_timeout: float, read_timeout: float, pool_size: int,
+                 public_only: bool = False, tls: ssl.SSLContext | None = None) -> None:
+        # True: aiohttp's default context (the system's trust store, no client certificate).
+        self._tls: ssl.SSLContext | bool = tls if tls is not None else True
         self._timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=read_timeout)
         self._pool_size = pool_size
         self._public_only = public_only
@@ -80,7 +81,8 @@ class AiohttpProviderClient(ProviderClient):
             raise Refusal("provider_timeout", "the provider did not answer in time.") from None
         except aiohttp.ClientError as exc:
             log.warning("could not reach %s: %s: %s", _host(url), exc.__class__.__name__, exc)
-            raise Refusal("provider_unavailable", f"the provider could not be reached ({_kind(exc)}).") from None
+            raise Refusal("provider_unavailable",
+                          f"the provider could not be reached ({_kind(exc)}).") from None
 
     async def close(self) -> None:
         if self._session is not None:

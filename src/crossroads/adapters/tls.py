@@ -36,13 +36,17 @@ class OutboundTls:
             # CA then vouches for providers only, and public CAs do not.
             context = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
         except (OSError, ssl.SSLError) as exc:
-            raise ValueError(f"{ca_name}: {self.ca_file} holds no usable CA certificate ({_why(exc)})") from None
+            raise ValueError(
+                f"{ca_name}: {self.ca_file} holds no usable CA certificate ({_why(exc)})"
+            ) from None
         if self.client_cert_file is not None:
             try:
                 context.load_cert_chain(self.client_cert_file, self.client_key_file)
             except (OSError, ssl.SSLError) as exc:
-                raise ValueError(f"{cert_name}/{key_name}: no usable certificate and key in "
-                                 f"{self.client_cert_file} ({_why(exc)})") from None
+                raise ValueError(
+                    f"{cert_name}/{key_name}: no usable certificate and key in "
+                    f"{self.client_cert_file} ({_why(exc)})"
+                ) from None
         return context
 
 

@@ -85,7 +85,8 @@ async def _migrate(settings: Settings) -> list[str]:
 
 
 @app.command()
-def migrate(status: bool = typer.Option(False, "--status", help="Only show the schema's version and what is pending.")) -> None:
+def migrate(status: bool = typer.Option(
+        False, "--status", help="Only show the schema's version and what is pending.")) -> None:
     """Create or upgrade the store's schema."""
     if status:
         from .migrate_status import report

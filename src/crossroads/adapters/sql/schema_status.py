@@ -49,10 +49,16 @@ def _sqlite(path: str) -> SchemaStatus:
         return SchemaStatus(False, [], known)
     connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        if connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
-                              ).fetchone() is None:
+        if (
+            connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+            ).fetchone()
+            is None
+        ):
             return SchemaStatus(False, [], known)
-        rows = connection.execute("SELECT version, name FROM schema_migrations ORDER BY version").fetchall()
+        rows = connection.execute(
+            "SELECT version, name FROM schema_migrations ORDER BY version"
+        ).fetchall()
     finally:
         connection.close()
     return SchemaStatus(True, [(int(v), n) for v, n in rows], known)
@@ -62,8 +68,13 @@ def _postgres(url: str) -> SchemaStatus:
     import psycopg
 
     known = [(v, name) for v, name, _ in available("postgres")]
-    with psycopg.connect(url, autocommit=True, application_name="crossroads-migrate-status") as connection:
-        if connection.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None:  # type: ignore[index]
+    with psycopg.connect(
+        url, autocommit=True, application_name="crossroads-migrate-status"
+    ) as connection:
+        table = connection.execute("SELECT to_regclass('schema_migrations')").fetchone()
+        if table is None or table[0] is None:
             return SchemaStatus(False, [], known)
-        rows = connection.execute("SELECT version, name FROM schema_migrations ORDER BY version").fetchall()
+        rows = connection.execute(
+            "SELECT version, name FROM schema_migrations ORDER BY version"
+        ).fetchall()
     return SchemaStatus(True, [(int(v), n) for v, n in rows], known)
