@@ -153,8 +153,10 @@ def test_the_lock_pins_every_run_time_dependency_exactly_with_a_hash():
             pins[name],
             str(requirement.specifier),
         )
-    # And nothing else is missing or stale: the lock is the venv's closure (deploy/lock.py).
-    assert lock.closure() == pins, "regenerate: .venv/bin/python deploy/lock.py"
+    # And no distribution the hub needs is missing, nor one it does not need there: the lock
+    # names the venv's run-time closure. (Versions may move on in a venv installed later;
+    # `deploy/lock.py --check` compares them.)
+    assert set(lock.closure()) == set(pins), "regenerate: .venv/bin/python deploy/lock.py"
 
 
 def unit(path: Path) -> list[tuple[str, str]]:
