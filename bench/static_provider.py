@@ -1,9 +1,10 @@
 """A provider that costs next to nothing: answers every POST with one fixed identity, keep-alive.
 
-The exchange benchmark puts it behind the hub (as DESIGN.md's reference figures put a static JSON
-behind nginx) so that the figure measures the hub, not a Python provider verifying signatures on
-the same two cores. It speaks just enough HTTP/1.1 for wrk and aiohttp: a request line, headers,
-a Content-Length body. Written by hand because it must be cheaper than any framework.
+The exchange benchmark puts it behind the hub (as one measures a proxy in front of a static
+JSON file) so that the figure measures the hub, not a Python provider verifying signatures on
+the same two cores (docs/benchmarks.md). It speaks just enough HTTP/1.1 for wrk and aiohttp: a
+request line, headers, a Content-Length body. Written by hand because it must be cheaper than
+any framework.
 
     python bench/static_provider.py PORT
 """

@@ -11,12 +11,11 @@ import httpx
 import psycopg
 import pytest
 
-from crossroads.bootstrap import bootstrap
 from crossroads.config import Settings
 from crossroads.demo import country
 from crossroads.demo.seed import client_key_path, seed
 from crossroads.demo.sources import provider_apps
-from crossroads.entrypoints.api.app import create_app
+from crossroads.demo.wiring import bootstrap_demo, create_demo_app
 from crossroads.providerkit import HubKeySet
 
 from .support import AppTransport, AsgiProviderClient, LateApp, token_form
@@ -125,9 +124,9 @@ async def start_demo_hub(tmp_path: Path, store_url: str | None = None, persons: 
     routes["hub.test"] = hub_itself
     providers = AsgiProviderClient(routes)
     identity_provider = AppTransport()
-    hub = await bootstrap(settings, None, providers, {"transport": identity_provider})
+    hub = await bootstrap_demo(settings, None, providers, {"transport": identity_provider})
     seeded = await seed(hub, persons, PROVIDER_HOST, 9000)
-    app = create_app(settings, hub=hub)
+    app = create_demo_app(settings, hub=hub)
     identity_provider.app = app
     hub_itself.app = app
     return DemoHub(app, hub, seeded, settings)

@@ -76,3 +76,113 @@ def test_building_the_app_for_its_openapi_document_writes_nothing(tmp_path):
     data_dir = tmp_path / "data"
     create_app(make_settings(data_dir, store_url=f"sqlite:///{tmp_path / 'hub.sqlite3'}")).openapi()
     assert not data_dir.exists()
+
+
+# Repository paths named in prose ----------------------------------------------------------------
+
+# Top folders of the repository and of the package: a name that starts with one is a path.
+_TOP = ("src", "tests", "docs", "bench", ".ci", "domain", "services", "adapters", "entrypoints", "demo",
+        "reference", "templates", "providerkit", "crossroads")
+_EXTENSIONS = ("py", "md", "sql", "xsd", "xml", "json", "html", "toml", "sh", "txt", "yml", "yaml", "css", "js")
+_PATH = re.compile(
+    r"(?<![\w/:.@{$-])"  # not the middle of a URL, an address, another path or a template
+    r"((?:\.?[\w-]+/)+[\w.*-]*|[\w-]+\.(?:" + "|".join(_EXTENSIONS) + r"))(?![\w/])")
+# Named as examples (a user's own files, placeholders in capitals) or made at run time.
+_NOT_IN_THE_REPOSITORY = ("var/", "DATA_DIR/", "data_dir/", "in.json", "quarter.xml", "report.json", "CONFIG.json",
+                          "tree-head-SIZE.json", "hub.json")
+_SKIPPED_DIRS = {".venv", ".git", "__pycache__", "var", "node_modules"}
+
+
+def _repository_paths() -> set[str]:
+    """Every file and folder of the repository, relative to its root."""
+    found: set[str] = set()
+    stack = [ROOT]
+    while stack:
+        folder = stack.pop()
+        for entry in folder.iterdir():
+            if entry.name in _SKIPPED_DIRS or entry.name.endswith(".egg-info"):
+                continue
+            relative = entry.relative_to(ROOT).as_posix()
+            found.add(relative)
+            if entry.is_dir():
+                stack.append(entry)
+    return found
+
+
+def _names_a_repository_path(word: str) -> bool:
+    word = word.rstrip(".")
+    if word.rstrip("/").endswith(tuple(f".{e}" for e in _EXTENSIONS)):
+        return True
+    return "/" in word and word.lstrip("./").split("/", 1)[0] in _TOP
+
+
+def _exists(word: str, paths: set[str]) -> bool:
+    from fnmatch import fnmatch
+
+    word = word.rstrip(".").rstrip("/").removeprefix("./")
+    if word.startswith(_NOT_IN_THE_REPOSITORY):
+        return True
+    module, _, function = word.rpartition(".")
+    if "/" in module and function not in _EXTENSIONS:  # a function: `entrypoints/api/json_input.read_json`
+        source = SOURCE / f"{module}.py"
+        return source.is_file() and f"def {function}(" in source.read_text()
+    if "/" not in word:
+        return any(p.rsplit("/", 1)[-1] == word for p in paths)
+    return any(p == word or p.endswith("/" + word) or fnmatch(p, f"*{word}") for p in paths)
+
+
+def _prose_of_source(path: Path) -> str:
+    """The docstrings and comments of a Python module: what a reader is told, not what runs."""
+    import ast
+    import io
+    import tokenize
+
+    text = path.read_text()
+    parts = [token.string for token in tokenize.generate_tokens(io.StringIO(text).readline)
+             if token.type == tokenize.COMMENT]
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            parts.append(ast.get_docstring(node) or "")
+    return "\n".join(parts)
+
+
+def named_paths() -> list[tuple[str, str]]:
+    """(where, path) for every repository path named in the docs and in the code's prose."""
+    found = []
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = doc.read_text()
+        for link in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if not re.match(r"^[a-z]+:", link):
+                target = (doc.parent / link).resolve()
+                found.append((doc.name, target.relative_to(ROOT).as_posix() if target.is_relative_to(ROOT) else link))
+        text = re.sub(r"\]\([^)]*\)|https?://\S+", " ", text)
+        found += [(doc.name, word) for word in _PATH.findall(text) if _names_a_repository_path(word)]
+    for module in sorted([*SOURCE.rglob("*.py"), *(ROOT / "bench").glob("*.py")]):
+        where = module.relative_to(ROOT).as_posix()
+        text = re.sub(r"https?://\S+", " ", _prose_of_source(module))
+        found += [(where, word) for word in _PATH.findall(text) if _names_a_repository_path(word)]
+    return found
+
+
+def test_every_repository_path_named_in_the_docs_and_the_code_exists():
+    named = named_paths()
+    assert ("README.md", "docs/concepts.md") in named and len(named) > 50, "the pattern found too little"
+    paths = _repository_paths()
+    missing = sorted({f"{where}: {word}" for where, word in named if not _exists(word, paths)})
+    assert missing == []
+
+
+def test_the_verifier_imports_what_the_readme_says_it_does():
+    """verifier.py is the one file an auditor copies: the standard library and `cryptography`."""
+    import ast
+    import sys
+
+    tree = ast.parse((SOURCE / "verifier.py").read_text())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
+    assert "cryptography" in imported and imported - set(sys.stdlib_module_names) == {"cryptography"}
+    readme = (ROOT / "README.md").read_text()
+    line = next(line for line in readme.splitlines() if "verifier.py" in line and "standard" in line)
+    assert "only" not in line and "cryptography" in readme[readme.index(line):][:300]

@@ -6,6 +6,7 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 from .adapters.batch_worker import ProcessBatchWorker
@@ -19,8 +20,6 @@ from .adapters.outbox_queue import OutboxPushQueue
 from .adapters.provider_client import AiohttpProviderClient
 from .adapters.sql.store import SqlStore, open_store
 from .config import Settings
-from .demo import country
-from .demo.identity_provider import DevelopmentIdentityProvider
 from .domain.declarations.dimona import DimonaRules
 from .domain.declarations.dmfa import DmfaRules
 from .domain.declarations.records import DIMONA, DMFA
@@ -41,13 +40,17 @@ from .services.initial_sync import InitialSync
 from .services.mutations import MutationService
 from .services.push import PushDispatcher
 from .services.push_partitions import PushPartitions
+from .services.refusals import RefusalLog
+from .services.registry_queries import RegistryQueries
+from .services.declaration_queries import DeclarationQueries
+from .services.hub_status import HubStatus
 from .services.ports import MutationStore, ProviderClient, PushQueue
 from .services.registry import RegistryAdmin
 from .services.registry_cache import RegistryCache
 from .services.archive import AuditArchive
-from .services.audit_check import LogAuditor
+from .services.log_auditor import LogAuditor
 from .services.transparency import AuditProofs, Sequencer
-from .services.witnessing import HeadPublisher, HeadTarget
+from .services.head_publisher import HeadPublisher, HeadTarget
 
 log = logging.getLogger("crossroads.bootstrap")
 
@@ -64,6 +67,10 @@ class Hub:
     session_secret: str
     tokens: TokenService
     registry: RegistryAdmin
+    refusals: RefusalLog
+    registry_queries: RegistryQueries
+    declaration_queries: DeclarationQueries
+    status: HubStatus
     directory: DirectoryService
     exchange: ExchangeService
     mutations: MutationService
@@ -83,7 +90,9 @@ class Hub:
     declaration_batches: DeclarationBatches
     declaration_publisher: DeclarationPublisher
     citizen_signin: OidcSignIn | None  # None: citizen sign-in is not configured
-    dev_idp: DevelopmentIdentityProvider | None  # demo mode only
+    # The demo's development identity provider, set by the demo's own wiring (demo/wiring.py);
+    # production never builds one. Typed loosely so that production never imports the demo.
+    dev_idp: Any = None
 
     async def close(self) -> None:
         await self.declaration_batches.close()
@@ -161,12 +170,6 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
     signin = None if citizen_issuer is None else OidcSignIn(
         citizen_issuer, settings.citizen_oidc_client_id, secret.get_secret_value() if secret else None,
         settings.citizen_identifier_claim, oidc_http)
-    dev_idp = None
-    if settings.demo:
-        dev_idp = DevelopmentIdentityProvider(
-            f"{settings.issuer}/dev-idp", settings.citizen_oidc_client_id, secret.get_secret_value() if secret else None,
-            DevelopmentIdentityProvider.load_key(settings.data_dir / "dev-idp"), store.replay,
-            examples=country.persons(5), redirect_prefix=f"{settings.issuer}/citizen/")
     proofs = AuditProofs(store.transparency)
     push_queue = await open_push_queue(settings, store.mutations)
     directory = DirectoryService(store.directory, store.registry, store.audit, clock, scheme, hasher,
@@ -174,6 +177,19 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
     mutations = MutationService(store.mutations, store.registry, store.directory, store.audit, clock, scheme, hasher,
                                 cache, push_queue, WebhookPolicy(settings.issuer, settings.allow_internal_webhooks))
     declarations = declaration_service(settings, store, load_reference(settings.dmfa_rates), clock, scheme, hasher)
+    sequencer = Sequencer(store.transparency, keys, clock,
+                          head_every_entries=settings.tree_head_every_entries,
+                          head_every_seconds=settings.tree_head_every_seconds)
+    publisher = HeadPublisher(store.transparency, proofs.consistency, head_targets(settings))
+    push = PushDispatcher(store.mutations, push_queue, webhooks, keys, store.audit, clock,
+                          max_attempts=settings.push_max_attempts,
+                          retry_base_seconds=settings.push_retry_base_seconds,
+                          retry_max_seconds=settings.push_retry_max_seconds, batch=settings.push_batch,
+                          check_address=mutations.check_webhook)
+    declaration_publisher = DeclarationPublisher(
+        store.declarations, mutations,
+        scheme.normalise_enterprise(settings.declarations_source, "declarations_source")
+        if settings.declarations_source else None)
     return Hub(
         settings=settings, store=store, keys=keys, scheme=scheme, hasher=hasher, clock=clock,
         admin_token=loaded.admin_token, session_secret=loaded.session_secret,
@@ -182,34 +198,33 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
             token_ttl=settings.token_ttl_seconds, max_assertion_lifetime=settings.assertion_max_lifetime_seconds,
         ),
         registry=RegistryAdmin(store.registry, store.audit, clock, scheme, cache, store.mutations),
+        refusals=RefusalLog(store.audit, clock),
         directory=directory,
         exchange=ExchangeService(
             store.registry, store.directory, store.audit, providers, keys, clock, scheme, hasher, cache
         ),
         mutations=mutations,
         initial_sync=InitialSync(directory, store.mutations, cache, providers, keys, store.audit, clock, scheme, hasher),
-        push=PushDispatcher(store.mutations, push_queue, webhooks, keys, store.audit, clock,
-                            max_attempts=settings.push_max_attempts, retry_base_seconds=settings.push_retry_base_seconds,
-                            retry_max_seconds=settings.push_retry_max_seconds, batch=settings.push_batch,
-                            check_address=mutations.check_webhook),
+        push=push,
         push_queue=push_queue,
         push_partitions=PushPartitions([store.push_partition_lease(n) for n in range(settings.push_partitions)]),
         providers=providers,
         webhooks=webhooks,
-        sequencer=Sequencer(store.transparency, keys, clock, head_every_entries=settings.tree_head_every_entries,
-                            head_every_seconds=settings.tree_head_every_seconds),
+        sequencer=sequencer,
         audit_proofs=proofs,
         auditor=LogAuditor(store.transparency, keys.jwks),
         archive=AuditArchive(store.transparency, keys.jwks, clock),
-        publisher=HeadPublisher(store.transparency, proofs.consistency, head_targets(settings)),
-        history=ConsultationHistory(store.transparency, proofs, cache),
-        citizen_signin=signin, dev_idp=dev_idp,
+        publisher=publisher,
+        history=ConsultationHistory(store.transparency, proofs, cache, store.mutations),
+        citizen_signin=signin,
         declarations=declarations,
         declaration_batches=DeclarationBatches(store.declarations, ProcessBatchWorker(open_batch_processor, settings),
                                                store.audit, clock, batch_limits(settings)),
-        declaration_publisher=DeclarationPublisher(
-            store.declarations, mutations,
-            scheme.normalise_enterprise(settings.declarations_source, "declarations_source") if settings.declarations_source else None),
+        declaration_publisher=declaration_publisher,
+        registry_queries=RegistryQueries(store.registry, store.mutations),
+        declaration_queries=DeclarationQueries(store.declarations, scheme),
+        status=HubStatus(store.ping, store.declarations, sequencer, publisher, push,
+                         declaration_publisher),
     )
 
 

@@ -24,6 +24,8 @@ PREFIX = "CROSSROADS_"
 FILE_SUFFIX = "_FILE"
 # The test suite's and the benchmarks' own variables, which the hub does not read.
 NOT_SETTINGS = ("CROSSROADS_TEST_", "CROSSROADS_BENCH_")
+# Read by the client commands (`crossroads ask`, `token`...), not by the hub.
+CLIENT_VARIABLES = frozenset({"CROSSROADS_HUB"})
 # Settings that are not secrets in type but often carry a password (postgresql://u:p@…).
 ALSO_FROM_FILES = frozenset({"store_url", "nats_url"})
 
@@ -80,7 +82,7 @@ class SecretFiles(PydanticBaseSettingsSource):
 def unknown_variables(environ: Mapping[str, str], settings_cls: type[BaseSettings]) -> list[str]:
     """One sentence per `CROSSROADS_*` variable that names no setting, with the nearest name
     that does when one is close (difflib)."""
-    known = {variable(name) for name in settings_cls.model_fields}
+    known = {variable(name) for name in settings_cls.model_fields} | CLIENT_VARIABLES
     known |= {variable(name) + FILE_SUFFIX for name in file_settings(settings_cls)}
     found = []
     for name in sorted(environ):

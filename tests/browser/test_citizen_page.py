@@ -4,10 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -16,43 +12,33 @@ from playwright.sync_api import expect, sync_playwright
 
 from crossroads.adapters.keys import make_client_assertion
 from crossroads.demo import country
-from crossroads.demo.launch import free_port_block, wait_ready
 from crossroads.demo.seed import client_key_path, example_subject
 
 from ..support import ASSERTION_TYPE
-
-CHROMIUM = os.environ.get("CROSSROADS_TEST_CHROMIUM", "/usr/bin/chromium")
-# As the machine's notes advise: no background traffic from a browser on a closed network.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-PERSONS = 60
+from .chromium import CHROMIUM, CHROMIUM_ARGS, PERSONS
 
 
-@pytest.fixture
-def demo_process(tmp_path):
-    port = free_port_block(8)
-    data_dir = tmp_path / "demo"
-    env = {**os.environ, "CROSSROADS_TREE_HEAD_EVERY_SECONDS": "0.2"}
-    process = subprocess.Popen([sys.executable, "-m", "crossroads.entrypoints.cli", "demo", "--persons", str(PERSONS),
-                                "--port", str(port), "--provider-port-base", str(port + 1), "--data-dir", str(data_dir)],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_ready(f"http://127.0.0.1:{port}/ready", process, timeout=60)
-        yield f"http://127.0.0.1:{port}", data_dir
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(20)
+def access_token(base: str, data_dir: Path, client: str) -> str:
+    key = json.loads(client_key_path(data_dir, client).read_text())
+    return httpx.post(f"{base}/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": client, "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": make_client_assertion(client, f"{base}/oauth/token", key)}).json()["access_token"]
 
 
 def ask_about(base: str, data_dir: Path, subject: str) -> None:
-    client = f"{country.BY_KEY['welfare'].number}:case-app"
-    key = json.loads(client_key_path(data_dir, client).read_text())
-    token = httpx.post(f"{base}/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": client, "client_assertion_type": ASSERTION_TYPE,
-        "client_assertion": make_client_assertion(client, f"{base}/oauth/token", key)}).json()["access_token"]
+    token = access_token(base, data_dir, f"{country.BY_KEY['welfare'].number}:case-app")
     answer = httpx.post(f"{base}/v1/exchange/person.identity", headers={"Authorization": f"Bearer {token}"},
                         json={"subject": subject, "purpose": "SOCIAL_INTEGRATION"}, timeout=10)
     assert answer.status_code == 200, answer.text
+
+
+def publish_move(base: str, data_dir: Path, subject: str) -> None:
+    """The national register publishes a change of address about the subject."""
+    token = access_token(base, data_dir, f"{country.BY_KEY['nr'].number}:register-app")
+    answer = httpx.post(f"{base}/v1/mutations/person.address-change", headers={"Authorization": f"Bearer {token}"},
+                        json={"id": "browser-move-1", "subject": subject, "effective_date": "2026-01-05",
+                              "payload": {"street": "Rue Haute 1", "postcode": "5000", "city": "Namur"}}, timeout=10)
+    assert answer.status_code == 201 and answer.json()["recipients"] >= 1, answer.text
 
 
 def test_a_citizen_signs_in_and_sees_who_consulted_them(demo_process):
@@ -75,6 +61,18 @@ def test_a_citizen_signs_in_and_sees_who_consulted_them(demo_process):
             expect(row).to_contain_text(country.BY_KEY["welfare"].name)
             expect(row).to_contain_text("SOCIAL_INTEGRATION")
             expect(row).to_contain_text("allowed")
+            # The change the register publishes about me: its name, and each institution it was
+            # sent to with the purpose and the authorization it receives it under.
+            publish_move(base, data_dir, me)
+            page.reload()
+            published = table.locator("tbody tr", has_text="published this change").filter(
+                has_text="Change of main residence").first
+            expect(published).to_contain_text(country.BY_KEY["nr"].name)
+            to_welfare = published.locator("li.recipient", has_text=country.BY_KEY["welfare"].name)
+            expect(to_welfare).to_contain_text("SOCIAL_INTEGRATION")
+            expect(to_welfare).to_contain_text("ISC/25/401")
+            expect(to_welfare).to_contain_text("Law of 26 May 2002")
+            page.screenshot(path=str(data_dir / "citizen.png"), full_page=True)
             # Signing out is a form's POST from the page; the address itself signs no one out.
             expect(page.locator("form[method=post] button#sign-out")).to_be_visible()
             assert page.request.get(f"{base}/citizen/logout").status == 405

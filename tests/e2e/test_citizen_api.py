@@ -214,7 +214,7 @@ def test_a_development_issuer_outside_demo_mode_stops_the_hub(tmp_path):
     ("EE38001085718", "BE", "EE38001085718"),  # another country's code stays, and fails the scheme
 ])
 def test_the_country_code_in_front_of_a_claimed_identifier_is_removed(claim, country_code, expected):
-    from crossroads.entrypoints.api.citizen import identifier_from_claim
+    from crossroads.domain.identifiers import identifier_from_claim
 
     assert identifier_from_claim(claim, country_code) == expected
 
@@ -231,3 +231,61 @@ async def test_the_citizen_sees_which_witnesses_countersigned_the_head(citizen_d
     assert listed["tree_head"]["cosignatures"] == [{"witness": "https://witness.example", "cosignature": "e30..c2ln"}]
     page = await demo.http.get("/citizen/")
     assert 'class="witness">https://witness.example<' in page.text
+
+
+@pytest.fixture
+async def citizen_demo_on(tmp_path, store_url):
+    """The citizen's sign-in on a small demo hub, on each store."""
+    demo = await start_demo_hub(tmp_path, store_url, persons=60, demo=True)
+    yield demo
+    await demo.http.aclose()
+    await demo.hub.close()
+
+
+async def test_a_change_published_about_a_citizen_shows_who_received_it_and_why(citizen_demo_on):
+    demo = citizen_demo_on
+    welfare, registers = country.BY_KEY["welfare"], country.BY_KEY["nr"]
+    me = demo.held_by("welfare")[0]
+    publisher = f"{registers.number}:register-app"
+    moved = await demo.http.post("/v1/mutations/person.address-change", headers={
+        "Authorization": f"Bearer {await demo.token(publisher)}"}, json={
+        "id": "move-1", "subject": me, "effective_date": "2026-01-05",
+        "payload": {"street": "Rue Haute 1", "postcode": "5000", "city": "Namur"}})
+    assert moved.status_code == 201 and moved.json()["recipients"] >= 1, moved.text
+    token = await demo.token(demo.welfare)
+    box = (await demo.http.get("/v1/mailbox", headers={"Authorization": f"Bearer {token}"})).json()
+    seqs = [m["seq"] for m in box["messages"] if m["event"]["id"] == "move-1"]
+    acked = await demo.http.post("/v1/mailbox/ack", headers={"Authorization": f"Bearer {token}"}, json={"seqs": seqs})
+    assert seqs and acked.status_code == 200, acked.text
+    holders = await demo.http.post("/v1/holders", headers={"Authorization": f"Bearer {token}"},
+                                   json={"subject": me, "purpose": "SOCIAL_INTEGRATION"})
+    assert holders.status_code == 200, holders.text
+    integrated = await demo.http.post("/v1/directory/changes", headers={"Authorization": f"Bearer {token}"},
+                                      json={"subject": me, "capacity": "SOCIAL_ASSISTANCE", "start": "2024-01-01"})
+    assert integrated.status_code == 200, integrated.text
+
+    await sign_in(demo, me)
+    listed = (await demo.http.get("/v1/citizen/consultations")).json()["consultations"]
+    [published] = [c for c in listed if c.get("action") == "mutation.publish"]
+    assert published["institution"] == {"enterprise_number": registers.number, "name": registers.name}
+    assert published["service"] == {"code": "person.address-change/1", "name": "Change of main residence"}
+    to_welfare = {"institution": {"enterprise_number": welfare.number, "name": welfare.name},
+                  "purpose": "SOCIAL_INTEGRATION", "authorization": "ISC/25/401",
+                  "legal_basis": "Law of 26 May 2002 on the right to social integration, art. 19"}
+    assert to_welfare in published["recipients"]
+    assert all(r["purpose"] and r["authorization"] and r["legal_basis"] and r["institution"]["name"]
+               for r in published["recipients"])
+    [received] = [c for c in listed if c.get("action") == "mutation.deliver"]
+    assert received["institution"]["name"] == welfare.name and received["service"]["name"] == "Change of main residence"
+    assert (received["purpose"], received["authorization"], received["legal_basis"]) == (
+        "SOCIAL_INTEGRATION", "ISC/25/401", to_welfare["legal_basis"])
+    [asked] = [c for c in listed if c["kind"] == "exchange"]
+    assert asked["service"]["code"] == "directory.holders" and "reference directory" in asked["service"]["name"]
+
+    page = (await demo.http.get("/citizen/")).text
+    assert "Change of main residence" in page and "published this change" in page
+    assert f"<strong>{welfare.name}</strong>, for SOCIAL_INTEGRATION, under ISC/25/401" in page
+    assert to_welfare["legal_basis"] in page
+    assert "Reference directory: holds a file on you (SOCIAL_ASSISTANCE)" in page
+    for code in ("person.address-change", "directory.holders", "directory.integrate"):
+        assert code not in page  # names, not codes

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
 from datetime import date
 
 import httpx
@@ -17,7 +16,7 @@ from crossroads.demo import country, employers
 from crossroads.demo.seed import client_key_path
 
 from ..support import token_form
-from .test_audit_processes import CLI, deployment, wait_for  # noqa: F401 (deployment is a fixture)
+from .processes import CLI, wait_for
 
 PAYROLL = f"{country.BY_KEY['payroll'].number}:payroll-app"
 
@@ -48,10 +47,16 @@ def test_a_batch_survives_the_hub_that_acknowledged_it(deployment):
                           headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     assert uploaded.status_code == 202, uploaded.text
     location = uploaded.headers["location"]
-    time.sleep(0.3)  # the hub has started on the file…
-    auth = {"Authorization": f"Bearer {token}"}
-    assert httpx.get(f"{d.url(1)}{location}", headers=auth, timeout=5).json()["result"] == "S"  # …and not finished it
+    batch_id = uploaded.json()["batchId"]
+
+    def decided() -> int:
+        return d.scalar("SELECT COUNT(*) FROM declarations WHERE batch_id = ?", (batch_id,))
+
+    # Killed while it works through the file: once it has decided some forms, before all.
+    wait_for(lambda: decided() > 0, timeout=60, every=0.02, what="the first hub deciding forms")
     d.kill(1)
+    assert 0 < decided() < len(forms), "the first hub was killed before or after the file, not in it"
+    assert d.scalar("SELECT status FROM declaration_batches WHERE id = ?", (batch_id,)) == "S"
 
     d.start(2)
     token = payroll_token(d, 2)

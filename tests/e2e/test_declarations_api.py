@@ -94,6 +94,23 @@ async def test_the_official_xml_is_taken_as_it_is(demo):
     assert anomaly["path"] == "/Dimona/Form/DimonaIn/DimonaFeatures/WorkerType"
 
 
+async def test_a_refused_form_goes_by_its_name_and_its_anomalies_point_into_the_official_form(demo):
+    h = await headers(demo)
+    bad_inss = dimona_in(worker(demo), demo.hub.clock.today())
+    bad_inss["DimonaIn"]["NaturalPerson"]["INSS"] = "85073100131"  # eleven digits, wrong check digits
+    refused = (await demo.http.post("/v1/declarations/dimona", json=bad_inss, headers=h)).json()
+    assert (refused["result"], refused["form"]) == ("B", "DimonaIn")
+    assert [(a["errorId"], a["path"]) for a in refused["anomalies"]] == [
+        ("00024-003", "/Dimona/Form/DimonaIn/NaturalPerson/INSS")]
+    off_schema = {"DimonaOut": {"DimonaPeriodId": "not a number", "EndingDate": "2026-12-01",
+                                "EmployerId": {"CompanyID": EMPLOYER}}}
+    unreadable = await demo.http.post("/v1/declarations/dimona", json=off_schema, headers=h)
+    assert unreadable.status_code == 201 and unreadable.json()["form"] == "DimonaOut"
+    assert unreadable.json()["anomalies"][0]["path"] == "/Dimona/Form/DimonaOut/DimonaPeriodId"
+    stored = (await demo.http.get(unreadable.headers["location"], headers=h)).json()
+    assert (stored["result"], stored["form"]) == ("B", "DimonaOut")
+
+
 @pytest.mark.parametrize("content, content_type, code", [
     (b"<Dimona><Form>", "application/xml", "malformed_xml"),
     (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><Dimona>&x;</Dimona>', "application/xml", "forbidden_xml"),
@@ -194,6 +211,7 @@ async def test_a_batch_file_is_processed_once_and_acknowledged(demo):
     assert [d["result"] for d in ack["declarations"]] == ["A", "A", "A", "B", "B"]
     assert ack["declarations"][3]["anomalies"][0]["errorId"] == "90373-333"
     assert ack["declarations"][4]["anomalies"][0]["errorId"].startswith("00910-")
+    assert ack["declarations"][4]["form"] == "DimonaIn"  # a refused form goes by its own name
     for subject in subjects:
         assert len(await demo.hub.store.declarations.periods_of(subject)) == 1
 
@@ -214,7 +232,7 @@ async def test_a_batch_interrupted_midway_resumes_after_the_forms_it_stored(demo
 
 
 def demo_caller():
-    from crossroads.services.auth import Caller
+    from crossroads.domain.callers import Caller
     institution, application = PAYROLL.split(":")
     return Caller(institution, application)
 

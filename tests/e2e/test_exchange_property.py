@@ -16,7 +16,7 @@ from crossroads.bootstrap import bootstrap
 from crossroads.domain.errors import Refusal
 from crossroads.domain.periods import Period, union_covers
 from crossroads.domain.registry import Authorization, Capacity, Institution, IntegrationRight, Service
-from crossroads.services.auth import Caller
+from crossroads.domain.callers import Caller
 from crossroads.services.exchange import ExchangeRequest
 from crossroads.services.ports import ProviderClient, ProviderReply
 

@@ -23,7 +23,7 @@ from crossroads.demo.launch import free_port_block
 from crossroads.demo.seed import client_key_path
 
 from ..support import token_form
-from .test_audit_processes import CLI, deployment, wait_for  # noqa: F401 (deployment is a fixture)
+from .processes import CLI, wait_for
 
 TYPE = "test.address-change"  # its own type: the demo's are subscribed to by the demo's apps
 NR = country.BY_KEY["nr"].number

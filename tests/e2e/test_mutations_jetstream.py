@@ -39,10 +39,11 @@ async def nats_hub(tmp_path, store_url):
         await connection.close()
 
 
-def dispatcher(hub, webhook: Webhook, max_attempts: int = 3) -> PushDispatcher:
+def dispatcher(hub, webhook: Webhook, max_attempts: int = 3, back_off: float = 0.3) -> PushDispatcher:
     return PushDispatcher(hub.hub.store.mutations, hub.hub.push_queue, AsgiProviderClient({"hooks.test:8443": webhook}),
                           hub.hub.keys, hub.hub.store.audit, Clock(), max_attempts=max_attempts,
-                          retry_base_seconds=0.3, retry_max_seconds=1, batch=2, jitter=lambda: 1.0)
+                          retry_base_seconds=back_off, retry_max_seconds=max(1, back_off), batch=2,
+                          jitter=lambda: 1.0)
 
 
 async def deliver_until(push: PushDispatcher, webhook: Webhook, count: int, seconds: float = 10) -> None:
@@ -71,10 +72,14 @@ async def test_pushes_go_through_the_stream_in_order_and_a_second_feed_sends_not
     assert await hub.hub.store.mutations.relay_position(queue.stream) > 0
 
     # A relay that died before recording its position feeds the same rows again: the stream
-    # knows their ids, and the subscriber receives nothing twice.
+    # knows their ids and stores none of them again (each publication is acknowledged by the
+    # stream before `feed` returns), and the subscriber receives nothing twice.
+    before = (await queue._js.stream_info(queue.stream)).state
+    assert before.messages == 0, "every run delivered is acknowledged and gone from the stream"
     await hub.hub.store.mutations.set_relay_position(queue.stream, 0)
     assert await queue.feed() == 5
-    await asyncio.sleep(0.3)
+    after = (await queue._js.stream_info(queue.stream)).state
+    assert (after.last_seq, after.messages) == (before.last_seq, 0), "the stream stored a run again"
     assert await push.deliver_due() == 0
     assert len(webhook.received) == 5
     delivered = [r.target for r in await audit_records(hub) if r.action == "mutation.deliver"]
@@ -125,10 +130,12 @@ async def test_a_message_published_while_a_run_waits_out_its_back_off_does_not_o
     webhook = Webhook()
     assert (await subscribe(hub, mode="push", webhook_url="http://hooks.test:8443/events")).status_code == 201
     assisted = hub.held_by("welfare")[0]
-    push = dispatcher(hub, webhook, max_attempts=5)
+    # A back-off long enough that it cannot run out between the two rounds below, however
+    # loaded the machine (0.3 s did, under a full test run on two busy cores).
+    push = dispatcher(hub, webhook, max_attempts=5, back_off=3)
     webhook.failing = True
     await publish(hub, move("o-0", assisted))
-    await push.deliver_due()  # o-0 alone in its run: one failed attempt, back-off 0.3 s
+    await push.deliver_due()  # o-0 alone in its run: one failed attempt, back-off 3 s
     assert [r.target for r in await audit_records(hub) if r.action == "mutation.push_failed"] == ["o-0"]
     webhook.failing = False
     await publish(hub, move("o-1", assisted))

@@ -16,7 +16,7 @@ from crossroads.entrypoints.witness import create_witness_app
 from crossroads.services.clock import FixedClock
 from crossroads.services.transparency import AuditProofs, Sequencer
 from crossroads.services.witness import verify_cosignature
-from crossroads.services.witnessing import HeadPublisher
+from crossroads.services.head_publisher import HeadPublisher
 from crossroads.verifier import ProofError, verify_tree_head
 
 pytestmark = pytest.mark.anyio

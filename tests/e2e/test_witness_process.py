@@ -12,7 +12,7 @@ from crossroads.demo.launch import free_port_block, wait_ready
 from crossroads.services.witness import verify_cosignature
 from crossroads.verifier import verify_consistency, verify_tree_head
 
-from .test_audit_processes import CLI, Deployment, wait_for
+from .processes import CLI, Deployment, wait_for
 
 
 def test_a_running_hub_publishes_its_heads_to_a_witness_and_a_folder(tmp_path):
@@ -38,7 +38,7 @@ def test_a_running_hub_publishes_its_heads_to_a_witness_and_a_folder(tmp_path):
             verify_tree_head(head, deployment.jwks(0))
         old, new = verify_tree_head(first, deployment.jwks(0)), verify_tree_head(second, deployment.jwks(0))
         verify_consistency(old[0], new[0], old[1], new[1], deployment.consistency(0, old[0], new[0]))
-        assert "crossroads_tree_head_publish_failures 0.0" in httpx.get(f"{deployment.url(0)}/metrics").text
+        assert "crossroads_tree_head_publish_failures_total 0.0" in httpx.get(f"{deployment.url(0)}/metrics").text
         # The hub serves its latest head with the witness's countersignature once it has one.
         served = wait_for(lambda: (h := httpx.get(f"{deployment.url(0)}/v1/audit/tree-head", headers=deployment.operator).json())
                           ["cosignatures"] and h, what="a head served with its cosignature")

@@ -12,7 +12,7 @@ from crossroads.adapters.sql.store import open_store
 from crossroads.domain.audit import AuditRecord
 from crossroads.domain.errors import Refusal
 from crossroads.services.archive import AuditArchive
-from crossroads.services.audit_check import LogAuditor
+from crossroads.services.log_auditor import LogAuditor
 from crossroads.services.clock import FixedClock
 from crossroads.services.transparency import AuditProofs, Sequencer
 from crossroads.verifier import ProofError, leaf_hash, verify_consistency, verify_inclusion, verify_segment

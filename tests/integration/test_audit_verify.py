@@ -9,8 +9,8 @@ import pytest
 from crossroads.adapters.keys import HubKeys
 from crossroads.adapters.sql.store import open_store
 from crossroads.domain.audit import AuditRecord
-from crossroads.services import audit_check
-from crossroads.services.audit_check import LogAuditor
+from crossroads.services import log_auditor
+from crossroads.services.log_auditor import LogAuditor
 from crossroads.services.clock import FixedClock
 from crossroads.services.transparency import Sequencer
 
@@ -20,7 +20,7 @@ ENTRIES = 40
 
 @pytest.fixture
 async def log(store_url, tmp_path, monkeypatch):
-    monkeypatch.setattr(audit_check, "PAGE", 16)  # several pages, so that pages join correctly too
+    monkeypatch.setattr(log_auditor, "PAGE", 16)  # several pages, so that pages join correctly too
     store = await open_store(store_url, sequence_on_append=False)  # heads every 8 entries, signed by the sequencer
     keys = HubKeys.load_or_create(tmp_path / "keys")
     await asyncio.gather(*(store.audit.append(AuditRecord(kind="exchange", at_ms=i, outcome="ok", request_id=f"r{i}"))

@@ -10,7 +10,9 @@ import pytest
 from crossroads.adapters.sql.declarations import SqlDeclarations
 from crossroads.adapters.sql.store import open_store
 from crossroads.domain.declarations.anomalies import Anomaly
-from crossroads.domain.declarations.dimona import Decision, DimonaPeriod, Employer, EmployerRef, Event
+from crossroads.domain.declarations.dimona import Decision, DimonaPeriod
+from crossroads.domain.declarations.employers import Employer, EmployerRef
+from crossroads.domain.declarations.events import Event
 from crossroads.domain.declarations.dmfa import WorkerSummary
 from crossroads.domain.declarations.records import Declaration, QueueShare
 

@@ -1,4 +1,5 @@
-"""The mutation store's contract, on SQLite and on PostgreSQL over a real connection."""
+"""The mutation store's contract, on the in-memory fake (tests/fakes/), on SQLite and on
+PostgreSQL over a real connection."""
 
 from __future__ import annotations
 
@@ -11,17 +12,27 @@ from crossroads.adapters.sql.store import open_store
 from crossroads.domain.mutations import Mutation, MutationType, Subscription
 from crossroads.domain.registry import Institution
 
+from ..conftest import drop_postgres_database, fresh_postgres_database
+from ..fakes import MemoryStore
+
 pytestmark = pytest.mark.anyio
 NR = "0403170701"
 FUND = "0411905847"
 
 
-@pytest.fixture
-async def store(store_url):
-    opened = await open_store(store_url)
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+async def store(request, tmp_path):
+    if request.param == "memory":
+        opened = MemoryStore()
+    else:
+        url = (f"sqlite:///{tmp_path / 'store.sqlite3'}" if request.param == "sqlite"
+               else fresh_postgres_database())
+        opened = await open_store(url)
     await opened.registry.put_institution(Institution(NR, "National Register"))
     yield opened
     await opened.close()
+    if request.param == "postgres":
+        drop_postgres_database(url)
 
 
 def mutation(mutation_id: str, key: bytes = b"k" * 16) -> Mutation:

@@ -1,4 +1,6 @@
-"""One contract, run against every storage adapter: SQLite and PostgreSQL over a real connection."""
+"""One contract, run against every storage adapter: the in-memory fakes the service tests use
+(tests/fakes/), SQLite and PostgreSQL over a real connection. What only SQL has (migrations,
+bulk inserts inside a transaction) runs on the two SQL stores."""
 
 from __future__ import annotations
 
@@ -16,20 +18,38 @@ from crossroads.domain.periods import Period
 from crossroads.domain.registry import Application, Authorization, Capacity, Institution, Service
 from crossroads.services.ports import IntegrationChange
 
+from ..conftest import drop_postgres_database, fresh_postgres_database
+from ..fakes import MemoryStore
+
 pytestmark = pytest.mark.anyio
 NR = "0403170701"
 FUND = "0411905847"
 KEY = bytes(range(16))
 
 
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+async def store(request, tmp_path):
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    url = (f"sqlite:///{tmp_path / 'store.sqlite3'}" if request.param == "sqlite"
+           else fresh_postgres_database())
+    opened = await open_store(url)
+    yield opened
+    await opened.close()
+    if request.param == "postgres":
+        drop_postgres_database(url)
+
+
 @pytest.fixture
-async def store(store_url):
+async def sql_store(store_url):
     opened = await open_store(store_url)
     yield opened
     await opened.close()
 
 
-async def test_migrations_are_recorded_and_idempotent(store):
+async def test_migrations_are_recorded_and_idempotent(sql_store):
+    store = sql_store
     newest = available(store.db.dialect)[-1][0]
     assert await current_version(store.db) == newest
     assert await migrate(store.db) == []
@@ -138,7 +158,8 @@ async def test_concurrent_held_by_reads_answer_as_one_read_each(store):
     assert sum(map(len, together)) == len(keys) + 1
 
 
-async def test_a_bulk_insert_rolls_back_with_its_transaction(store):
+async def test_a_bulk_insert_rolls_back_with_its_transaction(sql_store):
+    store = sql_store
     rows = [(n.to_bytes(16, "big"), FUND, "INSURED", 2, 737000 + n, None) for n in range(1, 1501)]
     columns = ("subject_key", "institution", "capacity", "phase", "valid_from", "valid_to")
     with pytest.raises(RuntimeError):
@@ -184,3 +205,40 @@ async def test_replay_guard_accepts_once(store):
     assert await store.replay.first_use("client|jti-1", 2**40)
     assert not await store.replay.first_use("client|jti-1", 2**40)
     assert await store.replay.first_use("client|jti-2", 2**40)
+
+
+async def test_the_highest_version_is_the_domains_order_of_versions(store):
+    await store.registry.put_institution(Institution(NR, "National Register"))
+    for version in ("1.9", "1.a", "1.10", "1.2"):
+        await store.registry.put_service(Service("person.identity", version, "Identity", ("name",),
+                                                 provider=NR))
+    assert (await store.registry.get_service("person.identity")).version == "1.10"
+    assert await store.registry.get_service("person.unknown") is None
+
+
+async def test_a_credential_epoch_changes_when_an_application_is_disabled_and_stays_changed(store):
+    registry = store.registry
+    await registry.put_institution(Institution(FUND, "Fund"))
+    app = Application(FUND, "app", "App")
+    assert await registry.credential_epoch(FUND, "app") is None
+    await registry.put_application(app)
+    first = await registry.credential_epoch(FUND, "app")
+    assert first is not None
+    await registry.put_application(Application(FUND, "app", "App (renamed)"))
+    assert await registry.credential_epoch(FUND, "app") == first
+    await registry.put_application(Application(FUND, "app", "App", active=False))
+    assert await registry.credential_epoch(FUND, "app") is None
+    await registry.put_application(app)
+    assert await registry.credential_epoch(FUND, "app") not in (None, first)
+
+
+async def test_an_institution_deleted_takes_its_applications_with_it(store):
+    registry = store.registry
+    await registry.put_institution(Institution(FUND, "Fund"))
+    await registry.put_application(Application(FUND, "app", "App"))
+    await registry.put_capacity(Capacity("INSURED", "Insured"))
+    assert await registry.delete("institution", (FUND,))
+    assert await registry.list_applications(FUND) == []
+    assert await registry.credential_epoch(FUND, "app") is None
+    assert not await registry.delete("institution", (FUND,))
+    assert await registry.delete("capacity", ("INSURED",))

@@ -10,7 +10,7 @@ from crossroads.adapters.keys import HubKeys
 from crossroads.adapters.sql.store import open_store
 from crossroads.domain.audit import AuditRecord
 from crossroads.domain.errors import Refusal
-from crossroads.domain.merkle import MerkleTree
+from tests.merkle_model import MerkleTree
 from crossroads.services.clock import FixedClock
 from crossroads.services.transparency import AuditProofs, Sequencer
 from crossroads.verifier import ProofError, leaf_hash, verify_consistency, verify_inclusion, verify_tree_head

@@ -9,10 +9,8 @@ import pytest
 
 from crossroads.adapters.be_reference import load_reference
 from crossroads.domain.declarations.anomalies import status_of
-from crossroads.domain.declarations.dimona import (
-    CANCEL, CANCELLED, CLOSED, IN, OPEN, OUT, UPDATE, DimonaForm, DimonaPeriod, DimonaRules, Employer, EmployerRef,
-    Register, decide, events_for,
-)
+from crossroads.domain.declarations.dimona import CANCEL, CANCELLED, CLOSED, IN, OPEN, OUT, UPDATE, DimonaForm, DimonaPeriod, DimonaRules, Register, decide, events_for
+from crossroads.domain.declarations.employers import Employer, EmployerRef
 from crossroads.domain.identifiers import scheme_for
 
 TODAY = date(2026, 12, 1)

@@ -9,9 +9,8 @@ from datetime import date, timedelta
 from hypothesis import event, given, settings, strategies as st
 
 from crossroads.adapters.be_reference import load_reference
-from crossroads.domain.declarations.dimona import (
-    CANCEL, CANCELLED, IN, OTHER_SECTORS, OUT, UPDATE, DimonaForm, DimonaRules, Employer, EmployerRef, Register, decide,
-)
+from crossroads.domain.declarations.dimona import CANCEL, CANCELLED, IN, OTHER_SECTORS, OUT, UPDATE, DimonaForm, DimonaRules, Register, decide
+from crossroads.domain.declarations.employers import Employer, EmployerRef
 from crossroads.domain.declarations.codelists import quarter_of
 from crossroads.domain.identifiers import scheme_for
 

@@ -10,7 +10,8 @@ from crossroads.adapters.be_reference import load_reference
 from crossroads.adapters.official_forms import XmlOfficialForms
 from crossroads.demo.dmfa_file import WorkerLineSpec, dmfa_xml
 from crossroads.domain.declarations import dmfa
-from crossroads.domain.declarations.dimona import CANCELLED, CLOSED, OPEN, DimonaPeriod, Employer
+from crossroads.domain.declarations.dimona import CANCELLED, CLOSED, OPEN, DimonaPeriod
+from crossroads.domain.declarations.employers import Employer
 from crossroads.domain.identifiers import scheme_for
 
 EMPLOYER = Employer("0403448140", "1000097", "Acme")

@@ -7,7 +7,8 @@ import hashlib
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from crossroads.domain.merkle import Frontier, MerkleTree, perfect_parts
+from crossroads.domain.merkle import Frontier, perfect_parts
+from tests.merkle_model import MerkleTree
 from crossroads.verifier import EMPTY_ROOT, leaf_hash, node_hash, verify_consistency, verify_inclusion
 
 # The eight entries of the reference test data of RFC 6962's implementation (certificate-transparency),

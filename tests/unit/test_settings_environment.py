@@ -28,6 +28,7 @@ def test_a_misspelt_variable_is_reported_with_the_name_it_resembles(environ):
     environ.setenv("CROSSROADS_ADMIN_TOKEN_FIEL", "/run/credentials/admin")
     environ.setenv("CROSSROADS_SOMETHING_ELSE", "1")
     environ.setenv("CROSSROADS_BENCH_POSTGRES_DSN", "postgresql://bench")  # the benchmarks' own
+    environ.setenv("CROSSROADS_HUB", "https://hub.example")  # the client commands' own
     environ.setenv("CROSSROADS_PORT", "8001")
     environ.setenv("CROSSROADS_ADMIN_TOKEN_FILE", "/run/credentials/admin")
     ignored = "is not a setting of the hub and is ignored"

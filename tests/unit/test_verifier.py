@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import crossroads.verifier as verifier
-from crossroads.domain.merkle import MerkleTree
+from tests.merkle_model import MerkleTree
 from crossroads.verifier import ProofError, leaf_hash, verify_consistency, verify_inclusion
 
 

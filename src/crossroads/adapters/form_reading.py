@@ -11,7 +11,8 @@ from datetime import date
 
 from lxml import etree
 
-from ..domain.declarations.dimona import KINDS, DimonaForm, EmployerRef
+from ..domain.declarations.dimona import KINDS, DimonaForm
+from ..domain.declarations.employers import EmployerRef
 from ..domain.declarations.dmfa import (
     Contribution, DmfaDeclaration, DmfaWorker, Occupation, Remuneration, WorkerLine, WorkingTime,
 )

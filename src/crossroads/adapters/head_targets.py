@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from ..domain.merkle import TreeHead
-from ..services.witnessing import HeadTarget, Prove
+from ..services.ports import HeadTarget, Prove
 
 
 class DirectoryTarget(HeadTarget):
@@ -25,11 +25,17 @@ class DirectoryTarget(HeadTarget):
     async def publish(self, head: TreeHead, prove: Prove) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"tree-head-{head.tree_size:012d}.json"
+        text = json.dumps(head.as_dict(), sort_keys=True) + "\n"
         if path.exists():
+            # The same head again is taken (a restarted hub publishes its latest head anew);
+            # another head of a size published before is a second history, as a witness
+            # refuses it: the folder keeps the first and the publisher counts a failure.
+            if path.read_text(encoding="utf-8") != text:
+                raise RuntimeError(f"{path} holds another tree head of size {head.tree_size}")
             return None
         partial = self.directory / f".{path.name}.partial"
         with open(partial, "w", encoding="utf-8") as out:
-            out.write(json.dumps(head.as_dict(), sort_keys=True) + "\n")
+            out.write(text)
             out.flush()
             os.fsync(out.fileno())
         os.link(partial, path)  # fails rather than replace a head published before

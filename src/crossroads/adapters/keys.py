@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-import warnings
 from pathlib import Path
 
 from joserfc import jws, jwt
@@ -21,14 +20,10 @@ from joserfc.errors import ExpiredTokenError, InvalidClaimError, JoseError, Miss
 from joserfc.jwk import KeySet, OKPKey
 
 from ..domain.errors import Refusal
+# The request signatures' format is the provider kit's, which verifies them at the institutions.
+from ..providerkit.signatures import ALGORITHMS, SIGNATURE_REGISTRY as _SIGNATURE_REGISTRY
+from ..providerkit.signatures import verify_detached as verify_detached  # re-exported
 from ..services.ports import Signer
-
-# RFC 9864 deprecates the polymorphic "EdDSA" name in favour of "Ed25519", which joserfc does not
-# register yet; "EdDSA" over an Ed25519 key is the same signature, and what clients accept today.
-ALGORITHMS = ["EdDSA", "ES256"]
-warnings.filterwarnings("ignore", message="EdDSA is deprecated")
-# Request signatures carry our own protected header parameters (request id, audience, time).
-_SIGNATURE_REGISTRY = jws.JWSRegistry(algorithms=ALGORITHMS, strict_check_header=False)
 # Clocks of applications and hub processes drift apart by a few seconds; a minute is generous.
 CLOCK_SKEW_SECONDS = 60
 _TIMES = ("exp", "iat", "nbf")
@@ -168,11 +163,12 @@ def generate_application_key(kind: str = "Ed25519") -> dict:
     return data
 
 
+def client_key_path(data_dir: Path, client_id: str) -> Path:
+    """Where an application's private key is kept in a data folder (the demo writes its own there;
+    `crossroads token` and `ask` read it by default)."""
+    return data_dir / "clients" / f"{client_id.replace(':', '_')}.jwk.json"
+
+
 def public_jwk(private_jwk: dict) -> dict:
     return {k: v for k, v in private_jwk.items() if k not in ("d", "p", "q", "dp", "dq", "qi")}
 
-
-def verify_detached(signature: str, payload: bytes, key_set: KeySet) -> dict:
-    """Verify a hub request signature; return its protected header. Raises JoseError."""
-    obj = jws.deserialize_compact(signature, key_set, payload=payload, registry=_SIGNATURE_REGISTRY)
-    return dict(obj.protected)

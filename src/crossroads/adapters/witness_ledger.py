@@ -10,7 +10,7 @@ import json
 import os
 from pathlib import Path
 
-from ..services.witness import WitnessLedger
+from ..services.ports import WitnessLedger
 
 
 class FileWitnessLedger(WitnessLedger):

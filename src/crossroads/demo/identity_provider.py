@@ -1,10 +1,11 @@
 """A development OpenID Connect provider for the demo: anyone may sign in as any person.
 
-It exists so that the citizen's view can be tried without a real eID; `create_app` mounts it only
-in demo mode, and every page it shows says what it is. Written by hand because the libraries that
-implement a provider (Authlib's server side among them) need a web framework integration we do not
-use, and this one is the minimum a relying party needs: discovery, JWKS, the authorization code
-flow with PKCE (S256), and RS256 ID tokens, signed with joserfc.
+It exists so that the citizen's view can be tried without a real eID; the demo's wiring
+(demo/wiring.py) builds it and mounts it only in demo mode, and every page it shows says what it
+is. Written by hand because the libraries that implement a provider (Authlib's server side among
+them) need a web framework integration we do not use, and this one is the minimum a relying party
+needs: discovery, JWKS, the authorization code flow with PKCE (S256), and RS256 ID tokens, signed
+with joserfc.
 
 It keeps no state of its own: an authorization code is a short-lived JWT it signed, whose `jti`
 the hub's replay guard (shared by every hub process) lets through once.
@@ -26,6 +27,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
+from ..entrypoints.api.dependencies import hub_of
 from ..entrypoints.api.json_input import JSONRoute
 from ..services.ports import ReplayGuard
 from ..templates import render
@@ -134,14 +136,14 @@ class DevelopmentIdentityProvider:
 
 
 def _provider(request: Request) -> DevelopmentIdentityProvider:
-    provider = request.app.state.hub.dev_idp
-    if provider is None:  # the routes exist only in demo mode, where bootstrap builds the provider
+    provider = hub_of(request).dev_idp
+    if provider is None:  # the routes exist only in demo mode, where bootstrap_demo builds it
         raise RuntimeError("the development identity provider is mounted but was not built")
     return provider
 
 
 def router() -> APIRouter:
-    """The provider's routes; `create_app` includes them only in demo mode."""
+    """The provider's routes; `create_demo_app` includes them only in demo mode."""
     routes = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=JSONRoute)
 
     @routes.get("/.well-known/openid-configuration")

@@ -1,4 +1,5 @@
-"""Starting the demo's processes on a machine: free ports, and waiting until a server answers.
+"""Starting the demo's processes on a machine: free ports, waiting until a server answers, and
+a child process that stops with its parent.
 
 Used by `crossroads demo`, the end-to-end tests and the benchmarks, which all start a hub and
 its providers as separate processes.
@@ -6,9 +7,14 @@ its providers as separate processes.
 
 from __future__ import annotations
 
+import ctypes
+import os
 import random
+import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 
 import httpx
@@ -33,6 +39,36 @@ def free_port_block(count: int) -> int:
             for s in sockets:
                 s.close()
     raise RuntimeError("no free block of ports")
+
+
+def busy_port(ports: list[int], host: str = "127.0.0.1") -> int | None:
+    """The first of `ports` a server could not listen on now, or None when all are free."""
+    for port in ports:
+        with socket.socket() as s:
+            # As uvicorn binds: a port whose last connections linger in TIME_WAIT is free to it.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((host, port))
+            except OSError:
+                return port
+    return None
+
+
+def stop_with_parent(parent: int) -> None:
+    """Have this process receive SIGTERM when the process `parent` ends, however it ends (even
+    killed outright, when it has no chance to stop its children itself)."""
+    if sys.platform.startswith("linux"):
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    else:
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        threading.Thread(target=watch, daemon=True).start()
+    if os.getppid() != parent:  # it ended before the line above took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def wait_ready(url: str, process: subprocess.Popen | None = None, timeout: float = 30) -> None:

@@ -4,22 +4,42 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
+from typing import Protocol
 
-from ..adapters.keys import generate_application_key, public_jwk
+from ..adapters.keys import client_key_path, generate_application_key, public_jwk
 from ..bootstrap import Hub
 from ..domain.registry import Application, Institution, IntegrationRight, RoutedProvider
-from ..services.auth import Caller
-from ..entrypoints.declarations_source import MOUNT as SOURCE_MOUNT
+from ..domain.callers import Caller
+from ..entrypoints.api.declarations_source import MOUNT as SOURCE_MOUNT
 from . import country, employers
 
 
-def client_key_path(data_dir: Path, client_id: str) -> Path:
-    return data_dir / "clients" / f"{client_id.replace(':', '_')}.jwk.json"
+__all__ = ["client_key_path", "example_subject", "seed"]
 
 
-async def seed(hub: Hub, persons: int, provider_host: str, provider_port_base: int, progress=None) -> dict:
+class SeedProgress(Protocol):
+    """Told what seeding does, so that `crossroads demo` can show it (it takes seconds)."""
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        """A stage begins; `total` is the number of steps it will advance by, when counted."""
+
+    def advance(self, steps: int) -> None:
+        """`steps` more steps of the current stage are done."""
+
+
+class _Quiet:
+    def stage(self, name: str, total: int | None = None) -> None:
+        pass
+
+    def advance(self, steps: int) -> None:
+        pass
+
+
+async def seed(hub: Hub, persons: int, provider_host: str, provider_port_base: int,
+               progress: SeedProgress | None = None) -> dict:
     """Idempotent: a second run re-puts the registry and re-integrates the same persons."""
+    progress = progress or _Quiet()
+    progress.stage("the registry: institutions, services, authorizations, applications")
     for member in country.MEMBERS:
         base_url = None if member.port_offset is None else f"http://{provider_host}:{provider_port_base + member.port_offset}"
         if member.served_by_hub:
@@ -56,10 +76,12 @@ async def seed(hub: Hub, persons: int, provider_host: str, provider_port_base: i
         await hub.registry.put_authorization(authorization)
     await _subscribe(hub, provider_host, provider_port_base)
     subjects = country.persons(persons)
-    report = await hub.directory.import_lines(country.directory_lines(subjects), None, "demo-seed", progress)
+    lines = country.directory_lines(subjects)
+    progress.stage("the reference directory", len(lines))
+    report = await hub.directory.import_lines(lines, None, "demo-seed", progress.advance)
     if report.errors:
         raise RuntimeError(f"the demo directory has bad lines: {report.errors[:3]}")
-    await _declare(hub, subjects)
+    await _declare(hub, subjects, progress)
     return {"clients": clients, "subjects": subjects, "entries": report.applied}
 
 
@@ -76,7 +98,7 @@ async def _subscribe(hub: Hub, provider_host: str, provider_port_base: int) -> N
                                       "push" if webhook else "pull", webhook)
 
 
-async def _declare(hub: Hub, subjects: list[str]) -> None:
+async def _declare(hub: Hub, subjects: list[str], progress: SeedProgress) -> None:
     """The employers' register, the payroll office's mandates, and a DIMONA IN for each employed
     person, declared by the payroll office through the declarations service (once: a second
     seeding finds the periods and declares nothing again)."""
@@ -85,7 +107,10 @@ async def _declare(hub: Hub, subjects: list[str]) -> None:
         await hub.declarations.put_employer(company_id, noss, name, True)
         await hub.declarations.put_mandate(payroll, company_id, date(2024, 1, 1), None)
     declarant = Caller(payroll, "payroll-app")
-    for subject, employer, start, worker_type in employers.employed(subjects):
+    employed = employers.employed(subjects)
+    progress.stage("the employers' DIMONA declarations", len(employed))
+    for subject, employer, start, worker_type in employed:
+        progress.advance(1)
         if await hub.store.declarations.periods_of(subject):
             continue
         await hub.declarations.submit_dimona(declarant, employers.dimona_in(subject, employer, start, worker_type), "en")

@@ -1,10 +1,11 @@
 """Audit records and their canonical encoding.
 
-The canonical encoding is what a later Merkle tree hashes as a leaf, so it must be byte-for-byte
-reproducible: JSON with sorted keys, no insignificant white space, UTF-8 (orjson's compact output
-with OPT_SORT_KEYS, which is that), integers only (latency
-in microseconds, time in milliseconds since the epoch). Absent values are left out rather than
-written as null, so that adding an optional field later does not change earlier leaves.
+The canonical encoding is what the audit log's Merkle tree hashes as a leaf (`domain/merkle.py`;
+checked from outside by `verifier.py`), so it must be byte-for-byte reproducible: JSON with
+sorted keys, no insignificant white space, UTF-8 (orjson's compact output with OPT_SORT_KEYS,
+which is that), integers only (latency in microseconds, time in milliseconds since the epoch).
+Absent values are left out rather than written as null, so that adding an optional field later
+does not change earlier leaves.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9 .:_@/+=-]")
 
 @dataclass(frozen=True)
 class AuditRecord:
-    kind: str  # "exchange" | "registry" | "directory" | "auth"
+    kind: str  # "exchange", "registry", "directory", "auth", "mutation", "declaration", "request"
     at_ms: int
     outcome: str  # "ok" or a refusal code
     request_id: str | None = None  # the hub's own, unique per request

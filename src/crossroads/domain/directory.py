@@ -1,17 +1,22 @@
-"""The reference directory: which institution holds a file on which person, in which capacity, when.
+"""The reference directory: which institution holds a file on which person, in which capacity, when,
+how a change (integrate, end, remove) changes those periods, and who may ask about the person.
 
 Persons are stored under a keyed hash of their identifier (see `subjects.SubjectHasher`); the
 directory never needs the clear number, since every question about a person arrives with it.
+Every store applies changes with `periods_after`, so that SQLite, PostgreSQL and the tests'
+in-memory directory agree on the periods a person is held for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import date
 from enum import Enum
+from typing import NamedTuple
 
 from .errors import Refusal
-from .periods import Period, union_covers
+from .periods import ONE_DAY, Period, merge_into, subtract, union_covers
 
 
 class Phase(str, Enum):
@@ -28,6 +33,53 @@ class Integration:
     capacity: str
     phase: Phase
     period: Period
+
+
+class IntegrationChange(NamedTuple):
+    """One line of a directory update: integrate (merge), end, or remove a period.
+
+    A named tuple rather than a dataclass: a bulk load makes millions, and passes them between
+    processes (see `directory_lines`), where a tuple is several times cheaper to build and pickle.
+    """
+
+    op: str  # "integrate" | "end" | "remove"
+    subject_key: bytes
+    institution: str
+    capacity: str
+    phase: Phase = Phase.DEFINITIVE
+    period: Period | None = None  # integrate/remove: the period; None removes all
+    end: date | None = None  # end: the last day
+
+
+Held = set[tuple[Phase, Period]]  # the periods of one (person, institution, capacity), by phase
+
+
+def periods_after(current: Held, change: IntegrationChange) -> Held:
+    """The periods of one (person, institution, capacity) after one change.
+
+    Integrating merges the period with those of the same phase it overlaps or touches (a
+    provisional and a definitive period are kept apart: each counts differently in
+    `check_access`). Ending takes out every day after the last one, and removing takes out the
+    period's days (every day when no period is named), in both phases.
+    """
+    if change.op == "integrate":
+        if change.period is None:
+            raise ValueError("an integration needs a period")
+        same_phase = [period for phase, period in current if phase == change.phase]
+        absorbed, merged = merge_into(same_phase, change.period)
+        kept = {(ph, pe) for ph, pe in current if not (ph == change.phase and pe in absorbed)}
+        return kept | {(change.phase, merged)}
+    if change.op == "end":
+        if change.end is None:
+            raise ValueError("ending an integration needs its last day")
+        if change.end == date.max:  # ends after the calendar's last day: nothing to take out
+            return set(current)
+        removed = Period(change.end + ONE_DAY)
+    elif change.op == "remove":
+        removed = change.period or Period(date.min)
+    else:
+        raise ValueError(f"unknown directory change {change.op!r}")
+    return {(phase, left) for phase, period in current for left in subtract(period, removed)}
 
 
 def check_access(

@@ -67,7 +67,15 @@ CATALOGUE: dict[str, ErrorCode] = {c.code: c for c in _CODES}
 
 
 class Refusal(Exception):
-    """A refusal with a stable code. Raised by the domain and services, rendered by entrypoints."""
+    """A refusal with a stable code. Raised by the domain and services, rendered by entrypoints.
+
+    Every refused request is in the audit log exactly once. A use case that writes its refusal's
+    record itself, with what only it knows (the service, the subject's hash, the authorization),
+    says so with `mark_audited()` as it raises; the HTTP layer records every other refusal (a bad
+    token, a malformed body, a wrong method) and never one marked audited.
+    """
+
+    audited: bool = False  # True once the use case that refused wrote the audit record
 
     def __init__(self, code: str, message: str, field: str | None = None) -> None:
         if code not in CATALOGUE:
@@ -81,6 +89,11 @@ class Refusal(Exception):
         # Exception pickles its args (the message alone); a refusal crosses process boundaries
         # (a bulk load's parsing processes) whole.
         return type(self), (self.code, self.message, self.field)
+
+    def mark_audited(self) -> "Refusal":
+        """Say that this refusal's audit record is written (by the use case raising it)."""
+        self.audited = True
+        return self
 
     @property
     def status(self) -> int:

@@ -7,6 +7,7 @@ compact form used everywhere inside the hub.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
@@ -37,6 +38,11 @@ class IdentifierScheme:
 
     def normalise_person(self, value: object, field: str = "subject") -> str:
         return _normalise_person(self, _as_text(value, field, self.person_label), field)
+
+    def person_from_claim(self, value: str) -> str:
+        """The person an identity provider vouched for, from an ID token claim (see
+        `identifier_from_claim`); a `Refusal` when it is not a valid person number of this country."""
+        return self.normalise_person(identifier_from_claim(value, self.country))
 
     def person_or_none(self, value: str) -> str | None:
         """The normalised person number, or None when it fails its checks (the declarations'
@@ -124,3 +130,9 @@ def scheme_for(country: str) -> IdentifierScheme:
     except KeyError:
         raise ValueError(f"no identifier scheme for country {country!r}; known: {sorted(SCHEMES)}") from None
 
+
+
+def identifier_from_claim(value: str, country: str) -> str:
+    """The national identifier in an ID token claim: eIDAS and Smart-ID style values carry the
+    country in front ("EE38001085718", "PNOEE-38001085718"), which the identifier scheme does not."""
+    return re.sub(rf"^(?:PNO)?{country}-?", "", value.strip(), flags=re.IGNORECASE)

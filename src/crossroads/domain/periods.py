@@ -39,6 +39,9 @@ class Period:
         # millions of periods from its parsing processes.
         return Period, (self.start, self.end)
 
+    def as_dict(self) -> dict[str, str | None]:
+        return period_dict(self.start, self.end)
+
     @property
     def last_day(self) -> date:
         return self.end if self.end is not None else date.max
@@ -126,3 +129,8 @@ def parse_date(value: object, field: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise Refusal("invalid_period", f"{field} is not a real date: {value!r} (expected YYYY-MM-DD).", field) from None
+
+
+def period_dict(start: date, end: date | None) -> dict[str, str | None]:
+    """A period as every answer and record spells it: ISO dates, `end` None when open."""
+    return {"start": start.isoformat(), "end": end.isoformat() if end else None}

@@ -35,8 +35,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..adapters.keys import verify_detached
 from ..domain.errors import Refusal, framework_refusal
+from .signatures import verify_detached
 
 Handler = Callable[[dict], Awaitable[dict]]
 EventsHandler = Callable[[list], Awaitable[None]]

@@ -1,1 +1,1 @@
-"""Use cases, written against the ports in `ports.py`."""
+"""Use cases, written against the ports in `ports/`."""

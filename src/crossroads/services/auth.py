@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..domain.audit import AuditRecord, untrusted_text
+from ..domain.callers import Caller
 from ..domain.errors import Refusal
 from ..domain.registry import split_client_id
 from .clock import Clock
@@ -24,24 +25,6 @@ from .ports import AuditLog, RegistryRepository, ReplayGuard, Signer
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _TOKEN_CACHE_LIMIT = 100_000
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling: an application of an institution, or the hub's operator."""
-
-    institution: str | None
-    application: str | None
-    operator: bool = False
-
-    @property
-    def client_id(self) -> str | None:
-        if self.institution and self.application:
-            return f"{self.institution}:{self.application}"
-        return None
-
-
-OPERATOR = Caller(institution=None, application=None, operator=True)
 
 
 class RevokedCredential(Refusal):
@@ -98,7 +81,7 @@ class TokenService:
                 target=None if client_id is None else untrusted_text(client_id),
                 detail={"reason": refusal.message, "claimed": _claimed_client(form)},
             ))
-            raise
+            raise refusal.mark_audited()
         return token
 
     async def _issue(self, form: dict[str, str]) -> dict:

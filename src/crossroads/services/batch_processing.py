@@ -18,10 +18,10 @@ import orjson
 
 from ..domain.audit import AuditRecord
 from ..domain.declarations.anomalies import Anomaly
-from ..domain.declarations.dimona import DimonaForm
+from ..domain.declarations.dimona import DimonaForm, refused_form_name
 from ..domain.declarations.records import DIMONA, DMFA, Batch, Declaration
 from ..domain.errors import Refusal
-from .auth import Caller
+from ..domain.callers import Caller
 from .clock import Clock
 from .declarations import DeclarationService
 from .ports import AuditLog, DeclarationStore, OfficialForms
@@ -125,7 +125,8 @@ class BatchProcessor:
         decided = []
         for form in forms:  # each in its own transaction, with the batch's id: a restart resumes after it
             if isinstance(form, list):
-                decided.append(await self._service.record_unreadable(caller, DIMONA, "Dimona", form, batch.language, batch.id))
+                decided.append(await self._service.record_unreadable(
+                    caller, DIMONA, refused_form_name(form), form, batch.language, batch.id))
             else:
                 decided.append(await self._service.dimona_form(caller, form, batch.language, batch.id, strict_mandate=False))
         return decided

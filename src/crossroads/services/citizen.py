@@ -4,6 +4,11 @@ The entries are found through the keyed hash of the citizen's identifier (the in
 log keeps); the identifier itself is never stored. Each entry comes with its canonical bytes and
 an inclusion proof against the latest signed tree head, so that the citizen's software can check,
 with `crossroads.verifier` alone, that the hub shows them what it logged and nothing else.
+
+Codes become the registry's names where it has them: services and mutation types by their name,
+institutions and applications too. A change a source published about the person lists each
+institution it was sent to, with the purpose and the authorization (and its legal basis) under
+which that institution receives it.
 """
 
 from __future__ import annotations
@@ -12,11 +17,23 @@ from dataclasses import dataclass
 
 from ..domain.audit import AuditRecord
 from ..domain.merkle import TreeHead
-from .ports import TransparencyLog
+from .ports import MutationStore, TransparencyLog
+from .registry import HOLDERS_NAME, HOLDERS_SERVICE
 from .registry_cache import RegistryCache
 from .transparency import AuditProofs
 
 MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """An institution a published change was sent to, and under which authorization."""
+
+    institution: str
+    institution_name: str | None
+    authorization: str | None
+    purpose: str | None
+    legal_basis: str | None
 
 
 @dataclass(frozen=True)
@@ -28,8 +45,10 @@ class Consultation:
     entry: bytes  # the canonical bytes hashed into the tree
     institution_name: str | None
     application_name: str | None
-    service_name: str | None
+    service_name: str | None  # the service's, or the mutation type's, name
+    purpose: str | None  # as logged, or else the authorization's (a delivered change logs none)
     legal_basis: str | None
+    recipients: tuple[Recipient, ...]  # for a published change: every institution it was sent to
     leaf_index: int | None  # None until the sequencer has placed it
     inclusion_path: list[bytes] | None  # None while the entry is not yet under a signed head
 
@@ -47,10 +66,13 @@ class HistoryPage:
 
 
 class ConsultationHistory:
-    def __init__(self, log_store: TransparencyLog, proofs: AuditProofs, registry: RegistryCache) -> None:
+    def __init__(self, log_store: TransparencyLog, proofs: AuditProofs, registry: RegistryCache,
+                 mutation_types: MutationStore | None = None) -> None:
+        """`mutation_types` names the changes published about the person (else: their codes)."""
         self._log = log_store
         self._proofs = proofs
         self._registry = registry
+        self._mutation_types = mutation_types
 
     async def page(self, subject_key: bytes, *, limit: int = 50, before: int | None = None,
                    kinds: frozenset[str] = frozenset({"exchange", "directory", "mutation"}),
@@ -89,23 +111,64 @@ class ConsultationHistory:
         cosigned = await self._proofs.cosignatures(head.tree_size) if head else []
         return HistoryPage(consultations, head, cosigned, records[-1][0] if more else None)
 
-    async def _names(self, record: AuditRecord) -> dict[str, str | None]:
+    async def _names(self, record: AuditRecord) -> dict:
         """The registry's names for the codes an entry logged. A name may have gone from the
         registry since; the entry is still listed, with its codes."""
         registry = self._registry
-        institution = await registry.institution(record.consumer) if record.consumer else None
         application = (await registry.application(record.consumer, record.application)
                        if record.consumer and record.application else None)
-        service = None
-        if record.service:
-            code, _, version = record.service.partition("/")
-            service = await registry.service(code, version or None)
         authorization = await registry.authorization(record.authorization) if record.authorization else None
-        return {"institution_name": institution.name if institution else None,
+        return {"institution_name": await self._institution_name(record.consumer),
                 "application_name": application.name if application else None,
-                "service_name": service.name if service else None,
-                "legal_basis": authorization.legal_basis if authorization else None}
+                "service_name": await self._service_name(record),
+                "purpose": record.purpose or (authorization.purpose if authorization else None),
+                "legal_basis": authorization.legal_basis if authorization else None,
+                "recipients": await self._recipients(record)}
 
+    async def _institution_name(self, number: str | None) -> str | None:
+        institution = await self._registry.institution(number) if number else None
+        return institution.name if institution else None
+
+    async def _service_name(self, record: AuditRecord) -> str | None:
+        if record.kind == "directory" and record.action in _DIRECTORY_CHANGES:
+            return f"{_DIRECTORY_CHANGES[record.action]} ({record.target})" if record.target else None
+        if not record.service:
+            return None
+        code, _, version = record.service.partition("/")
+        if code == HOLDERS_SERVICE:
+            return HOLDERS_NAME
+        if record.kind == "mutation":
+            if self._mutation_types is None:
+                return None
+            kind = await self._mutation_types.get_type(code, version or None)
+            return kind.name if kind else None
+        service = await self._registry.service(code, version or None)
+        return service.name if service else None
+
+    async def _recipients(self, record: AuditRecord) -> tuple[Recipient, ...]:
+        """Who a published change was sent to: each institution with the authorization it
+        receives the change under (`sent_to`); entries logged before that was recorded name the
+        institutions only (`recipients`)."""
+        if record.action != "mutation.publish":
+            return ()
+        sent = record.detail.get("sent_to")
+        if not isinstance(sent, list):
+            sent = [{"institution": number} for number in record.detail.get("recipients", [])]
+        found = []
+        for item in sent:
+            reference = item.get("authorization")
+            authorization = await self._registry.authorization(reference) if reference else None
+            found.append(Recipient(
+                item["institution"], await self._institution_name(item["institution"]), reference,
+                authorization.purpose if authorization else None,
+                authorization.legal_basis if authorization else None))
+        return tuple(found)
+
+
+# A directory change about the person, as they read it (its capacity follows in brackets).
+_DIRECTORY_CHANGES = {"directory.integrate": "Reference directory: holds a file on you",
+                      "directory.end": "Reference directory: ended its file on you",
+                      "directory.remove": "Reference directory: removed its file on you"}
 
 # Of the mutation records about a person, the citizen is shown what a source published and who
 # received it; attempts that failed and replays concern the hub's plumbing, not their data's use.

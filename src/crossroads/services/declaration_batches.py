@@ -8,7 +8,7 @@ first upload's batch.
 The queue is shared by every member, so no member's file may stop or hold it:
 - each kind of file has its own size limit, and each institution a quota of files and bytes
   waiting (`quota_exceeded` beyond it);
-- institutions take turns (services/ports.py, `next_batch`), so a file waits for at most one file
+- institutions take turns (services/ports/declarations.py, `next_batch`), so a file waits for at most one file
   of each other institution;
 - a file whose processing raises ends at once with result B and the error `batch_failed`; a file
   whose worker process dies (killed, out of memory) is tried again on its next turn, until it has
@@ -28,7 +28,7 @@ from typing import Callable
 
 from ..domain.declarations.records import DIMONA, DMFA, Batch, Declaration, QueueShare
 from ..domain.errors import Refusal
-from .auth import Caller
+from ..domain.callers import Caller
 from .batch_processing import audit_batch_end, declaration_out
 from .clock import Clock, sleep_unless
 from .declarations import declarant, declared_by

@@ -9,7 +9,7 @@ from collections import defaultdict
 from typing import Callable
 
 from ..domain.errors import Refusal
-from .auth import Caller
+from ..domain.callers import Caller
 from .clock import sleep_unless
 from .mutations import MutationService
 from .ports import DeclarationStore

@@ -17,29 +17,22 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from ..domain.audit import AuditRecord
 from ..domain.declarations import dimona, dmfa, social_risk
+from ..domain.declarations.employers import Employer, EmployerRef
+from ..domain.declarations.events import Event
 from ..domain.declarations.anomalies import Anomaly, Glossary, status_of
 from ..domain.declarations.codelists import quarter_bounds
 from ..domain.declarations.records import DIMONA, DMFA, SOCIAL_RISK, Declaration
 from ..domain.errors import Refusal
 from ..domain.identifiers import IdentifierScheme
 from ..domain.subjects import SubjectHasher
-from .auth import Caller
+from ..domain.callers import Caller
 from .clock import Clock
 from .ports import AuditLog, DeclarationStore, OfficialForms
 
 log = logging.getLogger("crossroads.declarations")
-LANGUAGES = ("nl", "fr", "en")
+LANGUAGES = ("nl", "fr", "en")  # the glossaries' languages, in which anomalies are explained
 _RISK_VALIDATORS = {name: Draft202012Validator(schema, format_checker=FormatChecker())
                     for name, schema in social_risk.SCENARIOS.items()}
-
-
-def language_of(header: str | None) -> str:
-    """nl, fr or en from an Accept-Language header; Dutch, the glossaries' language, by default."""
-    for part in (header or "").split(","):
-        tag = part.split(";")[0].strip().lower()[:2]
-        if tag in LANGUAGES:
-            return tag
-    return "nl"
 
 
 class DeclarationService:
@@ -57,11 +50,11 @@ class DeclarationService:
 
     # The employers' register and mandates (operator) -------------------------------------
 
-    async def put_employer(self, company_id: str, noss: str | None, name: str, active: bool) -> tuple[dimona.Employer, bool]:
+    async def put_employer(self, company_id: str, noss: str | None, name: str, active: bool) -> tuple[Employer, bool]:
         number = self._scheme.normalise_enterprise(company_id, "company_id")
         if noss is not None and not (noss.isdigit() and len(noss) <= 9):
             raise Refusal("malformed_request", "noss is the NOSS registration number: up to 9 digits.", "noss")
-        employer = dimona.Employer(number, str(int(noss)) if noss else None, name, active)
+        employer = Employer(number, str(int(noss)) if noss else None, name, active)
         created = await self._store.put_employer(employer)
         await self._audit.append(AuditRecord(kind="registry", at_ms=self._clock.now_ms(), outcome="ok",
                                              action=f"employer.{'create' if created else 'update'}", target=number))
@@ -70,7 +63,7 @@ class DeclarationService:
     async def put_mandate(self, office: str, employer: str, valid_from: date, valid_to: date | None) -> None:
         office = self._scheme.normalise_enterprise(office, "office")
         employer = self._scheme.normalise_enterprise(employer, "employer")
-        if await self._store.find_employer(dimona.EmployerRef(company_id=employer)) is None:
+        if await self._store.find_employer(EmployerRef(company_id=employer)) is None:
             raise Refusal("not_found", f"no employer {employer} is registered.", "employer")
         if valid_to is not None and valid_to < valid_from:
             raise Refusal("invalid_period", "valid_to is before valid_from.", "valid_to")
@@ -85,7 +78,8 @@ class DeclarationService:
         """One DIMONA form, decided at once (status A, W or B)."""
         forms, schema_anomalies = self._forms.read_dimona(document)
         if schema_anomalies:
-            return await self.record_unreadable(caller, DIMONA, "Dimona", schema_anomalies, language)
+            name = dimona.refused_form_name(schema_anomalies)
+            return await self.record_unreadable(caller, DIMONA, name, schema_anomalies, language)
         if len(forms) != 1:
             raise Refusal("malformed_request", f"the document holds {len(forms)} forms; send several as a batch file "
                           "(POST /v1/declarations/batches).")
@@ -96,7 +90,8 @@ class DeclarationService:
         started = self._clock.now()
         employer = await self._store.find_employer(form.employer) if (form.employer.noss or form.employer.company_id) else None
         mandate = [] if employer is None else await self._mandate(
-            caller, employer.company_id, strict_mandate, self._dimona.glossary, "90256-155", f"{form.path}/EmployerId")
+            caller, employer.company_id, strict_mandate, self._dimona.glossary, "90256-155",
+            form.at("EmployerId"))
         today = self._clock.today()
         inss = self._normalise(form.inss) if form.inss else None
 
@@ -135,7 +130,8 @@ class DeclarationService:
             await self._audit.append(AuditRecord(
                 kind="declaration", at_ms=self._clock.now_ms(), outcome="no_mandate", consumer=caller.institution,
                 application=caller.application, action="declaration.submit", target=employer))
-            raise Refusal("no_mandate", f"{caller.institution} has no mandate to declare for employer {employer}.", "employer")
+            raise Refusal("no_mandate", f"{caller.institution} has no mandate to declare for employer "
+                          f"{employer}.", "employer").mark_audited()
         assert glossary is not None
         return [glossary.anomaly(code, path, f"no mandate for employer {employer}")]
 
@@ -150,7 +146,7 @@ class DeclarationService:
         declaration, schema_anomalies = self._forms.read_dmfa(document)
         if declaration is None:
             return await self.record_unreadable(caller, DMFA, "DmfAOriginal", schema_anomalies, language, batch_id)
-        ref = dimona.EmployerRef(declaration.noss if declaration.noss != "0" else None, declaration.company_id)
+        ref = EmployerRef(declaration.noss if declaration.noss != "0" else None, declaration.company_id)
         employer = await self._store.find_employer(ref) if (ref.noss or ref.company_id) else None
         anomalies: list[Anomaly] = []
         if employer is not None:
@@ -168,7 +164,7 @@ class DeclarationService:
             summary={"quarter": declaration.quarter, "workers": len(declaration.workers),
                      "worker_lines": sum(len(w.lines) for w in declaration.workers), "net_owed_cents": declaration.net_owed})
         accepted = status != "B" and employer is not None
-        events = [dimona.Event("wages.declared", s.inss, last, {
+        events = [Event("wages.declared", s.inss, last, {
             "quarter": declaration.quarter, "employer": employer.company_id, "worker_code": s.worker_code,
             "gross_cents": s.gross, "days": s.days, "hours": s.hours}) for s in summaries] if accepted else []
         stored = await self._store.record(record, events, (declaration.quarter, employer.company_id, summaries) if accepted else None)
@@ -191,7 +187,7 @@ class DeclarationService:
             raise Refusal("malformed_request", f"{where or 'the declaration'}: {error.message[:200]}", where)
         g = social_risk.GLOSSARY
         employer_number = self._scheme.normalise_enterprise(body["employer"], "employer")
-        employer = await self._store.find_employer(dimona.EmployerRef(company_id=employer_number))
+        employer = await self._store.find_employer(EmployerRef(company_id=employer_number))
         inss = self._normalise(body["inss"])
         anomalies: list[Anomaly] = []
         if inss is None:
@@ -211,7 +207,7 @@ class DeclarationService:
             summary={k: v for k, v in body.items() if k not in ("inss", "language")})
         events = []
         if status != "B" and decision is not None and inss is not None:
-            events = [dimona.Event("social-risk.declared", inss, decision.effective,
+            events = [Event("social-risk.declared", inss, decision.effective,
                                    {"scenario": scenario, "employer": employer_number,
                                     **{k: v for k, v in body.items() if k not in ("inss", "employer", "language")}})]
         stored = await self._store.record(record, events)

@@ -78,7 +78,7 @@ class DirectoryService:
                 kind="directory", at_ms=self._clock.now_ms(), outcome=refusal.code, action="directory.change",
                 consumer=institution, detail={"actor": actor, "reason": refusal.message[:200], "field": refusal.field},
             ))
-            raise
+            raise refusal.mark_audited()
         await self._directory.apply([item])
         await self._audit.append(AuditRecord(
             kind="directory", at_ms=self._clock.now_ms(), outcome="ok", action=f"directory.{item.op}",
@@ -113,8 +113,9 @@ class DirectoryService:
         """`import_lines` over a CSV or JSON Lines file, its lines parsed by `parsers` when given.
 
         With a pool of processes, the blocks of the file are read and validated there while this
-        process writes: a bulk load then uses two cores (see docs/directory.md). Blocks are still
-        applied one after the other, in file order, and the report is the same as `import_lines`'.
+        process writes: a bulk load then uses two cores (docs/deployment.md, "Loading the
+        directory"). Blocks are still applied one after the other, in file order, and the report
+        is the same as `import_lines`'.
         """
         blocks = split_import(data, fmt, chunk_size) if parsers is not None else None
         parser = await self.parser(institution, with_institutions=True)

@@ -12,7 +12,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -254,15 +254,3 @@ def split_import(data: bytes, fmt: str, lines_per_block: int) -> list[str] | Non
         rows.pop()  # after the file's last newline
     return [header + "\n" + "\n".join(rows[at:at + lines_per_block]) + "\n"
             for at in range(0, len(rows), lines_per_block)]
-
-
-def blocks_of(raws: Iterable[Raw], size: int) -> Iterator[Sequence[Raw]]:
-    """Consecutive lists of `size` items (the last may be shorter)."""
-    block: list[Raw] = []
-    for raw in raws:
-        block.append(raw)
-        if len(block) >= size:
-            yield block
-            block = []
-    if block:
-        yield block

@@ -1,7 +1,9 @@
 """The exchange: one request about one subject, for one purpose, under one authorization.
 
-`ExchangeService.handle` runs the steps of DESIGN.md in order. Step 1 (authenticate) happens in
-the entrypoint, which hands over the authenticated `Caller`. Every outcome, answer or refusal, is
+`ExchangeService.handle` runs the exchange's steps in order (docs/concepts.md, "The exchange"):
+check the identifier, choose the authorization, check the reference directory, ask the provider,
+check and minimise its answer. Authentication happens before, in the entrypoint, which hands over
+the authenticated `Caller`. Every outcome, answer or refusal, is
 appended to the audit log before `handle` returns, so nothing leaves the hub unlogged.
 """
 
@@ -22,7 +24,7 @@ from ..domain.minimisation import minimise, path_tree
 from ..domain.periods import Period
 from ..domain.registry import Authorization, Institution, Service, check_code, choose_authorization
 from ..domain.subjects import SubjectHasher
-from .auth import Caller
+from ..domain.callers import Caller
 from .clock import Clock
 from .ports import AuditLog, DirectoryRepository, ProviderClient, RegistryRepository, Signer
 from .registry import HOLDERS_SERVICE
@@ -95,7 +97,7 @@ class ExchangeService:
             result = await run(request, request_id, trace)
         except Refusal as refusal:
             await self._append(request, request_id, trace, refusal.code, started)
-            raise
+            raise refusal.mark_audited()
         await self._append(request, request_id, trace, "ok", started)
         return result
 
@@ -141,7 +143,7 @@ class ExchangeService:
             "request_id": request_id, "service": service.code, "version": service.version,
             "subject": subject, "purpose": request.purpose, "authorization": authorization.reference,
             "legal_basis": authorization.legal_basis, "consumer": request.caller.institution,
-            "user_id": request.user_id, "period": _period_json(period), "parameters": request.parameters,
+            "user_id": request.user_id, "period": period.as_dict(), "parameters": request.parameters,
         })
         replies = await asyncio.gather(*(self._ask(p, service, body, request_id) for p in providers))
         if all(r.error is not None for r in replies):
@@ -222,14 +224,9 @@ class ExchangeService:
         raise Refusal("invalid_provider_response", f"provider {provider}'s answer does not match the response schema at /{where}: {message}")
 
 
-def _period_json(period: Period) -> dict:
-    return {"start": period.start.isoformat(), "end": period.end.isoformat() if period.end else None}
-
-
 def _holder_json(integration: Integration) -> dict:
     return {"institution": integration.institution, "capacity": integration.capacity,
-            "phase": integration.phase.value, "start": integration.period.start.isoformat(),
-            "end": integration.period.end.isoformat() if integration.period.end else None}
+            "phase": integration.phase.value, **integration.period.as_dict()}
 
 
 def _printable(value: object) -> str | None:

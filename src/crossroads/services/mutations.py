@@ -27,7 +27,7 @@ from ..domain.periods import parse_date
 from ..domain.registry import check_code, choose_authorization
 from ..domain.subjects import SubjectHasher
 from ..domain.webhooks import WebhookPolicy
-from .auth import Caller
+from ..domain.callers import Caller
 from .clock import Clock
 from .ports import AuditLog, Delivery, DirectoryRepository, MutationStore, PushQueue, RegistryRepository
 from .registry_cache import RegistryCache
@@ -192,7 +192,11 @@ class MutationService:
             kind="mutation", at_ms=mutation.published_at_ms, outcome="ok", action="mutation.publish",
             consumer=publisher, application=caller.application, service=f"{mutation.type}/{mutation.version}",
             subject_hash=mutation.subject_key.hex(), target=mutation.id,
-            detail={"effective_date": mutation.effective.isoformat(), "recipients": sorted({s.institution for s, _ in recipients})},
+            detail={"effective_date": mutation.effective.isoformat(),
+                    "recipients": sorted({s.institution for s, _ in recipients}),
+                    # shown to the person: each recipient with the authorization it receives under
+                    "sent_to": [{"institution": i, "authorization": a} for i, a in
+                                sorted({(s.institution, s.authorization) for s, _ in recipients})]},
         ) for _, mutation, _, recipients in to_store])
         stored = await self._store.publish_many(
             [(mutation, digest, [(s.id, message) for s, message in recipients]) for _, mutation, digest, recipients in to_store])

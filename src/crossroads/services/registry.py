@@ -26,6 +26,7 @@ from .ports import AuditLog, MutationStore, RegistryRepository
 from .registry_cache import RegistryCache
 
 HOLDERS_SERVICE = "directory.holders"
+HOLDERS_NAME = "Who holds a file on the person (the reference directory)"
 HOLDERS_FIELDS = ("institution", "capacity", "phase", "start", "end")
 _PUBLIC_KEY_TYPES = {("OKP", "Ed25519"), ("EC", "P-256")}
 

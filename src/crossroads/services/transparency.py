@@ -162,7 +162,7 @@ class AuditProofs:
         return head
 
     async def cosignatures(self, tree_size: int) -> list[dict]:
-        """Witnesses' countersignatures of the head of `tree_size` (see services/witnessing.py)."""
+        """Witnesses' countersignatures of the head of `tree_size` (see services/head_publisher.py)."""
         return [{"witness": witness, "cosignature": signature}
                 for witness, signature in (await self._log.cosignatures(tree_size)).items()]
 

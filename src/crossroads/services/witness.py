@@ -11,31 +11,14 @@ the witness knows the witness saw the same history.
 
 from __future__ import annotations
 
-import abc
 import base64
 from collections.abc import Sequence
 
 from ..domain.errors import Refusal
 from ..verifier import ProofError, tree_head_bytes, verify_consistency, verify_tree_head
-from .ports import Signer
+from .ports import Signer, WitnessLedger
 
 COSIGNATURE_TYPE = "crossroads-witness-cosignature"
-
-
-class WitnessLedger(abc.ABC):
-    """What a witness keeps: the heads it countersigned, and the evidence of split views."""
-
-    @abc.abstractmethod
-    def latest(self) -> dict | None:
-        """The last head countersigned: the hub's head dict plus "cosignature"."""
-
-    @abc.abstractmethod
-    def countersigned(self, head: dict) -> None:
-        """Keep a countersigned head durably before the cosignature is given out."""
-
-    @abc.abstractmethod
-    def evidence(self, record: dict) -> None:
-        """Keep a refused, contradicting head durably."""
 
 
 class Witness:

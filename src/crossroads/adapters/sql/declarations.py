@@ -10,9 +10,11 @@ from typing import Callable
 import orjson
 
 from ...domain.declarations.anomalies import Anomaly
-from ...domain.declarations.dimona import Decision, DimonaPeriod, Employer, EmployerRef, Event
+from ...domain.declarations.dimona import Decision, DimonaPeriod
+from ...domain.declarations.employers import Employer, EmployerRef
+from ...domain.declarations.events import Event
 from ...domain.declarations.dmfa import WorkerSummary
-from ...domain.declarations.records import Batch, Declaration, PendingEvent, QueueShare
+from ...domain.declarations.records import Batch, Declaration, Mandate, PendingEvent, QueueShare
 from ...services.ports import DeclarationStore
 from .database import Database, Transaction
 
@@ -84,6 +86,29 @@ class SqlDeclarations(DeclarationStore):
             "SELECT 1 FROM mandates WHERE office = ? AND employer = ? AND valid_from <= ? AND (valid_to IS NULL OR valid_to >= ?)",
             (office, employer, text, text))
         return row is not None
+
+    async def list_employers(self, after: str, limit: int) -> list[Employer]:
+        rows = await self._db.fetchall(
+            "SELECT company_id, noss, name, active FROM employers WHERE company_id > ?"
+            " ORDER BY company_id LIMIT ?", (after, limit))
+        return [Employer(r[0], r[1], r[2], bool(r[3])) for r in rows]
+
+    async def list_mandates(self, office: str | None, employer: str | None,
+                            after: tuple[str, str, date] | None, limit: int) -> list[Mandate]:
+        where, args = [], []
+        for column, value in (("office", office), ("employer", employer)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if after is not None:
+            where.append("(office, employer, valid_from) > (?, ?, ?)")
+            args += [after[0], after[1], after[2].isoformat()]
+        condition = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = await self._db.fetchall(
+            f"SELECT office, employer, valid_from, valid_to FROM mandates{condition}"
+            " ORDER BY office, employer, valid_from LIMIT ?", (*args, limit))
+        return [Mandate(r[0], r[1], date.fromisoformat(r[2]),
+                        date.fromisoformat(r[3]) if r[3] else None) for r in rows]
 
     # DIMONA ---------------------------------------------------------------------------------
 

@@ -6,9 +6,9 @@ from collections.abc import Collection
 from datetime import date
 from operator import itemgetter
 
-from ...domain.directory import Integration, Phase
-from ...domain.periods import ONE_DAY, Period, merge_into, subtract
-from ...services.ports import DirectoryRepository, IntegrationChange
+from ...domain.directory import Integration, IntegrationChange, Phase, periods_after
+from ...domain.periods import Period
+from ...services.ports import DirectoryRepository
 from .coalesce import Coalescer
 from .database import Database, Row, Transaction
 
@@ -30,25 +30,6 @@ def _integration(row: Row) -> Integration:
     )
 
 
-def _applied(current: set[tuple[Phase, Period]], change: IntegrationChange) -> set[tuple[Phase, Period]]:
-    """The periods of one (person, institution, capacity) after one change."""
-    if change.op == "integrate":
-        if change.period is None:
-            raise ValueError("an integration needs a period")
-        same_phase = [period for phase, period in current if phase == change.phase]
-        absorbed, merged = merge_into(same_phase, change.period)
-        return {(ph, pe) for ph, pe in current if not (ph == change.phase and pe in absorbed)} | {(change.phase, merged)}
-    if change.op == "end":
-        if change.end is None:
-            raise ValueError("ending an integration needs its last day")
-        if change.end == date.max:  # ends after the calendar's last day: nothing to take out
-            return set(current)
-        removed = Period(change.end + ONE_DAY)
-    else:
-        removed = change.period or Period(date.min)
-    return {(phase, left) for phase, period in current for left in subtract(period, removed)}
-
-
 class SqlDirectory(DirectoryRepository):
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -66,13 +47,13 @@ class SqlDirectory(DirectoryRepository):
             for change in changes:
                 key = (change.subject_key, change.institution, change.capacity)
                 if key in final:
-                    final[key] = _applied(set(final[key]), change)
+                    final[key] = periods_after(set(final[key]), change)
                 elif key not in original and change.op == "integrate" and change.period is not None:
                     # The common case of a first load: a new key's first integration is its only
                     # row. A tuple, not a set: hashing enums and dataclasses is what this loop spent.
                     final[key] = ((change.phase, change.period),)
                 else:
-                    final[key] = _applied(set(original.get(key, ())), change)
+                    final[key] = periods_after(set(original.get(key, ())), change)
             deletes, inserts = [], []
             for key, rows in final.items():
                 before = original.get(key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from ...domain.mutations import Mutation, MutationType, Subscription
+from ...domain.versions import version_key
 from ...services.ports import Delivery, MutationStore
 from .database import Database, Row
 
@@ -32,10 +33,6 @@ def _delivery(row: Row) -> Delivery:
                     subject_key=bytes(row[4]), message=bytes(row[5]), attempts=row[6], last_error=row[7], dead_at_ms=row[8])
 
 
-def _version_order(version: str) -> tuple:
-    return (0, int(version), "") if version.isdigit() else (1, 0, version)
-
-
 class SqlMutations(MutationStore):
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -61,7 +58,7 @@ class SqlMutations(MutationStore):
                                           (code, version))
             return _type(row) if row else None
         rows = await self._db.fetchall(f"SELECT {_TYPE_COLUMNS} FROM mutation_types WHERE code = ?", (code,))
-        return _type(max(rows, key=lambda r: _version_order(r[1]))) if rows else None
+        return _type(max(rows, key=lambda r: version_key(r[1]))) if rows else None
 
     async def list_types(self) -> list[MutationType]:
         rows = await self._db.fetchall(f"SELECT {_TYPE_COLUMNS} FROM mutation_types ORDER BY code, version")

@@ -16,6 +16,7 @@ from ...domain.errors import Refusal
 from ...domain.registry import (
     Application, Authorization, Capacity, Institution, IntegrationRight, RoutedProvider, Service,
 )
+from ...domain.versions import version_key
 from ...services.ports import RegistryRepository
 from .coalesce import Coalescer
 from .credential_marks import CredentialMark
@@ -78,10 +79,6 @@ def _authorization(row: Row) -> Authorization:
         required_capacities=tuple(json.loads(row[5])), allowed_fields=tuple(json.loads(row[6])),
         valid_from=_day(row[7]), valid_to=_day(row[8]), accepts_provisional=bool(row[9]),
     )
-
-
-def _version_key(version: str) -> tuple:
-    return tuple(int(p) if p.isdigit() else p for p in version.replace("-", ".").split("."))
 
 
 class SqlRegistry(RegistryRepository):
@@ -216,7 +213,7 @@ class SqlRegistry(RegistryRepository):
             row = await self._db.fetchone(f"{_SERVICE} WHERE code = ? AND version = ?", (code, version))
             return _service(row) if row else None
         rows = await self._db.fetchall(f"{_SERVICE} WHERE code = ?", (code,))
-        return _service(max(rows, key=lambda r: _version_key(r[1]))) if rows else None
+        return _service(max(rows, key=lambda r: version_key(r[1]))) if rows else None
 
     async def list_services(self) -> list[Service]:
         return [_service(r) for r in await self._db.fetchall(f"{_SERVICE} ORDER BY code, version")]

@@ -9,15 +9,25 @@ for that employer and worker (no overlap; OUT, update and cancel name an existin
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Callable
 
 from .anomalies import Anomaly, Glossary, status_of
 from .codelists import CodeList, quarter_of
+from ..periods import period_dict
+from .employers import Employer, EmployerRef
+from .events import Event
 
 IN, OUT, UPDATE, CANCEL = "DimonaIn", "DimonaOut", "DimonaUpdate", "DimonaCancel"
 KINDS = (IN, OUT, UPDATE, CANCEL)
+# Where each form carries the worker's INSS in the official schema (Dimona_20231.xsd): an IN
+# describes the worker in NaturalPerson; OUT, update and cancel name the INSS of a period directly.
+INSS_ELEMENT = {IN: "NaturalPerson/INSS", OUT: "INSS", UPDATE: "INSS", CANCEL: "INSS"}
+# The document element, the name a form goes by when the schema refused it before its kind showed.
+DOCUMENT = "Dimona"
+_BODY_IN_PATH = re.compile(r"^/Dimona/Form(?:\[\d+\])?/(" + "|".join(KINDS) + r")/")
 OPEN, CLOSED, CANCELLED = "open", "closed", "cancelled"
 
 # Joint committee "XXX": "other sectors", allowed by the schema and in no code list.
@@ -25,24 +35,6 @@ OTHER_SECTORS = "XXX"
 # Worker types whose declarations carry planned hours (glossary zone 01135).
 PLANNED_HOURS_TYPES = frozenset({"STU", "O17", "S17"})
 EARLIEST_START = date(1920, 1, 1)
-
-
-@dataclass(frozen=True)
-class EmployerRef:
-    """The employer as the form names it: NOSS registration number, enterprise number, or both."""
-
-    noss: str | None = None
-    company_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Employer:
-    """A known employer of the employers' register."""
-
-    company_id: str  # enterprise number, ten digits
-    noss: str | None
-    name: str
-    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -63,6 +55,20 @@ class DimonaForm:
     def at(self, element: str) -> str:
         return f"{self.path}/{element}"
 
+    @property
+    def inss_path(self) -> str:
+        return self.at(INSS_ELEMENT[self.kind])
+
+
+def refused_form_name(anomalies: list[Anomaly]) -> str:
+    """The name of a form the schema refused (`DimonaIn`…), read from where its anomalies point;
+    the document's name when none points inside a form's body (its header, or no body at all)."""
+    for anomaly in anomalies:
+        found = _BODY_IN_PATH.match(anomaly.path or "")
+        if found:
+            return found.group(1)
+    return DOCUMENT
+
 
 @dataclass(frozen=True)
 class DimonaPeriod:
@@ -80,18 +86,8 @@ class DimonaPeriod:
 
     def as_answer(self) -> dict:
         return {"period_id": self.id, "employer": self.employer, "worker_type": self.worker_type,
-                "joint_committee": self.joint_committee, "start": self.start.isoformat(),
-                "end": self.end.isoformat() if self.end else None, "status": self.status}
-
-
-@dataclass(frozen=True)
-class Event:
-    """A mutation the declarations service publishes once the declaration is stored."""
-
-    type: str  # employment.started | employment.ended | employment.changed | employment.cancelled
-    subject: str
-    effective: date
-    payload: dict
+                "joint_committee": self.joint_committee,
+                **period_dict(self.start, self.end), "status": self.status}
 
 
 @dataclass(frozen=True)
@@ -147,9 +143,9 @@ def decide(form: DimonaForm, rules: DimonaRules, register: Register, today: date
     if form.inss is not None:
         inss = rules.normalise_inss(form.inss)
         if inss is None:
-            anomalies.append(g.anomaly("00024-003", form.at("INSS"), "not a valid INSS"))
+            anomalies.append(g.anomaly("00024-003", form.inss_path, "not a valid INSS"))
     elif form.kind == IN:
-        anomalies.append(g.anomaly("00024-001", form.at("NaturalPerson/INSS")))
+        anomalies.append(g.anomaly("00024-001", form.inss_path))
     if any(a.blocking for a in anomalies):
         return Decision(anomalies, status_of(anomalies), register.employer, inss)
     employer = register.employer
@@ -163,13 +159,12 @@ def _dimona_in(form: DimonaForm, rules: DimonaRules, register: Register, today: 
                anomalies: list[Anomaly], employer: Employer, inss: str | None) -> Decision:
     g = rules.glossary
     assert form.start is not None and inss is not None  # the schema requires StartingDate
-    features = f"{form.path}/DimonaFeatures"
     if form.worker_type is None:
-        anomalies.append(g.anomaly("00655-001", f"{features}/WorkerType"))
+        anomalies.append(g.anomaly("00655-001", form.at("DimonaFeatures/WorkerType")))
     if form.joint_committee is None:
-        anomalies.append(g.anomaly("00046-001", f"{features}/JointCommissionNbr"))
+        anomalies.append(g.anomaly("00046-001", form.at("DimonaFeatures/JointCommissionNbr")))
     elif form.joint_committee != OTHER_SECTORS and not rules.joint_committees.valid(form.joint_committee, quarter_of(form.start)):
-        anomalies.append(g.anomaly("00046-003", f"{features}/JointCommissionNbr",
+        anomalies.append(g.anomaly("00046-003", form.at("DimonaFeatures/JointCommissionNbr"),
                                    f"joint committee {form.joint_committee} is not in the code list for {quarter_of(form.start)}"))
     anomalies += _dates(form, g, today, "90373")
     if form.worker_type in PLANNED_HOURS_TYPES and form.planned_hours is None:
@@ -205,7 +200,8 @@ def _on_existing(form: DimonaForm, rules: DimonaRules, register: Register, anoma
         anomalies.append(g.anomaly("00913-355", form.at("DimonaPeriodId")))
         return Decision(anomalies, status_of(anomalies), employer, inss)
     if inss is not None and inss != named.inss:
-        anomalies.append(g.anomaly("00024-347", form.at("INSS"), "the INSS is not the one of this period"))
+        anomalies.append(g.anomaly("00024-347", form.inss_path,
+                                   "the INSS is not the one of this period"))
     if form.kind == OUT:
         if named.end is not None:
             anomalies.append(g.anomaly("00913-356", form.at("DimonaPeriodId"), f"period {named.id} already ends on {named.end}"))

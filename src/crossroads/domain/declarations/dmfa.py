@@ -13,7 +13,8 @@ from typing import Callable
 
 from .anomalies import Anomaly, Glossary
 from .codelists import CodeList, quarter_bounds, quarter_of
-from .dimona import CANCELLED, DimonaPeriod, Employer
+from .dimona import CANCELLED, DimonaPeriod
+from .employers import Employer
 from .dimona import OTHER_SECTORS as _OTHER
 
 

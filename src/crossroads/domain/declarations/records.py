@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from .anomalies import Anomaly
 
 DIMONA, DMFA, SOCIAL_RISK = "dimona", "dmfa", "social-risk"
+
+
+@dataclass(frozen=True)
+class Mandate:
+    """A payroll office may declare for an employer over a period (valid_to None: open-ended)."""
+
+    office: str
+    employer: str
+    valid_from: date
+    valid_to: date | None = None
 
 
 @dataclass(frozen=True)

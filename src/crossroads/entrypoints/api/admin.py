@@ -1,166 +1,398 @@
-"""The admin API: the registry, for the hub's operator."""
+"""The admin API: the registry, for the hub's operator.
+
+Every resource it creates, it lists and shows: writes go through the registry's use cases
+(validated and audited), reads through its query service; the routes parse and render.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 
 from ...domain.errors import Refusal
-from ...domain.registry import Application, Authorization, Capacity, Institution, IntegrationRight, RoutedProvider, Service
+from ...domain.registry import (
+    Application,
+    Authorization,
+    Capacity,
+    Institution,
+    IntegrationRight,
+    RoutedProvider,
+    Service,
+)
+from .dependencies import RegistryAdminDep, RegistryQueriesDep
 from .errors import openapi_errors
 from .json_input import JSONRoute
-from .schemas import ApplicationIn, AuthorizationIn, CapacityIn, InstitutionIn, IntegrationRightIn, ServiceIn
+from .schemas import (
+    ApplicationIn,
+    AuthorizationIn,
+    CapacityIn,
+    InstitutionIn,
+    IntegrationRightIn,
+    ServiceIn,
+)
 from .security import operator
 
-router = APIRouter(route_class=JSONRoute, prefix="/admin", tags=["admin"], dependencies=[Depends(operator)])
-ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "invalid_identifier",
-                        "not_found", "unknown_service", "conflict", "payload_too_large", "no_integration_right")
+router = APIRouter(
+    route_class=JSONRoute, prefix="/admin", tags=["admin"], dependencies=[Depends(operator)]
+)
+ERRORS = openapi_errors(
+    "unauthenticated",
+    "forbidden",
+    "malformed_request",
+    "invalid_identifier",
+    "not_found",
+    "unknown_service",
+    "conflict",
+    "payload_too_large",
+    "no_integration_right",
+)
 
 
 def _out(obj) -> dict:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(obj).items()}
 
 
+def _application_out(application: Application) -> dict:
+    return {**_out(application), "client_id": application.client_id}
+
+
 def _created(response: Response, created: bool) -> None:
     response.status_code = 201 if created else 200
 
 
-@router.put("/institutions/{enterprise_number}", responses=ERRORS, summary="Register or update a member institution")
-async def put_institution(enterprise_number: str, body: InstitutionIn, request: Request, response: Response) -> dict:
-    institution, created = await request.app.state.hub.registry.put_institution(
-        Institution(enterprise_number, body.name, body.member_class, body.base_url, tuple(body.webhook_bases)))
+# Institutions and their applications ----------------------------------------------------------
+
+
+@router.put(
+    "/institutions/{enterprise_number}",
+    responses=ERRORS,
+    summary="Register or update a member institution",
+)
+async def put_institution(
+    enterprise_number: str, body: InstitutionIn, registry: RegistryAdminDep, response: Response
+) -> dict:
+    institution, created = await registry.put_institution(
+        Institution(
+            enterprise_number,
+            body.name,
+            body.member_class,
+            body.base_url,
+            tuple(body.webhook_bases),
+        )
+    )
     _created(response, created)
     return _out(institution)
 
 
 @router.get("/institutions", responses=ERRORS, summary="List member institutions")
-async def list_institutions(request: Request) -> list[dict]:
-    return [_out(i) for i in await request.app.state.hub.store.registry.list_institutions()]
+async def list_institutions(queries: RegistryQueriesDep) -> list[dict]:
+    return [_out(i) for i in await queries.institutions()]
 
 
-@router.put("/institutions/{enterprise_number}/applications/{code}", responses=ERRORS,
-            summary="Register an application and its public keys")
-async def put_application(enterprise_number: str, code: str, body: ApplicationIn, request: Request, response: Response) -> dict:
-    application, created = await request.app.state.hub.registry.put_application(
-        Application(enterprise_number, code, body.name, body.jwks, body.active))
+@router.get("/institutions/{enterprise_number}", responses=ERRORS, summary="One member institution")
+async def get_institution(enterprise_number: str, queries: RegistryQueriesDep) -> dict:
+    return _out(await queries.institution(enterprise_number))
+
+
+@router.put(
+    "/institutions/{enterprise_number}/applications/{code}",
+    responses=ERRORS,
+    summary="Register an application and its public keys",
+)
+async def put_application(
+    enterprise_number: str,
+    code: str,
+    body: ApplicationIn,
+    registry: RegistryAdminDep,
+    response: Response,
+) -> dict:
+    application, created = await registry.put_application(
+        Application(enterprise_number, code, body.name, body.jwks, body.active)
+    )
     _created(response, created)
-    return {**_out(application), "client_id": application.client_id}
+    return _application_out(application)
 
 
 @router.get("/applications", responses=ERRORS, summary="List applications")
-async def list_applications(request: Request) -> list[dict]:
-    return [{**_out(a), "client_id": a.client_id} for a in await request.app.state.hub.store.registry.list_applications()]
+async def list_applications(queries: RegistryQueriesDep) -> list[dict]:
+    return [_application_out(a) for a in await queries.applications()]
+
+
+@router.get(
+    "/institutions/{enterprise_number}/applications",
+    responses=ERRORS,
+    summary="List the applications of one institution",
+)
+async def list_institution_applications(
+    enterprise_number: str, queries: RegistryQueriesDep
+) -> list[dict]:
+    return [_application_out(a) for a in await queries.applications(enterprise_number)]
+
+
+@router.get(
+    "/institutions/{enterprise_number}/applications/{code}",
+    responses=ERRORS,
+    summary="One application",
+)
+async def get_application(enterprise_number: str, code: str, queries: RegistryQueriesDep) -> dict:
+    return _application_out(await queries.application(enterprise_number, code))
+
+
+# Capacities -----------------------------------------------------------------------------------
 
 
 @router.put("/capacities/{code}", responses=ERRORS, summary="Register a capacity")
-async def put_capacity(code: str, body: CapacityIn, request: Request, response: Response) -> dict:
-    capacity, created = await request.app.state.hub.registry.put_capacity(Capacity(code, body.name))
+async def put_capacity(
+    code: str, body: CapacityIn, registry: RegistryAdminDep, response: Response
+) -> dict:
+    capacity, created = await registry.put_capacity(Capacity(code, body.name))
     _created(response, created)
     return _out(capacity)
 
 
 @router.get("/capacities", responses=ERRORS, summary="List capacities")
-async def list_capacities(request: Request) -> list[dict]:
-    return [_out(c) for c in await request.app.state.hub.store.registry.list_capacities()]
+async def list_capacities(queries: RegistryQueriesDep) -> list[dict]:
+    return [_out(c) for c in await queries.capacities()]
 
 
-@router.put("/services/{code}/{version}", responses=ERRORS, summary="Register an electronic service")
-async def put_service(code: str, version: str, body: ServiceIn, request: Request, response: Response) -> dict:
-    service, created = await request.app.state.hub.registry.put_service(Service(
-        code=code, version=version, name=body.name, description=body.description, provider=body.provider,
-        routed_capacity=body.routed_capacity, path=body.path, request_schema=body.request_schema,
-        response_schema=body.response_schema, response_fields=tuple(body.response_fields)))
+@router.get("/capacities/{code}", responses=ERRORS, summary="One capacity")
+async def get_capacity(code: str, queries: RegistryQueriesDep) -> dict:
+    return _out(await queries.capacity(code))
+
+
+# Services and their providers -----------------------------------------------------------------
+
+
+@router.put(
+    "/services/{code}/{version}", responses=ERRORS, summary="Register an electronic service"
+)
+async def put_service(
+    code: str, version: str, body: ServiceIn, registry: RegistryAdminDep, response: Response
+) -> dict:
+    service, created = await registry.put_service(
+        Service(
+            code=code,
+            version=version,
+            name=body.name,
+            description=body.description,
+            provider=body.provider,
+            routed_capacity=body.routed_capacity,
+            path=body.path,
+            request_schema=body.request_schema,
+            response_schema=body.response_schema,
+            response_fields=tuple(body.response_fields),
+        )
+    )
     _created(response, created)
     return _out(service)
 
 
 @router.get("/services", responses=ERRORS, summary="List electronic services")
-async def list_services(request: Request) -> list[dict]:
-    return [_out(s) for s in await request.app.state.hub.store.registry.list_services()]
+async def list_services(queries: RegistryQueriesDep) -> list[dict]:
+    return [_out(s) for s in await queries.services()]
 
 
-@router.put("/authorizations/{reference:path}", responses=ERRORS, summary="Record an authorization (deliberation)")
-async def put_authorization(reference: str, body: AuthorizationIn, request: Request, response: Response) -> dict:
-    if not reference or len(reference) > 100:
-        raise Refusal("malformed_request", "the reference is 1-100 characters, e.g. ISC/24/123.", "reference")
-    authorization, created = await request.app.state.hub.registry.put_authorization(Authorization(
-        reference=reference, consumer=body.consumer, service=body.service, purpose=body.purpose,
-        legal_basis=body.legal_basis, required_capacities=tuple(body.required_capacities),
-        allowed_fields=tuple(body.allowed_fields), valid_from=body.valid_from, valid_to=body.valid_to,
-        accepts_provisional=body.accepts_provisional))
-    _created(response, created)
-    return _out(authorization)
+# Before /services/{code}/{version}, which would take "providers" for a version.
+@router.get(
+    "/services/{code}/providers",
+    responses=ERRORS,
+    summary="List the providers of one routed service",
+)
+async def list_service_providers(code: str, queries: RegistryQueriesDep) -> list[dict]:
+    return [_out(p) for p in await queries.routed_providers(code)]
 
 
-@router.get("/authorizations", responses=ERRORS, summary="List authorizations")
-async def list_authorizations(request: Request, consumer: str | None = None, service: str | None = None) -> list[dict]:
-    found = await request.app.state.hub.store.registry.find_authorizations(consumer=consumer, service=service)
-    return [_out(a) for a in found]
+@router.get(
+    "/services/{code}/providers/{enterprise_number}",
+    responses=ERRORS,
+    summary="One provider of a routed service",
+)
+async def get_routed_provider(
+    code: str, enterprise_number: str, queries: RegistryQueriesDep
+) -> dict:
+    return _out(await queries.routed_provider(code, enterprise_number))
 
 
-@router.put("/integration-rights/{enterprise_number}/{capacity}", responses=ERRORS,
-            summary="Let an institution integrate persons in a capacity")
-async def put_integration_right(enterprise_number: str, capacity: str, body: IntegrationRightIn,
-                                request: Request, response: Response) -> dict:
-    right, created = await request.app.state.hub.registry.put_integration_right(
-        IntegrationRight(enterprise_number, capacity, body.legal_basis))
-    _created(response, created)
-    return _out(right)
+@router.get(
+    "/services/{code}/{version}", responses=ERRORS, summary="One version of an electronic service"
+)
+async def get_service(code: str, version: str, queries: RegistryQueriesDep) -> dict:
+    return _out(await queries.service(code, version))
 
 
-@router.get("/integration-rights", responses=ERRORS, summary="List integration rights")
-async def list_integration_rights(request: Request, institution: str | None = None) -> list[dict]:
-    return [_out(r) for r in await request.app.state.hub.store.registry.list_integration_rights(institution)]
-
-
-@router.delete("/integration-rights/{enterprise_number}/{capacity}", status_code=204, responses=ERRORS,
-               summary="Withdraw an integration right (its entries then count for nothing)")
-async def delete_integration_right(enterprise_number: str, capacity: str, request: Request) -> Response:
-    await request.app.state.hub.registry.delete("integration_right", (enterprise_number, capacity))
-    return Response(status_code=204)
-
-
-@router.put("/services/{code}/providers/{enterprise_number}", responses=ERRORS,
-            summary="Register an institution as a provider of a routed service")
-async def put_routed_provider(code: str, enterprise_number: str, request: Request, response: Response) -> dict:
-    provider, created = await request.app.state.hub.registry.put_routed_provider(RoutedProvider(code, enterprise_number))
+@router.put(
+    "/services/{code}/providers/{enterprise_number}",
+    responses=ERRORS,
+    summary="Register an institution as a provider of a routed service",
+)
+async def put_routed_provider(
+    code: str, enterprise_number: str, registry: RegistryAdminDep, response: Response
+) -> dict:
+    provider, created = await registry.put_routed_provider(RoutedProvider(code, enterprise_number))
     _created(response, created)
     return _out(provider)
 
 
 @router.get("/routed-providers", responses=ERRORS, summary="List the providers of routed services")
-async def list_routed_providers(request: Request, service: str | None = None) -> list[dict]:
-    return [_out(p) for p in await request.app.state.hub.store.registry.list_routed_providers(service)]
+async def list_routed_providers(
+    queries: RegistryQueriesDep, service: str | None = None
+) -> list[dict]:
+    return [_out(p) for p in await queries.routed_providers(service)]
 
 
-@router.delete("/services/{code}/providers/{enterprise_number}", status_code=204, responses=ERRORS,
-               summary="Stop routing a service's requests to an institution")
-async def delete_routed_provider(code: str, enterprise_number: str, request: Request) -> Response:
-    await request.app.state.hub.registry.delete("routed_provider", (code, enterprise_number))
+@router.delete(
+    "/services/{code}/providers/{enterprise_number}",
+    status_code=204,
+    responses=ERRORS,
+    summary="Stop routing a service's requests to an institution",
+)
+async def delete_routed_provider(
+    code: str, enterprise_number: str, registry: RegistryAdminDep
+) -> Response:
+    await registry.delete("routed_provider", (code, enterprise_number))
     return Response(status_code=204)
 
 
-_DELETABLE = {"institutions": "institution", "capacities": "capacity", "authorizations": "authorization"}
+# Authorizations -------------------------------------------------------------------------------
 
 
-@router.delete("/services/{code}/{version}", status_code=204, responses=ERRORS, summary="Remove a service version")
-async def delete_service(code: str, version: str, request: Request) -> Response:
-    await request.app.state.hub.registry.delete("service", (code, version))
+@router.put(
+    "/authorizations/{reference:path}",
+    responses=ERRORS,
+    summary="Record an authorization (deliberation)",
+)
+async def put_authorization(
+    reference: str, body: AuthorizationIn, registry: RegistryAdminDep, response: Response
+) -> dict:
+    if not reference or len(reference) > 100:
+        raise Refusal(
+            "malformed_request", "the reference is 1-100 characters, e.g. ISC/24/123.", "reference"
+        )
+    authorization, created = await registry.put_authorization(
+        Authorization(
+            reference=reference,
+            consumer=body.consumer,
+            service=body.service,
+            purpose=body.purpose,
+            legal_basis=body.legal_basis,
+            required_capacities=tuple(body.required_capacities),
+            allowed_fields=tuple(body.allowed_fields),
+            valid_from=body.valid_from,
+            valid_to=body.valid_to,
+            accepts_provisional=body.accepts_provisional,
+        )
+    )
+    _created(response, created)
+    return _out(authorization)
+
+
+@router.get("/authorizations", responses=ERRORS, summary="List authorizations")
+async def list_authorizations(
+    queries: RegistryQueriesDep, consumer: str | None = None, service: str | None = None
+) -> list[dict]:
+    return [_out(a) for a in await queries.authorizations(consumer, service)]
+
+
+@router.get("/authorizations/{reference:path}", responses=ERRORS, summary="One authorization")
+async def get_authorization(reference: str, queries: RegistryQueriesDep) -> dict:
+    return _out(await queries.authorization(reference))
+
+
+# Integration rights ---------------------------------------------------------------------------
+
+
+@router.put(
+    "/integration-rights/{enterprise_number}/{capacity}",
+    responses=ERRORS,
+    summary="Let an institution integrate persons in a capacity",
+)
+async def put_integration_right(
+    enterprise_number: str,
+    capacity: str,
+    body: IntegrationRightIn,
+    registry: RegistryAdminDep,
+    response: Response,
+) -> dict:
+    right, created = await registry.put_integration_right(
+        IntegrationRight(enterprise_number, capacity, body.legal_basis)
+    )
+    _created(response, created)
+    return _out(right)
+
+
+@router.get("/integration-rights", responses=ERRORS, summary="List integration rights")
+async def list_integration_rights(
+    queries: RegistryQueriesDep, institution: str | None = None
+) -> list[dict]:
+    return [_out(r) for r in await queries.integration_rights(institution)]
+
+
+@router.get(
+    "/integration-rights/{enterprise_number}/{capacity}",
+    responses=ERRORS,
+    summary="One integration right",
+)
+async def get_integration_right(
+    enterprise_number: str, capacity: str, queries: RegistryQueriesDep
+) -> dict:
+    return _out(await queries.integration_right(enterprise_number, capacity))
+
+
+@router.delete(
+    "/integration-rights/{enterprise_number}/{capacity}",
+    status_code=204,
+    responses=ERRORS,
+    summary="Withdraw an integration right (its entries then count for nothing)",
+)
+async def delete_integration_right(
+    enterprise_number: str, capacity: str, registry: RegistryAdminDep
+) -> Response:
+    await registry.delete("integration_right", (enterprise_number, capacity))
     return Response(status_code=204)
 
 
-@router.delete("/institutions/{enterprise_number}/applications/{code}", status_code=204, responses=ERRORS,
-               summary="Remove an application")
-async def delete_application(enterprise_number: str, code: str, request: Request) -> Response:
-    await request.app.state.hub.registry.delete("application", (enterprise_number, code))
+# Removals -------------------------------------------------------------------------------------
+
+_DELETABLE = {
+    "institutions": "institution",
+    "capacities": "capacity",
+    "authorizations": "authorization",
+}
+
+
+@router.delete(
+    "/services/{code}/{version}",
+    status_code=204,
+    responses=ERRORS,
+    summary="Remove a service version",
+)
+async def delete_service(code: str, version: str, registry: RegistryAdminDep) -> Response:
+    await registry.delete("service", (code, version))
     return Response(status_code=204)
 
 
-@router.delete("/{collection}/{key:path}", status_code=204, responses=ERRORS,
-               summary="Remove an institution, capacity or authorization")
-async def delete_one(collection: str, key: str, request: Request) -> Response:
+@router.delete(
+    "/institutions/{enterprise_number}/applications/{code}",
+    status_code=204,
+    responses=ERRORS,
+    summary="Remove an application",
+)
+async def delete_application(
+    enterprise_number: str, code: str, registry: RegistryAdminDep
+) -> Response:
+    await registry.delete("application", (enterprise_number, code))
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/{collection}/{key:path}",
+    status_code=204,
+    responses=ERRORS,
+    summary="Remove an institution, capacity or authorization",
+)
+async def delete_one(collection: str, key: str, registry: RegistryAdminDep) -> Response:
     if collection not in _DELETABLE:
         raise Refusal("not_found", f"nothing to delete under /admin/{collection}.")
-    await request.app.state.hub.registry.delete(_DELETABLE[collection], (key,))
+    await registry.delete(_DELETABLE[collection], (key,))
     return Response(status_code=204)

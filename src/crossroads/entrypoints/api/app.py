@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import gc
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Awaitable, Callable, Sequence
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from .responses import JSONBody
 
@@ -16,9 +16,9 @@ from ...bootstrap import Hub, bootstrap
 from ...config import Settings
 from ...domain.errors import CATALOGUE, Refusal
 from ...services.clock import Clock
-from ...demo import identity_provider
-from . import admin, audit, auth, citizen, declarations, directory, discovery, errors, exchange, mutations, ops
-from ..declarations_source import MOUNT, LazySource
+from . import (admin, admin_employers, audit, auth, citizen, declarations, directory, discovery,
+               docs_page, errors, exchange, mutations, ops)
+from .declarations_source import MOUNT, LazySource
 from .direct import DirectRoute
 from .request_target import RequestTarget
 from .sessions import CitizenSessions
@@ -76,10 +76,17 @@ class BodyLimit:
         await self.app(scope, limited_receive, send)
 
 
-def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None = None) -> FastAPI:
+Build = Callable[[Settings, Clock | None], Awaitable[Hub]]
+
+
+def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None = None, *,
+               build: Build = bootstrap, routers: Sequence[APIRouter] = ()) -> FastAPI:
+    """The hub's ASGI app. `build` makes the hub at start-up when none is given, and `routers`
+    are served besides the hub's own: the demo's wiring passes its own (demo/wiring.py), so that
+    production never imports the demo."""
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.hub = hub or await bootstrap(settings, clock)
+        app.state.hub = hub or await build(settings, clock)
         # Everything built at start-up lives as long as the process: move it out of the cyclic
         # collector's sight, so that full collections stay short and rare under load.
         gc.freeze()
@@ -109,13 +116,15 @@ def create_app(settings: Settings, clock: Clock | None = None, hub: Hub | None =
                 await app.state.hub.close()
 
     app = FastAPI(title="Crossroads hub", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  default_response_class=JSONBody, docs_url="/docs", redoc_url=None)
+                  default_response_class=JSONBody, docs_url=None, redoc_url=None)
+    docs_page.install(app)  # Swagger UI with its assets served by the hub, not a CDN
     errors.install(app)
-    for module in (ops, auth, exchange, directory, mutations, declarations, discovery, admin, audit, citizen):
+    for module in (ops, auth, exchange, directory, mutations, declarations, discovery,
+                   admin_employers, admin, audit, citizen):
         app.include_router(module.router)
     app.mount(MOUNT, LazySource())
-    if settings.demo:
-        app.include_router(identity_provider.router())
+    for extra in routers:
+        app.include_router(extra)
     app.add_middleware(DirectRoute, route=exchange.EXCHANGE_ROUTE, endpoint=exchange.answer_exchange)
     app.add_middleware(RequestTarget)  # outside the direct route, so that the exchange's path is checked too
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, seconds=settings.body_timeout_seconds,

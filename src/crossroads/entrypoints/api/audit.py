@@ -7,7 +7,8 @@ import base64
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from ...services.auth import Caller
+from ...domain.callers import Caller
+from .dependencies import AuditProofsDep
 from .errors import openapi_errors
 from .json_input import JSONRoute
 from .schemas import MAX_INTEGER
@@ -22,31 +23,30 @@ def _b64(value: bytes) -> str:
 
 
 @router.get("/tree-head", responses=ERRORS, summary="The latest signed tree head of the audit log")
-async def tree_head(request: Request, caller: Caller = Depends(application_or_operator)) -> dict:
-    proofs = request.app.state.hub.audit_proofs
+async def tree_head(proofs: AuditProofsDep, caller: Caller = Depends(application_or_operator)) -> dict:
     head = await proofs.latest_head()
     return {**head.as_dict(), "cosignatures": await proofs.cosignatures(head.tree_size)}
 
 
 @router.get("/proofs/inclusion", responses=ERRORS, summary="Inclusion proof of an entry in a tree of a given size")
-async def inclusion(request: Request, leaf_index: int = Query(..., ge=0, le=MAX_INTEGER),
+async def inclusion(proofs: AuditProofsDep, leaf_index: int = Query(..., ge=0, le=MAX_INTEGER),
                     tree_size: int = Query(..., ge=1, le=MAX_INTEGER),
                     caller: Caller = Depends(application_or_operator)) -> dict:
-    leaf, path = await request.app.state.hub.audit_proofs.inclusion(leaf_index, tree_size)
+    leaf, path = await proofs.inclusion(leaf_index, tree_size)
     return {"leaf_index": leaf_index, "tree_size": tree_size, "leaf_hash": _b64(leaf),
             "inclusion_path": [_b64(h) for h in path]}
 
 
 @router.get("/proofs/consistency", responses=ERRORS, summary="Consistency proof between two tree sizes")
-async def consistency(request: Request, first: int = Query(..., ge=0, le=MAX_INTEGER),
+async def consistency(proofs: AuditProofsDep, first: int = Query(..., ge=0, le=MAX_INTEGER),
                       second: int = Query(..., ge=1, le=MAX_INTEGER),
                       caller: Caller = Depends(application_or_operator)) -> dict:
-    proof = await request.app.state.hub.audit_proofs.consistency(first, second)
+    proof = await proofs.consistency(first, second)
     return {"first": first, "second": second, "consistency_path": [_b64(h) for h in proof]}
 
 
 @router.get("/entries/{leaf_index}", responses=ERRORS, dependencies=[Depends(operator)],
             summary="Operator: one audit entry, as hashed into the tree and decoded")
-async def entry(request: Request, leaf_index: int = Path(ge=0, le=MAX_INTEGER)) -> dict:
-    raw = await request.app.state.hub.audit_proofs.entry(leaf_index)
+async def entry(proofs: AuditProofsDep, leaf_index: int = Path(ge=0, le=MAX_INTEGER)) -> dict:
+    raw = await proofs.entry(leaf_index)
     return {"leaf_index": leaf_index, "entry": _b64(raw), "record": orjson.loads(raw)}

@@ -9,6 +9,7 @@ from .json_input import JSONRoute
 from .responses import JSONBody
 
 from ...domain.errors import Refusal
+from .dependencies import SettingsDep, SignerDep, TokensDep
 from .errors import openapi_errors, request_id
 from .schemas import TokenOut
 
@@ -23,27 +24,23 @@ router = APIRouter(route_class=JSONRoute, tags=["authentication"])
         "properties": {"grant_type": {"type": "string", "enum": ["client_credentials"]},
                        "client_id": {"type": "string"},
                        "client_assertion_type": {"type": "string"}, "client_assertion": {"type": "string"}}}}}}})
-async def token(request: Request) -> JSONBody:
+async def token(request: Request, tokens: TokensDep) -> JSONBody:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
         raise Refusal("unsupported_media_type", "the token request is a form: application/x-www-form-urlencoded.")
     raw = (await request.body()).decode("utf-8", errors="replace")
     form = dict(parse_qsl(raw, keep_blank_values=True))
-    try:
-        answer = await request.app.state.hub.tokens.issue(form, request_id(request))
-    except Refusal as refusal:
-        refusal.audited = True  # type: ignore[attr-defined]
-        raise
+    answer = await tokens.issue(form, request_id(request))
     return JSONBody(answer, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/.well-known/jwks.json", summary="The hub's public keys")
-async def jwks(request: Request) -> dict:
-    return request.app.state.hub.keys.jwks()
+async def jwks(signer: SignerDep) -> dict:
+    return signer.jwks()
 
 
 @router.get("/.well-known/oauth-authorization-server", summary="OAuth 2.0 server metadata (RFC 8414)")
-async def metadata(request: Request) -> dict:
-    issuer = request.app.state.hub.settings.issuer
+async def metadata(settings: SettingsDep) -> dict:
+    issuer = settings.issuer
     return {
         "issuer": issuer,
         "token_endpoint": f"{issuer}/oauth/token",

@@ -7,15 +7,18 @@ their own: the session holds the keyed hash of the identifier the provider vouch
 from __future__ import annotations
 
 import base64
-import re
 from datetime import datetime, timezone
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import RedirectResponse
 
+from ...adapters.oidc import OidcSignIn
 from ...domain.errors import Refusal
-from ...services.citizen import Consultation, HistoryPage
+from ...services.citizen import Consultation, HistoryPage, Recipient
 from ...templates import render
+from .dependencies import (
+    CitizenSignInDep, DevelopmentSignInDep, HasherDep, HistoryDep, SchemeDep, SettingsDep,
+)
 from .errors import openapi_errors
 from .json_input import JSONRoute
 from .schemas import MAX_INTEGER
@@ -33,8 +36,7 @@ def _iso(at_ms: int) -> str:
     return datetime.fromtimestamp(at_ms / 1000, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _signin(request: Request):
-    signin = request.app.state.hub.citizen_signin
+def _configured(signin: OidcSignIn | None) -> OidcSignIn:
     if signin is None:
         raise Refusal("not_found", "citizen sign-in is not configured on this hub (see CROSSROADS_CITIZEN_OIDC_ISSUER).")
     return signin
@@ -48,48 +50,42 @@ def _citizen(request: Request) -> bytes:
     return bytes.fromhex(held)
 
 
-def identifier_from_claim(value: str, country: str) -> str:
-    """The national identifier in an ID token claim: eIDAS and Smart-ID style values carry the
-    country in front ("EE38001085718", "PNOEE-38001085718"), which the identifier scheme does not."""
-    return re.sub(rf"^(?:PNO)?{country}-?", "", value.strip(), flags=re.IGNORECASE)
-
-
 @router.get("/citizen", include_in_schema=False)
 async def citizen_root() -> RedirectResponse:
     return RedirectResponse("/citizen/", status_code=307)
 
 
 @router.get("/citizen/login", include_in_schema=False)  # browser pages: not API, their refusals are pages
-async def login(request: Request):
-    return await _signin(request).redirect(request, f"{request.app.state.hub.settings.issuer}/citizen/callback")
+async def login(request: Request, signin: CitizenSignInDep, settings: SettingsDep):
+    return await _configured(signin).redirect(request, f"{settings.issuer}/citizen/callback")
 
 
 @router.get("/citizen/callback", include_in_schema=False)
-async def callback(request: Request) -> RedirectResponse:
-    hub = request.app.state.hub
-    claimed = await _signin(request).identify(request)
+async def callback(request: Request, signin: CitizenSignInDep, scheme: SchemeDep,
+                   hasher: HasherDep) -> RedirectResponse:
+    claimed = await _configured(signin).identify(request)
     try:
-        identifier = hub.scheme.normalise_person(identifier_from_claim(claimed, hub.settings.country))
+        identifier = scheme.person_from_claim(claimed)
     except Refusal:
         raise Refusal("unauthenticated", "the identity provider vouched for an identifier that is not a valid "
                                          "national number of this hub's country.") from None
     request.session.clear()
-    request.session["citizen"] = hub.hasher.hex(identifier)
+    request.session["citizen"] = hasher.hex(identifier)
     return RedirectResponse("/citizen/", status_code=303)
 
 
 @router.post("/citizen/logout", include_in_schema=False)
-async def logout(request: Request) -> RedirectResponse:
+async def logout(request: Request, settings: SettingsDep) -> RedirectResponse:
     """Sign out: a POST from the hub's own page. A GET is refused (405), so that a link or an
     image elsewhere cannot sign a citizen out; and a form posted from another origin is
     refused too (the session cookie is SameSite=Lax, which already keeps it off such a post)."""
-    if not _same_origin(request):
+    if not _same_origin(request, settings.issuer):
         raise Refusal("forbidden", "sign out from the hub's own page.")
     request.session.clear()
     return RedirectResponse("/citizen/", status_code=303)
 
 
-def _same_origin(request: Request) -> bool:
+def _same_origin(request: Request, issuer: str) -> bool:
     """Whether the browser says the request comes from the hub's own pages: `Sec-Fetch-Site`,
     else `Origin` against the issuer. A client that sends neither is not a browser, which is
     what a cross-site forgery needs."""
@@ -97,20 +93,23 @@ def _same_origin(request: Request) -> bool:
     if site is not None:
         return site in ("same-origin", "none")
     origin = request.headers.get("origin")
-    return origin is None or origin == request.app.state.hub.settings.issuer
+    return origin is None or origin == issuer
 
 
 @router.get("/citizen/", include_in_schema=False)
-async def page(request: Request, before: int | None = Query(None, ge=1, le=MAX_INTEGER)):
-    hub = request.app.state.hub
-    context = {"signed_in": False, "dev_idp": hub.dev_idp is not None, "login_url": "/citizen/login",
+async def page(request: Request, signin: CitizenSignInDep, development: DevelopmentSignInDep,
+               history_of: HistoryDep, before: int | None = Query(None, ge=1, le=MAX_INTEGER)):
+    context = {"signed_in": False, "dev_idp": development, "login_url": "/citizen/login",
                "logout_url": "/citizen/logout"}
-    _signin(request)  # refuses when citizen sign-in is not configured
+    _configured(signin)  # refuses when citizen sign-in is not configured
     if not isinstance(request.session.get("citizen"), str):
         return render("citizen.html", **context)
-    history = await hub.history.page(_citizen(request), limit=PAGE_SIZE, before=before)
+    history = await history_of.page(_citizen(request), limit=PAGE_SIZE, before=before)
     head = history.tree_head
     rows = [{**_summary(c), "what": c.service_name or c.record.service or c.record.action or c.record.kind,
+             "published": c.record.action == "mutation.publish",
+             "received": c.record.action == "mutation.deliver",
+             "recipients": [_recipient(r) for r in c.recipients],
              "institution": c.record.consumer, "institution_name": c.institution_name,
              "application_name": c.application_name, "proved": c.inclusion_path is not None}
             for c in history.consultations]
@@ -124,27 +123,28 @@ async def page(request: Request, before: int | None = Query(None, ge=1, le=MAX_I
 
 @router.get("/v1/citizen/consultations", responses=ERRORS,
             summary="Citizen: every exchange about me, newest first, each with its inclusion proof")
-async def consultations(request: Request, limit: int = Query(PAGE_SIZE, ge=1, le=200),
+async def consultations(request: Request, history_of: HistoryDep,
+                        limit: int = Query(PAGE_SIZE, ge=1, le=200),
                         before: int | None = Query(None, ge=1, le=MAX_INTEGER)) -> dict:
-    history = await request.app.state.hub.history.page(_citizen(request), limit=limit, before=before)
+    history = await history_of.page(_citizen(request), limit=limit, before=before)
     return _page_json(history)
 
 
 @router.get("/govstack/data/myPersonalDataUsage", responses=ERRORS,
             summary="Citizen: who read my personal data, as the GovStack Digital Registries API answers")
 async def my_personal_data_usage(
-    request: Request, user_id: str = Query(..., alias="userId", max_length=64),
+    request: Request, history_of: HistoryDep, scheme: SchemeDep, hasher: HasherDep,
+    settings: SettingsDep, user_id: str = Query(..., alias="userId", max_length=64),
     database_id: str = Query(..., alias="databaseId", max_length=64),
     information_mediator_client: str = Header(..., alias="Information-Mediator-Client", max_length=256),
 ) -> list[dict]:
     """GovStack `GET /data/myPersonalDataUsage`. `userId` must be the signed-in citizen;
     `databaseId` names a service code (only its exchanges) or this hub's instance (all)."""
-    hub = request.app.state.hub
     citizen = _citizen(request)
-    if hub.hasher.key(hub.scheme.normalise_person(user_id, "userId")) != citizen:
+    if hasher.key(scheme.normalise_person(user_id, "userId")) != citizen:
         raise Refusal("forbidden", "a citizen sees only the use of their own data: userId is not the signed-in person.", "userId")
-    everything = database_id == hub.settings.instance
-    history = await hub.history.page(citizen, limit=200, kinds=frozenset({"exchange"}),
+    everything = database_id == settings.instance
+    history = await history_of.page(citizen, limit=200, kinds=frozenset({"exchange"}),
                                      service_code=None if everything else database_id)
     return [_govstack(c) for c in history.consultations]
 
@@ -152,9 +152,16 @@ async def my_personal_data_usage(
 def _summary(c: Consultation) -> dict:
     r = c.record
     return {
-        "kind": r.kind, "at": _iso(r.at_ms), "request_id": r.request_id, "purpose": r.purpose, "authorization": r.authorization,
+        "kind": r.kind, "at": _iso(r.at_ms), "request_id": r.request_id, "purpose": c.purpose,
+        "authorization": r.authorization,
         "legal_basis": c.legal_basis, "outcome": r.outcome, "allowed": c.allowed, "leaf_index": c.leaf_index,
     }
+
+
+def _recipient(r: Recipient) -> dict:
+    """An institution a published change was sent to, as the citizen's list shows it."""
+    return {"institution": {"enterprise_number": r.institution, "name": r.institution_name},
+            "purpose": r.purpose, "authorization": r.authorization, "legal_basis": r.legal_basis}
 
 
 def _page_json(history: HistoryPage) -> dict:
@@ -167,6 +174,8 @@ def _page_json(history: HistoryPage) -> dict:
                 "application": {"code": r.application, "name": c.application_name} if r.application else None,
                 "service": {"code": r.service, "name": c.service_name} if r.service else None,
                 "action": r.action, "user_id": r.user_id, "providers": list(r.providers),
+                "recipients": ([_recipient(x) for x in c.recipients]
+                               if r.action == "mutation.publish" else None),
                 "entry": _b64(c.entry)}
         item["proof"] = None if c.inclusion_path is None or head is None else {
             "leaf_index": c.leaf_index, "tree_size": head.tree_size, "inclusion_path": [_b64(h) for h in c.inclusion_path]}

@@ -11,13 +11,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from ...domain.errors import Refusal
-from ...services.auth import Caller
+from ...domain.callers import Caller
 from ...services.batch_processing import declaration_out
-from ...services.declarations import language_of
+from .dependencies import DeclarationBatchesDep, DeclarationsDep
+from .languages import language_of
 from .errors import openapi_errors
 from .json_input import JSONRoute
-from .schemas import EmployerIn, MandateIn
-from .security import application, operator
+from .security import application
 
 router = APIRouter(route_class=JSONRoute, tags=["declarations"])
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The number the hub gave it.")]
@@ -54,33 +54,20 @@ def _created(response: Response, declaration) -> dict:
     return declaration_out(declaration)
 
 
-@router.put("/admin/employers/{company_id}", responses=ERRORS, tags=["admin"], dependencies=[Depends(operator)],
-            summary="Register or update an employer in the employers' register")
-async def put_employer(company_id: str, body: EmployerIn, request: Request, response: Response) -> dict:
-    employer, created = await request.app.state.hub.declarations.put_employer(company_id, body.noss, body.name, body.active)
-    response.status_code = 201 if created else 200
-    return {"company_id": employer.company_id, "noss": employer.noss, "name": employer.name, "active": employer.active}
-
-
-@router.put("/admin/mandates", responses=ERRORS, tags=["admin"], dependencies=[Depends(operator)], status_code=204,
-            summary="Give a payroll office a mandate to declare for an employer over a period")
-async def put_mandate(body: MandateIn, request: Request) -> Response:
-    await request.app.state.hub.declarations.put_mandate(body.office, body.employer, body.valid_from, body.valid_to)
-    return Response(status_code=204)
-
-
 @router.post("/v1/declarations/dimona", responses=ERRORS, status_code=201, openapi_extra=_BODY,
              summary="Declare one DIMONA form (IN, OUT, update, cancel); 201 with the declaration's Location")
-async def post_dimona(request: Request, response: Response, caller: Caller = Depends(application)) -> dict:
-    declaration = await request.app.state.hub.declarations.submit_dimona(
+async def post_dimona(request: Request, declarations: DeclarationsDep, response: Response,
+                    caller: Caller = Depends(application)) -> dict:
+    declaration = await declarations.submit_dimona(
         caller, await _document(request), language_of(request.headers.get("accept-language")))
     return _created(response, declaration)
 
 
 @router.post("/v1/declarations/dmfa", responses=ERRORS, status_code=201, openapi_extra=_BODY,
              summary="Declare a quarter's DmfA (up to the body limit; larger files as a batch)")
-async def post_dmfa(request: Request, response: Response, caller: Caller = Depends(application)) -> dict:
-    declaration = await request.app.state.hub.declarations.submit_dmfa(
+async def post_dmfa(request: Request, declarations: DeclarationsDep, response: Response,
+                    caller: Caller = Depends(application)) -> dict:
+    declaration = await declarations.submit_dmfa(
         caller, await _document(request), language_of(request.headers.get("accept-language")))
     return _created(response, declaration)
 
@@ -88,26 +75,29 @@ async def post_dmfa(request: Request, response: Response, caller: Caller = Depen
 @router.post("/v1/declarations/social-risk/{scenario}", responses=ERRORS, status_code=201,
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}},
              summary="Declare a social risk: unemployment.end-of-employment, unemployment.temporary-hours, incapacity.work")
-async def post_social_risk(scenario: str, request: Request, response: Response, caller: Caller = Depends(application)) -> dict:
+async def post_social_risk(scenario: str, request: Request, declarations: DeclarationsDep, response: Response,
+                    caller: Caller = Depends(application)) -> dict:
     document = await _document(request)
     if isinstance(document, bytes):
         raise Refusal("unsupported_media_type", "social-risk declarations are sent as application/json.")
     named = document.get("language")  # the body may name it; its schema checks the value
-    declaration = await request.app.state.hub.declarations.submit_social_risk(
+    declaration = await declarations.submit_social_risk(
         caller, scenario, document, language_of(request.headers.get("accept-language") or (named if isinstance(named, str) else None)))
     return _created(response, declaration)
 
 
 @router.get("/v1/declarations/{declaration_id}", responses=ERRORS,
             summary="A declaration's status: result A (accepted), W (with warnings), B (refused) or S (being processed)")
-async def get_declaration(declaration_id: RowId, request: Request, caller: Caller = Depends(application)) -> dict:
-    return declaration_out(await request.app.state.hub.declarations.declaration(caller, declaration_id))
+async def get_declaration(declaration_id: RowId, declarations: DeclarationsDep,
+                          caller: Caller = Depends(application)) -> dict:
+    return declaration_out(await declarations.declaration(caller, declaration_id))
 
 
 @router.post(BATCH_PREFIX + "{kind}", responses=BATCH_ERRORS, status_code=202, openapi_extra=_BODY,
              summary="Upload a batch file (many DIMONA forms, or a whole DmfA): 202 with its Location; the same file again: 200")
-async def post_batch(kind: str, request: Request, response: Response, caller: Caller = Depends(application)) -> dict:
-    batch, created = await request.app.state.hub.declaration_batches.upload(
+async def post_batch(kind: str, request: Request, batches: DeclarationBatchesDep, response: Response,
+                     caller: Caller = Depends(application)) -> dict:
+    batch, created = await batches.upload(
         caller, kind, await request.body(), request.headers.get("content-type", ""),
         language_of(request.headers.get("accept-language")))
     response.status_code = 202 if created else 200
@@ -117,16 +107,16 @@ async def post_batch(kind: str, request: Request, response: Response, caller: Ca
 
 @router.get(BATCH_PREFIX + "{batch_id}", responses=ERRORS,
             summary="A batch file's status (S while waiting or being processed, then A, W or B) and, once done, its acknowledgement")
-async def get_batch(batch_id: RowId, request: Request, caller: Caller = Depends(application)) -> dict:
-    batch, _ = await request.app.state.hub.declaration_batches.status(caller, batch_id)
+async def get_batch(batch_id: RowId, batches: DeclarationBatchesDep, caller: Caller = Depends(application)) -> dict:
+    batch, _ = await batches.status(caller, batch_id)
     return _batch_out(batch)
 
 
 @router.get(BATCH_PREFIX + "{batch_id}/acknowledgement", responses=ERRORS,
             summary="The acknowledgement of a processed batch: every form's declaration with its status and anomalies")
-async def get_acknowledgement(batch_id: RowId, request: Request, response: Response,
+async def get_acknowledgement(batch_id: RowId, batches: DeclarationBatchesDep, response: Response,
                               caller: Caller = Depends(application)) -> dict:
-    batch, _ = await request.app.state.hub.declaration_batches.status(caller, batch_id)
+    batch, _ = await batches.status(caller, batch_id)
     if batch.acknowledgement is None:
         response.status_code = 202
         return {"batchId": batch.id, "result": batch.status}

@@ -8,8 +8,9 @@ from .responses import JSONBody
 
 from ...domain.errors import Refusal
 from ...domain.periods import Period
-from ...services.auth import Caller
+from ...domain.callers import Caller
 from ...services.directory_lines import read_import
+from .dependencies import ClockDep, DirectoryDep, InitialSyncDep
 from .errors import openapi_errors
 from .schemas import DirectoryChangeIn, DirectoryQueryIn
 from .security import application_or_operator, operator
@@ -26,38 +27,38 @@ def _actor(caller: Caller) -> str:
 
 @router.post("/changes", status_code=200, responses=ERRORS,
              summary="Integrate, end or remove one person's integration")
-async def change(body: DirectoryChangeIn, request: Request, caller: Caller = Depends(application_or_operator)) -> dict:
+async def change(body: DirectoryChangeIn, directory: DirectoryDep, initial_sync: InitialSyncDep,
+                 caller: Caller = Depends(application_or_operator)) -> dict:
     raw = body.model_dump(mode="json", exclude_none=True)
-    hub = request.app.state.hub
     if not raw.pop("sync", False):
-        await hub.directory.change(raw, caller.institution, _actor(caller))
+        await directory.change(raw, caller.institution, _actor(caller))
         return {"status": "applied"}
-    queued = await hub.initial_sync.integrate(raw, caller.institution, _actor(caller))
+    queued = await initial_sync.integrate(raw, caller.institution, _actor(caller))
     return {"status": "applied", "synchronised": queued}
 
 
 @router.post("/import", responses=ERRORS, summary="Bulk integration from a CSV or JSON Lines body",
              openapi_extra={"requestBody": {"required": True, "content": {
                  "text/csv": {"schema": {"type": "string"}}, "application/jsonl": {"schema": {"type": "string"}}}}})
-async def bulk_import(request: Request, caller: Caller = Depends(application_or_operator)) -> JSONBody:
+async def bulk_import(request: Request, directory: DirectoryDep,
+                      caller: Caller = Depends(application_or_operator)) -> JSONBody:
     media = request.headers.get("content-type", "").split(";")[0].strip()
     if media not in _FORMATS:
         raise Refusal("unsupported_media_type", "send text/csv (with a header row) or application/jsonl.")
-    report = await request.app.state.hub.directory.import_lines(
+    report = await directory.import_lines(
         read_import(await request.body(), _FORMATS[media]), caller.institution, _actor(caller))
     return JSONBody(report.as_dict())
 
 
 @router.post("/query", responses=ERRORS, summary="Operator: who holds a person; does an institution hold them",
              dependencies=[Depends(operator)])
-async def query(body: DirectoryQueryIn, request: Request) -> dict:
-    hub = request.app.state.hub
-    found = await hub.directory.holders(body.subject, body.capacity, body.date)
+async def query(body: DirectoryQueryIn, directory: DirectoryDep, clock: ClockDep) -> dict:
+    found = await directory.holders(body.subject, body.capacity, body.date)
     answer: dict = {"holders": [
         {"institution": i.institution, "capacity": i.capacity, "phase": i.phase.value,
-         "start": i.period.start.isoformat(), "end": i.period.end.isoformat() if i.period.end else None}
+         **i.period.as_dict()}
         for i in found]}
     if body.institution is not None:
-        wanted = Period(body.period.start, body.period.end) if body.period else Period.day(body.date or hub.clock.today())
-        answer["holds"] = await hub.directory.holds(body.subject, body.institution, body.capacities, wanted)
+        wanted = Period(body.period.start, body.period.end) if body.period else Period.day(body.date or clock.today())
+        answer["holds"] = await directory.holds(body.subject, body.institution, body.capacities, wanted)
     return answer

@@ -1,18 +1,19 @@
 """Discovery in the shape of the GovStack Information Mediator directory services.
 
 `listClients`, `listMethods`, `allowedMethods` and `getOpenAPI` answer as that specification
-(`shared/reference/govstack/GovStack_IM_Directory_Services_API.yaml`) says, so that a client
+(GovStack's Information Mediator building block, its Directory Services API) says, so that a client
 written for it finds Crossroads' members and services. A member's "applications" here are the
 services it provides (its subsystem, in X-Road terms, is `services`).
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
 from ...domain.errors import Refusal
 from ...domain.registry import Service
-from ...services.auth import Caller
+from ...domain.callers import Caller
+from .dependencies import ClockDep, RegistryQueriesDep, SettingsDep
 from .errors import openapi_errors
 from .json_input import JSONRoute
 from .security import application_or_operator
@@ -23,19 +24,20 @@ PROVIDER_SUBSYSTEM = "services"
 
 
 @router.get("/listClients", responses=ERRORS, summary="GovStack IM: members and applications of this instance")
-async def list_clients(request: Request, instanceId: str | None = None, caller: Caller = Depends(application_or_operator)) -> dict:
-    hub = request.app.state.hub
-    instance = hub.settings.instance
+async def list_clients(queries: RegistryQueriesDep, settings: SettingsDep,
+                       instanceId: str | None = None,
+                       caller: Caller = Depends(application_or_operator)) -> dict:
+    instance = settings.instance
     if instanceId is not None and instanceId != instance:
         return {"member": []}
     members = []
-    institutions = await hub.store.registry.list_institutions()
+    institutions = await queries.institutions()
     member_class = {i.enterprise_number: i.member_class for i in institutions}
     for institution in institutions:
         members.append({"name": institution.name, "id": {
             "objectType": "MEMBER", "instanceId": instance, "memberClass": institution.member_class,
             "memberCode": institution.enterprise_number}})
-    for application in await hub.store.registry.list_applications():
+    for application in await queries.applications():
         members.append({"name": application.name, "id": {
             "objectType": "APPLICATION", "instanceId": instance,
             "memberClass": member_class.get(application.institution, "GOV"),
@@ -43,15 +45,14 @@ async def list_clients(request: Request, instanceId: str | None = None, caller: 
     return {"member": members}
 
 
-async def _provided(request: Request, instance: str, member_class: str, member: str, application: str) -> tuple[list[Service], str]:
-    hub = request.app.state.hub
-    if instance != hub.settings.instance or application != PROVIDER_SUBSYSTEM:
+async def _provided(queries: RegistryQueriesDep, settings: SettingsDep, instance: str,
+                    member_class: str, member: str, application: str) -> tuple[list[Service], str]:
+    if instance != settings.instance or application != PROVIDER_SUBSYSTEM:
         raise Refusal("not_found", f"no provider {instance}/{member_class}/{member}/{application} in this instance.")
-    institution = await hub.store.registry.get_institution(member)
+    institution = await queries.find_institution(member)
     if institution is None or institution.member_class != member_class:
         raise Refusal("not_found", f"no member {member_class}/{member} in this instance.")
-    services = [s for s in await hub.store.registry.list_services() if s.provider == member]
-    return services, institution.member_class
+    return await queries.services(provider=member), institution.member_class
 
 
 def _describe(service: Service, instance: str, member_class: str, member: str) -> dict:
@@ -63,24 +64,28 @@ def _describe(service: Service, instance: str, member_class: str, member: str) -
 
 @router.get("/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}/listMethods", responses=ERRORS,
             summary="GovStack IM: services a provider offers")
-async def list_methods(instanceId: str, memberClass: str, memberCode: str, applicationCode: str, request: Request,
-                       serviceId: str | None = None, caller: Caller = Depends(application_or_operator)) -> dict:
-    services, member_class = await _provided(request, instanceId, memberClass, memberCode, applicationCode)
+async def list_methods(instanceId: str, memberClass: str, memberCode: str, applicationCode: str,
+                       queries: RegistryQueriesDep, settings: SettingsDep,
+                       serviceId: str | None = None,
+                       caller: Caller = Depends(application_or_operator)) -> dict:
+    services, member_class = await _provided(queries, settings, instanceId, memberClass, memberCode,
+                                             applicationCode)
     return {"member": [_describe(s, instanceId, member_class, memberCode) for s in services
                        if serviceId is None or s.code == serviceId]}
 
 
 @router.get("/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}/allowedMethods", responses=ERRORS,
             summary="GovStack IM: services of a provider the caller is authorized for")
-async def allowed_methods(instanceId: str, memberClass: str, memberCode: str, applicationCode: str, request: Request,
+async def allowed_methods(instanceId: str, memberClass: str, memberCode: str, applicationCode: str,
+                          queries: RegistryQueriesDep, settings: SettingsDep, clock: ClockDep,
                           serviceId: str | None = None, caller: Caller = Depends(application_or_operator)) -> dict:
-    services, member_class = await _provided(request, instanceId, memberClass, memberCode, applicationCode)
-    hub = request.app.state.hub
-    today = hub.clock.today()
+    services, member_class = await _provided(queries, settings, instanceId, memberClass, memberCode,
+                                             applicationCode)
+    today = clock.today()
     if caller.operator:
         allowed = {s.code for s in services}
     else:
-        allowed = {a.service for a in await hub.store.registry.find_authorizations(consumer=caller.institution)
+        allowed = {a.service for a in await queries.authorizations(consumer=caller.institution)
                    if a.is_valid_on(today)}
     return {"member": [_describe(s, instanceId, member_class, memberCode) for s in services
                        if s.code in allowed and (serviceId is None or s.code == serviceId)]}
@@ -89,8 +94,10 @@ async def allowed_methods(instanceId: str, memberClass: str, memberCode: str, ap
 @router.get("/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}/getOpenAPI", responses=ERRORS,
             summary="GovStack IM: the OpenAPI description of one service")
 async def get_openapi(instanceId: str, memberClass: str, memberCode: str, applicationCode: str, serviceCode: str,
-                      request: Request, caller: Caller = Depends(application_or_operator)) -> dict:
-    services, _ = await _provided(request, instanceId, memberClass, memberCode, applicationCode)
+                      queries: RegistryQueriesDep, settings: SettingsDep,
+                      caller: Caller = Depends(application_or_operator)) -> dict:
+    services, _ = await _provided(queries, settings, instanceId, memberClass, memberCode,
+                                  applicationCode)
     matching = [s for s in services if s.code == serviceCode]
     if not matching:
         raise Refusal("unknown_service", f"{memberCode} provides no service {serviceCode!r}.", "serviceCode")

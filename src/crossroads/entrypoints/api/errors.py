@@ -1,25 +1,29 @@
 """Rendering refusals: every error is JSON `{code, message, field?, request_id}` with its status,
 except on the citizen's pages, where it is the page with the message.
 
-Refusals raised outside a use case that audits them (a bad token, a malformed body, an unknown
-path) are audited here, so that every refusal the hub gives is in the log.
+Each refused request is audited exactly once. A use case that wrote its refusal's record marks
+the refusal audited (`Refusal.mark_audited`); every other refusal (a bad token, a malformed body, a
+wrong method) is handed to the refusal log (services/refusals.py) here. Two are not recorded: an
+unknown path (scanners' noise) and `not_ready` (the store that holds the log is unreachable).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from ...domain.audit import AuditRecord
 from ...domain.errors import CATALOGUE, Refusal, framework_refusal
+from ...bootstrap import Hub
 from ...services.auth import RevokedCredential
+from ...domain.callers import Caller
+from ...services.refusals import RefusedRequest
 from ...templates import render
+from .dependencies import hub_of
 from .metrics import AUDIT_WRITE_FAILURES
 from .responses import JSONBody
 
@@ -51,7 +55,7 @@ def _is_citizen_page(path: str) -> bool:
 
 
 def citizen_error_page(request: Request, refusal: Refusal) -> Response:
-    hub = request.app.state.hub
+    hub = hub_of(request)
     page = render("citizen.html", status=refusal.status, signed_in=False, dev_idp=hub.dev_idp is not None,
                   login_url="/citizen/login" if hub.citizen_signin is not None else None,
                   error=str(refusal), error_code=refusal.code, request_id=request_id(request))
@@ -60,17 +64,22 @@ def citizen_error_page(request: Request, refusal: Refusal) -> Response:
     return page
 
 
-async def audit_refusal(request: Request, refusal: Refusal, hub: Any = None) -> None:
-    """Append the refusal's audit record (kind `request`) unless its use case did. `hub`: the
-    running hub, for apps mounted inside it (whose `request.app` is their own)."""
-    if getattr(refusal, "audited", False):
+# Refusals the door does not record: the store that holds the log cannot be reached.
+_NOT_RECORDED = frozenset({"not_ready"})
+
+
+async def audit_refusal(request: Request, refusal: Refusal, hub: Hub | None = None) -> None:
+    """Record the refusal in the audit log unless its use case did (or it is not recorded at
+    all). `hub`: the running hub, for apps mounted inside it (whose `request.app` is their own)."""
+    if refusal.audited or refusal.code in _NOT_RECORDED:
         return
-    hub = hub or request.app.state.hub
-    await hub.store.audit.append(await refusal_record(request, refusal, hub))
+    hub = hub or hub_of(request)
+    await hub.refusals.record(await refused_request(request, refusal, hub))
 
 
-async def refusal_record(request: Request, refusal: Refusal, hub: Any, **detail: object) -> AuditRecord:
-    """The audit record of a refusal given at the edge: who asked (when known), the route, the
+async def refused_request(request: Request, refusal: Refusal, hub: Hub,
+                          **detail: object) -> RefusedRequest:
+    """A refusal given at the door, for the refusal log: who asked (when known), the route, the
     code, the offending field, and `detail` (e.g. the item of a batch refused alone)."""
     caller = await _caller(request, hub)
     if isinstance(refusal, RevokedCredential):  # a token whose signature holds names its application
@@ -78,15 +87,11 @@ async def refusal_record(request: Request, refusal: Refusal, hub: Any, **detail:
         detail = {"reason": refusal.message, **detail}
     route = request.scope.get("route")  # inside a mounted app, its route, under the mount's root_path
     where = request.scope.get("root_path", "") + route.path if route is not None else "unrouted"
-    return AuditRecord(
-        kind="request", at_ms=hub.clock.now_ms(), outcome=refusal.code, request_id=request_id(request),
-        consumer=getattr(caller, "institution", None), application=getattr(caller, "application", None),
-        action=f"{request.method} {where}",
-        detail={**({"field": refusal.field} if refusal.field else {}), **detail},
-    )
+    return RefusedRequest(request_id=request_id(request), action=f"{request.method} {where}",
+                          code=refusal.code, field=refusal.field, caller=caller, detail=detail)
 
 
-async def _caller(request: Request, hub: Any) -> Any:
+async def _caller(request: Request, hub: Hub) -> Caller | None:
     """Who asked: the authenticated caller, or the one a valid bearer token names when the refusal
     came before authentication (FastAPI reads a body before it runs a route's dependencies)."""
     caller = getattr(request.state, "caller", None)
@@ -132,7 +137,8 @@ def refusal_from_errors(errors) -> Refusal:
     return Refusal("malformed_request", f"{field or 'the body'}: {message}.", field)
 
 
-async def refusal_response(request: Request, refusal: Refusal, *, audit: bool = True, hub: Any = None) -> Response:
+async def refusal_response(request: Request, refusal: Refusal, *, audit: bool = True,
+                           hub: Hub | None = None) -> Response:
     """A refusal, audited unless its use case did (or `audit` is False), rendered as JSON or as
     the citizen's page. Should the audit record fail, the answer is `internal_error` (`unaudited`)."""
     if audit:
@@ -145,7 +151,7 @@ async def refusal_response(request: Request, refusal: Refusal, *, audit: bool = 
     return error_response(request, refusal)
 
 
-async def fault_response(request: Request, exc: BaseException, hub: Any = None) -> Response:
+async def fault_response(request: Request, exc: BaseException, hub: Hub | None = None) -> Response:
     """An unexpected fault: logged with its traceback and audited as `internal_error` under the
     request id the caller is given, so that the id leads to both. Should that audit record fail
     too, the failure is logged as well (`unaudited`); the caller gets the same answer."""

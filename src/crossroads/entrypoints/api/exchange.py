@@ -11,8 +11,9 @@ from .responses import JSONBody
 
 from ...domain.errors import Refusal
 from ...domain.periods import Period
-from ...services.auth import Caller
+from ...domain.callers import Caller
 from ...services.exchange import ExchangeRequest, ExchangeResult
+from .dependencies import ExchangeDep, hub_of
 from .errors import openapi_errors, refusal_from_errors, request_id
 from .json_input import JSONRoute, read_json
 from .metrics import observe
@@ -49,7 +50,7 @@ def _render(result: ExchangeResult, request: Request, raw: bytes) -> JSONBody:
     body = {
         "request_id": result.request_id, "service": result.service, "version": result.version,
         "authorization": result.authorization.reference, "legal_basis": result.authorization.legal_basis,
-        "period": {"start": result.period.start.isoformat(), "end": result.period.end.isoformat() if result.period.end else None},
+        "period": result.period.as_dict(),
         "answers": [
             {"provider": a.provider, "data": a.data} if a.error is None
             else {"provider": a.provider, "error": a.error.to_dict()}
@@ -96,11 +97,6 @@ def json_body(model: type[BaseModel]) -> dict:
         "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}}
 
 
-def _mark_audited(refusal: Refusal) -> Refusal:
-    refusal.audited = True  # type: ignore[attr-defined]
-    return refusal
-
-
 async def answer_exchange(request: Request, service: str) -> JSONBody:
     """The exchange over HTTP: authenticate, parse, run the use case, render. Refusals propagate.
 
@@ -112,10 +108,10 @@ async def answer_exchange(request: Request, service: str) -> JSONBody:
     exchange_request = _exchange_request(request, caller, service, body)
     with observe(service) as outcome:
         try:
-            result = await request.app.state.hub.exchange.handle(exchange_request)
+            result = await hub_of(request).exchange.handle(exchange_request)
         except Refusal as refusal:
             outcome.code = refusal.code
-            raise _mark_audited(refusal)
+            raise
     return _render(result, request, raw)
 
 
@@ -134,12 +130,13 @@ EXCHANGE_ROUTE = next(r for r in router.routes if getattr(r, "path", None) == EX
 
 @router.post("/v1/holders", response_model=ExchangeOut, responses=EXCHANGE_ERRORS,
              summary="Which institutions hold a file on this person (built-in service directory.holders)")
-async def holders(body: HoldersIn, request: Request, caller: Caller = Depends(application)) -> JSONBody:
+async def holders(body: HoldersIn, request: Request, exchange: ExchangeDep,
+                  caller: Caller = Depends(application)) -> JSONBody:
     exchange_request = _exchange_request(request, caller, "directory.holders", body)
     with observe("directory.holders") as outcome:
         try:
-            result = await request.app.state.hub.exchange.holders(exchange_request)
+            result = await exchange.holders(exchange_request)
         except Refusal as refusal:
             outcome.code = refusal.code
-            raise _mark_audited(refusal)
+            raise
     return _render(result, request, await request.body())

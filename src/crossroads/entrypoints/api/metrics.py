@@ -1,4 +1,5 @@
-"""Prometheus metrics: exchanges by service and outcome, and their latency."""
+"""Prometheus metrics: exchanges by service and outcome, and their latency; the sequencer's
+lease, the declarations' backlog, and the failures the hub's running parts count."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterable, Iterator, Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 REGISTRY = CollectorRegistry()
 EXCHANGES = Counter("crossroads_exchanges", "Exchanges by service and outcome code.", ["service", "outcome"], registry=REGISTRY)
@@ -18,22 +21,27 @@ LATENCY = Histogram(
 )
 SEQUENCER_LEADER = Gauge("crossroads_audit_sequencer_leader",
                          "1 when this hub process is the audit sequencer (holds the lease), else 0.", registry=REGISTRY)
-PUBLISH_FAILURES = Gauge("crossroads_tree_head_publish_failures",
-                         "Tree head publications (to witnesses, to the folder) that failed in this process; each is retried with the next head.",
-                         registry=REGISTRY)
-PUSH_FAILURES = Gauge("crossroads_push_round_failures",
-                      "Rounds of push delivery that failed in this process (store or audit fault; the messages stay queued and are retried).",
-                      registry=REGISTRY)
-AUDIT_WRITE_FAILURES = Gauge("crossroads_audit_write_failures",
-                             "Answers whose audit record could not be written in this process (each is logged, critical, with its request id).",
-                             registry=REGISTRY)
+AUDIT_WRITE_FAILURES = Counter(
+    "crossroads_audit_write_failures",
+    "Answers whose audit record could not be written in this process (each is logged, critical,"
+    " with its request id).", registry=REGISTRY)
 DECLARATION_BATCHES_WAITING = Gauge("crossroads_declaration_batches_waiting",
                                     "Batch files of declarations stored and not yet processed (status S).", registry=REGISTRY)
 DECLARATION_EVENTS_PENDING = Gauge("crossroads_declaration_events_pending",
                                    "Mutations caused by declarations and not yet published to the hub's subscribers.", registry=REGISTRY)
-DECLARATION_PUBLISH_FAILURES = Gauge("crossroads_declaration_publish_failures",
-                                     "Declared mutations the mutation service refused, or publishing rounds that failed, in this process (they stay pending).",
-                                     registry=REGISTRY)
+# Failures the hub's running parts count (each part keeps its own count, read at each scrape):
+# counters, since they only grow while the process lives (Prometheus adds `_total`).
+COUNTED_FAILURES = {
+    "crossroads_tree_head_publish_failures":
+        "Tree head publications (to witnesses, to the folder) that failed in this process; each is"
+        " retried with the next head.",
+    "crossroads_push_round_failures":
+        "Rounds of push delivery that failed in this process (store or audit fault; the messages"
+        " stay queued and are retried).",
+    "crossroads_declaration_publish_failures":
+        "Declared mutations the mutation service refused, or publishing rounds that failed, in this"
+        " process (they stay pending).",
+}
 # Service names come from the URL: only those the registry knows become labels, and at most this
 # many (each is a series per outcome and per latency bucket); anything else counts under a
 # shared label, so that /metrics stays small whatever callers send.
@@ -75,3 +83,23 @@ def observe(service: str) -> Iterator[Outcome]:
         label = service_label(service, outcome.code)
         EXCHANGES.labels(label, outcome.code).inc()
         LATENCY.labels(label).observe(time.perf_counter() - started)
+
+
+class _Counts(Collector):
+    """The failure counts of one scrape, as counters."""
+
+    def __init__(self, counts: Mapping[str, int]) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterable[CounterMetricFamily]:
+        for name, documentation in COUNTED_FAILURES.items():
+            yield CounterMetricFamily(name, documentation, value=self._counts[name])
+
+
+def exposition(failures: Mapping[str, int]) -> bytes:
+    """The text of /metrics: the process's metrics, then the failure counters read from their
+    owners (`failures` names each of COUNTED_FAILURES)."""
+    counted = CollectorRegistry(auto_describe=False)
+    counted.register(_Counts(failures))
+    return generate_latest(REGISTRY) + generate_latest(counted)
+

@@ -15,8 +15,9 @@ from fastapi.responses import Response as PlainResponse
 
 from ...domain.errors import Refusal
 from ...domain.mutations import MutationType, Subscription, event_type
-from ...services.auth import Caller
-from .errors import openapi_errors, refusal_record, request_id
+from ...domain.callers import Caller
+from .dependencies import MutationsDep, RefusalLogDep, RegistryQueriesDep, SettingsDep, hub_of
+from .errors import openapi_errors, refused_request, request_id
 from .json_input import JSONRoute
 from .responses import JSONBody
 from .schemas import MAX_INTEGER, AckIn, MutationBatchIn, MutationIn, MutationTypeIn, SubscriptionIn
@@ -40,24 +41,38 @@ def _subscription_out(subscription: Subscription) -> dict:
 @router.put("/admin/mutation-types/{code}/{version}", responses=ERRORS, tags=["admin"],
             summary="Register a mutation type: its payload schema and fields, and the one authentic source that publishes it",
             dependencies=[Depends(operator)])
-async def put_mutation_type(code: str, version: str, body: MutationTypeIn, request: Request, response: Response) -> dict:
-    mutation_type, created = await request.app.state.hub.mutations.put_type(MutationType(
+async def put_mutation_type(code: str, version: str, body: MutationTypeIn, mutations: MutationsDep,
+                            response: Response) -> dict:
+    mutation_type, created = await mutations.put_type(MutationType(
         code=code, version=version, name=body.name, publisher=body.publisher, fields=tuple(body.fields),
         schema=body.schema_, description=body.description, state_path=body.state_path))
     response.status_code = 201 if created else 200
     return _type_out(mutation_type)
 
 
+@router.get("/admin/mutation-types", responses=ERRORS, tags=["admin"],
+            dependencies=[Depends(operator)], summary="The catalogue of mutation types, for the operator")
+async def admin_mutation_types(queries: RegistryQueriesDep) -> list[dict]:
+    return [_type_out(t) for t in await queries.mutation_types()]
+
+
+@router.get("/admin/mutation-types/{code}/{version}", responses=ERRORS, tags=["admin"],
+            dependencies=[Depends(operator)], summary="One mutation type")
+async def admin_mutation_type(code: str, version: str, queries: RegistryQueriesDep) -> dict:
+    return _type_out(await queries.mutation_type(code, version))
+
+
 @router.get("/v1/mutation-types", responses=ERRORS, summary="The catalogue of mutation types")
-async def list_mutation_types(request: Request, caller: Caller = Depends(application)) -> list[dict]:
-    return [_type_out(t) for t in await request.app.state.hub.store.mutations.list_types()]
+async def list_mutation_types(queries: RegistryQueriesDep,
+                              caller: Caller = Depends(application)) -> list[dict]:
+    return [_type_out(t) for t in await queries.mutation_types()]
 
 
 @router.post("/v1/mutations/{mutation_type}", responses=ERRORS, status_code=201,
              summary="Publish one mutation (authentic sources): 201 when accepted, 200 when the id was accepted before")
-async def publish(mutation_type: str, body: MutationIn, request: Request, response: Response,
+async def publish(mutation_type: str, body: MutationIn, mutations: MutationsDep, response: Response,
                   caller: Caller = Depends(application)) -> dict:
-    published = await request.app.state.hub.mutations.publish(caller, mutation_type, body.model_dump(mode="json", exclude_none=True))
+    published = await mutations.publish(caller, mutation_type, body.model_dump(mode="json", exclude_none=True))
     response.status_code = 201 if published.status == "accepted" else 200
     return asdict(published)
 
@@ -65,14 +80,16 @@ async def publish(mutation_type: str, body: MutationIn, request: Request, respon
 @router.post("/v1/mutations/{mutation_type}/batch", responses=ERRORS,
              summary="Publish up to 1,000 mutations; each is accepted, a duplicate, or refused on its own")
 async def publish_batch(mutation_type: str, body: MutationBatchIn, request: Request, response: Response,
+                        mutations: MutationsDep, refusals: RefusalLogDep,
                         caller: Caller = Depends(application)) -> dict:
-    hub = request.app.state.hub
-    outcomes = await hub.mutations.publish_many(caller, mutation_type, body.mutations)
+    outcomes = await mutations.publish_many(caller, mutation_type, body.mutations)
     # Each mutation refused alone is audited as a refusal of this request would be, by its index,
     # under the request id the answer names.
     refused = [(number, outcome) for number, outcome in enumerate(outcomes) if isinstance(outcome, Refusal)]
     if refused:
-        await hub.store.audit.append_many([await refusal_record(request, outcome, hub, index=number) for number, outcome in refused])
+        hub = hub_of(request)
+        await refusals.record(*[await refused_request(request, outcome, hub, index=number)
+                                for number, outcome in refused])
     response.headers["X-Request-Id"] = request_id(request)
     results = []
     for number, (raw, outcome) in enumerate(zip(body.mutations, outcomes)):
@@ -86,29 +103,29 @@ async def publish_batch(mutation_type: str, body: MutationBatchIn, request: Requ
 
 @router.post("/v1/subscriptions", responses=ERRORS, status_code=201,
              summary="Subscribe this application to a mutation type, under an authorization")
-async def subscribe(body: SubscriptionIn, request: Request, caller: Caller = Depends(application)) -> dict:
-    subscription = await request.app.state.hub.mutations.subscribe(
+async def subscribe(body: SubscriptionIn, mutations: MutationsDep, caller: Caller = Depends(application)) -> dict:
+    subscription = await mutations.subscribe(
         caller, body.mutation_type, body.purpose, body.authorization, body.mode, body.webhook_url)
     return _subscription_out(subscription)
 
 
 @router.get("/v1/subscriptions", responses=ERRORS, summary="This application's subscriptions")
-async def list_subscriptions(request: Request, caller: Caller = Depends(application)) -> list[dict]:
-    return [_subscription_out(s) for s in await request.app.state.hub.mutations.subscriptions(caller)]
+async def list_subscriptions(mutations: MutationsDep, caller: Caller = Depends(application)) -> list[dict]:
+    return [_subscription_out(s) for s in await mutations.subscriptions(caller)]
 
 
 @router.delete("/v1/subscriptions/{subscription_id}", status_code=204, responses=ERRORS,
                summary="Cancel a subscription: nothing more is queued for it")
-async def unsubscribe(subscription_id: str, request: Request, caller: Caller = Depends(application)) -> Response:
-    await request.app.state.hub.mutations.unsubscribe(caller, subscription_id)
+async def unsubscribe(subscription_id: str, mutations: MutationsDep, caller: Caller = Depends(application)) -> Response:
+    await mutations.unsubscribe(caller, subscription_id)
     return PlainResponse(status_code=204)
 
 
 @router.get("/v1/mailbox", responses=ERRORS,
             summary="Unacknowledged messages of this application's pull subscriptions, in order")
-async def mailbox(request: Request, after: int = Query(0, ge=0, le=MAX_INTEGER, description="Only messages after this seq (paging)."),
+async def mailbox(mutations: MutationsDep, after: int = Query(0, ge=0, le=MAX_INTEGER, description="Only messages after this seq (paging)."),
                   limit: int = Query(100, ge=1, le=1000), caller: Caller = Depends(application)) -> JSONBody:
-    deliveries = await request.app.state.hub.mutations.mailbox(caller, after, limit)
+    deliveries = await mutations.mailbox(caller, after, limit)
     # The messages are stored as the CloudEvents they are: spliced in, not parsed and re-encoded.
     messages = b",".join(b'{"seq":%d,"event":%s}' % (d.seq, d.message) for d in deliveries)
     next_after = deliveries[-1].seq if deliveries else after
@@ -116,22 +133,22 @@ async def mailbox(request: Request, after: int = Query(0, ge=0, le=MAX_INTEGER, 
 
 
 @router.post("/v1/mailbox/ack", responses=ERRORS, summary="Acknowledge received messages by their seq")
-async def acknowledge(body: AckIn, request: Request, caller: Caller = Depends(application)) -> dict:
-    return {"acknowledged": await request.app.state.hub.mutations.acknowledge(caller, body.seqs)}
+async def acknowledge(body: AckIn, mutations: MutationsDep, caller: Caller = Depends(application)) -> dict:
+    return {"acknowledged": await mutations.acknowledge(caller, body.seqs)}
 
 
 @router.get("/admin/dead-letters", responses=ERRORS, tags=["admin"], dependencies=[Depends(operator)],
             summary="Messages set aside after their last failed push, oldest first")
-async def dead_letters(request: Request, limit: int = Query(100, ge=1, le=1000)) -> list[dict]:
+async def dead_letters(mutations: MutationsDep, limit: int = Query(100, ge=1, le=1000)) -> list[dict]:
     return [{"seq": d.seq, "subscription": d.subscription, "publisher": d.publisher, "mutation_id": d.mutation_id,
              "attempts": d.attempts, "last_error": d.last_error, "dead_at_ms": d.dead_at_ms}
-            for d in await request.app.state.hub.mutations.dead_letters(limit)]
+            for d in await mutations.dead_letters(limit)]
 
 
 @router.post("/admin/dead-letters/replay", responses=ERRORS, tags=["admin"], dependencies=[Depends(operator)],
              summary="Queue dead letters again, due now, with their attempts reset")
-async def replay(body: AckIn, request: Request) -> dict:
-    return {"replayed": await request.app.state.hub.mutations.replay(body.seqs)}
+async def replay(body: AckIn, mutations: MutationsDep) -> dict:
+    return {"replayed": await mutations.replay(body.seqs)}
 
 
 # GovStack Information Mediator Pub/Sub: pull the next event of a type, and confirm it. The room
@@ -140,10 +157,10 @@ async def replay(body: AckIn, request: Request) -> dict:
 _ROOM = "/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}"
 
 
-async def _room_type(request: Request, instance: str, member: str, event_type: str) -> MutationType:
-    hub = request.app.state.hub
-    kind = await hub.mutations.mutation_type(event_type)
-    if instance != hub.settings.instance or kind.publisher != member:
+async def _room_type(mutations: MutationsDep, settings: SettingsDep, instance: str, member: str,
+                     event_type: str) -> MutationType:
+    kind = await mutations.mutation_type(event_type)
+    if instance != settings.instance or kind.publisher != member:
         raise Refusal("not_found", f"no event type {event_type!r} in the room {instance}/…/{member}.")
     return kind
 
@@ -151,9 +168,10 @@ async def _room_type(request: Request, instance: str, member: str, event_type: s
 @router.get(_ROOM + "/pull/v1/{eventType}", responses=ERRORS, tags=["govstack"],
             summary="GovStack IM Pub/Sub: the next unacknowledged event of a type (404 when none)")
 async def govstack_pull(instanceId: str, memberClass: str, memberCode: str, applicationCode: str, eventType: str,
-                        request: Request, caller: Caller = Depends(application)) -> JSONBody:
-    kind = await _room_type(request, instanceId, memberCode, eventType)
-    delivery = await request.app.state.hub.mutations.next_of_type(caller, kind.code)
+                        mutations: MutationsDep, settings: SettingsDep,
+                        caller: Caller = Depends(application)) -> JSONBody:
+    kind = await _room_type(mutations, settings, instanceId, memberCode, eventType)
+    delivery = await mutations.next_of_type(caller, kind.code)
     head = orjson.dumps({"id": delivery.mutation_id, "sequence": delivery.seq, "eventType": kind.code,
                          "publisherId": {"instanceId": instanceId, "memberClass": memberClass,
                                          "memberCode": memberCode, "applicationCode": applicationCode}})
@@ -163,7 +181,8 @@ async def govstack_pull(instanceId: str, memberClass: str, memberCode: str, appl
 @router.delete(_ROOM + "/pull/v1/{eventType}/{eventId}", status_code=204, responses=ERRORS, tags=["govstack"],
                summary="GovStack IM Pub/Sub: confirm (acknowledge) an event")
 async def govstack_confirm(instanceId: str, memberClass: str, memberCode: str, applicationCode: str, eventType: str,
-                           eventId: str, request: Request, caller: Caller = Depends(application)) -> Response:
-    kind = await _room_type(request, instanceId, memberCode, eventType)
-    await request.app.state.hub.mutations.confirm(caller, kind.code, eventId)
+                           eventId: str, mutations: MutationsDep, settings: SettingsDep,
+                           caller: Caller = Depends(application)) -> Response:
+    kind = await _room_type(mutations, settings, instanceId, memberCode, eventType)
+    await mutations.confirm(caller, kind.code, eventId)
     return PlainResponse(status_code=204)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from ...domain.errors import Refusal
+from .dependencies import HubStatusDep
 from .errors import openapi_errors
 from .json_input import JSONRoute
 from .metrics import (
-    DECLARATION_BATCHES_WAITING, DECLARATION_EVENTS_PENDING, DECLARATION_PUBLISH_FAILURES, PUBLISH_FAILURES,
-    PUSH_FAILURES, REGISTRY, SEQUENCER_LEADER,
+    DECLARATION_BATCHES_WAITING, DECLARATION_EVENTS_PENDING, SEQUENCER_LEADER, exposition,
 )
 
 router = APIRouter(route_class=JSONRoute, tags=["operations"])
@@ -22,23 +21,19 @@ async def health() -> dict:
 
 
 @router.get("/ready", summary="The hub can reach its store", responses=openapi_errors("not_ready"))
-async def ready(request: Request) -> dict:
-    try:
-        await request.app.state.hub.store.ping()
-    except Exception:
-        refusal = Refusal("not_ready", "the store cannot be reached.")
-        refusal.audited = True  # type: ignore[attr-defined]  # the log lives in that store
-        raise refusal from None
+async def ready(status: HubStatusDep) -> dict:
+    await status.ready()
     return {"status": "ready"}
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics(request: Request) -> Response:
-    SEQUENCER_LEADER.set(1 if request.app.state.hub.sequencer.leading else 0)
-    PUBLISH_FAILURES.set(request.app.state.hub.publisher.failures)
-    PUSH_FAILURES.set(request.app.state.hub.push.failures)
-    waiting, pending = await request.app.state.hub.store.declarations.backlog()
-    DECLARATION_BATCHES_WAITING.set(waiting)
-    DECLARATION_EVENTS_PENDING.set(pending)
-    DECLARATION_PUBLISH_FAILURES.set(request.app.state.hub.declaration_publisher.failures)
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+async def metrics(status: HubStatusDep) -> Response:
+    gauges = await status.gauges()
+    SEQUENCER_LEADER.set(1 if gauges.leading else 0)
+    DECLARATION_BATCHES_WAITING.set(gauges.declaration_batches_waiting)
+    DECLARATION_EVENTS_PENDING.set(gauges.declaration_events_pending)
+    return Response(exposition({
+        "crossroads_tree_head_publish_failures": gauges.publish_failures,
+        "crossroads_push_round_failures": gauges.push_failures,
+        "crossroads_declaration_publish_failures": gauges.declaration_publish_failures,
+    }), media_type=CONTENT_TYPE_LATEST)

@@ -11,7 +11,8 @@ import hmac
 from fastapi import Request
 
 from ...domain.errors import Refusal
-from ...services.auth import OPERATOR, Caller
+from ...domain.callers import OPERATOR, Caller
+from .dependencies import hub_of
 
 
 def _bearer(request: Request) -> str:
@@ -24,7 +25,7 @@ def _bearer(request: Request) -> str:
 
 async def application(request: Request) -> Caller:
     """An application of a member institution, by its hub access token."""
-    caller = await request.app.state.hub.tokens.authenticate(_bearer(request))
+    caller = await hub_of(request).tokens.authenticate(_bearer(request))
     named = request.headers.get("x-road-client")
     if named is not None and not _names(named, caller):
         raise Refusal("unauthenticated", f"X-Road-Client {named[:100]!r} is not the application this token was issued to.")
@@ -34,9 +35,9 @@ async def application(request: Request) -> Caller:
 
 async def operator(request: Request) -> Caller:
     token = _bearer(request)
-    if not hmac.compare_digest(token.encode(), request.app.state.hub.admin_token.encode()):
+    if not _is_operator(request, token):
         if token.count(".") == 2:  # a valid application token is still not the operator's
-            await request.app.state.hub.tokens.authenticate(token)
+            await hub_of(request).tokens.authenticate(token)
             raise Refusal("forbidden", "the admin API needs the operator credential.")
         raise Refusal("unauthenticated", "the operator credential is not valid.")
     request.state.caller = OPERATOR
@@ -45,10 +46,14 @@ async def operator(request: Request) -> Caller:
 
 async def application_or_operator(request: Request) -> Caller:
     token = _bearer(request)
-    if hmac.compare_digest(token.encode(), request.app.state.hub.admin_token.encode()):
+    if _is_operator(request, token):
         request.state.caller = OPERATOR
         return OPERATOR
     return await application(request)
+
+
+def _is_operator(request: Request, token: str) -> bool:
+    return hmac.compare_digest(token.encode(), hub_of(request).admin_token.encode())
 
 
 def _names(header: str, caller: Caller) -> bool:

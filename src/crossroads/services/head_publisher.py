@@ -9,29 +9,14 @@ each is consistent with those before it.
 
 from __future__ import annotations
 
-import abc
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
-from ..domain.merkle import TreeHead
 from .clock import sleep_unless
-from .ports import TransparencyLog
+from .ports import HeadTarget, Prove, TransparencyLog
 
 log = logging.getLogger("crossroads.audit")
-Prove = Callable[[int, int], Awaitable[list[bytes]]]  # consistency proof between two tree sizes
-
-
-class HeadTarget(abc.ABC):
-    name: str  # a witness's base URL, or the folder's path
-
-    @abc.abstractmethod
-    async def publish(self, head: TreeHead, prove: Prove) -> str | None:
-        """Hand over `head`; return a witness's countersignature (None from a folder); raise
-        when the target did not take it."""
-
-    async def close(self) -> None:
-        """Release connections."""
 
 
 class HeadPublisher:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from ..adapters.sql.schema_status import read_schema_status
-from ..config import Settings
+from ...adapters.sql.schema_status import read_schema_status
+from ...config import Settings
 
 CURRENT, PENDING, AHEAD = 0, 1, 3
 

@@ -16,10 +16,11 @@ from typing import Any
 
 from starlette.requests import Request
 
-from ..domain.declarations.records import Declaration
-from ..domain.errors import Refusal
-from ..providerkit import HubKeySet, ProviderApp
-from .api.errors import audit_refusal, unaudited
+from ...bootstrap import Hub
+from ...domain.declarations.records import Declaration
+from ...domain.errors import Refusal
+from ...providerkit import HubKeySet, ProviderApp
+from .errors import audit_refusal, unaudited
 
 MOUNT = "/sources/declarations"
 
@@ -29,8 +30,8 @@ def _risk(d: Declaration) -> dict:
             "received_at_ms": d.received_at_ms, **{k: v for k, v in d.summary.items() if k != "employer"}}
 
 
-def source_app(hub: Any) -> ProviderApp:
-    store = hub.store.declarations
+def source_app(hub: Hub) -> ProviderApp:
+    queries = hub.declaration_queries
 
     async def audited(request: Request, refusal: Refusal) -> Refusal:
         """The source's refusals are the hub's: audited as the hub audits its own (all but
@@ -47,15 +48,15 @@ def source_app(hub: Any) -> ProviderApp:
 
     @app.service("/services/dimona.periods/1")
     async def periods(request: dict) -> dict:
-        return {"periods": [p.as_answer() for p in await store.periods_of(request["subject"]) if p.status != "cancelled"]}
+        return {"periods": [p.as_answer() for p in await queries.periods_of(request["subject"])]}
 
     @app.service("/services/wages.quarterly/1")
     async def wages(request: dict) -> dict:
-        return {"quarters": await store.wages_of(request["subject"])}
+        return {"quarters": await queries.wages_of(request["subject"])}
 
     @app.service("/services/social-risk.declarations/1")
     async def risks(request: dict) -> dict:
-        return {"declarations": [_risk(d) for d in await store.social_risks_of(request["subject"])]}
+        return {"declarations": [_risk(d) for d in await queries.social_risks_of(request["subject"])]}
 
     return app
 

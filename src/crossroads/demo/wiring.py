@@ -1,0 +1,49 @@
+"""The demo's own wiring: the production hub (bootstrap.py, the API's create_app) plus what only
+the demo has, its development identity provider, where anyone may sign in as any citizen.
+
+Production never imports `crossroads.demo`; the demo builds on production's wiring instead, so
+the dependency runs one way (a test checks it: tests/test_layering.py).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from ..bootstrap import Hub, bootstrap
+from ..config import Settings
+from ..entrypoints.api.app import create_app
+from ..services.clock import Clock
+from ..services.ports import ProviderClient
+from . import country, identity_provider
+from .identity_provider import DevelopmentIdentityProvider
+
+
+async def bootstrap_demo(
+    settings: Settings,
+    clock: Clock | None = None,
+    providers: ProviderClient | None = None,
+    oidc_http: dict | None = None,
+) -> Hub:
+    """The hub as `bootstrap` builds it, with the development identity provider in demo mode."""
+    hub = await bootstrap(settings, clock, providers, oidc_http)
+    if settings.demo:
+        secret = settings.citizen_oidc_client_secret
+        hub.dev_idp = DevelopmentIdentityProvider(
+            f"{settings.issuer}/dev-idp",
+            settings.citizen_oidc_client_id,
+            secret.get_secret_value() if secret else None,
+            DevelopmentIdentityProvider.load_key(settings.data_dir / "dev-idp"),
+            hub.store.replay,
+            examples=country.persons(5),
+            redirect_prefix=f"{settings.issuer}/citizen/",
+        )
+    return hub
+
+
+def create_demo_app(
+    settings: Settings, clock: Clock | None = None, hub: Hub | None = None
+) -> FastAPI:
+    """The hub's app, built with the demo's wiring, serving the development identity provider in
+    demo mode."""
+    routers = [identity_provider.router()] if settings.demo else []
+    return create_app(settings, clock, hub, build=bootstrap_demo, routers=routers)

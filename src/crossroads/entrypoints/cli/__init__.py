@@ -1,0 +1,47 @@
+"""The `crossroads` command line (Typer + Rich): the commands, one module per concept, gathered
+into one Typer app here. `main` is the console script pyproject.toml names.
+
+- hub_commands: serve, migrate, openapi, keys (running and preparing a hub)
+- demo/: demo, providers (the demo country, its sources and the tour)
+- client_commands, declare_command: token, ask, mailbox, declare (an application calling a hub)
+- registry_commands: registry …, directory import (the operator's changes, on the store)
+- audit_commands: audit …, witness
+- bench_command: bench
+"""
+
+from __future__ import annotations
+
+import typer
+
+from .audit_commands import audit_app, witness
+from .bench_command import HELP as BENCH_HELP
+from .bench_command import bench
+from .client_commands import ask, mailbox, token
+from .declare_command import declare
+from .demo import demo, providers
+from .hub_commands import keys_app, migrate, openapi, serve
+from .registry_commands import directory_app, registry_app
+
+app = typer.Typer(
+    help="Crossroads: a crossroads bank for government data exchange.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+for command in (serve, migrate, demo, providers, token, ask, declare, mailbox):
+    app.command()(command)
+app.add_typer(directory_app, name="directory")
+app.add_typer(registry_app, name="registry")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
+app.command()(openapi)
+app.command()(witness)
+app.command(
+    help=BENCH_HELP, context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+)(bench)
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,227 @@
+"""`crossroads demo`: seed the synthetic country, start its sources (own process) and the hub,
+and print the tour once the hub answers.
+
+The ports are checked before anything is seeded, so that a busy port is one line naming the flag
+to change rather than a tour followed by `address already in use`. SIGTERM is made to stop the
+demo as Ctrl-C does (uvicorn re-raises the signal once the hub has stopped, and Python's default
+action for SIGTERM would end this process before it stops the sources' process); the sources'
+process also stops by itself when this one ends in any other way (`stop_with_parent`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import uvicorn
+from rich.console import Console
+
+from ....adapters.keys import HubKeys
+from ....bootstrap import settings_for_data_dir
+from ....demo import country
+from ....demo.launch import busy_port, wait_ready
+from ....demo.publisher import DemoPublisher
+from ....demo.seed import seed
+from ....demo.sources import provider_apps
+from ....demo.wiring import bootstrap_demo, create_demo_app
+from ....providerkit import HubKeySet
+from ...bounded_http import BoundedHttpToolsProtocol
+from ..hub_client import record_hub_address
+from ..output import err, fail, out
+from .tour import TourPeople, command_prefix, tour
+from ...logs import configure
+from .progress import seed_progress
+
+
+def run_demo(
+    persons: int,
+    port: int,
+    provider_port_base: int,
+    data_dir: Path,
+    seed_only: bool,
+    store_url: str | None = None,
+    publish_every: float = 1.0,
+) -> None:
+    if not seed_only:
+        _check_ports(port, provider_port_base)
+    log_config = configure("warning")
+    # The demo's institutions listen on 127.0.0.1, so their webhooks are internal addresses.
+    settings = settings_for_data_dir(
+        data_dir,
+        port=port,
+        issuer=f"http://127.0.0.1:{port}",
+        demo=True,
+        allow_internal_webhooks=True,
+        declarations_source=country.BY_KEY["nsso"].number,
+        **({"store_url": store_url} if store_url else {}),
+    )
+    keys = HubKeys.load_or_create(settings.data_dir / "keys")
+    jwks_file = data_dir / "hub-jwks.json"
+    jwks_file.write_text(json.dumps(keys.jwks()))
+    record_hub_address(data_dir, settings.issuer)
+    try:
+        subjects = asyncio.run(_seed(settings, persons, provider_port_base))
+        text = tour(settings.issuer, data_dir, TourPeople.of(subjects), command_prefix())
+        if seed_only:
+            out.print(text, markup=False, highlight=False)
+            return
+        _serve(settings, jwks_file, provider_port_base, publish_every, persons, log_config, text)
+    except KeyboardInterrupt:
+        err.print("the demo stopped")
+
+
+def _check_ports(port: int, provider_port_base: int) -> None:
+    if busy_port([port]) is not None:
+        fail(
+            f"port {port} is in use (another demo or hub?): "
+            "start the demo on another with --port PORT",
+            2,
+        )
+    offsets = sorted({m.port_offset for m in country.MEMBERS if m.port_offset is not None})
+    taken = busy_port([provider_port_base + offset for offset in offsets])
+    if taken is not None:
+        fail(
+            f"port {taken} is in use, and the demo's authentic sources listen on "
+            f"{provider_port_base + offsets[0]}–{provider_port_base + offsets[-1]}: "
+            "choose other ports with --provider-port-base PORT",
+            2,
+        )
+
+
+async def _seed(settings, persons: int, provider_port_base: int) -> list[str]:
+    hub = await bootstrap_demo(settings)
+    try:
+        started = time.perf_counter()
+        err.print(
+            f"seeding a country of {persons:,} persons into {settings.data_dir}", highlight=False
+        )
+        with seed_progress(err) as progress:
+            seeded = await seed(hub, persons, "127.0.0.1", provider_port_base, progress)
+        err.print(
+            f"[green]seeded[/green] {len(seeded['subjects']):,} persons, "
+            f"{seeded['entries']:,} directory entries, {len(seeded['clients'])} applications "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
+        return seeded["subjects"]
+    finally:
+        await hub.close()
+
+
+def _serve(
+    settings,
+    jwks_file: Path,
+    provider_port_base: int,
+    publish_every: float,
+    persons: int,
+    log_config: dict,
+    text: str,
+) -> None:
+    """The sources' process, then the hub in this one; the tour once the hub answers /ready."""
+    err.print("starting the authentic sources and the hub…")
+    signal.signal(
+        signal.SIGTERM, signal.default_int_handler
+    )  # stop as on Ctrl-C: see the docstring
+    sources = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "crossroads.entrypoints.cli",
+            "providers",
+            "--jwks",
+            str(jwks_file),
+            "--port-base",
+            str(provider_port_base),
+            "--publish-every",
+            str(publish_every),
+            "--hub",
+            settings.issuer,
+            "--data-dir",
+            str(settings.data_dir),
+            "--persons",
+            str(persons),
+            "--stop-with",
+            str(os.getpid()),
+        ]
+    )
+    try:
+        first = min(m.port_offset for m in country.MEMBERS if m.port_offset is not None)
+        wait_ready(f"http://127.0.0.1:{provider_port_base + first}/", sources, timeout=20)
+        BoundedHttpToolsProtocol.configure(settings)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_demo_app(settings),
+                host="127.0.0.1",
+                port=settings.port,
+                log_config=log_config,
+                access_log=False,
+                http=BoundedHttpToolsProtocol,
+            )
+        )
+        threading.Thread(
+            target=_announce_when_ready, args=(server, settings.issuer, text), daemon=True
+        ).start()
+        server.run()
+    finally:
+        sources.terminate()
+        try:
+            sources.wait(10)
+        except subprocess.TimeoutExpired:
+            sources.kill()
+            sources.wait()
+
+
+def _announce_when_ready(server: uvicorn.Server, hub: str, text: str) -> None:
+    """Print the tour once the hub answers /ready (the commands in it would fail before)."""
+    warned_at = time.monotonic() + 30
+    while not server.should_exit:
+        try:
+            if httpx.get(f"{hub}/ready", timeout=2).status_code == 200:
+                out.print(text, markup=False, highlight=False)
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > warned_at:
+            err.print(f"the hub does not answer {hub}/ready yet; still waiting", highlight=False)
+            warned_at = float("inf")
+        time.sleep(0.1)
+
+
+def serve_providers(
+    jwks: Path, host: str, port_base: int, publisher: DemoPublisher | None = None
+) -> None:
+    """Every simulated authentic source of the demo, each on its own port, in one event loop; with
+    a `publisher`, the registers also publish mutations to the hub."""
+    log_config = configure("warning")
+    keys = HubKeySet(json.loads(jwks.read_text()))
+    apps = provider_apps(keys, host, port_base)
+
+    async def run() -> None:
+        servers = [
+            uvicorn.Server(
+                uvicorn.Config(app, host=host, port=port, log_config=log_config, access_log=False)
+            )
+            for port, app in apps.values()
+        ]
+        await asyncio.gather(
+            *(s.serve() for s in servers), *([publisher.run()] if publisher else [])
+        )
+
+    asyncio.run(run())
+
+
+def serve_demo_providers(jwks: Path, host: str, port_base: int, publish_every: float, hub: str,
+                         data_dir: Path, persons: int) -> None:
+    """`crossroads providers`: the demo's sources; with `publish_every`, its registers publish
+    to `hub`."""
+    publisher = None
+    if publish_every > 0:
+        publisher = DemoPublisher(hub, data_dir, country.persons(persons), publish_every)
+    serve_providers(jwks, host, port_base, publisher)

@@ -1,0 +1,60 @@
+"""The hub's own state, for /ready and /metrics: whether its store answers, whether this process
+leads the sequencer, and what its background loops failed at or still have to do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from ..domain.errors import Refusal
+from .declaration_events import DeclarationPublisher
+from .ports import DeclarationStore
+from .push import PushDispatcher
+from .transparency import Sequencer
+from .head_publisher import HeadPublisher
+
+
+@dataclass(frozen=True)
+class StatusGauges:
+    leading: bool
+    publish_failures: int
+    push_failures: int
+    declaration_batches_waiting: int
+    declaration_events_pending: int
+    declaration_publish_failures: int
+
+
+class HubStatus:
+    def __init__(
+        self,
+        ping: Callable[[], Awaitable[None]],
+        declarations: DeclarationStore,
+        sequencer: Sequencer,
+        publisher: HeadPublisher,
+        push: PushDispatcher,
+        declaration_publisher: DeclarationPublisher,
+    ) -> None:
+        self._ping = ping
+        self._declarations = declarations
+        self._sequencer = sequencer
+        self._publisher = publisher
+        self._push = push
+        self._declaration_publisher = declaration_publisher
+
+    async def ready(self) -> None:
+        """Nothing when the store answers; else `not_ready` (never audited: the log is there)."""
+        try:
+            await self._ping()
+        except Exception:
+            raise Refusal("not_ready", "the store cannot be reached.") from None
+
+    async def gauges(self) -> StatusGauges:
+        waiting, pending = await self._declarations.backlog()
+        return StatusGauges(
+            self._sequencer.leading,
+            self._publisher.failures,
+            self._push.failures,
+            waiting,
+            pending,
+            self._declaration_publisher.failures,
+        )

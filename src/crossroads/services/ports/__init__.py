@@ -1,0 +1,30 @@
+"""Ports: what the use cases need from the outside world, as abstract classes, one module per
+concept (registry, directory, audit, mutations, push queue, declarations, calls, store).
+
+Adapters implement them (SQLite, PostgreSQL, aiohttp, joserfc keys, NATS JetStream); the service
+tests use the in-memory fakes in `tests/fakes/`, which pass the same contract suites as the
+adapters. Every storage method is async so that one contract serves an embedded store that
+answers in microseconds and a networked one.
+
+Every port is re-exported here, so that `from crossroads.services.ports import X` names any of
+them wherever it is defined.
+"""
+
+from .audit import AuditLog, HeadTarget, Prove, TransparencyLog, WitnessLedger
+from .calls import ProviderClient, ProviderReply, ReplayGuard, Signer
+from .declarations import (
+    BatchFailed, BatchWorker, DeclarationStore, OfficialForms, WorkerLost,
+)
+from .directory import DirectoryRepository, IntegrationChange
+from .mutations import Delivery, MutationStore
+from .push_queue import PushQueue
+from .registry import RegistryRepository
+from .store import Lease, Store
+
+__all__ = [
+    "AuditLog", "BatchFailed", "BatchWorker", "DeclarationStore", "Delivery",
+    "DirectoryRepository", "HeadTarget", "IntegrationChange", "Lease", "MutationStore",
+    "OfficialForms", "Prove", "ProviderClient", "ProviderReply", "PushQueue",
+    "RegistryRepository", "ReplayGuard", "Signer", "Store", "TransparencyLog", "WitnessLedger",
+    "WorkerLost",
+]

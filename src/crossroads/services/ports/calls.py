@@ -1,0 +1,56 @@
+"""The calls across the hub's boundary: the hub's keys that sign and check them (access tokens,
+client assertions, detached signatures on what the hub sends), the guard against a replayed
+client assertion, and the client that posts to providers and subscribers' webhooks.
+
+adapters.keys implements the signer, the SQL store the replay guard, adapters.provider_client
+(aiohttp) the provider client; tests put in-memory providers behind the last.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+
+
+class Signer(abc.ABC):
+    """The hub's keys (adapters.keys.HubKeys implements it)."""
+
+    @abc.abstractmethod
+    def issue_token(self, claims: dict) -> str: ...
+
+    @abc.abstractmethod
+    def verify_token(self, token: str, now: float) -> dict:
+        """Claims of a token this hub signed, well-typed and current at `now`; Refusal otherwise."""
+
+    @abc.abstractmethod
+    def sign_detached(self, payload: bytes, protected: dict) -> str: ...
+
+    @abc.abstractmethod
+    def verify_client_assertion(self, assertion: str, jwks: dict, now: float) -> dict:
+        """Claims of an assertion signed with one of `jwks`, well-typed and current at `now`;
+        Refusal("invalid_client") otherwise."""
+
+    @abc.abstractmethod
+    def jwks(self) -> dict: ...
+
+
+class ReplayGuard(abc.ABC):
+    @abc.abstractmethod
+    async def first_use(self, jti: str, expires_at: int) -> bool:
+        """Record a client assertion id; False when it was seen before (a replay)."""
+
+
+@dataclass(frozen=True)
+class ProviderReply:
+    status: int
+    body: bytes
+    content_type: str
+
+
+class ProviderClient(abc.ABC):
+    @abc.abstractmethod
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> ProviderReply:
+        """POST to a provider. Raises Refusal provider_unavailable or provider_timeout."""
+
+    async def close(self) -> None:
+        """Release pooled connections."""

@@ -1,0 +1,46 @@
+"""The storage adapter as a whole, and the leases it grants: one object to open, migrate, check
+and close, holding the repositories of the other ports."""
+
+from __future__ import annotations
+
+import abc
+
+from .audit import AuditLog, TransparencyLog
+from .calls import ReplayGuard
+from .declarations import DeclarationStore
+from .directory import DirectoryRepository
+from .mutations import MutationStore
+from .registry import RegistryRepository
+
+
+class Store(abc.ABC):
+    """The storage adapter as a whole: one object to open, migrate, check and close."""
+
+    registry: RegistryRepository
+    directory: DirectoryRepository
+    audit: AuditLog
+    transparency: TransparencyLog
+    replay: ReplayGuard
+    mutations: MutationStore
+    declarations: DeclarationStore
+
+    @abc.abstractmethod
+    async def ping(self) -> None:
+        """Raise when the store cannot be reached."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+
+class Lease(abc.ABC):
+    """A role at most one hub process holds at a time (the audit sequencer, a push partition),
+    released by the store or the operating system when the holder dies, so that another process
+    can take over."""
+
+    @abc.abstractmethod
+    async def try_acquire(self) -> bool:
+        """True when this process holds the lease (taking it if free); False when another does.
+        Called again while held, it checks that the lease is still held."""
+
+    @abc.abstractmethod
+    async def release(self) -> None: ...

@@ -1,0 +1,79 @@
+"""Mutations (services/mutations.py) through their service, on the fakes: subscribing under an
+authorization, publishing to those who hold the person, with only the allowed fields, once per
+id, and acknowledging with an audit record per message."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import orjson
+import pytest
+
+from crossroads.domain.errors import Refusal
+from crossroads.domain.mutations import MutationType
+from crossroads.domain.registry import Application, Authorization
+from crossroads.domain.callers import Caller
+
+from .conftest import NR, PERSON, STRANGER, WELFARE, WELFARE_APP, seed_identity
+
+pytestmark = pytest.mark.anyio
+REGISTER = Caller(NR, "register-app")
+TYPE = "person.address"
+
+
+@pytest.fixture
+async def subscribed(world):
+    """The welfare centre holds PERSON and subscribes to address changes, of which it may see
+    the city only; the national register publishes them."""
+    await seed_identity(world)
+    await world.store.registry.put_application(Application(NR, "register-app", "Register"))
+    await world.mutations.put_type(MutationType(
+        TYPE, "1", "Change of address", NR, ("street", "city"),
+        {"type": "object", "required": ["city"]}))
+    await world.store.registry.put_authorization(Authorization(
+        "ISC/25/301", WELFARE, TYPE, "SOCIAL_INTEGRATION", "Law of 26 May 2002, art. 19",
+        ("SOCIAL_ASSISTANCE",), ("city",), date(2020, 1, 1)))
+    await world.directory.change({"op": "integrate", "subject": PERSON, "institution": WELFARE,
+                                  "capacity": "SOCIAL_ASSISTANCE", "start": "2024-01-01"},
+                                 WELFARE, "test")
+    await world.mutations.subscribe(WELFARE_APP, TYPE, "SOCIAL_INTEGRATION", None, "pull", None)
+    return world
+
+
+def move(mutation_id: str, subject: str = PERSON) -> dict:
+    return {"id": mutation_id, "subject": subject, "effective_date": "2026-06-01",
+            "payload": {"street": "Rue Haute 1", "city": "Namur"}}
+
+
+async def test_a_change_reaches_the_holder_with_only_its_fields_once_per_id(subscribed):
+    world = subscribed
+    accepted = await world.mutations.publish(REGISTER, TYPE, move("m-1"))
+    assert (accepted.status, accepted.recipients) == ("accepted", 1)
+    again = await world.mutations.publish(REGISTER, TYPE, move("m-1"))
+    assert again.status == "duplicate"
+    assert (await world.mutations.publish(REGISTER, TYPE, move("m-2", STRANGER))).recipients == 0
+    [message] = await world.mutations.mailbox(WELFARE_APP, 0, 10)
+    event = orjson.loads(message.message)
+    assert (event["id"], event["subject"], event["data"]) == ("m-1", PERSON, {"city": "Namur"})
+
+
+async def test_acknowledging_audits_each_message_as_delivered_once(subscribed):
+    world = subscribed
+    await world.mutations.publish(REGISTER, TYPE, move("m-1"))
+    [message] = await world.mutations.mailbox(WELFARE_APP, 0, 10)
+    assert await world.mutations.acknowledge(WELFARE_APP, [message.seq]) == 1
+    assert await world.mutations.acknowledge(WELFARE_APP, [message.seq]) == 0
+    assert await world.mutations.mailbox(WELFARE_APP, 0, 10) == []
+    delivered = [r for r in world.records("mutation") if r.action == "mutation.deliver"]
+    assert [(r.consumer, r.target, r.authorization) for r in delivered] == [
+        (WELFARE, "m-1", "ISC/25/301")]
+
+
+async def test_only_the_types_publisher_publishes_and_a_second_subscription_conflicts(subscribed):
+    world = subscribed
+    with pytest.raises(Refusal) as refused:
+        await world.mutations.publish(WELFARE_APP, TYPE, move("m-1"))
+    assert refused.value.code == "forbidden"
+    with pytest.raises(Refusal) as refused:
+        await world.mutations.subscribe(WELFARE_APP, TYPE, "SOCIAL_INTEGRATION", None, "pull", None)
+    assert refused.value.code == "conflict"
