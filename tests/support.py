@@ -26,7 +26,8 @@ class AsgiProviderClient(ProviderClient):
         netloc = url.split("/")[2]
         client = self._clients.get(netloc)
         if client is None:
-            raise Refusal("provider_unavailable", f"the provider at {netloc} could not be reached.")
+            raise Refusal("provider_unavailable",
+                          "the provider could not be reached (connection failed).")
         response = await client.post(url, content=body, headers=headers)
         return ProviderReply(response.status_code, response.content, response.headers.get("content-type", ""))
 

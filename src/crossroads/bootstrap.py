@@ -157,10 +157,11 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
     cache = RegistryCache(store.registry, settings.registry_cache_seconds)
     webhooks = providers or AiohttpProviderClient(
         settings.provider_connect_timeout, settings.provider_read_timeout, settings.provider_pool_size,
-        public_only=not settings.allow_internal_webhooks)
+        public_only=not settings.allow_internal_webhooks,
+        tls=settings.outbound_tls("webhook").context())
     providers = providers or AiohttpProviderClient(
-        settings.provider_connect_timeout, settings.provider_read_timeout, settings.provider_pool_size
-    )
+        settings.provider_connect_timeout, settings.provider_read_timeout,
+        settings.provider_pool_size, tls=settings.outbound_tls("provider").context())
     if settings.allow_internal_webhooks:
         log.warning("CROSSROADS_ALLOW_INTERNAL_WEBHOOKS is on: members' webhooks may reach loopback, link-local"
                     " and private addresses, and the hub signs what it sends there. Never in production.")
@@ -262,11 +263,23 @@ async def open_push_queue(settings: Settings, mutations: MutationStore) -> PushQ
         return OutboxPushQueue(mutations)
     return await JetStreamPushQueue.connect(
         settings.nats_url, mutations, settings.nats_stream, batch=settings.push_batch,
-        poll_seconds=settings.push_interval_seconds, ack_wait_seconds=settings.nats_ack_wait_seconds)
+        poll_seconds=settings.push_interval_seconds,
+        ack_wait_seconds=settings.nats_ack_wait_seconds, connect_options=nats_options(settings))
+
+
+def nats_options(settings: Settings) -> dict:
+    """TLS and credentials for nats.connect, only those that are set (nats-py's defaults
+    otherwise)."""
+    creds, token = settings.nats_credentials_file, settings.nats_token
+    options: dict = {"tls": settings.outbound_tls("nats").context(),
+                     "user_credentials": str(creds) if creds else None,
+                     "token": token.get_secret_value() if token else None}
+    return {name: value for name, value in options.items() if value is not None}
 
 
 def head_targets(settings: Settings) -> list[HeadTarget]:
-    targets: list[HeadTarget] = [WitnessTarget(url) for url in settings.witness_urls]
+    tls = settings.outbound_tls("witness").context()
+    targets: list[HeadTarget] = [WitnessTarget(url, tls=tls) for url in settings.witness_urls]
     if settings.tree_head_publish_dir is not None:
         targets.append(DirectoryTarget(settings.tree_head_publish_dir))
     return targets

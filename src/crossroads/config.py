@@ -1,16 +1,24 @@
 """Settings: one typed object read from `CROSSROADS_*` environment variables.
 
-A bad value stops the hub at start-up with the variable's name. Every setting is documented in
-docs/configuration.md; a test fails when one is not.
+A bad value stops the hub at start-up with the variable's name. Secrets (and the URLs that may hold
+a password) may be read from files instead (`CROSSROADS_X_FILE`, config_sources.py). Every setting
+is documented in docs/configuration.md; a test fails when one is not.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
+
+from . import config_sources
+from .adapters.tls import OutboundTls
+
+TLS_PEERS = ("provider", "webhook", "witness", "nats")
 
 
 class Settings(BaseSettings):
@@ -71,8 +79,79 @@ class Settings(BaseSettings):
     dimona_late_tolerance_days: int = Field(0, ge=0, le=365, description="A DIMONA IN sent more than this many days after the start of work is accepted with the glossary's warning 90373-460 (late declaration).")
     dmfa_rates: Path | None = Field(None, description="JSON rate table the DmfA contributions are recomputed with (format: docs/declarations.md). Unset: the demo table shipped with the hub.")
     declaration_interval_seconds: float = Field(0.2, gt=0, le=60, description="How often the leading hub process looks for batch files to process and declared mutations to publish when it found none.")
+    provider_ca_file: Path | None = Field(None, description=(
+        "PEM bundle of the CAs trusted for providers' certificates (https), instead of "
+        "the system's. Unset: the system's trust store."))
+    provider_client_cert_file: Path | None = Field(None, description=(
+        "PEM client certificate (chain) the hub shows to providers that ask for one "
+        "(mutual TLS); its key in the same file or in provider_client_key_file."))
+    provider_client_key_file: Path | None = Field(None, description=(
+        "PEM private key of provider_client_cert_file, when not in that file "
+        "(unencrypted: give it to the hub as a credential file)."))
+    webhook_ca_file: Path | None = Field(None, description=(
+        "PEM bundle of the CAs trusted for members' webhooks, instead of the system's. "
+        "Unset: the system's trust store."))
+    webhook_client_cert_file: Path | None = Field(None, description=(
+        "PEM client certificate the hub shows to webhooks that ask for one."))
+    webhook_client_key_file: Path | None = Field(None, description=(
+        "PEM private key of webhook_client_cert_file, when not in that file."))
+    witness_ca_file: Path | None = Field(None, description=(
+        "PEM bundle of the CAs trusted for the witnesses' certificates (witness_urls), "
+        "instead of the system's."))
+    witness_client_cert_file: Path | None = Field(None, description=(
+        "PEM client certificate the hub shows to witnesses that ask for one."))
+    witness_client_key_file: Path | None = Field(None, description=(
+        "PEM private key of witness_client_cert_file, when not in that file."))
+    nats_ca_file: Path | None = Field(None, description=(
+        "PEM bundle of the CAs trusted for the NATS server's certificate (a tls:// URL, "
+        "or a server that requires TLS)."))
+    nats_client_cert_file: Path | None = Field(None, description=(
+        "PEM client certificate the hub shows to a NATS server that verifies clients "
+        "(mutual TLS)."))
+    nats_client_key_file: Path | None = Field(None, description=(
+        "PEM private key of nats_client_cert_file, when not in that file."))
+    nats_credentials_file: Path | None = Field(None, description=(
+        "NATS credentials file (user JWT and NKey seed, as `nsc` writes it) for a server "
+        "with decentralised authentication."))
+    nats_token: SecretStr | None = Field(None, description=(
+        "NATS authentication token, for a server configured with `authorization { token "
+        "}`."))
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Lowest level of the JSON logs.")
     demo: bool = Field(False, description="Demo mode: set by `crossroads demo` itself, which serves a development identity provider that signs anyone in as any citizen. `crossroads serve` (and the ASGI module) refuse to start with it.")
+
+    def __init__(self, **values) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise config_sources.naming_variables(exc, type(self)) from None
+        except SettingsError as exc:
+            raise config_sources.naming_the_variable(exc) from None
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # No .env file and no secrets folder: CROSSROADS_X_FILE names each secret's file instead.
+        return init_settings, env_settings, config_sources.SecretFiles(settings_cls, os.environ)
+
+    @classmethod
+    def unknown_variables(cls) -> list[str]:
+        """Sentences about the `CROSSROADS_*` variables that name no setting (misspelt ones)."""
+        return config_sources.unknown_variables(os.environ, cls)
+
+    def outbound_tls(self, peer: Literal["provider", "webhook", "witness", "nats"]) -> OutboundTls:
+        names = tuple(f"{peer}_{part}_file" for part in ("ca", "client_cert", "client_key"))
+        variables = tuple(config_sources.variable(name) for name in names)
+        files = (getattr(self, name) for name in names)
+        return OutboundTls(*files, names=variables)  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _tls_files_usable(self) -> "Settings":
+        for peer in TLS_PEERS:
+            self.outbound_tls(peer).context()  # raises ValueError naming the variable
+        return self
 
     @field_validator("issuer")
     @classmethod

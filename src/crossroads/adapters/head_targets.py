@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import ssl
 from pathlib import Path
 
 import httpx
@@ -46,11 +47,12 @@ class WitnessTarget(HeadTarget):
     """A `crossroads witness`: asks it which size it countersigned last, proves consistency from
     there, and returns the witness's countersignature."""
 
-    def __init__(self, url: str, http: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, url: str, http: httpx.AsyncClient | None = None,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.url = url.rstrip("/")
         self.name = self.url
         self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=10)
+        self._http = http or httpx.AsyncClient(timeout=10, verify=tls if tls is not None else True)
         self._witnessed: int | None = None
 
     async def publish(self, head: TreeHead, prove: Prove) -> str:

@@ -67,11 +67,13 @@ class JetStreamPushQueue(PushQueue):
 
     @classmethod
     async def connect(cls, url: str, store: MutationStore, stream: str, *, timeout: float = 10.0,
-                      **options) -> "JetStreamPushQueue":
+                      connect_options: dict | None = None, **options) -> "JetStreamPushQueue":
         """Connect and make sure the stream exists. Raises (the hub does not start) when NATS
-        cannot be reached within `timeout`; once connected, the client reconnects for ever."""
+        cannot be reached within `timeout`; once connected, the client reconnects for ever.
+        `connect_options` go to nats.connect: TLS context, credentials file, token."""
         connection = await asyncio.wait_for(
-            nats.connect(url, connect_timeout=min(5.0, timeout), allow_reconnect=True, max_reconnect_attempts=-1),
+            nats.connect(url, connect_timeout=min(5.0, timeout), allow_reconnect=True,
+                         max_reconnect_attempts=-1, **(connect_options or {})),
             timeout)
         queue = cls(connection, store, stream, **options)
         try:

@@ -10,7 +10,9 @@ registered, so a name that later resolves inside (DNS rebinding) is refused too.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
+import ssl
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -22,6 +24,7 @@ from ..domain.webhooks import is_internal_address
 from ..services.ports import ProviderClient, ProviderReply
 
 MAX_PROVIDER_BODY = 16 * 1024 * 1024
+log = logging.getLogger("crossroads.providers")
 
 
 class PublicOnlyResolver(AbstractResolver):
@@ -41,7 +44,10 @@ class PublicOnlyResolver(AbstractResolver):
 
 
 class AiohttpProviderClient(ProviderClient):
-    def __init__(self, connect_timeout: float, read_timeout: float, pool_size: int, public_only: bool = False) -> None:
+    def __init__(self, connect_timeout: float, read_timeout: float, pool_size: int,
+                 public_only: bool = False, tls: ssl.SSLContext | None = None) -> None:
+        # True: aiohttp's default context (the system's trust store, no client certificate).
+        self._tls: ssl.SSLContext | bool = tls if tls is not None else True
         self._timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=read_timeout)
         self._pool_size = pool_size
         self._public_only = public_only
@@ -51,6 +57,7 @@ class AiohttpProviderClient(ProviderClient):
         # Created lazily inside the running event loop (aiohttp binds a session to its loop).
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=self._pool_size, ttl_dns_cache=300,
+                                             ssl=self._tls,
                                              resolver=PublicOnlyResolver() if self._public_only else None)
             self._session = aiohttp.ClientSession(timeout=self._timeout, connector=connector, auto_decompress=True)
         return self._session
@@ -67,14 +74,30 @@ class AiohttpProviderClient(ProviderClient):
                 if len(data) > MAX_PROVIDER_BODY:
                     raise Refusal("invalid_provider_response", "the provider's answer is larger than the hub accepts.")
                 return ProviderReply(response.status, data, response.headers.get("Content-Type", ""))
+        # Providers' addresses are often internal: the caller is told what failed, the operator's
+        # log where (the exception's text names host and port, and the resolver's or TLS's reason).
         except asyncio.TimeoutError:
-            raise Refusal("provider_timeout", f"the provider at {_host(url)} did not answer in time.") from None
+            log.warning("no answer in time from %s", _host(url))
+            raise Refusal("provider_timeout", "the provider did not answer in time.") from None
         except aiohttp.ClientError as exc:
-            raise Refusal("provider_unavailable", f"the provider at {_host(url)} could not be reached ({exc.__class__.__name__}).") from None
+            log.warning("could not reach %s: %s: %s", _host(url), exc.__class__.__name__, exc)
+            raise Refusal("provider_unavailable",
+                          f"the provider could not be reached ({_kind(exc)}).") from None
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+def _kind(exc: aiohttp.ClientError) -> str:
+    """What failed, in words that name no address."""
+    if isinstance(exc, (aiohttp.ClientSSLError, aiohttp.ServerFingerprintMismatch)):
+        return "TLS failed"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "its name did not resolve"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return "connection failed"
+    return "the connection broke"
 
 
 def _host(url: str) -> str:

@@ -4,6 +4,8 @@ Each worker process of `crossroads serve` imports this module, so it also sets t
 that process's HTTP protocol (entrypoints/bounded_http.py) from the same settings.
 """
 
+import logging
+
 from ...config import Settings, refuse_demo_mode
 from ..bounded_http import BoundedHttpToolsProtocol
 from ..logs import configure
@@ -12,5 +14,7 @@ from .app import create_app
 settings = Settings()
 refuse_demo_mode(settings)
 configure(settings.log_level)
+for misspelt in Settings.unknown_variables():
+    logging.getLogger("crossroads.config").warning(misspelt)
 BoundedHttpToolsProtocol.configure(settings)
 app = create_app(settings)

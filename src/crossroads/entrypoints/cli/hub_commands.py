@@ -1,4 +1,5 @@
-"""The operator's commands that run or prepare a hub: `serve`, `migrate`, `openapi` and `keys`.
+"""The operator's commands that run or prepare a hub: `serve`, `migrate` (`--status`, in
+migrate_status.py), `openapi` and `keys`.
 
 `serve` and `migrate` create the store when it does not exist: they are how a hub is set up.
 """
@@ -75,8 +76,16 @@ async def _open_once(current: Settings) -> None:
     await store.close()
 
 
-def migrate() -> None:
+def migrate(
+    status: bool = typer.Option(
+        False, "--status", help="Only show the schema's version and what is pending."
+    ),
+) -> None:
     """Create or upgrade the store's schema."""
+    if status:
+        from .migrate_status import report
+
+        raise typer.Exit(report(settings(), out))
     from ...adapters.sql.migrate import migrate as run_migrations
     from ...adapters.sql.store import open_store
 
