@@ -37,12 +37,12 @@ from pathlib import Path
 
 import httpx
 import psycopg
+from report import print_figures  # bench/report.py, beside this script
 
 from crossroads.adapters.keys import make_client_assertion
 from crossroads.demo import country
 from crossroads.demo.launch import free_port_block, wait_ready
 from crossroads.demo.seed import client_key_path
-from report import print_figures  # bench/report.py, beside this script
 
 CLI = [sys.executable, "-m", "crossroads.entrypoints.cli"]
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -95,7 +95,7 @@ class Connections:
         while not self._stop.wait(0.2):
             self.peak = max(self.peak, self.count())
 
-    def __enter__(self) -> "Connections":
+    def __enter__(self) -> Connections:
         self._thread.start()
         return self
 

@@ -19,17 +19,24 @@ class AsgiProviderClient(ProviderClient):
     """
 
     def __init__(self, apps: dict[str, object]) -> None:
-        self._clients = {netloc: httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{netloc}")
-                         for netloc, app in apps.items()}
+        self._clients = {
+            netloc: httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url=f"http://{netloc}"
+            )
+            for netloc, app in apps.items()
+        }
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> ProviderReply:
         netloc = url.split("/")[2]
         client = self._clients.get(netloc)
         if client is None:
-            raise Refusal("provider_unavailable",
-                          "the provider could not be reached (connection failed).")
+            raise Refusal(
+                "provider_unavailable", "the provider could not be reached (connection failed)."
+            )
         response = await client.post(url, content=body, headers=headers)
-        return ProviderReply(response.status_code, response.content, response.headers.get("content-type", ""))
+        return ProviderReply(
+            response.status_code, response.content, response.headers.get("content-type", "")
+        )
 
     async def close(self) -> None:
         for client in self._clients.values():
@@ -55,10 +62,16 @@ class AppTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self.app is None:
-            raise httpx.ConnectError("the app behind this transport is not built yet", request=request)
+            raise httpx.ConnectError(
+                "the app behind this transport is not built yet", request=request
+            )
         return await httpx.ASGITransport(app=self.app).handle_async_request(request)
 
 
 def token_form(client_id: str, private_jwk: dict, audience: str, **claims) -> dict:
-    return {"grant_type": "client_credentials", "client_id": client_id, "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": make_client_assertion(client_id, audience, private_jwk)}
+    return {
+        "grant_type": "client_credentials",
+        "client_id": client_id,
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": make_client_assertion(client_id, audience, private_jwk),
+    }

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PYTHON_TREES = ["src", "tests", "bench", "providerkit"]
+PYTHON_TREES = ["src", "tests", "bench", "providerkit", "deploy"]
 
 
 def _run(*command: str) -> subprocess.CompletedProcess[str]:

@@ -109,7 +109,7 @@ def test_the_image_runs_unprivileged_with_its_data_folder_a_volume_and_known_set
 class Ready(http.server.BaseHTTPRequestHandler):
     status = 200
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.send_response(self.status if self.path == "/ready" else 404)
         self.end_headers()
 

@@ -6,15 +6,15 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from .adapters.batch_worker import ProcessBatchWorker
 from .adapters.be_reference import BelgianReference, load_reference
 from .adapters.head_targets import DirectoryTarget, WitnessTarget
-from .adapters.official_forms import XmlOfficialForms
 from .adapters.jetstream import JetStreamPushQueue
 from .adapters.keys import HubKeys
+from .adapters.official_forms import XmlOfficialForms
 from .adapters.oidc import OidcSignIn
 from .adapters.outbox_queue import OutboxPushQueue
 from .adapters.provider_client import AiohttpProviderClient
@@ -26,31 +26,31 @@ from .domain.declarations.records import DIMONA, DMFA
 from .domain.identifiers import IdentifierScheme, scheme_for
 from .domain.subjects import SubjectHasher
 from .domain.webhooks import WebhookPolicy
+from .entrypoints.logs import configure as configure_logs
+from .services.archive import AuditArchive
 from .services.auth import TokenService
+from .services.batch_processing import BatchProcessor
 from .services.citizen import ConsultationHistory
 from .services.clock import Clock
-from .entrypoints.logs import configure as configure_logs
-from .services.batch_processing import BatchProcessor
 from .services.declaration_batches import BatchLimits, DeclarationBatches
 from .services.declaration_events import DeclarationPublisher
+from .services.declaration_queries import DeclarationQueries
 from .services.declarations import DeclarationService
 from .services.directory import DirectoryService
 from .services.exchange import ExchangeService
+from .services.head_publisher import HeadPublisher, HeadTarget
+from .services.hub_status import HubStatus
 from .services.initial_sync import InitialSync
+from .services.log_auditor import LogAuditor
 from .services.mutations import MutationService
+from .services.ports import MutationStore, ProviderClient, PushQueue
 from .services.push import PushDispatcher
 from .services.push_partitions import PushPartitions
 from .services.refusals import RefusalLog
-from .services.registry_queries import RegistryQueries
-from .services.declaration_queries import DeclarationQueries
-from .services.hub_status import HubStatus
-from .services.ports import MutationStore, ProviderClient, PushQueue
 from .services.registry import RegistryAdmin
 from .services.registry_cache import RegistryCache
-from .services.archive import AuditArchive
-from .services.log_auditor import LogAuditor
+from .services.registry_queries import RegistryQueries
 from .services.transparency import AuditProofs, Sequencer
-from .services.head_publisher import HeadPublisher, HeadTarget
 
 log = logging.getLogger("crossroads.bootstrap")
 
@@ -120,9 +120,11 @@ def load_secrets(settings: Settings) -> Secrets:
     """
     path = settings.data_dir / "secrets.json"
     stored: dict = json.loads(path.read_text()) if path.exists() else {}
-    generated = {"admin_token": (settings.admin_token, lambda: secrets.token_urlsafe(32)),
-                 "subject_hash_secret": (settings.subject_hash_secret, lambda: secrets.token_hex(32)),
-                 "session_secret": (settings.session_secret, lambda: secrets.token_urlsafe(32))}
+    generated = {
+        "admin_token": (settings.admin_token, lambda: secrets.token_urlsafe(32)),
+        "subject_hash_secret": (settings.subject_hash_secret, lambda: secrets.token_hex(32)),
+        "session_secret": (settings.session_secret, lambda: secrets.token_urlsafe(32)),
+    }
     changed = False
     for name, (given, make) in generated.items():
         if given is None and name not in stored:
@@ -143,8 +145,12 @@ def load_secrets(settings: Settings) -> Secrets:
     return Secrets(admin, value("subject_hash_secret").encode(), value("session_secret"))
 
 
-async def bootstrap(settings: Settings, clock: Clock | None = None, providers: ProviderClient | None = None,
-                    oidc_http: dict | None = None) -> Hub:
+async def bootstrap(
+    settings: Settings,
+    clock: Clock | None = None,
+    providers: ProviderClient | None = None,
+    oidc_http: dict | None = None,
+) -> Hub:
     """Build the hub. `providers` replaces the HTTP client to providers, and `oidc_http` adds
     arguments to the client that reaches the citizens' identity provider (tests reach both
     in-process)."""
@@ -156,58 +162,133 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
     hasher = SubjectHasher(loaded.subject_secret)
     cache = RegistryCache(store.registry, settings.registry_cache_seconds)
     webhooks = providers or AiohttpProviderClient(
-        settings.provider_connect_timeout, settings.provider_read_timeout, settings.provider_pool_size,
+        settings.provider_connect_timeout,
+        settings.provider_read_timeout,
+        settings.provider_pool_size,
         public_only=not settings.allow_internal_webhooks,
-        tls=settings.outbound_tls("webhook").context())
+        tls=settings.outbound_tls("webhook").context(),
+    )
     providers = providers or AiohttpProviderClient(
-        settings.provider_connect_timeout, settings.provider_read_timeout,
-        settings.provider_pool_size, tls=settings.outbound_tls("provider").context())
+        settings.provider_connect_timeout,
+        settings.provider_read_timeout,
+        settings.provider_pool_size,
+        tls=settings.outbound_tls("provider").context(),
+    )
     if settings.allow_internal_webhooks:
-        log.warning("CROSSROADS_ALLOW_INTERNAL_WEBHOOKS is on: members' webhooks may reach loopback, link-local"
-                    " and private addresses, and the hub signs what it sends there. Never in production.")
+        log.warning(
+            "CROSSROADS_ALLOW_INTERNAL_WEBHOOKS is on: members' webhooks may reach loopback, "
+            "link-local and private addresses, and the hub signs what it sends there. Never in "
+            "production."
+        )
     citizen_issuer = settings.citizen_issuer()
     secret = settings.citizen_oidc_client_secret
-    signin = None if citizen_issuer is None else OidcSignIn(
-        citizen_issuer, settings.citizen_oidc_client_id, secret.get_secret_value() if secret else None,
-        settings.citizen_identifier_claim, oidc_http)
+    signin = (
+        None
+        if citizen_issuer is None
+        else OidcSignIn(
+            citizen_issuer,
+            settings.citizen_oidc_client_id,
+            secret.get_secret_value() if secret else None,
+            settings.citizen_identifier_claim,
+            oidc_http,
+        )
+    )
     proofs = AuditProofs(store.transparency)
     push_queue = await open_push_queue(settings, store.mutations)
-    directory = DirectoryService(store.directory, store.registry, store.audit, clock, scheme, hasher,
-                                 settings.provisional_days)
-    mutations = MutationService(store.mutations, store.registry, store.directory, store.audit, clock, scheme, hasher,
-                                cache, push_queue, WebhookPolicy(settings.issuer, settings.allow_internal_webhooks))
-    declarations = declaration_service(settings, store, load_reference(settings.dmfa_rates), clock, scheme, hasher)
-    sequencer = Sequencer(store.transparency, keys, clock,
-                          head_every_entries=settings.tree_head_every_entries,
-                          head_every_seconds=settings.tree_head_every_seconds)
+    directory = DirectoryService(
+        store.directory,
+        store.registry,
+        store.audit,
+        clock,
+        scheme,
+        hasher,
+        settings.provisional_days,
+    )
+    mutations = MutationService(
+        store.mutations,
+        store.registry,
+        store.directory,
+        store.audit,
+        clock,
+        scheme,
+        hasher,
+        cache,
+        push_queue,
+        WebhookPolicy(settings.issuer, settings.allow_internal_webhooks),
+    )
+    declarations = declaration_service(
+        settings, store, load_reference(settings.dmfa_rates), clock, scheme, hasher
+    )
+    sequencer = Sequencer(
+        store.transparency,
+        keys,
+        clock,
+        head_every_entries=settings.tree_head_every_entries,
+        head_every_seconds=settings.tree_head_every_seconds,
+    )
     publisher = HeadPublisher(store.transparency, proofs.consistency, head_targets(settings))
-    push = PushDispatcher(store.mutations, push_queue, webhooks, keys, store.audit, clock,
-                          max_attempts=settings.push_max_attempts,
-                          retry_base_seconds=settings.push_retry_base_seconds,
-                          retry_max_seconds=settings.push_retry_max_seconds, batch=settings.push_batch,
-                          check_address=mutations.check_webhook)
+    push = PushDispatcher(
+        store.mutations,
+        push_queue,
+        webhooks,
+        keys,
+        store.audit,
+        clock,
+        max_attempts=settings.push_max_attempts,
+        retry_base_seconds=settings.push_retry_base_seconds,
+        retry_max_seconds=settings.push_retry_max_seconds,
+        batch=settings.push_batch,
+        check_address=mutations.check_webhook,
+    )
     declaration_publisher = DeclarationPublisher(
-        store.declarations, mutations,
+        store.declarations,
+        mutations,
         scheme.normalise_enterprise(settings.declarations_source, "declarations_source")
-        if settings.declarations_source else None)
+        if settings.declarations_source
+        else None,
+    )
     return Hub(
-        settings=settings, store=store, keys=keys, scheme=scheme, hasher=hasher, clock=clock,
-        admin_token=loaded.admin_token, session_secret=loaded.session_secret,
+        settings=settings,
+        store=store,
+        keys=keys,
+        scheme=scheme,
+        hasher=hasher,
+        clock=clock,
+        admin_token=loaded.admin_token,
+        session_secret=loaded.session_secret,
         tokens=TokenService(
-            store.registry, store.replay, store.audit, keys, clock, issuer=settings.issuer,
-            token_ttl=settings.token_ttl_seconds, max_assertion_lifetime=settings.assertion_max_lifetime_seconds,
+            store.registry,
+            store.replay,
+            store.audit,
+            keys,
+            clock,
+            issuer=settings.issuer,
+            token_ttl=settings.token_ttl_seconds,
+            max_assertion_lifetime=settings.assertion_max_lifetime_seconds,
         ),
         registry=RegistryAdmin(store.registry, store.audit, clock, scheme, cache, store.mutations),
         refusals=RefusalLog(store.audit, clock),
         directory=directory,
         exchange=ExchangeService(
-            store.registry, store.directory, store.audit, providers, keys, clock, scheme, hasher, cache
+            store.registry,
+            store.directory,
+            store.audit,
+            providers,
+            keys,
+            clock,
+            scheme,
+            hasher,
+            cache,
         ),
         mutations=mutations,
-        initial_sync=InitialSync(directory, store.mutations, cache, providers, keys, store.audit, clock, scheme, hasher),
+        initial_sync=InitialSync(
+            directory, store.mutations, cache, providers, keys, store.audit, clock, scheme, hasher
+        ),
         push=push,
         push_queue=push_queue,
-        push_partitions=PushPartitions([store.push_partition_lease(n) for n in range(settings.push_partitions)]),
+        push_partitions=PushPartitions(
+            [store.push_partition_lease(n) for n in range(settings.push_partitions)]
+        ),
         providers=providers,
         webhooks=webhooks,
         sequencer=sequencer,
@@ -218,30 +299,61 @@ async def bootstrap(settings: Settings, clock: Clock | None = None, providers: P
         history=ConsultationHistory(store.transparency, proofs, cache, store.mutations),
         citizen_signin=signin,
         declarations=declarations,
-        declaration_batches=DeclarationBatches(store.declarations, ProcessBatchWorker(open_batch_processor, settings),
-                                               store.audit, clock, batch_limits(settings)),
+        declaration_batches=DeclarationBatches(
+            store.declarations,
+            ProcessBatchWorker(open_batch_processor, settings),
+            store.audit,
+            clock,
+            batch_limits(settings),
+        ),
         declaration_publisher=declaration_publisher,
         registry_queries=RegistryQueries(store.registry, store.mutations),
         declaration_queries=DeclarationQueries(store.declarations, scheme),
-        status=HubStatus(store.ping, store.declarations, sequencer, publisher, push,
-                         declaration_publisher),
+        status=HubStatus(
+            store.ping, store.declarations, sequencer, publisher, push, declaration_publisher
+        ),
     )
 
 
-def declaration_service(settings: Settings, store: SqlStore, reference: BelgianReference, clock: Clock,
-                        scheme: IdentifierScheme, hasher: SubjectHasher) -> DeclarationService:
-    forms = XmlOfficialForms(reference, max(settings.dimona_batch_max_bytes, settings.dmfa_batch_max_bytes))
-    dimona_rules = DimonaRules(reference.dimona.glossary, reference.joint_committees, scheme.person_or_none,
-                               settings.dimona_late_tolerance_days, scheme.enterprise_is_valid)
-    dmfa_rules = DmfaRules(reference.dmfa.glossary, reference.joint_committees, reference.remuneration,
-                           reference.working_time, reference.worker_codes, reference.rates, scheme.person_or_none)
-    return DeclarationService(store.declarations, forms, dimona_rules, dmfa_rules, store.audit, clock, scheme, hasher)
+def declaration_service(
+    settings: Settings,
+    store: SqlStore,
+    reference: BelgianReference,
+    clock: Clock,
+    scheme: IdentifierScheme,
+    hasher: SubjectHasher,
+) -> DeclarationService:
+    forms = XmlOfficialForms(
+        reference, max(settings.dimona_batch_max_bytes, settings.dmfa_batch_max_bytes)
+    )
+    dimona_rules = DimonaRules(
+        reference.dimona.glossary,
+        reference.joint_committees,
+        scheme.person_or_none,
+        settings.dimona_late_tolerance_days,
+        scheme.enterprise_is_valid,
+    )
+    dmfa_rules = DmfaRules(
+        reference.dmfa.glossary,
+        reference.joint_committees,
+        reference.remuneration,
+        reference.working_time,
+        reference.worker_codes,
+        reference.rates,
+        scheme.person_or_none,
+    )
+    return DeclarationService(
+        store.declarations, forms, dimona_rules, dmfa_rules, store.audit, clock, scheme, hasher
+    )
 
 
 def batch_limits(settings: Settings) -> BatchLimits:
-    return BatchLimits({DIMONA: settings.dimona_batch_max_bytes, DMFA: settings.dmfa_batch_max_bytes},
-                       settings.declaration_batch_quota_files, settings.declaration_batch_quota_bytes,
-                       settings.declaration_batch_max_attempts)
+    return BatchLimits(
+        {DIMONA: settings.dimona_batch_max_bytes, DMFA: settings.dmfa_batch_max_bytes},
+        settings.declaration_batch_quota_files,
+        settings.declaration_batch_quota_bytes,
+        settings.declaration_batch_max_attempts,
+    )
 
 
 async def open_batch_processor(settings: Settings) -> BatchProcessor:
@@ -252,9 +364,17 @@ async def open_batch_processor(settings: Settings) -> BatchProcessor:
     loaded = load_secrets(settings)
     store = await open_store(settings.store_url, pool_size=2)
     scheme = scheme_for(settings.country)
-    declarations = declaration_service(settings, store, load_reference(settings.dmfa_rates), clock, scheme,
-                                       SubjectHasher(loaded.subject_secret))
-    return BatchProcessor(store.declarations, declarations, declarations.forms, store.audit, clock, store.close)
+    declarations = declaration_service(
+        settings,
+        store,
+        load_reference(settings.dmfa_rates),
+        clock,
+        scheme,
+        SubjectHasher(loaded.subject_secret),
+    )
+    return BatchProcessor(
+        store.declarations, declarations, declarations.forms, store.audit, clock, store.close
+    )
 
 
 async def open_push_queue(settings: Settings, mutations: MutationStore) -> PushQueue:
@@ -262,18 +382,25 @@ async def open_push_queue(settings: Settings, mutations: MutationStore) -> PushQ
     if settings.mutation_backend == "outbox":
         return OutboxPushQueue(mutations)
     return await JetStreamPushQueue.connect(
-        settings.nats_url, mutations, settings.nats_stream, batch=settings.push_batch,
+        settings.nats_url,
+        mutations,
+        settings.nats_stream,
+        batch=settings.push_batch,
         poll_seconds=settings.push_interval_seconds,
-        ack_wait_seconds=settings.nats_ack_wait_seconds, connect_options=nats_options(settings))
+        ack_wait_seconds=settings.nats_ack_wait_seconds,
+        connect_options=nats_options(settings),
+    )
 
 
 def nats_options(settings: Settings) -> dict:
     """TLS and credentials for nats.connect, only those that are set (nats-py's defaults
     otherwise)."""
     creds, token = settings.nats_credentials_file, settings.nats_token
-    options: dict = {"tls": settings.outbound_tls("nats").context(),
-                     "user_credentials": str(creds) if creds else None,
-                     "token": token.get_secret_value() if token else None}
+    options: dict = {
+        "tls": settings.outbound_tls("nats").context(),
+        "user_credentials": str(creds) if creds else None,
+        "token": token.get_secret_value() if token else None,
+    }
     return {name: value for name, value in options.items() if value is not None}
 
 

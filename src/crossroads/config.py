@@ -24,100 +24,447 @@ TLS_PEERS = ("provider", "webhook", "witness", "nats")
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CROSSROADS_", extra="forbid", frozen=True)
 
-    store_url: str = Field("sqlite:///var/crossroads.sqlite3", description="Where the hub keeps its state: sqlite:///FILE or postgresql://USER@HOST:PORT/DB.")
-    data_dir: Path = Field(Path("var"), description="Folder for the hub's signing keys and generated secrets.")
+    store_url: str = Field(
+        "sqlite:///var/crossroads.sqlite3",
+        description="Where the hub keeps its state: sqlite:///FILE or postgresql://USER@HOST:PORT/DB.",
+    )
+    data_dir: Path = Field(
+        Path("var"), description="Folder for the hub's signing keys and generated secrets."
+    )
     host: str = Field("127.0.0.1", description="Address the HTTP server listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the HTTP server listens on.")
-    workers: int = Field(1, ge=1, le=64, description="Hub processes started by `crossroads serve` (each stateless; share one store).")
-    country: Literal["BE", "EE"] = Field("BE", description="Identifier scheme for persons and enterprises.")
-    instance: str = Field("BE", pattern=r"^[A-Za-z0-9-]{1,32}$", description="X-Road/GovStack instance identifier of this hub.")
-    issuer: str = Field("http://127.0.0.1:8000", description="The hub's public base URL: token issuer and client assertion audience.")
-    token_ttl_seconds: int = Field(300, ge=30, le=3600, description="Lifetime of the access tokens the hub issues.")
-    assertion_max_lifetime_seconds: int = Field(300, ge=30, le=3600, description="Longest exp - iat accepted in a client assertion.")
-    admin_token: SecretStr | None = Field(None, description="Operator credential for the admin API (bearer). Generated into data_dir when unset.")
-    subject_hash_secret: SecretStr | None = Field(None, description="HMAC key for the keyed hashes of identifiers (>= 16 bytes). Generated into data_dir when unset.")
-    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted, in bytes.")
-    max_header_bytes: int = Field(32_768, ge=4096, le=1_048_576, description="Largest request head (request line and headers) `crossroads serve` accepts, in bytes; a larger one is answered 431 and its connection closed.")
-    header_timeout_seconds: float = Field(10.0, gt=0, le=300, description="Time a connection has to send a request's head, from its first byte (or from connecting); after it, 408 and the connection is closed.")
-    body_timeout_seconds: float = Field(60.0, gt=0, le=3600, description="Time a request's body has to arrive once the hub starts reading it (and to finish arriving after the answer); after it, 408 and the connection is closed.")
-    provider_connect_timeout: float = Field(2.0, gt=0, description="Seconds to connect to a provider.")
-    provider_read_timeout: float = Field(10.0, gt=0, description="Seconds to wait for a provider's answer.")
-    provider_pool_size: int = Field(200, ge=1, description="Pooled connections to providers, per hub process.")
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description=(
+            "Hub processes started by `crossroads serve` (each stateless; share one store)."
+        ),
+    )
+    country: Literal["BE", "EE"] = Field(
+        "BE", description="Identifier scheme for persons and enterprises."
+    )
+    instance: str = Field(
+        "BE",
+        pattern=r"^[A-Za-z0-9-]{1,32}$",
+        description="X-Road/GovStack instance identifier of this hub.",
+    )
+    issuer: str = Field(
+        "http://127.0.0.1:8000",
+        description="The hub's public base URL: token issuer and client assertion audience.",
+    )
+    token_ttl_seconds: int = Field(
+        300, ge=30, le=3600, description="Lifetime of the access tokens the hub issues."
+    )
+    assertion_max_lifetime_seconds: int = Field(
+        300, ge=30, le=3600, description="Longest exp - iat accepted in a client assertion."
+    )
+    admin_token: SecretStr | None = Field(
+        None,
+        description=(
+            "Operator credential for the admin API (bearer). Generated into data_dir when unset."
+        ),
+    )
+    subject_hash_secret: SecretStr | None = Field(
+        None,
+        description=(
+            "HMAC key for the keyed hashes of identifiers (>= 16 bytes). Generated into data_dir "
+            "when unset."
+        ),
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body accepted, in bytes."
+    )
+    max_header_bytes: int = Field(
+        32_768,
+        ge=4096,
+        le=1_048_576,
+        description=(
+            "Largest request head (request line and headers) `crossroads serve` accepts, in "
+            "bytes; a larger one is answered 431 and its connection closed."
+        ),
+    )
+    header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description=(
+            "Time a connection has to send a request's head, from its first byte (or from "
+            "connecting); after it, 408 and the connection is closed."
+        ),
+    )
+    body_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description=(
+            "Time a request's body has to arrive once the hub starts reading it (and to finish "
+            "arriving after the answer); after it, 408 and the connection is closed."
+        ),
+    )
+    provider_connect_timeout: float = Field(
+        2.0, gt=0, description="Seconds to connect to a provider."
+    )
+    provider_read_timeout: float = Field(
+        10.0, gt=0, description="Seconds to wait for a provider's answer."
+    )
+    provider_pool_size: int = Field(
+        200, ge=1, description="Pooled connections to providers, per hub process."
+    )
     store_pool_size: int = Field(10, ge=1, description="PostgreSQL connections per hub process.")
-    provisional_days: int = Field(30, ge=1, le=3660, description="How long a provisional (phase 1) integration runs from the day it is made, unless a definitive one confirms it.")
-    allow_internal_webhooks: bool = Field(False, description="DANGER: let webhooks reach loopback, link-local and private addresses (a demo or a closed test network only). Logged as a warning at start-up.")
-    registry_cache_seconds: float = Field(5.0, ge=0, description="How long a hub process reuses services and authorizations it read (0: always read).")
-    tree_head_every_entries: int = Field(1000, ge=1, description="Sign a new audit tree head once this many entries were added since the last.")
-    tree_head_every_seconds: float = Field(10.0, gt=0, description="Sign a new audit tree head at least this often while entries arrive.")
-    audit_archive_dir: Path | None = Field(None, description="Where `crossroads audit export` writes archive segments and `audit prune` checks them. Default: data_dir/audit-archive.")
-    audit_retention_days: int | None = Field(None, ge=1, description="Audit entries older than this many days, once exported, are removed from the live store by `crossroads audit prune`. Unset: kept forever.")
-    tree_head_publish_dir: Path | None = Field(None, description="Publish every signed tree head as a file into this folder (a write-once share outside the operator's control). Unset: not published to a folder.")
-    witness_urls: list[str] = Field(default_factory=list, description="Base URLs of witnesses (`crossroads witness`) that countersign the tree heads after checking consistency; JSON list in the environment.")
-    push_max_attempts: int = Field(10, ge=1, le=100, description="Attempts to push a mutation to a subscriber's webhook before it becomes a dead letter the operator sees (and can replay).")
-    push_retry_base_seconds: float = Field(1.0, gt=0, le=3600, description="Wait after a first failed push; each further failure doubles it, with random jitter, up to push_retry_max_seconds.")
-    push_retry_max_seconds: float = Field(900.0, gt=0, le=86400, description="Longest wait between two push attempts.")
-    push_batch: int = Field(100, ge=1, le=1000, description="Most messages sent to a webhook in one POST (a CloudEvents JSON batch, in order).")
-    push_partitions: int = Field(2, ge=1, le=64, description="The push subscriptions are dealt into this many partitions, each delivered by the hub process that holds its lease, so that several processes share the pushing (1: one process pushes for all).")
-    push_interval_seconds: float = Field(0.2, gt=0, le=60, description="How often the delivering process looks for due pushes when it found none.")
-    mutation_backend: Literal["outbox", "nats"] = Field("outbox", description="Where push deliveries wait for their webhooks: the outbox table itself (embedded default), or NATS JetStream fed from the outbox (production; the outbox stays the source of truth, mailboxes are read from it).")
-    nats_url: str = Field("nats://127.0.0.1:4222", pattern=r"^(nats|tls)://", description="The NATS server (with JetStream) when mutation_backend is nats.")
-    nats_stream: str = Field("CROSSROADS_DELIVERIES", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="JetStream stream of push deliveries (subjects STREAM.<subscription id>, one durable consumer per push subscription); created when missing.")
-    nats_ack_wait_seconds: float = Field(30.0, gt=0, le=3600, description="How long a delivery handed to a hub process may stay unsettled before JetStream hands it out again (a process that died mid-push).")
-    sequencer_takeover_seconds: float = Field(2.0, gt=0, le=60, description="How often a hub process that is not the audit sequencer checks whether it can take over (the sequencer died or stopped).")
-    session_secret: SecretStr | None = Field(None, description="Key that signs the citizen's session cookie (>= 32 characters). Generated into data_dir when unset.")
-    citizen_oidc_issuer: str | None = Field(None, description="OpenID Connect issuer citizens sign in with (its /.well-known/openid-configuration is read). Unset: citizen sign-in is off, except in demo mode, where the development identity provider at ISSUER/dev-idp is used.")
-    citizen_oidc_client_id: str = Field("crossroads-citizen", min_length=1, description="The hub's client_id at the citizens' identity provider.")
-    citizen_oidc_client_secret: SecretStr | None = Field(None, description="The hub's client secret at the identity provider (client_secret_post); unset: a public client with PKCE only.")
-    citizen_identifier_claim: str = Field("sub", min_length=1, description="ID token claim holding the citizen's national identifier (a leading country code, as eIDAS nodes send, is removed).")
-    citizen_session_seconds: int = Field(900, ge=60, le=86400, description="A citizen's session ends after this many seconds without a request.")
-    declarations_source: str | None = Field(None, description="Enterprise number of the institution the declarations service publishes its mutations as and answers dimona.periods, wages.quarterly and social-risk.declarations for (the NSSO). Unset: declarations are still taken and stored, and their mutations wait until it is set.")
-    dimona_batch_max_bytes: int = Field(33_554_432, ge=1024, description="Largest DIMONA batch file accepted at POST /v1/declarations/batches/dimona, in bytes (32 MiB: about 65,000 forms in the official XML).")
-    dmfa_batch_max_bytes: int = Field(134_217_728, ge=1024, description="Largest DmfA batch file accepted at POST /v1/declarations/batches/dmfa, in bytes (128 MiB: a DmfA of 100,000 worker lines in the official XML is about 103 MB).")
-    declaration_batch_quota_files: int = Field(10, ge=1, le=10_000, description="Batch files one institution may have waiting to be processed; one more is refused with quota_exceeded (429) until some are done.")
-    declaration_batch_quota_bytes: int = Field(268_435_456, ge=1024, description="Bytes of batch files one institution may have waiting to be processed (256 MiB: two of the largest DmfA files); a file that would pass it is refused with quota_exceeded (429).")
-    declaration_batch_max_attempts: int = Field(3, ge=1, le=100, description="Times the batch worker may start on one file whose processing stopped the worker (killed, out of memory) before the file ends with result B and the error batch_failed.")
-    dimona_late_tolerance_days: int = Field(0, ge=0, le=365, description="A DIMONA IN sent more than this many days after the start of work is accepted with the glossary's warning 90373-460 (late declaration).")
-    dmfa_rates: Path | None = Field(None, description="JSON rate table the DmfA contributions are recomputed with (format: docs/declarations.md). Unset: the demo table shipped with the hub.")
-    declaration_interval_seconds: float = Field(0.2, gt=0, le=60, description="How often the leading hub process looks for batch files to process and declared mutations to publish when it found none.")
-    provider_ca_file: Path | None = Field(None, description=(
-        "PEM bundle of the CAs trusted for providers' certificates (https), instead of "
-        "the system's. Unset: the system's trust store."))
-    provider_client_cert_file: Path | None = Field(None, description=(
-        "PEM client certificate (chain) the hub shows to providers that ask for one "
-        "(mutual TLS); its key in the same file or in provider_client_key_file."))
-    provider_client_key_file: Path | None = Field(None, description=(
-        "PEM private key of provider_client_cert_file, when not in that file "
-        "(unencrypted: give it to the hub as a credential file)."))
-    webhook_ca_file: Path | None = Field(None, description=(
-        "PEM bundle of the CAs trusted for members' webhooks, instead of the system's. "
-        "Unset: the system's trust store."))
-    webhook_client_cert_file: Path | None = Field(None, description=(
-        "PEM client certificate the hub shows to webhooks that ask for one."))
-    webhook_client_key_file: Path | None = Field(None, description=(
-        "PEM private key of webhook_client_cert_file, when not in that file."))
-    witness_ca_file: Path | None = Field(None, description=(
-        "PEM bundle of the CAs trusted for the witnesses' certificates (witness_urls), "
-        "instead of the system's."))
-    witness_client_cert_file: Path | None = Field(None, description=(
-        "PEM client certificate the hub shows to witnesses that ask for one."))
-    witness_client_key_file: Path | None = Field(None, description=(
-        "PEM private key of witness_client_cert_file, when not in that file."))
-    nats_ca_file: Path | None = Field(None, description=(
-        "PEM bundle of the CAs trusted for the NATS server's certificate (a tls:// URL, "
-        "or a server that requires TLS)."))
-    nats_client_cert_file: Path | None = Field(None, description=(
-        "PEM client certificate the hub shows to a NATS server that verifies clients "
-        "(mutual TLS)."))
-    nats_client_key_file: Path | None = Field(None, description=(
-        "PEM private key of nats_client_cert_file, when not in that file."))
-    nats_credentials_file: Path | None = Field(None, description=(
-        "NATS credentials file (user JWT and NKey seed, as `nsc` writes it) for a server "
-        "with decentralised authentication."))
-    nats_token: SecretStr | None = Field(None, description=(
-        "NATS authentication token, for a server configured with `authorization { token "
-        "}`."))
-    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Lowest level of the JSON logs.")
-    demo: bool = Field(False, description="Demo mode: set by `crossroads demo` itself, which serves a development identity provider that signs anyone in as any citizen. `crossroads serve` (and the ASGI module) refuse to start with it.")
+    provisional_days: int = Field(
+        30,
+        ge=1,
+        le=3660,
+        description=(
+            "How long a provisional (phase 1) integration runs from the day it is made, unless a "
+            "definitive one confirms it."
+        ),
+    )
+    allow_internal_webhooks: bool = Field(
+        False,
+        description=(
+            "DANGER: let webhooks reach loopback, link-local and private addresses (a demo or a "
+            "closed test network only). Logged as a warning at start-up."
+        ),
+    )
+    registry_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        description=(
+            "How long a hub process reuses services and authorizations it read (0: always read)."
+        ),
+    )
+    tree_head_every_entries: int = Field(
+        1000,
+        ge=1,
+        description="Sign a new audit tree head once this many entries were added since the last.",
+    )
+    tree_head_every_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Sign a new audit tree head at least this often while entries arrive.",
+    )
+    audit_archive_dir: Path | None = Field(
+        None,
+        description=(
+            "Where `crossroads audit export` writes archive segments and `audit prune` checks "
+            "them. Default: data_dir/audit-archive."
+        ),
+    )
+    audit_retention_days: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "Audit entries older than this many days, once exported, are removed from the live "
+            "store by `crossroads audit prune`. Unset: kept forever."
+        ),
+    )
+    tree_head_publish_dir: Path | None = Field(
+        None,
+        description=(
+            "Publish every signed tree head as a file into this folder (a write-once share "
+            "outside the operator's control). Unset: not published to a folder."
+        ),
+    )
+    witness_urls: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Base URLs of witnesses (`crossroads witness`) that countersign the tree heads after "
+            "checking consistency; JSON list in the environment."
+        ),
+    )
+    push_max_attempts: int = Field(
+        10,
+        ge=1,
+        le=100,
+        description=(
+            "Attempts to push a mutation to a subscriber's webhook before it becomes a dead "
+            "letter the operator sees (and can replay)."
+        ),
+    )
+    push_retry_base_seconds: float = Field(
+        1.0,
+        gt=0,
+        le=3600,
+        description=(
+            "Wait after a first failed push; each further failure doubles it, with random jitter, "
+            "up to push_retry_max_seconds."
+        ),
+    )
+    push_retry_max_seconds: float = Field(
+        900.0, gt=0, le=86400, description="Longest wait between two push attempts."
+    )
+    push_batch: int = Field(
+        100,
+        ge=1,
+        le=1000,
+        description=(
+            "Most messages sent to a webhook in one POST (a CloudEvents JSON batch, in order)."
+        ),
+    )
+    push_partitions: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description=(
+            "The push subscriptions are dealt into this many partitions, each delivered by the "
+            "hub process that holds its lease, so that several processes share the pushing (1: "
+            "one process pushes for all)."
+        ),
+    )
+    push_interval_seconds: float = Field(
+        0.2,
+        gt=0,
+        le=60,
+        description="How often the delivering process looks for due pushes when it found none.",
+    )
+    mutation_backend: Literal["outbox", "nats"] = Field(
+        "outbox",
+        description=(
+            "Where push deliveries wait for their webhooks: the outbox table itself (embedded "
+            "default), or NATS JetStream fed from the outbox (production; the outbox stays the "
+            "source of truth, mailboxes are read from it)."
+        ),
+    )
+    nats_url: str = Field(
+        "nats://127.0.0.1:4222",
+        pattern=r"^(nats|tls)://",
+        description="The NATS server (with JetStream) when mutation_backend is nats.",
+    )
+    nats_stream: str = Field(
+        "CROSSROADS_DELIVERIES",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description=(
+            "JetStream stream of push deliveries (subjects STREAM.<subscription id>, one durable "
+            "consumer per push subscription); created when missing."
+        ),
+    )
+    nats_ack_wait_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description=(
+            "How long a delivery handed to a hub process may stay unsettled before JetStream "
+            "hands it out again (a process that died mid-push)."
+        ),
+    )
+    sequencer_takeover_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=60,
+        description=(
+            "How often a hub process that is not the audit sequencer checks whether it can take "
+            "over (the sequencer died or stopped)."
+        ),
+    )
+    session_secret: SecretStr | None = Field(
+        None,
+        description=(
+            "Key that signs the citizen's session cookie (>= 32 characters). Generated into "
+            "data_dir when unset."
+        ),
+    )
+    citizen_oidc_issuer: str | None = Field(
+        None,
+        description=(
+            "OpenID Connect issuer citizens sign in with (its /.well-known/openid-configuration "
+            "is read). Unset: citizen sign-in is off, except in demo mode, where the development "
+            "identity provider at ISSUER/dev-idp is used."
+        ),
+    )
+    citizen_oidc_client_id: str = Field(
+        "crossroads-citizen",
+        min_length=1,
+        description="The hub's client_id at the citizens' identity provider.",
+    )
+    citizen_oidc_client_secret: SecretStr | None = Field(
+        None,
+        description=(
+            "The hub's client secret at the identity provider (client_secret_post); unset: a "
+            "public client with PKCE only."
+        ),
+    )
+    citizen_identifier_claim: str = Field(
+        "sub",
+        min_length=1,
+        description=(
+            "ID token claim holding the citizen's national identifier (a leading country code, as "
+            "eIDAS nodes send, is removed)."
+        ),
+    )
+    citizen_session_seconds: int = Field(
+        900,
+        ge=60,
+        le=86400,
+        description="A citizen's session ends after this many seconds without a request.",
+    )
+    declarations_source: str | None = Field(
+        None,
+        description=(
+            "Enterprise number of the institution the declarations service publishes its "
+            "mutations as and answers dimona.periods, wages.quarterly and "
+            "social-risk.declarations for (the NSSO). Unset: declarations are still taken and "
+            "stored, and their mutations wait until it is set."
+        ),
+    )
+    dimona_batch_max_bytes: int = Field(
+        33_554_432,
+        ge=1024,
+        description=(
+            "Largest DIMONA batch file accepted at POST /v1/declarations/batches/dimona, in bytes "
+            "(32 MiB: about 65,000 forms in the official XML)."
+        ),
+    )
+    dmfa_batch_max_bytes: int = Field(
+        134_217_728,
+        ge=1024,
+        description=(
+            "Largest DmfA batch file accepted at POST /v1/declarations/batches/dmfa, in bytes "
+            "(128 MiB: a DmfA of 100,000 worker lines in the official XML is about 103 MB)."
+        ),
+    )
+    declaration_batch_quota_files: int = Field(
+        10,
+        ge=1,
+        le=10_000,
+        description=(
+            "Batch files one institution may have waiting to be processed; one more is refused "
+            "with quota_exceeded (429) until some are done."
+        ),
+    )
+    declaration_batch_quota_bytes: int = Field(
+        268_435_456,
+        ge=1024,
+        description=(
+            "Bytes of batch files one institution may have waiting to be processed (256 MiB: two "
+            "of the largest DmfA files); a file that would pass it is refused with quota_exceeded "
+            "(429)."
+        ),
+    )
+    declaration_batch_max_attempts: int = Field(
+        3,
+        ge=1,
+        le=100,
+        description=(
+            "Times the batch worker may start on one file whose processing stopped the worker "
+            "(killed, out of memory) before the file ends with result B and the error "
+            "batch_failed."
+        ),
+    )
+    dimona_late_tolerance_days: int = Field(
+        0,
+        ge=0,
+        le=365,
+        description=(
+            "A DIMONA IN sent more than this many days after the start of work is accepted with "
+            "the glossary's warning 90373-460 (late declaration)."
+        ),
+    )
+    dmfa_rates: Path | None = Field(
+        None,
+        description=(
+            "JSON rate table the DmfA contributions are recomputed with (format: "
+            "docs/declarations.md). Unset: the demo table shipped with the hub."
+        ),
+    )
+    declaration_interval_seconds: float = Field(
+        0.2,
+        gt=0,
+        le=60,
+        description=(
+            "How often the leading hub process looks for batch files to process and declared "
+            "mutations to publish when it found none."
+        ),
+    )
+    provider_ca_file: Path | None = Field(
+        None,
+        description=(
+            "PEM bundle of the CAs trusted for providers' certificates (https), instead of "
+            "the system's. Unset: the system's trust store."
+        ),
+    )
+    provider_client_cert_file: Path | None = Field(
+        None,
+        description=(
+            "PEM client certificate (chain) the hub shows to providers that ask for one "
+            "(mutual TLS); its key in the same file or in provider_client_key_file."
+        ),
+    )
+    provider_client_key_file: Path | None = Field(
+        None,
+        description=(
+            "PEM private key of provider_client_cert_file, when not in that file "
+            "(unencrypted: give it to the hub as a credential file)."
+        ),
+    )
+    webhook_ca_file: Path | None = Field(
+        None,
+        description=(
+            "PEM bundle of the CAs trusted for members' webhooks, instead of the system's. "
+            "Unset: the system's trust store."
+        ),
+    )
+    webhook_client_cert_file: Path | None = Field(
+        None, description=("PEM client certificate the hub shows to webhooks that ask for one.")
+    )
+    webhook_client_key_file: Path | None = Field(
+        None, description=("PEM private key of webhook_client_cert_file, when not in that file.")
+    )
+    witness_ca_file: Path | None = Field(
+        None,
+        description=(
+            "PEM bundle of the CAs trusted for the witnesses' certificates (witness_urls), "
+            "instead of the system's."
+        ),
+    )
+    witness_client_cert_file: Path | None = Field(
+        None, description=("PEM client certificate the hub shows to witnesses that ask for one.")
+    )
+    witness_client_key_file: Path | None = Field(
+        None, description=("PEM private key of witness_client_cert_file, when not in that file.")
+    )
+    nats_ca_file: Path | None = Field(
+        None,
+        description=(
+            "PEM bundle of the CAs trusted for the NATS server's certificate (a tls:// URL, "
+            "or a server that requires TLS)."
+        ),
+    )
+    nats_client_cert_file: Path | None = Field(
+        None,
+        description=(
+            "PEM client certificate the hub shows to a NATS server that verifies clients "
+            "(mutual TLS)."
+        ),
+    )
+    nats_client_key_file: Path | None = Field(
+        None, description=("PEM private key of nats_client_cert_file, when not in that file.")
+    )
+    nats_credentials_file: Path | None = Field(
+        None,
+        description=(
+            "NATS credentials file (user JWT and NKey seed, as `nsc` writes it) for a server "
+            "with decentralised authentication."
+        ),
+    )
+    nats_token: SecretStr | None = Field(
+        None,
+        description=(
+            "NATS authentication token, for a server configured with `authorization { token }`."
+        ),
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Lowest level of the JSON logs."
+    )
+    demo: bool = Field(
+        False,
+        description=(
+            "Demo mode: set by `crossroads demo` itself, which serves a development identity "
+            "provider that signs anyone in as any citizen. `crossroads serve` (and the ASGI "
+            "module) refuse to start with it."
+        ),
+    )
 
     def __init__(self, **values) -> None:
         try:
@@ -129,8 +476,11 @@ class Settings(BaseSettings):
 
     @classmethod
     def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # No .env file and no secrets folder: CROSSROADS_X_FILE names each secret's file instead.
@@ -148,7 +498,7 @@ class Settings(BaseSettings):
         return OutboundTls(*files, names=variables)  # type: ignore[arg-type]
 
     @model_validator(mode="after")
-    def _tls_files_usable(self) -> "Settings":
+    def _tls_files_usable(self) -> Settings:
         for peer in TLS_PEERS:
             self.outbound_tls(peer).context()  # raises ValueError naming the variable
         return self
@@ -168,9 +518,16 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _dev_idp_only_in_demo(self) -> "Settings":
-        if not self.demo and self.citizen_oidc_issuer and self.citizen_oidc_issuer.rstrip("/").endswith("/dev-idp"):
-            raise ValueError("citizen_oidc_issuer names a development identity provider, which exists only in demo mode")
+    def _dev_idp_only_in_demo(self) -> Settings:
+        if (
+            not self.demo
+            and self.citizen_oidc_issuer
+            and self.citizen_oidc_issuer.rstrip("/").endswith("/dev-idp")
+        ):
+            raise ValueError(
+                "citizen_oidc_issuer names a development identity provider, which exists only "
+                "in demo mode"
+            )
         return self
 
     def archive_dir(self) -> Path:
@@ -195,5 +552,12 @@ def refuse_demo_mode(settings: Settings) -> None:
     would let anyone sign in as any citizen, and must never be served without saying so. Only
     `crossroads demo` runs a hub in demo mode, with settings it makes itself."""
     if settings.demo:
-        raise SystemExit("CROSSROADS_DEMO=true serves a development identity provider that signs anyone in as any "
-                         "citizen; only `crossroads demo` runs a hub in demo mode. Unset CROSSROADS_DEMO to serve.")
+        raise SystemExit(
+            (
+                "CROSSROADS_DEMO=true serves a development identity provider that signs anyone in "
+                "as any "
+            )(
+                "citizen; only `crossroads demo` runs a hub in demo mode. Unset CROSSROADS_DEMO "
+                "to serve."
+            )
+        )

@@ -29,13 +29,21 @@ outbox, where the operator sees and replays them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
 
 import nats
 from nats.errors import TimeoutError as NatsTimeout
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
 from nats.js.errors import NotFoundError
 
 from ..domain.mutations import Subscription
@@ -43,17 +51,33 @@ from ..services.ports import Delivery, MutationStore, PushQueue
 
 # Headers of the one-delivery messages earlier versions relayed; a stream may still hold some.
 _SEQ, _PUBLISHER, _MUTATION, _SUBJECT_KEY, _SUBSCRIPTION = (
-    "Crossroads-Seq", "Crossroads-Publisher", "Crossroads-Mutation", "Crossroads-Subject-Key", "Crossroads-Subscription")
+    "Crossroads-Seq",
+    "Crossroads-Publisher",
+    "Crossroads-Mutation",
+    "Crossroads-Subject-Key",
+    "Crossroads-Subscription",
+)
 DUPLICATE_WINDOW_SECONDS = 600.0
-_PAYLOAD_MARGIN = 4096  # room under the server's max_payload for a run's index and headers (`fitted` checks)
+_PAYLOAD_MARGIN = (
+    4096  # room under the server's max_payload for a run's index and headers (`fitted` checks)
+)
 log = logging.getLogger("crossroads.mutations")
 
 
 class JetStreamPushQueue(PushQueue):
     waits = True  # `due` waits up to `poll_seconds` for a first message (a long poll)
 
-    def __init__(self, connection, store: MutationStore, stream: str, *, batch: int, poll_seconds: float,
-                 ack_wait_seconds: float, feed_batch: int = 5000) -> None:
+    def __init__(
+        self,
+        connection,
+        store: MutationStore,
+        stream: str,
+        *,
+        batch: int,
+        poll_seconds: float,
+        ack_wait_seconds: float,
+        feed_batch: int = 5000,
+    ) -> None:
         self._nc = connection
         self._js = connection.jetstream()
         self._store = store
@@ -63,25 +87,47 @@ class JetStreamPushQueue(PushQueue):
         self._ack_wait = ack_wait_seconds
         self.feed_batch = feed_batch
         self._consumers: dict[str, object] = {}
-        self._handed: dict[str, dict[int, object]] = {}  # per subscription: seq -> its message, until settled
+        self._handed: dict[
+            str, dict[int, object]
+        ] = {}  # per subscription: seq -> its message, until settled
 
     @classmethod
-    async def connect(cls, url: str, store: MutationStore, stream: str, *, timeout: float = 10.0,
-                      connect_options: dict | None = None, **options) -> "JetStreamPushQueue":
+    async def connect(
+        cls,
+        url: str,
+        store: MutationStore,
+        stream: str,
+        *,
+        timeout: float = 10.0,  # noqa: ASYNC109 (nats.connect's own timeout, passed on)
+        connect_options: dict | None = None,
+        **options,
+    ) -> JetStreamPushQueue:
         """Connect and make sure the stream exists. Raises (the hub does not start) when NATS
         cannot be reached within `timeout`; once connected, the client reconnects for ever.
         `connect_options` go to nats.connect: TLS context, credentials file, token."""
         connection = await asyncio.wait_for(
-            nats.connect(url, connect_timeout=min(5.0, timeout), allow_reconnect=True,
-                         max_reconnect_attempts=-1, **(connect_options or {})),
-            timeout)
+            nats.connect(
+                url,
+                connect_timeout=min(5.0, timeout),
+                allow_reconnect=True,
+                max_reconnect_attempts=-1,
+                **(connect_options or {}),
+            ),
+            timeout,
+        )
         queue = cls(connection, store, stream, **options)
         try:
             await queue._js.stream_info(stream)
         except NotFoundError:
-            await queue._js.add_stream(StreamConfig(
-                name=stream, subjects=[f"{stream}.>"], retention=RetentionPolicy.WORK_QUEUE,
-                storage=StorageType.FILE, duplicate_window=DUPLICATE_WINDOW_SECONDS))
+            await queue._js.add_stream(
+                StreamConfig(
+                    name=stream,
+                    subjects=[f"{stream}.>"],
+                    retention=RetentionPolicy.WORK_QUEUE,
+                    storage=StorageType.FILE,
+                    duplicate_window=DUPLICATE_WINDOW_SECONDS,
+                )
+            )
         return queue
 
     def _subject(self, subscription_id: str) -> str:
@@ -101,15 +147,24 @@ class JetStreamPushQueue(PushQueue):
         again = await self._store.deliveries(seqs)
         pushed = {s.id for s in await self._store.subscriptions() if s.mode == "push"}
         # A replay is a new message to the stream, not a duplicate of the first.
-        await self._publish([d for d in again if d.subscription in pushed], f".replay.{time.time_ns()}")
+        await self._publish(
+            [d for d in again if d.subscription in pushed], f".replay.{time.time_ns()}"
+        )
 
     async def _publish(self, rows: list[Delivery], id_suffix: str) -> None:
         acks = []
         for each in runs(rows, self._batch, self._run_bytes()):
             for run, data in fitted(each, self._nc.max_payload):
-                acks.append(await self._js.publish_async(self._subject(run[0].subscription), data, headers={
-                    "Nats-Msg-Id": f"{run[0].seq}-{run[-1].seq}{id_suffix}"}))
-        await asyncio.gather(*acks)  # every one stored by the stream (or known to it) before moving on
+                acks.append(
+                    await self._js.publish_async(
+                        self._subject(run[0].subscription),
+                        data,
+                        headers={"Nats-Msg-Id": f"{run[0].seq}-{run[-1].seq}{id_suffix}"},
+                    )
+                )
+        await asyncio.gather(
+            *acks
+        )  # every one stored by the stream (or known to it) before moving on
 
     def _run_bytes(self) -> int:
         return max(_PAYLOAD_MARGIN, self._nc.max_payload - _PAYLOAD_MARGIN)
@@ -122,12 +177,22 @@ class JetStreamPushQueue(PushQueue):
         consumer = self._consumers.get(subscription.id)
         if consumer is None:
             subject, durable = self._subject(subscription.id), f"push-{subscription.id}"
-            config = ConsumerConfig(name=durable, durable_name=durable, ack_policy=AckPolicy.EXPLICIT,
-                                    deliver_policy=DeliverPolicy.ALL, max_ack_pending=1, ack_wait=self._ack_wait,
-                                    filter_subject=subject)
-            consumer = await self._js.pull_subscribe(subject, durable=durable, stream=self.stream, config=config)
+            config = ConsumerConfig(
+                name=durable,
+                durable_name=durable,
+                ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+                max_ack_pending=1,
+                ack_wait=self._ack_wait,
+                filter_subject=subject,
+            )
+            consumer = await self._js.pull_subscribe(
+                subject, durable=durable, stream=self.stream, config=config
+            )
             if (await consumer.consumer_info()).config.max_ack_pending != 1:
-                await self._js.add_consumer(self.stream, config=config)  # made by an earlier version: updated
+                await self._js.add_consumer(
+                    self.stream, config=config
+                )  # made by an earlier version: updated
             self._consumers[subscription.id] = consumer
         return consumer
 
@@ -150,8 +215,14 @@ class JetStreamPushQueue(PushQueue):
         await self._store.delivered([d.seq for d in due], at_ms)
         await self._settle(subscription, due, lambda m: m.ack())
 
-    async def failed(self, subscription: Subscription, due: list[Delivery], error: str, next_attempt_ms: int,
-                     dead_at_ms: int | None) -> None:
+    async def failed(
+        self,
+        subscription: Subscription,
+        due: list[Delivery],
+        error: str,
+        next_attempt_ms: int,
+        dead_at_ms: int | None,
+    ) -> None:
         await self._store.failed([d.seq for d in due], error, next_attempt_ms, dead_at_ms)
         if dead_at_ms is not None:  # set aside in the outbox: the stream moves on
             await self._settle(subscription, due, lambda m: m.ack())
@@ -162,7 +233,9 @@ class JetStreamPushQueue(PushQueue):
     async def _settle(self, subscription: Subscription, due: list[Delivery], action) -> None:
         handed = self._handed.get(subscription.id, {})
         settled: set[int] = set()
-        for delivery in due:  # in order: a redelivery keeps the order of the negative acknowledgements
+        for (
+            delivery
+        ) in due:  # in order: a redelivery keeps the order of the negative acknowledgements
             message = handed.pop(delivery.seq, None)
             if message is not None and id(message) not in settled:
                 settled.add(id(message))
@@ -173,10 +246,8 @@ class JetStreamPushQueue(PushQueue):
         consumer = self._consumers.pop(subscription_id, None)
         if consumer is not None:
             await consumer.unsubscribe()
-        try:
+        with contextlib.suppress(NotFoundError):  # never made, or already gone
             await self._js.delete_consumer(self.stream, f"push-{subscription_id}")
-        except NotFoundError:
-            pass
         await self._js.purge_stream(self.stream, subject=self._subject(subscription_id))
 
     async def release(self, subscription_id: str | None = None) -> None:
@@ -190,8 +261,15 @@ class JetStreamPushQueue(PushQueue):
                 try:
                     await message.nak()
                 except Exception:
-                    log.warning("run of subscription %s not handed back; JetStream hands it out again after %.0f s",
-                                each, self._ack_wait, exc_info=True)
+                    log.warning(
+                        (
+                            "run of subscription %s not handed back; JetStream hands it out again "
+                            "after %.0f s"
+                        ),
+                        each,
+                        self._ack_wait,
+                        exc_info=True,
+                    )
             if consumer is not None:
                 await consumer.unsubscribe()
 
@@ -229,9 +307,11 @@ def fitted(run: list[Delivery], max_payload: int) -> list[tuple[list[Delivery], 
         half = len(run) // 2
         return fitted(run[:half], max_payload) + fitted(run[half:], max_payload)
     raise RuntimeError(
-        f"outbox delivery {run[0].seq} for subscription {run[0].subscription} is {len(data)} bytes in its stream"
-        f" message, more than the NATS server's max_payload ({max_payload}) allows: raise max_payload on the"
-        " server, or lower CROSSROADS_MAX_BODY_BYTES under it")
+        f"outbox delivery {run[0].seq} for subscription {run[0].subscription} is {len(data)} "
+        "bytes in its stream message, more than the NATS server's max_payload "
+        f"({max_payload}) allows: raise max_payload on the server, or lower "
+        "CROSSROADS_MAX_BODY_BYTES under it"
+    )
 
 
 def pack(run: list[Delivery]) -> bytes:
@@ -239,16 +319,26 @@ def pack(run: list[Delivery]) -> bytes:
     message length per delivery), then the messages back to back. The messages stay the bytes
     the outbox holds, to be joined into the webhook's batch as they are, never parsed again."""
     index = [[d.seq, d.publisher, d.mutation_id, d.subject_key.hex(), len(d.message)] for d in run]
-    return json.dumps(index, separators=(",", ":")).encode() + b"\n" + b"".join(d.message for d in run)
+    return (
+        json.dumps(index, separators=(",", ":")).encode() + b"\n" + b"".join(d.message for d in run)
+    )
 
 
 def unpack(data: bytes, subscription: str, attempts: int) -> list[Delivery]:
     line, _, messages = data.partition(b"\n")
     deliveries, at = [], 0
     for seq, publisher, mutation_id, subject_key, length in json.loads(line):
-        deliveries.append(Delivery(seq=seq, subscription=subscription, publisher=publisher, mutation_id=mutation_id,
-                                   subject_key=bytes.fromhex(subject_key), message=messages[at:at + length],
-                                   attempts=attempts))
+        deliveries.append(
+            Delivery(
+                seq=seq,
+                subscription=subscription,
+                publisher=publisher,
+                mutation_id=mutation_id,
+                subject_key=bytes.fromhex(subject_key),
+                message=messages[at : at + length],
+                attempts=attempts,
+            )
+        )
         at += length
     return deliveries
 
@@ -257,7 +347,15 @@ def _deliveries(message, subscription: str) -> list[Delivery]:
     headers = message.headers or {}
     attempts = message.metadata.num_delivered - 1
     if _SEQ in headers:  # one delivery, as relayed before runs
-        return [Delivery(seq=int(headers[_SEQ]), subscription=headers[_SUBSCRIPTION], publisher=headers[_PUBLISHER],
-                         mutation_id=headers[_MUTATION], subject_key=bytes.fromhex(headers[_SUBJECT_KEY]),
-                         message=message.data, attempts=attempts)]
+        return [
+            Delivery(
+                seq=int(headers[_SEQ]),
+                subscription=headers[_SUBSCRIPTION],
+                publisher=headers[_PUBLISHER],
+                mutation_id=headers[_MUTATION],
+                subject_key=bytes.fromhex(headers[_SUBJECT_KEY]),
+                message=message.data,
+                attempts=attempts,
+            )
+        ]
     return unpack(message.data, subscription, attempts)

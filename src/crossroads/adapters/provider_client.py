@@ -9,7 +9,6 @@ registered, so a name that later resolves inside (DNS rebinding) is refused too.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 import ssl
@@ -28,15 +27,24 @@ log = logging.getLogger("crossroads.providers")
 
 
 class PublicOnlyResolver(AbstractResolver):
-    """Resolves as usual, then drops every internal address; no address left is a failure to resolve."""
+    """Resolves as usual, then drops every internal address; no address left is a failure to
+    resolve."""
 
     def __init__(self) -> None:
         self._resolver = DefaultResolver()
 
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
-        found = [r for r in await self._resolver.resolve(host, port, family) if not is_internal_address(r["host"])]
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = [
+            r
+            for r in await self._resolver.resolve(host, port, family)
+            if not is_internal_address(r["host"])
+        ]
         if not found:
-            raise OSError(f"{host} resolves only to internal addresses, which webhooks may not reach")
+            raise OSError(
+                f"{host} resolves only to internal addresses, which webhooks may not reach"
+            )
         return found
 
     async def close(self) -> None:
@@ -44,11 +52,19 @@ class PublicOnlyResolver(AbstractResolver):
 
 
 class AiohttpProviderClient(ProviderClient):
-    def __init__(self, connect_timeout: float, read_timeout: float, pool_size: int,
-                 public_only: bool = False, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        connect_timeout: float,
+        read_timeout: float,
+        pool_size: int,
+        public_only: bool = False,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         # True: aiohttp's default context (the system's trust store, no client certificate).
         self._tls: ssl.SSLContext | bool = tls if tls is not None else True
-        self._timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=read_timeout)
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, connect=connect_timeout, sock_read=read_timeout
+        )
         self._pool_size = pool_size
         self._public_only = public_only
         self._session: aiohttp.ClientSession | None = None
@@ -56,33 +72,53 @@ class AiohttpProviderClient(ProviderClient):
     def _get_session(self) -> aiohttp.ClientSession:
         # Created lazily inside the running event loop (aiohttp binds a session to its loop).
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=self._pool_size, ttl_dns_cache=300,
-                                             ssl=self._tls,
-                                             resolver=PublicOnlyResolver() if self._public_only else None)
-            self._session = aiohttp.ClientSession(timeout=self._timeout, connector=connector, auto_decompress=True)
+            connector = aiohttp.TCPConnector(
+                limit=self._pool_size,
+                limit_per_host=self._pool_size,
+                ttl_dns_cache=300,
+                ssl=self._tls,
+                resolver=PublicOnlyResolver() if self._public_only else None,
+            )
+            self._session = aiohttp.ClientSession(
+                timeout=self._timeout, connector=connector, auto_decompress=True
+            )
         return self._session
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> ProviderReply:
         # aiohttp connects to an address literal without asking the resolver: judged here.
         if self._public_only and is_internal_address(urlsplit(url).hostname or ""):
-            raise Refusal("webhook_not_allowed", f"{_host(url)} is an internal address, which webhooks may not reach.")
+            raise Refusal(
+                "webhook_not_allowed",
+                f"{_host(url)} is an internal address, which webhooks may not reach.",
+            )
         try:
-            async with self._get_session().post(url, data=body, headers=headers, allow_redirects=False) as response:
+            async with self._get_session().post(
+                url, data=body, headers=headers, allow_redirects=False
+            ) as response:
                 if response.content_length and response.content_length > MAX_PROVIDER_BODY:
-                    raise Refusal("invalid_provider_response", "the provider's answer is larger than the hub accepts.")
+                    raise Refusal(
+                        "invalid_provider_response",
+                        "the provider's answer is larger than the hub accepts.",
+                    )
                 data = await response.content.read(MAX_PROVIDER_BODY + 1)
                 if len(data) > MAX_PROVIDER_BODY:
-                    raise Refusal("invalid_provider_response", "the provider's answer is larger than the hub accepts.")
-                return ProviderReply(response.status, data, response.headers.get("Content-Type", ""))
+                    raise Refusal(
+                        "invalid_provider_response",
+                        "the provider's answer is larger than the hub accepts.",
+                    )
+                return ProviderReply(
+                    response.status, data, response.headers.get("Content-Type", "")
+                )
         # Providers' addresses are often internal: the caller is told what failed, the operator's
         # log where (the exception's text names host and port, and the resolver's or TLS's reason).
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("no answer in time from %s", _host(url))
             raise Refusal("provider_timeout", "the provider did not answer in time.") from None
         except aiohttp.ClientError as exc:
             log.warning("could not reach %s: %s: %s", _host(url), exc.__class__.__name__, exc)
-            raise Refusal("provider_unavailable",
-                          f"the provider could not be reached ({_kind(exc)}).") from None
+            raise Refusal(
+                "provider_unavailable", f"the provider could not be reached ({_kind(exc)})."
+            ) from None
 
     async def close(self) -> None:
         if self._session is not None:

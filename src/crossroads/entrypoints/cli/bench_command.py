@@ -21,7 +21,9 @@ BENCHMARKS = {
     "directory": "bulk integration of persons into the directory, then the exchange's access check",
     "exchange": "HTTP load through `crossroads serve` and straight at the provider, side by side",
     "mutations": "mutations published and delivered to webhooks and a mailbox (outbox or NATS)",
-    "sizing": "storage per exchange, database connections and memory per worker (docs/operations.md)",
+    "sizing": (
+        "storage per exchange, database connections and memory per worker (docs/operations.md)"
+    ),
 }
 BENCH_FOLDER = Path(__file__).resolve().parents[4] / "bench"  # beside src/ in a clone
 
