@@ -553,11 +553,7 @@ def refuse_demo_mode(settings: Settings) -> None:
     `crossroads demo` runs a hub in demo mode, with settings it makes itself."""
     if settings.demo:
         raise SystemExit(
-            (
-                "CROSSROADS_DEMO=true serves a development identity provider that signs anyone in "
-                "as any "
-            )(
-                "citizen; only `crossroads demo` runs a hub in demo mode. Unset CROSSROADS_DEMO "
-                "to serve."
-            )
+            "CROSSROADS_DEMO=true serves a development identity provider that signs anyone in as "
+            "any citizen; only `crossroads demo` runs a hub in demo mode. Unset CROSSROADS_DEMO to "
+            "serve."
         )
