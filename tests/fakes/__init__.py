@@ -8,18 +8,22 @@ PostgreSQL, so a fake that drifts from the contract fails there.
 """
 
 from .audit import MemoryAuditLog
+from .declarations import MemoryDeclarations
 from .directory import MemoryDirectory
 from .mutations import MemoryMutationStore
 from .providers import MemoryProviders
 from .registry import MemoryRegistry
 from .store import MemoryReplayGuard, MemoryStore
+from .transparency import MemoryTransparencyLog
 
 __all__ = [
     "MemoryAuditLog",
+    "MemoryDeclarations",
     "MemoryDirectory",
     "MemoryMutationStore",
     "MemoryProviders",
     "MemoryRegistry",
     "MemoryReplayGuard",
     "MemoryStore",
+    "MemoryTransparencyLog",
 ]
