@@ -3,7 +3,8 @@
 Each fake keeps its data in dicts and lists and applies the same domain rules as the SQL
 adapters (domain.versions for the highest version, domain.directory.periods_after for the
 periods), so that a use case behaves alike on either. They are not mocks: the storage contract
-suites (tests/integration/test_store_contract.py) run against them as against SQLite and
+suites (tests/integration/test_store_contract.py, test_mutation_store.py,
+test_declarations_transparency_contract.py) run against them as against SQLite and
 PostgreSQL, so a fake that drifts from the contract fails there.
 """
 
