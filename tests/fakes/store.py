@@ -1,8 +1,7 @@
 """The whole store in memory (Store), and the replay guard.
 
-Holds the in-memory registry, directory, audit log, replay guard and mutation store; the other
-repositories of the Store port (transparency, declarations) are not faked yet, and are None
-here: a test that needs one uses a SQLite store.
+Holds the in-memory registry, directory, audit log (with its Merkle tree, the transparency log),
+replay guard, mutation store and declarations store: every repository of the Store port.
 """
 
 from __future__ import annotations
@@ -12,9 +11,11 @@ import time
 from crossroads.services.ports import ReplayGuard, Store
 
 from .audit import MemoryAuditLog
+from .declarations import MemoryDeclarations
 from .directory import MemoryDirectory
 from .mutations import MemoryMutationStore
 from .registry import MemoryRegistry
+from .transparency import MemoryTransparencyLog
 
 
 class MemoryReplayGuard(ReplayGuard):
@@ -37,9 +38,9 @@ class MemoryStore(Store):
         self.directory = MemoryDirectory()
         self.audit = MemoryAuditLog()
         self.replay = MemoryReplayGuard()
-        self.transparency = None  # type: ignore[assignment]
+        self.transparency = MemoryTransparencyLog(self.audit)
         self.mutations = MemoryMutationStore()
-        self.declarations = None  # type: ignore[assignment]
+        self.declarations = MemoryDeclarations()
         self.closed = False
 
     async def ping(self) -> None:

@@ -1,0 +1,133 @@
+"""Push delivery (services/push.py) on the fakes: a subscriber's messages POSTed to its webhook
+through the in-memory provider client, signed, audited as delivered; a failed push is audited,
+kept, and sent again once its back-off has passed, not lost."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import orjson
+import pytest
+
+from crossroads.adapters.outbox_queue import OutboxPushQueue
+from crossroads.domain.callers import Caller
+from crossroads.domain.mutations import MutationType
+from crossroads.domain.registry import Application, Authorization, Institution
+from crossroads.services.ports import ProviderReply
+from crossroads.services.push import BATCH_MEDIA_TYPE, PushDispatcher
+
+from .conftest import NR, PERSON, WELFARE, WELFARE_APP, seed_identity
+
+pytestmark = pytest.mark.anyio
+REGISTER = Caller(NR, "register-app")
+TYPE = "person.address"
+HOOK = "https://welfare.test/hooks/address"
+
+
+class Webhook:
+    """The subscriber's endpoint: answers with the next status of `statuses`, keeps each body."""
+
+    def __init__(self, *statuses: int) -> None:
+        self.statuses = list(statuses)
+        self.bodies: list[bytes] = []
+
+    async def __call__(self, body: bytes, headers: dict[str, str]) -> ProviderReply:
+        self.bodies.append(body)
+        return ProviderReply(self.statuses.pop(0), b"{}", "application/json")
+
+
+@pytest.fixture
+async def pushed(world) -> PushDispatcher:
+    """The welfare centre holds PERSON and has address changes pushed to its webhook; one change
+    is published and waits in the outbox."""
+    await seed_identity(world)
+    registry = world.store.registry
+    await registry.put_institution(
+        Institution(WELFARE, "Welfare centre", webhook_bases=("https://welfare.test/hooks/",))
+    )
+    await registry.put_application(Application(NR, "register-app", "Register"))
+    await world.mutations.put_type(
+        MutationType(TYPE, "1", "Change of address", NR, ("street", "city"))
+    )
+    await registry.put_authorization(
+        Authorization(
+            "ISC/25/301",
+            WELFARE,
+            TYPE,
+            "SOCIAL_INTEGRATION",
+            "Law of 26 May 2002, art. 19",
+            ("SOCIAL_ASSISTANCE",),
+            ("city",),
+            date(2020, 1, 1),
+        )
+    )
+    await world.directory.change(
+        {
+            "op": "integrate",
+            "subject": PERSON,
+            "institution": WELFARE,
+            "capacity": "SOCIAL_ASSISTANCE",
+            "start": "2024-01-01",
+        },
+        WELFARE,
+        "test",
+    )
+    await world.mutations.subscribe(WELFARE_APP, TYPE, "SOCIAL_INTEGRATION", None, "push", HOOK)
+    published = await world.mutations.publish(
+        REGISTER,
+        TYPE,
+        {
+            "id": "m-1",
+            "subject": PERSON,
+            "effective_date": "2026-06-01",
+            "payload": {"street": "Rue Haute 1", "city": "Namur"},
+        },
+    )
+    assert published.recipients == 1
+    return PushDispatcher(
+        world.store.mutations,
+        OutboxPushQueue(world.store.mutations),
+        world.providers,
+        world.keys,
+        world.store.audit,
+        world.clock,
+        max_attempts=5,
+        retry_base_seconds=10,
+        retry_max_seconds=600,
+        batch=10,
+        jitter=lambda: 1.0,  # the whole back-off: the test knows when the retry is due
+    )
+
+
+def actions(world) -> list[tuple[str, str, str | None]]:
+    return [
+        (r.action, r.outcome, r.target)
+        for r in world.records("mutation")
+        if r.action in ("mutation.deliver", "mutation.push_failed", "mutation.dead_letter")
+    ]
+
+
+async def test_a_change_is_pushed_to_the_subscribers_webhook_signed_and_audited(world, pushed):
+    webhook = world.providers.answers[HOOK] = Webhook(200)
+    assert await pushed.deliver_due() == 1
+    [sent] = world.providers.sent
+    assert sent.url == HOOK and sent.headers["Content-Type"] == BATCH_MEDIA_TYPE
+    assert sent.headers["X-Crossroads-Signature"]
+    [event] = orjson.loads(webhook.bodies[0])
+    assert (event["id"], event["subject"], event["data"]) == ("m-1", PERSON, {"city": "Namur"})
+    assert actions(world) == [("mutation.deliver", "ok", "m-1")]
+    assert await pushed.deliver_due() == 0  # delivered once: nothing is sent again
+    assert len(world.providers.sent) == 1
+
+
+async def test_a_failed_push_is_retried_after_its_back_off_not_lost(world, pushed):
+    webhook = world.providers.answers[HOOK] = Webhook(503, 200)
+    assert await pushed.deliver_due() == 0
+    assert actions(world) == [("mutation.push_failed", "provider_error", "m-1")]
+    assert await pushed.deliver_due() == 0  # not due again before its back-off (10 s)
+    assert len(webhook.bodies) == 1
+    world.clock.at += 11
+    assert await pushed.deliver_due() == 1
+    assert webhook.bodies[1] == webhook.bodies[0]  # the same message, sent again
+    assert actions(world)[-1] == ("mutation.deliver", "ok", "m-1")
+    assert await pushed.deliver_due() == 0
