@@ -322,10 +322,8 @@ async def test_odd_values_in_every_field_are_a_documented_4xx_or_anomalies_never
             ],
             "dmfa": [dmfa_json(subject)],
         }
-        for (
-            kind,
-            docs,
-        ) in documents.items():  # each is a readable form, so odd values reach the rules
+        # Each is a readable form, so odd values reach the rules.
+        for kind, docs in documents.items():
             for doc in docs:
                 assert (
                     await demo.http.post(f"/v1/declarations/{kind}", json=doc, headers=h)

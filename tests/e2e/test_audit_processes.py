@@ -123,9 +123,8 @@ def test_a_hub_killed_under_load_loses_nothing_it_answered(deployment):
     new_size, new_root = verify_tree_head(latest, jwks)
     signed_before = {h["tree_size"]: h for h in heads if "tree_size" in h}
     assert signed_before, "no tree head was seen before the kill"
-    for (
-        head
-    ) in signed_before.values():  # every head shown before the crash is a prefix of the log now
+    # Every head shown before the crash is a prefix of the log now.
+    for head in signed_before.values():
         old_size, old_root = verify_tree_head(head, jwks)
         verify_consistency(
             old_size, new_size, old_root, new_root, d.consistency(1, old_size, new_size)

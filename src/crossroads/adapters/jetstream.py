@@ -233,9 +233,8 @@ class JetStreamPushQueue(PushQueue):
     async def _settle(self, subscription: Subscription, due: list[Delivery], action) -> None:
         handed = self._handed.get(subscription.id, {})
         settled: set[int] = set()
-        for (
-            delivery
-        ) in due:  # in order: a redelivery keeps the order of the negative acknowledgements
+        # In order: a redelivery keeps the order of the negative acknowledgements.
+        for delivery in due:
             message = handed.pop(delivery.seq, None)
             if message is not None and id(message) not in settled:
                 settled.add(id(message))

@@ -171,9 +171,8 @@ class BatchProcessor:
         self, caller: Caller, batch: Batch, forms: list[DimonaForm | list[Anomaly]]
     ) -> list[Declaration]:
         decided = []
-        for (
-            form
-        ) in forms:  # each in its own transaction, with the batch's id: a restart resumes after it
+        # Each in its own transaction, with the batch's id: a restart resumes after it.
+        for form in forms:
             if isinstance(form, list):
                 decided.append(
                     await self._service.record_unreadable(

@@ -158,9 +158,8 @@ class NotifyMark:
                 silent,
                 self._ack_seconds,
             )
-            for (
-                pid
-            ) in silent:  # their processes read every epoch from the store until they listen again
+            # Their processes read every epoch from the store until they listen again.
+            for pid in silent:
                 await self._db.fetchall("SELECT pg_terminate_backend(?, 1000)", (pid,))
 
     async def _listen(self) -> None:
