@@ -39,13 +39,12 @@ import httpx
 import psycopg
 from report import print_figures  # bench/report.py, beside this script
 
-from crossroads.adapters.keys import make_client_assertion
+from crossroads.adapters.keys import token_request
 from crossroads.demo import country
 from crossroads.demo.launch import free_port_block, wait_ready
 from crossroads.demo.seed import client_key_path
 
 CLI = [sys.executable, "-m", "crossroads.entrypoints.cli"]
-ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 CONCURRENCY = 16
 AUDIT_TABLES = ("audit_log", "merkle_nodes", "tree_heads", "tree_head_cosignatures")
 
@@ -67,12 +66,14 @@ def children(pid: int) -> list[int]:
 
 
 def workers(pid: int) -> list[int]:
-    """uvicorn's worker processes (the children that run the app, not multiprocessing helpers)."""
-    return [
+    """uvicorn's worker processes (the children that run the app, not multiprocessing helpers);
+    with `--workers 1` uvicorn runs the app in `pid` itself, which is then the one worker."""
+    found = [
         c
         for c in children(pid)
         if b"multiprocessing.resource_tracker" not in Path(f"/proc/{c}/cmdline").read_bytes()
     ]
+    return found or [pid]
 
 
 class Connections:
@@ -202,13 +203,7 @@ def run(store: str, count: int, worker_count: int, persons: int) -> dict:
         client = f"{country.BY_KEY['welfare'].number}:case-app"
         key = json.loads(client_key_path(tmp, client).read_text())
         token = httpx.post(
-            f"{base}/oauth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": client,
-                "client_assertion_type": ASSERTION_TYPE,
-                "client_assertion": make_client_assertion(client, f"{base}/oauth/token", key),
-            },
+            f"{base}/oauth/token", data=token_request(client, f"{base}/oauth/token", key)
         ).json()["access_token"]
         welfare = country.BY_KEY["welfare"].number
         held = [
@@ -231,7 +226,8 @@ def run(store: str, count: int, worker_count: int, persons: int) -> dict:
             failures = asyncio.run(exchanges(base, token, bodies, count))
         result["failed"] = failures
         result["worker_rss_mib_loaded"] = max(rss_mib(p) for p in workers(hub.pid))
-        result["supervisor_rss_mib"] = rss_mib(hub.pid)
+        if workers(hub.pid) != [hub.pid]:  # a supervisor apart from its workers
+            result["supervisor_rss_mib"] = rss_mib(hub.pid)
     finally:
         if hub is not None:
             hub.send_signal(signal.SIGTERM)
