@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import config_sources
+from .adapters.admin_token import MIN_LENGTH, AdminToken
 from .adapters.batch_worker import ProcessBatchWorker
 from .adapters.be_reference import BelgianReference, load_reference
 from .adapters.head_targets import DirectoryTarget, WitnessTarget
@@ -38,11 +41,13 @@ from .services.declaration_queries import DeclarationQueries
 from .services.declarations import DeclarationService
 from .services.directory import DirectoryService
 from .services.exchange import ExchangeService
+from .services.four_eyes import FourEyes
 from .services.head_publisher import HeadPublisher, HeadTarget
 from .services.hub_status import HubStatus
 from .services.initial_sync import InitialSync
 from .services.log_auditor import LogAuditor
 from .services.mutations import MutationService
+from .services.operators import OperatorAdmin
 from .services.ports import MutationStore, ProviderClient, PushQueue
 from .services.push import PushDispatcher
 from .services.push_partitions import PushPartitions
@@ -63,7 +68,7 @@ class Hub:
     scheme: IdentifierScheme
     hasher: SubjectHasher
     clock: Clock
-    admin_token: str
+    admin_token: AdminToken
     session_secret: str
     tokens: TokenService
     registry: RegistryAdmin
@@ -90,6 +95,9 @@ class Hub:
     declaration_batches: DeclarationBatches
     declaration_publisher: DeclarationPublisher
     citizen_signin: OidcSignIn | None  # None: citizen sign-in is not configured
+    operators: OperatorAdmin
+    four_eyes: FourEyes
+    operator_signin: OidcSignIn | None  # None: operators' sign-in is not configured
     # The demo's development identity provider, set by the demo's own wiring (demo/wiring.py);
     # production never builds one. Typed loosely so that production never imports the demo.
     dev_idp: Any = None
@@ -140,7 +148,7 @@ def load_secrets(settings: Settings) -> Secrets:
         return given.get_secret_value() if given is not None else stored[name]
 
     admin = value("admin_token")
-    if len(admin) < 16:
+    if len(admin) < MIN_LENGTH:
         raise ValueError("CROSSROADS_ADMIN_TOKEN must be at least 16 characters")
     return Secrets(admin, value("subject_hash_secret").encode(), value("session_secret"))
 
@@ -193,6 +201,21 @@ async def bootstrap(
             oidc_http,
         )
     )
+    operator_issuer = settings.operator_issuer()
+    operator_secret = settings.operator_oidc_client_secret
+    operator_signin = (
+        None
+        if operator_issuer is None
+        else OidcSignIn(
+            operator_issuer,
+            settings.operator_oidc_client_id,
+            operator_secret.get_secret_value() if operator_secret else None,
+            settings.operator_subject_claim,
+            oidc_http,
+            name="operator",
+        )
+    )
+    registry = RegistryAdmin(store.registry, store.audit, clock, scheme, cache, store.mutations)
     proofs = AuditProofs(store.transparency)
     push_queue = await open_push_queue(settings, store.mutations)
     directory = DirectoryService(
@@ -254,7 +277,7 @@ async def bootstrap(
         scheme=scheme,
         hasher=hasher,
         clock=clock,
-        admin_token=loaded.admin_token,
+        admin_token=admin_token(settings, loaded),
         session_secret=loaded.session_secret,
         tokens=TokenService(
             store.registry,
@@ -265,8 +288,12 @@ async def bootstrap(
             issuer=settings.issuer,
             token_ttl=settings.token_ttl_seconds,
             max_assertion_lifetime=settings.assertion_max_lifetime_seconds,
+            operators=store.operators,
         ),
-        registry=RegistryAdmin(store.registry, store.audit, clock, scheme, cache, store.mutations),
+        registry=registry,
+        operators=OperatorAdmin(store.operators, store.audit, clock),
+        four_eyes=FourEyes(registry, store.operators, store.audit, clock, settings.four_eyes),
+        operator_signin=operator_signin,
         refusals=RefusalLog(store.audit, clock),
         directory=directory,
         exchange=ExchangeService(
@@ -313,6 +340,20 @@ async def bootstrap(
             store.ping, store.declarations, sequencer, publisher, push, declaration_publisher
         ),
     )
+
+
+def admin_token(settings: Settings, loaded: Secrets) -> AdminToken:
+    """The static admin token, read again from its file when that changes (see
+    adapters/admin_token.py); fixed when given in the variable itself."""
+    enabled = settings.admin_token_enabled
+    if settings.admin_token is None:
+        return AdminToken(
+            path=settings.data_dir / "secrets.json", json_key="admin_token", enabled=enabled
+        )
+    path = config_sources.secret_file("admin_token", os.environ)
+    if path is not None:
+        return AdminToken(path=path, enabled=enabled)
+    return AdminToken(fixed=loaded.admin_token, enabled=enabled)
 
 
 def declaration_service(

@@ -65,6 +65,54 @@ class Settings(BaseSettings):
             "Operator credential for the admin API (bearer). Generated into data_dir when unset."
         ),
     )
+    admin_token_enabled: bool = Field(
+        True,
+        description=(
+            "Whether the static admin token is accepted. Turn it off once operators sign in and "
+            "service accounts have keys (docs/security.md, Operators)."
+        ),
+    )
+    four_eyes: bool = Field(
+        False,
+        description=(
+            "Four-eyes approval: a change to an authorization or an integration right through the "
+            "admin API becomes a proposal, applied when a different operator approves it."
+        ),
+    )
+    operator_oidc_issuer: str | None = Field(
+        None,
+        description=(
+            "OpenID Connect issuer operators sign in with (may be the citizens' one: the hub is "
+            "then a second client there, with its own client_id and so its own audience). Unset: "
+            "operators' sign-in is off, except in demo mode (the development identity provider)."
+        ),
+    )
+    operator_oidc_client_id: str = Field(
+        "crossroads-operator",
+        min_length=1,
+        description="The hub's client_id at the operators' identity provider.",
+    )
+    operator_oidc_client_secret: SecretStr | None = Field(
+        None,
+        description=(
+            "The hub's client secret at the operators' identity provider (client_secret_post); "
+            "unset: a public client with PKCE only."
+        ),
+    )
+    operator_subject_claim: str = Field(
+        "sub",
+        min_length=1,
+        description=(
+            "ID token claim that names the operator; the operator's id on the hub is "
+            "person:<that value>."
+        ),
+    )
+    operator_session_seconds: int = Field(
+        3600,
+        ge=60,
+        le=86400,
+        description="An operator's session ends after this many seconds without a request.",
+    )
     subject_hash_secret: SecretStr | None = Field(
         None,
         description=(
@@ -261,7 +309,8 @@ class Settings(BaseSettings):
     session_secret: SecretStr | None = Field(
         None,
         description=(
-            "Key that signs the citizen's session cookie (>= 32 characters). Generated into "
+            "Key that signs the citizen's and the operators' session cookies (>= 32 characters). "
+            "Generated into "
             "data_dir when unset."
         ),
     )
@@ -519,19 +568,22 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _dev_idp_only_in_demo(self) -> Settings:
-        if (
-            not self.demo
-            and self.citizen_oidc_issuer
-            and self.citizen_oidc_issuer.rstrip("/").endswith("/dev-idp")
-        ):
-            raise ValueError(
-                "citizen_oidc_issuer names a development identity provider, which exists only "
-                "in demo mode"
-            )
+        for name in ("citizen_oidc_issuer", "operator_oidc_issuer"):
+            issuer = getattr(self, name)
+            if not self.demo and issuer and issuer.rstrip("/").endswith("/dev-idp"):
+                raise ValueError(
+                    f"{name} names a development identity provider, which exists only in demo mode"
+                )
         return self
 
     def archive_dir(self) -> Path:
         return self.audit_archive_dir or self.data_dir / "audit-archive"
+
+    def operator_issuer(self) -> str | None:
+        """The identity provider operators sign in with, or None when their sign-in is off."""
+        if self.operator_oidc_issuer:
+            return self.operator_oidc_issuer.rstrip("/")
+        return f"{self.issuer}/dev-idp" if self.demo else None
 
     def citizen_issuer(self) -> str | None:
         """The identity provider citizens sign in with, or None when citizen sign-in is off."""

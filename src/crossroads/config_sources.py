@@ -79,6 +79,13 @@ class SecretFiles(PydanticBaseSettingsSource):
         return values
 
 
+def secret_file(name: str, environ: Mapping[str, str]) -> Path | None:
+    """The file `CROSSROADS_X_FILE` names for setting `name`, when it is given that way (the
+    admin token is read again from it when it changes)."""
+    path = environ.get(variable(name) + FILE_SUFFIX)
+    return Path(path) if path else None
+
+
 def unknown_variables(environ: Mapping[str, str], settings_cls: type[BaseSettings]) -> list[str]:
     """One sentence per `CROSSROADS_*` variable that names no setting, with the nearest name
     that does when one is close (difflib)."""

@@ -1,9 +1,10 @@
-"""Citizens sign in through OpenID Connect: the hub is the relying party, with Authlib.
+"""Citizens and operators sign in through OpenID Connect: the hub is the relying party, with
+Authlib (one client per audience: `citizen`, `operator`).
 
 Authorization code flow with PKCE (S256) and a nonce; Authlib keeps state, nonce and verifier in
 the caller's signed session cookie and checks the ID token (signature against the issuer's JWKS,
-`iss`, `aud`, `exp`, `nonce`). What the hub keeps of the citizen is the identifier claim, turned
-into the keyed hash at once by the caller.
+`iss`, `aud`, `exp`, `nonce`). What the hub keeps of a citizen is the identifier claim, turned
+into the keyed hash at once by the caller; of an operator, the claim that names them.
 """
 
 from __future__ import annotations
@@ -35,14 +36,16 @@ class OidcSignIn:
         client_secret: str | None,
         identifier_claim: str,
         http: dict[str, Any] | None = None,
+        name: str = "citizen",
     ) -> None:
         """`http`: extra arguments for the httpx client that talks to the issuer (tests give an
-        in-process transport to reach the development identity provider)."""
+        in-process transport to reach the development identity provider); `name`: whom it signs
+        in (Authlib keeps each client's state apart in the session under it)."""
         self.issuer = issuer.rstrip("/")
         self._claim = identifier_claim
         self._oauth = OAuth()
         self._client = self._oauth.register(
-            "citizen",
+            name,
             client_id=client_id,
             client_secret=client_secret,
             server_metadata_url=f"{self.issuer}/.well-known/openid-configuration",
@@ -55,7 +58,7 @@ class OidcSignIn:
         )
 
     async def redirect(self, request: Request, callback_url: str) -> Response:
-        """The redirect that sends the citizen's browser to the identity provider."""
+        """The redirect that sends the browser to the identity provider."""
         try:
             return await self._client.authorize_redirect(request, callback_url)
         except (HTTPError, OAuthError, ValueError) as exc:
@@ -64,7 +67,7 @@ class OidcSignIn:
             ) from None
 
     async def identify(self, request: Request) -> str:
-        """The identifier claim of the citizen coming back from the identity provider.
+        """The identifier claim of the person coming back from the identity provider.
 
         Refuses with `unauthenticated` when the answer is not one this hub asked for (unknown or
         replayed state, an error from the provider, an ID token that fails its checks)."""
@@ -87,6 +90,6 @@ class OidcSignIn:
         if not isinstance(value, str) or not value:
             raise Refusal(
                 "unauthenticated",
-                f"the ID token carries no {self._claim!r} claim to identify the citizen.",
+                f"the ID token carries no {self._claim!r} claim to identify who signed in.",
             )
         return value

@@ -19,6 +19,7 @@ import json
 import secrets
 import time
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request
@@ -37,22 +38,26 @@ CODE_SECONDS = 60
 ID_TOKEN_SECONDS = 300
 
 
+class Client(NamedTuple):
+    """A relying party: its secret (None: a public client), and the prefix its redirect
+    addresses must be under (the hub's own citizen or operator pages)."""
+
+    secret: str | None
+    redirect_prefix: str
+
+
 class DevelopmentIdentityProvider:
     def __init__(
         self,
         issuer: str,
-        client_id: str,
-        client_secret: str | None,
+        clients: dict[str, Client],
         key: RSAKey,
         replay: ReplayGuard,
         examples: list[str],
-        redirect_prefix: str,
     ) -> None:
-        """`redirect_prefix`: codes go only to addresses under it (the hub's own citizen pages)."""
+        """`clients` by client_id: the hub's citizen sign-in, and its operators' sign-in."""
         self.issuer = issuer
-        self._redirect_prefix = redirect_prefix
-        self._client_id = client_id
-        self._client_secret = client_secret
+        self._clients = clients
         self._key = key
         self._replay = replay
         self.examples = examples
@@ -92,12 +97,13 @@ class DevelopmentIdentityProvider:
         """Why an authorization request is not acceptable, or None."""
         if params.get("response_type") != "code":
             return "response_type must be code"
-        if params.get("client_id") != self._client_id:
+        client = self._clients.get(params.get("client_id", ""))
+        if client is None:
             return "unknown client_id"
         if not params.get("redirect_uri") or not params.get("state"):
             return "redirect_uri and state are required"
-        if not params["redirect_uri"].startswith(self._redirect_prefix):
-            return f"redirect_uri must be under {self._redirect_prefix}"
+        if not params["redirect_uri"].startswith(client.redirect_prefix):
+            return f"redirect_uri must be under {client.redirect_prefix}"
         if params.get("code_challenge_method") != "S256" or not params.get("code_challenge"):
             return "PKCE with S256 is required"
         if "openid" not in params.get("scope", "").split():
@@ -108,7 +114,7 @@ class DevelopmentIdentityProvider:
         now = int(time.time())
         claims = {
             "sub": subject,
-            "aud": self._client_id,
+            "aud": params["client_id"],
             "redirect_uri": params["redirect_uri"],
             "nonce": params.get("nonce"),
             "code_challenge": params["code_challenge"],
@@ -122,8 +128,10 @@ class DevelopmentIdentityProvider:
         """The token endpoint: (status, body) per RFC 6749 §5."""
         if form.get("grant_type") != "authorization_code":
             return 400, {"error": "unsupported_grant_type"}
-        if form.get("client_id") != self._client_id or (
-            self._client_secret is not None and form.get("client_secret") != self._client_secret
+        client_id = form.get("client_id", "")
+        client = self._clients.get(client_id)
+        if client is None or (
+            client.secret is not None and form.get("client_secret") != client.secret
         ):
             return 401, {"error": "invalid_client"}
         try:
@@ -136,7 +144,7 @@ class DevelopmentIdentityProvider:
         claims = code.claims
         if code.header.get("typ") != "dev-idp-code" or claims["exp"] < time.time():
             return 400, {"error": "invalid_grant", "error_description": "the code has expired"}
-        if claims["redirect_uri"] != form.get("redirect_uri") or claims["aud"] != self._client_id:
+        if claims["redirect_uri"] != form.get("redirect_uri") or claims["aud"] != client_id:
             return 400, {
                 "error": "invalid_grant",
                 "error_description": "redirect_uri differs from the authorization request",
@@ -158,7 +166,7 @@ class DevelopmentIdentityProvider:
         id_claims = {
             "iss": self.issuer,
             "sub": claims["sub"],
-            "aud": self._client_id,
+            "aud": client_id,
             "iat": now,
             "exp": now + ID_TOKEN_SECONDS,
             "auth_time": now,

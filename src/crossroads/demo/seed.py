@@ -43,6 +43,7 @@ async def seed(
 ) -> dict:
     """Idempotent: a second run re-puts the registry and re-integrates the same persons."""
     progress = progress or _Quiet()
+    registry = hub.registry.by("demo:seed")  # the audit records say who set the registry up
     progress.stage("the registry: institutions, services, authorizations, applications")
     for member in country.MEMBERS:
         base_url = (
@@ -52,19 +53,19 @@ async def seed(
         )
         if member.served_by_hub:
             base_url = hub.settings.issuer + SOURCE_MOUNT
-        await hub.registry.put_institution(Institution(member.number, member.name, "GOV", base_url))
+        await registry.put_institution(Institution(member.number, member.name, "GOV", base_url))
     for capacity in country.CAPACITIES:
-        await hub.registry.put_capacity(capacity)
+        await registry.put_capacity(capacity)
     for key, capacity, legal_basis in country.INTEGRATION_RIGHTS:
-        await hub.registry.put_integration_right(
+        await registry.put_integration_right(
             IntegrationRight(country.BY_KEY[key].number, capacity, legal_basis)
         )
     for service in country.services() + employers.services():
-        await hub.registry.put_service(service)
+        await registry.put_service(service)
     for service, key in country.ROUTED_PROVIDERS:
-        await hub.registry.put_routed_provider(RoutedProvider(service, country.BY_KEY[key].number))
+        await registry.put_routed_provider(RoutedProvider(service, country.BY_KEY[key].number))
     for authorization in country.authorizations() + employers.authorizations():
-        await hub.registry.put_authorization(authorization)
+        await registry.put_authorization(authorization)
     clients = []
     for key, code in country.APPLICATIONS:
         member = country.BY_KEY[key]
@@ -77,7 +78,7 @@ async def seed(
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(private))
             path.chmod(0o600)
-        await hub.registry.put_application(
+        await registry.put_application(
             Application(
                 member.number, code, f"{member.name} — {code}", {"keys": [public_jwk(private)]}
             )
@@ -86,7 +87,7 @@ async def seed(
     for mutation_type in country.mutation_types() + employers.declaration_mutation_types():
         await hub.mutations.put_type(mutation_type)
     for authorization in country.mutation_authorizations() + employers.mutation_authorizations():
-        await hub.registry.put_authorization(authorization)
+        await registry.put_authorization(authorization)
     await _subscribe(hub, provider_host, provider_port_base)
     subjects = country.persons(persons)
     lines = country.directory_lines(subjects)

@@ -15,7 +15,7 @@ from ..entrypoints.api.app import create_app
 from ..services.clock import Clock
 from ..services.ports import ProviderClient
 from . import country, identity_provider
-from .identity_provider import DevelopmentIdentityProvider
+from .identity_provider import Client, DevelopmentIdentityProvider
 
 
 async def bootstrap_demo(
@@ -27,15 +27,23 @@ async def bootstrap_demo(
     """The hub as `bootstrap` builds it, with the development identity provider in demo mode."""
     hub = await bootstrap(settings, clock, providers, oidc_http)
     if settings.demo:
-        secret = settings.citizen_oidc_client_secret
+        citizen_secret = settings.citizen_oidc_client_secret
+        operator_secret = settings.operator_oidc_client_secret
         hub.dev_idp = DevelopmentIdentityProvider(
             f"{settings.issuer}/dev-idp",
-            settings.citizen_oidc_client_id,
-            secret.get_secret_value() if secret else None,
+            {
+                settings.citizen_oidc_client_id: Client(
+                    citizen_secret.get_secret_value() if citizen_secret else None,
+                    f"{settings.issuer}/citizen/",
+                ),
+                settings.operator_oidc_client_id: Client(
+                    operator_secret.get_secret_value() if operator_secret else None,
+                    f"{settings.issuer}/operator/",
+                ),
+            },
             DevelopmentIdentityProvider.load_key(settings.data_dir / "dev-idp"),
             hub.store.replay,
             examples=country.persons(5),
-            redirect_prefix=f"{settings.issuer}/citizen/",
         )
     return hub
 

@@ -38,6 +38,8 @@ class AuditRecord:
     action: str | None = None
     target: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    # The operator or service account a registry or admin change was made by (domain/operators.py)
+    actor: str | None = None
 
     def canonical(self) -> bytes:
         body = {k: v for k, v in self.__dict__.items() if v not in (None, (), {})}

@@ -32,6 +32,23 @@ _CODES = [
         "the operator credential).",
     ),
     ErrorCode(
+        "role_required",
+        403,
+        "The operator is signed in but none of their roles allows this (e.g. an auditor changing "
+        "the registry, a registry editor approving a proposal).",
+    ),
+    ErrorCode(
+        "own_proposal",
+        403,
+        "Four eyes: the operator who proposed a change cannot approve it; another operator must.",
+    ),
+    ErrorCode(
+        "csrf_failed",
+        403,
+        "A change sent with an operator's session cookie lacks the session's X-CSRF-Token header "
+        "(read it from GET /operator/session).",
+    ),
+    ErrorCode(
         "invalid_request",
         400,
         "OAuth token request: a required parameter is missing or malformed (RFC 6749 §5.2).",

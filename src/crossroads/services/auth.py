@@ -10,17 +10,17 @@ refuses its tokens at once in every hub process.
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from typing import Any, NamedTuple
 
 from ..domain.audit import AuditRecord, untrusted_text
 from ..domain.callers import Caller
 from ..domain.errors import Refusal
+from ..domain.operators import SERVICE, Actor
 from ..domain.registry import split_client_id
+from .client_assertions import claimed_client, unverified_claims
 from .clock import Clock
-from .ports import AuditLog, RegistryRepository, ReplayGuard, Signer
+from .ports import AuditLog, OperatorRepository, RegistryRepository, ReplayGuard, Signer
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _TOKEN_CACHE_LIMIT = 100_000
@@ -65,8 +65,12 @@ class TokenService:
         issuer: str,
         token_ttl: int,
         max_assertion_lifetime: int,
+        operators: OperatorRepository | None = None,
     ) -> None:
+        """`operators`, when given, lets service accounts (client_id `service:NAME`) get operator
+        tokens for the admin API with their own keys."""
         self._registry = registry
+        self._operators = operators
         self._replay = replay
         self._audit = audit
         self._signer = signer
@@ -97,7 +101,7 @@ class TokenService:
                     action="token",
                     request_id=request_id,
                     target=None if client_id is None else untrusted_text(client_id),
-                    detail={"reason": refusal.message, "claimed": _claimed_client(form)},
+                    detail={"reason": refusal.message, "claimed": claimed_client(form)},
                 )
             )
             refusal.mark_audited()
@@ -134,14 +138,21 @@ class TokenService:
             raise Refusal(
                 "invalid_client", "client_id does not match the assertion's issuer.", "client_id"
             )
-        institution, code = split_client_id(client_id)
-        application = await self._registry.get_application(institution, code)
-        if application is None or not application.active:
+        if client_id.startswith(f"{SERVICE}:") and self._operators is not None:
+            account = await self._operators.get_operator(client_id)
+            jwks = account.jwks if account is not None and account.active else None
+            names: dict[str, str] = {"operator": client_id}
+        else:
+            institution, code = split_client_id(client_id)
+            application = await self._registry.get_application(institution, code)
+            jwks = application.jwks if application is not None and application.active else None
+            names = {"institution": institution, "application": code}
+        if jwks is None:
             raise Refusal(
-                "invalid_client", f"no active application {client_id} is registered.", "client_id"
+                "invalid_client", f"no active client {client_id} is registered.", "client_id"
             )
         now = self._clock.now()
-        claims = self._signer.verify_client_assertion(assertion, application.jwks, now)
+        claims = self._signer.verify_client_assertion(assertion, jwks, now)
         self._check_assertion_claims(claims, now)
         if not await self._replay.first_use(f"{client_id}|{claims['jti']}", int(claims["exp"])):
             raise Refusal(
@@ -149,10 +160,10 @@ class TokenService:
                 "this client assertion was already used (jti replayed).",
                 "client_assertion",
             )
-        epoch = await self._registry.credential_epoch(institution, code)
+        epoch = await self._epoch(names)
         if epoch is None:  # disabled or deleted while this request was under way
             raise Refusal(
-                "invalid_client", f"no active application {client_id} is registered.", "client_id"
+                "invalid_client", f"no active client {client_id} is registered.", "client_id"
             )
         issued = int(now)
         access = self._signer.issue_token(
@@ -164,12 +175,37 @@ class TokenService:
                 "iat": issued,
                 "exp": issued + self._ttl,
                 "jti": str(uuid.uuid4()),
-                "institution": institution,
-                "application": code,
+                **names,
                 "epoch": epoch,
             }
         )
         return {"access_token": access, "token_type": "Bearer", "expires_in": self._ttl}
+
+    async def _epoch(self, names: dict[str, str]) -> str | None:
+        if "operator" in names and self._operators is not None:
+            return await self._operators.operator_epoch(names["operator"])
+        return await self._registry.credential_epoch(names["institution"], names["application"])
+
+    async def authenticate_operator(self, token: str) -> Actor | None:
+        """The service account a hub access token was issued to, with its roles as they are now;
+        None for a token that names no service account (an application's); Refusal
+        ("unauthenticated") when the signature or the account's credential epoch fails. Read from
+        the store on every call: the admin API is not a hot path."""
+        if self._operators is None:
+            return None
+        claims = self._signer.verify_token(token, self._clock.now())
+        operator_id = claims.get("operator")
+        if claims.get("iss") != self.issuer or not isinstance(operator_id, str):
+            return None
+        account = await self._operators.get_operator(operator_id)
+        current = await self._operators.operator_epoch(operator_id)
+        if account is None or current is None or current != claims.get("epoch"):
+            raise Refusal(
+                "unauthenticated",
+                f"service account {operator_id} was disabled, removed or given other keys since "
+                "this token was issued; request a new one.",
+            )
+        return account.actor()
 
     def _check_assertion_claims(self, claims: dict[str, Any], now: float) -> None:
         """What RFC 7523 leaves to the server, once the claims' types and times are checked
@@ -235,36 +271,3 @@ class TokenService:
                 self._verified.clear()
         self._verified[token] = verified
         return verified
-
-
-def unverified_claims(assertion: str) -> dict[str, Any]:
-    """The claims of a compact JWT, before any check. Which application's keys verify an
-    assertion is named inside the assertion itself (RFC 7523 §3), so the claims are read once
-    before verification, and trusted only after it."""
-    try:
-        payload = assertion.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError, RecursionError):
-        raise Refusal(
-            "invalid_client", "client_assertion is not a compact JWT.", "client_assertion"
-        ) from None
-    if not isinstance(claims, dict):
-        raise Refusal(
-            "invalid_client", "client_assertion is not a compact JWT.", "client_assertion"
-        )
-    return claims
-
-
-def _claimed_client(form: dict[str, str]) -> dict[str, Any]:
-    """Who a refused token request says it is, unverified and bounded, for the audit record."""
-    claimed = {}
-    if "client_id" in form:
-        claimed["client_id"] = untrusted_text(form["client_id"])
-    try:
-        claims = unverified_claims(form.get("client_assertion") or "")
-    except Refusal:
-        return claimed
-    for name in ("iss", "sub"):
-        if name in claims:
-            claimed[name] = untrusted_text(claims[name])
-    return claimed

@@ -62,8 +62,9 @@ class DeclarationService:
     # The employers' register and mandates (operator) -------------------------------------
 
     async def put_employer(
-        self, company_id: str, noss: str | None, name: str, active: bool
+        self, company_id: str, noss: str | None, name: str, active: bool, actor: str | None = None
     ) -> tuple[Employer, bool]:
+        """Register or update an employer, audited with the operator's id (`actor`)."""
         number = self._scheme.normalise_enterprise(company_id, "company_id")
         if noss is not None and not (noss.isdigit() and len(noss) <= 9):
             raise Refusal(
@@ -78,13 +79,20 @@ class DeclarationService:
                 outcome="ok",
                 action=f"employer.{'create' if created else 'update'}",
                 target=number,
+                actor=actor,
             )
         )
         return employer, created
 
     async def put_mandate(
-        self, office: str, employer: str, valid_from: date, valid_to: date | None
+        self,
+        office: str,
+        employer: str,
+        valid_from: date,
+        valid_to: date | None,
+        actor: str | None = None,
     ) -> None:
+        """Give a payroll office a mandate, audited with the operator's id (`actor`)."""
         office = self._scheme.normalise_enterprise(office, "office")
         employer = self._scheme.normalise_enterprise(employer, "employer")
         if await self._store.find_employer(EmployerRef(company_id=employer)) is None:
@@ -103,6 +111,7 @@ class DeclarationService:
                     "from": valid_from.isoformat(),
                     "to": valid_to.isoformat() if valid_to else None,
                 },
+                actor=actor,
             )
         )
 

@@ -82,7 +82,10 @@ class MutationService:
 
     # The catalogue (operator) -------------------------------------------------------------
 
-    async def put_type(self, mutation_type: MutationType) -> tuple[MutationType, bool]:
+    async def put_type(
+        self, mutation_type: MutationType, actor: str | None = None
+    ) -> tuple[MutationType, bool]:
+        """Register a mutation type, audited with the operator's id (`actor`)."""
         publisher = self._scheme.normalise_enterprise(mutation_type.publisher, "publisher")
         if await self._registry.get_institution(publisher) is None:
             raise Refusal("not_found", f"no institution {publisher} is registered.", "publisher")
@@ -108,6 +111,7 @@ class MutationService:
                 action=f"mutation_type.{'create' if created else 'update'}",
                 target=f"{mutation_type.code}/{mutation_type.version}",
                 detail={"publisher": publisher},
+                actor=actor,
             )
         )
         return mutation_type, created
@@ -525,8 +529,9 @@ class MutationService:
     async def dead_letters(self, limit: int) -> list[Delivery]:
         return await self._store.dead_letters(limit)
 
-    async def replay(self, seqs: list[int]) -> int:
-        """Queue dead letters again, due now; audited with the sequence numbers replayed."""
+    async def replay(self, seqs: list[int], actor: str | None = None) -> int:
+        """Queue dead letters again, due now; audited with the sequence numbers replayed and the
+        operator's id (`actor`)."""
         replayed = await self._store.replay(seqs)
         await self._audit.append(
             AuditRecord(
@@ -535,6 +540,7 @@ class MutationService:
                 outcome="ok",
                 action="mutation.replay",
                 detail={"seqs": sorted(set(seqs))[:1000], "replayed": len(replayed)},
+                actor=actor,
             )
         )
         await self._push_queue.requeue(replayed)

@@ -50,6 +50,7 @@ class RefusalLog:
                 application=r.caller.application if r.caller else None,
                 action=r.action,
                 detail={**({"field": r.field} if r.field else {}), **r.detail},
+                actor=r.caller.actor.id if r.caller and r.caller.actor else None,
             )
             for r in refused
         ]

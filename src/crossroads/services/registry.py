@@ -8,6 +8,7 @@ administration time, rather than in the middle of an exchange.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -17,6 +18,7 @@ from jsonschema.exceptions import SchemaError
 from ..domain.audit import AuditRecord
 from ..domain.errors import Refusal
 from ..domain.identifiers import IdentifierScheme
+from ..domain.public_keys import check_public_jwks
 from ..domain.registry import (
     Application,
     Authorization,
@@ -35,10 +37,13 @@ from .registry_cache import RegistryCache
 HOLDERS_SERVICE = "directory.holders"
 HOLDERS_NAME = "Who holds a file on the person (the reference directory)"
 HOLDERS_FIELDS = ("institution", "capacity", "phase", "start", "end")
-_PUBLIC_KEY_TYPES = {("OKP", "Ed25519"), ("EC", "P-256")}
 
 
 class RegistryAdmin:
+    """The registry's use cases. Each change is audited with its actor: the one this object was
+    bound to with `by` (the admin API binds every request's operator); unbound, records name
+    none."""
+
     def __init__(
         self,
         registry: RegistryRepository,
@@ -56,6 +61,17 @@ class RegistryAdmin:
         self._audit = audit
         self._clock = clock
         self._scheme = scheme
+        self._actor: str | None = None
+
+    def by(self, actor: str) -> RegistryAdmin:
+        """The same use cases, each change audited as made by `actor` (an operator's id)."""
+        bound = copy.copy(self)
+        bound._actor = actor
+        return bound
+
+    @property
+    def actor(self) -> str | None:
+        return self._actor
 
     async def _record(
         self, action: str, kind: str, target: str, detail: dict[str, Any] | None = None
@@ -71,6 +87,7 @@ class RegistryAdmin:
                 target=target,
                 consumer=None,
                 detail=detail or {},
+                actor=self._actor,
             )
         )
 
@@ -98,7 +115,7 @@ class RegistryAdmin:
         check_code(application.code, "code")
         if await self._registry.get_institution(number) is None:
             raise Refusal("not_found", f"no institution {number} is registered.", "institution")
-        _check_public_jwks(application.jwks)
+        check_public_jwks(application.jwks)
         application = Application(
             number, application.code, application.name, application.jwks, application.active
         )
@@ -168,7 +185,23 @@ class RegistryAdmin:
         )
         return service, created
 
-    async def put_authorization(self, authorization: Authorization) -> tuple[Authorization, bool]:
+    async def put_authorization(
+        self, authorization: Authorization, detail: dict[str, Any] | None = None
+    ) -> tuple[Authorization, bool]:
+        """Record an authorization; `detail` adds to its audit record (a four-eyes proposal's
+        id and proposer)."""
+        authorization = await self.check_authorization(authorization)
+        created = await self._registry.put_authorization(authorization)
+        await self._record(
+            "create" if created else "update",
+            "authorization",
+            authorization.reference,
+            {**_plain(authorization), **(detail or {})},
+        )
+        return authorization, created
+
+    async def check_authorization(self, authorization: Authorization) -> Authorization:
+        """The authorization as it would be recorded (normalised), or the refusal it meets."""
         consumer = self._scheme.normalise_enterprise(authorization.consumer, "consumer")
         if await self._registry.get_institution(consumer) is None:
             raise Refusal("not_found", f"no institution {consumer} is registered.", "consumer")
@@ -197,18 +230,24 @@ class RegistryAdmin:
                 "required_capacities",
             )
         check_code(authorization.purpose, "purpose")
-        authorization = replace(authorization, consumer=consumer)
-        created = await self._registry.put_authorization(authorization)
+        return replace(authorization, consumer=consumer)
+
+    async def put_integration_right(
+        self, right: IntegrationRight, detail: dict[str, Any] | None = None
+    ) -> tuple[IntegrationRight, bool]:
+        """Let an institution integrate persons in a capacity (audited, with its legal basis)."""
+        right = await self.check_integration_right(right)
+        created = await self._registry.put_integration_right(right)
         await self._record(
             "create" if created else "update",
-            "authorization",
-            authorization.reference,
-            _plain(authorization),
+            "integration_right",
+            f"{right.institution}/{right.capacity}",
+            {"legal_basis": right.legal_basis, **(detail or {})},
         )
-        return authorization, created
+        return right, created
 
-    async def put_integration_right(self, right: IntegrationRight) -> tuple[IntegrationRight, bool]:
-        """Let an institution integrate persons in a capacity (audited, with its legal basis)."""
+    async def check_integration_right(self, right: IntegrationRight) -> IntegrationRight:
+        """The right as it would be recorded (normalised), or the refusal it meets."""
         number = self._scheme.normalise_enterprise(right.institution, "institution")
         if await self._registry.get_institution(number) is None:
             raise Refusal("not_found", f"no institution {number} is registered.", "institution")
@@ -220,15 +259,7 @@ class RegistryAdmin:
                 "legal_basis is a text of at most 500 characters.",
                 "legal_basis",
             )
-        right = replace(right, institution=number)
-        created = await self._registry.put_integration_right(right)
-        await self._record(
-            "create" if created else "update",
-            "integration_right",
-            f"{number}/{right.capacity}",
-            {"legal_basis": right.legal_basis},
-        )
-        return right, created
+        return replace(right, institution=number)
 
     async def put_routed_provider(self, provider: RoutedProvider) -> tuple[RoutedProvider, bool]:
         """Register an institution as a provider of a routed service, at its registered address.
@@ -292,10 +323,12 @@ class RegistryAdmin:
             "unknown_service", f"no service or mutation type {code} is registered.", "service"
         )
 
-    async def delete(self, kind: str, key: tuple[str, ...]) -> None:
+    async def delete(
+        self, kind: str, key: tuple[str, ...], detail: dict[str, Any] | None = None
+    ) -> None:
         if not await self._registry.delete(kind, key):
             raise Refusal("not_found", f"no {kind} {'/'.join(key)} is registered.")
-        await self._record("delete", kind, "/".join(key))
+        await self._record("delete", kind, "/".join(key), detail)
 
     async def _capacity_codes(self) -> set[str]:
         return {c.code for c in await self._registry.list_capacities()}
@@ -305,25 +338,6 @@ def _is_within(path: str, fields: set[str]) -> bool:
     """`address.street` is within a service that returns `address` (or `address.street`)."""
     parts = path.split(".")
     return any(".".join(parts[: i + 1]) in fields for i in range(len(parts)))
-
-
-def _check_public_jwks(jwks: Any) -> None:
-    keys = jwks.get("keys") if isinstance(jwks, dict) else None
-    if not isinstance(keys, list) or not keys:
-        raise Refusal("malformed_request", "jwks must be a JWK Set with at least one key.", "jwks")
-    for i, key in enumerate(keys):
-        if not isinstance(key, dict) or (key.get("kty"), key.get("crv")) not in _PUBLIC_KEY_TYPES:
-            raise Refusal(
-                "malformed_request",
-                f"jwks.keys[{i}] must be an Ed25519 (OKP) or P-256 (EC) public key.",
-                f"jwks.keys[{i}]",
-            )
-        if "d" in key:
-            raise Refusal(
-                "malformed_request",
-                f"jwks.keys[{i}] contains a private key; register only the public part.",
-                f"jwks.keys[{i}]",
-            )
 
 
 def _plain(obj: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from .directory import SqlDirectory
 from .lease import FileLease, PostgresLease
 from .migrate import migrate
 from .mutations import SqlMutations
+from .operators import SqlOperators
 from .registry import SqlRegistry
 from .replay import SqlReplayGuard
 from .transparency import SqlTransparencyLog
@@ -46,6 +47,7 @@ class SqlStore(Store):
         self.replay = SqlReplayGuard(db)
         self.mutations = SqlMutations(db)
         self.declarations = SqlDeclarations(db)
+        self.operators = SqlOperators(db)
 
     async def ping(self) -> None:
         await self.db.fetchone("SELECT 1")

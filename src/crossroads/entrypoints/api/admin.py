@@ -1,7 +1,10 @@
 """The admin API: the registry, for the hub's operator.
 
 Every resource it creates, it lists and shows: writes go through the registry's use cases
-(validated and audited), reads through its query service; the routes parse and render.
+(validated and audited with the operator's id), reads through its query service; the routes
+parse and render. Reads need the `read` permission, writes `edit` (security.operator). With four
+eyes on, a change to an authorization or an integration right answers 202 with the proposal it
+became (admin_proposals.py).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from dataclasses import asdict
 from fastapi import APIRouter, Depends, Response
 
 from ...domain.errors import Refusal
+from ...domain.proposals import Proposal
 from ...domain.registry import (
     Application,
     Authorization,
@@ -20,9 +24,11 @@ from ...domain.registry import (
     RoutedProvider,
     Service,
 )
-from .dependencies import RegistryAdminDep, RegistryQueriesDep
+from .admin_proposals import proposal_out
+from .dependencies import ActorDep, FourEyesDep, RegistryAdminDep, RegistryQueriesDep
 from .errors import openapi_errors
 from .json_input import JSONRoute
+from .responses import JSONBody
 from .schemas import (
     ApplicationIn,
     AuthorizationIn,
@@ -46,6 +52,8 @@ ERRORS = openapi_errors(
     "conflict",
     "payload_too_large",
     "no_integration_right",
+    "role_required",
+    "csrf_failed",
 )
 
 
@@ -59,6 +67,22 @@ def _application_out(application: Application) -> dict:
 
 def _created(response: Response, created: bool) -> None:
     response.status_code = 201 if created else 200
+
+
+def _applied_or_proposed(outcome, response: Response) -> dict:
+    """201/200 with the change applied, or 202 with the proposal it became (four eyes)."""
+    if isinstance(outcome, Proposal):
+        response.status_code = 202
+        return proposal_out(outcome)
+    change, created = outcome
+    _created(response, created)
+    return _out(change)
+
+
+def _removed_or_proposed(proposal: Proposal | None) -> Response:
+    if proposal is None:
+        return Response(status_code=204)
+    return JSONBody(proposal_out(proposal), status_code=202)
 
 
 # Institutions and their applications ----------------------------------------------------------
@@ -263,13 +287,17 @@ async def delete_routed_provider(
     summary="Record an authorization (deliberation)",
 )
 async def put_authorization(
-    reference: str, body: AuthorizationIn, registry: RegistryAdminDep, response: Response
+    reference: str,
+    body: AuthorizationIn,
+    four_eyes: FourEyesDep,
+    actor: ActorDep,
+    response: Response,
 ) -> dict:
     if not reference or len(reference) > 100:
         raise Refusal(
             "malformed_request", "the reference is 1-100 characters, e.g. ISC/24/123.", "reference"
         )
-    authorization, created = await registry.put_authorization(
+    outcome = await four_eyes.put(
         Authorization(
             reference=reference,
             consumer=body.consumer,
@@ -281,10 +309,10 @@ async def put_authorization(
             valid_from=body.valid_from,
             valid_to=body.valid_to,
             accepts_provisional=body.accepts_provisional,
-        )
+        ),
+        actor,
     )
-    _created(response, created)
-    return _out(authorization)
+    return _applied_or_proposed(outcome, response)
 
 
 @router.get("/authorizations", responses=ERRORS, summary="List authorizations")
@@ -311,14 +339,14 @@ async def put_integration_right(
     enterprise_number: str,
     capacity: str,
     body: IntegrationRightIn,
-    registry: RegistryAdminDep,
+    four_eyes: FourEyesDep,
+    actor: ActorDep,
     response: Response,
 ) -> dict:
-    right, created = await registry.put_integration_right(
-        IntegrationRight(enterprise_number, capacity, body.legal_basis)
+    outcome = await four_eyes.put(
+        IntegrationRight(enterprise_number, capacity, body.legal_basis), actor
     )
-    _created(response, created)
-    return _out(right)
+    return _applied_or_proposed(outcome, response)
 
 
 @router.get("/integration-rights", responses=ERRORS, summary="List integration rights")
@@ -346,10 +374,11 @@ async def get_integration_right(
     summary="Withdraw an integration right (its entries then count for nothing)",
 )
 async def delete_integration_right(
-    enterprise_number: str, capacity: str, registry: RegistryAdminDep
+    enterprise_number: str, capacity: str, four_eyes: FourEyesDep, actor: ActorDep
 ) -> Response:
-    await registry.delete("integration_right", (enterprise_number, capacity))
-    return Response(status_code=204)
+    return _removed_or_proposed(
+        await four_eyes.delete("integration_right", (enterprise_number, capacity), actor)
+    )
 
 
 # Removals -------------------------------------------------------------------------------------
@@ -391,8 +420,16 @@ async def delete_application(
     responses=ERRORS,
     summary="Remove an institution, capacity or authorization",
 )
-async def delete_one(collection: str, key: str, registry: RegistryAdminDep) -> Response:
+async def delete_one(
+    collection: str,
+    key: str,
+    registry: RegistryAdminDep,
+    four_eyes: FourEyesDep,
+    actor: ActorDep,
+) -> Response:
     if collection not in _DELETABLE:
         raise Refusal("not_found", f"nothing to delete under /admin/{collection}.")
+    if collection == "authorizations":
+        return _removed_or_proposed(await four_eyes.delete("authorization", (key,), actor))
     await registry.delete(_DELETABLE[collection], (key,))
     return Response(status_code=204)

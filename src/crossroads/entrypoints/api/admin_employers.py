@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from ...domain.declarations.employers import Employer
 from ...domain.declarations.records import Mandate
 from ...domain.errors import Refusal
-from .dependencies import DeclarationQueriesDep, DeclarationsDep
+from .dependencies import ActorDep, DeclarationQueriesDep, DeclarationsDep
 from .errors import openapi_errors
 from .json_input import JSONRoute
 from .schemas import EmployerIn, MandateIn
@@ -75,10 +75,14 @@ def _parse_mandate_cursor(cursor: str) -> tuple[str, str, date]:
     summary="Register or update an employer in the employers' register",
 )
 async def put_employer(
-    company_id: str, body: EmployerIn, declarations: DeclarationsDep, response: Response
+    company_id: str,
+    body: EmployerIn,
+    declarations: DeclarationsDep,
+    actor: ActorDep,
+    response: Response,
 ) -> dict:
     employer, created = await declarations.put_employer(
-        company_id, body.noss, body.name, body.active
+        company_id, body.noss, body.name, body.active, actor.id
     )
     response.status_code = 201 if created else 200
     return _employer_out(employer)
@@ -118,8 +122,10 @@ async def get_employer(company_id: str, queries: DeclarationQueriesDep) -> dict:
     status_code=204,
     summary="Give a payroll office a mandate to declare for an employer over a period",
 )
-async def put_mandate(body: MandateIn, declarations: DeclarationsDep) -> Response:
-    await declarations.put_mandate(body.office, body.employer, body.valid_from, body.valid_to)
+async def put_mandate(body: MandateIn, declarations: DeclarationsDep, actor: ActorDep) -> Response:
+    await declarations.put_mandate(
+        body.office, body.employer, body.valid_from, body.valid_to, actor.id
+    )
     return Response(status_code=204)
 
 

@@ -19,6 +19,8 @@ from ...services.clock import Clock
 from . import (
     admin,
     admin_employers,
+    admin_operators,
+    admin_proposals,
     audit,
     auth,
     citizen,
@@ -29,6 +31,7 @@ from . import (
     errors,
     exchange,
     mutations,
+    operator_session,
     ops,
 )
 from .declarations_source import MOUNT, LazySource
@@ -36,7 +39,7 @@ from .direct import DirectRoute
 from .request_target import RequestTarget
 from .responses import JSONBody
 from .schemas import ExchangeIn
-from .sessions import CitizenSessions
+from .sessions import OPERATOR_COOKIE, OPERATOR_PATHS, BrowserSessions
 
 DESCRIPTION = """\
 Crossroads is a crossroads bank for government data exchange. Applications of member
@@ -183,7 +186,10 @@ def create_app(
         declarations,
         discovery,
         admin_employers,
+        admin_operators,  # before admin: its catch-all DELETE /admin/{collection}/{key}
+        admin_proposals,
         admin,
+        operator_session,
         audit,
         citizen,
     ):
@@ -207,9 +213,16 @@ def create_app(
         },
     )
     app.add_middleware(
-        CitizenSessions,
+        BrowserSessions,
         max_age=settings.citizen_session_seconds,
         https_only=settings.issuer.startswith("https://"),
+    )
+    app.add_middleware(
+        BrowserSessions,
+        max_age=settings.operator_session_seconds,
+        https_only=settings.issuer.startswith("https://"),
+        paths=OPERATOR_PATHS,
+        cookie=OPERATOR_COOKIE,
     )
     if hub is not None:  # a hub built by the caller (tests, the demo) serves without a lifespan
         app.state.hub = hub

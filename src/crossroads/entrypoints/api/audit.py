@@ -8,11 +8,12 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query
 
 from ...domain.callers import Caller
+from ...domain.operators import Permission
 from .dependencies import AuditProofsDep
 from .errors import openapi_errors
 from .json_input import JSONRoute
 from .schemas import MAX_INTEGER
-from .security import application_or_operator, operator
+from .security import application_or_operator, operator_for
 
 router = APIRouter(route_class=JSONRoute, prefix="/v1/audit", tags=["audit"])
 ERRORS = openapi_errors("unauthenticated", "forbidden", "not_found", "malformed_request")
@@ -24,7 +25,7 @@ def _b64(value: bytes) -> str:
 
 @router.get("/tree-head", responses=ERRORS, summary="The latest signed tree head of the audit log")
 async def tree_head(
-    proofs: AuditProofsDep, caller: Caller = Depends(application_or_operator)
+    proofs: AuditProofsDep, caller: Caller = Depends(application_or_operator())
 ) -> dict:
     head = await proofs.latest_head()
     return {**head.as_dict(), "cosignatures": await proofs.cosignatures(head.tree_size)}
@@ -39,7 +40,7 @@ async def inclusion(
     proofs: AuditProofsDep,
     leaf_index: int = Query(..., ge=0, le=MAX_INTEGER),
     tree_size: int = Query(..., ge=1, le=MAX_INTEGER),
-    caller: Caller = Depends(application_or_operator),
+    caller: Caller = Depends(application_or_operator()),
 ) -> dict:
     leaf, path = await proofs.inclusion(leaf_index, tree_size)
     return {
@@ -57,7 +58,7 @@ async def consistency(
     proofs: AuditProofsDep,
     first: int = Query(..., ge=0, le=MAX_INTEGER),
     second: int = Query(..., ge=1, le=MAX_INTEGER),
-    caller: Caller = Depends(application_or_operator),
+    caller: Caller = Depends(application_or_operator()),
 ) -> dict:
     proof = await proofs.consistency(first, second)
     return {"first": first, "second": second, "consistency_path": [_b64(h) for h in proof]}
@@ -66,7 +67,7 @@ async def consistency(
 @router.get(
     "/entries/{leaf_index}",
     responses=ERRORS,
-    dependencies=[Depends(operator)],
+    dependencies=[Depends(operator_for(Permission.AUDIT))],
     summary="Operator: one audit entry, as hashed into the tree and decoded",
 )
 async def entry(proofs: AuditProofsDep, leaf_index: int = Path(ge=0, le=MAX_INTEGER)) -> dict:

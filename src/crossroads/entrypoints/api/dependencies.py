@@ -19,6 +19,7 @@ from ...adapters.oidc import OidcSignIn
 from ...bootstrap import Hub
 from ...config import Settings
 from ...domain.identifiers import IdentifierScheme
+from ...domain.operators import Actor
 from ...domain.subjects import SubjectHasher
 from ...services.auth import TokenService
 from ...services.citizen import ConsultationHistory
@@ -28,9 +29,11 @@ from ...services.declaration_queries import DeclarationQueries
 from ...services.declarations import DeclarationService
 from ...services.directory import DirectoryService
 from ...services.exchange import ExchangeService
+from ...services.four_eyes import FourEyes
 from ...services.hub_status import HubStatus
 from ...services.initial_sync import InitialSync
 from ...services.mutations import MutationService
+from ...services.operators import OperatorAdmin
 from ...services.ports import Signer
 from ...services.refusals import RefusalLog
 from ...services.registry import RegistryAdmin
@@ -63,7 +66,32 @@ async def exchange_service(request: Request) -> ExchangeService:
 
 
 async def registry_admin(request: Request) -> RegistryAdmin:
-    return hub_of(request).registry
+    """The registry's use cases, each change audited with the operator of the request (the
+    admin routes' own dependency has authenticated them first)."""
+    actor = getattr(getattr(request.state, "caller", None), "actor", None)
+    registry = hub_of(request).registry
+    return registry if actor is None else registry.by(actor.id)
+
+
+async def current_actor(request: Request) -> Actor:
+    """The operator the route's own dependency (security.operator_for) authenticated."""
+    actor = getattr(getattr(request.state, "caller", None), "actor", None)
+    if actor is None:  # a route wired without an operator dependency: a bug, not the caller's
+        raise RuntimeError("no operator was authenticated for this route")
+    return actor
+
+
+async def operator_admin(request: Request) -> OperatorAdmin:
+    return hub_of(request).operators
+
+
+async def four_eyes(request: Request) -> FourEyes:
+    return hub_of(request).four_eyes
+
+
+async def operator_signin(request: Request) -> OidcSignIn | None:
+    """None when operators' sign-in is not configured on this hub."""
+    return hub_of(request).operator_signin
 
 
 async def registry_queries(request: Request) -> RegistryQueries:
@@ -147,5 +175,9 @@ HubStatusDep = Annotated[HubStatus, Depends(hub_status)]
 HistoryDep = Annotated[ConsultationHistory, Depends(consultation_history)]
 SchemeDep = Annotated[IdentifierScheme, Depends(identifier_scheme)]
 HasherDep = Annotated[SubjectHasher, Depends(subject_hasher)]
+ActorDep = Annotated[Actor, Depends(current_actor)]
+OperatorAdminDep = Annotated[OperatorAdmin, Depends(operator_admin)]
+FourEyesDep = Annotated[FourEyes, Depends(four_eyes)]
+OperatorSignInDep = Annotated[OidcSignIn | None, Depends(operator_signin)]
 CitizenSignInDep = Annotated[OidcSignIn | None, Depends(citizen_signin)]
 DevelopmentSignInDep = Annotated[bool, Depends(development_signin)]

@@ -35,7 +35,9 @@ _FORMATS = {
 
 
 def _actor(caller: Caller) -> str:
-    return "operator" if caller.operator else caller.client_id or "?"
+    if caller.actor is not None:
+        return caller.actor.id
+    return caller.client_id or "?"
 
 
 @router.post(
@@ -48,7 +50,7 @@ async def change(
     body: DirectoryChangeIn,
     directory: DirectoryDep,
     initial_sync: InitialSyncDep,
-    caller: Caller = Depends(application_or_operator),
+    caller: Caller = Depends(application_or_operator()),
 ) -> dict:
     raw = body.model_dump(mode="json", exclude_none=True)
     if not raw.pop("sync", False):
@@ -73,7 +75,7 @@ async def change(
     },
 )
 async def bulk_import(
-    request: Request, directory: DirectoryDep, caller: Caller = Depends(application_or_operator)
+    request: Request, directory: DirectoryDep, caller: Caller = Depends(application_or_operator())
 ) -> JSONBody:
     media = request.headers.get("content-type", "").split(";")[0].strip()
     if media not in _FORMATS:

@@ -32,7 +32,7 @@ async def list_clients(
     queries: RegistryQueriesDep,
     settings: SettingsDep,
     instanceId: str | None = None,
-    caller: Caller = Depends(application_or_operator),
+    caller: Caller = Depends(application_or_operator()),
 ) -> dict:
     instance = settings.instance
     if instanceId is not None and instanceId != instance:
@@ -114,7 +114,7 @@ async def list_methods(
     queries: RegistryQueriesDep,
     settings: SettingsDep,
     serviceId: str | None = None,
-    caller: Caller = Depends(application_or_operator),
+    caller: Caller = Depends(application_or_operator()),
 ) -> dict:
     services, member_class = await _provided(
         queries, settings, instanceId, memberClass, memberCode, applicationCode
@@ -142,7 +142,7 @@ async def allowed_methods(
     settings: SettingsDep,
     clock: ClockDep,
     serviceId: str | None = None,
-    caller: Caller = Depends(application_or_operator),
+    caller: Caller = Depends(application_or_operator()),
 ) -> dict:
     services, member_class = await _provided(
         queries, settings, instanceId, memberClass, memberCode, applicationCode
@@ -178,7 +178,7 @@ async def get_openapi(
     serviceCode: str,
     queries: RegistryQueriesDep,
     settings: SettingsDep,
-    caller: Caller = Depends(application_or_operator),
+    caller: Caller = Depends(application_or_operator()),
 ) -> dict:
     services, _ = await _provided(
         queries, settings, instanceId, memberClass, memberCode, applicationCode

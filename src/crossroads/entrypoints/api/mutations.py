@@ -16,7 +16,14 @@ from fastapi.responses import Response as PlainResponse
 from ...domain.callers import Caller
 from ...domain.errors import Refusal
 from ...domain.mutations import MutationType, Subscription, event_type
-from .dependencies import MutationsDep, RefusalLogDep, RegistryQueriesDep, SettingsDep, hub_of
+from .dependencies import (
+    ActorDep,
+    MutationsDep,
+    RefusalLogDep,
+    RegistryQueriesDep,
+    SettingsDep,
+    hub_of,
+)
 from .errors import openapi_errors, refused_request, request_id
 from .json_input import JSONRoute
 from .responses import JSONBody
@@ -61,7 +68,12 @@ def _subscription_out(subscription: Subscription) -> dict:
     dependencies=[Depends(operator)],
 )
 async def put_mutation_type(
-    code: str, version: str, body: MutationTypeIn, mutations: MutationsDep, response: Response
+    code: str,
+    version: str,
+    body: MutationTypeIn,
+    mutations: MutationsDep,
+    actor: ActorDep,
+    response: Response,
 ) -> dict:
     mutation_type, created = await mutations.put_type(
         MutationType(
@@ -73,7 +85,8 @@ async def put_mutation_type(
             schema=body.schema_,
             description=body.description,
             state_path=body.state_path,
-        )
+        ),
+        actor.id,
     )
     response.status_code = 201 if created else 200
     return _type_out(mutation_type)
@@ -273,8 +286,8 @@ async def dead_letters(
     dependencies=[Depends(operator)],
     summary="Queue dead letters again, due now, with their attempts reset",
 )
-async def replay(body: AckIn, mutations: MutationsDep) -> dict:
-    return {"replayed": await mutations.replay(body.seqs)}
+async def replay(body: AckIn, mutations: MutationsDep, actor: ActorDep) -> dict:
+    return {"replayed": await mutations.replay(body.seqs, actor.id)}
 
 
 # GovStack Information Mediator Pub/Sub: pull the next event of a type, and confirm it. The room

@@ -112,6 +112,21 @@ class ApplicationIn(Strict):
     active: bool = True
 
 
+class OperatorIn(Strict):
+    roles: list[str] = Field(
+        max_length=5,
+        description="Role names: read-only, auditor, registry-editor, approver, admin.",
+    )
+    active: bool = True
+    jwks: dict | None = Field(
+        None, description="A service account's public keys (JWK Set); a person has none."
+    )
+
+
+class RejectionIn(Strict):
+    reason: str | None = Field(None, max_length=500, description="Why, for the audit record.")
+
+
 class CapacityIn(Strict):
     name: str = Field(min_length=1, max_length=200)
 

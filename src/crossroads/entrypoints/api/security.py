@@ -1,18 +1,33 @@
-"""Who is calling: bearer tokens for applications, and the operator credential for the admin API.
+"""Who is calling: bearer tokens for applications; for the admin API, an operator with roles.
 
-The dependencies are `async def` although they never await: FastAPI runs a plain `def` dependency
-in a thread pool, a hop that cost more than the check itself on every request.
+An operator is a person signed in through OpenID Connect (the `crossroads_operator` session
+cookie, operator_session.py), a service account (a hub access token it got with its own key), or
+the static admin token while it is enabled. Each route names the permission it needs
+(`operator_for`); the roles that grant it are the hub's (domain/operators.py), read on every
+request, so a role withdrawn counts at once.
+
+A change sent with the session cookie must carry the session's `X-CSRF-Token` header: a page of
+another site can make a browser send a request with the cookie (a top-level form, a same-site
+subdomain), but cannot read the token the hub gave its own client.
+
+The dependencies are `async def` although most never await: FastAPI runs a plain `def`
+dependency in a thread pool, a hop that cost more than the check itself on every request.
 """
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 
-from ...domain.callers import OPERATOR, Caller
+from ...domain.callers import Caller
 from ...domain.errors import Refusal
+from ...domain.operators import ADMIN_TOKEN, Actor, Permission
 from .dependencies import hub_of
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "x-csrf-token"
 
 
 def _bearer(request: Request) -> str:
@@ -39,27 +54,108 @@ async def application(request: Request) -> Caller:
     return caller
 
 
-async def operator(request: Request) -> Caller:
-    token = _bearer(request)
-    if not _is_operator(request, token):
-        if token.count(".") == 2:  # a valid application token is still not the operator's
-            await hub_of(request).tokens.authenticate(token)
-            raise Refusal("forbidden", "the admin API needs the operator credential.")
-        raise Refusal("unauthenticated", "the operator credential is not valid.")
-    request.state.caller = OPERATOR
-    return OPERATOR
+def operator_for(
+    read: Permission, write: Permission | None = None
+) -> Callable[[Request], Awaitable[Caller]]:
+    """A dependency: the operator behind the request, refused with `role_required` unless their
+    roles grant `read` (GET, HEAD) or `write` (any other method; `read` when not given)."""
+
+    async def dependency(request: Request) -> Caller:
+        caller = await operator_caller(request)
+        needed = read if request.method in SAFE_METHODS else (write or read)
+        assert caller.actor is not None  # every operator caller has an actor
+        caller.actor.require(needed)
+        return caller
+
+    return dependency
 
 
-async def application_or_operator(request: Request) -> Caller:
-    token = _bearer(request)
-    if _is_operator(request, token):
-        request.state.caller = OPERATOR
-        return OPERATOR
-    return await application(request)
+operator = operator_for(Permission.READ, Permission.EDIT)  # the registry's routes
 
 
-def _is_operator(request: Request, token: str) -> bool:
-    return hmac.compare_digest(token.encode(), hub_of(request).admin_token.encode())
+async def operator_caller(request: Request) -> Caller:
+    """The operator behind the request, with their roles; not yet checked against a route."""
+    actor = await _session_actor(request)
+    if actor is None:
+        actor = await _bearer_actor(request, _bearer(request))
+    caller = Caller.of_operator(actor)
+    request.state.caller = caller  # a refusal from here on is audited with the actor
+    return caller
+
+
+def application_or_operator(
+    read: Permission = Permission.READ, write: Permission = Permission.EDIT
+) -> Callable[[Request], Awaitable[Caller]]:
+    """A dependency for routes both serve: an operator (with the permission the method needs),
+    else an application."""
+    as_operator = operator_for(read, write)
+
+    async def dependency(request: Request) -> Caller:
+        if _has_session(request) or await _is_operator_token(request):
+            return await as_operator(request)
+        return await application(request)
+
+    return dependency
+
+
+async def _bearer_actor(request: Request, token: str) -> Actor:
+    hub = hub_of(request)
+    if hub.admin_token.matches(token):
+        return ADMIN_TOKEN
+    if token.count(".") == 2:
+        actor = await hub.tokens.authenticate_operator(token)
+        if actor is not None:
+            return actor
+        await hub.tokens.authenticate(token)  # a valid application token is still not an operator
+        raise Refusal(
+            "forbidden", "the admin API needs an operator: sign in, or use a service account."
+        )
+    if not hub.admin_token.enabled:
+        raise Refusal(
+            "unauthenticated",
+            "the static admin token is disabled on this hub: sign in as an operator, or use a "
+            "service account's token.",
+        )
+    raise Refusal("unauthenticated", "the operator credential is not valid.")
+
+
+async def _is_operator_token(request: Request) -> bool:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return False
+    hub = hub_of(request)
+    if hub.admin_token.matches(token):
+        return True
+    if token.count(".") != 2:
+        return False
+    try:
+        return await hub.tokens.authenticate_operator(token) is not None
+    except Refusal:
+        return False  # the application's path refuses it with its own words
+
+
+def _has_session(request: Request) -> bool:
+    return "session" in request.scope and isinstance(request.session.get("operator"), str)
+
+
+async def _session_actor(request: Request) -> Actor | None:
+    """The signed-in person, when the request carries no bearer token but a session."""
+    if "authorization" in request.headers or not _has_session(request):
+        return None
+    session = request.session
+    if request.method not in SAFE_METHODS:
+        expected = session.get("csrf")
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not isinstance(expected, str) or not hmac.compare_digest(
+            sent.encode(), expected.encode()
+        ):
+            raise Refusal(
+                "csrf_failed",
+                "a change from a signed-in session needs the X-CSRF-Token header that "
+                "GET /operator/session gives.",
+            )
+    return await hub_of(request).operators.actor_of(session["operator"])
 
 
 def _names(header: str, caller: Caller) -> bool:

@@ -5,6 +5,7 @@ into one Typer app here. `main` is the console script pyproject.toml names.
 - demo/: demo, providers (the demo country, its sources and the tour)
 - client_commands, declare_command: token, ask, mailbox, declare (an application calling a hub)
 - registry_commands: registry …, directory import (the operator's changes, on the store)
+- operator_commands: operators … (on the store), admin call (the admin API, as a service account)
 - audit_commands: audit …, witness
 - bench_command: bench
 """
@@ -20,6 +21,7 @@ from .client_commands import ask, mailbox, token
 from .declare_command import declare
 from .demo import demo, providers
 from .hub_commands import keys_app, migrate, openapi, serve
+from .operator_commands import admin_app, operators_app
 from .registry_commands import directory_app, registry_app
 
 app = typer.Typer(
@@ -33,6 +35,8 @@ app.add_typer(directory_app, name="directory")
 app.add_typer(registry_app, name="registry")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(operators_app, name="operators")
+app.add_typer(admin_app, name="admin")
 app.command()(openapi)
 app.command()(witness)
 app.command(

@@ -17,6 +17,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ...domain.errors import Refusal
+from .operator_commands import cli_actor
 from .output import err, fail, out, print_rows
 from .stores import require_store, settings
 
@@ -97,7 +98,7 @@ def _on_registry(change, create: bool = False):
     async def run():
         hub = await bootstrap(current)
         try:
-            return await change(hub.registry)
+            return await change(hub.registry.by(cli_actor()))
         finally:
             await hub.close()
 

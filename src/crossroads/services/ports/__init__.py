@@ -21,6 +21,7 @@ from .declarations import (
 )
 from .directory import DirectoryRepository, IntegrationChange
 from .mutations import Delivery, MutationStore
+from .operators import OperatorRepository
 from .push_queue import PushQueue
 from .registry import RegistryRepository
 from .store import Lease, Store
@@ -37,6 +38,7 @@ __all__ = [
     "Lease",
     "MutationStore",
     "OfficialForms",
+    "OperatorRepository",
     "Prove",
     "ProviderClient",
     "ProviderReply",

@@ -10,6 +10,7 @@ from .calls import ReplayGuard
 from .declarations import DeclarationStore
 from .directory import DirectoryRepository
 from .mutations import MutationStore
+from .operators import OperatorRepository
 from .registry import RegistryRepository
 
 
@@ -23,6 +24,7 @@ class Store(abc.ABC):
     replay: ReplayGuard
     mutations: MutationStore
     declarations: DeclarationStore
+    operators: OperatorRepository
 
     @abc.abstractmethod
     async def ping(self) -> None:

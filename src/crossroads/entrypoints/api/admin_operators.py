@@ -1,0 +1,73 @@
+"""The admin API's operators and service accounts: who may administer the hub, with which roles.
+Listed with `read`, changed with `manage` (the `admin` role); each change audited with its
+actor (services/operators.py)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fastapi import APIRouter, Depends, Response
+
+from ...domain.operators import Operator, Permission, parse_roles
+from .dependencies import ActorDep, OperatorAdminDep
+from .errors import openapi_errors
+from .json_input import JSONRoute
+from .schemas import OperatorIn
+from .security import operator_for
+
+router = APIRouter(
+    route_class=JSONRoute,
+    prefix="/admin/operators",
+    tags=["admin"],
+    dependencies=[Depends(operator_for(Permission.READ, Permission.MANAGE))],
+)
+ERRORS = openapi_errors(
+    "unauthenticated",
+    "forbidden",
+    "role_required",
+    "csrf_failed",
+    "malformed_request",
+    "not_found",
+    "conflict",
+)
+
+
+def _out(operator: Operator) -> dict:
+    return {**asdict(operator), "kind": operator.kind, "roles": [r.value for r in operator.roles]}
+
+
+@router.get("", responses=ERRORS, summary="Operators and service accounts, with their roles")
+async def list_operators(operators: OperatorAdminDep) -> list[dict]:
+    return [_out(o) for o in await operators.list()]
+
+
+@router.get("/{operator_id}", responses=ERRORS, summary="One operator or service account")
+async def get_operator(operator_id: str, operators: OperatorAdminDep) -> dict:
+    return _out(await operators.get(operator_id))
+
+
+@router.put(
+    "/{operator_id}",
+    responses=ERRORS,
+    summary="Register an operator (person:SUBJECT) or a service account (service:NAME, with keys)",
+)
+async def put_operator(
+    operator_id: str,
+    body: OperatorIn,
+    operators: OperatorAdminDep,
+    actor: ActorDep,
+    response: Response,
+) -> dict:
+    operator, created = await operators.put(
+        Operator(operator_id, parse_roles(body.roles), body.active, body.jwks), actor
+    )
+    response.status_code = 201 if created else 200
+    return _out(operator)
+
+
+@router.delete("/{operator_id}", status_code=204, responses=ERRORS, summary="Remove an operator")
+async def delete_operator(
+    operator_id: str, operators: OperatorAdminDep, actor: ActorDep
+) -> Response:
+    await operators.delete(operator_id, actor)
+    return Response(status_code=204)

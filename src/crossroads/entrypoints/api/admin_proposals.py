@@ -1,0 +1,76 @@
+"""The admin API's four-eyes proposals: list and show them (`read`), approve or reject one
+(`approve`). A proposal's own author cannot approve it (`own_proposal`); both steps are audited
+(services/four_eyes.py)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from ...domain.operators import Permission
+from ...domain.proposals import Proposal
+from .dependencies import ActorDep, FourEyesDep
+from .errors import openapi_errors
+from .json_input import JSONRoute
+from .schemas import RejectionIn
+from .security import operator_for
+
+router = APIRouter(
+    route_class=JSONRoute,
+    prefix="/admin/proposals",
+    tags=["admin"],
+    dependencies=[Depends(operator_for(Permission.READ, Permission.APPROVE))],
+)
+ERRORS = openapi_errors(
+    "unauthenticated",
+    "forbidden",
+    "role_required",
+    "own_proposal",
+    "csrf_failed",
+    "malformed_request",
+    "not_found",
+    "conflict",
+    "no_integration_right",
+    "unknown_service",
+)
+
+
+def proposal_out(proposal: Proposal) -> dict:
+    return {**asdict(proposal), "url": f"/admin/proposals/{proposal.id}"}
+
+
+@router.get("", responses=ERRORS, summary="Four-eyes proposals, oldest first")
+async def list_proposals(
+    four_eyes: FourEyesDep,
+    state: Literal["pending", "approved", "rejected"] | None = Query(
+        None, description="Only proposals in this state."
+    ),
+) -> list[dict]:
+    return [proposal_out(p) for p in await four_eyes.list(state)]
+
+
+@router.get("/{proposal_id}", responses=ERRORS, summary="One four-eyes proposal")
+async def get_proposal(proposal_id: str, four_eyes: FourEyesDep) -> dict:
+    return proposal_out(await four_eyes.get(proposal_id))
+
+
+@router.post(
+    "/{proposal_id}/approve",
+    responses=ERRORS,
+    summary="Approve another operator's proposal: the change is applied, under both names",
+)
+async def approve(proposal_id: str, four_eyes: FourEyesDep, actor: ActorDep) -> dict:
+    return proposal_out(await four_eyes.approve(proposal_id, actor))
+
+
+@router.post(
+    "/{proposal_id}/reject",
+    responses=ERRORS,
+    summary="Reject a proposal (its author may withdraw their own this way)",
+)
+async def reject(
+    proposal_id: str, four_eyes: FourEyesDep, actor: ActorDep, body: RejectionIn | None = None
+) -> dict:
+    return proposal_out(await four_eyes.reject(proposal_id, actor, body.reason if body else None))

@@ -1,0 +1,192 @@
+"""Four eyes on authorizations and integration rights: when the setting is on, an operator's
+change to either becomes a proposal, applied only when a different operator approves it.
+
+Both steps are audited: the proposal (`proposal.create`, by its proposer) and its decision
+(`proposal.approve` or `proposal.reject`, by the decider); an approved change is then recorded
+as any registry change is, under the approver's name, with the proposal's id and proposer in its
+detail. With the setting off, changes are applied at once, as before.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, replace
+from datetime import date
+from typing import Any
+
+from ..domain.audit import AuditRecord
+from ..domain.errors import Refusal
+from ..domain.operators import Actor
+from ..domain.proposals import (
+    APPROVED,
+    AUTHORIZATION,
+    DELETE,
+    INTEGRATION_RIGHT,
+    PUT,
+    REJECTED,
+    Proposal,
+    check_approver,
+    check_pending,
+)
+from ..domain.registry import Authorization, IntegrationRight
+from .clock import Clock
+from .ports import AuditLog, OperatorRepository
+from .registry import RegistryAdmin
+
+Change = Authorization | IntegrationRight
+
+
+class FourEyes:
+    def __init__(
+        self,
+        registry: RegistryAdmin,
+        proposals: OperatorRepository,
+        audit: AuditLog,
+        clock: Clock,
+        enabled: bool,
+    ) -> None:
+        self._registry = registry
+        self._proposals = proposals
+        self._audit = audit
+        self._clock = clock
+        self.enabled = enabled
+
+    async def put(self, change: Change, actor: Actor) -> tuple[Change, bool] | Proposal:
+        """Apply the change (its value and whether it was new), or, with four eyes on, check it
+        and return the proposal that waits for a second operator."""
+        registry = self._registry.by(actor.id)
+        if isinstance(change, Authorization):
+            if not self.enabled:
+                return await registry.put_authorization(change)
+            authorization = await registry.check_authorization(change)
+            return await self._propose(
+                AUTHORIZATION, PUT, authorization.reference, authorization, actor
+            )
+        if not self.enabled:
+            return await registry.put_integration_right(change)
+        checked = await registry.check_integration_right(change)
+        key = f"{checked.institution}/{checked.capacity}"
+        return await self._propose(INTEGRATION_RIGHT, PUT, key, checked, actor)
+
+    async def delete(self, kind: str, key: tuple[str, ...], actor: Actor) -> Proposal | None:
+        """Remove an authorization or an integration right, or propose to (four eyes on)."""
+        if not self.enabled:
+            await self._registry.by(actor.id).delete(kind, key)
+            return None
+        return await self._propose(kind, DELETE, "/".join(key), None, actor)
+
+    async def approve(self, proposal_id: str, actor: Actor) -> Proposal:
+        """Apply a pending proposal of another operator, checked again against the registry as
+        it is now (a change that no longer passes is refused, and the proposal stays pending)."""
+        proposal = await self.get(proposal_id)
+        check_approver(proposal, actor.id)
+        registry = self._registry.by(actor.id)
+        change: Change | None = None
+        if proposal.action == PUT and proposal.kind == AUTHORIZATION:
+            change = await registry.check_authorization(_authorization(proposal.body))
+        elif proposal.action == PUT:
+            change = await registry.check_integration_right(IntegrationRight(**proposal.body))
+        decided = replace(
+            proposal, state=APPROVED, decided_by=actor.id, decided_at_ms=self._clock.now_ms()
+        )
+        if not await self._proposals.decide_proposal(decided):
+            check_pending(await self.get(proposal_id))  # decided meanwhile: says by whom
+        await self._record("approve", decided, actor)
+        detail = {"proposal": proposal.id, "proposed_by": proposal.proposed_by}
+        if isinstance(change, Authorization):
+            await registry.put_authorization(change, detail)
+        elif isinstance(change, IntegrationRight):
+            await registry.put_integration_right(change, detail)
+        else:
+            await registry.delete(proposal.kind, _key(proposal), detail)
+        return decided
+
+    async def reject(self, proposal_id: str, actor: Actor, reason: str | None) -> Proposal:
+        proposal = await self.get(proposal_id)
+        check_pending(proposal)
+        decided = replace(
+            proposal,
+            state=REJECTED,
+            decided_by=actor.id,
+            decided_at_ms=self._clock.now_ms(),
+            reason=reason,
+        )
+        if not await self._proposals.decide_proposal(decided):
+            check_pending(await self.get(proposal_id))
+        await self._record("reject", decided, actor)
+        return decided
+
+    async def get(self, proposal_id: str) -> Proposal:
+        proposal = await self._proposals.get_proposal(proposal_id)
+        if proposal is None:
+            raise Refusal("not_found", f"no proposal {proposal_id}.")
+        return proposal
+
+    async def list(self, state: str | None = None) -> list[Proposal]:
+        return await self._proposals.list_proposals(state)
+
+    async def _propose(
+        self, kind: str, action: str, key: str, change: Change | None, actor: Actor
+    ) -> Proposal:
+        proposal = Proposal(
+            id=str(uuid.uuid4()),
+            kind=kind,
+            action=action,
+            key=key,
+            body={} if change is None else _plain(change),
+            proposed_by=actor.id,
+            proposed_at_ms=self._clock.now_ms(),
+        )
+        await self._proposals.add_proposal(proposal)
+        await self._record("create", proposal, actor)
+        return proposal
+
+    async def _record(self, action: str, proposal: Proposal, actor: Actor) -> None:
+        await self._audit.append(
+            AuditRecord(
+                kind="registry",
+                at_ms=self._clock.now_ms(),
+                outcome="ok",
+                action=f"proposal.{action}",
+                target=proposal.id,
+                detail={
+                    "kind": proposal.kind,
+                    "change": proposal.action,
+                    "key": proposal.key,
+                    "proposed_by": proposal.proposed_by,
+                    **({"body": proposal.body} if action == "create" and proposal.body else {}),
+                    **({"reason": proposal.reason} if proposal.reason else {}),
+                },
+                actor=actor.id,
+            )
+        )
+
+
+def _plain(change: Change) -> dict[str, Any]:
+    return {
+        k: (v.isoformat() if isinstance(v, date) else list(v) if isinstance(v, tuple) else v)
+        for k, v in asdict(change).items()
+    }
+
+
+def _authorization(body: dict[str, Any]) -> Authorization:
+    return Authorization(
+        **{
+            **body,
+            "required_capacities": tuple(body["required_capacities"]),
+            "allowed_fields": tuple(body["allowed_fields"]),
+            "valid_from": _day(body.get("valid_from")),
+            "valid_to": _day(body.get("valid_to")),
+        }
+    )
+
+
+def _key(proposal: Proposal) -> tuple[str, ...]:
+    """The registry key a proposal names: an authorization's reference may hold slashes."""
+    if proposal.kind == AUTHORIZATION:
+        return (proposal.key,)
+    return tuple(proposal.key.split("/", 1))
+
+
+def _day(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
