@@ -177,3 +177,24 @@ def test_the_admin_token_is_rotated_by_rewriting_its_file(tmp_path):
     assert not AdminToken(path=secrets, json_key="admin_token", enabled=False).matches(
         "generated-token-0123"
     )
+
+
+def test_rotate_admin_token_writes_a_token_the_hub_then_accepts_alone(tmp_path):
+    env = {"CROSSROADS_DATA_DIR": str(tmp_path)}
+    first = runner.invoke(app, ["operators", "rotate-admin-token"], env=env)
+    assert first.exit_code == 0, first.output
+    in_force = AdminToken(path=tmp_path / "secrets.json", json_key="admin_token", recheck_seconds=0)
+    assert in_force.matches(first.output.strip())
+    second = runner.invoke(app, ["operators", "rotate-admin-token"], env=env)
+    os.utime(tmp_path / "secrets.json", ns=(7, 7))
+    assert in_force.matches(second.output.strip())
+    assert not in_force.matches(first.output.strip())
+
+    token_file = tmp_path / "admin_token"
+    token_file.write_text("x" * 20)
+    third = runner.invoke(
+        app,
+        ["operators", "rotate-admin-token"],
+        env={**env, "CROSSROADS_ADMIN_TOKEN_FILE": str(token_file)},
+    )
+    assert third.exit_code == 0 and token_file.read_text() == third.output

@@ -151,3 +151,32 @@ def admin_call(
         print_json_text(response.text)
     if response.status_code >= 400:
         raise typer.Exit(1)
+
+
+@operators_app.command("rotate-admin-token")
+def operators_rotate_admin_token() -> None:
+    """Write a new static admin token where the hub reads it (CROSSROADS_ADMIN_TOKEN_FILE, else
+    DATA_DIR/secrets.json) and print it; every hub process reading that file takes it within a
+    second, and the old one is refused from then on."""
+    import os
+    import secrets
+
+    from ... import config_sources
+
+    current = settings()
+    token = secrets.token_urlsafe(32)
+    path = config_sources.secret_file("admin_token", os.environ)
+    if current.admin_token is not None and path is None:
+        fail("CROSSROADS_ADMIN_TOKEN is given in the variable itself: change it and restart", 2)
+    if path is not None:
+        with path.open("r+") as file:  # in place: a bind-mounted secret keeps its inode
+            file.truncate(0)
+            file.write(token + "\n")
+    else:
+        path = current.data_dir / "secrets.json"
+        stored = json.loads(path.read_text()) if path.exists() else {}
+        stored["admin_token"] = token
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(stored, indent=2))
+        path.chmod(0o600)
+    out.print(token, markup=False, highlight=False)
