@@ -28,8 +28,9 @@ async def operators_demo(tmp_path):
 
 
 @pytest.fixture
-async def four_eyes_demo(tmp_path):
-    demo = await start_demo_hub(tmp_path, persons=20, demo=True, four_eyes=True)
+async def four_eyes_demo(tmp_path, store_url):
+    """On each store: the proposals' table and its conditional decision, SQLite and PostgreSQL."""
+    demo = await start_demo_hub(tmp_path, store_url, persons=20, demo=True, four_eyes=True)
     yield demo
     await demo.http.aclose()
     await demo.hub.close()

@@ -19,8 +19,8 @@ from typing import Any
 from ..domain.audit import AuditRecord
 from ..domain.merkle import TreeHead
 from .ports import MutationStore, TransparencyLog
-from .registry import HOLDERS_NAME, HOLDERS_SERVICE
 from .registry_cache import RegistryCache
+from .registry_checks import HOLDERS_NAME, HOLDERS_SERVICE
 from .transparency import AuditProofs
 
 MAX_PAGE = 200

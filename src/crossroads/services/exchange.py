@@ -29,8 +29,8 @@ from ..domain.registry import Authorization, Institution, Service, check_code, c
 from ..domain.subjects import SubjectHasher
 from .clock import Clock
 from .ports import AuditLog, DirectoryRepository, ProviderClient, RegistryRepository, Signer
-from .registry import HOLDERS_SERVICE
 from .registry_cache import RegistryCache
+from .registry_checks import HOLDERS_SERVICE
 from .schema_check import first_error
 from .signed_call import ask_signed
 

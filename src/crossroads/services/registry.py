@@ -33,10 +33,7 @@ from ..domain.webhooks import check_webhook_base
 from .clock import Clock
 from .ports import AuditLog, MutationStore, RegistryRepository
 from .registry_cache import RegistryCache
-
-HOLDERS_SERVICE = "directory.holders"
-HOLDERS_NAME = "Who holds a file on the person (the reference directory)"
-HOLDERS_FIELDS = ("institution", "capacity", "phase", "start", "end")
+from .registry_checks import HOLDERS_SERVICE, RegistryChecks
 
 
 class RegistryAdmin:
@@ -61,6 +58,7 @@ class RegistryAdmin:
         self._audit = audit
         self._clock = clock
         self._scheme = scheme
+        self._checks = RegistryChecks(registry, scheme, mutation_types)
         self._actor: str | None = None
 
     def by(self, actor: str) -> RegistryAdmin:
@@ -200,38 +198,6 @@ class RegistryAdmin:
         )
         return authorization, created
 
-    async def check_authorization(self, authorization: Authorization) -> Authorization:
-        """The authorization as it would be recorded (normalised), or the refusal it meets."""
-        consumer = self._scheme.normalise_enterprise(authorization.consumer, "consumer")
-        if await self._registry.get_institution(consumer) is None:
-            raise Refusal("not_found", f"no institution {consumer} is registered.", "consumer")
-        if authorization.service == HOLDERS_SERVICE:
-            known_fields = set(HOLDERS_FIELDS)
-        else:
-            known_fields = await self._fields_of(authorization.service)
-        unknown = [f for f in authorization.allowed_fields if not _is_within(f, known_fields)]
-        if unknown:
-            raise Refusal(
-                "malformed_request",
-                f"the service does not return {', '.join(unknown)}.",
-                "allowed_fields",
-            )
-        missing = set(authorization.required_capacities) - await self._capacity_codes()
-        if missing:
-            raise Refusal(
-                "not_found",
-                f"no capacity {', '.join(sorted(missing))} is registered.",
-                "required_capacities",
-            )
-        if not authorization.required_capacities:
-            raise Refusal(
-                "malformed_request",
-                "an authorization requires at least one capacity.",
-                "required_capacities",
-            )
-        check_code(authorization.purpose, "purpose")
-        return replace(authorization, consumer=consumer)
-
     async def put_integration_right(
         self, right: IntegrationRight, detail: dict[str, Any] | None = None
     ) -> tuple[IntegrationRight, bool]:
@@ -245,21 +211,6 @@ class RegistryAdmin:
             {"legal_basis": right.legal_basis, **(detail or {})},
         )
         return right, created
-
-    async def check_integration_right(self, right: IntegrationRight) -> IntegrationRight:
-        """The right as it would be recorded (normalised), or the refusal it meets."""
-        number = self._scheme.normalise_enterprise(right.institution, "institution")
-        if await self._registry.get_institution(number) is None:
-            raise Refusal("not_found", f"no institution {number} is registered.", "institution")
-        if right.capacity not in await self._capacity_codes():
-            raise Refusal("not_found", f"no capacity {right.capacity} is registered.", "capacity")
-        if not isinstance(right.legal_basis, str) or len(right.legal_basis) > 500:
-            raise Refusal(
-                "malformed_request",
-                "legal_basis is a text of at most 500 characters.",
-                "legal_basis",
-            )
-        return replace(right, institution=number)
 
     async def put_routed_provider(self, provider: RoutedProvider) -> tuple[RoutedProvider, bool]:
         """Register an institution as a provider of a routed service, at its registered address.
@@ -308,21 +259,6 @@ class RegistryAdmin:
         )
         return provider, created
 
-    async def _fields_of(self, code: str) -> set[str]:
-        """What an authorization for `code` may allow: a service's response fields, or a mutation
-        type's payload fields (a subscription is authorized as an exchange is)."""
-        service = await self._registry.get_service(code)
-        if service is not None:
-            return set(service.response_fields)
-        mutation_type = (
-            None if self._mutation_types is None else await self._mutation_types.get_type(code)
-        )
-        if mutation_type is not None:
-            return set(mutation_type.fields)
-        raise Refusal(
-            "unknown_service", f"no service or mutation type {code} is registered.", "service"
-        )
-
     async def delete(
         self, kind: str, key: tuple[str, ...], detail: dict[str, Any] | None = None
     ) -> None:
@@ -330,14 +266,16 @@ class RegistryAdmin:
             raise Refusal("not_found", f"no {kind} {'/'.join(key)} is registered.")
         await self._record("delete", kind, "/".join(key), detail)
 
+    async def check_authorization(self, authorization: Authorization) -> Authorization:
+        """The authorization as it would be recorded (normalised), or the refusal it meets."""
+        return await self._checks.authorization(authorization)
+
+    async def check_integration_right(self, right: IntegrationRight) -> IntegrationRight:
+        """The right as it would be recorded (normalised), or the refusal it meets."""
+        return await self._checks.integration_right(right)
+
     async def _capacity_codes(self) -> set[str]:
-        return {c.code for c in await self._registry.list_capacities()}
-
-
-def _is_within(path: str, fields: set[str]) -> bool:
-    """`address.street` is within a service that returns `address` (or `address.street`)."""
-    parts = path.split(".")
-    return any(".".join(parts[: i + 1]) in fields for i in range(len(parts)))
+        return await self._checks.capacity_codes()
 
 
 def _plain(obj: Any) -> dict[str, Any]:

@@ -1,0 +1,102 @@
+"""What a registry change must agree with in the rest of the registry: an authorization names a
+known consumer, service (or mutation type) and capacities, and allows only fields the service
+returns; an integration right names a known institution and capacity. Used by the registry's use
+cases (services/registry.py) and, before a change is proposed and again before it is approved, by
+four eyes (services/four_eyes.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..domain.errors import Refusal
+from ..domain.identifiers import IdentifierScheme
+from ..domain.registry import Authorization, IntegrationRight, check_code
+from .ports import MutationStore, RegistryRepository
+
+HOLDERS_SERVICE = "directory.holders"
+HOLDERS_NAME = "Who holds a file on the person (the reference directory)"
+HOLDERS_FIELDS = ("institution", "capacity", "phase", "start", "end")
+
+
+class RegistryChecks:
+    def __init__(
+        self,
+        registry: RegistryRepository,
+        scheme: IdentifierScheme,
+        mutation_types: MutationStore | None = None,
+    ) -> None:
+        self._registry = registry
+        self._scheme = scheme
+        self._mutation_types = mutation_types
+
+    async def authorization(self, authorization: Authorization) -> Authorization:
+        """The authorization as it would be recorded (normalised), or the refusal it meets."""
+        consumer = self._scheme.normalise_enterprise(authorization.consumer, "consumer")
+        if await self._registry.get_institution(consumer) is None:
+            raise Refusal("not_found", f"no institution {consumer} is registered.", "consumer")
+        if authorization.service == HOLDERS_SERVICE:
+            known_fields = set(HOLDERS_FIELDS)
+        else:
+            known_fields = await self._fields_of(authorization.service)
+        unknown = [f for f in authorization.allowed_fields if not _is_within(f, known_fields)]
+        if unknown:
+            raise Refusal(
+                "malformed_request",
+                f"the service does not return {', '.join(unknown)}.",
+                "allowed_fields",
+            )
+        missing = set(authorization.required_capacities) - await self.capacity_codes()
+        if missing:
+            raise Refusal(
+                "not_found",
+                f"no capacity {', '.join(sorted(missing))} is registered.",
+                "required_capacities",
+            )
+        if not authorization.required_capacities:
+            raise Refusal(
+                "malformed_request",
+                "an authorization requires at least one capacity.",
+                "required_capacities",
+            )
+        check_code(authorization.purpose, "purpose")
+        return replace(authorization, consumer=consumer)
+
+    async def integration_right(self, right: IntegrationRight) -> IntegrationRight:
+        """The right as it would be recorded (normalised), or the refusal it meets."""
+        number = self._scheme.normalise_enterprise(right.institution, "institution")
+        if await self._registry.get_institution(number) is None:
+            raise Refusal("not_found", f"no institution {number} is registered.", "institution")
+        if right.capacity not in await self.capacity_codes():
+            raise Refusal("not_found", f"no capacity {right.capacity} is registered.", "capacity")
+        if not isinstance(right.legal_basis, str) or len(right.legal_basis) > 500:
+            raise Refusal(
+                "malformed_request",
+                "legal_basis is a text of at most 500 characters.",
+                "legal_basis",
+            )
+        return replace(right, institution=number)
+
+    async def _fields_of(self, code: str) -> set[str]:
+        """What an authorization for `code` may allow: a service's response fields, or a mutation
+        type's payload fields (a subscription is authorized as an exchange is)."""
+        service = await self._registry.get_service(code)
+        if service is not None:
+            return set(service.response_fields)
+        mutation_type = (
+            None if self._mutation_types is None else await self._mutation_types.get_type(code)
+        )
+        if mutation_type is not None:
+            return set(mutation_type.fields)
+        raise Refusal(
+            "unknown_service", f"no service or mutation type {code} is registered.", "service"
+        )
+
+    async def capacity_codes(self) -> set[str]:
+        return {c.code for c in await self._registry.list_capacities()}
+
+
+def _is_within(path: str, fields: set[str]) -> bool:
+    """`address.street` is within a service that returns `address` (or `address.street`)."""
+    parts = path.split(".")
+    return any(".".join(parts[: i + 1]) in fields for i in range(len(parts)))
