@@ -96,6 +96,7 @@ def test_a_failed_fetch_keeps_the_keys_known():
     def unreachable() -> dict:
         raise OSError("connection refused")
 
-    jwks = {"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k1", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}  # fmt: skip
+    x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"
+    jwks = {"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k1", "x": x}]}
     kit = HubKeySet(jwks, fetch=unreachable)
     assert kit.refresh() is False and kit.kids == {"k1"}
