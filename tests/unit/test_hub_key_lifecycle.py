@@ -154,3 +154,18 @@ def test_a_witness_learns_an_endorsed_key_when_a_head_names_it_at_most_once_per_
     now[0] += 31
     trust.jwks_for(forged["signature"])
     assert history.asked == 3
+
+
+def test_key_files_of_an_older_version_count_as_activated_in_the_order_of_their_names(tmp_path):
+    folder = tmp_path / "keys"
+    folder.mkdir()
+    made = [HubKeys.load_or_create(tmp_path / f"old{n}") for n in range(2)]
+    for n, keys in enumerate(made):  # a bare private JWK per file, as earlier versions wrote
+        (stored,) = KeyFolder(tmp_path / f"old{n}").read()
+        (folder / f"2025010{n + 1}T000000-{keys.kid[:8]}.jwk.json").write_text(
+            json.dumps(stored.jwk)
+        )
+    keys = HubKeys.load(folder, reload_seconds=0)
+    assert keys.kid == made[1].kid and states(keys) == ["previous", "current"]
+    KeyFolder(folder).retire()
+    assert states(keys) == ["retired", "current"] and len(keys.jwks()["keys"]) == 2
