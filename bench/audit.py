@@ -61,7 +61,7 @@ async def run(n: int, store: str, proofs: int, citizens: int) -> dict:
             tree_head_every_entries=100_000,
             tree_head_every_seconds=10,
         )
-        hub = await bootstrap(settings)
+        hub = await bootstrap(settings, create_keys=True)
         try:
             subjects = persons(max(1, n // ENTRIES_PER_PERSON), seed=5)
             keys = [hub.hasher.hex(s) for s in subjects]

@@ -152,7 +152,7 @@ def payroll_token(base: str, tmp: Path) -> str:
 async def _dmfa_setup(tmp: Path, store_url: str, workers: int) -> bytes:
     """Every worker of the file gets a DIMONA period of the demo's first employer (whom the payroll
     office has a mandate for); the file itself, in the official XML."""
-    hub = await bootstrap(settings_for_data_dir(tmp, store_url=store_url))
+    hub = await bootstrap(settings_for_data_dir(tmp, store_url=store_url), create_keys=True)
     try:
         company_id, noss, _ = employers.EMPLOYERS[0]
         subjects = country.persons(workers, seed=11)

@@ -57,7 +57,7 @@ async def run(n: int, store: str, checks: int, chunk: int, parsers: int) -> dict
             admin_token="bench-operator-token",
             subject_hash_secret="b" * 32,
         )
-        hub = await bootstrap(settings)
+        hub = await bootstrap(settings, create_keys=True)
         try:
             for number in INSTITUTIONS:
                 await hub.registry.put_institution(Institution(number, number))

@@ -16,6 +16,7 @@ MODULES = [
     "crossroads/domain/__init__.py",
     "crossroads/domain/errors.py",
     "crossroads/providerkit/__init__.py",
+    "crossroads/providerkit/hub_keys.py",
     "crossroads/providerkit/signatures.py",
 ]
 

@@ -105,6 +105,7 @@ def test_the_provider_kit_builds_as_its_own_distribution_and_runs_alone(tmp_path
         "crossroads/domain/__init__.py",
         "crossroads/domain/errors.py",
         "crossroads/providerkit/__init__.py",
+        "crossroads/providerkit/hub_keys.py",
         "crossroads/providerkit/signatures.py",
     ]
     requires = sorted(

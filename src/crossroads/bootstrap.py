@@ -16,6 +16,7 @@ from .adapters.batch_worker import ProcessBatchWorker
 from .adapters.be_reference import BelgianReference, load_reference
 from .adapters.head_targets import DirectoryTarget, WitnessTarget
 from .adapters.jetstream import JetStreamPushQueue
+from .adapters.key_folder import NoHubKey
 from .adapters.keys import HubKeys
 from .adapters.official_forms import XmlOfficialForms
 from .adapters.oidc import OidcSignIn
@@ -158,14 +159,21 @@ async def bootstrap(
     clock: Clock | None = None,
     providers: ProviderClient | None = None,
     oidc_http: dict | None = None,
+    *,
+    create_keys: bool = False,
 ) -> Hub:
     """Build the hub. `providers` replaces the HTTP client to providers, and `oidc_http` adds
     arguments to the client that reaches the citizens' identity provider (tests reach both
-    in-process)."""
+    in-process).
+
+    The hub's signing key must be in data_dir already: only the hub that signs makes its first
+    key (`crossroads serve`, `keys init`, the demo: `create_keys`). Any other command run with a
+    wrong or missing data folder stops here with NoHubKey, before it opens the store or writes
+    anything, rather than sign the log with a key of its own."""
     clock = clock or Clock()
+    keys = hub_keys(settings, create=create_keys)
     loaded = load_secrets(settings)
     store = await open_store(settings.store_url, pool_size=settings.store_pool_size)
-    keys = HubKeys.load_or_create(settings.data_dir / "keys")
     scheme = scheme_for(settings.country)
     hasher = SubjectHasher(loaded.subject_secret)
     cache = RegistryCache(store.registry, settings.registry_cache_seconds)
@@ -354,6 +362,22 @@ def admin_token(settings: Settings, loaded: Secrets) -> AdminToken:
     if path is not None:
         return AdminToken(path=path, enabled=enabled)
     return AdminToken(fixed=loaded.admin_token, enabled=enabled)
+
+
+def hub_keys(settings: Settings, create: bool = False) -> HubKeys:
+    """The hub's signing keys from data_dir/keys (the first made when `create`; else NoHubKey
+    when there is none), read again every `keys_reload_seconds`."""
+    folder = settings.data_dir / "keys"
+    if create:
+        return HubKeys.load_or_create(folder, settings.keys_reload_seconds)
+    try:
+        return HubKeys.load(folder, settings.keys_reload_seconds)
+    except NoHubKey:
+        raise NoHubKey(
+            f"no hub signing key in {folder}: run this command with the hub's own data folder "
+            "(CROSSROADS_DATA_DIR), or set up a new hub with `crossroads keys init` or "
+            "`crossroads serve`"
+        ) from None
 
 
 def declaration_service(

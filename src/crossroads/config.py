@@ -188,6 +188,14 @@ class Settings(BaseSettings):
         ge=1,
         description="Sign a new audit tree head once this many entries were added since the last.",
     )
+    keys_reload_seconds: float = Field(
+        30.0,
+        ge=0,
+        description=(
+            "How often each hub process reads DATA_DIR/keys again, to publish, sign with or retire"
+            " the keys `crossroads keys` changed (0: at every use)."
+        ),
+    )
     tree_head_every_seconds: float = Field(
         10.0,
         gt=0,

@@ -34,7 +34,7 @@ async def hub_with_real_client(tmp_path):
     settings = make_settings(
         tmp_path, provider_connect_timeout=1, provider_read_timeout=0.5, provider_ca_file=ca_file
     )
-    hub = await bootstrap(settings, None, None, {"transport": AppTransport()})
+    hub = await bootstrap(settings, None, None, {"transport": AppTransport()}, create_keys=True)
     seeded = await seed(hub, 20, PROVIDER_HOST, 9000)
     demo = DemoHub(create_app(settings, hub=hub), hub, seeded, settings)
     yield demo

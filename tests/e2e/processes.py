@@ -77,6 +77,8 @@ class Deployment:
                 str(self.data_dir / "hub-jwks.json"),
                 "--port-base",
                 str(provider_base),
+                "--hub",
+                self.issuer,
             ],
             stdout=subprocess.DEVNULL,
         )

@@ -54,6 +54,8 @@ def test_registry_load_then_directory_import(tmp_path):
     }
     registry = tmp_path / "registry.json"
     registry.write_text(json.dumps(document))
+    # A new hub's data folder: its signing key first (registry load makes none: the hub signs).
+    assert runner.invoke(app, ["keys", "init"], env=env(tmp_path)).exit_code == 0
     loaded = runner.invoke(app, ["registry", "load", str(registry)], env=env(tmp_path))
     assert loaded.exit_code == 0, loaded.output
     assert "2 institutions" in loaded.output and "1 authorizations" in loaded.output
@@ -98,6 +100,7 @@ def test_audit_verify_passes_then_names_a_tampered_entry(tmp_path):
     }
     registry = tmp_path / "registry.json"
     registry.write_text(json.dumps(document))
+    assert runner.invoke(app, ["keys", "init"], env=env(tmp_path)).exit_code == 0
     assert runner.invoke(app, ["registry", "load", str(registry)], env=env(tmp_path)).exit_code == 0
     verified = runner.invoke(app, ["audit", "verify"], env=env(tmp_path))
     assert verified.exit_code == 0, verified.output
@@ -120,6 +123,7 @@ def test_audit_export_writes_a_segment_that_check_segment_verifies_and_prune_kee
     registry.write_text(
         json.dumps({"institutions": [{"enterprise_number": NR, "name": "Register"}]})
     )
+    assert runner.invoke(app, ["keys", "init"], env=env(tmp_path)).exit_code == 0
     assert runner.invoke(app, ["registry", "load", str(registry)], env=env(tmp_path)).exit_code == 0
     exported = runner.invoke(app, ["audit", "export"], env=env(tmp_path))
     assert exported.exit_code == 0, exported.output

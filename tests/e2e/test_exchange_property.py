@@ -83,7 +83,9 @@ requests = st.fixed_dictionaries(
 
 
 async def scenario(tmp: Path, auths: list[dict], granted: list[str], held: list[dict], ask: dict):
-    hub = await bootstrap(make_settings(tmp, registry_cache_seconds=0), None, EverythingProvider())
+    hub = await bootstrap(
+        make_settings(tmp, registry_cache_seconds=0), None, EverythingProvider(), create_keys=True
+    )
     try:
         await hub.registry.put_institution(
             Institution(SOURCE, "Source", "GOV", "http://source.test")

@@ -4,13 +4,14 @@
 - Client assertions: JWTs applications sign with their registered key (RFC 7523 private_key_jwt).
 - Request signatures: a JWS with detached payload over each forwarded request (RFC 7515 App. F).
 
-Keys live as JWK files in a directory; the newest is the signing key, all are published in the
-JWKS so that tokens and signatures made before a rotation still verify until they expire.
+The hub's keys live in a folder (key_folder.py: next, current, previous, retired); every key ever
+used is published in the JWKS, so that tokens, signatures, tree heads and archive segments made
+before a rotation still verify, and the key history says which key endorsed which.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import time
 import uuid
 from pathlib import Path
@@ -20,13 +21,16 @@ from joserfc.errors import ExpiredTokenError, InvalidClaimError, JoseError, Miss
 from joserfc.jwk import KeySet, OKPKey
 
 from ..domain.errors import Refusal
+from ..key_history import public_part
 
 # The request signatures' format is the provider kit's, which verifies them at the institutions.
 from ..providerkit.signatures import ALGORITHMS
 from ..providerkit.signatures import SIGNATURE_REGISTRY as _SIGNATURE_REGISTRY
 from ..providerkit.signatures import verify_detached as verify_detached  # re-exported
 from ..services.ports import Signer
+from .key_folder import CURRENT, NEXT, RETIRED, KeyFolder, NoHubKey, StoredKey, states
 
+log = logging.getLogger("crossroads.keys")
 # Clocks of applications and hub processes drift apart by a few seconds; a minute is generous.
 CLOCK_SKEW_SECONDS = 60
 _TIMES = ("exp", "iat", "nbf")
@@ -71,54 +75,94 @@ def check_claims(
 
 
 class HubKeys(Signer):
-    def __init__(self, keys: list[OKPKey]) -> None:
-        if not keys:
-            raise ValueError("the hub needs at least one signing key")
-        self._keys = keys
-        self.signing_key = keys[-1]
-        self.key_set = KeySet(keys)
+    """The hub's keys as a process sees them: the folder (key_folder.py) read again every
+    `reload_seconds`, and at the moment a scheduled next key becomes current, so that a key
+    published, activated or retired by `crossroads keys` reaches every running process."""
+
+    def __init__(self, folder: KeyFolder, reload_seconds: float = 30.0) -> None:
+        self._folder = folder
+        self._reload_seconds = reload_seconds
+        self._load_at = 0.0
+        self._load(folder.read(), time.time())
+
+    @classmethod
+    def load(cls, directory: Path, reload_seconds: float = 30.0) -> HubKeys:
+        """The keys in `directory`; NoHubKey when it holds none (only `load_or_create`, for the
+        hub that signs, makes the first)."""
+        return cls(KeyFolder(directory), reload_seconds)
+
+    @classmethod
+    def load_or_create(cls, directory: Path, reload_seconds: float = 30.0) -> HubKeys:
+        """The keys in `directory`, the first one created when there is none."""
+        folder = KeyFolder(directory)
+        try:
+            folder.read()
+        except NoHubKey:
+            folder.create_first()
+        return cls(folder, reload_seconds)
+
+    def _load(self, stored: list[StoredKey], now: float) -> None:
+        found = states(stored, now)
+        current = [k for k in stored if found[k.kid] == CURRENT]
+        if not current:
+            raise NoHubKey(f"no current signing key in {self._folder.directory}")
+        self.signing_key = OKPKey.import_key(current[0].jwk)
+        # Access tokens only from keys not retired: a key is retired after the longest token
+        # life, or at once when it leaked; either way no token it signed may count any more.
+        self.key_set = KeySet([OKPKey.import_key(k.jwk) for k in stored if found[k.kid] != RETIRED])
+        self._public = [public_part(k.jwk) for k in stored]
+        self._history = [
+            {
+                "kid": k.kid,
+                "jwk": public_part(k.jwk),
+                "state": found[k.kid],
+                "endorsement": k.endorsement,
+            }
+            for k in stored
+        ]
+        scheduled = [
+            k.activates_at
+            for k in stored
+            if found[k.kid] == NEXT and k.activates_at is not None and k.activates_at > now
+        ]
+        self._load_at = min([now + self._reload_seconds, *scheduled])
+
+    def _fresh(self) -> None:
+        now = time.time()
+        if now < self._load_at:
+            return
+        try:
+            self._load(self._folder.read(), now)
+        except Exception:  # the keys already loaded still sign: a bad folder is logged, retried
+            log.exception("the hub's keys could not be read again from %s", self._folder.directory)
+            self._load_at = now + self._reload_seconds
 
     @property
     def kid(self) -> str:
+        self._fresh()
         return self.signing_key.kid or ""
 
-    @classmethod
-    def load_or_create(cls, directory: Path) -> HubKeys:
-        """Load every `*.jwk.json` in `directory` (oldest first); create one if there is none."""
-        directory.mkdir(parents=True, exist_ok=True)
-        files = sorted(directory.glob("*.jwk.json"))
-        if not files:
-            files = [cls.rotate(directory)]
-        keys = [OKPKey.import_key(json.loads(f.read_text())) for f in files]
-        return cls(keys)
-
-    @staticmethod
-    def rotate(directory: Path) -> Path:
-        """Write a new Ed25519 key; it signs from the next start, older keys stay published."""
-        directory.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-        key = OKPKey.generate_key("Ed25519", parameters={"use": "sig", "alg": "EdDSA"})
-        kid = key.thumbprint()
-        key = OKPKey.import_key(
-            key.as_dict(private=True), parameters={"kid": kid, "use": "sig", "alg": "EdDSA"}
-        )
-        path = directory / f"{stamp}-{kid[:8]}.jwk.json"
-        path.write_text(json.dumps(key.as_dict(private=True)))
-        path.chmod(0o600)
-        return path
-
     def jwks(self) -> dict:
-        return {"keys": [k.as_dict(private=False) for k in self._keys]}
+        """Every key the hub ever used, retired ones included (its JWKS history)."""
+        self._fresh()
+        return {"keys": list(self._public)}
+
+    def key_history(self) -> dict:
+        """The keys in the order they were made, with their state and their endorsement (the
+        transition statement by the key current before; see key_history.py)."""
+        self._fresh()
+        return {"keys": list(self._history)}
 
     # --- access tokens -------------------------------------------------------------------------
 
     def issue_token(self, claims: dict) -> str:
-        header = {"alg": "EdDSA", "kid": self.kid, "typ": "at+jwt"}
+        header = {"alg": "EdDSA", "kid": self.kid, "typ": "at+jwt"}  # self.kid refreshes
         return jwt.encode(header, claims, self.signing_key, algorithms=ALGORITHMS)
 
     def verify_token(self, token: str, now: float) -> dict:
         """Claims of a token this hub signed, current at `now` (`check_claims`, with `exp` and
         `iat` required); Refusal("unauthenticated") otherwise."""
+        self._fresh()
         try:
             claims = jwt.decode(token, self.key_set, algorithms=["EdDSA"]).claims
         except (JoseError, ValueError, TypeError, KeyError):

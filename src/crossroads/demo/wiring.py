@@ -25,7 +25,7 @@ async def bootstrap_demo(
     oidc_http: dict | None = None,
 ) -> Hub:
     """The hub as `bootstrap` builds it, with the development identity provider in demo mode."""
-    hub = await bootstrap(settings, clock, providers, oidc_http)
+    hub = await bootstrap(settings, clock, providers, oidc_http, create_keys=True)
     if settings.demo:
         citizen_secret = settings.citizen_oidc_client_secret
         operator_secret = settings.operator_oidc_client_secret

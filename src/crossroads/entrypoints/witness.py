@@ -17,9 +17,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
+from ..adapters.key_history_source import HttpKeyHistory
 from ..adapters.keys import HubKeys
 from ..adapters.witness_ledger import FileWitnessLedger
 from ..domain.errors import Refusal, framework_refusal
+from ..services.hub_key_trust import HubKeyTrust
 from ..services.witness import Witness
 from ..verifier import MAX_COUNT
 from .api.app import BodyLimit
@@ -55,12 +57,14 @@ class Submission(BaseModel):
     )
 
 
-def create_witness_app(data_dir: Path, hub_jwks: dict) -> FastAPI:
+def create_witness_app(data_dir: Path, hub_jwks: dict, hub_url: str | None = None) -> FastAPI:
     """The witness's API. Its errors are in the hub's format (docs/errors.md): JSON `{code,
     message, field?, request_id}` with `X-Road-Error`; it reads JSON as the hub does
-    (`read_json`)."""
-    keys = HubKeys.load_or_create(data_dir / "keys")
-    witness = Witness(FileWitnessLedger(data_dir / "ledger"), hub_jwks, keys)
+    (`read_json`). It trusts `hub_jwks` and, given the `hub_url`, the keys the hub's key history
+    endorses from them."""
+    keys = HubKeys.load_or_create(data_dir / "keys")  # the witness's own key, not the hub's
+    history = HttpKeyHistory(hub_url) if hub_url else None
+    witness = Witness(FileWitnessLedger(data_dir / "ledger"), HubKeyTrust(hub_jwks, history), keys)
     app = FastAPI(
         title="Crossroads witness",
         openapi_url="/witness/openapi.json",

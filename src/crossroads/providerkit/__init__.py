@@ -8,7 +8,7 @@ and hands the handler the request as a dict; the handler returns the answer as a
 
     from crossroads.providerkit import ProviderApp, HubKeySet
 
-    keys = HubKeySet.from_url("https://hub.example/.well-known/jwks.json")
+    keys = HubKeySet.from_url("https://hub.example/.well-known/jwks.json")  # refreshed: hub_keys.py
     app = ProviderApp("https://nr.example", keys)
 
     @app.service("/services/person.identity/1")
@@ -23,13 +23,11 @@ from __future__ import annotations
 import json
 import logging
 import time
-import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -37,24 +35,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..domain.errors import Refusal, framework_refusal
+from .hub_keys import HubKeySet
 from .signatures import verify_detached
+
+__all__ = ["HubKeySet", "ProviderApp", "SignatureError", "verify_hub_request"]
 
 Handler = Callable[[dict], Awaitable[dict]]
 EventsHandler = Callable[[list], Awaitable[None]]
 MAX_CLOCK_SKEW = 300
 log = logging.getLogger("crossroads.providerkit")
-
-
-class HubKeySet:
-    """The hub's public keys, as published at /.well-known/jwks.json."""
-
-    def __init__(self, jwks: dict) -> None:
-        self.key_set = KeySet.import_key_set(jwks)
-
-    @classmethod
-    def from_url(cls, url: str, timeout: float = 5.0) -> HubKeySet:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return cls(json.load(response))
 
 
 class SignatureError(Exception):
@@ -150,10 +139,10 @@ class ProviderApp:
     async def _signed_json(self, request: Request, url: str) -> Any:
         """The request's JSON body if the hub signed it for `url`; else `unauthenticated`."""
         body = await request.body()
+        signature = request.headers.get("x-crossroads-signature")
+        await self.keys.update_for(signature)  # a key the hub began to sign with: fetch it
         try:
-            header = verify_hub_request(
-                self.keys, request.headers.get("x-crossroads-signature"), body, url
-            )
+            header = verify_hub_request(self.keys, signature, body, url)
         except SignatureError as exc:
             raise Refusal("unauthenticated", f"only the hub calls this service: {exc}.") from None
         if (

@@ -1,12 +1,12 @@
 """The witness: an outside party that countersigns the hub's tree heads, only ever consistently.
 
 A witness remembers the last tree head it countersigned. It countersigns a new one only when the
-hub's signature verifies with the key set the witness was given (pinned, not fetched from the hub
-it watches) and a consistency proof shows that the tree it signed before is a prefix of the new
-one. A head that contradicts what it signed (same size, other root; a smaller tree; a proof
-that does not verify from it) is refused and kept as evidence: that is a split view, the hub
-showing one history to one party and another to another. Anyone holding a head countersigned by
-the witness knows the witness saw the same history.
+hub's signature verifies with a key the witness believes (those it was given, pinned, and those the
+hub's key history endorses from them: hub_key_trust.py) and a consistency proof shows that the tree
+it signed before is a prefix of the new one. A head that contradicts what it signed (same size,
+other root; a smaller tree; a proof that does not verify from it) is refused and kept as evidence:
+that is a split view, the hub showing one history to one party and another to another. Anyone
+holding a head countersigned by the witness knows the witness saw the same history.
 """
 
 from __future__ import annotations
@@ -17,15 +17,19 @@ from typing import Any
 
 from ..domain.errors import Refusal
 from ..verifier import ProofError, tree_head_bytes, verify_consistency, verify_tree_head
+from .hub_key_trust import HubKeyTrust
 from .ports import Signer, WitnessLedger
 
 COSIGNATURE_TYPE = "crossroads-witness-cosignature"
 
 
 class Witness:
-    def __init__(self, ledger: WitnessLedger, hub_jwks: dict[str, Any], signer: Signer) -> None:
+    def __init__(
+        self, ledger: WitnessLedger, hub_keys: HubKeyTrust | dict[str, Any], signer: Signer
+    ) -> None:
+        """`hub_keys`: the hub's keys to believe; a JWKS is believed as it is, nothing more."""
         self._ledger = ledger
-        self._hub_jwks = hub_jwks
+        self._hub_keys = hub_keys if isinstance(hub_keys, HubKeyTrust) else HubKeyTrust(hub_keys)
         self._signer = signer
 
     def latest(self) -> dict[str, Any]:
@@ -39,7 +43,9 @@ class Witness:
         is the hub's consistency proof from size `proof_from` (the last size this witness
         countersigned, 0 for the first). Returns the head with its "cosignature"."""
         try:
-            size, root = verify_tree_head(head, self._hub_jwks)
+            signature = head.get("signature") if isinstance(head, dict) else None
+            jwks = self._hub_keys.jwks_for(signature)
+            size, root = verify_tree_head(head, jwks)
             path = [base64.b64decode(h, validate=True) for h in proof]
         except (ProofError, ValueError) as exc:
             raise Refusal(

@@ -64,7 +64,16 @@ async def token(request: Request, tokens: TokensDep) -> JSONBody:
 
 @router.get("/.well-known/jwks.json", summary="The hub's public keys")
 async def jwks(signer: SignerDep) -> dict:
+    """Every key the hub ever signed with: next, current, previous and retired ones."""
     return signer.jwks()
+
+
+@router.get(
+    "/.well-known/crossroads/key-history",
+    summary="The hub's keys in order, each endorsed by the one before (docs/audit.md)",
+)
+async def key_history(signer: SignerDep) -> dict:
+    return signer.key_history()
 
 
 @router.get(

@@ -50,7 +50,14 @@ def source_app(hub: Hub) -> ProviderApp:
             return unaudited(request, refusal)
         return refusal
 
-    app = ProviderApp(hub.settings.issuer + MOUNT, HubKeySet(hub.keys.jwks()), on_refusal=audited)
+    # The hub's own keys, read in-process (cheap: no bound on how often), so that a key another
+    # hub process began to sign with is known here as soon as this process has read it.
+    keys = HubKeySet(
+        fetch=hub.keys.jwks,
+        refresh_seconds=hub.settings.keys_reload_seconds,
+        min_interval_seconds=0,
+    )
+    app = ProviderApp(hub.settings.issuer + MOUNT, keys, on_refusal=audited)
 
     @app.service("/services/dimona.periods/1")
     async def periods(request: dict) -> dict:

@@ -23,7 +23,9 @@ audit_app = typer.Typer(
 
 
 def _on_hub(current, use):
-    """Run `use(hub)` on a hub wired to the store `current` names, then close it."""
+    """Run `use(hub)` on a hub wired to the store `current` names, then close it; stop with one
+    line when the data folder holds no signing key (bootstrap makes none)."""
+    from ...adapters.key_folder import NoHubKey
     from ...bootstrap import bootstrap
 
     async def run():
@@ -33,7 +35,10 @@ def _on_hub(current, use):
         finally:
             await hub.close()
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except NoHubKey as missing:
+        fail(str(missing), 2)
 
 
 @audit_app.command("verify")
@@ -131,6 +136,8 @@ def audit_prune(
         report = _on_hub(
             current, lambda hub: hub.archive.prune(archive or current.archive_dir(), days)
         )
+    except typer.Exit:  # click's Exit is a RuntimeError too: a refusal already said
+        raise
     except RuntimeError as exc:
         fail(str(exc))
     if not report.segments:
@@ -159,12 +166,14 @@ def audit_check_segment(
     if jwks is not None:
         keys = json.loads(jwks.read_text())
     else:
+        from ...adapters.key_folder import NoHubKey
         from ...adapters.keys import HubKeys
 
         folder = settings().data_dir / "keys"
-        if not folder.is_dir():
+        try:
+            keys = HubKeys.load(folder).jwks()  # every key ever used, retired ones included
+        except NoHubKey:
             fail(f"no hub keys in {folder}: pass --jwks with the key set you trust", 2)
-        keys = HubKeys.load_or_create(folder).jwks()
     previous = None
     for path in files:
         try:
@@ -186,7 +195,12 @@ def witness(
     hub_jwks: Path = typer.Option(
         ...,
         help="The watched hub's JWKS (its /.well-known/jwks.json), obtained "
-        "out of band and pinned.",
+        "out of band and pinned: the keys trusted from the start.",
+    ),
+    hub_url: str | None = typer.Option(
+        None,
+        help="The hub's base URL: where the witness reads the key history "
+        "(/.well-known/crossroads/key-history) to trust the keys endorsed by those it trusts.",
     ),
     data: Path = typer.Option(
         Path("witness"), help="Folder for the witness's key and its ledger of countersigned heads."
@@ -201,7 +215,7 @@ def witness(
     from ..witness import create_witness_app
 
     uvicorn.run(
-        create_witness_app(data, json.loads(hub_jwks.read_text())),
+        create_witness_app(data, json.loads(hub_jwks.read_text()), hub_url),
         host=host,
         port=port,
         log_level="info",

@@ -2,6 +2,8 @@
 migrate_status.py), `openapi` and `keys`.
 
 `serve` and `migrate` create the store when it does not exist: they are how a hub is set up.
+`serve` and `keys init` make the hub's first signing key; `keys rotate`, `activate` and `retire`
+take a key through its life (adapters/key_folder.py, docs/operations.md#the-hubs-signing-keys).
 """
 
 from __future__ import annotations
@@ -67,11 +69,13 @@ def serve(
 
 
 async def _open_once(current: Settings) -> None:
-    """Make the secrets and migrate the store once, before the worker processes start."""
+    """Make the secrets and the first signing key (when there are none) and migrate the store
+    once, before the worker processes start."""
     from ...adapters.sql.store import open_store
-    from ...bootstrap import load_secrets
+    from ...bootstrap import hub_keys, load_secrets
 
     load_secrets(current)
+    hub_keys(current, create=True)
     store = await open_store(current.store_url)
     await store.close()
 
@@ -113,13 +117,101 @@ def openapi(
         output.write_text(text)
 
 
-@keys_app.command("rotate")
-def keys_rotate() -> None:
-    """Create a new hub signing key; older keys stay in the JWKS until removed."""
-    from ...adapters.keys import HubKeys
+@keys_app.command("init")
+def keys_init() -> None:
+    """Set up a new hub's data folder: its first signing key and its generated secrets."""
+    from ...adapters.key_folder import KeyFolder, KeyLifecycleError
+    from ...bootstrap import load_secrets
 
-    path = HubKeys.rotate(settings().data_dir / "keys")
-    out.print(f"new signing key {path}; restart the hub processes to sign with it")
+    current = settings()
+    try:
+        key = KeyFolder(current.data_dir / "keys").create_first()
+    except KeyLifecycleError as exc:
+        fail(f"{exc}: this data folder is set up already", 2)
+    load_secrets(current)
+    out.print(f"first signing key {key.kid} in {key.path}")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    activate_in: float | None = typer.Option(
+        None,
+        min=0,
+        help="Hours until the new key signs (default: when `crossroads keys activate` says).",
+    ),
+) -> None:
+    """Publish a new signing key, endorsed by the current one; it signs once activated."""
+    import time
+
+    from ...adapters.key_folder import KeyFolder, KeyLifecycleError, NoHubKey
+
+    when = None if activate_in is None else time.time() + activate_in * 3600
+    try:
+        key = KeyFolder(settings().data_dir / "keys").publish_next(when)
+    except (KeyLifecycleError, NoHubKey) as exc:
+        fail(str(exc), 2)
+    signs = (
+        "when `crossroads keys activate` says"
+        if when is None
+        else time.strftime("from %Y-%m-%d %H:%M:%S UTC", time.gmtime(when))
+    )
+    out.print(
+        f"next key {key.kid} published (each hub process within CROSSROADS_KEYS_RELOAD_SECONDS);"
+        f" it signs {signs}"
+    )
+
+
+@keys_app.command("activate")
+def keys_activate(
+    kid: str | None = typer.Argument(None, help="The next key to activate (default: the oldest)."),
+) -> None:
+    """Make the next key current: each hub process signs with it once it reads the folder."""
+    from ...adapters.key_folder import KeyFolder, KeyLifecycleError, NoHubKey
+
+    try:
+        key = KeyFolder(settings().data_dir / "keys").activate(kid)
+    except (KeyLifecycleError, NoHubKey) as exc:
+        fail(str(exc), 2)
+    out.print(f"key {key.kid} is current; the one before it verifies until retired")
+
+
+@keys_app.command("retire")
+def keys_retire(
+    kid: str | None = typer.Argument(None, help="The previous key to retire (default: all)."),
+) -> None:
+    """Destroy the private part of replaced keys; their public keys stay published, forever."""
+    from ...adapters.key_folder import KeyFolder, KeyLifecycleError, NoHubKey
+
+    try:
+        retired = KeyFolder(settings().data_dir / "keys").retire(kid)
+    except (KeyLifecycleError, NoHubKey) as exc:
+        fail(str(exc), 2)
+    for key in retired:
+        out.print(f"key {key.kid} retired: verification only")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """The hub's keys, oldest first, with their state."""
+    import time
+
+    from ...adapters.key_folder import KeyFolder, NoHubKey, states
+    from .output import print_rows
+
+    try:
+        stored = KeyFolder(settings().data_dir / "keys").read()
+    except NoHubKey as exc:
+        fail(str(exc), 2)
+    found = states(stored, time.time())
+
+    def when(moment: float | None) -> str:
+        return "" if not moment else time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(moment))
+
+    print_rows(
+        "keys",
+        ["kid", "state", "activates_at", "retired_at"],
+        [[k.kid, found[k.kid], when(k.activates_at), when(k.retired_at)] for k in stored],
+    )
 
 
 @keys_app.command("generate")

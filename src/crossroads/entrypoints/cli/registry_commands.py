@@ -3,7 +3,8 @@ registry and reference directory, straight on its store, through the same use ca
 audited) as the admin API.
 
 `registry load` may create the store (a hub's first registry is how it is set up); every other
-command here needs the store to exist already.
+command here needs the store to exist already. Every one needs the hub's signing key in the data
+folder (they audit their changes in the hub's log), and none makes one.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def registry_load(
 
 def _on_registry(change, create: bool = False):
     """Run one registry use case against the store, as the admin API would (checked, audited)."""
+    from ...adapters.key_folder import NoHubKey
     from ...bootstrap import bootstrap
 
     current = settings() if create else require_store(settings())
@@ -106,6 +108,8 @@ def _on_registry(change, create: bool = False):
         return asyncio.run(run())
     except Refusal as refusal:
         fail(f"{refusal.code}: {refusal.message}")
+    except NoHubKey as missing:
+        fail(str(missing), 2)
 
 
 @registry_app.command("grant")
@@ -179,6 +183,7 @@ def directory_import(
     ),
 ) -> None:
     """Bulk-integrate persons from a file, straight into the store, with a progress bar."""
+    from ...adapters.key_folder import NoHubKey
     from ...bootstrap import bootstrap
     from ..batch import bulk_job, default_parsers
 
@@ -212,7 +217,10 @@ def directory_import(
 
     started = time.perf_counter()
     with bulk_job(default_parsers() if parsers is None else parsers) as pool:
-        report = asyncio.run(run(pool))
+        try:
+            report = asyncio.run(run(pool))
+        except NoHubKey as missing:
+            fail(str(missing), 2)
     elapsed = time.perf_counter() - started
     out.print(
         f"{report.lines:,} lines, {report.applied:,} applied, {len(report.errors):,} rejected "

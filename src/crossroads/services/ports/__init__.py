@@ -10,7 +10,7 @@ Every port is re-exported here, so that `from crossroads.services.ports import X
 them wherever it is defined.
 """
 
-from .audit import AuditLog, HeadTarget, Prove, TransparencyLog, WitnessLedger
+from .audit import AuditLog, HeadTarget, KeyHistorySource, Prove, TransparencyLog, WitnessLedger
 from .calls import ProviderClient, ProviderReply, ReplayGuard, Signer
 from .declarations import (
     BatchFailed,
@@ -35,6 +35,7 @@ __all__ = [
     "DirectoryRepository",
     "HeadTarget",
     "IntegrationChange",
+    "KeyHistorySource",
     "Lease",
     "MutationStore",
     "OfficialForms",

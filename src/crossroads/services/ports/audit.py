@@ -133,6 +133,14 @@ class HeadTarget(abc.ABC):
         """Release connections."""
 
 
+class KeyHistorySource(abc.ABC):
+    """Where a witness reads the hub's key history (/.well-known/crossroads/key-history)."""
+
+    @abc.abstractmethod
+    def fetch(self) -> dict[str, Any]:
+        """The history as the hub serves it; raises when it cannot be had."""
+
+
 class WitnessLedger(abc.ABC):
     """What a witness keeps: the heads it countersigned, and the evidence of split views."""
 

@@ -34,7 +34,13 @@ class Signer(abc.ABC):
         Refusal("invalid_client") otherwise."""
 
     @abc.abstractmethod
-    def jwks(self) -> dict[str, Any]: ...
+    def jwks(self) -> dict[str, Any]:
+        """Every public key the hub ever signed with, retired ones included."""
+
+    @abc.abstractmethod
+    def key_history(self) -> dict[str, Any]:
+        """`{"keys": [{"kid", "jwk", "state", "endorsement"}...]}`, oldest first: each key but the
+        first endorsed by the one current before it (crossroads.key_history)."""
 
 
 class ReplayGuard(abc.ABC):

@@ -58,7 +58,10 @@ def providers(
     publish_every: float = typer.Option(
         0.0, min=0, help="Seconds between two mutations the registers publish to --hub (0: none)."
     ),
-    hub: str = typer.Option("http://127.0.0.1:8000", help="The hub the registers publish to."),
+    hub: str = typer.Option(
+        "http://127.0.0.1:8000",
+        help="The hub the registers publish to, and whose JWKS the sources fetch again.",
+    ),
     data_dir: Path = typer.Option(
         DEFAULT_DATA_DIR, help="Where the registers' application keys are (the demo's data_dir)."
     ),

@@ -194,12 +194,18 @@ def _announce_when_ready(server: uvicorn.Server, hub: str, text: str) -> None:
 
 
 def serve_providers(
-    jwks: Path, host: str, port_base: int, publisher: DemoPublisher | None = None
+    jwks: Path,
+    host: str,
+    port_base: int,
+    publisher: DemoPublisher | None = None,
+    hub: str | None = None,
 ) -> None:
     """Every simulated authentic source of the demo, each on its own port, in one event loop; with
-    a `publisher`, the registers also publish mutations to the hub."""
+    a `publisher`, the registers also publish mutations to the hub. They start from the JWKS in
+    the file `jwks` and, given the `hub`, fetch its JWKS again as a provider does (a rotation)."""
     log_config = configure("warning")
-    keys = HubKeySet(json.loads(jwks.read_text()))
+    url = f"{hub.rstrip('/')}/.well-known/jwks.json" if hub else None
+    keys = HubKeySet(json.loads(jwks.read_text()), url=url)
     apps = provider_apps(keys, host, port_base)
 
     async def run() -> None:
@@ -230,4 +236,4 @@ def serve_demo_providers(
     publisher = None
     if publish_every > 0:
         publisher = DemoPublisher(hub, data_dir, country.persons(persons), publish_every)
-    serve_providers(jwks, host, port_base, publisher)
+    serve_providers(jwks, host, port_base, publisher, hub)

@@ -1,0 +1,138 @@
+"""The hub's public keys as a provider holds them: fetched from the hub's JWKS, and fetched again
+when the hub signs with a key not seen yet, so that the hub's key rotation needs no restart.
+
+The hub publishes its next key before it signs with it (docs/operations.md): a provider that
+refreshes every `refresh_seconds` (5 minutes) knows it in advance. One that does not, or that
+missed it, refreshes the moment a request names an unknown `kid`, at most once every
+`min_interval_seconds` (30 s), so that requests signed with made-up key ids cannot make it hammer
+the hub. A refresh that fails keeps the keys it had and is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from joserfc.jwk import KeySet
+
+log = logging.getLogger("crossroads.providerkit")
+REFRESH_SECONDS = 300.0
+MIN_INTERVAL_SECONDS = 30.0
+
+
+class HubKeySet:
+    """The hub's public keys, as published at /.well-known/jwks.json.
+
+    `HubKeySet(jwks)` holds the keys given, and never changes them; with `url` (or a `fetch`
+    callable returning a JWKS), it fetches them again as the module docstring says. `ProviderApp`
+    calls `update_for(signature)` before it verifies each request."""
+
+    def __init__(
+        self,
+        jwks: dict[str, Any] | None = None,
+        *,
+        url: str | None = None,
+        fetch: Callable[[], dict[str, Any]] | None = None,
+        refresh_seconds: float = REFRESH_SECONDS,
+        min_interval_seconds: float = MIN_INTERVAL_SECONDS,
+        timeout: float = 5.0,
+    ) -> None:
+        if fetch is None and url is not None:
+            fetch = lambda: _get_json(url, timeout)  # noqa: E731
+        self._fetch = fetch
+        self._url = url
+        self.refresh_seconds = refresh_seconds
+        self.min_interval_seconds = min_interval_seconds
+        self._guard = threading.Lock()
+        self._lock: asyncio.Lock | None = None
+        self._background: set[asyncio.Task] = set()
+        if jwks is None:
+            if fetch is None:
+                raise ValueError("HubKeySet needs a JWKS, a url or a fetch")
+            jwks = fetch()
+        self._set(jwks, time.monotonic())
+        # The bound is on fetches a request causes: the first unknown key is fetched at once.
+        self._tried_at = float("-inf")
+
+    @classmethod
+    def from_url(cls, url: str, timeout: float = 5.0, **options: Any) -> HubKeySet:
+        """Fetch the hub's JWKS now (an error if the hub cannot be reached), and again later."""
+        return cls(url=url, timeout=timeout, **options)
+
+    def _set(self, jwks: dict[str, Any], now: float) -> None:
+        self.key_set = KeySet.import_key_set(jwks)
+        self.kids = frozenset(k.kid for k in self.key_set.keys if k.kid)
+        self._fetched_at = now
+
+    def _due(self, kid: str | None, now: float) -> str | None:
+        """Why a refresh is due now ("unknown" kid, or "stale" keys), or None."""
+        if self._fetch is None or now - self._tried_at < self.min_interval_seconds:
+            return None
+        if kid is not None and kid not in self.kids:
+            return "unknown"
+        if now - self._fetched_at >= self.refresh_seconds:
+            return "stale"
+        return None
+
+    def refresh(self) -> bool:
+        """Fetch the JWKS now (blocking); False, with the old keys kept, when that fails."""
+        if self._fetch is None:
+            return False
+        with self._guard:
+            self._tried_at = time.monotonic()
+            try:
+                jwks = self._fetch()
+                self._set(jwks, time.monotonic())
+            except Exception as exc:
+                log.warning(
+                    "the hub's JWKS could not be fetched again (%s); keeping the keys known", exc
+                )
+                return False
+        return True
+
+    async def update_for(self, signature: str | None) -> None:
+        """Before verifying `signature`: fetch the keys again if it names a key not known (and
+        wait for them), or in the background if they are older than `refresh_seconds`."""
+        if self._fetch is None:
+            return
+        kid = _kid(signature) if signature else None
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        if kid is not None and kid not in self.kids:
+            # Through the lock even when no fetch is due: one may be under way for this key.
+            await self._refresh_once(kid)
+        elif self._due(kid, time.monotonic()) == "stale":
+            task = asyncio.create_task(self._refresh_once(kid))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _refresh_once(self, kid: str | None) -> None:
+        assert self._lock is not None
+        async with self._lock:  # requests arriving together with a new kid share one fetch
+            if self._due(kid, time.monotonic()) is not None:
+                await asyncio.to_thread(self.refresh)
+
+
+def _get_json(url: str, timeout: float) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        data = json.load(response)
+    if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
+        raise ValueError(f"{url} is not a JWKS")
+    return data
+
+
+def _kid(signature: str) -> str | None:
+    try:
+        protected = signature.split(".")[0]
+        header = json.loads(base64.urlsafe_b64decode(protected + "=" * (-len(protected) % 4)))
+    except (ValueError, RecursionError):
+        return None
+    kid = header.get("kid") if isinstance(header, dict) else None
+    return kid if isinstance(kid, str) else None
