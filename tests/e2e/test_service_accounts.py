@@ -44,6 +44,8 @@ def served_hub(tmp_path):
     }
     made = runner.invoke(app, ["migrate"], env=env)
     assert made.exit_code == 0, made.output
+    # A new hub's key first: only the signing hub makes one, and every other command needs it.
+    assert runner.invoke(app, ["keys", "init"], env=env).exit_code == 0
     key = tmp_path / "ci.jwk.json"
     account = runner.invoke(
         app,
