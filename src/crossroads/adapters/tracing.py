@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 TRACER = trace.get_tracer("crossroads")
 _on = False  # checked before each span: with tracing off, the hot path pays one test
+_installed = False
 
 
 def enabled() -> bool:
@@ -34,13 +35,17 @@ def enabled() -> bool:
 def install(exporter: SpanExporter | None = None, *, batch: bool = True) -> None:
     """Turn tracing on in this process: spans go to `exporter` (by default the OTLP/HTTP exporter,
     configured from the environment), in batches from a background thread unless `batch` is
-    false. OpenTelemetry allows one tracer provider per process: call this once."""
+    false. OpenTelemetry allows one tracer provider per process: a later call only turns tracing
+    back on (after `uninstall`), with the first call's exporter."""
     # The SDK is imported only here: a hub that does not trace does not load it.
     from opentelemetry.sdk.resources import PROCESS_PID, SERVICE_NAME, Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
-    global _on
+    global _on, _installed
+    if _installed:
+        _on = True
+        return
     if exporter is None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -53,7 +58,7 @@ def install(exporter: SpanExporter | None = None, *, batch: bool = True) -> None
         BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter)
     )
     trace.set_tracer_provider(provider)
-    _on = True
+    _on = _installed = True
 
 
 def uninstall() -> None:
