@@ -5,8 +5,8 @@ What a line holds: the method, the route (`/v1/exchange/{service}`, the template
 matched, so that no value from the URL is written), the status, the duration, the request id
 (the one errors, audit records and the exchange's `X-Request-Id` carry) and the calling
 application's client id once it authenticated (`operator` for the operator). Never the query,
-a header, a token, or a citizen: a path that matched no route is written with every run of
-digits replaced, since it could hold an identifier; a citizen's session is not named at all.
+a header, a token, or a citizen: a path that matched no route is written with every run of four
+digits or more replaced, since it could hold an identifier; a citizen's session is not named.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import uuid
 from typing import Any
 
 log = logging.getLogger("crossroads.access")
-_DIGITS = re.compile(r"\d+")
+_DIGITS = re.compile(r"\d{4,}")  # identifiers are long numbers; `/v1` is not one
 _LONGEST_PATH = 200
 
 
@@ -64,7 +64,7 @@ class AccessLog:
 
 
 def route_of(scope: dict) -> str:
-    """The route's template; else the path with its digits masked, and cut short."""
+    """The route's template; else the path with its long numbers masked, and cut short."""
     route = scope.get("route")
     template = getattr(route, "path_format", None) or getattr(route, "path", None)
     if template:
