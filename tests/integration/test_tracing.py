@@ -14,9 +14,10 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from crossroads.adapters import tracing
 from crossroads.adapters.provider_client import AiohttpProviderClient
+from crossroads.bootstrap import bootstrap
 from crossroads.demo import country
 
-from ..conftest import start_demo_hub
+from ..conftest import make_settings, start_demo_hub
 
 pytestmark = pytest.mark.anyio
 _exporter: list[InMemorySpanExporter] = []  # one for the process, as its tracer provider is
@@ -142,3 +143,15 @@ async def test_a_declaration_batch_is_a_span(spans, tmp_path):
         await demo.hub.close()
     (batch,) = [s for s in spans.get_finished_spans() if s.name == "declaration batch"]
     assert batch.attributes["crossroads.batch_id"] >= 1 and batch.status.is_ok
+
+
+async def test_the_hub_names_its_calls_to_providers_and_to_webhooks_apart(spans, tmp_path):
+    hub = await bootstrap(make_settings(tmp_path, allow_internal_webhooks=True))
+    server, url = await peer(200, [])
+    try:
+        async with server:
+            await hub.providers.post(url, b"{}", {})
+            await hub.webhooks.post(url, b"[]", {})
+    finally:
+        await hub.close()
+    assert [s.name for s in spans.get_finished_spans()] == ["provider call", "push delivery"]
