@@ -32,10 +32,11 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from ..metrics_folder import VARIABLE
+
 # prometheus_client chooses at import between values in memory and values in files, from this
 # variable: `serve` sets it before its workers start (a worker is a new interpreter).
-FOLDER_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
-MULTIPROCESS = bool(os.environ.get(FOLDER_VARIABLE))
+MULTIPROCESS = bool(os.environ.get(VARIABLE))
 SAMPLE_SECONDS = 1.0
 REGISTRY = CollectorRegistry()
 EXCHANGES = Counter(
