@@ -183,6 +183,7 @@ async def bootstrap(
         settings.provider_pool_size,
         public_only=not settings.allow_internal_webhooks,
         tls=settings.outbound_tls("webhook").context(),
+        span_name="push delivery",
     )
     providers = providers or AiohttpProviderClient(
         settings.provider_connect_timeout,

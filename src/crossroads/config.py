@@ -514,6 +514,23 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Lowest level of the JSON logs."
     )
+    access_log: bool = Field(
+        True,
+        description=(
+            "Log every HTTP request at info (logger crossroads.access): method, route, status, "
+            "duration, request id and the calling application; never the query, a token or a "
+            "person's identifier."
+        ),
+    )
+    tracing: bool = Field(
+        False,
+        description=(
+            "Send OpenTelemetry traces (exchanges and their calls to providers, push deliveries, "
+            "declaration batches) with the OTLP/HTTP exporter, which the standard OTEL_* "
+            "variables configure (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, "
+            "OTEL_TRACES_SAMPLER…)."
+        ),
+    )
     demo: bool = Field(
         False,
         description=(

@@ -31,6 +31,7 @@ from multiprocessing import util
 from typing import Any
 
 from ..services.ports import BatchFailed, BatchWorker, WorkerLost
+from .tracing import failed, internal
 
 _PR_SET_PDEATHSIG = 1
 _state: dict[str, Any] = {}  # in the worker process: its event loop and its processor
@@ -100,16 +101,19 @@ class ProcessBatchWorker(BatchWorker):
             raise RuntimeError("the batch worker process could not be started") from exc
 
     async def process(self, batch_id: int) -> None:
-        if self._pool is None:
-            await self.start()
-        assert self._pool is not None
-        try:
-            failure = await asyncio.wrap_future(self._pool.submit(_process, batch_id))
-        except BrokenProcessPool as exc:
-            self._discard()
-            raise WorkerLost(str(exc) or "the batch worker process ended abruptly") from None
-        if failure is not None:
-            raise BatchFailed(failure)
+        with internal("declaration batch", {"crossroads.batch_id": batch_id}) as span:
+            if self._pool is None:
+                await self.start()
+            assert self._pool is not None
+            try:
+                failure = await asyncio.wrap_future(self._pool.submit(_process, batch_id))
+            except BrokenProcessPool as exc:
+                self._discard()
+                failed(span, "the batch worker process ended")
+                raise WorkerLost(str(exc) or "the batch worker process ended abruptly") from None
+            if failure is not None:
+                failed(span, "processing the batch raised")
+                raise BatchFailed(failure)
 
     def _discard(self) -> None:
         pool, self._pool, self.pid = self._pool, None, None

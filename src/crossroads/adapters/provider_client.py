@@ -21,6 +21,7 @@ from aiohttp.resolver import DefaultResolver
 from ..domain.errors import Refusal
 from ..domain.webhooks import is_internal_address
 from ..services.ports import ProviderClient, ProviderReply
+from .tracing import failed, outgoing
 
 MAX_PROVIDER_BODY = 16 * 1024 * 1024
 log = logging.getLogger("crossroads.providers")
@@ -59,7 +60,9 @@ class AiohttpProviderClient(ProviderClient):
         pool_size: int,
         public_only: bool = False,
         tls: ssl.SSLContext | None = None,
+        span_name: str = "provider call",
     ) -> None:
+        """`span_name`: the name of each call's span when tracing is on (adapters/tracing.py)."""
         # True: aiohttp's default context (the system's trust store, no client certificate).
         self._tls: ssl.SSLContext | bool = tls if tls is not None else True
         self._timeout = aiohttp.ClientTimeout(
@@ -67,6 +70,7 @@ class AiohttpProviderClient(ProviderClient):
         )
         self._pool_size = pool_size
         self._public_only = public_only
+        self._span_name = span_name
         self._session: aiohttp.ClientSession | None = None
 
     def _get_session(self) -> aiohttp.ClientSession:
@@ -85,6 +89,20 @@ class AiohttpProviderClient(ProviderClient):
         return self._session
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> ProviderReply:
+        sent = dict(headers)  # the trace context is added to a copy, never to the caller's
+        with outgoing(self._span_name, url, sent) as span:
+            try:
+                reply = await self._post(url, body, sent)
+            except Refusal as refusal:
+                failed(span, refusal.code)
+                raise
+            if span is not None:
+                span.set_attribute("http.response.status_code", reply.status)
+                if reply.status >= 400:
+                    failed(span, f"HTTP {reply.status}")
+            return reply
+
+    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> ProviderReply:
         # aiohttp connects to an address literal without asking the resolver: judged here.
         if self._public_only and is_internal_address(urlsplit(url).hostname or ""):
             raise Refusal(

@@ -1,7 +1,9 @@
-"""Structured logs: one JSON object per line on stderr.
+"""Structured logs: one JSON object per line on stderr, each naming the process that wrote it
+(`pid`, and `worker`: the worker's number under `crossroads serve`, kept by its replacement).
 
 Nothing logged names a person: exchanges are identified by request id, subjects only ever appear
-as keyed hashes, and the access log is off (a path or query could carry an identifier).
+as keyed hashes, and the access log (entrypoints/api/access_log.py) writes the route, never the
+query or a path that matched no route as it was sent.
 """
 
 from __future__ import annotations
@@ -12,6 +14,13 @@ import sys
 import time
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+_worker: int | None = None  # this process's worker number, when a supervisor started it
+
+
+def set_worker(number: int) -> None:
+    """Name this process's lines as worker `number` (set by entrypoints/supervisor.py)."""
+    global _worker
+    _worker = number
 
 
 class JsonFormatter(logging.Formatter):
@@ -22,7 +31,10 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,
         }
+        if _worker is not None:
+            entry["worker"] = _worker
         entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)

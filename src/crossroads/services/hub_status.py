@@ -15,6 +15,17 @@ from .transparency import Sequencer
 
 
 @dataclass(frozen=True)
+class RunningState:
+    """What this process's running parts hold, read without the store: whether it leads the
+    sequencer, and the failures each part counted since the process started."""
+
+    leading: bool
+    publish_failures: int
+    push_failures: int
+    declaration_publish_failures: int
+
+
+@dataclass(frozen=True)
 class StatusGauges:
     leading: bool
     publish_failures: int
@@ -48,13 +59,22 @@ class HubStatus:
         except Exception:
             raise Refusal("not_ready", "the store cannot be reached.") from None
 
-    async def gauges(self) -> StatusGauges:
-        waiting, pending = await self._declarations.backlog()
-        return StatusGauges(
+    def running(self) -> RunningState:
+        return RunningState(
             self._sequencer.leading,
             self._publisher.failures,
             self._push.failures,
+            self._declaration_publisher.failures,
+        )
+
+    async def gauges(self) -> StatusGauges:
+        waiting, pending = await self._declarations.backlog()
+        running = self.running()
+        return StatusGauges(
+            running.leading,
+            running.publish_failures,
+            running.push_failures,
             waiting,
             pending,
-            self._declaration_publisher.failures,
+            running.declaration_publish_failures,
         )

@@ -34,11 +34,14 @@ from . import (
     operator_session,
     ops,
 )
+from .access_log import AccessLog
 from .declarations_source import MOUNT, LazySource
 from .direct import DirectRoute
+from .process_metrics import keep_sampling
 from .request_target import RequestTarget
 from .responses import JSONBody
 from .schemas import ExchangeIn
+from .server_spans import ServerSpans
 from .sessions import OPERATOR_COOKIE, OPERATOR_PATHS, BrowserSessions
 
 DESCRIPTION = """\
@@ -143,6 +146,7 @@ def create_app(
                 running.push_partitions,
             )
         )
+        sampling = asyncio.create_task(keep_sampling(running.status, stop))
         declaring = [
             asyncio.create_task(
                 task.run(
@@ -161,6 +165,7 @@ def create_app(
             await publishing
             await pushing
             await partitioning
+            await sampling
             for task in declaring:
                 await task
             if hub is None:
@@ -174,6 +179,9 @@ def create_app(
         default_response_class=JSONBody,
         docs_url=None,
         redoc_url=None,
+        # FastAPI's own OpenTelemetry records each request's path and query as sent, which can
+        # carry a person's identifier: the hub opens its own server span (server_spans.py).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     docs_page.install(app)  # Swagger UI with its assets served by the hub, not a CDN
     errors.install(app)
@@ -224,6 +232,12 @@ def create_app(
         paths=OPERATOR_PATHS,
         cookie=OPERATOR_COOKIE,
     )
+    # Outermost, so that they time and see what every layer answers (and the request id is set
+    # before any layer asks for it).
+    if settings.access_log:
+        app.add_middleware(AccessLog)
+    if settings.tracing:
+        app.add_middleware(ServerSpans)
     if hub is not None:  # a hub built by the caller (tests, the demo) serves without a lifespan
         app.state.hub = hub
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -1,8 +1,26 @@
 """Prometheus metrics: exchanges by service and outcome, and their latency; the sequencer's
-lease, the declarations' backlog, and the failures the hub's running parts count."""
+lease, the declarations' backlog, and the failures the hub's running parts count.
+
+One process or several. Under `crossroads serve --workers N` (N > 1) the workers share one port,
+so a scrape reaches any one of them: every worker then writes its metrics to files in the folder
+`PROMETHEUS_MULTIPROC_DIR` names (prometheus_client's multiprocess mode, set up by `serve`:
+entrypoints/metrics_folder.py), and whichever answers `/metrics` sums them all. That decides how
+a metric is declared here:
+
+- Counters and histograms count where the event happens (`EXCHANGES.labels(...).inc()`): summed
+  over the workers, the dead ones included, so they never go down while the hub runs.
+- A gauge names its `multiprocess_mode`: how the workers' values combine (`livemax` for "does any
+  running worker hold the lease", `livemostrecent` for a fact about the store that any worker
+  reads alike).
+- A count a service keeps on itself (`PushDispatcher.failures`) is a counter in COUNTED_FAILURES:
+  each worker copies its own count into it (`record`), at each scrape it answers and every
+  SAMPLE_SECONDS in between (entrypoints/api/process_metrics.py), so that a worker that is never
+  scraped is still counted.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -11,8 +29,15 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from ..metrics_folder import VARIABLE
+
+# prometheus_client chooses at import between values in memory and values in files, from this
+# variable: `serve` sets it before its workers start (a worker is a new interpreter).
+MULTIPROCESS = bool(os.environ.get(VARIABLE))
+SAMPLE_SECONDS = 1.0
 REGISTRY = CollectorRegistry()
 EXCHANGES = Counter(
     "crossroads_exchanges",
@@ -29,8 +54,10 @@ LATENCY = Histogram(
 )
 SEQUENCER_LEADER = Gauge(
     "crossroads_audit_sequencer_leader",
-    "1 when this hub process is the audit sequencer (holds the lease), else 0.",
+    "1 when this hub process (or one of the workers of this `serve`) is the audit sequencer"
+    " (holds the lease), else 0.",
     registry=REGISTRY,
+    multiprocess_mode="livemax",
 )
 AUDIT_WRITE_FAILURES = Counter(
     "crossroads_audit_write_failures",
@@ -42,13 +69,15 @@ DECLARATION_BATCHES_WAITING = Gauge(
     "crossroads_declaration_batches_waiting",
     "Batch files of declarations stored and not yet processed (status S).",
     registry=REGISTRY,
+    multiprocess_mode="livemostrecent",
 )
 DECLARATION_EVENTS_PENDING = Gauge(
     "crossroads_declaration_events_pending",
     "Mutations caused by declarations and not yet published to the hub's subscribers.",
     registry=REGISTRY,
+    multiprocess_mode="livemostrecent",
 )
-# Failures the hub's running parts count (each part keeps its own count, read at each scrape):
+# Failures the hub's running parts count (each part keeps its own count, copied by `record`):
 # counters, since they only grow while the process lives (Prometheus adds `_total`).
 COUNTED_FAILURES = {
     "crossroads_tree_head_publish_failures": (
@@ -107,6 +136,27 @@ def observe(service: str) -> Iterator[Outcome]:
         LATENCY.labels(label).observe(time.perf_counter() - started)
 
 
+# In files, a counter of its own per name; in memory, the counts are read at each scrape instead
+# (tests build several hubs in one process, each with its own counts).
+_COUNTED = (
+    {name: Counter(name, text, registry=None) for name, text in COUNTED_FAILURES.items()}
+    if MULTIPROCESS
+    else {}
+)
+_recorded: dict[str, int] = {}
+
+
+def record(leading: bool, failures: Mapping[str, int]) -> None:
+    """Copy this process's own state into its metrics: whether it leads the sequencer, and the
+    failure counts its running parts keep (`failures` names each of COUNTED_FAILURES)."""
+    SEQUENCER_LEADER.set(1 if leading else 0)
+    for name, counter in _COUNTED.items():
+        grown = failures[name] - _recorded.get(name, 0)
+        if grown > 0:
+            counter.inc(grown)
+            _recorded[name] = failures[name]
+
+
 class _Counts(Collector):
     """The failure counts of one scrape, as counters."""
 
@@ -119,8 +169,13 @@ class _Counts(Collector):
 
 
 def exposition(failures: Mapping[str, int]) -> bytes:
-    """The text of /metrics: the process's metrics, then the failure counters read from their
-    owners (`failures` names each of COUNTED_FAILURES)."""
+    """The text of /metrics, once `record` has copied this process's state: every worker's
+    metrics summed from the shared folder; or, in one process, its metrics and the failure
+    counters read from their owners (`failures` names each of COUNTED_FAILURES)."""
+    if MULTIPROCESS:
+        every_worker = CollectorRegistry()
+        MultiProcessCollector(every_worker)
+        return generate_latest(every_worker)
     counted = CollectorRegistry(auto_describe=False)
     counted.register(_Counts(failures))
     return generate_latest(REGISTRY) + generate_latest(counted)

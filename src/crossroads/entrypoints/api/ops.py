@@ -8,12 +8,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from .dependencies import HubStatusDep
 from .errors import openapi_errors
 from .json_input import JSONRoute
-from .metrics import (
-    DECLARATION_BATCHES_WAITING,
-    DECLARATION_EVENTS_PENDING,
-    SEQUENCER_LEADER,
-    exposition,
-)
+from .metrics import DECLARATION_BATCHES_WAITING, DECLARATION_EVENTS_PENDING, exposition
+from .process_metrics import failures, sample
 
 router = APIRouter(route_class=JSONRoute, tags=["operations"])
 
@@ -31,17 +27,9 @@ async def ready(status: HubStatusDep) -> dict:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(status: HubStatusDep) -> Response:
+    # Every worker's metrics, whichever worker answers (entrypoints/api/metrics.py).
     gauges = await status.gauges()
-    SEQUENCER_LEADER.set(1 if gauges.leading else 0)
+    sample(status)
     DECLARATION_BATCHES_WAITING.set(gauges.declaration_batches_waiting)
     DECLARATION_EVENTS_PENDING.set(gauges.declaration_events_pending)
-    return Response(
-        exposition(
-            {
-                "crossroads_tree_head_publish_failures": gauges.publish_failures,
-                "crossroads_push_round_failures": gauges.push_failures,
-                "crossroads_declaration_publish_failures": gauges.declaration_publish_failures,
-            }
-        ),
-        media_type=CONTENT_TYPE_LATEST,
-    )
+    return Response(exposition(failures(status.running())), media_type=CONTENT_TYPE_LATEST)

@@ -28,11 +28,9 @@ def serve(
     workers: int | None = typer.Option(None, help="Hub processes (CROSSROADS_WORKERS)."),
 ) -> None:
     """Run the hub with the settings from the environment."""
-    import uvicorn
-
     from ...config import refuse_demo_mode
-    from ..bounded_http import BoundedHttpToolsProtocol
     from ..logs import configure
+    from ..metrics_folder import shared_metrics
 
     current = settings(host=host, port=port, workers=workers)
     try:
@@ -50,13 +48,26 @@ def serve(
             )  # worker processes read their settings from the environment
     log_config = configure(current.log_level)
     asyncio.run(_open_once(current))
-    uvicorn.run(
+    with shared_metrics(current.workers) as folder:
+        _run(current, log_config, folder)
+
+
+def _run(current: Settings, log_config: dict, folder: Path | None) -> None:
+    """uvicorn's `run`, with the hub's supervisor when there are several workers."""
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+
+    from ..bounded_http import BoundedHttpToolsProtocol
+    from ..metrics_folder import forget
+    from ..supervisor import Supervisor
+
+    config = uvicorn.Config(
         "crossroads.entrypoints.api.asgi:app",
         host=current.host,
         port=current.port,
         workers=current.workers,
         log_config=log_config,
-        access_log=False,
+        access_log=False,  # the hub writes its own (entrypoints/api/access_log.py)
         loop="uvloop",
         http=BoundedHttpToolsProtocol,
         lifespan="on",
@@ -66,6 +77,18 @@ def serve(
         # uvicorn does on every request by default is work for nothing.
         proxy_headers=False,
     )
+    if current.workers > 1:
+        Supervisor(
+            config,
+            sockets=[config.bind_socket()],
+            forget=(lambda pid: forget(folder, pid)) if folder else (lambda pid: None),
+        ).run()
+        return
+    config.load_app()
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        raise typer.Exit(STARTUP_FAILURE)
 
 
 async def _open_once(current: Settings) -> None:
