@@ -40,6 +40,7 @@ from .services.declaration_batches import BatchLimits, DeclarationBatches
 from .services.declaration_events import DeclarationPublisher
 from .services.declaration_queries import DeclarationQueries
 from .services.declarations import DeclarationService
+from .services.deferred_audit import DeferredAudit
 from .services.directory import DirectoryService
 from .services.exchange import ExchangeService
 from .services.four_eyes import FourEyes
@@ -79,6 +80,7 @@ class Hub:
     status: HubStatus
     directory: DirectoryService
     exchange: ExchangeService
+    deferred_audit: DeferredAudit
     mutations: MutationService
     initial_sync: InitialSync
     push: PushDispatcher
@@ -110,6 +112,7 @@ class Hub:
             await self.webhooks.close()
         await self.publisher.close()
         await self.push_queue.close()
+        await self.deferred_audit.close()
         await self.store.close()
 
 
@@ -173,7 +176,12 @@ async def bootstrap(
     clock = clock or Clock()
     keys = hub_keys(settings, create=create_keys)
     loaded = load_secrets(settings)
-    store = await open_store(settings.store_url, pool_size=settings.store_pool_size)
+    store = await open_store(
+        settings.store_url,
+        pool_size=settings.store_pool_size,
+        wait_seconds=settings.store_timeout,
+        statement_seconds=settings.store_statement_timeout,
+    )
     scheme = scheme_for(settings.country)
     hasher = SubjectHasher(loaded.subject_secret)
     cache = RegistryCache(store.registry, settings.registry_cache_seconds)
@@ -278,6 +286,7 @@ async def bootstrap(
         if settings.declarations_source
         else None,
     )
+    deferred_audit = DeferredAudit(store.audit)
     return Hub(
         settings=settings,
         store=store,
@@ -302,7 +311,7 @@ async def bootstrap(
         operators=OperatorAdmin(store.operators, store.audit, clock),
         four_eyes=FourEyes(registry, store.operators, store.audit, clock, settings.four_eyes),
         operator_signin=operator_signin,
-        refusals=RefusalLog(store.audit, clock),
+        refusals=RefusalLog(store.audit, clock, deferred_audit),
         directory=directory,
         exchange=ExchangeService(
             store.registry,
@@ -314,7 +323,9 @@ async def bootstrap(
             scheme,
             hasher,
             cache,
+            deferred_audit,
         ),
+        deferred_audit=deferred_audit,
         mutations=mutations,
         initial_sync=InitialSync(
             directory, store.mutations, cache, providers, keys, store.audit, clock, scheme, hasher
@@ -345,7 +356,13 @@ async def bootstrap(
         registry_queries=RegistryQueries(store.registry, store.mutations),
         declaration_queries=DeclarationQueries(store.declarations, scheme),
         status=HubStatus(
-            store.ping, store.declarations, sequencer, publisher, push, declaration_publisher
+            store.ping,
+            store.declarations,
+            sequencer,
+            publisher,
+            push,
+            declaration_publisher,
+            ready_timeout=settings.ready_timeout,
         ),
     )
 
@@ -427,7 +444,12 @@ async def open_batch_processor(settings: Settings) -> BatchProcessor:
     configure_logs(settings.log_level)
     clock = Clock()
     loaded = load_secrets(settings)
-    store = await open_store(settings.store_url, pool_size=2)
+    store = await open_store(
+        settings.store_url,
+        pool_size=2,
+        wait_seconds=settings.store_timeout,
+        statement_seconds=settings.store_statement_timeout,
+    )
     scheme = scheme_for(settings.country)
     declarations = declaration_service(
         settings,

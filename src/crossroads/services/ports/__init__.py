@@ -24,7 +24,7 @@ from .mutations import Delivery, MutationStore
 from .operators import OperatorRepository
 from .push_queue import PushQueue
 from .registry import RegistryRepository
-from .store import Lease, Store
+from .store import Lease, Store, StoreUnavailable
 
 __all__ = [
     "AuditLog",
@@ -48,6 +48,7 @@ __all__ = [
     "ReplayGuard",
     "Signer",
     "Store",
+    "StoreUnavailable",
     "TransparencyLog",
     "WitnessLedger",
     "WorkerLost",
