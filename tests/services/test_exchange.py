@@ -3,9 +3,8 @@ refusal audited, the highest version, minimisation, and what is forwarded to the
 
 from __future__ import annotations
 
-from datetime import date
-
 import asyncio
+from datetime import date
 
 import orjson
 import pytest

@@ -155,3 +155,12 @@ class WitnessLedger(abc.ABC):
     @abc.abstractmethod
     def evidence(self, record: dict[str, Any]) -> None:
         """Keep a refused, contradicting head durably."""
+
+    @abc.abstractmethod
+    def restored(self, record: dict[str, Any]) -> None:
+        """Keep a hub's restore declaration durably, and its countersigned `record["head"]` as
+        the latest head (services/witness_restore.py)."""
+
+    @abc.abstractmethod
+    def restores(self) -> list[dict[str, Any]]:
+        """Every restore declaration taken, oldest first."""
