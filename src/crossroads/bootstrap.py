@@ -48,6 +48,7 @@ from .services.head_publisher import HeadPublisher, HeadTarget
 from .services.hub_status import HubStatus
 from .services.initial_sync import InitialSync
 from .services.log_auditor import LogAuditor
+from .services.log_restore import LogRestore
 from .services.mutations import MutationService
 from .services.operators import OperatorAdmin
 from .services.ports import MutationStore, ProviderClient, PushQueue
@@ -503,3 +504,18 @@ def settings_for_data_dir(data_dir: Path, **overrides) -> Settings:
     """Settings for a self-contained folder (the demo): SQLite inside it unless a store is given."""
     overrides.setdefault("store_url", f"sqlite:///{data_dir / 'crossroads.sqlite3'}")
     return Settings(data_dir=data_dir, **overrides)
+
+
+def restore_tools(hub: Hub) -> tuple[LogRestore, list[WitnessTarget]]:
+    """What `crossroads audit restore-check | restore-recover` use: the log's restore service
+    and a client of each configured witness (close them after use)."""
+    restore = LogRestore(
+        hub.store.transparency,
+        hub.store.audit,
+        hub.sequencer,
+        hub.audit_proofs,
+        hub.keys.jwks,
+        hub.clock,
+    )
+    tls = hub.settings.outbound_tls("witness").context()
+    return restore, [WitnessTarget(url, tls=tls) for url in hub.settings.witness_urls]
