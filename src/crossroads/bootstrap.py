@@ -266,7 +266,9 @@ async def bootstrap(
         head_every_entries=settings.tree_head_every_entries,
         head_every_seconds=settings.tree_head_every_seconds,
     )
-    publisher = HeadPublisher(store.transparency, proofs.consistency, head_targets(settings))
+    publisher = HeadPublisher(
+        store.transparency, proofs.consistency, head_targets(settings), sequencer.hold_heads
+    )
     push = PushDispatcher(
         store.mutations,
         push_queue,

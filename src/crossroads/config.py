@@ -178,7 +178,7 @@ class Settings(BaseSettings):
         ),
     )
     ready_timeout: float = Field(
-        1.0,
+        2.0,
         gt=0,
         description="Seconds `/ready` waits for the store before answering 503 `not_ready`.",
     )

@@ -44,7 +44,9 @@ class Hub:
             log, keys, CLOCK, head_every_entries=10**9, head_every_seconds=10**9
         )
         self.proofs = AuditProofs(log)
-        self.publisher = HeadPublisher(log, self.proofs.consistency, [witness])
+        self.publisher = HeadPublisher(
+            log, self.proofs.consistency, [witness], self.sequencer.hold_heads
+        )
         self.archive = AuditArchive(log, keys.jwks, CLOCK)
         self.restore = LogRestore(log, store.audit, self.sequencer, self.proofs, keys.jwks, CLOCK)
 
@@ -171,15 +173,19 @@ async def test_a_restore_without_the_archive_is_declared_and_the_witness_records
     await restored.grow(8, "c")
     assert await restored.publisher.publish_latest() == 0 and restored.publisher.failures == 1
     assert await split_views(tmp_path) == []
+    assert restored.sequencer.held is not None  # and so no head is signed when due
     state = await restored.restore.compare("http://w.test", await restored.witness.latest())
     assert state.state == "diverged"  # 12 entries now, not the 10 the witness saw
 
     # No archive holds entries 4-9: the loss is declared, signed, audited and witnessed.
     head, entry, path = await restored.restore.declare(lost, "disk failure; backup of 04:00")
-    cosignature = await restored.witness.declare_restore(head, entry, path)
+    cosignature = await restored.witness.declare_restore(
+        head, entry, path, restored.proofs.consistency, await restored.store.transparency.heads()
+    )
     assert cosignature and (await witnessed(http))["tree_size"] == 13
     [declared] = (await http.get("/witness/v1/restore-declarations")).json()
     assert declared["previous"]["root_hash"] == lost["root_hash"]
+    assert declared["proven_from"] == 4  # the restored log still holds the head of 4 entries
     assert declared["declaration"] == {
         "restored_size": 12,
         "lost_from": 12,
@@ -192,12 +198,18 @@ async def test_a_restore_without_the_archive_is_declared_and_the_witness_records
     assert report.problem is None and report.entries == 13
     # From there on the witness checks the restored history as any other.
     await restored.grow(2, "d")
-    assert await restored.publisher.publish_latest() == 1
+    assert await restored.publisher.publish_latest() == 1 and restored.sequencer.held is None
     assert (await witnessed(http))["tree_size"] == 15 and await split_views(tmp_path) == []
     # A declaration that does not name the witnessed head is refused.
     head, entry, path = await restored.restore.declare(lost, "again")
     with pytest.raises(RuntimeError, match="invalid_restore_declaration"):
-        await restored.witness.declare_restore(head, entry, path)
+        await restored.witness.declare_restore(
+            head,
+            entry,
+            path,
+            restored.proofs.consistency,
+            await restored.store.transparency.heads(),
+        )
     assert (
         json.loads((tmp_path / "witness/ledger/countersigned.jsonl").read_text().splitlines()[-1])[
             "tree_size"

@@ -12,7 +12,7 @@ import httpx
 
 from ..domain.errors import Refusal
 from ..domain.merkle import TreeHead
-from ..services.ports import HeadTarget, Prove
+from ..services.ports import HeadTarget, HistoryMismatch, Prove
 from ..verifier import ProofError, verify_consistency
 
 
@@ -129,21 +129,40 @@ class WitnessTarget(HeadTarget):
             elif root != head.root_hash:
                 raise ProofError("another root for the same size")
         except (Refusal, ProofError) as exc:
-            raise RuntimeError(
+            raise HistoryMismatch(
                 f"the witness {self.url} countersigned a tree of {size} entries that this log "
                 f"does not extend ({exc}): it was restored to an earlier point, or forked. "
                 "Nothing was submitted; run crossroads audit restore-check."
             ) from None
 
-    async def declare_restore(self, head: TreeHead, entry: bytes, path: list[bytes]) -> str:
-        """Submit a restore declaration (services/witness_restore.py); return the witness's
+    async def declare_restore(
+        self, head: TreeHead, entry: bytes, path: list[bytes], prove: Prove, heads: list[TreeHead]
+    ) -> str:
+        """Submit a restore declaration (services/witness_restore.py), proven consistent from the
+        largest of this log's `heads` that the witness countersigned too; return the witness's
         countersignature of the declaring head."""
+        start = 0
+        for kept in sorted(heads, key=lambda h: -h.tree_size):
+            if kept.tree_size >= head.tree_size:
+                continue
+            answer = await self._http.get(
+                f"{self.url}/witness/v1/tree-heads/latest", params={"at_most": kept.tree_size}
+            )
+            if answer.status_code == 404:
+                break  # the witness countersigned nothing this small
+            answer.raise_for_status()
+            if answer.json()["root_hash"] == kept.as_dict()["root_hash"]:
+                start = kept.tree_size  # the same head: the restore kept it
+                break
+        proof = await prove(start, head.tree_size) if start else []
         answer = await self._http.post(
             f"{self.url}/witness/v1/restore-declarations",
             json={
                 "head": head.as_dict(),
                 "entry": base64.b64encode(entry).decode(),
                 "inclusion_path": [base64.b64encode(h).decode() for h in path],
+                "proof_from": start,
+                "consistency_path": [base64.b64encode(h).decode() for h in proof],
             },
         )
         body = answer.json()

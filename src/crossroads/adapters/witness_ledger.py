@@ -39,6 +39,22 @@ class FileWitnessLedger(WitnessLedger):
         _append(self._restores, record)
         self.countersigned({**record["head"], "after_restore": record["declaration"]})
 
+    def countersigned_at_most(self, size: int) -> dict | None:
+        # Read from the end: heads of one history only grow, so the first of at most `size` is
+        # the largest; a restore declaration ends the history it replaced. A rare request (a
+        # restore), so the file is read whole rather than indexed.
+        if not self._heads.exists():
+            return None
+        for line in reversed(self._heads.read_text().splitlines()):
+            if not line.strip():
+                continue
+            head = json.loads(line)
+            if int(head["tree_size"]) <= size:
+                return head
+            if "after_restore" in head:
+                return None
+        return None
+
     def restores(self) -> list[dict]:
         if not self._restores.exists():
             return []

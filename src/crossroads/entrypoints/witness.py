@@ -2,7 +2,7 @@
 
 POST /witness/v1/tree-heads   {"head": <signed tree head>, "proof_from": m,
                                "consistency_path": [...]}
-GET  /witness/v1/tree-heads/latest
+GET  /witness/v1/tree-heads/latest[?at_most=N]
 GET  /witness/.well-known/jwks.json   the witness's public keys, to check its cosignatures
 POST /witness/v1/restore-declarations {"head": ..., "entry": ..., "inclusion_path": [...]}
 GET  /witness/v1/restore-declarations  every restore declaration taken (services/witness_restore.py)
@@ -68,6 +68,20 @@ class RestoreDeclaration(BaseModel):
     entry: str = Field(max_length=8192, description="The declaration entry, canonical, in base64.")
     inclusion_path: list[str] = Field(
         default_factory=list, max_length=64, description="Its inclusion proof, hashes in base64."
+    )
+    proof_from: int = Field(
+        0,
+        ge=0,
+        le=MAX_COUNT,
+        description=(
+            "The largest size this witness countersigned that the restored log still holds "
+            "(GET /witness/v1/tree-heads/latest?at_most=N), 0 when none."
+        ),
+    )
+    consistency_path: list[str] = Field(
+        default_factory=list,
+        max_length=64,
+        description="The consistency proof from proof_from to the head, hashes in base64.",
     )
 
 
@@ -139,12 +153,25 @@ def create_witness_app(data_dir: Path, hub_jwks: dict, hub_url: str | None = Non
         return witness.submit(submission.head, submission.proof_from, submission.consistency_path)
 
     @app.get("/witness/v1/tree-heads/latest")
-    async def latest() -> dict:
-        return witness.latest()
+    async def latest(at_most: int | None = None) -> dict:
+        """The latest head countersigned; with `at_most`, the largest of at most that many
+        entries in the current history (a restore declaration proves consistency from it)."""
+        if at_most is None:
+            return witness.latest()
+        head = ledger.countersigned_at_most(at_most)
+        if head is None:
+            raise Refusal("not_found", f"no head of at most {at_most} entries countersigned.")
+        return head
 
     @app.post("/witness/v1/restore-declarations")
     async def declare_restore(declaration: RestoreDeclaration) -> dict:
-        return restores.declare(declaration.head, declaration.entry, declaration.inclusion_path)
+        return restores.declare(
+            declaration.head,
+            declaration.entry,
+            declaration.inclusion_path,
+            declaration.proof_from,
+            declaration.consistency_path,
+        )
 
     @app.get("/witness/v1/restore-declarations")
     async def restore_declarations() -> list:

@@ -35,7 +35,7 @@ class HubStatus:
         push: PushDispatcher,
         declaration_publisher: DeclarationPublisher,
         *,
-        ready_timeout: float = 1.0,
+        ready_timeout: float = 2.0,
     ) -> None:
         self._ping = ping
         self._ready_timeout = ready_timeout

@@ -8,11 +8,15 @@ detail names the size the log was restored to, the entries lost (`lost_from` to 
 size and root the witness countersigned) and the reason. The entry is the last of a tree head
 the hub signs, so the declaration is signed by that head and kept in the log for good.
 
-The witness takes it only when it names exactly the head it last countersigned, then keeps it in
-its ledger (`restores`, readable by anyone) and countersigns the declaring head: from there on it
-checks the restored history's heads as any others. A restore is thus visible as one, with what
-was lost, to everyone holding the witness's heads; it is neither a split view (which the witness
-still refuses and keeps as evidence) nor silent.
+The witness takes it only when it names exactly the head it last countersigned, and checks the
+restored history against a head it countersigned that the restore kept (`proven_from`, in the
+record: 0 when the backup predates every witnessed head, and then nothing is proven). Whatever
+the declaration says, what lies after `proven_from` in the history the witness saw is replaced,
+and the ledger says so: a restore may lose entries, never silently rewrite those before them.
+The witness keeps the declaration in its ledger (`restores`, readable by anyone) and
+countersigns the declaring head; from there on it checks the restored history's heads as any
+others. A restore is thus visible as one, with what was lost, to everyone holding the witness's
+heads: neither a split view (which the witness still refuses and keeps as evidence) nor silent.
 """
 
 from __future__ import annotations
@@ -23,7 +27,13 @@ from typing import Any
 
 from ..domain.audit import AuditRecord
 from ..domain.errors import Refusal
-from ..verifier import ProofError, leaf_hash, tree_head_bytes, verify_inclusion
+from ..verifier import (
+    ProofError,
+    leaf_hash,
+    tree_head_bytes,
+    verify_consistency,
+    verify_inclusion,
+)
 from .ports import Signer, WitnessLedger
 from .witness import COSIGNATURE_TYPE
 
@@ -64,16 +74,36 @@ class WitnessRestores:
         self._signer = signer
 
     def declare(
-        self, head: dict[str, Any], entry: str, inclusion_path: Sequence[str]
+        self,
+        head: dict[str, Any],
+        entry: str,
+        inclusion_path: Sequence[str],
+        proof_from: int = 0,
+        consistency_path: Sequence[str] = (),
     ) -> dict[str, Any]:
         """Take the declaration `entry` (the canonical record, base64), the last entry of the
-        signed `head`, proven by `inclusion_path`; return the head countersigned."""
+        signed `head`, proven by `inclusion_path`, and the head proven consistent from
+        `proof_from` (a size this witness countersigned in its current history; 0 proves
+        nothing) by `consistency_path`; return the head countersigned."""
         try:
             size, root = self._verify_head(head)
             raw = base64.b64decode(entry, validate=True)
             record = AuditRecord.from_canonical(raw)
             path = [base64.b64decode(h, validate=True) for h in inclusion_path]
             verify_inclusion(size - 1, size, leaf_hash(raw), path, root)
+            kept = self._ledger.countersigned_at_most(min(proof_from, size - 1))
+            if proof_from and (kept is None or int(kept["tree_size"]) != proof_from):
+                raise ProofError(
+                    f"this witness countersigned no head of {proof_from} entries to prove from"
+                )
+            if kept is not None and proof_from:
+                verify_consistency(
+                    proof_from,
+                    size,
+                    base64.b64decode(kept["root_hash"]),
+                    root,
+                    [base64.b64decode(h, validate=True) for h in consistency_path],
+                )
         except (ProofError, ValueError, TypeError) as exc:
             raise _refused(f"the declaration does not verify: {exc}") from None
         last = self._ledger.latest()
@@ -104,7 +134,13 @@ class WitnessRestores:
             ),
         }
         self._ledger.restored(
-            {"declaration": detail, "entry": entry, "previous": last, "head": cosigned}
+            {
+                "declaration": detail,
+                "entry": entry,
+                "previous": last,
+                "proven_from": proof_from,
+                "head": cosigned,
+            }
         )
         return cosigned
 

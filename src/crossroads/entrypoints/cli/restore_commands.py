@@ -102,7 +102,13 @@ def audit_restore_recover(
                 if declare is None:
                     fail(f"{witness.url}: still {state.state}; pass --declare REASON", 1)
                 head, entry, path = await restore.declare(latest, declare)
-                await witness.declare_restore(head, entry, path)
+                await witness.declare_restore(
+                    head,
+                    entry,
+                    path,
+                    hub.audit_proofs.consistency,
+                    await hub.store.transparency.heads(),
+                )
                 out.print(f"{witness.url}: restore declared in the tree of {head.tree_size:,}")
         finally:
             for w in witnesses:

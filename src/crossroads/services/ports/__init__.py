@@ -10,7 +10,15 @@ Every port is re-exported here, so that `from crossroads.services.ports import X
 them wherever it is defined.
 """
 
-from .audit import AuditLog, HeadTarget, KeyHistorySource, Prove, TransparencyLog, WitnessLedger
+from .audit import (
+    AuditLog,
+    HeadTarget,
+    HistoryMismatch,
+    KeyHistorySource,
+    Prove,
+    TransparencyLog,
+    WitnessLedger,
+)
 from .calls import ProviderClient, ProviderReply, ReplayGuard, Signer
 from .declarations import (
     BatchFailed,
@@ -34,6 +42,7 @@ __all__ = [
     "Delivery",
     "DirectoryRepository",
     "HeadTarget",
+    "HistoryMismatch",
     "IntegrationChange",
     "KeyHistorySource",
     "Lease",
