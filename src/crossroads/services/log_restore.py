@@ -33,10 +33,6 @@ class WitnessState:
     witnessed_size: int  # 0: the witness countersigned nothing yet
     state: str  # "in_step", "behind" (entries lost), "diverged" (another history: never normal)
 
-    @property
-    def lost(self) -> int:
-        return self.witnessed_size if self.state == "behind" else 0
-
 
 class LogRestore:
     def __init__(

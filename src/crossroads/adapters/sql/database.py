@@ -250,7 +250,9 @@ class PostgresDatabase(Database):
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.statement_timeout
+        tries = self.pool.max_size + 1  # enough to go through every pooled connection
         while True:
+            tries -= 1
             try:
                 async with self.connection() as conn:
                     with watchdog(conn, deadline - loop.time()):
@@ -259,7 +261,7 @@ class PostgresDatabase(Database):
             except StoreUnavailable as outage:
                 # A read changes nothing: after a connection the server dropped (its restart,
                 # pg_terminate_backend), another may work. The pool discarded the broken one.
-                if is_pool_timeout(outage.__cause__) or loop.time() >= deadline:
+                if is_pool_timeout(outage.__cause__) or not tries or loop.time() >= deadline:
                     raise
 
     @asynccontextmanager
