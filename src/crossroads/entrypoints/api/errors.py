@@ -89,7 +89,8 @@ async def audit_refusal(request: Request, refusal: Refusal, hub: Hub | None = No
         return
     hub = hub or hub_of(request)
     if isinstance(refusal, StoreUnavailable):  # recorded once the store is back
-        hub.refusals.defer(await refused_request(request, refusal, hub))
+        # Who asked, only as far as known: reading a token's mark would wait on the store again.
+        hub.refusals.defer(await refused_request(request, refusal, hub, look_up_caller=False))
         return
     if refusal.code in _NOT_RECORDED:
         return
@@ -97,11 +98,14 @@ async def audit_refusal(request: Request, refusal: Refusal, hub: Hub | None = No
 
 
 async def refused_request(
-    request: Request, refusal: Refusal, hub: Hub, **detail: object
+    request: Request, refusal: Refusal, hub: Hub, *, look_up_caller: bool = True, **detail: object
 ) -> RefusedRequest:
-    """A refusal given at the door, for the refusal log: who asked (when known), the route, the
-    code, the offending field, and `detail` (e.g. the item of a batch refused alone)."""
-    caller = await _caller(request, hub)
+    """A refusal given at the door, for the refusal log: who asked (when known; with
+    `look_up_caller`, also from a bearer token not yet checked), the route, the code, the
+    offending field, and `detail` (e.g. the item of a batch refused alone)."""
+    caller = (
+        await _caller(request, hub) if look_up_caller else getattr(request.state, "caller", None)
+    )
     if isinstance(
         refusal, RevokedCredential
     ):  # a token whose signature holds names its application
