@@ -64,12 +64,13 @@ class Database(abc.ABC):
         return rows[0] if rows else None
 
     @abc.abstractmethod
-    def transaction(self, large: bool = False) -> Any:
+    def transaction(self, large: bool = False, *, slow: bool = False) -> Any:
         """An async context manager yielding a Transaction; commits on success, rolls back on error.
 
         `large`: the transaction writes a large value (a batch file); SQLite then runs its
         statements and its commit in a thread, so the event loop is not held while the value is
-        copied into the log and synced."""
+        copied into the log and synced. `slow`: its statements may rightly take long (a schema
+        migration, or waiting for another process's): PostgreSQL's statement bound is lifted."""
 
     @abc.abstractmethod
     async def close(self) -> None: ...
@@ -124,7 +125,9 @@ class SQLiteDatabase(Database):
         return self._reader.execute(sql, params).fetchall()
 
     @asynccontextmanager
-    async def transaction(self, large: bool = False) -> AsyncIterator[Transaction]:
+    async def transaction(
+        self, large: bool = False, *, slow: bool = False
+    ) -> AsyncIterator[Transaction]:
         async with self._lock:
             await begin_immediate_async(self._writer)
             try:
@@ -153,9 +156,9 @@ _BULK_ROWS = 1000  # from this many rows, insert_rows uses COPY
 
 
 class _PostgresTransaction(Transaction):
-    """Each statement under the watchdog (outage.py): `bound` seconds at most."""
+    """Each statement under the watchdog (outage.py): `bound` seconds at most (None: unbounded)."""
 
-    def __init__(self, conn: Any, bound: float) -> None:
+    def __init__(self, conn: Any, bound: float | None) -> None:
         self._conn = conn
         self._bound = bound
 
@@ -265,10 +268,12 @@ class PostgresDatabase(Database):
                     raise
 
     @asynccontextmanager
-    async def transaction(self, large: bool = False) -> AsyncIterator[Transaction]:
+    async def transaction(
+        self, large: bool = False, *, slow: bool = False
+    ) -> AsyncIterator[Transaction]:
         # BEGIN and COMMIT by hand (the connection is in autocommit), each under the watchdog
         # like the statements between them.
-        bound = self.statement_timeout
+        bound = None if slow else self.statement_timeout
         async with self.connection() as conn:
             with watchdog(conn, bound):
                 await conn.execute("BEGIN")

@@ -74,9 +74,12 @@ def _cut(conn: Any) -> None:
 
 
 @contextlib.contextmanager
-def watchdog(conn: Any, seconds: float) -> Iterator[None]:
+def watchdog(conn: Any, seconds: float | None) -> Iterator[None]:
     """Within the block, `conn` may wait on the server `seconds` at most: past that its socket is
-    shut down and the statement waiting fails as a lost connection (an outage)."""
+    shut down and the statement waiting fails as a lost connection (an outage). None: no bound."""
+    if seconds is None:
+        yield
+        return
     handle = asyncio.get_running_loop().call_later(seconds, _cut, conn)
     try:
         yield
