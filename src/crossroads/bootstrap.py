@@ -265,6 +265,9 @@ async def bootstrap(
         clock,
         head_every_entries=settings.tree_head_every_entries,
         head_every_seconds=settings.tree_head_every_seconds,
+        # Until the publisher has compared the log with the witnesses' heads: a store restored
+        # to an earlier point signs nothing that contradicts them (docs/operations.md).
+        held="comparing the log with the witnesses' heads" if settings.witness_urls else None,
     )
     publisher = HeadPublisher(
         store.transparency, proofs.consistency, head_targets(settings), sequencer.hold_heads

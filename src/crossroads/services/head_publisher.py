@@ -45,6 +45,8 @@ class HeadPublisher:
         it."""
         head = await self._log.latest_head()
         if head is None:
+            if self._hold is not None:
+                self._hold(None)  # nothing signed yet: nothing to contradict
             return 0
         took = 0
         mismatch: str | None = None

@@ -47,7 +47,9 @@ class Sequencer:
         head_every_entries: int,
         head_every_seconds: float,
         batch: int = 5000,
+        held: str | None = None,
     ) -> None:
+        """`held`: start with heads held (hold_heads), until the publisher lets them go."""
         self._log = log_store
         self._signer = signer
         self._clock = clock
@@ -60,7 +62,7 @@ class Sequencer:
             asyncio.Lock()
         )  # steps of one sequencer never interleave: they share the frontier
         self.leading = False  # holds the lease (see run); reported in /metrics
-        self.held: str | None = None  # why heads are not signed now (hold_heads), or None
+        self.held = held  # why heads are not signed now (hold_heads), or None
 
     def hold_heads(self, reason: str | None) -> None:
         """Stop signing tree heads for `reason` (a witness countersigned a head this log does
@@ -69,7 +71,7 @@ class Sequencer:
         if reason is not None and self.held is None:
             log.critical("tree heads are not signed until the restore procedure is run: %s", reason)
         elif reason is None and self.held is not None:
-            log.warning("every witness is in step again: tree heads are signed again")
+            log.info("the log extends every witness's head: tree heads are signed")
         self.held = reason
 
     async def step(self) -> int:
