@@ -40,6 +40,7 @@ from .services.declaration_batches import BatchLimits, DeclarationBatches
 from .services.declaration_events import DeclarationPublisher
 from .services.declaration_queries import DeclarationQueries
 from .services.declarations import DeclarationService
+from .services.deferred_audit import DeferredAudit
 from .services.directory import DirectoryService
 from .services.exchange import ExchangeService
 from .services.four_eyes import FourEyes
@@ -47,6 +48,7 @@ from .services.head_publisher import HeadPublisher, HeadTarget
 from .services.hub_status import HubStatus
 from .services.initial_sync import InitialSync
 from .services.log_auditor import LogAuditor
+from .services.log_restore import LogRestore
 from .services.mutations import MutationService
 from .services.operators import OperatorAdmin
 from .services.ports import MutationStore, ProviderClient, PushQueue
@@ -79,6 +81,7 @@ class Hub:
     status: HubStatus
     directory: DirectoryService
     exchange: ExchangeService
+    deferred_audit: DeferredAudit
     mutations: MutationService
     initial_sync: InitialSync
     push: PushDispatcher
@@ -110,6 +113,7 @@ class Hub:
             await self.webhooks.close()
         await self.publisher.close()
         await self.push_queue.close()
+        await self.deferred_audit.close()
         await self.store.close()
 
 
@@ -173,7 +177,12 @@ async def bootstrap(
     clock = clock or Clock()
     keys = hub_keys(settings, create=create_keys)
     loaded = load_secrets(settings)
-    store = await open_store(settings.store_url, pool_size=settings.store_pool_size)
+    store = await open_store(
+        settings.store_url,
+        pool_size=settings.store_pool_size,
+        wait_seconds=settings.store_timeout,
+        statement_seconds=settings.store_statement_timeout,
+    )
     scheme = scheme_for(settings.country)
     hasher = SubjectHasher(loaded.subject_secret)
     cache = RegistryCache(store.registry, settings.registry_cache_seconds)
@@ -257,8 +266,13 @@ async def bootstrap(
         clock,
         head_every_entries=settings.tree_head_every_entries,
         head_every_seconds=settings.tree_head_every_seconds,
+        # Until the publisher has compared the log with the witnesses' heads: a store restored
+        # to an earlier point signs nothing that contradicts them (docs/operations.md).
+        held="comparing the log with the witnesses' heads" if settings.witness_urls else None,
     )
-    publisher = HeadPublisher(store.transparency, proofs.consistency, head_targets(settings))
+    publisher = HeadPublisher(
+        store.transparency, proofs.consistency, head_targets(settings), sequencer.hold_heads
+    )
     push = PushDispatcher(
         store.mutations,
         push_queue,
@@ -279,6 +293,7 @@ async def bootstrap(
         if settings.declarations_source
         else None,
     )
+    deferred_audit = DeferredAudit(store.audit)
     return Hub(
         settings=settings,
         store=store,
@@ -303,7 +318,7 @@ async def bootstrap(
         operators=OperatorAdmin(store.operators, store.audit, clock),
         four_eyes=FourEyes(registry, store.operators, store.audit, clock, settings.four_eyes),
         operator_signin=operator_signin,
-        refusals=RefusalLog(store.audit, clock),
+        refusals=RefusalLog(store.audit, clock, deferred_audit),
         directory=directory,
         exchange=ExchangeService(
             store.registry,
@@ -315,7 +330,9 @@ async def bootstrap(
             scheme,
             hasher,
             cache,
+            deferred_audit,
         ),
+        deferred_audit=deferred_audit,
         mutations=mutations,
         initial_sync=InitialSync(
             directory, store.mutations, cache, providers, keys, store.audit, clock, scheme, hasher
@@ -346,7 +363,13 @@ async def bootstrap(
         registry_queries=RegistryQueries(store.registry, store.mutations),
         declaration_queries=DeclarationQueries(store.declarations, scheme),
         status=HubStatus(
-            store.ping, store.declarations, sequencer, publisher, push, declaration_publisher
+            store.ping,
+            store.declarations,
+            sequencer,
+            publisher,
+            push,
+            declaration_publisher,
+            ready_timeout=settings.ready_timeout,
         ),
     )
 
@@ -428,7 +451,12 @@ async def open_batch_processor(settings: Settings) -> BatchProcessor:
     configure_logs(settings.log_level)
     clock = Clock()
     loaded = load_secrets(settings)
-    store = await open_store(settings.store_url, pool_size=2)
+    store = await open_store(
+        settings.store_url,
+        pool_size=2,
+        wait_seconds=settings.store_timeout,
+        statement_seconds=settings.store_statement_timeout,
+    )
     scheme = scheme_for(settings.country)
     declarations = declaration_service(
         settings,
@@ -482,3 +510,18 @@ def settings_for_data_dir(data_dir: Path, **overrides) -> Settings:
     """Settings for a self-contained folder (the demo): SQLite inside it unless a store is given."""
     overrides.setdefault("store_url", f"sqlite:///{data_dir / 'crossroads.sqlite3'}")
     return Settings(data_dir=data_dir, **overrides)
+
+
+def restore_tools(hub: Hub) -> tuple[LogRestore, list[WitnessTarget]]:
+    """What `crossroads audit restore-check | restore-recover` use: the log's restore service
+    and a client of each configured witness (close them after use)."""
+    restore = LogRestore(
+        hub.store.transparency,
+        hub.store.audit,
+        hub.sequencer,
+        hub.audit_proofs,
+        hub.keys.jwks,
+        hub.clock,
+    )
+    tls = hub.settings.outbound_tls("witness").context()
+    return restore, [WitnessTarget(url, tls=tls) for url in hub.settings.witness_urls]

@@ -160,6 +160,28 @@ class Settings(BaseSettings):
         200, ge=1, description="Pooled connections to providers, per hub process."
     )
     store_pool_size: int = Field(10, ge=1, description="PostgreSQL connections per hub process.")
+    store_timeout: float = Field(
+        5.0,
+        gt=0,
+        description=(
+            "Seconds to connect to PostgreSQL or to wait for a pooled connection; a silent network "
+            "is given up on after as long (TCP keepalives, tcp_user_timeout). Past it a request "
+            "is answered 503 `not_ready`."
+        ),
+    )
+    store_statement_timeout: float = Field(
+        30.0,
+        gt=0,
+        description=(
+            "Seconds one PostgreSQL statement may wait on the server before its connection is "
+            "cut and the request answered 503 `not_ready` (a server that stopped answering)."
+        ),
+    )
+    ready_timeout: float = Field(
+        2.0,
+        gt=0,
+        description="Seconds `/ready` waits for the store before answering 503 `not_ready`.",
+    )
     provisional_days: int = Field(
         30,
         ge=1,

@@ -4,6 +4,7 @@ consistent ones."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 
 import httpx
@@ -93,11 +94,27 @@ async def test_consistent_heads_are_countersigned_and_a_split_view_is_refused_wi
     assert await honest.store.transparency.cosignatures(5) != {}
 
     # Another history under the same key: the operator shows it to someone else.
+    # The hub's own publisher checks the witnessed head first and submits nothing (a restored
+    # log does the same: docs/operations.md, "Backup and restore").
     forked = await hub("forked")
-    await forked.grow(13, "b")
+    forked_13 = await forked.grow(13, "b")
     assert await forked.publisher.publish_latest() == 0 and forked.publisher.failures == 1
-    await forked.grow(7, "b")
-    assert await forked.publisher.publish_latest() == 0 and forked.publisher.failures == 2
+    assert not (tmp_path / "witness/ledger/split-views.jsonl").exists()
+    # An operator who submits anyway, by hand, is refused by the witness, which keeps evidence.
+    forked_20 = await forked.grow(7, "b")
+    for head, proof_from in ((forked_13, 0), (forked_20, 13)):
+        proof = await AuditProofs(forked.store.transparency).consistency(proof_from, 20)
+        answer = await http.post(
+            "/witness/v1/tree-heads",
+            json={
+                "head": head.as_dict(),
+                "proof_from": proof_from,
+                "consistency_path": [base64.b64encode(h).decode() for h in proof]
+                if proof_from
+                else [],
+            },
+        )
+        assert answer.status_code == 409 and answer.json()["code"] == "split_view"
     assert await forked.store.transparency.cosignatures(13) == {}  # refused: nothing to show
     evidence = [
         json.loads(line)

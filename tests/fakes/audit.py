@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from crossroads.domain.audit import AuditRecord
-from crossroads.services.ports import AuditLog
+from crossroads.services.ports import AuditLog, StoreUnavailable
 
 
 class MemoryAuditLog(AuditLog):
     def __init__(self) -> None:
         self.entries: list[bytes] = []  # canonical records; seq = position + 1
+        self.unreachable = False  # True: appends fail as when the store is out
 
     async def append(self, record: AuditRecord) -> int:
+        if self.unreachable:
+            raise StoreUnavailable()
         self.entries.append(record.canonical())
         return len(self.entries)
 

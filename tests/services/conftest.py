@@ -28,6 +28,7 @@ from crossroads.domain.subjects import SubjectHasher
 from crossroads.domain.webhooks import WebhookPolicy
 from crossroads.services.auth import TokenService
 from crossroads.services.clock import FixedClock
+from crossroads.services.deferred_audit import DeferredAudit
 from crossroads.services.directory import DirectoryService
 from crossroads.services.exchange import ExchangeService
 from crossroads.services.mutations import MutationService
@@ -90,6 +91,7 @@ def world(tmp_path) -> World:
             scheme,
             hasher,
             cache,
+            DeferredAudit(store.audit),
         ),
         TokenService(
             store.registry,

@@ -3,6 +3,7 @@ refusal audited, the highest version, minimisation, and what is forwarded to the
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 import orjson
@@ -11,7 +12,7 @@ import pytest
 from crossroads.domain.errors import Refusal
 from crossroads.domain.registry import Service
 from crossroads.services.exchange import ExchangeRequest
-from crossroads.services.ports import ProviderReply
+from crossroads.services.ports import ProviderReply, StoreUnavailable
 
 from .conftest import NR, PERSON, STRANGER, WELFARE, WELFARE_APP, seed_identity
 
@@ -147,3 +148,21 @@ async def test_a_person_no_longer_held_on_the_day_asked_about_is_refused(world):
         await world.exchange.handle(ask())
     assert refused.value.code == "period_outside_integration"
     assert date(2025, 12, 31) < world.clock.today()
+
+
+async def test_an_answer_whose_record_cannot_be_written_is_withheld_and_audited_once_back(world):
+    await seed_identity(world)
+    await integrate(world)
+    world.providers.answers["http://nr.test/services/person.identity/1"] = answering(IDENTITY)
+    world.store.audit.unreachable = True
+    with pytest.raises(StoreUnavailable) as refused:
+        await world.exchange.handle(ask(request_id="r-out"))
+    assert refused.value.code == "not_ready" and refused.value.audited
+    assert world.records("exchange") == []  # the provider answered; the caller was told nothing
+    world.store.audit.unreachable = False
+    for _ in range(100):
+        if world.records("exchange"):
+            break
+        await asyncio.sleep(0.02)
+    [record] = world.records("exchange")
+    assert (record.outcome, record.request_id, record.providers) == ("not_ready", "r-out", (NR,))

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import httpx
 
+from ..domain.errors import Refusal
 from ..domain.merkle import TreeHead
-from ..services.ports import HeadTarget, Prove
+from ..services.ports import HeadTarget, HistoryMismatch, Prove
+from ..verifier import ProofError, verify_consistency
 
 
 class DirectoryTarget(HeadTarget):
@@ -60,7 +62,10 @@ class WitnessTarget(HeadTarget):
 
     async def publish(self, head: TreeHead, prove: Prove) -> str:
         if self._witnessed is None:
-            self._witnessed = await self._witnessed_size()
+            latest = await self.latest()
+            if latest is not None:
+                await self._check_extends(latest, head, prove)
+            self._witnessed = int(latest["tree_size"]) if latest else 0
         for _ in range(2):  # a second try when the witness moved on meanwhile (another hub process)
             start = min(self._witnessed, head.tree_size)
             proof = await prove(start, head.tree_size) if 0 < start < head.tree_size else []
@@ -101,9 +106,70 @@ class WitnessTarget(HeadTarget):
         if self._owns_http:
             await self._http.aclose()
 
-    async def _witnessed_size(self) -> int:
+    async def latest(self) -> dict | None:
+        """The witness's latest countersigned head; None when it has countersigned nothing."""
         answer = await self._http.get(f"{self.url}/witness/v1/tree-heads/latest")
         if answer.status_code == 404:
-            return 0
+            return None
         answer.raise_for_status()
-        return int(answer.json()["tree_size"])
+        return answer.json()
+
+    async def _check_extends(self, latest: dict, head: TreeHead, prove: Prove) -> None:
+        """Before a first submission, check here that the log extends what the witness
+        countersigned. A log restored to an earlier point, then grown again, does not: submitted,
+        its heads would be kept by the witness as a split view. Nothing is submitted then, until
+        the restore is recovered or declared (services/log_restore.py)."""
+        size, root = int(latest["tree_size"]), base64.b64decode(latest["root_hash"])
+        try:
+            if size > head.tree_size:
+                await prove(head.tree_size, size)  # raises unless this log holds that many
+            elif size < head.tree_size:
+                proof = await prove(size, head.tree_size)
+                verify_consistency(size, head.tree_size, root, head.root_hash, proof)
+            elif root != head.root_hash:
+                raise ProofError("another root for the same size")
+        except (Refusal, ProofError) as exc:
+            raise HistoryMismatch(
+                f"the witness {self.url} countersigned a tree of {size} entries that this log "
+                f"does not extend ({exc}): it was restored to an earlier point, or forked. "
+                "Nothing was submitted; run crossroads audit restore-check."
+            ) from None
+
+    async def declare_restore(
+        self, head: TreeHead, entry: bytes, path: list[bytes], prove: Prove, heads: list[TreeHead]
+    ) -> str:
+        """Submit a restore declaration (services/witness_restore.py), proven consistent from the
+        largest of this log's `heads` that the witness countersigned too; return the witness's
+        countersignature of the declaring head."""
+        start = 0
+        for kept in sorted(heads, key=lambda h: -h.tree_size):
+            if kept.tree_size >= head.tree_size:
+                continue
+            answer = await self._http.get(
+                f"{self.url}/witness/v1/tree-heads/latest", params={"at_most": kept.tree_size}
+            )
+            if answer.status_code == 404:
+                break  # the witness countersigned nothing this small
+            answer.raise_for_status()
+            if answer.json()["root_hash"] == kept.as_dict()["root_hash"]:
+                start = kept.tree_size  # the same head: the restore kept it
+                break
+        proof = await prove(start, head.tree_size) if start else []
+        answer = await self._http.post(
+            f"{self.url}/witness/v1/restore-declarations",
+            json={
+                "head": head.as_dict(),
+                "entry": base64.b64encode(entry).decode(),
+                "inclusion_path": [base64.b64encode(h).decode() for h in path],
+                "proof_from": start,
+                "consistency_path": [base64.b64encode(h).decode() for h in proof],
+            },
+        )
+        body = answer.json()
+        if answer.status_code != 200:
+            raise RuntimeError(
+                f"the witness {self.url} refused the restore declaration: "
+                f"{body.get('code')}: {body.get('message')}"
+            )
+        self._witnessed = head.tree_size
+        return body["cosignature"]

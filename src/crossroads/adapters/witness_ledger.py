@@ -1,4 +1,5 @@
-"""A witness's memory in plain files: countersigned heads and split-view evidence, as JSON lines.
+"""A witness's memory in plain files: countersigned heads, split-view evidence and hubs' restore
+declarations, as JSON lines.
 
 Append-only and synced before the cosignature leaves the witness, so a restarted witness never
 countersigns a history that contradicts one it vouched for before the crash.
@@ -18,6 +19,7 @@ class FileWitnessLedger(WitnessLedger):
         directory.mkdir(parents=True, exist_ok=True)
         self._heads = directory / "countersigned.jsonl"
         self._evidence = directory / "split-views.jsonl"
+        self._restores = directory / "restores.jsonl"
         self._latest: dict | None = None
         if self._heads.exists():
             lines = [line for line in self._heads.read_text().splitlines() if line.strip()]
@@ -32,6 +34,31 @@ class FileWitnessLedger(WitnessLedger):
 
     def evidence(self, record: dict) -> None:
         _append(self._evidence, record)
+
+    def restored(self, record: dict) -> None:
+        _append(self._restores, record)
+        self.countersigned({**record["head"], "after_restore": record["declaration"]})
+
+    def countersigned_at_most(self, size: int) -> dict | None:
+        # Read from the end: heads of one history only grow, so the first of at most `size` is
+        # the largest; a restore declaration ends the history it replaced. A rare request (a
+        # restore), so the file is read whole rather than indexed.
+        if not self._heads.exists():
+            return None
+        for line in reversed(self._heads.read_text().splitlines()):
+            if not line.strip():
+                continue
+            head = json.loads(line)
+            if int(head["tree_size"]) <= size:
+                return head
+            if "after_restore" in head:
+                return None
+        return None
+
+    def restores(self) -> list[dict]:
+        if not self._restores.exists():
+            return []
+        return [json.loads(line) for line in self._restores.read_text().splitlines() if line]
 
 
 def _append(path: Path, record: dict) -> None:

@@ -201,6 +201,12 @@ _CODES = [
         "showed two histories. The witness keeps the evidence.",
     ),
     ErrorCode(
+        "invalid_restore_declaration",
+        422,
+        "Witness: the restore declaration does not name the head this witness last "
+        "countersigned, is not the last entry of the signed head, or does not verify.",
+    ),
+    ErrorCode(
         "malformed_xml",
         400,
         "The XML is not well formed, or its root is not the form the endpoint takes (Dimona, "

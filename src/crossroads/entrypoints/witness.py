@@ -2,8 +2,10 @@
 
 POST /witness/v1/tree-heads   {"head": <signed tree head>, "proof_from": m,
                                "consistency_path": [...]}
-GET  /witness/v1/tree-heads/latest
+GET  /witness/v1/tree-heads/latest[?at_most=N]
 GET  /witness/.well-known/jwks.json   the witness's public keys, to check its cosignatures
+POST /witness/v1/restore-declarations {"head": ..., "entry": ..., "inclusion_path": [...]}
+GET  /witness/v1/restore-declarations  every restore declaration taken (services/witness_restore.py)
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from ..adapters.witness_ledger import FileWitnessLedger
 from ..domain.errors import Refusal, framework_refusal
 from ..services.hub_key_trust import HubKeyTrust
 from ..services.witness import Witness
-from ..verifier import MAX_COUNT
+from ..services.witness_restore import WitnessRestores
+from ..verifier import MAX_COUNT, verify_tree_head
 from .api.app import BodyLimit
 from .api.errors import refusal_from_errors, request_id
 from .api.json_input import JSONRoute
@@ -57,6 +60,31 @@ class Submission(BaseModel):
     )
 
 
+class RestoreDeclaration(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    head: dict = Field(
+        description="The hub's signed tree head whose last entry is the declaration."
+    )
+    entry: str = Field(max_length=8192, description="The declaration entry, canonical, in base64.")
+    inclusion_path: list[str] = Field(
+        default_factory=list, max_length=64, description="Its inclusion proof, hashes in base64."
+    )
+    proof_from: int = Field(
+        0,
+        ge=0,
+        le=MAX_COUNT,
+        description=(
+            "The largest size this witness countersigned that the restored log still holds "
+            "(GET /witness/v1/tree-heads/latest?at_most=N), 0 when none."
+        ),
+    )
+    consistency_path: list[str] = Field(
+        default_factory=list,
+        max_length=64,
+        description="The consistency proof from proof_from to the head, hashes in base64.",
+    )
+
+
 def create_witness_app(data_dir: Path, hub_jwks: dict, hub_url: str | None = None) -> FastAPI:
     """The witness's API. Its errors are in the hub's format (docs/errors.md): JSON `{code,
     message, field?, request_id}` with `X-Road-Error`; it reads JSON as the hub does
@@ -64,7 +92,12 @@ def create_witness_app(data_dir: Path, hub_jwks: dict, hub_url: str | None = Non
     endorses from them."""
     keys = HubKeys.load_or_create(data_dir / "keys")  # the witness's own key, not the hub's
     history = HttpKeyHistory(hub_url) if hub_url else None
-    witness = Witness(FileWitnessLedger(data_dir / "ledger"), HubKeyTrust(hub_jwks, history), keys)
+    trust = HubKeyTrust(hub_jwks, history)
+    ledger = FileWitnessLedger(data_dir / "ledger")
+    witness = Witness(ledger, trust, keys)
+    restores = WitnessRestores(
+        ledger, lambda head: verify_tree_head(head, trust.jwks_for(head.get("signature"))), keys
+    )
     app = FastAPI(
         title="Crossroads witness",
         openapi_url="/witness/openapi.json",
@@ -120,8 +153,29 @@ def create_witness_app(data_dir: Path, hub_jwks: dict, hub_url: str | None = Non
         return witness.submit(submission.head, submission.proof_from, submission.consistency_path)
 
     @app.get("/witness/v1/tree-heads/latest")
-    async def latest() -> dict:
-        return witness.latest()
+    async def latest(at_most: int | None = None) -> dict:
+        """The latest head countersigned; with `at_most`, the largest of at most that many
+        entries in the current history (a restore declaration proves consistency from it)."""
+        if at_most is None:
+            return witness.latest()
+        head = ledger.countersigned_at_most(at_most)
+        if head is None:
+            raise Refusal("not_found", f"no head of at most {at_most} entries countersigned.")
+        return head
+
+    @app.post("/witness/v1/restore-declarations")
+    async def declare_restore(declaration: RestoreDeclaration) -> dict:
+        return restores.declare(
+            declaration.head,
+            declaration.entry,
+            declaration.inclusion_path,
+            declaration.proof_from,
+            declaration.consistency_path,
+        )
+
+    @app.get("/witness/v1/restore-declarations")
+    async def restore_declarations() -> list:
+        return restores.declarations()
 
     @app.get("/witness/.well-known/jwks.json")
     async def jwks() -> dict:

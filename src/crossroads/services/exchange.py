@@ -28,7 +28,15 @@ from ..domain.periods import Period
 from ..domain.registry import Authorization, Institution, Service, check_code, choose_authorization
 from ..domain.subjects import SubjectHasher
 from .clock import Clock
-from .ports import AuditLog, DirectoryRepository, ProviderClient, RegistryRepository, Signer
+from .deferred_audit import DeferredAudit
+from .ports import (
+    AuditLog,
+    DirectoryRepository,
+    ProviderClient,
+    RegistryRepository,
+    Signer,
+    StoreUnavailable,
+)
 from .registry_cache import RegistryCache
 from .registry_checks import HOLDERS_SERVICE
 from .schema_check import first_error
@@ -80,7 +88,10 @@ class ExchangeService:
         scheme: IdentifierScheme,
         hasher: SubjectHasher,
         cache: RegistryCache,
+        deferred: DeferredAudit,
     ) -> None:
+        """`deferred` keeps the records of exchanges answered `not_ready` during an outage of
+        the store, until it is back."""
         self._registry = registry
         self._directory = directory
         self._audit = audit
@@ -90,6 +101,7 @@ class ExchangeService:
         self._scheme = scheme
         self._hasher = hasher
         self._cache = cache
+        self._deferred = deferred
 
     async def handle(self, request: ExchangeRequest) -> ExchangeResult:
         return await self._audited(request, self._exchange)
@@ -108,11 +120,15 @@ class ExchangeService:
         trace: dict[str, Any] = {}
         try:
             result = await run(request, request_id, trace)
+        except StoreUnavailable as outage:
+            self._deferred.defer(self._record(request, request_id, trace, outage.code, started))
+            outage.mark_audited()
+            raise
         except Refusal as refusal:
-            await self._append(request, request_id, trace, refusal.code, started)
+            await self._append(request, request_id, trace, refusal, started)
             refusal.mark_audited()
             raise  # the refusal itself, its cause and traceback kept
-        await self._append(request, request_id, trace, "ok", started)
+        await self._append(request, request_id, trace, None, started)
         return result
 
     async def _append(
@@ -120,26 +136,43 @@ class ExchangeService:
         request: ExchangeRequest,
         request_id: str,
         trace: dict[str, Any],
-        outcome: str,
+        refusal: Refusal | None,
         started: float,
     ) -> None:
-        await self._audit.append(
-            AuditRecord(
-                kind="exchange",
-                at_ms=self._clock.now_ms(),
-                outcome=outcome,
-                request_id=request_id,
-                client_request_id=request.client_request_id,
-                consumer=request.caller.institution,
-                application=request.caller.application,
-                user_id=request.user_id,
-                service=trace.get("service", _printable(request.service)),
-                purpose=_printable(request.purpose),
-                authorization=trace.get("authorization"),
-                subject_hash=trace.get("subject_hash"),
-                providers=tuple(trace.get("providers", ())),
-                latency_us=int((time.perf_counter() - started) * 1_000_000),
-            )
+        """Append the outcome's record (`refusal`, or "ok" when None). When the store is out,
+        the caller is told `not_ready` instead, and that is what the log records, once the store
+        is back (DeferredAudit): never an answer that the log does not hold."""
+        outcome = refusal.code if refusal is not None else "ok"
+        try:
+            await self._audit.append(self._record(request, request_id, trace, outcome, started))
+        except StoreUnavailable as outage:
+            self._deferred.defer(self._record(request, request_id, trace, outage.code, started))
+            outage.mark_audited()
+            raise
+
+    def _record(
+        self,
+        request: ExchangeRequest,
+        request_id: str,
+        trace: dict[str, Any],
+        outcome: str,
+        started: float,
+    ) -> AuditRecord:
+        return AuditRecord(
+            kind="exchange",
+            at_ms=self._clock.now_ms(),
+            outcome=outcome,
+            request_id=request_id,
+            client_request_id=request.client_request_id,
+            consumer=request.caller.institution,
+            application=request.caller.application,
+            user_id=request.user_id,
+            service=trace.get("service", _printable(request.service)),
+            purpose=_printable(request.purpose),
+            authorization=trace.get("authorization"),
+            subject_hash=trace.get("subject_hash"),
+            providers=tuple(trace.get("providers", ())),
+            latency_us=int((time.perf_counter() - started) * 1_000_000),
         )
 
     async def _prepare(

@@ -3,6 +3,7 @@ leads the sequencer, and what its background loops failed at or still have to do
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -44,8 +45,12 @@ class HubStatus:
         publisher: HeadPublisher,
         push: PushDispatcher,
         declaration_publisher: DeclarationPublisher,
+        *,
+        ready_timeout: float = 2.0,
     ) -> None:
         self._ping = ping
+        self._ready_timeout = ready_timeout
+        self._pings: set[asyncio.Task[None]] = set()
         self._declarations = declarations
         self._sequencer = sequencer
         self._publisher = publisher
@@ -53,10 +58,16 @@ class HubStatus:
         self._declaration_publisher = declaration_publisher
 
     async def ready(self) -> None:
-        """Nothing when the store answers; else `not_ready` (never audited: the log is there)."""
-        try:
-            await self._ping()
-        except Exception:
+        """Nothing when the store answers within `ready_timeout`; else `not_ready` (never
+        audited: the log is there).
+
+        The ping runs in a task of its own that is left to end by itself when late (the store's
+        bounds end it): cancelling a statement in flight can take longer than the answer may."""
+        ping = asyncio.ensure_future(self._ping())
+        self._pings.add(ping)
+        ping.add_done_callback(_settled(self._pings))
+        done, _ = await asyncio.wait({ping}, timeout=self._ready_timeout)
+        if not done or ping.exception() is not None:
             raise Refusal("not_ready", "the store cannot be reached.") from None
 
     def running(self) -> RunningState:
@@ -78,3 +89,12 @@ class HubStatus:
             pending,
             running.declaration_publish_failures,
         )
+
+
+def _settled(pending: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+    def forget(task: asyncio.Task[None]) -> None:
+        pending.discard(task)
+        if not task.cancelled():
+            task.exception()  # read, so that a late failure is not reported as never retrieved
+
+    return forget

@@ -16,6 +16,7 @@ from typing import Any
 from ..domain.audit import AuditRecord
 from ..domain.callers import Caller
 from .clock import Clock
+from .deferred_audit import DeferredAudit
 from .ports import AuditLog
 
 
@@ -33,14 +34,28 @@ class RefusedRequest:
 
 
 class RefusalLog:
-    def __init__(self, audit: AuditLog, clock: Clock) -> None:
+    def __init__(self, audit: AuditLog, clock: Clock, deferred: DeferredAudit) -> None:
+        """`deferred` takes the records of requests refused because the store is out."""
         self._audit = audit
         self._clock = clock
+        self._deferred = deferred
 
     async def record(self, *refused: RefusedRequest) -> None:
         """Append one `request` record per refusal, committed together."""
+        records = self._records(refused)
+        if len(records) == 1:
+            await self._audit.append(records[0])
+        elif records:
+            await self._audit.append_many(records)
+
+    def defer(self, refused: RefusedRequest) -> None:
+        """Record a refusal given because the store is out (`not_ready`) once it is back."""
+        for record in self._records((refused,)):
+            self._deferred.defer(record)
+
+    def _records(self, refused: tuple[RefusedRequest, ...]) -> list[AuditRecord]:
         at_ms = self._clock.now_ms()
-        records = [
+        return [
             AuditRecord(
                 kind="request",
                 at_ms=at_ms,
@@ -54,7 +69,3 @@ class RefusalLog:
             )
             for r in refused
         ]
-        if len(records) == 1:
-            await self._audit.append(records[0])
-        elif records:
-            await self._audit.append_many(records)

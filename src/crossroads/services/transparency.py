@@ -47,7 +47,9 @@ class Sequencer:
         head_every_entries: int,
         head_every_seconds: float,
         batch: int = 5000,
+        held: str | None = None,
     ) -> None:
+        """`held`: start with heads held (hold_heads), until the publisher lets them go."""
         self._log = log_store
         self._signer = signer
         self._clock = clock
@@ -60,6 +62,17 @@ class Sequencer:
             asyncio.Lock()
         )  # steps of one sequencer never interleave: they share the frontier
         self.leading = False  # holds the lease (see run); reported in /metrics
+        self.held = held  # why heads are not signed now (hold_heads), or None
+
+    def hold_heads(self, reason: str | None) -> None:
+        """Stop signing tree heads for `reason` (a witness countersigned a head this log does
+        not extend: services/head_publisher.py); None lets signing go on. Entries are still
+        sequenced; `sign_now` (the CLI's restore procedure) still signs."""
+        if reason is not None and self.held is None:
+            log.critical("tree heads are not signed until the restore procedure is run: %s", reason)
+        elif reason is None and self.held is not None:
+            log.info("the log extends every witness's head: tree heads are signed")
+        self.held = reason
 
     async def step(self) -> int:
         """Sequence one batch (and sign a head when due); return how many entries got an index."""
@@ -162,7 +175,7 @@ class Sequencer:
         assert self._frontier is not None
         size = self._frontier.size
         last = self._last_head
-        if last is not None and last.tree_size == size:
+        if self.held is not None or (last is not None and last.tree_size == size):
             return
         grown = size - (last.tree_size if last else 0)
         waited = self._clock.now_ms() - (last.timestamp_ms if last else 0)

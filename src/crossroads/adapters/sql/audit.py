@@ -27,8 +27,9 @@ from ...services.ports import AuditLog
 from ...verifier import leaf_hash
 from .checkpoint import WalCheckpointer
 from .connect import begin_immediate, sqlite_connect
-from .database import Database
+from .database import Database, PostgresDatabase
 from .multi_row import insert_values
+from .outage import watchdog
 
 _INSERT = "INSERT INTO audit_log (seq, at_ms, subject_hash, record, leaf_index) VALUES "
 _INSERT_NODE = "INSERT INTO merkle_nodes (level, position, hash) VALUES "
@@ -237,9 +238,9 @@ _PG_APPEND = (
 class PostgresAuditLog(_SqlAuditReads):
     """Appends queue in the event loop; one flush at a time commits everything queued."""
 
-    def __init__(self, db: Database, pool: Any) -> None:
+    def __init__(self, db: PostgresDatabase) -> None:
         super().__init__(db)
-        self._pool = pool
+        self._pg = db
         self._pending: deque[tuple[list[tuple], asyncio.Future]] = deque()
         self._flushing: asyncio.Task | None = None
 
@@ -265,19 +266,20 @@ class PostgresAuditLog(_SqlAuditReads):
                 count += len(batch[-1][0])
             rows = [row for item_rows, _ in batch for row in item_rows]
             try:
-                async with self._pool.connection() as conn:
-                    # One statement, so one round trip: numbers drawn for the batch (a volatile
-                    # CTE is evaluated once), the rows inserted with them, the numbers returned
-                    # in the batch's order.
-                    cur = await conn.execute(
-                        _PG_APPEND,
-                        (
-                            [row[0] for row in rows],
-                            [row[1] for row in rows],
-                            [row[2] for row in rows],
-                        ),
-                    )
-                    seqs = [row[0] for row in await cur.fetchall()]
+                # One statement, so one round trip: numbers drawn for the batch (a volatile CTE
+                # is evaluated once), the rows inserted with them, the numbers returned in the
+                # batch's order. An outage is raised as StoreUnavailable, within the bounds.
+                async with self._pg.connection() as conn:
+                    with watchdog(conn, self._pg.statement_timeout):
+                        cur = await conn.execute(
+                            _PG_APPEND,
+                            (
+                                [row[0] for row in rows],
+                                [row[1] for row in rows],
+                                [row[2] for row in rows],
+                            ),
+                        )
+                        seqs = [row[0] for row in await cur.fetchall()]
                 results: list[Any] = []
                 at = 0
                 for item_rows, _ in batch:  # each append its own numbers, in its order

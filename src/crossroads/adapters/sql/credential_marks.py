@@ -37,11 +37,13 @@ from typing import Any
 import psycopg
 
 from .database import Database
+from .outage import connect_options
 
 CHANNEL = "crossroads_credentials"
 ACK_CHANNEL = "crossroads_credentials_ack"
 LISTENER_NAME = "crossroads-credential-listener"
 _RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)
+_NETWORK_SECONDS = 5.0  # keepalives: a silent network is given up on after about this long
 _log = logging.getLogger(__name__)
 
 
@@ -166,8 +168,13 @@ class NotifyMark:
         failures = 0
         while True:
             try:
+                # Keepalives: a listener behind a network that went silent is found dead (and
+                # its process reads epochs from the store) rather than waiting forever.
                 conn = await psycopg.AsyncConnection.connect(
-                    self._dsn, autocommit=True, application_name=LISTENER_NAME
+                    self._dsn,
+                    autocommit=True,
+                    application_name=LISTENER_NAME,
+                    **connect_options(_NETWORK_SECONDS),
                 )
             except (psycopg.Error, OSError) as exc:
                 failures += 1

@@ -5,13 +5,15 @@ cost, so they run inline on a dedicated read connection; writes are serialised o
 connection under an asyncio lock. Taking SQLite's write lock, which another hub process or the
 audit writer may hold, is the one wait: it is done by yielding to the event loop between tries
 (`begin_immediate_async`), never inside SQLite's busy handler, which would stall the whole
-event loop in sleeps of up to 100 ms. PostgreSQL uses psycopg 3's async connection pool.
+event loop in sleeps of up to 100 ms. PostgreSQL uses psycopg 3's async connection pool, each
+of its waits bounded (outage.py).
 """
 
 from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -19,9 +21,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ...services.ports import StoreUnavailable
 from .checkpoint import WalCheckpointer
 from .connect import begin_immediate_async, sqlite_connect
 from .multi_row import insert_values
+from .outage import connect_options, is_outage, is_pool_timeout, watchdog
 
 Row = tuple[Any, ...]
 
@@ -60,12 +64,13 @@ class Database(abc.ABC):
         return rows[0] if rows else None
 
     @abc.abstractmethod
-    def transaction(self, large: bool = False) -> Any:
+    def transaction(self, large: bool = False, *, slow: bool = False) -> Any:
         """An async context manager yielding a Transaction; commits on success, rolls back on error.
 
         `large`: the transaction writes a large value (a batch file); SQLite then runs its
         statements and its commit in a thread, so the event loop is not held while the value is
-        copied into the log and synced."""
+        copied into the log and synced. `slow`: its statements may rightly take long (a schema
+        migration, or waiting for another process's): PostgreSQL's statement bound is lifted."""
 
     @abc.abstractmethod
     async def close(self) -> None: ...
@@ -120,7 +125,9 @@ class SQLiteDatabase(Database):
         return self._reader.execute(sql, params).fetchall()
 
     @asynccontextmanager
-    async def transaction(self, large: bool = False) -> AsyncIterator[Transaction]:
+    async def transaction(
+        self, large: bool = False, *, slow: bool = False
+    ) -> AsyncIterator[Transaction]:
         async with self._lock:
             await begin_immediate_async(self._writer)
             try:
@@ -149,20 +156,26 @@ _BULK_ROWS = 1000  # from this many rows, insert_rows uses COPY
 
 
 class _PostgresTransaction(Transaction):
-    def __init__(self, conn: Any) -> None:
+    """Each statement under the watchdog (outage.py): `bound` seconds at most (None: unbounded)."""
+
+    def __init__(self, conn: Any, bound: float | None) -> None:
         self._conn = conn
+        self._bound = bound
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        cur = await self._conn.execute(to_psycopg(sql), params)
+        with watchdog(self._conn, self._bound):
+            cur = await self._conn.execute(to_psycopg(sql), params)
         return cur.rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        async with self._conn.cursor() as cur:
-            await cur.executemany(to_psycopg(sql), list(rows))
+        with watchdog(self._conn, self._bound):
+            async with self._conn.cursor() as cur:
+                await cur.executemany(to_psycopg(sql), list(rows))
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        cur = await self._conn.execute(to_psycopg(sql), params)
-        return await cur.fetchall()
+        with watchdog(self._conn, self._bound):
+            cur = await self._conn.execute(to_psycopg(sql), params)
+            return await cur.fetchall()
 
     async def insert_rows(
         self, table: str, columns: Sequence[str], rows: list[Sequence[Any]]
@@ -170,22 +183,38 @@ class _PostgresTransaction(Transaction):
         if len(rows) < _BULK_ROWS:
             await super().insert_rows(table, columns, rows)
             return
-        async with (
-            self._conn.cursor() as cur,
-            cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                await copy.write_row(row)
+        with watchdog(self._conn, self._bound):
+            async with (
+                self._conn.cursor() as cur,
+                cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    await copy.write_row(row)
 
 
 class PostgresDatabase(Database):
+    """psycopg's pool, every wait bounded (outage.py): connecting and taking a connection by
+    `timeout`, each statement by `statement_timeout` (seconds). A lost server or connection is
+    raised as `StoreUnavailable`; a read that met a connection the server had dropped is tried
+    again on another, while its bound lasts."""
+
     dialect = "postgres"
 
-    def __init__(self, pool: Any) -> None:
+    def __init__(self, pool: Any, timeout: float = 5.0, statement_timeout: float = 30.0) -> None:
         self.pool = pool
+        self.timeout = timeout
+        self.statement_timeout = statement_timeout
 
     @classmethod
-    async def connect(cls, dsn: str, min_size: int = 2, max_size: int = 10) -> PostgresDatabase:
+    async def connect(
+        cls,
+        dsn: str,
+        min_size: int = 2,
+        max_size: int = 10,
+        *,
+        wait_seconds: float = 5.0,
+        statement_seconds: float = 30.0,
+    ) -> PostgresDatabase:
         from psycopg_pool import AsyncConnectionPool
 
         # Autocommit: a lone read is one round trip, not three (the implicit BEGIN, the query, and
@@ -196,21 +225,68 @@ class PostgresDatabase(Database):
             min_size=min_size,
             max_size=max_size,
             open=False,
-            timeout=10,
-            kwargs={"autocommit": True},
+            timeout=wait_seconds,
+            kwargs={"autocommit": True, **connect_options(wait_seconds)},
         )
-        await pool.open(wait=True, timeout=10)
-        return cls(pool)
-
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(to_psycopg(sql), params)
-            return await cur.fetchall()
+        try:
+            await pool.open(wait=True, timeout=max(wait_seconds, 10))
+        except Exception as exc:
+            await pool.close()
+            if is_outage(exc):
+                raise StoreUnavailable() from exc
+            raise
+        return cls(pool, wait_seconds, statement_seconds)
 
     @asynccontextmanager
-    async def transaction(self, large: bool = False) -> AsyncIterator[Transaction]:
-        async with self.pool.connection() as conn, conn.transaction():
-            yield _PostgresTransaction(conn)
+    async def connection(self) -> AsyncIterator[Any]:
+        """A pooled connection; an outage met while it is held is raised as StoreUnavailable."""
+        try:
+            async with self.pool.connection() as conn:
+                yield conn
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            if is_outage(exc):
+                raise StoreUnavailable() from exc
+            raise
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.statement_timeout
+        tries = self.pool.max_size + 1  # enough to go through every pooled connection
+        while True:
+            tries -= 1
+            try:
+                async with self.connection() as conn:
+                    with watchdog(conn, deadline - loop.time()):
+                        cur = await conn.execute(to_psycopg(sql), params)
+                        return await cur.fetchall()
+            except StoreUnavailable as outage:
+                # A read changes nothing: after a connection the server dropped (its restart,
+                # pg_terminate_backend), another may work. The pool discarded the broken one.
+                if is_pool_timeout(outage.__cause__) or not tries or loop.time() >= deadline:
+                    raise
+
+    @asynccontextmanager
+    async def transaction(
+        self, large: bool = False, *, slow: bool = False
+    ) -> AsyncIterator[Transaction]:
+        # BEGIN and COMMIT by hand (the connection is in autocommit), each under the watchdog
+        # like the statements between them.
+        bound = None if slow else self.statement_timeout
+        async with self.connection() as conn:
+            with watchdog(conn, bound):
+                await conn.execute("BEGIN")
+            try:
+                yield _PostgresTransaction(conn, bound)
+            except BaseException:
+                # A broken connection cannot roll back; the pool then discards it, and the
+                # server rolls back the transaction of a session that went away.
+                with contextlib.suppress(Exception), watchdog(conn, bound):
+                    await conn.execute("ROLLBACK")
+                raise
+            with watchdog(conn, bound):
+                await conn.execute("COMMIT")
 
     async def close(self) -> None:
         await self.pool.close()

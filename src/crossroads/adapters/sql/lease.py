@@ -16,8 +16,10 @@ import os
 from typing import Any
 
 from ...services.ports import Lease
+from .outage import connect_options, watchdog
 
 log = logging.getLogger("crossroads.audit")
+_SECONDS = 5.0  # to connect, and for each statement of the lease's session
 
 
 class PostgresLease(Lease):
@@ -34,13 +36,15 @@ class PostgresLease(Lease):
             if self._conn is None or self._conn.closed:
                 self._held = False
                 self._conn = await psycopg.AsyncConnection.connect(
-                    self._dsn, autocommit=True, connect_timeout=5
+                    self._dsn, autocommit=True, **connect_options(_SECONDS)
                 )
-            if self._held:
-                await self._conn.execute("SELECT 1")  # the lock lives as long as this session does
-                return True
-            cur = await self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self._key,))
-            row = await cur.fetchone()
+            with watchdog(self._conn, _SECONDS):  # a silent server ends the lease, not the loop
+                if self._held:
+                    # The lock lives as long as this session does.
+                    await self._conn.execute("SELECT 1")
+                    return True
+                cur = await self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self._key,))
+                row = await cur.fetchone()
             self._held = bool(row and row[0])
             return self._held
         except psycopg.OperationalError:

@@ -33,7 +33,7 @@ def _statements(sql: str) -> list[str]:
 
 
 async def current_version(db: Database) -> int:
-    async with db.transaction() as tx:
+    async with db.transaction(slow=True) as tx:  # may wait for another process's migration
         if db.dialect == "postgres":
             await tx.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
         await tx.execute(
@@ -62,7 +62,7 @@ async def migrate(db: Database) -> list[str]:
     for number, name, sql in migrations:
         if number <= version:
             continue
-        async with db.transaction() as tx:
+        async with db.transaction(slow=True) as tx:  # an index on a large table takes long
             if db.dialect == "postgres":
                 await tx.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
             row = await tx.fetchone("SELECT 1 FROM schema_migrations WHERE version = ?", (number,))

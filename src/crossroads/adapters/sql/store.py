@@ -67,10 +67,17 @@ def sqlite_path(url: str) -> str:
 
 
 async def open_store(
-    url: str, *, pool_size: int = 10, run_migrations: bool = True, sequence_on_append: bool = True
+    url: str,
+    *,
+    pool_size: int = 10,
+    run_migrations: bool = True,
+    sequence_on_append: bool = True,
+    wait_seconds: float = 5.0,
+    statement_seconds: float = 30.0,
 ) -> SqlStore:
     """`sequence_on_append=False` leaves every SQLite entry to the sequencer, as PostgreSQL's always
-    are (see adapters/sql/audit.py); tests of the sequencer use it."""
+    are (see adapters/sql/audit.py); tests of the sequencer use it. `wait_seconds` bounds connecting
+    to PostgreSQL and taking a pooled connection, `statement_seconds` each statement (outage.py)."""
     if url.startswith("sqlite:"):
         path = sqlite_path(url)
         if path == ":memory:":
@@ -89,12 +96,18 @@ async def open_store(
             FileMark(f"{path}.credentials"),
         )
     elif url.startswith(("postgresql:", "postgres:")):
-        pg = await PostgresDatabase.connect(url, min_size=min(2, pool_size), max_size=pool_size)
+        pg = await PostgresDatabase.connect(
+            url,
+            min_size=min(2, pool_size),
+            max_size=pool_size,
+            wait_seconds=wait_seconds,
+            statement_seconds=statement_seconds,
+        )
         mark = NotifyMark(url, pg)
         mark.start()
         store = SqlStore(
             pg,
-            PostgresAuditLog(pg, pg.pool),
+            PostgresAuditLog(pg),
             lambda: PostgresLease(url, SEQUENCER_LEASE_KEY),
             lambda n: PostgresLease(url, PUSH_LEASE_KEY + n),
             mark,

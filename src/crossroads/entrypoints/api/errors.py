@@ -4,7 +4,8 @@ except on the citizen's pages, where it is the page with the message.
 Each refused request is audited exactly once. A use case that wrote its refusal's record marks
 the refusal audited (`Refusal.mark_audited`); every other refusal (a bad token, a malformed body, a
 wrong method) is handed to the refusal log (services/refusals.py) here. Two are not recorded: an
-unknown path (scanners' noise) and `not_ready` (the store that holds the log is unreachable).
+unknown path (scanners' noise) and `not_ready` from /ready or an identity provider. A request
+refused `not_ready` because the store was out (StoreUnavailable) is recorded once it is back.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ...bootstrap import Hub
 from ...domain.callers import Caller
 from ...domain.errors import CATALOGUE, Refusal, framework_refusal
 from ...services.auth import RevokedCredential
+from ...services.ports import StoreUnavailable
 from ...services.refusals import RefusedRequest
 from ...templates import render
 from .dependencies import hub_of
@@ -29,6 +31,7 @@ from .metrics import AUDIT_WRITE_FAILURES
 from .responses import JSONBody
 
 log = logging.getLogger("crossroads.api")
+RETRY_AFTER_SECONDS = 2
 
 
 def request_id(request: Request) -> str:
@@ -43,6 +46,8 @@ def error_response(request: Request, refusal: Refusal) -> JSONBody:
     headers = {"X-Request-Id": body["request_id"], "X-Road-Error": refusal.code}
     if refusal.code == "request_timeout":  # the rest of a body that came too slowly is not read
         headers["Connection"] = "close"
+    if refusal.code == "not_ready":  # an outage of the store or an identity provider: transient
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     if refusal.status == 401:
         headers["WWW-Authenticate"] = (
             'Bearer error="invalid_token"' if refusal.code == "unauthenticated" else "Bearer"
@@ -73,25 +78,34 @@ def citizen_error_page(request: Request, refusal: Refusal) -> Response:
     return page
 
 
-# Refusals the door does not record: the store that holds the log cannot be reached.
+# Refusals the door does not record: /ready's answer (the store may not be there to hold it).
 _NOT_RECORDED = frozenset({"not_ready"})
 
 
 async def audit_refusal(request: Request, refusal: Refusal, hub: Hub | None = None) -> None:
     """Record the refusal in the audit log unless its use case did (or it is not recorded at
     all). `hub`: the running hub, for apps mounted inside it (whose `request.app` is their own)."""
-    if refusal.audited or refusal.code in _NOT_RECORDED:
+    if refusal.audited:
         return
     hub = hub or hub_of(request)
+    if isinstance(refusal, StoreUnavailable):  # recorded once the store is back
+        # Who asked, only as far as known: reading a token's mark would wait on the store again.
+        hub.refusals.defer(await refused_request(request, refusal, hub, look_up_caller=False))
+        return
+    if refusal.code in _NOT_RECORDED:
+        return
     await hub.refusals.record(await refused_request(request, refusal, hub))
 
 
 async def refused_request(
-    request: Request, refusal: Refusal, hub: Hub, **detail: object
+    request: Request, refusal: Refusal, hub: Hub, *, look_up_caller: bool = True, **detail: object
 ) -> RefusedRequest:
-    """A refusal given at the door, for the refusal log: who asked (when known), the route, the
-    code, the offending field, and `detail` (e.g. the item of a batch refused alone)."""
-    caller = await _caller(request, hub)
+    """A refusal given at the door, for the refusal log: who asked (when known; with
+    `look_up_caller`, also from a bearer token not yet checked), the route, the code, the
+    offending field, and `detail` (e.g. the item of a batch refused alone)."""
+    caller = (
+        await _caller(request, hub) if look_up_caller else getattr(request.state, "caller", None)
+    )
     if isinstance(
         refusal, RevokedCredential
     ):  # a token whose signature holds names its application

@@ -7,6 +7,7 @@ into one Typer app here. `main` is the console script pyproject.toml names.
 - registry_commands: registry …, directory import (the operator's changes, on the store)
 - operator_commands: operators … (on the store), admin call (the admin API, as a service account)
 - audit_commands: audit …, witness
+- restore_commands: backup, audit restore-check, audit restore-recover
 - bench_command: bench
 """
 
@@ -23,6 +24,7 @@ from .demo import demo, providers
 from .hub_commands import keys_app, migrate, openapi, serve
 from .operator_commands import admin_app, operators_app
 from .registry_commands import directory_app, registry_app
+from .restore_commands import backup
 
 app = typer.Typer(
     help="Crossroads: a crossroads bank for government data exchange.",
@@ -39,6 +41,7 @@ app.add_typer(operators_app, name="operators")
 app.add_typer(admin_app, name="admin")
 app.command()(openapi)
 app.command()(witness)
+app.command()(backup)
 app.command(
     help=BENCH_HELP, context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
 )(bench)

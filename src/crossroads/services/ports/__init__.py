@@ -10,7 +10,15 @@ Every port is re-exported here, so that `from crossroads.services.ports import X
 them wherever it is defined.
 """
 
-from .audit import AuditLog, HeadTarget, KeyHistorySource, Prove, TransparencyLog, WitnessLedger
+from .audit import (
+    AuditLog,
+    HeadTarget,
+    HistoryMismatch,
+    KeyHistorySource,
+    Prove,
+    TransparencyLog,
+    WitnessLedger,
+)
 from .calls import ProviderClient, ProviderReply, ReplayGuard, Signer
 from .declarations import (
     BatchFailed,
@@ -24,7 +32,7 @@ from .mutations import Delivery, MutationStore
 from .operators import OperatorRepository
 from .push_queue import PushQueue
 from .registry import RegistryRepository
-from .store import Lease, Store
+from .store import Lease, Store, StoreUnavailable
 
 __all__ = [
     "AuditLog",
@@ -34,6 +42,7 @@ __all__ = [
     "Delivery",
     "DirectoryRepository",
     "HeadTarget",
+    "HistoryMismatch",
     "IntegrationChange",
     "KeyHistorySource",
     "Lease",
@@ -48,6 +57,7 @@ __all__ = [
     "ReplayGuard",
     "Signer",
     "Store",
+    "StoreUnavailable",
     "TransparencyLog",
     "WitnessLedger",
     "WorkerLost",

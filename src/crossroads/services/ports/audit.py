@@ -117,6 +117,11 @@ class TransparencyLog(abc.ABC):
         Returns how many entries were removed."""
 
 
+class HistoryMismatch(RuntimeError):
+    """A witness countersigned a head that this log does not extend: the store was restored to an
+    earlier point (docs/operations.md, "Backup and restore"), or the log was forked."""
+
+
 class HeadTarget(abc.ABC):
     """A place the hub's signed tree heads are published to: a folder, or a witness
     (adapters.head_targets); services.head_publisher hands each the latest head."""
@@ -155,3 +160,17 @@ class WitnessLedger(abc.ABC):
     @abc.abstractmethod
     def evidence(self, record: dict[str, Any]) -> None:
         """Keep a refused, contradicting head durably."""
+
+    @abc.abstractmethod
+    def restored(self, record: dict[str, Any]) -> None:
+        """Keep a hub's restore declaration durably, and its countersigned `record["head"]` as
+        the latest head (services/witness_restore.py)."""
+
+    @abc.abstractmethod
+    def countersigned_at_most(self, size: int) -> dict[str, Any] | None:
+        """The largest head of at most `size` entries countersigned in the current history (since
+        the last restore declaration, which it may be); None when there is none."""
+
+    @abc.abstractmethod
+    def restores(self) -> list[dict[str, Any]]:
+        """Every restore declaration taken, oldest first."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import abc
 
+from ...domain.errors import Refusal
 from .audit import AuditLog, TransparencyLog
 from .calls import ReplayGuard
 from .declarations import DeclarationStore
@@ -12,6 +13,22 @@ from .directory import DirectoryRepository
 from .mutations import MutationStore
 from .operators import OperatorRepository
 from .registry import RegistryRepository
+
+
+class StoreUnavailable(Refusal):
+    """The store could not be reached, or its connection dropped, within the store's time bound.
+
+    A refusal coded `not_ready` (503): the caller may try again shortly. Nothing of the request
+    is known to be written, and nothing the caller is told may claim it was (a use case that
+    answered must have written its audit record first)."""
+
+    def __init__(
+        self,
+        code: str = "not_ready",
+        message: str = "the store cannot be reached; try again shortly.",
+        field: str | None = None,
+    ) -> None:
+        super().__init__(code, message, field)
 
 
 class Store(abc.ABC):

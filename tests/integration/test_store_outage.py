@@ -1,0 +1,125 @@
+"""An outage of PostgreSQL, through a proxy the test cuts: every wait is bounded, every request
+caught in it is answered 503 `not_ready` (never 500, never success), and its exchange is in the
+audit log once the store is back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import psycopg
+import pytest
+
+from crossroads.domain.audit import AuditRecord
+
+from ..conftest import POSTGRES_DSN, drop_postgres_database, fresh_postgres_database, start_demo_hub
+from ..tcp_proxy import TcpProxy
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def proxied(tmp_path):
+    """A demo hub whose every PostgreSQL connection goes through a proxy, with short bounds."""
+    url = fresh_postgres_database()
+    host, port = url.split("@", 1)[1].split("/", 1)[0].split(":")
+    proxy = await TcpProxy(host, int(port)).start()
+    demo = await start_demo_hub(
+        tmp_path,
+        proxy.url(url),
+        persons=60,
+        store_timeout=1.0,
+        store_statement_timeout=1.0,
+        ready_timeout=1.0,
+    )
+    yield demo, proxy, url
+    proxy.mend()
+    await demo.http.aclose()
+    await demo.hub.close()
+    await proxy.close()
+    drop_postgres_database(url)
+
+
+async def exchange(demo, token: str, subject: str):
+    return await demo.http.post(
+        "/v1/exchange/person.identity",
+        json={"subject": subject, "purpose": "SOCIAL_INTEGRATION"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+
+async def audited(demo, request_id: str) -> AuditRecord | None:
+    for _, raw in await demo.hub.store.audit.read(0, 100_000):
+        record = AuditRecord.from_canonical(raw)
+        if record.request_id == request_id:
+            return record
+    return None
+
+
+async def until_written(demo) -> None:
+    deferred = demo.hub.deferred_audit
+    for _ in range(200):
+        if deferred.waiting == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{deferred.waiting} deferred audit records were never written")
+
+
+async def timed(call):
+    started = time.monotonic()
+    result = await call
+    return result, time.monotonic() - started
+
+
+@pytest.mark.parametrize("fault", ["cut", "silence"])
+async def test_an_outage_answers_not_ready_in_time_and_audits_once_back(proxied, fault):
+    demo, proxy, _ = proxied
+    token = await demo.token(demo.welfare)
+    subject = demo.held_by("welfare")[0]
+    assert (await exchange(demo, token, subject)).status_code == 200
+
+    getattr(proxy, fault)()
+    ready, took = await timed(demo.http.get("/ready"))
+    assert ready.status_code == 503 and ready.json()["code"] == "not_ready"
+    assert ready.headers["Retry-After"].isdigit()
+    assert took < 2.0, f"/ready took {took:.1f} s"
+
+    answer, took = await timed(exchange(demo, token, subject))
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["code"] == "not_ready" and "Retry-After" in answer.headers
+    assert took < 4.0, f"the exchange took {took:.1f} s"  # within the bounds of 1 s, and a retry
+    request_id = answer.json()["request_id"]
+
+    proxy.mend()
+    await until_written(demo)
+    record = await audited(demo, request_id)
+    assert record is not None, "the exchange answered not_ready is not in the log"
+    # Refused at the door (the token's revocation mark is in the store) or by the exchange.
+    assert record.outcome == "not_ready"
+    assert record.service == "person.identity/1" or record.action == "POST /v1/exchange/{service}"
+    assert (await demo.http.get("/ready")).status_code == 200
+    assert (await exchange(demo, token, subject)).status_code == 200
+
+
+async def test_terminated_connections_never_answer_500_nor_unaudited_success(proxied):
+    demo, _, url = proxied
+    token = await demo.token(demo.welfare)
+    subjects = demo.held_by("welfare")[:6]
+    assert (await exchange(demo, token, subjects[0])).status_code == 200
+    database = url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_DSN, autocommit=True) as admin:
+        killed = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            (database,),
+        ).fetchone()[0]
+    assert killed >= 1
+
+    answers = await asyncio.gather(*(exchange(demo, token, s) for s in subjects))
+    assert {a.status_code for a in answers} <= {200, 503}, [a.text for a in answers]
+    await until_written(demo)
+    for answer in answers:
+        record = await audited(demo, answer.json()["request_id"])
+        expected = "ok" if answer.status_code == 200 else "not_ready"
+        assert record is not None and record.outcome == expected
+    assert (await exchange(demo, token, subjects[0])).status_code == 200
