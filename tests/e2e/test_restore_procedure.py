@@ -92,7 +92,7 @@ def test_a_restored_backup_and_the_procedure_satisfy_the_witness_and_audit_verif
     witness_url = f"http://127.0.0.1:{port}"
     latest = f"{witness_url}/witness/v1/tree-heads/latest"
     try:
-        wait_ready(f"{witness_url}/witness/.well-known/jwks.json", witness)
+        wait_ready(f"{witness_url}/witness/.well-known/jwks.json", witness, timeout=60)
         deployment.env["CROSSROADS_WITNESS_URLS"] = json.dumps([witness_url])
         deployment.start(0)
         exchanges(deployment, deployment.subjects[:3])
