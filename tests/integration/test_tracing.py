@@ -13,6 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from crossroads.adapters import tracing
+from crossroads.adapters.keys import HubKeys
 from crossroads.adapters.provider_client import AiohttpProviderClient
 from crossroads.bootstrap import bootstrap
 from crossroads.demo import country
@@ -146,6 +147,7 @@ async def test_a_declaration_batch_is_a_span(spans, tmp_path):
 
 
 async def test_the_hub_names_its_calls_to_providers_and_to_webhooks_apart(spans, tmp_path):
+    HubKeys.load_or_create(tmp_path / "keys")  # as `serve` does for a new hub
     hub = await bootstrap(make_settings(tmp_path, allow_internal_webhooks=True))
     server, url = await peer(200, [])
     try:
