@@ -16,14 +16,17 @@ from .adapters.jetstream import JetStreamPushQueue
 from .adapters.keys import HubKeys
 from .adapters.official_forms import XmlOfficialForms
 from .adapters.oidc import OidcSignIn
+from .adapters.opendp_noise import OpenDpNoise
 from .adapters.outbox_queue import OutboxPushQueue
 from .adapters.provider_client import AiohttpProviderClient
 from .adapters.sql.store import SqlStore, open_store
+from .adapters.warehouse.duckdb import DuckDbWarehouse
 from .config import Settings
 from .domain.declarations.dimona import DimonaRules
 from .domain.declarations.dmfa import DmfaRules
 from .domain.declarations.records import DIMONA, DMFA
 from .domain.identifiers import IdentifierScheme, scheme_for
+from .domain.statistics.pseudonyms import Pseudonymiser
 from .domain.subjects import SubjectHasher
 from .domain.webhooks import WebhookPolicy
 from .entrypoints.logs import configure as configure_logs
@@ -43,13 +46,15 @@ from .services.hub_status import HubStatus
 from .services.initial_sync import InitialSync
 from .services.log_auditor import LogAuditor
 from .services.mutations import MutationService
-from .services.ports import MutationStore, ProviderClient, PushQueue
+from .services.ports import MutationStore, ProviderClient, PushQueue, Warehouse
 from .services.push import PushDispatcher
 from .services.push_partitions import PushPartitions
 from .services.refusals import RefusalLog
 from .services.registry import RegistryAdmin
 from .services.registry_cache import RegistryCache
 from .services.registry_queries import RegistryQueries
+from .services.statistics_extraction import ExtractionBasis, WarehouseExtraction
+from .services.statistics_queries import Protection, StatisticsQueries
 from .services.transparency import AuditProofs, Sequencer
 
 log = logging.getLogger("crossroads.bootstrap")
@@ -90,6 +95,9 @@ class Hub:
     declaration_batches: DeclarationBatches
     declaration_publisher: DeclarationPublisher
     citizen_signin: OidcSignIn | None  # None: citizen sign-in is not configured
+    warehouse: Warehouse
+    statistics_extraction: WarehouseExtraction
+    statistics: StatisticsQueries
     # The demo's development identity provider, set by the demo's own wiring (demo/wiring.py);
     # production never builds one. Typed loosely so that production never imports the demo.
     dev_idp: Any = None
@@ -101,6 +109,7 @@ class Hub:
             await self.webhooks.close()
         await self.publisher.close()
         await self.push_queue.close()
+        await self.warehouse.close()
         await self.store.close()
 
 
@@ -109,6 +118,7 @@ class Secrets:
     admin_token: str
     subject_secret: bytes
     session_secret: str
+    warehouse_secret: bytes
 
 
 def load_secrets(settings: Settings) -> Secrets:
@@ -124,6 +134,7 @@ def load_secrets(settings: Settings) -> Secrets:
         "admin_token": (settings.admin_token, lambda: secrets.token_urlsafe(32)),
         "subject_hash_secret": (settings.subject_hash_secret, lambda: secrets.token_hex(32)),
         "session_secret": (settings.session_secret, lambda: secrets.token_urlsafe(32)),
+        "warehouse_secret": (settings.warehouse_secret, lambda: secrets.token_hex(32)),
     }
     changed = False
     for name, (given, make) in generated.items():
@@ -142,7 +153,12 @@ def load_secrets(settings: Settings) -> Secrets:
     admin = value("admin_token")
     if len(admin) < 16:
         raise ValueError("CROSSROADS_ADMIN_TOKEN must be at least 16 characters")
-    return Secrets(admin, value("subject_hash_secret").encode(), value("session_secret"))
+    return Secrets(
+        admin,
+        value("subject_hash_secret").encode(),
+        value("session_secret"),
+        value("warehouse_secret").encode(),
+    )
 
 
 async def bootstrap(
@@ -247,7 +263,26 @@ async def bootstrap(
         if settings.declarations_source
         else None,
     )
+    warehouse = DuckDbWarehouse(settings.warehouse_path or settings.data_dir / "warehouse.duckdb")
     return Hub(
+        warehouse=warehouse,
+        statistics_extraction=statistics_extraction(
+            settings, store, warehouse, clock, hasher, loaded
+        ),
+        statistics=StatisticsQueries(
+            warehouse,
+            cache,
+            store.privacy_budgets,
+            OpenDpNoise(),
+            store.audit,
+            clock,
+            Protection(
+                settings.statistics_threshold,
+                settings.statistics_budget_epsilon,
+                settings.statistics_max_query_epsilon,
+                settings.statistics_contributions,
+            ),
+        ),
         settings=settings,
         store=store,
         keys=keys,
@@ -344,6 +379,25 @@ def declaration_service(
     )
     return DeclarationService(
         store.declarations, forms, dimona_rules, dmfa_rules, store.audit, clock, scheme, hasher
+    )
+
+
+def statistics_extraction(
+    settings: Settings,
+    store: SqlStore,
+    warehouse: Warehouse,
+    clock: Clock,
+    hasher: SubjectHasher,
+    loaded: Secrets,
+) -> WarehouseExtraction:
+    return WarehouseExtraction(
+        store.statistics,
+        warehouse,
+        store.audit,
+        clock,
+        hasher,
+        Pseudonymiser(loaded.warehouse_secret),
+        ExtractionBasis(settings.statistics_purpose, settings.statistics_legal_basis),
     )
 
 

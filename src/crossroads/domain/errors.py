@@ -136,6 +136,12 @@ _CODES = [
     ),
     ErrorCode("not_found", 404, "The named resource does not exist."),
     ErrorCode(
+        "privacy_budget_exhausted",
+        403,
+        "The differentially private query would take the analyst's privacy budget for the "
+        "project past its limit; nothing was answered or spent.",
+    ),
+    ErrorCode(
         "pruned",
         410,
         "The audit entry is older than the retention period: it was exported to an archive "

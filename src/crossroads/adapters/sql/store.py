@@ -13,8 +13,10 @@ from .directory import SqlDirectory
 from .lease import FileLease, PostgresLease
 from .migrate import migrate
 from .mutations import SqlMutations
+from .privacy_budgets import SqlPrivacyBudgets
 from .registry import SqlRegistry
 from .replay import SqlReplayGuard
+from .statistics_source import SqlStatisticsSource
 from .transparency import SqlTransparencyLog
 
 SEQUENCER_LEASE_KEY = (
@@ -46,6 +48,8 @@ class SqlStore(Store):
         self.replay = SqlReplayGuard(db)
         self.mutations = SqlMutations(db)
         self.declarations = SqlDeclarations(db)
+        self.statistics = SqlStatisticsSource(db)
+        self.privacy_budgets = SqlPrivacyBudgets(db)
 
     async def ping(self) -> None:
         await self.db.fetchone("SELECT 1")

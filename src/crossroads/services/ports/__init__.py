@@ -23,12 +23,22 @@ from .directory import DirectoryRepository, IntegrationChange
 from .mutations import Delivery, MutationStore
 from .push_queue import PushQueue
 from .registry import RegistryRepository
+from .statistics import (
+    Columns,
+    Noise,
+    Noisy,
+    PrivacyBudgets,
+    SourceBatch,
+    StatisticsSource,
+    Warehouse,
+)
 from .store import Lease, Store
 
 __all__ = [
     "AuditLog",
     "BatchFailed",
     "BatchWorker",
+    "Columns",
     "DeclarationStore",
     "Delivery",
     "DirectoryRepository",
@@ -36,7 +46,10 @@ __all__ = [
     "IntegrationChange",
     "Lease",
     "MutationStore",
+    "Noise",
+    "Noisy",
     "OfficialForms",
+    "PrivacyBudgets",
     "Prove",
     "ProviderClient",
     "ProviderReply",
@@ -44,8 +57,11 @@ __all__ = [
     "RegistryRepository",
     "ReplayGuard",
     "Signer",
+    "SourceBatch",
+    "StatisticsSource",
     "Store",
     "TransparencyLog",
+    "Warehouse",
     "WitnessLedger",
     "WorkerLost",
 ]
