@@ -31,3 +31,9 @@ def test_a_differencing_attack_on_one_person_fails():
     right += sum(noise.integer(100, 1, epsilon).value <= 100.5 for _ in range(RUNS))
     best = math.exp(epsilon) / (1 + math.exp(epsilon))  # ≈ 0.62 for ε = 0.5
     assert right / (2 * RUNS) < best + 0.05
+
+
+def test_sums_beyond_32_bits_are_noised():
+    # A quarter's wages in cents pass 2³¹ with a few hundred workers.
+    answer = OpenDpNoise().integer(5_000_000_000_000, 50_000_000, 0.5)
+    assert abs(answer.value - 5_000_000_000_000) < 50 * answer.bound

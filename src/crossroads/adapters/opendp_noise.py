@@ -22,7 +22,7 @@ class OpenDpNoise(Noise):
             raise ValueError("epsilon and sensitivity must be positive")
         scale = sensitivity / epsilon
         measurement = dp.m.make_laplace(
-            dp.atom_domain(T=int), dp.absolute_distance(T=int), scale=scale
+            dp.atom_domain(T="i64"), dp.absolute_distance(T="i64"), scale=scale
         )
         proven = measurement.map(sensitivity)
         if proven > epsilon * (1 + 1e-9):
