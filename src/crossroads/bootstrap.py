@@ -16,6 +16,7 @@ from .adapters.jetstream import JetStreamPushQueue
 from .adapters.keys import HubKeys
 from .adapters.official_forms import XmlOfficialForms
 from .adapters.oidc import OidcSignIn
+from .adapters.open_data import FolderOpenData
 from .adapters.opendp_noise import OpenDpNoise
 from .adapters.outbox_queue import OutboxPushQueue
 from .adapters.provider_client import AiohttpProviderClient
@@ -25,8 +26,10 @@ from .config import Settings
 from .domain.declarations.dimona import DimonaRules
 from .domain.declarations.dmfa import DmfaRules
 from .domain.declarations.records import DIMONA, DMFA
+from .domain.errors import Refusal
 from .domain.identifiers import IdentifierScheme, scheme_for
 from .domain.statistics.pseudonyms import Pseudonymiser
+from .domain.statistics.published import DEFAULT_TABLES, PublishedTable, tables_from
 from .domain.subjects import SubjectHasher
 from .domain.webhooks import WebhookPolicy
 from .entrypoints.logs import configure as configure_logs
@@ -46,7 +49,7 @@ from .services.hub_status import HubStatus
 from .services.initial_sync import InitialSync
 from .services.log_auditor import LogAuditor
 from .services.mutations import MutationService
-from .services.ports import MutationStore, ProviderClient, PushQueue, Warehouse
+from .services.ports import MutationStore, OpenData, ProviderClient, PushQueue, Warehouse
 from .services.push import PushDispatcher
 from .services.push_partitions import PushPartitions
 from .services.refusals import RefusalLog
@@ -54,6 +57,7 @@ from .services.registry import RegistryAdmin
 from .services.registry_cache import RegistryCache
 from .services.registry_queries import RegistryQueries
 from .services.statistics_extraction import ExtractionBasis, WarehouseExtraction
+from .services.statistics_publication import StatisticsPublication
 from .services.statistics_queries import Protection, StatisticsQueries
 from .services.transparency import AuditProofs, Sequencer
 
@@ -98,6 +102,8 @@ class Hub:
     warehouse: Warehouse
     statistics_extraction: WarehouseExtraction
     statistics: StatisticsQueries
+    statistics_publication: StatisticsPublication
+    open_data: OpenData
     # The demo's development identity provider, set by the demo's own wiring (demo/wiring.py);
     # production never builds one. Typed loosely so that production never imports the demo.
     dev_idp: Any = None
@@ -264,24 +270,36 @@ async def bootstrap(
         else None,
     )
     warehouse = DuckDbWarehouse(settings.warehouse_path or settings.data_dir / "warehouse.duckdb")
+    statistics = StatisticsQueries(
+        warehouse,
+        cache,
+        store.privacy_budgets,
+        OpenDpNoise(),
+        store.audit,
+        clock,
+        Protection(
+            settings.statistics_threshold,
+            settings.statistics_budget_epsilon,
+            settings.statistics_max_query_epsilon,
+            settings.statistics_contributions,
+        ),
+    )
+    open_data = FolderOpenData(statistics_folder(settings) / "published")
     return Hub(
         warehouse=warehouse,
         statistics_extraction=statistics_extraction(
             settings, store, warehouse, clock, hasher, loaded
         ),
-        statistics=StatisticsQueries(
+        statistics=statistics,
+        open_data=open_data,
+        statistics_publication=StatisticsPublication(
+            statistics,
             warehouse,
-            cache,
-            store.privacy_budgets,
-            OpenDpNoise(),
+            open_data,
             store.audit,
             clock,
-            Protection(
-                settings.statistics_threshold,
-                settings.statistics_budget_epsilon,
-                settings.statistics_max_query_epsilon,
-                settings.statistics_contributions,
-            ),
+            published_tables(settings),
+            settings.statistics_legal_basis,
         ),
         settings=settings,
         store=store,
@@ -398,7 +416,25 @@ def statistics_extraction(
         hasher,
         Pseudonymiser(loaded.warehouse_secret),
         ExtractionBasis(settings.statistics_purpose, settings.statistics_legal_basis),
+        parquet=statistics_folder(settings) / "warehouse",
     )
+
+
+def statistics_folder(settings: Settings) -> Path:
+    """Where the warehouse's Parquet extracts and the published open data go."""
+    return settings.statistics_export_dir or settings.data_dir / "statistics"
+
+
+def published_tables(settings: Settings) -> tuple[PublishedTable, ...]:
+    """The operator's tables (CROSSROADS_STATISTICS_TABLES), else those shipped with the hub; a
+    document that does not hold valid tables stops the start with its reason."""
+    if settings.statistics_tables is None:
+        return DEFAULT_TABLES
+    try:
+        return tables_from(json.loads(settings.statistics_tables.read_text()))
+    except (OSError, ValueError, Refusal) as exc:
+        where = settings.statistics_tables
+        raise ValueError(f"CROSSROADS_STATISTICS_TABLES {where}: {exc}") from None
 
 
 def batch_limits(settings: Settings) -> BatchLimits:

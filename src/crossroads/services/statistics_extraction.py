@@ -14,6 +14,7 @@ and a record per batch read would be a batch more to read, without end.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..domain.audit import AuditRecord
 from ..domain.statistics.pseudonyms import Pseudonymiser
@@ -54,7 +55,10 @@ class WarehouseExtraction:
         pseudonyms: Pseudonymiser,
         basis: ExtractionBasis,
         batch: int = 100_000,
+        parquet: Path | None = None,
     ) -> None:
+        """`parquet`: the folder every extract and mart is written to as Parquet after each
+        run (for engines beyond one machine; docs/statistics.md), None for none."""
         self._source = source
         self._warehouse = warehouse
         self._audit = audit
@@ -63,6 +67,7 @@ class WarehouseExtraction:
         self._pseudonyms = pseudonyms
         self._basis = basis
         self._batch = batch
+        self._parquet = parquet
 
     async def run(self, max_batches: int | None = None) -> ExtractionReport:
         """Extract every stream up to the store's present, then rebuild the marts.
@@ -89,6 +94,8 @@ class WarehouseExtraction:
         await self._warehouse.replace("directory", directory)
         report.records["directory"] = len(directory["person"])
         await self._warehouse.refresh()
+        if self._parquet is not None:
+            await self._warehouse.export(self._parquet)
         return report
 
     async def _record(

@@ -84,17 +84,21 @@ class StatisticsQueries:
     async def ask(
         self, caller: Caller, purpose: str, reference: str | None, query: AnalystQuery
     ) -> dict[str, Any]:
-        authorization = await self.authorize(caller, purpose, reference)
-        chosen = mart(query.mart)
-        if chosen.name not in authorization.allowed_fields:
-            raise Refusal(
-                "no_authorization",
-                f"authorization {authorization.reference} does not cover mart {chosen.name}.",
-                "mart",
-            )
-        _check(chosen, query)
-        outcome = "ok"
+        """The answer to one question, after the analyst's authorization is checked. Every
+        question is recorded, answered or refused (refusals are then marked audited, so that the
+        HTTP layer does not record them a second time); a failure to record fails the answer."""
+        refused: Refusal | None = None
+        authorization: Authorization | None = None
         try:
+            authorization = await self.authorize(caller, purpose, reference)
+            chosen = mart(query.mart)
+            if chosen.name not in authorization.allowed_fields:
+                raise Refusal(
+                    "no_authorization",
+                    f"authorization {authorization.reference} does not cover mart {chosen.name}.",
+                    "mart",
+                )
+            _check(chosen, query)
             if query.protection == "suppression":
                 answer = await self.suppressed(chosen, query)
                 answer["budget"] = await self._budget(caller, authorization, 0)
@@ -102,23 +106,23 @@ class StatisticsQueries:
                 answer = await self._private(caller, authorization, chosen, query)
             return answer
         except Refusal as refusal:
-            outcome = refusal.code
+            refused = refusal
             raise
         finally:
             await self._audit.append(
                 AuditRecord(
                     kind="statistics",
                     at_ms=self._clock.now_ms(),
-                    outcome=outcome,
+                    outcome=refused.code if refused else "ok",
                     consumer=caller.institution,
                     application=caller.application,
                     service=STATISTICS_SERVICE,
                     purpose=purpose,
-                    authorization=authorization.reference,
+                    authorization=authorization.reference if authorization else None,
                     action="query",
-                    target=chosen.name,
+                    target=query.mart,
                     detail={
-                        "legal_basis": authorization.legal_basis,
+                        "legal_basis": authorization.legal_basis if authorization else "",
                         "aggregate": query.aggregate,
                         "measure": query.measure or "",
                         "group_by": list(query.group_by),
@@ -128,6 +132,8 @@ class StatisticsQueries:
                     },
                 )
             )
+            if refused is not None:
+                refused.mark_audited()
 
     async def lattice(self, chosen: Mart) -> dict[Key, Decided]:
         version = await self._warehouse.version()

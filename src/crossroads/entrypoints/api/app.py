@@ -30,6 +30,8 @@ from . import (
     exchange,
     mutations,
     ops,
+    statistics,
+    statistics_public,
 )
 from .declarations_source import MOUNT, LazySource
 from .direct import DirectRoute
@@ -186,6 +188,8 @@ def create_app(
         admin,
         audit,
         citizen,
+        statistics,
+        statistics_public,
     ):
         app.include_router(module.router)
     app.mount(MOUNT, LazySource())

@@ -6,6 +6,7 @@ into one Typer app here. `main` is the console script pyproject.toml names.
 - client_commands, declare_command: token, ask, mailbox, declare (an application calling a hub)
 - registry_commands: registry …, directory import (the operator's changes, on the store)
 - audit_commands: audit …, witness
+- statistics_commands: statistics ask, extract, publish
 - bench_command: bench
 """
 
@@ -21,6 +22,7 @@ from .declare_command import declare
 from .demo import demo, providers
 from .hub_commands import keys_app, migrate, openapi, serve
 from .registry_commands import directory_app, registry_app
+from .statistics_commands import statistics_app
 
 app = typer.Typer(
     help="Crossroads: a crossroads bank for government data exchange.",
@@ -33,6 +35,7 @@ app.add_typer(directory_app, name="directory")
 app.add_typer(registry_app, name="registry")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(statistics_app, name="statistics")
 app.command()(openapi)
 app.command()(witness)
 app.command(

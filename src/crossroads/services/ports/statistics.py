@@ -114,3 +114,24 @@ class Noise(abc.ABC):
     def integer(self, value: int, sensitivity: int, epsilon: float) -> Noisy:
         """`value` with noise that makes it epsilon-differentially private for a query whose
         answer changes by at most `sensitivity` when one person's records are added or removed."""
+
+
+class OpenData(abc.ABC):
+    """The published statistics tables, as files anyone may download: per table a CSV, a
+    Parquet file and a JSON file of metadata (docs/statistics.md)."""
+
+    @abc.abstractmethod
+    async def write(self, name: str, columns: Columns, metadata: dict[str, Any]) -> None:
+        """Replace table `name`'s three files; a reader sees the old files or the new ones."""
+
+    @abc.abstractmethod
+    async def tables(self) -> list[dict[str, Any]]:
+        """The metadata of every published table, by name."""
+
+    @abc.abstractmethod
+    async def rows(self, name: str) -> list[dict[str, str]]:
+        """The published rows of table `name`, as its CSV holds them (empty cells: "")."""
+
+    @abc.abstractmethod
+    def file(self, filename: str) -> Path | None:
+        """The published file of that name (`<table>.csv|parquet|json`), None when there is none."""
