@@ -382,8 +382,9 @@ class Settings(BaseSettings):
     statistics_export_dir: Path | None = Field(
         None,
         description=(
-            "Where the warehouse's Parquet extracts and the published open data are written. "
-            "Unset: data_dir/statistics."
+            "Folder of the warehouse's Parquet files (warehouse/, rewritten after each "
+            "extraction) and of the published open data (published/, served at "
+            "/statistics/open-data/). Unset: data_dir/statistics."
         ),
     )
     statistics_purpose: str = Field(
@@ -392,7 +393,9 @@ class Settings(BaseSettings):
     )
     statistics_legal_basis: str = Field(
         "statistical mission of the crossroads bank (to be set by the operator)",
-        description="The legal basis recorded in the audit log for each extraction.",
+        description=(
+            "The legal basis recorded in the audit log for each extraction and publication."
+        ),
     )
     statistics_threshold: int = Field(
         5, ge=2, le=1000, description="Fewest distinct persons a released statistics cell holds."

@@ -4,7 +4,7 @@
   with its access token, like `crossroads ask`.
 - `extract`, `publish`: the operator's. On the store by default (the warehouse file is opened
   here); with `--hub URL` the running hub is asked instead (POST /admin/statistics/…, with
-  CROSSROADS_ADMIN_TOKEN, else the data folder's secrets.json), because DuckDB lets one process
+  CROSSROADS_ADMIN_TOKEN, else data_dir/secrets.json), because DuckDB lets one process
   at a time hold the warehouse file and a hub that has answered an analyst holds it.
 """
 
@@ -121,7 +121,7 @@ def _on_store(use):
 
 
 def _admin_token() -> str | None:
-    """CROSSROADS_ADMIN_TOKEN, else the one generated into the data folder's secrets.json."""
+    """CROSSROADS_ADMIN_TOKEN, else the one generated into data_dir/secrets.json."""
     given = os.environ.get("CROSSROADS_ADMIN_TOKEN")
     if given:
         return given
