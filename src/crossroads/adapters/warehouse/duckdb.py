@@ -1,7 +1,7 @@
 """The warehouse in DuckDB, embedded: one file, nothing to install, columnar and parallel.
 
-DuckDB opens its file for one process at a time: the hub that serves the analysts holds it, and
-`crossroads statistics extract` run beside a live hub asks that hub (POST
+DuckDB opens its file for one process at a time: the hub that serves the analysts holds it once
+asked, and then `crossroads statistics extract --hub URL` asks that hub (POST
 /admin/statistics/extract) instead of opening the file itself. Every call runs in a worker
 thread under one lock, off the event loop. Rows arrive as columns and go in through Arrow, in
 bulk, never row by row.

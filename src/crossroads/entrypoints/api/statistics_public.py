@@ -16,8 +16,9 @@ from ...domain.statistics.charts import bar_chart, format_value
 from ...templates import render
 from .dependencies import hub_of
 from .errors import openapi_errors
+from .json_input import JSONRoute
 
-router = APIRouter(prefix="/statistics", tags=["published statistics"])
+router = APIRouter(route_class=JSONRoute, prefix="/statistics", tags=["published statistics"])
 OPEN_DATA = "/statistics/open-data"
 _MEDIA = {
     "csv": "text/csv; charset=utf-8",
