@@ -3,6 +3,10 @@ incremental and resumable extraction, audited; the port's contract; the privacy 
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
+
 import duckdb
 import orjson
 import pytest
@@ -112,3 +116,40 @@ async def test_the_privacy_budget_is_durable_and_refused_past_its_limit(store):
     assert refused.value.code == "privacy_budget_exhausted"
     assert await budgets.spent("a:b", "P1") == 600_000
     assert await budgets.spend("a:b", "P2", 500_000, 1_000_000, 3) == 500_000
+
+
+@pytest.fixture
+def held(tmp_path):
+    """A DuckDB file held open by another process until the test ends."""
+    path = tmp_path / "held.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "holding"
+    yield path, holder
+    if holder.poll() is None:
+        holder.stdin.close()
+        holder.wait(10)
+
+
+async def test_a_warehouse_held_by_another_process_is_a_refusal_not_a_crash(held):
+    path, holder = held
+    warehouse = DuckDbWarehouse(path)
+    with pytest.raises(Refusal) as refused:
+        await warehouse.position("exchanges")
+    assert refused.value.code == "warehouse_unavailable"
+    holder.stdin.close()
+    await asyncio.to_thread(holder.wait, 10)
+    assert await warehouse.position("exchanges") == 0  # released: opened on the next use
+    await warehouse.close()
+
+
+HOLD = (
+    "import sys, duckdb\n"
+    "con = duckdb.connect(sys.argv[1])\n"
+    "print('holding', flush=True)\n"
+    "sys.stdin.read()\n"
+)

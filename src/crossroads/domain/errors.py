@@ -224,6 +224,12 @@ _CODES = [
     ),
     ErrorCode("not_ready", 503, "The hub cannot reach its store; try again later."),
     ErrorCode(
+        "warehouse_unavailable",
+        503,
+        "The statistics warehouse is held by another process (DuckDB opens its file for one "
+        "at a time): ask the hub process that holds it, or try again once it is released.",
+    ),
+    ErrorCode(
         "internal_error",
         500,
         "An unexpected fault in the hub. It is logged with the request id; nothing the caller "

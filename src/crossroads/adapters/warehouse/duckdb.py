@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow
 
+from ...domain.errors import Refusal
 from ...domain.statistics.marts import MARTS, Mart
 from ...domain.statistics.suppression import CubeCell
 from ...services.ports import Columns, Warehouse
@@ -42,7 +43,13 @@ class DuckDbWarehouse(Warehouse):
     def _open(self) -> duckdb.DuckDBPyConnection:
         if self._path != ":memory:":
             Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(self._path)
+        try:
+            con = duckdb.connect(self._path)
+        except duckdb.IOException as exc:  # another process holds the file's lock
+            raise Refusal(
+                "warehouse_unavailable",
+                f"the statistics warehouse is held by another process ({str(exc)[:200]}).",
+            ) from None
         if self._threads:
             con.execute(f"SET threads = {int(self._threads)}")
         for table, columns in EXTRACTS.items():

@@ -32,6 +32,7 @@ ERRORS = openapi_errors(
     "malformed_request",
     "unsupported_media_type",
     "payload_too_large",
+    "warehouse_unavailable",
 )
 
 
@@ -94,7 +95,7 @@ async def budget(
 
 @router.post(
     "/admin/statistics/extract",
-    responses=openapi_errors("unauthenticated", "forbidden"),
+    responses=openapi_errors("unauthenticated", "forbidden", "warehouse_unavailable"),
     summary="Extract the stores' new records into the warehouse and rebuild the marts",
     dependencies=[Depends(operator)],
 )
@@ -105,7 +106,7 @@ async def extract(request: Request) -> dict[str, Any]:
 
 @router.post(
     "/admin/statistics/publish",
-    responses=openapi_errors("unauthenticated", "forbidden"),
+    responses=openapi_errors("unauthenticated", "forbidden", "warehouse_unavailable"),
     summary="Publish the operator's statistics tables as open data (CSV, Parquet, metadata)",
     dependencies=[Depends(operator)],
 )
