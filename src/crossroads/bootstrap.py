@@ -20,14 +20,20 @@ from .adapters.key_folder import NoHubKey
 from .adapters.keys import HubKeys
 from .adapters.official_forms import XmlOfficialForms
 from .adapters.oidc import OidcSignIn
+from .adapters.open_data import FolderOpenData
+from .adapters.opendp_noise import OpenDpNoise
 from .adapters.outbox_queue import OutboxPushQueue
 from .adapters.provider_client import AiohttpProviderClient
 from .adapters.sql.store import SqlStore, open_store
+from .adapters.warehouse.duckdb import DuckDbWarehouse
 from .config import Settings
 from .domain.declarations.dimona import DimonaRules
 from .domain.declarations.dmfa import DmfaRules
 from .domain.declarations.records import DIMONA, DMFA
+from .domain.errors import Refusal
 from .domain.identifiers import IdentifierScheme, scheme_for
+from .domain.statistics.pseudonyms import Pseudonymiser
+from .domain.statistics.published import DEFAULT_TABLES, PublishedTable, tables_from
 from .domain.subjects import SubjectHasher
 from .domain.webhooks import WebhookPolicy
 from .entrypoints.logs import configure as configure_logs
@@ -51,13 +57,16 @@ from .services.log_auditor import LogAuditor
 from .services.log_restore import LogRestore
 from .services.mutations import MutationService
 from .services.operators import OperatorAdmin
-from .services.ports import MutationStore, ProviderClient, PushQueue
+from .services.ports import MutationStore, OpenData, ProviderClient, PushQueue, Warehouse
 from .services.push import PushDispatcher
 from .services.push_partitions import PushPartitions
 from .services.refusals import RefusalLog
 from .services.registry import RegistryAdmin
 from .services.registry_cache import RegistryCache
 from .services.registry_queries import RegistryQueries
+from .services.statistics_extraction import ExtractionBasis, WarehouseExtraction
+from .services.statistics_publication import StatisticsPublication
+from .services.statistics_queries import Protection, StatisticsQueries
 from .services.transparency import AuditProofs, Sequencer
 
 log = logging.getLogger("crossroads.bootstrap")
@@ -102,6 +111,11 @@ class Hub:
     operators: OperatorAdmin
     four_eyes: FourEyes
     operator_signin: OidcSignIn | None  # None: operators' sign-in is not configured
+    warehouse: Warehouse
+    statistics_extraction: WarehouseExtraction
+    statistics: StatisticsQueries
+    statistics_publication: StatisticsPublication
+    open_data: OpenData
     # The demo's development identity provider, set by the demo's own wiring (demo/wiring.py);
     # production never builds one. Typed loosely so that production never imports the demo.
     dev_idp: Any = None
@@ -114,6 +128,7 @@ class Hub:
         await self.publisher.close()
         await self.push_queue.close()
         await self.deferred_audit.close()
+        await self.warehouse.close()
         await self.store.close()
 
 
@@ -122,6 +137,7 @@ class Secrets:
     admin_token: str
     subject_secret: bytes
     session_secret: str
+    warehouse_secret: bytes
 
 
 def load_secrets(settings: Settings) -> Secrets:
@@ -137,6 +153,7 @@ def load_secrets(settings: Settings) -> Secrets:
         "admin_token": (settings.admin_token, lambda: secrets.token_urlsafe(32)),
         "subject_hash_secret": (settings.subject_hash_secret, lambda: secrets.token_hex(32)),
         "session_secret": (settings.session_secret, lambda: secrets.token_urlsafe(32)),
+        "warehouse_secret": (settings.warehouse_secret, lambda: secrets.token_hex(32)),
     }
     changed = False
     for name, (given, make) in generated.items():
@@ -155,7 +172,12 @@ def load_secrets(settings: Settings) -> Secrets:
     admin = value("admin_token")
     if len(admin) < MIN_LENGTH:
         raise ValueError("CROSSROADS_ADMIN_TOKEN must be at least 16 characters")
-    return Secrets(admin, value("subject_hash_secret").encode(), value("session_secret"))
+    return Secrets(
+        admin,
+        value("subject_hash_secret").encode(),
+        value("session_secret"),
+        value("warehouse_secret").encode(),
+    )
 
 
 async def bootstrap(
@@ -294,7 +316,38 @@ async def bootstrap(
         else None,
     )
     deferred_audit = DeferredAudit(store.audit)
+    warehouse = DuckDbWarehouse(settings.warehouse_path or settings.data_dir / "warehouse.duckdb")
+    statistics = StatisticsQueries(
+        warehouse,
+        cache,
+        store.privacy_budgets,
+        OpenDpNoise(),
+        store.audit,
+        clock,
+        Protection(
+            settings.statistics_threshold,
+            settings.statistics_budget_epsilon,
+            settings.statistics_max_query_epsilon,
+            settings.statistics_contributions,
+        ),
+    )
+    open_data = FolderOpenData(statistics_folder(settings) / "published")
     return Hub(
+        warehouse=warehouse,
+        statistics_extraction=statistics_extraction(
+            settings, store, warehouse, clock, hasher, loaded
+        ),
+        statistics=statistics,
+        open_data=open_data,
+        statistics_publication=StatisticsPublication(
+            statistics,
+            warehouse,
+            open_data,
+            store.audit,
+            clock,
+            published_tables(settings),
+            settings.statistics_legal_basis,
+        ),
         settings=settings,
         store=store,
         keys=keys,
@@ -434,6 +487,43 @@ def declaration_service(
     return DeclarationService(
         store.declarations, forms, dimona_rules, dmfa_rules, store.audit, clock, scheme, hasher
     )
+
+
+def statistics_extraction(
+    settings: Settings,
+    store: SqlStore,
+    warehouse: Warehouse,
+    clock: Clock,
+    hasher: SubjectHasher,
+    loaded: Secrets,
+) -> WarehouseExtraction:
+    return WarehouseExtraction(
+        store.statistics,
+        warehouse,
+        store.audit,
+        clock,
+        hasher,
+        Pseudonymiser(loaded.warehouse_secret),
+        ExtractionBasis(settings.statistics_purpose, settings.statistics_legal_basis),
+        parquet=statistics_folder(settings) / "warehouse",
+    )
+
+
+def statistics_folder(settings: Settings) -> Path:
+    """Where the warehouse's Parquet extracts and the published open data go."""
+    return settings.statistics_export_dir or settings.data_dir / "statistics"
+
+
+def published_tables(settings: Settings) -> tuple[PublishedTable, ...]:
+    """The operator's tables (CROSSROADS_STATISTICS_TABLES), else those shipped with the hub; a
+    document that does not hold valid tables stops the start with its reason."""
+    if settings.statistics_tables is None:
+        return DEFAULT_TABLES
+    try:
+        return tables_from(json.loads(settings.statistics_tables.read_text()))
+    except (OSError, ValueError, Refusal) as exc:
+        where = settings.statistics_tables
+        raise ValueError(f"CROSSROADS_STATISTICS_TABLES {where}: {exc}") from None
 
 
 def batch_limits(settings: Settings) -> BatchLimits:

@@ -447,6 +447,57 @@ class Settings(BaseSettings):
             "docs/declarations.md). Unset: the demo table shipped with the hub."
         ),
     )
+    warehouse_secret: SecretStr | None = Field(
+        None,
+        description=(
+            "Key of the statistics warehouse's pseudonyms (>= 16 characters), separate from the "
+            "subject hash secret. Generated into data_dir when unset."
+        ),
+    )
+    warehouse_path: Path | None = Field(
+        None,
+        description="The statistics warehouse's DuckDB file. Unset: data_dir/warehouse.duckdb.",
+    )
+    statistics_export_dir: Path | None = Field(
+        None,
+        description=(
+            "Folder of the warehouse's Parquet files (warehouse/, rewritten after each "
+            "extraction) and of the published open data (published/, served at "
+            "/statistics/open-data/). Unset: data_dir/statistics."
+        ),
+    )
+    statistics_purpose: str = Field(
+        "statistics",
+        description="The purpose recorded in the audit log for each extraction into the warehouse.",
+    )
+    statistics_legal_basis: str = Field(
+        "statistical mission of the crossroads bank (to be set by the operator)",
+        description=(
+            "The legal basis recorded in the audit log for each extraction and publication."
+        ),
+    )
+    statistics_threshold: int = Field(
+        5, ge=2, le=1000, description="Fewest distinct persons a released statistics cell holds."
+    )
+    statistics_budget_epsilon: float = Field(
+        2.0, gt=0, le=100, description="Privacy budget (epsilon) per analyst and project."
+    )
+    statistics_max_query_epsilon: float = Field(
+        0.5, gt=0, le=10, description="Largest epsilon one differentially private query may spend."
+    )
+    statistics_contributions: int = Field(
+        10,
+        ge=1,
+        le=10_000,
+        description="Units of a mart kept per person under differential privacy (its sensitivity).",
+    )
+    statistics_tables: Path | None = Field(
+        None,
+        description=(
+            "JSON file of the published statistics tables (docs/statistics.md). Unset: the "
+            "tables shipped with the hub."
+        ),
+    )
     declaration_interval_seconds: float = Field(
         0.2,
         gt=0,

@@ -153,6 +153,12 @@ _CODES = [
     ),
     ErrorCode("not_found", 404, "The named resource does not exist."),
     ErrorCode(
+        "privacy_budget_exhausted",
+        403,
+        "The differentially private query would take the analyst's privacy budget for the "
+        "project past its limit; nothing was answered or spent.",
+    ),
+    ErrorCode(
         "pruned",
         410,
         "The audit entry is older than the retention period: it was exported to an archive "
@@ -240,6 +246,12 @@ _CODES = [
         "with the batch id, and the same file may be sent again.",
     ),
     ErrorCode("not_ready", 503, "The hub cannot reach its store; try again later."),
+    ErrorCode(
+        "warehouse_unavailable",
+        503,
+        "The statistics warehouse is held by another process (DuckDB opens its file for one "
+        "at a time): ask the hub process that holds it, or try again once it is released.",
+    ),
     ErrorCode(
         "internal_error",
         500,

@@ -64,7 +64,7 @@ async def load_document(admin: RegistryAdmin, doc: dict) -> dict[str, int]:
             Authorization(
                 **{
                     **item,
-                    "required_capacities": tuple(item["required_capacities"]),
+                    "required_capacities": tuple(item.get("required_capacities", ())),
                     "allowed_fields": tuple(item["allowed_fields"]),
                     "valid_from": _date(item["valid_from"]),
                     "valid_to": _date(item.get("valid_to")),

@@ -12,11 +12,17 @@ from dataclasses import replace
 from ..domain.errors import Refusal
 from ..domain.identifiers import IdentifierScheme
 from ..domain.registry import Authorization, IntegrationRight, check_code
+from ..domain.statistics.marts import MARTS
 from .ports import MutationStore, RegistryRepository
 
 HOLDERS_SERVICE = "directory.holders"
 HOLDERS_NAME = "Who holds a file on the person (the reference directory)"
 HOLDERS_FIELDS = ("institution", "capacity", "phase", "start", "end")
+# The analyst's capability (issue 20): an authorization for this built-in service lets the
+# consumer's applications ask the statistics warehouse for aggregates, for the authorization's
+# purpose (the project) and legal basis, of the marts it lists as allowed fields. Persons are not
+# looked up, so no capacity is required.
+STATISTICS_SERVICE = "statistics.aggregates"
 
 
 class RegistryChecks:
@@ -37,6 +43,8 @@ class RegistryChecks:
             raise Refusal("not_found", f"no institution {consumer} is registered.", "consumer")
         if authorization.service == HOLDERS_SERVICE:
             known_fields = set(HOLDERS_FIELDS)
+        elif authorization.service == STATISTICS_SERVICE:
+            known_fields = set(MARTS)
         else:
             known_fields = await self._fields_of(authorization.service)
         unknown = [f for f in authorization.allowed_fields if not _is_within(f, known_fields)]
@@ -53,7 +61,7 @@ class RegistryChecks:
                 f"no capacity {', '.join(sorted(missing))} is registered.",
                 "required_capacities",
             )
-        if not authorization.required_capacities:
+        if not authorization.required_capacities and authorization.service != STATISTICS_SERVICE:
             raise Refusal(
                 "malformed_request",
                 "an authorization requires at least one capacity.",

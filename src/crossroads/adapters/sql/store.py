@@ -14,8 +14,10 @@ from .lease import FileLease, PostgresLease
 from .migrate import migrate
 from .mutations import SqlMutations
 from .operators import SqlOperators
+from .privacy_budgets import SqlPrivacyBudgets
 from .registry import SqlRegistry
 from .replay import SqlReplayGuard
+from .statistics_source import SqlStatisticsSource
 from .transparency import SqlTransparencyLog
 
 SEQUENCER_LEASE_KEY = (
@@ -48,6 +50,8 @@ class SqlStore(Store):
         self.mutations = SqlMutations(db)
         self.declarations = SqlDeclarations(db)
         self.operators = SqlOperators(db)
+        self.statistics = SqlStatisticsSource(db)
+        self.privacy_budgets = SqlPrivacyBudgets(db)
 
     async def ping(self) -> None:
         await self.db.fetchone("SELECT 1")

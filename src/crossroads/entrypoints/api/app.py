@@ -33,6 +33,8 @@ from . import (
     mutations,
     operator_session,
     ops,
+    statistics,
+    statistics_public,
 )
 from .access_log import AccessLog
 from .declarations_source import MOUNT, LazySource
@@ -200,6 +202,8 @@ def create_app(
         operator_session,
         audit,
         citizen,
+        statistics,
+        statistics_public,
     ):
         app.include_router(module.router)
     app.mount(MOUNT, LazySource())

@@ -151,7 +151,13 @@ class AuthorizationIn(Strict):
     service: str = Field(max_length=64)
     purpose: str = Field(max_length=64)
     legal_basis: str = Field(min_length=1, max_length=1000)
-    required_capacities: list[str] = Field(min_length=1)
+    required_capacities: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Capacities the subject must be integrated in: at least one, except for the built-in"
+            " statistics.aggregates, which looks no person up and takes none."
+        ),
+    )
     allowed_fields: list[str] = Field(min_length=1)
     valid_from: dt.date
     valid_to: dt.date | None = None

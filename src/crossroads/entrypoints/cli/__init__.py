@@ -8,6 +8,7 @@ into one Typer app here. `main` is the console script pyproject.toml names.
 - operator_commands: operators … (on the store), admin call (the admin API, as a service account)
 - audit_commands: audit …, witness
 - restore_commands: backup, audit restore-check, audit restore-recover
+- statistics_commands: statistics ask, extract, publish
 - bench_command: bench
 """
 
@@ -25,6 +26,7 @@ from .hub_commands import keys_app, migrate, openapi, serve
 from .operator_commands import admin_app, operators_app
 from .registry_commands import directory_app, registry_app
 from .restore_commands import backup
+from .statistics_commands import statistics_app
 
 app = typer.Typer(
     help="Crossroads: a crossroads bank for government data exchange.",
@@ -39,6 +41,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(operators_app, name="operators")
 app.add_typer(admin_app, name="admin")
+app.add_typer(statistics_app, name="statistics")
 app.command()(openapi)
 app.command()(witness)
 app.command()(backup)

@@ -32,12 +32,23 @@ from .mutations import Delivery, MutationStore
 from .operators import OperatorRepository
 from .push_queue import PushQueue
 from .registry import RegistryRepository
+from .statistics import (
+    Columns,
+    Noise,
+    Noisy,
+    OpenData,
+    PrivacyBudgets,
+    SourceBatch,
+    StatisticsSource,
+    Warehouse,
+)
 from .store import Lease, Store, StoreUnavailable
 
 __all__ = [
     "AuditLog",
     "BatchFailed",
     "BatchWorker",
+    "Columns",
     "DeclarationStore",
     "Delivery",
     "DirectoryRepository",
@@ -47,8 +58,12 @@ __all__ = [
     "KeyHistorySource",
     "Lease",
     "MutationStore",
+    "Noise",
+    "Noisy",
     "OfficialForms",
+    "OpenData",
     "OperatorRepository",
+    "PrivacyBudgets",
     "Prove",
     "ProviderClient",
     "ProviderReply",
@@ -56,9 +71,12 @@ __all__ = [
     "RegistryRepository",
     "ReplayGuard",
     "Signer",
+    "SourceBatch",
+    "StatisticsSource",
     "Store",
     "StoreUnavailable",
     "TransparencyLog",
+    "Warehouse",
     "WitnessLedger",
     "WorkerLost",
 ]

@@ -1,0 +1,167 @@
+"""Statistics warehouse benchmark: extraction of declarations and exchanges, then aggregates.
+
+    crossroads bench statistics [--records N] [--queries Q] [--json]
+
+1. The store (SQLite) is filled in bulk inside SQLite itself (a recursive CTE, no Python row
+   loop): N/2 DmfA wage rows under N/20 declarations, and N/2 exchange records in the audit log.
+   Filling is not timed.
+2. `extract_seconds`: `WarehouseExtraction.run` from an empty DuckDB warehouse: read in the
+   stores' order, pseudonymise every person and employer, load through Arrow, build the marts.
+   `records` is how many records it extracted.
+3. `lattice_seconds`: the first suppressed query of each of the two marts decides the mart's
+   whole lattice (GROUP BY CUBE with distinct persons, then the suppression); later queries read
+   the decision until the warehouse changes.
+4. `query_p95_ms`: suppressed queries (random groupings and filters of the employment and
+   exchanges marts) answered from the decided lattice.
+5. `dp_query_p95_ms`: differentially private counts, sums and means (bounded query in DuckDB,
+   OpenDP noise) with random filters. The analyst's authorization, budget and audit record are
+   not in this figure (one registry look-up, one row update, one append).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+from report import print_figures  # bench/report.py, beside this script
+
+from crossroads.adapters.opendp_noise import OpenDpNoise
+from crossroads.adapters.sql.store import open_store
+from crossroads.adapters.warehouse.duckdb import DuckDbWarehouse
+from crossroads.domain.statistics.marts import MARTS
+from crossroads.domain.statistics.pseudonyms import Pseudonymiser
+from crossroads.domain.subjects import SubjectHasher
+from crossroads.services.clock import Clock
+from crossroads.services.statistics_extraction import ExtractionBasis, WarehouseExtraction
+from crossroads.services.statistics_queries import AnalystQuery, Protection, StatisticsQueries
+
+WAGES = """
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < :wages - 1)
+INSERT INTO quarterly_wages (quarter, employer, inss, worker_code, gross, days, hours,
+    joint_committees, declaration_id)
+SELECT 20241 + (i / :persons) % 4, printf('0%09d', i / (:persons * 4)),
+       printf('%011d', 85000000000 + i % :persons), printf('%03d', 15 + i % 3),
+       200000 + (i * 7919) % 400000, 60, 456,
+       '["' || (100 + (i * 31) % 40) || '"]', i / 10 + 1
+FROM n
+"""
+DECLARATIONS = """
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :declarations)
+INSERT INTO declarations (id, kind, form, employer, declarant, status, anomalies, summary,
+    language, received_at_ms)
+SELECT i, 'dmfa', 'dmfa', '0403170701', '0403170701', 'accepted', '[]', '{}', 'en',
+       1735776000000 FROM n
+"""
+EXCHANGES = """
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :exchanges)
+INSERT INTO audit_log (seq, at_ms, record)
+SELECT i, 1735776000000 + i * 100, printf('{"at_ms":%d,"consumer":"%s","kind":"exchange",'
+    || '"latency_us":%d,"outcome":"%s","purpose":"benefits","service":"%s",'
+    || '"subject_hash":"%016x%016x","v":1}',
+    1735776000000 + i * 100, printf('04%08d', i % 12), 500 + i % 5000,
+    CASE WHEN i % 50 = 0 THEN 'no_authorization' ELSE 'ok' END,
+    'service-' || (i % 9), i % :persons, i % :persons)
+FROM n
+"""
+
+
+def fill(path: Path, records: int) -> None:
+    wages = records // 2
+    persons = max(wages // 8, 1)
+    con = sqlite3.connect(path)
+    params = {
+        "wages": wages,
+        "persons": persons,
+        "declarations": (wages - 1) // 10 + 1,
+        "exchanges": records - wages,
+    }
+    con.execute(DECLARATIONS, params)
+    con.execute(WAGES, params)
+    con.execute(EXCHANGES, params)
+    con.commit()
+    con.close()
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 2)
+
+
+async def run(records: int, queries: int) -> dict:
+    errors = 0
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "hub.sqlite3"
+        store = await open_store(f"sqlite:///{path}")
+        await store.close()
+        fill(path, records)
+        store = await open_store(f"sqlite:///{path}")
+        warehouse = DuckDbWarehouse(Path(folder) / "warehouse.duckdb")
+        extraction = WarehouseExtraction(
+            store.statistics,
+            warehouse,
+            store.audit,
+            Clock(),
+            SubjectHasher(b"s" * 32),
+            Pseudonymiser(b"w" * 32),
+            ExtractionBasis("statistics", "bench"),
+            batch=20_000,
+        )
+        started = time.perf_counter()
+        report = await extraction.run()
+        extract_seconds = time.perf_counter() - started
+        protection = Protection(5, 1000.0, 1.0, 10)
+        answers = StatisticsQueries(warehouse, None, None, None, None, Clock(), protection)  # type: ignore[arg-type]
+        rng = random.Random(20)
+        started = time.perf_counter()
+        for name in ("employment", "exchanges"):
+            await answers.lattice(MARTS[name])
+        lattice_seconds = time.perf_counter() - started
+        plain, private = [], []
+        noise = OpenDpNoise()
+        for _ in range(queries):
+            name = rng.choice(("employment", "exchanges"))
+            mart = MARTS[name]
+            group = tuple(rng.sample(mart.dimensions, rng.randint(0, 2)))
+            measure = mart.measures[0].name
+            try:
+                t = time.perf_counter()
+                await answers.suppressed(mart, AnalystQuery(name, "sum", measure, group))
+                plain.append(time.perf_counter() - t)
+                filters = {"quarter": "2024Q2"} if name == "employment" else {"outcome": "ok"}
+                t = time.perf_counter()
+                count, total = await warehouse.aggregate(mart, measure, filters, 10)
+                noise.integer(count, 10, 0.1)
+                noise.integer(total, 10 * mart.measures[0].upper, 0.1)
+                private.append(time.perf_counter() - t)
+            except Exception:
+                errors += 1
+        await warehouse.close()
+        await store.close()
+    return {
+        "records": report.records["declarations"] + report.records["exchanges"],
+        "extract_seconds": round(extract_seconds, 2),
+        "lattice_seconds": round(lattice_seconds, 2),
+        "query_p95_ms": p95(plain),
+        "dp_query_p95_ms": p95(private),
+        "errors": errors,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--records", type=int, default=10_000_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    print_figures(asyncio.run(run(args.records, args.queries)), args.json)
+
+
+if __name__ == "__main__":
+    main()

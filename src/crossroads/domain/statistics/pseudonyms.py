@@ -1,0 +1,47 @@
+"""Pseudonyms: how a person (or an employer) is named inside the statistics warehouse.
+
+A pseudonym is an HMAC-SHA256 under the warehouse's own key, separate from the subject hash
+secret of the audit log and the directory: it links a person's records across sources inside the
+warehouse, and is useless outside it (neither the identifier nor the hub's subject key can be
+computed back from it, nor matched against the audit log's index without the warehouse key).
+The warehouse never receives an identifier in clear: an INSS becomes the hub's subject key first
+(the same `SubjectHasher` the directory uses), and the subject key becomes the pseudonym.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+PSEUDONYM_BYTES = 12  # 96 bits: no collision among a few hundred million persons and employers
+
+
+class Pseudonymiser:
+    def __init__(self, warehouse_key: bytes) -> None:
+        if len(warehouse_key) < 16:
+            raise ValueError("the warehouse key must be at least 16 bytes")
+        self._inner = hmac.new(warehouse_key, digestmod=hashlib.sha256)
+        # A declaration names each person in several rows, and an extraction reads millions:
+        # a plain dict spares the repeated HMACs (it lives as long as one extraction).
+        self._persons: dict[bytes, str] = {}
+        self._employers: dict[str, str] = {}
+
+    def _mac(self, domain: bytes, value: bytes) -> str:
+        mac = self._inner.copy()
+        mac.update(domain + value)
+        return mac.digest()[:PSEUDONYM_BYTES].hex()
+
+    def person(self, subject_key: bytes) -> str:
+        """The pseudonym of the person whose hub subject key (SubjectHasher.key) is given."""
+        found = self._persons.get(subject_key)
+        if found is None:
+            found = self._persons[subject_key] = self._mac(b"person:", subject_key)
+        return found
+
+    def employer(self, enterprise_number: str) -> str:
+        found = self._employers.get(enterprise_number)
+        if found is None:
+            found = self._employers[enterprise_number] = self._mac(
+                b"employer:", enterprise_number.encode()
+            )
+        return found

@@ -1,0 +1,76 @@
+"""The published statistics, for anyone: the open-data files (`/statistics/open-data/…`) and a
+page of charts (`/statistics/`), server-rendered SVG with a table beside each chart: no script,
+nothing from elsewhere. Both read the files `crossroads statistics publish` wrote, never the
+warehouse, so any of the hub's processes serves them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse
+
+from ...domain.errors import Refusal
+from ...domain.statistics.charts import bar_chart, format_value
+from ...templates import render
+from .dependencies import hub_of
+from .errors import openapi_errors
+from .json_input import JSONRoute
+
+router = APIRouter(route_class=JSONRoute, prefix="/statistics", tags=["published statistics"])
+OPEN_DATA = "/statistics/open-data"
+_MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "parquet": "application/vnd.apache.parquet",
+    "json": "application/json",
+}
+
+
+@router.get("/", response_class=HTMLResponse, summary="The published statistics, with charts")
+async def page(request: Request) -> HTMLResponse:
+    open_data = hub_of(request).open_data
+    tables = []
+    for metadata in await open_data.tables():
+        rows = await open_data.rows(metadata["name"])
+        dimensions = metadata["dimensions"]
+        values = [None if r["value"] == "" else float(r["value"]) for r in rows]
+        labels = [" · ".join(r[d] or "unknown" for d in dimensions) for r in rows]
+        tables.append(
+            {
+                "meta": metadata,
+                "chart": bar_chart(list(zip(labels, values, strict=True))),
+                "rows": [
+                    {
+                        "cells": [r[d] or "unknown" for d in dimensions],
+                        "value": "suppressed" if v is None else format_value(v),
+                    }
+                    for r, v in zip(rows, values, strict=True)
+                ],
+            }
+        )
+    return render("statistics.html", tables=tables, open_data=OPEN_DATA)
+
+
+@router.get(
+    "/open-data/",
+    summary="The metadata of every published statistics table",
+)
+async def index(request: Request) -> dict[str, Any]:
+    return {"tables": await hub_of(request).open_data.tables()}
+
+
+@router.get(
+    "/open-data/{filename}",
+    responses=openapi_errors("not_found"),
+    summary="A published table as CSV, Parquet or its metadata (JSON)",
+)
+async def download(filename: str, request: Request) -> FileResponse:
+    path = hub_of(request).open_data.file(filename)
+    if path is None:
+        raise Refusal("not_found", f"no published file {filename[:80]!r}.", "filename")
+    return FileResponse(
+        path,
+        media_type=_MEDIA[path.suffix.lstrip(".")],
+        headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=300"},
+    )

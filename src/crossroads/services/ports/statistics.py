@@ -1,0 +1,137 @@
+"""The statistics warehouse's ports: the hub's stores read in their own order, the warehouse
+the extracts go to, the analysts' privacy budgets, and the noise of differential privacy."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ...domain.statistics.marts import Mart
+from ...domain.statistics.suppression import CubeCell
+
+Columns = dict[str, list[Any]]  # a table as columns of equal length: bulk, not row by row
+
+
+@dataclass(frozen=True)
+class SourceBatch:
+    """Records of one stream after a position: its tables' new rows and the position reached.
+
+    Columns that identify someone are named by what they hold (`inss`, `subject_key`,
+    `subject_hex`, `employer`) so that the extraction can pseudonymise every one of them before
+    anything reaches the warehouse."""
+
+    tables: dict[str, Columns]
+    position: int  # the source's own order (declaration id, audit seq, delivery seq) reached
+    records: int
+
+
+class StatisticsSource(abc.ABC):
+    """The hub's stores, read for the warehouse in the stores' own order."""
+
+    streams: tuple[str, ...] = ("declarations", "exchanges", "deliveries")
+
+    @abc.abstractmethod
+    async def read(self, stream: str, after: int, limit: int) -> SourceBatch | None:
+        """Up to `limit` records of `stream` past position `after`, None when there are none.
+        A delivery is read only once settled (acknowledged or given up), so a position never
+        passes a delivery still on its way."""
+
+    @abc.abstractmethod
+    async def directory(self) -> Columns:
+        """The reference directory as it stands (a snapshot: its entries carry their periods)."""
+
+
+class Warehouse(abc.ABC):
+    """Pseudonymised extracts and the marts built from them."""
+
+    @abc.abstractmethod
+    async def position(self, stream: str) -> int:
+        """The source position the warehouse holds `stream` up to (0 before the first load)."""
+
+    @abc.abstractmethod
+    async def load(self, stream: str, tables: dict[str, Columns], position: int) -> None:
+        """Append the rows and move the stream's position to `position`, in one transaction:
+        after a crash, the warehouse holds a batch entirely with its position, or neither."""
+
+    @abc.abstractmethod
+    async def replace(self, table: str, columns: Columns) -> None:
+        """Replace a snapshot table (the directory) as a whole, in one transaction."""
+
+    @abc.abstractmethod
+    async def refresh(self) -> None:
+        """Rebuild the marts from the extracts (the latest version of each record)."""
+
+    @abc.abstractmethod
+    async def version(self) -> int:
+        """A number that changes whenever the marts do (for caches of decided lattices)."""
+
+    @abc.abstractmethod
+    async def cube(self, mart: Mart) -> list[CubeCell]:
+        """Every cell of the mart's lattice (GROUP BY CUBE): distinct persons, the count of
+        units, and the sum of each measure."""
+
+    @abc.abstractmethod
+    async def aggregate(
+        self, mart: Mart, measure: str | None, filters: dict[str, str], contributions: int
+    ) -> tuple[int, int]:
+        """(count, sum of `measure` clamped to [0, upper]) over the units matching `filters`,
+        keeping at most `contributions` units per person: the bounded query under a
+        differentially private answer."""
+
+    @abc.abstractmethod
+    async def export(self, folder: Path) -> list[Path]:
+        """Write every mart as Parquet into `folder`; the files written."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+
+class PrivacyBudgets(abc.ABC):
+    """What each analyst has spent of each project's privacy budget, in micro-epsilon."""
+
+    @abc.abstractmethod
+    async def spend(self, analyst: str, project: str, amount: int, limit: int, at_ms: int) -> int:
+        """Add `amount` to the spent total if it stays within `limit`, atomically (two queries at
+        once cannot both pass the last of a budget); the new total. Raises Refusal
+        `privacy_budget_exhausted` and changes nothing when it would not."""
+
+    @abc.abstractmethod
+    async def spent(self, analyst: str, project: str) -> int: ...
+
+
+@dataclass(frozen=True)
+class Noisy:
+    value: int
+    scale: float  # of the (discrete) Laplace noise added
+    bound: float  # |noise| ≤ bound with probability `confidence`
+    confidence: float
+
+
+class Noise(abc.ABC):
+    @abc.abstractmethod
+    def integer(self, value: int, sensitivity: int, epsilon: float) -> Noisy:
+        """`value` with noise that makes it epsilon-differentially private for a query whose
+        answer changes by at most `sensitivity` when one person's records are added or removed."""
+
+
+class OpenData(abc.ABC):
+    """The published statistics tables, as files anyone may download: per table a CSV, a
+    Parquet file and a JSON file of metadata (docs/statistics.md)."""
+
+    @abc.abstractmethod
+    async def write(self, name: str, columns: Columns, metadata: dict[str, Any]) -> None:
+        """Replace table `name`'s three files; a reader sees the old files or the new ones."""
+
+    @abc.abstractmethod
+    async def tables(self) -> list[dict[str, Any]]:
+        """The metadata of every published table, by name."""
+
+    @abc.abstractmethod
+    async def rows(self, name: str) -> list[dict[str, str]]:
+        """The published rows of table `name`, as its CSV holds them (empty cells: "")."""
+
+    @abc.abstractmethod
+    def file(self, filename: str) -> Path | None:
+        """The published file of that name (`<table>.csv|parquet|json`), None when there is none."""

@@ -1,0 +1,145 @@
+"""Extraction into the statistics warehouse: incremental, resumable, pseudonymised, audited.
+
+Each stream is read from the hub's store in the store's own order past the position the
+warehouse holds, one batch at a time. Every identifying column is replaced by a pseudonym
+(domain/statistics/pseudonyms.py) before the batch is handed over, and the warehouse commits the
+batch together with its new position: a crash loses at most the batch under way, which the next
+run reads again. Each stream's extraction is recorded in the audit log as a use of data (kind
+`statistics`, action `extract`, with the purpose and legal basis the operator configured) before
+its first batch moves, and again with the position reached when it is done; a failure to record
+stops the extraction. Not one record per batch: the exchanges are read from that same audit log,
+and a record per batch read would be a batch more to read, without end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..domain.audit import AuditRecord
+from ..domain.statistics.pseudonyms import Pseudonymiser
+from ..domain.subjects import SubjectHasher
+from .clock import Clock
+from .ports import AuditLog, Columns, StatisticsSource, Warehouse
+
+# What may identify someone, as the source names it; none of these reaches the warehouse.
+IDENTIFYING = ("inss", "subject_key", "subject_hex", "employer")
+
+
+@dataclass(frozen=True)
+class ExtractionBasis:
+    """Why the hub's records are used for statistics: stated in every audit record of it."""
+
+    purpose: str
+    legal_basis: str
+
+
+@dataclass
+class ExtractionReport:
+    records: dict[str, int] = field(default_factory=dict)
+    positions: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.records.values())
+
+
+class WarehouseExtraction:
+    def __init__(
+        self,
+        source: StatisticsSource,
+        warehouse: Warehouse,
+        audit: AuditLog,
+        clock: Clock,
+        hasher: SubjectHasher,
+        pseudonyms: Pseudonymiser,
+        basis: ExtractionBasis,
+        batch: int = 100_000,
+        parquet: Path | None = None,
+    ) -> None:
+        """`parquet`: the folder every extract and mart is written to as Parquet after each
+        run (for engines beyond one machine; docs/statistics.md), None for none."""
+        self._source = source
+        self._warehouse = warehouse
+        self._audit = audit
+        self._clock = clock
+        self._hasher = hasher
+        self._pseudonyms = pseudonyms
+        self._basis = basis
+        self._batch = batch
+        self._parquet = parquet
+
+    async def run(self, max_batches: int | None = None) -> ExtractionReport:
+        """Extract every stream up to the store's present, then rebuild the marts.
+        `max_batches` stops each stream early (a test's way to leave work for a resumed run)."""
+        report = ExtractionReport()
+        for stream in self._source.streams:
+            position = start = await self._warehouse.position(stream)
+            await self._record(stream, "extract", start, None, None)
+            report.records[stream] = 0
+            batches = 0
+            while max_batches is None or batches < max_batches:
+                batch = await self._source.read(stream, position, self._batch)
+                if batch is None:
+                    break
+                tables = {name: self._pseudonymise(cols) for name, cols in batch.tables.items()}
+                await self._warehouse.load(stream, tables, batch.position)
+                position = batch.position
+                report.records[stream] += batch.records
+                batches += 1
+            report.positions[stream] = position
+            await self._record(stream, "extracted", start, position, report.records[stream])
+        await self._record("directory", "extract", None, None, None)
+        directory = self._pseudonymise(await self._source.directory())
+        await self._warehouse.replace("directory", directory)
+        report.records["directory"] = len(directory["person"])
+        await self._warehouse.refresh()
+        if self._parquet is not None:
+            await self._warehouse.export(self._parquet)
+        return report
+
+    async def _record(
+        self,
+        stream: str,
+        action: str,
+        after: int | None,
+        reached: int | None,
+        records: int | None,
+    ) -> None:
+        await self._audit.append(
+            AuditRecord(
+                kind="statistics",
+                at_ms=self._clock.now_ms(),
+                outcome="ok",
+                action=action,
+                purpose=self._basis.purpose,
+                target=stream,
+                detail={
+                    name: value
+                    for name, value in (
+                        ("legal_basis", self._basis.legal_basis),
+                        ("after", after),
+                        ("reached", reached),
+                        ("records", records),
+                    )
+                    if value is not None
+                },
+            )
+        )
+
+    def _pseudonymise(self, columns: Columns) -> Columns:
+        out = {name: values for name, values in columns.items() if name not in IDENTIFYING}
+        person = self._pseudonyms.person
+        if "inss" in columns:
+            key = self._hasher.key
+            out["person"] = [None if v is None else person(key(v)) for v in columns["inss"]]
+        if "subject_key" in columns:
+            out["person"] = [None if v is None else person(v) for v in columns["subject_key"]]
+        if "subject_hex" in columns:
+            out["person"] = [
+                None if v is None else person(bytes.fromhex(v)) for v in columns["subject_hex"]
+            ]
+        if "employer" in columns:
+            employer = self._pseudonyms.employer
+            out["employer"] = [None if v is None else employer(v) for v in columns["employer"]]
+        return out

@@ -1,0 +1,286 @@
+"""What leaves the statistics warehouse: aggregates only, each with its protection stated.
+
+An analyst is an application of an institution holding an authorization for the built-in
+service `statistics.aggregates` (services/registry.py): its purpose is the project, its legal
+basis the reason, its allowed fields the marts. Two protections:
+
+- `suppression`: the exact figure from the mart's lattice decided once per snapshot
+  (domain/statistics/suppression.py); suppressed cells are null. Free of budget.
+- `dp`: a count, sum or mean with discrete Laplace noise (OpenDP), each person's contribution
+  bounded to `contributions` units and each unit's value clamped to the measure's bound. The
+  epsilon is taken from the analyst's budget for the project first (durably, in the hub's store),
+  and a query that would exceed it is refused.
+
+Every question, answered or refused for its budget, is in the audit log (kind `statistics`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..domain.audit import AuditRecord
+from ..domain.callers import Caller
+from ..domain.errors import Refusal
+from ..domain.registry import Authorization, choose_authorization
+from ..domain.statistics.marts import Mart, mart
+from ..domain.statistics.suppression import Decided, Key, decide
+from .clock import Clock
+from .ports import AuditLog, Noise, PrivacyBudgets, Warehouse
+from .registry_cache import RegistryCache
+from .registry_checks import STATISTICS_SERVICE
+
+MICRO = 1_000_000
+AGGREGATES = ("count", "sum", "mean")
+
+
+@dataclass(frozen=True)
+class Protection:
+    threshold: int  # fewest distinct persons a released cell may hold
+    budget_epsilon: float  # per analyst and project
+    max_query_epsilon: float
+    contributions: int  # units kept per person under differential privacy
+
+
+@dataclass(frozen=True)
+class AnalystQuery:
+    mart: str
+    aggregate: str = "count"  # count, sum or mean
+    measure: str | None = None  # the summed column, for sum and mean
+    group_by: tuple[str, ...] = ()
+    filters: dict[str, str] = field(default_factory=dict)
+    protection: str = "suppression"  # or "dp"
+    epsilon: float | None = None
+
+
+class StatisticsQueries:
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        registry: RegistryCache,
+        budgets: PrivacyBudgets,
+        noise: Noise,
+        audit: AuditLog,
+        clock: Clock,
+        protection: Protection,
+    ) -> None:
+        self._warehouse = warehouse
+        self._registry = registry
+        self._budgets = budgets
+        self._noise = noise
+        self._audit = audit
+        self._clock = clock
+        self.protection = protection
+        self._lattices: dict[str, tuple[int, dict[Key, Decided]]] = {}
+
+    async def authorize(self, caller: Caller, purpose: str, reference: str | None) -> Authorization:
+        if not caller.institution:
+            raise Refusal("forbidden", "statistics are asked by an analyst's application.")
+        candidates = await self._registry.authorizations(
+            caller.institution, STATISTICS_SERVICE, purpose
+        )
+        return choose_authorization(candidates, self._clock.today(), reference)
+
+    async def ask(
+        self, caller: Caller, purpose: str, reference: str | None, query: AnalystQuery
+    ) -> dict[str, Any]:
+        """The answer to one question, after the analyst's authorization is checked. Every
+        question is recorded, answered or refused (refusals are then marked audited, so that the
+        HTTP layer does not record them a second time); a failure to record fails the answer."""
+        refused: Refusal | None = None
+        authorization: Authorization | None = None
+        try:
+            authorization = await self.authorize(caller, purpose, reference)
+            chosen = mart(query.mart)
+            if chosen.name not in authorization.allowed_fields:
+                raise Refusal(
+                    "no_authorization",
+                    f"authorization {authorization.reference} does not cover mart {chosen.name}.",
+                    "mart",
+                )
+            _check(chosen, query)
+            if query.protection == "suppression":
+                answer = await self.suppressed(chosen, query)
+                answer["budget"] = await self._budget(caller, authorization, 0)
+            else:
+                answer = await self._private(caller, authorization, chosen, query)
+            return answer
+        except Refusal as refusal:
+            refused = refusal
+            raise
+        finally:
+            await self._audit.append(
+                AuditRecord(
+                    kind="statistics",
+                    at_ms=self._clock.now_ms(),
+                    outcome=refused.code if refused else "ok",
+                    consumer=caller.institution,
+                    application=caller.application,
+                    service=STATISTICS_SERVICE,
+                    purpose=purpose,
+                    authorization=authorization.reference if authorization else None,
+                    action="query",
+                    target=query.mart,
+                    detail={
+                        "legal_basis": authorization.legal_basis if authorization else "",
+                        "aggregate": query.aggregate,
+                        "measure": query.measure or "",
+                        "group_by": list(query.group_by),
+                        "filters": sorted(query.filters),
+                        "protection": query.protection,
+                        "epsilon": query.epsilon or 0,
+                    },
+                )
+            )
+            if refused is not None:
+                refused.mark_audited()
+
+    async def lattice(self, chosen: Mart) -> dict[Key, Decided]:
+        version = await self._warehouse.version()
+        cached = self._lattices.get(chosen.name)
+        if cached is None or cached[0] != version:
+            cells = await self._warehouse.cube(chosen)
+            decided = decide(cells, len(chosen.dimensions), self.protection.threshold)
+            cached = self._lattices[chosen.name] = (version, decided)
+        return cached[1]
+
+    async def suppressed(self, chosen: Mart, query: AnalystQuery) -> dict[str, Any]:
+        """The cells of the table grouped by `group_by` (within `filters`), from the lattice."""
+        lattice = await self.lattice(chosen)
+        kept = set(query.group_by) | set(query.filters)
+        index = {name: i for i, name in enumerate(chosen.dimensions)}
+        measure = 0 if query.measure is None else 1 + _position(chosen, query.measure)
+        cells, hidden = [], 0
+        for key, cell in sorted(lattice.items(), key=lambda item: _order(item[0])):
+            if any((key[i] is None) != (name not in kept) for name, i in index.items()):
+                continue
+            if any(key[index[name]] != value for name, value in query.filters.items()):
+                continue
+            row: dict[str, Any] = {name: key[index[name]] for name in query.group_by}
+            if cell.values is None:
+                hidden += 1
+                row["value"], row["suppressed"] = None, True
+            else:
+                row["value"] = _value(query.aggregate, cell.values[0], cell.values[measure])
+                row["suppressed"] = False
+            cells.append(row)
+        return {
+            "mart": chosen.name,
+            "aggregate": query.aggregate,
+            "measure": query.measure,
+            "group_by": list(query.group_by),
+            "filters": query.filters,
+            "cells": cells,
+            "protection": {
+                "kind": "suppression",
+                "threshold": self.protection.threshold,
+                "suppressed_cells": hidden,
+                "method": "small cells and their complements, decided over the mart's lattice",
+            },
+        }
+
+    async def _private(
+        self, caller: Caller, authorization: Authorization, chosen: Mart, query: AnalystQuery
+    ) -> dict[str, Any]:
+        epsilon = query.epsilon
+        if epsilon is None or not 0 < epsilon <= self.protection.max_query_epsilon:
+            raise Refusal(
+                "malformed_request",
+                f"a differentially private query names its epsilon, above 0 and at most "
+                f"{self.protection.max_query_epsilon:g}.",
+                "epsilon",
+            )
+        if query.group_by:
+            raise Refusal(
+                "malformed_request",
+                "a differentially private query answers one figure: filter instead of grouping.",
+                "group_by",
+            )
+        budget = await self._budget(caller, authorization, epsilon)
+        k = self.protection.contributions
+        count, total = await self._warehouse.aggregate(chosen, query.measure, query.filters, k)
+        upper = chosen.measure(query.measure).upper if query.measure else 0
+        if query.aggregate == "count":
+            noisy = self._noise.integer(count, k, epsilon)
+            value: float = noisy.value
+            bound = noisy.bound
+        elif query.aggregate == "sum":
+            noisy = self._noise.integer(total, k * upper, epsilon)
+            value, bound = noisy.value, noisy.bound
+        else:  # mean: half the epsilon on the sum, half on the count
+            noisy_sum = self._noise.integer(total, k * upper, epsilon / 2)
+            noisy = self._noise.integer(count, k, epsilon / 2)
+            denominator = max(noisy.value, 1)
+            value = noisy_sum.value / denominator
+            # |S/N − S'/N'| ≤ (upper·|eN| + |eS|) / N' whenever each noise is within its bound.
+            bound = (upper * noisy.bound + noisy_sum.bound) / denominator
+        return {
+            "mart": chosen.name,
+            "aggregate": query.aggregate,
+            "measure": query.measure,
+            "filters": query.filters,
+            "value": value,
+            "protection": {
+                "kind": "differential_privacy",
+                "mechanism": "discrete Laplace (OpenDP)",
+                "epsilon": epsilon,
+                "contributions_per_person": k,
+                "clamp": [0, upper] if query.measure else None,
+                "error_bound": bound,
+                "confidence": noisy.confidence if query.aggregate != "mean" else 0.9,
+            },
+            "budget": budget,
+        }
+
+    async def _budget(
+        self, caller: Caller, authorization: Authorization, epsilon: float
+    ) -> dict[str, Any]:
+        analyst, project = caller.client_id or "", authorization.reference
+        limit = round(self.protection.budget_epsilon * MICRO)
+        if epsilon:
+            spent = await self._budgets.spend(
+                analyst, project, round(epsilon * MICRO), limit, self._clock.now_ms()
+            )
+        else:
+            spent = await self._budgets.spent(analyst, project)
+        return {
+            "project": project,
+            "epsilon_used": epsilon,
+            "epsilon_spent": spent / MICRO,
+            "epsilon_limit": limit / MICRO,
+            "epsilon_remaining": (limit - spent) / MICRO,
+        }
+
+    async def budget(self, caller: Caller, purpose: str, reference: str | None) -> dict[str, Any]:
+        return await self._budget(caller, await self.authorize(caller, purpose, reference), 0)
+
+
+def _check(chosen: Mart, query: AnalystQuery) -> None:
+    chosen.check_dimensions(query.group_by, "group_by")
+    chosen.check_dimensions(list(query.filters), "filters")
+    if query.aggregate not in AGGREGATES:
+        raise Refusal("malformed_request", "aggregate is count, sum or mean.", "aggregate")
+    if (query.aggregate == "count") != (query.measure is None):
+        raise Refusal(
+            "malformed_request", "sum and mean name a measure; a count names none.", "measure"
+        )
+    if query.measure is not None:
+        chosen.measure(query.measure)
+    if query.protection not in ("suppression", "dp"):
+        raise Refusal("malformed_request", "protection is suppression or dp.", "protection")
+
+
+def _position(chosen: Mart, measure: str) -> int:
+    return [m.name for m in chosen.measures].index(measure)
+
+
+def _value(aggregate: str, count: int, total: int) -> float:
+    if aggregate == "count":
+        return count
+    if aggregate == "sum":
+        return total
+    return total / count if count else 0.0
+
+
+def _order(key: Key) -> tuple[str, ...]:
+    return tuple("" if v is None else v for v in key)

@@ -1,0 +1,155 @@
+"""The warehouse end to end on a real store (SQLite and PostgreSQL) and DuckDB: pseudonymised,
+incremental and resumable extraction, audited; the port's contract; the privacy budget."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+import duckdb
+import orjson
+import pytest
+
+from crossroads.adapters.sql.store import open_store
+from crossroads.adapters.warehouse.duckdb import DuckDbWarehouse
+from crossroads.domain.errors import Refusal
+from crossroads.domain.statistics.marts import MARTS
+from crossroads.domain.statistics.pseudonyms import Pseudonymiser
+from crossroads.domain.subjects import SubjectHasher
+from crossroads.services.clock import Clock
+from crossroads.services.statistics_extraction import ExtractionBasis, WarehouseExtraction
+
+from .data import add_exchanges, add_wages, inss
+
+pytestmark = pytest.mark.anyio
+HASHER = SubjectHasher(b"s" * 32)
+
+
+@pytest.fixture
+async def store(store_url):
+    opened = await open_store(store_url)
+    yield opened
+    await opened.close()
+
+
+def extraction(store, warehouse, batch=2):
+    return WarehouseExtraction(
+        store.statistics,
+        warehouse,
+        store.audit,
+        Clock(),
+        HASHER,
+        Pseudonymiser(b"w" * 32),
+        ExtractionBasis("statistics", "Act of 15 January 1990, art. 5"),
+        batch=batch,
+    )
+
+
+async def seed(store):
+    for d in range(5):
+        await add_wages(store, [(d * 10 + p, 20244, "015", "200", 300_000) for p in range(10)])
+    await add_exchanges(store, HASHER, list(range(12)))
+
+
+async def test_extraction_is_pseudonymised_incremental_resumable_and_audited(store, tmp_path):
+    await seed(store)
+    path = tmp_path / "w.duckdb"
+    warehouse = DuckDbWarehouse(path)
+    first = await extraction(store, warehouse).run(max_batches=1)  # cut short, as by a crash
+    assert first.records["declarations"] == 20
+    await warehouse.close()
+    warehouse = DuckDbWarehouse(path)  # reopened: resumes from the committed position
+    rest = await extraction(store, warehouse).run()
+    assert rest.records["declarations"] == 30
+    assert await extraction(store, warehouse).run() is not None  # nothing new: nothing twice
+    await add_wages(store, [(999, 20244, "015", "200", 1)])
+    again = await extraction(store, warehouse).run()
+    assert again.records["declarations"] == 1 and again.records["exchanges"] == 0
+    await warehouse.export(tmp_path / "parquet")
+    await warehouse.close()
+
+    con = duckdb.connect(str(path), read_only=True)
+    assert con.execute("SELECT count(*) FROM mart_employment").fetchone() == (51,)
+    assert con.execute("SELECT count(*) FROM mart_exchanges").fetchone() == (12,)
+    # The same person has the same pseudonym in the wages and in the exchanges, and neither the
+    # INSS nor the hub's subject key appears anywhere in the warehouse.
+    linked = con.execute(
+        "SELECT count(DISTINCT e.person) FROM exchanges e JOIN wages w USING (person)"
+    ).fetchone()
+    assert linked == (12,)
+    dump = "".join(
+        str(r) for t in ("wages", "exchanges") for r in con.execute(f"FROM {t}").fetchall()
+    )
+    for p in (0, 7, 999):
+        assert inss(p) not in dump and HASHER.hex(inss(p)) not in dump
+    parquet = con.execute(f"SELECT count(*) FROM '{tmp_path}/parquet/mart_employment.parquet'")
+    assert parquet.fetchone() == (51,)
+    con.close()
+
+    records = [orjson.loads(r) for _, r in await store.audit.read(0, 10_000)]
+    uses = [r for r in records if r["kind"] == "statistics"]
+    assert uses and all(r["detail"]["legal_basis"].startswith("Act of") for r in uses)
+    done = [r for r in uses if r["action"] == "extracted" and r["target"] == "declarations"]
+    assert sum(r["detail"]["records"] for r in done) == 51
+
+
+async def test_a_load_that_fails_leaves_neither_rows_nor_position():
+    warehouse = DuckDbWarehouse(":memory:")
+    good = {"person": ["p"], "seq": [1], "at_ms": [0]}
+    with pytest.raises(ValueError):
+        await warehouse.load("exchanges", {"exchanges": good, "nowhere": good}, 7)
+    assert await warehouse.position("exchanges") == 0
+    await warehouse.load("exchanges", {"exchanges": good}, 7)
+    assert await warehouse.position("exchanges") == 7
+    await warehouse.refresh()
+    cells = await warehouse.cube(MARTS["exchanges"])
+    assert any(c.key == (None,) * 5 and c.values[0] == 1 for c in cells)
+    await warehouse.close()
+
+
+async def test_the_privacy_budget_is_durable_and_refused_past_its_limit(store):
+    budgets = store.privacy_budgets
+    assert await budgets.spend("a:b", "P1", 600_000, 1_000_000, 1) == 600_000
+    with pytest.raises(Refusal) as refused:
+        await budgets.spend("a:b", "P1", 500_000, 1_000_000, 2)
+    assert refused.value.code == "privacy_budget_exhausted"
+    assert await budgets.spent("a:b", "P1") == 600_000
+    assert await budgets.spend("a:b", "P2", 500_000, 1_000_000, 3) == 500_000
+
+
+@pytest.fixture
+def held(tmp_path):
+    """A DuckDB file held open by another process until the test ends."""
+    path = tmp_path / "held.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "holding"
+    yield path, holder
+    if holder.poll() is None:
+        holder.stdin.close()
+        holder.wait(10)
+
+
+async def test_a_warehouse_held_by_another_process_is_a_refusal_not_a_crash(held):
+    path, holder = held
+    warehouse = DuckDbWarehouse(path)
+    with pytest.raises(Refusal) as refused:
+        await warehouse.position("exchanges")
+    assert refused.value.code == "warehouse_unavailable"
+    holder.stdin.close()
+    await asyncio.to_thread(holder.wait, 10)
+    assert await warehouse.position("exchanges") == 0  # released: opened on the next use
+    await warehouse.close()
+
+
+HOLD = (
+    "import sys, duckdb\n"
+    "con = duckdb.connect(sys.argv[1])\n"
+    "print('holding', flush=True)\n"
+    "sys.stdin.read()\n"
+)
