@@ -423,6 +423,7 @@ async def bootstrap(
             push,
             declaration_publisher,
             ready_timeout=settings.ready_timeout,
+            push_queue=push_queue,
         ),
     )
 
@@ -572,6 +573,7 @@ async def open_push_queue(settings: Settings, mutations: MutationStore) -> PushQ
         batch=settings.push_batch,
         poll_seconds=settings.push_interval_seconds,
         ack_wait_seconds=settings.nats_ack_wait_seconds,
+        replicas=settings.nats_stream_replicas,
         connect_options=nats_options(settings),
     )
 

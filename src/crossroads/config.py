@@ -315,7 +315,19 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9_-]{1,64}$",
         description=(
             "JetStream stream of push deliveries (subjects STREAM.<subscription id>, one durable "
-            "consumer per push subscription); created when missing."
+            "consumer per push subscription); created when missing, and made again (its "
+            "undelivered pushes sent again from the outbox) when lost."
+        ),
+    )
+    nats_stream_replicas: int = Field(
+        1,
+        ge=1,
+        le=5,
+        description=(
+            "Copies JetStream keeps of the push stream, on as many servers of a NATS cluster "
+            "(3 survives the loss of one server; 1 on a single server). Applied to the stream at "
+            "start, an existing one included; the hub does not start when the cluster cannot "
+            "keep that many."
         ),
     )
     nats_ack_wait_seconds: float = Field(

@@ -324,9 +324,12 @@ async def test_the_running_dispatcher_delivers_and_drops_the_consumer_of_a_cance
             )
             await asyncio.sleep(0.05)
         js = hub.hub.push_queue._js
-        await js.consumer_info(
-            hub.hub.push_queue.stream, f"push-{subscription}"
-        )  # its durable consumer
+        # Its durable consumer, named after the subscription and the stream's incarnation.
+        [durable] = [
+            c.name
+            for c in await js.consumers_info(hub.hub.push_queue.stream)
+            if c.name.startswith(f"push-{subscription}-")
+        ]
         assert (
             await call(hub, "DELETE", f"/v1/subscriptions/{subscription}", hub.welfare)
         ).status_code == 204
@@ -335,7 +338,7 @@ async def test_the_running_dispatcher_delivers_and_drops_the_consumer_of_a_cance
                 "the cancelled subscription's consumer stayed"
             )
             try:
-                await js.consumer_info(hub.hub.push_queue.stream, f"push-{subscription}")
+                await js.consumer_info(hub.hub.push_queue.stream, durable)
             except NotFoundError:
                 break
             await asyncio.sleep(0.05)

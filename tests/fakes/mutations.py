@@ -229,6 +229,20 @@ class MemoryMutationStore(MutationStore):
             and self.subs[r.subscription].mode == "push"
         ][:limit]
 
+    async def undelivered_pushes(self, after: int, until: int, limit: int) -> list[Delivery]:
+        return [
+            r.delivery()
+            for r in self._rows()
+            if after < r.seq <= until
+            and r.waiting
+            and r.dead_at_ms is None
+            and r.subscription in self.subs
+            and self.subs[r.subscription].mode == "push"
+        ][:limit]
+
+    async def undelivered(self, seqs: list[int]) -> set[int]:
+        return {r.seq for r in self._rows(seqs) if r.waiting and r.dead_at_ms is None}
+
     async def relay_position(self, name: str) -> int:
         return self.positions.get(name, 0)
 

@@ -188,3 +188,30 @@ async def test_push_queues_wait_die_and_replay_in_order(store):
         ("m1", 0),
         ("m2", 0),
     ]
+
+
+async def test_what_still_waits_is_what_a_relay_re_sends_to_a_stream_that_lost_it(store):
+    await store.mutations.add_subscription(
+        Subscription("s1", FUND, "app", "person.address", "A1", "push", "https://fund/hook")
+    )
+    await store.mutations.add_subscription(
+        Subscription("p1", FUND, "app2", "person.address", "A1", "pull", None)
+    )
+    for n in range(1, 6):
+        await store.mutations.publish(
+            mutation(f"m{n}"), b"d", [("s1", b'{"n":%d}' % n), ("p1", b'{"n":%d}' % n)]
+        )
+    pushed = [d.seq for d in await store.mutations.push_deliveries_after(0, 10)]
+    assert len(pushed) == 5
+    await store.mutations.delivered([pushed[0]], 1_000)  # m1 received
+    await store.mutations.failed([pushed[1]], "provider_error: 503", 0, 1_000)  # m2 dead
+    await store.mutations.failed([pushed[2]], "provider_error: 503", 5_000, None)  # m3 waits
+    waiting = await store.mutations.undelivered_pushes(0, pushed[3], 10)
+    assert [(d.mutation_id, d.attempts) for d in waiting] == [("m3", 1), ("m4", 0)]
+    assert [d.mutation_id for d in await store.mutations.undelivered_pushes(0, pushed[3], 1)] == [
+        "m3"
+    ]
+    assert await store.mutations.undelivered_pushes(pushed[2], pushed[2], 10) == []
+    assert await store.mutations.undelivered([*pushed, 999_999]) == set(pushed[2:])
+    await store.mutations.replay([pushed[1]])
+    assert await store.mutations.undelivered(pushed[:2]) == {pushed[1]}

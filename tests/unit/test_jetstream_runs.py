@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crossroads.adapters.jetstream import fitted, pack, runs, unpack
+from crossroads.adapters.jetstream_runs import fitted, pack, runs, unpack
 from crossroads.services.ports import Delivery
 
 

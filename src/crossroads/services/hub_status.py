@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ..domain.errors import Refusal
 from .declaration_events import DeclarationPublisher
 from .head_publisher import HeadPublisher
-from .ports import DeclarationStore
+from .ports import DeclarationStore, PushQueue
 from .push import PushDispatcher
 from .transparency import Sequencer
 
@@ -24,6 +24,8 @@ class RunningState:
     publish_failures: int
     push_failures: int
     declaration_publish_failures: int
+    push_stream_losses: int = 0  # the JetStream push stream found lost or made again
+    push_reconciled: int = 0  # deliveries sent again from the outbox to such a stream
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,9 @@ class HubStatus:
         declaration_publisher: DeclarationPublisher,
         *,
         ready_timeout: float = 2.0,
+        push_queue: PushQueue | None = None,
     ) -> None:
+        self._push_queue = push_queue
         self._ping = ping
         self._ready_timeout = ready_timeout
         self._pings: set[asyncio.Task[None]] = set()
@@ -70,12 +74,22 @@ class HubStatus:
         if not done or ping.exception() is not None:
             raise Refusal("not_ready", "the store cannot be reached.") from None
 
+    async def degraded(self) -> list[str]:
+        """What works less than it should while the hub still serves, in sentences: the push
+        queue's trouble (its stream missing and not made again, NATS unreachable). Exchanges,
+        publications and mailboxes do not need it, so the hub stays ready: pushes wait in the
+        outbox meanwhile."""
+        trouble = None if self._push_queue is None else await self._push_queue.trouble()
+        return [f"push delivery: {trouble}"] if trouble else []
+
     def running(self) -> RunningState:
         return RunningState(
             self._sequencer.leading,
             self._publisher.failures,
             self._push.failures,
             self._declaration_publisher.failures,
+            self._push_queue.stream_losses if self._push_queue else 0,
+            self._push_queue.reconciled if self._push_queue else 0,
         )
 
     async def gauges(self) -> StatusGauges:

@@ -373,6 +373,26 @@ class SqlMutations(MutationStore):
         )
         return [_delivery(r) for r in rows]
 
+    async def undelivered_pushes(self, after: int, until: int, limit: int) -> list[Delivery]:
+        rows = await self._db.fetchall(
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s"
+            " ON s.id = d.subscription WHERE d.seq > ? AND d.seq <= ? AND s.mode = 'push'"
+            " AND d.acked_at_ms IS NULL AND d.dead_at_ms IS NULL ORDER BY d.seq LIMIT ?",
+            (after, until, limit),
+        )
+        return [_delivery(r) for r in rows]
+
+    async def undelivered(self, seqs: list[int]) -> set[int]:
+        found: set[int] = set()
+        for group in _groups(seqs):
+            rows = await self._db.fetchall(
+                f"SELECT seq FROM deliveries WHERE seq IN ({_marks(group)})"
+                " AND acked_at_ms IS NULL AND dead_at_ms IS NULL",
+                tuple(group),
+            )
+            found.update(row[0] for row in rows)
+        return found
+
     async def relay_position(self, name: str) -> int:
         row = await self._db.fetchone(
             "SELECT position FROM relay_positions WHERE name = ?", (name,)

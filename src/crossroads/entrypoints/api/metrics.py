@@ -92,6 +92,14 @@ COUNTED_FAILURES = {
         "Declared mutations the mutation service refused, or publishing rounds that failed, in"
         " this process (they stay pending)."
     ),
+    "crossroads_push_stream_losses": (
+        "Times this process's relay found the JetStream push stream lost or made again since it"
+        " fed it (each is logged, with the deliveries sent again)."
+    ),
+    "crossroads_push_reconciled": (
+        "Push deliveries this process's relay sent again from the outbox to a JetStream stream"
+        " that had lost them (none is pushed twice: the outbox says what was delivered)."
+    ),
 }
 # Service names come from the URL: only those the registry knows become labels, and at most this
 # many (each is a series per outcome and per latency bucket); anything else counts under a

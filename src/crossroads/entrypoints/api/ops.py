@@ -22,7 +22,9 @@ async def health() -> dict:
 @router.get("/ready", summary="The hub can reach its store", responses=openapi_errors("not_ready"))
 async def ready(status: HubStatusDep) -> dict:
     await status.ready()
-    return {"status": "ready"}
+    # Degraded still serves (200): what is named waits, e.g. pushes in the outbox.
+    degraded = await status.degraded()
+    return {"status": "degraded", "degraded": degraded} if degraded else {"status": "ready"}
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

@@ -22,6 +22,8 @@ def failures(running: RunningState) -> dict[str, int]:
         "crossroads_tree_head_publish_failures": running.publish_failures,
         "crossroads_push_round_failures": running.push_failures,
         "crossroads_declaration_publish_failures": running.declaration_publish_failures,
+        "crossroads_push_stream_losses": running.push_stream_losses,
+        "crossroads_push_reconciled": running.push_reconciled,
     }
 
 

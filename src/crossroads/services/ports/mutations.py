@@ -134,6 +134,17 @@ class MutationStore(abc.ABC):
         Seq order is commit order: a row with a lower seq never becomes visible later."""
 
     @abc.abstractmethod
+    async def undelivered_pushes(self, after: int, until: int, limit: int) -> list[Delivery]:
+        """Deliveries of push subscriptions with after < seq <= until that still wait: neither
+        received nor set aside as dead letters, in seq order (what a relay re-sends to a stream
+        that lost them)."""
+
+    @abc.abstractmethod
+    async def undelivered(self, seqs: list[int]) -> set[int]:
+        """Those of `seqs` whose deliveries still wait: neither received, nor dead letters, nor
+        gone with their subscription (a copy of any other must not be pushed again)."""
+
+    @abc.abstractmethod
     async def relay_position(self, name: str) -> int:
         """The last seq the relay `name` fed on (0 before its first)."""
 

@@ -17,6 +17,15 @@ class PushQueue(abc.ABC):
 
     waits: bool = False  # True when `due` itself waits a little for a first message (a long poll)
     feed_batch: int = 1  # most a `feed` brings at once: one that brought fewer left nothing behind
+    # Counted by a queue that keeps a copy of the outbox (a stream), for /metrics: the times its
+    # relay found the copy lost or recreated, and the deliveries it sent again from the outbox.
+    stream_losses: int = 0
+    reconciled: int = 0
+
+    async def trouble(self) -> str | None:
+        """What keeps the queue from delivering, in a sentence for /ready (the stream it needs is
+        missing, its server unreachable), or None. Answers within a few seconds."""
+        return None
 
     @abc.abstractmethod
     async def feed(self) -> int:
