@@ -70,8 +70,8 @@ class JetStreamPushQueue(PushQueue):
         consumer_check_seconds: float = 5.0,
     ) -> None:
         """`consumer_check_seconds`: how often, while a subscription's consumer hands out nothing,
-        the queue asks the server whether that consumer still exists (a consumer gone with its
-        stream hands out nothing, silently)."""
+        the queue asks the server whether that consumer still exists and is not stalled (a
+        consumer gone with its stream hands out nothing, silently)."""
         self._nc = connection
         self._js = connection.jetstream()
         self._store = store
@@ -140,6 +140,8 @@ class JetStreamPushQueue(PushQueue):
         if identity != self._identity:  # read from the store only when the stream is not the last
             if identity != await self._store.relay_position(self._identity_key):
                 await self._reconcile(identity)
+            elif self._identity is not None:  # reconciled by another process that relayed
+                self._generation += 1
             self._identity = identity
         position = await self._store.relay_position(self.stream)
         rows = await self._store.push_deliveries_after(position, self.feed_batch)
