@@ -17,7 +17,11 @@ from ..conftest import make_settings
 pytestmark = pytest.mark.anyio
 OPERATOR = {"Authorization": "Bearer operator-secret-for-tests"}
 # Writes that act on a list rather than create in it, and the list they act on.
-ACTIONS = {"/admin/dead-letters/replay": "/admin/dead-letters"}
+ACTIONS = {
+    "/admin/dead-letters/replay": "/admin/dead-letters",
+    "/admin/proposals/{proposal_id}/approve": "/admin/proposals",
+    "/admin/proposals/{proposal_id}/reject": "/admin/proposals",
+}
 
 
 def api_routes(app) -> list[APIRoute]:

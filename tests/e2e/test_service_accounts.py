@@ -55,7 +55,7 @@ def served_hub(tmp_path):
     assert account.exit_code == 0, account.output
     hub = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env)
     try:
-        wait_ready(f"http://127.0.0.1:{port}/ready", hub)
+        wait_ready(f"http://127.0.0.1:{port}/ready", hub, timeout=90)  # a busy machine
         yield f"http://127.0.0.1:{port}", key, env
     finally:
         hub.send_signal(signal.SIGTERM)

@@ -57,6 +57,13 @@ ERRORS = openapi_errors(
 )
 
 
+# With four eyes on (CROSSROADS_FOUR_EYES), authorizations and integration rights answer this.
+PROPOSED = {
+    **ERRORS,
+    202: {"description": "Four eyes: the change became a proposal (admin_proposals.py)."},
+}
+
+
 def _out(obj) -> dict:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(obj).items()}
 
@@ -283,7 +290,7 @@ async def delete_routed_provider(
 
 @router.put(
     "/authorizations/{reference:path}",
-    responses=ERRORS,
+    responses=PROPOSED,
     summary="Record an authorization (deliberation)",
 )
 async def put_authorization(
@@ -332,7 +339,7 @@ async def get_authorization(reference: str, queries: RegistryQueriesDep) -> dict
 
 @router.put(
     "/integration-rights/{enterprise_number}/{capacity}",
-    responses=ERRORS,
+    responses=PROPOSED,
     summary="Let an institution integrate persons in a capacity",
 )
 async def put_integration_right(
@@ -370,7 +377,7 @@ async def get_integration_right(
 @router.delete(
     "/integration-rights/{enterprise_number}/{capacity}",
     status_code=204,
-    responses=ERRORS,
+    responses=PROPOSED,
     summary="Withdraw an integration right (its entries then count for nothing)",
 )
 async def delete_integration_right(
@@ -417,7 +424,7 @@ async def delete_application(
 @router.delete(
     "/{collection}/{key:path}",
     status_code=204,
-    responses=ERRORS,
+    responses=PROPOSED,
     summary="Remove an institution, capacity or authorization",
 )
 async def delete_one(
