@@ -21,6 +21,8 @@ ACTIONS = {
     "/admin/dead-letters/replay": "/admin/dead-letters",
     "/admin/proposals/{proposal_id}/approve": "/admin/proposals",
     "/admin/proposals/{proposal_id}/reject": "/admin/proposals",
+    "/admin/statistics/extract": "/admin/statistics",
+    "/admin/statistics/publish": "/admin/statistics",
 }
 
 

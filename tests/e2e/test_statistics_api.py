@@ -170,6 +170,9 @@ def test_analysts_ask_over_http_and_the_operator_publishes(deployment):
     parquet = httpx.get(f"{base}/statistics/open-data/exchanges_by_month.parquet", timeout=10)
     assert parquet.status_code == 200 and parquet.content[:4] == b"PAR1"
     assert httpx.get(f"{base}/statistics/open-data/..%2Fsecrets.json").status_code == 404
+    state = httpx.get(f"{base}/admin/statistics", headers=deployment.operator, timeout=10).json()
+    assert state["positions"]["exchanges"] == meta["extraction_positions"]["exchanges"]
+    assert "exchanges_by_month" in {t["name"] for t in state["published"]}
 
     page = httpx.get(f"{base}/statistics/", timeout=10)
     assert page.status_code == 200 and "<svg" in page.text and "<script" not in page.text

@@ -69,6 +69,11 @@ class WarehouseExtraction:
         self._batch = batch
         self._parquet = parquet
 
+    async def positions(self) -> dict[str, int]:
+        """How far the warehouse has read each stream (its own order: audit sequence, mutation
+        id, declaration id); 0 for a stream never extracted."""
+        return {stream: await self._warehouse.position(stream) for stream in self._source.streams}
+
     async def run(self, max_batches: int | None = None) -> ExtractionReport:
         """Extract every stream up to the store's present, then rebuild the marts.
         `max_batches` stops each stream early (a test's way to leave work for a resumed run)."""

@@ -93,6 +93,20 @@ async def budget(
     return await hub_of(request).statistics.budget(caller, project, authorization)
 
 
+@router.get(
+    "/admin/statistics",
+    responses=openapi_errors("unauthenticated", "forbidden", "warehouse_unavailable"),
+    summary="The warehouse's extraction positions and the tables published as open data",
+    dependencies=[Depends(operator)],
+)
+async def warehouse_state(request: Request) -> dict[str, Any]:
+    hub = hub_of(request)
+    return {
+        "positions": await hub.statistics_extraction.positions(),
+        "published": await hub.open_data.tables(),
+    }
+
+
 @router.post(
     "/admin/statistics/extract",
     responses=openapi_errors("unauthenticated", "forbidden", "warehouse_unavailable"),
