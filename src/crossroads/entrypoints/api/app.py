@@ -35,6 +35,7 @@ from . import (
     ops,
     statistics,
     statistics_public,
+    portal,
 )
 from .access_log import AccessLog
 from .declarations_source import MOUNT, LazySource
@@ -204,6 +205,7 @@ def create_app(
         citizen,
         statistics,
         statistics_public,
+        portal,
     ):
         app.include_router(module.router)
     app.mount(MOUNT, LazySource())
