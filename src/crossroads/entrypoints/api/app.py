@@ -36,6 +36,7 @@ from . import (
     statistics,
     statistics_public,
     portal,
+    portal_model,
 )
 from .access_log import AccessLog
 from .declarations_source import MOUNT, LazySource
@@ -206,6 +207,7 @@ def create_app(
         statistics,
         statistics_public,
         portal,
+        portal_model,
     ):
         app.include_router(module.router)
     app.mount(MOUNT, LazySource())
