@@ -15,6 +15,7 @@ from ..domain.declarations.anomalies import Anomaly, Glossary, Zone
 from ..domain.errors import Refusal
 from ..domain.mutations import MutationType
 from ..domain.registry import Authorization, Service
+from .registry import HOLDERS_NAME, HOLDERS_SERVICE
 from .registry_queries import RegistryQueries
 
 
@@ -105,7 +106,9 @@ class InformationModel:
                 capacities.get(s.routed_capacity, s.routed_capacity) if s.routed_capacity else None,
                 _fields(s.response_fields, s.response_schema),
             )
-            for s in sorted(await self._registry.services(), key=lambda s: (s.code, s.version))
+            for s in sorted(
+                await self._registry.services(), key=lambda s: (s.name.lower(), s.version)
+            )
         ]
 
     async def mutation_types(self) -> list[MutationEntry]:
@@ -113,7 +116,7 @@ class InformationModel:
         return [
             MutationEntry(t, names.get(t.publisher, t.publisher), _fields(t.fields, t.schema))
             for t in sorted(
-                await self._registry.mutation_types(), key=lambda t: (t.code, t.version)
+                await self._registry.mutation_types(), key=lambda t: (t.name.lower(), t.version)
             )
         ]
 
@@ -122,7 +125,7 @@ class InformationModel:
         group by name; an authorization for a code the registry no longer has is listed under
         its code."""
         names = await self._institution_names()
-        targets: dict[str, tuple[str, str]] = {}
+        targets: dict[str, tuple[str, str]] = {HOLDERS_SERVICE: (HOLDERS_NAME, "service")}
         for t in await self._registry.mutation_types():
             targets.setdefault(t.code, (t.name, "mutation"))
         for s in await self._registry.services():

@@ -18,7 +18,7 @@ from ...services.information_model import Field
 from ...templates.i18n import N_
 from .dependencies import ClockDep, InformationModelDep
 from .pages import page
-from .purposes import purpose_label
+from .purposes import hub_entry_label, purpose_label
 
 router = APIRouter(include_in_schema=False)
 
@@ -85,6 +85,7 @@ async def authorizations(request: Request, model: InformationModelDep, clock: Cl
     groups = [
         {
             "group": g,
+            "label": hub_entry_label("service", None, g.code),
             "flows": [
                 {
                     "flow": f,
