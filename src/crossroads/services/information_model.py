@@ -15,7 +15,7 @@ from ..domain.declarations.anomalies import Anomaly, Glossary, Zone
 from ..domain.errors import Refusal
 from ..domain.mutations import MutationType
 from ..domain.registry import Authorization, Service
-from .registry import HOLDERS_NAME, HOLDERS_SERVICE
+from .registry_checks import HOLDERS_NAME, HOLDERS_SERVICE
 from .registry_queries import RegistryQueries
 
 
