@@ -14,9 +14,10 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from .dependencies import CitizenSignInDep
+from .json_input import JSONRoute
 from .pages import page
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=JSONRoute, include_in_schema=False)
 STATIC = Path(str(resources.files("crossroads"))) / "static"
 # Read once: the style sheet is part of the installed package and never changes while it runs.
 STYLE_SHEET = (STATIC / "portal.css").read_bytes()

@@ -17,10 +17,11 @@ from ...domain.errors import Refusal
 from ...services.information_model import Field
 from ...templates.i18n import N_
 from .dependencies import ClockDep, InformationModelDep
+from .json_input import JSONRoute
 from .pages import page
 from .purposes import hub_entry_label, purpose_label
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=JSONRoute, include_in_schema=False)
 
 # A field's kind, from its JSON Schema, in words.
 KINDS = {
