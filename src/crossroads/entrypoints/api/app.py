@@ -33,10 +33,10 @@ from . import (
     mutations,
     operator_session,
     ops,
-    statistics,
-    statistics_public,
     portal,
     portal_model,
+    statistics,
+    statistics_public,
 )
 from .access_log import AccessLog
 from .declarations_source import MOUNT, LazySource
