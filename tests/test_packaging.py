@@ -253,3 +253,21 @@ def test_the_compose_file_runs_the_hub_with_postgresql_and_jetstream():
     made = (DEPLOY / "make-secrets.sh").read_text()
     for secret in compose["secrets"]:
         assert f"secret {secret} " in made, secret
+
+
+def test_the_portals_templates_catalogues_and_style_sheet_are_package_data():
+    """A wheel carries only what pyproject's package-data names: every template, catalogue and
+    style sheet must match one of its patterns, or an installed hub serves no portal."""
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["crossroads"]
+    package = ROOT / "src" / "crossroads"
+    files = [
+        path.relative_to(package)
+        for folder in ("templates", "locale", "static")
+        for path in (package / folder).rglob("*")
+        if path.is_file() and path.suffix not in (".py", ".pyc")
+    ]
+    assert len(files) > 10
+    unshipped = [str(f) for f in files if not any(f.match(p) for p in patterns)]
+    assert unshipped == []

@@ -52,6 +52,7 @@ from .services.exchange import ExchangeService
 from .services.four_eyes import FourEyes
 from .services.head_publisher import HeadPublisher, HeadTarget
 from .services.hub_status import HubStatus
+from .services.information_model import InformationModel
 from .services.initial_sync import InitialSync
 from .services.log_auditor import LogAuditor
 from .services.log_restore import LogRestore
@@ -86,6 +87,7 @@ class Hub:
     registry: RegistryAdmin
     refusals: RefusalLog
     registry_queries: RegistryQueries
+    information: InformationModel  # the portal's public pages
     declaration_queries: DeclarationQueries
     status: HubStatus
     directory: DirectoryService
@@ -279,9 +281,8 @@ async def bootstrap(
         push_queue,
         WebhookPolicy(settings.issuer, settings.allow_internal_webhooks),
     )
-    declarations = declaration_service(
-        settings, store, load_reference(settings.dmfa_rates), clock, scheme, hasher
-    )
+    reference = load_reference(settings.dmfa_rates)
+    declarations = declaration_service(settings, store, reference, clock, scheme, hasher)
     sequencer = Sequencer(
         store.transparency,
         keys,
@@ -414,6 +415,10 @@ async def bootstrap(
         ),
         declaration_publisher=declaration_publisher,
         registry_queries=RegistryQueries(store.registry, store.mutations),
+        information=InformationModel(
+            RegistryQueries(store.registry, store.mutations),
+            {"dimona": reference.dimona.glossary, "dmfa": reference.dmfa.glossary},
+        ),
         declaration_queries=DeclarationQueries(store.declarations, scheme),
         status=HubStatus(
             store.ping,

@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import sys
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -17,8 +19,20 @@ from .chromium import PERSONS
 
 @pytest.fixture
 def demo_process(tmp_path):
+    with running_demo(tmp_path / "demo") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def shared_demo_process(tmp_path_factory):
+    """One demo for a module whose tests only read (the portal's public pages)."""
+    with running_demo(tmp_path_factory.mktemp("shared") / "demo") as running:
+        yield running
+
+
+@contextmanager
+def running_demo(data_dir: Path):
     port = free_port_block(8)
-    data_dir = tmp_path / "demo"
     env = {**os.environ, "CROSSROADS_TREE_HEAD_EVERY_SECONDS": "0.2"}
     process = subprocess.Popen(
         [
@@ -37,7 +51,7 @@ def demo_process(tmp_path):
         ],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(data_dir.parent / "demo.log").open("w"),
     )
     try:
         wait_ready(f"http://127.0.0.1:{port}/ready", process, timeout=60)

@@ -393,10 +393,18 @@ async def test_a_change_published_about_a_citizen_shows_who_received_it_and_why(
         and "reference directory" in asked["service"]["name"]
     )
 
-    page = (await demo.http.get("/citizen/")).text
+    page = (await demo.http.get("/citizen/", headers={"Accept-Language": "en"})).text
     assert "Change of main residence" in page and "published this change" in page
-    assert f"<strong>{welfare.name}</strong>, for SOCIAL_INTEGRATION, under ISC/25/401" in page
+    assert (
+        f"<strong>{welfare.name}</strong>, for Right to social integration"
+        ' <span class="muted">(SOCIAL_INTEGRATION)</span>, under ISC/25/401' in page
+    )
     assert to_welfare["legal_basis"] in page
     assert "Reference directory: holds a file on you (SOCIAL_ASSISTANCE)" in page
+    # The same page in Dutch: the purpose and the hub's own entries by their Dutch names.
+    dutch = (await demo.http.get("/citizen/", headers={"Accept-Language": "nl-BE"})).text
+    assert '<html lang="nl">' in dutch and "Recht op maatschappelijke integratie" in dutch
+    assert "Verwijzingsrepertorium: heeft een dossier over u (SOCIAL_ASSISTANCE)" in dutch
+    assert "heeft deze wijziging bekendgemaakt" in dutch
     for code in ("person.address-change", "directory.holders", "directory.integrate"):
         assert code not in page  # names, not codes

@@ -178,6 +178,11 @@ def test_the_readme_demo_and_every_command_of_its_tour_work_as_printed(newcomer)
         assert {
             f"http://127.0.0.1:{port}/docs",
             f"http://127.0.0.1:{port}/citizen/",
+            f"http://127.0.0.1:{port}/portal/",
+            f"http://127.0.0.1:{port}/portal/services",
+            f"http://127.0.0.1:{port}/portal/authorizations",
+            f"http://127.0.0.1:{port}/portal/mutations",
+            f"http://127.0.0.1:{port}/portal/declarations",
         } <= addresses, text
         for url in addresses:
             assert httpx.get(url, timeout=10).status_code == 200, url

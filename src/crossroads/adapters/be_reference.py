@@ -12,7 +12,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from ..domain.declarations.anomalies import Glossary
+from ..domain.declarations.anomalies import Glossary, Zone
 from ..domain.declarations.codelists import CodeList
 from ..domain.declarations.dmfa import RateTable
 from .official_schema import OfficialSchema
@@ -34,11 +34,20 @@ class BelgianReference:
 
 def load_glossary(*names: str) -> Glossary:
     """Anomaly code -> (severity, labels) from the zone and functional-block glossaries, with
-    our French and English labels added."""
+    our French, English and German labels added; and each zone's title and element."""
     labels = json.loads((FILES / "anomaly_labels.json").read_text())
     entries: dict[str, tuple[str, dict[str, str]]] = {}
+    zones: dict[str, Zone] = {}
     for name in names:
         for entry in parse_trusted(str(FILES / name)).getroot():
+            zone = (entry.findtext("Code") or "").strip()
+            if zone and zone not in zones:
+                zones[zone] = Zone(
+                    zone,
+                    " ".join((entry.findtext("Titel") or "").split()).capitalize(),
+                    (entry.findtext("XmlLabel") or "").strip(),
+                    " ".join((entry.findtext("Omschrijving") or "").split()),
+                )
             for anomaly in entry.findall("Anomalie"):
                 code = (anomaly.findtext("AnomalieCode") or "").strip()
                 if not code or code in entries or "-" not in code:
@@ -50,7 +59,7 @@ def load_glossary(*names: str) -> Glossary:
                     **labels["by_code"].get(code, {}),
                 }
                 entries[code] = ((anomaly.findtext("AnomalieErnst") or "B").strip(), text)
-    return Glossary(entries)
+    return Glossary(entries, zones)
 
 
 def load_code_list(name: str, file: str, integer_codes: bool = False, width: int = 0) -> CodeList:

@@ -1,24 +1,25 @@
-"""The hub's few HTML pages (the citizen's view, the demo's identity provider), with Jinja2.
+"""The hub's HTML pages (the portal, the citizen's view, the demo's identity provider), with
+Jinja2 and one environment per language of the portal.
 
 Autoescaping is on for every template: names and purposes come from the registry and the log.
+Each environment has its language's gettext catalogue installed (`_()` in a template, new-style:
+`_("%(n)s entries", n=size)` formats and escapes) and the filters `day`, `moment` and `number`
+that write dates, times and numbers as that language does.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache, partial
+
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
-_ENV = Environment(
-    loader=PackageLoader("crossroads", "templates"),
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+from .i18n import LOCALES, day, moment, number, translations
 
 # Pages never load anything from elsewhere, and never run in a frame.
 _HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self';"
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self';"
         " frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
@@ -27,7 +28,27 @@ _HEADERS = {
 }
 
 
-def render(name: str, status: int = 200, **context) -> HTMLResponse:
+@lru_cache(maxsize=len(LOCALES))
+def environment(locale: str) -> Environment:
+    """The templates with `locale`'s catalogue and formats (one of LOCALES)."""
+    env = Environment(
+        loader=PackageLoader("crossroads", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["day"] = partial(day, locale=locale)
+    env.filters["moment"] = partial(moment, locale=locale)
+    env.filters["number"] = partial(number, locale=locale)
+    env.globals["locale"] = locale
+    return env
+
+
+def render(name: str, status: int = 200, locale: str = "en", **context) -> HTMLResponse:
     return HTMLResponse(
-        _ENV.get_template(name).render(**context), status_code=status, headers=_HEADERS
+        environment(locale).get_template(name).render(**context),
+        status_code=status,
+        headers=_HEADERS,
     )

@@ -74,12 +74,24 @@ class UnknownAnomaly(KeyError):
     """A rule asked for an anomaly code that the glossary does not define (a bug, not bad input)."""
 
 
+@dataclass(frozen=True)
+class Zone:
+    """A zone of a form, as its glossary describes it: the title and description are the official
+    glossary's (Dutch), the XML element's name is the form's."""
+
+    code: str
+    title: str
+    element: str
+    description: str = ""
+
+
 @dataclass
 class Glossary:
     """Anomaly code -> (severity, labels), from the official zone glossaries and our
-    translations."""
+    translations; and the zones they belong to, for the portal's information pages."""
 
     entries: dict[str, tuple[str, dict[str, str]]]
+    zones: dict[str, Zone] = field(default_factory=dict)
 
     def anomaly(self, code: str, path: str | None = None, detail: str | None = None) -> Anomaly:
         try:
@@ -90,3 +102,8 @@ class Glossary:
 
     def has(self, code: str) -> bool:
         return code in self.entries
+
+    def anomalies_of(self, zone: str) -> list[Anomaly]:
+        """The anomalies of one zone, by code."""
+        prefix = zone + "-"
+        return [self.anomaly(code) for code in sorted(self.entries) if code.startswith(prefix)]

@@ -33,6 +33,8 @@ from . import (
     mutations,
     operator_session,
     ops,
+    portal,
+    portal_model,
     statistics,
     statistics_public,
 )
@@ -204,6 +206,8 @@ def create_app(
         citizen,
         statistics,
         statistics_public,
+        portal,
+        portal_model,
     ):
         app.include_router(module.router)
     app.mount(MOUNT, LazySource())

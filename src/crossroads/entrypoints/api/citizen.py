@@ -15,7 +15,6 @@ from fastapi.responses import RedirectResponse
 from ...adapters.oidc import OidcSignIn
 from ...domain.errors import Refusal
 from ...services.citizen import Consultation, HistoryPage, Recipient
-from ...templates import render
 from .dependencies import (
     CitizenSignInDep,
     DevelopmentSignInDep,
@@ -26,6 +25,8 @@ from .dependencies import (
 )
 from .errors import openapi_errors
 from .json_input import JSONRoute
+from .pages import page as portal_page
+from .purposes import hub_entry_label, purpose_label
 from .schemas import MAX_INTEGER
 
 router = APIRouter(route_class=JSONRoute, tags=["citizen"])
@@ -130,16 +131,22 @@ async def page(
     }
     _configured(signin)  # refuses when citizen sign-in is not configured
     if not isinstance(request.session.get("citizen"), str):
-        return render("citizen.html", **context)
+        return portal_page(request, "citizen.html", **context)
     history = await history_of.page(_citizen(request), limit=PAGE_SIZE, before=before)
     head = history.tree_head
     rows = [
         {
             **_summary(c),
+            "at_ms": c.record.at_ms,
+            "purpose_label": purpose_label(c.purpose),
+            "what_label": hub_entry_label(c.record.kind, c.record.action, c.record.service),
+            "capacity": c.record.target or "",
             "what": c.service_name or c.record.service or c.record.action or c.record.kind,
             "published": c.record.action == "mutation.publish",
             "received": c.record.action == "mutation.deliver",
-            "recipients": [_recipient(r) for r in c.recipients],
+            "recipients": [
+                {**_recipient(r), "purpose_label": purpose_label(r.purpose)} for r in c.recipients
+            ],
             "institution": c.record.consumer,
             "institution_name": c.institution_name,
             "application_name": c.application_name,
@@ -147,7 +154,8 @@ async def page(
         }
         for c in history.consultations
     ]
-    return render(
+    return portal_page(
+        request,
         "citizen.html",
         **{
             **context,
@@ -155,7 +163,6 @@ async def page(
             "consultations": rows,
             "head": head,
             "cosignatures": history.cosignatures,
-            "head_time": _iso(head.timestamp_ms) if head else None,
             "json_url": "/v1/citizen/consultations" + (f"?before={before}" if before else ""),
             "next_url": f"/citizen/?before={history.next_before}" if history.next_before else None,
         },

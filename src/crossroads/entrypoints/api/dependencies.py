@@ -31,6 +31,7 @@ from ...services.directory import DirectoryService
 from ...services.exchange import ExchangeService
 from ...services.four_eyes import FourEyes
 from ...services.hub_status import HubStatus
+from ...services.information_model import InformationModel
 from ...services.initial_sync import InitialSync
 from ...services.mutations import MutationService
 from ...services.operators import OperatorAdmin
@@ -98,6 +99,10 @@ async def registry_queries(request: Request) -> RegistryQueries:
     return hub_of(request).registry_queries
 
 
+async def information_model(request: Request) -> InformationModel:
+    return hub_of(request).information
+
+
 async def directory_service(request: Request) -> DirectoryService:
     return hub_of(request).directory
 
@@ -163,6 +168,7 @@ TokensDep = Annotated[TokenService, Depends(token_service)]
 ExchangeDep = Annotated[ExchangeService, Depends(exchange_service)]
 RegistryAdminDep = Annotated[RegistryAdmin, Depends(registry_admin)]
 RegistryQueriesDep = Annotated[RegistryQueries, Depends(registry_queries)]
+InformationModelDep = Annotated[InformationModel, Depends(information_model)]
 DirectoryDep = Annotated[DirectoryService, Depends(directory_service)]
 InitialSyncDep = Annotated[InitialSync, Depends(initial_sync)]
 MutationsDep = Annotated[MutationService, Depends(mutation_service)]

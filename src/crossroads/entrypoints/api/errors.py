@@ -25,9 +25,10 @@ from ...domain.errors import CATALOGUE, Refusal, framework_refusal
 from ...services.auth import RevokedCredential
 from ...services.ports import StoreUnavailable
 from ...services.refusals import RefusedRequest
-from ...templates import render
+from ...templates.i18n import N_
 from .dependencies import hub_of
 from .metrics import AUDIT_WRITE_FAILURES
+from .pages import page as portal_page
 from .responses import JSONBody
 
 log = logging.getLogger("crossroads.api")
@@ -61,15 +62,45 @@ def _is_citizen_page(path: str) -> bool:
     return path == "/citizen" or path.startswith("/citizen/")
 
 
+# A refusal on a page: a sentence in the reader's language above the refusal's own (English) one.
+ERROR_TITLES = {
+    "unauthenticated": N_("Signing in did not succeed."),
+    "forbidden": N_("This is not allowed."),
+    "not_found": N_("There is nothing at this address."),
+}
+REFUSED = N_("The hub refused this request.")
+
+
+def _is_portal_page(path: str) -> bool:
+    return path == "/portal" or path.startswith("/portal/")
+
+
+def portal_error_page(request: Request, refusal: Refusal) -> Response:
+    page = portal_page(
+        request,
+        "portal/error.html",
+        status=refusal.status,
+        error=str(refusal),
+        error_title=ERROR_TITLES.get(refusal.code, REFUSED),
+        error_code=refusal.code,
+        request_id=request_id(request),
+    )
+    page.headers["X-Request-Id"] = request_id(request)
+    page.headers["X-Road-Error"] = refusal.code
+    return page
+
+
 def citizen_error_page(request: Request, refusal: Refusal) -> Response:
     hub = hub_of(request)
-    page = render(
+    page = portal_page(
+        request,
         "citizen.html",
         status=refusal.status,
         signed_in=False,
         dev_idp=hub.dev_idp is not None,
         login_url="/citizen/login" if hub.citizen_signin is not None else None,
         error=str(refusal),
+        error_title=ERROR_TITLES.get(refusal.code, REFUSED),
         error_code=refusal.code,
         request_id=request_id(request),
     )
@@ -194,6 +225,8 @@ async def refusal_response(
             refusal = unaudited(request, refusal)
     if _is_citizen_page(request.url.path):
         return citizen_error_page(request, refusal)
+    if _is_portal_page(request.url.path):
+        return portal_error_page(request, refusal)
     return error_response(request, refusal)
 
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 from ...services.declarations import LANGUAGES
 
 
-def language_of(header: str | None, default: str = "nl") -> str:
-    """The first of LANGUAGES the header accepts, by decreasing weight (`q`), then by order;
-    `default` (Dutch, the glossaries' language) when it names none of them."""
+def language_of(
+    header: str | None, default: str = "nl", offered: tuple[str, ...] = LANGUAGES
+) -> str:
+    """The first of `offered` (the glossaries' LANGUAGES unless told) the header accepts, by
+    decreasing weight (`q`), then by order; `default` (Dutch, the glossaries' language) when it
+    names none of them."""
     ranked: list[tuple[float, int, str]] = []
     for order, part in enumerate((header or "").split(",")):
         tag, *parameters = (piece.strip() for piece in part.split(";"))
@@ -25,6 +28,6 @@ def language_of(header: str | None, default: str = "nl") -> str:
                 except ValueError:
                     weight = 0.0
         primary = tag.lower().split("-")[0]
-        if weight > 0 and primary in LANGUAGES:
+        if weight > 0 and primary in offered:
             ranked.append((-weight, order, primary))
     return min(ranked)[2] if ranked else default

@@ -152,7 +152,8 @@ def _serve(
     )
     try:
         first = min(m.port_offset for m in country.MEMBERS if m.port_offset is not None)
-        wait_ready(f"http://127.0.0.1:{provider_port_base + first}/", sources, timeout=20)
+        # Generous: on a busy two-core machine the sources' process took more than 20 s to start.
+        wait_ready(f"http://127.0.0.1:{provider_port_base + first}/", sources, timeout=60)
         BoundedHttpToolsProtocol.configure(settings)
         server = uvicorn.Server(
             uvicorn.Config(

@@ -108,6 +108,13 @@ Location gives its status (A, W or B) and anomalies (docs/declarations.md):
   curl -si {hub}/v1/declarations/dimona -H "Authorization: Bearer $TOKEN" \\
        -H 'Content-Type: application/json' -d '{dimona}'
 
+The portal, in Dutch, French, German or English (docs/portal.md); no sign-in needed:
+  Open {hub}/portal/ for the front door.
+  Open {hub}/portal/services for the services and their fields.
+  Open {hub}/portal/authorizations for who may receive what, why, and on which legal basis.
+  Open {hub}/portal/mutations for the changes the registers publish.
+  Open {hub}/portal/declarations for DIMONA and DmfA, and what each anomaly code means.
+
 The citizen's view: who consulted my data, each entry with its proof in the signed audit log.
   Open {hub}/citizen/ and sign in as {subject} at the development identity provider (demo only).
 

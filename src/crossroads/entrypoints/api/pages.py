@@ -1,0 +1,94 @@
+"""What every page of the portal shares: its language, the language switch, the navigation.
+
+The language is, in this order: `?lang=` on the address (the switch's links; the choice is then
+kept in a cookie), the cookie, the browser's Accept-Language, Dutch. The switch is plain links,
+so it works without JavaScript; choosing a language changes nothing but the language, so a GET
+may set it (no form, nothing to forge).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import Request
+from starlette.responses import HTMLResponse
+
+from ...templates import render
+from ...templates.i18n import LOCALES, N_, NAMES
+from .languages import language_of
+
+LANGUAGE_COOKIE = "crossroads_lang"
+LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
+
+# The portal's navigation: (address, label). Each audience adds its entry here.
+NAVIGATION = (
+    ("/portal/", N_("Home")),
+    ("/portal/services", N_("Services")),
+    ("/portal/authorizations", N_("Authorizations")),
+    ("/portal/mutations", N_("Changes")),
+    ("/portal/declarations", N_("Declarations")),
+    ("/citizen/", N_("My data")),
+)
+
+
+def language(request: Request) -> tuple[str, bool]:
+    """The page's language, and whether the address chose it (then it is to be remembered)."""
+    asked = request.query_params.get("lang")
+    if asked in LOCALES:
+        return asked, True
+    kept = request.cookies.get(LANGUAGE_COOKIE)
+    if kept in LOCALES:
+        return kept, False
+    return language_of(request.headers.get("accept-language"), "nl", LOCALES), False
+
+
+def switch(request: Request, current: str) -> list[dict]:
+    """The language switch: this same page (with its other parameters) in each language."""
+    others = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return [
+        {
+            "code": code,
+            "name": NAMES[code],
+            "href": f"{request.url.path}?{urlencode([*others, ('lang', code)])}",
+            "current": code == current,
+        }
+        for code in LOCALES
+    ]
+
+
+def navigation(request: Request) -> list[dict]:
+    path = request.url.path
+    return [
+        {
+            "href": href,
+            "label": label,
+            "current": path == href or (href != "/portal/" and path.startswith(href + "/")),
+        }
+        for href, label in NAVIGATION
+    ]
+
+
+def page(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
+    """A portal page in the caller's language, with the switch and the navigation."""
+    locale, chosen = language(request)
+    response = render(
+        template,
+        status,
+        locale=locale,
+        switch=switch(request, locale),
+        navigation=navigation(request),
+        **context,
+    )
+    response.headers["Content-Language"] = locale
+    response.headers["Vary"] = "Accept-Language, Cookie"
+    if chosen:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            locale,
+            max_age=LANGUAGE_COOKIE_SECONDS,
+            path="/",
+            samesite="lax",
+            httponly=True,
+            secure=request.url.scheme == "https",
+        )
+    return response
