@@ -14,6 +14,7 @@ from crossroads.adapters.head_targets import DirectoryTarget, WitnessTarget
 from crossroads.adapters.keys import HubKeys
 from crossroads.adapters.sql.store import open_store
 from crossroads.domain.audit import AuditRecord
+from crossroads.domain.errors import Refusal
 from crossroads.entrypoints.witness import create_witness_app
 from crossroads.services.clock import FixedClock
 from crossroads.services.head_publisher import HeadPublisher
@@ -189,3 +190,45 @@ async def test_heads_published_to_a_directory_are_written_once_and_verify(tmp_pa
         assert verify_tree_head(json.loads(files[1].read_text()), keys.jwks())[0] == 5
     finally:
         await store.close()
+
+
+async def test_a_witness_seeded_with_a_trusted_head_believes_only_what_extends_it(world, tmp_path):
+    hub, _http, keys, _ = world
+    honest = await hub("honest-seed")
+    trusted = (await honest.grow(5, "a")).as_dict()
+    seeded = create_witness_app(tmp_path / "seeded", keys.jwks(), trusted_head=trusted)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=seeded), base_url="http://seeded.test"
+    ) as http:
+        latest = (await http.get("/witness/v1/tree-heads/latest")).json()
+        assert latest["tree_size"] == 5 and latest["root_hash"] == trusted["root_hash"]
+        # Another history of the same size is a split view, not a first head to believe.
+        forked = await hub("forked-seed")
+        other = (await forked.grow(5, "b")).as_dict()
+        answer = await http.post(
+            "/witness/v1/tree-heads", json={"head": other, "proof_from": 0, "consistency_path": []}
+        )
+        assert answer.status_code == 409 and answer.json()["code"] == "split_view"
+        # The honest log's next head extends the trusted one, by proof from its size.
+        head = await honest.grow(3, "a")
+        proof = await AuditProofs(honest.store.transparency).consistency(5, 8)
+        answer = await http.post(
+            "/witness/v1/tree-heads",
+            json={
+                "head": head.as_dict(),
+                "proof_from": 5,
+                "consistency_path": [base64.b64encode(h).decode() for h in proof],
+            },
+        )
+        assert answer.status_code == 200 and answer.json()["tree_size"] == 8
+    # Seeding again leaves a witness with a history of its own as it is.
+    again = create_witness_app(tmp_path / "seeded", keys.jwks(), trusted_head=trusted)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=again), base_url="http://again.test"
+    ) as http:
+        assert (await http.get("/witness/v1/tree-heads/latest")).json()["tree_size"] == 8
+    # A head the hub's keys did not sign is no trust to start from.
+    stranger = HubKeys.load_or_create(tmp_path / "stranger-keys")
+    with pytest.raises(Refusal) as refused:
+        create_witness_app(tmp_path / "seeded-badly", stranger.jwks(), trusted_head=trusted)
+    assert refused.value.code == "invalid_tree_head"

@@ -85,16 +85,23 @@ class RestoreDeclaration(BaseModel):
     )
 
 
-def create_witness_app(data_dir: Path, hub_jwks: dict, hub_url: str | None = None) -> FastAPI:
+def create_witness_app(
+    data_dir: Path,
+    hub_jwks: dict,
+    hub_url: str | None = None,
+    trusted_head: dict | None = None,
+) -> FastAPI:
     """The witness's API. Its errors are in the hub's format (docs/errors.md): JSON `{code,
     message, field?, request_id}` with `X-Road-Error`; it reads JSON as the hub does
     (`read_json`). It trusts `hub_jwks` and, given the `hub_url`, the keys the hub's key history
-    endorses from them."""
+    endorses from them. A `trusted_head` seeds an empty ledger (Witness.start_from)."""
     keys = HubKeys.load_or_create(data_dir / "keys")  # the witness's own key, not the hub's
     history = HttpKeyHistory(hub_url) if hub_url else None
     trust = HubKeyTrust(hub_jwks, history)
     ledger = FileWitnessLedger(data_dir / "ledger")
     witness = Witness(ledger, trust, keys)
+    if trusted_head is not None:
+        witness.start_from(trusted_head)
     restores = WitnessRestores(
         ledger, lambda head: verify_tree_head(head, trust.jwks_for(head.get("signature"))), keys
     )

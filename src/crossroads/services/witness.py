@@ -38,6 +38,18 @@ class Witness:
             raise Refusal("not_found", "this witness has not countersigned a tree head yet.")
         return latest
 
+    def start_from(self, head: dict[str, Any]) -> dict[str, Any]:
+        """Begin from `head`, a tree head the witness's operator obtained out of band (from an
+        auditor, another witness, the hub's operator in person): countersigned as the first
+        head, so that the first head the hub submits must extend it, by proof, rather than be
+        believed as it comes. Only an empty ledger is seeded: a witness that has countersigned
+        already keeps its own history, and this returns its latest head unchanged. Refusal
+        `invalid_tree_head` when the head does not verify with the hub's trusted keys."""
+        latest = self._ledger.latest()
+        if latest is not None:
+            return latest
+        return self.submit(head, 0, [])
+
     def submit(self, head: dict[str, Any], proof_from: int, proof: Sequence[str]) -> dict[str, Any]:
         """Countersign `head` if it consistently extends the last head countersigned; the proof
         is the hub's consistency proof from size `proof_from` (the last size this witness

@@ -14,6 +14,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ...domain.errors import Refusal
 from .output import err, fail, out
 from .stores import require_store, settings
 
@@ -202,6 +203,11 @@ def witness(
         help="The hub's base URL: where the witness reads the key history "
         "(/.well-known/crossroads/key-history) to trust the keys endorsed by those it trusts.",
     ),
+    trust_head: Path | None = typer.Option(
+        None,
+        help="A tree head of the hub (JSON, as GET /v1/audit/tree-head serves it) obtained out "
+        "of band: a new witness starts from it, so the hub's first head must extend it by proof.",
+    ),
     data: Path = typer.Option(
         Path("witness"), help="Folder for the witness's key and its ledger of countersigned heads."
     ),
@@ -214,8 +220,19 @@ def witness(
 
     from ..witness import create_witness_app
 
+    try:
+        app = create_witness_app(
+            data,
+            json.loads(hub_jwks.read_text()),
+            hub_url,
+            json.loads(trust_head.read_text()) if trust_head else None,
+        )
+    except Refusal as refusal:
+        fail(f"{trust_head}: {refusal.message}", 2)
+    except (OSError, ValueError) as exc:  # a file missing, or not JSON
+        fail(f"cannot read the witness's trust: {exc}", 2)
     uvicorn.run(
-        create_witness_app(data, json.loads(hub_jwks.read_text()), hub_url),
+        app,
         host=host,
         port=port,
         log_level="info",
