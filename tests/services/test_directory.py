@@ -53,6 +53,7 @@ async def test_integrations_merge_end_and_are_audited_under_the_persons_hash(rig
     records = world.records("directory")
     assert [r.action for r in records] == ["directory.integrate"] * 2 + ["directory.end"]
     assert {r.subject_hash for r in records} == {world.hasher.hex(PERSON)}
+    assert {r.actor for r in records} == {"case-app"}  # who made each change
     assert PERSON not in b"".join(world.store.audit.entries).decode()
 
 
@@ -64,7 +65,11 @@ async def test_a_capacity_outside_the_rights_is_refused_and_the_probe_audited(ri
         )
     assert refused.value.code == "no_integration_right"
     [record] = world.records("directory")
-    assert (record.outcome, record.consumer) == ("no_integration_right", WELFARE)
+    assert (record.outcome, record.consumer, record.actor) == (
+        "no_integration_right",
+        WELFARE,
+        "case-app",
+    )
     assert await world.store.directory.count() == 0
 
 

@@ -104,6 +104,7 @@ class DirectoryService:
             await self._audit.append(
                 AuditRecord(
                     kind="directory",
+                    actor=actor,
                     at_ms=self._clock.now_ms(),
                     outcome=refusal.code,
                     action="directory.change",
@@ -121,6 +122,7 @@ class DirectoryService:
         await self._audit.append(
             AuditRecord(
                 kind="directory",
+                actor=actor,
                 at_ms=self._clock.now_ms(),
                 outcome="ok",
                 action=f"directory.{item.op}",
@@ -225,6 +227,7 @@ class DirectoryService:
             await self._audit.append(
                 AuditRecord(
                     kind="directory",
+                    actor=actor,
                     at_ms=self._clock.now_ms(),
                     outcome="ok",
                     action="directory.import",
