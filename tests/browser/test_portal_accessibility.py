@@ -6,8 +6,10 @@ A screenshot of each page in each language is written under the test's temporary
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlparse
 
+import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect, sync_playwright
@@ -25,6 +27,7 @@ PAGES = {
     "authorizations": "/portal/authorizations",
     "mutations": "/portal/mutations",
     "declarations": "/portal/declarations",
+    "statistics": "/statistics/",
     "dimona": "/portal/declarations/dimona",
     "zone": "/portal/declarations/dimona/zones/00024",
     "not-found": "/portal/declarations/nothing",
@@ -64,6 +67,19 @@ def only_the_hub(base: str, elsewhere: list[str]):
     return route
 
 
+def publish_statistics(base: str, data_dir) -> None:
+    """The operator extracts the demo's records and publishes the default tables, so that the
+    statistics page has its charts and tables to check."""
+    token = json.loads((data_dir / "secrets.json").read_text())["admin_token"]
+    for step in ("extract", "publish"):
+        answer = httpx.post(
+            f"{base}/admin/statistics/{step}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=120,
+        )
+        assert answer.status_code == 200, answer.text
+
+
 def sign_in(page, base: str, subject: str) -> None:
     page.goto(f"{base}/citizen/?lang=en")
     page.click("#sign-in")
@@ -76,6 +92,7 @@ def test_every_page_in_every_language_passes_axe(shared_demo_process, browser, t
     base, data_dir = shared_demo_process
     me = example_subject(country.persons(PERSONS))
     ask_about(base, data_dir, me)
+    publish_statistics(base, data_dir)
     axe = Axe()
     page = browser.new_page()
     elsewhere: list[str] = []
@@ -88,6 +105,8 @@ def test_every_page_in_every_language_passes_axe(shared_demo_process, browser, t
             assert answer is not None and answer.status in (200, 404), (path, answer)
             expect(page.locator("html")).to_have_attribute("lang", language)
             expect(page.locator("link[rel=stylesheet]")).to_have_count(1)
+            if name == "statistics":  # published above: charts drawn, in this language
+                expect(page.locator("figure.chart svg").first).to_be_visible()
             violations = serious(axe.run(page, options=WCAG))
             if violations:
                 found[f"{name} ({language})"] = violations

@@ -174,9 +174,11 @@ def test_analysts_ask_over_http_and_the_operator_publishes(deployment):
     assert state["positions"]["exchanges"] == meta["extraction_positions"]["exchanges"]
     assert "exchanges_by_month" in {t["name"] for t in state["published"]}
 
-    page = httpx.get(f"{base}/statistics/", timeout=10)
+    page = httpx.get(f"{base}/statistics/?lang=en", timeout=10)
     assert page.status_code == 200 and "<svg" in page.text and "<script" not in page.text
     assert 'role="img"' in page.text and "<caption>" in page.text
     assert "Exchanges through the hub by month and outcome" in page.text
-    assert "suppressed" in page.text
+    assert "withheld" in page.text
+    dutch = httpx.get(f"{base}/statistics/?lang=nl", timeout=10).text
+    assert "Gepubliceerde statistieken" in dutch and "niet getoond" in dutch
     assert any(r["action"] == "publish" for r in statistics_records(deployment))

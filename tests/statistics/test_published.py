@@ -65,7 +65,7 @@ def test_a_chart_keeps_suppressed_rows_in_place_and_scales_to_the_largest():
     chart = bar_chart([("2025-01 · ok", 40.0), ("2025-01 · refused", None), ("2025-02", 10.0)])
     widths = [b.width for b in chart.bars]
     assert widths[0] > widths[2] > 0 and widths[1] == 0
-    assert [b.shown for b in chart.bars] == ["40", "suppressed", "10"]
+    assert [b.value for b in chart.bars] == [40.0, None, 10.0]
     assert chart.bars[1].y > chart.bars[0].y and chart.left_out == 0
     many = bar_chart([(str(i), float(i)) for i in range(MAX_BARS + 5)])
     assert len(many.bars) == MAX_BARS and many.left_out == 5

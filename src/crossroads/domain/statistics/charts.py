@@ -2,7 +2,8 @@
 
 One horizontal bar per row of the table, labelled with the row's categories; a suppressed row
 keeps its place, without a bar, and says so, so that the chart hides nothing the table shows.
-The page puts the same rows in a table beside each chart (templates/statistics.html).
+The page puts the same rows in a table beside each chart (templates/portal/statistics.html),
+and writes each value as the reader's language does.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ MAX_BARS = 60  # beyond, the chart says how many rows it leaves to the table
 class Bar:
     label: str
     value: float | None  # None: suppressed
-    shown: str  # the value as written beside the bar
     y: int
     width: int
 
@@ -42,7 +42,6 @@ def bar_chart(rows: list[tuple[str, float | None]]) -> BarChart:
         Bar(
             label=label,
             value=value,
-            shown="suppressed" if value is None else format_value(value),
             y=i * ROW_HEIGHT,
             width=_width(value, largest),
         )
@@ -62,9 +61,3 @@ def _width(value: float | None, largest: float) -> int:
     if value is None or largest == 0:
         return 0
     return round(max(value, 0) / largest * BAR_SPACE)
-
-
-def format_value(value: float) -> str:
-    if float(value).is_integer():
-        return f"{int(value):,}".replace(",", " ")
-    return f"{value:,.2f}".replace(",", " ")

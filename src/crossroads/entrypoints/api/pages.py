@@ -27,6 +27,7 @@ NAVIGATION = (
     ("/portal/authorizations", N_("Authorizations")),
     ("/portal/mutations", N_("Changes")),
     ("/portal/declarations", N_("Declarations")),
+    ("/statistics/", N_("Statistics")),
     ("/citizen/", N_("My data")),
 )
 

@@ -1,7 +1,8 @@
 """The published statistics, for anyone: the open-data files (`/statistics/open-data/…`) and a
-page of charts (`/statistics/`), server-rendered SVG with a table beside each chart: no script,
-nothing from elsewhere. Both read the files `crossroads statistics publish` wrote, never the
-warehouse, so any of the hub's processes serves them.
+page of charts (`/statistics/`, one of the portal's pages, in the reader's language),
+server-rendered SVG with a table beside each chart: no script, nothing from elsewhere. Both
+read the files `crossroads statistics publish` wrote, never the warehouse, so any of the hub's
+processes serves them.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from ...domain.errors import Refusal
-from ...domain.statistics.charts import bar_chart, format_value
-from ...templates import render
+from ...domain.statistics.charts import bar_chart
 from .dependencies import hub_of
 from .errors import openapi_errors
 from .json_input import JSONRoute
+from .pages import page as portal_page
 
 router = APIRouter(route_class=JSONRoute, prefix="/statistics", tags=["published statistics"])
 OPEN_DATA = "/statistics/open-data"
@@ -35,21 +36,18 @@ async def page(request: Request) -> HTMLResponse:
         rows = await open_data.rows(metadata["name"])
         dimensions = metadata["dimensions"]
         values = [None if r["value"] == "" else float(r["value"]) for r in rows]
-        labels = [" · ".join(r[d] or "unknown" for d in dimensions) for r in rows]
+        # A category the source left empty is a dash, in every language.
+        cells = [[r[d] or "–" for d in dimensions] for r in rows]
         tables.append(
             {
                 "meta": metadata,
-                "chart": bar_chart(list(zip(labels, values, strict=True))),
-                "rows": [
-                    {
-                        "cells": [r[d] or "unknown" for d in dimensions],
-                        "value": "suppressed" if v is None else format_value(v),
-                    }
-                    for r, v in zip(rows, values, strict=True)
-                ],
+                "chart": bar_chart(
+                    [(" · ".join(c), v) for c, v in zip(cells, values, strict=True)]
+                ),
+                "rows": [{"cells": c, "value": v} for c, v in zip(cells, values, strict=True)],
             }
         )
-    return render("statistics.html", tables=tables, open_data=OPEN_DATA)
+    return portal_page(request, "portal/statistics.html", tables=tables, open_data=OPEN_DATA)
 
 
 @router.get(
