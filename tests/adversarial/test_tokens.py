@@ -494,9 +494,10 @@ def served(tmp_path, store_url):
         timeout=120,
     )
     assert seeded.returncode == 0, seeded.stderr
-    hub = subprocess.Popen(
-        [*CLI, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    # The hub's log (JSON lines, the access log among them) tells which process answered what.
+    log = data_dir / "hub.log"
+    with log.open("w") as log_file:
+        hub = subprocess.Popen([*CLI, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=log_file)
     try:
         wait_ready(f"http://127.0.0.1:{port}/ready", hub)
         yield f"http://127.0.0.1:{port}", data_dir
@@ -517,26 +518,42 @@ def test_a_disabled_applications_token_is_refused_by_every_worker_process(served
     admin_token = json.loads((data_dir / "secrets.json").read_text())["admin_token"]
     operator = {"Authorization": f"Bearer {admin_token}"}
 
-    def answers_by_process() -> dict[bool, set[int]]:
-        """Statuses by process (the audit sequencer or not, as its /metrics says), over new
-        connections, which the two processes take in turn from their one listening socket."""
-        seen: dict[bool, set[int]] = {}
-        for attempt in range(
-            300
-        ):  # until both were seen (one leads once it took the lease), 40 at least
+    def answers_by_process() -> dict[int, set[int]]:
+        """Statuses by the process that answered (its pid, from the access log's line for each
+        request id), over new connections, which the two workers take in turn from their one
+        listening socket."""
+        answered: dict[str, int] = {}
+        for attempt in range(300):  # until both processes answered, 40 requests at least
             with httpx.Client(base_url=base) as one_connection:
-                leader = (
-                    "crossroads_audit_sequencer_leader 1.0" in one_connection.get("/metrics").text
-                )
-                status = one_connection.get(
+                answer = one_connection.get(
                     "/v1/mutation-types", headers={"Authorization": f"Bearer {token}"}
-                ).status_code
-                seen.setdefault(leader, set()).add(status)
-            if attempt >= 40 and len(seen) == 2:
+                )
+                answered[answer.headers["x-request-id"]] = answer.status_code
+            if attempt >= 40 and len(set(pids_of(answered).values())) == 2:
                 break
+        seen: dict[int, set[int]] = {}
+        for request_id, pid in pids_of(answered).items():
+            seen.setdefault(pid, set()).add(answered[request_id])
         return seen
 
-    assert answers_by_process() == {True: {200}, False: {200}}
+    def pids_of(answered: dict[str, int]) -> dict[str, int]:
+        """The pid of the process whose access-log line names each request id answered."""
+        deadline = time.monotonic() + 10
+        while True:
+            found = {}
+            for line in (data_dir / "hub.log").read_text().splitlines():
+                entry = json.loads(line) if line.startswith("{") else {}
+                if (
+                    entry.get("logger") == "crossroads.access"
+                    and entry.get("request_id") in answered
+                ):
+                    found[entry["request_id"]] = entry["pid"]
+            if len(found) == len(answered) or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+    before = answers_by_process()
+    assert len(before) == 2 and set(map(frozenset, before.values())) == {frozenset({200})}
     [app] = [
         a
         for a in httpx.get(f"{base}/admin/applications", headers=operator).json()
@@ -548,4 +565,5 @@ def test_a_disabled_applications_token_is_refused_by_every_worker_process(served
         json={"name": app["name"], "jwks": app["jwks"], "active": False},
     )
     assert disabled.status_code == 200, disabled.text
-    assert answers_by_process() == {True: {401}, False: {401}}
+    after = answers_by_process()
+    assert len(after) == 2 and set(map(frozenset, after.values())) == {frozenset({401})}

@@ -19,7 +19,7 @@ PERSON = "85073003328"
 
 @pytest.fixture
 async def hub(tmp_path, store_url):
-    hub = await bootstrap(make_settings(tmp_path, store_url))
+    hub = await bootstrap(make_settings(tmp_path, store_url), create_keys=True)  # a new hub
     await hub.registry.put_institution(Institution(FUND, "Fund"))
     await hub.registry.put_capacity(Capacity("INSURED", "Insured"))
     await hub.registry.put_integration_right(

@@ -23,44 +23,56 @@ _LONGEST_PATH = 200
 
 
 class AccessLog:
-    def __init__(self, app: Any) -> None:
+    """Gives every request its id (answered as X-Request-Id) and, when `write`, logs its line."""
+
+    def __init__(self, app: Any, write: bool = True) -> None:
         self.app = app
+        self.write = write
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not log.isEnabledFor(logging.INFO):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
         # The request's id from its start: the routes that report one (errors, exchanges) and the
         # audit records take this one (errors.request_id), so the line names the same request.
+        # Every answer carries it as X-Request-Id, so that a caller's complaint finds its line.
         state = scope.setdefault("state", {})
-        state.setdefault("request_id", str(uuid.uuid4()))
+        request_id = state.setdefault("request_id", str(uuid.uuid4()))
         status = 500  # unless the app answers: what the error middleware outside will send
 
         async def observed(message: dict) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                headers = message.setdefault("headers", [])
+                if not any(name.lower() == b"x-request-id" for name, _ in headers):
+                    message["headers"] = [*headers, (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, observed)
         finally:
-            route = route_of(scope)
-            log.info(
-                "%s %s %s",
-                scope["method"],
-                route,
-                status,
-                extra={
-                    "method": scope["method"],
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                    "request_id": state.get("request_id"),
-                    "client_id": client_of(state.get("caller")),
-                },
-            )
+            if self.write and log.isEnabledFor(logging.INFO):
+                self._line(scope, state, status, started)
+
+    @staticmethod
+    def _line(scope: dict, state: dict, status: int, started: float) -> None:
+        route = route_of(scope)
+        log.info(
+            "%s %s %s",
+            scope["method"],
+            route,
+            status,
+            extra={
+                "method": scope["method"],
+                "route": route,
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                "request_id": state.get("request_id"),
+                "client_id": client_of(state.get("caller")),
+            },
+        )
 
 
 def route_of(scope: dict) -> str:

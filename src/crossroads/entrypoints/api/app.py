@@ -242,8 +242,7 @@ def create_app(
     )
     # Outermost, so that they time and see what every layer answers (and the request id is set
     # before any layer asks for it).
-    if settings.access_log:
-        app.add_middleware(AccessLog)
+    app.add_middleware(AccessLog, write=settings.access_log)
     if settings.tracing:
         app.add_middleware(ServerSpans)
     if hub is not None:  # a hub built by the caller (tests, the demo) serves without a lifespan
