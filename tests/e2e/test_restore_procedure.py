@@ -152,10 +152,10 @@ def test_a_restored_backup_and_the_procedure_satisfy_the_witness_and_audit_verif
             lambda: httpx.get(latest).json()["tree_size"] > before, what="a head after restore"
         )
         assert not (tmp_path / "witness" / "ledger" / "split-views.jsonl").exists()
-        # A submission may fail while the restarted hub's first heads race the witness (counted,
-        # and retried); what the procedure must never cause is a split view, checked above.
+        # The restarted hub's latest signed head may predate the witness's until it signs the
+        # next: that head is covered, not a failed submission.
         metrics = httpx.get(f"{deployment.url(0)}/metrics").text
-        assert "crossroads_tree_head_publish_failures_total" in metrics
+        assert "crossroads_tree_head_publish_failures_total 0.0" in metrics
     finally:
         witness.send_signal(signal.SIGTERM)
         witness.wait(10)

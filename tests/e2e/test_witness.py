@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import sqlite3
 
 import httpx
 import pytest
@@ -170,6 +171,29 @@ async def test_a_publisher_behind_the_witness_proves_from_where_the_witness_is(w
     )  # first still thinks 6: told 9, proves from 9
     assert first.publisher.failures == 0
     assert (await http.get("/witness/v1/tree-heads/latest")).json()["tree_size"] == 14
+
+
+async def test_a_restarted_publisher_whose_latest_head_the_witness_has_passed_skips_it(world):
+    """A hub restored from a backup and recovered from its archive holds every entry the witness
+    countersigned, but its latest signed head can be older than the witness's until the
+    sequencer signs the next one. That head is covered already: it is not a failure."""
+    hub, http, keys, tmp_path = world
+    first = await hub("restored")
+    await first.grow(6, "r")
+    await first.publisher.publish_latest()
+    await first.grow(3, "r")
+    await first.publisher.publish_latest()
+    with sqlite3.connect(tmp_path / "restored.sqlite3") as raw:  # the backup predates head 9
+        raw.execute("DELETE FROM tree_heads WHERE tree_size = 9")
+    assert (await first.store.transparency.latest_head()).tree_size == 6
+    restarted = Hub(first.store, keys, [WitnessTarget("http://witness.test", http)])
+    assert await restarted.publisher.publish_latest() == 1
+    assert restarted.publisher.failures == 0
+    assert (await http.get("/witness/v1/tree-heads/latest")).json()["tree_size"] == 9
+    await first.grow(2, "r")
+    assert await restarted.publisher.publish_latest() == 1  # 11, proved from 9
+    assert restarted.publisher.failures == 0
+    assert (await http.get("/witness/v1/tree-heads/latest")).json()["tree_size"] == 11
 
 
 async def test_heads_published_to_a_directory_are_written_once_and_verify(tmp_path):

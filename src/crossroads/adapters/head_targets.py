@@ -60,13 +60,18 @@ class WitnessTarget(HeadTarget):
         self._http = http or httpx.AsyncClient(timeout=10, verify=tls if tls is not None else True)
         self._witnessed: int | None = None
 
-    async def publish(self, head: TreeHead, prove: Prove) -> str:
+    async def publish(self, head: TreeHead, prove: Prove) -> str | None:
+        """The witness's countersignature of `head`; None when the witness has already
+        countersigned a later head of this log, which covers this one (a restarted or restored
+        process whose latest signed head predates the witness's, until it signs the next)."""
         if self._witnessed is None:
             latest = await self.latest()
             if latest is not None:
                 await self._check_extends(latest, head, prove)
             self._witnessed = int(latest["tree_size"]) if latest else 0
         for _ in range(2):  # a second try when the witness moved on meanwhile (another hub process)
+            if self._witnessed > head.tree_size:
+                return None
             start = min(self._witnessed, head.tree_size)
             proof = await prove(start, head.tree_size) if 0 < start < head.tree_size else []
             answer = await self._http.post(
@@ -122,7 +127,11 @@ class WitnessTarget(HeadTarget):
         size, root = int(latest["tree_size"]), base64.b64decode(latest["root_hash"])
         try:
             if size > head.tree_size:
-                await prove(head.tree_size, size)  # raises unless this log holds that many
+                # Raises unless this log holds that many entries; the witness's root must be this
+                # log's root at that size, or a restored log that grew other entries would pass.
+                proof = await prove(head.tree_size, size)
+                if head.tree_size:
+                    verify_consistency(head.tree_size, size, head.root_hash, root, proof)
             elif size < head.tree_size:
                 proof = await prove(size, head.tree_size)
                 verify_consistency(size, head.tree_size, root, head.root_hash, proof)
