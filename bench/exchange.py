@@ -8,6 +8,10 @@ authentic sources in their own process, and the load comes from wrk (Debian pack
 third process, so the generator is not the bottleneck. Every request is a full exchange
 (token check, identifier, authorization, directory, signed forward, schema check, minimisation,
 durable audit record) about one of the persons the asking institution holds.
+
+In the same run, the same load goes through a bare reverse proxy (nginx from Debian's packages,
+one worker, keep-alive to the same provider): `ratio_to_nginx` is the hub's throughput over that
+proxy's, the figure this project steers by, since both drift together with the machine.
 """
 
 from __future__ import annotations
@@ -101,13 +105,59 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid %(tmp)s/nginx.pid;
+error_log %(tmp)s/nginx-error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path %(tmp)s/nginx-body;
+  proxy_temp_path %(tmp)s/nginx-proxy;
+  fastcgi_temp_path %(tmp)s/nginx-fastcgi;
+  uwsgi_temp_path %(tmp)s/nginx-uwsgi;
+  scgi_temp_path %(tmp)s/nginx-scgi;
+  upstream provider { server 127.0.0.1:%(upstream)d; keepalive 32; }
+  server {
+    listen 127.0.0.1:%(port)d;
+    location / {
+      proxy_pass http://provider;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+"""
+
+
+def start_nginx(tmp: Path, upstream: int) -> tuple[subprocess.Popen, int]:
+    """A bare reverse proxy to `upstream`: one worker, keep-alive upstream, no access log."""
+    port = free_port_block(1)
+    conf = tmp / "nginx.conf"
+    conf.write_text(NGINX_CONF % {"tmp": tmp, "upstream": upstream, "port": port})
+    process = subprocess.Popen(
+        ["nginx", "-c", str(conf), "-p", str(tmp), "-e", str(tmp / "nginx-error.log")]
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+            return process, port
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"nginx did not start; see {tmp / 'nginx-error.log'}")
+
+
 def lua_bodies(bodies: list[str]) -> str:
     return ", ".join(json.dumps(b) for b in bodies)
 
 
 def run(store: str, seconds: int, connections: int, persons: int, provider: str) -> dict:
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is needed: apt-get install wrk")
+    for tool, package in (("wrk", "wrk"), ("nginx", "nginx-light")):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} is needed: apt-get install {package}")
     tmp = Path(tempfile.mkdtemp(prefix="crossroads-bench-"))
     port = free_port_block(8)
     provider_base = port
@@ -233,6 +283,20 @@ def run(store: str, seconds: int, connections: int, persons: int, provider: str)
             seconds,
             connections,
         )
+        nginx, nginx_port = start_nginx(tmp, nr_port)
+        processes.append(nginx)
+        proxied = wrk(
+            f"http://127.0.0.1:{nginx_port}/services/person.identity/1",
+            LUA
+            % (
+                lua_bodies([direct_body]),
+                "/services/person.identity/1",
+                "none",
+                f', ["X-Crossroads-Signature"] = "{signature}"',
+            ),
+            seconds,
+            connections,
+        )
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
@@ -252,6 +316,10 @@ def run(store: str, seconds: int, connections: int, persons: int, provider: str)
         "direct_p99_ms": direct["p99_ms"],
         "direct_errors": direct["errors"],
         "ratio_to_direct": round(hub["throughput_per_s"] / direct["throughput_per_s"], 3),
+        "nginx_proxy_per_s": proxied["throughput_per_s"],
+        "nginx_proxy_p99_ms": proxied["p99_ms"],
+        "nginx_proxy_errors": proxied["errors"],
+        "ratio_to_nginx": round(hub["throughput_per_s"] / proxied["throughput_per_s"], 4),
     }
 
 
