@@ -31,6 +31,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
+from process_cpu import cpu_seconds  # bench/process_cpu.py, beside this script
 from report import print_figures  # bench/report.py, beside this script
 
 from crossroads.adapters.keys import HubKeys, make_client_assertion
@@ -84,25 +85,6 @@ def wrk(url: str, script: str, seconds: int, connections: int) -> dict:
         "requests": requests,
         "errors": errors,
     }
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its children (the uvicorn workers), from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    pids = [pid] + [
-        int(c)
-        for c in subprocess.run(
-            ["pgrep", "-P", str(pid)], capture_output=True, text=True
-        ).stdout.split()
-    ]
-    for each in pids:
-        try:
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
 
 
 NGINX_CONF = """

@@ -13,6 +13,11 @@ delivery), `p99_delivery_ms` (from the hub's acceptance to the subscriber's rece
 load rather than of a queue the publisher outruns), `duplicates`, `lost`. With `--backend nats`
 the hub's pushes wait in a NATS JetStream stream of the run's own (CROSSROADS_BENCH_NATS_URL,
 default nats://127.0.0.1:4222) fed from the outbox; the mailbox is read from the outbox either way.
+
+Each figure is reported over `--runs` consecutive runs (3 by default, each on a fresh hub) as
+`{min, median, max}`, with `hub_cpu_ms_per_delivery` (the hub processes' CPU from the first
+publication to the last delivery, over the deliveries), and every run's own figures in
+`each_run`.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from pathlib import Path
 import httpx
 import nats
 import psycopg
+from process_cpu import cpu_seconds  # bench/process_cpu.py, beside this script
 from report import print_figures  # bench/report.py, beside this script
 
 from crossroads.adapters.keys import token_request
@@ -244,6 +250,7 @@ def run(
         publisher = token(hub, PUBLISHER, tmp)
         today = date.today().isoformat()
         expected = mutations * len(SUBSCRIBERS)
+        cpu_before = cpu_seconds(processes[0].pid)
         started = time.perf_counter()
 
         def publish(lane: int) -> None:
@@ -285,6 +292,7 @@ def run(
                 break
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
+        hub_cpu = cpu_seconds(processes[0].pid) - cpu_before
         consumers.send_signal(signal.SIGTERM)
         consumers.wait(60)
         tally = json.loads(results.read_text())
@@ -316,7 +324,24 @@ def run(
         "duplicates": len(ids) - unique,
         "lost": expected - unique,
         "seconds": round(elapsed, 1),
+        "hub_cpu_ms_per_delivery": round(hub_cpu * 1000 / max(len(ids), 1), 4),
     }
+
+
+RANGED = ("deliveries_per_s", "p50_delivery_ms", "p99_delivery_ms", "hub_cpu_ms_per_delivery")
+
+
+def ranges(runs: list[dict]) -> dict:
+    """The figures of consecutive runs as ranges: a result is a range, not one lucky run."""
+    summary = {k: runs[0][k] for k in ("backend", "store", "mutations", "persons", "rate")}
+    summary["runs"] = len(runs)
+    for key in RANGED:
+        values = sorted(run[key] for run in runs)
+        summary[key] = {"min": values[0], "median": values[len(values) // 2], "max": values[-1]}
+    summary["duplicates"] = sum(run["duplicates"] for run in runs)
+    summary["lost"] = sum(run["lost"] for run in runs)
+    summary["each_run"] = runs
+    return summary
 
 
 async def _drop_stream(stream: str) -> None:
@@ -347,10 +372,18 @@ def main() -> None:
         default=None,
         help="mutations published per second (default: as fast as the hub accepts them)",
     )
+    parser.add_argument(
+        "--runs", type=int, default=3, help="consecutive runs, each on a fresh hub (default 3)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = run(args.mutations, args.persons, args.store, args.timeout, args.rate, args.backend)
-    print_figures(result, args.json)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    runs = [
+        run(args.mutations, args.persons, args.store, args.timeout, args.rate, args.backend)
+        for _ in range(args.runs)
+    ]
+    print_figures(ranges(runs), args.json)
 
 
 if __name__ == "__main__":
