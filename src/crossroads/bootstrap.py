@@ -113,6 +113,7 @@ class Hub:
     operators: OperatorAdmin
     four_eyes: FourEyes
     operator_signin: OidcSignIn | None  # None: operators' sign-in is not configured
+    portal_signin: OidcSignIn | None  # None: employers' and institutions' sign-in is off
     warehouse: Warehouse
     statistics_extraction: WarehouseExtraction
     statistics: StatisticsQueries
@@ -257,6 +258,20 @@ async def bootstrap(
             name="operator",
         )
     )
+    portal_issuer = settings.portal_issuer()
+    portal_secret = settings.portal_oidc_client_secret
+    portal_signin = (
+        None
+        if portal_issuer is None
+        else OidcSignIn(
+            portal_issuer,
+            settings.portal_oidc_client_id,
+            portal_secret.get_secret_value() if portal_secret else None,
+            "sub",
+            oidc_http,
+            name="portal",
+        )
+    )
     registry = RegistryAdmin(store.registry, store.audit, clock, scheme, cache, store.mutations)
     proofs = AuditProofs(store.transparency)
     push_queue = await open_push_queue(settings, store.mutations)
@@ -372,6 +387,7 @@ async def bootstrap(
         operators=OperatorAdmin(store.operators, store.audit, clock),
         four_eyes=FourEyes(registry, store.operators, store.audit, clock, settings.four_eyes),
         operator_signin=operator_signin,
+        portal_signin=portal_signin,
         refusals=RefusalLog(store.audit, clock, deferred_audit),
         directory=directory,
         exchange=ExchangeService(

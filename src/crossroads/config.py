@@ -351,7 +351,8 @@ class Settings(BaseSettings):
     session_secret: SecretStr | None = Field(
         None,
         description=(
-            "Key that signs the citizen's and the operators' session cookies (>= 32 characters). "
+            "Key that signs the citizen's, the operators' and the portal's session cookies "
+            "(>= 32 characters). "
             "Generated into "
             "data_dir when unset."
         ),
@@ -389,6 +390,57 @@ class Settings(BaseSettings):
         ge=60,
         le=86400,
         description="A citizen's session ends after this many seconds without a request.",
+    )
+    portal_oidc_issuer: str | None = Field(
+        None,
+        description=(
+            "OpenID Connect issuer that people acting for an enterprise or an institution (an "
+            "employer's representative, a payroll office's clerk, an institution's staff member) "
+            "sign in to the portal with. Unset: their sign-in is off, except in demo mode (the "
+            "development identity provider)."
+        ),
+    )
+    portal_oidc_client_id: str = Field(
+        "crossroads-portal",
+        min_length=1,
+        description="The hub's client_id at the professionals' identity provider.",
+    )
+    portal_oidc_client_secret: SecretStr | None = Field(
+        None,
+        description=(
+            "The hub's client secret at the professionals' identity provider "
+            "(client_secret_post); unset: a public client with PKCE only."
+        ),
+    )
+    portal_enterprise_claim: str = Field(
+        "enterprise_number",
+        min_length=1,
+        description=(
+            "ID token claim holding the enterprise number a person acts for (an employer, or a "
+            "payroll office that declares for employers under mandates)."
+        ),
+    )
+    portal_institution_claim: str = Field(
+        "institution",
+        min_length=1,
+        description="ID token claim holding the enterprise number of a staff member's institution.",
+    )
+    portal_role_claim: str = Field(
+        "role",
+        min_length=1,
+        description=(
+            "ID token claim holding the person's role: employer or payroll_office with the "
+            "enterprise claim; viewer or manager with the institution claim."
+        ),
+    )
+    portal_session_seconds: int = Field(
+        1800,
+        ge=60,
+        le=86400,
+        description=(
+            "The session of a person acting for an enterprise or an institution ends after this "
+            "many seconds without a request."
+        ),
     )
     declarations_source: str | None = Field(
         None,
@@ -678,7 +730,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _dev_idp_only_in_demo(self) -> Settings:
-        for name in ("citizen_oidc_issuer", "operator_oidc_issuer"):
+        for name in ("citizen_oidc_issuer", "operator_oidc_issuer", "portal_oidc_issuer"):
             issuer = getattr(self, name)
             if not self.demo and issuer and issuer.rstrip("/").endswith("/dev-idp"):
                 raise ValueError(
@@ -693,6 +745,12 @@ class Settings(BaseSettings):
         """The identity provider operators sign in with, or None when their sign-in is off."""
         if self.operator_oidc_issuer:
             return self.operator_oidc_issuer.rstrip("/")
+        return f"{self.issuer}/dev-idp" if self.demo else None
+
+    def portal_issuer(self) -> str | None:
+        """The identity provider people acting for an enterprise or institution sign in with."""
+        if self.portal_oidc_issuer:
+            return self.portal_oidc_issuer.rstrip("/")
         return f"{self.issuer}/dev-idp" if self.demo else None
 
     def citizen_issuer(self) -> str | None:

@@ -71,7 +71,7 @@ def test_a_citizen_signs_in_and_sees_who_consulted_them(demo_process):
             page.click("#sign-in")
             expect(page.get_by_role("alert")).to_contain_text("DEVELOPMENT IDENTITY PROVIDER")
             page.fill("#subject", me)
-            page.click("button[type=submit]")
+            page.click("#sign-in-as")
             table = page.locator("#consultations")
             expect(table).to_be_visible()
             row = table.locator("tbody tr").first

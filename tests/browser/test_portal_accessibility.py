@@ -32,6 +32,7 @@ PAGES = {
     "zone": "/portal/declarations/dimona/zones/00024",
     "not-found": "/portal/declarations/nothing",
     "citizen": "/citizen/",
+    "signin": "/portal/signin",
 }
 WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 
@@ -84,7 +85,7 @@ def sign_in(page, base: str, subject: str) -> None:
     page.goto(f"{base}/citizen/?lang=en")
     page.click("#sign-in")
     page.fill("#subject", subject)
-    page.click("button[type=submit]")
+    page.click("#sign-in-as")
     expect(page.locator("#consultations")).to_be_visible()
 
 

@@ -4,6 +4,7 @@ shape."""
 from __future__ import annotations
 
 import base64
+import re
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -191,19 +192,31 @@ async def test_only_a_signed_in_citizen_sees_a_list(citizen_demo):
     )  # a link or an image elsewhere signs no one out
     # On the citizen's pages a refusal is a page (docs/errors.md), with its code in the header.
     assert by_link.status_code == 405 and by_link.headers["x-road-error"] == "method_not_allowed"
-    from_elsewhere = await demo.http.post(
-        "/citizen/logout", headers={"Origin": "https://attacker.test"}
+    csrf = re.search(r'name="csrf" value="([^"]+)"', (await demo.http.get("/citizen/")).text)[1]
+    without_token = await demo.http.post(
+        "/citizen/logout", headers={"Origin": "http://hub.test", "Sec-Fetch-Site": "same-origin"}
     )
     assert (
-        from_elsewhere.status_code == 403 and from_elsewhere.headers["x-road-error"] == "forbidden"
+        without_token.status_code == 403 and without_token.headers["x-road-error"] == "csrf_failed"
+    )
+    from_elsewhere = await demo.http.post(
+        "/citizen/logout", headers={"Origin": "https://attacker.test"}, data={"csrf": csrf}
+    )
+    assert (
+        from_elsewhere.status_code == 403
+        and from_elsewhere.headers["x-road-error"] == "csrf_failed"
     )
     cross_site = await demo.http.post(
-        "/citizen/logout", headers={"Sec-Fetch-Site": "cross-site", "Origin": "http://hub.test"}
+        "/citizen/logout",
+        headers={"Sec-Fetch-Site": "cross-site", "Origin": "http://hub.test"},
+        data={"csrf": csrf},
     )
     assert cross_site.status_code == 403
     assert (await demo.http.get("/v1/citizen/consultations")).status_code == 200  # still signed in
     signed_out = await demo.http.post(
-        "/citizen/logout", headers={"Origin": "http://hub.test", "Sec-Fetch-Site": "same-origin"}
+        "/citizen/logout",
+        headers={"Origin": "http://hub.test", "Sec-Fetch-Site": "same-origin"},
+        data={"csrf": csrf},
     )
     assert signed_out.status_code == 303
     assert (await demo.http.get("/v1/citizen/consultations")).status_code == 401

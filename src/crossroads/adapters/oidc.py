@@ -1,5 +1,6 @@
 """Citizens and operators sign in through OpenID Connect: the hub is the relying party, with
-Authlib (one client per audience: `citizen`, `operator`).
+Authlib (one client per audience: `citizen`, `operator`, and `portal` for people acting for an
+enterprise or an institution).
 
 Authorization code flow with PKCE (S256) and a nonce; Authlib keeps state, nonce and verifier in
 the caller's signed session cookie and checks the ID token (signature against the issuer's JWKS,
@@ -71,6 +72,11 @@ class OidcSignIn:
 
         Refuses with `unauthenticated` when the answer is not one this hub asked for (unknown or
         replayed state, an error from the provider, an ID token that fails its checks)."""
+        return (await self.claims(request))[1]
+
+    async def claims(self, request: Request) -> tuple[dict[str, Any], str]:
+        """Every claim of the checked ID token, and the identifier claim among them (refused as
+        `identify` says)."""
         try:
             token = await self._client.authorize_access_token(request)
         except OAuthError as exc:
@@ -92,4 +98,4 @@ class OidcSignIn:
                 "unauthenticated",
                 f"the ID token carries no {self._claim!r} claim to identify who signed in.",
             )
-        return value
+        return dict(claims), value

@@ -1,11 +1,13 @@
 """A development OpenID Connect provider for the demo: anyone may sign in as any person.
 
-It exists so that the citizen's view can be tried without a real eID; the demo's wiring
+It exists so that the portal can be tried without a real eID; the demo's wiring
 (demo/wiring.py) builds it and mounts it only in demo mode, and every page it shows says what it
-is. Written by hand because the libraries that implement a provider (Authlib's server side among
-them) need a web framework integration we do not use, and this one is the minimum a relying party
-needs: discovery, JWKS, the authorization code flow with PKCE (S256), and RS256 ID tokens, signed
-with joserfc.
+is. It offers personas (demo/personas.py): test citizens, an employer's representative, a payroll
+office's clerk, an institution's staff members and an operator, each with the claims the hub reads;
+or any identifier typed in. Written by hand because the libraries that implement a provider
+(Authlib's server side among them) need a web framework integration we do not use, and this one
+is the minimum a relying party needs: discovery, JWKS, the authorization code flow with PKCE
+(S256), and RS256 ID tokens, signed with joserfc.
 
 It keeps no state of its own: an authorization code is a short-lived JWT it signed, whose `jti`
 the hub's replay guard (shared by every hub process) lets through once.
@@ -32,6 +34,7 @@ from ..entrypoints.api.dependencies import hub_of
 from ..entrypoints.api.json_input import JSONRoute
 from ..services.ports import ReplayGuard
 from ..templates import render
+from .personas import Persona
 
 PREFIX = "/dev-idp"
 CODE_SECONDS = 60
@@ -39,11 +42,13 @@ ID_TOKEN_SECONDS = 300
 
 
 class Client(NamedTuple):
-    """A relying party: its secret (None: a public client), and the prefix its redirect
-    addresses must be under (the hub's own citizen or operator pages)."""
+    """A relying party: its secret (None: a public client), the prefix its redirect addresses
+    must be under (the hub's own citizen, operator or portal pages), and which personas it
+    offers (their `audience`)."""
 
     secret: str | None
     redirect_prefix: str
+    audience: str = ""
 
 
 class DevelopmentIdentityProvider:
@@ -54,13 +59,25 @@ class DevelopmentIdentityProvider:
         key: RSAKey,
         replay: ReplayGuard,
         examples: list[str],
+        personas: list[Persona] | None = None,
     ) -> None:
-        """`clients` by client_id: the hub's citizen sign-in, and its operators' sign-in."""
+        """`clients` by client_id: the hub's citizen, operators' and portal sign-ins."""
         self.issuer = issuer
         self._clients = clients
         self._key = key
         self._replay = replay
         self.examples = examples
+        self._personas = {p.key: p for p in personas or []}
+
+    def personas_for(self, client_id: str) -> list[Persona]:
+        """The personas the client's sign-in offers."""
+        client = self._clients.get(client_id)
+        audience = client.audience if client else None
+        return [p for p in self._personas.values() if p.audience == audience]
+
+    def persona(self, client_id: str, key: str) -> Persona | None:
+        found = self._personas.get(key)
+        return found if found in self.personas_for(client_id) else None
 
     @staticmethod
     def load_key(folder: Path) -> RSAKey:
@@ -110,10 +127,12 @@ class DevelopmentIdentityProvider:
             return "scope must include openid"
         return None
 
-    def issue_code(self, params: dict, subject: str) -> str:
+    def issue_code(self, params: dict, subject: str, extra: dict[str, str] | None = None) -> str:
+        """A code for `subject`; `extra`: the persona's claims, carried into the ID token."""
         now = int(time.time())
         claims = {
             "sub": subject,
+            "claims": extra or {},
             "aud": params["client_id"],
             "redirect_uri": params["redirect_uri"],
             "nonce": params.get("nonce"),
@@ -164,6 +183,7 @@ class DevelopmentIdentityProvider:
             return 400, {"error": "invalid_grant", "error_description": "the code was already used"}
         now = int(time.time())
         id_claims = {
+            **claims.get("claims", {}),
             "iss": self.issuer,
             "sub": claims["sub"],
             "aud": client_id,
@@ -190,6 +210,18 @@ def _provider(request: Request) -> DevelopmentIdentityProvider:
     return provider
 
 
+def _form(provider: DevelopmentIdentityProvider, params: dict, problem: str | None) -> HTMLResponse:
+    """The sign-in page: the client's personas, and a field for any identifier."""
+    return render(
+        "dev_idp.html",
+        status=400 if problem else 200,
+        problem=problem,
+        params=params,
+        examples=provider.examples,
+        personas=provider.personas_for(params.get("client_id", "")),
+    )
+
+
 def router() -> APIRouter:
     """The provider's routes; `create_demo_app` includes them only in demo mode."""
     routes = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=JSONRoute)
@@ -208,14 +240,7 @@ def router() -> APIRouter:
     async def authorize_form(request: Request) -> HTMLResponse:
         provider = _provider(request)
         params = dict(request.query_params)
-        problem = provider.check_authorize(params)
-        return render(
-            "dev_idp.html",
-            status=400 if problem else 200,
-            problem=problem,
-            params=params,
-            examples=provider.examples,
-        )
+        return _form(provider, params, provider.check_authorize(params))
 
     @routes.post("/authorize")
     async def authorize(request: Request):
@@ -224,14 +249,18 @@ def router() -> APIRouter:
             parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
         )
         subject = form.pop("subject", "").strip()
+        chosen = form.pop("persona", "")
+        persona = provider.persona(form.get("client_id", ""), chosen) if chosen else None
         problem = provider.check_authorize(form) or (
-            None if subject else "enter the identifier to sign in as"
+            None if subject or persona else "choose a persona or enter the identifier to sign in as"
         )
         if problem:
-            return render(
-                "dev_idp.html", status=400, problem=problem, params=form, examples=provider.examples
-            )
-        code = provider.issue_code(form, subject)
+            return _form(provider, form, problem)
+        code = (
+            provider.issue_code(form, persona.subject, persona.claims)
+            if persona
+            else provider.issue_code(form, subject)
+        )
         separator = "&" if "?" in form["redirect_uri"] else "?"
         return RedirectResponse(
             f"{form['redirect_uri']}{separator}{urlencode({'code': code, 'state': form['state']})}",

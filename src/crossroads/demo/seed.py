@@ -9,9 +9,10 @@ from typing import Protocol
 from ..adapters.keys import client_key_path, generate_application_key, public_jwk
 from ..bootstrap import Hub
 from ..domain.callers import Caller
+from ..domain.operators import Actor, Operator, Role
 from ..domain.registry import Application, Institution, IntegrationRight, RoutedProvider
 from ..entrypoints.api.declarations_source import MOUNT as SOURCE_MOUNT
-from . import country, employers
+from . import country, employers, personas
 
 __all__ = ["client_key_path", "example_subject", "seed"]
 
@@ -96,6 +97,10 @@ async def seed(
     if report.errors:
         raise RuntimeError(f"the demo directory has bad lines: {report.errors[:3]}")
     await _declare(hub, subjects, progress)
+    await hub.operators.put(
+        Operator(f"person:{personas.DEMO_OPERATOR}", (Role.ADMIN,)),
+        Actor("demo:seed", frozenset({Role.ADMIN})),
+    )
     return {"clients": clients, "subjects": subjects, "entries": report.applied}
 
 

@@ -1,5 +1,6 @@
 """The demo's own wiring: the production hub (bootstrap.py, the API's create_app) plus what only
-the demo has, its development identity provider, where anyone may sign in as any citizen.
+the demo has, its development identity provider, where anyone may sign in as any citizen, or as
+one of its personas (demo/personas.py).
 
 Production never imports `crossroads.demo`; the demo builds on production's wiring instead, so
 the dependency runs one way (a test checks it: tests/test_layering.py).
@@ -14,7 +15,7 @@ from ..config import Settings
 from ..entrypoints.api.app import create_app
 from ..services.clock import Clock
 from ..services.ports import ProviderClient
-from . import country, identity_provider
+from . import country, identity_provider, personas
 from .identity_provider import Client, DevelopmentIdentityProvider
 
 
@@ -29,21 +30,31 @@ async def bootstrap_demo(
     if settings.demo:
         citizen_secret = settings.citizen_oidc_client_secret
         operator_secret = settings.operator_oidc_client_secret
+        portal_secret = settings.portal_oidc_client_secret
+        examples = country.persons(5)
         hub.dev_idp = DevelopmentIdentityProvider(
             f"{settings.issuer}/dev-idp",
             {
                 settings.citizen_oidc_client_id: Client(
                     citizen_secret.get_secret_value() if citizen_secret else None,
                     f"{settings.issuer}/citizen/",
+                    personas.CITIZEN,
                 ),
                 settings.operator_oidc_client_id: Client(
                     operator_secret.get_secret_value() if operator_secret else None,
                     f"{settings.issuer}/operator/",
+                    personas.OPERATOR,
+                ),
+                settings.portal_oidc_client_id: Client(
+                    portal_secret.get_secret_value() if portal_secret else None,
+                    f"{settings.issuer}/portal/",
+                    personas.PORTAL,
                 ),
             },
             DevelopmentIdentityProvider.load_key(settings.data_dir / "dev-idp"),
             hub.store.replay,
-            examples=country.persons(5),
+            examples=examples,
+            personas=personas.personas(examples[:3]),
         )
     return hub
 

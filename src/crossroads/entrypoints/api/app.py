@@ -35,6 +35,7 @@ from . import (
     ops,
     portal,
     portal_model,
+    portal_signin,
     statistics,
     statistics_public,
 )
@@ -46,7 +47,13 @@ from .request_target import RequestTarget
 from .responses import JSONBody
 from .schemas import ExchangeIn
 from .server_spans import ServerSpans
-from .sessions import OPERATOR_COOKIE, OPERATOR_PATHS, BrowserSessions
+from .sessions import (
+    OPERATOR_COOKIE,
+    OPERATOR_PATHS,
+    PORTAL_COOKIE,
+    PORTAL_PATHS,
+    BrowserSessions,
+)
 
 DESCRIPTION = """\
 Crossroads is a crossroads bank for government data exchange. Applications of member
@@ -202,6 +209,7 @@ def create_app(
         admin_proposals,
         admin,
         operator_session,
+        portal_signin,
         audit,
         citizen,
         statistics,
@@ -239,6 +247,13 @@ def create_app(
         https_only=settings.issuer.startswith("https://"),
         paths=OPERATOR_PATHS,
         cookie=OPERATOR_COOKIE,
+    )
+    app.add_middleware(
+        BrowserSessions,
+        max_age=settings.portal_session_seconds,
+        https_only=settings.issuer.startswith("https://"),
+        paths=PORTAL_PATHS,
+        cookie=PORTAL_COOKIE,
     )
     # Outermost, so that they time and see what every layer answers (and the request id is set
     # before any layer asks for it).

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse
 from ...adapters.oidc import OidcSignIn
 from ...domain.errors import Refusal
 from ...services.citizen import Consultation, HistoryPage, Recipient
+from .csrf import checked_form, csrf_token
 from .dependencies import (
     CitizenSignInDep,
     DevelopmentSignInDep,
@@ -90,29 +91,17 @@ async def callback(
         ) from None
     request.session.clear()
     request.session["citizen"] = hasher.hex(identifier)
+    csrf_token(request)
     return RedirectResponse("/citizen/", status_code=303)
 
 
 @router.post("/citizen/logout", include_in_schema=False)
 async def logout(request: Request, settings: SettingsDep) -> RedirectResponse:
-    """Sign out: a POST from the hub's own page. A GET is refused (405), so that a link or an
-    image elsewhere cannot sign a citizen out; and a form posted from another origin is
-    refused too (the session cookie is SameSite=Lax, which already keeps it off such a post)."""
-    if not _same_origin(request, settings.issuer):
-        raise Refusal("forbidden", "sign out from the hub's own page.")
+    """Sign out: the page's form, with the session's CSRF token, from the hub's own page. A GET
+    is refused (405), so that a link or an image elsewhere cannot sign a citizen out."""
+    await checked_form(request, settings.issuer)
     request.session.clear()
     return RedirectResponse("/citizen/", status_code=303)
-
-
-def _same_origin(request: Request, issuer: str) -> bool:
-    """Whether the browser says the request comes from the hub's own pages: `Sec-Fetch-Site`,
-    else `Origin` against the issuer. A client that sends neither is not a browser, which is
-    what a cross-site forgery needs."""
-    site = request.headers.get("sec-fetch-site")
-    if site is not None:
-        return site in ("same-origin", "none")
-    origin = request.headers.get("origin")
-    return origin is None or origin == issuer
 
 
 @router.get("/citizen/", include_in_schema=False)
@@ -160,6 +149,7 @@ async def page(
         **{
             **context,
             "signed_in": True,
+            "csrf": csrf_token(request),
             "consultations": rows,
             "head": head,
             "cosignatures": history.cosignatures,

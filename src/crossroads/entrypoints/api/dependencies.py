@@ -156,6 +156,11 @@ async def citizen_signin(request: Request) -> OidcSignIn | None:
     return hub_of(request).citizen_signin
 
 
+async def portal_signin(request: Request) -> OidcSignIn | None:
+    """None when the sign-in of people acting for an enterprise or institution is off."""
+    return hub_of(request).portal_signin
+
+
 async def development_signin(request: Request) -> bool:
     """Whether citizens sign in at the demo's development identity provider."""
     return hub_of(request).dev_idp is not None
@@ -186,4 +191,5 @@ OperatorAdminDep = Annotated[OperatorAdmin, Depends(operator_admin)]
 FourEyesDep = Annotated[FourEyes, Depends(four_eyes)]
 OperatorSignInDep = Annotated[OidcSignIn | None, Depends(operator_signin)]
 CitizenSignInDep = Annotated[OidcSignIn | None, Depends(citizen_signin)]
+PortalSignInDep = Annotated[OidcSignIn | None, Depends(portal_signin)]
 DevelopmentSignInDep = Annotated[bool, Depends(development_signin)]

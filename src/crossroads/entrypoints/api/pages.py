@@ -15,7 +15,9 @@ from starlette.responses import HTMLResponse
 
 from ...templates import render
 from ...templates.i18n import LOCALES, N_, NAMES
+from .csrf import csrf_token
 from .languages import language_of
+from .portal_visitor import signed_in
 
 LANGUAGE_COOKIE = "crossroads_lang"
 LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
@@ -29,7 +31,23 @@ NAVIGATION = (
     ("/portal/declarations", N_("Declarations")),
     ("/statistics/", N_("Statistics")),
     ("/citizen/", N_("My data")),
+    ("/portal/signin", N_("Sign in")),
 )
+
+
+# How the header names the kind of organisation the signed-in person acts for, and where their
+# pages are (employers and payroll offices share theirs).
+VISITOR_KINDS = {
+    "employer": N_("an employer's representative"),
+    "payroll_office": N_("a payroll office's clerk"),
+    "institution": N_("an institution's staff member"),
+}
+VISITOR_HOMES = {"institution": "/portal/institution/"}
+DECLARANTS_HOME = "/portal/employer/"
+
+
+def visitor_home(kind: str) -> str:
+    return VISITOR_HOMES.get(kind, DECLARANTS_HOME)
 
 
 def language(request: Request) -> tuple[str, bool]:
@@ -72,12 +90,17 @@ def navigation(request: Request) -> list[dict]:
 def page(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
     """A portal page in the caller's language, with the switch and the navigation."""
     locale, chosen = language(request)
+    visitor = signed_in(request)
     response = render(
         template,
         status,
         locale=locale,
         switch=switch(request, locale),
         navigation=navigation(request),
+        visitor=visitor,
+        visitor_csrf=csrf_token(request) if visitor else None,
+        visitor_kinds=VISITOR_KINDS,
+        visitor_home=visitor_home(visitor.kind) if visitor else None,
         **context,
     )
     response.headers["Content-Language"] = locale

@@ -1,10 +1,12 @@
-"""Browser sessions: the citizen's pages, and the operators' sign-in and admin API.
+"""Browser sessions: the citizen's pages, the operators' sign-in and admin API, and the portal's
+pages for people acting for an enterprise or an institution.
 
 Starlette's SessionMiddleware (a signed cookie, itsdangerous) wraps just the paths that need a
 session, so that the exchange's hot path never parses a cookie. The citizen's cookie holds the
 citizen's keyed hash, never the identifier; the operator's, the operator's id and a CSRF token;
-each, the OIDC state while a sign-in is under way. The two cookies are apart: signing in as one
-never signs in as the other.
+the portal's, who acts for which enterprise or institution, with which role, and a CSRF token;
+each, the OIDC state while a sign-in is under way. The cookies are apart: signing in as one
+never signs in as another.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ SESSION_PATHS = ("/citizen", "/v1/citizen", "/govstack/")
 COOKIE = "crossroads_citizen"
 OPERATOR_PATHS = ("/operator/", "/admin/", "/v1/audit/entries/")
 OPERATOR_COOKIE = "crossroads_operator"
+# Every portal page: the header names whoever is signed in there, and offers to sign out.
+PORTAL_PATHS = ("/portal/",)
+PORTAL_COOKIE = "crossroads_portal"
 
 
 class BrowserSessions:

@@ -1,0 +1,105 @@
+"""Signing in to the portal for each audience through OpenID Connect, with the demo's development
+identity provider's personas and the claims they carry; every form carries a CSRF token and
+signing out is a POST."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from crossroads.demo import country, employers
+
+from ..conftest import start_demo_hub
+from .portal_browsing import SAME_ORIGIN, browser, csrf_of, sign_in
+
+pytestmark = pytest.mark.anyio
+EMPLOYER = employers.EMPLOYERS[0][0]
+PAYROLL = country.BY_KEY["payroll"].number
+WELFARE = country.BY_KEY["welfare"].number
+
+
+@pytest.fixture
+async def portal_demo(tmp_path):
+    demo = await start_demo_hub(tmp_path, persons=20, demo=True)
+    yield demo
+    await demo.http.aclose()
+    await demo.hub.close()
+
+
+@pytest.mark.parametrize(
+    ("persona", "landing", "organisation"),
+    [
+        ("employer", "/portal/employer/", EMPLOYER),
+        ("payroll-office", "/portal/employer/", PAYROLL),
+        ("institution-manager", "/portal/institution/", WELFARE),
+    ],
+)
+async def test_a_professional_signs_in_for_the_organisation_the_provider_vouches_for(
+    portal_demo, persona, landing, organisation
+):
+    async with browser(portal_demo) as client:
+        landed = await sign_in(client, "/portal/login", persona)
+        assert landed.status_code == 303 and landed.headers["location"] == landing
+        home = await client.get("/portal/")
+        assert organisation in home.text and 'action="/portal/logout"' in home.text
+        assert 'id="portal-sign-out"' in home.text
+
+
+async def test_signing_out_is_a_post_with_the_session_csrf_token(portal_demo):
+    async with browser(portal_demo) as client:
+        await sign_in(client, "/portal/login", "employer")
+        home = await client.get("/portal/")
+        token = csrf_of(home.text)
+        assert (await client.get("/portal/logout")).status_code == 405
+        forged = await client.post("/portal/logout", data={"csrf": "guessed"}, headers=SAME_ORIGIN)
+        assert forged.status_code == 403 and forged.headers["x-road-error"] == "csrf_failed"
+        elsewhere = await client.post(
+            "/portal/logout",
+            data={"csrf": token},
+            headers={"Origin": "https://attacker.test", "Sec-Fetch-Site": "cross-site"},
+        )
+        assert elsewhere.status_code == 403
+        assert EMPLOYER in (await client.get("/portal/")).text  # still signed in
+        out = await client.post("/portal/logout", data={"csrf": token}, headers=SAME_ORIGIN)
+        assert out.status_code == 303
+        assert 'action="/portal/logout"' not in (await client.get("/portal/")).text
+
+
+async def test_an_identity_without_an_organisation_claim_is_not_let_in(portal_demo):
+    async with browser(portal_demo) as client:
+        to_idp = await client.get("/portal/login")
+        authorize = urlparse(to_idp.headers["location"])
+        params = {k: v[0] for k, v in parse_qs(authorize.query).items()}
+        back = await client.post(authorize.path, data={**params, "subject": country.persons(1)[0]})
+        callback = urlparse(back.headers["location"])
+        refused = await client.get(f"{callback.path}?{callback.query}")
+        assert refused.status_code == 401 and refused.headers["x-road-error"] == "unauthenticated"
+
+
+async def test_each_sign_in_offers_only_its_own_audiences_personas(portal_demo):
+    async with browser(portal_demo) as client:
+        for login, offered, absent in [
+            ("/portal/login", "payroll-office", "citizen-1"),
+            ("/citizen/login", "citizen-1", "employer"),
+            ("/operator/login", "operator", "employer"),
+        ]:
+            to_idp = await client.get(login)
+            page = await client.get(to_idp.headers["location"])
+            assert "DEVELOPMENT IDENTITY PROVIDER" in page.text
+            assert f'value="{offered}"' in page.text and f'value="{absent}"' not in page.text
+
+
+async def test_the_operator_persona_is_a_registered_admin(portal_demo):
+    async with browser(portal_demo) as client:
+        landed = await sign_in(client, "/operator/login", "operator")
+        assert landed.status_code == 303
+        session = await client.get("/operator/session")
+        assert session.json()["operator"] == "person:demo-operator"
+        assert session.json()["roles"] == ["admin"]
+
+
+async def test_the_sign_in_page_names_every_audience(portal_demo):
+    page = await portal_demo.http.get("/portal/signin")
+    for way in ("/citizen/login", "/portal/login", "/operator/login"):
+        assert f'href="{way}"' in page.text
