@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from crossroads.config import Settings
-from crossroads.demo import country
+from crossroads.demo import country, own_access
 from crossroads.demo.seed import client_key_path, seed
 from crossroads.demo.sources import provider_apps
 from crossroads.demo.wiring import bootstrap_demo, create_demo_app
@@ -93,6 +93,7 @@ MISBEHAVING = {
 
 def make_settings(tmp_path: Path, store_url: str | None = None, **overrides) -> Settings:
     overrides.setdefault("declarations_source", country.BY_KEY["nsso"].number)
+    overrides.setdefault("own_access_institution", own_access.PORTAL.enterprise_number)
     return Settings(
         data_dir=tmp_path,
         store_url=store_url or f"sqlite:///{tmp_path / 'hub.sqlite3'}",

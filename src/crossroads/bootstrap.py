@@ -15,6 +15,7 @@ from .adapters.admin_token import MIN_LENGTH, AdminToken
 from .adapters.batch_worker import ProcessBatchWorker
 from .adapters.be_reference import BelgianReference, load_reference
 from .adapters.head_targets import DirectoryTarget, WitnessTarget
+from .adapters.identifier_seal import IdentifierSeal
 from .adapters.jetstream import JetStreamPushQueue
 from .adapters.key_folder import NoHubKey
 from .adapters.keys import HubKeys
@@ -58,6 +59,7 @@ from .services.log_auditor import LogAuditor
 from .services.log_restore import LogRestore
 from .services.mutations import MutationService
 from .services.operators import OperatorAdmin
+from .services.personal_data import PersonalData
 from .services.ports import MutationStore, OpenData, ProviderClient, PushQueue, Warehouse
 from .services.push import PushDispatcher
 from .services.push_partitions import PushPartitions
@@ -106,6 +108,8 @@ class Hub:
     archive: AuditArchive
     publisher: HeadPublisher
     history: ConsultationHistory
+    personal_data: PersonalData  # the citizen's own data, through the hub
+    identifier_seal: IdentifierSeal  # the citizen's identifier, sealed in their session
     declarations: DeclarationService
     declaration_batches: DeclarationBatches
     declaration_publisher: DeclarationPublisher
@@ -332,6 +336,18 @@ async def bootstrap(
         else None,
     )
     deferred_audit = DeferredAudit(store.audit)
+    exchange = ExchangeService(
+        store.registry,
+        store.directory,
+        store.audit,
+        providers,
+        keys,
+        clock,
+        scheme,
+        hasher,
+        cache,
+        deferred_audit,
+    )
     warehouse = DuckDbWarehouse(settings.warehouse_path or settings.data_dir / "warehouse.duckdb")
     statistics = StatisticsQueries(
         warehouse,
@@ -390,18 +406,7 @@ async def bootstrap(
         portal_signin=portal_signin,
         refusals=RefusalLog(store.audit, clock, deferred_audit),
         directory=directory,
-        exchange=ExchangeService(
-            store.registry,
-            store.directory,
-            store.audit,
-            providers,
-            keys,
-            clock,
-            scheme,
-            hasher,
-            cache,
-            deferred_audit,
-        ),
+        exchange=exchange,
         deferred_audit=deferred_audit,
         mutations=mutations,
         initial_sync=InitialSync(
@@ -420,6 +425,10 @@ async def bootstrap(
         archive=AuditArchive(store.transparency, keys.jwks, clock),
         publisher=publisher,
         history=ConsultationHistory(store.transparency, proofs, cache, store.mutations),
+        personal_data=PersonalData(
+            exchange, store.registry, cache, clock, settings.own_access_institution
+        ),
+        identifier_seal=IdentifierSeal(loaded.session_secret),
         citizen_signin=signin,
         declarations=declarations,
         declaration_batches=DeclarationBatches(

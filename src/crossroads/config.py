@@ -442,6 +442,14 @@ class Settings(BaseSettings):
             "many seconds without a request."
         ),
     )
+    own_access_institution: str | None = Field(
+        None,
+        description=(
+            "Enterprise number of the member the citizen's personal page asks the authentic "
+            "sources as, under its OWN_ACCESS authorizations (capacity SELF; docs/portal.md). "
+            "Unset: the personal page shows no data from the sources (the demo sets it)."
+        ),
+    )
     declarations_source: str | None = Field(
         None,
         description=(

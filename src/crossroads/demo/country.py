@@ -661,6 +661,18 @@ def address(subject: str) -> dict:
     }
 
 
+def household(subject: str) -> dict:
+    """Who lives with the person, as the register records it: the person, and a few others."""
+    rng = _rng(subject, "household")
+    me = identity(subject)
+    members = [{"name": me["name"], "first_names": me["first_names"], "relation": "REF"}]
+    for relation in rng.sample(["PARTNER", "CHILD", "CHILD", "PARENT"], rng.randrange(0, 3)):
+        members.append(
+            {"name": me["name"], "first_names": [rng.choice(_GIVEN)], "relation": relation}
+        )
+    return {"members": members}
+
+
 def employment(subject: str) -> dict:
     rng = _rng(subject, "employment")
     if is_child(subject):

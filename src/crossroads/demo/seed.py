@@ -12,7 +12,7 @@ from ..domain.callers import Caller
 from ..domain.operators import Actor, Operator, Role
 from ..domain.registry import Application, Institution, IntegrationRight, RoutedProvider
 from ..entrypoints.api.declarations_source import MOUNT as SOURCE_MOUNT
-from . import country, employers, personas
+from . import country, employers, own_access, personas
 
 __all__ = ["client_key_path", "example_subject", "seed"]
 
@@ -61,11 +61,15 @@ async def seed(
         await registry.put_integration_right(
             IntegrationRight(country.BY_KEY[key].number, capacity, legal_basis)
         )
-    for service in country.services() + employers.services():
+    await registry.put_institution(own_access.PORTAL)
+    await registry.put_capacity(own_access.CAPACITY)
+    for service in country.services() + employers.services() + own_access.services():
         await registry.put_service(service)
     for service, key in country.ROUTED_PROVIDERS:
         await registry.put_routed_provider(RoutedProvider(service, country.BY_KEY[key].number))
-    for authorization in country.authorizations() + employers.authorizations():
+    for authorization in (
+        country.authorizations() + employers.authorizations() + own_access.authorizations()
+    ):
         await registry.put_authorization(authorization)
     clients = []
     for key, code in country.APPLICATIONS:

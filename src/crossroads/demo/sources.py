@@ -33,6 +33,10 @@ def provider_apps(keys: HubKeySet, host: str, port_base: int) -> dict[str, tuple
     async def address(request: dict) -> dict:
         return country.address(request["subject"])
 
+    @nr.service("/services/person.household/1")
+    async def household(request: dict) -> dict:
+        return country.household(request["subject"])
+
     @nr.service("/mutations/person.address-change/1/state")  # initial synchronisation
     async def current_address(request: dict) -> dict:
         return country.current_address(request["subject"])

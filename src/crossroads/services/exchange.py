@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import orjson
@@ -24,6 +25,7 @@ from ..domain.directory import Integration, check_access
 from ..domain.errors import Refusal
 from ..domain.identifiers import IdentifierScheme
 from ..domain.minimisation import minimise, path_tree
+from ..domain.own_access import check_own_access
 from ..domain.periods import Period
 from ..domain.registry import Authorization, Institution, Service, check_code, choose_authorization
 from ..domain.subjects import SubjectHasher
@@ -106,6 +108,12 @@ class ExchangeService:
     async def handle(self, request: ExchangeRequest) -> ExchangeResult:
         return await self._audited(request, self._exchange)
 
+    async def own_data(self, request: ExchangeRequest) -> ExchangeResult:
+        """A person's look-up of their own data (domain/own_access.py): the subject is whom the
+        identity provider vouched for, so the directory is not asked; the authorization must be
+        one for own access. Only the citizen's signed-in pages call this."""
+        return await self._audited(request, partial(self._exchange, own=True))
+
     async def holders(self, request: ExchangeRequest) -> ExchangeResult:
         """Who holds a file on the subject: the built-in service `directory.holders`."""
         return await self._audited(request, self._holders)
@@ -176,10 +184,10 @@ class ExchangeService:
         )
 
     async def _prepare(
-        self, request: ExchangeRequest, trace: dict[str, Any]
+        self, request: ExchangeRequest, trace: dict[str, Any], own: bool = False
     ) -> tuple[str, bytes, Authorization, Period]:
-        """Steps 2-4: identifier, authorization, directory. Returns subject, key, authorization,
-        period."""
+        """Steps 2-4: identifier, authorization, directory (for a person's own look-up, `own`:
+        the authorization's kind instead). Returns subject, key, authorization, period."""
         consumer = request.caller.institution
         if consumer is None:
             raise Refusal(
@@ -199,6 +207,9 @@ class ExchangeService:
         )
         authorization = choose_authorization(candidates, today, request.authorization, period)
         trace["authorization"] = authorization.reference
+        if own:
+            check_own_access(authorization)
+            return subject, key, authorization, period
         held = await self._directory.held_by(key, consumer)
         granted = (await self._cache.integration_rights()).get(consumer, frozenset())
         check_access(
@@ -212,10 +223,10 @@ class ExchangeService:
         return subject, key, authorization, period
 
     async def _exchange(
-        self, request: ExchangeRequest, request_id: str, trace: dict[str, Any]
+        self, request: ExchangeRequest, request_id: str, trace: dict[str, Any], own: bool = False
     ) -> ExchangeResult:
         service = await self._service(request, trace)
-        subject, key, authorization, period = await self._prepare(request, trace)
+        subject, key, authorization, period = await self._prepare(request, trace, own)
         self._validate(service, "request", request.parameters, "parameters")
         providers = await self._resolve(service, key, period)
         trace["providers"] = [

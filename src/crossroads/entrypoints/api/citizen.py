@@ -23,6 +23,7 @@ from .dependencies import (
     HistoryDep,
     SchemeDep,
     SettingsDep,
+    hub_of,
 )
 from .errors import openapi_errors
 from .json_input import JSONRoute
@@ -91,6 +92,8 @@ async def callback(
         ) from None
     request.session.clear()
     request.session["citizen"] = hasher.hex(identifier)
+    # Sealed: the personal page asks the sources with it, and the cookie never shows it.
+    request.session["sealed"] = hub_of(request).identifier_seal.seal(identifier)
     csrf_token(request)
     return RedirectResponse("/citizen/", status_code=303)
 

@@ -25,7 +25,7 @@ import uvicorn
 
 from ....adapters.keys import HubKeys
 from ....bootstrap import settings_for_data_dir
-from ....demo import country
+from ....demo import country, own_access
 from ....demo.launch import busy_port, wait_ready
 from ....demo.publisher import DemoPublisher
 from ....demo.seed import seed
@@ -60,6 +60,7 @@ def run_demo(
         demo=True,
         allow_internal_webhooks=True,
         declarations_source=country.BY_KEY["nsso"].number,
+        own_access_institution=own_access.PORTAL.enterprise_number,
         **({"store_url": store_url} if store_url else {}),
     )
     keys = HubKeys.load_or_create(settings.data_dir / "keys")

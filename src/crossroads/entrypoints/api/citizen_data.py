@@ -1,0 +1,78 @@
+"""The citizen's personal page: their data as the authentic sources hold it, asked through the
+hub under their own access (services/personal_data.py) each time the page is opened.
+
+Each section names the source that answered and the authorization (and legal basis) the look-up
+was made under; a source that could not answer says so, with the refusal's code. Each look-up is
+in the audit log under the person's keyed hash, and so in their list of who consulted their data.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from ...domain.errors import Refusal
+from ...services.personal_data import SourceAnswer
+from ...templates.i18n import N_
+from .dependencies import hub_of
+from .json_input import JSONRoute
+from .pages import page
+
+router = APIRouter(route_class=JSONRoute, include_in_schema=False)
+# The sections the page draws in their own shape; any other service is shown field by field.
+SHAPED = frozenset(
+    {
+        "person.identity",
+        "person.address",
+        "person.household",
+        "dimona.periods",
+        "health.affiliation",
+    }
+)
+# How the register's household relations read (its codes otherwise).
+RELATIONS = {
+    "REF": N_("you (reference person)"),
+    "PARTNER": N_("partner"),
+    "CHILD": N_("child"),
+    "PARENT": N_("parent"),
+}
+
+
+def identifier_of(request: Request) -> str:
+    """The signed-in citizen's identifier, opened from their session; else `unauthenticated`."""
+    sealed = request.session.get("sealed")
+    identifier = hub_of(request).identifier_seal.open(sealed) if isinstance(sealed, str) else None
+    if identifier is None or not isinstance(request.session.get("citizen"), str):
+        raise Refusal("unauthenticated", "sign in as a citizen first: /citizen/login.")
+    return identifier
+
+
+def _section(answer: SourceAnswer) -> dict:
+    data = answer.data if isinstance(answer.data, dict) else {}
+    return {
+        "service": answer.service,
+        "name": answer.service_name,
+        "shaped": answer.service in SHAPED,
+        "source": answer.provider_name or answer.provider,
+        "authorization": answer.authorization.reference,
+        "legal_basis": answer.authorization.legal_basis,
+        "data": data,
+        "fields": sorted(data.items()),
+        "refusal": answer.refusal.code if answer.refusal else None,
+        "refusal_message": answer.refusal.message if answer.refusal else None,
+        "request_id": answer.request_id,
+    }
+
+
+@router.get("/citizen/data")
+async def my_data(request: Request):
+    identifier = identifier_of(request)
+    hub = hub_of(request)
+    answers = await hub.personal_data.of(identifier)
+    return page(
+        request,
+        "citizen_data.html",
+        configured=hub.personal_data.institution is not None,
+        sections=[_section(a) for a in answers],
+        relations=RELATIONS,
+        dev_idp=hub.dev_idp is not None,
+    )

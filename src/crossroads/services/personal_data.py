@@ -1,0 +1,102 @@
+"""The citizen's data as the authentic sources hold it, asked through the hub.
+
+Each look-up is an exchange like any other (ExchangeService.own_data): made as the institution
+the operator named for people's own access (`CROSSROADS_OWN_ACCESS_INSTITUTION`), under its
+`OWN_ACCESS` authorizations (domain/own_access.py), answered by the source the registry routes
+to, minimised to the authorization's fields and audited under the person's keyed hash; so the
+person's list of who consulted their data shows their own look-ups too. Which services the page
+shows is which such authorizations the registry holds, valid today.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from ..domain.callers import Caller
+from ..domain.errors import Refusal
+from ..domain.own_access import OWN_ACCESS, OWN_ACCESS_APPLICATION
+from ..domain.registry import Authorization
+from .clock import Clock
+from .exchange import ExchangeRequest, ExchangeService
+from .ports import RegistryRepository
+from .registry_cache import RegistryCache
+
+
+@dataclass(frozen=True)
+class SourceAnswer:
+    """What one authentic source answered about the person (`data`), or why not (`refusal`)."""
+
+    service: str
+    service_name: str
+    authorization: Authorization
+    provider: str | None = None
+    provider_name: str | None = None
+    data: object = None
+    refusal: Refusal | None = None
+    request_id: str | None = None
+
+
+class PersonalData:
+    def __init__(
+        self,
+        exchange: ExchangeService,
+        registry: RegistryRepository,
+        cache: RegistryCache,
+        clock: Clock,
+        institution: str | None,
+    ) -> None:
+        """`institution`: whom the look-ups are made as; None: the page has no data to show."""
+        self._exchange = exchange
+        self._registry = registry
+        self._cache = cache
+        self._clock = clock
+        self.institution = institution
+
+    async def authorizations(self) -> list[Authorization]:
+        """The own-access authorizations valid today, one a service, by service code."""
+        if self.institution is None:
+            return []
+        today = self._clock.today()
+        found = await self._registry.find_authorizations(
+            consumer=self.institution, purpose=OWN_ACCESS
+        )
+        by_service: dict[str, Authorization] = {}
+        for a in sorted(found, key=lambda a: a.reference):
+            if a.is_valid_on(today):
+                by_service.setdefault(a.service, a)
+        return [by_service[code] for code in sorted(by_service)]
+
+    async def of(self, identifier: str) -> list[SourceAnswer]:
+        """Every source's answer about the person, asked at once."""
+        return list(
+            await asyncio.gather(*(self._ask(identifier, a) for a in await self.authorizations()))
+        )
+
+    async def _ask(self, identifier: str, authorization: Authorization) -> SourceAnswer:
+        service = await self._cache.service(authorization.service, None)
+        name = service.name if service else authorization.service
+        assert self.institution is not None  # authorizations() is empty without one
+        request = ExchangeRequest(
+            Caller(self.institution, OWN_ACCESS_APPLICATION),
+            authorization.service,
+            identifier,
+            OWN_ACCESS,
+            authorization=authorization.reference,
+        )
+        try:
+            result = await self._exchange.own_data(request)
+        except Refusal as refusal:
+            return SourceAnswer(authorization.service, name, authorization, refusal=refusal)
+        answer = next((a for a in result.answers if a.error is None), result.answers[0])
+        provider = await self._cache.institution(answer.provider)
+        return SourceAnswer(
+            authorization.service,
+            name,
+            authorization,
+            answer.provider,
+            provider.name if provider else None,
+            answer.data,
+            answer.error,
+            result.request_id,
+        )

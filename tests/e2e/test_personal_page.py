@@ -1,0 +1,85 @@
+"""The citizen's personal page: their data as the authentic sources hold it, asked through the hub
+under their own access, each look-up audited so that their list of who consulted their data shows
+it; the identifier is never readable in the session cookie."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from crossroads.demo import country, own_access
+from crossroads.demo.employers import employed
+
+from ..conftest import start_demo_hub
+from .portal_browsing import browser, sign_in
+
+pytestmark = pytest.mark.anyio
+PERSONS = 20
+ME = country.persons(3)[2]  # the demo's third test citizen: employed, so DIMONA has periods
+
+
+@pytest.fixture
+async def portal_demo(tmp_path):
+    demo = await start_demo_hub(tmp_path, persons=PERSONS, demo=True)
+    yield demo
+    await demo.http.aclose()
+    await demo.hub.close()
+
+
+async def test_a_citizen_sees_their_data_from_each_source_and_their_own_look_ups(portal_demo):
+    assert ME in [e[0] for e in employed(country.persons(PERSONS))]
+    async with browser(portal_demo) as client:
+        landed = await sign_in(client, "/citizen/login", "citizen-3")
+        assert landed.status_code == 303
+        page = await client.get("/citizen/data?lang=en")
+        assert page.status_code == 200, page.text
+        identity = country.identity(ME)
+        where = country.address(ME)["address"]
+        for expected in (
+            identity["name"],
+            where["street"],
+            where["municipality"],
+            "Members of your household",
+            "Employment periods your employers declared (DIMONA)",
+            "Health insurance fund",
+            country.BY_KEY["nr"].name,
+            "OWN/26/004",
+        ):
+            assert expected in page.text, expected
+        assert "could not answer" not in page.text
+        listed = (await client.get("/v1/citizen/consultations")).json()["consultations"]
+        own = [c for c in listed if c.get("purpose") == "OWN_ACCESS"]
+        assert {c["service"]["code"] for c in own} == {
+            "person.identity/1",
+            "person.address/1",
+            "person.household/1",
+            "dimona.periods/1",
+            "health.affiliation/1",
+        }
+        assert all(
+            c["institution"]["enterprise_number"] == own_access.PORTAL.enterprise_number
+            and c["allowed"]
+            for c in own
+        )
+        cookie = client.cookies["crossroads_citizen"]
+        assert ME not in base64.b64decode(cookie.split(".")[0] + "==").decode("latin-1")
+
+
+async def test_the_data_page_needs_a_signed_in_citizen(portal_demo):
+    async with browser(portal_demo) as client:
+        answer = await client.get("/citizen/data")
+        assert answer.status_code == 401 and answer.headers["x-road-error"] == "unauthenticated"
+
+
+async def test_an_application_cannot_use_an_own_access_authorization(portal_demo):
+    """Only the citizen's session makes own-access look-ups: the portal member's authorization
+    does not let an application of another member, or the portal member's own, skip the
+    directory."""
+    token = await portal_demo.token(portal_demo.welfare)
+    answer = await portal_demo.http.post(
+        "/v1/exchange/person.identity",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"subject": ME, "purpose": "OWN_ACCESS"},
+    )
+    assert answer.status_code == 403 and answer.json()["code"] == "no_authorization"
