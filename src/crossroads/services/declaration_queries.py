@@ -10,7 +10,7 @@ from typing import Any
 
 from ..domain.declarations.dimona import DimonaPeriod
 from ..domain.declarations.employers import Employer, EmployerRef
-from ..domain.declarations.records import Declaration, Mandate
+from ..domain.declarations.records import Batch, Declaration, Mandate
 from ..domain.errors import Refusal
 from ..domain.identifiers import IdentifierScheme
 from .ports import DeclarationStore
@@ -46,6 +46,16 @@ class DeclarationQueries:
             None if employer is None else self._scheme.normalise_enterprise(employer, "employer")
         )
         return await self._store.list_mandates(office, employer, after, limit)
+
+    async def declarations_of(
+        self, institution: str, before: int | None = None, limit: int = 50
+    ) -> list[Declaration]:
+        """What an institution declared (through its software or the portal), newest first:
+        what `declared_by` lets it read."""
+        return await self._store.declarations_of(institution, before, limit)
+
+    async def batches_of(self, institution: str, limit: int = 20) -> list[Batch]:
+        return await self._store.batches_of(institution, limit)
 
     async def periods_of(self, inss: str) -> list[DimonaPeriod]:
         """The person's DIMONA periods that stand (cancelled ones are not answered)."""

@@ -360,6 +360,23 @@ class SqlDeclarations(DeclarationStore):
             )
         ]
 
+    async def declarations_of(
+        self, institution: str, before: int | None, limit: int
+    ) -> list[Declaration]:
+        # Newest first along the primary key, so a page stops as soon as it has `limit` rows of
+        # the institution (enterprise numbers are digits: nothing in them is a LIKE wildcard).
+        rows = await self._db.fetchall(
+            f"{_DECLARATION} WHERE declarant LIKE ? AND id < ? ORDER BY id DESC LIMIT ?",
+            (f"{institution}:%", before or 2**63 - 1, limit),
+        )
+        return [_declaration(r) for r in rows]
+
+    async def batches_of(self, institution: str, limit: int) -> list[Batch]:
+        rows = await self._db.fetchall(
+            f"{_BATCH} WHERE institution = ? ORDER BY id DESC LIMIT ?", (institution, limit)
+        )
+        return [_batch(r) for r in rows]
+
     async def social_risks_of(self, inss: str) -> list[Declaration]:
         return [
             _declaration(r)

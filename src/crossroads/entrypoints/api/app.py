@@ -35,6 +35,9 @@ from . import (
     operator_session,
     ops,
     portal,
+    portal_batches,
+    portal_dimona,
+    portal_employer,
     portal_model,
     portal_signin,
     statistics,
@@ -43,6 +46,7 @@ from . import (
 from .access_log import AccessLog
 from .declarations_source import MOUNT, LazySource
 from .direct import DirectRoute
+from .form_upload import FORM_OVERHEAD_BYTES
 from .process_metrics import keep_sampling
 from .request_target import RequestTarget
 from .responses import JSONBody
@@ -218,6 +222,9 @@ def create_app(
         statistics_public,
         portal,
         portal_model,
+        portal_employer,
+        portal_dimona,
+        portal_batches,
     ):
         app.include_router(module.router)
     app.mount(MOUNT, LazySource())
@@ -236,6 +243,8 @@ def create_app(
         larger={
             f"{declarations.BATCH_PREFIX}dimona": settings.dimona_batch_max_bytes,
             f"{declarations.BATCH_PREFIX}dmfa": settings.dmfa_batch_max_bytes,
+            f"{portal_batches.PREFIX}dimona": settings.dimona_batch_max_bytes + FORM_OVERHEAD_BYTES,
+            f"{portal_batches.PREFIX}dmfa": settings.dmfa_batch_max_bytes + FORM_OVERHEAD_BYTES,
         },
     )
     app.add_middleware(

@@ -89,6 +89,17 @@ class DeclarationStore(abc.ABC):
     async def batch_declarations(self, batch_id: int) -> list[Declaration]: ...
 
     @abc.abstractmethod
+    async def declarations_of(
+        self, institution: str, before: int | None, limit: int
+    ) -> list[Declaration]:
+        """The declarations an institution's applications sent, newest first, with ids below
+        `before` when given."""
+
+    @abc.abstractmethod
+    async def batches_of(self, institution: str, limit: int) -> list[Batch]:
+        """The institution's batch files, newest first."""
+
+    @abc.abstractmethod
     async def social_risks_of(self, inss: str) -> list[Declaration]: ...
 
     @abc.abstractmethod

@@ -1,0 +1,190 @@
+"""Employers and payroll offices on the portal: DIMONA IN/OUT/update/cancel as web forms, checked
+on the server field by field, declared through the declarations service (its mandates and
+glossary anomalies), the history of every declaration and the mandates given and received."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import orjson
+import pytest
+
+from crossroads.demo import country, employers
+from crossroads.demo.dmfa_file import WorkerLineSpec, dmfa_xml
+
+from ..conftest import start_demo_hub
+from .portal_browsing import SAME_ORIGIN, browser, csrf_of, sign_in
+
+pytestmark = pytest.mark.anyio
+EMPLOYER = employers.EMPLOYERS[0][0]
+OTHER_EMPLOYER = employers.EMPLOYERS[1][0]
+PAYROLL = country.BY_KEY["payroll"].number
+WORKER = country.persons(40)[-1]
+
+
+@pytest.fixture
+async def portal_demo(tmp_path):
+    demo = await start_demo_hub(tmp_path, persons=20, demo=True)
+    yield demo
+    await demo.http.aclose()
+    await demo.hub.close()
+
+
+async def post_form(client, path: str, fields: dict):
+    token = csrf_of((await client.get(path)).text)
+    return await client.post(path, data={**fields, "csrf": token}, headers=SAME_ORIGIN)
+
+
+async def test_an_employer_declares_in_and_out_and_sees_each_in_its_history(portal_demo):
+    today = date.today()
+    async with browser(portal_demo) as client:
+        await sign_in(client, "/portal/login", "employer")
+        overview = await client.get("/portal/employer/?lang=en")
+        assert overview.status_code == 200 and "Demo Employer 1" in overview.text
+        assert PAYROLL in overview.text  # the mandate it gave the payroll office
+        form = await client.get("/portal/employer/dimona/in?lang=en")
+        assert f'<option value="{EMPLOYER}" selected>' in form.text
+        assert OTHER_EMPLOYER not in form.text  # an employer declares for itself only
+        fields = {
+            "employer": EMPLOYER,
+            "inss": WORKER,
+            "start": today.isoformat(),
+            "worker_type": "OTH",
+            "joint_committee": "XXX",
+        }
+        wrong = await post_form(
+            client,
+            "/portal/employer/dimona/in?lang=en",
+            {**fields, "inss": "12345678901", "start": "1 december"},
+        )
+        assert wrong.status_code == 422
+        assert 'id="inss-error"' in wrong.text and "not a valid national number" in wrong.text
+        assert 'id="start-error"' in wrong.text and 'aria-invalid="true"' in wrong.text
+        declared = await post_form(client, "/portal/employer/dimona/in?lang=en", fields)
+        assert declared.status_code == 303, declared.text
+        page = await client.get(declared.headers["location"])
+        assert "accepted" in page.text
+        period_id = re.search(r'id="period-id">(\d+)<', page.text)[1]
+        ended = await post_form(
+            client,
+            "/portal/employer/dimona/out",
+            {"employer": EMPLOYER, "period_id": period_id, "end": today.isoformat()},
+        )
+        assert ended.status_code == 303, ended.text
+        history = await client.get("/portal/employer/declarations?lang=en")
+        assert history.text.count("<tr>") >= 3  # the header, the IN and the OUT
+        assert "DimonaIn" in history.text and "DimonaOut" in history.text
+
+
+async def test_a_refused_form_shows_the_glossary_anomaly_beside_its_field_in_the_language(
+    portal_demo,
+):
+    async with browser(portal_demo) as client:
+        await sign_in(client, "/portal/login", "employer")
+        refused = await post_form(
+            client,
+            "/portal/employer/dimona/cancel?lang=fr",
+            {"employer": EMPLOYER, "period_id": "999999999"},
+        )
+        assert refused.status_code == 422
+        assert 'id="period_id-error"' in refused.text
+        assert "00913-" in refused.text and "/portal/anomaly?code=00913-" in refused.text
+        assert 'lang="fr"' in refused.text
+
+
+async def test_a_payroll_office_declares_only_for_the_employers_that_gave_it_a_mandate(
+    portal_demo,
+):
+    async with browser(portal_demo) as client:
+        await sign_in(client, "/portal/login", "payroll-office")
+        form = await client.get("/portal/employer/dimona/in")
+        assert EMPLOYER in form.text and OTHER_EMPLOYER in form.text
+        overview = await client.get("/portal/employer/?lang=en")
+        assert "Mandates your office received" in overview.text
+        stranger = country.enterprise_number(4_999_999)
+        refused = await post_form(
+            client,
+            "/portal/employer/dimona/in?lang=en",
+            {
+                "employer": stranger,
+                "inss": WORKER,
+                "start": (date.today() - timedelta(days=1)).isoformat(),
+                "worker_type": "OTH",
+                "joint_committee": "XXX",
+            },
+        )
+        assert refused.status_code == 422 and 'id="employer-error"' in refused.text
+        history = await client.get("/portal/employer/declarations")
+        assert "DimonaIn" in history.text  # the demo's seeded declarations, sent by the office
+
+
+async def test_an_institution_and_a_stranger_see_no_employer_page(portal_demo):
+    async with browser(portal_demo) as client:
+        assert (await client.get("/portal/employer/")).status_code == 401
+        await sign_in(client, "/portal/login", "institution-manager")
+        answer = await client.get("/portal/employer/declarations")
+        assert answer.status_code == 403 and answer.headers["x-road-error"] == "forbidden"
+
+
+async def test_a_declaration_of_another_organisation_is_not_shown(portal_demo):
+    async with browser(portal_demo) as client:
+        await sign_in(client, "/portal/login", "payroll-office")
+        history = await client.get("/portal/employer/declarations")
+        first = re.search(r'href="/portal/employer/declarations/(\d+)"', history.text)[1]
+    async with browser(portal_demo) as client:
+        await sign_in(client, "/portal/login", "employer")
+        answer = await client.get(f"/portal/employer/declarations/{first}")
+        assert answer.status_code == 404
+
+
+async def upload(client, kind: str, name: str, content: bytes):
+    token = csrf_of((await client.get("/portal/employer/batches")).text)
+    return await client.post(
+        f"/portal/employer/batches/{kind}",
+        data={"csrf": token},
+        files={"file": (name, content, "application/octet-stream")},
+        headers=SAME_ORIGIN,
+    )
+
+
+async def test_a_batch_file_and_a_dmfa_go_through_the_queue_to_their_acknowledgement(
+    portal_demo,
+):
+    today = date.today()
+    forms = [employers.dimona_in(s, EMPLOYER, today, "OTH") for s in country.persons(40)[-3:]]
+    async with browser(portal_demo) as client:
+        await sign_in(client, "/portal/login", "payroll-office")
+        sent = await upload(client, "dimona", "forms.json", orjson.dumps(forms))
+        assert sent.status_code == 303, sent.text
+        waiting = await client.get(sent.headers["location"] + "?lang=en")
+        assert "being processed" in waiting.text and waiting.headers["refresh"] == "2"
+        assert await portal_demo.hub.declaration_batches.process_waiting() == 1
+        done = await client.get(sent.headers["location"] + "?lang=en")
+        assert "refresh" not in done.headers and 'id="acknowledgement"' in done.text
+        assert done.text.count("DimonaIn") == 3 and "(A)" in done.text
+        dmfa = dmfa_xml(
+            20263,
+            employers.EMPLOYERS[0][1],
+            EMPLOYER,
+            [WorkerLineSpec(country.persons(40)[-1])],
+            portal_demo.hub.declarations.dmfa_rates,
+        )
+        quarter = await upload(client, "dmfa", "dmfa.xml", dmfa)
+        assert quarter.status_code == 303, quarter.text
+        assert await portal_demo.hub.declaration_batches.process_waiting() == 1
+        acknowledged = await client.get(quarter.headers["location"] + "?lang=en")
+        assert "DmfAOriginal" in acknowledged.text
+        listed = await client.get("/portal/employer/batches?lang=en")
+        assert listed.text.count('href="/portal/employer/batches/') == 2
+
+
+async def test_an_upload_without_the_form_token_is_refused(portal_demo):
+    async with browser(portal_demo) as client:
+        await sign_in(client, "/portal/login", "employer")
+        forged = await client.post(
+            "/portal/employer/batches/dimona",
+            files={"file": ("forms.json", b"[]", "application/json")},
+            headers=SAME_ORIGIN,
+        )
+        assert forged.status_code == 403 and forged.headers["x-road-error"] == "csrf_failed"
