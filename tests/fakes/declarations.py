@@ -180,6 +180,18 @@ class MemoryDeclarations(DeclarationStore):
     async def batch_declarations(self, batch_id: int) -> list[Declaration]:
         return [d for _, d in sorted(self.declarations.items()) if d.batch_id == batch_id]
 
+    async def declarations_of(
+        self, institution: str, before: int | None, limit: int
+    ) -> list[Declaration]:
+        return [
+            d
+            for i, d in sorted(self.declarations.items(), reverse=True)
+            if d.declarant.startswith(f"{institution}:") and (before is None or i < before)
+        ][:limit]
+
+    async def batches_of(self, institution: str, limit: int) -> list[Batch]:
+        raise _no_batches("batches_of")
+
     async def social_risks_of(self, inss: str) -> list[Declaration]:
         return [
             d

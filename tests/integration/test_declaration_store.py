@@ -153,6 +153,19 @@ async def test_dmfa_wages_replace_the_quarters_earlier_ones(store):
     assert await store.wages_of("00000000001") == []
 
 
+async def test_an_institution_reads_its_own_declarations_newest_first_a_page_at_a_time(store):
+    ours = [
+        await store.record(declaration(declarant=f"0200000934:{app}"), [])
+        for app in ("payroll-app", "portal", "payroll-app")
+    ]
+    await store.record(declaration(declarant="0200000935:payroll-app"), [])
+    await store.record(declaration(declarant="02000009341:x"), [])  # another number's prefix
+    newest = await store.declarations_of("0200000934", None, 2)
+    assert [d.id for d in newest] == [ours[2].id, ours[1].id]
+    older = await store.declarations_of("0200000934", newest[-1].id, 2)
+    assert [d.id for d in older] == [ours[0].id]
+
+
 async def test_batches_are_kept_once_and_finished_once(store):
     def admit(waiting: QueueShare) -> None:
         assert waiting.files >= 0
@@ -173,6 +186,8 @@ async def test_batches_are_kept_once_and_finished_once(store):
     other, _ = await store.add_batch(
         "0200000935:app", "dimona", "ab" * 32, "application/xml", b"<Dimona/>", "nl", 7, admit
     )
+    assert [b.id for b in await store.batches_of("0200000934", 10)] == [batch.id]
+    assert [b.id for b in await store.batches_of("0200000935", 10)] == [other.id]
     as_dmfa, created_as_dmfa = await store.add_batch(
         "0200000934:payroll-app", "dmfa", "ab" * 32, "application/xml", b"<Dimona/>", "nl", 8, admit
     )
