@@ -43,6 +43,7 @@ from .services.auth import TokenService
 from .services.batch_processing import BatchProcessor
 from .services.citizen import ConsultationHistory
 from .services.clock import Clock
+from .services.data_reports import DataReports
 from .services.declaration_batches import BatchLimits, DeclarationBatches
 from .services.declaration_events import DeclarationPublisher
 from .services.declaration_queries import DeclarationQueries
@@ -110,6 +111,7 @@ class Hub:
     history: ConsultationHistory
     personal_data: PersonalData  # the citizen's own data, through the hub
     identifier_seal: IdentifierSeal  # the citizen's identifier, sealed in their session
+    data_reports: DataReports  # citizens' reports of wrong data, for their sources
     declarations: DeclarationService
     declaration_batches: DeclarationBatches
     declaration_publisher: DeclarationPublisher
@@ -429,6 +431,7 @@ async def bootstrap(
             exchange, store.registry, cache, clock, settings.own_access_institution
         ),
         identifier_seal=IdentifierSeal(loaded.session_secret),
+        data_reports=DataReports(store.data_reports, exchange, store.audit, clock, hasher),
         citizen_signin=signin,
         declarations=declarations,
         declaration_batches=DeclarationBatches(

@@ -12,7 +12,7 @@ from crossroads.demo import country, own_access
 from crossroads.demo.employers import employed
 
 from ..conftest import start_demo_hub
-from .portal_browsing import browser, sign_in
+from .portal_browsing import SAME_ORIGIN, browser, csrf_of, sign_in
 
 pytestmark = pytest.mark.anyio
 PERSONS = 20
@@ -83,3 +83,54 @@ async def test_an_application_cannot_use_an_own_access_authorization(portal_demo
         json={"subject": ME, "purpose": "OWN_ACCESS"},
     )
     assert answer.status_code == 403 and answer.json()["code"] == "no_authorization"
+
+
+async def test_a_report_of_wrong_data_reaches_the_source_that_holds_it_and_its_answer_returns(
+    portal_demo,
+):
+    register = f"{country.BY_KEY['nr'].number}:register-app"
+    async with browser(portal_demo) as client:
+        await sign_in(client, "/citizen/login", "citizen-3")
+        page = await client.get("/citizen/data?lang=en")
+        token = csrf_of(page.text)
+        forged = await client.post(
+            "/citizen/report",
+            data={"service": "person.address", "message": "wrong street"},
+            headers=SAME_ORIGIN,
+        )
+        assert forged.status_code == 403 and forged.headers["x-road-error"] == "csrf_failed"
+        sent = await client.post(
+            "/citizen/report",
+            data={"csrf": token, "service": "person.address", "message": "I moved in May."},
+            headers=SAME_ORIGIN,
+        )
+        assert sent.status_code == 303, sent.text
+        shown = await client.get("/citizen/data?lang=en&reported=1")
+        assert "I moved in May." in shown.text and "waiting for the source" in shown.text
+        empty = await client.post(
+            "/citizen/report",
+            data={"csrf": token, "service": "person.address", "message": "  "},
+            headers=SAME_ORIGIN,
+        )
+        assert empty.status_code == 400
+        # The national register, which holds the address, reads it; the welfare centre does not.
+        source = {"Authorization": f"Bearer {await portal_demo.token(register)}"}
+        listed = (await portal_demo.http.get("/v1/data-reports", headers=source)).json()
+        [report] = listed["reports"]
+        assert (report["subject"], report["service"]) == (ME, "person.address")
+        other = {"Authorization": f"Bearer {await portal_demo.token(portal_demo.welfare)}"}
+        assert (await portal_demo.http.get("/v1/data-reports", headers=other)).json()[
+            "reports"
+        ] == []
+        refused = await portal_demo.http.post(
+            f"/v1/data-reports/{report['id']}/close", headers=other, json={"answer": "no"}
+        )
+        assert refused.status_code == 404
+        closed = await portal_demo.http.post(
+            f"/v1/data-reports/{report['id']}/close",
+            headers=source,
+            json={"answer": "Corrected: your new address is recorded."},
+        )
+        assert closed.status_code == 204
+        answered = await client.get("/citizen/data?lang=en")
+        assert "Corrected: your new address is recorded." in answered.text

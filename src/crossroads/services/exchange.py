@@ -114,6 +114,16 @@ class ExchangeService:
         one for own access. Only the citizen's signed-in pages call this."""
         return await self._audited(request, partial(self._exchange, own=True))
 
+    async def sources_of(self, service_code: str, subject: str) -> list[str]:
+        """The authentic sources that hold the service's data about the person today: those an
+        exchange would ask (a report of wrong data goes to them)."""
+        service = await self._cache.service(service_code, None)
+        if service is None:
+            raise Refusal("unknown_service", f"no service {service_code!r} is registered.")
+        key = self._hasher.key(self._scheme.normalise_person(subject, "subject"))
+        found = await self._resolve(service, key, Period.day(self._clock.today()))
+        return [f.provider if isinstance(f, ProviderAnswer) else f.enterprise_number for f in found]
+
     async def holders(self, request: ExchangeRequest) -> ExchangeResult:
         """Who holds a file on the subject: the built-in service `directory.holders`."""
         return await self._audited(request, self._holders)

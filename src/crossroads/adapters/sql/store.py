@@ -7,6 +7,7 @@ from collections.abc import Callable
 from ...services.ports import Lease, Store
 from .audit import PostgresAuditLog, SQLiteAuditLog
 from .credential_marks import CredentialMark, FileMark, NotifyMark
+from .data_reports import SqlDataReports
 from .database import Database, PostgresDatabase, SQLiteDatabase
 from .declarations import SqlDeclarations
 from .directory import SqlDirectory
@@ -50,6 +51,7 @@ class SqlStore(Store):
         self.mutations = SqlMutations(db)
         self.declarations = SqlDeclarations(db)
         self.operators = SqlOperators(db)
+        self.data_reports = SqlDataReports(db)
         self.statistics = SqlStatisticsSource(db)
         self.privacy_budgets = SqlPrivacyBudgets(db)
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from ...domain.errors import Refusal
 from ...services.personal_data import SourceAnswer
 from ...templates.i18n import N_
+from .csrf import csrf_token
 from .dependencies import hub_of
 from .json_input import JSONRoute
 from .pages import page
@@ -68,11 +69,31 @@ async def my_data(request: Request):
     identifier = identifier_of(request)
     hub = hub_of(request)
     answers = await hub.personal_data.of(identifier)
+    reports = await hub.data_reports.of_person(identifier)
+    names = {a.service: a.service_name for a in answers}
     return page(
         request,
         "citizen_data.html",
         configured=hub.personal_data.institution is not None,
         sections=[_section(a) for a in answers],
         relations=RELATIONS,
+        csrf=csrf_token(request),
+        reported=request.query_params.get("reported") == "1",
+        reports=[
+            {
+                "service": names.get(r.service, r.service),
+                "source": await _name(hub, r.source),
+                "received_at_ms": r.received_at_ms,
+                "message": r.message,
+                "closed_at_ms": r.closed_at_ms,
+                "answer": r.answer,
+            }
+            for r in reports
+        ],
         dev_idp=hub.dev_idp is not None,
     )
+
+
+async def _name(hub, number: str) -> str:
+    found = await hub.registry_queries.find_institution(number)
+    return found.name if found else number

@@ -20,6 +20,7 @@ from .audit import (
     WitnessLedger,
 )
 from .calls import ProviderClient, ProviderReply, ReplayGuard, Signer
+from .data_reports import DataReportStore
 from .declarations import (
     BatchFailed,
     BatchWorker,
@@ -49,6 +50,7 @@ __all__ = [
     "BatchFailed",
     "BatchWorker",
     "Columns",
+    "DataReportStore",
     "DeclarationStore",
     "Delivery",
     "DirectoryRepository",

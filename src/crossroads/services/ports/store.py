@@ -8,6 +8,7 @@ import abc
 from ...domain.errors import Refusal
 from .audit import AuditLog, TransparencyLog
 from .calls import ReplayGuard
+from .data_reports import DataReportStore
 from .declarations import DeclarationStore
 from .directory import DirectoryRepository
 from .mutations import MutationStore
@@ -42,6 +43,7 @@ class Store(abc.ABC):
     mutations: MutationStore
     declarations: DeclarationStore
     operators: OperatorRepository
+    data_reports: DataReportStore
 
     @abc.abstractmethod
     async def ping(self) -> None:
