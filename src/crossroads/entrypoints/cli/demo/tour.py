@@ -117,6 +117,11 @@ The portal, in Dutch, French, German or English (docs/portal.md); no sign-in nee
 
 The citizen's view: who consulted my data, each entry with its proof in the signed audit log.
   Open {hub}/citizen/ and sign in as {subject} at the development identity provider (demo only).
+  Then "My data": their data as the authentic sources hold it, and a way to report what is wrong.
+
+Signing in for an organisation, as a persona of the development identity provider (docs/portal.md):
+  Open {hub}/portal/signin and choose an employer, a payroll office or an institution's staff.
+  An employer or a payroll office then declares a DIMONA, uploads a DmfA, follows each declaration.
 
 {END_OF_TOUR}
 """
