@@ -40,7 +40,7 @@ def declare_in(page, base: str, worker: str) -> str:
     return page.url
 
 
-def test_each_audience_goes_its_main_path(shared_demo_process, browser):
+def test_each_audience_goes_its_main_path(shared_demo_process, browser, tmp_path):
     base, _ = shared_demo_process
     # A citizen signs in and reads their data, as the sources hold it.
     me = country.persons(3)[2]
@@ -85,6 +85,15 @@ def test_each_audience_goes_its_main_path(shared_demo_process, browser):
     office.click("#upload-dimona")
     expect(office.locator("#acknowledgement")).to_be_visible(timeout=30_000)
     expect(office.locator("#batch-declarations tbody tr")).to_have_count(3)
+    # The acknowledged file's page, in each language: axe-core, and a screenshot.
+    axe, found = Axe(), {}
+    for language in LANGUAGES:
+        office.goto(f"{office.url.split('?')[0]}?lang={language}")
+        violations = serious(axe.run(office, options=WCAG))
+        if violations:
+            found[language] = violations
+        office.screenshot(path=str(tmp_path / f"batch-{language}.png"), full_page=True)
+    assert found == {}, found
 
 
 def test_every_page_for_people_in_every_language_passes_axe(shared_demo_process, browser, tmp_path):
@@ -95,7 +104,7 @@ def test_every_page_for_people_in_every_language_passes_axe(shared_demo_process,
 
     def check(page, name: str) -> None:
         for language in LANGUAGES:
-            path = re.sub(r"[?&]lang=\w+", "", page.url.removeprefix(base))
+            path = re.sub(r"[?&]lang=\w+", "", page.url.removeprefix(base).split("#")[0])
             joiner = "&" if "?" in path else "?"
             page.goto(f"{base}{path}{joiner}lang={language}")
             expect(page.locator("html")).to_have_attribute("lang", language)
@@ -107,7 +116,13 @@ def test_every_page_for_people_in_every_language_passes_axe(shared_demo_process,
     citizen = browser.new_context().new_page()
     citizen.route("**/*", only_the_hub(base, elsewhere))
     sign_in_as(citizen, base, "#sign-in-citizen", "citizen-1")
-    citizen.goto(f"{base}/citizen/data")
+    citizen.goto(f"{base}/citizen/data?lang=en")
+    # A report of wrong data, from the form under the address: then the page lists it.
+    citizen.click("section#person\\.address summary")
+    citizen.fill("#report-person\\.address", "The house number is 12, not 21.")
+    citizen.click("#send-report-person\\.address")
+    expect(citizen.locator("#reported")).to_be_visible()
+    expect(citizen.locator("#my-reports")).to_contain_text("The house number is 12")
     check(citizen, "citizen-data")
     employer = browser.new_context().new_page()
     employer.route("**/*", only_the_hub(base, elsewhere))

@@ -41,7 +41,7 @@ async def test_a_citizen_sees_their_data_from_each_source_and_their_own_look_ups
             where["street"],
             where["municipality"],
             "Members of your household",
-            "Employment periods your employers declared (DIMONA)",
+            "Employment periods your employers declared",
             "Health insurance fund",
             country.BY_KEY["nr"].name,
             "OWN/26/004",

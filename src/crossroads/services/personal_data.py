@@ -54,7 +54,8 @@ class PersonalData:
         self.institution = institution
 
     async def authorizations(self) -> list[Authorization]:
-        """The own-access authorizations valid today, one a service, by service code."""
+        """The own-access authorizations valid today, one a service, in the order of their
+        references (the order the operator gave them, which the page follows)."""
         if self.institution is None:
             return []
         today = self._clock.today()
@@ -65,7 +66,7 @@ class PersonalData:
         for a in sorted(found, key=lambda a: a.reference):
             if a.is_valid_on(today):
                 by_service.setdefault(a.service, a)
-        return [by_service[code] for code in sorted(by_service)]
+        return sorted(by_service.values(), key=lambda a: a.reference)
 
     async def of(self, identifier: str) -> list[SourceAnswer]:
         """Every source's answer about the person, asked at once."""

@@ -29,6 +29,14 @@ SHAPED = frozenset(
         "health.affiliation",
     }
 )
+# The sections the page draws, by a title in the reader's language (others by the registry's name).
+TITLES = {
+    "person.identity": N_("Identity"),
+    "person.address": N_("Main residence"),
+    "person.household": N_("Household"),
+    "dimona.periods": N_("Employment declared by your employers (DIMONA)"),
+    "health.affiliation": N_("Health insurance"),
+}
 # How the register's household relations read (its codes otherwise).
 RELATIONS = {
     "REF": N_("you (reference person)"),
@@ -53,6 +61,7 @@ def _section(answer: SourceAnswer) -> dict:
         "service": answer.service,
         "name": answer.service_name,
         "shaped": answer.service in SHAPED,
+        "title": TITLES.get(answer.service),
         "source": answer.provider_name or answer.provider,
         "authorization": answer.authorization.reference,
         "legal_basis": answer.authorization.legal_basis,
@@ -82,6 +91,7 @@ async def my_data(request: Request):
         reports=[
             {
                 "service": names.get(r.service, r.service),
+                "title": TITLES.get(r.service),
                 "source": await _name(hub, r.source),
                 "received_at_ms": r.received_at_ms,
                 "message": r.message,
