@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from ...bootstrap import Hub
 from ...domain.errors import Refusal
 from ...services.personal_data import SourceAnswer
 from ...templates.i18n import N_
@@ -104,6 +105,6 @@ async def my_data(request: Request):
     )
 
 
-async def _name(hub, number: str) -> str:
+async def _name(hub: Hub, number: str) -> str:
     found = await hub.registry_queries.find_institution(number)
     return found.name if found else number
