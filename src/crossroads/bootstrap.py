@@ -38,6 +38,7 @@ from .domain.statistics.published import DEFAULT_TABLES, PublishedTable, tables_
 from .domain.subjects import SubjectHasher
 from .domain.webhooks import WebhookPolicy
 from .entrypoints.logs import configure as configure_logs
+from .services.activity import RecentActivity
 from .services.archive import AuditArchive
 from .services.auth import TokenService
 from .services.batch_processing import BatchProcessor
@@ -125,6 +126,7 @@ class Hub:
     statistics: StatisticsQueries
     statistics_publication: StatisticsPublication
     open_data: OpenData
+    activity: RecentActivity  # the portal's charts: the last days' exchanges, refusals, delays
     # The demo's development identity provider, set by the demo's own wiring (demo/wiring.py);
     # production never builds one. Typed loosely so that production never imports the demo.
     dev_idp: Any = None
@@ -443,6 +445,7 @@ async def bootstrap(
         ),
         declaration_publisher=declaration_publisher,
         registry_queries=RegistryQueries(store.registry, store.mutations),
+        activity=RecentActivity(store.audit, store.statistics, clock),
         information=InformationModel(
             RegistryQueries(store.registry, store.mutations),
             {"dimona": reference.dimona.glossary, "dmfa": reference.dmfa.glossary},

@@ -28,6 +28,7 @@ from ...services.refusals import RefusedRequest
 from ...templates.i18n import N_
 from .dependencies import hub_of
 from .metrics import AUDIT_WRITE_FAILURES
+from .pages import OPERATOR_PAGES
 from .pages import page as portal_page
 from .responses import JSONBody
 
@@ -67,12 +68,19 @@ ERROR_TITLES = {
     "unauthenticated": N_("Signing in did not succeed."),
     "forbidden": N_("This is not allowed."),
     "not_found": N_("There is nothing at this address."),
+    "role_required": N_("Your roles do not open this page."),
 }
 REFUSED = N_("The hub refused this request.")
+OPERATOR_PAGE_PATHS = frozenset(href for href, _ in OPERATOR_PAGES)
 
 
 def _is_portal_page(path: str) -> bool:
-    return path == "/portal" or path.startswith("/portal/")
+    return (
+        path == "/portal"
+        or path.startswith("/portal/")
+        or path in OPERATOR_PAGE_PATHS
+        or path == "/operator/audit/verify"
+    )
 
 
 def portal_error_page(request: Request, refusal: Refusal) -> Response:

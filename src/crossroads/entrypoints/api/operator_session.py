@@ -46,7 +46,7 @@ async def callback(
     request.session.clear()  # a new session: nothing of an earlier one (or an attacker's) stays
     request.session["operator"] = operators.person_id(subject)
     request.session["csrf"] = secrets.token_urlsafe(32)
-    return RedirectResponse("/operator/session", status_code=303)
+    return RedirectResponse("/operator/", status_code=303)  # the operator's pages
 
 
 @router.get(

@@ -31,7 +31,22 @@ NAVIGATION = (
     ("/portal/declarations", N_("Declarations")),
     ("/statistics/", N_("Statistics")),
     ("/citizen/", N_("My data")),
+    ("/operator/", N_("Operator")),
     ("/portal/signin", N_("Sign in")),
+)
+
+# The operator's pages (operator_pages.py), each under the operators' session: (address, label).
+OPERATOR_PAGES = (
+    ("/operator/", N_("Overview")),
+    ("/operator/members", N_("Members")),
+    ("/operator/applications", N_("Applications and keys")),
+    ("/operator/services", N_("Services")),
+    ("/operator/capacities", N_("Capacities")),
+    ("/operator/authorizations", N_("Authorizations")),
+    ("/operator/integration-rights", N_("Integration rights")),
+    ("/operator/mutation-types", N_("Mutation types")),
+    ("/operator/dead-letters", N_("Dead letters")),
+    ("/operator/audit", N_("Audit log")),
 )
 
 

@@ -1,0 +1,81 @@
+"""The activity charts the operator's and the institutions' pages share: exchanges per day,
+refusals by code, declarations by status and delivery delays, each a bar chart drawn on the
+server (domain/statistics/charts.py) with its figures in a table beside it.
+
+The operator sees the whole hub's counts (`HUB`), an institution's staff their institution's:
+the same tally (services/activity.py), read for one key.
+"""
+
+from __future__ import annotations
+
+from ...domain.activity import DEAD, DELAY_BUCKETS
+from ...domain.statistics.charts import bar_chart
+from ...services.activity import RecentActivity
+from ...templates.i18n import N_, day, number, translations
+
+# A delay bucket by its upper bound in seconds, as a reader says it.
+DELAY_LABELS = {
+    "1": N_("up to 1 second"),
+    "10": N_("up to 10 seconds"),
+    "60": N_("up to 1 minute"),
+    "600": N_("up to 10 minutes"),
+    "3600": N_("up to 1 hour"),
+    f">{DELAY_BUCKETS[-1]}": N_("more than 1 hour"),
+    DEAD: N_("given up (dead letter)"),
+}
+# The declarations' statuses as the forms name them (docs/declarations.md).
+STATUS_LABELS = {
+    "A": N_("accepted (A)"),
+    "W": N_("accepted with warnings (W)"),
+    "B": N_("refused (B)"),
+}
+
+
+async def activity_charts(activity: RecentActivity, holder: str, locale: str) -> dict:
+    """The four charts of `holder`'s activity (HUB, or an enterprise number), in `locale`."""
+    tally = await activity.tally()
+    gettext = translations(locale).gettext
+    per_day = [
+        (day(d, locale), float(n)) for d, n in tally.exchanges_per_day(holder, activity.today())
+    ]
+    charts = [
+        _chart("exchanges", N_("Exchanges answered per day"), N_("Day"), per_day),
+        _chart(
+            "refusals",
+            N_("Refusals by code"),
+            N_("Code"),
+            [(code, float(n)) for code, n in tally.refusals_by_code(holder)],
+        ),
+        _chart(
+            "declarations",
+            N_("Declarations by status"),
+            N_("Status"),
+            [
+                (gettext(STATUS_LABELS.get(s, s)) if s in STATUS_LABELS else s, float(n))
+                for s, n in tally.declarations_by_status(holder)
+            ],
+        ),
+        _chart(
+            "delays",
+            N_("Mutations delivered, by delay from publication to acknowledgement"),
+            N_("Delay"),
+            [(gettext(DELAY_LABELS[b]), float(n)) for b, n in tally.delivery_delays(holder)],
+        ),
+    ]
+    return {
+        "charts": charts,
+        "since": tally.since,
+        "days": activity.days,
+        "total_exchanges": number(sum(n for _, n in per_day), locale),
+    }
+
+
+def _chart(name: str, title: str, label: str, rows: list[tuple[str, float]]) -> dict:
+    return {
+        "name": name,
+        "title": title,
+        "label": label,
+        "chart": bar_chart(rows),
+        "rows": rows,
+        "empty": not any(value for _, value in rows),
+    }

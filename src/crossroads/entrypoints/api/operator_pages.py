@@ -1,0 +1,154 @@
+"""The operator's pages: the registry, the dead letters and the hub's activity, read in a browser
+behind the operators' sign-in (operator_session.py), in the portal's four languages.
+
+Each page reads through the admin services the admin API uses (the registry's queries, the
+mutation service, the hub's status, the audit proofs) and asks the same permission as the route
+that serves the same data: `read` for everything here but the audit log's verification, which
+needs `audit`. A person signed in without a role sees a refusal page, never an empty one; a
+visitor not signed in is offered the sign-in. The pages are read-only: changes stay with the
+admin API and the command line, which carry their own checks and four eyes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Request
+from starlette.responses import HTMLResponse
+
+from ...domain.activity import HUB
+from ...domain.errors import Refusal
+from ...domain.merkle import TreeHead
+from ...domain.operators import Actor, Permission
+from .activity_charts import activity_charts
+from .dependencies import hub_of
+from .json_input import JSONRoute
+from .operator_tables import TABLES, rows_of
+from .pages import OPERATOR_PAGES, language, page
+
+router = APIRouter(route_class=JSONRoute, prefix="/operator", include_in_schema=False)
+
+
+async def signed_in_operator(request: Request) -> Actor | None:
+    """The operator this browser signed in as (with the roles the hub grants them now), or None."""
+    if "session" not in request.scope:
+        return None
+    operator_id = request.session.get("operator")
+    if not isinstance(operator_id, str):
+        return None
+    return await hub_of(request).operators.actor_of(operator_id)
+
+
+def _context(request: Request, actor: Actor) -> dict:
+    current = request.url.path
+    return {
+        "operator": actor,
+        "operator_nav": [
+            {"href": href, "label": label, "current": href == current}
+            for href, label in OPERATOR_PAGES
+        ],
+        "csrf": request.session.get("csrf"),
+        "may_audit": actor.may(Permission.AUDIT),
+    }
+
+
+async def _page(
+    request: Request,
+    template: str,
+    permission: Permission,
+    load: Callable[[], Awaitable[dict]],
+) -> HTMLResponse:
+    """The page, when the signed-in operator's roles grant `permission`: `load` reads what it
+    shows only then."""
+    actor = await signed_in_operator(request)
+    if actor is None:
+        return page(request, "portal/operator/sign_in.html", status=401)
+    actor.require(permission)  # role_required: the refusal page, as the API would answer
+    return page(request, template, **_context(request, actor), **await load())
+
+
+@router.get("/")
+async def overview(request: Request) -> HTMLResponse:
+    hub = hub_of(request)
+
+    async def load() -> dict:
+        try:
+            await hub.status.ready()
+            ready = True
+        except Refusal:
+            ready = False
+        queries = hub.registry_queries
+        counts = {
+            "members": len(await queries.institutions()),
+            "applications": len(await queries.applications()),
+            "services": len(await queries.services()),
+            "authorizations": len(await queries.authorizations()),
+            "dead_letters": len(await hub.mutations.dead_letters(1000)),
+        }
+        return {
+            "ready": ready,
+            "degraded": await hub.status.degraded(),
+            "gauges": await hub.status.gauges(),
+            "head": await _latest_head(request),
+            "counts": counts,
+            **await activity_charts(hub.activity, HUB, language(request)[0]),
+        }
+
+    return await _page(request, "portal/operator/overview.html", Permission.READ, load)
+
+
+@router.get("/dead-letters")
+async def dead_letters(request: Request) -> HTMLResponse:
+    async def load() -> dict:
+        return {"letters": await hub_of(request).mutations.dead_letters(1000)}
+
+    return await _page(request, "portal/operator/dead_letters.html", Permission.READ, load)
+
+
+@router.get("/audit")
+async def audit(request: Request) -> HTMLResponse:
+    """The latest signed tree head, its witnesses' cosignatures, and the way to verify."""
+    hub = hub_of(request)
+
+    async def load() -> dict:
+        head = await _latest_head(request)
+        return {
+            "head": head,
+            "root": head.root_hash.hex() if head else None,
+            "cosignatures": await hub.audit_proofs.cosignatures(head.tree_size) if head else [],
+            "witnesses": hub.settings.witness_urls,
+        }
+
+    return await _page(request, "portal/operator/audit.html", Permission.READ, load)
+
+
+@router.get("/audit/verify")
+async def verify(request: Request) -> HTMLResponse:
+    """The whole log checked against its signed tree heads: the auditors' work (`audit`)."""
+
+    async def load() -> dict:
+        return {"report": await hub_of(request).auditor.verify()}
+
+    return await _page(request, "portal/operator/verify.html", Permission.AUDIT, load)
+
+
+async def _latest_head(request: Request) -> TreeHead | None:
+    try:
+        return await hub_of(request).audit_proofs.latest_head()
+    except Refusal:
+        return None  # no head signed yet: the page says so
+
+
+def _table_route(name: str) -> Callable[[Request], Awaitable[HTMLResponse]]:
+    async def route(request: Request) -> HTMLResponse:
+        async def load() -> dict:
+            return {"table": TABLES[name], "rows": await rows_of(name, hub_of(request))}
+
+        return await _page(request, "portal/operator/table.html", Permission.READ, load)
+
+    route.__name__ = f"operator_{name.replace('-', '_')}"
+    return route
+
+
+for _name in TABLES:
+    router.add_api_route(f"/{_name}", _table_route(_name), methods=["GET"])

@@ -1,0 +1,89 @@
+"""The operator's pages: signed in through the development identity provider, an operator with
+a role reads the registry, the dead letters, the audit log and the hub's activity in their
+language; without a role, or without signing in, they see no data."""
+
+from __future__ import annotations
+
+import pytest
+
+from crossroads.demo import country
+from crossroads.entrypoints.api.operator_tables import TABLES
+
+from ..conftest import start_demo_hub
+from .test_operators import register, signed_in
+
+pytestmark = pytest.mark.anyio
+WELFARE = country.BY_KEY["welfare"]
+
+
+@pytest.fixture
+async def operators_demo(tmp_path):
+    demo = await start_demo_hub(tmp_path, persons=20, demo=True)
+    yield demo
+    await demo.http.aclose()
+    await demo.hub.close()
+
+
+async def test_signing_in_lands_on_the_overview_with_health_and_throughput_charts(operators_demo):
+    demo = operators_demo
+    await register(demo, "person:olga", "read-only")
+    browser, _ = await signed_in(demo, "olga")
+    page = await browser.get("/operator/?lang=fr")
+    assert page.status_code == 200, page.text
+    assert page.headers["content-language"] == "fr"
+    assert "Échanges répondus par jour" in page.text
+    assert 'id="health"' in page.text and "<svg" in page.text
+    assert "script" not in page.text.lower()
+    await browser.aclose()
+
+
+async def test_every_registry_page_lists_what_the_registry_holds(operators_demo):
+    demo = operators_demo
+    await register(demo, "person:olga", "read-only")
+    browser, _ = await signed_in(demo, "olga")
+    for name in TABLES:
+        page = await browser.get(f"/operator/{name}?lang=en")
+        assert page.status_code == 200, (name, page.text)
+        assert 'id="listing"' in page.text, name
+    members = (await browser.get("/operator/members")).text
+    assert WELFARE.number in members and "case-app" in members
+    rights = (await browser.get("/operator/authorizations?lang=nl")).text
+    assert "Rechtsgrond" in rights
+    await browser.aclose()
+
+
+async def test_a_person_without_a_role_sees_a_refusal_and_no_data(operators_demo):
+    demo = operators_demo
+    browser, _ = await signed_in(demo, "mallory")  # signed in, but no role on this hub
+    for path in ("/operator/", "/operator/members", "/operator/dead-letters", "/operator/audit"):
+        page = await browser.get(f"{path}?lang=en")
+        assert page.status_code == 403, (path, page.text)
+        assert page.headers["x-road-error"] == "role_required"
+        assert "<html" in page.text and WELFARE.number not in page.text
+    await browser.aclose()
+
+
+async def test_a_visitor_not_signed_in_is_offered_the_sign_in(operators_demo):
+    page = await operators_demo.http.get("/operator/members?lang=de")
+    assert page.status_code == 401
+    assert 'href="/operator/login"' in page.text and WELFARE.number not in page.text
+
+
+async def test_verifying_the_log_is_for_auditors_as_the_cli_is(operators_demo):
+    demo = operators_demo
+    await register(demo, "person:olga", "read-only")
+    await register(demo, "person:audrey", "auditor")
+    reader, _ = await signed_in(demo, "olga")
+    audit = await reader.get("/operator/audit?lang=en")
+    assert audit.status_code == 200 and 'id="verify"' not in audit.text
+    refused = await reader.get("/operator/audit/verify?lang=en")
+    assert refused.status_code == 403 and refused.headers["x-road-error"] == "role_required"
+    auditor, _ = await signed_in(demo, "audrey")
+    await demo.hub.sequencer.sign_now()
+    audit = await auditor.get("/operator/audit?lang=en")
+    assert 'id="tree-head"' in audit.text and 'id="verify"' in audit.text
+    verified = await auditor.get("/operator/audit/verify?lang=en")
+    assert verified.status_code == 200, verified.text
+    assert "The log is intact" in verified.text
+    await reader.aclose()
+    await auditor.aclose()
