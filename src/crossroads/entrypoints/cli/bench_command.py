@@ -21,6 +21,7 @@ BENCHMARKS = {
     "directory": "bulk integration of persons into the directory, then the exchange's access check",
     "exchange": "HTTP load through `crossroads serve` and straight at the provider, side by side",
     "mutations": "mutations published and delivered to webhooks and a mailbox (outbox or NATS)",
+    "portal": "signed-in page views (the citizen's page, the operator's overview) under load",
     "statistics": "extraction of declarations and exchanges into the warehouse, then aggregates",
     "sizing": (
         "storage per exchange, database connections and memory per worker (docs/operations.md)"

@@ -1,0 +1,224 @@
+"""Portal benchmark: signed-in page views under concurrent users, through a hub started with
+production settings.
+
+    crossroads bench portal [--seconds S] [--users U] [--persons N] [--store sqlite|postgres]
+                            [--json]
+
+The hub runs as `crossroads serve --workers 2` on a seeded demo country, the demo's authentic
+sources in their own process, and the load comes from wrk (Debian package `wrk`) in a third
+process, each of its U connections a signed-in user sending its session cookie. The pages: the
+citizen's own page (`/citizen/`, after a few exchanges about them, so that it has lines and
+proofs to show) and the operator's overview (`/operator/`: health, counts and the four activity
+charts); each page is loaded by all U users at once for S seconds, one page after the other.
+
+The session cookies are the ones the hub's sign-in would set (the same signed cookie, made with
+the hub's session key from its data folder): the bench measures the page views, not the identity
+provider, which production does not run on the hub. Keys: `pages_per_s`, `p95_ms` and `errors`
+for all pages together, and the same per page. The goal (issue 18): p95 at most 150 ms at 50
+concurrent users, no error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+from base64 import b64encode
+from pathlib import Path
+
+import httpx
+from exchange import ASSERTION_TYPE, CLI  # bench/exchange.py, beside this script
+from itsdangerous import TimestampSigner
+from report import print_figures
+
+from crossroads.adapters.keys import make_client_assertion
+from crossroads.bootstrap import load_secrets, settings_for_data_dir
+from crossroads.demo import country
+from crossroads.demo.launch import free_port_block, wait_ready
+from crossroads.demo.seed import client_key_path, example_subject
+from crossroads.domain.subjects import SubjectHasher
+
+OPERATOR = "person:bench-operator"
+# wrk's Lua: every request of a connection carries that user's cookie.
+LUA = """
+request = function()
+  return wrk.format("GET", "%s", {["Cookie"] = "%s", ["Accept-Language"] = "%s"})
+end
+done = function(summary, latency, requests)
+  io.write(string.format("p95_us %%d\\n", latency:percentile(95)))
+end
+"""
+
+
+def session_cookie(secret: str, session: dict) -> str:
+    """The cookie Starlette's SessionMiddleware sets for `session` (a signed base64 JSON)."""
+    data = b64encode(json.dumps(session).encode())
+    return TimestampSigner(secret).sign(data).decode()
+
+
+def wrk(url: str, path: str, cookie: str, seconds: int, users: int, language: str) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(LUA % (path, cookie, language))
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{users}", f"-d{seconds}s", "--latency", "-s", f.name, url + path],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    os.unlink(f.name)
+    # wrk's --latency prints 50/75/90/99; the p95 is written by the script's `done`.
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    errors = (int(non2xx.group(1)) if non2xx else 0) + (
+        sum(map(int, socket_errors.groups())) if socket_errors else 0
+    )
+    p95 = re.search(r"^p95_us (\d+)", out, re.M)
+    return {
+        "pages_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p95_ms": round(int(p95.group(1)) / 1000, 1),
+        "requests": requests,
+        "errors": errors,
+    }
+
+
+def run(store: str, seconds: int, users: int, persons: int) -> dict:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    tmp = Path(tempfile.mkdtemp(prefix="crossroads-bench-portal-"))
+    port = free_port_block(8)
+    store_url = (
+        os.environ.get("CROSSROADS_BENCH_POSTGRES_URL", "")
+        if store == "postgres"
+        else f"sqlite:///{tmp / 'crossroads.sqlite3'}"
+    )
+    if not store_url:
+        raise SystemExit("set CROSSROADS_BENCH_POSTGRES_URL to an empty database's URL")
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "CROSSROADS_DATA_DIR": str(tmp),
+        "CROSSROADS_STORE_URL": store_url,
+        "CROSSROADS_ISSUER": base,
+        "CROSSROADS_WORKERS": os.environ.get("BENCH_WORKERS", "2"),
+        "CROSSROADS_LOG_LEVEL": "warning",
+        # Citizen sign-in on, as a deployment has it; the bench never goes to this provider.
+        "CROSSROADS_CITIZEN_OIDC_ISSUER": "http://127.0.0.1:9/not-contacted",
+    }
+    subprocess.run(
+        [
+            *CLI,
+            "demo",
+            "--persons",
+            str(persons),
+            "--seed-only",
+            "--data-dir",
+            str(tmp),
+            "--port",
+            str(port),
+            "--provider-port-base",
+            str(port),
+            "--store-url",
+            store_url,
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    processes = [
+        subprocess.Popen(
+            [*CLI, "providers", "--jwks", str(tmp / "hub-jwks.json"), "--port-base", str(port)],
+            env=env,
+        ),
+        subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env),
+    ]
+    try:
+        wait_ready(f"{base}/ready", processes[1], timeout=60)
+        subject = example_subject(country.persons(persons))
+        ask_about(base, tmp, subject, times=20)
+        settings = settings_for_data_dir(tmp, store_url=store_url)
+        secrets = load_secrets(settings)
+        admin = json.loads((tmp / "secrets.json").read_text())["admin_token"]
+        httpx.put(
+            f"{base}/admin/operators/{OPERATOR}",
+            headers={"Authorization": f"Bearer {admin}"},
+            json={"roles": ["read-only"]},
+        ).raise_for_status()
+        citizen = "crossroads_citizen=" + session_cookie(
+            secrets.session_secret, {"citizen": SubjectHasher(secrets.subject_secret).hex(subject)}
+        )
+        operator = "crossroads_operator=" + session_cookie(
+            secrets.session_secret, {"operator": OPERATOR, "csrf": "bench"}
+        )
+        pages = {"citizen": ("/citizen/", citizen), "operator": ("/operator/", operator)}
+        for name, (path, cookie) in pages.items():  # each page answers, signed in, first
+            answer = httpx.get(base + path, headers={"Cookie": cookie})
+            if answer.status_code != 200 or "sign-out" not in answer.text:
+                raise SystemExit(f"{name}: {answer.status_code} {answer.text[:300]}")
+        results = {}
+        for name, (path, cookie) in pages.items():
+            wrk(base, path, cookie, 3, users, "nl")  # warm-up: caches, connections, the tally
+            results[name] = wrk(base, path, cookie, seconds, users, "nl")
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(30)
+        shutil.rmtree(tmp, ignore_errors=True)
+    total = sum(r["requests"] for r in results.values())
+    return {
+        "store": store,
+        "users": users,
+        "seconds_per_page": seconds,
+        "pages_per_s": round(sum(r["pages_per_s"] for r in results.values()) / len(results), 1),
+        "p95_ms": max(r["p95_ms"] for r in results.values()),
+        "errors": sum(r["errors"] for r in results.values()),
+        "requests": total,
+        **{f"{name}_{key}": value for name, r in results.items() for key, value in r.items()},
+    }
+
+
+def ask_about(base: str, data_dir: Path, subject: str, times: int) -> None:
+    """The welfare centre's application asks about the citizen, so that their page has lines."""
+    client = f"{country.BY_KEY['welfare'].number}:case-app"
+    key = json.loads(client_key_path(data_dir, client).read_text())
+    token = httpx.post(
+        f"{base}/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client,
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": make_client_assertion(client, f"{base}/oauth/token", key),
+        },
+    ).json()["access_token"]
+    for _ in range(times):
+        httpx.post(
+            f"{base}/v1/exchange/person.identity",
+            json={"subject": subject, "purpose": "SOCIAL_INTEGRATION"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        ).raise_for_status()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--persons", type=int, default=1000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    print_figures(run(args.store, args.seconds, args.users, args.persons), args.json)
+
+
+if __name__ == "__main__":
+    main()
