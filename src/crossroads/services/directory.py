@@ -251,6 +251,11 @@ class DirectoryService:
             found = [i for i in found if i.period.overlaps(Period.day(on))]
         return found
 
+    async def held_by(self, subject: str, institution: str) -> list[Integration]:
+        """What `institution` holds of the person (its own entries only: its staff's search)."""
+        key = self._hasher.key(self._scheme.normalise_person(subject))
+        return await self._directory.held_by(key, institution)
+
     async def holds(
         self, subject: str, institution: str, capacities: list[str] | None, wanted: Period
     ) -> bool:

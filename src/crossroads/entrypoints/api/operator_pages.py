@@ -14,13 +14,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
 from starlette.responses import HTMLResponse
 
 from ...domain.activity import HUB
 from ...domain.errors import Refusal
 from ...domain.merkle import TreeHead
 from ...domain.operators import Actor, Permission
+from ...templates.i18n import N_
 from .activity_charts import activity_charts
+from .csrf import checked_form
 from .dependencies import hub_of
 from .json_input import JSONRoute
 from .operator_tables import TABLES, rows_of
@@ -43,7 +46,8 @@ def _context(request: Request, actor: Actor) -> dict:
     current = request.url.path
     return {
         "operator": actor,
-        "operator_nav": [
+        "sub_nav_label": N_("Operator"),
+        "sub_nav": [
             {"href": href, "label": label, "current": href == current}
             for href, label in OPERATOR_PAGES
         ],
@@ -137,6 +141,15 @@ async def _latest_head(request: Request) -> TreeHead | None:
         return await hub_of(request).audit_proofs.latest_head()
     except Refusal:
         return None  # no head signed yet: the page says so
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request) -> RedirectResponse:
+    """The pages' sign-out button: a form with the session's CSRF token (the JSON API's
+    `POST /operator/logout` takes it in a header instead)."""
+    await checked_form(request, hub_of(request).settings.issuer)
+    request.session.clear()
+    return RedirectResponse("/portal/", status_code=303)
 
 
 def _table_route(name: str) -> Callable[[Request], Awaitable[HTMLResponse]]:
