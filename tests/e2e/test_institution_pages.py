@@ -135,6 +135,8 @@ async def test_the_staff_see_their_own_subscriptions_activity_and_authorizations
 
 async def test_an_employer_or_a_visitor_does_not_reach_the_institution_pages(portal_demo):
     async with browser(portal_demo) as client:
+        invited = await client.get("/portal/institution/?lang=en")
+        assert invited.status_code == 200 and 'href="/portal/signin"' in invited.text
         anonymous = await client.get("/portal/institution/persons?lang=en")
         assert anonymous.status_code == 401 and "<html" in anonymous.text
         await sign_in(client, "/portal/login", "employer")

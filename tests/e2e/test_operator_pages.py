@@ -64,9 +64,10 @@ async def test_a_person_without_a_role_sees_a_refusal_and_no_data(operators_demo
 
 
 async def test_a_visitor_not_signed_in_is_offered_the_sign_in(operators_demo):
-    page = await operators_demo.http.get("/operator/members?lang=de")
-    assert page.status_code == 401
-    assert 'href="/operator/login"' in page.text and WELFARE.number not in page.text
+    for path in ("/operator/", "/operator/members", "/operator/audit/verify"):
+        page = await operators_demo.http.get(f"{path}?lang=de")
+        assert page.status_code == 200, path
+        assert 'href="/operator/login"' in page.text and WELFARE.number not in page.text
 
 
 async def test_verifying_the_log_is_for_auditors_as_the_cli_is(operators_demo):

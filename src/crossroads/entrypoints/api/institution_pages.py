@@ -27,7 +27,7 @@ from .dependencies import hub_of
 from .json_input import JSONRoute
 from .operator_tables import valid_on
 from .pages import language, page
-from .portal_visitor import professional
+from .portal_visitor import professional, signed_in
 from .purposes import purpose_label
 
 router = APIRouter(route_class=JSONRoute, prefix="/portal/institution", include_in_schema=False)
@@ -63,6 +63,8 @@ async def _staff(request: Request) -> tuple[Professional, Hub, str]:
 
 @router.get("/")
 async def overview(request: Request) -> HTMLResponse:
+    if signed_in(request) is None:  # the landing page invites to sign in, as /citizen/ does
+        return page(request, "portal/institution/sign_in.html")
     staff, hub, name = await _staff(request)
     charts = await activity_charts(hub.activity, staff.organisation, language(request)[0])
     return page(

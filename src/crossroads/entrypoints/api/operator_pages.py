@@ -66,7 +66,7 @@ async def _page(
     shows only then."""
     actor = await signed_in_operator(request)
     if actor is None:
-        return page(request, "portal/operator/sign_in.html", status=401)
+        return page(request, "portal/operator/sign_in.html")  # an invitation, as /citizen/ is
     actor.require(permission)  # role_required: the refusal page, as the API would answer
     return page(request, template, **_context(request, actor), **await load())
 

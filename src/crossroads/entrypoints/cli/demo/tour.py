@@ -123,5 +123,13 @@ Signing in for an organisation, as a persona of the development identity provide
   Open {hub}/portal/signin and choose an employer, a payroll office or an institution's staff.
   An employer or a payroll office then declares a DIMONA, uploads a DmfA, follows each declaration.
 
+An institution's staff: the persons it holds (look up, integrate, end), its subscriptions and
+mailboxes, its exchanges and refusals in charts, its authorizations and legal bases.
+  Open {hub}/portal/institution/ and sign in as the welfare centre's manager or viewer.
+
+The operator: health and throughput in charts, members, applications and keys, services,
+capacities, authorizations, integration rights, mutation types, dead letters, the audit log.
+  Open {hub}/operator/ and sign in as the hub's operator (demo-operator, an admin).
+
 {END_OF_TOUR}
 """
