@@ -32,7 +32,7 @@ from base64 import b64encode
 from pathlib import Path
 
 import httpx
-from exchange import ASSERTION_TYPE, CLI  # bench/exchange.py, beside this script
+from exchange import ASSERTION_TYPE, CLI, cpu_seconds  # bench/exchange.py, beside this script
 from itsdangerous import TimestampSigner
 from report import print_figures
 
@@ -77,15 +77,16 @@ def wrk(url: str, path: str, cookie: str, seconds: int, users: int, language: st
     socket_errors = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
     )
-    errors = (int(non2xx.group(1)) if non2xx else 0) + (
-        sum(map(int, socket_errors.groups())) if socket_errors else 0
-    )
+    refused = int(non2xx.group(1)) if non2xx else 0
+    failed = sum(map(int, socket_errors.groups())) if socket_errors else 0
     p95 = re.search(r"^p95_us (\d+)", out, re.M)
     return {
         "pages_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p95_ms": round(int(p95.group(1)) / 1000, 1),
         "requests": requests,
-        "errors": errors,
+        "errors": refused + failed,
+        "non_2xx": refused,
+        "socket_errors": failed,  # timeouts among them: wrk gives up on an answer after 2 s
     }
 
 
@@ -165,7 +166,15 @@ def run(store: str, seconds: int, users: int, persons: int) -> dict:
         results = {}
         for name, (path, cookie) in pages.items():
             wrk(base, path, cookie, 3, users, "nl")  # warm-up: caches, connections, the tally
+            cpu_before = cpu_seconds(processes[1].pid)
             results[name] = wrk(base, path, cookie, seconds, users, "nl")
+            # The hub's own CPU per page: what the page costs, whatever else the machine runs.
+            results[name]["hub_cpu_ms_per_page"] = round(
+                (cpu_seconds(processes[1].pid) - cpu_before)
+                * 1000
+                / max(results[name]["requests"], 1),
+                2,
+            )
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)

@@ -8,6 +8,11 @@ the same tally (services/activity.py), read for one key.
 
 from __future__ import annotations
 
+import time
+from datetime import date
+from functools import lru_cache
+from weakref import WeakKeyDictionary
+
 from ...domain.activity import DEAD, DELAY_BUCKETS
 from ...domain.statistics.charts import bar_chart
 from ...services.activity import RecentActivity
@@ -31,12 +36,40 @@ STATUS_LABELS = {
 }
 
 
+# The charts drawn for a holder in a language are kept this long: a page viewed by many at once
+# (an operators' wall screen, the bench's 50 users) draws them once a second, not once a view.
+FRESH_SECONDS = 1.0
+_drawn: WeakKeyDictionary[RecentActivity, dict[tuple[str, str], tuple[float, dict]]] = (
+    WeakKeyDictionary()
+)
+
+
+@lru_cache(maxsize=1024)
+def _day_label(value: date, locale: str) -> str:
+    return day(value, locale)  # Babel's format_date: the dearest part of drawing the charts
+
+
 async def activity_charts(activity: RecentActivity, holder: str, locale: str) -> dict:
-    """The four charts of `holder`'s activity (HUB, or an enterprise number), in `locale`."""
+    """The four charts of `holder`'s activity (HUB, or an enterprise number), in `locale`, at
+    most FRESH_SECONDS old."""
+    kept = _drawn.setdefault(activity, {})
+    now = time.monotonic()
+    found = kept.get((holder, locale))
+    if found is not None and found[0] > now:
+        return found[1]
+    drawn = await _draw(activity, holder, locale)
+    if len(kept) > 4 * 1000:  # four languages of each institution: never more, unless forged
+        kept.clear()
+    kept[(holder, locale)] = (now + FRESH_SECONDS, drawn)
+    return drawn
+
+
+async def _draw(activity: RecentActivity, holder: str, locale: str) -> dict:
     tally = await activity.tally()
     gettext = translations(locale).gettext
     per_day = [
-        (day(d, locale), float(n)) for d, n in tally.exchanges_per_day(holder, activity.today())
+        (_day_label(d, locale), float(n))
+        for d, n in tally.exchanges_per_day(holder, activity.today())
     ]
     charts = [
         _chart("exchanges", N_("Exchanges answered per day"), N_("Day"), per_day),
