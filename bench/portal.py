@@ -7,9 +7,12 @@ production settings.
 The hub runs as `crossroads serve --workers 2` on a seeded demo country, the demo's authentic
 sources in their own process, and the load comes from wrk (Debian package `wrk`) in a third
 process, each of its U connections a signed-in user sending its session cookie. The pages: the
-citizen's own page (`/citizen/`, after a few exchanges about them, so that it has lines and
-proofs to show) and the operator's overview (`/operator/`: health, counts and the four activity
-charts); each page is loaded by all U users at once for S seconds, one page after the other.
+citizen's personal page (`/citizen/`, who consulted my data, after a few exchanges about them, so
+that it has lines and proofs to show), the citizen's data as the sources hold it (`/citizen/data`:
+each view asks the authentic sources through the hub), the employer's declaration list
+(`/portal/employer/declarations`) and the operator's overview (`/operator/`: health, counts and
+the four activity charts); each page is loaded by all U users at once for S seconds, one page
+after the other.
 
 The session cookies are the ones the hub's sign-in would set (the same signed cookie, made with
 the hub's session key from its data folder): the bench measures the page views, not the identity
@@ -36,11 +39,13 @@ from exchange import ASSERTION_TYPE, CLI, cpu_seconds  # bench/exchange.py, besi
 from itsdangerous import TimestampSigner
 from report import print_figures
 
+from crossroads.adapters.identifier_seal import IdentifierSeal
 from crossroads.adapters.keys import make_client_assertion
 from crossroads.bootstrap import load_secrets, settings_for_data_dir
-from crossroads.demo import country
+from crossroads.demo import country, employers, own_access
 from crossroads.demo.launch import free_port_block, wait_ready
 from crossroads.demo.seed import client_key_path, example_subject
+from crossroads.domain.professionals import EMPLOYER, Professional
 from crossroads.domain.subjects import SubjectHasher
 
 OPERATOR = "person:bench-operator"
@@ -110,8 +115,11 @@ def run(store: str, seconds: int, users: int, persons: int) -> dict:
         "CROSSROADS_ISSUER": base,
         "CROSSROADS_WORKERS": os.environ.get("BENCH_WORKERS", "2"),
         "CROSSROADS_LOG_LEVEL": "warning",
-        # Citizen sign-in on, as a deployment has it; the bench never goes to this provider.
+        # Sign-in on, as a deployment has it; the bench never goes to these providers.
         "CROSSROADS_CITIZEN_OIDC_ISSUER": "http://127.0.0.1:9/not-contacted",
+        "CROSSROADS_PORTAL_OIDC_ISSUER": "http://127.0.0.1:9/not-contacted",
+        # The member the citizen's data page asks the sources as (the demo's, as `demo` sets it).
+        "CROSSROADS_OWN_ACCESS_INSTITUTION": own_access.PORTAL.enterprise_number,
     }
     subprocess.run(
         [
@@ -153,16 +161,42 @@ def run(store: str, seconds: int, users: int, persons: int) -> dict:
             json={"roles": ["read-only"]},
         ).raise_for_status()
         citizen = "crossroads_citizen=" + session_cookie(
-            secrets.session_secret, {"citizen": SubjectHasher(secrets.subject_secret).hex(subject)}
+            secrets.session_secret,
+            {
+                "citizen": SubjectHasher(secrets.subject_secret).hex(subject),
+                "sealed": IdentifierSeal(secrets.session_secret).seal(subject),
+                "csrf": "bench",
+            },
+        )
+        employer = "crossroads_portal=" + session_cookie(
+            secrets.session_secret,
+            {
+                "professional": Professional(
+                    EMPLOYER, employers.EMPLOYERS[0][0], EMPLOYER, "Bench", "00"
+                ).as_session(),
+                "csrf": "bench",
+            },
         )
         operator = "crossroads_operator=" + session_cookie(
             secrets.session_secret, {"operator": OPERATOR, "csrf": "bench"}
         )
-        pages = {"citizen": ("/citizen/", citizen), "operator": ("/operator/", operator)}
+        pages = {
+            "citizen": ("/citizen/", citizen),
+            "citizen_data": ("/citizen/data", citizen),
+            "employer": ("/portal/employer/declarations", employer),
+            "operator": ("/operator/", operator),
+        }
+        # What each page shows only when signed in (and, for the data page, with the sources).
+        signed_in = {
+            "citizen": 'id="sign-out"',
+            "citizen_data": 'class="source"',
+            "employer": 'id="portal-sign-out"',
+            "operator": 'id="operator-sign-out"',
+        }
         for name, (path, cookie) in pages.items():  # each page answers, signed in, first
-            answer = httpx.get(base + path, headers={"Cookie": cookie})
-            if answer.status_code != 200 or "sign-out" not in answer.text:
-                raise SystemExit(f"{name}: {answer.status_code} {answer.text[:300]}")
+            answer = httpx.get(base + path, headers={"Cookie": cookie}, timeout=30)
+            if answer.status_code != 200 or signed_in[name] not in answer.text:
+                raise SystemExit(f"{name}: {answer.status_code} {answer.text[-2000:]}")
         results = {}
         for name, (path, cookie) in pages.items():
             wrk(base, path, cookie, 3, users, "nl")  # warm-up: caches, connections, the tally
