@@ -139,7 +139,7 @@ def test_an_institution_manager_looks_up_integrates_and_ends_a_person(
     page.screenshot(path=str(tmp_path / "institution-persons-found-en.png"), full_page=True)
     page.click("#entries button[type=submit]")
     expect(page.locator("#done")).to_contain_text("ended")
-    pages = {href.strip("/").split("/")[-1] or "overview": href for href, _ in INSTITUTION_PAGES}
+    pages = {page_name(href): href for href, _ in INSTITUTION_PAGES}
     check_every_language(page, base, pages, "institution", axe, tmp_path, found)
     assert found == {}, found
     assert elsewhere == [], elsewhere
