@@ -37,6 +37,9 @@ def environment(locale: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],
+        # The templates are part of the installed package and never change while it runs: not
+        # checking each one's file on every page saved a dozen stat calls a page with charts.
+        auto_reload=False,
     )
     env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
     env.filters["day"] = partial(day, locale=locale)
