@@ -142,3 +142,36 @@ async def test_an_employer_or_a_visitor_does_not_reach_the_institution_pages(por
         await sign_in(client, "/portal/login", "employer")
         employer = await client.get("/portal/institution/?lang=en")
         assert employer.status_code == 403 and "<html" in employer.text
+
+
+async def test_a_mutation_read_from_the_mailbox_counts_in_the_institutions_delivery_delays(
+    portal_demo,
+):
+    demo = portal_demo
+    me = demo.held_by("welfare")[0]
+    publisher = f"{country.BY_KEY['nr'].number}:register-app"
+    moved = await demo.http.post(
+        "/v1/mutations/person.address-change",
+        headers={"Authorization": f"Bearer {await demo.token(publisher)}"},
+        json={
+            "id": "move-1",
+            "subject": me,
+            "effective_date": "2026-01-05",
+            "payload": {"street": "Rue Haute 1", "postcode": "5000", "city": "Namur"},
+        },
+    )
+    assert moved.status_code == 201, moved.text
+    token = await demo.token(demo.welfare)
+    box = (await demo.http.get("/v1/mailbox", headers={"Authorization": f"Bearer {token}"})).json()
+    seqs = [m["seq"] for m in box["messages"] if m["event"]["id"] == "move-1"]
+    acked = await demo.http.post(
+        "/v1/mailbox/ack", headers={"Authorization": f"Bearer {token}"}, json={"seqs": seqs}
+    )
+    assert seqs and acked.status_code == 200, acked.text
+    async with browser(demo) as client:
+        await sign_in(client, "/portal/login", "institution-viewer")
+        overview = await client.get("/portal/institution/?lang=en")
+    # The delays chart has bars now: its table lists the buckets, one of them counted.
+    delays = overview.text.split('id="chart-delays"', 1)[1]
+    assert "<svg" in delays.split("</section>", 1)[0]
+    assert "Nothing to show" not in delays.split("</section>", 1)[0]
