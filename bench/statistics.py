@@ -60,12 +60,12 @@ SELECT i, 'dmfa', 'dmfa', '0403170701', '0403170701', 'accepted', '[]', '{}', 'e
 EXCHANGES = """
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :exchanges)
 INSERT INTO audit_log (seq, at_ms, record)
-SELECT i, 1735776000000 + i * 100, printf('{"at_ms":%d,"consumer":"%s","kind":"exchange",'
+SELECT i, 1735776000000 + i * 100, CAST(printf('{"at_ms":%d,"consumer":"%s","kind":"exchange",'
     || '"latency_us":%d,"outcome":"%s","purpose":"benefits","service":"%s",'
     || '"subject_hash":"%016x%016x","v":1}',
     1735776000000 + i * 100, printf('04%08d', i % 12), 500 + i % 5000,
     CASE WHEN i % 50 = 0 THEN 'no_authorization' ELSE 'ok' END,
-    'service-' || (i % 9), i % :persons, i % :persons)
+    'service-' || (i % 9), i % :persons, i % :persons) AS BLOB)
 FROM n
 """
 

@@ -13,14 +13,16 @@ and a record per batch read would be a batch more to read, without end.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..domain.audit import AuditRecord
 from ..domain.statistics.pseudonyms import Pseudonymiser
 from ..domain.subjects import SubjectHasher
 from .clock import Clock
-from .ports import AuditLog, Columns, StatisticsSource, Warehouse
+from .ports import AuditLog, Coded, Columns, StatisticsSource, Warehouse
 
 # What may identify someone, as the source names it; none of these reaches the warehouse.
 IDENTIFYING = ("inss", "subject_key", "subject_hex", "employer")
@@ -70,13 +72,21 @@ class WarehouseExtraction:
         self._parquet = parquet
 
     async def positions(self) -> dict[str, int]:
-        """How far the warehouse has read each stream (its own order: audit sequence, mutation
-        id, declaration id); 0 for a stream never extracted."""
-        return {stream: await self._warehouse.position(stream) for stream in self._source.streams}
+        """How far the marts the analysts read go in each stream (its own order: audit
+        sequence, mutation id, declaration id); 0 for a stream never extracted."""
+        built = await self._warehouse.marts_positions()
+        return {stream: built.get(stream, 0) for stream in self._source.streams}
 
     async def run(self, max_batches: int | None = None) -> ExtractionReport:
         """Extract every stream up to the store's present, then rebuild the marts.
-        `max_batches` stops each stream early (a test's way to leave work for a resumed run)."""
+        `max_batches` stops each stream early (a test's way to leave work for a resumed run).
+        The warehouse is this process's to write until the run ends, however it ends."""
+        try:
+            return await self._run(max_batches)
+        finally:
+            await self._warehouse.release()
+
+    async def _run(self, max_batches: int | None) -> ExtractionReport:
         report = ExtractionReport()
         for stream in self._source.streams:
             position = start = await self._warehouse.position(stream)
@@ -97,7 +107,7 @@ class WarehouseExtraction:
         await self._record("directory", "extract", None, None, None)
         directory = self._pseudonymise(await self._source.directory())
         await self._warehouse.replace("directory", directory)
-        report.records["directory"] = len(directory["person"])
+        report.records["directory"] = _length(directory["person"])
         await self._warehouse.refresh()
         if self._parquet is not None:
             await self._warehouse.export(self._parquet)
@@ -134,17 +144,27 @@ class WarehouseExtraction:
 
     def _pseudonymise(self, columns: Columns) -> Columns:
         out = {name: values for name, values in columns.items() if name not in IDENTIFYING}
-        person = self._pseudonyms.person
-        if "inss" in columns:
-            key = self._hasher.key
-            out["person"] = [None if v is None else person(key(v)) for v in columns["inss"]]
-        if "subject_key" in columns:
-            out["person"] = [None if v is None else person(v) for v in columns["subject_key"]]
-        if "subject_hex" in columns:
-            out["person"] = [
-                None if v is None else person(bytes.fromhex(v)) for v in columns["subject_hex"]
-            ]
+        person, key = self._pseudonyms.person, self._hasher.key
+        naming: dict[str, Callable[[Any], str]] = {
+            "inss": lambda inss: person(key(inss)),
+            "subject_key": person,
+            "subject_hex": lambda hex_key: person(bytes.fromhex(hex_key)),
+        }
+        for name, pseudonym in naming.items():
+            if name in columns:
+                out["person"] = _replaced(columns[name], pseudonym)
         if "employer" in columns:
-            employer = self._pseudonyms.employer
-            out["employer"] = [None if v is None else employer(v) for v in columns["employer"]]
+            out["employer"] = _replaced(columns["employer"], self._pseudonyms.employer)
         return out
+
+
+def _replaced(column: Coded | list[Any], pseudonym: Callable[[Any], str]) -> Coded | list[Any]:
+    """The column with each value replaced by its pseudonym, each distinct value hashed once."""
+    if isinstance(column, Coded):
+        return Coded([None if v is None else pseudonym(v) for v in column.values], column.codes)
+    named = {v: pseudonym(v) for v in set(column) if v is not None}
+    return list(map(named.get, column))
+
+
+def _length(column: Coded | list[Any]) -> int:
+    return len(column.codes) if isinstance(column, Coded) else len(column)

@@ -44,7 +44,8 @@ class StatisticsPublication:
 
     async def publish(self) -> list[dict[str, Any]]:
         """Write every table's files from the warehouse as it stands; their metadata."""
-        positions = {s: await self._warehouse.position(s) for s in STREAMS}
+        built = await self._warehouse.marts_positions()
+        positions = {s: built.get(s, 0) for s in STREAMS}
         await self._audit.append(
             AuditRecord(
                 kind="statistics",

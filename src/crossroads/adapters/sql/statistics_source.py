@@ -1,32 +1,119 @@
-"""The hub's store read for the statistics warehouse, in its own order, as columns.
+"""The hub's store read for the statistics warehouse, in its own order, as Arrow columns.
 
 Declarations by their id (the DmfA wages, DIMONA periods and social-risk declarations each one
 established: a replaced record comes again under the later declaration's id), exchanges by audit
-sequence, mutation deliveries by outbox sequence up to the first one still on its way. The
-identifying columns are handed over as the store holds them (an INSS, a subject key); the
+sequence, mutation deliveries by outbox sequence up to the first one still on its way. Rows move
+as Arrow columns (arrow_reads.py), never as a Python object each. The exchanges' audit records
+are JSON: an in-memory DuckDB, private to this reader and holding nothing past the batch, reads
+their fields in bulk. The identifying columns are handed over as the store holds them (an INSS,
+a subject key), as `Coded` columns (each distinct value once, with per-row indices); the
 extraction service pseudonymises them before the warehouse sees them.
 """
 
 from __future__ import annotations
 
-import orjson
+import asyncio
+import threading
 
-from ...services.ports import Columns, SourceBatch, StatisticsSource
+import duckdb
+import pyarrow
+import pyarrow.compute
+
+from ...services.ports import Coded, Columns, SourceBatch, StatisticsSource
+from .arrow_reads import ArrowReads
 from .database import Database
 
 _NEVER = 1 << 62
+_IDENTIFYING = frozenset({"inss", "subject_key", "subject_hex", "employer"})
+
+_TEXT, _INT, _BLOB = pyarrow.string(), pyarrow.int64(), pyarrow.binary()
 
 
-def _columns(names: list[str], rows) -> Columns:
-    if not rows:
-        return {name: [] for name in names}
-    return {name: list(values) for name, values in zip(names, zip(*rows, strict=True), strict=True)}
+def _schema(*fields: tuple[str, pyarrow.DataType]) -> pyarrow.Schema:
+    return pyarrow.schema(list(fields))
+
+
+_WAGES = _schema(
+    ("declaration_id", _INT),
+    ("quarter", pyarrow.int32()),
+    ("employer", _TEXT),
+    ("inss", _TEXT),
+    ("worker_code", _TEXT),
+    ("gross", _INT),
+    ("days", pyarrow.int32()),
+    ("joint_committee", _TEXT),
+)
+_PERIODS = _schema(
+    ("declaration_id", _INT),
+    ("period_id", _INT),
+    ("employer", _TEXT),
+    ("inss", _TEXT),
+    ("worker_type", _TEXT),
+    ("joint_committee", _TEXT),
+    ("start_date", _TEXT),
+    ("end_date", _TEXT),
+    ("status", _TEXT),
+)
+_RISKS = _schema(
+    ("declaration_id", _INT),
+    ("employer", _TEXT),
+    ("inss", _TEXT),
+    ("scenario", _TEXT),
+    ("status", _TEXT),
+    ("at_ms", _INT),
+)
+_AUDIT = _schema(("seq", _INT), ("record", _TEXT))
+_DELIVERIES = _schema(
+    ("seq", _INT),
+    ("institution", _TEXT),
+    ("mutation_type", _TEXT),
+    ("published_at_ms", _INT),
+    ("acked_at_ms", _INT),
+    ("dead_at_ms", _INT),
+    ("subject_key", _BLOB),
+)
+_DIRECTORY = _schema(
+    ("subject_key", _BLOB),
+    ("institution", _TEXT),
+    ("capacity", _TEXT),
+    ("phase", pyarrow.int32()),
+    ("valid_from", pyarrow.int32()),
+    ("valid_to", pyarrow.int32()),
+)
+# The exchange record's fields (domain/audit.py), read once per record by DuckDB's JSON reader;
+# a field of another type in some other kind of record reads as NULL, and only exchanges stay.
+_EXCHANGE_FIELDS = (
+    '{"kind": "VARCHAR", "at_ms": "BIGINT", "consumer": "VARCHAR", "service": "VARCHAR",'
+    ' "purpose": "VARCHAR", "outcome": "VARCHAR", "subject_hash": "VARCHAR",'
+    ' "latency_us": "BIGINT"}'
+)
+_EXCHANGES = f"""
+    SELECT seq, r.at_ms, r.consumer, r.service, r.purpose, r.outcome,
+           r.subject_hash AS subject_hex, r.latency_us
+    FROM (SELECT seq, from_json(record, '{_EXCHANGE_FIELDS}') AS r FROM audit_batch)
+    WHERE r.kind = 'exchange'
+"""
+
+
+def _columns(table: pyarrow.Table) -> Columns:
+    """Every column as an Arrow array; the identifying ones as `Coded` (distinct values)."""
+    out: Columns = {}
+    for name in table.column_names:
+        column = table.column(name).combine_chunks()
+        if name in _IDENTIFYING:
+            encoded = pyarrow.compute.dictionary_encode(column)
+            out[name] = Coded(encoded.dictionary.to_pylist(), encoded.indices)
+        else:
+            out[name] = column
+    return out
 
 
 class SqlStatisticsSource(StatisticsSource):
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._committees: dict[str, str] = {}  # the joint committees' JSON lists repeat a lot
+        self._reads = ArrowReads(db)
+        self._json: duckdb.DuckDBPyConnection | None = None  # opened by the first exchanges read
+        self._json_lock = threading.Lock()
 
     async def read(self, stream: str, after: int, limit: int) -> SourceBatch | None:
         if stream == "declarations":
@@ -45,77 +132,64 @@ class SqlStatisticsSource(StatisticsSource):
         if row is None or row[0] is None:
             return None
         last = row[0]
-        wages = await self._db.fetchall(
+        first_committee = (
+            "CAST(json_extract(joint_committees, '$[0]') AS TEXT)"
+            if self._reads.dialect == "sqlite"
+            else "(joint_committees::jsonb ->> 0)"
+        )
+        wages = await self._reads.table(
             "SELECT declaration_id, quarter, employer, inss, worker_code, gross, days,"
-            " joint_committees FROM quarterly_wages"
+            f" {first_committee} FROM quarterly_wages"
             " WHERE declaration_id > ? AND declaration_id <= ?",
             (after, last),
+            _WAGES,
         )
-        committees = self._committees
-        wage_columns = _columns(
-            ["declaration_id", "quarter", "employer", "inss", "worker_code", "gross", "days", "jc"],
-            wages,
-        )
-        first = []
-        for text in wage_columns.pop("jc"):
-            found = committees.get(text)
-            if found is None:
-                listed = orjson.loads(text)
-                found = committees[text] = str(listed[0]) if listed else "-"
-            first.append(found)
-        wage_columns["joint_committee"] = first
-        periods = await self._db.fetchall(
+        periods = await self._reads.table(
             "SELECT d.id, p.id, p.employer, p.inss, p.worker_type, p.joint_committee,"
             " p.start_date, p.end_date, p.status FROM declarations d"
             " JOIN dimona_periods p ON p.id = d.period_id WHERE d.id > ? AND d.id <= ?",
             (after, last),
+            _PERIODS,
         )
-        risks = await self._db.fetchall(
+        risks = await self._reads.table(
             "SELECT id, employer, inss, form, status, received_at_ms FROM declarations"
             " WHERE id > ? AND id <= ? AND kind = 'social-risk'",
             (after, last),
+            _RISKS,
         )
         tables = {
-            "wages": wage_columns,
-            "periods": _columns(
-                [
-                    "declaration_id",
-                    "period_id",
-                    "employer",
-                    "inss",
-                    "worker_type",
-                    "joint_committee",
-                    "start_date",
-                    "end_date",
-                    "status",
-                ],
-                periods,
-            ),
-            "social_risks": _columns(
-                ["declaration_id", "employer", "inss", "scenario", "status", "at_ms"], risks
-            ),
+            "wages": _columns(wages),
+            "periods": _columns(periods),
+            "social_risks": _columns(risks),
         }
-        return SourceBatch(tables, last, len(wages) + len(periods) + len(risks))
+        return SourceBatch(tables, last, wages.num_rows + periods.num_rows + risks.num_rows)
 
     async def _exchanges(self, after: int, limit: int) -> SourceBatch | None:
-        rows = await self._db.fetchall(
-            "SELECT seq, record FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)
+        text = (
+            "CAST(record AS TEXT)"
+            if self._reads.dialect == "sqlite"
+            else ("convert_from(record, 'UTF8')")
         )
-        if not rows:
+        audit = await self._reads.table(
+            f"SELECT seq, {text} FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after, limit),
+            _AUDIT,
+        )
+        if audit.num_rows == 0:
             return None
-        names = ["seq", "at_ms", "consumer", "service", "purpose", "outcome", "subject_hex"]
-        out: Columns = {name: [] for name in [*names, "latency_us"]}
-        loads = orjson.loads
-        for seq, record in rows:
-            body = loads(record)
-            if body.get("kind") != "exchange":
-                continue
-            out["seq"].append(seq)
-            for name in names[1:-1]:
-                out[name].append(body.get(name))
-            out["subject_hex"].append(body.get("subject_hash"))
-            out["latency_us"].append(body.get("latency_us"))
-        return SourceBatch({"exchanges": out}, rows[-1][0], len(out["seq"]))
+        exchanges = await asyncio.to_thread(self._parse, audit)
+        reached = audit.column("seq")[audit.num_rows - 1].as_py()
+        return SourceBatch({"exchanges": _columns(exchanges)}, reached, exchanges.num_rows)
+
+    def _parse(self, audit: pyarrow.Table) -> pyarrow.Table:
+        with self._json_lock:
+            if self._json is None:
+                self._json = duckdb.connect(":memory:")
+            self._json.register("audit_batch", audit)
+            try:
+                return self._json.sql(_EXCHANGES).to_arrow_table()
+            finally:
+                self._json.unregister("audit_batch")
 
     async def _deliveries(self, after: int, limit: int) -> SourceBatch | None:
         pending = await self._db.fetchone(
@@ -124,36 +198,33 @@ class SqlStatisticsSource(StatisticsSource):
             (after,),
         )
         before = _NEVER if pending is None or pending[0] is None else pending[0]
-        rows = await self._db.fetchall(
+        deliveries = await self._reads.table(
             "SELECT d.seq, COALESCE(s.institution, '-'), m.mutation_type, m.published_at_ms,"
             " d.acked_at_ms, d.dead_at_ms, d.subject_key FROM deliveries d"
             " JOIN mutations m ON m.publisher = d.publisher AND m.id = d.mutation_id"
             " LEFT JOIN subscriptions s ON s.id = d.subscription"
             " WHERE d.seq > ? AND d.seq < ? ORDER BY d.seq LIMIT ?",
             (after, before, limit),
+            _DELIVERIES,
         )
-        if not rows:
+        if deliveries.num_rows == 0:
             return None
-        names = [
-            "seq",
-            "institution",
-            "mutation_type",
-            "published_at_ms",
-            "acked_at_ms",
-            "dead_at_ms",
-            "subject_key",
-        ]
-        columns = _columns(names, rows)
-        columns["subject_key"] = [bytes(k) for k in columns["subject_key"]]
-        return SourceBatch({"deliveries": columns}, rows[-1][0], len(rows))
+        reached = deliveries.column("seq")[deliveries.num_rows - 1].as_py()
+        return SourceBatch({"deliveries": _columns(deliveries)}, reached, deliveries.num_rows)
 
     async def directory(self) -> Columns:
-        rows = await self._db.fetchall(
-            "SELECT subject_key, institution, capacity, phase, valid_from, valid_to"
-            " FROM integrations"
+        return _columns(
+            await self._reads.table(
+                "SELECT subject_key, institution, capacity, phase, valid_from, valid_to"
+                " FROM integrations",
+                (),
+                _DIRECTORY,
+            )
         )
-        columns = _columns(
-            ["subject_key", "institution", "capacity", "phase", "valid_from", "valid_to"], rows
-        )
-        columns["subject_key"] = [bytes(k) for k in columns["subject_key"]]
-        return columns
+
+    def close(self) -> None:
+        self._reads.close()
+        with self._json_lock:
+            if self._json is not None:
+                self._json.close()
+                self._json = None

@@ -59,6 +59,7 @@ class SqlStore(Store):
         await self.db.fetchone("SELECT 1")
 
     async def close(self) -> None:
+        self.statistics.close()
         await self.audit.close()
         await self.db.close()
         if self._credential_mark is not None:

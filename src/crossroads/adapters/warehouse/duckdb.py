@@ -1,55 +1,89 @@
-"""The warehouse in DuckDB, embedded: one file, nothing to install, columnar and parallel.
+"""The warehouse in DuckDB, embedded: columnar and parallel, nothing to install.
 
-DuckDB opens its file for one process at a time: the hub that serves the analysts holds it once
-asked, and then `crossroads statistics extract --hub URL` asks that hub (POST
-/admin/statistics/extract) instead of opening the file itself. Every call runs in a worker
-thread under one lock, off the event loop. Rows arrive as columns and go in through Arrow, in
+Two kinds of file (snapshots.py): the working file of extracts and positions, written by one
+process at a time (an extraction takes `<file>.lock` and gives it back when done: `release`);
+and the marts' snapshots, read-only, which every hub process answers analysts from. With
+":memory:" (tests, benchmarks) one connection holds everything, marts included. Each call runs
+in a worker thread, off the event loop: writes under one lock, reads under another, so
+analysts are answered during an extraction. Rows arrive as columns and go in through Arrow, in
 bulk, never row by row.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow
+import pyarrow.compute
 
 from ...domain.errors import Refusal
 from ...domain.statistics.marts import MARTS, Mart
 from ...domain.statistics.suppression import CubeCell
-from ...services.ports import Columns, Warehouse
-from .marts_sql import EXTRACTS, materialise
+from ...services.ports import Coded, Columns, Warehouse
+from .marts_sql import EXTRACTS, SOURCES, materialise
+from .snapshots import Snapshots, open_snapshot
+
+
+def _quoted(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _length(column: Any) -> int:
+    return len(column.codes) if isinstance(column, Coded) else len(column)
+
+
+def _arrow(column: Any) -> Any:
+    if isinstance(column, Coded):
+        return pyarrow.compute.take(pyarrow.array(column.values, pyarrow.string()), column.codes)
+    return column
 
 
 class DuckDbWarehouse(Warehouse):
     def __init__(self, path: Path | str, threads: int | None = None) -> None:
-        """`path` is the DuckDB file (":memory:" for a warehouse that lives as long as this
+        """`path` is the working file (":memory:" for a warehouse that lives as long as this
         object: tests and benchmarks)."""
-        self._path = str(path)
+        self._memory = str(path) == ":memory:"
+        self._path = Path(path)
         self._threads = threads
-        self._lock = asyncio.Lock()
-        self._opened: duckdb.DuckDBPyConnection | None = None
+        self._snapshots = None if self._memory else Snapshots(self._path)
+        self._write_lock = asyncio.Lock()
+        # In memory one connection serves both, and a DuckDB connection is used by one thread
+        # at a time.
+        self._read_lock = self._write_lock if self._memory else asyncio.Lock()
+        self._writer: duckdb.DuckDBPyConnection | None = None
+        self._lock_file: int | None = None
+        self._reader: duckdb.DuckDBPyConnection | None = None
+        self._reading: tuple[int, Path] | None = None
 
-    @property
+    # The writer: the working file, held between the first write and `release`.
+
     def _con(self) -> duckdb.DuckDBPyConnection:
-        # Opened on first use, not when the hub is built: each of several hub worker processes
-        # builds a hub, and only the one that is asked holds DuckDB's lock on the file.
-        if self._opened is None:
-            self._opened = self._open()
-        return self._opened
+        if self._writer is None:
+            self._writer = self._open_writer()
+        return self._writer
 
-    def _open(self) -> duckdb.DuckDBPyConnection:
-        if self._path != ":memory:":
-            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            con = duckdb.connect(self._path)
-        except duckdb.IOException as exc:  # another process holds the file's lock
-            raise Refusal(
-                "warehouse_unavailable",
-                f"the statistics warehouse is held by another process ({str(exc)[:200]}).",
-            ) from None
+    def _open_writer(self) -> duckdb.DuckDBPyConnection:
+        if not self._memory:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            held = os.open(f"{self._path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                con = duckdb.connect(str(self._path))
+            except (BlockingIOError, duckdb.IOException) as exc:
+                os.close(held)
+                raise Refusal(
+                    "warehouse_unavailable",
+                    "another process is extracting into the statistics warehouse"
+                    f" ({str(exc)[:200]}); try again when it is done.",
+                ) from None
+            self._lock_file = held
+        else:
+            con = duckdb.connect(":memory:")
         if self._threads:
             con.execute(f"SET threads = {int(self._threads)}")
         for table, columns in EXTRACTS.items():
@@ -57,92 +91,179 @@ class DuckDbWarehouse(Warehouse):
         con.execute(
             "CREATE TABLE IF NOT EXISTS positions (stream VARCHAR PRIMARY KEY, position BIGINT)"
         )
+        # The extracts loaded since their marts were last built (durable: a run that crashed
+        # before rebuilding leaves them for the next).
+        con.execute("CREATE TABLE IF NOT EXISTS stale (extract VARCHAR PRIMARY KEY)")
         con.execute("CREATE TABLE IF NOT EXISTS generation (n BIGINT)")
         if con.execute("SELECT count(*) FROM generation").fetchone() == (0,):
             con.execute("INSERT INTO generation VALUES (0)")
-        for name in MARTS:
-            found = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                (f"mart_{name}",),
-            ).fetchone()
-            if not (found and found[0]):
+        if self._memory:
+            for name in MARTS:
                 con.execute(materialise(name))
         return con
 
-    async def _run(self, work) -> Any:
-        async with self._lock:
+    async def _write(self, work) -> Any:
+        async with self._write_lock:
             return await asyncio.to_thread(work)
 
     async def position(self, stream: str) -> int:
         def read() -> int:
-            row = self._con.execute(
-                "SELECT position FROM positions WHERE stream = ?", (stream,)
-            ).fetchone()
+            row = (
+                self._con()
+                .execute("SELECT position FROM positions WHERE stream = ?", (stream,))
+                .fetchone()
+            )
             return row[0] if row else 0
 
-        return await self._run(read)
+        return await self._write(read)
 
     def _insert(self, table: str, columns: Columns) -> None:
-        if not columns or not next(iter(columns.values())):
+        if not columns or not _length(next(iter(columns.values()))):
             return
-        arrow = pyarrow.table(columns)
-        self._con.register("incoming", arrow)
+        arrow = pyarrow.table({name: _arrow(values) for name, values in columns.items()})
+        con = self._con()
+        con.register("incoming", arrow)
         try:
-            self._con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
         finally:
-            self._con.unregister("incoming")
+            con.unregister("incoming")
+        con.execute("INSERT OR IGNORE INTO stale VALUES (?)", (table,))
+
+    def _transaction(self, work) -> None:
+        con = self._con()
+        con.execute("BEGIN TRANSACTION")
+        try:
+            work(con)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
     async def load(self, stream: str, tables: dict[str, Columns], position: int) -> None:
-        def work() -> None:
-            self._con.execute("BEGIN TRANSACTION")
-            try:
-                for table, columns in tables.items():
-                    if table not in EXTRACTS:
-                        raise ValueError(f"no extract table {table!r}")
-                    self._insert(table, columns)
-                self._con.execute(
-                    "INSERT OR REPLACE INTO positions VALUES (?, ?)", (stream, position)
-                )
-                self._con.execute("UPDATE generation SET n = n + 1")
-                self._con.execute("COMMIT")
-            except BaseException:
-                self._con.execute("ROLLBACK")
-                raise
+        def work(con: duckdb.DuckDBPyConnection) -> None:
+            for table, columns in tables.items():
+                if table not in EXTRACTS:
+                    raise ValueError(f"no extract table {table!r}")
+                self._insert(table, columns)
+            con.execute("INSERT OR REPLACE INTO positions VALUES (?, ?)", (stream, position))
 
-        await self._run(work)
+        await self._write(lambda: self._transaction(work))
 
     async def replace(self, table: str, columns: Columns) -> None:
-        def work() -> None:
-            self._con.execute("BEGIN TRANSACTION")
-            try:
-                self._con.execute(f"DELETE FROM {table}")
-                self._insert(table, columns)
-                self._con.execute("UPDATE generation SET n = n + 1")
-                self._con.execute("COMMIT")
-            except BaseException:
-                self._con.execute("ROLLBACK")
-                raise
+        def work(con: duckdb.DuckDBPyConnection) -> None:
+            con.execute(f"DELETE FROM {table}")
+            con.execute("INSERT OR IGNORE INTO stale VALUES (?)", (table,))
+            self._insert(table, columns)
 
         if table not in EXTRACTS:
             raise ValueError(f"no extract table {table!r}")
-        await self._run(work)
+        await self._write(lambda: self._transaction(work))
 
     async def refresh(self) -> None:
-        def work() -> None:
-            self._con.execute("BEGIN TRANSACTION")
-            try:
-                for name in MARTS:
-                    self._con.execute(materialise(name))
-                self._con.execute("UPDATE generation SET n = n + 1")
-                self._con.execute("COMMIT")
-            except BaseException:
-                self._con.execute("ROLLBACK")
-                raise
+        await self._write(self._refresh)
 
-        await self._run(work)
+    def _refresh(self) -> None:
+        con = self._con()
+        stale = {row[0] for row in con.execute("SELECT extract FROM stale").fetchall()}
+        rebuilt = [name for name in MARTS if SOURCES[name] in stale]
+        first = self._snapshots is not None and self._snapshots.current() is None
+        if not rebuilt and not first:
+            return  # the marts stand as they are: no new snapshot, no new generation
+        generation = con.execute("SELECT n FROM generation").fetchone()[0] + 1
+        if self._snapshots is None:
+            for name in rebuilt:
+                con.execute(materialise(name))
+        else:
+            self._write_snapshot(con, generation, set(rebuilt))
+
+        def settled(c: duckdb.DuckDBPyConnection) -> None:
+            c.execute("DELETE FROM stale")
+            c.execute("UPDATE generation SET n = ?", (generation,))
+
+        self._transaction(settled)
+
+    def _write_snapshot(
+        self, con: duckdb.DuckDBPyConnection, generation: int, rebuilt: set[str]
+    ) -> None:
+        assert self._snapshots is not None
+        previous = self._snapshots.current()
+        target = self._snapshots.next_file(generation)
+        con.execute(f"ATTACH {_quoted(target)} AS snap")
+        try:
+            if previous is not None:
+                con.execute(f"ATTACH {_quoted(previous[1])} AS prev (READ_ONLY)")
+            kept = {
+                row[0]
+                for row in con.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = 'prev'"
+                ).fetchall()
+            }
+            for name in MARTS:
+                if name in rebuilt or f"mart_{name}" not in kept:
+                    con.execute(materialise(name, f"snap.mart_{name}"))
+                else:
+                    con.execute(f"CREATE TABLE snap.mart_{name} AS FROM prev.mart_{name}")
+            con.execute("CREATE TABLE snap.positions AS FROM positions")
+        finally:
+            con.execute("DETACH DATABASE IF EXISTS prev")
+            con.execute("DETACH snap")
+        self._snapshots.publish(target)
+
+    async def export(self, folder: Path) -> list[Path]:
+        written: list[Path] = []
+
+        def copy(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
+            folder.mkdir(parents=True, exist_ok=True)
+            for name in tables:
+                target = folder / f"{name}.parquet"
+                con.execute(f"COPY {name} TO {_quoted(target)} (FORMAT parquet)")
+                written.append(target)
+
+        await self._write(lambda: copy(self._con(), list(EXTRACTS)))
+        await self._read(lambda con: copy(con, [f"mart_{m}" for m in MARTS]))
+        return written
+
+    async def release(self) -> None:
+        def work() -> None:
+            if self._writer is not None and not self._memory:
+                self._writer.close()
+                self._writer = None
+                if self._lock_file is not None:
+                    os.close(self._lock_file)  # closing the descriptor drops the flock
+                    self._lock_file = None
+
+        await self._write(work)
+
+    # The readers: the newest snapshot, read-only, in any process.
+
+    def _read_connection(self) -> duckdb.DuckDBPyConnection:
+        if self._snapshots is None:
+            return self._con()
+        newest = self._snapshots.current()
+        if self._reader is None or newest != self._reading:
+            if self._reader is not None:
+                self._reader.close()
+            self._reader = open_snapshot(newest[1] if newest else None)
+            if self._threads:
+                self._reader.execute(f"SET threads = {int(self._threads)}")
+            self._reading = newest
+        return self._reader
+
+    async def _read(self, work) -> Any:
+        async with self._read_lock:
+            return await asyncio.to_thread(lambda: work(self._read_connection()))
 
     async def version(self) -> int:
-        return await self._run(lambda: self._con.execute("SELECT n FROM generation").fetchone()[0])
+        if self._snapshots is None:
+            return await self._read(
+                lambda con: con.execute("SELECT n FROM generation").fetchone()[0]
+            )
+        newest = self._snapshots.current()
+        return newest[0] if newest else 0
+
+    async def marts_positions(self) -> dict[str, int]:
+        rows = await self._read(lambda con: con.execute("FROM positions").fetchall())
+        return {stream: position for stream, position in rows}
 
     async def cube(self, mart: Mart) -> list[CubeCell]:
         dims = ", ".join(mart.dimensions)
@@ -153,11 +274,11 @@ class DuckDbWarehouse(Warehouse):
         )
         n = len(mart.dimensions)
 
-        def work() -> list[CubeCell]:
-            rows = self._con.execute(sql).fetchall()
+        def work(con: duckdb.DuckDBPyConnection) -> list[CubeCell]:
+            rows = con.execute(sql).fetchall()
             return [CubeCell(tuple(r[:n]), r[n], tuple(int(v) for v in r[n + 1 :])) for r in rows]
 
-        return await self._run(work)
+        return await self._read(work)
 
     async def aggregate(
         self, mart: Mart, measure: str | None, filters: dict[str, str], contributions: int
@@ -170,24 +291,15 @@ class DuckDbWarehouse(Warehouse):
             clamped = f"coalesce(sum(least(greatest({measure}, 0), {upper})), 0)::BIGINT"
         sql = f"SELECT count(*), {clamped} FROM mart_{mart.name} WHERE contribution <= ?{where}"
         params = [contributions, *filters.values()]
-        row = await self._run(lambda: self._con.execute(sql, params).fetchone())
+        row = await self._read(lambda con: con.execute(sql, params).fetchone())
         return int(row[0]), int(row[1])
 
-    async def export(self, folder: Path) -> list[Path]:
-        written = []
-
-        def work() -> None:
-            folder.mkdir(parents=True, exist_ok=True)
-            for name in [*EXTRACTS, *(f"mart_{m}" for m in MARTS)]:
-                target = folder / f"{name}.parquet"
-                quoted = str(target).replace("'", "''")
-                self._con.execute(f"COPY {name} TO '{quoted}' (FORMAT parquet)")
-                written.append(target)
-
-        await self._run(work)
-        return written
-
     async def close(self) -> None:
-        if self._opened is not None:
-            await self._run(self._opened.close)
-            self._opened = None
+        await self.release()
+        async with self._read_lock:
+            if self._reader is not None:
+                await asyncio.to_thread(self._reader.close)
+                self._reader = None
+        if self._memory and self._writer is not None:
+            await asyncio.to_thread(self._writer.close)
+            self._writer = None

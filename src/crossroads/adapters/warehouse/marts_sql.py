@@ -74,11 +74,23 @@ EXTRACTS = {
 }
 
 
-def materialise(name: str) -> str:
-    """The statement that rebuilds mart `name` from the extracts."""
+# The extract each mart is built from: a mart is rebuilt when its extract changed.
+SOURCES = {
+    "employment": "wages",
+    "jobs": "periods",
+    "social_risks": "social_risks",
+    "directory": "directory",
+    "exchanges": "exchanges",
+    "deliveries": "deliveries",
+}
+
+
+def materialise(name: str, table: str | None = None) -> str:
+    """The statement that (re)builds mart `name` from the extracts as `table` (by default
+    `mart_<name>`; a snapshot's is qualified by its database)."""
     mart = MARTS[name]
     order = ", ".join(mart.dimensions)
     return (
-        f"CREATE OR REPLACE TABLE mart_{name} AS SELECT *, row_number() OVER "
+        f"CREATE OR REPLACE TABLE {table or f'mart_{name}'} AS SELECT *, row_number() OVER "
         f"(PARTITION BY person ORDER BY {order}) AS contribution FROM ({BODIES[name]}) units"
     )

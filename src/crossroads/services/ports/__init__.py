@@ -34,6 +34,7 @@ from .operators import OperatorRepository
 from .push_queue import PushQueue
 from .registry import RegistryRepository
 from .statistics import (
+    Coded,
     Columns,
     Noise,
     Noisy,
@@ -49,6 +50,7 @@ __all__ = [
     "AuditLog",
     "BatchFailed",
     "BatchWorker",
+    "Coded",
     "Columns",
     "DataReportStore",
     "DeclarationStore",

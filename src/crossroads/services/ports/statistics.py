@@ -11,7 +11,22 @@ from typing import Any
 from ...domain.statistics.marts import Mart
 from ...domain.statistics.suppression import CubeCell
 
-Columns = dict[str, list[Any]]  # a table as columns of equal length: bulk, not row by row
+# A table as columns of equal length, in bulk, never row by row: each column a list, a `Coded`
+# column, or a column the adapters pass through untouched (an Arrow array, opaque here).
+Columns = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A column given as its distinct values and, per row, the index of its row's value.
+
+    The identifying columns come so from the source: the extraction replaces each distinct
+    value by its pseudonym once (a person named in a thousand rows is hashed once) and never
+    touches the rows; `codes` is opaque to the services (the adapters' Arrow indices, nulls
+    where the row has no value)."""
+
+    values: list[Any]
+    codes: Any
 
 
 @dataclass(frozen=True)
@@ -19,8 +34,8 @@ class SourceBatch:
     """Records of one stream after a position: its tables' new rows and the position reached.
 
     Columns that identify someone are named by what they hold (`inss`, `subject_key`,
-    `subject_hex`, `employer`) so that the extraction can pseudonymise every one of them before
-    anything reaches the warehouse."""
+    `subject_hex`, `employer`), each a list or a `Coded` column, so that the extraction can
+    pseudonymise every one of them before anything reaches the warehouse."""
 
     tables: dict[str, Columns]
     position: int  # the source's own order (declaration id, audit seq, delivery seq) reached
@@ -48,7 +63,8 @@ class Warehouse(abc.ABC):
 
     @abc.abstractmethod
     async def position(self, stream: str) -> int:
-        """The source position the warehouse holds `stream` up to (0 before the first load)."""
+        """The source position the warehouse holds `stream` up to (0 before the first load);
+        the extraction's own reading, which makes this process the one writing."""
 
     @abc.abstractmethod
     async def load(self, stream: str, tables: dict[str, Columns], position: int) -> None:
@@ -61,7 +77,18 @@ class Warehouse(abc.ABC):
 
     @abc.abstractmethod
     async def refresh(self) -> None:
-        """Rebuild the marts from the extracts (the latest version of each record)."""
+        """Rebuild from the extracts (the latest version of each record) every mart whose
+        extract changed since the mart was last built, even by a run that crashed before."""
+
+    @abc.abstractmethod
+    async def release(self) -> None:
+        """Let another process write: an extraction holds the warehouse from its first write
+        to this (every process may read the marts meanwhile)."""
+
+    @abc.abstractmethod
+    async def marts_positions(self) -> dict[str, int]:
+        """The source positions the marts were last built up to, by stream (what analysts and
+        publications read; a stream never extracted is absent)."""
 
     @abc.abstractmethod
     async def version(self) -> int:
