@@ -70,8 +70,12 @@ async def test_extraction_is_pseudonymised_incremental_resumable_and_audited(sto
     await warehouse.close()
 
     con = duckdb.connect(str(path), read_only=True)
-    assert con.execute("SELECT count(*) FROM mart_employment").fetchone() == (51,)
-    assert con.execute("SELECT count(*) FROM mart_exchanges").fetchone() == (12,)
+    # The marts are in the newest snapshot, which the pointer file names.
+    snapshots = path.with_name("w.duckdb.marts")
+    newest = snapshots / (snapshots / "current").read_text()
+    con.execute(f"ATTACH '{newest}' AS marts (READ_ONLY)")
+    assert con.execute("SELECT count(*) FROM marts.mart_employment").fetchone() == (51,)
+    assert con.execute("SELECT count(*) FROM marts.mart_exchanges").fetchone() == (12,)
     # The same person has the same pseudonym in the wages and in the exchanges, and neither the
     # INSS nor the hub's subject key appears anywhere in the warehouse.
     linked = con.execute(
@@ -79,7 +83,9 @@ async def test_extraction_is_pseudonymised_incremental_resumable_and_audited(sto
     ).fetchone()
     assert linked == (12,)
     dump = "".join(
-        str(r) for t in ("wages", "exchanges") for r in con.execute(f"FROM {t}").fetchall()
+        str(r)
+        for t in ("wages", "exchanges", "marts.mart_employment", "marts.mart_exchanges")
+        for r in con.execute(f"FROM {t}").fetchall()
     )
     for p in (0, 7, 999):
         assert inss(p) not in dump and HASHER.hex(inss(p)) not in dump

@@ -13,6 +13,7 @@ and a record per batch read would be a batch more to read, without end.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from .ports import AuditLog, Coded, Columns, StatisticsSource, Warehouse
 
 # What may identify someone, as the source names it; none of these reaches the warehouse.
 IDENTIFYING = ("inss", "subject_key", "subject_hex", "employer")
+_MEMO_LIMIT = 4_000_000  # pseudonyms kept during one run (about 0.5 GB at most)
 
 
 @dataclass(frozen=True)
@@ -88,24 +90,37 @@ class WarehouseExtraction:
 
     async def _run(self, max_batches: int | None) -> ExtractionReport:
         report = ExtractionReport()
+        # Pseudonyms already computed in this run, by what they replace: a person comes back in
+        # every batch, and each pseudonym costs two HMACs. Dropped with the run.
+        memo: dict[tuple[str, Any], str] = {}
         for stream in self._source.streams:
             position = start = await self._warehouse.position(stream)
             await self._record(stream, "extract", start, None, None)
             report.records[stream] = 0
             batches = 0
-            while max_batches is None or batches < max_batches:
-                batch = await self._source.read(stream, position, self._batch)
-                if batch is None:
-                    break
-                tables = {name: self._pseudonymise(cols) for name, cols in batch.tables.items()}
-                await self._warehouse.load(stream, tables, batch.position)
-                position = batch.position
-                report.records[stream] += batch.records
-                batches += 1
+            # The next batch is read while this one is loaded: the store's reader and DuckDB
+            # each work in threads of their own. Reading ahead moves no position.
+            ahead = asyncio.ensure_future(self._source.read(stream, position, self._batch))
+            try:
+                while max_batches is None or batches < max_batches:
+                    batch = await ahead
+                    if batch is None:
+                        break
+                    ahead = asyncio.ensure_future(
+                        self._source.read(stream, batch.position, self._batch)
+                    )
+                    tables = {n: self._pseudonymise(c, memo) for n, c in batch.tables.items()}
+                    await self._warehouse.load(stream, tables, batch.position)
+                    position = batch.position
+                    report.records[stream] += batch.records
+                    batches += 1
+            finally:
+                ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
             report.positions[stream] = position
             await self._record(stream, "extracted", start, position, report.records[stream])
         await self._record("directory", "extract", None, None, None)
-        directory = self._pseudonymise(await self._source.directory())
+        directory = self._pseudonymise(await self._source.directory(), memo)
         await self._warehouse.replace("directory", directory)
         report.records["directory"] = _length(directory["person"])
         await self._warehouse.refresh()
@@ -142,28 +157,44 @@ class WarehouseExtraction:
             )
         )
 
-    def _pseudonymise(self, columns: Columns) -> Columns:
+    def _pseudonymise(self, columns: Columns, memo: dict[tuple[str, Any], str]) -> Columns:
         out = {name: values for name, values in columns.items() if name not in IDENTIFYING}
         person, key = self._pseudonyms.person, self._hasher.key
         naming: dict[str, Callable[[Any], str]] = {
             "inss": lambda inss: person(key(inss)),
             "subject_key": person,
             "subject_hex": lambda hex_key: person(bytes.fromhex(hex_key)),
+            "employer": self._pseudonyms.employer,
         }
         for name, pseudonym in naming.items():
             if name in columns:
-                out["person"] = _replaced(columns[name], pseudonym)
-        if "employer" in columns:
-            out["employer"] = _replaced(columns["employer"], self._pseudonyms.employer)
+                replaced = _replaced(columns[name], name, pseudonym, memo)
+                out["employer" if name == "employer" else "person"] = replaced
+        if len(memo) > _MEMO_LIMIT:
+            memo.clear()  # bounded: past it, pseudonyms are computed again
         return out
 
 
-def _replaced(column: Coded | list[Any], pseudonym: Callable[[Any], str]) -> Coded | list[Any]:
+def _replaced(
+    column: Coded | list[Any],
+    kind: str,
+    pseudonym: Callable[[Any], str],
+    memo: dict[tuple[str, Any], str],
+) -> Coded | list[Any]:
     """The column with each value replaced by its pseudonym, each distinct value hashed once."""
+
+    def named(value: Any) -> str | None:
+        if value is None:
+            return None
+        found = memo.get((kind, value))
+        if found is None:
+            found = memo[(kind, value)] = pseudonym(value)
+        return found
+
     if isinstance(column, Coded):
-        return Coded([None if v is None else pseudonym(v) for v in column.values], column.codes)
-    named = {v: pseudonym(v) for v in set(column) if v is not None}
-    return list(map(named.get, column))
+        return Coded([named(v) for v in column.values], column.codes)
+    distinct = {v: named(v) for v in set(column)}
+    return list(map(distinct.__getitem__, column))
 
 
 def _length(column: Coded | list[Any]) -> int:

@@ -21,10 +21,6 @@ class Pseudonymiser:
         if len(warehouse_key) < 16:
             raise ValueError("the warehouse key must be at least 16 bytes")
         self._inner = hmac.new(warehouse_key, digestmod=hashlib.sha256)
-        # A declaration names each person in several rows, and an extraction reads millions:
-        # a plain dict spares the repeated HMACs (it lives as long as one extraction).
-        self._persons: dict[bytes, str] = {}
-        self._employers: dict[str, str] = {}
 
     def _mac(self, domain: bytes, value: bytes) -> str:
         mac = self._inner.copy()
@@ -32,16 +28,9 @@ class Pseudonymiser:
         return mac.digest()[:PSEUDONYM_BYTES].hex()
 
     def person(self, subject_key: bytes) -> str:
-        """The pseudonym of the person whose hub subject key (SubjectHasher.key) is given."""
-        found = self._persons.get(subject_key)
-        if found is None:
-            found = self._persons[subject_key] = self._mac(b"person:", subject_key)
-        return found
+        """The pseudonym of the person whose hub subject key (SubjectHasher.key) is given (the
+        extraction remembers each for the length of a run, not this object for its life)."""
+        return self._mac(b"person:", subject_key)
 
     def employer(self, enterprise_number: str) -> str:
-        found = self._employers.get(enterprise_number)
-        if found is None:
-            found = self._employers[enterprise_number] = self._mac(
-                b"employer:", enterprise_number.encode()
-            )
-        return found
+        return self._mac(b"employer:", enterprise_number.encode())
