@@ -58,7 +58,7 @@ class WarehouseExtraction:
         hasher: SubjectHasher,
         pseudonyms: Pseudonymiser,
         basis: ExtractionBasis,
-        batch: int = 100_000,
+        batch: int = 200_000,
         parquet: Path | None = None,
     ) -> None:
         """`parquet`: the folder every extract and mart is written to as Parquet after each
