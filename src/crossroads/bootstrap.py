@@ -72,6 +72,7 @@ from .services.registry_queries import RegistryQueries
 from .services.statistics_extraction import ExtractionBasis, WarehouseExtraction
 from .services.statistics_publication import StatisticsPublication
 from .services.statistics_queries import Protection, StatisticsQueries
+from .services.statistics_schedule import StatisticsSchedule
 from .services.transparency import AuditProofs, Sequencer
 
 log = logging.getLogger("crossroads.bootstrap")
@@ -125,6 +126,7 @@ class Hub:
     statistics_extraction: WarehouseExtraction
     statistics: StatisticsQueries
     statistics_publication: StatisticsPublication
+    statistics_schedule: StatisticsSchedule
     open_data: OpenData
     activity: RecentActivity  # the portal's charts: the last days' exchanges, refusals, delays
     # The demo's development identity provider, set by the demo's own wiring (demo/wiring.py);
@@ -368,22 +370,23 @@ async def bootstrap(
         ),
     )
     open_data = FolderOpenData(statistics_folder(settings) / "published")
+    extraction = statistics_extraction(settings, store, warehouse, clock, hasher, loaded)
+    publication = StatisticsPublication(
+        statistics,
+        warehouse,
+        open_data,
+        store.audit,
+        clock,
+        published_tables(settings),
+        settings.statistics_legal_basis,
+    )
     return Hub(
         warehouse=warehouse,
-        statistics_extraction=statistics_extraction(
-            settings, store, warehouse, clock, hasher, loaded
-        ),
+        statistics_extraction=extraction,
         statistics=statistics,
         open_data=open_data,
-        statistics_publication=StatisticsPublication(
-            statistics,
-            warehouse,
-            open_data,
-            store.audit,
-            clock,
-            published_tables(settings),
-            settings.statistics_legal_basis,
-        ),
+        statistics_publication=publication,
+        statistics_schedule=StatisticsSchedule(extraction, publication),
         settings=settings,
         store=store,
         keys=keys,

@@ -570,6 +570,16 @@ class Settings(BaseSettings):
             "tables shipped with the hub."
         ),
     )
+    statistics_extract_seconds: float = Field(
+        0,
+        ge=0,
+        le=30 * 86400,
+        description=(
+            "How often the leading hub process extracts into the statistics warehouse and then "
+            "publishes the open-data tables; 0: never on its own (the operator runs `crossroads "
+            "statistics extract`)."
+        ),
+    )
     declaration_interval_seconds: float = Field(
         0.2,
         gt=0,

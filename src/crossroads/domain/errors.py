@@ -249,8 +249,8 @@ _CODES = [
     ErrorCode(
         "warehouse_unavailable",
         503,
-        "The statistics warehouse is held by another process (DuckDB opens its file for one "
-        "at a time): ask the hub process that holds it, or try again once it is released.",
+        "Another process is extracting into the statistics warehouse (one writes at a time; "
+        "every hub process keeps answering analysts): try again when it is done.",
     ),
     ErrorCode(
         "internal_error",

@@ -176,6 +176,13 @@ def create_app(
             )
             for task in (running.declaration_batches, running.declaration_publisher)
         ]
+        extracting = asyncio.create_task(
+            running.statistics_schedule.run(
+                stop,
+                lambda: running.sequencer.leading,
+                running.settings.statistics_extract_seconds,
+            )
+        )
         try:
             yield
         finally:
@@ -187,6 +194,7 @@ def create_app(
             await sampling
             for task in declaring:
                 await task
+            await extracting
             if hub is None:
                 await app.state.hub.close()
 
