@@ -2,10 +2,11 @@
 
 - `ask`: an analyst's application asks a hub for an aggregate (POST /v1/statistics/queries),
   with its access token, like `crossroads ask`.
-- `extract`, `publish`: the operator's. On the store by default (the warehouse file is opened
-  here); with `--hub URL` the running hub is asked instead (POST /admin/statistics/…, with
-  CROSSROADS_ADMIN_TOKEN, else data_dir/secrets.json), because DuckDB lets one process
-  at a time hold the warehouse file and a hub that has answered an analyst holds it.
+- `extract`, `publish`: the operator's. On the store by default (the warehouse is written
+  here, beside a running hub, whose processes keep answering from the marts' snapshots); with
+  `--hub URL` the running hub is asked instead (POST /admin/statistics/…, with
+  CROSSROADS_ADMIN_TOKEN, else data_dir/secrets.json). One process writes the warehouse at a
+  time: while another extracts, `warehouse_unavailable`.
 """
 
 from __future__ import annotations
