@@ -89,6 +89,9 @@ async def test_extraction_is_pseudonymised_incremental_resumable_and_audited(sto
     )
     for p in (0, 7, 999):
         assert inss(p) not in dump and HASHER.hex(inss(p)) not in dump
+    # The pseudonym is the one the warehouse key has always given: HMAC of the subject key.
+    expected = Pseudonymiser(b"w" * 32).person(HASHER.key(inss(7)))
+    assert expected in dump
     parquet = con.execute(f"SELECT count(*) FROM '{tmp_path}/parquet/mart_employment.parquet'")
     assert parquet.fetchone() == (51,)
     con.close()
@@ -122,6 +125,28 @@ async def test_the_privacy_budget_is_durable_and_refused_past_its_limit(store):
     assert refused.value.code == "privacy_budget_exhausted"
     assert await budgets.spent("a:b", "P1") == 600_000
     assert await budgets.spend("a:b", "P2", 500_000, 1_000_000, 3) == 500_000
+
+
+async def test_one_writer_at_a_time_and_every_reader_meanwhile(store, tmp_path):
+    await seed(store)
+    path = tmp_path / "w.duckdb"
+    first, second = DuckDbWarehouse(path), DuckDbWarehouse(path)
+    await extraction(store, first, batch=100).run()
+    assert await first.position("declarations") > 0  # the first writes again: it holds the file
+    with pytest.raises(Refusal) as refused:
+        await extraction(store, second).run()
+    assert refused.value.code == "warehouse_unavailable"
+    # Meanwhile the second answers from the newest snapshot.
+    cells = await second.cube(MARTS["exchanges"])
+    assert any(c.key == (None,) * 5 and c.values[0] == 12 for c in cells)
+    await first.release()
+    await add_exchanges(store, HASHER, list(range(20, 25)))
+    assert (await extraction(store, second).run()).records["exchanges"] == 5
+    cells = await first.cube(MARTS["exchanges"])  # the first reads the second's new snapshot
+    assert any(c.key == (None,) * 5 and c.values[0] == 17 for c in cells)
+    assert await first.version() == await second.version() == 2
+    await first.close()
+    await second.close()
 
 
 @pytest.fixture
