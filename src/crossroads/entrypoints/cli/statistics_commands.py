@@ -18,6 +18,7 @@ from pathlib import Path
 
 import typer
 
+from ...domain.errors import Refusal
 from .client_commands import DataDirOption, HubOption, KeyOption, connect
 from .hub_client import HubAddress, HubClient
 from .output import fail, out, print_json_text
@@ -118,7 +119,10 @@ def _on_store(use):
         finally:
             await running.close()
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except Refusal as refused:  # warehouse_unavailable: another process is extracting
+        fail(f"{refused.code}: {refused.message}", 1)
 
 
 def _admin_token() -> str | None:
