@@ -26,11 +26,7 @@ from ...domain.statistics.marts import MARTS, Mart
 from ...domain.statistics.suppression import CubeCell
 from ...services.ports import Coded, Columns, Warehouse
 from .marts_sql import EXTRACTS, SOURCES, materialise
-from .snapshots import Snapshots, open_snapshot
-
-
-def _quoted(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+from .snapshots import Snapshots, open_snapshot, quoted, write_snapshot
 
 
 def _length(column: Any) -> int:
@@ -174,40 +170,13 @@ class DuckDbWarehouse(Warehouse):
             for name in rebuilt:
                 con.execute(materialise(name))
         else:
-            self._write_snapshot(con, generation, set(rebuilt))
+            write_snapshot(con, self._snapshots, generation, set(rebuilt))
 
         def settled(c: duckdb.DuckDBPyConnection) -> None:
             c.execute("DELETE FROM stale")
             c.execute("UPDATE generation SET n = ?", (generation,))
 
         self._transaction(settled)
-
-    def _write_snapshot(
-        self, con: duckdb.DuckDBPyConnection, generation: int, rebuilt: set[str]
-    ) -> None:
-        assert self._snapshots is not None
-        previous = self._snapshots.current()
-        target = self._snapshots.next_file(generation)
-        con.execute(f"ATTACH {_quoted(target)} AS snap")
-        try:
-            if previous is not None:
-                con.execute(f"ATTACH {_quoted(previous[1])} AS prev (READ_ONLY)")
-            kept = {
-                row[0]
-                for row in con.execute(
-                    "SELECT table_name FROM duckdb_tables() WHERE database_name = 'prev'"
-                ).fetchall()
-            }
-            for name in MARTS:
-                if name in rebuilt or f"mart_{name}" not in kept:
-                    con.execute(materialise(name, f"snap.mart_{name}"))
-                else:
-                    con.execute(f"CREATE TABLE snap.mart_{name} AS FROM prev.mart_{name}")
-            con.execute("CREATE TABLE snap.positions AS FROM positions")
-        finally:
-            con.execute("DETACH DATABASE IF EXISTS prev")
-            con.execute("DETACH snap")
-        self._snapshots.publish(target)
 
     async def export(self, folder: Path) -> list[Path]:
         written: list[Path] = []
@@ -216,7 +185,7 @@ class DuckDbWarehouse(Warehouse):
             folder.mkdir(parents=True, exist_ok=True)
             for name in tables:
                 target = folder / f"{name}.parquet"
-                con.execute(f"COPY {name} TO {_quoted(target)} (FORMAT parquet)")
+                con.execute(f"COPY {name} TO {quoted(target)} (FORMAT parquet)")
                 written.append(target)
 
         await self._write(lambda: copy(self._con(), list(EXTRACTS)))

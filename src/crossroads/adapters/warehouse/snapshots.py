@@ -63,6 +63,40 @@ class Snapshots:
             path.unlink(missing_ok=True)
 
 
+def quoted(path: Path) -> str:
+    """A file name as a DuckDB string literal."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def write_snapshot(
+    con: duckdb.DuckDBPyConnection, snapshots: Snapshots, generation: int, rebuilt: set[str]
+) -> None:
+    """Write snapshot `generation` from the working file open on `con`: the marts in `rebuilt`
+    built from the extracts, the others copied from the previous snapshot; then publish it."""
+    previous = snapshots.current()
+    target = snapshots.next_file(generation)
+    con.execute(f"ATTACH {quoted(target)} AS snap")
+    try:
+        if previous is not None:
+            con.execute(f"ATTACH {quoted(previous[1])} AS prev (READ_ONLY)")
+        kept = {
+            row[0]
+            for row in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'prev'"
+            ).fetchall()
+        }
+        for name in MARTS:
+            if name in rebuilt or f"mart_{name}" not in kept:
+                con.execute(materialise(name, f"snap.mart_{name}"))
+            else:
+                con.execute(f"CREATE TABLE snap.mart_{name} AS FROM prev.mart_{name}")
+        con.execute("CREATE TABLE snap.positions AS FROM positions")
+    finally:
+        con.execute("DETACH DATABASE IF EXISTS prev")
+        con.execute("DETACH snap")
+    snapshots.publish(target)
+
+
 def open_snapshot(path: Path | None) -> duckdb.DuckDBPyConnection:
     """A snapshot opened read-only; with no snapshot yet, empty marts in memory."""
     if path is not None:
