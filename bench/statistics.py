@@ -1,9 +1,11 @@
 """Statistics warehouse benchmark: extraction of declarations and exchanges, then aggregates.
 
-    crossroads bench statistics [--records N] [--queries Q] [--json]
+    crossroads bench statistics [--records N] [--queries Q] [--store FILE] [--json]
 
 The default (200,000 records) takes about a minute; the issue's figure is
-`--records 10000000` (filling the store alone then takes a few minutes).
+`--records 10000000` (filling the store alone then takes a few minutes: `--store FILE` keeps
+the filled SQLite store in FILE, and a later run with the same FILE extracts from it again
+without filling it).
 
 1. The store (SQLite) is filled in bulk inside SQLite itself (a recursive CTE, no Python row
    loop): N/2 DmfA wage rows under N/20 declarations, and N/2 exchange records in the audit log.
@@ -105,13 +107,14 @@ def p95(samples: list[float]) -> float:
     return round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 2)
 
 
-async def run(records: int, queries: int) -> dict:
+async def run(records: int, queries: int, kept: Path | None) -> dict:
     errors = 0
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "hub.sqlite3"
-        store = await open_store(f"sqlite:///{path}")
-        await store.close()
-        fill(path, records)
+        path = kept or Path(folder) / "hub.sqlite3"
+        if not path.exists():
+            store = await open_store(f"sqlite:///{path}")
+            await store.close()
+            fill(path, records)
         store = await open_store(f"sqlite:///{path}")
         warehouse = DuckDbWarehouse(Path(folder) / "warehouse.duckdb")
         extraction = WarehouseExtraction(
@@ -175,9 +178,10 @@ def main() -> None:
     )
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--store", type=Path, help="keep the filled store here, or reuse it")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    print_figures(asyncio.run(run(args.records, args.queries)), args.json)
+    print_figures(asyncio.run(run(args.records, args.queries, args.store)), args.json)
 
 
 if __name__ == "__main__":
