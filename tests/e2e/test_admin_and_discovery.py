@@ -182,6 +182,7 @@ async def test_govstack_discovery(demo):
     assert {m["serviceCode"] for m in methods} == {
         "person.identity",
         "person.address",
+        "person.household",
         "household.composition",  # the rights engine's (demo/rights.py), not the centre's
     }
     allowed = (await demo.http.get(f"{nr}/allowedMethods", headers=headers)).json()["member"]
