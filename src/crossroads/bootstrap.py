@@ -23,16 +23,19 @@ from .adapters.official_forms import XmlOfficialForms
 from .adapters.oidc import OidcSignIn
 from .adapters.open_data import FolderOpenData
 from .adapters.opendp_noise import OpenDpNoise
+from .adapters.openfisca_country.rules import OpenFiscaRules
 from .adapters.outbox_queue import OutboxPushQueue
 from .adapters.provider_client import AiohttpProviderClient
 from .adapters.sql.store import SqlStore, open_store
 from .adapters.warehouse.duckdb import DuckDbWarehouse
 from .config import Settings
+from .domain.callers import Caller
 from .domain.declarations.dimona import DimonaRules
 from .domain.declarations.dmfa import DmfaRules
 from .domain.declarations.records import DIMONA, DMFA
 from .domain.errors import Refusal
 from .domain.identifiers import IdentifierScheme, scheme_for
+from .domain.rights import Right
 from .domain.statistics.pseudonyms import Pseudonymiser
 from .domain.statistics.published import DEFAULT_TABLES, PublishedTable, tables_from
 from .domain.subjects import SubjectHasher
@@ -62,13 +65,26 @@ from .services.log_restore import LogRestore
 from .services.mutations import MutationService
 from .services.operators import OperatorAdmin
 from .services.personal_data import PersonalData
-from .services.ports import MutationStore, OpenData, ProviderClient, PushQueue, Warehouse
+from .services.ports import (
+    ExtractSource,
+    MutationStore,
+    OpenData,
+    ProviderClient,
+    PushQueue,
+    Rules,
+    Warehouse,
+)
 from .services.push import PushDispatcher
 from .services.push_partitions import PushPartitions
 from .services.refusals import RefusalLog
 from .services.registry import RegistryAdmin
 from .services.registry_cache import RegistryCache
 from .services.registry_queries import RegistryQueries
+from .services.rights_engine import RightsEngine
+from .services.rights_facts import FactReader
+from .services.rights_nontakeup import NonTakeUp
+from .services.rights_simulation import RightsSimulation
+from .services.rights_triggers import RightsTriggers
 from .services.statistics_extraction import ExtractionBasis, WarehouseExtraction
 from .services.statistics_publication import StatisticsPublication
 from .services.statistics_queries import Protection, StatisticsQueries
@@ -129,6 +145,12 @@ class Hub:
     statistics_schedule: StatisticsSchedule
     open_data: OpenData
     activity: RecentActivity  # the portal's charts: the last days' exchanges, refusals, delays
+    rules: Rules
+    rights_simulation: RightsSimulation
+    # The rights engine and what runs on it; None when CROSSROADS_RIGHTS_ENGINE is unset.
+    rights: RightsEngine | None = None
+    rights_triggers: RightsTriggers | None = None
+    non_take_up: NonTakeUp | None = None
     # The demo's development identity provider, set by the demo's own wiring (demo/wiring.py);
     # production never builds one. Typed loosely so that production never imports the demo.
     dev_idp: Any = None
@@ -380,7 +402,14 @@ async def bootstrap(
         published_tables(settings),
         settings.statistics_legal_basis,
     )
+    rules = OpenFiscaRules()
+    engine = rights_engine(settings, store, exchange, rules, mutations, clock, scheme, hasher)
     return Hub(
+        rules=rules,
+        rights=engine,
+        rights_triggers=None if engine is None else RightsTriggers(engine, mutations),
+        rights_simulation=RightsSimulation(None if engine is None else engine.reader, rules, clock),
+        non_take_up=None if engine is None else NonTakeUp(engine, rules, None, store.audit, clock),
         warehouse=warehouse,
         statistics_extraction=extraction,
         statistics=statistics,
@@ -465,6 +494,61 @@ async def bootstrap(
             push_queue=push_queue,
         ),
     )
+
+
+def rights_engine(
+    settings: Settings,
+    store: SqlStore,
+    exchange: ExchangeService,
+    rules: Rules,
+    mutations: MutationService,
+    clock: Clock,
+    scheme: IdentifierScheme,
+    hasher: SubjectHasher,
+) -> RightsEngine | None:
+    """The rights engine, a member reading through `exchange` as its application; None unset."""
+    if settings.rights_engine is None:
+        return None
+    institution, _, application = settings.rights_engine.partition(":")
+    if not institution or not application:
+        raise ValueError("CROSSROADS_RIGHTS_ENGINE is INSTITUTION:APPLICATION")
+    caller = Caller(scheme.normalise_enterprise(institution, "rights_engine"), application)
+    reader = FactReader(exchange, caller, settings.rights_purpose)
+    return RightsEngine(
+        reader,
+        rules,
+        store.rights,
+        mutations,
+        store.audit,
+        scheme,
+        hasher,
+        clock,
+        competent_rights(settings.rights_competent),
+    )
+
+
+def competent_rights(setting: dict[str, str]) -> dict[str, Right]:
+    """CROSSROADS_RIGHTS_COMPETENT read: "capacity:CODE" or "institution:NUMBER" per right."""
+    found = {}
+    for code, where in setting.items():
+        kind, _, value = where.partition(":")
+        if kind not in ("capacity", "institution") or not value:
+            raise ValueError(
+                f"CROSSROADS_RIGHTS_COMPETENT: {code} is capacity:CODE or institution:NUMBER"
+            )
+        found[code] = Right(
+            code,
+            code,
+            competent_capacity=value if kind == "capacity" else None,
+            competent_institution=value if kind == "institution" else None,
+        )
+    return found
+
+
+def with_extract(hub: Hub, source: ExtractSource) -> None:
+    """Give the non-take-up scan its extract (the demo's, or a country's warehouse)."""
+    if hub.rights is not None:
+        hub.non_take_up = NonTakeUp(hub.rights, hub.rules, source, hub.store.audit, hub.clock)
 
 
 def admin_token(settings: Settings, loaded: Secrets) -> AdminToken:

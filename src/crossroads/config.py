@@ -686,6 +686,33 @@ class Settings(BaseSettings):
             "OTEL_TRACES_SAMPLER…)."
         ),
     )
+    rights_engine: str | None = Field(
+        None,
+        description=(
+            "The rights engine's application, INSTITUTION:APPLICATION (docs/rights.md): it reads "
+            "a person's facts through the hub's services under its own authorizations and "
+            "publishes right.granted / right.ended. Unset: no automatic granting, no personal "
+            "simulations, no non-take-up scan (anonymous simulations still answer)."
+        ),
+    )
+    rights_purpose: str = Field(
+        "AUTOMATIC_RIGHTS",
+        description="The purpose the rights engine's authorizations name (and its exchanges use).",
+    )
+    rights_competent: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            'Each right\'s competent institution, as JSON: right code -> "capacity:CODE" (the '
+            "institution holding the person in that capacity in the directory) or "
+            '"institution:NUMBER". A right with none is decided but confirmed by nobody.'
+        ),
+    )
+    rights_poll_seconds: float = Field(
+        1.0,
+        gt=0,
+        le=3600,
+        description="How often the rights engine reads its mailbox of mutations to re-evaluate.",
+    )
     demo: bool = Field(
         False,
         description=(

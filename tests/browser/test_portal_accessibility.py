@@ -31,6 +31,7 @@ PAGES = {
     "dimona": "/portal/declarations/dimona",
     "zone": "/portal/declarations/dimona/zones/00024",
     "not-found": "/portal/declarations/nothing",
+    "rights": "/portal/rights?household_income=12000&adults=1&children=2&integration_income=on",
     "citizen": "/citizen/",
     "signin": "/portal/signin",
 }

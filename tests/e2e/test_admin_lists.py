@@ -23,6 +23,8 @@ ACTIONS = {
     "/admin/proposals/{proposal_id}/reject": "/admin/proposals",
     "/admin/statistics/extract": "/admin/statistics",
     "/admin/statistics/publish": "/admin/statistics",
+    "/admin/rights/evaluate": "/admin/rights/decisions",
+    "/admin/rights/scan": "/admin/rights/decisions",
 }
 
 

@@ -52,6 +52,11 @@ MEMBERS = [
         served_by_hub=True,
     ),
     Member("payroll", enterprise_number(2_000_009), "Demopay payroll office"),
+    # The rights engine (a member like the others: demo/rights.py) and the register of social
+    # benefits and household incomes whose facts it reads.
+    Member("rights", enterprise_number(2_000_010), "Rights engine (automatic granting)"),
+    Member("benefits", enterprise_number(2_000_011), "Social Benefits and Income Register", 7),
+    Member("economy", enterprise_number(2_000_012), "FPS Economy (social energy tariff)"),
 ]
 BY_KEY = {m.key: m for m in MEMBERS}
 

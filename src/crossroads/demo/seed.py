@@ -12,7 +12,8 @@ from ..domain.callers import Caller
 from ..domain.operators import Actor, Operator, Role
 from ..domain.registry import Application, Institution, IntegrationRight, RoutedProvider
 from ..entrypoints.api.declarations_source import MOUNT as SOURCE_MOUNT
-from . import country, employers, own_access, personas
+from . import country, employers, own_access, personas, rights
+from .rights_extract import POPULATION_FILE
 
 __all__ = ["client_key_path", "example_subject", "seed"]
 
@@ -55,24 +56,29 @@ async def seed(
         if member.served_by_hub:
             base_url = hub.settings.issuer + SOURCE_MOUNT
         await registry.put_institution(Institution(member.number, member.name, "GOV", base_url))
-    for capacity in country.CAPACITIES:
+    for capacity in [*country.CAPACITIES, rights.CAPACITY]:
         await registry.put_capacity(capacity)
-    for key, capacity, legal_basis in country.INTEGRATION_RIGHTS:
+    for key, capacity, legal_basis in country.INTEGRATION_RIGHTS + rights.INTEGRATION_RIGHTS:
         await registry.put_integration_right(
             IntegrationRight(country.BY_KEY[key].number, capacity, legal_basis)
         )
     await registry.put_institution(own_access.PORTAL)
     await registry.put_capacity(own_access.CAPACITY)
-    for service in country.services() + employers.services() + own_access.services():
+    for service in (
+        country.services() + employers.services() + own_access.services() + rights.services()
+    ):
         await registry.put_service(service)
     for service, key in country.ROUTED_PROVIDERS:
         await registry.put_routed_provider(RoutedProvider(service, country.BY_KEY[key].number))
     for authorization in (
-        country.authorizations() + employers.authorizations() + own_access.authorizations()
+        country.authorizations()
+        + employers.authorizations()
+        + own_access.authorizations()
+        + rights.authorizations()
     ):
         await registry.put_authorization(authorization)
     clients = []
-    for key, code in country.APPLICATIONS:
+    for key, code in country.APPLICATIONS + rights.APPLICATIONS:
         member = country.BY_KEY[key]
         client_id = f"{member.number}:{code}"
         path = client_key_path(hub.settings.data_dir, client_id)
@@ -89,13 +95,19 @@ async def seed(
             )
         )
         clients.append(client_id)
-    for mutation_type in country.mutation_types() + employers.declaration_mutation_types():
+    for mutation_type in (
+        country.mutation_types() + employers.declaration_mutation_types() + rights.mutation_types()
+    ):
         await hub.mutations.put_type(mutation_type)
-    for authorization in country.mutation_authorizations() + employers.mutation_authorizations():
+    for authorization in (
+        country.mutation_authorizations()
+        + employers.mutation_authorizations()
+        + rights.mutation_authorizations()
+    ):
         await registry.put_authorization(authorization)
     await _subscribe(hub, provider_host, provider_port_base)
     subjects = country.persons(persons)
-    lines = country.directory_lines(subjects)
+    lines = country.directory_lines(subjects) + rights.directory_lines(subjects)
     progress.stage("the reference directory", len(lines))
     report = await hub.directory.import_lines(lines, None, "demo-seed", progress.advance)
     if report.errors:
@@ -105,6 +117,8 @@ async def seed(
         Operator(f"person:{personas.DEMO_OPERATOR}", (Role.ADMIN,)),
         Actor("demo:seed", frozenset({Role.ADMIN})),
     )
+    # The persons the rights engine examines, for its non-take-up extract (demo/rights_extract.py)
+    (hub.settings.data_dir / POPULATION_FILE).write_text(json.dumps(subjects))
     return {"clients": clients, "subjects": subjects, "entries": report.applied}
 
 
@@ -114,7 +128,7 @@ async def _subscribe(hub: Hub, provider_host: str, provider_port_base: int) -> N
         for s in await hub.store.mutations.subscriptions()
     }
     for key, application, mutation_type, purpose, webhook_path in (
-        country.SUBSCRIPTIONS + employers.SUBSCRIPTIONS
+        country.SUBSCRIPTIONS + employers.SUBSCRIPTIONS + rights.SUBSCRIPTIONS
     ):
         member = country.BY_KEY[key]
         if (member.number, application, mutation_type) in have:

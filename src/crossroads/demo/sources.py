@@ -7,7 +7,7 @@ import logging
 from collections import deque
 
 from ..providerkit import HubKeySet, ProviderApp
-from . import country
+from . import country, household_facts
 
 log = logging.getLogger("crossroads.demo")
 
@@ -40,6 +40,20 @@ def provider_apps(keys: HubKeySet, host: str, port_base: int) -> dict[str, tuple
     @nr.service("/mutations/person.address-change/1/state")  # initial synchronisation
     async def current_address(request: dict) -> dict:
         return country.current_address(request["subject"])
+
+    @nr.service("/services/household.composition/1")
+    async def household_composition(request: dict) -> dict:
+        return household_facts.household(request["subject"])
+
+    register = make("benefits")
+
+    @register.service("/services/social.benefits/1")
+    async def benefits(request: dict) -> dict:
+        return household_facts.benefits(request["subject"])
+
+    @register.service("/services/household.income/1")
+    async def income(request: dict) -> dict:
+        return household_facts.income(request["subject"])
 
     @make("employment").service("/services/employment.periods/1")
     async def employment(request: dict) -> dict:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from ..bootstrap import Hub, bootstrap
+from ..bootstrap import Hub, bootstrap, with_extract
 from ..config import Settings
 from ..entrypoints.api.app import create_app
 from ..services.clock import Clock
 from ..services.ports import ProviderClient
-from . import country, identity_provider, personas
+from . import country, identity_provider, personas, rights
 from .identity_provider import Client, DevelopmentIdentityProvider
+from .rights_extract import POPULATION_FILE, DemoExtract
 
 
 async def bootstrap_demo(
@@ -25,8 +26,13 @@ async def bootstrap_demo(
     providers: ProviderClient | None = None,
     oidc_http: dict | None = None,
 ) -> Hub:
-    """The hub as `bootstrap` builds it, with the development identity provider in demo mode."""
+    """The hub as `bootstrap` builds it, with the development identity provider in demo mode,
+    and the demo's rights engine (demo/rights.py) unless the settings name another."""
+    if settings.rights_engine is None:
+        settings = settings.model_copy(update=rights.SETTINGS)
     hub = await bootstrap(settings, clock, providers, oidc_http, create_keys=True)
+    population = settings.data_dir / POPULATION_FILE
+    with_extract(hub, DemoExtract(population, hub.store.rights, hub.hasher))
     if settings.demo:
         citizen_secret = settings.citizen_oidc_client_secret
         operator_secret = settings.operator_oidc_client_secret

@@ -18,6 +18,7 @@ from .operators import SqlOperators
 from .privacy_budgets import SqlPrivacyBudgets
 from .registry import SqlRegistry
 from .replay import SqlReplayGuard
+from .rights import SqlRights
 from .statistics_source import SqlStatisticsSource
 from .transparency import SqlTransparencyLog
 
@@ -54,6 +55,7 @@ class SqlStore(Store):
         self.data_reports = SqlDataReports(db)
         self.statistics = SqlStatisticsSource(db)
         self.privacy_budgets = SqlPrivacyBudgets(db)
+        self.rights = SqlRights(db)
 
     async def ping(self) -> None:
         await self.db.fetchone("SELECT 1")

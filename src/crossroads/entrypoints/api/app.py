@@ -42,7 +42,9 @@ from . import (
     portal_dimona,
     portal_employer,
     portal_model,
+    portal_rights,
     portal_signin,
+    rights,
     statistics,
     statistics_public,
 )
@@ -183,6 +185,16 @@ def create_app(
                 running.settings.statistics_extract_seconds,
             )
         )
+        if running.rights_triggers is not None:
+            declaring.append(
+                asyncio.create_task(
+                    running.rights_triggers.run(
+                        stop,
+                        lambda: running.sequencer.leading,
+                        running.settings.rights_poll_seconds,
+                    )
+                )
+            )
         try:
             yield
         finally:
@@ -234,11 +246,13 @@ def create_app(
         data_reports,
         statistics,
         statistics_public,
+        rights,
         portal,
         portal_model,
         portal_employer,
         portal_dimona,
         portal_batches,
+        portal_rights,
     ):
         app.include_router(module.router)
     app.mount(MOUNT, LazySource())

@@ -30,6 +30,7 @@ NAVIGATION = (
     ("/portal/mutations", N_("Changes")),
     ("/portal/declarations", N_("Declarations")),
     ("/statistics/", N_("Statistics")),
+    ("/portal/rights", N_("Rights")),
     ("/citizen/", N_("My data")),
     ("/operator/", N_("Operator")),
     ("/portal/signin", N_("Sign in")),

@@ -9,6 +9,7 @@ into one Typer app here. `main` is the console script pyproject.toml names.
 - audit_commands: audit …, witness
 - restore_commands: backup, audit restore-check, audit restore-recover
 - statistics_commands: statistics ask, extract, publish
+- rights_commands: rights rules, simulate, decisions, confirm, refuse, non-take-up, evaluate, scan
 - bench_command: bench
 """
 
@@ -26,6 +27,7 @@ from .hub_commands import keys_app, migrate, openapi, serve
 from .operator_commands import admin_app, operators_app
 from .registry_commands import directory_app, registry_app
 from .restore_commands import backup
+from .rights_commands import rights_app
 from .statistics_commands import statistics_app
 
 app = typer.Typer(
@@ -42,6 +44,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(operators_app, name="operators")
 app.add_typer(admin_app, name="admin")
 app.add_typer(statistics_app, name="statistics")
+app.add_typer(rights_app, name="rights")
 app.command()(openapi)
 app.command()(witness)
 app.command()(backup)

@@ -33,6 +33,7 @@ from .mutations import Delivery, MutationStore
 from .operators import OperatorRepository
 from .push_queue import PushQueue
 from .registry import RegistryRepository
+from .rights import Extract, ExtractSource, Population, RightsRepository, Rules
 from .statistics import (
     Coded,
     Columns,
@@ -56,6 +57,8 @@ __all__ = [
     "DeclarationStore",
     "Delivery",
     "DirectoryRepository",
+    "Extract",
+    "ExtractSource",
     "HeadTarget",
     "HistoryMismatch",
     "IntegrationChange",
@@ -67,6 +70,7 @@ __all__ = [
     "OfficialForms",
     "OpenData",
     "OperatorRepository",
+    "Population",
     "PrivacyBudgets",
     "Prove",
     "ProviderClient",
@@ -74,6 +78,8 @@ __all__ = [
     "PushQueue",
     "RegistryRepository",
     "ReplayGuard",
+    "RightsRepository",
+    "Rules",
     "Signer",
     "SourceBatch",
     "StatisticsSource",

@@ -73,6 +73,7 @@ def tour(hub: str, data_dir: Path, people: TourPeople, prefix: str) -> str:
     where = "" if data_dir == DEFAULT_DATA_DIR else f" --data-dir {shlex.quote(str(data_dir))}"
     welfare = f"{country.BY_KEY['welfare'].number}:case-app"
     payroll = f"{country.BY_KEY['payroll'].number}:payroll-app"
+    fund = f"{country.BY_KEY['fund_a'].number}:rights-app"
     subject = people.subject
     ask = (
         f"{cli} ask {{service}} {{subject}} --purpose SOCIAL_INTEGRATION --client {welfare}{where}"
@@ -101,6 +102,13 @@ A refusal, with its code: ask about someone the centre does not hold:
 The registers publish a mutation (a move, a job, a birth, a death) every second or so. The welfare
 centre reads its mailbox; the employment office and the child benefit fund have theirs pushed:
   {cli} mailbox --client {welfare}{where} --ack --follow
+
+Rights granted without asking (docs/rights.md): the rights engine scans the population for persons
+who meet a right's conditions but do not receive it, and tells the competent fund alone, which
+confirms or refuses each decision (`{cli} rights confirm ID --client {fund}`):
+  {cli} rights scan{where}
+  {cli} rights non-take-up --client {fund}{where}
+  {cli} rights simulate --income 18000 --adults 1 --children 2{where}
 
 The payroll office declares an employment (DIMONA IN, JSON form of the official XML); the answer's
 Location gives its status (A, W or B) and anomalies (docs/declarations.md):

@@ -1,0 +1,183 @@
+"""Rights engine benchmark: the population scan, re-evaluation after a mutation, simulations.
+
+    crossroads bench rights [--persons N] [--demo-persons D] [--samples S] [--json]
+
+1. `scan_seconds`: the three rules decided for N persons (default 1,000,000) in households of one
+   to five, in one vectorised OpenFisca calculation, then the non-take-up selection (eligible and
+   not receiving) against a random "receives" column. Building the input arrays is not timed.
+2. `trigger_p99_ms`: a demo hub of D persons (SQLite, the demo's providers in-process through
+   httpx's ASGI transport, so no socket) — for S persons one after the other, the benefits
+   register publishes a `benefit.change` about them and the engine drains its mailbox: reading
+   the message, the four exchanges of the person's facts (each authorized, directory-checked and
+   audited), the rules, the decision stored and published, the acknowledgement. The figure is the
+   drain's time, per mutation.
+3. `simulation_p95_ms`: a signed-in person's simulation (their facts read through the hub, then
+   the rules on the changed situation); `anonymous_simulation_p95_ms`: one from a typed
+   situation (the rules alone).
+`errors` counts triggers and simulations that raised.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import httpx
+import numpy
+from report import print_figures  # bench/report.py, beside this script
+
+from crossroads.adapters.keys import HubKeys
+from crossroads.adapters.openfisca_country.rules import OpenFiscaRules
+from crossroads.config import Settings
+from crossroads.demo import country
+from crossroads.demo.seed import seed
+from crossroads.demo.sources import provider_apps
+from crossroads.demo.wiring import bootstrap_demo
+from crossroads.domain.callers import Caller
+from crossroads.providerkit import HubKeySet
+from crossroads.services.ports import Extract, Population, ProviderClient, ProviderReply
+from crossroads.services.rights_nontakeup import missing
+
+HOST, PORT_BASE = "providers.bench", 9000
+
+
+class InProcessProviders(ProviderClient):
+    """The demo's provider apps, reached through httpx's ASGI transport (no socket)."""
+
+    def __init__(self, apps: dict[str, object]) -> None:
+        self._clients = {
+            netloc: httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url=f"http://{netloc}"
+            )
+            for netloc, app in apps.items()
+        }
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> ProviderReply:
+        response = await self._clients[url.split("/")[2]].post(url, content=body, headers=headers)
+        return ProviderReply(
+            response.status_code, response.content, response.headers.get("content-type", "")
+        )
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+
+
+def population(persons: int, seed: int = 1) -> Extract:
+    rng = numpy.random.default_rng(seed)
+    sizes = rng.integers(1, 6, persons)
+    household = numpy.repeat(numpy.arange(persons), sizes)[:persons]
+    count = int(household[-1]) + 1
+    first = numpy.concatenate(([True], household[1:] != household[:-1]))
+    flags = rng.random((persons, 3)) < numpy.array([0.05, 0.02, 0.04])
+    receives = {
+        code: rng.random(persons) < 0.5
+        for code in ("increased-reimbursement", "social-energy-tariff", "child-social-supplement")
+    }
+    return Extract(
+        [f"p{i}" for i in range(persons)],
+        Population(
+            household=household,
+            child=~first & (rng.random(persons) < 0.5),
+            integration_income=flags[:, 0],
+            income_guarantee_elderly=flags[:, 1],
+            disability_allowance=flags[:, 2],
+            household_income=rng.uniform(0, 90_000, count),
+        ),
+        receives,
+    )
+
+
+def scan(persons: int) -> float:
+    extract = population(persons)
+    rules = OpenFiscaRules()
+    started = time.perf_counter()
+    missing(rules, extract, date(2026, 3, 1))
+    return time.perf_counter() - started
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+
+async def hub_figures(demo_persons: int, samples: int) -> dict:
+    folder = Path(tempfile.mkdtemp(prefix="crossroads-bench-rights-"))
+    settings = Settings(
+        data_dir=folder,
+        store_url=f"sqlite:///{folder / 'hub.sqlite3'}",
+        issuer="http://hub.bench",
+        admin_token="operator-secret-for-the-bench",
+        declarations_source=country.BY_KEY["nsso"].number,
+    )
+    keys = HubKeys.load_or_create(folder / "keys")
+    apps = provider_apps(HubKeySet(keys.jwks()), HOST, PORT_BASE)
+    providers = InProcessProviders({f"{HOST}:{port}": app for port, app in apps.values()})
+    hub = await bootstrap_demo(settings, None, providers)
+    errors = 0
+    try:
+        subjects = (await seed(hub, demo_persons, HOST, PORT_BASE))["subjects"]
+        register = Caller(country.BY_KEY["benefits"].number, "register-app")
+        triggers, personal, anonymous = [], [], []
+        for n, subject in enumerate(subjects[:samples]):
+            await hub.mutations.publish(
+                register,
+                "benefit.change",
+                {
+                    "id": f"bench-{n}",
+                    "subject": subject,
+                    "effective_date": "2026-01-01",
+                    "payload": {
+                        "benefit": "integration_income",
+                        "event": "start",
+                        "date": "2026-01-01",
+                    },
+                },
+            )
+            started = time.perf_counter()
+            try:
+                assert hub.rights_triggers is not None
+                if await hub.rights_triggers.drain() != 1:
+                    errors += 1
+            except Exception:
+                errors += 1
+            triggers.append((time.perf_counter() - started) * 1000)
+        for n, subject in enumerate(subjects[:samples]):
+            started = time.perf_counter()
+            try:
+                await hub.rights_simulation.of_person(subject, {"household_income": 1000.0 * n})
+            except Exception:
+                errors += 1
+            personal.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            hub.rights_simulation.anonymous({"adults": 2, "children": n % 4, "household_income": n})
+            anonymous.append((time.perf_counter() - started) * 1000)
+        return {
+            "trigger_p99_ms": round(percentile(triggers, 0.99), 2),
+            "trigger_p50_ms": round(float(numpy.median(triggers)), 2),
+            "simulation_p95_ms": round(percentile(personal, 0.95), 2),
+            "anonymous_simulation_p95_ms": round(percentile(anonymous, 0.95), 2),
+            "errors": errors,
+        }
+    finally:
+        await hub.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--demo-persons", type=int, default=2_000)
+    parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    figures = {"persons": args.persons, "scan_seconds": round(scan(args.persons), 3)}
+    figures.update(asyncio.run(hub_figures(args.demo_persons, args.samples)))
+    print_figures(figures, args.json)
+
+
+if __name__ == "__main__":
+    main()
