@@ -32,6 +32,7 @@ from . import (
     docs_page,
     errors,
     exchange,
+    govstack_pubsub,
     institution_pages,
     mutations,
     operator_pages,
@@ -45,6 +46,7 @@ from . import (
     portal_signin,
     statistics,
     statistics_public,
+    xroad,
 )
 from .access_log import AccessLog
 from .declarations_source import MOUNT, LazySource
@@ -218,6 +220,7 @@ def create_app(
         exchange,
         directory,
         mutations,
+        govstack_pubsub,
         declarations,
         discovery,
         admin_employers,
@@ -239,6 +242,7 @@ def create_app(
         portal_employer,
         portal_dimona,
         portal_batches,
+        xroad,
     ):
         app.include_router(module.router)
     app.mount(MOUNT, LazySource())
@@ -247,6 +251,7 @@ def create_app(
     app.add_middleware(
         DirectRoute, route=exchange.EXCHANGE_ROUTE, endpoint=exchange.answer_exchange
     )
+    app.add_middleware(xroad.XRoadMessages)
     app.add_middleware(
         RequestTarget
     )  # outside the direct route, so that the exchange's path is checked too

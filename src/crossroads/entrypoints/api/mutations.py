@@ -21,7 +21,6 @@ from .dependencies import (
     MutationsDep,
     RefusalLogDep,
     RegistryQueriesDep,
-    SettingsDep,
     hub_of,
 )
 from .errors import openapi_errors, refused_request, request_id
@@ -288,77 +287,3 @@ async def dead_letters(
 )
 async def replay(body: AckIn, mutations: MutationsDep, actor: ActorDep) -> dict:
     return {"replayed": await mutations.replay(body.seqs, actor.id)}
-
-
-# GovStack Information Mediator Pub/Sub: pull the next event of a type, and confirm it. The room
-# is the publisher's application ({memberClass}/{memberCode}/{applicationCode}); the subscriber is
-# the application the bearer token was issued to.
-_ROOM = "/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}"
-
-
-async def _room_type(
-    mutations: MutationsDep, settings: SettingsDep, instance: str, member: str, event_type: str
-) -> MutationType:
-    kind = await mutations.mutation_type(event_type)
-    if instance != settings.instance or kind.publisher != member:
-        raise Refusal(
-            "not_found", f"no event type {event_type!r} in the room {instance}/…/{member}."
-        )
-    return kind
-
-
-@router.get(
-    _ROOM + "/pull/v1/{eventType}",
-    responses=ERRORS,
-    tags=["govstack"],
-    summary="GovStack IM Pub/Sub: the next unacknowledged event of a type (404 when none)",
-)
-async def govstack_pull(
-    instanceId: str,
-    memberClass: str,
-    memberCode: str,
-    applicationCode: str,
-    eventType: str,
-    mutations: MutationsDep,
-    settings: SettingsDep,
-    caller: Caller = Depends(application),
-) -> JSONBody:
-    kind = await _room_type(mutations, settings, instanceId, memberCode, eventType)
-    delivery = await mutations.next_of_type(caller, kind.code)
-    head = orjson.dumps(
-        {
-            "id": delivery.mutation_id,
-            "sequence": delivery.seq,
-            "eventType": kind.code,
-            "publisherId": {
-                "instanceId": instanceId,
-                "memberClass": memberClass,
-                "memberCode": memberCode,
-                "applicationCode": applicationCode,
-            },
-        }
-    )
-    return JSONBody(orjson.Fragment(head[:-1] + b',"event":' + delivery.message + b"}"))
-
-
-@router.delete(
-    _ROOM + "/pull/v1/{eventType}/{eventId}",
-    status_code=204,
-    responses=ERRORS,
-    tags=["govstack"],
-    summary="GovStack IM Pub/Sub: confirm (acknowledge) an event",
-)
-async def govstack_confirm(
-    instanceId: str,
-    memberClass: str,
-    memberCode: str,
-    applicationCode: str,
-    eventType: str,
-    eventId: str,
-    mutations: MutationsDep,
-    settings: SettingsDep,
-    caller: Caller = Depends(application),
-) -> Response:
-    kind = await _room_type(mutations, settings, instanceId, memberCode, eventType)
-    await mutations.confirm(caller, kind.code, eventId)
-    return PlainResponse(status_code=204)
