@@ -130,12 +130,12 @@ def _event_type(kind: MutationType) -> dict:
     ROOM + "/api/v1/eventType",
     responses=answers(EventTypeOut, ERRORS),
     summary="GovStack IM Pub/Sub createEventType: register a mutation type this member publishes",
+    dependencies=[Depends(editor)],
 )
 async def create_event_type(
     body: EventTypeIn,
     mutations: MutationsDep,
     actor: ActorDep,
-    caller: Caller = Depends(editor),
     where: Room = Depends(room),
 ) -> dict:
     if await mutations.has_type(body.eventType):
@@ -195,12 +195,12 @@ async def event_type(
     status_code=204,
     responses=ERRORS,
     summary="GovStack IM Pub/Sub deleteEventType: only a type nothing subscribes to or names",
+    dependencies=[Depends(editor)],
 )
 async def delete_event_type(
     eventType: str,
     mutations: MutationsDep,
     actor: ActorDep,
-    caller: Caller = Depends(editor),
     where: Room = Depends(room),
 ) -> Response:
     kind = await _room_type(mutations, where, eventType)
