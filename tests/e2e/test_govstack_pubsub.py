@@ -9,7 +9,7 @@ import pytest
 
 from crossroads.demo import country
 
-from .test_mutations_api import NR, OPERATOR, PUBLISHER, TYPE, audit_records, call, with_test_type
+from .test_mutations_api import NR, OPERATOR, PUBLISHER, TYPE, audit_records, with_test_type
 
 pytestmark = pytest.mark.anyio
 WELFARE = country.BY_KEY["welfare"].number

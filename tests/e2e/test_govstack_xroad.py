@@ -47,10 +47,8 @@ async def test_discovery_walks_from_list_clients_to_a_call_for_every_service(dem
     subject = demo.held_by("welfare")[0]
     called: set[str] = set()
     for provider in providers:
-        base = "/".join(
-            [prefix, provider["instanceId"], provider["memberClass"], provider["memberCode"]]
-            + [provider["applicationCode"]]
-        )
+        ids = ("instanceId", "memberClass", "memberCode", "applicationCode")
+        base = "/".join([prefix, *(provider[k] for k in ids)])
         listed = await demo.http.get(f"{base}/listMethods", headers=headers)
         assert listed.status_code == 200, (base, listed.text)
         assert listed.json()["member"], f"{base} offers nothing, yet is listed as a provider"

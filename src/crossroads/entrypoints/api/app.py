@@ -302,6 +302,12 @@ def _openapi(app: FastAPI) -> dict:
     schema = get_openapi(
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
+    for path in schema["paths"].values():
+        for operation in path.values():
+            for answer in operation.get("responses", {}).values():
+                for content in answer.get("content", {}).values():
+                    if "schema" in content:
+                        content["schema"] = _named(content["schema"])
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     for model in (ExchangeIn,):  # bodies parsed by their route itself (exchange.parse_body)
@@ -326,4 +332,17 @@ def _openapi(app: FastAPI) -> dict:
         c.code: {"status": c.status, "summary": c.summary} for c in CATALOGUE.values()
     }
     app.openapi_schema = schema
+    return schema
+
+
+def _named(schema: Any) -> Any:
+    """A response schema with the model its route names (`openapi_models.answers`) and nothing
+    else: FastAPI merges that model into what it inferred from the function's annotation
+    (`dict`), and the merge would say both."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return {"$ref": schema["$ref"]}
+        return {k: _named(v) for k, v in schema.items() if k != "title" or not isinstance(v, str)}
+    if isinstance(schema, list):
+        return [_named(v) for v in schema]
     return schema

@@ -16,6 +16,7 @@ from ...adapters.oidc import OidcSignIn
 from ...domain.errors import Refusal
 from ...services.citizen import Consultation, HistoryPage, Recipient
 from ...services.registry_checks import HOLDERS_SERVICE
+from .answer_models import Consultations, PersonalDataUsage
 from .csrf import checked_form, csrf_token
 from .dependencies import (
     CitizenSignInDep,
@@ -29,6 +30,7 @@ from .dependencies import (
 )
 from .errors import openapi_errors
 from .json_input import JSONRoute
+from .openapi_models import answers
 from .pages import page as portal_page
 from .purposes import hub_entry_label, purpose_label
 from .schemas import MAX_INTEGER
@@ -166,7 +168,7 @@ async def page(
 
 @router.get(
     "/v1/citizen/consultations",
-    responses=ERRORS,
+    responses=answers(Consultations, ERRORS),
     summary="Citizen: every exchange about me, newest first, each with its inclusion proof",
 )
 async def consultations(
@@ -181,7 +183,7 @@ async def consultations(
 
 @router.get(
     "/govstack/data/myPersonalDataUsage",
-    responses=ERRORS,
+    responses=answers(list[PersonalDataUsage], ERRORS),
     summary="Citizen: who read my personal data, as the GovStack Digital Registries API answers",
 )
 async def my_personal_data_usage(

@@ -214,7 +214,7 @@ async def delete_event_type(
 @router.post(
     ROOM + "/pub/v1/{eventType}",
     status_code=201,
-    responses=answers(PublishEventResult, ERRORS, 201),
+    responses=answers(PublishEventResult, ERRORS, 201, also=(200,)),
     summary="GovStack IM Pub/Sub publishEvent: 201 when accepted, 200 when the id was before",
 )
 async def publish_event(

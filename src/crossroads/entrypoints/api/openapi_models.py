@@ -18,10 +18,18 @@ class Out(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-def answers(model: Any, errors: dict, status: int = 200, description: str = "OK") -> dict:
+def answers(
+    model: Any,
+    errors: dict,
+    status: int = 200,
+    description: str = "OK",
+    also: tuple[int, ...] = (),
+) -> dict:
     """A route's `responses`: its documented errors and its success answer, `model` (a pydantic
-    model, or a type such as `list[Model]`)."""
-    return {**errors, status: {"model": model, "description": description}}
+    model, or a type such as `list[Model]`), under `status` and the statuses `also` names (a
+    PUT's 201 when it created, a publication's 200 when the id was accepted before)."""
+    success = {"model": model, "description": description}
+    return {**errors, **{extra: success for extra in also}, status: success}
 
 
 # GovStack IM directory services ---------------------------------------------------------------
@@ -74,3 +82,12 @@ class OpenAPIDocument(Out):
     info: dict[str, Any]
     paths: dict[str, Any]
     servers: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class XRoadError(BaseModel):
+    """X-Road's error body: `type` is `Client.<code>`, `Server.ServerProxy.<code>` or
+    `Server.ClientProxy.<code>` (the code from docs/errors.md); `detail` is the request id."""
+
+    type: str
+    message: str
+    detail: str

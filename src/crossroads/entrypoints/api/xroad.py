@@ -29,7 +29,7 @@ from .errors import audit_refusal, openapi_errors, refusal_from_errors, request_
 from .exchange import EXCHANGE_ERRORS, exchange_body, exchange_request, json_body, request_hash
 from .json_input import read_json
 from .metrics import observe
-from .openapi_models import answers
+from .openapi_models import XRoadError, answers
 from .responses import JSONBody
 from .schemas import ExchangeIn, ExchangeOut
 from .security import application
@@ -151,9 +151,19 @@ async def answer_r1(request: Request, parts: list[str]) -> Response:
     )
 
 
+def _xroad_errors(errors: dict) -> dict:
+    """Our error statuses, each with X-Road's error body instead of ours."""
+    return {
+        status: {"model": XRoadError, "description": answer["description"]}
+        for status, answer in errors.items()
+    }
+
+
 @router.post(
     PATH,
-    responses=answers(ExchangeOut, EXCHANGE_ERRORS | openapi_errors("method_not_allowed")),
+    responses=answers(
+        ExchangeOut, _xroad_errors(EXCHANGE_ERRORS | openapi_errors("method_not_allowed"))
+    ),
     summary=(
         "X-Road REST (r1): ask a service at its provider's address; refusals carry X-Road-Error"
         " and {type, message, detail}"
