@@ -338,9 +338,7 @@ def main() -> None:
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = run(
-        args.store, args.seconds, args.connections, args.persons, args.provider, args.path
-    )
+    result = run(args.store, args.seconds, args.connections, args.persons, args.provider, args.path)
     print_figures(result, args.json)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -43,8 +42,9 @@ def test_every_json_answer_of_the_document_declares_its_schema():
 
 
 def test_the_checker_fails_an_answer_off_its_schema(tmp_path):
-    from crossroads.entrypoints.api.app import create_app
     import httpx
+
+    from crossroads.entrypoints.api.app import create_app
 
     checker = AnswerChecker(create_app(make_settings(tmp_path)).openapi())
     request = httpx.Request("GET", "http://hub.test/health")

@@ -1,6 +1,6 @@
 """Bodies of the GovStack Information Mediator Pub/Sub API, in and out, as its specification
-(`GovStack_IM_PubSub_API.yaml`) names them, with Crossroads' own fields beside (a purpose, an
-authorization, what the hub needs to bind a subscription to a legal decision)."""
+(in `../shared/reference/govstack/`) names them, with Crossroads' own fields beside: a purpose
+and an authorization, what the hub needs to bind a subscription to a legal decision."""
 
 from __future__ import annotations
 
