@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .openapi_models import Out
+from .schemas import MAX_INTEGER
 
 
 class EventTypeIn(BaseModel):
@@ -80,7 +81,7 @@ class EventItem(Out):
 class SubscriptionOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    TTL: int | None = Field(None, ge=0)
+    TTL: int | None = Field(None, ge=0, le=MAX_INTEGER)
     FIFO: bool | None = None
 
 

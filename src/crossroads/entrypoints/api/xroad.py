@@ -27,14 +27,14 @@ from .dependencies import hub_of
 from .discovery import PROVIDER_SUBSYSTEM, ROUTED_SUBSYSTEM
 from .errors import audit_refusal, openapi_errors, refusal_from_errors, request_id, unaudited
 from .exchange import EXCHANGE_ERRORS, exchange_body, exchange_request, json_body, request_hash
-from .json_input import read_json
+from .json_input import JSONRoute, read_json
 from .metrics import observe
 from .openapi_models import XRoadError, answers
 from .responses import JSONBody
 from .schemas import ExchangeIn, ExchangeOut
 from .security import application
 
-router = APIRouter(tags=["x-road"])
+router = APIRouter(route_class=JSONRoute, tags=["x-road"])
 PATH = "/r1/{instance}/{memberClass}/{memberCode}/{subsystem}/{serviceCode}"
 # Path segments after /r1/ that are not a service: the metadata services and the Pub/Sub rooms.
 METADATA = frozenset({"listMethods", "allowedMethods", "getOpenAPI"})
