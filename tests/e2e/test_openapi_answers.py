@@ -169,6 +169,35 @@ async def test_real_answers_match_the_published_document(demo):
     fund = country.BY_KEY["fund_a"].number
     await http.get(f"/admin/services/health.affiliation/providers/{fund}", headers=OPERATOR)
     await http.put("/admin/capacities/TOUR", json={"name": "Tour"}, headers=OPERATOR)
+    await http.put("/admin/institutions/BE0411.905.847", json={"name": "Fund"}, headers=OPERATOR)
+    await http.put(
+        "/admin/integration-rights/0411905847/TOUR", json={"legal_basis": "l"}, headers=OPERATOR
+    )
+    await http.put(
+        "/admin/services/tour.s/1",
+        json={"name": "S", "provider": NR, "response_fields": ["a"]},
+        headers=OPERATOR,
+    )
+    await http.put(
+        "/admin/authorizations/ISC/99/1",
+        json={
+            "consumer": WELFARE,
+            "service": "tour.s",
+            "purpose": "TOUR",
+            "legal_basis": "l",
+            "required_capacities": ["SOCIAL_ASSISTANCE"],
+            "allowed_fields": ["a"],
+            "valid_from": "2024-01-01",
+        },
+        headers=OPERATOR,
+    )
+    await http.put(
+        f"/admin/services/health.affiliation/providers/{fund}", json={}, headers=OPERATOR
+    )
+    await http.put("/admin/operators/person:tour", json={"roles": ["read-only"]}, headers=OPERATOR)
+    await http.get("/admin/operators/person:tour", headers=OPERATOR)
+    await http.put("/admin/employers/0411905847", json={"name": "Employer"}, headers=OPERATOR)
+    await http.get("/admin/employers/0411905847", headers=OPERATOR)
     # Declarations.
     declared = await http.post(
         "/v1/declarations/dimona", json=dimona_in(worker(hub), date.today()), headers=payroll
@@ -191,4 +220,4 @@ async def test_real_answers_match_the_published_document(demo):
 
     assert checker.failures == [], "\n".join(checker.failures)
     tagged = {(m, t) for m, t, _ in checker.checked}
-    assert len(tagged) >= 65, sorted(tagged)
+    assert len(tagged) >= 72, sorted(tagged)
