@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 
+from ...bootstrap import Hub
 from ...domain.callers import Caller
 from ...domain.errors import Refusal
 from ...domain.operators import ADMIN_TOKEN, Actor, Permission
@@ -52,7 +53,7 @@ async def application(request: Request) -> Caller:
     # by any system in between that believes the header).
     for header, label in CLIENT_HEADERS:
         named = request.headers.get(header)
-        if named is not None and not _names(named, caller, hub.settings.instance):
+        if named is not None and not await _names(named, caller, hub):
             raise Refusal(
                 "unauthenticated",
                 f"{label} {named[:100]!r} is not the application this token was issued to.",
@@ -166,15 +167,18 @@ async def _session_actor(request: Request) -> Actor | None:
     return await hub_of(request).operators.actor_of(session["operator"])
 
 
-def _names(header: str, caller: Caller, instance: str) -> bool:
-    """INSTANCE/CLASS/MEMBER/SUBSYSTEM (the subsystem is the application), or our own
-    MEMBER:APPLICATION."""
+async def _names(header: str, caller: Caller, hub: Hub) -> bool:
+    """INSTANCE/CLASS/MEMBER/SUBSYSTEM (the subsystem is the application, the class the
+    member's in the registry), or our own MEMBER:APPLICATION."""
     if header == caller.client_id:
         return True
     parts = header.split("/")
-    return (
+    if not (
         len(parts) == 4
-        and parts[0] == instance
+        and parts[0] == hub.settings.instance
         and parts[2] == caller.institution
         and parts[3] == caller.application
-    )
+    ):
+        return False
+    member = await hub.registry_cache.institution(parts[2])
+    return member is not None and member.member_class == parts[1]
