@@ -92,6 +92,7 @@ async def test_real_answers_match_the_published_document(demo):
     xroad = {**welfare, "X-Road-Client": xroad_client(hub)}
     await http.post(f"{provider}/person.identity", json=asked, headers=xroad)
     await http.post(f"{provider}/person.identity", json={**asked, "purpose": "X"}, headers=xroad)
+    await http.get("/v1/data-reports", headers=publisher)
     # The directory.
     await http.post("/v1/directory/query", json={"subject": subject}, headers=welfare)
     await http.post(

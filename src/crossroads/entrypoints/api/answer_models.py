@@ -251,6 +251,21 @@ class PersonalDataUsage(Out):
     refrences: list[dict[str, Any]]
 
 
+class DataReportOut(Out):
+    id: int
+    service: str
+    subject: str
+    message: str
+    received_at_ms: int
+    closed_at_ms: int | None
+    answer: str | None
+
+
+class DataReports(Out):
+    reports: list[DataReportOut]
+    next_after: int | None
+
+
 class StatisticsAnswer(Out):
     project: str
 
