@@ -1,7 +1,8 @@
 """Exchange benchmark: real HTTP load through a hub started with production settings, and straight
 at the provider, in the same run.
 
-    crossroads bench exchange [--store sqlite|postgres] [--seconds S] [--connections C] [--json]
+    crossroads bench exchange [--store sqlite|postgres] [--seconds S] [--connections C]
+                              [--path own|r1] [--json]
 
 The hub runs as `crossroads serve --workers 2` (uvloop, httptools, no access log), the demo's
 authentic sources in their own process, and the load comes from wrk (Debian package `wrk`) in a
@@ -136,7 +137,10 @@ def lua_bodies(bodies: list[str]) -> str:
     return ", ".join(json.dumps(b) for b in bodies)
 
 
-def run(store: str, seconds: int, connections: int, persons: int, provider: str) -> dict:
+def run(
+    store: str, seconds: int, connections: int, persons: int, provider: str, path: str = "own"
+) -> dict:
+    """`path`: our own exchange (`/v1/exchange/…`) or X-Road's address (`/r1/…`)."""
     for tool, package in (("wrk", "wrk"), ("nginx", "nginx-light")):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is needed: apt-get install {package}")
@@ -222,25 +226,26 @@ def run(store: str, seconds: int, connections: int, persons: int, provider: str)
             if line["institution"] == welfare and line.get("phase") != "provisional"
         ][:200]
         bodies = [json.dumps({"subject": s, "purpose": "SOCIAL_INTEGRATION"}) for s in held]
+        if path == "r1":
+            target = f"/r1/BE/GOV/{country.BY_KEY['nr'].number}/services/person.identity"
+            extra = {"X-Road-Client": f"BE/GOV/{client.replace(':', '/')}"}
+        else:
+            target, extra = "/v1/exchange/person.identity", {}
+        lua_extra = "".join(f', ["{k}"] = "{v}"' for k, v in extra.items())
         check = httpx.post(
-            f"{base}/v1/exchange/person.identity",
+            f"{base}{target}",
             content=bodies[0],
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+                **extra,
+            },
         )
         check.raise_for_status()
-        wrk(
-            f"{base}/v1/exchange/person.identity",
-            LUA % (lua_bodies(bodies), "/v1/exchange/person.identity", f"Bearer {token}", ""),
-            3,
-            connections,
-        )
+        script = LUA % (lua_bodies(bodies), target, f"Bearer {token}", lua_extra)
+        wrk(f"{base}{target}", script, 3, connections)
         cpu_before = cpu_seconds(processes[1].pid)
-        hub = wrk(
-            f"{base}/v1/exchange/person.identity",
-            LUA % (lua_bodies(bodies), "/v1/exchange/person.identity", f"Bearer {token}", ""),
-            seconds,
-            connections,
-        )
+        hub = wrk(f"{base}{target}", script, seconds, connections)
         hub["hub_cpu_ms_per_request"] = round(
             (cpu_seconds(processes[1].pid) - cpu_before) * 1000 / max(hub["requests"], 1), 3
         )
@@ -291,6 +296,7 @@ def run(store: str, seconds: int, connections: int, persons: int, provider: str)
     return {
         "store": store,
         "provider": provider,
+        "path": path,
         "seconds": seconds,
         "connections": connections,
         **hub,
@@ -324,9 +330,15 @@ def main() -> None:
             " demo: the demo's national register"
         ),
     )
+    parser.add_argument(
+        "--path",
+        choices=["own", "r1"],
+        default="own",
+        help="own: POST /v1/exchange/…; r1: X-Road's address, with X-Road-Client",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = run(args.store, args.seconds, args.connections, args.persons, args.provider)
+    result = run(args.store, args.seconds, args.connections, args.persons, args.provider, args.path)
     print_figures(result, args.json)
 
 

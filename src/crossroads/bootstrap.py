@@ -108,6 +108,7 @@ class Hub:
     registry: RegistryAdmin
     refusals: RefusalLog
     registry_queries: RegistryQueries
+    registry_cache: RegistryCache  # the registry as the exchange reads it, cached
     information: InformationModel  # the portal's public pages
     declaration_queries: DeclarationQueries
     status: HubStatus
@@ -478,6 +479,7 @@ async def bootstrap(
         declaration_publisher=declaration_publisher,
         registry_queries=RegistryQueries(store.registry, store.mutations),
         activity=RecentActivity(store.audit, store.statistics, clock),
+        registry_cache=cache,
         information=InformationModel(
             RegistryQueries(store.registry, store.mutations),
             {"dimona": reference.dimona.glossary, "dmfa": reference.dmfa.glossary},

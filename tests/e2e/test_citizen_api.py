@@ -14,6 +14,7 @@ from crossroads.demo import country
 from crossroads.verifier import leaf_hash, verify_inclusion, verify_tree_head
 
 from ..conftest import start_demo_hub
+from ..openapi_answers import AnswerChecker
 
 pytestmark = pytest.mark.anyio
 
@@ -164,6 +165,38 @@ async def test_the_govstack_answer_names_the_readers(citizen_demo):
         params={"userId": demo.held_by("welfare")[1], "databaseId": "BE"},
     )
     assert not_me.status_code == 403 and not_me.json()["code"] == "forbidden"
+
+
+async def test_the_govstack_answer_takes_the_specifications_user_ids_and_refuses_unknown_databases(
+    citizen_demo,
+):
+    demo = citizen_demo
+    me = demo.held_by("welfare")[0]
+    read = await ask(demo, await demo.token(demo.welfare), me)
+    await sign_in(demo, me)
+    headers = {"Information-Mediator-Client": "BE/GOV/0000000000/portal"}
+
+    async def usage(user_id: str, database_id: str) -> httpx.Response:
+        return await demo.http.get(
+            "/govstack/data/myPersonalDataUsage",
+            headers=headers,
+            params={"userId": user_id, "databaseId": database_id},
+        )
+
+    prefixed = await usage(f"BE{me}", "person.identity")  # the specification's own form
+    assert prefixed.status_code == 200, prefixed.text
+    assert [i["id"] for i in prefixed.json()] == [read.headers["x-request-id"]]
+    unknown = await usage(me, "MCTS")  # an empty list would read "nobody consulted your data"
+    assert unknown.status_code == 404 and unknown.json()["field"] == "databaseId"
+    checked = [prefixed, unknown, await demo.http.get("/v1/citizen/consultations")]
+    for invalid in ("79122244458", "BE7912224445", "not a number"):
+        refused = await usage(invalid, demo.settings.instance)
+        assert refused.status_code == 400 and refused.json()["field"] == "userId", invalid
+        checked.append(refused)
+    checker = AnswerChecker()  # and each answer is what docs/openapi.json says it is
+    for answer in checked:
+        checker.check(answer)
+    assert checker.failures == [] and len(checker.checked) == 4
 
 
 async def test_only_a_signed_in_citizen_sees_a_list(citizen_demo):

@@ -67,6 +67,18 @@ class MemoryMutationStore(MutationStore):
     async def list_types(self) -> list[MutationType]:
         return [self.types[k] for k in sorted(self.types)]
 
+    async def delete_type(self, code: str) -> bool:
+        gone = [k for k in self.types if k[0] == code]
+        for key in gone:
+            del self.types[key]
+        return bool(gone)
+
+    async def update_subscription(self, subscription: Subscription) -> bool:
+        if subscription.id not in self.subs:
+            return False
+        self.subs[subscription.id] = subscription
+        return True
+
     async def add_subscription(self, subscription: Subscription) -> bool:
         if subscription.id in self.subs or any(
             (s.institution, s.application, s.mutation_type)

@@ -86,6 +86,24 @@ async def test_one_subscription_per_application_and_type(store):
     ) and not await store.mutations.delete_subscription("s1")
 
 
+async def test_a_type_is_deleted_with_every_version_and_a_subscription_amended_in_place(store):
+    for version in ("1", "2"):
+        await store.mutations.put_type(
+            MutationType("person.birth", version, "Birth", NR, ("date",))
+        )
+    await store.mutations.put_type(MutationType("person.address", "1", "Address", NR, ("city",)))
+    assert await store.mutations.delete_type("person.birth")
+    assert not await store.mutations.delete_type("person.birth")
+    assert [t.code for t in await store.mutations.list_types()] == ["person.address"]
+    pushed = Subscription("s1", FUND, "app", "person.address", "A1", "push", "https://fund/a")
+    await store.mutations.add_subscription(pushed)
+    amended = Subscription("s1", FUND, "app", "person.address", "A2", "push", "https://fund/b")
+    assert await store.mutations.update_subscription(amended)
+    assert await store.mutations.subscriptions(institution=FUND) == [amended]
+    gone = Subscription("s9", FUND, "app", "person.address", "A2")
+    assert not await store.mutations.update_subscription(gone)
+
+
 async def test_publishing_is_idempotent_and_the_mailbox_is_ordered_per_subscriber(store):
     await store.mutations.add_subscription(Subscription("s1", FUND, "app", "person.address", "A1"))
     await store.mutations.add_subscription(Subscription("s2", NR, "app", "person.address", "A1"))

@@ -80,7 +80,9 @@ _CODES = [
     ErrorCode(
         "capacity_mismatch",
         403,
-        "The consumer holds the subject, but in none of the capacities the authorization requires.",
+        "The consumer holds the subject, but in none of the capacities the authorization requires;"
+        " or the request names a capacity (`capacity`, `X-Crossroads-Capacity`) the"
+        " authorization does not.",
     ),
     ErrorCode(
         "period_outside_integration",
@@ -118,7 +120,10 @@ _CODES = [
     ),
     ErrorCode("invalid_period", 422, "A date is impossible or a period ends before it starts."),
     ErrorCode(
-        "unknown_service", 404, "No electronic service with that code (and version) is registered."
+        "unknown_service",
+        404,
+        "No electronic service with that code (and version) is registered, or the provider an"
+        " X-Road address names does not offer it.",
     ),
     ErrorCode(
         "unknown_mutation_type", 404, "No mutation type with that code (and version) is registered."
@@ -166,7 +171,10 @@ _CODES = [
     ),
     ErrorCode("method_not_allowed", 405, "The HTTP method is not supported on this path."),
     ErrorCode(
-        "conflict", 409, "The resource already exists or the change contradicts the registry."
+        "conflict",
+        409,
+        "The resource already exists or the change contradicts the registry (a GovStack event"
+        " type still subscribed to, an accepted event asked to be deleted).",
     ),
     ErrorCode(
         "no_provider",

@@ -12,6 +12,11 @@ from .errors import Refusal
 from .periods import Period
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# The member code under which the hub itself offers the services it routes per person (GovStack
+# and X-Road name a service by its provider; a routed service has none until the directory is
+# read). Not an enterprise number, so that it never names a member.
+HUB_MEMBER = "hub"
+HUB_MEMBER_CLASS = "GOV"
 
 
 def check_code(value: str, field_name: str) -> str:
@@ -102,6 +107,11 @@ class Service:
                 "routed_capacity.",
                 "provider",
             )
+
+    @property
+    def offered_by(self) -> str:
+        """The member a client addresses for this service: its fixed provider, or the hub."""
+        return self.provider or HUB_MEMBER
 
     @property
     def endpoint_path(self) -> str:

@@ -27,7 +27,15 @@ from ..domain.identifiers import IdentifierScheme
 from ..domain.minimisation import minimise, path_tree
 from ..domain.own_access import check_own_access
 from ..domain.periods import Period
-from ..domain.registry import Authorization, Institution, Service, check_code, choose_authorization
+from ..domain.registry import (
+    HUB_MEMBER,
+    HUB_MEMBER_CLASS,
+    Authorization,
+    Institution,
+    Service,
+    check_code,
+    choose_authorization,
+)
 from ..domain.subjects import SubjectHasher
 from .clock import Clock
 from .deferred_audit import DeferredAudit
@@ -58,6 +66,13 @@ class ExchangeRequest:
     user_id: str | None = None
     request_id: str | None = None  # the hub's own; one is made when None
     client_request_id: str | None = None  # the caller's own id for the request, if it sent one
+    # The capacity the caller says it asks in: the directory check then requires that one, which
+    # the authorization must name; None: any capacity the authorization names.
+    capacity: str | None = None
+    # The member the caller addressed, as (member class, member code): an X-Road address names
+    # the provider, and the service must be offered by it (`Service.offered_by`); None: whoever
+    # provides it.
+    provider: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -220,12 +235,13 @@ class ExchangeService:
         if own:
             check_own_access(authorization)
             return subject, key, authorization, period
+        required = _required_capacities(authorization, request.capacity)
         held = await self._directory.held_by(key, consumer)
         granted = (await self._cache.integration_rights()).get(consumer, frozenset())
         check_access(
             held,
             consumer,
-            authorization.required_capacities,
+            required,
             period,
             granted,
             authorization.accepts_provisional,
@@ -300,7 +316,23 @@ class ExchangeService:
                 "unknown_service", f"no service {code!r}{version} is registered.", "service"
             )
         trace["service"] = f"{service.code}/{service.version}"
+        if request.provider is not None:
+            await self._check_address(service, *request.provider)
         return service
+
+    async def _check_address(self, service: Service, member_class: str, member: str) -> None:
+        if service.provider is None:
+            offered = (HUB_MEMBER_CLASS, HUB_MEMBER)
+        else:
+            institution = await self._cache.institution(service.provider)
+            offered = (institution.member_class if institution else "", service.provider)
+        if (member_class, member) != offered:
+            raise Refusal(
+                "unknown_service",
+                f"{member_class}/{member} does not offer {service.code!r}; "
+                f"{offered[0]}/{offered[1]} does.",
+                "service",
+            )
 
     async def _resolve(
         self, service: Service, key: bytes, period: Period
@@ -395,6 +427,21 @@ class ExchangeService:
             f"provider {provider}'s answer does not match the response schema at /{where}: "
             f"{message}",
         )
+
+
+def _required_capacities(authorization: Authorization, capacity: str | None) -> tuple[str, ...]:
+    """The capacities the directory check accepts: the authorization's, or the one the caller
+    names, which the authorization must name too."""
+    if capacity is None:
+        return authorization.required_capacities
+    if capacity not in authorization.required_capacities:
+        raise Refusal(
+            "capacity_mismatch",
+            f"authorization {authorization.reference} names the capacities "
+            f"{', '.join(authorization.required_capacities) or 'none'}, not {capacity[:64]!r}.",
+            "capacity",
+        )
+    return (capacity,)
 
 
 def _holder_json(integration: Integration) -> dict[str, Any]:

@@ -116,6 +116,38 @@ class MutationService:
         )
         return mutation_type, created
 
+    async def delete_type(self, code: str, actor: str | None = None) -> None:
+        """Remove every version of a type that nothing depends on: a type some application
+        subscribes to, or that an authorization names, is refused (`conflict`)."""
+        kind = await self.mutation_type(code)
+        if await self._store.subscriptions(mutation_type=kind.code):
+            raise Refusal(
+                "conflict",
+                f"applications subscribe to {kind.code}: cancel them first.",
+                "eventType",
+            )
+        if await self._registry.find_authorizations(service=kind.code):
+            raise Refusal(
+                "conflict",
+                f"authorizations name {kind.code}: withdraw them first.",
+                "eventType",
+            )
+        await self._store.delete_type(kind.code)
+        await self._audit.append(
+            AuditRecord(
+                kind="registry",
+                at_ms=self._clock.now_ms(),
+                outcome="ok",
+                action="mutation_type.delete",
+                target=kind.code,
+                detail={"publisher": kind.publisher},
+                actor=actor,
+            )
+        )
+
+    async def has_type(self, code: str) -> bool:
+        return await self._store.get_type(code) is not None
+
     async def mutation_type(self, code: str, version: str | None = None) -> MutationType:
         found = await self._store.get_type(code, version)
         if found is None:
@@ -169,6 +201,57 @@ class MutationService:
         await self._record_subscription(caller, "create", subscription)
         return subscription
 
+    async def amend_subscription(
+        self,
+        caller: Caller,
+        mutation_type: str,
+        purpose: str | None,
+        authorization: str | None,
+        webhook_url: str | None,
+    ) -> Subscription:
+        """Change the caller's subscription to a type: the authorization it is under (chosen
+        again for `purpose`, as when subscribing) and, for a push subscription, its webhook."""
+        institution, _ = _member(caller)
+        current = await self.subscription_to(caller, mutation_type)
+        chosen = current.authorization
+        if purpose is not None or authorization is not None:
+            if purpose is not None:
+                check_code(purpose, "purpose")
+            candidates = await self._registry.find_authorizations(
+                institution, current.mutation_type, purpose
+            )
+            chosen = choose_authorization(candidates, self._clock.today(), authorization).reference
+        address = current.webhook_url
+        if webhook_url is not None:
+            if current.mode != "push":
+                raise Refusal(
+                    "malformed_request", "a pull subscription has no webhook.", "webhook_url"
+                )
+            member = await self._registry.get_institution(institution)
+            if member is None:
+                raise Refusal("not_found", f"no institution {institution} is registered.")
+            self._webhooks.check(webhook_url, member)
+            address = webhook_url
+        amended = replace(current, authorization=chosen, webhook_url=address)
+        if not await self._store.update_subscription(amended):
+            raise Refusal("not_found", f"the subscription to {mutation_type} was just cancelled.")
+        await self._record_subscription(caller, "update", amended)
+        return amended
+
+    async def subscription_to(self, caller: Caller, mutation_type: str) -> Subscription:
+        """The caller's subscription to a type; `not_found` when it has none."""
+        institution, application = _member(caller)
+        found = await self._store.subscriptions(
+            mutation_type=mutation_type, institution=institution, application=application
+        )
+        if not found:
+            raise Refusal(
+                "not_found",
+                f"application {caller.client_id} does not subscribe to {mutation_type[:64]!r}.",
+                "eventType",
+            )
+        return found[0]
+
     async def check_webhook(self, url: str, institution: str) -> None:
         """Refuse (`webhook_not_allowed`) a webhook address the registry does not, or no longer,
         let `institution` use; read through the registry cache, for every push."""
@@ -221,6 +304,15 @@ class MutationService:
         if isinstance(outcome, Refusal):
             raise outcome
         return outcome
+
+    async def accepted(self, caller: Caller, mutation_id: str) -> None:
+        """Whether the caller's institution published a mutation under this id; `not_found`
+        when it did not."""
+        publisher, _ = _member(caller)
+        if not await self._store.digests(publisher, [mutation_id]):
+            raise Refusal(
+                "not_found", f"{publisher} published no mutation {mutation_id[:100]!r}.", "eventId"
+            )
 
     async def publish_many(
         self, caller: Caller, type_code: str, raws: Sequence[object]

@@ -116,6 +116,18 @@ class SqlMutations(MutationStore):
         )
         return [_type(r) for r in rows]
 
+    async def delete_type(self, code: str) -> bool:
+        async with self._db.transaction() as tx:
+            return await tx.execute("DELETE FROM mutation_types WHERE code = ?", (code,)) > 0
+
+    async def update_subscription(self, subscription: Subscription) -> bool:
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE subscriptions SET authorization_ref = ?, webhook_url = ? WHERE id = ?",
+                (subscription.authorization, subscription.webhook_url, subscription.id),
+            )
+        return changed == 1
+
     async def add_subscription(self, subscription: Subscription) -> bool:
         async with self._db.transaction() as tx:
             changed = await tx.execute(

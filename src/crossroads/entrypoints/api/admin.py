@@ -25,9 +25,11 @@ from ...domain.registry import (
     Service,
 )
 from .admin_proposals import proposal_out
+from .answer_models import ApplicationOut, ProposalOut
 from .dependencies import ActorDep, FourEyesDep, RegistryAdminDep, RegistryQueriesDep
 from .errors import openapi_errors
 from .json_input import JSONRoute
+from .openapi_models import answers
 from .responses import JSONBody
 from .schemas import (
     ApplicationIn,
@@ -60,7 +62,10 @@ ERRORS = openapi_errors(
 # With four eyes on (CROSSROADS_FOUR_EYES), authorizations and integration rights answer this.
 PROPOSED = {
     **ERRORS,
-    202: {"description": "Four eyes: the change became a proposal (admin_proposals.py)."},
+    202: {
+        "model": ProposalOut,
+        "description": "Four eyes: the change became a proposal (admin_proposals.py).",
+    },
 }
 
 
@@ -97,7 +102,7 @@ def _removed_or_proposed(proposal: Proposal | None) -> Response:
 
 @router.put(
     "/institutions/{enterprise_number}",
-    responses=ERRORS,
+    responses=answers(Institution, ERRORS, also=(201,)),
     summary="Register or update a member institution",
 )
 async def put_institution(
@@ -116,19 +121,27 @@ async def put_institution(
     return _out(institution)
 
 
-@router.get("/institutions", responses=ERRORS, summary="List member institutions")
+@router.get(
+    "/institutions",
+    responses=answers(list[Institution], ERRORS),
+    summary="List member institutions",
+)
 async def list_institutions(queries: RegistryQueriesDep) -> list[dict]:
     return [_out(i) for i in await queries.institutions()]
 
 
-@router.get("/institutions/{enterprise_number}", responses=ERRORS, summary="One member institution")
+@router.get(
+    "/institutions/{enterprise_number}",
+    responses=answers(Institution, ERRORS),
+    summary="One member institution",
+)
 async def get_institution(enterprise_number: str, queries: RegistryQueriesDep) -> dict:
     return _out(await queries.institution(enterprise_number))
 
 
 @router.put(
     "/institutions/{enterprise_number}/applications/{code}",
-    responses=ERRORS,
+    responses=answers(ApplicationOut, ERRORS, also=(201,)),
     summary="Register an application and its public keys",
 )
 async def put_application(
@@ -145,14 +158,16 @@ async def put_application(
     return _application_out(application)
 
 
-@router.get("/applications", responses=ERRORS, summary="List applications")
+@router.get(
+    "/applications", responses=answers(list[ApplicationOut], ERRORS), summary="List applications"
+)
 async def list_applications(queries: RegistryQueriesDep) -> list[dict]:
     return [_application_out(a) for a in await queries.applications()]
 
 
 @router.get(
     "/institutions/{enterprise_number}/applications",
-    responses=ERRORS,
+    responses=answers(list[ApplicationOut], ERRORS),
     summary="List the applications of one institution",
 )
 async def list_institution_applications(
@@ -163,7 +178,7 @@ async def list_institution_applications(
 
 @router.get(
     "/institutions/{enterprise_number}/applications/{code}",
-    responses=ERRORS,
+    responses=answers(ApplicationOut, ERRORS),
     summary="One application",
 )
 async def get_application(enterprise_number: str, code: str, queries: RegistryQueriesDep) -> dict:
@@ -173,7 +188,11 @@ async def get_application(enterprise_number: str, code: str, queries: RegistryQu
 # Capacities -----------------------------------------------------------------------------------
 
 
-@router.put("/capacities/{code}", responses=ERRORS, summary="Register a capacity")
+@router.put(
+    "/capacities/{code}",
+    responses=answers(Capacity, ERRORS, also=(201,)),
+    summary="Register a capacity",
+)
 async def put_capacity(
     code: str, body: CapacityIn, registry: RegistryAdminDep, response: Response
 ) -> dict:
@@ -182,12 +201,12 @@ async def put_capacity(
     return _out(capacity)
 
 
-@router.get("/capacities", responses=ERRORS, summary="List capacities")
+@router.get("/capacities", responses=answers(list[Capacity], ERRORS), summary="List capacities")
 async def list_capacities(queries: RegistryQueriesDep) -> list[dict]:
     return [_out(c) for c in await queries.capacities()]
 
 
-@router.get("/capacities/{code}", responses=ERRORS, summary="One capacity")
+@router.get("/capacities/{code}", responses=answers(Capacity, ERRORS), summary="One capacity")
 async def get_capacity(code: str, queries: RegistryQueriesDep) -> dict:
     return _out(await queries.capacity(code))
 
@@ -196,7 +215,9 @@ async def get_capacity(code: str, queries: RegistryQueriesDep) -> dict:
 
 
 @router.put(
-    "/services/{code}/{version}", responses=ERRORS, summary="Register an electronic service"
+    "/services/{code}/{version}",
+    responses=answers(Service, ERRORS, also=(201,)),
+    summary="Register an electronic service",
 )
 async def put_service(
     code: str, version: str, body: ServiceIn, registry: RegistryAdminDep, response: Response
@@ -219,7 +240,9 @@ async def put_service(
     return _out(service)
 
 
-@router.get("/services", responses=ERRORS, summary="List electronic services")
+@router.get(
+    "/services", responses=answers(list[Service], ERRORS), summary="List electronic services"
+)
 async def list_services(queries: RegistryQueriesDep) -> list[dict]:
     return [_out(s) for s in await queries.services()]
 
@@ -227,7 +250,7 @@ async def list_services(queries: RegistryQueriesDep) -> list[dict]:
 # Before /services/{code}/{version}, which would take "providers" for a version.
 @router.get(
     "/services/{code}/providers",
-    responses=ERRORS,
+    responses=answers(list[RoutedProvider], ERRORS),
     summary="List the providers of one routed service",
 )
 async def list_service_providers(code: str, queries: RegistryQueriesDep) -> list[dict]:
@@ -236,7 +259,7 @@ async def list_service_providers(code: str, queries: RegistryQueriesDep) -> list
 
 @router.get(
     "/services/{code}/providers/{enterprise_number}",
-    responses=ERRORS,
+    responses=answers(RoutedProvider, ERRORS),
     summary="One provider of a routed service",
 )
 async def get_routed_provider(
@@ -246,7 +269,9 @@ async def get_routed_provider(
 
 
 @router.get(
-    "/services/{code}/{version}", responses=ERRORS, summary="One version of an electronic service"
+    "/services/{code}/{version}",
+    responses=answers(Service, ERRORS),
+    summary="One version of an electronic service",
 )
 async def get_service(code: str, version: str, queries: RegistryQueriesDep) -> dict:
     return _out(await queries.service(code, version))
@@ -254,7 +279,7 @@ async def get_service(code: str, version: str, queries: RegistryQueriesDep) -> d
 
 @router.put(
     "/services/{code}/providers/{enterprise_number}",
-    responses=ERRORS,
+    responses=answers(RoutedProvider, ERRORS, also=(201,)),
     summary="Register an institution as a provider of a routed service",
 )
 async def put_routed_provider(
@@ -265,7 +290,11 @@ async def put_routed_provider(
     return _out(provider)
 
 
-@router.get("/routed-providers", responses=ERRORS, summary="List the providers of routed services")
+@router.get(
+    "/routed-providers",
+    responses=answers(list[RoutedProvider], ERRORS),
+    summary="List the providers of routed services",
+)
 async def list_routed_providers(
     queries: RegistryQueriesDep, service: str | None = None
 ) -> list[dict]:
@@ -290,7 +319,7 @@ async def delete_routed_provider(
 
 @router.put(
     "/authorizations/{reference:path}",
-    responses=PROPOSED,
+    responses=answers(Authorization, PROPOSED, also=(201,)),
     summary="Record an authorization (deliberation)",
 )
 async def put_authorization(
@@ -322,14 +351,20 @@ async def put_authorization(
     return _applied_or_proposed(outcome, response)
 
 
-@router.get("/authorizations", responses=ERRORS, summary="List authorizations")
+@router.get(
+    "/authorizations", responses=answers(list[Authorization], ERRORS), summary="List authorizations"
+)
 async def list_authorizations(
     queries: RegistryQueriesDep, consumer: str | None = None, service: str | None = None
 ) -> list[dict]:
     return [_out(a) for a in await queries.authorizations(consumer, service)]
 
 
-@router.get("/authorizations/{reference:path}", responses=ERRORS, summary="One authorization")
+@router.get(
+    "/authorizations/{reference:path}",
+    responses=answers(Authorization, ERRORS),
+    summary="One authorization",
+)
 async def get_authorization(reference: str, queries: RegistryQueriesDep) -> dict:
     return _out(await queries.authorization(reference))
 
@@ -339,7 +374,7 @@ async def get_authorization(reference: str, queries: RegistryQueriesDep) -> dict
 
 @router.put(
     "/integration-rights/{enterprise_number}/{capacity}",
-    responses=PROPOSED,
+    responses=answers(IntegrationRight, PROPOSED, also=(201,)),
     summary="Let an institution integrate persons in a capacity",
 )
 async def put_integration_right(
@@ -356,7 +391,11 @@ async def put_integration_right(
     return _applied_or_proposed(outcome, response)
 
 
-@router.get("/integration-rights", responses=ERRORS, summary="List integration rights")
+@router.get(
+    "/integration-rights",
+    responses=answers(list[IntegrationRight], ERRORS),
+    summary="List integration rights",
+)
 async def list_integration_rights(
     queries: RegistryQueriesDep, institution: str | None = None
 ) -> list[dict]:
@@ -365,7 +404,7 @@ async def list_integration_rights(
 
 @router.get(
     "/integration-rights/{enterprise_number}/{capacity}",
-    responses=ERRORS,
+    responses=answers(IntegrationRight, ERRORS),
     summary="One integration right",
 )
 async def get_integration_right(

@@ -13,9 +13,11 @@ from fastapi import APIRouter, Depends, Query, Response
 from ...domain.declarations.employers import Employer
 from ...domain.declarations.records import Mandate
 from ...domain.errors import Refusal
+from .answer_models import EmployerOut, Employers, Mandates
 from .dependencies import ActorDep, DeclarationQueriesDep, DeclarationsDep
 from .errors import openapi_errors
 from .json_input import JSONRoute
+from .openapi_models import answers
 from .schemas import EmployerIn, MandateIn
 from .security import operator
 
@@ -71,7 +73,7 @@ def _parse_mandate_cursor(cursor: str) -> tuple[str, str, date]:
 
 @router.put(
     "/employers/{company_id}",
-    responses=ERRORS,
+    responses=answers(EmployerOut, ERRORS, also=(201,)),
     summary="Register or update an employer in the employers' register",
 )
 async def put_employer(
@@ -90,7 +92,7 @@ async def put_employer(
 
 @router.get(
     "/employers",
-    responses=ERRORS,
+    responses=answers(Employers, ERRORS),
     summary="The employers' register, by enterprise number, a page at a time",
 )
 async def list_employers(
@@ -110,7 +112,9 @@ async def list_employers(
 
 
 @router.get(
-    "/employers/{company_id}", responses=ERRORS, summary="One employer of the employers' register"
+    "/employers/{company_id}",
+    responses=answers(EmployerOut, ERRORS),
+    summary="One employer of the employers' register",
 )
 async def get_employer(company_id: str, queries: DeclarationQueriesDep) -> dict:
     return _employer_out(await queries.employer(company_id))
@@ -131,7 +135,7 @@ async def put_mandate(body: MandateIn, declarations: DeclarationsDep, actor: Act
 
 @router.get(
     "/mandates",
-    responses=ERRORS,
+    responses=answers(Mandates, ERRORS),
     summary="Mandates by office, employer and start (of one office or employer), a page at a time",
 )
 async def list_mandates(

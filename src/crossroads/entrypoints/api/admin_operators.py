@@ -9,9 +9,11 @@ from dataclasses import asdict
 from fastapi import APIRouter, Depends, Response
 
 from ...domain.operators import Operator, Permission, parse_roles
+from .answer_models import OperatorOut
 from .dependencies import ActorDep, OperatorAdminDep
 from .errors import openapi_errors
 from .json_input import JSONRoute
+from .openapi_models import answers
 from .schemas import OperatorIn
 from .security import operator_for
 
@@ -36,19 +38,27 @@ def _out(operator: Operator) -> dict:
     return {**asdict(operator), "kind": operator.kind, "roles": [r.value for r in operator.roles]}
 
 
-@router.get("", responses=ERRORS, summary="Operators and service accounts, with their roles")
+@router.get(
+    "",
+    responses=answers(list[OperatorOut], ERRORS),
+    summary="Operators and service accounts, with their roles",
+)
 async def list_operators(operators: OperatorAdminDep) -> list[dict]:
     return [_out(o) for o in await operators.list()]
 
 
-@router.get("/{operator_id}", responses=ERRORS, summary="One operator or service account")
+@router.get(
+    "/{operator_id}",
+    responses=answers(OperatorOut, ERRORS),
+    summary="One operator or service account",
+)
 async def get_operator(operator_id: str, operators: OperatorAdminDep) -> dict:
     return _out(await operators.get(operator_id))
 
 
 @router.put(
     "/{operator_id}",
-    responses=ERRORS,
+    responses=answers(OperatorOut, ERRORS, also=(201,)),
     summary="Register an operator (person:SUBJECT) or a service account (service:NAME, with keys)",
 )
 async def put_operator(

@@ -11,9 +11,11 @@ from fastapi import APIRouter, Depends, Query
 
 from ...domain.operators import Permission
 from ...domain.proposals import Proposal
+from .answer_models import ProposalOut
 from .dependencies import ActorDep, FourEyesDep
 from .errors import openapi_errors
 from .json_input import JSONRoute
+from .openapi_models import answers
 from .schemas import RejectionIn
 from .security import operator_for
 
@@ -41,7 +43,9 @@ def proposal_out(proposal: Proposal) -> dict:
     return {**asdict(proposal), "url": f"/admin/proposals/{proposal.id}"}
 
 
-@router.get("", responses=ERRORS, summary="Four-eyes proposals, oldest first")
+@router.get(
+    "", responses=answers(list[ProposalOut], ERRORS), summary="Four-eyes proposals, oldest first"
+)
 async def list_proposals(
     four_eyes: FourEyesDep,
     state: Literal["pending", "approved", "rejected"] | None = Query(
@@ -51,14 +55,16 @@ async def list_proposals(
     return [proposal_out(p) for p in await four_eyes.list(state)]
 
 
-@router.get("/{proposal_id}", responses=ERRORS, summary="One four-eyes proposal")
+@router.get(
+    "/{proposal_id}", responses=answers(ProposalOut, ERRORS), summary="One four-eyes proposal"
+)
 async def get_proposal(proposal_id: str, four_eyes: FourEyesDep) -> dict:
     return proposal_out(await four_eyes.get(proposal_id))
 
 
 @router.post(
     "/{proposal_id}/approve",
-    responses=ERRORS,
+    responses=answers(ProposalOut, ERRORS),
     summary="Approve another operator's proposal: the change is applied, under both names",
 )
 async def approve(proposal_id: str, four_eyes: FourEyesDep, actor: ActorDep) -> dict:
@@ -67,7 +73,7 @@ async def approve(proposal_id: str, four_eyes: FourEyesDep, actor: ActorDep) -> 
 
 @router.post(
     "/{proposal_id}/reject",
-    responses=ERRORS,
+    responses=answers(ProposalOut, ERRORS),
     summary="Reject a proposal (its author may withdraw their own this way)",
 )
 async def reject(

@@ -32,6 +32,7 @@ from . import (
     docs_page,
     errors,
     exchange,
+    govstack_pubsub,
     institution_pages,
     mutations,
     operator_pages,
@@ -47,6 +48,7 @@ from . import (
     rights,
     statistics,
     statistics_public,
+    xroad,
 )
 from .access_log import AccessLog
 from .declarations_source import MOUNT, LazySource
@@ -230,6 +232,7 @@ def create_app(
         exchange,
         directory,
         mutations,
+        govstack_pubsub,
         declarations,
         discovery,
         admin_employers,
@@ -253,6 +256,7 @@ def create_app(
         portal_dimona,
         portal_batches,
         portal_rights,
+        xroad,
     ):
         app.include_router(module.router)
     app.mount(MOUNT, LazySource())
@@ -261,6 +265,7 @@ def create_app(
     app.add_middleware(
         DirectRoute, route=exchange.EXCHANGE_ROUTE, endpoint=exchange.answer_exchange
     )
+    app.add_middleware(xroad.XRoadMessages)
     app.add_middleware(
         RequestTarget
     )  # outside the direct route, so that the exchange's path is checked too
@@ -311,6 +316,12 @@ def _openapi(app: FastAPI) -> dict:
     schema = get_openapi(
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
+    for path in schema["paths"].values():
+        for operation in path.values():
+            for answer in operation.get("responses", {}).values():
+                for content in answer.get("content", {}).values():
+                    if "schema" in content:
+                        content["schema"] = _named(content["schema"])
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     for model in (ExchangeIn,):  # bodies parsed by their route itself (exchange.parse_body)
@@ -335,4 +346,17 @@ def _openapi(app: FastAPI) -> dict:
         c.code: {"status": c.status, "summary": c.summary} for c in CATALOGUE.values()
     }
     app.openapi_schema = schema
+    return schema
+
+
+def _named(schema: Any) -> Any:
+    """A response schema with the model its route names (`openapi_models.answers`) and nothing
+    else: FastAPI merges that model into what it inferred from the function's annotation
+    (`dict`), and the merge would say both."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return {"$ref": schema["$ref"]}
+        return {k: _named(v) for k, v in schema.items() if k != "title" or not isinstance(v, str)}
+    if isinstance(schema, list):
+        return [_named(v) for v in schema]
     return schema

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from ...domain.callers import Caller
 from ...domain.operators import Permission
+from .answer_models import AuditEntry, ConsistencyProof, InclusionProof, TreeHead
 from .dependencies import AuditProofsDep
 from .errors import openapi_errors
 from .json_input import JSONRoute
+from .openapi_models import answers
 from .schemas import MAX_INTEGER
 from .security import application_or_operator, operator_for
 
@@ -23,7 +25,11 @@ def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode()
 
 
-@router.get("/tree-head", responses=ERRORS, summary="The latest signed tree head of the audit log")
+@router.get(
+    "/tree-head",
+    responses=answers(TreeHead, ERRORS),
+    summary="The latest signed tree head of the audit log",
+)
 async def tree_head(
     proofs: AuditProofsDep, caller: Caller = Depends(application_or_operator())
 ) -> dict:
@@ -33,7 +39,7 @@ async def tree_head(
 
 @router.get(
     "/proofs/inclusion",
-    responses=ERRORS,
+    responses=answers(InclusionProof, ERRORS),
     summary="Inclusion proof of an entry in a tree of a given size",
 )
 async def inclusion(
@@ -52,7 +58,9 @@ async def inclusion(
 
 
 @router.get(
-    "/proofs/consistency", responses=ERRORS, summary="Consistency proof between two tree sizes"
+    "/proofs/consistency",
+    responses=answers(ConsistencyProof, ERRORS),
+    summary="Consistency proof between two tree sizes",
 )
 async def consistency(
     proofs: AuditProofsDep,
@@ -66,7 +74,7 @@ async def consistency(
 
 @router.get(
     "/entries/{leaf_index}",
-    responses=ERRORS,
+    responses=answers(AuditEntry, ERRORS),
     dependencies=[Depends(operator_for(Permission.AUDIT))],
     summary="Operator: one audit entry, as hashed into the tree and decoded",
 )

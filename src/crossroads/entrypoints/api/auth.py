@@ -7,9 +7,11 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 
 from ...domain.errors import Refusal
+from .answer_models import KeySet, ServerMetadata
 from .dependencies import SettingsDep, SignerDep, TokensDep
 from .errors import openapi_errors, request_id
 from .json_input import JSONRoute
+from .openapi_models import answers
 from .responses import JSONBody
 from .schemas import TokenOut
 
@@ -62,7 +64,9 @@ async def token(request: Request, tokens: TokensDep) -> JSONBody:
     return JSONBody(answer, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/.well-known/jwks.json", summary="The hub's public keys")
+@router.get(
+    "/.well-known/jwks.json", summary="The hub's public keys", responses=answers(KeySet, {})
+)
 async def jwks(signer: SignerDep) -> dict:
     """Every key the hub ever signed with: next, current, previous and retired ones."""
     return signer.jwks()
@@ -71,13 +75,16 @@ async def jwks(signer: SignerDep) -> dict:
 @router.get(
     "/.well-known/crossroads/key-history",
     summary="The hub's keys in order, each endorsed by the one before (docs/audit.md)",
+    responses=answers(KeySet, {}),
 )
 async def key_history(signer: SignerDep) -> dict:
     return signer.key_history()
 
 
 @router.get(
-    "/.well-known/oauth-authorization-server", summary="OAuth 2.0 server metadata (RFC 8414)"
+    "/.well-known/oauth-authorization-server",
+    summary="OAuth 2.0 server metadata (RFC 8414)",
+    responses=answers(ServerMetadata, {}),
 )
 async def metadata(settings: SettingsDep) -> dict:
     issuer = settings.issuer

@@ -15,18 +15,22 @@ from fastapi.responses import RedirectResponse
 from ...adapters.oidc import OidcSignIn
 from ...domain.errors import Refusal
 from ...services.citizen import Consultation, HistoryPage, Recipient
+from ...services.registry_checks import HOLDERS_SERVICE
+from .answer_models import Consultations, PersonalDataUsage
 from .csrf import checked_form, csrf_token
 from .dependencies import (
     CitizenSignInDep,
     DevelopmentSignInDep,
     HasherDep,
     HistoryDep,
+    RegistryQueriesDep,
     SchemeDep,
     SettingsDep,
     hub_of,
 )
 from .errors import openapi_errors
 from .json_input import JSONRoute
+from .openapi_models import answers
 from .pages import page as portal_page
 from .purposes import hub_entry_label, purpose_label
 from .schemas import MAX_INTEGER
@@ -164,7 +168,7 @@ async def page(
 
 @router.get(
     "/v1/citizen/consultations",
-    responses=ERRORS,
+    responses=answers(Consultations, ERRORS),
     summary="Citizen: every exchange about me, newest first, each with its inclusion proof",
 )
 async def consultations(
@@ -179,7 +183,7 @@ async def consultations(
 
 @router.get(
     "/govstack/data/myPersonalDataUsage",
-    responses=ERRORS,
+    responses=answers(list[PersonalDataUsage], ERRORS),
     summary="Citizen: who read my personal data, as the GovStack Digital Registries API answers",
 )
 async def my_personal_data_usage(
@@ -188,22 +192,42 @@ async def my_personal_data_usage(
     scheme: SchemeDep,
     hasher: HasherDep,
     settings: SettingsDep,
+    queries: RegistryQueriesDep,
     user_id: str = Query(..., alias="userId", max_length=64),
     database_id: str = Query(..., alias="databaseId", max_length=64),
     information_mediator_client: str = Header(
         ..., alias="Information-Mediator-Client", max_length=256
     ),
 ) -> list[dict]:
-    """GovStack `GET /data/myPersonalDataUsage`. `userId` must be the signed-in citizen;
-    `databaseId` names a service code (only its exchanges) or this hub's instance (all)."""
+    """GovStack `GET /data/myPersonalDataUsage`. `userId` must be the signed-in citizen, with or
+    without the country prefix the specification's examples carry (`BE79122244457`);
+    `databaseId` names a registered service code (only its exchanges) or this hub's instance
+    (all). An unknown `databaseId` is refused: an empty list would read as "nobody consulted
+    your data"."""
     citizen = _citizen(request)
-    if hasher.key(scheme.normalise_person(user_id, "userId")) != citizen:
+    try:
+        person = scheme.person_from_claim(user_id)
+    except Refusal:
+        raise Refusal(
+            "malformed_request",
+            f"userId is not a valid national number of this hub's country ({scheme.country}),"
+            f" with or without its country prefix ({scheme.country}…).",
+            "userId",
+        ) from None
+    everything = database_id == settings.instance
+    if not everything and database_id not in await _database_ids(queries):
+        raise Refusal(
+            "not_found",
+            f"databaseId {database_id!r} is neither this hub's instance ({settings.instance})"
+            " nor a registered service code.",
+            "databaseId",
+        )
+    if hasher.key(person) != citizen:
         raise Refusal(
             "forbidden",
             "a citizen sees only the use of their own data: userId is not the signed-in person.",
             "userId",
         )
-    everything = database_id == settings.instance
     history = await history_of.page(
         citizen,
         limit=200,
@@ -211,6 +235,12 @@ async def my_personal_data_usage(
         service_code=None if everything else database_id,
     )
     return [_govstack(c) for c in history.consultations]
+
+
+async def _database_ids(queries: RegistryQueriesDep) -> set[str]:
+    """What a citizen may narrow their list to: every registered service, and the built-in
+    service that answers who holds a file on them."""
+    return {s.code for s in await queries.services()} | {HOLDERS_SERVICE}
 
 
 def _summary(c: Consultation) -> dict:

@@ -9,11 +9,13 @@ from pydantic import Field
 
 from ...domain.callers import Caller
 from ...domain.data_reports import MAX_MESSAGE, DataReport
+from .answer_models import DataReports
 from .citizen_data import identifier_of
 from .csrf import checked_form
 from .dependencies import SettingsDep, hub_of
 from .errors import openapi_errors
 from .json_input import JSONRoute
+from .openapi_models import answers
 from .schemas import MAX_INTEGER, Strict
 from .security import application
 
@@ -52,7 +54,7 @@ def _out(r: DataReport) -> dict:
 
 @router.get(
     "/v1/data-reports",
-    responses=ERRORS,
+    responses=answers(DataReports, ERRORS),
     summary="Authentic source: the citizens' reports of wrong data sent to it, oldest first",
 )
 async def reports_for_source(

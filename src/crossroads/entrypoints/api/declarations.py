@@ -13,10 +13,12 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from ...domain.callers import Caller
 from ...domain.errors import Refusal
 from ...services.batch_processing import declaration_out
+from .answer_models import Acknowledgement, BatchOut, DeclarationOut
 from .dependencies import DeclarationBatchesDep, DeclarationsDep
 from .errors import openapi_errors
 from .json_input import JSONRoute
 from .languages import language_of
+from .openapi_models import answers
 from .security import application
 
 router = APIRouter(route_class=JSONRoute, tags=["declarations"])
@@ -87,7 +89,7 @@ def _created(response: Response, declaration) -> dict:
 
 @router.post(
     "/v1/declarations/dimona",
-    responses=ERRORS,
+    responses=answers(DeclarationOut, ERRORS, 201),
     status_code=201,
     openapi_extra=_BODY,
     summary=(
@@ -108,7 +110,7 @@ async def post_dimona(
 
 @router.post(
     "/v1/declarations/dmfa",
-    responses=ERRORS,
+    responses=answers(DeclarationOut, ERRORS, 201),
     status_code=201,
     openapi_extra=_BODY,
     summary="Declare a quarter's DmfA (up to the body limit; larger files as a batch)",
@@ -127,7 +129,7 @@ async def post_dmfa(
 
 @router.post(
     "/v1/declarations/social-risk/{scenario}",
-    responses=ERRORS,
+    responses=answers(DeclarationOut, ERRORS, 201),
     status_code=201,
     openapi_extra={
         "requestBody": {
@@ -166,7 +168,7 @@ async def post_social_risk(
 
 @router.get(
     "/v1/declarations/{declaration_id}",
-    responses=ERRORS,
+    responses=answers(DeclarationOut, ERRORS),
     summary=(
         "A declaration's status: result A (accepted), W (with warnings), B (refused) or S (being"
         " processed)"
@@ -180,7 +182,7 @@ async def get_declaration(
 
 @router.post(
     BATCH_PREFIX + "{kind}",
-    responses=BATCH_ERRORS,
+    responses=answers(BatchOut, BATCH_ERRORS, 202, also=(200,)),
     status_code=202,
     openapi_extra=_BODY,
     summary=(
@@ -209,7 +211,7 @@ async def post_batch(
 
 @router.get(
     BATCH_PREFIX + "{batch_id}",
-    responses=ERRORS,
+    responses=answers(BatchOut, ERRORS),
     summary=(
         "A batch file's status (S while waiting or being processed, then A, W or B) and, once"
         " done, its acknowledgement"
@@ -224,7 +226,7 @@ async def get_batch(
 
 @router.get(
     BATCH_PREFIX + "{batch_id}/acknowledgement",
-    responses=ERRORS,
+    responses=answers(Acknowledgement, ERRORS),
     summary=(
         "The acknowledgement of a processed batch: every form's declaration with its status and"
         " anomalies"

@@ -9,9 +9,11 @@ from ...domain.errors import Refusal
 from ...domain.operators import Permission
 from ...domain.periods import Period
 from ...services.directory_lines import read_import
+from .answer_models import DirectoryAnswer, DirectoryChanged, ImportReport
 from .dependencies import ClockDep, DirectoryDep, InitialSyncDep
 from .errors import openapi_errors
 from .json_input import JSONRoute
+from .openapi_models import answers
 from .responses import JSONBody
 from .schemas import DirectoryChangeIn, DirectoryQueryIn
 from .security import application_or_operator, operator_for
@@ -44,7 +46,7 @@ def _actor(caller: Caller) -> str:
 @router.post(
     "/changes",
     status_code=200,
-    responses=ERRORS,
+    responses=answers(DirectoryChanged, ERRORS),
     summary="Integrate, end or remove one person's integration",
 )
 async def change(
@@ -63,7 +65,7 @@ async def change(
 
 @router.post(
     "/import",
-    responses=ERRORS,
+    responses=answers(ImportReport, ERRORS),
     summary="Bulk integration from a CSV or JSON Lines body",
     openapi_extra={
         "requestBody": {
@@ -91,7 +93,7 @@ async def bulk_import(
 
 @router.post(
     "/query",
-    responses=ERRORS,
+    responses=answers(DirectoryAnswer, ERRORS),
     summary="Operator: who holds a person; does an institution hold them",
     dependencies=[Depends(operator_for(Permission.READ))],  # a query changes nothing
 )

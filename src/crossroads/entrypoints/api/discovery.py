@@ -1,71 +1,134 @@
 """Discovery in the shape of the GovStack Information Mediator directory services.
 
 `listClients`, `listMethods`, `allowedMethods` and `getOpenAPI` answer as that specification
-(GovStack's Information Mediator building block, its Directory Services API) says, so that a client
-written for it finds Crossroads' members and services. A member's "applications" here are the
-services it provides (its subsystem, in X-Road terms, is `services`).
+(GovStack's Information Mediator building block, its Directory Services API, the same family as
+X-Road's service metadata protocol) says, so that a client written for it finds Crossroads'
+members and services and can walk listClients → listMethods → getOpenAPI → call.
+
+A provider is an application of a member, in X-Road terms a subsystem: an institution's fixed
+services are offered by its subsystem `services`, and the services the hub routes per person by
+the hub's own member (`HUB_MEMBER`), subsystem `routed`. The metadata paths are served with and
+without the `/r1` prefix: suites written for these interfaces call both.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from ...domain.callers import Caller
 from ...domain.errors import Refusal
-from ...domain.registry import Service
+from ...domain.registry import HUB_MEMBER, HUB_MEMBER_CLASS, Service
+from ...domain.versions import version_key
 from .dependencies import ClockDep, RegistryQueriesDep, SettingsDep
 from .errors import openapi_errors
 from .json_input import JSONRoute
+from .openapi_models import ClientList, OpenAPIDocument, ServiceList, answers
 from .security import application_or_operator
 
 router = APIRouter(route_class=JSONRoute, tags=["discovery"])
 ERRORS = openapi_errors("unauthenticated", "not_found", "unknown_service", "malformed_request")
 PROVIDER_SUBSYSTEM = "services"
+ROUTED_SUBSYSTEM = "routed"
+HUB_CLASS = HUB_MEMBER_CLASS
+PROVIDER = "/{instanceId}/{memberClass}/{memberCode}/{applicationCode}"
 
 
-@router.get(
-    "/listClients",
-    responses=ERRORS,
-    summary="GovStack IM: members and applications of this instance",
-)
-async def list_clients(
+def _metadata(name: str, summary: str, model: type) -> object:
+    """Declare a metadata route at `/r1/…/name`, and the same without `/r1` (undocumented twice)."""
+
+    def register(endpoint: object) -> object:
+        router.get(
+            "/r1" + PROVIDER + "/" + name, responses=answers(model, ERRORS), summary=summary
+        )(endpoint)
+        router.get(PROVIDER + "/" + name, include_in_schema=False)(endpoint)
+        return endpoint
+
+    return register
+
+
+def _client(
+    name: str,
+    object_type: str,
+    instance: str,
+    member_class: str,
+    member: str,
+    application: str | None = None,
+) -> dict:
+    ident = {
+        "objectType": object_type,
+        "instanceId": instance,
+        "memberClass": member_class,
+        "memberCode": member,
+    }
+    if application is not None:
+        ident["applicationCode"] = application
+    return {"name": name, "id": ident}
+
+
+async def _list_clients(
     queries: RegistryQueriesDep,
     settings: SettingsDep,
     instanceId: str | None = None,
+    xRoadInstance: str | None = None,
     caller: Caller = Depends(application_or_operator()),
 ) -> dict:
     instance = settings.instance
-    if instanceId is not None and instanceId != instance:
+    asked = instanceId if instanceId is not None else xRoadInstance
+    if asked is not None and asked != instance:
         return {"member": []}
-    members = []
     institutions = await queries.institutions()
     member_class = {i.enterprise_number: i.member_class for i in institutions}
-    for institution in institutions:
-        members.append(
-            {
-                "name": institution.name,
-                "id": {
-                    "objectType": "MEMBER",
-                    "instanceId": instance,
-                    "memberClass": institution.member_class,
-                    "memberCode": institution.enterprise_number,
-                },
-            }
+    services = await queries.services()
+    providers = {s.provider for s in services if s.provider is not None}
+    members = [
+        _client(i.name, "MEMBER", instance, i.member_class, i.enterprise_number)
+        for i in institutions
+    ]
+    members += [
+        _client(
+            f"{i.name}: services",
+            "APPLICATION",
+            instance,
+            i.member_class,
+            i.enterprise_number,
+            PROVIDER_SUBSYSTEM,
         )
+        for i in institutions
+        if i.enterprise_number in providers
+    ]
+    if any(s.routed_capacity is not None for s in services):
+        members += [
+            _client("Crossroads hub", "MEMBER", instance, HUB_CLASS, HUB_MEMBER),
+            _client(
+                "Crossroads hub: services routed per person",
+                "APPLICATION",
+                instance,
+                HUB_CLASS,
+                HUB_MEMBER,
+                ROUTED_SUBSYSTEM,
+            ),
+        ]
+    listed = {tuple(m["id"].values()) for m in members}
     for application in await queries.applications():
-        members.append(
-            {
-                "name": application.name,
-                "id": {
-                    "objectType": "APPLICATION",
-                    "instanceId": instance,
-                    "memberClass": member_class.get(application.institution, "GOV"),
-                    "memberCode": application.institution,
-                    "applicationCode": application.code,
-                },
-            }
+        client = _client(
+            application.name,
+            "APPLICATION",
+            instance,
+            member_class.get(application.institution, "GOV"),
+            application.institution,
+            application.code,
         )
+        if tuple(client["id"].values()) not in listed:
+            members.append(client)
     return {"member": members}
+
+
+router.get(
+    "/listClients",
+    responses=answers(ClientList, ERRORS),
+    summary="GovStack IM: members and applications of this instance, providers included",
+)(_list_clients)
+router.get("/r1/listClients", include_in_schema=False)(_list_clients)
 
 
 async def _provided(
@@ -75,37 +138,53 @@ async def _provided(
     member_class: str,
     member: str,
     application: str,
-) -> tuple[list[Service], str]:
-    if instance != settings.instance or application != PROVIDER_SUBSYSTEM:
-        raise Refusal(
-            "not_found",
-            f"no provider {instance}/{member_class}/{member}/{application} in this instance.",
-        )
+) -> list[Service]:
+    """The services the provider the path names offers; `not_found` when it names none."""
+    unknown = Refusal(
+        "not_found",
+        f"no provider {instance}/{member_class}/{member}/{application} in this instance.",
+    )
+    if instance != settings.instance:
+        raise unknown
+    services = await queries.services()
+    if member == HUB_MEMBER:
+        if member_class != HUB_CLASS or application != ROUTED_SUBSYSTEM:
+            raise unknown
+        return [s for s in services if s.routed_capacity is not None]
+    if application != PROVIDER_SUBSYSTEM:
+        raise unknown
     institution = await queries.find_institution(member)
     if institution is None or institution.member_class != member_class:
-        raise Refusal("not_found", f"no member {member_class}/{member} in this instance.")
-    return await queries.services(provider=member), institution.member_class
+        raise unknown
+    return [s for s in services if s.provider == member]
 
 
-def _describe(service: Service, instance: str, member_class: str, member: str) -> dict:
+def _describe(
+    service: Service, instance: str, member_class: str, member: str, application: str
+) -> dict:
     return {
         "objectType": "SERVICE",
         "serviceType": "REST",
         "instanceId": instance,
         "memberClass": member_class,
         "memberCode": member,
-        "applicationCode": PROVIDER_SUBSYSTEM,
+        "applicationCode": application,
         "serviceCode": service.code,
         "serviceVersion": service.version,
-        "endpointList": {"member": [{"method": "POST", "path": f"/v1/exchange/{service.code}"}]},
+        "endpointList": {
+            "member": [
+                {"method": "POST", "path": _r1_path(service, instance, member_class, application)},
+                {"method": "POST", "path": f"/v1/exchange/{service.code}"},
+            ]
+        },
     }
 
 
-@router.get(
-    "/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}/listMethods",
-    responses=ERRORS,
-    summary="GovStack IM: services a provider offers",
-)
+def _r1_path(service: Service, instance: str, member_class: str, application: str) -> str:
+    return f"/r1/{instance}/{member_class}/{service.offered_by}/{application}/{service.code}"
+
+
+@_metadata("listMethods", "GovStack IM: services a provider offers", ServiceList)
 async def list_methods(
     instanceId: str,
     memberClass: str,
@@ -116,22 +195,22 @@ async def list_methods(
     serviceId: str | None = None,
     caller: Caller = Depends(application_or_operator()),
 ) -> dict:
-    services, member_class = await _provided(
+    services = await _provided(
         queries, settings, instanceId, memberClass, memberCode, applicationCode
     )
     return {
         "member": [
-            _describe(s, instanceId, member_class, memberCode)
+            _describe(s, instanceId, memberClass, memberCode, applicationCode)
             for s in services
             if serviceId is None or s.code == serviceId
         ]
     }
 
 
-@router.get(
-    "/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}/allowedMethods",
-    responses=ERRORS,
-    summary="GovStack IM: services of a provider the caller is authorized for",
+@_metadata(
+    "allowedMethods",
+    "GovStack IM: services of a provider the caller is authorized for",
+    ServiceList,
 )
 async def allowed_methods(
     instanceId: str,
@@ -144,7 +223,7 @@ async def allowed_methods(
     serviceId: str | None = None,
     caller: Caller = Depends(application_or_operator()),
 ) -> dict:
-    services, member_class = await _provided(
+    services = await _provided(
         queries, settings, instanceId, memberClass, memberCode, applicationCode
     )
     today = clock.today()
@@ -158,29 +237,29 @@ async def allowed_methods(
         }
     return {
         "member": [
-            _describe(s, instanceId, member_class, memberCode)
+            _describe(s, instanceId, memberClass, memberCode, applicationCode)
             for s in services
             if s.code in allowed and (serviceId is None or s.code == serviceId)
         ]
     }
 
 
-@router.get(
-    "/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}/getOpenAPI",
-    responses=ERRORS,
-    summary="GovStack IM: the OpenAPI description of one service",
-)
+@_metadata("getOpenAPI", "GovStack IM: the OpenAPI description of one service", OpenAPIDocument)
 async def get_openapi(
     instanceId: str,
     memberClass: str,
     memberCode: str,
     applicationCode: str,
-    serviceCode: str,
     queries: RegistryQueriesDep,
     settings: SettingsDep,
+    serviceCode: str | None = Query(None, max_length=64),
     caller: Caller = Depends(application_or_operator()),
 ) -> dict:
-    services, _ = await _provided(
+    if not serviceCode:
+        raise Refusal(
+            "malformed_request", "serviceCode names the service to describe.", "serviceCode"
+        )
+    services = await _provided(
         queries, settings, instanceId, memberClass, memberCode, applicationCode
     )
     matching = [s for s in services if s.code == serviceCode]
@@ -188,11 +267,78 @@ async def get_openapi(
         raise Refusal(
             "unknown_service", f"{memberCode} provides no service {serviceCode!r}.", "serviceCode"
         )
-    return service_openapi(max(matching, key=lambda s: s.version))
+    service = max(matching, key=lambda s: version_key(s.version))
+    return service_openapi(
+        service, settings.issuer, _r1_path(service, instanceId, memberClass, applicationCode)
+    )
 
 
-def service_openapi(service: Service) -> dict:
-    """An OpenAPI 3 document for calling one service through the hub."""
+def service_openapi(service: Service, server: str, r1_path: str) -> dict:
+    """An OpenAPI 3 document for calling one service through the hub: on our own path, and on
+    X-Road's (r1), where purpose, authorization and capacity may also come as headers."""
+    body = {
+        "type": "object",
+        "required": ["subject"],
+        "properties": {
+            "subject": {"type": "string"},
+            "purpose": {"type": "string"},
+            "authorization": {"type": "string"},
+            "capacity": {"type": "string"},
+            "version": {"type": "string"},
+            "date": {"type": "string", "format": "date"},
+            "parameters": service.request_schema,
+        },
+    }
+    answer = {
+        "type": "object",
+        "required": ["request_id", "service", "answers"],
+        "properties": {
+            "request_id": {"type": "string"},
+            "service": {"type": "string"},
+            "version": {"type": "string"},
+            "authorization": {"type": "string"},
+            "legal_basis": {"type": "string"},
+            "answers": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"provider": {"type": "string"}, "data": service.response_schema},
+                },
+            },
+        },
+    }
+
+    def operation(operation_id: str, required: list[str], headers: list[dict]) -> dict:
+        return {
+            "operationId": operation_id,
+            "parameters": headers,
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {**body, "required": required}}},
+            },
+            "responses": {
+                "200": {
+                    "description": "Answers, one per provider",
+                    "content": {"application/json": {"schema": answer}},
+                }
+            },
+        }
+
+    def header(name: str, description: str, required: bool = False) -> dict:
+        return {
+            "name": name,
+            "in": "header",
+            "required": required,
+            "description": description,
+            "schema": {"type": "string"},
+        }
+
+    xroad_headers = [
+        header("X-Road-Client", "INSTANCE/CLASS/MEMBER/APPLICATION of the caller", True),
+        header("X-Crossroads-Purpose", "Purpose code, when the body names none"),
+        header("X-Crossroads-Authorization", "Authorization reference, when the body names none"),
+        header("X-Crossroads-Capacity", "Capacity the caller asks in, when the body names none"),
+    ]
     return {
         "openapi": "3.0.3",
         "info": {
@@ -200,53 +346,11 @@ def service_openapi(service: Service) -> dict:
             "version": service.version,
             "description": service.description,
         },
+        "servers": [{"url": server}],
         "paths": {
             f"/v1/exchange/{service.code}": {
-                "post": {
-                    "operationId": service.code,
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["subject", "purpose"],
-                                    "properties": {
-                                        "subject": {"type": "string"},
-                                        "purpose": {"type": "string"},
-                                        "authorization": {"type": "string"},
-                                        "date": {"type": "string", "format": "date"},
-                                        "parameters": service.request_schema,
-                                    },
-                                }
-                            }
-                        },
-                    },
-                    "responses": {
-                        "200": {
-                            "description": "Answers, one per provider",
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "properties": {
-                                            "answers": {
-                                                "type": "array",
-                                                "items": {
-                                                    "type": "object",
-                                                    "properties": {
-                                                        "provider": {"type": "string"},
-                                                        "data": service.response_schema,
-                                                    },
-                                                },
-                                            }
-                                        },
-                                    }
-                                }
-                            },
-                        }
-                    },
-                }
-            }
+                "post": operation(service.code, ["subject", "purpose"], [])
+            },
+            r1_path: {"post": operation(f"{service.code}.r1", ["subject"], xroad_headers)},
         },
     }

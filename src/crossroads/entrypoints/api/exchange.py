@@ -55,14 +55,29 @@ def period_of(body: ExchangeIn | HoldersIn) -> Period | None:
     return None
 
 
-def _request_hash(raw: bytes) -> str:
-    # X-Road r1 proves which request an answer belongs to with a hash of the request; ours covers
-    # the body the caller sent.
-    return base64.b64encode(hashlib.sha512(raw).digest()).decode()
+def request_hash(request: Request, raw: bytes) -> str:
+    """X-Road's proof of which request an answer belongs to: base64 of SHA-512(SHA-512(headers)
+    + SHA-512(body)), or of SHA-512(headers) without a body. "headers" is the request line
+    (`METHOD target`) then each header as received (`name: value`, the name in lower case), each
+    line ended by CRLF; docs/govstack.md says so for a client that checks it."""
+    lines = [f"{request.method} {request.scope.get('raw_path', b'').decode('latin-1')}"]
+    query = request.scope.get("query_string", b"")
+    if query:
+        lines[0] += "?" + query.decode("latin-1")
+    lines += [
+        f"{name.decode('latin-1')}: {value.decode('latin-1')}"
+        for name, value in request.scope["headers"]
+    ]
+    headers = hashlib.sha512("".join(f"{line}\r\n" for line in lines).encode("latin-1"))
+    if not raw:
+        return base64.b64encode(headers.digest()).decode()
+    both = hashlib.sha512(headers.digest() + hashlib.sha512(raw).digest())
+    return base64.b64encode(both.digest()).decode()
 
 
-def _render(result: ExchangeResult, request: Request, raw: bytes) -> JSONBody:
-    body = {
+def exchange_body(result: ExchangeResult) -> dict:
+    """The exchange's answer, the same on our path and on X-Road's."""
+    return {
         "request_id": result.request_id,
         "service": result.service,
         "version": result.version,
@@ -76,20 +91,29 @@ def _render(result: ExchangeResult, request: Request, raw: bytes) -> JSONBody:
             for a in result.answers
         ],
     }
+
+
+def _render(result: ExchangeResult, request: Request, raw: bytes) -> JSONBody:
     return JSONBody(
-        body,
+        exchange_body(result),
         headers={
             "X-Request-Id": result.request_id,
             "X-Road-Id": result.request_id,
             "X-Road-Service": result.service,
-            "X-Road-Request-Hash": _request_hash(raw),
+            "X-Road-Request-Hash": request_hash(request, raw),
         },
     )
 
 
-def _exchange_request(
-    request: Request, caller: Caller, service: str, body: ExchangeIn | HoldersIn
+def exchange_request(
+    request: Request,
+    caller: Caller,
+    service: str,
+    body: ExchangeIn | HoldersIn,
+    provider: tuple[str, str] | None = None,
 ) -> ExchangeRequest:
+    """The use case's request from an HTTP one; `provider`: the (member class, member code) an
+    X-Road address named."""
     # The request id is always the hub's own, so that no two requests share one; an id the
     # caller sends is its correlation id, kept beside it in the audit record.
     sent = request.headers.get("x-road-id") or request.headers.get("x-request-id")
@@ -116,6 +140,8 @@ def _exchange_request(
         user_id=user,
         request_id=request_id(request),
         client_request_id=sent,
+        capacity=getattr(body, "capacity", None),
+        provider=provider,
     )
 
 
@@ -153,10 +179,10 @@ async def answer_exchange(request: Request, service: str) -> JSONBody:
     caller = await application(request)
     raw = await request.body()
     body = parse_body(ExchangeIn, raw, request.headers.get("content-type"))
-    exchange_request = _exchange_request(request, caller, service, body)
+    asked = exchange_request(request, caller, service, body)
     with observe(service) as outcome:
         try:
-            result = await hub_of(request).exchange.handle(exchange_request)
+            result = await hub_of(request).exchange.handle(asked)
         except Refusal as refusal:
             outcome.code = refusal.code
             raise
@@ -189,10 +215,10 @@ EXCHANGE_ROUTE = next(r for r in router.routes if getattr(r, "path", None) == EX
 async def holders(
     body: HoldersIn, request: Request, exchange: ExchangeDep, caller: Caller = Depends(application)
 ) -> JSONBody:
-    exchange_request = _exchange_request(request, caller, "directory.holders", body)
+    asked = exchange_request(request, caller, "directory.holders", body)
     with observe("directory.holders") as outcome:
         try:
-            result = await exchange.holders(exchange_request)
+            result = await exchange.holders(asked)
         except Refusal as refusal:
             outcome.code = refusal.code
             raise

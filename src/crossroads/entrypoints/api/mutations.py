@@ -16,16 +16,25 @@ from fastapi.responses import Response as PlainResponse
 from ...domain.callers import Caller
 from ...domain.errors import Refusal
 from ...domain.mutations import MutationType, Subscription, event_type
+from .answer_models import (
+    Acknowledged,
+    BatchResults,
+    DeadLetter,
+    Mailbox,
+    MutationTypeOut,
+    PublishedOut,
+    Replayed,
+)
 from .dependencies import (
     ActorDep,
     MutationsDep,
     RefusalLogDep,
     RegistryQueriesDep,
-    SettingsDep,
     hub_of,
 )
 from .errors import openapi_errors, refused_request, request_id
 from .json_input import JSONRoute
+from .openapi_models import answers
 from .responses import JSONBody
 from .schemas import MAX_INTEGER, AckIn, MutationBatchIn, MutationIn, MutationTypeIn, SubscriptionIn
 from .security import application, operator
@@ -59,7 +68,7 @@ def _subscription_out(subscription: Subscription) -> dict:
 
 @router.put(
     "/admin/mutation-types/{code}/{version}",
-    responses=ERRORS,
+    responses=answers(MutationTypeOut, ERRORS, also=(201,)),
     tags=["admin"],
     summary=(
         "Register a mutation type: its payload schema and fields, and the one authentic source"
@@ -94,7 +103,7 @@ async def put_mutation_type(
 
 @router.get(
     "/admin/mutation-types",
-    responses=ERRORS,
+    responses=answers(list[MutationTypeOut], ERRORS),
     tags=["admin"],
     dependencies=[Depends(operator)],
     summary="The catalogue of mutation types, for the operator",
@@ -105,7 +114,7 @@ async def admin_mutation_types(queries: RegistryQueriesDep) -> list[dict]:
 
 @router.get(
     "/admin/mutation-types/{code}/{version}",
-    responses=ERRORS,
+    responses=answers(MutationTypeOut, ERRORS),
     tags=["admin"],
     dependencies=[Depends(operator)],
     summary="One mutation type",
@@ -114,7 +123,11 @@ async def admin_mutation_type(code: str, version: str, queries: RegistryQueriesD
     return _type_out(await queries.mutation_type(code, version))
 
 
-@router.get("/v1/mutation-types", responses=ERRORS, summary="The catalogue of mutation types")
+@router.get(
+    "/v1/mutation-types",
+    responses=answers(list[MutationTypeOut], ERRORS),
+    summary="The catalogue of mutation types",
+)
 async def list_mutation_types(
     queries: RegistryQueriesDep, caller: Caller = Depends(application)
 ) -> list[dict]:
@@ -123,7 +136,7 @@ async def list_mutation_types(
 
 @router.post(
     "/v1/mutations/{mutation_type}",
-    responses=ERRORS,
+    responses=answers(PublishedOut, ERRORS, 201, also=(200,)),
     status_code=201,
     summary=(
         "Publish one mutation (authentic sources): 201 when accepted, 200 when the id was"
@@ -146,7 +159,7 @@ async def publish(
 
 @router.post(
     "/v1/mutations/{mutation_type}/batch",
-    responses=ERRORS,
+    responses=answers(BatchResults, ERRORS),
     summary="Publish up to 1,000 mutations; each is accepted, a duplicate, or refused on its own",
 )
 async def publish_batch(
@@ -191,7 +204,7 @@ async def publish_batch(
 
 @router.post(
     "/v1/subscriptions",
-    responses=ERRORS,
+    responses=answers(Subscription, ERRORS, 201),
     status_code=201,
     summary="Subscribe this application to a mutation type, under an authorization",
 )
@@ -204,7 +217,11 @@ async def subscribe(
     return _subscription_out(subscription)
 
 
-@router.get("/v1/subscriptions", responses=ERRORS, summary="This application's subscriptions")
+@router.get(
+    "/v1/subscriptions",
+    responses=answers(list[Subscription], ERRORS),
+    summary="This application's subscriptions",
+)
 async def list_subscriptions(
     mutations: MutationsDep, caller: Caller = Depends(application)
 ) -> list[dict]:
@@ -226,7 +243,7 @@ async def unsubscribe(
 
 @router.get(
     "/v1/mailbox",
-    responses=ERRORS,
+    responses=answers(Mailbox, ERRORS),
     summary="Unacknowledged messages of this application's pull subscriptions, in order",
 )
 async def mailbox(
@@ -247,7 +264,9 @@ async def mailbox(
 
 
 @router.post(
-    "/v1/mailbox/ack", responses=ERRORS, summary="Acknowledge received messages by their seq"
+    "/v1/mailbox/ack",
+    responses=answers(Acknowledged, ERRORS),
+    summary="Acknowledge received messages by their seq",
 )
 async def acknowledge(
     body: AckIn, mutations: MutationsDep, caller: Caller = Depends(application)
@@ -257,7 +276,7 @@ async def acknowledge(
 
 @router.get(
     "/admin/dead-letters",
-    responses=ERRORS,
+    responses=answers(list[DeadLetter], ERRORS),
     tags=["admin"],
     dependencies=[Depends(operator)],
     summary="Messages set aside after their last failed push, oldest first",
@@ -281,84 +300,10 @@ async def dead_letters(
 
 @router.post(
     "/admin/dead-letters/replay",
-    responses=ERRORS,
+    responses=answers(Replayed, ERRORS),
     tags=["admin"],
     dependencies=[Depends(operator)],
     summary="Queue dead letters again, due now, with their attempts reset",
 )
 async def replay(body: AckIn, mutations: MutationsDep, actor: ActorDep) -> dict:
     return {"replayed": await mutations.replay(body.seqs, actor.id)}
-
-
-# GovStack Information Mediator Pub/Sub: pull the next event of a type, and confirm it. The room
-# is the publisher's application ({memberClass}/{memberCode}/{applicationCode}); the subscriber is
-# the application the bearer token was issued to.
-_ROOM = "/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}"
-
-
-async def _room_type(
-    mutations: MutationsDep, settings: SettingsDep, instance: str, member: str, event_type: str
-) -> MutationType:
-    kind = await mutations.mutation_type(event_type)
-    if instance != settings.instance or kind.publisher != member:
-        raise Refusal(
-            "not_found", f"no event type {event_type!r} in the room {instance}/…/{member}."
-        )
-    return kind
-
-
-@router.get(
-    _ROOM + "/pull/v1/{eventType}",
-    responses=ERRORS,
-    tags=["govstack"],
-    summary="GovStack IM Pub/Sub: the next unacknowledged event of a type (404 when none)",
-)
-async def govstack_pull(
-    instanceId: str,
-    memberClass: str,
-    memberCode: str,
-    applicationCode: str,
-    eventType: str,
-    mutations: MutationsDep,
-    settings: SettingsDep,
-    caller: Caller = Depends(application),
-) -> JSONBody:
-    kind = await _room_type(mutations, settings, instanceId, memberCode, eventType)
-    delivery = await mutations.next_of_type(caller, kind.code)
-    head = orjson.dumps(
-        {
-            "id": delivery.mutation_id,
-            "sequence": delivery.seq,
-            "eventType": kind.code,
-            "publisherId": {
-                "instanceId": instanceId,
-                "memberClass": memberClass,
-                "memberCode": memberCode,
-                "applicationCode": applicationCode,
-            },
-        }
-    )
-    return JSONBody(orjson.Fragment(head[:-1] + b',"event":' + delivery.message + b"}"))
-
-
-@router.delete(
-    _ROOM + "/pull/v1/{eventType}/{eventId}",
-    status_code=204,
-    responses=ERRORS,
-    tags=["govstack"],
-    summary="GovStack IM Pub/Sub: confirm (acknowledge) an event",
-)
-async def govstack_confirm(
-    instanceId: str,
-    memberClass: str,
-    memberCode: str,
-    applicationCode: str,
-    eventType: str,
-    eventId: str,
-    mutations: MutationsDep,
-    settings: SettingsDep,
-    caller: Caller = Depends(application),
-) -> Response:
-    kind = await _room_type(mutations, settings, instanceId, memberCode, eventType)
-    await mutations.confirm(caller, kind.code, eventId)
-    return PlainResponse(status_code=204)

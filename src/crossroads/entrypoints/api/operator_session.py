@@ -14,9 +14,11 @@ from fastapi.responses import RedirectResponse
 
 from ...adapters.oidc import OidcSignIn
 from ...domain.errors import Refusal
+from .answer_models import OperatorSession
 from .dependencies import OperatorAdminDep, OperatorSignInDep, SettingsDep
 from .errors import openapi_errors
 from .json_input import JSONRoute
+from .openapi_models import answers
 from .security import operator_caller
 
 router = APIRouter(route_class=JSONRoute, prefix="/operator", tags=["admin"])
@@ -51,7 +53,7 @@ async def callback(
 
 @router.get(
     "/session",
-    responses=ERRORS,
+    responses=answers(OperatorSession, ERRORS),
     summary="The signed-in operator, their roles, and the CSRF token for changes",
 )
 async def session(request: Request) -> dict:

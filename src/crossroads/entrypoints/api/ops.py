@@ -5,21 +5,27 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from .answer_models import Readiness, Status
 from .dependencies import HubStatusDep
 from .errors import openapi_errors
 from .json_input import JSONRoute
 from .metrics import DECLARATION_BATCHES_WAITING, DECLARATION_EVENTS_PENDING, exposition
+from .openapi_models import answers
 from .process_metrics import failures, sample
 
 router = APIRouter(route_class=JSONRoute, tags=["operations"])
 
 
-@router.get("/health", summary="The process is up")
+@router.get("/health", summary="The process is up", responses=answers(Status, {}))
 async def health() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/ready", summary="The hub can reach its store", responses=openapi_errors("not_ready"))
+@router.get(
+    "/ready",
+    summary="The hub can reach its store",
+    responses=answers(Readiness, openapi_errors("not_ready")),
+)
 async def ready(status: HubStatusDep) -> dict:
     await status.ready()
     # Degraded still serves (200): what is named waits, e.g. pushes in the outbox.

@@ -21,6 +21,8 @@ from ...services.rights_simulation import Simulated
 from .dependencies import hub_of
 from .errors import openapi_errors
 from .json_input import JSONRoute
+from .openapi_models import answers
+from .rights_answers import DecisionOut, Decisions, RuleBook, ScanReport, Simulation
 from .schemas import Strict
 from .security import application, operator
 
@@ -35,6 +37,7 @@ PERSON_ERRORS = openapi_errors(
     "provider_unavailable",
     "provider_timeout",
 )
+OPERATOR_ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "not_found")
 INSTITUTION_ERRORS = openapi_errors(
     "unauthenticated", "forbidden", "malformed_request", "not_found", "conflict"
 )
@@ -117,6 +120,7 @@ def _decisions(decisions: list[Decision]) -> dict[str, Any]:
 
 @router.get(
     "/v1/rights/rules",
+    responses=answers(RuleBook, {}),
     summary="The rights decided, their rules' version, legal bases and parameters",
 )
 async def rules(request: Request) -> dict[str, Any]:
@@ -126,7 +130,7 @@ async def rules(request: Request) -> dict[str, Any]:
 
 @router.post(
     "/v1/rights/simulations",
-    responses=PUBLIC_ERRORS,
+    responses=answers(Simulation, PUBLIC_ERRORS),
     summary="Anonymous simulation: the rights a typed situation gives, and why (nothing is kept)",
 )
 async def simulate(body: SituationIn, request: Request) -> dict[str, Any]:
@@ -136,7 +140,7 @@ async def simulate(body: SituationIn, request: Request) -> dict[str, Any]:
 
 @router.get(
     "/v1/citizen/rights",
-    responses=PERSON_ERRORS,
+    responses=answers(Decisions, PERSON_ERRORS),
     summary="Person: my rights, each decision with its explanation (facts, sources, rule)",
 )
 async def my_rights(request: Request, subject: str = Query(max_length=32)) -> dict[str, Any]:
@@ -146,7 +150,7 @@ async def my_rights(request: Request, subject: str = Query(max_length=32)) -> di
 
 @router.post(
     "/v1/citizen/rights/simulations",
-    responses=PERSON_ERRORS,
+    responses=answers(Simulation, PERSON_ERRORS),
     summary="Person: what would I get if ... — from my real facts, with my changes (not kept)",
 )
 async def simulate_mine(body: PersonalSimulationIn, request: Request) -> dict[str, Any]:
@@ -157,7 +161,7 @@ async def simulate_mine(body: PersonalSimulationIn, request: Request) -> dict[st
 
 @router.get(
     "/v1/rights/decisions",
-    responses=INSTITUTION_ERRORS,
+    responses=answers(Decisions, INSTITUTION_ERRORS),
     summary="Institution: the decisions it is competent for, newest first",
 )
 async def decisions(
@@ -171,7 +175,7 @@ async def decisions(
 
 @router.post(
     "/v1/rights/decisions/{decision_id}/confirm",
-    responses=INSTITUTION_ERRORS,
+    responses=answers(DecisionOut, INSTITUTION_ERRORS),
     summary="Institution: confirm a decision it is competent for (audited)",
 )
 async def confirm(
@@ -183,7 +187,7 @@ async def confirm(
 
 @router.post(
     "/v1/rights/decisions/{decision_id}/refuse",
-    responses=INSTITUTION_ERRORS,
+    responses=answers(DecisionOut, INSTITUTION_ERRORS),
     summary="Institution: refuse a decision it is competent for, with a reason (audited)",
 )
 async def refuse(
@@ -195,7 +199,7 @@ async def refuse(
 
 @router.get(
     "/v1/rights/non-take-up",
-    responses=INSTITUTION_ERRORS,
+    responses=answers(Decisions, INSTITUTION_ERRORS),
     summary="Institution: the persons a non-take-up scan found that it is competent for",
 )
 async def non_take_up(request: Request, caller: Caller = Depends(application)) -> dict[str, Any]:
@@ -204,7 +208,9 @@ async def non_take_up(request: Request, caller: Caller = Depends(application)) -
 
 @router.get(
     "/admin/rights/decisions",
-    responses=openapi_errors("unauthenticated", "forbidden", "malformed_request", "not_found"),
+    responses=answers(
+        Decisions, openapi_errors("unauthenticated", "forbidden", "malformed_request", "not_found")
+    ),
     summary="Every institution's decisions, newest first, each with its explanation",
 )
 async def recent(
@@ -217,7 +223,9 @@ async def recent(
 
 @router.post(
     "/admin/rights/evaluate",
-    responses=openapi_errors("unauthenticated", "forbidden", "malformed_request", "not_found"),
+    responses=answers(
+        Decisions, openapi_errors("unauthenticated", "forbidden", "malformed_request", "not_found")
+    ),
     summary="Re-evaluate one person's rights now (what a mutation about them does)",
 )
 async def evaluate(
@@ -228,7 +236,7 @@ async def evaluate(
 
 @router.post(
     "/admin/rights/scan",
-    responses=openapi_errors("unauthenticated", "forbidden", "not_found"),
+    responses=answers(ScanReport, openapi_errors("unauthenticated", "forbidden", "not_found")),
     summary="Scan the population for non-take-up and send each finding to its institution",
 )
 async def scan(request: Request, caller: Caller = Depends(operator)) -> dict[str, Any]:

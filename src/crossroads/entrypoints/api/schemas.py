@@ -44,6 +44,14 @@ class ExchangeIn(Strict):
     version: str | None = Field(
         None, description="Service version; the highest when omitted.", max_length=64
     )
+    capacity: str | None = Field(
+        None,
+        description=(
+            "The capacity the consumer asks in: the directory must hold the subject in it, and"
+            " the authorization must name it. Any capacity the authorization names when omitted."
+        ),
+        max_length=64,
+    )
     date: dt.date | None = Field(
         None, description="Date of interest (default: today). Exclusive with period."
     )

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 
+from ...bootstrap import Hub
 from ...domain.callers import Caller
 from ...domain.errors import Refusal
 from ...domain.operators import ADMIN_TOKEN, Actor, Permission
@@ -28,6 +29,7 @@ from ...services.client_assertions import unverified_claims
 from .dependencies import hub_of
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CLIENT_HEADERS = (("x-road-client", "X-Road-Client"), ("x-govstack-client", "X-GovStack-Client"))
 CSRF_HEADER = "x-csrf-token"
 
 
@@ -44,13 +46,19 @@ def _bearer(request: Request) -> str:
 
 async def application(request: Request) -> Caller:
     """An application of a member institution, by its hub access token."""
-    caller = await hub_of(request).tokens.authenticate(_bearer(request))
-    named = request.headers.get("x-road-client")
-    if named is not None and not _names(named, caller):
-        raise Refusal(
-            "unauthenticated",
-            f"X-Road-Client {named[:100]!r} is not the application this token was issued to.",
-        )
+    hub = hub_of(request)
+    caller = await hub.tokens.authenticate(_bearer(request))
+    # X-Road's and GovStack's client headers name the caller again: a header naming another
+    # client than the token's is refused, not ignored (it would be audited under the wrong name
+    # by any system in between that believes the header).
+    for header, label in CLIENT_HEADERS:
+        named = request.headers.get(header)
+        if named is not None and not await _names(named, caller, hub):
+            raise Refusal(
+                "unauthenticated",
+                f"{label} {named[:100]!r} is not the application this token was issued to.",
+                label,
+            )
     request.state.caller = caller
     return caller
 
@@ -159,9 +167,18 @@ async def _session_actor(request: Request) -> Actor | None:
     return await hub_of(request).operators.actor_of(session["operator"])
 
 
-def _names(header: str, caller: Caller) -> bool:
-    """X-Road-Client: INSTANCE/CLASS/MEMBER/SUBSYSTEM, or our own MEMBER:APPLICATION."""
+async def _names(header: str, caller: Caller, hub: Hub) -> bool:
+    """INSTANCE/CLASS/MEMBER/SUBSYSTEM (the subsystem is the application, the class the
+    member's in the registry), or our own MEMBER:APPLICATION."""
     if header == caller.client_id:
         return True
     parts = header.split("/")
-    return len(parts) == 4 and parts[2] == caller.institution and parts[3] == caller.application
+    if not (
+        len(parts) == 4
+        and parts[0] == hub.settings.instance
+        and parts[2] == caller.institution
+        and parts[3] == caller.application
+    ):
+        return False
+    member = await hub.registry_cache.institution(parts[2])
+    return member is not None and member.member_class == parts[1]

@@ -16,9 +16,11 @@ from pydantic import Field
 
 from ...domain.callers import Caller
 from ...services.statistics_queries import AnalystQuery
+from .answer_models import Budget, Extracted, PublishedTables, StatisticsAnswer, WarehouseState
 from .dependencies import hub_of
 from .errors import openapi_errors
 from .json_input import JSONRoute
+from .openapi_models import answers
 from .schemas import Strict
 from .security import application, operator
 
@@ -60,7 +62,7 @@ class StatisticsQueryIn(Strict):
 
 @router.post(
     "/v1/statistics/queries",
-    responses=ERRORS,
+    responses=answers(StatisticsAnswer, ERRORS),
     summary="An aggregate of a statistics mart, with its protection and the budget it used",
 )
 async def ask(
@@ -81,7 +83,7 @@ async def ask(
 
 @router.get(
     "/v1/statistics/budget",
-    responses=ERRORS,
+    responses=answers(Budget, ERRORS),
     summary="What the analyst has spent of the project's privacy budget",
 )
 async def budget(
@@ -95,7 +97,9 @@ async def budget(
 
 @router.get(
     "/admin/statistics",
-    responses=openapi_errors("unauthenticated", "forbidden", "warehouse_unavailable"),
+    responses=answers(
+        WarehouseState, openapi_errors("unauthenticated", "forbidden", "warehouse_unavailable")
+    ),
     summary="The warehouse's extraction positions and the tables published as open data",
     dependencies=[Depends(operator)],
 )
@@ -109,7 +113,9 @@ async def warehouse_state(request: Request) -> dict[str, Any]:
 
 @router.post(
     "/admin/statistics/extract",
-    responses=openapi_errors("unauthenticated", "forbidden", "warehouse_unavailable"),
+    responses=answers(
+        Extracted, openapi_errors("unauthenticated", "forbidden", "warehouse_unavailable")
+    ),
     summary="Extract the stores' new records into the warehouse and rebuild the marts",
     dependencies=[Depends(operator)],
 )
@@ -120,7 +126,9 @@ async def extract(request: Request) -> dict[str, Any]:
 
 @router.post(
     "/admin/statistics/publish",
-    responses=openapi_errors("unauthenticated", "forbidden", "warehouse_unavailable"),
+    responses=answers(
+        PublishedTables, openapi_errors("unauthenticated", "forbidden", "warehouse_unavailable")
+    ),
     summary="Publish the operator's statistics tables as open data (CSV, Parquet, metadata)",
     dependencies=[Depends(operator)],
 )

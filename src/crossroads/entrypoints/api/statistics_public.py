@@ -14,9 +14,11 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from ...domain.errors import Refusal
 from ...domain.statistics.charts import bar_chart
+from .answer_models import PublishedTables
 from .dependencies import hub_of
 from .errors import openapi_errors
 from .json_input import JSONRoute
+from .openapi_models import answers
 from .pages import page as portal_page
 
 router = APIRouter(route_class=JSONRoute, prefix="/statistics", tags=["published statistics"])
@@ -53,6 +55,7 @@ async def page(request: Request) -> HTMLResponse:
 @router.get(
     "/open-data/",
     summary="The metadata of every published statistics table",
+    responses=answers(PublishedTables, {}),
 )
 async def index(request: Request) -> dict[str, Any]:
     return {"tables": await hub_of(request).open_data.tables()}
@@ -60,7 +63,20 @@ async def index(request: Request) -> dict[str, Any]:
 
 @router.get(
     "/open-data/{filename}",
-    responses=openapi_errors("not_found"),
+    response_class=FileResponse,
+    responses={
+        **openapi_errors("not_found"),
+        200: {
+            "description": "The file, by its suffix",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.apache.parquet": {
+                    "schema": {"type": "string", "format": "binary"}
+                },
+                "application/json": {"schema": {"type": "object"}},
+            },
+        },
+    },
     summary="A published table as CSV, Parquet or its metadata (JSON)",
 )
 async def download(filename: str, request: Request) -> FileResponse:

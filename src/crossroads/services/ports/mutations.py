@@ -39,6 +39,14 @@ class MutationStore(abc.ABC):
     async def list_types(self) -> list[MutationType]: ...
 
     @abc.abstractmethod
+    async def delete_type(self, code: str) -> bool:
+        """Remove every version of a type; False when none was registered."""
+
+    @abc.abstractmethod
+    async def update_subscription(self, subscription: Subscription) -> bool:
+        """Replace its authorization and webhook address; False when it no longer exists."""
+
+    @abc.abstractmethod
     async def add_subscription(self, subscription: Subscription) -> bool:
         """False when the application already subscribes to the type (nothing is changed)."""
 
