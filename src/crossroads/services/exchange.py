@@ -58,6 +58,10 @@ class ExchangeRequest:
     user_id: str | None = None
     request_id: str | None = None  # the hub's own; one is made when None
     client_request_id: str | None = None  # the caller's own id for the request, if it sent one
+    # Asked by a member of a peer hub (its instance), through that hub: the peer checked its own
+    # directory and states the capacities in which it holds the person for its member.
+    via: str | None = None
+    attested_capacities: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,9 +95,11 @@ class ExchangeService:
         hasher: SubjectHasher,
         cache: RegistryCache,
         deferred: DeferredAudit,
+        peer_of: Callable[[str], str | None] = lambda number: None,
     ) -> None:
         """`deferred` keeps the records of exchanges answered `not_ready` during an outage of
-        the store, until it is back."""
+        the store, until it is back. `peer_of` names the peer hub (its instance) that an
+        institution of the registry stands for, when it is one (services/federation.py)."""
         self._registry = registry
         self._directory = directory
         self._audit = audit
@@ -104,6 +110,7 @@ class ExchangeService:
         self._hasher = hasher
         self._cache = cache
         self._deferred = deferred
+        self._peer_of = peer_of
 
     async def handle(self, request: ExchangeRequest) -> ExchangeResult:
         return await self._audited(request, self._exchange)
@@ -191,6 +198,7 @@ class ExchangeService:
             subject_hash=trace.get("subject_hash"),
             providers=tuple(trace.get("providers", ())),
             latency_us=int((time.perf_counter() - started) * 1_000_000),
+            detail=_crossing(request, trace),
         )
 
     async def _prepare(
@@ -220,8 +228,15 @@ class ExchangeService:
         if own:
             check_own_access(authorization)
             return subject, key, authorization, period
+        if request.via is not None:
+            _check_attested(request, authorization)
+            return subject, key, authorization, period
         held = await self._directory.held_by(key, consumer)
         granted = (await self._cache.integration_rights()).get(consumer, frozenset())
+        trace["capacities"] = sorted(
+            {i.capacity for i in held if i.capacity in granted}
+            & set(authorization.required_capacities)
+        )
         check_access(
             held,
             consumer,
@@ -242,6 +257,10 @@ class ExchangeService:
         trace["providers"] = [
             p.provider if isinstance(p, ProviderAnswer) else p.enterprise_number for p in providers
         ]
+        peers = sorted(filter(None, map(self._peer_of, trace["providers"])))
+        if peers:
+            trace["peers"] = peers
+        crossing = {"capacities": trace.get("capacities", [])} if peers else {}
         body = orjson.dumps(
             {
                 "request_id": request_id,
@@ -255,6 +274,7 @@ class ExchangeService:
                 "user_id": request.user_id,
                 "period": period.as_dict(),
                 "parameters": request.parameters,
+                **crossing,
             }
         )
         replies = await asyncio.gather(
@@ -395,6 +415,30 @@ class ExchangeService:
             f"provider {provider}'s answer does not match the response schema at /{where}: "
             f"{message}",
         )
+
+
+def _check_attested(request: ExchangeRequest, authorization: Authorization) -> None:
+    """For a member of a peer hub: the capacities the peer's directory holds the person in, as
+    it attests them, must include one this hub's authorization requires."""
+    if not set(request.attested_capacities) & set(authorization.required_capacities):
+        held = ", ".join(request.attested_capacities) or "no capacity"
+        required = " or ".join(authorization.required_capacities)
+        raise Refusal(
+            "capacity_mismatch",
+            f"hub {request.via} holds this person for institution {request.caller.institution} "
+            f"as {held}; the authorization requires {required}.",
+            "subject",
+        )
+
+
+def _crossing(request: ExchangeRequest, trace: dict[str, Any]) -> dict[str, Any]:
+    """What the audit record says of a crossing between hubs: the peer the member came through,
+    or the peers asked."""
+    if request.via is not None:
+        return {"via": request.via}
+    if "peers" in trace:
+        return {"peers": trace["peers"]}
+    return {}
 
 
 def _holder_json(integration: Integration) -> dict[str, Any]:
