@@ -135,8 +135,6 @@ class Federation:
         rid = header.get("rid")
         if not isinstance(rid, str) or not rid:
             raise Refusal("peer_untrusted", "the request's signature names no request id.")
-        if not await self._replay.first_use(f"peer:{instance}:{rid}", int(now) + MAX_SIGNATURE_AGE):
-            raise Refusal("peer_untrusted", f"request {rid} from {instance} was already received.")
         document = await self._document(state)
         if consumer not in document.members:
             raise Refusal(
@@ -144,6 +142,8 @@ class Federation:
                 f"the federation document of {instance} does not offer member {consumer}.",
                 "consumer",
             )
+        if not await self._replay.first_use(f"peer:{instance}:{rid}", int(now) + MAX_SIGNATURE_AGE):
+            raise Refusal("peer_untrusted", f"request {rid} from {instance} was already received.")
         return rid
 
     def check_service(self, service: str) -> None:
