@@ -369,7 +369,7 @@ async def bootstrap(
         else None,
     )
     deferred_audit = DeferredAudit(store.audit)
-    federation = federation_of(settings, keys, cache, store, clock)
+    federation = federation_of(settings, keys, cache, clock)
     exchange = ExchangeService(
         store.registry,
         store.directory,
@@ -560,7 +560,7 @@ def with_extract(hub: Hub, source: ExtractSource) -> None:
 
 
 def federation_of(
-    settings: Settings, keys: HubKeys, cache: RegistryCache, store: SqlStore, clock: Clock
+    settings: Settings, keys: HubKeys, cache: RegistryCache, clock: Clock
 ) -> Federation | None:
     """Federation with the peers pinned in data_dir/federation, when the hub has an instance."""
     if settings.federation_instance is None:
@@ -591,7 +591,6 @@ def federation_of(
         JoseFederation(keys),
         keys.jwks,
         describe,
-        store.replay,
         clock,
         lifetime_seconds=settings.federation_document_seconds,
         refresh_seconds=settings.federation_refresh_seconds,

@@ -20,8 +20,6 @@ from crossroads.services.clock import FixedClock
 from crossroads.services.federation import Federation
 from crossroads.services.ports import PeerDocuments
 
-from ..fakes.store import MemoryReplayGuard
-
 pytestmark = pytest.mark.anyio
 MEMBER = "0200000736"
 A_URL, B_URL = "https://hub-a.example", "https://hub-b.example"
@@ -58,7 +56,6 @@ def _hub(tmp_path, name, url, network, clock, lifetime=3600):
         JoseFederation(keys),
         keys.jwks,
         _no_services,
-        MemoryReplayGuard(),
         clock,
         lifetime_seconds=lifetime,
         refresh_seconds=60,
