@@ -68,6 +68,7 @@ from .services.log_auditor import LogAuditor
 from .services.log_restore import LogRestore
 from .services.mutations import MutationService
 from .services.operators import OperatorAdmin
+from .services.peer_mutations import PeerMutations
 from .services.personal_data import PersonalData
 from .services.ports import (
     ExtractSource,
@@ -156,6 +157,7 @@ class Hub:
     rights_triggers: RightsTriggers | None = None
     non_take_up: NonTakeUp | None = None
     federation: Federation | None = None  # None: CROSSROADS_FEDERATION_INSTANCE is unset
+    peer_mutations: PeerMutations | None = None  # with federation
     # The demo's development identity provider, set by the demo's own wiring (demo/wiring.py);
     # production never builds one. Typed loosely so that production never imports the demo.
     dev_idp: Any = None
@@ -451,6 +453,7 @@ async def bootstrap(
         directory=directory,
         exchange=exchange,
         federation=federation,
+        peer_mutations=PeerMutations(federation, mutations) if federation else None,
         deferred_audit=deferred_audit,
         mutations=mutations,
         initial_sync=InitialSync(

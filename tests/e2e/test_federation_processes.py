@@ -12,11 +12,14 @@ import time
 import httpx
 import pytest
 
+from crossroads.adapters.keys import make_client_assertion
 from crossroads.demo import country
-from crossroads.demo.federation import PEER_NUMBER, HubSide, federate
+from crossroads.demo.federation import PEER_NUMBER, HubSide, federate, federate_mutations
+from crossroads.demo.seed import client_key_path
 from crossroads.domain.federation import Offer
 
 from ..conftest import drop_postgres_database, fresh_postgres_database
+from ..support import ASSERTION_TYPE
 from .processes import PERSONS, Deployment, wait_for
 
 NATIONAL_REGISTER = country.BY_KEY["nr"].number
@@ -41,6 +44,9 @@ def two_hubs(tmp_path):
         b = Deployment(tmp_path / "b", store_b)
         for d, instance in ((a, "A"), (b, "B")):
             d.env["CROSSROADS_FEDERATION_INSTANCE"] = instance
+            # The hubs push to each other on 127.0.0.1, which production refuses.
+            d.env["CROSSROADS_ALLOW_INTERNAL_WEBHOOKS"] = "1"
+            d.env["CROSSROADS_PUSH_RETRY_BASE_SECONDS"] = "0.2"
             d.start(0)
         with httpx.Client(timeout=10) as http:
             federate(_side(a, "A"), _side(b, "B"), [WELFARE_NUMBER], ["person.identity"], http)
@@ -190,3 +196,77 @@ def test_a_hub_killed_under_cross_hub_load_loses_no_acknowledged_exchange(two_hu
         assert checked.returncode == 0, checked.stdout + checked.stderr
     # Federation resumes once the killed hub is back.
     wait_for(lambda: _ask(a, a.token(0), a.subjects[3]).status_code == 200, what="resumption")
+
+
+def _token(d: Deployment, client: str) -> dict:
+    key = json.loads(client_key_path(d.data_dir, client).read_text())
+    answer = httpx.post(
+        f"{d.url(0)}/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client,
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": make_client_assertion(client, f"{d.issuer}/oauth/token", key),
+        },
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def test_a_member_of_one_hub_receives_a_mutation_published_in_the_other(two_hubs):
+    a, b = two_hubs
+    with httpx.Client(timeout=10) as http:
+        local = federate_mutations(
+            _side(a, "A"),
+            _side(b, "B"),
+            WELFARE_NUMBER,
+            "person.address-change",
+            "SOCIAL_INTEGRATION",
+            http,
+        )
+        assert local == "b.person.address-change"
+        # The member subscribes at its own hub, under its own hub's authorization.
+        welfare_at_a = _token(a, f"{WELFARE_NUMBER}:case-app")
+        subscribed = http.post(
+            f"{a.url(0)}/v1/subscriptions",
+            headers=welfare_at_a,
+            json={"mutation_type": local, "purpose": "SOCIAL_INTEGRATION"},
+        )
+        assert subscribed.status_code == 201, subscribed.text
+        person = a.subjects[5]
+        published = http.post(
+            f"{b.url(0)}/v1/mutations/person.address-change",
+            headers=_token(b, f"{NATIONAL_REGISTER}:register-app"),
+            json={
+                "id": "addr-across-1",
+                "subject": person,
+                "effective_date": "2026-11-30",
+                "payload": {"street": "Rue Haute 1", "postcode": "1000", "city": "Bruxelles"},
+            },
+        )
+        assert published.status_code == 201, published.text
+
+        def received():
+            box = http.get(f"{a.url(0)}/v1/mailbox", headers=welfare_at_a).json()
+            mine = [m["event"] for m in box["messages"] if m["event"]["id"] == "addr-across-1"]
+            return mine[0] if mine else None
+
+        event = wait_for(received, timeout=30, what="the mutation to cross to hub A")
+    assert event["type"] == "be.crossroads.b.person.address-change.v1"
+    assert event["source"] == f"urn:crossroads:institution:{PEER_NUMBER}"
+    assert event["data"]["city"] == "Bruxelles"
+    b_log = b.audit_records()
+    pushed = [
+        r
+        for r in b_log
+        if r.get("action") == "mutation.deliver" and r.get("target") == "addr-across-1"
+    ]
+    assert any(r["application"] == "peer.A" and r["consumer"] == WELFARE_NUMBER for r in pushed)
+    a_log = a.audit_records()
+    assert any(
+        r.get("action") == "mutation.publish" and r.get("consumer") == PEER_NUMBER for r in a_log
+    )
+    for d in (a, b):
+        checked = d.verify_log()
+        assert checked.returncode == 0, checked.stdout + checked.stderr

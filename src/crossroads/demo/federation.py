@@ -18,7 +18,9 @@ from pathlib import Path
 import httpx
 
 from ..adapters.federation_folder import FederationFolder
+from ..adapters.peer_subscription import subscribe_across
 from ..domain.federation import Offer, PeerPin
+from ..services.peer_mutations import local_code
 
 # The number under which the demo registers a peer hub in its own registry (a valid Belgian
 # enterprise number that no member of the demo country has).
@@ -39,11 +41,6 @@ class HubSide:
     @property
     def folder(self) -> FederationFolder:
         return FederationFolder(self.data_dir / "federation")
-
-
-def local_code(peer: str, code: str) -> str:
-    """The code under which the asking hub registers a service of its peer."""
-    return f"{peer.lower()}.{code}"
 
 
 def federate(
@@ -114,3 +111,64 @@ def _put(http: httpx.Client, url: str, headers: dict[str, str], body: dict) -> N
     answer = http.put(url, headers=headers, json=body)
     if answer.status_code >= 300:
         raise RuntimeError(f"PUT {url} answered {answer.status_code}: {answer.text}")
+
+
+def federate_mutations(
+    asking: HubSide, answering: HubSide, member: str, code: str, purpose: str, http: httpx.Client
+) -> str:
+    """Let `member` of `asking` receive mutation type `code` of `answering` (pinned already, by
+    `federate`); returns the local type code the member then subscribes to at `asking`."""
+    offered = answering.folder.offer()
+    answering.folder.write_offer(Offer(offered.members, offered.services | {code}))
+    # B's operator lets the member's pushes go to A's inbox (its webhooks are bounded by B's
+    # registry, like any member's).
+    registered = http.get(
+        f"{answering.url}/admin/institutions/{member}", headers=answering.admin
+    ).json()
+    inbox = f"{asking.url}/v1/federation/{answering.instance}/"
+    _put(
+        http,
+        f"{answering.url}/admin/institutions/{member}",
+        answering.admin,
+        {
+            "name": registered["name"],
+            "member_class": registered["member_class"],
+            "base_url": registered["base_url"],
+            "webhook_bases": sorted({*registered["webhook_bases"], inbox}),
+        },
+    )
+    types = http.get(f"{answering.url}/admin/mutation-types", headers=answering.admin).json()
+    kind = max((t for t in types if t["code"] == code), key=lambda t: t["version"])
+    mine = local_code(answering.instance, code)
+    # The payload arrives minimised by B's authorization: what B's schema requires may be absent.
+    schema = {k: v for k, v in kind["schema"].items() if k != "required"}
+    _put(
+        http,
+        f"{asking.url}/admin/mutation-types/{mine}/{kind['version']}",
+        asking.admin,
+        {
+            "name": f"{kind['name']} ({answering.instance})",
+            "publisher": PEER_NUMBER,
+            "fields": kind["fields"],
+            "schema": schema,
+        },
+    )
+    authorizations = http.get(f"{asking.url}/admin/authorizations", headers=asking.admin).json()
+    for a in authorizations:
+        if a["service"] == code and a["consumer"] == member:
+            _put(
+                http,
+                f"{asking.url}/admin/authorizations/{a['reference']}-{answering.instance}",
+                asking.admin,
+                {
+                    **{k: a[k] for k in ("consumer", "purpose", "legal_basis", "valid_from")},
+                    "service": mine,
+                    "required_capacities": a["required_capacities"],
+                    "allowed_fields": a["allowed_fields"],
+                    "valid_to": a["valid_to"],
+                },
+            )
+    subscribe_across(
+        asking.instance, asking.data_dir / "keys", answering.url, member, code, purpose, http
+    )
+    return mine

@@ -119,19 +119,8 @@ class Federation:
         address, fresh and new, about a member its current document offers; Refusal otherwise
         (the service offered is checked by `check_service`)."""
         state = self._state(instance)
-        if not signature:
-            raise Refusal("peer_untrusted", "the request carries no X-Crossroads-Signature.")
-        keys = await self._keys_for(state, signature)
-        header = self._jose.verify_request(signature, body, keys)
-        if header.get("aud") != url:
-            raise Refusal(
-                "peer_untrusted", f"the request was signed for another address, not {url}."
-            )
-        issued, now = header.get("iat"), self._clock.now()
-        if not isinstance(issued, int) or abs(now - issued) > MAX_SIGNATURE_AGE:
-            raise Refusal(
-                "peer_untrusted", "the request's signature is too old or from the future."
-            )
+        header = await self._verified(state, url, body, signature)
+        now = self._clock.now()
         rid = header.get("rid")
         if not isinstance(rid, str) or not rid:
             raise Refusal("peer_untrusted", "the request's signature names no request id.")
@@ -158,6 +147,41 @@ class Federation:
             return False
         self._seen[key] = now + 2 * MAX_SIGNATURE_AGE
         return True
+
+    async def check_delivery(
+        self, instance: str, url: str, body: bytes, signature: str | None
+    ) -> str | None:
+        """The number under which the peer is registered here (the publisher of its mutation
+        types in this hub), once a push is proved to be the peer's, for this address, fresh.
+        A push carries no request id: the same batch again is deduplicated by mutation id."""
+        state = self._state(instance)
+        await self._verified(state, url, body, signature)
+        await self._document(state)  # the peer's document is current
+        return state.pin.institution
+
+    def webhook_of(self, instance: str) -> str:
+        """Where this hub's pushes of a peer's member's subscriptions go: the peer's inbox."""
+        return f"{self._state(instance).pin.url}/v1/federation/{self.instance}/mutations"
+
+    async def _verified(
+        self, state: _PeerState, url: str, body: bytes, signature: str | None
+    ) -> dict[str, Any]:
+        """The protected header of `signature` over `body`, by a key believed for the peer, for
+        `url`, within MAX_SIGNATURE_AGE of now; Refusal peer_untrusted otherwise."""
+        if not signature:
+            raise Refusal("peer_untrusted", "the request carries no X-Crossroads-Signature.")
+        keys = await self._keys_for(state, signature)
+        header = self._jose.verify_request(signature, body, keys)
+        if header.get("aud") != url:
+            raise Refusal(
+                "peer_untrusted", f"the request was signed for another address, not {url}."
+            )
+        issued = header.get("iat")
+        if not isinstance(issued, int) or abs(self._clock.now() - issued) > MAX_SIGNATURE_AGE:
+            raise Refusal(
+                "peer_untrusted", "the request's signature is too old or from the future."
+            )
+        return header
 
     def check_service(self, service: str) -> None:
         if service not in self._config.offer().services:

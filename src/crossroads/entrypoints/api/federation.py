@@ -23,6 +23,7 @@ from ...domain.federation import attested_capacities
 from ...domain.periods import Period, parse_date
 from ...services.exchange import ExchangeRequest
 from ...services.federation import Federation
+from ...services.peer_mutations import PeerMutations
 from .dependencies import hub_of
 from .errors import openapi_errors
 from .json_input import JSONRoute, read_json
@@ -60,6 +61,13 @@ def _federation(request: Request) -> Federation:
             "not_found", "this hub is not federated (CROSSROADS_FEDERATION_INSTANCE is unset)."
         )
     return federation
+
+
+def _peer_mutations(request: Request) -> PeerMutations:
+    _federation(request)  # refuses when the hub is not federated
+    found = hub_of(request).peer_mutations
+    assert found is not None  # built whenever the federation is
+    return found
 
 
 @router.get(
@@ -141,4 +149,66 @@ async def peer_exchange(peer: str, service: str, version: str, request: Request)
     return JSONBody(
         answered.data,
         headers={"X-Request-Id": rid, "X-Crossroads-Provider": answered.provider},
+    )
+
+
+PEER_MUTATION_ERRORS = openapi_errors(
+    "unknown_peer",
+    "peer_untrusted",
+    "peer_document_expired",
+    "not_offered",
+    "no_authorization",
+    "authorization_expired",
+    "unknown_mutation_type",
+    "webhook_not_allowed",
+    "conflict",
+    "malformed_request",
+    "not_found",
+)
+
+
+@router.post(
+    "/v1/federation/{peer}/subscriptions",
+    status_code=201,
+    responses=PEER_MUTATION_ERRORS,
+    summary="A peer hub subscribes one of its members to a mutation type of this hub (signed)",
+)
+async def peer_subscribe(peer: str, request: Request) -> JSONBody:
+    subscription = await _peer_mutations(request).subscribe(
+        peer,
+        _federation(request).url + request.url.path,
+        await request.body(),
+        request.headers.get("x-crossroads-signature"),
+    )
+    return JSONBody(
+        {
+            "id": subscription.id,
+            "institution": subscription.institution,
+            "mutation_type": subscription.mutation_type,
+            "authorization": subscription.authorization,
+            "webhook_url": subscription.webhook_url,
+        },
+        status_code=201,
+    )
+
+
+@router.post(
+    "/v1/federation/{peer}/mutations",
+    responses=PEER_MUTATION_ERRORS,
+    summary="A peer hub pushes mutations its members' subscriptions receive (signed)",
+)
+async def peer_mutations(peer: str, request: Request) -> JSONBody:
+    outcomes = await _peer_mutations(request).receive(
+        peer,
+        _federation(request).url + request.url.path,
+        await request.body(),
+        request.headers.get("x-crossroads-signature"),
+    )
+    return JSONBody(
+        {
+            "results": [
+                o.to_dict() if isinstance(o, Refusal) else {"id": o.id, "status": o.status}
+                for o in outcomes
+            ]
+        }
     )

@@ -95,3 +95,33 @@ def show() -> None:
             }
         )
     )
+
+
+@federation_app.command("subscribe")
+def subscribe(
+    peer: str = typer.Argument(..., help="The pinned peer that publishes the mutation type."),
+    member: str = typer.Option(..., help="The member of this hub to subscribe."),
+    mutation_type: str = typer.Option(..., "--type", help="The peer's mutation type code."),
+    purpose: str = typer.Option(..., help="The purpose the peer's authorization names."),
+) -> None:
+    """Ask a peer hub, signed with this hub's key, to push a mutation type to this hub for one of
+    its members (the member then subscribes here to the local type, e.g. b.CODE)."""
+    import httpx
+
+    from ...adapters.peer_subscription import subscribe_across
+
+    current = settings()
+    pin = _folder().peers().get(peer)
+    if pin is None or current.federation_instance is None:
+        fail(f"peer {peer!r} is not pinned here, or CROSSROADS_FEDERATION_INSTANCE is unset", 2)
+    with httpx.Client(timeout=10) as http:
+        status = subscribe_across(
+            current.federation_instance,
+            current.data_dir / "keys",
+            pin.url,
+            member,
+            mutation_type,
+            purpose,
+            http,
+        )
+    out.print("subscribed" if status == 201 else "already subscribed")
