@@ -47,6 +47,8 @@ def two_hubs(tmp_path):
             # The hubs push to each other on 127.0.0.1, which production refuses.
             d.env["CROSSROADS_ALLOW_INTERNAL_WEBHOOKS"] = "1"
             d.env["CROSSROADS_PUSH_RETRY_BASE_SECONDS"] = "0.2"
+            d.env["CROSSROADS_PUSH_RETRY_MAX_SECONDS"] = "1"
+            d.env["CROSSROADS_PUSH_MAX_ATTEMPTS"] = "100"
             d.start(0)
         with httpx.Client(timeout=10) as http:
             federate(_side(a, "A"), _side(b, "B"), [WELFARE_NUMBER], ["person.identity"], http)
@@ -267,6 +269,68 @@ def test_a_member_of_one_hub_receives_a_mutation_published_in_the_other(two_hubs
     assert any(
         r.get("action") == "mutation.publish" and r.get("consumer") == PEER_NUMBER for r in a_log
     )
+    for d in (a, b):
+        checked = d.verify_log()
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_subscribing_hub_killed_while_mutations_cross_loses_none(two_hubs):
+    """B pushes to A's inbox and counts a batch delivered only once A has stored its
+    publication: mutations B accepted while A was killed and down reach A's member after A is
+    back, each once."""
+    a, b = two_hubs
+    with httpx.Client(timeout=10) as http:
+        local = federate_mutations(
+            _side(a, "A"),
+            _side(b, "B"),
+            WELFARE_NUMBER,
+            "person.address-change",
+            "SOCIAL_INTEGRATION",
+            http,
+        )
+        welfare_at_a = _token(a, f"{WELFARE_NUMBER}:case-app")
+        assert (
+            http.post(
+                f"{a.url(0)}/v1/subscriptions",
+                headers=welfare_at_a,
+                json={"mutation_type": local, "purpose": "SOCIAL_INTEGRATION"},
+            ).status_code
+            == 201
+        )
+        register = _token(b, f"{NATIONAL_REGISTER}:register-app")
+
+        def publish(n: int) -> None:
+            answer = http.post(
+                f"{b.url(0)}/v1/mutations/person.address-change",
+                headers=register,
+                json={
+                    "id": f"kill-{n}",
+                    "subject": a.subjects[n % len(a.subjects)],
+                    "effective_date": "2026-11-30",
+                    "payload": {"city": f"City {n}"},
+                },
+            )
+            assert answer.status_code == 201, answer.text
+
+        for n in range(20):
+            publish(n)
+        a.kill(0)  # while B's pushes are in flight
+        for n in range(20, 40):
+            publish(n)  # accepted by B while A is down
+        a.start(0)
+        welfare_at_a = _token(a, f"{WELFARE_NUMBER}:case-app")
+
+        def all_received():
+            box = http.get(
+                f"{a.url(0)}/v1/mailbox", headers=welfare_at_a, params={"limit": 1000}
+            ).json()
+            ids = [
+                m["event"]["id"] for m in box["messages"] if m["event"]["id"].startswith("kill-")
+            ]
+            return ids if len(set(ids)) == 40 else None
+
+        ids = wait_for(all_received, timeout=90, what="every mutation to reach A's member")
+    assert len(ids) == len(set(ids)) == 40  # each once in the mailbox
     for d in (a, b):
         checked = d.verify_log()
         assert checked.returncode == 0, checked.stdout + checked.stderr
