@@ -53,10 +53,6 @@ class FederationDocument:
     members: frozenset[str]
     services: tuple[dict[str, Any], ...] = field(default=())
 
-    @property
-    def service_codes(self) -> frozenset[str]:
-        return frozenset(str(s.get("code")) for s in self.services)
-
 
 def check_instance(value: object) -> str:
     """An instance identifier appears in paths and audit records: the codes' safe alphabet."""

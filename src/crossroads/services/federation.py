@@ -189,10 +189,6 @@ class Federation:
                 "not_offered", f"this hub does not offer service {service} to its peers.", "service"
             )
 
-    async def peer_document(self, instance: str) -> FederationDocument:
-        """The peer's current document, verified (fetched again every `refresh_seconds`)."""
-        return await self._document(self._state(instance))
-
     def _state(self, instance: str) -> _PeerState:
         pin = self._config.peers().get(instance)
         if pin is None:
