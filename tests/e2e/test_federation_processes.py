@@ -17,6 +17,7 @@ from crossroads.demo import country
 from crossroads.demo.federation import PEER_NUMBER, HubSide, federate, federate_mutations
 from crossroads.demo.seed import client_key_path
 from crossroads.domain.federation import Offer
+from crossroads.key_history import signing_kid
 
 from ..conftest import drop_postgres_database, fresh_postgres_database
 from ..support import ASSERTION_TYPE
@@ -49,6 +50,7 @@ def two_hubs(tmp_path):
             d.env["CROSSROADS_PUSH_RETRY_BASE_SECONDS"] = "0.2"
             d.env["CROSSROADS_PUSH_RETRY_MAX_SECONDS"] = "1"
             d.env["CROSSROADS_PUSH_MAX_ATTEMPTS"] = "100"
+            d.env["CROSSROADS_KEYS_RELOAD_SECONDS"] = "0.5"
             d.start(0)
         with httpx.Client(timeout=10) as http:
             federate(_side(a, "A"), _side(b, "B"), [WELFARE_NUMBER], ["person.identity"], http)
@@ -138,6 +140,29 @@ def test_each_hub_refuses_what_its_own_side_does_not_allow(two_hubs):
     assert "not_offered" in answer.json()["message"]
     assert _by_request_id(b.audit_records())[rid]["outcome"] == "not_offered"
     assert _by_request_id(a.audit_records())[rid]["outcome"] == "provider_error"
+
+
+def test_a_hub_that_rotates_its_key_is_still_believed_by_its_peer(two_hubs):
+    """Hub A rotates its signing key as its operator would; hub B, which pinned only A's first
+    key, believes the new one because A's key history endorses it, and no operator of B acts."""
+    import subprocess
+
+    from .processes import CLI
+
+    a, b = two_hubs
+    for step in (["keys", "rotate"], ["keys", "activate"]):
+        done = subprocess.run([*CLI, *step], env=a.env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+    history = httpx.get(f"{a.url(0)}/.well-known/crossroads/key-history", timeout=10).json()
+    first, new = history["keys"][0]["kid"], history["keys"][-1]["kid"]
+    assert first != new and history["keys"][-1]["state"] == "current"
+    pinned = json.loads((b.data_dir / "federation" / "peers" / "A.json").read_text())
+    assert [k["kid"] for k in pinned["jwks"]["keys"]] == [first]
+    time.sleep(1)  # A's process reads its key folder again
+    token = a.token(0)
+    assert signing_kid(token) == new  # A's process signs with the new key now
+    answer = _ask(a, token, a.subjects[4])
+    assert answer.status_code == 200, answer.text
 
 
 def _load(d: Deployment, token: str, answered: list[tuple[str, str]], stop, worker: int) -> None:
