@@ -14,6 +14,8 @@ from . import config_sources
 from .adapters.admin_token import MIN_LENGTH, AdminToken
 from .adapters.batch_worker import ProcessBatchWorker
 from .adapters.be_reference import BelgianReference, load_reference
+from .adapters.federation_folder import FederationFolder
+from .adapters.federation_jose import JoseFederation
 from .adapters.head_targets import DirectoryTarget, WitnessTarget
 from .adapters.identifier_seal import IdentifierSeal
 from .adapters.jetstream import JetStreamPushQueue
@@ -25,6 +27,7 @@ from .adapters.open_data import FolderOpenData
 from .adapters.opendp_noise import OpenDpNoise
 from .adapters.openfisca_country.rules import OpenFiscaRules
 from .adapters.outbox_queue import OutboxPushQueue
+from .adapters.peer_documents import HttpPeerDocuments
 from .adapters.provider_client import AiohttpProviderClient
 from .adapters.sql.store import SqlStore, open_store
 from .adapters.warehouse.duckdb import DuckDbWarehouse
@@ -55,6 +58,7 @@ from .services.declarations import DeclarationService
 from .services.deferred_audit import DeferredAudit
 from .services.directory import DirectoryService
 from .services.exchange import ExchangeService
+from .services.federation import Federation
 from .services.four_eyes import FourEyes
 from .services.head_publisher import HeadPublisher, HeadTarget
 from .services.hub_status import HubStatus
@@ -64,6 +68,7 @@ from .services.log_auditor import LogAuditor
 from .services.log_restore import LogRestore
 from .services.mutations import MutationService
 from .services.operators import OperatorAdmin
+from .services.peer_mutations import PeerMutations
 from .services.personal_data import PersonalData
 from .services.ports import (
     ExtractSource,
@@ -152,6 +157,8 @@ class Hub:
     rights: RightsEngine | None = None
     rights_triggers: RightsTriggers | None = None
     non_take_up: NonTakeUp | None = None
+    federation: Federation | None = None  # None: CROSSROADS_FEDERATION_INSTANCE is unset
+    peer_mutations: PeerMutations | None = None  # with federation
     # The demo's development identity provider, set by the demo's own wiring (demo/wiring.py);
     # production never builds one. Typed loosely so that production never imports the demo.
     dev_idp: Any = None
@@ -365,6 +372,7 @@ async def bootstrap(
         else None,
     )
     deferred_audit = DeferredAudit(store.audit)
+    federation = federation_of(settings, keys, cache, clock)
     exchange = ExchangeService(
         store.registry,
         store.directory,
@@ -376,6 +384,7 @@ async def bootstrap(
         hasher,
         cache,
         deferred_audit,
+        federation.peer_institution if federation else lambda number: None,
     )
     warehouse = DuckDbWarehouse(settings.warehouse_path or settings.data_dir / "warehouse.duckdb")
     statistics = StatisticsQueries(
@@ -444,6 +453,8 @@ async def bootstrap(
         refusals=RefusalLog(store.audit, clock, deferred_audit),
         directory=directory,
         exchange=exchange,
+        federation=federation,
+        peer_mutations=PeerMutations(federation, mutations) if federation else None,
         deferred_audit=deferred_audit,
         mutations=mutations,
         initial_sync=InitialSync(
@@ -551,6 +562,44 @@ def with_extract(hub: Hub, source: ExtractSource) -> None:
     """Give the non-take-up scan its extract (the demo's, or a country's warehouse)."""
     if hub.rights is not None:
         hub.non_take_up = NonTakeUp(hub.rights, hub.rules, source, hub.store.audit, hub.clock)
+
+
+def federation_of(
+    settings: Settings, keys: HubKeys, cache: RegistryCache, clock: Clock
+) -> Federation | None:
+    """Federation with the peers pinned in data_dir/federation, when the hub has an instance."""
+    if settings.federation_instance is None:
+        return None
+
+    async def describe(codes: frozenset[str]) -> list[dict]:
+        found = [await cache.service(code, None) for code in sorted(codes)]
+        return [
+            {
+                "code": s.code,
+                "version": s.version,
+                "name": s.name,
+                "response_fields": list(s.response_fields),
+                "request_schema": s.request_schema,
+                "response_schema": s.response_schema,
+            }
+            for s in found
+            if s is not None
+        ]
+
+    return Federation(
+        settings.federation_instance,
+        settings.issuer,
+        FederationFolder(settings.data_dir / "federation"),
+        HttpPeerDocuments(
+            settings.provider_read_timeout, settings.outbound_tls("provider").context()
+        ),
+        JoseFederation(keys),
+        keys.jwks,
+        describe,
+        clock,
+        lifetime_seconds=settings.federation_document_seconds,
+        refresh_seconds=settings.federation_refresh_seconds,
+    )
 
 
 def admin_token(settings: Settings, loaded: Secrets) -> AdminToken:

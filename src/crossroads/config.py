@@ -210,6 +210,29 @@ class Settings(BaseSettings):
         ge=1,
         description="Sign a new audit tree head once this many entries were added since the last.",
     )
+    federation_instance: str | None = Field(
+        None,
+        description=(
+            "This hub's instance identifier among federated hubs (letters, digits, '.', '_', '-'),"
+            " published in its federation document (docs/federation.md). Unset: not federated."
+        ),
+    )
+    federation_document_seconds: int = Field(
+        86400,
+        ge=60,
+        description=(
+            "How long a peer may believe this hub's federation document; the hub signs a new one"
+            " after a tenth of that."
+        ),
+    )
+    federation_refresh_seconds: float = Field(
+        300.0,
+        gt=0,
+        description=(
+            "How often the hub fetches a peer's federation document again (a peer out of reach "
+            "keeps its last document until that expires)."
+        ),
+    )
     keys_reload_seconds: float = Field(
         30.0,
         ge=0,

@@ -166,7 +166,9 @@ class Deployment:
         with psycopg.connect(url, autocommit=True, connect_timeout=5) as db:
             return db.execute(query.replace("?", "%s"), params).fetchone()[0]
 
-    def logged_client_request_ids(self) -> set[str]:
+    def audit_records(self) -> list[dict]:
+        """Every record of the store's audit log, decoded, oldest first (read by another
+        process, as an auditor would)."""
         script = (
             "import asyncio, json, sys\n"
             "from crossroads.adapters.sql.store import open_store\n"
@@ -176,7 +178,7 @@ class Deployment:
             "    while True:\n"
             "        rows = await store.audit.read(start, 5000)\n"
             "        if not rows: break\n"
-            "        seen += [json.loads(r).get('client_request_id') for _, r in rows]\n"
+            "        seen += [json.loads(r) for _, r in rows]\n"
             "        start = rows[-1][0] + 1\n"
             "    await store.close()\n"
             "    print(json.dumps(seen))\n"
@@ -189,7 +191,10 @@ class Deployment:
             timeout=60,
             check=True,
         ).stdout
-        return set(json.loads(out))
+        return json.loads(out)
+
+    def logged_client_request_ids(self) -> set[str]:
+        return {r.get("client_request_id") for r in self.audit_records()}
 
 
 def wait_for(condition, timeout: float = 20.0, what: str = "condition", every: float = 0.1):

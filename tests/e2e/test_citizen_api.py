@@ -454,3 +454,47 @@ async def test_a_change_published_about_a_citizen_shows_who_received_it_and_why(
     assert "heeft deze wijziging bekendgemaakt" in dutch
     for code in ("person.address-change", "directory.holders", "directory.integrate"):
         assert code not in page  # names, not codes
+
+
+async def test_a_citizen_sees_a_member_of_a_peer_hub_that_asked_through_it(citizen_demo):
+    """The answering side of a cross-hub exchange (docs/federation.md): the peer's signature is
+    checked before (tests/e2e/test_federation_processes.py); here this hub's own exchange for the
+    foreign member runs, and the citizen's list names the member and the hub it came through."""
+    from crossroads.domain.callers import Caller
+    from crossroads.domain.errors import Refusal
+    from crossroads.services.exchange import ExchangeRequest
+
+    demo = citizen_demo
+    me = demo.held_by("welfare")[0]
+    welfare = country.BY_KEY["welfare"]
+    await demo.hub.exchange.handle(
+        ExchangeRequest(
+            caller=Caller(institution=welfare.number, application=None),
+            service="person.identity",
+            subject=me,
+            purpose="SOCIAL_INTEGRATION",
+            request_id="from-peer-a-1",
+            via="A",
+            attested_capacities=("SOCIAL_ASSISTANCE",),
+        )
+    )
+    with pytest.raises(Refusal) as refused:  # the peer attests a capacity this hub does not require
+        await demo.hub.exchange.handle(
+            ExchangeRequest(
+                caller=Caller(institution=welfare.number, application=None),
+                service="person.identity",
+                subject=me,
+                purpose="SOCIAL_INTEGRATION",
+                request_id="from-peer-a-2",
+                via="A",
+                attested_capacities=("CHILD_BENEFICIARY",),
+            )
+        )
+    assert refused.value.code == "capacity_mismatch"
+    await sign_in(demo, me)
+    body = (await demo.http.get("/v1/citizen/consultations")).json()
+    [mine] = [c for c in body["consultations"] if c["request_id"] == "from-peer-a-1"]
+    assert mine["via"] == {"hub": "A"} and mine["allowed"]
+    assert mine["institution"] == {"enterprise_number": welfare.number, "name": welfare.name}
+    page = await demo.http.get("/citizen/", headers={"Accept-Language": "nl"})
+    assert "via de hub A" in page.text

@@ -196,6 +196,25 @@ _CODES = [
         502,
         "The provider's answer is not JSON or does not match the service's response schema.",
     ),
+    ErrorCode("unknown_peer", 404, "No peer hub with that instance identifier is pinned here."),
+    ErrorCode(
+        "peer_untrusted",
+        401,
+        "The hub-to-hub request or the peer's federation document is not signed by a key this "
+        "hub believes for that peer (pinned, or endorsed by the peer's key history), names "
+        "another instance or address, is too old, or was already received.",
+    ),
+    ErrorCode(
+        "peer_document_expired",
+        403,
+        "The peer's federation document is past its expiry and no current one could be fetched.",
+    ),
+    ErrorCode(
+        "not_offered",
+        403,
+        "The member or the service is not in the federation offer of its hub: the peer's "
+        "document does not list the asking member, or this hub does not offer the service.",
+    ),
     ErrorCode(
         "invalid_tree_head",
         422,

@@ -57,6 +57,12 @@ class Consultation:
     def allowed(self) -> bool:
         return self.record.outcome == "ok"
 
+    @property
+    def via(self) -> str | None:
+        """The peer hub a member of another hub asked through (docs/federation.md), if any."""
+        via = self.record.detail.get("via") if self.record.kind == "exchange" else None
+        return via if isinstance(via, str) else None
+
 
 @dataclass(frozen=True)
 class HistoryPage:

@@ -73,6 +73,10 @@ class ExchangeRequest:
     # the provider, and the service must be offered by it (`Service.offered_by`); None: whoever
     # provides it.
     provider: tuple[str, str] | None = None
+    # Asked by a member of a peer hub (its instance), through that hub: the peer checked its own
+    # directory and states the capacities in which it holds the person for its member.
+    via: str | None = None
+    attested_capacities: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,9 +110,11 @@ class ExchangeService:
         hasher: SubjectHasher,
         cache: RegistryCache,
         deferred: DeferredAudit,
+        peer_of: Callable[[str], str | None] = lambda number: None,
     ) -> None:
         """`deferred` keeps the records of exchanges answered `not_ready` during an outage of
-        the store, until it is back."""
+        the store, until it is back. `peer_of` names the peer hub (its instance) that an
+        institution of the registry stands for, when it is one (services/federation.py)."""
         self._registry = registry
         self._directory = directory
         self._audit = audit
@@ -119,6 +125,7 @@ class ExchangeService:
         self._hasher = hasher
         self._cache = cache
         self._deferred = deferred
+        self._peer_of = peer_of
 
     async def handle(self, request: ExchangeRequest) -> ExchangeResult:
         return await self._audited(request, self._exchange)
@@ -206,6 +213,7 @@ class ExchangeService:
             subject_hash=trace.get("subject_hash"),
             providers=tuple(trace.get("providers", ())),
             latency_us=int((time.perf_counter() - started) * 1_000_000),
+            detail=_crossing(request, trace),
         )
 
     async def _prepare(
@@ -235,9 +243,15 @@ class ExchangeService:
         if own:
             check_own_access(authorization)
             return subject, key, authorization, period
+        if request.via is not None:
+            _check_attested(request, authorization)
+            return subject, key, authorization, period
         required = _required_capacities(authorization, request.capacity)
         held = await self._directory.held_by(key, consumer)
         granted = (await self._cache.integration_rights()).get(consumer, frozenset())
+        trace["capacities"] = sorted(
+            {i.capacity for i in held if i.capacity in granted} & set(required)
+        )
         check_access(
             held,
             consumer,
@@ -258,6 +272,10 @@ class ExchangeService:
         trace["providers"] = [
             p.provider if isinstance(p, ProviderAnswer) else p.enterprise_number for p in providers
         ]
+        peers = sorted(filter(None, map(self._peer_of, trace["providers"])))
+        if peers:
+            trace["peers"] = peers
+        crossing = {"capacities": trace.get("capacities", [])} if peers else {}
         body = orjson.dumps(
             {
                 "request_id": request_id,
@@ -271,6 +289,7 @@ class ExchangeService:
                 "user_id": request.user_id,
                 "period": period.as_dict(),
                 "parameters": request.parameters,
+                **crossing,
             }
         )
         replies = await asyncio.gather(
@@ -442,6 +461,30 @@ def _required_capacities(authorization: Authorization, capacity: str | None) -> 
             "capacity",
         )
     return (capacity,)
+
+
+def _check_attested(request: ExchangeRequest, authorization: Authorization) -> None:
+    """For a member of a peer hub: the capacities the peer's directory holds the person in, as
+    it attests them, must include one this hub's authorization requires."""
+    if not set(request.attested_capacities) & set(authorization.required_capacities):
+        held = ", ".join(request.attested_capacities) or "no capacity"
+        required = " or ".join(authorization.required_capacities)
+        raise Refusal(
+            "capacity_mismatch",
+            f"hub {request.via} holds this person for institution {request.caller.institution} "
+            f"as {held}; the authorization requires {required}.",
+            "subject",
+        )
+
+
+def _crossing(request: ExchangeRequest, trace: dict[str, Any]) -> dict[str, Any]:
+    """What the audit record says of a crossing between hubs: the peer the member came through,
+    or the peers asked."""
+    if request.via is not None:
+        return {"via": request.via}
+    if "peers" in trace:
+        return {"peers": trace["peers"]}
+    return {}
 
 
 def _holder_json(integration: Integration) -> dict[str, Any]:

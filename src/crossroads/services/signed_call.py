@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import orjson
 
+from ..domain.audit import untrusted_text
 from ..domain.errors import Refusal
 from .clock import Clock
 from .ports import ProviderClient, Signer
@@ -35,8 +36,22 @@ async def ask_signed(
         },
     )
     if reply.status >= 400:
-        raise Refusal("provider_error", f"{who} answered with HTTP status {reply.status}.")
+        raise Refusal(
+            "provider_error", f"{who} answered with HTTP status {reply.status}{_said(reply.body)}."
+        )
     try:
         return orjson.loads(reply.body)
     except orjson.JSONDecodeError:
         raise Refusal("invalid_provider_response", f"{who} did not answer JSON.") from None
+
+
+def _said(body: bytes) -> str:
+    """The code and sentence of an error in the hub's own format (a peer hub's, or a provider
+    kit's), kept to a safe alphabet: what the caller needs to tell whose check refused."""
+    try:
+        error = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return ""
+    if not isinstance(error, dict) or not isinstance(error.get("code"), str):
+        return ""
+    return f" ({untrusted_text(error['code'], 40)}: {untrusted_text(error.get('message'), 200)})"

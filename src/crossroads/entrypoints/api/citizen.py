@@ -146,6 +146,7 @@ async def page(
             "institution": c.record.consumer,
             "institution_name": c.institution_name,
             "application_name": c.application_name,
+            "via": c.via,
             "proved": c.inclusion_path is not None,
         }
         for c in history.consultations
@@ -280,6 +281,7 @@ def _page_json(history: HistoryPage) -> dict:
             if r.application
             else None,
             "service": {"code": r.service, "name": c.service_name} if r.service else None,
+            "via": {"hub": c.via} if c.via else None,
             "action": r.action,
             "user_id": r.user_id,
             "providers": list(r.providers),

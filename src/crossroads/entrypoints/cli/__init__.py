@@ -11,6 +11,7 @@ into one Typer app here. `main` is the console script pyproject.toml names.
 - statistics_commands: statistics ask, extract, publish
 - rights_commands: rights rules, simulate, decisions, confirm, refuse, non-take-up, evaluate, scan
 - bench_command: bench
+- federation_commands: federation offer, pin, show (peer hubs)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .bench_command import bench
 from .client_commands import ask, mailbox, token
 from .declare_command import declare
 from .demo import demo, providers
+from .federation_commands import federation_app
 from .hub_commands import keys_app, migrate, openapi, serve
 from .operator_commands import admin_app, operators_app
 from .registry_commands import directory_app, registry_app
@@ -45,6 +47,7 @@ app.add_typer(operators_app, name="operators")
 app.add_typer(admin_app, name="admin")
 app.add_typer(statistics_app, name="statistics")
 app.add_typer(rights_app, name="rights")
+app.add_typer(federation_app, name="federation")
 app.command()(openapi)
 app.command()(witness)
 app.command()(backup)

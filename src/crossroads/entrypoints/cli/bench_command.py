@@ -20,6 +20,7 @@ BENCHMARKS = {
     "declarations": "a whole DmfA batch file, and DIMONA forms through the API",
     "directory": "bulk integration of persons into the directory, then the exchange's access check",
     "exchange": "HTTP load through `crossroads serve` and straight at the provider, side by side",
+    "federation": "cross-hub exchanges through two federated hubs, and one hub's own, side by side",
     "mutations": "mutations published and delivered to webhooks and a mailbox (outbox or NATS)",
     "portal": "signed-in page views (the citizen's page, the operator's overview) under load",
     "rights": "the rights engine: a population's eligibility, re-evaluation, simulations",

@@ -29,6 +29,7 @@ from .declarations import (
     WorkerLost,
 )
 from .directory import DirectoryRepository, IntegrationChange
+from .federation import FederationConfig, FederationJose, PeerDocuments
 from .mutations import Delivery, MutationStore
 from .operators import OperatorRepository
 from .push_queue import PushQueue
@@ -59,6 +60,8 @@ __all__ = [
     "DirectoryRepository",
     "Extract",
     "ExtractSource",
+    "FederationConfig",
+    "FederationJose",
     "HeadTarget",
     "HistoryMismatch",
     "IntegrationChange",
@@ -70,6 +73,7 @@ __all__ = [
     "OfficialForms",
     "OpenData",
     "OperatorRepository",
+    "PeerDocuments",
     "Population",
     "PrivacyBudgets",
     "Prove",

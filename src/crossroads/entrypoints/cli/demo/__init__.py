@@ -30,6 +30,11 @@ def demo(
     publish_every: float = typer.Option(
         1.0, min=0, help="Seconds between two mutations the registers publish (0: none)."
     ),
+    second_hub: bool = typer.Option(
+        False,
+        help="Also start a federated second hub (a regional integrator, on port + 50) and show "
+        "one exchange and one mutation across the two (docs/federation.md).",
+    ),
 ) -> None:
     """Seed a synthetic country, start its authentic sources and the hub, and show how to ask.
 
@@ -46,6 +51,7 @@ def demo(
         seed_only=seed_only,
         store_url=store_url,
         publish_every=publish_every,
+        second_hub=second_hub,
     )
 
 

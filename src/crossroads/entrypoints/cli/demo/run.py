@@ -37,6 +37,7 @@ from ...logs import configure
 from ..hub_client import record_hub_address
 from ..output import err, fail, out
 from .progress import seed_progress
+from .second_hub import SECOND_HUB_OFFSET, SecondHub, federate_and_show
 from .tour import TourPeople, command_prefix, tour
 
 
@@ -48,9 +49,12 @@ def run_demo(
     seed_only: bool,
     store_url: str | None = None,
     publish_every: float = 1.0,
+    second_hub: bool = False,
 ) -> None:
     if not seed_only:
         _check_ports(port, provider_port_base)
+        if second_hub:
+            _check_ports(port + SECOND_HUB_OFFSET, port + SECOND_HUB_OFFSET + 100)
     log_config = configure("warning")
     # The demo's institutions listen on 127.0.0.1, so their webhooks are internal addresses.
     settings = settings_for_data_dir(
@@ -62,6 +66,7 @@ def run_demo(
         declarations_source=country.BY_KEY["nsso"].number,
         own_access_institution=own_access.PORTAL.enterprise_number,
         **({"store_url": store_url} if store_url else {}),
+        **({"federation_instance": "A"} if second_hub else {}),
     )
     keys = HubKeys.load_or_create(settings.data_dir / "keys")
     jwks_file = data_dir / "hub-jwks.json"
@@ -73,7 +78,24 @@ def run_demo(
         if seed_only:
             out.print(text, markup=False, highlight=False)
             return
-        _serve(settings, jwks_file, provider_port_base, publish_every, persons, log_config, text)
+        second = None
+        if second_hub:
+            err.print("seeding and starting the second hub (instance B)…")
+            second = SecondHub(data_dir / "second-hub", port + SECOND_HUB_OFFSET, persons)
+        try:
+            _serve(
+                settings,
+                jwks_file,
+                provider_port_base,
+                publish_every,
+                persons,
+                log_config,
+                text,
+                (second, TourPeople.of(subjects).subject) if second else None,
+            )
+        finally:
+            if second is not None:
+                second.stop()
     except KeyboardInterrupt:
         err.print("the demo stopped")
 
@@ -123,8 +145,10 @@ def _serve(
     persons: int,
     log_config: dict,
     text: str,
+    second: tuple[SecondHub, str] | None = None,
 ) -> None:
-    """The sources' process, then the hub in this one; the tour once the hub answers /ready."""
+    """The sources' process, then the hub in this one; the tour once the hub answers /ready
+    (and, with a `second` hub, the federation's part once both answer)."""
     err.print("starting the authentic sources and the hub…")
     signal.signal(
         signal.SIGTERM, signal.default_int_handler
@@ -167,7 +191,9 @@ def _serve(
             )
         )
         threading.Thread(
-            target=_announce_when_ready, args=(server, settings.issuer, text), daemon=True
+            target=_announce_when_ready,
+            args=(server, settings.issuer, text, settings.data_dir, second),
+            daemon=True,
         ).start()
         server.run()
     finally:
@@ -179,13 +205,22 @@ def _serve(
             sources.wait()
 
 
-def _announce_when_ready(server: uvicorn.Server, hub: str, text: str) -> None:
-    """Print the tour once the hub answers /ready (the commands in it would fail before)."""
+def _announce_when_ready(
+    server: uvicorn.Server,
+    hub: str,
+    text: str,
+    data_dir: Path,
+    second: tuple[SecondHub, str] | None,
+) -> None:
+    """Print the tour once the hub answers /ready (the commands in it would fail before); then,
+    with a second hub, federate the two and show one exchange and one mutation across."""
     warned_at = time.monotonic() + 30
     while not server.should_exit:
         try:
             if httpx.get(f"{hub}/ready", timeout=2).status_code == 200:
                 out.print(text, markup=False, highlight=False)
+                if second is not None:
+                    _show_federation(hub, data_dir, *second)
                 return
         except httpx.TransportError:
             pass
@@ -193,6 +228,16 @@ def _announce_when_ready(server: uvicorn.Server, hub: str, text: str) -> None:
             err.print(f"the hub does not answer {hub}/ready yet; still waiting", highlight=False)
             warned_at = float("inf")
         time.sleep(0.1)
+
+
+def _show_federation(hub: str, data_dir: Path, second: SecondHub, subject: str) -> None:
+    try:
+        second.wait()
+        shown = federate_and_show(hub, data_dir, second, subject)
+    except Exception as exc:  # the first hub goes on; the second's trouble is one line
+        err.print(f"the second hub could not be federated: {exc}", highlight=False)
+        return
+    out.print(shown, markup=False, highlight=False)
 
 
 def serve_providers(

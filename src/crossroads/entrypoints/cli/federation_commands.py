@@ -1,0 +1,127 @@
+"""`crossroads federation`: the operator's side of federating two hubs (docs/federation.md).
+
+`offer` says which members of this hub may ask across and which of its services the peers' members
+may ask; `pin` records a peer (instance, address, public keys obtained out of band) in
+DATA_DIR/federation, which the running hub processes read again within a second or two; `show`
+prints both.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from ...adapters.federation_folder import FederationFolder
+from ...domain.errors import Refusal
+from ...domain.federation import Offer, PeerPin, check_instance
+from .output import fail, out
+from .stores import settings
+
+federation_app = typer.Typer(
+    help="Federation with peer hubs: this hub's offer, and the peers it pins.",
+    no_args_is_help=True,
+)
+
+
+def _folder() -> FederationFolder:
+    return FederationFolder(settings().data_dir / "federation")
+
+
+@federation_app.command("offer")
+def offer(
+    member: list[str] = typer.Option([], help="An institution of this hub that may ask across."),
+    service: list[str] = typer.Option([], help="A service code this hub offers its peers."),
+    replace: bool = typer.Option(False, help="Replace the offer instead of adding to it."),
+) -> None:
+    """Add members and services to this hub's federation offer (published in its document)."""
+    folder = _folder()
+    current = Offer() if replace else folder.offer()
+    folder.write_offer(Offer(current.members | set(member), current.services | set(service)))
+    changed = folder.offer()
+    out.print(f"offer: members {sorted(changed.members)}, services {sorted(changed.services)}")
+
+
+@federation_app.command("pin")
+def pin(
+    instance: str = typer.Argument(..., help="The peer's instance identifier."),
+    url: str = typer.Option(..., help="The peer hub's address (its CROSSROADS_ISSUER)."),
+    jwks: Path = typer.Option(
+        ..., help="The peer's public keys (its /.well-known/jwks.json), obtained out of band."
+    ),
+    institution: str | None = typer.Option(
+        None,
+        help="The number under which the peer hub is registered in this hub's registry, as the "
+        "provider of the services this hub's members ask across.",
+    ),
+) -> None:
+    """Pin a peer hub: its later keys are believed only when its key history endorses them."""
+    try:
+        check_instance(instance)
+        keys = json.loads(jwks.read_text())
+    except Refusal as refusal:
+        fail(refusal.message, 2)
+    except (OSError, ValueError) as exc:
+        fail(f"cannot read the peer's keys from {jwks}: {exc}", 2)
+    if not isinstance(keys, dict) or not keys.get("keys"):
+        fail(f'{jwks} holds no JWKS (an object with a non-empty "keys" list)', 2)
+    path = _folder().write_pin(PeerPin(instance, url.rstrip("/"), keys, institution))
+    out.print(f"peer {instance} pinned in {path}")
+
+
+@federation_app.command("show")
+def show() -> None:
+    """This hub's offer and the peers it pins."""
+    folder = _folder()
+    current = folder.offer()
+    peers = folder.peers()
+    out.print_json(
+        json.dumps(
+            {
+                "instance": settings().federation_instance,
+                "offer": {
+                    "members": sorted(current.members),
+                    "services": sorted(current.services),
+                },
+                "peers": {
+                    p.instance: {
+                        "url": p.url,
+                        "institution": p.institution,
+                        "keys": [k.get("kid") for k in p.jwks.get("keys", [])],
+                    }
+                    for p in peers.values()
+                },
+            }
+        )
+    )
+
+
+@federation_app.command("subscribe")
+def subscribe(
+    peer: str = typer.Argument(..., help="The pinned peer that publishes the mutation type."),
+    member: str = typer.Option(..., help="The member of this hub to subscribe."),
+    mutation_type: str = typer.Option(..., "--type", help="The peer's mutation type code."),
+    purpose: str = typer.Option(..., help="The purpose the peer's authorization names."),
+) -> None:
+    """Ask a peer hub, signed with this hub's key, to push a mutation type to this hub for one of
+    its members (the member then subscribes here to the local type, e.g. b.CODE)."""
+    import httpx
+
+    from ...adapters.peer_subscription import subscribe_across
+
+    current = settings()
+    pin = _folder().peers().get(peer)
+    if pin is None or current.federation_instance is None:
+        fail(f"peer {peer!r} is not pinned here, or CROSSROADS_FEDERATION_INSTANCE is unset", 2)
+    with httpx.Client(timeout=10) as http:
+        status = subscribe_across(
+            current.federation_instance,
+            current.data_dir / "keys",
+            pin.url,
+            member,
+            mutation_type,
+            purpose,
+            http,
+        )
+    out.print("subscribed" if status == 201 else "already subscribed")

@@ -1,0 +1,120 @@
+"""Mutations across federated hubs (docs/federation.md, "Mutations across hubs").
+
+A member of hub A receives a mutation type published in hub B in two legs, each with its hub's
+checks and guarantees:
+
+1. *B to A.* Hub A asks hub B, signed, to subscribe its member (`subscribe`, on B): B checks the
+   signature, the member in A's document, the type in B's offer, and B's authorization for that
+   member, then records a push subscription in the member's name whose webhook is A's inbox.
+   B's fan-out, minimisation, retries and dead letters are B's own, unchanged.
+2. *A to its member.* A's inbox (`receive`, on A) checks B's signature and republishes each event
+   as the local type `b.CODE`, registered in A with hub B (its number in A's registry) as
+   publisher, through A's own publishing: A's authorization for its member, A's directory, A's
+   outbox. A answers B only once that publication is stored, so B retries until it is; a batch
+   sent twice is accepted once, deduplicated by mutation id.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+
+from ..domain.callers import Caller
+from ..domain.errors import Refusal
+from ..domain.mutations import Subscription
+from .federation import Federation
+from .mutations import MutationService, Published
+
+_EVENT_TYPE = re.compile(r"^be\.crossroads\.(?P<code>[A-Za-z0-9._-]+)\.v(?P<version>[A-Za-z0-9]+)$")
+PEER_APPLICATION_PREFIX = "peer."  # the application a peer's member's subscription is made by
+
+
+def local_code(peer: str, code: str) -> str:
+    """The code under which a hub registers a mutation type or a service of its peer."""
+    return f"{peer.lower()}.{code}"
+
+
+class PeerMutations:
+    def __init__(self, federation: Federation, mutations: MutationService) -> None:
+        self._federation = federation
+        self._mutations = mutations
+
+    async def subscribe(
+        self, peer: str, url: str, raw: bytes, signature: str | None
+    ) -> Subscription:
+        """On the publishing hub: subscribe a member of `peer`, pushing to the peer's inbox."""
+        body = _object(raw)
+        consumer, mutation_type, purpose = (
+            _text(body, "consumer"),
+            _text(body, "mutation_type"),
+            _text(body, "purpose"),
+        )
+        await self._federation.check_request(peer, url, raw, signature, consumer)
+        self._federation.check_service(mutation_type)
+        caller = Caller(institution=consumer, application=PEER_APPLICATION_PREFIX + peer)
+        return await self._mutations.subscribe(
+            caller, mutation_type, purpose, None, "push", self._federation.webhook_of(peer)
+        )
+
+    async def receive(
+        self, peer: str, url: str, raw: bytes, signature: str | None
+    ) -> list[Published | Refusal]:
+        """On the subscribing hub: publish a peer's pushed batch as its local types."""
+        publisher = await self._federation.check_delivery(peer, url, raw, signature)
+        if publisher is None:
+            raise Refusal(
+                "not_offered",
+                f"peer {peer} is pinned without the number that registers it here "
+                "(crossroads federation pin --institution).",
+            )
+        try:
+            events = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise Refusal("malformed_request", "the body is a CloudEvents JSON batch.") from None
+        if not isinstance(events, list):
+            raise Refusal("malformed_request", "the body is a CloudEvents JSON batch.")
+        by_type: dict[str, list[dict[str, Any]]] = {}
+        for event in events:
+            code, item = _mutation(event)
+            by_type.setdefault(local_code(peer, code), []).append(item)
+        caller = Caller(institution=publisher, application="hub")
+        outcomes: list[Published | Refusal] = []
+        for code, items in by_type.items():
+            outcomes += await self._mutations.publish_many(caller, code, items)
+        return outcomes
+
+
+def _mutation(event: object) -> tuple[str, dict[str, Any]]:
+    """(the peer's type code, the mutation as its publisher gave it) of one CloudEvent."""
+    if not isinstance(event, dict):
+        raise Refusal("malformed_request", "each event is a CloudEvent object.")
+    found = _EVENT_TYPE.match(str(event.get("type", "")))
+    if found is None:
+        raise Refusal("malformed_request", "an event's type is not a Crossroads mutation type.")
+    data = event.get("data")
+    return found["code"], {
+        "id": event.get("id"),
+        "subject": event.get("subject"),
+        "effective_date": event.get("effectivedate"),
+        "version": found["version"],
+        "payload": data if isinstance(data, dict) else {},
+    }
+
+
+def _object(raw: bytes) -> dict[str, Any]:
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        body = None
+    if not isinstance(body, dict):
+        raise Refusal("malformed_request", "the body is a JSON object.")
+    return body
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise Refusal("malformed_request", f"{name} is a non-empty string.", name)
+    return value

@@ -1,0 +1,168 @@
+"""Federation's trust in a peer hub: its document and its requests are believed only when signed by
+a key pinned or endorsed from one by its key history, for this hub's address, fresh, once, and
+while the peer's document is current (docs/federation.md). The keys are real (two hub key
+folders); only the network between the two hubs is replaced, by a transport that asks the other
+hub's Federation and keys directly."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from crossroads.adapters.federation_folder import FederationFolder
+from crossroads.adapters.federation_jose import JoseFederation
+from crossroads.adapters.keys import HubKeys
+from crossroads.domain.errors import Refusal
+from crossroads.domain.federation import Offer, PeerPin
+from crossroads.services.clock import FixedClock
+from crossroads.services.federation import Federation
+from crossroads.services.ports import PeerDocuments
+
+pytestmark = pytest.mark.anyio
+MEMBER = "0200000736"
+A_URL, B_URL = "https://hub-a.example", "https://hub-b.example"
+
+
+class Network(PeerDocuments):
+    """The peers' published documents, as the network would carry them."""
+
+    def __init__(self) -> None:
+        self.hubs: dict[str, tuple[Federation, HubKeys]] = {}
+        self.down = False
+
+    async def document(self, url: str) -> str:
+        if self.down:
+            raise ConnectionError("unreachable")
+        return await self.hubs[url][0].document()
+
+    async def key_history(self, url: str) -> dict:
+        return self.hubs[url][1].key_history()
+
+
+async def _no_services(codes: frozenset[str]) -> list[dict]:
+    return [{"code": c, "version": "1"} for c in sorted(codes)]
+
+
+def _hub(tmp_path, name, url, network, clock, lifetime=3600):
+    keys = HubKeys.load_or_create(tmp_path / name / "keys", reload_seconds=0)
+    folder = FederationFolder(tmp_path / name / "federation")
+    federation = Federation(
+        name,
+        url,
+        folder,
+        network,
+        JoseFederation(keys),
+        keys.jwks,
+        _no_services,
+        clock,
+        lifetime_seconds=lifetime,
+        refresh_seconds=60,
+    )
+    network.hubs[url] = (federation, keys)
+    return federation, keys, folder
+
+
+@pytest.fixture
+def pair(tmp_path):
+    network = Network()
+    clock = FixedClock(time.time())
+    a, a_keys, a_folder = _hub(tmp_path, "A", A_URL, network, clock)
+    b, b_keys, b_folder = _hub(tmp_path, "B", B_URL, network, clock)
+    a_folder.write_offer(Offer(members=frozenset({MEMBER})))
+    b_folder.write_offer(Offer(services=frozenset({"person.identity"})))
+    b_folder.write_pin(PeerPin("A", A_URL, a_keys.jwks()))
+    a_folder.write_pin(PeerPin("B", B_URL, b_keys.jwks(), "0999000030"))
+    return network, clock, (a, a_keys, a_folder), (b, b_keys, b_folder)
+
+
+PATH = "/v1/federation/A/exchange/person.identity/1"
+
+
+def _signed(keys: HubKeys, clock, rid: str, url: str = B_URL + PATH) -> tuple[bytes, str]:
+    body = b'{"request_id": "%s"}' % rid.encode()
+    return body, keys.sign_detached(body, {"aud": url, "rid": rid, "iat": int(clock.now())})
+
+
+async def test_a_request_signed_by_the_pinned_peer_is_accepted_once(pair):
+    _, clock, (_, a_keys, _), (b, _, _) = pair
+    body, signature = _signed(a_keys, clock, "r-1")
+    assert await b.check_request("A", B_URL + PATH, body, signature, MEMBER) == "r-1"
+    b.check_service("person.identity")
+    with pytest.raises(Refusal) as replayed:
+        await b.check_request("A", B_URL + PATH, body, signature, MEMBER)
+    assert replayed.value.code == "peer_untrusted" and "already" in replayed.value.message
+
+
+async def test_what_the_peer_did_not_sign_for_this_hub_is_refused(pair, tmp_path):
+    _, clock, (_, a_keys, _), (b, _, _) = pair
+    body, elsewhere = _signed(a_keys, clock, "r-2", url="https://other.example" + PATH)
+    for signature, code in [
+        (elsewhere, "peer_untrusted"),  # signed for another address
+        (None, "peer_untrusted"),
+        (_signed(HubKeys.load_or_create(tmp_path / "stranger"), clock, "r-3")[1], "peer_untrusted"),
+    ]:
+        with pytest.raises(Refusal) as refused:
+            await b.check_request("A", B_URL + PATH, body, signature, MEMBER)
+        assert refused.value.code == code
+    body, signature = _signed(a_keys, clock, "r-4")
+    with pytest.raises(Refusal) as unknown:
+        await b.check_request("Z", B_URL + PATH, body, signature, MEMBER)
+    assert unknown.value.code == "unknown_peer"
+    with pytest.raises(Refusal) as not_offered:
+        await b.check_request("A", B_URL + PATH, body, signature, "0200000835")
+    assert not_offered.value.code == "not_offered"
+    with pytest.raises(Refusal) as service:
+        b.check_service("employment.periods")
+    assert service.value.code == "not_offered"
+    clock.at += 600  # a signature older than five minutes
+    body, signature = _signed(a_keys, FixedClock(clock.at - 600), "r-5")
+    with pytest.raises(Refusal) as old:
+        await b.check_request("A", B_URL + PATH, body, signature, MEMBER)
+    assert old.value.code == "peer_untrusted"
+
+
+async def test_a_peer_rotates_its_key_and_is_still_believed_through_its_key_history(pair, tmp_path):
+    _, clock, (_, a_keys, _), (b, _, _) = pair
+    from crossroads.adapters.key_folder import KeyFolder
+
+    folder = KeyFolder(tmp_path / "A" / "keys")
+    new = folder.publish_next()
+    folder.activate(new.kid)
+    assert a_keys.kid == new.kid  # the peer signs with a key the other hub never pinned
+    body, signature = _signed(a_keys, clock, "r-6")
+    assert await b.check_request("A", B_URL + PATH, body, signature, MEMBER) == "r-6"
+
+
+async def test_an_expired_document_of_a_peer_out_of_reach_is_not_believed(tmp_path):
+    network = Network()
+    clock = FixedClock(time.time())
+    _, a_keys, a_folder = _hub(tmp_path, "A", A_URL, network, clock, lifetime=120)
+    b, _, b_folder = _hub(tmp_path, "B", B_URL, network, clock)
+    a_folder.write_offer(Offer(members=frozenset({MEMBER})))
+    b_folder.write_pin(PeerPin("A", A_URL, a_keys.jwks()))
+    body, signature = _signed(a_keys, clock, "r-7")
+    assert await b.check_request("A", B_URL + PATH, body, signature, MEMBER) == "r-7"
+    network.down = True
+    clock.at += 90  # past the refresh, within the document's life: the last one still counts
+    body, signature = _signed(a_keys, clock, "r-8")
+    assert await b.check_request("A", B_URL + PATH, body, signature, MEMBER) == "r-8"
+    clock.at += 60  # past its expiry, the peer still out of reach
+    body, signature = _signed(a_keys, clock, "r-9")
+    with pytest.raises(Refusal) as expired:
+        await b.check_request("A", B_URL + PATH, body, signature, MEMBER)
+    assert expired.value.code == "peer_document_expired"
+    network.down = False  # the peer publishes a current document again
+    assert await b.check_request("A", B_URL + PATH, body, signature, MEMBER) == "r-9"
+
+
+async def test_a_document_pinned_for_another_instance_or_address_is_refused(pair):
+    network, clock, (_, a_keys, _), (b, _, b_folder) = pair
+    b_folder.write_pin(PeerPin("A", "https://not-a.example", a_keys.jwks()))
+    network.hubs["https://not-a.example"] = network.hubs[A_URL]
+    await asyncio.sleep(1.1)  # the folder is looked at once a second
+    body, signature = _signed(a_keys, clock, "r-10")
+    with pytest.raises(Refusal) as refused:
+        await b.check_request("A", B_URL + PATH, body, signature, MEMBER)
+    assert refused.value.code == "peer_untrusted" and "pinned" in refused.value.message
