@@ -138,7 +138,11 @@ BAD_INPUT = [
     ("add-authorization", {**ACTIONS[4][2], "allowed_fields": "salary"}, "allowed_fields"),
     ("end-authorization", {"reference": "", "valid_to": "2026-06-30"}, "reference"),
     ("add-integration-right", {"institution": WELFARE, "capacity": "NOPE"}, "capacity"),
-    ("add-mutation-type", {**ACTIONS[8][2], "publisher": WELFARE, "schema": '{"type": 5}'}, "schema"),
+    (
+        "add-mutation-type",
+        {**ACTIONS[8][2], "publisher": WELFARE, "schema": '{"type": 5}'},
+        "schema",
+    ),
     ("replay", {"seqs": "twelve"}, "seqs"),
 ]
 PATHS = {form_id: FORM_BY_ID[form_id].action for _, form_id, _, _ in ACTIONS}

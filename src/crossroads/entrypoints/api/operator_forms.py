@@ -28,6 +28,7 @@ class Field:
     required: bool = False
     options: str = ""  # for a select: the name of the option list the page loads
     hint: str = ""
+    default: str = ""  # what a new form holds
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ FORMS: dict[str, tuple[Form, ...]] = {
             (
                 Field("enterprise_number", N_("Enterprise number"), required=True),
                 Field("name", N_("Name"), required=True),
-                Field("member_class", N_("Member class"), required=True),
+                Field("member_class", N_("Member class"), required=True, default="GOV"),
                 Field("base_url", N_("Provider address")),
                 Field("webhook_bases", N_("Webhook addresses"), "textarea", hint=N_("One a line.")),
             ),
@@ -78,7 +79,13 @@ FORMS: dict[str, tuple[Form, ...]] = {
                 Field("institution", _INSTITUTION, "select", True, "institutions"),
                 Field("code", N_("Application"), required=True),
                 Field("name", N_("Name"), required=True),
-                Field("jwks", N_("Public keys (JWK Set, JSON)"), "textarea", True),
+                Field(
+                    "jwks",
+                    N_("Public keys (JWK Set, JSON)"),
+                    "textarea",
+                    True,
+                    default='{"keys": []}',
+                ),
             ),
             N_("Save the application"),
         ),
@@ -170,7 +177,13 @@ FORMS: dict[str, tuple[Form, ...]] = {
                 Field("name", N_("Name"), required=True),
                 Field("publisher", N_("Publisher"), "select", True, "institutions"),
                 Field("fields", N_("Fields"), required=True, hint=_LIST_HINT),
-                Field("schema", N_("Payload schema (JSON Schema)"), "textarea", True),
+                Field(
+                    "schema",
+                    N_("Payload schema (JSON Schema)"),
+                    "textarea",
+                    True,
+                    default='{"type": "object"}',
+                ),
                 Field("description", N_("Description"), "textarea"),
             ),
             N_("Save the mutation type"),
