@@ -290,6 +290,17 @@ async def replay(body: AckIn, mutations: MutationsDep, actor: ActorDep) -> dict:
     return {"replayed": await mutations.replay(body.seqs, actor.id)}
 
 
+@router.post(
+    "/admin/dead-letters/drop",
+    responses=ERRORS,
+    tags=["admin"],
+    dependencies=[Depends(operator)],
+    summary="Give dead letters up for good: they are not sent again",
+)
+async def drop(body: AckIn, mutations: MutationsDep, actor: ActorDep) -> dict:
+    return {"dropped": await mutations.drop(body.seqs, actor.id)}
+
+
 # GovStack Information Mediator Pub/Sub: pull the next event of a type, and confirm it. The room
 # is the publisher's application ({memberClass}/{memberCode}/{applicationCode}); the subscriber is
 # the application the bearer token was issued to.

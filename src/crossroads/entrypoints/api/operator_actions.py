@@ -253,6 +253,14 @@ async def replay(request: Request, actor: Actor, form: dict[str, str]) -> Notice
     return REPLAYED, {"count": str(count)}
 
 
+DROPPED = N_("%(count)s messages are dropped.")
+
+
+async def drop(request: Request, actor: Actor, form: dict[str, str]) -> Notice:
+    count = await hub_of(request).mutations.drop(numbers(form, "seqs"), actor.id)
+    return DROPPED, {"count": str(count)}
+
+
 for _path, _page, _form, _change in (
     ("/members", "members", "add-member", put_member),
     ("/members/remove", "members", "remove-member", remove_member),
@@ -270,5 +278,6 @@ for _path, _page, _form, _change in (
     ),
     ("/mutation-types", "mutation-types", "add-mutation-type", put_mutation_type),
     ("/dead-letters/replay", "dead-letters", "replay", replay),
+    ("/dead-letters/drop", "dead-letters", "drop", drop),
 ):
     _route(_path, _page, _form, _change)

@@ -197,6 +197,13 @@ FORMS: dict[str, tuple[Form, ...]] = {
             (Field("seqs", N_("Sequence numbers"), required=True, hint=_LIST_HINT),),
             N_("Queue them again"),
         ),
+        Form(
+            "drop",
+            N_("Drop dead letters"),
+            "/operator/dead-letters/drop",
+            (Field("seqs", N_("Sequence numbers"), required=True, hint=_LIST_HINT),),
+            N_("Drop them for good"),
+        ),
     ),
 }
 FORM_BY_ID = {form.id: form for forms in FORMS.values() for form in forms}
