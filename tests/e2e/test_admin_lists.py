@@ -19,6 +19,7 @@ OPERATOR = {"Authorization": "Bearer operator-secret-for-tests"}
 # Writes that act on a list rather than create in it, and the list they act on.
 ACTIONS = {
     "/admin/dead-letters/replay": "/admin/dead-letters",
+    "/admin/dead-letters/drop": "/admin/dead-letters",
     "/admin/proposals/{proposal_id}/approve": "/admin/proposals",
     "/admin/proposals/{proposal_id}/reject": "/admin/proposals",
     "/admin/statistics/extract": "/admin/statistics",

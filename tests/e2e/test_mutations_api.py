@@ -607,3 +607,32 @@ async def test_the_govstack_pull_and_confirm_shape(hub):
     assert (await call(hub, "GET", elsewhere, hub.welfare)).json()["code"] == "not_found"
     delivered = [r.target for r in await audit_records(hub) if r.action == "mutation.deliver"]
     assert delivered == ["g-0", "g-1"]
+
+
+async def test_a_dropped_dead_letter_is_never_sent_again_and_the_drop_is_audited(hub):
+    from crossroads.services.clock import FixedClock
+
+    webhook, clock = Webhook(), FixedClock(1_800_000_000.0)
+    subscribed = await subscribe(hub, mode="push", webhook_url="http://hooks.test:8443/events")
+    assert subscribed.status_code == 201, subscribed.text
+    push = dispatcher(hub, webhook, clock, batch=2)
+    webhook.failing = True
+    await publish(hub, move("d-0", hub.held_by("welfare")[0]))
+    for wait in (0, 10, 20):
+        clock.at += wait
+        assert await push.deliver_due() == 0
+    [dead] = (await hub.http.get("/admin/dead-letters", headers=OPERATOR)).json()
+    dropped = await hub.http.post(
+        "/admin/dead-letters/drop", headers=OPERATOR, json={"seqs": [dead["seq"], 999_999]}
+    )
+    assert dropped.status_code == 200 and dropped.json() == {"dropped": 1}, dropped.text
+    assert (await hub.http.get("/admin/dead-letters", headers=OPERATOR)).json() == []
+    webhook.failing = False
+    replayed = await hub.http.post(
+        "/admin/dead-letters/replay", headers=OPERATOR, json={"seqs": [dead["seq"]]}
+    )
+    assert replayed.json() == {"replayed": 0}  # given up for good: not a dead letter any more
+    clock.at += 3600
+    assert await push.deliver_due() == 0 and webhook.received == []
+    [record] = [r for r in await audit_records(hub) if r.action == "mutation.drop"]
+    assert record.detail == {"seqs": [dead["seq"], 999_999], "dropped": 1}

@@ -229,6 +229,12 @@ class MemoryMutationStore(MutationStore):
             row.dead_at_ms, row.attempts, row.next_attempt_ms = None, 0, 0
         return [r.seq for r in replayed]
 
+    async def drop(self, seqs: list[int], at_ms: int) -> list[int]:
+        dropped = [r for r in self._rows(seqs) if r.dead_at_ms is not None and r.waiting]
+        for row in dropped:
+            row.acked_at_ms = at_ms
+        return [r.seq for r in dropped]
+
     async def deliveries(self, seqs: list[int]) -> list[Delivery]:
         return [r.delivery() for r in self._rows(seqs)]
 

@@ -208,6 +208,23 @@ async def test_push_queues_wait_die_and_replay_in_order(store):
     ]
 
 
+async def test_a_dropped_dead_letter_is_closed_and_neither_listed_nor_replayed(store):
+    await store.mutations.add_subscription(
+        Subscription("s1", FUND, "app", "person.address", "A1", "push", "https://fund/hook")
+    )
+    for n in range(1, 3):
+        await store.mutations.publish(mutation(f"m{n}"), b"d", [("s1", b'{"n":%d}' % n)])
+    due = await store.mutations.due_pushes("s1", 0, 2)
+    assert await store.mutations.drop([d.seq for d in due], 900) == []  # not dead yet: kept
+    await store.mutations.failed([due[0].seq], "provider_error: 503", 1_000, 1_000)
+    assert await store.mutations.drop([due[0].seq, 999_999], 1_100) == [due[0].seq]
+    assert await store.mutations.dead_letters(10) == []
+    assert await store.mutations.replay([due[0].seq]) == []
+    [closed] = await store.mutations.deliveries([due[0].seq])
+    assert closed.mutation_id == "m1"
+    assert [d.mutation_id for d in await store.mutations.due_pushes("s1", 10_000, 10)] == ["m2"]
+
+
 async def test_what_still_waits_is_what_a_relay_re_sends_to_a_stream_that_lost_it(store):
     await store.mutations.add_subscription(
         Subscription("s1", FUND, "app", "person.address", "A1", "push", "https://fund/hook")

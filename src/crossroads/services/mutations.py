@@ -638,6 +638,23 @@ class MutationService:
         await self._push_queue.requeue(replayed)
         return len(replayed)
 
+    async def drop(self, seqs: list[int], actor: str | None = None) -> int:
+        """Give up dead letters for good (the subscriber will not get them); audited like a
+        replay, with the sequence numbers dropped and the operator's id (`actor`)."""
+        now = self._clock.now_ms()
+        dropped = await self._store.drop(seqs, now)
+        await self._audit.append(
+            AuditRecord(
+                kind="mutation",
+                at_ms=now,
+                outcome="ok",
+                action="mutation.drop",
+                detail={"seqs": sorted(set(seqs))[:1000], "dropped": len(dropped)},
+                actor=actor,
+            )
+        )
+        return len(dropped)
+
 
 def check_payload(kind: MutationType, payload: object) -> None:
     """Refuse a payload off its type's schema, naming the field (`payload.city`)."""

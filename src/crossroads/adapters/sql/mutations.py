@@ -365,6 +365,19 @@ class SqlMutations(MutationStore):
                 replayed += [row[0] for row in rows]
         return sorted(replayed)
 
+    async def drop(self, seqs: list[int], at_ms: int) -> list[int]:
+        dropped: list[int] = []
+        async with self._db.transaction() as tx:
+            for group in _groups(seqs):
+                rows = await tx.fetchall(
+                    "UPDATE deliveries SET acked_at_ms = ?"
+                    " WHERE dead_at_ms IS NOT NULL AND acked_at_ms IS NULL"
+                    f" AND seq IN ({_marks(group)}) RETURNING seq",
+                    (at_ms, *group),
+                )
+                dropped += [row[0] for row in rows]
+        return sorted(dropped)
+
     async def deliveries(self, seqs: list[int]) -> list[Delivery]:
         found: list[Delivery] = []
         for group in _groups(seqs):

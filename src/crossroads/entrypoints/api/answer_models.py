@@ -120,6 +120,10 @@ class Replayed(Out):
     replayed: int
 
 
+class Dropped(Out):
+    dropped: int
+
+
 class DeclarationOut(Out):
     declarationId: int
     kind: str

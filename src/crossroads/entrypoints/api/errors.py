@@ -72,6 +72,8 @@ ERROR_TITLES = {
 }
 REFUSED = N_("The hub refused this request.")
 OPERATOR_PAGE_PATHS = frozenset(href for href, _ in OPERATOR_PAGES)
+# The forms those pages post (operator_actions.py, proposal_pages.py) and the log's verification.
+OPERATOR_FORM_PREFIXES = tuple(f"{href}/" for href in OPERATOR_PAGE_PATHS if href != "/operator/")
 
 
 def _is_portal_page(path: str) -> bool:
@@ -79,7 +81,7 @@ def _is_portal_page(path: str) -> bool:
         path == "/portal"
         or path.startswith("/portal/")
         or path in OPERATOR_PAGE_PATHS
-        or path == "/operator/audit/verify"
+        or path.startswith(OPERATOR_FORM_PREFIXES)
     )
 
 

@@ -20,6 +20,7 @@ from .answer_models import (
     Acknowledged,
     BatchResults,
     DeadLetter,
+    Dropped,
     Mailbox,
     MutationTypeOut,
     PublishedOut,
@@ -307,3 +308,14 @@ async def dead_letters(
 )
 async def replay(body: AckIn, mutations: MutationsDep, actor: ActorDep) -> dict:
     return {"replayed": await mutations.replay(body.seqs, actor.id)}
+
+
+@router.post(
+    "/admin/dead-letters/drop",
+    responses=answers(Dropped, ERRORS),
+    tags=["admin"],
+    dependencies=[Depends(operator)],
+    summary="Give dead letters up for good: they are not sent again",
+)
+async def drop(body: AckIn, mutations: MutationsDep, actor: ActorDep) -> dict:
+    return {"dropped": await mutations.drop(body.seqs, actor.id)}

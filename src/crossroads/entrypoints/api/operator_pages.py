@@ -5,8 +5,8 @@ Each page reads through the admin services the admin API uses (the registry's qu
 mutation service, the hub's status, the audit proofs) and asks the same permission as the route
 that serves the same data: `read` for everything here but the audit log's verification, which
 needs `audit`. A person signed in without a role sees a refusal page, never an empty one; a
-visitor not signed in is offered the sign-in. The pages are read-only: changes stay with the
-admin API and the command line, which carry their own checks and four eyes.
+visitor not signed in is offered the sign-in. The registry's pages and the dead letters carry the
+forms their reader's roles allow (operator_actions.py posts them, through the same services).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from .activity_charts import activity_charts
 from .csrf import checked_form
 from .dependencies import hub_of
 from .json_input import JSONRoute
+from .operator_form_context import Posted, form_context
 from .operator_tables import TABLES, rows_of
 from .pages import OPERATOR_PAGES, language, page
 
@@ -42,7 +43,7 @@ async def signed_in_operator(request: Request) -> Actor | None:
     return await hub_of(request).operators.actor_of(operator_id)
 
 
-def _context(request: Request, actor: Actor) -> dict:
+def operator_context(request: Request, actor: Actor) -> dict:
     current = request.url.path
     return {
         "operator": actor,
@@ -68,7 +69,7 @@ async def _page(
     if actor is None:
         return page(request, "portal/operator/sign_in.html")  # an invitation, as /citizen/ is
     actor.require(permission)  # role_required: the refusal page, as the API would answer
-    return page(request, template, **_context(request, actor), **await load())
+    return page(request, template, **operator_context(request, actor), **await load())
 
 
 @router.get("/")
@@ -101,12 +102,33 @@ async def overview(request: Request) -> HTMLResponse:
     return await _page(request, "portal/operator/overview.html", Permission.READ, load)
 
 
+async def registry_page(
+    request: Request, actor: Actor, name: str, posted: Posted | None = None, status: int = 200
+) -> HTMLResponse:
+    """A registry table (or the dead letters) with the forms the actor's roles allow; `posted`,
+    a form sent back with its errors."""
+    hub = hub_of(request)
+    if name == "dead-letters":
+        template = "portal/operator/dead_letters.html"
+        data: dict = {"letters": await hub.mutations.dead_letters(1000)}
+    else:
+        template = "portal/operator/table.html"
+        data = {"table": TABLES[name], "rows": await rows_of(name, hub)}
+    forms = await form_context(request, hub, actor, name, posted)
+    return page(request, template, status, **operator_context(request, actor), **data, **forms)
+
+
+async def _registry_route(request: Request, name: str) -> HTMLResponse:
+    actor = await signed_in_operator(request)
+    if actor is None:
+        return page(request, "portal/operator/sign_in.html")
+    actor.require(Permission.READ)
+    return await registry_page(request, actor, name)
+
+
 @router.get("/dead-letters")
 async def dead_letters(request: Request) -> HTMLResponse:
-    async def load() -> dict:
-        return {"letters": await hub_of(request).mutations.dead_letters(1000)}
-
-    return await _page(request, "portal/operator/dead_letters.html", Permission.READ, load)
+    return await _registry_route(request, "dead-letters")
 
 
 @router.get("/audit")
@@ -154,10 +176,7 @@ async def sign_out(request: Request) -> RedirectResponse:
 
 def _table_route(name: str) -> Callable[[Request], Awaitable[HTMLResponse]]:
     async def route(request: Request) -> HTMLResponse:
-        async def load() -> dict:
-            return {"table": TABLES[name], "rows": await rows_of(name, hub_of(request))}
-
-        return await _page(request, "portal/operator/table.html", Permission.READ, load)
+        return await _registry_route(request, name)
 
     route.__name__ = f"operator_{name.replace('-', '_')}"
     return route

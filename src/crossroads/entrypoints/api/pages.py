@@ -47,6 +47,7 @@ OPERATOR_PAGES = (
     ("/operator/integration-rights", N_("Integration rights")),
     ("/operator/mutation-types", N_("Mutation types")),
     ("/operator/dead-letters", N_("Dead letters")),
+    ("/operator/proposals", N_("Four eyes")),
     ("/operator/audit", N_("Audit log")),
 )
 

@@ -133,6 +133,11 @@ class MutationStore(abc.ABC):
         the seqs put back."""
 
     @abc.abstractmethod
+    async def drop(self, seqs: list[int], at_ms: int) -> list[int]:
+        """Give up the dead letters among `seqs` for good: closed as of `at_ms`, never sent
+        again (their row stays, as a delivered one's does); the seqs closed."""
+
+    @abc.abstractmethod
     async def deliveries(self, seqs: list[int]) -> list[Delivery]:
         """The deliveries among `seqs` (any state), in seq order."""
 
