@@ -68,7 +68,8 @@ def _run(current: Settings, log_config: dict, folder: Path | None) -> None:
         workers=current.workers,
         log_config=log_config,
         access_log=False,  # the hub writes its own (entrypoints/api/access_log.py)
-        loop="uvloop",
+        # uvloop, accepting every waiting connection at once (entrypoints/greedy_accept.py).
+        loop="crossroads.entrypoints.greedy_accept:new_event_loop",
         http=BoundedHttpToolsProtocol,
         lifespan="on",
         backlog=2048,
@@ -86,7 +87,7 @@ def _run(current: Settings, log_config: dict, folder: Path | None) -> None:
         return
     config.load_app()
     server = uvicorn.Server(config)
-    server.run()
+    server.run(sockets=[config.bind_socket()])  # bound here, so that it accepts greedily too
     if not server.started:
         raise typer.Exit(STARTUP_FAILURE)
 
