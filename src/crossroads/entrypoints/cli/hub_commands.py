@@ -52,6 +52,9 @@ def serve(
         _run(current, log_config, folder)
 
 
+HUNG_WORKER_SECONDS = 30
+
+
 def _run(current: Settings, log_config: dict, folder: Path | None) -> None:
     """uvicorn's `run`, with the hub's supervisor when there are several workers."""
     import uvicorn
@@ -77,6 +80,11 @@ def _run(current: Settings, log_config: dict, folder: Path | None) -> None:
         # The hub decides nothing on the client's address, so the proxy-header rewrite
         # uvicorn does on every request by default is work for nothing.
         proxy_headers=False,
+        # How long a worker may leave the supervisor's ping unanswered before it is killed as
+        # hung. uvicorn's 5 s killed a busy worker (and then its replacement, still importing)
+        # on the shared 2-core machine at load 13 during the portal bench, resetting all its
+        # connections; a worker that is really stuck is still replaced, within the half minute.
+        timeout_worker_healthcheck=HUNG_WORKER_SECONDS,
     )
     if current.workers > 1:
         Supervisor(
