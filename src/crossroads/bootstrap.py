@@ -473,9 +473,7 @@ async def bootstrap(
         archive=AuditArchive(store.transparency, keys.jwks, clock),
         publisher=publisher,
         history=ConsultationHistory(store.transparency, proofs, cache, store.mutations),
-        personal_data=PersonalData(
-            exchange, store.registry, cache, clock, settings.own_access_institution
-        ),
+        personal_data=PersonalData(exchange, cache, clock, settings.own_access_institution),
         identifier_seal=IdentifierSeal(loaded.session_secret),
         data_reports=DataReports(store.data_reports, exchange, store.audit, clock, hasher),
         citizen_signin=signin,

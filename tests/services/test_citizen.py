@@ -127,3 +127,37 @@ async def test_an_entry_logged_after_the_head_is_listed_without_a_proof(consulte
         None,
         None,
     )
+
+
+async def test_the_page_without_proofs_marks_only_the_entries_under_the_signed_head(consulted):
+    """The HTML list reads no audit paths; an entry sequenced after the head is not marked."""
+    world = consulted
+    await world.exchange.handle(
+        ExchangeRequest(
+            caller=WELFARE_APP,
+            service="person.identity",
+            subject=PERSON,
+            purpose="SOCIAL_INTEGRATION",
+            request_id="r-4",
+        )
+    )
+    sequencer = Sequencer(
+        world.store.transparency,
+        world.keys,
+        world.clock,
+        head_every_entries=1000,
+        head_every_seconds=3600,
+    )
+    assert await sequencer.step() == 1  # r-4 has its index, but no head is signed over it
+    key = world.hasher.key(PERSON)
+    page = await history(world).page(key, kinds=frozenset({"exchange"}), proofs=False)
+    assert [(c.record.request_id, c.under_head) for c in page.consultations] == [
+        ("r-4", False),
+        ("r-3", True),
+        ("r-1", True),
+    ]
+    assert page.consultations[0].leaf_index is not None
+    assert all(c.inclusion_path is None for c in page.consultations)
+    proved = await history(world).page(key, kinds=frozenset({"exchange"}))
+    assert [c.under_head for c in proved.consultations] == [False, True, True]
+    assert [c.inclusion_path is not None for c in proved.consultations] == [False, True, True]

@@ -52,6 +52,8 @@ class Consultation:
     recipients: tuple[Recipient, ...]  # for a published change: every institution it was sent to
     leaf_index: int | None  # None until the sequencer has placed it
     inclusion_path: list[bytes] | None  # None while the entry is not yet under a signed head
+    # (or when the page was asked without proofs)
+    under_head: bool = False  # the entry is in the tree of the latest signed head
 
     @property
     def allowed(self) -> bool:
@@ -94,9 +96,14 @@ class ConsultationHistory:
         before: int | None = None,
         kinds: frozenset[str] = frozenset({"exchange", "directory", "mutation"}),
         service_code: str | None = None,
+        proofs: bool = True,
     ) -> HistoryPage:
         """The newest `limit` entries about the subject older than `before` (a seq), newest first,
         of the given kinds (and of one service code, all versions, when given).
+
+        Without `proofs` (the HTML page, which sends the reader to the machine-readable list for
+        them) no audit path is read: an entry under the head is marked as proved by its index alone
+        (`Consultation.under_head`): the paths were 6% of the page's CPU in the profile.
 
         Entries are filtered as they are read, so a page is full whenever that many match.
         Proofs are against the latest signed head; entries logged after it are listed without a
@@ -124,7 +131,7 @@ class ConsultationHistory:
             await self._proofs.inclusions(
                 [index for _, index, _, _ in records if index is not None], size
             )
-            if size
+            if size and proofs
             else {}
         )
         consultations = [
@@ -135,6 +142,7 @@ class ConsultationHistory:
                 **await self._names(record),
                 leaf_index=index,
                 inclusion_path=paths.get(index) if index is not None else None,
+                under_head=index is not None and index < size,
             )
             for seq, index, raw, record in records
         ]

@@ -19,7 +19,6 @@ from ..domain.own_access import OWN_ACCESS, OWN_ACCESS_APPLICATION
 from ..domain.registry import Authorization
 from .clock import Clock
 from .exchange import ExchangeRequest, ExchangeService
-from .ports import RegistryRepository
 from .registry_cache import RegistryCache
 
 
@@ -41,14 +40,12 @@ class PersonalData:
     def __init__(
         self,
         exchange: ExchangeService,
-        registry: RegistryRepository,
         cache: RegistryCache,
         clock: Clock,
         institution: str | None,
     ) -> None:
         """`institution`: whom the look-ups are made as; None: the page has no data to show."""
         self._exchange = exchange
-        self._registry = registry
         self._cache = cache
         self._clock = clock
         self.institution = institution
@@ -59,9 +56,9 @@ class PersonalData:
         if self.institution is None:
             return []
         today = self._clock.today()
-        found = await self._registry.find_authorizations(
-            consumer=self.institution, purpose=OWN_ACCESS
-        )
+        # Through the cache the exchange reads them from (within its ttl, as every exchange does):
+        # the page read them from the store on every view. Validity is still checked per view.
+        found = await self._cache.authorizations(self.institution, None, OWN_ACCESS)
         by_service: dict[str, Authorization] = {}
         for a in sorted(found, key=lambda a: a.reference):
             if a.is_valid_on(today):

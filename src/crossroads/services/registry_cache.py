@@ -51,8 +51,9 @@ class RegistryCache:
         )
 
     async def authorizations(
-        self, consumer: str, service: str, purpose: str
+        self, consumer: str, service: str | None, purpose: str
     ) -> list[Authorization]:
+        """The consumer's authorizations for `purpose`, for one service (None: every service)."""
         return await self._get(
             ("authorizations", consumer, service, purpose),
             lambda: self._registry.find_authorizations(consumer, service, purpose),

@@ -128,7 +128,8 @@ async def page(
     _configured(signin)  # refuses when citizen sign-in is not configured
     if not isinstance(request.session.get("citizen"), str):
         return portal_page(request, "citizen.html", **context)
-    history = await history_of.page(_citizen(request), limit=PAGE_SIZE, before=before)
+    # The page marks the entries under the signed head; their proofs are in the JSON list.
+    history = await history_of.page(_citizen(request), limit=PAGE_SIZE, before=before, proofs=False)
     head = history.tree_head
     rows = [
         {
@@ -147,7 +148,7 @@ async def page(
             "institution_name": c.institution_name,
             "application_name": c.application_name,
             "via": c.via,
-            "proved": c.inclusion_path is not None,
+            "proved": c.under_head,
         }
         for c in history.consultations
     ]

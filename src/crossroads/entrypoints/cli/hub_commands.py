@@ -52,6 +52,9 @@ def serve(
         _run(current, log_config, folder)
 
 
+HUNG_WORKER_SECONDS = 30
+
+
 def _run(current: Settings, log_config: dict, folder: Path | None) -> None:
     """uvicorn's `run`, with the hub's supervisor when there are several workers."""
     import uvicorn
@@ -68,7 +71,8 @@ def _run(current: Settings, log_config: dict, folder: Path | None) -> None:
         workers=current.workers,
         log_config=log_config,
         access_log=False,  # the hub writes its own (entrypoints/api/access_log.py)
-        loop="uvloop",
+        # uvloop, accepting every waiting connection at once (entrypoints/greedy_accept.py).
+        loop="crossroads.entrypoints.greedy_accept:new_event_loop",
         http=BoundedHttpToolsProtocol,
         lifespan="on",
         backlog=2048,
@@ -76,6 +80,11 @@ def _run(current: Settings, log_config: dict, folder: Path | None) -> None:
         # The hub decides nothing on the client's address, so the proxy-header rewrite
         # uvicorn does on every request by default is work for nothing.
         proxy_headers=False,
+        # How long a worker may leave the supervisor's ping unanswered before it is killed as
+        # hung. uvicorn's 5 s killed a busy worker (and then its replacement, still importing)
+        # on the shared 2-core machine at load 13 during the portal bench, resetting all its
+        # connections; a worker that is really stuck is still replaced, within the half minute.
+        timeout_worker_healthcheck=HUNG_WORKER_SECONDS,
     )
     if current.workers > 1:
         Supervisor(
@@ -86,7 +95,7 @@ def _run(current: Settings, log_config: dict, folder: Path | None) -> None:
         return
     config.load_app()
     server = uvicorn.Server(config)
-    server.run()
+    server.run(sockets=[config.bind_socket()])  # bound here, so that it accepts greedily too
     if not server.started:
         raise typer.Exit(STARTUP_FAILURE)
 

@@ -1,0 +1,99 @@
+"""uvloop's event loop, except that a server on a socket it is given accepts every connection
+waiting, not one each turn of the loop.
+
+libuv (since 1.45, libuv/libuv#3696) accepts one connection per turn of the loop and relies on
+the socket's being ready again at the next. A worker busy with pages takes a turn every few tens
+of milliseconds with many requests in it, so 50 users connecting at once waited in the listen
+queue for seconds: with the portal's bench on the shared machine, 36 of 50 connections were
+still unaccepted after a second and 11 after six, and wrk counted their requests as timeouts
+(every socket error of the bench). asyncio's own loop accepts up to its backlog at once; this
+does the same on uvloop, which stays the hub's loop for everything else (it is faster on the
+exchange). `crossroads serve` hands uvicorn a bound socket whatever its number of workers; a
+server made from a host and port (the demo's) is left to uvloop as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import uvloop
+
+# Connections taken at one readiness: the rest wait for the next turn, so that a flood of new
+# connections cannot keep a worker from answering the requests it already has.
+ACCEPT_AT_ONCE = 128
+
+
+class AcceptingServer(asyncio.AbstractServer):
+    """Accepts from a listening socket through `add_reader`, up to ACCEPT_AT_ONCE at a time, and
+    hands each connection to uvloop as an accepted socket."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        factory: Callable[[], Any],
+        sock: socket.socket,
+        backlog: int,
+    ) -> None:
+        self._loop = loop
+        self._factory = factory
+        self._sock = sock
+        self._closed = asyncio.Event()
+        sock.setblocking(False)
+        sock.listen(backlog)  # as create_server does: uvicorn binds the socket, never listens
+        loop.add_reader(sock.fileno(), self._accept)
+
+    @property
+    def sockets(self) -> tuple[socket.socket, ...]:
+        return () if self._closed.is_set() else (self._sock,)
+
+    def _accept(self) -> None:
+        for _ in range(ACCEPT_AT_ONCE):
+            try:
+                conn, _ = self._sock.accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                return  # nothing more waiting (or another worker took it)
+            conn.setblocking(False)
+            self._loop.create_task(self._open(conn))
+
+    async def _open(self, conn: socket.socket) -> None:
+        try:
+            await self._loop.connect_accepted_socket(self._factory, conn)
+        except OSError:
+            conn.close()  # the client went away before its connection was set up
+
+    def close(self) -> None:
+        if not self._closed.is_set():
+            self._loop.remove_reader(self._sock.fileno())
+            self._closed.set()
+
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    def is_serving(self) -> bool:
+        return not self._closed.is_set()
+
+    async def start_serving(self) -> None:
+        return None
+
+    async def serve_forever(self) -> None:
+        await self._closed.wait()
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+
+
+class GreedyAcceptLoop(uvloop.Loop):  # type: ignore[misc]
+    async def create_server(  # type: ignore[override]
+        self, protocol_factory: Callable[[], Any], *args: Any, sock: Any = None, **kwargs: Any
+    ) -> asyncio.AbstractServer:
+        if sock is None or args or kwargs.get("ssl") is not None:
+            return await super().create_server(protocol_factory, *args, sock=sock, **kwargs)
+        return AcceptingServer(self, protocol_factory, sock, kwargs.get("backlog", 100))
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """The loop factory uvicorn is given (`loop="crossroads.entrypoints.greedy_accept:..."`)."""
+    return GreedyAcceptLoop()
