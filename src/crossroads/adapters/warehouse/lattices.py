@@ -84,9 +84,7 @@ def store(
         columns[f"value_{name}"] = pyarrow.array(values, pyarrow.int64())
     con.register("decided_cells", pyarrow.table(columns))
     try:
-        con.execute(
-            f"CREATE OR REPLACE TABLE {schema}lattice_{mart.name} AS FROM decided_cells"
-        )
+        con.execute(f"CREATE OR REPLACE TABLE {schema}lattice_{mart.name} AS FROM decided_cells")
     finally:
         con.unregister("decided_cells")
 

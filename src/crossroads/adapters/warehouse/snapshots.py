@@ -99,12 +99,16 @@ def write_snapshot(
             else:
                 con.execute(f"CREATE TABLE snap.mart_{name} AS FROM prev.mart_{name}")
         con.execute("CREATE TABLE snap.positions AS FROM positions")
-        decided = set() if "lattices" not in kept else {
-            row[0]
-            for row in con.execute(
-                "SELECT mart FROM prev.lattices WHERE threshold = ?", (threshold,)
-            ).fetchall()
-        }
+        decided = (
+            set()
+            if "lattices" not in kept
+            else {
+                row[0]
+                for row in con.execute(
+                    "SELECT mart FROM prev.lattices WHERE threshold = ?", (threshold,)
+                ).fetchall()
+            }
+        )
         copied = (set(MARTS) - built) & decided
         seconds = lattices.decide_all(con, "snap.", set(MARTS) - copied, threshold)
         for name in copied:
