@@ -10,7 +10,8 @@ and only whether they are below the threshold, so:
 - a coarser cell above a finest cell of `threshold` persons or more holds at least that many:
   its count is that lower bound, and the decision is the same as with the exact one;
 - the other coarser cells lie over small finest cells only, so their rows are those of the
-  small finest cells: their distinct persons are counted exactly over those few rows.
+  small finest cells: their distinct persons are counted exactly over those few rows (a cell
+  missing there would count as one person, suppressed: the error fails closed).
 
 The primary cells are therefore exactly those of the full CUBE, and `decide` gets the finest
 cells' exact persons it orders complements by: the same decision, bit for bit
@@ -39,6 +40,7 @@ def cube_sql(mart: Mart, table: str, threshold: int) -> str:
     per_person = "".join(f", sum({m}) AS {m}" for m in names)
     per_cell = "".join(f", coalesce(sum({m}), 0)::BIGINT AS {m}" for m in names)
     joined = " AND ".join(f"r.{d} IS NOT DISTINCT FROM s.{d}" for d in mart.dimensions)
+    tied = " AND ".join(f"t.{d} IS NOT DISTINCT FROM f.{d}" for d in mart.dimensions)
     measures = "".join(f", r.{m}" for m in names)
     return f"""
         WITH finest AS (
@@ -51,12 +53,13 @@ def cube_sql(mart: Mart, table: str, threshold: int) -> str:
             FROM finest GROUP BY CUBE ({dims})
         ), small AS (
             SELECT {dims}, count(DISTINCT person) AS persons
-            FROM {table} SEMI JOIN (SELECT {dims} FROM finest WHERE persons < {int(threshold)})
-                USING ({dims})
+            FROM {table} t SEMI JOIN (SELECT {dims} FROM finest WHERE persons < {int(threshold)}) f
+                ON {tied}
             GROUP BY CUBE ({dims})
         )
         SELECT {", ".join(f"r.{d}" for d in mart.dimensions)},
-               CASE WHEN r.top >= {int(threshold)} THEN r.top ELSE coalesce(s.persons, 0) END,
+               CASE WHEN r.top >= {int(threshold)} THEN r.top
+                    ELSE coalesce(s.persons, least(r.units, 1)) END,
                r.units{measures}
         FROM rolled r LEFT JOIN small s ON {joined}
     """
