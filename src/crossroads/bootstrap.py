@@ -678,6 +678,7 @@ def statistics_extraction(
         hasher,
         Pseudonymiser(loaded.warehouse_secret),
         ExtractionBasis(settings.statistics_purpose, settings.statistics_legal_basis),
+        settings.statistics_threshold,
         parquet=statistics_folder(settings) / "warehouse",
     )
 

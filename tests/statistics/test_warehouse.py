@@ -42,6 +42,7 @@ def extraction(store, warehouse, batch=2):
         HASHER,
         Pseudonymiser(b"w" * 32),
         ExtractionBasis("statistics", "Act of 15 January 1990, art. 5"),
+        5,
         batch=batch,
     )
 
@@ -111,8 +112,8 @@ async def test_a_load_that_fails_leaves_neither_rows_nor_position():
     assert await warehouse.position("exchanges") == 0
     await warehouse.load("exchanges", {"exchanges": good}, 7)
     assert await warehouse.position("exchanges") == 7
-    await warehouse.refresh()
-    cells = await warehouse.cube(MARTS["exchanges"])
+    await warehouse.refresh(5)
+    cells = await warehouse.cube(MARTS["exchanges"], 5)
     assert any(c.key == (None,) * 5 and c.values[0] == 1 for c in cells)
     await warehouse.close()
 
@@ -137,12 +138,12 @@ async def test_one_writer_at_a_time_and_every_reader_meanwhile(store, tmp_path):
         await extraction(store, second).run()
     assert refused.value.code == "warehouse_unavailable"
     # Meanwhile the second answers from the newest snapshot.
-    cells = await second.cube(MARTS["exchanges"])
+    cells = await second.cube(MARTS["exchanges"], 5)
     assert any(c.key == (None,) * 5 and c.values[0] == 12 for c in cells)
     await first.release()
     await add_exchanges(store, HASHER, list(range(20, 25)))
     assert (await extraction(store, second).run()).records["exchanges"] == 5
-    cells = await first.cube(MARTS["exchanges"])  # the first reads the second's new snapshot
+    cells = await first.cube(MARTS["exchanges"], 5)  # the first reads the second's new snapshot
     assert any(c.key == (None,) * 5 and c.values[0] == 17 for c in cells)
     assert await first.version() == await second.version() == 2
     await first.close()

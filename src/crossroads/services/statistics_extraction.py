@@ -42,6 +42,7 @@ class ExtractionBasis:
 class ExtractionReport:
     records: dict[str, int] = field(default_factory=dict)
     positions: dict[str, int] = field(default_factory=dict)
+    lattice_seconds: float = 0.0  # deciding the rebuilt marts' suppression lattices
 
     @property
     def total(self) -> int:
@@ -58,11 +59,14 @@ class WarehouseExtraction:
         hasher: SubjectHasher,
         pseudonyms: Pseudonymiser,
         basis: ExtractionBasis,
+        threshold: int,
         batch: int = 200_000,
         parquet: Path | None = None,
     ) -> None:
-        """`parquet`: the folder every extract and mart is written to as Parquet after each
-        run (for engines beyond one machine; docs/statistics.md), None for none."""
+        """`threshold`: the suppression threshold each mart's lattice is decided at when its
+        marts are rebuilt (the analysts' Protection.threshold). `parquet`: the folder every
+        extract and mart is written to as Parquet after each run (for engines beyond one
+        machine; docs/statistics.md), None for none."""
         self._source = source
         self._warehouse = warehouse
         self._audit = audit
@@ -70,6 +74,7 @@ class WarehouseExtraction:
         self._hasher = hasher
         self._pseudonyms = pseudonyms
         self._basis = basis
+        self._threshold = threshold
         self._batch = batch
         self._parquet = parquet
 
@@ -123,7 +128,7 @@ class WarehouseExtraction:
         directory = self._pseudonymise(await self._source.directory(), memo)
         await self._warehouse.replace("directory", directory)
         report.records["directory"] = _length(directory["person"])
-        await self._warehouse.refresh()
+        report.lattice_seconds = await self._warehouse.refresh(self._threshold)
         if self._parquet is not None:
             await self._warehouse.export(self._parquet)
         return report

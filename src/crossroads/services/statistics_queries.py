@@ -4,8 +4,9 @@ An analyst is an application of an institution holding an authorization for the 
 service `statistics.aggregates` (services/registry.py): its purpose is the project, its legal
 basis the reason, its allowed fields the marts. Two protections:
 
-- `suppression`: the exact figure from the mart's lattice decided once per snapshot
-  (domain/statistics/suppression.py); suppressed cells are null. Free of budget.
+- `suppression`: the exact figure from the mart's lattice, decided once per snapshot by the
+  extraction that wrote it and stored in it (domain/statistics/suppression.py); suppressed
+  cells are null. Free of budget.
 - `dp`: a count, sum or mean with discrete Laplace noise (OpenDP), each person's contribution
   bounded to `contributions` units and each unit's value clamped to the measure's bound. The
   epsilon is taken from the analyst's budget for the project first (durably, in the hub's store),
@@ -136,11 +137,19 @@ class StatisticsQueries:
                 refused.mark_audited()
 
     async def lattice(self, chosen: Mart) -> dict[Key, Decided]:
+        """The decision stored with the marts being read. Decided here only when none was
+        stored at this process's threshold (the setting differs from the extracting
+        process's, or the marts were never built), then kept until the marts change."""
         version = await self._warehouse.version()
         cached = self._lattices.get(chosen.name)
         if cached is None or cached[0] != version:
-            cells = await self._warehouse.cube(chosen)
-            decided = decide(cells, len(chosen.dimensions), self.protection.threshold)
+            threshold = self.protection.threshold
+            stored = await self._warehouse.lattice(chosen)
+            if stored is not None and stored[0] == threshold:
+                decided = stored[1]
+            else:
+                cells = await self._warehouse.cube(chosen, threshold)
+                decided = decide(cells, len(chosen.dimensions), threshold)
             cached = self._lattices[chosen.name] = (version, decided)
         return cached[1]
 

@@ -23,8 +23,9 @@ import pyarrow.compute
 
 from ...domain.errors import Refusal
 from ...domain.statistics.marts import MARTS, Mart
-from ...domain.statistics.suppression import CubeCell
+from ...domain.statistics.suppression import CubeCell, Decided, Key
 from ...services.ports import Coded, Columns, Warehouse
+from . import lattices
 from .marts_sql import EXTRACTS, SOURCES, materialise
 from .snapshots import Snapshots, open_snapshot, quoted, write_snapshot
 
@@ -155,28 +156,32 @@ class DuckDbWarehouse(Warehouse):
             raise ValueError(f"no extract table {table!r}")
         await self._write(lambda: self._transaction(work))
 
-    async def refresh(self) -> None:
-        await self._write(self._refresh)
+    async def refresh(self, threshold: int) -> float:
+        return await self._write(lambda: self._refresh(threshold))
 
-    def _refresh(self) -> None:
+    def _refresh(self, threshold: int) -> float:
         con = self._con()
         stale = {row[0] for row in con.execute("SELECT extract FROM stale").fetchall()}
         rebuilt = [name for name in MARTS if SOURCES[name] in stale]
         first = self._snapshots is not None and self._snapshots.current() is None
         if not rebuilt and not first:
-            return  # the marts stand as they are: no new snapshot, no new generation
+            return 0.0  # the marts stand as they are: no new snapshot, no new generation
         generation = con.execute("SELECT n FROM generation").fetchone()[0] + 1
         if self._snapshots is None:
             for name in rebuilt:
                 con.execute(materialise(name))
+            stored = lattices.read_thresholds(con)
+            again = {n for n in MARTS if n in rebuilt or stored.get(n) != threshold}
+            seconds = lattices.decide_all(con, "", again, threshold)
         else:
-            write_snapshot(con, self._snapshots, generation, set(rebuilt))
+            seconds = write_snapshot(con, self._snapshots, generation, set(rebuilt), threshold)
 
         def settled(c: duckdb.DuckDBPyConnection) -> None:
             c.execute("DELETE FROM stale")
             c.execute("UPDATE generation SET n = ?", (generation,))
 
         self._transaction(settled)
+        return seconds
 
     async def export(self, folder: Path) -> list[Path]:
         written: list[Path] = []
@@ -234,20 +239,13 @@ class DuckDbWarehouse(Warehouse):
         rows = await self._read(lambda con: con.execute("FROM positions").fetchall())
         return {stream: position for stream, position in rows}
 
-    async def cube(self, mart: Mart) -> list[CubeCell]:
-        dims = ", ".join(mart.dimensions)
-        sums = "".join(f", coalesce(sum({m.name}), 0)::BIGINT" for m in mart.measures)
-        sql = (
-            f"SELECT {dims}, count(DISTINCT person), count(*){sums} FROM mart_{mart.name}"
-            f" GROUP BY CUBE ({dims})"
+    async def cube(self, mart: Mart, threshold: int) -> list[CubeCell]:
+        return await self._read(
+            lambda con: lattices.cube(con, mart, f"mart_{mart.name}", threshold)
         )
-        n = len(mart.dimensions)
 
-        def work(con: duckdb.DuckDBPyConnection) -> list[CubeCell]:
-            rows = con.execute(sql).fetchall()
-            return [CubeCell(tuple(r[:n]), r[n], tuple(int(v) for v in r[n + 1 :])) for r in rows]
-
-        return await self._read(work)
+    async def lattice(self, mart: Mart) -> tuple[int, dict[Key, Decided]] | None:
+        return await self._read(lambda con: lattices.read(con, mart))
 
     async def aggregate(
         self, mart: Mart, measure: str | None, filters: dict[str, str], contributions: int

@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from ...domain.statistics.marts import MARTS
+from . import lattices
 from .marts_sql import EXTRACTS, materialise
 
 _NAME = re.compile(r"^marts-(\d+)\.duckdb$")
@@ -69,10 +70,16 @@ def quoted(path: Path) -> str:
 
 
 def write_snapshot(
-    con: duckdb.DuckDBPyConnection, snapshots: Snapshots, generation: int, rebuilt: set[str]
-) -> None:
+    con: duckdb.DuckDBPyConnection,
+    snapshots: Snapshots,
+    generation: int,
+    rebuilt: set[str],
+    threshold: int,
+) -> float:
     """Write snapshot `generation` from the working file open on `con`: the marts in `rebuilt`
-    built from the extracts, the others copied from the previous snapshot; then publish it."""
+    built from the extracts, the others copied from the previous snapshot, and each mart's
+    suppression lattice decided at `threshold` (copied too where its mart and the threshold
+    are unchanged); then publish it. The seconds spent deciding lattices."""
     previous = snapshots.current()
     target = snapshots.next_file(generation)
     con.execute(f"ATTACH {quoted(target)} AS snap")
@@ -85,16 +92,33 @@ def write_snapshot(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 'prev'"
             ).fetchall()
         }
+        built = {name for name in MARTS if name in rebuilt or f"mart_{name}" not in kept}
         for name in MARTS:
-            if name in rebuilt or f"mart_{name}" not in kept:
+            if name in built:
                 con.execute(materialise(name, f"snap.mart_{name}"))
             else:
                 con.execute(f"CREATE TABLE snap.mart_{name} AS FROM prev.mart_{name}")
         con.execute("CREATE TABLE snap.positions AS FROM positions")
+        decided = (
+            set()
+            if "lattices" not in kept
+            else {
+                row[0]
+                for row in con.execute(
+                    "SELECT mart FROM prev.lattices WHERE threshold = ?", (threshold,)
+                ).fetchall()
+            }
+        )
+        copied = (set(MARTS) - built) & decided
+        seconds = lattices.decide_all(con, "snap.", set(MARTS) - copied, threshold)
+        for name in copied:
+            con.execute(f"CREATE TABLE snap.lattice_{name} AS FROM prev.lattice_{name}")
+            con.execute("INSERT INTO snap.lattices VALUES (?, ?)", (name, threshold))
     finally:
         con.execute("DETACH DATABASE IF EXISTS prev")
         con.execute("DETACH snap")
     snapshots.publish(target)
+    return seconds
 
 
 def open_snapshot(path: Path | None) -> duckdb.DuckDBPyConnection:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ...domain.statistics.marts import Mart
-from ...domain.statistics.suppression import CubeCell
+from ...domain.statistics.suppression import CubeCell, Decided, Key
 
 # A table as columns of equal length, in bulk, never row by row: each column a list, a `Coded`
 # column, or a column the adapters pass through untouched (an Arrow array, opaque here).
@@ -76,9 +76,12 @@ class Warehouse(abc.ABC):
         """Replace a snapshot table (the directory) as a whole, in one transaction."""
 
     @abc.abstractmethod
-    async def refresh(self) -> None:
+    async def refresh(self, threshold: int) -> float:
         """Rebuild from the extracts (the latest version of each record) every mart whose
-        extract changed since the mart was last built, even by a run that crashed before."""
+        extract changed since the mart was last built, even by a run that crashed before, and
+        decide the suppression lattice of each rebuilt mart at `threshold` (of every mart when
+        the threshold changed), stored with the marts so that every reader reads the one
+        decision (domain/statistics/suppression.py). The seconds spent on the lattices."""
 
     @abc.abstractmethod
     async def release(self) -> None:
@@ -95,9 +98,15 @@ class Warehouse(abc.ABC):
         """A number that changes whenever the marts do (for caches of decided lattices)."""
 
     @abc.abstractmethod
-    async def cube(self, mart: Mart) -> list[CubeCell]:
-        """Every cell of the mart's lattice (GROUP BY CUBE): distinct persons, the count of
-        units, and the sum of each measure."""
+    async def cube(self, mart: Mart, threshold: int) -> list[CubeCell]:
+        """Every cell of the mart's lattice (as GROUP BY CUBE gives it): distinct persons
+        (exact below `threshold`, else a lower bound at or above it: all the suppression rule
+        reads), the count of units, and the sum of each measure."""
+
+    @abc.abstractmethod
+    async def lattice(self, mart: Mart) -> tuple[int, dict[Key, Decided]] | None:
+        """The mart's suppression lattice as `refresh` decided it with the marts being read, and
+        the threshold it was decided at; None when none was stored."""
 
     @abc.abstractmethod
     async def aggregate(
