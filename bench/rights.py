@@ -154,7 +154,9 @@ async def hub_figures(demo_persons: int, samples: int) -> dict:
                 errors += 1
             personal.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
-            hub.rights_simulation.anonymous({"adults": 2, "children": n % 4, "household_income": n})
+            await hub.rights_simulation.anonymous(
+                {"adults": 2, "children": n % 4, "household_income": n}
+            )
             anonymous.append((time.perf_counter() - started) * 1000)
         return {
             "trigger_p99_ms": round(percentile(triggers, 0.99), 2),

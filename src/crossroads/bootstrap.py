@@ -418,7 +418,12 @@ async def bootstrap(
         rules=rules,
         rights=engine,
         rights_triggers=None if engine is None else RightsTriggers(engine, mutations),
-        rights_simulation=RightsSimulation(None if engine is None else engine.reader, rules, clock),
+        rights_simulation=RightsSimulation(
+            None if engine is None else engine.reader,
+            rules,
+            clock,
+            settings.rights_simulations_at_once,
+        ),
         non_take_up=None if engine is None else NonTakeUp(engine, rules, None, store.audit, clock),
         warehouse=warehouse,
         statistics_extraction=extraction,

@@ -730,6 +730,16 @@ class Settings(BaseSettings):
             '"institution:NUMBER". A right with none is decided but confirmed by nobody.'
         ),
     )
+    rights_simulations_at_once: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description=(
+            "Anonymous simulations of rights (POST /v1/rights/simulations, /portal/rights) one "
+            "hub process runs at the same time, each in a thread; one more is refused "
+            "429 simulations_busy with Retry-After."
+        ),
+    )
     rights_poll_seconds: float = Field(
         1.0,
         gt=0,

@@ -78,6 +78,7 @@ async def test_a_decision_reads_its_facts_through_the_hub_and_is_published_to_th
         "ISC/26/703",
         "ISC/26/704",
         "ISC/26/705",
+        "ISC/26/706",
     }
     assert all(r.outcome == "ok" and r.purpose == "AUTOMATIC_RIGHTS" for r in read)
     # The fund that holds the person receives the mutation; the other fund does not.
@@ -308,3 +309,23 @@ async def test_a_decision_published_but_not_stored_is_stored_on_the_next_evaluat
     box = await demo.http.get("/v1/mailbox", headers={"Authorization": f"Bearer {token}"})
     about = [m for m in box.json()["messages"] if m["event"]["subject"] == subject]
     assert [m["event"]["id"] for m in about] == [first.id]
+
+
+async def test_another_adult_s_benefit_gives_the_household_the_energy_tariff(rights_demo):
+    """The engine reads the other adults' benefits through the hub (household.benefits, its own
+    authorization): a person who receives nothing, in a household where someone does, is granted
+    the social energy tariff."""
+    demo = rights_demo
+    subject = next(
+        s
+        for s in demo.seeded["subjects"]
+        if not country.is_child(s)
+        and not any(household_facts.benefits(s).values())
+        and any(any(m.values()) for m in household_facts.household_benefits(s)["members"])
+    )
+    made = {d.right: d for d in await demo.hub.rights.evaluate(subject)}
+    tariff = made["social-energy-tariff"]
+    assert tariff.change == "granted"
+    [read] = [f for f in tariff.facts if f.name == "household_benefits"]
+    assert read.value >= 1 and read.source == "household.benefits/1"
+    assert (read.provider, read.authorization) == (country.BY_KEY["benefits"].number, "ISC/26/706")

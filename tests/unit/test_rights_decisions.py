@@ -93,3 +93,19 @@ def test_typed_changes_replace_the_read_facts_and_are_marked_as_typed():
         "household_children": "simulation",
         "household_income": "simulation",
     }
+
+
+def test_a_child_to_come_and_a_job_that_ends_change_the_real_facts_and_keep_the_others_benefits():
+    receiving = PersonFacts(disability_allowance=True)
+    start = Situation((PersonFacts(), receiving, PersonFacts(child=True)), 30_000.0)
+    changed, facts = apply(start, {"children_to_come": 1, "income_ending": 12_000}, ())
+    assert [m.child for m in changed.members] == [False, False, True, True]
+    assert changed.members[1] == receiving  # the other adult keeps the benefit read for them
+    assert changed.household_income == 18_000.0
+    fewer, _ = apply(start, {"adults": 1, "income_ending": 50_000}, ())
+    assert [m.child for m in fewer.members] == [False, True] and fewer.household_income == 0.0
+    assert {f.name for f in facts} == {"children_to_come", "income_ending"}
+    with pytest.raises(Refusal):
+        parse_changes({"income_ending": -1})
+    with pytest.raises(Refusal):
+        parse_changes({"children_to_come": 21})

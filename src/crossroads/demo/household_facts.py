@@ -33,6 +33,23 @@ def benefits(subject: str) -> dict:
     }
 
 
+def household_benefits(subject: str) -> dict:
+    """The benefits the other adults of the person's household receive, member by member (no
+    identity: the rules need only who receives what). Drawn like a person's own benefits."""
+    others = household(subject)["adults"] - (not is_child(subject))
+    members = []
+    for index in range(max(others, 0)):
+        rng = _rng(subject, f"member-benefits:{index}")
+        members.append(
+            {
+                "integration_income": rng.random() < 0.06,
+                "income_guarantee_elderly": rng.random() < 0.05,
+                "disability_allowance": rng.random() < 0.04,
+            }
+        )
+    return {"members": members}
+
+
 def income(subject: str) -> dict:
     rng = _rng(subject, "income")
     low = any(benefits(subject).values())

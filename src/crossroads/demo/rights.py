@@ -102,6 +102,23 @@ def services() -> list[Service]:
             provider=benefits,
         ),
         Service(
+            "household.benefits",
+            "1",
+            "Social benefits the other adults of a person's household receive",
+            ("members",),
+            response_schema={
+                "type": "object",
+                "required": ["members"],
+                "properties": {"members": {"type": "array", "maxItems": 20, "items": _FLAGS}},
+            },
+            provider=benefits,
+            description=(
+                "For each other adult of the person's household, which of the integration "
+                "income, the income guarantee for the elderly and a disability allowance they "
+                "receive; without their identity."
+            ),
+        ),
+        Service(
             "household.income",
             "1",
             "Gross taxable income of a person's household",
@@ -132,6 +149,7 @@ def authorizations() -> list[Authorization]:
         ),
         ("ISC/26/704", "household.income", ("yearly_income",)),
         ("ISC/26/705", "directory.holders", ("institution", "capacity")),
+        ("ISC/26/706", "household.benefits", ("members",)),
     ]
     return [
         Authorization(reference, engine, service, PURPOSE, BASIS, required, fields, since)

@@ -52,11 +52,15 @@ class DemoExtract(ExtractSource):
             members += [True] * max(composition["children"] - own_child, 0)
             pseudonym = self._pseudonym(subject)
             self._back[pseudonym] = subject
-            benefits = household_facts.benefits(subject)
+            # The person's benefits, then the other adults' as the register knows them.
+            known = [household_facts.benefits(subject)]
+            known += household_facts.household_benefits(subject)["members"]
             for position, is_child in enumerate(members):
                 household.append(index)
                 child.append(is_child)
-                flags.append(tuple(benefits.values()) if position == 0 else (False, False, False))
+                flags.append(
+                    tuple(known[position].values()) if position < len(known) else (False,) * 3
+                )
                 pseudonyms.append(pseudonym if position == 0 else "")
                 # The funds' preferential rate: who already receives the increased reimbursement
                 reimbursed.append(

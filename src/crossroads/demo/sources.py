@@ -51,6 +51,10 @@ def provider_apps(keys: HubKeySet, host: str, port_base: int) -> dict[str, tuple
     async def benefits(request: dict) -> dict:
         return household_facts.benefits(request["subject"])
 
+    @register.service("/services/household.benefits/1")
+    async def members_benefits(request: dict) -> dict:
+        return household_facts.household_benefits(request["subject"])
+
     @register.service("/services/household.income/1")
     async def income(request: dict) -> dict:
         return household_facts.income(request["subject"])

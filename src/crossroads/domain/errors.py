@@ -272,6 +272,13 @@ _CODES = [
         "times. The batch ends with result B (forms decided before are kept); it is logged "
         "with the batch id, and the same file may be sent again.",
     ),
+    ErrorCode(
+        "simulations_busy",
+        429,
+        "As many anonymous simulations of rights as the hub runs at once "
+        "(CROSSROADS_RIGHTS_SIMULATIONS_AT_ONCE) are running: try again in a moment. The answer "
+        "carries `Retry-After`.",
+    ),
     ErrorCode("not_ready", 503, "The hub cannot reach its store; try again later."),
     ErrorCode(
         "warehouse_unavailable",

@@ -19,7 +19,8 @@ from .exchange import ExchangeRequest, ExchangeResult, ExchangeService
 from .registry_checks import HOLDERS_SERVICE as HOLDERS
 
 COMPOSITION, BENEFITS, INCOME = ("household.composition", "social.benefits", "household.income")
-FACT_SERVICES = (COMPOSITION, BENEFITS, INCOME)
+MEMBERS = "household.benefits"  # the other adults' benefits: the energy tariff is a household's
+FACT_SERVICES = (COMPOSITION, BENEFITS, INCOME, MEMBERS)
 BENEFIT_FLAGS = ("integration_income", "income_guarantee_elderly", "disability_allowance")
 
 
@@ -41,10 +42,10 @@ class FactReader:
         self._purpose = purpose
 
     async def read(self, subject: str, user_id: str | None = None) -> ReadFacts:
-        """The three exchanges, and who holds a file on the person (to find the competent
+        """The four exchanges, and who holds a file on the person (to find the competent
         institution), in parallel; `user_id` says who asked (`self`: the person, reading their own
         situation (a simulation), so that the audit record says who asked."""
-        composition, benefits, income, holders = await asyncio.gather(
+        composition, benefits, income, members, holders = await asyncio.gather(
             *(self._ask(service, subject, user_id) for service in FACT_SERVICES),
             self._exchange.holders(
                 ExchangeRequest(self.caller, HOLDERS, subject, self._purpose, user_id=user_id)
@@ -56,7 +57,13 @@ class FactReader:
         own = _answer(benefits)
         yearly = float(_answer(income).get("yearly_income", 0.0))
         person = PersonFacts(child=child, **{flag: bool(own.get(flag)) for flag in BENEFIT_FLAGS})
-        others = [PersonFacts() for _ in range(max(adults - (not child), 0))]
+        # The other adults as the register of benefits knows them, as many as the household has.
+        theirs = [m for m in _answer(members).get("members", []) if isinstance(m, dict)]
+        others = [
+            PersonFacts(**{flag: bool(m.get(flag)) for flag in BENEFIT_FLAGS}) for m in theirs
+        ][: max(adults - (not child), 0)]
+        others += [PersonFacts() for _ in range(max(adults - (not child), 0) - len(others))]
+        receiving = sum(any(getattr(m, flag) for flag in BENEFIT_FLAGS) for m in others)
         others += [PersonFacts(child=True) for _ in range(max(children - child, 0))]
         situation = Situation((person, *others), yearly)
         facts = (
@@ -64,6 +71,7 @@ class FactReader:
             _fact("household_adults", adults, composition),
             _fact("household_children", children, composition),
             *(_fact(flag, bool(own.get(flag)), benefits) for flag in BENEFIT_FLAGS),
+            _fact("household_benefits", receiving, members),
             _fact("household_income", yearly, income),
         )
         held = _answer(holders).get("holders", [])

@@ -3,11 +3,15 @@
 A signed-in person's simulation starts from their facts, read by the rights engine through the
 hub's services (audited; the user who asked is `self`, the person the records are about); the
 changes they type are applied in memory and never stored, with their identity or otherwise.
-An anonymous simulation reads nothing: the whole situation is typed.
+An anonymous simulation reads nothing: the whole situation is typed. Anyone may ask one, so at
+most `at_once` run at the same time, each in a thread (a calculation takes milliseconds of CPU that
+would otherwise stop the event loop); one more is refused `simulations_busy` at once rather than
+queued, so that a flood costs the hub no more than `at_once` cores.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -21,8 +25,23 @@ from .rights_facts import BENEFIT_FLAGS, FactReader
 # The user the audit records name when a person simulates from their own facts: the records are
 # about that person already (their keyed hash), so their number is not written a second time.
 SELF = "self"
-CHANGES = frozenset({"household_income", "adults", "children", "child", *BENEFIT_FLAGS})
-_COUNTS = ("adults", "children")
+# `children_to_come` and `income_ending` change the real facts rather than replace them: a child
+# to come adds to the children the register knows, a job that ends takes its yearly wages off the
+# household's income.
+CHANGES = frozenset(
+    {
+        "household_income",
+        "adults",
+        "children",
+        "child",
+        "children_to_come",
+        "income_ending",
+        *BENEFIT_FLAGS,
+    }
+)
+_COUNTS = ("adults", "children", "children_to_come")
+_AMOUNTS = ("household_income", "income_ending")
+MAX_INCOME = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -33,17 +52,31 @@ class Simulated:
 
 
 class RightsSimulation:
-    def __init__(self, reader: FactReader | None, rules: Rules, clock: Clock) -> None:
-        """`reader`: the rights engine's, None when there is no engine (anonymous only)."""
+    def __init__(
+        self, reader: FactReader | None, rules: Rules, clock: Clock, at_once: int = 2
+    ) -> None:
+        """`reader`: the rights engine's, None when there is no engine (anonymous only);
+        `at_once`: how many anonymous simulations run at the same time."""
         self._reader = reader
         self._rules = rules
         self._clock = clock
+        self.at_once = at_once
+        self._running = 0
 
-    def anonymous(self, body: object) -> Simulated:
+    async def anonymous(self, body: object) -> Simulated:
         changes = parse_changes(body)
         start = Situation((PersonFacts(),), 0.0)
         situation, facts = apply(start, changes, ())
-        [outcomes] = self._rules.decide([situation], self._month())
+        if self._running >= self.at_once:
+            raise Refusal(
+                "simulations_busy",
+                f"{self.at_once} anonymous simulations are running already: try again shortly.",
+            )
+        self._running += 1
+        try:
+            [outcomes] = await asyncio.to_thread(self._rules.decide, [situation], self._month())
+        finally:
+            self._running -= 1
         return Simulated(outcomes, facts)
 
     async def of_person(self, subject: str, body: object) -> Simulated:
@@ -76,13 +109,18 @@ def parse_changes(body: object) -> dict[str, Any]:
             raise Refusal(
                 "malformed_request", f"{name} is a whole number from 0 to {MAX_MEMBERS}.", name
             )
-    income = body.get("household_income")
-    if "household_income" in body and (
-        isinstance(income, bool) or not isinstance(income, int | float)
-    ):
-        raise Refusal(
-            "malformed_request", "household_income is a number of euros a year.", "household_income"
-        )
+    for name in _AMOUNTS:
+        value = body.get(name)
+        if name in body and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0 <= value <= MAX_INCOME
+        ):
+            raise Refusal(
+                "malformed_request",
+                f"{name} is a number of euros a year, from 0 to {MAX_INCOME}.",
+                name,
+            )
     return dict(body)
 
 
@@ -98,12 +136,16 @@ def apply(
     others = situation.members[1:]
     adults = changes.get("adults", sum(not m.child for m in situation.members))
     children = changes.get("children", sum(m.child for m in situation.members))
-    if "adults" in changes or "children" in changes or "child" in changes:
-        others = tuple(
-            [PersonFacts() for _ in range(max(adults - (not person.child), 0))]
-            + [PersonFacts(child=True) for _ in range(max(children - person.child, 0))]
+    children = min(children + changes.get("children_to_come", 0), MAX_MEMBERS)
+    if {"adults", "children", "child", "children_to_come"} & set(changes):
+        # The members the register knows keep their facts (their benefits); the typed counts
+        # drop the last ones or add members with none.
+        others = _resized([m for m in others if not m.child], adults - (not person.child), False)
+        others += _resized(
+            [m for m in situation.members[1:] if m.child], children - person.child, True
         )
     income = float(changes.get("household_income", situation.household_income))
+    income = max(income - changes.get("income_ending", 0), 0.0)
     changed = Situation((person, *others), income)
     typed = {
         "household_adults" if k == "adults" else "household_children" if k == "children" else k: v
@@ -111,3 +153,10 @@ def apply(
     }
     kept = tuple(f for f in facts if f.name not in typed)
     return changed, kept + tuple(Fact(name, value, "simulation") for name, value in typed.items())
+
+
+def _resized(members: list[PersonFacts], count: int, child: bool) -> tuple[PersonFacts, ...]:
+    count = max(count, 0)
+    return tuple(members[:count]) + tuple(
+        PersonFacts(child=child) for _ in range(count - len(members[:count]))
+    )

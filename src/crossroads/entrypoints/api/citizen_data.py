@@ -18,6 +18,7 @@ from .csrf import csrf_token
 from .dependencies import hub_of
 from .json_input import JSONRoute
 from .pages import page
+from .rights_explanations import explained, rights_of
 
 router = APIRouter(route_class=JSONRoute, include_in_schema=False)
 # The sections the page draws in their own shape; any other service is shown field by field.
@@ -102,7 +103,19 @@ async def my_data(request: Request):
             for r in reports
         ],
         dev_idp=hub.dev_idp is not None,
+        rights=await _named(hub, await rights_of(hub, identifier)),
+        **explained(),
     )
+
+
+async def _named(hub: Hub, decisions: list[dict] | None) -> list[dict] | None:
+    """The decisions with their competent institution by name, as the person knows it."""
+    if decisions is None:
+        return None
+    for d in decisions:
+        if d["competent_institution"]:
+            d["competent_institution"] = await _name(hub, d["competent_institution"])
+    return decisions
 
 
 async def _name(hub: Hub, number: str) -> str:

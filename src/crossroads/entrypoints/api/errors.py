@@ -34,6 +34,8 @@ from .responses import JSONBody
 
 log = logging.getLogger("crossroads.api")
 RETRY_AFTER_SECONDS = 2
+# An outage of the store or an identity provider, or the anonymous simulations all busy: transient.
+_TRANSIENT = frozenset({"not_ready", "simulations_busy"})
 
 
 def request_id(request: Request) -> str:
@@ -48,7 +50,7 @@ def error_response(request: Request, refusal: Refusal) -> JSONBody:
     headers = {"X-Request-Id": body["request_id"], "X-Road-Error": refusal.code}
     if refusal.code == "request_timeout":  # the rest of a body that came too slowly is not read
         headers["Connection"] = "close"
-    if refusal.code == "not_ready":  # an outage of the store or an identity provider: transient
+    if refusal.code in _TRANSIENT:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     if refusal.status == 401:
         headers["WWW-Authenticate"] = (
@@ -119,8 +121,9 @@ def citizen_error_page(request: Request, refusal: Refusal) -> Response:
     return page
 
 
-# Refusals the door does not record: /ready's answer (the store may not be there to hold it).
-_NOT_RECORDED = frozenset({"not_ready"})
+# Refusals the door does not record: /ready's answer (the store may not be there to hold it), and
+# an anonymous simulation refused because others run (a flood would otherwise be a flood of writes).
+_NOT_RECORDED = frozenset({"not_ready", "simulations_busy"})
 
 
 async def audit_refusal(request: Request, refusal: Refusal, hub: Hub | None = None) -> None:

@@ -45,17 +45,20 @@ async def rights(request: Request):
     try:
         situation = _situation(request)
         result = (
-            None if situation is None else hub_of(request).rights_simulation.anonymous(situation)
+            None
+            if situation is None
+            else await hub_of(request).rights_simulation.anonymous(situation)
         )
     except Refusal as refusal:
         return page(
             request,
             "portal/rights.html",
-            400,
+            refusal.status,
             typed=dict(request.query_params),
             result=None,
             names=RIGHT_NAMES,
-            invalid=refusal.field,
+            invalid=refusal.field if refusal.code != "simulations_busy" else None,
+            busy=refusal.code == "simulations_busy",
         )
     return page(
         request,
@@ -64,4 +67,5 @@ async def rights(request: Request):
         result=None if result is None else [o.as_dict() for o in result.outcomes],
         names=RIGHT_NAMES,
         invalid=None,
+        busy=False,
     )

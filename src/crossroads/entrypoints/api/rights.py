@@ -53,6 +53,15 @@ class SituationIn(Strict):
     children: int | None = Field(
         None, ge=0, le=MAX_MEMBERS, description="Children in the household (a child to come too)."
     )
+    children_to_come: int | None = Field(
+        None, ge=0, le=MAX_MEMBERS, description="Children to come, added to the children counted."
+    )
+    income_ending: float | None = Field(
+        None,
+        ge=0,
+        le=100_000_000,
+        description="Yearly wages of a job that ends, taken off the household's income.",
+    )
     child: bool | None = Field(None, description="The person is a child of the household.")
     integration_income: bool | None = None
     income_guarantee_elderly: bool | None = None
@@ -135,7 +144,7 @@ async def rules(request: Request) -> dict[str, Any]:
 )
 async def simulate(body: SituationIn, request: Request) -> dict[str, Any]:
     changes = body.model_dump(exclude_none=True)
-    return _simulated(hub_of(request).rights_simulation.anonymous(changes))
+    return _simulated(await hub_of(request).rights_simulation.anonymous(changes))
 
 
 @router.get(
