@@ -18,6 +18,7 @@ import orjson
 from ..domain.activity import DAY_MS, ActivityTally
 from .clock import Clock
 from .ports import AuditLog, StatisticsSource
+from .ports.statistics import as_list
 
 WINDOW_DAYS = 14
 _BATCH = 5000
@@ -79,10 +80,10 @@ class RecentActivity:
                 return
             columns = batch.tables["deliveries"]
             for institution, published, acked, dead in zip(
-                columns["institution"],
-                columns["published_at_ms"],
-                columns["acked_at_ms"],
-                columns["dead_at_ms"],
+                as_list(columns["institution"]),
+                as_list(columns["published_at_ms"]),
+                as_list(columns["acked_at_ms"]),
+                as_list(columns["dead_at_ms"]),
                 strict=True,
             ):
                 tally.add_delivery(institution, published, acked, dead)

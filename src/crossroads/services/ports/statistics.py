@@ -29,6 +29,18 @@ class Coded:
     codes: Any
 
 
+def as_list(column: Any) -> list[Any]:
+    """A column's values row by row, for the few services that read a source's rows themselves
+    (the portal's activity tally): a list as it is, a `Coded` column decoded, an adapter's
+    column (an Arrow array) through its own `to_pylist`."""
+    if isinstance(column, list):
+        return column
+    if isinstance(column, Coded):
+        codes = column.codes if isinstance(column.codes, list) else column.codes.to_pylist()
+        return [None if code is None else column.values[code] for code in codes]
+    return list(column.to_pylist())
+
+
 @dataclass(frozen=True)
 class SourceBatch:
     """Records of one stream after a position: its tables' new rows and the position reached.
