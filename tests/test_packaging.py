@@ -262,11 +262,11 @@ def test_the_portals_templates_catalogues_and_style_sheet_are_package_data():
         "package-data"
     ]["crossroads"]
     package = ROOT / "src" / "crossroads"
-    files = [
+    files = [  # every file of the package that is not code: templates, catalogues, styles,
+        # migrations, reference files, rule parameters, and whatever is added next
         path.relative_to(package)
-        for folder in ("templates", "locale", "static")
-        for path in (package / folder).rglob("*")
-        if path.is_file() and path.suffix not in (".py", ".pyc")
+        for path in package.rglob("*")
+        if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts
     ]
     assert len(files) > 10
     unshipped = [str(f) for f in files if not any(f.match(p) for p in patterns)]
