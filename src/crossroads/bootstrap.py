@@ -38,7 +38,6 @@ from .domain.declarations.dmfa import DmfaRules
 from .domain.declarations.records import DIMONA, DMFA
 from .domain.errors import Refusal
 from .domain.identifiers import IdentifierScheme, scheme_for
-from .domain.rights import Right
 from .domain.statistics.pseudonyms import Pseudonymiser
 from .domain.statistics.published import DEFAULT_TABLES, PublishedTable, tables_from
 from .domain.subjects import SubjectHasher
@@ -85,6 +84,7 @@ from .services.refusals import RefusalLog
 from .services.registry import RegistryAdmin
 from .services.registry_cache import RegistryCache
 from .services.registry_queries import RegistryQueries
+from .services.rights_competence import CompetenceAdmin
 from .services.rights_engine import RightsEngine
 from .services.rights_facts import FactReader
 from .services.rights_nontakeup import NonTakeUp
@@ -153,6 +153,7 @@ class Hub:
     activity: RecentActivity  # the portal's charts: the last days' exchanges, refusals, delays
     rules: Rules
     rights_simulation: RightsSimulation
+    rights_competence: CompetenceAdmin  # each right's competent institution, in the registry
     # The rights engine and what runs on it; None when CROSSROADS_RIGHTS_ENGINE is unset.
     rights: RightsEngine | None = None
     rights_triggers: RightsTriggers | None = None
@@ -313,6 +314,15 @@ async def bootstrap(
         )
     )
     registry = RegistryAdmin(store.registry, store.audit, clock, scheme, cache, store.mutations)
+    rules = OpenFiscaRules()
+    competence = CompetenceAdmin(
+        store.rights_competence,
+        store.registry,
+        lambda: {right["code"] for right in rules.rights()},
+        store.audit,
+        clock,
+        scheme,
+    )
     proofs = AuditProofs(store.transparency)
     push_queue = await open_push_queue(settings, store.mutations)
     directory = DirectoryService(
@@ -412,7 +422,6 @@ async def bootstrap(
         published_tables(settings),
         settings.statistics_legal_basis,
     )
-    rules = OpenFiscaRules()
     engine = rights_engine(settings, store, exchange, rules, mutations, clock, scheme, hasher)
     return Hub(
         rules=rules,
@@ -452,7 +461,10 @@ async def bootstrap(
         ),
         registry=registry,
         operators=OperatorAdmin(store.operators, store.audit, clock),
-        four_eyes=FourEyes(registry, store.operators, store.audit, clock, settings.four_eyes),
+        four_eyes=FourEyes(
+            registry, store.operators, store.audit, clock, settings.four_eyes, competence
+        ),
+        rights_competence=competence,
         operator_signin=operator_signin,
         portal_signin=portal_signin,
         refusals=RefusalLog(store.audit, clock, deferred_audit),
@@ -539,26 +551,8 @@ def rights_engine(
         scheme,
         hasher,
         clock,
-        competent_rights(settings.rights_competent),
+        store.rights_competence,
     )
-
-
-def competent_rights(setting: dict[str, str]) -> dict[str, Right]:
-    """CROSSROADS_RIGHTS_COMPETENT read: "capacity:CODE" or "institution:NUMBER" per right."""
-    found = {}
-    for code, where in setting.items():
-        kind, _, value = where.partition(":")
-        if kind not in ("capacity", "institution") or not value:
-            raise ValueError(
-                f"CROSSROADS_RIGHTS_COMPETENT: {code} is capacity:CODE or institution:NUMBER"
-            )
-        found[code] = Right(
-            code,
-            code,
-            competent_capacity=value if kind == "capacity" else None,
-            competent_institution=value if kind == "institution" else None,
-        )
-    return found
 
 
 def with_extract(hub: Hub, source: ExtractSource) -> None:

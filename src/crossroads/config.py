@@ -722,14 +722,6 @@ class Settings(BaseSettings):
         "AUTOMATIC_RIGHTS",
         description="The purpose the rights engine's authorizations name (and its exchanges use).",
     )
-    rights_competent: dict[str, str] = Field(
-        default_factory=dict,
-        description=(
-            'Each right\'s competent institution, as JSON: right code -> "capacity:CODE" (the '
-            "institution holding the person in that capacity in the directory) or "
-            '"institution:NUMBER". A right with none is decided but confirmed by nobody.'
-        ),
-    )
     rights_simulations_at_once: int = Field(
         2,
         ge=1,

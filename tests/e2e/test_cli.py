@@ -144,3 +144,40 @@ def test_audit_export_writes_a_segment_that_check_segment_verifies_and_prune_kee
     assert pruned.exit_code == 0 and pruned.output.startswith("nothing to prune"), pruned.output
     unset = runner.invoke(app, ["audit", "prune"], env=env(tmp_path))
     assert unset.exit_code == 2
+
+
+def test_registry_competent_names_changes_and_ends_a_rights_competent_institution(tmp_path):
+    document = {
+        "institutions": [{"enterprise_number": FUND, "name": "Fund"}],
+        "capacities": [{"code": "HEALTH_INSURED", "name": "Insured"}],
+    }
+    registry = tmp_path / "registry.json"
+    registry.write_text(json.dumps(document))
+    assert runner.invoke(app, ["keys", "init"], env=env(tmp_path)).exit_code == 0
+    assert runner.invoke(app, ["registry", "load", str(registry)], env=env(tmp_path)).exit_code == 0
+
+    def competent(*argv: str, code: int = 0) -> str:
+        done = runner.invoke(
+            app, ["registry", "competent", "increased-reimbursement", *argv], env=env(tmp_path)
+        )
+        assert done.exit_code == code, done.output
+        return done.output
+
+    competent("--capacity", "HEALTH_INSURED", "--legal-basis", "art. 37")
+    listed = runner.invoke(app, ["registry", "list", "competences"], env=env(tmp_path)).output
+    assert "increased-reimbursement" in listed and "HEALTH_INSURED" in listed
+    competent("--institution", FUND)
+    listed = runner.invoke(app, ["registry", "list", "competences"], env=env(tmp_path)).output
+    assert FUND in listed and "HEALTH_INSURED" not in listed
+    assert "malformed_request" in competent(
+        "--capacity", "HEALTH_INSURED", "--institution", FUND, code=2
+    )
+    assert "not_found" in competent("--capacity", "UNKNOWN", code=1)
+    competent("--remove")
+    assert "not_found" in competent("--remove", code=1)
+    unknown = runner.invoke(
+        app, ["registry", "competent", "no-such-right", "--capacity", "X"], env=env(tmp_path)
+    )
+    assert unknown.exit_code == 1 and "unknown_right" in unknown.output
+    verified = runner.invoke(app, ["audit", "verify"], env=env(tmp_path))
+    assert verified.exit_code == 0, verified.output

@@ -18,7 +18,7 @@ from datetime import date
 
 from ..domain.mutations import MutationType
 from ..domain.registry import Authorization, Capacity, Service
-from ..domain.rights import ENDED, GRANTED, Right, mutation_type
+from ..domain.rights import ENDED, GRANTED, Competence, mutation_type
 from .country import BY_KEY
 
 PURPOSE = "AUTOMATIC_RIGHTS"
@@ -34,34 +34,34 @@ APPLICATIONS = [
 ]
 ENGINE_CLIENT = f"{BY_KEY['rights'].number}:engine-app"
 
-# Each right's competent institution: the holder in a capacity, or one fixed institution.
 RIGHTS = {
-    "increased-reimbursement": Right(
-        "increased-reimbursement", "Increased reimbursement", competent_capacity="HEALTH_INSURED"
-    ),
-    "social-energy-tariff": Right(
-        "social-energy-tariff",
-        "Social energy tariff",
-        competent_institution=BY_KEY["economy"].number,
-    ),
-    "child-social-supplement": Right(
-        "child-social-supplement",
-        "Social supplement to the child benefit",
-        competent_capacity="CHILD_BENEFICIARY",
-    ),
+    "increased-reimbursement": "Increased reimbursement",
+    "social-energy-tariff": "Social energy tariff",
+    "child-social-supplement": "Social supplement to the child benefit",
 }
 
+# Each right's competent institution, which the seed puts in the registry (audited, as an
+# operator would): the holder in a capacity, or one fixed institution; with the law assigning it.
+COMPETENCES = [
+    Competence(
+        "increased-reimbursement",
+        capacity="HEALTH_INSURED",
+        legal_basis="Coordinated law of 14 July 1994, art. 37, §19 (the person's health fund)",
+    ),
+    Competence(
+        "social-energy-tariff",
+        institution=BY_KEY["economy"].number,
+        legal_basis="Law of 29 April 1999, art. 20, §2 (FPS Economy)",
+    ),
+    Competence(
+        "child-social-supplement",
+        capacity="CHILD_BENEFICIARY",
+        legal_basis="Decree of 27 April 2018 on family benefits, art. 14-16 (the child's fund)",
+    ),
+]
+
 # The hub's settings for this engine (demo/wiring.py applies them).
-SETTINGS = {
-    "rights_engine": ENGINE_CLIENT,
-    "rights_purpose": PURPOSE,
-    "rights_competent": {
-        code: f"capacity:{right.competent_capacity}"
-        if right.competent_capacity
-        else f"institution:{right.competent_institution}"
-        for code, right in RIGHTS.items()
-    },
-}
+SETTINGS = {"rights_engine": ENGINE_CLIENT, "rights_purpose": PURPOSE}
 
 _FLAGS = {
     "type": "object",
@@ -177,12 +177,12 @@ def mutation_types() -> list[MutationType]:
             MutationType(
                 mutation_type(change, code),
                 "1",
-                f"{right.name}: {'granted automatically' if change == GRANTED else 'ended'}",
+                f"{name}: {'granted automatically' if change == GRANTED else 'ended'}",
                 engine,
                 fields,
                 decision,
             )
-            for code, right in RIGHTS.items()
+            for code, name in RIGHTS.items()
             for change in (GRANTED, ENDED)
         ),
         MutationType(

@@ -99,6 +99,9 @@ async def seed(
         country.mutation_types() + employers.declaration_mutation_types() + rights.mutation_types()
     ):
         await hub.mutations.put_type(mutation_type)
+    competence = hub.rights_competence.by("demo:seed")
+    for entry in rights.COMPETENCES:
+        await competence.put(entry)
     for authorization in (
         country.mutation_authorizations()
         + employers.mutation_authorizations()

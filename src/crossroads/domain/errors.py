@@ -126,6 +126,12 @@ _CODES = [
         " X-Road address names does not offer it.",
     ),
     ErrorCode(
+        "unknown_right",
+        404,
+        "The rights engine's rules decide no right with that code (GET /v1/rights/rules lists"
+        " them).",
+    ),
+    ErrorCode(
         "unknown_mutation_type", 404, "No mutation type with that code (and version) is registered."
     ),
     ErrorCode(

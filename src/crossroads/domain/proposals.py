@@ -1,5 +1,5 @@
-"""Four-eyes proposals: a change to authorizations or integration rights that waits for a second
-operator's approval before it is applied.
+"""Four-eyes proposals: a change to authorizations, integration rights or a right's competent
+institution that waits for a second operator's approval before it is applied.
 
 A proposal records the change as the registry checked it when it was made (`body`: the
 authorization or integration right, normalised); approving it checks it again against the
@@ -17,15 +17,16 @@ from .errors import Refusal
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 STATES = (PENDING, APPROVED, REJECTED)
 AUTHORIZATION, INTEGRATION_RIGHT = "authorization", "integration_right"
+RIGHTS_COMPETENCE = "rights_competence"  # a right's competent institution (docs/rights.md)
 PUT, DELETE = "put", "delete"
 
 
 @dataclass(frozen=True)
 class Proposal:
     id: str
-    kind: str  # AUTHORIZATION or INTEGRATION_RIGHT
+    kind: str  # AUTHORIZATION, INTEGRATION_RIGHT or RIGHTS_COMPETENCE
     action: str  # PUT or DELETE
-    key: str  # the authorization's reference, or INSTITUTION/CAPACITY
+    key: str  # the authorization's reference, INSTITUTION/CAPACITY, or the right's code
     body: dict[str, Any] = field(default_factory=dict)  # for PUT: the change, as checked
     proposed_by: str = ""
     proposed_at_ms: int = 0

@@ -11,7 +11,7 @@ to the competent institution, which confirms or refuses it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,18 +21,42 @@ GRANTED, ENDED = "granted", "ended"
 PENDING, CONFIRMED, REFUSED = "pending", "confirmed", "refused"
 MAX_MEMBERS = 20  # a household larger than this is not a household the register knows
 MAX_INCOME = 100_000_000.0
+MAX_LEGAL_BASIS = 500
 
 
 @dataclass(frozen=True)
-class Right:
-    """A right the engine decides, and who is competent to grant it: the institution that holds
-    the person in `competent_capacity` in the reference directory (a health fund for its
-    insured), or one fixed institution (`competent_institution`)."""
+class Competence:
+    """The registry's entry naming who confirms a right's decisions: the institution holding the
+    person in `capacity` in the reference directory, or one fixed `institution` (exactly one of
+    the two), under the law that assigns the right (`legal_basis`)."""
 
-    code: str
-    name: str
-    competent_capacity: str | None = None
-    competent_institution: str | None = None
+    right: str
+    capacity: str | None = None
+    institution: str | None = None
+    legal_basis: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.capacity is None) == (self.institution is None):
+            raise Refusal(
+                "malformed_request",
+                "a right's competence names either a capacity or an institution, not both.",
+                "capacity",
+            )
+        if not isinstance(self.legal_basis, str) or len(self.legal_basis) > MAX_LEGAL_BASIS:
+            raise Refusal(
+                "malformed_request",
+                f"legal_basis is text of at most {MAX_LEGAL_BASIS} characters.",
+                "legal_basis",
+            )
+
+    def competent(self, holders: Sequence[tuple[str, str]]) -> str | None:
+        """The institution that confirms a decision about a person held by `holders`
+        ((institution, capacity) pairs): the fixed one, or the first holder in the capacity in
+        number order (None: the directory names none)."""
+        if self.institution is not None:
+            return self.institution
+        found = sorted(i for i, capacity in holders if capacity == self.capacity)
+        return found[0] if found else None
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
-"""Four eyes on authorizations and integration rights: when the setting is on, an operator's
-change to either becomes a proposal, applied only when a different operator approves it.
+"""Four eyes on authorizations, integration rights and the competent institution of a right:
+when the setting is on, an operator's change to any of them becomes a proposal, applied only
+when a different operator approves it. The three weigh alike: each decides which institution
+acts on persons' data (reads it, holds it, or confirms a right about it).
 
 Both steps are audited: the proposal (`proposal.create`, by its proposer) and its decision
 (`proposal.approve` or `proposal.reject`, by the decider); an approved change is then recorded
@@ -24,16 +26,19 @@ from ..domain.proposals import (
     INTEGRATION_RIGHT,
     PUT,
     REJECTED,
+    RIGHTS_COMPETENCE,
     Proposal,
     check_approver,
     check_pending,
 )
 from ..domain.registry import Authorization, IntegrationRight
+from ..domain.rights import Competence
 from .clock import Clock
 from .ports import AuditLog, OperatorRepository
 from .registry import RegistryAdmin
+from .rights_competence import CompetenceAdmin
 
-Change = Authorization | IntegrationRight
+Change = Authorization | IntegrationRight | Competence
 
 
 class FourEyes:
@@ -44,8 +49,11 @@ class FourEyes:
         audit: AuditLog,
         clock: Clock,
         enabled: bool,
+        competence: CompetenceAdmin | None = None,
     ) -> None:
+        """`competence`: the rights' competent institutions, when the hub has a rights engine."""
         self._registry = registry
+        self._competence = competence
         self._proposals = proposals
         self._audit = audit
         self._clock = clock
@@ -55,6 +63,14 @@ class FourEyes:
         """Apply the change (its value and whether it was new), or, with four eyes on, check it
         and return the proposal that waits for a second operator."""
         registry = self._registry.by(actor.id)
+        if isinstance(change, Competence):
+            competence = self._competence_admin().by(actor.id)
+            if not self.enabled:
+                return await competence.put(change)
+            checked_competence = await competence.check(change)
+            return await self._propose(
+                RIGHTS_COMPETENCE, PUT, change.right, checked_competence, actor
+            )
         if isinstance(change, Authorization):
             if not self.enabled:
                 return await registry.put_authorization(change)
@@ -69,8 +85,15 @@ class FourEyes:
         return await self._propose(INTEGRATION_RIGHT, PUT, key, checked, actor)
 
     async def delete(self, kind: str, key: tuple[str, ...], actor: Actor) -> Proposal | None:
-        """Remove an authorization or an integration right, or propose to (four eyes on)."""
-        if not self.enabled:
+        """Remove an authorization, an integration right or a right's competence, or propose to
+        (four eyes on)."""
+        if kind == RIGHTS_COMPETENCE:
+            competence = self._competence_admin().by(actor.id)
+            if not self.enabled:
+                await competence.delete(key[0])
+                return None
+            await competence.get(key[0])  # a proposal to remove what is not there is refused now
+        elif not self.enabled:
             await self._registry.by(actor.id).delete(kind, key)
             return None
         return await self._propose(kind, DELETE, "/".join(key), None, actor)
@@ -84,6 +107,8 @@ class FourEyes:
         change: Change | None = None
         if proposal.action == PUT and proposal.kind == AUTHORIZATION:
             change = await registry.check_authorization(_authorization(proposal.body))
+        elif proposal.action == PUT and proposal.kind == RIGHTS_COMPETENCE:
+            change = await self._competence_admin().check(Competence(**proposal.body))
         elif proposal.action == PUT:
             change = await registry.check_integration_right(IntegrationRight(**proposal.body))
         decided = replace(
@@ -97,6 +122,10 @@ class FourEyes:
             await registry.put_authorization(change, detail)
         elif isinstance(change, IntegrationRight):
             await registry.put_integration_right(change, detail)
+        elif isinstance(change, Competence):
+            await self._competence_admin().by(actor.id).put(change, detail)
+        elif proposal.kind == RIGHTS_COMPETENCE:
+            await self._competence_admin().by(actor.id).delete(proposal.key, detail)
         else:
             await registry.delete(proposal.kind, _key(proposal), detail)
         return decided
@@ -124,6 +153,11 @@ class FourEyes:
 
     async def list(self, state: str | None = None) -> list[Proposal]:
         return await self._proposals.list_proposals(state)
+
+    def _competence_admin(self) -> CompetenceAdmin:
+        if self._competence is None:
+            raise Refusal("not_found", "this hub has no rights engine (CROSSROADS_RIGHTS_ENGINE).")
+        return self._competence
 
     async def _propose(
         self, kind: str, action: str, key: str, change: Change | None, actor: Actor

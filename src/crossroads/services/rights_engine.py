@@ -12,7 +12,7 @@ The competent institution then confirms or refuses it here; the answer is audite
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from ..domain.audit import AuditRecord
 from ..domain.callers import Caller
@@ -22,7 +22,6 @@ from ..domain.rights import (
     CONFIRMED,
     REFUSED,
     Decision,
-    Right,
     change_of,
     check_answer,
     mutation_type,
@@ -30,7 +29,7 @@ from ..domain.rights import (
 from ..domain.subjects import SubjectHasher
 from .clock import Clock
 from .mutations import MutationService
-from .ports import AuditLog, RightsRepository, Rules
+from .ports import AuditLog, CompetenceRepository, RightsRepository, Rules
 from .rights_facts import FactReader
 
 MAX_REASON = 500
@@ -48,10 +47,10 @@ class RightsEngine:
         scheme: IdentifierScheme,
         hasher: SubjectHasher,
         clock: Clock,
-        rights: Mapping[str, Right],
+        competence: CompetenceRepository,
     ) -> None:
-        """`rights`: each right's competent institution (a capacity in the directory, or a fixed
-        institution), by right code: the registry's setting per right."""
+        """`competence`: the registry's competent institution per right, read at each decision
+        (services/rights_competence.py)."""
         self.reader = reader
         self.rules = rules
         self._store = store
@@ -60,7 +59,7 @@ class RightsEngine:
         self._scheme = scheme
         self._hasher = hasher
         self._clock = clock
-        self._rights = rights
+        self._competence = competence
 
     async def evaluate(self, subject: str, origin: str = "change") -> list[Decision]:
         """Re-evaluate one person: read their facts, decide, and publish what changed.
@@ -84,7 +83,7 @@ class RightsEngine:
                 change=change,
                 outcome=outcome,
                 facts=read.facts,
-                competent=self.competent(outcome.right, read.holders),
+                competent=await self.competent(outcome.right, read.holders),
                 decided_at_ms=self._clock.now_ms(),
                 origin=origin,
             )
@@ -111,16 +110,12 @@ class RightsEngine:
             made.append(decision)
         return made
 
-    def competent(self, right: str, holders: Sequence[tuple[str, str]]) -> str | None:
-        """The institution that confirms a decision: the registry's fixed one for the right, or
-        the one holding the person in the right's capacity (the first, in number order)."""
-        setting = self._rights.get(right)
-        if setting is None:
-            return None
-        if setting.competent_institution is not None:
-            return setting.competent_institution
-        found = sorted(i for i, capacity in holders if capacity == setting.competent_capacity)
-        return found[0] if found else None
+    async def competent(self, right: str, holders: Sequence[tuple[str, str]]) -> str | None:
+        """The institution that confirms a decision: as the registry names it for the right now
+        (read from the store, not a cache: a changed or removed competence holds for the very
+        next decision in every process; one small read, and only when a right changes)."""
+        competence = await self._competence.get_competence(right)
+        return None if competence is None else competence.competent(holders)
 
     async def of_person(self, subject: str) -> list[Decision]:
         subject = self._scheme.normalise_person(subject, "subject")

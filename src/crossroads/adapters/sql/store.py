@@ -19,6 +19,7 @@ from .privacy_budgets import SqlPrivacyBudgets
 from .registry import SqlRegistry
 from .replay import SqlReplayGuard
 from .rights import SqlRights
+from .rights_competence import SqlCompetence
 from .statistics_source import SqlStatisticsSource
 from .transparency import SqlTransparencyLog
 
@@ -56,6 +57,7 @@ class SqlStore(Store):
         self.statistics = SqlStatisticsSource(db)
         self.privacy_budgets = SqlPrivacyBudgets(db)
         self.rights = SqlRights(db)
+        self.rights_competence = SqlCompetence(db)
 
     async def ping(self) -> None:
         await self.db.fetchone("SELECT 1")

@@ -36,6 +36,7 @@ ERRORS = openapi_errors(
     "conflict",
     "no_integration_right",
     "unknown_service",
+    "unknown_right",
 )
 
 

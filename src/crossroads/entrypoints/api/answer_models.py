@@ -291,3 +291,13 @@ class Extracted(Out):
 
 class PublishedTables(Out):
     tables: list[dict[str, Any]]
+
+
+class CompetenceOut(Out):
+    right: str
+    capacity: str | None = Field(
+        description="The institution holding the person in this capacity in the directory "
+        "confirms (null when a fixed institution does)."
+    )
+    institution: str | None = Field(description="The one institution that confirms, or null.")
+    legal_basis: str

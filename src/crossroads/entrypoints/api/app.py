@@ -21,6 +21,7 @@ from . import (
     admin_employers,
     admin_operators,
     admin_proposals,
+    admin_rights,
     audit,
     auth,
     citizen,
@@ -243,6 +244,7 @@ def create_app(
         admin_employers,
         admin_operators,  # before admin: its catch-all DELETE /admin/{collection}/{key}
         admin_proposals,
+        admin_rights,  # before admin too
         admin,
         operator_session,
         portal_signin,

@@ -114,6 +114,23 @@ class IntegrationRightIn(Strict):
     )
 
 
+class CompetenceIn(Strict):
+    capacity: str | None = Field(
+        None,
+        max_length=64,
+        description="The institution holding the person in this capacity in the reference "
+        "directory confirms the right's decisions (e.g. HEALTH_INSURED: the person's fund).",
+    )
+    institution: str | None = Field(
+        None,
+        max_length=64,
+        description="Or one fixed institution (its enterprise number) confirms them all.",
+    )
+    legal_basis: str = Field(
+        "", max_length=500, description="The law that assigns the right to that institution."
+    )
+
+
 class ApplicationIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     jwks: dict = Field(description="Public keys (JWK Set): Ed25519 (OKP) or P-256 (EC).")

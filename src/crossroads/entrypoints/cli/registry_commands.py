@@ -24,7 +24,7 @@ from .stores import require_store, settings
 
 registry_app = typer.Typer(
     help="The registry: institutions, applications, capacities, integration rights, "
-    "services and their providers, authorizations.",
+    "services and their providers, authorizations, each right's competent institution.",
     no_args_is_help=True,
 )
 directory_app = typer.Typer(help="The reference directory.", no_args_is_help=True)
@@ -37,6 +37,7 @@ READERS = {
     "authorizations": "find_authorizations",
     "integration-rights": "list_integration_rights",
     "routed-providers": "list_routed_providers",
+    "competences": "list_competences",
 }
 HIDDEN_FIELDS = ("request_schema", "response_schema", "jwks")
 
@@ -55,7 +56,8 @@ def registry_list(
     async def run():
         store = await open_store(current.store_url)
         try:
-            return await getattr(store.registry, READERS[kind])()
+            holder = store.rights_competence if kind == "competences" else store.registry
+            return await getattr(holder, READERS[kind])()
         finally:
             await store.close()
 
@@ -90,8 +92,9 @@ def registry_load(
     out.print(", ".join(f"{n} {kind}" for kind, n in counts.items()))
 
 
-def _on_registry(change, create: bool = False):
-    """Run one registry use case against the store, as the admin API would (checked, audited)."""
+def _on_registry(change, create: bool = False, competence: bool = False):
+    """Run one registry use case against the store, as the admin API would (checked, audited);
+    `competence`: one of the rights' competence use cases (services/rights_competence.py)."""
     from ...adapters.key_folder import NoHubKey
     from ...bootstrap import bootstrap
 
@@ -100,7 +103,8 @@ def _on_registry(change, create: bool = False):
     async def run():
         hub = await bootstrap(current)
         try:
-            return await change(hub.registry.by(cli_actor()))
+            admin = hub.rights_competence if competence else hub.registry
+            return await change(admin.by(cli_actor()))
         finally:
             await hub.close()
 
@@ -137,6 +141,43 @@ def registry_revoke(
     nothing."""
     _on_registry(lambda admin: admin.delete("integration_right", (institution, capacity)))
     out.print(f"{institution} may no longer integrate persons as {capacity}")
+
+
+@registry_app.command("competent")
+def registry_competent(
+    right: str = typer.Argument(..., help="Code of a right the rules decide."),
+    capacity: str | None = typer.Option(
+        None, help="The institution holding the person in this capacity confirms."
+    ),
+    institution: str | None = typer.Option(
+        None, help="Or this one institution (enterprise number) confirms them all."
+    ),
+    legal_basis: str = typer.Option("", help="The law that assigns the right to it."),
+    remove: bool = typer.Option(
+        False, "--remove", help="End the competence: the right's next decisions go to nobody."
+    ),
+) -> None:
+    """Name (or, with --remove, end) the institution that confirms a right's decisions (the
+    registry's entry the rights engine reads at each decision; audited)."""
+    from ...domain.rights import Competence
+
+    if remove:
+        _on_competence(lambda admin: admin.delete(right))
+        out.print(f"{right}: no competent institution")
+        return
+    try:
+        competence = Competence(right, capacity, institution, legal_basis)
+    except Refusal as refusal:
+        fail(f"{refusal.code}: {refusal.message}", 2)
+    _on_competence(lambda admin: admin.put(competence))
+    out.print(
+        f"{right}: confirmed by " + (f"the holder as {capacity}" if capacity else f"{institution}")
+    )
+
+
+def _on_competence(change):
+    """Run one of the competence use cases against the store, as the admin API would."""
+    return _on_registry(change, competence=True)
 
 
 @registry_app.command("provider")

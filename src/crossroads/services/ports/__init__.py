@@ -34,7 +34,14 @@ from .mutations import Delivery, MutationStore
 from .operators import OperatorRepository
 from .push_queue import PushQueue
 from .registry import RegistryRepository
-from .rights import Extract, ExtractSource, Population, RightsRepository, Rules
+from .rights import (
+    CompetenceRepository,
+    Extract,
+    ExtractSource,
+    Population,
+    RightsRepository,
+    Rules,
+)
 from .statistics import (
     Coded,
     Columns,
@@ -54,6 +61,7 @@ __all__ = [
     "BatchWorker",
     "Coded",
     "Columns",
+    "CompetenceRepository",
     "DataReportStore",
     "DeclarationStore",
     "Delivery",

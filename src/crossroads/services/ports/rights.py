@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ...domain.rights import Decision, RuleOutcome, Situation
+from ...domain.rights import Competence, Decision, RuleOutcome, Situation
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,25 @@ class RightsRepository(abc.ABC):
     @abc.abstractmethod
     async def holders(self, right: str) -> set[bytes]:
         """The keys of the persons whose latest decision of `right` grants it (not refused)."""
+
+
+class CompetenceRepository(abc.ABC):
+    """The registry's competent institution per right (`Competence`), one entry per right."""
+
+    @abc.abstractmethod
+    async def get_competence(self, right: str) -> Competence | None: ...
+
+    @abc.abstractmethod
+    async def list_competences(self) -> list[Competence]:
+        """Every entry, by right code."""
+
+    @abc.abstractmethod
+    async def put_competence(self, competence: Competence) -> bool:
+        """Record (or replace) the right's entry; True when the right had none."""
+
+    @abc.abstractmethod
+    async def delete_competence(self, right: str) -> bool:
+        """Remove the right's entry; False when it had none."""
 
 
 @dataclass(frozen=True)
