@@ -75,8 +75,9 @@ class Settings(BaseSettings):
     four_eyes: bool = Field(
         False,
         description=(
-            "Four-eyes approval: a change to an authorization or an integration right through the "
-            "admin API becomes a proposal, applied when a different operator approves it."
+            "Four-eyes approval: a change to an authorization, an integration right or a right's "
+            "competent institution through the admin API becomes a proposal, applied when a "
+            "different operator approves it."
         ),
     )
     operator_oidc_issuer: str | None = Field(
