@@ -3,8 +3,10 @@ connection: one entry per right, replaced in place, removed once."""
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
+from crossroads.adapters.sql.migrate import _statements, available
 from crossroads.adapters.sql.store import open_store
 from crossroads.domain.rights import Competence
 
@@ -36,3 +38,31 @@ async def test_an_entry_is_created_replaced_listed_and_removed_once(competence):
     assert await competence.delete_competence("increased-reimbursement") is False
     assert await competence.get_competence("increased-reimbursement") is None
     assert await competence.list_competences() == [tariff]
+
+
+async def test_migration_0018_fills_the_rights_marts_columns_of_earlier_decisions(store_url):
+    """A decision stored before 0018 has neither column: the migration's UPDATE reads them from
+    its body, in each dialect's own JSON functions."""
+    store = await open_store(store_url)
+    try:
+        body = {
+            "origin": "non-take-up",
+            "facts": [{"name": "household_income", "value": 1.0}, {"name": "child", "value": True}],
+        }
+        for n, facts in enumerate((body["facts"], body["facts"][:1])):
+            async with store.db.transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO rights_decisions (id, seq, subject_key, subject, right_code,"
+                    " change, competent, status, decided_at_ms, body) VALUES (?, ?, ?, '', 'r',"
+                    " 'granted', NULL, 'pending', 0, ?)",
+                    (f"d{n}", n, bytes([n]) * 16, orjson.dumps({**body, "facts": facts}).decode()),
+                )
+        [(_, _, sql)] = [m for m in available(store.db.dialect) if m[0] == 18]
+        [update] = [s for s in _statements(sql) if s.startswith("UPDATE")]
+        async with store.db.transaction() as tx:
+            await tx.execute(update)
+        columns = await store.rights.statistics_columns()
+        assert columns["origin"] == ["non-take-up", "non-take-up"]
+        assert columns["age_group"] == ["child", None]  # no child fact: no age group
+    finally:
+        await store.close()

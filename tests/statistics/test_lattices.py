@@ -110,6 +110,24 @@ def test_the_stored_lattice_withstands_the_margin_attack():
     assert sum(1 for d in decided.values() if d.values is not None) >= 10
 
 
+def test_a_mart_with_a_status_dimension_reads_back_what_was_decided():
+    # jobs and rights have a dimension named "status", beside the cell's own status.
+    con = duckdb.connect(":memory:")
+    con.execute(
+        "CREATE TABLE mart_jobs (person VARCHAR, start_quarter VARCHAR, worker_type VARCHAR,"
+        " joint_committee VARCHAR, status VARCHAR)"
+    )
+    units = [(f"p{i}", "2025Q1", "STU", "200", "open" if i < 9 else "closed") for i in range(11)]
+    con.executemany("INSERT INTO mart_jobs VALUES (?, ?, ?, ?, ?)", units)
+    lattices.decide_all(con, "", {"jobs"}, THRESHOLD)
+    threshold, decided = lattices.read(con, MARTS["jobs"])
+    assert threshold == THRESHOLD
+    cells = lattices.cube(con, MARTS["jobs"], "mart_jobs", THRESHOLD)
+    assert decided == decide(cells, 4, THRESHOLD)
+    assert decided[("2025Q1", "STU", "200", "open")].values == (9,)
+    assert decided[("2025Q1", "STU", "200", "closed")].values is None  # 2 persons
+
+
 @pytest.fixture
 async def store(store_url):
     opened = await open_store(store_url)

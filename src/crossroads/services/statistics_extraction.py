@@ -23,7 +23,7 @@ from ..domain.audit import AuditRecord
 from ..domain.statistics.pseudonyms import Pseudonymiser
 from ..domain.subjects import SubjectHasher
 from .clock import Clock
-from .ports import AuditLog, Coded, Columns, StatisticsSource, Warehouse
+from .ports import AuditLog, Coded, Columns, RightsRepository, StatisticsSource, Warehouse
 
 # What may identify someone, as the source names it; none of these reaches the warehouse.
 IDENTIFYING = ("inss", "subject_key", "subject_hex", "employer")
@@ -62,11 +62,14 @@ class WarehouseExtraction:
         threshold: int,
         batch: int = 200_000,
         parquet: Path | None = None,
+        rights: RightsRepository | None = None,
     ) -> None:
         """`threshold`: the suppression threshold each mart's lattice is decided at when its
         marts are rebuilt (the analysts' Protection.threshold). `parquet`: the folder every
         extract and mart is written to as Parquet after each run (for engines beyond one
-        machine; docs/statistics.md), None for none."""
+        machine; docs/statistics.md), None for none. `rights`: the rights engine's decisions,
+        taken whole at each run like the directory (a decision's answer changes after it is
+        taken); None: the rights mart stays empty."""
         self._source = source
         self._warehouse = warehouse
         self._audit = audit
@@ -77,6 +80,7 @@ class WarehouseExtraction:
         self._threshold = threshold
         self._batch = batch
         self._parquet = parquet
+        self._rights = rights
 
     async def positions(self) -> dict[str, int]:
         """How far the marts the analysts read go in each stream (its own order: audit
@@ -128,6 +132,11 @@ class WarehouseExtraction:
         directory = self._pseudonymise(await self._source.directory(), memo)
         await self._warehouse.replace("directory", directory)
         report.records["directory"] = _length(directory["person"])
+        if self._rights is not None:
+            await self._record("rights", "extract", None, None, None)
+            decisions = self._pseudonymise(await self._rights.statistics_columns(), memo)
+            await self._warehouse.replace("rights", decisions)
+            report.records["rights"] = _length(decisions["person"])
         report.lattice_seconds = await self._warehouse.refresh(self._threshold)
         if self._parquet is not None:
             await self._warehouse.export(self._parquet)

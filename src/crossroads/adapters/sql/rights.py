@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from ...domain.rights import PENDING, REFUSED, Decision, Fact, RuleOutcome
-from ...services.ports import RightsRepository
+from ...services.ports import Columns, RightsRepository
 from .database import Database
 
 _COLUMNS = "body, status"
@@ -26,7 +26,8 @@ class SqlRights(RightsRepository):
         async with self._db.transaction() as tx:
             await tx.execute(
                 "INSERT INTO rights_decisions (id, seq, subject_key, subject, right_code, change,"
-                " competent, status, decided_at_ms, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " competent, status, decided_at_ms, body, origin, age_group)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     decision.id,
                     time.time_ns(),
@@ -38,6 +39,8 @@ class SqlRights(RightsRepository):
                     decision.status,
                     decision.decided_at_ms,
                     _body(decision),
+                    decision.origin,
+                    age_group(decision),
                 ),
             )
 
@@ -105,6 +108,30 @@ class SqlRights(RightsRepository):
             for key, (change, status) in latest.items()
             if change == "granted" and status != REFUSED
         }
+
+    async def statistics_columns(self) -> Columns:
+        # Every decision, as it stands (its answer changes after it is taken): a few columns,
+        # never the body; the subject by its key only, which the extraction pseudonymises.
+        rows = await self._db.fetchall(
+            "SELECT subject_key, right_code, change, status, origin, age_group, decided_at_ms"
+            " FROM rights_decisions ORDER BY seq"
+        )
+        names = ("subject_key", "right_code", "change", "status", "origin", "age_group")
+        columns: Columns = {name: [] for name in (*names, "decided_at_ms")}
+        for row in rows:
+            columns["subject_key"].append(bytes(row[0]))
+            for i, name in enumerate(names[1:], 1):
+                columns[name].append(row[i])
+            columns["decided_at_ms"].append(row[6])
+        return columns
+
+
+def age_group(decision: Decision) -> str | None:
+    """ "child" or "adult", as the decision's `child` fact says; None when it has none."""
+    for fact in decision.facts:
+        if fact.name == "child":
+            return "child" if fact.value else "adult"
+    return None
 
 
 def _body(decision: Decision) -> str:

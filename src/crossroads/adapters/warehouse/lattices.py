@@ -74,14 +74,16 @@ def cube(con: duckdb.DuckDBPyConnection, mart: Mart, table: str, threshold: int)
 def store(
     con: duckdb.DuckDBPyConnection, mart: Mart, schema: str, decided: dict[Key, Decided]
 ) -> None:
-    """Write the decision as `<schema>lattice_<mart>`: the key (NULL: summed), the status, and
-    the values (NULL when suppressed)."""
+    """Write the decision as `<schema>lattice_<mart>`: the key (NULL: summed), the cell's status
+    (`cell_status`), and the values (NULL when suppressed)."""
     cells = list(decided.values())
     columns: dict[str, Any] = {
         d: pyarrow.array([c.key[i] for c in cells], pyarrow.string())
         for i, d in enumerate(mart.dimensions)
     }
-    columns["status"] = pyarrow.array([c.status for c in cells], pyarrow.string())
+    # Not "status": a mart may have a dimension of that name (jobs, rights), which it would
+    # replace, and the stored lattice would lose that dimension's column.
+    columns["cell_status"] = pyarrow.array([c.status for c in cells], pyarrow.string())
     for j, name in enumerate(("units", *(m.name for m in mart.measures))):
         values = [None if c.values is None else c.values[j] for c in cells]
         columns[f"value_{name}"] = pyarrow.array(values, pyarrow.int64())

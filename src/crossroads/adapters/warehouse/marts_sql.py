@@ -55,6 +55,13 @@ BODIES = {
                greatest(coalesce(acked_at_ms, dead_at_ms) - published_at_ms, 0) AS delay_ms
         FROM deliveries
     """,
+    "rights": f"""
+        SELECT person, {_QUARTER_OF_MS.format(ms="decided_at_ms")} AS quarter,
+               coalesce(right_code, '-') AS right_code, coalesce(change, '-') AS change,
+               coalesce(origin, '-') AS origin, coalesce(status, '-') AS status,
+               coalesce(age_group, '-') AS age_group
+        FROM rights
+    """,
 }
 
 EXTRACTS = {
@@ -71,6 +78,8 @@ EXTRACTS = {
     " published_at_ms BIGINT, acked_at_ms BIGINT, dead_at_ms BIGINT, person VARCHAR",
     "directory": "person VARCHAR, institution VARCHAR, capacity VARCHAR, phase INTEGER,"
     " valid_from INTEGER, valid_to INTEGER",
+    "rights": "person VARCHAR, right_code VARCHAR, change VARCHAR, status VARCHAR,"
+    " origin VARCHAR, age_group VARCHAR, decided_at_ms BIGINT",
 }
 
 
@@ -82,6 +91,7 @@ SOURCES = {
     "directory": "directory",
     "exchanges": "exchanges",
     "deliveries": "deliveries",
+    "rights": "rights",
 }
 
 

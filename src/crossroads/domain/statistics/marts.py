@@ -5,8 +5,9 @@ that every protection knows whose records a figure is made of. Its dimensions fo
 lattice that analysts group by (services/statistics_queries.py): nothing else can be filtered
 on, which is what keeps a query set from isolating one person (docs/statistics.md).
 
-Rights (issue 21) get a mart here when that capability lands: its units are a person's rights
-per institution and period, its dimensions the right, the institution and the quarter.
+The rights mart counts the rights engine's decisions (docs/rights.md): a right granted or ended
+for a person, by quarter, right, what led to it (a change, or a non-take-up scan), the competent
+institution's answer and the person's age group.
 """
 
 from __future__ import annotations
@@ -96,6 +97,12 @@ MARTS: dict[str, Mart] = {
             "a mutation delivered (or given up) to one subscriber",
             ("month", "mutation_type", "institution", "state"),
             (Measure("delay_ms", 86_400_000, "milliseconds"),),
+        ),
+        Mart(
+            "rights",
+            "Rights granted and ended without asking",
+            "a right granted or ended for a person by the rights engine",
+            ("quarter", "right_code", "change", "origin", "status", "age_group"),
         ),
     )
 }

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from ...domain.rights import Competence, Decision, RuleOutcome, Situation
+from .statistics import Columns
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,12 @@ class RightsRepository(abc.ABC):
     @abc.abstractmethod
     async def recent(self, limit: int) -> list[Decision]:
         """Every institution's decisions, newest first (the operator's view)."""
+
+    @abc.abstractmethod
+    async def statistics_columns(self) -> Columns:
+        """Every decision as it stands, for the statistics warehouse, as columns: `subject_key`
+        (the person's key: never the identifier), `right_code`, `change`, `status`, `origin`,
+        `age_group` ("child" or "adult"), `decided_at_ms`."""
 
     @abc.abstractmethod
     async def holders(self, right: str) -> set[bytes]:

@@ -7,3 +7,16 @@ CREATE TABLE rights_competence (
     institution TEXT,
     legal_basis TEXT NOT NULL
 );
+
+-- Statistics (issue 20): what the warehouse's rights mart groups by, in columns, so that the
+-- extraction reads them without the decisions' bodies: what led to a decision (a change, or a
+-- non-take-up scan) and whether the person was a child (the decision's `child` fact).
+ALTER TABLE rights_decisions ADD COLUMN origin TEXT;
+ALTER TABLE rights_decisions ADD COLUMN age_group TEXT;
+UPDATE rights_decisions SET
+    origin = json_extract(body, '$.origin'),
+    age_group = (
+        SELECT CASE WHEN json_extract(fact.value, '$.value') THEN 'child' ELSE 'adult' END
+        FROM json_each(body, '$.facts') AS fact
+        WHERE json_extract(fact.value, '$.name') = 'child'
+    );
