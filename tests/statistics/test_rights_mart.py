@@ -58,7 +58,7 @@ async def seed_decisions(hub, subjects: list[str]) -> list[Decision]:
                 decided_at_ms=AT_MS,
                 origin=origin,
             )
-            await hub.store.rights.add(decision, hub.hasher.key(subject))
+            await hub.store.rights.add([decision], hub.hasher.key(subject))
             made.append(decision)
     return made
 

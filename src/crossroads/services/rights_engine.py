@@ -11,8 +11,10 @@ The competent institution then confirms or refuses it here; the answer is audite
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Sequence
+from datetime import date
 
 from ..domain.audit import AuditRecord
 from ..domain.callers import Caller
@@ -66,49 +68,64 @@ class RightsEngine:
         `origin` says what led to it (a change, or a non-take-up scan)."""
         subject = self._scheme.normalise_person(subject, "subject")
         today = self._clock.today()
-        read = await self.reader.read(subject)
-        [outcomes] = self.rules.decide([read.situation], today.replace(day=1))
         key = self._hasher.key(subject)
-        latest = await self._store.latest(key)
+        # The person's latest decisions are read while their facts are (no wait on PostgreSQL).
+        read, latest = await asyncio.gather(self.reader.read(subject), self._store.latest(key))
+        [outcomes] = self.rules.decide([read.situation], today.replace(day=1))
         made = []
         for outcome in outcomes:
             previous = latest.get(outcome.right)
             change = change_of(previous, outcome)
             if change is None:
                 continue
-            decision = Decision(
-                id=decision_id(key, outcome.right, change, previous),
-                subject=subject,
-                right=outcome.right,
-                change=change,
-                outcome=outcome,
-                facts=read.facts,
-                competent=await self.competent(outcome.right, read.holders),
-                decided_at_ms=self._clock.now_ms(),
-                origin=origin,
+            made.append(
+                Decision(
+                    id=decision_id(key, outcome.right, change, previous),
+                    subject=subject,
+                    right=outcome.right,
+                    change=change,
+                    outcome=outcome,
+                    facts=read.facts,
+                    competent=await self.competent(outcome.right, read.holders),
+                    decided_at_ms=self._clock.now_ms(),
+                    origin=origin,
+                )
             )
-            # Published first, then stored, under an id the same facts always give: after a
-            # failure in between, the next evaluation publishes a duplicate (accepted once) and
-            # stores the decision, rather than keep a decision nobody was told about.
-            await self._mutations.publish(
-                self.reader.caller,
-                mutation_type(change, decision.right),
-                {
-                    "id": decision.id,
-                    "subject": subject,
-                    "effective_date": today.replace(day=1).isoformat(),
-                    "payload": {
-                        "right": decision.right,
-                        "decision": decision.id,
-                        "rule_version": outcome.rule_version,
-                        "amount": outcome.amount,
-                        "competent_institution": decision.competent,
-                    },
-                },
-            )
-            await self._store.add(decision, key)
-            made.append(decision)
+        if not made:
+            return made
+        # Published first, then stored, under an id the same facts always give: after a
+        # failure in between, the next evaluation publishes a duplicate (accepted once) and
+        # stores the decision, rather than keep a decision nobody was told about. The rights
+        # that change together are published at once (their audit records share a flush) and
+        # stored in one transaction: each commit is a disk flush, most of a re-evaluation's time.
+        published = await asyncio.gather(
+            *(self._publish(decision, today) for decision in made), return_exceptions=True
+        )
+        told = [d for d, p in zip(made, published, strict=True) if not isinstance(p, BaseException)]
+        if told:
+            await self._store.add(told, key)
+        for failure in published:
+            if isinstance(failure, BaseException):
+                raise failure
         return made
+
+    async def _publish(self, decision: Decision, today: date) -> None:
+        await self._mutations.publish(
+            self.reader.caller,
+            mutation_type(decision.change, decision.right),
+            {
+                "id": decision.id,
+                "subject": decision.subject,
+                "effective_date": today.replace(day=1).isoformat(),
+                "payload": {
+                    "right": decision.right,
+                    "decision": decision.id,
+                    "rule_version": decision.outcome.rule_version,
+                    "amount": decision.outcome.amount,
+                    "competent_institution": decision.competent,
+                },
+            },
+        )
 
     async def competent(self, right: str, holders: Sequence[tuple[str, str]]) -> str | None:
         """The institution that confirms a decision: as the registry names it for the right now

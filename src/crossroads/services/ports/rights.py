@@ -48,7 +48,8 @@ class RightsRepository(abc.ABC):
     """The engine's decisions, newest last per person and right."""
 
     @abc.abstractmethod
-    async def add(self, decision: Decision, subject_key: bytes) -> None: ...
+    async def add(self, decisions: Sequence[Decision], subject_key: bytes) -> None:
+        """Store the decisions of one evaluation about one person, together."""
 
     @abc.abstractmethod
     async def get(self, decision_id: str) -> Decision | None: ...
