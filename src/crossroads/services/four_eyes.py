@@ -51,7 +51,8 @@ class FourEyes:
         enabled: bool,
         competence: CompetenceAdmin | None = None,
     ) -> None:
-        """`competence`: the rights' competent institutions, when the hub has a rights engine."""
+        """`competence`: the use cases of each right's competent institution (bootstrap always
+        gives them; without them, a change to one is refused as `not_found`)."""
         self._registry = registry
         self._competence = competence
         self._proposals = proposals
@@ -156,7 +157,7 @@ class FourEyes:
 
     def _competence_admin(self) -> CompetenceAdmin:
         if self._competence is None:
-            raise Refusal("not_found", "this hub has no rights engine (CROSSROADS_RIGHTS_ENGINE).")
+            raise Refusal("not_found", "this hub keeps no competent institutions of rights.")
         return self._competence
 
     async def _propose(
