@@ -32,8 +32,11 @@ Row = tuple[Any, ...]
 
 class Transaction(abc.ABC):
     @abc.abstractmethod
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run one statement; return the number of rows it changed."""
+    async def execute(
+        self, sql: str, params: Sequence[Any] = (), *, fresh_plan: bool = False
+    ) -> int:
+        """Run one statement; return the number of rows it changed. `fresh_plan`: as for
+        `Database.fetchall`."""
 
     @abc.abstractmethod
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
@@ -52,12 +55,25 @@ class Transaction(abc.ABC):
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
+    async def finish(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """Run the transaction's last statements; it commits after them. PostgreSQL sends them
+        and the COMMIT in one pipeline, so that a lock they take is held for the server's work
+        alone, not also for round trips to a hub process busy with other requests."""
+        for sql, params in statements:
+            await self.execute(sql, params)
+
 
 class Database(abc.ABC):
     dialect: str
 
     @abc.abstractmethod
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+    async def fetchall(
+        self, sql: str, params: Sequence[Any] = (), *, fresh_plan: bool = False
+    ) -> list[Row]:
+        """`fresh_plan`: PostgreSQL plans the statement for these parameters every time instead of
+        keeping a prepared, generic plan. For reads of tables that grow from empty while the hub
+        runs (the outbox, the mutations, the directory): psycopg prepares a statement after five
+        runs, and the generic plan made while the table was nearly empty scanned it whole later."""
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         rows = await self.fetchall(sql, params)
@@ -80,7 +96,9 @@ class _SQLiteTransaction(Transaction):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+    async def execute(
+        self, sql: str, params: Sequence[Any] = (), *, fresh_plan: bool = False
+    ) -> int:
         return self._conn.execute(sql, params).rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
@@ -99,7 +117,9 @@ class _SQLiteThreadTransaction(_SQLiteTransaction):
     """Each statement in a thread; the connection is still used by one caller at a time (the
     database's lock is held), and sqlite3 lets go of the GIL while SQLite works."""
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+    async def execute(
+        self, sql: str, params: Sequence[Any] = (), *, fresh_plan: bool = False
+    ) -> int:
         return await asyncio.to_thread(lambda: self._conn.execute(sql, params).rowcount)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
@@ -121,7 +141,9 @@ class SQLiteDatabase(Database):
         self.checkpointer = WalCheckpointer(self.path)
         self.checkpointer.start()
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    async def fetchall(
+        self, sql: str, params: Sequence[Any] = (), *, fresh_plan: bool = False
+    ) -> list[Row]:
         return self._reader.execute(sql, params).fetchall()
 
     @asynccontextmanager
@@ -148,7 +170,8 @@ class SQLiteDatabase(Database):
 
 @lru_cache(maxsize=512)
 def to_psycopg(sql: str) -> str:
-    # Our SQL never contains a literal '?' or '%', so the rewrite is a plain substitution.
+    # Our SQL never contains a literal '?' or '%' (only, in PostgreSQL's own statements, psycopg's
+    # `%b` for a binary parameter), so the rewrite is a plain substitution.
     return sql.replace("?", "%s")
 
 
@@ -161,10 +184,23 @@ class _PostgresTransaction(Transaction):
     def __init__(self, conn: Any, bound: float | None) -> None:
         self._conn = conn
         self._bound = bound
+        self.committed = False
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+    async def finish(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
         with watchdog(self._conn, self._bound):
-            cur = await self._conn.execute(to_psycopg(sql), params)
+            async with self._conn.pipeline():
+                for sql, params in statements:
+                    await self._conn.execute(to_psycopg(sql), params)
+                await self._conn.execute("COMMIT")
+        self.committed = True
+
+    async def execute(
+        self, sql: str, params: Sequence[Any] = (), *, fresh_plan: bool = False
+    ) -> int:
+        with watchdog(self._conn, self._bound):
+            cur = await self._conn.execute(
+                to_psycopg(sql), params, prepare=False if fresh_plan else None
+            )
         return cur.rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
@@ -250,7 +286,9 @@ class PostgresDatabase(Database):
                 raise StoreUnavailable() from exc
             raise
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    async def fetchall(
+        self, sql: str, params: Sequence[Any] = (), *, fresh_plan: bool = False
+    ) -> list[Row]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.statement_timeout
         tries = self.pool.max_size + 1  # enough to go through every pooled connection
@@ -259,7 +297,9 @@ class PostgresDatabase(Database):
             try:
                 async with self.connection() as conn:
                     with watchdog(conn, deadline - loop.time()):
-                        cur = await conn.execute(to_psycopg(sql), params)
+                        cur = await conn.execute(
+                            to_psycopg(sql), params, prepare=False if fresh_plan else None
+                        )
                         return await cur.fetchall()
             except StoreUnavailable as outage:
                 # A read changes nothing: after a connection the server dropped (its restart,
@@ -277,16 +317,18 @@ class PostgresDatabase(Database):
         async with self.connection() as conn:
             with watchdog(conn, bound):
                 await conn.execute("BEGIN")
+            tx = _PostgresTransaction(conn, bound)
             try:
-                yield _PostgresTransaction(conn, bound)
+                yield tx
             except BaseException:
                 # A broken connection cannot roll back; the pool then discards it, and the
                 # server rolls back the transaction of a session that went away.
                 with contextlib.suppress(Exception), watchdog(conn, bound):
                     await conn.execute("ROLLBACK")
                 raise
-            with watchdog(conn, bound):
-                await conn.execute("COMMIT")
+            if not tx.committed:  # (finish() committed in its pipeline)
+                with watchdog(conn, bound):
+                    await conn.execute("COMMIT")
 
     async def close(self) -> None:
         await self.pool.close()

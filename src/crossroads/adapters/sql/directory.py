@@ -9,6 +9,7 @@ from operator import itemgetter
 from ...domain.directory import Integration, IntegrationChange, Phase, periods_after
 from ...domain.periods import Period
 from ...services.ports import DirectoryRepository
+from .among import among
 from .coalesce import Coalescer
 from .database import Database, Row, Transaction
 
@@ -146,13 +147,12 @@ class SqlDirectory(DirectoryRepository):
     async def holders_of(self, subject_keys: list[bytes]) -> dict[bytes, list[Integration]]:
         found: dict[bytes, list[Integration]] = {}
         wanted = list(dict.fromkeys(subject_keys))
-        for at in range(0, len(wanted), _LOAD_BATCH):
-            group = wanted[at : at + _LOAD_BATCH]
+        for condition, values in among(self._db.dialect, "subject_key", wanted, "bytea"):
             rows = await self._db.fetchall(
-                f"SELECT {_COLUMNS} FROM integrations"
-                f" WHERE subject_key IN ({', '.join('?' for _ in group)})"
+                f"SELECT {_COLUMNS} FROM integrations WHERE {condition}"
                 " ORDER BY subject_key, institution, capacity, valid_from",
-                group,
+                values,
+                fresh_plan=True,  # the directory grows from empty by imports while the hub runs
             )
             for row in rows:
                 integration = _integration(row)
