@@ -159,6 +159,33 @@ async def test_concurrent_publications_of_one_id_store_it_once(store):
     assert len(await store.mutations.mailbox(FUND, "app", 0, 100)) == 1
 
 
+async def test_concurrent_batches_sharing_ids_in_opposite_orders_store_each_once(store):
+    # Two publishers' retries racing, each batch listing the shared ids in its own order: on
+    # PostgreSQL neither may wait for the other's rows while the other waits for its own (a
+    # deadlock the server would break by failing one), and each id is stored, with its deliveries,
+    # once.
+    await store.mutations.add_subscription(Subscription("s1", FUND, "app", "person.address", "A1"))
+    ids = [f"m{n:03}" for n in range(300)]
+    batches = [ids, ids[::-1], ids[100:] + ids[:100], ids[::2] + ids[1::2]]
+    sent = [batch for batch in batches for _ in range(2)]
+    outcomes = await asyncio.gather(
+        *(
+            store.mutations.publish_many([(mutation(i), b"d", [("s1", i.encode())]) for i in batch])
+            for batch in sent
+        )
+    )
+    stored = [
+        i
+        for batch, found in zip(sent, outcomes, strict=True)
+        for i, o in zip(batch, found, strict=True)
+        if o is None
+    ]
+    assert sorted(stored) == ids
+    assert all(o in (None, b"d") for found in outcomes for o in found)
+    box = await store.mutations.mailbox(FUND, "app", 0, 5000)
+    assert sorted(d.message for d in box) == [i.encode() for i in ids]
+
+
 async def test_a_batch_stores_its_new_ids_and_names_the_digest_of_the_others(store):
     await store.mutations.add_subscription(Subscription("s1", FUND, "app", "person.address", "A1"))
     assert await store.mutations.publish(mutation("old"), b"d-old", [("s1", b'{"n":0}')]) is None
