@@ -277,3 +277,22 @@ async def test_what_still_waits_is_what_a_relay_re_sends_to_a_stream_that_lost_i
     assert await store.mutations.undelivered([*pushed, 999_999]) == set(pushed[2:])
     await store.mutations.replay([pushed[1]])
     assert await store.mutations.undelivered(pushed[:2]) == {pushed[1]}
+
+
+async def test_long_lists_of_ids_and_seqs_are_read_and_closed_whole(store):
+    # 1,200 values: three `IN (…)` groups on SQLite, one array on PostgreSQL (sql/among.py).
+    await store.mutations.add_subscription(
+        Subscription("s1", FUND, "app", "person.address", "A1", "push", "https://fund/hook")
+    )
+    batch = [(mutation(f"m{n}"), b"d%d" % n, [("s1", b"{}")]) for n in range(1200)]
+    assert await store.mutations.publish_many(batch) == [None] * 1200
+    asked = [f"m{n}" for n in range(0, 1300, 2)]  # every other id, and 50 never published
+    assert await store.mutations.digests(NR, asked) == {
+        f"m{n}": b"d%d" % n for n in range(0, 1200, 2)
+    }
+    due = await store.mutations.due_pushes("s1", 10**15, 2000)
+    seqs = [d.seq for d in due]
+    assert len(seqs) == 1200
+    await store.mutations.delivered(seqs[:1100], 5)
+    assert await store.mutations.undelivered(seqs) == set(seqs[1100:])
+    assert [d.seq for d in await store.mutations.deliveries(seqs[::-1])] == seqs
