@@ -113,7 +113,9 @@ async def registry_page(
         data: dict = {"letters": await hub.mutations.dead_letters(1000)}
     else:
         template = "portal/operator/table.html"
-        data = {"table": TABLES[name], "rows": await rows_of(name, hub)}
+        after = request.query_params.get("after", "")
+        rows, next_after = await rows_of(name, hub, after)
+        data = {"table": TABLES[name], "rows": rows, "next_after": next_after}
     forms = await form_context(request, hub, actor, name, posted)
     return page(request, template, status, **operator_context(request, actor), **data, **forms)
 
