@@ -82,12 +82,8 @@ async def overview(request: Request) -> HTMLResponse:
             ready = True
         except Refusal:
             ready = False
-        queries = hub.registry_queries
         counts = {
-            "members": len(await queries.institutions()),
-            "applications": len(await queries.applications()),
-            "services": len(await queries.services()),
-            "authorizations": len(await queries.authorizations()),
+            **await hub.registry_queries.counts(),
             "dead_letters": len(await hub.mutations.dead_letters(1000)),
         }
         return {
