@@ -37,8 +37,16 @@ async def test_signing_in_lands_on_the_overview_with_health_and_throughput_chart
     await browser.aclose()
 
 
-async def test_the_overview_counts_what_the_registry_lists(operators_demo):
-    demo = operators_demo
+@pytest.fixture
+async def demo_on_each_store(tmp_path, store_url):
+    demo = await start_demo_hub(tmp_path, store_url, persons=20, demo=True)
+    yield demo
+    await demo.http.aclose()
+    await demo.hub.close()
+
+
+async def test_the_overview_counts_what_the_registry_lists(demo_on_each_store):
+    demo = demo_on_each_store
     await register(demo, "person:olga", "read-only")
     browser, _ = await signed_in(demo, "olga")
     queries = demo.hub.registry_queries
