@@ -18,6 +18,7 @@ from .adapters.federation_folder import FederationFolder
 from .adapters.federation_jose import JoseFederation
 from .adapters.head_targets import DirectoryTarget, WitnessTarget
 from .adapters.identifier_seal import IdentifierSeal
+from .adapters.in_process_sources import InProcessSources
 from .adapters.jetstream import JetStreamPushQueue
 from .adapters.key_folder import NoHubKey
 from .adapters.keys import HubKeys
@@ -134,6 +135,7 @@ class Hub:
     publisher: HeadPublisher
     history: ConsultationHistory
     personal_data: PersonalData  # the citizen's own data, through the hub
+    own_sources: InProcessSources  # the hub's own sources, for personal_data in the process
     identifier_seal: IdentifierSeal  # the citizen's identifier, sealed in their session
     data_reports: DataReports  # citizens' reports of wrong data, for their sources
     declarations: DeclarationService
@@ -383,19 +385,26 @@ async def bootstrap(
     )
     deferred_audit = DeferredAudit(store.audit)
     federation = federation_of(settings, keys, cache, clock)
-    exchange = ExchangeService(
-        store.registry,
-        store.directory,
-        store.audit,
-        providers,
-        keys,
-        clock,
-        scheme,
-        hasher,
-        cache,
-        deferred_audit,
-        federation.peer_institution if federation else lambda number: None,
-    )
+
+    def exchange_through(client: ProviderClient) -> ExchangeService:
+        return ExchangeService(
+            store.registry,
+            store.directory,
+            store.audit,
+            client,
+            keys,
+            clock,
+            scheme,
+            hasher,
+            cache,
+            deferred_audit,
+            federation.peer_institution if federation else lambda number: None,
+        )
+
+    exchange = exchange_through(providers)
+    # The citizen's data page asks the hub's own sources in the process (the app mounts them at
+    # start-up: entrypoints/api/app.py), the same exchange around it; every other one by HTTP.
+    own_sources = InProcessSources(providers, settings.provider_read_timeout)
     warehouse = DuckDbWarehouse(settings.warehouse_path or settings.data_dir / "warehouse.duckdb")
     statistics = StatisticsQueries(
         warehouse,
@@ -490,7 +499,10 @@ async def bootstrap(
         archive=AuditArchive(store.transparency, keys.jwks, clock),
         publisher=publisher,
         history=ConsultationHistory(store.transparency, proofs, cache, store.mutations),
-        personal_data=PersonalData(exchange, cache, clock, settings.own_access_institution),
+        personal_data=PersonalData(
+            exchange_through(own_sources), cache, clock, settings.own_access_institution
+        ),
+        own_sources=own_sources,
         identifier_seal=IdentifierSeal(loaded.session_secret),
         data_reports=DataReports(store.data_reports, exchange, store.audit, clock, hasher),
         citizen_signin=signin,

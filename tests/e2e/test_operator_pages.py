@@ -37,6 +37,33 @@ async def test_signing_in_lands_on_the_overview_with_health_and_throughput_chart
     await browser.aclose()
 
 
+@pytest.fixture
+async def demo_on_each_store(tmp_path, store_url):
+    demo = await start_demo_hub(tmp_path, store_url, persons=20, demo=True)
+    yield demo
+    await demo.http.aclose()
+    await demo.hub.close()
+
+
+async def test_the_overview_counts_what_the_registry_lists(demo_on_each_store):
+    demo = demo_on_each_store
+    await register(demo, "person:olga", "read-only")
+    browser, _ = await signed_in(demo, "olga")
+    queries = demo.hub.registry_queries
+    expected = {
+        "members": len(await queries.institutions()),
+        "applications": len(await queries.applications()),
+        "services": len(await queries.services()),
+        "authorizations": len(await queries.authorizations()),
+    }
+    assert await queries.counts() == expected and min(expected.values()) > 0
+    page = (await browser.get("/operator/?lang=en")).text
+    counts = page.split('id="counts"')[1].split("</ul>")[0]
+    for name, count in expected.items():
+        assert f'href="/operator/{name}">' in counts and f": {count}</li>" in counts, name
+    await browser.aclose()
+
+
 async def test_every_registry_page_lists_what_the_registry_holds(operators_demo):
     demo = operators_demo
     await register(demo, "person:olga", "read-only")

@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import base64
 
+import orjson
 import pytest
 
+from crossroads.adapters.in_process_sources import InProcessSources
 from crossroads.demo import country, own_access
 from crossroads.demo.employers import employed
+from crossroads.entrypoints.api.declarations_source import MOUNT, source_app
+from crossroads.services.ports import ProviderClient, ProviderReply
+from crossroads.services.signed_call import ask_signed
 
 from ..conftest import start_demo_hub
 from .portal_browsing import SAME_ORIGIN, browser, csrf_of, sign_in
@@ -134,3 +139,40 @@ async def test_a_report_of_wrong_data_reaches_the_source_that_holds_it_and_its_a
         assert closed.status_code == 204
         answered = await client.get("/citizen/data?lang=en")
         assert "Corrected: your new address is recorded." in answered.text
+
+
+class Recorded(ProviderClient):
+    """The client every other address goes to: what reached it."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> ProviderReply:
+        self.urls.append(url)
+        return ProviderReply(200, b"{}", "application/json")
+
+
+async def test_the_hubs_own_source_is_asked_in_the_process_and_still_checks_the_signature(
+    portal_demo,
+):
+    hub = portal_demo.hub
+    fallback = Recorded()
+    sources = InProcessSources(fallback, 5)
+    sources.mount(hub.settings.issuer + MOUNT, source_app(hub))
+    url = f"{hub.settings.issuer}{MOUNT}/services/dimona.periods/1"
+    body = orjson.dumps({"subject": ME})
+    answer = await ask_signed(sources, hub.keys, hub.clock, url, body, "r-1", "the source")
+    assert answer["periods"], answer  # the employed citizen's periods, from the source itself
+    signed_elsewhere = await sources.post(
+        url,
+        body,
+        {"X-Crossroads-Signature": hub.keys.sign_detached(body, {"aud": url + "x", "rid": "r"})},
+    )
+    assert signed_elsewhere.status == 401
+    assert orjson.loads(signed_elsewhere.body)["code"] == "unauthenticated"
+    unsigned = await sources.post(url, body, {})
+    assert unsigned.status == 401
+    assert fallback.urls == []
+    other = "http://provider.test:9000/services/person.identity/1"
+    await sources.post(other, body, {})
+    assert fallback.urls == [other]

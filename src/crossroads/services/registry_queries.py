@@ -57,6 +57,10 @@ class RegistryQueries:
             f"application {institution}:{code}",
         )
 
+    async def counts(self) -> dict[str, int]:
+        """{"members", "applications", "services", "authorizations"}: how many of each."""
+        return await self._registry.counts()
+
     async def capacities(self) -> list[Capacity]:
         return await self._registry.list_capacities()
 

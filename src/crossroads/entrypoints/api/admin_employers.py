@@ -54,11 +54,11 @@ def _mandate_out(mandate: Mandate) -> dict:
     }
 
 
-def _mandate_cursor(mandate: Mandate) -> str:
+def mandate_cursor(mandate: Mandate) -> str:
     return f"{mandate.office}/{mandate.employer}/{mandate.valid_from.isoformat()}"
 
 
-def _parse_mandate_cursor(cursor: str) -> tuple[str, str, date]:
+def parse_mandate_cursor(cursor: str) -> tuple[str, str, date]:
     office, _, rest = cursor.partition("/")
     employer, _, day = rest.partition("/")
     try:
@@ -146,9 +146,9 @@ async def list_mandates(
     limit: int = LIMIT,
 ) -> dict:
     mandates = await queries.mandates(
-        office, employer, _parse_mandate_cursor(after) if after else None, limit
+        office, employer, parse_mandate_cursor(after) if after else None, limit
     )
     return {
         "mandates": [_mandate_out(m) for m in mandates],
-        "next_after": _mandate_cursor(mandates[-1]) if mandates else after,
+        "next_after": mandate_cursor(mandates[-1]) if mandates else after,
     }

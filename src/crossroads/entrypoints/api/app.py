@@ -39,7 +39,9 @@ from . import (
     institution_pages,
     mutations,
     operator_actions,
+    operator_catalogue_actions,
     operator_pages,
+    operator_register_actions,
     operator_session,
     ops,
     portal,
@@ -56,7 +58,7 @@ from . import (
     xroad,
 )
 from .access_log import AccessLog
-from .declarations_source import MOUNT, LazySource
+from .declarations_source import MOUNT, LazySource, source_app
 from .direct import DirectRoute
 from .form_upload import FORM_OVERHEAD_BYTES
 from .process_metrics import keep_sampling
@@ -131,6 +133,12 @@ class BodyLimit:
 Build = Callable[[Settings, Clock | None], Awaitable[Hub]]
 
 
+def serve_own_sources(hub: Hub) -> None:
+    """The declarations source this app serves at MOUNT, for the citizen's data page to ask in
+    the process (adapters/in_process_sources.py) where the registry names it: at this address."""
+    hub.own_sources.mount(hub.settings.issuer + MOUNT, source_app(hub))
+
+
 def create_app(
     settings: Settings,
     clock: Clock | None = None,
@@ -146,6 +154,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.hub = hub or await build(settings, clock)
+        serve_own_sources(app.state.hub)
         # Everything built at start-up lives as long as the process: move it out of the cyclic
         # collector's sight, so that full collections stay short and rare under load.
         gc.freeze()
@@ -250,6 +259,8 @@ def create_app(
         portal_signin,
         operator_pages,
         operator_actions,
+        operator_catalogue_actions,
+        operator_register_actions,
         proposal_pages,
         institution_pages,
         audit,
@@ -316,6 +327,7 @@ def create_app(
         app.add_middleware(ServerSpans)
     if hub is not None:  # a hub built by the caller (tests, the demo) serves without a lifespan
         app.state.hub = hub
+        serve_own_sources(hub)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

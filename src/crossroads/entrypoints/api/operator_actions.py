@@ -69,7 +69,7 @@ async def signed_in_actor(request: Request) -> Actor:
     return actor
 
 
-async def _act(request: Request, page: str, form_id: str, change: Change) -> Response:
+async def act(request: Request, page: str, form_id: str, change: Change) -> Response:
     actor = await signed_in_actor(request)
     values = await checked_form(request, hub_of(request).settings.issuer)
     form = FORM_BY_ID[form_id]
@@ -91,16 +91,18 @@ async def _act(request: Request, page: str, form_id: str, change: Change) -> Res
     return RedirectResponse(f"/operator/{page}", status_code=303)
 
 
-def _outcome(outcome: object) -> Notice:
+def outcome_notice(outcome: object) -> Notice:
     """The notice for a change four eyes may have turned into a proposal."""
     if isinstance(outcome, Proposal):
         return PROPOSED, {"id": outcome.id}
     return SAVED, {}
 
 
-def _route(path: str, page: str, form_id: str, change: Change) -> None:
+def add_form_route(router: APIRouter, path: str, page: str, form_id: str, change: Change) -> None:
+    """POST `path` (under the router's /operator): the form `form_id`, sent back to `page`."""
+
     async def route(request: Request) -> Response:
-        return await _act(request, page, form_id, change)
+        return await act(request, page, form_id, change)
 
     route.__name__ = f"operator_{form_id.replace('-', '_')}"
     router.add_api_route(path, route, methods=["POST"])
@@ -202,7 +204,7 @@ async def put_authorization(request: Request, actor: Actor, form: dict[str, str]
         valid_to=optional_day(form, "valid_to"),
         accepts_provisional=checked(form, "accepts_provisional"),
     )
-    return _outcome(await hub_of(request).four_eyes.put(authorization, actor))
+    return outcome_notice(await hub_of(request).four_eyes.put(authorization, actor))
 
 
 async def end_authorization(request: Request, actor: Actor, form: dict[str, str]) -> Notice:
@@ -210,20 +212,22 @@ async def end_authorization(request: Request, actor: Actor, form: dict[str, str]
     last_day = day(form, "valid_to")
     authorization = await hub.registry_queries.authorization(text(form, "reference"))
     ended = replace(authorization, valid_to=last_day)
-    return _outcome(await hub.four_eyes.put(ended, actor))
+    return outcome_notice(await hub.four_eyes.put(ended, actor))
 
 
 async def put_right(request: Request, actor: Actor, form: dict[str, str]) -> Notice:
     right = IntegrationRight(
         text(form, "institution"), text(form, "capacity"), text(form, "legal_basis", False)
     )
-    return _outcome(await hub_of(request).four_eyes.put(right, actor))
+    return outcome_notice(await hub_of(request).four_eyes.put(right, actor))
 
 
 async def withdraw_right(request: Request, actor: Actor, form: dict[str, str]) -> Notice:
     institution, _, capacity = text(form, "right").partition("/")
     four_eyes = hub_of(request).four_eyes
-    return _outcome(await four_eyes.delete("integration_right", (institution, capacity), actor))
+    return outcome_notice(
+        await four_eyes.delete("integration_right", (institution, capacity), actor)
+    )
 
 
 # Mutation types and dead letters: the mutation service ---------------------------------------
@@ -280,4 +284,4 @@ for _path, _page, _form, _change in (
     ("/dead-letters/replay", "dead-letters", "replay", replay),
     ("/dead-letters/drop", "dead-letters", "drop", drop),
 ):
-    _route(_path, _page, _form, _change)
+    add_form_route(router, _path, _page, _form, _change)

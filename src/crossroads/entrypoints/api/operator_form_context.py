@@ -71,6 +71,20 @@ async def _options(hub: Hub, wanted: set[str]) -> dict[str, list[tuple[str, str]
             (f"{r.institution}/{r.capacity}", f"{r.institution} / {r.capacity}")
             for r in await queries.integration_rights()
         ]
+    if wanted & {"service-versions", "routed-services"}:
+        services = await queries.services()
+        options["service-versions"] = [
+            (f"{s.code}/{s.version}", f"{s.code} {s.version} ({s.name})") for s in services
+        ]
+        routed = {s.code: s.name for s in services if s.routed_capacity}
+        options["routed-services"] = [(c, f"{c} ({n})") for c, n in sorted(routed.items())]
+    if "routed-providers" in wanted:
+        options["routed-providers"] = [
+            (f"{p.service}/{p.institution}", f"{p.service} / {p.institution}")
+            for p in await queries.routed_providers()
+        ]
+    if "operators" in wanted:
+        options["operators"] = [(o.id, o.id) for o in await hub.operators.list()]
     if "services" in wanted:
         codes = {s.code: s.name for s in await queries.services()}
         codes.update({t.code: t.name for t in await queries.mutation_types()})

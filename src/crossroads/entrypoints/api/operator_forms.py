@@ -11,41 +11,19 @@ refusal adds its precise English sentence under a translated one chosen by its c
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from ...domain.errors import Refusal
-from ...domain.operators import Permission
 from ...templates.i18n import N_
-
-
-@dataclass(frozen=True)
-class Field:
-    name: str
-    label: str
-    kind: str = "text"  # text, date, textarea, select, checkbox
-    required: bool = False
-    options: str = ""  # for a select: the name of the option list the page loads
-    hint: str = ""
-    default: str = ""  # what a new form holds
-
-
-@dataclass(frozen=True)
-class Form:
-    id: str
-    title: str
-    action: str
-    fields: tuple[Field, ...]
-    submit: str
-    permission: Permission = Permission.EDIT
-
+from .operator_catalogue_forms import CATALOGUE_FORMS
+from .operator_form_model import INSTITUTION as _INSTITUTION
+from .operator_form_model import LEGAL_BASIS as _LEGAL_BASIS
+from .operator_form_model import LIST_HINT as _LIST_HINT
+from .operator_form_model import Field, Form
+from .operator_register_forms import REGISTER_FORMS
 
 _SERVICE_OR_CHANGE = N_("Service or change")
-_LEGAL_BASIS = N_("Legal basis")
-_INSTITUTION = N_("Institution")
-_LIST_HINT = N_("Separated by commas.")
-
 # The forms of each registry page (operator_tables.TABLES), in the order the page shows them.
 FORMS: dict[str, tuple[Form, ...]] = {
     "members": (
@@ -205,6 +183,8 @@ FORMS: dict[str, tuple[Form, ...]] = {
             N_("Drop them for good"),
         ),
     ),
+    **CATALOGUE_FORMS,
+    **REGISTER_FORMS,
 }
 FORM_BY_ID = {form.id: form for forms in FORMS.values() for form in forms}
 
@@ -313,4 +293,6 @@ def field_errors(form: Form, error: FormError | Refusal) -> dict[str, dict[str, 
 ALIASES = {
     ("register-key", "jwks"): "jwk",
     ("remove-member", "institution"): "enterprise_number",
+    ("add-operator", "id"): "operator_id",
+    ("add-routed-provider", "provider"): "institution",
 }

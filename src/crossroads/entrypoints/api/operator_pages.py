@@ -82,12 +82,8 @@ async def overview(request: Request) -> HTMLResponse:
             ready = True
         except Refusal:
             ready = False
-        queries = hub.registry_queries
         counts = {
-            "members": len(await queries.institutions()),
-            "applications": len(await queries.applications()),
-            "services": len(await queries.services()),
-            "authorizations": len(await queries.authorizations()),
+            **await hub.registry_queries.counts(),
             "dead_letters": len(await hub.mutations.dead_letters(1000)),
         }
         return {
@@ -113,7 +109,9 @@ async def registry_page(
         data: dict = {"letters": await hub.mutations.dead_letters(1000)}
     else:
         template = "portal/operator/table.html"
-        data = {"table": TABLES[name], "rows": await rows_of(name, hub)}
+        after = request.query_params.get("after", "")
+        rows, next_after = await rows_of(name, hub, after)
+        data = {"table": TABLES[name], "rows": rows, "next_after": next_after}
     forms = await form_context(request, hub, actor, name, posted)
     return page(request, template, status, **operator_context(request, actor), **data, **forms)
 

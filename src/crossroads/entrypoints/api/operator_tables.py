@@ -10,28 +10,15 @@ scrolling region, checked once by axe-core.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from ...bootstrap import Hub
 from ...domain.registry import Authorization
 from ...templates.i18n import N_
+from .operator_register_tables import REGISTER_ROWS, REGISTER_TABLES
+from .operator_table_model import Column, Table
 from .purposes import purpose_label
-
-
-@dataclass(frozen=True)
-class Column:
-    label: str
-    kind: str = "text"  # text, code, codes, validity, yesno, purpose
-
-
-@dataclass(frozen=True)
-class Table:
-    title: str
-    intro: str
-    columns: tuple[Column, ...]
-    empty: str
 
 
 def valid_on(authorization: Authorization, today: date) -> bool:
@@ -84,6 +71,15 @@ TABLES: dict[str, Table] = {
         ),
         N_("No service is registered yet."),
     ),
+    "routed-providers": Table(
+        N_("Routed providers"),
+        N_(
+            "The institutions a routed service's requests may be sent to, for the persons the "
+            "reference directory says they hold in the service's capacity."
+        ),
+        (Column(N_("Service"), "code"), Column(N_("Institution"))),
+        N_("No provider of a routed service is registered yet."),
+    ),
     "capacities": Table(
         N_("Capacities"),
         N_("The roles in which an institution holds a person in the reference directory."),
@@ -130,11 +126,16 @@ TABLES: dict[str, Table] = {
         ),
         N_("No mutation type is registered yet."),
     ),
+    **REGISTER_TABLES,
 }
 
 
-async def rows_of(name: str, hub: Hub) -> list[list[Any]]:
-    return await _ROWS[name](hub)
+async def rows_of(name: str, hub: Hub, after: str = "") -> tuple[list[list[Any]], str | None]:
+    """The table's rows, and where its next page starts (`after`), or None: the last page.
+    Only the employers' register and the mandates come a page at a time."""
+    if name in REGISTER_ROWS:
+        return await REGISTER_ROWS[name](hub, after)
+    return await _ROWS[name](hub), None
 
 
 async def _names(hub: Hub) -> dict[str, str]:
@@ -187,6 +188,14 @@ async def _services(hub: Hub) -> list[list[Any]]:
     ]
 
 
+async def _routed_providers(hub: Hub) -> list[list[Any]]:
+    names = await _names(hub)
+    return [
+        [p.service, names.get(p.institution, p.institution)]
+        for p in await hub.registry_queries.routed_providers()
+    ]
+
+
 async def _capacities(hub: Hub) -> list[list[Any]]:
     return [[c.code, c.name] for c in await hub.registry_queries.capacities()]
 
@@ -229,6 +238,7 @@ _ROWS: dict[str, Callable[[Hub], Awaitable[list[list[Any]]]]] = {
     "members": _members,
     "applications": _applications,
     "services": _services,
+    "routed-providers": _routed_providers,
     "capacities": _capacities,
     "authorizations": _authorizations,
     "integration-rights": _integration_rights,

@@ -42,12 +42,16 @@ OPERATOR_PAGES = (
     ("/operator/members", N_("Members")),
     ("/operator/applications", N_("Applications and keys")),
     ("/operator/services", N_("Services")),
+    ("/operator/routed-providers", N_("Routed providers")),
     ("/operator/capacities", N_("Capacities")),
     ("/operator/authorizations", N_("Authorizations")),
     ("/operator/integration-rights", N_("Integration rights")),
     ("/operator/mutation-types", N_("Mutation types")),
+    ("/operator/employers", N_("Employers")),
+    ("/operator/mandates", N_("Mandates")),
     ("/operator/dead-letters", N_("Dead letters")),
     ("/operator/proposals", N_("Four eyes")),
+    ("/operator/operators", N_("Operators")),
     ("/operator/audit", N_("Audit log")),
 )
 

@@ -92,3 +92,13 @@ class RegistryRepository(abc.ABC):
     async def delete(self, kind: str, key: tuple[str, ...]) -> bool:
         """Delete an institution, application, capacity, service, authorization, integration right
         (institution, capacity) or routed provider (service, institution) by its key."""
+
+    # Optional to override: a store that counts without reading the rows (SqlRegistry does).
+    async def counts(self) -> dict[str, int]:
+        """How many members, applications, services and authorizations the registry holds."""
+        return {
+            "members": len(await self.list_institutions()),
+            "applications": len(await self.list_applications()),
+            "services": len(await self.list_services()),
+            "authorizations": len(await self.find_authorizations()),
+        }
