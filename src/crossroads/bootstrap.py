@@ -62,6 +62,7 @@ from .services.federation import Federation
 from .services.four_eyes import FourEyes
 from .services.head_publisher import HeadPublisher, HeadTarget
 from .services.hub_status import HubStatus
+from .services.identifier_links import IdentifierLinks
 from .services.information_model import InformationModel
 from .services.initial_sync import InitialSync
 from .services.log_auditor import LogAuditor
@@ -162,6 +163,7 @@ class Hub:
     non_take_up: NonTakeUp | None = None
     federation: Federation | None = None  # None: CROSSROADS_FEDERATION_INSTANCE is unset
     peer_mutations: PeerMutations | None = None  # with federation
+    identifier_links: IdentifierLinks | None = None  # with federation
     # The demo's development identity provider, set by the demo's own wiring (demo/wiring.py);
     # production never builds one. Typed loosely so that production never imports the demo.
     dev_idp: Any = None
@@ -385,6 +387,11 @@ async def bootstrap(
     )
     deferred_audit = DeferredAudit(store.audit)
     federation = federation_of(settings, keys, cache, clock)
+    links = (
+        IdentifierLinks(store.identifier_links, federation, store.audit, clock, scheme, hasher)
+        if federation
+        else None
+    )
 
     def exchange_through(client: ProviderClient) -> ExchangeService:
         return ExchangeService(
@@ -399,6 +406,7 @@ async def bootstrap(
             cache,
             deferred_audit,
             federation.peer_institution if federation else lambda number: None,
+            links,
         )
 
     exchange = exchange_through(providers)
@@ -480,7 +488,8 @@ async def bootstrap(
         directory=directory,
         exchange=exchange,
         federation=federation,
-        peer_mutations=PeerMutations(federation, mutations) if federation else None,
+        peer_mutations=PeerMutations(federation, mutations, links) if federation else None,
+        identifier_links=links,
         deferred_audit=deferred_audit,
         mutations=mutations,
         initial_sync=InitialSync(
@@ -608,6 +617,7 @@ def federation_of(
         clock,
         lifetime_seconds=settings.federation_document_seconds,
         refresh_seconds=settings.federation_refresh_seconds,
+        scheme=settings.country,
     )
 
 

@@ -3,8 +3,8 @@
 
 - `DATA_DIR/federation/offer.json`: `{"members": [numbers], "services": [codes]}`, what this
   hub offers its peers;
-- `DATA_DIR/federation/peers/INSTANCE.json`: `{"instance", "url", "jwks", "institution"}`, one
-  per pinned peer.
+- `DATA_DIR/federation/peers/INSTANCE.json`: `{"instance", "url", "jwks", "institution",
+  "identifier_authority"}`, one per pinned peer.
 
 Each file is written whole beside the old one and renamed over it (as the key folder does), and
 read again when its modification time changes (looked at once a second at most), so that every
@@ -70,6 +70,7 @@ class FederationFolder(FederationConfig):
                 url=str(data["url"]).rstrip("/"),
                 jwks=data["jwks"],
                 institution=data.get("institution"),
+                identifier_authority=data.get("identifier_authority"),
             )
             pins[pin.instance] = pin
         self._peers = (stamps, pins)
@@ -90,6 +91,7 @@ class FederationFolder(FederationConfig):
                 "url": pin.url.rstrip("/"),
                 "jwks": pin.jwks,
                 "institution": pin.institution,
+                "identifier_authority": pin.identifier_authority,
             },
         )
         return path

@@ -222,6 +222,18 @@ _CODES = [
         "document does not list the asking member, or this hub does not offer the service.",
     ),
     ErrorCode(
+        "no_identifier_link",
+        404,
+        "No identifier link with the peer hub is recorded for this person: the exchange or "
+        "mutation cannot name the person in the other hub's scheme.",
+    ),
+    ErrorCode(
+        "not_identifier_authority",
+        403,
+        "Only the institution the operator designated as identifier authority for that peer hub "
+        "records or withdraws its identifier links.",
+    ),
+    ErrorCode(
         "invalid_tree_head",
         422,
         "Witness: the tree head or its consistency proof does not verify (signature, form, or "

@@ -41,6 +41,10 @@ class PeerPin:
     url: str
     jwks: dict[str, Any]
     institution: str | None = None
+    # The institution of this hub that records identifier links with the peer
+    # (domain/identifier_links.py); None: the two hubs share one identifier scheme, and a person
+    # crosses the border under the same identifier.
+    identifier_authority: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class FederationDocument:
     jwks: dict[str, Any]
     members: frozenset[str]
     services: tuple[dict[str, Any], ...] = field(default=())
+    scheme: str | None = None  # the country whose identifier scheme the peer keeps, if declared
 
 
 def check_instance(value: object) -> str:
@@ -96,6 +101,7 @@ def read_document(claims: dict[str, Any], now: float, expected: PeerPin) -> Fede
         jwks=jwks,
         members=frozenset(str(m) for m in members),
         services=tuple(s for s in services if isinstance(s, dict)),
+        scheme=claims["scheme"] if isinstance(claims.get("scheme"), str) else None,
     )
 
 

@@ -23,6 +23,7 @@ from ..domain.audit import AuditRecord
 from ..domain.callers import Caller
 from ..domain.directory import Integration, check_access
 from ..domain.errors import Refusal
+from ..domain.identifier_links import IDENTIFIERS_SERVICE
 from ..domain.identifiers import IdentifierScheme
 from ..domain.minimisation import minimise, path_tree
 from ..domain.own_access import check_own_access
@@ -39,6 +40,7 @@ from ..domain.registry import (
 from ..domain.subjects import SubjectHasher
 from .clock import Clock
 from .deferred_audit import DeferredAudit
+from .identifier_links import IdentifierLinks
 from .ports import (
     AuditLog,
     DirectoryRepository,
@@ -111,10 +113,12 @@ class ExchangeService:
         cache: RegistryCache,
         deferred: DeferredAudit,
         peer_of: Callable[[str], str | None] = lambda number: None,
+        links: IdentifierLinks | None = None,
     ) -> None:
         """`deferred` keeps the records of exchanges answered `not_ready` during an outage of
         the store, until it is back. `peer_of` names the peer hub (its instance) that an
-        institution of the registry stands for, when it is one (services/federation.py)."""
+        institution of the registry stands for, when it is one (services/federation.py);
+        `links` the identifier links with peers that keep another scheme (None: not federated)."""
         self._registry = registry
         self._directory = directory
         self._audit = audit
@@ -126,6 +130,7 @@ class ExchangeService:
         self._cache = cache
         self._deferred = deferred
         self._peer_of = peer_of
+        self._links = links
 
     async def handle(self, request: ExchangeRequest) -> ExchangeResult:
         return await self._audited(request, self._exchange)
@@ -145,6 +150,11 @@ class ExchangeService:
         key = self._hasher.key(self._scheme.normalise_person(subject, "subject"))
         found = await self._resolve(service, key, Period.day(self._clock.today()))
         return [f.provider if isinstance(f, ProviderAnswer) else f.enterprise_number for f in found]
+
+    async def identifier_link(self, request: ExchangeRequest) -> ExchangeResult:
+        """The identifier a peer hub (`parameters["peer"]`) knows the subject by: the built-in
+        service `federation.identifiers`, authorized and audited as any exchange."""
+        return await self._audited(request, self._identifier)
 
     async def holders(self, request: ExchangeRequest) -> ExchangeResult:
         """Who holds a file on the subject: the built-in service `directory.holders`."""
@@ -276,24 +286,27 @@ class ExchangeService:
         if peers:
             trace["peers"] = peers
         crossing = {"capacities": trace.get("capacities", [])} if peers else {}
-        body = orjson.dumps(
-            {
-                "request_id": request_id,
-                "service": service.code,
-                "version": service.version,
-                "subject": subject,
-                "purpose": request.purpose,
-                "authorization": authorization.reference,
-                "legal_basis": authorization.legal_basis,
-                "consumer": request.caller.institution,
-                "user_id": request.user_id,
-                "period": period.as_dict(),
-                "parameters": request.parameters,
-                **crossing,
-            }
-        )
+        sent = await self._crossing_subjects(request, subject, period, trace) if peers else {}
+        payload = {
+            "request_id": request_id,
+            "service": service.code,
+            "version": service.version,
+            "subject": subject,
+            "purpose": request.purpose,
+            "authorization": authorization.reference,
+            "legal_basis": authorization.legal_basis,
+            "consumer": request.caller.institution,
+            "user_id": request.user_id,
+            "period": period.as_dict(),
+            "parameters": request.parameters,
+            **crossing,
+        }
+        body = orjson.dumps(payload)
         replies = await asyncio.gather(
-            *(self._ask(p, service, body, request_id) for p in providers)
+            *(
+                self._ask(p, service, _body_for(p, body, payload, sent), request_id)
+                for p in providers
+            )
         )
         if all(r.error is not None for r in replies):
             raise replies[0].error  # type: ignore[misc]
@@ -303,6 +316,67 @@ class ExchangeService:
         ]
         return ExchangeResult(
             request_id, service.code, service.version, subject, authorization, period, answers
+        )
+
+    async def _crossing_subjects(
+        self, request: ExchangeRequest, subject: str, period: Period, trace: dict[str, Any]
+    ) -> dict[str, str]:
+        """provider number -> the identifier sent to it, for each peer provider whose hub keeps
+        another scheme: the link's, which the member must be authorized to use (an authorization
+        for `federation.identifiers`, same purpose, valid for the period). The links used are
+        named in the audit record (`detail.identifiers`)."""
+        if self._links is None:
+            return {}
+        sent: dict[str, str] = {}
+        for number in trace["providers"]:
+            peer = self._peer_of(number)
+            if peer is None or not self._links.mapped(peer):
+                continue
+            authorization = await self._link_authorization(request, peer, period)
+            link = await self._links.remote_of(peer, subject)
+            sent[number] = link.remote
+            trace.setdefault("identifiers", {})[peer] = {
+                "authority": link.authority,
+                "authorization": authorization.reference,
+            }
+        return sent
+
+    async def _link_authorization(
+        self, request: ExchangeRequest, peer: str, period: Period
+    ) -> Authorization:
+        assert isinstance(request.purpose, str)  # checked by _prepare
+        candidates = await self._cache.authorizations(
+            request.caller.institution or "", IDENTIFIERS_SERVICE, request.purpose
+        )
+        if not candidates:
+            raise Refusal(
+                "no_authorization",
+                f"hub {peer} knows persons by another identifier; institution "
+                f"{request.caller.institution} holds no authorization for {IDENTIFIERS_SERVICE} "
+                f"for purpose {request.purpose}, which the crossing needs.",
+                "subject",
+            )
+        return choose_authorization(candidates, self._clock.today(), None, period)
+
+    async def _identifier(
+        self, request: ExchangeRequest, request_id: str, trace: dict[str, Any]
+    ) -> ExchangeResult:
+        trace["service"] = trace["service_code"] = IDENTIFIERS_SERVICE
+        subject, _key, authorization, period = await self._prepare(request, trace)
+        peer = request.parameters.get("peer")
+        if self._links is None or not isinstance(peer, str):
+            raise Refusal("unknown_peer", "this hub has no peer hub by that name.", "peer")
+        link = await self._links.remote_of(peer, subject)
+        trace["identifiers"] = {peer: {"authority": link.authority}}
+        data = minimise(link.answer(), path_tree(authorization.allowed_fields))
+        return ExchangeResult(
+            request_id,
+            IDENTIFIERS_SERVICE,
+            "1",
+            subject,
+            authorization,
+            period,
+            [ProviderAnswer("hub", data)],
         )
 
     async def _holders(
@@ -482,9 +556,22 @@ def _crossing(request: ExchangeRequest, trace: dict[str, Any]) -> dict[str, Any]
     or the peers asked."""
     if request.via is not None:
         return {"via": request.via}
+    crossing: dict[str, Any] = {}
     if "peers" in trace:
-        return {"peers": trace["peers"]}
-    return {}
+        crossing["peers"] = trace["peers"]
+    if "identifiers" in trace:
+        crossing["identifiers"] = trace["identifiers"]
+    return crossing
+
+
+def _body_for(
+    provider: Institution | ProviderAnswer, body: bytes, payload: dict[str, Any], sent: dict
+) -> bytes:
+    """The request body for `provider`: the shared one, or with the identifier its side knows
+    the person by (a peer hub of another scheme)."""
+    if not sent or isinstance(provider, ProviderAnswer) or provider.enterprise_number not in sent:
+        return body
+    return orjson.dumps({**payload, "subject": sent[provider.enterprise_number]})
 
 
 def _holder_json(integration: Integration) -> dict[str, Any]:

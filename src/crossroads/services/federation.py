@@ -63,9 +63,13 @@ class Federation:
         *,
         lifetime_seconds: int,
         refresh_seconds: float,
+        scheme: str | None = None,
     ) -> None:
         """`describe_services` gives the offered services' public description (code, version,
-        name, fields, schemas) from the registry; `own_keys` this hub's public JWKS."""
+        name, fields, schemas) from the registry; `own_keys` this hub's public JWKS; `scheme` the
+        country whose identifier scheme this hub keeps (published, so that a peer's identifier
+        authority can check the identifiers it links to this hub's)."""
+        self.scheme = scheme
         self.instance = check_instance(instance)
         self.url = url.rstrip("/")
         self._config = config
@@ -98,10 +102,19 @@ class Federation:
             "jwks": self._own_keys(),
             "members": sorted(offer.members),
             "services": await self._describe(offer.services),
+            **({"scheme": self.scheme} if self.scheme else {}),
         }
         compact = self._jose.sign_document(claims)
         self._signed = (now, compact)
         return compact
+
+    def pin(self, instance: str) -> PeerPin:
+        """The peer as the operator pinned it; Refusal unknown_peer when it is not."""
+        return self._state(instance).pin
+
+    async def peer_scheme(self, instance: str) -> str | None:
+        """The identifier scheme (a country) the peer's current document declares, if any."""
+        return (await self._document(self._state(instance))).scheme
 
     def peer_institution(self, number: str) -> str | None:
         """The instance of the peer registered here under `number`, if that institution is one."""

@@ -25,6 +25,7 @@ from ..domain.callers import Caller
 from ..domain.errors import Refusal
 from ..domain.mutations import Subscription
 from .federation import Federation
+from .identifier_links import IdentifierLinks
 from .mutations import MutationService, Published
 
 _EVENT_TYPE = re.compile(r"^be\.crossroads\.(?P<code>[A-Za-z0-9._-]+)\.v(?P<version>[A-Za-z0-9]+)$")
@@ -37,9 +38,17 @@ def local_code(peer: str, code: str) -> str:
 
 
 class PeerMutations:
-    def __init__(self, federation: Federation, mutations: MutationService) -> None:
+    def __init__(
+        self,
+        federation: Federation,
+        mutations: MutationService,
+        links: IdentifierLinks | None = None,
+    ) -> None:
+        """`links`: the identifier links with peers of another scheme; an event from such a
+        peer is published here about the person its link names."""
         self._federation = federation
         self._mutations = mutations
+        self._links = links
 
     async def subscribe(
         self, peer: str, url: str, raw: bytes, signature: str | None
@@ -75,12 +84,24 @@ class PeerMutations:
             raise Refusal("malformed_request", "the body is a CloudEvents JSON batch.") from None
         if not isinstance(events, list):
             raise Refusal("malformed_request", "the body is a CloudEvents JSON batch.")
+        mapped = self._links is not None and self._links.mapped(peer)
         by_type: dict[str, list[dict[str, Any]]] = {}
+        outcomes: list[Published | Refusal] = []
         for event in events:
             code, item = _mutation(event)
+            if mapped:
+                assert self._links is not None
+                try:
+                    item["subject"] = await self._links.local_for_mutation(
+                        peer, publisher, item["id"], item["subject"]
+                    )
+                except Refusal as refusal:
+                    # Acknowledged as refused, not retried: a link recorded later does not
+                    # bring back what the peer published before (its operator replays it).
+                    outcomes.append(refusal)
+                    continue
             by_type.setdefault(local_code(peer, code), []).append(item)
         caller = Caller(institution=publisher, application="hub")
-        outcomes: list[Published | Refusal] = []
         for code, items in by_type.items():
             outcomes += await self._mutations.publish_many(caller, code, items)
         return outcomes

@@ -17,6 +17,7 @@ from jsonschema.exceptions import SchemaError
 
 from ..domain.audit import AuditRecord
 from ..domain.errors import Refusal
+from ..domain.identifier_links import IDENTIFIERS_SERVICE
 from ..domain.identifiers import IdentifierScheme
 from ..domain.public_keys import check_public_jwks
 from ..domain.registry import (
@@ -141,8 +142,8 @@ class RegistryAdmin:
     async def put_service(self, service: Service) -> tuple[Service, bool]:
         check_code(service.code, "code")
         check_code(service.version, "version")
-        if service.code == HOLDERS_SERVICE:
-            raise Refusal("conflict", f"{HOLDERS_SERVICE} is built into the hub.", "code")
+        if service.code in (HOLDERS_SERVICE, IDENTIFIERS_SERVICE):
+            raise Refusal("conflict", f"{service.code} is built into the hub.", "code")
         if service.provider is not None:
             provider = self._scheme.normalise_enterprise(service.provider, "provider")
             if await self._registry.get_institution(provider) is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..domain.errors import Refusal
+from ..domain.identifier_links import IDENTIFIERS_FIELDS, IDENTIFIERS_SERVICE
 from ..domain.identifiers import IdentifierScheme
 from ..domain.registry import Authorization, IntegrationRight, check_code
 from ..domain.statistics.marts import MARTS
@@ -43,6 +44,8 @@ class RegistryChecks:
             raise Refusal("not_found", f"no institution {consumer} is registered.", "consumer")
         if authorization.service == HOLDERS_SERVICE:
             known_fields = set(HOLDERS_FIELDS)
+        elif authorization.service == IDENTIFIERS_SERVICE:
+            known_fields = set(IDENTIFIERS_FIELDS)
         elif authorization.service == STATISTICS_SERVICE:
             known_fields = set(MARTS)
         else:

@@ -11,6 +11,7 @@ from .data_reports import SqlDataReports
 from .database import Database, PostgresDatabase, SQLiteDatabase
 from .declarations import SqlDeclarations
 from .directory import SqlDirectory
+from .identifier_links import SqlIdentifierLinks
 from .lease import FileLease, PostgresLease
 from .migrate import migrate
 from .mutations import SqlMutations
@@ -54,6 +55,7 @@ class SqlStore(Store):
         self.declarations = SqlDeclarations(db)
         self.operators = SqlOperators(db)
         self.data_reports = SqlDataReports(db)
+        self.identifier_links = SqlIdentifierLinks(db)
         self.statistics = SqlStatisticsSource(db)
         self.privacy_budgets = SqlPrivacyBudgets(db)
         self.rights = SqlRights(db)

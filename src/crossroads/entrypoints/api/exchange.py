@@ -93,7 +93,7 @@ def exchange_body(result: ExchangeResult) -> dict:
     }
 
 
-def _render(result: ExchangeResult, request: Request, raw: bytes) -> JSONBody:
+def render_answer(result: ExchangeResult, request: Request, raw: bytes) -> JSONBody:
     return JSONBody(
         exchange_body(result),
         headers={
@@ -186,7 +186,7 @@ async def answer_exchange(request: Request, service: str) -> JSONBody:
         except Refusal as refusal:
             outcome.code = refusal.code
             raise
-    return _render(result, request, raw)
+    return render_answer(result, request, raw)
 
 
 EXCHANGE_PATH = "/v1/exchange/{service}"
@@ -222,4 +222,4 @@ async def holders(
         except Refusal as refusal:
             outcome.code = refusal.code
             raise
-    return _render(result, request, await request.body())
+    return render_answer(result, request, await request.body())

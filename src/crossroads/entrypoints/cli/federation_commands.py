@@ -55,6 +55,11 @@ def pin(
         help="The number under which the peer hub is registered in this hub's registry, as the "
         "provider of the services this hub's members ask across.",
     ),
+    identifier_authority: str | None = typer.Option(
+        None,
+        help="The institution of this hub that records identifier links with the peer, when the "
+        "peer keeps another identifier scheme (docs/federation.md); unset: the same scheme.",
+    ),
 ) -> None:
     """Pin a peer hub: its later keys are believed only when its key history endorses them."""
     try:
@@ -66,7 +71,9 @@ def pin(
         fail(f"cannot read the peer's keys from {jwks}: {exc}", 2)
     if not isinstance(keys, dict) or not keys.get("keys"):
         fail(f'{jwks} holds no JWKS (an object with a non-empty "keys" list)', 2)
-    path = _folder().write_pin(PeerPin(instance, url.rstrip("/"), keys, institution))
+    path = _folder().write_pin(
+        PeerPin(instance, url.rstrip("/"), keys, institution, identifier_authority)
+    )
     out.print(f"peer {instance} pinned in {path}")
 
 
@@ -88,6 +95,7 @@ def show() -> None:
                     p.instance: {
                         "url": p.url,
                         "institution": p.institution,
+                        "identifier_authority": p.identifier_authority,
                         "keys": [k.get("kid") for k in p.jwks.get("keys", [])],
                     }
                     for p in peers.values()

@@ -30,6 +30,7 @@ from .declarations import (
 )
 from .directory import DirectoryRepository, IntegrationChange
 from .federation import FederationConfig, FederationJose, PeerDocuments
+from .identifier_links import IdentifierLinkStore
 from .mutations import Delivery, MutationStore
 from .operators import OperatorRepository
 from .push_queue import PushQueue
@@ -72,6 +73,7 @@ __all__ = [
     "FederationJose",
     "HeadTarget",
     "HistoryMismatch",
+    "IdentifierLinkStore",
     "IntegrationChange",
     "KeyHistorySource",
     "Lease",

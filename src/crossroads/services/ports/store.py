@@ -11,6 +11,7 @@ from .calls import ReplayGuard
 from .data_reports import DataReportStore
 from .declarations import DeclarationStore
 from .directory import DirectoryRepository
+from .identifier_links import IdentifierLinkStore
 from .mutations import MutationStore
 from .operators import OperatorRepository
 from .registry import RegistryRepository
@@ -44,6 +45,7 @@ class Store(abc.ABC):
     declarations: DeclarationStore
     operators: OperatorRepository
     data_reports: DataReportStore
+    identifier_links: IdentifierLinkStore
 
     @abc.abstractmethod
     async def ping(self) -> None:
