@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -356,6 +357,169 @@ def test_a_subscribing_hub_killed_while_mutations_cross_loses_none(two_hubs):
 
         ids = wait_for(all_received, timeout=90, what="every mutation to reach A's member")
     assert len(ids) == len(set(ids)) == 40  # each once in the mailbox
+    for d in (a, b):
+        checked = d.verify_log()
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_person_known_by_another_identifier_crosses_under_the_linked_one(two_hubs):
+    """Hub A's operator pins B as keeping another identifier scheme, with A's national register
+    as the authority for the links. A member of A asking B about a person needs an authorization
+    for the built-in service federation.identifiers too, and a link; B is then asked, and its
+    mutations arrive, under the identifier B knows; every lookup is in A's log."""
+    a, b = two_hubs
+    side_a = _side(a, "A")
+    pin = side_a.folder.peers()["B"]
+    side_a.folder.write_pin(replace(pin, identifier_authority=NATIONAL_REGISTER))
+    mine = a.subjects[6]
+    # The identifier B knows this person by: another person of the demo, whose identity B's
+    # register answers differently (a birth date of its own), so the answer shows who B was asked.
+    theirs = next(
+        s
+        for s in a.subjects[7:]
+        if country.identity(s)["birth_date"] != country.identity(mine)["birth_date"]
+    )
+    unlinked = a.subjects[8] if a.subjects[8] != theirs else a.subjects[9]
+    with httpx.Client(timeout=10) as http:
+        welfare = {"Authorization": f"Bearer {a.token(0)}"}
+
+        def refused_without_authorization():
+            answer = http.post(
+                f"{a.url(0)}/v1/exchange/{REMOTE_IDENTITY}",
+                headers=welfare,
+                json={"subject": mine, "purpose": "SOCIAL_INTEGRATION"},
+            )
+            return answer if answer.json().get("code") == "no_authorization" else None
+
+        # A's processes see the new pin within a second or two.
+        refused = wait_for(refused_without_authorization, what="A to read the new pin")
+        assert refused.status_code == 403 and "federation.identifiers" in refused.json()["message"]
+        assert refused.json()["request_id"] not in _by_request_id(b.audit_records())
+
+        # A's operator authorizes the member to use the links, as for the remote service.
+        remote = next(
+            x
+            for x in http.get(f"{a.url(0)}/admin/authorizations", headers=a.operator).json()
+            if x["service"] == REMOTE_IDENTITY and x["consumer"] == WELFARE_NUMBER
+        )
+        put = http.put(
+            f"{a.url(0)}/admin/authorizations/{remote['reference']}-ID",
+            headers=a.operator,
+            json={
+                **{k: remote[k] for k in ("consumer", "purpose", "legal_basis", "valid_from")},
+                "service": "federation.identifiers",
+                "required_capacities": remote["required_capacities"],
+                "allowed_fields": ["peer", "identifier", "authority"],
+                "valid_to": remote["valid_to"],
+            },
+        )
+        assert put.status_code in (200, 201), put.text
+        link_ref = f"{remote['reference']}-ID"
+
+        def refused_without_link():
+            answer = http.post(
+                f"{a.url(0)}/v1/exchange/{REMOTE_IDENTITY}",
+                headers=welfare,
+                json={"subject": mine, "purpose": "SOCIAL_INTEGRATION"},
+            )
+            return answer if answer.json().get("code") == "no_identifier_link" else None
+
+        no_link = wait_for(refused_without_link, what="A to see the authorization")
+        assert no_link.status_code == 404
+        rid = no_link.json()["request_id"]
+        assert _by_request_id(a.audit_records())[rid]["outcome"] == "no_identifier_link"
+        assert rid not in _by_request_id(b.audit_records())
+
+        # Only the authority records links: the member may not; A's register may.
+        link = {"subject": mine, "identifier": theirs}
+        by_member = http.post(f"{a.url(0)}/v1/identifiers/B/links", headers=welfare, json=link)
+        assert by_member.status_code == 403
+        assert by_member.json()["code"] == "not_identifier_authority"
+        register = _token(a, f"{NATIONAL_REGISTER}:register-app")
+        recorded = http.post(f"{a.url(0)}/v1/identifiers/B/links", headers=register, json=link)
+        assert recorded.status_code == 201, recorded.text
+        assert recorded.json()["authority"] == NATIONAL_REGISTER
+
+        answer = http.post(
+            f"{a.url(0)}/v1/exchange/{REMOTE_IDENTITY}",
+            headers=welfare,
+            json={"subject": mine, "purpose": "SOCIAL_INTEGRATION"},
+        )
+        assert answer.status_code == 200, answer.text
+        [only] = answer.json()["answers"]
+        assert only["data"]["birth_date"] == country.identity(theirs)["birth_date"]
+        rid = answer.json()["request_id"]
+        record = _by_request_id(a.audit_records())[rid]
+        assert record["detail"] == {
+            "peers": ["B"],
+            "identifiers": {"B": {"authority": NATIONAL_REGISTER, "authorization": link_ref}},
+        }
+        assert _by_request_id(b.audit_records())[rid]["outcome"] == "ok"
+
+        # The member may look the link up itself, as a service, authorized and audited.
+        looked = http.post(
+            f"{a.url(0)}/v1/identifiers/B",
+            headers=welfare,
+            json={"subject": mine, "purpose": "SOCIAL_INTEGRATION"},
+        )
+        assert looked.status_code == 200, looked.text
+        assert looked.json()["answers"][0]["data"]["identifier"] == theirs
+        looked_record = _by_request_id(a.audit_records())[looked.json()["request_id"]]
+        assert looked_record["service"] == "federation.identifiers"
+        assert looked_record["authorization"] == link_ref
+
+        # Mutations B publishes about the person under B's identifier reach A's member under
+        # A's; one about a person without a link is refused by A, and A logs both look-ups.
+        local = federate_mutations(
+            side_a,
+            _side(b, "B"),
+            WELFARE_NUMBER,
+            "person.address-change",
+            "SOCIAL_INTEGRATION",
+            http,
+        )
+        welfare_app = _token(a, f"{WELFARE_NUMBER}:case-app")
+        subscribed = http.post(
+            f"{a.url(0)}/v1/subscriptions",
+            headers=welfare_app,
+            json={"mutation_type": local, "purpose": "SOCIAL_INTEGRATION"},
+        )
+        assert subscribed.status_code == 201, subscribed.text
+        b_register = _token(b, f"{NATIONAL_REGISTER}:register-app")
+        for mutation_id, subject in (("linked-1", theirs), ("unlinked-1", unlinked)):
+            published = http.post(
+                f"{b.url(0)}/v1/mutations/person.address-change",
+                headers=b_register,
+                json={
+                    "id": mutation_id,
+                    "subject": subject,
+                    "effective_date": "2026-11-30",
+                    "payload": {"city": "Tartu"},
+                },
+            )
+            assert published.status_code == 201, published.text
+
+        def received():
+            box = http.get(f"{a.url(0)}/v1/mailbox", headers=welfare_app).json()
+            return [m["event"] for m in box["messages"] if m["event"]["id"] == "linked-1"] or None
+
+        [event] = wait_for(received, timeout=30, what="the linked mutation to cross")
+        assert event["subject"] == mine
+
+        def uses():
+            found = {
+                r["target"]: r
+                for r in a.audit_records()
+                if r.get("action") == "identifier_link.use"
+            }
+            return found if {"linked-1", "unlinked-1"} <= set(found) else None
+
+        logged = wait_for(uses, timeout=30, what="A to log both look-ups")
+    assert logged["linked-1"]["outcome"] == "ok"
+    assert logged["linked-1"]["detail"] == {"peer": "B", "authority": NATIONAL_REGISTER}
+    assert logged["unlinked-1"]["outcome"] == "no_identifier_link"
+    box = httpx.get(f"{a.url(0)}/v1/mailbox", headers=welfare_app, timeout=10).json()
+    assert not [m for m in box["messages"] if m["event"]["id"] == "unlinked-1"]
     for d in (a, b):
         checked = d.verify_log()
         assert checked.returncode == 0, checked.stdout + checked.stderr
