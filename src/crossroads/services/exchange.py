@@ -565,7 +565,10 @@ def _crossing(request: ExchangeRequest, trace: dict[str, Any]) -> dict[str, Any]
 
 
 def _body_for(
-    provider: Institution | ProviderAnswer, body: bytes, payload: dict[str, Any], sent: dict
+    provider: Institution | ProviderAnswer,
+    body: bytes,
+    payload: dict[str, Any],
+    sent: dict[str, str],
 ) -> bytes:
     """The request body for `provider`: the shared one, or with the identifier its side knows
     the person by (a peer hub of another scheme)."""

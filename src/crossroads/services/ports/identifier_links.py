@@ -1,5 +1,5 @@
 """Where identifier links with peer hubs are kept (domain/identifier_links.py):
-adapters.sql.identifier_links on SQLite and PostgreSQL, tests/fakes for the service tests."""
+adapters/sql/identifier_links.py, on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
