@@ -96,8 +96,8 @@ class PeerMutations:
                         peer, publisher, item["id"], item["subject"]
                     )
                 except Refusal as refusal:
-                    # Acknowledged as refused, not retried: a link recorded later does not
-                    # bring back what the peer published before (its operator replays it).
+                    # Answered as refused in its place, so the peer counts it delivered: a link
+                    # recorded later does not bring it back (docs/federation.md).
                     outcomes.append(refusal)
                     continue
             by_type.setdefault(local_code(peer, code), []).append(item)
