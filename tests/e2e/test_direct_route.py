@@ -1,9 +1,11 @@
-"""The exchange's direct route: served past FastAPI's router, refused and audited the same way,
-and everything that is not exactly `POST /v1/exchange/{one segment}` left to the router."""
+"""The direct routes: the exchange (and a peer's exchange) served past FastAPI's router, refused
+and audited the same way, and everything that does not match the route's path exactly left to the
+router."""
 
 from __future__ import annotations
 
 import pytest
+from starlette.responses import Response
 from starlette.routing import Route
 
 from crossroads.entrypoints.api.direct import DirectRoute
@@ -64,11 +66,45 @@ async def test_other_requests_go_on_to_the_router(demo, method, path, status):
     assert response.status_code == status, response.text
 
 
-def test_only_a_route_ending_in_one_parameter_can_be_direct():
-    async def endpoint(request, value):
+def test_only_a_route_of_whole_segment_parameters_can_be_direct():
+    async def endpoint(request, *values):
         raise AssertionError
 
     with pytest.raises(ValueError):
         DirectRoute(None, route=Route("/v1/fixed", endpoint, methods=["POST"]), endpoint=endpoint)
     with pytest.raises(ValueError):
-        DirectRoute(None, route=Route("/v1/{a}/x", endpoint, methods=["POST"]), endpoint=endpoint)
+        DirectRoute(None, route=Route("/v1/x{a}/y", endpoint, methods=["POST"]), endpoint=endpoint)
+
+
+async def test_a_route_of_several_parameters_matches_each_segment_and_nothing_else():
+    answered: list[tuple] = []
+
+    async def endpoint(request, *values):
+        answered.append(values)
+        return Response(status_code=204)
+
+    passed: list[str] = []
+
+    async def router(scope, receive, send):
+        passed.append(scope["path"])
+
+    route = Route("/v1/federation/{peer}/exchange/{service}/{version}", endpoint, methods=["POST"])
+    direct = DirectRoute(router, route=route, endpoint=endpoint)
+
+    async def receive():
+        return {"type": "http.request", "body": b""}
+
+    async def send(message):
+        pass
+
+    for path in (
+        "/v1/federation/A/exchange/person.identity/1",
+        "/v1/federation/A/exchange/person.identity",  # a segment short
+        "/v1/federation/A/exchange/person.identity/1/x",  # one too many
+        "/v1/federation//exchange/person.identity/1",  # an empty parameter
+        "/v1/federation/A/answer/person.identity/1",  # another literal
+    ):
+        scope = {"type": "http", "method": "POST", "path": path, "headers": [], "query_string": b""}
+        await direct(scope, receive, send)
+    assert answered == [("A", "person.identity", "1")]
+    assert len(passed) == 4

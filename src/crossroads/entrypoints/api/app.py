@@ -288,6 +288,11 @@ def create_app(
     app.add_middleware(
         DirectRoute, route=exchange.EXCHANGE_ROUTE, endpoint=exchange.answer_exchange
     )
+    app.add_middleware(
+        DirectRoute,
+        route=federation.PEER_EXCHANGE_ROUTE,
+        endpoint=federation.answer_peer_exchange,
+    )
     app.add_middleware(xroad.XRoadMessages)
     app.add_middleware(
         RequestTarget

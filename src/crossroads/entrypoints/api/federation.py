@@ -112,6 +112,17 @@ def _period(body: dict[str, Any]) -> Period | None:
     summary="A peer hub forwards one of its members' exchanges (hub-to-hub, signed by the peer)",
 )
 async def peer_exchange(peer: str, service: str, version: str, request: Request) -> JSONBody:
+    return await answer_peer_exchange(request, peer, service, version)
+
+
+PEER_EXCHANGE_ROUTE = next(
+    r for r in router.routes if getattr(r, "path", None) == PEER_EXCHANGE_PATH
+)
+
+
+async def answer_peer_exchange(request: Request, peer: str, service: str, version: str) -> JSONBody:
+    """The peer's exchange over HTTP. Reached from `direct.DirectRoute`, past FastAPI's router;
+    the route above documents it and serves it the same way if reached there."""
     federation = _federation(request)
     raw = await request.body()
     body = read_json(raw)
