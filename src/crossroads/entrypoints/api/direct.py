@@ -4,10 +4,11 @@ peer (`POST /v1/federation/{peer}/exchange/{service}/{version}`) answered before
 Why: the exchange is the hub's hot path, and on a profile of `crossroads bench exchange` FastAPI's
 route matching (over every route of the API), its dependency solver and the layers of `send`
 wrappers between them took about a quarter of a request's CPU; on a profile of
-`crossroads bench federation` they took 15 % of the answering hub's CPU. Each route stays declared in FastAPI, for its OpenAPI entry; this middleware calls the same
-endpoint (`answer_exchange`, `answer_peer_exchange`) with
-the same refusal rendering (`errors.refusal_response`). It sits inside the body limit, and an
-unexpected fault propagates to the outer error middleware like any other route's.
+`crossroads bench federation` they took 15 % of the answering hub's CPU. Each route stays
+declared in FastAPI, for its OpenAPI entry; this middleware calls the same endpoint
+(`answer_exchange`, `answer_peer_exchange`) with the same refusal rendering
+(`errors.refusal_response`). It sits inside the body limit, and an unexpected fault propagates to
+the outer error middleware like any other route's.
 """
 
 from __future__ import annotations
