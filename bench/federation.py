@@ -28,6 +28,7 @@ from pathlib import Path
 import httpx
 import psycopg
 from exchange import ASSERTION_TYPE, CLI, LUA, lua_bodies, wrk  # bench/exchange.py
+from process_cpu import cpu_seconds  # bench/process_cpu.py
 from report import print_figures  # bench/report.py, beside this script
 
 from crossroads.adapters.keys import make_client_assertion
@@ -157,12 +158,21 @@ def run(store: str, seconds: int, connections: int, persons: int) -> dict:
         check.raise_for_status()
 
         def load(path: str, duration: int) -> dict:
-            return wrk(
+            """wrk's figures, and the CPU each hub process (and its workers) spent per request:
+            what a change to the code moves, where throughput drifts with the machine's load."""
+            before = [cpu_seconds(hub.processes[1].pid) for hub in (a, b)]
+            figures = wrk(
                 f"{a.url}{path}",
                 LUA % (bodies, path, f"Bearer {token}", ""),
                 duration,
                 connections,
             )
+            spent = [
+                cpu_seconds(h.processes[1].pid) - t for h, t in zip((a, b), before, strict=True)
+            ]
+            requests = max(figures["requests"], 1)
+            figures["cpu_ms"] = [round(s * 1000 / requests, 3) for s in spent]
+            return figures
 
         load(f"/v1/exchange/{remote}", 3)  # warm both hubs' caches and connections
         crossing = load(f"/v1/exchange/{remote}", seconds)
@@ -184,6 +194,9 @@ def run(store: str, seconds: int, connections: int, persons: int) -> dict:
         "single_hub_p99_ms": single["p99_ms"],
         "single_hub_errors": single["errors"],
         "ratio_to_single_hub": round(crossing["throughput_per_s"] / single["throughput_per_s"], 3),
+        "hub_a_cpu_ms_per_request": crossing["cpu_ms"][0],
+        "hub_b_cpu_ms_per_request": crossing["cpu_ms"][1],
+        "single_hub_cpu_ms_per_request": single["cpu_ms"][0],
     }
 
 
