@@ -29,7 +29,6 @@ class FederationFolder(FederationConfig):
         self._offer: tuple[float, Offer] | None = None
         self._peers: tuple[tuple[tuple[str, float], ...], dict[str, PeerPin]] | None = None
         self._looked_at = float("-inf")
-        self._offer_looked_at = float("-inf")
 
     @property
     def offer_path(self) -> Path:
@@ -40,12 +39,6 @@ class FederationFolder(FederationConfig):
         return self.directory / "peers"
 
     def offer(self) -> Offer:
-        # Asked at every hub-to-hub request (is this service offered?): the file is looked at
-        # once a second, not stat()ed per request.
-        now = time.monotonic()
-        if self._offer is not None and now - self._offer_looked_at < 1.0:
-            return self._offer[1]
-        self._offer_looked_at = now
         stamp = _mtime(self.offer_path)
         if self._offer is not None and self._offer[0] == stamp:
             return self._offer[1]
@@ -84,7 +77,6 @@ class FederationFolder(FederationConfig):
         return pins
 
     def write_offer(self, offer: Offer) -> None:
-        self._offer = None  # this process sees its own change at once
         _write(
             self.offer_path,
             {"members": sorted(offer.members), "services": sorted(offer.services)},
