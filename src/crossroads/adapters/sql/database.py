@@ -236,10 +236,19 @@ class PostgresDatabase(Database):
 
     dialect = "postgres"
 
-    def __init__(self, pool: Any, timeout: float = 5.0, statement_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        pool: Any,
+        timeout: float = 5.0,
+        statement_timeout: float = 30.0,
+        dsn: str | None = None,
+    ) -> None:
+        """`dsn`: the server the pool connects to, for a reader that needs a connection of its
+        own (the statistics extraction's bulk reads: arrow_reads.py)."""
         self.pool = pool
         self.timeout = timeout
         self.statement_timeout = statement_timeout
+        self.dsn = dsn
 
     @classmethod
     async def connect(
@@ -271,7 +280,7 @@ class PostgresDatabase(Database):
             if is_outage(exc):
                 raise StoreUnavailable() from exc
             raise
-        return cls(pool, wait_seconds, statement_seconds)
+        return cls(pool, wait_seconds, statement_seconds, dsn)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Any]:

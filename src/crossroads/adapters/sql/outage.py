@@ -26,7 +26,7 @@ import socket
 from collections.abc import Iterator
 from typing import Any
 
-_SHUTTING_DOWN = frozenset({"57P01", "57P02", "57P03"})
+SHUTTING_DOWN = frozenset({"57P01", "57P02", "57P03"})
 
 
 def connect_options(timeout: float) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def is_outage(exc: BaseException) -> bool:
         return True
     if isinstance(exc, psycopg.OperationalError):
         state = exc.sqlstate
-        return state is None or state.startswith("08") or state in _SHUTTING_DOWN
+        return state is None or state.startswith("08") or state in SHUTTING_DOWN
     return False
 
 

@@ -1,0 +1,189 @@
+"""The store's reader for the warehouse, one contract for both stores: every stream (DmfA wages,
+DIMONA periods, social-risk declarations, exchanges, mutation deliveries, the directory) is read
+from SQLite (ADBC's SQLite driver) and from PostgreSQL (ADBC's PostgreSQL driver, binary COPY)
+into the same snapshot, value for value."""
+
+from __future__ import annotations
+
+import duckdb
+import orjson
+import pytest
+
+from crossroads.adapters.sql.arrow_reads import _inlined
+from crossroads.adapters.sql.store import open_store
+from crossroads.adapters.warehouse.duckdb import DuckDbWarehouse
+from crossroads.domain.audit import AuditRecord
+from crossroads.domain.statistics.marts import MARTS
+
+from ..conftest import drop_postgres_database, fresh_postgres_database
+from .data import AT_MS, add_exchanges, add_wages, inss
+from .test_warehouse import HASHER, extraction
+
+pytestmark = pytest.mark.anyio
+DAY = 86_400_000
+
+
+async def seed_every_stream(store) -> None:
+    """A few records of every kind the warehouse reads, with the cases each reader must get
+    right: a wage replaced by a later declaration, a DIMONA period declared then cancelled, an
+    exchange without a person and a record of another kind, a delivery given up, one to an
+    unknown subscription, and one still on its way (the stream stops before it)."""
+    await add_wages(store, [(p, 20244, "015", "200", 300_000) for p in range(6)])
+    await add_wages(store, [(0, 20244, "015", "200", 310_000), (7, 20251, "495", "118", 90_000)])
+    async with store.db.transaction() as tx:
+        for p, worker_type, committee in ((1, "OTH", "200"), (2, "STU", None)):
+            [period] = await tx.fetchone(
+                "INSERT INTO dimona_periods (employer, inss, worker_type, joint_committee,"
+                " start_date, end_date, status) VALUES ('0403170701', ?, ?, ?, '2025-02-03',"
+                " NULL, 'active') RETURNING id",
+                (inss(p), worker_type, committee),
+            )
+            for status in ("accepted", "cancelled"):
+                await tx.execute(
+                    "INSERT INTO declarations (kind, form, employer, declarant, status,"
+                    " period_id, inss, anomalies, summary, language, received_at_ms)"
+                    " VALUES ('dimona', 'in', '0403170701', '0403170701', ?, ?, ?, '[]', '{}',"
+                    " 'en', ?)",
+                    (status, period, inss(p), AT_MS),
+                )
+        for p, form in ((3, "sickness"), (4, "unemployment")):
+            await tx.execute(
+                "INSERT INTO declarations (kind, form, employer, declarant, status, inss,"
+                " anomalies, summary, language, received_at_ms) VALUES ('social-risk', ?,"
+                " '0403170701', '0403170701', 'accepted', ?, '[]', '{}', 'en', ?)",
+                (form, inss(p), AT_MS + 40 * DAY * p),
+            )
+    await add_exchanges(store, HASHER, list(range(5)))
+    await add_exchanges(store, HASHER, [5], outcome="subject_not_in_directory")
+    await store.audit.append_many(
+        [
+            AuditRecord(kind="exchange", at_ms=AT_MS, outcome="malformed_request"),
+            AuditRecord(kind="admin", at_ms=AT_MS, outcome="ok", action="put"),
+        ]
+    )
+    async with store.db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO subscriptions (id, institution, application, mutation_type,"
+            " authorization_ref, mode, created_at_ms) VALUES ('sub-1', '0411905847', 'app',"
+            " 'address', 'A/1', 'pull', 0)"
+        )
+        for n, mutation_type in enumerate(("address", "death", "address", "address")):
+            await tx.execute(
+                "INSERT INTO mutations (publisher, id, mutation_type, version, subject_key,"
+                " effective_day, digest, recipients, published_at_ms)"
+                " VALUES ('nr', ?, ?, '1', ?, 1, ?, 1, ?)",
+                (f"m{n}", mutation_type, HASHER.key(inss(n)), b"d", AT_MS + n * DAY),
+            )
+        for n, (subscription, acked, dead) in enumerate(
+            (
+                ("sub-1", AT_MS + 5_000, None),
+                ("sub-1", None, AT_MS + DAY + 60_000),
+                ("gone", AT_MS + 3 * DAY, None),
+                ("sub-1", None, None),  # on its way: read next time
+            )
+        ):
+            await tx.execute(
+                "INSERT INTO deliveries (subscription, publisher, mutation_id, subject_key,"
+                " message, acked_at_ms, dead_at_ms) VALUES (?, 'nr', ?, ?, ?, ?, ?)",
+                (subscription, f"m{n}", HASHER.key(inss(n)), b"{}", acked, dead),
+            )
+        for p, capacity, phase, since, until in (
+            (0, "SOCIAL_ASSISTANCE", 2, 739_000, None),
+            (0, "EMPLOYEE", 1, 738_000, 738_500),
+            (6, "EMPLOYEE", 2, 739_300, None),
+        ):
+            await tx.execute(
+                "INSERT INTO integrations (subject_key, institution, capacity, phase,"
+                " valid_from, valid_to) VALUES (?, '0411905847', ?, ?, ?, ?)",
+                (HASHER.key(inss(p)), capacity, phase, since, until),
+            )
+
+
+async def snapshot_of(store, tmp_path) -> dict[str, list[tuple]]:
+    """Every mart of the snapshot an extraction of `store` writes, its rows in order."""
+    await seed_every_stream(store)
+    path = tmp_path / "w.duckdb"
+    warehouse = DuckDbWarehouse(path)
+    await extraction(store, warehouse, batch=3).run()
+    await warehouse.close()
+    folder = path.with_name("w.duckdb.marts")
+    con = duckdb.connect(str(folder / (folder / "current").read_text()), read_only=True)
+    try:
+        return {name: con.execute(f"FROM mart_{name} ORDER BY ALL").fetchall() for name in MARTS}
+    finally:
+        con.close()
+
+
+@pytest.fixture
+async def store(store_url):
+    opened = await open_store(store_url)
+    yield opened
+    await opened.close()
+
+
+async def test_every_stream_is_read_into_its_mart(store, tmp_path):
+    marts = await snapshot_of(store, tmp_path)
+    employment = marts["employment"]
+    assert len(employment) == 7  # six people, then one replaced and one more
+    assert sorted(r[4] for r in employment)[-2:] == [300_000, 310_000]  # the later one only
+    assert [(r[1], r[2], r[3]) for r in employment if r[4] == 90_000] == [("2025Q1", "118", "495")]
+    assert sorted(r[1:] for r in marts["jobs"]) == [
+        ("2025Q1", "OTH", "200", "active", 1),
+        ("2025Q1", "STU", "-", "active", 1),
+    ]
+    assert sorted(r[1:] for r in marts["social_risks"]) == [
+        ("2025Q2", "sickness", "accepted", 1),
+        ("2025Q2", "unemployment", "accepted", 1),
+    ]
+    exchanges = marts["exchanges"]
+    assert len(exchanges) == 7  # the admin record is not an exchange
+    assert sorted(r[5] for r in exchanges) == [
+        "malformed_request",
+        *["ok"] * 5,
+        "subject_not_in_directory",
+    ]
+    assert any(r[0].startswith("exchange:") for r in exchanges)  # no person: a unit of its own
+    assert sorted(r[1:6] for r in marts["deliveries"]) == [
+        ("2025-01", "address", "-", "acknowledged", DAY),
+        ("2025-01", "address", "0411905847", "acknowledged", 5_000),
+        ("2025-01", "death", "0411905847", "given up", 60_000),
+    ]
+    assert sorted(r[1:5] for r in marts["directory"]) == [
+        ("EMPLOYEE", "0411905847", "2021", "provisional"),
+        ("EMPLOYEE", "0411905847", "2025", "definitive"),
+        ("SOCIAL_ASSISTANCE", "0411905847", "2024", "definitive"),
+    ]
+    # The same person under one pseudonym in every mart, and no identifier in clear.
+    dump = orjson.dumps({k: [list(map(str, r)) for r in v] for k, v in marts.items()}).decode()
+    for p in range(8):
+        assert inss(p) not in dump and HASHER.hex(inss(p)) not in dump
+    people = {name: {r[0] for r in rows} for name, rows in marts.items()}
+    assert people["directory"] & people["employment"] & people["exchanges"]
+
+
+async def test_sqlite_and_postgresql_give_the_same_snapshot(tmp_path):
+    lite = await open_store(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    url = fresh_postgres_database()
+    try:
+        pg = await open_store(url)
+        try:
+            (tmp_path / "a").mkdir()
+            (tmp_path / "b").mkdir()
+            from_sqlite = await snapshot_of(lite, tmp_path / "a")
+            from_postgres = await snapshot_of(pg, tmp_path / "b")
+        finally:
+            await pg.close()
+    finally:
+        await lite.close()
+        drop_postgres_database(url)
+    assert all(from_sqlite[name] for name in MARTS)
+    assert from_postgres == from_sqlite
+
+
+def test_postgresql_reads_inline_integers_only():
+    assert _inlined("a > ? AND b <= ? LIMIT ?", (1, -2, 3)) == "a > 1 AND b <= -2 LIMIT 3"
+    for wrong in (("1; DROP TABLE x",), (True,), (1.5,)):
+        with pytest.raises(TypeError):
+            _inlined("a > ?", wrong)
+    with pytest.raises(ValueError):
+        _inlined("a > ? AND b > ?", (1,))
