@@ -1,14 +1,17 @@
 """Statistics warehouse benchmark: extraction of declarations and exchanges, then aggregates.
 
-    crossroads bench statistics [--records N] [--queries Q] [--store FILE] [--json]
+    crossroads bench statistics [--records N] [--queries Q] [--store FILE|URL] [--json]
 
 The default (200,000 records) takes about a minute; the issue's figure is
 `--records 10000000` (filling the store alone then takes a few minutes: `--store FILE` keeps
 the filled SQLite store in FILE, and a later run with the same FILE extracts from it again
-without filling it).
+without filling it). `--store postgresql://…` extracts from that PostgreSQL database instead,
+filling it first if its audit log is empty (use an empty database of its own: it is not
+dropped afterwards).
 
-1. The store (SQLite) is filled in bulk inside SQLite itself (a recursive CTE, no Python row
-   loop): N/2 DmfA wage rows under N/20 declarations, and N/2 exchange records in the audit log.
+1. The store is filled in bulk inside the database itself (SQLite: a recursive CTE;
+   PostgreSQL: generate_series; no Python row loop): N/2 DmfA wage rows under N/20
+   declarations, and N/2 exchange records in the audit log, the same records in both.
    Filling is not timed.
 2. `extract_seconds`: `WarehouseExtraction.run` from an empty DuckDB warehouse file: read in
    the stores' order as Arrow columns, pseudonymise every person and employer, load through
@@ -82,16 +85,59 @@ FROM n
 """
 
 
-def fill(path: Path, records: int) -> None:
+# The same records in PostgreSQL.
+PG_WAGES = """
+INSERT INTO quarterly_wages (quarter, employer, inss, worker_code, gross, days, hours,
+    joint_committees, declaration_id)
+SELECT 20241 + (i / %(persons)s) %% 4, '0' || lpad((i / (%(persons)s * 4))::text, 9, '0'),
+       lpad((85000000000 + i %% %(persons)s)::text, 11, '0'), lpad((15 + i %% 3)::text, 3, '0'),
+       200000 + (i * 7919) %% 400000, 60, 456, '["' || (100 + (i * 31) %% 40) || '"]', i / 10 + 1
+FROM generate_series(0::bigint, %(wages)s - 1) AS i
+"""
+PG_DECLARATIONS = """
+INSERT INTO declarations (id, kind, form, employer, declarant, status, anomalies, summary,
+    language, received_at_ms)
+SELECT i, 'dmfa', 'dmfa', '0403170701', '0403170701', 'accepted', '[]', '{}', 'en',
+       1735776000000 FROM generate_series(1::bigint, %(declarations)s) AS i
+"""
+PG_EXCHANGES = """
+INSERT INTO audit_log (seq, at_ms, record)
+SELECT i, 1735776000000 + i * 100, convert_to(format('{"at_ms":%%s,"consumer":"%%s",'
+    || '"kind":"exchange","latency_us":%%s,"outcome":"%%s","purpose":"benefits",'
+    || '"service":"%%s","subject_hash":"%%s%%s","v":1}',
+    1735776000000 + i * 100, '04' || lpad((i %% 12)::text, 8, '0'), 500 + i %% 5000,
+    CASE WHEN i %% 50 = 0 THEN 'no_authorization' ELSE 'ok' END, 'service-' || (i %% 9),
+    lpad(to_hex(i %% %(persons)s), 16, '0'), lpad(to_hex(i %% %(persons)s), 16, '0')), 'UTF8')
+FROM generate_series(1::bigint, %(exchanges)s) AS i
+"""
+
+
+def fill_params(records: int) -> dict[str, int]:
     wages = records // 2
-    persons = max(wages // 8, 1)
-    con = sqlite3.connect(path)
-    params = {
+    return {
         "wages": wages,
-        "persons": persons,
+        "persons": max(wages // 8, 1),
         "declarations": (wages - 1) // 10 + 1,
         "exchanges": records - wages,
     }
+
+
+def fill_postgres(url: str, records: int) -> None:
+    import psycopg
+
+    params = fill_params(records)
+    with psycopg.connect(url, autocommit=True) as con:
+        for statement in (PG_DECLARATIONS, PG_WAGES, PG_EXCHANGES):
+            con.execute(statement, params)
+        con.execute(
+            "SELECT setval(pg_get_serial_sequence('audit_log', 'seq'), %s)", (params["exchanges"],)
+        )
+        con.execute("VACUUM ANALYZE")
+
+
+def fill(path: Path, records: int) -> None:
+    params = fill_params(records)
+    con = sqlite3.connect(path)
     con.execute(DECLARATIONS, params)
     con.execute(WAGES, params)
     con.execute(EXCHANGES, params)
@@ -109,15 +155,28 @@ def p95(samples: list[float]) -> float:
     return round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 2)
 
 
-async def run(records: int, queries: int, kept: Path | None) -> dict:
+async def filled_store(records: int, kept: str | None, folder: str) -> str:
+    """The store's URL, filled with `records` records unless it holds some already."""
+    if kept and kept.startswith(("postgresql:", "postgres:")):
+        store = await open_store(kept)
+        empty = await store.audit.count() == 0
+        await store.close()
+        if empty:
+            fill_postgres(kept, records)
+        return kept
+    path = Path(kept) if kept else Path(folder) / "hub.sqlite3"
+    if not path.exists():
+        store = await open_store(f"sqlite:///{path}")
+        await store.close()
+        fill(path, records)
+    return f"sqlite:///{path}"
+
+
+async def run(records: int, queries: int, kept: str | None) -> dict:
     errors = 0
     with tempfile.TemporaryDirectory() as folder:
-        path = kept or Path(folder) / "hub.sqlite3"
-        if not path.exists():
-            store = await open_store(f"sqlite:///{path}")
-            await store.close()
-            fill(path, records)
-        store = await open_store(f"sqlite:///{path}")
+        url = await filled_store(records, kept, folder)
+        store = await open_store(url)
         warehouse = DuckDbWarehouse(Path(folder) / "warehouse.duckdb")
         extraction = WarehouseExtraction(
             store.statistics,
@@ -168,6 +227,7 @@ async def run(records: int, queries: int, kept: Path | None) -> dict:
         await warehouse.close()
         await store.close()
     return {
+        "store": url.split(":", 1)[0],
         "records": report.records["declarations"] + report.records["exchanges"],
         "extract_seconds": round(extract_seconds, 2),
         "extract_cpu_seconds": round(extract_cpu, 2),
@@ -186,7 +246,10 @@ def main() -> None:
     )
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--store", type=Path, help="keep the filled store here, or reuse it")
+    parser.add_argument(
+        "--store",
+        help="keep the filled SQLite store in this file, or reuse it; or a postgresql:// URL",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     print_figures(asyncio.run(run(args.records, args.queries, args.store)), args.json)
