@@ -139,7 +139,9 @@ class WarehouseExtraction:
         report.records["directory"] = _length(directory["person"])
         if self._rights is not None:
             await self._record("rights", "extract", None, None, None)
-            decisions = self._pseudonymise(await self._rights.statistics_columns(), memo)
+            decisions = await asyncio.to_thread(
+                self._pseudonymise, await self._rights.statistics_columns(), memo
+            )
             await self._warehouse.replace("rights", decisions)
             report.records["rights"] = _length(decisions["person"])
         report.lattice_seconds = await self._warehouse.refresh(self._threshold)
