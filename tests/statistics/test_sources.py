@@ -21,6 +21,7 @@ from .test_warehouse import HASHER, extraction
 
 pytestmark = pytest.mark.anyio
 DAY = 86_400_000
+SOURCE_MARTS = ("employment", "jobs", "social_risks", "directory", "exchanges", "deliveries")
 
 
 async def seed_every_stream(store) -> None:
@@ -176,7 +177,9 @@ async def test_sqlite_and_postgresql_give_the_same_snapshot(tmp_path):
     finally:
         await lite.close()
         drop_postgres_database(url)
-    assert all(from_sqlite[name] for name in MARTS)
+    # Every mart this reader feeds holds rows; the rights mart is read from the rights engine's
+    # repository, not from this reader (tests/statistics/test_rights_mart.py).
+    assert all(from_sqlite[name] for name in SOURCE_MARTS)
     assert from_postgres == from_sqlite
 
 
