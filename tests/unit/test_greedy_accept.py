@@ -8,7 +8,11 @@ from typing import ClassVar
 
 import uvloop
 
-from crossroads.entrypoints.greedy_accept import AcceptingServer, GreedyAcceptLoop
+from crossroads.entrypoints.greedy_accept import (
+    AcceptingServer,
+    GreedyAcceptLoop,
+    waiting_connections,
+)
 
 WAITING = 30
 
@@ -59,4 +63,46 @@ def test_a_server_made_from_a_host_and_port_is_uvloop_s_own():
         assert not isinstance(server, AcceptingServer) and server.sockets
         server.close()
     finally:
+        loop.close()
+
+
+def test_the_accept_queue_length_is_read_from_the_listening_socket():
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen(64)
+    clients = [socket.create_connection(listening.getsockname()) for _ in range(5)]
+    try:
+        assert waiting_connections(listening) == 5
+        listening.accept()[0].close()
+        assert waiting_connections(listening) == 4
+    finally:
+        for client in clients:
+            client.close()
+        listening.close()
+
+
+def test_workers_sharing_a_socket_each_take_their_share_of_the_waiting_connections():
+    """Two workers woken by 8 connections: the first to run takes 4, not all 8 (with all 8, one
+    worker served the exchange bench alone while the other idled)."""
+    loop = uvloop.new_event_loop()
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    Counted.made = []
+    server = AcceptingServer(loop, Counted, listening, 64, share=2)
+    clients = [socket.create_connection(listening.getsockname()) for _ in range(8)]
+    try:
+        server._accept()  # one readiness of this worker: accept() ran 4 times
+        assert waiting_connections(listening) == 4  # left for the other worker
+        server._accept()  # the other did not come: the next turn takes half of what is left
+        assert waiting_connections(listening) == 2
+        server.close()
+        loop.run_until_complete(asyncio.sleep(0.05))  # the accepted ones are handed to uvloop
+        assert len(Counted.made) == 6
+    finally:
+        for transport in Counted.made:
+            transport.close()
+        server.close()
+        for client in clients:
+            client.close()
+        listening.close()
         loop.close()

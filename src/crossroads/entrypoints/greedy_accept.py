@@ -10,12 +10,21 @@ still unaccepted after a second and 11 after six, and wrk counted their requests
 does the same on uvloop, which stays the hub's loop for everything else (it is faster on the
 exchange). `crossroads serve` hands uvicorn a bound socket whatever its number of workers; a
 server made from a host and port (the demo's) is left to uvloop as before.
+
+Every worker is woken when connections wait, and the first to run would take them all: with
+`crossroads bench exchange`'s 8 keep-alive connections, one worker held all 8 and the other
+idled (0.1 s of CPU against 3.0 s over a 10 s run), which halved the hub's throughput on a quiet
+machine. So a worker takes its share of the queue, the waiting connections (Linux tells their
+number, `tcp_info` of the listening socket) divided by the workers, rounded up: 8 waiting are
+taken 4 and 4, 50 waiting in a few turns of each worker, never one a turn.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -24,10 +33,34 @@ import uvloop
 # Connections taken at one readiness: the rest wait for the next turn, so that a flood of new
 # connections cannot keep a worker from answering the requests it already has.
 ACCEPT_AT_ONCE = 128
+# struct tcp_info (linux/tcp.h): eight one-byte fields, then u32 rto, ato, snd_mss, rcv_mss and
+# unacked, which for a listening socket is the length of its accept queue.
+_TCP_INFO_BYTES = 104
+_ACCEPT_QUEUE_OFFSET = 24
+
+
+def waiting_connections(sock: socket.socket) -> int | None:
+    """How many connections wait in a listening socket's accept queue; None where the system
+    does not say (not Linux)."""
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_BYTES)
+    except (AttributeError, OSError):
+        return None
+    return int(struct.unpack_from("I", info, _ACCEPT_QUEUE_OFFSET)[0])
+
+
+def workers_sharing() -> int:
+    """The hub processes that accept from one socket: `crossroads serve` exports its
+    CROSSROADS_WORKERS to them (read here, before the worker's settings exist)."""
+    try:
+        return max(1, int(os.environ.get("CROSSROADS_WORKERS") or 1))
+    except ValueError:
+        return 1
 
 
 class AcceptingServer(asyncio.AbstractServer):
-    """Accepts from a listening socket through `add_reader`, up to ACCEPT_AT_ONCE at a time, and
+    """Accepts from a listening socket through `add_reader`, at each readiness its share of the
+    waiting connections (`share` workers accept from the socket; at most ACCEPT_AT_ONCE), and
     hands each connection to uvloop as an accepted socket."""
 
     def __init__(
@@ -36,8 +69,10 @@ class AcceptingServer(asyncio.AbstractServer):
         factory: Callable[[], Any],
         sock: socket.socket,
         backlog: int,
+        share: int = 1,
     ) -> None:
         self._loop = loop
+        self._share = share
         self._factory = factory
         self._sock = sock
         self._closed = asyncio.Event()
@@ -50,7 +85,9 @@ class AcceptingServer(asyncio.AbstractServer):
         return () if self._closed.is_set() else (self._sock,)
 
     def _accept(self) -> None:
-        for _ in range(ACCEPT_AT_ONCE):
+        waiting = waiting_connections(self._sock)
+        take = ACCEPT_AT_ONCE if waiting is None else max(1, -(-waiting // self._share))
+        for _ in range(min(take, ACCEPT_AT_ONCE)):
             try:
                 conn, _ = self._sock.accept()
             except (BlockingIOError, InterruptedError, ConnectionAbortedError):
@@ -91,7 +128,9 @@ class GreedyAcceptLoop(uvloop.Loop):  # type: ignore[misc]
     ) -> asyncio.AbstractServer:
         if sock is None or args or kwargs.get("ssl") is not None:
             return await super().create_server(protocol_factory, *args, sock=sock, **kwargs)
-        return AcceptingServer(self, protocol_factory, sock, kwargs.get("backlog", 100))
+        return AcceptingServer(
+            self, protocol_factory, sock, kwargs.get("backlog", 100), workers_sharing()
+        )
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:

@@ -46,6 +46,9 @@ def serve(
             os.environ[name] = str(
                 value
             )  # worker processes read their settings from the environment
+    # The workers share one socket and each accepts its share of the waiting connections
+    # (entrypoints/greedy_accept.py): they must know how many they are, whatever set it.
+    os.environ["CROSSROADS_WORKERS"] = str(current.workers)
     log_config = configure(current.log_level)
     asyncio.run(_open_once(current))
     with shared_metrics(current.workers) as folder:
