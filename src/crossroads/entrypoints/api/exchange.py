@@ -60,15 +60,23 @@ def request_hash(request: Request, raw: bytes) -> str:
     + SHA-512(body)), or of SHA-512(headers) without a body. "headers" is the request line
     (`METHOD target`) then each header as received (`name: value`, the name in lower case), each
     line ended by CRLF; docs/govstack.md says so for a client that checks it."""
-    lines = [f"{request.method} {request.scope.get('raw_path', b'').decode('latin-1')}"]
-    query = request.scope.get("query_string", b"")
+    # Built from the bytes as received: the same bytes as decoding each header as latin-1 and
+    # encoding the whole again, without a string per header on every exchange.
+    scope = request.scope
+    target = scope.get("raw_path", b"")
+    query = scope.get("query_string", b"")
     if query:
-        lines[0] += "?" + query.decode("latin-1")
-    lines += [
-        f"{name.decode('latin-1')}: {value.decode('latin-1')}"
-        for name, value in request.scope["headers"]
-    ]
-    headers = hashlib.sha512("".join(f"{line}\r\n" for line in lines).encode("latin-1"))
+        target += b"?" + query
+    text = b"".join(
+        [
+            request.method.encode("latin-1"),
+            b" ",
+            target,
+            b"\r\n",
+            *(b"%s: %s\r\n" % (name, value) for name, value in scope["headers"]),
+        ]
+    )
+    headers = hashlib.sha512(text)
     if not raw:
         return base64.b64encode(headers.digest()).decode()
     both = hashlib.sha512(headers.digest() + hashlib.sha512(raw).digest())
