@@ -33,6 +33,8 @@ import uvloop
 # Connections taken at one readiness: the rest wait for the next turn, so that a flood of new
 # connections cannot keep a worker from answering the requests it already has.
 ACCEPT_AT_ONCE = 128
+# How long a worker that just accepted leaves the next connection to the others.
+STEP_ASIDE_SECONDS = 0.001
 # struct tcp_info (linux/tcp.h): eight one-byte fields, then u32 rto, ato, snd_mss, rcv_mss and
 # unacked, which for a listening socket is the length of its accept queue.
 _TCP_INFO_BYTES = 104
@@ -94,6 +96,16 @@ class AcceptingServer(asyncio.AbstractServer):
                 return  # nothing more waiting (or another worker took it)
             conn.setblocking(False)
             self._loop.create_task(self._open(conn))
+        if self._share > 1 and not self._closed.is_set():
+            # Connections that arrive one by one (wrk's, a client pool's) would each go to
+            # whichever worker wakes first, often the same one: step aside for a moment so that
+            # the next goes to another worker.
+            self._loop.remove_reader(self._sock.fileno())
+            self._loop.call_later(STEP_ASIDE_SECONDS, self._listen_again)
+
+    def _listen_again(self) -> None:
+        if not self._closed.is_set():
+            self._loop.add_reader(self._sock.fileno(), self._accept)
 
     async def _open(self, conn: socket.socket) -> None:
         try:
