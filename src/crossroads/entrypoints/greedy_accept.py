@@ -16,7 +16,9 @@ Every worker is woken when connections wait, and the first to run would take the
 idled (0.1 s of CPU against 3.0 s over a 10 s run), which halved the hub's throughput on a quiet
 machine. So a worker takes its share of the queue, the waiting connections (Linux tells their
 number, `tcp_info` of the listening socket) divided by the workers, rounded up: 8 waiting are
-taken 4 and 4, 50 waiting in a few turns of each worker, never one a turn.
+taken 4 and 4, 50 waiting in a few turns of each worker, never one a turn. Connections that
+arrive one by one are each "the whole queue", so a worker that has just accepted also steps
+aside for a millisecond, and the next one goes to a worker that has not.
 """
 
 from __future__ import annotations
