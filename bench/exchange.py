@@ -37,7 +37,7 @@ from report import print_figures  # bench/report.py, beside this script
 
 from crossroads.adapters.keys import HubKeys, make_client_assertion
 from crossroads.demo import country
-from crossroads.demo.launch import free_port_block, wait_ready
+from crossroads.demo.launch import free_port_block, wait_providers, wait_ready
 from crossroads.demo.seed import client_key_path
 
 CLI = [sys.executable, "-m", "crossroads.entrypoints.cli"]
@@ -207,6 +207,8 @@ def run(
     processes = [source, subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env)]
     base = f"http://127.0.0.1:{port}"
     try:
+        if provider != "static":
+            wait_providers(provider_base, source)
         wait_ready(f"{base}/ready", processes[1], timeout=60)
         client = f"{country.BY_KEY['welfare'].number}:case-app"
         key = json.loads(client_key_path(tmp, client).read_text())

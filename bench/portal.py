@@ -43,7 +43,7 @@ from crossroads.adapters.identifier_seal import IdentifierSeal
 from crossroads.adapters.keys import make_client_assertion
 from crossroads.bootstrap import load_secrets, settings_for_data_dir
 from crossroads.demo import country, employers, own_access
-from crossroads.demo.launch import free_port_block, wait_ready
+from crossroads.demo.launch import free_port_block, wait_providers, wait_ready
 from crossroads.demo.seed import client_key_path, example_subject
 from crossroads.domain.professionals import EMPLOYER, Professional
 from crossroads.domain.subjects import SubjectHasher
@@ -151,6 +151,7 @@ def run(store: str, seconds: int, users: int, persons: int) -> dict:
         subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env),
     ]
     try:
+        wait_providers(port, processes[0])
         wait_ready(f"{base}/ready", processes[1], timeout=60)
         subject = example_subject(country.persons(persons))
         ask_about(base, tmp, subject, times=20)

@@ -20,7 +20,7 @@ import psycopg
 
 from crossroads.adapters.keys import make_client_assertion
 from crossroads.demo import country
-from crossroads.demo.launch import free_port_block, wait_ready
+from crossroads.demo.launch import free_port_block, wait_providers, wait_ready
 from crossroads.demo.seed import client_key_path
 
 from ..support import ASSERTION_TYPE
@@ -82,6 +82,7 @@ class Deployment:
             ],
             stdout=subprocess.DEVNULL,
         )
+        wait_providers(provider_base, self.providers)
         self.hubs: dict[int, subprocess.Popen] = {}
         key = json.loads(client_key_path(self.data_dir, WELFARE).read_text())
         admin_token = json.loads((self.data_dir / "secrets.json").read_text())["admin_token"]

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, settings
 from crossroads.adapters.keys import HubKeys, make_client_assertion
 from crossroads.config import Settings
 from crossroads.demo import country, employers
-from crossroads.demo.launch import free_port_block, wait_ready
+from crossroads.demo.launch import free_port_block, wait_providers, wait_ready
 from crossroads.demo.seed import client_key_path
 from crossroads.domain.errors import CATALOGUE
 from crossroads.entrypoints.api.app import create_app
@@ -86,6 +86,7 @@ def live_hub(tmp_path_factory):
             str(provider_base),
         ]
     )
+    wait_providers(provider_base, providers)
     hub = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -13,7 +13,7 @@ import pytest
 
 from crossroads.adapters.keys import make_client_assertion
 from crossroads.demo import country
-from crossroads.demo.launch import free_port_block, wait_ready
+from crossroads.demo.launch import free_port_block, wait_providers, wait_ready
 from crossroads.demo.seed import client_key_path
 
 from ..conftest import drop_postgres_database, fresh_postgres_database
@@ -66,6 +66,7 @@ def running_hub(request, tmp_path):
             str(provider_base),
         ]
     )
+    wait_providers(provider_base, providers)
     hub = subprocess.Popen([*CLI, "serve", "--port", str(hub_port)], env=env)
     try:
         wait_ready(f"http://127.0.0.1:{hub_port}/ready", hub)

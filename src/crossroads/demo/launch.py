@@ -19,6 +19,8 @@ import time
 
 import httpx
 
+from . import country
+
 
 def free_port_block(count: int) -> int:
     """A base port such that base .. base+count-1 are all free, below the ephemeral range (where
@@ -86,3 +88,18 @@ def wait_ready(url: str, process: subprocess.Popen | None = None, timeout: float
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def wait_providers(
+    port_base: int, process: subprocess.Popen | None = None, timeout: float = 60
+) -> None:
+    """Return once every demo source answers on its port (`port_base` + the member's offset).
+
+    The sources run in one process but each on a server of its own, started one after another:
+    the first answering says nothing of the others, and an exchange sent before its source
+    listens fails with `provider_unavailable`. Generous by default: on a busy two-core machine the
+    sources' process took more than 20 s to start."""
+    deadline = time.monotonic() + timeout
+    for offset in sorted({m.port_offset for m in country.MEMBERS if m.port_offset is not None}):
+        left = max(0.5, deadline - time.monotonic())
+        wait_ready(f"http://127.0.0.1:{port_base + offset}/", process, timeout=left)

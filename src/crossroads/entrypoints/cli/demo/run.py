@@ -26,7 +26,7 @@ import uvicorn
 from ....adapters.keys import HubKeys
 from ....bootstrap import settings_for_data_dir
 from ....demo import country, own_access
-from ....demo.launch import busy_port, wait_ready
+from ....demo.launch import busy_port, wait_providers
 from ....demo.publisher import DemoPublisher
 from ....demo.seed import seed
 from ....demo.sources import provider_apps
@@ -176,9 +176,7 @@ def _serve(
         ]
     )
     try:
-        first = min(m.port_offset for m in country.MEMBERS if m.port_offset is not None)
-        # Generous: on a busy two-core machine the sources' process took more than 20 s to start.
-        wait_ready(f"http://127.0.0.1:{provider_port_base + first}/", sources, timeout=60)
+        wait_providers(provider_port_base, sources)
         BoundedHttpToolsProtocol.configure(settings)
         server = uvicorn.Server(
             uvicorn.Config(

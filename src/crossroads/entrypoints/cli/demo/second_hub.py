@@ -23,7 +23,7 @@ import httpx
 from ....adapters.keys import make_client_assertion
 from ....demo import country
 from ....demo.federation import HubSide, federate, federate_mutations
-from ....demo.launch import wait_ready
+from ....demo.launch import wait_providers, wait_ready
 from ....demo.seed import client_key_path
 
 CLI = [sys.executable, "-m", "crossroads.entrypoints.cli"]
@@ -41,6 +41,7 @@ class SecondHub:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         provider_base = port + 100
+        self.provider_base = provider_base
         env = {
             **os.environ,
             "CROSSROADS_DATA_DIR": str(data_dir),
@@ -90,6 +91,7 @@ class SecondHub:
         ]
 
     def wait(self) -> None:
+        wait_providers(self.provider_base, self.processes[0], timeout=90)
         wait_ready(f"{self.url}/ready", self.processes[1], timeout=90)
 
     def stop(self) -> None:
