@@ -151,14 +151,6 @@ PATHS = {form_id: FORM_BY_ID[form_id].action for _, form_id, _, _ in ACTIONS}
 
 
 @pytest.fixture
-async def operators_demo(tmp_path):
-    demo = await start_demo_hub(tmp_path, persons=20, demo=True)
-    yield demo
-    await demo.http.aclose()
-    await demo.hub.close()
-
-
-@pytest.fixture
 async def four_eyes_demo(tmp_path):
     demo = await start_demo_hub(tmp_path, persons=20, demo=True, four_eyes=True)
     yield demo

@@ -15,7 +15,6 @@ from crossroads.demo import country
 from crossroads.entrypoints.api.operator_forms import FORM_BY_ID
 from crossroads.entrypoints.api.operator_register_tables import PAGE
 
-from ..conftest import start_demo_hub
 from .test_operators import records, register, signed_in
 
 pytestmark = pytest.mark.anyio
@@ -149,14 +148,6 @@ BAD_INPUT = [
         "valid_from",
     ),
 ]
-
-
-@pytest.fixture
-async def operators_demo(tmp_path):
-    demo = await start_demo_hub(tmp_path, persons=20, demo=True)
-    yield demo
-    await demo.http.aclose()
-    await demo.hub.close()
 
 
 async def test_each_form_changes_what_the_api_changes_audited_with_the_operator(operators_demo):

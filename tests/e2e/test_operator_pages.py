@@ -16,14 +16,6 @@ pytestmark = pytest.mark.anyio
 WELFARE = country.BY_KEY["welfare"]
 
 
-@pytest.fixture
-async def operators_demo(tmp_path):
-    demo = await start_demo_hub(tmp_path, persons=20, demo=True)
-    yield demo
-    await demo.http.aclose()
-    await demo.hub.close()
-
-
 async def test_signing_in_lands_on_the_overview_with_health_and_throughput_charts(operators_demo):
     demo = operators_demo
     await register(demo, "person:olga", "read-only")
