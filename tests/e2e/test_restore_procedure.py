@@ -46,7 +46,8 @@ def witnessed_all(deployment, latest: str) -> int:
     """Wait until the witness countersigned the hub's latest head; return its size."""
 
     def caught_up():
-        size = deployment.head(0)["tree_size"]
+        # Before its first signed head the hub answers 404 not_found: not caught up yet.
+        size = deployment.head(0).get("tree_size", 0)
         answer = httpx.get(latest)
         return answer.status_code == 200 and answer.json()["tree_size"] == size and size
 
