@@ -119,6 +119,27 @@ async def test_a_member_cannot_integrate_outside_its_rights_in_any_way(demo):
     assert answer.status_code == 200, answer.text
 
 
+async def test_ending_or_removing_an_entry_the_member_does_not_hold_is_refused_not_logged_done(
+    demo,
+):
+    held = set(demo.held_by("unemployment", phase=None))
+    subject = next(s for s in demo.held_by("welfare") if s not in held)
+    before = await holders(demo, subject)
+    for change in (
+        {"op": "end", "capacity": "JOB_SEEKER", "end": "2026-01-31"},
+        {"op": "remove", "capacity": "JOB_SEEKER"},
+        {"op": "end", "capacity": "SOCIAL_ASSISTANCE", "end": "2026-01-31"},  # not its right
+    ):
+        answer = await as_member(
+            demo, INTRUDER, "POST", "/v1/directory/changes", json={"subject": subject, **change}
+        )
+        assert (answer.status_code, answer.json()["code"]) == (404, "not_found"), answer.text
+    assert await holders(demo, subject) == before
+    mine = [r for r in await records(demo) if r.consumer == INTRUDER_NUMBER]
+    assert [r.outcome for r in mine if r.kind == "directory"] == ["not_found"] * 3
+    assert not [r for r in mine if r.action in ("directory.end", "directory.remove")]
+
+
 async def test_a_bulk_import_reports_lines_outside_the_rights_by_number_and_applies_the_others(
     demo,
 ):

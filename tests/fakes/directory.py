@@ -13,17 +13,20 @@ class MemoryDirectory(DirectoryRepository):
     def __init__(self) -> None:
         self.periods: dict[Key, set] = {}
 
-    async def apply(self, changes: list[IntegrationChange]) -> None:
-        changed = {}
-        for change in changes:  # all or nothing: the stored periods change only at the end
+    async def apply(self, changes: list[IntegrationChange]) -> list[int]:
+        changed, unheld = {}, []
+        for position, change in enumerate(changes):  # all or nothing: stored at the end
             key = (change.subject_key, change.institution, change.capacity)
             current = changed.get(key, self.periods.get(key, set()))
+            if change.op != "integrate" and not current:
+                unheld.append(position)
             changed[key] = periods_after(set(current), change)
         for key, periods in changed.items():
             if periods:
                 self.periods[key] = periods
             else:
                 self.periods.pop(key, None)
+        return unheld
 
     def _integrations(self, keys) -> list[Integration]:
         found = [

@@ -162,6 +162,26 @@ async def test_directory_phases_do_not_merge_and_end_and_remove(store):
     assert await store.directory.holders(bytes(16)) == []
 
 
+async def test_directory_apply_names_the_ends_and_removals_that_found_nothing_held(store):
+    other = "0200000999"
+    ended = IntegrationChange("end", KEY, FUND, "INSURED", end=date(2021, 6, 30))
+    unheld = await store.directory.apply(
+        [
+            ended,  # 0: nothing held yet
+            integrate(date(2020, 1, 1)),  # 1
+            ended,  # 2: held since 1
+            ended,  # 3: ended already, still held up to its end: done again
+            IntegrationChange("remove", KEY, other, "INSURED"),  # 4: another institution's
+            IntegrationChange("end", KEY, FUND, "JOB_SEEKER", end=date(2021, 6, 30)),  # 5
+            IntegrationChange("remove", KEY, FUND, "INSURED"),  # 6
+            IntegrationChange("remove", KEY, FUND, "INSURED"),  # 7: removed by 6
+        ]
+    )
+    assert unheld == [0, 4, 5, 7]
+    assert await store.directory.held_by(KEY, FUND) == []
+    assert await store.directory.apply([integrate(date(2020, 1, 1))]) == []
+
+
 async def test_directory_batch_is_atomic(store):
     bad = IntegrationChange(
         "integrate", KEY, FUND, "INSURED", Phase.DEFINITIVE, None

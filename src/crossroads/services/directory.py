@@ -100,6 +100,8 @@ class DirectoryService:
         try:
             item = (await self.parser(institution)).parse(raw)
             await self._check_institution(item.institution)
+            if await self._directory.apply([item]):
+                raise _nothing_held(item)
         except Refusal as refusal:
             await self._audit.append(
                 AuditRecord(
@@ -118,7 +120,6 @@ class DirectoryService:
             )
             refusal.mark_audited()
             raise  # the refusal itself, its cause and traceback kept
-        await self._directory.apply([item])
         await self._audit.append(
             AuditRecord(
                 kind="directory",
@@ -194,15 +195,18 @@ class DirectoryService:
         writing: asyncio.Future[None] | None = None
         try:
             async for block in blocks:
+                first_line = report.lines
                 report.errors += [
-                    {"line": report.lines + number, **refusal.to_dict()}
+                    {"line": first_line + number, **refusal.to_dict()}
                     for number, refusal in block.errors
                 ]
                 report.lines += block.lines
                 if writing is not None:
                     previous, writing = writing, None
                     await previous
-                writing = asyncio.ensure_future(self._flush(block, actor, report, progress))
+                writing = asyncio.ensure_future(
+                    self._flush(block, first_line, actor, report, progress)
+                )
             if writing is not None:
                 previous, writing = writing, None
                 await previous
@@ -216,12 +220,20 @@ class DirectoryService:
     async def _flush(
         self,
         block: ParsedBlock,
+        first_line: int,
         actor: str,
         report: ImportReport,
         progress: Callable[[int], None] | None,
     ) -> None:
         if block.changes:
-            await self._directory.apply(block.changes)
+            unheld = await self._directory.apply(block.changes)
+            if unheld:
+                block.refuse(unheld, [_nothing_held(block.changes[at]) for at in unheld])
+                report.errors += [
+                    {"line": first_line + number, **refusal.to_dict()}
+                    for number, refusal in block.errors[-len(unheld) :]
+                ]
+                report.errors.sort(key=lambda error: error["line"])
             report.applied += len(block.changes)
         if block.changes or block.errors:
             await self._audit.append(
@@ -278,6 +290,17 @@ class DirectoryService:
         return {c.code for c in await self._registry.list_capacities()}
 
 
+def _nothing_held(change: IntegrationChange) -> Refusal:
+    """An end or removal of an entry the institution does not hold: refused, so that neither
+    the caller nor the audit log (read by the person on their page) says it was done."""
+    return Refusal(
+        "not_found",
+        f"institution {change.institution} holds no entry of this person in capacity"
+        f" {change.capacity} to {change.op}.",
+        "subject",
+    )
+
+
 def _day(value: date | None) -> str | None:
     return None if value is None else value.isoformat()
 
@@ -292,7 +315,7 @@ async def _parse_here(
         try:
             if isinstance(raw, Refusal):
                 raise raw
-            block.changes.append(parser.parse(raw))
+            block.add(block.lines, parser.parse(raw))
         except Refusal as refusal:
             block.errors.append((block.lines, refusal))
         if block.lines % _YIELD_EVERY == 0:

@@ -45,8 +45,24 @@ class ParsedBlock:
 
     lines: int = 0
     changes: list[IntegrationChange] = field(default_factory=list)
+    change_lines: list[int] = field(default_factory=list)  # each change's line number
     errors: list[tuple[int, Refusal]] = field(default_factory=list)
     sha256: str = ""
+
+    def add(self, number: int, change: IntegrationChange) -> None:
+        self.changes.append(change)
+        self.change_lines.append(number)
+
+    def refuse(self, positions: list[int], refusals: list[Refusal]) -> None:
+        """Turn the changes at `positions` into refused lines (found wanting when applied),
+        appended to `errors` in that order, and seal again without them."""
+        dropped = set(positions)
+        lines = [self.change_lines[at] for at in positions]
+        self.errors += list(zip(lines, refusals, strict=True))
+        kept = [at for at in range(len(self.changes)) if at not in dropped]
+        self.changes = [self.changes[at] for at in kept]
+        self.change_lines = [self.change_lines[at] for at in kept]
+        self.seal()
 
     def seal(self) -> ParsedBlock:
         self.sha256 = hashlib.sha256(
@@ -171,7 +187,7 @@ class ChangeParser:
             try:
                 if isinstance(raw, Refusal):
                     raise raw
-                block.changes.append(self.parse(raw))
+                block.add(number, self.parse(raw))
             except Refusal as refusal:
                 block.errors.append((number, refusal))
             block.lines = number

@@ -45,14 +45,17 @@ class SqlDirectory(DirectoryRepository):
             Coalescer(self._held_by_many, list) if db.dialect == "postgres" else None
         )
 
-    async def apply(self, changes: list[IntegrationChange]) -> None:
+    async def apply(self, changes: list[IntegrationChange]) -> list[int]:
         """Apply a batch in one transaction: read every touched key once, compute the final periods
         in memory with the domain's rules, then write only the difference, in bulk."""
+        unheld: list[int] = []
         async with self._db.transaction() as tx:
             original = await self._load(tx, {c.subject_key for c in changes})
             final: dict[tuple, Collection[tuple[Phase, Period]]] = {}
-            for change in changes:
+            for position, change in enumerate(changes):
                 key = (change.subject_key, change.institution, change.capacity)
+                if change.op != "integrate" and not final.get(key, original.get(key)):
+                    unheld.append(position)
                 if key in final:
                     final[key] = periods_after(set(final[key]), change)
                 elif key not in original and change.op == "integrate" and change.period is not None:
@@ -91,6 +94,7 @@ class SqlDirectory(DirectoryRepository):
                 # In key order, each B-tree page is visited once per batch rather than at random.
                 inserts.sort(key=_PRIMARY_KEY)
                 await tx.insert_rows("integrations", _COLUMN_NAMES, inserts)
+        return unheld
 
     @staticmethod
     async def _load(tx: Transaction, keys: set[bytes]) -> dict[tuple, set[tuple[Phase, Period]]]:

@@ -13,9 +13,10 @@ __all__ = ["DirectoryRepository", "IntegrationChange"]
 
 class DirectoryRepository(abc.ABC):
     @abc.abstractmethod
-    async def apply(self, changes: list[IntegrationChange]) -> None:
+    async def apply(self, changes: list[IntegrationChange]) -> list[int]:
         """Apply the changes in order, atomically, each as `domain.directory.periods_after`
-        says."""
+        says; return the positions (in `changes`) of the ends and removals that found no
+        period at all of their person, institution and capacity (they changed nothing)."""
 
     @abc.abstractmethod
     async def held_by(self, subject_key: bytes, institution: str) -> list[Integration]: ...
