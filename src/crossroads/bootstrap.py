@@ -440,6 +440,9 @@ async def bootstrap(
         settings.statistics_legal_basis,
     )
     engine = rights_engine(settings, store, exchange, rules, mutations, clock, scheme, hasher)
+    personal_data = PersonalData(
+        exchange_through(own_sources), cache, clock, settings.own_access_institution
+    )
     return Hub(
         rules=rules,
         rights=engine,
@@ -508,12 +511,12 @@ async def bootstrap(
         archive=AuditArchive(store.transparency, keys.jwks, clock),
         publisher=publisher,
         history=ConsultationHistory(store.transparency, proofs, cache, store.mutations),
-        personal_data=PersonalData(
-            exchange_through(own_sources), cache, clock, settings.own_access_institution
-        ),
+        personal_data=personal_data,
         own_sources=own_sources,
         identifier_seal=IdentifierSeal(loaded.session_secret),
-        data_reports=DataReports(store.data_reports, exchange, store.audit, clock, hasher),
+        data_reports=DataReports(
+            store.data_reports, exchange, personal_data, store.audit, clock, hasher
+        ),
         citizen_signin=signin,
         declarations=declarations,
         declaration_batches=DeclarationBatches(

@@ -205,6 +205,53 @@ async def test_control_characters_in_a_path_or_query_are_refused_before_any_stor
     )
 
 
+@pytest.mark.parametrize(
+    "header",
+    ["Authorization", "X-Road-Client", "X-Crossroads-Purpose", "X-Request-Id", "Content-Type"],
+)
+async def test_a_header_read_as_one_value_sent_twice_is_refused_not_resolved_by_a_guess(
+    demo, header
+):
+    token = await demo.token(demo.welfare)
+    subject = demo.held_by("welfare")[0]
+    other = await demo.token(demo.welfare)  # a second valid token: still two credentials
+    first = {
+        "Authorization": f"Bearer {token}",
+        "X-Road-Client": f"BE/GOV/{demo.welfare.replace(':', '/')}",
+        "X-Crossroads-Purpose": "SOCIAL_INTEGRATION",
+        "X-Request-Id": "first-id",
+        "Content-Type": "application/json",
+    }
+    second = {
+        "Authorization": f"Bearer {other}",
+        "X-Road-Client": "BE/GOV/0200000637/benefits-app",
+        "X-Crossroads-Purpose": "CHILD_BENEFIT",
+        "X-Request-Id": "second-id",
+        "Content-Type": "text/plain",
+    }
+    headers = [*first.items(), (header, second[header])]
+    body = json.dumps({"subject": subject, "purpose": "SOCIAL_INTEGRATION"})
+    answer = await demo.http.post("/v1/exchange/person.identity", headers=headers, content=body)
+    await refused_and_audited(demo, answer, 400, "malformed_request")
+    assert answer.json()["field"] == header.lower()
+    # On X-Road's address, in X-Road's form (docs/errors.md), audited the same.
+    fund = country.BY_KEY["nr"].number
+    answer = await demo.http.post(
+        f"/r1/BE/GOV/{fund}/services/person.identity", headers=headers, content=body
+    )
+    assert (answer.status_code, answer.headers["x-road-error"]) == (
+        400,
+        "Client.malformed_request",
+    ), answer.text
+    assert header.lower() in answer.json()["message"]
+    assert await audited(demo, answer.json()["detail"])
+    # Sent once, the same request is answered.
+    answer = await demo.http.post(
+        "/v1/exchange/person.identity", headers=list(first.items()), content=body
+    )
+    assert answer.status_code == 200, answer.text
+
+
 async def test_lone_surrogates_nan_and_control_characters_in_json_are_refused_naming_the_field(
     demo,
 ):

@@ -108,6 +108,31 @@ def test_a_head_over_the_limit_is_refused_431_and_the_connection_closed(server):
     )
 
 
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"GET /health HTTP/1.1\r\nHost: hub\r\nBad Header\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: hub\r\nX-A: a\x00b\r\n\r\n",
+        b"POST /health HTTP/1.1\r\nHost: hub\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+        b"POST /health HTTP/1.1\r\nHost: hub\r\nContent-Length: 1\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    ],
+    ids=["no-colon", "nul-in-value", "two-lengths", "length-and-chunked"],
+)
+def test_what_the_http_parser_cannot_read_is_refused_in_our_format(server, head):
+    port, _ = server
+    sock = connect(port)
+    sock.sendall(head)
+    status, headers, body, _ = read_answer(sock)
+    sock.close()
+    assert (status, body["code"], headers["x-road-error"]) == (
+        400,
+        "malformed_request",
+        "malformed_request",
+    )
+    assert body["request_id"] == headers["x-request-id"] and body["message"]
+
+
 def test_a_head_that_trickles_is_cut_off_with_408(server):
     port, _ = server
     sock = connect(port)

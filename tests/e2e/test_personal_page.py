@@ -118,6 +118,22 @@ async def test_a_report_of_wrong_data_reaches_the_source_that_holds_it_and_its_a
             headers=SAME_ORIGIN,
         )
         assert empty.status_code == 400
+        # What the API would refuse, the form refuses too, naming the field; nothing is stored.
+        for data, field in (
+            ({"service": "person.address", "message": "\x00x"}, "message"),
+            ({"service": "employment.periods", "message": "not on my page"}, "service"),
+        ):
+            odd = await client.post(
+                "/citizen/report", data={"csrf": token, **data}, headers=SAME_ORIGIN
+            )
+            assert odd.status_code in (400, 404) and field in odd.text, odd.text
+        for raw in (b"%ED%A0%80", b"%FF%FE"):  # not UTF-8: refused, never turned into U+FFFD
+            odd = await client.post(
+                "/citizen/report",
+                content=b"csrf=" + token.encode() + b"&service=person.address&message=" + raw,
+                headers={**SAME_ORIGIN, "Content-Type": "application/x-www-form-urlencoded"},
+            )
+            assert odd.status_code == 400 and "UTF-8" in odd.text, odd.text
         # The national register, which holds the address, reads it; the welfare centre does not.
         source = {"Authorization": f"Bearer {await portal_demo.token(register)}"}
         listed = (await portal_demo.http.get("/v1/data-reports", headers=source)).json()

@@ -45,6 +45,14 @@ def test_unparseable_csv_line_is_a_refusal_and_the_reader_goes_on():
     assert rows[1] == {"subject": "1234"}
 
 
+def test_a_byte_order_mark_before_the_header_is_not_a_column():
+    """Spreadsheets save "CSV UTF-8" with a byte order mark first."""
+    data = "\ufeffsubject,capacity\n85073003328,child\n".encode()
+    assert list(read_import(data, "csv")) == [{"subject": "85073003328", "capacity": "child"}]
+    blocks = split_import(data, "csv", 1)
+    assert blocks is not None and blocks[0].startswith("subject,")
+
+
 @pytest.mark.parametrize("header", ["subject,colour\n", "capacity\n", ""])
 def test_a_bad_header_refuses_the_whole_file(header):
     with pytest.raises(Refusal) as caught:
@@ -194,3 +202,14 @@ def test_unhashable_dates_are_refused_not_crashed():
             }
         )
     assert caught.value.code == "invalid_period"
+
+
+@pytest.mark.parametrize("capacity", [None, ""])
+def test_a_line_without_a_capacity_says_it_is_required(capacity):
+    parser = ChangeParser(
+        BELGIUM, SubjectHasher(b"s" * 32), None, ["INSURED"], RIGHTS, date(2030, 1, 1)
+    )
+    line = {"subject": "85073003328", "institution": "0411905847", "capacity": capacity}
+    with pytest.raises(Refusal) as caught:
+        parser.parse({k: v for k, v in line.items() if v is not None})
+    assert (caught.value.message, caught.value.field) == ("capacity is required.", "capacity")

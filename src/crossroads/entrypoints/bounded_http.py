@@ -26,7 +26,11 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from ..config import Settings
 from ..domain.errors import Refusal
 
-_REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
+_REASONS = {
+    400: b"Bad Request",
+    408: b"Request Timeout",
+    431: b"Request Header Fields Too Large",
+}
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
@@ -130,6 +134,18 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             # Answered before the whole body came (a refusal that did not need it): the rest may
             # still arrive, for a bounded time, so that the client reads the answer in peace.
             self._arm(self.linger_seconds, self.transport.close)
+
+    def send_400_response(self, msg: str) -> None:
+        """What the HTTP parser cannot read (a header line without a colon, a NUL in a value,
+        two Content-Length, Content-Length with Transfer-Encoding): uvicorn answers it in plain
+        text; the hub answers in its own format, like any refusal."""
+        self._refuse(
+            Refusal(
+                "malformed_request",
+                "the request is not valid HTTP/1.1 (its request line or a header cannot be"
+                " read, or its length is given twice or two ways).",
+            )
+        )
 
     def _head_too_slow(self) -> None:
         self._timer = None

@@ -17,6 +17,7 @@ from ..domain.errors import Refusal
 from ..domain.subjects import SubjectHasher
 from .clock import Clock
 from .exchange import ExchangeService
+from .personal_data import PersonalData
 from .ports import AuditLog, DataReportStore
 
 PAGE = 100
@@ -27,20 +28,30 @@ class DataReports:
         self,
         store: DataReportStore,
         exchange: ExchangeService,
+        personal: PersonalData,
         audit: AuditLog,
         clock: Clock,
         hasher: SubjectHasher,
     ) -> None:
         self._store = store
         self._exchange = exchange
+        self._personal = personal
         self._audit = audit
         self._clock = clock
         self._hasher = hasher
 
     async def report(self, subject: str, service: str, message: object) -> list[DataReport]:
         """The person says the service's data about them is wrong: one report to each source
-        that holds it."""
+        that holds it. Only a service their page shows (an own-access authorization valid
+        today) is reported on: the form offers no other, and a report is the person's own data
+        sent to a source, which that authorization is the legal ground for."""
         text = checked_text(message, "message")
+        if service not in {a.service for a in await self._personal.authorizations()}:
+            raise Refusal(
+                "not_found",
+                f"your page shows no data of service {service[:64]!r} to report on.",
+                "service",
+            )
         sources = await self._exchange.sources_of(service, subject)
         key = self._hasher.hex(subject)
         made = []

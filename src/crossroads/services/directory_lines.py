@@ -145,6 +145,8 @@ class ChangeParser:
             )
         if self.institutions is not None and named not in self.institutions:
             raise Refusal("not_found", f"no institution {named} is registered.", "institution")
+        if raw.get("capacity") in (None, ""):
+            raise Refusal("malformed_request", "capacity is required.", "capacity")
         capacity = self.capacities.get(raw.get("capacity"))  # type: ignore[arg-type]
         if capacity is None:
             raise Refusal(
@@ -259,7 +261,9 @@ def read_import(data: bytes | str, fmt: str) -> Iterator[Raw]:
 
     A line that cannot be parsed is yielded as a Refusal, so the caller reports it by number.
     """
-    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    # A byte order mark opens the files spreadsheets save as "CSV UTF-8": it is not a column.
+    text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
+    text = text.removeprefix("\ufeff")
     if fmt == "jsonl":
         for line in text.splitlines():
             if not line.strip():
@@ -311,7 +315,7 @@ def split_import(data: bytes, fmt: str, lines_per_block: int) -> list[str] | Non
     quote character (a field may hold a line break), a bare carriage return (it ends a row), or
     an empty line (the csv module skips it).
     """
-    text = data.decode("utf-8", errors="replace")
+    text = data.decode("utf-8-sig", errors="replace")  # as read_import reads it
     if fmt == "jsonl":
         rows = text.splitlines(keepends=True)  # as read_import splits them
         return [

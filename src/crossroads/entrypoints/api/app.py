@@ -74,6 +74,7 @@ from .sessions import (
     PORTAL_PATHS,
     BrowserSessions,
 )
+from .single_headers import SingleHeaders
 
 DESCRIPTION = """\
 Crossroads is a crossroads bank for government data exchange. Applications of member
@@ -297,6 +298,7 @@ def create_app(
     app.add_middleware(
         RequestTarget
     )  # outside the direct route, so that the exchange's path is checked too
+    app.add_middleware(SingleHeaders)  # outside the X-Road layer, which reads X-Road-Client
     app.add_middleware(
         BodyLimit,
         limit=settings.max_body_bytes,

@@ -9,6 +9,7 @@ browsers; the token is the defence that does not depend on the browser's policy.
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from urllib.parse import parse_qsl
 
@@ -61,10 +62,34 @@ async def checked_form(request: Request, issuer: str) -> dict[str, str]:
     """The posted form's fields (application/x-www-form-urlencoded), once its token is checked."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     form: dict[str, str] = {}
+    body = b""
     if media == "application/x-www-form-urlencoded":  # anything else carries no token
         body = await request.body()
         if len(body) > MAX_FORM_BYTES:
             raise Refusal("payload_too_large", f"a form is at most {MAX_FORM_BYTES} bytes.")
         form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     check(request, form.pop(FIELD, None), issuer)
+    _check_text(body)  # after the token: a forged form learns nothing from what is wrong with it
     return form
+
+
+# Text a person types: line breaks and tabs, never the other C0 controls or DEL (PostgreSQL's
+# text cannot hold U+0000, which the JSON API refuses too; no form field means any of the others).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _check_text(body: bytes) -> None:
+    """Refuse a form whose fields are not UTF-8 once percent-decoded, or hold a control
+    character: replacing or dropping what was sent would store something else than the person
+    wrote, without telling them."""
+    try:
+        fields = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise Refusal("malformed_request", "the form's text is not UTF-8.") from None
+    for name, value in fields:
+        if _CONTROL.search(value):
+            raise Refusal(
+                "malformed_request",
+                f"{name[:64]} holds a control character; write it as plain text.",
+                name[:64],
+            )

@@ -113,6 +113,16 @@ def render_answer(result: ExchangeResult, request: Request, raw: bytes) -> JSONB
     )
 
 
+def _correlation(request: Request, xroad: str, ours: str) -> str | None:
+    """The value of X-Road's header, else of ours (the first that is not empty), refused naming
+    the header it came from when it is not at most 100 printable characters."""
+    named = xroad if request.headers.get(xroad) else ours
+    value = request.headers.get(named)
+    if value is not None and (len(value) > 100 or not value.isprintable()):
+        raise Refusal("malformed_request", f"{named} is at most 100 printable characters.", named)
+    return value
+
+
 def exchange_request(
     request: Request,
     caller: Caller,
@@ -124,18 +134,8 @@ def exchange_request(
     X-Road address named."""
     # The request id is always the hub's own, so that no two requests share one; an id the
     # caller sends is its correlation id, kept beside it in the audit record.
-    sent = request.headers.get("x-road-id") or request.headers.get("x-request-id")
-    if sent is not None and (len(sent) > 100 or not sent.isprintable()):
-        raise Refusal(
-            "malformed_request", "X-Request-Id is at most 100 printable characters.", "X-Request-Id"
-        )
-    user = request.headers.get("x-road-userid") or request.headers.get("x-user-id")
-    if user is not None and (len(user) > 100 or not user.isprintable()):
-        raise Refusal(
-            "malformed_request",
-            "X-Road-UserId is at most 100 printable characters.",
-            "X-Road-UserId",
-        )
+    sent = _correlation(request, "X-Road-Id", "X-Request-Id")
+    user = _correlation(request, "X-Road-UserId", "X-User-Id")
     return ExchangeRequest(
         caller=caller,
         service=service,

@@ -15,7 +15,7 @@ from urllib.parse import unquote
 from starlette.requests import Request
 
 from ...domain.errors import Refusal
-from .errors import refusal_response
+from .xroad import refusal_before_routing
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -32,7 +32,7 @@ class RequestTarget:
                     "malformed_request",
                     f"the {where} holds a control character (U+0000 to U+001F, U+007F).",
                 )
-                response = await refusal_response(Request(scope, receive), refusal)
+                response = await refusal_before_routing(Request(scope, receive), refusal)
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

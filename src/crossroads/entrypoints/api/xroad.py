@@ -25,7 +25,14 @@ from ...domain.errors import Refusal
 from ...domain.registry import HUB_MEMBER
 from .dependencies import hub_of
 from .discovery import PROVIDER_SUBSYSTEM, ROUTED_SUBSYSTEM
-from .errors import audit_refusal, openapi_errors, refusal_from_errors, request_id, unaudited
+from .errors import (
+    audit_refusal,
+    openapi_errors,
+    refusal_from_errors,
+    refusal_response,
+    request_id,
+    unaudited,
+)
 from .exchange import EXCHANGE_ERRORS, exchange_body, exchange_request, json_body, request_hash
 from .json_input import JSONRoute, read_json
 from .metrics import observe
@@ -97,6 +104,23 @@ def _body(request: Request, raw: bytes) -> ExchangeIn:
         raise refusal_from_errors(exc.errors()) from None
 
 
+async def _refused(request: Request, refusal: Refusal, raw: bytes) -> Response:
+    """Audit the refusal once, then render it X-Road's way."""
+    try:
+        await audit_refusal(request, refusal)
+    except Exception:
+        refusal = unaudited(request, refusal)
+    return _xroad_error(request, refusal, raw)
+
+
+async def refusal_before_routing(request: Request, refusal: Refusal) -> Response:
+    """A refusal by a layer in front of the routes (a bad path, a repeated header), in the
+    form the address speaks: X-Road's on an r1 service address, ours elsewhere."""
+    if service_parts(request.url.path) is not None:
+        return await _refused(request, refusal, b"")
+    return await refusal_response(request, refusal)
+
+
 async def answer_r1(request: Request, parts: list[str]) -> Response:
     """One X-Road request: `parts` are instance, class, member, subsystem, service and what
     follows the service, if anything. Every refusal is audited once, then rendered X-Road's way."""
@@ -133,11 +157,7 @@ async def answer_r1(request: Request, parts: list[str]) -> Response:
                 outcome.code = refusal.code
                 raise
     except Refusal as refusal:
-        try:
-            await audit_refusal(request, refusal)
-        except Exception:
-            refusal = unaudited(request, refusal)
-        return _xroad_error(request, refusal, raw)
+        return await _refused(request, refusal, raw)
     return JSONBody(
         exchange_body(result),
         headers={
