@@ -4,6 +4,8 @@ simulations; the non-take-up scan and its per-institution report."""
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 import pytest
 
@@ -271,6 +273,24 @@ async def test_decisions_are_kept_and_answered_alike_on_sqlite_and_postgresql(tm
         key = demo.hub.hasher.key(subject)
         assert key not in await demo.hub.store.rights.holders(rights.BIM)  # refused: not held
         assert (await engine.of_person(subject))[0].id == granted.id
+    finally:
+        await demo.http.aclose()
+        await demo.hub.close()
+
+
+async def test_two_evaluations_of_one_person_at_once_make_one_decision_not_a_fault(
+    tmp_path, store_url
+):
+    """Two scans, or a scan and a trigger, evaluating one person together: both read the same
+    latest decisions, so both decide the same id; it is one decision, stored and told once."""
+    demo = await start_demo_hub(tmp_path, store_url, persons=60)
+    try:
+        subject = reimbursed_by_income(demo)
+        both = await asyncio.gather(*(demo.hub.rights.evaluate(subject) for _ in range(3)))
+        ids = {d.id for made in both for d in made if d.right == rights.BIM}
+        assert len(ids) == 1
+        [kept] = [d for d in await demo.hub.rights.of_person(subject) if d.right == rights.BIM]
+        assert kept.id in ids
     finally:
         await demo.http.aclose()
         await demo.hub.close()

@@ -31,7 +31,10 @@ class SqlRights(RightsRepository):
             await tx.executemany(
                 "INSERT INTO rights_decisions (id, seq, subject_key, subject, right_code, change,"
                 " competent, status, decided_at_ms, body, origin, age_group)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                # The same facts give the same id: a decision two evaluations of one person
+                # made at once (two scans, a scan and a trigger) is one decision, stored once.
+                " ON CONFLICT (id) DO NOTHING",
                 [
                     (
                         decision.id,
