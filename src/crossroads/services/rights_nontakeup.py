@@ -10,6 +10,7 @@ only the decisions it is competent for; the scan's own audit record holds counts
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -23,6 +24,9 @@ from .ports import AuditLog, Extract, ExtractSource, Rules
 from .rights_engine import MAX_PAGE, RightsEngine
 
 NON_TAKE_UP = "non-take-up"
+# Persons re-evaluated together: each evaluation mostly waits (facts asked of the sources, the
+# store's commit), so a few at once keep the process busy; more would only queue at the sources.
+EVALUATIONS_AT_ONCE = 8
 
 
 @dataclass(frozen=True)
@@ -70,15 +74,20 @@ class NonTakeUp:
         found = missing(self._rules, extract, self._clock.today().replace(day=1))
         everyone = sorted({p for pseudonyms in found.values() for p in pseudonyms})
         subjects = await self._source.reidentify(everyone)
-        decisions = 0
-        for pseudonym in everyone:
-            subject = subjects.get(pseudonym)
-            if subject is None:
-                continue
-            try:
-                decisions += len(await self._engine.evaluate(subject, NON_TAKE_UP))
-            except Refusal:
-                continue  # its facts could not be read now; the next scan finds it again
+        waiting = iter([subjects[p] for p in everyone if subjects.get(p) is not None])
+
+        async def evaluate_in_turn() -> int:
+            made = 0
+            for subject in waiting:  # one iterator shared: each person is taken once
+                try:
+                    made += len(await self._engine.evaluate(subject, NON_TAKE_UP))
+                except Refusal:
+                    continue  # its facts could not be read now; the next scan finds it again
+            return made
+
+        decisions = sum(
+            await asyncio.gather(*(evaluate_in_turn() for _ in range(EVALUATIONS_AT_ONCE)))
+        )
         report = ScanReport(
             sum(1 for p in extract.pseudonyms if p),
             {right: len(p) for right, p in found.items()},
