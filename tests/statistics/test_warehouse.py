@@ -134,7 +134,8 @@ async def test_one_writer_at_a_time_and_every_reader_meanwhile(store, tmp_path):
     path = tmp_path / "w.duckdb"
     first, second = DuckDbWarehouse(path), DuckDbWarehouse(path)
     await extraction(store, first, batch=100).run()
-    assert await first.position("declarations") > Position()  # the first writes again: it holds the file
+    # The first writes again: it holds the file.
+    assert await first.position("declarations") > Position()
     with pytest.raises(Refusal) as refused:
         await extraction(store, second).run()
     assert refused.value.code == "warehouse_unavailable"
