@@ -18,7 +18,7 @@ from crossroads.adapters.warehouse.duckdb import DuckDbWarehouse
 from crossroads.domain.audit import AuditRecord
 from crossroads.domain.statistics.marts import MARTS
 
-from ..conftest import drop_postgres_database, fresh_postgres_database
+from ..conftest import POSTGRES_DSN, drop_postgres_database, fresh_postgres_database
 from .data import AT_MS, add_exchanges, add_wages, inss
 from .test_warehouse import HASHER, extraction
 
@@ -246,7 +246,11 @@ async def test_a_row_that_commits_after_a_later_numbered_one_was_read_comes_next
         return
     first = psycopg.connect(store_url)
     later = psycopg.connect(store_url)
+    # A transaction of another database, older than both, holds nothing back: it cannot write
+    # this store's tables.
+    elsewhere = psycopg.connect(POSTGRES_DSN)
     try:
+        elsewhere.execute("SELECT pg_current_xact_id()")
         # The later writer's transaction begins first, then the first one draws the lower
         # numbers, the later one the higher ones and commits; the first stays open.
         later.execute("SELECT pg_current_xact_id()")
@@ -269,6 +273,7 @@ async def test_a_row_that_commits_after_a_later_numbered_one_was_read_comes_next
     finally:
         first.close()
         later.close()
+        elsewhere.close()
     folder = tmp_path / "w.duckdb.marts"
     await warehouse.close()
     con = duckdb.connect(str(folder / (folder / "current").read_text()), read_only=True)

@@ -8,11 +8,12 @@ before it, or that row is left behind for ever.
 - PostgreSQL draws a declaration id or an audit sequence number when the row is inserted, not
   when it commits: several hub processes write at once, and a row numbered 7 may commit after
   one numbered 8 was read. So each row records the transaction that wrote it (`xact_id`, xid8,
-  migration 0020), and a stream is read by (transaction, number), only below the horizon
-  `pg_snapshot_xmin(pg_current_snapshot())`: every transaction with a lower id has ended, so
-  every row below it is committed for good or never will be, and the rows read there never
-  gain a neighbour before the position. A transaction still running (a DmfA file being stored,
-  an audit batch under way) holds the stream back until it ends, then its rows come next.
+  migration 0020), and a stream is read by (transaction, number), only below the horizon:
+  the oldest transaction still running in this database (`_HORIZON`). Every transaction of
+  this database with a lower id has ended, so every row below it is committed for good or
+  never will be, and the rows read there never gain a neighbour before the position. A
+  transaction still running (a DmfA file being stored, an audit batch under way) holds the
+  stream back until it ends, then its rows come next.
   Rows written before migration 0020 have transaction 0 and keep their numbers' order.
   The cost on the insert path is one eight-byte column and one index entry per row.
 """
@@ -24,7 +25,24 @@ from dataclasses import dataclass
 from ...services.ports import Position
 from .database import Database
 
-_HORIZON = "pg_snapshot_xmin(pg_current_snapshot())"
+# The oldest transaction still running in this database (xid8), else the next one to begin.
+# Transaction ids are the server's: the snapshot's own xmin would wait for every database's
+# transactions (another application's, another test's); only those whose backend is connected
+# here (pg_stat_activity, `backend_xid`, 32 bits: matched on the snapshot's low 32 bits) or
+# that are prepared here can write these tables. Read in a statement of its own, before the
+# rows: a transaction that ends between the snapshot and the look-up at its backend is then
+# committed in the snapshot of every later statement.
+_HORIZON = """
+SELECT COALESCE(
+  (SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+   WHERE (x::text::bigint & 4294967295) IN (
+     SELECT backend_xid::text::bigint FROM pg_stat_activity
+     WHERE datname = current_database() AND backend_xid IS NOT NULL
+     UNION ALL
+     SELECT transaction::text::bigint FROM pg_prepared_xacts
+     WHERE database = current_database())),
+  pg_snapshot_xmax(pg_current_snapshot()))::text
+"""
 
 
 @dataclass(frozen=True)
@@ -39,7 +57,10 @@ class Last:
 class _Numbers:
     """SQLite: the numbers are in commit order."""
 
-    def after(self, column: str, after: Position) -> tuple[str, tuple[int, ...]]:
+    async def horizon(self, db: Database) -> int:
+        return 0  # no transaction ids: nothing bounds the numbers
+
+    def after(self, column: str, after: Position, horizon: int) -> tuple[str, tuple[int, ...]]:
         return f"{column} > ?", (after.number,)
 
     def ordering(self, column: str) -> str:
@@ -78,10 +99,16 @@ class _Numbers:
 class _Transactions:
     """PostgreSQL: by (transaction, number), below the horizon."""
 
-    def after(self, column: str, after: Position) -> tuple[str, tuple[int, ...]]:
+    async def horizon(self, db: Database) -> int:
+        row = await db.fetchone(_HORIZON)
+        if row is None:
+            raise RuntimeError("PostgreSQL returned no snapshot")
+        return int(row[0])
+
+    def after(self, column: str, after: Position, horizon: int) -> tuple[str, tuple[int, ...]]:
         return (
-            f"(xact_id, {column}) > (?::text::xid8, ?) AND xact_id < {_HORIZON}",
-            (after.transaction, after.number),
+            f"(xact_id, {column}) > (?::text::xid8, ?) AND xact_id < ?::text::xid8",
+            (after.transaction, after.number, horizon),
         )
 
     def ordering(self, column: str) -> str:
@@ -111,7 +138,7 @@ class _Transactions:
     async def last_of_next(
         self, db: Database, table: str, column: str, after: Position, limit: int
     ) -> Last | None:
-        where, params = self.after(column, after)
+        where, params = self.after(column, after, await self.horizon(db))
         row = await db.fetchone(
             f"SELECT b.xact_id::text, b.n, MIN(b.n) OVER (), MAX(b.n) OVER ()"
             f" FROM (SELECT xact_id, {column} AS n FROM {table} WHERE {where}"

@@ -183,7 +183,9 @@ class SqlStatisticsSource(StatisticsSource):
             if self._reads.dialect == "sqlite"
             else ("convert_from(record, 'UTF8')")
         )
-        after_sql, after_params = self._order.after("seq", after)
+        after_sql, after_params = self._order.after(
+            "seq", after, await self._order.horizon(self._db)
+        )
         audit = await self._reads.table(
             f"SELECT seq, {text} FROM audit_log WHERE {after_sql}"
             f" ORDER BY {self._order.ordering('seq')} LIMIT ?",
