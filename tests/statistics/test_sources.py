@@ -5,8 +5,11 @@ into the same snapshot, value for value."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import duckdb
 import orjson
+import psycopg
 import pytest
 
 from crossroads.adapters.sql.arrow_reads import _inlined
@@ -15,9 +18,16 @@ from crossroads.adapters.warehouse.duckdb import DuckDbWarehouse
 from crossroads.domain.audit import AuditRecord
 from crossroads.domain.statistics.marts import MARTS
 
-from ..conftest import drop_postgres_database, fresh_postgres_database
+from ..conftest import POSTGRES_DSN, drop_postgres_database, fresh_postgres_database
 from .data import AT_MS, add_exchanges, add_wages, inss
 from .test_warehouse import HASHER, extraction
+
+_RISK = (
+    "INSERT INTO declarations (kind, form, employer, declarant, status, inss, anomalies,"
+    " summary, language, received_at_ms) VALUES ('social-risk', 'sickness', '0403170701',"
+    " '0403170701', 'accepted', {mark}, '[]', '{{}}', 'en', {mark}) RETURNING id"
+)
+_EXCHANGE = "INSERT INTO audit_log (at_ms, record) VALUES ({mark}, {mark}) RETURNING seq"
 
 pytestmark = pytest.mark.anyio
 DAY = 86_400_000
@@ -190,3 +200,85 @@ def test_postgresql_reads_inline_integers_only():
             _inlined("a > ?", wrong)
     with pytest.raises(ValueError):
         _inlined("a > ? AND b > ?", (1,))
+
+
+def _exchange(person: int) -> bytes:
+    return AuditRecord(
+        kind="exchange",
+        at_ms=AT_MS,
+        outcome="ok",
+        consumer="0411905847",
+        service="identity",
+        purpose="benefits",
+        subject_hash=HASHER.hex(inss(person)),
+    ).canonical()
+
+
+def _write(conn, mark: str, person: int) -> tuple[int, int]:
+    """A social-risk declaration and an exchange about `person`, uncommitted: (id, seq)."""
+    [declaration] = conn.execute(_RISK.format(mark=mark), (inss(person), AT_MS)).fetchone()
+    [seq] = conn.execute(_EXCHANGE.format(mark=mark), (AT_MS, _exchange(person))).fetchone()
+    return declaration, seq
+
+
+async def test_a_row_that_commits_after_a_later_numbered_one_was_read_comes_next(
+    store, store_url, tmp_path
+):
+    """A declaration id or audit sequence number is drawn at insert, not at commit: the rows of
+    a transaction still open when an extraction reads a later-numbered committed row must come
+    in the next extraction, not be left behind. On PostgreSQL two connections write at once;
+    SQLite lets no second writer in while the first is open, so no such gap can arise there."""
+    warehouse = DuckDbWarehouse(tmp_path / "w.duckdb")
+    if store_url.startswith("sqlite"):
+        path = store_url.removeprefix("sqlite:///")
+        first = sqlite3.connect(path, isolation_level=None)
+        first.execute("BEGIN IMMEDIATE")
+        _write(first, "?", 1)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            sqlite3.connect(path, timeout=0, isolation_level=None).execute(
+                _RISK.format(mark="?"), (inss(2), AT_MS)
+            )
+        first.execute("COMMIT")
+        first.close()
+        done = await extraction(store, warehouse).run()
+        assert (done.records["declarations"], done.records["exchanges"]) == (1, 1)
+        await warehouse.close()
+        return
+    first = psycopg.connect(store_url)
+    later = psycopg.connect(store_url)
+    # A transaction of another database, older than both, holds nothing back: it cannot write
+    # this store's tables.
+    elsewhere = psycopg.connect(POSTGRES_DSN)
+    try:
+        elsewhere.execute("SELECT pg_current_xact_id()")
+        # The later writer's transaction begins first, then the first one draws the lower
+        # numbers, the later one the higher ones and commits; the first stays open.
+        later.execute("SELECT pg_current_xact_id()")
+        low = _write(first, "%s", 1)
+        high = _write(later, "%s", 2)
+        later.commit()
+        assert high > low
+        meanwhile = await extraction(store, warehouse).run()
+        assert (meanwhile.records["declarations"], meanwhile.records["exchanges"]) == (1, 1)
+        assert meanwhile.positions == {
+            "declarations": high[0],
+            "exchanges": high[1],
+            "deliveries": 0,
+        }
+        first.commit()
+        after = await extraction(store, warehouse).run()
+        assert (after.records["declarations"], after.records["exchanges"]) == (1, 1)
+        again = await extraction(store, warehouse).run()
+        assert (again.records["declarations"], again.records["exchanges"]) == (0, 0)
+    finally:
+        first.close()
+        later.close()
+        elsewhere.close()
+    folder = tmp_path / "w.duckdb.marts"
+    await warehouse.close()
+    con = duckdb.connect(str(folder / (folder / "current").read_text()), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM mart_social_risks").fetchone() == (2,)
+        assert con.execute("SELECT count(*) FROM mart_exchanges").fetchone() == (2,)
+    finally:
+        con.close()

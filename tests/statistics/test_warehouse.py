@@ -18,6 +18,7 @@ from crossroads.domain.statistics.marts import MARTS
 from crossroads.domain.statistics.pseudonyms import Pseudonymiser
 from crossroads.domain.subjects import SubjectHasher
 from crossroads.services.clock import Clock
+from crossroads.services.ports import Position
 from crossroads.services.statistics_extraction import ExtractionBasis, WarehouseExtraction
 
 from .data import add_exchanges, add_wages, inss
@@ -108,10 +109,10 @@ async def test_a_load_that_fails_leaves_neither_rows_nor_position():
     warehouse = DuckDbWarehouse(":memory:")
     good = {"person": ["p"], "seq": [1], "at_ms": [0]}
     with pytest.raises(ValueError):
-        await warehouse.load("exchanges", {"exchanges": good, "nowhere": good}, 7)
-    assert await warehouse.position("exchanges") == 0
-    await warehouse.load("exchanges", {"exchanges": good}, 7)
-    assert await warehouse.position("exchanges") == 7
+        await warehouse.load("exchanges", {"exchanges": good, "nowhere": good}, Position(3, 7))
+    assert await warehouse.position("exchanges") == Position()
+    await warehouse.load("exchanges", {"exchanges": good}, Position(3, 7))
+    assert await warehouse.position("exchanges") == Position(3, 7)
     await warehouse.refresh(5)
     cells = await warehouse.cube(MARTS["exchanges"], 5)
     assert any(c.key == (None,) * 5 and c.values[0] == 1 for c in cells)
@@ -133,7 +134,8 @@ async def test_one_writer_at_a_time_and_every_reader_meanwhile(store, tmp_path):
     path = tmp_path / "w.duckdb"
     first, second = DuckDbWarehouse(path), DuckDbWarehouse(path)
     await extraction(store, first, batch=100).run()
-    assert await first.position("declarations") > 0  # the first writes again: it holds the file
+    # The first writes again: it holds the file.
+    assert await first.position("declarations") > Position()
     with pytest.raises(Refusal) as refused:
         await extraction(store, second).run()
     assert refused.value.code == "warehouse_unavailable"
@@ -175,7 +177,7 @@ async def test_a_warehouse_held_by_another_process_is_a_refusal_not_a_crash(held
     assert refused.value.code == "warehouse_unavailable"
     holder.stdin.close()
     await asyncio.to_thread(holder.wait, 10)
-    assert await warehouse.position("exchanges") == 0  # released: opened on the next use
+    assert await warehouse.position("exchanges") == Position()  # released: opened on the next use
     await warehouse.close()
 
 

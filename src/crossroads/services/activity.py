@@ -17,7 +17,7 @@ import orjson
 
 from ..domain.activity import DAY_MS, ActivityTally
 from .clock import Clock
-from .ports import AuditLog, StatisticsSource
+from .ports import AuditLog, Position, StatisticsSource
 from .ports.statistics import as_list
 
 WINDOW_DAYS = 14
@@ -39,7 +39,7 @@ class RecentActivity:
         self._lock = asyncio.Lock()
         self._tally: ActivityTally | None = None
         self._next_seq = 0  # the next audit record to read
-        self._deliveries_after = 0  # the last settled delivery read
+        self._deliveries_after = Position()  # the last settled delivery read
 
     @property
     def days(self) -> int:
@@ -52,7 +52,7 @@ class RecentActivity:
             if self._tally is None or self._tally.since != first:
                 self._tally = ActivityTally(first)
                 self._next_seq = await self._first_seq(self._clock.now_ms() - self._days * DAY_MS)
-                self._deliveries_after = 0
+                self._deliveries_after = Position()
             await self._read_records(self._tally)
             await self._read_deliveries(self._tally)
             return self._tally

@@ -23,7 +23,15 @@ from ..domain.audit import AuditRecord
 from ..domain.statistics.pseudonyms import Pseudonymiser
 from ..domain.subjects import SubjectHasher
 from .clock import Clock
-from .ports import AuditLog, Coded, Columns, RightsRepository, StatisticsSource, Warehouse
+from .ports import (
+    AuditLog,
+    Coded,
+    Columns,
+    Position,
+    RightsRepository,
+    StatisticsSource,
+    Warehouse,
+)
 
 # What may identify someone, as the source names it; none of these reaches the warehouse.
 IDENTIFYING = ("inss", "subject_key", "subject_hex", "employer")
@@ -41,7 +49,7 @@ class ExtractionBasis:
 @dataclass
 class ExtractionReport:
     records: dict[str, int] = field(default_factory=dict)
-    positions: dict[str, int] = field(default_factory=dict)
+    positions: dict[str, int] = field(default_factory=dict)  # the last row's number
     lattice_seconds: float = 0.0  # deciding the rebuilt marts' suppression lattices
 
     @property
@@ -83,8 +91,9 @@ class WarehouseExtraction:
         self._rights = rights
 
     async def positions(self) -> dict[str, int]:
-        """How far the marts the analysts read go in each stream (its own order: audit
-        sequence, mutation id, declaration id); 0 for a stream never extracted."""
+        """How far the marts the analysts read go in each stream, as the number of the last row
+        read (audit sequence, delivery sequence, declaration id; in commit order on
+        PostgreSQL, so a lower number may come later); 0 for a stream never extracted."""
         built = await self._warehouse.marts_positions()
         return {stream: built.get(stream, 0) for stream in self._source.streams}
 
@@ -129,7 +138,7 @@ class WarehouseExtraction:
             finally:
                 ahead.cancel()
                 await asyncio.gather(ahead, return_exceptions=True)
-            report.positions[stream] = position
+            report.positions[stream] = position.number
             await self._record(stream, "extracted", start, position, report.records[stream])
         await self._record("directory", "extract", None, None, None)
         directory = await asyncio.to_thread(
@@ -153,8 +162,8 @@ class WarehouseExtraction:
         self,
         stream: str,
         action: str,
-        after: int | None,
-        reached: int | None,
+        after: Position | None,
+        reached: Position | None,
         records: int | None,
     ) -> None:
         await self._audit.append(
@@ -169,8 +178,8 @@ class WarehouseExtraction:
                     name: value
                     for name, value in (
                         ("legal_basis", self._basis.legal_basis),
-                        ("after", after),
-                        ("reached", reached),
+                        ("after", _described(after)),
+                        ("reached", _described(reached)),
                         ("records", records),
                     )
                     if value is not None
@@ -225,3 +234,11 @@ def _replaced(
 
 def _length(column: Coded | list[Any]) -> int:
     return len(column.codes) if isinstance(column, Coded) else len(column)
+
+
+def _described(position: Position | None) -> int | list[int] | None:
+    """A position as the audit record states it: the number, with its transaction first where
+    the store orders by transaction (PostgreSQL)."""
+    if position is None:
+        return None
+    return [position.transaction, position.number] if position.transaction else position.number

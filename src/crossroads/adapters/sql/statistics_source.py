@@ -2,7 +2,9 @@
 
 Declarations by their id (the DmfA wages, DIMONA periods and social-risk declarations each one
 established: a replaced record comes again under the later declaration's id), exchanges by audit
-sequence, mutation deliveries by outbox sequence up to the first one still on its way. Rows move
+sequence, mutation deliveries by outbox sequence up to the first one still on its way; on
+PostgreSQL the declarations and exchanges by their writing transaction first, below the oldest
+one still running (commit_order.py), so that no position passes a row yet to commit. Rows move
 as Arrow columns (arrow_reads.py), never as a Python object each. The exchanges' audit records
 are JSON: an in-memory DuckDB, private to this reader and holding nothing past the batch, reads
 their fields in bulk. The identifying columns are handed over as the store holds them (an INSS,
@@ -19,8 +21,9 @@ import duckdb
 import pyarrow
 import pyarrow.compute
 
-from ...services.ports import Coded, Columns, SourceBatch, StatisticsSource
+from ...services.ports import Coded, Columns, Position, SourceBatch, StatisticsSource
 from .arrow_reads import ArrowReads
+from .commit_order import commit_order
 from .database import Database
 
 _NEVER = 1 << 62
@@ -114,10 +117,11 @@ class SqlStatisticsSource(StatisticsSource):
     def __init__(self, db: Database) -> None:
         self._db = db
         self._reads = ArrowReads(db)
+        self._order = commit_order(db.dialect)
         self._json: duckdb.DuckDBPyConnection | None = None  # opened by the first exchanges read
         self._json_lock = threading.Lock()
 
-    async def read(self, stream: str, after: int, limit: int) -> SourceBatch | None:
+    async def read(self, stream: str, after: Position, limit: int) -> SourceBatch | None:
         if stream == "declarations":
             return await self._declarations(after, limit)
         if stream == "exchanges":
@@ -126,37 +130,40 @@ class SqlStatisticsSource(StatisticsSource):
             return await self._deliveries(after, limit)
         raise ValueError(f"no stream {stream!r}")
 
-    async def _declarations(self, after: int, limit: int) -> SourceBatch | None:
-        row = await self._db.fetchone(
-            "SELECT MAX(id) FROM (SELECT id FROM declarations WHERE id > ? ORDER BY id LIMIT ?) d",
-            (after, limit),
-        )
-        if row is None or row[0] is None:
+    async def _declarations(self, after: Position, limit: int) -> SourceBatch | None:
+        # The batch's last declaration first: the three reads below then take the same rows,
+        # all of them committed for good (below the horizon on PostgreSQL; see commit_order.py).
+        last = await self._order.last_of_next(self._db, "declarations", "id", after, limit)
+        if last is None:
             return None
-        last = row[0]
+        within, bounds = self._order.between("d", "id", after, last)
         first_committee = (
-            "CAST(json_extract(joint_committees, '$[0]') AS TEXT)"
+            "CAST(json_extract(w.joint_committees, '$[0]') AS TEXT)"
             if self._reads.dialect == "sqlite"
-            else "(joint_committees::jsonb ->> 0)"
+            else "(w.joint_committees::jsonb ->> 0)"
+        )
+        # The wages by their index on the declaration id, each only if its declaration is in
+        # the batch.
+        member, member_params = self._order.members(
+            "w.declaration_id", "declarations", "id", after, last
         )
         wages = await self._reads.table(
-            "SELECT declaration_id, quarter, employer, inss, worker_code, gross, days,"
-            f" {first_committee} FROM quarterly_wages"
-            " WHERE declaration_id > ? AND declaration_id <= ?",
-            (after, last),
+            "SELECT w.declaration_id, w.quarter, w.employer, w.inss, w.worker_code, w.gross,"
+            f" w.days, {first_committee} FROM quarterly_wages w WHERE {member}",
+            member_params,
             _WAGES,
         )
         periods = await self._reads.table(
             "SELECT d.id, p.id, p.employer, p.inss, p.worker_type, p.joint_committee,"
             " p.start_date, p.end_date, p.status FROM declarations d"
-            " JOIN dimona_periods p ON p.id = d.period_id WHERE d.id > ? AND d.id <= ?",
-            (after, last),
+            f" JOIN dimona_periods p ON p.id = d.period_id WHERE {within}",
+            bounds,
             _PERIODS,
         )
         risks = await self._reads.table(
-            "SELECT id, employer, inss, form, status, received_at_ms FROM declarations"
-            " WHERE id > ? AND id <= ? AND kind = 'social-risk'",
-            (after, last),
+            "SELECT d.id, d.employer, d.inss, d.form, d.status, d.received_at_ms"
+            f" FROM declarations d WHERE {within} AND d.kind = 'social-risk'",
+            bounds,
             _RISKS,
         )
         tables = await asyncio.to_thread(
@@ -166,23 +173,31 @@ class SqlStatisticsSource(StatisticsSource):
                 "social_risks": _columns(risks),
             }
         )
-        return SourceBatch(tables, last, wages.num_rows + periods.num_rows + risks.num_rows)
+        return SourceBatch(
+            tables, last.position, wages.num_rows + periods.num_rows + risks.num_rows
+        )
 
-    async def _exchanges(self, after: int, limit: int) -> SourceBatch | None:
+    async def _exchanges(self, after: Position, limit: int) -> SourceBatch | None:
         text = (
             "CAST(record AS TEXT)"
             if self._reads.dialect == "sqlite"
             else ("convert_from(record, 'UTF8')")
         )
+        after_sql, after_params = self._order.after(
+            "seq", after, await self._order.horizon(self._db)
+        )
         audit = await self._reads.table(
-            f"SELECT seq, {text} FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?",
-            (after, limit),
+            f"SELECT seq, {text} FROM audit_log WHERE {after_sql}"
+            f" ORDER BY {self._order.ordering('seq')} LIMIT ?",
+            (*after_params, limit),
             _AUDIT,
         )
         if audit.num_rows == 0:
             return None
         exchanges = await asyncio.to_thread(self._parse, audit)
-        reached = audit.column("seq")[audit.num_rows - 1].as_py()
+        reached = await self._order.position_of(
+            self._db, "audit_log", "seq", audit.column("seq")[audit.num_rows - 1].as_py()
+        )
         columns = await asyncio.to_thread(_columns, exchanges)
         return SourceBatch({"exchanges": columns}, reached, exchanges.num_rows)
 
@@ -196,25 +211,24 @@ class SqlStatisticsSource(StatisticsSource):
             finally:
                 self._json.unregister("audit_batch")
 
-    async def _deliveries(self, after: int, limit: int) -> SourceBatch | None:
-        pending = await self._db.fetchone(
-            "SELECT MIN(seq) FROM deliveries"
-            " WHERE seq > ? AND acked_at_ms IS NULL AND dead_at_ms IS NULL",
-            (after,),
-        )
-        before = _NEVER if pending is None or pending[0] is None else pending[0]
+    async def _deliveries(self, after: Position, limit: int) -> SourceBatch | None:
+        # Numbered in commit order on both stores (under the outbox's lock on PostgreSQL), so
+        # by number alone; up to the first delivery still on its way, found in the same
+        # statement (one snapshot: a delivery committed meanwhile cannot slip in unsettled).
         deliveries = await self._reads.table(
             "SELECT d.seq, COALESCE(s.institution, '-'), m.mutation_type, m.published_at_ms,"
             " d.acked_at_ms, d.dead_at_ms, d.subject_key FROM deliveries d"
             " JOIN mutations m ON m.publisher = d.publisher AND m.id = d.mutation_id"
             " LEFT JOIN subscriptions s ON s.id = d.subscription"
-            " WHERE d.seq > ? AND d.seq < ? ORDER BY d.seq LIMIT ?",
-            (after, before, limit),
+            " WHERE d.seq > ? AND d.seq < COALESCE((SELECT MIN(e.seq) FROM deliveries e"
+            " WHERE e.seq > ? AND e.acked_at_ms IS NULL AND e.dead_at_ms IS NULL), ?)"
+            " ORDER BY d.seq LIMIT ?",
+            (after.number, after.number, _NEVER, limit),
             _DELIVERIES,
         )
         if deliveries.num_rows == 0:
             return None
-        reached = deliveries.column("seq")[deliveries.num_rows - 1].as_py()
+        reached = Position(0, deliveries.column("seq")[deliveries.num_rows - 1].as_py())
         columns = await asyncio.to_thread(_columns, deliveries)
         return SourceBatch({"deliveries": columns}, reached, deliveries.num_rows)
 

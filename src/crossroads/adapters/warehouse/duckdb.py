@@ -24,7 +24,7 @@ import pyarrow.compute
 from ...domain.errors import Refusal
 from ...domain.statistics.marts import MARTS, Mart
 from ...domain.statistics.suppression import CubeCell, Decided, Key
-from ...services.ports import Coded, Columns, Warehouse
+from ...services.ports import Coded, Columns, Position, Warehouse
 from . import lattices
 from .marts_sql import EXTRACTS, SOURCES, materialise
 from .snapshots import Snapshots, open_snapshot, quoted, write_snapshot
@@ -88,6 +88,9 @@ class DuckDbWarehouse(Warehouse):
         con.execute(
             "CREATE TABLE IF NOT EXISTS positions (stream VARCHAR PRIMARY KEY, position BIGINT)"
         )
+        # The transaction of the position's row (ports.Position), added to working files
+        # written before it: their positions were numbers in commit order, transaction 0.
+        con.execute("ALTER TABLE positions ADD COLUMN IF NOT EXISTS xact BIGINT DEFAULT 0")
         # The extracts loaded since their marts were last built (durable: a run that crashed
         # before rebuilding leaves them for the next).
         con.execute("CREATE TABLE IF NOT EXISTS stale (extract VARCHAR PRIMARY KEY)")
@@ -103,14 +106,14 @@ class DuckDbWarehouse(Warehouse):
         async with self._write_lock:
             return await asyncio.to_thread(work)
 
-    async def position(self, stream: str) -> int:
-        def read() -> int:
+    async def position(self, stream: str) -> Position:
+        def read() -> Position:
             row = (
                 self._con()
-                .execute("SELECT position FROM positions WHERE stream = ?", (stream,))
+                .execute("SELECT xact, position FROM positions WHERE stream = ?", (stream,))
                 .fetchone()
             )
-            return row[0] if row else 0
+            return Position(row[0] or 0, row[1]) if row else Position()
 
         return await self._write(read)
 
@@ -136,13 +139,16 @@ class DuckDbWarehouse(Warehouse):
             con.execute("ROLLBACK")
             raise
 
-    async def load(self, stream: str, tables: dict[str, Columns], position: int) -> None:
+    async def load(self, stream: str, tables: dict[str, Columns], position: Position) -> None:
         def work(con: duckdb.DuckDBPyConnection) -> None:
             for table, columns in tables.items():
                 if table not in EXTRACTS:
                     raise ValueError(f"no extract table {table!r}")
                 self._insert(table, columns)
-            con.execute("INSERT OR REPLACE INTO positions VALUES (?, ?)", (stream, position))
+            con.execute(
+                "INSERT OR REPLACE INTO positions (stream, position, xact) VALUES (?, ?, ?)",
+                (stream, position.number, position.transaction),
+            )
 
         await self._write(lambda: self._transaction(work))
 
@@ -236,7 +242,9 @@ class DuckDbWarehouse(Warehouse):
         return newest[0] if newest else 0
 
     async def marts_positions(self) -> dict[str, int]:
-        rows = await self._read(lambda con: con.execute("FROM positions").fetchall())
+        rows = await self._read(
+            lambda con: con.execute("SELECT stream, position FROM positions").fetchall()
+        )
         return {stream: position for stream, position in rows}
 
     async def cube(self, mart: Mart, threshold: int) -> list[CubeCell]:

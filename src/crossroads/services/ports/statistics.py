@@ -41,6 +41,23 @@ def as_list(column: Any) -> list[Any]:
     return list(column.to_pylist())
 
 
+@dataclass(frozen=True, order=True)
+class Position:
+    """How far a stream was read: past every row at or before it in the store's commit order,
+    rows going by (`transaction`, `number`).
+
+    `number` is the last row's own number (declaration id, audit sequence, delivery sequence).
+    `transaction` is, on PostgreSQL, the transaction (its xid8) that wrote that row: there a
+    number is drawn when a row is inserted, not when it commits, so only the order of the
+    writing transactions, read below the oldest one still running, never passes a row that
+    may still commit. It is 0 where the number alone is in commit order: SQLite (one writer at
+    a time), the deliveries (numbered under the outbox's lock), and the PostgreSQL rows written
+    before that column (migration 0020)."""
+
+    transaction: int = 0
+    number: int = 0
+
+
 @dataclass(frozen=True)
 class SourceBatch:
     """Records of one stream after a position: its tables' new rows and the position reached.
@@ -50,7 +67,7 @@ class SourceBatch:
     pseudonymise every one of them before anything reaches the warehouse."""
 
     tables: dict[str, Columns]
-    position: int  # the source's own order (declaration id, audit seq, delivery seq) reached
+    position: Position  # the last row read, in the store's commit order
     records: int
 
 
@@ -60,10 +77,11 @@ class StatisticsSource(abc.ABC):
     streams: tuple[str, ...] = ("declarations", "exchanges", "deliveries")
 
     @abc.abstractmethod
-    async def read(self, stream: str, after: int, limit: int) -> SourceBatch | None:
+    async def read(self, stream: str, after: Position, limit: int) -> SourceBatch | None:
         """Up to `limit` records of `stream` past position `after`, None when there are none.
-        A delivery is read only once settled (acknowledged or given up), so a position never
-        passes a delivery still on its way."""
+        Only rows that can no longer change place are read: a position never passes a row
+        that may still commit before it (a PostgreSQL transaction still running), nor a
+        delivery still on its way (read once acknowledged or given up)."""
 
     @abc.abstractmethod
     async def directory(self) -> Columns:
@@ -74,12 +92,13 @@ class Warehouse(abc.ABC):
     """Pseudonymised extracts and the marts built from them."""
 
     @abc.abstractmethod
-    async def position(self, stream: str) -> int:
-        """The source position the warehouse holds `stream` up to (0 before the first load);
+    async def position(self, stream: str) -> Position:
+        """The source position the warehouse holds `stream` up to (`Position()` before the
+        first load);
         the extraction's own reading, which makes this process the one writing."""
 
     @abc.abstractmethod
-    async def load(self, stream: str, tables: dict[str, Columns], position: int) -> None:
+    async def load(self, stream: str, tables: dict[str, Columns], position: Position) -> None:
         """Append the rows and move the stream's position to `position`, in one transaction:
         after a crash, the warehouse holds a batch entirely with its position, or neither."""
 
@@ -102,8 +121,8 @@ class Warehouse(abc.ABC):
 
     @abc.abstractmethod
     async def marts_positions(self) -> dict[str, int]:
-        """The source positions the marts were last built up to, by stream (what analysts and
-        publications read; a stream never extracted is absent)."""
+        """The source positions the marts were last built up to, by stream, as the last row's
+        number (what analysts and publications read; a stream never extracted is absent)."""
 
     @abc.abstractmethod
     async def version(self) -> int:

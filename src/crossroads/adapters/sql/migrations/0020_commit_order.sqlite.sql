@@ -1,0 +1,3 @@
+-- Statistics in commit order (issue 20): nothing to change on SQLite, whose one writer at a
+-- time commits declaration ids and audit sequence numbers in the order it draws them. The
+-- PostgreSQL migration of this number records each row's transaction (docs/statistics.md).
