@@ -66,8 +66,8 @@ class Federation:
         scheme: str | None = None,
     ) -> None:
         """`describe_services` gives the offered services' public description (code, version,
-        name, fields, schemas) from the registry; `own_keys` this hub's public JWKS; `seen` the requests
-        peers signed that any process of this hub accepted (the store's); `scheme` the
+        name, fields, schemas) from the registry; `own_keys` this hub's public JWKS; `seen` the
+        requests peers signed that any process of this hub accepted (the store's); `scheme` the
         country whose identifier scheme this hub keeps (published, so that a peer's identifier
         authority can check the identifiers it links to this hub's)."""
         self.scheme = scheme

@@ -99,7 +99,7 @@ class SqlSeenRequests(SeenRequests):
             return {row[0] for row in await tx.fetchall(insert, params)}
 
     async def _record_sqlite(
-        self, path: str, insert: str, params: list[object], purge: bool
+        self, path: str, insert: str, params: list[str | int], purge: bool
     ) -> set[str]:
         if self._lite is None:
             self._lite = sqlite_connect(path, busy_timeout_ms=0)
