@@ -7,6 +7,7 @@ that asks the other hub's Federation and keys directly."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 
 import pytest
@@ -182,3 +183,27 @@ async def test_a_document_pinned_for_another_instance_or_address_is_refused(pair
     with pytest.raises(Refusal) as refused:
         await b.check_request("A", B_URL + PATH, body, signature, MEMBER)
     assert refused.value.code == "peer_untrusted" and "pinned" in refused.value.message
+
+
+async def test_a_signature_over_other_bytes_or_by_another_key_under_the_peer_kid_is_refused(
+    pair, tmp_path
+):
+    _, clock, (_, a_keys, _), (b, _, _) = pair
+    body, signature = _signed(a_keys, clock, "r-11")
+    head, _, sig = signature.split(".")
+    impostor = HubKeys.load_or_create(tmp_path / "impostor")
+    forged = impostor.signing_key.private_key.sign(f"{head}.".encode() + _b64(body))
+    for tampered, sent in [
+        (body.replace(b"r-11", b"r-12"), signature),  # another body under A's signature
+        (body, f"{head}..{_b64(forged).decode()}"),  # A's header and kid, another key's signature
+        (body, f"{head}.{_b64(body).decode()}.{sig}"),  # the payload not detached
+        (body, f"{head}..{sig[:-4]}"),  # a signature cut short
+    ]:
+        with pytest.raises(Refusal) as refused:
+            await b.check_request("A", B_URL + PATH, tampered, sent, MEMBER)
+        assert refused.value.code == "peer_untrusted"
+    assert await b.check_request("A", B_URL + PATH, body, signature, MEMBER) == "r-11"
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
