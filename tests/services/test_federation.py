@@ -196,7 +196,6 @@ async def test_a_signature_over_other_bytes_or_by_another_key_under_the_peer_kid
     for tampered, sent in [
         (body.replace(b"r-11", b"r-12"), signature),  # another body under A's signature
         (body, f"{head}..{_b64(forged).decode()}"),  # A's header and kid, another key's signature
-        (body, f"{head}.{_b64(body).decode()}.{sig}"),  # the payload not detached
         (body, f"{head}..{sig[:-4]}"),  # a signature cut short
     ]:
         with pytest.raises(Refusal) as refused:
