@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
 from contextlib import closing
 
 import pytest
@@ -65,3 +67,38 @@ async def test_a_request_is_kept_while_its_signature_is_valid_and_then_forgotten
     assert await _count(second) == 2
     assert await second.seen_requests.first_use("A:recent", NOW + 400, later) is False
     assert await first.seen_requests.first_use("A:old", NOW + 300, later) is True
+
+
+_OTHER_PROCESS = """
+import asyncio, sys
+from crossroads.adapters.sql.store import open_store
+async def main():
+    store = await open_store(sys.argv[1])
+    now = int(sys.argv[3])
+    print(await store.seen_requests.first_use(sys.argv[2], now + 300, now))
+    await store.close()
+asyncio.run(main())
+"""
+
+
+async def test_a_request_another_hub_process_accepted_is_seen_by_this_one(store_url):
+    """Another process (a real one, as a second `crossroads serve` is) records the request."""
+
+    def other(key: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", _OTHER_PROCESS, store_url, key, str(NOW)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    mine = await open_store(store_url)
+    try:
+        assert await asyncio.to_thread(other, "A:elsewhere") == "True"
+        assert await mine.seen_requests.first_use("A:elsewhere", NOW + 300, NOW) is False
+        assert await mine.seen_requests.first_use("A:here", NOW + 300, NOW) is True
+        assert await asyncio.to_thread(other, "A:here") == "False"
+    finally:
+        await mine.close()
