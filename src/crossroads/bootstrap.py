@@ -78,6 +78,7 @@ from .services.ports import (
     ProviderClient,
     PushQueue,
     Rules,
+    SeenRequests,
     Warehouse,
 )
 from .services.push import PushDispatcher
@@ -386,7 +387,7 @@ async def bootstrap(
         else None,
     )
     deferred_audit = DeferredAudit(store.audit)
-    federation = federation_of(settings, keys, cache, clock)
+    federation = federation_of(settings, keys, cache, store.seen_requests, clock)
     links = (
         IdentifierLinks(store.identifier_links, federation, store.audit, clock, scheme, hasher)
         if federation
@@ -586,7 +587,7 @@ def with_extract(hub: Hub, source: ExtractSource) -> None:
 
 
 def federation_of(
-    settings: Settings, keys: HubKeys, cache: RegistryCache, clock: Clock
+    settings: Settings, keys: HubKeys, cache: RegistryCache, seen: SeenRequests, clock: Clock
 ) -> Federation | None:
     """Federation with the peers pinned in data_dir/federation, when the hub has an instance."""
     if settings.federation_instance is None:
@@ -617,6 +618,7 @@ def federation_of(
         JoseFederation(keys),
         keys.jwks,
         describe,
+        seen,
         clock,
         lifetime_seconds=settings.federation_document_seconds,
         refresh_seconds=settings.federation_refresh_seconds,

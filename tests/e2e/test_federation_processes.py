@@ -13,7 +13,7 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from crossroads.adapters.keys import make_client_assertion
+from crossroads.adapters.keys import HubKeys, make_client_assertion
 from crossroads.demo import country
 from crossroads.demo.federation import PEER_NUMBER, HubSide, federate, federate_mutations
 from crossroads.demo.seed import client_key_path
@@ -164,6 +164,44 @@ def test_a_hub_that_rotates_its_key_is_still_believed_by_its_peer(two_hubs):
     assert signing_kid(token) == new  # A's process signs with the new key now
     answer = _ask(a, token, a.subjects[4])
     assert answer.status_code == 200, answer.text
+
+
+def test_a_request_replayed_to_another_process_of_the_answering_hub_is_refused(two_hubs):
+    """Hub B runs two processes on one store. A request signed by A, accepted by one of them, is
+    refused by the other when sent again within its signature's life, as by the first: the
+    requests accepted are kept in the store the processes share, not in each one's memory."""
+    a, b = two_hubs
+    b.start(1)
+    [authorization] = [
+        x
+        for x in httpx.get(f"{b.url(0)}/admin/authorizations", headers=b.operator).json()
+        if x["service"] == "person.identity" and x["consumer"] == WELFARE_NUMBER
+    ]
+    path = "/v1/federation/A/exchange/person.identity/1"
+    rid = "captured-1"
+    body = json.dumps(
+        {
+            "request_id": rid,
+            "consumer": WELFARE_NUMBER,
+            "subject": a.subjects[0],
+            "purpose": authorization["purpose"],
+            "capacities": authorization["required_capacities"],
+        }
+    ).encode()
+    # Signed by A's own key, as A's process signs what it sends B (a capture of it, to replay).
+    signature = HubKeys.load(a.data_dir / "keys").sign_detached(
+        body, {"aud": b.issuer + path, "rid": rid, "iat": int(time.time())}
+    )
+    headers = {"Content-Type": "application/json", "X-Crossroads-Signature": signature}
+    first = httpx.post(f"{b.url(0)}{path}", content=body, headers=headers, timeout=10)
+    assert first.status_code == 200, first.text
+    for process in (1, 0):
+        again = httpx.post(f"{b.url(process)}{path}", content=body, headers=headers, timeout=10)
+        assert again.status_code == 401, again.text
+        assert again.json()["code"] == "peer_untrusted"
+        assert "already received" in again.json()["message"]
+    answered = [r for r in b.audit_records() if r.get("request_id") == rid]
+    assert [r["outcome"] for r in answered] == ["ok"]  # the replays never reached the exchange
 
 
 def _load(d: Deployment, token: str, answered: list[tuple[str, str]], stop, worker: int) -> None:

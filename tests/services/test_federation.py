@@ -1,12 +1,13 @@
 """Federation's trust in a peer hub: its document and its requests are believed only when signed by
 a key pinned or endorsed from one by its key history, for this hub's address, fresh, once, and
-while the peer's document is current (docs/federation.md). The keys are real (two hub key
-folders); only the network between the two hubs is replaced, by a transport that asks the other
-hub's Federation and keys directly."""
+while the peer's document is current (docs/federation.md). The keys and stores are real (two hub
+key folders, two SQLite stores); only the network between the two hubs is replaced, by a transport
+that asks the other hub's Federation and keys directly."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from crossroads.adapters.federation_folder import FederationFolder
 from crossroads.adapters.federation_jose import JoseFederation
 from crossroads.adapters.keys import HubKeys
+from crossroads.adapters.sql.store import open_store
 from crossroads.domain.errors import Refusal
 from crossroads.domain.federation import Offer, PeerPin
 from crossroads.services.clock import FixedClock
@@ -45,8 +47,22 @@ async def _no_services(codes: frozenset[str]) -> list[dict]:
     return [{"code": c, "version": "1"} for c in sorted(codes)]
 
 
-def _hub(tmp_path, name, url, network, clock, lifetime=3600):
+@pytest.fixture
+async def stores(tmp_path):
+    opened = []
+
+    async def open_one(name: str):
+        opened.append(await open_store(f"sqlite:///{tmp_path / name / 'hub.sqlite3'}"))
+        return opened[-1]
+
+    yield open_one
+    for store in opened:
+        await store.close()
+
+
+async def _hub(tmp_path, stores, name, url, network, clock, lifetime=3600):
     keys = HubKeys.load_or_create(tmp_path / name / "keys", reload_seconds=0)
+    store = await stores(name)
     folder = FederationFolder(tmp_path / name / "federation")
     federation = Federation(
         name,
@@ -56,6 +72,7 @@ def _hub(tmp_path, name, url, network, clock, lifetime=3600):
         JoseFederation(keys),
         keys.jwks,
         _no_services,
+        store.seen_requests,
         clock,
         lifetime_seconds=lifetime,
         refresh_seconds=60,
@@ -65,11 +82,11 @@ def _hub(tmp_path, name, url, network, clock, lifetime=3600):
 
 
 @pytest.fixture
-def pair(tmp_path):
+async def pair(tmp_path, stores):
     network = Network()
     clock = FixedClock(time.time())
-    a, a_keys, a_folder = _hub(tmp_path, "A", A_URL, network, clock)
-    b, b_keys, b_folder = _hub(tmp_path, "B", B_URL, network, clock)
+    a, a_keys, a_folder = await _hub(tmp_path, stores, "A", A_URL, network, clock)
+    b, b_keys, b_folder = await _hub(tmp_path, stores, "B", B_URL, network, clock)
     a_folder.write_offer(Offer(members=frozenset({MEMBER})))
     b_folder.write_offer(Offer(services=frozenset({"person.identity"})))
     b_folder.write_pin(PeerPin("A", A_URL, a_keys.jwks()))
@@ -135,11 +152,11 @@ async def test_a_peer_rotates_its_key_and_is_still_believed_through_its_key_hist
     assert await b.check_request("A", B_URL + PATH, body, signature, MEMBER) == "r-6"
 
 
-async def test_an_expired_document_of_a_peer_out_of_reach_is_not_believed(tmp_path):
+async def test_an_expired_document_of_a_peer_out_of_reach_is_not_believed(tmp_path, stores):
     network = Network()
     clock = FixedClock(time.time())
-    _, a_keys, a_folder = _hub(tmp_path, "A", A_URL, network, clock, lifetime=120)
-    b, _, b_folder = _hub(tmp_path, "B", B_URL, network, clock)
+    _, a_keys, a_folder = await _hub(tmp_path, stores, "A", A_URL, network, clock, lifetime=120)
+    b, _, b_folder = await _hub(tmp_path, stores, "B", B_URL, network, clock)
     a_folder.write_offer(Offer(members=frozenset({MEMBER})))
     b_folder.write_pin(PeerPin("A", A_URL, a_keys.jwks()))
     body, signature = _signed(a_keys, clock, "r-7")
@@ -166,3 +183,26 @@ async def test_a_document_pinned_for_another_instance_or_address_is_refused(pair
     with pytest.raises(Refusal) as refused:
         await b.check_request("A", B_URL + PATH, body, signature, MEMBER)
     assert refused.value.code == "peer_untrusted" and "pinned" in refused.value.message
+
+
+async def test_a_signature_over_other_bytes_or_by_another_key_under_the_peer_kid_is_refused(
+    pair, tmp_path
+):
+    _, clock, (_, a_keys, _), (b, _, _) = pair
+    body, signature = _signed(a_keys, clock, "r-11")
+    head, _, sig = signature.split(".")
+    impostor = HubKeys.load_or_create(tmp_path / "impostor")
+    forged = impostor.signing_key.private_key.sign(f"{head}.".encode() + _b64(body))
+    for tampered, sent in [
+        (body.replace(b"r-11", b"r-12"), signature),  # another body under A's signature
+        (body, f"{head}..{_b64(forged).decode()}"),  # A's header and kid, another key's signature
+        (body, f"{head}..{sig[:-4]}"),  # a signature cut short
+    ]:
+        with pytest.raises(Refusal) as refused:
+            await b.check_request("A", B_URL + PATH, tampered, sent, MEMBER)
+        assert refused.value.code == "peer_untrusted"
+    assert await b.check_request("A", B_URL + PATH, body, signature, MEMBER) == "r-11"
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")

@@ -12,7 +12,7 @@ country already has them, both hubs being seeded with it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -172,3 +172,30 @@ def federate_mutations(
         asking.instance, asking.data_dir / "keys", answering.url, member, code, purpose, http
     )
     return mine
+
+
+def federate_identifiers(
+    asking: HubSide, peer: str, authority: str, member: str, http: httpx.Client
+) -> None:
+    """Pin `peer` at `asking` as keeping identifiers of its own, with `authority` (an institution
+    of `asking`) recording the links, and authorize `member` on the built-in service
+    `federation.identifiers` as on each service of the peer it asks (same purpose, legal basis,
+    capacities and validity): what the operator of a hub does for a neighbouring country
+    (docs/federation.md, "Identifiers across the border")."""
+    pin = asking.folder.peers()[peer]
+    asking.folder.write_pin(replace(pin, identifier_authority=authority))
+    authorizations = http.get(f"{asking.url}/admin/authorizations", headers=asking.admin).json()
+    for a in authorizations:
+        if a["consumer"] == member and a["service"].startswith(local_code(peer, "")):
+            _put(
+                http,
+                f"{asking.url}/admin/authorizations/{a['reference']}-ID",
+                asking.admin,
+                {
+                    **{k: a[k] for k in ("consumer", "purpose", "legal_basis", "valid_from")},
+                    "service": "federation.identifiers",
+                    "required_capacities": a["required_capacities"],
+                    "allowed_fields": ["peer", "identifier", "authority"],
+                    "valid_to": a["valid_to"],
+                },
+            )

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +30,7 @@ from ..domain.federation import (
 )
 from ..key_history import follow_key_history, signing_kid
 from .clock import Clock
-from .ports import FederationConfig, FederationJose, PeerDocuments
+from .ports import FederationConfig, FederationJose, PeerDocuments, SeenRequests
 
 log = logging.getLogger("crossroads.federation")
 # A signature naming a key not believed makes the hub ask the peer for its key history; made-up
@@ -59,6 +58,7 @@ class Federation:
         jose: FederationJose,
         own_keys: Callable[[], dict[str, Any]],
         describe_services: Callable[[frozenset[str]], Awaitable[list[dict[str, Any]]]],
+        seen: SeenRequests,
         clock: Clock,
         *,
         lifetime_seconds: int,
@@ -66,7 +66,8 @@ class Federation:
         scheme: str | None = None,
     ) -> None:
         """`describe_services` gives the offered services' public description (code, version,
-        name, fields, schemas) from the registry; `own_keys` this hub's public JWKS; `scheme` the
+        name, fields, schemas) from the registry; `own_keys` this hub's public JWKS; `seen` the
+        requests peers signed that any process of this hub accepted (the store's); `scheme` the
         country whose identifier scheme this hub keeps (published, so that a peer's identifier
         authority can check the identifiers it links to this hub's)."""
         self.scheme = scheme
@@ -77,7 +78,7 @@ class Federation:
         self._jose = jose
         self._own_keys = own_keys
         self._describe = describe_services
-        self._seen: OrderedDict[str, float] = OrderedDict()  # request id -> when it may go
+        self._seen = seen
         self._clock = clock
         self._lifetime = lifetime_seconds
         self._refresh = refresh_seconds
@@ -144,22 +145,11 @@ class Federation:
                 f"the federation document of {instance} does not offer member {consumer}.",
                 "consumer",
             )
-        if not self._first_use(f"{instance}:{rid}", now):
+        # Kept while the signature is valid; later, `_verified` refuses it as too old anyway.
+        expires_at = int(header["iat"]) + MAX_SIGNATURE_AGE
+        if not await self._seen.first_use(f"{instance}:{rid}", expires_at, int(now)):
             raise Refusal("peer_untrusted", f"request {rid} from {instance} was already received.")
         return rid
-
-    def _first_use(self, key: str, now: float) -> bool:
-        """Whether this process sees the request id for the first time within the signatures'
-        life. Kept in memory, not in the store: a durable write per request (an fsync on SQLite,
-        on the event loop) held a hub to 84 cross-hub exchanges a second in `crossroads bench
-        federation`. A replay to another process of this hub is not seen here; what keeps a
-        request from being captured to replay is TLS between the hubs (docs/federation.md)."""
-        while self._seen and next(iter(self._seen.values())) < now:
-            self._seen.popitem(last=False)
-        if key in self._seen:
-            return False
-        self._seen[key] = now + 2 * MAX_SIGNATURE_AGE
-        return True
 
     async def check_delivery(
         self, instance: str, url: str, body: bytes, signature: str | None

@@ -21,6 +21,7 @@ from .registry import SqlRegistry
 from .replay import SqlReplayGuard
 from .rights import SqlRights
 from .rights_competence import SqlCompetence
+from .seen_requests import SqlSeenRequests
 from .statistics_source import SqlStatisticsSource
 from .transparency import SqlTransparencyLog
 
@@ -51,6 +52,7 @@ class SqlStore(Store):
         self.audit = audit
         self.transparency = SqlTransparencyLog(db)
         self.replay = SqlReplayGuard(db)
+        self.seen_requests = SqlSeenRequests(db)
         self.mutations = SqlMutations(db)
         self.declarations = SqlDeclarations(db)
         self.operators = SqlOperators(db)
@@ -66,6 +68,7 @@ class SqlStore(Store):
 
     async def close(self) -> None:
         self.statistics.close()
+        self.seen_requests.close()
         await self.audit.close()
         await self.db.close()
         if self._credential_mark is not None:

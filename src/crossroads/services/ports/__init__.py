@@ -19,7 +19,7 @@ from .audit import (
     TransparencyLog,
     WitnessLedger,
 )
-from .calls import ProviderClient, ProviderReply, ReplayGuard, Signer
+from .calls import ProviderClient, ProviderReply, ReplayGuard, SeenRequests, Signer
 from .data_reports import DataReportStore
 from .declarations import (
     BatchFailed,
@@ -96,6 +96,7 @@ __all__ = [
     "ReplayGuard",
     "RightsRepository",
     "Rules",
+    "SeenRequests",
     "Signer",
     "SourceBatch",
     "StatisticsSource",

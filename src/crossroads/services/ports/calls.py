@@ -1,8 +1,9 @@
 """The calls across the hub's boundary: the hub's keys that sign and check them (access tokens,
-client assertions, detached signatures on what the hub sends), the guard against a replayed
-client assertion, and the client that posts to providers and subscribers' webhooks.
+client assertions, detached signatures on what the hub sends), the guards against a replayed
+client assertion or peer hub's request, and the client that posts to providers and subscribers'
+webhooks.
 
-adapters.keys implements the signer, the SQL store the replay guard, adapters.provider_client
+adapters.keys implements the signer, the SQL store both guards, adapters.provider_client
 (aiohttp) the provider client; tests put in-memory providers behind the last.
 """
 
@@ -47,6 +48,17 @@ class ReplayGuard(abc.ABC):
     @abc.abstractmethod
     async def first_use(self, jti: str, expires_at: int) -> bool:
         """Record a client assertion id; False when it was seen before (a replay)."""
+
+
+class SeenRequests(abc.ABC):
+    """The requests peer hubs signed that this hub accepted, shared by every process of the hub
+    (one store), each kept while its signature is valid: a request sent again, to any process,
+    within that time is seen; after it, its signature is refused as too old anyway."""
+
+    @abc.abstractmethod
+    async def first_use(self, key: str, expires_at: int, now: int) -> bool:
+        """Record `key` until `expires_at` (epoch seconds); False when it is recorded already (a
+        replay). Records that expired before `now` may be forgotten."""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import abc
 
 from ...domain.errors import Refusal
 from .audit import AuditLog, TransparencyLog
-from .calls import ReplayGuard
+from .calls import ReplayGuard, SeenRequests
 from .data_reports import DataReportStore
 from .declarations import DeclarationStore
 from .directory import DirectoryRepository
@@ -41,6 +41,7 @@ class Store(abc.ABC):
     audit: AuditLog
     transparency: TransparencyLog
     replay: ReplayGuard
+    seen_requests: SeenRequests
     mutations: MutationStore
     declarations: DeclarationStore
     operators: OperatorRepository

@@ -38,7 +38,7 @@ from ..hub_client import record_hub_address
 from ..output import err, fail, out
 from .progress import seed_progress
 from .second_hub import SECOND_HUB_OFFSET, SecondHub, federate_and_show
-from .tour import TourPeople, command_prefix, tour
+from .tour import TourPeople, command_prefix, data_dir_option, tour
 
 
 def run_demo(
@@ -231,7 +231,9 @@ def _announce_when_ready(
 def _show_federation(hub: str, data_dir: Path, second: SecondHub, subject: str) -> None:
     try:
         second.wait()
-        shown = federate_and_show(hub, data_dir, second, subject)
+        shown = federate_and_show(
+            hub, data_dir, second, subject, command_prefix(), data_dir_option(data_dir)
+        )
     except Exception as exc:  # the first hub goes on; the second's trouble is one line
         err.print(f"the second hub could not be federated: {exc}", highlight=False)
         return

@@ -1,7 +1,8 @@
-"""`crossroads demo --second-hub`: a neighbouring hub (instance B, a regional integrator of the same
-country, seeded with the same persons) beside the demo's hub (instance A), federated as
-docs/federation.md sets two hubs up, and the tour's part that shows one cross-hub exchange and
-one cross-hub mutation, made for real once both hubs answer.
+"""`crossroads demo --second-hub`: a neighbouring hub (instance B, seeded with the same persons, the
+demo having one country) beside the demo's hub (instance A), federated as docs/federation.md sets
+two hubs up, A keeping links between its identifiers and B's as for a neighbouring country; and
+the tour's part that shows one cross-hub exchange and one cross-hub mutation, made for real once
+both hubs answer, with commands to do it again that work as printed.
 
 Hub B runs as `crossroads serve` in its own process, with its own store and keys in
 DATA_DIR/second-hub, and its authentic sources in another.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -22,7 +24,7 @@ import httpx
 
 from ....adapters.keys import make_client_assertion
 from ....demo import country
-from ....demo.federation import HubSide, federate, federate_mutations
+from ....demo.federation import HubSide, federate, federate_identifiers, federate_mutations
 from ....demo.launch import wait_providers, wait_ready
 from ....demo.seed import client_key_path
 
@@ -31,6 +33,7 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 WELFARE = country.BY_KEY["welfare"].number
 REGISTER = country.BY_KEY["nr"].number
 SECOND_HUB_OFFSET = 50  # hub B listens on the demo hub's port + 50, its sources from + 150
+END_OF_FEDERATION = "That was the federation's part of the tour (docs/federation.md)."
 
 
 class SecondHub:
@@ -38,6 +41,7 @@ class SecondHub:
 
     def __init__(self, data_dir: Path, port: int, persons: int) -> None:
         self.data_dir = data_dir
+        self.persons = persons
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         provider_base = port + 100
@@ -134,17 +138,49 @@ def _until(what, timeout: float = 30.0):
     return None
 
 
-def federate_and_show(hub: str, data_dir: Path, second: SecondHub, subject: str) -> str:
-    """Federate the demo's hub (A) with the second (B), then ask across once and receive one
-    mutation across once; the tour's text about it."""
+def _linkable(persons: int, subject: str, count: int) -> list[str]:
+    """`count` persons the welfare centre holds definitively, other than `subject`, each born on
+    another day than the one before (so that an answer shows whom hub B was asked about)."""
+    held = [
+        line["subject"]
+        for line in country.directory_lines(country.persons(persons))
+        if line["institution"] == WELFARE and line.get("phase") != "provisional"
+    ]
+    found: list[str] = []
+    for person in held:
+        before = found[-1] if found else subject
+        if person != subject and country.birth_date(person) != country.birth_date(before):
+            found.append(person)
+        if len(found) == count:
+            break
+    return found
+
+
+def federate_and_show(
+    hub: str, data_dir: Path, second: SecondHub, subject: str, prefix: str, where: str
+) -> str:
+    """Federate the demo's hub (A) with the second (B), hub A keeping links between its
+    identifiers and B's; then ask across once and receive one mutation across once, and return
+    the tour's part about it, with commands that work as printed (`prefix` runs crossroads,
+    `where` is the demo's `--data-dir` option, if any)."""
     a = _side("A", hub, data_dir)
     b = _side("B", second.url, second.data_dir)
+    theirs, other_mine, other_theirs = _linkable(second.persons, subject, 3)
+    welfare_client = f"{WELFARE}:case-app"
+    register_client = f"{REGISTER}:register-app"
     with httpx.Client(timeout=10) as http:
         [remote] = federate(a, b, [WELFARE], ["person.identity"], http)
+        federate_identifiers(a, "B", REGISTER, WELFARE, http)
         local = federate_mutations(
             a, b, WELFARE, "person.address-change", "SOCIAL_INTEGRATION", http
         )
-        welfare = _bearer(hub, data_dir, f"{WELFARE}:case-app", http)
+        register = _bearer(hub, data_dir, register_client, http)
+        http.post(
+            f"{hub}/v1/identifiers/B/links",
+            headers=register,
+            json={"subject": subject, "identifier": theirs},
+        ).raise_for_status()
+        welfare = _bearer(hub, data_dir, welfare_client, http)
         subscribed = http.post(
             f"{hub}/v1/subscriptions",
             headers=welfare,
@@ -169,10 +205,10 @@ def federate_and_show(hub: str, data_dir: Path, second: SecondHub, subject: str)
         mutation_id = f"tour-{uuid.uuid4().hex[:8]}"
         http.post(
             f"{second.url}/v1/mutations/person.address-change",
-            headers=_bearer(second.url, second.data_dir, f"{REGISTER}:register-app", http),
+            headers=_bearer(second.url, second.data_dir, register_client, http),
             json={
                 "id": mutation_id,
-                "subject": subject,
+                "subject": theirs,
                 "effective_date": date.today().isoformat(),
                 "payload": {"street": "Grote Markt 1", "postcode": "2000", "city": "Antwerpen"},
             },
@@ -189,22 +225,62 @@ def federate_and_show(hub: str, data_dir: Path, second: SecondHub, subject: str)
         else "(not answered yet)"
     )
     mutation_text = (
-        json.dumps(delivered["event"]["data"], ensure_ascii=False)
+        json.dumps(
+            {"subject": delivered["event"]["subject"], **delivered["event"]["data"]},
+            ensure_ascii=False,
+        )
         if delivered
         else "(not delivered yet)"
     )
     request_id = asked.json()["request_id"] if asked else "-"
+    where_b = f" --data-dir {shlex.quote(str(second.data_dir))}"
+    json_header = "-H 'Content-Type: application/json'"
+    move = json.dumps(
+        {
+            "id": f"tour-{uuid.uuid4().hex[:8]}",
+            "subject": theirs,
+            "effective_date": date.today().isoformat(),
+            "payload": {"street": "Meir 50", "postcode": "2000", "city": "Antwerpen"},
+        }
+    )
     return f"""
-Two federated hubs: this one is instance A, a regional integrator is instance B on {second.url}
-(its store, keys and admin token in {second.data_dir}; docs/federation.md).
+Two federated hubs: this one is instance A; a neighbouring hub is instance B on {second.url}
+(its store, keys and admin token in {second.data_dir}; docs/federation.md). The demo has one
+country only, so B is seeded with the same persons and the same (Belgian) scheme; A's operator
+pins B as keeping identifiers of its own, as for a neighbouring country (an Estonian hub runs
+with CROSSROADS_COUNTRY=EE), with A's national register as the authority for the links: a person
+crosses under the identifier B knows them by, and each link is an authorized, logged service.
 
-One cross-hub exchange: the welfare office (a member of A) asked {remote} about {subject};
-A checked its authorization and directory, B checked its own, B's national register answered:
+One cross-hub exchange: A's national register linked {subject} to B's {theirs}; the welfare
+office (a member of A) asked {remote} about {subject}; A checked its authorization, directory and
+link, B checked its own side about {theirs}, B's national register answered:
   {exchange_text}
   request id {request_id}, in the audit logs of both hubs.
 
-One cross-hub mutation: B's national register published person.address-change {mutation_id};
-B pushed it to A under B's authorization, A delivered it as {local} to the welfare office's
-mailbox under A's authorization:
+One cross-hub mutation: B's national register published person.address-change {mutation_id}
+about {theirs}; B pushed it to A under B's authorization, A delivered it as {local} about
+{subject} (its link) to the welfare office's mailbox under A's authorization:
   {mutation_text}
+
+Ask across yourself, as the welfare office (hub A asks hub B under the link):
+  {prefix} ask {remote} {subject} --purpose SOCIAL_INTEGRATION --client {welfare_client}{where}
+
+The link itself is a service, authorized and logged (federation.identifiers):
+  TOKEN=$({prefix} token --client {welfare_client}{where})
+  curl -s {hub}/v1/identifiers/B -H "Authorization: Bearer $TOKEN" {json_header} \\
+       -d '{{"subject": "{subject}", "purpose": "SOCIAL_INTEGRATION"}}'
+
+Only A's national register records links (another person here; the welfare office may then ask
+B about {other_mine}):
+  TOKEN=$({prefix} token --client {register_client}{where})
+  curl -si {hub}/v1/identifiers/B/links -H "Authorization: Bearer $TOKEN" {json_header} \\
+       -d '{{"subject": "{other_mine}", "identifier": "{other_theirs}"}}'
+
+B's national register publishes a move; it reaches the welfare office's mailbox at A about
+{subject} (the mailbox command above):
+  TOKEN=$({prefix} token --client {register_client}{where_b})
+  curl -si {second.url}/v1/mutations/person.address-change -H "Authorization: Bearer $TOKEN" \\
+       {json_header} -d '{move}'
+
+{END_OF_FEDERATION}
 """

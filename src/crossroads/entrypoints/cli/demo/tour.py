@@ -68,9 +68,14 @@ class TourPeople:
         )
 
 
+def data_dir_option(data_dir: Path) -> str:
+    """What the tour's client commands add to name the demo's folder (nothing for the default)."""
+    return "" if data_dir == DEFAULT_DATA_DIR else f" --data-dir {shlex.quote(str(data_dir))}"
+
+
 def tour(hub: str, data_dir: Path, people: TourPeople, prefix: str) -> str:
     cli = prefix
-    where = "" if data_dir == DEFAULT_DATA_DIR else f" --data-dir {shlex.quote(str(data_dir))}"
+    where = data_dir_option(data_dir)
     welfare = f"{country.BY_KEY['welfare'].number}:case-app"
     payroll = f"{country.BY_KEY['payroll'].number}:payroll-app"
     fund = f"{country.BY_KEY['fund_a'].number}:rights-app"

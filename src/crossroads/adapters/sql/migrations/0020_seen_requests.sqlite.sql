@@ -1,0 +1,3 @@
+-- The requests peer hubs signed that this hub accepted (issue 19, docs/federation.md) are kept,
+-- on SQLite, in a database file of their own beside the store (adapters/sql/seen_requests.py
+-- says why), which creates its table itself. This version keeps the two dialects' numbers alike.
