@@ -5,12 +5,18 @@
 1. `scan_seconds`: the three rules decided for N persons (default 1,000,000) in households of one
    to five, in one vectorised OpenFisca calculation, then the non-take-up selection (eligible and
    not receiving) against a random "receives" column. Building the input arrays is not timed.
-2. `trigger_p99_ms`: a demo hub of D persons (SQLite, the demo's providers in-process through
-   httpx's ASGI transport, so no socket) — for S persons one after the other, the benefits
-   register publishes a `benefit.change` about them and the engine drains its mailbox: reading
-   the message, the four exchanges of the person's facts (each authorized, directory-checked and
-   audited), the rules, the decision stored and published, the acknowledgement. The figure is the
-   drain's time, per mutation.
+2. `trigger_p99_ms`: a demo hub of D persons (SQLite; the demo's sources in the hub's process,
+   through httpx's ASGI transport, so no socket; `--providers process`: in a process of their
+   own, asked over HTTP by the hub's own provider client, as in the demo), its rights engine
+   reading its mailbox in its own loop as the hub runs it (`RightsTriggers.run`, polling every
+   `CROSSROADS_RIGHTS_POLL_SECONDS`) — for S persons one after the other, the benefits register
+   publishes a `benefit.change` about them. The figure is the time from the mutation's receipt
+   (the register's publication begins: its audit record and outbox are part of it) to the
+   engine's decision stored and announced (the `right.granted` / `right.ended` mutation
+   committed) or, when no right changes, to the end of the re-evaluation: the message read, the
+   five exchanges of the person's facts (each authorized, directory-checked and audited), the
+   rules. `trigger_after_acceptance_p99_ms`: the same from the publication's answer to the
+   register. The acknowledgement comes after; the next mutation is published once it is done.
 3. `simulation_p95_ms`: a signed-in person's simulation (their facts read through the hub, then
    the rules on the changed situation); `anonymous_simulation_p95_ms`: one from a typed
    situation (the rules alone).
@@ -21,6 +27,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import date
@@ -34,6 +44,7 @@ from crossroads.adapters.keys import HubKeys
 from crossroads.adapters.openfisca_country.rules import OpenFiscaRules
 from crossroads.config import Settings
 from crossroads.demo import country
+from crossroads.demo.launch import free_port_block, wait_providers
 from crossroads.demo.seed import seed
 from crossroads.demo.sources import provider_apps
 from crossroads.demo.wiring import bootstrap_demo
@@ -43,6 +54,7 @@ from crossroads.services.ports import Extract, Population, ProviderClient, Provi
 from crossroads.services.rights_nontakeup import missing
 
 HOST, PORT_BASE = "providers.bench", 9000
+CLI = [sys.executable, "-m", "crossroads.entrypoints.cli"]
 
 
 class InProcessProviders(ProviderClient):
@@ -105,47 +117,92 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
 
-async def hub_figures(demo_persons: int, samples: int) -> dict:
-    folder = Path(tempfile.mkdtemp(prefix="crossroads-bench-rights-"))
+def start_sources(folder: Path) -> tuple[int, subprocess.Popen]:
+    """The demo's sources in a process of their own, trusting the hub's keys made in `folder`."""
+    keys = HubKeys.load_or_create(folder / "keys")
+    (folder / "hub-jwks.json").write_text(json.dumps(keys.jwks()))
+    port_base = free_port_block(8)
+    process = subprocess.Popen(
+        [*CLI, "providers", "--jwks", str(folder / "hub-jwks.json"), "--port-base", str(port_base)],
+        env={**os.environ, "CROSSROADS_LOG_LEVEL": "warning"},
+    )
+    wait_providers(port_base, process)
+    return port_base, process
+
+
+async def hub_figures(folder: Path, demo_persons: int, samples: int, port_base: int | None) -> dict:
+    """`port_base`: where the sources' process listens; None: the sources in this process."""
     settings = Settings(
         data_dir=folder,
         store_url=f"sqlite:///{folder / 'hub.sqlite3'}",
         issuer="http://hub.bench",
         admin_token="operator-secret-for-the-bench",
         declarations_source=country.BY_KEY["nsso"].number,
+        allow_internal_webhooks=True,  # the sources' receivers listen on 127.0.0.1
     )
     keys = HubKeys.load_or_create(folder / "keys")
-    apps = provider_apps(HubKeySet(keys.jwks()), HOST, PORT_BASE)
-    providers = InProcessProviders({f"{HOST}:{port}": app for port, app in apps.values()})
+    providers: ProviderClient | None = None  # the hub's own HTTP client
+    host = "127.0.0.1"
+    if port_base is None:
+        host, port_base = HOST, PORT_BASE
+        apps = provider_apps(HubKeySet(keys.jwks()), host, port_base)
+        providers = InProcessProviders({f"{host}:{port}": app for port, app in apps.values()})
     hub = await bootstrap_demo(settings, None, providers)
     errors = 0
     try:
-        subjects = (await seed(hub, demo_persons, HOST, PORT_BASE))["subjects"]
+        subjects = (await seed(hub, demo_persons, host, port_base))["subjects"]
         register = Caller(country.BY_KEY["benefits"].number, "register-app")
-        triggers, personal, anonymous = [], [], []
-        for n, subject in enumerate(subjects[:samples]):
-            await hub.mutations.publish(
-                register,
-                "benefit.change",
-                {
-                    "id": f"bench-{n}",
-                    "subject": subject,
-                    "effective_date": "2026-01-01",
-                    "payload": {
-                        "benefit": "integration_income",
-                        "event": "start",
-                        "date": "2026-01-01",
-                    },
-                },
-            )
-            started = time.perf_counter()
+        triggers, after_acceptance, personal, anonymous = [], [], [], []
+        engine, loop = hub.rights, hub.rights_triggers
+        assert engine is not None and loop is not None
+        evaluated: asyncio.Queue[float] = asyncio.Queue()
+        evaluate = engine.evaluate
+
+        failed = 0
+
+        async def timed(subject: str, origin: str = "change") -> list:
+            nonlocal failed
             try:
-                assert hub.rights_triggers is not None
-                if await hub.rights_triggers.drain() != 1:
+                return await evaluate(subject, origin)
+            except Exception:  # counted; the loop logs it and goes on, as in the hub
+                failed += 1
+                raise
+            finally:
+                evaluated.put_nowait(time.perf_counter())
+
+        engine.evaluate = timed  # type: ignore[method-assign]  (the clock stops as it returns)
+        stop = asyncio.Event()
+        reading = asyncio.create_task(loop.run(stop, lambda: True, settings.rights_poll_seconds))
+        try:
+            for n, subject in enumerate(subjects[:samples]):
+                received = time.perf_counter()
+                try:
+                    await hub.mutations.publish(
+                        register,
+                        "benefit.change",
+                        {
+                            "id": f"bench-{n}",
+                            "subject": subject,
+                            "effective_date": "2026-01-01",
+                            "payload": {
+                                "benefit": "integration_income",
+                                "event": "start",
+                                "date": "2026-01-01",
+                            },
+                        },
+                    )
+                    published_at = time.perf_counter()
+                    decided = await asyncio.wait_for(evaluated.get(), 30)
+                    triggers.append((decided - received) * 1000)
+                    after_acceptance.append((decided - published_at) * 1000)
+                    while await hub.mutations.mailbox(engine.reader.caller, 0, 1):  # noqa: ASYNC110
+                        await asyncio.sleep(0.001)  # acknowledged: the next one starts afresh
+                except Exception:
                     errors += 1
-            except Exception:
-                errors += 1
-            triggers.append((time.perf_counter() - started) * 1000)
+            errors += loop.failures + failed
+        finally:
+            stop.set()
+            await reading
         for n, subject in enumerate(subjects[:samples]):
             started = time.perf_counter()
             try:
@@ -159,8 +216,11 @@ async def hub_figures(demo_persons: int, samples: int) -> dict:
             )
             anonymous.append((time.perf_counter() - started) * 1000)
         return {
-            "trigger_p99_ms": round(percentile(triggers, 0.99), 2),
-            "trigger_p50_ms": round(float(numpy.median(triggers)), 2),
+            "trigger_p99_ms": round(percentile(triggers, 0.99), 2) if triggers else None,
+            "trigger_p50_ms": round(float(numpy.median(triggers)), 2) if triggers else None,
+            "trigger_after_acceptance_p99_ms": round(percentile(after_acceptance, 0.99), 2)
+            if after_acceptance
+            else None,
             "simulation_p95_ms": round(percentile(personal, 0.95), 2),
             "anonymous_simulation_p95_ms": round(percentile(anonymous, 0.95), 2),
             "errors": errors,
@@ -174,10 +234,24 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=1_000_000)
     parser.add_argument("--demo-persons", type=int, default=2_000)
     parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument(
+        "--providers",
+        choices=("process", "in-process"),
+        default="in-process",
+        help="the demo's sources in the hub's process (default) or in a process of their own",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     figures = {"persons": args.persons, "scan_seconds": round(scan(args.persons), 3)}
-    figures.update(asyncio.run(hub_figures(args.demo_persons, args.samples)))
+    folder = Path(tempfile.mkdtemp(prefix="crossroads-bench-rights-"))
+    sources = None if args.providers == "in-process" else start_sources(folder)
+    try:
+        port_base = None if sources is None else sources[0]
+        figures.update(asyncio.run(hub_figures(folder, args.demo_persons, args.samples, port_base)))
+    finally:
+        if sources is not None:
+            sources[1].terminate()
+            sources[1].wait()
     print_figures(figures, args.json)
 
 

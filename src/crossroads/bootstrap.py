@@ -46,6 +46,7 @@ from .domain.webhooks import WebhookPolicy
 from .entrypoints.logs import configure as configure_logs
 from .services.activity import RecentActivity
 from .services.archive import AuditArchive
+from .services.arrivals import Arrivals
 from .services.auth import TokenService
 from .services.batch_processing import BatchProcessor
 from .services.citizen import ConsultationHistory
@@ -339,6 +340,7 @@ async def bootstrap(
         hasher,
         settings.provisional_days,
     )
+    arrivals = Arrivals()  # wakes the rights engine when a change reaches its mailbox
     mutations = MutationService(
         store.mutations,
         store.registry,
@@ -350,6 +352,7 @@ async def bootstrap(
         cache,
         push_queue,
         WebhookPolicy(settings.issuer, settings.allow_internal_webhooks),
+        arrivals,
     )
     reference = load_reference(settings.dmfa_rates)
     declarations = declaration_service(settings, store, reference, clock, scheme, hasher)
@@ -447,7 +450,7 @@ async def bootstrap(
     return Hub(
         rules=rules,
         rights=engine,
-        rights_triggers=None if engine is None else RightsTriggers(engine, mutations),
+        rights_triggers=None if engine is None else RightsTriggers(engine, mutations, arrivals),
         rights_simulation=RightsSimulation(
             None if engine is None else engine.reader,
             rules,

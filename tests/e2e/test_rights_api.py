@@ -38,8 +38,9 @@ def fund_of(demo, subject: str) -> str:
     raise AssertionError(subject)
 
 
-def reimbursed_by_income(demo) -> str:
-    """An adult without benefits whom the rules grant the increased reimbursement by income."""
+def reimbursed_by_income(demo, skip: int = 0) -> str:
+    """An adult without benefits whom the rules grant the increased reimbursement by income
+    (after `skip` others)."""
     for subject in demo.seeded["subjects"]:
         if country.is_child(subject) or any(household_facts.benefits(subject).values()):
             continue
@@ -47,8 +48,10 @@ def reimbursed_by_income(demo) -> str:
         size = composition["adults"] + composition["children"]
         ceiling = 25_794.82 + 4_775.50 * (size - 1)
         if household_facts.income(subject)["yearly_income"] <= ceiling:
-            return subject
-    raise AssertionError("the demo country has no modest household")
+            if skip == 0:
+                return subject
+            skip -= 1
+    raise AssertionError("the demo country has too few modest households")
 
 
 async def records(demo) -> list[AuditRecord]:
@@ -152,6 +155,92 @@ async def test_a_mutation_about_a_person_triggers_their_re_evaluation(rights_dem
     mine = await demo.hub.rights.of_person(subject)
     assert "increased-reimbursement" in {d.right for d in mine}
     assert await demo.hub.rights_triggers.drain() == 0  # acknowledged: read once
+
+
+async def test_the_engine_wakes_when_a_change_reaches_its_mailbox_not_at_its_next_poll(
+    rights_demo,
+):
+    """services/arrivals.py: the loop polls once an hour here, yet each change is decided."""
+    demo = rights_demo
+    token = await demo.token(f"{country.BY_KEY['benefits'].number}:register-app")
+    engine = demo.hub.rights.reader.caller
+    stop = asyncio.Event()
+    loop = asyncio.create_task(demo.hub.rights_triggers.run(stop, lambda: True, 3600))
+    try:
+        for n in range(2):
+            subject = reimbursed_by_income(demo, n)
+            published = await demo.http.post(
+                "/v1/mutations/benefit.change",
+                headers={"Authorization": f"Bearer {token}"},
+                json={
+                    "id": f"benefit-{n}",
+                    "subject": subject,
+                    "effective_date": "2026-01-01",
+                    "payload": {
+                        "benefit": "disability_allowance",
+                        "event": "end",
+                        "date": "2026-01-01",
+                    },
+                },
+            )
+            assert published.status_code == 201, published.text
+            for _ in range(600):  # up to a minute on a busy machine; an hour without the bell
+                if not await demo.hub.mutations.mailbox(engine, 0, 1):
+                    break
+                await asyncio.sleep(0.1)
+            assert await demo.hub.rights.of_person(subject), n
+            await asyncio.sleep(0.3)  # the loop waits again before the next change
+    finally:
+        stop.set()
+        await loop
+
+
+async def fund_messages(demo, subject: str) -> list[str]:
+    """The ids of the messages about `subject` in the mailbox of the fund that holds them."""
+    fund = FUND_A if fund_of(demo, subject) == country.BY_KEY["fund_a"].number else FUND_B
+    token = await demo.token(fund)
+    box = await demo.http.get("/v1/mailbox", headers={"Authorization": f"Bearer {token}"})
+    return [m["event"]["id"] for m in box.json()["messages"] if m["event"]["subject"] == subject]
+
+
+@pytest.mark.parametrize("failing", ["mutations", "rights_decisions"])
+async def test_a_decision_is_stored_with_its_announcement_or_not_at_all(
+    tmp_path, store_url, failing
+):
+    """The decision and the mutation that announces it share one transaction, after the
+    publication's audit record: a failure storing either stores neither (no announcement of a
+    decision the hub does not hold); the next evaluation stores both, once."""
+    demo = await start_demo_hub(tmp_path, store_url, persons=60)
+    postgres = store_url.startswith("postgres")
+    try:
+        subject = reimbursed_by_income(demo)
+        async with demo.hub.store.db.transaction() as tx:  # as a full disk would refuse it
+            if postgres:
+                await tx.execute(
+                    "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN"
+                    " RAISE EXCEPTION 'the disk is full'; END $$ LANGUAGE plpgsql"
+                )
+            await tx.execute(
+                f"CREATE TRIGGER refuse BEFORE INSERT ON {failing}"
+                + (
+                    " FOR EACH ROW EXECUTE FUNCTION refuse()"
+                    if postgres
+                    else " BEGIN SELECT RAISE(ABORT, 'the disk is full'); END"
+                )
+            )
+        with pytest.raises(Exception, match="the disk is full"):
+            await demo.hub.rights.evaluate(subject)
+        assert await demo.hub.rights.of_person(subject) == []
+        assert await fund_messages(demo, subject) == []
+        assert [r for r in await records(demo) if r.action == "mutation.publish"]  # audited first
+        async with demo.hub.store.db.transaction() as tx:
+            await tx.execute("DROP TRIGGER refuse" + (f" ON {failing}" if postgres else ""))
+        [granted] = [d for d in await demo.hub.rights.evaluate(subject) if d.right == rights.BIM]
+        assert await demo.hub.store.rights.get(granted.id) == granted
+        assert await fund_messages(demo, subject) == [granted.id]
+    finally:
+        await demo.http.aclose()
+        await demo.hub.close()
 
 
 async def test_an_anonymous_simulation_explains_and_keeps_nothing(rights_demo):

@@ -26,6 +26,7 @@ from crossroads.domain.registry import (
 )
 from crossroads.domain.subjects import SubjectHasher
 from crossroads.domain.webhooks import WebhookPolicy
+from crossroads.services.arrivals import Arrivals
 from crossroads.services.auth import TokenService
 from crossroads.services.clock import FixedClock
 from crossroads.services.deferred_audit import DeferredAudit
@@ -59,6 +60,7 @@ class World:
     exchange: ExchangeService
     tokens: TokenService
     mutations: MutationService
+    arrivals: Arrivals
 
     def records(self, kind: str | None = None):
         return [r for r in self.store.audit.records() if kind is None or r.kind == kind]
@@ -72,6 +74,7 @@ def world(tmp_path) -> World:
     assert clock.today() == TODAY
     scheme, hasher = scheme_for("BE"), SubjectHasher(b"s" * 32)
     cache = RegistryCache(store.registry, 0)  # no caching: every test sees its own changes
+    arrivals = Arrivals()
     return World(
         store,
         providers,
@@ -114,7 +117,9 @@ def world(tmp_path) -> World:
             cache,
             OutboxPushQueue(store.mutations),
             WebhookPolicy(ISSUER),
+            arrivals,
         ),
+        arrivals,
     )
 
 

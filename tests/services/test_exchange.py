@@ -166,3 +166,49 @@ async def test_an_answer_whose_record_cannot_be_written_is_withheld_and_audited_
         await asyncio.sleep(0.02)
     [record] = world.records("exchange")
     assert (record.outcome, record.request_id, record.providers) == ("not_ready", "r-out", (NR,))
+
+
+async def test_exchanges_asked_together_are_audited_together_before_any_answer(world):
+    """handle_together: each exchange authorized and audited as alone, a refusal in its place;
+    the records appended at once, in the order asked, once the slowest has answered."""
+    await seed_identity(world)
+    await integrate(world)
+    answered = asyncio.Event()
+
+    async def slow(body: bytes, headers: dict[str, str]) -> ProviderReply:
+        await answered.wait()
+        return ProviderReply(200, orjson.dumps(IDENTITY), "application/json")
+
+    world.providers.answers["http://nr.test/services/person.identity/1"] = slow
+    together = asyncio.create_task(
+        world.exchange.handle_together([ask(request_id="r-ok"), ask(subject=STRANGER)])
+    )
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert world.records("exchange") == []  # the refusal is decided, but not told before the other
+    answered.set()
+    result, refusal = await together
+    assert isinstance(refusal, Refusal) and refusal.code == "subject_not_in_directory"
+    assert refusal.audited and result.answers[0].data["name"] == "Peeters"
+    first, second = world.records("exchange")  # in the order asked, not the order ended
+    assert (first.request_id, first.outcome) == ("r-ok", "ok")
+    assert second.outcome == "subject_not_in_directory"
+
+
+async def test_exchanges_asked_together_in_an_outage_are_withheld_and_all_audited_once_back(world):
+    await seed_identity(world)
+    await integrate(world)
+    world.providers.answers["http://nr.test/services/person.identity/1"] = answering(IDENTITY)
+    world.store.audit.unreachable = True
+    with pytest.raises(StoreUnavailable) as refused:
+        await world.exchange.handle_together([ask(request_id="a"), ask(request_id="b")])
+    assert refused.value.audited and world.records("exchange") == []
+    world.store.audit.unreachable = False
+    for _ in range(100):
+        if len(world.records("exchange")) == 2:
+            break
+        await asyncio.sleep(0.02)
+    assert sorted((r.request_id, r.outcome) for r in world.records("exchange")) == [
+        ("a", "not_ready"),
+        ("b", "not_ready"),
+    ]

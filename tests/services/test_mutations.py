@@ -4,6 +4,7 @@ id, and acknowledging with an audit record per message."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 import orjson
@@ -106,3 +107,33 @@ async def test_only_the_types_publisher_publishes_and_a_second_subscription_conf
     with pytest.raises(Refusal) as refused:
         await world.mutations.subscribe(WELFARE_APP, TYPE, "SOCIAL_INTEGRATION", None, "pull", None)
     assert refused.value.code == "conflict"
+
+
+async def test_a_message_committed_to_a_pull_mailbox_rings_its_reader_once_accepted(subscribed):
+    """services/arrivals.py: a reader of the mailbox in this process wakes at once; a duplicate
+    or a refused mutation delivers nothing and rings nothing."""
+    world = subscribed
+    stop = asyncio.Event()
+    assert await world.arrivals.wait(WELFARE, "case-app", stop, 0) is False
+    await world.mutations.publish(REGISTER, TYPE, move("m-1"))
+    assert await world.arrivals.wait(WELFARE, "case-app", stop, 3600) is True
+    await world.mutations.publish(REGISTER, TYPE, move("m-1"))  # a duplicate
+    await world.mutations.publish(REGISTER, TYPE, move("m-2", STRANGER))  # nobody holds them
+    assert await world.arrivals.wait(WELFARE, "case-app", stop, 0) is False
+
+
+async def test_mutations_of_several_types_are_published_together_or_refused_together(subscribed):
+    world = subscribed
+    births = MutationType("person.birth", "1", "Birth", NR, ("city",), {"type": "object"})
+    await world.mutations.put_type(births)
+    outcomes = await world.mutations.publish_together(
+        REGISTER, [(TYPE, move("m-1")), ("person.birth", move("b-1")), (TYPE, {"id": "x"})]
+    )
+    assert [getattr(o, "status", None) for o in outcomes[:2]] == ["accepted", "accepted"]
+    assert isinstance(outcomes[2], Refusal)  # refused alone, in its place
+    assert [r.target for r in world.records("mutation")][-2:] == ["m-1", "b-1"]
+    with pytest.raises(Refusal) as refused:  # a type another institution publishes
+        await world.mutations.publish_together(
+            Caller(WELFARE, "case-app"), [(TYPE, move("m-3")), ("person.birth", move("b-3"))]
+        )
+    assert refused.value.code == "forbidden"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -79,6 +79,17 @@ class ExchangeRequest:
     # directory and states the capacities in which it holds the person for its member.
     via: str | None = None
     attested_capacities: tuple[str, ...] = ()
+
+
+@dataclass
+class _Attempt:
+    """One exchange of `handle_together`, run, its record not yet appended."""
+
+    request: ExchangeRequest
+    request_id: str
+    started: float
+    trace: dict[str, Any] = field(default_factory=dict)
+    outcome: ExchangeResult | Refusal | None = None  # a StoreUnavailable is a Refusal too
 
 
 @dataclass(frozen=True)
@@ -159,6 +170,53 @@ class ExchangeService:
     async def holders(self, request: ExchangeRequest) -> ExchangeResult:
         """Who holds a file on the subject: the built-in service `directory.holders`."""
         return await self._audited(request, self._holders)
+
+    async def handle_together(
+        self, requests: Sequence[ExchangeRequest]
+    ) -> list[ExchangeResult | Refusal]:
+        """Several exchanges at once (`directory.holders` as `holders` runs it), each audited as
+        `handle` audits it, but their records appended in one commit before any answer is
+        returned: one disk flush, not one for each exchange that ends while the previous flush
+        runs. A refusal comes back in its request's place (audited); an outage of the store
+        raises, and every record is then kept until the store is back, as `not_ready`."""
+        attempts = await asyncio.gather(*(self._attempt(request) for request in requests))
+        outages = [a.outcome for a in attempts if isinstance(a.outcome, StoreUnavailable)]
+        outage = outages[0] if outages else None
+        if outage is None:
+            try:
+                await self._audit.append_many([self._record_of(a, None) for a in attempts])
+            except StoreUnavailable as failed:
+                outage = failed
+        if isinstance(outage, StoreUnavailable):
+            for attempt in attempts:
+                self._deferred.defer(self._record_of(attempt, outage.code))
+            outage.mark_audited()
+            raise outage
+        results: list[ExchangeResult | Refusal] = []
+        for attempt in attempts:
+            if isinstance(attempt.outcome, Refusal):
+                attempt.outcome.mark_audited()
+            assert attempt.outcome is not None  # each attempt ends with one
+            results.append(attempt.outcome)
+        return results
+
+    def _record_of(self, attempt: _Attempt, outage: str | None) -> AuditRecord:
+        """An attempt's record: its own outcome, or the outage's code when the caller is told
+        that instead."""
+        outcome = attempt.outcome
+        code = outage or (outcome.code if isinstance(outcome, Refusal) else "ok")
+        return self._record(
+            attempt.request, attempt.request_id, attempt.trace, code, attempt.started
+        )
+
+    async def _attempt(self, request: ExchangeRequest) -> _Attempt:
+        run = self._holders if request.service == HOLDERS_SERVICE else self._exchange
+        attempt = _Attempt(request, request.request_id or str(uuid.uuid4()), time.perf_counter())
+        try:
+            attempt.outcome = await run(request, attempt.request_id, attempt.trace)
+        except (StoreUnavailable, Refusal) as failure:
+            attempt.outcome = failure
+        return attempt
 
     async def _audited(
         self,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +30,7 @@ from ..domain.periods import parse_date
 from ..domain.registry import Authorization, check_code, choose_authorization
 from ..domain.subjects import SubjectHasher
 from ..domain.webhooks import WebhookPolicy
+from .arrivals import Arrivals
 from .clock import Clock
 from .ports import (
     AuditLog,
@@ -44,6 +45,10 @@ from .schema_check import first_error
 
 MUTATION_FIELDS = frozenset({"id", "subject", "effective_date", "payload", "version"})
 MAX_MAILBOX_PAGE = 1000
+# Stores accepted mutations and their deliveries: MutationStore.publish_many, or a caller's own.
+StoreWrite = Callable[
+    [list[tuple[Mutation, bytes, list[tuple[str, bytes]]]]], Awaitable[list[bytes | None]]
+]
 # A mutation type's subscriptions and the authorizations they name, read once per batch.
 _TypeSubscriptions = tuple[list[Subscription], dict[str, Authorization]]
 
@@ -68,7 +73,11 @@ class MutationService:
         cache: RegistryCache,
         push_queue: PushQueue,
         webhooks: WebhookPolicy,
+        arrivals: Arrivals | None = None,
     ) -> None:
+        """`arrivals`: told of each message committed to a pull mailbox (services/arrivals.py),
+        so that a reader in this process need not wait for its next poll."""
+        self._arrivals = arrivals
         self._store = store
         self._webhooks = webhooks
         self._push_queue = push_queue
@@ -326,14 +335,34 @@ class MutationService:
         publisher gets the error and retries, and the log holds the publication twice rather
         than not at all.
         """
+        return await self.publish_together(caller, [(type_code, raw) for raw in raws], [type_code])
+
+    async def publish_together(
+        self,
+        caller: Caller,
+        items: Sequence[tuple[str, object]],
+        type_codes: Sequence[str] = (),
+        write: StoreWrite | None = None,
+    ) -> list[Published | Refusal]:
+        """`publish_many` for mutations of several types (`(type code, mutation)` pairs), in one
+        audit commit and one transaction; the whole batch is refused as `publish_many` refuses
+        it for any of their types, or of `type_codes`.
+
+        `write`, when given, stores the accepted mutations and their deliveries in the caller's
+        own transaction instead of the mutation store's (`MutationStore.publish_many`'s contract):
+        the rights engine stores each decision with the mutation that announces it, together or
+        not at all. It is called once, after the audit, with the mutations not already stored.
+        """
         publisher, _ = _member(caller)
-        latest = await self.mutation_type(type_code)
-        _check_publisher(latest, publisher)
-        kinds: dict[str | None, MutationType] = {None: latest}
+        kinds: dict[str, dict[str | None, MutationType]] = {}
+        for code in dict.fromkeys([*type_codes, *(code for code, _ in items)]):
+            latest = await self.mutation_type(code)
+            _check_publisher(latest, publisher)
+            kinds[code] = {None: latest}
         prepared: list[tuple[Mutation, bytes] | Refusal] = []
-        for raw in raws:
+        for type_code, raw in items:
             try:
-                prepared.append(await self._prepare(publisher, type_code, raw, kinds))
+                prepared.append(await self._prepare(publisher, type_code, raw, kinds[type_code]))
             except Refusal as refusal:
                 prepared.append(refusal)
         fresh = [item for item in prepared if not isinstance(item, Refusal)]
@@ -408,12 +437,20 @@ class MutationService:
                 for _, mutation, _, recipients in to_store
             ]
         )
-        stored = await self._store.publish_many(
+        stored = await (write or self._store.publish_many)(
             [
                 (mutation, digest, [(s.id, message) for s, message in recipients])
                 for _, mutation, digest, recipients in to_store
             ]
         )
+        if self._arrivals is not None:
+            self._arrivals.ring(
+                (s.institution, s.application)
+                for (_, _, _, recipients), race in zip(to_store, stored, strict=True)
+                if race is None
+                for s, _ in recipients
+                if s.mode == "pull"
+            )
         for (index, mutation, digest, recipients), race in zip(to_store, stored, strict=True):
             if race is None:
                 outcomes[index] = Published(mutation.id, "accepted", len(recipients))

@@ -30,7 +30,7 @@ from ..domain.rights import (
 )
 from ..domain.subjects import SubjectHasher
 from .clock import Clock
-from .mutations import MutationService
+from .mutations import MutationService, Published
 from .ports import AuditLog, CompetenceRepository, RightsRepository, Rules
 from .rights_facts import FactReader
 
@@ -93,39 +93,29 @@ class RightsEngine:
             )
         if not made:
             return made
-        # Published first, then stored, under an id the same facts always give: after a
-        # failure in between, the next evaluation publishes a duplicate (accepted once) and
-        # stores the decision, rather than keep a decision nobody was told about. The rights
-        # that change together are published at once (their audit records share a flush) and
-        # stored in one transaction: each commit is a disk flush, most of a re-evaluation's time.
-        published = await asyncio.gather(
-            *(self._publish(decision, today) for decision in made), return_exceptions=True
-        )
-        told = [d for d, p in zip(made, published, strict=True) if not isinstance(p, BaseException)]
-        if told:
-            await self._store.add(told, key)
-        for failure in published:
-            if isinstance(failure, BaseException):
-                raise failure
-        return made
-
-    async def _publish(self, decision: Decision, today: date) -> None:
-        await self._mutations.publish(
+        # The rights that change are announced together (their audit records share one commit)
+        # and each decision is stored with its announcement in one transaction: audited first,
+        # then stored and announced at once or not at all. Two disk flushes, however many
+        # rights change; each commit is a flush, most of a re-evaluation's time.
+        by_id = {decision.id: decision for decision in made}
+        announced = await self._mutations.publish_together(
             self.reader.caller,
-            mutation_type(decision.change, decision.right),
-            {
-                "id": decision.id,
-                "subject": decision.subject,
-                "effective_date": today.replace(day=1).isoformat(),
-                "payload": {
-                    "right": decision.right,
-                    "decision": decision.id,
-                    "rule_version": decision.outcome.rule_version,
-                    "amount": decision.outcome.amount,
-                    "competent_institution": decision.competent,
-                },
-            },
+            [(mutation_type(d.change, d.right), _announcement(d, today)) for d in made],
+            write=lambda items: self._store.add([by_id[m.id] for m, _, _ in items], key, items),
         )
+        # Announced before under the same id, by a version that stored a decision only after
+        # announcing it and stopped in between: stored now.
+        earlier = [
+            decision
+            for decision, told in zip(made, announced, strict=True)
+            if isinstance(told, Published) and told.status == "duplicate"
+        ]
+        if earlier:
+            await self._store.add(earlier, key)
+        for told in announced:
+            if isinstance(told, Refusal):
+                raise told
+        return made
 
     async def competent(self, right: str, holders: Sequence[tuple[str, str]]) -> str | None:
         """The institution that confirms a decision: as the registry names it for the right now
@@ -192,3 +182,19 @@ def decision_id(key: bytes, right: str, change: str, previous: Decision | None) 
     """The same person, right, change and previous decision always give the same id."""
     basis = f"{key.hex()}:{right}:{change}:{previous.id if previous else ''}"
     return hashlib.sha256(basis.encode()).hexdigest()[:32]
+
+
+def _announcement(decision: Decision, today: date) -> dict[str, object]:
+    """The `right.granted.<right>` / `right.ended.<right>` mutation of a decision."""
+    return {
+        "id": decision.id,
+        "subject": decision.subject,
+        "effective_date": today.replace(day=1).isoformat(),
+        "payload": {
+            "right": decision.right,
+            "decision": decision.id,
+            "rule_version": decision.outcome.rule_version,
+            "amount": decision.outcome.amount,
+            "competent_institution": decision.competent,
+        },
+    }

@@ -8,9 +8,8 @@ reads a store directly.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from ..domain.callers import Caller
 from ..domain.errors import Refusal
@@ -43,14 +42,21 @@ class FactReader:
 
     async def read(self, subject: str, user_id: str | None = None) -> ReadFacts:
         """The four exchanges, and who holds a file on the person (to find the competent
-        institution), in parallel; `user_id` says who asked (`self`: the person, reading their own
-        situation (a simulation), so that the audit record says who asked."""
-        composition, benefits, income, members, holders = await asyncio.gather(
-            *(self._ask(service, subject, user_id) for service in FACT_SERVICES),
-            self._exchange.holders(
-                ExchangeRequest(self.caller, HOLDERS, subject, self._purpose, user_id=user_id)
-            ),
+        institution), in parallel (a refusal of any of them is raised); `user_id` says who asked
+        (`self`: the person, reading their own situation (a simulation), so that the audit
+        record says who asked)."""
+        # Together: their five audit records share one commit (one disk flush) before any
+        # answer is used; each is still authorized, directory-checked and audited on its own.
+        outcomes = await self._exchange.handle_together(
+            [
+                ExchangeRequest(self.caller, service, subject, self._purpose, user_id=user_id)
+                for service in (*FACT_SERVICES, HOLDERS)
+            ]
         )
+        for outcome in outcomes:
+            if isinstance(outcome, Refusal):
+                raise outcome
+        composition, benefits, income, members, holders = cast(list[ExchangeResult], outcomes)
         child = bool(_answer(composition).get("child"))
         adults = int(_answer(composition).get("adults", 1))
         children = int(_answer(composition).get("children", 0))
@@ -76,11 +82,6 @@ class FactReader:
         )
         held = _answer(holders).get("holders", [])
         return ReadFacts(situation, facts, tuple((h["institution"], h["capacity"]) for h in held))
-
-    async def _ask(self, service: str, subject: str, user_id: str | None) -> ExchangeResult:
-        return await self._exchange.handle(
-            ExchangeRequest(self.caller, service, subject, self._purpose, user_id=user_id)
-        )
 
 
 def _answer(result: ExchangeResult) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import orjson
 
 from ..domain.errors import Refusal
+from .arrivals import Arrivals
 from .clock import sleep_unless
 from .mutations import MutationService
 from .ports import StoreUnavailable
@@ -24,14 +25,21 @@ BATCH = 500
 
 
 class RightsTriggers:
-    def __init__(self, engine: RightsEngine, mutations: MutationService) -> None:
+    def __init__(
+        self, engine: RightsEngine, mutations: MutationService, arrivals: Arrivals | None = None
+    ) -> None:
+        """`arrivals`: rung when a message reaches the engine's mailbox in this process, so that
+        it is read at once rather than at the next poll (services/arrivals.py)."""
         self._engine = engine
         self._mutations = mutations
+        self._arrivals = arrivals
         self.failures = 0
 
     async def run(self, stop: asyncio.Event, leading: Callable[[], bool], interval: float) -> None:
         """Drain the mailbox while this process leads (one reader: no person is re-evaluated
-        twice at once by two processes), until `stop`."""
+        twice at once by two processes), until `stop`: every `interval` seconds, and as soon as
+        a message arrives through this process."""
+        caller = self._engine.reader.caller
         while not stop.is_set():
             persons = 0
             if leading():
@@ -40,8 +48,12 @@ class RightsTriggers:
                 except Exception:  # the store is down: log, and try again next round
                     self.failures += 1
                     log.exception("rights: reading the mailbox failed; will retry")
-            if persons == 0:
+            if persons > 0:
+                continue
+            if self._arrivals is None or caller.institution is None or caller.application is None:
                 await sleep_unless(stop, interval)
+            else:
+                await self._arrivals.wait(caller.institution, caller.application, stop, interval)
 
     async def drain(self, limit: int = BATCH) -> int:
         """Re-evaluate the persons of up to `limit` waiting messages; the number of persons.

@@ -212,48 +212,8 @@ class SqlMutations(MutationStore):
     async def publish_many(
         self, items: list[tuple[Mutation, bytes, list[tuple[str, bytes]]]]
     ) -> list[bytes | None]:
-        outcomes: list[bytes | None] = []
-        rows: list[tuple] = []
-        postgres = self._db.dialect == "postgres"
         async with self._db.transaction() as tx:
-            stored = await (_store_postgres if postgres else _store_sqlite)(tx, items)
-            for mutation, _digest, deliveries in items:
-                key = (mutation.publisher, mutation.id)
-                if key not in stored:  # rare: read what is stored under its id
-                    row = await tx.fetchone(
-                        "SELECT digest FROM mutations WHERE publisher = ? AND id = ?", key
-                    )
-                    outcomes.append(bytes(row[0]) if row else b"")
-                    continue
-                stored.discard(key)  # the same id again in this call is the first one's duplicate
-                outcomes.append(None)
-                rows += [
-                    (subscription, mutation.publisher, mutation.id, mutation.subject_key, message)
-                    for subscription, message in deliveries
-                ]
-            # In publishing order: a subscriber's messages keep the order of acceptance.
-            if postgres:
-                # Publications take turns from here to their commit, so that the outbox's seqs
-                # are given in commit order: a reader that has seen seq n (a relay, a mailbox
-                # paging with `after`) never finds a lower one committed later. (SQLite's single
-                # writer gives this by itself.) The turn is taken as late as it can be, and the
-                # rows and the COMMIT go with it in one pipeline: the turn lasts the server's
-                # work, not round trips to a hub process busy with other requests.
-                await tx.finish(
-                    [("SELECT pg_advisory_xact_lock(?)", (_OUTBOX_LOCK,))]
-                    + (
-                        [(_PG_DELIVERIES, [list(c) for c in zip(*rows, strict=True)])]
-                        if rows
-                        else []
-                    )
-                )
-            elif rows:
-                await tx.insert_rows(
-                    "deliveries",
-                    ("subscription", "publisher", "mutation_id", "subject_key", "message"),
-                    rows,
-                )
-        return outcomes
+            return await publish_in(tx, self._db.dialect == "postgres", items)
 
     async def digests(self, publisher: str, ids: list[str]) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
@@ -460,6 +420,47 @@ def _mutation_values(mutation: Mutation, digest: bytes, recipients: int) -> tupl
         recipients,
         mutation.published_at_ms,
     )
+
+
+async def publish_in(tx: Transaction, postgres: bool, items: list[_Item]) -> list[bytes | None]:
+    """`publish_many` inside a transaction the caller opened (and wrote its own rows in first:
+    on PostgreSQL this ends it, the outbox's turn and the COMMIT in one pipeline)."""
+    outcomes: list[bytes | None] = []
+    rows: list[tuple] = []
+    stored = await (_store_postgres if postgres else _store_sqlite)(tx, items)
+    for mutation, _digest, deliveries in items:
+        key = (mutation.publisher, mutation.id)
+        if key not in stored:  # rare: read what is stored under its id
+            row = await tx.fetchone(
+                "SELECT digest FROM mutations WHERE publisher = ? AND id = ?", key
+            )
+            outcomes.append(bytes(row[0]) if row else b"")
+            continue
+        stored.discard(key)  # the same id again in this call is the first one's duplicate
+        outcomes.append(None)
+        rows += [
+            (subscription, mutation.publisher, mutation.id, mutation.subject_key, message)
+            for subscription, message in deliveries
+        ]
+    # In publishing order: a subscriber's messages keep the order of acceptance.
+    if postgres:
+        # Publications take turns from here to their commit, so that the outbox's seqs are
+        # given in commit order: a reader that has seen seq n (a relay, a mailbox paging with
+        # `after`) never finds a lower one committed later. (SQLite's single writer gives this
+        # by itself.) The turn is taken as late as it can be, and the rows and the COMMIT go
+        # with it in one pipeline: the turn lasts the server's work, not round trips to a hub
+        # process busy with other requests.
+        await tx.finish(
+            [("SELECT pg_advisory_xact_lock(?)", (_OUTBOX_LOCK,))]
+            + ([(_PG_DELIVERIES, [list(c) for c in zip(*rows, strict=True)])] if rows else [])
+        )
+    elif rows:
+        await tx.insert_rows(
+            "deliveries",
+            ("subscription", "publisher", "mutation_id", "subject_key", "message"),
+            rows,
+        )
+    return outcomes
 
 
 async def _store_sqlite(tx: Transaction, items: list[_Item]) -> set[tuple[str, str]]:

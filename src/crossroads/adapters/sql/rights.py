@@ -13,8 +13,9 @@ from typing import Any
 import orjson
 
 from ...domain.rights import PENDING, REFUSED, Decision, Fact, RuleOutcome
-from ...services.ports import Columns, RightsRepository
+from ...services.ports import Columns, Publication, RightsRepository
 from .database import Database
+from .mutations import publish_in
 
 _COLUMNS = "body, status"
 
@@ -23,9 +24,15 @@ class SqlRights(RightsRepository):
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def add(self, decisions: Sequence[Decision], subject_key: bytes) -> None:
-        # One transaction for the decisions of one evaluation: a commit is a disk flush
-        # (synchronous=FULL), the larger part of a re-evaluation's time (docs/rights.md).
+    async def add(
+        self,
+        decisions: Sequence[Decision],
+        subject_key: bytes,
+        publications: list[Publication] | None = None,
+    ) -> list[bytes | None]:
+        # One transaction for the decisions of one evaluation and the mutations announcing them:
+        # a commit is a disk flush (synchronous=FULL), the larger part of a re-evaluation's time
+        # (docs/rights.md), and a decision is never announced without being stored.
         seq = time.time_ns()
         async with self._db.transaction() as tx:
             await tx.executemany(
@@ -53,6 +60,7 @@ class SqlRights(RightsRepository):
                     for n, decision in enumerate(decisions)
                 ],
             )
+            return await publish_in(tx, self._db.dialect == "postgres", publications or [])
 
     async def get(self, decision_id: str) -> Decision | None:
         row = await self._db.fetchone(

@@ -40,6 +40,7 @@ from .rights import (
     Extract,
     ExtractSource,
     Population,
+    Publication,
     RightsRepository,
     Rules,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "Prove",
     "ProviderClient",
     "ProviderReply",
+    "Publication",
     "PushQueue",
     "RegistryRepository",
     "ReplayGuard",

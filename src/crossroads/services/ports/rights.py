@@ -8,8 +8,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from ...domain.mutations import Mutation
 from ...domain.rights import Competence, Decision, RuleOutcome, Situation
 from .statistics import Columns
+
+# A mutation, its digest, and its deliveries (subscription id, message), as the outbox takes them.
+Publication = tuple[Mutation, bytes, list[tuple[str, bytes]]]
 
 
 @dataclass(frozen=True)
@@ -48,8 +52,17 @@ class RightsRepository(abc.ABC):
     """The engine's decisions, newest last per person and right."""
 
     @abc.abstractmethod
-    async def add(self, decisions: Sequence[Decision], subject_key: bytes) -> None:
-        """Store the decisions of one evaluation about one person, together."""
+    async def add(
+        self,
+        decisions: Sequence[Decision],
+        subject_key: bytes,
+        publications: list[Publication] | None = None,
+    ) -> list[bytes | None]:
+        """Store the decisions of one evaluation about one person, together, and with them in the
+        same transaction `publications`: the mutations that announce them and their deliveries,
+        as `MutationStore.publish_many` stores them, whose outcomes are returned. A decision is
+        thus stored with its announcement or not at all. A decision already stored (the same id)
+        is left as it is."""
 
     @abc.abstractmethod
     async def get(self, decision_id: str) -> Decision | None: ...
