@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -69,12 +70,15 @@ def session_cookie(secret: str, session: dict) -> str:
 def wrk(url: str, path: str, cookie: str, seconds: int, users: int, language: str) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(LUA % (path, cookie, language))
+    load = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
         ["wrk", "-t2", f"-c{users}", f"-d{seconds}s", "--latency", "-s", f.name, url + path],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     os.unlink(f.name)
     # wrk's --latency prints 50/75/90/99; the p95 is written by the script's `done`.
     requests = int(re.search(r"(\d+) requests in", out).group(1))
@@ -94,6 +98,16 @@ def wrk(url: str, path: str, cookie: str, seconds: int, users: int, language: st
         "socket_errors": failed,
         # Among them, the answers wrk gave up waiting for (after 2 s): a queue, not a failure.
         "timeouts": int(socket_errors.group(4)) if socket_errors else 0,
+        # The load generator's own CPU a page (wrk is the only child waited for meanwhile): a
+        # figure near the hub's would say the bench measures its generator, not the hub.
+        "wrk_cpu_ms_per_page": round(
+            (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+            * 1000
+            / max(requests, 1),
+            3,
+        ),
+        # The machine's load average as the page's run began: the 2 cores are shared.
+        "load_average": round(load, 1),
     }
 
 

@@ -13,9 +13,12 @@ from datetime import date
 from functools import lru_cache
 from weakref import WeakKeyDictionary
 
+from markupsafe import Markup
+
 from ...domain.activity import DEAD, DELAY_BUCKETS
 from ...domain.statistics.charts import bar_chart
 from ...services.activity import RecentActivity
+from ...templates import environment
 from ...templates.i18n import N_, day, number, translations
 
 # A delay bucket by its upper bound in seconds, as a reader says it.
@@ -97,6 +100,11 @@ async def _draw(activity: RecentActivity, holder: str, locale: str) -> dict:
     ]
     return {
         "charts": charts,
+        # Written once with the charts: the macro drawing the bars and their tables was half of
+        # the operator's overview's rendering, the same on every view within FRESH_SECONDS.
+        "charts_html": Markup(
+            environment(locale).get_template("portal/activity_charts.html").render(charts=charts)
+        ),
         "since": tally.since,
         "days": activity.days,
         "total_exchanges": number(sum(n for _, n in per_day), locale),

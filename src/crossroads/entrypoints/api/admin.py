@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 
 from ...domain.errors import Refusal
 from ...domain.proposals import Proposal
@@ -28,6 +28,7 @@ from .admin_proposals import proposal_out
 from .answer_models import ApplicationOut, ProposalOut
 from .dependencies import ActorDep, FourEyesDep, RegistryAdminDep, RegistryQueriesDep
 from .errors import openapi_errors
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .openapi_models import answers
 from .responses import JSONBody
@@ -41,7 +42,7 @@ from .schemas import (
 )
 from .security import operator
 
-router = APIRouter(
+router = HubRouter(
     route_class=JSONRoute, prefix="/admin", tags=["admin"], dependencies=[Depends(operator)]
 )
 ERRORS = openapi_errors(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
 from ...domain.declarations.employers import Employer
 from ...domain.declarations.records import Mandate
@@ -16,12 +16,13 @@ from ...domain.errors import Refusal
 from .answer_models import EmployerOut, Employers, Mandates
 from .dependencies import ActorDep, DeclarationQueriesDep, DeclarationsDep
 from .errors import openapi_errors
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .openapi_models import answers
 from .schemas import EmployerIn, MandateIn
 from .security import operator
 
-router = APIRouter(
+router = HubRouter(
     route_class=JSONRoute, prefix="/admin", tags=["admin"], dependencies=[Depends(operator)]
 )
 ERRORS = openapi_errors(

@@ -6,18 +6,19 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 
 from ...domain.operators import Operator, Permission, parse_roles
 from .answer_models import OperatorOut
 from .dependencies import ActorDep, OperatorAdminDep
 from .errors import openapi_errors
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .openapi_models import answers
 from .schemas import OperatorIn
 from .security import operator_for
 
-router = APIRouter(
+router = HubRouter(
     route_class=JSONRoute,
     prefix="/admin/operators",
     tags=["admin"],

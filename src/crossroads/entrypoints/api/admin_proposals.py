@@ -7,19 +7,20 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from ...domain.operators import Permission
 from ...domain.proposals import Proposal
 from .answer_models import ProposalOut
 from .dependencies import ActorDep, FourEyesDep
 from .errors import openapi_errors
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .openapi_models import answers
 from .schemas import RejectionIn
 from .security import operator_for
 
-router = APIRouter(
+router = HubRouter(
     route_class=JSONRoute,
     prefix="/admin/proposals",
     tags=["admin"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 
 from ...domain.proposals import RIGHTS_COMPETENCE
 from ...domain.rights import Competence
@@ -17,13 +17,14 @@ from .admin_proposals import proposal_out
 from .answer_models import CompetenceOut, ProposalOut
 from .dependencies import ActorDep, FourEyesDep, hub_of
 from .errors import openapi_errors
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .openapi_models import answers
 from .responses import JSONBody
 from .schemas import CompetenceIn
 from .security import operator
 
-router = APIRouter(
+router = HubRouter(
     route_class=JSONRoute, prefix="/admin/rights", tags=["admin"], dependencies=[Depends(operator)]
 )
 ERRORS = openapi_errors(

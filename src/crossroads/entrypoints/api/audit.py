@@ -5,19 +5,20 @@ from __future__ import annotations
 import base64
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 
 from ...domain.callers import Caller
 from ...domain.operators import Permission
 from .answer_models import AuditEntry, ConsistencyProof, InclusionProof, TreeHead
 from .dependencies import AuditProofsDep
 from .errors import openapi_errors
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .openapi_models import answers
 from .schemas import MAX_INTEGER
 from .security import application_or_operator, operator_for
 
-router = APIRouter(route_class=JSONRoute, prefix="/v1/audit", tags=["audit"])
+router = HubRouter(route_class=JSONRoute, prefix="/v1/audit", tags=["audit"])
 ERRORS = openapi_errors("unauthenticated", "forbidden", "not_found", "malformed_request")
 
 

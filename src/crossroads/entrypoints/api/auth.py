@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from ...domain.errors import Refusal
 from .answer_models import KeySet, ServerMetadata
 from .dependencies import SettingsDep, SignerDep, TokensDep
 from .errors import openapi_errors, request_id
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .openapi_models import answers
 from .responses import JSONBody
 from .schemas import TokenOut
 
-router = APIRouter(route_class=JSONRoute, tags=["authentication"])
+router = HubRouter(route_class=JSONRoute, tags=["authentication"])
 
 
 @router.post(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import Header, Query, Request
 from fastapi.responses import RedirectResponse
 
 from ...adapters.oidc import OidcSignIn
@@ -29,13 +29,14 @@ from .dependencies import (
     hub_of,
 )
 from .errors import openapi_errors
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .openapi_models import answers
 from .pages import page as portal_page
 from .purposes import hub_entry_label, purpose_label
 from .schemas import MAX_INTEGER
 
-router = APIRouter(route_class=JSONRoute, tags=["citizen"])
+router = HubRouter(route_class=JSONRoute, tags=["citizen"])
 ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "not_found")
 PAGE_SIZE = 50
 

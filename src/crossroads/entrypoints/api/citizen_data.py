@@ -8,7 +8,7 @@ in the audit log under the person's keyed hash, and so in their list of who cons
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from ...bootstrap import Hub
 from ...domain.errors import Refusal
@@ -16,11 +16,12 @@ from ...services.personal_data import SourceAnswer
 from ...templates.i18n import N_
 from .csrf import csrf_token
 from .dependencies import hub_of
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .pages import page
 from .rights_explanations import explained, rights_of
 
-router = APIRouter(route_class=JSONRoute, include_in_schema=False)
+router = HubRouter(route_class=JSONRoute, include_in_schema=False)
 # The sections the page draws in their own shape; any other service is shown field by field.
 SHAPED = frozenset(
     {

@@ -10,18 +10,19 @@ keeps nothing of them.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from ...domain.errors import Refusal
 from ...services.rights_facts import BENEFIT_FLAGS
 from .citizen_data import identifier_of
 from .csrf import checked_form, csrf_token
 from .dependencies import SettingsDep, hub_of
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .pages import page
 from .rights_explanations import explained
 
-router = APIRouter(route_class=JSONRoute, include_in_schema=False)
+router = HubRouter(route_class=JSONRoute, include_in_schema=False)
 # The form's fields: blank keeps the real fact; the checkboxes say what changes about benefits.
 _WHOLE = ("adults", "children", "children_to_come")
 _EUROS = ("household_income", "income_ending")

@@ -3,7 +3,7 @@ API, which reads the reports sent to it and closes each with an answer the citiz
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import Depends, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import Field
 
@@ -14,12 +14,13 @@ from .citizen_data import identifier_of
 from .csrf import checked_form
 from .dependencies import SettingsDep, hub_of
 from .errors import openapi_errors
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .openapi_models import answers
 from .schemas import MAX_INTEGER, Strict
 from .security import application
 
-router = APIRouter(route_class=JSONRoute, tags=["citizen"])
+router = HubRouter(route_class=JSONRoute, tags=["citizen"])
 ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "not_found")
 
 

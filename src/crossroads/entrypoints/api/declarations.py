@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import Depends, Path, Request, Response
 
 from ...domain.callers import Caller
 from ...domain.errors import Refusal
@@ -16,12 +16,13 @@ from ...services.batch_processing import declaration_out
 from .answer_models import Acknowledgement, BatchOut, DeclarationOut
 from .dependencies import DeclarationBatchesDep, DeclarationsDep
 from .errors import openapi_errors
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .languages import language_of
 from .openapi_models import answers
 from .security import application
 
-router = APIRouter(route_class=JSONRoute, tags=["declarations"])
+router = HubRouter(route_class=JSONRoute, tags=["declarations"])
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The number the hub gave it.")]
 BATCH_PREFIX = "/v1/declarations/batches/"
 ERRORS = openapi_errors(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 
 from ...domain.callers import Caller
 from ...domain.errors import Refusal
@@ -12,13 +12,14 @@ from ...services.directory_lines import read_import
 from .answer_models import DirectoryAnswer, DirectoryChanged, ImportReport
 from .dependencies import ClockDep, DirectoryDep, InitialSyncDep
 from .errors import openapi_errors
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .openapi_models import answers
 from .responses import JSONBody
 from .schemas import DirectoryChangeIn, DirectoryQueryIn
 from .security import application_or_operator, operator_for
 
-router = APIRouter(route_class=JSONRoute, prefix="/v1/directory", tags=["directory"])
+router = HubRouter(route_class=JSONRoute, prefix="/v1/directory", tags=["directory"])
 ERRORS = openapi_errors(
     "unauthenticated",
     "forbidden",

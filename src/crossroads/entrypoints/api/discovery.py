@@ -13,7 +13,7 @@ without the `/r1` prefix: suites written for these interfaces call both.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from ...domain.callers import Caller
 from ...domain.errors import Refusal
@@ -21,11 +21,12 @@ from ...domain.registry import HUB_MEMBER, HUB_MEMBER_CLASS, Service
 from ...domain.versions import version_key
 from .dependencies import ClockDep, RegistryQueriesDep, SettingsDep
 from .errors import openapi_errors
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .openapi_models import ClientList, OpenAPIDocument, ServiceList, answers
 from .security import application_or_operator
 
-router = APIRouter(route_class=JSONRoute, tags=["discovery"])
+router = HubRouter(route_class=JSONRoute, tags=["discovery"])
 ERRORS = openapi_errors("unauthenticated", "not_found", "unknown_service", "malformed_request")
 PROVIDER_SUBSYSTEM = "services"
 ROUTED_SUBSYSTEM = "routed"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 
 from ...domain.callers import Caller
@@ -14,13 +14,14 @@ from ...domain.periods import Period
 from ...services.exchange import ExchangeRequest, ExchangeResult
 from .dependencies import ExchangeDep, hub_of
 from .errors import openapi_errors, refusal_from_errors, request_id
+from .hub_router import HubRouter
 from .json_input import JSONRoute, read_json
 from .metrics import observe
 from .responses import JSONBody
 from .schemas import ExchangeIn, ExchangeOut, HoldersIn
 from .security import application
 
-router = APIRouter(route_class=JSONRoute, tags=["exchange"])
+router = HubRouter(route_class=JSONRoute, tags=["exchange"])
 
 EXCHANGE_ERRORS = openapi_errors(
     "unauthenticated",

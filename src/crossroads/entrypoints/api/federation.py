@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 
 from ...domain.callers import Caller
@@ -27,12 +27,13 @@ from ...services.peer_mutations import PeerMutations
 from .answer_models import BatchResults
 from .dependencies import hub_of
 from .errors import openapi_errors
+from .hub_router import HubRouter
 from .json_input import JSONRoute, read_json
 from .metrics import observe
 from .openapi_models import Out, answers
 from .responses import JSONBody
 
-router = APIRouter(route_class=JSONRoute, tags=["federation"])
+router = HubRouter(route_class=JSONRoute, tags=["federation"])
 DOCUMENT_PATH = "/.well-known/crossroads/federation"
 PEER_EXCHANGE_PATH = "/v1/federation/{peer}/exchange/{service}/{version}"
 

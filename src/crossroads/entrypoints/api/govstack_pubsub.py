@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 
 import orjson
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 
 from ...domain.callers import Caller
 from ...domain.errors import Refusal
@@ -30,12 +30,13 @@ from .govstack_schemas import (
     SubscriptionItem,
     SubscriptionItemIn,
 )
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .openapi_models import answers
 from .responses import JSONBody
 from .security import application, application_or_operator, operator_for
 
-router = APIRouter(route_class=JSONRoute, tags=["govstack"])
+router = HubRouter(route_class=JSONRoute, tags=["govstack"])
 ERRORS = openapi_errors(
     "unauthenticated",
     "forbidden",

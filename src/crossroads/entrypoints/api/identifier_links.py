@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from pydantic import Field
 
@@ -21,6 +21,7 @@ from ...services.identifier_links import IdentifierLinks
 from .dependencies import ExchangeDep, hub_of
 from .errors import openapi_errors
 from .exchange import EXCHANGE_ERRORS, exchange_request, render_answer
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .metrics import observe
 from .openapi_models import Out, answers
@@ -28,7 +29,7 @@ from .responses import JSONBody
 from .schemas import ExchangeOut, HoldersIn, Strict
 from .security import application
 
-router = APIRouter(route_class=JSONRoute, tags=["federation"])
+router = HubRouter(route_class=JSONRoute, tags=["federation"])
 
 LINK_ERRORS = openapi_errors(
     "unauthenticated",

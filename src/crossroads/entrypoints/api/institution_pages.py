@@ -12,7 +12,7 @@ they stay out of the access log and the browser's history.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import HTMLResponse
 
 from ...bootstrap import Hub
@@ -24,13 +24,14 @@ from ...templates.i18n import N_
 from .activity_charts import activity_charts
 from .csrf import checked_form, csrf_token
 from .dependencies import hub_of
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .operator_tables import valid_on
 from .pages import language, page
 from .portal_visitor import professional, signed_in
 from .purposes import purpose_label
 
-router = APIRouter(route_class=JSONRoute, prefix="/portal/institution", include_in_schema=False)
+router = HubRouter(route_class=JSONRoute, prefix="/portal/institution", include_in_schema=False)
 MANAGER = "manager"
 MAILBOX_LOOK = 1000  # the mailbox's waiting messages are counted up to this many
 PAGES = (

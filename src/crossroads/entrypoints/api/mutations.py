@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 from fastapi.responses import Response as PlainResponse
 
 from ...domain.callers import Caller
@@ -34,13 +34,14 @@ from .dependencies import (
     hub_of,
 )
 from .errors import openapi_errors, refused_request, request_id
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .openapi_models import answers
 from .responses import JSONBody
 from .schemas import MAX_INTEGER, AckIn, MutationBatchIn, MutationIn, MutationTypeIn, SubscriptionIn
 from .security import application, operator
 
-router = APIRouter(route_class=JSONRoute, tags=["mutations"])
+router = HubRouter(route_class=JSONRoute, tags=["mutations"])
 ERRORS = openapi_errors(
     "unauthenticated",
     "forbidden",

@@ -29,6 +29,7 @@ from ...templates.i18n import N_
 from .csrf import checked_form
 from .dependencies import hub_of
 from .errors import audit_refusal
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .operator_form_context import Posted, leave_notice
 from .operator_forms import (
@@ -47,7 +48,7 @@ from .operator_forms import (
 )
 from .operator_pages import registry_page, signed_in_operator
 
-router = APIRouter(route_class=JSONRoute, prefix="/operator", include_in_schema=False)
+router = HubRouter(route_class=JSONRoute, prefix="/operator", include_in_schema=False)
 
 Notice = tuple[str, dict[str, str]]  # a translatable sentence and its placeholders
 Change = Callable[[Request, Actor, dict[str, str]], Awaitable[Notice]]

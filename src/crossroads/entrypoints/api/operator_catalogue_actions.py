@@ -5,16 +5,17 @@ it, so that it is checked and audited with the operator as its actor."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from ...domain.operators import Actor
 from ...domain.registry import Capacity, RoutedProvider, Service
 from .dependencies import hub_of
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .operator_actions import SAVED, Notice, add_form_route
 from .operator_forms import json_object, listed, optional, text
 
-router = APIRouter(route_class=JSONRoute, prefix="/operator", include_in_schema=False)
+router = HubRouter(route_class=JSONRoute, prefix="/operator", include_in_schema=False)
 
 
 async def put_service(request: Request, actor: Actor, form: dict[str, str]) -> Notice:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import HTMLResponse
 
@@ -25,12 +25,13 @@ from ...templates.i18n import N_
 from .activity_charts import activity_charts
 from .csrf import checked_form
 from .dependencies import hub_of
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .operator_form_context import Posted, form_context
 from .operator_tables import TABLES, rows_of
 from .pages import OPERATOR_PAGES, language, page
 
-router = APIRouter(route_class=JSONRoute, prefix="/operator", include_in_schema=False)
+router = HubRouter(route_class=JSONRoute, prefix="/operator", include_in_schema=False)
 
 
 async def signed_in_operator(request: Request) -> Actor | None:

@@ -6,15 +6,16 @@ API's routes for the same changes."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from ...domain.operators import Actor, Operator, parse_roles
 from .dependencies import hub_of
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .operator_actions import SAVED, Notice, add_form_route
 from .operator_forms import checked, day, json_object, listed, optional, optional_day, text
 
-router = APIRouter(route_class=JSONRoute, prefix="/operator", include_in_schema=False)
+router = HubRouter(route_class=JSONRoute, prefix="/operator", include_in_schema=False)
 
 
 async def put_operator(request: Request, actor: Actor, form: dict[str, str]) -> Notice:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse
 
 from ...adapters.oidc import OidcSignIn
@@ -17,11 +17,12 @@ from ...domain.errors import Refusal
 from .answer_models import OperatorSession
 from .dependencies import OperatorAdminDep, OperatorSignInDep, SettingsDep
 from .errors import openapi_errors
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .openapi_models import answers
 from .security import operator_caller
 
-router = APIRouter(route_class=JSONRoute, prefix="/operator", tags=["admin"])
+router = HubRouter(route_class=JSONRoute, prefix="/operator", tags=["admin"])
 ERRORS = openapi_errors("unauthenticated", "forbidden", "csrf_failed", "not_found")
 
 

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from .answer_models import Readiness, Status
 from .dependencies import HubStatusDep
 from .errors import openapi_errors
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .metrics import DECLARATION_BATCHES_WAITING, DECLARATION_EVENTS_PENDING, exposition
 from .openapi_models import answers
 from .process_metrics import failures, sample
 
-router = APIRouter(route_class=JSONRoute, tags=["operations"])
+router = HubRouter(route_class=JSONRoute, tags=["operations"])
 
 
 @router.get("/health", summary="The process is up", responses=answers(Status, {}))

@@ -9,15 +9,16 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from .dependencies import CitizenSignInDep
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .pages import page
 
-router = APIRouter(route_class=JSONRoute, include_in_schema=False)
+router = HubRouter(route_class=JSONRoute, include_in_schema=False)
 STATIC = Path(str(resources.files("crossroads"))) / "static"
 # Read once: the style sheet is part of the installed package and never changes while it runs.
 STYLE_SHEET = (STATIC / "portal.css").read_bytes()

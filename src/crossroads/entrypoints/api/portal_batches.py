@@ -6,19 +6,20 @@ the file waits or is processed: no JavaScript) and shows its acknowledgement onc
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, Request
+from fastapi import Path, Request
 from fastapi.responses import RedirectResponse
 
 from ...services.declaration_batches import KINDS
 from .csrf import check
 from .dependencies import DeclarationBatchesDep, DeclarationQueriesDep, SettingsDep
 from .form_upload import read_upload
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .pages import language, page
 from .portal_employer import NOT_BLOCKING, SEVERITIES, STATUSES, declarant, declaration_view
 from .schemas import MAX_INTEGER
 
-router = APIRouter(
+router = HubRouter(
     route_class=JSONRoute, prefix="/portal/employer/batches", include_in_schema=False
 )
 PREFIX = "/portal/employer/batches/"

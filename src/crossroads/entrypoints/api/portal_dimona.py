@@ -9,7 +9,7 @@ the declaration's page. Everything works without JavaScript.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse
 
 from ...domain.errors import Refusal
@@ -22,11 +22,12 @@ from .dependencies import (
     SchemeDep,
     SettingsDep,
 )
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .pages import language, page
 from .portal_employer import NOT_BLOCKING, SEVERITIES, anomaly_view, declarant, employers_of
 
-router = APIRouter(route_class=JSONRoute, prefix="/portal/employer/dimona", include_in_schema=False)
+router = HubRouter(route_class=JSONRoute, prefix="/portal/employer/dimona", include_in_schema=False)
 
 
 def _kind(kind: str) -> str:

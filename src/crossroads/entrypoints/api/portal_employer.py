@@ -10,7 +10,7 @@ English and German labels where we have them, else the Dutch one, marked so).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Path, Query, Request
 
 from ...domain.declarations.anomalies import Anomaly
 from ...domain.declarations.records import Declaration
@@ -19,12 +19,13 @@ from ...services.clock import Clock
 from ...services.declaration_queries import DeclarationQueries
 from ...templates.i18n import N_
 from .dependencies import ClockDep, DeclarationQueriesDep, DeclarationsDep
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .pages import language, page
 from .portal_visitor import professional
 from .schemas import MAX_INTEGER
 
-router = APIRouter(route_class=JSONRoute, prefix="/portal/employer", include_in_schema=False)
+router = HubRouter(route_class=JSONRoute, prefix="/portal/employer", include_in_schema=False)
 PAGE_SIZE = 50
 STATUSES = {
     "A": N_("accepted"),

@@ -10,18 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import RedirectResponse
 
 from ...domain.errors import Refusal
 from ...services.information_model import Field
 from ...templates.i18n import N_
 from .dependencies import ClockDep, InformationModelDep
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .pages import page
 from .purposes import hub_entry_label, purpose_label
 
-router = APIRouter(route_class=JSONRoute, include_in_schema=False)
+router = HubRouter(route_class=JSONRoute, include_in_schema=False)
 
 # A field's kind, from its JSON Schema, in words.
 KINDS = {

@@ -7,15 +7,16 @@ answers (`POST /v1/rights/simulations`).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from ...domain.errors import Refusal
 from ...templates.i18n import N_
 from .dependencies import hub_of
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .pages import page
 
-router = APIRouter(route_class=JSONRoute, include_in_schema=False)
+router = HubRouter(route_class=JSONRoute, include_in_schema=False)
 RIGHT_NAMES = {
     "increased-reimbursement": N_("Increased reimbursement of health care"),
     "social-energy-tariff": N_("Social energy tariff"),

@@ -9,7 +9,7 @@ in at `/citizen/login` and operators at `/operator/login`, each with a cookie of
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse
 
 from ...adapters.oidc import OidcSignIn
@@ -25,11 +25,12 @@ from .dependencies import (
     SchemeDep,
     SettingsDep,
 )
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .pages import page, visitor_home
 from .portal_visitor import SESSION_KEY
 
-router = APIRouter(route_class=JSONRoute, prefix="/portal", include_in_schema=False)
+router = HubRouter(route_class=JSONRoute, prefix="/portal", include_in_schema=False)
 
 
 def _configured(signin: OidcSignIn | None) -> OidcSignIn:

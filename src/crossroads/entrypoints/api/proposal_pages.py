@@ -9,7 +9,7 @@ approve button on their own proposal, and one posted anyway is refused as the AP
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import HTMLResponse, Response
 
@@ -20,6 +20,7 @@ from ...templates.i18n import N_
 from .csrf import checked_form
 from .dependencies import hub_of
 from .errors import audit_refusal
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .operator_actions import NOT_ABOUT_THE_FORM, signed_in_actor
 from .operator_form_context import NOTICE, leave_notice
@@ -27,7 +28,7 @@ from .operator_forms import MAX_TEXT, REFUSAL_SENTENCES
 from .operator_pages import operator_context, signed_in_operator
 from .pages import page
 
-router = APIRouter(route_class=JSONRoute, prefix="/operator", include_in_schema=False)
+router = HubRouter(route_class=JSONRoute, prefix="/operator", include_in_schema=False)
 
 APPROVED = N_("Proposal %(id)s is approved: the change is applied.")
 REJECTED = N_("Proposal %(id)s is rejected.")

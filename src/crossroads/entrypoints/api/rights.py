@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from pydantic import Field
 
 from ...bootstrap import Hub
@@ -20,13 +20,14 @@ from ...services.rights_nontakeup import NonTakeUp
 from ...services.rights_simulation import Simulated
 from .dependencies import hub_of
 from .errors import openapi_errors
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .openapi_models import answers
 from .rights_answers import DecisionOut, Decisions, RuleBook, ScanReport, Simulation
 from .schemas import Strict
 from .security import application, operator
 
-router = APIRouter(route_class=JSONRoute, tags=["rights"])
+router = HubRouter(route_class=JSONRoute, tags=["rights"])
 PUBLIC_ERRORS = openapi_errors("malformed_request", "unsupported_media_type", "payload_too_large")
 PERSON_ERRORS = openapi_errors(
     "unauthenticated",

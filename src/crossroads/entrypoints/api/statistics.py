@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from pydantic import Field
 
 from ...domain.callers import Caller
@@ -19,12 +19,13 @@ from ...services.statistics_queries import AnalystQuery
 from .answer_models import Budget, Extracted, PublishedTables, StatisticsAnswer, WarehouseState
 from .dependencies import hub_of
 from .errors import openapi_errors
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .openapi_models import answers
 from .schemas import Strict
 from .security import application, operator
 
-router = APIRouter(route_class=JSONRoute, tags=["statistics"])
+router = HubRouter(route_class=JSONRoute, tags=["statistics"])
 ERRORS = openapi_errors(
     "unauthenticated",
     "forbidden",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from ...domain.errors import Refusal
@@ -17,11 +17,12 @@ from ...domain.statistics.charts import bar_chart
 from .answer_models import PublishedTables
 from .dependencies import hub_of
 from .errors import openapi_errors
+from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .openapi_models import answers
 from .pages import page as portal_page
 
-router = APIRouter(route_class=JSONRoute, prefix="/statistics", tags=["published statistics"])
+router = HubRouter(route_class=JSONRoute, prefix="/statistics", tags=["published statistics"])
 OPEN_DATA = "/statistics/open-data"
 _MEDIA = {
     "csv": "text/csv; charset=utf-8",

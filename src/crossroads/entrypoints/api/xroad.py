@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -34,6 +34,7 @@ from .errors import (
     unaudited,
 )
 from .exchange import EXCHANGE_ERRORS, exchange_body, exchange_request, json_body, request_hash
+from .hub_router import HubRouter
 from .json_input import JSONRoute, read_json
 from .metrics import observe
 from .openapi_models import XRoadError, answers
@@ -41,7 +42,7 @@ from .responses import JSONBody
 from .schemas import ExchangeIn, ExchangeOut
 from .security import application
 
-router = APIRouter(route_class=JSONRoute, tags=["x-road"])
+router = HubRouter(route_class=JSONRoute, tags=["x-road"])
 PATH = "/r1/{instance}/{memberClass}/{memberCode}/{subsystem}/{serviceCode}"
 # Path segments after /r1/ that are not a service: the metadata services and the Pub/Sub rooms.
 METADATA = frozenset({"listMethods", "allowedMethods", "getOpenAPI"})
