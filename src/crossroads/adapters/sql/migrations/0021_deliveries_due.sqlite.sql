@@ -1,0 +1,3 @@
+-- Nothing on SQLite: its planner walks deliveries_pending (subscription, seq) in order for
+-- `due_pushes` whatever its statistics. The PostgreSQL migration of the same number adds the
+-- index its planner needs; the number is kept so that both dialects stand at one version.
