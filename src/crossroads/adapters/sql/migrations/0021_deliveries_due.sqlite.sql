@@ -1,0 +1,4 @@
+-- Nothing on SQLite: `due_pushes` walks deliveries_pending (subscription, seq) in order and stops
+-- after a batch (EXPLAIN QUERY PLAN: a search of that index, no sort; the hub gathers no
+-- statistics there that could change it). The PostgreSQL migration of the same number adds the
+-- index its planner needs; the number is kept so that both dialects stand at one version.

@@ -1,0 +1,98 @@
+"""A push subscription's due messages are read by walking its queue, not its whole backlog.
+
+The behaviour is checked on every store: the oldest due rows of one subscription, in order, past
+its delivered and dead ones. On PostgreSQL the plan is checked too, both before the outbox has
+statistics and after ANALYZE: an index scan of `deliveries_due` and no sort. The two plans the
+planner chose before (a bitmap scan of the whole backlog, sorted; the primary key walked through
+every delivered row) both read rows in proportion to the backlog, which made each batch slower as
+a queue grew (docs/benchmarks.md, issue 22).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import psycopg
+import pytest
+
+from crossroads.adapters.sql.mutations import PG_DUE
+from crossroads.adapters.sql.store import open_store
+from crossroads.domain.mutations import Mutation, Subscription
+from crossroads.domain.registry import Institution
+
+from ..conftest import drop_postgres_database, fresh_postgres_database
+from ..fakes import MemoryStore
+
+pytestmark = pytest.mark.anyio
+NR = "0403170701"
+FUND = "0411905847"
+SUBSCRIPTIONS = ("s0", "s1", "s2")
+PER_SUBSCRIPTION = 1500
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+async def backlog(request, tmp_path):
+    """A store whose outbox holds PER_SUBSCRIPTION messages for each of three push subscriptions,
+    interleaved as a publisher's fan-out leaves them; s1's first 1,000 delivered, its next two
+    dead letters. Yields (store, PostgreSQL URL or None)."""
+    url = None
+    if request.param == "memory":
+        store = MemoryStore()
+    else:
+        url = (
+            f"sqlite:///{tmp_path / 'store.sqlite3'}"
+            if request.param == "sqlite"
+            else fresh_postgres_database()
+        )
+        store = await open_store(url)
+    await store.registry.put_institution(Institution(NR, "National Register"))
+    for name in SUBSCRIPTIONS:
+        await store.mutations.add_subscription(
+            Subscription(name, FUND, f"app-{name}", "t", "A1", "push", "https://fund/hook")
+        )
+    await store.mutations.publish_many(
+        [
+            (
+                Mutation(f"m{n}", "t", "1", NR, "79122244457", b"k" * 16, date(2024, 5, 1), {}, 1),
+                b"d",
+                [(name, b'{"n":%d}' % n) for name in SUBSCRIPTIONS],
+            )
+            for n in range(PER_SUBSCRIPTION)
+        ]
+    )
+    head = await store.mutations.due_pushes("s1", 0, 1002)
+    await store.mutations.delivered([d.seq for d in head[:1000]], 5)
+    await store.mutations.failed([d.seq for d in head[1000:]], "provider_error: 503", 0, 6)
+    yield store, url if request.param == "postgres" else None
+    await store.close()
+    if request.param == "postgres":
+        drop_postgres_database(url)
+
+
+async def test_the_oldest_due_messages_of_one_subscription_come_in_order(backlog):
+    store, _ = backlog
+    due = await store.mutations.due_pushes("s1", 0, 100)
+    assert [d.mutation_id for d in due] == [f"m{n}" for n in range(1002, 1102)]
+    assert {d.subscription for d in due} == {"s1"}
+    assert [d.seq for d in due] == sorted(d.seq for d in due)
+    others = await store.mutations.due_pushes("s2", 0, 3)
+    assert [d.mutation_id for d in others] == ["m0", "m1", "m2"]
+
+
+def _plan(url: str) -> str:
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "EXPLAIN " + PG_DUE.replace("?", "%s"), (["s1"], 100), prepare=False
+        ).fetchall()
+    return "\n".join(row[0] for row in rows)
+
+
+@pytest.mark.parametrize("backlog", ["postgres"], indirect=True)
+async def test_postgresql_walks_the_due_index_with_or_without_statistics(backlog):
+    _, url = backlog
+    for moment in ("before ANALYZE", "after ANALYZE"):
+        plan = _plan(url)
+        assert "Index Scan using deliveries_due" in plan, (moment, plan)
+        assert "Sort" not in plan and "Bitmap" not in plan, (moment, plan)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("ANALYZE deliveries")
