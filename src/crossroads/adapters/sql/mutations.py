@@ -47,7 +47,7 @@ _SQLITE_DUE = (
     " WHERE d.subscription = ? AND d.acked_at_ms IS NULL AND d.dead_at_ms IS NULL"
     " ORDER BY d.seq LIMIT ?"
 )
-# Written so that PostgreSQL's one fitting plan walks `deliveries_due` (migration 0021) and stops
+# Written so that PostgreSQL's one fitting plan walks `deliveries_due` (migration 0022) and stops
 # after the batch, whatever its statistics say. With `subscription = ?` the order is by seq alone,
 # and the planner chose between reading the subscription's whole backlog and sorting it (an outbox
 # not analysed yet: 214-236 ms per batch of 1,000 with 27,000 waiting, the read growing with the
