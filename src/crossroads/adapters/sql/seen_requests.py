@@ -1,8 +1,9 @@
 """The requests peer hubs signed that this hub accepted, in the store every hub process shares,
 so that a request replayed to another process of the hub is refused as it is by the first.
 
-Written in rounds: the requests that arrive while one round is being written go together in the
-next, one transaction for all of them, and a lone request waits for nothing. A first version
+Written in rounds (the Coalescer of coalesce.py): the requests that arrive while one round is
+being written go together in the next, one transaction for all of them, and a lone request waits
+for nothing. A first version
 committed one durable transaction per request on the event loop (an fsync each on SQLite), which
 held a hub to 84 cross-hub exchanges a second in `crossroads bench federation`; so these
 transactions do not wait for the disk:
@@ -30,10 +31,10 @@ of the last few minutes.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 
 from ...services.ports import SeenRequests
+from .coalesce import Coalescer
 from .connect import begin_immediate, begin_immediate_async, sqlite_connect
 from .database import Database, SQLiteDatabase
 
@@ -41,51 +42,40 @@ PURGE_SECONDS = 10
 MAX_ROUND = 400  # keys a round writes at most (two variables each, well under SQLite's limit)
 
 
+class _Claim:
+    """A request's first use, which only one of the callers that asked in one round may take:
+    the same request twice in a round is first once."""
+
+    def __init__(self, first: bool) -> None:
+        self._first = first
+
+    def take(self) -> bool:
+        first, self._first = self._first, False
+        return first
+
+
 class SqlSeenRequests(SeenRequests):
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._waiting: dict[str, tuple[int, list[asyncio.Future[bool]]]] = {}
-        self._rounds: asyncio.Task[None] | None = None
+        self._rounds = Coalescer(self._round, lambda: _Claim(False), max_keys=MAX_ROUND)
+        self._expires: dict[str, int] = {}  # a waiting request's expiry, until its round takes it
         self._now = 0
         self._purged_at = 0
         self._lite_path = f"{db.path}.seen-requests" if isinstance(db, SQLiteDatabase) else None
         self._lite: sqlite3.Connection | None = None
 
     async def first_use(self, key: str, expires_at: int, now: int) -> bool:
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        waiting = self._waiting.get(key)
-        if waiting is None:
-            self._waiting[key] = (expires_at, [future])
-        else:
-            waiting[1].append(future)
+        self._expires[key] = max(self._expires.get(key, 0), expires_at)
         self._now = max(self._now, now)
-        if self._rounds is None or self._rounds.done():
-            self._rounds = asyncio.create_task(self._run())
-        return await future
+        return (await self._rounds.get(key)).take()
 
-    async def _run(self) -> None:
-        while self._waiting:
-            keys = list(self._waiting)[:MAX_ROUND]
-            round_ = {key: self._waiting.pop(key) for key in keys}
-            purge = self._now - self._purged_at >= PURGE_SECONDS
-            try:
-                new = await self._record([(k, e) for k, (e, _) in round_.items()], purge)
-            except BaseException as exc:  # every caller of the round gets the failure, none hangs
-                for _, futures in round_.values():
-                    for future in futures:
-                        if not future.done():
-                            future.set_exception(exc)
-                if isinstance(exc, asyncio.CancelledError):
-                    raise
-                continue
-            if purge:
-                self._purged_at = self._now
-            for key, (_, futures) in round_.items():
-                first = key in new  # the same request twice in one round: only one is first
-                for future in futures:
-                    if not future.done():
-                        future.set_result(first)
-                        first = False
+    async def _round(self, keys: list[str]) -> dict[str, _Claim]:
+        rows = [(key, self._expires.pop(key)) for key in keys]
+        purge = self._now - self._purged_at >= PURGE_SECONDS
+        new = await self._record(rows, purge)
+        if purge:
+            self._purged_at = self._now
+        return {key: _Claim(True) for key in new}
 
     async def _record(self, rows: list[tuple[str, int]], purge: bool) -> set[str]:
         """The keys of `rows` that were not recorded yet, now recorded."""
