@@ -381,7 +381,7 @@ async def test_the_reported_single_declarations_are_refused_with_a_code_and_audi
         assert (
             nul.status_code == 400
             and nul.json()["code"] == "malformed_request"
-            and nul.json()["field"] == "StartingDate"
+            and nul.json()["field"] == "DimonaIn.StartingDate"
         )
         nan = await demo.http.post("/v1/declarations/dmfa", content=b'{"Quarter": NaN}', headers=h)
         assert nan.status_code == 400 and nan.json()["code"] == "malformed_request"
@@ -672,3 +672,71 @@ async def test_the_hub_answers_while_a_large_batch_is_processed(tmp_path, store_
         # Processing (parse, checks, 10,000 rows stored) runs in the worker process: the loop here
         # never stood still for as long as reading the file alone takes.
         assert max(stalls) < parse_seconds, (max(stalls), parse_seconds)
+
+
+async def test_a_single_form_is_read_off_the_event_loop(tmp_path, store_url):
+    """A form sent alone is read (converted, checked against the schema) on a thread of its own:
+    a hostile one, 40,000 values in one field, holds the loop for less than reading it takes."""
+    async with hub_on(tmp_path, store_url) as demo:
+        h = await auth(demo, **JSON_TYPE)
+        hostile = {"Quarter": 20263, "NOSSRegistrationNbr": list(range(40_000))}
+        started = time.perf_counter()
+        demo.hub.declarations.forms.read_dmfa(hostile)
+        read_seconds = time.perf_counter() - started
+
+        stalls: list[float] = []
+        ticking = True
+
+        async def ticker():
+            last = time.perf_counter()
+            while ticking:
+                await asyncio.sleep(0.005)
+                now = time.perf_counter()
+                stalls.append(now - last)
+                last = now
+
+        ticks = asyncio.create_task(ticker())
+        sent = await demo.http.post("/v1/declarations/dmfa", json=hostile, headers=h)
+        ticking = False
+        await ticks
+        assert sent.status_code == 201 and sent.json()["result"] == "B"
+        assert max(stalls) < read_seconds, (max(stalls), read_seconds)
+
+
+async def test_bodies_too_many_values_or_attributes_are_refused_before_they_are_read(
+    tmp_path, store_url
+):
+    """One body cannot buy seconds of a hub process: JSON with more values than a route reads
+    is a 413, a form's XML with thousands of attributes (the official forms carry none) a 400,
+    each refused before any walk over it, and audited."""
+    async with hub_on(tmp_path, store_url) as demo:
+        h = await auth(demo, WELFARE, **JSON_TYPE)
+        many = orjson.dumps({"DimonaIn": {"StartingDate": [0] * 340_000}})
+        dimona = await demo.http.post("/v1/declarations/dimona", content=many, headers=h)
+        assert dimona.status_code == 413 and dimona.json()["code"] == "payload_too_large"
+        just_over = orjson.dumps({"DimonaIn": {"StartingDate": [0] * 2_000}})
+        assert (
+            await demo.http.post("/v1/declarations/dimona", content=just_over, headers=h)
+        ).status_code == 413
+        anonymous = await demo.http.post(
+            "/v1/rights/simulations",
+            content=orjson.dumps({"income": [0] * 60_000}),
+            headers=JSON_TYPE,
+        )
+        assert anonymous.status_code == 413 and anonymous.json()["code"] == "payload_too_large"
+        keys = orjson.dumps({f"k{i}": i for i in range(60_000)})
+        directory = await demo.http.post("/v1/directory/changes", content=keys, headers=h)
+        assert directory.status_code == 413
+        attributes = b"<Dimona " + b" ".join(b'a%d=""' % i for i in range(60_000)) + b"/>"
+        xml = await demo.http.post(
+            "/v1/declarations/dimona",
+            content=attributes,
+            headers={**h, "Content-Type": "application/xml"},
+        )
+        assert xml.status_code == 400 and xml.json()["code"] == "malformed_xml"
+        refused = [
+            r
+            for r in await audit_records(demo)
+            if r.get("outcome") in ("payload_too_large", "malformed_xml")
+        ]
+        assert len(refused) == 5, refused

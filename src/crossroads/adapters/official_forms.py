@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from lxml import etree
+
 from ..domain.declarations.anomalies import Anomaly
 from ..domain.declarations.dimona import DimonaForm
 from ..domain.declarations.dmfa import DmfaDeclaration
@@ -12,6 +14,21 @@ from ..services.ports import OfficialForms
 from .be_reference import BelgianReference
 from .form_reading import dimona_forms, dmfa_declaration
 from .safe_xml import parse_untrusted
+
+# The official schemas declare no attribute at all, so a form's XML holds an '=' only in its
+# namespace declarations (and, rarely, in a text). A hostile form can hold one per attribute:
+# 120,000 attributes on one element cost 4 s of schema errors. Counting the bytes costs nothing.
+MAX_EQUALS_SIGNS = 1_000
+
+
+def _readable(document: bytes, max_bytes: int) -> etree._ElementTree:
+    if document.count(b"=") > MAX_EQUALS_SIGNS:
+        raise Refusal(
+            "malformed_xml",
+            f"the document holds more than {MAX_EQUALS_SIGNS:,} '=' signs: the official forms "
+            "carry no attributes (namespace declarations aside).",
+        )
+    return parse_untrusted(document, max_bytes)
 
 
 def _form_header(identification: str, now: datetime) -> dict:
@@ -34,7 +51,7 @@ class XmlOfficialForms(OfficialForms):
     def read_dimona(self, document: bytes | dict) -> tuple[list[DimonaForm], list[Anomaly]]:
         schema = self._reference.dimona
         if isinstance(document, bytes):
-            tree = parse_untrusted(document, self._max_bytes)
+            tree = _readable(document, self._max_bytes)
         else:
             tree = schema.from_json(
                 {**_form_header("DIMONA", self._now()), **_json_object(document)},
@@ -48,7 +65,7 @@ class XmlOfficialForms(OfficialForms):
     def read_dmfa(self, document: bytes | dict) -> tuple[DmfaDeclaration | None, list[Anomaly]]:
         schema = self._reference.dmfa
         if isinstance(document, bytes):
-            tree = parse_untrusted(document, self._max_bytes)
+            tree = _readable(document, self._max_bytes)
         else:
             tree = schema.from_json(
                 {

@@ -10,9 +10,12 @@ second publication a duplicate).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from jsonschema import Draft202012Validator, FormatChecker
 
@@ -31,6 +34,7 @@ from .clock import Clock
 from .ports import AuditLog, DeclarationStore, OfficialForms
 
 log = logging.getLogger("crossroads.declarations")
+_Read = TypeVar("_Read")
 LANGUAGES = ("nl", "fr", "en")  # the glossaries' languages, in which anomalies are explained
 _RISK_VALIDATORS = {
     name: Draft202012Validator(schema, format_checker=FormatChecker())
@@ -52,6 +56,11 @@ class DeclarationService:
     ) -> None:
         self._store = store
         self._forms = forms
+        # A form is read (parsed, converted from JSON, checked against the schema) on a thread of
+        # its own, never on the event loop, which serves every member's requests: a large or
+        # hostile form (a quarter's DmfA of 1 MiB, 40,000 values in one field) takes tenths of a
+        # second there. One thread: the schema objects are not documented as safe to share.
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="official-forms")
         self._dimona = dimona_rules
         self._dmfa = dmfa_rules
         self._audit = audit
@@ -115,13 +124,16 @@ class DeclarationService:
             )
         )
 
+    async def _read(self, read: Callable[[Any], _Read], document: bytes | dict[str, Any]) -> _Read:
+        return await asyncio.get_running_loop().run_in_executor(self._reader, read, document)
+
     # DIMONA ------------------------------------------------------------------------------
 
     async def submit_dimona(
         self, caller: Caller, document: bytes | dict[str, Any], language: str
     ) -> Declaration:
         """One DIMONA form, decided at once (status A, W or B)."""
-        forms, schema_anomalies = self._forms.read_dimona(document)
+        forms, schema_anomalies = await self._read(self._forms.read_dimona, document)
         if schema_anomalies:
             name = dimona.refused_form_name(schema_anomalies)
             return await self.record_unreadable(caller, DIMONA, name, schema_anomalies, language)
@@ -252,7 +264,7 @@ class DeclarationService:
         strict_mandate: bool = True,
     ) -> Declaration:
         started = self._clock.now()
-        declaration, schema_anomalies = self._forms.read_dmfa(document)
+        declaration, schema_anomalies = await self._read(self._forms.read_dmfa, document)
         if declaration is None:
             return await self.record_unreadable(
                 caller, DMFA, "DmfAOriginal", schema_anomalies, language, batch_id

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import Depends, Path, Request, Response
 
 from ...domain.callers import Caller
@@ -17,7 +16,7 @@ from .answer_models import Acknowledgement, BatchOut, DeclarationOut
 from .dependencies import DeclarationBatchesDep, DeclarationsDep
 from .errors import openapi_errors
 from .hub_router import HubRouter
-from .json_input import JSONRoute
+from .json_input import MAX_VALUES, JSONRoute, read_json
 from .languages import language_of
 from .openapi_models import answers
 from .security import application
@@ -63,7 +62,12 @@ _BODY = {
 }
 
 
-async def _document(request: Request) -> bytes | dict:
+# The JSON values one form may hold: a DIMONA form holds a few dozen; a quarter's DmfA for a large
+# employer tens of thousands (larger files go as a batch, read by the batch worker).
+_DIMONA_VALUES = 2_000
+
+
+async def _document(request: Request, max_values: int = MAX_VALUES) -> bytes | dict:
     """The body as XML bytes or a parsed JSON object, by its Content-Type."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await request.body()
@@ -73,10 +77,7 @@ async def _document(request: Request) -> bytes | dict:
         raise Refusal(
             "unsupported_media_type", "send the declaration as application/json or application/xml."
         )
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise Refusal("malformed_request", f"the body is not valid JSON: {exc}") from None
+    parsed = read_json(body, max_values)
     if not isinstance(parsed, dict):
         raise Refusal("malformed_request", "the declaration is a JSON object.")
     return parsed
@@ -104,7 +105,9 @@ async def post_dimona(
     caller: Caller = Depends(application),
 ) -> dict:
     declaration = await declarations.submit_dimona(
-        caller, await _document(request), language_of(request.headers.get("accept-language"))
+        caller,
+        await _document(request, _DIMONA_VALUES),
+        language_of(request.headers.get("accept-language")),
     )
     return _created(response, declaration)
 
