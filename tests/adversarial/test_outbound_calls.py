@@ -108,6 +108,15 @@ async def test_webhooks_only_under_registered_addresses_and_never_internal(tmp_p
             "https://welfare.example:99999/hooks",
             "x" * 3000,
             42,
+            # Dot segments the HTTP client resolves before it sends (found by an outside review:
+            # /hooks/a/../b was checked under /hooks/a and sent to /hooks/b), written every way.
+            PUBLIC + "/../other",
+            PUBLIC + "/a/../../hub/sources/declarations",
+            PUBLIC + "/./births",
+            PUBLIC + "/%2e%2e/other",
+            PUBLIC + "/%2E./other",
+            PUBLIC + "/a%2f..%2fother",
+            PUBLIC + "/a%5c..%5cother",
         ):
             answer = await subscribe(demo, url)
             assert (

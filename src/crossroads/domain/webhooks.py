@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from .errors import Refusal
 from .registry import Institution
@@ -44,7 +44,23 @@ def _split(url: object, field: str) -> SplitResult:
             f"{field} must not contain spaces, control characters or backslashes.",
             field,
         )
+    if _has_dot_segment(parts.path):
+        raise Refusal(
+            "malformed_request",
+            f"{field} must not hold '.' or '..' path segments or an encoded slash.",
+            field,
+        )
     return parts
+
+
+def _has_dot_segment(path: str) -> bool:
+    """A path an HTTP client or server would resolve to another one: `/hooks/a/../b` is sent
+    as `/hooks/b` (httpx removes dot segments), so it would escape the prefix it was checked
+    under; an encoded dot or slash may be decoded by the server before it resolves them."""
+    lowered = path.lower()
+    if "%2f" in lowered or "%5c" in lowered:
+        return True
+    return any(segment in (".", "..") for segment in unquote(path).split("/"))
 
 
 def _origin_and_path(parts: SplitResult) -> tuple[str, str, int, str]:
