@@ -53,16 +53,23 @@ async def test_migration_0018_fills_the_rights_marts_columns_of_earlier_decision
             async with store.db.transaction() as tx:
                 await tx.execute(
                     "INSERT INTO rights_decisions (id, seq, subject_key, subject, right_code,"
-                    " change, competent, status, decided_at_ms, body) VALUES (?, ?, ?, '', 'r',"
-                    " 'granted', NULL, 'pending', 0, ?)",
-                    (f"d{n}", n, bytes([n]) * 16, orjson.dumps({**body, "facts": facts}).decode()),
+                    " change, competent, status, decided_at_ms, body, changed) VALUES (?, ?, ?,"
+                    " '', 'r', 'granted', NULL, 'pending', 0, ?, ?)",
+                    (
+                        f"d{n}",
+                        n,
+                        bytes([n]) * 16,
+                        orjson.dumps({**body, "facts": facts}).decode(),
+                        n + 1,
+                    ),
                 )
         [(_, _, sql)] = [m for m in available(store.db.dialect) if m[0] == 18]
         [update] = [s for s in _statements(sql) if s.startswith("UPDATE")]
         async with store.db.transaction() as tx:
             await tx.execute(update)
-        columns = await store.rights.statistics_columns()
-        assert columns["origin"] == ["non-take-up", "non-take-up"]
-        assert columns["age_group"] == ["child", None]  # no child fact: no age group
+        rows = await store.db.fetchall(
+            "SELECT origin, age_group FROM rights_decisions ORDER BY seq"
+        )
+        assert [tuple(row) for row in rows] == [("non-take-up", "child"), ("non-take-up", None)]
     finally:
         await store.close()
