@@ -17,11 +17,11 @@ from crossroads.adapters.sql.arrow_reads import _inlined
 from crossroads.adapters.sql.store import open_store
 from crossroads.adapters.warehouse.duckdb import DuckDbWarehouse
 from crossroads.domain.audit import AuditRecord
-from crossroads.domain.rights import CONFIRMED, REFUSED, Decision, Fact, RuleOutcome
+from crossroads.domain.rights import CONFIRMED, REFUSED
 from crossroads.domain.statistics.marts import MARTS
 
 from ..conftest import POSTGRES_DSN, drop_postgres_database, fresh_postgres_database
-from .data import AT_MS, add_exchanges, add_wages, inss
+from .data import AT_MS, FUND, add_exchanges, add_wages, decision, inss
 from .test_warehouse import HASHER, extraction
 
 _RISK = (
@@ -45,21 +45,6 @@ _NEXT_CHANGE = {
 pytestmark = pytest.mark.anyio
 DAY = 86_400_000
 SOURCE_MARTS = tuple(MARTS)
-FUND = "0411905847"
-
-
-def decision(p: int, right: str = "increased-reimbursement", origin: str = "change") -> Decision:
-    return Decision(
-        id=f"{right}-{p}",
-        subject=inss(p),
-        right=right,
-        change="granted",
-        outcome=RuleOutcome(right, True, None, "demo-be/test", "2025-01", {}, ("law",)),
-        facts=(Fact("child", p == 2, "household.composition/1"),),
-        competent=FUND,
-        decided_at_ms=AT_MS,
-        origin=origin,
-    )
 
 
 async def seed_every_stream(store) -> None:
