@@ -709,7 +709,6 @@ def statistics_extraction(
         ExtractionBasis(settings.statistics_purpose, settings.statistics_legal_basis),
         settings.statistics_threshold,
         parquet=statistics_folder(settings) / "warehouse",
-        rights=store.rights,
     )
 
 

@@ -7,9 +7,11 @@ import orjson
 
 from crossroads.adapters.sql.store import SqlStore
 from crossroads.domain.audit import AuditRecord
+from crossroads.domain.rights import Decision, Fact, RuleOutcome
 from crossroads.domain.subjects import SubjectHasher
 
 AT_MS = 1_735_776_000_000  # 2025-01-02
+FUND = "0411905847"
 
 
 def inss(n: int) -> str:
@@ -60,4 +62,19 @@ async def add_exchanges(
             )
             for p in persons
         ]
+    )
+
+
+def decision(p: int, right: str = "increased-reimbursement", origin: str = "change") -> Decision:
+    """A rights decision granting `right` to person `p` (a child for p == 2), at AT_MS."""
+    return Decision(
+        id=f"{right}-{p}",
+        subject=inss(p),
+        right=right,
+        change="granted",
+        outcome=RuleOutcome(right, True, None, "demo-be/test", "2025-01", {}, ("law",)),
+        facts=(Fact("child", p == 2, "household.composition/1"),),
+        competent=FUND,
+        decided_at_ms=AT_MS,
+        origin=origin,
     )

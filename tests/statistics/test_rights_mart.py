@@ -1,7 +1,8 @@
-"""The rights mart: the rights engine's decisions reach the warehouse pseudonymised, taken whole
-at each extraction (an institution's answer comes after the decision), and leave it only as the
-other marts' figures do: suppressed small cells that no margin recovers, or DP counts within
-their stated bound. On a demo hub over SQLite and PostgreSQL."""
+"""The rights mart: the rights engine's decisions reach the warehouse pseudonymised, read
+incrementally by their changes in commit order (an institution's answer comes after the
+decision, as a change of its own), and leave it only as the other marts' figures do: suppressed
+small cells that no margin recovers, or DP counts within their stated bound. On a demo hub over
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from crossroads.domain.callers import Caller
 from crossroads.domain.registry import Authorization
 from crossroads.domain.rights import CONFIRMED, Decision, Fact, RuleOutcome
 from crossroads.domain.statistics.marts import MARTS
+from crossroads.services.ports import Position
 from crossroads.services.statistics_queries import AnalystQuery
 
 from ..conftest import start_demo_hub
@@ -124,13 +126,16 @@ async def test_rights_reach_the_warehouse_pseudonymised_and_leave_it_protected(r
     assert abs(private["value"] - 7) <= private["protection"]["error_bound"] * 20
     assert private["budget"]["epsilon_used"] == 0.5
 
-    # An institution's answer after the extraction is in the next one (taken whole each time).
+    # An institution's answer after the extraction is in the next one, which reads only the
+    # changes since (the twelve answers): each decision counts once, as it now stands.
     for decision in made[:12]:
         await hub.store.rights.answer(decision.answered(CONFIRMED, "fund", None))
     again = await hub.statistics_extraction.run()
-    assert again.records["rights"] == 30
+    assert again.records["rights"] == 12
     statuses = await ask(group_by=("status",), filters={"right_code": "increased-reimbursement"})
-    assert {c["status"]: c["value"] for c in statuses["cells"]}["confirmed"] == 12
+    by_status = {c["status"]: c["value"] for c in statuses["cells"]}
+    assert by_status == {"confirmed": 12, "pending": None}  # the two still pending: too few
+    assert (await hub.statistics_extraction.run()).records["rights"] == 0
 
     # No identifier, nor the hub's subject key, reached the warehouse's files.
     folder = rights_hub.settings.data_dir / "statistics" / "warehouse"
@@ -143,7 +148,7 @@ async def test_rights_reach_the_warehouse_pseudonymised_and_leave_it_protected(r
     records = [orjson.loads(raw) for _, raw in await hub.store.audit.read(0, 100_000)]
     uses = [r for r in records if r["kind"] == "statistics"]
     extracted = [u for u in uses if u.get("target") == "rights" and u["action"] == "extract"]
-    assert len(extracted) == 2 and all(u["detail"]["legal_basis"] for u in extracted)
+    assert len(extracted) == 3 and all(u["detail"]["legal_basis"] for u in extracted)  # 3 runs
     asked = [u for u in uses if u.get("target") == "rights" and u["action"] == "query"]
     assert len(asked) == 4 and {u["authorization"] for u in asked} == {"STAT/RIGHTS"}
 
@@ -153,10 +158,13 @@ async def test_the_engines_decisions_carry_their_origin_and_age_group_for_the_ma
     for subject in rights_hub.seeded["subjects"]:
         if await hub.rights.evaluate(subject):
             break
-    columns = await hub.store.rights.statistics_columns()
-    assert columns["origin"] and set(columns["origin"]) == {"change"}
-    assert set(columns["age_group"]) <= {"child", "adult"} and None not in columns["age_group"]
-    assert all(isinstance(key, bytes) and len(key) >= 16 for key in columns["subject_key"])
+    batch = await hub.store.statistics.read("rights", Position(), 1_000)
+    assert batch is not None
+    columns = batch.tables["rights"]
+    assert columns["origin"].to_pylist() and set(columns["origin"].to_pylist()) == {"change"}
+    ages = columns["age_group"].to_pylist()
+    assert set(ages) <= {"child", "adult"} and None not in ages
+    assert all(isinstance(key, bytes) and len(key) >= 16 for key in columns["subject_key"].values)
 
 
 async def _lattice(hub, mart):

@@ -1,5 +1,6 @@
 """The store's reader for the warehouse, one contract for both stores: every stream (DmfA wages,
-DIMONA periods, social-risk declarations, exchanges, mutation deliveries, the directory) is read
+DIMONA periods, social-risk declarations, exchanges, mutation deliveries, the directory, the
+rights engine's decisions and their answers) is read
 from SQLite (ADBC's SQLite driver) and from PostgreSQL (ADBC's PostgreSQL driver, binary COPY)
 into the same snapshot, value for value."""
 
@@ -16,10 +17,11 @@ from crossroads.adapters.sql.arrow_reads import _inlined
 from crossroads.adapters.sql.store import open_store
 from crossroads.adapters.warehouse.duckdb import DuckDbWarehouse
 from crossroads.domain.audit import AuditRecord
+from crossroads.domain.rights import CONFIRMED, REFUSED
 from crossroads.domain.statistics.marts import MARTS
 
 from ..conftest import POSTGRES_DSN, drop_postgres_database, fresh_postgres_database
-from .data import AT_MS, add_exchanges, add_wages, inss
+from .data import AT_MS, FUND, add_exchanges, add_wages, decision, inss
 from .test_warehouse import HASHER, extraction
 
 _RISK = (
@@ -28,17 +30,29 @@ _RISK = (
     " '0403170701', 'accepted', {mark}, '[]', '{{}}', 'en', {mark}) RETURNING id"
 )
 _EXCHANGE = "INSERT INTO audit_log (at_ms, record) VALUES ({mark}, {mark}) RETURNING seq"
+# A rights decision as SqlRights stores one: its change number drawn as each store draws it.
+_RIGHT = (
+    "INSERT INTO rights_decisions (id, seq, subject_key, subject, right_code, change, competent,"
+    " status, decided_at_ms, body, origin, age_group, changed) VALUES ({mark}, 0, {mark}, '',"
+    " 'increased-reimbursement', 'granted', NULL, 'pending', {mark}, '{{}}', 'change', 'adult',"
+    " {changed}) RETURNING changed"
+)
+_NEXT_CHANGE = {
+    "%s": "nextval('rights_decisions_changed')",
+    "?": "(SELECT COALESCE(MAX(changed), 0) + 1 FROM rights_decisions)",
+}
 
 pytestmark = pytest.mark.anyio
 DAY = 86_400_000
-SOURCE_MARTS = ("employment", "jobs", "social_risks", "directory", "exchanges", "deliveries")
+SOURCE_MARTS = tuple(MARTS)
 
 
 async def seed_every_stream(store) -> None:
     """A few records of every kind the warehouse reads, with the cases each reader must get
     right: a wage replaced by a later declaration, a DIMONA period declared then cancelled, an
     exchange without a person and a record of another kind, a delivery given up, one to an
-    unknown subscription, and one still on its way (the stream stops before it)."""
+    unknown subscription, and one still on its way (the stream stops before it); rights
+    decisions, one answered after it was stored and one refused before the first read."""
     await add_wages(store, [(p, 20244, "015", "200", 300_000) for p in range(6)])
     await add_wages(store, [(0, 20244, "015", "200", 310_000), (7, 20251, "495", "118", 90_000)])
     async with store.db.transaction() as tx:
@@ -108,6 +122,11 @@ async def seed_every_stream(store) -> None:
                 " valid_from, valid_to) VALUES (?, '0411905847', ?, ?, ?, ?)",
                 (HASHER.key(inss(p)), capacity, phase, since, until),
             )
+    made = [decision(0, origin="non-take-up"), decision(1), decision(2), decision(3)]
+    for one in made:
+        await store.rights.add([one], HASHER.key(one.subject))
+    assert await store.rights.answer(made[1].answered(CONFIRMED, FUND, None))
+    assert await store.rights.answer(made[3].answered(REFUSED, FUND, "not insured"))
 
 
 async def snapshot_of(store, tmp_path) -> dict[str, list[tuple]]:
@@ -168,8 +187,15 @@ async def test_every_stream_is_read_into_its_mart(store, tmp_path):
     dump = orjson.dumps({k: [list(map(str, r)) for r in v] for k, v in marts.items()}).decode()
     for p in range(8):
         assert inss(p) not in dump and HASHER.hex(inss(p)) not in dump
+    # Each decision once, as it stands after its answer (a change read after the decision).
+    assert sorted(r[1:] for r in marts["rights"]) == [
+        ("2025Q1", "increased-reimbursement", "granted", "change", "confirmed", "adult", 1),
+        ("2025Q1", "increased-reimbursement", "granted", "change", "pending", "child", 1),
+        ("2025Q1", "increased-reimbursement", "granted", "change", "refused", "adult", 1),
+        ("2025Q1", "increased-reimbursement", "granted", "non-take-up", "pending", "adult", 1),
+    ]
     people = {name: {r[0] for r in rows} for name, rows in marts.items()}
-    assert people["directory"] & people["employment"] & people["exchanges"]
+    assert people["directory"] & people["employment"] & people["exchanges"] & people["rights"]
 
 
 async def test_sqlite_and_postgresql_give_the_same_snapshot(tmp_path):
@@ -187,9 +213,7 @@ async def test_sqlite_and_postgresql_give_the_same_snapshot(tmp_path):
     finally:
         await lite.close()
         drop_postgres_database(url)
-    # Every mart this reader feeds holds rows; the rights mart is read from the rights engine's
-    # repository, not from this reader (tests/statistics/test_rights_mart.py).
-    assert all(from_sqlite[name] for name in SOURCE_MARTS)
+    assert all(from_sqlite[name] for name in SOURCE_MARTS)  # every mart holds rows
     assert from_postgres == from_sqlite
 
 
@@ -214,11 +238,16 @@ def _exchange(person: int) -> bytes:
     ).canonical()
 
 
-def _write(conn, mark: str, person: int) -> tuple[int, int]:
-    """A social-risk declaration and an exchange about `person`, uncommitted: (id, seq)."""
+def _write(conn, mark: str, person: int) -> tuple[int, int, int]:
+    """A social-risk declaration, an exchange and a rights decision about `person`,
+    uncommitted: (id, seq, changed)."""
     [declaration] = conn.execute(_RISK.format(mark=mark), (inss(person), AT_MS)).fetchone()
     [seq] = conn.execute(_EXCHANGE.format(mark=mark), (AT_MS, _exchange(person))).fetchone()
-    return declaration, seq
+    [changed] = conn.execute(
+        _RIGHT.format(mark=mark, changed=_NEXT_CHANGE[mark]),
+        (decision(person).id, HASHER.key(inss(person)), AT_MS),
+    ).fetchone()
+    return declaration, seq, changed
 
 
 async def test_a_row_that_commits_after_a_later_numbered_one_was_read_comes_next(
@@ -242,6 +271,7 @@ async def test_a_row_that_commits_after_a_later_numbered_one_was_read_comes_next
         first.close()
         done = await extraction(store, warehouse).run()
         assert (done.records["declarations"], done.records["exchanges"]) == (1, 1)
+        assert done.records["rights"] == 1
         await warehouse.close()
         return
     first = psycopg.connect(store_url)
@@ -260,16 +290,30 @@ async def test_a_row_that_commits_after_a_later_numbered_one_was_read_comes_next
         assert high > low
         meanwhile = await extraction(store, warehouse).run()
         assert (meanwhile.records["declarations"], meanwhile.records["exchanges"]) == (1, 1)
+        assert meanwhile.records["rights"] == 1
         assert meanwhile.positions == {
             "declarations": high[0],
             "exchanges": high[1],
             "deliveries": 0,
+            "rights": high[2],
         }
         first.commit()
         after = await extraction(store, warehouse).run()
         assert (after.records["declarations"], after.records["exchanges"]) == (1, 1)
+        assert after.records["rights"] == 1
         again = await extraction(store, warehouse).run()
         assert (again.records["declarations"], again.records["exchanges"]) == (0, 0)
+        assert again.records["rights"] == 0
+        # An answer is a change of its own, in commit order too: to a decision read already,
+        # committed while an older transaction of this database is still open, it waits for
+        # that one, then comes (and the mart counts the decision once, as answered).
+        first.execute(_RISK.format(mark="%s"), (inss(3), AT_MS))
+        assert await store.rights.answer(decision(2).answered(CONFIRMED, FUND, None))
+        held = await extraction(store, warehouse).run()
+        assert (held.records["declarations"], held.records["rights"]) == (0, 0)
+        first.commit()
+        answered = await extraction(store, warehouse).run()
+        assert (answered.records["declarations"], answered.records["rights"]) == (1, 1)
     finally:
         first.close()
         later.close()
@@ -278,7 +322,11 @@ async def test_a_row_that_commits_after_a_later_numbered_one_was_read_comes_next
     await warehouse.close()
     con = duckdb.connect(str(folder / (folder / "current").read_text()), read_only=True)
     try:
-        assert con.execute("SELECT count(*) FROM mart_social_risks").fetchone() == (2,)
+        assert con.execute("SELECT count(*) FROM mart_social_risks").fetchone() == (3,)
         assert con.execute("SELECT count(*) FROM mart_exchanges").fetchone() == (2,)
+        assert con.execute("SELECT status FROM mart_rights ORDER BY ALL").fetchall() == [
+            ("confirmed",),
+            ("pending",),
+        ]
     finally:
         con.close()

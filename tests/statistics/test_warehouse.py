@@ -21,7 +21,7 @@ from crossroads.services.clock import Clock
 from crossroads.services.ports import Position
 from crossroads.services.statistics_extraction import ExtractionBasis, WarehouseExtraction
 
-from .data import add_exchanges, add_wages, inss
+from .data import add_exchanges, add_wages, decision, inss
 
 pytestmark = pytest.mark.anyio
 HASHER = SubjectHasher(b"s" * 32)
@@ -187,3 +187,34 @@ HOLD = (
     "print('holding', flush=True)\n"
     "sys.stdin.read()\n"
 )
+
+
+async def test_a_working_file_that_took_the_rights_whole_reads_them_again_by_their_changes(
+    store, tmp_path
+):
+    """A working file written before the rights were read by their changes holds them without
+    change numbers and with no position in their stream: its rights are dropped, and the
+    stream reads every decision from the start, each once."""
+    path = tmp_path / "w.duckdb"
+    old = duckdb.connect(str(path))
+    old.execute(
+        "CREATE TABLE rights (person VARCHAR, right_code VARCHAR, change VARCHAR,"
+        " status VARCHAR, origin VARCHAR, age_group VARCHAR, decided_at_ms BIGINT)"
+    )
+    old.execute(
+        "INSERT INTO rights VALUES ('taken-whole', 'r', 'granted', 'pending', 'change', 'adult', 0)"
+    )
+    old.close()
+    for p in (1, 2):
+        await store.rights.add([decision(p)], HASHER.key(decision(p).subject))
+    warehouse = DuckDbWarehouse(path)
+    report = await extraction(store, warehouse).run()
+    await warehouse.close()
+    assert report.records["rights"] == 2
+    snapshots = path.with_name("w.duckdb.marts")
+    con = duckdb.connect(str(snapshots / (snapshots / "current").read_text()), read_only=True)
+    try:
+        people = con.execute("SELECT person FROM mart_rights ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+    assert len(people) == 2 and ("taken-whole",) not in people

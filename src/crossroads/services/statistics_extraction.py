@@ -28,13 +28,14 @@ from .ports import (
     Coded,
     Columns,
     Position,
-    RightsRepository,
     StatisticsSource,
     Warehouse,
 )
 
 # What may identify someone, as the source names it; none of these reaches the warehouse.
-IDENTIFYING = ("inss", "subject_key", "subject_hex", "employer")
+IDENTIFYING = ("inss", "subject_key", "subject_hex", "employer", "decision_id")
+# The warehouse's column for each: a person's identifiers all become `person`.
+_PSEUDONYM_COLUMN = {"employer": "employer", "decision_id": "decision"}
 _MEMO_LIMIT = 4_000_000  # pseudonyms kept during one run (about 0.5 GB at most)
 
 
@@ -70,14 +71,11 @@ class WarehouseExtraction:
         threshold: int,
         batch: int = 200_000,
         parquet: Path | None = None,
-        rights: RightsRepository | None = None,
     ) -> None:
         """`threshold`: the suppression threshold each mart's lattice is decided at when its
         marts are rebuilt (the analysts' Protection.threshold). `parquet`: the folder every
         extract and mart is written to as Parquet after each run (for engines beyond one
-        machine; docs/statistics.md), None for none. `rights`: the rights engine's decisions,
-        taken whole at each run like the directory (a decision's answer changes after it is
-        taken); None: the rights mart stays empty."""
+        machine; docs/statistics.md), None for none."""
         self._source = source
         self._warehouse = warehouse
         self._audit = audit
@@ -88,7 +86,6 @@ class WarehouseExtraction:
         self._threshold = threshold
         self._batch = batch
         self._parquet = parquet
-        self._rights = rights
 
     async def positions(self) -> dict[str, int]:
         """How far the marts the analysts read go in each stream, as the number of the last row
@@ -146,13 +143,6 @@ class WarehouseExtraction:
         )
         await self._warehouse.replace("directory", directory)
         report.records["directory"] = _length(directory["person"])
-        if self._rights is not None:
-            await self._record("rights", "extract", None, None, None)
-            decisions = await asyncio.to_thread(
-                self._pseudonymise, await self._rights.statistics_columns(), memo
-            )
-            await self._warehouse.replace("rights", decisions)
-            report.records["rights"] = _length(decisions["person"])
         report.lattice_seconds = await self._warehouse.refresh(self._threshold)
         if self._parquet is not None:
             await self._warehouse.export(self._parquet)
@@ -200,11 +190,12 @@ class WarehouseExtraction:
             "subject_key": person,
             "subject_hex": lambda hex_key: person(bytes.fromhex(hex_key)),
             "employer": self._pseudonyms.employer,
+            "decision_id": self._pseudonyms.decision,
         }
         for name, pseudonym in naming.items():
             if name in columns:
                 replaced = _replaced(columns[name], name, pseudonym, memo)
-                out["employer" if name == "employer" else "person"] = replaced
+                out[_PSEUDONYM_COLUMN.get(name, "person")] = replaced
         if len(memo) > _MEMO_LIMIT:
             memo.clear()  # bounded: past it, pseudonyms are computed again
         return out

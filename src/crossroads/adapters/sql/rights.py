@@ -1,7 +1,10 @@
 """The rights engine's decisions, on SQLite or PostgreSQL (migration 0016).
 
 A decision is one row: what is searched on in columns (the person's key, the right, the
-competent institution and the answer), the rest as the decision's JSON.
+competent institution and the answer), the rest as the decision's JSON. Each change of a row
+(stored, answered) draws a new `changed` number, and on PostgreSQL records its transaction
+(migration 0023): the statistics extraction reads the decisions' changes in commit order
+(statistics_source.py), so an answer reaches the warehouse after its decision did.
 """
 
 from __future__ import annotations
@@ -13,16 +16,25 @@ from typing import Any
 import orjson
 
 from ...domain.rights import PENDING, REFUSED, Decision, Fact, RuleOutcome
-from ...services.ports import Columns, Publication, RightsRepository
+from ...services.ports import Publication, RightsRepository
 from .database import Database
 from .mutations import publish_in
 
 _COLUMNS = "body, status"
 
 
+# The next change's number: from a sequence on PostgreSQL (its transaction orders it: xact_id's
+# default, or set by the answer); on SQLite the highest plus one, drawn under the one writer.
+_NEXT_CHANGE = {
+    "postgres": "nextval('rights_decisions_changed')",
+    "sqlite": "(SELECT COALESCE(MAX(changed), 0) + 1 FROM rights_decisions)",
+}
+
+
 class SqlRights(RightsRepository):
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._next_change = _NEXT_CHANGE[db.dialect]
 
     async def add(
         self,
@@ -37,8 +49,8 @@ class SqlRights(RightsRepository):
         async with self._db.transaction() as tx:
             await tx.executemany(
                 "INSERT INTO rights_decisions (id, seq, subject_key, subject, right_code, change,"
-                " competent, status, decided_at_ms, body, origin, age_group)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " competent, status, decided_at_ms, body, origin, age_group, changed)"
+                f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {self._next_change})"
                 # The same facts give the same id: a decision two evaluations of one person
                 # made at once (two scans, a scan and a trigger) is one decision, stored once.
                 " ON CONFLICT (id) DO NOTHING",
@@ -82,9 +94,12 @@ class SqlRights(RightsRepository):
         return [_decision(row) for row in rows]
 
     async def answer(self, decision: Decision) -> bool:
+        # A change of its own, in commit order: the statistics read the answered decision again.
+        transaction = ", xact_id = pg_current_xact_id()" if self._db.dialect == "postgres" else ""
         async with self._db.transaction() as tx:
             changed = await tx.execute(
-                "UPDATE rights_decisions SET status = ?, body = ? WHERE id = ? AND status = ?",
+                f"UPDATE rights_decisions SET status = ?, body = ?, changed = {self._next_change}"
+                f"{transaction} WHERE id = ? AND status = ?",
                 (decision.status, _body(decision), decision.id, PENDING),
             )
         return bool(changed)
@@ -126,22 +141,6 @@ class SqlRights(RightsRepository):
             for key, (change, status) in latest.items()
             if change == "granted" and status != REFUSED
         }
-
-    async def statistics_columns(self) -> Columns:
-        # Every decision, as it stands (its answer changes after it is taken): a few columns,
-        # never the body; the subject by its key only, which the extraction pseudonymises.
-        rows = await self._db.fetchall(
-            "SELECT subject_key, right_code, change, status, origin, age_group, decided_at_ms"
-            " FROM rights_decisions ORDER BY seq"
-        )
-        names = ("subject_key", "right_code", "change", "status", "origin", "age_group")
-        columns: Columns = {name: [] for name in (*names, "decided_at_ms")}
-        for row in rows:
-            columns["subject_key"].append(bytes(row[0]))
-            for i, name in enumerate(names[1:], 1):
-                columns[name].append(row[i])
-            columns["decided_at_ms"].append(row[6])
-        return columns
 
 
 def age_group(decision: Decision) -> str | None:

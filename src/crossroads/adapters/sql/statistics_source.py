@@ -9,7 +9,10 @@ as Arrow columns (arrow_reads.py), never as a Python object each. The exchanges'
 are JSON: an in-memory DuckDB, private to this reader and holding nothing past the batch, reads
 their fields in bulk. The identifying columns are handed over as the store holds them (an INSS,
 a subject key), as `Coded` columns (each distinct value once, with per-row indices); the
-extraction service pseudonymises them before the warehouse sees them.
+extraction service pseudonymises them before the warehouse sees them. The rights engine's
+decisions are read by their changes (stored, then answered), in commit order too: each change
+draws a new number (migration 0023), so an answer comes after its decision, as a later row of
+the same (pseudonymised) decision.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from .commit_order import commit_order
 from .database import Database
 
 _NEVER = 1 << 62
-_IDENTIFYING = frozenset({"inss", "subject_key", "subject_hex", "employer"})
+_IDENTIFYING = frozenset({"inss", "subject_key", "subject_hex", "employer", "decision_id"})
 
 _TEXT, _INT, _BLOB = pyarrow.string(), pyarrow.int64(), pyarrow.binary()
 
@@ -83,6 +86,18 @@ _DIRECTORY = _schema(
     ("valid_from", pyarrow.int32()),
     ("valid_to", pyarrow.int32()),
 )
+_RIGHTS = _schema(
+    ("xact", _INT),
+    ("changed", _INT),
+    ("decision_id", _TEXT),
+    ("subject_key", _BLOB),
+    ("right_code", _TEXT),
+    ("change", _TEXT),
+    ("status", _TEXT),
+    ("origin", _TEXT),
+    ("age_group", _TEXT),
+    ("decided_at_ms", _INT),
+)
 # The exchange record's fields (domain/audit.py), read once per record by DuckDB's JSON reader;
 # a field of another type in some other kind of record reads as NULL, and only exchanges stay.
 _EXCHANGE_FIELDS = (
@@ -128,6 +143,8 @@ class SqlStatisticsSource(StatisticsSource):
             return await self._exchanges(after, limit)
         if stream == "deliveries":
             return await self._deliveries(after, limit)
+        if stream == "rights":
+            return await self._rights(after, limit)
         raise ValueError(f"no stream {stream!r}")
 
     async def _declarations(self, after: Position, limit: int) -> SourceBatch | None:
@@ -231,6 +248,31 @@ class SqlStatisticsSource(StatisticsSource):
         reached = Position(0, deliveries.column("seq")[deliveries.num_rows - 1].as_py())
         columns = await asyncio.to_thread(_columns, deliveries)
         return SourceBatch({"deliveries": columns}, reached, deliveries.num_rows)
+
+    async def _rights(self, after: Position, limit: int) -> SourceBatch | None:
+        # Each row carries its own transaction: the position is the last row's, read in the
+        # same statement (a decision answered since would not be found at its old number).
+        # Never the decision's body nor the person's number: the key, which becomes the
+        # warehouse's pseudonym, and the few columns the mart counts.
+        xact = "xact_id::text::bigint" if self._reads.dialect == "postgres" else "0"
+        after_sql, after_params = self._order.after(
+            "changed", after, await self._order.horizon(self._db)
+        )
+        changes = await self._reads.table(
+            f"SELECT {xact}, changed, id, subject_key, right_code, change, status, origin,"
+            f" age_group, decided_at_ms FROM rights_decisions WHERE {after_sql}"
+            f" ORDER BY {self._order.ordering('changed')} LIMIT ?",
+            (*after_params, limit),
+            _RIGHTS,
+        )
+        if changes.num_rows == 0:
+            return None
+        last = changes.num_rows - 1
+        reached = Position(
+            changes.column("xact")[last].as_py(), changes.column("changed")[last].as_py()
+        )
+        columns = await asyncio.to_thread(_columns, changes.drop_columns(["xact"]))
+        return SourceBatch({"rights": columns}, reached, changes.num_rows)
 
     async def directory(self) -> Columns:
         return _columns(

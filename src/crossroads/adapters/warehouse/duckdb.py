@@ -40,6 +40,24 @@ def _arrow(column: Any) -> Any:
     return column
 
 
+def _drop_rights_taken_whole(con: duckdb.DuckDBPyConnection) -> None:
+    """A working file written before the rights were read by their changes holds them as the
+    last extraction took them whole, without the change numbers, and no position in their
+    stream: dropped, the stream reads them all again from the start into the new table."""
+    found = {
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_catalog = current_database() AND table_name = 'rights'"
+        ).fetchall()
+    }
+    if found and "changed" not in found:
+        con.execute("DROP TABLE rights")
+        # Its mart is rebuilt from the stream's rows, at the end of the run.
+        con.execute("CREATE TABLE IF NOT EXISTS stale (extract VARCHAR PRIMARY KEY)")
+        con.execute("INSERT OR IGNORE INTO stale VALUES ('rights')")
+
+
 class DuckDbWarehouse(Warehouse):
     def __init__(self, path: Path | str, threads: int | None = None) -> None:
         """`path` is the working file (":memory:" for a warehouse that lives as long as this
@@ -83,6 +101,7 @@ class DuckDbWarehouse(Warehouse):
             con = duckdb.connect(":memory:")
         if self._threads:
             con.execute(f"SET threads = {int(self._threads)}")
+        _drop_rights_taken_whole(con)
         for table, columns in EXTRACTS.items():
             con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
         con.execute(

@@ -1,6 +1,7 @@
-"""The marts as DuckDB SQL over the extracts: the latest version of each record, the dimensions
-as text (never NULL: '-' stands for "not given", so that NULL in GROUP BY CUBE means "all"), and
-`contribution`, each unit's rank among its person's units (bounding contributions for DP)."""
+"""The marts as DuckDB SQL over the extracts: the latest version of each record (of a rights
+decision, its latest change: its answer once given), the dimensions as text (never NULL: '-'
+stands for "not given", so that NULL in GROUP BY CUBE means "all"), and `contribution`, each
+unit's rank among its person's units (bounding contributions for DP)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,7 @@ BODIES = {
                coalesce(origin, '-') AS origin, coalesce(status, '-') AS status,
                coalesce(age_group, '-') AS age_group
         FROM rights
+        QUALIFY row_number() OVER (PARTITION BY decision ORDER BY changed DESC) = 1
     """,
 }
 
@@ -78,8 +80,8 @@ EXTRACTS = {
     " published_at_ms BIGINT, acked_at_ms BIGINT, dead_at_ms BIGINT, person VARCHAR",
     "directory": "person VARCHAR, institution VARCHAR, capacity VARCHAR, phase INTEGER,"
     " valid_from INTEGER, valid_to INTEGER",
-    "rights": "person VARCHAR, right_code VARCHAR, change VARCHAR, status VARCHAR,"
-    " origin VARCHAR, age_group VARCHAR, decided_at_ms BIGINT",
+    "rights": "changed BIGINT, decision VARCHAR, person VARCHAR, right_code VARCHAR,"
+    " change VARCHAR, status VARCHAR, origin VARCHAR, age_group VARCHAR, decided_at_ms BIGINT",
 }
 
 

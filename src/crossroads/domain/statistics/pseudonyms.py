@@ -34,3 +34,8 @@ class Pseudonymiser:
 
     def employer(self, enterprise_number: str) -> str:
         return self._mac(b"employer:", enterprise_number.encode())
+
+    def decision(self, decision_id: str) -> str:
+        """A rights decision's name in the warehouse: its changes (taken, answered) link to
+        one another there, and not to the decision the hub and the institutions know."""
+        return self._mac(b"decision:", decision_id.encode())

@@ -10,7 +10,6 @@ from typing import Any
 
 from ...domain.mutations import Mutation
 from ...domain.rights import Competence, Decision, RuleOutcome, Situation
-from .statistics import Columns
 
 # A mutation, its digest, and its deliveries (subscription id, message), as the outbox takes them.
 Publication = tuple[Mutation, bytes, list[tuple[str, bytes]]]
@@ -88,12 +87,6 @@ class RightsRepository(abc.ABC):
     @abc.abstractmethod
     async def recent(self, limit: int) -> list[Decision]:
         """Every institution's decisions, newest first (the operator's view)."""
-
-    @abc.abstractmethod
-    async def statistics_columns(self) -> Columns:
-        """Every decision as it stands, for the statistics warehouse, as columns: `subject_key`
-        (the person's key: never the identifier), `right_code`, `change`, `status`, `origin`,
-        `age_group` ("child" or "adult"), `decided_at_ms`."""
 
     @abc.abstractmethod
     async def holders(self, right: str) -> set[bytes]:

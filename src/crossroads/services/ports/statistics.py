@@ -63,8 +63,8 @@ class SourceBatch:
     """Records of one stream after a position: its tables' new rows and the position reached.
 
     Columns that identify someone are named by what they hold (`inss`, `subject_key`,
-    `subject_hex`, `employer`), each a list or a `Coded` column, so that the extraction can
-    pseudonymise every one of them before anything reaches the warehouse."""
+    `subject_hex`, `employer`, `decision_id`), each a list or a `Coded` column, so that the
+    extraction can pseudonymise every one of them before anything reaches the warehouse."""
 
     tables: dict[str, Columns]
     position: Position  # the last row read, in the store's commit order
@@ -74,7 +74,7 @@ class SourceBatch:
 class StatisticsSource(abc.ABC):
     """The hub's stores, read for the warehouse in the stores' own order."""
 
-    streams: tuple[str, ...] = ("declarations", "exchanges", "deliveries")
+    streams: tuple[str, ...] = ("declarations", "exchanges", "deliveries", "rights")
 
     @abc.abstractmethod
     async def read(self, stream: str, after: Position, limit: int) -> SourceBatch | None:
