@@ -64,7 +64,11 @@ def test_a_change_published_through_another_hub_process_wakes_the_engine(deploym
                 "id": f"wake-{n}",
                 "subject": subject,
                 "effective_date": "2026-01-01",
-                "payload": {"benefit": "disability_allowance", "event": "end", "date": "2026-01-01"},
+                "payload": {
+                    "benefit": "disability_allowance",
+                    "event": "end",
+                    "date": "2026-01-01",
+                },
             },
             timeout=30,
         )

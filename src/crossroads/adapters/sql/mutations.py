@@ -7,8 +7,8 @@ import json
 from ...domain.mutations import Mutation, MutationType, Subscription
 from ...domain.versions import version_key
 from ...services.ports import Delivery, MutationStore
-from .arrival_bells import NOTIFY_PULLED, PROCESS
 from .among import among
+from .arrival_bells import NOTIFY_PULLED, PROCESS
 from .database import Database, Row, Transaction
 
 _TYPE_COLUMNS = "code, version, name, publisher, payload_schema, description, fields, state_path"
