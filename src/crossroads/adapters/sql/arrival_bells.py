@@ -29,6 +29,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Callable, Iterable
 
 import psycopg
@@ -50,6 +51,7 @@ NOTIFY_PULLED = (
 )
 _RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)
 _NETWORK_SECONDS = 5.0
+_RELIST_SECONDS = 1.0
 _PER_DATAGRAM = 100  # mailboxes; a datagram stays far under the socket's size limit
 _log = logging.getLogger(__name__)
 
@@ -128,6 +130,9 @@ class SocketBells(ArrivalBells):
         self._sender: socket.socket | None = None
         self._own: str | None = None
         self._socket: socket.socket | None = None
+        self._listing: list[str] = []
+        self._listed_at = -1  # the folder's time stamp at the last listing
+        self._listed_when = 0.0
 
     def _directory(self) -> int:
         if self._dir is None:
@@ -137,6 +142,19 @@ class SocketBells(ArrivalBells):
 
     def _address(self, name: str) -> str:
         return f"/proc/self/fd/{self._directory()}/{name}"
+
+    def _readers(self) -> list[str]:
+        """The other listening processes' sockets. The folder is listed again when it changed
+        (one `fstat` a publication instead of a listing: the listing cost more than the rest
+        of the bell in a profile), or a second has passed: a directory's time stamp moves on the
+        kernel's coarse clock, so a socket bound in the tick of the last listing may not move
+        it; such a reader misses bells for that second at most and reads at its poll."""
+        changed = os.fstat(self._directory()).st_mtime_ns
+        now = time.monotonic()
+        if changed != self._listed_at or now - self._listed_when > _RELIST_SECONDS:
+            self._listing = [n for n in os.listdir(self._directory()) if n != self._own]
+            self._listed_at, self._listed_when = changed, now
+        return self._listing
 
     def ring(self, applications: list[tuple[str, str]]) -> None:
         if not applications:
@@ -150,7 +168,7 @@ class SocketBells(ArrivalBells):
             if self._sender is None:
                 self._sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
                 self._sender.setblocking(False)
-            readers = [name for name in os.listdir(self._directory()) if name != self._own]
+            readers = self._readers()
         except OSError as exc:  # the publication is committed: it must not fail for a hint
             _log.warning("arrival bells not rung (%s); their readers read at their poll", exc)
             return
@@ -162,6 +180,7 @@ class SocketBells(ArrivalBells):
                     # Its process is gone (or went between the listing and the send).
                     with contextlib.suppress(OSError):
                         os.unlink(name, dir_fd=self._directory())
+                    self._listed_at = -1
                     break
                 except OSError as exc:
                     if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.ENOBUFS):
@@ -181,6 +200,7 @@ class SocketBells(ArrivalBells):
             _log.warning("cannot listen for arrivals (%s); reading at each poll", exc)
             return
         self._own, self._socket = name, listening
+        self._listed_at = -1
 
         def readable() -> None:
             while True:
