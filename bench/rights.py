@@ -20,6 +20,9 @@
 3. `simulation_p95_ms`: a signed-in person's simulation (their facts read through the hub, then
    the rules on the changed situation); `anonymous_simulation_p95_ms`: one from a typed
    situation (the rules alone).
+4. with `--bells N`: `bell_sqlite_p50_ms` / `bell_sqlite_p99_ms` (and `bell_postgres_…` given
+   `--bells-postgres DSN`), the wake across processes: N bells rung here and heard by a listener
+   in another process (bench/bells.py). Only these are measured then.
 `errors` counts triggers and simulations that raised.
 """
 
@@ -38,6 +41,7 @@ from pathlib import Path
 
 import httpx
 import numpy
+from bells import bell_figures  # bench/bells.py, beside this script
 from report import print_figures  # bench/report.py, beside this script
 
 from crossroads.adapters.keys import HubKeys
@@ -240,8 +244,13 @@ def main() -> None:
         default="in-process",
         help="the demo's sources in the hub's process (default) or in a process of their own",
     )
+    parser.add_argument("--bells", type=int, default=0, help="only the wake across processes")
+    parser.add_argument("--bells-postgres", metavar="DSN", help="… on PostgreSQL too")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.bells:
+        print_figures(bell_figures(args.bells, args.bells_postgres), args.json)
+        return
     figures = {"persons": args.persons, "scan_seconds": round(scan(args.persons), 3)}
     folder = Path(tempfile.mkdtemp(prefix="crossroads-bench-rights-"))
     sources = None if args.providers == "in-process" else start_sources(folder)

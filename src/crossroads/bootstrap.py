@@ -340,7 +340,8 @@ async def bootstrap(
         hasher,
         settings.provisional_days,
     )
-    arrivals = Arrivals()  # wakes the rights engine when a change reaches its mailbox
+    # Wakes the rights engine when a change reaches its mailbox, through any process.
+    arrivals = Arrivals(store.arrival_bells)
     mutations = MutationService(
         store.mutations,
         store.registry,

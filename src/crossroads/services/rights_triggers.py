@@ -28,8 +28,9 @@ class RightsTriggers:
     def __init__(
         self, engine: RightsEngine, mutations: MutationService, arrivals: Arrivals | None = None
     ) -> None:
-        """`arrivals`: rung when a message reaches the engine's mailbox in this process, so that
-        it is read at once rather than at the next poll (services/arrivals.py)."""
+        """`arrivals`: rung when a message reaches the engine's mailbox, in this process or
+        another sharing the store, so that it is read at once rather than at the next poll
+        (services/arrivals.py)."""
         self._engine = engine
         self._mutations = mutations
         self._arrivals = arrivals
@@ -38,8 +39,29 @@ class RightsTriggers:
     async def run(self, stop: asyncio.Event, leading: Callable[[], bool], interval: float) -> None:
         """Drain the mailbox while this process leads (one reader: no person is re-evaluated
         twice at once by two processes), until `stop`: every `interval` seconds, and as soon as
-        a message arrives through this process."""
+        a message arrives through any process sharing the store."""
         caller = self._engine.reader.caller
+        mailbox = (
+            None
+            if self._arrivals is None or caller.institution is None or caller.application is None
+            else (caller.institution, caller.application)
+        )
+        if mailbox is None or self._arrivals is None:
+            await self._loop(stop, leading, interval, None)
+            return
+        await self._arrivals.listen(*mailbox)
+        try:
+            await self._loop(stop, leading, interval, mailbox)
+        finally:
+            await self._arrivals.quiet()
+
+    async def _loop(
+        self,
+        stop: asyncio.Event,
+        leading: Callable[[], bool],
+        interval: float,
+        mailbox: tuple[str, str] | None,
+    ) -> None:
         while not stop.is_set():
             persons = 0
             if leading():
@@ -50,10 +72,10 @@ class RightsTriggers:
                     log.exception("rights: reading the mailbox failed; will retry")
             if persons > 0:
                 continue
-            if self._arrivals is None or caller.institution is None or caller.application is None:
+            if self._arrivals is None or mailbox is None:
                 await sleep_unless(stop, interval)
             else:
-                await self._arrivals.wait(caller.institution, caller.application, stop, interval)
+                await self._arrivals.wait(*mailbox, stop, interval)
 
     async def drain(self, limit: int = BATCH) -> int:
         """Re-evaluate the persons of up to `limit` waiting messages; the number of persons.

@@ -17,6 +17,7 @@ from ...services.ports import Population, Rules
 from .catalogue import RIGHT_VARIABLES, RULES_VERSION
 
 FIRST_MONTH = date(2023, 1, 1)  # the first month every parameter has a value for
+_MONTHS_KEPT = 24
 _FLAGS = ("integration_income", "income_guarantee_elderly", "disability_allowance")
 
 
@@ -27,6 +28,9 @@ class OpenFiscaRules(Rules):
     def __init__(self) -> None:
         self._loaded: Any = None
         self.version = RULES_VERSION
+        # Per month: OpenFisca's period (parsed from text at every call otherwise) and the
+        # parameters' values. Both follow from the month and the parameter files read at start.
+        self._months: dict[date, tuple[Any, dict[str, Any]]] = {}
 
     @property
     def _system(self) -> Any:
@@ -76,7 +80,7 @@ class OpenFiscaRules(Rules):
         )
         results = self.scan(population, month)
         first = numpy.concatenate(([0], numpy.cumsum(sizes)[:-1]))  # each household's person
-        values = self._parameter_values(month)
+        values = self._month(month)[1]
         period = f"{month:%Y-%m}"
         outcomes: list[list[RuleOutcome]] = []
         for index in first:
@@ -118,7 +122,7 @@ class OpenFiscaRules(Rules):
         child = numpy.asarray(population.child, dtype=bool)
         builder.join_with_persons(groups, household, numpy.where(child, 1, 0))
         simulation = builder.build(self._system)
-        period = f"{month:%Y-%m}"
+        period = self._month(month)[0]
         for name in _FLAGS:
             simulation.set_input(name, period, numpy.asarray(getattr(population, name), dtype=bool))
         simulation.set_input(
@@ -133,6 +137,20 @@ class OpenFiscaRules(Rules):
         for part in name.split("."):
             node = getattr(node, part)
         return node
+
+    def _month(self, month: date) -> tuple[Any, dict[str, Any]]:
+        known = self._months.get(month)
+        if known is None:
+            from openfisca_core.periods import period
+
+            if len(self._months) >= _MONTHS_KEPT:  # a month asked once is not kept for ever
+                self._months.clear()
+
+            known = self._months[month] = (
+                period(f"{month:%Y-%m}"),
+                self._parameter_values(month),
+            )
+        return known
 
     def _parameter_values(self, month: date) -> dict[str, Any]:
         at = self._system.get_parameters_at_instant(f"{month:%Y-%m}-01")

@@ -8,6 +8,7 @@ from ...domain.mutations import Mutation, MutationType, Subscription
 from ...domain.versions import version_key
 from ...services.ports import Delivery, MutationStore
 from .among import among
+from .arrival_bells import NOTIFY_PULLED, PROCESS
 from .database import Database, Row, Transaction
 
 _TYPE_COLUMNS = "code, version, name, publisher, payload_schema, description, fields, state_path"
@@ -465,9 +466,17 @@ async def publish_in(tx: Transaction, postgres: bool, items: list[_Item]) -> lis
         # by itself.) The turn is taken as late as it can be, and the rows and the COMMIT go
         # with it in one pipeline: the turn lasts the server's work, not round trips to a hub
         # process busy with other requests.
+        # The pull mailboxes' bells ring at the commit, in every process (arrival_bells.py).
         await tx.finish(
             [("SELECT pg_advisory_xact_lock(?)", (_OUTBOX_LOCK,))]
-            + ([(_PG_DELIVERIES, [list(c) for c in zip(*rows, strict=True)])] if rows else [])
+            + (
+                [
+                    (_PG_DELIVERIES, [list(c) for c in zip(*rows, strict=True)]),
+                    (NOTIFY_PULLED, (PROCESS, sorted({row[0] for row in rows}))),
+                ]
+                if rows
+                else []
+            )
         )
     elif rows:
         await tx.insert_rows(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ...services.ports import Lease, Store
+from .arrival_bells import NotifyBells, SocketBells
 from .audit import PostgresAuditLog, SQLiteAuditLog
 from .credential_marks import CredentialMark, FileMark, NotifyMark
 from .data_reports import SqlDataReports
@@ -39,14 +40,17 @@ class SqlStore(Store):
         lease: Callable[[], Lease],
         partition_lease: Callable[[int], Lease],
         credential_mark: CredentialMark | None = None,
+        arrival_bells: NotifyBells | SocketBells | None = None,
     ) -> None:
         """`lease` makes the sequencer's lease on this store (one per hub process),
         `partition_lease` the lease of a push partition (services/push_partitions.py),
-        `credential_mark` the store's revocation mark (credential_marks.py)."""
+        `credential_mark` the store's revocation mark (credential_marks.py), `arrival_bells` the
+        bells between the processes sharing it (arrival_bells.py)."""
         self.db = db
         self.sequencer_lease = lease
         self.push_partition_lease = partition_lease
         self._credential_mark = credential_mark
+        self.arrival_bells = arrival_bells
         self.registry = SqlRegistry(db, credential_mark)
         self.directory = SqlDirectory(db)
         self.audit = audit
@@ -73,6 +77,8 @@ class SqlStore(Store):
         await self.db.close()
         if self._credential_mark is not None:
             await self._credential_mark.close()
+        if self.arrival_bells is not None:
+            await self.arrival_bells.close()
 
 
 def sqlite_path(url: str) -> str:
@@ -110,6 +116,7 @@ async def open_store(
             lambda: FileLease(f"{path}.sequencer.lock"),
             lambda n: FileLease(f"{path}.push-{n}.lock"),
             FileMark(f"{path}.credentials"),
+            SocketBells(f"{path}.arrivals"),
         )
     elif url.startswith(("postgresql:", "postgres:")):
         pg = await PostgresDatabase.connect(
@@ -127,6 +134,7 @@ async def open_store(
             lambda: PostgresLease(url, SEQUENCER_LEASE_KEY),
             lambda n: PostgresLease(url, PUSH_LEASE_KEY + n),
             mark,
+            NotifyBells(url),
         )
     else:
         raise ValueError(f"unknown store URL {url!r}: use sqlite:///FILE or postgresql://…")

@@ -10,6 +10,7 @@ Every port is re-exported here, so that `from crossroads.services.ports import X
 them wherever it is defined.
 """
 
+from .arrivals import ArrivalBells
 from .audit import (
     AuditLog,
     HeadTarget,
@@ -59,6 +60,7 @@ from .statistics import (
 from .store import Lease, Store, StoreUnavailable
 
 __all__ = [
+    "ArrivalBells",
     "AuditLog",
     "BatchFailed",
     "BatchWorker",
