@@ -17,6 +17,8 @@ import time
 import uuid
 from typing import Any
 
+from ...services.request_scope import serving_request
+
 log = logging.getLogger("crossroads.access")
 _DIGITS = re.compile(r"\d{4,}")  # identifiers are long numbers; `/v1` is not one
 _LONGEST_PATH = 200
@@ -39,6 +41,7 @@ class AccessLog:
         # Every answer carries it as X-Request-Id, so that a caller's complaint finds its line.
         state = scope.setdefault("state", {})
         request_id = state.setdefault("request_id", str(uuid.uuid4()))
+        serving = serving_request.set(request_id)  # for the audit records written meanwhile
         status = 500  # unless the app answers: what the error middleware outside will send
 
         async def observed(message: dict) -> None:
@@ -53,6 +56,7 @@ class AccessLog:
         try:
             await self.app(scope, receive, observed)
         finally:
+            serving_request.reset(serving)
             if self.write and log.isEnabledFor(logging.INFO):
                 self._line(scope, state, status, started)
 
