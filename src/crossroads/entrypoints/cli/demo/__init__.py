@@ -74,6 +74,11 @@ def providers(
     persons: int = typer.Option(
         10_000, help="The demo country's persons (as `crossroads demo --persons`)."
     ),
+    country: str = typer.Option(
+        "BE",
+        help="The demo country whose persons the sources answer for: BE, or EE (an Estonian hub, "
+        "CROSSROADS_COUNTRY=EE).",
+    ),
     stop_with: int | None = typer.Option(
         None, hidden=True, help="Stop when the process with this id ends (the demo's)."
     ),
@@ -84,4 +89,10 @@ def providers(
 
     if stop_with is not None:
         stop_with_parent(stop_with)
-    serve_demo_providers(jwks, host, port_base, publish_every, hub, data_dir, persons)
+    from ....demo.estonia import demo_country
+
+    try:
+        land = demo_country(country)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--country") from None
+    serve_demo_providers(jwks, host, port_base, publish_every, hub, data_dir, persons, land)
