@@ -32,8 +32,9 @@ def demo(
     ),
     second_hub: bool = typer.Option(
         False,
-        help="Also start a federated second hub (a regional integrator, on port + 50) and show "
-        "one exchange and one mutation across the two (docs/federation.md).",
+        help="Also start a federated second hub (a neighbouring country's, under the Estonian "
+        "scheme, on port + 50) and show one exchange and one mutation across the two "
+        "(docs/federation.md).",
     ),
 ) -> None:
     """Seed a synthetic country, start its authentic sources and the hub, and show how to ask.
