@@ -21,6 +21,7 @@ import psycopg
 from crossroads.adapters.keys import make_client_assertion
 from crossroads.demo import country
 from crossroads.demo.launch import free_port_block, wait_providers, wait_ready
+from crossroads.demo.people import DemoCountry
 from crossroads.demo.seed import client_key_path
 
 from ..support import ASSERTION_TYPE
@@ -33,7 +34,11 @@ WELFARE = f"{country.BY_KEY['welfare'].number}:case-app"
 class Deployment:
     """A seeded store, the demo's providers, and hub processes started and killed at will."""
 
-    def __init__(self, tmp_path: Path, store_url: str) -> None:
+    def __init__(self, tmp_path: Path, store_url: str, land: DemoCountry = country.BELGIUM) -> None:
+        """`land`: the demo country the hub is seeded with, under its scheme
+        (`CROSSROADS_COUNTRY`)."""
+        self.land = land
+        self.welfare_client = f"{land.by_key['welfare'].number}:case-app"
         self.data_dir = tmp_path / "hub"
         self.base_port = free_port_block(12)
         self.issuer = f"http://127.0.0.1:{self.base_port}"
@@ -46,6 +51,7 @@ class Deployment:
             "CROSSROADS_TREE_HEAD_EVERY_SECONDS": "0.2",
             "CROSSROADS_SEQUENCER_TAKEOVER_SECONDS": "0.2",
             "CROSSROADS_LOG_LEVEL": "warning",
+            "CROSSROADS_COUNTRY": land.code,
         }
         provider_base = self.base_port + 4
         seeded = subprocess.run(
@@ -67,6 +73,7 @@ class Deployment:
             capture_output=True,
             text=True,
             timeout=120,
+            env={**os.environ, "CROSSROADS_COUNTRY": land.code},
         )
         assert seeded.returncode == 0, seeded.stderr
         self.providers = subprocess.Popen(
@@ -79,21 +86,18 @@ class Deployment:
                 str(provider_base),
                 "--hub",
                 self.issuer,
+                "--country",
+                land.code,
             ],
             stdout=subprocess.DEVNULL,
         )
         wait_providers(provider_base, self.providers)
         self.hubs: dict[int, subprocess.Popen] = {}
-        key = json.loads(client_key_path(self.data_dir, WELFARE).read_text())
+        key = json.loads(client_key_path(self.data_dir, self.welfare_client).read_text())
         admin_token = json.loads((self.data_dir / "secrets.json").read_text())["admin_token"]
         self.operator = {"Authorization": f"Bearer {admin_token}"}
         self._key = key
-        welfare = country.BY_KEY["welfare"].number
-        self.subjects = [
-            line["subject"]
-            for line in country.directory_lines(country.persons(PERSONS))
-            if line["institution"] == welfare and line.get("phase") != "provisional"
-        ]
+        self.subjects = land.held_by(land.persons(PERSONS), "welfare")
 
     def url(self, n: int) -> str:
         return f"http://127.0.0.1:{self.base_port + n}"
@@ -119,10 +123,10 @@ class Deployment:
             f"{self.url(n)}/oauth/token",
             data={
                 "grant_type": "client_credentials",
-                "client_id": WELFARE,
+                "client_id": self.welfare_client,
                 "client_assertion_type": ASSERTION_TYPE,
                 "client_assertion": make_client_assertion(
-                    WELFARE, f"{self.issuer}/oauth/token", self._key
+                    self.welfare_client, f"{self.issuer}/oauth/token", self._key
                 ),
             },
             timeout=10,

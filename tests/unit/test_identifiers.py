@@ -46,3 +46,16 @@ def test_demo_generators_make_valid_numbers():
     assert nn.is_valid(national_number(date(1985, 7, 30), 33))
     assert nn.is_valid(national_number(date(2012, 2, 29), 997))
     assert BELGIUM.normalise_enterprise(enterprise_number(2_000_001))
+
+
+def test_an_institution_may_be_a_member_of_a_federated_hub_of_another_scheme():
+    """The registry and directory accept another known scheme's enterprise number for an
+    institution (a foreign hub's member); persons and the hub's own enterprises keep one scheme."""
+    assert ESTONIA.normalise_member("BE 0403.170.701") == "0403170701"
+    assert BELGIUM.normalise_member("70000013") == "70000013"
+    assert ESTONIA.normalise_member("70000013") == "70000013"
+    with pytest.raises(Refusal) as refused:
+        ESTONIA.normalise_member("0403170702", "consumer")  # a bad check digit in every scheme
+    assert refused.value.code == "invalid_identifier" and refused.value.field == "consumer"
+    with pytest.raises(Refusal):
+        ESTONIA.normalise_enterprise("0403170701")

@@ -1,19 +1,18 @@
-"""A synthetic country: valid identifiers, institutions, capacities, services, authorizations,
-files.
+"""The demo's Belgian country: valid identifiers, institutions, capacities, services,
+authorizations, files (its persons and what its sources say of them: demo/people.py).
 
-Everything is derived from a seed, so the same `--persons N` always makes the same country, and
-the simulated authentic sources can answer for any person without a database of their own.
+The registry's parts (services, authorizations, mutation types) name the institutions of the
+country they are given (`by_key`), Belgium's by default: the Estonian country (demo/estonia.py) has
+the same institutions under its own numbers.
 """
 
 from __future__ import annotations
 
-import hashlib
-import random
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from ..domain.mutations import MutationType
 from ..domain.registry import Authorization, Capacity, Service
+from .people import DemoCountry, Member
 
 
 def enterprise_number(base: int) -> str:
@@ -26,15 +25,6 @@ def national_number(birth: date, serial: int) -> str:
     body = f"{birth:%y%m%d}{serial:03d}"
     checked = int(("2" if birth.year >= 2000 else "") + body)
     return f"{body}{97 - checked % 97:02d}"
-
-
-@dataclass(frozen=True)
-class Member:
-    key: str
-    number: str
-    name: str
-    port_offset: int | None = None  # providers listen on base port + offset
-    served_by_hub: bool = False  # its services are the hub's own declarations source
 
 
 MEMBERS = [
@@ -101,8 +91,8 @@ _PERIODS = {
 }
 
 
-def services() -> list[Service]:
-    m = BY_KEY
+def services(by_key: dict[str, Member] | None = None) -> list[Service]:
+    m = by_key or BY_KEY
     return [
         Service(
             "person.identity",
@@ -199,11 +189,12 @@ def services() -> list[Service]:
     ]
 
 
-def authorizations() -> list[Authorization]:
+def authorizations(by_key: dict[str, Member] | None = None) -> list[Authorization]:
+    m = by_key or BY_KEY
     welfare, unemployment, childben = (
-        BY_KEY["welfare"].number,
-        BY_KEY["unemployment"].number,
-        BY_KEY["childben"].number,
+        m["welfare"].number,
+        m["unemployment"].number,
+        m["childben"].number,
     )
     since = date(2024, 1, 1)
     basis_welfare = "Law of 26 May 2002 on the right to social integration, art. 19"
@@ -314,9 +305,10 @@ APPLICATIONS = [
 ]
 
 
-def mutation_types() -> list[MutationType]:
+def mutation_types(by_key: dict[str, Member] | None = None) -> list[MutationType]:
     """What the demo's authentic sources publish: moves, births (about the parent), deaths, jobs."""
-    nr, employment = BY_KEY["nr"].number, BY_KEY["employment"].number
+    m = by_key or BY_KEY
+    nr, employment = m["nr"].number, m["employment"].number
     text = {"type": "string", "maxLength": 200}
     return [
         MutationType(
@@ -380,12 +372,13 @@ def mutation_types() -> list[MutationType]:
     ]
 
 
-def mutation_authorizations() -> list[Authorization]:
+def mutation_authorizations(by_key: dict[str, Member] | None = None) -> list[Authorization]:
     """Who may be told what (authorizations whose service is a mutation type)."""
+    m = by_key or BY_KEY
     welfare, unemployment, childben = (
-        BY_KEY["welfare"].number,
-        BY_KEY["unemployment"].number,
-        BY_KEY["childben"].number,
+        m["welfare"].number,
+        m["unemployment"].number,
+        m["childben"].number,
     )
     since = date(2024, 1, 1)
     basis_welfare = "Law of 26 May 2002 on the right to social integration, art. 19"
@@ -500,31 +493,6 @@ SUBSCRIPTIONS = [
 ]
 
 
-def persons(count: int, seed: int = 1) -> list[str]:
-    """`count` distinct valid national numbers, about a fifth of them children."""
-    rng = random.Random(seed)
-    found: set[str] = set()
-    result = []
-    while len(result) < count:
-        child = rng.random() < 0.2
-        start = date(2008, 1, 1) if child else date(1945, 1, 1)
-        span = 5800 if child else 20000
-        birth = start + timedelta(days=rng.randrange(span))
-        number = national_number(birth, rng.randrange(1, 998))
-        if number not in found:
-            found.add(number)
-            result.append(number)
-    return result
-
-
-def _rng(subject: str, salt: str) -> random.Random:
-    return random.Random(hashlib.sha256(f"{salt}:{subject}".encode()).digest())
-
-
-def is_child(subject: str) -> bool:
-    return birth_date(subject).year >= 2000
-
-
 def birth_date(subject: str) -> date:
     yy, mm, dd = int(subject[0:2]), int(subject[2:4]), int(subject[4:6])
     checked = int(subject[:9])
@@ -532,191 +500,72 @@ def birth_date(subject: str) -> date:
     return date(year, mm, dd)
 
 
-def directory_lines(subjects: list[str]) -> list[dict]:
-    """The directory of the demo country: who holds whom, in which capacity, since when."""
-    lines = []
-    for subject in subjects:
-        rng = _rng(subject, "directory")
-        fund = "fund_a" if rng.random() < 0.55 else "fund_b"
-        born = birth_date(subject)
-        lines.append(
-            {
-                "subject": subject,
-                "institution": BY_KEY[fund].number,
-                "capacity": "HEALTH_INSURED",
-                "start": max(born, date(2000, 1, 1)).isoformat(),
-            }
-        )
-        if is_child(subject):
-            lines.append(
-                {
-                    "subject": subject,
-                    "institution": BY_KEY["childben"].number,
-                    "capacity": "CHILD_BENEFICIARY",
-                    "start": born.isoformat(),
-                }
-            )
-            continue
-        if rng.random() < 0.3:
-            lines.append(
-                {
-                    "subject": subject,
-                    "institution": BY_KEY["unemployment"].number,
-                    "capacity": "JOB_SEEKER",
-                    "start": date(2023, 1, 1).isoformat(),
-                }
-            )
-        if rng.random() < 0.25:
-            phase = "provisional" if rng.random() < 0.2 else "definitive"
-            lines.append(
-                {
-                    "subject": subject,
-                    "institution": BY_KEY["welfare"].number,
-                    "capacity": "SOCIAL_ASSISTANCE",
-                    "start": date(2024, 1, 1).isoformat(),
-                    "phase": phase,
-                }
-            )
-    return lines
+BELGIUM = DemoCountry(
+    code="BE",
+    enterprise_number=enterprise_number,
+    person_number=national_number,
+    birth_date=birth_date,
+    is_male=lambda subject: int(subject[6:9]) % 2 == 1,  # the serial: odd for men
+    members=tuple(MEMBERS),
+    surnames=(
+        "Peeters",
+        "Janssens",
+        "Maes",
+        "Jacobs",
+        "Mertens",
+        "Willems",
+        "Claes",
+        "Goossens",
+        "Wouters",
+        "Dubois",
+        "Lambert",
+        "Dupont",
+        "Martin",
+        "Simon",
+        "Laurent",
+        "Leclercq",
+    ),
+    given_names=(
+        "Emma",
+        "Louis",
+        "Olivia",
+        "Arthur",
+        "Lina",
+        "Noah",
+        "Mila",
+        "Jules",
+        "Elena",
+        "Adam",
+        "Marie",
+        "Lucas",
+    ),
+    streets=(
+        "Kerkstraat",
+        "Rue de la Station",
+        "Stationsstraat",
+        "Rue du Moulin",
+        "Dorpsstraat",
+        "Grand-Place",
+    ),
+    towns=(
+        ("1000", "Brussel"),
+        ("2000", "Antwerpen"),
+        ("9000", "Gent"),
+        ("4000", "Liège"),
+        ("5000", "Namur"),
+    ),
+    declarations_and_rights=True,
+)
 
-
-_SURNAMES = [
-    "Peeters",
-    "Janssens",
-    "Maes",
-    "Jacobs",
-    "Mertens",
-    "Willems",
-    "Claes",
-    "Goossens",
-    "Wouters",
-    "Dubois",
-    "Lambert",
-    "Dupont",
-    "Martin",
-    "Simon",
-    "Laurent",
-    "Leclercq",
-]
-_GIVEN = [
-    "Emma",
-    "Louis",
-    "Olivia",
-    "Arthur",
-    "Lina",
-    "Noah",
-    "Mila",
-    "Jules",
-    "Elena",
-    "Adam",
-    "Marie",
-    "Lucas",
-]
-_STREETS = [
-    "Kerkstraat",
-    "Rue de la Station",
-    "Stationsstraat",
-    "Rue du Moulin",
-    "Dorpsstraat",
-    "Grand-Place",
-]
-_TOWNS = [
-    ("1000", "Brussel"),
-    ("2000", "Antwerpen"),
-    ("9000", "Gent"),
-    ("4000", "Liège"),
-    ("5000", "Namur"),
-]
-
-
-def identity(subject: str) -> dict:
-    rng = _rng(subject, "identity")
-    number_in_year = int(subject[6:9])
-    return {
-        "name": rng.choice(_SURNAMES),
-        "first_names": [rng.choice(_GIVEN), rng.choice(_GIVEN)],
-        "birth_date": birth_date(subject).isoformat(),
-        "gender": "M" if number_in_year % 2 else "F",
-        "nationality": "BE",
-        "death_date": None,
-    }
-
-
-def current_address(subject: str) -> dict:
-    """The register's current state for `person.address-change`: the mutation payload's shape."""
-    where = address(subject)["address"]
-    return {
-        "street": f"{where['street']} {where['number']}",
-        "postcode": where["postcode"],
-        "city": where["municipality"],
-    }
-
-
-def address(subject: str) -> dict:
-    rng = _rng(subject, "address")
-    postcode, town = rng.choice(_TOWNS)
-    return {
-        "address": {
-            "street": rng.choice(_STREETS),
-            "number": str(rng.randrange(1, 200)),
-            "postcode": postcode,
-            "municipality": town,
-            "country": "BE",
-        }
-    }
-
-
-def household(subject: str) -> dict:
-    """Who lives with the person, as the register records it: the person, and a few others."""
-    rng = _rng(subject, "household")
-    me = identity(subject)
-    members = [{"name": me["name"], "first_names": me["first_names"], "relation": "REF"}]
-    for relation in rng.sample(["PARTNER", "CHILD", "CHILD", "PARENT"], rng.randrange(0, 3)):
-        members.append(
-            {"name": me["name"], "first_names": [rng.choice(_GIVEN)], "relation": relation}
-        )
-    return {"members": members}
-
-
-def employment(subject: str) -> dict:
-    rng = _rng(subject, "employment")
-    if is_child(subject):
-        return {"periods": []}
-    periods = []
-    start = date(2010, 1, 1) + timedelta(days=rng.randrange(3000))
-    for _ in range(rng.randrange(0, 4)):
-        end = start + timedelta(days=rng.randrange(90, 1500))
-        periods.append(
-            {
-                "employer": enterprise_number(4_000_000 + rng.randrange(90_000)),
-                "start": start.isoformat(),
-                "end": end.isoformat(),
-                "joint_committee": rng.choice(["200", "124", "302", "330"]),
-            }
-        )
-        start = end + timedelta(days=rng.randrange(1, 200))
-    return {"periods": periods}
-
-
-def unemployment(subject: str) -> dict:
-    rng = _rng(subject, "unemployment")
-    if rng.random() < 0.6:
-        return {"status": "none", "since": None, "daily_amount": None}
-    return {
-        "status": rng.choice(["full", "partial"]),
-        "since": "2023-01-01",
-        "daily_amount": round(rng.uniform(40, 95), 2),
-    }
-
-
-def affiliation(subject: str, fund_key: str) -> dict:
-    rng = _rng(subject, "affiliation")
-    return {
-        "fund": BY_KEY[fund_key].name,
-        "since": max(birth_date(subject), date(2000, 1, 1)).isoformat(),
-        "preferential_rate": rng.random() < 0.2,
-    }
-
-
-def child_benefit(subject: str) -> dict:
-    return {"entitled": is_child(subject), "monthly_amount": 181.61 if is_child(subject) else 0.0}
+# The Belgian country's persons and sources, as the rest of the demo and its tests read them.
+persons = BELGIUM.persons
+is_child = BELGIUM.is_child
+directory_lines = BELGIUM.directory_lines
+identity = BELGIUM.identity
+current_address = BELGIUM.current_address
+address = BELGIUM.address
+household = BELGIUM.household
+employment = BELGIUM.employment
+unemployment = BELGIUM.unemployment
+affiliation = BELGIUM.affiliation
+child_benefit = BELGIUM.child_benefit

@@ -6,12 +6,16 @@ pins the other (here with the keys the other publishes, where two real operators
 of band); the asking hub registers the answering hub in its own registry as the provider of a
 local service per offered one, at the answering hub's hub-to-hub path, and its own authorizations
 for its members on that local service (copied from theirs on the original, as an operator would
-draft them). The answering hub's authorizations for the foreign members are its own: the demo
-country already has them, both hubs being seeded with it.
+draft them). The answering hub's authorizations for the foreign members are its own: when both
+hubs are seeded with the same country it already has them; when the answering hub keeps another
+country (an Estonian hub B beside a Belgian A), its operator registers the foreign members and
+authorizes them, drafting from the asking hub's authorizations, and integrates in its directory
+the persons of its own that those members handle across the border (`hold_across`).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,6 +25,7 @@ from ..adapters.federation_folder import FederationFolder
 from ..adapters.peer_subscription import subscribe_across
 from ..domain.federation import Offer, PeerPin
 from ..services.peer_mutations import local_code
+from .people import DemoCountry
 
 # The number under which the demo registers a peer hub in its own registry (a valid Belgian
 # enterprise number that no member of the demo country has).
@@ -69,6 +74,7 @@ def federate(
     )
     registered = []
     authorizations = http.get(f"{asking.url}/admin/authorizations", headers=asking.admin).json()
+    _admit(asking, answering, members, services, authorizations, http)
     for code in services:
         found = http.get(f"{answering.url}/admin/services", headers=answering.admin).json()
         service = max((s for s in found if s["code"] == code), key=lambda s: s["version"])
@@ -107,6 +113,100 @@ def federate(
     return registered
 
 
+_AUTHORIZATION_FIELDS = (
+    "consumer",
+    "service",
+    "purpose",
+    "legal_basis",
+    "required_capacities",
+    "allowed_fields",
+    "valid_from",
+    "valid_to",
+    "accepts_provisional",
+)
+
+
+def _admit(
+    asking: HubSide,
+    answering: HubSide,
+    members: list[str],
+    codes: list[str],
+    authorizations: list[dict],
+    http: httpx.Client,
+) -> None:
+    """The answering hub's operator registers each of `members` it does not know (a member of a
+    hub of another country) under its own number and name, and authorizes it on each of `codes`
+    (services or mutation types of its own) as the asking hub authorizes it on the same code,
+    unless it has an authorization of its own for that member and code already."""
+    theirs = http.get(f"{answering.url}/admin/authorizations", headers=answering.admin).json()
+    have = {(a["consumer"], a["service"]) for a in theirs}
+    for member in members:
+        known = http.get(f"{answering.url}/admin/institutions/{member}", headers=answering.admin)
+        if known.status_code == 404:
+            mine = http.get(f"{asking.url}/admin/institutions/{member}", headers=asking.admin)
+            mine.raise_for_status()
+            _put(
+                http,
+                f"{answering.url}/admin/institutions/{member}",
+                answering.admin,
+                {"name": mine.json()["name"], "member_class": "GOV", "base_url": None},
+            )
+        for a in authorizations:
+            if (
+                a["consumer"] == member
+                and a["service"] in codes
+                and (member, a["service"]) not in have
+            ):
+                _put(
+                    http,
+                    f"{answering.url}/admin/authorizations/{a['reference']}-{asking.instance}",
+                    answering.admin,
+                    {k: a[k] for k in _AUTHORIZATION_FIELDS if k in a},
+                )
+                have.add((member, a["service"]))
+
+
+def hold_across(
+    answering: HubSide, member: str, capacity: str, subjects: list[str], http: httpx.Client
+) -> None:
+    """The answering hub's operator integrates `subjects` (its own identifiers) for `member` of
+    the asking hub in `capacity`, with the integration right that takes: the condition for its
+    mutations about them to reach that member (docs/federation.md, "Mutations across hubs"),
+    for the persons the member handles across the border."""
+    _put(
+        http,
+        f"{answering.url}/admin/integration-rights/{member}/{capacity}",
+        answering.admin,
+        {"legal_basis": "Agreement between the two hubs' countries on cross-border cases"},
+    )
+    lines = "".join(
+        json.dumps(
+            {"subject": s, "institution": member, "capacity": capacity, "start": "2024-01-01"}
+        )
+        + "\n"
+        for s in subjects
+    )
+    answer = http.post(
+        f"{answering.url}/v1/directory/import",
+        headers={**answering.admin, "Content-Type": "application/jsonl"},
+        content=lines,
+    )
+    if answer.status_code >= 300 or answer.json().get("errors"):
+        raise RuntimeError(f"the directory import at {answering.url} answered {answer.text}")
+
+
+def border_pairs(
+    asking: DemoCountry, answering: DemoCountry, persons: int, count: int
+) -> list[tuple[str, str]]:
+    """Up to `count` persons of two demo countries of `persons` each who live or work across
+    the border: (the asking country's identifier, the answering one's), each held definitively
+    by the welfare office of both, the first being the asking country's first such person (the
+    tour's example, `seed.example_subject`)."""
+    mine = asking.held_by(asking.persons(persons), "welfare")
+    theirs = answering.held_by(answering.persons(persons), "welfare")
+    return list(zip(mine, theirs, strict=False))[:count]
+
+
 def _put(http: httpx.Client, url: str, headers: dict[str, str], body: dict) -> None:
     answer = http.put(url, headers=headers, json=body)
     if answer.status_code >= 300:
@@ -136,6 +236,14 @@ def federate_mutations(
             "base_url": registered["base_url"],
             "webhook_bases": sorted({*registered["webhook_bases"], inbox}),
         },
+    )
+    _admit(
+        asking,
+        answering,
+        [member],
+        [code],
+        http.get(f"{asking.url}/admin/authorizations", headers=asking.admin).json(),
+        http,
     )
     types = http.get(f"{answering.url}/admin/mutation-types", headers=answering.admin).json()
     kind = max((t for t in types if t["code"] == code), key=lambda t: t["version"])

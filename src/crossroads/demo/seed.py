@@ -13,6 +13,8 @@ from ..domain.operators import Actor, Operator, Role
 from ..domain.registry import Application, Institution, IntegrationRight, RoutedProvider
 from ..entrypoints.api.declarations_source import MOUNT as SOURCE_MOUNT
 from . import country, employers, own_access, personas, rights
+from .estonia import demo_country
+from .people import DemoCountry
 from .rights_extract import POPULATION_FILE
 
 __all__ = ["client_key_path", "example_subject", "seed"]
@@ -43,11 +45,14 @@ async def seed(
     provider_port_base: int,
     progress: SeedProgress | None = None,
 ) -> dict:
-    """Idempotent: a second run re-puts the registry and re-integrates the same persons."""
+    """Idempotent: a second run re-puts the registry and re-integrates the same persons. The
+    country is the hub's (`CROSSROADS_COUNTRY`): demo/country.py or demo/estonia.py."""
     progress = progress or _Quiet()
+    land = demo_country(hub.settings.country)
+    extras = land.declarations_and_rights  # declarations, rights engine, own access: Belgian
     registry = hub.registry.by("demo:seed")  # the audit records say who set the registry up
     progress.stage("the registry: institutions, services, authorizations, applications")
-    for member in country.MEMBERS:
+    for member in land.members:
         base_url = (
             None
             if member.port_offset is None
@@ -56,30 +61,32 @@ async def seed(
         if member.served_by_hub:
             base_url = hub.settings.issuer + SOURCE_MOUNT
         await registry.put_institution(Institution(member.number, member.name, "GOV", base_url))
-    for capacity in [*country.CAPACITIES, rights.CAPACITY]:
+    for capacity in [*country.CAPACITIES, *([rights.CAPACITY] if extras else [])]:
         await registry.put_capacity(capacity)
-    for key, capacity, legal_basis in country.INTEGRATION_RIGHTS + rights.INTEGRATION_RIGHTS:
+    for key, capacity, legal_basis in country.INTEGRATION_RIGHTS + (
+        rights.INTEGRATION_RIGHTS if extras else []
+    ):
         await registry.put_integration_right(
-            IntegrationRight(country.BY_KEY[key].number, capacity, legal_basis)
+            IntegrationRight(land.by_key[key].number, capacity, legal_basis)
         )
-    await registry.put_institution(own_access.PORTAL)
-    await registry.put_capacity(own_access.CAPACITY)
-    for service in (
-        country.services() + employers.services() + own_access.services() + rights.services()
+    if extras:
+        await registry.put_institution(own_access.PORTAL)
+        await registry.put_capacity(own_access.CAPACITY)
+    for service in country.services(land.by_key) + (
+        employers.services() + own_access.services() + rights.services() if extras else []
     ):
         await registry.put_service(service)
     for service, key in country.ROUTED_PROVIDERS:
-        await registry.put_routed_provider(RoutedProvider(service, country.BY_KEY[key].number))
-    for authorization in (
-        country.authorizations()
-        + employers.authorizations()
-        + own_access.authorizations()
-        + rights.authorizations()
+        await registry.put_routed_provider(RoutedProvider(service, land.by_key[key].number))
+    for authorization in country.authorizations(land.by_key) + (
+        employers.authorizations() + own_access.authorizations() + rights.authorizations()
+        if extras
+        else []
     ):
         await registry.put_authorization(authorization)
     clients = []
-    for key, code in country.APPLICATIONS + rights.APPLICATIONS:
-        member = country.BY_KEY[key]
+    for key, code in country.APPLICATIONS + (rights.APPLICATIONS if extras else []):
+        member = land.by_key[key]
         client_id = f"{member.number}:{code}"
         path = client_key_path(hub.settings.data_dir, client_id)
         if path.exists():
@@ -95,45 +102,47 @@ async def seed(
             )
         )
         clients.append(client_id)
-    for mutation_type in (
-        country.mutation_types() + employers.declaration_mutation_types() + rights.mutation_types()
+    for mutation_type in country.mutation_types(land.by_key) + (
+        employers.declaration_mutation_types() + rights.mutation_types() if extras else []
     ):
         await hub.mutations.put_type(mutation_type)
-    competence = hub.rights_competence.by("demo:seed")
-    for entry in rights.COMPETENCES:
-        await competence.put(entry)
-    for authorization in (
-        country.mutation_authorizations()
-        + employers.mutation_authorizations()
-        + rights.mutation_authorizations()
+    if extras:
+        competence = hub.rights_competence.by("demo:seed")
+        for entry in rights.COMPETENCES:
+            await competence.put(entry)
+    for authorization in country.mutation_authorizations(land.by_key) + (
+        employers.mutation_authorizations() + rights.mutation_authorizations() if extras else []
     ):
         await registry.put_authorization(authorization)
-    await _subscribe(hub, provider_host, provider_port_base)
-    subjects = country.persons(persons)
-    lines = country.directory_lines(subjects) + rights.directory_lines(subjects)
+    await _subscribe(hub, land, provider_host, provider_port_base)
+    subjects = land.persons(persons)
+    lines = land.directory_lines(subjects) + (rights.directory_lines(subjects) if extras else [])
     progress.stage("the reference directory", len(lines))
     report = await hub.directory.import_lines(lines, None, "demo-seed", progress.advance)
     if report.errors:
         raise RuntimeError(f"the demo directory has bad lines: {report.errors[:3]}")
-    await _declare(hub, subjects, progress)
+    if extras:
+        await _declare(hub, subjects, progress)
     await hub.operators.put(
         Operator(f"person:{personas.DEMO_OPERATOR}", (Role.ADMIN,)),
         Actor("demo:seed", frozenset({Role.ADMIN})),
     )
-    # The persons the rights engine examines, for its non-take-up extract (demo/rights_extract.py)
-    (hub.settings.data_dir / POPULATION_FILE).write_text(json.dumps(subjects))
+    if extras:  # the persons the rights engine examines, for its extract (demo/rights_extract.py)
+        (hub.settings.data_dir / POPULATION_FILE).write_text(json.dumps(subjects))
     return {"clients": clients, "subjects": subjects, "entries": report.applied}
 
 
-async def _subscribe(hub: Hub, provider_host: str, provider_port_base: int) -> None:
+async def _subscribe(
+    hub: Hub, land: DemoCountry, provider_host: str, provider_port_base: int
+) -> None:
     have = {
         (s.institution, s.application, s.mutation_type)
         for s in await hub.store.mutations.subscriptions()
     }
-    for key, application, mutation_type, purpose, webhook_path in (
-        country.SUBSCRIPTIONS + employers.SUBSCRIPTIONS + rights.SUBSCRIPTIONS
+    for key, application, mutation_type, purpose, webhook_path in country.SUBSCRIPTIONS + (
+        employers.SUBSCRIPTIONS + rights.SUBSCRIPTIONS if land.declarations_and_rights else []
     ):
-        member = country.BY_KEY[key]
+        member = land.by_key[key]
         if (member.number, application, mutation_type) in have:
             continue  # seeding again leaves the subscriptions (and their queues) as they are
         webhook = None

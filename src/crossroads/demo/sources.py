@@ -8,16 +8,20 @@ from collections import deque
 
 from ..providerkit import HubKeySet, ProviderApp
 from . import country, household_facts
+from .people import DemoCountry
 
 log = logging.getLogger("crossroads.demo")
 
 
-def provider_apps(keys: HubKeySet, host: str, port_base: int) -> dict[str, tuple[int, ProviderApp]]:
-    """member key -> (port, app) for every member that provides a service."""
+def provider_apps(
+    keys: HubKeySet, host: str, port_base: int, land: DemoCountry = country.BELGIUM
+) -> dict[str, tuple[int, ProviderApp]]:
+    """member key -> (port, app) for every member that provides a service, answering for the
+    persons of `land`."""
     apps: dict[str, tuple[int, ProviderApp]] = {}
 
     def make(key: str) -> ProviderApp:
-        member = country.BY_KEY[key]
+        member = land.by_key[key]
         port = port_base + (member.port_offset or 0)
         app = ProviderApp(f"http://{host}:{port}", keys)
         apps[key] = (port, app)
@@ -27,19 +31,19 @@ def provider_apps(keys: HubKeySet, host: str, port_base: int) -> dict[str, tuple
 
     @nr.service("/services/person.identity/1")
     async def identity(request: dict) -> dict:
-        return country.identity(request["subject"])
+        return land.identity(request["subject"])
 
     @nr.service("/services/person.address/1")
     async def address(request: dict) -> dict:
-        return country.address(request["subject"])
+        return land.address(request["subject"])
 
     @nr.service("/services/person.household/1")
     async def household(request: dict) -> dict:
-        return country.household(request["subject"])
+        return land.household(request["subject"])
 
     @nr.service("/mutations/person.address-change/1/state")  # initial synchronisation
     async def current_address(request: dict) -> dict:
-        return country.current_address(request["subject"])
+        return land.current_address(request["subject"])
 
     @nr.service("/services/household.composition/1")
     async def household_composition(request: dict) -> dict:
@@ -61,17 +65,17 @@ def provider_apps(keys: HubKeySet, host: str, port_base: int) -> dict[str, tuple
 
     @make("employment").service("/services/employment.periods/1")
     async def employment(request: dict) -> dict:
-        return country.employment(request["subject"])
+        return land.employment(request["subject"])
 
     @make("unemployment").service("/services/unemployment.status/1")
     async def unemployment(request: dict) -> dict:
-        return country.unemployment(request["subject"])
+        return land.unemployment(request["subject"])
 
     for fund in ("fund_a", "fund_b"):
 
         def affiliation_for(fund_key: str):
             async def affiliation(request: dict) -> dict:
-                return country.affiliation(request["subject"], fund_key)
+                return land.affiliation(request["subject"], fund_key)
 
             return affiliation
 
@@ -79,7 +83,7 @@ def provider_apps(keys: HubKeySet, host: str, port_base: int) -> dict[str, tuple
 
     @make("childben").service("/services/childbenefit.entitlement/1")
     async def child_benefit(request: dict) -> dict:
-        return country.child_benefit(request["subject"])
+        return land.child_benefit(request["subject"])
 
     for key in ("unemployment", "childben"):  # their benefit applications have mutations pushed
         make_receiver(apps[key][1], key)

@@ -15,7 +15,8 @@ from ..config import Settings
 from ..entrypoints.api.app import create_app
 from ..services.clock import Clock
 from ..services.ports import ProviderClient
-from . import country, identity_provider, personas, rights
+from . import identity_provider, personas, rights
+from .estonia import demo_country
 from .identity_provider import Client, DevelopmentIdentityProvider
 from .rights_extract import POPULATION_FILE, DemoExtract
 
@@ -27,8 +28,10 @@ async def bootstrap_demo(
     oidc_http: dict | None = None,
 ) -> Hub:
     """The hub as `bootstrap` builds it, with the development identity provider in demo mode,
-    and the demo's rights engine (demo/rights.py) unless the settings name another."""
-    if settings.rights_engine is None:
+    and the demo's rights engine (demo/rights.py) unless the settings name another (or the
+    demo's country has none)."""
+    land = demo_country(settings.country)
+    if settings.rights_engine is None and land.declarations_and_rights:
         settings = settings.model_copy(update=rights.SETTINGS)
     hub = await bootstrap(settings, clock, providers, oidc_http, create_keys=True)
     population = settings.data_dir / POPULATION_FILE
@@ -37,7 +40,7 @@ async def bootstrap_demo(
         citizen_secret = settings.citizen_oidc_client_secret
         operator_secret = settings.operator_oidc_client_secret
         portal_secret = settings.portal_oidc_client_secret
-        examples = country.persons(5)
+        examples = land.persons(5)
         hub.dev_idp = DevelopmentIdentityProvider(
             f"{settings.issuer}/dev-idp",
             {

@@ -78,6 +78,21 @@ class IdentifierScheme:
     def normalise_enterprise(self, value: object, field: str = "enterprise") -> str:
         return _normalise_enterprise(self, _as_text(value, field, self.enterprise_label), field)
 
+    def normalise_member(self, value: object, field: str = "institution") -> str:
+        """An institution's number in the registry and the directory: an enterprise number of
+        this country or, for a member of a federated hub of another scheme (which this hub's
+        operator registers, authorizes and lets receive mutations, docs/federation.md), of
+        another country this module knows. The schemes' enterprise numbers do not overlap (ten
+        digits in Belgium, eight in Estonia), so a number is never read as another's."""
+        try:
+            return self.normalise_enterprise(value, field)
+        except Refusal:
+            text = _as_text(value, field, self.enterprise_label)
+            for other in SCHEMES.values():
+                if other is not self and other.enterprise_is_valid(text):
+                    return other.normalise_enterprise(text, field)
+            raise
+
 
 def _as_text(value: object, field: str, label: str) -> str:
     if not isinstance(value, str) or not value.strip():

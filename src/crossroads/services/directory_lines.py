@@ -136,7 +136,7 @@ class ChangeParser:
             if self.institution is None:
                 raise Refusal("malformed_request", "institution is required.", "institution")
             named = self.institution
-        named = self.scheme.normalise_enterprise(named, "institution")
+        named = self.scheme.normalise_member(named, "institution")
         if self.institution is not None and named != self.institution:
             raise Refusal(
                 "forbidden",

@@ -91,9 +91,7 @@ class RegistryAdmin:
         )
 
     async def put_institution(self, institution: Institution) -> tuple[Institution, bool]:
-        number = self._scheme.normalise_enterprise(
-            institution.enterprise_number, "enterprise_number"
-        )
+        number = self._scheme.normalise_member(institution.enterprise_number, "enterprise_number")
         if institution.base_url is not None and not institution.base_url.startswith(
             ("http://", "https://")
         ):

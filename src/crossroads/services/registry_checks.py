@@ -39,7 +39,7 @@ class RegistryChecks:
 
     async def authorization(self, authorization: Authorization) -> Authorization:
         """The authorization as it would be recorded (normalised), or the refusal it meets."""
-        consumer = self._scheme.normalise_enterprise(authorization.consumer, "consumer")
+        consumer = self._scheme.normalise_member(authorization.consumer, "consumer")
         if await self._registry.get_institution(consumer) is None:
             raise Refusal("not_found", f"no institution {consumer} is registered.", "consumer")
         if authorization.service == HOLDERS_SERVICE:
@@ -75,7 +75,7 @@ class RegistryChecks:
 
     async def integration_right(self, right: IntegrationRight) -> IntegrationRight:
         """The right as it would be recorded (normalised), or the refusal it meets."""
-        number = self._scheme.normalise_enterprise(right.institution, "institution")
+        number = self._scheme.normalise_member(right.institution, "institution")
         if await self._registry.get_institution(number) is None:
             raise Refusal("not_found", f"no institution {number} is registered.", "institution")
         if right.capacity not in await self.capacity_codes():

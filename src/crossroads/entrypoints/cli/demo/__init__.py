@@ -32,8 +32,9 @@ def demo(
     ),
     second_hub: bool = typer.Option(
         False,
-        help="Also start a federated second hub (a regional integrator, on port + 50) and show "
-        "one exchange and one mutation across the two (docs/federation.md).",
+        help="Also start a federated second hub (a neighbouring country's, under the Estonian "
+        "scheme, on port + 50) and show one exchange and one mutation across the two "
+        "(docs/federation.md).",
     ),
 ) -> None:
     """Seed a synthetic country, start its authentic sources and the hub, and show how to ask.
@@ -74,6 +75,11 @@ def providers(
     persons: int = typer.Option(
         10_000, help="The demo country's persons (as `crossroads demo --persons`)."
     ),
+    country: str = typer.Option(
+        "BE",
+        help="The demo country whose persons the sources answer for: BE, or EE (an Estonian hub, "
+        "CROSSROADS_COUNTRY=EE).",
+    ),
     stop_with: int | None = typer.Option(
         None, hidden=True, help="Stop when the process with this id ends (the demo's)."
     ),
@@ -84,4 +90,10 @@ def providers(
 
     if stop_with is not None:
         stop_with_parent(stop_with)
-    serve_demo_providers(jwks, host, port_base, publish_every, hub, data_dir, persons)
+    from ....demo.estonia import demo_country
+
+    try:
+        land = demo_country(country)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--country") from None
+    serve_demo_providers(jwks, host, port_base, publish_every, hub, data_dir, persons, land)

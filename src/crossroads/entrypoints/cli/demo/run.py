@@ -26,7 +26,9 @@ import uvicorn
 from ....adapters.keys import HubKeys
 from ....bootstrap import settings_for_data_dir
 from ....demo import country, own_access
+from ....demo.estonia import demo_country
 from ....demo.launch import busy_port, wait_providers
+from ....demo.people import DemoCountry
 from ....demo.publisher import DemoPublisher
 from ....demo.seed import seed
 from ....demo.sources import provider_apps
@@ -57,23 +59,39 @@ def run_demo(
             _check_ports(port + SECOND_HUB_OFFSET, port + SECOND_HUB_OFFSET + 100)
     log_config = configure("warning")
     # The demo's institutions listen on 127.0.0.1, so their webhooks are internal addresses.
-    settings = settings_for_data_dir(
-        data_dir,
-        port=port,
-        issuer=f"http://127.0.0.1:{port}",
-        demo=True,
-        allow_internal_webhooks=True,
-        declarations_source=country.BY_KEY["nsso"].number,
-        own_access_institution=own_access.PORTAL.enterprise_number,
+    common = {
+        "port": port,
+        "issuer": f"http://127.0.0.1:{port}",
+        "demo": True,
+        "allow_internal_webhooks": True,
         **({"store_url": store_url} if store_url else {}),
         **({"federation_instance": "A"} if second_hub else {}),
-    )
+    }
+    settings = settings_for_data_dir(data_dir, **common)
+    land = demo_country(settings.country)
+    if not land.declarations_and_rights and not seed_only:
+        # The tour and the registers' publisher are written for the Belgian country.
+        fail(
+            f"the demo's tour is Belgian: a hub of country {land.code} is seeded with "
+            "--seed-only (and served with `crossroads serve`), or started as --second-hub",
+            2,
+        )
+    if land.declarations_and_rights:
+        settings = settings_for_data_dir(
+            data_dir,
+            **common,
+            declarations_source=country.BY_KEY["nsso"].number,
+            own_access_institution=own_access.PORTAL.enterprise_number,
+        )
     keys = HubKeys.load_or_create(settings.data_dir / "keys")
     jwks_file = data_dir / "hub-jwks.json"
     jwks_file.write_text(json.dumps(keys.jwks()))
     record_hub_address(data_dir, settings.issuer)
     try:
         subjects = asyncio.run(_seed(settings, persons, provider_port_base))
+        if not land.declarations_and_rights:
+            out.print(f"seeded the {land.code} country's hub in {data_dir}", highlight=False)
+            return
         text = tour(settings.issuer, data_dir, TourPeople.of(subjects), command_prefix())
         if seed_only:
             out.print(text, markup=False, highlight=False)
@@ -246,6 +264,7 @@ def serve_providers(
     port_base: int,
     publisher: DemoPublisher | None = None,
     hub: str | None = None,
+    land: DemoCountry = country.BELGIUM,
 ) -> None:
     """Every simulated authentic source of the demo, each on its own port, in one event loop; with
     a `publisher`, the registers also publish mutations to the hub. They start from the JWKS in
@@ -253,7 +272,7 @@ def serve_providers(
     log_config = configure("warning")
     url = f"{hub.rstrip('/')}/.well-known/jwks.json" if hub else None
     keys = HubKeySet(json.loads(jwks.read_text()), url=url)
-    apps = provider_apps(keys, host, port_base)
+    apps = provider_apps(keys, host, port_base, land)
 
     async def run() -> None:
         servers = [
@@ -277,10 +296,11 @@ def serve_demo_providers(
     hub: str,
     data_dir: Path,
     persons: int,
+    land: DemoCountry = country.BELGIUM,
 ) -> None:
-    """`crossroads providers`: the demo's sources; with `publish_every`, its registers publish
-    to `hub`."""
+    """`crossroads providers`: the demo's sources, answering for the persons of `land`; with
+    `publish_every`, its registers publish to `hub` (the Belgian country's)."""
     publisher = None
     if publish_every > 0:
         publisher = DemoPublisher(hub, data_dir, country.persons(persons), publish_every)
-    serve_providers(jwks, host, port_base, publisher, hub)
+    serve_providers(jwks, host, port_base, publisher, hub, land)

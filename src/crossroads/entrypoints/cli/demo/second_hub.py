@@ -1,8 +1,9 @@
-"""`crossroads demo --second-hub`: a neighbouring hub (instance B, seeded with the same persons, the
-demo having one country) beside the demo's hub (instance A), federated as docs/federation.md sets
-two hubs up, A keeping links between its identifiers and B's as for a neighbouring country; and
-the tour's part that shows one cross-hub exchange and one cross-hub mutation, made for real once
-both hubs answer, with commands to do it again that work as printed.
+"""`crossroads demo --second-hub`: a neighbouring country's hub (instance B, under the Estonian
+scheme, `CROSSROADS_COUNTRY=EE`, seeded with the demo's Estonian country) beside the demo's hub
+(instance A, Belgian), federated as docs/federation.md sets two hubs up, A's national register
+keeping links between A's national numbers and B's isikukood for the persons who live or work
+across the border; and the tour's part that shows one cross-hub exchange and one cross-hub
+mutation, made for real once both hubs answer, with commands to do it again that work as printed.
 
 Hub B runs as `crossroads serve` in its own process, with its own store and keys in
 DATA_DIR/second-hub, and its authentic sources in another.
@@ -24,7 +25,15 @@ import httpx
 
 from ....adapters.keys import make_client_assertion
 from ....demo import country
-from ....demo.federation import HubSide, federate, federate_identifiers, federate_mutations
+from ....demo.estonia import ESTONIA
+from ....demo.federation import (
+    HubSide,
+    border_pairs,
+    federate,
+    federate_identifiers,
+    federate_mutations,
+    hold_across,
+)
 from ....demo.launch import wait_providers, wait_ready
 from ....demo.seed import client_key_path
 
@@ -32,6 +41,8 @@ CLI = [sys.executable, "-m", "crossroads.entrypoints.cli"]
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 WELFARE = country.BY_KEY["welfare"].number
 REGISTER = country.BY_KEY["nr"].number
+REGISTER_B = ESTONIA.by_key["nr"].number  # B's population register
+BORDER = 10  # the persons who live or work across the border, linked by A's register
 SECOND_HUB_OFFSET = 50  # hub B listens on the demo hub's port + 50, its sources from + 150
 END_OF_FEDERATION = "That was the federation's part of the tour (docs/federation.md)."
 
@@ -52,6 +63,7 @@ class SecondHub:
             "CROSSROADS_ISSUER": self.url,
             "CROSSROADS_STORE_URL": f"sqlite:///{data_dir / 'crossroads.sqlite3'}",
             "CROSSROADS_FEDERATION_INSTANCE": "B",
+            "CROSSROADS_COUNTRY": ESTONIA.code,
             "CROSSROADS_ALLOW_INTERNAL_WEBHOOKS": "1",  # the demo's hubs talk on 127.0.0.1
             "CROSSROADS_LOG_LEVEL": "warning",
         }
@@ -86,6 +98,8 @@ class SecondHub:
                     str(provider_base),
                     "--hub",
                     self.url,
+                    "--country",
+                    ESTONIA.code,
                     "--stop-with",
                     str(os.getpid()),
                 ],
@@ -138,48 +152,38 @@ def _until(what, timeout: float = 30.0):
     return None
 
 
-def _linkable(persons: int, subject: str, count: int) -> list[str]:
-    """`count` persons the welfare centre holds definitively, other than `subject`, each born on
-    another day than the one before (so that an answer shows whom hub B was asked about)."""
-    held = [
-        line["subject"]
-        for line in country.directory_lines(country.persons(persons))
-        if line["institution"] == WELFARE and line.get("phase") != "provisional"
-    ]
-    found: list[str] = []
-    for person in held:
-        before = found[-1] if found else subject
-        if person != subject and country.birth_date(person) != country.birth_date(before):
-            found.append(person)
-        if len(found) == count:
-            break
-    return found
-
-
 def federate_and_show(
     hub: str, data_dir: Path, second: SecondHub, subject: str, prefix: str, where: str
 ) -> str:
-    """Federate the demo's hub (A) with the second (B), hub A keeping links between its
-    identifiers and B's; then ask across once and receive one mutation across once, and return
-    the tour's part about it, with commands that work as printed (`prefix` runs crossroads,
-    `where` is the demo's `--data-dir` option, if any)."""
+    """Federate the demo's hub (A, Belgian) with the second (B, Estonian), A's national register
+    linking A's national numbers with B's isikukood for the persons who live or work across the
+    border, B's directory holding those persons for A's welfare office; then ask across once and
+    receive one mutation across once, and return the tour's part about it, with commands that
+    work as printed (`prefix` runs crossroads, `where` is the demo's `--data-dir` option, if
+    any)."""
     a = _side("A", hub, data_dir)
     b = _side("B", second.url, second.data_dir)
-    theirs, other_mine, other_theirs = _linkable(second.persons, subject, 3)
+    pairs = border_pairs(country.BELGIUM, ESTONIA, second.persons, BORDER)
+    theirs = dict(pairs)[subject]
+    # One pair is left for the tour's command that records a link.
+    (other_mine, other_theirs), linked = pairs[-1], pairs[:-1]
     welfare_client = f"{WELFARE}:case-app"
     register_client = f"{REGISTER}:register-app"
+    register_b_client = f"{REGISTER_B}:register-app"
     with httpx.Client(timeout=10) as http:
         [remote] = federate(a, b, [WELFARE], ["person.identity"], http)
         federate_identifiers(a, "B", REGISTER, WELFARE, http)
         local = federate_mutations(
             a, b, WELFARE, "person.address-change", "SOCIAL_INTEGRATION", http
         )
+        hold_across(b, WELFARE, "SOCIAL_ASSISTANCE", [t for _, t in pairs], http)
         register = _bearer(hub, data_dir, register_client, http)
-        http.post(
-            f"{hub}/v1/identifiers/B/links",
-            headers=register,
-            json={"subject": subject, "identifier": theirs},
-        ).raise_for_status()
+        for mine, yours in linked:
+            http.post(
+                f"{hub}/v1/identifiers/B/links",
+                headers=register,
+                json={"subject": mine, "identifier": yours},
+            ).raise_for_status()
         welfare = _bearer(hub, data_dir, welfare_client, http)
         subscribed = http.post(
             f"{hub}/v1/subscriptions",
@@ -205,12 +209,12 @@ def federate_and_show(
         mutation_id = f"tour-{uuid.uuid4().hex[:8]}"
         http.post(
             f"{second.url}/v1/mutations/person.address-change",
-            headers=_bearer(second.url, second.data_dir, register_client, http),
+            headers=_bearer(second.url, second.data_dir, register_b_client, http),
             json={
                 "id": mutation_id,
                 "subject": theirs,
                 "effective_date": date.today().isoformat(),
-                "payload": {"street": "Grote Markt 1", "postcode": "2000", "city": "Antwerpen"},
+                "payload": {"street": "Rüütli 1", "postcode": "51003", "city": "Tartu"},
             },
         ).raise_for_status()
 
@@ -240,24 +244,26 @@ def federate_and_show(
             "id": f"tour-{uuid.uuid4().hex[:8]}",
             "subject": theirs,
             "effective_date": date.today().isoformat(),
-            "payload": {"street": "Meir 50", "postcode": "2000", "city": "Antwerpen"},
-        }
+            "payload": {"street": "Pikk 50", "postcode": "10111", "city": "Tallinn"},
+        },
+        ensure_ascii=False,
     )
     return f"""
-Two federated hubs: this one is instance A; a neighbouring hub is instance B on {second.url}
-(its store, keys and admin token in {second.data_dir}; docs/federation.md). The demo has one
-country only, so B is seeded with the same persons and the same (Belgian) scheme; A's operator
-pins B as keeping identifiers of its own, as for a neighbouring country (an Estonian hub runs
-with CROSSROADS_COUNTRY=EE), with A's national register as the authority for the links: a person
-crosses under the identifier B knows them by, and each link is an authorized, logged service.
+Two federated hubs: this one is instance A (Belgian national numbers); a neighbouring country's
+hub is instance B on {second.url}, under the Estonian scheme (CROSSROADS_COUNTRY=EE: isikukood
+and registry codes; its store, keys and admin token in {second.data_dir}; docs/federation.md).
+A's operator pinned B with A's national register as the authority for the links between the two
+schemes: it linked {len(linked)} persons who live or work across the border to their isikukood,
+B's operator integrated them in B's directory for A's welfare office, and each link is an
+authorized, logged service.
 
 One cross-hub exchange: A's national register linked {subject} to B's {theirs}; the welfare
 office (a member of A) asked {remote} about {subject}; A checked its authorization, directory and
-link, B checked its own side about {theirs}, B's national register answered:
+link, B checked its own side about {theirs}, B's population register answered:
   {exchange_text}
   request id {request_id}, in the audit logs of both hubs.
 
-One cross-hub mutation: B's national register published person.address-change {mutation_id}
+One cross-hub mutation: B's population register published person.address-change {mutation_id}
 about {theirs}; B pushed it to A under B's authorization, A delivered it as {local} about
 {subject} (its link) to the welfare office's mailbox under A's authorization:
   {mutation_text}
@@ -271,14 +277,14 @@ The link itself is a service, authorized and logged (federation.identifiers):
        -d '{{"subject": "{subject}", "purpose": "SOCIAL_INTEGRATION"}}'
 
 Only A's national register records links (another person here; the welfare office may then ask
-B about {other_mine}):
+B about {other_mine}, B's {other_theirs}):
   TOKEN=$({prefix} token --client {register_client}{where})
   curl -si {hub}/v1/identifiers/B/links -H "Authorization: Bearer $TOKEN" {json_header} \\
        -d '{{"subject": "{other_mine}", "identifier": "{other_theirs}"}}'
 
-B's national register publishes a move; it reaches the welfare office's mailbox at A about
+B's population register publishes a move; it reaches the welfare office's mailbox at A about
 {subject} (the mailbox command above):
-  TOKEN=$({prefix} token --client {register_client}{where_b})
+  TOKEN=$({prefix} token --client {register_b_client}{where_b})
   curl -si {second.url}/v1/mutations/person.address-change -H "Authorization: Bearer $TOKEN" \\
        {json_header} -d '{move}'
 
