@@ -2,7 +2,7 @@
 production settings.
 
     crossroads bench portal [--seconds S] [--users U] [--persons N] [--store sqlite|postgres]
-                            [--json]
+                            [--pages citizen,citizen_data,employer,operator] [--json]
 
 The hub runs as `crossroads serve --workers 2` on a seeded demo country, the demo's authentic
 sources in their own process, and the load comes from wrk (Debian package `wrk`) in a third
@@ -12,7 +12,7 @@ that it has lines and proofs to show), the citizen's data as the sources hold it
 each view asks the authentic sources through the hub), the employer's declaration list
 (`/portal/employer/declarations`) and the operator's overview (`/operator/`: health, counts and
 the four activity charts); each page is loaded by all U users at once for S seconds, one page
-after the other.
+after the other (`--pages` names fewer, to profile one).
 
 The session cookies are the ones the hub's sign-in would set (the same signed cookie, made with
 the hub's session key from its data folder): the bench measures the page views, not the identity
@@ -50,6 +50,7 @@ from crossroads.domain.professionals import EMPLOYER, Professional
 from crossroads.domain.subjects import SubjectHasher
 
 OPERATOR = "person:bench-operator"
+PAGES = ("citizen", "citizen_data", "employer", "operator")
 # wrk's Lua: every request of a connection carries that user's cookie.
 LUA = """
 request = function()
@@ -111,7 +112,7 @@ def wrk(url: str, path: str, cookie: str, seconds: int, users: int, language: st
     }
 
 
-def run(store: str, seconds: int, users: int, persons: int) -> dict:
+def run(store: str, seconds: int, users: int, persons: int, only: list[str]) -> dict:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     tmp = Path(tempfile.mkdtemp(prefix="crossroads-bench-portal-"))
@@ -216,6 +217,8 @@ def run(store: str, seconds: int, users: int, persons: int) -> dict:
                 raise SystemExit(f"{name}: {answer.status_code} {answer.text[-2000:]}")
         results = {}
         for name, (path, cookie) in pages.items():
+            if name not in only:
+                continue
             wrk(base, path, cookie, 3, users, "nl")  # warm-up: caches, connections, the tally
             cpu_before = cpu_seconds(processes[1].pid)
             sources_before = cpu_seconds(processes[0].pid)
@@ -279,9 +282,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--persons", type=int, default=1000)
+    parser.add_argument("--pages", default=",".join(PAGES), help="the pages to load, by name")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    print_figures(run(args.store, args.seconds, args.users, args.persons), args.json)
+    only = args.pages.split(",")
+    if not only or not set(only) <= set(PAGES):
+        parser.error(f"--pages: names among {', '.join(PAGES)}")
+    print_figures(run(args.store, args.seconds, args.users, args.persons, only), args.json)
 
 
 if __name__ == "__main__":
