@@ -90,8 +90,18 @@ def wrk(url: str, path: str, cookie: str, seconds: int, users: int, language: st
     refused = int(non2xx.group(1)) if non2xx else 0
     failed = sum(map(int, socket_errors.groups())) if socket_errors else 0
     p95 = re.search(r"^p95_us (\d+)", out, re.M)
+    transfer = re.search(r"Transfer/sec:\s+([\d.]+)([KMG]?)B", out)
+    per_second = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     return {
-        "pages_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "pages_per_s": per_second,
+        # What a page weighs on the wire (headers included): the hub's writes to its sockets
+        # cost CPU in proportion, the loopback's delivery to wrk included.
+        "kb_per_page": round(
+            float(transfer.group(1))
+            * {"": 1 / 1024, "K": 1, "M": 1024, "G": 1024**2}[transfer.group(2)]
+            / max(per_second, 1e-9),
+            1,
+        ),
         "p95_ms": round(int(p95.group(1)) / 1000, 1),
         "requests": requests,
         "errors": refused + failed,
