@@ -1,5 +1,5 @@
 """An institution's declaration list (the employer's page in the portal) walks its index, on both
-stores: an equality on `declarant_institution` (migration 0023) along (declarant_institution, id),
+stores: an equality on `declarant_institution` (migration 0024) along (declarant_institution, id),
 newest first, with no sort and no scan of the table. The `declarant LIKE 'institution:%'` it
 replaced used no index: SQLite walked the table backwards from the newest declaration until it
 had a page, PostgreSQL scanned it whole and sorted, 50 to 77 ms a page at 200,000 declarations

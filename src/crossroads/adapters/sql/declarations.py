@@ -27,7 +27,7 @@ _DECLARATION = (
     " received_at_ms, batch_id, period_id, inss, summary FROM declarations"
 )
 # An institution's declarations, newest first. `declarant_institution` is the declarant's part
-# before its first colon, kept by the database (migration 0023), as `declared_by` reads it: the
+# before its first colon, kept by the database (migration 0024), as `declared_by` reads it: the
 # page walks the index on (declarant_institution, id) and stops after `limit` rows (EXPLAIN in
 # docs/benchmarks.md; tests/integration/test_declarations_of_plan.py).
 DECLARATIONS_OF = (
