@@ -2,7 +2,7 @@
 production settings.
 
     crossroads bench portal [--seconds S] [--users U] [--persons N] [--store sqlite|postgres]
-                            [--json]
+                            [--pages citizen,citizen_data,employer,operator] [--json]
 
 The hub runs as `crossroads serve --workers 2` on a seeded demo country, the demo's authentic
 sources in their own process, and the load comes from wrk (Debian package `wrk`) in a third
@@ -12,7 +12,7 @@ that it has lines and proofs to show), the citizen's data as the sources hold it
 each view asks the authentic sources through the hub), the employer's declaration list
 (`/portal/employer/declarations`) and the operator's overview (`/operator/`: health, counts and
 the four activity charts); each page is loaded by all U users at once for S seconds, one page
-after the other.
+after the other (`--pages` names fewer, to profile one).
 
 The session cookies are the ones the hub's sign-in would set (the same signed cookie, made with
 the hub's session key from its data folder): the bench measures the page views, not the identity
@@ -50,6 +50,7 @@ from crossroads.domain.professionals import EMPLOYER, Professional
 from crossroads.domain.subjects import SubjectHasher
 
 OPERATOR = "person:bench-operator"
+PAGES = ("citizen", "citizen_data", "employer", "operator")
 # wrk's Lua: every request of a connection carries that user's cookie.
 LUA = """
 request = function()
@@ -89,8 +90,18 @@ def wrk(url: str, path: str, cookie: str, seconds: int, users: int, language: st
     refused = int(non2xx.group(1)) if non2xx else 0
     failed = sum(map(int, socket_errors.groups())) if socket_errors else 0
     p95 = re.search(r"^p95_us (\d+)", out, re.M)
+    transfer = re.search(r"Transfer/sec:\s+([\d.]+)([KMG]?)B", out)
+    per_second = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     return {
-        "pages_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "pages_per_s": per_second,
+        # What a page weighs on the wire (headers included): the hub's writes to its sockets
+        # cost CPU in proportion, the loopback's delivery to wrk included.
+        "kb_per_page": round(
+            float(transfer.group(1))
+            * {"": 1 / 1024, "K": 1, "M": 1024, "G": 1024**2}[transfer.group(2)]
+            / max(per_second, 1e-9),
+            1,
+        ),
         "p95_ms": round(int(p95.group(1)) / 1000, 1),
         "requests": requests,
         "errors": refused + failed,
@@ -111,7 +122,7 @@ def wrk(url: str, path: str, cookie: str, seconds: int, users: int, language: st
     }
 
 
-def run(store: str, seconds: int, users: int, persons: int) -> dict:
+def run(store: str, seconds: int, users: int, persons: int, only: list[str]) -> dict:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     tmp = Path(tempfile.mkdtemp(prefix="crossroads-bench-portal-"))
@@ -216,15 +227,21 @@ def run(store: str, seconds: int, users: int, persons: int) -> dict:
                 raise SystemExit(f"{name}: {answer.status_code} {answer.text[-2000:]}")
         results = {}
         for name, (path, cookie) in pages.items():
+            if name not in only:
+                continue
             wrk(base, path, cookie, 3, users, "nl")  # warm-up: caches, connections, the tally
             cpu_before = cpu_seconds(processes[1].pid)
+            sources_before = cpu_seconds(processes[0].pid)
             results[name] = wrk(base, path, cookie, seconds, users, "nl")
+            pages = max(results[name]["requests"], 1)
             # The hub's own CPU per page: what the page costs, whatever else the machine runs.
             results[name]["hub_cpu_ms_per_page"] = round(
-                (cpu_seconds(processes[1].pid) - cpu_before)
-                * 1000
-                / max(results[name]["requests"], 1),
-                2,
+                (cpu_seconds(processes[1].pid) - cpu_before) * 1000 / pages, 2
+            )
+            # The demo's authentic sources' CPU per page (the data page asks four of them): on
+            # this machine they share the hub's cores, in a deployment they run elsewhere.
+            results[name]["sources_cpu_ms_per_page"] = round(
+                (cpu_seconds(processes[0].pid) - sources_before) * 1000 / pages, 2
             )
     finally:
         for process in processes:
@@ -275,9 +292,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--persons", type=int, default=1000)
+    parser.add_argument("--pages", default=",".join(PAGES), help="the pages to load, by name")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    print_figures(run(args.store, args.seconds, args.users, args.persons), args.json)
+    only = args.pages.split(",")
+    if not only or not set(only) <= set(PAGES):
+        parser.error(f"--pages: names among {', '.join(PAGES)}")
+    print_figures(run(args.store, args.seconds, args.users, args.persons, only), args.json)
 
 
 if __name__ == "__main__":

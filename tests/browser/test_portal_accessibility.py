@@ -17,6 +17,7 @@ from playwright.sync_api import expect, sync_playwright
 from crossroads.demo import country
 from crossroads.demo.seed import example_subject
 
+from ..unit.test_translations import DEVELOPMENT_ONLY
 from .chromium import CHROMIUM, CHROMIUM_ARGS, PERSONS
 from .test_citizen_page import ask_about
 
@@ -124,13 +125,18 @@ def test_every_page_in_every_language_passes_axe(shared_demo_process, browser, t
         page.screenshot(path=str(tmp_path / f"citizen-signed-in-{language}.png"), full_page=True)
     page.click("#sign-out")
     page.click("#sign-in")
-    expect(page.get_by_role("alert")).to_contain_text("DEVELOPMENT IDENTITY PROVIDER")
-    violations = serious(axe.run(page, options=WCAG))
-    if violations:
-        found["development identity provider"] = violations
+    authorize = page.url
+    for language in LANGUAGES:
+        page.goto(f"{authorize}&lang={language}")
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        expect(page.get_by_role("alert")).to_contain_text(DEVELOPMENT_ONLY[language])
+        violations = serious(axe.run(page, options=WCAG))
+        if violations:
+            found[f"development identity provider ({language})"] = violations
+        page.screenshot(path=str(tmp_path / f"dev-idp-{language}.png"), full_page=True)
     assert found == {}, found
     assert elsewhere == [], elsewhere
-    assert len(list(tmp_path.glob("*.png"))) == len(LANGUAGES) * (len(pages) + 1)
+    assert len(list(tmp_path.glob("*.png"))) == len(LANGUAGES) * (len(pages) + 2)
 
 
 def test_the_keyboard_reaches_the_skip_link_the_switch_and_the_navigation(

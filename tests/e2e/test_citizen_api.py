@@ -37,7 +37,7 @@ async def sign_in(demo, national_number: str) -> httpx.Response:
     params = {k: v[0] for k, v in parse_qs(authorize.query).items()}
     assert params["code_challenge_method"] == "S256" and params["nonce"] and params["state"]
     form = await http.get("/dev-idp/authorize", params=params)
-    assert form.status_code == 200 and "DEVELOPMENT IDENTITY PROVIDER" in form.text
+    assert form.status_code == 200 and 'id="development-only"' in form.text
     back = await http.post("/dev-idp/authorize", data={**params, "subject": national_number})
     assert back.status_code == 303
     callback = urlparse(back.headers["location"])

@@ -4,6 +4,8 @@ signing out is a POST."""
 
 from __future__ import annotations
 
+import html
+import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -86,8 +88,36 @@ async def test_each_sign_in_offers_only_its_own_audiences_personas(portal_demo):
         ]:
             to_idp = await client.get(login)
             page = await client.get(to_idp.headers["location"])
-            assert "DEVELOPMENT IDENTITY PROVIDER" in page.text
+            assert 'id="development-only"' in page.text  # the banner, in Dutch by default
             assert f'value="{offered}"' in page.text and f'value="{absent}"' not in page.text
+
+
+async def test_the_development_identity_provider_speaks_the_readers_language(portal_demo):
+    """As the portal: the browser's Accept-Language, or the switch (then kept in the cookie the
+    portal reads too); the banner says what the page is in each; the protocol's own error
+    descriptions stay in English, marked so."""
+    async with browser(portal_demo) as client:
+        to_idp = await client.get("/citizen/login")
+        authorize = urlparse(to_idp.headers["location"])
+        params = {k: v[0] for k, v in parse_qs(authorize.query).items()}
+        address = f"{authorize.path}?{authorize.query}"
+        french = await client.get(address, headers={"Accept-Language": "fr-BE,fr;q=0.9"})
+        assert french.headers["content-language"] == "fr" and '<html lang="fr">' in french.text
+        assert "FOURNISSEUR D'IDENTITÉ DE DÉVELOPPEMENT" in html.unescape(french.text)
+        assert "Se connecter en tant que personne de test" in french.text
+        german = await client.get(f"{address}&lang=de")
+        assert "IDENTITÄTSANBIETER FÜR DIE ENTWICKLUNG" in german.text
+        assert 'name="lang"' not in german.text  # the choice is not sent on to the client
+        assert client.cookies["crossroads_lang"] == "de"
+        switch = re.findall(r'href="(/dev-idp/authorize\?[^"]*lang=fr)"', german.text)
+        assert switch and f"client_id={params['client_id']}&" in html.unescape(switch[0])
+        nobody = await client.post(authorize.path, data=params)  # no persona, no identifier
+        assert nobody.status_code == 400 and '<html lang="de">' in nobody.text
+        assert "Wählen Sie eine Testperson" in nobody.text
+        wrong = await client.post(authorize.path, data={**params, "response_type": "token"})
+        assert wrong.status_code == 400
+        assert '<span lang="en">response_type must be code</span>' in wrong.text
+        assert "Diese Anmeldeanfrage kann nicht bearbeitet werden" in wrong.text
 
 
 async def test_the_operator_persona_is_a_registered_admin(portal_demo):

@@ -4,6 +4,7 @@ are extracted afresh, as `pybabel extract -F babel.cfg` does, and compared)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -60,6 +61,41 @@ def test_the_templates_speak_the_language_asked():
     assert translations("de").gettext("Sign out") == "Abmelden"
     page = environment("fr").get_template("portal/home.html").render(citizen=True)
     assert '<html lang="fr">' in page and "Le modèle d'information harmonisé" in page
+
+
+# The development identity provider's banner, in each language: it must say what the page is
+# whatever the reader's language (an identity provider where anyone signs in as anyone).
+DEVELOPMENT_ONLY = {
+    "en": "DEVELOPMENT IDENTITY PROVIDER",
+    "nl": "IDENTITEITSPROVIDER VOOR ONTWIKKELING",
+    "fr": "FOURNISSEUR D'IDENTITÉ DE DÉVELOPPEMENT",
+    "de": "IDENTITÄTSANBIETER FÜR DIE ENTWICKLUNG",
+}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_development_identity_provider_speaks_each_language_and_says_what_it_is(locale):
+    page = (
+        environment(locale)
+        .get_template("dev_idp.html")
+        .render(
+            params={"client_id": "citizen"},
+            personas=[
+                {"key": "citizen-1", "label": "Citizen %(number)s", "label_values": {"number": "7"}}
+            ],
+            examples=["79122244457"],
+            problem=None,
+            missing=True,
+        )
+    )
+    banner = re.search(r'<p class="banner" role="alert" id="development-only">(.*?)</p>', page)
+    assert banner and DEVELOPMENT_ONLY[locale] in banner.group(1).replace("&#39;", "'"), page
+    assert f'<html lang="{locale}">' in page
+    english = {"Sign in as a test persona", "Citizen 7", "Persons of the demo country"}
+    if locale != "en":  # nothing of the page left in English but the protocol's own words
+        assert [text for text in english if text in page] == [], locale
+        assert DEVELOPMENT_ONLY["en"] not in page
+    assert translations(locale).gettext("Citizen %(number)s") % {"number": "7"} in page
 
 
 def test_dates_and_numbers_are_written_as_each_language_writes_them():

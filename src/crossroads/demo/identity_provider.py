@@ -32,8 +32,8 @@ from joserfc.jwk import KeySet, RSAKey
 
 from ..entrypoints.api.dependencies import hub_of
 from ..entrypoints.api.json_input import JSONRoute
+from ..entrypoints.api.pages import localised
 from ..services.ports import ReplayGuard
-from ..templates import render
 from .personas import Persona
 
 PREFIX = "/dev-idp"
@@ -210,12 +210,22 @@ def _provider(request: Request) -> DevelopmentIdentityProvider:
     return provider
 
 
-def _form(provider: DevelopmentIdentityProvider, params: dict, problem: str | None) -> HTMLResponse:
-    """The sign-in page: the client's personas, and a field for any identifier."""
-    return render(
+def _form(
+    request: Request,
+    provider: DevelopmentIdentityProvider,
+    params: dict,
+    problem: str | None,
+    missing: bool = False,
+) -> HTMLResponse:
+    """The sign-in page, in the portal's languages: the client's personas, and a field for any
+    identifier. `problem`: what is wrong with the client's request (in English, as the protocol's
+    error descriptions are); `missing`: the person chose no one to sign in as."""
+    return localised(
+        request,
         "dev_idp.html",
-        status=400 if problem else 200,
+        400 if problem or missing else 200,
         problem=problem,
+        missing=missing,
         params=params,
         examples=provider.examples,
         personas=provider.personas_for(params.get("client_id", "")),
@@ -240,7 +250,7 @@ def router() -> APIRouter:
     async def authorize_form(request: Request) -> HTMLResponse:
         provider = _provider(request)
         params = dict(request.query_params)
-        return _form(provider, params, provider.check_authorize(params))
+        return _form(request, provider, params, provider.check_authorize(params))
 
     @routes.post("/authorize")
     async def authorize(request: Request):
@@ -251,11 +261,9 @@ def router() -> APIRouter:
         subject = form.pop("subject", "").strip()
         chosen = form.pop("persona", "")
         persona = provider.persona(form.get("client_id", ""), chosen) if chosen else None
-        problem = provider.check_authorize(form) or (
-            None if subject or persona else "choose a persona or enter the identifier to sign in as"
-        )
-        if problem:
-            return _form(provider, form, problem)
+        problem = provider.check_authorize(form)
+        if problem or not (subject or persona):
+            return _form(request, provider, form, problem, missing=not problem)
         code = (
             provider.issue_code(form, persona.subject, persona.claims)
             if persona

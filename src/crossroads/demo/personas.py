@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..templates.i18n import N_
 from . import country, employers
 
 CITIZEN, PORTAL, OPERATOR = "citizen", "portal", "operator"  # the hub's sign-in clients
@@ -21,9 +22,10 @@ DEMO_OPERATOR = "demo-operator"  # the seed registers person:demo-operator as an
 class Persona:
     key: str
     audience: str  # which of the hub's clients offers it: citizen, portal or operator
-    label: str
+    label: str  # a message of the catalogues (N_), translated on the page with `label_values`
     subject: str
     claims: dict[str, str] = field(default_factory=dict)
+    label_values: dict[str, str] = field(default_factory=dict)
 
 
 def personas(citizens: list[str]) -> list[Persona]:
@@ -34,7 +36,7 @@ def personas(citizens: list[str]) -> list[Persona]:
     welfare = country.BY_KEY["welfare"]
     someone = country.persons(1, seed=7)[0]
     found = [
-        Persona(f"citizen-{n}", CITIZEN, f"Citizen {number}", number)
+        Persona(f"citizen-{n}", CITIZEN, N_("Citizen %(number)s"), number, {}, {"number": number})
         for n, number in enumerate(citizens, 1)
     ]
     return [
@@ -42,30 +44,34 @@ def personas(citizens: list[str]) -> list[Persona]:
         Persona(
             "employer",
             PORTAL,
-            f"Employer's representative of {first_employer[2]} ({first_employer[0]})",
+            N_("Employer's representative of %(name)s (%(number)s)"),
             someone,
             {"enterprise_number": first_employer[0], "role": "employer", "name": "Emma Janssens"},
+            {"name": first_employer[2], "number": first_employer[0]},
         ),
         Persona(
             "payroll-office",
             PORTAL,
-            f"Payroll office's clerk at {payroll.name} ({payroll.number})",
+            N_("Payroll office's clerk at %(name)s (%(number)s)"),
             someone,
             {"enterprise_number": payroll.number, "role": "payroll_office", "name": "Paul Peeters"},
+            {"name": payroll.name, "number": payroll.number},
         ),
         Persona(
             "institution-manager",
             PORTAL,
-            f"Staff member (manager) of {welfare.name} ({welfare.number})",
+            N_("Staff member (manager) of %(name)s (%(number)s)"),
             someone,
             {"institution": welfare.number, "role": "manager", "name": "Ines Dubois"},
+            {"name": welfare.name, "number": welfare.number},
         ),
         Persona(
             "institution-viewer",
             PORTAL,
-            f"Staff member (viewer) of {welfare.name} ({welfare.number})",
+            N_("Staff member (viewer) of %(name)s (%(number)s)"),
             someone,
             {"institution": welfare.number, "role": "viewer", "name": "Victor Maes"},
+            {"name": welfare.name, "number": welfare.number},
         ),
-        Persona("operator", OPERATOR, "The hub's operator (admin)", DEMO_OPERATOR),
+        Persona("operator", OPERATOR, N_("The hub's operator (admin)"), DEMO_OPERATOR),
     ]

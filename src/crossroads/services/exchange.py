@@ -146,12 +146,6 @@ class ExchangeService:
     async def handle(self, request: ExchangeRequest) -> ExchangeResult:
         return await self._audited(request, self._exchange)
 
-    async def own_data(self, request: ExchangeRequest) -> ExchangeResult:
-        """A person's look-up of their own data (domain/own_access.py): the subject is whom the
-        identity provider vouched for, so the directory is not asked; the authorization must be
-        one for own access. Only the citizen's signed-in pages call this."""
-        return await self._audited(request, partial(self._exchange, own=True))
-
     async def sources_of(self, service_code: str, subject: str) -> list[str]:
         """The authentic sources that hold the service's data about the person today: those an
         exchange would ask (a report of wrong data goes to them)."""
@@ -179,7 +173,22 @@ class ExchangeService:
         returned: one disk flush, not one for each exchange that ends while the previous flush
         runs. A refusal comes back in its request's place (audited); an outage of the store
         raises, and every record is then kept until the store is back, as `not_ready`."""
-        attempts = await asyncio.gather(*(self._attempt(request) for request in requests))
+        return await self._together(requests, own=False)
+
+    async def own_data_together(
+        self, requests: Sequence[ExchangeRequest]
+    ) -> list[ExchangeResult | Refusal]:
+        """Several look-ups of a person's own data (domain/own_access.py), appended together as
+        `handle_together` appends exchanges: the subject is whom the identity provider vouched
+        for, so the directory is not asked; the authorization must be one for own access. Each
+        has its own request id, outcome and audit record. Only the citizen's signed-in pages
+        call this."""
+        return await self._together(requests, own=True)
+
+    async def _together(
+        self, requests: Sequence[ExchangeRequest], own: bool
+    ) -> list[ExchangeResult | Refusal]:
+        attempts = await asyncio.gather(*(self._attempt(request, own) for request in requests))
         outages = [a.outcome for a in attempts if isinstance(a.outcome, StoreUnavailable)]
         outage = outages[0] if outages else None
         if outage is None:
@@ -209,8 +218,14 @@ class ExchangeService:
             attempt.request, attempt.request_id, attempt.trace, code, attempt.started
         )
 
-    async def _attempt(self, request: ExchangeRequest) -> _Attempt:
-        run = self._holders if request.service == HOLDERS_SERVICE else self._exchange
+    async def _attempt(self, request: ExchangeRequest, own: bool) -> _Attempt:
+        run: Callable[[ExchangeRequest, str, dict[str, Any]], Awaitable[ExchangeResult]]
+        if own:  # a look-up of one's own data, whatever the service
+            run = partial(self._exchange, own=True)
+        elif request.service == HOLDERS_SERVICE:
+            run = self._holders
+        else:
+            run = self._exchange
         attempt = _Attempt(request, request.request_id or str(uuid.uuid4()), time.perf_counter())
         try:
             attempt.outcome = await run(request, attempt.request_id, attempt.trace)

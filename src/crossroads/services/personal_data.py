@@ -1,16 +1,16 @@
 """The citizen's data as the authentic sources hold it, asked through the hub.
 
-Each look-up is an exchange like any other (ExchangeService.own_data): made as the institution
-the operator named for people's own access (`CROSSROADS_OWN_ACCESS_INSTITUTION`), under its
-`OWN_ACCESS` authorizations (domain/own_access.py), answered by the source the registry routes
-to, minimised to the authorization's fields and audited under the person's keyed hash; so the
-person's list of who consulted their data shows their own look-ups too. Which services the page
-shows is which such authorizations the registry holds, valid today.
+Each look-up is an exchange like any other (ExchangeService.own_data_together): made as the
+institution the operator named for people's own access (`CROSSROADS_OWN_ACCESS_INSTITUTION`),
+under its `OWN_ACCESS` authorizations (domain/own_access.py), answered by the source the registry
+routes to, minimised to the authorization's fields and audited under the person's keyed hash; so
+the person's list of who consulted their data shows their own look-ups too, one record each.
+Which services the page shows is which such authorizations the registry holds, valid today.
 """
 
 from __future__ import annotations
 
-import asyncio
+import uuid
 from dataclasses import dataclass
 
 from ..domain.callers import Caller
@@ -18,7 +18,7 @@ from ..domain.errors import Refusal
 from ..domain.own_access import OWN_ACCESS, OWN_ACCESS_APPLICATION
 from ..domain.registry import Authorization
 from .clock import Clock
-from .exchange import ExchangeRequest, ExchangeService
+from .exchange import ExchangeRequest, ExchangeResult, ExchangeService
 from .registry_cache import RegistryCache
 
 
@@ -66,27 +66,49 @@ class PersonalData:
         return sorted(by_service.values(), key=lambda a: a.reference)
 
     async def of(self, identifier: str) -> list[SourceAnswer]:
-        """Every source's answer about the person, asked at once."""
-        return list(
-            await asyncio.gather(*(self._ask(identifier, a) for a in await self.authorizations()))
-        )
+        """Every source's answer about the person, asked at once. Each look-up is its own
+        exchange with its own audit record, request id and refusal; their records are appended
+        in one commit (ExchangeService.own_data_together), before any answer is shown. An outage
+        of the store raises (every record kept until it is back)."""
+        authorizations = await self.authorizations()
+        if not authorizations:
+            return []
+        assert self.institution is not None  # authorizations() is empty without one
+        caller = Caller(self.institution, OWN_ACCESS_APPLICATION)
+        requests = [
+            ExchangeRequest(
+                caller,
+                a.service,
+                identifier,
+                OWN_ACCESS,
+                authorization=a.reference,
+                request_id=str(uuid.uuid4()),  # a refused look-up names its record too
+            )
+            for a in authorizations
+        ]
+        outcomes = await self._exchange.own_data_together(requests)
+        return [
+            await self._answer(a, request, outcome)
+            for a, request, outcome in zip(authorizations, requests, outcomes, strict=True)
+        ]
 
-    async def _ask(self, identifier: str, authorization: Authorization) -> SourceAnswer:
+    async def _answer(
+        self,
+        authorization: Authorization,
+        request: ExchangeRequest,
+        outcome: ExchangeResult | Refusal,
+    ) -> SourceAnswer:
         service = await self._cache.service(authorization.service, None)
         name = service.name if service else authorization.service
-        assert self.institution is not None  # authorizations() is empty without one
-        request = ExchangeRequest(
-            Caller(self.institution, OWN_ACCESS_APPLICATION),
-            authorization.service,
-            identifier,
-            OWN_ACCESS,
-            authorization=authorization.reference,
-        )
-        try:
-            result = await self._exchange.own_data(request)
-        except Refusal as refusal:
-            return SourceAnswer(authorization.service, name, authorization, refusal=refusal)
-        answer = next((a for a in result.answers if a.error is None), result.answers[0])
+        if isinstance(outcome, Refusal):
+            return SourceAnswer(
+                authorization.service,
+                name,
+                authorization,
+                refusal=outcome,
+                request_id=request.request_id,
+            )
+        answer = next((a for a in outcome.answers if a.error is None), outcome.answers[0])
         provider = await self._cache.institution(answer.provider)
         return SourceAnswer(
             authorization.service,
@@ -96,5 +118,5 @@ class PersonalData:
             provider.name if provider else None,
             answer.data,
             answer.error,
-            result.request_id,
+            outcome.request_id,
         )

@@ -26,6 +26,13 @@ _DECLARATION = (
     "SELECT id, kind, form, employer, declarant, status, anomalies, language,"
     " received_at_ms, batch_id, period_id, inss, summary FROM declarations"
 )
+# An institution's declarations, newest first. `declarant_institution` is the declarant's part
+# before its first colon, kept by the database (migration 0024), as `declared_by` reads it: the
+# page walks the index on (declarant_institution, id) and stops after `limit` rows (EXPLAIN in
+# docs/benchmarks.md; tests/integration/test_declarations_of_plan.py).
+DECLARATIONS_OF = (
+    f"{_DECLARATION} WHERE declarant_institution = ? AND id < ? ORDER BY id DESC LIMIT ?"
+)
 _BATCH_COLUMNS = (
     "id, declarant, kind, sha256, content_type, language, status, received_at_ms, done_at_ms,"
     " acknowledgement, attempts, size_bytes"
@@ -363,12 +370,7 @@ class SqlDeclarations(DeclarationStore):
     async def declarations_of(
         self, institution: str, before: int | None, limit: int
     ) -> list[Declaration]:
-        # Newest first along the primary key, so a page stops as soon as it has `limit` rows of
-        # the institution (enterprise numbers are digits: nothing in them is a LIKE wildcard).
-        rows = await self._db.fetchall(
-            f"{_DECLARATION} WHERE declarant LIKE ? AND id < ? ORDER BY id DESC LIMIT ?",
-            (f"{institution}:%", before or 2**63 - 1, limit),
-        )
+        rows = await self._db.fetchall(DECLARATIONS_OF, (institution, before or 2**63 - 1, limit))
         return [_declaration(r) for r in rows]
 
     async def batches_of(self, institution: str, limit: int) -> list[Batch]:

@@ -110,13 +110,11 @@ def navigation(request: Request) -> list[dict]:
 
 def page(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
     """A portal page in the caller's language, with the switch and the navigation."""
-    locale, chosen = language(request)
     visitor = signed_in(request)
-    response = render(
+    return localised(
+        request,
         template,
         status,
-        locale=locale,
-        switch=switch(request, locale),
         navigation=navigation(request),
         visitor=visitor,
         visitor_csrf=csrf_token(request) if visitor else None,
@@ -124,6 +122,13 @@ def page(request: Request, template: str, status: int = 200, **context) -> HTMLR
         visitor_home=visitor_home(visitor.kind) if visitor else None,
         **context,
     )
+
+
+def localised(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
+    """A page in the caller's language, with the language switch (and the choice kept when the
+    address made it), without the portal's navigation: the demo's identity provider's."""
+    locale, chosen = language(request)
+    response = render(template, status, locale=locale, switch=switch(request, locale), **context)
     response.headers["Content-Language"] = locale
     response.headers["Vary"] = "Accept-Language, Cookie"
     if chosen:
