@@ -510,6 +510,17 @@ async def test_the_witness_refuses_hostile_tree_heads_in_our_format(witness):
         413,
         "payload_too_large",
     )
+    for at_most in (
+        "-1",
+        "99999999999999999999999",
+        "1e3",
+        "x",
+    ):  # an outside review's -1 was a 404
+        refused(
+            await http.get(f"/witness/v1/tree-heads/latest?at_most={at_most}"),
+            400,
+            "malformed_request",
+        )
     refused(await http.get("/witness/v1/nothing"), 404, "not_found")
     refused(await http.get("/witness/v1/tree-heads"), 405, "method_not_allowed")
     # The honest head is still countersigned afterwards.

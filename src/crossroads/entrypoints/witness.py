@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -160,7 +160,11 @@ def create_witness_app(
         return witness.submit(submission.head, submission.proof_from, submission.consistency_path)
 
     @app.get("/witness/v1/tree-heads/latest")
-    async def latest(at_most: int | None = None) -> dict:
+    async def latest(
+        at_most: int | None = Query(
+            None, ge=0, lt=2**63, description="A tree size: the largest head of at most it."
+        ),
+    ) -> dict:
         """The latest head countersigned; with `at_most`, the largest of at most that many
         entries in the current history (a restore declaration proves consistency from it)."""
         if at_most is None:
