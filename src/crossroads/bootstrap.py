@@ -530,6 +530,7 @@ async def bootstrap(
             store.audit,
             clock,
             batch_limits(settings),
+            declarations.check_declarant,
         ),
         declaration_publisher=declaration_publisher,
         registry_queries=RegistryQueries(store.registry, store.mutations),

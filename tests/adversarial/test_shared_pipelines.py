@@ -102,6 +102,13 @@ async def hub_on(tmp_path, store_url, **overrides):
         await demo.hub.close()
 
 
+async def employing(demo, client: str) -> None:
+    """Make the client's institution an employer of the register (a welfare centre employs its
+    own staff): a declarant, so that its files are kept, with no mandate for anyone else."""
+    institution = client.split(":")[0]
+    await demo.hub.declarations.put_employer(institution, None, "its own staff", True)
+
+
 async def auth(demo, client: str = PAYROLL, **more) -> dict:
     return {"Authorization": f"Bearer {await demo.token(client)}", **more}
 
@@ -251,6 +258,7 @@ async def test_a_poison_batch_ends_as_B_and_another_institution_s_batch_is_proce
 ):
     kind, raw = POISON[case]
     async with hub_on(tmp_path, store_url) as demo:
+        await employing(demo, WELFARE)
         intruder = await auth(demo, WELFARE)
         body, media = poison_body(kind, raw, demo)
         poison = await upload(demo, kind, body, {**intruder, "Content-Type": media})
@@ -421,6 +429,7 @@ async def test_an_unexpected_failure_ends_the_batch_once_and_the_queue_goes_on(
             demo.hub.declarations.dmfa_rates,
         )
         failing = await upload(demo, "dmfa", dmfa, {**h, "Content-Type": "application/xml"})
+        await employing(demo, WELFARE)
         welfare = await auth(demo, WELFARE, **JSON_TYPE)
         later = await upload(
             demo, "dimona", orjson.dumps([dimona_in(newcomer(), start_day(demo))]), welfare
@@ -462,6 +471,7 @@ async def test_a_batch_that_keeps_stopping_its_worker_ends_and_the_queue_goes_on
         stopping = await upload(
             demo, "dimona", orjson.dumps([dimona_in(newcomer(), start) for _ in range(1)]), h
         )
+        await employing(demo, WELFARE)
         welfare = await auth(demo, WELFARE, **JSON_TYPE)
         other = await upload(demo, "dimona", orjson.dumps([dimona_in(newcomer(), start)]), welfare)
         store = demo.hub.store.declarations
@@ -539,6 +549,7 @@ async def test_a_worker_killed_midway_is_replaced_and_its_file_resumed_then_ende
 
 async def test_institutions_take_turns_in_the_batch_queue(tmp_path, store_url):
     async with hub_on(tmp_path, store_url) as demo:
+        await employing(demo, WELFARE)
         payroll, welfare = await auth(demo, **JSON_TYPE), await auth(demo, WELFARE, **JSON_TYPE)
         start = start_day(demo)
         sent = [
@@ -577,6 +588,7 @@ async def test_an_institution_cannot_fill_the_queue(tmp_path, store_url):
             refused.text
         )
         assert any(r.get("outcome") == "quota_exceeded" for r in await audit_records(demo))
+        await employing(demo, WELFARE)
         welfare = await auth(demo, WELFARE, **JSON_TYPE)
         assert (
             await upload(demo, "dimona", files[2], welfare)
@@ -740,3 +752,37 @@ async def test_bodies_too_many_values_or_attributes_are_refused_before_they_are_
             if r.get("outcome") in ("payload_too_large", "malformed_xml")
         ]
         assert len(refused) == 5, refused
+
+
+async def test_an_institution_that_declares_for_no_one_has_nothing_stored(tmp_path, store_url):
+    """A form naming no employer (or an unknown one), an unreadable form and a batch file from an
+    institution that is neither an employer nor a payroll office with a mandate are refused,
+    audited, and leave nothing in the store (an outside review stored such forms as result B
+    without bound); a payroll office's form naming no employer is still a declaration B."""
+    async with hub_on(tmp_path, store_url) as demo:
+        welfare = await auth(demo, WELFARE, **JSON_TYPE)
+        start = start_day(demo)
+        no_employer = dimona_in(newcomer(), start)
+        no_employer["DimonaIn"].pop("EmployerId")
+        before = await audit_size(demo)
+        for path, body in (
+            ("/v1/declarations/dimona", no_employer),
+            ("/v1/declarations/dimona", {"DimonaIn": {"StartingDate": "not a date"}}),
+            ("/v1/declarations/dmfa", dmfa_json(newcomer()) | {"NOSSRegistrationNbr": "1"}),
+        ):
+            refused = await demo.http.post(path, json=body, headers=welfare)
+            assert (refused.status_code, refused.json()["code"]) == (403, "no_mandate"), (
+                path,
+                refused.text,
+            )
+        batch = await upload(demo, "dimona", orjson.dumps([no_employer]), welfare)
+        assert (batch.status_code, batch.json()["code"]) == (403, "no_mandate")
+        records = (await audit_records(demo))[before:]
+        assert [r["outcome"] for r in records] == ["no_mandate"] * 4
+        assert (
+            await demo.hub.store.declarations.declarations_of(WELFARE.split(":")[0], None, 10) == []
+        )
+
+        payroll = await auth(demo, **JSON_TYPE)
+        kept = await demo.http.post("/v1/declarations/dimona", json=no_employer, headers=payroll)
+        assert kept.status_code == 201 and kept.json()["result"] == "B"

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from ..domain.callers import Caller
@@ -61,7 +61,11 @@ class DeclarationBatches:
         audit: AuditLog,
         clock: Clock,
         limits: BatchLimits,
+        check_declarant: Callable[[Caller], Awaitable[None]],
     ) -> None:
+        """`check_declarant` refuses a caller that declares for no one
+        (DeclarationService.check_declarant): its files are refused before they are kept."""
+        self._check_declarant = check_declarant
         self._store = store
         self._worker = worker
         self._audit = audit
@@ -83,6 +87,7 @@ class DeclarationBatches:
             )
         if not body:
             raise Refusal("malformed_request", "the file is empty.")
+        await self._check_declarant(caller)
         largest = self._limits.max_bytes[kind]
         if len(body) > largest:
             raise Refusal(

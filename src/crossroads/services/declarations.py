@@ -159,6 +159,8 @@ class DeclarationService:
             if (form.employer.noss or form.employer.company_id)
             else None
         )
+        if employer is None and strict_mandate:
+            await self.check_declarant(caller)
         mandate = (
             []
             if employer is None
@@ -214,6 +216,36 @@ class DeclarationService:
         )
         await self._audit_declaration(caller, declaration, started)
         return declaration
+
+    async def check_declarant(self, caller: Caller) -> None:
+        """Refuse, audited (`no_mandate`), a caller that declares for no one: neither an
+        employer in the register nor a payroll office that holds a mandate. A form naming a
+        known employer is judged by that employer's mandates (`_mandate`); this rule covers the
+        rest (no employer named, an unknown one, an unreadable form, a batch file), which would
+        otherwise be stored as declarations of whoever sent them (an outside review filled the
+        store from an institution with no mandate at all)."""
+        if caller.operator:
+            return
+        institution = caller.institution or ""
+        if await self._store.find_employer(EmployerRef(company_id=institution)) is not None:
+            return
+        if await self._store.list_mandates(institution, None, None, 1):
+            return
+        await self._audit.append(
+            AuditRecord(
+                kind="declaration",
+                at_ms=self._clock.now_ms(),
+                outcome="no_mandate",
+                consumer=caller.institution,
+                application=caller.application,
+                action="declaration.submit",
+            )
+        )
+        raise Refusal(
+            "no_mandate",
+            f"{institution} declares for no one: it is not an employer in the register and "
+            "holds no mandate of one.",
+        ).mark_audited()
 
     async def _mandate(
         self,
@@ -273,6 +305,8 @@ class DeclarationService:
             declaration.noss if declaration.noss != "0" else None, declaration.company_id
         )
         employer = await self._store.find_employer(ref) if (ref.noss or ref.company_id) else None
+        if employer is None and strict_mandate:
+            await self.check_declarant(caller)
         anomalies: list[Anomaly] = []
         if employer is not None:
             anomalies += await self._mandate(
@@ -435,7 +469,10 @@ class DeclarationService:
         batch_id: int | None = None,
     ) -> Declaration:
         """A document the schema refuses is still a declaration received: status B, the
-        schema's anomalies, nothing else stored."""
+        schema's anomalies, nothing else stored (and only for a caller that declares for
+        someone: `check_declarant`)."""
+        if batch_id is None:
+            await self.check_declarant(caller)
         stored = await self._store.record(
             Declaration(
                 id=None,
