@@ -260,17 +260,23 @@ async def test_a_provisional_integration_is_short_lived_and_counts_only_where_ac
     subject = next(
         s for s in demo.held_by("welfare") if s not in demo.held_by("unemployment", phase=None)
     )
+    provisional = {"subject": subject, "capacity": "JOB_SEEKER", "phase": "provisional"}
+    # Opened on years of history, a provisional integration is refused: phase 1 starts at most
+    # as long before today as it may run (an outside review integrated from 2020, with sync).
+    old = await as_member(
+        demo,
+        INTRUDER,
+        "POST",
+        "/v1/directory/changes",
+        json={**provisional, "start": "2024-01-01"},
+    )
+    assert (old.status_code, old.json()["code"]) == (422, "invalid_period"), old.text
     answer = await as_member(
         demo,
         INTRUDER,
         "POST",
         "/v1/directory/changes",
-        json={
-            "subject": subject,
-            "capacity": "JOB_SEEKER",
-            "phase": "provisional",
-            "start": "2024-01-01",
-        },
+        json={**provisional, "start": (date.today() - timedelta(days=3)).isoformat()},
     )
     assert answer.status_code == 200, answer.text
     [entry] = [h for h in await holders(demo, subject) if h["institution"] == INTRUDER_NUMBER]

@@ -213,3 +213,46 @@ def test_a_line_without_a_capacity_says_it_is_required(capacity):
     with pytest.raises(Refusal) as caught:
         parser.parse({k: v for k, v in line.items() if v is not None})
     assert (caught.value.message, caught.value.field) == ("capacity is required.", "capacity")
+
+
+@pytest.mark.parametrize(
+    ("phase", "start", "refused"),
+    [
+        ("definitive", "0001-01-01", "start is 1900-01-01 or later."),
+        ("definitive", "9999-12-31", "start is at most a year ahead (2031-01-02 at the latest)."),
+        ("definitive", "1950-06-01", None),  # a file opened long ago, confirmed
+        ("definitive", "2030-12-01", None),
+        # Provisional: at most as long before today (2029-12-02 here) as it may run after it.
+        ("provisional", "2020-01-01", "a provisional integration starts on 2029-11-02 or later"),
+        ("provisional", "2029-11-02", None),
+        ("provisional", "2030-01-02", "a provisional integration starts by 2030-01-01"),
+    ],
+)
+def test_an_integration_starts_within_bounds_and_a_provisional_one_opens_no_old_history(
+    phase, start, refused
+):
+    """Found by an outside review: a provisional integration from 2020 (with `sync`) opened six
+    years of a person's history to an unconfirmed holder; 0001-01-01 and 9999-12-31 passed."""
+    parser = ChangeParser(
+        BELGIUM,
+        SubjectHasher(b"s" * 32),
+        None,
+        ["INSURED"],
+        RIGHTS,
+        date(2030, 1, 1),
+        provisional_from=date(2029, 11, 2),
+    )
+    line = {
+        "subject": "85073003328",
+        "institution": "0411905847",
+        "capacity": "INSURED",
+        "phase": phase,
+        "start": start,
+    }
+    if refused is None:
+        assert parser.parse(line).period.start == date.fromisoformat(start)
+        return
+    with pytest.raises(Refusal) as caught:
+        parser.parse(line)
+    assert (caught.value.code, caught.value.field) == ("invalid_period", "start")
+    assert caught.value.message.startswith(refused), caught.value.message

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from typing import Protocol
 
 from ..adapters.keys import client_key_path, generate_application_key, public_jwk
@@ -116,7 +116,10 @@ async def seed(
         await registry.put_authorization(authorization)
     await _subscribe(hub, land, provider_host, provider_port_base)
     subjects = land.persons(persons)
-    lines = land.directory_lines(subjects) + (rights.directory_lines(subjects) if extras else [])
+    lines = _recent_provisional(
+        land.directory_lines(subjects) + (rights.directory_lines(subjects) if extras else []),
+        hub.clock.today(),
+    )
     progress.stage("the reference directory", len(lines))
     report = await hub.directory.import_lines(lines, None, "demo-seed", progress.advance)
     if report.errors:
@@ -186,3 +189,16 @@ def example_subject(subjects: list[str], capacity_key: str = "welfare") -> str:
         if line["institution"] == welfare and line.get("phase") != "provisional":
             return line["subject"]
     return subjects[0]
+
+
+def _recent_provisional(lines: list[dict], today: date) -> list[dict]:
+    """The country's lines with each provisional integration opened a week ago: phase 1 is a
+    file being examined, and a provisional integration may not start further back than it
+    may run (services/directory_lines.py)."""
+    opened = (today - timedelta(days=7)).isoformat()
+    return [
+        {**line, "start": max(line["start"], opened)}
+        if line.get("phase") == "provisional"
+        else line
+        for line in lines
+    ]

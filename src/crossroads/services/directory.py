@@ -86,6 +86,7 @@ class DirectoryService:
             rights,
             self._clock.today() + self._provisional,
             known,
+            self._clock.today() - self._provisional,
         )
 
     async def change(

@@ -15,7 +15,7 @@ import io
 import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -94,6 +94,7 @@ class ChangeParser:
         rights: Mapping[str, Collection[str]],
         provisional_until: date,
         institutions: Iterable[str] | None = None,
+        provisional_from: date | None = None,
     ) -> None:
         self.scheme = scheme
         self.hasher = hasher
@@ -102,6 +103,7 @@ class ChangeParser:
         self.capacities = {code: code for code in capacities}
         self.rights = {number: frozenset(codes) for number, codes in rights.items()}
         self.provisional_until = provisional_until
+        self.provisional_from = provisional_from or date.min
         self.institutions = None if institutions is None else frozenset(institutions)
 
     def __reduce__(self) -> tuple[Callable[..., ChangeParser], tuple[object, ...]]:
@@ -116,6 +118,7 @@ class ChangeParser:
             rights,
             self.provisional_until,
             None if self.institutions is None else tuple(sorted(self.institutions)),
+            self.provisional_from,
         )
 
     def parse(self, raw: object) -> IntegrationChange:
@@ -170,8 +173,9 @@ class ChangeParser:
                     "capacity",
                 )
             period = _period(start, end)
+            _plausible(period, self.provisional_until)
             if phase is Phase.PROVISIONAL:
-                period = _provisional(period, self.provisional_until)
+                period = _provisional(period, self.provisional_from, self.provisional_until)
             return IntegrationChange("integrate", key, named, capacity, phase, period)
         if op == "end":
             if end is None:
@@ -201,12 +205,40 @@ class ChangeParser:
         return self.parse_block(read_import(text, fmt))
 
 
-def _provisional(period: Period, until: date) -> Period:
-    """A provisional integration runs at most to `until`: phase 1 is short-lived (CBSS)."""
+# An integration's start, whatever its phase: a file is opened on a person within a life, and
+# not years ahead (an outside review integrated from 0001-01-01 and from 9999-12-31).
+EARLIEST_START = date(1900, 1, 1)
+LATEST_START_AHEAD = timedelta(days=366)
+
+
+def _plausible(period: Period, provisional_until: date) -> None:
+    if period.start < EARLIEST_START:
+        raise Refusal("invalid_period", f"start is {EARLIEST_START.isoformat()} or later.", "start")
+    # provisional_until is today plus the provisional period: the bound moves with today.
+    latest = provisional_until + LATEST_START_AHEAD
+    if period.start > latest:
+        raise Refusal(
+            "invalid_period",
+            f"start is at most a year ahead ({latest.isoformat()} at the latest).",
+            "start",
+        )
+
+
+def _provisional(period: Period, since: date, until: date) -> Period:
+    """A provisional integration runs at most to `until`, and starts at most as long before
+    today as it may run after it: phase 1 is short-lived (CBSS), so it opens no years of a
+    person's history to an institution that has not confirmed it holds the file."""
     if period.start > until:
         raise Refusal(
             "invalid_period",
             f"a provisional integration starts by {until.isoformat()} at the latest.",
+            "start",
+        )
+    if period.start < since:
+        raise Refusal(
+            "invalid_period",
+            f"a provisional integration starts on {since.isoformat()} or later; a longer "
+            "history is opened by a definitive one.",
             "start",
         )
     return period if period.end is not None and period.end <= until else Period(period.start, until)
@@ -221,6 +253,7 @@ def _parser_for(
     rights: tuple[tuple[str, tuple[str, ...]], ...],
     provisional_until: date,
     institutions: tuple[str, ...] | None,
+    provisional_from: date,
 ) -> ChangeParser:
     # In a worker process, the first block rebuilds the parser and the next ones reuse it (and
     # its caches of validated numbers and keyed hashes).
@@ -232,6 +265,7 @@ def _parser_for(
         dict(rights),
         provisional_until,
         institutions,
+        provisional_from,
     )
 
 
