@@ -25,7 +25,6 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ..config import Settings
 from ..domain.errors import Refusal
-from .one_write import OneWriteTransport
 
 _REASONS = {
     400: b"Bad Request",
@@ -109,10 +108,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
                 )
             )
             return
-        previous = self.cycle
         super().on_headers_complete()
-        if self.cycle is not previous:
-            self.cycle.transport = OneWriteTransport(self.transport, self.cycle)
 
     def on_body(self, body: bytes) -> None:
         if not self._refused:
