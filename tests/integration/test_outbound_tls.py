@@ -128,6 +128,37 @@ async def test_a_provider_without_the_client_certificate_or_the_ca_is_unavailabl
         await runner.cleanup()
 
 
+async def test_a_provider_ca_bundle_replaces_the_system_trust_store(pki, tmp_path, monkeypatch):
+    """A provider whose certificate a CA of the system's store vouches for, but not the bundle,
+    is refused: the bundle is the only trust for providers (docs/configuration.md). A client
+    that adds the bundle to the system's store (pyreqwest could only do that) fails here."""
+    system = trustme.CA()
+    system_file = tmp_path / "system-store.pem"
+    system.cert_pem.write_to_path(str(system_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(system_file))  # what OpenSSL reads as the store
+    server = system.issue_cert("127.0.0.1")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.configure_cert(context)
+    runner, base = await tls_server(echo_peer(), context)
+    # aiohttp's own default context was made at its import, before the store was set here.
+    with_store = AiohttpProviderClient(1, 2, 4, tls=ssl.create_default_context())
+    with_bundle = AiohttpProviderClient(
+        1,
+        2,
+        4,
+        tls=pki.settings("provider", with_client_cert=False).outbound_tls("provider").context(),
+    )
+    try:
+        assert (await with_store.post(f"{base}/services/x/1", b"{}", {})).status == 200
+        with pytest.raises(Refusal) as refused:
+            await with_bundle.post(f"{base}/services/x/1", b"{}", {})
+        assert refused.value.code == "provider_unavailable"
+    finally:
+        await with_store.close()
+        await with_bundle.close()
+        await runner.cleanup()
+
+
 async def test_witnesses_are_reached_with_the_witness_tls_settings(pki):
     head = TreeHead(5, b"\x01" * 32, 1_700_000_000_000, "sig")
     seen = []
