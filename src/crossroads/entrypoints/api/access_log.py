@@ -49,8 +49,13 @@ class AccessLog:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = message.setdefault("headers", [])
-                if not any(name.lower() == b"x-request-id" for name, _ in headers):
-                    message["headers"] = [*headers, (b"x-request-id", request_id.encode())]
+                names = {name.lower() for name, _ in headers}
+                added = [] if b"x-request-id" in names else [(b"x-request-id", request_id.encode())]
+                refused = state.get("refused")  # a refusal a page rendered in its form
+                if refused and b"x-road-error" not in names:
+                    added.append((b"x-road-error", refused.encode()))
+                if added:
+                    message["headers"] = [*headers, *added]
             await send(message)
 
         try:

@@ -17,6 +17,7 @@ from ...services.rights_facts import BENEFIT_FLAGS
 from .citizen_data import identifier_of
 from .csrf import checked_form, csrf_token
 from .dependencies import SettingsDep, hub_of
+from .errors import audit_refusal
 from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .pages import page
@@ -66,6 +67,7 @@ async def simulate(request: Request, settings: SettingsDep):
     except Refusal as refusal:
         if refusal.code != "malformed_request":
             raise
+        await audit_refusal(request, refusal)
         return _page(request, typed, None, refusal.field or "form", 400)
     return _page(request, typed, result, None)
 

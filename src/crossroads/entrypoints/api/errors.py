@@ -129,6 +129,9 @@ _NOT_RECORDED = frozenset({"not_ready", "simulations_busy"})
 async def audit_refusal(request: Request, refusal: Refusal, hub: Hub | None = None) -> None:
     """Record the refusal in the audit log unless its use case did (or it is not recorded at
     all). `hub`: the running hub, for apps mounted inside it (whose `request.app` is their own)."""
+    # The answer names the refusal (X-Road-Error, entrypoints/api/access_log.py) even where a page
+    # renders it inside a form rather than as an error.
+    request.state.refused = refusal.code
     if refusal.audited:
         return
     hub = hub or hub_of(request)
