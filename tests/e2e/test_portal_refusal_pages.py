@@ -188,3 +188,51 @@ async def test_every_citizen_page_shows_the_signed_in_bar_error_pages_too(portal
         assert long.status_code in (400, 413), long.text
         assert "Sign in to see the list" not in long.text
         assert 'action="/citizen/logout"' in long.text and "Signed in." in long.text
+
+
+def published(name: str, title: str, description: str, withheld: int) -> dict:
+    """A table's metadata as `crossroads statistics publish` writes it."""
+    return {
+        "name": name,
+        "title": title,
+        "description": description,
+        "mart": "exchanges",
+        "unit": "exchange",
+        "dimensions": ["month", "outcome"],
+        "aggregate": "count",
+        "measure": None,
+        "rows": 2,
+        "protection": {"threshold": 5, "suppressed_cells": withheld},
+        "threshold": 5,
+        "generated_at": "2026-12-02T13:14:00Z",
+        "files": {kind: f"{name}.{kind}" for kind in ("csv", "parquet", "json")},
+    }
+
+
+async def test_the_statistics_page_speaks_the_readers_language_but_keeps_the_operators_words(
+    portal_demo,
+):
+    columns = {
+        "month": ["2026-11", "2026-11"],
+        "outcome": ["ok", "subject_not_in_directory"],
+        "value": [12, 7],
+        "suppressed": [False, False],
+    }
+    shipped = published(
+        "exchanges_by_month",
+        "Exchanges through the hub by month and outcome",
+        "Calls of a service by a member institution's application.",
+        1,
+    )
+    await portal_demo.hub.open_data.write("exchanges_by_month", columns, shipped)
+    own = published("our_own", "Our own count", "As the operator wrote it.", 3)
+    await portal_demo.hub.open_data.write("our_own", columns, own)
+    async with browser(portal_demo) as client:
+        french = (await client.get("/statistics/?lang=fr")).text
+        assert "Échanges par le hub par mois et résultat" in french
+        assert "Our own count" in french and "As the operator wrote it." in french
+        assert "La personne ne figure pas dans le répertoire" in french  # the outcome's code
+        assert "2 déc. 2026" in french and "2026-12-02T13:14:00Z" not in french
+        english = (await client.get("/statistics/?lang=en")).text
+        assert "1 cell withheld in this table" in english
+        assert "3 cells withheld in this table" in english
