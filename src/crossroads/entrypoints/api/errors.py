@@ -101,7 +101,9 @@ def portal_error_page(request: Request, refusal: Refusal) -> Response:
         error_title=ERROR_TITLES.get(refusal.code, REFUSED),
         error_code=refusal.code,
         request_id=request_id(request),
-        sign_in_url=SIGN_IN_AGAIN.get(request.url.path) if refusal.code == "sign_in_expired" else None,
+        sign_in_url=SIGN_IN_AGAIN.get(request.url.path)
+        if refusal.code == "sign_in_expired"
+        else None,
     )
     page.headers["X-Request-Id"] = request_id(request)
     page.headers["X-Road-Error"] = refusal.code

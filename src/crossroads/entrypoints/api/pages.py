@@ -108,7 +108,9 @@ def _signed_in_anywhere(request: Request) -> bool:
     if "session" not in request.scope:
         return False
     held = request.session
-    return any(isinstance(held.get(k), (str, dict)) for k in ("citizen", "operator", "professional"))
+    return any(
+        isinstance(held.get(k), (str, dict)) for k in ("citizen", "operator", "professional")
+    )
 
 
 def navigation(request: Request) -> list[dict]:

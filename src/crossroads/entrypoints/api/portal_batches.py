@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from fastapi import Path, Request
 from fastapi.responses import JSONResponse, RedirectResponse
-
 from starlette.responses import Response
 
 from ...domain.errors import Refusal
+from ...domain.professionals import Professional
 from ...services.declaration_batches import KINDS
+from ...services.declaration_queries import DeclarationQueries
 from .csrf import check
 from .dependencies import DeclarationBatchesDep, DeclarationQueriesDep, SettingsDep
 from .errors import audit_refusal
@@ -35,7 +36,13 @@ async def uploads(request: Request, queries: DeclarationQueriesDep):
     return await _uploads_page(request, declarant(request), queries)
 
 
-async def _uploads_page(request: Request, who, queries, status: int = 200, error=None):
+async def _uploads_page(
+    request: Request,
+    who: Professional,
+    queries: DeclarationQueries,
+    status: int = 200,
+    error: dict | None = None,
+) -> Response:
     """The upload forms and the files sent; after a form sent without its file, `error` (the
     form's kind, the code and the English detail) beside that form's field."""
     response = page(
@@ -68,7 +75,10 @@ async def upload(
             raise
         await audit_refusal(request, refusal)
         return await _uploads_page(
-            request, who, queries, status=refusal.status,
+            request,
+            who,
+            queries,
+            status=refusal.status,
             error={"kind": kind, "code": refusal.code, "detail": refusal.message},
         )
     check(request, sent.fields.get("csrf"), settings.issuer)
