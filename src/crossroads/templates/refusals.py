@@ -1,8 +1,8 @@
 """Each refusal code as the portal's reader is told it: one sentence per code of the error
 catalogue (domain/errors.py), marked for the catalogues, so that a page in French says in French
-what was refused. The refusal's own message (English, with the values concerned) stays beside it
-for those who need the detail; tests/test_refusal_sentences.py fails when a code has no sentence
-here or a sentence no translation.
+what was refused. The refusal's own message (English, with the values concerned) stays beside
+it for those who need the detail; tests/unit/test_refusal_sentences.py fails when a code has no
+sentence here or a sentence no translation.
 """
 
 from __future__ import annotations
