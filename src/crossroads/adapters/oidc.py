@@ -89,9 +89,8 @@ class OidcSignIn:
                 "the one this browser started with); sign in again.",
             ) from None
         except OAuthError as exc:
-            raise Refusal(
-                "unauthenticated", f"the sign-in did not complete: {exc.description or exc.error}."
-            ) from None
+            said = (exc.description or exc.error or "refused").rstrip(".")
+            raise Refusal("unauthenticated", f"the sign-in did not complete: {said}.") from None
         except HTTPError as exc:
             raise Refusal(
                 "not_ready", f"the identity provider {self.issuer} cannot be reached: {exc}."
