@@ -96,7 +96,10 @@ async def test_a_refusal_page_says_what_its_code_means_in_the_readers_language(p
             refused = await client.get(f"/portal/institution/persons?lang={lang}")
             assert refused.status_code == 403 and said in refused.text, refused.text
             # The English detail stays beside it, marked as English.
-            assert '<span lang="en">this page is not for the organisation' in refused.text
+            assert (
+                '<span lang="en" class="muted">this page is not for the organisation'
+                in refused.text
+            )
         missing = await client.get("/portal/employer/declarations/192?lang=de")
         assert missing.status_code == 404 and "Es wurde nichts gefunden." in missing.text
 
