@@ -184,13 +184,24 @@ async def test_every_citizen_page_shows_the_signed_in_bar_error_pages_too(portal
             assert 'href="/portal/signin"' not in page.text, address  # no "Sign in" in the nav
         token = csrf_of((await client.get("/citizen/data?lang=en")).text)
         long = await client.post(
-            "/citizen/report?lang=en",
+            "/citizen/report?lang=fr",
             data={"csrf": token, "service": "person.address", "message": "x" * 2001},
             headers=SAME_ORIGIN,
         )
+        # The form again, the message as typed, the error beside it in the reader's language.
         assert long.status_code in (400, 413), long.text
-        assert "Sign in to see the list" not in long.text
-        assert 'action="/citizen/logout"' in long.text and "Signed in." in long.text
+        assert 'id="report-person.address-error"' in long.text and "x" * 2001 in long.text
+        assert "Une valeur envoyée" in long.text or "trop volumineux" in long.text
+        assert 'action="/citizen/logout"' in long.text
+        # A refusal shown as the error page says who is signed in too.
+        elsewhere = await client.post(
+            "/citizen/report?lang=en",
+            data={"csrf": token, "service": "employment.periods", "message": "not mine"},
+            headers=SAME_ORIGIN,
+        )
+        assert elsewhere.status_code == 404, elsewhere.text
+        assert "Sign in to see the list" not in elsewhere.text
+        assert 'action="/citizen/logout"' in elsewhere.text and "Signed in." in elsewhere.text
 
 
 def published(name: str, title: str, description: str, withheld: int) -> dict:
