@@ -267,8 +267,9 @@ async def test_a_sign_in_the_hub_did_not_start_is_refused(citizen_demo):
         transport=httpx.ASGITransport(app=demo.app), base_url="http://hub.test"
     ) as other:
         stolen = await other.get(f"{callback.path}?{callback.query}")
-    # A browser page: the message, the stable code, and a way to sign in again.
-    assert stolen.status_code == 401 and stolen.headers["X-Road-Error"] == "unauthenticated"
+    # A browser page: the message, the stable code, and a way to sign in again. This browser
+    # started no sign-in: to it, the answer is one that expired.
+    assert stolen.status_code == 401 and stolen.headers["X-Road-Error"] == "sign_in_expired"
     assert (
         stolen.headers["content-type"].startswith("text/html")
         and 'id="error"' in stolen.text

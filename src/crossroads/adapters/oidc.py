@@ -14,7 +14,7 @@ import warnings
 from typing import Any
 
 from authlib.deprecate import AuthlibDeprecationWarning
-from authlib.integrations.base_client import OAuthError
+from authlib.integrations.base_client import MismatchingStateError, OAuthError
 
 with warnings.catch_warnings():
     # Authlib 1.9 warns when it talks HTTP through httpx rather than its httpx2 fork; httpx is
@@ -70,8 +70,9 @@ class OidcSignIn:
     async def identify(self, request: Request) -> str:
         """The identifier claim of the person coming back from the identity provider.
 
-        Refuses with `unauthenticated` when the answer is not one this hub asked for (unknown or
-        replayed state, an error from the provider, an ID token that fails its checks)."""
+        Refuses with `sign_in_expired` when the answer belongs to no sign-in under way in this
+        browser (expired, or already used), and with `unauthenticated` when it is not one this hub
+        asked for (an error from the provider, an ID token that fails its checks)."""
         return (await self.claims(request))[1]
 
     async def claims(self, request: Request) -> tuple[dict[str, Any], str]:
@@ -79,10 +80,17 @@ class OidcSignIn:
         `identify` says)."""
         try:
             token = await self._client.authorize_access_token(request)
-        except OAuthError as exc:
+        except MismatchingStateError:
+            # The state this browser keeps is gone (used by an earlier visit of the same address)
+            # or another sign-in's: nothing to complete, but nothing wrong either.
             raise Refusal(
-                "unauthenticated", f"the sign-in did not complete: {exc.description or exc.error}."
+                "sign_in_expired",
+                "the sign-in expired or was already used (the state in the address is not "
+                "the one this browser started with); sign in again.",
             ) from None
+        except OAuthError as exc:
+            said = (exc.description or exc.error or "refused").rstrip(".")
+            raise Refusal("unauthenticated", f"the sign-in did not complete: {said}.") from None
         except HTTPError as exc:
             raise Refusal(
                 "not_ready", f"the identity provider {self.issuer} cannot be reached: {exc}."

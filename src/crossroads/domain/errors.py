@@ -26,6 +26,12 @@ _CODES = [
         "application disabled since it was issued.",
     ),
     ErrorCode(
+        "sign_in_expired",
+        401,
+        "A browser came back from the identity provider with an answer to no sign-in under way "
+        "in it: the sign-in expired, or was already used (its address reloaded). Sign in again.",
+    ),
+    ErrorCode(
         "forbidden",
         403,
         "The credential is valid but does not allow this operation (e.g. the admin API without "

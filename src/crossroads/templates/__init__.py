@@ -3,8 +3,9 @@ Jinja2 and one environment per language of the portal.
 
 Autoescaping is on for every template: names and purposes come from the registry and the log.
 Each environment has its language's gettext catalogue installed (`_()` in a template, new-style:
-`_("%(n)s entries", n=size)` formats and escapes) and the filters `day`, `moment` and `number`
-that write dates, times and numbers as that language does.
+`_("%(n)s entries", n=size)` formats and escapes), the filters `day`, `moment` and `number`
+that write dates, times and numbers as that language does, and `refusal`, which tells what a
+refusal code means in that language (refusals.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
 from .i18n import LOCALES, day, moment, number, translations
+from .refusals import sentence
 
 # Pages never load anything from elsewhere, and never run in a frame.
 _HEADERS = {
@@ -74,6 +76,7 @@ def environment(locale: str) -> Environment:
     env.filters["day"] = partial(day, locale=locale)
     env.filters["moment"] = partial(moment, locale=locale)
     env.filters["number"] = partial(number, locale=locale)
+    env.filters["refusal"] = lambda code: catalogue.gettext(sentence(code))
     env.globals["locale"] = locale
     return env
 

@@ -107,13 +107,17 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 
 GLOSSARY = Glossary(
     {
-        "SR001-003": ("B", {"nl": "Ongeldig", "fr": "Invalide", "en": "Invalid INSS"}),
+        "SR001-003": (
+            "B",
+            {"nl": "Ongeldig", "fr": "Invalide", "en": "Invalid INSS", "de": "Ungültig"},
+        ),
         "SR002-235": (
             "B",
             {
                 "nl": "Niet opgenomen in het repertorium",
                 "fr": "Non repris dans le répertoire",
                 "en": "Employer not in the register",
+                "de": "Nicht im Verzeichnis aufgeführt",
             },
         ),
         "SR003-354": (
@@ -122,6 +126,7 @@ GLOSSARY = Glossary(
                 "nl": "Geen Dimonaperiode bij deze werkgever op die datum",
                 "fr": "Pas de période Dimona chez cet employeur à cette date",
                 "en": "No DIMONA period with this employer on that date",
+                "de": "Kein DIMONA-Zeitraum bei diesem Arbeitgeber an diesem Datum",
             },
         ),
         "SR004-014": (
@@ -130,6 +135,7 @@ GLOSSARY = Glossary(
                 "nl": "Datum voorafgaand aan de laatste gewerkte dag",
                 "fr": "Date antérieure au dernier jour de travail",
                 "en": "Date before the last day worked",
+                "de": "Datum vor dem letzten Arbeitstag",
             },
         ),
         "SR005-008": (
@@ -138,6 +144,7 @@ GLOSSARY = Glossary(
                 "nl": "Dag buiten de aangegeven maand",
                 "fr": "Jour en dehors du mois déclaré",
                 "en": "Day outside the month declared",
+                "de": "Tag außerhalb des erklärten Monats",
             },
         ),
     }

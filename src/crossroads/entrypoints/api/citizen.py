@@ -124,7 +124,6 @@ async def page(
         "signed_in": False,
         "dev_idp": development,
         "login_url": "/citizen/login",
-        "logout_url": "/citizen/logout",
     }
     _configured(signin)  # refuses when citizen sign-in is not configured
     if not isinstance(request.session.get("citizen"), str):
@@ -159,7 +158,6 @@ async def page(
         **{
             **context,
             "signed_in": True,
-            "csrf": csrf_token(request),
             "consultations": rows,
             "head": head,
             "cosignatures": history.cosignatures,

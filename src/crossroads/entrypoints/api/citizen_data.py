@@ -9,6 +9,7 @@ in the audit log under the person's keyed hash, and so in their list of who cons
 from __future__ import annotations
 
 from fastapi import Request
+from starlette.responses import HTMLResponse
 
 from ...bootstrap import Hub
 from ...domain.errors import Refusal
@@ -78,14 +79,25 @@ def _section(answer: SourceAnswer) -> dict:
 
 @router.get("/citizen/data")
 async def my_data(request: Request):
+    return await data_page(request)
+
+
+async def data_page(
+    request: Request, status: int = 200, report_error: dict | None = None
+) -> HTMLResponse:
+    """The person's data page; after a report the form refused, `report_error` (the section's
+    service, the message as typed, the refusal's code and English detail) beside that form's
+    field, answered with the refusal's status."""
     identifier = identifier_of(request)
     hub = hub_of(request)
     answers = await hub.personal_data.of(identifier)
     reports = await hub.data_reports.of_person(identifier)
     names = {a.service: a.service_name for a in answers}
-    return page(
+    response = page(
         request,
         "citizen_data.html",
+        status,
+        report_error=report_error,
         configured=hub.personal_data.institution is not None,
         sections=[_section(a) for a in answers],
         relations=RELATIONS,
@@ -107,6 +119,9 @@ async def my_data(request: Request):
         rights=await _named(hub, await rights_of(hub, identifier)),
         **explained(),
     )
+    if report_error:
+        response.headers["X-Road-Error"] = report_error["code"]
+    return response
 
 
 async def _named(hub: Hub, decisions: list[dict] | None) -> list[dict] | None:

@@ -9,11 +9,12 @@ from pydantic import Field
 
 from ...domain.callers import Caller
 from ...domain.data_reports import MAX_MESSAGE, DataReport
+from ...domain.errors import Refusal
 from .answer_models import DataReports
-from .citizen_data import identifier_of
+from .citizen_data import data_page, identifier_of
 from .csrf import checked_form
 from .dependencies import SettingsDep, hub_of
-from .errors import openapi_errors
+from .errors import audit_refusal, openapi_errors
 from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .openapi_models import answers
@@ -31,13 +32,27 @@ class CloseIn(Strict):
 
 
 @router.post("/citizen/report", include_in_schema=False)
-async def report(request: Request, settings: SettingsDep) -> RedirectResponse:
-    """The personal page's form: which service's data is wrong, and what is wrong with it."""
+async def report(request: Request, settings: SettingsDep) -> Response:
+    """The personal page's form: which service's data is wrong, and what is wrong with it. A
+    message refused (empty, too long, a character not allowed) brings the page back with the
+    message as typed and the error beside it, audited as any refusal."""
     identifier = identifier_of(request)
     form = await checked_form(request, settings.issuer)
-    await hub_of(request).data_reports.report(
-        identifier, form.get("service", ""), form.get("message")
-    )
+    try:
+        await hub_of(request).data_reports.report(
+            identifier, form.get("service", ""), form.get("message")
+        )
+    except Refusal as refusal:
+        if refusal.field != "message":
+            raise
+        await audit_refusal(request, refusal)
+        error = {
+            "service": form.get("service", ""),
+            "message": form.get("message", ""),
+            "code": refusal.code,
+            "detail": refusal.message,
+        }
+        return await data_page(request, refusal.status, error)
     return RedirectResponse("/citizen/data?reported=1#reports", status_code=303)
 
 

@@ -26,9 +26,10 @@ from ...services.auth import RevokedCredential
 from ...services.ports import StoreUnavailable
 from ...services.refusals import RefusedRequest
 from ...templates.i18n import N_
+from ...templates.refusals import REFUSED
 from .dependencies import hub_of
 from .metrics import AUDIT_WRITE_FAILURES
-from .pages import OPERATOR_PAGES
+from .pages import OPERATOR_PAGES, signed_in_citizen
 from .pages import page as portal_page
 from .responses import JSONBody
 
@@ -65,15 +66,18 @@ def _is_citizen_page(path: str) -> bool:
     return path == "/citizen" or path.startswith("/citizen/")
 
 
-# A refusal on a page: a sentence in the reader's language above the refusal's own (English) one.
+# A refusal on a page: a title and the code's sentence (templates/refusals.py) in the reader's
+# language, the refusal's own (English) message beside them.
 ERROR_TITLES = {
     "unauthenticated": N_("Signing in did not succeed."),
+    "sign_in_expired": N_("This sign-in has expired."),
     "forbidden": N_("This is not allowed."),
     "not_found": N_("There is nothing at this address."),
     "role_required": N_("Your roles do not open this page."),
 }
-REFUSED = N_("The hub refused this request.")
 OPERATOR_PAGE_PATHS = frozenset(href for href, _ in OPERATOR_PAGES)
+# Where the browser comes back from each identity provider, and where it signs in again.
+SIGN_IN_AGAIN = {"/portal/callback": "/portal/login", "/operator/callback": "/operator/login"}
 # The forms those pages post (operator_actions.py, proposal_pages.py) and the log's verification.
 OPERATOR_FORM_PREFIXES = tuple(f"{href}/" for href in OPERATOR_PAGE_PATHS if href != "/operator/")
 
@@ -83,6 +87,7 @@ def _is_portal_page(path: str) -> bool:
         path == "/portal"
         or path.startswith("/portal/")
         or path in OPERATOR_PAGE_PATHS
+        or path in SIGN_IN_AGAIN
         or path.startswith(OPERATOR_FORM_PREFIXES)
     )
 
@@ -96,6 +101,9 @@ def portal_error_page(request: Request, refusal: Refusal) -> Response:
         error_title=ERROR_TITLES.get(refusal.code, REFUSED),
         error_code=refusal.code,
         request_id=request_id(request),
+        sign_in_url=SIGN_IN_AGAIN.get(request.url.path)
+        if refusal.code == "sign_in_expired"
+        else None,
     )
     page.headers["X-Request-Id"] = request_id(request)
     page.headers["X-Road-Error"] = refusal.code
@@ -108,7 +116,7 @@ def citizen_error_page(request: Request, refusal: Refusal) -> Response:
         request,
         "citizen.html",
         status=refusal.status,
-        signed_in=False,
+        signed_in=signed_in_citizen(request),
         dev_idp=hub.dev_idp is not None,
         login_url="/citizen/login" if hub.citizen_signin is not None else None,
         error=str(refusal),

@@ -24,6 +24,7 @@ from ...templates.i18n import N_
 from .activity_charts import activity_charts
 from .csrf import checked_form, csrf_token
 from .dependencies import hub_of
+from .errors import audit_refusal
 from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .operator_tables import valid_on
@@ -86,28 +87,62 @@ async def persons(request: Request) -> HTMLResponse:
 @router.post("/persons")
 async def persons_form(request: Request) -> HTMLResponse:
     """The search, and (for a manager) integrating or ending: each a form with the session's
-    CSRF token; the page answers with the person's entries as they are afterwards."""
+    CSRF token; the page answers with the person's entries as they are afterwards. A value the
+    directory refuses (a national number, a day) comes back as the page, the form as typed and
+    the error beside its field, audited as the API's refusal would be."""
     staff, hub, name = await _staff(request)
     form = await checked_form(request, hub.settings.issuer)
     subject = form.get("subject", "").strip()
     action = form.get("action", "search")
     done = None
-    if action in ("integrate", "end"):
-        if staff.role != MANAGER:
-            raise Refusal("forbidden", "only a manager of the institution integrates or ends.")
-        raw = {
-            "op": action,
-            "subject": subject,
-            "capacity": form.get("capacity", ""),
-            **({"phase": form["phase"]} if action == "integrate" and form.get("phase") else {}),
-            **{k: form[k] for k in ("start", "end") if form.get(k)},
-        }
-        await hub.directory.change(raw, staff.organisation, f"portal:{staff.person[:32]}")
-        done = action
-    elif action != "search":
-        raise Refusal("malformed_request", "the form's action is search, integrate or end.")
-    entries = await hub.directory.held_by(subject, staff.organisation)
+    try:
+        if action in ("integrate", "end"):
+            if staff.role != MANAGER:
+                raise Refusal("forbidden", "only a manager of the institution integrates or ends.")
+            raw = {
+                "op": action,
+                "subject": subject,
+                "capacity": form.get("capacity", ""),
+                **({"phase": form["phase"]} if action == "integrate" and form.get("phase") else {}),
+                **{k: form[k] for k in ("start", "end") if form.get(k)},
+            }
+            await hub.directory.change(raw, staff.organisation, f"portal:{staff.person[:32]}")
+            done = action
+        elif action != "search":
+            raise Refusal("malformed_request", "the form's action is search, integrate or end.")
+        entries = await hub.directory.held_by(subject, staff.organisation)
+    except Refusal as refusal:
+        if refusal.code in NOT_ABOUT_THE_FORM:
+            raise
+        await audit_refusal(request, refusal)
+        error = {"action": action, "field": _field_of(refusal, action), **_said(refusal)}
+        known = error["field"] != "subject"  # else the number itself was refused
+        entries = await hub.directory.held_by(subject, staff.organisation) if known else []
+        return await _persons_page(
+            request, staff, hub, name, subject if known else None, entries, error=error, typed=form
+        )
     return await _persons_page(request, staff, hub, name, subject, entries, done)
+
+
+# Refusals about who asks rather than what was typed: the refusal page.
+NOT_ABOUT_THE_FORM = frozenset({"unauthenticated", "forbidden", "csrf_failed"})
+FORM_FIELDS = {"subject", "capacity", "phase", "start", "end"}
+
+
+def _field_of(refusal: Refusal, action: str) -> str:
+    """The form field a refusal is about ("" for the form as a whole)."""
+    field = (refusal.field or "").split(".")[0]
+    if field in FORM_FIELDS:
+        return field
+    if refusal.code == "invalid_identifier":
+        return "subject"
+    if refusal.code == "invalid_period":
+        return "start" if action == "integrate" else "end"
+    return ""
+
+
+def _said(refusal: Refusal) -> dict:
+    return {"code": refusal.code, "detail": refusal.message, "status": refusal.status}
 
 
 async def _persons_page(
@@ -118,9 +153,14 @@ async def _persons_page(
     subject: str | None,
     entries: list[Integration],
     done: str | None = None,
+    *,
+    error: dict | None = None,
+    typed: dict | None = None,
 ) -> HTMLResponse:
+    """The persons page; after a refused form, `error` (its action, field, code and English
+    detail) and the values `typed`, answered with the refusal's status."""
     rights = await hub.registry_queries.integration_rights(staff.organisation)
-    return page(
+    response = page(
         request,
         "portal/institution/persons.html",
         **_context(request, staff, hub),
@@ -130,7 +170,13 @@ async def _persons_page(
         capacities=sorted({r.capacity for r in rights}),
         done=done,
         today=hub.clock.today(),
+        error=error,
+        typed=typed or {},
+        status=error["status"] if error else 200,
     )
+    if error:
+        response.headers["X-Road-Error"] = error["code"]
+    return response
 
 
 @router.get("/subscriptions")

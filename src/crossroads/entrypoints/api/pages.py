@@ -35,6 +35,7 @@ NAVIGATION = (
     ("/operator/", N_("Operator")),
     ("/portal/signin", N_("Sign in")),
 )
+SIGN_IN = "/portal/signin"
 
 # The operator's pages (operator_pages.py), each under the operators' session: (address, label).
 OPERATOR_PAGES = (
@@ -96,8 +97,26 @@ def switch(request: Request, current: str) -> list[dict]:
     ]
 
 
+def signed_in_citizen(request: Request) -> bool:
+    """Whether a citizen is signed in on this browser (the citizen's session exists on the
+    citizen's pages only)."""
+    return "session" in request.scope and isinstance(request.session.get("citizen"), str)
+
+
+def _signed_in_anywhere(request: Request) -> bool:
+    # The session of the page's own audience: whoever holds it is signed in, whichever cookie.
+    if "session" not in request.scope:
+        return False
+    held = request.session
+    return any(
+        isinstance(held.get(k), (str, dict)) for k in ("citizen", "operator", "professional")
+    )
+
+
 def navigation(request: Request) -> list[dict]:
+    """The portal's navigation; "Sign in" is left out for someone signed in on this page."""
     path = request.url.path
+    signed = _signed_in_anywhere(request)
     return [
         {
             "href": href,
@@ -105,12 +124,15 @@ def navigation(request: Request) -> list[dict]:
             "current": path == href or (href != "/portal/" and path.startswith(href + "/")),
         }
         for href, label in NAVIGATION
+        if not (signed and href == SIGN_IN)
     ]
 
 
 def page(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
-    """A portal page in the caller's language, with the switch and the navigation."""
+    """A portal page in the caller's language, with the switch, the navigation and, for whoever
+    is signed in (a professional, or a citizen on the citizen's pages), the sign-out bar."""
     visitor = signed_in(request)
+    citizen = signed_in_citizen(request)
     return localised(
         request,
         template,
@@ -120,6 +142,7 @@ def page(request: Request, template: str, status: int = 200, **context) -> HTMLR
         visitor_csrf=csrf_token(request) if visitor else None,
         visitor_kinds=VISITOR_KINDS,
         visitor_home=visitor_home(visitor.kind) if visitor else None,
+        citizen_csrf=csrf_token(request) if citizen else None,
         **context,
     )
 

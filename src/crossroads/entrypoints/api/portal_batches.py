@@ -7,11 +7,16 @@ the file waits or is processed: no JavaScript) and shows its acknowledgement onc
 from __future__ import annotations
 
 from fastapi import Path, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.responses import Response
 
+from ...domain.errors import Refusal
+from ...domain.professionals import Professional
 from ...services.declaration_batches import KINDS
+from ...services.declaration_queries import DeclarationQueries
 from .csrf import check
 from .dependencies import DeclarationBatchesDep, DeclarationQueriesDep, SettingsDep
+from .errors import audit_refusal
 from .form_upload import read_upload
 from .hub_router import HubRouter
 from .json_input import JSONRoute
@@ -28,26 +33,74 @@ REFRESH_SECONDS = 2
 
 @router.get("")
 async def uploads(request: Request, queries: DeclarationQueriesDep):
-    who = declarant(request)
-    return page(
+    return await _uploads_page(request, declarant(request), queries)
+
+
+async def _uploads_page(
+    request: Request,
+    who: Professional,
+    queries: DeclarationQueries,
+    status: int = 200,
+    error: dict | None = None,
+) -> Response:
+    """The upload forms and the files sent; after a form sent without its file, `error` (the
+    form's kind, the code and the English detail) beside that form's field."""
+    response = page(
         request,
         "portal/batches.html",
+        status,
         kinds=KINDS,
         batches=await queries.batches_of(who.organisation),
         statuses=STATUSES,
+        error=error,
     )
+    if error:
+        response.headers["X-Road-Error"] = error["code"]
+    return response
 
 
 @router.post("/{kind}")
 async def upload(
-    request: Request, kind: str, batches: DeclarationBatchesDep, settings: SettingsDep
-) -> RedirectResponse:
+    request: Request,
+    kind: str,
+    batches: DeclarationBatchesDep,
+    queries: DeclarationQueriesDep,
+    settings: SettingsDep,
+) -> Response:
     who = declarant(request)
-    sent = await read_upload(request, "file")
+    try:
+        sent = await read_upload(request, "file")
+    except Refusal as refusal:
+        if refusal.field != "file":  # not a form's mistake (not a form at all)
+            raise
+        await audit_refusal(request, refusal)
+        return await _uploads_page(
+            request,
+            who,
+            queries,
+            status=refusal.status,
+            error={"kind": kind, "code": refusal.code, "detail": refusal.message},
+        )
     check(request, sent.fields.get("csrf"), settings.issuer)
     media = "application/json" if sent.filename.lower().endswith(".json") else "application/xml"
     batch, _ = await batches.upload(who.caller, kind, sent.file, media, language(request)[0])
     return RedirectResponse(f"{PREFIX}{batch.id}", status_code=303)
+
+
+@router.get("/{batch_id}/acknowledgement")
+async def acknowledgement(
+    request: Request,
+    batches: DeclarationBatchesDep,
+    batch_id: int = Path(ge=1, le=MAX_INTEGER),
+) -> JSONResponse:
+    """The acknowledgement as the API gives it (`GET /v1/declarations/batches/{id}/
+    acknowledgement`), for the signed-in declarant whose file it is: the page's link, since the
+    API asks for an application's token a browser does not have."""
+    who = declarant(request)
+    batch, _ = await batches.status(who.caller, batch_id)
+    if batch.acknowledgement is None:
+        return JSONResponse({"batchId": batch.id, "result": batch.status}, status_code=202)
+    return JSONResponse(batch.acknowledgement)
 
 
 @router.get("/{batch_id}")
@@ -67,6 +120,8 @@ async def progress(
         waiting=waiting,
         declarations=[declaration_view(d, locale) for d in declared],
         acknowledgement=batch.acknowledgement,
+        # Why a whole file was refused (not XML, not a form...): the acknowledgement's error.
+        refusal=(batch.acknowledgement or {}).get("error"),
         statuses=STATUSES,
         severities=SEVERITIES,
         not_blocking=NOT_BLOCKING,

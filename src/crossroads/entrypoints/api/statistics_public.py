@@ -7,6 +7,7 @@ processes serves them.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import Request
@@ -14,6 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from ...domain.errors import Refusal
 from ...domain.statistics.charts import bar_chart
+from ...templates.i18n import N_
 from .answer_models import PublishedTables
 from .dependencies import hub_of
 from .errors import openapi_errors
@@ -21,6 +23,40 @@ from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .openapi_models import answers
 from .pages import page as portal_page
+
+# The shipped tables' titles and descriptions (domain/statistics/published.py DEFAULT_TABLES),
+# marked here for the catalogues: a shipped table is shown in the reader's language, an
+# operator's own as the operator wrote it.
+SHIPPED = {
+    "employment_by_quarter": (
+        N_("Jobs by quarter and joint committee"),
+        N_("Jobs (a worker with one employer in a quarter) declared in the DmfA."),
+    ),
+    "wages_by_quarter": (
+        N_("Mean gross quarterly wage by quarter (euro cents)"),
+        N_("The mean gross wage of a job in the quarter, from the DmfA."),
+    ),
+    "exchanges_by_month": (
+        N_("Exchanges through the hub by month and outcome"),
+        N_("Calls of a service by a member institution's application."),
+    ),
+}
+# A dimension whose values are the hub's refusal codes: each cell says it in the reader's words.
+CODED = frozenset({"outcome"})
+
+
+def _shipped(metadata: dict) -> bool:
+    """Whether a table is one the hub ships, unchanged (its texts then have translations)."""
+    texts = SHIPPED.get(metadata["name"])
+    return texts is not None and texts == (metadata["title"], metadata.get("description", ""))
+
+
+def _generated_ms(metadata: dict) -> int | None:
+    try:
+        return int(datetime.fromisoformat(str(metadata.get("generated_at"))).timestamp() * 1000)
+    except ValueError:
+        return None
+
 
 router = HubRouter(route_class=JSONRoute, prefix="/statistics", tags=["published statistics"])
 OPEN_DATA = "/statistics/open-data"
@@ -44,6 +80,9 @@ async def page(request: Request) -> HTMLResponse:
         tables.append(
             {
                 "meta": metadata,
+                "shipped": _shipped(metadata),
+                "generated_ms": _generated_ms(metadata),
+                "coded": [i for i, d in enumerate(dimensions) if d in CODED],
                 "chart": bar_chart(
                     [(" · ".join(c), v) for c, v in zip(cells, values, strict=True)]
                 ),
