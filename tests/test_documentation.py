@@ -60,6 +60,50 @@ def test_every_setting_is_in_docs_configuration_md():
         assert field.description, f"setting {name} describes nothing"
 
 
+# Variables named in prose that are deliberately no setting: placeholders, a stream's default
+# name, and the misspellings the docs show the hub reporting.
+NOT_VARIABLES = {
+    "CROSSROADS_X",
+    "CROSSROADS_X_FILE",
+    "CROSSROADS_DELIVERIES",
+    "CROSSROADS_SESION_SECRET",
+    "CROSSROADS_TOKEN_TL_SECONDS",
+}
+
+
+def known_variables() -> set[str]:
+    """Every `CROSSROADS_*` variable something reads: the settings, their `_FILE` forms, the
+    client commands' own."""
+    from crossroads import config_sources
+
+    names = {config_sources.variable(name) for name in Settings.model_fields}
+    names |= {
+        config_sources.variable(name) + config_sources.FILE_SUFFIX
+        for name in config_sources.file_settings(Settings)
+    }
+    return names | set(config_sources.CLIENT_VARIABLES)
+
+
+def test_every_variable_the_docs_name_is_read_by_something():
+    from crossroads import config_sources
+
+    known = known_variables()
+    assert not NOT_VARIABLES & known, "an exception above names a real variable"
+    wrong = []
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        for found in re.findall(r"CROSSROADS_[A-Z0-9_]+", path.read_text()):
+            if found.endswith("_"):  # CROSSROADS_CITIZEN_OIDC_…: a family of variables
+                if not found.startswith(config_sources.NOT_SETTINGS) and not any(
+                    k.startswith(found) for k in known
+                ):
+                    wrong.append(f"{path.name}: {found}…")
+            elif found not in known | NOT_VARIABLES and not found.startswith(
+                config_sources.NOT_SETTINGS
+            ):
+                wrong.append(f"{path.name}: {found}")
+    assert not wrong, f"variables no setting has (config.py): {wrong}"
+
+
 def test_readme_opens_with_the_two_commands_ci_runs():
     readme = (ROOT / "README.md").read_text()
     commands = re.findall(r"```sh\n(.+?)\n```", readme)
