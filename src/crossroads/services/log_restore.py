@@ -1,5 +1,10 @@
-"""After a restore from a backup: compare the log with what its witnesses countersigned, recover
-lost entries from the audit archive, and declare what cannot be recovered.
+"""After a restore from a backup: compare the log with what its witnesses countersigned and with
+its own audit archive, recover lost entries from the archive, and declare what cannot be
+recovered.
+
+The archive's newest segment ends with a head the hub signed: it is compared with the log as a
+witness's latest countersigned head is (`archive_head`), so that a hub with no witness (a small
+hub, the demo) still finds the entries a restore lost and appends them again identically.
 
 `crossroads audit restore-check` and `crossroads audit restore-recover` run these with the hub
 stopped (docs/operations.md, "Backup and restore"): an entry appended by a running hub before
@@ -69,6 +74,19 @@ class LogRestore:
             return WitnessState(witness, size, "behind")
         same = ours == base64.b64decode(latest["root_hash"])
         return WitnessState(witness, size, "in_step" if same else "diverged")
+
+    def archive_head(self, segment_files: list[Path]) -> dict[str, Any] | None:
+        """The end head of the newest of `segment_files` (verified with the hub's keys, as
+        `recover` verifies each), None when there is none. Raises RuntimeError when it does
+        not verify."""
+        if not segment_files:
+            return None
+        newest = sorted(segment_files)[-1]
+        try:
+            with gzip.open(newest, "rb") as lines:
+                return verify_segment(lines, self._jwks())["end_head"]
+        except (ProofError, OSError) as exc:
+            raise RuntimeError(f"{newest}: NOT verified: {exc}") from None
 
     async def recover(self, segment_files: list[Path], up_to: int) -> int:
         """Append again, identically, the entries from the log's size up to `up_to` that the

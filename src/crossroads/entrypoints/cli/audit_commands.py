@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ...domain.errors import Refusal
 from .output import err, fail, out
-from .stores import require_store, settings
+from .stores import require_store, settings, with_data_dir
 
 audit_app = typer.Typer(
     help="The audit log: its Merkle tree and signed tree heads.", no_args_is_help=True
@@ -43,6 +43,7 @@ def _on_hub(current, use):
 
 
 @audit_app.command("verify")
+@with_data_dir
 def audit_verify(
     sequence: bool = typer.Option(
         True, help="First give pending entries their leaf index and sign a head."
@@ -93,6 +94,7 @@ def audit_verify(
 
 
 @audit_app.command("export")
+@with_data_dir
 def audit_export(
     to: Path | None = typer.Option(
         None, help="Folder for the segment files (default: the audit_archive_dir setting)."
@@ -118,6 +120,7 @@ def audit_export(
 
 
 @audit_app.command("prune")
+@with_data_dir
 def audit_prune(
     retention_days: int | None = typer.Option(
         None, min=1, help="Default: the audit_retention_days setting."
@@ -151,6 +154,7 @@ def audit_prune(
 
 
 @audit_app.command("check-segment")
+@with_data_dir
 def audit_check_segment(
     files: list[Path] = typer.Argument(..., help="Segment files, in order."),
     jwks: Path | None = typer.Option(

@@ -17,7 +17,7 @@ from ...adapters.federation_folder import FederationFolder
 from ...domain.errors import Refusal
 from ...domain.federation import Offer, PeerPin, check_instance
 from .output import fail, out
-from .stores import settings
+from .stores import settings, with_data_dir
 
 federation_app = typer.Typer(
     help="Federation with peer hubs: this hub's offer, and the peers it pins.",
@@ -30,6 +30,7 @@ def _folder() -> FederationFolder:
 
 
 @federation_app.command("offer")
+@with_data_dir
 def offer(
     member: list[str] = typer.Option([], help="An institution of this hub that may ask across."),
     service: list[str] = typer.Option([], help="A service code this hub offers its peers."),
@@ -44,6 +45,7 @@ def offer(
 
 
 @federation_app.command("pin")
+@with_data_dir
 def pin(
     instance: str = typer.Argument(..., help="The peer's instance identifier."),
     url: str = typer.Option(..., help="The peer hub's address (its CROSSROADS_ISSUER)."),
@@ -78,6 +80,7 @@ def pin(
 
 
 @federation_app.command("show")
+@with_data_dir
 def show() -> None:
     """This hub's offer and the peers it pins."""
     folder = _folder()
@@ -106,6 +109,7 @@ def show() -> None:
 
 
 @federation_app.command("subscribe")
+@with_data_dir
 def subscribe(
     peer: str = typer.Argument(..., help="The pinned peer that publishes the mutation type."),
     member: str = typer.Option(..., help="The member of this hub to subscribe."),

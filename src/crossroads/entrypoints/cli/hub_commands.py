@@ -17,7 +17,7 @@ import typer
 
 from ...config import Settings
 from .output import fail, out
-from .stores import settings
+from .stores import settings, with_data_dir
 
 keys_app = typer.Typer(help="Keys of the hub and of applications.", no_args_is_help=True)
 
@@ -115,6 +115,7 @@ async def _open_once(current: Settings) -> None:
     await store.close()
 
 
+@with_data_dir
 def migrate(
     status: bool = typer.Option(
         False, "--status", help="Only show the schema's version and what is pending."
@@ -153,6 +154,7 @@ def openapi(
 
 
 @keys_app.command("init")
+@with_data_dir
 def keys_init() -> None:
     """Set up a new hub's data folder: its first signing key and its generated secrets."""
     from ...adapters.key_folder import KeyFolder, KeyLifecycleError
@@ -168,6 +170,7 @@ def keys_init() -> None:
 
 
 @keys_app.command("rotate")
+@with_data_dir
 def keys_rotate(
     activate_in: float | None = typer.Option(
         None,
@@ -197,6 +200,7 @@ def keys_rotate(
 
 
 @keys_app.command("activate")
+@with_data_dir
 def keys_activate(
     kid: str | None = typer.Argument(None, help="The next key to activate (default: the oldest)."),
 ) -> None:
@@ -211,6 +215,7 @@ def keys_activate(
 
 
 @keys_app.command("retire")
+@with_data_dir
 def keys_retire(
     kid: str | None = typer.Argument(None, help="The previous key to retire (default: all)."),
 ) -> None:
@@ -226,6 +231,7 @@ def keys_retire(
 
 
 @keys_app.command("list")
+@with_data_dir
 def keys_list() -> None:
     """The hub's keys, oldest first, with their state."""
     import time

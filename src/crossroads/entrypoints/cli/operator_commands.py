@@ -21,7 +21,7 @@ import typer
 from ...domain.errors import Refusal
 from .client_commands import DataDirOption, HubOption, connect
 from .output import fail, out, print_json_text, print_rows
-from .stores import require_store, settings
+from .stores import require_store, settings, with_data_dir
 
 operators_app = typer.Typer(
     help="Operators and service accounts of a hub, on its store.", no_args_is_help=True
@@ -59,6 +59,7 @@ def _on_operators(change):
 
 
 @operators_app.command("put")
+@with_data_dir
 def operators_put(
     operator_id: str = typer.Argument(..., help="person:SUBJECT (the identity provider's sub)."),
     roles: list[str] = RoleOption,
@@ -75,6 +76,7 @@ def operators_put(
 
 
 @operators_app.command("add-service")
+@with_data_dir
 def operators_add_service(
     name: str = typer.Argument(..., help="The service account's name: its id is service:NAME."),
     roles: list[str] = RoleOption,
@@ -102,6 +104,7 @@ def operators_add_service(
 
 
 @operators_app.command("list")
+@with_data_dir
 def operators_list() -> None:
     """List operators and service accounts with their roles."""
 
@@ -154,6 +157,7 @@ def admin_call(
 
 
 @operators_app.command("rotate-admin-token")
+@with_data_dir
 def operators_rotate_admin_token() -> None:
     """Write a new static admin token where the hub reads it (CROSSROADS_ADMIN_TOKEN_FILE, else
     DATA_DIR/secrets.json) and print it; every hub process reading that file takes it within a

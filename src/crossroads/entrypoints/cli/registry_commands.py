@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from ...domain.errors import Refusal
 from .operator_commands import cli_actor
 from .output import err, fail, out, print_rows
-from .stores import require_store, settings
+from .stores import require_store, settings, with_data_dir
 
 registry_app = typer.Typer(
     help="The registry: institutions, applications, capacities, integration rights, "
@@ -43,6 +43,7 @@ HIDDEN_FIELDS = ("request_schema", "response_schema", "jwks")
 
 
 @registry_app.command("list")
+@with_data_dir
 def registry_list(
     kind: str = typer.Argument("institutions", help=f"{', '.join(READERS)}."),
 ) -> None:
@@ -73,6 +74,7 @@ def _cell(value) -> str:
 
 
 @registry_app.command("load")
+@with_data_dir
 def registry_load(
     file: Path = typer.Argument(
         ...,
@@ -117,6 +119,7 @@ def _on_registry(change, create: bool = False, competence: bool = False):
 
 
 @registry_app.command("grant")
+@with_data_dir
 def registry_grant(
     institution: str = typer.Argument(..., help="Enterprise number of the institution."),
     capacity: str = typer.Argument(..., help="Capacity code it may integrate persons in."),
@@ -134,6 +137,7 @@ def registry_grant(
 
 
 @registry_app.command("revoke")
+@with_data_dir
 def registry_revoke(
     institution: str = typer.Argument(...), capacity: str = typer.Argument(...)
 ) -> None:
@@ -144,6 +148,7 @@ def registry_revoke(
 
 
 @registry_app.command("competent")
+@with_data_dir
 def registry_competent(
     right: str = typer.Argument(..., help="Code of a right the rules decide."),
     capacity: str | None = typer.Option(
@@ -181,6 +186,7 @@ def _on_competence(change):
 
 
 @registry_app.command("provider")
+@with_data_dir
 def registry_provider(
     service: str = typer.Argument(..., help="Code of a routed service."),
     institution: str = typer.Argument(
@@ -202,6 +208,7 @@ def registry_provider(
 
 
 @directory_app.command("import")
+@with_data_dir
 def directory_import(
     file: Path = typer.Argument(
         ..., exists=True, dir_okay=False, help="CSV with a header row, or JSON Lines (.jsonl)."

@@ -22,7 +22,7 @@ from ...domain.errors import Refusal
 from .client_commands import DataDirOption, HubOption, KeyOption, connect
 from .hub_client import HubAddress, HubClient
 from .output import fail, out, print_json_text
-from .stores import require_store, settings
+from .stores import require_store, settings, with_data_dir
 
 statistics_app = typer.Typer(
     help="The statistics warehouse: extract, ask for aggregates, publish open data.",
@@ -79,6 +79,7 @@ def ask(
 
 
 @statistics_app.command("extract")
+@with_data_dir
 def extract(hub: str | None = OperatorHubOption) -> None:
     """Extract the stores' new records into the warehouse (pseudonymised, audited), rebuild the
     marts and write them as Parquet beside the published data."""
@@ -94,6 +95,7 @@ def extract(hub: str | None = OperatorHubOption) -> None:
 
 
 @statistics_app.command("publish")
+@with_data_dir
 def publish(hub: str | None = OperatorHubOption) -> None:
     """Publish the operator's tables (CROSSROADS_STATISTICS_TABLES) as open data: CSV, Parquet
     and metadata, served at /statistics/open-data/ and charted at /statistics/."""
