@@ -165,3 +165,66 @@ def test_a_restored_backup_and_the_procedure_satisfy_the_witness_and_audit_verif
     finally:
         witness.send_signal(signal.SIGTERM)
         witness.wait(10)
+
+
+def test_a_hub_with_no_witness_finds_lost_entries_in_its_archive_and_recovers_them(deployment):
+    """No CROSSROADS_WITNESS_URLS (a small hub, the demo): the restored log is compared with the
+    audit archive's newest segment, the loss is said and exits 1, and the same recovery appends
+    the lost entries again. The commands name the hub's folder with --data-dir alone (SQLite:
+    the store in it; PostgreSQL: CROSSROADS_STORE_URL still names the database)."""
+    sqlite = deployment.env["CROSSROADS_STORE_URL"].startswith("sqlite")
+    folder = ["--data-dir", str(deployment.data_dir)]
+    env = {
+        k: v
+        for k, v in deployment.env.items()
+        if k != "CROSSROADS_DATA_DIR" and not (sqlite and k == "CROSSROADS_STORE_URL")
+    }
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*CLI, *args, *folder], env=env, capture_output=True, text=True, timeout=120
+        )
+
+    deployment.start(0)
+    exchanges(deployment, deployment.subjects[:3])
+    if sqlite:
+        backup = deployment.data_dir.parent / "backup"
+        taken = cli("backup", str(backup))
+        assert taken.returncode == 0, taken.stderr
+        # Says what it copied, and that there was no archive to copy yet.
+        assert "keys/, secrets.json" in taken.stdout, taken.stdout
+        assert "no audit archive segment" in taken.stdout and not (backup / "audit-archive").exists()
+    else:
+        backup = deployment.data_dir.parent / "store.dump"
+        url = deployment.env["CROSSROADS_STORE_URL"]
+        dumped = subprocess.run(
+            ["pg_dump", "--format=custom", "--file", str(backup), url], capture_output=True
+        )
+        assert dumped.returncode == 0, dumped.stderr
+    exchanges(deployment, deployment.subjects[3:8])  # after the backup: to be lost
+    deployment.hubs.pop(0).send_signal(signal.SIGTERM)
+    exported = cli("audit", "export")
+    assert exported.returncode == 0, exported.stderr
+    archived = int(exported.stdout.split("–")[1].split()[0].replace(",", "")) + 1
+
+    restore(deployment, backup)
+    checked = cli("audit", "restore-check")
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert "no witness configured" in checked.stderr
+    assert f"signed {archived:,}, behind" in checked.stdout and "entries lost" in checked.stdout
+    recovered = cli("audit", "restore-recover")
+    assert recovered.returncode == 0, recovered.stdout + recovered.stderr
+    assert "entries appended again" in recovered.stdout
+    assert f"the log holds {archived:,} entries" in recovered.stdout
+    checked = cli("audit", "restore-check")
+    assert checked.returncode == 0 and "in_step" in checked.stdout, checked.stdout
+    verified = cli("audit", "verify")
+    assert verified.returncode == 0 and f"{archived:,} entries" in verified.stdout, verified.stdout
+
+
+def test_restore_check_with_neither_witness_nor_archive_warns_that_it_compared_nothing(
+    deployment,
+):
+    checked = run(deployment, "audit", "restore-check")
+    assert checked.returncode == 0, checked.stderr
+    assert "no witness configured" in checked.stderr and "holds no segment" in checked.stderr
