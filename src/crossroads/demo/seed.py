@@ -12,7 +12,7 @@ from ..domain.callers import Caller
 from ..domain.operators import Actor, Operator, Role
 from ..domain.registry import Application, Institution, IntegrationRight, RoutedProvider
 from ..entrypoints.api.declarations_source import MOUNT as SOURCE_MOUNT
-from . import country, employers, own_access, personas, rights
+from . import analyst, country, employers, own_access, personas, rights
 from .estonia import demo_country
 from .people import DemoCountry
 from .rights_extract import POPULATION_FILE
@@ -79,7 +79,10 @@ async def seed(
     for service, key in country.ROUTED_PROVIDERS:
         await registry.put_routed_provider(RoutedProvider(service, land.by_key[key].number))
     for authorization in country.authorizations(land.by_key) + (
-        employers.authorizations() + own_access.authorizations() + rights.authorizations()
+        employers.authorizations()
+        + own_access.authorizations()
+        + rights.authorizations()
+        + analyst.authorizations()
         if extras
         else []
     ):

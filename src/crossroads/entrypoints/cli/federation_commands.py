@@ -16,7 +16,7 @@ import typer
 from ...adapters.federation_folder import FederationFolder
 from ...domain.errors import Refusal
 from ...domain.federation import Offer, PeerPin, check_instance
-from .output import fail, out
+from .output import err, fail, out
 from .stores import settings, with_data_dir
 
 federation_app = typer.Typer(
@@ -82,14 +82,25 @@ def pin(
 @federation_app.command("show")
 @with_data_dir
 def show() -> None:
-    """This hub's offer and the peers it pins."""
+    """This hub's offer and the peers it pins. The instance is CROSSROADS_FEDERATION_INSTANCE,
+    else the one `crossroads demo --second-hub` gave its hub (recorded in the folder's hub.json),
+    else null: the hub is not federated."""
+    from .hub_client import recorded_instance
+
     folder = _folder()
     current = folder.offer()
     peers = folder.peers()
+    instance = settings().federation_instance or recorded_instance(settings().data_dir)
+    if instance is None:
+        err.print(
+            "CROSSROADS_FEDERATION_INSTANCE is unset (and no demo recorded one in "
+            f"{settings().data_dir}): this hub publishes no federation document",
+            highlight=False,
+        )
     out.print_json(
         json.dumps(
             {
-                "instance": settings().federation_instance,
+                "instance": instance,
                 "offer": {
                     "members": sorted(current.members),
                     "services": sorted(current.services),

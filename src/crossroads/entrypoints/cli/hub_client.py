@@ -22,10 +22,24 @@ HUB_RECORD = "hub.json"  # in the demo's data folder: {"url": "http://127.0.0.1:
 DEFAULT_DATA_DIR = Path("var/demo")
 
 
-def record_hub_address(data_dir: Path, url: str) -> None:
-    """Written by `crossroads demo`, read by the client commands given the same --data-dir."""
+def record_hub_address(data_dir: Path, url: str, federation_instance: str | None = None) -> None:
+    """Written by `crossroads demo`, read by the client commands given the same --data-dir;
+    with the instance the demo gave its hub in-process (`--second-hub`), which no setting holds,
+    for `crossroads federation show`."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    (data_dir / HUB_RECORD).write_text(json.dumps({"url": url}) + "\n")
+    record = {
+        "url": url,
+        **({"federation_instance": federation_instance} if federation_instance else {}),
+    }
+    (data_dir / HUB_RECORD).write_text(json.dumps(record) + "\n")
+
+
+def recorded_instance(data_dir: Path) -> str | None:
+    """The federation instance `crossroads demo` recorded in `data_dir`, if any."""
+    try:
+        return json.loads((data_dir / HUB_RECORD).read_text()).get("federation_instance")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 @dataclass(frozen=True)

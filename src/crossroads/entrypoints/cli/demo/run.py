@@ -86,7 +86,7 @@ def run_demo(
     keys = HubKeys.load_or_create(settings.data_dir / "keys")
     jwks_file = data_dir / "hub-jwks.json"
     jwks_file.write_text(json.dumps(keys.jwks()))
-    record_hub_address(data_dir, settings.issuer)
+    record_hub_address(data_dir, settings.issuer, settings.federation_instance)
     try:
         subjects = asyncio.run(_seed(settings, persons, provider_port_base))
         if not land.declarations_and_rights:
