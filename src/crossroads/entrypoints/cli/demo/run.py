@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -40,7 +41,7 @@ from ..hub_client import record_hub_address
 from ..output import err, fail, out
 from .progress import seed_progress
 from .second_hub import SECOND_HUB_OFFSET, SecondHub, federate_and_show
-from .tour import TourPeople, command_prefix, data_dir_option, tour
+from .tour import TourPeople, command_prefix, data_dir_option, seeded, tour
 
 
 def run_demo(
@@ -92,10 +93,18 @@ def run_demo(
         if not land.declarations_and_rights:
             out.print(f"seeded the {land.code} country's hub in {data_dir}", highlight=False)
             return
-        text = tour(settings.issuer, data_dir, TourPeople.of(subjects), command_prefix())
         if seed_only:
+            start = f" --persons {persons} --port {port}" + (
+                f" --provider-port-base {provider_port_base}"
+                if provider_port_base != port + 100
+                else ""
+            )
+            start += data_dir_option(data_dir)
+            start += f" --store-url {shlex.quote(store_url)}" if store_url else ""
+            text = seeded(data_dir, command_prefix(), start, store_url)
             out.print(text, markup=False, highlight=False)
             return
+        text = tour(settings.issuer, data_dir, TourPeople.of(subjects), command_prefix())
         second = None
         if second_hub:
             err.print("seeding and starting the second hub (instance B)…")

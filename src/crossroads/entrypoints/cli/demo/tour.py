@@ -73,6 +73,27 @@ def data_dir_option(data_dir: Path) -> str:
     return "" if data_dir == DEFAULT_DATA_DIR else f" --data-dir {shlex.quote(str(data_dir))}"
 
 
+def store_option(data_dir: Path) -> str:
+    """What the operator's commands (`registry`, `audit`, `backup`…) add to name the demo's
+    folder: always, since their default is the hub's folder (var), not the demo's."""
+    return f" --data-dir {shlex.quote(str(data_dir))}"
+
+
+def seeded(data_dir: Path, prefix: str, start: str, store_url: str | None) -> str:
+    """What `crossroads demo --seed-only` prints: what it did, and how to start the hub on it
+    (`start`: the demo's options again, without --seed-only)."""
+    cli = f"CROSSROADS_STORE_URL={shlex.quote(store_url)} {prefix}" if store_url else prefix
+    where = store_url or str(data_dir / "crossroads.sqlite3")
+    return f"""
+Seeded the demo's store ({where}) and keys ({data_dir}); no hub runs.
+Start the hub and the authentic sources on it (the commands to try are printed then):
+  {prefix} demo{start}
+Or look at what was seeded:
+  {cli} registry list services{store_option(data_dir)}
+  {cli} audit verify{store_option(data_dir)}
+"""
+
+
 def tour(hub: str, data_dir: Path, people: TourPeople, prefix: str) -> str:
     cli = prefix
     where = data_dir_option(data_dir)
@@ -110,7 +131,7 @@ centre reads its mailbox; the employment office and the child benefit fund have 
 
 Rights granted without asking (docs/rights.md): the rights engine scans the population for persons
 who meet a right's conditions but do not receive it, and tells the competent fund alone, which
-confirms or refuses each decision (`{cli} rights confirm ID --client {fund}`):
+confirms or refuses each decision (`{cli} rights confirm ID --client {fund}{where}`):
   {cli} rights scan{where}
   {cli} rights non-take-up --client {fund}{where}
   {cli} rights simulate --income 18000 --adults 1 --children 2{where}
@@ -139,6 +160,9 @@ Signing in for an organisation, as a persona of the development identity provide
 An institution's staff: the persons it holds (look up, integrate, end), its subscriptions and
 mailboxes, its exchanges and refusals in charts, its authorizations and legal bases.
   Open {hub}/portal/institution/ and sign in as the welfare centre's manager or viewer.
+
+The operator's commands work on the demo's folder (docs/operations.md), e.g. the registry:
+  {cli} registry list services{store_option(data_dir)}
 
 The operator: health and throughput in charts, members, applications and keys, services,
 capacities, authorizations, integration rights, mutation types, dead letters, the audit log.
