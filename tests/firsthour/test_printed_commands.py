@@ -10,7 +10,6 @@ import shlex
 import subprocess
 from pathlib import Path
 
-import click
 import typer
 from typer.testing import CliRunner
 
@@ -39,10 +38,11 @@ def printed_commands(text: str, prefix: str = PREFIX) -> list[list[str]]:
     return found
 
 
-def leaf(words: list[str]) -> click.Command:
+def leaf(words: list[str]):
+    """The command `words` run (Typer's own click: a group is what has subcommands)."""
     command = ROOT
     for word in words:
-        if not isinstance(command, click.Group) or word.startswith("-"):
+        if not hasattr(command, "commands") or word.startswith("-"):
             break
         command = command.commands.get(word, command)
     return command
@@ -67,6 +67,7 @@ def test_every_command_of_the_tour_names_the_folder_the_demo_was_started_with():
         assert len(printed_commands(text)) >= 12, text
         assert "rights confirm ID" in text
         assert missing_folder(text, folder) == [], text
+    assert missing_folder("  crossroads rights confirm ID --client C", Path("/x")), "no check"
 
 
 def test_seed_only_says_what_it_did_and_how_to_start_the_hub(tmp_path):
@@ -79,7 +80,8 @@ def test_seed_only_says_what_it_did_and_how_to_start_the_hub(tmp_path):
     assert "demo hub on" not in text and "no hub runs" in text, text
     assert f"{prefix} demo --persons 20 --port 8000 --data-dir {shlex.quote(str(folder))}" in text
     assert missing_folder(text, folder, prefix) == [], text
-    assert missing_folder(seeded(folder, PREFIX, "", None), folder) == []
+    with_store = seeded(folder, PREFIX, f" --data-dir '{folder}'", "postgresql://h/db")
+    assert missing_folder(with_store, folder) == [] and "CROSSROADS_STORE_URL=" in with_store
     # The commands that look at what was seeded work as printed.
     looks = [
         line.strip() for line in text.splitlines() if " registry " in line or " audit " in line
