@@ -34,7 +34,9 @@ def _folder() -> FederationFolder:
 def offer(
     member: list[str] = typer.Option([], help="An institution of this hub that may ask across."),
     service: list[str] = typer.Option([], help="A service code this hub offers its peers."),
-    replace: bool = typer.Option(False, help="Replace the offer instead of adding to it."),
+    replace: bool = typer.Option(
+        False, "--replace", help="Replace the offer instead of adding to it."
+    ),
 ) -> None:
     """Add members and services to this hub's federation offer (published in its document)."""
     folder = _folder()

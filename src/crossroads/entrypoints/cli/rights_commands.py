@@ -43,10 +43,16 @@ def simulate(
     income: float = typer.Option(..., help="The household's gross taxable income, yearly."),
     adults: int = typer.Option(1, help="Adults in the household."),
     children: int = typer.Option(0, help="Children in the household (a child to come too)."),
-    child: bool = typer.Option(False, help="The person is one of the household's children."),
-    integration_income: bool = typer.Option(False, help="Receives the integration income."),
-    income_guarantee: bool = typer.Option(False, help="Receives the elderly's income guarantee."),
-    disability: bool = typer.Option(False, help="Receives a disability allowance."),
+    child: bool = typer.Option(
+        False, "--child", help="The person is one of the household's children."
+    ),
+    integration_income: bool = typer.Option(
+        False, "--integration-income", help="Receives the integration income."
+    ),
+    income_guarantee: bool = typer.Option(
+        False, "--income-guarantee", help="Receives the elderly's income guarantee."
+    ),
+    disability: bool = typer.Option(False, "--disability", help="Receives a disability allowance."),
     hub: str | None = HubOption,
     data_dir: Path = DataDirOption,
 ) -> None:

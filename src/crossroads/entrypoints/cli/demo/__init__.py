@@ -23,7 +23,9 @@ def demo(
     data_dir: Path = typer.Option(
         DEFAULT_DATA_DIR, help="Where the demo keeps its store and keys."
     ),
-    seed_only: bool = typer.Option(False, help="Seed the store, print the tour, and exit."),
+    seed_only: bool = typer.Option(
+        False, "--seed-only", help="Seed the store and keys, say how to start the hub, and exit."
+    ),
     store_url: str | None = typer.Option(
         None, help="Store to seed and serve (default: SQLite in data_dir)."
     ),
@@ -32,6 +34,7 @@ def demo(
     ),
     second_hub: bool = typer.Option(
         False,
+        "--second-hub",
         help="Also start a federated second hub (a neighbouring country's, under the Estonian "
         "scheme, on port + 50) and show one exchange and one mutation across the two "
         "(docs/federation.md).",
@@ -39,8 +42,9 @@ def demo(
 ) -> None:
     """Seed a synthetic country, start its authentic sources and the hub, and show how to ask.
 
-    The ports are checked first; the tour is printed once the hub answers. Ctrl-C (or SIGTERM)
-    stops the hub and the sources' process.
+    The ports are checked first; the tour is printed once the hub answers.
+
+    Ctrl-C (or SIGTERM) stops the hub and the sources' process.
     """
     from .run import run_demo
 
