@@ -96,6 +96,15 @@ def paragraphs(tour: list[str]) -> list[tuple[str, list[str]]]:
     return found
 
 
+def documented_statistics_questions() -> list[str]:
+    """docs/statistics.md's `crossroads statistics ask` examples, run as the README runs the
+    demo (`.venv/bin/crossroads`)."""
+    text = (README.parent / "docs" / "statistics.md").read_text().replace("\\\n", " ")
+    found = re.findall(r"^    (crossroads statistics ask .+)$", text, re.M)
+    assert len(found) >= 2, found
+    return [".venv/bin/" + " ".join(command.split()) for command in found]
+
+
 def run(folder: Path, script: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["bash", "-c", script], cwd=folder, capture_output=True, text=True, timeout=timeout
@@ -165,12 +174,19 @@ def test_the_readme_demo_and_every_command_of_its_tour_work_as_printed(newcomer)
                     )
                 else:
                     assert answer.returncode == 0, (command, answer.stdout, answer.stderr)
+                    if " registry list " in command:  # an operator's command, on the folder
+                        assert answer.stdout.startswith("# services\n"), answer.stdout
+                        continue
                     body = json.loads(answer.stdout)
                     if " rights " in command:  # the rights engine's answers (docs/rights.md)
                         assert {"decisions", "rights", "found"} & set(body), body
                     else:
                         assert "request_id" in body, answer.stdout
-        assert ran >= 9, groups
+        assert ran >= 10, groups
+        for command in documented_statistics_questions():  # the analyst the demo seeds
+            answer = run(newcomer, command)
+            assert answer.returncode == 0, (command, answer.stdout, answer.stderr)
+            assert json.loads(answer.stdout)["project"] == "LABOUR_MARKET_2026", answer.stdout
 
         text = "".join(tour)
         addresses = {
