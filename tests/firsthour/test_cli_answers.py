@@ -161,6 +161,9 @@ READING_COMMANDS = [
     ["audit", "verify"],
     ["audit", "export"],
     ["audit", "prune", "--retention-days", "30"],
+    ["audit", "restore-check"],
+    ["operators", "list"],
+    ["statistics", "extract"],
 ]
 
 
@@ -185,7 +188,7 @@ def test_a_command_that_reads_a_store_says_when_there_is_none_and_creates_nothin
     said = one_line_failure(runner.invoke(app, argv, env=env), 2)
     assert (
         "no store at" in said or "holds no Crossroads store" in said
-    ) and "crossroads migrate" in said
+    ) and "crossroads migrate" in said and "--data-dir DIR" in said
     assert (
         not has_schema(store_url)
         and not (tmp_path / "data").exists()
@@ -197,6 +200,28 @@ def test_a_command_that_reads_a_store_says_when_there_is_none_and_creates_nothin
     assert has_schema(store_url)
     listed = runner.invoke(app, ["registry", "list"], env=env)
     assert listed.exit_code == 0, listed.output
+
+
+def test_data_dir_names_a_hubs_folder_and_the_store_in_it(tmp_path, monkeypatch):
+    """As `crossroads demo --data-dir DIR` lays a folder out: DIR/crossroads.sqlite3 and keys."""
+    monkeypatch.delenv("CROSSROADS_STORE_URL", raising=False)
+    monkeypatch.delenv("CROSSROADS_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "hub"
+    said = one_line_failure(runner.invoke(app, ["registry", "list", "--data-dir", str(folder)]), 2)
+    assert f"no store at {folder / 'crossroads.sqlite3'} (the store of --data-dir" in said
+    assert runner.invoke(app, ["migrate", "--data-dir", str(folder)]).exit_code == 0
+    assert (folder / "crossroads.sqlite3").is_file() and not (tmp_path / "var").exists()
+    listed = runner.invoke(app, ["registry", "list", "--data-dir", str(folder)])
+    assert listed.exit_code == 0, listed.output
+    assert runner.invoke(app, ["keys", "init", "--data-dir", str(folder)]).exit_code == 0
+    assert (folder / "keys").is_dir()
+    shown = runner.invoke(app, ["federation", "show", "--data-dir", str(folder)])
+    assert shown.exit_code == 0 and '"instance": null' in shown.stdout
+    assert "CROSSROADS_FEDERATION_INSTANCE is unset" in shown.stderr
+    (folder / "hub.json").write_text(json.dumps({"url": "http://h", "federation_instance": "A"}))
+    shown = runner.invoke(app, ["federation", "show", "--data-dir", str(folder)])
+    assert '"instance": "A"' in shown.stdout, shown.stdout
 
 
 def test_the_tour_prints_the_command_as_the_demo_was_started(tmp_path, monkeypatch):
