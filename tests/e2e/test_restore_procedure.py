@@ -193,7 +193,9 @@ def test_a_hub_with_no_witness_finds_lost_entries_in_its_archive_and_recovers_th
         assert taken.returncode == 0, taken.stderr
         # Says what it copied, and that there was no archive to copy yet.
         assert "keys/, secrets.json" in taken.stdout, taken.stdout
-        assert "no audit archive segment" in taken.stdout and not (backup / "audit-archive").exists()
+        assert (
+            "no audit archive segment" in taken.stdout and not (backup / "audit-archive").exists()
+        )
     else:
         backup = deployment.data_dir.parent / "store.dump"
         url = deployment.env["CROSSROADS_STORE_URL"]

@@ -187,8 +187,10 @@ def test_a_command_that_reads_a_store_says_when_there_is_none_and_creates_nothin
     argv = [str(tmp_path / "lines.csv") if a == "FILE" else a for a in argv]
     said = one_line_failure(runner.invoke(app, argv, env=env), 2)
     assert (
-        "no store at" in said or "holds no Crossroads store" in said
-    ) and "crossroads migrate" in said and "--data-dir DIR" in said
+        ("no store at" in said or "holds no Crossroads store" in said)
+        and "crossroads migrate" in said
+        and "--data-dir DIR" in said
+    )
     assert (
         not has_schema(store_url)
         and not (tmp_path / "data").exists()

@@ -84,9 +84,10 @@ class LogRestore:
         newest = sorted(segment_files)[-1]
         try:
             with gzip.open(newest, "rb") as lines:
-                return verify_segment(lines, self._jwks())["end_head"]
+                head: dict[str, Any] = verify_segment(lines, self._jwks())["end_head"]
         except (ProofError, OSError) as exc:
             raise RuntimeError(f"{newest}: NOT verified: {exc}") from None
+        return head
 
     async def recover(self, segment_files: list[Path], up_to: int) -> int:
         """Append again, identically, the entries from the log's size up to `up_to` that the
