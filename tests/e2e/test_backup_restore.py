@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gzip
 import json
 import sqlite3
 
@@ -216,3 +217,34 @@ async def test_a_restore_without_the_archive_is_declared_and_the_witness_records
         ]
         == 15
     )
+
+
+async def test_without_a_witness_the_archive_finds_and_recovers_the_lost_entries(world):
+    hub, _, store_url, tmp_path = world
+    live = await hub(store_url)
+    await live.grow(5, "a")
+    await live.store.close()
+    restored_url = await backup(store_url, tmp_path)
+    live = await hub(store_url)
+    await live.grow(7, "b")  # after the backup; exported, never witnessed
+    assert await live.archive.export(tmp_path / "archive") is not None
+
+    restored = await hub(restored_url)
+    segments = sorted((tmp_path / "archive").glob("audit-*.jsonl.gz"))
+    archived = restored.restore.archive_head(segments)
+    state = await restored.restore.compare("archive", archived)
+    assert (state.state, state.witnessed_size, await restored.store.transparency.size()) == (
+        "behind",
+        12,
+        5,
+    )
+    assert await restored.restore.recover(segments, state.witnessed_size) == 7
+    assert (await restored.restore.compare("archive", archived)).state == "in_step"
+    report = await restored.verify()
+    assert report.problem is None and report.entries == 12
+    assert restored.restore.archive_head([]) is None
+    # A newest segment that does not verify is said, never compared with.
+    forged = tmp_path / "archive" / "audit-999999999999-999999999999.jsonl.gz"
+    forged.write_bytes(gzip.compress(b'{"format": "x"}\n'))
+    with pytest.raises(RuntimeError, match="NOT verified"):
+        restored.restore.archive_head([*segments, forged])
