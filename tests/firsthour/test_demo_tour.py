@@ -186,7 +186,7 @@ def test_the_readme_demo_and_every_command_of_its_tour_work_as_printed(newcomer)
         for command in documented_statistics_questions():  # the analyst the demo seeds
             answer = run(newcomer, command)
             assert answer.returncode == 0, (command, answer.stdout, answer.stderr)
-            assert json.loads(answer.stdout)["project"] == "LABOUR_MARKET_2026", answer.stdout
+            assert json.loads(answer.stdout)["project"] == "EMPLOYMENT_POLICY_2026", answer.stdout
 
         text = "".join(tour)
         addresses = {

@@ -14,7 +14,7 @@ from ..domain.registry import Authorization
 from ..services.registry_checks import STATISTICS_SERVICE
 from . import country
 
-PROJECT = "LABOUR_MARKET_2026"
+PROJECT = "EMPLOYMENT_POLICY_2026"
 APPLICATION = ("unemployment", "benefits-app")  # one of the demo's applications, with its key
 
 
