@@ -92,7 +92,13 @@ class LogRestore:
     async def recover(self, segment_files: list[Path], up_to: int) -> int:
         """Append again, identically, the entries from the log's size up to `up_to` that the
         segment files hold (each verified with the hub's keys first), with their end heads;
-        return how many. Raises RuntimeError if the result does not reproduce a segment's root."""
+        return how many. Raises RuntimeError if the result does not reproduce a segment's root.
+
+        Entries the backup holds but had not sequenced yet (appended just before it was taken)
+        are sequenced first: the hub that went on sequenced them at the indexes the archive
+        holds them at, before anything recovered here."""
+        while await self._sequencer.step():
+            pass
         recovered = 0
         for path in sorted(segment_files):
             size = await self._log.size()
