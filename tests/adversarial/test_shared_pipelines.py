@@ -186,6 +186,28 @@ def dmfa_json(subject: str, quarter: int = 20263) -> dict:
     }
 
 
+@asynccontextmanager
+async def loop_stalls():
+    """The gaps between turns of this event loop while the block runs (a tick every 5 ms)."""
+    stalls: list[float] = []
+    ticking = True
+
+    async def ticker():
+        last = time.perf_counter()
+        while ticking:
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            stalls.append(now - last)
+            last = now
+
+    ticks = asyncio.create_task(ticker())
+    try:
+        yield stalls
+    finally:
+        ticking = False
+        await ticks
+
+
 async def audit_records(demo, after: int = 0) -> list[dict]:
     return [json.loads(entry) for _, entry in await demo.hub.store.audit.read(after, 100_000)]
 
@@ -654,30 +676,18 @@ async def test_the_hub_answers_while_a_large_batch_is_processed(tmp_path, store_
         uploaded = await upload(demo, "dmfa", dmfa, h)
         await demo.hub.declaration_batches._worker.start()
 
-        stalls, answered_while_waiting = [], 0
-        ticking = True
-
-        async def ticker():
-            last = time.perf_counter()
-            while ticking:
-                await asyncio.sleep(0.005)
-                now = time.perf_counter()
-                stalls.append(now - last)
-                last = now
-
-        ticks = asyncio.create_task(ticker())
-        working = asyncio.create_task(demo.hub.declaration_batches.process_waiting())
-        while not working.done():
-            assert (await demo.http.get("/health")).status_code == 200
-            if (
-                await demo.hub.store.declarations.batch(
-                    int(uploaded.headers["location"].rsplit("/", 1)[1])
-                )
-            ).status == "S":
-                answered_while_waiting += 1
-            await asyncio.sleep(0.02)
-        ticking = False
-        await ticks
+        answered_while_waiting = 0
+        async with loop_stalls() as stalls:
+            working = asyncio.create_task(demo.hub.declaration_batches.process_waiting())
+            while not working.done():
+                assert (await demo.http.get("/health")).status_code == 200
+                if (
+                    await demo.hub.store.declarations.batch(
+                        int(uploaded.headers["location"].rsplit("/", 1)[1])
+                    )
+                ).status == "S":
+                    answered_while_waiting += 1
+                await asyncio.sleep(0.02)
         assert await working == 1
         assert (await acknowledgement(demo, uploaded, h))["result"] in ("A", "W")
         assert answered_while_waiting >= 3
@@ -696,21 +706,8 @@ async def test_a_single_form_is_read_off_the_event_loop(tmp_path, store_url):
         demo.hub.declarations.forms.read_dmfa(hostile)
         read_seconds = time.perf_counter() - started
 
-        stalls: list[float] = []
-        ticking = True
-
-        async def ticker():
-            last = time.perf_counter()
-            while ticking:
-                await asyncio.sleep(0.005)
-                now = time.perf_counter()
-                stalls.append(now - last)
-                last = now
-
-        ticks = asyncio.create_task(ticker())
-        sent = await demo.http.post("/v1/declarations/dmfa", json=hostile, headers=h)
-        ticking = False
-        await ticks
+        async with loop_stalls() as stalls:
+            sent = await demo.http.post("/v1/declarations/dmfa", json=hostile, headers=h)
         assert sent.status_code == 201 and sent.json()["result"] == "B"
         assert max(stalls) < read_seconds, (max(stalls), read_seconds)
 

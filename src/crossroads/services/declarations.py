@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from jsonschema import Draft202012Validator, FormatChecker
 
@@ -231,6 +231,16 @@ class DeclarationService:
             return
         if await self._store.list_mandates(institution, None, None, 1):
             return
+        await self._refuse_mandate(
+            caller,
+            None,
+            f"{institution} declares for no one: it is not an employer in the register and "
+            "holds no mandate of one.",
+        )
+
+    async def _refuse_mandate(
+        self, caller: Caller, employer: str | None, message: str, field: str | None = None
+    ) -> NoReturn:
         await self._audit.append(
             AuditRecord(
                 kind="declaration",
@@ -239,13 +249,10 @@ class DeclarationService:
                 consumer=caller.institution,
                 application=caller.application,
                 action="declaration.submit",
+                target=employer,
             )
         )
-        raise Refusal(
-            "no_mandate",
-            f"{institution} declares for no one: it is not an employer in the register and "
-            "holds no mandate of one.",
-        ).mark_audited()
+        raise Refusal("no_mandate", message, field).mark_audited()
 
     async def _mandate(
         self,
@@ -263,22 +270,12 @@ class DeclarationService:
         if await self._store.has_mandate(caller.institution or "", employer, self._clock.today()):
             return []
         if strict:
-            await self._audit.append(
-                AuditRecord(
-                    kind="declaration",
-                    at_ms=self._clock.now_ms(),
-                    outcome="no_mandate",
-                    consumer=caller.institution,
-                    application=caller.application,
-                    action="declaration.submit",
-                    target=employer,
-                )
-            )
-            raise Refusal(
-                "no_mandate",
+            await self._refuse_mandate(
+                caller,
+                employer,
                 f"{caller.institution} has no mandate to declare for employer {employer}.",
                 "employer",
-            ).mark_audited()
+            )
         assert glossary is not None
         return [glossary.anomaly(code, path, f"no mandate for employer {employer}")]
 
