@@ -149,7 +149,7 @@ async def test_an_application_integrates_only_for_its_own_institution(demo):
         json={
             "subject": subject,
             "capacity": "SOCIAL_ASSISTANCE",
-            "start": "2024-01-01",
+            "start": demo.hub.clock.today().isoformat(),
             "phase": "provisional",
         },
     )
