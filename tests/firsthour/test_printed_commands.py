@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import typer
@@ -70,8 +71,11 @@ def test_every_command_of_the_tour_names_the_folder_the_demo_was_started_with():
     assert missing_folder("  crossroads rights confirm ID --client C", Path("/x")), "no check"
 
 
-def test_seed_only_says_what_it_did_and_how_to_start_the_hub(tmp_path):
+def test_seed_only_says_what_it_did_and_how_to_start_the_hub(tmp_path, monkeypatch):
     folder = tmp_path / "my demo"
+    # Started as a user starts it (`.venv/bin/crossroads`), not as the test runner was: the
+    # printed commands start the way the demo was started, and are run below as printed.
+    monkeypatch.setattr(sys, "argv", [str(Path(sys.executable).parent / "crossroads")])
     result = CliRunner().invoke(
         app, ["demo", "--persons", "20", "--seed-only", "--data-dir", str(folder)]
     )
