@@ -723,6 +723,10 @@ async def test_bodies_too_many_values_or_attributes_are_refused_before_they_are_
         many = orjson.dumps({"DimonaIn": {"StartingDate": [0] * 340_000}})
         dimona = await demo.http.post("/v1/declarations/dimona", content=many, headers=h)
         assert dimona.status_code == 413 and dimona.json()["code"] == "payload_too_large"
+        large = orjson.dumps({"DimonaIn": {"StartingDate": "x" * 70_000}})
+        assert (await demo.http.post("/v1/declarations/dimona", content=large, headers=h)).json()[
+            "code"
+        ] == "payload_too_large"  # one form is at most 64 KiB
         just_over = orjson.dumps({"DimonaIn": {"StartingDate": [0] * 2_000}})
         assert (
             await demo.http.post("/v1/declarations/dimona", content=just_over, headers=h)
@@ -738,7 +742,7 @@ async def test_bodies_too_many_values_or_attributes_are_refused_before_they_are_
         assert directory.status_code == 413
         attributes = b"<Dimona " + b" ".join(b'a%d=""' % i for i in range(60_000)) + b"/>"
         xml = await demo.http.post(
-            "/v1/declarations/dimona",
+            "/v1/declarations/dmfa",
             content=attributes,
             headers={**h, "Content-Type": "application/xml"},
         )
@@ -748,7 +752,7 @@ async def test_bodies_too_many_values_or_attributes_are_refused_before_they_are_
             for r in await audit_records(demo)
             if r.get("outcome") in ("payload_too_large", "malformed_xml")
         ]
-        assert len(refused) == 5, refused
+        assert len(refused) == 6, refused
 
 
 async def test_an_institution_that_declares_for_no_one_has_nothing_stored(tmp_path, store_url):

@@ -56,10 +56,13 @@ class DeclarationService:
     ) -> None:
         self._store = store
         self._forms = forms
-        # A form is read (parsed, converted from JSON, checked against the schema) on a thread of
+        # A DmfA is read (parsed, converted from JSON, checked against the schema) on a thread of
         # its own, never on the event loop, which serves every member's requests: a large or
-        # hostile form (a quarter's DmfA of 1 MiB, 40,000 values in one field) takes tenths of a
-        # second there. One thread: the schema objects are not documented as safe to share.
+        # hostile one (a quarter of 1 MiB, 40,000 values in one field) takes tenths of a second.
+        # A DIMONA form is read on the loop: the API bounds it to 64 KiB and 2,000 values (a
+        # few ms at most), and the hop to a thread cost a sixth of a DIMONA's CPU (measured,
+        # docs/benchmarks.md). So the DmfA schema is only ever used on this one thread and the
+        # DIMONA schema only on the loop's: neither is shared, which lxml does not promise to bear.
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="official-forms")
         self._dimona = dimona_rules
         self._dmfa = dmfa_rules
@@ -133,7 +136,7 @@ class DeclarationService:
         self, caller: Caller, document: bytes | dict[str, Any], language: str
     ) -> Declaration:
         """One DIMONA form, decided at once (status A, W or B)."""
-        forms, schema_anomalies = await self._read(self._forms.read_dimona, document)
+        forms, schema_anomalies = self._forms.read_dimona(document)
         if schema_anomalies:
             name = dimona.refused_form_name(schema_anomalies)
             return await self.record_unreadable(caller, DIMONA, name, schema_anomalies, language)

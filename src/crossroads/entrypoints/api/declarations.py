@@ -62,15 +62,25 @@ _BODY = {
 }
 
 
-# The JSON values one form may hold: a DIMONA form holds a few dozen; a quarter's DmfA for a large
-# employer tens of thousands (larger files go as a batch, read by the batch worker).
+# What one form may hold: a DIMONA form is a few dozen values in a few KiB, read on the event loop
+# (services/declarations.py says why), so it is bounded tightly; a quarter's DmfA for a large
+# employer holds tens of thousands of values (larger files go as a batch, read by the batch worker).
 _DIMONA_VALUES = 2_000
+_DIMONA_BYTES = 64 * 1024
 
 
-async def _document(request: Request, max_values: int = MAX_VALUES) -> bytes | dict:
+async def _document(
+    request: Request, max_values: int = MAX_VALUES, max_bytes: int | None = None
+) -> bytes | dict:
     """The body as XML bytes or a parsed JSON object, by its Content-Type."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await request.body()
+    if max_bytes is not None and len(body) > max_bytes:
+        raise Refusal(
+            "payload_too_large",
+            f"one form is at most {max_bytes // 1024} KiB; send several as a batch file "
+            "(POST /v1/declarations/batches).",
+        )
     if media in ("application/xml", "text/xml"):
         return body
     if media != "application/json":
@@ -106,7 +116,7 @@ async def post_dimona(
 ) -> dict:
     declaration = await declarations.submit_dimona(
         caller,
-        await _document(request, _DIMONA_VALUES),
+        await _document(request, _DIMONA_VALUES, _DIMONA_BYTES),
         language_of(request.headers.get("accept-language")),
     )
     return _created(response, declaration)
