@@ -65,3 +65,49 @@ async def test_the_socket_of_a_process_gone_is_removed_at_the_next_ring(tmp_path
     finally:
         await engine.close()
         await register.close()
+
+
+async def test_a_postgres_listener_whose_connection_was_cut_listens_again():
+    """`NotifyBells` keeps its own LISTEN connection (adapters/sql/pg_listener.py): cut by the
+    server, it reconnects and hears the bells rung after, and never its own process's."""
+    import psycopg
+
+    from crossroads.adapters.sql.arrival_bells import CHANNEL, LISTENER_NAME, PROCESS, NotifyBells
+
+    from ..conftest import drop_postgres_database, fresh_postgres_database
+
+    url = fresh_postgres_database()  # its own, so that only its listener is cut
+    queue: asyncio.Queue = asyncio.Queue()
+    bells = NotifyBells(url)
+    await bells.listen(queue.put_nowait)
+
+    def ring(sender: str, mailbox: str) -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{sender} {mailbox}"))
+
+    async def rung_until_heard(mailbox: str) -> list:
+        # The listener may not be listening yet: ring again until it hears.
+        for _ in range(100):
+            ring("another-process", mailbox)
+            try:
+                return await asyncio.wait_for(queue.get(), 0.1)
+            except TimeoutError:
+                continue
+        raise AssertionError(f"{mailbox} never heard")
+
+    try:
+        assert await rung_until_heard("0200000439:rights-app") == [FUND]
+        ring(PROCESS, "0200001430:engine-app")  # its own process's bell: not heard
+        with psycopg.connect(url, autocommit=True) as conn:
+            cut = conn.execute(
+                "SELECT pg_terminate_backend(pid, 1000) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND application_name = %s",
+                (LISTENER_NAME,),
+            ).fetchall()
+        assert cut
+        while not queue.empty():
+            assert queue.get_nowait() != [ENGINE]
+        assert await rung_until_heard("0200001430:engine-app") == [ENGINE]
+    finally:
+        await bells.close()
+        drop_postgres_database(url)

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable
 import psycopg
 
 from ...services.ports import ArrivalBells
-from .outage import connect_options
+from .pg_listener import listen_for_ever
 
 CHANNEL = "crossroads_arrivals"
 LISTENER_NAME = "crossroads-arrivals-listener"
@@ -49,8 +49,6 @@ NOTIFY_PULLED = (
     " (SELECT DISTINCT institution || ':' || application AS mailbox FROM subscriptions"
     " WHERE id = ANY(?) AND mode = 'pull') pulled"
 )
-_RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)
-_NETWORK_SECONDS = 5.0
 _RELIST_SECONDS = 1.0
 _PER_DATAGRAM = 100  # mailboxes; a datagram stays far under the socket's size limit
 _log = logging.getLogger(__name__)
@@ -82,33 +80,21 @@ class NotifyBells(ArrivalBells):
             )
 
     async def _listen(self, heard: Heard) -> None:
-        failures = 0
-        while True:
-            try:
-                conn = await psycopg.AsyncConnection.connect(
-                    self._dsn,
-                    autocommit=True,
-                    application_name=LISTENER_NAME,
-                    **connect_options(_NETWORK_SECONDS),
-                )
-            except (psycopg.Error, OSError) as exc:
-                failures += 1
-                _log.warning("cannot listen for arrivals (%s); reading at each poll", exc)
-                await asyncio.sleep(_RECONNECT_SECONDS[min(failures, len(_RECONNECT_SECONDS)) - 1])
-                continue
-            try:
-                await conn.execute(f"LISTEN {CHANNEL}")
-                failures = 0
-                # What was sent while not listening is lost: the reader's poll finds it.
-                async for notification in conn.notifies():
-                    sender, _, mailbox = notification.payload.partition(" ")
-                    if sender != PROCESS:
-                        heard(_mailboxes(mailbox))
-            except (psycopg.Error, OSError) as exc:
-                _log.warning("lost the arrivals listener (%s); reading at each poll", exc)
-            finally:
-                await conn.close()
-            await asyncio.sleep(_RECONNECT_SECONDS[0])
+        async def serve(conn: psycopg.AsyncConnection) -> None:
+            # What was sent while not listening is lost: the reader's poll finds it.
+            async for notification in conn.notifies():
+                sender, _, mailbox = notification.payload.partition(" ")
+                if sender != PROCESS:
+                    heard(_mailboxes(mailbox))
+
+        await listen_for_ever(
+            self._dsn,
+            application_name=LISTENER_NAME,
+            channels=(CHANNEL,),
+            serve=serve,
+            what="arrivals",
+            meanwhile="reading at each poll",
+        )
 
     async def quiet(self) -> None:
         if self._task is not None:

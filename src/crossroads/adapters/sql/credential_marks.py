@@ -37,13 +37,11 @@ from typing import Any
 import psycopg
 
 from .database import Database
-from .outage import connect_options
+from .pg_listener import listen_for_ever
 
 CHANNEL = "crossroads_credentials"
 ACK_CHANNEL = "crossroads_credentials_ack"
 LISTENER_NAME = "crossroads-credential-listener"
-_RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)
-_NETWORK_SECONDS = 5.0  # keepalives: a silent network is given up on after about this long
 _log = logging.getLogger(__name__)
 
 
@@ -165,52 +163,36 @@ class NotifyMark:
                 await self._db.fetchall("SELECT pg_terminate_backend(?, 1000)", (pid,))
 
     async def _listen(self) -> None:
-        failures = 0
-        while True:
-            try:
-                # Keepalives: a listener behind a network that went silent is found dead (and
-                # its process reads epochs from the store) rather than waiting forever.
-                conn = await psycopg.AsyncConnection.connect(
-                    self._dsn,
-                    autocommit=True,
-                    application_name=LISTENER_NAME,
-                    **connect_options(_NETWORK_SECONDS),
-                )
-            except (psycopg.Error, OSError) as exc:
-                failures += 1
-                _log.warning(
-                    "cannot listen for credential changes (%s); reading epochs per request", exc
-                )
-                await asyncio.sleep(_RECONNECT_SECONDS[min(failures, len(_RECONNECT_SECONDS)) - 1])
-                continue
-            try:
-                await conn.execute(f"LISTEN {CHANNEL}")
-                await conn.execute(f"LISTEN {ACK_CHANNEL}")
-                self._generation += 1  # whatever was sent while we were not listening is lost
-                self._conn = conn
-                self._listening.set()
-                failures = 0
-                while True:
-                    heard = [n async for n in conn.notifies(stop_after=1)]
-                    changes = [n.payload for n in heard if n.channel == CHANNEL]
-                    if changes:
-                        self._generation += 1
-                    for n in heard:
-                        if n.channel == ACK_CHANNEL and n.payload in self._acks:
-                            self._acks[n.payload].add(n.pid)
-                            self._acked.set()
-                    for ticket in changes:  # the counter has moved: say so
-                        await conn.execute(f"SELECT pg_notify('{ACK_CHANNEL}', %s)", (ticket,))
-            except (psycopg.Error, OSError) as exc:
-                _log.warning(
-                    "lost the credential-change listener (%s); reading epochs per request", exc
-                )
-            finally:
-                self._conn = None
-                self._listening.clear()
-                self._generation += 1
-                await conn.close()
-            await asyncio.sleep(_RECONNECT_SECONDS[0])
+        async def serve(conn: psycopg.AsyncConnection) -> None:
+            self._generation += 1  # whatever was sent while we were not listening is lost
+            self._conn = conn
+            self._listening.set()
+            while True:
+                heard = [n async for n in conn.notifies(stop_after=1)]
+                changes = [n.payload for n in heard if n.channel == CHANNEL]
+                if changes:
+                    self._generation += 1
+                for n in heard:
+                    if n.channel == ACK_CHANNEL and n.payload in self._acks:
+                        self._acks[n.payload].add(n.pid)
+                        self._acked.set()
+                for ticket in changes:  # the counter has moved: say so
+                    await conn.execute(f"SELECT pg_notify('{ACK_CHANNEL}', %s)", (ticket,))
+
+        def lost() -> None:
+            self._conn = None
+            self._listening.clear()
+            self._generation += 1
+
+        await listen_for_ever(
+            self._dsn,
+            application_name=LISTENER_NAME,
+            channels=(CHANNEL, ACK_CHANNEL),
+            serve=serve,
+            what="credential changes",
+            meanwhile="reading epochs per request",
+            on_lost=lost,
+        )
 
     async def close(self) -> None:
         if self._task is not None:
