@@ -51,7 +51,7 @@ async def seed_every_stream(store) -> None:
     """A few records of every kind the warehouse reads, with the cases each reader must get
     right: a wage replaced by a later declaration, a DIMONA period declared then cancelled, an
     exchange without a person and a record of another kind, a delivery given up, one to an
-    unknown subscription, and one still on its way (the stream stops before it); rights
+    unknown subscription, and one still on its way (not read: it has no change yet); rights
     decisions, one answered after it was stored and one refused before the first read."""
     await add_wages(store, [(p, 20244, "015", "200", 300_000) for p in range(6)])
     await add_wages(store, [(0, 20244, "015", "200", 310_000), (7, 20251, "495", "118", 90_000)])
@@ -99,19 +99,14 @@ async def seed_every_stream(store) -> None:
                 " VALUES ('nr', ?, ?, '1', ?, 1, ?, 1, ?)",
                 (f"m{n}", mutation_type, HASHER.key(inss(n)), b"d", AT_MS + n * DAY),
             )
-        for n, (subscription, acked, dead) in enumerate(
-            (
-                ("sub-1", AT_MS + 5_000, None),
-                ("sub-1", None, AT_MS + DAY + 60_000),
-                ("gone", AT_MS + 3 * DAY, None),
-                ("sub-1", None, None),  # on its way: read next time
-            )
-        ):
-            await tx.execute(
+        seqs = []
+        for n, subscription in enumerate(("sub-1", "sub-1", "gone", "sub-1")):
+            [seq] = await tx.fetchone(
                 "INSERT INTO deliveries (subscription, publisher, mutation_id, subject_key,"
-                " message, acked_at_ms, dead_at_ms) VALUES (?, 'nr', ?, ?, ?, ?, ?)",
-                (subscription, f"m{n}", HASHER.key(inss(n)), b"{}", acked, dead),
+                " message) VALUES (?, 'nr', ?, ?, ?) RETURNING seq",
+                (subscription, f"m{n}", HASHER.key(inss(n)), b"{}"),
             )
+            seqs.append(seq)
         for p, capacity, phase, since, until in (
             (0, "SOCIAL_ASSISTANCE", 2, 739_000, None),
             (0, "EMPLOYEE", 1, 738_000, 738_500),
@@ -122,6 +117,10 @@ async def seed_every_stream(store) -> None:
                 " valid_from, valid_to) VALUES (?, '0411905847', ?, ?, ?, ?)",
                 (HASHER.key(inss(p)), capacity, phase, since, until),
             )
+    # Settled as the hub settles them (each drawing its change); the last one is on its way.
+    await store.mutations.delivered([seqs[0]], AT_MS + 5_000)
+    await store.mutations.failed([seqs[1]], "gone", 0, AT_MS + DAY + 60_000)
+    await store.mutations.delivered([seqs[2]], AT_MS + 3 * DAY)
     made = [decision(0, origin="non-take-up"), decision(1), decision(2), decision(3)]
     for one in made:
         await store.rights.add([one], HASHER.key(one.subject))

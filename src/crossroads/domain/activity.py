@@ -43,6 +43,9 @@ class ActivityTally:
     refusals: dict[str, Counter[str]] = field(default_factory=dict)
     declarations: dict[str, Counter[str]] = field(default_factory=dict)
     delays: dict[str, Counter[str]] = field(default_factory=dict)
+    # The deliveries counted DEAD, by their sequence number: the only settled ones that change
+    # again (replayed, dropped), and few. Their later change replaces their count.
+    dead_letters: dict[int, str] = field(default_factory=dict)
 
     def add_record(self, record: dict[str, Any]) -> None:
         """One audit record: an exchange answered counts for its day, a refusal of any kind
@@ -65,13 +68,26 @@ class ActivityTally:
                 _count(self.declarations, institution, status)
 
     def add_delivery(
-        self, institution: str, published_ms: int, acked_ms: int | None, dead_ms: int | None
+        self,
+        seq: int,
+        institution: str,
+        published_ms: int,
+        acked_ms: int | None,
+        dead_ms: int | None,
     ) -> None:
-        """One settled delivery: its delay's bucket, or DEAD."""
+        """A change of delivery `seq`: settled, its delay's bucket, or DEAD (given up, or
+        dropped since); each delivery counts once, as it last changed. A dead letter replayed
+        leaves DEAD (waiting again, it counts nowhere until it settles)."""
+        earlier = self.dead_letters.pop(seq, None)
+        if earlier is not None:
+            for holder in (HUB, earlier):
+                self.delays[holder][DEAD] -= 1
         settled = acked_ms if acked_ms is not None else dead_ms
         if settled is None or day_of(settled) < self.since:
             return
-        bucket = DEAD if acked_ms is None else delay_bucket(max(acked_ms - published_ms, 0))
+        if dead_ms is not None:
+            self.dead_letters[seq] = institution
+        bucket = DEAD if dead_ms is not None else delay_bucket(max(acked_ms - published_ms, 0))
         _count(self.delays, institution, bucket)
 
     def exchanges_per_day(self, institution: str, until: date) -> list[tuple[date, int]]:

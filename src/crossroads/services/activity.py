@@ -1,5 +1,5 @@
 """The hub's recent activity for the portal's charts, read incrementally from the audit log and
-the settled deliveries (domain/activity.py counts them).
+the deliveries' changes (domain/activity.py counts them, each delivery as it last changed).
 
 Each process keeps its tally and, when asked, reads only what was appended since it last read:
 a page view costs the records of the last seconds, not a scan of the log. The first read finds
@@ -39,7 +39,7 @@ class RecentActivity:
         self._lock = asyncio.Lock()
         self._tally: ActivityTally | None = None
         self._next_seq = 0  # the next audit record to read
-        self._deliveries_after = Position()  # the last settled delivery read
+        self._deliveries_after = Position()  # the last change of a delivery read
 
     @property
     def days(self) -> int:
@@ -79,14 +79,15 @@ class RecentActivity:
             if batch is None:
                 return
             columns = batch.tables["deliveries"]
-            for institution, published, acked, dead in zip(
+            for seq, institution, published, acked, dead in zip(
+                as_list(columns["seq"]),
                 as_list(columns["institution"]),
                 as_list(columns["published_at_ms"]),
                 as_list(columns["acked_at_ms"]),
                 as_list(columns["dead_at_ms"]),
                 strict=True,
             ):
-                tally.add_delivery(institution, published, acked, dead)
+                tally.add_delivery(seq, institution, published, acked, dead)
             self._deliveries_after = batch.position
             if batch.records < _BATCH:
                 return

@@ -1,4 +1,10 @@
-"""Mutation types, subscriptions, accepted mutations and the outbox, over SQL (both dialects)."""
+"""Mutation types, subscriptions, accepted mutations and the outbox, over SQL (both dialects).
+
+Each change of a delivery's state once it was queued (acknowledged, delivered, dead, replayed,
+dropped) draws a new change number (migration 0025, `_changing`): the statistics warehouse reads
+the deliveries by their changes (statistics_source.py), so a dead letter replayed or dropped
+after it was extracted comes again with its new state.
+"""
 
 from __future__ import annotations
 
@@ -65,6 +71,25 @@ _IN_BATCH = 500  # values per … IN (…): under SQLite's and psycopg's paramet
 _OUTBOX_LOCK = (
     0x43524F53_4F420001  # "CROSOB" + 1: the advisory lock publications into the outbox take in turn
 )
+
+
+def _changing(dialect: str, assignments: str, condition: str, returning: str = "") -> str:
+    """`UPDATE deliveries SET assignments WHERE condition`, drawing each row it changes a new
+    change number. PostgreSQL: from a sequence, with the transaction that made the change (the
+    extraction reads them in commit order, commit_order.py). SQLite: the highest number plus
+    the row's rank in the statement, numbered before the first row changes, under the one
+    writer (a plain `MAX + 1` would give every row of the statement the same number)."""
+    if dialect == "postgres":
+        return (
+            f"UPDATE deliveries SET {assignments}, changed = nextval('deliveries_changed'),"
+            f" xact_id = pg_current_xact_id() WHERE {condition}{returning}"
+        )
+    return (
+        f"UPDATE deliveries SET {assignments}, changed = o.base + o.n FROM (SELECT seq AS s,"
+        " row_number() OVER (ORDER BY seq) AS n, (SELECT COALESCE(MAX(changed), 0)"
+        " FROM deliveries WHERE changed IS NOT NULL) AS base"
+        f" FROM deliveries WHERE {condition}) o WHERE deliveries.seq = o.s{returning}"
+    )
 
 
 def _type(row: Row) -> MutationType:
@@ -295,10 +320,12 @@ class SqlMutations(MutationStore):
         async with self._db.transaction() as tx:
             for condition, group in self._seqs("seq", seqs):
                 acked += await tx.execute(
-                    "UPDATE deliveries SET acked_at_ms = ?"
-                    f" WHERE {condition} AND acked_at_ms IS NULL"
-                    " AND subscription IN (SELECT id FROM subscriptions"
-                    " WHERE institution = ? AND application = ?)",
+                    _changing(
+                        self._db.dialect,
+                        "acked_at_ms = ?",
+                        f"{condition} AND acked_at_ms IS NULL AND subscription IN"
+                        " (SELECT id FROM subscriptions WHERE institution = ? AND application = ?)",
+                    ),
                     (at_ms, *group, institution, application),
                 )
         return acked
@@ -313,10 +340,14 @@ class SqlMutations(MutationStore):
         return [_delivery(r) for r in rows]
 
     async def delivered(self, seqs: list[int], at_ms: int) -> None:
+        # A delivery pushed again (a redelivered stream message) keeps its first
+        # acknowledgement and draws no change.
         async with self._db.transaction() as tx:
             for condition, group in self._seqs("seq", seqs):
                 await tx.execute(
-                    f"UPDATE deliveries SET acked_at_ms = ? WHERE {condition}",
+                    _changing(
+                        self._db.dialect, "acked_at_ms = ?", f"{condition} AND acked_at_ms IS NULL"
+                    ),
                     (at_ms, *group),
                     fresh_plan=True,  # the outbox grows from empty while the hub runs
                 )
@@ -324,11 +355,15 @@ class SqlMutations(MutationStore):
     async def failed(
         self, seqs: list[int], error: str, next_attempt_ms: int, dead_at_ms: int | None
     ) -> None:
+        assignments = "attempts = attempts + 1, last_error = ?, next_attempt_ms = ?, dead_at_ms = ?"
         async with self._db.transaction() as tx:
             for group in _groups(seqs):
+                condition = f"seq IN ({_marks(group)})"
                 await tx.execute(
-                    "UPDATE deliveries SET attempts = attempts + 1, last_error = ?,"
-                    f" next_attempt_ms = ?, dead_at_ms = ? WHERE seq IN ({_marks(group)})",
+                    # Another try to come is no change of state; a dead letter is one.
+                    f"UPDATE deliveries SET {assignments} WHERE {condition}"
+                    if dead_at_ms is None
+                    else _changing(self._db.dialect, assignments, condition),
                     (error[:500], next_attempt_ms, dead_at_ms, *group),
                 )
 
@@ -345,9 +380,13 @@ class SqlMutations(MutationStore):
         async with self._db.transaction() as tx:
             for group in _groups(seqs):
                 rows = await tx.fetchall(
-                    "UPDATE deliveries SET dead_at_ms = NULL, attempts = 0, next_attempt_ms = 0"
-                    " WHERE dead_at_ms IS NOT NULL AND acked_at_ms IS NULL"
-                    f" AND seq IN ({_marks(group)}) RETURNING seq",
+                    _changing(
+                        self._db.dialect,
+                        "dead_at_ms = NULL, attempts = 0, next_attempt_ms = 0",
+                        "dead_at_ms IS NOT NULL AND acked_at_ms IS NULL"
+                        f" AND seq IN ({_marks(group)})",
+                        " RETURNING seq",
+                    ),
                     tuple(group),
                 )
                 replayed += [row[0] for row in rows]
@@ -358,9 +397,13 @@ class SqlMutations(MutationStore):
         async with self._db.transaction() as tx:
             for group in _groups(seqs):
                 rows = await tx.fetchall(
-                    "UPDATE deliveries SET acked_at_ms = ?"
-                    " WHERE dead_at_ms IS NOT NULL AND acked_at_ms IS NULL"
-                    f" AND seq IN ({_marks(group)}) RETURNING seq",
+                    _changing(
+                        self._db.dialect,
+                        "acked_at_ms = ?",
+                        "dead_at_ms IS NOT NULL AND acked_at_ms IS NULL"
+                        f" AND seq IN ({_marks(group)})",
+                        " RETURNING seq",
+                    ),
                     (at_ms, *group),
                 )
                 dropped += [row[0] for row in rows]

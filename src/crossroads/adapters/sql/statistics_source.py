@@ -2,8 +2,9 @@
 
 Declarations by their id (the DmfA wages, DIMONA periods and social-risk declarations each one
 established: a replaced record comes again under the later declaration's id), exchanges by audit
-sequence, mutation deliveries by outbox sequence up to the first one still on its way; on
-PostgreSQL the declarations and exchanges by their writing transaction first, below the oldest
+sequence, mutation deliveries by their changes (migration 0025: each one acknowledged, dead,
+replayed or dropped draws a new number, so a dead letter replayed or dropped since it was read
+comes again); on PostgreSQL by their writing (or changing) transaction first, below the oldest
 one still running (commit_order.py), so that no position passes a row yet to commit. Rows move
 as Arrow columns (arrow_reads.py), never as a Python object each. The exchanges' audit records
 are JSON: an in-memory DuckDB, private to this reader and holding nothing past the batch, reads
@@ -29,7 +30,6 @@ from .arrow_reads import ArrowReads
 from .commit_order import commit_order
 from .database import Database
 
-_NEVER = 1 << 62
 _IDENTIFYING = frozenset({"inss", "subject_key", "subject_hex", "employer", "decision_id"})
 
 _TEXT, _INT, _BLOB = pyarrow.string(), pyarrow.int64(), pyarrow.binary()
@@ -70,6 +70,8 @@ _RISKS = _schema(
 )
 _AUDIT = _schema(("seq", _INT), ("record", _TEXT))
 _DELIVERIES = _schema(
+    ("xact", _INT),
+    ("changed", _INT),
     ("seq", _INT),
     ("institution", _TEXT),
     ("mutation_type", _TEXT),
@@ -229,24 +231,32 @@ class SqlStatisticsSource(StatisticsSource):
                 self._json.unregister("audit_batch")
 
     async def _deliveries(self, after: Position, limit: int) -> SourceBatch | None:
-        # Numbered in commit order on both stores (under the outbox's lock on PostgreSQL), so
-        # by number alone; up to the first delivery still on its way, found in the same
-        # statement (one snapshot: a delivery committed meanwhile cannot slip in unsettled).
+        # The changes, not the outbox's order: a delivery is read when it settles (acknowledged
+        # or dead), and again at each later change (a dead letter replayed, then delivered or
+        # dead again; dropped), with its state as it then stands. One still waiting for its
+        # first push or acknowledgement has no change yet, and holds nothing back. The position
+        # is the last row's, read in the same statement, as for the rights decisions.
+        xact = "d.xact_id::text::bigint" if self._reads.dialect == "postgres" else "0"
+        after_sql, after_params = self._order.after(
+            "d.changed", after, await self._order.horizon(self._db)
+        )
         deliveries = await self._reads.table(
-            "SELECT d.seq, COALESCE(s.institution, '-'), m.mutation_type, m.published_at_ms,"
-            " d.acked_at_ms, d.dead_at_ms, d.subject_key FROM deliveries d"
+            f"SELECT {xact}, d.changed, d.seq, COALESCE(s.institution, '-'), m.mutation_type,"
+            " m.published_at_ms, d.acked_at_ms, d.dead_at_ms, d.subject_key FROM deliveries d"
             " JOIN mutations m ON m.publisher = d.publisher AND m.id = d.mutation_id"
             " LEFT JOIN subscriptions s ON s.id = d.subscription"
-            " WHERE d.seq > ? AND d.seq < COALESCE((SELECT MIN(e.seq) FROM deliveries e"
-            " WHERE e.seq > ? AND e.acked_at_ms IS NULL AND e.dead_at_ms IS NULL), ?)"
-            " ORDER BY d.seq LIMIT ?",
-            (after.number, after.number, _NEVER, limit),
+            f" WHERE d.changed IS NOT NULL AND {after_sql}"
+            f" ORDER BY {self._order.ordering('d.changed')} LIMIT ?",
+            (*after_params, limit),
             _DELIVERIES,
         )
         if deliveries.num_rows == 0:
             return None
-        reached = Position(0, deliveries.column("seq")[deliveries.num_rows - 1].as_py())
-        columns = await asyncio.to_thread(_columns, deliveries)
+        last = deliveries.num_rows - 1
+        reached = Position(
+            deliveries.column("xact")[last].as_py(), deliveries.column("changed")[last].as_py()
+        )
+        columns = await asyncio.to_thread(_columns, deliveries.drop_columns(["xact"]))
         return SourceBatch({"deliveries": columns}, reached, deliveries.num_rows)
 
     async def _rights(self, after: Position, limit: int) -> SourceBatch | None:

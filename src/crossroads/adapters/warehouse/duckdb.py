@@ -40,22 +40,36 @@ def _arrow(column: Any) -> Any:
     return column
 
 
-def _drop_rights_taken_whole(con: duckdb.DuckDBPyConnection) -> None:
-    """A working file written before the rights were read by their changes holds them as the
-    last extraction took them whole, without the change numbers, and no position in their
-    stream: dropped, the stream reads them all again from the start into the new table."""
+def _drop_extract_read_whole(con: duckdb.DuckDBPyConnection, stream: str) -> None:
+    """A working file written before a stream was read by its changes holds its extract
+    without the change numbers: the rights as the last extraction took them whole (no position
+    in their stream), the deliveries as they were when first settled (a position in the
+    outbox's order). Dropped with the stream's position, the stream reads every row again
+    from the start into the new table, once."""
     found = {
         row[0]
         for row in con.execute(
             "SELECT column_name FROM information_schema.columns"
-            " WHERE table_catalog = current_database() AND table_name = 'rights'"
+            " WHERE table_catalog = current_database() AND table_name = ?",
+            (stream,),
         ).fetchall()
     }
-    if found and "changed" not in found:
-        con.execute("DROP TABLE rights")
+    if not found or "changed" in found:
+        return
+    con.execute("BEGIN TRANSACTION")  # the table and its position go together, or neither
+    try:
+        con.execute(f"DROP TABLE {stream}")
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS positions (stream VARCHAR PRIMARY KEY, position BIGINT)"
+        )
+        con.execute("DELETE FROM positions WHERE stream = ?", (stream,))
         # Its mart is rebuilt from the stream's rows, at the end of the run.
         con.execute("CREATE TABLE IF NOT EXISTS stale (extract VARCHAR PRIMARY KEY)")
-        con.execute("INSERT OR IGNORE INTO stale VALUES ('rights')")
+        con.execute("INSERT OR IGNORE INTO stale VALUES (?)", (stream,))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 class DuckDbWarehouse(Warehouse):
@@ -101,7 +115,8 @@ class DuckDbWarehouse(Warehouse):
             con = duckdb.connect(":memory:")
         if self._threads:
             con.execute(f"SET threads = {int(self._threads)}")
-        _drop_rights_taken_whole(con)
+        for stream in ("rights", "deliveries"):
+            _drop_extract_read_whole(con, stream)
         for table, columns in EXTRACTS.items():
             con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
         con.execute(

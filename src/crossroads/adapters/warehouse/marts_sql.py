@@ -1,5 +1,7 @@
 """The marts as DuckDB SQL over the extracts: the latest version of each record (of a rights
-decision, its latest change: its answer once given), the dimensions as text (never NULL: '-'
+decision, its latest change: its answer once given; of a delivery, its latest change: a dead
+letter replayed and delivered since counts as acknowledged, one dropped as dropped, one replayed
+and not settled yet not at all), the dimensions as text (never NULL: '-'
 stands for "not given", so that NULL in GROUP BY CUBE means "all"), and `contribution`, each
 unit's rank among its person's units (bounding contributions for DP)."""
 
@@ -52,9 +54,12 @@ BODIES = {
         SELECT person, strftime(to_timestamp(published_at_ms / 1000), '%Y-%m') AS month,
                coalesce(mutation_type, '-') AS mutation_type,
                coalesce(institution, '-') AS institution,
-               CASE WHEN dead_at_ms IS NULL THEN 'acknowledged' ELSE 'given up' END AS state,
+               CASE WHEN dead_at_ms IS NULL THEN 'acknowledged'
+                    WHEN acked_at_ms IS NULL THEN 'given up' ELSE 'dropped' END AS state,
                greatest(coalesce(acked_at_ms, dead_at_ms) - published_at_ms, 0) AS delay_ms
-        FROM deliveries
+        FROM (FROM deliveries
+              QUALIFY row_number() OVER (PARTITION BY seq ORDER BY changed DESC) = 1) latest
+        WHERE acked_at_ms IS NOT NULL OR dead_at_ms IS NOT NULL
     """,
     "rights": f"""
         SELECT person, {_QUARTER_OF_MS.format(ms="decided_at_ms")} AS quarter,
@@ -76,7 +81,7 @@ EXTRACTS = {
     " status VARCHAR, at_ms BIGINT",
     "exchanges": "seq BIGINT, at_ms BIGINT, consumer VARCHAR, service VARCHAR, purpose VARCHAR,"
     " outcome VARCHAR, person VARCHAR, latency_us BIGINT",
-    "deliveries": "seq BIGINT, institution VARCHAR, mutation_type VARCHAR,"
+    "deliveries": "changed BIGINT, seq BIGINT, institution VARCHAR, mutation_type VARCHAR,"
     " published_at_ms BIGINT, acked_at_ms BIGINT, dead_at_ms BIGINT, person VARCHAR",
     "directory": "person VARCHAR, institution VARCHAR, capacity VARCHAR, phase INTEGER,"
     " valid_from INTEGER, valid_to INTEGER",
