@@ -6,11 +6,14 @@ and PostgreSQL over real connections."""
 from __future__ import annotations
 
 import duckdb
+import psycopg
 import pytest
 
+from crossroads.adapters.sql.migrate import _statements, available
 from crossroads.adapters.sql.store import open_store
 from crossroads.adapters.warehouse.duckdb import DuckDbWarehouse
 
+from ..conftest import drop_postgres_database, fresh_postgres_database
 from .data import AT_MS, FUND, inss
 from .test_warehouse import HASHER, extraction
 
@@ -115,3 +118,88 @@ async def test_a_delivery_waiting_for_its_push_holds_no_later_one_back(store, tm
     assert (await extraction(store, warehouse).run()).records["deliveries"] == 1
     await warehouse.close()
     assert states(tmp_path / "w.duckdb") == [("acknowledged", 2_000), ("acknowledged", 3_000)]
+
+
+async def test_migration_0025_numbers_earlier_settled_deliveries_in_their_order_and_goes_on_after(
+    store,
+):
+    """Deliveries settled before 0025 take change numbers in their outbox order (seq), those
+    still waiting none; a delivery settled afterwards draws the next number, above them, on
+    either store."""
+    seqs = await queue(store, 4)
+    async with store.db.transaction() as tx:
+        for seq, acked, dead in zip(
+            seqs, (AT_MS, None, None, AT_MS), (None, AT_MS, None, AT_MS), strict=True
+        ):
+            await tx.execute(
+                "UPDATE deliveries SET acked_at_ms = ?, dead_at_ms = ?, changed = NULL"
+                " WHERE seq = ?",
+                (acked, dead, seq),
+            )
+    [(_, _, sql)] = [m for m in available(store.db.dialect) if m[0] == 25]
+    numbering = [s for s in _statements(sql) if s.startswith(("UPDATE", "SELECT"))]
+    async with store.db.transaction() as tx:
+        for statement in numbering:
+            await tx.execute(statement)
+    rows = await store.db.fetchall("SELECT seq, changed FROM deliveries ORDER BY seq")
+    assert [tuple(row) for row in rows] == list(zip(seqs, (1, 2, None, 3), strict=True))
+    await store.mutations.delivered([seqs[2]], AT_MS)
+    [row] = await store.db.fetchall("SELECT changed FROM deliveries WHERE seq = ?", (seqs[2],))
+    assert row[0] == 4
+
+
+async def test_a_working_file_that_took_the_deliveries_once_settled_reads_them_again(
+    store, tmp_path
+):
+    """A working file written before the deliveries were read by their changes holds them
+    without change numbers, at a position in the outbox's order: its deliveries and that
+    position are dropped, and the stream reads every delivery from the start, each once, as it
+    now stands."""
+    replayed, acked = await queue(store, 2)
+    await store.mutations.failed([replayed], "unreachable", 0, AT_MS + 60_000)
+    await store.mutations.delivered([acked], AT_MS + 1_000)
+    path = tmp_path / "w.duckdb"
+    old = duckdb.connect(str(path))
+    old.execute(
+        "CREATE TABLE deliveries (seq BIGINT, institution VARCHAR, mutation_type VARCHAR,"
+        " published_at_ms BIGINT, acked_at_ms BIGINT, dead_at_ms BIGINT, person VARCHAR)"
+    )
+    for seq, acked_at, dead_at in ((replayed, None, AT_MS + 60_000), (acked, AT_MS + 1_000, None)):
+        old.execute(
+            "INSERT INTO deliveries VALUES (?, ?, 'address', ?, ?, ?, 'p')",
+            (seq, FUND, AT_MS, acked_at, dead_at),
+        )
+    old.execute("CREATE TABLE positions (stream VARCHAR PRIMARY KEY, position BIGINT, xact BIGINT)")
+    old.execute("INSERT INTO positions VALUES ('deliveries', ?, 0)", (acked,))
+    old.close()
+    await store.mutations.replay([replayed])
+    await store.mutations.delivered([replayed], AT_MS + DAY)
+    warehouse = DuckDbWarehouse(path)
+    report = await extraction(store, warehouse).run()
+    await warehouse.close()
+    assert report.records["deliveries"] == 2
+    assert states(path) == [("acknowledged", 1_000), ("acknowledged", DAY)]
+
+
+async def test_on_postgresql_a_change_waits_for_an_older_transaction_still_open(tmp_path):
+    """The changes are read in commit order (commit_order.py): a dead letter committed while
+    an older transaction of the store's database is open comes once that one ends, not before
+    (its number might otherwise be passed by one still to commit). SQLite has one writer at a
+    time, and no such gap."""
+    url = fresh_postgres_database()
+    store = await open_store(url)
+    older = psycopg.connect(url)
+    try:
+        [dead] = await queue(store, 1)
+        older.execute("SELECT pg_current_xact_id()")
+        await store.mutations.failed([dead], "unreachable", 0, AT_MS + 60_000)
+        warehouse = DuckDbWarehouse(tmp_path / "w.duckdb")
+        assert (await extraction(store, warehouse).run()).records["deliveries"] == 0
+        older.commit()
+        assert (await extraction(store, warehouse).run()).records["deliveries"] == 1
+        await warehouse.close()
+    finally:
+        older.close()
+        await store.close()
+        drop_postgres_database(url)
+    assert states(tmp_path / "w.duckdb") == [("given up", 60_000)]

@@ -87,8 +87,9 @@ class ActivityTally:
             return
         if dead_ms is not None:
             self.dead_letters[seq] = institution
-        bucket = DEAD if dead_ms is not None else delay_bucket(max(acked_ms - published_ms, 0))
-        _count(self.delays, institution, bucket)
+            _count(self.delays, institution, DEAD)
+        else:
+            _count(self.delays, institution, delay_bucket(max(settled - published_ms, 0)))
 
     def exchanges_per_day(self, institution: str, until: date) -> list[tuple[date, int]]:
         """Every day from `since` to `until`, with 0 for a day without exchanges."""
