@@ -89,7 +89,7 @@ class WarehouseExtraction:
 
     async def positions(self) -> dict[str, int]:
         """How far the marts the analysts read go in each stream, as the number of the last row
-        read (audit sequence, delivery sequence, declaration id; in commit order on
+        read (audit sequence, declaration id, change number; in commit order on
         PostgreSQL, so a lower number may come later); 0 for a stream never extracted."""
         built = await self._warehouse.marts_positions()
         return {stream: built.get(stream, 0) for stream in self._source.streams}

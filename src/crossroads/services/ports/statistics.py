@@ -46,13 +46,13 @@ class Position:
     """How far a stream was read: past every row at or before it in the store's commit order,
     rows going by (`transaction`, `number`).
 
-    `number` is the last row's own number (declaration id, audit sequence, delivery sequence).
+    `number` is the last row's own number (declaration id, audit sequence, or the change number
+    of a delivery or a rights decision).
     `transaction` is, on PostgreSQL, the transaction (its xid8) that wrote that row: there a
     number is drawn when a row is inserted, not when it commits, so only the order of the
     writing transactions, read below the oldest one still running, never passes a row that
     may still commit. It is 0 where the number alone is in commit order: SQLite (one writer at
-    a time), the deliveries (numbered under the outbox's lock), and the PostgreSQL rows written
-    before that column (migration 0020)."""
+    a time), and the PostgreSQL rows written before that column (migrations 0020, 0023, 0025)."""
 
     transaction: int = 0
     number: int = 0
@@ -80,8 +80,9 @@ class StatisticsSource(abc.ABC):
     async def read(self, stream: str, after: Position, limit: int) -> SourceBatch | None:
         """Up to `limit` records of `stream` past position `after`, None when there are none.
         Only rows that can no longer change place are read: a position never passes a row
-        that may still commit before it (a PostgreSQL transaction still running), nor a
-        delivery still on its way (read once acknowledged or given up)."""
+        that may still commit before it (a PostgreSQL transaction still running). A delivery
+        is read at each change of its state (settled, replayed, dropped), not while it first
+        waits."""
 
     @abc.abstractmethod
     async def directory(self) -> Columns:
