@@ -8,6 +8,7 @@ the same tally (services/activity.py), read for one key.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import date
 from functools import lru_cache
@@ -42,9 +43,14 @@ STATUS_LABELS = {
 # The charts drawn for a holder in a language are kept this long: a page viewed by many at once
 # (an operators' wall screen, the bench's 50 users) draws them once a second, not once a view.
 FRESH_SECONDS = 1.0
-_drawn: WeakKeyDictionary[RecentActivity, dict[tuple[str, str], tuple[float, dict]]] = (
-    WeakKeyDictionary()
-)
+# Each drawing is kept as the task that draws it, from the moment it begins: the views that come
+# while it is drawn wait for that task rather than each drawing again. Without it, every view in
+# the few milliseconds a drawing takes (reading the tally's deliveries in a thread, rendering the
+# four charts) found the charts stale and drew them too: some twenty drawings a second and a
+# worker, which held the views queued behind them (the overview's p95 was ten times its median).
+_drawn: WeakKeyDictionary[
+    RecentActivity, dict[tuple[str, str], tuple[float, asyncio.Future[dict]]]
+] = WeakKeyDictionary()
 
 
 @lru_cache(maxsize=1024)
@@ -53,18 +59,25 @@ def _day_label(value: date, locale: str) -> str:
 
 
 async def activity_charts(activity: RecentActivity, holder: str, locale: str) -> dict:
-    """The four charts of `holder`'s activity (HUB, or an enterprise number), in `locale`, at
-    most FRESH_SECONDS old."""
+    """The four charts of `holder`'s activity (HUB, or an enterprise number), in `locale`, drawn
+    from a tally read at most FRESH_SECONDS ago (or being read now)."""
     kept = _drawn.setdefault(activity, {})
     now = time.monotonic()
     found = kept.get((holder, locale))
-    if found is not None and found[0] > now:
-        return found[1]
-    drawn = await _draw(activity, holder, locale)
+    if found is not None and (not found[1].done() or _usable(found, now)):
+        return await asyncio.shield(found[1])  # a view that leaves does not stop the drawing
+    drawing = asyncio.ensure_future(_draw(activity, holder, locale))
     if len(kept) > 4 * 1000:  # four languages of each institution: never more, unless forged
         kept.clear()
-    kept[(holder, locale)] = (now + FRESH_SECONDS, drawn)
-    return drawn
+    kept[(holder, locale)] = (now + FRESH_SECONDS, drawing)
+    return await asyncio.shield(drawing)
+
+
+def _usable(found: tuple[float, asyncio.Future[dict]], now: float) -> bool:
+    """Whether a finished drawing may still be shown: fresh, and drawn (a failed one is drawn
+    again by the next view, as it would have been had it never been kept)."""
+    expires, drawing = found
+    return expires > now and not drawing.cancelled() and drawing.exception() is None
 
 
 async def _draw(activity: RecentActivity, holder: str, locale: str) -> dict:
