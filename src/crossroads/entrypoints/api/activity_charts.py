@@ -46,8 +46,9 @@ FRESH_SECONDS = 1.0
 # Each drawing is kept as the task that draws it, from the moment it begins: the views that come
 # while it is drawn wait for that task rather than each drawing again. Without it, every view in
 # the few milliseconds a drawing takes (reading the tally's deliveries in a thread, rendering the
-# four charts) found the charts stale and drew them too: some twenty drawings a second and a
-# worker, which held the views queued behind them (the overview's p95 was ten times its median).
+# four charts) found the charts stale and drew them too, and the views queued behind those
+# drawings waited (one worker under 50 users: 107 stretches of drawing in six seconds, 6 after;
+# the overview's p95 had been ten times its median; docs/benchmarks.md, "Portal").
 _drawn: WeakKeyDictionary[
     RecentActivity, dict[tuple[str, str], tuple[float, asyncio.Future[dict]]]
 ] = WeakKeyDictionary()
