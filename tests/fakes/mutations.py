@@ -218,10 +218,20 @@ class MemoryMutationStore(MutationStore):
                 dead_at_ms,
             )
 
-    async def dead_letters(self, limit: int) -> list[Delivery]:
-        return [r.delivery() for r in self._rows() if r.dead_at_ms is not None and r.waiting][
-            :limit
-        ]
+    async def dead_letters(self, limit: int, institution: str | None = None) -> list[Delivery]:
+        return [
+            r.delivery()
+            for r in self._rows()
+            if r.dead_at_ms is not None
+            and r.waiting
+            and (
+                institution is None
+                or (
+                    r.subscription in self.subs
+                    and self.subs[r.subscription].institution == institution
+                )
+            )
+        ][:limit]
 
     async def replay(self, seqs: list[int]) -> list[int]:
         replayed = [r for r in self._rows(seqs) if r.dead_at_ms is not None and r.waiting]

@@ -655,8 +655,9 @@ class MutationService:
 
     # Dead letters (operator) ---------------------------------------------------------------
 
-    async def dead_letters(self, limit: int) -> list[Delivery]:
-        return await self._store.dead_letters(limit)
+    async def dead_letters(self, limit: int, institution: str | None = None) -> list[Delivery]:
+        """The oldest dead letters, or `institution`'s oldest (its subscriptions')."""
+        return await self._store.dead_letters(limit, institution)
 
     async def replay(self, seqs: list[int], actor: str | None = None) -> int:
         """Queue dead letters again, due now; audited with the sequence numbers replayed and the

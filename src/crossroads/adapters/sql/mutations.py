@@ -367,11 +367,18 @@ class SqlMutations(MutationStore):
                     (error[:500], next_attempt_ms, dead_at_ms, *group),
                 )
 
-    async def dead_letters(self, limit: int) -> list[Delivery]:
+    async def dead_letters(self, limit: int, institution: str | None = None) -> list[Delivery]:
+        mine = ""
+        parameters: tuple = (limit,)
+        if institution is not None:
+            mine = (
+                " AND d.subscription IN (SELECT s.id FROM subscriptions s WHERE s.institution = ?)"
+            )
+            parameters = (institution, limit)
         rows = await self._db.fetchall(
             f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d WHERE d.dead_at_ms IS NOT NULL"
-            " AND d.acked_at_ms IS NULL ORDER BY d.seq LIMIT ?",
-            (limit,),
+            f" AND d.acked_at_ms IS NULL{mine} ORDER BY d.seq LIMIT ?",
+            parameters,
         )
         return [_delivery(r) for r in rows]
 

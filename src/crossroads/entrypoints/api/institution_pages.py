@@ -35,6 +35,7 @@ from .purposes import purpose_label
 router = HubRouter(route_class=JSONRoute, prefix="/portal/institution", include_in_schema=False)
 MANAGER = "manager"
 MAILBOX_LOOK = 1000  # the mailbox's waiting messages are counted up to this many
+DEAD_LETTERS_SHOWN = 1000  # the institution's oldest dead letters
 PAGES = (
     ("/portal/institution/", N_("Overview")),
     ("/portal/institution/persons", N_("Persons we hold")),
@@ -197,7 +198,13 @@ async def subscriptions(request: Request) -> HTMLResponse:
                 "more": len(waiting) == MAILBOX_LOOK,
             }
         )
-    letters = [d for d in await hub.mutations.dead_letters(1000) if d.subscription in ours]
+    # The store picks the institution's own: filtered here, the hub's oldest thousand could all
+    # be another member's (one whose webhook fails), and this page would show none of its own.
+    letters = [
+        d
+        for d in await hub.mutations.dead_letters(DEAD_LETTERS_SHOWN, staff.organisation)
+        if d.subscription in ours
+    ]
     return page(
         request,
         "portal/institution/subscriptions.html",

@@ -125,7 +125,9 @@ class MutationStore(abc.ABC):
         letters."""
 
     @abc.abstractmethod
-    async def dead_letters(self, limit: int) -> list[Delivery]: ...
+    async def dead_letters(self, limit: int, institution: str | None = None) -> list[Delivery]:
+        """The oldest `limit` dead letters not yet acknowledged; only those of `institution`'s
+        subscriptions when it is named (so that another member's many do not hide its own)."""
 
     @abc.abstractmethod
     async def replay(self, seqs: list[int]) -> list[int]:
