@@ -1,6 +1,7 @@
-"""What one member piles up in the hub never hides what others have there: a member whose
-webhook fails collects dead letters without hiding another institution's from that institution's
-staff (docs/security.md, "Shared queues"). On SQLite and PostgreSQL.
+"""What one member, or one person, piles up in the hub never hides or buries what others have
+there: a member whose webhook fails collects dead letters without hiding another institution's
+from that institution's staff, and a person who reports the same data as wrong again and again
+fills no source's queue of reports (docs/security.md, "Shared queues"). On SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from datetime import date
 import pytest
 
 from crossroads.demo import country
+from crossroads.domain.audit import AuditRecord
+from crossroads.domain.data_reports import MAX_OPEN_REPORTS
 from crossroads.domain.mutations import Mutation, Subscription
 
 from ..conftest import start_demo_hub
-from ..e2e.portal_browsing import browser, sign_in
+from ..e2e.portal_browsing import SAME_ORIGIN, browser, csrf_of, sign_in
 
 pytestmark = pytest.mark.anyio
 WELFARE = country.BY_KEY["welfare"].number
@@ -72,3 +75,46 @@ async def test_a_member_with_many_dead_letters_does_not_hide_another_institution
     assert page.status_code == 200, page.text
     assert 'id="dead-letters"' in page.text and "<code>ours</code>" in page.text
     assert "<code>noisy</code>" not in page.text
+
+
+async def _report(client, token: str, message: str):
+    return await client.post(
+        "/citizen/report",
+        data={"csrf": token, "service": "person.address", "message": message},
+        headers=SAME_ORIGIN,
+    )
+
+
+async def test_a_person_keeps_a_bounded_number_of_open_reports_per_service(portal_demo):
+    async with browser(portal_demo) as client:
+        await sign_in(client, "/citizen/login", "citizen-1")
+        token = csrf_of((await client.get("/citizen/data")).text)
+        for n in range(MAX_OPEN_REPORTS):
+            sent = await _report(client, token, f"wrong street {n}")
+            assert sent.status_code == 303, sent.text
+        refused = await _report(client, token, "wrong street, once more")
+        assert refused.status_code == 429, refused.text
+        assert refused.headers["x-road-error"] == "quota_exceeded"
+        assert "wrong street, once more" in refused.text  # the form comes back as typed
+        # Another service's data is reported still: the bound is per service.
+        other = await client.post(
+            "/citizen/report",
+            data={"csrf": token, "service": "person.identity", "message": "wrong name"},
+            headers=SAME_ORIGIN,
+        )
+        assert other.status_code == 303, other.text
+    reports = await portal_demo.hub.store.data_reports.of_source(NR, 0, 100)
+    assert [r.service for r in reports].count("person.address") == MAX_OPEN_REPORTS
+    records = [
+        AuditRecord.from_canonical(raw)
+        for _, raw in await portal_demo.hub.store.audit.read(0, 100000)
+    ]
+    assert any(r.outcome == "quota_exceeded" for r in records if r.kind == "request")
+    # Once the source answers one, the person may report again.
+    first = min(r.id for r in reports if r.service == "person.address")
+    assert await portal_demo.hub.store.data_reports.close(first, NR, 1, "corrected")
+    async with browser(portal_demo) as client:
+        await sign_in(client, "/citizen/login", "citizen-1")
+        token = csrf_of((await client.get("/citizen/data")).text)
+        again = await _report(client, token, "still wrong")
+        assert again.status_code == 303, again.text

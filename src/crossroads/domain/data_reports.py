@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from .errors import Refusal
 
 MAX_MESSAGE = 2000
+# Open reports one person may have about one service's data with one source: enough to add what
+# was forgotten, not a way to fill the source's queue (which it reads oldest first) and the audit
+# log with one person's reports. Answered ones do not count.
+MAX_OPEN_REPORTS = 5
 
 
 @dataclass(frozen=True)

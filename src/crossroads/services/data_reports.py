@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..domain.audit import AuditRecord
 from ..domain.callers import Caller
-from ..domain.data_reports import DataReport, checked_text
+from ..domain.data_reports import MAX_OPEN_REPORTS, DataReport, checked_text
 from ..domain.errors import Refusal
 from ..domain.subjects import SubjectHasher
 from .clock import Clock
@@ -44,7 +44,9 @@ class DataReports:
         """The person says the service's data about them is wrong: one report to each source
         that holds it. Only a service their page shows (an own-access authorization valid
         today) is reported on: the form offers no other, and a report is the person's own data
-        sent to a source, which that authorization is the legal ground for."""
+        sent to a source, which that authorization is the legal ground for. A person has at
+        most MAX_OPEN_REPORTS open reports of one service with one source (`quota_exceeded`),
+        so that no one fills a source's queue of reports."""
         text = checked_text(message, "message")
         if service not in {a.service for a in await self._personal.authorizations()}:
             raise Refusal(
@@ -57,8 +59,16 @@ class DataReports:
         made = []
         for source in sources:
             report = await self._store.add(
-                DataReport(None, source, service, subject, key, text, self._clock.now_ms())
+                DataReport(None, source, service, subject, key, text, self._clock.now_ms()),
+                MAX_OPEN_REPORTS,
             )
+            if report is None:
+                raise Refusal(
+                    "quota_exceeded",
+                    f"you already have {MAX_OPEN_REPORTS} reports about this data waiting for "
+                    "an answer: add to them once the source has answered one.",
+                    "message",
+                )
             await self._audit.append(
                 AuditRecord(
                     kind="report",

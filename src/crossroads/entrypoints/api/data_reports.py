@@ -35,7 +35,8 @@ class CloseIn(Strict):
 async def report(request: Request, settings: SettingsDep) -> Response:
     """The personal page's form: which service's data is wrong, and what is wrong with it. A
     message refused (empty, too long, a character not allowed) brings the page back with the
-    message as typed and the error beside it, audited as any refusal."""
+    message as typed and the error beside it, audited as any refusal; so does a report over the
+    person's bound of open reports about that data (`quota_exceeded`)."""
     identifier = identifier_of(request)
     form = await checked_form(request, settings.issuer)
     try:

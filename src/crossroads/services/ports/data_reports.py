@@ -9,8 +9,10 @@ from ...domain.data_reports import DataReport
 
 class DataReportStore(abc.ABC):
     @abc.abstractmethod
-    async def add(self, report: DataReport) -> DataReport:
-        """The report as stored, with its id."""
+    async def add(self, report: DataReport, open_limit: int) -> DataReport | None:
+        """The report as stored, with its id; None (nothing stored) when the person already has
+        `open_limit` open reports of that service with that source. Two added at once never both
+        pass the bound."""
 
     @abc.abstractmethod
     async def of_source(self, source: str, after: int, limit: int) -> list[DataReport]:
