@@ -12,7 +12,7 @@ from ..domain.registry import Authorization, Capacity, Institution, Service
 from . import country
 
 PORTAL = Institution(
-    country.enterprise_number(2_000_010), "Crossroads portal (people's own access)", "GOV", None
+    country.enterprise_number(2_000_013), "Crossroads portal (people's own access)", "GOV", None
 )
 CAPACITY = Capacity(SELF, "The person themselves, signed in")
 _BASIS = "GDPR art. 15 (right of access); Law of 15 January 1990 on the CBSS, art. 10"
