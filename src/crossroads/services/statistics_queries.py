@@ -17,7 +17,9 @@ Every question, answered or refused for its budget, is in the audit log (kind `s
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from ..domain.audit import AuditRecord
@@ -31,7 +33,10 @@ from .ports import AuditLog, Noise, PrivacyBudgets, Warehouse
 from .registry_cache import RegistryCache
 from .registry_checks import STATISTICS_SERVICE
 
-MICRO = 1_000_000
+MICRO = 1_000_000  # the budget is kept in millionths of epsilon
+# The smallest epsilon a query may spend: one unit of the budget. Below it, the noise of a count
+# exceeds what a 64-bit sample holds (an answer of -2^63), and the answer says nothing.
+MIN_QUERY_EPSILON = 1 / MICRO
 AGGREGATES = ("count", "sum", "mean")
 
 
@@ -192,11 +197,11 @@ class StatisticsQueries:
         self, caller: Caller, authorization: Authorization, chosen: Mart, query: AnalystQuery
     ) -> dict[str, Any]:
         epsilon = query.epsilon
-        if epsilon is None or not 0 < epsilon <= self.protection.max_query_epsilon:
+        if epsilon is None or not MIN_QUERY_EPSILON <= epsilon <= self.protection.max_query_epsilon:
             raise Refusal(
                 "malformed_request",
-                f"a differentially private query names its epsilon, above 0 and at most "
-                f"{self.protection.max_query_epsilon:g}.",
+                f"a differentially private query names its epsilon, from {MIN_QUERY_EPSILON:g} "
+                f"to {self.protection.max_query_epsilon:g}.",
                 "epsilon",
             )
         if query.group_by:
@@ -248,7 +253,7 @@ class StatisticsQueries:
         limit = round(self.protection.budget_epsilon * MICRO)
         if epsilon:
             spent = await self._budgets.spend(
-                analyst, project, round(epsilon * MICRO), limit, self._clock.now_ms()
+                analyst, project, charged(epsilon), limit, self._clock.now_ms()
             )
         else:
             spent = await self._budgets.spent(analyst, project)
@@ -262,6 +267,15 @@ class StatisticsQueries:
 
     async def budget(self, caller: Caller, purpose: str, reference: str | None) -> dict[str, Any]:
         return await self._budget(caller, await self.authorize(caller, purpose, reference), 0)
+
+
+def charged(epsilon: float) -> int:
+    """What a query of `epsilon` takes from the budget, in millionths: rounded up, never down, so
+    that the budget bounds what was spent. Rounded to the nearest, ε = 4e-7 cost nothing (any
+    number of such questions were answered) and ε = 1.4e-6 cost 1e-6. Counted on the decimal the
+    float reads as (`repr`), not on its binary value, so that 0.1 costs 100,000, not 100,001 (the
+    two differ by less than 1e-17)."""
+    return math.ceil(Decimal(repr(epsilon)) * MICRO)
 
 
 def _check(chosen: Mart, query: AnalystQuery) -> None:
