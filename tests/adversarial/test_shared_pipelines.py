@@ -36,6 +36,8 @@ BATCHES = "/v1/declarations/batches/"
 # An institution with no mandate for any employer.
 WELFARE = f"{country.BY_KEY['welfare'].number}:case-app"
 JSON_TYPE = {"Content-Type": "application/json"}
+END_OF_EMPLOYMENT = "unemployment.end-of-employment"
+UNKNOWN_EMPLOYER = "0403170701"  # a valid enterprise number no employer of the register has
 
 # Raw JSON texts of odd values: control characters, lone surrogates, NaN and infinities, huge and
 # negative numbers, impossible and far dates, quarters, wrong types, odd digits.
@@ -759,17 +761,29 @@ async def test_an_institution_that_declares_for_no_one_has_nothing_stored(tmp_pa
     """A form naming no employer (or an unknown one), an unreadable form and a batch file from an
     institution that is neither an employer nor a payroll office with a mandate are refused,
     audited, and leave nothing in the store (an outside review stored such forms as result B
-    without bound); a payroll office's form naming no employer is still a declaration B."""
+    without bound, and then social-risk declarations naming an unknown employer, with any
+    person's INSS and wage); a payroll office's form naming no employer is still a declaration
+    B."""
     async with hub_on(tmp_path, store_url) as demo:
         welfare = await auth(demo, WELFARE, **JSON_TYPE)
         start = start_day(demo)
         no_employer = dimona_in(newcomer(), start)
         no_employer["DimonaIn"].pop("EmployerId")
+        risk_of_unknown_employer = {
+            "inss": newcomer(),
+            "employer": UNKNOWN_EMPLOYER,
+            "last_day_worked": start.isoformat(),
+            "end_reason": "dismissal",
+            "weekly_hours": 38,
+            "reference_weekly_hours": 38,
+            "gross_monthly_cents": 300_000,
+        }
         before = await audit_size(demo)
         for path, body in (
             ("/v1/declarations/dimona", no_employer),
             ("/v1/declarations/dimona", {"DimonaIn": {"StartingDate": "not a date"}}),
             ("/v1/declarations/dmfa", dmfa_json(newcomer()) | {"NOSSRegistrationNbr": "1"}),
+            (f"/v1/declarations/social-risk/{END_OF_EMPLOYMENT}", risk_of_unknown_employer),
         ):
             refused = await demo.http.post(path, json=body, headers=welfare)
             assert (refused.status_code, refused.json()["code"]) == (403, "no_mandate"), (
@@ -779,7 +793,7 @@ async def test_an_institution_that_declares_for_no_one_has_nothing_stored(tmp_pa
         batch = await upload(demo, "dimona", orjson.dumps([no_employer]), welfare)
         assert (batch.status_code, batch.json()["code"]) == (403, "no_mandate")
         records = (await audit_records(demo))[before:]
-        assert [r["outcome"] for r in records] == ["no_mandate"] * 4
+        assert [r["outcome"] for r in records] == ["no_mandate"] * 5
         assert (
             await demo.hub.store.declarations.declarations_of(WELFARE.split(":")[0], None, 10) == []
         )

@@ -404,6 +404,7 @@ class DeclarationService:
         if inss is None:
             anomalies.append(g.anomaly("SR001-003", "/inss"))
         if employer is None:
+            await self.check_declarant(caller)  # else anyone could store any INSS's "risk"
             anomalies.append(g.anomaly("SR002-235", "/employer"))
         else:
             await self._mandate(caller, employer.company_id, strict=True)
