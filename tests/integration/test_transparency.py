@@ -4,12 +4,14 @@ checks."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sqlite3
 
 import pytest
 
 from crossroads.adapters.keys import HubKeys
-from crossroads.adapters.sql.store import open_store
+from crossroads.adapters.sql.store import open_store, sqlite_path
 from crossroads.domain.audit import AuditRecord
 from crossroads.domain.errors import Refusal
 from crossroads.services.clock import FixedClock
@@ -346,6 +348,28 @@ async def test_on_sqlite_two_hub_processes_appending_to_one_file_grow_one_tree(s
     finally:
         await first.close()
         await second.close()
+
+
+async def test_on_sqlite_an_audit_writer_waits_for_the_turn_another_process_holds(sqlite_url, keys):
+    """The audit writers of the hub's processes take turns by a lock on a file beside the
+    database; what was appended while the turn was held is committed once it is released."""
+    store = await open_store(sqlite_url)
+    turn = os.open(f"{sqlite_path(sqlite_url)}.audit-writers", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        await append(store, 0, 2)  # the writer runs, with its own descriptor of the file
+        fcntl.flock(turn, fcntl.LOCK_EX)  # as another process's writer in its transaction
+        waiting = asyncio.ensure_future(append(store, 2, 5))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        assert await store.transparency.size() == 2
+        fcntl.flock(turn, fcntl.LOCK_UN)
+        await asyncio.wait_for(waiting, 10)
+        assert await store.transparency.size() == 7
+        head = await sequencer(store, keys, FixedClock(1_700_000_000)).sign_now()
+        assert head.root_hash == (await tree_of(store)).root()  # the stored nodes agree
+    finally:
+        os.close(turn)
+        await store.close()
 
 
 async def test_on_sqlite_a_failed_batch_leaves_no_leaf_and_the_next_one_continues_the_tree(
