@@ -130,12 +130,13 @@ class SQLiteAuditLog(_SqlAuditReads):
 
         The audit writers of every hub process on this file take turns by an exclusive `flock`
         on `turn` around their transaction: a writer whose turn it is not sleeps in the kernel
-        until the holder's COMMIT is through (polling `BEGIN IMMEDIATE` every 0.2 ms instead
-        cost 24-35 µs of CPU a record in two busy processes, about half of it saved), and the
-        kernel drops the turn of a process that dies. The batch is gathered once the turn is
-        taken, so appends queued during the other process's commit share this one instead of
-        waiting for the next. Any other writer of the database is still waited for by
-        `begin_immediate`.
+        until the holder's COMMIT is through, and the kernel drops the turn of a process that
+        dies. The batch is gathered once the turn is taken, so appends queued during the other
+        process's commit share this one instead of waiting for the next. In two busy processes
+        (bench/audit_turns.py) the waits cost 12-22 µs of CPU a record this way against 35-64
+        polling `BEGIN IMMEDIATE` every 0.2 ms, and the writers 25-31 % less in all
+        (docs/benchmarks.md, "The audit writers take turns by a lock"). Any other writer of the
+        database is still waited for by `begin_immediate`.
         """
         while True:
             first = self._queue.get()
