@@ -26,7 +26,7 @@ from typing import Any
 from ...domain.audit import AuditRecord
 from ...domain.merkle import Frontier, perfect_parts
 from ...services.ports import AuditLog
-from ...services.request_scope import stamped
+from ...services.request_scope import stamped_canonical
 from ...verifier import leaf_hash
 from .checkpoint import WalCheckpointer
 from .connect import begin_immediate, sqlite_connect
@@ -48,9 +48,8 @@ _MAX_BATCH = 2000
 def _row(record: AuditRecord) -> tuple[int, bytes | None, bytes]:
     """The record's row, made in the appending caller's context (so it names the request being
     served: services/request_scope.py)."""
-    record = stamped(record)
     subject = bytes.fromhex(record.subject_hash) if record.subject_hash else None
-    return (record.at_ms, subject, record.canonical())
+    return (record.at_ms, subject, stamped_canonical(record))
 
 
 class _SqlAuditReads(AuditLog):
