@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from crossroads.domain.directory import Integration, IntegrationChange, periods_after
+from crossroads.domain.directory import Holding, Integration, IntegrationChange, periods_after
 from crossroads.services.ports import DirectoryRepository
 
 Key = tuple[bytes, str, str]  # (subject key, institution, capacity)
@@ -48,9 +48,9 @@ class MemoryDirectory(DirectoryRepository):
             if k[0] == subject_key and (capacity is None or k[2] == capacity)
         )
 
-    async def holders_of(self, subject_keys: list[bytes]) -> dict[bytes, list[Integration]]:
+    async def holders_of(self, subject_keys: list[bytes]) -> dict[bytes, list[Holding]]:
         found = {key: await self.holders(key) for key in dict.fromkeys(subject_keys)}
-        return {key: held for key, held in found.items() if held}
+        return {key: [Holding.of(i) for i in held] for key, held in found.items() if held}
 
     async def count(self) -> int:
         return sum(len(periods) for periods in self.periods.values())

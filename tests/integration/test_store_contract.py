@@ -12,7 +12,7 @@ import pytest
 from crossroads.adapters.sql.migrate import available, current_version, migrate
 from crossroads.adapters.sql.store import open_store
 from crossroads.domain.audit import AuditRecord
-from crossroads.domain.directory import Phase
+from crossroads.domain.directory import OPEN_END, Holding, Phase
 from crossroads.domain.errors import Refusal
 from crossroads.domain.periods import Period
 from crossroads.domain.registry import Application, Authorization, Capacity, Institution, Service
@@ -224,7 +224,16 @@ async def test_directory_bulk_batch_round_trips_every_row(store):
     many = await store.directory.holders_of(wanted)
     assert set(many) == set(keys[:1200]) | {KEY}
     for key in (keys[0], keys[700], keys[1199], KEY):
-        assert many[key] == await store.directory.holders(key)
+        assert sorted(many[key]) == sorted(
+            Holding.of(i) for i in await store.directory.holders(key)
+        )
+    # A provisional closed period and a definitive open one, as publishing reads them.
+    assert many[keys[0]] == [
+        Holding(
+            FUND, "INSURED", False, date(2020, 1, 1).toordinal(), date(2024, 12, 31).toordinal()
+        )
+    ]
+    assert many[keys[1]] == [Holding(FUND, "INSURED", True, date(2020, 1, 2).toordinal(), OPEN_END)]
 
 
 async def test_concurrent_held_by_reads_answer_as_one_read_each(store):

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crossroads.domain.directory import Integration, Phase, check_access
+from crossroads.domain.directory import Holding, Integration, Phase, check_access
 from crossroads.domain.errors import Refusal
 from crossroads.domain.mutations import Subscription, entitled
 from crossroads.domain.periods import Period
@@ -84,7 +84,13 @@ def test_recipients_are_exactly_those_the_exchange_would_let_ask_about_the_perso
     chosen = {
         s.id
         for s, _ in entitled(
-            subscriptions, decisions, holders, mutation_type, effective, today, granted
+            subscriptions,
+            decisions,
+            [Holding.of(i) for i in holders],
+            mutation_type,
+            effective,
+            today,
+            granted,
         )
     }
     for subscription in subscriptions:
@@ -118,12 +124,14 @@ def test_an_integration_ended_the_day_before_entitles_nobody():
     )
     subscription = Subscription("s", INSTITUTIONS[0], "app", TYPES[0], "A")
     held = [
-        Integration(
-            b"k" * 16,
-            INSTITUTIONS[0],
-            "ASSISTED",
-            Phase.DEFINITIVE,
-            Period(DAY0, DAY0 + timedelta(days=9)),
+        Holding.of(
+            Integration(
+                b"k" * 16,
+                INSTITUTIONS[0],
+                "ASSISTED",
+                Phase.DEFINITIVE,
+                Period(DAY0, DAY0 + timedelta(days=9)),
+            )
         )
     ]
     granted = {INSTITUTIONS[0]: {"ASSISTED"}}

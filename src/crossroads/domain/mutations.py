@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .directory import Integration, Phase
+from .directory import Holding
 from .errors import Refusal
-from .periods import Period
 from .registry import Authorization, check_code
 
 MODES = ("pull", "push")
@@ -100,7 +99,7 @@ class Subscription:
 def entitled(
     subscriptions: Iterable[Subscription],
     authorizations: dict[str, Authorization],
-    holders: Iterable[Integration],
+    holders: Iterable[Holding],
     mutation_type: str,
     effective: date,
     today: date,
@@ -108,7 +107,7 @@ def entitled(
 ) -> list[tuple[Subscription, Authorization]]:
     """The subscriptions that must receive a mutation, each with the authorization it is under.
 
-    `holders` are the person's integrations (every institution); `authorizations` maps a
+    `holders` are the person's holdings (every institution); `authorizations` maps a
     reference to its decision; `granted` holds the (institution, capacity) pairs of the
     registry's integration rights (institution -> capacities). A subscription is entitled when
     its authorization is for this mutation type, is valid `today` and on the `effective` day,
@@ -116,12 +115,12 @@ def entitled(
     required capacities on the `effective` day (definitively, unless the authorization accepts
     provisional integrations). Anything missing entitles nobody.
     """
-    day = Period.day(effective)
+    day = effective.toordinal()
     held: dict[tuple[str, str], bool] = {}  # (institution, capacity) -> held definitively
-    for i in holders:
-        if i.period.covers(day) and i.capacity in granted.get(i.institution, ()):
-            key = (i.institution, i.capacity)
-            held[key] = held.get(key, False) or i.phase is Phase.DEFINITIVE
+    for institution, capacity, definitive, first_day, last_day in holders:
+        if first_day <= day <= last_day and capacity in granted.get(institution, ()):
+            key = (institution, capacity)
+            held[key] = held.get(key, False) or bool(definitive)
     chosen = []
     for subscription in subscriptions:
         authorization = authorizations.get(subscription.authorization)

@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator, SchemaError
 
 from ..domain.audit import AuditRecord
 from ..domain.callers import Caller
-from ..domain.directory import Integration
+from ..domain.directory import Holding
 from ..domain.errors import Refusal
 from ..domain.identifiers import IdentifierScheme
 from ..domain.minimisation import minimise, path_tree
@@ -533,7 +533,7 @@ class MutationService:
         return mutation, digest
 
     async def _recipients(
-        self, mutation: Mutation, known: dict[str, _TypeSubscriptions], holders: list[Integration]
+        self, mutation: Mutation, known: dict[str, _TypeSubscriptions], holders: list[Holding]
     ) -> list[tuple[Subscription, bytes]]:
         """Who receives `mutation`, and what, given the person's `holders`; `known` keeps each
         type's subscriptions and their authorizations for the rest of a batch."""

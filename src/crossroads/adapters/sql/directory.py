@@ -6,7 +6,14 @@ from collections.abc import Collection
 from datetime import date
 from operator import itemgetter
 
-from ...domain.directory import Integration, IntegrationChange, Phase, periods_after
+from ...domain.directory import (
+    OPEN_END,
+    Holding,
+    Integration,
+    IntegrationChange,
+    Phase,
+    periods_after,
+)
 from ...domain.periods import Period
 from ...services.ports import DirectoryRepository
 from .among import among
@@ -148,19 +155,21 @@ class SqlDirectory(DirectoryRepository):
         found = [_integration(r) for r in rows]
         return [i for i in found if capacity is None or i.capacity == capacity]
 
-    async def holders_of(self, subject_keys: list[bytes]) -> dict[bytes, list[Integration]]:
-        found: dict[bytes, list[Integration]] = {}
+    async def holders_of(self, subject_keys: list[bytes]) -> dict[bytes, list[Holding]]:
+        found: dict[bytes, list[Holding]] = {}
         wanted = list(dict.fromkeys(subject_keys))
         for condition, values in among(self._db.dialect, "subject_key", wanted, "bytea"):
+            # The row is the holding's fields in its order (phase 2 is definitive, an open end
+            # the last ordinal), so that each is a tuple made in one call, not an `Integration`.
             rows = await self._db.fetchall(
-                f"SELECT {_COLUMNS} FROM integrations WHERE {condition}"
-                " ORDER BY subject_key, institution, capacity, valid_from",
+                "SELECT subject_key, institution, capacity, phase = 2, valid_from,"
+                f" COALESCE(valid_to, {OPEN_END}) FROM integrations WHERE {condition}",
                 values,
                 fresh_plan=True,  # the directory grows from empty by imports while the hub runs
             )
+            make = Holding._make
             for row in rows:
-                integration = _integration(row)
-                found.setdefault(integration.subject_key, []).append(integration)
+                found.setdefault(bytes(row[0]), []).append(make(row[1:]))
         return found
 
     async def count(self) -> int:

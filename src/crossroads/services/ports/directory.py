@@ -6,7 +6,7 @@ from __future__ import annotations
 import abc
 
 # A change is a domain value (domain.directory applies it), named here too as the port takes it.
-from ...domain.directory import Integration, IntegrationChange
+from ...domain.directory import Holding, Integration, IntegrationChange
 
 __all__ = ["DirectoryRepository", "IntegrationChange"]
 
@@ -27,9 +27,9 @@ class DirectoryRepository(abc.ABC):
     ) -> list[Integration]: ...
 
     @abc.abstractmethod
-    async def holders_of(self, subject_keys: list[bytes]) -> dict[bytes, list[Integration]]:
-        """`holders` of many persons at once (a batch of mutations); persons nobody holds are
-        absent."""
+    async def holders_of(self, subject_keys: list[bytes]) -> dict[bytes, list[Holding]]:
+        """`holders` of many persons at once (a batch of mutations), each as a `Holding`, in no
+        particular order; persons nobody holds are absent."""
 
     @abc.abstractmethod
     async def count(self) -> int: ...
