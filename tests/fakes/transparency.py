@@ -12,6 +12,7 @@ from crossroads.domain.archive import Segment
 from crossroads.domain.audit import AuditRecord
 from crossroads.domain.merkle import Node, TreeHead
 from crossroads.services.ports import TransparencyLog
+from crossroads.verifier import leaf_hash
 
 from .audit import MemoryAuditLog
 
@@ -33,7 +34,7 @@ class MemoryTransparencyLog(TransparencyLog):
 
     async def unsequenced(self, limit: int) -> list[tuple[int, bytes]]:
         seqs = [s for s in range(1, len(self._audit.entries) + 1) if s not in self.leaf_of]
-        return [(s, self._record(s)) for s in seqs[:limit]]
+        return [(s, leaf_hash(self._record(s))) for s in seqs[:limit]]
 
     async def sequence(
         self, first_index: int, seqs: list[int], nodes: list[tuple[int, int, bytes]]

@@ -148,7 +148,9 @@ async def test_two_sequencers_keep_one_order(store, keys):
 
 async def test_a_store_refuses_a_sequence_that_does_not_continue_the_tree(store, keys):
     await append(store, 0, 2)
-    [(seq_a, _), (seq_b, _)] = await store.transparency.unsequenced(10)
+    [(seq_a, leaf_a), (seq_b, leaf_b)] = await store.transparency.unsequenced(10)
+    # Each with its leaf hash, made where the store keeps the records (PostgreSQL hashes them).
+    assert [leaf_a, leaf_b] == [leaf_hash(r) for _, r in await store.audit.read()]
     assert await store.transparency.sequence(5, [seq_a], [(0, 5, b"x" * 32)]) is False
     assert await store.transparency.sequence(0, [seq_a], [(0, 0, b"x" * 32)]) is True
     with pytest.raises(RuntimeError):  # seq_a already has an index: nothing of this batch lands

@@ -16,7 +16,6 @@ from ..domain.merkle import (
     inclusion_ranges,
     perfect_parts,
 )
-from ..verifier import leaf_hash
 from .clock import Clock, sleep_unless
 from .ports import Lease, Signer, TransparencyLog
 
@@ -96,7 +95,7 @@ class Sequencer:
             self._last_head = await self._log.latest_head()
         if entries:
             first = self._frontier.size
-            nodes = self._frontier.extend(leaf_hash(record) for _, record in entries)
+            nodes = self._frontier.extend(leaf for _, leaf in entries)
             if await self._log.sequence(first, [seq for seq, _ in entries], nodes):
                 done = len(entries)
             else:  # another sequencer went first: start again from what the store holds

@@ -43,7 +43,8 @@ class TransparencyLog(abc.ABC):
 
     @abc.abstractmethod
     async def unsequenced(self, limit: int) -> list[tuple[int, bytes]]:
-        """Committed entries without a leaf index yet, oldest first: (seq, canonical record)."""
+        """Committed entries without a leaf index yet, oldest first: (seq, leaf hash), the leaf
+        hash being `verifier.leaf_hash` of the canonical record."""
 
     @abc.abstractmethod
     async def sequence(
