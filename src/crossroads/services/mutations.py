@@ -24,7 +24,7 @@ from ..domain.callers import Caller
 from ..domain.directory import Holding
 from ..domain.errors import Refusal
 from ..domain.identifiers import IdentifierScheme
-from ..domain.minimisation import minimise, path_tree
+from ..domain.minimisation import PathTree, minimise, path_tree
 from ..domain.mutations import Mutation, MutationType, Subscription, entitled, event_type
 from ..domain.periods import parse_date
 from ..domain.registry import Authorization, check_code, choose_authorization
@@ -49,8 +49,9 @@ MAX_MAILBOX_PAGE = 1000
 StoreWrite = Callable[
     [list[tuple[Mutation, bytes, list[tuple[str, bytes]]]]], Awaitable[list[bytes | None]]
 ]
-# A mutation type's subscriptions and the authorizations they name, read once per batch.
-_TypeSubscriptions = tuple[list[Subscription], dict[str, Authorization]]
+# A mutation type's subscriptions, the authorizations they name and the tree of each one's allowed
+# fields (`path_tree`), read and made once per batch.
+_TypeSubscriptions = tuple[list[Subscription], dict[str, Authorization], dict[str, PathTree]]
 
 
 @dataclass(frozen=True)
@@ -536,7 +537,7 @@ class MutationService:
         self, mutation: Mutation, known: dict[str, _TypeSubscriptions], holders: list[Holding]
     ) -> list[tuple[Subscription, bytes]]:
         """Who receives `mutation`, and what, given the person's `holders`; `known` keeps each
-        type's subscriptions and their authorizations for the rest of a batch."""
+        type's subscriptions, their authorizations and field trees for the rest of a batch."""
         if mutation.type not in known:
             subscriptions = await self._store.subscriptions(mutation_type=mutation.type)
             authorizations = {}
@@ -544,8 +545,9 @@ class MutationService:
                 found = await self._cache.authorization(reference)
                 if found is not None:
                     authorizations[reference] = found
-            known[mutation.type] = (subscriptions, authorizations)
-        subscriptions, authorizations = known[mutation.type]
+            trees = {r: path_tree(a.allowed_fields) for r, a in authorizations.items()}
+            known[mutation.type] = (subscriptions, authorizations, trees)
+        subscriptions, authorizations, trees = known[mutation.type]
         if not subscriptions:
             return []
         chosen = entitled(
@@ -565,7 +567,7 @@ class MutationService:
                 subscription,
                 _message(
                     envelope,
-                    minimise(mutation.payload, path_tree(authorization.allowed_fields)),
+                    minimise(mutation.payload, trees[subscription.authorization]),
                     authorization.reference,
                 ),
             )
