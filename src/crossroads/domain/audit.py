@@ -43,7 +43,7 @@ class AuditRecord:
 
     def canonical(self, request_id: str | None = None) -> bytes:
         """The leaf bytes; with `request_id`, those of this record naming that request instead
-        (what `services/request_scope.stamped` would make, without building the copy: a
+        (`stamped_canonical` in services/request_scope.py, without building a copy: a
         `dataclasses.replace` cost three times the encoding, and most records are stamped)."""
         # Three comparisons rather than `v not in (None, (), {})`: the same test (identity or
         # equality with each), a third faster. orjson writes the providers' tuple as an array.
