@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+import uvloop
 
 from ....adapters.keys import HubKeys
 from ....bootstrap import settings_for_data_dir
@@ -294,7 +295,11 @@ def serve_providers(
             *(s.serve() for s in servers), *([publisher.run()] if publisher else [])
         )
 
-    asyncio.run(run())
+    # On uvloop, as `crossroads serve` runs the hub: `Server.serve` runs in whatever loop it is
+    # given, and asyncio's own cost the sources' process CPU on every request (docs/benchmarks.md,
+    # Portal). Their HTTP protocol is httptools already (uvicorn's "auto").
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(run())
 
 
 def serve_demo_providers(
