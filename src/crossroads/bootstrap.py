@@ -263,6 +263,7 @@ async def bootstrap(
         settings.provider_read_timeout,
         settings.provider_pool_size,
         public_only=not settings.allow_internal_webhooks,
+        per_host=settings.provider_pool_per_host,
         tls=settings.outbound_tls("webhook").context(),
         span_name="push delivery",
     )
@@ -270,6 +271,7 @@ async def bootstrap(
         settings.provider_connect_timeout,
         settings.provider_read_timeout,
         settings.provider_pool_size,
+        per_host=settings.provider_pool_per_host,
         tls=settings.outbound_tls("provider").context(),
     )
     if settings.allow_internal_webhooks:

@@ -155,10 +155,23 @@ class Settings(BaseSettings):
         2.0, gt=0, description="Seconds to connect to a provider."
     )
     provider_read_timeout: float = Field(
-        10.0, gt=0, description="Seconds to wait for a provider's answer."
+        10.0,
+        gt=0,
+        description=(
+            "Seconds to wait for a provider's or a webhook's answer; a call ends within "
+            "connect + read timeout, however its answer trickles in."
+        ),
     )
     provider_pool_size: int = Field(
         200, ge=1, description="Pooled connections to providers, per hub process."
+    )
+    provider_pool_per_host: int = Field(
+        50,
+        ge=1,
+        description=(
+            "Most of those connections one provider or webhook host may hold (capped at the "
+            "pool's size), so that a host that keeps its calls waiting leaves the rest to others."
+        ),
     )
     store_pool_size: int = Field(10, ge=1, description="PostgreSQL connections per hub process.")
     store_timeout: float = Field(

@@ -1,6 +1,14 @@
 """Calls to providers and webhooks: a pooled aiohttp session per use per hub process, with connect
 and read timeouts.
 
+The server at the other end is a member's (an authentic source, a subscriber's webhook), and may
+answer as slowly as it likes; two bounds keep that its own business. A call ends within connect +
+read seconds whatever the server does: aiohttp's read timeout alone restarts with each chunk, so
+an answer sent a byte at a time held a call, and its connection, for ever. And one host holds at
+most `per_host` of the pool's connections: without that bound, a source or webhook that kept the
+calls it was sent waiting took every connection, and every other member's call waited for one
+until it failed.
+
 Providers sit at addresses the operator registered, often on an internal network. Webhooks sit at
 addresses members wrote, so their client (`public_only`) connects only to public addresses: the
 check is made on the addresses a name resolves to when connecting, not on the name when it was
@@ -59,16 +67,20 @@ class AiohttpProviderClient(ProviderClient):
         read_timeout: float,
         pool_size: int,
         public_only: bool = False,
+        per_host: int | None = None,
         tls: ssl.SSLContext | None = None,
         span_name: str = "provider call",
     ) -> None:
-        """`span_name`: the name of each call's span when tracing is on (adapters/tracing.py)."""
+        """`span_name`: the name of each call's span when tracing is on (adapters/tracing.py).
+        `per_host`: most connections to one host (default: half the pool, at least one); a call
+        waiting for one counts that wait against its connect timeout."""
         # True: aiohttp's default context (the system's trust store, no client certificate).
         self._tls: ssl.SSLContext | bool = tls if tls is not None else True
         self._timeout = aiohttp.ClientTimeout(
-            total=None, connect=connect_timeout, sock_read=read_timeout
+            total=connect_timeout + read_timeout, connect=connect_timeout, sock_read=read_timeout
         )
         self._pool_size = pool_size
+        self._per_host = min(pool_size, per_host or max(1, pool_size // 2))
         self._public_only = public_only
         self._span_name = span_name
         self._session: aiohttp.ClientSession | None = None
@@ -78,7 +90,7 @@ class AiohttpProviderClient(ProviderClient):
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(
                 limit=self._pool_size,
-                limit_per_host=self._pool_size,
+                limit_per_host=self._per_host,
                 ttl_dns_cache=300,
                 ssl=self._tls,
                 resolver=PublicOnlyResolver() if self._public_only else None,
@@ -118,7 +130,7 @@ class AiohttpProviderClient(ProviderClient):
                         "invalid_provider_response",
                         "the provider's answer is larger than the hub accepts.",
                     )
-                data = await response.content.read(MAX_PROVIDER_BODY + 1)
+                data = await _read_at_most(response.content, MAX_PROVIDER_BODY + 1)
                 if len(data) > MAX_PROVIDER_BODY:
                     raise Refusal(
                         "invalid_provider_response",
@@ -141,6 +153,20 @@ class AiohttpProviderClient(ProviderClient):
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+async def _read_at_most(content: aiohttp.StreamReader, limit: int) -> bytes:
+    """The body up to its end or `limit` bytes, whichever comes first. (`read(n)` alone returns
+    what has arrived so far, up to n: the first chunk of an answer sent in several.)"""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await content.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _kind(exc: aiohttp.ClientError) -> str:
