@@ -580,7 +580,8 @@ class ExchangeService:
         provider: str | None = None,
     ) -> None:
         schema = service.request_schema if which == "request" else service.response_schema
-        error = first_error(schema, data)
+        # A provider's answer is quoted to no one: the consumer sees only what it may.
+        error = first_error(schema, data, quote=which == "request")
         if error is None:
             return
         path, message = error

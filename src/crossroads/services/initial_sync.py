@@ -179,7 +179,7 @@ class InitialSync:
             f"publisher {kind.publisher}",
         )
         try:
-            check_payload(kind, payload)
+            check_payload(kind, payload, quote=False)  # its refusal goes to the audit log
         except Refusal as refusal:
             raise Refusal(
                 "invalid_provider_response",

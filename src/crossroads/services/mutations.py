@@ -696,9 +696,11 @@ class MutationService:
         return len(dropped)
 
 
-def check_payload(kind: MutationType, payload: object) -> None:
-    """Refuse a payload off its type's schema, naming the field (`payload.city`)."""
-    error = first_error(kind.schema, payload)
+def check_payload(kind: MutationType, payload: object, *, quote: bool = True) -> None:
+    """Refuse a payload off its type's schema, naming the field (`payload.city`); `quote`: the
+    sentence may quote the payload's value (the caller's own; not a publisher's state read for
+    someone else, schema_check.py)."""
+    error = first_error(kind.schema, payload, quote=quote)
     if error is not None:
         name = ".".join(["payload", *map(str, error[0])])
         raise Refusal("malformed_request", f"{name}: {error[1]}", name)

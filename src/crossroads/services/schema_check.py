@@ -5,6 +5,13 @@ with `jsonschema` at administration time, whose messages explain a bad schema be
 validator is kept per schema *content*, so a schema changed in the registry is used as soon as a
 process reads it, in every hub process alike (a cache by service or type code kept the old one
 until restart).
+
+An error's sentence is jsonschema's, which begins with the offending value, whole. Two kinds of
+document come here: what the caller sent (a request's parameters, a mutation's payload), whose
+value is quoted back abbreviated, and what another member sent about a person (a provider's
+answer, a publisher's state), whose values the reader may not be allowed to see: the consumer
+receives only the fields its authorization allows, and the audit log holds no personal data. Its
+sentence names the rule the value breaks, never the value.
 """
 
 from __future__ import annotations
@@ -15,14 +22,41 @@ from typing import Any
 import jsonschema_rs
 import orjson
 
+# The longest sentence quoted back to a caller about its own document: its start (the value's
+# start) and its end (the rule), with an ellipsis between.
+MAX_MESSAGE = 240
+# What an error kind holds that comes from the schema, not the document: safe to name.
+_SCHEMA_SIDE = ("types", "property", "limit", "pattern", "options", "multiple_of", "format")
 
-def first_error(schema: dict[str, Any], document: object) -> tuple[list[str | int], str] | None:
-    """None when `document` matches `schema`; else the path to its first error and the message."""
+
+def first_error(
+    schema: dict[str, Any], document: object, *, quote: bool = True
+) -> tuple[list[str | int], str] | None:
+    """None when `document` matches `schema`; else the path to its first error and a sentence:
+    with `quote`, jsonschema's, abbreviated to MAX_MESSAGE characters; without, one that names
+    the rule broken and no value of the document."""
     validator = _compiled(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS))
     if validator.is_valid(document):
         return None
     error = next(iter(validator.iter_errors(document)))
-    return list(error.instance_path), error.message
+    path = list(error.instance_path)
+    return path, (_abbreviated(error.message) if quote else _rule(error))
+
+
+def _abbreviated(message: str) -> str:
+    if len(message) <= MAX_MESSAGE:
+        return message
+    head = MAX_MESSAGE // 3
+    return f"{message[:head]}…{message[head + 1 - MAX_MESSAGE :]}"
+
+
+def _rule(error: jsonschema_rs.ValidationError) -> str:
+    keyword = str(error.schema_path[-1]) if error.schema_path else "schema"
+    held = error.kind.as_dict() if hasattr(error.kind, "as_dict") else {}
+    named = ", ".join(
+        f"{key} {orjson.dumps(held[key]).decode()}" for key in _SCHEMA_SIDE if key in held
+    )
+    return f"breaks its {keyword!r} rule" + (f" ({_abbreviated(named)})" if named else "")
 
 
 @lru_cache(maxsize=1024)

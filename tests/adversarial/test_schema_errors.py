@@ -1,0 +1,79 @@
+"""A document off its schema is refused with a sentence naming the field and the rule; the sentence
+never carries a value the reader may not see, and never grows with the document.
+
+A provider's answer is about a person, and the consumer receives only the fields its
+authorization allows: the refusal of an answer off the response schema once quoted the answer
+(all of it, when the root was at fault) to the consumer. A publisher's state read for an initial
+synchronisation went into the audit log the same way. What a member sent itself is quoted back,
+abbreviated: a 50,000-value list once came back whole in the sentence."""
+
+from __future__ import annotations
+
+import pytest
+
+from crossroads.demo import country
+from tests.e2e.test_mutations_api import PUBLISHER, TYPE, call, move, with_test_type
+
+pytestmark = pytest.mark.anyio
+
+OPERATOR = {"Authorization": "Bearer operator-secret-for-tests"}
+NR = country.BY_KEY["nr"].number
+FIELDS = ["name", "first_names", "birth_date", "gender", "nationality", "death_date"]
+
+
+async def _identity_with_schema(demo, version: str, schema: dict) -> None:
+    """A version of person.identity, answered by the national register's demo source, whose
+    response schema that source's answers do not meet."""
+    answer = await demo.http.put(
+        f"/admin/services/person.identity/{version}",
+        headers=OPERATOR,
+        json={
+            "name": "Identity, stricter",
+            "provider": NR,
+            "path": "/services/person.identity/1",
+            "response_fields": FIELDS,
+            "response_schema": schema,
+        },
+    )
+    assert answer.status_code == 201, answer.text
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "array"},
+        {"type": "object", "properties": {"gender": {"type": "integer"}}},
+        {"type": "object", "properties": {"nationality": {"maxLength": 0}}},
+    ],
+    ids=["root", "gender", "nationality"],
+)
+async def test_an_answer_off_its_schema_is_refused_without_what_the_consumer_may_not_see(
+    demo, schema
+):
+    await _identity_with_schema(demo, "2", schema)
+    subject = demo.held_by("welfare")[0]
+    token = await demo.token(demo.welfare)
+    answer = await demo.http.post(
+        "/v1/exchange/person.identity",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"subject": subject, "purpose": "SOCIAL_INTEGRATION"},
+    )
+    assert answer.json()["code"] == "invalid_provider_response", answer.text
+    message = answer.json()["message"]
+    # ISC/24/101 gives the welfare centre the name, first names and birth date: not the gender
+    # or the nationality, nor the rest of the answer the source sent.
+    for unseen in ('"gender"', '"nationality"', '"M"', '"F"', '"X"', '"BE"', "{"):
+        assert unseen not in message, message
+    assert "does not match the response schema" in message
+
+
+async def test_a_publishers_own_payload_is_quoted_back_abbreviated(demo):
+    hub = await with_test_type(demo)
+    mutation = {**move("long", "79122244457"), "payload": {"city": [0] * 40_000}}
+    answer = await call(hub, "POST", f"/v1/mutations/{TYPE}", PUBLISHER, json=mutation)
+    assert answer.status_code == 400, answer.text
+    refused = answer.json()
+    assert refused["code"] == "malformed_request" and refused["field"] == "payload.city"
+    assert len(refused["message"]) < 400, len(refused["message"])
+    assert refused["message"].startswith("payload.city: [0,0")
+    assert refused["message"].endswith('is not of type "string"')
