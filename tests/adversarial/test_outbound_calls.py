@@ -249,3 +249,37 @@ async def test_an_address_the_operator_withdraws_is_not_pushed_to_again(demo):
     assert await push.deliver_due() == 0 and len(webhook.received) == 1
     [failed] = [r for r in await audit_records(hub) if r.action == "mutation.push_failed"]
     assert failed.outcome == "webhook_not_allowed" and failed.target == "w-2"
+
+
+# IPv6 addresses that carry an IPv4 one a gateway or the host forwards to: NAT64 (the well-known
+# 64:ff9b::/96, as AWS and DNS64 networks use, and the local-use 64:ff9b:1::/48), 6to4
+# (2002::/16), IPv4-compatible (::/96), and the IPv4-translated form (::ffff:0:0/96).
+CARRIED = [
+    "64:ff9b::a9fe:a9fe",  # 169.254.169.254, the metadata service
+    "64:ff9b::a00:5",  # 10.0.0.5
+    "64:ff9b::7f00:1",  # 127.0.0.1
+    "64:ff9b:1::c0a8:105",  # 192.168.1.5, local-use NAT64
+    "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
+    "2002:a00:5::",  # 6to4 of 10.0.0.5
+    "::127.0.0.1",  # IPv4-compatible
+    "::ffff:0:a9fe:a9fe",  # IPv4-translated
+]
+
+
+@pytest.mark.parametrize("address", CARRIED)
+def test_an_ipv6_address_carrying_an_internal_ipv4_one_is_internal(address):
+    from crossroads.domain.webhooks import check_webhook_url, is_internal_address
+
+    assert is_internal_address(address)  # what the webhook client's resolver drops
+    url = f"http://[{address}]/hooks"
+    with pytest.raises(Refusal) as caught:
+        check_webhook_url(url, (f"http://[{address}]/",), "https://hub.example", False)
+    assert caught.value.code == "webhook_not_allowed"
+
+
+def test_an_ipv6_address_carrying_a_public_ipv4_one_is_public():
+    from crossroads.domain.webhooks import is_internal_address
+
+    assert not is_internal_address("64:ff9b::808:808")  # 8.8.8.8 through NAT64
+    assert not is_internal_address("2002:808:808::1")
+    assert not is_internal_address("2a00:1450:4001:80e::200e")

@@ -87,16 +87,38 @@ def is_under(url: str, base: str) -> bool:
     return u_path == b_path or u_path.startswith(prefix)
 
 
+# IPv6 prefixes whose addresses carry an IPv4 address that a gateway (NAT64: the well-known
+# prefix, as DNS64 networks and AWS use, and the local-use one; 6to4) or the host forwards to.
+# Python judges 64:ff9b::a9fe:a9fe global, yet a NAT64 gateway sends it to 169.254.169.254.
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = (ipaddress.IPv6Network("::/96"), ipaddress.IPv6Network("::ffff:0:0:0/96"))
+
+
 def is_internal_address(host: str) -> bool:
     """Loopback, link-local, private, unique-local, unspecified, multicast or reserved: any
-    address that is not a public unicast one (IPv4-mapped IPv6 judged as its IPv4)."""
+    address that is not a public unicast one. An IPv6 address that carries an IPv4 one (mapped,
+    translated, compatible, NAT64, 6to4) is judged by the IPv4 address as well."""
     try:
         address = ipaddress.ip_address(host.strip("[]").split("%")[0])
     except ValueError:
         return False  # a name: judged by the addresses it resolves to
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return not address.is_global or address.is_multicast
+    judged: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [address]
+    if isinstance(address, ipaddress.IPv6Address):
+        judged.extend(_carried(address))
+    return any(not a.is_global or a.is_multicast for a in judged)
+
+
+def _carried(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses `address` may reach: its last 32 bits (mapped, translated, compatible,
+    NAT64), or bits 16-48 (6to4)."""
+    low = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    if any(address in network for network in (*_NAT64, *_IPV4_COMPATIBLE)):
+        return [low]
+    if address.sixtofour is not None:
+        return [address.sixtofour]
+    return []
 
 
 def check_webhook_url(
