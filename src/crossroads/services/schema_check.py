@@ -30,15 +30,23 @@ _SCHEMA_SIDE = ("types", "property", "limit", "pattern", "options", "multiple_of
 
 
 def first_error(
-    schema: dict[str, Any], document: object, *, quote: bool = True
+    schema: dict[str, Any], document: object, *, quote: bool = True, formats: bool = False
 ) -> tuple[list[str | int], str] | None:
     """None when `document` matches `schema`; else the path to its first error and a sentence:
     with `quote`, jsonschema's, abbreviated to MAX_MESSAGE characters; without, one that names
-    the rule broken and no value of the document."""
-    validator = _compiled(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS))
+    the rule broken and no value of the document. `formats`: `format` is a rule too (a "date"
+    must be a day of the calendar), not only an annotation."""
+    validator = _compiled(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS), formats)
     if validator.is_valid(document):
         return None
-    error = next(iter(validator.iter_errors(document)))
+    # `validate` stops at the first error; `iter_errors` built them all before handing out the
+    # first, quadratic in the items that break a rule (40,000 wrong items: 0.8 s of a process).
+    try:
+        validator.validate(document)
+    except jsonschema_rs.ValidationError as found:
+        error = found
+    else:  # is_valid and validate disagree: not seen, but no error to name is no refusal
+        return None
     path = list(error.instance_path)
     return path, (_abbreviated(error.message) if quote else _rule(error))
 
@@ -60,5 +68,5 @@ def _rule(error: jsonschema_rs.ValidationError) -> str:
 
 
 @lru_cache(maxsize=1024)
-def _compiled(schema: bytes) -> jsonschema_rs.Validator:
-    return jsonschema_rs.validator_for(orjson.loads(schema))
+def _compiled(schema: bytes, formats: bool) -> jsonschema_rs.Validator:
+    return jsonschema_rs.validator_for(orjson.loads(schema), validate_formats=formats)
