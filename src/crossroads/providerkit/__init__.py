@@ -91,12 +91,14 @@ class ProviderApp:
         self.keys = keys
         self._on_refusal = on_refusal
         self._routes: list[Route] = []
+        # path -> endpoint of each POST route: what the hub sends is answered without Starlette's
+        # router and middleware (__call__); anything else still goes through them.
+        self._posts: dict[str, Callable[[Request], Awaitable[Response]]] = {}
         self._app: Starlette | None = None
 
     def service(self, path: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self._routes.append(Route(path, self._endpoint(path, handler), methods=["POST"]))
-            self._app = None
+            self._add(path, self._endpoint(path, handler))
             return handler
 
         return register
@@ -122,11 +124,15 @@ class ProviderApp:
                 await handler(events)
                 return Response(status_code=204)
 
-            self._routes.append(Route(path, self._guarded(endpoint), methods=["POST"]))
-            self._app = None
+            self._add(path, self._guarded(endpoint))
             return handler
 
         return register
+
+    def _add(self, path: str, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
+        self._routes.append(Route(path, endpoint, methods=["POST"]))
+        self._posts[path] = endpoint
+        self._app = None
 
     def _endpoint(self, path: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         url = self.base_url + path
@@ -194,6 +200,24 @@ class ProviderApp:
         return await self._refused(request, framework_refusal(exc.status_code))
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        """A POST to a served path is answered by its endpoint directly: Starlette's router and
+        its two exception middlewares cost about a tenth of a source's CPU a request (the hub's
+        own DIMONA source included; docs/benchmarks.md, "The data page's CPU"), for a route
+        known in advance. The endpoint's own faults are answered by `_guarded`, its refusals
+        here as the `Refusal` handler would; every other request (another method or path, a
+        root path, a lifespan) goes through Starlette as before."""
+        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
+            endpoint = self._posts.get(scope["path"])
+            if endpoint is not None:
+                request = Request(scope, receive)
+                try:
+                    response = await endpoint(request)
+                except Refusal as refusal:
+                    response = await self._refused(request, refusal)
+                except HTTPException as exc:
+                    response = await self._on_http(request, exc)
+                await response(scope, receive, send)
+                return
         if self._app is None:
             self._app = Starlette(
                 routes=self._routes,

@@ -287,7 +287,16 @@ def serve_providers(
     async def run() -> None:
         servers = [
             uvicorn.Server(
-                uvicorn.Config(app, host=host, port=port, log_config=log_config, access_log=False)
+                # No proxy stands before them and they read no client address: uvicorn's
+                # X-Forwarded-* middleware would only cost CPU on every request.
+                uvicorn.Config(
+                    app,
+                    host=host,
+                    port=port,
+                    log_config=log_config,
+                    access_log=False,
+                    proxy_headers=False,
+                )
             )
             for port, app in apps.values()
         ]
