@@ -193,11 +193,16 @@ class MemoryMutationStore(MutationStore):
             row.acked_at_ms = at_ms
         return len(acked)
 
-    async def due_pushes(self, subscription: str, now_ms: int, limit: int) -> list[Delivery]:
+    async def due_pushes(
+        self, subscription: str, now_ms: int, limit: int, after: int = 0
+    ) -> list[Delivery]:
         waiting = [
             r
             for r in self._rows()
-            if r.subscription == subscription and r.waiting and r.dead_at_ms is None
+            if r.subscription == subscription
+            and r.waiting
+            and r.dead_at_ms is None
+            and r.seq > after
         ][:limit]
         if not waiting or waiting[0].next_attempt_ms > now_ms:
             return []

@@ -82,7 +82,7 @@ async def test_the_oldest_due_messages_of_one_subscription_come_in_order(backlog
 def _plan(url: str) -> str:
     with psycopg.connect(url, autocommit=True) as conn:
         rows = conn.execute(
-            "EXPLAIN " + PG_DUE.replace("?", "%s"), (["s1"], 100), prepare=False
+            "EXPLAIN " + PG_DUE.replace("?", "%s"), (["s1"], 0, 100), prepare=False
         ).fetchall()
     return "\n".join(row[0] for row in rows)
 

@@ -4,6 +4,7 @@ kept, and sent again once its back-off has passed, not lost."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 import orjson
@@ -84,19 +85,55 @@ async def pushed(world) -> PushDispatcher:
         },
     )
     assert published.recipients == 1
+    return dispatcher(world, world.store.audit, batch=10)
+
+
+def dispatcher(world, audit, batch: int) -> PushDispatcher:
     return PushDispatcher(
         world.store.mutations,
         OutboxPushQueue(world.store.mutations),
         world.providers,
         world.keys,
-        world.store.audit,
+        audit,
         world.clock,
         max_attempts=5,
         retry_base_seconds=10,
         retry_max_seconds=600,
-        batch=10,
+        batch=batch,
         jitter=lambda: 1.0,  # the whole back-off: the test knows when the retry is due
     )
+
+
+async def publish_second(world) -> None:
+    published = await world.mutations.publish(
+        REGISTER,
+        TYPE,
+        {
+            "id": "m-2",
+            "subject": PERSON,
+            "effective_date": "2026-06-02",
+            "payload": {"street": "Rue Basse 2", "city": "Liège"},
+        },
+    )
+    assert published.recipients == 1
+
+
+async def deliver_until(world, dispatcher: PushDispatcher, delivered: int) -> None:
+    """Runs the dispatcher's worker until `delivered` deliveries are audited (or 5 s)."""
+    stop = asyncio.Event()
+    running = asyncio.create_task(dispatcher.run(stop, lambda: True, 0.01))
+    try:
+        for _ in range(500):
+            if len([a for a in actions(world) if a[0] == "mutation.deliver"]) >= delivered:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await running
+
+
+def ids(webhook: Webhook) -> list[str]:
+    return [event["id"] for body in webhook.bodies for event in orjson.loads(body)]
 
 
 def actions(world) -> list[tuple[str, str, str | None]]:
@@ -130,4 +167,54 @@ async def test_a_failed_push_is_retried_after_its_back_off_not_lost(world, pushe
     assert await pushed.deliver_due() == 1
     assert webhook.bodies[1] == webhook.bodies[0]  # the same message, sent again
     assert actions(world)[-1] == ("mutation.deliver", "ok", "m-1")
+    assert await pushed.deliver_due() == 0
+
+
+class HeldAudit:
+    """The audit log, its appends held until `release` is set: a slow audit writer."""
+
+    def __init__(self, audit) -> None:
+        self.audit = audit
+        self.release = asyncio.Event()
+
+    async def append_many(self, records):
+        await self.release.wait()
+        return await self.audit.append_many(records)
+
+
+async def test_the_next_batch_is_pushed_while_the_one_before_is_being_audited(world, pushed):
+    await publish_second(world)
+    held = HeldAudit(world.store.audit)
+
+    class ReleasingWebhook(Webhook):
+        async def __call__(self, body: bytes, headers: dict[str, str]) -> ProviderReply:
+            reply = await super().__call__(body, headers)
+            if len(self.bodies) == 2:  # the second batch came before the first's audit
+                held.release.set()
+            return reply
+
+    webhook = world.providers.answers[HOOK] = ReleasingWebhook(200, 200)
+    await deliver_until(world, dispatcher(world, held, batch=1), 2)
+    assert ids(webhook) == ["m-1", "m-2"]
+    assert actions(world) == [("mutation.deliver", "ok", "m-1"), ("mutation.deliver", "ok", "m-2")]
+    assert await pushed.deliver_due() == 0  # both marked delivered: nothing is sent again
+
+
+async def test_a_batch_that_cannot_be_audited_is_sent_again_with_what_followed_it(world, pushed):
+    await publish_second(world)
+    world.store.audit.unreachable = True
+
+    class HealingWebhook(Webhook):
+        async def __call__(self, body: bytes, headers: dict[str, str]) -> ProviderReply:
+            if len(self.bodies) == 2:  # both batches were sent once, neither audited
+                world.store.audit.unreachable = False
+            return await super().__call__(body, headers)
+
+    webhook = world.providers.answers[HOOK] = HealingWebhook(200, 200, 200, 200)
+    pushing = dispatcher(world, world.store.audit, batch=1)
+    await deliver_until(world, pushing, 2)
+    # Each first receipt in order, then both again from the first not settled: at least once.
+    assert ids(webhook) == ["m-1", "m-2", "m-1", "m-2"]
+    assert actions(world) == [("mutation.deliver", "ok", "m-1"), ("mutation.deliver", "ok", "m-2")]
+    assert pushing.failures == 1
     assert await pushed.deliver_due() == 0

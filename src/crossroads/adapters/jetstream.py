@@ -265,7 +265,9 @@ class JetStreamPushQueue(PushQueue):
             with contextlib.suppress(Exception):  # its subscription may be gone with the stream
                 await made[1].unsubscribe()
 
-    async def due(self, subscription: Subscription, now_ms: int, limit: int) -> list[Delivery]:
+    async def due(
+        self, subscription: Subscription, now_ms: int, limit: int, after: int = 0
+    ) -> list[Delivery]:
         """The subscription's next run, whole (the relay made it no longer than the queue's
         `batch`, which the dispatcher's is), once the stream hands it out: the first time, or
         when the back-off of its last failure has run out. A run that may have been pushed

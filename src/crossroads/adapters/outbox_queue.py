@@ -12,14 +12,18 @@ from ..services.ports import Delivery, MutationStore, PushQueue
 
 
 class OutboxPushQueue(PushQueue):
+    pipelines = True  # the rows behind a batch being marked are read by seq
+
     def __init__(self, store: MutationStore) -> None:
         self._store = store
 
     async def feed(self) -> int:
         return 0
 
-    async def due(self, subscription: Subscription, now_ms: int, limit: int) -> list[Delivery]:
-        return await self._store.due_pushes(subscription.id, now_ms, limit)
+    async def due(
+        self, subscription: Subscription, now_ms: int, limit: int, after: int = 0
+    ) -> list[Delivery]:
+        return await self._store.due_pushes(subscription.id, now_ms, limit, after)
 
     async def delivered(self, subscription: Subscription, due: list[Delivery], at_ms: int) -> None:
         await self._store.delivered([d.seq for d in due], at_ms)

@@ -22,7 +22,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..domain.audit import AuditRecord
 from ..domain.errors import Refusal
@@ -129,15 +129,29 @@ class PushDispatcher:
                 )
 
     async def _work(self, subscription: Subscription, stop: asyncio.Event, interval: float) -> None:
-        while not stop.is_set():
-            try:
-                sent = await self._push(subscription)
-            except Exception:  # logged and counted; the messages stay queued and are tried again
-                self.failures += 1
-                log.exception("push delivery to subscription %s failed; retrying", subscription.id)
-                sent = -1
-            if sent < 0 or (sent == 0 and not self._queue.waits):
-                await sleep_unless(stop, interval)
+        # The batch the webhook accepted last, while its audit records and delivered marks are
+        # written (a queue that `pipelines`): the next batch is read and POSTed meanwhile.
+        settling: _Settling | None = None
+        try:
+            while not stop.is_set():
+                try:
+                    sent, settling = await self._push(subscription, settling)
+                    if sent == 0 and settling is not None:  # nothing behind it: finish it first
+                        await settling.task
+                        settling = None
+                except Exception:  # logged and counted; the messages stay queued, tried again
+                    self.failures += 1
+                    log.exception(
+                        "push delivery to subscription %s failed; retrying", subscription.id
+                    )
+                    if settling is not None and not settling.task.done():
+                        await _finished(settling)
+                    settling = None
+                    sent = -1
+                if sent < 0 or (sent == 0 and not self._queue.waits):
+                    await sleep_unless(stop, interval)
+        finally:
+            await _finished(settling)
 
     @staticmethod
     async def _stop(workers: dict[str, asyncio.Task[None]]) -> None:
@@ -154,7 +168,10 @@ class PushDispatcher:
             s for s in await self._store.subscriptions() if s.mode == "push" and s.webhook_url
         ]
         delivered = await asyncio.gather(*(self._push(s) for s in subscriptions))
-        return sum(delivered)
+        for _, settling in delivered:
+            if settling is not None:
+                await settling.task
+        return sum(sent for sent, _ in delivered)
 
     def backoff_seconds(self, attempts: int) -> float:
         """Wait after `attempts` failures: doubling from the base, capped, then jittered into [½, 1]
@@ -163,10 +180,21 @@ class PushDispatcher:
         ceiling: float = min(self._cap, self._base * 2 ** min(attempts - 1, 60))
         return ceiling * (0.5 + self._jitter() / 2)
 
-    async def _push(self, subscription: Subscription) -> int:
-        due = await self._queue.due(subscription, self._clock.now_ms(), self._batch)
+    async def _push(
+        self, subscription: Subscription, settling: _Settling | None = None
+    ) -> tuple[int, _Settling | None]:
+        """One batch: read, sign, POST. A batch the webhook accepted is settled (audited, then
+        marked delivered) by a task that first waits for `settling`, the batch before it, and
+        fails with it; that task is returned with the count. A queue that does not `pipelines`
+        is settled here. The webhook receives a batch only once the one before it was accepted,
+        so the order holds; a batch whose settling fails is sent again, with what followed it."""
+        if settling is not None and settling.task.done():
+            settling.task.result()  # the batch before failed to settle: raised, all sent again
+            settling = None
+        after = settling.last_seq if settling is not None else 0
+        due = await self._queue.due(subscription, self._clock.now_ms(), self._batch, after)
         if not due:
-            return 0
+            return 0, settling
         now_ms = (
             self._clock.now_ms()
         )  # the attempt's time, from which a back-off counts: `due` may have waited
@@ -184,8 +212,25 @@ class PushDispatcher:
                     "provider_error", f"the webhook answered with HTTP status {reply.status}."
                 )
         except Refusal as failure:
+            if settling is not None:  # the batch before is settled first, its audit before ours
+                await settling.task
             await self._failed(subscription, due, failure, now_ms)
-            return 0
+            return 0, None
+        task = asyncio.create_task(self._settle(subscription, due, now_ms, settling))
+        if not self._queue.pipelines:
+            await task
+            return len(due), None
+        return len(due), _Settling(task, due[-1].seq)
+
+    async def _settle(
+        self,
+        subscription: Subscription,
+        due: list[Delivery],
+        now_ms: int,
+        before: _Settling | None,
+    ) -> None:
+        if before is not None:  # settled in order; a failure before leaves this batch unsettled
+            await before.task
         # Appended together, so that the audit writer commits them in one batch, not one by one.
         await self._audit.append_many(
             [
@@ -194,7 +239,6 @@ class PushDispatcher:
             ]
         )
         await self._queue.delivered(subscription, due, now_ms)
-        return len(due)
 
     async def _failed(
         self, subscription: Subscription, due: list[Delivery], failure: Refusal, now_ms: int
@@ -230,6 +274,23 @@ class PushDispatcher:
                 subscription.id,
                 attempts,
             )
+
+
+class _Settling(NamedTuple):
+    """A batch the webhook accepted, being audited and marked delivered; its last seq."""
+
+    task: asyncio.Task[None]
+    last_seq: int
+
+
+async def _finished(settling: _Settling | None) -> None:
+    """Waits for a batch being settled, whatever its outcome, so that the next read starts
+    behind nothing in flight. A failure is logged: its messages stay queued, to be sent again."""
+    if settling is not None:
+        try:
+            await settling.task
+        except Exception:
+            log.exception("a pushed batch could not be settled; it will be sent again")
 
 
 def _record(

@@ -52,7 +52,7 @@ _Item = tuple[Mutation, bytes, list[tuple[str, bytes]]]
 _SQLITE_DUE = (
     f"SELECT {_DELIVERY_COLUMNS}, d.next_attempt_ms FROM deliveries d"
     " WHERE d.subscription = ? AND d.acked_at_ms IS NULL AND d.dead_at_ms IS NULL"
-    " ORDER BY d.seq LIMIT ?"
+    " AND d.seq > ? ORDER BY d.seq LIMIT ?"
 )
 # Written so that PostgreSQL's one fitting plan walks `deliveries_due` (migration 0022) and stops
 # after the batch, whatever its statistics say. With `subscription = ?` the order is by seq alone,
@@ -65,7 +65,7 @@ _SQLITE_DUE = (
 PG_DUE = (
     f"SELECT {_DELIVERY_COLUMNS}, d.next_attempt_ms FROM deliveries d"
     " WHERE d.subscription = ANY(?::text[]) AND d.acked_at_ms IS NULL"
-    " AND d.dead_at_ms IS NULL ORDER BY d.subscription, d.seq LIMIT ?"
+    " AND d.dead_at_ms IS NULL AND d.seq > ? ORDER BY d.subscription, d.seq LIMIT ?"
 )
 _IN_BATCH = 500  # values per … IN (…): under SQLite's and psycopg's parameter limits
 _OUTBOX_LOCK = (
@@ -330,11 +330,13 @@ class SqlMutations(MutationStore):
                 )
         return acked
 
-    async def due_pushes(self, subscription: str, now_ms: int, limit: int) -> list[Delivery]:
+    async def due_pushes(
+        self, subscription: str, now_ms: int, limit: int, after: int = 0
+    ) -> list[Delivery]:
         if self._db.dialect == "postgres":
-            rows = await self._db.fetchall(PG_DUE, ([subscription], limit), fresh_plan=True)
+            rows = await self._db.fetchall(PG_DUE, ([subscription], after, limit), fresh_plan=True)
         else:
-            rows = await self._db.fetchall(_SQLITE_DUE, (subscription, limit))
+            rows = await self._db.fetchall(_SQLITE_DUE, (subscription, after, limit))
         if not rows or rows[0][-1] > now_ms:
             return []
         return [_delivery(r) for r in rows]

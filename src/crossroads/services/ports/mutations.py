@@ -109,9 +109,12 @@ class MutationStore(abc.ABC):
         acknowledged now."""
 
     @abc.abstractmethod
-    async def due_pushes(self, subscription: str, now_ms: int, limit: int) -> list[Delivery]:
-        """The subscription's oldest waiting deliveries (not acknowledged, not dead), up to `limit`,
-        when the oldest one's next attempt is due; otherwise none (delivery keeps the order)."""
+    async def due_pushes(
+        self, subscription: str, now_ms: int, limit: int, after: int = 0
+    ) -> list[Delivery]:
+        """The subscription's oldest waiting deliveries (not acknowledged, not dead) with a seq
+        above `after`, up to `limit`, when the oldest one's next attempt is due; otherwise none
+        (delivery keeps the order)."""
 
     @abc.abstractmethod
     async def delivered(self, seqs: list[int], at_ms: int) -> None:

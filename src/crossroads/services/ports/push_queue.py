@@ -16,6 +16,9 @@ class PushQueue(abc.ABC):
     order, and says how each attempt went; the queue keeps the attempts and the order."""
 
     waits: bool = False  # True when `due` itself waits a little for a first message (a long poll)
+    # True when `due(after=…)` can hand out the deliveries behind a batch still being settled
+    # (audited and marked delivered): the dispatcher then pushes the next batch meanwhile.
+    pipelines: bool = False
     feed_batch: int = 1  # most a `feed` brings at once: one that brought fewer left nothing behind
     # Counted by a queue that keeps a copy of the outbox (a stream), for /metrics: the times its
     # relay found the copy lost or recreated, and the deliveries it sent again from the outbox.
@@ -33,9 +36,13 @@ class PushQueue(abc.ABC):
         caller feeds again at once only after a full `feed_batch`, otherwise after its interval."""
 
     @abc.abstractmethod
-    async def due(self, subscription: Subscription, now_ms: int, limit: int) -> list[Delivery]:
-        """The subscription's oldest waiting deliveries, up to `limit`, when the oldest one's next
-        attempt is due; otherwise none. `attempts` counts the failed attempts before this one."""
+    async def due(
+        self, subscription: Subscription, now_ms: int, limit: int, after: int = 0
+    ) -> list[Delivery]:
+        """The subscription's oldest waiting deliveries with a seq above `after`, up to `limit`,
+        when the oldest one's next attempt is due; otherwise none. `attempts` counts the failed
+        attempts before this one. Only a queue that `pipelines` is asked with `after` > 0: it
+        names the last delivery of a batch the webhook accepted whose marks are not yet written."""
 
     @abc.abstractmethod
     async def delivered(self, subscription: Subscription, due: list[Delivery], at_ms: int) -> None:
