@@ -22,7 +22,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..domain.audit import AuditRecord
 from ..domain.errors import Refusal
@@ -30,6 +30,7 @@ from ..domain.mutations import Subscription
 from .clock import Clock, sleep_unless
 from .ports import AuditLog, Delivery, MutationStore, ProviderClient, PushQueue, Signer
 from .push_partitions import PushPartitions
+from .push_settling import Settling, finished
 
 log = logging.getLogger("crossroads.mutations")
 BATCH_MEDIA_TYPE = "application/cloudevents-batch+json"
@@ -131,7 +132,7 @@ class PushDispatcher:
     async def _work(self, subscription: Subscription, stop: asyncio.Event, interval: float) -> None:
         # The batch the webhook accepted last, while its audit records and delivered marks are
         # written (a queue that `pipelines`): the next batch is read and POSTed meanwhile.
-        settling: _Settling | None = None
+        settling: Settling | None = None
         try:
             while not stop.is_set():
                 try:
@@ -145,13 +146,13 @@ class PushDispatcher:
                         "push delivery to subscription %s failed; retrying", subscription.id
                     )
                     if settling is not None and not settling.task.done():
-                        await _finished(settling)
+                        await finished(settling)
                     settling = None
                     sent = -1
                 if sent < 0 or (sent == 0 and not self._queue.waits):
                     await sleep_unless(stop, interval)
         finally:
-            await _finished(settling)
+            await finished(settling)
 
     @staticmethod
     async def _stop(workers: dict[str, asyncio.Task[None]]) -> None:
@@ -181,13 +182,12 @@ class PushDispatcher:
         return ceiling * (0.5 + self._jitter() / 2)
 
     async def _push(
-        self, subscription: Subscription, settling: _Settling | None = None
-    ) -> tuple[int, _Settling | None]:
-        """One batch: read, sign, POST. A batch the webhook accepted is settled (audited, then
-        marked delivered) by a task that first waits for `settling`, the batch before it, and
-        fails with it; that task is returned with the count. A queue that does not `pipelines`
-        is settled here. The webhook receives a batch only once the one before it was accepted,
-        so the order holds; a batch whose settling fails is sent again, with what followed it."""
+        self, subscription: Subscription, settling: Settling | None = None
+    ) -> tuple[int, Settling | None]:
+        """One batch: read, sign, POST. An accepted batch is settled (audited, then marked
+        delivered) by a task that first waits for `settling`, the batch before, and fails with
+        it; returned with the count (a queue that does not `pipelines` is settled here). A batch
+        goes only once the one before was accepted; one whose settling fails goes again."""
         if settling is not None and settling.task.done():
             settling.task.result()  # the batch before failed to settle: raised, all sent again
             settling = None
@@ -220,14 +220,14 @@ class PushDispatcher:
         if not self._queue.pipelines:
             await task
             return len(due), None
-        return len(due), _Settling(task, due[-1].seq)
+        return len(due), Settling(task, due[-1].seq)
 
     async def _settle(
         self,
         subscription: Subscription,
         due: list[Delivery],
         now_ms: int,
-        before: _Settling | None,
+        before: Settling | None,
     ) -> None:
         if before is not None:  # settled in order; a failure before leaves this batch unsettled
             await before.task
@@ -274,23 +274,6 @@ class PushDispatcher:
                 subscription.id,
                 attempts,
             )
-
-
-class _Settling(NamedTuple):
-    """A batch the webhook accepted, being audited and marked delivered; its last seq."""
-
-    task: asyncio.Task[None]
-    last_seq: int
-
-
-async def _finished(settling: _Settling | None) -> None:
-    """Waits for a batch being settled, whatever its outcome, so that the next read starts
-    behind nothing in flight. A failure is logged: its messages stay queued, to be sent again."""
-    if settling is not None:
-        try:
-            await settling.task
-        except Exception:
-            log.exception("a pushed batch could not be settled; it will be sent again")
 
 
 def _record(
