@@ -51,19 +51,37 @@ async def pull_forever(config: dict, tally: Tally, stop: asyncio.Event) -> None:
         form = token_request(client, metadata["token_endpoint"], key)
         token = (await http.post(f"{hub}/oauth/token", data=form)).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
+        # The next page is read (after the last seq received) while the last one is being
+        # acknowledged, as a subscriber that keeps up would: waiting for each acknowledgement
+        # before reading on made the mailbox the slowest subscriber of every run (its p99 was the
+        # run's). The hub serves the same reads and acknowledgements either way.
+        after, acking = 0, None
         while not stop.is_set():
-            page = (
-                await http.get(f"{hub}/v1/mailbox", params={"limit": 1000}, headers=headers)
-            ).json()["messages"]
+            answer = (
+                await http.get(
+                    f"{hub}/v1/mailbox", params={"limit": 1000, "after": after}, headers=headers
+                )
+            ).json()
+            page = answer["messages"]
             if page:
                 tally.add("mailbox", [m["event"] for m in page])
-                await http.post(
-                    f"{hub}/v1/mailbox/ack",
-                    json={"seqs": [m["seq"] for m in page]},
-                    headers=headers,
+                after = answer["next_after"]
+                if acking is not None:
+                    (await acking).raise_for_status()
+                acking = asyncio.create_task(
+                    http.post(
+                        f"{hub}/v1/mailbox/ack",
+                        json={"seqs": [m["seq"] for m in page]},
+                        headers=headers,
+                    )
                 )
             else:
+                if acking is not None:
+                    (await acking).raise_for_status()
+                    acking = None
                 await asyncio.sleep(0.05)
+        if acking is not None:
+            (await acking).raise_for_status()
 
 
 async def main(config_path: str) -> None:
