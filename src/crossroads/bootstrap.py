@@ -321,7 +321,15 @@ async def bootstrap(
             name="portal",
         )
     )
-    registry = RegistryAdmin(store.registry, store.audit, clock, scheme, cache, store.mutations)
+    registry = RegistryAdmin(
+        store.registry,
+        store.audit,
+        clock,
+        scheme,
+        cache,
+        store.mutations,
+        FederationFolder(settings.data_dir / "federation").peers,
+    )
     rules = OpenFiscaRules()
     competence = CompetenceAdmin(
         store.rights_competence,
@@ -627,6 +635,7 @@ def federation_of(
         describe,
         seen,
         clock,
+        cache.institution,
         lifetime_seconds=settings.federation_document_seconds,
         refresh_seconds=settings.federation_refresh_seconds,
         scheme=settings.country,

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from crossroads.adapters.sql.migrate import available, current_version, migrate
+from crossroads.adapters.sql.migrate import _statements, available, current_version, migrate
 from crossroads.adapters.sql.store import open_store
 from crossroads.domain.audit import AuditRecord
 from crossroads.domain.directory import OPEN_END, Holding, Phase
@@ -94,6 +94,49 @@ async def test_registry_round_trip(store):
     assert refused.value.code == "conflict"
     assert await registry.delete("authorization", ("ISC/24/1",))
     assert not await registry.delete("authorization", ("ISC/24/1",))
+
+
+async def test_an_institution_keeps_the_peer_it_is_a_member_of(store):
+    """A member of a peer hub is recorded with that peer's instance, one of this hub's own with
+    none; putting it again moves it (docs/federation.md, "What a pin trusts")."""
+    registry = store.registry
+    await registry.put_institution(Institution(NR, "National Register"))
+    await registry.put_institution(Institution(FUND, "Fund of A", peer="A"))
+    assert (await registry.get_institution(NR)).peer is None
+    assert (await registry.get_institution(FUND)).peer == "A"
+    await registry.put_institution(Institution(FUND, "Fund of A", peer="C"))
+    assert [(i.enterprise_number, i.peer) for i in await registry.list_institutions()] == [
+        (NR, None),
+        (FUND, "C"),
+    ]
+    await registry.put_institution(Institution(FUND, "Fund"))
+    assert (await registry.get_institution(FUND)).peer is None
+
+
+async def test_an_upgraded_store_records_no_institution_as_a_peers(store_url):
+    """Schema 26: the institutions registered before it are this hub's own (no peer), so no peer
+    is answered for any of them until the operator records which are its members."""
+    store = await open_store(store_url, run_migrations=False)
+    db = store.db
+    try:
+        every = available(db.dialect)
+        await current_version(db)
+        async with db.transaction() as tx:
+            for number, name, sql in (m for m in every if m[0] < 26):
+                for statement in _statements(sql):
+                    await tx.execute(statement)
+                await tx.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (number, name)
+                )
+            await tx.execute(
+                "INSERT INTO institutions (enterprise_number, name, member_class)"
+                " VALUES (?, 'Fund', 'GOV')",
+                (FUND,),
+            )
+        assert await migrate(db) == [name for number, name, _ in every if number >= 26]
+        assert (await store.registry.get_institution(FUND)).peer is None
+    finally:
+        await store.close()
 
 
 def integrate(start, end=None, capacity="INSURED", phase=Phase.DEFINITIVE, institution=FUND):

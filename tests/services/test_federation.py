@@ -18,6 +18,7 @@ from crossroads.adapters.keys import HubKeys
 from crossroads.adapters.sql.store import open_store
 from crossroads.domain.errors import Refusal
 from crossroads.domain.federation import Offer, PeerPin
+from crossroads.domain.registry import Institution
 from crossroads.services.clock import FixedClock
 from crossroads.services.federation import Federation
 from crossroads.services.ports import PeerDocuments
@@ -74,10 +75,13 @@ async def _hub(tmp_path, stores, name, url, network, clock, lifetime=3600):
         _no_services,
         store.seen_requests,
         clock,
+        store.registry.get_institution,
         lifetime_seconds=lifetime,
         refresh_seconds=60,
     )
     network.hubs[url] = (federation, keys)
+    if name == "B":  # B answers A's member only once it records it as A's (docs/federation.md)
+        await store.registry.put_institution(Institution(MEMBER, "Welfare centre of A", peer="A"))
     return federation, keys, folder
 
 

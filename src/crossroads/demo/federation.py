@@ -10,7 +10,9 @@ draft them). The answering hub's authorizations for the foreign members are its 
 hubs are seeded with the same country it already has them; when the answering hub keeps another
 country (an Estonian hub B beside a Belgian A), its operator registers the foreign members and
 authorizes them, drafting from the asking hub's authorizations, and integrates in its directory
-the persons of its own that those members handle across the border (`hold_across`).
+the persons of its own that those members handle across the border (`hold_across`). Either way
+the answering hub's operator records each offered member as the asking hub's (its `peer`), which
+the answering hub requires of every member a peer's request names.
 """
 
 from __future__ import annotations
@@ -145,12 +147,19 @@ def _admit(
         if known.status_code == 404:
             mine = http.get(f"{asking.url}/admin/institutions/{member}", headers=asking.admin)
             mine.raise_for_status()
-            _put(
-                http,
-                f"{answering.url}/admin/institutions/{member}",
-                answering.admin,
-                {"name": mine.json()["name"], "member_class": "GOV", "base_url": None},
-            )
+            registered = {"name": mine.json()["name"], "member_class": "GOV", "base_url": None}
+        else:
+            known.raise_for_status()
+            registered = {k: known.json()[k] for k in ("name", "member_class", "base_url")}
+            registered["webhook_bases"] = known.json()["webhook_bases"]
+        # Recorded as the asking hub's member: the answering hub answers a peer only for the
+        # members it records for that very peer, whatever the peer's document lists.
+        _put(
+            http,
+            f"{answering.url}/admin/institutions/{member}",
+            answering.admin,
+            {**registered, "peer": asking.instance},
+        )
         for a in authorizations:
             if (
                 a["consumer"] == member
@@ -235,6 +244,7 @@ def federate_mutations(
             "member_class": registered["member_class"],
             "base_url": registered["base_url"],
             "webhook_bases": sorted({*registered["webhook_bases"], inbox}),
+            "peer": registered["peer"],
         },
     )
     _admit(

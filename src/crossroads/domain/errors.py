@@ -228,6 +228,13 @@ _CODES = [
         "document does not list the asking member, or this hub does not offer the service.",
     ),
     ErrorCode(
+        "not_peer_member",
+        403,
+        "The member a peer hub names is not registered in this hub as a member of that very "
+        "peer (it is this hub's own, another peer's, or not registered), even if the peer's "
+        "document lists it.",
+    ),
+    ErrorCode(
         "no_identifier_link",
         404,
         "No identifier link with the peer hub is recorded for this person: the exchange or "

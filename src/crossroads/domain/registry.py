@@ -43,6 +43,10 @@ class Institution:
     # with base_url). Registered by the operator, so that a member cannot aim the hub's signed
     # pushes at an address that is not its own.
     webhook_bases: tuple[str, ...] = ()
+    # The pinned peer hub (its instance) this institution is a member of, registered here so
+    # that that peer's members can be authorized; None: a member of this hub's own. A peer's
+    # request is answered only for a member recorded for that very peer (docs/federation.md).
+    peer: str | None = None
 
 
 @dataclass(frozen=True)

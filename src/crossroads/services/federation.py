@@ -7,7 +7,9 @@ before it expires, so a peer always finds a current one).
 `Federation.check_request` is the first half of the answering hub's side of a cross-hub exchange
 (docs/federation.md): the request names a pinned peer, is signed for this hub's own address by a
 key believed for that peer, recently, once; the peer's current document lists the asking member,
-and this hub offers the service. The second half, this hub's authorization for that member and
+this hub's registry records that member as one of that very peer's (a peer's document alone
+never makes one of this hub's own members, or another peer's, answerable to it), and this hub
+offers the service. The second half, this hub's authorization for that member and
 its directory, is the exchange itself (services/exchange.py, with `via`).
 """
 
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..domain.errors import Refusal
+from ..domain.registry import Institution
 from ..domain.federation import (
     DOCUMENT_TYPE,
     FederationDocument,
@@ -60,6 +63,7 @@ class Federation:
         describe_services: Callable[[frozenset[str]], Awaitable[list[dict[str, Any]]]],
         seen: SeenRequests,
         clock: Clock,
+        registered: Callable[[str], Awaitable[Institution | None]],
         *,
         lifetime_seconds: int,
         refresh_seconds: float,
@@ -69,7 +73,8 @@ class Federation:
         name, fields, schemas) from the registry; `own_keys` this hub's public JWKS; `seen` the
         requests peers signed that any process of this hub accepted (the store's); `scheme` the
         country whose identifier scheme this hub keeps (published, so that a peer's identifier
-        authority can check the identifiers it links to this hub's)."""
+        authority can check the identifiers it links to this hub's); `registered` the institution
+        this hub's registry holds under a number (its `peer`: the peer it is a member of)."""
         self.scheme = scheme
         self.instance = check_instance(instance)
         self.url = url.rstrip("/")
@@ -80,6 +85,7 @@ class Federation:
         self._describe = describe_services
         self._seen = seen
         self._clock = clock
+        self._registered = registered
         self._lifetime = lifetime_seconds
         self._refresh = refresh_seconds
         self._signed: tuple[float, str] | None = None
@@ -130,8 +136,9 @@ class Federation:
         self, instance: str, url: str, body: bytes, signature: str | None, consumer: str
     ) -> str:
         """The request id the peer signed, once the request is proved to be the peer's, for this
-        address, fresh and new, about a member its current document offers; Refusal otherwise
-        (the service offered is checked by `check_service`)."""
+        address, fresh and new, about a member its current document offers and this hub's
+        registry records as that peer's; Refusal otherwise (the service offered is checked by
+        `check_service`)."""
         state = self._state(instance)
         header = await self._verified(state, url, body, signature)
         now = self._clock.now()
@@ -145,11 +152,28 @@ class Federation:
                 f"the federation document of {instance} does not offer member {consumer}.",
                 "consumer",
             )
+        await self.check_member(instance, consumer)
         # Kept while the signature is valid; later, `_verified` refuses it as too old anyway.
         expires_at = int(header["iat"]) + MAX_SIGNATURE_AGE
         if not await self._seen.first_use(f"{instance}:{rid}", expires_at, int(now)):
             raise Refusal("peer_untrusted", f"request {rid} from {instance} was already received.")
         return rid
+
+    async def check_member(self, instance: str, consumer: str) -> None:
+        """Refusal not_peer_member unless this hub's registry records `consumer` as a member of
+        peer `instance`. The peer's document is the peer's word alone: without this, a peer that
+        lists one of this hub's own members (or another peer's) would be answered under that
+        member's authorizations here. The sentence goes to the peer, so it does not say whose
+        member the number is."""
+        registered = await self._registered(consumer)
+        if registered is None or registered.peer != instance:
+            raise Refusal(
+                "not_peer_member",
+                f"institution {consumer} is not registered in this hub as a member of peer "
+                f"{instance}; this hub's operator records a peer's members "
+                "(crossroads federation member).",
+                "consumer",
+            )
 
     async def check_delivery(
         self, instance: str, url: str, body: bytes, signature: str | None

@@ -9,6 +9,7 @@ administration time, rather than in the middle of an exchange.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Collection
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -17,6 +18,7 @@ from jsonschema.exceptions import SchemaError
 
 from ..domain.audit import AuditRecord
 from ..domain.errors import Refusal
+from ..domain.federation import check_instance
 from ..domain.identifier_links import IDENTIFIERS_SERVICE
 from ..domain.identifiers import IdentifierScheme
 from ..domain.public_keys import check_public_jwks
@@ -50,10 +52,13 @@ class RegistryAdmin:
         scheme: IdentifierScheme,
         cache: RegistryCache | None = None,
         mutation_types: MutationStore | None = None,
+        pinned: Callable[[], Collection[str]] | None = None,
     ) -> None:
         """`mutation_types`, when given, lets authorizations name a mutation type as their
-        service."""
+        service; `pinned`, the instances of the peer hubs pinned here, which an institution's
+        `peer` must name (unset: any instance code)."""
         self._registry = registry
+        self._pinned = pinned
         self._mutation_types = mutation_types
         self._cache = cache
         self._audit = audit
@@ -98,6 +103,17 @@ class RegistryAdmin:
             raise Refusal("malformed_request", "base_url must be an http(s) URL.", "base_url")
         for i, base in enumerate(institution.webhook_bases):
             check_webhook_base(base, f"webhook_bases[{i}]")
+        if institution.peer is not None:
+            # A peer's requests are answered only for its members recorded here: record them
+            # only for a peer this hub pins, so a typo cannot leave one answerable later.
+            check_instance(institution.peer)
+            if self._pinned is not None and institution.peer not in self._pinned():
+                raise Refusal(
+                    "unknown_peer",
+                    f"no peer hub {institution.peer!r} is pinned here: pin it first "
+                    "(crossroads federation pin).",
+                    "peer",
+                )
         institution = replace(
             institution, enterprise_number=number, webhook_bases=tuple(institution.webhook_bases)
         )
@@ -106,6 +122,16 @@ class RegistryAdmin:
             "create" if created else "update", "institution", number, _plain(institution)
         )
         return institution, created
+
+    async def record_peer(self, enterprise_number: str, peer: str | None) -> Institution:
+        """Record a registered institution as a member of pinned peer `peer` (None: of this
+        hub's own), nothing else changed; audited as the institution's update."""
+        number = self._scheme.normalise_member(enterprise_number, "enterprise_number")
+        found = await self._registry.get_institution(number)
+        if found is None:
+            raise Refusal("not_found", f"no institution {number} is registered.", "institution")
+        institution, _ = await self.put_institution(replace(found, peer=peer))
+        return institution
 
     async def put_application(self, application: Application) -> tuple[Application, bool]:
         number = self._scheme.normalise_enterprise(application.institution, "institution")

@@ -29,7 +29,7 @@ from .credential_marks import CredentialMark
 from .database import Database, Row
 
 _INSTITUTION = (
-    "SELECT enterprise_number, name, member_class, base_url, webhook_bases FROM institutions"
+    "SELECT enterprise_number, name, member_class, base_url, webhook_bases, peer FROM institutions"
 )
 _APPLICATION = "SELECT institution, code, name, jwks, active FROM applications"
 _SERVICE = (
@@ -71,6 +71,7 @@ def _institution(row: Row) -> Institution:
         member_class=row[2],
         base_url=row[3],
         webhook_bases=tuple(json.loads(row[4])),
+        peer=row[5],
     )
 
 
@@ -152,6 +153,7 @@ class SqlRegistry(RegistryRepository):
                 "member_class": institution.member_class,
                 "base_url": institution.base_url,
                 "webhook_bases": json.dumps(list(institution.webhook_bases)),
+                "peer": institution.peer,
             },
         )
 

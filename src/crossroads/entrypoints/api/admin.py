@@ -116,6 +116,7 @@ async def put_institution(
             body.member_class,
             body.base_url,
             tuple(body.webhook_bases),
+            body.peer,
         )
     )
     _created(response, created)

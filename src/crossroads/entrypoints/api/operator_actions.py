@@ -123,6 +123,7 @@ async def put_member(request: Request, actor: Actor, form: dict[str, str]) -> No
                 text(form, "member_class"),
                 optional(form, "base_url"),
                 lines(form, "webhook_bases"),
+                optional(form, "peer"),
             )
         )
     )

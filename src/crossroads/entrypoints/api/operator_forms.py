@@ -37,6 +37,11 @@ FORMS: dict[str, tuple[Form, ...]] = {
                 Field("member_class", N_("Member class"), required=True, default="GOV"),
                 Field("base_url", N_("Provider address")),
                 Field("webhook_bases", N_("Webhook addresses"), "textarea", hint=N_("One a line.")),
+                Field(
+                    "peer",
+                    N_("Member of peer hub"),
+                    hint=N_("The pinned peer's instance; empty for a member of this hub's own."),
+                ),
             ),
             N_("Save the member"),
         ),

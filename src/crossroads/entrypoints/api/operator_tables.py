@@ -36,6 +36,7 @@ TABLES: dict[str, Table] = {
             Column(N_("Name")),
             Column(N_("Member class"), "code"),
             Column(N_("Provider address"), "code"),
+            Column(N_("Member of peer hub"), "code"),
             Column(N_("Applications"), "codes"),
         ),
         N_("No institution is registered yet."),
@@ -153,6 +154,7 @@ async def _members(hub: Hub) -> list[list[Any]]:
             i.name,
             i.member_class,
             i.base_url or "",
+            i.peer or "",
             applications.get(i.enterprise_number, []),
         ]
         for i in await queries.institutions()

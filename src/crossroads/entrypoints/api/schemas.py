@@ -104,6 +104,15 @@ class InstitutionIn(Strict):
             " besides base_url."
         ),
     )
+    peer: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        description=(
+            "The pinned peer hub (its instance) this institution is a member of; null: a member"
+            " of this hub's own. A peer's requests are answered only for its members recorded"
+            " here (docs/federation.md)."
+        ),
+    )
 
 
 class IntegrationRightIn(Strict):

@@ -81,6 +81,34 @@ def pin(
     out.print(f"peer {instance} pinned in {path}")
 
 
+@federation_app.command("member")
+@with_data_dir
+def member(
+    peer: str | None = typer.Argument(
+        None, help="The pinned peer whose members these are (omit with --own)."
+    ),
+    numbers: list[str] = typer.Option(
+        ..., "--institution", help="A registered institution (repeat for several)."
+    ),
+    own: bool = typer.Option(
+        False, "--own", help="Record them as members of this hub's own instead."
+    ),
+) -> None:
+    """Record registered institutions as members of a pinned peer: that peer's requests are
+    answered only for its members recorded here (audited, as the admin API's `peer`)."""
+    from .registry_commands import on_registry
+
+    if (peer is None) != own:
+        fail("name the peer, or give --own (not both)", 2)
+
+    async def record(admin):
+        return [await admin.record_peer(number, peer) for number in numbers]
+
+    for institution in on_registry(record):
+        whose = f"peer {institution.peer}" if institution.peer else "this hub"
+        out.print(f"{institution.enterprise_number} is a member of {whose}")
+
+
 @federation_app.command("show")
 @with_data_dir
 def show() -> None:

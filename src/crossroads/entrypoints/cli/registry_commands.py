@@ -88,13 +88,13 @@ def registry_load(
     audited); creates the store when there is none."""
     from ..registry_document import load_document
 
-    counts = _on_registry(
+    counts = on_registry(
         lambda registry: load_document(registry, json.loads(file.read_text())), create=True
     )
     out.print(", ".join(f"{n} {kind}" for kind, n in counts.items()))
 
 
-def _on_registry(change, create: bool = False, competence: bool = False):
+def on_registry(change, create: bool = False, competence: bool = False):
     """Run one registry use case against the store, as the admin API would (checked, audited);
     `competence`: one of the rights' competence use cases (services/rights_competence.py)."""
     from ...adapters.key_folder import NoHubKey
@@ -128,7 +128,7 @@ def registry_grant(
     """Let an institution integrate persons in a capacity (an integration right; audited)."""
     from ...domain.registry import IntegrationRight
 
-    _on_registry(
+    on_registry(
         lambda admin: admin.put_integration_right(
             IntegrationRight(institution, capacity, legal_basis)
         )
@@ -143,7 +143,7 @@ def registry_revoke(
 ) -> None:
     """Withdraw an integration right: the institution's entries in that capacity then count for
     nothing."""
-    _on_registry(lambda admin: admin.delete("integration_right", (institution, capacity)))
+    on_registry(lambda admin: admin.delete("integration_right", (institution, capacity)))
     out.print(f"{institution} may no longer integrate persons as {capacity}")
 
 
@@ -182,7 +182,7 @@ def registry_competent(
 
 def _on_competence(change):
     """Run one of the competence use cases against the store, as the admin API would."""
-    return _on_registry(change, competence=True)
+    return on_registry(change, competence=True)
 
 
 @registry_app.command("provider")
@@ -200,10 +200,10 @@ def registry_provider(
     from ...domain.registry import RoutedProvider
 
     if remove:
-        _on_registry(lambda admin: admin.delete("routed_provider", (service, institution)))
+        on_registry(lambda admin: admin.delete("routed_provider", (service, institution)))
         out.print(f"{institution} no longer provides {service}")
     else:
-        _on_registry(lambda admin: admin.put_routed_provider(RoutedProvider(service, institution)))
+        on_registry(lambda admin: admin.put_routed_provider(RoutedProvider(service, institution)))
         out.print(f"{institution} provides {service}")
 
 
