@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..domain.errors import Refusal
-from ..domain.registry import Institution
 from ..domain.federation import (
     DOCUMENT_TYPE,
     FederationDocument,
@@ -31,6 +30,7 @@ from ..domain.federation import (
     check_instance,
     read_document,
 )
+from ..domain.registry import Institution
 from ..key_history import follow_key_history, signing_kid
 from .clock import Clock
 from .ports import FederationConfig, FederationJose, PeerDocuments, SeenRequests

@@ -5,8 +5,8 @@ hub-to-hub route a peer forwards its members' exchanges to.
 members asks a service this hub offers: the peer registers this hub in its own registry as the
 provider of that service, at this path, so the peer's exchange runs its own checks and forwards
 here signed, as it forwards to any provider. This side then checks its own: the signature by a
-key believed for the peer, the member in the peer's offer, the service in this hub's offer, this
-hub's authorization for that member, and its own directory where it routes, and audits the
+key believed for the peer, the member in the peer's offer and recorded here as that peer's, the
+service in this hub's offer, this hub's authorization for that member, and its own directory where it routes, and audits the
 exchange under the peer's request id.
 """
 
@@ -42,6 +42,7 @@ PEER_ERRORS = openapi_errors(
     "peer_untrusted",
     "peer_document_expired",
     "not_offered",
+    "not_peer_member",
     "no_authorization",
     "authorization_expired",
     "capacity_mismatch",
@@ -180,6 +181,7 @@ PEER_MUTATION_ERRORS = openapi_errors(
     "peer_untrusted",
     "peer_document_expired",
     "not_offered",
+    "not_peer_member",
     "no_authorization",
     "authorization_expired",
     "unknown_mutation_type",
