@@ -143,6 +143,53 @@ def test_each_hub_refuses_what_its_own_side_does_not_allow(two_hubs):
     assert _by_request_id(a.audit_records())[rid]["outcome"] == "provider_error"
 
 
+def test_a_peer_is_answered_only_for_the_members_recorded_as_its_own(two_hubs):
+    """A's document lists the welfare centre, which B (seeded with the same country) has in its
+    registry too. While B records it as A's member, A's requests for it are answered; once B
+    records it as its own, the same signed request of A is refused (`not_peer_member`) and
+    audited by B, whatever A's document lists (docs/federation.md, "What a pin trusts")."""
+    a, b = two_hubs
+    token = a.token(0)
+    assert _ask(a, token, a.subjects[3]).status_code == 200
+    member = httpx.get(f"{b.url(0)}/admin/institutions/{WELFARE_NUMBER}", headers=b.operator)
+    assert member.json()["peer"] == "A"
+    own = {k: member.json()[k] for k in ("name", "member_class", "base_url", "webhook_bases")}
+    put = httpx.put(f"{b.url(0)}/admin/institutions/{WELFARE_NUMBER}", headers=b.operator, json=own)
+    assert put.status_code == 200, put.text
+    path = "/v1/federation/A/exchange/person.identity/1"
+    rid = "own-member-1"
+    body = json.dumps(
+        {"request_id": rid, "consumer": WELFARE_NUMBER, "subject": a.subjects[0]}
+    ).encode()
+    signature = HubKeys.load(a.data_dir / "keys").sign_detached(
+        body, {"aud": b.issuer + path, "rid": rid, "iat": int(time.time())}
+    )
+    refused = httpx.post(
+        f"{b.url(0)}{path}",
+        content=body,
+        headers={"Content-Type": "application/json", "X-Crossroads-Signature": signature},
+        timeout=10,
+    )
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["code"] == "not_peer_member"
+    record = _by_request_id(b.audit_records())[rid]
+    assert record["outcome"] == "not_peer_member"
+    assert record["action"].startswith("POST /v1/federation/")
+    # A's own exchange through its hub is refused by B the same way, and logged on both sides.
+    answer = _ask(a, token, a.subjects[4])
+    assert answer.status_code == 502 and "not_peer_member" in answer.json()["message"]
+    assert _by_request_id(b.audit_records())[answer.json()["request_id"]]["outcome"] == (
+        "not_peer_member"
+    )
+    put = httpx.put(
+        f"{b.url(0)}/admin/institutions/{WELFARE_NUMBER}",
+        headers=b.operator,
+        json={**own, "peer": "A"},
+    )
+    assert put.status_code == 200, put.text
+    assert _ask(a, token, a.subjects[4]).status_code == 200
+
+
 def test_a_hub_that_rotates_its_key_is_still_believed_by_its_peer(two_hubs):
     """Hub A rotates its signing key as its operator would; hub B, which pinned only A's first
     key, believes the new one because A's key history endorses it, and no operator of B acts."""

@@ -6,8 +6,8 @@ members asks a service this hub offers: the peer registers this hub in its own r
 provider of that service, at this path, so the peer's exchange runs its own checks and forwards
 here signed, as it forwards to any provider. This side then checks its own: the signature by a
 key believed for the peer, the member in the peer's offer and recorded here as that peer's, the
-service in this hub's offer, this hub's authorization for that member, and its own directory where it routes, and audits the
-exchange under the peer's request id.
+service in this hub's offer, this hub's authorization for that member, and its own directory
+where it routes, and audits the exchange under the peer's request id.
 """
 
 from __future__ import annotations

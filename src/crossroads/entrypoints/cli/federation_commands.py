@@ -2,8 +2,9 @@
 
 `offer` says which members of this hub may ask across and which of its services the peers' members
 may ask; `pin` records a peer (instance, address, public keys obtained out of band) in
-DATA_DIR/federation, which the running hub processes read again within a second or two; `show`
-prints both.
+DATA_DIR/federation, which the running hub processes read again within a second or two; `member`
+records registered institutions as a pinned peer's members in the registry (a peer is answered
+only for those); `show` prints the offer and the pins.
 """
 
 from __future__ import annotations
