@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from crossroads.adapters.keys import HubKeys, make_client_assertion
+from crossroads.adapters.peer_subscription import subscribe_across
 from crossroads.demo import country
 from crossroads.demo.federation import PEER_NUMBER, HubSide, federate, federate_mutations
 from crossroads.demo.seed import client_key_path
@@ -175,6 +176,12 @@ def test_a_peer_is_answered_only_for_the_members_recorded_as_its_own(two_hubs):
     record = _by_request_id(b.audit_records())[rid]
     assert record["outcome"] == "not_peer_member"
     assert record["action"].startswith("POST /v1/federation/")
+    # So is A's subscription of it to one of B's mutation types, on the same ground.
+    with httpx.Client(timeout=10) as http, pytest.raises(RuntimeError) as subscribing:
+        subscribe_across(
+            "A", a.data_dir / "keys", b.issuer, WELFARE_NUMBER, "person.death", "CARE", http
+        )
+    assert "403" in str(subscribing.value) and "not_peer_member" in str(subscribing.value)
     # A's own exchange through its hub is refused by B the same way, and logged on both sides.
     answer = _ask(a, token, a.subjects[4])
     assert answer.status_code == 502 and "not_peer_member" in answer.json()["message"]

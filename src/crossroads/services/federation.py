@@ -133,12 +133,20 @@ class Federation:
     # --- a peer's request ----------------------------------------------------------------------
 
     async def check_request(
-        self, instance: str, url: str, body: bytes, signature: str | None, consumer: str
+        self,
+        instance: str,
+        url: str,
+        body: bytes,
+        signature: str | None,
+        consumer: str,
+        accepted: Callable[[str], object] | None = None,
     ) -> str:
         """The request id the peer signed, once the request is proved to be the peer's, for this
         address, fresh and new, about a member its current document offers and this hub's
         registry records as that peer's; Refusal otherwise (the service offered is checked by
-        `check_service`)."""
+        `check_service`). `accepted` is told the request id as soon as the request is proved
+        the peer's and new, before the member is checked: the HTTP layer audits a refusal of
+        the member under the id both hubs log."""
         state = self._state(instance)
         header = await self._verified(state, url, body, signature)
         now = self._clock.now()
@@ -146,6 +154,12 @@ class Federation:
         if not isinstance(rid, str) or not rid:
             raise Refusal("peer_untrusted", "the request's signature names no request id.")
         document = await self._document(state)
+        # Kept while the signature is valid; later, `_verified` refuses it as too old anyway.
+        expires_at = int(header["iat"]) + MAX_SIGNATURE_AGE
+        if not await self._seen.first_use(f"{instance}:{rid}", expires_at, int(now)):
+            raise Refusal("peer_untrusted", f"request {rid} from {instance} was already received.")
+        if accepted is not None:
+            accepted(rid)
         if consumer not in document.members:
             raise Refusal(
                 "not_offered",
@@ -153,10 +167,6 @@ class Federation:
                 "consumer",
             )
         await self.check_member(instance, consumer)
-        # Kept while the signature is valid; later, `_verified` refuses it as too old anyway.
-        expires_at = int(header["iat"]) + MAX_SIGNATURE_AGE
-        if not await self._seen.first_use(f"{instance}:{rid}", expires_at, int(now)):
-            raise Refusal("peer_untrusted", f"request {rid} from {instance} was already received.")
         return rid
 
     async def check_member(self, instance: str, consumer: str) -> None:

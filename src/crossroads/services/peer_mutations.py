@@ -17,6 +17,7 @@ checks and guarantees:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -51,16 +52,22 @@ class PeerMutations:
         self._links = links
 
     async def subscribe(
-        self, peer: str, url: str, raw: bytes, signature: str | None
+        self,
+        peer: str,
+        url: str,
+        raw: bytes,
+        signature: str | None,
+        accepted: Callable[[str], object] | None = None,
     ) -> Subscription:
-        """On the publishing hub: subscribe a member of `peer`, pushing to the peer's inbox."""
+        """On the publishing hub: subscribe a member of `peer` (one this hub records as that
+        peer's, Federation.check_request), pushing to the peer's inbox; `accepted` as there."""
         body = _object(raw)
         consumer, mutation_type, purpose = (
             _text(body, "consumer"),
             _text(body, "mutation_type"),
             _text(body, "purpose"),
         )
-        await self._federation.check_request(peer, url, raw, signature, consumer)
+        await self._federation.check_request(peer, url, raw, signature, consumer, accepted)
         self._federation.check_service(mutation_type)
         caller = Caller(institution=consumer, application=PEER_APPLICATION_PREFIX + peer)
         return await self._mutations.subscribe(

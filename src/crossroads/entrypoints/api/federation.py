@@ -133,11 +133,16 @@ async def answer_peer_exchange(request: Request, peer: str, service: str, versio
     consumer = _text(body, "consumer")
     url = federation.url + request.url.path
     rid = await federation.check_request(
-        peer, url, raw, request.headers.get("x-crossroads-signature"), consumer
+        peer,
+        url,
+        raw,
+        request.headers.get("x-crossroads-signature"),
+        consumer,
+        # One request id on both sides, refusals included, once it is proved the peer's.
+        lambda signed: setattr(request.state, "request_id", signed),
     )
     if body.get("request_id") != rid:
         raise Refusal("peer_untrusted", "the body's request_id is not the one signed.")
-    request.state.request_id = rid  # one request id on both sides, refusals included
     federation.check_service(service)
     user = body.get("user_id")
     exchange_request = ExchangeRequest(
@@ -204,6 +209,7 @@ async def peer_subscribe(peer: str, request: Request) -> JSONBody:
         _federation(request).url + request.url.path,
         await request.body(),
         request.headers.get("x-crossroads-signature"),
+        lambda signed: setattr(request.state, "request_id", signed),
     )
     return JSONBody(
         {
