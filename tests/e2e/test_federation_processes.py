@@ -158,9 +158,22 @@ def test_a_peer_is_answered_only_for_the_members_recorded_as_its_own(two_hubs):
     put = httpx.put(f"{b.url(0)}/admin/institutions/{WELFARE_NUMBER}", headers=b.operator, json=own)
     assert put.status_code == 200, put.text
     path = "/v1/federation/A/exchange/person.identity/1"
+    [authorization] = [
+        x
+        for x in httpx.get(f"{b.url(0)}/admin/authorizations", headers=b.operator).json()
+        if x["service"] == "person.identity" and x["consumer"] == WELFARE_NUMBER
+    ]
     rid = "own-member-1"
+    # Signed by A's key, naming a member A's document lists: what B answered before it recorded
+    # whose members are whose.
     body = json.dumps(
-        {"request_id": rid, "consumer": WELFARE_NUMBER, "subject": a.subjects[0]}
+        {
+            "request_id": rid,
+            "consumer": WELFARE_NUMBER,
+            "subject": a.subjects[0],
+            "purpose": authorization["purpose"],
+            "capacities": authorization["required_capacities"],
+        }
     ).encode()
     signature = HubKeys.load(a.data_dir / "keys").sign_detached(
         body, {"aud": b.issuer + path, "rid": rid, "iat": int(time.time())}
