@@ -127,6 +127,11 @@ BAD_INPUT = [
         "enterprise_number",
     ),
     ("add-member", {"enterprise_number": NEW_MEMBER, "name": "", "member_class": "GOV"}, "name"),
+    (  # a member of a peer this hub does not pin (docs/federation.md, "What a pin trusts")
+        "add-member",
+        {"enterprise_number": NEW_MEMBER, "name": "X", "member_class": "GOV", "peer": "Z"},
+        "peer",
+    ),
     ("add-application", {"institution": WELFARE, "code": "a", "name": "A", "jwks": "{"}, "jwks"),
     (
         "add-application",

@@ -59,6 +59,7 @@ SENTENCES = {
     "peer_untrusted": N_("This hub is not trusted."),
     "peer_document_expired": N_("The other hub's document has expired."),
     "not_offered": N_("This is not offered here."),
+    "not_peer_member": N_("This institution is not recorded here as a member of that hub."),
     "no_identifier_link": N_("No link between these identifiers is known."),
     "not_identifier_authority": N_("This institution may not link identifiers."),
     "invalid_tree_head": N_("The signed tree head is not valid."),

@@ -209,6 +209,7 @@ REFUSAL_SENTENCES = {
     "no_integration_right": N_("The institution has no integration right for this."),
     "invalid_period": N_("These days do not make a valid period."),
     "payload_too_large": N_("This is too long."),
+    "unknown_peer": N_("No peer hub of this name is pinned here."),
 }
 MAX_TEXT = 2000
 
