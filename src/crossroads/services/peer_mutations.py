@@ -5,7 +5,8 @@ checks and guarantees:
 
 1. *B to A.* Hub A asks hub B, signed, to subscribe its member (`subscribe`, on B): B checks the
    signature, the member in A's document and recorded in B's registry as A's, the type in B's
-   offer, and B's authorization for that member, then records a push subscription in the member's name whose webhook is A's inbox.
+   offer, and B's authorization for that member, then records a push subscription in the
+   member's name whose webhook is A's inbox.
    B's fan-out, minimisation, retries and dead letters are B's own, unchanged.
 2. *A to its member.* A's inbox (`receive`, on A) checks B's signature and republishes each event
    as the local type `b.CODE`, registered in A with hub B (its number in A's registry) as
