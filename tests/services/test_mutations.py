@@ -137,3 +137,33 @@ async def test_mutations_of_several_types_are_published_together_or_refused_toge
             Caller(WELFARE, "case-app"), [(TYPE, move("m-3")), ("person.birth", move("b-3"))]
         )
     assert refused.value.code == "forbidden"
+
+
+async def test_a_peers_subscription_receives_only_while_its_member_is_recorded_as_that_peers(
+    subscribed,
+):
+    """A peer hub's member subscribes as application `peer.<instance>`; the peer's request is
+    checked when it subscribes (services/federation.py), and again at each publication: a
+    subscription made before the record existed, or whose member is now recorded as this hub's
+    own or another peer's, receives nothing (docs/federation.md, "What a pin trusts")."""
+    world = subscribed
+    via_a = Caller(WELFARE, "peer.A")  # as PeerMutations.subscribe makes it (pull: no webhook)
+    await world.mutations.subscribe(via_a, TYPE, "SOCIAL_INTEGRATION", None, "pull", None)
+    await world.mutations.publish(REGISTER, TYPE, move("m-1"))
+    assert await world.mutations.mailbox(via_a, 0, 10) == []  # our own member: not A's
+    assert len(await world.mutations.mailbox(WELFARE_APP, 0, 10)) == 1  # its own still does
+    await world.registry.record_peer(WELFARE, "B")  # not pinned in this world's registry check
+    await world.mutations.publish(REGISTER, TYPE, move("m-2"))
+    assert await world.mutations.mailbox(via_a, 0, 10) == []  # another peer's member
+    await world.registry.record_peer(WELFARE, "A")
+    await world.mutations.publish(REGISTER, TYPE, move("m-3"))
+    assert [orjson.loads(m.message)["id"] for m in await world.mutations.mailbox(via_a, 0, 10)] == [
+        "m-3"
+    ]
+
+
+async def test_no_registered_application_may_take_a_peers_application_code(world):
+    await seed_identity(world)
+    with pytest.raises(Refusal) as refused:
+        await world.registry.put_application(Application(WELFARE, "peer.A", "Looks like a peer"))
+    assert (refused.value.code, refused.value.field) == ("malformed_request", "code")

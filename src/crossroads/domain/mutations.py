@@ -96,6 +96,19 @@ class Subscription:
             )
 
 
+# The application a peer hub's member subscribes by (services/peer_mutations.py): `peer.` and the
+# peer's instance. No registered application may take such a code (services/registry.py), so the
+# prefix names a peer's subscription and nothing else.
+PEER_APPLICATION_PREFIX = "peer."
+
+
+def peer_of(subscription: Subscription) -> str | None:
+    """The peer hub a subscription was made through; None for one of this hub's own members'."""
+    if subscription.application.startswith(PEER_APPLICATION_PREFIX):
+        return subscription.application[len(PEER_APPLICATION_PREFIX) :]
+    return None
+
+
 def entitled(
     subscriptions: Iterable[Subscription],
     authorizations: dict[str, Authorization],

@@ -25,7 +25,14 @@ from ..domain.directory import Holding
 from ..domain.errors import Refusal
 from ..domain.identifiers import IdentifierScheme
 from ..domain.minimisation import PathTree, minimise, path_tree
-from ..domain.mutations import Mutation, MutationType, Subscription, entitled, event_type
+from ..domain.mutations import (
+    Mutation,
+    MutationType,
+    Subscription,
+    entitled,
+    event_type,
+    peer_of,
+)
 from ..domain.periods import parse_date
 from ..domain.registry import Authorization, check_code, choose_authorization
 from ..domain.subjects import SubjectHasher
@@ -539,7 +546,11 @@ class MutationService:
         """Who receives `mutation`, and what, given the person's `holders`; `known` keeps each
         type's subscriptions, their authorizations and field trees for the rest of a batch."""
         if mutation.type not in known:
-            subscriptions = await self._store.subscriptions(mutation_type=mutation.type)
+            subscriptions = [
+                s
+                for s in await self._store.subscriptions(mutation_type=mutation.type)
+                if await self._peer_still_holds(s)
+            ]
             authorizations = {}
             for reference in {s.authorization for s in subscriptions}:
                 found = await self._cache.authorization(reference)
@@ -573,6 +584,18 @@ class MutationService:
             )
             for subscription, authorization in chosen
         ]
+
+    async def _peer_still_holds(self, subscription: Subscription) -> bool:
+        """A peer hub's subscription receives only while this hub records its member as that
+        very peer's (docs/federation.md, "What a pin trusts"). The check at subscription time
+        is not enough: one made before the record existed (schema 26), or whose member the
+        operator has since recorded as this hub's own or another peer's, would otherwise go on
+        receiving that member's changes. Read through the registry cache, once a type a batch."""
+        peer = peer_of(subscription)
+        if peer is None:
+            return True
+        member = await self._cache.institution(subscription.institution)
+        return member is not None and member.peer == peer
 
     def _validate(self, kind: MutationType, payload: object) -> None:
         check_payload(kind, payload)

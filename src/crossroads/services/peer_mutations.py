@@ -25,13 +25,12 @@ import orjson
 
 from ..domain.callers import Caller
 from ..domain.errors import Refusal
-from ..domain.mutations import Subscription
+from ..domain.mutations import PEER_APPLICATION_PREFIX, Subscription
 from .federation import Federation
 from .identifier_links import IdentifierLinks
 from .mutations import MutationService, Published
 
 _EVENT_TYPE = re.compile(r"^be\.crossroads\.(?P<code>[A-Za-z0-9._-]+)\.v(?P<version>[A-Za-z0-9]+)$")
-PEER_APPLICATION_PREFIX = "peer."  # the application a peer's member's subscription is made by
 
 
 def local_code(peer: str, code: str) -> str:

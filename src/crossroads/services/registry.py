@@ -21,6 +21,7 @@ from ..domain.errors import Refusal
 from ..domain.federation import check_instance
 from ..domain.identifier_links import IDENTIFIERS_SERVICE
 from ..domain.identifiers import IdentifierScheme
+from ..domain.mutations import PEER_APPLICATION_PREFIX
 from ..domain.public_keys import check_public_jwks
 from ..domain.registry import (
     Application,
@@ -136,6 +137,15 @@ class RegistryAdmin:
     async def put_application(self, application: Application) -> tuple[Application, bool]:
         number = self._scheme.normalise_enterprise(application.institution, "institution")
         check_code(application.code, "code")
+        if application.code.startswith(PEER_APPLICATION_PREFIX):
+            # A peer hub's member subscribes under `peer.<instance>`: a registered application
+            # with such a code would be taken for one (services/mutations.py).
+            raise Refusal(
+                "malformed_request",
+                f"application codes starting with {PEER_APPLICATION_PREFIX!r} are reserved for "
+                "peer hubs' members.",
+                "code",
+            )
         if await self._registry.get_institution(number) is None:
             raise Refusal("not_found", f"no institution {number} is registered.", "institution")
         check_public_jwks(application.jwks)
