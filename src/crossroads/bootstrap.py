@@ -628,7 +628,8 @@ def federation_of(
         settings.issuer,
         FederationFolder(settings.data_dir / "federation"),
         HttpPeerDocuments(
-            settings.provider_read_timeout, settings.outbound_tls("provider").context()
+            settings.provider_connect_timeout + settings.provider_read_timeout,
+            settings.outbound_tls("provider").context(),
         ),
         JoseFederation(keys),
         keys.jwks,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import ssl
-import urllib.request
 from typing import Any
 
 from ..services.ports import KeyHistorySource
+from .bounded_get import get_bounded, get_bounded_blocking
 
 KEY_HISTORY_PATH = "/.well-known/crossroads/key-history"
 MAX_BYTES = 1024 * 1024  # a key a year for centuries is a few hundred kilobytes
@@ -17,15 +17,19 @@ class HttpKeyHistory(KeyHistorySource):
     def __init__(
         self, hub_url: str, timeout: float = 5.0, tls: ssl.SSLContext | None = None
     ) -> None:
+        """`timeout`: the whole fetch, connecting to last byte (adapters/bounded_get.py)."""
         self.url = hub_url.rstrip("/") + KEY_HISTORY_PATH
         self._timeout = timeout
         self._tls = tls
 
     def fetch(self) -> dict[str, Any]:
-        with urllib.request.urlopen(self.url, timeout=self._timeout, context=self._tls) as answer:
-            body = answer.read(MAX_BYTES + 1)
-        if len(body) > MAX_BYTES:
-            raise ValueError(f"{self.url} answered more than {MAX_BYTES} bytes")
+        return self._read(get_bounded_blocking(self.url, self._timeout, MAX_BYTES, self._tls))
+
+    async def fetch_async(self) -> dict[str, Any]:
+        """`fetch` on the caller's event loop, holding no thread."""
+        return self._read(await get_bounded(self.url, self._timeout, MAX_BYTES, self._tls))
+
+    def _read(self, body: bytes) -> dict[str, Any]:
         data = json.loads(body)
         if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
             raise ValueError(f"{self.url} is not a key history")

@@ -3,11 +3,11 @@ asks for them when a peer's document is missing, stale, or signed by a key not b
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 from typing import Any
 
 from ..services.ports import PeerDocuments
+from .bounded_get import get_bounded
 from .key_history_source import MAX_BYTES as MAX_BYTES
 from .key_history_source import HttpKeyHistory
 
@@ -16,20 +16,16 @@ FEDERATION_PATH = "/.well-known/crossroads/federation"
 
 class HttpPeerDocuments(PeerDocuments):
     def __init__(self, timeout: float = 5.0, tls: ssl.SSLContext | None = None) -> None:
+        """`timeout`: each fetch whole, from connecting to the last byte (a peer trickling its
+        answer is given up then: adapters/bounded_get.py)."""
         self._timeout = timeout
         self._tls = tls
 
     async def document(self, url: str) -> str:
-        return await asyncio.to_thread(self._get, url.rstrip("/") + FEDERATION_PATH)
+        body = await get_bounded(
+            url.rstrip("/") + FEDERATION_PATH, self._timeout, MAX_BYTES, self._tls
+        )
+        return str(body.decode("ascii").strip())
 
     async def key_history(self, url: str) -> dict[str, Any]:
-        return await asyncio.to_thread(HttpKeyHistory(url, self._timeout, self._tls).fetch)
-
-    def _get(self, url: str) -> str:
-        import urllib.request
-
-        with urllib.request.urlopen(url, timeout=self._timeout, context=self._tls) as answer:
-            body = answer.read(MAX_BYTES + 1)
-        if len(body) > MAX_BYTES:
-            raise ValueError(f"{url} answered more than {MAX_BYTES} bytes")
-        return str(body.decode("ascii").strip())
+        return await HttpKeyHistory(url, self._timeout, self._tls).fetch_async()

@@ -1,0 +1,51 @@
+"""One GET of a small document from another party's server (a peer hub's federation document or
+key history, the hub's key history for a witness), bounded in time and in size whatever that
+server does.
+
+urllib's timeout bounds each socket operation, not the fetch: a server sending a byte every few
+seconds, in its headers or its body, held a fetch for hours, and with it the thread it ran on
+(one of the few of the default executor, which the hub's SQLite store shares with every member's
+requests). Here the whole exchange, from connecting to the last byte, runs under one deadline,
+on the event loop rather than in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+
+async def get_bounded(
+    url: str, seconds: float, max_bytes: int, tls: ssl.SSLContext | None = None
+) -> bytes:
+    """The body of the answer to GET `url`, read to its end within `seconds` in all (connecting,
+    redirects, headers and body). Raises TimeoutError past the deadline, ValueError when the body
+    goes beyond `max_bytes` (nothing further is read), httpx.HTTPError for an error status or a
+    broken connection."""
+    async with (
+        asyncio.timeout(seconds),
+        httpx.AsyncClient(
+            timeout=seconds, verify=tls if tls is not None else True, follow_redirects=True
+        ) as client,
+        # identity: a compressed answer would be inflated chunk by chunk before it is counted.
+        client.stream("GET", url, headers={"Accept-Encoding": "identity"}) as answer,
+    ):
+        answer.raise_for_status()
+        body = bytearray()
+        async for chunk in answer.aiter_raw():
+            body += chunk
+            if len(body) > max_bytes:
+                raise ValueError(f"{url} answered more than {max_bytes} bytes")
+        return bytes(body)
+
+
+def get_bounded_blocking(
+    url: str, seconds: float, max_bytes: int, tls: ssl.SSLContext | None = None
+) -> bytes:
+    """`get_bounded` for a synchronous caller, on an event loop of its own in a thread of its own
+    (so a caller already inside a running loop may use it too); same deadline, same errors."""
+    with ThreadPoolExecutor(1, thread_name_prefix="bounded-get") as pool:
+        return pool.submit(asyncio.run, get_bounded(url, seconds, max_bytes, tls)).result()

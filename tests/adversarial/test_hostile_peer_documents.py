@@ -1,0 +1,121 @@
+"""A pinned peer hub, or the hub a witness follows, is another party's server: broken or hostile,
+it may answer its federation document or key history slowly, byte by byte, or without end. A
+fetch must end within its deadline whatever the server does (headers included), and must not
+hold one of the threads the hub's SQLite store shares with every member's requests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from crossroads.adapters.key_history_source import MAX_BYTES, HttpKeyHistory
+from crossroads.adapters.peer_documents import HttpPeerDocuments
+
+pytestmark = pytest.mark.anyio
+
+DEADLINE = 1.0
+HISTORY = json.dumps({"keys": []}).encode()
+
+
+async def _serve(mode: str, stop: asyncio.Event) -> tuple[asyncio.base_events.Server, str]:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        try:
+            if mode == "trickle_head":  # the status line, a byte at a time, never ending
+                for byte in b"HTTP/1.1 200 OK\r\nX-Padding: " + b"a" * 1_000_000:
+                    if stop.is_set():
+                        break
+                    writer.write(bytes([byte]))
+                    await writer.drain()
+                    await asyncio.sleep(0.05)
+            elif mode == "trickle_body":  # headers at once, then a byte every 50 ms
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n")
+                while not stop.is_set():
+                    writer.write(b" ")
+                    await writer.drain()
+                    await asyncio.sleep(0.05)
+            elif mode == "huge":  # more than the cap, fast, with no length announced
+                writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+                writer.write(b" " * (MAX_BYTES + 10))
+                await writer.drain()
+            else:
+                body = HISTORY if mode == "history" else b"a.b.c"
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+
+@pytest.fixture
+async def peer():
+    stop = asyncio.Event()
+    servers = []
+
+    async def start(mode: str) -> str:
+        server, url = await _serve(mode, stop)
+        servers.append(server)
+        return url
+
+    yield start
+    stop.set()
+    await asyncio.sleep(0.2)  # the handlers see the stop and close their connections
+    for server in servers:
+        server.close()
+
+
+async def _ends_by_itself(fetch, within: float) -> BaseException | object:
+    """What `fetch` raised or returned; fails when it is still running after `within` seconds."""
+    task = asyncio.ensure_future(fetch)
+    done, _ = await asyncio.wait({task}, timeout=within)
+    if task not in done:
+        task.cancel()
+        pytest.fail(f"the fetch was still running after {within} s")
+    return task.exception() or task.result()
+
+
+@pytest.mark.parametrize("mode", ["trickle_head", "trickle_body"])
+@pytest.mark.parametrize("what", ["document", "key_history"])
+async def test_a_trickling_peer_is_given_up_at_the_deadline(peer, mode, what):
+    url = await peer(mode)
+    documents = HttpPeerDocuments(DEADLINE)
+    started = time.monotonic()
+    outcome = await _ends_by_itself(getattr(documents, what)(url), within=10 * DEADLINE)
+    assert isinstance(outcome, Exception)
+    assert time.monotonic() - started < 10 * DEADLINE
+
+
+async def test_a_document_past_the_cap_is_refused_unread(peer):
+    url = await peer("huge")
+    outcome = await _ends_by_itself(HttpPeerDocuments(DEADLINE).document(url), within=10)
+    assert isinstance(outcome, ValueError)
+    assert "more than" in str(outcome)
+
+
+async def test_a_prompt_peer_is_read_whole(peer):
+    documents = HttpPeerDocuments(DEADLINE)
+    assert await documents.document(await peer("document")) == "a.b.c"
+    assert await documents.key_history(await peer("history")) == {"keys": []}
+
+
+async def test_the_witness_gives_up_on_a_trickling_hub_at_the_deadline(peer):
+    """The witness asks synchronously (services/hub_key_trust.py): the same deadline holds."""
+    history = HttpKeyHistory(await peer("trickle_body"), DEADLINE)
+    started = time.monotonic()
+    outcome = await _ends_by_itself(asyncio.to_thread(_raised, history.fetch), within=10)
+    assert isinstance(outcome, Exception)
+    assert time.monotonic() - started < 10 * DEADLINE
+
+
+def _raised(call) -> BaseException | object:
+    try:
+        return call()
+    except Exception as exc:
+        return exc
