@@ -1,7 +1,7 @@
-"""A pinned peer hub, or the hub a witness follows, is another party's server: broken or hostile,
-it may answer its federation document or key history slowly, byte by byte, or without end. A
-fetch must end within its deadline whatever the server does (headers included), and must not
-hold one of the threads the hub's SQLite store shares with every member's requests."""
+"""A pinned peer hub, a witness, or the hub a witness follows, is another party's server: broken
+or hostile, it may answer slowly, byte by byte, or without end. A fetch must end within its
+deadline whatever the server does (headers included), and must not hold one of the threads the
+hub's SQLite store shares with every member's requests."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import asyncio
 import json
 import time
 
+import httpx
 import pytest
 
+from crossroads.adapters.head_targets import WitnessTarget
 from crossroads.adapters.key_history_source import MAX_BYTES, HttpKeyHistory
 from crossroads.adapters.peer_documents import HttpPeerDocuments
 
@@ -119,3 +121,15 @@ def _raised(call) -> BaseException | object:
         return call()
     except Exception as exc:
         return exc
+
+
+@pytest.mark.parametrize("mode", ["trickle_head", "trickle_body"])
+async def test_a_trickling_witness_is_given_up_at_the_deadline(peer, mode):
+    """The publisher serves its targets in turn: a witness answering without end would hold
+    back every other target's heads (services/head_publisher.py)."""
+    async with httpx.AsyncClient(timeout=DEADLINE) as http:
+        witness = WitnessTarget(await peer(mode), http)
+        started = time.monotonic()
+        outcome = await _ends_by_itself(witness.latest(), within=30)
+    assert isinstance(outcome, Exception)
+    assert time.monotonic() - started < 30

@@ -30,16 +30,30 @@ async def get_bounded(
         httpx.AsyncClient(
             timeout=seconds, verify=tls if tls is not None else True, follow_redirects=True
         ) as client,
-        # identity: a compressed answer would be inflated chunk by chunk before it is counted.
-        client.stream("GET", url, headers={"Accept-Encoding": "identity"}) as answer,
     ):
+        answer, body = await send_bounded(client, client.build_request("GET", url), max_bytes)
         answer.raise_for_status()
+        return body
+
+
+async def send_bounded(
+    client: httpx.AsyncClient, request: httpx.Request, max_bytes: int
+) -> tuple[httpx.Response, bytes]:
+    """The answer to `request` and its body, read to its end; ValueError when the body goes
+    beyond `max_bytes` (nothing further is read). Bounds no time: the caller runs it under its
+    deadline."""
+    # identity: a compressed answer would be inflated chunk by chunk before it is counted.
+    request.headers["Accept-Encoding"] = "identity"
+    answer = await client.send(request, stream=True)
+    try:
         body = bytearray()
         async for chunk in answer.aiter_raw():
             body += chunk
             if len(body) > max_bytes:
-                raise ValueError(f"{url} answered more than {max_bytes} bytes")
-        return bytes(body)
+                raise ValueError(f"{request.url} answered more than {max_bytes} bytes")
+        return answer, bytes(body)
+    finally:
+        await answer.aclose()
 
 
 def get_bounded_blocking(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -14,6 +15,10 @@ from ..domain.errors import Refusal
 from ..domain.merkle import TreeHead
 from ..services.ports import HeadTarget, HistoryMismatch, Prove
 from ..verifier import ProofError, verify_consistency
+from .bounded_get import send_bounded
+
+# A witness answers with a tree head and its countersignature: a few kilobytes.
+MAX_ANSWER_BYTES = 1024 * 1024
 
 
 class DirectoryTarget(HeadTarget):
@@ -52,8 +57,16 @@ class WitnessTarget(HeadTarget):
     there, and returns the witness's countersignature."""
 
     def __init__(
-        self, url: str, http: httpx.AsyncClient | None = None, tls: ssl.SSLContext | None = None
+        self,
+        url: str,
+        http: httpx.AsyncClient | None = None,
+        tls: ssl.SSLContext | None = None,
+        seconds: float = 10.0,
     ) -> None:
+        """`seconds`: each exchange with the witness whole, from connecting to its answer's last
+        byte. The publisher serves its targets one after the other, so a witness answering
+        without end (a byte at a time) would otherwise hold back every other target's heads."""
+        self._seconds = seconds
         self.url = url.rstrip("/")
         self.name = self.url
         self._owns_http = http is None
@@ -74,8 +87,9 @@ class WitnessTarget(HeadTarget):
                 return None
             start = min(self._witnessed, head.tree_size)
             proof = await prove(start, head.tree_size) if 0 < start < head.tree_size else []
-            answer = await self._http.post(
-                f"{self.url}/witness/v1/tree-heads",
+            answer = await self._call(
+                "POST",
+                "/witness/v1/tree-heads",
                 json={
                     "head": head.as_dict(),
                     "proof_from": start,
@@ -111,9 +125,19 @@ class WitnessTarget(HeadTarget):
         if self._owns_http:
             await self._http.aclose()
 
+    async def _call(
+        self, method: str, path: str, params: dict | None = None, json: object = None
+    ) -> httpx.Response:
+        """The witness's answer, its body read whole (at most MAX_ANSWER_BYTES) within
+        `seconds`; TimeoutError or ValueError otherwise."""
+        request = self._http.build_request(method, self.url + path, params=params, json=json)
+        async with asyncio.timeout(self._seconds):
+            answer, body = await send_bounded(self._http, request, MAX_ANSWER_BYTES)
+        return httpx.Response(answer.status_code, content=body, request=request)
+
     async def latest(self) -> dict | None:
         """The witness's latest countersigned head; None when it has countersigned nothing."""
-        answer = await self._http.get(f"{self.url}/witness/v1/tree-heads/latest")
+        answer = await self._call("GET", "/witness/v1/tree-heads/latest")
         if answer.status_code == 404:
             return None
         answer.raise_for_status()
@@ -154,8 +178,8 @@ class WitnessTarget(HeadTarget):
         for kept in sorted(heads, key=lambda h: -h.tree_size):
             if kept.tree_size >= head.tree_size:
                 continue
-            answer = await self._http.get(
-                f"{self.url}/witness/v1/tree-heads/latest", params={"at_most": kept.tree_size}
+            answer = await self._call(
+                "GET", "/witness/v1/tree-heads/latest", params={"at_most": kept.tree_size}
             )
             if answer.status_code == 404:
                 break  # the witness countersigned nothing this small
@@ -164,8 +188,9 @@ class WitnessTarget(HeadTarget):
                 start = kept.tree_size  # the same head: the restore kept it
                 break
         proof = await prove(start, head.tree_size) if start else []
-        answer = await self._http.post(
-            f"{self.url}/witness/v1/restore-declarations",
+        answer = await self._call(
+            "POST",
+            "/witness/v1/restore-declarations",
             json={
                 "head": head.as_dict(),
                 "entry": base64.b64encode(entry).decode(),
