@@ -1,7 +1,7 @@
-"""A pinned peer hub, a witness, or the hub a witness follows, is another party's server: broken
-or hostile, it may answer slowly, byte by byte, or without end. A fetch must end within its
-deadline whatever the server does (headers included), and must not hold one of the threads the
-hub's SQLite store shares with every member's requests."""
+"""A pinned peer hub, a witness, the hub a witness follows, or an identity provider is another
+party's server: broken or hostile, it may answer slowly, byte by byte, or without end. A fetch
+must end within its deadline whatever the server does (headers included), and must not hold one
+of the threads the hub's SQLite store shares with every member's requests."""
 
 from __future__ import annotations
 
@@ -11,10 +11,13 @@ import time
 
 import httpx
 import pytest
+from starlette.requests import Request
 
 from crossroads.adapters.head_targets import WitnessTarget
 from crossroads.adapters.key_history_source import MAX_BYTES, HttpKeyHistory
+from crossroads.adapters.oidc import OidcSignIn
 from crossroads.adapters.peer_documents import HttpPeerDocuments
+from crossroads.domain.errors import Refusal
 
 pytestmark = pytest.mark.anyio
 
@@ -132,4 +135,27 @@ async def test_a_trickling_witness_is_given_up_at_the_deadline(peer, mode):
         started = time.monotonic()
         outcome = await _ends_by_itself(witness.latest(), within=30)
     assert isinstance(outcome, Exception)
+    assert time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize("mode", ["trickle_head", "trickle_body"])
+async def test_a_trickling_identity_provider_is_given_up_at_the_deadline(peer, mode):
+    """Discovery is fetched at a person's first sign-in: an issuer answering without end held it
+    (and every later one) open for as long as it liked."""
+    signin = OidcSignIn(await peer(mode), "hub", None, "sub", {"timeout": DEADLINE})
+    request = Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/sign-in",
+            "headers": [],
+            "query_string": b"",
+            "session": {},
+            "scheme": "http",
+            "server": ("hub.test", 80),
+        }
+    )
+    started = time.monotonic()
+    outcome = await _ends_by_itself(signin.redirect(request, "http://hub.test/back"), within=30)
+    assert isinstance(outcome, Refusal) and outcome.code == "not_ready"
     assert time.monotonic() - started < 30

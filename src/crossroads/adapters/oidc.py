@@ -10,6 +10,7 @@ into the keyed hash at once by the caller; of an operator, the claim that names 
 
 from __future__ import annotations
 
+import asyncio
 import warnings
 from typing import Any
 
@@ -38,10 +39,15 @@ class OidcSignIn:
         identifier_claim: str,
         http: dict[str, Any] | None = None,
         name: str = "citizen",
+        seconds: float = 10.0,
     ) -> None:
         """`http`: extra arguments for the httpx client that talks to the issuer (tests give an
         in-process transport to reach the development identity provider); `name`: whom it signs
-        in (Authlib keeps each client's state apart in the session under it)."""
+        in (Authlib keeps each client's state apart in the session under it); `seconds`: each
+        step's exchanges with the issuer whole (discovery, keys, token), however the issuer
+        answers: httpx's timeout is per read, and an issuer trickling its answer held the
+        sign-in for as long as it liked."""
+        self._seconds = seconds
         self.issuer = issuer.rstrip("/")
         self._claim = identifier_claim
         self._oauth = OAuth()
@@ -61,7 +67,10 @@ class OidcSignIn:
     async def redirect(self, request: Request, callback_url: str) -> Response:
         """The redirect that sends the browser to the identity provider."""
         try:
-            return await self._client.authorize_redirect(request, callback_url)
+            async with asyncio.timeout(self._seconds):
+                return await self._client.authorize_redirect(request, callback_url)
+        except TimeoutError:
+            raise self._too_slow() from None
         except (HTTPError, OAuthError, ValueError) as exc:
             raise Refusal(
                 "not_ready", f"the identity provider {self.issuer} cannot be reached: {exc}."
@@ -79,7 +88,10 @@ class OidcSignIn:
         """Every claim of the checked ID token, and the identifier claim among them (refused as
         `identify` says)."""
         try:
-            token = await self._client.authorize_access_token(request)
+            async with asyncio.timeout(self._seconds):
+                token = await self._client.authorize_access_token(request)
+        except TimeoutError:
+            raise self._too_slow() from None
         except MismatchingStateError:
             # The state this browser keeps is gone (used by an earlier visit of the same address)
             # or another sign-in's: nothing to complete, but nothing wrong either.
@@ -107,3 +119,9 @@ class OidcSignIn:
                 f"the ID token carries no {self._claim!r} claim to identify who signed in.",
             )
         return dict(claims), value
+
+    def _too_slow(self) -> Refusal:
+        return Refusal(
+            "not_ready",
+            f"the identity provider {self.issuer} did not answer within {self._seconds:g} s.",
+        )
