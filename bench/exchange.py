@@ -12,7 +12,12 @@ durable audit record) about one of the persons the asking institution holds.
 
 In the same run, the same load goes through a bare reverse proxy (nginx from Debian's packages,
 one worker, keep-alive to the same provider): `ratio_to_nginx` is the hub's throughput over that
-proxy's, the figure this project steers by, since both drift together with the machine.
+proxy's, the figure this project steers by, since both drift together with the machine. The proxy
+is measured twice, before the hub's load and after it (`nginx_proxy_before_per_s`,
+`nginx_proxy_after_per_s`), and the ratio is taken against the higher: one measurement alone
+moved by nearly half between runs of one sitting (the hub's background work after its load, the
+audit log's sequencing of every record, competes with the proxy measured right after), and a
+proxy measured low flattered the ratio.
 """
 
 from __future__ import annotations
@@ -245,47 +250,40 @@ def run(
         )
         check.raise_for_status()
         script = LUA % (lua_bodies(bodies), target, f"Bearer {token}", lua_extra)
+        # Straight at the provider and through the bare proxy: the same kind of request, signed
+        # once by the hub's key.
+        nr_url = f"http://127.0.0.1:{nr_port}/services/person.identity/1"
+        keys = HubKeys.load_or_create(tmp / "keys")
+        direct_body = json.dumps(
+            {"subject": held[0], "service": "person.identity", "purpose": "SOCIAL_INTEGRATION"}
+        )
+
+        def direct_script() -> str:
+            """Signed now: a provider refuses a signature older than its clock skew, and the
+            proxy's second measurement comes a minute after its first."""
+            signature = keys.sign_detached(
+                direct_body.encode(), {"aud": nr_url, "rid": "bench", "iat": int(time.time())}
+            )
+            return LUA % (
+                lua_bodies([direct_body]),
+                "/services/person.identity/1",
+                "none",
+                f', ["X-Crossroads-Signature"] = "{signature}"',
+            )
+
+        nginx, nginx_port = start_nginx(tmp, nr_port)
+        processes.append(nginx)
+        proxy_url = f"http://127.0.0.1:{nginx_port}/services/person.identity/1"
+        wrk(proxy_url, direct_script(), 2, connections)
+        proxied_before = wrk(proxy_url, direct_script(), seconds, connections)
         wrk(f"{base}{target}", script, 3, connections)
         cpu_before = cpu_seconds(processes[1].pid)
         hub = wrk(f"{base}{target}", script, seconds, connections)
         hub["hub_cpu_ms_per_request"] = round(
             (cpu_seconds(processes[1].pid) - cpu_before) * 1000 / max(hub["requests"], 1), 3
         )
-        # Straight at the provider: the same kind of request, signed once by the hub's key.
-        nr_url = f"http://127.0.0.1:{nr_port}/services/person.identity/1"
-        keys = HubKeys.load_or_create(tmp / "keys")
-        direct_body = json.dumps(
-            {"subject": held[0], "service": "person.identity", "purpose": "SOCIAL_INTEGRATION"}
-        )
-        signature = keys.sign_detached(
-            direct_body.encode(), {"aud": nr_url, "rid": "bench", "iat": int(time.time())}
-        )
-        direct = wrk(
-            nr_url,
-            LUA
-            % (
-                lua_bodies([direct_body]),
-                "/services/person.identity/1",
-                "none",
-                f', ["X-Crossroads-Signature"] = "{signature}"',
-            ),
-            seconds,
-            connections,
-        )
-        nginx, nginx_port = start_nginx(tmp, nr_port)
-        processes.append(nginx)
-        proxied = wrk(
-            f"http://127.0.0.1:{nginx_port}/services/person.identity/1",
-            LUA
-            % (
-                lua_bodies([direct_body]),
-                "/services/person.identity/1",
-                "none",
-                f', ["X-Crossroads-Signature"] = "{signature}"',
-            ),
-            seconds,
-            connections,
-        )
+        direct = wrk(nr_url, direct_script(), seconds, connections)
+        proxied_after = wrk(proxy_url, direct_script(), seconds, connections)
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
@@ -295,6 +293,9 @@ def run(
             with psycopg.connect(pg_admin, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         shutil.rmtree(tmp, ignore_errors=True)
+    # The proxy's better measurement is the machine's limit: the ratio is never flattered by one
+    # the hub's own background work held down.
+    proxied = max(proxied_before, proxied_after, key=lambda run: run["throughput_per_s"])
     return {
         "store": store,
         "provider": provider,
@@ -307,8 +308,10 @@ def run(
         "direct_errors": direct["errors"],
         "ratio_to_direct": round(hub["throughput_per_s"] / direct["throughput_per_s"], 3),
         "nginx_proxy_per_s": proxied["throughput_per_s"],
+        "nginx_proxy_before_per_s": proxied_before["throughput_per_s"],
+        "nginx_proxy_after_per_s": proxied_after["throughput_per_s"],
         "nginx_proxy_p99_ms": proxied["p99_ms"],
-        "nginx_proxy_errors": proxied["errors"],
+        "nginx_proxy_errors": proxied_before["errors"] + proxied_after["errors"],
         "ratio_to_nginx": round(hub["throughput_per_s"] / proxied["throughput_per_s"], 4),
     }
 
