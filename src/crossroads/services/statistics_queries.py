@@ -77,7 +77,7 @@ class StatisticsQueries:
         self._audit = audit
         self._clock = clock
         self.protection = protection
-        self._lattices: dict[str, tuple[int, dict[Key, Decided]]] = {}
+        self._lattices: dict[str, tuple[int, dict[Key, Decided], Grouped]] = {}
 
     async def authorize(self, caller: Caller, purpose: str, reference: str | None) -> Authorization:
         if not caller.institution:
@@ -145,6 +145,9 @@ class StatisticsQueries:
         """The decision stored with the marts being read. Decided here only when none was
         stored at this process's threshold (the setting differs from the extracting
         process's, or the marts were never built), then kept until the marts change."""
+        return (await self._current(chosen))[1]
+
+    async def _current(self, chosen: Mart) -> tuple[int, dict[Key, Decided], Grouped]:
         version = await self._warehouse.version()
         cached = self._lattices.get(chosen.name)
         if cached is None or cached[0] != version:
@@ -155,19 +158,20 @@ class StatisticsQueries:
             else:
                 cells = await self._warehouse.cube(chosen, threshold)
                 decided = decide(cells, len(chosen.dimensions), threshold)
-            cached = self._lattices[chosen.name] = (version, decided)
-        return cached[1]
+            cached = self._lattices[chosen.name] = (version, decided, _grouped(decided))
+        return cached
 
     async def suppressed(self, chosen: Mart, query: AnalystQuery) -> dict[str, Any]:
-        """The cells of the table grouped by `group_by` (within `filters`), from the lattice."""
-        lattice = await self.lattice(chosen)
+        """The cells of the table grouped by `group_by` (within `filters`), from the lattice.
+        Only the cells of that grouping are read, in order: the lattice is grouped and sorted
+        once a snapshot, not at each question (a question is free of budget, so one analyst
+        asking again and again must not cost the hub's event loop a sort of every cell)."""
+        grouped = (await self._current(chosen))[2]
         kept = set(query.group_by) | set(query.filters)
         index = {name: i for i, name in enumerate(chosen.dimensions)}
         measure = 0 if query.measure is None else 1 + _position(chosen, query.measure)
         cells, hidden = [], 0
-        for key, cell in sorted(lattice.items(), key=lambda item: _order(item[0])):
-            if any((key[i] is None) != (name not in kept) for name, i in index.items()):
-                continue
+        for key, cell in grouped.get(tuple(name in kept for name in chosen.dimensions), ()):
             if any(key[index[name]] != value for name, value in query.filters.items()):
                 continue
             row: dict[str, Any] = {name: key[index[name]] for name in query.group_by}
@@ -307,3 +311,15 @@ def _value(aggregate: str, count: int, total: int) -> float:
 
 def _order(key: Key) -> tuple[str, ...]:
     return tuple("" if v is None else v for v in key)
+
+
+# The lattice's cells by their grouping (which dimensions a cell keeps, the others rolled up to
+# None), each grouping's cells in the order the answers list them.
+Grouped = dict[tuple[bool, ...], list[tuple[Key, Decided]]]
+
+
+def _grouped(lattice: dict[Key, Decided]) -> Grouped:
+    grouped: Grouped = {}
+    for key, cell in sorted(lattice.items(), key=lambda item: _order(item[0])):
+        grouped.setdefault(tuple(v is not None for v in key), []).append((key, cell))
+    return grouped
