@@ -391,7 +391,7 @@ async def bootstrap(
         retry_base_seconds=settings.push_retry_base_seconds,
         retry_max_seconds=settings.push_retry_max_seconds,
         batch=settings.push_batch,
-        check_address=mutations.check_webhook,
+        check_address=mutations.check_push,
     )
     declaration_publisher = DeclarationPublisher(
         store.declarations,

@@ -235,7 +235,7 @@ async def test_an_address_the_operator_withdraws_is_not_pushed_to_again(demo):
         retry_base_seconds=10,
         retry_max_seconds=60,
         batch=100,
-        check_address=hub.hub.mutations.check_webhook,
+        check_address=hub.hub.mutations.check_push,
     )
     await publish(hub, move("w-1", hub.held_by("welfare")[0]))
     assert await push.deliver_due() == 1 and len(webhook.received) == 1

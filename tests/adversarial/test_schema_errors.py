@@ -125,3 +125,20 @@ async def test_a_social_risk_form_of_many_wrong_items_is_refused_at_once(demo):
         "/v1/declarations/social-risk/unemployment.temporary-hours", json=bad_date, headers=h
     )
     assert refused.status_code == 400 and refused.json()["field"] == "days/0/date", refused.text
+
+
+def test_another_members_document_is_not_quoted_by_the_path_of_its_error_either():
+    """The path to an error is the document's own keys: a provider's answer whose key is the
+    data (an `additionalProperties` map, a 1 MiB key) is named `*`; the keys the schema names and
+    item positions are kept. The caller's own document keeps its path whole."""
+    from crossroads.services.schema_check import first_error
+
+    schema = {
+        "type": "object",
+        "properties": {"periods": {"type": "array", "items": {"type": "object"}}},
+        "additionalProperties": {"type": "integer"},
+    }
+    secret = "85073100130-" + "x" * 1_000_000
+    assert first_error(schema, {"periods": [], secret: "y"}, quote=False)[0] == ["*"]
+    assert first_error(schema, {"periods": [{}, 3]}, quote=False)[0] == ["periods", 1]
+    assert first_error(schema, {"periods": [], "mine": "y"})[0] == ["mine"]

@@ -410,6 +410,14 @@ async def test_social_risk_declarations(demo):
         "/v1/declarations/social-risk/incapacity.work", json={"inss": subject}, headers=h
     )
     assert bad.status_code == 400 and bad.json()["code"] == "malformed_request"
+    # A date the format check takes but Python's dates do not hold (year 0): refused, not a 500.
+    for field in ("last_day_worked", "notice_end"):
+        year_zero = await demo.http.post(
+            "/v1/declarations/social-risk/unemployment.end-of-employment",
+            json={**body, field: "0000-01-01"},
+            headers=h,
+        )
+        assert (year_zero.status_code, year_zero.json()["field"]) == (400, field), year_zero.text
     odd_language = await demo.http.post(
         "/v1/declarations/social-risk/unemployment.end-of-employment",
         json={**body, "language": 5},

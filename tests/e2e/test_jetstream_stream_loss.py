@@ -124,7 +124,7 @@ async def setup(tmp_path, store_url, nats_admin):
             retry_max_seconds=0.2,
             batch=2,
             jitter=lambda: 1.0,
-            check_address=hub.hub.mutations.check_webhook,
+            check_address=hub.hub.mutations.check_push,
         )
         yield hub, receiver, push
     finally:

@@ -9,6 +9,7 @@ from datetime import date
 import orjson
 import pytest
 
+from crossroads.domain.callers import Caller
 from crossroads.domain.mutations import MutationType, event_type
 from crossroads.domain.registry import Authorization, Capacity, IntegrationRight
 from crossroads.services.initial_sync import InitialSync
@@ -142,3 +143,23 @@ async def test_a_failing_publisher_is_audited_and_the_integration_stands(world, 
     assert synced.outcome == "provider_unavailable"
     [held] = await world.store.directory.held_by(world.hasher.key(PERSON), WELFARE)
     assert held.capacity == "SOCIAL_ASSISTANCE"
+
+
+async def test_a_peers_subscription_is_sent_no_state_unless_its_member_is_that_peers(world, sync):
+    """A subscription made through peer A (`peer.A`) for one of this hub's own members (made
+    before schema 26 recorded members' peers) is sent nothing when the member integrates a
+    person; once the member is recorded as A's, it is (services/peer_membership.py)."""
+    via_a = Caller(WELFARE, "peer.A")
+    await world.mutations.subscribe(via_a, ADDRESS, "SOCIAL_INTEGRATION", None, "pull", None)
+    line = {
+        "op": "integrate",
+        "subject": PERSON,
+        "institution": WELFARE,
+        "capacity": "SOCIAL_ASSISTANCE",
+        "start": "2024-01-01",
+    }
+    assert await sync.integrate(line, WELFARE, "test") == 1  # its own application's only
+    assert await world.mutations.mailbox(via_a, 0, 10) == []
+    await world.registry.record_peer(WELFARE, "A")
+    assert await sync.send(WELFARE, PERSON, "SOCIAL_ASSISTANCE") == 2
+    assert len(await world.mutations.mailbox(via_a, 0, 10)) == 1

@@ -12,7 +12,7 @@ import pytest
 
 from crossroads.domain.callers import Caller
 from crossroads.domain.errors import Refusal
-from crossroads.domain.mutations import MutationType
+from crossroads.domain.mutations import MutationType, Subscription
 from crossroads.domain.registry import Application, Authorization
 
 from .conftest import NR, PERSON, STRANGER, WELFARE, WELFARE_APP, seed_identity
@@ -167,3 +167,17 @@ async def test_no_registered_application_may_take_a_peers_application_code(world
     with pytest.raises(Refusal) as refused:
         await world.registry.put_application(Application(WELFARE, "peer.A", "Looks like a peer"))
     assert (refused.value.code, refused.value.field) == ("malformed_request", "code")
+
+
+async def test_a_push_queued_for_a_peer_no_longer_holding_its_member_is_refused(subscribed):
+    """What was queued for a peer's subscription before the member's record changed is not
+    pushed: each push is checked (MutationService.check_push), refused `not_peer_member`."""
+    world = subscribed
+    via_a = Subscription("s-a", WELFARE, "peer.A", TYPE, "ISC/25/301", "push", "https://a.test/in")
+    with pytest.raises(Refusal) as refused:
+        await world.mutations.check_push(via_a)
+    assert refused.value.code == "not_peer_member"
+    await world.registry.record_peer(WELFARE, "B")
+    with pytest.raises(Refusal) as refused:
+        await world.mutations.check_push(via_a)
+    assert refused.value.code == "not_peer_member"

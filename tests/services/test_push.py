@@ -218,3 +218,51 @@ async def test_a_batch_that_cannot_be_audited_is_sent_again_with_what_followed_i
     assert actions(world) == [("mutation.deliver", "ok", "m-1"), ("mutation.deliver", "ok", "m-2")]
     assert pushing.failures == 1
     assert await pushed.deliver_due() == 0
+
+
+class FailingOnce:
+    """The audit log whose first batch of appends fails (an outage), everything after written."""
+
+    def __init__(self, audit) -> None:
+        self.audit, self.failed = audit, False
+
+    async def append_many(self, records):
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("the audit store is unreachable")
+        return await self.audit.append_many(records)
+
+    def __getattr__(self, name):
+        return getattr(self.audit, name)
+
+
+async def test_a_refused_push_is_recorded_even_when_the_batch_before_could_not_be_settled(
+    world, pushed
+):
+    """m-1 is accepted but its settling fails; m-2, sent meanwhile, is refused by the webhook:
+    every refusal of m-2 has its record and back-off (it was skipped when the settling before it
+    failed), and m-1 is sent again and settled."""
+    await publish_second(world)
+
+    class RefusingSecond(Webhook):
+        async def __call__(self, body: bytes, headers: dict[str, str]) -> ProviderReply:
+            self.bodies.append(body)
+            status = 503 if b'"m-2"' in body else 200
+            return ProviderReply(status, b"{}", "application/json")
+
+    webhook = world.providers.answers[HOOK] = RefusingSecond()
+    stop = asyncio.Event()
+    running = asyncio.create_task(
+        dispatcher(world, FailingOnce(world.store.audit), batch=1).run(stop, lambda: True, 0.01)
+    )
+    try:
+        for _ in range(500):
+            if ("mutation.deliver", "ok", "m-1") in actions(world):
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await running
+    refused = [a for a in actions(world) if a == ("mutation.push_failed", "provider_error", "m-2")]
+    assert len(refused) == ids(webhook).count("m-2") >= 1
+    assert ("mutation.deliver", "ok", "m-1") in actions(world)

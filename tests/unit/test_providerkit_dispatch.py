@@ -42,7 +42,10 @@ def refused() -> list[str]:
 @pytest.fixture
 def app(hub: HubKeys, refused: list[str]) -> ProviderApp:
     async def on_refusal(request, refusal: Refusal) -> Refusal:
-        refused.append(refusal.code)
+        # The route, as Starlette's router named it: the hub's audit of its own source's
+        # refusals names it (entrypoints/api/errors.py), "unrouted" without it.
+        route = request.scope.get("route")
+        refused.append(f"{refusal.code} {route.path if route else 'unrouted'}")
         return refusal
 
     app = ProviderApp(BASE, HubKeySet(hub.jwks()), on_refusal=on_refusal)
@@ -105,7 +108,9 @@ async def test_every_signature_check_still_refuses(app, hub, refused, tmp_path) 
     )
     events = await post(app, "/events", raw, {})
     assert_refused(events, 401, "unauthenticated", None)
-    assert refused == ["unauthenticated"] * 6, "the on_refusal hook was not awaited for each"
+    assert refused == ["unauthenticated /services/x/1"] * 5 + ["unauthenticated /events"], (
+        "the on_refusal hook was not awaited for each, or did not see the route"
+    )
 
 
 async def test_bad_bodies_and_faults_name_the_hubs_request_id(app, hub, refused) -> None:
@@ -131,7 +136,11 @@ async def test_bad_bodies_and_faults_name_the_hubs_request_id(app, hub, refused)
         "malformed_request",
         "hub-rid-1",
     )
-    assert refused == ["malformed_request", "internal_error", "malformed_request"]
+    assert refused == [
+        "malformed_request /services/x/1",
+        "internal_error /services/x/1",
+        "malformed_request /events",
+    ]
 
 
 async def test_other_methods_and_paths_are_still_starlettes(app, hub, refused) -> None:
@@ -140,4 +149,4 @@ async def test_other_methods_and_paths_are_still_starlettes(app, hub, refused) -
         assert_refused(
             await http.post("/services/nothing/1", content=b"{}"), 404, "not_found", None
         )
-    assert refused == ["method_not_allowed", "not_found"]
+    assert refused == ["method_not_allowed /services/x/1", "not_found unrouted"]

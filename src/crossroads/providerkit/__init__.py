@@ -93,7 +93,7 @@ class ProviderApp:
         self._routes: list[Route] = []
         # path -> endpoint of each POST route: what the hub sends is answered without Starlette's
         # router and middleware (__call__); anything else still goes through them.
-        self._posts: dict[str, Callable[[Request], Awaitable[Response]]] = {}
+        self._posts: dict[str, Route] = {}
         self._app: Starlette | None = None
 
     def service(self, path: str) -> Callable[[Handler], Handler]:
@@ -130,8 +130,9 @@ class ProviderApp:
         return register
 
     def _add(self, path: str, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
-        self._routes.append(Route(path, endpoint, methods=["POST"]))
-        self._posts[path] = endpoint
+        route = Route(path, endpoint, methods=["POST"])
+        self._routes.append(route)
+        self._posts[path] = route
         self._app = None
 
     def _endpoint(self, path: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -207,11 +208,14 @@ class ProviderApp:
         here as the `Refusal` handler would; every other request (another method or path, a
         root path, a lifespan) goes through Starlette as before."""
         if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
-            endpoint = self._posts.get(scope["path"])
-            if endpoint is not None:
+            route = self._posts.get(scope["path"])
+            if route is not None:
+                # What Starlette's router would have put in the scope: a refusal's audit
+                # record names the route (entrypoints/api/errors.py, the hub's own source).
+                scope = {**scope, "route": route, "endpoint": route.endpoint, "path_params": {}}
                 request = Request(scope, receive)
                 try:
-                    response = await endpoint(request)
+                    response = await route.endpoint(request)
                 except Refusal as refusal:
                     response = await self._refused(request, refusal)
                 except HTTPException as exc:

@@ -23,6 +23,7 @@ from ..domain.subjects import SubjectHasher
 from .clock import Clock
 from .directory import DirectoryService
 from .mutations import check_payload, cloud_event
+from .peer_membership import peer_still_holds
 from .ports import AuditLog, MutationStore, ProviderClient, Signer
 from .registry_cache import RegistryCache
 from .signed_call import ask_signed
@@ -80,7 +81,8 @@ class InitialSync:
         for subscription in await self._store.subscriptions(institution=institution):
             authorization = await self._cache.authorization(subscription.authorization)
             if (
-                authorization is None
+                not await peer_still_holds(self._cache, subscription)
+                or authorization is None
                 or not authorization.is_valid_on(today)
                 or capacity not in authorization.required_capacities
                 or (phase is Phase.PROVISIONAL and not authorization.accepts_provisional)

@@ -39,6 +39,7 @@ from ..domain.subjects import SubjectHasher
 from ..domain.webhooks import WebhookPolicy
 from .arrivals import Arrivals
 from .clock import Clock
+from .peer_membership import peer_still_holds
 from .ports import (
     AuditLog,
     Delivery,
@@ -268,6 +269,19 @@ class MutationService:
                 "eventType",
             )
         return found[0]
+
+    async def check_push(self, subscription: Subscription) -> None:
+        """Refuse a push the registry no longer allows, for each batch: a peer hub's
+        subscription whose member is no longer recorded as that peer's (`not_peer_member`: what
+        was queued before the record changed is not sent), or a webhook address the member may
+        no longer use (check_webhook)."""
+        if not await peer_still_holds(self._cache, subscription):
+            raise Refusal(
+                "not_peer_member",
+                f"institution {subscription.institution} is not registered in this hub as a "
+                f"member of peer {peer_of(subscription)}.",
+            )
+        await self.check_webhook(subscription.webhook_url or "", subscription.institution)
 
     async def check_webhook(self, url: str, institution: str) -> None:
         """Refuse (`webhook_not_allowed`) a webhook address the registry does not, or no longer,
@@ -549,7 +563,7 @@ class MutationService:
             subscriptions = [
                 s
                 for s in await self._store.subscriptions(mutation_type=mutation.type)
-                if await self._peer_still_holds(s)
+                if await peer_still_holds(self._cache, s)
             ]
             authorizations = {}
             for reference in {s.authorization for s in subscriptions}:
@@ -584,18 +598,6 @@ class MutationService:
             )
             for subscription, authorization in chosen
         ]
-
-    async def _peer_still_holds(self, subscription: Subscription) -> bool:
-        """A peer hub's subscription receives only while this hub records its member as that
-        very peer's (docs/federation.md, "What a pin trusts"). The check at subscription time
-        is not enough: one made before the record existed (schema 26), or whose member the
-        operator has since recorded as this hub's own or another peer's, would otherwise go on
-        receiving that member's changes. Read through the registry cache, once a type a batch."""
-        peer = peer_of(subscription)
-        if peer is None:
-            return True
-        member = await self._cache.institution(subscription.institution)
-        return member is not None and member.peer == peer
 
     def _validate(self, kind: MutationType, payload: object) -> None:
         check_payload(kind, payload)

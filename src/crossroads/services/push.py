@@ -51,11 +51,12 @@ class PushDispatcher:
         retry_max_seconds: float,
         batch: int,
         jitter: Callable[[], float] = random.random,
-        check_address: Callable[[str, str], Awaitable[None]] | None = None,
+        check_address: Callable[[Subscription], Awaitable[None]] | None = None,
     ) -> None:
-        """`check_address(url, institution)`, when given, refuses (Refusal) a webhook address the
-        registry no longer lets the institution use: checked before every push, so that an address
-        withdrawn by the operator is not sent to again (the push then fails and is retried)."""
+        """`check_address(subscription)`, when given, refuses (Refusal) a push the registry no
+        longer allows (MutationService.check_push: a webhook address withdrawn by the operator, a
+        peer's member no longer recorded as that peer's): checked before every push, so that it
+        is not sent to again (the push then fails and is retried)."""
         self._check_address = check_address
         self._store = store
         self._queue = queue
@@ -118,7 +119,11 @@ class PushDispatcher:
             pushed if partitions is None else {i: pushed[i] for i in partitions.mine(list(pushed))}
         )
         for subscription_id in [i for i in workers if i not in wanted]:
-            workers.pop(subscription_id).cancel()
+            worker = workers.pop(subscription_id)
+            worker.cancel()
+            # Its batch in flight is settled (audited, marked delivered) before the rows are let
+            # go: another process could otherwise take and send them again meanwhile.
+            await asyncio.gather(worker, return_exceptions=True)
             if subscription_id in pushed:  # another process delivers it now
                 await self._queue.release(subscription_id)
             else:  # the subscription is gone
@@ -138,7 +143,8 @@ class PushDispatcher:
                 try:
                     sent, settling = await self._push(subscription, settling)
                     if sent == 0 and settling is not None:  # nothing behind it: finish it first
-                        await settling.task
+                        # Shielded: a cancelled worker leaves its batch's settling to finish.
+                        await asyncio.shield(settling.task)
                         settling = None
                 except Exception:  # logged and counted; the messages stay queued, tried again
                     self.failures += 1
@@ -168,10 +174,21 @@ class PushDispatcher:
         subscriptions = [
             s for s in await self._store.subscriptions() if s.mode == "push" and s.webhook_url
         ]
-        delivered = await asyncio.gather(*(self._push(s) for s in subscriptions))
+        outcomes = await asyncio.gather(
+            *(self._push(s) for s in subscriptions), return_exceptions=True
+        )
+        # Every accepted batch is settled, even when another subscription's push failed; then
+        # the first failure is raised, as a pass without pipelining would.
+        errors = [o for o in outcomes if isinstance(o, BaseException)]
+        delivered = [o for o in outcomes if not isinstance(o, BaseException)]
         for _, settling in delivered:
             if settling is not None:
-                await settling.task
+                try:
+                    await settling.task
+                except Exception as failure:
+                    errors.append(failure)
+        if errors:
+            raise errors[0]
         return sum(sent for sent, _ in delivered)
 
     def backoff_seconds(self, attempts: int) -> float:
@@ -203,7 +220,7 @@ class PushDispatcher:
         signature = self._signer.sign_detached(body, {"aud": url, "iat": now_ms // 1000})
         try:
             if self._check_address is not None:
-                await self._check_address(url, subscription.institution)
+                await self._check_address(subscription)
             reply = await self._client.post(
                 url, body, {"Content-Type": BATCH_MEDIA_TYPE, "X-Crossroads-Signature": signature}
             )
@@ -212,8 +229,9 @@ class PushDispatcher:
                     "provider_error", f"the webhook answered with HTTP status {reply.status}."
                 )
         except Refusal as failure:
-            if settling is not None:  # the batch before is settled first, its audit before ours
-                await settling.task
+            # The batch before is settled first, its audit before ours; if it cannot be, it is
+            # sent again later, and this refusal is still recorded (its audit and back-off).
+            await finished(settling)
             await self._failed(subscription, due, failure, now_ms)
             return 0, None
         task = asyncio.create_task(self._settle(subscription, due, now_ms, settling))

@@ -26,6 +26,7 @@ async def finished(settling: Settling | None) -> None:
     behind nothing in flight. A failure is logged: its messages stay queued, to be sent again."""
     if settling is not None:
         try:
-            await settling.task
+            # Shielded: a worker cancelled while it waits does not cancel the batch's settling.
+            await asyncio.shield(settling.task)
         except Exception:
             log.exception("a pushed batch could not be settled; it will be sent again")

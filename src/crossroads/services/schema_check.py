@@ -36,7 +36,8 @@ def first_error(
     with `quote`, jsonschema's, abbreviated to MAX_MESSAGE characters; without, one that names
     the rule broken and no value of the document. `formats`: `format` is a rule too (a "date"
     must be a day of the calendar), not only an annotation."""
-    validator = _compiled(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS), formats)
+    key = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
+    validator = _compiled(key, formats)
     if validator.is_valid(document):
         return None
     # `validate` stops at the first error; `iter_errors` built them all before handing out the
@@ -48,7 +49,12 @@ def first_error(
     else:  # is_valid and validate disagree: not seen, but no error to name is no refusal
         return None
     path = list(error.instance_path)
-    return path, (_abbreviated(error.message) if quote else _rule(error))
+    if quote:
+        return path, _abbreviated(error.message)
+    # The path's keys are the document's too (an `additionalProperties` answer's own keys): only
+    # those the schema names, and item positions, are given; any other key is `*`.
+    named = _property_names(key)
+    return [p if isinstance(p, int) or p in named else "*" for p in path], _rule(error)
 
 
 def _abbreviated(message: str) -> str:
@@ -65,6 +71,24 @@ def _rule(error: jsonschema_rs.ValidationError) -> str:
         f"{key} {orjson.dumps(held[key]).decode()}" for key in _SCHEMA_SIDE if key in held
     )
     return f"breaks its {keyword!r} rule" + (f" ({_abbreviated(named)})" if named else "")
+
+
+@lru_cache(maxsize=1024)
+def _property_names(schema: bytes) -> frozenset[str]:
+    """Every name a schema gives under `properties` (or `required`), at any depth."""
+    names: set[str] = set()
+    stack: list[object] = [orjson.loads(schema)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("properties"), dict):
+                names.update(k for k in node["properties"] if isinstance(k, str))
+            if isinstance(node.get("required"), list):
+                names.update(k for k in node["required"] if isinstance(k, str))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return frozenset(names)
 
 
 @lru_cache(maxsize=1024)

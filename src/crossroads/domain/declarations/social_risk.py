@@ -16,7 +16,12 @@ from typing import Any
 from .anomalies import Anomaly, Glossary
 from .dimona import CANCELLED, DimonaPeriod
 
-_DATE = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+# Year 0001 at the least: the format check takes 0000-01-01, which Python's dates do not hold.
+_DATE = {
+    "type": "string",
+    "format": "date",
+    "pattern": r"^([1-9]\d{3}|0[1-9]\d{2}|00[1-9]\d|000[1-9])-\d{2}-\d{2}$",
+}
 _CENTS = {"type": "integer", "minimum": 0, "maximum": 99_999_999_999}
 _COMMON = {
     "inss": {"type": "string", "maxLength": 20},
