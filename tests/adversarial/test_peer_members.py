@@ -12,7 +12,6 @@ import time
 import pytest
 
 from crossroads.adapters.federation_folder import FederationFolder
-from crossroads.adapters.federation_jose import JoseFederation
 from crossroads.adapters.keys import HubKeys
 from crossroads.adapters.sql.store import open_store
 from crossroads.domain.errors import Refusal
@@ -20,10 +19,9 @@ from crossroads.domain.federation import Offer, PeerPin
 from crossroads.domain.identifiers import scheme_for
 from crossroads.domain.registry import Institution
 from crossroads.services.clock import FixedClock
-from crossroads.services.federation import Federation
 from crossroads.services.registry import RegistryAdmin
 
-from ..services.test_federation import Network, _no_services, _signed
+from ..services.test_federation import Network, _signed, federation_for
 
 pytestmark = pytest.mark.anyio
 OURS = "0200000736"  # a member of this hub (B) of its own
@@ -32,25 +30,6 @@ C_MEMBER = "0200000934"  # recorded here as peer C's member
 STRANGER = "0200001033"  # not registered here at all
 A_URL, B_URL, C_URL = "https://hub-a.example", "https://hub-b.example", "https://hub-c.example"
 PATH = "/v1/federation/A/exchange/person.identity/1"
-
-
-def _federation(name, url, folder, network, keys, clock, store) -> Federation:
-    federation = Federation(
-        name,
-        url,
-        folder,
-        network,
-        JoseFederation(keys),
-        keys.jwks,
-        _no_services,
-        store.seen_requests,
-        clock,
-        store.registry.get_institution,
-        lifetime_seconds=3600,
-        refresh_seconds=60,
-    )
-    network.hubs[url] = (federation, keys)
-    return federation
 
 
 @pytest.fixture
@@ -63,8 +42,8 @@ async def hubs(tmp_path, store_url):
         folders = {n: FederationFolder(tmp_path / n / "federation") for n in "ABC"}
         keys = {n: HubKeys.load_or_create(tmp_path / n / "keys", reload_seconds=0) for n in "ABC"}
         for name, url in (("A", A_URL), ("C", C_URL)):
-            _federation(name, url, folders[name], network, keys[name], clock, other)
-        b = _federation("B", B_URL, folders["B"], network, keys["B"], clock, store)
+            federation_for(name, url, folders[name], network, keys[name], clock, other)
+        b = federation_for("B", B_URL, folders["B"], network, keys["B"], clock, store)
         folders["A"].write_offer(Offer(members=frozenset({OURS, A_MEMBER, C_MEMBER, STRANGER})))
         folders["B"].write_offer(Offer(services=frozenset({"person.identity"})))
         folders["B"].write_pin(PeerPin("A", A_URL, keys["A"].jwks()))

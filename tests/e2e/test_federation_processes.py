@@ -157,36 +157,13 @@ def test_a_peer_is_answered_only_for_the_members_recorded_as_its_own(two_hubs):
     own = {k: member.json()[k] for k in ("name", "member_class", "base_url", "webhook_bases")}
     put = httpx.put(f"{b.url(0)}/admin/institutions/{WELFARE_NUMBER}", headers=b.operator, json=own)
     assert put.status_code == 200, put.text
-    path = "/v1/federation/A/exchange/person.identity/1"
-    [authorization] = [
-        x
-        for x in httpx.get(f"{b.url(0)}/admin/authorizations", headers=b.operator).json()
-        if x["service"] == "person.identity" and x["consumer"] == WELFARE_NUMBER
-    ]
-    rid = "own-member-1"
     # Signed by A's key, naming a member A's document lists: what B answered before it recorded
     # whose members are whose.
-    body = json.dumps(
-        {
-            "request_id": rid,
-            "consumer": WELFARE_NUMBER,
-            "subject": a.subjects[0],
-            "purpose": authorization["purpose"],
-            "capacities": authorization["required_capacities"],
-        }
-    ).encode()
-    signature = HubKeys.load(a.data_dir / "keys").sign_detached(
-        body, {"aud": b.issuer + path, "rid": rid, "iat": int(time.time())}
-    )
-    refused = httpx.post(
-        f"{b.url(0)}{path}",
-        content=body,
-        headers={"Content-Type": "application/json", "X-Crossroads-Signature": signature},
-        timeout=10,
-    )
+    path, body, headers = _signed_by_a(a, b, "own-member-1")
+    refused = httpx.post(f"{b.url(0)}{path}", content=body, headers=headers, timeout=10)
     assert refused.status_code == 403, refused.text
     assert refused.json()["code"] == "not_peer_member"
-    record = _by_request_id(b.audit_records())[rid]
+    record = _by_request_id(b.audit_records())["own-member-1"]
     assert record["outcome"] == "not_peer_member"
     assert record["action"].startswith("POST /v1/federation/")
     # So is A's subscription of it to one of B's mutation types, on the same ground.
@@ -239,27 +216,8 @@ def test_a_request_replayed_to_another_process_of_the_answering_hub_is_refused(t
     requests accepted are kept in the store the processes share, not in each one's memory."""
     a, b = two_hubs
     b.start(1)
-    [authorization] = [
-        x
-        for x in httpx.get(f"{b.url(0)}/admin/authorizations", headers=b.operator).json()
-        if x["service"] == "person.identity" and x["consumer"] == WELFARE_NUMBER
-    ]
-    path = "/v1/federation/A/exchange/person.identity/1"
     rid = "captured-1"
-    body = json.dumps(
-        {
-            "request_id": rid,
-            "consumer": WELFARE_NUMBER,
-            "subject": a.subjects[0],
-            "purpose": authorization["purpose"],
-            "capacities": authorization["required_capacities"],
-        }
-    ).encode()
-    # Signed by A's own key, as A's process signs what it sends B (a capture of it, to replay).
-    signature = HubKeys.load(a.data_dir / "keys").sign_detached(
-        body, {"aud": b.issuer + path, "rid": rid, "iat": int(time.time())}
-    )
-    headers = {"Content-Type": "application/json", "X-Crossroads-Signature": signature}
+    path, body, headers = _signed_by_a(a, b, rid)
     first = httpx.post(f"{b.url(0)}{path}", content=body, headers=headers, timeout=10)
     assert first.status_code == 200, first.text
     for process in (1, 0):
@@ -269,6 +227,31 @@ def test_a_request_replayed_to_another_process_of_the_answering_hub_is_refused(t
         assert "already received" in again.json()["message"]
     answered = [r for r in b.audit_records() if r.get("request_id") == rid]
     assert [r["outcome"] for r in answered] == ["ok"]  # the replays never reached the exchange
+
+
+def _signed_by_a(a: Deployment, b: Deployment, rid: str) -> tuple[str, bytes, dict[str, str]]:
+    """A request for B's person.identity in the welfare centre's name, signed by A's own key as
+    A's process signs what it sends B (to replay it, or send it when B no longer should answer):
+    its path at B, body and headers."""
+    [authorization] = [
+        x
+        for x in httpx.get(f"{b.url(0)}/admin/authorizations", headers=b.operator).json()
+        if x["service"] == "person.identity" and x["consumer"] == WELFARE_NUMBER
+    ]
+    path = "/v1/federation/A/exchange/person.identity/1"
+    body = json.dumps(
+        {
+            "request_id": rid,
+            "consumer": WELFARE_NUMBER,
+            "subject": a.subjects[0],
+            "purpose": authorization["purpose"],
+            "capacities": authorization["required_capacities"],
+        }
+    ).encode()
+    signature = HubKeys.load(a.data_dir / "keys").sign_detached(
+        body, {"aud": b.issuer + path, "rid": rid, "iat": int(time.time())}
+    )
+    return path, body, {"Content-Type": "application/json", "X-Crossroads-Signature": signature}
 
 
 def _load(d: Deployment, token: str, answered: list[tuple[str, str]], stop, worker: int) -> None:

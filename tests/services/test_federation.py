@@ -61,10 +61,8 @@ async def stores(tmp_path):
         await store.close()
 
 
-async def _hub(tmp_path, stores, name, url, network, clock, lifetime=3600):
-    keys = HubKeys.load_or_create(tmp_path / name / "keys", reload_seconds=0)
-    store = await stores(name)
-    folder = FederationFolder(tmp_path / name / "federation")
+def federation_for(name, url, folder, network, keys, clock, store, lifetime=3600) -> Federation:
+    """Hub `name`'s federation over `store`, joined to `network` at `url`."""
     federation = Federation(
         name,
         url,
@@ -80,6 +78,14 @@ async def _hub(tmp_path, stores, name, url, network, clock, lifetime=3600):
         refresh_seconds=60,
     )
     network.hubs[url] = (federation, keys)
+    return federation
+
+
+async def _hub(tmp_path, stores, name, url, network, clock, lifetime=3600):
+    keys = HubKeys.load_or_create(tmp_path / name / "keys", reload_seconds=0)
+    store = await stores(name)
+    folder = FederationFolder(tmp_path / name / "federation")
+    federation = federation_for(name, url, folder, network, keys, clock, store, lifetime)
     if name == "B":  # B answers A's member only once it records it as A's (docs/federation.md)
         await store.registry.put_institution(Institution(MEMBER, "Welfare centre of A", peer="A"))
     return federation, keys, folder
