@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import socket
 from typing import ClassVar
 
 import uvloop
 
 from crossroads.entrypoints.greedy_accept import (
+    HOLD_LIMIT_SECONDS,
     AcceptingServer,
+    ConnectionCounts,
     GreedyAcceptLoop,
     waiting_connections,
 )
+from crossroads.entrypoints.supervisor import COUNTED_WORKERS
 
 WAITING = 30
 
@@ -102,6 +106,93 @@ def test_workers_sharing_a_socket_each_take_their_share_of_the_waiting_connectio
         for transport in Counted.made:
             transport.close()
         server.close()
+        for client in clients:
+            client.close()
+        listening.close()
+        loop.close()
+
+
+def _hold_open(slots, number: int, opened: int) -> None:  # in a spawned process
+    from crossroads.entrypoints import greedy_accept
+
+    greedy_accept.share_counts(slots, number)
+    for _ in range(opened):
+        greedy_accept._counts.opened()
+
+
+def test_workers_see_each_other_s_open_connections_in_the_memory_the_supervisor_shares():
+    """`crossroads serve` spawns its workers: the counts reach a spawned process and back."""
+    context = multiprocessing.get_context("spawn")
+    slots = context.RawArray("i", COUNTED_WORKERS)
+    worker = context.Process(target=_hold_open, args=(slots, 1, 3))
+    worker.start()
+    worker.join(timeout=30)
+    assert worker.exitcode == 0
+    mine = ConnectionCounts(slots, 0)
+    mine.opened()
+    assert list(slots[:2]) == [1, 3] and mine.total() == 4
+    mine.closed()
+    assert mine.total() == 3 and slots[0] == 0
+
+
+def test_a_worker_holding_its_fair_part_leaves_waiting_connections_to_the_others():
+    """Worker 0 holds 10 connections, worker 1 none: 4 new ones are left to worker 1, and taken
+    by worker 0 only once they have waited HOLD_LIMIT_SECONDS (worker 1 dead or stuck). With
+    shares of the queue alone the portal's 50 users were split 18 and 32."""
+    loop = uvloop.new_event_loop()
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    slots = multiprocessing.get_context("spawn").RawArray("i", 2)
+    counts = ConnectionCounts(slots, 0)
+    for _ in range(10):
+        counts.opened()
+    Counted.made = []
+    server = AcceptingServer(loop, Counted, listening, 64, share=2, counts=counts)
+    clients = [socket.create_connection(listening.getsockname()) for _ in range(4)]
+    try:
+        server._accept()
+        assert waiting_connections(listening) == 4  # left to worker 1
+        loop.run_until_complete(asyncio.sleep(HOLD_LIMIT_SECONDS + 0.01))
+        server._accept()  # nobody took them: this worker does
+        assert waiting_connections(listening) == 0
+        assert counts.mine == 14 and slots[0] == 14
+        loop.run_until_complete(asyncio.sleep(0.05))
+        assert len(Counted.made) == 4
+        for transport in Counted.made:  # each connection's end is counted
+            transport.close()
+        loop.run_until_complete(asyncio.sleep(0.05))
+        assert counts.mine == 10 and slots[0] == 10
+    finally:
+        server.close()
+        for client in clients:
+            client.close()
+        listening.close()
+        loop.close()
+
+
+def test_a_worker_below_its_fair_part_takes_only_up_to_it():
+    """Worker 1 holds 6, worker 0 holds 2, 6 wait: worker 0's fair part is 7 of the 14, so it
+    takes 3 (not the half of the queue it took before) and leaves 3 to worker 1."""
+    loop = uvloop.new_event_loop()
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    slots = multiprocessing.get_context("spawn").RawArray("i", 2)
+    slots[1] = 6
+    counts = ConnectionCounts(slots, 0)
+    counts.opened()
+    counts.opened()
+    Counted.made = []
+    server = AcceptingServer(loop, Counted, listening, 64, share=2, counts=counts)
+    clients = [socket.create_connection(listening.getsockname()) for _ in range(6)]
+    try:
+        server._accept()
+        assert waiting_connections(listening) == 3
+        assert counts.mine == 5
+    finally:
+        server.close()
+        loop.run_until_complete(asyncio.sleep(0.05))
+        for transport in Counted.made:
+            transport.close()
         for client in clients:
             client.close()
         listening.close()

@@ -19,6 +19,15 @@ number, `tcp_info` of the listening socket) divided by the workers, rounded up: 
 taken 4 and 4, 50 waiting in a few turns of each worker, never one a turn. Connections that
 arrive one by one are each "the whole queue", so a worker that has just accepted also steps
 aside for a millisecond, and the next one goes to a worker that has not.
+
+Shares of the queue are not shares of the load: connections that arrive one by one while one
+worker is busier land where the loop is free, and keep-alive connections stay where they landed.
+The portal's bench (50 users, 2 workers) found them split 18 and 32, so that the pages of the
+worker with 32 took nearly twice as long and made the p95. Under `crossroads serve` the workers
+therefore also tell each other how many connections each holds (`ConnectionCounts`, memory the
+supervisor shares with them), and a worker that already holds its fair part of the open
+connections and the waiting ones leaves the waiting ones to the others; if none takes them
+within HOLD_LIMIT_SECONDS (a worker dead or stuck), it takes them anyway.
 """
 
 from __future__ import annotations
@@ -37,6 +46,8 @@ import uvloop
 ACCEPT_AT_ONCE = 128
 # How long a worker that just accepted leaves the next connection to the others.
 STEP_ASIDE_SECONDS = 0.001
+# How long a worker leaves waiting connections to less loaded workers before it takes them itself.
+HOLD_LIMIT_SECONDS = 0.05
 # struct tcp_info (linux/tcp.h): eight one-byte fields, then u32 rto, ato, snd_mss, rcv_mss and
 # unacked, which for a listening socket is the length of its accept queue.
 _TCP_INFO_BYTES = 104
@@ -62,6 +73,48 @@ def workers_sharing() -> int:
         return 1
 
 
+class ConnectionCounts:
+    """The open connections of each worker, in memory the workers share: a slot per worker
+    number, written only by that worker (its own count, whole, so that a replacement overlapping
+    the worker it replaces is put right at the next change), read by all. A hint for balancing,
+    not a ledger: a dead worker's stale count only makes the others take more."""
+
+    def __init__(self, slots: Any, number: int) -> None:
+        self._slots = slots
+        self._number = number
+        self.mine = 0
+        if number < len(slots):
+            slots[number] = 0
+
+    def opened(self) -> None:
+        self.mine += 1
+        self._publish()
+
+    def closed(self) -> None:
+        self.mine -= 1
+        self._publish()
+
+    def total(self) -> int:
+        """Every worker's open connections (this one's as it counts them)."""
+        others = sum(max(0, c) for i, c in enumerate(self._slots) if i != self._number)
+        return others + self.mine
+
+    def _publish(self) -> None:
+        if self._number < len(self._slots):
+            self._slots[self._number] = self.mine
+
+
+# Set in a worker of `crossroads serve --workers N` (entrypoints/supervisor.py) before its server
+# starts; None in a single process, which has no one to share with.
+_counts: ConnectionCounts | None = None
+
+
+def share_counts(slots: Any, number: int) -> None:
+    """Count this worker's connections in `slots` (shared with the other workers) as `number`."""
+    global _counts
+    _counts = ConnectionCounts(slots, number)
+
+
 class AcceptingServer(asyncio.AbstractServer):
     """Accepts from a listening socket through `add_reader`, at each readiness its share of the
     waiting connections (`share` workers accept from the socket; at most ACCEPT_AT_ONCE), and
@@ -74,9 +127,12 @@ class AcceptingServer(asyncio.AbstractServer):
         sock: socket.socket,
         backlog: int,
         share: int = 1,
+        counts: ConnectionCounts | None = None,
     ) -> None:
         self._loop = loop
         self._share = share
+        self._counts = counts if share > 1 else None
+        self._holding_since: float | None = None
         self._factory = factory
         self._sock = sock
         self._closed = asyncio.Event()
@@ -91,17 +147,42 @@ class AcceptingServer(asyncio.AbstractServer):
     def _accept(self) -> None:
         waiting = waiting_connections(self._sock)
         take = ACCEPT_AT_ONCE if waiting is None else max(1, -(-waiting // self._share))
+        if waiting and self._counts is not None:
+            # This worker's fair part of every connection open or waiting, less what it holds.
+            fair = -(-(self._counts.total() + waiting) // self._share)
+            room = fair - self._counts.mine
+            if room > 0:
+                take = min(take, room)
+            elif self._held_long_enough():  # the others did not come for them: all taken here
+                take = waiting
+            else:
+                self._step_aside()
+                return
+        self._holding_since = None
         for _ in range(min(take, ACCEPT_AT_ONCE)):
             try:
                 conn, _ = self._sock.accept()
             except (BlockingIOError, InterruptedError, ConnectionAbortedError):
                 return  # nothing more waiting (or another worker took it)
             conn.setblocking(False)
+            if self._counts is not None:
+                self._counts.opened()
             self._loop.create_task(self._open(conn))
-        if self._share > 1 and not self._closed.is_set():
+        if self._share > 1:
             # Connections that arrive one by one (wrk's, a client pool's) would each go to
             # whichever worker wakes first, often the same one: step aside for a moment so that
             # the next goes to another worker.
+            self._step_aside()
+
+    def _held_long_enough(self) -> bool:
+        """Whether connections have waited for other workers for HOLD_LIMIT_SECONDS already."""
+        now = self._loop.time()
+        if self._holding_since is None:
+            self._holding_since = now
+        return now - self._holding_since >= HOLD_LIMIT_SECONDS
+
+    def _step_aside(self) -> None:
+        if not self._closed.is_set():
             self._loop.remove_reader(self._sock.fileno())
             self._loop.call_later(STEP_ASIDE_SECONDS, self._listen_again)
 
@@ -110,10 +191,27 @@ class AcceptingServer(asyncio.AbstractServer):
             self._loop.add_reader(self._sock.fileno(), self._accept)
 
     async def _open(self, conn: socket.socket) -> None:
+        factory = self._factory if self._counts is None else self._counted
         try:
-            await self._loop.connect_accepted_socket(self._factory, conn)
+            await self._loop.connect_accepted_socket(factory, conn)
         except OSError:
             conn.close()  # the client went away before its connection was set up
+            if self._counts is not None:
+                self._counts.closed()
+
+    def _counted(self) -> Any:
+        """The server's protocol, whose connection's end is counted."""
+        protocol = self._factory()
+        lost = protocol.connection_lost
+        counts = self._counts
+        assert counts is not None  # only given as the factory when counting
+
+        def connection_lost(exc: Exception | None) -> None:
+            counts.closed()
+            lost(exc)
+
+        protocol.connection_lost = connection_lost
+        return protocol
 
     def close(self) -> None:
         if not self._closed.is_set():
@@ -143,7 +241,7 @@ class GreedyAcceptLoop(uvloop.Loop):  # type: ignore[misc]
         if sock is None or args or kwargs.get("ssl") is not None:
             return await super().create_server(protocol_factory, *args, sock=sock, **kwargs)
         return AcceptingServer(
-            self, protocol_factory, sock, kwargs.get("backlog", 100), workers_sharing()
+            self, protocol_factory, sock, kwargs.get("backlog", 100), workers_sharing(), _counts
         )
 
 

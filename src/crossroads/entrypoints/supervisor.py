@@ -12,27 +12,38 @@ so that `/metrics` reports only processes that run.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import signal
 from collections.abc import Callable
 from socket import socket
+from typing import Any
 
 from uvicorn.config import STARTUP_FAILURE, Config
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
+from .greedy_accept import share_counts
 from .logs import set_worker
 
 log = logging.getLogger("crossroads.supervisor")
 
 
-class Worker(Process):
-    """One worker process, which knows its number (pickled into the spawned process)."""
+# Slots of the workers' shared connection counts (entrypoints/greedy_accept.py): workers added by
+# SIGTTIN beyond them accept without counting.
+COUNTED_WORKERS = 64
 
-    def __init__(self, config: Config, sockets: list[socket], number: int) -> None:
+
+class Worker(Process):
+    """One worker process, which knows its number and the workers' shared connection counts
+    (both pickled into the spawned process)."""
+
+    def __init__(self, config: Config, sockets: list[socket], number: int, counts: Any) -> None:
         self.number = number
+        self.counts = counts
         super().__init__(config, sockets)
 
     def target(self, sockets: list[socket] | None = None) -> None:  # pragma: no cover
         set_worker(self.number)  # in the worker process, before it configures its logs
+        share_counts(self.counts, self.number)
         super().target(sockets)
 
 
@@ -46,9 +57,11 @@ class Supervisor(Multiprocess):
         super().__init__(config, sockets)
         self._forget = forget
         self._running: set[int] = set()
+        # uvicorn spawns its workers: the shared memory must come from the spawn context.
+        self._counts = multiprocessing.get_context("spawn").RawArray("i", COUNTED_WORKERS)
 
     def _start(self, number: int) -> Worker:
-        worker = Worker(self.config, self.sockets, number)
+        worker = Worker(self.config, self.sockets, number, self._counts)
         worker.start()
         return worker
 
