@@ -589,7 +589,10 @@ class Settings(BaseSettings):
         5, ge=2, le=1000, description="Fewest distinct persons a released statistics cell holds."
     )
     statistics_budget_epsilon: float = Field(
-        2.0, gt=0, le=100, description="Privacy budget (epsilon) per analyst and project."
+        2.0,
+        gt=0,
+        le=100,
+        description="Privacy budget (epsilon) per analyst institution and project.",
     )
     statistics_max_query_epsilon: float = Field(
         0.5, gt=0, le=10, description="Largest epsilon one differentially private query may spend."

@@ -13,7 +13,7 @@ import subprocess
 
 import httpx
 
-from crossroads.adapters.keys import make_client_assertion
+from crossroads.adapters.keys import generate_application_key, make_client_assertion, public_jwk
 from crossroads.demo import country
 from crossroads.demo.seed import client_key_path
 
@@ -142,6 +142,21 @@ def test_analysts_ask_over_http_and_the_operator_publishes(deployment):
     exhausted = ask(analyst, protection="dp", epsilon=0.5)
     assert exhausted.status_code == 403
     assert exhausted.json()["code"] == "privacy_budget_exhausted"
+    # The budget is the project's: another application of the analyst's institution, registered
+    # since, finds it spent (keyed by application, it began afresh: 2.0 more per application).
+    key = generate_application_key()
+    second = httpx.put(
+        f"{base}/admin/institutions/{welfare}/applications/stats-app",
+        headers=deployment.operator,
+        json={"name": "Statistics", "jwks": {"keys": [public_jwk(key)]}},
+        timeout=10,
+    )
+    assert second.status_code == 201, second.text
+    client_key_path(deployment.data_dir, f"{welfare}:stats-app").write_text(json.dumps(key))
+    colleague = {"Authorization": f"Bearer {token_of(deployment, f'{welfare}:stats-app')}"}
+    again = ask(colleague, protection="dp", epsilon=0.5)
+    assert again.status_code == 403 and again.json()["code"] == "privacy_budget_exhausted"
+    assert ask(colleague, dimensions=["outcome"]).json()["budget"]["epsilon_spent"] == 2.0
 
     other = f"{country.BY_KEY['unemployment'].number}:benefits-app"
     outsider = {"Authorization": f"Bearer {token_of(deployment, other)}"}
@@ -154,7 +169,9 @@ def test_analysts_ask_over_http_and_the_operator_publishes(deployment):
 
     queries = [r for r in statistics_records(deployment) if r["action"] == "query"]
     outcomes = sorted(r["outcome"] for r in queries)
-    assert outcomes == sorted(["ok"] * 5 + ["privacy_budget_exhausted"] + ["no_authorization"] * 2)
+    assert outcomes == sorted(
+        ["ok"] * 6 + ["privacy_budget_exhausted"] * 2 + ["no_authorization"] * 2
+    )
     assert all(r["purpose"] == PROJECT for r in queries)
 
     # The operator publishes through the running hub, which holds the warehouse now.

@@ -139,6 +139,45 @@ async def test_an_upgraded_store_records_no_institution_as_a_peers(store_url):
         await store.close()
 
 
+async def test_an_upgraded_store_keeps_each_project_s_budget_spent_by_all_its_applications(
+    store_url,
+):
+    """Schema 28: the privacy budget is the analyst institution's per project, no longer each
+    application's; what each application spent is carried over, summed, so that no project gets
+    its budget back by the upgrade."""
+    store = await open_store(store_url, run_migrations=False)
+    db = store.db
+    try:
+        every = available(db.dialect)
+        await current_version(db)
+        async with db.transaction() as tx:
+            for number, name, sql in (m for m in every if m[0] < 28):
+                for statement in _statements(sql):
+                    await tx.execute(statement)
+                await tx.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (number, name)
+                )
+            for analyst, project, spent, at in (
+                (f"{FUND}:a", "P1", 600_000, 5),
+                (f"{FUND}:b", "P1", 900_000, 7),
+                (f"{FUND}:a", "P2", 100_000, 3),
+                (f"{NR}:a", "P1", 200_000, 4),
+            ):
+                await tx.execute(
+                    "INSERT INTO privacy_budgets (analyst, project, spent, updated_at_ms)"
+                    " VALUES (?, ?, ?, ?)",
+                    (analyst, project, spent, at),
+                )
+        await migrate(db)
+        budgets = store.privacy_budgets
+        assert await budgets.spent(FUND, "P1") == 1_500_000
+        assert await budgets.spent(FUND, "P2") == 100_000
+        assert await budgets.spent(NR, "P1") == 200_000
+        assert await budgets.spent(f"{FUND}:a", "P1") == 0  # no row keyed by application left
+    finally:
+        await store.close()
+
+
 def integrate(start, end=None, capacity="INSURED", phase=Phase.DEFINITIVE, institution=FUND):
     return IntegrationChange("integrate", KEY, institution, capacity, phase, Period(start, end))
 

@@ -43,7 +43,7 @@ AGGREGATES = ("count", "sum", "mean")
 @dataclass(frozen=True)
 class Protection:
     threshold: int  # fewest distinct persons a released cell may hold
-    budget_epsilon: float  # per analyst and project
+    budget_epsilon: float  # per analyst institution and project
     max_query_epsilon: float
     contributions: int  # units kept per person under differential privacy
 
@@ -253,7 +253,9 @@ class StatisticsQueries:
     async def _budget(
         self, caller: Caller, authorization: Authorization, epsilon: float
     ) -> dict[str, Any]:
-        analyst, project = caller.client_id or "", authorization.reference
+        # The project's budget, whichever of the institution's applications asks: keyed by
+        # application, each new application of an institution began the same project afresh.
+        analyst, project = caller.institution or "", authorization.reference
         limit = round(self.protection.budget_epsilon * MICRO)
         if epsilon:
             spent = await self._budgets.spend(
