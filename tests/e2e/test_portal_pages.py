@@ -78,6 +78,12 @@ async def test_an_anomaly_code_is_looked_up_and_an_unknown_one_is_a_page(demo):
     found = await demo.http.get("/portal/anomaly", params={"code": "00024-003"})
     assert found.status_code == 303
     assert found.headers["location"] == "/portal/declarations/dimona/zones/00024#00024-003"
+    # A language the address asked is kept on the way (a cookie set by a redirect is not enough
+    # for a browser that refuses it, and the zone page would fall back to Accept-Language).
+    asked = await get(demo, "/portal/anomaly?code=00024-003&lang=fr", "de")
+    assert asked.headers["location"] == (
+        "/portal/declarations/dimona/zones/00024?lang=fr#00024-003"
+    )
     missing = await get(demo, "/portal/anomaly?code=99999-999", "nl")
     assert missing.status_code == 404 and missing.headers["x-road-error"] == "not_found"
     assert missing.headers["content-type"].startswith("text/html")

@@ -250,3 +250,44 @@ async def test_the_statistics_page_speaks_the_readers_language_but_keeps_the_ope
         english = (await client.get("/statistics/?lang=en")).text
         assert "1 cell withheld in this table" in english
         assert "3 cells withheld in this table" in english
+
+
+@pytest.mark.parametrize(
+    ("address", "sign_in", "lang", "title"),
+    [
+        ("/portal/employer/", "/portal/signin", "nl", "U bent niet aangemeld."),
+        ("/portal/institution/persons", "/portal/signin", "de", "Sie sind nicht angemeldet."),
+        ("/portal/employer/declarations", "/portal/signin", "fr", "Vous n’êtes pas connecté."),
+    ],
+)
+async def test_a_page_asked_without_a_session_says_so_and_where_to_sign_in(
+    portal_demo, address, sign_in, lang, title
+):
+    async with browser(portal_demo) as client:
+        refused = await client.get(f"{address}?lang={lang}")
+    assert refused.status_code == 401 and refused.headers["x-road-error"] == "unauthenticated"
+    # Not "signing in did not succeed": nobody tried; the page says so and links to the sign-in.
+    assert f"<h1>{title}</h1>" in refused.text.replace("&#39;", "'"), refused.text
+    assert f'id="sign-in-first" href="{sign_in}"' in refused.text
+
+
+async def test_an_operator_form_sent_without_a_session_links_to_the_operators_sign_in(
+    portal_demo,
+):
+    async with browser(portal_demo) as client:
+        refused = await client.post(
+            "/operator/members?lang=de", data={"csrf": "x"}, headers=SAME_ORIGIN
+        )
+    assert refused.status_code == 401 and "<h1>Sie sind nicht angemeldet.</h1>" in refused.text
+    assert 'id="sign-in-first" href="/operator/login"' in refused.text
+
+
+async def test_a_mistyped_operator_address_is_a_page_in_the_readers_language(portal_demo):
+    async with browser(portal_demo) as client:
+        missing = await client.get("/operator/memberz", headers={"Accept-Language": "fr"})
+        assert missing.status_code == 404 and missing.headers["x-road-error"] == "not_found"
+        assert missing.headers["content-type"].startswith("text/html"), missing.text
+        assert 'lang="fr"' in missing.text and 'id="error"' in missing.text
+        # The operator's session API stays JSON.
+        session = await client.get("/operator/session")
+        assert session.status_code == 401 and session.json()["code"] == "unauthenticated"

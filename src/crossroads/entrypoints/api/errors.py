@@ -29,8 +29,8 @@ from ...templates.i18n import N_
 from ...templates.refusals import REFUSED
 from .dependencies import hub_of
 from .metrics import AUDIT_WRITE_FAILURES
-from .pages import OPERATOR_PAGES, signed_in_citizen
 from .pages import page as portal_page
+from .pages import signed_in_citizen
 from .responses import JSONBody
 
 log = logging.getLogger("crossroads.api")
@@ -70,40 +70,52 @@ def _is_citizen_page(path: str) -> bool:
 # language, the refusal's own (English) message beside them.
 ERROR_TITLES = {
     "unauthenticated": N_("Signing in did not succeed."),
+    "not_signed_in": N_("You are not signed in."),
     "sign_in_expired": N_("This sign-in has expired."),
     "forbidden": N_("This is not allowed."),
     "not_found": N_("There is nothing at this address."),
     "role_required": N_("Your roles do not open this page."),
 }
-OPERATOR_PAGE_PATHS = frozenset(href for href, _ in OPERATOR_PAGES)
 # Where the browser comes back from each identity provider, and where it signs in again.
 SIGN_IN_AGAIN = {"/portal/callback": "/portal/login", "/operator/callback": "/operator/login"}
-# The forms those pages post (operator_actions.py, proposal_pages.py) and the log's verification.
-OPERATOR_FORM_PREFIXES = tuple(f"{href}/" for href in OPERATOR_PAGE_PATHS if href != "/operator/")
+# Under /operator/ everything is a page or a page's form but the JSON API of the operator's
+# session (operator_session.py): a mistyped address there is a page in the reader's language too.
+OPERATOR_JSON_PATHS = frozenset({"/operator/session", "/operator/logout"})
 
 
 def _is_portal_page(path: str) -> bool:
     return (
         path == "/portal"
         or path.startswith("/portal/")
-        or path in OPERATOR_PAGE_PATHS
-        or path in SIGN_IN_AGAIN
-        or path.startswith(OPERATOR_FORM_PREFIXES)
+        or (path.startswith("/operator/") and path not in OPERATOR_JSON_PATHS)
     )
 
 
+def _sign_in_url(path: str, code: str) -> str | None:
+    """Where the refused reader signs in (again): the identity provider for a replayed answer,
+    the portal's sign-in page (or the operator's) for a page that needs a session."""
+    if code == "sign_in_expired":
+        return SIGN_IN_AGAIN.get(path)
+    if code == "unauthenticated" and path not in SIGN_IN_AGAIN:
+        return "/operator/login" if path.startswith("/operator/") else "/portal/signin"
+    return None
+
+
 def portal_error_page(request: Request, refusal: Refusal) -> Response:
+    path = request.url.path
+    # A page asked without a session is no failed sign-in: it says so, and where to sign in.
+    first = refusal.code == "unauthenticated" and path not in SIGN_IN_AGAIN
+    title = "not_signed_in" if first else refusal.code
     page = portal_page(
         request,
         "portal/error.html",
         status=refusal.status,
         error=str(refusal),
-        error_title=ERROR_TITLES.get(refusal.code, REFUSED),
+        error_title=ERROR_TITLES.get(title, REFUSED),
         error_code=refusal.code,
         request_id=request_id(request),
-        sign_in_url=SIGN_IN_AGAIN.get(request.url.path)
-        if refusal.code == "sign_in_expired"
-        else None,
+        sign_in_url=_sign_in_url(path, refusal.code),
+        sign_in_first=first,
     )
     page.headers["X-Request-Id"] = request_id(request)
     page.headers["X-Road-Error"] = refusal.code

@@ -19,7 +19,7 @@ from ...templates.i18n import N_
 from .dependencies import ClockDep, InformationModelDep
 from .hub_router import HubRouter
 from .json_input import JSONRoute
-from .pages import page
+from .pages import language, page
 from .purposes import hub_entry_label, purpose_label
 
 router = HubRouter(route_class=JSONRoute, include_in_schema=False)
@@ -128,10 +128,13 @@ async def zone(request: Request, model: InformationModelDep, form: str, zone: st
 
 @router.get("/portal/anomaly")
 async def anomaly(
-    model: InformationModelDep, code: str = Query(..., max_length=20)
+    request: Request, model: InformationModelDep, code: str = Query(..., max_length=20)
 ) -> RedirectResponse:
-    """The look-up form's target: the zone page of an anomaly code, at that anomaly."""
+    """The look-up form's target: the zone page of an anomaly code, at that anomaly, in the
+    language the address asked (`?lang=`) if it did."""
     wanted = code.strip()
+    asked, chosen = language(request)
+    keep = f"?lang={asked}" if chosen else ""
     for each in model.forms():
         zone = wanted.split("-", 1)[0]
         try:
@@ -139,6 +142,6 @@ async def anomaly(
         except Refusal:
             continue
         if any(a.code == wanted for a in entry.anomalies):
-            address = f"/portal/declarations/{each.code}/zones/{zone}#{wanted}"
+            address = f"/portal/declarations/{each.code}/zones/{zone}{keep}#{wanted}"
             return RedirectResponse(address, status_code=303)
     raise Refusal("not_found", f"no anomaly {wanted!r} in the DIMONA or DmfA glossaries.", "code")
