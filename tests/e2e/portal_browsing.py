@@ -37,3 +37,10 @@ def csrf_of(html: str) -> str:
     found = CSRF.search(html)
     assert found, "the page has no form with a CSRF token"
     return found[1]
+
+
+def switch_link(html: str, lang: str) -> str:
+    """The address the page's language switch gives for `lang`."""
+    found = re.search(rf'<a href="([^"]+)" lang="{lang}" hreflang="{lang}"', html)
+    assert found, "the page has no language switch"
+    return found[1].replace("&amp;", "&")

@@ -18,6 +18,7 @@ from crossroads.domain.errors import Refusal
 from crossroads.entrypoints.api.operator_forms import FORM_BY_ID
 
 from ..conftest import start_demo_hub
+from .portal_browsing import switch_link
 from .test_operators import records, register, signed_in
 
 pytestmark = pytest.mark.anyio
@@ -246,6 +247,10 @@ async def test_bad_input_comes_back_as_the_form_with_the_error_beside_its_field(
         assert 'aria-invalid="true"' in page.text
         kept = next((v for v in typed.values() if v), "")  # what was typed is typed still
         assert kept.replace('"', "&#34;") in page.text or kept in page.text, form_id
+        # The language switch reloads the form's page, not the address the form was sent to.
+        switched = await erin.get(switch_link(page.text, "de"))
+        assert switched.status_code == 200, (form_id, switched.text[-2000:])
+        assert f'action="{FORM_BY_ID[form_id].action}' in switched.text, form_id
     french = await erin.post("/operator/members?lang=fr", data={**BAD_INPUT[1][1], "csrf": csrf})
     assert "Remplissez ce champ." in french.text
     refused = [r for r in await records(demo) if r.kind == "refusal" or r.outcome != "ok"]

@@ -15,7 +15,7 @@ from crossroads.demo import country
 from crossroads.domain.audit import AuditRecord
 
 from ..conftest import start_demo_hub
-from .portal_browsing import SAME_ORIGIN, browser, csrf_of
+from .portal_browsing import SAME_ORIGIN, browser, csrf_of, switch_link
 
 pytestmark = pytest.mark.anyio
 STATE_MISMATCH = "CSRF Warning"  # Authlib's own sentence, never shown to a reader
@@ -123,6 +123,7 @@ async def test_the_persons_form_comes_back_with_the_error_beside_the_field(porta
         assert 'id="subject-error"' in wrong.text and 'aria-invalid="true"' in wrong.text
         assert "pas un numéro valide." in wrong.text  # the code's sentence, in French
         assert 'value="12345678901"' in wrong.text and 'id="search"' in wrong.text
+        assert switch_link(wrong.text, "nl") == "/portal/institution/persons?lang=nl"
         day = await persons_form(
             client,
             {
@@ -155,6 +156,9 @@ async def test_a_refused_batch_says_why_and_its_acknowledgement_opens_in_the_ses
         await sign_in_as(client, "/portal/login", "payroll-office")
         empty = await upload(client, "dimona", "forms.xml", b"")
         assert empty.status_code == 400 and 'id="file-dimona-error"' in empty.text, empty.text
+        # The switch reloads the uploads' page (a GET of the form's address is no page).
+        assert switch_link(empty.text, "fr") == "/portal/employer/batches?lang=fr"
+        assert (await client.get(switch_link(empty.text, "fr"))).status_code == 200
         sent = await upload(client, "dimona", "notes.xml", b"this is no XML")
         assert sent.status_code == 303, sent.text
         assert await portal_demo.hub.declaration_batches.process_waiting() == 1
@@ -193,6 +197,7 @@ async def test_every_citizen_page_shows_the_signed_in_bar_error_pages_too(portal
         assert 'id="report-person.address-error"' in long.text and "x" * 2001 in long.text
         assert "Une valeur envoyée" in long.text or "trop volumineux" in long.text
         assert 'action="/citizen/logout"' in long.text
+        assert switch_link(long.text, "nl") == "/citizen/data?lang=nl"  # the form's page
         # A refusal shown as the error page says who is signed in too.
         elsewhere = await client.post(
             "/citizen/report?lang=en",

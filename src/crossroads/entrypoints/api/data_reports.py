@@ -18,6 +18,7 @@ from .errors import audit_refusal, openapi_errors
 from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .openapi_models import answers
+from .pages import form_page
 from .schemas import MAX_INTEGER, Strict
 from .security import application
 
@@ -37,6 +38,7 @@ async def report(request: Request, settings: SettingsDep) -> Response:
     message refused (empty, too long, a character not allowed) brings the page back with the
     message as typed and the error beside it, audited as any refusal; so does a report over the
     person's bound of open reports about that data (`quota_exceeded`)."""
+    form_page(request, "/citizen/data")
     identifier = identifier_of(request)
     form = await checked_form(request, settings.issuer)
     try:

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from starlette.responses import HTMLResponse
+from starlette.routing import Match
 
 from ...templates import render
 from ...templates.i18n import LOCALES, N_, NAMES
@@ -83,14 +84,44 @@ def language(request: Request) -> tuple[str, bool]:
     return language_of(request.headers.get("accept-language"), "nl", LOCALES), False
 
 
+def form_page(request: Request, address: str) -> None:
+    """Names the page that holds the form `request` answers, for the language switch of the
+    answer (a form shown again with its errors, or a refusal) when it is not the form's own
+    address nor that address without its last part."""
+    request.state.form_page = address
+
+
+def _page_of(request: Request) -> str:
+    """The address the language switch reloads. A link is a GET: the answer to a form sent to an
+    address that has no page of its own (`/operator/members/remove`, `/citizen/report`) switches
+    to the page that holds the form, not to a "method not allowed"."""
+    path = request.url.path
+    if request.method in ("GET", "HEAD"):
+        return path
+    named = getattr(request.state, "form_page", None)
+    if isinstance(named, str):
+        return named
+    if _has_page(request, path):
+        return path
+    parent = path.rstrip("/").rsplit("/", 1)[0]
+    return f"{parent}/" if parent.count("/") <= 1 else parent
+
+
+def _has_page(request: Request, path: str) -> bool:
+    """Whether a GET of `path` reaches a route (the form's own address is its page too)."""
+    scope = {**request.scope, "method": "GET", "path": path}
+    return any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes)
+
+
 def switch(request: Request, current: str) -> list[dict]:
     """The language switch: this same page (with its other parameters) in each language."""
     others = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    address = _page_of(request)
     return [
         {
             "code": code,
             "name": NAMES[code],
-            "href": f"{request.url.path}?{urlencode([*others, ('lang', code)])}",
+            "href": f"{address}?{urlencode([*others, ('lang', code)])}",
             "current": code == current,
         }
         for code in LOCALES

@@ -87,7 +87,7 @@ async def upload(
     return RedirectResponse(f"{PREFIX}{batch.id}", status_code=303)
 
 
-@router.get("/{batch_id}/acknowledgement")
+@router.get("/{batch_id:int}/acknowledgement")
 async def acknowledgement(
     request: Request,
     batches: DeclarationBatchesDep,
@@ -103,7 +103,7 @@ async def acknowledgement(
     return JSONResponse(batch.acknowledgement)
 
 
-@router.get("/{batch_id}")
+@router.get("/{batch_id:int}")
 async def progress(
     request: Request,
     batches: DeclarationBatchesDep,
