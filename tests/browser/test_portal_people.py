@@ -66,6 +66,12 @@ def test_each_audience_goes_its_main_path(shared_demo_process, browser, tmp_path
     employer.click("#declare")
     expect(employer.locator("#inss-error")).to_contain_text("not a valid national number")
     expect(employer.locator("#start-error")).to_contain_text("required")
+    # Tab through the date field, its calendar button included: each stop shows its focus.
+    employer.focus("#start")
+    while employer.evaluate("document.activeElement.id") == "start":
+        outline = employer.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+        assert outline != "none", "a stop in the date field shows no focus"
+        employer.keyboard.press("Tab")
     declare_in(employer, base, country.persons(80)[-1])
     employer.click("text=My declarations")
     expect(employer.locator("#declarations tbody tr").first).to_contain_text("DimonaIn")
