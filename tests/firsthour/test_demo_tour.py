@@ -203,6 +203,7 @@ def test_the_readme_demo_and_every_command_of_its_tour_work_as_printed(newcomer)
             f"http://127.0.0.1:{port}/portal/authorizations",
             f"http://127.0.0.1:{port}/portal/mutations",
             f"http://127.0.0.1:{port}/portal/declarations",
+            f"http://127.0.0.1:{port}/portal/rights",
             f"http://127.0.0.1:{port}/portal/institution/",
             f"http://127.0.0.1:{port}/operator/",
         } <= addresses, text

@@ -148,10 +148,12 @@ The portal, in Dutch, French, German or English (docs/portal.md); no sign-in nee
   Open {hub}/portal/authorizations for who may receive what, why, and on which legal basis.
   Open {hub}/portal/mutations for the changes the registers publish.
   Open {hub}/portal/declarations for DIMONA and DmfA, and what each anomaly code means.
+  Open {hub}/portal/rights for which rights a household's situation gives, and why (nothing kept).
 
 The citizen's view: who consulted my data, each entry with its proof in the signed audit log.
   Open {hub}/citizen/ and sign in as {subject} at the development identity provider (demo only).
-  Then "My data": their data as the authentic sources hold it, and a way to report what is wrong.
+  Then "My data": their data as the authentic sources hold it, and a way to report what is wrong;
+  "My rights": the rights their own situation gives, as the sources know it.
 
 Signing in for an organisation, as a persona of the development identity provider (docs/portal.md):
   Open {hub}/portal/signin and choose an employer, a payroll office or an institution's staff.
