@@ -164,7 +164,13 @@ async def test_a_refused_batch_says_why_and_its_acknowledgement_opens_in_the_ses
         assert await portal_demo.hub.declaration_batches.process_waiting() == 1
         page = await client.get(sent.headers["location"] + "?lang=nl")
         assert 'id="batch-refusal"' in page.text and "malformed_xml" in page.text
-        assert "Het bestand is geen welgevormde XML." in page.text
+        assert "Het bestand is geen welgevormde XML, of niet het formulier" in page.text
+        # Well-formed, but not the form this upload takes: the sentence says that too.
+        other = await upload(client, "dmfa", "quarter.xml", b"<DmfA><Quarter/></DmfA>")
+        assert other.status_code == 303, other.text
+        assert await portal_demo.hub.declaration_batches.process_waiting() == 1
+        read = (await client.get(other.headers["location"] + "?lang=fr")).text
+        assert "malformed_xml" in read and "ou n’est pas le formulaire attendu ici." in read
         link = sent.headers["location"] + "/acknowledgement"
         assert f'href="{link}"' in page.text
         acknowledgement = await client.get(link)

@@ -66,7 +66,7 @@ SENTENCES = {
     "stale_tree_head": N_("The signed tree head is out of date."),
     "split_view": N_("Two different histories of the log were seen."),
     "invalid_restore_declaration": N_("The restore declaration is not valid."),
-    "malformed_xml": N_("The file is not well-formed XML."),
+    "malformed_xml": N_("The file is not well-formed XML, or not the form expected here."),
     "forbidden_xml": N_("The file uses XML features that are not allowed."),
     "no_mandate": N_("No mandate allows you to declare for this employer."),
     "quota_exceeded": N_("Too many requests: the quota is used up. Try again later."),
