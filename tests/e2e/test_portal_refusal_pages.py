@@ -299,6 +299,12 @@ async def test_a_mistyped_operator_address_is_a_page_in_the_readers_language(por
         assert missing.status_code == 404 and missing.headers["x-road-error"] == "not_found"
         assert missing.headers["content-type"].startswith("text/html"), missing.text
         assert 'lang="fr"' in missing.text and 'id="error"' in missing.text
+        # The statistics' page is a page of the portal too; its open data stays JSON.
+        odd = await client.get("/statistics/?lang=%00", headers={"Accept-Language": "nl"})
+        assert odd.status_code == 400 and odd.headers["content-type"].startswith("text/html")
+        assert 'lang="nl"' in odd.text and "malformed_request" in odd.text
+        files = await client.get("/statistics/open-data/nothing.csv")
+        assert files.status_code == 404 and files.json()["code"] == "not_found"
         # The operator's session API stays JSON.
         session = await client.get("/operator/session")
         assert session.status_code == 401 and session.json()["code"] == "unauthenticated"

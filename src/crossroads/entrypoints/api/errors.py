@@ -87,6 +87,7 @@ def _is_portal_page(path: str) -> bool:
     return (
         path == "/portal"
         or path.startswith("/portal/")
+        or path == "/statistics/"  # the published statistics' page (its files stay JSON)
         or (path.startswith("/operator/") and path not in OPERATOR_JSON_PATHS)
     )
 
