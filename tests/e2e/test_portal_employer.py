@@ -42,7 +42,8 @@ async def test_an_employer_declares_in_and_out_and_sees_each_in_its_history(port
         await sign_in(client, "/portal/login", "employer")
         overview = await client.get("/portal/employer/?lang=en")
         assert overview.status_code == 200 and "Demo Employer 1" in overview.text
-        assert PAYROLL in overview.text  # the mandate it gave the payroll office
+        # The mandate it gave the payroll office, which it names.
+        assert f"{country.BY_KEY['payroll'].name} ({PAYROLL})" in overview.text
         form = await client.get("/portal/employer/dimona/in?lang=en")
         assert f'<option value="{EMPLOYER}" selected>' in form.text
         assert OTHER_EMPLOYER not in form.text  # an employer declares for itself only
@@ -102,6 +103,7 @@ async def test_a_payroll_office_declares_only_for_the_employers_that_gave_it_a_m
         assert EMPLOYER in form.text and OTHER_EMPLOYER in form.text
         overview = await client.get("/portal/employer/?lang=en")
         assert "Mandates your office received" in overview.text
+        assert f"Demo Employer 1 ({EMPLOYER})" in overview.text.split("Mandates your office")[1]
         stranger = country.enterprise_number(4_999_999)
         refused = await post_form(
             client,

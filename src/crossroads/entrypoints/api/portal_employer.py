@@ -17,8 +17,9 @@ from ...domain.declarations.records import Declaration
 from ...domain.professionals import EMPLOYER, PAYROLL_OFFICE, Professional
 from ...services.clock import Clock
 from ...services.declaration_queries import DeclarationQueries
+from ...services.registry_queries import RegistryQueries
 from ...templates.i18n import N_
-from .dependencies import ClockDep, DeclarationQueriesDep, DeclarationsDep
+from .dependencies import ClockDep, DeclarationQueriesDep, DeclarationsDep, RegistryQueriesDep
 from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .pages import language, page
@@ -90,8 +91,21 @@ def declaration_view(d: Declaration, locale: str) -> dict:
     }
 
 
+async def names_of(queries: DeclarationQueries, registry: RegistryQueries) -> dict[str, str]:
+    """Enterprise number → name: the employers' register's, and the member institutions' (a
+    payroll office is a member), so that a mandate names the other party, not only its number."""
+    names = {e.company_id: e.name for e in await queries.employers(limit=1000)}
+    names.update({i.enterprise_number: i.name for i in await registry.institutions()})
+    return names
+
+
 @router.get("/")
-async def overview(request: Request, queries: DeclarationQueriesDep, clock: ClockDep):
+async def overview(
+    request: Request,
+    queries: DeclarationQueriesDep,
+    registry: RegistryQueriesDep,
+    clock: ClockDep,
+):
     who = declarant(request)
     given = await queries.mandates(employer=who.organisation, limit=200)
     received = await queries.mandates(office=who.organisation, limit=200)
@@ -102,6 +116,7 @@ async def overview(request: Request, queries: DeclarationQueriesDep, clock: Cloc
         employers=await employers_of(who, queries, clock),
         given=given,
         received=received,
+        names=await names_of(queries, registry) if given or received else {},
     )
 
 
