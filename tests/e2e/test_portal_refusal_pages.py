@@ -308,3 +308,14 @@ async def test_a_mistyped_operator_address_is_a_page_in_the_readers_language(por
         # The operator's session API stays JSON.
         session = await client.get("/operator/session")
         assert session.status_code == 401 and session.json()["code"] == "unauthenticated"
+
+
+async def test_the_citizens_data_asked_without_a_session_says_so_and_offers_the_sign_in(
+    portal_demo,
+):
+    async with browser(portal_demo) as client:
+        refused = await client.get("/citizen/data?lang=de")
+    assert refused.status_code == 401 and refused.headers["x-road-error"] == "unauthenticated"
+    assert "Sie sind nicht angemeldet." in refused.text
+    assert "Die Anmeldung ist nicht gelungen." not in refused.text
+    assert 'id="sign-in" href="/citizen/login"' in refused.text

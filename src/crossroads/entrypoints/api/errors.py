@@ -125,6 +125,9 @@ def portal_error_page(request: Request, refusal: Refusal) -> Response:
 
 def citizen_error_page(request: Request, refusal: Refusal) -> Response:
     hub = hub_of(request)
+    # As on the portal's pages: a page asked without a session is no failed sign-in.
+    failed = refusal.code != "unauthenticated" or request.url.path == "/citizen/callback"
+    title = refusal.code if failed else "not_signed_in"
     page = portal_page(
         request,
         "citizen.html",
@@ -133,7 +136,7 @@ def citizen_error_page(request: Request, refusal: Refusal) -> Response:
         dev_idp=hub.dev_idp is not None,
         login_url="/citizen/login" if hub.citizen_signin is not None else None,
         error=str(refusal),
-        error_title=ERROR_TITLES.get(refusal.code, REFUSED),
+        error_title=ERROR_TITLES.get(title, REFUSED),
         error_code=refusal.code,
         request_id=request_id(request),
     )
