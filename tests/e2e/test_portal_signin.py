@@ -133,3 +133,22 @@ async def test_the_sign_in_page_names_every_audience(portal_demo):
     page = await portal_demo.http.get("/portal/signin")
     for way in ("/citizen/login", "/portal/login", "/operator/login"):
         assert f'href="{way}"' in page.text
+
+
+async def test_the_front_door_leads_each_audience_to_its_pages(portal_demo):
+    page = (await portal_demo.http.get("/portal/?lang=de")).text
+    links = {
+        "home-rights": "/portal/rights",
+        "home-employer": "/portal/signin",  # signed out: the sign-in first
+        "home-institution": "/portal/institution/",
+        "home-operator": "/operator/",
+    }
+    for anchor, address in links.items():
+        assert f'id="{anchor}" href="{address}"' in page, anchor
+        answer = await portal_demo.http.get(address)
+        assert answer.status_code == 200, (address, answer.text[:300])
+    assert "Meldungen meiner Organisation" in page
+    async with browser(portal_demo) as client:
+        await sign_in(client, "/portal/login", "employer")
+        signed = (await client.get("/portal/?lang=en")).text
+        assert 'id="home-employer" href="/portal/employer/"' in signed  # signed in: its pages

@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from .dependencies import CitizenSignInDep
+from .dependencies import CitizenSignInDep, OperatorSignInDep, PortalSignInDep
 from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .pages import page
@@ -30,8 +30,21 @@ async def portal_root() -> RedirectResponse:
 
 
 @router.get("/portal/")
-async def home(request: Request, citizen_signin: CitizenSignInDep):
-    return page(request, "portal/home.html", citizen=citizen_signin is not None)
+async def home(
+    request: Request,
+    citizen_signin: CitizenSignInDep,
+    portal_signin: PortalSignInDep,
+    operator_signin: OperatorSignInDep,
+):
+    """The front door: the information model for everyone, and each audience's own pages (those
+    whose sign-in this hub has configured)."""
+    return page(
+        request,
+        "portal/home.html",
+        citizen=citizen_signin is not None,
+        professionals=portal_signin is not None,
+        operator=operator_signin is not None,
+    )
 
 
 @router.get("/portal/static/portal.css")
