@@ -71,6 +71,29 @@ async def test_a_citizen_sees_their_data_from_each_source_and_their_own_look_ups
         assert ME not in base64.b64decode(cookie.split(".")[0] + "==").decode("latin-1")
 
 
+async def test_a_link_from_another_site_does_not_make_the_look_ups_for_the_person(portal_demo):
+    """The session cookie goes with a top-level GET from another site's link: the page opens
+    without asking the sources (no look-up logged as the person's own), and asks on the click."""
+
+    async def own_look_ups(client) -> int:
+        listed = (await client.get("/v1/citizen/consultations")).json()["consultations"]
+        return len([c for c in listed if c.get("purpose") == "OWN_ACCESS"])
+
+    async with browser(portal_demo) as client:
+        await sign_in(client, "/citizen/login", "citizen-3")
+        for site in ("cross-site", "same-site"):
+            held = await client.get("/citizen/data?lang=en", headers={"Sec-Fetch-Site": site})
+            assert held.status_code == 200, held.text
+            assert 'id="held-back"' in held.text and 'href="/citizen/data"' in held.text
+            assert country.identity(ME)["name"] not in held.text
+        assert await own_look_ups(client) == 0
+        for site in ("same-origin", "none"):  # the hub's own link; an address typed or kept
+            asked = await client.get("/citizen/data?lang=en", headers={"Sec-Fetch-Site": site})
+            assert 'id="held-back"' not in asked.text
+            assert country.identity(ME)["name"] in asked.text
+        assert await own_look_ups(client) == 10
+
+
 async def test_the_data_page_needs_a_signed_in_citizen(portal_demo):
     async with browser(portal_demo) as client:
         answer = await client.get("/citizen/data")

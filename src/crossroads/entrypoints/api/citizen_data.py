@@ -90,7 +90,12 @@ async def data_page(
     field, answered with the refusal's status."""
     identifier = identifier_of(request)
     hub = hub_of(request)
-    answers = await hub.personal_data.of(identifier)
+    # A link on another site opens this page in the signed-in person's browser (the session
+    # cookie is sent on a top-level GET): the sources would be asked, and the look-ups logged as
+    # the person's own, without the person having asked. Such a visit shows the page without
+    # asking; the person asks with one click on the hub's own link.
+    held_back = request.headers.get("sec-fetch-site") in ("cross-site", "same-site")
+    answers = [] if held_back else await hub.personal_data.of(identifier)
     reports = await hub.data_reports.of_person(identifier)
     names = {a.service: a.service_name for a in answers}
     response = page(
@@ -99,6 +104,7 @@ async def data_page(
         status,
         report_error=report_error,
         configured=hub.personal_data.institution is not None,
+        held_back=held_back,
         sections=[_section(a) for a in answers],
         relations=RELATIONS,
         csrf=csrf_token(request),
