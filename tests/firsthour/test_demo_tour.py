@@ -12,12 +12,14 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from crossroads.demo.launch import free_port_block
+from crossroads.entrypoints.cli.demo.run import WITNESS_OFFSET
 from crossroads.entrypoints.cli.demo.tour import END_OF_TOUR
 
 from .processes import Lines, descendants, running, wait_until_ended
@@ -136,7 +138,7 @@ def follow_mailbox(folder: Path, command: str) -> None:
 
 
 def test_the_readme_demo_and_every_command_of_its_tour_work_as_printed(newcomer):
-    port = free_port_block(8)
+    port = free_port_block(10)  # the hub, 7 sources, their witness
     demo = start_demo(newcomer, port)
     errors = Lines(demo.stderr)
     try:
@@ -211,6 +213,14 @@ def test_the_readme_demo_and_every_command_of_its_tour_work_as_printed(newcomer)
             assert httpx.get(url, timeout=10).status_code == 200, url
         secrets = re.search(r"admin API: (\S+)", text).group(1)
         assert (newcomer / secrets).is_file(), secrets
+        # The demo's witness countersigns the hub's tree heads (the operator's audit page shows
+        # its cosignatures): one, once the hub has signed a head and sent it.
+        witness = f"http://127.0.0.1:{port + WITNESS_OFFSET}/witness/v1/tree-heads/latest"
+        deadline = time.monotonic() + 60
+        while (latest := httpx.get(witness, timeout=5)).status_code != 200:
+            assert time.monotonic() < deadline, latest.text
+            time.sleep(0.5)
+        assert latest.json()["tree_size"] > 0 and latest.json()["cosignature"], latest.text
     finally:
         stop(demo)
     assert demo.returncode == 0, "".join(errors.seen)[-2000:]
@@ -218,7 +228,7 @@ def test_the_readme_demo_and_every_command_of_its_tour_work_as_printed(newcomer)
 
 
 def test_a_demo_killed_outright_takes_its_sources_with_it(newcomer):
-    port = free_port_block(8)
+    port = free_port_block(10)  # the hub, 7 sources, their witness
     demo = start_demo(newcomer, port, "--publish-every", "0")
     try:
         Lines(demo.stdout).until(lambda line: line.strip() == END_OF_TOUR, timeout=180)
@@ -231,7 +241,7 @@ def test_a_demo_killed_outright_takes_its_sources_with_it(newcomer):
 
 @pytest.mark.parametrize("busy", ["hub", "sources"])
 def test_a_port_in_use_stops_the_demo_before_it_seeds(newcomer, busy):
-    port = free_port_block(8)
+    port = free_port_block(10)  # the hub, 7 sources, their witness
     taken = port if busy == "hub" else port + 3
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", taken))

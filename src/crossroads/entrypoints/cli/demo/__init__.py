@@ -87,6 +87,11 @@ def providers(
     stop_with: int | None = typer.Option(
         None, hidden=True, help="Stop when the process with this id ends (the demo's)."
     ),
+    witness_port: int | None = typer.Option(
+        None,
+        help="Also run a witness of --hub on this port, its key and ledger in DATA_DIR/witness "
+        "(the demo's, so that the operator's audit page shows cosignatures).",
+    ),
 ) -> None:
     """Run the demo's simulated authentic sources (one port each) in this process."""
     from ....demo.launch import stop_with_parent
@@ -100,4 +105,6 @@ def providers(
         land = demo_country(country)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--country") from None
-    serve_demo_providers(jwks, host, port_base, publish_every, hub, data_dir, persons, land)
+    serve_demo_providers(
+        jwks, host, port_base, publish_every, hub, data_dir, persons, land, witness_port
+    )

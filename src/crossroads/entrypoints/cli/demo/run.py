@@ -37,12 +37,17 @@ from ....demo.sources import provider_apps
 from ....demo.wiring import bootstrap_demo, create_demo_app
 from ....providerkit import HubKeySet
 from ...bounded_http import BoundedHttpToolsProtocol
+from ...witness import create_witness_app
 from ...logs import configure
 from ..hub_client import record_hub_address
 from ..output import err, fail, out
 from .progress import seed_progress
 from .second_hub import SECOND_HUB_OFFSET, SecondHub, federate_and_show
 from .tour import TourPeople, command_prefix, data_dir_option, seeded, tour
+
+
+# The demo's witness listens beside the sources, on the provider port base plus this.
+WITNESS_OFFSET = 9
 
 
 def run_demo(
@@ -68,6 +73,9 @@ def run_demo(
         "allow_internal_webhooks": True,
         **({"store_url": store_url} if store_url else {}),
         **({"federation_instance": "A"} if second_hub else {}),
+        # A witness in the sources' process countersigns the hub's tree heads (the operator's
+        # audit page shows its cosignatures): a demo's, in a process of its own all the same.
+        **({} if seed_only else {"witness_urls": [_witness_url(provider_port_base)]}),
     }
     settings = settings_for_data_dir(data_dir, **common)
     land = demo_country(settings.country)
@@ -135,12 +143,15 @@ def _check_ports(port: int, provider_port_base: int) -> None:
             "start the demo on another with --port PORT",
             2,
         )
-    offsets = sorted({m.port_offset for m in country.MEMBERS if m.port_offset is not None})
+    offsets = sorted(
+        {m.port_offset for m in country.MEMBERS if m.port_offset is not None} | {WITNESS_OFFSET}
+    )
     taken = busy_port([provider_port_base + offset for offset in offsets])
     if taken is not None:
         fail(
             f"port {taken} is in use, and the demo's authentic sources listen on "
-            f"{provider_port_base + offsets[0]}–{provider_port_base + offsets[-1]}: "
+            f"{provider_port_base + offsets[0]}–{provider_port_base + offsets[-1]} (and their "
+            f"witness on {provider_port_base + WITNESS_OFFSET}): "
             "choose other ports with --provider-port-base PORT",
             2,
         )
@@ -201,6 +212,8 @@ def _serve(
             str(persons),
             "--stop-with",
             str(os.getpid()),
+            "--witness-port",
+            str(provider_port_base + WITNESS_OFFSET),
         ]
     )
     try:
@@ -229,6 +242,10 @@ def _serve(
         except subprocess.TimeoutExpired:
             sources.kill()
             sources.wait()
+
+
+def _witness_url(provider_port_base: int) -> str:
+    return f"http://127.0.0.1:{provider_port_base + WITNESS_OFFSET}"
 
 
 def _announce_when_ready(
@@ -275,14 +292,22 @@ def serve_providers(
     publisher: DemoPublisher | None = None,
     hub: str | None = None,
     land: DemoCountry = country.BELGIUM,
+    witness: tuple[int, Path] | None = None,
 ) -> None:
     """Every simulated authentic source of the demo, each on its own port, in one event loop; with
     a `publisher`, the registers also publish mutations to the hub. They start from the JWKS in
-    the file `jwks` and, given the `hub`, fetch its JWKS again as a provider does (a rotation)."""
+    the file `jwks` and, given the `hub`, fetch its JWKS again as a provider does (a rotation).
+    With a `witness` (port, folder), a witness of the hub listens there too."""
     log_config = configure("warning")
     url = f"{hub.rstrip('/')}/.well-known/jwks.json" if hub else None
     keys = HubKeySet(json.loads(jwks.read_text()), url=url)
-    apps = provider_apps(keys, host, port_base, land)
+    apps = dict(provider_apps(keys, host, port_base, land))
+    if witness is not None:
+        port, folder = witness
+        apps["witness"] = (
+            port,
+            create_witness_app(folder, json.loads(jwks.read_text()), hub),
+        )
 
     async def run() -> None:
         servers = [
@@ -320,10 +345,13 @@ def serve_demo_providers(
     data_dir: Path,
     persons: int,
     land: DemoCountry = country.BELGIUM,
+    witness_port: int | None = None,
 ) -> None:
     """`crossroads providers`: the demo's sources, answering for the persons of `land`; with
-    `publish_every`, its registers publish to `hub` (the Belgian country's)."""
+    `publish_every`, its registers publish to `hub` (the Belgian country's); with a
+    `witness_port`, a witness of `hub` keeping its key and ledger in `data_dir`/witness."""
     publisher = None
     if publish_every > 0:
         publisher = DemoPublisher(hub, data_dir, country.persons(persons), publish_every)
-    serve_providers(jwks, host, port_base, publisher, hub, land)
+    witness = (witness_port, data_dir / "witness") if witness_port is not None else None
+    serve_providers(jwks, host, port_base, publisher, hub, land, witness)
