@@ -37,14 +37,13 @@ from ....demo.sources import provider_apps
 from ....demo.wiring import bootstrap_demo, create_demo_app
 from ....providerkit import HubKeySet
 from ...bounded_http import BoundedHttpToolsProtocol
-from ...witness import create_witness_app
 from ...logs import configure
+from ...witness import create_witness_app
 from ..hub_client import record_hub_address
 from ..output import err, fail, out
 from .progress import seed_progress
 from .second_hub import SECOND_HUB_OFFSET, SecondHub, federate_and_show
 from .tour import TourPeople, command_prefix, data_dir_option, seeded, tour
-
 
 # The demo's witness listens beside the sources, on the provider port base plus this.
 WITNESS_OFFSET = 9
