@@ -66,6 +66,18 @@ def loads_b64url(segment: str | bytes) -> Any:
     return loads(base64.urlsafe_b64decode(segment + b"=" * (-len(segment) % 4)))
 
 
+def check_jws(compact: str) -> None:
+    """Check the protected header of a compact JWS, and its payload when attached (a JWT's
+    claims, a federation document), before a JOSE library reads them: joserfc reads JSON with
+    the standard library, which keeps the last of two equal keys. DuplicateKey when one repeats
+    a key, ValueError when one is not base64url JSON."""
+    protected, _, rest = compact.partition(".")
+    loads_b64url(protected)
+    payload = rest.partition(".")[0]
+    if payload:
+        loads_b64url(payload)
+
+
 def check(text: bytes | str, value: Any, where: str = "") -> None:
     """Raise DuplicateKey when `text`, which parsed to `value`, repeats a key in an object.
     `where` prefixes the path named (a value parsed from inside a larger one)."""
