@@ -3,10 +3,9 @@ and, for the audit record of a refused token request, who the request said it wa
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
+from ..domain import unique_keys
 from ..domain.audit import untrusted_text
 from ..domain.errors import Refusal
 
@@ -16,8 +15,11 @@ def unverified_claims(assertion: str) -> dict[str, Any]:
     assertion is named inside the assertion itself (RFC 7523 §3), so the claims are read once
     before verification, and trusted only after it."""
     try:
-        payload = assertion.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims = unique_keys.loads_b64url(assertion.split(".")[1])
+    except unique_keys.DuplicateKey as exc:
+        raise Refusal(
+            "invalid_client", f"the client assertion's claims: {exc}.", "client_assertion"
+        ) from None
     except (IndexError, ValueError, RecursionError):
         raise Refusal(
             "invalid_client", "client_assertion is not a compact JWT.", "client_assertion"
