@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 import uuid
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -474,6 +475,21 @@ async def test_a_client_assertion_naming_a_key_twice_is_refused(demo):
         data=assertion_form(me, _signed_text(key, header, good_claims)),
     )
     assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.anyio
+async def test_a_token_request_naming_a_parameter_twice_is_refused(demo):
+    """RFC 6749 §3.2: a proxy reading the first `client_id` and the hub the last would disagree
+    on who asked."""
+    assertion = make_client_assertion(demo.welfare, AUDIENCE, demo.private_key(demo.welfare))
+    pairs = [("client_id", "someone-else"), *assertion_form(demo.welfare, assertion).items()]
+    answer = await demo.http.post(
+        "/oauth/token",
+        content=urlencode(pairs),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 400, answer.text
+    assert (answer.json()["code"], answer.json()["field"]) == ("invalid_request", "client_id")
 
 
 # --- 6. request ids are the hub's own ----------------------------------------------------------
