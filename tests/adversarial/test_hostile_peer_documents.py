@@ -173,7 +173,7 @@ async def test_a_trickling_or_endless_identity_provider_is_given_up(peer, mode):
         assert f"more than {MAX_ANSWER_BYTES} bytes" in outcome.message
 
 
-@pytest.mark.parametrize("mode", ["trickle_body", "huge", "repeated"])
+@pytest.mark.parametrize("mode", ["trickle_head", "trickle_body", "huge", "repeated"])
 async def test_the_provider_kit_fetches_the_hubs_keys_within_bounds(peer, mode):
     """The kit reads the hub's JWKS (providerkit/hub_keys.py): a body without end, or one past
     its cap, is given up; one naming a key twice is refused."""
@@ -182,7 +182,12 @@ async def test_the_provider_kit_fetches_the_hubs_keys_within_bounds(peer, mode):
     outcome = await _ends_by_itself(
         asyncio.to_thread(_raised, lambda: HubKeySet.from_url(url, timeout=DEADLINE)), within=30
     )
-    expected = {"trickle_body": TimeoutError, "huge": ValueError, "repeated": DuplicateKey}
+    expected = {
+        "trickle_head": TimeoutError,
+        "trickle_body": TimeoutError,
+        "huge": ValueError,
+        "repeated": DuplicateKey,
+    }
     assert isinstance(outcome, expected[mode]), outcome
     assert mode != "huge" or "more than" in str(outcome)
     assert time.monotonic() - started < 10 * DEADLINE

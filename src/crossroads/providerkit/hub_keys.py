@@ -16,7 +16,10 @@ server makes it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import http.client
 import logging
+import socket
 import threading
 import time
 import urllib.request
@@ -128,22 +131,76 @@ class HubKeySet:
 
 
 def _get_json(url: str, timeout: float, max_bytes: int) -> dict[str, Any]:
-    """The JWKS at `url`: TimeoutError once `timeout` seconds have passed (checked between the
-    chunks the server sends, each awaited `timeout` seconds at most), ValueError past `max_bytes`
-    or when it is not a JWKS naming each key once."""
-    deadline = time.monotonic() + timeout
-    body = bytearray()
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        while chunk := response.read1(64 * 1024):  # what has arrived, not a full buffer's worth
-            body += chunk
-            if len(body) > max_bytes:
-                raise ValueError(f"{url} answered more than {max_bytes} bytes")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{url} did not answer within {timeout:g} s")
+    """The JWKS at `url`: TimeoutError once `timeout` seconds have passed, whatever the server
+    sends and however slowly (a watchdog shuts the connection down: urllib's timeout bounds each
+    socket read only, and a status line or headers sent a byte at a time went on for hours);
+    ValueError past `max_bytes`, or when it is not a JWKS naming each key once."""
+    sockets: list[socket.socket] = []
+    expired = threading.Event()
+
+    def cut() -> None:
+        expired.set()
+        for opened in sockets:
+            with contextlib.suppress(OSError):  # closed already
+                opened.shutdown(socket.SHUT_RDWR)
+
+    watchdog = threading.Timer(timeout, cut)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        body = bytearray()
+        opener = urllib.request.build_opener(_Watched(sockets), _WatchedTLS(sockets))
+        with opener.open(url, timeout=timeout) as response:
+            while chunk := response.read1(64 * 1024):  # what has arrived, not a buffer's worth
+                body += chunk
+                if len(body) > max_bytes:
+                    raise ValueError(f"{url} answered more than {max_bytes} bytes")
+        if expired.is_set():  # a connection shut down mid-body reads as its end
+            raise TimeoutError(f"{url} did not answer within {timeout:g} s")
+    except (OSError, http.client.HTTPException):
+        if expired.is_set():
+            raise TimeoutError(f"{url} did not answer within {timeout:g} s") from None
+        raise
+    finally:
+        watchdog.cancel()
     data = unique_keys.loads(bytes(body))
     if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
         raise ValueError(f"{url} is not a JWKS")
     return data
+
+
+def _recording(
+    sockets: list[socket.socket], kind: type[http.client.HTTPConnection]
+) -> type[http.client.HTTPConnection]:
+    """`kind`, keeping each socket it connects where the watchdog finds it (urllib lets go of the
+    connection once the headers are read; the socket reads the body on)."""
+
+    class Recorded(kind):  # type: ignore[valid-type, misc]
+        def connect(self) -> None:
+            super().connect()
+            sockets.append(self.sock)
+
+    return Recorded
+
+
+class _Watched(urllib.request.HTTPHandler):
+    """urllib's handler, its connections' sockets recorded (`_recording`)."""
+
+    def __init__(self, sockets: list[socket.socket]) -> None:
+        super().__init__()
+        self._sockets = sockets
+
+    def do_open(self, http_class: Any, req: Any, **options: Any) -> Any:
+        return super().do_open(_recording(self._sockets, http_class), req, **options)
+
+
+class _WatchedTLS(urllib.request.HTTPSHandler):
+    def __init__(self, sockets: list[socket.socket]) -> None:
+        super().__init__()
+        self._sockets = sockets
+
+    def do_open(self, http_class: Any, req: Any, **options: Any) -> Any:
+        return super().do_open(_recording(self._sockets, http_class), req, **options)
 
 
 def _kid(signature: str) -> str | None:
