@@ -148,6 +148,13 @@ async def test_a_key_history_naming_a_key_twice_is_refused(peer):
         await history.fetch_async()
 
 
+async def test_a_witness_answer_naming_a_key_twice_is_refused(peer):
+    async with httpx.AsyncClient(timeout=DEADLINE) as http:
+        witness = WitnessTarget(await peer("repeated"), http)
+        with pytest.raises(DuplicateKey):
+            await witness.latest()
+
+
 @pytest.mark.parametrize("mode", ["trickle_head", "trickle_body", "huge"])
 async def test_a_trickling_or_endless_identity_provider_is_given_up(peer, mode):
     """Discovery is fetched at a person's first sign-in: an issuer answering without end held it
