@@ -15,6 +15,7 @@ MODULES = [
     "crossroads/__init__.py",
     "crossroads/domain/__init__.py",
     "crossroads/domain/errors.py",
+    "crossroads/domain/unique_keys.py",
     "crossroads/providerkit/__init__.py",
     "crossroads/providerkit/hub_keys.py",
     "crossroads/providerkit/signatures.py",

@@ -104,6 +104,7 @@ def test_the_provider_kit_builds_as_its_own_distribution_and_runs_alone(tmp_path
         "crossroads/__init__.py",
         "crossroads/domain/__init__.py",
         "crossroads/domain/errors.py",
+        "crossroads/domain/unique_keys.py",
         "crossroads/providerkit/__init__.py",
         "crossroads/providerkit/hub_keys.py",
         "crossroads/providerkit/signatures.py",

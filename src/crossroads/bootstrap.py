@@ -266,6 +266,7 @@ async def bootstrap(
         per_host=settings.provider_pool_per_host,
         tls=settings.outbound_tls("webhook").context(),
         span_name="push delivery",
+        max_bytes=settings.provider_max_answer_bytes,
     )
     providers = providers or AiohttpProviderClient(
         settings.provider_connect_timeout,
@@ -273,6 +274,7 @@ async def bootstrap(
         settings.provider_pool_size,
         per_host=settings.provider_pool_per_host,
         tls=settings.outbound_tls("provider").context(),
+        max_bytes=settings.provider_max_answer_bytes,
     )
     if settings.allow_internal_webhooks:
         log.warning(
@@ -427,7 +429,9 @@ async def bootstrap(
     exchange = exchange_through(providers)
     # The citizen's data page asks the hub's own sources in the process (the app mounts them at
     # start-up: entrypoints/api/app.py), the same exchange around it; every other one by HTTP.
-    own_sources = InProcessSources(providers, settings.provider_read_timeout)
+    own_sources = InProcessSources(
+        providers, settings.provider_read_timeout, settings.provider_max_answer_bytes
+    )
     warehouse = DuckDbWarehouse(settings.warehouse_path or settings.data_dir / "warehouse.duckdb")
     statistics = StatisticsQueries(
         warehouse,

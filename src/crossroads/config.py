@@ -162,6 +162,17 @@ class Settings(BaseSettings):
             "connect + read timeout, however its answer trickles in."
         ),
     )
+    provider_max_answer_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=1024,
+        le=1024**3,
+        description=(
+            "Largest answer the hub reads from a provider or a webhook, in bytes (16 MiB); a "
+            "larger one is refused `invalid_provider_response` without being read further. "
+            "Every byte is held in memory while the answer is checked against its service's "
+            "schema."
+        ),
+    )
     provider_pool_size: int = Field(
         200, ge=1, description="Pooled connections to providers, per hub process."
     )

@@ -36,7 +36,7 @@ def signing_kid(compact: str) -> str | None:
     """The `kid` in the protected header of a compact JWS (attached or detached payload), or
     None when there is none or the text is no JWS. Nothing is verified."""
     try:
-        header = json.loads(_b64url_decode(compact.split(".")[0]))
+        header = _loads(_b64url_decode(compact.split(".")[0]))
     except (ValueError, RecursionError, AttributeError):
         return None
     kid = header.get("kid") if isinstance(header, dict) else None
@@ -51,8 +51,8 @@ def verify_transition(statement: str, trusted: dict[str, dict[str, Any]]) -> dic
 
     try:
         protected, payload, signature = statement.split(".")
-        header = json.loads(_b64url_decode(protected))
-        claims = json.loads(_b64url_decode(payload))
+        header = _loads(_b64url_decode(protected))
+        claims = _loads(_b64url_decode(payload))
     except (ValueError, RecursionError, AttributeError) as exc:
         raise KeyHistoryError(f"not a compact JWS ({exc.__class__.__name__})") from None
     if not isinstance(header, dict) or not isinstance(claims, dict):
@@ -100,3 +100,18 @@ def follow_key_history(trusted_jwks: dict[str, Any], history: dict[str, Any]) ->
 
 def _b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _loads(data: bytes | str) -> Any:
+    """JSON whose objects name each key once (RFC 7493 §2.3); ValueError otherwise. Python's
+    `json` keeps the last of two equal keys, other parsers the first: what is verified is read
+    one way only. (The hub reads with crossroads/domain/unique_keys.py; this file stays on its
+    own, so it checks in the plain way: its JSON is a header of a few hundred bytes.)"""
+    return json.loads(data, object_pairs_hook=_named_once)
+
+
+def _named_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise ValueError("a JSON object names a key twice")
+    return found

@@ -278,6 +278,8 @@ async def test_lone_surrogates_nan_and_control_characters_in_json_are_refused_na
         ('{"city": 99999999999999999999999}', "64-bit", "payload.city"),
         ('{"city": "Na\\u0000mur"}', "U+0000", "payload.city"),
         ("[" * 3000 + "]" * 3000, "not valid JSON", None),
+        # Read as its last value by the hub, as its first by other parsers (RFC 7493 §2.3).
+        ('{"city": 5, "city": "Namur"}', "appears twice", "payload.city"),
     ]
     for payload, said, field in cases:
         response = await demo.http.post(

@@ -15,14 +15,18 @@ from starlette.requests import Request
 
 from crossroads.adapters.head_targets import WitnessTarget
 from crossroads.adapters.key_history_source import MAX_BYTES, HttpKeyHistory
-from crossroads.adapters.oidc import OidcSignIn
+from crossroads.adapters.oidc import MAX_ANSWER_BYTES, OidcSignIn
 from crossroads.adapters.peer_documents import HttpPeerDocuments
 from crossroads.domain.errors import Refusal
+from crossroads.domain.unique_keys import DuplicateKey
+from crossroads.providerkit import HubKeySet
 
 pytestmark = pytest.mark.anyio
 
 DEADLINE = 1.0
 HISTORY = json.dumps({"keys": []}).encode()
+# Read as no keys by a parser keeping the first, as one key by one keeping the last.
+REPEATED = b'{"keys": [], "keys": [{"kty": "OKP", "crv": "Ed25519", "x": "AAAA"}]}'
 
 
 async def _serve(mode: str, stop: asyncio.Event) -> tuple[asyncio.base_events.Server, str]:
@@ -44,10 +48,10 @@ async def _serve(mode: str, stop: asyncio.Event) -> tuple[asyncio.base_events.Se
                     await asyncio.sleep(0.05)
             elif mode == "huge":  # more than the cap, fast, with no length announced
                 writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
-                writer.write(b" " * (MAX_BYTES + 10))
+                writer.write(b" " * (max(MAX_BYTES, MAX_ANSWER_BYTES) + 10))
                 await writer.drain()
             else:
-                body = HISTORY if mode == "history" else b"a.b.c"
+                body = {"history": HISTORY, "repeated": REPEATED}.get(mode, b"a.b.c")
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
                 await writer.drain()
         except (ConnectionError, asyncio.CancelledError):
@@ -138,10 +142,23 @@ async def test_a_trickling_witness_is_given_up_at_the_deadline(peer, mode):
     assert time.monotonic() - started < 30
 
 
-@pytest.mark.parametrize("mode", ["trickle_head", "trickle_body"])
-async def test_a_trickling_identity_provider_is_given_up_at_the_deadline(peer, mode):
+async def test_a_key_history_naming_a_key_twice_is_refused(peer):
+    history = HttpKeyHistory(await peer("repeated"), DEADLINE)
+    with pytest.raises(DuplicateKey):
+        await history.fetch_async()
+
+
+async def test_a_witness_answer_naming_a_key_twice_is_refused(peer):
+    async with httpx.AsyncClient(timeout=DEADLINE) as http:
+        witness = WitnessTarget(await peer("repeated"), http)
+        with pytest.raises(DuplicateKey):
+            await witness.latest()
+
+
+@pytest.mark.parametrize("mode", ["trickle_head", "trickle_body", "huge"])
+async def test_a_trickling_or_endless_identity_provider_is_given_up(peer, mode):
     """Discovery is fetched at a person's first sign-in: an issuer answering without end held it
-    (and every later one) open for as long as it liked."""
+    (and every later one) open for as long as it liked, and Authlib reads its answers whole."""
     signin = OidcSignIn(await peer(mode), "hub", None, "sub", {"timeout": DEADLINE})
     request = Request(
         {
@@ -159,3 +176,25 @@ async def test_a_trickling_identity_provider_is_given_up_at_the_deadline(peer, m
     outcome = await _ends_by_itself(signin.redirect(request, "http://hub.test/back"), within=30)
     assert isinstance(outcome, Refusal) and outcome.code == "not_ready"
     assert time.monotonic() - started < 30
+    if mode == "huge":
+        assert f"more than {MAX_ANSWER_BYTES} bytes" in outcome.message
+
+
+@pytest.mark.parametrize("mode", ["trickle_head", "trickle_body", "huge", "repeated"])
+async def test_the_provider_kit_fetches_the_hubs_keys_within_bounds(peer, mode):
+    """The kit reads the hub's JWKS (providerkit/hub_keys.py): a body without end, or one past
+    its cap, is given up; one naming a key twice is refused."""
+    url = await peer(mode)
+    started = time.monotonic()
+    outcome = await _ends_by_itself(
+        asyncio.to_thread(_raised, lambda: HubKeySet.from_url(url, timeout=DEADLINE)), within=30
+    )
+    expected = {
+        "trickle_head": TimeoutError,
+        "trickle_body": TimeoutError,
+        "huge": ValueError,
+        "repeated": DuplicateKey,
+    }
+    assert isinstance(outcome, expected[mode]), outcome
+    assert mode != "huge" or "more than" in str(outcome)
+    assert time.monotonic() - started < 10 * DEADLINE

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 import uuid
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -435,6 +436,60 @@ async def test_what_a_refused_assertion_claims_is_bounded_in_the_audit_record(de
         and len(claimed["client_id"]) <= 103
         and len(record.target) <= 103
     )
+
+
+def _signed_text(private_jwk: dict, header: bytes, claims: bytes) -> str:
+    """A compact JWS over exactly these bytes (a JOSE library writes each key once)."""
+    key = KeySet.import_key_set({"keys": [private_jwk]}).keys[0]
+    signing_input = b".".join(
+        base64.urlsafe_b64encode(part).rstrip(b"=") for part in (header, claims)
+    )
+    signature = base64.urlsafe_b64encode(key.private_key.sign(signing_input)).rstrip(b"=")
+    return (signing_input + b"." + signature).decode()
+
+
+@pytest.mark.anyio
+async def test_a_client_assertion_naming_a_key_twice_is_refused(demo):
+    """A parser keeping the first `sub` reads another application than the hub, which kept the
+    last: the assertion is refused, whether the claims or the header repeat a key."""
+    now = int(time.time())
+    me, other = demo.welfare, country.BY_KEY["nr"].number + ":register-app"
+    claims = (
+        f'{{"iss": "{me}", "sub": "{other}", "sub": "{me}", "aud": "{AUDIENCE}", '
+        f'"jti": "{uuid.uuid4()}", "iat": {now}, "exp": {now + 60}}}'
+    ).encode()
+    key = demo.private_key(me)
+    header = b'{"alg": "EdDSA", "kid": "%s"}' % key["kid"].encode()
+    repeated_header = b'{"alg": "none", "alg": "EdDSA", "kid": "%s"}' % key["kid"].encode()
+    good_claims = claims.replace(b'"sub": "%s", ' % other.encode(), b"")
+    for assertion, said in [
+        (_signed_text(key, header, claims), "sub: the key appears twice"),
+        (_signed_text(key, repeated_header, good_claims), "alg: the key appears twice"),
+    ]:
+        answer = await demo.http.post("/oauth/token", data=assertion_form(me, assertion))
+        assert answer.status_code == 401, answer.text
+        assert answer.json()["code"] == "invalid_client" and said in answer.json()["message"]
+    # The same claims written once each are taken: the refusals were for the repetition.
+    answer = await demo.http.post(
+        "/oauth/token",
+        data=assertion_form(me, _signed_text(key, header, good_claims)),
+    )
+    assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.anyio
+async def test_a_token_request_naming_a_parameter_twice_is_refused(demo):
+    """RFC 6749 §3.2: a proxy reading the first `client_id` and the hub the last would disagree
+    on who asked."""
+    assertion = make_client_assertion(demo.welfare, AUDIENCE, demo.private_key(demo.welfare))
+    pairs = [("client_id", "someone-else"), *assertion_form(demo.welfare, assertion).items()]
+    answer = await demo.http.post(
+        "/oauth/token",
+        content=urlencode(pairs),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 400, answer.text
+    assert (answer.json()["code"], answer.json()["field"]) == ("invalid_request", "client_id")
 
 
 # --- 6. request ids are the hub's own ----------------------------------------------------------

@@ -640,3 +640,18 @@ async def test_a_batch_that_cannot_be_read_whole_stores_none_of_its_forms(demo):
     ack = (await demo.http.get(uploaded.headers["location"] + "/acknowledgement", headers=h)).json()
     assert (ack["result"], ack["forms"], ack["error"]["code"]) == ("B", 0, "malformed_request")
     assert await demo.hub.store.declarations.periods_of(subject) == []
+
+
+async def test_a_batch_file_naming_a_key_twice_is_refused_whole(demo):
+    """Read here as its last date, by another parser as its first: the file is not read."""
+    h = await headers(demo, **{"Content-Type": "application/json"})
+    subject = worker(demo)
+    body = orjson.dumps([dimona_in(subject, demo.hub.clock.today())])
+    assert body.count(b'"DimonaIn":{') == 1
+    body = body.replace(b'"DimonaIn":{', b'"DimonaIn":{"StartingDate":"not a date",')
+    uploaded = await demo.http.post("/v1/declarations/batches/dimona", headers=h, content=body)
+    await demo.hub.declaration_batches.process_waiting()
+    ack = (await demo.http.get(uploaded.headers["location"] + "/acknowledgement", headers=h)).json()
+    assert (ack["result"], ack["forms"], ack["error"]["code"]) == ("B", 0, "malformed_request")
+    assert ack["error"]["field"] == "[0].DimonaIn.StartingDate", ack
+    assert await demo.hub.store.declarations.periods_of(subject) == []

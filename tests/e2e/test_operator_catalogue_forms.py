@@ -125,6 +125,12 @@ BAD_INPUT = [
     ("add-capacity", {"code": "", "name": "Nameless"}, "code"),
     ("add-service", {**SERVICE, "provider": ""}, "provider"),  # neither source nor capacity
     ("add-service", {**SERVICE, "request_schema": "{"}, "request_schema"),
+    # A schema read one way here, another way by whoever else reads it (RFC 7493 I-JSON).
+    (
+        "add-service",
+        {**SERVICE, "request_schema": '{"type": "string", "type": "object"}'},
+        "request_schema",
+    ),
     ("add-service", {**SERVICE, "response_fields": " , "}, "response_fields"),
     ("add-routed-provider", {"service": "person.identity", "institution": FUND}, "service"),
     (

@@ -48,3 +48,39 @@ async def test_answers_timeouts_and_refusals():
         assert refused.value.code == "provider_unavailable"
     finally:
         await client.close()
+
+
+async def test_an_answer_past_the_configured_size_is_refused_unread():
+    """CROSSROADS_PROVIDER_MAX_ANSWER_BYTES: announced or not, a larger answer is refused."""
+    client = AiohttpProviderClient(1, 2, 4, max_bytes=4096)
+
+    def answering(size: int, announced: bool):
+        async def answer(reader, writer):
+            await reader.readuntil(b"\r\n\r\n")
+            length = b"Content-Length: %d\r\n" % size if announced else b"Connection: close\r\n"
+            writer.write(b"HTTP/1.1 200 OK\r\n" + length + b"\r\n" + b"x" * size)
+            await writer.drain()
+            writer.close()
+
+        return answer
+
+    try:
+        for size, announced in [(5000, True), (5000, False), (4096, False)]:
+            server, url = await serve(answering(size, announced))
+            async with server:
+                if size <= 4096:
+                    assert len((await client.post(url, b"{}", {})).body) == size
+                    continue
+                with pytest.raises(Refusal) as refused:
+                    await client.post(url, b"{}", {})
+                assert refused.value.code == "invalid_provider_response"
+                assert "4,096 bytes" in refused.value.message
+    finally:
+        await client.close()
+
+
+def test_the_answer_cap_is_a_setting(tmp_path, monkeypatch):
+    from crossroads.config import Settings
+
+    monkeypatch.setenv("CROSSROADS_PROVIDER_MAX_ANSWER_BYTES", "65536")
+    assert Settings(data_dir=tmp_path).provider_max_answer_bytes == 65536

@@ -100,6 +100,24 @@ async def test_each_refusal_is_audited_with_its_code_and_nothing_is_forwarded(
     assert world.providers.sent == []
 
 
+async def test_a_provider_answer_naming_a_key_twice_is_refused(world):
+    """Checked against the schema as read here ("Peeters"), the answer would reach a consumer
+    whose parser keeps the first value: a number no schema checked."""
+    await seed_identity(world)
+    await integrate(world)
+    repeated = b'{"name": 5, ' + orjson.dumps(IDENTITY)[1:]
+
+    async def answer(body: bytes, headers: dict[str, str]) -> ProviderReply:
+        return ProviderReply(200, repeated, "application/json")
+
+    world.providers.answers["http://nr.test/services/person.identity/1"] = answer
+    with pytest.raises(Refusal) as refused:
+        await world.exchange.handle(ask())
+    assert refused.value.code == "invalid_provider_response"
+    assert "name: the key appears twice" in refused.value.message
+    assert [r.outcome for r in world.records("exchange")] == ["invalid_provider_response"]
+
+
 async def test_a_service_named_without_a_version_resolves_to_its_highest_version(world):
     await seed_identity(world)
     await integrate(world)

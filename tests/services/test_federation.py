@@ -21,6 +21,7 @@ from crossroads.domain.federation import Offer, PeerPin
 from crossroads.domain.registry import Institution
 from crossroads.services.clock import FixedClock
 from crossroads.services.federation import Federation
+from crossroads.services.peer_mutations import PeerMutations
 from crossroads.services.ports import PeerDocuments
 
 pytestmark = pytest.mark.anyio
@@ -216,3 +217,59 @@ async def test_a_signature_over_other_bytes_or_by_another_key_under_the_peer_kid
 
 def _b64(data: bytes) -> bytes:
     return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def _signed_text(keys: HubKeys, header: bytes, payload: bytes, detached: bool) -> str:
+    """A compact JWS over exactly these bytes, by `keys` (a JOSE library writes keys once)."""
+    signing_input = _b64(header) + b"." + _b64(payload)
+    signature = _b64(keys.signing_key.private_key.sign(signing_input))
+    head = _b64(header) + b"." + (b"" if detached else _b64(payload))
+    return (head + b"." + signature).decode()
+
+
+async def test_a_signature_or_document_naming_a_key_twice_is_refused(pair):
+    """Read by joserfc as its last `aud`, by another parser as its first: refused, though A's
+    key signed it, as a document whose claims repeat one."""
+    _, clock, (_, a_keys, _), (b, _, _) = pair
+    body = b'{"request_id": "r-20"}'
+    header = b'{"alg": "EdDSA", "kid": "%s", "aud": "https://elsewhere.example", "aud": "%s", ' % (
+        a_keys.kid.encode(),
+        (B_URL + PATH).encode(),
+    ) + b'"rid": "r-20", "iat": %d}' % int(clock.now())
+    with pytest.raises(Refusal) as refused:
+        await b.check_request(
+            "A", B_URL + PATH, body, _signed_text(a_keys, header, body, True), MEMBER
+        )
+    assert refused.value.code == "peer_untrusted" and "aud: the key appears twice" in str(
+        refused.value.message
+    )
+    document = _signed_text(
+        a_keys,
+        b'{"alg": "EdDSA", "kid": "%s", "typ": "crossroads-federation"}' % a_keys.kid.encode(),
+        b'{"instance": "A", "instance": "B"}',
+        False,
+    )
+    with pytest.raises(Refusal) as refused:
+        JoseFederation(a_keys).verify_document(document, a_keys.jwks())
+    assert refused.value.code == "peer_untrusted" and "instance: the key appears" in (
+        refused.value.message
+    )
+
+
+async def test_a_peers_push_or_subscription_naming_a_key_twice_is_refused(pair, world):
+    """What a peer sends is read as this hub's API reads a member's body (domain/unique_keys.py)."""
+    _, clock, (a, _, _), (_, b_keys, _) = pair
+    peers = PeerMutations(a, world.mutations)
+    url = A_URL + "/v1/federation/B/mutations"
+    event = b'{"type": "x", "type": "be.crossroads.person.address-change.v1", "id": "m-1"}'
+    pushed = b"[" + event + b"]"
+    signature = b_keys.sign_detached(pushed, {"aud": url, "iat": int(clock.now())})
+    with pytest.raises(Refusal) as refused:
+        await peers.receive("B", url, pushed, signature)
+    assert (refused.value.code, refused.value.field) == ("malformed_request", "[0].type")
+    asked = b'{"consumer": "x", "consumer": "%s", "mutation_type": "t", "purpose": "p"}' % (
+        MEMBER.encode()
+    )
+    with pytest.raises(Refusal) as refused:
+        await peers.subscribe("B", A_URL + "/v1/federation/B/subscriptions", asked, None)
+    assert (refused.value.code, refused.value.field) == ("malformed_request", "consumer")

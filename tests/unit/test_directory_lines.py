@@ -66,6 +66,12 @@ def test_json_lines_report_bad_and_empty_lines():
     assert [r.code for r in rows[1:]] == ["malformed_request", "malformed_request"]
 
 
+def test_a_json_line_naming_a_key_twice_is_refused_naming_it():
+    rows = list(read_import('{"subject": "1", "subject": "2"}\n{"subject": "3"}\n', "jsonl"))
+    assert (rows[0].code, rows[0].field) == ("malformed_request", "subject")
+    assert rows[1] == {"subject": "3"}
+
+
 def test_an_unknown_format_is_refused():
     with pytest.raises(Refusal) as caught:
         list(read_import("", "xml"))

@@ -150,3 +150,12 @@ async def test_other_methods_and_paths_are_still_starlettes(app, hub, refused) -
             await http.post("/services/nothing/1", content=b"{}"), 404, "not_found", None
         )
     assert refused == ["method_not_allowed /services/x/1", "not_found unrouted"]
+
+
+async def test_a_signed_body_naming_a_key_twice_is_refused_naming_it(app, hub) -> None:
+    """The kit reads the hub's body as the hub reads a member's (domain/unique_keys.py)."""
+    path = "/services/x/1"
+    raw = b'{"n": 1, "n": 2}'
+    answer = await post(app, path, raw, signed(hub, raw, path))
+    assert_refused(answer, 400, "malformed_request", "hub-rid-1")
+    assert answer.json()["field"] == "n"

@@ -102,3 +102,47 @@ def test_a_rewritten_history_is_not_consistent_with_the_old_head():
         verify_consistency(
             5, 10, honest.root(5), rewritten.root(10), rewritten.consistency_proof(5, 10)
         )
+
+
+def test_a_tree_head_or_key_transition_whose_json_names_a_key_twice_is_refused(tmp_path):
+    """Read by this file as the last `alg` (or `kid`), by another verifier as the first: what is
+    signed must be read one way only (RFC 7493 §2.3), here as in the hub."""
+    import base64
+    import hashlib
+
+    from crossroads.adapters.keys import HubKeys
+    from crossroads.key_history import TRANSITION_TYPE, KeyHistoryError, verify_transition
+
+    keys = HubKeys.load_or_create(tmp_path / "keys")
+    kid = keys.kid.encode()
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    def sign(header: bytes, payload: bytes, detached: bool) -> str:
+        signature = keys.signing_key.private_key.sign(f"{b64(header)}.{b64(payload)}".encode())
+        return f"{b64(header)}.{'' if detached else b64(payload)}.{b64(signature)}"
+
+    root = hashlib.sha256(b"root").digest()
+    signed_bytes = verifier.tree_head_bytes(3, root, 1_700_000_000_000)
+    head = {"tree_size": 3, "timestamp": 1_700_000_000_000, "root_hash": base64.b64encode(root)}
+    head["root_hash"] = head["root_hash"].decode()
+    once = b'{"alg": "EdDSA", "kid": "%s"}' % kid
+    twice = b'{"alg": "none", "alg": "EdDSA", "kid": "%s"}' % kid
+    assert verifier.verify_tree_head(
+        {**head, "signature": sign(once, signed_bytes, True)}, keys.jwks()
+    )
+    with pytest.raises(ProofError):
+        verifier.verify_tree_head(
+            {**head, "signature": sign(twice, signed_bytes, True)}, keys.jwks()
+        )
+
+    header = b'{"alg": "EdDSA", "typ": "%s", "kid": "%s"}' % (TRANSITION_TYPE.encode(), kid)
+    claims = (
+        b'{"typ": "%s", "endorsed_by": "%s", "kid": "k-1", "kid": "k-2", "jwk": {"kid": "k-2"}}'
+        % (TRANSITION_TYPE.encode(), kid)
+    )
+    trusted = {keys.kid: keys.jwks()["keys"][-1]}
+    assert verify_transition(sign(header, claims.replace(b'"kid": "k-1", ', b""), False), trusted)
+    with pytest.raises(KeyHistoryError):
+        verify_transition(sign(header, claims, False), trusted)

@@ -56,6 +56,44 @@ async def send_bounded(
         await answer.aclose()
 
 
+class BoundedTransport(httpx.AsyncBaseTransport):
+    """A transport that reads each answer's body whole, at most `max_bytes`, before handing it on:
+    for a client a library drives (Authlib's, for OpenID Connect), whose reads cannot be bounded
+    where they are made. Past the cap it raises httpx.ReadError (an httpx.HTTPError, as any
+    broken answer) naming the cap; nothing further is read. Bounds no time, like `send_bounded`.
+    """
+
+    def __init__(self, max_bytes: int, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        self._max_bytes = max_bytes
+        self._inner = inner or httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request.headers["Accept-Encoding"] = "identity"  # counted as sent, not once inflated
+        answer = await self._inner.handle_async_request(request)
+        body = bytearray()
+        try:
+            async for chunk in answer.aiter_raw():
+                body += chunk
+                if len(body) > self._max_bytes:
+                    raise httpx.ReadError(
+                        f"{request.url} answered more than {self._max_bytes} bytes", request=request
+                    )
+        finally:
+            await answer.aclose()
+        # A server that encoded its answer anyway is not decoded: it is refused as not JSON.
+        kept = [
+            (name, value)
+            for name, value in answer.headers.raw
+            if name.lower() not in (b"content-encoding", b"content-length", b"transfer-encoding")
+        ]
+        return httpx.Response(
+            answer.status_code, headers=kept, content=bytes(body), extensions=answer.extensions
+        )
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 def get_bounded_blocking(
     url: str, seconds: float, max_bytes: int, tls: ssl.SSLContext | None = None
 ) -> bytes:

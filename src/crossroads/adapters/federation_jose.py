@@ -11,6 +11,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from ..domain import unique_keys
 from ..domain.errors import Refusal
 from ..domain.federation import DOCUMENT_TYPE
 from ..providerkit.signatures import SIGNATURE_REGISTRY, verify_detached
@@ -31,10 +32,13 @@ class JoseFederation(FederationJose):
 
     def verify_document(self, compact: str, jwks: dict[str, Any]) -> dict[str, Any]:
         try:
+            unique_keys.check_jws(compact)  # joserfc reads the header keeping a repeated key's last
             found = jws.deserialize_compact(
                 compact, self._key_set(jwks), registry=SIGNATURE_REGISTRY
             )
-            claims = orjson.loads(found.payload)
+            claims = orjson.loads(found.payload)  # checked with the header
+        except unique_keys.DuplicateKey as exc:
+            raise Refusal("peer_untrusted", f"the peer's federation document: {exc}.") from None
         except (JoseError, ValueError, TypeError, KeyError) as exc:
             raise Refusal(
                 "peer_untrusted",
@@ -48,6 +52,8 @@ class JoseFederation(FederationJose):
     def verify_request(self, signature: str, body: bytes, jwks: dict[str, Any]) -> dict[str, Any]:
         try:
             return verify_detached(signature, body, self._key_set(jwks))
+        except unique_keys.DuplicateKey as exc:
+            raise Refusal("peer_untrusted", f"the request's signature header: {exc}.") from None
         except (JoseError, ValueError, TypeError, KeyError) as exc:
             raise Refusal(
                 "peer_untrusted",

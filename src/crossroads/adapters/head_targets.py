@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from ..domain import unique_keys
 from ..domain.errors import Refusal
 from ..domain.merkle import TreeHead
 from ..services.ports import HeadTarget, HistoryMismatch, Prove
@@ -96,7 +97,7 @@ class WitnessTarget(HeadTarget):
                     "consistency_path": [base64.b64encode(h).decode() for h in proof],
                 },
             )
-            body = answer.json()
+            body = unique_keys.loads(answer.content)
             if (
                 answer.status_code == 409
                 and body.get("code") == "stale_tree_head"
@@ -129,7 +130,8 @@ class WitnessTarget(HeadTarget):
         self, method: str, path: str, params: dict | None = None, json: object = None
     ) -> httpx.Response:
         """The witness's answer, its body read whole (at most MAX_ANSWER_BYTES) within
-        `seconds`; TimeoutError or ValueError otherwise."""
+        `seconds`; TimeoutError or ValueError otherwise. Its JSON is read with
+        `unique_keys.loads`: a countersigned head naming a key twice is read one way only."""
         request = self._http.build_request(method, self.url + path, params=params, json=json)
         async with asyncio.timeout(self._seconds):
             answer, body = await send_bounded(self._http, request, MAX_ANSWER_BYTES)
@@ -141,7 +143,7 @@ class WitnessTarget(HeadTarget):
         if answer.status_code == 404:
             return None
         answer.raise_for_status()
-        return answer.json()
+        return unique_keys.loads(answer.content)
 
     async def _check_extends(self, latest: dict, head: TreeHead, prove: Prove) -> None:
         """Before a first submission, check here that the log extends what the witness
@@ -184,7 +186,7 @@ class WitnessTarget(HeadTarget):
             if answer.status_code == 404:
                 break  # the witness countersigned nothing this small
             answer.raise_for_status()
-            if answer.json()["root_hash"] == kept.as_dict()["root_hash"]:
+            if unique_keys.loads(answer.content)["root_hash"] == kept.as_dict()["root_hash"]:
                 start = kept.tree_size  # the same head: the restore kept it
                 break
         proof = await prove(start, head.tree_size) if start else []
@@ -199,7 +201,7 @@ class WitnessTarget(HeadTarget):
                 "consistency_path": [base64.b64encode(h).decode() for h in proof],
             },
         )
-        body = answer.json()
+        body = unique_keys.loads(answer.content)
         if answer.status_code != 200:
             raise RuntimeError(
                 f"the witness {self.url} refused the restore declaration: "

@@ -20,15 +20,19 @@ from typing import Any
 
 from ..domain.errors import Refusal
 from ..services.ports import ProviderClient, ProviderReply
-from .provider_client import MAX_PROVIDER_BODY
+from .provider_client import MAX_PROVIDER_BODY, too_large
 
 
 class InProcessSources(ProviderClient):
-    def __init__(self, fallback: ProviderClient, timeout_seconds: float) -> None:
+    def __init__(
+        self, fallback: ProviderClient, timeout_seconds: float, max_bytes: int = MAX_PROVIDER_BODY
+    ) -> None:
         """`fallback`: the client for every other address; `timeout_seconds`: how long a source
-        may take to answer, as the HTTP client's read timeout bounds a provider."""
+        may take to answer, as the HTTP client's read timeout bounds a provider; `max_bytes`:
+        the largest answer taken, as the HTTP client's."""
         self._fallback = fallback
         self._timeout = timeout_seconds
+        self._max_bytes = max_bytes
         self._sources: dict[str, Any] = {}
 
     def mount(self, base_url: str, app: Any) -> None:
@@ -41,7 +45,7 @@ class InProcessSources(ProviderClient):
             if url.startswith(base + "/"):
                 try:
                     async with asyncio.timeout(self._timeout):
-                        return await _call(app, url[len(base) :], body, headers)
+                        return await _call(app, url[len(base) :], body, headers, self._max_bytes)
                 except TimeoutError:
                     raise Refusal(
                         "provider_timeout", "the provider did not answer in time."
@@ -52,7 +56,9 @@ class InProcessSources(ProviderClient):
         await self._fallback.close()
 
 
-async def _call(app: Any, path: str, body: bytes, headers: dict[str, str]) -> ProviderReply:
+async def _call(
+    app: Any, path: str, body: bytes, headers: dict[str, str], max_bytes: int
+) -> ProviderReply:
     """One POST through the ASGI app, its answer collected."""
     scope = {
         "type": "http",
@@ -94,11 +100,8 @@ async def _call(app: Any, path: str, body: bytes, headers: dict[str, str]) -> Pr
                     content_type = value.decode("latin-1")
         elif message["type"] == "http.response.body":
             chunks.append(message.get("body", b""))
-            if sum(map(len, chunks)) > MAX_PROVIDER_BODY:
-                raise Refusal(
-                    "invalid_provider_response",
-                    "the provider's answer is larger than the hub accepts.",
-                )
+            if sum(map(len, chunks)) > max_bytes:
+                raise too_large(max_bytes)
 
     await app(scope, receive, send)
     return ProviderReply(status, b"".join(chunks), content_type)

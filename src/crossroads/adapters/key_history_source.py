@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import ssl
 from typing import Any
 
+from ..domain import unique_keys
 from ..services.ports import KeyHistorySource
 from .bounded_get import get_bounded, get_bounded_blocking
 
@@ -30,7 +30,7 @@ class HttpKeyHistory(KeyHistorySource):
         return self._read(await get_bounded(self.url, self._timeout, MAX_BYTES, self._tls))
 
     def _read(self, body: bytes) -> dict[str, Any]:
-        data = json.loads(body)
+        data = unique_keys.loads(body)  # DuplicateKey, a ValueError, for a key named twice
         if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
             raise ValueError(f"{self.url} is not a key history")
         return data

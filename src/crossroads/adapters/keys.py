@@ -22,6 +22,7 @@ from joserfc import jwt
 from joserfc.errors import ExpiredTokenError, InvalidClaimError, JoseError, MissingClaimError
 from joserfc.jwk import KeySet, OKPKey
 
+from ..domain import unique_keys
 from ..domain.errors import Refusal
 from ..key_history import public_part
 
@@ -196,10 +197,16 @@ class HubKeys(Signer):
 
 def verify_client_assertion(assertion: str, jwks: dict, now: float) -> dict:
     """Claims of an application's client assertion, checked against its registered keys and
-    current at `now` (`check_claims`, with `exp` and `jti` required, RFC 7523 §3)."""
+    current at `now` (`check_claims`, with `exp` and `jti` required, RFC 7523 §3); its header and
+    claims name each key once (domain/unique_keys.py: joserfc keeps the last of two)."""
     try:
+        unique_keys.check_jws(assertion)
         key_set = KeySet.import_key_set(jwks)
         claims = jwt.decode(assertion, key_set, algorithms=ALGORITHMS).claims
+    except unique_keys.DuplicateKey as exc:
+        raise Refusal(
+            "invalid_client", f"the client assertion: {exc}.", "client_assertion"
+        ) from None
     except (JoseError, ValueError, TypeError, KeyError) as exc:
         raise Refusal(
             "invalid_client",

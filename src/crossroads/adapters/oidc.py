@@ -28,6 +28,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..domain.errors import Refusal
+from .bounded_get import BoundedTransport
+
+# The issuer's discovery document, its keys and its token answers are a few kilobytes each; read
+# whole by Authlib, any of them could otherwise be as large as the issuer made it.
+MAX_ANSWER_BYTES = 1024 * 1024
 
 
 class OidcSignIn:
@@ -46,8 +51,11 @@ class OidcSignIn:
         in (Authlib keeps each client's state apart in the session under it); `seconds`: each
         step's exchanges with the issuer whole (discovery, keys, token), however the issuer
         answers: httpx's timeout is per read, and an issuer trickling its answer held the
-        sign-in for as long as it liked."""
+        sign-in for as long as it liked. Every answer's body is read at most MAX_ANSWER_BYTES
+        (adapters/bounded_get.py)."""
         self._seconds = seconds
+        http = dict(http or {})
+        http["transport"] = BoundedTransport(MAX_ANSWER_BYTES, http.get("transport"))
         self.issuer = issuer.rstrip("/")
         self._claim = identifier_claim
         self._oauth = OAuth()
@@ -60,7 +68,7 @@ class OidcSignIn:
                 "scope": "openid",
                 "code_challenge_method": "S256",
                 "token_endpoint_auth_method": "client_secret_post" if client_secret else "none",
-                **(http or {}),
+                **http,
             },
         )
 

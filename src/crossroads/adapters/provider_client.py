@@ -31,6 +31,7 @@ from ..domain.webhooks import is_internal_address
 from ..services.ports import ProviderClient, ProviderReply
 from .tracing import failed, outgoing
 
+# What a client reads of an answer unless told (CROSSROADS_PROVIDER_MAX_ANSWER_BYTES).
 MAX_PROVIDER_BODY = 16 * 1024 * 1024
 log = logging.getLogger("crossroads.providers")
 
@@ -70,8 +71,10 @@ class AiohttpProviderClient(ProviderClient):
         per_host: int | None = None,
         tls: ssl.SSLContext | None = None,
         span_name: str = "provider call",
+        max_bytes: int = MAX_PROVIDER_BODY,
     ) -> None:
         """`span_name`: the name of each call's span when tracing is on (adapters/tracing.py).
+        `max_bytes`: the largest answer read (larger: `invalid_provider_response`, unread).
         `per_host`: most connections to one host (default: half the pool, at least one); a call
         waiting for one counts that wait against its connect timeout."""
         # True: aiohttp's default context (the system's trust store, no client certificate).
@@ -80,6 +83,7 @@ class AiohttpProviderClient(ProviderClient):
             total=connect_timeout + read_timeout, connect=connect_timeout, sock_read=read_timeout
         )
         self._pool_size = pool_size
+        self._max_bytes = max_bytes
         self._per_host = min(pool_size, per_host or max(1, pool_size // 2))
         self._public_only = public_only
         self._span_name = span_name
@@ -125,17 +129,11 @@ class AiohttpProviderClient(ProviderClient):
             async with self._get_session().post(
                 url, data=body, headers=headers, allow_redirects=False
             ) as response:
-                if response.content_length and response.content_length > MAX_PROVIDER_BODY:
-                    raise Refusal(
-                        "invalid_provider_response",
-                        "the provider's answer is larger than the hub accepts.",
-                    )
-                data = await _read_at_most(response.content, MAX_PROVIDER_BODY + 1)
-                if len(data) > MAX_PROVIDER_BODY:
-                    raise Refusal(
-                        "invalid_provider_response",
-                        "the provider's answer is larger than the hub accepts.",
-                    )
+                if response.content_length and response.content_length > self._max_bytes:
+                    raise too_large(self._max_bytes)
+                data = await _read_at_most(response.content, self._max_bytes + 1)
+                if len(data) > self._max_bytes:
+                    raise too_large(self._max_bytes)
                 return ProviderReply(
                     response.status, data, response.headers.get("Content-Type", "")
                 )
@@ -153,6 +151,14 @@ class AiohttpProviderClient(ProviderClient):
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+def too_large(max_bytes: int) -> Refusal:
+    return Refusal(
+        "invalid_provider_response",
+        f"the provider's answer is larger than the hub accepts ({max_bytes:,} bytes, "
+        "CROSSROADS_PROVIDER_MAX_ANSWER_BYTES).",
+    )
 
 
 async def _read_at_most(content: aiohttp.StreamReader, limit: int) -> bytes:

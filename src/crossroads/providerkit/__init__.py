@@ -20,7 +20,6 @@ and hands the handler the request as a dict; the handler returns the answer as a
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -34,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..domain import unique_keys
 from ..domain.errors import Refusal, framework_refusal
 from .hub_keys import HubKeySet
 from .signatures import verify_detached
@@ -159,7 +159,9 @@ class ProviderApp:
         ):
             request.state.request_id = header["rid"]  # errors then name the hub's request id
         try:
-            return json.loads(body)
+            return unique_keys.loads(body)
+        except unique_keys.DuplicateKey as exc:
+            raise Refusal("malformed_request", f"{exc}.", exc.path) from None
         except ValueError:
             raise Refusal("malformed_request", "the body is not JSON.") from None
 

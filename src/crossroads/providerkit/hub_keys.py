@@ -6,14 +6,20 @@ refreshes every `refresh_seconds` (5 minutes) knows it in advance. One that does
 missed it, refreshes the moment a request names an unknown `kid`, at most once every
 `min_interval_seconds` (30 s), so that requests signed with made-up key ids cannot make it hammer
 the hub. A refresh that fails keeps the keys it had and is logged.
+
+A fetch reads at most `max_bytes` (1 MiB: a key a year for centuries is a few hundred kilobytes)
+and gives up `timeout` seconds after it began, however the server sends its answer: urllib's
+timeout bounds each socket operation only, and a body read whole (`json.load`) is as large as the
+server makes it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
+import contextlib
+import http.client
 import logging
+import socket
 import threading
 import time
 import urllib.request
@@ -22,9 +28,12 @@ from typing import Any
 
 from joserfc.jwk import KeySet
 
+from ..domain import unique_keys
+
 log = logging.getLogger("crossroads.providerkit")
 REFRESH_SECONDS = 300.0
 MIN_INTERVAL_SECONDS = 30.0
+MAX_JWKS_BYTES = 1024 * 1024
 
 
 class HubKeySet:
@@ -43,9 +52,10 @@ class HubKeySet:
         refresh_seconds: float = REFRESH_SECONDS,
         min_interval_seconds: float = MIN_INTERVAL_SECONDS,
         timeout: float = 5.0,
+        max_bytes: int = MAX_JWKS_BYTES,
     ) -> None:
         if fetch is None and url is not None:
-            fetch = lambda: _get_json(url, timeout)  # noqa: E731
+            fetch = lambda: _get_json(url, timeout, max_bytes)  # noqa: E731
         self._fetch = fetch
         self._url = url
         self.refresh_seconds = refresh_seconds
@@ -120,18 +130,82 @@ class HubKeySet:
                 await asyncio.to_thread(self.refresh)
 
 
-def _get_json(url: str, timeout: float) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        data = json.load(response)
+def _get_json(url: str, timeout: float, max_bytes: int) -> dict[str, Any]:
+    """The JWKS at `url`: TimeoutError once `timeout` seconds have passed, whatever the server
+    sends and however slowly (a watchdog shuts the connection down: urllib's timeout bounds each
+    socket read only, and a status line or headers sent a byte at a time went on for hours);
+    ValueError past `max_bytes`, or when it is not a JWKS naming each key once."""
+    sockets: list[socket.socket] = []
+    expired = threading.Event()
+
+    def cut() -> None:
+        expired.set()
+        for opened in sockets:
+            with contextlib.suppress(OSError):  # closed already
+                opened.shutdown(socket.SHUT_RDWR)
+
+    watchdog = threading.Timer(timeout, cut)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        body = bytearray()
+        opener = urllib.request.build_opener(_Watched(sockets), _WatchedTLS(sockets))
+        with opener.open(url, timeout=timeout) as response:
+            while chunk := response.read1(64 * 1024):  # what has arrived, not a buffer's worth
+                body += chunk
+                if len(body) > max_bytes:
+                    raise ValueError(f"{url} answered more than {max_bytes} bytes")
+        if expired.is_set():  # a connection shut down mid-body reads as its end
+            raise TimeoutError(f"{url} did not answer within {timeout:g} s")
+    except (OSError, http.client.HTTPException):
+        if expired.is_set():
+            raise TimeoutError(f"{url} did not answer within {timeout:g} s") from None
+        raise
+    finally:
+        watchdog.cancel()
+    data = unique_keys.loads(bytes(body))
     if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
         raise ValueError(f"{url} is not a JWKS")
     return data
 
 
+def _recording(
+    sockets: list[socket.socket], kind: type[http.client.HTTPConnection]
+) -> type[http.client.HTTPConnection]:
+    """`kind`, keeping each socket it connects where the watchdog finds it (urllib lets go of the
+    connection once the headers are read; the socket reads the body on)."""
+
+    class Recorded(kind):  # type: ignore[valid-type, misc]
+        def connect(self) -> None:
+            super().connect()
+            sockets.append(self.sock)
+
+    return Recorded
+
+
+class _Watched(urllib.request.HTTPHandler):
+    """urllib's handler, its connections' sockets recorded (`_recording`)."""
+
+    def __init__(self, sockets: list[socket.socket]) -> None:
+        super().__init__()
+        self._sockets = sockets
+
+    def do_open(self, http_class: Any, req: Any, **options: Any) -> Any:
+        return super().do_open(_recording(self._sockets, http_class), req, **options)
+
+
+class _WatchedTLS(urllib.request.HTTPSHandler):
+    def __init__(self, sockets: list[socket.socket]) -> None:
+        super().__init__()
+        self._sockets = sockets
+
+    def do_open(self, http_class: Any, req: Any, **options: Any) -> Any:
+        return super().do_open(_recording(self._sockets, http_class), req, **options)
+
+
 def _kid(signature: str) -> str | None:
     try:
-        protected = signature.split(".")[0]
-        header = json.loads(base64.urlsafe_b64decode(protected + "=" * (-len(protected) % 4)))
+        header = unique_keys.loads_b64url(signature.split(".")[0])
     except (ValueError, RecursionError):
         return None
     kid = header.get("kid") if isinstance(header, dict) else None

@@ -12,6 +12,8 @@ import warnings
 from joserfc import jws
 from joserfc.jwk import KeySet
 
+from ..domain.unique_keys import check_jws
+
 # RFC 9864 deprecates the polymorphic "EdDSA" name in favour of "Ed25519", which joserfc does not
 # register yet; "EdDSA" over an Ed25519 key is the same signature, and what clients accept today.
 ALGORITHMS = ["EdDSA", "ES256"]
@@ -21,6 +23,8 @@ SIGNATURE_REGISTRY = jws.JWSRegistry(algorithms=ALGORITHMS, strict_check_header=
 
 
 def verify_detached(signature: str, payload: bytes, key_set: KeySet) -> dict:
-    """Verify a hub request signature; return its protected header. Raises JoseError."""
+    """Verify a hub request signature; return its protected header. Raises JoseError, or
+    ValueError (DuplicateKey among them) for a header that is not JSON naming each key once."""
+    check_jws(signature)
     obj = jws.deserialize_compact(signature, key_set, payload=payload, registry=SIGNATURE_REGISTRY)
     return dict(obj.protected)

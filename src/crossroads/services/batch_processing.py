@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from ..domain import unique_keys
 from ..domain.audit import AuditRecord
 from ..domain.callers import Caller
 from ..domain.declarations.anomalies import Anomaly
@@ -115,7 +116,7 @@ class BatchProcessor:
         earlier = await self._store.batch_declarations(batch.id)
         detail: dict[str, Any]
         try:
-            document = orjson.loads(body) if batch.content_type == JSON else body
+            document = unique_keys.loads(body) if batch.content_type == JSON else body
             if batch.kind == DMFA:
                 declarations = earlier or [
                     await self._service.submit_dmfa(
@@ -135,12 +136,13 @@ class BatchProcessor:
                 "declarations": [declaration_out(d) for d in declarations],
             }
             outcome, detail = "ok", {"forms": len(declarations)}
-        except (Refusal, orjson.JSONDecodeError) as exc:
-            refusal = (
-                exc
-                if isinstance(exc, Refusal)
-                else Refusal("malformed_request", f"the file is not valid JSON: {exc}")
-            )
+        except (Refusal, orjson.JSONDecodeError, unique_keys.DuplicateKey) as exc:
+            if isinstance(exc, Refusal):
+                refusal = exc
+            elif isinstance(exc, unique_keys.DuplicateKey):
+                refusal = Refusal("malformed_request", f"{exc}.", exc.path)
+            else:
+                refusal = Refusal("malformed_request", f"the file is not valid JSON: {exc}")
             status, acknowledgement = (
                 "B",
                 {"batchId": batch.id, "result": "B", "forms": 0, "error": refusal.to_dict()},

@@ -7,6 +7,7 @@ import base64
 import json
 from typing import Any
 
+from ..domain import unique_keys
 from ..domain.audit import untrusted_text
 from ..domain.errors import Refusal
 
@@ -17,7 +18,15 @@ def unverified_claims(assertion: str) -> dict[str, Any]:
     before verification, and trusted only after it."""
     try:
         payload = assertion.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        # Read as joserfc reads it (the standard library's json, which takes a lone surrogate:
+        # a refused assertion's claimed `iss` is still recorded, made safe), each key once.
+        claims = json.loads(raw)
+        unique_keys.check(raw, claims)
+    except unique_keys.DuplicateKey as exc:
+        raise Refusal(
+            "invalid_client", f"the client assertion's claims: {exc}.", "client_assertion"
+        ) from None
     except (IndexError, ValueError, RecursionError):
         raise Refusal(
             "invalid_client", "client_assertion is not a compact JWT.", "client_assertion"

@@ -12,13 +12,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
+from ..domain import unique_keys
 from ..domain.directory import Phase
 from ..domain.errors import Refusal
 from ..domain.identifiers import IdentifierScheme, scheme_for
@@ -304,7 +304,9 @@ def read_import(data: bytes | str, fmt: str) -> Iterator[Raw]:
                 yield Refusal("malformed_request", "empty line.")
                 continue
             try:
-                yield json.loads(line)
+                yield unique_keys.loads(line)
+            except unique_keys.DuplicateKey as exc:
+                yield Refusal("malformed_request", f"{exc}.", exc.path)
             except ValueError:
                 yield Refusal("malformed_request", "the line is not valid JSON.")
         return

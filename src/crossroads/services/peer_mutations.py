@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from ..domain import unique_keys
 from ..domain.callers import Caller
 from ..domain.errors import Refusal
 from ..domain.mutations import PEER_APPLICATION_PREFIX, Subscription
@@ -86,7 +87,9 @@ class PeerMutations:
                 "(crossroads federation pin --institution).",
             )
         try:
-            events = orjson.loads(raw)
+            events = unique_keys.loads(raw)
+        except unique_keys.DuplicateKey as exc:
+            raise Refusal("malformed_request", f"{exc}.", exc.path) from None
         except orjson.JSONDecodeError:
             raise Refusal("malformed_request", "the body is a CloudEvents JSON batch.") from None
         if not isinstance(events, list):
@@ -133,7 +136,9 @@ def _mutation(event: object) -> tuple[str, dict[str, Any]]:
 
 def _object(raw: bytes) -> dict[str, Any]:
     try:
-        body = orjson.loads(raw)
+        body = unique_keys.loads(raw)
+    except unique_keys.DuplicateKey as exc:
+        raise Refusal("malformed_request", f"{exc}.", exc.path) from None
     except orjson.JSONDecodeError:
         body = None
     if not isinstance(body, dict):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import orjson
 
+from ..domain import unique_keys
 from ..domain.audit import untrusted_text
 from ..domain.errors import Refusal
 from .clock import Clock
@@ -40,7 +41,13 @@ async def ask_signed(
             "provider_error", f"{who} answered with HTTP status {reply.status}{_said(reply.body)}."
         )
     try:
-        return orjson.loads(reply.body)
+        return unique_keys.loads(reply.body)
+    except unique_keys.DuplicateKey as exc:
+        # Checked against the service's schema and then sent on as read: an answer read one way
+        # here and another by the consumer's parser would carry a value no schema checked.
+        raise Refusal(
+            "invalid_provider_response", f"{who} answered JSON naming a key twice: {exc}."
+        ) from None
     except orjson.JSONDecodeError:
         raise Refusal("invalid_provider_response", f"{who} did not answer JSON.") from None
 

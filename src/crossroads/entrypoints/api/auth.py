@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from urllib.parse import parse_qsl
 
 from fastapi import Request
@@ -60,7 +61,17 @@ async def token(request: Request, tokens: TokensDep) -> JSONBody:
             "the token request is a form: application/x-www-form-urlencoded.",
         )
     raw = (await request.body()).decode("utf-8", errors="replace")
-    form = dict(parse_qsl(raw, keep_blank_values=True))
+    pairs = parse_qsl(raw, keep_blank_values=True)
+    form = dict(pairs)
+    if len(form) != len(pairs):
+        # RFC 6749 §3.2: no parameter twice. The hub would read the last, a proxy the first.
+        counted = Counter(name for name, _ in pairs)
+        repeated = next(name for name, count in counted.items() if count > 1)
+        raise Refusal(
+            "invalid_request",
+            f"the token request names {repeated[:40]!r} more than once (RFC 6749 §3.2).",
+            repeated[:40],
+        )
     answer = await tokens.issue(form, request_id(request))
     return JSONBody(answer, headers={"Cache-Control": "no-store"})
 

@@ -9,7 +9,9 @@ cannot hold U+0000). `read_json` refuses them all where the body is read, naming
 - pydantic-core parses (its Rust parser refuses NaN, Infinity, lone surrogates and nesting deeper
   than its recursion limit, and keeps integers exact);
 - a walk over the result refuses what parsed but cannot be stored: a number that overflowed to
-  infinity (`1e999`), an integer outside the signed 64-bit range, text holding U+0000.
+  infinity (`1e999`), an integer outside the signed 64-bit range, text holding U+0000;
+- an object naming a key twice is refused (domain/unique_keys.py): pydantic-core keeps the last,
+  other parsers the first, and a body read two ways is how a value gets past a check.
 
 Every route of the API reads its body through `JSONRoute`, which hands FastAPI a request whose
 `json()` is `read_json`.
@@ -26,6 +28,7 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ...domain import unique_keys
 from ...domain.errors import Refusal
 
 INT64 = range(-(2**63), 2**63)
@@ -39,8 +42,9 @@ MAX_VALUES = 50_000
 
 
 def read_json(raw: bytes, max_values: int = MAX_VALUES) -> Any:
-    """The JSON value in `raw`, or a `malformed_request` refusal naming what cannot be read, or
-    `payload_too_large` when it holds more than `max_values` values."""
+    """The JSON value in `raw`, or a `malformed_request` refusal naming what cannot be read (a
+    key written twice in an object included), or `payload_too_large` when it holds more than
+    `max_values` values."""
     try:
         value = pydantic_core.from_json(raw, allow_inf_nan=False)
     except ValueError as exc:
@@ -52,6 +56,11 @@ def read_json(raw: bytes, max_values: int = MAX_VALUES) -> Any:
             )
         raise Refusal("malformed_request", f"the body is not valid JSON: {why}.") from None
     check_storable(value, max_values=max_values)
+    # After check_storable: its bound on the values is what bounds this check's cost.
+    try:
+        unique_keys.check(raw, value)
+    except unique_keys.DuplicateKey as exc:
+        raise Refusal("malformed_request", f"{exc}.", exc.path) from None
     return value
 
 

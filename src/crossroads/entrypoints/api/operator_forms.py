@@ -10,10 +10,10 @@ refusal adds its precise English sentence under a translated one chosen by its c
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
+from ...domain import unique_keys
 from ...domain.errors import Refusal
 from ...templates.i18n import N_
 from .operator_catalogue_forms import CATALOGUE_FORMS
@@ -261,7 +261,8 @@ def lines(form: dict[str, str], name: str) -> tuple[str, ...]:
 
 def json_object(form: dict[str, str], name: str) -> dict[str, Any]:
     try:
-        value = json.loads(text(form, name, required=True))
+        # A key written twice is refused as not JSON (RFC 7493 I-JSON; domain/unique_keys.py).
+        value = unique_keys.loads(text(form, name, required=True))
     except ValueError:
         raise FormError(name, NOT_JSON) from None
     if not isinstance(value, dict):
