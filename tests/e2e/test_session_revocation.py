@@ -4,8 +4,12 @@ operator alike, on both stores; and a session ends at its absolute lifetime howe
 
 from __future__ import annotations
 
+import json
+from base64 import b64encode
+
 import httpx
 import pytest
+from itsdangerous import TimestampSigner
 
 from crossroads.demo import country
 from crossroads.services.clock import FixedClock
@@ -91,6 +95,19 @@ async def test_an_operator_cookie_copied_before_signing_out_is_refused_after(dem
             assert change.status_code == 401
             assert change.headers["x-road-error"] == "unauthenticated"
             assert (await thief.get("/operator/session")).status_code == 401
+
+
+async def test_a_signed_cookie_without_a_recorded_session_is_not_signed_in(demo):
+    """A cookie signed with the hub's key but naming no recorded session (one set before the
+    upgrade, or made with a leaked key) is served as signed out, and cleared."""
+    signed = b64encode(json.dumps({"operator": "person:demo-operator", "csrf": "x"}).encode())
+    cookie = TimestampSigner(demo.hub.session_secret).sign(signed).decode()
+    async with browser(demo) as client:
+        client.cookies.set("crossroads_operator", cookie)
+        refused = await client.get("/admin/mandates?limit=1")
+        assert refused.status_code == 401
+        assert refused.headers["x-road-error"] == "unauthenticated"
+        assert "crossroads_operator=null" in refused.headers.get("set-cookie", "")
 
 
 async def test_signing_in_again_ends_the_browsers_earlier_session(demo):
