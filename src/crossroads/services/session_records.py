@@ -16,8 +16,8 @@ Each row holds:
   however active the session. The idle timeout stays the cookie's (its signed timestamp, renewed
   on each answer): a row is never written on a page's way.
 
-The rows of ended sessions are deleted at each sign-in, so the table holds no more than the
-sessions of the last `session_lifetime_seconds`.
+The rows of ended sessions are deleted at sign-in (at most once a minute in a process), so the
+table holds no more than the sessions of the last `session_lifetime_seconds`.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ class BrowserSessionStore(abc.ABC):
     @abc.abstractmethod
     async def open(self, key: str, audience: str, identity: str, ends_at: int, now: int) -> None:
         """Record the session `key` until `ends_at` (Unix seconds), and delete the rows of the
-        sessions that ended before `now`: the table holds no more than the sessions open."""
+        sessions that ended before `now` (at most once a minute in a process): the table holds
+        no more than the sessions of the last lifetime."""
 
     @abc.abstractmethod
     async def find(self, key: str) -> tuple[str, str, int] | None:
