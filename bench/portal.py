@@ -15,7 +15,8 @@ the four activity charts); each page is loaded by all U users at once for S seco
 after the other (`--pages` names fewer, to profile one).
 
 The session cookies are the ones the hub's sign-in would set (the same signed cookie, made with
-the hub's session key from its data folder): the bench measures the page views, not the identity
+the hub's session key from its data folder, naming a session recorded in the hub's store by the
+code the sign-in runs, `sessions.recorded`): the bench measures the page views, not the identity
 provider, which production does not run on the hub. Keys: `pages_per_s`, `p95_ms` and `errors`
 for all pages together, and the same per page. The goal (issue 18): p95 at most 150 ms at 50
 concurrent users, no error.
@@ -24,6 +25,7 @@ concurrent users, no error.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -42,12 +44,16 @@ from report import print_figures
 
 from crossroads.adapters.identifier_seal import IdentifierSeal
 from crossroads.adapters.keys import make_client_assertion
+from crossroads.adapters.sql.store import open_store
 from crossroads.bootstrap import load_secrets, settings_for_data_dir
 from crossroads.demo import country, employers, own_access
 from crossroads.demo.launch import free_port_block, wait_providers, wait_ready
 from crossroads.demo.seed import client_key_path, example_subject
 from crossroads.domain.professionals import EMPLOYER, Professional
 from crossroads.domain.subjects import SubjectHasher
+from crossroads.entrypoints.api.sessions import recorded
+from crossroads.services.clock import Clock
+from crossroads.services.session_records import SessionRecords
 
 OPERATOR = "person:bench-operator"
 PAGES = ("citizen", "citizen_data", "employer", "operator")
@@ -66,6 +72,17 @@ def session_cookie(secret: str, session: dict) -> str:
     """The cookie Starlette's SessionMiddleware sets for `session` (a signed base64 JSON)."""
     data = b64encode(json.dumps(session).encode())
     return TimestampSigner(secret).sign(data).decode()
+
+
+async def recorded_sessions(settings, sessions: dict[str, dict]) -> dict[str, dict]:
+    """Each audience's session (`sessions`) as the hub's sign-in opens it: recorded in the hub's
+    store, its id in the cookie (else the hub serves the cookie as signed out)."""
+    store = await open_store(settings.store_url, run_migrations=False)
+    try:
+        records = SessionRecords(store.browser_sessions, Clock(), settings.session_lifetime_seconds)
+        return {audience: await recorded(records, audience, s) for audience, s in sessions.items()}
+    finally:
+        await store.close()
 
 
 def wrk(url: str, path: str, cookie: str, seconds: int, users: int, language: str) -> dict:
@@ -188,25 +205,31 @@ def run(store: str, seconds: int, users: int, persons: int, only: list[str]) -> 
             headers={"Authorization": f"Bearer {admin}"},
             json={"roles": ["read-only"]},
         ).raise_for_status()
+        sessions = asyncio.run(
+            recorded_sessions(
+                settings,
+                {
+                    "citizen": {
+                        "citizen": SubjectHasher(secrets.subject_secret).hex(subject),
+                        "sealed": IdentifierSeal(secrets.session_secret).seal(subject),
+                        "csrf": "bench",
+                    },
+                    "portal": {
+                        "professional": Professional(
+                            EMPLOYER, employers.EMPLOYERS[0][0], EMPLOYER, "Bench", "00"
+                        ).as_session(),
+                        "csrf": "bench",
+                    },
+                    "operator": {"operator": OPERATOR, "csrf": "bench"},
+                },
+            )
+        )
         citizen = "crossroads_citizen=" + session_cookie(
-            secrets.session_secret,
-            {
-                "citizen": SubjectHasher(secrets.subject_secret).hex(subject),
-                "sealed": IdentifierSeal(secrets.session_secret).seal(subject),
-                "csrf": "bench",
-            },
+            secrets.session_secret, sessions["citizen"]
         )
-        employer = "crossroads_portal=" + session_cookie(
-            secrets.session_secret,
-            {
-                "professional": Professional(
-                    EMPLOYER, employers.EMPLOYERS[0][0], EMPLOYER, "Bench", "00"
-                ).as_session(),
-                "csrf": "bench",
-            },
-        )
+        employer = "crossroads_portal=" + session_cookie(secrets.session_secret, sessions["portal"])
         operator = "crossroads_operator=" + session_cookie(
-            secrets.session_secret, {"operator": OPERATOR, "csrf": "bench"}
+            secrets.session_secret, sessions["operator"]
         )
         pages = {
             "citizen": ("/citizen/", citizen),

@@ -94,6 +94,7 @@ from .services.rights_facts import FactReader
 from .services.rights_nontakeup import NonTakeUp
 from .services.rights_simulation import RightsSimulation
 from .services.rights_triggers import RightsTriggers
+from .services.session_records import SessionRecords
 from .services.statistics_extraction import ExtractionBasis, WarehouseExtraction
 from .services.statistics_publication import StatisticsPublication
 from .services.statistics_queries import Protection, StatisticsQueries
@@ -113,6 +114,7 @@ class Hub:
     clock: Clock
     admin_token: AdminToken
     session_secret: str
+    sessions: SessionRecords  # the browser sessions signed in (services/session_records.py)
     tokens: TokenService
     registry: RegistryAdmin
     refusals: RefusalLog
@@ -487,6 +489,7 @@ async def bootstrap(
         clock=clock,
         admin_token=admin_token(settings, loaded),
         session_secret=loaded.session_secret,
+        sessions=SessionRecords(store.browser_sessions, clock, settings.session_lifetime_seconds),
         tokens=TokenService(
             store.registry,
             store.replay,

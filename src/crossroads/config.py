@@ -490,6 +490,15 @@ class Settings(BaseSettings):
             "many seconds without a request."
         ),
     )
+    session_lifetime_seconds: int = Field(
+        28800,
+        ge=60,
+        le=604800,
+        description=(
+            "Every browser session (citizen, portal, operator) ends this many seconds after its "
+            "sign-in, however active: signing in again is needed."
+        ),
+    )
     own_access_institution: str | None = Field(
         None,
         description=(

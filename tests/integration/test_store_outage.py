@@ -13,6 +13,7 @@ import pytest
 from crossroads.domain.audit import AuditRecord
 
 from ..conftest import POSTGRES_DSN, drop_postgres_database, fresh_postgres_database, start_demo_hub
+from ..e2e.portal_browsing import browser, sign_in
 from ..tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.anyio
@@ -123,3 +124,42 @@ async def test_terminated_connections_never_answer_500_nor_unaudited_success(pro
         expected = "ok" if answer.status_code == 200 else "not_ready"
         assert record is not None and record.outcome == expected
     assert (await exchange(demo, token, subjects[0])).status_code == 200
+
+
+@pytest.fixture
+async def proxied_sign_in(tmp_path):
+    """As `proxied`, with the development identity provider to sign in at."""
+    url = fresh_postgres_database()
+    host, port = url.split("@", 1)[1].split("/", 1)[0].split(":")
+    proxy = await TcpProxy(host, int(port)).start()
+    demo = await start_demo_hub(
+        tmp_path,
+        proxy.url(url),
+        persons=20,
+        demo=True,
+        store_timeout=1.0,
+        store_statement_timeout=1.0,
+        ready_timeout=1.0,
+    )
+    yield demo, proxy
+    proxy.mend()
+    await demo.http.aclose()
+    await demo.hub.close()
+    await proxy.close()
+    drop_postgres_database(url)
+
+
+async def test_a_session_the_store_cannot_check_is_answered_not_ready(proxied_sign_in):
+    """The session's record is read on every request: with the store out, 503, never a 500 nor
+    a page served for a session that might have signed out."""
+    demo, proxy = proxied_sign_in
+    async with browser(demo) as client:
+        await sign_in(client, "/operator/login", "operator")
+        assert (await client.get("/operator/session")).status_code == 200
+        proxy.cut()
+        answer, took = await timed(client.get("/operator/session"))
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["code"] == "not_ready"
+        assert took < 4.0, f"the session's check took {took:.1f} s"
+        proxy.mend()
+        assert (await client.get("/operator/session")).status_code == 200

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from ...services.ports import Lease, Store
 from .arrival_bells import NotifyBells, SocketBells
 from .audit import PostgresAuditLog, SQLiteAuditLog
+from .browser_sessions import SqlBrowserSessions
 from .credential_marks import CredentialMark, FileMark, NotifyMark
 from .data_reports import SqlDataReports
 from .database import Database, PostgresDatabase, SQLiteDatabase
@@ -62,6 +63,7 @@ class SqlStore(Store):
         self.operators = SqlOperators(db)
         self.data_reports = SqlDataReports(db)
         self.identifier_links = SqlIdentifierLinks(db)
+        self.browser_sessions = SqlBrowserSessions(db)
         self.statistics = SqlStatisticsSource(db)
         self.privacy_budgets = SqlPrivacyBudgets(db)
         self.rights = SqlRights(db)

@@ -321,6 +321,7 @@ def create_app(
         https_only=settings.issuer.startswith("https://"),
         paths=OPERATOR_PATHS,
         cookie=OPERATOR_COOKIE,
+        audience="operator",
     )
     app.add_middleware(
         BrowserSessions,
@@ -328,6 +329,7 @@ def create_app(
         https_only=settings.issuer.startswith("https://"),
         paths=PORTAL_PATHS,
         cookie=PORTAL_COOKIE,
+        audience="portal",
     )
     # Outermost, so that they time and see what every layer answers (and the request id is set
     # before any layer asks for it).

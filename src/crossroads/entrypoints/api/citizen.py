@@ -35,6 +35,7 @@ from .openapi_models import answers
 from .pages import page as portal_page
 from .purposes import hub_entry_label, purpose_label
 from .schemas import MAX_INTEGER
+from .sessions import sign_in, sign_out
 
 router = HubRouter(route_class=JSONRoute, tags=["citizen"])
 ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "not_found")
@@ -95,10 +96,12 @@ async def callback(
             "the identity provider vouched for an identifier that is not a valid "
             "national number of this hub's country.",
         ) from None
-    request.session.clear()
-    request.session["citizen"] = hasher.hex(identifier)
     # Sealed: the personal page asks the sources with it, and the cookie never shows it.
-    request.session["sealed"] = hub_of(request).identifier_seal.seal(identifier)
+    await sign_in(
+        request,
+        citizen=hasher.hex(identifier),
+        sealed=hub_of(request).identifier_seal.seal(identifier),
+    )
     csrf_token(request)
     return RedirectResponse("/citizen/", status_code=303)
 
@@ -108,7 +111,7 @@ async def logout(request: Request, settings: SettingsDep) -> RedirectResponse:
     """Sign out: the page's form, with the session's CSRF token, from the hub's own page. A GET
     is refused (405), so that a link or an image elsewhere cannot sign a citizen out."""
     await checked_form(request, settings.issuer)
-    request.session.clear()
+    await sign_out(request)
     return RedirectResponse("/citizen/", status_code=303)
 
 

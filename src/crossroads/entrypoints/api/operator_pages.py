@@ -30,6 +30,7 @@ from .json_input import JSONRoute
 from .operator_form_context import Posted, form_context
 from .operator_tables import TABLES, rows_of
 from .pages import OPERATOR_PAGES, language, page
+from .sessions import sign_out as end_session
 
 router = HubRouter(route_class=JSONRoute, prefix="/operator", include_in_schema=False)
 
@@ -169,7 +170,7 @@ async def sign_out(request: Request) -> RedirectResponse:
     """The pages' sign-out button: a form with the session's CSRF token (the JSON API's
     `POST /operator/logout` takes it in a header instead)."""
     await checked_form(request, hub_of(request).settings.issuer)
-    request.session.clear()
+    await end_session(request)
     return RedirectResponse("/portal/", status_code=303)
 
 

@@ -21,6 +21,7 @@ from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .openapi_models import answers
 from .security import operator_caller
+from .sessions import sign_in, sign_out
 
 router = HubRouter(route_class=JSONRoute, prefix="/operator", tags=["admin"])
 ERRORS = openapi_errors("unauthenticated", "forbidden", "csrf_failed", "not_found")
@@ -46,9 +47,8 @@ async def callback(
     request: Request, signin: OperatorSignInDep, operators: OperatorAdminDep
 ) -> RedirectResponse:
     subject = await _configured(signin).identify(request)
-    request.session.clear()  # a new session: nothing of an earlier one (or an attacker's) stays
-    request.session["operator"] = operators.person_id(subject)
-    request.session["csrf"] = secrets.token_urlsafe(32)
+    # A new session: nothing of an earlier one (or an attacker's) stays.
+    await sign_in(request, operator=operators.person_id(subject), csrf=secrets.token_urlsafe(32))
     return RedirectResponse("/operator/", status_code=303)  # the operator's pages
 
 
@@ -73,4 +73,4 @@ async def session(request: Request) -> dict:
 async def logout(request: Request) -> None:
     if isinstance(request.session.get("operator"), str):
         await operator_caller(request)  # checks the CSRF token: another site cannot sign one out
-    request.session.clear()
+    await sign_out(request)

@@ -29,6 +29,7 @@ from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .pages import page, visitor_home
 from .portal_visitor import SESSION_KEY
+from .sessions import sign_in, sign_out
 
 router = HubRouter(route_class=JSONRoute, prefix="/portal", include_in_schema=False)
 
@@ -86,8 +87,8 @@ async def callback(
         scheme.normalise_enterprise,
         hasher.hex(subject),
     )
-    request.session.clear()  # a new session: nothing of an earlier one (or an attacker's) stays
-    request.session[SESSION_KEY] = found.as_session()
+    # A new session: nothing of an earlier one (or an attacker's) stays.
+    await sign_in(request, **{SESSION_KEY: found.as_session()})
     csrf_token(request)
     return RedirectResponse(visitor_home(found.kind), status_code=303)
 
@@ -96,5 +97,5 @@ async def callback(
 async def logout(request: Request, settings: SettingsDep) -> RedirectResponse:
     """Sign out: the header's form, with the session's CSRF token (a GET answers 405)."""
     await checked_form(request, settings.issuer)
-    request.session.clear()
+    await sign_out(request)
     return RedirectResponse("/portal/", status_code=303)

@@ -7,13 +7,26 @@ citizen's keyed hash, never the identifier; the operator's, the operator's id an
 the portal's, who acts for which enterprise or institution, with which role, and a CSRF token;
 each, the OIDC state while a sign-in is under way. The cookies are apart: signing in as one
 never signs in as another.
+
+A signed-in cookie also carries the session's random id (`sid`), recorded in the store at sign-in
+(services/session_records.py) and deleted at sign-out. Between the cookie's decoding and the
+routes, a session that names someone is looked up by that id (one primary-key read): one that
+is not recorded, has reached its absolute end, or was opened for another audience or person is
+emptied, so the request is served as signed out and the answer clears the cookie. A copy of the
+cookie taken before signing out is thus refused after it, by every hub process.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from fastapi import Request
 from starlette.middleware.sessions import SessionMiddleware
+
+from ...domain.errors import Refusal
+from ...services.session_records import SessionRecords
+from .errors import refusal_response
+from .portal_visitor import SESSION_KEY as PORTAL_IDENTITY
 
 SESSION_PATHS = ("/citizen", "/v1/citizen", "/govstack/")
 COOKIE = "crossroads_citizen"
@@ -22,6 +35,33 @@ OPERATOR_COOKIE = "crossroads_operator"
 # Every portal page: the header names whoever is signed in there, and offers to sign out.
 PORTAL_PATHS = ("/portal/",)
 PORTAL_COOKIE = "crossroads_portal"
+
+SESSION_ID = "sid"
+# Each audience's session names whom it was opened for under this key.
+IDENTITY_KEYS = {"citizen": "citizen", "operator": "operator", "portal": PORTAL_IDENTITY}
+_AUDIENCE = "crossroads.session_audience"  # the scope's key: which session this request has
+
+
+async def recorded(records: SessionRecords, audience: str, fields: dict[str, Any]) -> dict:
+    """`fields` (whom the session is for under the audience's identity key, and the rest it
+    holds) with the id of a new session recorded for them: what a signed-in cookie holds."""
+    session_id = await records.open(audience, fields[IDENTITY_KEYS[audience]])
+    return {**fields, SESSION_ID: session_id}
+
+
+async def sign_in(request: Request, **fields: Any) -> None:
+    """Open a new session holding `fields`: an earlier one in this browser is signed out, and
+    nothing of it (or of a session an attacker planted) stays."""
+    records: SessionRecords = request.app.state.hub.sessions
+    await records.end(request.session.get(SESSION_ID))
+    request.session.clear()
+    request.session.update(await recorded(records, request.scope[_AUDIENCE], fields))
+
+
+async def sign_out(request: Request) -> None:
+    """End the session, in the store (every copy of the cookie with it) and in this browser."""
+    await request.app.state.hub.sessions.end(request.session.get(SESSION_ID))
+    request.session.clear()
 
 
 class BrowserSessions:
@@ -32,12 +72,15 @@ class BrowserSessions:
         https_only: bool,
         paths: tuple[str, ...] = SESSION_PATHS,
         cookie: str = COOKIE,
+        audience: str = "citizen",
     ) -> None:
         self.app = app
         self._max_age = max_age
         self._https_only = https_only
         self._paths = paths
         self._cookie = cookie
+        self._audience = audience
+        self._identity_key = IDENTITY_KEYS[audience]
         self._with_session: SessionMiddleware | None = None
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -46,7 +89,7 @@ class BrowserSessions:
                 # The key is the running hub's (its secrets are loaded at start-up, not when the
                 # app object is made: building the app for its OpenAPI document writes nothing).
                 self._with_session = SessionMiddleware(
-                    self.app,
+                    self._signed_in,
                     secret_key=scope["app"].state.hub.session_secret,
                     session_cookie=self._cookie,
                     max_age=self._max_age,
@@ -57,3 +100,22 @@ class BrowserSessions:
             await self._with_session(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+    async def _signed_in(self, scope: dict, receive: Any, send: Any) -> None:
+        """Between the cookie and the routes: a session that names someone (or carries a session
+        id) stands only while the store holds it; else it is emptied, and its cookie cleared."""
+        scope[_AUDIENCE] = self._audience
+        session = scope["session"]
+        if self._identity_key in session or SESSION_ID in session:
+            records: SessionRecords = scope["app"].state.hub.sessions
+            try:
+                held = await records.holds(
+                    session.get(SESSION_ID), self._audience, session.get(self._identity_key)
+                )
+            except Refusal as refusal:  # the store is out: `not_ready`, as any page would say
+                answer = await refusal_response(Request(scope, receive), refusal)
+                await answer(scope, receive, send)
+                return
+            if not held:
+                session.clear()
+        await self.app(scope, receive, send)

@@ -20,6 +20,7 @@ from .audit import (
     TransparencyLog,
     WitnessLedger,
 )
+from .browser_sessions import BrowserSessionStore
 from .calls import ProviderClient, ProviderReply, ReplayGuard, SeenRequests, Signer
 from .data_reports import DataReportStore
 from .declarations import (
@@ -64,6 +65,7 @@ __all__ = [
     "AuditLog",
     "BatchFailed",
     "BatchWorker",
+    "BrowserSessionStore",
     "Coded",
     "Columns",
     "CompetenceRepository",

@@ -7,6 +7,7 @@ import abc
 
 from ...domain.errors import Refusal
 from .audit import AuditLog, TransparencyLog
+from .browser_sessions import BrowserSessionStore
 from .calls import ReplayGuard, SeenRequests
 from .data_reports import DataReportStore
 from .declarations import DeclarationStore
@@ -47,6 +48,7 @@ class Store(abc.ABC):
     operators: OperatorRepository
     data_reports: DataReportStore
     identifier_links: IdentifierLinkStore
+    browser_sessions: BrowserSessionStore
 
     @abc.abstractmethod
     async def ping(self) -> None:

@@ -1,0 +1,71 @@
+"""The store of signed-in browser sessions (services/session_records.py), on SQLite and on
+PostgreSQL: a session holds for its audience and identity until it is ended or reaches its
+absolute end, and the rows of ended sessions are deleted at the next sign-in."""
+
+from __future__ import annotations
+
+import pytest
+
+from crossroads.adapters.sql.store import open_store
+from crossroads.services.clock import FixedClock
+from crossroads.services.session_records import SessionRecords
+
+pytestmark = pytest.mark.anyio
+T0 = 1_780_000_000
+LIFETIME = 3600
+
+
+@pytest.fixture
+async def store(store_url):
+    opened = await open_store(store_url)
+    yield opened
+    await opened.close()
+
+
+async def rows(store) -> int:
+    return (await store.db.fetchone("SELECT COUNT(*) FROM browser_sessions"))[0]
+
+
+async def test_a_session_holds_only_for_its_audience_and_identity_until_it_ends(store):
+    clock = FixedClock(T0)
+    records = SessionRecords(store.browser_sessions, clock, LIFETIME)
+    professional = {"kind": "employer", "organisation": "0410000192", "role": "manager"}
+    session = await records.open("portal", professional)
+    assert await records.holds(session, "portal", dict(reversed(professional.items())))
+    assert not await records.holds(session, "operator", professional)
+    assert not await records.holds(session, "portal", {**professional, "role": "viewer"})
+    assert not await records.holds("another-id", "portal", professional)
+    assert not await records.holds(None, "portal", professional)
+    await records.end(session)
+    assert not await records.holds(session, "portal", professional)
+    await records.end(session)  # ending twice is nothing
+
+
+async def test_a_session_ends_at_its_absolute_lifetime(store):
+    clock = FixedClock(T0)
+    records = SessionRecords(store.browser_sessions, clock, LIFETIME)
+    session = await records.open("citizen", "ab" * 32)
+    clock.at = T0 + LIFETIME - 1
+    assert await records.holds(session, "citizen", "ab" * 32)
+    clock.at = T0 + LIFETIME
+    assert not await records.holds(session, "citizen", "ab" * 32)
+
+
+async def test_the_rows_of_ended_sessions_are_deleted_at_the_next_sign_in(store):
+    clock = FixedClock(T0)
+    records = SessionRecords(store.browser_sessions, clock, LIFETIME)
+    for n in range(5):
+        await records.open("operator", f"person:{n}")
+    clock.at = T0 + LIFETIME // 2
+    kept = await records.open("operator", "person:kept")
+    assert await rows(store) == 6
+    clock.at = T0 + LIFETIME + 1  # the first five have ended; the sixth has not
+    await records.open("operator", "person:later")
+    assert await rows(store) == 2
+    assert await records.holds(kept, "operator", "person:kept")
+
+
+async def test_an_unknown_audience_is_not_recorded(store):
+    records = SessionRecords(store.browser_sessions, FixedClock(T0), LIFETIME)
+    with pytest.raises(ValueError):
+        await records.open("visitor", "someone")
