@@ -1,5 +1,7 @@
-"""Four-eyes proposals: a change to authorizations, integration rights or a right's competent
-institution that waits for a second operator's approval before it is applied.
+"""Four-eyes proposals: a change to authorizations, integration rights, a right's competent
+institution, or one that lets an institution or application act on or receive persons' data (an
+application's keys, a member's addresses and peer), that waits for a second operator's approval
+before it is applied.
 
 A proposal records the change as the registry checked it when it was made (`body`: the
 authorization or integration right, normalised); approving it checks it again against the
@@ -9,25 +11,32 @@ beside it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import Refusal
+from .registry import Application, Institution
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 STATES = (PENDING, APPROVED, REJECTED)
 AUTHORIZATION, INTEGRATION_RIGHT = "authorization", "integration_right"
 RIGHTS_COMPETENCE = "rights_competence"  # a right's competent institution (docs/rights.md)
+INSTITUTION, APPLICATION = "institution", "application"
 PUT, DELETE = "put", "delete"
 
 
 @dataclass(frozen=True)
 class Proposal:
     id: str
-    kind: str  # AUTHORIZATION, INTEGRATION_RIGHT or RIGHTS_COMPETENCE
+    kind: str  # AUTHORIZATION, INTEGRATION_RIGHT, RIGHTS_COMPETENCE, INSTITUTION, APPLICATION
     action: str  # PUT or DELETE
-    key: str  # the authorization's reference, INSTITUTION/CAPACITY, or the right's code
-    body: dict[str, Any] = field(default_factory=dict)  # for PUT: the change, as checked
+    # the authorization's reference, INSTITUTION/CAPACITY, the right's code, the institution's
+    # number, or an application's client id (INSTITUTION:CODE)
+    key: str
+    # for PUT: the change, as checked; an institution's or application's also holds `previous`,
+    # the entry as it was when proposed (None: new), which approval finds unchanged
+    body: dict[str, Any] = field(default_factory=dict)
     proposed_by: str = ""
     proposed_at_ms: int = 0
     state: str = PENDING
@@ -54,3 +63,34 @@ def check_approver(proposal: Proposal, actor_id: str) -> None:
             "own_proposal",
             f"{actor_id} made proposal {proposal.id}; another operator must approve it.",
         )
+
+
+def institution_grants(current: Institution | None, change: Institution) -> bool:
+    """Whether a member's change, under four eyes, needs a second operator: it sends persons'
+    data somewhere new or lets another party speak for the member — a provider address
+    (`base_url`: requests full of identifiers go there, its answers are trusted), a webhook base
+    (pushes of persons' changes), or a peer hub (answered for the member). A new member with any
+    of them counts: once an authorization names it, they carry data. Removing one only takes
+    away, and the name or class alone give nothing: those are applied at once."""
+    if current is None:
+        return bool(change.base_url or change.webhook_bases or change.peer)
+    added_base = bool(set(change.webhook_bases) - set(current.webhook_bases))
+    new_url = change.base_url is not None and change.base_url != current.base_url
+    new_peer = change.peer is not None and change.peer != current.peer
+    return new_url or added_base or new_peer
+
+
+def application_grants(current: Application | None, change: Application) -> bool:
+    """Whether an application's change, under four eyes, needs a second operator: a key that may
+    sign the application's assertions after it and not before (a new key, a key replaced under
+    the same kid, or keys made usable again by enabling it). Disabling it, removing a key or
+    renaming it only takes away: applied at once."""
+    if not change.active:
+        return False
+    before = _keys(current) if current is not None and current.active else set()
+    return bool(_keys(change) - before)
+
+
+def _keys(application: Application) -> set[str]:
+    keys = application.jwks.get("keys", [])
+    return {json.dumps(k, sort_keys=True) for k in keys} if isinstance(keys, list) else set()

@@ -1,7 +1,10 @@
-"""Four eyes on authorizations, integration rights and the competent institution of a right:
-when the setting is on, an operator's change to any of them becomes a proposal, applied only
-when a different operator approves it. The three weigh alike: each decides which institution
-acts on persons' data (reads it, holds it, or confirms a right about it).
+"""Four eyes on authorizations, integration rights, the competent institution of a right, and
+what lets an institution act or receive (an application's keys; a member's provider address,
+webhook bases and peer hub): when the setting is on, an operator's change to any of them becomes a
+proposal, applied only when a different operator approves it. They weigh alike: each decides who
+acts on persons' data (reads it, holds it, confirms a right about it, signs as the institution,
+or is sent it). A member's or application's change that only takes away (disabling, removing a
+key or an address) or renames is applied at once (domain/proposals.py says which is which).
 
 Both steps are audited: the proposal (`proposal.create`, by its proposer) and its decision
 (`proposal.approve` or `proposal.reject`, by the decider); an approved change is then recorded
@@ -20,25 +23,29 @@ from ..domain.audit import AuditRecord
 from ..domain.errors import Refusal
 from ..domain.operators import Actor
 from ..domain.proposals import (
+    APPLICATION,
     APPROVED,
     AUTHORIZATION,
     DELETE,
+    INSTITUTION,
     INTEGRATION_RIGHT,
     PUT,
     REJECTED,
     RIGHTS_COMPETENCE,
     Proposal,
+    application_grants,
     check_approver,
     check_pending,
+    institution_grants,
 )
-from ..domain.registry import Authorization, IntegrationRight
+from ..domain.registry import Application, Authorization, Institution, IntegrationRight
 from ..domain.rights import Competence
 from .clock import Clock
 from .ports import AuditLog, OperatorRepository
 from .registry import RegistryAdmin
 from .rights_competence import CompetenceAdmin
 
-Change = Authorization | IntegrationRight | Competence
+Change = Authorization | IntegrationRight | Competence | Institution | Application
 
 
 class FourEyes:
@@ -64,6 +71,8 @@ class FourEyes:
         """Apply the change (its value and whether it was new), or, with four eyes on, check it
         and return the proposal that waits for a second operator."""
         registry = self._registry.by(actor.id)
+        if isinstance(change, Institution | Application):
+            return await self._put_member(change, registry, actor)
         if isinstance(change, Competence):
             competence = self._competence_admin().by(actor.id)
             if not self.enabled:
@@ -84,6 +93,31 @@ class FourEyes:
         checked = await registry.check_integration_right(change)
         key = f"{checked.institution}/{checked.capacity}"
         return await self._propose(INTEGRATION_RIGHT, PUT, key, checked, actor)
+
+    async def _put_member(
+        self, change: Institution | Application, registry: RegistryAdmin, actor: Actor
+    ) -> tuple[Change, bool] | Proposal:
+        """A member or an application: proposed only when it would let someone act or receive
+        (domain/proposals.py); the proposal keeps the entry as it was, for approval to compare."""
+        if not self.enabled:
+            if isinstance(change, Institution):
+                return await registry.put_institution(change)
+            return await registry.put_application(change)
+        if isinstance(change, Institution):
+            institution = await registry.check_institution(change)
+            was = await registry.institution(institution.enterprise_number)
+            if not institution_grants(was, institution):
+                return await registry.put_institution(institution)
+            return await self._propose(
+                INSTITUTION, PUT, institution.enterprise_number, institution, actor, _was(was)
+            )
+        application = await registry.check_application(change)
+        was_app = await registry.application(application.institution, application.code)
+        if not application_grants(was_app, application):
+            return await registry.put_application(application)
+        return await self._propose(
+            APPLICATION, PUT, application.client_id, application, actor, _was(was_app)
+        )
 
     async def delete(self, kind: str, key: tuple[str, ...], actor: Actor) -> Proposal | None:
         """Remove an authorization, an integration right or a right's competence, or propose to
@@ -110,6 +144,8 @@ class FourEyes:
             change = await registry.check_authorization(_authorization(proposal.body))
         elif proposal.action == PUT and proposal.kind == RIGHTS_COMPETENCE:
             change = await self._competence_admin().check(Competence(**proposal.body))
+        elif proposal.kind in (INSTITUTION, APPLICATION):
+            change = await self._check_member(proposal, registry)
         elif proposal.action == PUT:
             change = await registry.check_integration_right(IntegrationRight(**proposal.body))
         decided = replace(
@@ -125,6 +161,10 @@ class FourEyes:
             await registry.put_integration_right(change, detail)
         elif isinstance(change, Competence):
             await self._competence_admin().by(actor.id).put(change, detail)
+        elif isinstance(change, Institution):
+            await registry.put_institution(change, detail)
+        elif isinstance(change, Application):
+            await registry.put_application(change, detail)
         elif proposal.kind == RIGHTS_COMPETENCE:
             await self._competence_admin().by(actor.id).delete(proposal.key, detail)
         else:
@@ -155,20 +195,51 @@ class FourEyes:
     async def list(self, state: str | None = None) -> list[Proposal]:
         return await self._proposals.list_proposals(state)
 
+    async def _check_member(
+        self, proposal: Proposal, registry: RegistryAdmin
+    ) -> Institution | Application:
+        """A member's or application's proposal, checked again, and refused (`conflict`) if
+        the entry changed since it was made: approving it would otherwise undo that change —
+        bring back a key removed meanwhile, say."""
+        body = {k: v for k, v in proposal.body.items() if k != "previous"}
+        now: Institution | Application | None
+        change: Institution | Application
+        if proposal.kind == INSTITUTION:
+            change = await registry.check_institution(
+                Institution(**{**body, "webhook_bases": tuple(body["webhook_bases"])})
+            )
+            now = await registry.institution(change.enterprise_number)
+        else:
+            change = await registry.check_application(Application(**body))
+            now = await registry.application(change.institution, change.code)
+        if _was(now)["previous"] != proposal.body.get("previous"):
+            raise Refusal(
+                "conflict",
+                f"{proposal.kind} {proposal.key} changed since proposal {proposal.id} was made: "
+                "reject it and propose the change again.",
+            )
+        return change
+
     def _competence_admin(self) -> CompetenceAdmin:
         if self._competence is None:
             raise Refusal("not_found", "this hub keeps no competent institutions of rights.")
         return self._competence
 
     async def _propose(
-        self, kind: str, action: str, key: str, change: Change | None, actor: Actor
+        self,
+        kind: str,
+        action: str,
+        key: str,
+        change: Change | None,
+        actor: Actor,
+        extra: dict[str, Any] | None = None,
     ) -> Proposal:
         proposal = Proposal(
             id=str(uuid.uuid4()),
             kind=kind,
             action=action,
             key=key,
-            body={} if change is None else _plain(change),
+            body={} if change is None else {**_plain(change), **(extra or {})},
             proposed_by=actor.id,
             proposed_at_ms=self._clock.now_ms(),
         )
@@ -202,6 +273,10 @@ def _plain(change: Change) -> dict[str, Any]:
         k: (v.isoformat() if isinstance(v, date) else list(v) if isinstance(v, tuple) else v)
         for k, v in asdict(change).items()
     }
+
+
+def _was(entry: Institution | Application | None) -> dict[str, Any]:
+    return {"previous": None if entry is None else _plain(entry)}
 
 
 def _authorization(body: dict[str, Any]) -> Authorization:

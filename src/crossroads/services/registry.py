@@ -18,11 +18,8 @@ from jsonschema.exceptions import SchemaError
 
 from ..domain.audit import AuditRecord
 from ..domain.errors import Refusal
-from ..domain.federation import check_instance
 from ..domain.identifier_links import IDENTIFIERS_SERVICE
 from ..domain.identifiers import IdentifierScheme
-from ..domain.mutations import PEER_APPLICATION_PREFIX
-from ..domain.public_keys import check_public_jwks
 from ..domain.registry import (
     Application,
     Authorization,
@@ -33,7 +30,6 @@ from ..domain.registry import (
     Service,
     check_code,
 )
-from ..domain.webhooks import check_webhook_base
 from .clock import Clock
 from .ports import AuditLog, MutationStore, RegistryRepository
 from .registry_cache import RegistryCache
@@ -65,7 +61,7 @@ class RegistryAdmin:
         self._audit = audit
         self._clock = clock
         self._scheme = scheme
-        self._checks = RegistryChecks(registry, scheme, mutation_types)
+        self._checks = RegistryChecks(registry, scheme, mutation_types, pinned)
         self._actor: str | None = None
 
     def by(self, actor: str) -> RegistryAdmin:
@@ -96,31 +92,18 @@ class RegistryAdmin:
             )
         )
 
-    async def put_institution(self, institution: Institution) -> tuple[Institution, bool]:
-        number = self._scheme.normalise_member(institution.enterprise_number, "enterprise_number")
-        if institution.base_url is not None and not institution.base_url.startswith(
-            ("http://", "https://")
-        ):
-            raise Refusal("malformed_request", "base_url must be an http(s) URL.", "base_url")
-        for i, base in enumerate(institution.webhook_bases):
-            check_webhook_base(base, f"webhook_bases[{i}]")
-        if institution.peer is not None:
-            # A peer's requests are answered only for its members recorded here: record them
-            # only for a peer this hub pins, so a typo cannot leave one answerable later.
-            check_instance(institution.peer)
-            if self._pinned is not None and institution.peer not in self._pinned():
-                raise Refusal(
-                    "unknown_peer",
-                    f"no peer hub {institution.peer!r} is pinned here: pin it first "
-                    "(crossroads federation pin).",
-                    "peer",
-                )
-        institution = replace(
-            institution, enterprise_number=number, webhook_bases=tuple(institution.webhook_bases)
-        )
+    async def put_institution(
+        self, institution: Institution, detail: dict[str, Any] | None = None
+    ) -> tuple[Institution, bool]:
+        """Register or update a member; `detail` adds to its audit record (a four-eyes
+        proposal's id and proposer)."""
+        institution = await self.check_institution(institution)
         created = await self._registry.put_institution(institution)
         await self._record(
-            "create" if created else "update", "institution", number, _plain(institution)
+            "create" if created else "update",
+            "institution",
+            institution.enterprise_number,
+            {**_plain(institution), **(detail or {})},
         )
         return institution, created
 
@@ -134,24 +117,11 @@ class RegistryAdmin:
         institution, _ = await self.put_institution(replace(found, peer=peer))
         return institution
 
-    async def put_application(self, application: Application) -> tuple[Application, bool]:
-        number = self._scheme.normalise_enterprise(application.institution, "institution")
-        check_code(application.code, "code")
-        if application.code.startswith(PEER_APPLICATION_PREFIX):
-            # A peer hub's member subscribes under `peer.<instance>`: a registered application
-            # with such a code would be taken for one (services/mutations.py).
-            raise Refusal(
-                "malformed_request",
-                f"application codes starting with {PEER_APPLICATION_PREFIX!r} are reserved for "
-                "peer hubs' members.",
-                "code",
-            )
-        if await self._registry.get_institution(number) is None:
-            raise Refusal("not_found", f"no institution {number} is registered.", "institution")
-        check_public_jwks(application.jwks)
-        application = Application(
-            number, application.code, application.name, application.jwks, application.active
-        )
+    async def put_application(
+        self, application: Application, detail: dict[str, Any] | None = None
+    ) -> tuple[Application, bool]:
+        """Register or update an application and its keys; `detail` as for an institution."""
+        application = await self.check_application(application)
         created = await self._registry.put_application(application)
         await self._record(
             "create" if created else "update",
@@ -161,6 +131,7 @@ class RegistryAdmin:
                 "name": application.name,
                 "active": application.active,
                 "kids": [k.get("kid") for k in application.jwks["keys"]],
+                **(detail or {}),
             },
         )
         return application, created
@@ -300,6 +271,21 @@ class RegistryAdmin:
         if not await self._registry.delete(kind, key):
             raise Refusal("not_found", f"no {kind} {'/'.join(key)} is registered.")
         await self._record("delete", kind, "/".join(key), detail)
+
+    async def check_institution(self, institution: Institution) -> Institution:
+        """The member as it would be recorded (normalised), or the refusal it meets."""
+        return await self._checks.institution(institution)
+
+    async def check_application(self, application: Application) -> Application:
+        """The application as it would be recorded (normalised), or the refusal it meets."""
+        return await self._checks.application(application)
+
+    async def institution(self, number: str) -> Institution | None:
+        """The member as the store holds it now (not the cache): what four eyes compares."""
+        return await self._registry.get_institution(number)
+
+    async def application(self, institution: str, code: str) -> Application | None:
+        return await self._registry.get_application(institution, code)
 
     async def check_authorization(self, authorization: Authorization) -> Authorization:
         """The authorization as it would be recorded (normalised), or the refusal it meets."""

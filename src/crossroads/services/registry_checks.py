@@ -1,19 +1,25 @@
 """What a registry change must agree with in the rest of the registry: an authorization names a
 known consumer, service (or mutation type) and capacities, and allows only fields the service
-returns; an integration right names a known institution and capacity. Used by the registry's use
-cases (services/registry.py) and, before a change is proposed and again before it is approved, by
-four eyes (services/four_eyes.py).
+returns; an integration right names a known institution and capacity; a member's addresses are
+http(s) and its peer is pinned; an application belongs to a known institution and has public
+keys. Used by the registry's use cases (services/registry.py) and, before a change is proposed
+and again before it is approved, by four eyes (services/four_eyes.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import replace
 
 from ..domain.errors import Refusal
+from ..domain.federation import check_instance
 from ..domain.identifier_links import IDENTIFIERS_FIELDS, IDENTIFIERS_SERVICE
 from ..domain.identifiers import IdentifierScheme
-from ..domain.registry import Authorization, IntegrationRight, check_code
+from ..domain.mutations import PEER_APPLICATION_PREFIX
+from ..domain.public_keys import check_public_jwks
+from ..domain.registry import Application, Authorization, Institution, IntegrationRight, check_code
 from ..domain.statistics.marts import MARTS
+from ..domain.webhooks import check_webhook_base
 from .ports import MutationStore, RegistryRepository
 
 HOLDERS_SERVICE = "directory.holders"
@@ -32,10 +38,56 @@ class RegistryChecks:
         registry: RegistryRepository,
         scheme: IdentifierScheme,
         mutation_types: MutationStore | None = None,
+        pinned: Callable[[], Collection[str]] | None = None,
     ) -> None:
         self._registry = registry
+        self._pinned = pinned
         self._scheme = scheme
         self._mutation_types = mutation_types
+
+    async def institution(self, institution: Institution) -> Institution:
+        """The member as it would be recorded (normalised), or the refusal it meets."""
+        number = self._scheme.normalise_member(institution.enterprise_number, "enterprise_number")
+        if institution.base_url is not None and not institution.base_url.startswith(
+            ("http://", "https://")
+        ):
+            raise Refusal("malformed_request", "base_url must be an http(s) URL.", "base_url")
+        for i, base in enumerate(institution.webhook_bases):
+            check_webhook_base(base, f"webhook_bases[{i}]")
+        if institution.peer is not None:
+            # A peer's requests are answered only for its members recorded here: record them
+            # only for a peer this hub pins, so a typo cannot leave one answerable later.
+            check_instance(institution.peer)
+            if self._pinned is not None and institution.peer not in self._pinned():
+                raise Refusal(
+                    "unknown_peer",
+                    f"no peer hub {institution.peer!r} is pinned here: pin it first "
+                    "(crossroads federation pin).",
+                    "peer",
+                )
+        return replace(
+            institution, enterprise_number=number, webhook_bases=tuple(institution.webhook_bases)
+        )
+
+    async def application(self, application: Application) -> Application:
+        """The application as it would be recorded (normalised), or the refusal it meets."""
+        number = self._scheme.normalise_enterprise(application.institution, "institution")
+        check_code(application.code, "code")
+        if application.code.startswith(PEER_APPLICATION_PREFIX):
+            # A peer hub's member subscribes under `peer.<instance>`: a registered application
+            # with such a code would be taken for one (services/mutations.py).
+            raise Refusal(
+                "malformed_request",
+                f"application codes starting with {PEER_APPLICATION_PREFIX!r} are reserved for "
+                "peer hubs' members.",
+                "code",
+            )
+        if await self._registry.get_institution(number) is None:
+            raise Refusal("not_found", f"no institution {number} is registered.", "institution")
+        check_public_jwks(application.jwks)
+        return Application(
+            number, application.code, application.name, application.jwks, application.active
+        )
 
     async def authorization(self, authorization: Authorization) -> Authorization:
         """The authorization as it would be recorded (normalised), or the refusal it meets."""

@@ -3,8 +3,9 @@
 Every resource it creates, it lists and shows: writes go through the registry's use cases
 (validated and audited with the operator's id), reads through its query service; the routes
 parse and render. Reads need the `read` permission, writes `edit` (security.operator). With four
-eyes on, a change to an authorization or an integration right answers 202 with the proposal it
-became (admin_proposals.py).
+eyes on, a change to an authorization or an integration right, and a member's or application's
+change that lets someone act or receive (a key; a provider address, webhook base or peer),
+answers 202 with the proposal it became (admin_proposals.py, services/four_eyes.py).
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ ERRORS = openapi_errors(
 )
 
 
-# With four eyes on (CROSSROADS_FOUR_EYES), authorizations and integration rights answer this.
+# With four eyes on (CROSSROADS_FOUR_EYES), authorizations, integration rights, and members' and
+# applications' changes that let someone act or receive, answer this.
 PROPOSED = {
     **ERRORS,
     202: {
@@ -82,14 +84,14 @@ def _created(response: Response, created: bool) -> None:
     response.status_code = 201 if created else 200
 
 
-def _applied_or_proposed(outcome, response: Response) -> dict:
+def _applied_or_proposed(outcome, response: Response, out=_out) -> dict:
     """201/200 with the change applied, or 202 with the proposal it became (four eyes)."""
     if isinstance(outcome, Proposal):
         response.status_code = 202
         return proposal_out(outcome)
     change, created = outcome
     _created(response, created)
-    return _out(change)
+    return out(change)
 
 
 def _removed_or_proposed(proposal: Proposal | None) -> Response:
@@ -103,24 +105,25 @@ def _removed_or_proposed(proposal: Proposal | None) -> Response:
 
 @router.put(
     "/institutions/{enterprise_number}",
-    responses=answers(Institution, ERRORS, also=(201,)),
-    summary="Register or update a member institution",
+    responses=answers(Institution, PROPOSED, also=(201,)),
+    summary="Register or update a member institution (four eyes: a new address or peer)",
 )
 async def put_institution(
-    enterprise_number: str, body: InstitutionIn, registry: RegistryAdminDep, response: Response
+    enterprise_number: str,
+    body: InstitutionIn,
+    four_eyes: FourEyesDep,
+    actor: ActorDep,
+    response: Response,
 ) -> dict:
-    institution, created = await registry.put_institution(
-        Institution(
-            enterprise_number,
-            body.name,
-            body.member_class,
-            body.base_url,
-            tuple(body.webhook_bases),
-            body.peer,
-        )
+    institution = Institution(
+        enterprise_number,
+        body.name,
+        body.member_class,
+        body.base_url,
+        tuple(body.webhook_bases),
+        body.peer,
     )
-    _created(response, created)
-    return _out(institution)
+    return _applied_or_proposed(await four_eyes.put(institution, actor), response)
 
 
 @router.get(
@@ -143,21 +146,20 @@ async def get_institution(enterprise_number: str, queries: RegistryQueriesDep) -
 
 @router.put(
     "/institutions/{enterprise_number}/applications/{code}",
-    responses=answers(ApplicationOut, ERRORS, also=(201,)),
-    summary="Register an application and its public keys",
+    responses=answers(ApplicationOut, PROPOSED, also=(201,)),
+    summary="Register an application and its public keys (four eyes: a key it did not have)",
 )
 async def put_application(
     enterprise_number: str,
     code: str,
     body: ApplicationIn,
-    registry: RegistryAdminDep,
+    four_eyes: FourEyesDep,
+    actor: ActorDep,
     response: Response,
 ) -> dict:
-    application, created = await registry.put_application(
-        Application(enterprise_number, code, body.name, body.jwks, body.active)
-    )
-    _created(response, created)
-    return _application_out(application)
+    application = Application(enterprise_number, code, body.name, body.jwks, body.active)
+    outcome = await four_eyes.put(application, actor)
+    return _applied_or_proposed(outcome, response, _application_out)
 
 
 @router.get(

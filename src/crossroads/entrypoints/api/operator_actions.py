@@ -109,25 +109,20 @@ def add_form_route(router: APIRouter, path: str, page: str, form_id: str, change
     router.add_api_route(path, route, methods=["POST"])
 
 
-# Members and applications: the registry's use cases, bound to the operator ------------------
+# Members and applications: through four eyes, as the API's routes (a new key, address or peer
+# is proposed; what only takes away is applied at once) ----------------------------------------
 
 
 async def put_member(request: Request, actor: Actor, form: dict[str, str]) -> Notice:
-    await (
-        hub_of(request)
-        .registry.by(actor.id)
-        .put_institution(
-            Institution(
-                text(form, "enterprise_number"),
-                text(form, "name"),
-                text(form, "member_class"),
-                optional(form, "base_url"),
-                lines(form, "webhook_bases"),
-                optional(form, "peer"),
-            )
-        )
+    member = Institution(
+        text(form, "enterprise_number"),
+        text(form, "name"),
+        text(form, "member_class"),
+        optional(form, "base_url"),
+        lines(form, "webhook_bases"),
+        optional(form, "peer"),
     )
-    return SAVED, {}
+    return outcome_notice(await hub_of(request).four_eyes.put(member, actor))
 
 
 async def remove_member(request: Request, actor: Actor, form: dict[str, str]) -> Notice:
@@ -137,19 +132,10 @@ async def remove_member(request: Request, actor: Actor, form: dict[str, str]) ->
 
 
 async def put_application(request: Request, actor: Actor, form: dict[str, str]) -> Notice:
-    await (
-        hub_of(request)
-        .registry.by(actor.id)
-        .put_application(
-            Application(
-                text(form, "institution"),
-                text(form, "code"),
-                text(form, "name"),
-                json_object(form, "jwks"),
-            )
-        )
+    application = Application(
+        text(form, "institution"), text(form, "code"), text(form, "name"), json_object(form, "jwks")
     )
-    return SAVED, {}
+    return outcome_notice(await hub_of(request).four_eyes.put(application, actor))
 
 
 async def _application(request: Request, form: dict[str, str]) -> Application:
@@ -163,22 +149,14 @@ async def register_key(request: Request, actor: Actor, form: dict[str, str]) -> 
     added = key.get("keys") if isinstance(key.get("keys"), list) else [key]
     kids = {k.get("kid") for k in added if isinstance(k, dict)}
     kept = [k for k in application.jwks.get("keys", []) if k.get("kid") not in kids]
-    await (
-        hub_of(request)
-        .registry.by(actor.id)
-        .put_application(replace(application, jwks={"keys": [*kept, *added]}))
-    )
-    return SAVED, {}
+    rotated = replace(application, jwks={"keys": [*kept, *added]})
+    return outcome_notice(await hub_of(request).four_eyes.put(rotated, actor))
 
 
 async def set_active(request: Request, actor: Actor, form: dict[str, str]) -> Notice:
     application = await _application(request, form)
-    await (
-        hub_of(request)
-        .registry.by(actor.id)
-        .put_application(replace(application, active=checked(form, "active")))
-    )
-    return SAVED, {}
+    switched = replace(application, active=checked(form, "active"))
+    return outcome_notice(await hub_of(request).four_eyes.put(switched, actor))
 
 
 # Authorizations and integration rights: through four eyes, as the API's routes ---------------
