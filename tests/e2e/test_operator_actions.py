@@ -328,3 +328,56 @@ async def test_an_approver_never_approves_their_own_proposal(four_eyes_demo):
     [decided] = await demo.hub.four_eyes.list("rejected")
     assert decided.decided_by == "person:ada" and decided.reason == "typo"
     await ada.aclose()
+
+
+async def test_four_eyes_a_key_or_an_address_from_a_form_is_a_proposal_disabling_is_not(
+    four_eyes_demo,
+):
+    demo = four_eyes_demo
+    await register(demo, "person:erin", "registry-editor")
+    await register(demo, "person:abel", "approver")
+    erin, erin_csrf = await signed_in(demo, "erin")
+    abel, abel_csrf = await signed_in(demo, "abel")
+    register_nr = country.BY_KEY["nr"].number
+    posts = [
+        ("register-key", {"application": f"{WELFARE}:case-app", "jwk": public_jwk("mine")}),
+        (
+            "add-member",
+            {
+                "enterprise_number": register_nr,
+                "name": "National Register",
+                "member_class": "GOV",
+                "base_url": "https://collector.example/api",
+            },
+        ),
+    ]
+    proposal_ids = []
+    for form_id, typed in posts:
+        posted = await erin.post(PATHS[form_id], data={**typed, "csrf": erin_csrf})
+        assert posted.status_code == 303, (form_id, posted.text)
+        notice = (await erin.get(f"{posted.headers['location']}?lang=fr")).text
+        proposal_ids.append(re.search(r"([0-9a-f-]{36})", notice).group(1))
+    pending = {p.id: p for p in await demo.hub.four_eyes.list("pending")}
+    assert [pending[i].kind for i in proposal_ids] == ["application", "institution"]
+    application = await demo.hub.registry_queries.application(WELFARE, "case-app")
+    assert "mine" not in [k["kid"] for k in application.jwks["keys"]]
+    member = await demo.hub.registry_queries.institution(register_nr)
+    assert member.base_url != "https://collector.example/api"
+
+    approved = await abel.post(
+        f"/operator/proposals/{proposal_ids[0]}/approve", data={"csrf": abel_csrf}
+    )
+    assert approved.status_code == 303, approved.text
+    application = await demo.hub.registry_queries.application(WELFARE, "case-app")
+    assert "mine" in [k["kid"] for k in application.jwks["keys"]]
+    # Disabling takes away only: applied at once, "Saved".
+    disabled = await erin.post(
+        PATHS["application-active"], data={"application": f"{WELFARE}:case-app", "csrf": erin_csrf}
+    )
+    assert disabled.status_code == 303
+    assert not (await demo.hub.registry_queries.application(WELFARE, "case-app")).active
+    assert len(await demo.hub.four_eyes.list("pending")) == 1
+    page = (await abel.get("/operator/proposals?lang=en")).text
+    assert "a key an application did not have" in page
+    await erin.aclose()
+    await abel.aclose()
