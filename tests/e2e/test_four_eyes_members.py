@@ -249,3 +249,48 @@ def _application_in(application: dict) -> dict:
 
 def _member_in(member: dict) -> dict:
     return {k: member[k] for k in ("name", "member_class", "base_url", "webhook_bases", "peer")}
+
+
+async def test_a_service_sent_to_another_institution_waits_for_approval(four_eyes_demo):
+    demo = four_eyes_demo
+    alice, bob = await editor_and_approver(demo)
+    services = (await alice.get("/admin/services")).json()
+    identity = next(s for s in services if s["code"] == "person.identity")
+    path = f"/admin/services/person.identity/{identity['version']}"
+    elsewhere = country.BY_KEY["fund_a"].number
+    assert identity["provider"] not in (None, elsewhere)
+
+    moved = await alice.put(path, {**_service_in(identity), "provider": elsewhere})
+    assert moved.status_code == 202, moved.text
+    assert moved.json()["kind"] == "service" and moved.json()["body"]["previous"] == identity
+    assert (await alice.get(path)).json()["provider"] == identity["provider"]
+    newer = await alice.put(
+        "/admin/services/person.identity/99", {**_service_in(identity), "provider": elsewhere}
+    )
+    assert newer.status_code == 202, newer.text  # a new version takes the code's requests
+    described = await alice.put(path, {**_service_in(identity), "description": "Who they are"})
+    assert described.status_code == 200, described.text
+    fresh = await alice.put("/admin/services/new.service/1", _service_in(identity))
+    assert fresh.status_code == 201, fresh.text  # nothing reaches it before an authorization
+
+    stale = await bob.decide(moved.json())  # made before the description changed
+    assert stale.status_code == 409 and stale.json()["code"] == "conflict"
+    again = await alice.put(
+        path, {**_service_in(identity), "description": "Who they are", "provider": elsewhere}
+    )
+    approved = await bob.decide(again.json())
+    assert approved.status_code == 200, approved.text
+    assert (await alice.get(path)).json()["provider"] == elsewhere
+    [applied] = [
+        r for r in await records(demo) if r.action == "service.update" and r.actor == "person:bob"
+    ]
+    assert (applied.detail["proposal"], applied.detail["proposed_by"]) == (
+        again.json()["id"],
+        "person:alice",
+    )
+    for operator in (alice, bob):
+        await operator.browser.aclose()
+
+
+def _service_in(service: dict) -> dict:
+    return {k: v for k, v in service.items() if k not in ("code", "version")}

@@ -1,7 +1,7 @@
 """Four-eyes proposals: a change to authorizations, integration rights, a right's competent
 institution, or one that lets an institution or application act on or receive persons' data (an
-application's keys, a member's addresses and peer), that waits for a second operator's approval
-before it is applied.
+application's keys, a member's addresses and peer, where a service's requests go), that waits
+for a second operator's approval before it is applied.
 
 A proposal records the change as the registry checked it when it was made (`body`: the
 authorization or integration right, normalised); approving it checks it again against the
@@ -16,26 +16,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import Refusal
-from .registry import Application, Institution
+from .registry import Application, Institution, Service
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 STATES = (PENDING, APPROVED, REJECTED)
 AUTHORIZATION, INTEGRATION_RIGHT = "authorization", "integration_right"
 RIGHTS_COMPETENCE = "rights_competence"  # a right's competent institution (docs/rights.md)
-INSTITUTION, APPLICATION = "institution", "application"
+INSTITUTION, APPLICATION, SERVICE = "institution", "application", "service"
 PUT, DELETE = "put", "delete"
 
 
 @dataclass(frozen=True)
 class Proposal:
     id: str
-    kind: str  # AUTHORIZATION, INTEGRATION_RIGHT, RIGHTS_COMPETENCE, INSTITUTION, APPLICATION
+    # AUTHORIZATION, INTEGRATION_RIGHT, RIGHTS_COMPETENCE, INSTITUTION, APPLICATION or SERVICE
+    kind: str
     action: str  # PUT or DELETE
     # the authorization's reference, INSTITUTION/CAPACITY, the right's code, the institution's
-    # number, or an application's client id (INSTITUTION:CODE)
+    # number, an application's client id (INSTITUTION:CODE), or a service's CODE/VERSION
     key: str
-    # for PUT: the change, as checked; an institution's or application's also holds `previous`,
-    # the entry as it was when proposed (None: new), which approval finds unchanged
+    # for PUT: the change, as checked; an institution's, application's or service's also holds
+    # `previous`, the entry as it was when proposed (None: new), which approval finds unchanged
     body: dict[str, Any] = field(default_factory=dict)
     proposed_by: str = ""
     proposed_at_ms: int = 0
@@ -94,3 +95,18 @@ def application_grants(current: Application | None, change: Application) -> bool
 def _keys(application: Application) -> set[str]:
     keys = application.jwks.get("keys", [])
     return {json.dumps(k, sort_keys=True) for k in keys} if isinstance(keys, list) else set()
+
+
+def service_reroutes(current: Service | None, change: Service) -> bool:
+    """Whether a service version's change, under four eyes, needs a second operator: it sends the
+    requests that authorizations already allow to another institution — another fixed provider,
+    or routed on another capacity (or no longer routed). `current` is the version changed, or,
+    for a new version, the code's highest: a new version is routed as the code was. A service of
+    a new code is applied at once: nothing reaches it before an authorization for it is
+    approved, and that approval shows where it goes."""
+    if current is None:
+        return False
+    return (change.provider, change.routed_capacity) != (
+        current.provider,
+        current.routed_capacity,
+    )

@@ -1,10 +1,11 @@
 """Four eyes on authorizations, integration rights, the competent institution of a right, and
 what lets an institution act or receive (an application's keys; a member's provider address,
-webhook bases and peer hub): when the setting is on, an operator's change to any of them becomes a
-proposal, applied only when a different operator approves it. They weigh alike: each decides who
-acts on persons' data (reads it, holds it, confirms a right about it, signs as the institution,
-or is sent it). A member's or application's change that only takes away (disabling, removing a
-key or an address) or renames is applied at once (domain/proposals.py says which is which).
+webhook bases and peer hub; the institution a service's requests go to): when the setting is on,
+an operator's change to any of them becomes a proposal, applied only when a different operator
+approves it. They weigh alike: each decides who acts on persons' data (reads it, holds it,
+confirms a right about it, signs as the institution, or is sent it). A change of a member, an
+application or a service that only takes away (disabling, removing a key or an address) or
+renames is applied at once (domain/proposals.py says which is which).
 
 Both steps are audited: the proposal (`proposal.create`, by its proposer) and its decision
 (`proposal.approve` or `proposal.reject`, by the decider); an approved change is then recorded
@@ -32,20 +33,23 @@ from ..domain.proposals import (
     PUT,
     REJECTED,
     RIGHTS_COMPETENCE,
+    SERVICE,
     Proposal,
     application_grants,
     check_approver,
     check_pending,
     institution_grants,
+    service_reroutes,
 )
-from ..domain.registry import Application, Authorization, Institution, IntegrationRight
+from ..domain.registry import Application, Authorization, Institution, IntegrationRight, Service
 from ..domain.rights import Competence
 from .clock import Clock
 from .ports import AuditLog, OperatorRepository
 from .registry import RegistryAdmin
 from .rights_competence import CompetenceAdmin
 
-Change = Authorization | IntegrationRight | Competence | Institution | Application
+Change = Authorization | IntegrationRight | Competence | Institution | Application | Service
+Entry = Institution | Application | Service  # proposed only when it grants; approval compares
 
 
 class FourEyes:
@@ -71,7 +75,7 @@ class FourEyes:
         """Apply the change (its value and whether it was new), or, with four eyes on, check it
         and return the proposal that waits for a second operator."""
         registry = self._registry.by(actor.id)
-        if isinstance(change, Institution | Application):
+        if isinstance(change, Entry):
             return await self._put_member(change, registry, actor)
         if isinstance(change, Competence):
             competence = self._competence_admin().by(actor.id)
@@ -95,14 +99,23 @@ class FourEyes:
         return await self._propose(INTEGRATION_RIGHT, PUT, key, checked, actor)
 
     async def _put_member(
-        self, change: Institution | Application, registry: RegistryAdmin, actor: Actor
+        self, change: Entry, registry: RegistryAdmin, actor: Actor
     ) -> tuple[Change, bool] | Proposal:
         """A member or an application: proposed only when it would let someone act or receive
         (domain/proposals.py); the proposal keeps the entry as it was, for approval to compare."""
         if not self.enabled:
             if isinstance(change, Institution):
                 return await registry.put_institution(change)
+            if isinstance(change, Service):
+                return await registry.put_service(change)
             return await registry.put_application(change)
+        if isinstance(change, Service):
+            service = await registry.check_service(change)
+            routed = await _service_now(registry, service)
+            if not service_reroutes(routed, service):
+                return await registry.put_service(service)
+            key = f"{service.code}/{service.version}"
+            return await self._propose(SERVICE, PUT, key, service, actor, _was(routed))
         if isinstance(change, Institution):
             institution = await registry.check_institution(change)
             was = await registry.institution(institution.enterprise_number)
@@ -144,7 +157,7 @@ class FourEyes:
             change = await registry.check_authorization(_authorization(proposal.body))
         elif proposal.action == PUT and proposal.kind == RIGHTS_COMPETENCE:
             change = await self._competence_admin().check(Competence(**proposal.body))
-        elif proposal.kind in (INSTITUTION, APPLICATION):
+        elif proposal.kind in (INSTITUTION, APPLICATION, SERVICE):
             change = await self._check_member(proposal, registry)
         elif proposal.action == PUT:
             change = await registry.check_integration_right(IntegrationRight(**proposal.body))
@@ -165,6 +178,8 @@ class FourEyes:
             await registry.put_institution(change, detail)
         elif isinstance(change, Application):
             await registry.put_application(change, detail)
+        elif isinstance(change, Service):
+            await registry.put_service(change, detail)
         elif proposal.kind == RIGHTS_COMPETENCE:
             await self._competence_admin().by(actor.id).delete(proposal.key, detail)
         else:
@@ -195,16 +210,19 @@ class FourEyes:
     async def list(self, state: str | None = None) -> list[Proposal]:
         return await self._proposals.list_proposals(state)
 
-    async def _check_member(
-        self, proposal: Proposal, registry: RegistryAdmin
-    ) -> Institution | Application:
+    async def _check_member(self, proposal: Proposal, registry: RegistryAdmin) -> Entry:
         """A member's or application's proposal, checked again, and refused (`conflict`) if
         the entry changed since it was made: approving it would otherwise undo that change —
         bring back a key removed meanwhile, say."""
         body = {k: v for k, v in proposal.body.items() if k != "previous"}
-        now: Institution | Application | None
-        change: Institution | Application
-        if proposal.kind == INSTITUTION:
+        now: Entry | None
+        change: Entry
+        if proposal.kind == SERVICE:
+            change = await registry.check_service(
+                Service(**{**body, "response_fields": tuple(body["response_fields"])})
+            )
+            now = await _service_now(registry, change)
+        elif proposal.kind == INSTITUTION:
             change = await registry.check_institution(
                 Institution(**{**body, "webhook_bases": tuple(body["webhook_bases"])})
             )
@@ -275,7 +293,15 @@ def _plain(change: Change) -> dict[str, Any]:
     }
 
 
-def _was(entry: Institution | Application | None) -> dict[str, Any]:
+async def _service_now(registry: RegistryAdmin, service: Service) -> Service | None:
+    """What a service version's change is compared with: that version, or for a new version
+    the code's highest (a new version takes the requests authorized for the code)."""
+    return await registry.service(service.code, service.version) or await registry.service(
+        service.code
+    )
+
+
+def _was(entry: Entry | None) -> dict[str, Any]:
     return {"previous": None if entry is None else _plain(entry)}
 
 

@@ -13,12 +13,8 @@ from collections.abc import Callable, Collection
 from dataclasses import asdict, replace
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-
 from ..domain.audit import AuditRecord
 from ..domain.errors import Refusal
-from ..domain.identifier_links import IDENTIFIERS_SERVICE
 from ..domain.identifiers import IdentifierScheme
 from ..domain.registry import (
     Application,
@@ -33,7 +29,7 @@ from ..domain.registry import (
 from .clock import Clock
 from .ports import AuditLog, MutationStore, RegistryRepository
 from .registry_cache import RegistryCache
-from .registry_checks import HOLDERS_SERVICE, RegistryChecks
+from .registry_checks import RegistryChecks
 
 
 class RegistryAdmin:
@@ -144,38 +140,11 @@ class RegistryAdmin:
         )
         return capacity, created
 
-    async def put_service(self, service: Service) -> tuple[Service, bool]:
-        check_code(service.code, "code")
-        check_code(service.version, "version")
-        if service.code in (HOLDERS_SERVICE, IDENTIFIERS_SERVICE):
-            raise Refusal("conflict", f"{service.code} is built into the hub.", "code")
-        if service.provider is not None:
-            provider = self._scheme.normalise_enterprise(service.provider, "provider")
-            if await self._registry.get_institution(provider) is None:
-                raise Refusal("not_found", f"no institution {provider} is registered.", "provider")
-            service = replace(service, provider=provider)
-        if (
-            service.routed_capacity is not None
-            and service.routed_capacity not in await self._capacity_codes()
-        ):
-            raise Refusal(
-                "not_found",
-                f"no capacity {service.routed_capacity} is registered.",
-                "routed_capacity",
-            )
-        for name in ("request_schema", "response_schema"):
-            try:
-                Draft202012Validator.check_schema(getattr(service, name))
-            except SchemaError as exc:
-                raise Refusal(
-                    "malformed_request", f"{name} is not a valid JSON Schema: {exc.message}", name
-                ) from None
-        if not service.response_fields:
-            raise Refusal(
-                "malformed_request",
-                "response_fields lists the fields the service may return.",
-                "response_fields",
-            )
+    async def put_service(
+        self, service: Service, detail: dict[str, Any] | None = None
+    ) -> tuple[Service, bool]:
+        """Register a service version; `detail` as for an institution."""
+        service = await self.check_service(service)
         created = await self._registry.put_service(service)
         await self._record(
             "create" if created else "update",
@@ -185,6 +154,7 @@ class RegistryAdmin:
                 "provider": service.provider,
                 "routed_capacity": service.routed_capacity,
                 "response_fields": list(service.response_fields),
+                **(detail or {}),
             },
         )
         return service, created
@@ -279,6 +249,14 @@ class RegistryAdmin:
     async def check_application(self, application: Application) -> Application:
         """The application as it would be recorded (normalised), or the refusal it meets."""
         return await self._checks.application(application)
+
+    async def check_service(self, service: Service) -> Service:
+        """The service as it would be recorded (normalised), or the refusal it meets."""
+        return await self._checks.service(service)
+
+    async def service(self, code: str, version: str | None = None) -> Service | None:
+        """The version as the store holds it now, or the code's highest (None: any)."""
+        return await self._registry.get_service(code, version)
 
     async def institution(self, number: str) -> Institution | None:
         """The member as the store holds it now (not the cache): what four eyes compares."""

@@ -11,13 +11,23 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import replace
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
 from ..domain.errors import Refusal
 from ..domain.federation import check_instance
 from ..domain.identifier_links import IDENTIFIERS_FIELDS, IDENTIFIERS_SERVICE
 from ..domain.identifiers import IdentifierScheme
 from ..domain.mutations import PEER_APPLICATION_PREFIX
 from ..domain.public_keys import check_public_jwks
-from ..domain.registry import Application, Authorization, Institution, IntegrationRight, check_code
+from ..domain.registry import (
+    Application,
+    Authorization,
+    Institution,
+    IntegrationRight,
+    Service,
+    check_code,
+)
 from ..domain.statistics.marts import MARTS
 from ..domain.webhooks import check_webhook_base
 from .ports import MutationStore, RegistryRepository
@@ -88,6 +98,41 @@ class RegistryChecks:
         return Application(
             number, application.code, application.name, application.jwks, application.active
         )
+
+    async def service(self, service: Service) -> Service:
+        """The service as it would be recorded (normalised), or the refusal it meets."""
+        check_code(service.code, "code")
+        check_code(service.version, "version")
+        if service.code in (HOLDERS_SERVICE, IDENTIFIERS_SERVICE):
+            raise Refusal("conflict", f"{service.code} is built into the hub.", "code")
+        if service.provider is not None:
+            provider = self._scheme.normalise_enterprise(service.provider, "provider")
+            if await self._registry.get_institution(provider) is None:
+                raise Refusal("not_found", f"no institution {provider} is registered.", "provider")
+            service = replace(service, provider=provider)
+        if (
+            service.routed_capacity is not None
+            and service.routed_capacity not in await self.capacity_codes()
+        ):
+            raise Refusal(
+                "not_found",
+                f"no capacity {service.routed_capacity} is registered.",
+                "routed_capacity",
+            )
+        for name in ("request_schema", "response_schema"):
+            try:
+                Draft202012Validator.check_schema(getattr(service, name))
+            except SchemaError as exc:
+                raise Refusal(
+                    "malformed_request", f"{name} is not a valid JSON Schema: {exc.message}", name
+                ) from None
+        if not service.response_fields:
+            raise Refusal(
+                "malformed_request",
+                "response_fields lists the fields the service may return.",
+                "response_fields",
+            )
+        return service
 
     async def authorization(self, authorization: Authorization) -> Authorization:
         """The authorization as it would be recorded (normalised), or the refusal it meets."""

@@ -3,9 +3,10 @@
 Every resource it creates, it lists and shows: writes go through the registry's use cases
 (validated and audited with the operator's id), reads through its query service; the routes
 parse and render. Reads need the `read` permission, writes `edit` (security.operator). With four
-eyes on, a change to an authorization or an integration right, and a member's or application's
-change that lets someone act or receive (a key; a provider address, webhook base or peer),
-answers 202 with the proposal it became (admin_proposals.py, services/four_eyes.py).
+eyes on, a change to an authorization or an integration right, a member's or application's
+change that lets someone act or receive (a key; a provider address, webhook base or peer), and a
+service's change that sends its requests to another institution, answer 202 with the proposal it
+became (admin_proposals.py, services/four_eyes.py).
 """
 
 from __future__ import annotations
@@ -220,28 +221,30 @@ async def get_capacity(code: str, queries: RegistryQueriesDep) -> dict:
 
 @router.put(
     "/services/{code}/{version}",
-    responses=answers(Service, ERRORS, also=(201,)),
-    summary="Register an electronic service",
+    responses=answers(Service, PROPOSED, also=(201,)),
+    summary="Register an electronic service (four eyes: its requests sent elsewhere)",
 )
 async def put_service(
-    code: str, version: str, body: ServiceIn, registry: RegistryAdminDep, response: Response
+    code: str,
+    version: str,
+    body: ServiceIn,
+    four_eyes: FourEyesDep,
+    actor: ActorDep,
+    response: Response,
 ) -> dict:
-    service, created = await registry.put_service(
-        Service(
-            code=code,
-            version=version,
-            name=body.name,
-            description=body.description,
-            provider=body.provider,
-            routed_capacity=body.routed_capacity,
-            path=body.path,
-            request_schema=body.request_schema,
-            response_schema=body.response_schema,
-            response_fields=tuple(body.response_fields),
-        )
+    service = Service(
+        code=code,
+        version=version,
+        name=body.name,
+        description=body.description,
+        provider=body.provider,
+        routed_capacity=body.routed_capacity,
+        path=body.path,
+        request_schema=body.request_schema,
+        response_schema=body.response_schema,
+        response_fields=tuple(body.response_fields),
     )
-    _created(response, created)
-    return _out(service)
+    return _applied_or_proposed(await four_eyes.put(service, actor), response)
 
 
 @router.get(

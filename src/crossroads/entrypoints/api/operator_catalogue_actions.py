@@ -1,7 +1,8 @@
 """The services', capacities' and routed providers' forms, posted (operator_actions.act: signed
 in, CSRF, `edit`, errors beside their fields, audited): each change through the registry's use
 cases bound to the operator, as the admin API's PUT and DELETE routes for the same change make
-it, so that it is checked and audited with the operator as its actor."""
+it, so that it is checked and audited with the operator as its actor; a service's, through four
+eyes as the API's (sent to another institution, it is proposed)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ...domain.registry import Capacity, RoutedProvider, Service
 from .dependencies import hub_of
 from .hub_router import HubRouter
 from .json_input import JSONRoute
-from .operator_actions import SAVED, Notice, add_form_route
+from .operator_actions import SAVED, Notice, add_form_route, outcome_notice
 from .operator_forms import json_object, listed, optional, text
 
 router = HubRouter(route_class=JSONRoute, prefix="/operator", include_in_schema=False)
@@ -31,8 +32,7 @@ async def put_service(request: Request, actor: Actor, form: dict[str, str]) -> N
         response_schema=json_object(form, "response_schema"),
         response_fields=listed(form, "response_fields"),
     )
-    await hub_of(request).registry.by(actor.id).put_service(service)
-    return SAVED, {}
+    return outcome_notice(await hub_of(request).four_eyes.put(service, actor))
 
 
 async def remove_service(request: Request, actor: Actor, form: dict[str, str]) -> Notice:
