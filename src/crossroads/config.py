@@ -76,9 +76,9 @@ class Settings(BaseSettings):
         False,
         description=(
             "Four-eyes approval: a change to an authorization, an integration right or a right's "
-            "competent institution, an application key, or a member's address, webhook base or "
-            "peer hub, through the admin API or the operator's forms, becomes a proposal, applied "
-            "when a different operator approves it."
+            "competent institution, an application key, a member's address, webhook base or peer "
+            "hub, or the institution a service's requests go to, through the admin API or the "
+            "operator's forms, becomes a proposal, applied when a different operator approves it."
         ),
     )
     operator_oidc_issuer: str | None = Field(

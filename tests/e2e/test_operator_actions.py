@@ -8,6 +8,7 @@ four-eyes page."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 
 import pytest
@@ -330,7 +331,7 @@ async def test_an_approver_never_approves_their_own_proposal(four_eyes_demo):
     await ada.aclose()
 
 
-async def test_four_eyes_a_key_or_an_address_from_a_form_is_a_proposal_disabling_is_not(
+async def test_four_eyes_a_key_an_address_or_a_provider_from_a_form_is_a_proposal(
     four_eyes_demo,
 ):
     demo = four_eyes_demo
@@ -351,14 +352,28 @@ async def test_four_eyes_a_key_or_an_address_from_a_form_is_a_proposal_disabling
             },
         ),
     ]
+    services = await demo.http.get(
+        "/admin/services", headers={"Authorization": "Bearer operator-secret-for-tests"}
+    )
+    identity = next(s for s in services.json() if s["code"] == "person.identity")
+    moved = {
+        **{k: identity[k] for k in ("code", "version", "name", "path")},
+        "provider": country.BY_KEY["fund_a"].number,
+        "response_fields": ", ".join(identity["response_fields"]),
+        "request_schema": json.dumps(identity["request_schema"]),
+        "response_schema": json.dumps(identity["response_schema"]),
+    }
+    posts.append(("add-service", moved))
     proposal_ids = []
     for form_id, typed in posts:
-        posted = await erin.post(PATHS[form_id], data={**typed, "csrf": erin_csrf})
+        posted = await erin.post(FORM_BY_ID[form_id].action, data={**typed, "csrf": erin_csrf})
         assert posted.status_code == 303, (form_id, posted.text)
         notice = (await erin.get(f"{posted.headers['location']}?lang=fr")).text
         proposal_ids.append(re.search(r"([0-9a-f-]{36})", notice).group(1))
     pending = {p.id: p for p in await demo.hub.four_eyes.list("pending")}
-    assert [pending[i].kind for i in proposal_ids] == ["application", "institution"]
+    assert [pending[i].kind for i in proposal_ids] == ["application", "institution", "service"]
+    now = await demo.hub.registry_queries.service("person.identity", identity["version"])
+    assert now.provider == identity["provider"]
     application = await demo.hub.registry_queries.application(WELFARE, "case-app")
     assert "mine" not in [k["kid"] for k in application.jwks["keys"]]
     member = await demo.hub.registry_queries.institution(register_nr)
@@ -376,7 +391,7 @@ async def test_four_eyes_a_key_or_an_address_from_a_form_is_a_proposal_disabling
     )
     assert disabled.status_code == 303
     assert not (await demo.hub.registry_queries.application(WELFARE, "case-app")).active
-    assert len(await demo.hub.four_eyes.list("pending")) == 1
+    assert len(await demo.hub.four_eyes.list("pending")) == 2
     page = (await abel.get("/operator/proposals?lang=en")).text
     assert "a key an application did not have" in page
     await erin.aclose()
