@@ -16,7 +16,7 @@ detail. With the setting off, changes are applied at once, as before.
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -35,21 +35,20 @@ from ..domain.proposals import (
     RIGHTS_COMPETENCE,
     SERVICE,
     Proposal,
-    application_grants,
     check_approver,
     check_pending,
-    institution_grants,
-    service_reroutes,
 )
-from ..domain.registry import Application, Authorization, Institution, IntegrationRight, Service
+from ..domain.registry import Authorization, IntegrationRight
 from ..domain.rights import Competence
+from . import four_eyes_entries as entries
 from .clock import Clock
+from .four_eyes_entries import Entry
+from .four_eyes_entries import plain as _plain
 from .ports import AuditLog, OperatorRepository
 from .registry import RegistryAdmin
 from .rights_competence import CompetenceAdmin
 
-Change = Authorization | IntegrationRight | Competence | Institution | Application | Service
-Entry = Institution | Application | Service  # proposed only when it grants; approval compares
+Change = Authorization | IntegrationRight | Competence | Entry
 
 
 class FourEyes:
@@ -76,7 +75,7 @@ class FourEyes:
         and return the proposal that waits for a second operator."""
         registry = self._registry.by(actor.id)
         if isinstance(change, Entry):
-            return await self._put_member(change, registry, actor)
+            return await self._put_entry(change, registry, actor)
         if isinstance(change, Competence):
             competence = self._competence_admin().by(actor.id)
             if not self.enabled:
@@ -98,39 +97,18 @@ class FourEyes:
         key = f"{checked.institution}/{checked.capacity}"
         return await self._propose(INTEGRATION_RIGHT, PUT, key, checked, actor)
 
-    async def _put_member(
+    async def _put_entry(
         self, change: Entry, registry: RegistryAdmin, actor: Actor
     ) -> tuple[Change, bool] | Proposal:
-        """A member or an application: proposed only when it would let someone act or receive
-        (domain/proposals.py); the proposal keeps the entry as it was, for approval to compare."""
+        """A member, an application or a service: proposed only when it grants something
+        (services/four_eyes_entries.py), else applied at once."""
         if not self.enabled:
-            if isinstance(change, Institution):
-                return await registry.put_institution(change)
-            if isinstance(change, Service):
-                return await registry.put_service(change)
-            return await registry.put_application(change)
-        if isinstance(change, Service):
-            service = await registry.check_service(change)
-            routed = await _service_now(registry, service)
-            if not service_reroutes(routed, service):
-                return await registry.put_service(service)
-            key = f"{service.code}/{service.version}"
-            return await self._propose(SERVICE, PUT, key, service, actor, _was(routed))
-        if isinstance(change, Institution):
-            institution = await registry.check_institution(change)
-            was = await registry.institution(institution.enterprise_number)
-            if not institution_grants(was, institution):
-                return await registry.put_institution(institution)
-            return await self._propose(
-                INSTITUTION, PUT, institution.enterprise_number, institution, actor, _was(was)
-            )
-        application = await registry.check_application(change)
-        was_app = await registry.application(application.institution, application.code)
-        if not application_grants(was_app, application):
-            return await registry.put_application(application)
-        return await self._propose(
-            APPLICATION, PUT, application.client_id, application, actor, _was(was_app)
-        )
+            return await entries.put(registry, change)
+        entry, granting = await entries.checked(registry, change)
+        if granting is None:
+            return await entries.put(registry, entry)
+        previous = {"previous": granting.previous}
+        return await self._propose(granting.kind, PUT, granting.key, entry, actor, previous)
 
     async def delete(self, kind: str, key: tuple[str, ...], actor: Actor) -> Proposal | None:
         """Remove an authorization, an integration right or a right's competence, or propose to
@@ -158,7 +136,7 @@ class FourEyes:
         elif proposal.action == PUT and proposal.kind == RIGHTS_COMPETENCE:
             change = await self._competence_admin().check(Competence(**proposal.body))
         elif proposal.kind in (INSTITUTION, APPLICATION, SERVICE):
-            change = await self._check_member(proposal, registry)
+            change = await entries.recheck(registry, proposal)
         elif proposal.action == PUT:
             change = await registry.check_integration_right(IntegrationRight(**proposal.body))
         decided = replace(
@@ -174,12 +152,8 @@ class FourEyes:
             await registry.put_integration_right(change, detail)
         elif isinstance(change, Competence):
             await self._competence_admin().by(actor.id).put(change, detail)
-        elif isinstance(change, Institution):
-            await registry.put_institution(change, detail)
-        elif isinstance(change, Application):
-            await registry.put_application(change, detail)
-        elif isinstance(change, Service):
-            await registry.put_service(change, detail)
+        elif isinstance(change, Entry):
+            await entries.put(registry, change, detail)
         elif proposal.kind == RIGHTS_COMPETENCE:
             await self._competence_admin().by(actor.id).delete(proposal.key, detail)
         else:
@@ -209,34 +183,6 @@ class FourEyes:
 
     async def list(self, state: str | None = None) -> list[Proposal]:
         return await self._proposals.list_proposals(state)
-
-    async def _check_member(self, proposal: Proposal, registry: RegistryAdmin) -> Entry:
-        """A member's or application's proposal, checked again, and refused (`conflict`) if
-        the entry changed since it was made: approving it would otherwise undo that change —
-        bring back a key removed meanwhile, say."""
-        body = {k: v for k, v in proposal.body.items() if k != "previous"}
-        now: Entry | None
-        change: Entry
-        if proposal.kind == SERVICE:
-            change = await registry.check_service(
-                Service(**{**body, "response_fields": tuple(body["response_fields"])})
-            )
-            now = await _service_now(registry, change)
-        elif proposal.kind == INSTITUTION:
-            change = await registry.check_institution(
-                Institution(**{**body, "webhook_bases": tuple(body["webhook_bases"])})
-            )
-            now = await registry.institution(change.enterprise_number)
-        else:
-            change = await registry.check_application(Application(**body))
-            now = await registry.application(change.institution, change.code)
-        if _was(now)["previous"] != proposal.body.get("previous"):
-            raise Refusal(
-                "conflict",
-                f"{proposal.kind} {proposal.key} changed since proposal {proposal.id} was made: "
-                "reject it and propose the change again.",
-            )
-        return change
 
     def _competence_admin(self) -> CompetenceAdmin:
         if self._competence is None:
@@ -284,25 +230,6 @@ class FourEyes:
                 actor=actor.id,
             )
         )
-
-
-def _plain(change: Change) -> dict[str, Any]:
-    return {
-        k: (v.isoformat() if isinstance(v, date) else list(v) if isinstance(v, tuple) else v)
-        for k, v in asdict(change).items()
-    }
-
-
-async def _service_now(registry: RegistryAdmin, service: Service) -> Service | None:
-    """What a service version's change is compared with: that version, or for a new version
-    the code's highest (a new version takes the requests authorized for the code)."""
-    return await registry.service(service.code, service.version) or await registry.service(
-        service.code
-    )
-
-
-def _was(entry: Entry | None) -> dict[str, Any]:
-    return {"previous": None if entry is None else _plain(entry)}
 
 
 def _authorization(body: dict[str, Any]) -> Authorization:

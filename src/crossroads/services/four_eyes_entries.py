@@ -1,0 +1,118 @@
+"""Four eyes on the registry's entries that let someone act or receive persons' data: members
+(their addresses and peer), applications (their keys) and services (where their requests go).
+
+Unlike an authorization, such an entry's change is proposed only when it grants something
+(domain/proposals.py: `institution_grants`, `application_grants`, `service_reroutes`); what only
+takes away or renames is applied at once. Its proposal keeps the entry as it was (`previous`),
+and approval refuses it (`conflict`) if the entry changed since: applying it would otherwise undo
+that change — bring back a key removed meanwhile, say. Used by services/four_eyes.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+from ..domain.errors import Refusal
+from ..domain.proposals import (
+    APPLICATION,
+    INSTITUTION,
+    SERVICE,
+    Proposal,
+    application_grants,
+    institution_grants,
+    service_reroutes,
+)
+from ..domain.registry import Application, Institution, Service
+from .registry import RegistryAdmin
+
+Entry = Institution | Application | Service
+
+
+@dataclass(frozen=True)
+class Granting:
+    """What to propose: the proposal's kind and key, and the entry as it was (None: new)."""
+
+    kind: str
+    key: str
+    previous: dict[str, Any] | None
+
+
+async def checked(registry: RegistryAdmin, change: Entry) -> tuple[Entry, Granting | None]:
+    """The entry as it would be recorded (or the refusal it meets) and, when it grants something,
+    what four eyes proposes; None: it may be applied at once."""
+    if isinstance(change, Service):
+        service = await registry.check_service(change)
+        routed = await _service_now(registry, service)
+        key = f"{service.code}/{service.version}"
+        return service, _granting(service_reroutes(routed, service), SERVICE, key, routed)
+    if isinstance(change, Institution):
+        member = await registry.check_institution(change)
+        was = await registry.institution(member.enterprise_number)
+        key = member.enterprise_number
+        return member, _granting(institution_grants(was, member), INSTITUTION, key, was)
+    application = await registry.check_application(change)
+    was_app = await registry.application(application.institution, application.code)
+    grants = application_grants(was_app, application)
+    return application, _granting(grants, APPLICATION, application.client_id, was_app)
+
+
+async def put(
+    registry: RegistryAdmin, entry: Entry, detail: dict[str, Any] | None = None
+) -> tuple[Entry, bool]:
+    """Apply the change (checked again by the registry's use case), audited with `detail`."""
+    if isinstance(entry, Institution):
+        return await registry.put_institution(entry, detail)
+    if isinstance(entry, Service):
+        return await registry.put_service(entry, detail)
+    return await registry.put_application(entry, detail)
+
+
+async def recheck(registry: RegistryAdmin, proposal: Proposal) -> Entry:
+    """A proposal's entry checked again against the registry as it is now; `conflict` if the
+    entry is no longer the one the proposal was made against."""
+    body = {k: v for k, v in proposal.body.items() if k != "previous"}
+    now: Entry | None
+    change: Entry
+    if proposal.kind == SERVICE:
+        change = await registry.check_service(
+            Service(**{**body, "response_fields": tuple(body["response_fields"])})
+        )
+        now = await _service_now(registry, change)
+    elif proposal.kind == INSTITUTION:
+        change = await registry.check_institution(
+            Institution(**{**body, "webhook_bases": tuple(body["webhook_bases"])})
+        )
+        now = await registry.institution(change.enterprise_number)
+    else:
+        change = await registry.check_application(Application(**body))
+        now = await registry.application(change.institution, change.code)
+    if (None if now is None else plain(now)) != proposal.body.get("previous"):
+        raise Refusal(
+            "conflict",
+            f"{proposal.kind} {proposal.key} changed since proposal {proposal.id} was made: "
+            "reject it and propose the change again.",
+        )
+    return change
+
+
+def plain(change: Any) -> dict[str, Any]:
+    """A registry change as a proposal's body holds it (JSON: days as ISO text, tuples as
+    lists)."""
+    return {
+        k: (v.isoformat() if isinstance(v, date) else list(v) if isinstance(v, tuple) else v)
+        for k, v in asdict(change).items()
+    }
+
+
+def _granting(grants: bool, kind: str, key: str, was: Entry | None) -> Granting | None:
+    return Granting(kind, key, None if was is None else plain(was)) if grants else None
+
+
+async def _service_now(registry: RegistryAdmin, service: Service) -> Service | None:
+    """What a service version's change is compared with: that version, or for a new version
+    the code's highest (a new version takes the requests authorized for the code)."""
+    return await registry.service(service.code, service.version) or await registry.service(
+        service.code
+    )
