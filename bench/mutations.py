@@ -16,8 +16,9 @@ default nats://127.0.0.1:4222) fed from the outbox; the mailbox is read from the
 
 Each figure is reported over `--runs` consecutive runs (3 by default, each on a fresh hub) as
 `{min, median, max}`, with `hub_cpu_ms_per_delivery` (the hub processes' CPU from the first
-publication to the last delivery, over the deliveries), and every run's own figures in
-`each_run`.
+publication to the last delivery, over the deliveries) and `servers_cpu_ms_per_delivery` (the
+same for PostgreSQL's backends of the run's database and the NATS server, on the same cores),
+and every run's own figures in `each_run`.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from pathlib import Path
 import httpx
 import nats
 import psycopg
-from process_cpu import cpu_seconds  # bench/process_cpu.py, beside this script
+from process_cpu import ServerCpu, cpu_seconds  # bench/process_cpu.py, beside this script
 from report import print_figures  # bench/report.py, beside this script
 
 from crossroads.adapters.keys import token_request
@@ -251,6 +252,7 @@ def run(
         today = date.today().isoformat()
         expected = mutations * len(SUBSCRIBERS)
         cpu_before = cpu_seconds(processes[0].pid)
+        servers = ServerCpu(database if store == "postgres" else None, backend == "nats").start()
         started = time.perf_counter()
 
         def publish(lane: int) -> None:
@@ -293,6 +295,7 @@ def run(
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
         hub_cpu = cpu_seconds(processes[0].pid) - cpu_before
+        servers.stop()
         consumers.send_signal(signal.SIGTERM)
         consumers.wait(60)
         tally = json.loads(results.read_text())
@@ -325,10 +328,19 @@ def run(
         "lost": expected - unique,
         "seconds": round(elapsed, 1),
         "hub_cpu_ms_per_delivery": round(hub_cpu * 1000 / max(len(ids), 1), 4),
+        # The servers' share of the same deliveries, on this machine's cores too: PostgreSQL's
+        # backends of the run's database, the NATS server (none for SQLite and the outbox).
+        "servers_cpu_ms_per_delivery": round(servers.seconds() * 1000 / max(len(ids), 1), 4),
     }
 
 
-RANGED = ("deliveries_per_s", "p50_delivery_ms", "p99_delivery_ms", "hub_cpu_ms_per_delivery")
+RANGED = (
+    "deliveries_per_s",
+    "p50_delivery_ms",
+    "p99_delivery_ms",
+    "hub_cpu_ms_per_delivery",
+    "servers_cpu_ms_per_delivery",
+)
 
 
 def ranges(runs: list[dict]) -> dict:
