@@ -4,7 +4,7 @@ files, DmfA, social risks, and what they push and answer to the institutions."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import date, timedelta
 
 import orjson
 import pytest
@@ -655,3 +655,37 @@ async def test_a_batch_file_naming_a_key_twice_is_refused_whole(demo):
     assert (ack["result"], ack["forms"], ack["error"]["code"]) == ("B", 0, "malformed_request")
     assert ack["error"]["field"] == "[0].DimonaIn.StartingDate", ack
     assert await demo.hub.store.declarations.periods_of(subject) == []
+
+
+async def test_an_office_whose_mandates_have_all_ended_declares_for_no_one(demo_on):
+    """It once did (its mandates are still listed), but none is valid today: a form naming no
+    employer, or one the register does not know, and a batch file were stored as its own (201,
+    202); they are refused, the batch file before its body is read."""
+    demo = demo_on
+    office = country.BY_KEY["payroll"].number
+    store = demo.hub.store.declarations
+    yesterday = demo.hub.clock.today() - timedelta(days=1)
+    for mandate in await store.list_mandates(office, None, None, 100):
+        await store.put_mandate(office, mandate.employer, mandate.valid_from, yesterday)
+    assert await store.list_mandates(office, None, None, 1)
+    h = await headers(demo)
+    for employer_id in ({}, {"CompanyID": "0999999980"}):
+        form = dimona_in(worker(demo), demo.hub.clock.today())
+        form["DimonaIn"]["EmployerId"] = employer_id
+        answer = await demo.http.post("/v1/declarations/dimona", json=form, headers=h)
+        assert answer.status_code == 403 and answer.json()["code"] == "no_mandate", answer.text
+    sent = 0
+
+    async def body():
+        nonlocal sent
+        for piece in (b'[{"DimonaIn": ', b"{}}]"):
+            sent += 1
+            yield piece
+
+    batch = await demo.http.post(
+        "/v1/declarations/batches/dimona",
+        content=body(),
+        headers={**h, "Content-Type": "application/json"},
+    )
+    assert batch.status_code == 403 and batch.json()["code"] == "no_mandate", batch.text
+    assert sent == 0  # refused before the body was read

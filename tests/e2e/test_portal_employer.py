@@ -190,3 +190,115 @@ async def test_an_upload_without_the_form_token_is_refused(portal_demo):
             headers=SAME_ORIGIN,
         )
         assert forged.status_code == 403 and forged.headers["x-road-error"] == "csrf_failed"
+
+
+class Watched:
+    """A request body sent a piece at a time, counting the pieces the hub asked for: a refusal
+    that needs no body must come before the first."""
+
+    def __init__(self, *pieces: bytes) -> None:
+        self.pieces = pieces
+        self.taken = 0
+
+    async def __aiter__(self):
+        for piece in self.pieces:
+            self.taken += 1
+            yield piece
+
+
+BOUNDARY = "watched-boundary"
+
+
+def watched_form(token: str, content: bytes) -> Watched:
+    """The page's form as a browser sends it (the token, then the file), in three pieces: up to
+    the file's content, the content, the end."""
+    head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{token}\r\n'
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="forms.json"\r\n'
+        "Content-Type: application/json\r\n\r\n"
+    )
+    return Watched(head.encode(), content, f"\r\n--{BOUNDARY}--\r\n".encode())
+
+
+async def send_watched(client, kind: str, body: Watched, headers=SAME_ORIGIN):
+    return await client.post(
+        f"/portal/employer/batches/{kind}",
+        content=body,
+        headers={**headers, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+    )
+
+
+async def test_an_upload_refused_for_what_needs_no_file_is_refused_before_the_file_is_read(
+    tmp_path,
+):
+    """A batch file may be 128 MB, and the form was once read whole (and parsed on the event
+    loop) before anything was checked: the kind, the sender's mandates, its quota, the form's
+    origin are checked before the body is read, and its token before the file's content."""
+    demo = await start_demo_hub(tmp_path, persons=20, demo=True, declaration_batch_quota_files=1)
+    forms = orjson.dumps([employers.dimona_in(WORKER, EMPLOYER, date.today(), "OTH")])
+    try:
+        async with browser(demo) as client:
+            await sign_in(client, "/portal/login", "payroll-office")
+            token = csrf_of((await client.get("/portal/employer/batches")).text)
+
+            accepted = watched_form(token, forms)
+            sent = await send_watched(client, "dimona", accepted)
+            assert sent.status_code == 303 and accepted.taken == 3, sent.text
+
+            def refused(answer, code: str) -> bool:
+                return answer.headers.get("x-road-error") == code
+
+            over_quota = watched_form(token, forms + b" ")
+            answer = await send_watched(client, "dimona", over_quota)
+            assert refused(answer, "quota_exceeded") and over_quota.taken == 0
+            assert await demo.hub.declaration_batches.process_waiting() == 1
+
+            no_kind = watched_form(token, forms)
+            answer = await send_watched(client, "pdf", no_kind)
+            assert refused(answer, "not_found") and no_kind.taken == 0
+
+            cross_site = watched_form(token, forms)
+            answer = await send_watched(
+                client, "dimona", cross_site, {"Sec-Fetch-Site": "cross-site"}
+            )
+            assert refused(answer, "csrf_failed") and cross_site.taken == 0
+
+            wrong_token = watched_form(token[::-1], forms)
+            answer = await send_watched(client, "dimona", wrong_token)
+            assert refused(answer, "csrf_failed") and wrong_token.taken == 1  # not the file
+
+            # The office's mandates have all ended: it declares for no one.
+            yesterday = date.today() - timedelta(days=1)
+            store = demo.hub.store.declarations
+            for mandate in await store.list_mandates(PAYROLL, None, None, 100):
+                await store.put_mandate(PAYROLL, mandate.employer, mandate.valid_from, yesterday)
+            ended = watched_form(token, forms + b"  ")
+            answer = await send_watched(client, "dimona", ended)
+            assert refused(answer, "no_mandate") and ended.taken == 0
+    finally:
+        await demo.http.aclose()
+        await demo.hub.close()
+
+
+async def test_a_form_refused_for_what_needs_no_body_is_refused_before_the_body_is_read(
+    portal_demo,
+):
+    async with browser(portal_demo) as client:
+        await sign_in(client, "/portal/login", "employer")
+        token = csrf_of((await client.get("/portal/employer/dimona/in")).text)
+        form = f"csrf={token}&employer={EMPLOYER}".encode()
+        urlencoded = {"Content-Type": "application/x-www-form-urlencoded"}
+        cross_site = Watched(form)
+        answer = await client.post(
+            "/portal/employer/dimona/in",
+            content=cross_site,
+            headers={**urlencoded, "Sec-Fetch-Site": "cross-site"},
+        )
+        assert answer.headers["x-road-error"] == "csrf_failed" and cross_site.taken == 0
+        large = Watched(form, b"&note=" + b"x" * 70_000)
+        answer = await client.post(
+            "/portal/employer/dimona/in",
+            content=large,
+            headers={**SAME_ORIGIN, **urlencoded, "Content-Length": str(len(form) + 70_006)},
+        )
+        assert answer.headers["x-road-error"] == "payload_too_large" and large.taken == 0

@@ -67,9 +67,9 @@ class MemoryDeclarations(DeclarationStore):
     ) -> None:
         self.mandates[(office, employer, valid_from)] = valid_to
 
-    async def has_mandate(self, office: str, employer: str, day: date) -> bool:
+    async def has_mandate(self, office: str, employer: str | None, day: date) -> bool:
         return any(
-            (o, e) == (office, employer) and start <= day and (end is None or end >= day)
+            o == office and employer in (None, e) and start <= day and (end is None or end >= day)
             for (o, e, start), end in self.mandates.items()
         )
 
@@ -209,6 +209,9 @@ class MemoryDeclarations(DeclarationStore):
         return sorted(rows, key=lambda r: (r["quarter"], r["employer"], r["worker_code"]))
 
     # Batch files: not faked -----------------------------------------------------------------
+
+    async def waiting_batches(self, institution: str) -> QueueShare:
+        raise _no_batches("waiting_batches")
 
     async def add_batch(
         self,

@@ -56,6 +56,11 @@ async def test_employers_by_either_number_and_mandates_by_date(store):
     assert await store.has_mandate("0200000934", ACME.company_id, date(2026, 6, 30))
     assert not await store.has_mandate("0200000934", ACME.company_id, date(2026, 7, 1))
     assert not await store.has_mandate("0200000935", ACME.company_id, date(2026, 3, 1))
+    # Of any employer (None): the office declares for someone only while a mandate is valid.
+    assert await store.has_mandate("0200000934", None, date(2026, 6, 30))
+    assert not await store.has_mandate("0200000934", None, date(2026, 7, 1))
+    assert not await store.has_mandate("0200000934", None, date(2025, 12, 31))
+    assert not await store.has_mandate("0200000935", None, date(2026, 3, 1))
 
 
 async def test_record_dimona_numbers_the_period_and_writes_events_in_the_same_transaction(store):
@@ -187,6 +192,9 @@ async def test_batches_are_kept_once_and_finished_once(store):
         "0200000935:app", "dimona", "ab" * 32, "application/xml", b"<Dimona/>", "nl", 7, admit
     )
     assert [b.id for b in await store.batches_of("0200000934", 10)] == [batch.id]
+    # What an institution has waiting, read before an upload's body is (its quota's first check).
+    assert await store.waiting_batches("0200000934") == QueueShare(1, len(b"<Dimona/>"))
+    assert await store.waiting_batches("0200000936") == QueueShare(0, 0)
     assert [b.id for b in await store.batches_of("0200000935", 10)] == [other.id]
     as_dmfa, created_as_dmfa = await store.add_batch(
         "0200000934:payroll-app", "dmfa", "ab" * 32, "application/xml", b"<Dimona/>", "nl", 8, admit

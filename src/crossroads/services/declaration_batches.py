@@ -72,28 +72,29 @@ class DeclarationBatches:
         self._clock = clock
         self._limits = limits
 
+    async def admissible(
+        self, caller: Caller, kind: str, content_type: str, at_least: int = 0
+    ) -> None:
+        """Refuse, as `upload` would, a file that can be refused before it is received: of no
+        kind, in no format, from a caller that declares for no one, larger than its kind allows
+        or past the institution's quota. `at_least`: what is known of the file's size before it
+        arrives (its Content-Length), a lower bound. The entrypoints call this before reading
+        the body, so that a refused file costs neither the time to receive it nor the memory to
+        hold it; `upload` checks all again, the quota atomically with storing the file."""
+        self._check_kind_and_media(kind, content_type)
+        await self._check_declarant(caller)
+        self._check_size(kind, at_least)
+        institution = declarant(caller).split(":", 1)[0]
+        self._admit(at_least)(await self._store.waiting_batches(institution))
+
     async def upload(
         self, caller: Caller, kind: str, body: bytes, content_type: str, language: str
     ) -> tuple[Batch, bool]:
-        if kind not in KINDS:
-            raise Refusal(
-                "not_found", f"batch files are {' or '.join(KINDS)}, not {kind[:40]!r}.", "kind"
-            )
-        media = content_type.split(";")[0].strip().lower()
-        if media not in (XML, "text/xml", JSON):
-            raise Refusal(
-                "unsupported_media_type",
-                "send the file as application/xml (the official format) or application/json.",
-            )
+        media = self._check_kind_and_media(kind, content_type)
         if not body:
             raise Refusal("malformed_request", "the file is empty.")
         await self._check_declarant(caller)
-        largest = self._limits.max_bytes[kind]
-        if len(body) > largest:
-            raise Refusal(
-                "payload_too_large",
-                f"a {kind} batch file is at most {largest} bytes; this one is {len(body)}.",
-            )
+        self._check_size(kind, len(body))
         # hashlib lets go of the GIL on large data: a 100 MB file is hashed (about 0.2 s) beside the
         # event loop, not on it.
         sha = (
@@ -111,6 +112,29 @@ class DeclarationBatches:
             self._clock.now_ms(),
             self._admit(len(body)),
         )
+
+    @staticmethod
+    def _check_kind_and_media(kind: str, content_type: str) -> str:
+        """The file's media type, once the kind and it are known ones."""
+        if kind not in KINDS:
+            raise Refusal(
+                "not_found", f"batch files are {' or '.join(KINDS)}, not {kind[:40]!r}.", "kind"
+            )
+        media = content_type.split(";")[0].strip().lower()
+        if media not in (XML, "text/xml", JSON):
+            raise Refusal(
+                "unsupported_media_type",
+                "send the file as application/xml (the official format) or application/json.",
+            )
+        return media
+
+    def _check_size(self, kind: str, size: int) -> None:
+        largest = self._limits.max_bytes[kind]
+        if size > largest:
+            raise Refusal(
+                "payload_too_large",
+                f"a {kind} batch file is at most {largest} bytes; this one is {size}.",
+            )
 
     def _admit(self, size: int) -> Callable[[QueueShare], None]:
         def admit(waiting: QueueShare) -> None:

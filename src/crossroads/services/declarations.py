@@ -217,23 +217,26 @@ class DeclarationService:
 
     async def check_declarant(self, caller: Caller) -> None:
         """Refuse, audited (`no_mandate`), a caller that declares for no one: neither an
-        employer in the register nor a payroll office that holds a mandate. A form naming a
-        known employer is judged by that employer's mandates (`_mandate`); this rule covers the
-        rest (no employer named, an unknown one, an unreadable form, a batch file), which would
-        otherwise be stored as declarations of whoever sent them (an outside review filled the
-        store from an institution with no mandate at all)."""
+        employer in the register nor a payroll office that holds a mandate valid today. A form
+        naming a known employer is judged by that employer's mandates (`_mandate`); this rule
+        covers the rest (no employer named, an unknown one, an unreadable form, a batch file),
+        which would otherwise be stored as declarations of whoever sent them (an outside review
+        filled the store from an institution with no mandate at all, and another from an office
+        whose mandates had all ended)."""
         if caller.operator:
             return
         institution = caller.institution or ""
         if await self._store.find_employer(EmployerRef(company_id=institution)) is not None:
             return
-        if await self._store.list_mandates(institution, None, None, 1):
+        # A mandate valid today, not one that has ended: an office whose mandates have all
+        # ended declares for no one any more.
+        if await self._store.has_mandate(institution, None, self._clock.today()):
             return
         await self._refuse_mandate(
             caller,
             None,
             f"{institution} declares for no one: it is not an employer in the register and "
-            "holds no mandate of one.",
+            "holds no mandate of one valid today.",
         )
 
     async def _refuse_mandate(

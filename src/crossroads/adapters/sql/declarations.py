@@ -38,6 +38,10 @@ _BATCH_COLUMNS = (
     " acknowledgement, attempts, size_bytes"
 )
 _BATCH = f"SELECT {_BATCH_COLUMNS} FROM declaration_batches"
+_WAITING = (  # an institution's share of the batch queue
+    "SELECT COUNT(*), COALESCE(SUM(size_bytes), 0)"
+    " FROM declaration_batches WHERE status = 'S' AND institution = ?"
+)
 _INSTITUTION_LOCK = 0x43524F53_42000000  # "CROSB": + a hash of the institution; see add_batch
 _WORKER_LOCK = 0x43524F53_44000000  # "CROSD": + a hash of (employer, INSS); see record_dimona
 
@@ -142,12 +146,13 @@ class SqlDeclarations(DeclarationStore):
                 ),
             )
 
-    async def has_mandate(self, office: str, employer: str, day: date) -> bool:
+    async def has_mandate(self, office: str, employer: str | None, day: date) -> bool:
         text = day.isoformat()
+        of_employer, args = (" AND employer = ?", (employer,)) if employer is not None else ("", ())
         row = await self._db.fetchone(
-            "SELECT 1 FROM mandates WHERE office = ? AND employer = ?"
-            " AND valid_from <= ? AND (valid_to IS NULL OR valid_to >= ?)",
-            (office, employer, text, text),
+            f"SELECT 1 FROM mandates WHERE office = ?{of_employer}"
+            " AND valid_from <= ? AND (valid_to IS NULL OR valid_to >= ?) LIMIT 1",
+            (office, *args, text, text),
         )
         return row is not None
 
@@ -410,6 +415,10 @@ class SqlDeclarations(DeclarationStore):
 
     # Batch files --------------------------------------------------------------------------------
 
+    async def waiting_batches(self, institution: str) -> QueueShare:
+        files, size = await self._db.fetchone(_WAITING, (institution,))
+        return QueueShare(files, int(size))
+
     async def add_batch(
         self,
         declarant: str,
@@ -439,11 +448,7 @@ class SqlDeclarations(DeclarationStore):
             )
             if row is not None:
                 return _batch(row), False
-            files, size = await tx.fetchone(
-                "SELECT COUNT(*), COALESCE(SUM(size_bytes), 0)"
-                " FROM declaration_batches WHERE status = 'S' AND institution = ?",
-                (institution,),
-            )
+            files, size = await tx.fetchone(_WAITING, (institution,))
             admit(QueueShare(files, int(size)))
             row = await tx.fetchone(
                 "INSERT INTO declaration_batches (declarant, institution, kind, sha256,"

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 from fastapi import Request
 
 from ...domain.errors import Refusal
+from .form_upload import announced_size
 
 FIELD = "csrf"
 MAX_FORM_BYTES = 65_536  # the portal's forms are a few fields; a batch file is not a form field
@@ -51,22 +52,45 @@ def check(request: Request, sent: str | None, issuer: str) -> None:
         or not hmac.compare_digest(sent.encode(), expected.encode())
         or not same_origin(request, issuer)
     ):
-        raise Refusal(
-            "csrf_failed",
-            "this form was not sent from the page the hub gave you (or your session ended): "
-            "open the page again and resend it.",
-        )
+        raise _forged()
+
+
+def check_before_body(request: Request, issuer: str) -> None:
+    """Refuse (`csrf_failed`) what `check` would refuse without the token: a session that has no
+    token, a post from another site. For a form too large to read before refusing it (a batch
+    file), whose token is then checked as soon as it arrives."""
+    if not isinstance(request.session.get(FIELD), str) or not same_origin(request, issuer):
+        raise _forged()
+
+
+def _too_large() -> Refusal:
+    return Refusal("payload_too_large", f"a form is at most {MAX_FORM_BYTES} bytes.")
+
+
+def _forged() -> Refusal:
+    return Refusal(
+        "csrf_failed",
+        "this form was not sent from the page the hub gave you (or your session ended): "
+        "open the page again and resend it.",
+    )
 
 
 async def checked_form(request: Request, issuer: str) -> dict[str, str]:
-    """The posted form's fields (application/x-www-form-urlencoded), once its token is checked."""
+    """The posted form's fields (application/x-www-form-urlencoded), once its token is checked.
+    What can be refused without the body (another site's post, a session with no token, a body
+    larger than a form) is refused before it is read, and a body is read no further than a
+    form's size."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     form: dict[str, str] = {}
     body = b""
     if media == "application/x-www-form-urlencoded":  # anything else carries no token
-        body = await request.body()
-        if len(body) > MAX_FORM_BYTES:
-            raise Refusal("payload_too_large", f"a form is at most {MAX_FORM_BYTES} bytes.")
+        check_before_body(request, issuer)
+        if announced_size(request) > MAX_FORM_BYTES:
+            raise _too_large()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_FORM_BYTES:
+                raise _too_large()
         form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     check(request, form.pop(FIELD, None), issuer)
     _check_text(body)  # after the token: a forged form learns nothing from what is wrong with it

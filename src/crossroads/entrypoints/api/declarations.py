@@ -15,6 +15,7 @@ from ...services.batch_processing import declaration_out
 from .answer_models import Acknowledgement, BatchOut, DeclarationOut
 from .dependencies import DeclarationBatchesDep, DeclarationsDep
 from .errors import openapi_errors
+from .form_upload import announced_size
 from .hub_router import HubRouter
 from .json_input import MAX_VALUES, JSONRoute, read_json
 from .languages import language_of
@@ -211,11 +212,14 @@ async def post_batch(
     response: Response,
     caller: Caller = Depends(application),
 ) -> dict:
+    content_type = request.headers.get("content-type", "")
+    # What needs no body is refused before the body (up to 128 MB) is received and held.
+    await batches.admissible(caller, kind, content_type, announced_size(request))
     batch, created = await batches.upload(
         caller,
         kind,
         await request.body(),
-        request.headers.get("content-type", ""),
+        content_type,
         language_of(request.headers.get("accept-language")),
     )
     response.status_code = 202 if created else 200

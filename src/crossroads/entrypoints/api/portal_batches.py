@@ -12,12 +12,12 @@ from starlette.responses import Response
 
 from ...domain.errors import Refusal
 from ...domain.professionals import Professional
-from ...services.declaration_batches import KINDS
+from ...services.declaration_batches import JSON, KINDS, XML
 from ...services.declaration_queries import DeclarationQueries
-from .csrf import check
+from .csrf import FIELD, check, check_before_body
 from .dependencies import DeclarationBatchesDep, DeclarationQueriesDep, SettingsDep
 from .errors import audit_refusal
-from .form_upload import read_upload
+from .form_upload import FORM_OVERHEAD_BYTES, announced_size, read_upload
 from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .pages import language, page
@@ -68,8 +68,14 @@ async def upload(
     settings: SettingsDep,
 ) -> Response:
     who = declarant(request)
+    # Everything that needs no body is refused before the body is read: a file of up to 128 MB
+    # takes time to receive and memory to hold, which a refused one must not cost.
+    check_before_body(request, settings.issuer)
+    await batches.admissible(who.caller, kind, XML, announced_size(request) - FORM_OVERHEAD_BYTES)
     try:
-        sent = await read_upload(request, "file")
+        sent = await read_upload(
+            request, "file", lambda fields: check(request, fields.get(FIELD), settings.issuer)
+        )
     except Refusal as refusal:
         if refusal.field != "file":  # not a form's mistake (not a form at all)
             raise
@@ -81,8 +87,7 @@ async def upload(
             status=refusal.status,
             error={"kind": kind, "code": refusal.code, "detail": refusal.message},
         )
-    check(request, sent.fields.get("csrf"), settings.issuer)
-    media = "application/json" if sent.filename.lower().endswith(".json") else "application/xml"
+    media = JSON if sent.filename.lower().endswith(".json") else XML
     batch, _ = await batches.upload(who.caller, kind, sent.file, media, language(request)[0])
     return RedirectResponse(f"{PREFIX}{batch.id}", status_code=303)
 

@@ -35,7 +35,9 @@ class DeclarationStore(abc.ABC):
     ) -> None: ...
 
     @abc.abstractmethod
-    async def has_mandate(self, office: str, employer: str, day: date) -> bool: ...
+    async def has_mandate(self, office: str, employer: str | None, day: date) -> bool:
+        """Whether `office` holds a mandate of `employer` (of any employer, for None) valid on
+        `day`."""
 
     @abc.abstractmethod
     async def list_employers(self, after: str, limit: int) -> list[Employer]:
@@ -104,6 +106,10 @@ class DeclarationStore(abc.ABC):
 
     @abc.abstractmethod
     async def wages_of(self, inss: str) -> list[dict[str, Any]]: ...
+
+    @abc.abstractmethod
+    async def waiting_batches(self, institution: str) -> QueueShare:
+        """What the institution has waiting in the batch queue now (files and bytes)."""
 
     @abc.abstractmethod
     async def add_batch(
