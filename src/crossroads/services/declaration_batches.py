@@ -73,19 +73,22 @@ class DeclarationBatches:
         self._limits = limits
 
     async def admissible(
-        self, caller: Caller, kind: str, content_type: str, at_least: int = 0
+        self, caller: Caller, kind: str, content_type: str, at_least: int = 0, quota: bool = True
     ) -> None:
         """Refuse, as `upload` would, a file that can be refused before it is received: of no
         kind, in no format, from a caller that declares for no one, larger than its kind allows
-        or past the institution's quota. `at_least`: what is known of the file's size before it
-        arrives (its Content-Length), a lower bound. The entrypoints call this before reading
-        the body, so that a refused file costs neither the time to receive it nor the memory to
-        hold it; `upload` checks all again, the quota atomically with storing the file."""
+        or (with `quota`) past the institution's quota. `at_least`: what is known of the file's
+        size before it arrives (its Content-Length), a lower bound. The entrypoints call this
+        before reading the body, so that a refused file costs neither the time to receive it nor
+        the memory to hold it; `upload` checks all again, the quota atomically with storing the
+        file. Checked before the file is read, the quota refuses the same file sent again too
+        (`upload` answers that one with its first batch): the API leaves it to `upload`."""
         self._check_kind_and_media(kind, content_type)
         await self._check_declarant(caller)
         self._check_size(kind, at_least)
-        institution = declarant(caller).split(":", 1)[0]
-        self._admit(at_least)(await self._store.waiting_batches(institution))
+        if quota:
+            institution = declarant(caller).split(":", 1)[0]
+            self._admit(at_least)(await self._store.waiting_batches(institution))
 
     async def upload(
         self, caller: Caller, kind: str, body: bytes, content_type: str, language: str

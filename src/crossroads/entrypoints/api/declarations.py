@@ -213,8 +213,10 @@ async def post_batch(
     caller: Caller = Depends(application),
 ) -> dict:
     content_type = request.headers.get("content-type", "")
-    # What needs no body is refused before the body (up to 128 MB) is received and held.
-    await batches.admissible(caller, kind, content_type, announced_size(request))
+    # What needs no body is refused before the body (up to 128 MB) is received and held; not the
+    # quota: the same file sent again (a client retrying an upload whose answer it lost) is
+    # answered 200 with its batch, full quota or not, which only its bytes tell.
+    await batches.admissible(caller, kind, content_type, announced_size(request), quota=False)
     batch, created = await batches.upload(
         caller,
         kind,
