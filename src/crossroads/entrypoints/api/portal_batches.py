@@ -71,7 +71,8 @@ async def upload(
     # Everything that needs no body is refused before the body is read: a file of up to 128 MB
     # takes time to receive and memory to hold, which a refused one must not cost.
     check_before_body(request, settings.issuer)
-    await batches.admissible(who.caller, kind, XML, announced_size(request) - FORM_OVERHEAD_BYTES)
+    at_least = max(0, announced_size(request) - FORM_OVERHEAD_BYTES)  # the file, without the form
+    await batches.admissible(who.caller, kind, XML, at_least)
     try:
         sent = await read_upload(
             request, "file", lambda fields: check(request, fields.get(FIELD), settings.issuer)
