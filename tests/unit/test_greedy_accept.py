@@ -123,16 +123,17 @@ def _hold_open(slots, number: int, opened: int) -> None:  # in a spawned process
 def test_workers_see_each_other_s_open_connections_in_the_memory_the_supervisor_shares():
     """`crossroads serve` spawns its workers: the counts reach a spawned process and back."""
     context = multiprocessing.get_context("spawn")
-    slots = context.RawArray("i", COUNTED_WORKERS)
+    slots = context.RawArray("i", 1 + COUNTED_WORKERS)
+    slots[0] = 2  # the supervisor's count of its workers
     worker = context.Process(target=_hold_open, args=(slots, 1, 3))
     worker.start()
     worker.join(timeout=30)
     assert worker.exitcode == 0
     mine = ConnectionCounts(slots, 0)
     mine.opened()
-    assert list(slots[:2]) == [1, 3] and mine.total() == 4
+    assert list(slots[:3]) == [2, 1, 3] and mine.total() == 4 and mine.workers(5) == 2
     mine.closed()
-    assert mine.total() == 3 and slots[0] == 0
+    assert mine.total() == 3 and slots[1] == 0
 
 
 def test_a_worker_holding_its_fair_part_leaves_waiting_connections_to_the_others():
@@ -142,7 +143,7 @@ def test_a_worker_holding_its_fair_part_leaves_waiting_connections_to_the_others
     loop = uvloop.new_event_loop()
     listening = socket.socket()
     listening.bind(("127.0.0.1", 0))
-    slots = multiprocessing.get_context("spawn").RawArray("i", 2)
+    slots = multiprocessing.get_context("spawn").RawArray("i", 3)
     counts = ConnectionCounts(slots, 0)
     for _ in range(10):
         counts.opened()
@@ -155,13 +156,13 @@ def test_a_worker_holding_its_fair_part_leaves_waiting_connections_to_the_others
         loop.run_until_complete(asyncio.sleep(HOLD_LIMIT_SECONDS + 0.01))
         server._accept()  # nobody took them: this worker does
         assert waiting_connections(listening) == 0
-        assert counts.mine == 14 and slots[0] == 14
+        assert counts.mine == 14 and slots[1] == 14
         loop.run_until_complete(asyncio.sleep(0.05))
         assert len(Counted.made) == 4
         for transport in Counted.made:  # each connection's end is counted
             transport.close()
         loop.run_until_complete(asyncio.sleep(0.05))
-        assert counts.mine == 10 and slots[0] == 10
+        assert counts.mine == 10 and slots[1] == 10
     finally:
         server.close()
         for client in clients:
@@ -176,8 +177,8 @@ def test_a_worker_below_its_fair_part_takes_only_up_to_it():
     loop = uvloop.new_event_loop()
     listening = socket.socket()
     listening.bind(("127.0.0.1", 0))
-    slots = multiprocessing.get_context("spawn").RawArray("i", 2)
-    slots[1] = 6
+    slots = multiprocessing.get_context("spawn").RawArray("i", 3)
+    slots[2] = 6
     counts = ConnectionCounts(slots, 0)
     counts.opened()
     counts.opened()
@@ -188,6 +189,63 @@ def test_a_worker_below_its_fair_part_takes_only_up_to_it():
         server._accept()
         assert waiting_connections(listening) == 3
         assert counts.mine == 5
+    finally:
+        server.close()
+        loop.run_until_complete(asyncio.sleep(0.05))
+        for transport in Counted.made:
+            transport.close()
+        for client in clients:
+            client.close()
+        listening.close()
+        loop.close()
+
+
+def test_a_hold_ends_when_the_others_took_what_was_held_back():
+    """Worker 0 over its part holds back, worker 1 takes the connections: a second later, new
+    arrivals are held back afresh, not taken at once as if the first hold had lasted."""
+    loop = uvloop.new_event_loop()
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    slots = multiprocessing.get_context("spawn").RawArray("i", 3)
+    slots[2] = 2
+    counts = ConnectionCounts(slots, 0)
+    for _ in range(10):
+        counts.opened()
+    server = AcceptingServer(loop, Counted, listening, 64, share=2, counts=counts)
+    clients = [socket.create_connection(listening.getsockname())]
+    try:
+        server._accept()
+        assert waiting_connections(listening) == 1  # held back
+        listening.accept()[0].close()  # worker 1 takes it
+        loop.run_until_complete(asyncio.sleep(HOLD_LIMIT_SECONDS + 0.02))
+        clients.append(socket.create_connection(listening.getsockname()))
+        server._accept()
+        assert waiting_connections(listening) == 1  # held back again, for the others
+    finally:
+        server.close()
+        for client in clients:
+            client.close()
+        listening.close()
+        loop.close()
+
+
+def test_the_fair_part_follows_how_many_workers_the_supervisor_says_run():
+    """Started as three workers, two left after SIGTTOU (slot 0 says 2): with 15 connections
+    each, a worker takes the next arrival instead of leaving it to the one gone."""
+    loop = uvloop.new_event_loop()
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    slots = multiprocessing.get_context("spawn").RawArray("i", 4)
+    slots[0], slots[2] = 2, 15
+    counts = ConnectionCounts(slots, 0)
+    for _ in range(15):
+        counts.opened()
+    Counted.made = []
+    server = AcceptingServer(loop, Counted, listening, 64, share=3, counts=counts)
+    clients = [socket.create_connection(listening.getsockname())]
+    try:
+        server._accept()
+        assert waiting_connections(listening) == 0 and counts.mine == 16
     finally:
         server.close()
         loop.run_until_complete(asyncio.sleep(0.05))

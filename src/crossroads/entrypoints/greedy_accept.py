@@ -74,17 +74,18 @@ def workers_sharing() -> int:
 
 
 class ConnectionCounts:
-    """The open connections of each worker, in memory the workers share: a slot per worker
-    number, written only by that worker (its own count, whole, so that a replacement overlapping
-    the worker it replaces is put right at the next change), read by all. A hint for balancing,
-    not a ledger: a dead worker's stale count only makes the others take more."""
+    """The open connections of each worker, in memory the workers share: slot 0 holds how many
+    workers run (the supervisor writes it as workers come and go, SIGTTIN and SIGTTOU included),
+    slot 1 + n worker n's open connections, written only by that worker (its own count, whole,
+    so that a replacement overlapping the worker it replaces is put right at the next change),
+    read by all. A hint for balancing, not a ledger: a dead worker's stale count only makes the
+    others take more."""
 
     def __init__(self, slots: Any, number: int) -> None:
         self._slots = slots
-        self._number = number
+        self._slot = 1 + number
         self.mine = 0
-        if number < len(slots):
-            slots[number] = 0
+        self._publish()
 
     def opened(self) -> None:
         self.mine += 1
@@ -94,14 +95,18 @@ class ConnectionCounts:
         self.mine -= 1
         self._publish()
 
+    def workers(self, default: int) -> int:
+        """How many workers share the socket now; `default` until the supervisor said."""
+        return self._slots[0] if self._slots[0] > 0 else default
+
     def total(self) -> int:
         """Every worker's open connections (this one's as it counts them)."""
-        others = sum(max(0, c) for i, c in enumerate(self._slots) if i != self._number)
+        others = sum(max(0, c) for i, c in enumerate(self._slots) if i not in (0, self._slot))
         return others + self.mine
 
     def _publish(self) -> None:
-        if self._number < len(self._slots):
-            self._slots[self._number] = self.mine
+        if self._slot < len(self._slots):
+            self._slots[self._slot] = self.mine
 
 
 # Set in a worker of `crossroads serve --workers N` (entrypoints/supervisor.py) before its server
@@ -149,7 +154,8 @@ class AcceptingServer(asyncio.AbstractServer):
         take = ACCEPT_AT_ONCE if waiting is None else max(1, -(-waiting // self._share))
         if waiting and self._counts is not None:
             # This worker's fair part of every connection open or waiting, less what it holds.
-            fair = -(-(self._counts.total() + waiting) // self._share)
+            workers = self._counts.workers(self._share)
+            fair = -(-(self._counts.total() + waiting) // workers)
             room = fair - self._counts.mine
             if room > 0:
                 take = min(take, room)
@@ -188,6 +194,9 @@ class AcceptingServer(asyncio.AbstractServer):
 
     def _listen_again(self) -> None:
         if not self._closed.is_set():
+            if not waiting_connections(self._sock):
+                # The connections held back were taken by the others: a hold starts afresh.
+                self._holding_since = None
             self._loop.add_reader(self._sock.fileno(), self._accept)
 
     async def _open(self, conn: socket.socket) -> None:

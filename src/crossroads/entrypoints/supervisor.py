@@ -27,8 +27,8 @@ from .logs import set_worker
 log = logging.getLogger("crossroads.supervisor")
 
 
-# Slots of the workers' shared connection counts (entrypoints/greedy_accept.py): workers added by
-# SIGTTIN beyond them accept without counting.
+# Workers whose connections are counted in shared memory (entrypoints/greedy_accept.py): workers
+# added by SIGTTIN beyond them accept without counting.
 COUNTED_WORKERS = 64
 
 
@@ -58,7 +58,8 @@ class Supervisor(Multiprocess):
         self._forget = forget
         self._running: set[int] = set()
         # uvicorn spawns its workers: the shared memory must come from the spawn context.
-        self._counts = multiprocessing.get_context("spawn").RawArray("i", COUNTED_WORKERS)
+        # Slot 0: how many workers run; then one slot a worker (greedy_accept.ConnectionCounts).
+        self._counts = multiprocessing.get_context("spawn").RawArray("i", 1 + COUNTED_WORKERS)
 
     def _start(self, number: int) -> Worker:
         worker = Worker(self.config, self.sockets, number, self._counts)
@@ -66,6 +67,7 @@ class Supervisor(Multiprocess):
         return worker
 
     def init_processes(self) -> None:
+        self._counts[0] = self.processes_num
         self.processes = [self._start(n) for n in range(self.processes_num)]
         self._let_go()
 
@@ -104,7 +106,14 @@ class Supervisor(Multiprocess):
     def handle_ttin(self) -> None:
         log.info("SIGTTIN: one more worker")
         self.processes_num += 1
+        self._counts[0] = self.processes_num
         self.processes.append(self._start(len(self.processes)))
+
+    def handle_ttou(self) -> None:
+        """SIGTTOU: one worker fewer (uvicorn's), and the others told how many share the socket
+        (they would otherwise keep leaving connections to the one gone, each time for 50 ms)."""
+        super().handle_ttou()
+        self._counts[0] = self.processes_num
 
     def restart_all(self) -> None:
         """SIGHUP: each worker replaced by a new one with its number, once the new one serves."""
