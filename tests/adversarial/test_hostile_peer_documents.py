@@ -13,6 +13,7 @@ import httpx
 import pytest
 from starlette.requests import Request
 
+from crossroads.adapters.bounded_get import BoundedTransport
 from crossroads.adapters.head_targets import WitnessTarget
 from crossroads.adapters.key_history_source import MAX_BYTES, HttpKeyHistory
 from crossroads.adapters.oidc import MAX_ANSWER_BYTES, OidcSignIn
@@ -198,3 +199,33 @@ async def test_the_provider_kit_fetches_the_hubs_keys_within_bounds(peer, mode):
     assert isinstance(outcome, expected[mode]), outcome
     assert mode != "huge" or "more than" in str(outcome)
     assert time.monotonic() - started < 10 * DEADLINE
+
+
+async def test_the_identity_provider_is_reached_through_the_environment_s_proxy(monkeypatch):
+    """Bounding the answers' size gave the sign-in's client a transport of its own, and httpx then
+    ignores HTTP(S)_PROXY: a hub whose identity provider is reached through a proxy lost sign-in.
+    The bounded transport sends through the environment's proxy, as the client did before."""
+    seen: list[bytes] = []
+    body = json.dumps({"issuer": "http://idp.example"}).encode()
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        seen.append(head.split(b"\r\n", 1)[0])
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    try:
+        transport = BoundedTransport(MAX_ANSWER_BYTES)
+        async with httpx.AsyncClient(transport=transport) as client:
+            answer = await client.get("http://idp.example/.well-known/openid-configuration")
+        assert answer.json() == {"issuer": "http://idp.example"}
+        assert seen == [b"GET http://idp.example/.well-known/openid-configuration HTTP/1.1"]
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -48,6 +48,23 @@ async def test_a_professional_signs_in_for_the_organisation_the_provider_vouches
         assert 'id="portal-sign-out"' in home.text
 
 
+async def test_the_style_sheet_never_carries_a_session_cookie(portal_demo):
+    """It is public, for shared caches to keep: no session is read for it (no store read) and no
+    cookie is set with it, not even the one that clears a session the hub no longer holds (as a
+    page's answer does), which a shared cache could hand to whoever came next."""
+    async with browser(portal_demo) as client:
+        await sign_in(client, "/portal/login", "employer")
+        token = csrf_of((await client.get("/portal/")).text)
+        kept = client.cookies["crossroads_portal"]
+        await client.post("/portal/logout", data={"csrf": token}, headers=SAME_ORIGIN)
+        client.cookies.set("crossroads_portal", kept)  # a copy from before the sign-out
+        assert "set-cookie" in (await client.get("/portal/")).headers  # a page clears it
+        client.cookies.set("crossroads_portal", kept)
+        sheet = await client.get("/portal/static/portal.css")
+        assert sheet.status_code == 200 and sheet.headers["cache-control"].startswith("public")
+        assert "set-cookie" not in sheet.headers
+
+
 async def test_signing_out_is_a_post_with_the_session_csrf_token(portal_demo):
     async with browser(portal_demo) as client:
         await sign_in(client, "/portal/login", "employer")

@@ -3,6 +3,7 @@ the cheap count that spares a second parse never lets one through (domain/unique
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -88,3 +89,28 @@ def test_a_value_orjson_will_not_write_again_is_counted_by_walking_it():
         unique_keys.loads(deep)
     assert refused.value.path == "[0]" * 300 + ".a"
     assert unique_keys.loads("[" * 300 + '{"a": ":"}' + "]" * 300)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32"])
+def test_json_not_in_utf_8_is_refused_where_the_standard_library_would_read_it(
+    encoding, monkeypatch
+):
+    """An escaped colon in UTF-16 is not the bytes the count looks for: it could cancel the member
+    a repeated key loses. Only UTF-8 is read (RFC 8259 §8.1), by orjson as by the standard
+    library (the provider kit's parser when orjson is absent, and the client assertion's)."""
+    text = '{"iss":"evil","x":"\\u003a","iss":"good"}'.encode(encoding)
+    monkeypatch.setattr(unique_keys, "_parse", unique_keys._parse_stdlib)
+    with pytest.raises(ValueError) as refused:
+        unique_keys.loads(text)
+    assert not isinstance(refused.value, DuplicateKey) or refused.value.path == "iss"
+
+
+def test_a_client_assertion_in_utf_16_is_refused():
+    from crossroads.domain.errors import Refusal
+    from crossroads.services.client_assertions import unverified_claims
+
+    claims = '{"iss":"evil","x":"\\u003a","iss":"good"}'.encode("utf-16")
+    segment = base64.urlsafe_b64encode(claims).rstrip(b"=").decode()
+    with pytest.raises(Refusal) as refused:
+        unverified_claims(f"eyJhbGciOiJFZERTQSJ9.{segment}.c2ln")
+    assert refused.value.code == "invalid_client"

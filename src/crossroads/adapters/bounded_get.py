@@ -64,8 +64,11 @@ class BoundedTransport(httpx.AsyncBaseTransport):
     """
 
     def __init__(self, max_bytes: int, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        """`inner` sends each request (by default, as a client with no transport of its own
+        would: through the proxy the environment names for its address, HTTPS_PROXY, NO_PROXY…;
+        httpx uses the environment's proxies only for a client given no transport)."""
         self._max_bytes = max_bytes
-        self._inner = inner or httpx.AsyncHTTPTransport()
+        self._inner = inner or _EnvironmentTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         request.headers["Accept-Encoding"] = "identity"  # counted as sent, not once inflated
@@ -101,3 +104,17 @@ def get_bounded_blocking(
     (so a caller already inside a running loop may use it too); same deadline, same errors."""
     with ThreadPoolExecutor(1, thread_name_prefix="bounded-get") as pool:
         return pool.submit(asyncio.run, get_bounded(url, seconds, max_bytes, tls)).result()
+
+
+class _EnvironmentTransport(httpx.AsyncBaseTransport):
+    """Sends through a client of its own that reads the proxies from the environment, as every
+    client without a transport of its own does."""
+
+    def __init__(self) -> None:
+        self._client = httpx.AsyncClient(trust_env=True)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._client.send(request, stream=True)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

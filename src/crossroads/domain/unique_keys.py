@@ -31,7 +31,14 @@ def _dump_stdlib(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode()
 
 
-_parse: Callable[[bytes | str], Any] = json.loads
+def _parse_stdlib(text: bytes | str) -> Any:
+    # UTF-8 only (RFC 8259 §8.1), as orjson reads it: the standard library also takes UTF-16 and
+    # UTF-32 bytes, where an escaped colon is not the bytes `check` counts, so one of them could
+    # hide a repeated key. A text that is not UTF-8 is a UnicodeDecodeError (a ValueError).
+    return json.loads(text.decode("utf-8") if isinstance(text, bytes) else text)
+
+
+_parse: Callable[[bytes | str], Any] = _parse_stdlib
 _dump: Callable[[Any], bytes] = _dump_stdlib
 try:
     import orjson

@@ -21,7 +21,8 @@ def unverified_claims(assertion: str) -> dict[str, Any]:
         raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
         # Read as joserfc reads it (the standard library's json, which takes a lone surrogate:
         # a refused assertion's claimed `iss` is still recorded, made safe), each key once.
-        claims = json.loads(raw)
+        # UTF-8 only, as unique_keys counts it (json.loads would also take UTF-16 bytes).
+        claims = json.loads(raw.decode("utf-8"))
         unique_keys.check(raw, claims)
     except unique_keys.DuplicateKey as exc:
         raise Refusal(

@@ -34,6 +34,8 @@ OPERATOR_PATHS = ("/operator/", "/admin/", "/v1/audit/entries/")
 OPERATOR_COOKIE = "crossroads_operator"
 # Every portal page: the header names whoever is signed in there, and offers to sign out.
 PORTAL_PATHS = ("/portal/",)
+# Files the same for everyone, which shared caches may keep: never a session's cookie with them.
+SESSIONLESS_PATHS = ("/portal/static/",)
 PORTAL_COOKIE = "crossroads_portal"
 
 SESSION_ID = "sid"
@@ -84,7 +86,11 @@ class BrowserSessions:
         self._with_session: SessionMiddleware | None = None
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(self._paths):
+        if (
+            scope["type"] == "http"
+            and scope["path"].startswith(self._paths)
+            and not scope["path"].startswith(SESSIONLESS_PATHS)
+        ):
             if self._with_session is None:
                 # The key is the running hub's (its secrets are loaded at start-up, not when the
                 # app object is made: building the app for its OpenAPI document writes nothing).
