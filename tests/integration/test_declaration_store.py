@@ -171,6 +171,19 @@ async def test_an_institution_reads_its_own_declarations_newest_first_a_page_at_
     assert [d.id for d in older] == [ours[0].id]
 
 
+async def test_the_declarations_made_for_an_employer_by_anyone_newest_first(store):
+    made_for = [
+        await store.record(declaration(declarant=declarant), [])
+        for declarant in ("0200000934:payroll-app", "0200000935:other-office", "0200000934:portal")
+    ]
+    await store.record(declaration(employer="0410000192"), [])  # another employer's
+    await store.record(declaration(employer=None), [])  # unreadable: made for no one
+    newest = await store.declarations_for(ACME.company_id, None, 2)
+    assert [d.id for d in newest] == [made_for[2].id, made_for[1].id]
+    older = await store.declarations_for(ACME.company_id, newest[-1].id, 2)
+    assert [d.id for d in older] == [made_for[0].id]
+
+
 async def test_batches_are_kept_once_and_finished_once(store):
     def admit(waiting: QueueShare) -> None:
         assert waiting.files >= 0
