@@ -529,8 +529,9 @@ def declarant(caller: Caller) -> str:
 
 
 def declared_by(caller: Caller, declarant: str) -> bool:
-    """A declaration is visible to the operator and to the applications of the declarant's
-    institution."""
+    """What the declarant alone reads (a batch file and its acknowledgement; for a declaration,
+    `readable_by` adds its employer) is visible to the operator and to the applications of the
+    declarant's institution."""
     return caller.operator or declarant.split(":", 1)[0] == caller.institution
 
 
