@@ -219,15 +219,18 @@ async def test_an_employer_reads_what_every_office_declared_for_it_and_an_office
     for it (a mandate since ended included), with who sent each; an office never reads another
     office's declarations for the same employer."""
     today = demo.hub.clock.today()
+    ours: set[str] = set()  # not the shared set: the other tests' demos need their workers
     payroll = country.BY_KEY["payroll"].number
     other_office = country.enterprise_number(3_000_001)
     await demo.hub.declarations.put_mandate(other_office, EMPLOYER, date(2024, 1, 1), None)
     by_payroll = await demo.http.post(
-        "/v1/declarations/dimona", json=dimona_in(worker(demo), today), headers=await headers(demo)
+        "/v1/declarations/dimona",
+        json=dimona_in(worker(demo, ours), today),
+        headers=await headers(demo),
     )
     assert by_payroll.status_code == 201, by_payroll.text
     by_other = await demo.hub.declarations.submit_dimona(
-        Caller(other_office, "app"), dimona_in(worker(demo), today), "en"
+        Caller(other_office, "app"), dimona_in(worker(demo, ours), today), "en"
     )
     assert by_other.status == "A"
     # The other office's mandate has ended since: what it declared stays the employer's history.
