@@ -4,19 +4,24 @@ files, DmfA, social risks, and what they push and answer to the institutions."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import date, timedelta
 
 import orjson
 import pytest
 
+from crossroads.adapters.keys import generate_application_key, public_jwk
 from crossroads.demo import country, employers
 from crossroads.demo.dmfa_file import WorkerLineSpec, dmfa_xml
+from crossroads.demo.seed import client_key_path
+from crossroads.domain.callers import Caller
 from crossroads.domain.declarations.dmfa import Remuneration
 
 pytestmark = pytest.mark.anyio
 PAYROLL = f"{country.BY_KEY['payroll'].number}:payroll-app"
 UNEMPLOYMENT = f"{country.BY_KEY['unemployment'].number}:benefits-app"
 EMPLOYER, EMPLOYER_NOSS, _ = employers.EMPLOYERS[0]
+OPERATOR = {"Authorization": "Bearer operator-secret-for-tests"}
 
 
 async def headers(demo, client=PAYROLL, **more) -> dict:
@@ -187,6 +192,84 @@ async def test_a_declarant_needs_a_mandate_and_sees_only_its_own(demo):
     )
     other = await demo.http.get(mine.headers["location"], headers=welfare)
     assert other.status_code == 404 and other.json()["code"] == "not_found"
+
+
+async def application_of(demo, number: str, name: str) -> str:
+    """Register `number` as a member with one application (its key where the demo keeps keys);
+    its client id."""
+    member = await demo.http.put(
+        f"/admin/institutions/{number}", json={"name": name}, headers=OPERATOR
+    )
+    assert member.status_code in (200, 201), member.text
+    key = generate_application_key()
+    app = await demo.http.put(
+        f"/admin/institutions/{number}/applications/app",
+        json={"name": name, "jwks": {"keys": [public_jwk(key)]}},
+        headers=OPERATOR,
+    )
+    assert app.status_code == 201, app.text
+    client_key_path(demo.settings.data_dir, f"{number}:app").write_text(json.dumps(key))
+    return f"{number}:app"
+
+
+async def test_an_employer_reads_what_every_office_declared_for_it_and_an_office_only_its_own(
+    demo,
+):
+    """An employer's own application lists and opens the declarations its payroll offices made
+    for it (a mandate since ended included), with who sent each; an office never reads another
+    office's declarations for the same employer."""
+    today = demo.hub.clock.today()
+    ours: set[str] = set()  # not the shared set: the other tests' demos need their workers
+    payroll = country.BY_KEY["payroll"].number
+    other_office = country.enterprise_number(3_000_001)
+    await demo.hub.declarations.put_mandate(other_office, EMPLOYER, date(2024, 1, 1), None)
+    by_payroll = await demo.http.post(
+        "/v1/declarations/dimona",
+        json=dimona_in(worker(demo, ours), today),
+        headers=await headers(demo),
+    )
+    assert by_payroll.status_code == 201, by_payroll.text
+    by_other = await demo.hub.declarations.submit_dimona(
+        Caller(other_office, "app"), dimona_in(worker(demo, ours), today), "en"
+    )
+    assert by_other.status == "A"
+    # The other office's mandate has ended since: what it declared stays the employer's history.
+    await demo.hub.declarations.put_mandate(
+        other_office, EMPLOYER, date(2024, 1, 1), today - timedelta(days=1)
+    )
+    employer = await headers(demo, await application_of(demo, EMPLOYER, "Demo Employer 1"))
+
+    listed = await demo.http.get("/v1/declarations", headers=employer)
+    assert listed.status_code == 200, listed.text
+    page = listed.json()["declarations"]
+    ids = [d["declarationId"] for d in page]
+    assert ids == sorted(ids, reverse=True) and {d["employer"] for d in page} == {EMPLOYER}
+    sent_by = {d["declarationId"]: d["sentBy"] for d in page}
+    mine = int(by_payroll.headers["location"].rsplit("/", 1)[1])
+    assert sent_by[mine] == payroll and sent_by[by_other.id] == other_office
+    one = await demo.http.get(f"/v1/declarations/{by_other.id}", headers=employer)
+    assert one.status_code == 200 and one.json()["sentBy"] == other_office
+
+    office = await headers(demo)
+    office_ids = set()
+    before = None
+    while True:  # every page of the office's list
+        answer = (
+            await demo.http.get(
+                "/v1/declarations", params={"before": before} if before else {}, headers=office
+            )
+        ).json()
+        office_ids |= {d["declarationId"] for d in answer["declarations"]}
+        assert {d["sentBy"] for d in answer["declarations"]} <= {payroll}
+        if (before := answer["next_before"]) is None:
+            break
+    assert mine in office_ids and by_other.id not in office_ids
+    hidden = await demo.http.get(f"/v1/declarations/{by_other.id}", headers=office)
+    assert hidden.status_code == 404 and hidden.json()["code"] == "not_found"
+    # An unrelated institution reads neither, nor finds them listed.
+    welfare = await headers(demo, demo.welfare)
+    assert (await demo.http.get(f"/v1/declarations/{mine}", headers=welfare)).status_code == 404
+    assert (await demo.http.get("/v1/declarations", headers=welfare)).json()["declarations"] == []
 
 
 async def test_the_employment_office_reads_declared_periods_through_the_hub(demo):

@@ -207,6 +207,7 @@ async def test_real_answers_match_the_published_document(demo):
         "/v1/declarations/dimona", json=dimona_in(worker(hub), date.today()), headers=payroll
     )
     await http.get(f"/v1/declarations/{declared.json()['declarationId']}", headers=payroll)
+    await http.get("/v1/declarations", headers=payroll)
     # The audit log.
     while await hub.hub.sequencer.step():
         pass

@@ -12,6 +12,7 @@ import pytest
 
 from crossroads.demo import country, employers
 from crossroads.demo.dmfa_file import WorkerLineSpec, dmfa_xml
+from crossroads.domain.callers import Caller
 
 from ..conftest import start_demo_hub
 from .portal_browsing import SAME_ORIGIN, browser, csrf_of, sign_in
@@ -130,14 +131,77 @@ async def test_an_institution_and_a_stranger_see_no_employer_page(portal_demo):
 
 
 async def test_a_declaration_of_another_organisation_is_not_shown(portal_demo):
-    async with browser(portal_demo) as client:
-        await sign_in(client, "/portal/login", "payroll-office")
-        history = await client.get("/portal/employer/declarations")
-        first = re.search(r'href="/portal/employer/declarations/(\d+)"', history.text)[1]
+    """The office's declaration for another employer is neither listed to nor opened by the
+    employer: it is neither the employer's own nor made for it."""
+    sent = await portal_demo.hub.store.declarations.declarations_of(PAYROLL, None, 50)
+    other = next(d for d in sent if d.employer != EMPLOYER)
     async with browser(portal_demo) as client:
         await sign_in(client, "/portal/login", "employer")
-        answer = await client.get(f"/portal/employer/declarations/{first}")
+        answer = await client.get(f"/portal/employer/declarations/{other.id}")
         assert answer.status_code == 404
+        history = await client.get("/portal/employer/declarations")
+        assert f'href="/portal/employer/declarations/{other.id}"' not in history.text
+
+
+async def test_an_employer_finds_every_declaration_made_for_it_and_who_sent_it(portal_demo):
+    """The employer's history holds what the payroll offices declared for it, the office named,
+    with its status and anomalies, even once the office's mandate has ended; each opens. An
+    office never sees another office's declaration for the same employer."""
+    hub, today = portal_demo.hub, portal_demo.hub.clock.today()
+    fields = {
+        "employer": EMPLOYER,
+        "inss": WORKER,
+        "start": today.isoformat(),
+        "worker_type": "OTH",
+        "joint_committee": "XXX",
+    }
+    async with browser(portal_demo) as client:
+        await sign_in(client, "/portal/login", "payroll-office")
+        declared = await post_form(client, "/portal/employer/dimona/in?lang=en", fields)
+        assert declared.status_code == 303, declared.text
+        by_payroll = re.search(r"/declarations/(\d+)", declared.headers["location"])[1]
+    other_office = country.enterprise_number(3_000_001)
+    await hub.declarations.put_mandate(other_office, EMPLOYER, date(2024, 1, 1), None)
+    # The same worker again: refused (an overlapping period), with its anomaly.
+    by_other = await hub.declarations.submit_dimona(
+        Caller(other_office, "payroll-app"),
+        employers.dimona_in(WORKER, EMPLOYER, today, "OTH"),
+        "en",
+    )
+    assert by_other.status == "B" and by_other.anomalies
+    await hub.declarations.put_mandate(
+        other_office, EMPLOYER, date(2024, 1, 1), today - timedelta(days=1)
+    )
+    async with browser(portal_demo) as client:
+        await sign_in(client, "/portal/login", "employer")
+        history = await client.get("/portal/employer/declarations?lang=en")
+        assert history.status_code == 200
+        assert "no declaration" not in history.text
+        rows = dict(
+            re.findall(
+                r'<tr><td><a href="/portal/employer/declarations/(\d+)">(.*?)</tr>',
+                history.text,
+                re.S,
+            )
+        )
+        sender = f'{country.BY_KEY["payroll"].name} <span class="muted">({PAYROLL})</span>'
+        assert sender in rows[by_payroll]
+        assert other_office in rows[str(by_other.id)] and "refused" in rows[str(by_other.id)]
+        ids = [int(n) for n in rows]
+        assert ids == sorted(ids, reverse=True)
+        page = await client.get(f"/portal/employer/declarations/{by_payroll}?lang=en")
+        assert page.status_code == 200 and "accepted" in page.text
+        assert country.BY_KEY["payroll"].name in page.text.split('id="sender"')[1]
+        refused = await client.get(f"/portal/employer/declarations/{by_other.id}?lang=en")
+        assert refused.status_code == 200 and by_other.anomalies[0].code in refused.text
+    async with browser(portal_demo) as client:
+        await sign_in(client, "/portal/login", "payroll-office")
+        history = await client.get("/portal/employer/declarations?lang=en")
+        assert f'href="/portal/employer/declarations/{by_payroll}"' in history.text
+        assert f'href="/portal/employer/declarations/{by_other.id}"' not in history.text
+        assert other_office not in history.text
+        hidden = await client.get(f"/portal/employer/declarations/{by_other.id}")
+        assert hidden.status_code == 404
 
 
 async def upload(client, kind: str, name: str, content: bytes):

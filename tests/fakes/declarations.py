@@ -189,6 +189,15 @@ class MemoryDeclarations(DeclarationStore):
             if d.declarant.startswith(f"{institution}:") and (before is None or i < before)
         ][:limit]
 
+    async def declarations_for(
+        self, employer: str, before: int | None, limit: int
+    ) -> list[Declaration]:
+        return [
+            d
+            for i, d in sorted(self.declarations.items(), reverse=True)
+            if d.employer == employer and (before is None or i < before)
+        ][:limit]
+
     async def batches_of(self, institution: str, limit: int) -> list[Batch]:
         raise _no_batches("batches_of")
 

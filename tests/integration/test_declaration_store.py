@@ -15,6 +15,8 @@ from crossroads.domain.declarations.dmfa import WorkerSummary
 from crossroads.domain.declarations.employers import Employer, EmployerRef
 from crossroads.domain.declarations.events import Event
 from crossroads.domain.declarations.records import Declaration, QueueShare
+from crossroads.domain.identifiers import scheme_for
+from crossroads.services.declaration_queries import DeclarationQueries
 
 pytestmark = pytest.mark.anyio
 ACME = Employer("0403448140", "1000097", "Acme")
@@ -169,6 +171,43 @@ async def test_an_institution_reads_its_own_declarations_newest_first_a_page_at_
     assert [d.id for d in newest] == [ours[2].id, ours[1].id]
     older = await store.declarations_of("0200000934", newest[-1].id, 2)
     assert [d.id for d in older] == [ours[0].id]
+
+
+async def test_the_declarations_made_for_an_employer_by_anyone_newest_first(store):
+    made_for = [
+        await store.record(declaration(declarant=declarant), [])
+        for declarant in ("0200000934:payroll-app", "0200000935:other-office", "0200000934:portal")
+    ]
+    await store.record(declaration(employer="0410000192"), [])  # another employer's
+    await store.record(declaration(employer=None), [])  # unreadable: made for no one
+    newest = await store.declarations_for(ACME.company_id, None, 2)
+    assert [d.id for d in newest] == [made_for[2].id, made_for[1].id]
+    older = await store.declarations_for(ACME.company_id, newest[-1].id, 2)
+    assert [d.id for d in older] == [made_for[0].id]
+
+
+async def test_an_employers_readable_list_merges_what_it_sent_and_what_was_made_for_it(store):
+    """Page after page, the employer reads, newest first and each once, what it sent (for itself,
+    or unreadable: for no one) and what any office declared for it; an office reads only what it
+    sent."""
+    employer, office, other_office = ACME.company_id, "0200000934", "0200000935"
+    expected = []
+    for n in range(7):
+        declarant = [f"{employer}:portal", f"{office}:app", f"{other_office}:app"][n % 3]
+        made = await store.record(
+            declaration(declarant=declarant, employer=None if n == 3 else employer), []
+        )
+        if n != 3 or declarant.startswith(employer):
+            expected.append(made.id)
+    await store.record(declaration(declarant=f"{office}:app", employer="0410000192"), [])
+    queries = DeclarationQueries(store, scheme_for("BE"))
+    read, before = [], None
+    while page := await queries.declarations_readable_by(employer, before, 2):
+        read += [d.id for d in page]
+        before = page[-1].id
+    assert read == sorted(expected, reverse=True)
+    office_reads = [d.declarant for d in await queries.declarations_readable_by(office, None, 50)]
+    assert len(office_reads) == 3 and set(office_reads) == {f"{office}:app"}
 
 
 async def test_batches_are_kept_once_and_finished_once(store):

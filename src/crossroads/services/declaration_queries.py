@@ -54,6 +54,21 @@ class DeclarationQueries:
         what `declared_by` lets it read."""
         return await self._store.declarations_of(institution, before, limit)
 
+    async def declarations_readable_by(
+        self, organisation: str, before: int | None = None, limit: int = 50
+    ) -> list[Declaration]:
+        """What `readable_by` lets an organisation read, newest first, ids below `before`: what
+        it sent, and what was made for it as an employer (by itself or by any payroll office,
+        whatever its mandate's validity today). A payroll office's list holds what it sent, never
+        another office's declarations for the same employer.
+
+        Each of the two is a page walked along its own index; the newest `limit` of their union
+        are among the newest `limit` of each, so one page of each is enough."""
+        sent = await self._store.declarations_of(organisation, before, limit)
+        made_for = await self._store.declarations_for(organisation, before, limit)
+        merged = {d.id: d for d in [*sent, *made_for]}
+        return [merged[i] for i in sorted(merged, key=lambda i: i or 0, reverse=True)][:limit]
+
     async def batches_of(self, institution: str, limit: int = 20) -> list[Batch]:
         return await self._store.batches_of(institution, limit)
 

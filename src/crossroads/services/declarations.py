@@ -452,7 +452,7 @@ class DeclarationService:
 
     async def declaration(self, caller: Caller, declaration_id: int) -> Declaration:
         found = await self._store.declaration(declaration_id)
-        if found is None or not declared_by(caller, found.declarant):
+        if found is None or not readable_by(caller, found):
             raise Refusal("not_found", f"no declaration {declaration_id} of yours.", "declaration")
         return found
 
@@ -529,6 +529,17 @@ def declarant(caller: Caller) -> str:
 
 
 def declared_by(caller: Caller, declarant: str) -> bool:
-    """A declaration is visible to the operator and to the applications of the declarant's
-    institution."""
+    """What the declarant alone reads (a batch file and its acknowledgement; for a declaration,
+    `readable_by` adds its employer) is visible to the operator and to the applications of the
+    declarant's institution."""
     return caller.operator or declarant.split(":", 1)[0] == caller.institution
+
+
+def readable_by(caller: Caller, declaration: Declaration) -> bool:
+    """A declaration is readable by whoever `declared_by` shows it to, and by the employer it
+    was made for: an employer's history holds what its payroll offices declared for it, whether
+    or not their mandate still runs. A payroll office reads only what it sent itself, never
+    another office's declarations for the same employer."""
+    return declared_by(caller, declaration.declarant) or (
+        declaration.employer is not None and declaration.employer == caller.institution
+    )

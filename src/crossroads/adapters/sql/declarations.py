@@ -33,6 +33,9 @@ _DECLARATION = (
 DECLARATIONS_OF = (
     f"{_DECLARATION} WHERE declarant_institution = ? AND id < ? ORDER BY id DESC LIMIT ?"
 )
+# The declarations made for an employer, newest first, walked along (employer, id) (migration
+# 0029) the same way: an employer's history holds what its payroll offices declared for it.
+DECLARATIONS_FOR = f"{_DECLARATION} WHERE employer = ? AND id < ? ORDER BY id DESC LIMIT ?"
 _BATCH_COLUMNS = (
     "id, declarant, kind, sha256, content_type, language, status, received_at_ms, done_at_ms,"
     " acknowledgement, attempts, size_bytes"
@@ -376,6 +379,12 @@ class SqlDeclarations(DeclarationStore):
         self, institution: str, before: int | None, limit: int
     ) -> list[Declaration]:
         rows = await self._db.fetchall(DECLARATIONS_OF, (institution, before or 2**63 - 1, limit))
+        return [_declaration(r) for r in rows]
+
+    async def declarations_for(
+        self, employer: str, before: int | None, limit: int
+    ) -> list[Declaration]:
+        rows = await self._db.fetchall(DECLARATIONS_FOR, (employer, before or 2**63 - 1, limit))
         return [_declaration(r) for r in rows]
 
     async def batches_of(self, institution: str, limit: int) -> list[Batch]:

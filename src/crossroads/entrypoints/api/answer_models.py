@@ -134,6 +134,15 @@ class DeclarationOut(Out):
     anomalies: list[dict[str, Any]]
 
 
+class ReadableDeclaration(DeclarationOut):
+    sentBy: str
+
+
+class DeclarationPage(Out):
+    declarations: list[ReadableDeclaration]
+    next_before: int | None
+
+
 class BatchOut(Out):
     batchId: int
     kind: str

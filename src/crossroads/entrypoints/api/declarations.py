@@ -1,19 +1,28 @@
 """Employer declarations over HTTP, shaped like the social security's DIMONA REST service:
 POST a declaration, get 201 and its Location; GET it for the status (A, W, B or S), the DIMONA
 period id and the anomalies. Batch files are uploaded, processed in the background, and polled.
+
+What an institution may read (one declaration, or the list) is `readable_by`'s: what it sent, and
+what was made for it as an employer by any payroll office; the portal's pages show the same.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Request, Response
+from fastapi import Depends, Path, Query, Request, Response
 
 from ...domain.callers import Caller
 from ...domain.errors import Refusal
 from ...services.batch_processing import declaration_out
-from .answer_models import Acknowledgement, BatchOut, DeclarationOut
-from .dependencies import DeclarationBatchesDep, DeclarationsDep
+from .answer_models import (
+    Acknowledgement,
+    BatchOut,
+    DeclarationOut,
+    DeclarationPage,
+    ReadableDeclaration,
+)
+from .dependencies import DeclarationBatchesDep, DeclarationQueriesDep, DeclarationsDep
 from .errors import openapi_errors
 from .form_upload import announced_size
 from .hub_router import HubRouter
@@ -181,9 +190,40 @@ async def post_social_risk(
     return _created(response, declaration)
 
 
+PAGE_SIZE = 50
+
+
+def _readable_out(declaration) -> dict:
+    """A declaration as a reader gets it, with who sent it (`sentBy`: the sender's institution,
+    the employer's own number or a payroll office's)."""
+    return {**declaration_out(declaration), "sentBy": declaration.declarant.split(":", 1)[0]}
+
+
+@router.get(
+    "/v1/declarations",
+    responses=answers(DeclarationPage, openapi_errors("unauthenticated", "malformed_request")),
+    summary=(
+        "The declarations the institution may read, newest first, 50 a page: what it sent, and"
+        " every declaration made for it as an employer (by itself or by any payroll office)"
+    ),
+)
+async def list_declarations(
+    queries: DeclarationQueriesDep,
+    caller: Caller = Depends(application),
+    before: int | None = Query(
+        None, ge=1, le=2**63 - 1, description="Only declarations numbered below (next_before)."
+    ),
+) -> dict:
+    found = await queries.declarations_readable_by(caller.institution or "", before, PAGE_SIZE)
+    return {
+        "declarations": [_readable_out(d) for d in found],
+        "next_before": found[-1].id if len(found) == PAGE_SIZE else None,
+    }
+
+
 @router.get(
     "/v1/declarations/{declaration_id}",
-    responses=answers(DeclarationOut, ERRORS),
+    responses=answers(ReadableDeclaration, ERRORS),
     summary=(
         "A declaration's status: result A (accepted), W (with warnings), B (refused) or S (being"
         " processed)"
@@ -192,7 +232,7 @@ async def post_social_risk(
 async def get_declaration(
     declaration_id: RowId, declarations: DeclarationsDep, caller: Caller = Depends(application)
 ) -> dict:
-    return declaration_out(await declarations.declaration(caller, declaration_id))
+    return _readable_out(await declarations.declaration(caller, declaration_id))
 
 
 @router.post(

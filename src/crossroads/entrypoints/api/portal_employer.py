@@ -1,11 +1,13 @@
 """The portal's pages for employers and payroll offices: their overview (for whom they may
-declare, the mandates given and received), every declaration they sent with its status, and one
-declaration with its anomalies explained in the reader's language.
+declare, the mandates given and received), every declaration they may read with who sent it and
+its status, and one declaration with its anomalies explained in the reader's language.
 
 What a page shows is what the declarations API would show the organisation: a declaration is
-read through `DeclarationService.declaration` (`declared_by`), the list is the organisation's own
-(`DeclarationQueries.declarations_of`). Anomalies are the official glossaries' (our French,
-English and German labels where we have them, else the Dutch one, marked so).
+read through `DeclarationService.declaration` (`readable_by`), the list is
+`DeclarationQueries.declarations_readable_by`, as `GET /v1/declarations` lists it: an employer
+finds every declaration made for it, by itself or by any payroll office acting for it; a payroll
+office what it sent. Anomalies are the official glossaries' (our French, English and German labels
+where we have them, else the Dutch one, marked so).
 """
 
 from __future__ import annotations
@@ -77,9 +79,18 @@ def anomaly_view(anomaly: Anomaly, locale: str) -> dict:
     }
 
 
-def declaration_view(d: Declaration, locale: str) -> dict:
+def declaration_view(
+    d: Declaration, locale: str, reader: str = "", names: dict[str, str] | None = None
+) -> dict:
+    """A declaration as the pages show it to `reader` (an organisation's number): who sent it
+    (`sender`, named from `names`) and whether the reader did (`own`: only then is its batch
+    file the reader's to open)."""
+    sender = d.declarant.split(":", 1)[0]
     return {
         "id": d.id,
+        "sender": sender,
+        "sender_name": (names or {}).get(sender, ""),
+        "own": sender == reader,
         "kind": d.kind,
         "form": d.form,
         "employer": d.employer,
@@ -124,16 +135,18 @@ async def overview(
 async def declarations(
     request: Request,
     queries: DeclarationQueriesDep,
+    registry: RegistryQueriesDep,
     before: int | None = Query(None, ge=1, le=MAX_INTEGER),
 ):
     who = declarant(request)
-    found = await queries.declarations_of(who.organisation, before, PAGE_SIZE)
+    found = await queries.declarations_readable_by(who.organisation, before, PAGE_SIZE)
     locale = _locale(request)
+    names = await names_of(queries, registry) if found else {}
     return page(
         request,
         "portal/employer_declarations.html",
         who=who,
-        declarations=[declaration_view(d, locale) for d in found],
+        declarations=[declaration_view(d, locale, who.organisation, names) for d in found],
         statuses=STATUSES,
         next_url=(
             f"/portal/employer/declarations?before={found[-1].id}"
@@ -147,15 +160,18 @@ async def declarations(
 async def declaration(
     request: Request,
     service: DeclarationsDep,
+    queries: DeclarationQueriesDep,
+    registry: RegistryQueriesDep,
     declaration_id: int = Path(ge=1, le=MAX_INTEGER),
 ):
     who = declarant(request)
     found = await service.declaration(who.caller, declaration_id)
+    names = await names_of(queries, registry)
     return page(
         request,
         "portal/employer_declaration.html",
         who=who,
-        d=declaration_view(found, _locale(request)),
+        d=declaration_view(found, _locale(request), who.organisation, names),
         statuses=STATUSES,
         severities=SEVERITIES,
         not_blocking=NOT_BLOCKING,

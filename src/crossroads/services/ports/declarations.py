@@ -98,6 +98,13 @@ class DeclarationStore(abc.ABC):
         `before` when given."""
 
     @abc.abstractmethod
+    async def declarations_for(
+        self, employer: str, before: int | None, limit: int
+    ) -> list[Declaration]:
+        """The declarations made for an employer (by itself or by any payroll office), newest
+        first, with ids below `before` when given."""
+
+    @abc.abstractmethod
     async def batches_of(self, institution: str, limit: int) -> list[Batch]:
         """The institution's batch files, newest first."""
 
