@@ -54,13 +54,16 @@ async def test_the_authorizations_name_the_institution_purpose_and_legal_basis(d
     page = (await get(demo, "/portal/authorizations", "fr")).text
     assert "ISC/25/401" in page and country.BY_KEY["welfare"].name in page
     assert "Droit à l'intégration sociale" in page.replace("&#39;", "'")
-    assert "Law of 26 May 2002 on the right to social integration, art. 19" in page
+    assert (
+        "Loi du 26 mai 2002 concernant le droit à l'intégration sociale, art. 19"
+        in page.replace("&#39;", "'")
+    )
     assert "à partir du 1 janvier 2024" in page or "à partir du 1er janvier 2024" in page
 
 
 async def test_the_mutation_types_name_their_publisher_and_fields(demo):
     page = (await get(demo, "/portal/mutations", "de")).text
-    assert "Change of main residence" in page and country.BY_KEY["nr"].name in page
+    assert "Änderung des Hauptwohnortes" in page and country.BY_KEY["nr"].name in page
     assert "Veröffentlicht von" in page and "<code>postcode</code>" in page
 
 

@@ -4,6 +4,7 @@ PostgreSQL over a real connection."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -65,6 +66,23 @@ async def test_types_keep_their_schema_and_the_highest_version_answers(store):
     assert (renamed.name, renamed.fields) == ("Address (renamed)", ("city", "street"))
     assert await store.mutations.get_type("person.death") is None
     assert [t.version for t in await store.mutations.list_types()] == ["1", "10", "2"]
+
+
+async def test_a_type_keeps_its_name_and_description_in_other_languages(store):
+    worded = MutationType(
+        "person.address",
+        "1",
+        "Change of main residence",
+        NR,
+        ("city",),
+        description="The new address.",
+        name_translations={"nl": "Wijziging van hoofdverblijfplaats", "fr": "Changement"},
+        description_translations={"de": "Die neue Adresse."},
+    )
+    await store.mutations.put_type(worded)
+    assert await store.mutations.get_type("person.address", "1") == worded
+    await store.mutations.put_type(replace(worded, description_translations={}))
+    assert (await store.mutations.list_types())[0].description_translations == {}
 
 
 async def test_one_subscription_per_application_and_type(store):

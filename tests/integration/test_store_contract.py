@@ -96,6 +96,44 @@ async def test_registry_round_trip(store):
     assert not await registry.delete("authorization", ("ISC/24/1",))
 
 
+async def test_the_registry_keeps_each_entrys_texts_in_other_languages(store):
+    """Migration 0030: names, descriptions and legal bases in nl/fr/de, read back as put, and
+    replaced (not merged) when the entry is put again."""
+    registry = store.registry
+    await registry.put_institution(Institution(NR, "National Register"))
+    await registry.put_institution(Institution(FUND, "Fund"))
+    names = {"nl": "Verzekerd", "fr": "Assuré", "de": "Versichert"}
+    await registry.put_capacity(Capacity("INSURED", "Insured", names))
+    assert await registry.list_capacities() == [Capacity("INSURED", "Insured", names)]
+    service = Service(
+        "person.identity",
+        "1",
+        "Identity",
+        ("name",),
+        provider=NR,
+        description="From the national register.",
+        name_translations={"nl": "Identiteit", "de": "Identität"},
+        description_translations={"fr": "Du Registre national."},
+    )
+    await registry.put_service(service)
+    assert await registry.get_service("person.identity", "1") == service
+    auth = Authorization(
+        "ISC/24/2",
+        FUND,
+        "person.identity",
+        "CARE",
+        "Law of 15 January 1990",
+        ("INSURED",),
+        ("name",),
+        date(2024, 1, 1),
+        legal_basis_translations={"nl": "Wet van 15 januari 1990"},
+    )
+    await registry.put_authorization(auth)
+    assert await registry.get_authorization("ISC/24/2") == auth
+    await registry.put_capacity(Capacity("INSURED", "Insured", {"fr": "Assuré"}))
+    assert (await registry.list_capacities())[0].name_translations == {"fr": "Assuré"}
+
+
 async def test_an_institution_keeps_the_peer_it_is_a_member_of(store):
     """A member of a peer hub is recorded with that peer's instance, one of this hub's own with
     none; putting it again moves it (docs/federation.md, "What a pin trusts")."""

@@ -16,6 +16,7 @@ from . import analyst, country, employers, own_access, personas, rights
 from .estonia import demo_country
 from .people import DemoCountry
 from .rights_extract import POPULATION_FILE
+from .wordings import worded
 
 __all__ = ["client_key_path", "example_subject", "seed"]
 
@@ -62,7 +63,7 @@ async def seed(
             base_url = hub.settings.issuer + SOURCE_MOUNT
         await registry.put_institution(Institution(member.number, member.name, "GOV", base_url))
     for capacity in [*country.CAPACITIES, *([rights.CAPACITY] if extras else [])]:
-        await registry.put_capacity(capacity)
+        await registry.put_capacity(worded(capacity))
     for key, capacity, legal_basis in country.INTEGRATION_RIGHTS + (
         rights.INTEGRATION_RIGHTS if extras else []
     ):
@@ -71,11 +72,11 @@ async def seed(
         )
     if extras:
         await registry.put_institution(own_access.PORTAL)
-        await registry.put_capacity(own_access.CAPACITY)
+        await registry.put_capacity(worded(own_access.CAPACITY))
     for service in country.services(land.by_key) + (
         employers.services() + own_access.services() + rights.services() if extras else []
     ):
-        await registry.put_service(service)
+        await registry.put_service(worded(service))
     for service, key in country.ROUTED_PROVIDERS:
         await registry.put_routed_provider(RoutedProvider(service, land.by_key[key].number))
     for authorization in country.authorizations(land.by_key) + (
@@ -86,7 +87,7 @@ async def seed(
         if extras
         else []
     ):
-        await registry.put_authorization(authorization)
+        await registry.put_authorization(worded(authorization))
     clients = []
     for key, code in country.APPLICATIONS + (rights.APPLICATIONS if extras else []):
         member = land.by_key[key]
@@ -108,7 +109,7 @@ async def seed(
     for mutation_type in country.mutation_types(land.by_key) + (
         employers.declaration_mutation_types() + rights.mutation_types() if extras else []
     ):
-        await hub.mutations.put_type(mutation_type)
+        await hub.mutations.put_type(worded(mutation_type))
     if extras:
         competence = hub.rights_competence.by("demo:seed")
         for entry in rights.COMPETENCES:
@@ -116,7 +117,7 @@ async def seed(
     for authorization in country.mutation_authorizations(land.by_key) + (
         employers.mutation_authorizations() + rights.mutation_authorizations() if extras else []
     ):
-        await registry.put_authorization(authorization)
+        await registry.put_authorization(worded(authorization))
     await _subscribe(hub, land, provider_host, provider_port_base)
     subjects = land.persons(persons)
     lines = _recent_provisional(

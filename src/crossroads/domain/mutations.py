@@ -19,7 +19,8 @@ from typing import Any
 
 from .directory import Holding
 from .errors import Refusal
-from .registry import Authorization, check_code
+from .registry import DESCRIPTION_LENGTH, NAME_LENGTH, Authorization, check_code
+from .wording import check_wording
 
 MODES = ("pull", "push")
 STATE_PATH = re.compile(r"^(/[A-Za-z0-9._~-]+)+$")
@@ -40,8 +41,13 @@ class MutationType:
     # Where the publisher answers a person's current state for this type (a payload of the same
     # schema), so that a new holder can be sent it when integrating the person; None: no such thing.
     state_path: str | None = None
+    # The name and description in other languages (wording.py).
+    name_translations: dict[str, str] = field(default_factory=dict)
+    description_translations: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        check_wording(self.name_translations, "name_translations", NAME_LENGTH)
+        check_wording(self.description_translations, "description_translations", DESCRIPTION_LENGTH)
         check_code(self.code, "code")
         check_code(self.version, "version")
         if self.state_path is not None and not STATE_PATH.match(self.state_path):

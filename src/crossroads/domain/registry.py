@@ -10,6 +10,12 @@ from typing import Any
 
 from .errors import Refusal
 from .periods import Period
+from .wording import check_wording
+
+# The longest default texts the admin API accepts; a text in another language is held to the same.
+NAME_LENGTH = 200
+DESCRIPTION_LENGTH = 2000
+LEGAL_BASIS_LENGTH = 1000
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # The member code under which the hub itself offers the services it routes per person (GovStack
@@ -81,6 +87,11 @@ def split_client_id(value: str) -> tuple[str, str]:
 class Capacity:
     code: str
     name: str
+    # The name in other languages (wording.py): {"nl": ..., "fr": ..., "de": ...}.
+    name_translations: dict[str, str] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        check_wording(self.name_translations, "name_translations", NAME_LENGTH)
 
 
 @dataclass(frozen=True)
@@ -102,8 +113,13 @@ class Service:
     routed_capacity: str | None = None
     path: str = ""
     description: str = ""
+    # The name and description in other languages (wording.py).
+    name_translations: dict[str, str] = field(default_factory=dict)
+    description_translations: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        check_wording(self.name_translations, "name_translations", NAME_LENGTH)
+        check_wording(self.description_translations, "description_translations", DESCRIPTION_LENGTH)
         if (self.provider is None) == (self.routed_capacity is None):
             raise Refusal(
                 "malformed_request",
@@ -138,6 +154,11 @@ class Authorization:
     # Whether a provisional integration (phase 1: a file being examined) is enough. Off unless
     # the deliberation says so: a provisional entry is written by the consumer itself.
     accepts_provisional: bool = False
+    # The legal basis in other languages (wording.py).
+    legal_basis_translations: dict[str, str] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        check_wording(self.legal_basis_translations, "legal_basis_translations", LEGAL_BASIS_LENGTH)
 
     @property
     def validity(self) -> Period:

@@ -8,13 +8,13 @@ the hub validates declarations with. Institutions are named by the registry's na
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..domain.declarations.anomalies import Anomaly, Glossary, Zone
 from ..domain.errors import Refusal
 from ..domain.mutations import MutationType
-from ..domain.registry import Authorization, Service
+from ..domain.registry import Authorization, Capacity, Service
 from .registry_checks import HOLDERS_NAME, HOLDERS_SERVICE
 from .registry_queries import RegistryQueries
 
@@ -33,6 +33,7 @@ class ServiceEntry:
     provider_name: str | None  # the authentic source's, for a service with one fixed provider
     capacity_name: str | None  # the capacity it is routed by, for a routed service
     fields: tuple[Field, ...]
+    capacity_translations: Mapping[str, str] = field(default_factory=dict)  # its name's
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class FlowGroup:
     name: str
     kind: str
     flows: tuple[Flow, ...]
+    name_translations: Mapping[str, str] = field(default_factory=dict)  # the target's name's
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,18 @@ def _fields(names: tuple[str, ...], schema: Mapping[str, Any]) -> tuple[Field, .
     return tuple(Field(name, properties.get(name) or {}) for name in names)
 
 
+def _capacity_name(capacities: Mapping[str, Capacity], code: str | None) -> str | None:
+    if code is None:
+        return None
+    capacity = capacities.get(code)
+    return capacity.name if capacity else code
+
+
+def _capacity_translations(capacities: Mapping[str, Capacity], code: str | None) -> dict[str, str]:
+    capacity = capacities.get(code) if code else None
+    return dict(capacity.name_translations) if capacity else {}
+
+
 class InformationModel:
     def __init__(self, registry: RegistryQueries, glossaries: Mapping[str, Glossary]) -> None:
         """`glossaries`: form code (a key of FORM_NAMES) -> its glossary."""
@@ -98,13 +112,14 @@ class InformationModel:
 
     async def services(self) -> list[ServiceEntry]:
         names = await self._institution_names()
-        capacities = {c.code: c.name for c in await self._registry.capacities()}
+        capacities = {c.code: c for c in await self._registry.capacities()}
         return [
             ServiceEntry(
                 s,
                 names.get(s.provider, s.provider) if s.provider else None,
-                capacities.get(s.routed_capacity, s.routed_capacity) if s.routed_capacity else None,
+                _capacity_name(capacities, s.routed_capacity),
                 _fields(s.response_fields, s.response_schema),
+                _capacity_translations(capacities, s.routed_capacity),
             )
             for s in sorted(
                 await self._registry.services(), key=lambda s: (s.name.lower(), s.version)
@@ -126,10 +141,13 @@ class InformationModel:
         its code."""
         names = await self._institution_names()
         targets: dict[str, tuple[str, str]] = {HOLDERS_SERVICE: (HOLDERS_NAME, "service")}
+        wordings: dict[str, Mapping[str, str]] = {}
         for t in await self._registry.mutation_types():
             targets.setdefault(t.code, (t.name, "mutation"))
+            wordings.setdefault(t.code, t.name_translations)
         for s in await self._registry.services():
             targets.setdefault(s.code, (s.name, "service"))
+            wordings.setdefault(s.code, s.name_translations)
         grouped: dict[str, list[Flow]] = {}
         for a in await self._registry.authorizations():
             kind = targets.get(a.service, (a.service, "service"))[1]
@@ -142,6 +160,7 @@ class InformationModel:
                 targets.get(code, (code, "service"))[0],
                 flows[0].kind,
                 tuple(sorted(flows, key=lambda f: f.authorization.reference)),
+                wordings.get(code, {}),
             )
             for code, flows in grouped.items()
         ]

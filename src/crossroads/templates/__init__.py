@@ -5,21 +5,23 @@ Autoescaping is on for every template: names and purposes come from the registry
 Each environment has its language's gettext catalogue installed (`_()` in a template, new-style:
 `_("%(n)s entries", n=size)` formats and escapes), the filters `day`, `moment` and `number`
 that write dates, times and numbers as that language does, and `refusal`, which tells what a
-refusal code means in that language (refusals.py).
+refusal code means in that language (refusals.py), and `shown` and `worded`, which pick a
+registry text's wording in that language (domain/wording.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import lru_cache, partial
 from typing import Any
 
 from babel.support import Translations
 from jinja2 import Environment, PackageLoader, pass_eval_context, select_autoescape
 from jinja2.nodes import EvalContext
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from starlette.responses import HTMLResponse
 
+from ..domain.wording import in_language
 from .i18n import LOCALES, day, moment, number, translations
 from .refusals import sentence
 
@@ -77,8 +79,25 @@ def environment(locale: str) -> Environment:
     env.filters["moment"] = partial(moment, locale=locale)
     env.filters["number"] = partial(number, locale=locale)
     env.filters["refusal"] = lambda code: catalogue.gettext(sentence(code))
+    env.filters["shown"] = partial(shown, locale=locale)
+    env.filters["worded"] = partial(worded, locale=locale)
     env.globals["locale"] = locale
     return env
+
+
+def shown(default: str, wording: Mapping[str, str] | None, locale: str) -> Markup:
+    """`{{ service.name | shown(service.name_translations) }}`: a registry text in the page's
+    language (domain/wording.py); the default text, where it stands in for a missing
+    translation, marked as English so that a screen reader reads it as such (WCAG 3.1.2)."""
+    text, language = in_language(default, wording or {}, locale)
+    if language == locale:
+        return escape(text)
+    return Markup('<span lang="{}">{}</span>').format(language, text)
+
+
+def worded(default: str, wording: Mapping[str, str] | None, locale: str) -> str:
+    """The text `shown` shows, without markup: for attributes (aria-label) and titles."""
+    return in_language(default, wording or {}, locale)[0]
 
 
 def translator(catalogue: Translations) -> Callable[..., str]:

@@ -17,7 +17,9 @@ from .among import among
 from .arrival_bells import NOTIFY_PULLED, PROCESS
 from .database import Database, Row, Transaction
 
-_TYPE_COLUMNS = "code, version, name, publisher, payload_schema, description, fields, state_path"
+_TYPE_COLUMNS = (
+    "code, version, name, publisher, payload_schema, description, fields, state_path, translations"
+)
 _SUBSCRIPTION_COLUMNS = (
     "id, institution, application, mutation_type, authorization_ref, mode, webhook_url,"
     " created_at_ms"
@@ -102,6 +104,8 @@ def _type(row: Row) -> MutationType:
         description=row[5],
         fields=tuple(json.loads(row[6])),
         state_path=row[7],
+        name_translations=json.loads(row[8]).get("name", {}),
+        description_translations=json.loads(row[8]).get("description", {}),
     )
 
 
@@ -155,14 +159,21 @@ class SqlMutations(MutationStore):
                 mutation_type.description,
                 json.dumps(list(mutation_type.fields)),
                 mutation_type.state_path,
+                json.dumps(
+                    {
+                        "name": mutation_type.name_translations,
+                        "description": mutation_type.description_translations,
+                    }
+                ),
             )
             # An upsert, so that two concurrent puts of a new type do not both insert it.
             await tx.execute(
                 f"INSERT INTO mutation_types ({_TYPE_COLUMNS})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (code, version) DO UPDATE"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (code, version) DO UPDATE"
                 " SET name = excluded.name, publisher = excluded.publisher,"
                 " payload_schema = excluded.payload_schema, description = excluded.description,"
-                " fields = excluded.fields, state_path = excluded.state_path",
+                " fields = excluded.fields, state_path = excluded.state_path,"
+                " translations = excluded.translations",
                 values,
             )
         return existed is None

@@ -34,12 +34,13 @@ _INSTITUTION = (
 _APPLICATION = "SELECT institution, code, name, jwks, active FROM applications"
 _SERVICE = (
     "SELECT code, version, name, description, provider, routed_capacity, path,"
-    " request_schema, response_schema, response_fields FROM services"
+    " request_schema, response_schema, response_fields, translations FROM services"
 )
 _AUTHORIZATION = (
     "SELECT reference, consumer, service, purpose, legal_basis, required_capacities,"
-    " allowed_fields, valid_from, valid_to, accepts_provisional FROM authorizations"
+    " allowed_fields, valid_from, valid_to, accepts_provisional, translations FROM authorizations"
 )
+_CAPACITY = "SELECT code, name, translations FROM capacities"
 
 # kind -> (table, key columns); the admin API deletes by these keys
 _KEYS = {
@@ -93,7 +94,22 @@ def _service(row: Row) -> Service:
         request_schema=json.loads(row[7]),
         response_schema=json.loads(row[8]),
         response_fields=tuple(json.loads(row[9])),
+        **_wordings(row[10], "name", "description"),
     )
+
+
+def _wordings(column: str, *fields: str) -> dict[str, dict[str, str]]:
+    """The `translations` column (migration 0030) as the entry's FIELD_translations arguments."""
+    held = json.loads(column)
+    return {f"{name}_translations": held.get(name, {}) for name in fields}
+
+
+def _translations(entry: Any, *fields: str) -> str:
+    return json.dumps({name: getattr(entry, f"{name}_translations") for name in fields})
+
+
+def _capacity(row: Row) -> Capacity:
+    return Capacity(row[0], row[1], **_wordings(row[2], "name"))
 
 
 def _authorization(row: Row) -> Authorization:
@@ -108,6 +124,7 @@ def _authorization(row: Row) -> Authorization:
         valid_from=_day(row[7]),
         valid_to=_day(row[8]),
         accepts_provisional=bool(row[9]),
+        **_wordings(row[10], "legal_basis"),
     )
 
 
@@ -276,14 +293,17 @@ class SqlRegistry(RegistryRepository):
 
     async def put_capacity(self, capacity: Capacity) -> bool:
         return await self._upsert(
-            "capacities", ("code",), {"code": capacity.code, "name": capacity.name}
+            "capacities",
+            ("code",),
+            {
+                "code": capacity.code,
+                "name": capacity.name,
+                "translations": _translations(capacity, "name"),
+            },
         )
 
     async def list_capacities(self) -> list[Capacity]:
-        return [
-            Capacity(*r)
-            for r in await self._db.fetchall("SELECT code, name FROM capacities ORDER BY code")
-        ]
+        return [_capacity(r) for r in await self._db.fetchall(f"{_CAPACITY} ORDER BY code")]
 
     async def put_service(self, service: Service) -> bool:
         return await self._upsert(
@@ -300,6 +320,7 @@ class SqlRegistry(RegistryRepository):
                 "request_schema": json.dumps(service.request_schema),
                 "response_schema": json.dumps(service.response_schema),
                 "response_fields": json.dumps(list(service.response_fields)),
+                "translations": _translations(service, "name", "description"),
             },
         )
 
@@ -330,6 +351,7 @@ class SqlRegistry(RegistryRepository):
                 "valid_from": _ordinal(authorization.valid_from),
                 "valid_to": _ordinal(authorization.valid_to),
                 "accepts_provisional": int(authorization.accepts_provisional),
+                "translations": _translations(authorization, "legal_basis"),
             },
         )
 

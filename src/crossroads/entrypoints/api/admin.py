@@ -201,7 +201,9 @@ async def get_application(enterprise_number: str, code: str, queries: RegistryQu
 async def put_capacity(
     code: str, body: CapacityIn, registry: RegistryAdminDep, response: Response
 ) -> dict:
-    capacity, created = await registry.put_capacity(Capacity(code, body.name))
+    capacity, created = await registry.put_capacity(
+        Capacity(code, body.name, dict(body.name_translations))
+    )
     _created(response, created)
     return _out(capacity)
 
@@ -237,6 +239,8 @@ async def put_service(
         version=version,
         name=body.name,
         description=body.description,
+        name_translations=dict(body.name_translations),
+        description_translations=dict(body.description_translations),
         provider=body.provider,
         routed_capacity=body.routed_capacity,
         path=body.path,
@@ -347,6 +351,7 @@ async def put_authorization(
             service=body.service,
             purpose=body.purpose,
             legal_basis=body.legal_basis,
+            legal_basis_translations=dict(body.legal_basis_translations),
             required_capacities=tuple(body.required_capacities),
             allowed_fields=tuple(body.allowed_fields),
             valid_from=body.valid_from,

@@ -71,6 +71,8 @@ class MutationTypeOut(Out):
     schema_: dict[str, Any] = Field(alias="schema")
     description: str
     state_path: str | None
+    name_translations: dict[str, str]
+    description_translations: dict[str, str]
     event_type: str
 
 

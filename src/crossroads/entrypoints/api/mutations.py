@@ -96,6 +96,8 @@ async def put_mutation_type(
             schema=body.schema_,
             description=body.description,
             state_path=body.state_path,
+            name_translations=dict(body.name_translations),
+            description_translations=dict(body.description_translations),
         ),
         actor.id,
     )

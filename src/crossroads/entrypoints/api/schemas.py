@@ -18,6 +18,22 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# A registry text in the portal's languages (domain/wording.py): {"nl": ..., "fr": ..., "de": ...},
+# each held to the default text's length.
+Language = Literal["en", "nl", "fr", "de"]
+NameWording = dict[Language, Annotated[str, Field(min_length=1, max_length=200)]]
+DescriptionWording = dict[Language, Annotated[str, Field(min_length=1, max_length=2000)]]
+LegalBasisWording = dict[Language, Annotated[str, Field(min_length=1, max_length=1000)]]
+_IN_LANGUAGES = (
+    "The same text in other languages of the portal (en, nl, fr, de), shown to readers of that"
+    " language instead of the default text."
+)
+
+
+def wording(what: str) -> Any:
+    return Field(default_factory=dict, description=f"{what}: {_IN_LANGUAGES}")
+
+
 class Error(BaseModel):
     code: str = Field(description="Stable error code; see docs/errors.md.")
     message: str = Field(description="A human sentence.")
@@ -163,11 +179,14 @@ class RejectionIn(Strict):
 
 class CapacityIn(Strict):
     name: str = Field(min_length=1, max_length=200)
+    name_translations: NameWording = wording("The name")
 
 
 class ServiceIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=2000)
+    name_translations: NameWording = wording("The name")
+    description_translations: DescriptionWording = wording("The description")
     provider: str | None = Field(
         None, description="Enterprise number of the fixed authentic source."
     )
@@ -185,6 +204,7 @@ class AuthorizationIn(Strict):
     service: str = Field(max_length=64)
     purpose: str = Field(max_length=64)
     legal_basis: str = Field(min_length=1, max_length=1000)
+    legal_basis_translations: LegalBasisWording = wording("The legal basis")
     required_capacities: list[str] = Field(
         default_factory=list,
         description=(
@@ -231,6 +251,8 @@ class DirectoryQueryIn(Strict):
 class MutationTypeIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=2000)
+    name_translations: NameWording = wording("The name")
+    description_translations: DescriptionWording = wording("The description")
     publisher: str = Field(
         description="Enterprise number of the authentic source that publishes this type.",
         max_length=64,
