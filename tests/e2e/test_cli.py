@@ -79,6 +79,62 @@ def test_registry_load_then_directory_import(tmp_path):
     assert again.exit_code == 0 and "the schema is current" in again.output
 
 
+def test_registry_load_keeps_the_texts_in_other_languages_and_refuses_an_unknown_language(
+    tmp_path,
+):
+    import asyncio
+
+    from crossroads.adapters.sql.store import open_store
+
+    names = {"nl": "Identiteit", "fr": "Identité", "de": "Identität"}
+    document = {
+        "institutions": [{"enterprise_number": NR, "name": "Register"}],
+        "capacities": [
+            {"code": "INSURED", "name": "Insured", "name_translations": {"nl": "Verzekerd"}}
+        ],
+        "services": [
+            {
+                "code": "person.identity",
+                "version": "1",
+                "name": "Identity",
+                "name_translations": names,
+                "description": "From the register.",
+                "description_translations": {"fr": "Du registre."},
+                "provider": NR,
+                "response_fields": ["name"],
+            }
+        ],
+    }
+    registry = tmp_path / "registry.json"
+    registry.write_text(json.dumps(document))
+    assert runner.invoke(app, ["keys", "init"], env=env(tmp_path)).exit_code == 0
+    loaded = runner.invoke(app, ["registry", "load", str(registry)], env=env(tmp_path))
+    assert loaded.exit_code == 0, loaded.output
+    listed = runner.invoke(app, ["registry", "list", "services"], env=env(tmp_path))
+    assert "Identity" in listed.output and "Identité" not in listed.output  # too wide for a table
+
+    async def read():
+        store = await open_store(env(tmp_path)["CROSSROADS_STORE_URL"])
+        try:
+            return (
+                await store.registry.get_service("person.identity", "1"),
+                await store.registry.list_capacities(),
+            )
+        finally:
+            await store.close()
+
+    service, capacities = asyncio.run(read())
+    assert service.name_translations == names
+    assert service.description_translations == {"fr": "Du registre."}
+    assert capacities[0].name_translations == {"nl": "Verzekerd"}
+
+    document["capacities"][0]["name_translations"] = {"es": "Asegurado"}
+    registry.write_text(json.dumps(document))
+    refused = runner.invoke(app, ["registry", "load", str(registry)], env=env(tmp_path))
+    assert refused.exit_code == 1 and "malformed_request" in refused.output
+    assert "name_translations" in refused.output
+
+
 def test_bad_setting_stops_with_the_variable_named(tmp_path):
     result = runner.invoke(app, ["migrate"], env={**env(tmp_path), "CROSSROADS_PORT": "99999"})
     assert result.exit_code != 0

@@ -215,3 +215,15 @@ async def test_the_hubs_own_source_is_asked_in_the_process_and_still_checks_the_
     other = "http://provider.test:9000/services/person.identity/1"
     await sources.post(other, body, {})
     assert fallback.urls == [other]
+
+
+async def test_the_citizen_reads_the_registrys_names_and_legal_bases_in_their_language(
+    portal_demo,
+):
+    async with browser(portal_demo) as client:
+        await sign_in(client, "/citizen/login", "citizen-3")
+        data = (await client.get("/citizen/data?lang=fr")).text.replace("&#39;", "'")
+        assert "RGPD art. 15 (droit d'accès)" in data and "GDPR art. 15" not in data
+        listed = (await client.get("/citizen/?lang=de")).text
+        assert "DSGVO Art. 15 (Auskunftsrecht)" in listed and "GDPR art. 15" not in listed
+        assert "Identität einer Person" in listed and "Identity of a person" not in listed

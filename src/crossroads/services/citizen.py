@@ -13,7 +13,8 @@ which that institution receives it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..domain.audit import AuditRecord
@@ -35,6 +36,7 @@ class Recipient:
     authorization: str | None
     purpose: str | None
     legal_basis: str | None
+    legal_basis_translations: Mapping[str, str] = field(default_factory=dict)  # domain/wording.py
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,9 @@ class Consultation:
     inclusion_path: list[bytes] | None  # None while the entry is not yet under a signed head
     # (or when the page was asked without proofs)
     under_head: bool = False  # the entry is in the tree of the latest signed head
+    # The service's (mutation type's) name and the legal basis in other languages (wording.py).
+    service_name_translations: Mapping[str, str] = field(default_factory=dict)
+    legal_basis_translations: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def allowed(self) -> bool:
@@ -161,12 +166,17 @@ class ConsultationHistory:
         authorization = (
             await registry.authorization(record.authorization) if record.authorization else None
         )
+        service_name, service_name_translations = await self._service_name(record)
         return {
             "institution_name": await self._institution_name(record.consumer),
             "application_name": application.name if application else None,
-            "service_name": await self._service_name(record),
+            "service_name": service_name,
+            "service_name_translations": service_name_translations,
             "purpose": record.purpose or (authorization.purpose if authorization else None),
             "legal_basis": authorization.legal_basis if authorization else None,
+            "legal_basis_translations": (
+                authorization.legal_basis_translations if authorization else {}
+            ),
             "recipients": await self._recipients(record),
         }
 
@@ -174,23 +184,24 @@ class ConsultationHistory:
         institution = await self._registry.institution(number) if number else None
         return institution.name if institution else None
 
-    async def _service_name(self, record: AuditRecord) -> str | None:
+    async def _service_name(self, record: AuditRecord) -> tuple[str | None, Mapping[str, str]]:
+        """The name, and its wordings in other languages (domain/wording.py)."""
         if record.kind == "directory" and record.action in _DIRECTORY_CHANGES:
             return (
                 f"{_DIRECTORY_CHANGES[record.action]} ({record.target})" if record.target else None
-            )
+            ), {}
         if not record.service:
-            return None
+            return None, {}
         code, _, version = record.service.partition("/")
         if code == HOLDERS_SERVICE:
-            return HOLDERS_NAME
+            return HOLDERS_NAME, {}
         if record.kind == "mutation":
             if self._mutation_types is None:
-                return None
+                return None, {}
             kind = await self._mutation_types.get_type(code, version or None)
-            return kind.name if kind else None
+            return (kind.name, kind.name_translations) if kind else (None, {})
         service = await self._registry.service(code, version or None)
-        return service.name if service else None
+        return (service.name, service.name_translations) if service else (None, {})
 
     async def _recipients(self, record: AuditRecord) -> tuple[Recipient, ...]:
         """Who a published change was sent to: each institution with the authorization it
@@ -212,6 +223,7 @@ class ConsultationHistory:
                     reference,
                     authorization.purpose if authorization else None,
                     authorization.legal_basis if authorization else None,
+                    authorization.legal_basis_translations if authorization else {},
                 )
             )
         return tuple(found)

@@ -11,7 +11,8 @@ Which services the page shows is which such authorizations the registry holds, v
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from ..domain.callers import Caller
 from ..domain.errors import Refusal
@@ -34,6 +35,7 @@ class SourceAnswer:
     data: object = None
     refusal: Refusal | None = None
     request_id: str | None = None
+    service_name_translations: Mapping[str, str] = field(default_factory=dict)  # wording.py
 
 
 class PersonalData:
@@ -107,6 +109,7 @@ class PersonalData:
                 authorization,
                 refusal=outcome,
                 request_id=request.request_id,
+                service_name_translations=service.name_translations if service else {},
             )
         answer = next((a for a in outcome.answers if a.error is None), outcome.answers[0])
         provider = await self._cache.institution(answer.provider)
@@ -119,4 +122,5 @@ class PersonalData:
             answer.data,
             answer.error,
             outcome.request_id,
+            service.name_translations if service else {},
         )

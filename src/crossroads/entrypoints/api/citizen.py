@@ -142,10 +142,17 @@ async def page(
             "what_label": hub_entry_label(c.record.kind, c.record.action, c.record.service),
             "capacity": c.record.target or "",
             "what": c.service_name or c.record.service or c.record.action or c.record.kind,
+            "what_translations": c.service_name_translations if c.service_name else {},
+            "legal_basis_translations": c.legal_basis_translations,
             "published": c.record.action == "mutation.publish",
             "received": c.record.action == "mutation.deliver",
             "recipients": [
-                {**_recipient(r), "purpose_label": purpose_label(r.purpose)} for r in c.recipients
+                {
+                    **_recipient(r),
+                    "purpose_label": purpose_label(r.purpose),
+                    "legal_basis_translations": r.legal_basis_translations,
+                }
+                for r in c.recipients
             ],
             "institution": c.record.consumer,
             "institution_name": c.institution_name,

@@ -64,11 +64,13 @@ def _section(answer: SourceAnswer) -> dict:
     return {
         "service": answer.service,
         "name": answer.service_name,
+        "name_translations": answer.service_name_translations,
         "shaped": answer.service in SHAPED,
         "title": TITLES.get(answer.service),
         "source": answer.provider_name or answer.provider,
         "authorization": answer.authorization.reference,
         "legal_basis": answer.authorization.legal_basis,
+        "legal_basis_translations": answer.authorization.legal_basis_translations,
         "data": data,
         "fields": sorted(data.items()),
         "refusal": answer.refusal.code if answer.refusal else None,

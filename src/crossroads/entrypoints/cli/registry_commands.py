@@ -39,7 +39,16 @@ READERS = {
     "routed-providers": "list_routed_providers",
     "competences": "list_competences",
 }
-HIDDEN_FIELDS = ("request_schema", "response_schema", "jwks")
+# Too wide for a table: the schemas, the keys, and the texts in other languages (the admin API
+# and the portal show those).
+HIDDEN_FIELDS = (
+    "request_schema",
+    "response_schema",
+    "jwks",
+    "name_translations",
+    "description_translations",
+    "legal_basis_translations",
+)
 
 
 @registry_app.command("list")
@@ -81,7 +90,8 @@ def registry_load(
         exists=True,
         dir_okay=False,
         help="JSON: {institutions, capacities, integration_rights, services, "
-        "routed_providers, authorizations, applications}.",
+        "routed_providers, authorizations, applications}; an entry's texts in other languages "
+        "as name_translations, description_translations, legal_basis_translations.",
     ),
 ) -> None:
     """Put a whole registry document through the same checks as the admin API (each change
