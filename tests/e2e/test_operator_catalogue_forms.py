@@ -123,6 +123,7 @@ SERVICE = ACTIONS[3][2]
 # A value each form refuses: (form id, what is typed, the field the error stands beside).
 BAD_INPUT = [
     ("add-capacity", {"code": "", "name": "Nameless"}, "code"),
+    ("add-capacity", {"code": "LONG", "name": "Long", "name_fr": "x" * 201}, "name_fr"),
     ("add-service", {**SERVICE, "provider": ""}, "provider"),  # neither source nor capacity
     ("add-service", {**SERVICE, "request_schema": "{"}, "request_schema"),
     # A schema read one way here, another way by whoever else reads it (RFC 7493 I-JSON).
@@ -245,6 +246,70 @@ async def test_bad_input_comes_back_as_the_form_with_the_error_beside_its_field(
     german = await ada.post("/operator/capacities?lang=de", data={**BAD_INPUT[0][1], "csrf": csrf})
     assert "Füllen Sie dieses Feld aus." in german.text
     assert "Nameless" in german.text  # what was typed is typed still
+    await ada.aclose()
+
+
+async def test_the_forms_take_the_registrys_texts_in_dutch_french_and_german(operators_demo):
+    demo = operators_demo
+    await register(demo, "person:ada", "admin")
+    ada, csrf = await signed_in(demo, "ada")
+    shown = await ada.get("/operator/services?lang=nl")
+    assert "Naam in het Frans" in shown.text and "Beschrijving in het Duits" in shown.text
+    posts = [
+        ("capacities", {"code": "PENSIONER", "name": "Pensioner", "name_nl": "Gepensioneerde"}),
+        (
+            "services",
+            {
+                **SERVICE,
+                "description": "The amount",
+                "name_fr": "Montant de la pension",
+                "description_de": "Der Betrag",
+            },
+        ),
+        (
+            "mutation-types",
+            {
+                "code": "pension.start",
+                "version": "1",
+                "name": "A pension starts",
+                "name_de": "Eine Rente beginnt",
+                "publisher": WELFARE,
+                "fields": "since",
+                "schema": '{"type": "object"}',
+            },
+        ),
+        (
+            "authorizations",
+            {
+                "reference": "ISC/26/900",
+                "consumer": FUND,
+                "service": "pension.amount",
+                "purpose": "CARE",
+                "legal_basis": "Law on pensions",
+                "legal_basis_nl": "Pensioenwet",
+                "legal_basis_fr": "Loi sur les pensions",
+                "allowed_fields": "amount",
+                "required_capacities": "PENSIONER",
+                "valid_from": "2026-01-01",
+            },
+        ),
+    ]
+    for page, typed in posts:
+        done = await ada.post(f"/operator/{page}", data={**typed, "csrf": csrf})
+        assert done.status_code == 303, (page, done.text[-2000:])
+    queries = demo.hub.registry_queries
+    capacity = next(c for c in await queries.capacities() if c.code == "PENSIONER")
+    assert capacity.name_translations == {"nl": "Gepensioneerde"}
+    service = await queries.service("pension.amount", "1")
+    assert service.name_translations == {"fr": "Montant de la pension"}
+    assert service.description_translations == {"de": "Der Betrag"}
+    change = await queries.mutation_type("pension.start", "1")
+    assert change.name_translations == {"de": "Eine Rente beginnt"}
+    authorization = await queries.authorization("ISC/26/900")
+    assert authorization.legal_basis_translations == {
+        "nl": "Pensioenwet",
+        "fr": "Loi sur les pensions",
+    }
     await ada.aclose()
 
 

@@ -45,6 +45,7 @@ from .operator_forms import (
     optional,
     optional_day,
     text,
+    wording,
 )
 from .operator_pages import registry_page, signed_in_operator
 
@@ -178,6 +179,7 @@ async def put_authorization(request: Request, actor: Actor, form: dict[str, str]
         service=text(form, "service"),
         purpose=text(form, "purpose"),
         legal_basis=text(form, "legal_basis"),
+        legal_basis_translations=wording(form, "legal_basis"),
         required_capacities=listed(form, "required_capacities", required=False),
         allowed_fields=listed(form, "allowed_fields"),
         valid_from=day(form, "valid_from"),
@@ -223,6 +225,8 @@ async def put_mutation_type(request: Request, actor: Actor, form: dict[str, str]
             fields=listed(form, "fields"),
             schema=json_object(form, "schema"),
             description=text(form, "description", False),
+            name_translations=wording(form, "name"),
+            description_translations=wording(form, "description"),
         ),
         actor.id,
     )

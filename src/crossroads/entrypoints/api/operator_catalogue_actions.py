@@ -14,7 +14,7 @@ from .dependencies import hub_of
 from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .operator_actions import SAVED, Notice, add_form_route, outcome_notice
-from .operator_forms import json_object, listed, optional, text
+from .operator_forms import json_object, listed, optional, text, wording
 
 router = HubRouter(route_class=JSONRoute, prefix="/operator", include_in_schema=False)
 
@@ -25,6 +25,8 @@ async def put_service(request: Request, actor: Actor, form: dict[str, str]) -> N
         version=text(form, "version"),
         name=text(form, "name"),
         description=text(form, "description", False),
+        name_translations=wording(form, "name"),
+        description_translations=wording(form, "description"),
         provider=optional(form, "provider"),
         routed_capacity=optional(form, "routed_capacity"),
         path=text(form, "path", False),
@@ -42,7 +44,7 @@ async def remove_service(request: Request, actor: Actor, form: dict[str, str]) -
 
 
 async def put_capacity(request: Request, actor: Actor, form: dict[str, str]) -> Notice:
-    capacity = Capacity(text(form, "code"), text(form, "name"))
+    capacity = Capacity(text(form, "code"), text(form, "name"), wording(form, "name"))
     await hub_of(request).registry.by(actor.id).put_capacity(capacity)
     return SAVED, {}
 

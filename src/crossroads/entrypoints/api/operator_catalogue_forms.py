@@ -6,7 +6,15 @@ for the same changes (PUT/DELETE /admin/services/…, /admin/capacities/…)."""
 from __future__ import annotations
 
 from ...templates.i18n import N_
-from .operator_form_model import INSTITUTION, LIST_HINT, Field, Form
+from .operator_form_model import (
+    DESCRIPTION_IN,
+    INSTITUTION,
+    LIST_HINT,
+    NAME_IN,
+    Field,
+    Form,
+    wording_fields,
+)
 
 _SERVICE = N_("Service")
 
@@ -20,7 +28,9 @@ CATALOGUE_FORMS: dict[str, tuple[Form, ...]] = {
                 Field("code", N_("Code"), required=True, hint=N_("e.g. person.identity")),
                 Field("version", N_("Version"), required=True, default="1"),
                 Field("name", N_("Name"), required=True),
+                *wording_fields("name", NAME_IN),
                 Field("description", N_("Description"), "textarea"),
+                *wording_fields("description", DESCRIPTION_IN, "textarea"),
                 Field(
                     "provider",
                     N_("Authentic source"),
@@ -64,6 +74,7 @@ CATALOGUE_FORMS: dict[str, tuple[Form, ...]] = {
             (
                 Field("code", N_("Code"), required=True, hint=N_("e.g. SOCIAL_ASSISTANCE")),
                 Field("name", N_("Name"), required=True),
+                *wording_fields("name", NAME_IN),
             ),
             N_("Save the capacity"),
         ),

@@ -39,3 +39,29 @@ class Form:
 INSTITUTION = N_("Institution")
 LEGAL_BASIS = N_("Legal basis")
 LIST_HINT = N_("Separated by commas.")
+
+# A registry text in the portal's other languages (domain/wording.py): one field per language,
+# named FIELD_LANGUAGE (name_nl); one left blank gives that language none, and the default text
+# stands in for it on the portal. English readers read the default field itself.
+WORDING_LANGUAGES = ("nl", "fr", "de")
+NAME_IN = (N_("Name in Dutch"), N_("Name in French"), N_("Name in German"))
+DESCRIPTION_IN = (
+    N_("Description in Dutch"),
+    N_("Description in French"),
+    N_("Description in German"),
+)
+LEGAL_BASIS_IN = (
+    N_("Legal basis in Dutch"),
+    N_("Legal basis in French"),
+    N_("Legal basis in German"),
+)
+
+
+def wording_fields(
+    name: str, labels: tuple[str, str, str], kind: str = "text"
+) -> tuple[Field, ...]:
+    """The fields of `name`'s text in Dutch, French and German."""
+    return tuple(
+        Field(f"{name}_{language}", label, kind)
+        for language, label in zip(WORDING_LANGUAGES, labels, strict=True)
+    )

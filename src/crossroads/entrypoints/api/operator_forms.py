@@ -15,12 +15,21 @@ from typing import Any
 
 from ...domain import unique_keys
 from ...domain.errors import Refusal
+from ...domain.registry import DESCRIPTION_LENGTH, LEGAL_BASIS_LENGTH, NAME_LENGTH
 from ...templates.i18n import N_
 from .operator_catalogue_forms import CATALOGUE_FORMS
+from .operator_form_model import (
+    DESCRIPTION_IN,
+    LEGAL_BASIS_IN,
+    NAME_IN,
+    WORDING_LANGUAGES,
+    Field,
+    Form,
+    wording_fields,
+)
 from .operator_form_model import INSTITUTION as _INSTITUTION
 from .operator_form_model import LEGAL_BASIS as _LEGAL_BASIS
 from .operator_form_model import LIST_HINT as _LIST_HINT
-from .operator_form_model import Field, Form
 from .operator_register_forms import REGISTER_FORMS
 
 _SERVICE_OR_CHANGE = N_("Service or change")
@@ -104,6 +113,7 @@ FORMS: dict[str, tuple[Form, ...]] = {
                 Field("service", _SERVICE_OR_CHANGE, "select", True, "services"),
                 Field("purpose", N_("Purpose"), required=True),
                 Field("legal_basis", _LEGAL_BASIS, "textarea", True),
+                *wording_fields("legal_basis", LEGAL_BASIS_IN, "textarea"),
                 Field(
                     "allowed_fields", N_("Fields it may receive"), required=True, hint=_LIST_HINT
                 ),
@@ -158,6 +168,7 @@ FORMS: dict[str, tuple[Form, ...]] = {
                 Field("code", N_("Code"), required=True),
                 Field("version", N_("Version"), required=True),
                 Field("name", N_("Name"), required=True),
+                *wording_fields("name", NAME_IN),
                 Field("publisher", N_("Publisher"), "select", True, "institutions"),
                 Field("fields", N_("Fields"), required=True, hint=_LIST_HINT),
                 Field(
@@ -168,6 +179,7 @@ FORMS: dict[str, tuple[Form, ...]] = {
                     default='{"type": "object"}',
                 ),
                 Field("description", N_("Description"), "textarea"),
+                *wording_fields("description", DESCRIPTION_IN, "textarea"),
             ),
             N_("Save the mutation type"),
         ),
@@ -230,6 +242,27 @@ def text(form: dict[str, str], name: str, required: bool = True) -> str:
     if len(value) > MAX_TEXT:
         raise FormError(name, TOO_LONG)
     return value
+
+
+def wording(form: dict[str, str], name: str) -> dict[str, str]:
+    """`name`'s text in the languages whose field (wording_fields) is filled in; one longer than
+    the registry takes is refused beside its own field."""
+    texts = {}
+    for language in WORDING_LANGUAGES:
+        field = f"{name}_{language}"
+        value = text(form, field, False)
+        if len(value) > _WORDING_LENGTHS[name]:
+            raise FormError(field, TOO_LONG)
+        if value:
+            texts[language] = value
+    return texts
+
+
+_WORDING_LENGTHS = {
+    "name": NAME_LENGTH,
+    "description": DESCRIPTION_LENGTH,
+    "legal_basis": LEGAL_BASIS_LENGTH,
+}
 
 
 def optional(form: dict[str, str], name: str) -> str | None:
