@@ -200,6 +200,17 @@ async def test_govstack_discovery(demo):
         )
     ).json()
     assert spec["openapi"].startswith("3.") and "/v1/exchange/person.identity" in spec["paths"]
+    assert spec["info"]["title"] == "Identity of a person"
+    french = (
+        await demo.http.get(
+            f"{nr}/getOpenAPI",
+            params={"serviceCode": "person.identity"},
+            headers={**headers, "Accept-Language": "fr-BE, nl;q=0.5"},
+        )
+    ).json()["info"]
+    assert french == {**spec["info"], "title": "Identité d'une personne"} | {
+        "description": "Du Registre national."
+    }
     missing = await demo.http.get(
         f"{nr}/getOpenAPI", params={"serviceCode": "nope"}, headers=headers
     )

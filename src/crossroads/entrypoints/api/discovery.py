@@ -13,16 +13,19 @@ without the `/r1` prefix: suites written for these interfaces call both.
 
 from __future__ import annotations
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 
 from ...domain.callers import Caller
 from ...domain.errors import Refusal
 from ...domain.registry import HUB_MEMBER, HUB_MEMBER_CLASS, Service
 from ...domain.versions import version_key
+from ...domain.wording import in_language
+from ...templates.i18n import LOCALES
 from .dependencies import ClockDep, RegistryQueriesDep, SettingsDep
 from .errors import openapi_errors
 from .hub_router import HubRouter
 from .json_input import JSONRoute
+from .languages import language_of
 from .openapi_models import ClientList, OpenAPIDocument, ServiceList, answers
 from .security import application_or_operator
 
@@ -247,6 +250,7 @@ async def allowed_methods(
 
 @_metadata("getOpenAPI", "GovStack IM: the OpenAPI description of one service", OpenAPIDocument)
 async def get_openapi(
+    request: Request,
     instanceId: str,
     memberClass: str,
     memberCode: str,
@@ -269,14 +273,21 @@ async def get_openapi(
             "unknown_service", f"{memberCode} provides no service {serviceCode!r}.", "serviceCode"
         )
     service = max(matching, key=lambda s: version_key(s.version))
+    # The service's name and description in the language the caller accepts (domain/wording.py),
+    # English, the registry's default text, when it names none of the portal's.
+    language = language_of(request.headers.get("accept-language"), "en", LOCALES)
     return service_openapi(
-        service, settings.issuer, _r1_path(service, instanceId, memberClass, applicationCode)
+        service,
+        settings.issuer,
+        _r1_path(service, instanceId, memberClass, applicationCode),
+        language,
     )
 
 
-def service_openapi(service: Service, server: str, r1_path: str) -> dict:
+def service_openapi(service: Service, server: str, r1_path: str, language: str = "en") -> dict:
     """An OpenAPI 3 document for calling one service through the hub: on our own path, and on
-    X-Road's (r1), where purpose, authorization and capacity may also come as headers."""
+    X-Road's (r1), where purpose, authorization and capacity may also come as headers. Its title
+    and description are the service's name and description in `language`, else the default."""
     body = {
         "type": "object",
         "required": ["subject"],
@@ -343,9 +354,11 @@ def service_openapi(service: Service, server: str, r1_path: str) -> dict:
     return {
         "openapi": "3.0.3",
         "info": {
-            "title": service.name,
+            "title": in_language(service.name, service.name_translations, language)[0],
             "version": service.version,
-            "description": service.description,
+            "description": in_language(
+                service.description, service.description_translations, language
+            )[0],
         },
         "servers": [{"url": server}],
         "paths": {
