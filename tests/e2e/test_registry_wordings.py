@@ -179,3 +179,18 @@ async def test_a_wording_outside_the_rules_is_refused_with_a_stable_code(demo, t
     assert answer.json()["code"] == "malformed_request"
     assert answer.json()["field"].startswith("name_translations")
     assert (await demo.http.get("/admin/capacities/REFUSED", headers=ADMIN)).status_code == 404
+
+
+async def test_the_catalogue_is_in_the_order_the_reader_reads_it(demo):
+    """Sorted by the names as shown, an accented letter with its plain one: in English "Employment
+    periods declared in DIMONA" comes before "Main residence of a person", in Dutch after it
+    ("In DIMONA…", "Hoofdverblijfplaats…"); in German "Änderung des Hauptwohnortes" (change of
+    main residence) comes before "Eine Sozialleistung beginnt oder endet", in English after it."""
+    english = await page(demo, "/portal/services", "en")
+    assert english.index("Employment periods declared") < english.index("Main residence of")
+    dutch = await page(demo, "/portal/services", "nl")
+    assert dutch.index("Hoofdverblijfplaats van een persoon") < dutch.index("In DIMONA aangegeven")
+    changes = await page(demo, "/portal/mutations", "en")
+    assert changes.index("A social benefit starts") < changes.index("Change of main residence")
+    german = await page(demo, "/portal/mutations", "de")
+    assert german.index("Änderung des Hauptwohnortes") < german.index("Eine Sozialleistung beginnt")

@@ -7,6 +7,7 @@ reference files. Addresses are in docs/portal.md.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,8 +15,9 @@ from fastapi import Query, Request
 from fastapi.responses import RedirectResponse
 
 from ...domain.errors import Refusal
+from ...domain.wording import in_language
 from ...services.information_model import Field
-from ...templates.i18n import N_
+from ...templates.i18n import N_, translations
 from .dependencies import ClockDep, InformationModelDep
 from .hub_router import HubRouter
 from .json_input import JSONRoute
@@ -55,28 +57,49 @@ def kind_of(schema: Mapping[str, Any]) -> dict:
     return {"label": label, "values": [], "optional": optional}
 
 
+def _shown(default: str, wording: Mapping[str, str], locale: str) -> str:
+    """The name a reader of `locale` reads, for ordering the entries as they read them: an accented
+    letter with its plain one (Ä with A, É with E), as a dictionary orders them, not after Z."""
+    decomposed = unicodedata.normalize("NFKD", in_language(default, wording, locale)[0].lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def _fields(fields: tuple[Field, ...]) -> list[dict]:
     return [{"name": f.name, **kind_of(f.schema)} for f in fields]
 
 
 @router.get("/portal/services")
 async def services(request: Request, model: InformationModelDep):
+    locale, _ = language(request)
     entries = [
         {"entry": e, "fields": _fields(e.fields), "anchor": f"{e.service.code}-{e.service.version}"}
-        for e in await model.services()
+        for e in sorted(
+            await model.services(),
+            key=lambda e: (
+                _shown(e.service.name, e.service.name_translations, locale),
+                e.service.version,
+            ),
+        )
     ]
     return page(request, "portal/services.html", services=entries)
 
 
 @router.get("/portal/mutations")
 async def mutation_types(request: Request, model: InformationModelDep):
+    locale, _ = language(request)
     entries = [
         {
             "entry": e,
             "fields": _fields(e.fields),
             "anchor": f"{e.mutation_type.code}-{e.mutation_type.version}",
         }
-        for e in await model.mutation_types()
+        for e in sorted(
+            await model.mutation_types(),
+            key=lambda e: (
+                _shown(e.mutation_type.name, e.mutation_type.name_translations, locale),
+                e.mutation_type.version,
+            ),
+        )
     ]
     return page(request, "portal/mutations.html", mutation_types=entries)
 
@@ -99,7 +122,22 @@ async def authorizations(request: Request, model: InformationModelDep, clock: Cl
         }
         for g in await model.flows()
     ]
-    return page(request, "portal/authorizations.html", groups=groups)
+    # As the reader reads them: the services first, then the kinds of change, each by its name in
+    # the page's language (a hub entry's label as translated).
+    locale, _ = language(request)
+    catalogue = translations(locale)
+
+    def read_as(group: dict) -> tuple[bool, str]:
+        g = group["group"]
+        label = group["label"]
+        name = (
+            catalogue.gettext(label).lower()
+            if label
+            else _shown(g.name, g.name_translations, locale)
+        )
+        return g.kind != "service", name
+
+    return page(request, "portal/authorizations.html", groups=sorted(groups, key=read_as))
 
 
 @router.get("/portal/declarations")
