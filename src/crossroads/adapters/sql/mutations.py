@@ -95,6 +95,7 @@ def _changing(dialect: str, assignments: str, condition: str, returning: str = "
 
 
 def _type(row: Row) -> MutationType:
+    wordings = json.loads(row[8])  # migration 0030: {"name": {...}, "description": {...}}
     return MutationType(
         code=row[0],
         version=row[1],
@@ -104,8 +105,8 @@ def _type(row: Row) -> MutationType:
         description=row[5],
         fields=tuple(json.loads(row[6])),
         state_path=row[7],
-        name_translations=json.loads(row[8]).get("name", {}),
-        description_translations=json.loads(row[8]).get("description", {}),
+        name_translations=wordings.get("name", {}),
+        description_translations=wordings.get("description", {}),
     )
 
 

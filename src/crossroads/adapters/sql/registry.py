@@ -100,12 +100,15 @@ def _service(row: Row) -> Service:
 
 def _wordings(column: str, *fields: str) -> dict[str, dict[str, str]]:
     """The `translations` column (migration 0030) as the entry's FIELD_translations arguments."""
-    held = json.loads(column)
+    # Most entries have none; an exchange reads its authorizations, so the usual '{}' is not parsed.
+    held = json.loads(column) if column != "{}" else {}
     return {f"{name}_translations": held.get(name, {}) for name in fields}
 
 
 def _translations(entry: Any, *fields: str) -> str:
-    return json.dumps({name: getattr(entry, f"{name}_translations") for name in fields})
+    """The entry's FIELD_translations as the `translations` column holds them ('{}' for none)."""
+    held = {name: getattr(entry, f"{name}_translations") for name in fields}
+    return json.dumps({name: texts for name, texts in held.items() if texts})
 
 
 def _capacity(row: Row) -> Capacity:
