@@ -167,9 +167,11 @@ async def test_four_eyes_applies_a_change_only_when_another_operator_approves(fo
     alice, alice_csrf = await signed_in(demo, "alice")
     bob, bob_csrf = await signed_in(demo, "bob")
 
+    # The legal basis in other languages goes through the proposal with the rest (wording.py).
+    bases = {"fr": "délibération ISC/26/017", "de": "Beschluss ISC/26/017"}
     proposed = await alice.put(
         "/admin/authorizations/ISC/26/017",
-        json=authorization("ISC/26/017"),
+        json={**authorization("ISC/26/017"), "legal_basis_translations": bases},
         headers={"X-CSRF-Token": alice_csrf},
     )
     assert proposed.status_code == 202, proposed.text
@@ -191,6 +193,7 @@ async def test_four_eyes_applies_a_change_only_when_another_operator_approves(fo
     assert (approved.json()["state"], approved.json()["decided_by"]) == ("approved", "person:bob")
     applied = await alice.get("/admin/authorizations/ISC/26/017")
     assert applied.status_code == 200 and applied.json()["consumer"] == WELFARE
+    assert applied.json()["legal_basis_translations"] == bases
     again = await bob.post(
         f"/admin/proposals/{proposal['id']}/approve", headers={"X-CSRF-Token": bob_csrf}
     )
