@@ -4,6 +4,7 @@ made, whatever made it (the admin API, a registry document, the demo), and chose
 from __future__ import annotations
 
 from datetime import date
+from typing import get_args
 
 import pytest
 from markupsafe import Markup
@@ -13,12 +14,14 @@ from crossroads.domain.errors import Refusal
 from crossroads.domain.mutations import MutationType
 from crossroads.domain.registry import Authorization, Capacity, Service
 from crossroads.domain.wording import LANGUAGES, in_language
+from crossroads.entrypoints.api.schemas import Language
 from crossroads.templates import environment
 from crossroads.templates.i18n import LOCALES
 
 
-def test_the_wordings_languages_are_the_portals():
+def test_the_wordings_languages_are_the_portals_and_the_apis():
     assert LANGUAGES == LOCALES
+    assert get_args(Language) == LANGUAGES  # what the admin API's bodies accept
 
 
 @pytest.mark.parametrize(
