@@ -124,6 +124,11 @@ async def test_the_staff_see_their_own_subscriptions_activity_and_authorizations
         rights = await client.get("/portal/institution/authorizations?lang=fr")
         assert rights.status_code == 200 and 'id="authorizations"' in rights.text
         assert 'id="rights"' in rights.text
+        # The legal bases in the reader's language (the demo registry has them in French).
+        # (Integration rights' legal bases, below them, have no other languages yet.)
+        table = rights.text.split('id="authorizations"')[1].split('id="rights"')[0]
+        assert "Loi du 26 mai 2002 concernant le droit" in table
+        assert "Law of 26 May 2002" not in table
         # Only the welfare centre's own: no other member's authorization is listed.
         others = {
             a.reference
