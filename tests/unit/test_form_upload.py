@@ -5,7 +5,11 @@ check made at its start refuses."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.requests import Request
 
 from crossroads.domain.errors import Refusal
@@ -89,9 +93,47 @@ async def test_a_form_that_is_not_whole_or_has_no_file_is_refused():
         with pytest.raises(Refusal) as refused:
             await read_upload(request(Sent(FORM), media), "file", lambda fields: None)
         assert refused.value.code == "malformed_request"
-    with pytest.raises(Refusal) as refused:
-        await read_upload(request(Sent(FORM), "application/json"), "file", lambda fields: None)
-    assert refused.value.code == "unsupported_media_type"
+    for media in ("application/json", f"multipart/form-data-x; boundary={BOUNDARY}"):
+        with pytest.raises(Refusal) as refused:
+            await read_upload(request(Sent(FORM), media), "file", lambda fields: None)
+        assert refused.value.code == "unsupported_media_type"
+
+
+async def test_a_part_that_is_not_well_formed_is_refused():
+    """The parser's own errors (python-multipart's) are the caller's mistake: a header line
+    without its colon, a header name with a space, a delimiter followed by more than padding."""
+    file = part('Content-Disposition: form-data; name="file"; filename="f.xml"', FILE)
+    for broken in (
+        part("Content-Disposition form-data", b"x") + file,
+        part('Content Disposition: form-data; name="csrf"', b"x") + file,
+        f"--{BOUNDARY} and more\r\n\r\nx\r\n".encode() + file,
+    ):
+        with pytest.raises(Refusal) as refused:
+            await read(broken + f"--{BOUNDARY}--".encode())
+        assert (refused.value.code, refused.value.field) == ("malformed_request", None)
+
+
+_NOISE = st.sampled_from([b"\r", b"\n", b"\r\n", b"-", b"--", b" ", b":", b";", b'"', b"\xff"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(FORM)), st.integers(0, 4), _NOISE | st.binary(max_size=3)),
+        min_size=1,
+        max_size=4,
+    ),
+    st.integers(1, len(FORM)),
+)
+def test_whatever_the_body_the_answer_is_the_form_or_a_refusal(edits, cut):
+    """Never a 500: a form with bytes dropped or put anywhere is read or refused."""
+    body = bytearray(FORM)
+    for at, dropped, put in edits:
+        body[at : at + dropped] = put
+    try:
+        asyncio.run(read(bytes(body[:cut]), bytes(body[cut:])))
+    except Refusal as refused:
+        assert refused.code in ("malformed_request", "payload_too_large"), refused
 
 
 async def test_the_parts_besides_the_file_are_bounded():

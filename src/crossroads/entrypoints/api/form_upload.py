@@ -1,11 +1,14 @@
 """A file sent from a portal form (multipart/form-data), read as it arrives: the form's text
 fields and its one file, each by name.
 
-The body is parsed chunk by chunk while it is received, so the event loop only looks for the
-form's boundary in each chunk (bytes.find) and memory holds the file once, which storing it
-needs, and at most FORM_OVERHEAD_BYTES of everything else. (The standard library's MIME parser,
-used before, took the whole body at once on the event loop: about 0.15 s and 30 times the
-body's size in memory per MB, so one 100 MB DmfA stopped the hub for 29 s.)
+The body is parsed by python-multipart's streaming parser (the one Starlette's request.form()
+uses), fed chunk by chunk as it is received: the event loop only looks for the form's boundary
+in each chunk and memory holds the file once, which storing it needs, and at most
+FORM_OVERHEAD_BYTES (and MAX_PARTS parts) of everything else. (The standard library's MIME
+parser, used before, took the whole body at once on the event loop: about 0.15 s and 30 times
+the body's size in memory per MB, so one 100 MB DmfA stopped the hub for 29 s. Starlette's
+request.form() streams, but spools the file to a temporary file and checks nothing before the
+file's content is read, hence the parser's callbacks here.)
 
 `before_file` is called with the fields read so far when the file's part begins, before any of
 its bytes are kept: the CSRF token, which the page's form sends before the file, is checked
@@ -17,13 +20,13 @@ the API allows a batch file, and FORM_OVERHEAD_BYTES more for the form's own par
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from email import policy
-from email.message import Message
-from email.parser import BytesHeaderParser
 
 from fastapi import Request
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ...domain.errors import Refusal
 
@@ -45,10 +48,10 @@ async def read_upload(
 ) -> Upload:
     """The form's fields and the file in `file_field`; `malformed_request` when there is none
     (with the field `file_field`) or when the body is not a whole multipart form."""
-    media = request.headers.get("content-type", "")
-    if not media.lower().startswith("multipart/form-data"):
+    media, options = parse_options_header(request.headers.get("content-type", ""))
+    if media != b"multipart/form-data":
         raise Refusal("unsupported_media_type", "send the file from the page's form.")
-    form = _Form(_boundary(media), file_field, before_file)
+    form = _Form(_boundary(options.get(b"boundary", b"")), file_field, before_file)
     async for chunk in request.stream():
         form.feed(chunk)
     return form.finish()
@@ -61,124 +64,133 @@ def announced_size(request: Request) -> int:
     return int(value) if value.isdigit() else 0
 
 
-def _boundary(media: str) -> bytes:
-    header = Message()
-    header["content-type"] = media
-    boundary = header.get_boundary()
+def _boundary(boundary: bytes) -> bytes:
     if not boundary or len(boundary) > _MAX_BOUNDARY or not boundary.isascii():
         raise Refusal("malformed_request", "the form's Content-Type names no valid boundary.")
-    return boundary.encode("ascii")
+    return boundary
 
 
 class _Form:
-    """A multipart body fed in chunks (RFC 7578): the delimiter is CRLF, "--" and the boundary;
-    a part is its headers, a blank line and its content up to the next delimiter; "--" after a
-    delimiter ends the form."""
+    """A multipart body fed in chunks to python-multipart's MultipartParser, whose callbacks
+    keep the text fields and the file and count the parts."""
 
     def __init__(
         self, boundary: bytes, file_field: str, before_file: Callable[[dict[str, str]], None]
     ) -> None:
+        self._parser = MultipartParser(
+            boundary,
+            {
+                "on_part_begin": self._part_begin,
+                "on_header_field": self._header_field,
+                "on_header_value": self._header_value,
+                "on_header_end": self._header_end,
+                "on_headers_finished": self._headers_finished,
+                "on_part_data": self._part_data,
+                "on_end": self._end,
+            },
+            # Our bound on all the form's bytes but the file (FORM_OVERHEAD_BYTES, checked after
+            # each chunk) governs the headers too, instead of the library's 4 KiB per line: a
+            # header past it is `payload_too_large` like any other excess, not a parse error.
+            max_header_size=sys.maxsize,
+        )
         self._delimiter = b"\r\n--" + boundary
         self._file_field = file_field
         self._before_file = before_file
-        self._buffer = b"\r\n"  # so that the first delimiter, at the start, looks like the others
-        self._state = "preamble"
-        self._other_bytes = 0  # everything but the file's content, bounded
+        self._preamble: bytes | None = b"\r\n"  # so that the first delimiter looks like the others
+        self._received = 0  # the body's bytes so far, the file's among them
+        self._file_size = 0
         self._parts = 0
-        self._fields: dict[str, bytes] = {}
-        self._part: str | None = None  # the current field's name; None for one not kept
+        self._name_pieces: list[bytes] = []  # the current header's, as it arrives
+        self._value_pieces: list[bytes] = []
+        self._headers: dict[bytes, bytes] = {}
+        self._fields: dict[str, bytearray] = {}
+        self._kept: bytearray | None = None  # the current text field's content, if kept
         self._in_file = False
         self._file: list[bytes] = []
         self._file_meta: tuple[str, str] | None = None  # (filename, content type)
+        self._ended = False
 
     def feed(self, chunk: bytes) -> None:
-        if self._state == "end":
+        if self._ended:
             return  # the epilogue, ignored as RFC 2046 says
-        self._buffer += chunk
-        while self._step():
-            pass
+        self._received += len(chunk)
+        if self._preamble is not None:
+            chunk = self._skip_preamble(chunk)
+        try:
+            self._parser.write(chunk)
+        except FormParserError as error:
+            raise Refusal(
+                "malformed_request", "the form's body is not well-formed multipart/form-data."
+            ) from error
+        if not self._ended:  # the epilogue's bytes in this chunk are not the form's
+            self._bound()
 
-    def _step(self) -> bool:
-        """Move on as far as the buffer allows; whether to look again."""
-        if self._state in ("preamble", "content"):
-            at = self._buffer.find(self._delimiter)
-            keep = len(self._buffer) - len(self._delimiter) + 1 if at < 0 else at
-            if keep > 0:
-                self._take(self._buffer[:keep])
-            if at < 0:
-                self._buffer = self._buffer[max(keep, 0) :]
-                return False
-            self._end_part()
-            self._buffer = self._buffer[at + len(self._delimiter) :]
-            self._state = "delimiter"
-            return True
-        if self._state == "delimiter":
-            if self._buffer.startswith(b"--"):
-                self._state = "end"
-                return False
-            line_end = self._buffer.find(b"\r\n")
-            if line_end < 0:
-                self._bound(len(self._buffer))
-                return False
-            if self._buffer[:line_end].strip(b" \t"):
-                raise Refusal("malformed_request", "the form's boundary line is not one.")
-            self._buffer = self._buffer[line_end + 2 :]
-            self._state = "headers"
-            return True
-        if self._state == "headers":
-            if self._buffer.startswith(b"\r\n"):
-                end = 0  # a part without headers
-            else:
-                found = self._buffer.find(b"\r\n\r\n")
-                if found < 0:
-                    self._bound(len(self._buffer))
-                    return False
-                end = found + 2  # the last header's line end is the headers'
-            self._other_bytes += end + 2
-            self._bound(0)
-            self._begin_part(self._buffer[:end])
-            self._buffer = self._buffer[end + 2 :]
-            self._state = "content"
-            return True
-        return False
-
-    def _bound(self, pending: int) -> None:
-        if self._other_bytes + pending > FORM_OVERHEAD_BYTES:
+    def _bound(self) -> None:
+        if self._received - self._file_size > FORM_OVERHEAD_BYTES:
             raise Refusal(
                 "payload_too_large",
                 f"the form's parts besides its file are at most {FORM_OVERHEAD_BYTES} bytes.",
             )
 
-    def _begin_part(self, headers: bytes) -> None:
+    def _skip_preamble(self, chunk: bytes) -> bytes:
+        """What follows the preamble in `chunk`, once its end is found. Written by hand because
+        python-multipart refuses a preamble, which RFC 2046 allows before the first delimiter
+        (no browser sends one): the text up to it is skipped, keeping only the bytes that may
+        begin the delimiter, and counted as part of the form's overhead."""
+        assert self._preamble is not None
+        seen = self._preamble + chunk
+        at = seen.find(self._delimiter)
+        if at < 0:
+            self._preamble = seen[-(len(self._delimiter) - 1) :]
+            self._bound()
+            return b""
+        self._preamble = None
+        return seen[at + 2 :]  # from "--" and the boundary
+
+    def _part_begin(self) -> None:
         self._parts += 1
         if self._parts > MAX_PARTS:
             raise Refusal("malformed_request", f"a form has at most {MAX_PARTS} parts.")
-        parsed = BytesHeaderParser(policy=policy.HTTP).parsebytes(headers + b"\r\n")
-        name = parsed.get_param("name", header="content-disposition")
-        filename = parsed.get_filename()
-        self._part = name if isinstance(name, str) else None
-        if self._part == self._file_field and filename is not None and self._file_meta is None:
-            self._before_file({k: v.decode("utf-8", "replace") for k, v in self._fields.items()})
-            self._file_meta = (filename, parsed.get_content_type())
-            self._in_file = True
-        elif self._part is not None:
-            self._fields[self._part] = b""
-
-    def _take(self, data: bytes) -> None:
-        if self._in_file:
-            self._file.append(data)
-            return
-        self._other_bytes += len(data)
-        self._bound(0)
-        if self._state == "content" and self._part is not None:
-            self._fields[self._part] += data
-
-    def _end_part(self) -> None:
+        self._headers = {}
+        self._kept = None
         self._in_file = False
-        self._part = None
+
+    def _header_field(self, data: bytes, start: int, end: int) -> None:
+        self._name_pieces.append(data[start:end])
+
+    def _header_value(self, data: bytes, start: int, end: int) -> None:
+        self._value_pieces.append(data[start:end])
+
+    def _header_end(self) -> None:
+        name, value = b"".join(self._name_pieces), b"".join(self._value_pieces)
+        self._headers[name.lower()] = value.strip(b" \t")
+        self._name_pieces.clear()
+        self._value_pieces.clear()
+
+    def _headers_finished(self) -> None:
+        _, disposition = parse_options_header(self._headers.get(b"content-disposition"))
+        name = _text(disposition.get(b"name"))
+        filename = _text(disposition.get(b"filename"))
+        if name == self._file_field and filename is not None and self._file_meta is None:
+            self._before_file({k: v.decode("utf-8", "replace") for k, v in self._fields.items()})
+            media, _ = parse_options_header(self._headers.get(b"content-type"))
+            self._file_meta = (filename, media.decode("latin-1") or "text/plain")
+            self._in_file = True
+        elif name is not None:
+            self._kept = self._fields[name] = bytearray()
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._in_file:
+            self._file.append(data[start:end])
+            self._file_size += end - start
+        elif self._kept is not None:
+            self._kept += data[start:end]
+
+    def _end(self) -> None:
+        self._ended = True
 
     def finish(self) -> Upload:
-        if self._state != "end":
+        if not self._ended:
             raise Refusal("malformed_request", "the form's body ended before its last boundary.")
         file = b"".join(self._file)
         self._file.clear()
@@ -186,3 +198,8 @@ class _Form:
             raise Refusal("malformed_request", "choose the file to send.", self._file_field)
         fields = {k: v.decode("utf-8", "replace") for k, v in self._fields.items()}
         return Upload(fields, file, *self._file_meta)
+
+
+def _text(value: bytes | None) -> str | None:
+    # python-multipart gives a header's bytes as received; browsers send names in UTF-8.
+    return None if value is None else value.decode("utf-8", "replace")
