@@ -63,5 +63,8 @@ def configure(level: str = "info") -> dict:
             "uvicorn": {"handlers": ["default"], "level": level.upper(), "propagate": False},
             "uvicorn.error": {"handlers": ["default"], "level": level.upper(), "propagate": False},
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+            # It warns of every malformed form it is fed, which a caller sends at will: the hub
+            # answers those with a refusal of its own (malformed_request), in its access log.
+            "python_multipart": {"level": "ERROR"},
         },
     }
