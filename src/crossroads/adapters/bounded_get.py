@@ -108,13 +108,19 @@ def get_bounded_blocking(
 
 class _EnvironmentTransport(httpx.AsyncBaseTransport):
     """Sends through a client of its own that reads the proxies from the environment, as every
-    client without a transport of its own does."""
+    client without a transport of its own does. Closed, it opens a new one at the next request:
+    Authlib makes a client for each exchange with the issuer, all with this one transport, and
+    closes each when done (which closes the transport)."""
 
     def __init__(self) -> None:
-        self._client = httpx.AsyncClient(trust_env=True)
+        self._client: httpx.AsyncClient | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._client is None:
+            self._client = httpx.AsyncClient(trust_env=True)
         return await self._client.send(request, stream=True)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
