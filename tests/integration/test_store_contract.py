@@ -151,21 +151,29 @@ async def test_an_institution_keeps_the_peer_it_is_a_member_of(store):
     assert (await registry.get_institution(FUND)).peer is None
 
 
+async def _store_before(store_url: str, version: int):
+    """A store whose schema stops before migration `version` (as one made by an earlier release),
+    and every migration of its dialect; the caller closes the store."""
+    store = await open_store(store_url, run_migrations=False)
+    every = available(store.db.dialect)
+    await current_version(store.db)
+    async with store.db.transaction() as tx:
+        for number, name, sql in (m for m in every if m[0] < version):
+            for statement in _statements(sql):
+                await tx.execute(statement)
+            await tx.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (number, name)
+            )
+    return store, every
+
+
 async def test_an_upgraded_store_records_no_institution_as_a_peers(store_url):
     """Schema 26: the institutions registered before it are this hub's own (no peer), so no peer
     is answered for any of them until the operator records which are its members."""
-    store = await open_store(store_url, run_migrations=False)
+    store, every = await _store_before(store_url, 26)
     db = store.db
     try:
-        every = available(db.dialect)
-        await current_version(db)
         async with db.transaction() as tx:
-            for number, name, sql in (m for m in every if m[0] < 26):
-                for statement in _statements(sql):
-                    await tx.execute(statement)
-                await tx.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (number, name)
-                )
             await tx.execute(
                 "INSERT INTO institutions (enterprise_number, name, member_class)"
                 " VALUES (?, 'Fund', 'GOV')",
@@ -183,18 +191,10 @@ async def test_an_upgraded_store_keeps_each_project_s_budget_spent_by_all_its_ap
     """Schema 28: the privacy budget is the analyst institution's per project, no longer each
     application's; what each application spent is carried over, summed, so that no project gets
     its budget back by the upgrade."""
-    store = await open_store(store_url, run_migrations=False)
+    store, _ = await _store_before(store_url, 28)
     db = store.db
     try:
-        every = available(db.dialect)
-        await current_version(db)
         async with db.transaction() as tx:
-            for number, name, sql in (m for m in every if m[0] < 28):
-                for statement in _statements(sql):
-                    await tx.execute(statement)
-                await tx.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (number, name)
-                )
             for analyst, project, spent, at in (
                 (f"{FUND}:a", "P1", 600_000, 5),
                 (f"{FUND}:b", "P1", 900_000, 7),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import socket
+from contextlib import contextmanager
 from typing import ClassVar
 
 import uvloop
@@ -136,122 +137,91 @@ def test_workers_see_each_other_s_open_connections_in_the_memory_the_supervisor_
     assert mine.total() == 3 and slots[1] == 0
 
 
+@contextmanager
+def worker_zero(holding: int, others: list[int], share: int = 2, running: int = 0):
+    """Worker 0's server on a bound socket, holding `holding` connections, the other workers
+    `others` (their slots), `running` workers by the supervisor's count (0: not said yet); yields
+    the server, its counts, the socket and a function that connects a client. Closed after,
+    every connection and client with it."""
+    loop = uvloop.new_event_loop()
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    slots = multiprocessing.get_context("spawn").RawArray("i", 2 + len(others))
+    slots[0] = running
+    for number, held in enumerate(others, start=1):
+        slots[1 + number] = held
+    counts = ConnectionCounts(slots, 0)
+    for _ in range(holding):
+        counts.opened()
+    Counted.made = []
+    server = AcceptingServer(loop, Counted, listening, 64, share=share, counts=counts)
+    clients: list[socket.socket] = []
+
+    def connect(n: int = 1) -> None:
+        clients.extend(socket.create_connection(listening.getsockname()) for _ in range(n))
+
+    try:
+        yield server, counts, listening, connect
+    finally:
+        server.close()
+        loop.run_until_complete(asyncio.sleep(0.05))
+        for transport in Counted.made:
+            transport.close()
+        for client in clients:
+            client.close()
+        listening.close()
+        loop.close()
+
+
 def test_a_worker_holding_its_fair_part_leaves_waiting_connections_to_the_others():
     """Worker 0 holds 10 connections, worker 1 none: 4 new ones are left to worker 1, and taken
     by worker 0 only once they have waited HOLD_LIMIT_SECONDS (worker 1 dead or stuck). With
     shares of the queue alone the portal's 50 users were split 18 and 32."""
-    loop = uvloop.new_event_loop()
-    listening = socket.socket()
-    listening.bind(("127.0.0.1", 0))
-    slots = multiprocessing.get_context("spawn").RawArray("i", 3)
-    counts = ConnectionCounts(slots, 0)
-    for _ in range(10):
-        counts.opened()
-    Counted.made = []
-    server = AcceptingServer(loop, Counted, listening, 64, share=2, counts=counts)
-    clients = [socket.create_connection(listening.getsockname()) for _ in range(4)]
-    try:
+    with worker_zero(10, [0]) as (server, counts, listening, connect):
+        connect(4)
         server._accept()
         assert waiting_connections(listening) == 4  # left to worker 1
+        loop = server.get_loop()
         loop.run_until_complete(asyncio.sleep(HOLD_LIMIT_SECONDS + 0.01))
         server._accept()  # nobody took them: this worker does
         assert waiting_connections(listening) == 0
-        assert counts.mine == 14 and slots[1] == 14
+        assert counts.mine == 14 and counts.total() == 14
         loop.run_until_complete(asyncio.sleep(0.05))
         assert len(Counted.made) == 4
         for transport in Counted.made:  # each connection's end is counted
             transport.close()
         loop.run_until_complete(asyncio.sleep(0.05))
-        assert counts.mine == 10 and slots[1] == 10
-    finally:
-        server.close()
-        for client in clients:
-            client.close()
-        listening.close()
-        loop.close()
+        assert counts.mine == 10
 
 
 def test_a_worker_below_its_fair_part_takes_only_up_to_it():
     """Worker 1 holds 6, worker 0 holds 2, 6 wait: worker 0's fair part is 7 of the 14, so it
     takes 3 (not the half of the queue it took before) and leaves 3 to worker 1."""
-    loop = uvloop.new_event_loop()
-    listening = socket.socket()
-    listening.bind(("127.0.0.1", 0))
-    slots = multiprocessing.get_context("spawn").RawArray("i", 3)
-    slots[2] = 6
-    counts = ConnectionCounts(slots, 0)
-    counts.opened()
-    counts.opened()
-    Counted.made = []
-    server = AcceptingServer(loop, Counted, listening, 64, share=2, counts=counts)
-    clients = [socket.create_connection(listening.getsockname()) for _ in range(6)]
-    try:
+    with worker_zero(2, [6]) as (server, counts, listening, connect):
+        connect(6)
         server._accept()
         assert waiting_connections(listening) == 3
         assert counts.mine == 5
-    finally:
-        server.close()
-        loop.run_until_complete(asyncio.sleep(0.05))
-        for transport in Counted.made:
-            transport.close()
-        for client in clients:
-            client.close()
-        listening.close()
-        loop.close()
 
 
 def test_a_hold_ends_when_the_others_took_what_was_held_back():
     """Worker 0 over its part holds back, worker 1 takes the connections: a second later, new
     arrivals are held back afresh, not taken at once as if the first hold had lasted."""
-    loop = uvloop.new_event_loop()
-    listening = socket.socket()
-    listening.bind(("127.0.0.1", 0))
-    slots = multiprocessing.get_context("spawn").RawArray("i", 3)
-    slots[2] = 2
-    counts = ConnectionCounts(slots, 0)
-    for _ in range(10):
-        counts.opened()
-    server = AcceptingServer(loop, Counted, listening, 64, share=2, counts=counts)
-    clients = [socket.create_connection(listening.getsockname())]
-    try:
+    with worker_zero(10, [2]) as (server, _, listening, connect):
+        connect()
         server._accept()
         assert waiting_connections(listening) == 1  # held back
         listening.accept()[0].close()  # worker 1 takes it
-        loop.run_until_complete(asyncio.sleep(HOLD_LIMIT_SECONDS + 0.02))
-        clients.append(socket.create_connection(listening.getsockname()))
+        server.get_loop().run_until_complete(asyncio.sleep(HOLD_LIMIT_SECONDS + 0.02))
+        connect()
         server._accept()
         assert waiting_connections(listening) == 1  # held back again, for the others
-    finally:
-        server.close()
-        for client in clients:
-            client.close()
-        listening.close()
-        loop.close()
 
 
 def test_the_fair_part_follows_how_many_workers_the_supervisor_says_run():
     """Started as three workers, two left after SIGTTOU (slot 0 says 2): with 15 connections
     each, a worker takes the next arrival instead of leaving it to the one gone."""
-    loop = uvloop.new_event_loop()
-    listening = socket.socket()
-    listening.bind(("127.0.0.1", 0))
-    slots = multiprocessing.get_context("spawn").RawArray("i", 4)
-    slots[0], slots[2] = 2, 15
-    counts = ConnectionCounts(slots, 0)
-    for _ in range(15):
-        counts.opened()
-    Counted.made = []
-    server = AcceptingServer(loop, Counted, listening, 64, share=3, counts=counts)
-    clients = [socket.create_connection(listening.getsockname())]
-    try:
+    with worker_zero(15, [15, 0], share=3, running=2) as (server, counts, listening, connect):
+        connect()
         server._accept()
         assert waiting_connections(listening) == 0 and counts.mine == 16
-    finally:
-        server.close()
-        loop.run_until_complete(asyncio.sleep(0.05))
-        for transport in Counted.made:
-            transport.close()
-        for client in clients:
-            client.close()
-        listening.close()
-        loop.close()
