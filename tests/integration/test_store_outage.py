@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import asynccontextmanager
 
 import psycopg
 import pytest
@@ -19,26 +20,36 @@ from ..tcp_proxy import TcpProxy
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-async def proxied(tmp_path):
-    """A demo hub whose every PostgreSQL connection goes through a proxy, with short bounds."""
+@asynccontextmanager
+async def proxied_hub(tmp_path, persons: int, **settings):
+    """A demo hub whose every PostgreSQL connection goes through a proxy, with short bounds;
+    yields it, the proxy and the database's URL."""
     url = fresh_postgres_database()
     host, port = url.split("@", 1)[1].split("/", 1)[0].split(":")
     proxy = await TcpProxy(host, int(port)).start()
     demo = await start_demo_hub(
         tmp_path,
         proxy.url(url),
-        persons=60,
+        persons=persons,
         store_timeout=1.0,
         store_statement_timeout=1.0,
         ready_timeout=1.0,
+        **settings,
     )
-    yield demo, proxy, url
-    proxy.mend()
-    await demo.http.aclose()
-    await demo.hub.close()
-    await proxy.close()
-    drop_postgres_database(url)
+    try:
+        yield demo, proxy, url
+    finally:
+        proxy.mend()
+        await demo.http.aclose()
+        await demo.hub.close()
+        await proxy.close()
+        drop_postgres_database(url)
+
+
+@pytest.fixture
+async def proxied(tmp_path):
+    async with proxied_hub(tmp_path, 60) as hub:
+        yield hub
 
 
 async def exchange(demo, token: str, subject: str):
@@ -129,24 +140,8 @@ async def test_terminated_connections_never_answer_500_nor_unaudited_success(pro
 @pytest.fixture
 async def proxied_sign_in(tmp_path):
     """As `proxied`, with the development identity provider to sign in at."""
-    url = fresh_postgres_database()
-    host, port = url.split("@", 1)[1].split("/", 1)[0].split(":")
-    proxy = await TcpProxy(host, int(port)).start()
-    demo = await start_demo_hub(
-        tmp_path,
-        proxy.url(url),
-        persons=20,
-        demo=True,
-        store_timeout=1.0,
-        store_statement_timeout=1.0,
-        ready_timeout=1.0,
-    )
-    yield demo, proxy
-    proxy.mend()
-    await demo.http.aclose()
-    await demo.hub.close()
-    await proxy.close()
-    drop_postgres_database(url)
+    async with proxied_hub(tmp_path, 20, demo=True) as (demo, proxy, _):
+        yield demo, proxy
 
 
 async def test_a_session_the_store_cannot_check_is_answered_not_ready(proxied_sign_in):
