@@ -24,6 +24,17 @@ PAYROLL = country.BY_KEY["payroll"].number
 WORKER = country.persons(40)[-1]
 
 
+def in_form(today) -> dict[str, str]:
+    """The fields of a DIMONA IN form for EMPLOYER's WORKER starting `today`."""
+    return {
+        "employer": EMPLOYER,
+        "inss": WORKER,
+        "start": today.isoformat(),
+        "worker_type": "OTH",
+        "joint_committee": "XXX",
+    }
+
+
 @pytest.fixture
 async def portal_demo(tmp_path):
     demo = await start_demo_hub(tmp_path, persons=20, demo=True)
@@ -48,13 +59,7 @@ async def test_an_employer_declares_in_and_out_and_sees_each_in_its_history(port
         form = await client.get("/portal/employer/dimona/in?lang=en")
         assert f'<option value="{EMPLOYER}" selected>' in form.text
         assert OTHER_EMPLOYER not in form.text  # an employer declares for itself only
-        fields = {
-            "employer": EMPLOYER,
-            "inss": WORKER,
-            "start": today.isoformat(),
-            "worker_type": "OTH",
-            "joint_committee": "XXX",
-        }
+        fields = in_form(today)
         wrong = await post_form(
             client,
             "/portal/employer/dimona/in?lang=en",
@@ -148,13 +153,7 @@ async def test_an_employer_finds_every_declaration_made_for_it_and_who_sent_it(p
     with its status and anomalies, even once the office's mandate has ended; each opens. An
     office never sees another office's declaration for the same employer."""
     hub, today = portal_demo.hub, portal_demo.hub.clock.today()
-    fields = {
-        "employer": EMPLOYER,
-        "inss": WORKER,
-        "start": today.isoformat(),
-        "worker_type": "OTH",
-        "joint_committee": "XXX",
-    }
+    fields = in_form(today)
     async with browser(portal_demo) as client:
         await sign_in(client, "/portal/login", "payroll-office")
         declared = await post_form(client, "/portal/employer/dimona/in?lang=en", fields)
