@@ -335,6 +335,7 @@ async def bootstrap(
         FederationFolder(settings.data_dir / "federation").peers,
     )
     rules = OpenFiscaRules()
+    operator_admin = OperatorAdmin(store.operators, store.audit, clock)
     competence = CompetenceAdmin(
         store.rights_competence,
         store.registry,
@@ -502,9 +503,16 @@ async def bootstrap(
             operators=store.operators,
         ),
         registry=registry,
-        operators=OperatorAdmin(store.operators, store.audit, clock),
+        operators=operator_admin,
         four_eyes=FourEyes(
-            registry, store.operators, store.audit, clock, settings.four_eyes, competence
+            registry,
+            store.operators,
+            store.audit,
+            clock,
+            settings.four_eyes,
+            competence,
+            operator_admin,
+            settings.proposal_lifetime_seconds,
         ),
         rights_competence=competence,
         operator_signin=operator_signin,

@@ -77,8 +77,17 @@ class Settings(BaseSettings):
         description=(
             "Four-eyes approval: a change to an authorization, an integration right or a right's "
             "competent institution, an application key, a member's address, webhook base or peer "
-            "hub, or the institution a service's requests go to, through the admin API or the "
-            "operator's forms, becomes a proposal, applied when a different operator approves it."
+            "hub, the institution a service's requests go to, or an operator's creation, role or "
+            "key, through the admin API or the operator's forms, becomes a proposal, applied "
+            "when a different operator approves it."
+        ),
+    )
+    proposal_lifetime_seconds: int = Field(
+        604800,
+        gt=0,
+        description=(
+            "How long a four-eyes proposal may wait for its approval: past it, it shows as "
+            "expired and can no longer be approved or rejected (proposal_expired)."
         ),
     )
     operator_oidc_issuer: str | None = Field(

@@ -11,6 +11,7 @@ import pytest
 
 from crossroads.demo import country
 from crossroads.domain.audit import AuditRecord
+from crossroads.domain.operators import Actor, Operator, parse_roles
 
 from ..conftest import start_demo_hub
 
@@ -37,6 +38,12 @@ async def four_eyes_demo(tmp_path, store_url):
 
 
 async def register(demo, operator_id: str, *roles: str) -> None:
+    """Over the admin API; with four eyes on, on the store as `crossroads operators put` does
+    (a new operator is then itself a proposal: test_four_eyes_operators.py)."""
+    if demo.hub.four_eyes.enabled:
+        operator = Operator(operator_id, parse_roles(list(roles)))
+        await demo.hub.operators.put(operator, Actor("cli:tests"))
+        return
     answer = await demo.http.put(
         f"/admin/operators/{operator_id}", headers=ADMIN, json={"roles": list(roles)}
     )

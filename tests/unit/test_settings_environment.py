@@ -64,6 +64,7 @@ def test_the_hub_logs_misspelt_variables_when_it_starts(environ, tmp_path):
         ("CROSSROADS_PORT", "eighty", "valid integer"),  # not a number
         ("CROSSROADS_PORT", "70000", "less than or equal to 65535"),  # out of range
         ("CROSSROADS_PROVIDER_READ_TIMEOUT", "-1", "greater than 0"),  # a float out of range
+        ("CROSSROADS_PROPOSAL_LIFETIME_SECONDS", "0", "greater than 0"),  # expires at once
         ("CROSSROADS_COUNTRY", "FR", "'BE' or 'EE'"),  # not one of the choices
         ("CROSSROADS_INSTANCE", "B E", "should match pattern"),  # not the pattern
         ("CROSSROADS_ALLOW_INTERNAL_WEBHOOKS", "perhaps", "valid boolean"),

@@ -46,7 +46,22 @@ _CODES = [
     ErrorCode(
         "own_proposal",
         403,
-        "Four eyes: the operator who proposed a change cannot approve it; another operator must.",
+        "Four eyes: the operator who proposed a change cannot approve it, nor a change that gives "
+        "the approver themselves roles or keys; another operator must.",
+    ),
+    ErrorCode(
+        "related_operator",
+        403,
+        "Four eyes: the approver's own operator (its creation, a role or a key) was proposed by "
+        "the proposal's author, or the other way round; an operator not set up by the other must "
+        "approve it.",
+    ),
+    ErrorCode(
+        "proposal_expired",
+        409,
+        "Four eyes: the proposal waited longer than the hub's proposal lifetime "
+        "(CROSSROADS_PROPOSAL_LIFETIME_SECONDS) and can no longer be approved or rejected; "
+        "propose the change again.",
     ),
     ErrorCode(
         "csrf_failed",

@@ -7,6 +7,16 @@ confirms a right about it, signs as the institution, or is sent it). A change of
 application or a service that only takes away (disabling, removing a key or an address) or
 renames is applied at once (domain/proposals.py says which is which).
 
+So is what lets someone approve or act as an operator (a new operator or service account, a role
+or a key it did not have): else one admin would make themselves a second pair of eyes (a service
+account whose key they hold, a second person id) and approve their own proposals. Withdrawing a
+role, removing a key, disabling or removing an operator stays immediate. An approver may not
+approve what gives themselves roles or keys, nor a proposal of the operator who set them up (or
+whom they set up), `check_unrelated`. The command line on the store stays outside four eyes.
+
+A pending proposal expires after the hub's proposal lifetime: it is shown `expired` and can no
+longer be decided (`proposal_expired`).
+
 Both steps are audited: the proposal (`proposal.create`, by its proposer) and its decision
 (`proposal.approve` or `proposal.reject`, by the decider); an approved change is then recorded
 as any registry change is, under the approver's name, with the proposal's id and proposer in its
@@ -22,21 +32,29 @@ from typing import Any
 
 from ..domain.audit import AuditRecord
 from ..domain.errors import Refusal
-from ..domain.operators import Actor
+from ..domain.operators import Actor, Operator
 from ..domain.proposals import (
     APPLICATION,
     APPROVED,
     AUTHORIZATION,
     DELETE,
+    EXPIRED,
     INSTITUTION,
     INTEGRATION_RIGHT,
+    OPERATOR,
+    PENDING,
     PUT,
     REJECTED,
     RIGHTS_COMPETENCE,
     SERVICE,
     Proposal,
+    as_of,
     check_approver,
     check_pending,
+    check_unrelated,
+    operator_body,
+    operator_from,
+    operator_grants,
 )
 from ..domain.registry import Authorization, IntegrationRight
 from ..domain.rights import Competence
@@ -44,6 +62,7 @@ from . import four_eyes_entries as entries
 from .clock import Clock
 from .four_eyes_entries import Entry
 from .four_eyes_entries import plain as _plain
+from .operators import OperatorAdmin
 from .ports import AuditLog, OperatorRepository
 from .registry import RegistryAdmin
 from .rights_competence import CompetenceAdmin
@@ -60,9 +79,16 @@ class FourEyes:
         clock: Clock,
         enabled: bool,
         competence: CompetenceAdmin | None = None,
+        operators: OperatorAdmin | None = None,
+        lifetime_seconds: int = 604800,
     ) -> None:
-        """`competence`: the use cases of each right's competent institution (bootstrap always
-        gives them; without them, a change to one is refused as `not_found`)."""
+        """`competence`: the use cases of each right's competent institution, `operators` those
+        of the hub's operators (bootstrap always gives both; without one, a change to it is
+        refused as `not_found`). `lifetime_seconds`: how long a proposal may wait (> 0)."""
+        if lifetime_seconds <= 0:
+            raise ValueError("a proposal's lifetime is a positive number of seconds")
+        self._lifetime_ms = lifetime_seconds * 1000
+        self._operators = operators
         self._registry = registry
         self._competence = competence
         self._proposals = proposals
@@ -110,6 +136,22 @@ class FourEyes:
         previous = {"previous": granting.previous}
         return await self._propose(granting.kind, PUT, granting.key, entry, actor, previous)
 
+    async def put_operator(
+        self, operator: Operator, actor: Actor
+    ) -> tuple[Operator, bool] | Proposal:
+        """Record an operator or service account, or, with four eyes on and a change that lets
+        someone act or approve who could not before (domain/proposals.py `operator_grants`),
+        check it and return the proposal that waits for a second operator."""
+        operators = self._operator_admin()
+        if not self.enabled:
+            return await operators.put(operator, actor)
+        operators.check(operator, actor)
+        was = await operators.current(operator.id)
+        if not operator_grants(was, operator):
+            return await operators.put(operator, actor)
+        previous = {"previous": None if was is None else operator_body(was)}
+        return await self._propose(OPERATOR, PUT, operator.id, operator, actor, previous)
+
     async def delete(self, kind: str, key: tuple[str, ...], actor: Actor) -> Proposal | None:
         """Remove an authorization, an integration right or a right's competence, or propose to
         (four eyes on)."""
@@ -129,9 +171,12 @@ class FourEyes:
         it is now (a change that no longer passes is refused, and the proposal stays pending)."""
         proposal = await self.get(proposal_id)
         check_approver(proposal, actor.id)
+        check_unrelated(proposal, actor.id, await self._proposals.list_proposals(APPROVED))
         registry = self._registry.by(actor.id)
-        change: Change | None = None
-        if proposal.action == PUT and proposal.kind == AUTHORIZATION:
+        change: Change | Operator | None = None
+        if proposal.kind == OPERATOR:
+            change = await self._recheck_operator(proposal, actor)
+        elif proposal.action == PUT and proposal.kind == AUTHORIZATION:
             change = await registry.check_authorization(_authorization(proposal.body))
         elif proposal.action == PUT and proposal.kind == RIGHTS_COMPETENCE:
             change = await self._competence_admin().check(Competence(**proposal.body))
@@ -146,7 +191,9 @@ class FourEyes:
             check_pending(await self.get(proposal_id))  # decided meanwhile: says by whom
         await self._record("approve", decided, actor)
         detail = {"proposal": proposal.id, "proposed_by": proposal.proposed_by}
-        if isinstance(change, Authorization):
+        if isinstance(change, Operator):
+            await self._operator_admin().put(change, actor, detail)
+        elif isinstance(change, Authorization):
             await registry.put_authorization(change, detail)
         elif isinstance(change, IntegrationRight):
             await registry.put_integration_right(change, detail)
@@ -176,13 +223,40 @@ class FourEyes:
         return decided
 
     async def get(self, proposal_id: str) -> Proposal:
+        """The proposal as it stands now (a pending one past its lifetime: EXPIRED)."""
         proposal = await self._proposals.get_proposal(proposal_id)
         if proposal is None:
             raise Refusal("not_found", f"no proposal {proposal_id}.")
-        return proposal
+        return self._as_of_now(proposal)
 
     async def list(self, state: str | None = None) -> list[Proposal]:
-        return await self._proposals.list_proposals(state)
+        """Proposals as they stand now, oldest first; `state` one of domain/proposals.py STATES
+        (the store keeps an expired one pending)."""
+        stored = PENDING if state == EXPIRED else state
+        now = [self._as_of_now(p) for p in await self._proposals.list_proposals(stored)]
+        return now if state is None else [p for p in now if p.state == state]
+
+    def _as_of_now(self, proposal: Proposal) -> Proposal:
+        return as_of(proposal, self._clock.now_ms(), self._lifetime_ms)
+
+    def _operator_admin(self) -> OperatorAdmin:
+        if self._operators is None:
+            raise Refusal("not_found", "this hub's four eyes are given no operators to manage.")
+        return self._operators
+
+    async def _recheck_operator(self, proposal: Proposal, actor: Actor) -> Operator:
+        """The proposed operator checked again; `conflict` if it changed since the proposal."""
+        operators = self._operator_admin()
+        change = operator_from(proposal.body)
+        operators.check(change, actor)
+        now = await operators.current(change.id)
+        if (None if now is None else operator_body(now)) != proposal.body.get("previous"):
+            raise Refusal(
+                "conflict",
+                f"operator {proposal.key} changed since proposal {proposal.id} was made: "
+                "reject it and propose the change again.",
+            )
+        return change
 
     def _competence_admin(self) -> CompetenceAdmin:
         if self._competence is None:
@@ -194,16 +268,22 @@ class FourEyes:
         kind: str,
         action: str,
         key: str,
-        change: Change | None,
+        change: Change | Operator | None,
         actor: Actor,
         extra: dict[str, Any] | None = None,
     ) -> Proposal:
+        if change is None:
+            body: dict[str, Any] = {}
+        elif isinstance(change, Operator):
+            body = {**operator_body(change), **(extra or {})}
+        else:
+            body = {**_plain(change), **(extra or {})}
         proposal = Proposal(
             id=str(uuid.uuid4()),
             kind=kind,
             action=action,
             key=key,
-            body={} if change is None else {**_plain(change), **(extra or {})},
+            body=body,
             proposed_by=actor.id,
             proposed_at_ms=self._clock.now_ms(),
         )

@@ -17,6 +17,11 @@ SENTENCES = {
     "forbidden": N_("You may not do this."),
     "role_required": N_("None of your roles allows this."),
     "own_proposal": N_("You proposed this change: another operator must approve it."),
+    "related_operator": N_(
+        "You were set up by this proposal's author, or set them up: another operator must "
+        "approve it."
+    ),
+    "proposal_expired": N_("This proposal waited too long and has expired: propose it again."),
     "csrf_failed": N_(
         "The form was sent without this session's security token, or from another site. "
         "Reload the page and try again."

@@ -1,6 +1,7 @@
 """The admin API's operators and service accounts: who may administer the hub, with which roles.
 Listed with `read`, changed with `manage` (the `admin` role); each change audited with its
-actor (services/operators.py)."""
+actor (services/operators.py). With four eyes on, a change that lets someone act or approve who
+could not before is a proposal, answered 202 (services/four_eyes.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from dataclasses import asdict
 from fastapi import Depends, Response
 
 from ...domain.operators import Operator, Permission, parse_roles
-from .answer_models import OperatorOut
-from .dependencies import ActorDep, OperatorAdminDep
+from ...domain.proposals import Proposal
+from .admin_proposals import proposal_out
+from .answer_models import OperatorOut, ProposalOut
+from .dependencies import ActorDep, FourEyesDep, OperatorAdminDep
 from .errors import openapi_errors
 from .hub_router import HubRouter
 from .json_input import JSONRoute
@@ -57,21 +60,34 @@ async def get_operator(operator_id: str, operators: OperatorAdminDep) -> dict:
     return _out(await operators.get(operator_id))
 
 
+PROPOSED = {
+    **ERRORS,
+    202: {
+        "model": ProposalOut,
+        "description": "Four eyes: a new operator, a role or a key became a proposal.",
+    },
+}
+
+
 @router.put(
     "/{operator_id}",
-    responses=answers(OperatorOut, ERRORS, also=(201,)),
+    responses=answers(OperatorOut, PROPOSED, also=(201,)),
     summary="Register an operator (person:SUBJECT) or a service account (service:NAME, with keys)",
 )
 async def put_operator(
     operator_id: str,
     body: OperatorIn,
-    operators: OperatorAdminDep,
+    four_eyes: FourEyesDep,
     actor: ActorDep,
     response: Response,
 ) -> dict:
-    operator, created = await operators.put(
+    outcome = await four_eyes.put_operator(
         Operator(operator_id, parse_roles(body.roles), body.active, body.jwks), actor
     )
+    if isinstance(outcome, Proposal):
+        response.status_code = 202
+        return proposal_out(outcome)
+    operator, created = outcome
     response.status_code = 201 if created else 200
     return _out(operator)
 

@@ -1,5 +1,7 @@
 """The admin API's four-eyes proposals: list and show them (`read`), approve or reject one
-(`approve`). A proposal's own author cannot approve it (`own_proposal`); both steps are audited
+(`approve`). A proposal's own author cannot approve it (`own_proposal`), nor an operator it gives
+roles or keys, nor one set up by its author (`related_operator`); a proposal past the hub's
+proposal lifetime is `expired` and decided no more (`proposal_expired`); both steps are audited
 (services/four_eyes.py)."""
 
 from __future__ import annotations
@@ -31,10 +33,12 @@ ERRORS = openapi_errors(
     "forbidden",
     "role_required",
     "own_proposal",
+    "related_operator",
     "csrf_failed",
     "malformed_request",
     "not_found",
     "conflict",
+    "proposal_expired",
     "no_integration_right",
     "unknown_service",
     "unknown_right",
@@ -50,8 +54,11 @@ def proposal_out(proposal: Proposal) -> dict:
 )
 async def list_proposals(
     four_eyes: FourEyesDep,
-    state: Literal["pending", "approved", "rejected"] | None = Query(
-        None, description="Only proposals in this state."
+    state: Literal["pending", "approved", "rejected", "expired"] | None = Query(
+        None,
+        description=(
+            "Only proposals in this state (expired: pending past the hub's proposal lifetime)."
+        ),
     ),
 ) -> list[dict]:
     return [proposal_out(p) for p in await four_eyes.list(state)]

@@ -1,7 +1,8 @@
 """The operators', employers' and mandates' forms, posted (operator_actions.act: signed in, CSRF,
-the form's permission, errors beside their fields, audited): operators through the operators'
-admin service (`manage`, which refuses an admin's withdrawing their own role or removing
-themselves), employers and mandates through the declarations service (`edit`), as the admin
+the form's permission, errors beside their fields, audited): operators through four eyes, as the
+API's route (`manage`; a new operator, role or key is proposed when four eyes is on), which
+refuses an admin's withdrawing their own role, and removed through the operators' admin service
+(which refuses an admin's removing themselves), employers and mandates through the declarations service (`edit`), as the admin
 API's routes for the same changes."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from ...domain.operators import Actor, Operator, parse_roles
 from .dependencies import hub_of
 from .hub_router import HubRouter
 from .json_input import JSONRoute
-from .operator_actions import SAVED, Notice, add_form_route
+from .operator_actions import SAVED, Notice, add_form_route, outcome_notice
 from .operator_forms import checked, day, json_object, listed, optional, optional_day, text
 
 router = HubRouter(route_class=JSONRoute, prefix="/operator", include_in_schema=False)
@@ -26,8 +27,7 @@ async def put_operator(request: Request, actor: Actor, form: dict[str, str]) -> 
         checked(form, "active"),
         jwks,
     )
-    await hub_of(request).operators.put(operator, actor)
-    return SAVED, {}
+    return outcome_notice(await hub_of(request).four_eyes.put_operator(operator, actor))
 
 
 async def remove_operator(request: Request, actor: Actor, form: dict[str, str]) -> Notice:
