@@ -150,12 +150,19 @@ async def test_a_role_or_key_added_waits_and_what_takes_away_is_at_once(four_eye
     assert (await alice.get(path)).json()["active"] is False
     withdrawn = await alice.put(path, {"roles": [], "active": False, "jwks": one_key})
     assert withdrawn.status_code == 200, withdrawn.text
-    assert (await alice.browser.delete(path, headers={"X-CSRF-Token": alice.csrf})).status_code == 204
+    assert (
+        await alice.browser.delete(path, headers={"X-CSRF-Token": alice.csrf})
+    ).status_code == 204
 
     # The operators' form goes through the same four eyes.
     posted = await alice.browser.post(
         "/operator/operators",
-        data={"operator_id": "person:erin", "roles": "approver", "active": "on", "csrf": alice.csrf},
+        data={
+            "operator_id": "person:erin",
+            "roles": "approver",
+            "active": "on",
+            "csrf": alice.csrf,
+        },
     )
     assert posted.status_code == 303, posted.text
     pending = [p for p in await demo.hub.four_eyes.list("pending") if p.key == "person:erin"]

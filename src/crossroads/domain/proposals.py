@@ -4,10 +4,11 @@ application's keys, a member's addresses and peer, where a service's requests go
 for a second operator's approval before it is applied; and one that lets someone approve or act as
 an operator (a new operator or service account, a role or key it did not have).
 
-A pending proposal expires after the hub's proposal lifetime (`CROSSROADS_PROPOSAL_LIFETIME_SECONDS`),
-decided from its creation time and the clock when it is read or approved: a change proposed long
-ago was checked against a registry that has moved on, and an approver should not be asked to
-approve it blind. Expired is shown as a state of its own and is final, like a decision.
+A pending proposal expires after the hub's proposal lifetime
+(`CROSSROADS_PROPOSAL_LIFETIME_SECONDS`), decided from its creation time and the clock when it is
+read or approved: a change proposed long ago was checked against a registry that has moved on, and
+an approver should not be asked to approve it blind. Expired is shown as a state of its own and is
+final, like a decision.
 
 A proposal records the change as the registry checked it when it was made (`body`: the
 authorization or integration right, normalised); approving it checks it again against the

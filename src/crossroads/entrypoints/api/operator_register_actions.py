@@ -1,9 +1,9 @@
 """The operators', employers' and mandates' forms, posted (operator_actions.act: signed in, CSRF,
-the form's permission, errors beside their fields, audited): operators through four eyes, as the
-API's route (`manage`; a new operator, role or key is proposed when four eyes is on), which
-refuses an admin's withdrawing their own role, and removed through the operators' admin service
-(which refuses an admin's removing themselves), employers and mandates through the declarations service (`edit`), as the admin
-API's routes for the same changes."""
+the form's permission, errors beside their fields, audited), as the admin API's routes for the
+same changes: operators through four eyes (`manage`; a new operator, role or key is proposed when
+four eyes is on; an admin's withdrawing their own role is refused), removed through the
+operators' admin service (which refuses an admin's removing themselves); employers and mandates
+through the declarations service (`edit`)."""
 
 from __future__ import annotations
 
