@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from typer.testing import CliRunner
 
 from crossroads.adapters.keys import generate_application_key, public_jwk
+from crossroads.adapters.sql.store import open_store
 from crossroads.domain.operators import Actor, Role
 from crossroads.domain.operators import Operator as OperatorEntry
+from crossroads.entrypoints.cli import app
 
 from ..conftest import start_demo_hub
 from ..support import token_form
@@ -23,6 +26,7 @@ from .test_operators import ADMIN, authorization, records, register, signed_in
 
 pytestmark = pytest.mark.anyio
 TOKEN_URL = "http://hub.test/oauth/token"
+runner = CliRunner()
 
 
 @pytest.fixture
@@ -198,3 +202,34 @@ async def test_a_proposal_left_waiting_expires_and_is_approved_no_more(tmp_path)
     finally:
         await demo.http.aclose()
         await demo.hub.close()
+
+
+def test_the_command_line_on_the_store_stays_outside_four_eyes(tmp_path):
+    """How a hub with four eyes on gets its first approvers: `crossroads operators put` and
+    `add-service` write the store at once (whoever can write it can change anything)."""
+    env = {
+        "CROSSROADS_DATA_DIR": str(tmp_path),
+        "CROSSROADS_STORE_URL": f"sqlite:///{tmp_path / 'hub.sqlite3'}",
+        "CROSSROADS_FOUR_EYES": "true",
+    }
+    assert runner.invoke(app, ["migrate"], env=env).exit_code == 0
+    assert runner.invoke(app, ["keys", "init"], env=env).exit_code == 0
+    person = runner.invoke(app, ["operators", "put", "person:ops", "--role", "approver"], env=env)
+    assert person.exit_code == 0, person.output
+    key = tmp_path / "ci.jwk.json"
+    account = ["operators", "add-service", "ci", "--role", "admin", "--key-out", str(key)]
+    assert runner.invoke(app, account, env=env).exit_code == 0
+
+    async def on_the_store() -> tuple[list, list]:
+        store = await open_store(env["CROSSROADS_STORE_URL"])
+        try:
+            return await store.operators.list_operators(), await store.operators.list_proposals()
+        finally:
+            await store.close()
+
+    operators, proposals = asyncio.run(on_the_store())
+    assert {(o.id, o.roles) for o in operators} == {
+        ("person:ops", (Role.APPROVER,)),
+        ("service:ci", (Role.ADMIN,)),
+    }
+    assert proposals == []
