@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -132,7 +133,8 @@ def child(url: str, seconds: float, results: Any) -> None:
 
 def main() -> None:
     label, seconds = sys.argv[1], float(sys.argv[2])
-    url = f"sqlite:///{tempfile.mkdtemp()}/audit.sqlite3"
+    folder = tempfile.mkdtemp(prefix="crossroads-bench-audit-turns-")
+    url = f"sqlite:///{folder}/audit.sqlite3"
 
     async def migrate() -> None:
         from crossroads.adapters.sql.store import open_store
@@ -149,6 +151,7 @@ def main() -> None:
     each = [results.get() for _ in processes]
     for process in processes:
         process.join()
+    shutil.rmtree(folder, ignore_errors=True)
     n = sum(r[0] for r in each)
     steps = {key: sum(r[3][key] for r in each) for key in each[0][3]}
     per = {key: f"{value * 1e6 / n:.1f}" for key, value in steps.items() if key != "commits"}

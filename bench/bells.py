@@ -5,6 +5,7 @@ publication's commit sends it). Both processes read the same monotonic clock."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,7 +40,8 @@ def percentile(values: list[float], share: float) -> float:
 
 def bell_latencies(kind: str, samples: int, dsn: str | None = None) -> list[float]:
     """`samples` bells 20 ms apart; each one's delay in ms from its ring to its hearing."""
-    where = dsn if kind == "postgres" else str(Path(tempfile.mkdtemp()) / "hub.sqlite3.arrivals")
+    folder = tempfile.mkdtemp(prefix="crossroads-bench-bells-")
+    where = dsn if kind == "postgres" else str(Path(folder) / "hub.sqlite3.arrivals")
     listener = subprocess.Popen(
         [sys.executable, "-c", LISTENER, kind, where],
         stdin=subprocess.PIPE,
@@ -69,6 +71,7 @@ def bell_latencies(kind: str, samples: int, dsn: str | None = None) -> list[floa
         listener.wait(10)
         if connection is not None:
             connection.close()
+        shutil.rmtree(folder, ignore_errors=True)
     return delays
 
 

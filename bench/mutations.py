@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -310,6 +311,8 @@ def run(
                 conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         if backend == "nats":
             asyncio.run(_drop_stream(stream))
+        # The run's folder holds its database, keys and secrets: nothing of it is kept.
+        shutil.rmtree(tmp, ignore_errors=True)
     ids = [i for who in tally["ids"].values() for i in who]
     unique = sum(len(set(who)) for who in tally["ids"].values())
     delays = [d for who in tally["delays"].values() for d in who]

@@ -32,6 +32,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -261,6 +262,7 @@ def main() -> None:
         if sources is not None:
             sources[1].terminate()
             sources[1].wait()
+        shutil.rmtree(folder, ignore_errors=True)  # its store, keys and secrets
     print_figures(figures, args.json)
 
 
