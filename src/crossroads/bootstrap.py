@@ -71,6 +71,7 @@ from .services.log_restore import LogRestore
 from .services.mutations import MutationService
 from .services.operators import OperatorAdmin
 from .services.peer_mutations import PeerMutations
+from .services.person_sessions import PersonSessions
 from .services.personal_data import PersonalData
 from .services.ports import (
     ExtractSource,
@@ -115,6 +116,7 @@ class Hub:
     admin_token: AdminToken
     session_secret: str
     sessions: SessionRecords  # the browser sessions signed in (services/session_records.py)
+    person_sessions: PersonSessions  # one person's sessions, ended by an operator
     tokens: TokenService
     registry: RegistryAdmin
     refusals: RefusalLog
@@ -335,7 +337,8 @@ async def bootstrap(
         FederationFolder(settings.data_dir / "federation").peers,
     )
     rules = OpenFiscaRules()
-    operator_admin = OperatorAdmin(store.operators, store.audit, clock)
+    sessions = SessionRecords(store.browser_sessions, clock, settings.session_lifetime_seconds)
+    operator_admin = OperatorAdmin(store.operators, store.audit, clock, sessions)
     competence = CompetenceAdmin(
         store.rights_competence,
         store.registry,
@@ -490,7 +493,8 @@ async def bootstrap(
         clock=clock,
         admin_token=admin_token(settings, loaded),
         session_secret=loaded.session_secret,
-        sessions=SessionRecords(store.browser_sessions, clock, settings.session_lifetime_seconds),
+        sessions=sessions,
+        person_sessions=PersonSessions(sessions, scheme, hasher, store.audit, clock),
         tokens=TokenService(
             store.registry,
             store.replay,

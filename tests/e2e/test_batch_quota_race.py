@@ -36,9 +36,7 @@ async def demo(tmp_path, store_url):
 def files() -> list[bytes]:
     """SENT different files (a file sent again is answered with its first batch, not counted)."""
     workers = country.persons(60)[-SENT:]
-    return [
-        orjson.dumps([employers.dimona_in(w, EMPLOYER, date.today(), "OTH")]) for w in workers
-    ]
+    return [orjson.dumps([employers.dimona_in(w, EMPLOYER, date.today(), "OTH")]) for w in workers]
 
 
 async def waiting(demo) -> int:
@@ -51,11 +49,14 @@ async def test_uploads_at_once_through_the_portal_store_no_more_than_the_quota(d
         token = csrf_of((await client.get("/portal/employer/batches")).text)
 
         async def upload(content: bytes):
-            form = (
-                f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{token}\r\n'
-                f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
-                'filename="forms.json"\r\nContent-Type: application/json\r\n\r\n'
-            ).encode() + content + f"\r\n--{BOUNDARY}--\r\n".encode()
+            head = (
+                f"--{BOUNDARY}\r\n"
+                'Content-Disposition: form-data; name="csrf"\r\n\r\n'
+                f"{token}\r\n--{BOUNDARY}\r\n"
+                'Content-Disposition: form-data; name="file"; filename="forms.json"\r\n'
+                "Content-Type: application/json\r\n\r\n"
+            )
+            form = head.encode() + content + f"\r\n--{BOUNDARY}--\r\n".encode()
             return await client.post(
                 "/portal/employer/batches/dimona",
                 content=form,

@@ -30,7 +30,7 @@ async def test_a_session_holds_only_for_its_audience_and_identity_until_it_ends(
     clock = FixedClock(T0)
     records = SessionRecords(store.browser_sessions, clock, LIFETIME)
     professional = {"kind": "employer", "organisation": "0410000192", "role": "manager"}
-    session = await records.open("portal", professional)
+    session = await records.open("portal", professional, "cd" * 16)
     assert await records.holds(session, "portal", dict(reversed(professional.items())))
     assert not await records.holds(session, "operator", professional)
     assert not await records.holds(session, "portal", {**professional, "role": "viewer"})
@@ -44,7 +44,7 @@ async def test_a_session_holds_only_for_its_audience_and_identity_until_it_ends(
 async def test_a_session_ends_at_its_absolute_lifetime(store):
     clock = FixedClock(T0)
     records = SessionRecords(store.browser_sessions, clock, LIFETIME)
-    session = await records.open("citizen", "ab" * 32)
+    session = await records.open("citizen", "ab" * 32, "ab" * 32)
     clock.at = T0 + LIFETIME - 1
     assert await records.holds(session, "citizen", "ab" * 32)
     clock.at = T0 + LIFETIME
@@ -55,12 +55,12 @@ async def test_the_rows_of_ended_sessions_are_deleted_at_the_next_sign_in(store)
     clock = FixedClock(T0)
     records = SessionRecords(store.browser_sessions, clock, LIFETIME)
     for n in range(5):
-        await records.open("operator", f"person:{n}")
+        await records.open("operator", f"person:{n}", f"person:{n}")
     clock.at = T0 + LIFETIME // 2
-    kept = await records.open("operator", "person:kept")
+    kept = await records.open("operator", "person:kept", "person:kept")
     assert await rows(store) == 6
     clock.at = T0 + LIFETIME + 1  # the first five have ended; the sixth has not
-    await records.open("operator", "person:later")
+    await records.open("operator", "person:later", "person:later")
     assert await rows(store) == 2
     assert await records.holds(kept, "operator", "person:kept")
 
@@ -68,4 +68,28 @@ async def test_the_rows_of_ended_sessions_are_deleted_at_the_next_sign_in(store)
 async def test_an_unknown_audience_is_not_recorded(store):
     records = SessionRecords(store.browser_sessions, FixedClock(T0), LIFETIME)
     with pytest.raises(ValueError):
-        await records.open("visitor", "someone")
+        await records.open("visitor", "someone", "someone")
+
+
+async def test_a_persons_sessions_end_together_and_no_one_elses(store):
+    clock = FixedClock(T0)
+    records = SessionRecords(store.browser_sessions, clock, LIFETIME)
+    person = "ef" * 16
+    acting = [
+        {"kind": "employer", "organisation": "0410000192", "role": "employer", "person": person},
+        {"kind": "institution", "organisation": "0200000934", "role": "viewer", "person": person},
+    ]
+    theirs = [await records.open("portal", a, person) for a in acting]
+    other = {**acting[0], "person": "01" * 16}
+    kept = await records.open("portal", other, other["person"])
+    citizen = await records.open("citizen", person, person)  # the same digest, another audience
+    assert await records.count_person("portal", person) == 2
+    assert await records.end_person("portal", person) == 2
+    for session, acting_as in zip(theirs, acting, strict=True):
+        assert not await records.holds(session, "portal", acting_as)
+    assert await records.holds(kept, "portal", other)
+    assert await records.holds(citizen, "citizen", person)
+    assert await records.count_person("portal", person) == 0
+    assert await records.end_person("portal", person) == 0
+    clock.at = T0 + LIFETIME  # ended by its lifetime: no longer counted
+    assert await records.count_person("citizen", person) == 0

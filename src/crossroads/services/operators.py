@@ -4,7 +4,8 @@ People sign in through OpenID Connect; the hub keeps, per operator id (`person:S
 roles it grants them, managed here by an operator with the `admin` role (or the static admin
 token, which bootstraps the first one). Service accounts (`service:NAME`) carry their public
 keys; `TokenService` gives them operator tokens for the admin API. Every change is audited with
-its actor.
+its actor. An operator removed or made inactive is signed out at once: their browser sessions
+are ended with the change (services/session_records.py), not left to their lifetime.
 """
 
 from __future__ import annotations
@@ -17,13 +18,21 @@ from ..domain.operators import PERSON, SERVICE, Actor, Operator, check_operator_
 from ..domain.public_keys import check_public_jwks
 from .clock import Clock
 from .ports import AuditLog, OperatorRepository
+from .session_records import SessionRecords
 
 
 class OperatorAdmin:
-    def __init__(self, operators: OperatorRepository, audit: AuditLog, clock: Clock) -> None:
+    def __init__(
+        self,
+        operators: OperatorRepository,
+        audit: AuditLog,
+        clock: Clock,
+        sessions: SessionRecords,
+    ) -> None:
         self._operators = operators
         self._audit = audit
         self._clock = clock
+        self._sessions = sessions
 
     async def actor_of(self, operator_id: str) -> Actor:
         """The operator as an actor, with the roles the hub grants them now (none when they are
@@ -44,17 +53,15 @@ class OperatorAdmin:
         calls this on approval with the proposal in `detail`)."""
         self.check(operator, actor)
         created = await self._operators.put_operator(operator)
-        await self._record(
-            "create" if created else "update",
-            operator.id,
-            actor,
-            {
-                "roles": [r.value for r in operator.roles],
-                "active": operator.active,
-                "kids": [k.get("kid") for k in (operator.jwks or {}).get("keys", [])],
-                **(detail or {}),
-            },
-        )
+        recorded: dict[str, Any] = {
+            "roles": [r.value for r in operator.roles],
+            "active": operator.active,
+            "kids": [k.get("kid") for k in (operator.jwks or {}).get("keys", [])],
+            **(detail or {}),
+        }
+        if not operator.active:
+            recorded["sessions_ended"] = await self._sessions.end_person("operator", operator.id)
+        await self._record("create" if created else "update", operator.id, actor, recorded)
         return operator, created
 
     async def current(self, operator_id: str) -> Operator | None:
@@ -86,7 +93,8 @@ class OperatorAdmin:
             raise Refusal("conflict", "an operator cannot remove themselves; another admin must.")
         if not await self._operators.delete_operator(operator_id):
             raise Refusal("not_found", f"no operator {operator_id} is registered.")
-        await self._record("delete", operator_id, actor)
+        ended = await self._sessions.end_person("operator", operator_id)
+        await self._record("delete", operator_id, actor, {"sessions_ended": ended})
 
     async def get(self, operator_id: str) -> Operator:
         operator = await self._operators.get_operator(operator_id)

@@ -12,6 +12,9 @@ Each row holds:
 - the SHA-256 of the session id (the store never holds what the cookie carries),
 - the audience (`citizen`, `portal`, `operator`) and the SHA-256 of whom the session was opened
   for: a session id is good only in a session of that audience, for that identity,
+- the SHA-256 of the audience and the person alone (`person`): a portal session's identity also
+  holds the organisation and role it acts in, so the person's own digest is what finds all of
+  someone's sessions, for an operator to end them (services/person_sessions.py),
 - the session's absolute end: signing in again is needed after `session_lifetime_seconds`,
   however active the session. The idle timeout stays the cookie's (its signed timestamp, renewed
   on each answer): a row is never written on a page's way.
@@ -46,15 +49,21 @@ class SessionRecords:
         self._clock = clock
         self._lifetime = lifetime_seconds
 
-    async def open(self, audience: str, identity: object) -> str:
+    async def open(self, audience: str, identity: object, person: str) -> str:
         """Record a new session of `audience` for `identity` (what the session holds of whom it
-        is, JSON-serialisable) and answer its id, for the cookie."""
+        is, JSON-serialisable), who is `person` (a citizen's keyed hash, a portal user's keyed
+        hash of their subject, an operator's id), and answer its id, for the cookie."""
         if audience not in AUDIENCES:
             raise ValueError(f"unknown session audience {audience!r}")
         session_id = secrets.token_urlsafe(32)
         now = int(self._clock.now())
         await self._store.open(
-            _digest(session_id), audience, _identity(audience, identity), now + self._lifetime, now
+            _digest(session_id),
+            audience,
+            _identity(audience, identity),
+            _identity(audience, person),
+            now + self._lifetime,
+            now,
         )
         return session_id
 
@@ -76,3 +85,12 @@ class SessionRecords:
         """Sign the session out, in every hub process at once (nothing when it was not open)."""
         if isinstance(session_id, str) and session_id:
             await self._store.end(_digest(session_id))
+
+    async def end_person(self, audience: str, person: str) -> int:
+        """Sign out every session of `audience` opened for `person` (as `open` was given it), in
+        every hub process at once; how many were recorded."""
+        return await self._store.end_person(_identity(audience, person))
+
+    async def count_person(self, audience: str, person: str) -> int:
+        """How many sessions of `audience` opened for `person` are signed in now."""
+        return await self._store.count_person(_identity(audience, person), int(self._clock.now()))

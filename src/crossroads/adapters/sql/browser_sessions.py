@@ -1,7 +1,8 @@
 """The browser sessions that are signed in, in SQL (SQLite and PostgreSQL alike): one row each,
-read by its primary key on every request that uses the session, deleted when it signs out; the
-rows of ended sessions are deleted at sign-in (by the index on `ends_at`), at most every minute in
-each process."""
+read by its primary key on every request that uses the session, deleted when it signs out, or
+with every other session of its person when an operator ends them (by the index on `person`,
+migration 0031); the rows of ended sessions are deleted at sign-in (by the index on `ends_at`),
+at most every minute in each process."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ class SqlBrowserSessions(BrowserSessionStore):
         self._db = db
         self._purged_at: int | None = None
 
-    async def open(self, key: str, audience: str, identity: str, ends_at: int, now: int) -> None:
+    async def open(
+        self, key: str, audience: str, identity: str, person: str, ends_at: int, now: int
+    ) -> None:
         # The purge in a statement of its own and at most every PURGE_SECONDS: sign-ins at once
         # do not queue behind each other's deletes, nor hold their locks to the insert's commit.
         if self._purged_at is None or now - self._purged_at >= PURGE_SECONDS:
@@ -25,9 +28,9 @@ class SqlBrowserSessions(BrowserSessionStore):
                 await tx.execute("DELETE FROM browser_sessions WHERE ends_at < ?", (now,))
         async with self._db.transaction() as tx:
             await tx.execute(
-                "INSERT INTO browser_sessions (id, audience, identity, ends_at)"
-                " VALUES (?, ?, ?, ?)",
-                (key, audience, identity, ends_at),
+                "INSERT INTO browser_sessions (id, audience, identity, person, ends_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (key, audience, identity, person, ends_at),
             )
 
     async def find(self, key: str) -> tuple[str, str, int] | None:
@@ -40,3 +43,13 @@ class SqlBrowserSessions(BrowserSessionStore):
         async with self._db.transaction() as tx:
             changed = await tx.execute("DELETE FROM browser_sessions WHERE id = ?", (key,))
         return changed == 1
+
+    async def end_person(self, person: str) -> int:
+        async with self._db.transaction() as tx:
+            return await tx.execute("DELETE FROM browser_sessions WHERE person = ?", (person,))
+
+    async def count_person(self, person: str, now: int) -> int:
+        row = await self._db.fetchone(
+            "SELECT COUNT(*) FROM browser_sessions WHERE person = ? AND ends_at > ?", (person, now)
+        )
+        return int(row[0])

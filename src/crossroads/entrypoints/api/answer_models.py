@@ -191,6 +191,11 @@ class OperatorOut(Out):
     jwks: dict[str, Any] | None = None
 
 
+class PersonSessionsOut(Out):
+    sessions: dict[str, int]  # per audience asked for: signed in (GET), or ended (DELETE)
+    total: int
+
+
 class OperatorSession(Out):
     operator: str
     roles: list[str]

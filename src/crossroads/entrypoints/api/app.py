@@ -22,6 +22,7 @@ from . import (
     admin_operators,
     admin_proposals,
     admin_rights,
+    admin_sessions,
     audit,
     auth,
     citizen,
@@ -257,6 +258,7 @@ def create_app(
         admin_operators,  # before admin: its catch-all DELETE /admin/{collection}/{key}
         admin_proposals,
         admin_rights,  # before admin too
+        admin_sessions,
         admin,
         operator_session,
         portal_signin,

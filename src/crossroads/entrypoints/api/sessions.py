@@ -44,10 +44,19 @@ IDENTITY_KEYS = {"citizen": "citizen", "operator": "operator", "portal": PORTAL_
 _AUDIENCE = "crossroads.session_audience"  # the scope's key: which session this request has
 
 
+def person_of(audience: str, identity: Any) -> str:
+    """Who a session's identity is, as services/person_sessions.py names them to end their
+    sessions: the citizen's keyed hash and the operator's id are the identity itself; a portal
+    session's identity also holds the organisation and role it acts in, its person is the keyed
+    hash of the subject who signed in."""
+    return identity["person"] if audience == "portal" else identity
+
+
 async def recorded(records: SessionRecords, audience: str, fields: dict[str, Any]) -> dict:
     """`fields` (whom the session is for under the audience's identity key, and the rest it
     holds) with the id of a new session recorded for them: what a signed-in cookie holds."""
-    session_id = await records.open(audience, fields[IDENTITY_KEYS[audience]])
+    identity = fields[IDENTITY_KEYS[audience]]
+    session_id = await records.open(audience, identity, person_of(audience, identity))
     return {**fields, SESSION_ID: session_id}
 
 

@@ -30,6 +30,7 @@ from .operator_commands import admin_app, operators_app
 from .registry_commands import directory_app, registry_app
 from .restore_commands import backup
 from .rights_commands import rights_app
+from .session_commands import sessions_app
 from .statistics_commands import statistics_app
 
 app = typer.Typer(
@@ -45,6 +46,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(operators_app, name="operators")
 app.add_typer(admin_app, name="admin")
+app.add_typer(sessions_app, name="sessions")
 app.add_typer(statistics_app, name="statistics")
 app.add_typer(rights_app, name="rights")
 app.add_typer(federation_app, name="federation")
