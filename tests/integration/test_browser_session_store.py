@@ -93,3 +93,26 @@ async def test_a_persons_sessions_end_together_and_no_one_elses(store):
     assert await records.end_person("portal", person) == 0
     clock.at = T0 + LIFETIME  # ended by its lifetime: no longer counted
     assert await records.count_person("citizen", person) == 0
+
+
+async def test_migration_0031_keeps_citizens_and_operators_sessions_and_ends_the_portals(store):
+    """The sessions recorded before `person` existed: a citizen's and an operator's identity was
+    their person already, so they hold and can be ended by person; a portal session's cannot be
+    taken apart, so it is ended by the migration."""
+    from crossroads.adapters.sql.migrate import migrate
+
+    records = SessionRecords(store.browser_sessions, FixedClock(T0), LIFETIME)
+    citizen = await records.open("citizen", "ab" * 16, "ab" * 16)
+    operator = await records.open("operator", "person:olga", "person:olga")
+    professional = {"kind": "employer", "organisation": "0410000192", "person": "cd" * 16}
+    portal = await records.open("portal", professional, "cd" * 16)
+    async with store.db.transaction() as tx:  # the table as migration 0030 left it
+        await tx.execute("DROP INDEX browser_sessions_person")
+        await tx.execute("ALTER TABLE browser_sessions DROP COLUMN person")
+        await tx.execute("DELETE FROM schema_migrations WHERE version = 31")
+    assert [n.split(".")[0] for n in await migrate(store.db)] == ["0031_browser_sessions_person"]
+    assert await records.holds(citizen, "citizen", "ab" * 16)
+    assert await records.holds(operator, "operator", "person:olga")
+    assert not await records.holds(portal, "portal", professional)
+    assert await records.end_person("operator", "person:olga") == 1
+    assert await records.count_person("citizen", "ab" * 16) == 1
