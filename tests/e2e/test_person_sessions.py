@@ -118,6 +118,10 @@ async def test_ending_a_citizens_sessions_by_their_national_number(demo):
         assert (await other.get(CITIZEN_PAGE)).status_code == 200
     bad = await end(demo, "not-a-number", "citizen")
     assert bad.status_code == 400 and bad.headers["x-road-error"] == "malformed_request"
+    unhashable = await end(demo, "\x80é")
+    assert (
+        unhashable.status_code == 400 and unhashable.headers["x-road-error"] == "malformed_request"
+    )
     unknown = await end(demo, number, "visitor")
     assert unknown.status_code == 400 and unknown.headers["x-road-error"] == "malformed_request"
 

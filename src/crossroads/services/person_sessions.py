@@ -79,10 +79,15 @@ class PersonSessions:
         """The person `subject` names in each audience asked for, as their sessions record them
         (see `person_of` in entrypoints/api/sessions.py)."""
         subject = subject.strip()
-        if not subject or len(subject) > MAX_SUBJECT_CHARS:
+        # Printable ASCII, as the keyed hash takes it: a portal user signed in with another
+        # `sub` has no session to end (their sign-in could not hash it either).
+        if not (0 < len(subject) <= MAX_SUBJECT_CHARS and subject.isascii()) or (
+            not subject.isprintable()
+        ):
             raise Refusal(
                 "malformed_request",
-                f"name the person: a subject of 1 to {MAX_SUBJECT_CHARS} characters.",
+                f"name the person: a subject of 1 to {MAX_SUBJECT_CHARS} printable ASCII "
+                "characters.",
                 "subject",
             )
         if audience is not None and audience not in AUDIENCES:
