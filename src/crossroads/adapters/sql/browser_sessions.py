@@ -46,10 +46,11 @@ class SqlBrowserSessions(BrowserSessionStore):
 
     async def end_person(self, person: str) -> int:
         async with self._db.transaction() as tx:
-            return await tx.execute("DELETE FROM browser_sessions WHERE person = ?", (person,))
+            ended = await tx.execute("DELETE FROM browser_sessions WHERE person = ?", (person,))
+        return int(ended)
 
     async def count_person(self, person: str, now: int) -> int:
         row = await self._db.fetchone(
             "SELECT COUNT(*) FROM browser_sessions WHERE person = ? AND ends_at > ?", (person, now)
         )
-        return int(row[0])
+        return 0 if row is None else int(row[0])

@@ -4,7 +4,7 @@ named in the query (`subject`, and optionally `audience`), which the access log 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 
@@ -51,7 +51,7 @@ def _sessions(request: Request) -> PersonSessions:
     return hub_of(request).person_sessions
 
 
-def _out(counts: dict[str, int]) -> dict:
+def _out(counts: dict[str, int]) -> dict[str, Any]:
     return {"sessions": counts, "total": sum(counts.values())}
 
 
@@ -62,7 +62,7 @@ def _out(counts: dict[str, int]) -> dict:
 )
 async def count_sessions(
     request: Request, subject: SubjectQuery, audience: AudienceQuery = None
-) -> dict:
+) -> dict[str, Any]:
     return _out(await _sessions(request).count(subject, audience))
 
 
@@ -73,5 +73,5 @@ async def count_sessions(
 )
 async def end_sessions(
     request: Request, actor: ActorDep, subject: SubjectQuery, audience: AudienceQuery = None
-) -> dict:
+) -> dict[str, Any]:
     return _out(await _sessions(request).end(subject, audience, actor))

@@ -11,6 +11,8 @@ next request.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -18,6 +20,10 @@ from ...domain.errors import Refusal
 from .operator_commands import cli_actor
 from .output import fail, out, print_rows
 from .stores import require_store, settings, with_data_dir
+
+if TYPE_CHECKING:
+    from ...domain.operators import Actor
+    from ...services.person_sessions import PersonSessions
 
 sessions_app = typer.Typer(
     help="One person's browser sessions (citizen, portal, operator), on the hub's store.",
@@ -36,13 +42,15 @@ AudienceOption = typer.Option(
 )
 
 
-def _on_sessions(use):
+def _on_sessions(
+    use: Callable[[PersonSessions, Actor], Awaitable[dict[str, int]]],
+) -> dict[str, int]:
     from ...bootstrap import bootstrap
     from ...domain.operators import Actor, Role
 
     current = require_store(settings())
 
-    async def run():
+    async def run() -> dict[str, int]:
         hub = await bootstrap(current)
         try:
             return await use(hub.person_sessions, Actor(cli_actor(), frozenset({Role.ADMIN})))
