@@ -169,3 +169,21 @@ async def test_the_front_door_leads_each_audience_to_its_pages(portal_demo):
         await sign_in(client, "/portal/login", "employer")
         signed = (await client.get("/portal/?lang=en")).text
         assert 'id="home-employer" href="/portal/employer/"' in signed  # signed in: its pages
+
+
+@pytest.mark.parametrize("login", ["/portal/login", "/operator/login", "/citizen/login"])
+@pytest.mark.parametrize("subject", ["jürgen", "a\u0000b", "x" * 256])
+async def test_an_identifier_that_is_not_255_printable_ascii_is_refused_not_a_500(
+    portal_demo, login, subject
+):
+    """OpenID Connect's `sub` is at most 255 ASCII characters; a provider that sends otherwise is
+    refused at the callback (a portal user's keyed hash took only ASCII: a 500 before)."""
+    async with browser(portal_demo) as client:
+        to_idp = await client.get(login)
+        authorize = urlparse(to_idp.headers["location"])
+        params = {k: v[0] for k, v in parse_qs(authorize.query).items()}
+        back = await client.post(authorize.path, data={**params, "subject": subject})
+        callback = urlparse(back.headers["location"])
+        refused = await client.get(f"{callback.path}?{callback.query}")
+        assert refused.status_code == 401 and refused.headers["x-road-error"] == "unauthenticated"
+        assert "printable ASCII" in html.unescape(refused.text)

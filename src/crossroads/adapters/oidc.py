@@ -33,6 +33,7 @@ from .bounded_get import BoundedTransport
 # The issuer's discovery document, its keys and its token answers are a few kilobytes each; read
 # whole by Authlib, any of them could otherwise be as large as the issuer made it.
 MAX_ANSWER_BYTES = 1024 * 1024
+_MAX_IDENTIFIER = 255  # characters of an identifier claim (OpenID Connect Core §2, `sub`)
 
 
 class OidcSignIn:
@@ -125,6 +126,14 @@ class OidcSignIn:
             raise Refusal(
                 "unauthenticated",
                 f"the ID token carries no {self._claim!r} claim to identify who signed in.",
+            )
+        # OpenID Connect Core §2: an identifier is at most 255 ASCII characters. What the hub
+        # derives from it (a keyed hash, an operator's id, a session's person) takes it as such.
+        if len(value) > _MAX_IDENTIFIER or not (value.isascii() and value.isprintable()):
+            raise Refusal(
+                "unauthenticated",
+                f"the ID token's {self._claim!r} claim is not an identifier (at most "
+                f"{_MAX_IDENTIFIER} printable ASCII characters, as OpenID Connect says).",
             )
         return dict(claims), value
 
