@@ -90,7 +90,7 @@ async def test_an_admin_cannot_make_themselves_a_second_pair_of_eyes(four_eyes_d
     assert change.status_code == 202, change.text
     path = f"/admin/proposals/{change.json()['id']}/approve"
     theirs = await demo.http.post(path, headers=account)
-    assert theirs.status_code == 403 and theirs.json()["code"] == "related_operator"
+    assert theirs.status_code == 403 and theirs.json()["code"] == "approver_not_person"
     from_account = await demo.http.put(
         "/admin/integration-rights/0123456789/X", headers=account, json={}
     )
@@ -233,3 +233,107 @@ def test_the_command_line_on_the_store_stays_outside_four_eyes(tmp_path):
         ("service:ci", (Role.ADMIN,)),
     }
     assert proposals == []
+
+
+async def test_service_accounts_and_the_admin_token_propose_and_only_people_approve(
+    four_eyes_demo,
+):
+    """An admin's two service accounts, each approved once by a colleague: one proposes, the
+    other may not approve; nor may the static admin token. Both may still withdraw (reject)."""
+    demo = four_eyes_demo
+    alice, bob, carol = await admin_and_approvers(demo)
+    first, second = generate_application_key(), generate_application_key()
+    one = await alice.put(
+        "/admin/operators/service:a1",
+        {"roles": ["registry-editor"], "jwks": {"keys": [public_jwk(first)]}},
+    )
+    two = await alice.put(
+        "/admin/operators/service:a2",
+        {"roles": ["approver"], "jwks": {"keys": [public_jwk(second)]}},
+    )
+    assert (await bob.decide(one.json())).status_code == 200
+    assert (await bob.decide(two.json())).status_code == 200
+    a1, a2 = await bearer_of(demo, "service:a1", first), await bearer_of(demo, "service:a2", second)
+    change = await demo.http.put(
+        "/admin/authorizations/ISC/26/099", headers=a1, json=authorization("ISC/26/099")
+    )
+    assert change.status_code == 202, change.text
+    approve = f"/admin/proposals/{change.json()['id']}/approve"
+    for headers in (a2, ADMIN):
+        refused = await demo.http.post(approve, headers=headers)
+        assert refused.status_code == 403 and refused.json()["code"] == "approver_not_person"
+    assert (await alice.get("/admin/authorizations/ISC/26/099")).status_code == 404
+    # alice proposed a1, bob approved it: neither is a second pair of eyes on a1's proposals.
+    for person in (alice, bob):
+        assert (await person.decide(change.json())).json()["code"] == "related_operator"
+    assert (await carol.decide(change.json())).status_code == 200
+    withdrawn = await demo.http.put(
+        "/admin/authorizations/ISC/26/098", headers=a1, json=authorization("ISC/26/098")
+    )
+    rejected = await demo.http.post(
+        f"/admin/proposals/{withdrawn.json()['id']}/reject", headers=ADMIN, json={}
+    )
+    assert rejected.status_code == 200 and rejected.json()["state"] == "rejected"
+    for browser in (alice, bob, carol):
+        await browser.browser.aclose()
+
+
+async def test_the_person_behind_a_service_account_never_approves_its_proposals(four_eyes_demo):
+    """Whoever approved a service account may hold its key (proposed by someone else with theirs),
+    and so may whoever set up the service account that proposed it, however far back."""
+    demo = four_eyes_demo
+    alice, bob, carol = await admin_and_approvers(demo)
+    await register(demo, "person:dave", "approver")
+    dave = Operator(*await signed_in(demo, "dave"))
+    hers, deeper = generate_application_key(), generate_application_key()
+    by_token = await demo.http.put(
+        "/admin/operators/service:mine",
+        headers=ADMIN,
+        json={"roles": ["admin"], "jwks": {"keys": [public_jwk(hers)]}},
+    )
+    assert by_token.status_code == 202
+    assert (await alice.decide(by_token.json())).status_code == 200  # her key, unbeknown
+    mine = await bearer_of(demo, "service:mine", hers)
+    nested = await demo.http.put(
+        "/admin/operators/service:nested",
+        headers=mine,
+        json={"roles": ["registry-editor"], "jwks": {"keys": [public_jwk(deeper)]}},
+    )
+    assert nested.status_code == 202, nested.text
+    assert (await carol.decide(nested.json())).status_code == 200
+    inner = await bearer_of(demo, "service:nested", deeper)
+    for account, code in ((mine, "ISC/26/097"), (inner, "ISC/26/096")):
+        change = await demo.http.put(
+            f"/admin/authorizations/{code}", headers=account, json=authorization(code)
+        )
+        assert change.status_code == 202, change.text
+        refused = await alice.decide(change.json())
+        assert refused.status_code == 403 and refused.json()["code"] == "related_operator"
+        assert (await dave.decide(change.json())).status_code == 200
+    for browser in (alice, bob, carol, dave):
+        await browser.browser.aclose()
+
+
+async def test_a_disabled_account_given_a_role_or_a_key_is_a_proposal(four_eyes_demo):
+    """Else an admin would disable an account, give it the admin role and their own key at once,
+    and the proposal to enable it again would show the approver nothing but `active`."""
+    demo = four_eyes_demo
+    alice, bob, carol = await admin_and_approvers(demo)
+    kept, mine = generate_application_key(), generate_application_key()
+    keys = {"keys": [public_jwk(kept)]}
+    await demo.hub.operators.put(
+        OperatorEntry("service:ops", (Role.READ_ONLY,), True, keys), Actor("cli:tests")
+    )
+    path = "/admin/operators/service:ops"
+    disabled = await alice.put(path, {"roles": ["read-only"], "active": False, "jwks": keys})
+    assert disabled.status_code == 200, disabled.text
+    for body in (
+        {"roles": ["admin"], "active": False, "jwks": keys},
+        {"roles": ["read-only"], "active": False, "jwks": {"keys": [public_jwk(mine)]}},
+    ):
+        rewritten = await alice.put(path, body)
+        assert rewritten.status_code == 202, rewritten.text
+    stored = (await alice.get(path)).json()
+    assert stored["roles"] == ["read-only"] and stored["jwks"] == keys
+    for browser in (alice, bob, carol):
+        await browser.browser.aclose()

@@ -50,6 +50,12 @@ _CODES = [
         "the approver themselves roles or keys; another operator must.",
     ),
     ErrorCode(
+        "approver_not_person",
+        403,
+        "Four eyes: a proposal is approved by a person signed in at /operator/login, not by a "
+        "service account (whoever holds its key) or the static admin token.",
+    ),
+    ErrorCode(
         "related_operator",
         403,
         "Four eyes: the approver's own operator (its creation, a role or a key) was proposed by "

@@ -32,6 +32,7 @@ AUTHORIZATION, INTEGRATION_RIGHT = "authorization", "integration_right"
 RIGHTS_COMPETENCE = "rights_competence"  # a right's competent institution (docs/rights.md)
 INSTITUTION, APPLICATION, SERVICE = "institution", "application", "service"
 OPERATOR = "operator"  # an operator or service account of the hub (domain/operators.py)
+PERSON_PREFIX = "person:"  # an operator who signs in as a person (domain/operators.py)
 PUT, DELETE = "put", "delete"
 
 
@@ -82,9 +83,19 @@ def check_pending(proposal: Proposal) -> None:
 
 
 def check_approver(proposal: Proposal, actor_id: str) -> None:
-    """The second pair of eyes: never the operator who made the proposal (who may still
-    withdraw it by rejecting it)."""
+    """The second pair of eyes: a person (signed in as `person:…`), never the operator who made
+    the proposal (who may still withdraw it by rejecting it), nor the one it empowers.
+
+    A service account's key is whoever holds it: the operator who proposed it, or anyone they
+    gave it to. Four eyes are two people's, so an approval is a person's; the static admin token,
+    which anyone who read it holds, does not approve either. Both may still propose and reject."""
     check_pending(proposal)
+    if not actor_id.startswith(PERSON_PREFIX):
+        raise Refusal(
+            "approver_not_person",
+            f"{actor_id} may not approve proposal {proposal.id}: an approval is a person's, "
+            "signed in at /operator/login, not a service account's or the static admin token's.",
+        )
     if proposal.proposed_by == actor_id:
         raise Refusal(
             "own_proposal",
@@ -99,38 +110,62 @@ def check_approver(proposal: Proposal, actor_id: str) -> None:
 
 
 def check_unrelated(proposal: Proposal, actor_id: str, approved: list[Proposal]) -> None:
-    """Four eyes are two people already trusted, not one person twice: an approver whose own
-    operator (its creation, a role or a key) was proposed by the proposal's author may not approve
-    it, nor may anyone approve a proposal by an operator the approver proposed that way. Else an
-    admin would propose a service account whose key they hold, get it approved once by a busy
-    colleague, and from then on approve their own proposals with it. `approved`: the approved
-    proposals (those of kind OPERATOR are read)."""
-    for earlier in approved:
-        if earlier.kind != OPERATOR or earlier.action != PUT:
-            continue
+    """Four eyes are two people already trusted, not one person twice. From the approved
+    proposals that gave an operator roles or keys (kind OPERATOR):
+    - an approver may not approve a proposal by the operator who proposed their own operator,
+      nor by an operator they proposed: one may be the other's second person id;
+    - nor a proposal by a service account that they proposed or approved, directly or through
+      other service accounts: its key is in the hands of whoever proposed it, or approved it
+      (their own key, proposed by someone else). Else an admin proposes two service accounts
+      whose keys they hold, has each approved once by a busy colleague, and from then on one
+      proposes and the other approves (service accounts may not approve, check_approver; this
+      refuses the person behind them).
+    A person's sponsors go no further: a person signs in with an identity of their own, which
+    whoever proposed or approved it does not hold."""
+    grants = [p for p in approved if p.kind == OPERATOR and p.action == PUT]
+    for earlier in grants:
         pair = (earlier.key, earlier.proposed_by)
         if pair in ((actor_id, proposal.proposed_by), (proposal.proposed_by, actor_id)):
-            raise Refusal(
-                "related_operator",
-                f"{earlier.key} was given roles or keys on a proposal by {earlier.proposed_by} "
-                f"(proposal {earlier.id}): {actor_id} may not approve proposal {proposal.id} by "
-                f"{proposal.proposed_by}; another operator must.",
-            )
+            raise _related(proposal, actor_id, earlier)
+    if proposal.proposed_by.startswith(PERSON_PREFIX):
+        return
+    reached, accounts = {proposal.proposed_by}, [proposal.proposed_by]
+    while accounts:  # the service accounts behind the proposal, and who set each one up
+        account = accounts.pop()
+        for earlier in grants:
+            if earlier.key != account:
+                continue
+            sponsors = [s for s in (earlier.proposed_by, earlier.decided_by) if s]
+            if actor_id in sponsors:
+                raise _related(proposal, actor_id, earlier)
+            for sponsor in sponsors:
+                if sponsor not in reached and not sponsor.startswith(PERSON_PREFIX):
+                    reached.add(sponsor)
+                    accounts.append(sponsor)
+
+
+def _related(proposal: Proposal, actor_id: str, earlier: Proposal) -> Refusal:
+    return Refusal(
+        "related_operator",
+        f"{earlier.key} was given roles or keys on a proposal by {earlier.proposed_by}, approved "
+        f"by {earlier.decided_by} (proposal {earlier.id}): {actor_id} may not approve proposal "
+        f"{proposal.id} by {proposal.proposed_by}; another operator must.",
+    )
 
 
 def operator_grants(current: Operator | None, change: Operator) -> bool:
     """Whether an operator's change, under four eyes, needs a second operator: it lets someone
     act as an operator or approve who could not before — a new operator or service account, a
-    role it did not hold, a key (of a service account) it did not have, or a disabled one enabled
-    again with roles or keys. Withdrawing a role, removing a key or disabling only takes away:
-    applied at once (so is removing an operator)."""
+    role it did not hold, a key (of a service account) it did not have, whether it is enabled or
+    not (a disabled account given roles or keys would be enabled later with them unseen), or a
+    disabled one enabled again with roles or keys. Withdrawing a role, removing a key or
+    disabling only takes away: applied at once (so is removing an operator)."""
     if current is None:
         return True
-    if not change.active:
-        return False
-    roles_before = set(current.roles) if current.active else set()
-    keys_before = _jwk_set(current.jwks) if current.active else set()
-    return bool(set(change.roles) - roles_before) or bool(_jwk_set(change.jwks) - keys_before)
+    keys = _jwk_set(change.jwks)
+    if set(change.roles) - set(current.roles) or keys - _jwk_set(current.jwks):
+        return True
+    return change.active and not current.active and bool(change.roles or keys)
 
 
 def operator_from(body: dict[str, Any]) -> Operator:

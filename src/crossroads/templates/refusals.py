@@ -17,6 +17,9 @@ SENTENCES = {
     "forbidden": N_("You may not do this."),
     "role_required": N_("None of your roles allows this."),
     "own_proposal": N_("You proposed this change: another operator must approve it."),
+    "approver_not_person": N_(
+        "A proposal is approved by a person signed in, not by a service account or the admin token."
+    ),
     "related_operator": N_(
         "You were set up by this proposal's author, or set them up: another operator must "
         "approve it."

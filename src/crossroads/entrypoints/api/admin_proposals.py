@@ -33,6 +33,7 @@ ERRORS = openapi_errors(
     "forbidden",
     "role_required",
     "own_proposal",
+    "approver_not_person",
     "related_operator",
     "csrf_failed",
     "malformed_request",
