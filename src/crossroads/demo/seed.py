@@ -68,7 +68,7 @@ async def seed(
         rights.INTEGRATION_RIGHTS if extras else []
     ):
         await registry.put_integration_right(
-            IntegrationRight(land.by_key[key].number, capacity, legal_basis)
+            worded(IntegrationRight(land.by_key[key].number, capacity, legal_basis))
         )
     if extras:
         await registry.put_institution(own_access.PORTAL)

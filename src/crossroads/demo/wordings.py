@@ -242,6 +242,24 @@ TEXTS: dict[str, dict[str, str]] = {
         "Eine Sozialleistung beginnt oder endet",
     ),
     # Legal bases, with the laws' official titles in each language
+    "Coordinated law of 14 July 1994 on compulsory health care insurance": _t(
+        "Wet betreffende de verplichte verzekering voor geneeskundige verzorging en uitkeringen,"
+        " gecoördineerd op 14 juli 1994",
+        "Loi relative à l'assurance obligatoire soins de santé et indemnités, coordonnée le"
+        " 14 juillet 1994",
+        "Gesetz über die Gesundheitspflege- und Entschädigungspflichtversicherung, koordiniert"
+        " am 14. Juli 1994",
+    ),
+    "Royal Decree of 25 November 1991 on unemployment": _t(
+        "Koninklijk besluit van 25 november 1991 houdende de werkloosheidsreglementering",
+        "Arrêté royal du 25 novembre 1991 portant réglementation du chômage",
+        "Königlicher Erlass vom 25. November 1991 zur Regelung der Arbeitslosigkeit",
+    ),
+    "Law of 26 May 2002 on the right to social integration": _t(
+        "Wet van 26 mei 2002 betreffende het recht op maatschappelijke integratie",
+        "Loi du 26 mai 2002 concernant le droit à l'intégration sociale",
+        "Gesetz vom 26. Mai 2002 über das Recht auf soziale Eingliederung",
+    ),
     "Coordinated law of 14 July 1994 on compulsory health care insurance, art. 37, §19": _t(
         "Wet betreffende de verplichte verzekering voor geneeskundige verzorging en uitkeringen,"
         " gecoördineerd op 14 juli 1994, art. 37, §19",
@@ -301,7 +319,7 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 # Which of an entry's texts have wordings: a service's and a mutation type's name and
-# description, a capacity's name, an authorization's legal basis.
+# description, a capacity's name, an authorization's and an integration right's legal basis.
 _FIELDS = ("name", "description", "legal_basis")
 
 

@@ -16,6 +16,8 @@ from .wording import check_wording
 NAME_LENGTH = 200
 DESCRIPTION_LENGTH = 2000
 LEGAL_BASIS_LENGTH = 1000
+# An integration right's legal basis is shorter (the admin API has always taken 500 characters).
+INTEGRATION_LEGAL_BASIS_LENGTH = 500
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # The member code under which the hub itself offers the services it routes per person (GovStack
@@ -235,6 +237,15 @@ class IntegrationRight:
     institution: str
     capacity: str
     legal_basis: str = ""
+    # The legal basis in other languages (wording.py).
+    legal_basis_translations: dict[str, str] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        check_wording(
+            self.legal_basis_translations,
+            "legal_basis_translations",
+            INTEGRATION_LEGAL_BASIS_LENGTH,
+        )
 
 
 @dataclass(frozen=True)

@@ -184,7 +184,11 @@ class RegistryAdmin:
             "create" if created else "update",
             "integration_right",
             f"{right.institution}/{right.capacity}",
-            {"legal_basis": right.legal_basis, **(detail or {})},
+            {
+                "legal_basis": right.legal_basis,
+                "legal_basis_translations": right.legal_basis_translations,
+                **(detail or {}),
+            },
         )
         return right, created
 

@@ -21,6 +21,7 @@ from ..domain.identifiers import IdentifierScheme
 from ..domain.mutations import PEER_APPLICATION_PREFIX
 from ..domain.public_keys import check_public_jwks
 from ..domain.registry import (
+    INTEGRATION_LEGAL_BASIS_LENGTH,
     Application,
     Authorization,
     Institution,
@@ -177,10 +178,13 @@ class RegistryChecks:
             raise Refusal("not_found", f"no institution {number} is registered.", "institution")
         if right.capacity not in await self.capacity_codes():
             raise Refusal("not_found", f"no capacity {right.capacity} is registered.", "capacity")
-        if not isinstance(right.legal_basis, str) or len(right.legal_basis) > 500:
+        if (
+            not isinstance(right.legal_basis, str)
+            or len(right.legal_basis) > INTEGRATION_LEGAL_BASIS_LENGTH
+        ):
             raise Refusal(
                 "malformed_request",
-                "legal_basis is a text of at most 500 characters.",
+                f"legal_basis is a text of at most {INTEGRATION_LEGAL_BASIS_LENGTH} characters.",
                 "legal_basis",
             )
         return replace(right, institution=number)

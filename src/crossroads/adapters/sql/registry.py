@@ -99,7 +99,8 @@ def _service(row: Row) -> Service:
 
 
 def _wordings(column: str, *fields: str) -> dict[str, dict[str, str]]:
-    """The `translations` column (migration 0030) as the entry's FIELD_translations arguments."""
+    """The `translations` column (migrations 0030, 0032) as the entry's FIELD_translations
+    arguments."""
     # Most entries have none; an exchange reads its authorizations, so the usual '{}' is not parsed.
     held = json.loads(column) if column != "{}" else {}
     return {f"{name}_translations": held.get(name, {}) for name in fields}
@@ -384,20 +385,21 @@ class SqlRegistry(RegistryRepository):
                 "institution": right.institution,
                 "capacity": right.capacity,
                 "legal_basis": right.legal_basis,
+                "translations": _translations(right, "legal_basis"),
             },
         )
 
     async def list_integration_rights(
         self, institution: str | None = None
     ) -> list[IntegrationRight]:
-        select = "SELECT institution, capacity, legal_basis FROM integration_rights"
+        select = "SELECT institution, capacity, legal_basis, translations FROM integration_rights"
         if institution is None:
             rows = await self._db.fetchall(f"{select} ORDER BY institution, capacity")
         else:
             rows = await self._db.fetchall(
                 f"{select} WHERE institution = ? ORDER BY capacity", (institution,)
             )
-        return [IntegrationRight(*r) for r in rows]
+        return [IntegrationRight(r[0], r[1], r[2], **_wordings(r[3], "legal_basis")) for r in rows]
 
     async def put_routed_provider(self, provider: RoutedProvider) -> bool:
         return await self._upsert(

@@ -398,7 +398,13 @@ async def put_integration_right(
     response: Response,
 ) -> dict:
     outcome = await four_eyes.put(
-        IntegrationRight(enterprise_number, capacity, body.legal_basis), actor
+        IntegrationRight(
+            enterprise_number,
+            capacity,
+            body.legal_basis,
+            legal_basis_translations=dict(body.legal_basis_translations),
+        ),
+        actor,
     )
     return _applied_or_proposed(outcome, response)
 

@@ -24,7 +24,13 @@ from ...domain.errors import Refusal
 from ...domain.mutations import MutationType
 from ...domain.operators import Actor
 from ...domain.proposals import Proposal
-from ...domain.registry import Application, Authorization, Institution, IntegrationRight
+from ...domain.registry import (
+    INTEGRATION_LEGAL_BASIS_LENGTH,
+    Application,
+    Authorization,
+    Institution,
+    IntegrationRight,
+)
 from ...templates.i18n import N_
 from .csrf import checked_form
 from .dependencies import hub_of
@@ -199,7 +205,10 @@ async def end_authorization(request: Request, actor: Actor, form: dict[str, str]
 
 async def put_right(request: Request, actor: Actor, form: dict[str, str]) -> Notice:
     right = IntegrationRight(
-        text(form, "institution"), text(form, "capacity"), text(form, "legal_basis", False)
+        text(form, "institution"),
+        text(form, "capacity"),
+        text(form, "legal_basis", False),
+        wording(form, "legal_basis", INTEGRATION_LEGAL_BASIS_LENGTH),
     )
     return outcome_notice(await hub_of(request).four_eyes.put(right, actor))
 

@@ -148,6 +148,7 @@ FORMS: dict[str, tuple[Form, ...]] = {
                 Field("institution", _INSTITUTION, "select", True, "institutions"),
                 Field("capacity", N_("Capacity"), "select", True, "capacities"),
                 Field("legal_basis", _LEGAL_BASIS, "textarea"),
+                *wording_fields("legal_basis", LEGAL_BASIS_IN, "textarea"),
             ),
             N_("Grant the right"),
         ),
@@ -244,14 +245,16 @@ def text(form: dict[str, str], name: str, required: bool = True) -> str:
     return value
 
 
-def wording(form: dict[str, str], name: str) -> dict[str, str]:
+def wording(form: dict[str, str], name: str, max_length: int | None = None) -> dict[str, str]:
     """`name`'s text in the languages whose field (wording_fields) is filled in; one longer than
-    the registry takes is refused beside its own field."""
+    the registry takes (`max_length`, else the usual length of a `name`) is refused beside its
+    own field."""
+    longest = _WORDING_LENGTHS[name] if max_length is None else max_length
     texts = {}
     for language in WORDING_LANGUAGES:
         field = f"{name}_{language}"
         value = text(form, field, False)
-        if len(value) > _WORDING_LENGTHS[name]:
+        if len(value) > longest:
             raise FormError(field, TOO_LONG)
         if value:
             texts[language] = value

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Column:
     label: str
-    kind: str = "text"  # text, code, codes, validity, yesno, purpose
+    # text, code, codes, validity, yesno, purpose, or worded: a registry text and its wordings
+    # in other languages (domain/wording.py), shown in the reader's language
+    kind: str = "text"
 
 
 @dataclass(frozen=True)

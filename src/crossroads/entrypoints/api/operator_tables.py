@@ -3,8 +3,8 @@ through the registry's query service (the admin API's own reads).
 
 A column has a kind that says how the template writes its cells (templates/portal/operator/
 table.html): text, code, a list of codes, a day or a validity in the reader's language, a yes or
-no. The tables are one template, so that each page has the same captions, header cells and
-scrolling region, checked once by axe-core.
+no, a registry text in the reader's language. The tables are one template, so that each page
+has the same captions, header cells and scrolling region, checked once by axe-core.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ TABLES: dict[str, Table] = {
         (
             Column(N_("Institution")),
             Column(N_("Capacity"), "code"),
-            Column(N_("Legal basis")),
+            Column(N_("Legal basis"), "worded"),
         ),
         N_("No integration right is registered yet."),
     ),
@@ -223,7 +223,11 @@ async def _authorizations(hub: Hub) -> list[list[Any]]:
 async def _integration_rights(hub: Hub) -> list[list[Any]]:
     names = await _names(hub)
     return [
-        [names.get(r.institution, r.institution), r.capacity, r.legal_basis]
+        [
+            names.get(r.institution, r.institution),
+            r.capacity,
+            (r.legal_basis, r.legal_basis_translations),
+        ]
         for r in await hub.registry_queries.integration_rights()
     ]
 

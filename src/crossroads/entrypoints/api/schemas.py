@@ -24,6 +24,7 @@ Language = Literal["en", "nl", "fr", "de"]
 NameWording = dict[Language, Annotated[str, Field(min_length=1, max_length=200)]]
 DescriptionWording = dict[Language, Annotated[str, Field(min_length=1, max_length=2000)]]
 LegalBasisWording = dict[Language, Annotated[str, Field(min_length=1, max_length=1000)]]
+IntegrationLegalBasisWording = dict[Language, Annotated[str, Field(min_length=1, max_length=500)]]
 _IN_LANGUAGES = (
     "The same text in other languages of the portal (en, nl, fr, de), shown to readers of that"
     " language instead of the default text."
@@ -137,6 +138,7 @@ class IntegrationRightIn(Strict):
         max_length=500,
         description="The law or decision that licenses the institution for this capacity.",
     )
+    legal_basis_translations: IntegrationLegalBasisWording = wording("The legal basis")
 
 
 class CompetenceIn(Strict):
