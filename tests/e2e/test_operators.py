@@ -249,3 +249,35 @@ async def test_four_eyes_holds_a_removal_until_decided_and_a_rejection_keeps_it(
         ("admin-token", "the licence still runs")
     ]
     await alice.aclose()
+
+
+async def test_four_eyes_keeps_an_integration_rights_legal_basis_in_other_languages(
+    four_eyes_demo,
+):
+    """The legal basis in Dutch, French and German goes through the proposal and is applied with
+    the right on approval (migration 0032, on each store)."""
+    demo = four_eyes_demo
+    await register(demo, "person:alice", "registry-editor")
+    await register(demo, "person:bob", "approver")
+    alice, alice_csrf = await signed_in(demo, "alice")
+    bob, bob_csrf = await signed_in(demo, "bob")
+    path = f"/admin/integration-rights/{WELFARE}/JOB_SEEKER"
+    bases = {"nl": "Wet van 26 mei 2002", "fr": "Loi du 26 mai 2002", "de": "Gesetz vom 26. Mai"}
+    proposed = await alice.put(
+        path,
+        json={"legal_basis": "Law of 26 May 2002", "legal_basis_translations": bases},
+        headers={"X-CSRF-Token": alice_csrf},
+    )
+    assert proposed.status_code == 202, proposed.text
+    assert proposed.json()["body"]["legal_basis_translations"] == bases
+    assert (await alice.get(path)).status_code == 404
+
+    approved = await bob.post(
+        f"/admin/proposals/{proposed.json()['id']}/approve", headers={"X-CSRF-Token": bob_csrf}
+    )
+    assert approved.status_code == 200, approved.text
+    applied = await bob.get(path)
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["legal_basis_translations"] == bases
+    for browser in (alice, bob):
+        await browser.aclose()

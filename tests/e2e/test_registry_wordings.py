@@ -194,3 +194,43 @@ async def test_the_catalogue_is_in_the_order_the_reader_reads_it(demo):
     assert changes.index("A social benefit starts") < changes.index("Change of main residence")
     german = await page(demo, "/portal/mutations", "de")
     assert german.index("Änderung des Hauptwohnortes") < german.index("Eine Sozialleistung beginnt")
+
+
+async def test_an_integration_rights_legal_basis_goes_through_the_admin_api_on_each_store(demo_on):
+    """Migration 0032: the legal basis in other languages taken, given back and kept, on SQLite
+    and PostgreSQL; the demo's own rights carry their laws' titles in Dutch, French and German."""
+    demo = demo_on
+    rights = (await demo.http.get("/admin/integration-rights", headers=ADMIN)).json()
+    seeded = next(r for r in rights if r["capacity"] == "SOCIAL_ASSISTANCE")
+    assert seeded["legal_basis_translations"]["nl"] == (
+        "Wet van 26 mei 2002 betreffende het recht op maatschappelijke integratie"
+    )
+    path = f"/admin/integration-rights/{seeded['institution']}/JOB_SEEKER"
+    bases = {"nl": "Wet X", "fr": "Loi X", "de": "Gesetz X"}
+    answer = await demo.http.put(
+        path, headers=ADMIN, json={"legal_basis": "Law X", "legal_basis_translations": bases}
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["legal_basis_translations"] == bases
+    assert (await demo.http.get(path, headers=ADMIN)).json()["legal_basis_translations"] == bases
+    again = await demo.http.put(path, headers=ADMIN, json={"legal_basis": "Law X"})
+    assert again.status_code == 200 and again.json()["legal_basis_translations"] == {}
+
+
+@pytest.mark.parametrize(
+    "translations",
+    [{"es": "Ley"}, {"nl": ""}, {"nl": "x" * 501}, {"nl": 3}, ["nl", "Wet"]],
+)
+async def test_an_integration_rights_wording_outside_the_rules_is_refused(demo, translations):
+    """As every registry text: the portal's languages, non-blank texts, no longer than the default
+    legal basis may be (500 characters)."""
+    rights = (await demo.http.get("/admin/integration-rights", headers=ADMIN)).json()
+    path = f"/admin/integration-rights/{rights[0]['institution']}/{rights[0]['capacity']}"
+    answer = await demo.http.put(
+        path, headers=ADMIN, json={"legal_basis": "Law", "legal_basis_translations": translations}
+    )
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["code"] == "malformed_request"
+    assert answer.json()["field"].startswith("legal_basis_translations")
+    kept = (await demo.http.get(path, headers=ADMIN)).json()
+    assert kept["legal_basis"] == rights[0]["legal_basis"]

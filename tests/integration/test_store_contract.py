@@ -15,7 +15,14 @@ from crossroads.domain.audit import AuditRecord
 from crossroads.domain.directory import OPEN_END, Holding, Phase
 from crossroads.domain.errors import Refusal
 from crossroads.domain.periods import Period
-from crossroads.domain.registry import Application, Authorization, Capacity, Institution, Service
+from crossroads.domain.registry import (
+    Application,
+    Authorization,
+    Capacity,
+    Institution,
+    IntegrationRight,
+    Service,
+)
 from crossroads.services.ports import IntegrationChange
 
 from ..conftest import drop_postgres_database, fresh_postgres_database
@@ -97,8 +104,9 @@ async def test_registry_round_trip(store):
 
 
 async def test_the_registry_keeps_each_entrys_texts_in_other_languages(store):
-    """Migration 0030: names, descriptions and legal bases in nl/fr/de, read back as put, and
-    replaced (not merged) when the entry is put again."""
+    """Migrations 0030 and 0032: names, descriptions and legal bases (an authorization's, an
+    integration right's) in nl/fr/de, read back as put, and replaced (not merged) when the entry
+    is put again."""
     registry = store.registry
     await registry.put_institution(Institution(NR, "National Register"))
     await registry.put_institution(Institution(FUND, "Fund"))
@@ -132,6 +140,17 @@ async def test_the_registry_keeps_each_entrys_texts_in_other_languages(store):
     assert await registry.get_authorization("ISC/24/2") == auth
     await registry.put_capacity(Capacity("INSURED", "Insured", {"fr": "Assuré"}))
     assert (await registry.list_capacities())[0].name_translations == {"fr": "Assuré"}
+    right = IntegrationRight(
+        FUND,
+        "INSURED",
+        "Coordinated law of 14 July 1994",
+        {"nl": "Wet gecoördineerd op 14 juli 1994", "fr": "Loi coordonnée le 14 juillet 1994"},
+    )
+    await registry.put_integration_right(right)
+    assert await registry.list_integration_rights(FUND) == [right]
+    assert await registry.list_integration_rights() == [right]
+    await registry.put_integration_right(IntegrationRight(FUND, "INSURED", "Coordinated law"))
+    assert (await registry.list_integration_rights(FUND))[0].legal_basis_translations == {}
 
 
 async def test_an_institution_keeps_the_peer_it_is_a_member_of(store):
