@@ -92,6 +92,14 @@ def test_registry_load_keeps_the_texts_in_other_languages_and_refuses_an_unknown
         "capacities": [
             {"code": "INSURED", "name": "Insured", "name_translations": {"nl": "Verzekerd"}}
         ],
+        "integration_rights": [
+            {
+                "institution": NR,
+                "capacity": "INSURED",
+                "legal_basis": "Law of 15 January 1990",
+                "legal_basis_translations": {"nl": "Wet van 15 januari 1990"},
+            }
+        ],
         "services": [
             {
                 "code": "person.identity",
@@ -119,14 +127,18 @@ def test_registry_load_keeps_the_texts_in_other_languages_and_refuses_an_unknown
             return (
                 await store.registry.get_service("person.identity", "1"),
                 await store.registry.list_capacities(),
+                await store.registry.list_integration_rights(),
             )
         finally:
             await store.close()
 
-    service, capacities = asyncio.run(read())
+    service, capacities, rights = asyncio.run(read())
     assert service.name_translations == names
     assert service.description_translations == {"fr": "Du registre."}
     assert capacities[0].name_translations == {"nl": "Verzekerd"}
+    assert rights[0].legal_basis_translations == {"nl": "Wet van 15 januari 1990"}
+    listed = runner.invoke(app, ["registry", "list", "integration-rights"], env=env(tmp_path))
+    assert "Law of 15" in listed.output and "Wet van" not in listed.output
 
     document["capacities"][0]["name_translations"] = {"es": "Asegurado"}
     registry.write_text(json.dumps(document))

@@ -124,11 +124,21 @@ async def test_the_staff_see_their_own_subscriptions_activity_and_authorizations
         rights = await client.get("/portal/institution/authorizations?lang=fr")
         assert rights.status_code == 200 and 'id="authorizations"' in rights.text
         assert 'id="rights"' in rights.text
-        # The legal bases in the reader's language (the demo registry has them in French).
-        # (Integration rights' legal bases, below them, have no other languages yet.)
+        # The legal bases in the reader's language (the demo registry has them in French),
+        # the authorizations' and, below them, the integration rights'.
         table = rights.text.split('id="authorizations"')[1].split('id="rights"')[0]
         assert "Loi du 26 mai 2002 concernant le droit" in table
         assert "Law of 26 May 2002" not in table
+        granted = rights.text.split('id="rights"')[1]
+        assert "Loi du 26 mai 2002 concernant le droit à l&#39;intégration sociale" in granted
+        assert "Law of 26 May 2002" not in granted
+        dutch = await client.get("/portal/institution/authorizations?lang=nl")
+        granted = dutch.text.split('id="rights"')[1]
+        assert (
+            "<td>Wet van 26 mei 2002 betreffende het recht op maatschappelijke integratie</td>"
+            in granted
+        )
+        assert "Law of 26 May 2002" not in granted
         # Only the welfare centre's own: no other member's authorization is listed.
         others = {
             a.reference

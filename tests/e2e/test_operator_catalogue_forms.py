@@ -293,6 +293,15 @@ async def test_the_forms_take_the_registrys_texts_in_dutch_french_and_german(ope
                 "valid_from": "2026-01-01",
             },
         ),
+        (
+            "integration-rights",
+            {
+                "institution": FUND,
+                "capacity": "PENSIONER",
+                "legal_basis": "Law on pensions",
+                "legal_basis_de": "Rentengesetz",
+            },
+        ),
     ]
     for page, typed in posts:
         done = await ada.post(f"/operator/{page}", data={**typed, "csrf": csrf})
@@ -310,6 +319,21 @@ async def test_the_forms_take_the_registrys_texts_in_dutch_french_and_german(ope
         "nl": "Pensioenwet",
         "fr": "Loi sur les pensions",
     }
+    right = await queries.integration_right(FUND, "PENSIONER")
+    assert right.legal_basis_translations == {"de": "Rentengesetz"}
+    # The integration rights' table reads in the operator's language, the default marked English.
+    german = await ada.get("/operator/integration-rights?lang=de")
+    assert "<td>Rentengesetz</td>" in german.text and "Law on pensions" not in german.text
+    dutch = await ada.get("/operator/integration-rights?lang=nl")
+    assert "Rechtsgrond in het Duits" in dutch.text
+    assert '<span lang="en">Law on pensions</span>' in dutch.text
+    assert "Wet van 26 mei 2002 betreffende het recht op maatschappelijke integratie" in dutch.text
+    too_long = await ada.post(
+        "/operator/integration-rights",
+        data={**posts[-1][1], "legal_basis_nl": "x" * 501, "csrf": csrf},
+    )
+    assert too_long.status_code == 400, too_long.text[-2000:]
+    assert 'id="add-integration-right-legal_basis_nl-error"' in too_long.text
     await ada.aclose()
 
 
