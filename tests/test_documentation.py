@@ -307,3 +307,21 @@ def test_the_verifier_imports_what_the_readme_says_it_does():
         line for line in readme.splitlines() if "verifier.py" in line and "standard" in line
     )
     assert "only" not in line and "cryptography" in readme[readme.index(line) :][:300]
+
+
+def test_every_migration_says_whether_old_processes_may_run_beside_it():
+    """docs/operations.md's table of migrations names each one (alone, in a list, or in a range
+    `0001–0010`), so that an operator planning a rolling upgrade knows what to stop first."""
+    folder = ROOT / "src" / "crossroads" / "adapters" / "sql" / "migrations"
+    numbers = {int(path.name[:4]) for path in folder.glob("[0-9][0-9][0-9][0-9]_*.sql")}
+    text = (ROOT / "docs" / "operations.md").read_text()
+    table = text[text.index("| migration | old processes may run beside it |") :]
+    table = table[: table.index("\n\n")]
+    named: set[int] = set()
+    for line in table.splitlines()[2:]:
+        first_cell = line.split("|")[1]
+        for low, high in re.findall(r"(\d{4})(?:–(\d{4}))?", first_cell):
+            named.update(range(int(low), int(high or low) + 1))
+    assert numbers - named == set(), (
+        f"migrations missing from docs/operations.md: {numbers - named}"
+    )

@@ -328,6 +328,20 @@ async def test_the_forms_take_the_registrys_texts_in_dutch_french_and_german(ope
     assert "Rechtsgrond in het Duits" in dutch.text
     assert '<span lang="en">Law on pensions</span>' in dutch.text
     assert "Wet van 26 mei 2002 betreffende het recht op maatschappelijke integratie" in dutch.text
+    # So do the other registry tables: each text the reader's way, else the default marked.
+    for page, typed_here, elsewhere in (
+        ("capacities?lang=nl", "Gepensioneerde", None),
+        ("services?lang=fr", "Montant de la pension", None),
+        ("mutation-types?lang=de", "Eine Rente beginnt", None),
+        ("authorizations?lang=fr", "Loi sur les pensions", None),
+        ("authorizations?lang=de", None, "Law on pensions"),
+    ):
+        table = await ada.get(f"/operator/{page}")
+        assert table.status_code == 200, page
+        if typed_here:
+            assert f"<td>{typed_here}</td>" in table.text, page
+        else:
+            assert f'<span lang="en">{elsewhere}</span>' in table.text, page
     too_long = await ada.post(
         "/operator/integration-rights",
         data={**posts[-1][1], "legal_basis_nl": "x" * 501, "csrf": csrf},

@@ -65,7 +65,7 @@ TABLES: dict[str, Table] = {
         (
             Column(N_("Code"), "code"),
             Column(N_("Version"), "code"),
-            Column(N_("Name")),
+            Column(N_("Name"), "worded"),
             Column(N_("Authentic source")),
             Column(N_("Routed by capacity"), "code"),
             Column(N_("Fields"), "codes"),
@@ -84,7 +84,7 @@ TABLES: dict[str, Table] = {
     "capacities": Table(
         N_("Capacities"),
         N_("The roles in which an institution holds a person in the reference directory."),
-        (Column(N_("Code"), "code"), Column(N_("Name"))),
+        (Column(N_("Code"), "code"), Column(N_("Name"), "worded")),
         N_("No capacity is registered yet."),
     ),
     "authorizations": Table(
@@ -95,7 +95,7 @@ TABLES: dict[str, Table] = {
             Column(N_("Institution")),
             Column(N_("Service or change"), "code"),
             Column(N_("Purpose"), "purpose"),
-            Column(N_("Legal basis")),
+            Column(N_("Legal basis"), "worded"),
             Column(N_("Fields it may receive"), "codes"),
             Column(N_("Held in the reference directory as"), "codes"),
             Column(N_("Valid"), "validity"),
@@ -121,7 +121,7 @@ TABLES: dict[str, Table] = {
         (
             Column(N_("Code"), "code"),
             Column(N_("Version"), "code"),
-            Column(N_("Name")),
+            Column(N_("Name"), "worded"),
             Column(N_("Publisher")),
             Column(N_("Fields"), "codes"),
         ),
@@ -181,7 +181,7 @@ async def _services(hub: Hub) -> list[list[Any]]:
         [
             s.code,
             s.version,
-            s.name,
+            (s.name, s.name_translations),
             names.get(s.provider, s.provider) if s.provider else "",
             s.routed_capacity or "",
             list(s.response_fields),
@@ -199,7 +199,9 @@ async def _routed_providers(hub: Hub) -> list[list[Any]]:
 
 
 async def _capacities(hub: Hub) -> list[list[Any]]:
-    return [[c.code, c.name] for c in await hub.registry_queries.capacities()]
+    return [
+        [c.code, (c.name, c.name_translations)] for c in await hub.registry_queries.capacities()
+    ]
 
 
 async def _authorizations(hub: Hub) -> list[list[Any]]:
@@ -211,7 +213,7 @@ async def _authorizations(hub: Hub) -> list[list[Any]]:
             names.get(a.consumer, a.consumer),
             a.service,
             (a.purpose, purpose_label(a.purpose)),
-            a.legal_basis,
+            (a.legal_basis, a.legal_basis_translations),
             list(a.allowed_fields),
             list(a.required_capacities),
             (a.valid_from, a.valid_to, valid_on(a, today)),
@@ -235,7 +237,13 @@ async def _integration_rights(hub: Hub) -> list[list[Any]]:
 async def _mutation_types(hub: Hub) -> list[list[Any]]:
     names = await _names(hub)
     return [
-        [t.code, t.version, t.name, names.get(t.publisher, t.publisher), list(t.fields)]
+        [
+            t.code,
+            t.version,
+            (t.name, t.name_translations),
+            names.get(t.publisher, t.publisher),
+            list(t.fields),
+        ]
         for t in await hub.registry_queries.mutation_types()
     ]
 
