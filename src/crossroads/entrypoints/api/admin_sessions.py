@@ -1,5 +1,6 @@
 """The admin API's browser sessions of one person (services/person_sessions.py): counted with
-`read`, ended with `manage` (the `admin` role), each ending audited with its actor. The person is
+`manage` (the `admin` role) for both, each count and ending audited with its actor: whether a
+person is signed in is theirs to know was asked. The person is
 named in the query (`subject`, and optionally `audience`), which the access log never records."""
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ router = HubRouter(
     route_class=JSONRoute,
     prefix="/admin/sessions",
     tags=["admin"],
-    dependencies=[Depends(operator_for(Permission.READ, Permission.MANAGE))],
+    dependencies=[Depends(operator_for(Permission.MANAGE, Permission.MANAGE))],
 )
 ERRORS = openapi_errors(
     "unauthenticated", "forbidden", "role_required", "csrf_failed", "malformed_request"
@@ -61,9 +62,9 @@ def _out(counts: dict[str, int]) -> dict[str, Any]:
     summary="How many browser sessions one person has signed in, per audience",
 )
 async def count_sessions(
-    request: Request, subject: SubjectQuery, audience: AudienceQuery = None
+    request: Request, actor: ActorDep, subject: SubjectQuery, audience: AudienceQuery = None
 ) -> dict[str, Any]:
-    return _out(await _sessions(request).count(subject, audience))
+    return _out(await _sessions(request).count(subject, audience, actor))
 
 
 @router.delete(

@@ -81,5 +81,5 @@ def sessions_end(subject: str = SubjectOption, audience: str | None = AudienceOp
 @with_data_dir
 def sessions_list(subject: str = SubjectOption, audience: str | None = AudienceOption) -> None:
     """How many browser sessions one person has signed in now, per audience."""
-    counts = _on_sessions(lambda sessions, actor: sessions.count(subject, audience))
+    counts = _on_sessions(lambda sessions, actor: sessions.count(subject, audience, actor))
     print_rows("sessions", ["audience", "signed_in"], [[a, str(n)] for a, n in counts.items()])
