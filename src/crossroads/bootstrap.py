@@ -68,6 +68,7 @@ from .services.information_model import InformationModel
 from .services.initial_sync import InitialSync
 from .services.log_auditor import LogAuditor
 from .services.log_restore import LogRestore
+from .services.member_load import MemberLoad
 from .services.mutations import MutationService
 from .services.operators import OperatorAdmin
 from .services.peer_mutations import PeerMutations
@@ -127,6 +128,7 @@ class Hub:
     status: HubStatus
     directory: DirectoryService
     exchange: ExchangeService
+    member_load: MemberLoad  # each member's exchanges in flight over HTTP, bounded
     deferred_audit: DeferredAudit
     mutations: MutationService
     initial_sync: InitialSync
@@ -524,6 +526,7 @@ async def bootstrap(
         refusals=RefusalLog(store.audit, clock, deferred_audit),
         directory=directory,
         exchange=exchange,
+        member_load=MemberLoad(settings.member_concurrency),
         federation=federation,
         peer_mutations=PeerMutations(federation, mutations, links) if federation else None,
         identifier_links=links,

@@ -161,6 +161,19 @@ class Settings(BaseSettings):
             "arriving after the answer); after it, 408 and the connection is closed."
         ),
     )
+    member_concurrency: int = Field(
+        64,
+        ge=1,
+        le=10_000,
+        description=(
+            "Exchanges one member institution may have in flight in one hub process at the same "
+            "time (POST /v1/exchange/…, /v1/holders, /v1/identifiers/{peer}, X-Road's /r1/…, a "
+            "peer hub's /v1/federation/{peer}/exchange/… for each of its members); one more is "
+            "refused 429 member_busy with Retry-After, before anything is read or audited, so "
+            "that one member cannot take the hub's capacity from the others. Per process: "
+            "`crossroads serve --workers N` admits up to N times as many."
+        ),
+    )
     provider_connect_timeout: float = Field(
         2.0, gt=0, description="Seconds to connect to a provider."
     )

@@ -331,6 +331,14 @@ _CODES = [
         "(CROSSROADS_RIGHTS_SIMULATIONS_AT_ONCE) are running: try again in a moment. The answer "
         "carries `Retry-After`.",
     ),
+    ErrorCode(
+        "member_busy",
+        429,
+        "The calling institution already has as many exchanges in flight in this hub process as "
+        "one member may (CROSSROADS_MEMBER_CONCURRENCY): send this one when one of them has been "
+        "answered. Refused before anything is read, so not audited (counted in "
+        "`crossroads_member_busy_total`). The answer carries `Retry-After`.",
+    ),
     ErrorCode("not_ready", 503, "The hub cannot reach its store; try again later."),
     ErrorCode(
         "warehouse_unavailable",

@@ -80,6 +80,7 @@ SENTENCES = {
     "quota_exceeded": N_("Too many requests: the quota is used up. Try again later."),
     "batch_failed": N_("The file could not be processed."),
     "simulations_busy": N_("Too many simulations are running. Try again in a moment."),
+    "member_busy": N_("Your institution has too many exchanges under way. Try again in a moment."),
     "not_ready": N_("The hub is not ready. Try again in a moment."),
     "warehouse_unavailable": N_("The statistics cannot be read now."),
     "internal_error": N_("Something went wrong on the hub; it is logged."),

@@ -34,9 +34,10 @@ from .pages import signed_in_citizen
 from .responses import JSONBody
 
 log = logging.getLogger("crossroads.api")
-RETRY_AFTER_SECONDS = 2
-# An outage of the store or an identity provider, or the anonymous simulations all busy: transient.
-_TRANSIENT = frozenset({"not_ready", "simulations_busy"})
+# Transient refusals and the seconds their Retry-After says: an outage of the store or an
+# identity provider, the anonymous simulations all busy; a member's exchanges all in flight, which
+# end within a provider's timeout, most within milliseconds.
+RETRY_AFTER_SECONDS = {"not_ready": 2, "simulations_busy": 2, "member_busy": 1}
 
 
 def request_id(request: Request) -> str:
@@ -51,8 +52,8 @@ def error_response(request: Request, refusal: Refusal) -> JSONBody:
     headers = {"X-Request-Id": body["request_id"], "X-Road-Error": refusal.code}
     if refusal.code == "request_timeout":  # the rest of a body that came too slowly is not read
         headers["Connection"] = "close"
-    if refusal.code in _TRANSIENT:
-        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    if refusal.code in RETRY_AFTER_SECONDS:
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS[refusal.code])
     if refusal.status == 401:
         headers["WWW-Authenticate"] = (
             'Bearer error="invalid_token"' if refusal.code == "unauthenticated" else "Bearer"
@@ -145,9 +146,11 @@ def citizen_error_page(request: Request, refusal: Refusal) -> Response:
     return page
 
 
-# Refusals the door does not record: /ready's answer (the store may not be there to hold it), and
-# an anonymous simulation refused because others run (a flood would otherwise be a flood of writes).
-_NOT_RECORDED = frozenset({"not_ready", "simulations_busy"})
+# Refusals the door does not record: /ready's answer (the store may not be there to hold it), an
+# anonymous simulation refused because others run, and an exchange refused because its member has
+# too many in flight (a flood would otherwise be a flood of writes; no subject was read, and the
+# metric crossroads_member_busy_total and a warning log show it).
+_NOT_RECORDED = frozenset({"not_ready", "simulations_busy", "member_busy"})
 
 
 async def audit_refusal(request: Request, refusal: Refusal, hub: Hub | None = None) -> None:

@@ -16,6 +16,7 @@ from .dependencies import ExchangeDep, hub_of
 from .errors import openapi_errors, refusal_from_errors, request_id
 from .hub_router import HubRouter
 from .json_input import JSONRoute, read_json
+from .member_slots import member_slot
 from .metrics import observe
 from .responses import JSONBody
 from .schemas import ExchangeIn, ExchangeOut, HoldersIn
@@ -37,6 +38,7 @@ EXCHANGE_ERRORS = openapi_errors(
     "malformed_request",
     "unsupported_media_type",
     "payload_too_large",
+    "member_busy",
     "no_provider",
     "provider_unavailable",
     "provider_timeout",
@@ -186,15 +188,16 @@ async def answer_exchange(request: Request, service: str) -> JSONBody:
     Reached from `direct.DirectRoute`, past FastAPI's router (the hot path); the FastAPI route
     below documents it in the OpenAPI document and serves it the same way if reached there."""
     caller = await application(request)
-    raw = await request.body()
-    body = parse_body(ExchangeIn, raw, request.headers.get("content-type"))
-    asked = exchange_request(request, caller, service, body)
-    with observe(service) as outcome:
-        try:
-            result = await hub_of(request).exchange.handle(asked)
-        except Refusal as refusal:
-            outcome.code = refusal.code
-            raise
+    with member_slot(request, caller.institution):
+        raw = await request.body()
+        body = parse_body(ExchangeIn, raw, request.headers.get("content-type"))
+        asked = exchange_request(request, caller, service, body)
+        with observe(service) as outcome:
+            try:
+                result = await hub_of(request).exchange.handle(asked)
+            except Refusal as refusal:
+                outcome.code = refusal.code
+                raise
     return render_answer(result, request, raw)
 
 
@@ -225,7 +228,7 @@ async def holders(
     body: HoldersIn, request: Request, exchange: ExchangeDep, caller: Caller = Depends(application)
 ) -> JSONBody:
     asked = exchange_request(request, caller, "directory.holders", body)
-    with observe("directory.holders") as outcome:
+    with member_slot(request, caller.institution), observe("directory.holders") as outcome:
         try:
             result = await exchange.holders(asked)
         except Refusal as refusal:

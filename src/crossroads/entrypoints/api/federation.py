@@ -29,6 +29,7 @@ from .dependencies import hub_of
 from .errors import openapi_errors
 from .hub_router import HubRouter
 from .json_input import JSONRoute, read_json
+from .member_slots import member_slot
 from .metrics import observe
 from .openapi_models import Out, answers
 from .responses import JSONBody
@@ -49,6 +50,7 @@ PEER_ERRORS = openapi_errors(
     "invalid_identifier",
     "unknown_service",
     "malformed_request",
+    "member_busy",
     "no_provider",
     "provider_unavailable",
     "provider_timeout",
@@ -158,7 +160,7 @@ async def answer_peer_exchange(request: Request, peer: str, service: str, versio
         via=peer,
         attested_capacities=attested_capacities(body.get("capacities", [])),
     )
-    with observe(service) as outcome:
+    with member_slot(request, consumer), observe(service) as outcome:
         try:
             result = await hub_of(request).exchange.handle(exchange_request)
         except Refusal as refusal:

@@ -23,6 +23,7 @@ from .errors import openapi_errors
 from .exchange import EXCHANGE_ERRORS, exchange_request, render_answer
 from .hub_router import HubRouter
 from .json_input import JSONRoute
+from .member_slots import member_slot
 from .metrics import observe
 from .openapi_models import Out, answers
 from .responses import JSONBody
@@ -126,7 +127,7 @@ async def lookup_link(
     asked = replace(
         exchange_request(request, caller, IDENTIFIERS_SERVICE, body), parameters={"peer": peer}
     )
-    with observe(IDENTIFIERS_SERVICE) as outcome:
+    with member_slot(request, caller.institution), observe(IDENTIFIERS_SERVICE) as outcome:
         try:
             result = await exchange.identifier_link(asked)
         except Refusal as refusal:

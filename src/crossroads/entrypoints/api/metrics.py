@@ -1,4 +1,5 @@
-"""Prometheus metrics: exchanges by service and outcome, and their latency; the sequencer's
+"""Prometheus metrics: exchanges by service and outcome, and their latency; exchanges refused
+because their member had too many in flight, by institution; the sequencer's
 lease, the declarations' backlog, and the failures the hub's running parts count.
 
 One process or several. Under `crossroads serve --workers N` (N > 1) the workers share one port,
@@ -51,6 +52,13 @@ LATENCY = Histogram(
     ["service"],
     registry=REGISTRY,
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+MEMBER_BUSY = Counter(
+    "crossroads_member_busy",
+    "Exchanges refused member_busy, by the calling institution: it had as many in flight in the"
+    " process as CROSSROADS_MEMBER_CONCURRENCY allows (refused unread and unaudited).",
+    ["institution"],
+    registry=REGISTRY,
 )
 SEQUENCER_LEADER = Gauge(
     "crossroads_audit_sequencer_leader",
@@ -107,6 +115,23 @@ COUNTED_FAILURES = {
 SERVICE_LABELS_LIMIT = 200
 _LABEL = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _labelled: set[str] = set()
+
+
+# Institutions come from verified tokens, so only the registry's members are ever labels; still
+# bounded as service names are, past which they count under `other`.
+INSTITUTION_LABELS_LIMIT = SERVICE_LABELS_LIMIT
+_institutions: set[str] = set()
+
+
+def institution_label(institution: str) -> str:
+    """The label a refusal of `institution` counts under: its number while fewer than
+    INSTITUTION_LABELS_LIMIT have one, `other` past it."""
+    if institution in _institutions:
+        return institution
+    if not _LABEL.fullmatch(institution) or len(_institutions) >= INSTITUTION_LABELS_LIMIT:
+        return "other"
+    _institutions.add(institution)
+    return institution
 
 
 @dataclass

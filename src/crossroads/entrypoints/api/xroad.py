@@ -26,6 +26,7 @@ from ...domain.registry import HUB_MEMBER
 from .dependencies import hub_of
 from .discovery import PROVIDER_SUBSYSTEM, ROUTED_SUBSYSTEM
 from .errors import (
+    RETRY_AFTER_SECONDS,
     audit_refusal,
     openapi_errors,
     refusal_from_errors,
@@ -36,6 +37,7 @@ from .errors import (
 from .exchange import EXCHANGE_ERRORS, exchange_body, exchange_request, json_body, request_hash
 from .hub_router import HubRouter
 from .json_input import JSONRoute, read_json
+from .member_slots import member_slot
 from .metrics import observe
 from .openapi_models import XRoadError, answers
 from .responses import JSONBody
@@ -67,16 +69,19 @@ def error_type(refusal: Refusal) -> str:
 def _xroad_error(request: Request, refusal: Refusal, raw: bytes) -> JSONBody:
     kind = error_type(refusal)
     rid = request_id(request)
+    headers = {
+        "X-Road-Error": kind,
+        "X-Request-Id": rid,
+        "X-Road-Request-Id": rid,
+        "X-Road-Id": request.headers.get("x-road-id") or rid,
+        "X-Road-Request-Hash": request_hash(request, raw),
+    }
+    if refusal.code in RETRY_AFTER_SECONDS:  # a transient refusal says when to come back
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS[refusal.code])
     return JSONBody(
         {"type": kind, "message": refusal.message, "detail": rid},
         status_code=refusal.status,
-        headers={
-            "X-Road-Error": kind,
-            "X-Request-Id": rid,
-            "X-Road-Request-Id": rid,
-            "X-Road-Id": request.headers.get("x-road-id") or rid,
-            "X-Road-Request-Hash": request_hash(request, raw),
-        },
+        headers=headers,
     )
 
 
@@ -147,16 +152,17 @@ async def answer_r1(request: Request, parts: list[str]) -> Response:
                 f"{HUB_MEMBER}/{ROUTED_SUBSYSTEM}).",
                 "service",
             )
-        raw = await request.body()
-        asked = exchange_request(
-            request, caller, service, _body(request, raw), provider=(member_class, member)
-        )
-        with observe(service) as outcome:
-            try:
-                result = await hub_of(request).exchange.handle(asked)
-            except Refusal as refusal:
-                outcome.code = refusal.code
-                raise
+        with member_slot(request, caller.institution):
+            raw = await request.body()
+            asked = exchange_request(
+                request, caller, service, _body(request, raw), provider=(member_class, member)
+            )
+            with observe(service) as outcome:
+                try:
+                    result = await hub_of(request).exchange.handle(asked)
+                except Refusal as refusal:
+                    outcome.code = refusal.code
+                    raise
     except Refusal as refusal:
         return await _refused(request, refusal, raw)
     return JSONBody(
