@@ -11,11 +11,12 @@ import pytest
 from pydantic import ValidationError
 
 from crossroads.config import Settings
-from crossroads.demo import country
+from crossroads.demo import country, own_access
 from crossroads.domain.errors import Refusal
 from crossroads.entrypoints.api.metrics import REGISTRY
 
 from ..conftest import start_demo_hub
+from .portal_browsing import browser, sign_in
 from .test_govstack_xroad import NR, PURPOSE, audit_records, xroad_client
 
 pytestmark = pytest.mark.anyio
@@ -171,6 +172,30 @@ async def test_a_place_is_given_back_when_the_provider_times_out(hub):
     hub.provider.failure = None
     again = await asyncio.gather(*(exchange(hub, token, subject) for _ in range(LIMIT)))
     assert [a.status_code for a in again] == [200] * LIMIT
+
+
+async def test_the_citizens_own_look_ups_are_not_counted_against_the_portals_institution(
+    tmp_path,
+):
+    """The citizen's page asks the exchange in the process, never over a member's route: the
+    bound is for members' HTTP requests, so a portal institution at its bound (here, all its one
+    place taken) still shows a citizen their data."""
+    demo = await start_demo_hub(tmp_path, persons=20, demo=True, member_concurrency=1)
+    portal = own_access.PORTAL.enterprise_number
+    try:
+        with demo.hub.member_load.admitted(portal):
+            with pytest.raises(Refusal, match="in flight"), demo.hub.member_load.admitted(portal):
+                pass
+            async with browser(demo) as client:
+                assert (await sign_in(client, "/citizen/login", "citizen-3")).status_code == 303
+                page = await client.get("/citizen/data?lang=en")
+            assert page.status_code == 200, page.text
+            assert "could not answer" not in page.text
+            assert "OWN/26/004" in page.text
+            assert demo.hub.member_load.in_flight(portal) == 1
+    finally:
+        await demo.http.aclose()
+        await demo.hub.close()
 
 
 def test_the_bound_is_a_setting_from_1_to_10000(tmp_path, monkeypatch):
