@@ -5,17 +5,24 @@ go on; each place is given back however its exchange ends."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import orjson
 import pytest
 from pydantic import ValidationError
 
+from crossroads.adapters.federation_folder import FederationFolder
+from crossroads.adapters.keys import HubKeys
 from crossroads.config import Settings
 from crossroads.demo import country, own_access
 from crossroads.domain.errors import Refusal
+from crossroads.domain.federation import Offer, PeerPin
+from crossroads.domain.registry import Institution
 from crossroads.entrypoints.api.metrics import REGISTRY
+from crossroads.services.clock import FixedClock
 
 from ..conftest import start_demo_hub
+from ..services.test_federation import A_URL, Network, federation_for
 from .portal_browsing import browser, sign_in
 from .test_govstack_xroad import NR, PURPOSE, audit_records, xroad_client
 
@@ -172,6 +179,61 @@ async def test_a_place_is_given_back_when_the_provider_times_out(hub):
     hub.provider.failure = None
     again = await asyncio.gather(*(exchange(hub, token, subject) for _ in range(LIMIT)))
     assert [a.status_code for a in again] == [200] * LIMIT
+
+
+async def test_a_peer_hubs_member_is_bounded_on_the_peer_route(tmp_path):
+    """A peer hub forwards its members' exchanges on its own route: each member it names (once
+    the peer's signature holds) has its own places, as this hub's members do."""
+    demo = await start_demo_hub(tmp_path, persons=20, member_concurrency=1)
+    member = "0200000835"
+    network, clock = Network(), FixedClock(time.time())
+    keys = {n: HubKeys.load_or_create(tmp_path / n / "keys", reload_seconds=0) for n in "AB"}
+    folders = {n: FederationFolder(tmp_path / n / "federation") for n in "AB"}
+    store = demo.hub.store
+    federation_for("A", A_URL, folders["A"], network, keys["A"], clock, store)
+    demo.hub.federation = federation_for(
+        "B", "http://hub.test", folders["B"], network, keys["B"], clock, store
+    )
+    folders["A"].write_offer(Offer(members=frozenset({member})))
+    folders["B"].write_offer(Offer(services=frozenset({"person.identity"})))
+    folders["B"].write_pin(PeerPin("A", A_URL, keys["A"].jwks()))
+    await store.registry.put_institution(Institution(member, "A's welfare centre", peer="A"))
+    path = "/v1/federation/A/exchange/person.identity/1"
+
+    async def forwarded(rid: str):
+        body = orjson.dumps(
+            {
+                "request_id": rid,
+                "consumer": member,
+                "subject": demo.held_by("welfare")[0],
+                "purpose": PURPOSE,
+            }
+        )
+        signature = keys["A"].sign_detached(
+            body, {"aud": "http://hub.test" + path, "rid": rid, "iat": int(clock.now())}
+        )
+        return await demo.http.post(
+            path,
+            content=body,
+            headers={"X-Crossroads-Signature": signature, "Content-Type": "application/json"},
+        )
+
+    try:
+        busy_before = busy_count(member)
+        with demo.hub.member_load.admitted(member):
+            refused = await forwarded("r-busy")
+        assert refused.status_code == 429, refused.text
+        assert refused.json()["code"] == "member_busy"
+        assert refused.headers["retry-after"] == "1"
+        assert busy_count(member) - busy_before == 1
+        # Its place free again, the member's exchange goes on to this hub's own checks (which
+        # find no authorization for it here).
+        answered = await forwarded("r-free")
+        assert answered.json()["code"] == "no_authorization", answered.text
+        assert demo.hub.member_load.in_flight(member) == 0
+    finally:
+        await demo.http.aclose()
+        await demo.hub.close()
 
 
 async def test_the_citizens_own_look_ups_are_not_counted_against_the_portals_institution(
