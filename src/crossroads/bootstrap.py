@@ -128,7 +128,7 @@ class Hub:
     status: HubStatus
     directory: DirectoryService
     exchange: ExchangeService
-    member_load: MemberLoad  # each member's exchanges in flight over HTTP, bounded
+    member_load: MemberLoad  # each member's requests in flight over HTTP, bounded
     deferred_audit: DeferredAudit
     mutations: MutationService
     initial_sync: InitialSync

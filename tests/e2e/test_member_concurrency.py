@@ -136,7 +136,7 @@ async def test_a_member_past_its_bound_is_refused_while_another_is_answered(hub,
         else:
             assert answer.headers["x-road-error"] == "Client.member_busy"
             assert answer.json()["type"] == "Client.member_busy"
-            assert f"{LIMIT} exchanges in flight" in answer.json()["message"]
+            assert f"{LIMIT} requests in flight" in answer.json()["message"]
     assert busy_count(WELFARE) - busy_before == extra
 
     hub.provider.release.set()
@@ -270,3 +270,29 @@ def test_the_bound_is_a_setting_from_1_to_10000(tmp_path, monkeypatch):
             Settings(**base, member_concurrency=wrong)
     monkeypatch.setenv("CROSSROADS_MEMBER_CONCURRENCY", "5")
     assert Settings(**base).member_concurrency == 5
+
+
+async def test_at_its_bound_a_member_is_refused_on_every_route_it_may_use(hub):
+    """Not only exchanges: whatever a member's application asks (its mailbox, its
+    subscriptions, the mutation types, declarations) holds a place while it is served, so a
+    flood of any of them is bounded alike; a route that takes a place twice (`/v1/holders`,
+    under the member's dependency and its own) holds one."""
+    token = await hub.token(hub.welfare)
+    headers = {"Authorization": f"Bearer {token}"}
+    subject = hub.held_by("welfare")[0]
+    asked = [asyncio.create_task(exchange(hub, token, subject)) for _ in range(LIMIT)]
+    await until(lambda: hub.provider.waiting == LIMIT, "the held calls")
+    for path in ("/v1/mailbox", "/v1/subscriptions", "/v1/mutation-types", "/v1/declarations"):
+        refused = await hub.http.get(path, headers=headers)
+        assert refused.status_code == 429, (path, refused.text)
+        assert refused.json()["code"] == "member_busy", path
+    other = await hub.token(f"{UNEMPLOYMENT}:benefits-app")
+    served = await hub.http.get("/v1/mailbox", headers={"Authorization": f"Bearer {other}"})
+    assert served.status_code == 200, served.text
+    hub.provider.release.set()
+    await asyncio.gather(*asked)
+    assert hub.hub.member_load.in_flight(WELFARE) == 0
+    for path in ("/v1/mailbox", "/v1/subscriptions"):
+        assert (await hub.http.get(path, headers=headers)).status_code == 200, path
+    holders = await hub.http.post("/v1/holders", json={"subject": subject}, headers=headers)
+    assert holders.status_code != 429 and hub.hub.member_load.in_flight(WELFARE) == 0

@@ -334,7 +334,7 @@ _CODES = [
     ErrorCode(
         "member_busy",
         429,
-        "The calling institution already has as many exchanges in flight in this hub process as "
+        "The calling institution already has as many requests in flight in this hub process as "
         "one member may (CROSSROADS_MEMBER_CONCURRENCY): send this one when one of them has been "
         "answered. Refused before anything is read, so not audited (counted in "
         "`crossroads_member_busy_total`). The answer carries `Retry-After`.",

@@ -56,7 +56,7 @@ class MemberLoad:
             self._warn(institution)
             raise Refusal(
                 "member_busy",
-                f"institution {institution} has {self.limit} exchanges in flight in this hub "
+                f"institution {institution} has {self.limit} requests in flight in this hub "
                 f"process already, as many as one member may (CROSSROADS_MEMBER_CONCURRENCY): "
                 "send this one when one of them has been answered.",
             )
@@ -82,7 +82,7 @@ class MemberLoad:
         self._warned = {i: t for i, t in self._warned.items() if now - t < WARN_EVERY_SECONDS}
         self._warned[institution] = now
         log.warning(
-            "institution %s reached its limit of %d exchanges in flight in this process "
+            "institution %s reached its limit of %d requests in flight in this process "
             "(CROSSROADS_MEMBER_CONCURRENCY): refusing its further exchanges member_busy; "
             "logged at most once a minute, every refusal counted in crossroads_member_busy_total",
             institution,

@@ -19,7 +19,9 @@ from .schemas import MAX_INTEGER
 from .security import application_or_operator, operator_for
 
 router = HubRouter(route_class=JSONRoute, prefix="/v1/audit", tags=["audit"])
-ERRORS = openapi_errors("unauthenticated", "forbidden", "not_found", "malformed_request")
+ERRORS = openapi_errors(
+    "unauthenticated", "member_busy", "forbidden", "not_found", "malformed_request"
+)
 
 
 def _b64(value: bytes) -> str:

@@ -20,10 +20,12 @@ from .json_input import JSONRoute
 from .openapi_models import answers
 from .pages import form_page
 from .schemas import MAX_INTEGER, Strict
-from .security import application
+from .security import member_application
 
 router = HubRouter(route_class=JSONRoute, tags=["citizen"])
-ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "not_found")
+ERRORS = openapi_errors(
+    "unauthenticated", "member_busy", "forbidden", "malformed_request", "not_found"
+)
 
 
 class CloseIn(Strict):
@@ -80,7 +82,7 @@ async def reports_for_source(
     request: Request,
     after: int = Query(0, ge=0, le=MAX_INTEGER),
     limit: int = Query(100, ge=1, le=500),
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
 ) -> dict:
     found = await hub_of(request).data_reports.for_source(caller, after, limit)
     return {
@@ -99,7 +101,7 @@ async def close(
     request: Request,
     body: CloseIn,
     report_id: int = Path(ge=1, le=MAX_INTEGER),
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
 ) -> Response:
     await hub_of(request).data_reports.close(caller, report_id, body.answer)
     return Response(status_code=204)

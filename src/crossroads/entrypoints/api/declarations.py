@@ -29,13 +29,14 @@ from .hub_router import HubRouter
 from .json_input import MAX_VALUES, JSONRoute, read_json
 from .languages import language_of
 from .openapi_models import answers
-from .security import application
+from .security import member_application
 
 router = HubRouter(route_class=JSONRoute, tags=["declarations"])
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The number the hub gave it.")]
 BATCH_PREFIX = "/v1/declarations/batches/"
 ERRORS = openapi_errors(
     "unauthenticated",
+    "member_busy",
     "forbidden",
     "malformed_request",
     "malformed_xml",
@@ -48,6 +49,7 @@ ERRORS = openapi_errors(
 )
 BATCH_ERRORS = openapi_errors(
     "unauthenticated",
+    "member_busy",
     "malformed_request",
     "unsupported_media_type",
     "payload_too_large",
@@ -122,7 +124,7 @@ async def post_dimona(
     request: Request,
     declarations: DeclarationsDep,
     response: Response,
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
 ) -> dict:
     declaration = await declarations.submit_dimona(
         caller,
@@ -143,7 +145,7 @@ async def post_dmfa(
     request: Request,
     declarations: DeclarationsDep,
     response: Response,
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
 ) -> dict:
     declaration = await declarations.submit_dmfa(
         caller, await _document(request), language_of(request.headers.get("accept-language"))
@@ -171,7 +173,7 @@ async def post_social_risk(
     request: Request,
     declarations: DeclarationsDep,
     response: Response,
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
 ) -> dict:
     document = await _document(request)
     if isinstance(document, bytes):
@@ -201,7 +203,9 @@ def _readable_out(declaration) -> dict:
 
 @router.get(
     "/v1/declarations",
-    responses=answers(DeclarationPage, openapi_errors("unauthenticated", "malformed_request")),
+    responses=answers(
+        DeclarationPage, openapi_errors("unauthenticated", "member_busy", "malformed_request")
+    ),
     summary=(
         "The declarations the institution may read, newest first, 50 a page: what it sent, and"
         " every declaration made for it as an employer (by itself or by any payroll office)"
@@ -209,7 +213,7 @@ def _readable_out(declaration) -> dict:
 )
 async def list_declarations(
     queries: DeclarationQueriesDep,
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
     before: int | None = Query(
         None, ge=1, le=2**63 - 1, description="Only declarations numbered below (next_before)."
     ),
@@ -230,7 +234,9 @@ async def list_declarations(
     ),
 )
 async def get_declaration(
-    declaration_id: RowId, declarations: DeclarationsDep, caller: Caller = Depends(application)
+    declaration_id: RowId,
+    declarations: DeclarationsDep,
+    caller: Caller = Depends(member_application),
 ) -> dict:
     return _readable_out(await declarations.declaration(caller, declaration_id))
 
@@ -250,7 +256,7 @@ async def post_batch(
     request: Request,
     batches: DeclarationBatchesDep,
     response: Response,
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
 ) -> dict:
     content_type = request.headers.get("content-type", "")
     # What needs no body is refused before the body (up to 128 MB) is received and held; not the
@@ -278,7 +284,7 @@ async def post_batch(
     ),
 )
 async def get_batch(
-    batch_id: RowId, batches: DeclarationBatchesDep, caller: Caller = Depends(application)
+    batch_id: RowId, batches: DeclarationBatchesDep, caller: Caller = Depends(member_application)
 ) -> dict:
     batch, _ = await batches.status(caller, batch_id)
     return _batch_out(batch)
@@ -296,7 +302,7 @@ async def get_acknowledgement(
     batch_id: RowId,
     batches: DeclarationBatchesDep,
     response: Response,
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
 ) -> dict:
     batch, _ = await batches.status(caller, batch_id)
     if batch.acknowledgement is None:

@@ -22,6 +22,7 @@ from .security import application_or_operator, operator_for
 router = HubRouter(route_class=JSONRoute, prefix="/v1/directory", tags=["directory"])
 ERRORS = openapi_errors(
     "unauthenticated",
+    "member_busy",
     "forbidden",
     "malformed_request",
     "invalid_identifier",

@@ -30,7 +30,9 @@ from .openapi_models import ClientList, OpenAPIDocument, ServiceList, answers
 from .security import application_or_operator
 
 router = HubRouter(route_class=JSONRoute, tags=["discovery"])
-ERRORS = openapi_errors("unauthenticated", "not_found", "unknown_service", "malformed_request")
+ERRORS = openapi_errors(
+    "unauthenticated", "member_busy", "not_found", "unknown_service", "malformed_request"
+)
 PROVIDER_SUBSYSTEM = "services"
 ROUTED_SUBSYSTEM = "routed"
 HUB_CLASS = HUB_MEMBER_CLASS

@@ -20,7 +20,7 @@ from .member_slots import member_slot
 from .metrics import observe
 from .responses import JSONBody
 from .schemas import ExchangeIn, ExchangeOut, HoldersIn
-from .security import application
+from .security import application, member_application
 
 router = HubRouter(route_class=JSONRoute, tags=["exchange"])
 
@@ -225,7 +225,10 @@ EXCHANGE_ROUTE = next(r for r in router.routes if getattr(r, "path", None) == EX
     summary="Which institutions hold a file on this person (built-in service directory.holders)",
 )
 async def holders(
-    body: HoldersIn, request: Request, exchange: ExchangeDep, caller: Caller = Depends(application)
+    body: HoldersIn,
+    request: Request,
+    exchange: ExchangeDep,
+    caller: Caller = Depends(member_application),
 ) -> JSONBody:
     asked = exchange_request(request, caller, "directory.holders", body)
     with member_slot(request, caller.institution), observe("directory.holders") as outcome:

@@ -34,11 +34,12 @@ from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .openapi_models import answers
 from .responses import JSONBody
-from .security import application, application_or_operator, operator_for
+from .security import application_or_operator, member_application, operator_for
 
 router = HubRouter(route_class=JSONRoute, tags=["govstack"])
 ERRORS = openapi_errors(
     "unauthenticated",
+    "member_busy",
     "forbidden",
     "malformed_request",
     "invalid_identifier",
@@ -223,7 +224,7 @@ async def publish_event(
     body: PublishEventIn,
     mutations: MutationsDep,
     response: Response,
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
     where: Room = Depends(room),
 ) -> dict:
     _own_room(caller, where)
@@ -250,7 +251,7 @@ async def event_status(
     eventType: str,
     eventId: str,
     mutations: MutationsDep,
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
     where: Room = Depends(room),
 ) -> dict:
     _own_room(caller, where)
@@ -269,7 +270,7 @@ async def delete_event(
     eventType: str,
     eventId: str,
     mutations: MutationsDep,
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
     where: Room = Depends(room),
 ) -> Response:
     _own_room(caller, where)
@@ -316,7 +317,7 @@ async def list_subs(
     mutations: MutationsDep,
     queries: RegistryQueriesDep,
     settings: SettingsDep,
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
     where: Room = Depends(room),
 ) -> list[dict]:
     here = {t.code for t in await queries.mutation_types() if t.publisher == where.member}
@@ -348,7 +349,7 @@ async def add_sub(
     mutations: MutationsDep,
     queries: RegistryQueriesDep,
     settings: SettingsDep,
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
     where: Room = Depends(room),
 ) -> dict:
     if body.eventType is not None and body.eventType != eventType:
@@ -378,7 +379,7 @@ async def get_sub(
     mutations: MutationsDep,
     queries: RegistryQueriesDep,
     settings: SettingsDep,
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
     where: Room = Depends(room),
 ) -> dict:
     kind = await _room_type(mutations, where, eventType)
@@ -400,7 +401,7 @@ async def patch_sub(
     mutations: MutationsDep,
     queries: RegistryQueriesDep,
     settings: SettingsDep,
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
     where: Room = Depends(room),
 ) -> dict:
     kind = await _room_type(mutations, where, eventType)
@@ -426,7 +427,7 @@ async def patch_sub(
 async def delete_sub(
     eventType: str,
     mutations: MutationsDep,
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
     where: Room = Depends(room),
 ) -> Response:
     kind = await _room_type(mutations, where, eventType)
@@ -445,7 +446,7 @@ async def delete_sub(
 async def pull(
     eventType: str,
     mutations: MutationsDep,
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
     where: Room = Depends(room),
 ) -> JSONBody:
     kind = await _room_type(mutations, where, eventType)
@@ -465,7 +466,7 @@ async def confirm(
     eventType: str,
     eventId: str,
     mutations: MutationsDep,
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
     where: Room = Depends(room),
 ) -> Response:
     kind = await _room_type(mutations, where, eventType)

@@ -28,12 +28,13 @@ from .metrics import observe
 from .openapi_models import Out, answers
 from .responses import JSONBody
 from .schemas import ExchangeOut, HoldersIn, Strict
-from .security import application
+from .security import member_application
 
 router = HubRouter(route_class=JSONRoute, tags=["federation"])
 
 LINK_ERRORS = openapi_errors(
     "unauthenticated",
+    "member_busy",
     "unknown_peer",
     "not_identifier_authority",
     "no_identifier_link",
@@ -82,7 +83,7 @@ def _links(request: Request) -> IdentifierLinks:
     summary="The peer's identifier authority links a person's identifier here with the peer's",
 )
 async def record_link(
-    peer: str, body: LinkIn, request: Request, caller: Caller = Depends(application)
+    peer: str, body: LinkIn, request: Request, caller: Caller = Depends(member_application)
 ) -> JSONBody:
     link = await _links(request).record(caller, peer, body.subject, body.identifier)
     return JSONBody(
@@ -104,7 +105,7 @@ async def record_link(
     summary="The peer's identifier authority withdraws a person's identifier link",
 )
 async def withdraw_link(
-    peer: str, body: LinkSubjectIn, request: Request, caller: Caller = Depends(application)
+    peer: str, body: LinkSubjectIn, request: Request, caller: Caller = Depends(member_application)
 ) -> Response:
     await _links(request).withdraw(caller, peer, body.subject)
     return Response(status_code=204)
@@ -121,7 +122,7 @@ async def lookup_link(
     body: HoldersIn,
     request: Request,
     exchange: ExchangeDep,
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
 ) -> JSONBody:
     _links(request).mapped(peer)  # unknown_peer when it is not pinned
     asked = replace(

@@ -1,8 +1,10 @@
-"""A member's exchange over HTTP holds one of its places (services/member_load.py) from the moment
-its token is verified until its answer is made, and a refusal for want of one is counted in
-/metrics by institution. Each route a member asks an exchange on (ours, X-Road's, a peer hub's for
-its member, `/v1/holders`, `/v1/identifiers/{peer}`) wraps its work in `member_slot`; the hub's
-own in-process look-ups (the citizen's own data, the rights engine) never pass here.
+"""A member's request over HTTP holds one of its places (services/member_load.py) from the moment
+its token is verified until its route is done, and a refusal for want of one is counted in
+/metrics by institution. Every route a member's application is served on takes a place through
+the dependency `member_application` (security.py); the routes that verify their caller otherwise
+(the exchange's fast path, X-Road's, a peer hub's for its member) wrap their work in
+`member_slot`. The hub's own in-process look-ups (the citizen's own data, the rights engine)
+never pass here.
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ from .metrics import MEMBER_BUSY, institution_label
 @contextmanager
 def member_slot(request: Request, institution: str | None) -> Iterator[None]:
     """Run the block in one of `institution`'s places; `member_busy`, counted, when all are
-    taken. The place is given back however the block ends, its task cancelled included."""
+    taken. The place is given back however the block ends, its task cancelled included. A request
+    holds one place however many blocks it runs (a route that takes one under a dependency that
+    took one already)."""
+    if getattr(request.state, "member_slot", False):
+        yield
+        return
+    request.state.member_slot = True
     entered = False
     try:
         with hub_of(request).member_load.admitted(institution):

@@ -39,11 +39,12 @@ from .json_input import JSONRoute
 from .openapi_models import answers
 from .responses import JSONBody
 from .schemas import MAX_INTEGER, AckIn, MutationBatchIn, MutationIn, MutationTypeIn, SubscriptionIn
-from .security import application, operator
+from .security import member_application, operator
 
 router = HubRouter(route_class=JSONRoute, tags=["mutations"])
 ERRORS = openapi_errors(
     "unauthenticated",
+    "member_busy",
     "forbidden",
     "malformed_request",
     "invalid_identifier",
@@ -133,7 +134,7 @@ async def admin_mutation_type(code: str, version: str, queries: RegistryQueriesD
     summary="The catalogue of mutation types",
 )
 async def list_mutation_types(
-    queries: RegistryQueriesDep, caller: Caller = Depends(application)
+    queries: RegistryQueriesDep, caller: Caller = Depends(member_application)
 ) -> list[dict]:
     return [_type_out(t) for t in await queries.mutation_types()]
 
@@ -152,7 +153,7 @@ async def publish(
     body: MutationIn,
     mutations: MutationsDep,
     response: Response,
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
 ) -> dict:
     published = await mutations.publish(
         caller, mutation_type, body.model_dump(mode="json", exclude_none=True)
@@ -173,7 +174,7 @@ async def publish_batch(
     response: Response,
     mutations: MutationsDep,
     refusals: RefusalLogDep,
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
 ) -> dict:
     outcomes = await mutations.publish_many(caller, mutation_type, body.mutations)
     # Each mutation refused alone is audited as a refusal of this request would be, by its index,
@@ -213,7 +214,7 @@ async def publish_batch(
     summary="Subscribe this application to a mutation type, under an authorization",
 )
 async def subscribe(
-    body: SubscriptionIn, mutations: MutationsDep, caller: Caller = Depends(application)
+    body: SubscriptionIn, mutations: MutationsDep, caller: Caller = Depends(member_application)
 ) -> dict:
     subscription = await mutations.subscribe(
         caller, body.mutation_type, body.purpose, body.authorization, body.mode, body.webhook_url
@@ -227,7 +228,7 @@ async def subscribe(
     summary="This application's subscriptions",
 )
 async def list_subscriptions(
-    mutations: MutationsDep, caller: Caller = Depends(application)
+    mutations: MutationsDep, caller: Caller = Depends(member_application)
 ) -> list[dict]:
     return [_subscription_out(s) for s in await mutations.subscriptions(caller)]
 
@@ -239,7 +240,7 @@ async def list_subscriptions(
     summary="Cancel a subscription: nothing more is queued for it",
 )
 async def unsubscribe(
-    subscription_id: str, mutations: MutationsDep, caller: Caller = Depends(application)
+    subscription_id: str, mutations: MutationsDep, caller: Caller = Depends(member_application)
 ) -> Response:
     await mutations.unsubscribe(caller, subscription_id)
     return PlainResponse(status_code=204)
@@ -256,7 +257,7 @@ async def mailbox(
         0, ge=0, le=MAX_INTEGER, description="Only messages after this seq (paging)."
     ),
     limit: int = Query(100, ge=1, le=1000),
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
 ) -> JSONBody:
     deliveries = await mutations.mailbox(caller, after, limit)
     # The messages are stored as the CloudEvents they are: spliced in, not parsed and re-encoded.
@@ -273,7 +274,7 @@ async def mailbox(
     summary="Acknowledge received messages by their seq",
 )
 async def acknowledge(
-    body: AckIn, mutations: MutationsDep, caller: Caller = Depends(application)
+    body: AckIn, mutations: MutationsDep, caller: Caller = Depends(member_application)
 ) -> dict:
     return {"acknowledged": await mutations.acknowledge(caller, body.seqs)}
 

@@ -25,7 +25,7 @@ from .json_input import JSONRoute
 from .openapi_models import answers
 from .rights_answers import DecisionOut, Decisions, RuleBook, ScanReport, Simulation
 from .schemas import Strict
-from .security import application, operator
+from .security import member_application, operator
 
 router = HubRouter(route_class=JSONRoute, tags=["rights"])
 PUBLIC_ERRORS = openapi_errors("malformed_request", "unsupported_media_type", "payload_too_large")
@@ -40,7 +40,7 @@ PERSON_ERRORS = openapi_errors(
 )
 OPERATOR_ERRORS = openapi_errors("unauthenticated", "forbidden", "malformed_request", "not_found")
 INSTITUTION_ERRORS = openapi_errors(
-    "unauthenticated", "forbidden", "malformed_request", "not_found", "conflict"
+    "unauthenticated", "member_busy", "forbidden", "malformed_request", "not_found", "conflict"
 )
 
 
@@ -178,7 +178,7 @@ async def decisions(
     request: Request,
     status: Literal["pending", "confirmed", "refused"] | None = Query(None),
     limit: int = Query(100, ge=1, le=MAX_PAGE),
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
 ) -> dict[str, Any]:
     return _decisions(await _engine(hub_of(request)).of_institution(caller, status, limit))
 
@@ -189,7 +189,7 @@ async def decisions(
     summary="Institution: confirm a decision it is competent for (audited)",
 )
 async def confirm(
-    decision_id: str, body: AnswerIn, request: Request, caller: Caller = Depends(application)
+    decision_id: str, body: AnswerIn, request: Request, caller: Caller = Depends(member_application)
 ) -> dict[str, Any]:
     engine = _engine(hub_of(request))
     return (await engine.answer(caller, decision_id[:100], True, body.reason)).explanation()
@@ -201,7 +201,7 @@ async def confirm(
     summary="Institution: refuse a decision it is competent for, with a reason (audited)",
 )
 async def refuse(
-    decision_id: str, body: AnswerIn, request: Request, caller: Caller = Depends(application)
+    decision_id: str, body: AnswerIn, request: Request, caller: Caller = Depends(member_application)
 ) -> dict[str, Any]:
     engine = _engine(hub_of(request))
     return (await engine.answer(caller, decision_id[:100], False, body.reason)).explanation()
@@ -212,7 +212,9 @@ async def refuse(
     responses=answers(Decisions, INSTITUTION_ERRORS),
     summary="Institution: the persons a non-take-up scan found that it is competent for",
 )
-async def non_take_up(request: Request, caller: Caller = Depends(application)) -> dict[str, Any]:
+async def non_take_up(
+    request: Request, caller: Caller = Depends(member_application)
+) -> dict[str, Any]:
     return _decisions(await _non_take_up(hub_of(request)).report(caller))
 
 

@@ -17,7 +17,7 @@ dependency in a thread pool, a hop that cost more than the check itself on every
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import Request
 
@@ -27,6 +27,7 @@ from ...domain.errors import Refusal
 from ...domain.operators import ADMIN_TOKEN, Actor, Permission
 from ...services.client_assertions import unverified_claims
 from .dependencies import hub_of
+from .member_slots import member_slot
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CLIENT_HEADERS = (("x-road-client", "X-Road-Client"), ("x-govstack-client", "X-GovStack-Client"))
@@ -63,6 +64,16 @@ async def application(request: Request) -> Caller:
     return caller
 
 
+async def member_application(request: Request) -> AsyncIterator[Caller]:
+    """`application`, holding one of its institution's places in this process
+    (services/member_load.py) until the route is done: whatever a member's application asks, one
+    member's requests in flight are bounded, so that its flood leaves the others' as they were
+    (`member_busy` past the bound). The route dependency of every member's route."""
+    caller = await application(request)
+    with member_slot(request, caller.institution):
+        yield caller
+
+
 def operator_for(
     read: Permission, write: Permission | None = None
 ) -> Callable[[Request], Awaitable[Caller]]:
@@ -94,15 +105,18 @@ async def operator_caller(request: Request) -> Caller:
 
 def application_or_operator(
     read: Permission = Permission.READ, write: Permission = Permission.EDIT
-) -> Callable[[Request], Awaitable[Caller]]:
+) -> Callable[[Request], AsyncIterator[Caller]]:
     """A dependency for routes both serve: an operator (with the permission the method needs),
-    else an application."""
+    else an application, holding one of its institution's places (`member_application`)."""
     as_operator = operator_for(read, write)
 
-    async def dependency(request: Request) -> Caller:
+    async def dependency(request: Request) -> AsyncIterator[Caller]:
         if _has_session(request) or await _is_operator_token(request):
-            return await as_operator(request)
-        return await application(request)
+            yield await as_operator(request)
+            return
+        caller = await application(request)
+        with member_slot(request, caller.institution):  # as `member_application`
+            yield caller
 
     return dependency
 

@@ -23,11 +23,12 @@ from .hub_router import HubRouter
 from .json_input import JSONRoute
 from .openapi_models import answers
 from .schemas import Strict
-from .security import application, operator
+from .security import member_application, operator
 
 router = HubRouter(route_class=JSONRoute, tags=["statistics"])
 ERRORS = openapi_errors(
     "unauthenticated",
+    "member_busy",
     "forbidden",
     "no_authorization",
     "authorization_expired",
@@ -67,7 +68,7 @@ class StatisticsQueryIn(Strict):
     summary="An aggregate of a statistics mart, with its protection and the budget it used",
 )
 async def ask(
-    body: StatisticsQueryIn, request: Request, caller: Caller = Depends(application)
+    body: StatisticsQueryIn, request: Request, caller: Caller = Depends(member_application)
 ) -> dict[str, Any]:
     query = AnalystQuery(
         mart=body.mart,
@@ -91,7 +92,7 @@ async def budget(
     request: Request,
     project: str = Query(max_length=64),
     authorization: str | None = Query(None, max_length=100),
-    caller: Caller = Depends(application),
+    caller: Caller = Depends(member_application),
 ) -> dict[str, Any]:
     return await hub_of(request).statistics.budget(caller, project, authorization)
 
