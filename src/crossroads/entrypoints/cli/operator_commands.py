@@ -39,7 +39,10 @@ def cli_actor() -> str:
     return f"cli:{getpass.getuser()}"
 
 
-def _on_operators(change):
+def on_store_as_cli(use):
+    """Run `use(hub, actor)` on a hub bootstrapped on the store, as the system user with every
+    permission (`cli:USER`, the actor its audit records name); a refusal ends the command with
+    its code and sentence."""
     from ...bootstrap import bootstrap
     from ...domain.operators import Actor, Role
 
@@ -48,7 +51,7 @@ def _on_operators(change):
     async def run():
         hub = await bootstrap(current)
         try:
-            return await change(hub.operators, Actor(cli_actor(), frozenset({Role.ADMIN})))
+            return await use(hub, Actor(cli_actor(), frozenset({Role.ADMIN})))
         finally:
             await hub.close()
 
@@ -56,6 +59,10 @@ def _on_operators(change):
         return asyncio.run(run())
     except Refusal as refusal:
         fail(f"{refusal.code}: {refusal.message}")
+
+
+def _on_operators(change):
+    return on_store_as_cli(lambda hub, actor: change(hub.operators, actor))
 
 
 @operators_app.command("put")

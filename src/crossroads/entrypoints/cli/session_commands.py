@@ -10,16 +10,14 @@ next request.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import typer
 
-from ...domain.errors import Refusal
-from .operator_commands import cli_actor
-from .output import fail, out, print_rows
-from .stores import require_store, settings, with_data_dir
+from .operator_commands import on_store_as_cli
+from .output import out, print_rows
+from .stores import with_data_dir
 
 if TYPE_CHECKING:
     from ...domain.operators import Actor
@@ -45,22 +43,7 @@ AudienceOption = typer.Option(
 def _on_sessions(
     use: Callable[[PersonSessions, Actor], Awaitable[dict[str, int]]],
 ) -> dict[str, int]:
-    from ...bootstrap import bootstrap
-    from ...domain.operators import Actor, Role
-
-    current = require_store(settings())
-
-    async def run() -> dict[str, int]:
-        hub = await bootstrap(current)
-        try:
-            return await use(hub.person_sessions, Actor(cli_actor(), frozenset({Role.ADMIN})))
-        finally:
-            await hub.close()
-
-    try:
-        return asyncio.run(run())
-    except Refusal as refusal:
-        fail(f"{refusal.code}: {refusal.message}")
+    return on_store_as_cli(lambda hub, actor: use(hub.person_sessions, actor))
 
 
 @sessions_app.command("end")
