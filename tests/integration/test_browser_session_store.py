@@ -99,7 +99,7 @@ async def test_migration_0031_keeps_citizens_and_operators_sessions_and_ends_the
     """The sessions recorded before `person` existed: a citizen's and an operator's identity was
     their person already, so they hold and can be ended by person; a portal session's cannot be
     taken apart, so it is ended by the migration."""
-    from crossroads.adapters.sql.migrate import migrate
+    from crossroads.adapters.sql.migrate import _statements, available
 
     records = SessionRecords(store.browser_sessions, FixedClock(T0), LIFETIME)
     citizen = await records.open("citizen", "ab" * 16, "ab" * 16)
@@ -109,8 +109,13 @@ async def test_migration_0031_keeps_citizens_and_operators_sessions_and_ends_the
     async with store.db.transaction() as tx:  # the table as migration 0030 left it
         await tx.execute("DROP INDEX browser_sessions_person")
         await tx.execute("ALTER TABLE browser_sessions DROP COLUMN person")
-        await tx.execute("DELETE FROM schema_migrations WHERE version = 31")
-    assert [n.split(".")[0] for n in await migrate(store.db)] == ["0031_browser_sessions_person"]
+    # Migration 0031's own statements, as the runner applies them (the runner itself skips a
+    # number below the store's highest, and later migrations are applied here already).
+    [(_, name, sql)] = [m for m in available(store.db.dialect) if m[0] == 31]
+    assert name.startswith("0031_browser_sessions_person")
+    async with store.db.transaction() as tx:
+        for statement in _statements(sql):
+            await tx.execute(statement)
     assert await records.holds(citizen, "citizen", "ab" * 16)
     assert await records.holds(operator, "operator", "person:olga")
     assert not await records.holds(portal, "portal", professional)
