@@ -250,12 +250,7 @@ class FourEyes:
         change = operator_from(proposal.body)
         operators.check(change, actor)
         now = await operators.current(change.id)
-        if (None if now is None else operator_body(now)) != proposal.body.get("previous"):
-            raise Refusal(
-                "conflict",
-                f"operator {proposal.key} changed since proposal {proposal.id} was made: "
-                "reject it and propose the change again.",
-            )
+        entries.check_unchanged(proposal, None if now is None else operator_body(now))
         return change
 
     def _competence_admin(self) -> CompetenceAdmin:

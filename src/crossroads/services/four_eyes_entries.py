@@ -88,13 +88,19 @@ async def recheck(registry: RegistryAdmin, proposal: Proposal) -> Entry:
     else:
         change = await registry.check_application(Application(**body))
         now = await registry.application(change.institution, change.code)
-    if (None if now is None else plain(now)) != proposal.body.get("previous"):
+    check_unchanged(proposal, None if now is None else plain(now))
+    return change
+
+
+def check_unchanged(proposal: Proposal, now: dict[str, Any] | None) -> None:
+    """`conflict` unless the entry is as the proposal found it (`now`: the entry as its body
+    holds it, None when there is none): approving it would undo a change made since."""
+    if now != proposal.body.get("previous"):
         raise Refusal(
             "conflict",
             f"{proposal.kind} {proposal.key} changed since proposal {proposal.id} was made: "
             "reject it and propose the change again.",
         )
-    return change
 
 
 def plain(change: Any) -> dict[str, Any]:
