@@ -1,7 +1,7 @@
-"""The admin API's browser sessions of one person (services/person_sessions.py): counted with
-`manage` (the `admin` role) for both, each count and ending audited with its actor: whether a
-person is signed in is theirs to know was asked. The person is
-named in the query (`subject`, and optionally `audience`), which the access log never records."""
+"""The admin API's browser sessions of one person (services/person_sessions.py): counted and
+ended with `manage` (the `admin` role), each count and ending audited with its actor (whether a
+person is signed in is theirs to know was asked). The person is named in the query (`subject`,
+and optionally `audience`), which the access log never records."""
 
 from __future__ import annotations
 

@@ -192,12 +192,8 @@ async def answer_exchange(request: Request, service: str) -> JSONBody:
         raw = await request.body()
         body = parse_body(ExchangeIn, raw, request.headers.get("content-type"))
         asked = exchange_request(request, caller, service, body)
-        with observe(service) as outcome:
-            try:
-                result = await hub_of(request).exchange.handle(asked)
-            except Refusal as refusal:
-                outcome.code = refusal.code
-                raise
+        with observe(service):
+            result = await hub_of(request).exchange.handle(asked)
     return render_answer(result, request, raw)
 
 
@@ -231,10 +227,6 @@ async def holders(
     caller: Caller = Depends(member_application),
 ) -> JSONBody:
     asked = exchange_request(request, caller, "directory.holders", body)
-    with member_slot(request, caller.institution), observe("directory.holders") as outcome:
-        try:
-            result = await exchange.holders(asked)
-        except Refusal as refusal:
-            outcome.code = refusal.code
-            raise
+    with member_slot(request, caller.institution), observe("directory.holders"):
+        result = await exchange.holders(asked)
     return render_answer(result, request, await request.body())

@@ -160,12 +160,8 @@ async def answer_peer_exchange(request: Request, peer: str, service: str, versio
         via=peer,
         attested_capacities=attested_capacities(body.get("capacities", [])),
     )
-    with member_slot(request, consumer), observe(service) as outcome:
-        try:
-            result = await hub_of(request).exchange.handle(exchange_request)
-        except Refusal as refusal:
-            outcome.code = refusal.code
-            raise
+    with member_slot(request, consumer), observe(service):
+        result = await hub_of(request).exchange.handle(exchange_request)
     # The peer checks the answer against the service's response schema, as for any provider:
     # the first provider's answer here (a routed service asks each holder in this hub).
     answered = next(a for a in result.answers if a.error is None)

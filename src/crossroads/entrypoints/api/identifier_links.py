@@ -128,10 +128,6 @@ async def lookup_link(
     asked = replace(
         exchange_request(request, caller, IDENTIFIERS_SERVICE, body), parameters={"peer": peer}
     )
-    with member_slot(request, caller.institution), observe(IDENTIFIERS_SERVICE) as outcome:
-        try:
-            result = await exchange.identifier_link(asked)
-        except Refusal as refusal:
-            outcome.code = refusal.code
-            raise
+    with member_slot(request, caller.institution), observe(IDENTIFIERS_SERVICE):
+        result = await exchange.identifier_link(asked)
     return render_answer(result, request, await request.body())

@@ -33,6 +33,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from ...domain.errors import Refusal
 from ..metrics_folder import VARIABLE
 
 # prometheus_client chooses at import between values in memory and values in files, from this
@@ -155,10 +156,16 @@ def service_label(service: str, outcome: str) -> str:
 
 @contextmanager
 def observe(service: str) -> Iterator[Outcome]:
+    """Count the block as one exchange of `service` and time it: its outcome is `ok`, the code of
+    a refusal that leaves it, or `internal_error` for any other exception."""
     outcome = Outcome()
     started = time.perf_counter()
     try:
         yield outcome
+    except Refusal as refusal:
+        if outcome.code == "ok":
+            outcome.code = refusal.code
+        raise
     except Exception:
         if outcome.code == "ok":
             outcome.code = "internal_error"

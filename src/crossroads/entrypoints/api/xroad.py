@@ -157,12 +157,8 @@ async def answer_r1(request: Request, parts: list[str]) -> Response:
             asked = exchange_request(
                 request, caller, service, _body(request, raw), provider=(member_class, member)
             )
-            with observe(service) as outcome:
-                try:
-                    result = await hub_of(request).exchange.handle(asked)
-                except Refusal as refusal:
-                    outcome.code = refusal.code
-                    raise
+            with observe(service):
+                result = await hub_of(request).exchange.handle(asked)
     except Refusal as refusal:
         return await _refused(request, refusal, raw)
     return JSONBody(
