@@ -184,7 +184,7 @@ def run(
         "CROSSROADS_STORE_URL": store_url,
         "CROSSROADS_ISSUER": hub,
         "CROSSROADS_WORKERS": os.environ.get("BENCH_WORKERS", "2"),
-        "CROSSROADS_LOG_LEVEL": "warning",
+        "CROSSROADS_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "warning"),
         "CROSSROADS_PUSH_BATCH": "1000",
         "CROSSROADS_PUSH_INTERVAL_SECONDS": "0.02",
         "CROSSROADS_MAX_BODY_BYTES": str(16 * 1024 * 1024),

@@ -582,6 +582,9 @@ async def bootstrap(
             declaration_publisher,
             ready_timeout=settings.ready_timeout,
             push_queue=push_queue,
+            mutations=store.mutations,
+            now_ms=clock.now_ms,
+            push_stall_seconds=settings.push_stall_seconds,
         ),
     )
 

@@ -368,6 +368,15 @@ class Settings(BaseSettings):
         le=60,
         description="How often the delivering process looks for due pushes when it found none.",
     )
+    push_stall_seconds: float = Field(
+        300.0,
+        gt=0,
+        description=(
+            "How long a push subscription's next delivery may wait, never tried, before /ready "
+            "says push delivery is degraded and names how far behind it is (a webhook that fails "
+            "and waits out its back-off does not count: that is the subscriber's trouble)."
+        ),
+    )
     mutation_backend: Literal["outbox", "nats"] = Field(
         "outbox",
         description=(

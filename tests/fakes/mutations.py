@@ -253,6 +253,14 @@ class MemoryMutationStore(MutationStore):
     async def deliveries(self, seqs: list[int]) -> list[Delivery]:
         return [r.delivery() for r in self._rows(seqs)]
 
+    async def push_heads(self) -> list[Delivery]:
+        heads: dict[str, _Row] = {}
+        for r in self._rows():
+            sub = self.subs.get(r.subscription)
+            if sub is not None and sub.mode == "push" and r.waiting and r.dead_at_ms is None:
+                heads.setdefault(r.subscription, r)
+        return sorted((r.delivery() for r in heads.values()), key=lambda d: d.seq)
+
     async def push_deliveries_after(self, after: int, limit: int) -> list[Delivery]:
         return [
             r.delivery()

@@ -297,6 +297,40 @@ async def test_what_still_waits_is_what_a_relay_re_sends_to_a_stream_that_lost_i
     assert await store.mutations.undelivered(pushed[:2]) == {pushed[1]}
 
 
+async def test_each_push_subscriptions_next_delivery_is_its_oldest_neither_delivered_nor_dead(
+    store,
+):
+    for sub, mode, hook in (
+        ("s1", "push", "https://fund/hook"),
+        ("s2", "push", "https://fund/other"),
+        ("p1", "pull", None),
+    ):
+        await store.mutations.add_subscription(
+            Subscription(sub, FUND, sub, "person.address", "A1", mode, hook)
+        )
+    assert await store.mutations.push_heads() == []
+    for n in range(1, 5):
+        await store.mutations.publish(
+            mutation(f"m{n}"), b"d", [(s, b'{"n":%d}' % n) for s in ("s1", "s2", "p1")]
+        )
+    heads = await store.mutations.push_heads()
+    assert [(d.subscription, d.mutation_id, d.attempts) for d in heads] == [
+        ("s1", "m1", 0),
+        ("s2", "m1", 0),
+    ]  # a pull subscription's mailbox is not pushed
+    by_sub = {s: [d.seq for d in await store.mutations.due_pushes(s, 0, 10)] for s in ("s1", "s2")}
+    await store.mutations.delivered(by_sub["s1"][:1], 1_000)  # m1 received by s1
+    await store.mutations.failed(by_sub["s1"][1:2], "provider_error: 503", 0, 1_000)  # m2 dead
+    await store.mutations.failed(by_sub["s2"][:1], "provider_error: 503", 9_000, None)  # backs off
+    heads = await store.mutations.push_heads()
+    assert [(d.subscription, d.mutation_id, d.attempts) for d in heads] == [
+        ("s2", "m1", 1),
+        ("s1", "m3", 0),
+    ]
+    await store.mutations.delivered(by_sub["s1"][2:] + by_sub["s2"], 2_000)
+    assert await store.mutations.push_heads() == []
+
+
 async def test_long_lists_of_ids_and_seqs_are_read_and_closed_whole(store):
     # 1,200 values: three `IN (…)` groups on SQLite, one array on PostgreSQL (sql/among.py).
     await store.mutations.add_subscription(

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from ..domain.errors import Refusal
 from .declaration_events import DeclarationPublisher
 from .head_publisher import HeadPublisher
-from .ports import DeclarationStore, PushQueue
+from .ports import DeclarationStore, MutationStore, PushQueue
 from .push import PushDispatcher
+from .push_lag import PushLag, push_lag
 from .transparency import Sequencer
 
 
@@ -36,6 +37,7 @@ class StatusGauges:
     declaration_batches_waiting: int
     declaration_events_pending: int
     declaration_publish_failures: int
+    push_oldest_untried_seconds: float = 0.0
 
 
 class HubStatus:
@@ -50,8 +52,16 @@ class HubStatus:
         *,
         ready_timeout: float = 2.0,
         push_queue: PushQueue | None = None,
+        mutations: MutationStore | None = None,
+        now_ms: Callable[[], int] | None = None,
+        push_stall_seconds: float = 300.0,
     ) -> None:
+        """`mutations` and `now_ms`: the outbox and the clock by which push delivery is found
+        behind (services/push_lag.py), past `push_stall_seconds`."""
         self._push_queue = push_queue
+        self._mutations = mutations
+        self._now_ms = now_ms
+        self._push_stall_seconds = push_stall_seconds
         self._ping = ping
         self._ready_timeout = ready_timeout
         self._pings: set[asyncio.Task[None]] = set()
@@ -80,7 +90,21 @@ class HubStatus:
         publications and mailboxes do not need it, so the hub stays ready: pushes wait in the
         outbox meanwhile."""
         trouble = None if self._push_queue is None else await self._push_queue.trouble()
-        return [f"push delivery: {trouble}"] if trouble else []
+        found = [f"push delivery: {trouble}"] if trouble else []
+        lag = await self._push_lag()
+        if lag is not None and lag.behind:
+            found.append(
+                f"push delivery: {lag.behind} push subscription(s) have their next delivery"
+                f" waiting, never tried, for more than {self._push_stall_seconds:g} s (the oldest"
+                f" {lag.oldest_seconds:.0f} s): the relay or the push workers are not delivering,"
+                " or are far behind. Nothing is lost: the outbox keeps every delivery."
+            )
+        return found
+
+    async def _push_lag(self) -> PushLag | None:
+        if self._mutations is None or self._now_ms is None:
+            return None
+        return await push_lag(self._mutations, self._now_ms(), self._push_stall_seconds)
 
     def running(self) -> RunningState:
         return RunningState(
@@ -94,6 +118,7 @@ class HubStatus:
 
     async def gauges(self) -> StatusGauges:
         waiting, pending = await self._declarations.backlog()
+        lag = await self._push_lag()
         running = self.running()
         return StatusGauges(
             running.leading,
@@ -102,6 +127,7 @@ class HubStatus:
             waiting,
             pending,
             running.declaration_publish_failures,
+            0.0 if lag is None else lag.oldest_seconds,
         )
 
 

@@ -441,6 +441,16 @@ class SqlMutations(MutationStore):
             found += [_delivery(r) for r in rows]
         return found
 
+    async def push_heads(self) -> list[Delivery]:
+        # One probe of deliveries_pending (subscription, seq) per push subscription.
+        rows = await self._db.fetchall(
+            f"SELECT {_DELIVERY_COLUMNS} FROM subscriptions s JOIN deliveries d ON d.seq = ("
+            " SELECT min(w.seq) FROM deliveries w WHERE w.subscription = s.id"
+            " AND w.acked_at_ms IS NULL AND w.dead_at_ms IS NULL)"
+            " WHERE s.mode = 'push' ORDER BY d.seq"
+        )
+        return [_delivery(r) for r in rows]
+
     async def push_deliveries_after(self, after: int, limit: int) -> list[Delivery]:
         rows = await self._db.fetchall(
             f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s"

@@ -86,6 +86,13 @@ DECLARATION_EVENTS_PENDING = Gauge(
     registry=REGISTRY,
     multiprocess_mode="livemostrecent",
 )
+PUSH_OLDEST_UNTRIED = Gauge(
+    "crossroads_push_oldest_untried_seconds",
+    "Age of the oldest next delivery of a push subscription that was never tried (0 when none"
+    " waits): it grows while the relay or the push workers do not deliver, or fall behind.",
+    registry=REGISTRY,
+    multiprocess_mode="livemostrecent",
+)
 # Failures the hub's running parts count (each part keeps its own count, copied by `record`):
 # counters, since they only grow while the process lives (Prometheus adds `_total`).
 COUNTED_FAILURES = {

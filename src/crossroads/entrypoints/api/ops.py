@@ -10,7 +10,12 @@ from .dependencies import HubStatusDep
 from .errors import openapi_errors
 from .hub_router import HubRouter
 from .json_input import JSONRoute
-from .metrics import DECLARATION_BATCHES_WAITING, DECLARATION_EVENTS_PENDING, exposition
+from .metrics import (
+    DECLARATION_BATCHES_WAITING,
+    DECLARATION_EVENTS_PENDING,
+    PUSH_OLDEST_UNTRIED,
+    exposition,
+)
 from .openapi_models import answers
 from .process_metrics import failures, sample
 
@@ -41,4 +46,5 @@ async def metrics(status: HubStatusDep) -> Response:
     sample(status)
     DECLARATION_BATCHES_WAITING.set(gauges.declaration_batches_waiting)
     DECLARATION_EVENTS_PENDING.set(gauges.declaration_events_pending)
+    PUSH_OLDEST_UNTRIED.set(gauges.push_oldest_untried_seconds)
     return Response(exposition(failures(status.running())), media_type=CONTENT_TYPE_LATEST)

@@ -147,6 +147,11 @@ class MutationStore(abc.ABC):
         """The deliveries among `seqs` (any state), in seq order."""
 
     @abc.abstractmethod
+    async def push_heads(self) -> list[Delivery]:
+        """Each push subscription's oldest delivery that is neither delivered nor dead (none for
+        a subscription with nothing waiting), in seq order: what its push must deliver next."""
+
+    @abc.abstractmethod
     async def push_deliveries_after(self, after: int, limit: int) -> list[Delivery]:
         """Deliveries of push subscriptions with seq > after, in seq order (what a relay feeds on).
         Seq order is commit order: a row with a lower seq never becomes visible later."""
