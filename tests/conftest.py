@@ -17,6 +17,7 @@ from crossroads.demo.seed import client_key_path, seed
 from crossroads.demo.sources import provider_apps
 from crossroads.demo.wiring import bootstrap_demo, create_demo_app
 from crossroads.providerkit import HubKeySet
+from crossroads.services.clock import Clock
 
 from .support import AppTransport, AsgiProviderClient, LateApp, token_form
 
@@ -142,10 +143,15 @@ class DemoHub:
 
 
 async def start_demo_hub(
-    tmp_path: Path, store_url: str | None = None, persons: int = 200, **overrides
+    tmp_path: Path,
+    store_url: str | None = None,
+    persons: int = 200,
+    clock: Clock | None = None,
+    **overrides,
 ) -> DemoHub:
     """`overrides`: more settings; with demo=True the citizens' sign-in goes to the hub's own
-    development identity provider, reached in-process like the providers."""
+    development identity provider, reached in-process like the providers. `clock`: the hub's
+    (the system's when None)."""
     settings = make_settings(tmp_path, store_url, **overrides)
     from crossroads.adapters.keys import HubKeys
 
@@ -157,7 +163,7 @@ async def start_demo_hub(
     routes["hub.test"] = hub_itself
     providers = AsgiProviderClient(routes)
     identity_provider = AppTransport()
-    hub = await bootstrap_demo(settings, None, providers, {"transport": identity_provider})
+    hub = await bootstrap_demo(settings, clock, providers, {"transport": identity_provider})
     seeded = await seed(hub, persons, PROVIDER_HOST, 9000)
     app = create_demo_app(settings, hub=hub)
     identity_provider.app = app

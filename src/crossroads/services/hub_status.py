@@ -15,6 +15,8 @@ from .push import PushDispatcher
 from .push_lag import PushLag, push_lag
 from .transparency import Sequencer
 
+LAG_READ_MS = 1000
+
 
 @dataclass(frozen=True)
 class RunningState:
@@ -62,6 +64,7 @@ class HubStatus:
         self._mutations = mutations
         self._now_ms = now_ms
         self._push_stall_seconds = push_stall_seconds
+        self._lag: tuple[int, PushLag] | None = None  # when it was read, and what
         self._ping = ping
         self._ready_timeout = ready_timeout
         self._pings: set[asyncio.Task[None]] = set()
@@ -102,9 +105,14 @@ class HubStatus:
         return found
 
     async def _push_lag(self) -> PushLag | None:
+        """Read at most once a `LAG_READ_MS`: it probes every push subscription's queue, and
+        /ready and /metrics may be asked many times a second by as many probes and scrapers."""
         if self._mutations is None or self._now_ms is None:
             return None
-        return await push_lag(self._mutations, self._now_ms(), self._push_stall_seconds)
+        now = self._now_ms()
+        if self._lag is None or now - self._lag[0] >= LAG_READ_MS:
+            self._lag = (now, await push_lag(self._mutations, now, self._push_stall_seconds))
+        return self._lag[1]
 
     def running(self) -> RunningState:
         return RunningState(
