@@ -27,6 +27,7 @@ from typing import Any
 from ..domain.audit import AuditRecord
 from ..domain.errors import Refusal
 from ..domain.mutations import Subscription
+from .cancellation import honour_lost_cancellation
 from .clock import Clock, sleep_unless
 from .ports import AuditLog, Delivery, MutationStore, ProviderClient, PushQueue, Signer
 from .push_partitions import PushPartitions
@@ -140,6 +141,7 @@ class PushDispatcher:
         settling: Settling | None = None
         try:
             while not stop.is_set():
+                honour_lost_cancellation()  # services/cancellation.py
                 try:
                     sent, settling = await self._push(subscription, settling)
                     if sent == 0 and settling is not None:  # nothing behind it: finish it first

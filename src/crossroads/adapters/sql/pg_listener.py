@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 import psycopg
 
+from ...services.cancellation import honour_lost_cancellation
 from .outage import connect_options
 
 # Waits after the 1st, 2nd, 3rd and later failed connections in a row.
@@ -40,6 +41,7 @@ async def listen_for_ever(
     cancellation. The log names `what` is listened for and what the process does `meanwhile`."""
     failures = 0
     while True:
+        honour_lost_cancellation()  # else a close that cancels it could wait for ever
         try:
             conn = await psycopg.AsyncConnection.connect(
                 dsn,
