@@ -5,7 +5,7 @@ message arriving as the fetch waiting for it is cancelled: Python 3.11's `wait_f
 the message), the task gets the result, not CancelledError, and only its `cancelling()` count
 remembers. A loop that went on would never end, and whoever waits for it after cancelling it
 waits for ever: the push dispatcher, waiting so for a worker, stopped feeding the stream and
-handing subscriptions over, twice in some thirty `bench mutations --backend nats` runs
+handing subscriptions over, in four of some forty `bench mutations --backend nats` runs
 (docs/benchmarks.md). Each turn of such a loop calls `honour_lost_cancellation()` first.
 """
 

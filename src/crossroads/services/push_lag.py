@@ -28,16 +28,17 @@ class PushLag:
 
 
 async def push_lag(store: MutationStore, now_ms: int, limit_seconds: float) -> PushLag:
-    ages = [
-        max(0.0, (now_ms - _published_ms(head)) / 1000)
-        for head in await store.push_heads()
-        if head.attempts == 0
-    ]
+    published = [_published_ms(head) for head in await store.push_heads() if head.attempts == 0]
+    ages = [max(0.0, (now_ms - at) / 1000) for at in published if at is not None]
     return PushLag(sum(1 for age in ages if age > limit_seconds), max(ages, default=0.0))
 
 
-def _published_ms(delivery: Delivery) -> int:
+def _published_ms(delivery: Delivery) -> int | None:
     """When the delivery's mutation was published: its CloudEvent's `time` (services/mutations.py
-    writes it, always with milliseconds and `Z`)."""
-    published = datetime.fromisoformat(orjson.loads(delivery.message)["time"])
-    return int(published.timestamp() * 1000)
+    writes it in every message); None for a message without one that reads, which is not aged
+    rather than failing the health check that asks."""
+    try:
+        published = datetime.fromisoformat(orjson.loads(delivery.message)["time"])
+        return int(published.timestamp() * 1000)
+    except (ValueError, KeyError, TypeError):  # orjson's JSONDecodeError is a ValueError
+        return None
