@@ -18,7 +18,8 @@ Each figure is reported over `--runs` consecutive runs (3 by default, each on a 
 `{min, median, max}`, with `hub_cpu_ms_per_delivery` (the hub processes' CPU from the first
 publication to the last delivery, over the deliveries) and `servers_cpu_ms_per_delivery` (the
 same for PostgreSQL's backends of the run's database and the NATS server, on the same cores),
-and every run's own figures in `each_run`.
+and every run's own figures in `each_run`. The hub logs at warning level; BENCH_LOG_LEVEL=info
+shows what it does (the sequencer's and push partitions' hand-overs among them).
 """
 
 from __future__ import annotations
