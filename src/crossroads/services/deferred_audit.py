@@ -17,6 +17,7 @@ import asyncio
 import logging
 
 from ..domain.audit import AuditRecord
+from .cancellation import honour_lost_cancellation
 from .ports import AuditLog
 
 log = logging.getLogger("crossroads.audit")
@@ -49,6 +50,7 @@ class DeferredAudit:
     async def _write_when_back(self) -> None:
         tries = 0
         while self._waiting:
+            honour_lost_cancellation()  # `close` cancels it, then waits for it
             await asyncio.sleep(_PAUSES[min(tries, len(_PAUSES) - 1)])
             if await self._try_once():
                 tries = 0
