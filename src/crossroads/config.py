@@ -372,9 +372,10 @@ class Settings(BaseSettings):
         300.0,
         gt=0,
         description=(
-            "How long a push subscription's next delivery may wait, never tried, before /ready "
-            "says push delivery is degraded and names how far behind it is (a webhook that fails "
-            "and waits out its back-off does not count: that is the subscriber's trouble)."
+            "How long a push subscription's next delivery may stay next, never tried, before "
+            "/ready says push delivery is degraded and names how long (a webhook that fails and "
+            "waits out its back-off, or that accepts slowly, does not count: that is the "
+            "subscriber's trouble)."
         ),
     )
     mutation_backend: Literal["outbox", "nats"] = Field(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from crossroads.domain.mutations import Mutation, MutationType, Subscription
 from crossroads.domain.versions import version_key
-from crossroads.services.ports import Delivery, MutationStore
+from crossroads.services.ports import Delivery, MutationStore, PushHead
 
 
 @dataclass
@@ -253,13 +253,16 @@ class MemoryMutationStore(MutationStore):
     async def deliveries(self, seqs: list[int]) -> list[Delivery]:
         return [r.delivery() for r in self._rows(seqs)]
 
-    async def push_heads(self) -> list[Delivery]:
+    async def push_heads(self) -> list[PushHead]:
         heads: dict[str, _Row] = {}
         for r in self._rows():
             sub = self.subs.get(r.subscription)
             if sub is not None and sub.mode == "push" and r.waiting and r.dead_at_ms is None:
                 heads.setdefault(r.subscription, r)
-        return sorted((r.delivery() for r in heads.values()), key=lambda d: d.seq)
+        return sorted(
+            (PushHead(r.subscription, r.seq, r.attempts) for r in heads.values()),
+            key=lambda h: h.seq,
+        )
 
     async def push_deliveries_after(self, after: int, limit: int) -> list[Delivery]:
         return [

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..domain.errors import Refusal
 from .declaration_events import DeclarationPublisher
 from .head_publisher import HeadPublisher
 from .ports import DeclarationStore, MutationStore, PushQueue
 from .push import PushDispatcher
-from .push_lag import PushLag, push_lag
+from .push_lag import PushLag, PushProgress
 from .transparency import Sequencer
 
 LAG_READ_MS = 1000
@@ -39,7 +39,7 @@ class StatusGauges:
     declaration_batches_waiting: int
     declaration_events_pending: int
     declaration_publish_failures: int
-    push_oldest_untried_seconds: float = 0.0
+    push_stalled_seconds: float = 0.0
 
 
 class HubStatus:
@@ -59,12 +59,13 @@ class HubStatus:
         push_stall_seconds: float = 300.0,
     ) -> None:
         """`mutations` and `now_ms`: the outbox and the clock by which push delivery is found
-        behind (services/push_lag.py), past `push_stall_seconds`."""
+        standing still (services/push_lag.py), past `push_stall_seconds`."""
         self._push_queue = push_queue
-        self._mutations = mutations
+        self._progress = None if mutations is None else PushProgress(mutations, push_stall_seconds)
         self._now_ms = now_ms
         self._push_stall_seconds = push_stall_seconds
-        self._lag: tuple[int, PushLag] | None = None  # when it was read, and what
+        self._lag: tuple[int, PushLag] | None = None  # when it was last read, and what
+        self._reading: asyncio.Task[PushLag] | None = None
         self._ping = ping
         self._ready_timeout = ready_timeout
         self._pings: set[asyncio.Task[None]] = set()
@@ -95,24 +96,46 @@ class HubStatus:
         trouble = None if self._push_queue is None else await self._push_queue.trouble()
         found = [f"push delivery: {trouble}"] if trouble else []
         lag = await self._push_lag()
+        if lag is not None and lag.unread:
+            found.append(f"push delivery: whether it moves could not be read ({lag.unread}).")
         if lag is not None and lag.behind:
             found.append(
-                f"push delivery: {lag.behind} push subscription(s) have their next delivery"
-                f" waiting, never tried, for more than {self._push_stall_seconds:g} s (the oldest"
-                f" {lag.oldest_seconds:.0f} s): the relay or the push workers are not delivering,"
-                " or are far behind. Nothing is lost: the outbox keeps every delivery."
+                f"push delivery: {lag.behind} push subscription(s) have had the same next"
+                f" delivery, never tried, for more than {self._push_stall_seconds:g} s (the"
+                f" longest {lag.stalled_seconds:.0f} s): the relay or the push workers are not"
+                " delivering. Nothing is lost: the outbox keeps every delivery."
             )
         return found
 
     async def _push_lag(self) -> PushLag | None:
-        """Read at most once a `LAG_READ_MS`: it probes every push subscription's queue, and
-        /ready and /metrics may be asked many times a second by as many probes and scrapers."""
-        if self._mutations is None or self._now_ms is None:
+        """The heads read at most once a `LAG_READ_MS` (it probes every push subscription's
+        queue, and /ready and /metrics may be asked many times a second), by one read at a time
+        that is waited for `ready_timeout` at most, as the ping is: late or failed, the last
+        figures come back with the reason."""
+        if self._progress is None or self._now_ms is None:
             return None
         now = self._now_ms()
-        if self._lag is None or now - self._lag[0] >= LAG_READ_MS:
-            self._lag = (now, await push_lag(self._mutations, now, self._push_stall_seconds))
-        return self._lag[1]
+        if self._lag is not None and 0 <= now - self._lag[0] < LAG_READ_MS:
+            return self._lag[1]
+        if self._reading is None or self._reading.done():
+            self._reading = asyncio.ensure_future(self._read_lag(self._progress, now))
+            self._reading.add_done_callback(_retrieved)
+        done, _ = await asyncio.wait({self._reading}, timeout=self._ready_timeout)
+        failure = self._reading.exception() if done else None
+        if done and failure is None:
+            return self._reading.result()
+        reason = (
+            f"{failure.__class__.__name__}: {failure}"[:200]
+            if failure is not None
+            else f"the store did not answer within {self._ready_timeout:g} s"
+        )
+        last = self._lag[1] if self._lag is not None else PushLag(0, 0.0)
+        return replace(last, unread=reason)
+
+    async def _read_lag(self, progress: PushProgress, now: int) -> PushLag:
+        lag = await progress.read(now)
+        self._lag = (now, lag)
+        return lag
 
     def running(self) -> RunningState:
         return RunningState(
@@ -135,8 +158,15 @@ class HubStatus:
             waiting,
             pending,
             running.declaration_publish_failures,
-            0.0 if lag is None else lag.oldest_seconds,
+            0.0 if lag is None else lag.stalled_seconds,
         )
+
+
+def _retrieved(task: asyncio.Task[PushLag]) -> None:
+    """A read that ended after its askers stopped waiting: its failure is read (it was reported
+    in /ready's body), so that asyncio does not log it as never retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _settled(pending: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:

@@ -12,7 +12,7 @@ import json
 
 from ...domain.mutations import Mutation, MutationType, Subscription
 from ...domain.versions import version_key
-from ...services.ports import Delivery, MutationStore
+from ...services.ports import Delivery, MutationStore, PushHead
 from .among import among
 from .arrival_bells import NOTIFY_PULLED, PROCESS
 from .database import Database, Row, Transaction
@@ -441,15 +441,16 @@ class SqlMutations(MutationStore):
             found += [_delivery(r) for r in rows]
         return found
 
-    async def push_heads(self) -> list[Delivery]:
-        # One probe of deliveries_pending (subscription, seq) per push subscription.
+    async def push_heads(self) -> list[PushHead]:
+        # One probe per push subscription: deliveries_due on PostgreSQL, deliveries_pending on
+        # SQLite (which walks past the subscription's dead letters, as its due read does).
         rows = await self._db.fetchall(
-            f"SELECT {_DELIVERY_COLUMNS} FROM subscriptions s JOIN deliveries d ON d.seq = ("
+            "SELECT s.id, d.seq, d.attempts FROM subscriptions s JOIN deliveries d ON d.seq = ("
             " SELECT min(w.seq) FROM deliveries w WHERE w.subscription = s.id"
             " AND w.acked_at_ms IS NULL AND w.dead_at_ms IS NULL)"
             " WHERE s.mode = 'push' ORDER BY d.seq"
         )
-        return [_delivery(r) for r in rows]
+        return [PushHead(r[0], r[1], r[2]) for r in rows]
 
     async def push_deliveries_after(self, after: int, limit: int) -> list[Delivery]:
         rows = await self._db.fetchall(

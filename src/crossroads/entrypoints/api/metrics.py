@@ -86,10 +86,11 @@ DECLARATION_EVENTS_PENDING = Gauge(
     registry=REGISTRY,
     multiprocess_mode="livemostrecent",
 )
-PUSH_OLDEST_UNTRIED = Gauge(
-    "crossroads_push_oldest_untried_seconds",
-    "Age of the oldest next delivery of a push subscription that was never tried (0 when none"
-    " waits): it grows while the relay or the push workers do not deliver, or fall behind.",
+PUSH_STALLED = Gauge(
+    "crossroads_push_stalled_seconds",
+    "The longest a push subscription's next delivery has stayed next, never tried, as this"
+    " process read it (0 when none): it grows while the relay or the push workers do not"
+    " deliver.",
     registry=REGISTRY,
     multiprocess_mode="livemostrecent",
 )

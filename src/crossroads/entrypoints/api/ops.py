@@ -13,7 +13,7 @@ from .json_input import JSONRoute
 from .metrics import (
     DECLARATION_BATCHES_WAITING,
     DECLARATION_EVENTS_PENDING,
-    PUSH_OLDEST_UNTRIED,
+    PUSH_STALLED,
     exposition,
 )
 from .openapi_models import answers
@@ -46,5 +46,5 @@ async def metrics(status: HubStatusDep) -> Response:
     sample(status)
     DECLARATION_BATCHES_WAITING.set(gauges.declaration_batches_waiting)
     DECLARATION_EVENTS_PENDING.set(gauges.declaration_events_pending)
-    PUSH_OLDEST_UNTRIED.set(gauges.push_oldest_untried_seconds)
+    PUSH_STALLED.set(gauges.push_stalled_seconds)
     return Response(exposition(failures(status.running())), media_type=CONTENT_TYPE_LATEST)

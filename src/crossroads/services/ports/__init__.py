@@ -33,7 +33,7 @@ from .declarations import (
 from .directory import DirectoryRepository, IntegrationChange
 from .federation import FederationConfig, FederationJose, PeerDocuments
 from .identifier_links import IdentifierLinkStore
-from .mutations import Delivery, MutationStore
+from .mutations import Delivery, MutationStore, PushHead
 from .operators import OperatorRepository
 from .push_queue import PushQueue
 from .registry import RegistryRepository
@@ -97,6 +97,7 @@ __all__ = [
     "ProviderClient",
     "ProviderReply",
     "Publication",
+    "PushHead",
     "PushQueue",
     "RegistryRepository",
     "ReplayGuard",

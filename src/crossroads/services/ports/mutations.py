@@ -24,6 +24,15 @@ class Delivery:
     dead_at_ms: int | None = None
 
 
+@dataclass(frozen=True)
+class PushHead:
+    """A push subscription's next delivery: its oldest neither delivered nor dead."""
+
+    subscription: str
+    seq: int
+    attempts: int
+
+
 class MutationStore(abc.ABC):
     """Mutation types, subscriptions, accepted mutations and the outbox of their deliveries."""
 
@@ -147,7 +156,7 @@ class MutationStore(abc.ABC):
         """The deliveries among `seqs` (any state), in seq order."""
 
     @abc.abstractmethod
-    async def push_heads(self) -> list[Delivery]:
+    async def push_heads(self) -> list[PushHead]:
         """Each push subscription's oldest delivery that is neither delivered nor dead (none for
         a subscription with nothing waiting), in seq order: what its push must deliver next."""
 
