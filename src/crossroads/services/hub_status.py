@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ..domain.errors import Refusal
 from .declaration_events import DeclarationPublisher
@@ -162,9 +163,9 @@ class HubStatus:
         )
 
 
-def _retrieved(task: asyncio.Task[PushLag]) -> None:
-    """A read that ended after its askers stopped waiting: its failure is read (it was reported
-    in /ready's body), so that asyncio does not log it as never retrieved."""
+def _retrieved(task: asyncio.Task[Any]) -> None:
+    """A task that ended after its askers stopped waiting (a late ping or heads' read): its
+    failure is read (/ready reported it), so that asyncio does not log it as never retrieved."""
     if not task.cancelled():
         task.exception()
 
@@ -172,7 +173,6 @@ def _retrieved(task: asyncio.Task[PushLag]) -> None:
 def _settled(pending: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
     def forget(task: asyncio.Task[None]) -> None:
         pending.discard(task)
-        if not task.cancelled():
-            task.exception()  # read, so that a late failure is not reported as never retrieved
+        _retrieved(task)
 
     return forget
