@@ -8,10 +8,12 @@ import fcntl
 import os
 import sqlite3
 
+import psycopg
 import pytest
 
 from crossroads.adapters.keys import HubKeys
 from crossroads.adapters.sql.store import open_store, sqlite_path
+from crossroads.adapters.sql.transparency import SEQUENCER_LOCK
 from crossroads.domain.audit import AuditRecord
 from crossroads.domain.errors import Refusal
 from crossroads.services.clock import FixedClock
@@ -23,6 +25,7 @@ from crossroads.verifier import (
     verify_inclusion,
     verify_tree_head,
 )
+from tests.conftest import drop_postgres_database, fresh_postgres_database
 from tests.merkle_model import MerkleTree
 
 pytestmark = pytest.mark.anyio
@@ -289,8 +292,8 @@ async def tree_of(store) -> MerkleTree:
     return MerkleTree(leaf_hash(raw) for _, raw in await store.transparency.entries(0, 10_000))
 
 
-async def test_on_sqlite_an_acknowledged_append_already_has_its_leaf_and_nodes(sqlite_url, keys):
-    store = await open_store(sqlite_url)
+async def test_an_acknowledged_append_already_has_its_leaf_and_nodes(store_url, keys):
+    store = await open_store(store_url)
     try:
         await append(store, 0, 37)
         assert await store.transparency.size() == 37
@@ -306,15 +309,13 @@ async def test_on_sqlite_an_acknowledged_append_already_has_its_leaf_and_nodes(s
         await store.close()
 
 
-async def test_on_sqlite_entries_left_unsequenced_go_first_then_appends_sequence_themselves(
-    sqlite_url, keys
-):
+async def test_entries_left_unsequenced_go_first_then_appends_sequence_themselves(store_url, keys):
     older = await open_store(
-        sqlite_url, sequence_on_append=False
+        store_url, sequence_on_append=False
     )  # as a hub of an earlier version wrote them
     await append(older, 0, 9)
     await older.close()
-    store = await open_store(sqlite_url)
+    store = await open_store(store_url)
     try:
         await append(store, 9, 4)  # the sequencer has not caught up: these wait too
         assert await store.transparency.size() == 0
@@ -331,8 +332,8 @@ async def test_on_sqlite_entries_left_unsequenced_go_first_then_appends_sequence
         await store.close()
 
 
-async def test_on_sqlite_two_hub_processes_appending_to_one_file_grow_one_tree(sqlite_url, keys):
-    first, second = await open_store(sqlite_url), await open_store(sqlite_url)
+async def test_two_hub_processes_appending_to_one_store_grow_one_tree(store_url, keys):
+    first, second = await open_store(store_url), await open_store(store_url)
     try:
         for round_ in range(
             4
@@ -374,10 +375,8 @@ async def test_on_sqlite_an_audit_writer_waits_for_the_turn_another_process_hold
         await store.close()
 
 
-async def test_on_sqlite_a_failed_batch_leaves_no_leaf_and_the_next_one_continues_the_tree(
-    sqlite_url, keys
-):
-    store = await open_store(sqlite_url)
+async def test_a_failed_batch_leaves_no_leaf_and_the_next_one_continues_the_tree(store_url, keys):
+    store = await open_store(store_url)
     try:
         await append(store, 0, 3)
         async with (
@@ -386,7 +385,7 @@ async def test_on_sqlite_a_failed_batch_leaves_no_leaf_and_the_next_one_continue
             await tx.execute(
                 "INSERT INTO merkle_nodes (level, position, hash) VALUES (0, 3, ?)", (b"x" * 32,)
             )
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises((sqlite3.IntegrityError, psycopg.errors.IntegrityError)):
             await store.audit.append(record(3))
         assert await store.transparency.size() == 3
         async with store.db.transaction() as tx:
@@ -398,3 +397,29 @@ async def test_on_sqlite_a_failed_batch_leaves_no_leaf_and_the_next_one_continue
         assert head.root_hash == report_tree.root()
     finally:
         await store.close()
+
+
+async def test_on_postgres_an_appender_waits_for_the_sequencer_lock_another_process_holds(
+    keys,
+):
+    """On PostgreSQL the appenders of every hub process take the sequencer's advisory lock for
+    their transaction: what was appended while another held it is committed once it is released,
+    and continues the tree."""
+    url = fresh_postgres_database()
+    store = await open_store(url)
+    try:
+        await append(store, 0, 2)
+        async with await psycopg.AsyncConnection.connect(url) as other:
+            await other.execute("SELECT pg_advisory_lock(%s)", (SEQUENCER_LOCK,))
+            waiting = asyncio.ensure_future(append(store, 2, 5))
+            await asyncio.sleep(0.3)
+            assert not waiting.done()
+            assert await store.transparency.size() == 2
+            await other.execute("SELECT pg_advisory_unlock(%s)", (SEQUENCER_LOCK,))
+            await asyncio.wait_for(waiting, 10)
+        assert await store.transparency.size() == 7
+        head = await sequencer(store, keys, FixedClock(1_700_000_000)).sign_now()
+        assert head.root_hash == (await tree_of(store)).root()  # the stored nodes agree
+    finally:
+        await store.close()
+        drop_postgres_database(url)

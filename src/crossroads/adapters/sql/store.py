@@ -99,8 +99,8 @@ async def open_store(
     wait_seconds: float = 5.0,
     statement_seconds: float = 30.0,
 ) -> SqlStore:
-    """`sequence_on_append=False` leaves every SQLite entry to the sequencer, as PostgreSQL's always
-    are (see adapters/sql/audit.py); tests of the sequencer use it. `wait_seconds` bounds connecting
+    """`sequence_on_append=False` leaves every audit entry to the sequencer (see
+    adapters/sql/audit.py); tests of the sequencer use it. `wait_seconds` bounds connecting
     to PostgreSQL and taking a pooled connection, `statement_seconds` each statement (outage.py)."""
     if url.startswith("sqlite:"):
         path = sqlite_path(url)
@@ -132,7 +132,7 @@ async def open_store(
         mark.start()
         store = SqlStore(
             pg,
-            PostgresAuditLog(pg),
+            PostgresAuditLog(pg, sequence_on_append=sequence_on_append),
             lambda: PostgresLease(url, SEQUENCER_LEASE_KEY),
             lambda n: PostgresLease(url, PUSH_LEASE_KEY + n),
             mark,

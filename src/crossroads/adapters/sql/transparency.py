@@ -45,7 +45,7 @@ class SqlTransparencyLog(TransparencyLog):
         async with self._db.transaction() as tx:
             if self._db.dialect == "postgres":
                 # Sequencers of several hub processes take turns; the loser sees the new size below.
-                await tx.execute("SELECT pg_advisory_xact_lock(?)", (_SEQUENCER_LOCK,))
+                await tx.execute("SELECT pg_advisory_xact_lock(?)", (SEQUENCER_LOCK,))
             row = await tx.fetchone(
                 "SELECT MAX(leaf_index) FROM audit_log WHERE leaf_index IS NOT NULL"
             )
@@ -266,4 +266,6 @@ def _as_bytes(value: bytes | memoryview | str) -> bytes:
 _SUBJECT_BUCKET_BITS = 14  # as in migration 0003's index expression, which must match it exactly
 _BUCKETS_PER_QUERY = 64
 _PRUNE_CHUNK = 50_000
-_SEQUENCER_LOCK = 0x43524F53_53510001  # "CROSSQ" + 1: the advisory lock of the audit sequencer
+# "CROSSQ" + 1: the advisory lock of the audit sequencer, which PostgreSQL's appenders take too
+# (audit.py), so that the tree grows by one writer at a time.
+SEQUENCER_LOCK = 0x43524F53_53510001
