@@ -423,3 +423,22 @@ async def test_on_postgres_an_appender_waits_for_the_sequencer_lock_another_proc
     finally:
         await store.close()
         drop_postgres_database(url)
+
+
+async def test_batches_of_every_size_store_the_nodes_of_one_tree(store_url):
+    """Batches that end at every kind of edge (a single leaf, a power of two, odd runs) leave
+    exactly the nodes of the model tree, so that any later proof reads what it needs."""
+    store = await open_store(store_url)
+    try:
+        start = 0
+        for size in (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 1, 24):
+            await store.audit.append_many([record(i) for i in range(start, start + size)])
+            start += size
+        tree = await tree_of(store)
+        assert tree.size == start == 256
+        wanted = [(level, p) for level in range(9) for p in range(start >> level)]
+        stored = await store.transparency.nodes(wanted)
+        assert len(stored) == len(wanted)
+        assert all(value == tree.node(level, p) for (level, p), value in stored.items())
+    finally:
+        await store.close()

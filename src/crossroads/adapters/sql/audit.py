@@ -13,8 +13,9 @@ write lock is held per entry. On PostgreSQL, where the appenders of several hub 
 at once, it was most of the server's work under a flow of mutations (pg_stat_statements over
 `bench mutations --store postgres`: of 15.5 s of statement time, 2.5 s reading the unsequenced
 entries back, 2.5 s rewriting them, against 3.1 s inserting them): there an appender takes the
-sequencer's advisory lock for its transaction instead, so that appends and sequencing take turns
-and each batch's indexes follow the tree as the last one left it.
+sequencer's advisory lock for its statement instead (a function of migration 0033, so one round
+trip a batch), so that appends and sequencing take turns and each batch's indexes follow the
+tree as the last one left it.
 """
 
 from __future__ import annotations
@@ -276,38 +277,26 @@ _PG_APPEND = (
     " SELECT seq, at_ms, subject_hash, record FROM batch)"
     " SELECT seq FROM batch ORDER BY n"
 )
-# The same, each entry given the leaf index `first + n - 1`, and the tree nodes the batch
-# completes stored with it.
+# The same, each entry given its leaf index and the tree nodes it completes stored, under the
+# sequencer's lock (migration 0033: the whole append is one statement, so one round trip, and
+# the lock is held for the server's work and the commit only).
 _PG_APPEND_SEQUENCED = (
-    f"{_PG_BATCH}, stored AS (INSERT INTO audit_log (seq, at_ms, subject_hash, record, leaf_index)"
-    " SELECT seq, at_ms, subject_hash, record, %b::bigint + n - 1 FROM batch),"
-    " nodes AS (INSERT INTO merkle_nodes (level, position, hash)"
-    " SELECT * FROM unnest(%b::int2[], %b::int8[], %b::bytea[]))"
-    " SELECT seq FROM batch ORDER BY n"
-)
-_PG_STATE = (
-    "SELECT (SELECT MAX(leaf_index) FROM audit_log WHERE leaf_index IS NOT NULL),"
-    " EXISTS (SELECT 1 FROM audit_log WHERE leaf_index IS NULL)"
-)
-_PG_NODES = (
-    "SELECT n.hash FROM unnest(%b::int2[], %b::int8[]) WITH ORDINALITY AS w(level, position, i)"
-    " LEFT JOIN merkle_nodes n ON n.level = w.level AND n.position = w.position ORDER BY w.i"
+    "SELECT crossroads_audit_append(%b::bigint[], %b::bytea[], %b::bytea[], %b::bytea[], %s)"
 )
 
 
 class PostgresAuditLog(_SqlAuditReads):
     """Appends queue in the event loop; one flush at a time commits everything queued.
 
-    With `sequence_on_append` (the default) each flush's transaction holds the sequencer's lock
-    and gives its entries their leaf indexes, as the module says; entries an earlier version left
-    unsequenced are first left to the sequencer, as on SQLite.
+    With `sequence_on_append` (the default) each flush gives its entries their leaf indexes under
+    the sequencer's lock, as the module says; entries an earlier version left unsequenced are
+    first left to the sequencer, as on SQLite.
     """
 
     def __init__(self, db: PostgresDatabase, *, sequence_on_append: bool = True) -> None:
         super().__init__(db)
         self._pg = db
         self._sequence_on_append = sequence_on_append
-        self._frontier: Frontier | None = None  # the tree as this process's last flush left it
         self._pending: deque[tuple[list[tuple], asyncio.Future]] = deque()
         self._flushing: asyncio.Task | None = None
 
@@ -346,7 +335,6 @@ class PostgresAuditLog(_SqlAuditReads):
                     results.append(seqs[at : at + len(item_rows)])
                     at += len(item_rows)
             except Exception as exc:  # reported to every waiting append, never swallowed
-                self._frontier = None  # it may hold leaves that were rolled back: reload it
                 results = [exc] * len(batch)
             _resolve([(future, result) for (_, future), result in zip(batch, results, strict=True)])
 
@@ -359,64 +347,14 @@ class PostgresAuditLog(_SqlAuditReads):
         return [row[0] for row in await cur.fetchall()]
 
     async def _append_sequenced(self, conn: Any, rows: list[tuple]) -> list[int]:
-        """One transaction under the sequencer's lock: where the tree stands, then the entries
-        with their leaf indexes and the nodes they complete. BEGIN, the lock and the state go in
-        one round trip (pipelined; the server runs them in order), the insert and COMMIT in a
-        second, so that the lock is held for two round trips and the commit's flush."""
+        """The batch appended with its leaf indexes (hashed here, folded into the tree by the
+        server under the sequencer's lock), in one statement that is its own transaction."""
         leaves = [leaf_hash(row[2]) for row in rows]
-        try:
-            async with conn.pipeline():
-                await conn.execute("BEGIN")
-                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SEQUENCER_LOCK,))
-                state = await conn.execute(_PG_STATE)
-            top, waiting = await state.fetchone()
-            if waiting:  # an earlier version's entries wait for the sequencer: they go first
-                seqs = await self._append(conn, rows)
-                await conn.execute("COMMIT")
-                return seqs
-            frontier = await self._tree(conn, -1 if top is None else top)
-            first = frontier.size
-            nodes = frontier.extend(iter(leaves))
-            async with conn.pipeline():
-                cur = await conn.execute(
-                    _PG_APPEND_SEQUENCED,
-                    (
-                        *self._columns(rows),
-                        first,
-                        [level for level, _, _ in nodes],
-                        [position for _, position, _ in nodes],
-                        [hash_ for _, _, hash_ in nodes],
-                    ),
-                )
-                await conn.execute("COMMIT")
-            seqs = [row[0] for row in await cur.fetchall()]
-        except BaseException:
-            # A broken connection cannot roll back; the pool then discards it, and the server
-            # rolls back the transaction of a session that went away.
-            with contextlib.suppress(Exception):
-                await conn.execute("ROLLBACK")
-            raise
-        self._frontier = frontier
-        return seqs
-
-    async def _tree(self, conn: Any, top: int) -> Frontier:
-        """A copy of the tree's right edge as stored, to extend; `top` is the largest leaf index
-        (-1: none), read under the lock."""
-        size = top + 1
-        if self._frontier is None or self._frontier.size != size:  # first, or another wrote
-            parts = perfect_parts(0, size)
-            cur = await conn.execute(
-                _PG_NODES, ([level for level, _ in parts], [position for _, position in parts])
-            )
-            hashes = [row[0] for row in await cur.fetchall()]
-            if any(hash_ is None for hash_ in hashes):
-                missing = [part for part, hash_ in zip(parts, hashes, strict=True) if hash_ is None]
-                raise RuntimeError(
-                    f"the audit tree of {size} entries lacks its stored nodes {missing[:3]};"
-                    " run crossroads audit verify"
-                )
-            self._frontier = Frontier(size, [bytes(hash_) for hash_ in hashes])
-        return self._frontier.copy()
+        cur = await conn.execute(
+            _PG_APPEND_SEQUENCED, (*self._columns(rows), leaves, SEQUENCER_LOCK)
+        )
+        row = await cur.fetchone()
+        return list(row[0])
 
     async def close(self) -> None:
         if self._flushing is not None:

@@ -26,10 +26,24 @@ def available(dialect: str) -> list[tuple[int, str, str]]:
 
 
 def _statements(sql: str) -> list[str]:
-    # Our migration files hold no semicolon inside a statement (no functions, no literals with
-    # ';'); comments are dropped first since they may.
+    """The statements of a migration file, split at each ';' outside a `$$`-quoted function body.
+
+    Our migration files hold no other semicolon inside a statement (no literals with ';'), and
+    no `$$` but around a body; comment lines are dropped first since they may hold either.
+    """
     code = "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
-    return [s.strip() for s in code.split(";") if s.strip()]
+    statements, current = [], ""
+    for i, piece in enumerate(code.split("$$")):
+        if i % 2:  # inside a body: kept whole
+            current += f"$${piece}$$"
+            continue
+        first, *rest = piece.split(";")
+        current += first
+        for chunk in rest:
+            statements.append(current)
+            current = chunk
+    statements.append(current)
+    return [s.strip() for s in statements if s.strip()]
 
 
 async def current_version(db: Database) -> int:

@@ -1,0 +1,84 @@
+-- Audit appends on PostgreSQL give their entries their leaf indexes and store the tree nodes they
+-- complete in the statement that inserts them (adapters/sql/audit.py): one round trip a batch,
+-- the sequencer's advisory lock (`p_lock`) held from the server's first step to the commit, so
+-- that appenders of every hub process and the sequencer grow one tree in turn. The hub hashes the
+-- leaves (`p_leaves`, SHA-256 of a zero byte and the record); the server reads the tree's right
+-- edge under the lock and folds the leaves into it, as domain/merkle.py's Frontier does.
+-- Entries an earlier version left unsequenced go first: while any wait, a batch is stored
+-- without indexes and the sequencer orders it after them. Returns the batch's numbers, in order.
+CREATE FUNCTION crossroads_audit_append(
+    p_at BIGINT[], p_subjects BYTEA[], p_records BYTEA[], p_leaves BYTEA[], p_lock BIGINT
+) RETURNS BIGINT[] LANGUAGE plpgsql AS $$
+DECLARE
+    v_size BIGINT;
+    v_waiting BOOLEAN;
+    v_seqs BIGINT[];
+    v_top INTEGER := 0;
+    v_part_levels INTEGER[] := '{}';
+    v_part_hashes BYTEA[] := '{}';
+    v_count INTEGER := 0;
+    v_levels SMALLINT[] := '{}';
+    v_positions BIGINT[] := '{}';
+    v_hashes BYTEA[] := '{}';
+    v_level INTEGER;
+    v_position BIGINT;
+    v_current BYTEA;
+BEGIN
+    PERFORM pg_advisory_xact_lock(p_lock);
+    SELECT COALESCE(MAX(leaf_index) + 1, 0) INTO v_size FROM audit_log
+        WHERE leaf_index IS NOT NULL;
+    v_waiting := EXISTS (SELECT 1 FROM audit_log WHERE leaf_index IS NULL);
+    WITH batch AS (
+        SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) AS seq, a, s, r, n
+        FROM unnest(p_at, p_subjects, p_records) WITH ORDINALITY AS t(a, s, r, n)
+    ), stored AS (
+        INSERT INTO audit_log (seq, at_ms, subject_hash, record, leaf_index)
+        SELECT seq, a, s, r, CASE WHEN v_waiting THEN NULL ELSE v_size + n - 1 END FROM batch
+    )
+    SELECT array_agg(seq ORDER BY n) INTO v_seqs FROM batch;
+    IF v_waiting THEN
+        RETURN v_seqs;
+    END IF;
+    -- The right edge: the root of each perfect part, the largest first; a part of 2^k leaves
+    -- for each bit k of the size, at position (size >> k) - 1 of its level.
+    FOR k IN REVERSE 62..0 LOOP
+        IF ((v_size >> k) & 1) = 1 THEN
+            SELECT hash INTO v_current FROM merkle_nodes
+                WHERE level = k AND position = (v_size >> k) - 1;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION USING MESSAGE = 'the audit tree of ' || v_size
+                    || ' entries lacks its stored node (' || k || ', '
+                    || ((v_size >> k) - 1) || '); run crossroads audit verify';
+            END IF;
+            v_top := v_top + 1;
+            v_part_levels[v_top] := k;
+            v_part_hashes[v_top] := v_current;
+        END IF;
+    END LOOP;
+    FOR i IN 1..cardinality(p_leaves) LOOP
+        v_current := p_leaves[i];
+        v_level := 0;
+        v_position := v_size + i - 1;
+        v_count := v_count + 1;
+        v_levels[v_count] := 0;
+        v_positions[v_count] := v_position;
+        v_hashes[v_count] := v_current;
+        WHILE v_top > 0 AND v_part_levels[v_top] = v_level LOOP
+            v_current := sha256('\x01'::bytea || v_part_hashes[v_top] || v_current);
+            v_top := v_top - 1;
+            v_level := v_level + 1;
+            v_position := v_position >> 1;
+            v_count := v_count + 1;
+            v_levels[v_count] := v_level;
+            v_positions[v_count] := v_position;
+            v_hashes[v_count] := v_current;
+        END LOOP;
+        v_top := v_top + 1;
+        v_part_levels[v_top] := v_level;
+        v_part_hashes[v_top] := v_current;
+    END LOOP;
+    INSERT INTO merkle_nodes (level, position, hash)
+        SELECT * FROM unnest(v_levels, v_positions, v_hashes);
+    RETURN v_seqs;
+END
+$$;
