@@ -442,3 +442,22 @@ async def test_batches_of_every_size_store_the_nodes_of_one_tree(store_url):
         assert all(value == tree.node(level, p) for (level, p), value in stored.items())
     finally:
         await store.close()
+
+
+async def test_an_append_refuses_to_grow_a_tree_whose_edge_node_is_gone(store_url):
+    """A stored node of the tree's right edge that is missing (a hand-edited store) fails the
+    append, naming the node and `audit verify`; nothing of the batch is kept."""
+    store = await open_store(store_url)
+    try:
+        await append(store, 0, 6)  # the edge: (2, 0) over leaves 0-3, (1, 2) over 4-5
+        async with store.db.transaction() as tx:
+            await tx.execute("DELETE FROM merkle_nodes WHERE level = 1 AND position = 2")
+    finally:
+        await store.close()
+    store = await open_store(store_url)  # a process that has not cached the edge
+    try:
+        with pytest.raises(Exception, match=r"lacks its stored node.*\(1, 2\).*audit verify"):
+            await store.audit.append(record(6))
+        assert await store.audit.count() == 6
+    finally:
+        await store.close()

@@ -13,7 +13,8 @@ DECLARE
     v_size BIGINT;
     v_waiting BOOLEAN;
     v_seqs BIGINT[];
-    v_top INTEGER := 0;
+    v_top INTEGER;
+    v_missing BIGINT;
     v_part_levels INTEGER[] := '{}';
     v_part_hashes BYTEA[] := '{}';
     v_count INTEGER := 0;
@@ -40,21 +41,22 @@ BEGIN
         RETURN v_seqs;
     END IF;
     -- The right edge: the root of each perfect part, the largest first; a part of 2^k leaves
-    -- for each bit k of the size, at position (size >> k) - 1 of its level.
-    FOR k IN REVERSE 62..0 LOOP
-        IF ((v_size >> k) & 1) = 1 THEN
-            SELECT hash INTO v_current FROM merkle_nodes
-                WHERE level = k AND position = (v_size >> k) - 1;
-            IF NOT FOUND THEN
-                RAISE EXCEPTION USING MESSAGE = 'the audit tree of ' || v_size
-                    || ' entries lacks its stored node (' || k || ', '
-                    || ((v_size >> k) - 1) || '); run crossroads audit verify';
-            END IF;
-            v_top := v_top + 1;
-            v_part_levels[v_top] := k;
-            v_part_hashes[v_top] := v_current;
-        END IF;
-    END LOOP;
+    -- for each bit k of the size, at position (size >> k) - 1 of its level. One query: a loop
+    -- over the bits here cost more than the rest of an exchange's append.
+    SELECT array_agg(w.k ORDER BY w.k DESC), array_agg(m.hash ORDER BY w.k DESC),
+            count(*) - count(m.hash), min(w.k) FILTER (WHERE m.hash IS NULL)
+        INTO v_part_levels, v_part_hashes, v_missing, v_level
+        FROM generate_series(0, 62) AS w(k)
+        LEFT JOIN merkle_nodes m ON m.level = w.k AND m.position = (v_size >> w.k) - 1
+        WHERE ((v_size >> w.k) & 1) = 1;
+    IF v_missing > 0 THEN
+        RAISE EXCEPTION USING MESSAGE = 'the audit tree of ' || v_size
+            || ' entries lacks its stored node (' || v_level || ', '
+            || ((v_size >> v_level) - 1) || '); run crossroads audit verify';
+    END IF;
+    v_part_levels := COALESCE(v_part_levels, '{}');
+    v_part_hashes := COALESCE(v_part_hashes, '{}');
+    v_top := cardinality(v_part_levels);
     FOR i IN 1..cardinality(p_leaves) LOOP
         v_current := p_leaves[i];
         v_level := 0;
