@@ -239,6 +239,32 @@ def integrate(start, end=None, capacity="INSURED", phase=Phase.DEFINITIVE, insti
     return IntegrationChange("integrate", KEY, institution, capacity, phase, Period(start, end))
 
 
+async def test_lookups_asked_together_answer_each_pair_alone(store):
+    """Concurrent `held_by` calls may share one read (PostgreSQL): a subject held by both
+    institutions, another held by only the first, and a pair nobody holds each get their own
+    answer, never a row of another pair asked alongside."""
+    other_fund, second_key = "0200000538", bytes(range(1, 17))
+    await store.directory.apply(
+        [
+            integrate(date(2020, 1, 1)),
+            integrate(date(2021, 1, 1), capacity="JOB_SEEKER", institution=other_fund),
+            IntegrationChange(
+                "integrate", second_key, FUND, "INSURED", Phase.DEFINITIVE, Period(date(2019, 1, 1))
+            ),
+        ]
+    )
+    asked = [(KEY, FUND), (KEY, other_fund), (second_key, FUND), (second_key, other_fund)]
+    answers = await asyncio.gather(*(store.directory.held_by(k, i) for k, i in asked))
+    assert [{(i.subject_key, i.institution, i.capacity) for i in a} for a in answers] == [
+        {(KEY, FUND, "INSURED")},
+        {(KEY, other_fund, "JOB_SEEKER")},
+        {(second_key, FUND, "INSURED")},
+        set(),
+    ]
+    [alone] = [await store.directory.held_by(second_key, FUND)]
+    assert [i.period for i in alone] == [Period(date(2019, 1, 1))]
+
+
 async def test_directory_merges_overlapping_and_adjacent_periods(store):
     await store.directory.apply(
         [
