@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from crossroads.adapters.keys import HubKeys
+from crossroads.adapters.sql import audit as audit_adapter
 from crossroads.adapters.sql.store import open_store, sqlite_path
 from crossroads.adapters.sql.transparency import SEQUENCER_LOCK
 from crossroads.domain.audit import AuditRecord
@@ -309,7 +310,7 @@ async def test_an_acknowledged_append_already_has_its_leaf_and_nodes(store_url, 
         await store.close()
 
 
-async def test_entries_left_unsequenced_go_first_then_appends_sequence_themselves(store_url, keys):
+async def test_entries_left_unindexed_are_indexed_first_by_the_next_append(store_url, keys):
     older = await open_store(
         store_url, sequence_on_append=False
     )  # as a hub of an earlier version wrote them
@@ -317,14 +318,40 @@ async def test_entries_left_unsequenced_go_first_then_appends_sequence_themselve
     await older.close()
     store = await open_store(store_url)
     try:
-        await append(store, 9, 4)  # the sequencer has not caught up: these wait too
         assert await store.transparency.size() == 0
-        await sequence_all(sequencer(store, keys, FixedClock(1_700_000_000), batch=5))
-        await append(store, 13, 6)
-        assert await store.transparency.size() == 19
+        await store.audit.append_many([record(i) for i in range(9, 13)])
+        assert await store.transparency.size() == 13  # no sequencer step was needed
+        assert await store.transparency.unsequenced(10) == []
         entries = await store.transparency.entries(0, 100)
         assert [AuditRecord.from_canonical(raw).request_id for _, raw in entries] == [
-            f"r{i}" for i in range(19)
+            f"r{i}" for i in range(13)
+        ]
+        head = await sequencer(store, keys, FixedClock(1_700_000_000)).sign_now()
+        assert head.root_hash == (await tree_of(store)).root()
+    finally:
+        await store.close()
+
+
+async def test_a_long_backlog_of_unindexed_entries_is_caught_up_a_bounded_part_a_batch(
+    store_url, keys, monkeypatch
+):
+    """Each append indexes at most CATCH_UP waiting entries; while more wait it is stored
+    unindexed behind them, and later appends (or the sequencer) go on from there."""
+    monkeypatch.setattr(audit_adapter, "CATCH_UP", 5)
+    older = await open_store(store_url, sequence_on_append=False)
+    await append(older, 0, 12)
+    await older.close()
+    store = await open_store(store_url)
+    try:
+        await store.audit.append(record(12))  # 5 of the 12 indexed; it waits behind 7
+        assert await store.transparency.size() == 5
+        await store.audit.append(record(13))  # 5 more (its elder included); 4 still wait
+        assert await store.transparency.size() == 10
+        await store.audit.append(record(14))  # the last 4, then itself
+        assert await store.transparency.size() == 15
+        entries = await store.transparency.entries(0, 100)
+        assert [AuditRecord.from_canonical(raw).request_id for _, raw in entries] == [
+            f"r{i}" for i in range(15)
         ]
         head = await sequencer(store, keys, FixedClock(1_700_000_000)).sign_now()
         assert head.root_hash == (await tree_of(store)).root()
@@ -461,3 +488,24 @@ async def test_an_append_refuses_to_grow_a_tree_whose_edge_node_is_gone(store_ur
         assert await store.audit.count() == 6
     finally:
         await store.close()
+
+
+async def test_on_postgres_an_append_gives_up_on_the_lock_before_its_bound_and_writes_nothing():
+    """The server stops waiting for the sequencer's lock before the hub's bound on the statement
+    would cut the connection (a cut statement would still commit once the lock came)."""
+    url = fresh_postgres_database()
+    store = await open_store(url, statement_seconds=1.0)
+    try:
+        await append(store, 0, 2)
+        async with await psycopg.AsyncConnection.connect(url) as other:
+            await other.execute("SELECT pg_advisory_lock(%s)", (SEQUENCER_LOCK,))
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                await store.audit.append(record(2))
+            await asyncio.sleep(0.5)  # nothing left running on the server to commit it later
+            await other.execute("SELECT pg_advisory_unlock(%s)", (SEQUENCER_LOCK,))
+        assert await store.audit.count() == 2
+        await store.audit.append(record(3))
+        assert await store.transparency.size() == 3
+    finally:
+        await store.close()
+        drop_postgres_database(url)

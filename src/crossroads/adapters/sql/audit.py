@@ -39,7 +39,7 @@ from .connect import begin_immediate, sqlite_connect
 from .database import Database, PostgresDatabase
 from .multi_row import insert_values
 from .outage import watchdog
-from .transparency import SEQUENCER_LOCK
+from .transparency import SEQUENCER_LOCK, record_bytes
 
 _INSERT = "INSERT INTO audit_log (seq, at_ms, subject_hash, record, leaf_index) VALUES "
 _INSERT_NODE = "INSERT INTO merkle_nodes (level, position, hash) VALUES "
@@ -49,6 +49,7 @@ _STATE = (
     " (SELECT MAX(leaf_index) FROM audit_log WHERE leaf_index IS NOT NULL),"
     " EXISTS (SELECT 1 FROM audit_log WHERE leaf_index IS NULL)"
 )
+_WAITING = "SELECT 1 FROM audit_log WHERE leaf_index IS NULL LIMIT 1"
 _MAX_BATCH = 2000
 
 
@@ -57,6 +58,30 @@ def _row(record: AuditRecord) -> tuple[int, bytes | None, bytes]:
     served: services/request_scope.py)."""
     subject = bytes.fromhex(record.subject_hash) if record.subject_hash else None
     return (record.at_ms, subject, stamped_canonical(record))
+
+
+# Entries an earlier version left without a leaf index (a rolling upgrade) are indexed by the
+# appends themselves, this many of the oldest a batch, before the batch's own: left to the
+# sequencer alone, the appends that land between its read and its turn would wait too, and under
+# a steady flow the log would never catch up. Public for the tests.
+CATCH_UP = 10_000
+
+
+def _catch_up(conn: Any, frontier: Frontier) -> tuple[list[tuple[int, int, bytes]], bool]:
+    """Give up to CATCH_UP waiting entries, oldest first, the next leaf indexes of `frontier`
+    (extended in place); return the nodes they complete and whether entries still wait."""
+    waiting = conn.execute(
+        "SELECT seq, record FROM audit_log WHERE leaf_index IS NULL ORDER BY seq LIMIT ?",
+        (CATCH_UP,),
+    ).fetchall()
+    first = frontier.size
+    conn.executemany(
+        "UPDATE audit_log SET leaf_index = ? WHERE seq = ?",
+        [(first + i, seq) for i, (seq, _) in enumerate(waiting)],
+    )
+    nodes = frontier.extend(leaf_hash(record_bytes(record)) for _, record in waiting)
+    more = len(waiting) == CATCH_UP and conn.execute(_WAITING).fetchone() is not None
+    return nodes, more
 
 
 class _SqlAuditReads(AuditLog):
@@ -78,8 +103,8 @@ class SQLiteAuditLog(_SqlAuditReads):
     """Appends go through one writer thread with its own connection, off the event loop.
 
     With `sequence_on_append` (the default) each batch also takes its leaf indexes and stores the
-    tree nodes it completes, as the module says; entries an earlier version left unsequenced are
-    first left to the sequencer, and appends sequence themselves again once it has caught up.
+    tree nodes it completes, as the module says, after up to CATCH_UP entries an earlier version
+    left unindexed.
     """
 
     def __init__(
@@ -191,8 +216,11 @@ class SQLiteAuditLog(_SqlAuditReads):
             # tree stand, and each table takes the batch in a few statements (see multi_row.py).
             last, top, waiting = conn.execute(_STATE).fetchone()
             seqs = list(range(last + 1, last + 1 + len(rows)))
-            frontier = self._tree(conn, top) if self._sequence_on_append and not waiting else None
-            if frontier is None:
+            frontier = self._tree(conn, top) if self._sequence_on_append else None
+            nodes: list[tuple[int, int, bytes]] = []
+            if frontier is not None and waiting:
+                nodes, waiting = _catch_up(conn, frontier)
+            if frontier is None or waiting:
                 insert_values(
                     conn, _INSERT, [(seq, *row, None) for seq, row in zip(seqs, rows, strict=True)]
                 )
@@ -206,7 +234,9 @@ class SQLiteAuditLog(_SqlAuditReads):
                         for i, (seq, row) in enumerate(zip(seqs, rows, strict=True))
                     ],
                 )
-                insert_values(conn, _INSERT_NODE, frontier.extend(iter(leaves)))
+                nodes += frontier.extend(iter(leaves))
+            if nodes:
+                insert_values(conn, _INSERT_NODE, nodes)
             conn.execute("COMMIT")
             self._frontier = frontier
             outcome, at = [], 0
@@ -281,7 +311,8 @@ _PG_APPEND = (
 # sequencer's lock (migration 0033: the whole append is one statement, so one round trip, and
 # the lock is held for the server's work and the commit only).
 _PG_APPEND_SEQUENCED = (
-    "SELECT crossroads_audit_append(%b::bigint[], %b::bytea[], %b::bytea[], %b::bytea[], %s)"
+    "SELECT crossroads_audit_append(%b::bigint[], %b::bytea[], %b::bytea[], %b::bytea[], %s,"
+    " %s, %s)"
 )
 
 
@@ -289,8 +320,8 @@ class PostgresAuditLog(_SqlAuditReads):
     """Appends queue in the event loop; one flush at a time commits everything queued.
 
     With `sequence_on_append` (the default) each flush gives its entries their leaf indexes under
-    the sequencer's lock, as the module says; entries an earlier version left unsequenced are
-    first left to the sequencer, as on SQLite.
+    the sequencer's lock, as the module says, after up to CATCH_UP entries an earlier version
+    left unindexed, as on SQLite.
     """
 
     def __init__(self, db: PostgresDatabase, *, sequence_on_append: bool = True) -> None:
@@ -350,8 +381,13 @@ class PostgresAuditLog(_SqlAuditReads):
         """The batch appended with its leaf indexes (hashed here, folded into the tree by the
         server under the sequencer's lock), in one statement that is its own transaction."""
         leaves = [leaf_hash(row[2]) for row in rows]
+        # The server stops waiting for the lock before the watchdog cuts the connection: a
+        # statement cut while it waits would still run once the lock came, and commit an append
+        # its caller was told had failed.
+        wait_ms = max(1, int(self._pg.statement_timeout * 800))
         cur = await conn.execute(
-            _PG_APPEND_SEQUENCED, (*self._columns(rows), leaves, SEQUENCER_LOCK)
+            _PG_APPEND_SEQUENCED,
+            (*self._columns(rows), leaves, SEQUENCER_LOCK, wait_ms, CATCH_UP),
         )
         row = await cur.fetchone()
         return list(row[0])

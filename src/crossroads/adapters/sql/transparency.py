@@ -37,7 +37,7 @@ class SqlTransparencyLog(TransparencyLog):
             "SELECT seq, record FROM audit_log WHERE leaf_index IS NULL ORDER BY seq LIMIT ?",
             (limit,),
         )
-        return [(r[0], leaf_hash(_as_bytes(r[1]))) for r in rows]
+        return [(r[0], leaf_hash(record_bytes(r[1]))) for r in rows]
 
     async def sequence(
         self, first_index: int, seqs: list[int], nodes: list[tuple[int, int, bytes]]
@@ -96,7 +96,7 @@ class SqlTransparencyLog(TransparencyLog):
         row = await self._db.fetchone(
             "SELECT record FROM audit_log WHERE leaf_index = ?", (leaf_index,)
         )
-        return None if row is None else _as_bytes(row[0])
+        return None if row is None else record_bytes(row[0])
 
     async def entries(self, start: int, limit: int) -> list[tuple[int, bytes]]:
         rows = await self._db.fetchall(
@@ -104,7 +104,7 @@ class SqlTransparencyLog(TransparencyLog):
             " ORDER BY leaf_index LIMIT ?",
             (start, limit),
         )
-        return [(r[0], _as_bytes(r[1])) for r in rows]
+        return [(r[0], record_bytes(r[1])) for r in rows]
 
     async def about_subject(
         self, subject_key: bytes, before_seq: int | None, limit: int
@@ -126,7 +126,7 @@ class SqlTransparencyLog(TransparencyLog):
                 " AND subject_hash = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
                 (*window, subject_key, before_seq, limit - len(found)),
             )
-            found.extend((r[0], r[1], _as_bytes(r[2])) for r in rows)
+            found.extend((r[0], r[1], record_bytes(r[2])) for r in rows)
             bucket -= _BUCKETS_PER_QUERY
         return found
 
@@ -257,7 +257,7 @@ def _runs(seqs: list[int]) -> list[tuple[int, int, int]]:
     return runs
 
 
-def _as_bytes(value: bytes | memoryview | str) -> bytes:
+def record_bytes(value: bytes | memoryview | str) -> bytes:
     # SQLite stores whatever it is given: a record rewritten as TEXT by hand must still be read,
     # so that `audit verify` reports it as modified instead of failing on it.
     return value.encode() if isinstance(value, str) else bytes(value)

@@ -4,15 +4,22 @@
 -- that appenders of every hub process and the sequencer grow one tree in turn. The hub hashes the
 -- leaves (`p_leaves`, SHA-256 of a zero byte and the record); the server reads the tree's right
 -- edge under the lock and folds the leaves into it, as domain/merkle.py's Frontier does.
--- Entries an earlier version left unsequenced go first: while any wait, a batch is stored
--- without indexes and the sequencer orders it after them. Returns the batch's numbers, in order.
+-- The lock is waited for `p_wait_ms` at most (then the statement fails and writes nothing), so
+-- that the hub's own bound on the statement is never what ends the wait.
+-- Entries an earlier version left unindexed (a rolling upgrade) go first: up to `p_catch_up` of
+-- the oldest are indexed before the batch; while more wait, the batch is stored unindexed too.
+-- Returns the batch's numbers, in order.
 CREATE FUNCTION crossroads_audit_append(
-    p_at BIGINT[], p_subjects BYTEA[], p_records BYTEA[], p_leaves BYTEA[], p_lock BIGINT
+    p_at BIGINT[], p_subjects BYTEA[], p_records BYTEA[], p_leaves BYTEA[], p_lock BIGINT,
+    p_wait_ms INTEGER, p_catch_up INTEGER
 ) RETURNS BIGINT[] LANGUAGE plpgsql AS $$
 DECLARE
     v_size BIGINT;
+    v_first BIGINT;
     v_waiting BOOLEAN;
     v_seqs BIGINT[];
+    v_old_seqs BIGINT[];
+    v_leaves BYTEA[];
     v_top INTEGER;
     v_missing BIGINT;
     v_part_levels INTEGER[] := '{}';
@@ -25,19 +32,34 @@ DECLARE
     v_position BIGINT;
     v_current BYTEA;
 BEGIN
+    PERFORM set_config('lock_timeout', p_wait_ms || 'ms', true);
     PERFORM pg_advisory_xact_lock(p_lock);
     SELECT COALESCE(MAX(leaf_index) + 1, 0) INTO v_size FROM audit_log
         WHERE leaf_index IS NOT NULL;
-    v_waiting := EXISTS (SELECT 1 FROM audit_log WHERE leaf_index IS NULL);
+    SELECT COALESCE(array_agg(w.seq ORDER BY w.seq), '{}'),
+            COALESCE(array_agg(sha256('\x00'::bytea || w.record) ORDER BY w.seq), '{}')
+        INTO v_old_seqs, v_leaves
+        FROM (SELECT seq, record FROM audit_log WHERE leaf_index IS NULL
+              ORDER BY seq LIMIT p_catch_up) AS w;
+    IF cardinality(v_old_seqs) > 0 THEN
+        UPDATE audit_log SET leaf_index = v_size + o.n - 1
+            FROM unnest(v_old_seqs) WITH ORDINALITY AS o(s, n) WHERE audit_log.seq = o.s;
+    END IF;
+    v_waiting := cardinality(v_old_seqs) = p_catch_up
+        AND EXISTS (SELECT 1 FROM audit_log WHERE leaf_index IS NULL);
+    v_first := v_size + cardinality(v_old_seqs);
     WITH batch AS (
         SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) AS seq, a, s, r, n
         FROM unnest(p_at, p_subjects, p_records) WITH ORDINALITY AS t(a, s, r, n)
     ), stored AS (
         INSERT INTO audit_log (seq, at_ms, subject_hash, record, leaf_index)
-        SELECT seq, a, s, r, CASE WHEN v_waiting THEN NULL ELSE v_size + n - 1 END FROM batch
+        SELECT seq, a, s, r, CASE WHEN v_waiting THEN NULL ELSE v_first + n - 1 END FROM batch
     )
     SELECT array_agg(seq ORDER BY n) INTO v_seqs FROM batch;
-    IF v_waiting THEN
+    IF NOT v_waiting THEN
+        v_leaves := v_leaves || p_leaves;
+    END IF;
+    IF cardinality(v_leaves) = 0 THEN
         RETURN v_seqs;
     END IF;
     -- The right edge: the root of each perfect part, the largest first; a part of 2^k leaves
@@ -57,8 +79,8 @@ BEGIN
     v_part_levels := COALESCE(v_part_levels, '{}');
     v_part_hashes := COALESCE(v_part_hashes, '{}');
     v_top := cardinality(v_part_levels);
-    FOR i IN 1..cardinality(p_leaves) LOOP
-        v_current := p_leaves[i];
+    FOR i IN 1..cardinality(v_leaves) LOOP
+        v_current := v_leaves[i];
         v_level := 0;
         v_position := v_size + i - 1;
         v_count := v_count + 1;
