@@ -36,18 +36,24 @@ BEGIN
     PERFORM pg_advisory_xact_lock(p_lock);
     SELECT COALESCE(MAX(leaf_index) + 1, 0) INTO v_size FROM audit_log
         WHERE leaf_index IS NOT NULL;
-    SELECT COALESCE(array_agg(w.seq ORDER BY w.seq), '{}'),
-            COALESCE(array_agg(sha256('\x00'::bytea || w.record) ORDER BY w.seq), '{}')
-        INTO v_old_seqs, v_leaves
-        FROM (SELECT seq, record FROM audit_log WHERE leaf_index IS NULL
-              ORDER BY seq LIMIT p_catch_up) AS w;
-    IF cardinality(v_old_seqs) > 0 THEN
+    v_first := v_size;
+    v_waiting := FALSE;
+    v_leaves := p_leaves;
+    IF EXISTS (SELECT 1 FROM audit_log WHERE leaf_index IS NULL) THEN
+        SELECT array_agg(w.seq ORDER BY w.seq),
+                array_agg(sha256('\x00'::bytea || w.record) ORDER BY w.seq)
+            INTO v_old_seqs, v_leaves
+            FROM (SELECT seq, record FROM audit_log WHERE leaf_index IS NULL
+                  ORDER BY seq LIMIT p_catch_up) AS w;
         UPDATE audit_log SET leaf_index = v_size + o.n - 1
             FROM unnest(v_old_seqs) WITH ORDINALITY AS o(s, n) WHERE audit_log.seq = o.s;
+        v_waiting := cardinality(v_old_seqs) = p_catch_up
+            AND EXISTS (SELECT 1 FROM audit_log WHERE leaf_index IS NULL);
+        v_first := v_size + cardinality(v_old_seqs);
+        IF NOT v_waiting THEN
+            v_leaves := v_leaves || p_leaves;
+        END IF;
     END IF;
-    v_waiting := cardinality(v_old_seqs) = p_catch_up
-        AND EXISTS (SELECT 1 FROM audit_log WHERE leaf_index IS NULL);
-    v_first := v_size + cardinality(v_old_seqs);
     WITH batch AS (
         SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) AS seq, a, s, r, n
         FROM unnest(p_at, p_subjects, p_records) WITH ORDINALITY AS t(a, s, r, n)
@@ -56,12 +62,6 @@ BEGIN
         SELECT seq, a, s, r, CASE WHEN v_waiting THEN NULL ELSE v_first + n - 1 END FROM batch
     )
     SELECT array_agg(seq ORDER BY n) INTO v_seqs FROM batch;
-    IF NOT v_waiting THEN
-        v_leaves := v_leaves || p_leaves;
-    END IF;
-    IF cardinality(v_leaves) = 0 THEN
-        RETURN v_seqs;
-    END IF;
     -- The right edge: the root of each perfect part, the largest first; a part of 2^k leaves
     -- for each bit k of the size, at position (size >> k) - 1 of its level. One query: a loop
     -- over the bits here cost more than the rest of an exchange's append.
