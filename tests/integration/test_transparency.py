@@ -18,6 +18,7 @@ from crossroads.adapters.sql.transparency import SEQUENCER_LOCK
 from crossroads.domain.audit import AuditRecord
 from crossroads.domain.errors import Refusal
 from crossroads.services.clock import FixedClock
+from crossroads.services.ports import StoreUnavailable
 from crossroads.services.transparency import AuditProofs, Sequencer
 from crossroads.verifier import (
     ProofError,
@@ -345,7 +346,7 @@ async def test_a_long_backlog_of_unindexed_entries_is_caught_up_a_bounded_part_a
     try:
         await store.audit.append(record(12))  # 5 of the 12 indexed; it waits behind 7
         assert await store.transparency.size() == 5
-        await store.audit.append(record(13))  # 5 more (its elder included); 4 still wait
+        await store.audit.append(record(13))  # 5 more; 4 still wait, r12 among them
         assert await store.transparency.size() == 10
         await store.audit.append(record(14))  # the last 4, then itself
         assert await store.transparency.size() == 15
@@ -499,8 +500,9 @@ async def test_on_postgres_an_append_gives_up_on_the_lock_before_its_bound_and_w
         await append(store, 0, 2)
         async with await psycopg.AsyncConnection.connect(url) as other:
             await other.execute("SELECT pg_advisory_lock(%s)", (SEQUENCER_LOCK,))
-            with pytest.raises(psycopg.errors.LockNotAvailable):
+            with pytest.raises(StoreUnavailable) as refused:  # 503 not_ready, as a cut would be
                 await store.audit.append(record(2))
+            assert isinstance(refused.value.__cause__, psycopg.errors.LockNotAvailable)
             await asyncio.sleep(0.5)  # nothing left running on the server to commit it later
             await other.execute("SELECT pg_advisory_unlock(%s)", (SEQUENCER_LOCK,))
         assert await store.audit.count() == 2

@@ -29,9 +29,11 @@ import threading
 from collections import deque
 from typing import Any
 
+import psycopg
+
 from ...domain.audit import AuditRecord
 from ...domain.merkle import Frontier, perfect_parts
-from ...services.ports import AuditLog
+from ...services.ports import AuditLog, StoreUnavailable
 from ...services.request_scope import stamped_canonical
 from ...verifier import leaf_hash
 from .checkpoint import WalCheckpointer
@@ -383,12 +385,16 @@ class PostgresAuditLog(_SqlAuditReads):
         leaves = [leaf_hash(row[2]) for row in rows]
         # The server stops waiting for the lock before the watchdog cuts the connection: a
         # statement cut while it waits would still run once the lock came, and commit an append
-        # its caller was told had failed.
+        # its caller was told had failed. A lock held that long is the store not answering in
+        # time, as the watchdog's cut would be (503 `not_ready`), and nothing was written.
         wait_ms = max(1, int(self._pg.statement_timeout * 800))
-        cur = await conn.execute(
-            _PG_APPEND_SEQUENCED,
-            (*self._columns(rows), leaves, SEQUENCER_LOCK, wait_ms, CATCH_UP),
-        )
+        try:
+            cur = await conn.execute(
+                _PG_APPEND_SEQUENCED,
+                (*self._columns(rows), leaves, SEQUENCER_LOCK, wait_ms, CATCH_UP),
+            )
+        except psycopg.errors.LockNotAvailable as exc:
+            raise StoreUnavailable() from exc
         row = await cur.fetchone()
         return list(row[0])
 

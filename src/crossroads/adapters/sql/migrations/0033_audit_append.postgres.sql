@@ -5,7 +5,7 @@
 -- leaves (`p_leaves`, SHA-256 of a zero byte and the record); the server reads the tree's right
 -- edge under the lock and folds the leaves into it, as domain/merkle.py's Frontier does.
 -- The lock is waited for `p_wait_ms` at most (then the statement fails and writes nothing), so
--- that the hub's own bound on the statement is never what ends the wait.
+-- that the hub's own bound on the statement is not what ends a wait for the lock.
 -- Entries an earlier version left unindexed (a rolling upgrade) go first: up to `p_catch_up` of
 -- the oldest are indexed before the batch; while more wait, the batch is stored unindexed too.
 -- Returns the batch's numbers, in order.
@@ -40,8 +40,8 @@ BEGIN
     v_waiting := FALSE;
     v_leaves := p_leaves;
     IF EXISTS (SELECT 1 FROM audit_log WHERE leaf_index IS NULL) THEN
-        SELECT array_agg(w.seq ORDER BY w.seq),
-                array_agg(sha256('\x00'::bytea || w.record) ORDER BY w.seq)
+        SELECT COALESCE(array_agg(w.seq ORDER BY w.seq), '{}'),
+                COALESCE(array_agg(sha256('\x00'::bytea || w.record) ORDER BY w.seq), '{}')
             INTO v_old_seqs, v_leaves
             FROM (SELECT seq, record FROM audit_log WHERE leaf_index IS NULL
                   ORDER BY seq LIMIT p_catch_up) AS w;
