@@ -33,8 +33,9 @@ class Sequencer:
     two ever step at once, the store lets one step win and the other reloads its frontier, so the
     order stays single. A step that fails raises; nothing is skipped.
 
-    On SQLite, appends take their leaf indexes themselves (adapters/sql/audit.py): steps then find
-    nothing to order and only sign heads.
+    The stores' appends take their leaf indexes themselves (adapters/sql/audit.py): steps then
+    find nothing to order and only sign heads, unless a store was opened to leave its entries to
+    the sequencer (`sequence_on_append=False`) or an earlier version appended.
     """
 
     def __init__(
