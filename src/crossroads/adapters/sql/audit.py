@@ -297,15 +297,13 @@ def _resolve(results: list) -> None:
 # (6 % of a pushing hub process's samples in py-spy, for the push's audit records). One statement,
 # so one round trip: numbers drawn for the batch (a volatile CTE is evaluated once), the rows
 # inserted with them, the numbers returned in the batch's order.
-_PG_BATCH = (
+_PG_APPEND = (
     "WITH batch AS ("
     " SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) AS seq,"
     " at_ms, subject_hash, record, n"
     " FROM unnest(%b::bigint[], %b::bytea[], %b::bytea[])"
-    " WITH ORDINALITY AS t(at_ms, subject_hash, record, n))"
-)
-_PG_APPEND = (
-    f"{_PG_BATCH}, stored AS (INSERT INTO audit_log (seq, at_ms, subject_hash, record)"
+    " WITH ORDINALITY AS t(at_ms, subject_hash, record, n)),"
+    " stored AS (INSERT INTO audit_log (seq, at_ms, subject_hash, record)"
     " SELECT seq, at_ms, subject_hash, record FROM batch)"
     " SELECT seq FROM batch ORDER BY n"
 )
