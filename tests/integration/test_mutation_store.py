@@ -253,6 +253,29 @@ async def test_push_queues_wait_die_and_replay_in_order(store):
     ]
 
 
+async def test_a_deleted_push_subscription_takes_its_waiting_deliveries_and_dead_letters(store):
+    for name in ("s1", "s2"):
+        await store.mutations.add_subscription(
+            Subscription(name, FUND, f"app-{name}", "person.address", "A1", "push", "https://h")
+        )
+    for n in range(1, 4):
+        await store.mutations.publish(
+            mutation(f"m{n}"), b"d", [("s1", b'{"n":%d}' % n), ("s2", b'{"n":%d}' % n)]
+        )
+    first, dead, _waiting = await store.mutations.due_pushes("s1", 0, 3)
+    await store.mutations.delivered([first.seq], 500)
+    await store.mutations.failed([dead.seq], "provider_error: 503", 1_000, 1_000)
+    other_dead = (await store.mutations.due_pushes("s2", 0, 1))[0]
+    await store.mutations.failed([other_dead.seq], "provider_error: 503", 1_000, 1_000)
+    assert await store.mutations.delete_subscription("s1")
+    assert [d.subscription for d in await store.mutations.dead_letters(10)] == ["s2"]
+    assert await store.mutations.due_pushes("s1", 10_000, 10) == []
+    assert [d.seq for d in await store.mutations.deliveries([first.seq, dead.seq])] == [
+        first.seq
+    ]  # what was delivered stays, for the statistics; what nobody can receive now goes
+    assert len(await store.mutations.due_pushes("s2", 10_000, 10)) == 2
+
+
 async def test_a_dropped_dead_letter_is_closed_and_neither_listed_nor_replayed(store):
     await store.mutations.add_subscription(
         Subscription("s1", FUND, "app", "person.address", "A1", "push", "https://fund/hook")

@@ -511,3 +511,40 @@ async def test_on_postgres_an_append_gives_up_on_the_lock_before_its_bound_and_w
     finally:
         await store.close()
         drop_postgres_database(url)
+
+
+async def test_on_postgres_an_append_reads_the_log_by_its_indexes_whatever_the_statistics_say():
+    """The append asks whether entries wait unindexed, then finds the tree's edge. Statistics
+    taken while entries waited (an upgrade from a version that left them to the sequencer) made
+    that question a read of the whole log, under the lock every appender waits for: each append
+    is checked to follow the log's and the tree's indexes, in a connection planning it anew."""
+    url = fresh_postgres_database()
+    try:
+        old = await open_store(url, sequence_on_append=False)
+        await append(old, 0, 300)
+        await old.close()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("ANALYZE audit_log")  # every entry waiting, as autovacuum could see it
+        store = await open_store(url)
+        try:
+            for start in range(300, 3300, 1000):  # the waiting ones indexed first, then these
+                await store.audit.append_many([record(i) for i in range(start, start + 1000)])
+            assert await store.transparency.size() == 3300
+        finally:
+            await store.close()
+        leaf = audit_adapter.leaf_hash(b"{}")
+        with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+            conn.execute(
+                "SELECT crossroads_audit_append(%s::bigint[], %s::bytea[], %s::bytea[],"
+                " %s::bytea[], %s, %s, %s)",
+                ([1], [None], [b"{}"], [leaf], SEQUENCER_LOCK, 1000, audit_adapter.CATCH_UP),
+            )
+            scans = dict(
+                conn.execute(
+                    "SELECT relname, seq_scan FROM pg_stat_xact_user_tables"
+                    " WHERE relname IN ('audit_log', 'merkle_nodes')"
+                ).fetchall()
+            )
+        assert scans == {"audit_log": 0, "merkle_nodes": 0}
+    finally:
+        drop_postgres_database(url)

@@ -1,7 +1,7 @@
 """Mutation types, subscriptions, accepted mutations and the outbox, over SQL (both dialects).
 
 Each change of a delivery's state once it was queued (acknowledged, delivered, dead, replayed,
-dropped) draws a new change number (migration 0025, `_changing`): the statistics warehouse reads
+dropped) draws a new change number (migration 0025, `settling`): the statistics warehouse reads
 the deliveries by their changes (statistics_source.py), so a dead letter replayed or dropped
 after it was extracted comes again with its new state.
 """
@@ -75,12 +75,13 @@ _OUTBOX_LOCK = (
 )
 
 
-def _changing(dialect: str, assignments: str, condition: str, returning: str = "") -> str:
+def settling(dialect: str, assignments: str, condition: str, returning: str = "") -> str:
     """`UPDATE deliveries SET assignments WHERE condition`, drawing each row it changes a new
     change number. PostgreSQL: from a sequence, with the transaction that made the change (the
     extraction reads them in commit order, commit_order.py). SQLite: the highest number plus
     the row's rank in the statement, numbered before the first row changes, under the one
-    writer (a plain `MAX + 1` would give every row of the statement the same number)."""
+    writer (a plain `MAX + 1` would give every row of the statement the same number). Public
+    for the test that checks its plans."""
     if dialect == "postgres":
         return (
             f"UPDATE deliveries SET {assignments}, changed = nextval('deliveries_changed'),"
@@ -251,10 +252,14 @@ class SqlMutations(MutationStore):
     async def delete_subscription(self, subscription_id: str) -> bool:
         async with self._db.transaction() as tx:
             # What was queued for it and not yet received goes with it: nobody can fetch it now.
-            await tx.execute(
-                "DELETE FROM deliveries WHERE subscription = ? AND acked_at_ms IS NULL",
-                (subscription_id,),
-            )
+            # Its waiting deliveries, then its dead letters, each along an index of its own
+            # (deliveries_due, deliveries_dead): no index holds both on PostgreSQL (migration 0034).
+            for settled in ("dead_at_ms IS NULL", "dead_at_ms IS NOT NULL"):
+                await tx.execute(
+                    "DELETE FROM deliveries WHERE subscription = ? AND acked_at_ms IS NULL"
+                    f" AND {settled}",
+                    (subscription_id,),
+                )
             return (
                 await tx.execute("DELETE FROM subscriptions WHERE id = ?", (subscription_id,)) == 1
             )
@@ -332,7 +337,7 @@ class SqlMutations(MutationStore):
         async with self._db.transaction() as tx:
             for condition, group in self._seqs("seq", seqs):
                 acked += await tx.execute(
-                    _changing(
+                    settling(
                         self._db.dialect,
                         "acked_at_ms = ?",
                         f"{condition} AND acked_at_ms IS NULL AND subscription IN"
@@ -359,7 +364,7 @@ class SqlMutations(MutationStore):
         async with self._db.transaction() as tx:
             for condition, group in self._seqs("seq", seqs):
                 await tx.execute(
-                    _changing(
+                    settling(
                         self._db.dialect, "acked_at_ms = ?", f"{condition} AND acked_at_ms IS NULL"
                     ),
                     (at_ms, *group),
@@ -377,7 +382,7 @@ class SqlMutations(MutationStore):
                     # Another try to come is no change of state; a dead letter is one.
                     f"UPDATE deliveries SET {assignments} WHERE {condition}"
                     if dead_at_ms is None
-                    else _changing(self._db.dialect, assignments, condition),
+                    else settling(self._db.dialect, assignments, condition),
                     (error[:500], next_attempt_ms, dead_at_ms, *group),
                 )
 
@@ -401,7 +406,7 @@ class SqlMutations(MutationStore):
         async with self._db.transaction() as tx:
             for group in _groups(seqs):
                 rows = await tx.fetchall(
-                    _changing(
+                    settling(
                         self._db.dialect,
                         "dead_at_ms = NULL, attempts = 0, next_attempt_ms = 0",
                         "dead_at_ms IS NOT NULL AND acked_at_ms IS NULL"
@@ -418,7 +423,7 @@ class SqlMutations(MutationStore):
         async with self._db.transaction() as tx:
             for group in _groups(seqs):
                 rows = await tx.fetchall(
-                    _changing(
+                    settling(
                         self._db.dialect,
                         "acked_at_ms = ?",
                         "dead_at_ms IS NOT NULL AND acked_at_ms IS NULL"
