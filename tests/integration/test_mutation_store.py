@@ -276,6 +276,42 @@ async def test_a_deleted_push_subscription_takes_its_waiting_deliveries_and_dead
     assert len(await store.mutations.due_pushes("s2", 10_000, 10)) == 2
 
 
+async def test_a_relay_reads_the_push_deliveries_across_long_runs_of_others(store, monkeypatch):
+    # The SQL stores read a window of outbox numbers a statement (made small here): the first
+    # push deliveries come whole and in order however many mailbox deliveries lie between them.
+    from crossroads.adapters.sql import mutations as sql_mutations
+
+    monkeypatch.setattr(sql_mutations, "FEED_WINDOW", 4)
+    await store.mutations.add_subscription(
+        Subscription("s1", FUND, "app", "person.address", "A1", "push", "https://fund/hook")
+    )
+    await store.mutations.add_subscription(
+        Subscription("p1", FUND, "app2", "person.address", "A1", "pull", None)
+    )
+    plan = [["p1"]] * 9 + [["s1", "p1"]] + [["p1"]] * 11 + [["s1"], ["s1"]] + [["p1"]] * 6
+    for n, recipients in enumerate(plan):
+        await store.mutations.publish(
+            mutation(f"m{n}"), b"d", [(r, b'{"n":%d}' % n) for r in recipients]
+        )
+    pushed = await store.mutations.push_deliveries_after(0, 100)
+    assert [d.mutation_id for d in pushed] == ["m9", "m21", "m22"]
+    assert [d.mutation_id for d in await store.mutations.push_deliveries_after(0, 2)] == [
+        "m9",
+        "m21",
+    ]
+    assert [
+        d.mutation_id for d in await store.mutations.push_deliveries_after(pushed[0].seq, 1)
+    ] == ["m21"]
+    assert await store.mutations.push_deliveries_after(pushed[-1].seq, 10) == []
+    await store.mutations.delivered([pushed[1].seq], 1_000)
+    assert [
+        d.mutation_id for d in await store.mutations.undelivered_pushes(0, pushed[-1].seq, 10)
+    ] == ["m9", "m22"]
+    assert [
+        d.mutation_id for d in await store.mutations.undelivered_pushes(0, pushed[1].seq, 10)
+    ] == ["m9"]
+
+
 async def test_a_dropped_dead_letter_is_closed_and_neither_listed_nor_replayed(store):
     await store.mutations.add_subscription(
         Subscription("s1", FUND, "app", "person.address", "A1", "push", "https://fund/hook")

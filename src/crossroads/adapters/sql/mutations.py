@@ -70,6 +70,9 @@ PG_DUE = (
     " AND d.dead_at_ms IS NULL AND d.seq > ? ORDER BY d.subscription, d.seq LIMIT ?"
 )
 _IN_BATCH = 500  # values per … IN (…): under SQLite's and psycopg's parameter limits
+# Outbox numbers a relay's read covers per statement (`_pushes_in_windows`); public for the
+# tests, which make it small.
+FEED_WINDOW = 20_000
 _OUTBOX_LOCK = (
     0x43524F53_4F420001  # "CROSOB" + 1: the advisory lock publications into the outbox take in turn
 )
@@ -458,24 +461,45 @@ class SqlMutations(MutationStore):
         return [PushHead(r[0], r[1], r[2]) for r in rows]
 
     async def push_deliveries_after(self, after: int, limit: int) -> list[Delivery]:
-        rows = await self._db.fetchall(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s"
-            " ON s.id = d.subscription WHERE d.seq > ? AND s.mode = 'push'"
-            " ORDER BY d.seq LIMIT ?",
-            (after, limit),
-            fresh_plan=True,
-        )
-        return [_delivery(r) for r in rows]
+        return await self._pushes_in_windows("", after, None, limit)
 
     async def undelivered_pushes(self, after: int, until: int, limit: int) -> list[Delivery]:
-        rows = await self._db.fetchall(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s"
-            " ON s.id = d.subscription WHERE d.seq > ? AND d.seq <= ? AND s.mode = 'push'"
-            " AND d.acked_at_ms IS NULL AND d.dead_at_ms IS NULL ORDER BY d.seq LIMIT ?",
-            (after, until, limit),
-            fresh_plan=True,
+        return await self._pushes_in_windows(
+            " AND d.acked_at_ms IS NULL AND d.dead_at_ms IS NULL", after, until, limit
         )
-        return [_delivery(r) for r in rows]
+
+    async def _pushes_in_windows(
+        self, waiting: str, after: int, until: int | None, limit: int
+    ) -> list[Delivery]:
+        """The first `limit` push deliveries with after < seq <= until (or the newest), in seq
+        order, read a window of FEED_WINDOW numbers at a time. On an outbox without statistics
+        PostgreSQL takes the push subscriptions' share of the rows for a small one, so it reads
+        every row after `after` and sorts them rather than walking the primary key and stopping
+        at `limit` (EXPLAIN ANALYZE: 20,000 rows read and sorted for 1,000 returned): a relay far
+        behind (after a NATS outage) would read its whole backlog at every round. A window bounds
+        what each statement reads, whatever the plan."""
+        newest = until
+        if newest is None:
+            # Read first: numbers are drawn in commit order (publish_in), so every row up to the
+            # newest seen now is committed or never will be, and a window below it is whole.
+            # The last window may also hold rows committed since: they come in order too.
+            row = await self._db.fetchone("SELECT MAX(seq) FROM deliveries")
+            newest = row[0] if row and row[0] is not None else 0
+        found: list[Delivery] = []
+        while len(found) < limit:
+            end = after + FEED_WINDOW if until is None else min(after + FEED_WINDOW, until)
+            rows = await self._db.fetchall(
+                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s"
+                " ON s.id = d.subscription WHERE d.seq > ? AND d.seq <= ? AND s.mode = 'push'"
+                f"{waiting} ORDER BY d.seq LIMIT ?",
+                (after, end, limit - len(found)),
+                fresh_plan=True,
+            )
+            found += [_delivery(r) for r in rows]
+            if end >= newest:
+                break
+            after = end
+        return found
 
     async def undelivered(self, seqs: list[int]) -> set[int]:
         found: set[int] = set()
