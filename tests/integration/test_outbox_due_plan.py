@@ -8,6 +8,7 @@ every delivered row) both read rows in proportion to the backlog, which made eac
 a queue grew (docs/benchmarks.md, issue 22). The updates that settle deliveries by their numbers
 (delivered, acknowledged, failed, replayed, dropped) follow the primary key alone, with or without
 statistics: an index of the waiting rows ANDed with it made each update walk the whole backlog.
+A mailbox's page reads that application's waiting deliveries only, not every member's backlog.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import date
 import psycopg
 import pytest
 
-from crossroads.adapters.sql.mutations import PG_DUE, settling
+from crossroads.adapters.sql.mutations import PG_DUE, pg_mailbox, settling
 from crossroads.adapters.sql.store import open_store
 from crossroads.domain.mutations import Mutation, Subscription
 from crossroads.domain.registry import Institution
@@ -123,3 +124,49 @@ async def test_postgresql_settles_deliveries_by_their_primary_key_alone(backlog)
         assert indexes == {"deliveries_pkey"}, (moment, plan)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("ANALYZE deliveries")
+
+
+def _nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+@pytest.mark.parametrize("backlog", ["postgres"], indirect=True)
+async def test_postgresql_reads_a_mailbox_page_without_reading_the_others_backlogs(backlog):
+    store, url = backlog  # 3,000 pushes wait for s0 and s2, 498 for s1
+    await store.mutations.add_subscription(Subscription("p", FUND, "box", "t", "A1"))
+    await store.mutations.publish_many(
+        [
+            (
+                Mutation(f"p{n}", "t", "1", NR, "79122244457", b"k" * 16, date(2024, 5, 1), {}, 1),
+                b"d",
+                [("p", b"{}")],
+            )
+            for n in range(300)
+        ]
+    )
+    page = await store.mutations.mailbox(FUND, "box", 0, 100)
+    assert [d.mutation_id for d in page] == [f"p{n}" for n in range(100)]
+    statement, values = pg_mailbox(FUND, "box", 0, 100, None, None)
+    for moment in ("before ANALYZE", "after ANALYZE"):
+        with psycopg.connect(url, autocommit=True) as conn:
+            [[[plan]]] = conn.execute(
+                "EXPLAIN (ANALYZE, FORMAT JSON) " + statement.replace("?", "%s"),
+                values,
+                prepare=False,
+            ).fetchall()
+            read = [
+                n
+                for n in _nodes(plan["Plan"])
+                if n.get("Relation Name") == "deliveries"
+                or n.get("Index Name", "").startswith("deliveries")
+            ]
+            # Along deliveries_due (walked, or its bitmap), and no more rows than the box's own
+            # 300: the other subscriptions' 3,498 waiting, older than the box's, are not read.
+            assert {n.get("Index Name") for n in read if "Index" in n["Node Type"]} == {
+                "deliveries_due"
+            }, (moment, plan)
+            assert "Seq Scan" not in {n["Node Type"] for n in read}, (moment, plan)
+            assert all(n["Actual Rows"] * n["Actual Loops"] <= 300 for n in read), (moment, plan)
+            conn.execute("ANALYZE")

@@ -516,8 +516,9 @@ async def test_on_postgres_an_append_gives_up_on_the_lock_before_its_bound_and_w
 async def test_on_postgres_an_append_reads_the_log_by_its_indexes_whatever_the_statistics_say():
     """The append asks whether entries wait unindexed, then finds the tree's edge. Statistics
     taken while entries waited (an upgrade from a version that left them to the sequencer) made
-    that question a read of the whole log, under the lock every appender waits for: each append
-    is checked to follow the log's and the tree's indexes, in a connection planning it anew."""
+    that question a read of the whole log, under the lock every appender waits for: once those
+    entries are indexed and the log has grown, an append in a connection planning it anew reads
+    the log and the tree by their indexes only."""
     url = fresh_postgres_database()
     try:
         old = await open_store(url, sequence_on_append=False)

@@ -98,6 +98,39 @@ def settling(dialect: str, assignments: str, condition: str, returning: str = ""
     )
 
 
+def pg_mailbox(
+    institution: str,
+    application: str,
+    after: int,
+    limit: int,
+    mutation_type: str | None,
+    mutation_id: str | None,
+) -> tuple[str, tuple]:
+    """A mailbox's page on PostgreSQL: the first `limit` waiting deliveries of each of the
+    application's pull subscriptions (one a mutation type), each walked along deliveries_due as
+    PG_DUE walks it, then the first `limit` of those in seq order, which are the page's. Joined the
+    plain way, without statistics, the planner walked deliveries_due for every subscription's
+    waiting rows after `after`, kept the application's and sorted them: a page read all the
+    outbox's backlog, every member's (EXPLAIN ANALYZE: 25,000 rows for a page of 1,000). Public
+    for the test that checks the plan."""
+    inner, outer = "", ""
+    inner_values: tuple = ()
+    outer_values: tuple = ()
+    if mutation_id is not None:
+        inner, inner_values = " AND w.mutation_id = ?", (mutation_id,)
+    if mutation_type is not None:
+        outer, outer_values = " AND s.mutation_type = ?", (mutation_type,)
+    return (
+        f"SELECT {_DELIVERY_COLUMNS} FROM subscriptions s CROSS JOIN LATERAL ("
+        " SELECT w.* FROM deliveries w WHERE w.subscription = ANY(ARRAY[s.id])"
+        f" AND w.acked_at_ms IS NULL AND w.dead_at_ms IS NULL AND w.seq > ?{inner}"
+        " ORDER BY w.subscription, w.seq LIMIT ?) d"
+        f" WHERE s.institution = ? AND s.application = ? AND s.mode = 'pull'{outer}"
+        " ORDER BY d.seq LIMIT ?",
+        (after, *inner_values, limit, institution, application, *outer_values, limit),
+    )
+
+
 def _type(row: Row) -> MutationType:
     wordings = json.loads(row[8])  # migration 0030: {"name": {...}, "description": {...}}
     return MutationType(
@@ -300,6 +333,12 @@ class SqlMutations(MutationStore):
         mutation_type: str | None = None,
         mutation_id: str | None = None,
     ) -> list[Delivery]:
+        if self._db.dialect == "postgres":
+            rows = await self._db.fetchall(
+                *pg_mailbox(institution, application, after, limit, mutation_type, mutation_id),
+                fresh_plan=True,
+            )
+            return [_delivery(r) for r in rows]
         named = [
             (clause, value)
             for clause, value in (

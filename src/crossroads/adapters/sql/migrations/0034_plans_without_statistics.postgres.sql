@@ -9,7 +9,8 @@
 -- 60,000 entries, the appenders waiting 3.8 ms on average for the lock). Every statement of the
 -- function has an index to follow (the probe and the catch-up the partial index, the size
 -- audit_log_leaf, the rows the primary key, the tree's edge merkle_nodes' key), so the function
--- plans without sequential scans, whatever its connection last saw.
+-- plans without sequential scans, whatever its connection last saw. A later CREATE OR REPLACE of
+-- the function drops this setting unless it says it again.
 ALTER FUNCTION crossroads_audit_append(
     BIGINT[], BYTEA[], BYTEA[], BYTEA[], BIGINT, INTEGER, INTEGER
 ) SET enable_seqscan = off;
