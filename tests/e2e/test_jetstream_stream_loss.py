@@ -163,7 +163,7 @@ async def pushing_until(push: PushDispatcher, condition, what: str, seconds: flo
 async def settled(hub, nats_admin) -> bool:
     """Nothing left to push: the outbox holds nothing undelivered, the stream nothing at all."""
     mutations, stream = hub.hub.store.mutations, hub.hub.push_queue.stream
-    pushed = [d.seq for d in await mutations.push_deliveries_after(0, 10_000)]
+    pushed = [d.seq for d in (await mutations.push_deliveries_after(0, 10_000))[0]]
     if await mutations.undelivered(pushed):
         return False
     try:

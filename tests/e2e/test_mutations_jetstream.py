@@ -217,7 +217,7 @@ async def test_a_one_delivery_message_and_a_consumer_of_an_earlier_version_are_s
     ).json()["id"]
     await publish(hub, move("v-0", hub.held_by("welfare")[0]))
     queue, store = hub.hub.push_queue, hub.hub.store.mutations
-    [row] = await store.push_deliveries_after(0, 10)
+    [row], _ = await store.push_deliveries_after(0, 10)
     durable = f"push-{subscription}"
     await queue._js.add_consumer(
         queue.stream,

@@ -264,14 +264,17 @@ class MemoryMutationStore(MutationStore):
             key=lambda h: h.seq,
         )
 
-    async def push_deliveries_after(self, after: int, limit: int) -> list[Delivery]:
-        return [
+    async def push_deliveries_after(self, after: int, limit: int) -> tuple[list[Delivery], int]:
+        found = [
             r.delivery()
             for r in self._rows()
             if r.seq > after
             and r.subscription in self.subs
             and self.subs[r.subscription].mode == "push"
         ][:limit]
+        if len(found) == limit:
+            return found, found[-1].seq
+        return found, max([after, *(r.seq for r in self._rows())])
 
     async def undelivered_pushes(self, after: int, until: int, limit: int) -> list[Delivery]:
         return [

@@ -293,16 +293,16 @@ async def test_a_relay_reads_the_push_deliveries_across_long_runs_of_others(stor
         await store.mutations.publish(
             mutation(f"m{n}"), b"d", [(r, b'{"n":%d}' % n) for r in recipients]
         )
-    pushed = await store.mutations.push_deliveries_after(0, 100)
+    pushed, reached = await store.mutations.push_deliveries_after(0, 100)
     assert [d.mutation_id for d in pushed] == ["m9", "m21", "m22"]
-    assert [d.mutation_id for d in await store.mutations.push_deliveries_after(0, 2)] == [
-        "m9",
-        "m21",
-    ]
-    assert [
-        d.mutation_id for d in await store.mutations.push_deliveries_after(pushed[0].seq, 1)
-    ] == ["m21"]
-    assert await store.mutations.push_deliveries_after(pushed[-1].seq, 10) == []
+    newest = reached  # every push delivery read: the relay moves past the mailboxes' after m22
+    assert newest == pushed[-1].seq + 6
+    first, reached = await store.mutations.push_deliveries_after(0, 2)
+    assert ([d.mutation_id for d in first], reached) == (["m9", "m21"], pushed[1].seq)
+    after_first, reached = await store.mutations.push_deliveries_after(pushed[0].seq, 1)
+    assert ([d.mutation_id for d in after_first], reached) == (["m21"], pushed[1].seq)
+    assert await store.mutations.push_deliveries_after(pushed[-1].seq, 10) == ([], newest)
+    assert await store.mutations.push_deliveries_after(newest, 10) == ([], newest)
     await store.mutations.delivered([pushed[1].seq], 1_000)
     assert [
         d.mutation_id for d in await store.mutations.undelivered_pushes(0, pushed[-1].seq, 10)
@@ -340,7 +340,7 @@ async def test_what_still_waits_is_what_a_relay_re_sends_to_a_stream_that_lost_i
         await store.mutations.publish(
             mutation(f"m{n}"), b"d", [("s1", b'{"n":%d}' % n), ("p1", b'{"n":%d}' % n)]
         )
-    pushed = [d.seq for d in await store.mutations.push_deliveries_after(0, 10)]
+    pushed = [d.seq for d in (await store.mutations.push_deliveries_after(0, 10))[0]]
     assert len(pushed) == 5
     await store.mutations.delivered([pushed[0]], 1_000)  # m1 received
     await store.mutations.failed([pushed[1]], "provider_error: 503", 0, 1_000)  # m2 dead

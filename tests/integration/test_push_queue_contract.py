@@ -133,3 +133,26 @@ async def test_a_forgotten_subscription_has_nothing_due(queue):
     assert await queue.store.delete_subscription(PUSH.id)
     await queue.forget(PUSH.id)
     assert await queue.due(PUSH, now_ms() + 10**9, RUN) == []
+
+
+@pytest.mark.parametrize("queue", ["jetstream"], indirect=True)
+async def test_the_relay_moves_past_the_mailboxes_deliveries(queue, monkeypatch):
+    # Read a few numbers a statement, so that mailbox deliveries fill whole windows: the relay's
+    # position goes past them, not to be read again at every round, and what is pushed after
+    # them still comes.
+    from crossroads.adapters.sql import mutations as sql_mutations
+
+    monkeypatch.setattr(sql_mutations, "FEED_WINDOW", 3)
+    box = Subscription("p1", FUND, "box", "person.address", "A1")
+    await queue.store.add_subscription(box)
+    for n in range(10):
+        mutation = Mutation(
+            f"b{n}", "person.address", "1", NR, "79122244457", b"k" * 16, date(2024, 5, 1), {}, 1
+        )
+        await queue.store.publish(mutation, b"d", [(box.id, b"{}")])
+    assert await queue.feed() == 0
+    newest = (await queue.store.mailbox(FUND, "box", 0, 100))[-1].seq
+    assert await queue.store.relay_position(queue.stream) == newest
+    await publish(queue, "m1")
+    run = await next_run(queue)
+    assert ids(run) == ["m1"] and run[0].seq > newest

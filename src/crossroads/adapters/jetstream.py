@@ -144,10 +144,11 @@ class JetStreamPushQueue(PushQueue):
                 self._generation += 1
             self._identity = identity
         position = await self._store.relay_position(self.stream)
-        rows = await self._store.push_deliveries_after(position, self.feed_batch)
+        rows, reached = await self._store.push_deliveries_after(position, self.feed_batch)
         if rows:
             await self._publish(rows, "")
-            await self._store.set_relay_position(self.stream, rows[-1].seq)
+        if reached > position:  # past the mailboxes' deliveries too, not to read them again
+            await self._store.set_relay_position(self.stream, reached)
         return len(rows)
 
     async def _reconcile(self, identity: int) -> None:

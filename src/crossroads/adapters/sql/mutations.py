@@ -499,8 +499,15 @@ class SqlMutations(MutationStore):
         )
         return [PushHead(r[0], r[1], r[2]) for r in rows]
 
-    async def push_deliveries_after(self, after: int, limit: int) -> list[Delivery]:
-        return await self._pushes_in_windows("", after, None, limit)
+    async def push_deliveries_after(self, after: int, limit: int) -> tuple[list[Delivery], int]:
+        # Read first: numbers are drawn in commit order (publish_in), so every row up to the
+        # newest seen now is committed or never will be, and a window below it is whole.
+        row = await self._db.fetchone("SELECT MAX(seq) FROM deliveries")
+        newest = max(after, row[0] if row and row[0] is not None else 0)
+        found = await self._pushes_in_windows("", after, newest, limit, open_above=True)
+        if len(found) == limit:
+            return found, found[-1].seq
+        return found, max(newest, found[-1].seq if found else newest)
 
     async def undelivered_pushes(self, after: int, until: int, limit: int) -> list[Delivery]:
         return await self._pushes_in_windows(
@@ -508,25 +515,19 @@ class SqlMutations(MutationStore):
         )
 
     async def _pushes_in_windows(
-        self, waiting: str, after: int, until: int | None, limit: int
+        self, waiting: str, after: int, until: int, limit: int, *, open_above: bool = False
     ) -> list[Delivery]:
-        """The first `limit` push deliveries with after < seq <= until (or the newest), in seq
-        order, read a window of FEED_WINDOW numbers at a time. On an outbox without statistics
-        PostgreSQL takes the push subscriptions' share of the rows for a small one, so it reads
-        every row after `after` and sorts them rather than walking the primary key and stopping
-        at `limit` (EXPLAIN ANALYZE: 20,000 rows read and sorted for 1,000 returned): a relay far
-        behind (after a NATS outage) would read its whole backlog at every round. A window bounds
-        what each statement reads, whatever the plan."""
-        newest = until
-        if newest is None:
-            # Read first: numbers are drawn in commit order (publish_in), so every row up to the
-            # newest seen now is committed or never will be, and a window below it is whole.
-            # The last window may also hold rows committed since: they come in order too.
-            row = await self._db.fetchone("SELECT MAX(seq) FROM deliveries")
-            newest = row[0] if row and row[0] is not None else 0
+        """The first `limit` push deliveries with after < seq <= until, in seq order, read a
+        window of FEED_WINDOW numbers at a time; with `open_above`, the last window may also hold
+        rows above `until` (committed since it was read: they come in order too). On an outbox
+        without statistics PostgreSQL takes the push subscriptions' share of the rows for a small
+        one, so it reads every row after `after` and sorts them rather than walking the primary
+        key and stopping at `limit` (EXPLAIN ANALYZE: 20,000 rows read and sorted for 1,000
+        returned): a relay far behind (after a NATS outage) would read its whole backlog at every
+        round. A window bounds what each statement reads, whatever the plan."""
         found: list[Delivery] = []
         while len(found) < limit:
-            end = after + FEED_WINDOW if until is None else min(after + FEED_WINDOW, until)
+            end = after + FEED_WINDOW if open_above else min(after + FEED_WINDOW, until)
             rows = await self._db.fetchall(
                 f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s"
                 " ON s.id = d.subscription WHERE d.seq > ? AND d.seq <= ? AND s.mode = 'push'"
@@ -535,7 +536,7 @@ class SqlMutations(MutationStore):
                 fresh_plan=True,
             )
             found += [_delivery(r) for r in rows]
-            if end >= newest:
+            if end >= until:
                 break
             after = end
         return found

@@ -161,9 +161,12 @@ class MutationStore(abc.ABC):
         a subscription with nothing waiting), in seq order: what its push must deliver next."""
 
     @abc.abstractmethod
-    async def push_deliveries_after(self, after: int, limit: int) -> list[Delivery]:
-        """Deliveries of push subscriptions with seq > after, in seq order (what a relay feeds on).
-        Seq order is commit order: a row with a lower seq never becomes visible later."""
+    async def push_deliveries_after(self, after: int, limit: int) -> tuple[list[Delivery], int]:
+        """The first `limit` deliveries of push subscriptions with seq > after, in seq order (what
+        a relay feeds on), and the seq up to which every push delivery is among them or earlier:
+        the last one's when `limit` were found, else the newest in the outbox when they were read,
+        however many deliveries of pull subscriptions lie between (a relay moves past those
+        too). Seq order is commit order: a row with a lower seq never becomes visible later."""
 
     @abc.abstractmethod
     async def undelivered_pushes(self, after: int, until: int, limit: int) -> list[Delivery]:
