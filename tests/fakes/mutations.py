@@ -272,7 +272,7 @@ class MemoryMutationStore(MutationStore):
             and r.subscription in self.subs
             and self.subs[r.subscription].mode == "push"
         ][:limit]
-        if len(found) == limit:
+        if found and len(found) == limit:
             return found, found[-1].seq
         return found, max([after, *(r.seq for r in self._rows())])
 

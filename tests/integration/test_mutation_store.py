@@ -167,6 +167,38 @@ async def test_publishing_is_idempotent_and_the_mailbox_is_ordered_per_subscribe
     assert len(await store.mutations.mailbox(NR, "app", 0, 100)) == 1
 
 
+async def test_a_mailbox_page_merges_the_applications_subscriptions_in_seq_order(store):
+    # One pull subscription a type: a page is the first deliveries of all of them in seq order,
+    # narrowed by type or by mutation id when asked.
+    await store.mutations.add_subscription(Subscription("a", FUND, "app", "person.address", "A1"))
+    await store.mutations.add_subscription(Subscription("b", FUND, "app", "person.civil", "A1"))
+    await store.mutations.add_subscription(Subscription("c", FUND, "other", "person.civil", "A1"))
+    for n in range(12):
+        await store.mutations.publish(
+            mutation(f"m{n}"), b"d", [("a" if n % 3 else "b", b"{}"), ("c", b"{}")]
+        )
+    page = await store.mutations.mailbox(FUND, "app", 0, 5)
+    assert [d.mutation_id for d in page] == ["m0", "m1", "m2", "m3", "m4"]
+    assert [d.subscription for d in page] == ["b", "a", "a", "b", "a"]
+    rest = await store.mutations.mailbox(FUND, "app", page[-1].seq, 100)
+    assert [d.mutation_id for d in rest] == [f"m{n}" for n in range(5, 12)]
+    civil = await store.mutations.mailbox(FUND, "app", 0, 100, mutation_type="person.civil")
+    assert [d.mutation_id for d in civil] == ["m0", "m3", "m6", "m9"]
+    [one] = await store.mutations.mailbox(FUND, "app", 0, 1, mutation_id="m7")
+    assert (one.mutation_id, one.subscription) == ("m7", "a")
+    assert (
+        await store.mutations.mailbox(
+            FUND, "app", 0, 1, mutation_type="person.civil", mutation_id="m7"
+        )
+        == []
+    )
+    assert await store.mutations.ack(FUND, "app", [page[0].seq, page[1].seq], 5) == 2
+    assert [d.mutation_id for d in await store.mutations.mailbox(FUND, "app", 0, 2)] == [
+        "m2",
+        "m3",
+    ]
+
+
 async def test_concurrent_publications_of_one_id_store_it_once(store):
     await store.mutations.add_subscription(Subscription("s1", FUND, "app", "person.address", "A1"))
     outcomes = await asyncio.gather(

@@ -505,7 +505,7 @@ class SqlMutations(MutationStore):
         row = await self._db.fetchone("SELECT MAX(seq) FROM deliveries")
         newest = max(after, row[0] if row and row[0] is not None else 0)
         found = await self._pushes_in_windows("", after, newest, limit, open_above=True)
-        if len(found) == limit:
+        if found and len(found) == limit:
             return found, found[-1].seq
         return found, max(newest, found[-1].seq if found else newest)
 
