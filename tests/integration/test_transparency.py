@@ -533,7 +533,7 @@ async def test_on_postgres_an_append_reads_the_log_by_its_indexes_whatever_the_s
             assert await store.transparency.size() == 3300
         finally:
             await store.close()
-        leaf = audit_adapter.leaf_hash(b"{}")
+        leaf = leaf_hash(b"{}")
         with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
             conn.execute(
                 "SELECT crossroads_audit_append(%s::bigint[], %s::bytea[], %s::bytea[],"

@@ -507,7 +507,7 @@ class SqlMutations(MutationStore):
         found = await self._pushes_in_windows("", after, newest, limit, open_above=True)
         if found and len(found) == limit:
             return found, found[-1].seq
-        return found, max(newest, found[-1].seq if found else newest)
+        return found, max(newest, found[-1].seq) if found else newest
 
     async def undelivered_pushes(self, after: int, until: int, limit: int) -> list[Delivery]:
         return await self._pushes_in_windows(
