@@ -328,6 +328,10 @@ def run(
         "publish_per_s": round(mutations / published, 1),
         "p50_delivery_ms": round(percentile(delays, 0.5), 1),
         "p99_delivery_ms": round(percentile(delays, 0.99), 1),
+        # Which subscriber lags (the two webhooks share the push path, the mailbox its reads)
+        "p99_delivery_ms_by_subscriber": {
+            who: round(percentile(each, 0.99), 1) for who, each in sorted(tally["delays"].items())
+        },
         "duplicates": len(ids) - unique,
         "lost": expected - unique,
         "seconds": round(elapsed, 1),

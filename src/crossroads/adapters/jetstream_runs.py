@@ -9,7 +9,7 @@ loss; the queue checks such a run against the outbox before handing it out.
 
 from __future__ import annotations
 
-import json
+import orjson
 
 from ..services.ports import Delivery
 
@@ -69,15 +69,13 @@ def pack(run: list[Delivery]) -> bytes:
     message length per delivery), then the messages back to back. The messages stay the bytes
     the outbox holds, to be joined into the webhook's batch as they are, never parsed again."""
     index = [[d.seq, d.publisher, d.mutation_id, d.subject_key.hex(), len(d.message)] for d in run]
-    return (
-        json.dumps(index, separators=(",", ":")).encode() + b"\n" + b"".join(d.message for d in run)
-    )
+    return orjson.dumps(index) + b"\n" + b"".join(d.message for d in run)
 
 
 def unpack(data: bytes, subscription: str, attempts: int) -> list[Delivery]:
     line, _, messages = data.partition(b"\n")
     deliveries, at = [], 0
-    for seq, publisher, mutation_id, subject_key, length in json.loads(line):
+    for seq, publisher, mutation_id, subject_key, length in orjson.loads(line):
         deliveries.append(
             Delivery(
                 seq=seq,

@@ -4,7 +4,9 @@ SQLite: `IN (?, ?, …)` in groups of 500 marks, under its parameter limit. Post
 `= ANY(?)` with the whole list as one array parameter. psycopg caches the parsing of a statement
 only up to 50 parameters and 4 KiB of text, so an `IN` of 500 marks was split by a regular
 expression at every call (seen at the top of py-spy's profile of a publishing hub); and one
-statement text for every list length lets the server keep its plan.
+statement text for every list length lets the server keep its plan. The array goes as a
+binary parameter (`%b`): as text, psycopg quotes each element in Python, a bytea escaped byte by
+byte (1.8 µs a 32-byte key against 0.13 µs; 4 µs a 400-byte message against 0.17).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ def among(
     if not values:
         return []
     if dialect == "postgres":
-        return [(f"{column} = ANY(?::{pg_type}[])", [list(values)])]
+        return [(f"{column} = ANY(%b::{pg_type}[])", [list(values)])]
     return [
         (
             f"{column} IN ({', '.join('?' for _ in values[at : at + _SQLITE_GROUP])})",

@@ -47,7 +47,7 @@ PROCESS = secrets.token_hex(8)
 NOTIFY_PULLED = (
     f"SELECT pg_notify('{CHANNEL}', ? || ' ' || pulled.mailbox) FROM"
     " (SELECT DISTINCT institution || ':' || application AS mailbox FROM subscriptions"
-    " WHERE id = ANY(?) AND mode = 'pull') pulled"
+    " WHERE id = ANY(%b::text[]) AND mode = 'pull') pulled"
 )
 _RELIST_SECONDS = 1.0
 _PER_DATAGRAM = 100  # mailboxes; a datagram stays far under the socket's size limit

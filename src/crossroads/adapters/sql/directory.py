@@ -144,7 +144,7 @@ class SqlDirectory(DirectoryRepository):
         else:
             rows = await self._db.fetchall(
                 f"SELECT {_COLUMNS} FROM integrations"
-                " WHERE subject_key = ANY(?::bytea[]) AND institution = ANY(?::text[])",
+                " WHERE subject_key = ANY(%b::bytea[]) AND institution = ANY(%b::text[])",
                 (
                     list({key for key, _ in pairs}),
                     list({institution for _, institution in pairs}),

@@ -66,7 +66,7 @@ _SQLITE_DUE = (
 # that checks the plan.
 PG_DUE = (
     f"SELECT {_DELIVERY_COLUMNS}, d.next_attempt_ms FROM deliveries d"
-    " WHERE d.subscription = ANY(?::text[]) AND d.acked_at_ms IS NULL"
+    " WHERE d.subscription = ANY(%b::text[]) AND d.acked_at_ms IS NULL"
     " AND d.dead_at_ms IS NULL AND d.seq > ? ORDER BY d.subscription, d.seq LIMIT ?"
 )
 _IN_BATCH = 500  # values per … IN (…): under SQLite's and psycopg's parameter limits

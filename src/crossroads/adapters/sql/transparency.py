@@ -77,7 +77,7 @@ class SqlTransparencyLog(TransparencyLog):
             # bitmap scans (about 20 ms for a citizen's page of 50 proofs, against 5 ms this way).
             rows = await self._db.fetchall(
                 "SELECT n.level, n.position, n.hash FROM merkle_nodes n"
-                " JOIN unnest(?::smallint[], ?::bigint[]) AS w(level, position)"
+                " JOIN unnest(%b::smallint[], %b::bigint[]) AS w(level, position)"
                 " ON n.level = w.level AND n.position = w.position",
                 ([level for level, _ in unique], [position for _, position in unique]),
             )
