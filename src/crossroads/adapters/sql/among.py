@@ -1,7 +1,7 @@
 """`column IN (…)` for a list of values, written the way each database takes it fastest.
 
 SQLite: `IN (?, ?, …)` in groups of 500 marks, under its parameter limit. PostgreSQL: one
-`= ANY(?)` with the whole list as one array parameter. psycopg caches the parsing of a statement
+`= ANY(%b)` with the whole list as one array parameter. psycopg caches the parsing of a statement
 only up to 50 parameters and 4 KiB of text, so an `IN` of 500 marks was split by a regular
 expression at every call (seen at the top of py-spy's profile of a publishing hub); and one
 statement text for every list length lets the server keep its plan. The array goes as a
