@@ -549,3 +549,24 @@ async def test_on_postgres_an_append_reads_the_log_by_its_indexes_whatever_the_s
         assert scans == {"audit_log": 0, "merkle_nodes": 0}
     finally:
         drop_postgres_database(url)
+
+
+async def test_on_postgres_audit_numbers_are_drawn_from_a_sequence_resolved_once():
+    """`nextval` of a sequence named by a text looks the name up in the catalog for every entry
+    (3.7 µs a number against 0.5 for a regclass: a tenth of the server's CPU under a flow of
+    mutations). Both appends resolve it once a statement (migration 0035), and the function kept
+    its plans off sequential scans (0034) across its replacement."""
+    url = fresh_postgres_database()
+    try:
+        store = await open_store(url)
+        await store.close()
+        with psycopg.connect(url, autocommit=True) as conn:
+            source, settings = conn.execute(
+                "SELECT prosrc, proconfig FROM pg_proc WHERE proname = 'crossroads_audit_append'"
+            ).fetchone()
+        assert "nextval(pg_get_serial_sequence" not in source
+        assert "nextval(v_sequence)" in source
+        assert settings == ["enable_seqscan=off"]
+        assert "nextval(pg_get_serial_sequence" not in audit_adapter._PG_APPEND
+    finally:
+        drop_postgres_database(url)

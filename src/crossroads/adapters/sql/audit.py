@@ -296,10 +296,12 @@ def _resolve(results: list) -> None:
 # The arrays go as binary parameters (%b): dumped as text, psycopg quotes every element in Python
 # (6 % of a pushing hub process's samples in py-spy, for the push's audit records). One statement,
 # so one round trip: numbers drawn for the batch (a volatile CTE is evaluated once), the rows
-# inserted with them, the numbers returned in the batch's order.
+# inserted with them, the numbers returned in the batch's order. The sequence is resolved once
+# (an InitPlan), not named to nextval as a text, which looks it up in the catalog for every row
+# (migration 0035).
 _PG_APPEND = (
     "WITH batch AS ("
-    " SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) AS seq,"
+    " SELECT nextval((SELECT pg_get_serial_sequence('audit_log', 'seq')::regclass)) AS seq,"
     " at_ms, subject_hash, record, n"
     " FROM unnest(%b::bigint[], %b::bytea[], %b::bytea[])"
     " WITH ORDINALITY AS t(at_ms, subject_hash, record, n)),"
