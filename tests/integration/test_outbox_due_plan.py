@@ -19,6 +19,7 @@ from datetime import date
 import psycopg
 import pytest
 
+from crossroads.adapters.sql.among import among
 from crossroads.adapters.sql.mutations import PG_DUE, pg_mailbox, settling
 from crossroads.adapters.sql.store import open_store
 from crossroads.domain.mutations import Mutation, Subscription
@@ -103,11 +104,13 @@ async def test_postgresql_walks_the_due_index_with_or_without_statistics(backlog
 
 
 def _settle_plan(url: str, condition: str, seqs: list[int]) -> str:
-    """The plan of the update that settles `seqs`, as the outbox writes it."""
-    statement = settling("postgres", "acked_at_ms = ?", condition)
+    """The plan of the update that settles `seqs`, as the outbox writes it: `condition` follows
+    the seqs' own (among.py's, a binary array)."""
+    [(among_seqs, values)] = among("postgres", "seq", seqs, "int8")
+    statement = settling("postgres", "acked_at_ms = ?", f"{among_seqs} AND {condition}")
     with psycopg.connect(url, autocommit=True) as conn:
         rows = conn.execute(
-            "EXPLAIN " + statement.replace("?", "%s"), (5, seqs), prepare=False
+            "EXPLAIN " + statement.replace("?", "%s"), (5, *values), prepare=False
         ).fetchall()
     return "\n".join(row[0] for row in rows)
 
@@ -119,7 +122,7 @@ async def test_postgresql_settles_deliveries_by_their_primary_key_alone(backlog)
     for moment in ("before ANALYZE", "after ANALYZE"):
         # As delivered and acknowledged (the dead letters an operator replays or drops are read
         # by their own index, which holds only them).
-        plan = _settle_plan(url, "seq = ANY(?::int8[]) AND acked_at_ms IS NULL", seqs)
+        plan = _settle_plan(url, "acked_at_ms IS NULL", seqs)
         indexes = set(re.findall(r"Index (?:Only )?Scan (?:Backward )?(?:using|on) (\w+)", plan))
         assert indexes == {"deliveries_pkey"}, (moment, plan)
         with psycopg.connect(url, autocommit=True) as conn:

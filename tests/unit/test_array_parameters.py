@@ -2,7 +2,8 @@
 written. As text, psycopg quotes each element in Python: a bytea array of 32-byte keys cost 1.8 µs
 an element against 0.13, of 400-byte messages 4 µs against 0.17 (a flow of mutations sends
 several thousand a batch). A `?` placeholder becomes `%s` (text, for an array) in the adapter's
-rewrite, so an array written `ANY(?…)` or `unnest(?…)` or `?::type[]` is the fault looked for."""
+rewrite, so an array written `ANY(?…)`, `ALL(?…)`, `unnest(?…)`, `CAST(? AS type[])` or
+`?::type[]` is the fault looked for, in every adapter (the SQL ones and the statistics' reads)."""
 
 from __future__ import annotations
 
@@ -11,18 +12,36 @@ from pathlib import Path
 
 from crossroads.adapters.sql.among import among
 
-SQL_ADAPTERS = Path(__file__).resolve().parents[2] / "src" / "crossroads" / "adapters" / "sql"
-TEXT_ARRAY = re.compile(r"(ANY|unnest)\s*\(\s*\?|\?::\w+\[\]")
+ADAPTERS = Path(__file__).resolve().parents[2] / "src" / "crossroads" / "adapters"
+TEXT_ARRAY = re.compile(
+    r"\b(ANY|ALL|unnest)\s*\(\s*(\?|%s)|CAST\s*\(\s*(\?|%s)\s+AS\s+[\w ]+\[\]"
+    r"|(\?|%s)\s*::\s*[\w ]+(\(\d+\))?\[\]",
+    re.IGNORECASE,
+)
 
 
 def test_no_statement_sends_an_array_as_text() -> None:
     found = [
-        f"{path.name}:{number}: {line.strip()}"
-        for path in sorted(SQL_ADAPTERS.rglob("*.py"))
+        f"{path.relative_to(ADAPTERS)}:{number}: {line.strip()}"
+        for path in sorted(ADAPTERS.rglob("*.py"))
         for number, line in enumerate(path.read_text().splitlines(), 1)
         if TEXT_ARRAY.search(line)
     ]
     assert found == []
+
+
+def test_the_search_finds_each_way_of_writing_a_text_array() -> None:
+    for written in (
+        "x = ANY(?::text[])",
+        "x = any (? )",
+        "x <> ALL(%s)",
+        "FROM unnest(?, ?)",
+        "CAST(? AS bigint[])",
+        "? ::varchar(20)[]",
+    ):
+        assert TEXT_ARRAY.search(written), written
+    for written in ("x = ANY(%b::text[])", "unnest(%b::int8[], %b::bytea[])", "x = ?"):
+        assert not TEXT_ARRAY.search(written), written
 
 
 def test_among_on_postgres_is_one_binary_array() -> None:
