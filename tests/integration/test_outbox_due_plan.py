@@ -9,6 +9,7 @@ a queue grew (docs/benchmarks.md, issue 22). The updates that settle deliveries 
 (delivered, acknowledged, failed, replayed, dropped) follow the primary key alone, with or without
 statistics: an index of the waiting rows ANDed with it made each update walk the whole backlog.
 A mailbox's page reads that application's waiting deliveries only, not every member's backlog.
+A publication's look-up of the ids already used reads no more rows than it has ids.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import psycopg
 import pytest
 
 from crossroads.adapters.sql.among import among
-from crossroads.adapters.sql.mutations import PG_DUE, pg_mailbox, settling
+from crossroads.adapters.sql.mutations import PG_DIGESTS, PG_DUE, pg_mailbox, settling
 from crossroads.adapters.sql.store import open_store
 from crossroads.domain.mutations import Mutation, Subscription
 from crossroads.domain.registry import Institution
@@ -173,3 +174,42 @@ async def test_postgresql_reads_a_mailbox_page_without_reading_the_others_backlo
             assert "Seq Scan" not in {n["Node Type"] for n in read}, (moment, plan)
             assert all(n["Actual Rows"] * n["Actual Loops"] <= 300 for n in read), (moment, plan)
             conn.execute("ANALYZE")
+
+
+async def test_postgresql_looks_a_batchs_ids_up_by_the_whole_key_without_statistics():
+    """Before a publication, the ids already used are read back with their digests. Asked as
+    `publisher = ? AND id = ANY(…)` of a table never analysed, the planner took the publisher
+    alone for the index condition and the ids for a filter; as a plain join it hashed the whole
+    table: every mutation of the publisher read for each batch. Each id is looked up by the
+    whole primary key, before and after ANALYZE: no more rows read than the batch has ids."""
+    url = fresh_postgres_database()
+    store = await open_store(url)
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO mutations (publisher, id, mutation_type, version, subject_key,"
+                " effective_day, digest, recipients, published_at_ms)"
+                " SELECT %s, 'm-' || n, 't', '1', '\\x00'::bytea, 1, '\\x01'::bytea, 0, n"
+                " FROM generate_series(1, 20000) n",
+                (NR,),
+            )
+        ids = [f"m-{n}" for n in range(19951, 20051)]  # 50 used, 50 new
+        assert sorted(await store.mutations.digests(NR, ids)) == sorted(ids[:50])
+        for moment in ("before ANALYZE", "after ANALYZE"):
+            with psycopg.connect(url, autocommit=True) as conn:
+                [[[plan]]] = conn.execute(
+                    "EXPLAIN (ANALYZE, FORMAT JSON) " + PG_DIGESTS.replace("?", "%s"),
+                    (ids, NR),
+                    prepare=False,
+                ).fetchall()
+                read = [n for n in _nodes(plan["Plan"]) if n.get("Relation Name") == "mutations"]
+                assert read, (moment, plan)
+                assert all(
+                    n["Actual Rows"] * n["Actual Loops"] + n.get("Rows Removed by Filter", 0)
+                    <= len(ids)
+                    for n in read
+                ), (moment, plan)
+                conn.execute("ANALYZE mutations")
+    finally:
+        await store.close()
+        drop_postgres_database(url)
