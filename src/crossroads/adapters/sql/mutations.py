@@ -546,10 +546,14 @@ class SqlMutations(MutationStore):
         one, so it reads every row after `after` and sorts them rather than walking the primary
         key and stopping at `limit` (EXPLAIN ANALYZE: 20,000 rows read and sorted for 1,000
         returned): a relay far behind (after a NATS outage) would read its whole backlog at every
-        round. A window bounds what each statement reads, whatever the plan."""
+        round. A window bounds what each statement reads, whatever the plan: twice `limit`
+        numbers (at most FEED_WINDOW), so that a relay behind reads and sorts twice what it
+        returns, not four times and more (a window of 20,000 for a batch of 5,000: 28.6 ms, its
+        sort spilled to disk, against 1.5 ms for a relay that keeps up)."""
         found: list[Delivery] = []
+        window = min(FEED_WINDOW, 2 * limit)
         while len(found) < limit:
-            end = after + FEED_WINDOW if open_above else min(after + FEED_WINDOW, until)
+            end = after + window if open_above else min(after + window, until)
             rows = await self._db.fetchall(
                 f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN subscriptions s"
                 " ON s.id = d.subscription WHERE d.seq > ? AND d.seq <= ? AND s.mode = 'push'"
