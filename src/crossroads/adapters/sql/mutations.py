@@ -328,7 +328,6 @@ class SqlMutations(MutationStore):
             return await publish_in(tx, self._db.dialect == "postgres", items)
 
     async def digests(self, publisher: str, ids: list[str]) -> dict[str, bytes]:
-        found: dict[str, bytes] = {}
         if self._db.dialect == "postgres" and ids:
             rows = await self._db.fetchall(
                 PG_DIGESTS,
@@ -336,6 +335,7 @@ class SqlMutations(MutationStore):
                 fresh_plan=True,  # `mutations` grows from empty while the hub runs
             )
             return {row[0]: bytes(row[1]) for row in rows}
+        found: dict[str, bytes] = {}
         for condition, values in among(self._db.dialect, "id", sorted(set(ids)), "text"):
             rows = await self._db.fetchall(
                 f"SELECT id, digest FROM mutations WHERE publisher = ? AND {condition}",
@@ -540,7 +540,7 @@ class SqlMutations(MutationStore):
         self, waiting: str, after: int, until: int, limit: int, *, open_above: bool = False
     ) -> list[Delivery]:
         """The first `limit` push deliveries with after < seq <= until, in seq order, read a
-        window of FEED_WINDOW numbers at a time; with `open_above`, the last window may also hold
+        window of numbers at a time; with `open_above`, the last window may also hold
         rows above `until` (committed since it was read: they come in order too). On an outbox
         without statistics PostgreSQL takes the push subscriptions' share of the rows for a small
         one, so it reads every row after `after` and sorts them rather than walking the primary
