@@ -5,6 +5,7 @@ settings that exist. (No container engine runs here: the image is not built by t
 from __future__ import annotations
 
 import http.server
+import importlib.metadata
 import json
 import re
 import shlex
@@ -157,6 +158,28 @@ def test_the_lock_pins_every_run_time_dependency_exactly_with_a_hash():
     # names the venv's run-time closure. (Versions may move on in a venv installed later;
     # `deploy/lock.py --check` compares them.)
     assert set(lock.closure()) == set(pins), "regenerate: .venv/bin/python deploy/lock.py"
+
+
+# A message only SQLite's own code holds: a shared object that carries it carries an engine.
+_SQLITE_ENGINE = b"database disk image is malformed"
+
+
+def test_no_run_time_dependency_brings_a_copy_of_sqlite_of_its_own():
+    """The hub's SQLite connections all go through the `sqlite3` module. A second copy of SQLite
+    in the process, on the same file, corrupts it (arrow_reads.py tells how ADBC's SQLite driver
+    did), so no distribution of the run-time closure may ship one."""
+    carriers = []
+    for name in lock.closure():
+        for file in importlib.metadata.distribution(name).files or []:
+            if ".so" in file.name and _SQLITE_ENGINE in Path(file.locate()).read_bytes():
+                carriers.append(f"{name}: {file}")
+    assert not carriers, carriers
+    # The check can find one: the sqlite3 module's own library carries the message.
+    import _sqlite3
+
+    linked = subprocess.run(["ldd", _sqlite3.__file__], capture_output=True, text=True).stdout
+    library = re.search(r"libsqlite3\S* => (\S+)", linked)
+    assert library is not None and _SQLITE_ENGINE in Path(library.group(1)).read_bytes()
 
 
 def unit(path: Path) -> list[tuple[str, str]]:
