@@ -15,13 +15,21 @@ A publication's look-up of the ids already used reads no more rows than it has i
 from __future__ import annotations
 
 import re
+import sqlite3
 from datetime import date
 
 import psycopg
 import pytest
 
 from crossroads.adapters.sql.among import among
-from crossroads.adapters.sql.mutations import PG_DIGESTS, PG_DUE, pg_mailbox, settling
+from crossroads.adapters.sql.mutations import (
+    HEADS,
+    PG_DIGESTS,
+    PG_DUE,
+    SQLITE_DUE,
+    pg_mailbox,
+    settling,
+)
 from crossroads.adapters.sql.store import open_store
 from crossroads.domain.mutations import Mutation, Subscription
 from crossroads.domain.registry import Institution
@@ -214,3 +222,66 @@ async def test_postgresql_looks_a_batchs_ids_up_by_the_whole_key_without_statist
     finally:
         await store.close()
         drop_postgres_database(url)
+
+
+DEAD_LETTERS = 10_000
+
+
+def _instructions(path: str, sql: str, params: tuple) -> int:
+    """SQLite's virtual machine instructions to run `sql`, to within a thousand: what a read
+    costs, whatever the machine's speed."""
+    conn = sqlite3.connect(path)
+    try:
+        ticks = 0
+
+        def tick() -> int:
+            nonlocal ticks
+            ticks += 1
+            return 0
+
+        conn.set_progress_handler(tick, 1000)
+        conn.execute(sql, params).fetchall()
+        return ticks * 1000
+    finally:
+        conn.close()
+
+
+async def test_sqlite_reads_past_a_members_dead_letters_at_no_cost(tmp_path):
+    """A member whose webhook fails gathers dead letters. The reads of what is still due (the
+    push workers' due read, the heads that /ready and /metrics read) must not walk them: on
+    SQLite they ran on the event loop that serves every other member."""
+    path = str(tmp_path / "store.sqlite3")
+    store = await open_store(f"sqlite:///{path}")
+    try:
+        await store.registry.put_institution(Institution(NR, "National Register"))
+        for name in ("failing", "healthy"):
+            await store.mutations.add_subscription(
+                Subscription(name, FUND, f"app-{name}", "t", "A1", "push", "https://fund/hook")
+            )
+
+        def mutations(first: int, count: int, to: tuple[str, ...]):
+            return [
+                (
+                    Mutation(
+                        f"m{n}", "t", "1", NR, "79122244457", b"k" * 16, date(2024, 5, 1), {}, 1
+                    ),
+                    b"d",
+                    [(name, b'{"n":%d}' % n) for name in to],
+                )
+                for n in range(first, first + count)
+            ]
+
+        await store.mutations.publish_many(mutations(0, DEAD_LETTERS, ("failing",)))
+        doomed = await store.mutations.due_pushes("failing", 0, DEAD_LETTERS)
+        await store.mutations.failed([d.seq for d in doomed], "provider_error: 503", 0, 6)
+        await store.mutations.publish_many(mutations(DEAD_LETTERS, 1, ("failing", "healthy")))
+
+        due = await store.mutations.due_pushes("failing", 0, 100)
+        assert [d.mutation_id for d in due] == [f"m{DEAD_LETTERS}"]
+        heads = await store.mutations.push_heads()
+        assert sorted(h.subscription for h in heads) == ["failing", "healthy"]
+        for sql, params in ((SQLITE_DUE, ("failing", 0, 100)), (HEADS, ())):
+            # Walking the dead letters took 20 instructions or more each.
+            assert _instructions(path, sql, params) < DEAD_LETTERS, sql
+    finally:
+        await store.close()

@@ -1,7 +1,7 @@
 """The store's reader for the warehouse, one contract for both stores: every stream (DmfA wages,
 DIMONA periods, social-risk declarations, exchanges, mutation deliveries, the directory, the
 rights engine's decisions and their answers) is read
-from SQLite (ADBC's SQLite driver) and from PostgreSQL (ADBC's PostgreSQL driver, binary COPY)
+from SQLite (the sqlite3 module) and from PostgreSQL (ADBC's PostgreSQL driver, binary COPY)
 into the same snapshot, value for value."""
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Query results as Arrow tables: the statistics extraction's bulk reads of the hub's store.
 
-Each store is read on a read-only connection of its own in a worker thread (the event loop stays
-free while millions of rows move).
+Each store is read on a read-only connection of its own in a worker thread, so that the event
+loop is not held by a read. (From SQLite the rows become Python tuples, and Arrow columns, while
+holding the interpreter's lock: the hub's requests share it with the extraction meanwhile.)
 
 - PostgreSQL: ADBC's PostgreSQL driver (libpq), which reads a query as
   `COPY (query) TO STDOUT (FORMAT binary)` straight into typed Arrow columns, without a Python
@@ -20,7 +21,10 @@ free while millions of rows move).
   then believes itself alone and starts the shared-memory index over under the other's feet
   (sqlite.org/howtocorrupt.html, "multiple copies of SQLite"). The hub died of it with a bus
   error in the WAL checkpointer, and a reader was told the database was malformed
-  (tests/integration/test_statistics_sqlite_reads.py makes it happen with that driver).
+  (tests/integration/test_statistics_sqlite_reads.py makes it happen with that driver). Each
+  statement holds its snapshot of the log while its rows are made, a little longer than the
+  driver did: a TRUNCATE checkpoint that meets one waits for the next turn (checkpoint.py), so
+  the log may grow during an extraction and is started over after it.
 
 A SQLite database in memory (which another connection cannot open) is read through the store's
 own connection, the same way.

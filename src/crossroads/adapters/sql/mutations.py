@@ -51,10 +51,21 @@ _PG_DELIVERIES = (
     " %b::bytea[]) WITH ORDINALITY AS u(s, p, i, k, m, n) ORDER BY n"
 )
 _Item = tuple[Mutation, bytes, list[tuple[str, bytes]]]
-_SQLITE_DUE = (
+# Along deliveries_due (migration 0036), which holds neither delivered rows nor dead letters.
+# Public for the test that counts what it reads.
+SQLITE_DUE = (
     f"SELECT {_DELIVERY_COLUMNS}, d.next_attempt_ms FROM deliveries d"
     " WHERE d.subscription = ? AND d.acked_at_ms IS NULL AND d.dead_at_ms IS NULL"
     " AND d.seq > ? ORDER BY d.seq LIMIT ?"
+)
+# Each push subscription's next delivery: one probe of deliveries_due per subscription, which
+# holds no dead letters (migration 0036 on SQLite), so a member's dead letters cost nothing here.
+# /ready and /metrics read it. Public for the test that counts what it reads.
+HEADS = (
+    "SELECT s.id, d.seq, d.attempts FROM subscriptions s JOIN deliveries d ON d.seq = ("
+    " SELECT min(w.seq) FROM deliveries w WHERE w.subscription = s.id"
+    " AND w.acked_at_ms IS NULL AND w.dead_at_ms IS NULL)"
+    " WHERE s.mode = 'push' ORDER BY d.seq"
 )
 # Written so that PostgreSQL's one fitting plan walks `deliveries_due` (migration 0022) and stops
 # after the batch, whatever its statistics say. With `subscription = ?` the order is by seq alone,
@@ -417,7 +428,7 @@ class SqlMutations(MutationStore):
         if self._db.dialect == "postgres":
             rows = await self._db.fetchall(PG_DUE, ([subscription], after, limit), fresh_plan=True)
         else:
-            rows = await self._db.fetchall(_SQLITE_DUE, (subscription, after, limit))
+            rows = await self._db.fetchall(SQLITE_DUE, (subscription, after, limit))
         if not rows or rows[0][-1] > now_ms:
             return []
         return [_delivery(r) for r in rows]
@@ -511,14 +522,7 @@ class SqlMutations(MutationStore):
         return found
 
     async def push_heads(self) -> list[PushHead]:
-        # One probe per push subscription: deliveries_due on PostgreSQL, deliveries_pending on
-        # SQLite (which walks past the subscription's dead letters, as its due read does).
-        rows = await self._db.fetchall(
-            "SELECT s.id, d.seq, d.attempts FROM subscriptions s JOIN deliveries d ON d.seq = ("
-            " SELECT min(w.seq) FROM deliveries w WHERE w.subscription = s.id"
-            " AND w.acked_at_ms IS NULL AND w.dead_at_ms IS NULL)"
-            " WHERE s.mode = 'push' ORDER BY d.seq"
-        )
+        rows = await self._db.fetchall(HEADS)
         return [PushHead(r[0], r[1], r[2]) for r in rows]
 
     async def push_deliveries_after(self, after: int, limit: int) -> tuple[list[Delivery], int]:

@@ -6,7 +6,8 @@ sequence, mutation deliveries by their changes (migration 0025: each one acknowl
 replayed or dropped draws a new number, so a dead letter replayed or dropped since it was read
 comes again); on PostgreSQL by their writing (or changing) transaction first, below the oldest
 one still running (commit_order.py), so that no position passes a row yet to commit. Rows move
-as Arrow columns (arrow_reads.py), never as a Python object each. The exchanges' audit records
+as Arrow columns (arrow_reads.py): from PostgreSQL without a Python object each, from SQLite
+as one tuple a row first (why: arrow_reads.py). The exchanges' audit records
 are JSON: an in-memory DuckDB, private to this reader and holding nothing past the batch, reads
 their fields in bulk. The identifying columns are handed over as the store holds them (an INSS,
 a subject key), as `Coded` columns (each distinct value once, with per-row indices); the

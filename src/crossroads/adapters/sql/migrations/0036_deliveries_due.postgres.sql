@@ -1,0 +1,3 @@
+-- Nothing on PostgreSQL: it has had deliveries_due since 0022, and dropped deliveries_pending in
+-- 0034. The SQLite migration of the same number gives SQLite the same indexes; the number is
+-- kept so that both dialects stand at one version.
