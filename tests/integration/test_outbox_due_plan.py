@@ -23,7 +23,10 @@ import pytest
 
 from crossroads.adapters.sql.among import among
 from crossroads.adapters.sql.mutations import (
+    DEAD_LETTERS,
+    DEAD_LETTERS_OF,
     HEADS,
+    PG_DEAD_LETTERS_OF,
     PG_DIGESTS,
     PG_DUE,
     SQLITE_DUE,
@@ -224,7 +227,8 @@ async def test_postgresql_looks_a_batchs_ids_up_by_the_whole_key_without_statist
         drop_postgres_database(url)
 
 
-DEAD_LETTERS = 10_000
+MANY = 10_000
+OTHER = "0212345678"
 
 
 def _instructions(path: str, sql: str, params: tuple) -> int:
@@ -247,16 +251,19 @@ def _instructions(path: str, sql: str, params: tuple) -> int:
 
 
 async def test_sqlite_reads_past_a_members_dead_letters_at_no_cost(tmp_path):
-    """A member whose webhook fails gathers dead letters. The reads of what is still due (the
-    push workers' due read, the heads that /ready and /metrics read) must not walk them: on
-    SQLite they ran on the event loop that serves every other member."""
+    """A member whose webhook fails gathers dead letters, and an outbox keeps every delivered row.
+    The reads of what is still due (the push workers' due read, the heads that /ready and
+    /metrics read) and of the dead letters (the operator's list, an institution's page) must walk
+    neither: on SQLite they ran on the event loop that serves every other member."""
     path = str(tmp_path / "store.sqlite3")
     store = await open_store(f"sqlite:///{path}")
     try:
         await store.registry.put_institution(Institution(NR, "National Register"))
-        for name in ("failing", "healthy"):
+        for name, institution in (("failing", FUND), ("healthy", OTHER)):
             await store.mutations.add_subscription(
-                Subscription(name, FUND, f"app-{name}", "t", "A1", "push", "https://fund/hook")
+                Subscription(
+                    name, institution, f"app-{name}", "t", "A1", "push", "https://fund/hook"
+                )
             )
 
         def mutations(first: int, count: int, to: tuple[str, ...]):
@@ -271,17 +278,132 @@ async def test_sqlite_reads_past_a_members_dead_letters_at_no_cost(tmp_path):
                 for n in range(first, first + count)
             ]
 
-        await store.mutations.publish_many(mutations(0, DEAD_LETTERS, ("failing",)))
-        doomed = await store.mutations.due_pushes("failing", 0, DEAD_LETTERS)
+        await store.mutations.publish_many(mutations(0, MANY, ("failing", "healthy")))
+        doomed = await store.mutations.due_pushes("failing", 0, MANY)
         await store.mutations.failed([d.seq for d in doomed], "provider_error: 503", 0, 6)
-        await store.mutations.publish_many(mutations(DEAD_LETTERS, 1, ("failing", "healthy")))
+        delivered = await store.mutations.due_pushes("healthy", 0, MANY)
+        await store.mutations.delivered([d.seq for d in delivered], 7)
+        await store.mutations.publish_many(mutations(MANY, 2, ("failing", "healthy")))
+        [last_of_healthy] = await store.mutations.due_pushes("healthy", 0, 1)
+        await store.mutations.failed([last_of_healthy.seq], "provider_error: 503", 0, 8)
 
         due = await store.mutations.due_pushes("failing", 0, 100)
-        assert [d.mutation_id for d in due] == [f"m{DEAD_LETTERS}"]
+        assert [d.mutation_id for d in due] == [f"m{MANY}", f"m{MANY + 1}"]
         heads = await store.mutations.push_heads()
         assert sorted(h.subscription for h in heads) == ["failing", "healthy"]
-        for sql, params in ((SQLITE_DUE, ("failing", 0, 100)), (HEADS, ())):
-            # Walking the dead letters took 20 instructions or more each.
-            assert _instructions(path, sql, params) < DEAD_LETTERS, sql
+        oldest = await store.mutations.dead_letters(3)
+        assert [d.mutation_id for d in oldest] == ["m0", "m1", "m2"]
+        assert [d.mutation_id for d in await store.mutations.dead_letters(3, FUND)] == [
+            "m0",
+            "m1",
+            "m2",
+        ]
+        [theirs] = await store.mutations.dead_letters(50, OTHER)
+        assert (theirs.subscription, theirs.mutation_id) == ("healthy", f"m{MANY}")
+        for sql, params in (
+            (SQLITE_DUE, ("failing", 0, 100)),
+            (HEADS, ()),
+            (DEAD_LETTERS, (50,)),
+            (DEAD_LETTERS_OF, ("healthy", 50)),
+            (DEAD_LETTERS_OF, ("failing", 50)),
+        ):
+            # Walking the dead letters, or the delivered rows, took 20 instructions or more each.
+            assert _instructions(path, sql, params) < MANY, sql
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("backlog", ["postgres"], indirect=True)
+async def test_postgresql_reads_dead_letters_along_their_own_indexes(backlog):
+    """The operator's list and a subscription's dead letters read the dead letters' indexes only,
+    with or without statistics: what they read is bounded by the dead letters (of every member,
+    or of that subscription), never by the outbox's delivered or waiting rows. (PostgreSQL may
+    take a few dead letters and sort them rather than walk them in order; the work is the
+    server's, not the hub's event loop's, as it is on SQLite.)"""
+    store, url = backlog
+    doomed = await store.mutations.due_pushes("s0", 0, PER_SUBSCRIPTION)
+    await store.mutations.failed([d.seq for d in doomed], "provider_error: 503", 0, 6)
+    for moment in ("before ANALYZE", "after ANALYZE"):
+        for sql, params, allowed in (
+            (DEAD_LETTERS, (50,), {"deliveries_dead", "deliveries_dead_of"}),
+            (PG_DEAD_LETTERS_OF, ("s1", 50), {"deliveries_dead_of"}),
+        ):
+            with psycopg.connect(url, autocommit=True) as conn:
+                rows = conn.execute(
+                    "EXPLAIN " + sql.replace("?", "%s"), params, prepare=False
+                ).fetchall()
+            plan = "\n".join(row[0] for row in rows)
+            indexes = set(
+                re.findall(r"Index (?:Only )?Scan (?:Backward )?(?:using|on) (\w+)", plan)
+            )
+            assert indexes and indexes <= allowed, (moment, plan)
+            assert "Seq Scan" not in plan, (moment, plan)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("ANALYZE deliveries")
+    assert [d.mutation_id for d in await store.mutations.dead_letters(2)] == ["m0", "m1"]
+    assert [d.mutation_id for d in await store.mutations.dead_letters(5, FUND)] == [
+        "m0",
+        "m1",
+        "m2",
+        "m3",
+        "m4",
+    ]
+
+
+async def test_sqlite_reads_a_mailbox_page_without_reading_its_whole_backlog(tmp_path):
+    """A mailbox left unread gathers a backlog; a page merges its subscriptions in order and reads
+    about as many rows as it returns. (SQLite stops each subscription's walk of deliveries_due once
+    its ordered, limited sort is full, so that one statement is enough: reading a subscription at
+    a time was measured slower, 0.35 against 0.13 ms a page.)"""
+    path = str(tmp_path / "store.sqlite3")
+    store = await open_store(f"sqlite:///{path}")
+    try:
+        await store.registry.put_institution(Institution(NR, "National Register"))
+        for name, kind in (("pull-t", "t"), ("pull-u", "u")):
+            await store.mutations.add_subscription(
+                Subscription(name, OTHER, "app-pull", kind, "A1", "pull", None)
+            )
+        await store.mutations.publish_many(
+            [
+                (
+                    Mutation(
+                        f"m{n}", "t", "1", NR, "79122244457", b"k" * 16, date(2024, 5, 1), {}, 1
+                    ),
+                    b"d",
+                    [("pull-t", b"{}")] + ([("pull-u", b"{}")] if n % 1000 == 999 else []),
+                )
+                for n in range(MANY)
+            ]
+        )
+        page = await store.mutations.mailbox(OTHER, "app-pull", 0, 3)
+        assert [(d.subscription, d.mutation_id) for d in page] == [
+            ("pull-t", "m0"),
+            ("pull-t", "m1"),
+            ("pull-t", "m2"),
+        ]
+        everything = await store.mutations.mailbox(OTHER, "app-pull", 0, 2 * MANY)
+        assert len(everything) == MANY + MANY // 1000
+        assert [d.seq for d in everything] == sorted(d.seq for d in everything)
+        for at in (998, 999, 5000, len(everything) - 3):
+            later = await store.mutations.mailbox(OTHER, "app-pull", everything[at].seq, 5)
+            assert later == everything[at + 1 : at + 6]
+        theirs = await store.mutations.mailbox(OTHER, "app-pull", 0, 3, mutation_type="u")
+        assert [(d.subscription, d.mutation_id) for d in theirs] == [
+            ("pull-u", "m999"),
+            ("pull-u", "m1999"),
+            ("pull-u", "m2999"),
+        ]
+        ticks = 0
+
+        def tick() -> int:
+            nonlocal ticks
+            ticks += 1
+            return 0
+
+        store.db._reader.set_progress_handler(tick, 1000)
+        await store.mutations.mailbox(OTHER, "app-pull", 0, 100)
+        store.db._reader.set_progress_handler(None, 1000)
+        assert ticks * 1000 < MANY  # reading and sorting the backlog took 20 instructions a row
+
     finally:
         await store.close()

@@ -67,6 +67,24 @@ HEADS = (
     " AND w.acked_at_ms IS NULL AND w.dead_at_ms IS NULL)"
     " WHERE s.mode = 'push' ORDER BY d.seq"
 )
+# The dead letters not yet closed, oldest first: of every subscription along deliveries_dead, of
+# one along deliveries_dead_of (migration 0037). Public for the test that counts what they read.
+DEAD_LETTERS = (
+    f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d WHERE d.dead_at_ms IS NOT NULL"
+    " AND d.acked_at_ms IS NULL ORDER BY d.seq LIMIT ?"
+)
+DEAD_LETTERS_OF = (
+    f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d WHERE d.subscription = ?"
+    " AND d.dead_at_ms IS NOT NULL AND d.acked_at_ms IS NULL ORDER BY d.seq LIMIT ?"
+)
+# On PostgreSQL with statistics, `subscription = ?` let the planner walk deliveries_dead, every
+# member's dead letters in order, keeping the subscription's: a one-element `= ANY` keeps the
+# subscription in the order, which only deliveries_dead_of gives (as PG_DUE does).
+PG_DEAD_LETTERS_OF = (
+    f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d WHERE d.subscription = ANY(ARRAY[?])"
+    " AND d.dead_at_ms IS NOT NULL AND d.acked_at_ms IS NULL ORDER BY d.subscription, d.seq"
+    " LIMIT ?"
+)
 # Written so that PostgreSQL's one fitting plan walks `deliveries_due` (migration 0022) and stops
 # after the batch, whatever its statistics say. With `subscription = ?` the order is by seq alone,
 # and the planner chose between reading the subscription's whole backlog and sorting it (an outbox
@@ -315,7 +333,7 @@ class SqlMutations(MutationStore):
         async with self._db.transaction() as tx:
             # What was queued for it and not yet received goes with it: nobody can fetch it now.
             # Its waiting deliveries, then its dead letters, each along an index of its own
-            # (deliveries_due, deliveries_dead): no index holds both on PostgreSQL (migration 0034).
+            # (deliveries_due, deliveries_dead_of): no index holds both (migrations 0034, 0037).
             for settled in ("dead_at_ms IS NULL", "dead_at_ms IS NOT NULL"):
                 await tx.execute(
                     "DELETE FROM deliveries WHERE subscription = ? AND acked_at_ms IS NULL"
@@ -462,18 +480,23 @@ class SqlMutations(MutationStore):
                 )
 
     async def dead_letters(self, limit: int, institution: str | None = None) -> list[Delivery]:
-        mine = ""
-        parameters: tuple = (limit,)
-        if institution is not None:
-            mine = (
-                " AND d.subscription IN (SELECT s.id FROM subscriptions s WHERE s.institution = ?)"
-            )
-            parameters = (institution, limit)
-        rows = await self._db.fetchall(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d WHERE d.dead_at_ms IS NOT NULL"
-            f" AND d.acked_at_ms IS NULL{mine} ORDER BY d.seq LIMIT ?",
-            parameters,
-        )
+        # Each read keeps to an index of the dead letters alone (migration 0037), so the outbox's
+        # delivered and waiting rows cost it nothing (on SQLite the operator's list walked the
+        # whole outbox while it held no dead letter). An institution's are read a subscription
+        # at a time, each stopping at `limit`, and merged: PostgreSQL walked every member's dead
+        # letters in order to keep the institution's.
+        if institution is None:
+            rows = await self._db.fetchall(DEAD_LETTERS, (limit,))
+        else:
+            rows = []
+            for (subscription,) in await self._db.fetchall(
+                "SELECT id FROM subscriptions WHERE institution = ?", (institution,)
+            ):
+                rows += await self._db.fetchall(
+                    PG_DEAD_LETTERS_OF if self._db.dialect == "postgres" else DEAD_LETTERS_OF,
+                    (subscription, limit),
+                )
+            rows = sorted(rows, key=lambda row: row[0])[:limit]
         return [_delivery(r) for r in rows]
 
     async def replay(self, seqs: list[int]) -> list[int]:
