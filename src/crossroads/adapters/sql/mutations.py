@@ -67,23 +67,29 @@ HEADS = (
     " AND w.acked_at_ms IS NULL AND w.dead_at_ms IS NULL)"
     " WHERE s.mode = 'push' ORDER BY d.seq"
 )
-# The dead letters not yet closed, oldest first: of every subscription along deliveries_dead, of
-# one along deliveries_dead_of (migration 0037). Public for the test that counts what they read.
+# The dead letters not yet closed, oldest first (migration 0037): of every subscription along
+# deliveries_dead_by_seq; of an institution's subscriptions along deliveries_dead_of, where
+# SQLite stops each subscription's walk once its ordered, limited sort is full. Public for the
+# tests that count what they read and check their plans.
 DEAD_LETTERS = (
     f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d WHERE d.dead_at_ms IS NOT NULL"
     " AND d.acked_at_ms IS NULL ORDER BY d.seq LIMIT ?"
 )
 DEAD_LETTERS_OF = (
-    f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d WHERE d.subscription = ?"
-    " AND d.dead_at_ms IS NOT NULL AND d.acked_at_ms IS NULL ORDER BY d.seq LIMIT ?"
+    f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d WHERE d.dead_at_ms IS NOT NULL"
+    " AND d.acked_at_ms IS NULL AND d.subscription IN"
+    " (SELECT s.id FROM subscriptions s WHERE s.institution = ?) ORDER BY d.seq LIMIT ?"
 )
-# On PostgreSQL with statistics, `subscription = ?` let the planner walk deliveries_dead, every
-# member's dead letters in order, keeping the subscription's: a one-element `= ANY` keeps the
-# subscription in the order, which only deliveries_dead_of gives (as PG_DUE does).
+# PostgreSQL: the first `limit` of each subscription of the institution, then the first `limit`
+# of those, as pg_mailbox reads a mailbox. With `subscription = ?` or `IN`, the planner (once it
+# had statistics) walked every member's dead letters in number order to keep the institution's;
+# a one-element `= ANY` keeps the subscription in the order, which only deliveries_dead_of gives.
 PG_DEAD_LETTERS_OF = (
-    f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d WHERE d.subscription = ANY(ARRAY[?])"
-    " AND d.dead_at_ms IS NOT NULL AND d.acked_at_ms IS NULL ORDER BY d.subscription, d.seq"
-    " LIMIT ?"
+    f"SELECT {_DELIVERY_COLUMNS} FROM subscriptions s CROSS JOIN LATERAL ("
+    " SELECT w.* FROM deliveries w WHERE w.subscription = ANY(ARRAY[s.id])"
+    " AND w.dead_at_ms IS NOT NULL AND w.acked_at_ms IS NULL"
+    " ORDER BY w.subscription, w.seq LIMIT ?) d"
+    " WHERE s.institution = ? ORDER BY d.seq LIMIT ?"
 )
 # Written so that PostgreSQL's one fitting plan walks `deliveries_due` (migration 0022) and stops
 # after the batch, whatever its statistics say. With `subscription = ?` the order is by seq alone,
@@ -480,23 +486,15 @@ class SqlMutations(MutationStore):
                 )
 
     async def dead_letters(self, limit: int, institution: str | None = None) -> list[Delivery]:
-        # Each read keeps to an index of the dead letters alone (migration 0037), so the outbox's
-        # delivered and waiting rows cost it nothing (on SQLite the operator's list walked the
-        # whole outbox while it held no dead letter). An institution's are read a subscription
-        # at a time, each stopping at `limit`, and merged: PostgreSQL walked every member's dead
-        # letters in order to keep the institution's.
+        # Each read keeps to an index of the dead letters alone (migration 0037): the outbox's
+        # delivered and waiting rows, and other members' dead letters, cost it nothing.
         if institution is None:
-            rows = await self._db.fetchall(DEAD_LETTERS, (limit,))
+            sql, params = DEAD_LETTERS, (limit,)
+        elif self._db.dialect == "postgres":
+            sql, params = PG_DEAD_LETTERS_OF, (limit, institution, limit)
         else:
-            rows = []
-            for (subscription,) in await self._db.fetchall(
-                "SELECT id FROM subscriptions WHERE institution = ?", (institution,)
-            ):
-                rows += await self._db.fetchall(
-                    PG_DEAD_LETTERS_OF if self._db.dialect == "postgres" else DEAD_LETTERS_OF,
-                    (subscription, limit),
-                )
-            rows = sorted(rows, key=lambda row: row[0])[:limit]
+            sql, params = DEAD_LETTERS_OF, (institution, limit)
+        rows = await self._db.fetchall(sql, params, fresh_plan=True)
         return [_delivery(r) for r in rows]
 
     async def replay(self, seqs: list[int]) -> list[int]:

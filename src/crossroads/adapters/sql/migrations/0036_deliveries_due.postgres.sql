@@ -1,3 +1,2 @@
--- Nothing on PostgreSQL: it has had deliveries_due since 0022, and dropped deliveries_pending in
--- 0034. The SQLite migration of the same number gives SQLite the same indexes; the number is
--- kept so that both dialects stand at one version.
+-- Nothing on PostgreSQL: it has had deliveries_due since 0022. The SQLite migration of the same
+-- number gives SQLite that index.
