@@ -415,7 +415,8 @@ async def test_sqlite_reads_a_mailbox_page_without_reading_its_whole_backlog(tmp
         store.db._reader.set_progress_handler(tick, 1000)
         await store.mutations.mailbox(OTHER, "app-pull", 0, 100)
         store.db._reader.set_progress_handler(None, 1000)
-        assert ticks * 1000 < MANY  # reading and sorting the backlog took 5 instructions a row or more
+        # Reading and sorting the backlog took 5 instructions a row or more.
+        assert ticks * 1000 < MANY
 
     finally:
         await store.close()

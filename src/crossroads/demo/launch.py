@@ -7,6 +7,7 @@ its providers as separate processes.
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import os
 import random
@@ -21,20 +22,27 @@ import httpx
 
 from . import country
 
+# The blocks this process handed out last. Free is not enough: a caller may ask for two blocks
+# before it listens on the first (two hubs set up, then started), and got overlapping ones.
+_HANDED_OUT: collections.deque[range] = collections.deque(maxlen=64)
+
 
 def free_port_block(count: int) -> int:
     """A base port such that base .. base+count-1 are all free, below the ephemeral range (where
     outgoing connections take local ports and could collide with a server started a moment
-    later)."""
+    later), and apart from the last blocks this process was given."""
     rng = random.Random()
     for _ in range(200):
         base = rng.randrange(20000, 32000 - count)
+        if any(base < taken.stop and taken.start < base + count for taken in _HANDED_OUT):
+            continue
         sockets = []
         try:
             for port in range(base, base + count):
                 s = socket.socket()
                 sockets.append(s)
                 s.bind(("127.0.0.1", port))
+            _HANDED_OUT.append(range(base, base + count))
             return base
         except OSError:
             continue
