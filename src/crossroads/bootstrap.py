@@ -17,6 +17,7 @@ from .adapters.be_reference import BelgianReference, load_reference
 from .adapters.federation_folder import FederationFolder
 from .adapters.federation_jose import JoseFederation
 from .adapters.head_targets import DirectoryTarget, WitnessTarget
+from .adapters.http1_client import Http1ProviderClient
 from .adapters.identifier_seal import IdentifierSeal
 from .adapters.in_process_sources import InProcessSources
 from .adapters.jetstream import JetStreamPushQueue
@@ -274,7 +275,7 @@ async def bootstrap(
         span_name="push delivery",
         max_bytes=settings.provider_max_answer_bytes,
     )
-    providers = providers or AiohttpProviderClient(
+    providers = providers or Http1ProviderClient(
         settings.provider_connect_timeout,
         settings.provider_read_timeout,
         settings.provider_pool_size,

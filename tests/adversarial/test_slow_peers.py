@@ -11,10 +11,13 @@ import time
 import pytest
 from aiohttp import web
 
+from crossroads.adapters.http1_client import Http1ProviderClient
 from crossroads.adapters.provider_client import AiohttpProviderClient
 from crossroads.domain.errors import Refusal
 
 pytestmark = pytest.mark.anyio
+# Sources are called through the first, webhooks through the second (bootstrap.py).
+CLIENTS = pytest.mark.parametrize("made", [Http1ProviderClient, AiohttpProviderClient])
 
 
 async def _serve(handler) -> tuple[web.AppRunner, int]:
@@ -73,9 +76,9 @@ async def peers():
         await runner.cleanup()
 
 
-async def test_an_answer_that_trickles_ends_as_a_timeout_within_the_read_timeout(peers):
-    """The same client class calls sources and webhooks (bootstrap.py builds one of each)."""
-    client = AiohttpProviderClient(1.0, 1.0, 8)
+@CLIENTS
+async def test_an_answer_that_trickles_ends_as_a_timeout_within_the_read_timeout(peers, made):
+    client = made(1.0, 1.0, 8)
     started = time.monotonic()
     try:
         with pytest.raises(Refusal) as caught:
@@ -89,8 +92,9 @@ async def test_an_answer_that_trickles_ends_as_a_timeout_within_the_read_timeout
         await client.close()
 
 
-async def test_an_answer_sent_in_pieces_is_read_whole(peers):
-    client = AiohttpProviderClient(1.0, 2.0, 8)
+@CLIENTS
+async def test_an_answer_sent_in_pieces_is_read_whole(peers, made):
+    client = made(1.0, 2.0, 8)
     try:
         reply = await client.post(f"http://127.0.0.1:{peers['pieces']}/answer", b"{}", {})
         assert reply.body == CHUNKED
@@ -98,10 +102,11 @@ async def test_an_answer_sent_in_pieces_is_read_whole(peers):
         await client.close()
 
 
-async def test_one_peer_that_never_answers_does_not_hold_the_connections_others_need(peers):
+@CLIENTS
+async def test_one_peer_that_never_answers_does_not_hold_the_connections_others_need(peers, made):
     """A pool of 8: a source (or a webhook) that keeps every call it is sent waiting may hold a
     share of them, never all; a call to another member's server still goes through at once."""
-    client = AiohttpProviderClient(1.0, 5.0, 8)
+    client = made(1.0, 5.0, 8)
     held = [
         asyncio.ensure_future(
             client.post(f"http://127.0.0.1:{peers['silent']}/slow/{i}", b"{}", {})

@@ -1,6 +1,6 @@
 """The hub's outbound TLS settings against real TLS servers on loopback, with a certificate
-authority made for the test (trustme): providers and webhooks (aiohttp), witnesses (httpx) and
-NATS (a nats-server started with TLS, client verification and a token)."""
+authority made for the test (trustme): providers (http1_client) and webhooks (aiohttp),
+witnesses (httpx) and NATS (a nats-server started with TLS, client verification and a token)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import trustme
 from aiohttp import web
 
 from crossroads.adapters.head_targets import WitnessTarget
+from crossroads.adapters.http1_client import Http1ProviderClient
 from crossroads.adapters.jetstream import JetStreamPushQueue
 from crossroads.adapters.provider_client import AiohttpProviderClient
 from crossroads.adapters.sql.store import open_store
@@ -26,6 +27,8 @@ from crossroads.domain.errors import Refusal
 from crossroads.domain.merkle import TreeHead
 
 pytestmark = pytest.mark.anyio
+# Each peer's client, as bootstrap.py builds them.
+CLIENT = {"provider": Http1ProviderClient, "webhook": AiohttpProviderClient}
 
 
 class Pki:
@@ -93,7 +96,7 @@ def echo_peer() -> web.Application:
 async def test_providers_and_webhooks_trust_the_ca_given_and_show_the_client_certificate(pki, peer):
     runner, base = await tls_server(echo_peer(), pki.server_context(verify_clients=True))
     settings = pki.settings(peer, allow_internal_webhooks=True)
-    client = AiohttpProviderClient(1, 2, 4, tls=settings.outbound_tls(peer).context())
+    client = CLIENT[peer](1, 2, 4, tls=settings.outbound_tls(peer).context())
     try:
         reply = await client.post(f"{base}/services/x/1", b"{}", {})
         assert reply.status == 200 and b"hub.crossroads.test" in reply.body
@@ -102,16 +105,15 @@ async def test_providers_and_webhooks_trust_the_ca_given_and_show_the_client_cer
         await runner.cleanup()
 
 
-async def test_a_provider_without_the_client_certificate_or_the_ca_is_unavailable_and_unnamed(pki):
+@pytest.mark.parametrize("peer", ["provider", "webhook"])
+async def test_a_peer_without_the_client_certificate_or_the_ca_is_unavailable_and_unnamed(
+    pki, peer
+):
     runner, base = await tls_server(echo_peer(), pki.server_context(verify_clients=True))
+    settings = pki.settings(peer, with_client_cert=False, allow_internal_webhooks=True)
     clients = [
-        AiohttpProviderClient(
-            1,
-            2,
-            4,
-            tls=pki.settings("provider", with_client_cert=False).outbound_tls("provider").context(),
-        ),
-        AiohttpProviderClient(1, 2, 4),
+        CLIENT[peer](1, 2, 4, tls=settings.outbound_tls(peer).context()),
+        CLIENT[peer](1, 2, 4),
     ]  # the system's trust store does not know the test CA
     try:
         for client in clients:
@@ -128,7 +130,8 @@ async def test_a_provider_without_the_client_certificate_or_the_ca_is_unavailabl
         await runner.cleanup()
 
 
-async def test_a_provider_ca_bundle_replaces_the_system_trust_store(pki, tmp_path, monkeypatch):
+@pytest.mark.parametrize("peer", ["provider", "webhook"])
+async def test_a_ca_bundle_replaces_the_system_trust_store(pki, tmp_path, monkeypatch, peer):
     """A provider whose certificate a CA of the system's store vouches for, but not the bundle,
     is refused: the bundle is the only trust for providers (docs/configuration.md). A client
     that adds the bundle to the system's store (pyreqwest could only do that) fails here."""
@@ -141,13 +144,9 @@ async def test_a_provider_ca_bundle_replaces_the_system_trust_store(pki, tmp_pat
     server.configure_cert(context)
     runner, base = await tls_server(echo_peer(), context)
     # aiohttp's own default context was made at its import, before the store was set here.
-    with_store = AiohttpProviderClient(1, 2, 4, tls=ssl.create_default_context())
-    with_bundle = AiohttpProviderClient(
-        1,
-        2,
-        4,
-        tls=pki.settings("provider", with_client_cert=False).outbound_tls("provider").context(),
-    )
+    with_store = CLIENT[peer](1, 2, 4, tls=ssl.create_default_context())
+    settings = pki.settings(peer, with_client_cert=False, allow_internal_webhooks=True)
+    with_bundle = CLIENT[peer](1, 2, 4, tls=settings.outbound_tls(peer).context())
     try:
         assert (await with_store.post(f"{base}/services/x/1", b"{}", {})).status == 200
         with pytest.raises(Refusal) as refused:

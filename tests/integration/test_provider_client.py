@@ -1,4 +1,5 @@
-"""The pooled aiohttp client against real misbehaving peers on loopback."""
+"""The hub's two outbound clients (providers': http1_client; webhooks': aiohttp) against real
+misbehaving peers on loopback."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import asyncio
 
 import pytest
 
+from crossroads.adapters.http1_client import Http1ProviderClient
 from crossroads.adapters.provider_client import AiohttpProviderClient
 from crossroads.demo.launch import free_port_block
 from crossroads.domain.errors import Refusal
 
 pytestmark = pytest.mark.anyio
+CLIENTS = pytest.mark.parametrize("made", [Http1ProviderClient, AiohttpProviderClient])
 
 
 async def serve(handler) -> tuple[asyncio.base_events.Server, str]:
@@ -19,8 +22,9 @@ async def serve(handler) -> tuple[asyncio.base_events.Server, str]:
     return server, f"http://127.0.0.1:{port}/services/x/1"
 
 
-async def test_answers_timeouts_and_refusals():
-    client = AiohttpProviderClient(connect_timeout=1, read_timeout=0.3, pool_size=4)
+@CLIENTS
+async def test_answers_timeouts_and_refusals(made):
+    client = made(connect_timeout=1, read_timeout=0.3, pool_size=4)
 
     async def silent(reader, writer):
         await asyncio.sleep(2)
@@ -50,9 +54,10 @@ async def test_answers_timeouts_and_refusals():
         await client.close()
 
 
-async def test_an_answer_past_the_configured_size_is_refused_unread():
+@CLIENTS
+async def test_an_answer_past_the_configured_size_is_refused_unread(made):
     """CROSSROADS_PROVIDER_MAX_ANSWER_BYTES: announced or not, a larger answer is refused."""
-    client = AiohttpProviderClient(1, 2, 4, max_bytes=4096)
+    client = made(1, 2, 4, max_bytes=4096)
 
     def answering(size: int, announced: bool):
         async def answer(reader, writer):

@@ -1,7 +1,7 @@
 """One contract for the provider client (ProviderClient in services/ports/calls.py), run against
-each implementation: the hub's aiohttp client against a real HTTP server on loopback, and the
-two the tests put in its place (tests/support.py's ASGI client, tests/fakes' in-memory one), so
-that a test double behaves as the real client does."""
+each implementation: the hub's two clients (providers' and webhooks') against a real HTTP server
+on loopback, and the two the tests put in its place (tests/support.py's ASGI client, tests/fakes'
+in-memory one), so that a test double behaves as the real client does."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import json
 import pytest
 from aiohttp import web
 
+from crossroads.adapters.http1_client import Http1ProviderClient
 from crossroads.adapters.provider_client import AiohttpProviderClient
 from crossroads.demo.launch import free_port_block
 from crossroads.domain.errors import Refusal
@@ -52,11 +53,11 @@ async def asgi_provider(scope, receive, send):
     await send({"type": "http.response.body", "body": reply.body})
 
 
-@pytest.fixture(params=["aiohttp", "asgi", "memory"])
+@pytest.fixture(params=["http1", "aiohttp", "asgi", "memory"])
 async def client(request):
     """(the client, the provider's base URL, a base URL nobody answers at)."""
     nowhere = f"http://127.0.0.1:{free_port_block(1)}"
-    if request.param == "aiohttp":
+    if request.param in ("http1", "aiohttp"):
 
         async def handle(incoming: web.Request) -> web.Response:
             reply = provider(incoming.path, await incoming.read(), lowered(incoming.headers))
@@ -71,7 +72,8 @@ async def client(request):
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = runner.addresses[0][1]
-        made = AiohttpProviderClient(connect_timeout=2, read_timeout=5, pool_size=4)
+        kind = Http1ProviderClient if request.param == "http1" else AiohttpProviderClient
+        made = kind(connect_timeout=2, read_timeout=5, pool_size=4)
         yield made, f"http://127.0.0.1:{port}", nowhere
         await made.close()
         await runner.cleanup()

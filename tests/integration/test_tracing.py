@@ -13,6 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from crossroads.adapters import tracing
+from crossroads.adapters.http1_client import Http1ProviderClient
 from crossroads.adapters.keys import HubKeys
 from crossroads.adapters.provider_client import AiohttpProviderClient
 from crossroads.bootstrap import bootstrap
@@ -52,9 +53,12 @@ async def peer(status: int, heard: list[dict]):
     return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/services/x/1"
 
 
-@pytest.mark.parametrize("name", ["provider call", "push delivery"])
-async def test_a_call_out_is_a_client_span_whose_context_the_peer_receives(spans, name):
-    client = AiohttpProviderClient(1, 1, 2, span_name=name)
+@pytest.mark.parametrize(
+    ("name", "made"),
+    [("provider call", Http1ProviderClient), ("push delivery", AiohttpProviderClient)],
+)
+async def test_a_call_out_is_a_client_span_whose_context_the_peer_receives(spans, name, made):
+    client = made(1, 1, 2, span_name=name)
     heard: list[dict] = []
     server, url = await peer(200, heard)
     sent = {"Content-Type": "application/json"}
@@ -75,8 +79,9 @@ async def test_a_call_out_is_a_client_span_whose_context_the_peer_receives(spans
     assert call.attributes["url.full"] == url  # never the query
 
 
-async def test_a_peer_that_fails_ends_its_span_in_error_with_no_text_it_sent(spans):
-    client = AiohttpProviderClient(1, 1, 2)
+@pytest.mark.parametrize("made", [Http1ProviderClient, AiohttpProviderClient])
+async def test_a_peer_that_fails_ends_its_span_in_error_with_no_text_it_sent(spans, made):
+    client = made(1, 1, 2)
     server, url = await peer(503, [])
     try:
         async with server:
@@ -87,9 +92,10 @@ async def test_a_peer_that_fails_ends_its_span_in_error_with_no_text_it_sent(spa
     assert call.status.status_code is StatusCode.ERROR and call.status.description == "HTTP 503"
 
 
-async def test_with_tracing_off_nothing_is_recorded_or_sent(spans):
+@pytest.mark.parametrize("made", [Http1ProviderClient, AiohttpProviderClient])
+async def test_with_tracing_off_nothing_is_recorded_or_sent(spans, made):
     tracing.uninstall()
-    client = AiohttpProviderClient(1, 1, 2)
+    client = made(1, 1, 2)
     heard: list[dict] = []
     server, url = await peer(200, heard)
     try:

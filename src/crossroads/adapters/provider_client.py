@@ -1,5 +1,5 @@
-"""Calls to providers and webhooks: a pooled aiohttp session per use per hub process, with connect
-and read timeouts.
+"""Calls to webhooks: a pooled aiohttp session per hub process, with connect and read timeouts.
+(Providers are called through http1_client.py, with the same bounds at a lower cost a call.)
 
 The server at the other end is a member's (an authentic source, a subscriber's webhook), and may
 answer as slowly as it likes; two bounds keep that its own business. A call ends within connect +
@@ -17,6 +17,7 @@ registered, so a name that later resolves inside (DNS rebinding) is refused too.
 
 from __future__ import annotations
 
+import abc
 import logging
 import socket
 import ssl
@@ -61,7 +62,35 @@ class PublicOnlyResolver(AbstractResolver):
         await self._resolver.close()
 
 
-class AiohttpProviderClient(ProviderClient):
+class OutboundClient(ProviderClient):
+    """A client whose each call is a span when tracing is on (adapters/tracing.py), named
+    `span_name`, carrying the trace context to the peer; `_post` makes the call itself."""
+
+    def __init__(self, span_name: str) -> None:
+        self._span_name = span_name
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> ProviderReply:
+        sent = dict(headers)  # the trace context is added to a copy, never to the caller's
+        with outgoing(self._span_name, url, sent) as span:
+            try:
+                reply = await self._post(url, body, sent)
+            except Refusal as refusal:
+                failed(span, refusal.code)
+                raise
+            if span is not None:
+                span.set_attribute("http.response.status_code", reply.status)
+                if reply.status >= 400:
+                    failed(span, f"HTTP {reply.status}")
+            return reply
+
+    @abc.abstractmethod
+    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> ProviderReply: ...
+
+
+class AiohttpProviderClient(OutboundClient):
+    """The webhooks' client (and any caller that needs `public_only`); providers are called
+    through http1_client.Http1ProviderClient, which costs less a call."""
+
     def __init__(
         self,
         connect_timeout: float,
@@ -77,6 +106,7 @@ class AiohttpProviderClient(ProviderClient):
         `max_bytes`: the largest answer read (larger: `invalid_provider_response`, unread).
         `per_host`: most connections to one host (default: half the pool, at least one); a call
         waiting for one counts that wait against its connect timeout."""
+        super().__init__(span_name)
         # True: aiohttp's default context (the system's trust store, no client certificate).
         self._tls: ssl.SSLContext | bool = tls if tls is not None else True
         self._timeout = aiohttp.ClientTimeout(
@@ -86,7 +116,6 @@ class AiohttpProviderClient(ProviderClient):
         self._max_bytes = max_bytes
         self._per_host = min(pool_size, per_host or max(1, pool_size // 2))
         self._public_only = public_only
-        self._span_name = span_name
         self._session: aiohttp.ClientSession | None = None
 
     def _get_session(self) -> aiohttp.ClientSession:
@@ -103,20 +132,6 @@ class AiohttpProviderClient(ProviderClient):
                 timeout=self._timeout, connector=connector, auto_decompress=True
             )
         return self._session
-
-    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> ProviderReply:
-        sent = dict(headers)  # the trace context is added to a copy, never to the caller's
-        with outgoing(self._span_name, url, sent) as span:
-            try:
-                reply = await self._post(url, body, sent)
-            except Refusal as refusal:
-                failed(span, refusal.code)
-                raise
-            if span is not None:
-                span.set_attribute("http.response.status_code", reply.status)
-                if reply.status >= 400:
-                    failed(span, f"HTTP {reply.status}")
-            return reply
 
     async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> ProviderReply:
         # aiohttp connects to an address literal without asking the resolver: judged here.
