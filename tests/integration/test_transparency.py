@@ -381,6 +381,42 @@ async def test_two_hub_processes_appending_to_one_store_grow_one_tree(store_url,
         await second.close()
 
 
+async def test_on_sqlite_a_writer_reads_only_the_parts_of_the_edge_it_does_not_know(
+    sqlite_url, monkeypatch
+):
+    """After another process's batch, a writer reads again only the edge's parts that batch
+    changed (its low levels), and still grows the one tree."""
+    reads: list[str] = []
+    connect = audit_adapter.sqlite_connect
+
+    def counting(*args, **kwargs):
+        conn = connect(*args, **kwargs)
+        conn.set_trace_callback(
+            lambda sql: (
+                reads.append(sql) if sql.startswith("SELECT hash FROM merkle_nodes") else None
+            )
+        )
+        return conn
+
+    monkeypatch.setattr(audit_adapter, "sqlite_connect", counting)
+    first, second = await open_store(sqlite_url), await open_store(sqlite_url)
+    try:
+        await first.audit.append_many([record(i) for i in range(1000)])  # 6 parts: 512 … 8
+        await second.audit.append(record(1000))  # it read all 6; the edge has 7 parts now
+        reads.clear()
+        await first.audit.append(record(1001))  # 1,001 = its 6 parts and the new leaf
+        assert len(reads) == 1
+        tree = await tree_of(first)
+        stored = await first.transparency.nodes(
+            [(level, p) for level in range(11) for p in range(1002 >> level)]
+        )
+        assert all(value == tree.node(level, p) for (level, p), value in stored.items())
+        assert len(stored) == 2 * 1002 - bin(1002).count("1")
+    finally:
+        await first.close()
+        await second.close()
+
+
 async def test_on_sqlite_an_audit_writer_waits_for_the_turn_another_process_holds(sqlite_url, keys):
     """The audit writers of the hub's processes take turns by a lock on a file beside the
     database; what was appended while the turn was held is committed once it is released."""

@@ -156,6 +156,19 @@ def test_extending_a_copy_leaves_the_original_as_it_was_and_names_leaves_and_nod
     )
 
 
+@settings(max_examples=100, deadline=None)
+@given(leaves=leaf_lists, data=st.data())
+def test_a_frontier_names_each_of_its_parts_with_the_hash_a_larger_tree_has_there(leaves, data):
+    """What a writer reuses of its edge once the tree has grown under it (adapters/sql/audit.py)."""
+    size = data.draw(st.integers(0, len(leaves)))
+    frontier = Frontier()
+    frontier.extend(leaves[:size])
+    tree = MerkleTree(leaves)
+    known = frontier.known()
+    assert list(known) == perfect_parts(0, size)
+    assert all(value == tree.node(level, p) for (level, p), value in known.items())
+
+
 def test_a_frontier_refuses_parts_that_do_not_fit_its_size():
     with pytest.raises(ValueError):
         Frontier(5, [EMPTY_ROOT])

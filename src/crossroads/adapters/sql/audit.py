@@ -260,9 +260,18 @@ class SQLiteAuditLog(_SqlAuditReads):
         if (
             self._frontier is None or self._frontier.size != size
         ):  # first batch, or another process wrote
-            parts = perfect_parts(0, size)
+            # The parts this writer knows already are not read again: after another process's
+            # batch of a few entries, most of the edge (its high levels) is the same.
+            known = (
+                self._frontier.known()
+                if self._frontier is not None and self._frontier.size < size
+                else {}
+            )
             hashes = []
-            for level, position in parts:
+            for level, position in perfect_parts(0, size):
+                if (level, position) in known:
+                    hashes.append(known[level, position])
+                    continue
                 row = conn.execute(
                     "SELECT hash FROM merkle_nodes WHERE level = ? AND position = ?",
                     (level, position),
