@@ -133,8 +133,7 @@ class Frontier:
         """Each perfect part's (level, position) and hash. A node, once complete, never changes:
         a larger tree's edge shares every one of these that its own parts name."""
         return {
-            node: h
-            for node, (_, h) in zip(perfect_parts(0, self.size), self._parts, strict=True)
+            node: h for node, (_, h) in zip(perfect_parts(0, self.size), self._parts, strict=True)
         }
 
     def copy(self) -> Frontier:
