@@ -154,6 +154,15 @@ async def test_bytes_sent_between_answers_retire_the_connection(peer, client):
     assert len(raw.connections) == 2
 
 
+@pytest.mark.parametrize("extra", [OK, OK[:30]], ids=["a whole second answer", "the start of one"])
+async def test_a_second_answer_to_one_request_retires_the_connection(peer, client, extra):
+    raw, base = await peer(lambda n: OK + extra if n == 0 else OK)
+    assert (await client.post(f"{base}/a", b"{}", {})).body == b"{}"
+    await asyncio.sleep(0.05)
+    assert (await client.post(f"{base}/a", b"{}", {})).body == b"{}"
+    assert [len(requests) for requests in raw.connections] == [1, 1]
+
+
 @pytest.mark.parametrize(
     "answer",
     [

@@ -122,6 +122,10 @@ class _Connection(asyncio.Protocol):
 
     # httptools' callbacks
 
+    def on_message_begin(self) -> None:
+        if self._answer is not None and self._answer.done():
+            self.close()  # a second answer to one request: what follows cannot be trusted
+
     def on_header(self, name: bytes, value: bytes) -> None:
         name = name.lower()
         if name == b"content-type":
@@ -145,8 +149,8 @@ class _Connection(asyncio.Protocol):
         elif self._length is not None and int(self._length) > self._max_bytes:
             self._fail(too_large(self._max_bytes))
         self._until_close = (
-            self._length is None and not self._chunked and self._status not in (204, 304)
-        )
+            self._length is None and not self._chunked and self._status >= 200
+        ) and self._status not in (204, 304)
 
     def on_body(self, body: bytes) -> None:
         self._size += len(body)
@@ -159,6 +163,7 @@ class _Connection(asyncio.Protocol):
         if self._status < 200:  # an interim answer (103 Early Hints): the final one follows
             self._chunks, self._size, self._content_type = [], 0, ""
             self._length, self._chunked, self._coded = None, False, False
+            self._until_close = False
             return
         self._complete(keep=self._parser.should_keep_alive())
 
