@@ -7,6 +7,9 @@ test_provider_client.py, tests/adversarial/test_slow_peers.py and test_outbound_
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
+import struct
 import time
 
 import pytest
@@ -180,8 +183,15 @@ async def test_an_answer_is_read_whole_however_it_is_framed(peer, client, answer
     assert (await client.post(f"{base}/a", b"{}", {})).status == 200  # the pool still serves
 
 
-async def test_an_answer_coded_without_being_asked_is_refused(peer, client):
-    coded = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 2\r\n\r\n\x1f\x8b"
+@pytest.mark.parametrize(
+    "coded",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 2\r\n\r\n\x1f\x8b",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\n\x1f\x8b\r\n0\r\n\r\n",
+    ],
+    ids=["a content coding", "a transfer coding"],
+)
+async def test_an_answer_coded_without_being_asked_is_refused(peer, client, coded):
     _, base = await peer(lambda n: coded)
     with pytest.raises(Refusal) as refused:
         await client.post(f"{base}/a", b"{}", {})
@@ -194,19 +204,74 @@ async def test_an_answer_coded_without_being_asked_is_refused(peer, client):
         b"NOT HTTP AT ALL\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\nshort",
         b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+        b"HTTP/1.1 103 Early Hints\r\nConnection: close\r\n\r\n",
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\n",
     ],
-    ids=["not HTTP", "cut short", "a length that is no number"],
+    ids=[
+        "not HTTP",
+        "cut short",
+        "a length that is no number",
+        "an interim answer, then the close",
+        "an upgrade",
+    ],
 )
-async def test_a_broken_answer_is_unavailable_and_names_no_address(peer, client, answer):
+async def test_a_broken_answer_is_unavailable_and_names_no_address(peer, client, answer, caplog):
     _, base = await peer(lambda n: answer)
-    with pytest.raises(Refusal) as refused:
+    with caplog.at_level(logging.ERROR, logger="asyncio"), pytest.raises(Refusal) as refused:
         await client.post(f"{base}/a", b"{}", {})
     assert refused.value.code == "provider_unavailable"
     assert "127.0.0.1" not in refused.value.message
+    assert not [r for r in caplog.records if r.name == "asyncio"]  # no "Fatal error" logged
+
+
+async def test_an_answer_cut_by_a_reset_is_not_taken_as_whole(peer, client):
+    """An answer delimited by the close ends with the close, never with a reset."""
+    raw, base = await peer(lambda n: None)
+    call = asyncio.ensure_future(client.post(f"{base}/a", b"{}", {}))
+    await asyncio.sleep(0.2)  # the request sent and read
+    writer = raw.writers[0]
+    writer.write(b'HTTP/1.1 200 OK\r\n\r\n{"partial": ')
+    await writer.drain()
+    await asyncio.sleep(0.05)
+    writer.get_extra_info("socket").setsockopt(
+        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+    )
+    writer.transport.abort()  # with no linger: a reset, not a close
+    with pytest.raises(Refusal) as refused:
+        await call
+    assert refused.value.code == "provider_unavailable"
+
+
+async def test_headers_past_their_bound_are_refused_before_they_are_gathered(peer, client):
+    endless = b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * (4 * 1024 * 1024)
+    _, base = await peer(lambda n: endless)
+    with pytest.raises(Refusal) as refused:
+        await client.post(f"{base}/a", b"{}", {})
+    assert refused.value.code == "invalid_provider_response"
+    assert "65,536 bytes of headers" in refused.value.message
+
+
+async def test_headers_near_their_bound_with_a_body_in_the_same_read_are_an_answer(peer, client):
+    body = b"[" + b"1," * 50_000 + b"1]"
+    head = b"HTTP/1.1 200 OK\r\nX-Padding: " + b"p" * 60_000 + b"\r\n"
+    answer = head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+    _, base = await peer(lambda n: answer)
+    reply = await client.post(f"{base}/a", b"{}", {})
+    assert (reply.status, reply.body) == (200, body)
+
+
+async def test_trailers_change_nothing_of_the_answer(peer, client):
+    answer = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+        b"Trailer: Content-Type\r\n\r\n2\r\n{}\r\n0\r\nContent-Type: text/evil\r\n\r\n"
+    )
+    _, base = await peer(lambda n: answer)
+    reply = await client.post(f"{base}/a", b"{}", {})
+    assert (reply.body, reply.content_type) == (b"{}", "application/json")
 
 
 async def test_an_address_that_is_not_http_is_unavailable(client):
-    for url in ("ftp://127.0.0.1/x", "no address"):
+    for url in ("ftp://127.0.0.1/x", "no address", "http://a..b/x", f"https://{'a' * 64}.be/x"):
         with pytest.raises(Refusal) as refused:
             await client.post(url, b"{}", {})
         assert refused.value.code == "provider_unavailable"

@@ -131,6 +131,25 @@ async def test_a_peer_without_the_client_certificate_or_the_ca_is_unavailable_an
 
 
 @pytest.mark.parametrize("peer", ["provider", "webhook"])
+async def test_a_certificate_for_another_name_is_refused(pki, peer):
+    """The bundle's CA signed it, but for another host than the one called."""
+    elsewhere = pki.ca.issue_cert("other.crossroads.test")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    elsewhere.configure_cert(context)
+    runner, base = await tls_server(echo_peer(), context)
+    settings = pki.settings(peer, with_client_cert=False, allow_internal_webhooks=True)
+    client = CLIENT[peer](1, 2, 4, tls=settings.outbound_tls(peer).context())
+    try:
+        with pytest.raises(Refusal) as refused:
+            await client.post(f"{base}/services/x/1", b"{}", {})
+        assert refused.value.code == "provider_unavailable"
+        assert "TLS failed" in refused.value.message
+    finally:
+        await client.close()
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize("peer", ["provider", "webhook"])
 async def test_a_ca_bundle_replaces_the_system_trust_store(pki, tmp_path, monkeypatch, peer):
     """A provider whose certificate a CA of the system's store vouches for, but not the bundle,
     is refused: the bundle is the only trust for providers (docs/configuration.md). A client

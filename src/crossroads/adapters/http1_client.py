@@ -14,12 +14,16 @@ call to a provider needs, with the same bounds as the webhooks' client:
   calls at once, and one host at most `per_host` of them;
 - an answer larger than `max_bytes`, announced or not, is refused unread
   (`invalid_provider_response`), its connection closed;
+- an answer's status line and headers take at most MAX_HEAD bytes (`invalid_provider_response`);
 - TLS with the context given (the provider CA bundle, a client certificate), checking the name.
 
 Answers are read to their end (Content-Length, chunked, or the connection's close) before the
-connection goes back to the pool; one that may not be reused (`Connection: close`, HTTP/1.0, an
-error mid-answer, a timeout, a cancelled call) is closed. The client asks for no content coding
-(`Accept-Encoding: identity`) and refuses an answer that comes coded anyway. No call is retried:
+connection goes back to the pool; one that may not be reused (`Connection: close`, HTTP/1.0
+without keep-alive, a second answer, an error mid-answer, a timeout, a cancelled call) is
+aborted, not closed gracefully: a TLS peer that never confirms the close would keep it open
+outside the pool's count. The client asks for no content coding
+(`Accept-Encoding: identity`) and refuses an answer that comes coded anyway (a content coding, or
+a transfer coding other than `chunked`). No call is retried:
 a POST that may have reached the provider is not sent twice.
 """
 
@@ -44,6 +48,10 @@ log = logging.getLogger("crossroads.providers")
 # An idle connection older than this is closed rather than reused: a server closes its own idle
 # connections after a while, and one it closed as the call was written would fail the call.
 IDLE_SECONDS = 15.0
+# The most an answer's status line and headers may take (interim answers' included): httptools
+# gathers a header's name and value by appending each piece, so a header sent without end would
+# cost memory and CPU without bound (aiohttp's client stops a header line at 8 KiB).
+MAX_HEAD = 64 * 1024
 # Parsed targets kept (the providers' URLs are few; the bound keeps a stream of distinct URLs
 # from growing the dictionary).
 TARGETS_KEPT = 1024
@@ -63,6 +71,7 @@ class _Target:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {url}")
+        parts.hostname.encode("idna")  # a name no resolver could look up (a UnicodeError)
         self.tls = parts.scheme == "https"
         self.host = parts.hostname
         self.port = parts.port or (443 if self.tls else 80)
@@ -103,10 +112,30 @@ class _Connection(asyncio.Protocol):
             self.close()  # bytes nobody asked for: the connection cannot be trusted again
             return
         self.last_data = self._loop.time()
+        if not self._head_done:
+            room = MAX_HEAD - self._head_seen
+            if len(data) > room:  # fed up to the bound: the head must end within it
+                self._feed(data[:room])
+                if self.closed:
+                    return
+                if not self._head_done:
+                    self._fail(
+                        Refusal(
+                            "invalid_provider_response",
+                            f"the provider's answer has more than {MAX_HEAD:,} bytes of headers.",
+                        )
+                    )
+                    return
+                data = data[room:]
+            self._head_seen += len(data)
+        self._feed(data)
+
+    def _feed(self, data: bytes) -> None:
         try:
             self._parser.feed_data(data)
-        except httptools.HttpParserError as exc:
-            self._fail(_Broken(f"a malformed answer ({exc})"))
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
+            # (An upgrade, 101, is no answer to a POST the hub sent.)
+            self._fail(_Broken(f"a malformed answer ({exc.__class__.__name__}: {exc})"))
 
     def eof_received(self) -> bool:
         return False  # close the transport; connection_lost follows
@@ -115,7 +144,7 @@ class _Connection(asyncio.Protocol):
         self.closed = True
         self._pool._forget(self)
         if self._answer is not None and not self._answer.done():
-            if self._until_close and self._status:
+            if exc is None and self._until_close and self._status:
                 self._complete(keep=False)  # an answer delimited by the close, now whole
             else:
                 self._fail(_Broken(str(exc) if exc else "the server closed the connection"))
@@ -127,6 +156,8 @@ class _Connection(asyncio.Protocol):
             self.close()  # a second answer to one request: what follows cannot be trusted
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._head_done:
+            return  # a trailer: nothing in it changes the answer read
         name = name.lower()
         if name == b"content-type":
             self._content_type = value.decode("latin-1")
@@ -134,16 +165,19 @@ class _Connection(asyncio.Protocol):
             self._length = value
         elif name == b"transfer-encoding":
             self._chunked = True
+            if value.strip().lower() != b"chunked":
+                self._coded = True
         elif name == b"content-encoding" and value.strip().lower() != b"identity":
             self._coded = True
 
     def on_headers_complete(self) -> None:
+        self._head_done = True
         self._status = self._parser.get_status_code()
         if self._coded:
             self._fail(
                 Refusal(
                     "invalid_provider_response",
-                    "the provider's answer came content-coded, which the hub did not ask for.",
+                    "the provider's answer came coded, which the hub did not ask for.",
                 )
             )
         elif self._length is not None and int(self._length) > self._max_bytes:
@@ -163,7 +197,7 @@ class _Connection(asyncio.Protocol):
         if self._status < 200:  # an interim answer (103 Early Hints): the final one follows
             self._chunks, self._size, self._content_type = [], 0, ""
             self._length, self._chunked, self._coded = None, False, False
-            self._until_close = False
+            self._until_close = self._head_done = False
             return
         self._complete(keep=self._parser.should_keep_alive())
 
@@ -176,7 +210,8 @@ class _Connection(asyncio.Protocol):
         self._status = 0
         self._content_type = ""
         self._length: bytes | None = None
-        self._chunked = self._coded = self._until_close = False
+        self._chunked = self._coded = self._until_close = self._head_done = False
+        self._head_seen = 0
         self._chunks: list[bytes] = []
         self._size = 0
         self._keep = False
@@ -205,7 +240,7 @@ class _Connection(asyncio.Protocol):
         self._keep = False
         if self.transport is not None and not self.closed:
             self.closed = True
-            self.transport.close()
+            self.transport.abort()
             self._pool._forget(self)
 
     def watch(self, deadline: float, read_timeout: float) -> None:
