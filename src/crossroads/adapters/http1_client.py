@@ -21,10 +21,9 @@ Answers are read to their end (Content-Length, chunked, or the connection's clos
 connection goes back to the pool; one that may not be reused (`Connection: close`, HTTP/1.0
 without keep-alive, a second answer, an error mid-answer, a timeout, a cancelled call) is
 aborted, not closed gracefully: a TLS peer that never confirms the close would keep it open
-outside the pool's count. The client asks for no content coding
-(`Accept-Encoding: identity`) and refuses an answer that comes coded anyway (a content coding, or
-a transfer coding other than `chunked`). No call is retried:
-a POST that may have reached the provider is not sent twice.
+outside the pool's count. The client asks for no content coding (`Accept-Encoding: identity`) and
+refuses an answer that comes coded anyway (a content coding, or a transfer coding other than
+`chunked`). No call is retried: a POST that may have reached the provider is not sent twice.
 """
 
 from __future__ import annotations
@@ -297,7 +296,6 @@ class Http1ProviderClient(OutboundClient):
         self._busy = 0
         self._busy_of: dict[tuple, int] = {}
         self._waiters: deque[tuple[tuple, asyncio.Future]] = deque()
-        self._closing = False
 
     async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> ProviderReply:
         target = self._targets.get(url)
