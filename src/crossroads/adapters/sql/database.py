@@ -265,16 +265,24 @@ class PostgresDatabase(Database):
         # Autocommit: a lone read is one round trip, not three (the implicit BEGIN, the query, and
         # the COMMIT the pool issues when the connection comes back); `transaction()` still opens
         # an explicit one around writes.
+        patience = max(wait_seconds, 10.0)
         pool = AsyncConnectionPool(
             dsn,
             min_size=min_size,
             max_size=max_size,
             open=False,
             timeout=wait_seconds,
+            # psycopg's pool tries a lost connection again with a doubling wait for
+            # `reconnect_timeout` (5 minutes by default): after an outage of a minute the hub
+            # stayed not ready for up to another minute with the server back. Given up after
+            # `patience`, a new attempt starts at the next request that finds the pool empty, so
+            # no wait between attempts exceeds half of it, however long the outage. Not shorter
+            # than the start's own wait, which goes through the same attempts.
+            reconnect_timeout=patience,
             kwargs={"autocommit": True, **connect_options(wait_seconds)},
         )
         try:
-            await pool.open(wait=True, timeout=max(wait_seconds, 10))
+            await pool.open(wait=True, timeout=patience)
         except Exception as exc:
             await pool.close()
             if is_outage(exc):
