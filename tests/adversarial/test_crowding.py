@@ -75,6 +75,8 @@ async def test_a_member_with_many_dead_letters_does_not_hide_another_institution
     assert page.status_code == 200, page.text
     assert 'id="dead-letters"' in page.text and "<code>ours</code>" in page.text
     assert "<code>noisy</code>" not in page.text
+    # Counted as its own too: not the other member's thousand, nor "the oldest 1 of 1,002".
+    assert "<caption>Dead letters (1)</caption>" in page.text and 'id="shown"' not in page.text
 
 
 async def _report(client, token: str, message: str):

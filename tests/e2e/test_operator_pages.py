@@ -4,9 +4,13 @@ language; without a role, or without signing in, they see no data."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from crossroads.demo import country
+from crossroads.domain.mutations import Mutation, Subscription
+from crossroads.entrypoints.api import operator_pages
 from crossroads.entrypoints.api.operator_tables import TABLES
 
 from ..conftest import start_demo_hub
@@ -35,6 +39,47 @@ async def demo_on_each_store(tmp_path, store_url):
     yield demo
     await demo.http.aclose()
     await demo.hub.close()
+
+
+async def test_dead_letters_past_those_listed_are_counted_and_said_to_be_more(
+    demo_on_each_store, monkeypatch
+):
+    """The overview and the page count every dead letter; the page lists the oldest and says how
+    many of how many (the overview counted the 1,000 the page lists, whatever lay beyond)."""
+    demo = demo_on_each_store
+    monkeypatch.setattr(operator_pages, "DEAD_LETTERS_SHOWN", 2)
+    store = demo.hub.store.mutations
+    await store.add_subscription(
+        Subscription(
+            "dead-hook", WELFARE.number, "case-app", "person.address", "A1", "push", "https://x/h"
+        )
+    )
+    for n in range(3):
+        mutation = Mutation(
+            f"dead-{n}",
+            "person.address",
+            "1",
+            WELFARE.number,
+            "79122244457",
+            b"k" * 16,
+            date(2024, 5, 1),
+            {"city": "Namur"},
+            1,
+        )
+        await store.publish(mutation, b"d", [("dead-hook", b"{}")])
+    due = [d.seq for d in await store.due_pushes("dead-hook", 0, 10)]
+    await store.failed(due, "provider_error: 503", 1_000, 1_000)
+    await register(demo, "person:olga", "read-only")
+    browser, _ = await signed_in(demo, "olga")
+    overview = (await browser.get("/operator/?lang=en")).text
+    assert '<a href="/operator/dead-letters">Dead letters</a>: 3</li>' in overview
+    page = (await browser.get("/operator/dead-letters?lang=en")).text
+    assert "<caption>Dead letters (3)</caption>" in page
+    assert page.count('<tr><th scope="row">') == 2
+    assert "The oldest 2 of 3 are listed" in page
+    french = (await browser.get("/operator/dead-letters?lang=fr")).text
+    assert "Les 2 plus anciennes sur 3 sont listées" in french
+    await browser.aclose()
 
 
 async def test_the_overview_counts_what_the_registry_lists(demo_on_each_store):

@@ -223,6 +223,9 @@ class MemoryMutationStore(MutationStore):
                 dead_at_ms,
             )
 
+    async def count_dead_letters(self, institution: str | None = None) -> int:
+        return len(await self.dead_letters(len(self.outbox), institution))
+
     async def dead_letters(self, limit: int, institution: str | None = None) -> list[Delivery]:
         return [
             r.delivery()

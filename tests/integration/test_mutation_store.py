@@ -361,6 +361,23 @@ async def test_a_dropped_dead_letter_is_closed_and_neither_listed_nor_replayed(s
     assert [d.mutation_id for d in await store.mutations.due_pushes("s1", 10_000, 10)] == ["m2"]
 
 
+async def test_dead_letters_are_counted_all_not_only_as_many_as_a_page_lists(store):
+    await store.mutations.add_subscription(
+        Subscription("s1", FUND, "app", "person.address", "A1", "push", "https://fund/hook")
+    )
+    for n in range(1, 6):
+        await store.mutations.publish(mutation(f"m{n}"), b"d", [("s1", b'{"n":%d}' % n)])
+    due = [d.seq for d in await store.mutations.due_pushes("s1", 0, 5)]
+    assert await store.mutations.count_dead_letters() == 0
+    await store.mutations.failed(due[:4], "provider_error: 503", 1_000, 1_000)
+    await store.mutations.failed(due[4:], "provider_error: 503", 5_000, None)  # waits, not dead
+    assert await store.mutations.count_dead_letters() == 4
+    assert len(await store.mutations.dead_letters(2)) == 2
+    await store.mutations.drop(due[:1], 1_100)
+    await store.mutations.replay(due[1:2])
+    assert await store.mutations.count_dead_letters() == 2
+
+
 async def test_what_still_waits_is_what_a_relay_re_sends_to_a_stream_that_lost_it(store):
     await store.mutations.add_subscription(
         Subscription("s1", FUND, "app", "person.address", "A1", "push", "https://fund/hook")

@@ -686,6 +686,10 @@ class MutationService:
         """The oldest dead letters, or `institution`'s oldest (its subscriptions')."""
         return await self._store.dead_letters(limit, institution)
 
+    async def count_dead_letters(self, institution: str | None = None) -> int:
+        """How many dead letters wait for an operator: all members', or `institution`'s."""
+        return await self._store.count_dead_letters(institution)
+
     async def replay(self, seqs: list[int], actor: str | None = None) -> int:
         """Queue dead letters again, due now; audited with the sequence numbers replayed and the
         operator's id (`actor`)."""

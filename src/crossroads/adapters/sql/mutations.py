@@ -75,6 +75,14 @@ DEAD_LETTERS = (
     f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d WHERE d.dead_at_ms IS NOT NULL"
     " AND d.acked_at_ms IS NULL ORDER BY d.seq LIMIT ?"
 )
+# Along the same indexes of the dead letters alone: a count of them, not of the outbox.
+COUNT_DEAD_LETTERS = (
+    "SELECT count(*) FROM deliveries d WHERE d.dead_at_ms IS NOT NULL AND d.acked_at_ms IS NULL"
+)
+COUNT_DEAD_LETTERS_OF = (
+    f"{COUNT_DEAD_LETTERS} AND d.subscription IN"
+    " (SELECT s.id FROM subscriptions s WHERE s.institution = ?)"
+)
 DEAD_LETTERS_OF = (
     f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d WHERE d.dead_at_ms IS NOT NULL"
     " AND d.acked_at_ms IS NULL AND d.subscription IN"
@@ -496,6 +504,16 @@ class SqlMutations(MutationStore):
             sql, params = DEAD_LETTERS_OF, (institution, limit)
         rows = await self._db.fetchall(sql, params, fresh_plan=True)
         return [_delivery(r) for r in rows]
+
+    async def count_dead_letters(self, institution: str | None = None) -> int:
+        [(count,)] = await self._db.fetchall(
+            *(
+                (COUNT_DEAD_LETTERS, ())
+                if institution is None
+                else (COUNT_DEAD_LETTERS_OF, (institution,))
+            )
+        )
+        return int(count)
 
     async def replay(self, seqs: list[int]) -> list[int]:
         replayed: list[int] = []

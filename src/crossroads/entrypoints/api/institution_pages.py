@@ -212,6 +212,7 @@ async def subscriptions(request: Request) -> HTMLResponse:
         institution_name=name,
         applications=applications,
         letters=letters,
+        letters_total=await hub.mutations.count_dead_letters(staff.organisation),
     )
 
 

@@ -33,6 +33,8 @@ from .pages import OPERATOR_PAGES, language, page
 from .sessions import sign_out as end_session
 
 router = HubRouter(route_class=JSONRoute, prefix="/operator", include_in_schema=False)
+# The oldest this many are listed; the page and the overview count them all.
+DEAD_LETTERS_SHOWN = 1000
 
 
 async def signed_in_operator(request: Request) -> Actor | None:
@@ -86,7 +88,7 @@ async def overview(request: Request) -> HTMLResponse:
             ready = False
         counts = {
             **await hub.registry_queries.counts(),
-            "dead_letters": len(await hub.mutations.dead_letters(1000)),
+            "dead_letters": await hub.mutations.count_dead_letters(),
         }
         return {
             "ready": ready,
@@ -108,7 +110,10 @@ async def registry_page(
     hub = hub_of(request)
     if name == "dead-letters":
         template = "portal/operator/dead_letters.html"
-        data: dict = {"letters": await hub.mutations.dead_letters(1000)}
+        data: dict = {
+            "letters": await hub.mutations.dead_letters(DEAD_LETTERS_SHOWN),
+            "total": await hub.mutations.count_dead_letters(),
+        }
     else:
         template = "portal/operator/table.html"
         after = request.query_params.get("after", "")

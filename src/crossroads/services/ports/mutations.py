@@ -142,6 +142,11 @@ class MutationStore(abc.ABC):
         subscriptions when it is named (so that another member's many do not hide its own)."""
 
     @abc.abstractmethod
+    async def count_dead_letters(self, institution: str | None = None) -> int:
+        """How many dead letters are not yet acknowledged (what `dead_letters` would list without
+        a limit): all members', or `institution`'s subscriptions' only."""
+
+    @abc.abstractmethod
     async def replay(self, seqs: list[int]) -> list[int]:
         """Put dead letters among `seqs` back in their queue, due now, with their attempts reset;
         the seqs put back."""
