@@ -59,3 +59,15 @@ def test_status_before_after_and_ahead_of_this_hub(store_url):
     )
     ahead = status(store_url)
     assert ahead.exit_code == 3 and "newer hub" in ahead.output, ahead.output
+
+
+def test_status_reads_a_sqlite_file_in_a_folder_named_as_no_uri_would_take_it(tmp_path):
+    folder = tmp_path / "hub #1?mode=rwc%20"
+    folder.mkdir()
+    store_url = f"sqlite:///{folder / 'store.sqlite3'}"
+    migrate(store_url)
+    newest = max(v for v, _, _ in available("sqlite"))
+    current = status(store_url)
+    assert current.exit_code == 0 and f"store schema version {newest}" in current.output, (
+        current.output
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from .migrate import available
 from .store import sqlite_path
@@ -47,7 +48,8 @@ def _sqlite(path: str) -> SchemaStatus:
     known = [(v, name) for v, name, _ in available("sqlite")]
     if not Path(path).exists():
         return SchemaStatus(False, [], known)
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    # Quoted: a '?', '#' or '%' in a folder's name would end or change the path of the URI.
+    connection = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True)
     try:
         if (
             connection.execute(
