@@ -14,6 +14,7 @@ from crossroads.demo import country
 from crossroads.domain.audit import AuditRecord
 from crossroads.domain.data_reports import MAX_OPEN_REPORTS
 from crossroads.domain.mutations import Mutation, Subscription
+from crossroads.entrypoints.api import institution_pages
 
 from ..conftest import start_demo_hub
 from ..e2e.portal_browsing import SAME_ORIGIN, browser, csrf_of, sign_in
@@ -77,6 +78,31 @@ async def test_a_member_with_many_dead_letters_does_not_hide_another_institution
     assert "<code>noisy</code>" not in page.text
     # Counted as its own too: not the other member's thousand, nor "the oldest 1 of 1,002".
     assert "<caption>Dead letters (1)</caption>" in page.text and 'id="shown"' not in page.text
+
+
+async def test_an_institutions_dead_letters_are_listed_and_counted_alike(portal_demo, monkeypatch):
+    """Those of a subscription whose application was removed included: the page listed only the
+    registered applications' and counted them all, and said "the oldest 1 of 2" of a list that
+    would never grow."""
+    monkeypatch.setattr(institution_pages, "DEAD_LETTERS_SHOWN", 3)
+    store = portal_demo.hub.store.mutations
+    for sub_id, application in (("ours", "case-app"), ("left", "removed-app")):
+        await store.add_subscription(
+            Subscription(
+                sub_id, WELFARE, application, "person.address", "ISC/25/401", "push", "https://y/h"
+            )
+        )
+    await _dead_letters(portal_demo, "left", "left", 1)
+    await _dead_letters(portal_demo, "ours", "ours", 1)
+    async with browser(portal_demo) as client:
+        await sign_in(client, "/portal/login", "institution-viewer")
+        page = (await client.get("/portal/institution/subscriptions?lang=en")).text
+        assert "<caption>Dead letters (2)</caption>" in page and "<code>left</code>" in page
+        assert 'id="shown"' not in page
+        await _dead_letters(portal_demo, "ours", "more", 3)
+        page = (await client.get("/portal/institution/subscriptions?lang=en")).text
+        assert "<caption>Dead letters (5)</caption>" in page
+        assert "The oldest 3 of 5 are listed" in page
 
 
 async def _report(client, token: str, message: str):

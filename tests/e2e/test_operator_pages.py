@@ -79,6 +79,7 @@ async def test_dead_letters_past_those_listed_are_counted_and_said_to_be_more(
     assert "The oldest 2 of 3 are listed" in page
     french = (await browser.get("/operator/dead-letters?lang=fr")).text
     assert "Les 2 plus anciennes sur 3 sont listées" in french
+    assert "les suivantes apparaissent" in french
     await browser.aclose()
 
 

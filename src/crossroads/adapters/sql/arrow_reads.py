@@ -38,11 +38,11 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote
 
 import pyarrow
 
 from ...services.ports import StoreUnavailable
+from .connect import read_only_uri
 from .database import Database, PostgresDatabase, SQLiteDatabase
 from .outage import SHUTTING_DOWN, connect_options
 
@@ -134,7 +134,7 @@ class ArrowReads:
             # The same library as the store's own connections (see the module's docstring);
             # autocommit, so that no read holds a snapshot (and the log) past its statement.
             self._connection = sqlite3.connect(
-                f"file:{quote(path)}?mode=ro",
+                read_only_uri(path),
                 uri=True,
                 isolation_level=None,
                 check_same_thread=False,

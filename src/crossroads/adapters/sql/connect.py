@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 
 def sqlite_connect(path: str | Path, *, busy_timeout_ms: int = 30000) -> sqlite3.Connection:
@@ -28,6 +30,14 @@ def sqlite_connect(path: str | Path, *, busy_timeout_ms: int = 30000) -> sqlite3
     # levels and recent leaves in memory (the OS cache holds the rest).
     conn.execute("PRAGMA cache_size=-131072")
     return conn
+
+
+def read_only_uri(path: str | Path) -> str:
+    """A URI that opens the SQLite file at `path` read-only, whatever its name holds: SQLite ends
+    a URI's path at '?' or '#' and decodes '%HH' in it, and a path that begins with '//' would be
+    read as an authority. The path is made absolute and each byte of it quoted (a file name that is
+    not UTF-8 included)."""
+    return f"file://{quote(os.fsencode(os.path.abspath(path)))}?mode=ro"
 
 
 def begin_immediate(conn: sqlite3.Connection, deadline_seconds: float = 30.0) -> None:

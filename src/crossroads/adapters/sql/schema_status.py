@@ -7,8 +7,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
+from .connect import read_only_uri
 from .migrate import available
 from .store import sqlite_path
 
@@ -48,8 +48,7 @@ def _sqlite(path: str) -> SchemaStatus:
     known = [(v, name) for v, name, _ in available("sqlite")]
     if not Path(path).exists():
         return SchemaStatus(False, [], known)
-    # Quoted: a '?', '#' or '%' in a folder's name would end or change the path of the URI.
-    connection = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True)
+    connection = sqlite3.connect(read_only_uri(path), uri=True)
     try:
         if (
             connection.execute(

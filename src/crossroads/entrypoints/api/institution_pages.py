@@ -184,12 +184,10 @@ async def _persons_page(
 async def subscriptions(request: Request) -> HTMLResponse:
     staff, hub, name = await _staff(request)
     applications = []
-    ours: set[str] = set()
     for application in await hub.registry_queries.applications(staff.organisation):
         caller = Caller(staff.organisation, application.code)
         held = await hub.mutations.subscriptions(caller)
         waiting = await hub.mutations.mailbox(caller, 0, MAILBOX_LOOK)
-        ours.update(s.id for s in held)
         applications.append(
             {
                 "application": application,
@@ -198,13 +196,11 @@ async def subscriptions(request: Request) -> HTMLResponse:
                 "more": len(waiting) == MAILBOX_LOOK,
             }
         )
-    # The store picks the institution's own: filtered here, the hub's oldest thousand could all
-    # be another member's (one whose webhook fails), and this page would show none of its own.
-    letters = [
-        d
-        for d in await hub.mutations.dead_letters(DEAD_LETTERS_SHOWN, staff.organisation)
-        if d.subscription in ours
-    ]
+    # The store picks the institution's own (its subscriptions', those of an application since
+    # removed included): filtered here, the hub's oldest thousand could all be another member's
+    # (one whose webhook fails), and this page would show none of its own. Counted the same way.
+    letters = await hub.mutations.dead_letters(DEAD_LETTERS_SHOWN, staff.organisation)
+    letters_total = max(await hub.mutations.count_dead_letters(staff.organisation), len(letters))
     return page(
         request,
         "portal/institution/subscriptions.html",
@@ -212,7 +208,8 @@ async def subscriptions(request: Request) -> HTMLResponse:
         institution_name=name,
         applications=applications,
         letters=letters,
-        letters_total=await hub.mutations.count_dead_letters(staff.organisation),
+        letters_total=letters_total,
+        more_letters=len(letters) == DEAD_LETTERS_SHOWN and letters_total > len(letters),
     )
 
 

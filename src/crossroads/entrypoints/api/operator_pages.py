@@ -110,10 +110,11 @@ async def registry_page(
     hub = hub_of(request)
     if name == "dead-letters":
         template = "portal/operator/dead_letters.html"
-        data: dict = {
-            "letters": await hub.mutations.dead_letters(DEAD_LETTERS_SHOWN),
-            "total": await hub.mutations.count_dead_letters(),
-        }
+        letters = await hub.mutations.dead_letters(DEAD_LETTERS_SHOWN)
+        # Two reads: a letter that died between them must not make a short list say "of more".
+        total = max(await hub.mutations.count_dead_letters(), len(letters))
+        more = len(letters) == DEAD_LETTERS_SHOWN and total > len(letters)
+        data: dict = {"letters": letters, "total": total, "more": more}
     else:
         template = "portal/operator/table.html"
         after = request.query_params.get("after", "")
