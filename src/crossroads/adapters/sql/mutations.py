@@ -506,13 +506,11 @@ class SqlMutations(MutationStore):
         return [_delivery(r) for r in rows]
 
     async def count_dead_letters(self, institution: str | None = None) -> int:
-        [(count,)] = await self._db.fetchall(
-            *(
-                (COUNT_DEAD_LETTERS, ())
-                if institution is None
-                else (COUNT_DEAD_LETTERS_OF, (institution,))
-            )
-        )
+        if institution is None:
+            sql, params = COUNT_DEAD_LETTERS, ()
+        else:
+            sql, params = COUNT_DEAD_LETTERS_OF, (institution,)
+        [(count,)] = await self._db.fetchall(sql, params)
         return int(count)
 
     async def replay(self, seqs: list[int]) -> list[int]:

@@ -197,8 +197,9 @@ async def subscriptions(request: Request) -> HTMLResponse:
             }
         )
     # The store picks the institution's own (its subscriptions', those of an application since
-    # removed included): filtered here, the hub's oldest thousand could all be another member's
-    # (one whose webhook fails), and this page would show none of its own. Counted the same way.
+    # removed included), and counts them the same way. Were the hub's oldest thousand filtered
+    # here, they could all be another member's (one whose webhook fails) and this page would show
+    # none of its own.
     letters = await hub.mutations.dead_letters(DEAD_LETTERS_SHOWN, staff.organisation)
     letters_total = max(await hub.mutations.count_dead_letters(staff.organisation), len(letters))
     return page(
