@@ -84,6 +84,22 @@ def checked(language: str) -> dict | None:
     return None if language == "en" else {"exclude": [["tbody"]]}
 
 
+def read_in_every_language(page, url: str, table: str, shown: int, tmp_path, found) -> None:
+    """The page at `url` in each language: its `table` captioned with the count of all, `shown`
+    rows listed, the notice that says so, no serious violation (into `found`), a screenshot."""
+    axe = Axe()
+    for language in LANGUAGES:
+        page.goto(f"{url}?lang={language}")
+        expect(page.locator(f"{table} caption")).to_contain_text(f"({number(DEAD, language)})")
+        expect(page.locator("#shown")).to_be_visible()
+        assert page.locator(f"{table} tbody tr").count() == shown
+        violations = serious(axe.run(page, context=checked(language), options=WCAG))
+        if violations:
+            found[f"{url} ({language})"] = violations
+        name = url.rsplit("/", 1)[-1]
+        page.screenshot(path=str(tmp_path / f"{name}-{language}.png"))
+
+
 def test_dead_letters_past_a_page_are_counted_and_said_in_every_language(
     demo_process,
     browser,  # noqa: F811 (the fixture)
@@ -91,7 +107,6 @@ def test_dead_letters_past_a_page_are_counted_and_said_in_every_language(
 ):
     base, data_dir = demo_process
     set_aside(data_dir, DEAD)
-    axe = Axe()
     page = browser.new_page()
     elsewhere: list[str] = []
     page.route("**/*", only_the_hub(base, elsewhere))
@@ -100,29 +115,22 @@ def test_dead_letters_past_a_page_are_counted_and_said_in_every_language(
     page.click("#persona-operator")
     expect(page.locator("#counts")).to_contain_text(f"Dead letters: {number(DEAD, 'en')}")
     found: dict[str, list[str]] = {}
-    for language in LANGUAGES:
-        page.goto(f"{base}/operator/dead-letters?lang={language}")
-        expect(page.locator("#listing caption")).to_contain_text(f"({number(DEAD, language)})")
-        expect(page.locator("#shown")).to_be_visible()
-        assert page.locator("#listing tbody tr").count() == DEAD_LETTERS_SHOWN
-        violations = serious(axe.run(page, context=checked(language), options=WCAG))
-        if violations:
-            found[f"operator dead letters ({language})"] = violations
-        page.screenshot(path=str(tmp_path / f"operator-dead-letters-{language}.png"))
+    read_in_every_language(
+        page, f"{base}/operator/dead-letters", "#listing", DEAD_LETTERS_SHOWN, tmp_path, found
+    )
     page.goto(f"{base}/operator/?lang=en")
     page.click("#operator-sign-out")
     page.goto(f"{base}/portal/institution/?lang=en")
     page.click("#institution-sign-in")
     page.click("#sign-in-institution")
     page.click("#persona-institution-manager")
-    for language in LANGUAGES:
-        page.goto(f"{base}/portal/institution/subscriptions?lang={language}")
-        expect(page.locator("#dead-letters caption")).to_contain_text(f"({number(DEAD, language)})")
-        expect(page.locator("#shown")).to_be_visible()
-        assert page.locator("#dead-letters tbody tr").count() == INSTITUTION_SHOWN
-        violations = serious(axe.run(page, context=checked(language), options=WCAG))
-        if violations:
-            found[f"institution subscriptions ({language})"] = violations
-        page.screenshot(path=str(tmp_path / f"institution-dead-letters-{language}.png"))
+    read_in_every_language(
+        page,
+        f"{base}/portal/institution/subscriptions",
+        "#dead-letters",
+        INSTITUTION_SHOWN,
+        tmp_path,
+        found,
+    )
     assert found == {}, found
     assert elsewhere == [], elsewhere
