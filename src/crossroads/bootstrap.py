@@ -261,6 +261,7 @@ async def bootstrap(
         pool_size=settings.store_pool_size,
         wait_seconds=settings.store_timeout,
         statement_seconds=settings.store_statement_timeout,
+        audit_commit_delay_seconds=settings.audit_commit_delay_ms / 1000,
     )
     scheme = scheme_for(settings.country)
     hasher = SubjectHasher(loaded.subject_secret)
@@ -789,6 +790,7 @@ async def open_batch_processor(settings: Settings) -> BatchProcessor:
         pool_size=2,
         wait_seconds=settings.store_timeout,
         statement_seconds=settings.store_statement_timeout,
+        audit_commit_delay_seconds=settings.audit_commit_delay_ms / 1000,
     )
     scheme = scheme_for(settings.country)
     declarations = declaration_service(

@@ -225,6 +225,17 @@ class Settings(BaseSettings):
             "cut and the request answered 503 `not_ready` (a server that stopped answering)."
         ),
     )
+    audit_commit_delay_ms: float = Field(
+        0.5,
+        ge=0,
+        le=20,
+        description=(
+            "How long a hub process lets its next audit commit gather more entries while they "
+            "come in together (its last commit held more than one), as PostgreSQL's commit_delay "
+            "does: fewer, larger commits, each synced once. A lone entry is never delayed; 0 "
+            "turns it off."
+        ),
+    )
     ready_timeout: float = Field(
         2.0,
         gt=0,

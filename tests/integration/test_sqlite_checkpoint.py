@@ -69,3 +69,29 @@ def test_under_steady_writes_the_log_is_started_over_instead_of_growing(tmp_path
         conn.close()
     assert checkpointer.failures == 0
     assert largest < 40_000_000  # without starting over, the log would hold all 100 MB
+
+
+def test_a_log_started_over_keeps_its_file_for_the_next_commits_to_write_over(tmp_path):
+    """Started over, the log is written again from its start over the file it has: cut to
+    nothing, it grew again by every commit, and each commit's sync wrote the file's new size and
+    blocks too."""
+    path = tmp_path / "reused.sqlite3"
+    conn = sqlite_connect(path)
+    conn.execute("CREATE TABLE t (v BLOB)")
+    checkpointer = WalCheckpointer(str(path), interval=0.01, restart_frames=500)
+    checkpointer.start()
+    log = Path(f"{path}-wal")
+    try:
+        sizes = []
+        for _ in range(300):
+            conn.execute("INSERT INTO t VALUES (randomblob(160000))")
+            started_over = checkpointer.restart_wanted.is_set()
+            checkpointer.restart_if_wanted(conn)
+            if started_over and not checkpointer.restart_wanted.is_set():
+                sizes.append(log.stat().st_size)
+    finally:
+        checkpointer.close()
+        conn.close()
+    assert sizes, "the log was never started over"
+    assert min(sizes) >= 500 * 4096  # the file kept, not cut to nothing
+    assert max(sizes) < 40_000_000

@@ -98,10 +98,12 @@ async def open_store(
     sequence_on_append: bool = True,
     wait_seconds: float = 5.0,
     statement_seconds: float = 30.0,
+    audit_commit_delay_seconds: float = 0.0,
 ) -> SqlStore:
     """`sequence_on_append=False` leaves every audit entry to the sequencer (see
     adapters/sql/audit.py); tests of the sequencer use it. `wait_seconds` bounds connecting
-    to PostgreSQL and taking a pooled connection, `statement_seconds` each statement (outage.py)."""
+    to PostgreSQL and taking a pooled connection, `statement_seconds` each statement (outage.py);
+    `audit_commit_delay_seconds` is the SQLite audit writer's (SQLiteAuditLog)."""
     if url.startswith("sqlite:"):
         path = sqlite_path(url)
         if path == ":memory:":
@@ -110,7 +112,11 @@ async def open_store(
             )
         lite = SQLiteDatabase(path)
         audit = SQLiteAuditLog(
-            lite, path, checkpointer=lite.checkpointer, sequence_on_append=sequence_on_append
+            lite,
+            path,
+            checkpointer=lite.checkpointer,
+            sequence_on_append=sequence_on_append,
+            commit_delay_seconds=audit_commit_delay_seconds,
         )
         store = SqlStore(
             lite,
@@ -132,7 +138,11 @@ async def open_store(
         mark.start()
         store = SqlStore(
             pg,
-            PostgresAuditLog(pg, sequence_on_append=sequence_on_append),
+            PostgresAuditLog(
+                pg,
+                sequence_on_append=sequence_on_append,
+                commit_delay_seconds=audit_commit_delay_seconds,
+            ),
             lambda: PostgresLease(url, SEQUENCER_LEASE_KEY),
             lambda n: PostgresLease(url, PUSH_LEASE_KEY + n),
             mark,

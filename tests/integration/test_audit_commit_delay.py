@@ -1,0 +1,97 @@
+"""The audit log's commit delay (CROSSROADS_AUDIT_COMMIT_DELAY_MS), on SQLite and PostgreSQL: while
+appends come in together the next commit waits for more of them; a lone append never waits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from crossroads.adapters.sql.store import SqlStore, open_store
+from crossroads.domain.audit import AuditRecord
+
+pytestmark = pytest.mark.anyio
+DELAY = 1.0  # long, so that a slow machine's commit is never mistaken for the delay
+
+
+def record(tag: str) -> AuditRecord:
+    return AuditRecord(kind="exchange", at_ms=1, outcome="ok", request_id=tag)
+
+
+async def timed_append(store: SqlStore, tag: str) -> float:
+    started = time.monotonic()
+    await store.audit.append(record(tag))
+    return time.monotonic() - started
+
+
+@contextlib.contextmanager
+def others_turn(store_url: str) -> Iterator[None]:
+    """On SQLite, hold the audit writers' turn as another hub process would: appends made
+    meanwhile queue up and are committed together once it is released. PostgreSQL's appends of
+    one loop iteration are committed together anyway (one flush takes all that is queued)."""
+    if not store_url.startswith("sqlite:"):
+        yield
+        return
+    turn = os.open(f"{store_url.removeprefix('sqlite:///')}.audit-writers", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(turn, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(turn)  # lets the turn go
+
+
+async def appended_together(store: SqlStore, store_url: str, count: int) -> list[int]:
+    with others_turn(store_url):
+        appends = [asyncio.ensure_future(store.audit.append(record(f"t{i}"))) for i in range(count)]
+        await asyncio.sleep(0.2)  # every one queued behind the turn
+    return await asyncio.gather(*appends)
+
+
+async def test_after_appends_that_came_together_the_next_commit_waits_for_more(store_url):
+    store = await open_store(store_url, audit_commit_delay_seconds=DELAY)
+    try:
+        assert await timed_append(store, "first") < DELAY / 2  # a lone append is not delayed
+        seqs = await appended_together(store, store_url, 5)
+        assert len(set(seqs)) == 5
+        # The last commit held five appends: the next one waits for others to join it...
+        waited = await timed_append(store, "after-five")
+        assert waited >= DELAY * 0.9
+        # ...and its commit held one, so the one after does not wait.
+        assert await timed_append(store, "after-one") < DELAY / 2
+        if store_url.startswith("postgres"):  # the five in one transaction
+            row = await store.db.fetchone(
+                "SELECT COUNT(DISTINCT xact_id) FROM audit_log WHERE seq = ANY(?)", (seqs,)
+            )
+            assert row[0] == 1
+        assert await store.audit.count() == 8
+    finally:
+        await store.close()
+
+
+async def test_appends_arriving_during_the_delay_share_its_commit(store_url):
+    store = await open_store(store_url, audit_commit_delay_seconds=DELAY)
+    try:
+        await appended_together(store, store_url, 3)
+        started = time.monotonic()
+        early = asyncio.ensure_future(store.audit.append(record("early")))
+        await asyncio.sleep(DELAY / 4)
+        late = asyncio.ensure_future(store.audit.append(record("late")))
+        seqs = await asyncio.gather(early, late)
+        assert time.monotonic() - started < DELAY * 1.6  # one delay for both, not one each
+        assert seqs[1] == seqs[0] + 1
+    finally:
+        await store.close()
+
+
+async def test_without_a_delay_appends_after_a_busy_commit_do_not_wait(store_url):
+    store = await open_store(store_url, audit_commit_delay_seconds=0)
+    try:
+        await appended_together(store, store_url, 5)
+        assert await timed_append(store, "after-five") < DELAY / 2
+    finally:
+        await store.close()
