@@ -231,9 +231,9 @@ class Settings(BaseSettings):
         le=20,
         description=(
             "How long a hub process lets its next audit commit gather more entries while they "
-            "come in together (its last commit held more than one), as PostgreSQL's commit_delay "
-            "does: fewer, larger commits, each synced once. A lone entry is never delayed; 0 "
-            "turns it off."
+            "come in together (its last commit held more than one and ended less than 10 ms, or "
+            "this delay, before), as PostgreSQL's commit_delay does: fewer, larger commits, each "
+            "synced once. An entry on a quiet hub is never delayed; 0 turns it off."
         ),
     )
     ready_timeout: float = Field(

@@ -78,12 +78,30 @@ async def test_appends_arriving_during_the_delay_share_its_commit(store_url):
     try:
         await appended_together(store, store_url, 3)
         started = time.monotonic()
-        early = asyncio.ensure_future(store.audit.append(record("early")))
+        early = asyncio.ensure_future(timed_append(store, "early"))
         await asyncio.sleep(DELAY / 4)
         late = asyncio.ensure_future(store.audit.append(record("late")))
-        seqs = await asyncio.gather(early, late)
-        assert time.monotonic() - started < DELAY * 1.6  # one delay for both, not one each
-        assert seqs[1] == seqs[0] + 1
+        waited, _ = await asyncio.gather(early, late)
+        assert waited >= DELAY * 0.9  # the early one waited for company...
+        assert time.monotonic() - started < DELAY * 1.6  # ...and the late one joined its commit
+        entries = await store.audit.read(0, 100)
+        joined = [seq for seq, data in entries if b'"early"' in data or b'"late"' in data]
+        assert len(joined) == 2 and joined[1] == joined[0] + 1
+        if store_url.startswith("postgres"):
+            row = await store.db.fetchone(
+                "SELECT COUNT(DISTINCT xact_id) FROM audit_log WHERE seq = ANY(?)", (joined,)
+            )
+            assert row[0] == 1
+    finally:
+        await store.close()
+
+
+async def test_an_append_on_a_quiet_hub_does_not_wait_even_after_a_busy_commit(store_url):
+    store = await open_store(store_url, audit_commit_delay_seconds=0.3)
+    try:
+        await appended_together(store, store_url, 5)
+        await asyncio.sleep(0.5)  # longer than the delay: the hub has gone quiet
+        assert await timed_append(store, "alone") < 0.2
     finally:
         await store.close()
 

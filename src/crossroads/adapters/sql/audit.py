@@ -54,6 +54,15 @@ _STATE = (
 )
 _WAITING = "SELECT 1 FROM audit_log WHERE leaf_index IS NULL LIMIT 1"
 _MAX_BATCH = 2000
+# An append that finds the log idle this long since its last commit (or the commit delay, if
+# longer) is on a quiet hub: its commit does not wait for company (see `_write_batches`).
+_QUIET_SECONDS = 0.01
+
+
+def _coming_together(delay: float, together: bool, ended: float) -> bool:
+    """Whether an append arriving now should wait `delay` for others: the delay is on, the last
+    commit held more than one append (`together`) and ended (`ended`, time.monotonic) recently."""
+    return delay > 0 and together and time.monotonic() - ended < max(_QUIET_SECONDS, delay)
 
 
 def _row(record: AuditRecord) -> tuple[int, bytes | None, bytes]:
@@ -175,21 +184,23 @@ class SQLiteAuditLog(_SqlAuditReads):
         (docs/benchmarks.md, "The audit writers take turns by a lock"). Any other writer of the
         database is still waited for by `begin_immediate`.
 
-        While appends come in together (the last batch held more than one), the writer lets the
-        next batch gather for `commit_delay_seconds` before taking its turn, as PostgreSQL's
+        While appends come in together (the last batch held more than one, and the next came
+        within `_QUIET_SECONDS` or the delay of it), the writer lets the next batch gather for
+        `commit_delay_seconds` before taking its turn, as PostgreSQL's
         `commit_delay` does: a commit's cost is mostly its own (the pages of the tree's right edge
         and of the indexes' ends, written again by every commit, and the fsync), so fewer commits
         of more entries cost less each. Without it, under `bench exchange` (8 connections, two
         workers) a commit held 2.6 entries on average, the log grew by 18 KB an entry, and the
         durable write took 0.25 ms of the hub's 0.7 ms of CPU an exchange (docs/benchmarks.md,
-        "The audit log's commits"). A lone append is not delayed.
+        "The audit log's commits"). An append on a quiet hub is not delayed.
         """
         together = False  # whether the last batch held more than one append
+        committed = 0.0  # when it ended (time.monotonic)
         while True:
             first = self._queue.get()
             if first is None:
                 return
-            if together and self._commit_delay > 0:
+            if _coming_together(self._commit_delay, together, committed):
                 time.sleep(self._commit_delay)
             fcntl.flock(turn, fcntl.LOCK_EX)
             try:
@@ -197,7 +208,7 @@ class SQLiteAuditLog(_SqlAuditReads):
                 outcome = self._transaction(conn, batch)
             finally:
                 fcntl.flock(turn, fcntl.LOCK_UN)
-            together = len(batch) > 1
+            together, committed = len(batch) > 1, time.monotonic()
             by_loop: dict[Any, list] = {}
             for (_, future, loop), result in zip(batch, outcome, strict=True):
                 by_loop.setdefault(loop, []).append((future, result))
@@ -350,7 +361,8 @@ class PostgresAuditLog(_SqlAuditReads):
     With `sequence_on_append` (the default) each flush gives its entries their leaf indexes under
     the sequencer's lock, as the module says, after up to CATCH_UP entries an earlier version
     left unindexed, as on SQLite. While appends come in together (the last flush held more than
-    one), a flush first waits `commit_delay_seconds` for more, as SQLiteAuditLog's writer does:
+    one and ended within `_QUIET_SECONDS` or the delay), a flush first waits
+    `commit_delay_seconds` for more, as SQLiteAuditLog's writer does:
     under `bench exchange` 8 % less of the hub's CPU an exchange and 11 % less of the server's.
     """
 
@@ -366,6 +378,7 @@ class PostgresAuditLog(_SqlAuditReads):
         self._sequence_on_append = sequence_on_append
         self._commit_delay = commit_delay_seconds
         self._together = False  # whether the last flush held more than one append
+        self._flushed = 0.0  # when it ended (time.monotonic)
         self._pending: deque[tuple[list[tuple], asyncio.Future]] = deque()
         self._flushing: asyncio.Task | None = None
 
@@ -385,7 +398,7 @@ class PostgresAuditLog(_SqlAuditReads):
 
     async def _flush(self) -> None:
         while self._pending:
-            if self._together and self._commit_delay > 0:
+            if _coming_together(self._commit_delay, self._together, self._flushed):
                 await asyncio.sleep(self._commit_delay)
             batch, count = [], 0
             while self._pending and (not batch or count + len(self._pending[0][0]) <= _MAX_BATCH):
@@ -408,6 +421,7 @@ class PostgresAuditLog(_SqlAuditReads):
                     at += len(item_rows)
             except Exception as exc:  # reported to every waiting append, never swallowed
                 results = [exc] * len(batch)
+            self._flushed = time.monotonic()
             _resolve([(future, result) for (_, future), result in zip(batch, results, strict=True)])
 
     @staticmethod

@@ -16,7 +16,8 @@ def sqlite_connect(path: str | Path, *, busy_timeout_ms: int = 30000) -> sqlite3
     synchronous=FULL makes a commit durable against power loss, not only a process crash: what
     the hub acknowledged must survive both. Batched commits pay the fsync once per batch.
     Commits never checkpoint: a WalCheckpointer thread does (see checkpoint.py), and the log file
-    is cut back to 64 MB after a burst.
+    is cut back to 128 MB after a burst (above the 64 MB at which the checkpointer starts it
+    over, so that a log started over is written over in place, never cut: checkpoint.py).
     """
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -24,7 +25,7 @@ def sqlite_connect(path: str | Path, *, busy_timeout_ms: int = 30000) -> sqlite3
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
     conn.execute("PRAGMA wal_autocheckpoint=0")
-    conn.execute("PRAGMA journal_size_limit=67108864")
+    conn.execute("PRAGMA journal_size_limit=134217728")
     # SQLite's default page cache is 2 MB; the directory is a B-tree keyed by random hashes, so
     # at millions of rows nearly every insert missed it. 128 MB per connection keeps the upper
     # levels and recent leaves in memory (the OS cache holds the rest).

@@ -103,7 +103,8 @@ async def open_store(
     """`sequence_on_append=False` leaves every audit entry to the sequencer (see
     adapters/sql/audit.py); tests of the sequencer use it. `wait_seconds` bounds connecting
     to PostgreSQL and taking a pooled connection, `statement_seconds` each statement (outage.py);
-    `audit_commit_delay_seconds` is the SQLite audit writer's (SQLiteAuditLog)."""
+    `audit_commit_delay_seconds` is the audit log's commit delay (see SQLiteAuditLog and
+    PostgresAuditLog)."""
     if url.startswith("sqlite:"):
         path = sqlite_path(url)
         if path == ":memory:":
