@@ -8,7 +8,7 @@ import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -45,6 +45,23 @@ def others_turn(store_url: str) -> Iterator[None]:
         os.close(turn)  # lets the turn go
 
 
+@contextlib.asynccontextmanager
+async def opened(store_url: str, delay: float) -> AsyncIterator[SqlStore]:
+    store = await open_store(store_url, audit_commit_delay_seconds=delay)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def transactions_of(store: SqlStore, seqs: list[int]) -> int:
+    """How many PostgreSQL transactions wrote the entries `seqs`."""
+    row = await store.db.fetchone(
+        "SELECT COUNT(DISTINCT xact_id) FROM audit_log WHERE seq = ANY(?)", (seqs,)
+    )
+    return row[0]
+
+
 async def appended_together(store: SqlStore, store_url: str, count: int) -> list[int]:
     with others_turn(store_url):
         appends = [asyncio.ensure_future(store.audit.append(record(f"t{i}"))) for i in range(count)]
@@ -53,8 +70,7 @@ async def appended_together(store: SqlStore, store_url: str, count: int) -> list
 
 
 async def test_after_appends_that_came_together_the_next_commit_waits_for_more(store_url):
-    store = await open_store(store_url, audit_commit_delay_seconds=DELAY)
-    try:
+    async with opened(store_url, DELAY) as store:
         assert await timed_append(store, "first") < DELAY / 2  # a lone append is not delayed
         seqs = await appended_together(store, store_url, 5)
         assert len(set(seqs)) == 5
@@ -64,18 +80,12 @@ async def test_after_appends_that_came_together_the_next_commit_waits_for_more(s
         # ...and its commit held one, so the one after does not wait.
         assert await timed_append(store, "after-one") < DELAY / 2
         if store_url.startswith("postgres"):  # the five in one transaction
-            row = await store.db.fetchone(
-                "SELECT COUNT(DISTINCT xact_id) FROM audit_log WHERE seq = ANY(?)", (seqs,)
-            )
-            assert row[0] == 1
+            assert await transactions_of(store, seqs) == 1
         assert await store.audit.count() == 8
-    finally:
-        await store.close()
 
 
 async def test_appends_arriving_during_the_delay_share_its_commit(store_url):
-    store = await open_store(store_url, audit_commit_delay_seconds=DELAY)
-    try:
+    async with opened(store_url, DELAY) as store:
         await appended_together(store, store_url, 3)
         started = time.monotonic()
         early = asyncio.ensure_future(timed_append(store, "early"))
@@ -88,28 +98,17 @@ async def test_appends_arriving_during_the_delay_share_its_commit(store_url):
         joined = [seq for seq, data in entries if b'"early"' in data or b'"late"' in data]
         assert len(joined) == 2 and joined[1] == joined[0] + 1
         if store_url.startswith("postgres"):
-            row = await store.db.fetchone(
-                "SELECT COUNT(DISTINCT xact_id) FROM audit_log WHERE seq = ANY(?)", (joined,)
-            )
-            assert row[0] == 1
-    finally:
-        await store.close()
+            assert await transactions_of(store, joined) == 1
 
 
 async def test_an_append_on_a_quiet_hub_does_not_wait_even_after_a_busy_commit(store_url):
-    store = await open_store(store_url, audit_commit_delay_seconds=0.3)
-    try:
+    async with opened(store_url, 0.3) as store:
         await appended_together(store, store_url, 5)
         await asyncio.sleep(0.5)  # longer than the delay: the hub has gone quiet
         assert await timed_append(store, "alone") < 0.2
-    finally:
-        await store.close()
 
 
 async def test_without_a_delay_appends_after_a_busy_commit_do_not_wait(store_url):
-    store = await open_store(store_url, audit_commit_delay_seconds=0)
-    try:
+    async with opened(store_url, 0) as store:
         await appended_together(store, store_url, 5)
         assert await timed_append(store, "after-five") < DELAY / 2
-    finally:
-        await store.close()
