@@ -237,6 +237,18 @@ def load_secrets(settings: Settings) -> Secrets:
     )
 
 
+async def open_settings_store(settings: Settings, pool_size: int) -> SqlStore:
+    """The store `settings` name, with their bounds and audit commit delay, for a process that
+    serves (the hub, the declarations' batch processor)."""
+    return await open_store(
+        settings.store_url,
+        pool_size=pool_size,
+        wait_seconds=settings.store_timeout,
+        statement_seconds=settings.store_statement_timeout,
+        audit_commit_delay_seconds=settings.audit_commit_delay_ms / 1000,
+    )
+
+
 async def bootstrap(
     settings: Settings,
     clock: Clock | None = None,
@@ -256,13 +268,7 @@ async def bootstrap(
     clock = clock or Clock()
     keys = hub_keys(settings, create=create_keys)
     loaded = load_secrets(settings)
-    store = await open_store(
-        settings.store_url,
-        pool_size=settings.store_pool_size,
-        wait_seconds=settings.store_timeout,
-        statement_seconds=settings.store_statement_timeout,
-        audit_commit_delay_seconds=settings.audit_commit_delay_ms / 1000,
-    )
+    store = await open_settings_store(settings, settings.store_pool_size)
     scheme = scheme_for(settings.country)
     hasher = SubjectHasher(loaded.subject_secret)
     cache = RegistryCache(store.registry, settings.registry_cache_seconds)
@@ -785,13 +791,7 @@ async def open_batch_processor(settings: Settings) -> BatchProcessor:
     configure_logs(settings.log_level)
     clock = Clock()
     loaded = load_secrets(settings)
-    store = await open_store(
-        settings.store_url,
-        pool_size=2,
-        wait_seconds=settings.store_timeout,
-        statement_seconds=settings.store_statement_timeout,
-        audit_commit_delay_seconds=settings.audit_commit_delay_ms / 1000,
-    )
+    store = await open_settings_store(settings, pool_size=2)
     scheme = scheme_for(settings.country)
     declarations = declaration_service(
         settings,

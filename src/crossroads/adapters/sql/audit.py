@@ -186,10 +186,10 @@ class SQLiteAuditLog(_SqlAuditReads):
 
         While appends come in together (the last batch held more than one, and the next came
         within `_QUIET_SECONDS` or the delay of it), the writer lets the next batch gather for
-        `commit_delay_seconds` before taking its turn, as PostgreSQL's
-        `commit_delay` does: a commit's cost is mostly its own (the pages of the tree's right edge
-        and of the indexes' ends, written again by every commit, and the fsync), so fewer commits
-        of more entries cost less each. Without it, under `bench exchange` (8 connections, two
+        `commit_delay_seconds` before taking its turn, as PostgreSQL's `commit_delay` does: a
+        commit's cost is mostly its own (the pages of the tree's right edge and of the indexes'
+        ends, written again by every commit, and the fsync), so fewer commits of more entries
+        cost less each. Without it, under `bench exchange` (8 connections, two
         workers) a commit held 2.6 entries on average, the log grew by 18 KB an entry, and the
         durable write took 0.25 ms of the hub's 0.7 ms of CPU an exchange (docs/benchmarks.md,
         "The audit log's commits"). An append on a quiet hub is not delayed.
