@@ -25,6 +25,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ..config import Settings
 from ..domain.errors import Refusal
+from .joined_writes import JoinedWrites
 
 _REASONS = {
     400: b"Bad Request",
@@ -57,7 +58,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._refused = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        # An answer's head and body in one write (entrypoints/joined_writes.py).
+        super().connection_made(JoinedWrites(transport, self.loop))  # type: ignore[arg-type]
         self._arm(self.head_seconds, self._head_too_slow)
 
     def connection_lost(self, exc: Exception | None) -> None:

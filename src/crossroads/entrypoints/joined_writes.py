@@ -1,0 +1,86 @@
+"""A connection's writes of one turn of the event loop, sent to the kernel as one.
+
+uvicorn writes an answer in two calls, its head when the application starts the response and
+its body after, each a `send` to the socket: on the exchange, two system calls and two TCP
+segments for a few hundred bytes, and the write of the head the largest single cost of answering
+(docs/benchmarks.md, "One write an answer"). Both calls come in the same turn of the loop (the
+application's `send`s do not wait in between), so the hub's HTTP protocol hands uvicorn this
+transport instead: it keeps what is written in a turn and writes it once, in order, when the turn
+ends (`call_soon`), or at once when the connection is closed. Nothing waits longer than the turn
+it was written in, so a response that streams, or a `100 Continue`, is not held back. Every write
+of the connection goes through it, uvicorn's and the protocol's own refusals alike, so their
+order is the order they were made in.
+
+Written here, not taken from a library: asyncio and uvloop have no "cork until the end of the
+turn" (Node's `cork`/`uncork` on a stream does this job), and uvicorn's protocol offers no place
+to join its two writes but the transport it is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+
+class JoinedWrites:
+    """Delegates to `transport`, except that the `write`s made in one turn of `loop` are joined
+    and written when the turn ends. `close` and `write_eof` write what the turn held first;
+    `abort` discards it, as it discards the transport's own buffer. What is held when the
+    connection is already closing is dropped, as the transport itself would drop it."""
+
+    __slots__ = ("_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not data:
+            return
+        if not self._held:
+            self._loop.call_soon(self._flush)
+        self._held.append(bytes(data))
+
+    def writelines(self, lines: Any) -> None:
+        for data in lines:
+            self.write(data)
+
+    def _flush(self) -> None:
+        if not self._held:
+            return
+        data = self._held[0] if len(self._held) == 1 else b"".join(self._held)
+        self._held = []
+        if not self._transport.is_closing():
+            self._transport.write(data)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def write_eof(self) -> None:
+        self._flush()
+        self._transport.write_eof()
+
+    def abort(self) -> None:
+        self._held = []
+        self._transport.abort()
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + sum(map(len, self._held))
+
+    # Called on every request and answer: explicit, rather than through __getattr__.
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._transport.get_extra_info(name, default)
+
+    def pause_reading(self) -> None:
+        self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._transport.resume_reading()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)

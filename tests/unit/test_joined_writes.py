@@ -1,0 +1,167 @@
+"""A connection's writes of one turn of the loop go to the socket as one write, in order, and none
+waits past its turn (entrypoints/joined_writes.py), through the hub's HTTP protocol as uvicorn
+drives it. The socket is the one part faked: a transport that records what reaches it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from uvicorn.config import Config
+from uvicorn.server import ServerState
+
+from crossroads.entrypoints.bounded_http import BoundedHttpToolsProtocol
+from crossroads.entrypoints.joined_writes import JoinedWrites
+
+pytestmark = pytest.mark.anyio
+
+
+class Socket(asyncio.Transport):
+    """What the kernel was handed: each write as one entry, and whether it was closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+        self.aborted = False
+
+    def write(self, data) -> None:
+        assert not self.closed, "written after close"
+        self.writes.append(bytes(data))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.aborted = self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name, default=None):
+        return {"peername": ("127.0.0.1", 40000), "sockname": ("127.0.0.1", 8000)}.get(
+            name, default
+        )
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+
+async def turns(n: int = 3) -> None:
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+async def test_the_writes_of_one_turn_reach_the_socket_as_one_in_their_order():
+    socket = Socket()
+    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    joined.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    joined.write(b"")
+    joined.write(bytearray(b"{}"))
+    assert socket.writes == []
+    await turns(1)
+    assert socket.writes == [b"HTTP/1.1 200 OK\r\n\r\n{}"]
+
+
+async def test_a_write_waits_no_longer_than_its_turn():
+    socket = Socket()
+    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    joined.write(b"first")
+    await turns(1)
+    joined.write(b"second")
+    await turns(1)
+    assert socket.writes == [b"first", b"second"]
+
+
+async def test_close_writes_what_the_turn_held_before_closing_and_abort_discards_it():
+    socket = Socket()
+    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    joined.write(b"last words")
+    joined.close()
+    assert socket.writes == [b"last words"] and socket.closed
+    await turns()
+    assert socket.writes == [b"last words"]
+
+    socket = Socket()
+    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    joined.write(b"never sent")
+    assert joined.get_write_buffer_size() == len(b"never sent")
+    joined.abort()
+    await turns()
+    assert socket.writes == [] and socket.aborted
+
+
+async def test_what_a_connection_lost_before_the_turn_ended_held_is_dropped():
+    socket = Socket()
+    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    joined.write(b"too late")
+    socket.closed = True  # the peer went away, the transport is closing
+    await turns()
+    assert socket.writes == []
+
+
+def protocol_with(app) -> tuple[BoundedHttpToolsProtocol, Socket]:
+    config = Config(app=app, http=BoundedHttpToolsProtocol, lifespan="off", access_log=False)
+    protocol = BoundedHttpToolsProtocol(
+        config=config, server_state=ServerState(), app_state={}, _loop=asyncio.get_running_loop()
+    )
+    socket = Socket()
+    protocol.connection_made(socket)
+    return protocol, socket
+
+
+GET = b"GET /ready HTTP/1.1\r\nHost: hub\r\n\r\n"
+
+
+async def test_an_answer_s_head_and_body_are_one_write():
+    async def app(scope, receive, send):
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]}
+        )
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    protocol, socket = protocol_with(app)
+    protocol.data_received(GET + GET)  # two pipelined requests: two answers, one write each
+    await turns(10)
+    assert len(socket.writes) == 2
+    for write in socket.writes:
+        assert write.startswith(b"HTTP/1.1 200 OK\r\n") and write.endswith(b"\r\n\r\n{}")
+    protocol.connection_lost(None)
+
+
+async def test_a_streamed_answer_s_first_part_is_not_held_for_the_rest():
+    more = asyncio.Event()
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"first", "more_body": True})
+        await more.wait()
+        await send({"type": "http.response.body", "body": b"rest"})
+
+    protocol, socket = protocol_with(app)
+    protocol.data_received(GET)
+    await turns(5)
+    head_and_first = b"".join(socket.writes)
+    assert head_and_first.startswith(b"HTTP/1.1 200 OK") and head_and_first.endswith(b"first\r\n")
+    more.set()
+    await turns(5)
+    assert b"".join(socket.writes).endswith(b"4\r\nrest\r\n0\r\n\r\n")
+    protocol.connection_lost(None)
+
+
+async def test_the_protocol_s_own_refusal_is_written_and_the_connection_closed():
+    async def app(scope, receive, send):  # never reached: the head is refused first
+        raise AssertionError
+
+    protocol, socket = protocol_with(app)
+    protocol.max_head_bytes = 1_000
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: hub\r\nX: " + b"a" * 2_000 + b"\r\n\r\n")
+    await turns()
+    assert socket.closed
+    assert len(socket.writes) == 1 and socket.writes[0].startswith(b"HTTP/1.1 431 ")
