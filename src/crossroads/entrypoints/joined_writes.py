@@ -9,7 +9,9 @@ transport instead: it keeps what is written in a turn and writes it once, in ord
 ends (`call_soon`), or at once when the connection is closed. Nothing waits longer than the turn
 it was written in, so a response that streams, or a `100 Continue`, is not held back. Every write
 of the connection goes through it, uvicorn's and the protocol's own refusals alike, so their
-order is the order they were made in.
+order is the order they were made in. What a turn holds past `HELD_BYTES` is written at once, so
+that a response produced faster than it is read still meets the transport's flow control
+(`pause_writing`) as it did before, rather than piling up here until the turn ends.
 
 Written here, not taken from a library: asyncio and uvloop have no "cork until the end of the
 turn" (Node's `cork`/`uncork` on a stream does this job), and uvicorn's protocol offers no place
@@ -21,6 +23,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+HELD_BYTES = 65_536
+
 
 class JoinedWrites:
     """Delegates to `transport`, except that the `write`s made in one turn of `loop` are joined
@@ -28,12 +32,13 @@ class JoinedWrites:
     `abort` discards it, as it discards the transport's own buffer. What is held when the
     connection is already closing is dropped, as the transport itself would drop it."""
 
-    __slots__ = ("_held", "_loop", "_transport")
+    __slots__ = ("_held", "_held_bytes", "_loop", "_transport")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
         self._held: list[bytes] = []
+        self._held_bytes = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
@@ -41,6 +46,9 @@ class JoinedWrites:
         if not self._held:
             self._loop.call_soon(self._flush)
         self._held.append(bytes(data))
+        self._held_bytes += len(data)
+        if self._held_bytes >= HELD_BYTES:
+            self._flush()
 
     def writelines(self, lines: Any) -> None:
         for data in lines:
@@ -50,7 +58,7 @@ class JoinedWrites:
         if not self._held:
             return
         data = self._held[0] if len(self._held) == 1 else b"".join(self._held)
-        self._held = []
+        self._held, self._held_bytes = [], 0
         if not self._transport.is_closing():
             self._transport.write(data)
 
@@ -63,11 +71,11 @@ class JoinedWrites:
         self._transport.write_eof()
 
     def abort(self) -> None:
-        self._held = []
+        self._held, self._held_bytes = [], 0
         self._transport.abort()
 
     def get_write_buffer_size(self) -> int:
-        return self._transport.get_write_buffer_size() + sum(map(len, self._held))
+        return self._transport.get_write_buffer_size() + self._held_bytes
 
     # Called on every request and answer: explicit, rather than through __getattr__.
     def is_closing(self) -> bool:
