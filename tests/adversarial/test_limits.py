@@ -1,6 +1,7 @@
 """Limits that no caller can push the hub past: the HTTP server's head size and read times (a
 real `crossroads serve` process on a free port), the metrics' label set, and demo mode, which
-`crossroads serve` refuses."""
+`crossroads serve` refuses. And what the server's own writing must not break: an answer to a
+client that half-closed after its request."""
 
 from __future__ import annotations
 
@@ -73,6 +74,19 @@ def read_answer(sock: socket.socket) -> tuple[int, dict, dict, float]:
         json.loads(body),
         closed,
     )
+
+
+def test_a_client_that_half_closes_after_its_request_reads_the_answer(server):
+    """`printf 'GET … ' | nc -N`: the end of file arrives with the request, and the answer the
+    server holds until its loop's turn ends (entrypoints/joined_writes.py) is still written."""
+    port, _ = server
+    for _ in range(5):
+        sock = connect(port)
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: hub\r\n\r\n")
+        sock.shutdown(socket.SHUT_WR)
+        status, _, body, _ = read_answer(sock)
+        sock.close()
+        assert status == 200, body
 
 
 def test_a_head_over_the_limit_is_refused_431_and_the_connection_closed(server):

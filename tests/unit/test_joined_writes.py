@@ -17,13 +17,21 @@ pytestmark = pytest.mark.anyio
 
 
 class Socket(asyncio.Transport):
-    """What the kernel was handed: each write as one entry, and whether it was closed."""
+    """What the kernel was handed: each write as one entry (`writelines` is one `writev`), and
+    whether it was closed or its end of file written."""
 
     def __init__(self) -> None:
         super().__init__()
         self.writes: list[bytes] = []
         self.closed = False
         self.aborted = False
+        self.eof_written = False
+
+    def writelines(self, list_of_data) -> None:
+        self.write(b"".join(list_of_data))
+
+    def write_eof(self) -> None:
+        self.eof_written = True
 
     def write(self, data) -> None:
         assert not self.closed, "written after close"
@@ -69,6 +77,16 @@ async def test_the_writes_of_one_turn_reach_the_socket_as_one_in_their_order():
     assert socket.writes == [b"HTTP/1.1 200 OK\r\n\r\n{}"]
 
 
+async def test_writelines_joins_the_turn_in_its_place():
+    socket = Socket()
+    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    joined.write(b"a")
+    joined.writelines([b"b", memoryview(b"c")])
+    joined.write(b"d")
+    await turns(1)
+    assert socket.writes == [b"abcd"]
+
+
 async def test_a_write_waits_no_longer_than_its_turn():
     socket = Socket()
     joined = JoinedWrites(socket, asyncio.get_running_loop())
@@ -94,7 +112,7 @@ async def test_a_turn_that_writes_more_than_the_bound_writes_it_at_once():
     assert b"".join(socket.writes) == chunk * 20
 
 
-async def test_close_writes_what_the_turn_held_before_closing_and_abort_discards_it():
+async def test_close_and_write_eof_write_what_the_turn_held_first_and_abort_discards_it():
     socket = Socket()
     joined = JoinedWrites(socket, asyncio.get_running_loop())
     joined.write(b"last words")
@@ -102,6 +120,12 @@ async def test_close_writes_what_the_turn_held_before_closing_and_abort_discards
     assert socket.writes == [b"last words"] and socket.closed
     await turns()
     assert socket.writes == [b"last words"]
+
+    socket = Socket()
+    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    joined.write(b"the end")
+    joined.write_eof()
+    assert socket.writes == [b"the end"] and socket.eof_written
 
     socket = Socket()
     joined = JoinedWrites(socket, asyncio.get_running_loop())
@@ -116,7 +140,7 @@ async def test_what_a_connection_lost_before_the_turn_ended_held_is_dropped():
     socket = Socket()
     joined = JoinedWrites(socket, asyncio.get_running_loop())
     joined.write(b"too late")
-    socket.closed = True  # the peer went away, the transport is closing
+    socket.closed = True  # the connection was lost: the transport is closing
     await turns()
     assert socket.writes == []
 
@@ -180,3 +204,24 @@ async def test_the_protocol_s_own_refusal_is_written_and_the_connection_closed()
     await turns()
     assert socket.closed
     assert len(socket.writes) == 1 and socket.writes[0].startswith(b"HTTP/1.1 431 ")
+
+
+async def test_a_client_that_half_closes_after_its_request_still_reads_the_answer():
+    """The client's end of file can be read before the turn's writes go out; the transport
+    closes itself when `eof_received` returns, so the protocol writes the answer first."""
+
+    async def app(scope, receive, send):
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]}
+        )
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    protocol, socket = protocol_with(app)
+    protocol.data_received(GET)
+    await asyncio.sleep(0)  # the application's task answers in its first step: held
+    assert socket.writes == []
+    if not protocol.eof_received():  # as uvloop does: the transport closes itself
+        socket.closed = True
+    await turns()
+    assert len(socket.writes) == 1
+    assert socket.writes[0].startswith(b"HTTP/1.1 200 OK") and socket.writes[0].endswith(b"{}")

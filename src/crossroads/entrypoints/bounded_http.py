@@ -62,6 +62,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(JoinedWrites(transport, self.loop))  # type: ignore[arg-type]
         self._arm(self.head_seconds, self._head_too_slow)
 
+    def eof_received(self) -> None:
+        # The client's end of file closes the transport once this returns: the answer a turn
+        # holds goes first (entrypoints/joined_writes.py).
+        self.transport.flush()  # type: ignore[attr-defined]
+        super().eof_received()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)

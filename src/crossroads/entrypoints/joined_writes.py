@@ -1,17 +1,23 @@
 """A connection's writes of one turn of the event loop, sent to the kernel as one.
 
-uvicorn writes an answer in two calls, its head when the application starts the response and
-its body after, each a `send` to the socket: on the exchange, two system calls and two TCP
-segments for a few hundred bytes, and the write of the head the largest single cost of answering
-(docs/benchmarks.md, "One write an answer"). Both calls come in the same turn of the loop (the
+uvicorn writes an answer in two calls, its head when the application starts the response and its
+body after, each a `write` to the socket: on the exchange, two system calls and two TCP segments
+for a few hundred bytes (the head's write was the answer's costliest line in py-spy's samples:
+docs/benchmarks.md, "One write an answer"). Both calls come in the same turn of the loop (the
 application's `send`s do not wait in between), so the hub's HTTP protocol hands uvicorn this
-transport instead: it keeps what is written in a turn and writes it once, in order, when the turn
-ends (`call_soon`), or at once when the connection is closed. Nothing waits longer than the turn
-it was written in, so a response that streams, or a `100 Continue`, is not held back. Every write
-of the connection goes through it, uvicorn's and the protocol's own refusals alike, so their
-order is the order they were made in. What a turn holds past `HELD_BYTES` is written at once, so
-that a response produced faster than it is read still meets the transport's flow control
-(`pause_writing`) as it did before, rather than piling up here until the turn ends.
+transport instead: it keeps what is written in a turn and writes it once, in order, when the
+turn ends (`call_soon`), or at once when the connection is closed. Nothing waits longer than the
+turn it was written in, so a response that streams, or a `100 Continue`, is not held back. Every
+write of the connection goes through it, uvicorn's and the protocol's own refusals alike, so
+their order is the order they were made in. What a turn holds past `HELD_BYTES` is written at
+once, so that a response produced faster than it is read still meets the transport's flow
+control (`pause_writing`) as it did before, rather than piling up here until the turn ends.
+
+"When the turn ends" is after the loop's next poll of its sockets (uvloop runs what `call_soon`
+adds in its next iteration): a client's end of file read in that poll closes a transport whose
+protocol does not keep it open, so the protocol writes what is held first (`flush`, from its
+`eof_received`), and a client that half-closes after its request still reads the answer, as it
+did before.
 
 Written here, not taken from a library: asyncio and uvloop have no "cork until the end of the
 turn" (Node's `cork`/`uncork` on a stream does this job), and uvicorn's protocol offers no place
@@ -30,7 +36,8 @@ class JoinedWrites:
     """Delegates to `transport`, except that the `write`s made in one turn of `loop` are joined
     and written when the turn ends. `close` and `write_eof` write what the turn held first;
     `abort` discards it, as it discards the transport's own buffer. What is held when the
-    connection is already closing is dropped, as the transport itself would drop it."""
+    transport is already closing (the connection lost) is dropped, as the transport itself
+    would drop it; its owner flushes before anything else that closes it (`flush`)."""
 
     __slots__ = ("_held", "_held_bytes", "_loop", "_transport")
 
@@ -44,30 +51,37 @@ class JoinedWrites:
         if not data:
             return
         if not self._held:
-            self._loop.call_soon(self._flush)
-        self._held.append(bytes(data))
-        self._held_bytes += len(data)
+            self._loop.call_soon(self.flush)
+        # A caller may reuse a bytearray once `write` returns; bytes are kept as they are.
+        kept = data if type(data) is bytes else bytes(data)
+        self._held.append(kept)
+        self._held_bytes += len(kept)
         if self._held_bytes >= HELD_BYTES:
-            self._flush()
+            self.flush()
 
     def writelines(self, lines: Any) -> None:
         for data in lines:
             self.write(data)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Write what this turn holds now (one write; `writelines` for several parts, which
+        uvloop sends in one `writev` without copying them into one buffer first)."""
         if not self._held:
             return
-        data = self._held[0] if len(self._held) == 1 else b"".join(self._held)
-        self._held, self._held_bytes = [], 0
-        if not self._transport.is_closing():
-            self._transport.write(data)
+        held, self._held, self._held_bytes = self._held, [], 0
+        if self._transport.is_closing():
+            return  # the connection is lost: the transport would discard it too
+        if len(held) == 1:
+            self._transport.write(held[0])
+        else:
+            self._transport.writelines(held)
 
     def close(self) -> None:
-        self._flush()
+        self.flush()
         self._transport.close()
 
     def write_eof(self) -> None:
-        self._flush()
+        self.flush()
         self._transport.write_eof()
 
     def abort(self) -> None:
