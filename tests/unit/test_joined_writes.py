@@ -18,12 +18,14 @@ pytestmark = pytest.mark.anyio
 
 class Socket(asyncio.Transport):
     """What the kernel was handed: each write as one entry (`writelines` is one `writev`), and
-    whether it was closed or its end of file written."""
+    whether it was closed or its end of file written. A closed transport still takes writes
+    while it drains, as uvloop's does; a lost one (`gone`) refuses them."""
 
     def __init__(self) -> None:
         super().__init__()
         self.writes: list[bytes] = []
         self.closed = False
+        self.gone = False
         self.aborted = False
         self.eof_written = False
 
@@ -34,7 +36,7 @@ class Socket(asyncio.Transport):
         self.eof_written = True
 
     def write(self, data) -> None:
-        assert not self.closed, "written after close"
+        assert not self.gone, "written to a lost connection"
         self.writes.append(bytes(data))
 
     def close(self) -> None:
@@ -136,11 +138,30 @@ async def test_close_and_write_eof_write_what_the_turn_held_first_and_abort_disc
     assert socket.writes == [] and socket.aborted
 
 
-async def test_what_a_connection_lost_before_the_turn_ended_held_is_dropped():
+async def test_a_write_to_a_closing_transport_goes_at_once_after_what_was_held():
+    """Closed by its own side (the client's end of file read, a drain before closing), a
+    transport has no turn left to wait for: it is written to as if unwrapped, in order."""
     socket = Socket()
     joined = JoinedWrites(socket, asyncio.get_running_loop())
-    joined.write(b"too late")
-    socket.closed = True  # the connection was lost: the transport is closing
+    joined.write(b"held")
+    socket.closed = True
+    joined.write(b"more")
+    assert socket.writes == [b"held", b"more"]
+    await turns()
+    assert socket.writes == [b"held", b"more"]
+
+
+async def test_what_a_lost_connection_held_is_dropped():
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    protocol, socket = protocol_with(app)
+    protocol.data_received(GET)
+    await asyncio.sleep(0)  # answered, held
+    assert socket.writes == []
+    socket.closed = socket.gone = True
+    protocol.connection_lost(ConnectionResetError())
     await turns()
     assert socket.writes == []
 

@@ -70,7 +70,14 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self.transport.lost()  # type: ignore[attr-defined]
         super().connection_lost(exc)
+
+    def handle_websocket_upgrade(self) -> None:
+        # The websocket protocol takes the connection over with its own `eof_received`, which
+        # would not write what this one's turn holds: it gets the transport itself.
+        self.transport = self.transport.release()  # type: ignore[attr-defined]
+        super().handle_websocket_upgrade()
 
     def data_received(self, data: bytes) -> None:
         if self._refused:

@@ -14,10 +14,13 @@ once, so that a response produced faster than it is read still meets the transpo
 control (`pause_writing`) as it did before, rather than piling up here until the turn ends.
 
 "When the turn ends" is after the loop's next poll of its sockets (uvloop runs what `call_soon`
-adds in its next iteration): a client's end of file read in that poll closes a transport whose
-protocol does not keep it open, so the protocol writes what is held first (`flush`, from its
-`eof_received`), and a client that half-closes after its request still reads the answer, as it
-did before.
+adds in its next iteration), and what that poll reads can end the connection's turns. The
+wrapper holds nothing once they cannot come: a write made while the transport is closing (its
+close drains what it buffered) goes to it at once, as it did without the wrapper; a client's end
+of file, which closes the transport once the protocol's `eof_received` returns, is preceded by a
+`flush` there; a connection handed to a websocket protocol is handed over unwrapped (`release`);
+and only a connection lost (`lost`, from the protocol's `connection_lost`) drops what was held,
+which the transport would drop as well.
 
 Written here, not taken from a library: asyncio and uvloop have no "cork until the end of the
 turn" (Node's `cork`/`uncork` on a stream does this job), and uvicorn's protocol offers no place
@@ -35,9 +38,8 @@ HELD_BYTES = 65_536
 class JoinedWrites:
     """Delegates to `transport`, except that the `write`s made in one turn of `loop` are joined
     and written when the turn ends. `close` and `write_eof` write what the turn held first;
-    `abort` discards it, as it discards the transport's own buffer. What is held when the
-    transport is already closing (the connection lost) is dropped, as the transport itself
-    would drop it; its owner flushes before anything else that closes it (`flush`)."""
+    `abort` discards it, as it discards the transport's own buffer, and `lost` when the
+    connection is lost. Once the transport is closing, writes go to it at once."""
 
     __slots__ = ("_held", "_held_bytes", "_loop", "_transport")
 
@@ -49,6 +51,10 @@ class JoinedWrites:
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
+            return
+        if self._transport.is_closing():  # no turn will follow: as if unwrapped, in order
+            self.flush()
+            self._transport.write(data)
             return
         if not self._held:
             self._loop.call_soon(self.flush)
@@ -69,8 +75,6 @@ class JoinedWrites:
         if not self._held:
             return
         held, self._held, self._held_bytes = self._held, [], 0
-        if self._transport.is_closing():
-            return  # the connection is lost: the transport would discard it too
         if len(held) == 1:
             self._transport.write(held[0])
         else:
@@ -83,6 +87,17 @@ class JoinedWrites:
     def write_eof(self) -> None:
         self.flush()
         self._transport.write_eof()
+
+    def lost(self) -> None:
+        """The connection is lost: what is held can no longer be written (the transport is
+        closed, and would refuse it)."""
+        self._held, self._held_bytes = [], 0
+
+    def release(self) -> asyncio.Transport:
+        """Write what is held and return the transport itself, for a protocol that takes the
+        connection over and writes on its own (a websocket's)."""
+        self.flush()
+        return self._transport
 
     def abort(self) -> None:
         self._held, self._held_bytes = [], 0
