@@ -48,10 +48,14 @@ class Socket(asyncio.Transport):
     def is_closing(self) -> bool:
         return self.closed
 
+    tls = False
+
     def get_extra_info(self, name, default=None):
-        return {"peername": ("127.0.0.1", 40000), "sockname": ("127.0.0.1", 8000)}.get(
-            name, default
-        )
+        return {
+            "peername": ("127.0.0.1", 40000),
+            "sockname": ("127.0.0.1", 8000),
+            "sslcontext": object() if self.tls else None,
+        }.get(name, default)
 
     def pause_reading(self) -> None:
         pass
@@ -149,6 +153,16 @@ async def test_a_write_to_a_closing_transport_goes_at_once_after_what_was_held()
     assert socket.writes == [b"held", b"more"]
     await turns()
     assert socket.writes == [b"held", b"more"]
+
+
+async def test_a_tls_transport_is_written_to_at_once():
+    """uvloop's TLS layer can read a bare end of file without telling anyone: nothing is held."""
+    socket = Socket()
+    socket.tls = True
+    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    joined.write(b"head")
+    joined.write(b"body")
+    assert socket.writes == [b"head", b"body"]
 
 
 async def test_what_a_lost_connection_held_is_dropped():

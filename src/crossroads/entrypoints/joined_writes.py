@@ -20,7 +20,9 @@ close drains what it buffered) goes to it at once, as it did without the wrapper
 of file, which closes the transport once the protocol's `eof_received` returns, is preceded by a
 `flush` there; a connection handed to a websocket protocol is handed over unwrapped (`release`);
 and only a connection lost (`lost`, from the protocol's `connection_lost`) drops what was held,
-which the transport would drop as well.
+which the transport would drop as well. A TLS transport is written to at once, never joined:
+uvloop's TLS layer reads a peer's bare end of file (no `close_notify`) without telling the
+protocol or marking the transport closing, and would drop what a turn still held.
 
 Written here, not taken from a library: asyncio and uvloop have no "cork until the end of the
 turn" (Node's `cork`/`uncork` on a stream does this job), and uvicorn's protocol offers no place
@@ -39,20 +41,22 @@ class JoinedWrites:
     """Delegates to `transport`, except that the `write`s made in one turn of `loop` are joined
     and written when the turn ends. `close` and `write_eof` write what the turn held first;
     `abort` discards it, as it discards the transport's own buffer, and `lost` when the
-    connection is lost. Once the transport is closing, writes go to it at once."""
+    connection is lost. Once the transport is closing, and always on TLS, writes go to it at
+    once."""
 
-    __slots__ = ("_held", "_held_bytes", "_loop", "_transport")
+    __slots__ = ("_at_once", "_held", "_held_bytes", "_loop", "_transport")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
         self._held: list[bytes] = []
         self._held_bytes = 0
+        self._at_once = transport.get_extra_info("sslcontext") is not None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
             return
-        if self._transport.is_closing():  # no turn will follow: as if unwrapped, in order
+        if self._at_once or self._transport.is_closing():  # as if unwrapped, in order
             self.flush()
             self._transport.write(data)
             return
