@@ -67,14 +67,20 @@ class Socket(asyncio.Transport):
         return 0
 
 
+def wrapped(*, tls: bool = False) -> tuple[Socket, JoinedWrites]:
+    """A socket (a TLS one if `tls`) and the joined writes over it, on the running loop."""
+    socket = Socket()
+    socket.tls = tls
+    return socket, JoinedWrites(socket, asyncio.get_running_loop())
+
+
 async def turns(n: int = 3) -> None:
     for _ in range(n):
         await asyncio.sleep(0)
 
 
 async def test_the_writes_of_one_turn_reach_the_socket_as_one_in_their_order():
-    socket = Socket()
-    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    socket, joined = wrapped()
     joined.write(b"HTTP/1.1 200 OK\r\n\r\n")
     joined.write(b"")
     joined.write(bytearray(b"{}"))
@@ -84,8 +90,7 @@ async def test_the_writes_of_one_turn_reach_the_socket_as_one_in_their_order():
 
 
 async def test_writelines_joins_the_turn_in_its_place():
-    socket = Socket()
-    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    socket, joined = wrapped()
     joined.write(b"a")
     joined.writelines([b"b", memoryview(b"c")])
     joined.write(b"d")
@@ -94,8 +99,7 @@ async def test_writelines_joins_the_turn_in_its_place():
 
 
 async def test_a_write_waits_no_longer_than_its_turn():
-    socket = Socket()
-    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    socket, joined = wrapped()
     joined.write(b"first")
     await turns(1)
     joined.write(b"second")
@@ -106,8 +110,7 @@ async def test_a_write_waits_no_longer_than_its_turn():
 async def test_a_turn_that_writes_more_than_the_bound_writes_it_at_once():
     """A response produced faster than it is read meets the transport's flow control, as
     without the joining: what a turn holds stays under HELD_BYTES."""
-    socket = Socket()
-    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    socket, joined = wrapped()
     chunk = b"x" * 10_000
     for _ in range(20):
         joined.write(chunk)
@@ -119,22 +122,19 @@ async def test_a_turn_that_writes_more_than_the_bound_writes_it_at_once():
 
 
 async def test_close_and_write_eof_write_what_the_turn_held_first_and_abort_discards_it():
-    socket = Socket()
-    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    socket, joined = wrapped()
     joined.write(b"last words")
     joined.close()
     assert socket.writes == [b"last words"] and socket.closed
     await turns()
     assert socket.writes == [b"last words"]
 
-    socket = Socket()
-    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    socket, joined = wrapped()
     joined.write(b"the end")
     joined.write_eof()
     assert socket.writes == [b"the end"] and socket.eof_written
 
-    socket = Socket()
-    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    socket, joined = wrapped()
     joined.write(b"never sent")
     assert joined.get_write_buffer_size() == len(b"never sent")
     joined.abort()
@@ -145,8 +145,7 @@ async def test_close_and_write_eof_write_what_the_turn_held_first_and_abort_disc
 async def test_a_write_to_a_closing_transport_goes_at_once_after_what_was_held():
     """Closed by its own side (the client's end of file read, a drain before closing), a
     transport has no turn left to wait for: it is written to as if unwrapped, in order."""
-    socket = Socket()
-    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    socket, joined = wrapped()
     joined.write(b"held")
     socket.closed = True
     joined.write(b"more")
@@ -157,9 +156,7 @@ async def test_a_write_to_a_closing_transport_goes_at_once_after_what_was_held()
 
 async def test_a_tls_transport_is_written_to_at_once():
     """uvloop's TLS layer can read a bare end of file without telling anyone: nothing is held."""
-    socket = Socket()
-    socket.tls = True
-    joined = JoinedWrites(socket, asyncio.get_running_loop())
+    socket, joined = wrapped(tls=True)
     joined.write(b"head")
     joined.write(b"body")
     assert socket.writes == [b"head", b"body"]
