@@ -104,7 +104,7 @@ class JoinedWrites:
         return self._transport
 
     def abort(self) -> None:
-        self._held, self._held_bytes = [], 0
+        self.lost()
         self._transport.abort()
 
     def get_write_buffer_size(self) -> int:
