@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from crossroads.demo.launch import free_port_block
+from crossroads.demo.launch import free_port_block, wait_ready
 
 
 @pytest.fixture(scope="module")
@@ -24,14 +24,7 @@ def port():
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", number), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline and process.poll() is None, "no server"
-                time.sleep(0.1)
+        wait_ready(f"http://127.0.0.1:{number}/ready", process)  # any path answers 200
         yield number
     finally:
         process.terminate()
