@@ -460,6 +460,13 @@ async def test_push_delivers_signed_batches_in_order_retries_and_sets_dead_lette
     dead = (await hub.http.get("/admin/dead-letters", headers=OPERATOR)).json()
     assert [(d["mutation_id"], d["attempts"]) for d in dead] == [("p-3", 3), ("p-4", 3)]
     assert dead[0]["last_error"].startswith("provider_error")
+    pages = [
+        (await hub.http.get(f"/admin/dead-letters?limit=1&after={after}", headers=OPERATOR)).json()
+        for after in (0, dead[0]["seq"], dead[1]["seq"])
+    ]  # paged by the last seq of the page before
+    assert pages == [dead[:1], dead[1:], []]
+    refused = await hub.http.get("/admin/dead-letters?after=-1", headers=OPERATOR)
+    assert refused.status_code == 400 and refused.json()["code"] == "malformed_request"
     webhook.failing = False
     replayed = await hub.http.post(
         "/admin/dead-letters/replay", headers=OPERATOR, json={"seqs": [d["seq"] for d in dead]}

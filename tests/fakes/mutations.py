@@ -226,12 +226,15 @@ class MemoryMutationStore(MutationStore):
     async def count_dead_letters(self, institution: str | None = None) -> int:
         return len(await self.dead_letters(len(self.outbox), institution))
 
-    async def dead_letters(self, limit: int, institution: str | None = None) -> list[Delivery]:
+    async def dead_letters(
+        self, limit: int, institution: str | None = None, after: int = 0
+    ) -> list[Delivery]:
         return [
             r.delivery()
             for r in self._rows()
             if r.dead_at_ms is not None
             and r.waiting
+            and r.seq > after
             and (
                 institution is None
                 or (

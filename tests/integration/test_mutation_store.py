@@ -270,6 +270,11 @@ async def test_push_queues_wait_die_and_replay_in_order(store):
     ]
     await store.mutations.failed([d.seq for d in again], "provider_timeout: slow", 2_000, 1_500)
     assert [d.mutation_id for d in await store.mutations.dead_letters(10)] == ["m1", "m2"]
+    # Paged by the last seq of the page before, all members' and one institution's alike.
+    [first] = await store.mutations.dead_letters(1)
+    assert [d.mutation_id for d in await store.mutations.dead_letters(1, after=first.seq)] == ["m2"]
+    assert [d.mutation_id for d in await store.mutations.dead_letters(5, FUND, first.seq)] == ["m2"]
+    assert await store.mutations.dead_letters(5, FUND, again[-1].seq) == []
     assert [d.mutation_id for d in await store.mutations.due_pushes("s1", 0, 10)] == [
         "m3"
     ]  # the queue moves on

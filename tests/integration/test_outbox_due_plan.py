@@ -292,8 +292,8 @@ async def test_sqlite_reads_past_a_members_dead_letters_at_no_cost(tmp_path):
         await store.mutations.delivered([d.seq for d in delivered], 7)
         # No dead letter yet, and an outbox of delivered and waiting rows: nothing to walk.
         assert await store.mutations.dead_letters(50) == []
-        assert cheap(DEAD_LETTERS, (50,))
-        assert cheap(DEAD_LETTERS_OF, (FUND, 50))
+        assert cheap(DEAD_LETTERS, (0, 50))
+        assert cheap(DEAD_LETTERS_OF, (0, FUND, 50))
 
         for name in ("failing", "failing-too"):
             doomed = await store.mutations.due_pushes(name, 0, MANY)
@@ -315,9 +315,11 @@ async def test_sqlite_reads_past_a_members_dead_letters_at_no_cost(tmp_path):
         for sql, params in (
             (SQLITE_DUE, ("failing", 0, 100)),
             (HEADS, ()),
-            (DEAD_LETTERS, (50,)),
-            (DEAD_LETTERS_OF, (OTHER, 50)),
-            (DEAD_LETTERS_OF, (FUND, 50)),
+            (DEAD_LETTERS, (0, 50)),
+            (DEAD_LETTERS, (MANY // 2, 50)),  # a later page starts inside the index
+            (DEAD_LETTERS_OF, (0, OTHER, 50)),
+            (DEAD_LETTERS_OF, (0, FUND, 50)),
+            (DEAD_LETTERS_OF, (MANY // 2, FUND, 50)),
         ):
             assert cheap(sql, params), sql
     finally:
@@ -336,8 +338,10 @@ async def test_postgresql_reads_dead_letters_along_their_own_indexes(backlog):
     await store.mutations.failed([d.seq for d in doomed], "provider_error: 503", 0, 6)
     for moment in ("before ANALYZE", "after ANALYZE"):
         for sql, params, allowed in (
-            (DEAD_LETTERS, (50,), {"deliveries_dead_by_seq", "deliveries_dead_of"}),
-            (PG_DEAD_LETTERS_OF, (50, FUND, 50), {"deliveries_dead_of"}),
+            (DEAD_LETTERS, (0, 50), {"deliveries_dead_by_seq", "deliveries_dead_of"}),
+            (DEAD_LETTERS, (500, 50), {"deliveries_dead_by_seq", "deliveries_dead_of"}),
+            (PG_DEAD_LETTERS_OF, (0, 50, FUND, 50), {"deliveries_dead_of"}),
+            (PG_DEAD_LETTERS_OF, (500, 50, FUND, 50), {"deliveries_dead_of"}),
         ):
             with psycopg.connect(url, autocommit=True) as conn:
                 rows = conn.execute(
@@ -359,6 +363,10 @@ async def test_postgresql_reads_dead_letters_along_their_own_indexes(backlog):
     assert len(everything) == PER_SUBSCRIPTION + 2
     assert [d.seq for d in everything] == sorted(d.seq for d in everything)
     assert [d.mutation_id for d in everything if d.subscription == "s1"] == ["m1000", "m1001"]
+    after = everything[PER_SUBSCRIPTION // 2].seq  # a later page: the same rows, from there
+    assert await store.mutations.dead_letters(2 * PER_SUBSCRIPTION, FUND, after) == [
+        d for d in everything if d.seq > after
+    ]
     assert await store.mutations.dead_letters(5, OTHER) == []
 
 

@@ -682,9 +682,12 @@ class MutationService:
 
     # Dead letters (operator) ---------------------------------------------------------------
 
-    async def dead_letters(self, limit: int, institution: str | None = None) -> list[Delivery]:
-        """The oldest dead letters, or `institution`'s oldest (its subscriptions')."""
-        return await self._store.dead_letters(limit, institution)
+    async def dead_letters(
+        self, limit: int, institution: str | None = None, after: int = 0
+    ) -> list[Delivery]:
+        """The oldest dead letters after seq `after`, or `institution`'s oldest (its
+        subscriptions')."""
+        return await self._store.dead_letters(limit, institution, after)
 
     async def count_dead_letters(self, institution: str | None = None) -> int:
         """How many dead letters wait for an operator: all members', or `institution`'s."""

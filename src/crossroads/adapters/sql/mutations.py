@@ -73,7 +73,7 @@ HEADS = (
 # tests that count what they read and check their plans.
 DEAD_LETTERS = (
     f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d WHERE d.dead_at_ms IS NOT NULL"
-    " AND d.acked_at_ms IS NULL ORDER BY d.seq LIMIT ?"
+    " AND d.acked_at_ms IS NULL AND d.seq > ? ORDER BY d.seq LIMIT ?"
 )
 # Along the same indexes of the dead letters alone: a count of them, not of the outbox.
 COUNT_DEAD_LETTERS = (
@@ -85,7 +85,7 @@ COUNT_DEAD_LETTERS_OF = (
 )
 DEAD_LETTERS_OF = (
     f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d WHERE d.dead_at_ms IS NOT NULL"
-    " AND d.acked_at_ms IS NULL AND d.subscription IN"
+    " AND d.acked_at_ms IS NULL AND d.seq > ? AND d.subscription IN"
     " (SELECT s.id FROM subscriptions s WHERE s.institution = ?) ORDER BY d.seq LIMIT ?"
 )
 # PostgreSQL: the first `limit` of each subscription of the institution, then the first `limit`
@@ -95,7 +95,7 @@ DEAD_LETTERS_OF = (
 PG_DEAD_LETTERS_OF = (
     f"SELECT {_DELIVERY_COLUMNS} FROM subscriptions s CROSS JOIN LATERAL ("
     " SELECT w.* FROM deliveries w WHERE w.subscription = ANY(ARRAY[s.id])"
-    " AND w.dead_at_ms IS NOT NULL AND w.acked_at_ms IS NULL"
+    " AND w.dead_at_ms IS NOT NULL AND w.acked_at_ms IS NULL AND w.seq > ?"
     " ORDER BY w.subscription, w.seq LIMIT ?) d"
     " WHERE s.institution = ? ORDER BY d.seq LIMIT ?"
 )
@@ -493,15 +493,18 @@ class SqlMutations(MutationStore):
                     (error[:500], next_attempt_ms, dead_at_ms, *group),
                 )
 
-    async def dead_letters(self, limit: int, institution: str | None = None) -> list[Delivery]:
+    async def dead_letters(
+        self, limit: int, institution: str | None = None, after: int = 0
+    ) -> list[Delivery]:
         # Each read keeps to an index of the dead letters alone (migration 0037): the outbox's
-        # delivered and waiting rows, and other members' dead letters, cost it nothing.
+        # delivered and waiting rows, and other members' dead letters, cost it nothing; a page
+        # after the first starts inside that index at `after`.
         if institution is None:
-            sql, params = DEAD_LETTERS, (limit,)
+            sql, params = DEAD_LETTERS, (after, limit)
         elif self._db.dialect == "postgres":
-            sql, params = PG_DEAD_LETTERS_OF, (limit, institution, limit)
+            sql, params = PG_DEAD_LETTERS_OF, (after, limit, institution, limit)
         else:
-            sql, params = DEAD_LETTERS_OF, (institution, limit)
+            sql, params = DEAD_LETTERS_OF, (after, institution, limit)
         rows = await self._db.fetchall(sql, params, fresh_plan=True)
         return [_delivery(r) for r in rows]
 

@@ -293,7 +293,14 @@ async def acknowledge(
     summary="Messages set aside after their last failed push, oldest first",
 )
 async def dead_letters(
-    mutations: MutationsDep, limit: int = Query(100, ge=1, le=1000)
+    mutations: MutationsDep,
+    after: int = Query(
+        0,
+        ge=0,
+        le=MAX_INTEGER,
+        description="Only dead letters after this seq: the last seq of the page before.",
+    ),
+    limit: int = Query(100, ge=1, le=1000),
 ) -> list[dict]:
     return [
         {
@@ -305,7 +312,7 @@ async def dead_letters(
             "last_error": d.last_error,
             "dead_at_ms": d.dead_at_ms,
         }
-        for d in await mutations.dead_letters(limit)
+        for d in await mutations.dead_letters(limit, after=after)
     ]
 
 

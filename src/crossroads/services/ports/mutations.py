@@ -137,9 +137,12 @@ class MutationStore(abc.ABC):
         letters."""
 
     @abc.abstractmethod
-    async def dead_letters(self, limit: int, institution: str | None = None) -> list[Delivery]:
-        """The oldest `limit` dead letters not yet acknowledged; only those of `institution`'s
-        subscriptions when it is named (so that another member's many do not hide its own)."""
+    async def dead_letters(
+        self, limit: int, institution: str | None = None, after: int = 0
+    ) -> list[Delivery]:
+        """The oldest `limit` dead letters not yet acknowledged, numbered after `after` (the last
+        seq of the page before); only those of `institution`'s subscriptions when it is named (so
+        that another member's many do not hide its own)."""
 
     @abc.abstractmethod
     async def count_dead_letters(self, institution: str | None = None) -> int:
