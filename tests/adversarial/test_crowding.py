@@ -6,6 +6,7 @@ fills no source's queue of reports (docs/security.md, "Shared queues"). On SQLit
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -102,7 +103,14 @@ async def test_an_institutions_dead_letters_are_listed_and_counted_alike(portal_
         await _dead_letters(portal_demo, "ours", "more", 3)
         page = (await client.get("/portal/institution/subscriptions?lang=en")).text
         assert "<caption>Dead letters (5)</caption>" in page
-        assert "The oldest 3 of 5 are listed" in page
+        assert "3 of 5 are listed here, oldest first." in page
+        # The next page lists the rest, from where the first stopped.
+        after = re.search(r'id="next-page" href="\?after=(\d+)"', page).group(1)
+        rest = (await client.get(f"/portal/institution/subscriptions?after={after}&lang=en")).text
+        assert "2 of 5 are listed here, oldest first." in rest and 'id="next-page"' not in rest
+        assert 'id="first-page"' in rest and rest.count("<code>ours</code>") == 2
+        refused = await client.get("/portal/institution/subscriptions?after=-1")
+        assert refused.status_code == 400 and refused.headers["x-road-error"] == "malformed_request"
 
 
 async def _report(client, token: str, message: str):

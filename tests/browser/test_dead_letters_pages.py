@@ -1,7 +1,7 @@
 """The dead letters' pages in a real browser (Debian's Chromium, driven by Playwright) against
 `crossroads demo` running as its own process, holding more dead letters than a page lists: the
 operator's and the institution's pages count them all, list the oldest and say so, in every
-language without a serious or critical WCAG violation (axe-core)."""
+language without a serious or critical WCAG violation (axe-core), and lead to the next page."""
 
 from __future__ import annotations
 
@@ -86,7 +86,8 @@ def checked(language: str) -> dict | None:
 
 def read_in_every_language(page, url: str, table: str, shown: int, tmp_path, found) -> None:
     """The page at `url` in each language: its `table` captioned with the count of all, `shown`
-    rows listed, the notice that says so, no serious violation (into `found`), a screenshot."""
+    rows listed, the notice that says so, no serious violation (into `found`), a screenshot; then
+    its next page, which lists the rest, and the link back to the first."""
     axe = Axe()
     for language in LANGUAGES:
         page.goto(f"{url}?lang={language}")
@@ -98,6 +99,15 @@ def read_in_every_language(page, url: str, table: str, shown: int, tmp_path, fou
             found[f"{url} ({language})"] = violations
         name = url.rsplit("/", 1)[-1]
         page.screenshot(path=str(tmp_path / f"{name}-{language}.png"))
+    # The next page lists the rest, and leads back to the first.
+    page.click("#next-page")
+    assert page.locator(f"{table} tbody tr").count() == DEAD - shown
+    expect(page.locator("#next-page")).to_have_count(0)
+    violations = serious(axe.run(page, options=WCAG))
+    if violations:
+        found[f"{page.url}"] = violations
+    page.click("#first-page")
+    assert page.locator(f"{table} tbody tr").count() == shown
 
 
 def test_dead_letters_past_a_page_are_counted_and_said_in_every_language(

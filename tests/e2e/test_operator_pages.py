@@ -4,6 +4,7 @@ language; without a role, or without signing in, they see no data."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -41,20 +42,15 @@ async def demo_on_each_store(tmp_path, store_url):
     await demo.hub.close()
 
 
-async def test_dead_letters_past_those_listed_are_counted_and_said_to_be_more(
-    demo_on_each_store, monkeypatch
-):
-    """The overview and the page count every dead letter; the page lists the oldest and says how
-    many of how many (the overview counted the 1,000 the page lists, whatever lay beyond)."""
-    demo = demo_on_each_store
-    monkeypatch.setattr(operator_pages, "DEAD_LETTERS_SHOWN", 2)
+async def set_aside(demo, count: int) -> list[int]:
+    """`count` messages to a welfare webhook, each failed for good; their seqs, oldest first."""
     store = demo.hub.store.mutations
     await store.add_subscription(
         Subscription(
             "dead-hook", WELFARE.number, "case-app", "person.address", "A1", "push", "https://x/h"
         )
     )
-    for n in range(3):
+    for n in range(count):
         mutation = Mutation(
             f"dead-{n}",
             "person.address",
@@ -67,19 +63,58 @@ async def test_dead_letters_past_those_listed_are_counted_and_said_to_be_more(
             1,
         )
         await store.publish(mutation, b"d", [("dead-hook", b"{}")])
-    due = [d.seq for d in await store.due_pushes("dead-hook", 0, 10)]
+    due = [d.seq for d in await store.due_pushes("dead-hook", 0, count)]
     await store.failed(due, "provider_error: 503", 1_000, 1_000)
+    return due
+
+
+async def test_dead_letters_come_a_page_at_a_time_each_counted_and_said(
+    demo_on_each_store, monkeypatch
+):
+    """The overview and the page count every dead letter; the page lists the oldest, says how
+    many of how many, and links to the next page, which lists the rest (the page once stopped at
+    the oldest 1,000, and an operator could not see the others to replay or drop them)."""
+    demo = demo_on_each_store
+    monkeypatch.setattr(operator_pages, "DEAD_LETTERS_SHOWN", 2)
+    due = await set_aside(demo, 3)
     await register(demo, "person:olga", "read-only")
     browser, _ = await signed_in(demo, "olga")
     overview = (await browser.get("/operator/?lang=en")).text
     assert '<a href="/operator/dead-letters">Dead letters</a>: 3</li>' in overview
     page = (await browser.get("/operator/dead-letters?lang=en")).text
     assert "<caption>Dead letters (3)</caption>" in page
-    assert page.count('<tr><th scope="row">') == 2
-    assert "The oldest 2 of 3 are listed" in page
+    assert re.findall(r'<tr><th scope="row">(\d+)</th>', page) == [str(s) for s in due[:2]]
+    assert "2 of 3 are listed here, oldest first." in page
+    assert 'id="first-page"' not in page
+    assert f'<a id="next-page" href="?after={due[1]}">Next page</a>' in page
     french = (await browser.get("/operator/dead-letters?lang=fr")).text
-    assert "Les 2 plus anciennes sur 3 sont listées" in french
-    assert "les suivantes apparaissent" in french
+    assert "2 sur 3 sont listées ici, les plus anciennes d'abord." in french
+    assert ">Page suivante</a>" in french
+    rest = (await browser.get(f"/operator/dead-letters?after={due[1]}&lang=en")).text
+    assert "<caption>Dead letters (3)</caption>" in rest
+    assert re.findall(r'<tr><th scope="row">(\d+)</th>', rest) == [str(due[2])]
+    assert "1 of 3 are listed here, oldest first." in rest
+    assert '<a id="first-page" href="?">First page</a>' in rest and 'id="next-page"' not in rest
+    beyond = (await browser.get(f"/operator/dead-letters?after={due[2]}&lang=en")).text
+    assert f"No dead letter follows sequence {due[2]}." in beyond and 'id="first-page"' in beyond
+    for bad in ("-1", "x", "1.5", "²", "9" * 20, str(2**63)):
+        refused = await browser.get("/operator/dead-letters", params={"after": bad})
+        assert refused.status_code == 400, (bad, refused.text[-500:])
+        assert refused.headers["x-road-error"] == "malformed_request"
+    await browser.aclose()
+
+
+async def test_a_full_page_of_dead_letters_that_is_all_of_them_is_not_said_partial(
+    demo_on_each_store, monkeypatch
+):
+    demo = demo_on_each_store
+    monkeypatch.setattr(operator_pages, "DEAD_LETTERS_SHOWN", 1)
+    await set_aside(demo, 1)
+    await register(demo, "person:olga", "read-only")
+    browser, _ = await signed_in(demo, "olga")
+    page = (await browser.get("/operator/dead-letters?lang=en")).text
+    assert page.count('<tr><th scope="row">') == 1
+    assert 'id="shown"' not in page and 'id="next-page"' not in page
     await browser.aclose()
 
 

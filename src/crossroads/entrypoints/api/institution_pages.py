@@ -23,6 +23,7 @@ from ...domain.professionals import INSTITUTION, Professional
 from ...templates.i18n import N_
 from .activity_charts import activity_charts
 from .csrf import checked_form, csrf_token
+from .dead_letter_pages import after_of, dead_letter_page
 from .dependencies import hub_of
 from .errors import audit_refusal
 from .hub_router import HubRouter
@@ -35,7 +36,7 @@ from .purposes import purpose_label
 router = HubRouter(route_class=JSONRoute, prefix="/portal/institution", include_in_schema=False)
 MANAGER = "manager"
 MAILBOX_LOOK = 1000  # the mailbox's waiting messages are counted up to this many
-DEAD_LETTERS_SHOWN = 1000  # the institution's oldest dead letters
+DEAD_LETTERS_SHOWN = 1000  # the institution's dead letters a page lists
 PAGES = (
     ("/portal/institution/", N_("Overview")),
     ("/portal/institution/persons", N_("Persons we hold")),
@@ -200,8 +201,9 @@ async def subscriptions(request: Request) -> HTMLResponse:
     # removed included), and counts them the same way. Were the hub's oldest thousand filtered
     # here, they could all be another member's (one whose webhook fails) and this page would show
     # none of its own.
-    letters = await hub.mutations.dead_letters(DEAD_LETTERS_SHOWN, staff.organisation)
-    letters_total = max(await hub.mutations.count_dead_letters(staff.organisation), len(letters))
+    letters = await dead_letter_page(
+        hub.mutations, after_of(request), DEAD_LETTERS_SHOWN, staff.organisation
+    )
     return page(
         request,
         "portal/institution/subscriptions.html",
@@ -209,8 +211,6 @@ async def subscriptions(request: Request) -> HTMLResponse:
         institution_name=name,
         applications=applications,
         letters=letters,
-        letters_total=letters_total,
-        more_letters=len(letters) == DEAD_LETTERS_SHOWN and letters_total > len(letters),
     )
 
 

@@ -24,6 +24,7 @@ from ...domain.operators import Actor, Permission
 from ...templates.i18n import N_
 from .activity_charts import activity_charts
 from .csrf import checked_form
+from .dead_letter_pages import after_of, dead_letter_page
 from .dependencies import hub_of
 from .hub_router import HubRouter
 from .json_input import JSONRoute
@@ -33,7 +34,7 @@ from .pages import OPERATOR_PAGES, language, page
 from .sessions import sign_out as end_session
 
 router = HubRouter(route_class=JSONRoute, prefix="/operator", include_in_schema=False)
-# The oldest this many are listed; the page and the overview count them all.
+# A page lists this many dead letters; the page and the overview count them all.
 DEAD_LETTERS_SHOWN = 1000
 
 
@@ -110,11 +111,8 @@ async def registry_page(
     hub = hub_of(request)
     if name == "dead-letters":
         template = "portal/operator/dead_letters.html"
-        letters = await hub.mutations.dead_letters(DEAD_LETTERS_SHOWN)
-        # Two reads: a letter that died between them must not make a short list say "of more".
-        total = max(await hub.mutations.count_dead_letters(), len(letters))
-        more = len(letters) == DEAD_LETTERS_SHOWN and total > len(letters)
-        data: dict = {"letters": letters, "total": total, "more": more}
+        after = after_of(request)
+        data: dict = {"letters": await dead_letter_page(hub.mutations, after, DEAD_LETTERS_SHOWN)}
     else:
         template = "portal/operator/table.html"
         after = request.query_params.get("after", "")
