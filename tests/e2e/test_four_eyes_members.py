@@ -6,7 +6,13 @@ Approval checks the entry again, as it is then."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import httpx
+import psycopg
 import pytest
 
 from crossroads.adapters.federation_folder import FederationFolder
@@ -14,7 +20,7 @@ from crossroads.adapters.keys import generate_application_key, public_jwk
 from crossroads.demo import country
 from crossroads.domain.federation import PeerPin
 
-from ..conftest import start_demo_hub
+from ..conftest import drop_postgres_database, fresh_postgres_database, start_demo_hub
 from ..support import token_form
 from .test_operators import ADMIN, records, register, signed_in
 
@@ -294,3 +300,82 @@ async def test_a_service_sent_to_another_institution_waits_for_approval(four_eye
 
 def _service_in(service: dict) -> dict:
     return {k: v for k, v in service.items() if k not in ("code", "version")}
+
+
+@pytest.fixture
+async def four_eyes_on_postgres(tmp_path):
+    url = fresh_postgres_database()
+    demo = await start_demo_hub(tmp_path, url, persons=20, demo=True, four_eyes=True)
+    yield demo, url
+    await demo.http.aclose()
+    await demo.hub.close()
+    drop_postgres_database(url)
+
+
+@asynccontextmanager
+async def changed_elsewhere(url: str, sql: str, params: tuple) -> AsyncIterator[None]:
+    """A change another hub process has written and not yet committed, committed on leaving:
+    a write of this hub's that waits for its row lands just after it."""
+    async with await psycopg.AsyncConnection.connect(url) as conn, conn.transaction():
+        await conn.execute(sql, params)
+        yield
+
+
+async def until_a_write_waits(url: str) -> None:
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        for _ in range(500):
+            found = await conn.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if (await found.fetchone())[0]:
+                return
+            await asyncio.sleep(0.02)
+    raise AssertionError("no write of the hub's waited for the row")
+
+
+async def test_a_change_landing_between_the_check_and_the_write_is_never_undone(
+    four_eyes_on_postgres,
+):
+    """Approval checks the entry, then writes: an application disabled in between (by another
+    hub process) stayed disabled only because the write now expects the entry it checked. The
+    approval is withdrawn, the proposal waits again, and the log says both. The same for a
+    change applied at once: a key removed in between is not put back."""
+    demo, url = four_eyes_on_postgres
+    alice, bob = await editor_and_approver(demo)
+    application = (await alice.get(APP)).json()
+    key = public_jwk(generate_application_key())
+    added = await alice.put(
+        APP,
+        {"name": application["name"], "jwks": {"keys": [*application["jwks"]["keys"], key]}},
+    )
+    assert added.status_code == 202
+    disable = "UPDATE applications SET active = 0 WHERE institution = %s AND code = %s"
+    async with changed_elsewhere(url, disable, (WELFARE, "case-app")):
+        approving = asyncio.create_task(bob.decide(added.json()))
+        await until_a_write_waits(url)
+    refused = await approving
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "conflict" and "pending again" in refused.json()["message"]
+    now = (await alice.get(APP)).json()
+    assert now["active"] is False and now["jwks"] == application["jwks"]
+    proposal = (await bob.get(f"/admin/proposals/{added.json()['id']}")).json()
+    assert proposal["state"] == "pending" and proposal.get("decided_by") is None
+    decisions = [r.action for r in await records(demo) if r.target == added.json()["id"]]
+    assert decisions == ["proposal.create", "proposal.approve", "proposal.reopen"]
+
+    # Applied at once (a rename keeps the keys): a key removed meanwhile is not put back.
+    both = {"keys": [*application["jwks"]["keys"], key]}
+    enable = "UPDATE applications SET active = 1, jwks = %s WHERE institution = %s AND code = %s"
+    async with changed_elsewhere(url, enable, (json.dumps(both), WELFARE, "case-app")):
+        pass
+    one = {"keys": application["jwks"]["keys"]}
+    remove_key = "UPDATE applications SET jwks = %s WHERE institution = %s AND code = %s"
+    async with changed_elsewhere(url, remove_key, (json.dumps(one), WELFARE, "case-app")):
+        renaming = asyncio.create_task(alice.put(APP, {"name": "Renamed", "jwks": both}))
+        await until_a_write_waits(url)
+    refused = await renaming
+    assert refused.status_code == 409 and "send it again" in refused.json()["message"]
+    assert (await alice.get(APP)).json()["jwks"] == one
+    for operator in (alice, bob):
+        await operator.browser.aclose()

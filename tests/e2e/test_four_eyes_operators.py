@@ -21,7 +21,12 @@ from crossroads.entrypoints.cli import app
 
 from ..conftest import start_demo_hub
 from ..support import token_form
-from .test_four_eyes_members import Operator
+from .test_four_eyes_members import (
+    Operator,
+    changed_elsewhere,
+    four_eyes_on_postgres,  # noqa: F401 (the fixture)
+    until_a_write_waits,
+)
 from .test_operators import ADMIN, authorization, records, register, signed_in
 
 pytestmark = pytest.mark.anyio
@@ -335,5 +340,33 @@ async def test_a_disabled_account_given_a_role_or_a_key_is_a_proposal(four_eyes_
         assert rewritten.status_code == 202, rewritten.text
     stored = (await alice.get(path)).json()
     assert stored["roles"] == ["read-only"] and stored["jwks"] == keys
+    for browser in (alice, bob, carol):
+        await browser.browser.aclose()
+
+
+async def test_an_account_disabled_between_approvals_check_and_write_stays_disabled(
+    four_eyes_on_postgres,  # noqa: F811 (the fixture)
+):
+    """A role approved while another hub process disables the account: the approval's write
+    expects the account it checked, so the role is not given and the account not enabled again."""
+    demo, url = four_eyes_on_postgres
+    alice, bob, carol = await admin_and_approvers(demo)
+    key = generate_application_key()
+    account = OperatorEntry("service:ci", (Role.READ_ONLY,), True, {"keys": [public_jwk(key)]})
+    await demo.hub.operators.put(account, Actor("cli:tests"))
+    path = "/admin/operators/service:ci"
+    role = await alice.put(
+        path, {"roles": ["read-only", "approver"], "jwks": {"keys": [public_jwk(key)]}}
+    )
+    assert role.status_code == 202, role.text
+    disable = "UPDATE operators SET active = 0 WHERE id = %s"
+    async with changed_elsewhere(url, disable, ("service:ci",)):
+        approving = asyncio.create_task(carol.decide(role.json()))
+        await until_a_write_waits(url)
+    refused = await approving
+    assert refused.status_code == 409 and "pending again" in refused.json()["message"]
+    now = (await alice.get(path)).json()
+    assert now["active"] is False and now["roles"] == ["read-only"]
+    assert (await carol.get(f"/admin/proposals/{role.json()['id']}")).json()["state"] == "pending"
     for browser in (alice, bob, carol):
         await browser.browser.aclose()

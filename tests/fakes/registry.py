@@ -15,10 +15,12 @@ from crossroads.domain.registry import (
     Service,
 )
 from crossroads.domain.versions import version_key
-from crossroads.services.ports import RegistryRepository
+from crossroads.services.ports import ChangedMeanwhile, Expected, RegistryRepository
 
 
-def _put(table: dict, key, value) -> bool:
+def _put(table: dict, key, value, expected: Expected | None = None) -> bool:
+    if expected is not None and table.get(key) != expected.entry:
+        raise ChangedMeanwhile(f"{key} changed meanwhile.")
     created = key not in table
     table[key] = value
     return created
@@ -35,8 +37,10 @@ class MemoryRegistry(RegistryRepository):
         self.rights: dict[tuple[str, str], IntegrationRight] = {}
         self.routed: dict[tuple[str, str], RoutedProvider] = {}
 
-    async def put_institution(self, institution: Institution) -> bool:
-        return _put(self.institutions, institution.enterprise_number, institution)
+    async def put_institution(
+        self, institution: Institution, expected: Expected[Institution] | None = None
+    ) -> bool:
+        return _put(self.institutions, institution.enterprise_number, institution, expected)
 
     async def get_institution(self, enterprise_number: str) -> Institution | None:
         return self.institutions.get(enterprise_number)
@@ -44,8 +48,12 @@ class MemoryRegistry(RegistryRepository):
     async def list_institutions(self) -> list[Institution]:
         return [self.institutions[k] for k in sorted(self.institutions)]
 
-    async def put_application(self, application: Application) -> bool:
+    async def put_application(
+        self, application: Application, expected: Expected[Application] | None = None
+    ) -> bool:
         key = (application.institution, application.code)
+        if expected is not None and self.applications.get(key) != expected.entry:
+            raise ChangedMeanwhile(f"{key} changed meanwhile.")
         if key not in self.applications or not application.active:
             self.epochs[key] = secrets.token_hex(8)  # the tokens of the old epoch are refused
         return _put(self.applications, key, application)
@@ -70,8 +78,10 @@ class MemoryRegistry(RegistryRepository):
     async def list_capacities(self) -> list[Capacity]:
         return [self.capacities[k] for k in sorted(self.capacities)]
 
-    async def put_service(self, service: Service) -> bool:
-        return _put(self.services, (service.code, service.version), service)
+    async def put_service(
+        self, service: Service, expected: Expected[Service] | None = None
+    ) -> bool:
+        return _put(self.services, (service.code, service.version), service, expected)
 
     async def get_service(self, code: str, version: str | None = None) -> Service | None:
         if version is not None:

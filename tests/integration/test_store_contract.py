@@ -5,6 +5,7 @@ bulk inserts inside a transaction) runs on the two SQL stores."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -14,6 +15,7 @@ from crossroads.adapters.sql.store import open_store
 from crossroads.domain.audit import AuditRecord
 from crossroads.domain.directory import OPEN_END, Holding, Phase
 from crossroads.domain.errors import Refusal
+from crossroads.domain.operators import Operator, Role
 from crossroads.domain.periods import Period
 from crossroads.domain.registry import (
     Application,
@@ -23,7 +25,7 @@ from crossroads.domain.registry import (
     IntegrationRight,
     Service,
 )
-from crossroads.services.ports import IntegrationChange
+from crossroads.services.ports import ChangedMeanwhile, Expected, IntegrationChange
 
 from ..conftest import drop_postgres_database, fresh_postgres_database
 from ..fakes import MemoryStore
@@ -547,3 +549,69 @@ async def test_an_institution_deleted_takes_its_applications_with_it(store):
     assert await registry.credential_epoch(FUND, "app") is None
     assert not await registry.delete("institution", (FUND,))
     assert await registry.delete("capacity", ("INSURED",))
+
+
+async def test_a_conditional_put_writes_only_over_the_entry_it_expects(store):
+    """Four eyes writes what it checked only over the entry it checked it against: any other
+    (changed, added or removed since) is `ChangedMeanwhile`, and nothing is written."""
+    registry = store.registry
+    member = Institution(FUND, "Fund")
+    with pytest.raises(ChangedMeanwhile):  # expected some member: there is none
+        await registry.put_institution(member, Expected(Institution(FUND, "Other")))
+    assert await registry.get_institution(FUND) is None
+    assert await registry.put_institution(member, Expected(None))
+    with pytest.raises(ChangedMeanwhile):  # expected none: one was added
+        await registry.put_institution(Institution(FUND, "Again"), Expected(None))
+    renamed = Institution(FUND, "Fund (renamed)")
+    with pytest.raises(ChangedMeanwhile):
+        await registry.put_institution(renamed, Expected(Institution(FUND, "Stale")))
+    assert await registry.get_institution(FUND) == member
+    assert not await registry.put_institution(renamed, Expected(member))
+    assert await registry.get_institution(FUND) == renamed
+
+    key = {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "abc"}]}
+    app = Application(FUND, "app", "App", key)
+    assert await registry.put_application(app, Expected(None))
+    epoch = await registry.credential_epoch(FUND, "app")
+    disabled = Application(FUND, "app", "App", key, active=False)
+    await registry.put_application(disabled)  # meanwhile, at once
+    more_keys = {"keys": [*key["keys"], {"kty": "OKP", "crv": "Ed25519", "x": "def"}]}
+    with pytest.raises(ChangedMeanwhile):  # approving a key checked against the enabled one
+        await registry.put_application(Application(FUND, "app", "App", more_keys), Expected(app))
+    assert await registry.get_application(FUND, "app") == disabled
+    assert await registry.credential_epoch(FUND, "app") is None
+    with pytest.raises(ChangedMeanwhile):
+        await registry.put_application(app, Expected(None))
+    assert await registry.put_application(app, Expected(disabled)) is False
+    assert await registry.credential_epoch(FUND, "app") not in (None, epoch)
+
+    await registry.put_institution(Institution(NR, "National Register"))
+    service = Service("person.identity", "1", "Identity", ("name",), provider=NR)
+    assert await registry.put_service(service, Expected(None))
+    rerouted = Service("person.identity", "1", "Identity", ("name",), provider=FUND)
+    with pytest.raises(ChangedMeanwhile):
+        await registry.put_service(rerouted, Expected(None))
+    with pytest.raises(ChangedMeanwhile):
+        await registry.put_service(rerouted, Expected(replace(service, name="Stale")))
+    assert await registry.get_service("person.identity", "1") == service
+    assert not await registry.put_service(rerouted, Expected(service))
+    assert (await registry.get_service("person.identity", "1")).provider == FUND
+
+
+async def test_a_conditional_put_of_an_operator_writes_only_over_the_one_it_expects(sql_store):
+    operators = sql_store.operators
+    alice = Operator("person:alice", (Role.READ_ONLY,))
+    assert await operators.put_operator(alice, Expected(None))
+    epoch = await operators.operator_epoch(alice.id)
+    with pytest.raises(ChangedMeanwhile):
+        await operators.put_operator(alice, Expected(None))
+    admin = Operator("person:alice", (Role.ADMIN,))
+    disabled = replace(alice, active=False)
+    await operators.put_operator(disabled)  # meanwhile, at once
+    with pytest.raises(ChangedMeanwhile):  # a role approved against the active account
+        await operators.put_operator(admin, Expected(alice))
+    assert await operators.get_operator(alice.id) == disabled
+    assert await operators.operator_epoch(alice.id) is None
+    assert not await operators.put_operator(replace(admin, active=False), Expected(disabled))
+    assert (await operators.get_operator(alice.id)).roles == (Role.ADMIN,)
+    assert epoch is not None

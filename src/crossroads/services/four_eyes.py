@@ -21,6 +21,10 @@ Both steps are audited: the proposal (`proposal.create`, by its proposer) and it
 (`proposal.approve` or `proposal.reject`, by the decider); an approved change is then recorded
 as any registry change is, under the approver's name, with the proposal's id and proposer in its
 detail. With the setting off, changes are applied at once, as before.
+
+An entry's or an operator's write is conditional on the entry it was checked against
+(ports/conditional.py): one changed between the check and the write is never written over. An
+approval that meets such a change is withdrawn (`proposal.reopen`) and the proposal waits again.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ from .clock import Clock
 from .four_eyes_entries import Entry
 from .four_eyes_entries import plain as _plain
 from .operators import OperatorAdmin
-from .ports import AuditLog, OperatorRepository
+from .ports import AuditLog, ChangedMeanwhile, Expected, OperatorRepository
 from .registry import RegistryAdmin
 from .rights_competence import CompetenceAdmin
 
@@ -130,9 +134,14 @@ class FourEyes:
         (services/four_eyes_entries.py), else applied at once."""
         if not self.enabled:
             return await entries.put(registry, change)
-        entry, granting = await entries.checked(registry, change)
+        entry, granting, was = await entries.checked(registry, change)
         if granting is None:
-            return await entries.put(registry, entry)
+            # Conditional on what was checked: an entry changed since (a key added through an
+            # approval, say) could make this change grant after all.
+            try:
+                return await entries.put(registry, entry, expected=was)
+            except ChangedMeanwhile:
+                raise _changed_meanwhile(*entries.kind_and_key(entry)) from None
         previous = {"previous": granting.previous}
         return await self._propose(granting.kind, PUT, granting.key, entry, actor, previous)
 
@@ -148,7 +157,10 @@ class FourEyes:
         operators.check(operator, actor)
         was = await operators.current(operator.id)
         if not operator_grants(was, operator):
-            return await operators.put(operator, actor)
+            try:  # conditional on what was checked, as for a member's entry
+                return await operators.put(operator, actor, expected=Expected(was))
+            except ChangedMeanwhile:
+                raise _changed_meanwhile(OPERATOR, operator.id) from None
         previous = {"previous": None if was is None else operator_body(was)}
         return await self._propose(OPERATOR, PUT, operator.id, operator, actor, previous)
 
@@ -174,14 +186,15 @@ class FourEyes:
         check_unrelated(proposal, actor.id, await self._proposals.list_proposals(APPROVED))
         registry = self._registry.by(actor.id)
         change: Change | Operator | None = None
+        expected: Expected[Any] | None = None  # the entry checked, for the write to expect
         if proposal.kind == OPERATOR:
-            change = await self._recheck_operator(proposal, actor)
+            change, expected = await self._recheck_operator(proposal, actor)
         elif proposal.action == PUT and proposal.kind == AUTHORIZATION:
             change = await registry.check_authorization(_authorization(proposal.body))
         elif proposal.action == PUT and proposal.kind == RIGHTS_COMPETENCE:
             change = await self._competence_admin().check(Competence(**proposal.body))
         elif proposal.kind in (INSTITUTION, APPLICATION, SERVICE):
-            change = await entries.recheck(registry, proposal)
+            change, expected = await entries.recheck(registry, proposal)
         elif proposal.action == PUT:
             change = await registry.check_integration_right(IntegrationRight(**proposal.body))
         decided = replace(
@@ -191,8 +204,28 @@ class FourEyes:
             check_pending(await self.get(proposal_id))  # decided meanwhile: says by whom
         await self._record("approve", decided, actor)
         detail = {"proposal": proposal.id, "proposed_by": proposal.proposed_by}
+        try:
+            await self._apply(proposal, change, expected, registry, actor, detail)
+        except ChangedMeanwhile:
+            # Changed between the check above and the write (in another process, say): the
+            # approval is withdrawn, not applied over the change.
+            await self._reopen(decided, actor)
+            raise _changed_meanwhile(proposal.kind, proposal.key, proposal.id) from None
+        return decided
+
+    async def _apply(
+        self,
+        proposal: Proposal,
+        change: Change | Operator | None,
+        expected: Expected[Any] | None,
+        registry: RegistryAdmin,
+        actor: Actor,
+        detail: dict[str, Any],
+    ) -> None:
+        """Write an approved proposal's change; an entry's or an operator's only if it is still
+        `expected` (`ChangedMeanwhile`)."""
         if isinstance(change, Operator):
-            await self._operator_admin().put(change, actor, detail)
+            await self._operator_admin().put(change, actor, detail, expected)
         elif isinstance(change, Authorization):
             await registry.put_authorization(change, detail)
         elif isinstance(change, IntegrationRight):
@@ -200,12 +233,18 @@ class FourEyes:
         elif isinstance(change, Competence):
             await self._competence_admin().by(actor.id).put(change, detail)
         elif isinstance(change, Entry):
-            await entries.put(registry, change, detail)
+            await entries.put(registry, change, detail, expected)
         elif proposal.kind == RIGHTS_COMPETENCE:
             await self._competence_admin().by(actor.id).delete(proposal.key, detail)
         else:
             await registry.delete(proposal.kind, _key(proposal), detail)
-        return decided
+
+    async def _reopen(self, decided: Proposal, actor: Actor) -> None:
+        """An approval that could not be applied: the proposal waits again, and the log says
+        so after its `proposal.approve`."""
+        if await self._proposals.reopen_proposal(decided):
+            reopened = replace(decided, reason="changed meanwhile: not applied")
+            await self._record("reopen", reopened, actor)
 
     async def reject(self, proposal_id: str, actor: Actor, reason: str | None) -> Proposal:
         proposal = await self.get(proposal_id)
@@ -244,14 +283,17 @@ class FourEyes:
             raise Refusal("not_found", "this hub's four eyes are given no operators to manage.")
         return self._operators
 
-    async def _recheck_operator(self, proposal: Proposal, actor: Actor) -> Operator:
-        """The proposed operator checked again; `conflict` if it changed since the proposal."""
+    async def _recheck_operator(
+        self, proposal: Proposal, actor: Actor
+    ) -> tuple[Operator, Expected[Operator]]:
+        """The proposed operator checked again; `conflict` if it changed since the proposal.
+        With it, the operator as read now, for the approval's write to expect."""
         operators = self._operator_admin()
         change = operator_from(proposal.body)
         operators.check(change, actor)
         now = await operators.current(change.id)
         entries.check_unchanged(proposal, None if now is None else operator_body(now))
-        return change
+        return change, Expected(now)
 
     def _competence_admin(self) -> CompetenceAdmin:
         if self._competence is None:
@@ -316,6 +358,19 @@ def _authorization(body: dict[str, Any]) -> Authorization:
             "valid_from": _day(body.get("valid_from")),
             "valid_to": _day(body.get("valid_to")),
         }
+    )
+
+
+def _changed_meanwhile(kind: str, key: str, proposal_id: str | None = None) -> Refusal:
+    """The refusal of a write whose entry changed after it was checked."""
+    if proposal_id is None:
+        return Refusal(
+            "conflict", f"{kind} {key} changed while this change was checked: send it again."
+        )
+    return Refusal(
+        "conflict",
+        f"{kind} {key} changed while proposal {proposal_id} was approved: nothing was applied and"
+        " the proposal is pending again; reject it and propose the change again.",
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from ..domain.errors import Refusal
 from ..domain.proposals import (
@@ -25,9 +25,11 @@ from ..domain.proposals import (
     service_reroutes,
 )
 from ..domain.registry import Application, Institution, Service
+from .ports import Expected
 from .registry import RegistryAdmin
 
 Entry = Institution | Application | Service
+E = TypeVar("E", Institution, Application, Service)
 
 
 @dataclass(frozen=True)
@@ -39,39 +41,67 @@ class Granting:
     previous: dict[str, Any] | None
 
 
-async def checked(registry: RegistryAdmin, change: Entry) -> tuple[Entry, Granting | None]:
-    """The entry as it would be recorded (or the refusal it meets) and, when it grants something,
-    what four eyes proposes; None: it may be applied at once."""
+async def checked(
+    registry: RegistryAdmin, change: Entry
+) -> tuple[Entry, Granting | None, Expected[Entry]]:
+    """The entry as it would be recorded (or the refusal it meets); when it grants something,
+    what four eyes proposes (None: it may be applied at once); and the entry at its key as it
+    was when checked, for the write to be conditional on (`put`)."""
     if isinstance(change, Service):
         service = await registry.check_service(change)
         routed = await _service_now(registry, service)
-        key = f"{service.code}/{service.version}"
-        return service, _granting(service_reroutes(routed, service), SERVICE, key, routed)
+        granting = _granting(service_reroutes(routed, service), service, routed)
+        return service, granting, _at_key(service, routed)
     if isinstance(change, Institution):
         member = await registry.check_institution(change)
         was = await registry.institution(member.enterprise_number)
-        key = member.enterprise_number
-        return member, _granting(institution_grants(was, member), INSTITUTION, key, was)
+        return member, _granting(institution_grants(was, member), member, was), Expected(was)
     application = await registry.check_application(change)
     was_app = await registry.application(application.institution, application.code)
-    grants = application_grants(was_app, application)
-    return application, _granting(grants, APPLICATION, application.client_id, was_app)
+    granting = _granting(application_grants(was_app, application), application, was_app)
+    return application, granting, Expected(was_app)
+
+
+def kind_and_key(entry: Entry) -> tuple[str, str]:
+    """The proposal kind of an entry and its key, as a proposal names them."""
+    if isinstance(entry, Service):
+        return SERVICE, f"{entry.code}/{entry.version}"
+    if isinstance(entry, Institution):
+        return INSTITUTION, entry.enterprise_number
+    return APPLICATION, entry.client_id
 
 
 async def put(
-    registry: RegistryAdmin, entry: Entry, detail: dict[str, Any] | None = None
+    registry: RegistryAdmin,
+    entry: Entry,
+    detail: dict[str, Any] | None = None,
+    expected: Expected[Entry] | None = None,
 ) -> tuple[Entry, bool]:
-    """Apply the change (checked again by the registry's use case), audited with `detail`."""
+    """Apply the change (checked again by the registry's use case), audited with `detail`; with
+    `expected`, only if the entry at its key is still that one (else `ChangedMeanwhile`): what
+    four eyes decided against a read must not land on an entry changed since."""
     if isinstance(entry, Institution):
-        return await registry.put_institution(entry, detail)
+        return await registry.put_institution(entry, detail, _of(expected, Institution))
     if isinstance(entry, Service):
-        return await registry.put_service(entry, detail)
-    return await registry.put_application(entry, detail)
+        return await registry.put_service(entry, detail, _of(expected, Service))
+    return await registry.put_application(entry, detail, _of(expected, Application))
 
 
-async def recheck(registry: RegistryAdmin, proposal: Proposal) -> Entry:
+def _of(expected: Expected[Entry] | None, kind: type[E]) -> Expected[E] | None:
+    """`expected` as the write of an entry of `kind` takes it: its entry is one, or none."""
+    if expected is None:
+        return None
+    if expected.entry is None:
+        return Expected(None)
+    if not isinstance(expected.entry, kind):
+        raise TypeError(f"expected a {kind.__name__}, not {type(expected.entry).__name__}")
+    return Expected(expected.entry)
+
+
+async def recheck(registry: RegistryAdmin, proposal: Proposal) -> tuple[Entry, Expected[Entry]]:
     """A proposal's entry checked again against the registry as it is now; `conflict` if the
-    entry is no longer the one the proposal was made against."""
+    entry is no longer the one the proposal was made against. With it, the entry at its key as
+    read now, for the approval's write to be conditional on."""
     body = {k: v for k, v in proposal.body.items() if k != "previous"}
     now: Entry | None
     change: Entry
@@ -89,7 +119,7 @@ async def recheck(registry: RegistryAdmin, proposal: Proposal) -> Entry:
         change = await registry.check_application(Application(**body))
         now = await registry.application(change.institution, change.code)
     check_unchanged(proposal, None if now is None else plain(now))
-    return change
+    return change, _at_key(change, now)
 
 
 def check_unchanged(proposal: Proposal, now: dict[str, Any] | None) -> None:
@@ -112,8 +142,16 @@ def plain(change: Any) -> dict[str, Any]:
     }
 
 
-def _granting(grants: bool, kind: str, key: str, was: Entry | None) -> Granting | None:
-    return Granting(kind, key, None if was is None else plain(was)) if grants else None
+def _granting(grants: bool, entry: Entry, was: Entry | None) -> Granting | None:
+    return Granting(*kind_and_key(entry), None if was is None else plain(was)) if grants else None
+
+
+def _at_key(entry: Entry, was: Entry | None) -> Expected[Entry]:
+    """What a write of `entry` expects at its key: `was`, unless `was` is another service
+    version (the code's highest, which a new version is compared with): then no entry yet."""
+    if isinstance(entry, Service) and isinstance(was, Service) and was.version != entry.version:
+        return Expected(None)
+    return Expected(was)
 
 
 async def _service_now(registry: RegistryAdmin, service: Service) -> Service | None:

@@ -17,7 +17,7 @@ from ..domain.errors import Refusal
 from ..domain.operators import PERSON, SERVICE, Actor, Operator, check_operator_id
 from ..domain.public_keys import check_public_jwks
 from .clock import Clock
-from .ports import AuditLog, OperatorRepository
+from .ports import AuditLog, Expected, OperatorRepository
 from .session_records import SessionRecords
 
 
@@ -46,13 +46,18 @@ class OperatorAdmin:
         return f"{PERSON}:{subject}"
 
     async def put(
-        self, operator: Operator, actor: Actor, detail: dict[str, Any] | None = None
+        self,
+        operator: Operator,
+        actor: Actor,
+        detail: dict[str, Any] | None = None,
+        expected: Expected[Operator] | None = None,
     ) -> tuple[Operator, bool]:
         """Record the operator at once (the command line, the demo's seeding, and with four eyes
         off the admin API; with four eyes on, the API goes through services/four_eyes.py, which
-        calls this on approval with the proposal in `detail`)."""
+        calls this on approval with the proposal in `detail`, and with `expected`, the operator
+        as four eyes checked the change against: `ChangedMeanwhile` if it is no longer)."""
         self.check(operator, actor)
-        created = await self._operators.put_operator(operator)
+        created = await self._operators.put_operator(operator, expected)
         recorded: dict[str, Any] = {
             "roles": [r.value for r in operator.roles],
             "active": operator.active,

@@ -27,7 +27,7 @@ from ..domain.registry import (
     check_code,
 )
 from .clock import Clock
-from .ports import AuditLog, MutationStore, RegistryRepository
+from .ports import AuditLog, Expected, MutationStore, RegistryRepository
 from .registry_cache import RegistryCache
 from .registry_checks import RegistryChecks
 
@@ -89,12 +89,16 @@ class RegistryAdmin:
         )
 
     async def put_institution(
-        self, institution: Institution, detail: dict[str, Any] | None = None
+        self,
+        institution: Institution,
+        detail: dict[str, Any] | None = None,
+        expected: Expected[Institution] | None = None,
     ) -> tuple[Institution, bool]:
         """Register or update a member; `detail` adds to its audit record (a four-eyes
-        proposal's id and proposer)."""
+        proposal's id and proposer). With `expected`, only if the member is still the one four
+        eyes checked the change against (`RegistryRepository.put_institution`)."""
         institution = await self.check_institution(institution)
-        created = await self._registry.put_institution(institution)
+        created = await self._registry.put_institution(institution, expected)
         await self._record(
             "create" if created else "update",
             "institution",
@@ -114,11 +118,14 @@ class RegistryAdmin:
         return institution
 
     async def put_application(
-        self, application: Application, detail: dict[str, Any] | None = None
+        self,
+        application: Application,
+        detail: dict[str, Any] | None = None,
+        expected: Expected[Application] | None = None,
     ) -> tuple[Application, bool]:
         """Register or update an application and its keys; `detail` as for an institution."""
         application = await self.check_application(application)
-        created = await self._registry.put_application(application)
+        created = await self._registry.put_application(application, expected)
         await self._record(
             "create" if created else "update",
             "application",
@@ -141,11 +148,14 @@ class RegistryAdmin:
         return capacity, created
 
     async def put_service(
-        self, service: Service, detail: dict[str, Any] | None = None
+        self,
+        service: Service,
+        detail: dict[str, Any] | None = None,
+        expected: Expected[Service] | None = None,
     ) -> tuple[Service, bool]:
         """Register a service version; `detail` as for an institution."""
         service = await self.check_service(service)
-        created = await self._registry.put_service(service)
+        created = await self._registry.put_service(service, expected)
         await self._record(
             "create" if created else "update",
             "service",

@@ -11,8 +11,8 @@ import json
 import secrets
 
 from ...domain.operators import Operator, Role
-from ...domain.proposals import PENDING, Proposal
-from ...services.ports import OperatorRepository
+from ...domain.proposals import APPROVED, PENDING, Proposal
+from ...services.ports import ChangedMeanwhile, Expected, OperatorRepository
 from .database import Database, Row
 
 _OPERATOR = "SELECT id, roles, active, jwks FROM operators"
@@ -51,10 +51,19 @@ class SqlOperators(OperatorRepository):
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def put_operator(self, operator: Operator) -> bool:
+    async def put_operator(
+        self, operator: Operator, expected: Expected[Operator] | None = None
+    ) -> bool:
         roles = json.dumps([r.value for r in operator.roles])
         jwks = None if operator.jwks is None else json.dumps(operator.jwks, sort_keys=True)
+        # With `expected`, the row is read locked on PostgreSQL (SQLite's transaction holds the
+        # database's write lock already): no write lands between the check and this one.
+        lock = " FOR UPDATE" if expected is not None and self._db.dialect == "postgres" else ""
         async with self._db.transaction() as tx:
+            if expected is not None:
+                now = await tx.fetchone(f"{_OPERATOR} WHERE id = ?{lock}", (operator.id,))
+                if (None if now is None else _operator(now)) != expected.entry:
+                    raise ChangedMeanwhile(f"operator {operator.id} changed meanwhile.")
             before = await tx.fetchone(
                 "SELECT active, jwks, token_epoch FROM operators WHERE id = ?", (operator.id,)
             )
@@ -62,12 +71,18 @@ class SqlOperators(OperatorRepository):
                 before is not None and bool(before[0]) and operator.active and before[1] == jwks
             )
             epoch = before[2] if same_credential and before else secrets.token_hex(8)
-            await tx.execute("DELETE FROM operators WHERE id = ?", (operator.id,))
-            await tx.execute(
+            # Expected absent: an operator added since the check (PostgreSQL locks no row that
+            # is not there) makes the insert do nothing, never replace what another wrote.
+            fresh_only = expected is not None and expected.entry is None
+            if not fresh_only:
+                await tx.execute("DELETE FROM operators WHERE id = ?", (operator.id,))
+            written = await tx.execute(
                 "INSERT INTO operators (id, roles, active, jwks, token_epoch)"
-                " VALUES (?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?)" + (" ON CONFLICT (id) DO NOTHING" if fresh_only else ""),
                 (operator.id, roles, int(operator.active), jwks, epoch),
             )
+            if fresh_only and written == 0:
+                raise ChangedMeanwhile(f"operator {operator.id} was added meanwhile.")
         return before is None
 
     async def get_operator(self, operator_id: str) -> Operator | None:
@@ -130,5 +145,14 @@ class SqlOperators(OperatorRepository):
                     proposal.id,
                     PENDING,
                 ),
+            )
+        return changed == 1
+
+    async def reopen_proposal(self, proposal: Proposal) -> bool:
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE proposals SET state = ?, decided_by = NULL, decided_at_ms = NULL,"
+                " reason = NULL WHERE id = ? AND state = ? AND decided_by = ?",
+                (PENDING, proposal.id, APPROVED, proposal.decided_by),
             )
         return changed == 1

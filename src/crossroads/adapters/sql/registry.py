@@ -23,7 +23,7 @@ from ...domain.registry import (
     Service,
 )
 from ...domain.versions import version_key
-from ...services.ports import RegistryRepository
+from ...services.ports import ChangedMeanwhile, Expected, RegistryRepository
 from .coalesce import Coalescer
 from .credential_marks import CredentialMark
 from .database import Database, Row
@@ -147,24 +147,58 @@ class SqlRegistry(RegistryRepository):
         self._seen_mark: bytes | None = None
         self._known_epochs: dict[tuple[str, str], str | None] = {}
 
-    async def _upsert(self, table: str, keys: tuple[str, ...], values: dict) -> bool:
+    async def _upsert(
+        self,
+        table: str,
+        keys: tuple[str, ...],
+        values: dict,
+        expected: Expected[Any] | None = None,
+        current: tuple[str, Callable[[Row], Any]] | None = None,
+    ) -> bool:
+        """Insert or replace a row; with `expected`, only if the entry `current` (its SELECT
+        and its decoder) reads at the row's key is the one expected."""
         columns = list(values)
         where = " AND ".join(f"{k} = ?" for k in keys)
+        key = [values[k] for k in keys]
         async with self._db.transaction() as tx:
-            existed = await tx.fetchone(
-                f"SELECT 1 FROM {table} WHERE {where}", [values[k] for k in keys]
-            )
+            if expected is not None and current is not None:
+                await self._check(tx, expected, *current, where, key)
+            existed = await tx.fetchone(f"SELECT 1 FROM {table} WHERE {where}", key)
             updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
-            await tx.execute(
+            # Expected absent: a row inserted since the check (PostgreSQL locks no row that is
+            # not there) makes the insert do nothing, never replace what another wrote.
+            fresh_only = expected is not None and expected.entry is None
+            written = await tx.execute(
                 f"INSERT INTO {table} ({', '.join(columns)})"
                 f" VALUES ({', '.join('?' for _ in columns)})"
                 f" ON CONFLICT ({', '.join(keys)}) DO"
-                f" {f'UPDATE SET {updates}' if updates else 'NOTHING'}",
+                f" {f'UPDATE SET {updates}' if updates and not fresh_only else 'NOTHING'}",
                 list(values.values()),
             )
+            if fresh_only and written == 0:
+                raise ChangedMeanwhile(f"{table} {'/'.join(map(str, key))} was added meanwhile.")
         return existed is None
 
-    async def put_institution(self, institution: Institution) -> bool:
+    async def _check(
+        self,
+        tx: Any,
+        expected: Expected[Any],
+        select: str,
+        decode: Callable[[Row], Any],
+        where: str,
+        key: list[Any],
+    ) -> None:
+        """`ChangedMeanwhile` unless the entry at `key` is the one expected. On PostgreSQL its
+        row stays locked until the transaction ends, so that no write lands between this check
+        and the caller's (SQLite's transaction holds the database's one write lock already)."""
+        lock = " FOR UPDATE" if self._db.dialect == "postgres" else ""
+        row = await tx.fetchone(f"{select} WHERE {where}{lock}", key)
+        if (None if row is None else decode(row)) != expected.entry:
+            raise ChangedMeanwhile(f"{'/'.join(map(str, key))} changed meanwhile.")
+
+    async def put_institution(
+        self, institution: Institution, expected: Expected[Institution] | None = None
+    ) -> bool:
         return await self._upsert(
             "institutions",
             ("enterprise_number",),
@@ -176,6 +210,8 @@ class SqlRegistry(RegistryRepository):
                 "webhook_bases": json.dumps(list(institution.webhook_bases)),
                 "peer": institution.peer,
             },
+            expected,
+            (_INSTITUTION, _institution),
         )
 
     async def get_institution(self, enterprise_number: str) -> Institution | None:
@@ -202,22 +238,33 @@ class SqlRegistry(RegistryRepository):
             zip(("members", "applications", "services", "authorizations"), row, strict=True)
         )
 
-    async def put_application(self, application: Application) -> bool:
+    async def put_application(
+        self, application: Application, expected: Expected[Application] | None = None
+    ) -> bool:
         key = [application.institution, application.code]
+        fresh_only = expected is not None and expected.entry is None
         async with self._credentials_change() as within, self._db.transaction() as tx:
             await within(tx)
+            if expected is not None:
+                await self._check(
+                    tx, expected, _APPLICATION, _application, "institution = ? AND code = ?", key
+                )
             existed = await tx.fetchone(
                 "SELECT 1 FROM applications WHERE institution = ? AND code = ?", key
             )
             # A new application, and one put inactive, get a new epoch: the tokens issued under
             # the old one are refused from this commit on (see RegistryRepository.credential_epoch).
-            await tx.execute(
+            written = await tx.execute(
                 "INSERT INTO applications (institution, code, name, jwks, active,"
                 " token_epoch) VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (institution, code) DO UPDATE"
-                " SET name = excluded.name, jwks = excluded.jwks, active = excluded.active,"
-                " token_epoch = CASE WHEN excluded.active = 0 THEN excluded.token_epoch ELSE"
-                " applications.token_epoch END",
+                " ON CONFLICT (institution, code) DO "
+                + (
+                    "NOTHING"  # expected absent: as in `_upsert`
+                    if fresh_only
+                    else "UPDATE SET name = excluded.name, jwks = excluded.jwks,"
+                    " active = excluded.active, token_epoch = CASE WHEN excluded.active = 0"
+                    " THEN excluded.token_epoch ELSE applications.token_epoch END"
+                ),
                 [
                     *key,
                     application.name,
@@ -226,6 +273,8 @@ class SqlRegistry(RegistryRepository):
                     secrets.token_hex(8),
                 ],
             )
+            if fresh_only and written == 0:
+                raise ChangedMeanwhile(f"application {'/'.join(key)} was added meanwhile.")
         return existed is None
 
     async def credential_epoch(self, institution: str, code: str) -> str | None:
@@ -309,7 +358,9 @@ class SqlRegistry(RegistryRepository):
     async def list_capacities(self) -> list[Capacity]:
         return [_capacity(r) for r in await self._db.fetchall(f"{_CAPACITY} ORDER BY code")]
 
-    async def put_service(self, service: Service) -> bool:
+    async def put_service(
+        self, service: Service, expected: Expected[Service] | None = None
+    ) -> bool:
         return await self._upsert(
             "services",
             ("code", "version"),
@@ -326,6 +377,8 @@ class SqlRegistry(RegistryRepository):
                 "response_fields": json.dumps(list(service.response_fields)),
                 "translations": _translations(service, "name", "description"),
             },
+            expected,
+            (_SERVICE, _service),
         )
 
     async def get_service(self, code: str, version: str | None = None) -> Service | None:

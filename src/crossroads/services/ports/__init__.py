@@ -22,6 +22,7 @@ from .audit import (
 )
 from .browser_sessions import BrowserSessionStore
 from .calls import ProviderClient, ProviderReply, ReplayGuard, SeenRequests, Signer
+from .conditional import ChangedMeanwhile, Expected
 from .data_reports import DataReportStore
 from .declarations import (
     BatchFailed,
@@ -66,6 +67,7 @@ __all__ = [
     "BatchFailed",
     "BatchWorker",
     "BrowserSessionStore",
+    "ChangedMeanwhile",
     "Coded",
     "Columns",
     "CompetenceRepository",
@@ -73,6 +75,7 @@ __all__ = [
     "DeclarationStore",
     "Delivery",
     "DirectoryRepository",
+    "Expected",
     "Extract",
     "ExtractSource",
     "FederationConfig",

@@ -7,13 +7,17 @@ import abc
 
 from ...domain.operators import Operator
 from ...domain.proposals import Proposal
+from .conditional import Expected
 
 
 class OperatorRepository(abc.ABC):
     @abc.abstractmethod
-    async def put_operator(self, operator: Operator) -> bool:
+    async def put_operator(
+        self, operator: Operator, expected: Expected[Operator] | None = None
+    ) -> bool:
         """Insert or replace; True when it was new. A new credential epoch is drawn when the
-        operator is new, put inactive, or given other keys (its access tokens are then refused)."""
+        operator is new, put inactive, or given other keys (its access tokens are then refused).
+        With `expected`, as `RegistryRepository.put_institution`."""
 
     @abc.abstractmethod
     async def get_operator(self, operator_id: str) -> Operator | None:
@@ -44,3 +48,9 @@ class OperatorRepository(abc.ABC):
     async def decide_proposal(self, proposal: Proposal) -> bool:
         """Record the decision (state, decided_by, decided_at_ms, reason) of a proposal still
         pending; False when it was decided meanwhile (by another operator, in another process)."""
+
+    @abc.abstractmethod
+    async def reopen_proposal(self, proposal: Proposal) -> bool:
+        """Make an approved proposal pending again (no decider, no decision time, no reason):
+        its approval could not be applied. Only the approval `proposal` records (its
+        `decided_by`, still approved); False otherwise."""

@@ -14,12 +14,17 @@ from ...domain.registry import (
     RoutedProvider,
     Service,
 )
+from .conditional import Expected
 
 
 class RegistryRepository(abc.ABC):
     @abc.abstractmethod
-    async def put_institution(self, institution: Institution) -> bool:
-        """Insert or replace; True when it was new."""
+    async def put_institution(
+        self, institution: Institution, expected: Expected[Institution] | None = None
+    ) -> bool:
+        """Insert or replace; True when it was new. With `expected`, only if the stored entry
+        is that one, checked in the write's transaction; else `ChangedMeanwhile` and nothing is
+        written (the same for applications and services, at the key of the entry put)."""
 
     @abc.abstractmethod
     async def get_institution(self, enterprise_number: str) -> Institution | None: ...
@@ -28,7 +33,9 @@ class RegistryRepository(abc.ABC):
     async def list_institutions(self) -> list[Institution]: ...
 
     @abc.abstractmethod
-    async def put_application(self, application: Application) -> bool: ...
+    async def put_application(
+        self, application: Application, expected: Expected[Application] | None = None
+    ) -> bool: ...
 
     @abc.abstractmethod
     async def get_application(self, institution: str, code: str) -> Application | None: ...
@@ -53,7 +60,9 @@ class RegistryRepository(abc.ABC):
     async def list_capacities(self) -> list[Capacity]: ...
 
     @abc.abstractmethod
-    async def put_service(self, service: Service) -> bool: ...
+    async def put_service(
+        self, service: Service, expected: Expected[Service] | None = None
+    ) -> bool: ...
 
     @abc.abstractmethod
     async def get_service(self, code: str, version: str | None = None) -> Service | None:
