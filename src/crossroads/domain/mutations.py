@@ -134,12 +134,20 @@ def entitled(
     required capacities on the `effective` day (definitively, unless the authorization accepts
     provisional integrations). Anything missing entitles nobody.
     """
-    day = effective.toordinal()
-    held: dict[tuple[str, str], bool] = {}  # (institution, capacity) -> held definitively
-    for institution, capacity, definitive, first_day, last_day in holders:
-        if first_day <= day <= last_day and capacity in granted.get(institution, ()):
-            key = (institution, capacity)
-            held[key] = held.get(key, False) or bool(definitive)
+    return entitled_among(
+        candidates(subscriptions, authorizations, mutation_type, today), holders, effective, granted
+    )
+
+
+def candidates(
+    subscriptions: Iterable[Subscription],
+    authorizations: dict[str, Authorization],
+    mutation_type: str,
+    today: date,
+) -> list[tuple[Subscription, Authorization]]:
+    """What `entitled` checks of a subscription whatever the person and the effective day: it is
+    for `mutation_type`, under an authorization of that type to its institution, valid `today`.
+    A batch of publications checks it once per type, not once per mutation."""
     chosen = []
     for subscription in subscriptions:
         authorization = authorizations.get(subscription.authorization)
@@ -149,15 +157,35 @@ def entitled(
             and authorization.service == mutation_type
             and authorization.consumer == subscription.institution
             and authorization.is_valid_on(today)
-            and authorization.is_valid_on(effective)
-            and any(
-                held.get((subscription.institution, capacity), False)
-                or (
-                    authorization.accepts_provisional
-                    and (subscription.institution, capacity) in held
-                )
-                for capacity in authorization.required_capacities
-            )
         ):
             chosen.append((subscription, authorization))
+    return chosen
+
+
+def entitled_among(
+    candidates: Iterable[tuple[Subscription, Authorization]],
+    holders: Iterable[Holding],
+    effective: date,
+    granted: Mapping[str, Collection[str]],
+) -> list[tuple[Subscription, Authorization]]:
+    """`entitled`, of `candidates` (what `candidates` chose): those whose authorization is valid
+    on the `effective` day and whose institution holds the person as `entitled` says."""
+    day = effective.toordinal()
+    held: dict[tuple[str, str], bool] = {}  # (institution, capacity) -> held definitively
+    for institution, capacity, definitive, first_day, last_day in holders:
+        if first_day <= day <= last_day and capacity in granted.get(institution, ()):
+            key = (institution, capacity)
+            held[key] = held.get(key, False) or bool(definitive)
+    if not held:
+        return []
+    chosen = []
+    for subscription, authorization in candidates:
+        if not authorization.is_valid_on(effective):
+            continue
+        provisional = authorization.accepts_provisional
+        for capacity in authorization.required_capacities:
+            holding = held.get((subscription.institution, capacity))  # None: not held
+            if holding or (provisional and holding is not None):
+                chosen.append((subscription, authorization))
+                break
     return chosen

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +29,8 @@ from ..domain.mutations import (
     Mutation,
     MutationType,
     Subscription,
-    entitled,
+    candidates,
+    entitled_among,
     event_type,
     peer_of,
 )
@@ -57,9 +58,11 @@ MAX_MAILBOX_PAGE = 1000
 StoreWrite = Callable[
     [list[tuple[Mutation, bytes, list[tuple[str, bytes]]]]], Awaitable[list[bytes | None]]
 ]
-# A mutation type's subscriptions, the authorizations they name and the tree of each one's allowed
-# fields (`path_tree`), read and made once per batch.
-_TypeSubscriptions = tuple[list[Subscription], dict[str, Authorization], dict[str, PathTree]]
+# A mutation type's candidate subscriptions with their authorizations (`candidates`), the tree of
+# each one's allowed fields (`path_tree`) and the integration rights, read and made once per batch.
+_TypeSubscriptions = tuple[
+    list[tuple[Subscription, Authorization]], dict[str, PathTree], Mapping[str, frozenset[str]]
+]
 
 
 @dataclass(frozen=True)
@@ -431,6 +434,7 @@ class MutationService:
             )
             for index, mutation, digest in candidates
         ]
+        sent: dict[tuple[str, ...], tuple[list[str], list[dict[str, str]]]] = {}
         await self._audit.append_many(
             [
                 AuditRecord(
@@ -445,15 +449,7 @@ class MutationService:
                     target=mutation.id,
                     detail={
                         "effective_date": mutation.effective.isoformat(),
-                        "recipients": sorted({s.institution for s, _ in recipients}),
-                        # shown to the person: each recipient with the authorization it
-                        # receives under
-                        "sent_to": [
-                            {"institution": i, "authorization": a}
-                            for i, a in sorted(
-                                {(s.institution, s.authorization) for s, _ in recipients}
-                            )
-                        ],
+                        **_recipients_detail(recipients, sent),
                     },
                 )
                 for _, mutation, _, recipients in to_store
@@ -557,8 +553,10 @@ class MutationService:
     async def _recipients(
         self, mutation: Mutation, known: dict[str, _TypeSubscriptions], holders: list[Holding]
     ) -> list[tuple[Subscription, bytes]]:
-        """Who receives `mutation`, and what, given the person's `holders`; `known` keeps each
-        type's subscriptions, their authorizations and field trees for the rest of a batch."""
+        """Who receives `mutation`, and what, given the person's `holders`; `known` keeps, for
+        the rest of a batch, each type's candidate subscriptions (what does not depend on the
+        person: `domain.mutations.candidates`, as of the batch's day), the tree of each one's
+        allowed fields, and the registry's integration rights."""
         if mutation.type not in known:
             subscriptions = [
                 s
@@ -571,19 +569,14 @@ class MutationService:
                 if found is not None:
                     authorizations[reference] = found
             trees = {r: path_tree(a.allowed_fields) for r, a in authorizations.items()}
-            known[mutation.type] = (subscriptions, authorizations, trees)
-        subscriptions, authorizations, trees = known[mutation.type]
-        if not subscriptions:
+            chosen_today = candidates(
+                subscriptions, authorizations, mutation.type, self._clock.today()
+            )
+            known[mutation.type] = (chosen_today, trees, await self._cache.integration_rights())
+        chosen_today, trees, granted = known[mutation.type]
+        if not chosen_today:
             return []
-        chosen = entitled(
-            subscriptions,
-            authorizations,
-            holders,
-            mutation.type,
-            mutation.effective,
-            self._clock.today(),
-            await self._cache.integration_rights(),
-        )
+        chosen = entitled_among(chosen_today, holders, mutation.effective, granted)
         if not chosen:
             return []
         envelope = _envelope(mutation)
@@ -751,6 +744,27 @@ def cloud_event(
     if initial:
         envelope = {"initialsync": True, **envelope}
     return _message(envelope, data, authorization)
+
+
+def _recipients_detail(
+    recipients: list[tuple[Subscription, bytes]],
+    made: dict[tuple[str, ...], tuple[list[str], list[dict[str, str]]]],
+) -> dict[str, Any]:
+    """A publication's audit detail of who receives it: `recipients`, the institutions, and
+    `sent_to`, shown to the person: each recipient with the authorization it receives under.
+    Made once per set of subscriptions in a batch (`made`), which most of its mutations share;
+    the records share the lists, which nothing changes once made."""
+    key = tuple(subscription.id for subscription, _ in recipients)
+    if key not in made:
+        made[key] = (
+            sorted({s.institution for s, _ in recipients}),
+            [
+                {"institution": i, "authorization": a}
+                for i, a in sorted({(s.institution, s.authorization) for s, _ in recipients})
+            ],
+        )
+    institutions, sent_to = made[key]
+    return {"recipients": institutions, "sent_to": sent_to}
 
 
 def _envelope(mutation: Mutation) -> dict[str, Any]:
