@@ -355,7 +355,7 @@ async def test_postgresql_reads_dead_letters_along_their_own_indexes(backlog):
             assert "Seq Scan on deliveries" not in plan, (moment, plan)
             if params[0]:
                 # A later page starts inside the index, not by filtering the rows before it.
-                assert re.search(r"Index Cond: .*\(?\w*\.?seq > ", plan), (moment, plan)
+                assert re.search(r"Index Cond: .*seq > ", plan), (moment, plan)
             if sql is PG_DEAD_LETTERS_OF:
                 # Each subscription's walk (the innermost Limit) is in order: only the merge sorts.
                 assert "Sort" not in plan.split("Limit")[-1], (moment, plan)

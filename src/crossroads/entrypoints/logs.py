@@ -3,7 +3,8 @@
 
 Nothing logged names a person: exchanges are identified by request id, subjects only ever appear
 as keyed hashes, and the access log (entrypoints/api/access_log.py) writes the route, never the
-query or a path that matched no route as it was sent.
+query or a path that matched no route as it was sent. A warning repeated within a minute is
+counted, not written again (log_repeats.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import json
 import logging
 import sys
 import time
+
+from .log_repeats import RepeatedWarnings
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 _worker: int | None = None  # this process's worker number, when a supervisor started it
@@ -45,6 +48,7 @@ def configure(level: str = "info") -> dict:
     """Configure the root logger; return a uvicorn log_config that uses the same format."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(RepeatedWarnings())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -52,11 +56,13 @@ def configure(level: str = "info") -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter}},
+        "filters": {"repeats": {"()": RepeatedWarnings}},
         "handlers": {
             "default": {
                 "class": "logging.StreamHandler",
                 "formatter": "json",
                 "stream": "ext://sys.stderr",
+                "filters": ["repeats"],
             }
         },
         "loggers": {
