@@ -71,8 +71,10 @@ async def test_an_outage_writes_each_warning_once_not_once_a_second(tmp_path):
             for line in lines
             if line["logger"] == "psycopg.pool" and "error connecting" in line["message"]
         ]
-        # One worker: its first failed attempt is written; the next ones, one a second, are not.
-        assert len(connecting) == 1, [line["message"] for line in connecting]
+        # One worker: each of its pools' first failed attempt is written; the next ones (the same
+        # line, one a second) are not. Without it: 12 lines in 8 s.
+        messages = [line["message"] for line in connecting]
+        assert 1 <= len(messages) == len(set(messages)) <= 2, messages
         assert all(line["level"] != "error" for line in lines if line["logger"] == "psycopg.pool")
     finally:
         if process is not None and process.poll() is None:

@@ -37,15 +37,26 @@ def lines(out: io.StringIO) -> list[dict]:
 def test_a_warning_repeated_within_the_interval_is_counted_then_said():
     clock = Clock()
     logger, out = logged(clock)
-    for second in range(90):  # a pool's attempts to connect, one a second, each its own port
+    for second in range(90):  # a pool's attempts to connect again, one a second
         clock.now = float(second)
-        logger.warning("error connecting in %r: %s", "pool-1", f"port {second} refused")
+        logger.warning("error connecting in %r: %s", "pool-1", "connection refused")
     written = lines(out)
     assert [w["message"] for w in written] == [
-        "error connecting in 'pool-1': port 0 refused",
-        "error connecting in 'pool-1': port 60 refused (59 more like it in the last 60 s)",
+        "error connecting in 'pool-1': connection refused",
+        "error connecting in 'pool-1': connection refused (59 more like it in the last 60 s)",
     ]
     assert written[1]["repeated"] == 59
+
+
+def test_warnings_that_name_something_else_are_each_written():
+    logger, out = logged(Clock())
+    for _ in range(3):
+        for host in ("fund.example:443", "register.example:443"):
+            logger.warning("no answer in time from %s", host)
+    assert [w["message"] for w in lines(out)] == [
+        "no answer in time from fund.example:443",
+        "no answer in time from register.example:443",
+    ]
 
 
 def test_other_warnings_errors_and_information_are_never_held_back():
@@ -61,3 +72,10 @@ def test_other_warnings_errors_and_information_are_never_held_back():
     assert messages.count("ready") == 3
     assert messages.count("error connecting in 'pool-1': refused") == 1
     assert messages.count("cannot listen for credential changes (refused)") == 1
+
+
+def test_a_warning_whose_arguments_do_not_fit_is_left_to_the_handler():
+    logger, out = logged(Clock())
+    logger.warning("%d attempts", "many")  # the handler reports the formatting error, as ever
+    logger.warning("after it")
+    assert [w["message"] for w in lines(out)] == ["after it"]

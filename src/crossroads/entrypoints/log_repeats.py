@@ -2,8 +2,9 @@
 every failed attempt to connect again (about one a second), and the listener of credential
 changes of each of its own; an hour of outage wrote thousands of the same lines per worker, and
 the operator's log showed nothing else. A warning is written the first time; the same warning
-(the same logger and message template, whatever its arguments) within `interval_seconds` after
+(the same logger and the same message, its arguments filled in) within `interval_seconds` after
 that is counted instead, and the next one written after the interval says how many were not.
+Warnings that differ in what they name (another provider, another pool) are each written.
 
 Errors and worse are never held back: only warnings repeat this way by design (a retry loop's),
 and an error is what an operator must see each time.
@@ -29,14 +30,17 @@ class RepeatedWarnings(logging.Filter):
         super().__init__()
         self._interval = interval_seconds
         self._clock = clock
-        # (logger, template) -> (when the last one was written, how many held back since)
+        # (logger, message) -> (when the last one was written, how many held back since)
         self._seen: dict[tuple[str, str], tuple[float, int]] = {}
         self._lock = threading.Lock()  # a handler filters outside its own lock, in any thread
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno != logging.WARNING:
             return True
-        key = (record.name, str(record.msg))
+        try:
+            key = (record.name, record.getMessage())
+        except Exception:  # a message its arguments do not fit: the handler reports it as ever
+            return True
         with self._lock:
             now = self._clock()
             written, held = self._seen.get(key, (None, 0))
@@ -49,5 +53,6 @@ class RepeatedWarnings(logging.Filter):
                 del self._seen[next(iter(self._seen))]
         if held:
             record.repeated = held  # a field of its own in the JSON line
-            record.msg = f"{record.msg} ({held} more like it in the last {self._interval:g} s)"
+            record.msg = f"{key[1]} ({held} more like it in the last {self._interval:g} s)"
+            record.args = None
         return True
