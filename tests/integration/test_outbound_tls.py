@@ -4,10 +4,13 @@ witnesses (httpx) and NATS (a nats-server started with TLS, client verification 
 
 from __future__ import annotations
 
+import asyncio
+import select
 import shutil
 import socket
 import ssl
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -333,3 +336,59 @@ def test_unusable_tls_files_stop_the_settings_naming_the_variable(pki, peer, tmp
     ):
         with pytest.raises(ValueError, match=named):
             Settings(**given)
+
+
+class MuteTlsPeer:
+    """A TLS server that takes one request and then never speaks again, nor reads: it never
+    answers, and never confirms a TLS close (close_notify). Records how long after `give_up` the
+    caller's end of the TCP connection went (a FIN or a reset)."""
+
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._context = context
+        self.port = self._listener.getsockname()[1]
+        self.asked = threading.Event()
+        self.gone_after: float | None = None
+        self.given_up_at: float | None = None
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        raw, _ = self._listener.accept()
+        with self._context.wrap_socket(raw, server_side=True) as tls:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += tls.recv(65536)
+            self.asked.set()
+            # Not reading again: a close_notify sent now stays unanswered. Poll the TCP socket
+            # itself for the caller's end.
+            watch = select.poll()
+            watch.register(tls.fileno(), select.POLLRDHUP | select.POLLHUP | select.POLLERR)
+            if watch.poll(40_000) and self.given_up_at is not None:
+                self.gone_after = time.monotonic() - self.given_up_at
+
+    def close(self) -> None:
+        self._listener.close()
+        self._thread.join(45)
+
+
+@pytest.mark.parametrize("peer", ["provider", "webhook"])
+async def test_a_call_given_up_drops_its_tls_connection_at_once(pki, peer):
+    """A call that timed out leaves its TLS connection at once (aborted), not after waiting for
+    the peer to confirm the close: a peer that never confirms would otherwise keep the
+    connection, and a file descriptor, open outside the pool's count (asyncio waits 30 s)."""
+    mute = MuteTlsPeer(pki.server_context(verify_clients=False))
+    settings = pki.settings(peer, allow_internal_webhooks=True)
+    client = CLIENT[peer](1, 0.3, 4, tls=settings.outbound_tls(peer).context())
+    try:
+        with pytest.raises(Refusal) as refused:
+            await client.post(f"https://127.0.0.1:{mute.port}/services/x/1", b"{}", {})
+        mute.given_up_at = time.monotonic()
+        assert refused.value.code == "provider_timeout" and mute.asked.is_set()
+        async with asyncio.timeout(5):
+            while mute.gone_after is None:  # noqa: ASYNC110 (the peer's thread sets it)
+                await asyncio.sleep(0.02)
+        assert mute.gone_after < 1, mute.gone_after
+    finally:
+        await client.close()
+        await asyncio.to_thread(mute.close)
