@@ -304,8 +304,11 @@ def _service_in(service: dict) -> dict:
 
 @pytest.fixture
 async def four_eyes_on_postgres(tmp_path):
+    """Statements bounded to 2 s, as in production: a write that waits longer fails."""
     url = fresh_postgres_database()
-    demo = await start_demo_hub(tmp_path, url, persons=20, demo=True, four_eyes=True)
+    demo = await start_demo_hub(
+        tmp_path, url, persons=20, demo=True, four_eyes=True, store_statement_timeout=2.0
+    )
     yield demo, url
     await demo.http.aclose()
     await demo.hub.close()
@@ -377,5 +380,67 @@ async def test_a_change_landing_between_the_check_and_the_write_is_never_undone(
     refused = await renaming
     assert refused.status_code == 409 and "send it again" in refused.json()["message"]
     assert (await alice.get(APP)).json()["jwks"] == one
+    for operator in (alice, bob):
+        await operator.browser.aclose()
+
+
+async def test_an_approval_whose_write_fails_is_withdrawn_not_left_approved(
+    four_eyes_on_postgres,
+):
+    """The approval is recorded, then its write fails (here: it waits for a row another
+    process holds past the statement bound): the proposal is pending again, the log says why,
+    and the member is as it was; approved with nothing applied, it could never be decided
+    again."""
+    demo, url = four_eyes_on_postgres
+    alice, bob = await editor_and_approver(demo)
+    member = (await alice.get(MEMBER)).json()
+    proposed = await alice.put(
+        MEMBER, {**_member_in(member), "base_url": "https://collector.example/api"}
+    )
+    assert proposed.status_code == 202, proposed.text
+    hold = "UPDATE institutions SET name = name WHERE enterprise_number = %s"
+    async with changed_elsewhere(url, hold, (REGISTER,)):
+        failed = await bob.decide(proposed.json())
+    assert failed.status_code == 503, failed.text
+    proposal = (await bob.get(f"/admin/proposals/{proposed.json()['id']}")).json()
+    assert proposal["state"] == "pending"
+    [reopened] = [
+        r
+        for r in await records(demo)
+        if r.target == proposed.json()["id"] and r.action == "proposal.reopen"
+    ]
+    assert reopened.detail["reason"] == f"not applied: {failed.json()['code']}"
+    assert (await alice.get(MEMBER)).json() == member
+    assert (await bob.decide(proposed.json())).status_code == 200  # decided once the row is free
+    assert (await alice.get(MEMBER)).json()["base_url"] == "https://collector.example/api"
+    for operator in (alice, bob):
+        await operator.browser.aclose()
+
+
+async def test_a_new_version_is_not_written_past_a_reroute_of_the_version_it_was_judged_against(
+    four_eyes_on_postgres,
+):
+    """A new version naming the provider the code's highest version has is applied at once (it
+    reroutes nothing); rerouted meanwhile by another process, that highest version is no longer
+    what it was judged against, and the new version (which would take the code's requests back
+    to the old provider) is refused, not recorded."""
+    demo, url = four_eyes_on_postgres
+    alice, bob = await editor_and_approver(demo)
+    identity = next(
+        s for s in (await alice.get("/admin/services")).json() if s["code"] == "person.identity"
+    )
+    elsewhere = country.BY_KEY["fund_a"].number
+    reroute = "UPDATE services SET provider = %s WHERE code = %s AND version = %s"
+    async with changed_elsewhere(url, reroute, (elsewhere, "person.identity", identity["version"])):
+        adding = asyncio.create_task(
+            alice.put("/admin/services/person.identity/99", _service_in(identity))
+        )
+        await until_a_write_waits(url)
+    refused = await adding
+    assert refused.status_code == 409 and "send it again" in refused.json()["message"]
+    assert (await alice.get("/admin/services/person.identity/99")).status_code == 404
+    # Sent again, it is judged against the rerouted version: a proposal now.
+    again = await alice.put("/admin/services/person.identity/99", _service_in(identity))
+    assert again.status_code == 202, again.text
     for operator in (alice, bob):
         await operator.browser.aclose()

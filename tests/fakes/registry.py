@@ -81,7 +81,12 @@ class MemoryRegistry(RegistryRepository):
     async def put_service(
         self, service: Service, expected: Expected[Service] | None = None
     ) -> bool:
-        return _put(self.services, (service.code, service.version), service, expected)
+        key = (service.code, service.version)
+        if expected is not None:
+            now = self.services.get(key) or await self.get_service(service.code)
+            if now != expected.entry:
+                raise ChangedMeanwhile(f"{key} changed meanwhile.")
+        return _put(self.services, key, service)
 
     async def get_service(self, code: str, version: str | None = None) -> Service | None:
         if version is not None:

@@ -596,6 +596,17 @@ async def test_a_conditional_put_writes_only_over_the_entry_it_expects(store):
     assert await registry.get_service("person.identity", "1") == service
     assert not await registry.put_service(rerouted, Expected(service))
     assert (await registry.get_service("person.identity", "1")).provider == FUND
+    # A new version is compared with the code's highest, whose requests it takes: it is written
+    # only while that one is as it was (not rerouted meanwhile) and the version is still new.
+    second = Service("person.identity", "2", "Identity", ("name",), provider=FUND)
+    with pytest.raises(ChangedMeanwhile):  # the highest was rerouted since
+        await registry.put_service(second, Expected(service))
+    with pytest.raises(ChangedMeanwhile):  # the code has a version: not "none"
+        await registry.put_service(second, Expected(None))
+    assert await registry.get_service("person.identity", "2") is None
+    assert await registry.put_service(second, Expected(rerouted))
+    with pytest.raises(ChangedMeanwhile):  # now recorded: compared with itself
+        await registry.put_service(replace(second, name="Again"), Expected(rerouted))
 
 
 async def test_a_conditional_put_of_an_operator_writes_only_over_the_one_it_expects(sql_store):

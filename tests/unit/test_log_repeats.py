@@ -43,9 +43,25 @@ def test_a_warning_repeated_within_the_interval_is_counted_then_said():
     written = lines(out)
     assert [w["message"] for w in written] == [
         "error connecting in 'pool-1': connection refused",
-        "error connecting in 'pool-1': connection refused (59 more like it in the last 60 s)",
+        "error connecting in 'pool-1': connection refused"
+        " (59 more like it in the 60 s since it was last written)",
     ]
     assert written[1]["repeated"] == 59
+
+
+def test_the_count_says_how_long_it_gathered():
+    """Held back for a minute, then quiet for an hour: the line says an hour, not a minute."""
+    clock = Clock()
+    logger, out = logged(clock)
+    for second in range(59):
+        clock.now = float(second)
+        logger.warning("pool down")
+    clock.now = 3600.0
+    logger.warning("pool down")
+    assert [w["message"] for w in lines(out)] == [
+        "pool down",
+        "pool down (58 more like it in the 3600 s since it was last written)",
+    ]
 
 
 def test_warnings_that_name_something_else_are_each_written():

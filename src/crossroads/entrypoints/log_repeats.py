@@ -3,7 +3,9 @@ every failed attempt to connect again (about one a second), and the listener of 
 changes of each of its own; an hour of outage wrote thousands of the same lines per worker, and
 the operator's log showed nothing else. A warning is written the first time; the same warning
 (the same logger and the same message, its arguments filled in) within `interval_seconds` after
-that is counted instead, and the next one written after the interval says how many were not.
+that is counted instead, and the next one written after the interval says how many were not and
+over how long. A warning that stops repeating leaves its last count unwritten: the next line of it,
+if any, says it.
 Warnings that differ in what they name (another provider, another pool) are each written.
 
 Errors and worse are never held back: only warnings repeat this way by design (a retry loop's),
@@ -43,16 +45,19 @@ class RepeatedWarnings(logging.Filter):
             return True
         with self._lock:
             now = self._clock()
-            written, held = self._seen.get(key, (None, 0))
-            if written is not None and now - written < self._interval:
-                self._seen[key] = (written, held + 1)
+            # Popped and put back: the dict stays in the order of last use, the oldest first.
+            last = self._seen.pop(key, None)  # (when last written, how many held back since)
+            if last is not None and now - last[0] < self._interval:
+                self._seen[key] = (last[0], last[1] + 1)
                 return False
-            self._seen.pop(key, None)  # re-inserted last: the dict stays in order of writing
             self._seen[key] = (now, 0)
             if len(self._seen) > _MOST_KEPT:
                 del self._seen[next(iter(self._seen))]
-        if held:
-            record.repeated = held  # a field of its own in the JSON line
-            record.msg = f"{key[1]} ({held} more like it in the last {self._interval:g} s)"
+        if last is not None and last[1]:
+            record.repeated = last[1]  # a field of its own in the JSON line
+            record.msg = (
+                f"{key[1]} ({last[1]} more like it in the {now - last[0]:.0f} s"
+                " since it was last written)"
+            )
             record.args = None
         return True

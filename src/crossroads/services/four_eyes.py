@@ -24,7 +24,8 @@ detail. With the setting off, changes are applied at once, as before.
 
 An entry's or an operator's write is conditional on the entry it was checked against
 (ports/conditional.py): one changed between the check and the write is never written over. An
-approval that meets such a change is withdrawn (`proposal.reopen`) and the proposal waits again.
+approval that meets such a change, or whose write is refused or fails, is withdrawn
+(`proposal.reopen`, with the reason) and the proposal waits again.
 """
 
 from __future__ import annotations
@@ -209,8 +210,14 @@ class FourEyes:
         except ChangedMeanwhile:
             # Changed between the check above and the write (in another process, say): the
             # approval is withdrawn, not applied over the change.
-            await self._reopen(decided, actor)
+            await self._reopen(decided, actor, "changed meanwhile: not applied")
             raise _changed_meanwhile(proposal.kind, proposal.key, proposal.id) from None
+        except Exception as failure:
+            # Refused on the way (a service's provider removed since) or failed (the store):
+            # withdrawn too, rather than left approved with nothing applied.
+            code = failure.code if isinstance(failure, Refusal) else type(failure).__name__
+            await self._reopen(decided, actor, f"not applied: {code}")
+            raise
         return decided
 
     async def _apply(
@@ -239,12 +246,11 @@ class FourEyes:
         else:
             await registry.delete(proposal.kind, _key(proposal), detail)
 
-    async def _reopen(self, decided: Proposal, actor: Actor) -> None:
+    async def _reopen(self, decided: Proposal, actor: Actor, reason: str) -> None:
         """An approval that could not be applied: the proposal waits again, and the log says
-        so after its `proposal.approve`."""
+        so, and why, after its `proposal.approve`."""
         if await self._proposals.reopen_proposal(decided):
-            reopened = replace(decided, reason="changed meanwhile: not applied")
-            await self._record("reopen", reopened, actor)
+            await self._record("reopen", replace(decided, reason=reason), actor)
 
     async def reject(self, proposal_id: str, actor: Actor, reason: str | None) -> Proposal:
         proposal = await self.get(proposal_id)

@@ -45,13 +45,14 @@ async def checked(
     registry: RegistryAdmin, change: Entry
 ) -> tuple[Entry, Granting | None, Expected[Entry]]:
     """The entry as it would be recorded (or the refusal it meets); when it grants something,
-    what four eyes proposes (None: it may be applied at once); and the entry at its key as it
-    was when checked, for the write to be conditional on (`put`)."""
+    what four eyes proposes (None: it may be applied at once); and the entry it was compared
+    with (for a new service version, the code's highest), for the write to be conditional on
+    (`put`)."""
     if isinstance(change, Service):
         service = await registry.check_service(change)
         routed = await _service_now(registry, service)
         granting = _granting(service_reroutes(routed, service), service, routed)
-        return service, granting, _at_key(service, routed)
+        return service, granting, Expected(routed)
     if isinstance(change, Institution):
         member = await registry.check_institution(change)
         was = await registry.institution(member.enterprise_number)
@@ -100,8 +101,8 @@ def _of(expected: Expected[Entry] | None, kind: type[E]) -> Expected[E] | None:
 
 async def recheck(registry: RegistryAdmin, proposal: Proposal) -> tuple[Entry, Expected[Entry]]:
     """A proposal's entry checked again against the registry as it is now; `conflict` if the
-    entry is no longer the one the proposal was made against. With it, the entry at its key as
-    read now, for the approval's write to be conditional on."""
+    entry is no longer the one the proposal was made against. With it, the entry compared with
+    as read now, for the approval's write to be conditional on."""
     body = {k: v for k, v in proposal.body.items() if k != "previous"}
     now: Entry | None
     change: Entry
@@ -119,7 +120,7 @@ async def recheck(registry: RegistryAdmin, proposal: Proposal) -> tuple[Entry, E
         change = await registry.check_application(Application(**body))
         now = await registry.application(change.institution, change.code)
     check_unchanged(proposal, None if now is None else plain(now))
-    return change, _at_key(change, now)
+    return change, Expected(now)
 
 
 def check_unchanged(proposal: Proposal, now: dict[str, Any] | None) -> None:
@@ -144,14 +145,6 @@ def plain(change: Any) -> dict[str, Any]:
 
 def _granting(grants: bool, entry: Entry, was: Entry | None) -> Granting | None:
     return Granting(*kind_and_key(entry), None if was is None else plain(was)) if grants else None
-
-
-def _at_key(entry: Entry, was: Entry | None) -> Expected[Entry]:
-    """What a write of `entry` expects at its key: `was`, unless `was` is another service
-    version (the code's highest, which a new version is compared with): then no entry yet."""
-    if isinstance(entry, Service) and isinstance(was, Service) and was.version != entry.version:
-        return Expected(None)
-    return Expected(was)
 
 
 async def _service_now(registry: RegistryAdmin, service: Service) -> Service | None:

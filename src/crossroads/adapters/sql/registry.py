@@ -132,6 +132,11 @@ def _authorization(row: Row) -> Authorization:
     )
 
 
+def _check(expected: Expected[Any], entry: Any, key: list[Any]) -> None:
+    if entry != expected.entry:
+        raise ChangedMeanwhile(f"{'/'.join(map(str, key))} changed meanwhile.")
+
+
 class SqlRegistry(RegistryRepository):
     def __init__(self, db: Database, mark: CredentialMark | None = None) -> None:
         """`mark`: the revocation mark of the processes sharing the store (see
@@ -153,21 +158,23 @@ class SqlRegistry(RegistryRepository):
         keys: tuple[str, ...],
         values: dict,
         expected: Expected[Any] | None = None,
-        current: tuple[str, Callable[[Row], Any]] | None = None,
+        now: Callable[[Any, list[Any]], Awaitable[tuple[Any, bool]]] | None = None,
     ) -> bool:
-        """Insert or replace a row; with `expected`, only if the entry `current` (its SELECT
-        and its decoder) reads at the row's key is the one expected."""
+        """Insert or replace a row; with `expected`, only if what `now` reads in the write's
+        transaction (the entry, and whether it is the row at this key) is the one expected."""
         columns = list(values)
         where = " AND ".join(f"{k} = ?" for k in keys)
         key = [values[k] for k in keys]
         async with self._db.transaction() as tx:
-            if expected is not None and current is not None:
-                await self._check(tx, expected, *current, where, key)
+            fresh_only = False
+            if expected is not None and now is not None:
+                entry, at_key = await now(tx, key)
+                _check(expected, entry, key)
+                # No row at this key when checked: a row inserted since (PostgreSQL locks no
+                # row that is not there) makes the insert do nothing, never replace it.
+                fresh_only = not at_key
             existed = await tx.fetchone(f"SELECT 1 FROM {table} WHERE {where}", key)
             updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
-            # Expected absent: a row inserted since the check (PostgreSQL locks no row that is
-            # not there) makes the insert do nothing, never replace what another wrote.
-            fresh_only = expected is not None and expected.entry is None
             written = await tx.execute(
                 f"INSERT INTO {table} ({', '.join(columns)})"
                 f" VALUES ({', '.join('?' for _ in columns)})"
@@ -179,22 +186,29 @@ class SqlRegistry(RegistryRepository):
                 raise ChangedMeanwhile(f"{table} {'/'.join(map(str, key))} was added meanwhile.")
         return existed is None
 
-    async def _check(
-        self,
-        tx: Any,
-        expected: Expected[Any],
-        select: str,
-        decode: Callable[[Row], Any],
-        where: str,
-        key: list[Any],
-    ) -> None:
-        """`ChangedMeanwhile` unless the entry at `key` is the one expected. On PostgreSQL its
-        row stays locked until the transaction ends, so that no write lands between this check
-        and the caller's (SQLite's transaction holds the database's one write lock already)."""
+    async def _locked(
+        self, tx: Any, select: str, decode: Callable[[Row], Any], where: str, key: list[Any]
+    ) -> Any:
+        """The entry `select` finds, decoded, or None. On PostgreSQL its row stays locked until
+        the transaction ends, so that no write lands between a check of it and the write that
+        follows (SQLite's transaction holds the database's one write lock already)."""
         lock = " FOR UPDATE" if self._db.dialect == "postgres" else ""
         row = await tx.fetchone(f"{select} WHERE {where}{lock}", key)
-        if (None if row is None else decode(row)) != expected.entry:
-            raise ChangedMeanwhile(f"{'/'.join(map(str, key))} changed meanwhile.")
+        return None if row is None else decode(row)
+
+    async def _institution_now(self, tx: Any, key: list[Any]) -> tuple[Any, bool]:
+        found = await self._locked(tx, _INSTITUTION, _institution, "enterprise_number = ?", key)
+        return found, found is not None
+
+    async def _service_now(self, tx: Any, key: list[Any]) -> tuple[Any, bool]:
+        """The version at `key`, or for a new version the code's highest (what the change was
+        compared with: a new version takes the requests authorized for the code)."""
+        found = await self._locked(tx, _SERVICE, _service, "code = ? AND version = ?", key)
+        if found is not None:
+            return found, True
+        lock = " FOR UPDATE" if self._db.dialect == "postgres" else ""
+        rows = await tx.fetchall(f"{_SERVICE} WHERE code = ?{lock}", [key[0]])
+        return (_service(max(rows, key=lambda r: version_key(r[1]))) if rows else None), False
 
     async def put_institution(
         self, institution: Institution, expected: Expected[Institution] | None = None
@@ -211,7 +225,7 @@ class SqlRegistry(RegistryRepository):
                 "peer": institution.peer,
             },
             expected,
-            (_INSTITUTION, _institution),
+            self._institution_now,
         )
 
     async def get_institution(self, enterprise_number: str) -> Institution | None:
@@ -246,8 +260,9 @@ class SqlRegistry(RegistryRepository):
         async with self._credentials_change() as within, self._db.transaction() as tx:
             await within(tx)
             if expected is not None:
-                await self._check(
-                    tx, expected, _APPLICATION, _application, "institution = ? AND code = ?", key
+                where = "institution = ? AND code = ?"
+                _check(
+                    expected, await self._locked(tx, _APPLICATION, _application, where, key), key
                 )
             existed = await tx.fetchone(
                 "SELECT 1 FROM applications WHERE institution = ? AND code = ?", key
@@ -378,7 +393,7 @@ class SqlRegistry(RegistryRepository):
                 "translations": _translations(service, "name", "description"),
             },
             expected,
-            (_SERVICE, _service),
+            self._service_now,
         )
 
     async def get_service(self, code: str, version: str | None = None) -> Service | None:

@@ -24,7 +24,7 @@ class RegistryRepository(abc.ABC):
     ) -> bool:
         """Insert or replace; True when it was new. With `expected`, only if the stored entry
         is that one, checked in the write's transaction; else `ChangedMeanwhile` and nothing is
-        written (the same for applications and services, at the key of the entry put)."""
+        written (the same for applications; for services, see `put_service`)."""
 
     @abc.abstractmethod
     async def get_institution(self, enterprise_number: str) -> Institution | None: ...
@@ -62,7 +62,11 @@ class RegistryRepository(abc.ABC):
     @abc.abstractmethod
     async def put_service(
         self, service: Service, expected: Expected[Service] | None = None
-    ) -> bool: ...
+    ) -> bool:
+        """Insert or replace; True when it was new. With `expected`, only if the version is
+        still that one, or, for a version not recorded yet, only if the code's highest version
+        is still that one (what a new version was compared with: it takes the code's requests)
+        and the version is still not recorded; else `ChangedMeanwhile`."""
 
     @abc.abstractmethod
     async def get_service(self, code: str, version: str | None = None) -> Service | None:
