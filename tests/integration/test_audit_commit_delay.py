@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from crossroads.adapters.sql.store import SqlStore, open_store
+from crossroads.adapters.sql.write_turn import turn_path
 from crossroads.domain.audit import AuditRecord
 
 pytestmark = pytest.mark.anyio
@@ -31,13 +32,13 @@ async def timed_append(store: SqlStore, tag: str) -> float:
 
 @contextlib.contextmanager
 def others_turn(store_url: str) -> Iterator[None]:
-    """On SQLite, hold the audit writers' turn as another hub process would: appends made
+    """On SQLite, hold the writers' turn as another hub process would: appends made
     meanwhile queue up and are committed together once it is released. PostgreSQL's appends of
     one loop iteration are committed together anyway (one flush takes all that is queued)."""
     if not store_url.startswith("sqlite:"):
         yield
         return
-    turn = os.open(f"{store_url.removeprefix('sqlite:///')}.audit-writers", os.O_RDWR | os.O_CREAT)
+    turn = os.open(turn_path(store_url.removeprefix("sqlite:///")), os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(turn, fcntl.LOCK_EX)
         yield

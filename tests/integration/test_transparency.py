@@ -15,6 +15,7 @@ from crossroads.adapters.keys import HubKeys
 from crossroads.adapters.sql import audit as audit_adapter
 from crossroads.adapters.sql.store import open_store, sqlite_path
 from crossroads.adapters.sql.transparency import SEQUENCER_LOCK
+from crossroads.adapters.sql.write_turn import turn_path
 from crossroads.domain.audit import AuditRecord
 from crossroads.domain.errors import Refusal
 from crossroads.services.clock import FixedClock
@@ -421,7 +422,7 @@ async def test_on_sqlite_an_audit_writer_waits_for_the_turn_another_process_hold
     """The audit writers of the hub's processes take turns by a lock on a file beside the
     database; what was appended while the turn was held is committed once it is released."""
     store = await open_store(sqlite_url)
-    turn = os.open(f"{sqlite_path(sqlite_url)}.audit-writers", os.O_RDWR | os.O_CREAT, 0o600)
+    turn = os.open(turn_path(sqlite_path(sqlite_url)), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         await append(store, 0, 2)  # the writer runs, with its own descriptor of the file
         fcntl.flock(turn, fcntl.LOCK_EX)  # as another process's writer in its transaction

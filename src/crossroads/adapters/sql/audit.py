@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import os
 import queue
 import threading
 import time
@@ -43,6 +41,7 @@ from .database import Database, PostgresDatabase
 from .multi_row import insert_values
 from .outage import watchdog
 from .transparency import SEQUENCER_LOCK, record_bytes
+from .write_turn import WriteTurn
 
 _INSERT = "INSERT INTO audit_log (seq, at_ms, subject_hash, record, leaf_index) VALUES "
 _INSERT_NODE = "INSERT INTO merkle_nodes (level, position, hash) VALUES "
@@ -164,25 +163,25 @@ class SQLiteAuditLog(_SqlAuditReads):
 
     def _write_forever(self) -> None:
         conn = sqlite_connect(self._path, busy_timeout_ms=0)  # begin_immediate does the waiting
-        turn = os.open(f"{self._path}.audit-writers", os.O_RDWR | os.O_CREAT, 0o600)
+        turn = WriteTurn(self._path)
         try:
             self._write_batches(conn, turn)
         finally:
-            os.close(turn)
+            turn.close()
             conn.close()
 
-    def _write_batches(self, conn: Any, turn: int) -> None:
+    def _write_batches(self, conn: Any, turn: WriteTurn) -> None:
         """Commit what is queued, batch after batch, until the queue's stop mark (None).
 
-        The audit writers of every hub process on this file take turns by an exclusive `flock`
-        on `turn` around their transaction: a writer whose turn it is not sleeps in the kernel
-        until the holder's COMMIT is through, and the kernel drops the turn of a process that
-        dies. The batch is gathered once the turn is taken, so appends queued during the other
-        process's commit share this one instead of waiting for the next. In two busy processes
-        (bench/audit_turns.py) the waits cost 12-22 µs of CPU a record this way against 35-64
-        polling `BEGIN IMMEDIATE` every 0.2 ms, and the writers 25-31 % less in all
-        (docs/benchmarks.md, "The audit writers take turns by a lock"). Any other writer of the
-        database is still waited for by `begin_immediate`.
+        The audit writers of every hub process on this file take the writers' turn
+        (write_turn.py) around their transaction, as the event loops' transactions do: a writer
+        whose turn it is not sleeps in the kernel until the holder's COMMIT is through, and the
+        kernel drops the turn of a process that dies. The batch is gathered once the turn is
+        taken, so appends queued during the other writer's commit share this one instead of
+        waiting for the next. In two busy processes (bench/audit_turns.py) the waits cost 12-22
+        µs of CPU a record this way against 35-64 polling `BEGIN IMMEDIATE` every 0.2 ms, and
+        the writers 25-31 % less in all (docs/benchmarks.md, "The audit writers take turns by a
+        lock"). A writer that takes no turn is still waited for by `begin_immediate`.
 
         While appends come in together (the last batch held more than one, and the next came
         within `_QUIET_SECONDS` or the delay of it), the writer lets the next batch gather for
@@ -202,12 +201,9 @@ class SQLiteAuditLog(_SqlAuditReads):
                 return
             if _coming_together(self._commit_delay, together, committed):
                 time.sleep(self._commit_delay)
-            fcntl.flock(turn, fcntl.LOCK_EX)
-            try:
+            with turn.held():
                 batch, stop = self._gather(first)
                 outcome = self._transaction(conn, batch)
-            finally:
-                fcntl.flock(turn, fcntl.LOCK_UN)
             together, committed = len(batch) > 1, time.monotonic()
             by_loop: dict[Any, list] = {}
             for (_, future, loop), result in zip(batch, outcome, strict=True):

@@ -3,9 +3,11 @@
 SQLite runs in-process: its indexed reads take microseconds, less than a hop to a thread would
 cost, so they run inline on a dedicated read connection; writes are serialised on a second
 connection under an asyncio lock. Taking SQLite's write lock, which another hub process or the
-audit writer may hold, is the one wait: it is done by yielding to the event loop between tries
-(`begin_immediate_async`), never inside SQLite's busy handler, which would stall the whole
-event loop in sleeps of up to 100 ms. PostgreSQL uses psycopg 3's async connection pool, each
+audit writer may hold, is the one wait: the transaction first takes the writers' turn
+(write_turn.py), waiting for it in a thread while another writer has it, then SQLite's lock,
+yielding to the event loop between tries (`begin_immediate_async`) should a writer that does not
+take turns hold it; never inside SQLite's busy handler, which would stall the whole event loop in
+sleeps of up to 100 ms. PostgreSQL uses psycopg 3's async connection pool, each
 of its waits bounded (outage.py).
 """
 
@@ -26,6 +28,7 @@ from .checkpoint import WalCheckpointer
 from .connect import begin_immediate_async, sqlite_connect
 from .multi_row import insert_values
 from .outage import connect_options, is_outage, is_pool_timeout, watchdog
+from .write_turn import WriteTurn
 
 Row = tuple[Any, ...]
 
@@ -138,6 +141,7 @@ class SQLiteDatabase(Database):
         )  # begin_immediate_async does the waiting
         self._reader = sqlite_connect(self.path)
         self._lock = asyncio.Lock()
+        self._turn = WriteTurn(self.path) if self.path != ":memory:" else None
         self.checkpointer = WalCheckpointer(self.path)
         self.checkpointer.start()
 
@@ -150,7 +154,7 @@ class SQLiteDatabase(Database):
     async def transaction(
         self, large: bool = False, *, slow: bool = False
     ) -> AsyncIterator[Transaction]:
-        async with self._lock:
+        async with self._lock, self._turn_held():
             await begin_immediate_async(self._writer)
             try:
                 yield (_SQLiteThreadTransaction if large else _SQLiteTransaction)(self._writer)
@@ -162,10 +166,15 @@ class SQLiteDatabase(Database):
             else:
                 self._writer.execute("COMMIT")
 
+    def _turn_held(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._turn.held_async() if self._turn is not None else contextlib.nullcontext()
+
     async def close(self) -> None:
         self.checkpointer.close()
         self._reader.close()
         self._writer.close()
+        if self._turn is not None:
+            self._turn.close()
 
 
 @lru_cache(maxsize=512)

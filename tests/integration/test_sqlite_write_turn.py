@@ -1,0 +1,188 @@
+"""The writers' turn on an SQLite file (adapters/sql/write_turn.py): a writer whose turn it is not
+waits in the kernel, off the event loop, and never polls SQLite's lock meanwhile; a wait given up
+on (past its deadline, or cancelled) leaves the turn to the others."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crossroads.adapters.sql.database import SQLiteDatabase
+from crossroads.adapters.sql.write_turn import WriteTurn, turn_path
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> str:
+    return str(tmp_path / "store.sqlite3")
+
+
+@pytest.fixture
+def other_process(path: str) -> Iterator[int]:
+    """The turn file opened as another hub process's writer opens it."""
+    fd = os.open(turn_path(path), os.O_RDWR | os.O_CREAT, 0o600)
+    yield fd
+    os.close(fd)
+
+
+async def write(db: SQLiteDatabase, value: int) -> None:
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO t (v) VALUES (?)", (value,))
+
+
+def free(fd: int) -> bool:
+    """Whether the turn can be had at once through `fd` (and is let go again)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return True
+
+
+async def until_free(fd: int, seconds: float = 5.0) -> bool:
+    give_up = time.monotonic() + seconds
+    while not free(fd):
+        if time.monotonic() > give_up:
+            return False
+        await asyncio.sleep(0.01)
+    return True
+
+
+async def test_a_transaction_waits_for_the_turn_another_writer_holds_without_polling_sqlite(
+    path: str, other_process: int
+) -> None:
+    db = SQLiteDatabase(path)
+    try:
+        async with db.transaction() as tx:
+            await tx.execute("CREATE TABLE t (v INTEGER)")
+        begins: list[str] = []
+        db._writer.set_trace_callback(
+            lambda sql: begins.append(sql) if sql.startswith("BEGIN") else None
+        )
+        # Another process's writer in its transaction: the turn, then SQLite's own lock.
+        other = sqlite3.connect(path, isolation_level=None)
+        fcntl.flock(other_process, fcntl.LOCK_EX)
+        other.execute("BEGIN IMMEDIATE")
+        waiting = asyncio.ensure_future(write(db, 1))
+        await asyncio.sleep(0.3)  # a writer polling every 0.2 ms would have tried 1,500 times
+        assert not waiting.done()
+        assert begins == []
+        other.execute("INSERT INTO t (v) VALUES (0)")
+        other.execute("COMMIT")
+        other.close()
+        fcntl.flock(other_process, fcntl.LOCK_UN)
+        await asyncio.wait_for(waiting, 5)
+        assert begins == ["BEGIN IMMEDIATE"]
+        assert await db.fetchall("SELECT v FROM t ORDER BY v") == [(0,), (1,)]
+        assert free(other_process)  # the transaction let its turn go
+    finally:
+        await db.close()
+
+
+async def test_the_loop_runs_while_a_transaction_waits_for_the_turn(
+    path: str, other_process: int
+) -> None:
+    db = SQLiteDatabase(path)
+    try:
+        async with db.transaction() as tx:
+            await tx.execute("CREATE TABLE t (v INTEGER)")
+        fcntl.flock(other_process, fcntl.LOCK_EX)
+        waiting = asyncio.ensure_future(write(db, 1))
+        ticks = 0
+        for _ in range(20):
+            await asyncio.sleep(0.005)
+            ticks += 1
+        assert ticks == 20 and not waiting.done()
+        # Reads go on meanwhile: they take no turn.
+        assert await db.fetchall("SELECT COUNT(*) FROM t") == [(0,)]
+        fcntl.flock(other_process, fcntl.LOCK_UN)
+        await asyncio.wait_for(waiting, 5)
+    finally:
+        await db.close()
+
+
+async def test_a_turn_not_had_within_its_deadline_is_reported_and_left_to_the_others(
+    path: str, other_process: int
+) -> None:
+    turn = WriteTurn(path)
+    try:
+        fcntl.flock(other_process, fcntl.LOCK_EX)
+        started = time.monotonic()
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            async with turn.held_async(deadline_seconds=0.2):
+                pytest.fail("the turn was had while another writer held it")
+        assert 0.2 <= time.monotonic() - started < 2
+        fcntl.flock(other_process, fcntl.LOCK_UN)
+        # The wait given up on is still going in its thread: it takes the turn and lets it go.
+        assert await until_free(other_process)
+        async with turn.held_async(deadline_seconds=1):
+            assert not free(other_process)
+        assert free(other_process)
+    finally:
+        turn.close()
+
+
+async def test_a_wait_cancelled_leaves_the_turn_free(path: str, other_process: int) -> None:
+    turn = WriteTurn(path)
+    try:
+        fcntl.flock(other_process, fcntl.LOCK_EX)
+
+        async def hold() -> None:
+            async with turn.held_async():
+                await asyncio.sleep(60)
+
+        waiting = asyncio.ensure_future(hold())
+        await asyncio.sleep(0.1)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        fcntl.flock(other_process, fcntl.LOCK_UN)
+        assert await until_free(other_process)
+        await asyncio.sleep(0.1)  # nothing takes it later on either
+        assert free(other_process)
+    finally:
+        turn.close()
+
+
+async def test_a_writer_takes_the_turn_from_every_other_open_file_even_in_one_process(
+    path: str,
+) -> None:
+    """The audit writer's thread and the event loop each open the file: their turns exclude each
+    other as two processes' do."""
+    first, second = WriteTurn(path), WriteTurn(path)
+    order: list[str] = []
+
+    async def take_second() -> None:
+        async with second.held_async():
+            order.append("second")
+
+    try:
+        with first.held():
+            taking = asyncio.ensure_future(take_second())
+            await asyncio.sleep(0.1)
+            order.append("first")
+        await asyncio.wait_for(taking, 5)
+        assert order == ["first", "second"]
+    finally:
+        first.close()
+        second.close()
+
+
+async def test_a_database_closed_twice_closes_no_other_file(path: str) -> None:
+    db = SQLiteDatabase(path)
+    await db.close()
+    other = os.open(turn_path(path), os.O_RDWR)  # may be given the number the turn's file had
+    try:
+        await db.close()
+        os.fstat(other)
+    finally:
+        os.close(other)
