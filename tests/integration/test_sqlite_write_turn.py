@@ -9,7 +9,7 @@ import fcntl
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -31,6 +31,16 @@ def other_process(path: str) -> Iterator[int]:
     fd = os.open(turn_path(path), os.O_RDWR | os.O_CREAT, 0o600)
     yield fd
     os.close(fd)
+
+
+@pytest.fixture
+async def db(path: str) -> AsyncIterator[SQLiteDatabase]:
+    """A database of one table, `t`."""
+    database = SQLiteDatabase(path)
+    async with database.transaction() as tx:
+        await tx.execute("CREATE TABLE t (v INTEGER)")
+    yield database
+    await database.close()
 
 
 async def write(db: SQLiteDatabase, value: int) -> None:
@@ -58,56 +68,44 @@ async def until_free(fd: int, seconds: float = 5.0) -> bool:
 
 
 async def test_a_transaction_waits_for_the_turn_another_writer_holds_without_polling_sqlite(
-    path: str, other_process: int
+    path: str, db: SQLiteDatabase, other_process: int
 ) -> None:
-    db = SQLiteDatabase(path)
-    try:
-        async with db.transaction() as tx:
-            await tx.execute("CREATE TABLE t (v INTEGER)")
-        begins: list[str] = []
-        db._writer.set_trace_callback(
-            lambda sql: begins.append(sql) if sql.startswith("BEGIN") else None
-        )
-        # Another process's writer in its transaction: the turn, then SQLite's own lock.
-        other = sqlite3.connect(path, isolation_level=None)
-        fcntl.flock(other_process, fcntl.LOCK_EX)
-        other.execute("BEGIN IMMEDIATE")
-        waiting = asyncio.ensure_future(write(db, 1))
-        await asyncio.sleep(0.3)  # a writer polling every 0.2 ms would have tried 1,500 times
-        assert not waiting.done()
-        assert begins == []
-        other.execute("INSERT INTO t (v) VALUES (0)")
-        other.execute("COMMIT")
-        other.close()
-        fcntl.flock(other_process, fcntl.LOCK_UN)
-        await asyncio.wait_for(waiting, 5)
-        assert begins == ["BEGIN IMMEDIATE"]
-        assert await db.fetchall("SELECT v FROM t ORDER BY v") == [(0,), (1,)]
-        assert free(other_process)  # the transaction let its turn go
-    finally:
-        await db.close()
+    begins: list[str] = []
+    db._writer.set_trace_callback(
+        lambda sql: begins.append(sql) if sql.startswith("BEGIN") else None
+    )
+    # Another process's writer in its transaction: the turn, then SQLite's own lock.
+    other = sqlite3.connect(path, isolation_level=None)
+    fcntl.flock(other_process, fcntl.LOCK_EX)
+    other.execute("BEGIN IMMEDIATE")
+    waiting = asyncio.ensure_future(write(db, 1))
+    await asyncio.sleep(0.3)  # a writer polling every 0.2 ms would have tried 1,500 times
+    assert not waiting.done()
+    assert begins == []
+    other.execute("INSERT INTO t (v) VALUES (0)")
+    other.execute("COMMIT")
+    other.close()
+    fcntl.flock(other_process, fcntl.LOCK_UN)
+    await asyncio.wait_for(waiting, 5)
+    assert begins == ["BEGIN IMMEDIATE"]
+    assert await db.fetchall("SELECT v FROM t ORDER BY v") == [(0,), (1,)]
+    assert free(other_process)  # the transaction let its turn go
 
 
 async def test_the_loop_runs_while_a_transaction_waits_for_the_turn(
-    path: str, other_process: int
+    db: SQLiteDatabase, other_process: int
 ) -> None:
-    db = SQLiteDatabase(path)
-    try:
-        async with db.transaction() as tx:
-            await tx.execute("CREATE TABLE t (v INTEGER)")
-        fcntl.flock(other_process, fcntl.LOCK_EX)
-        waiting = asyncio.ensure_future(write(db, 1))
-        ticks = 0
-        for _ in range(20):
-            await asyncio.sleep(0.005)
-            ticks += 1
-        assert ticks == 20 and not waiting.done()
-        # Reads go on meanwhile: they take no turn.
-        assert await db.fetchall("SELECT COUNT(*) FROM t") == [(0,)]
-        fcntl.flock(other_process, fcntl.LOCK_UN)
-        await asyncio.wait_for(waiting, 5)
-    finally:
-        await db.close()
+    fcntl.flock(other_process, fcntl.LOCK_EX)
+    waiting = asyncio.ensure_future(write(db, 1))
+    ticks = 0
+    for _ in range(20):
+        await asyncio.sleep(0.005)
+        ticks += 1
+    assert ticks == 20 and not waiting.done()
+    # Reads go on meanwhile: they take no turn.
+    assert await db.fetchall("SELECT COUNT(*) FROM t") == [(0,)]
+    fcntl.flock(other_process, fcntl.LOCK_UN)
+    await asyncio.wait_for(waiting, 5)
 
 
 async def test_a_turn_not_had_within_its_deadline_is_reported_and_left_to_the_others(
