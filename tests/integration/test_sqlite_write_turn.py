@@ -8,14 +8,19 @@ import asyncio
 import fcntl
 import os
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from crossroads.adapters.sql import write_turn
 from crossroads.adapters.sql.database import SQLiteDatabase
+from crossroads.adapters.sql.store import open_store
 from crossroads.adapters.sql.write_turn import WriteTurn, turn_path
+from crossroads.domain.audit import AuditRecord
 
 pytestmark = pytest.mark.anyio
 
@@ -108,21 +113,29 @@ async def test_the_loop_runs_while_a_transaction_waits_for_the_turn(
     await asyncio.wait_for(waiting, 5)
 
 
+@pytest.fixture
+def short_deadline(monkeypatch: pytest.MonkeyPatch) -> float:
+    monkeypatch.setattr(write_turn, "DEADLINE_SECONDS", 0.3)
+    return 0.3
+
+
 async def test_a_turn_not_had_within_its_deadline_is_reported_and_left_to_the_others(
-    path: str, other_process: int
+    path: str, other_process: int, short_deadline: float
 ) -> None:
     turn = WriteTurn(path)
     try:
         fcntl.flock(other_process, fcntl.LOCK_EX)
         started = time.monotonic()
         with pytest.raises(sqlite3.OperationalError, match="locked"):
-            async with turn.held_async(deadline_seconds=0.2):
+            async with turn.held_async():
                 pytest.fail("the turn was had while another writer held it")
-        assert 0.2 <= time.monotonic() - started < 2
+        assert short_deadline <= time.monotonic() - started < 2
+        with pytest.raises(sqlite3.OperationalError, match="locked"), turn.held():
+            pytest.fail("the audit writer's thread had the turn while another writer held it")
         fcntl.flock(other_process, fcntl.LOCK_UN)
         # The wait given up on is still going in its thread: it takes the turn and lets it go.
         assert await until_free(other_process)
-        async with turn.held_async(deadline_seconds=1):
+        async with turn.held_async():
             assert not free(other_process)
         assert free(other_process)
     finally:
@@ -184,3 +197,91 @@ async def test_a_database_closed_twice_closes_no_other_file(path: str) -> None:
         os.fstat(other)
     finally:
         os.close(other)
+
+
+async def test_an_audit_append_fails_when_the_turn_is_not_had_and_the_writer_goes_on(
+    path: str, other_process: int, short_deadline: float
+) -> None:
+    """A hub process stopped in its transaction holds the turn: the appends waiting fail as from
+    a failed commit, instead of waiting for ever, and the next ones are written once it is let
+    go."""
+    store = await open_store(f"sqlite:///{path}")
+    try:
+        fcntl.flock(other_process, fcntl.LOCK_EX)
+        record = AuditRecord(kind="request", at_ms=1, outcome="ok")
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await asyncio.wait_for(store.audit.append(record), 5)
+        fcntl.flock(other_process, fcntl.LOCK_UN)
+        await asyncio.wait_for(store.audit.append(record), 5)
+        assert await store.audit.count() == 1
+    finally:
+        await store.close()
+
+
+def turn_files_open() -> int:
+    """How many files of this process are a writers' turn."""
+    return sum(
+        os.readlink(f"/proc/self/fd/{fd}").endswith(".writers")
+        for fd in os.listdir("/proc/self/fd")
+        if os.path.exists(f"/proc/self/fd/{fd}")
+    )
+
+
+async def test_a_closed_turn_lets_go_of_its_files_and_never_of_another_files_lock(
+    path: str, tmp_path: Path, other_process: int
+) -> None:
+    """Waits given up on and still going when the turn is closed: their thread closes its own
+    file once through, and lets go of no other file's lock whose number its file had."""
+    before = turn_files_open()
+    turn = WriteTurn(path)
+    fcntl.flock(other_process, fcntl.LOCK_EX)
+    for _ in range(2):  # the second queued behind the first
+        waiting = asyncio.ensure_future(turn.held_async().__aenter__())
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+    turn.close()
+    turn.close()
+    others = [os.open(tmp_path / f"other-{i}", os.O_RDWR | os.O_CREAT) for i in range(4)]
+    try:
+        for fd in others:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(other_process, fcntl.LOCK_UN)
+        for _ in range(500):  # the waiting thread, once through, closes its file
+            if turn_files_open() == before:
+                break
+            await asyncio.sleep(0.01)
+        assert turn_files_open() == before
+        for i in range(4):
+            probe = os.open(tmp_path / f"other-{i}", os.O_RDWR)
+            try:
+                with pytest.raises(BlockingIOError):
+                    fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            finally:
+                os.close(probe)
+    finally:
+        for fd in others:
+            os.close(fd)
+
+
+def test_a_process_that_gave_up_on_the_turn_exits_at_once(path: str, other_process: int) -> None:
+    """The thread still waiting for a turn held elsewhere never holds its process open."""
+    script = (
+        "import asyncio, sqlite3\n"
+        "from crossroads.adapters.sql import write_turn\n"
+        "write_turn.DEADLINE_SECONDS = 0.2\n"
+        "async def main():\n"
+        f"    turn = write_turn.WriteTurn({path!r})\n"
+        "    try:\n"
+        "        async with turn.held_async():\n"
+        "            raise SystemExit('had the turn')\n"
+        "    except sqlite3.OperationalError:\n"
+        "        turn.close()\n"
+        "asyncio.run(main())\n"
+    )
+    fcntl.flock(other_process, fcntl.LOCK_EX)
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", script], timeout=20, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started < 5

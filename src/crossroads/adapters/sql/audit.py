@@ -41,7 +41,7 @@ from .database import Database, PostgresDatabase
 from .multi_row import insert_values
 from .outage import watchdog
 from .transparency import SEQUENCER_LOCK, record_bytes
-from .write_turn import WriteTurn
+from .write_turn import TurnNotHad, WriteTurn
 
 _INSERT = "INSERT INTO audit_log (seq, at_ms, subject_hash, record, leaf_index) VALUES "
 _INSERT_NODE = "INSERT INTO merkle_nodes (level, position, hash) VALUES "
@@ -181,7 +181,8 @@ class SQLiteAuditLog(_SqlAuditReads):
         waiting for the next. In two busy processes (bench/audit_turns.py) the waits cost 12-22
         µs of CPU a record this way against 35-64 polling `BEGIN IMMEDIATE` every 0.2 ms, and
         the writers 25-31 % less in all (docs/benchmarks.md, "The audit writers take turns by a
-        lock"). A writer that takes no turn is still waited for by `begin_immediate`.
+        lock"). A writer that takes no turn is still waited for by `begin_immediate`; a turn not
+        had within its deadline fails the appends waiting, as a failed commit does.
 
         While appends come in together (the last batch held more than one, and the next came
         within `_QUIET_SECONDS` or the delay of it), the writer lets the next batch gather for
@@ -201,9 +202,13 @@ class SQLiteAuditLog(_SqlAuditReads):
                 return
             if _coming_together(self._commit_delay, together, committed):
                 time.sleep(self._commit_delay)
-            with turn.held():
+            try:
+                with turn.held():
+                    batch, stop = self._gather(first)
+                    outcome = self._transaction(conn, batch)
+            except TurnNotHad as exc:  # every append waiting gets the error, as from a commit
                 batch, stop = self._gather(first)
-                outcome = self._transaction(conn, batch)
+                outcome = [exc] * len(batch)
             together, committed = len(batch) > 1, time.monotonic()
             by_loop: dict[Any, list] = {}
             for (_, future, loop), result in zip(batch, outcome, strict=True):
