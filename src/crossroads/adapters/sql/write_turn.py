@@ -15,9 +15,9 @@ each `WriteTurn` opens the file itself, and flocks of two open files exclude eac
 process, so the audit writer's thread and the event loop take turns too. A writer waits at most
 `DEADLINE_SECONDS` for its turn, then fails as SQLite's busy writer does ("database is locked"):
 a turn held that long (a hub process stopped in its transaction) is a fault to report, not to
-wait out. The turn only saves the
-polling: SQLite's lock still decides, and a writer that does not take the turn (an older hub
-version during a rolling upgrade, the `sqlite3` shell) is still waited for by `begin_immediate`.
+wait out. The turn only saves the polling: SQLite's lock still decides, and a writer that does
+not take the turn (an older hub version during a rolling upgrade, the `sqlite3` shell) is still
+waited for by `begin_immediate`.
 """
 
 from __future__ import annotations
