@@ -178,11 +178,13 @@ class SQLiteAuditLog(_SqlAuditReads):
         whose turn it is not sleeps in the kernel until the holder's COMMIT is through, and the
         kernel drops the turn of a process that dies. The batch is gathered once the turn is
         taken, so appends queued during the other writer's commit share this one instead of
-        waiting for the next. In two busy processes (bench/audit_turns.py) the waits cost 12-22
-        µs of CPU a record this way against 35-64 polling `BEGIN IMMEDIATE` every 0.2 ms, and
-        the writers 25-31 % less in all (docs/benchmarks.md, "The audit writers take turns by a
-        lock"). A writer that takes no turn is still waited for by `begin_immediate`; a turn not
-        had within its deadline fails the appends waiting, as a failed commit does.
+        waiting for the next. In two busy processes (bench/audit_turns.py), when the writers
+        still slept in `flock` themselves rather than through the turn's waiting thread, the
+        waits cost 12-22 µs of CPU a record against 35-64 polling `BEGIN IMMEDIATE` every 0.2
+        ms, and the writers 25-31 % less in all (docs/benchmarks.md, "The audit writers take
+        turns by a lock"). A writer that takes no turn is still waited for by
+        `begin_immediate`; a turn not had within its deadline fails the appends waiting, as a
+        failed commit does.
 
         While appends come in together (the last batch held more than one, and the next came
         within `_QUIET_SECONDS` or the delay of it), the writer lets the next batch gather for
