@@ -157,9 +157,10 @@ async def append_all(hub, n: int, keys: list[str]) -> tuple[float, float]:
 
 async def store_bytes(hub, store: str, url: str) -> int:
     if store == "sqlite":
-        hub.store.db._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        # The audit log's own file (adapters/sql/audit_file.py).
+        hub.store.audit_db._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         # One stat once the timings are taken: blocking the loop costs the figures nothing.
-        return Path(url[len("sqlite:///") :]).stat().st_size  # noqa: ASYNC240
+        return Path(hub.store.audit_db.path).stat().st_size  # noqa: ASYNC240
     row = await hub.store.db.fetchone(
         "SELECT pg_total_relation_size('audit_log') + pg_total_relation_size('merkle_nodes')"
         " + pg_total_relation_size('tree_heads')"

@@ -107,15 +107,19 @@ class Connections:
 
 def store_bytes(store: str, store_url: str, tmp: Path) -> dict[str, int]:
     if store == "sqlite":
-        conn = sqlite3.connect(f"file:{tmp / 'crossroads.sqlite3'}?mode=ro", uri=True)
-        try:
-            pages, free, size = (
-                conn.execute(f"PRAGMA {p}").fetchone()[0]
-                for p in ("page_count", "freelist_count", "page_size")
-            )
-        finally:
-            conn.close()
-        return {"total": (pages - free) * size}
+        total = 0
+        # The store's file and the audit log's beside it (adapters/sql/audit_file.py).
+        for name in ("crossroads.sqlite3", "crossroads.audit.sqlite3"):
+            conn = sqlite3.connect(f"file:{tmp / name}?mode=ro", uri=True)
+            try:
+                pages, free, size = (
+                    conn.execute(f"PRAGMA {p}").fetchone()[0]
+                    for p in ("page_count", "freelist_count", "page_size")
+                )
+            finally:
+                conn.close()
+            total += (pages - free) * size
+        return {"total": total}
     with psycopg.connect(store_url, autocommit=True) as conn:
         size = conn.execute("SELECT pg_database_size(current_database())").fetchone()
         total = size[0] if size else 0

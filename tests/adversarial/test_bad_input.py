@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 from crossroads.adapters.keys import HubKeys
+from crossroads.adapters.sql.audit_file import audit_path
 from crossroads.adapters.sql.store import sqlite_path
 from crossroads.demo import country
 from crossroads.domain.audit import AuditRecord
@@ -416,7 +417,7 @@ def _rename_audit_table(store_url: str) -> None:
     table is gone from under it."""
     statement = "ALTER TABLE audit_log RENAME TO audit_log_elsewhere"
     if store_url.startswith("sqlite:///"):
-        with sqlite3.connect(sqlite_path(store_url)) as conn:
+        with sqlite3.connect(audit_path(sqlite_path(store_url))) as conn:
             conn.execute(statement)
     else:
         with psycopg.connect(store_url, autocommit=True) as conn:

@@ -72,7 +72,7 @@ def assertion_form(client_id: str, assertion: str) -> dict:
 
 
 async def last_seq(demo) -> int:
-    row = await demo.hub.store.db.fetchone("SELECT COALESCE(MAX(seq), 0) FROM audit_log")
+    row = await demo.hub.store.audit_db.fetchone("SELECT COALESCE(MAX(seq), 0) FROM audit_log")
     return row[0]
 
 

@@ -19,6 +19,7 @@ import pytest
 
 from crossroads.adapters.head_targets import WitnessTarget
 from crossroads.adapters.keys import HubKeys
+from crossroads.adapters.sql.audit_file import audit_path
 from crossroads.adapters.sql.store import open_store, sqlite_path
 from crossroads.domain.audit import AuditRecord
 from crossroads.entrypoints.witness import create_witness_app
@@ -67,8 +68,13 @@ class Hub:
 
 
 def backup_sqlite(url: str, to: str) -> str:
-    with sqlite3.connect(sqlite_path(url)) as source, sqlite3.connect(to) as copy:
-        source.backup(copy)
+    """The store, then its audit file, as `crossroads backup` copies them."""
+    for source_path, copy_path in (
+        (sqlite_path(url), to),
+        (audit_path(sqlite_path(url)), audit_path(to)),
+    ):
+        with sqlite3.connect(source_path) as source, sqlite3.connect(copy_path) as copy:
+            source.backup(copy)
     return f"sqlite:///{to}"
 
 

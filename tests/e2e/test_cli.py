@@ -173,7 +173,7 @@ def test_audit_verify_passes_then_names_a_tampered_entry(tmp_path):
     verified = runner.invoke(app, ["audit", "verify"], env=env(tmp_path))
     assert verified.exit_code == 0, verified.output
     assert "audit log verified: 3 entries" in verified.output
-    with sqlite3.connect(tmp_path / "hub.sqlite3") as db:
+    with sqlite3.connect(tmp_path / "hub.audit.sqlite3") as db:  # the audit file beside the store
         db.execute(
             "UPDATE audit_log SET record = replace(record, 'Fund', 'Fond') WHERE leaf_index = 1"
         )

@@ -18,6 +18,7 @@ import subprocess
 import httpx
 import psycopg
 
+from crossroads.adapters.sql.audit_file import audit_path
 from crossroads.demo.launch import free_port_block, wait_ready
 
 from ..conftest import POSTGRES_DSN
@@ -62,9 +63,13 @@ def restore(deployment, backup) -> None:
     url = deployment.env["CROSSROADS_STORE_URL"]
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///")
-        for suffix in ("-wal", "-shm"):  # the lost store's journal must not be replayed
-            (deployment.data_dir / f"crossroads.sqlite3{suffix}").unlink(missing_ok=True)
+        # The store and its audit file, as docs/operations.md says; the lost files' journals
+        # must not be replayed.
+        for name in ("crossroads.sqlite3", "crossroads.audit.sqlite3"):
+            for suffix in ("-wal", "-shm"):
+                (deployment.data_dir / f"{name}{suffix}").unlink(missing_ok=True)
         shutil.copy(backup / "store.sqlite3", path)
+        shutil.copy(backup / "store.audit.sqlite3", audit_path(path))
         return
     name = url.rsplit("/", 1)[1]
     with psycopg.connect(POSTGRES_DSN, autocommit=True) as admin:

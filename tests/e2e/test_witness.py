@@ -183,7 +183,7 @@ async def test_a_restarted_publisher_whose_latest_head_the_witness_has_passed_sk
     await first.publisher.publish_latest()
     await first.grow(3, "r")
     await first.publisher.publish_latest()
-    with sqlite3.connect(tmp_path / "restored.sqlite3") as raw:  # the backup predates head 9
+    with sqlite3.connect(tmp_path / "restored.audit.sqlite3") as raw:  # the backup predates head 9
         raw.execute("DELETE FROM tree_heads WHERE tree_size = 9")
     assert (await first.store.transparency.latest_head()).tree_size == 6
     restarted = Hub(first.store, keys, [WitnessTarget("http://witness.test", http)])

@@ -190,7 +190,7 @@ async def test_the_live_end_of_the_log_is_never_pruned(log):
 
 async def test_an_export_that_fails_leaves_nothing_behind(log):
     await log.append(12)
-    async with log.store.db.transaction() as tx:
+    async with log.store.audit_db.transaction() as tx:
         await tx.execute("DELETE FROM audit_log WHERE leaf_index = 7")
     with pytest.raises(RuntimeError, match="no entry 7"):
         await log.archive.export(log.folder)

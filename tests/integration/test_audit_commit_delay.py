@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from crossroads.adapters.sql.audit_file import audit_path
 from crossroads.adapters.sql.store import SqlStore, open_store
 from crossroads.adapters.sql.write_turn import turn_path
 from crossroads.domain.audit import AuditRecord
@@ -38,7 +39,9 @@ def others_turn(store_url: str) -> Iterator[None]:
     if not store_url.startswith("sqlite:"):
         yield
         return
-    turn = os.open(turn_path(store_url.removeprefix("sqlite:///")), os.O_RDWR | os.O_CREAT)
+    turn = os.open(
+        turn_path(audit_path(store_url.removeprefix("sqlite:///"))), os.O_RDWR | os.O_CREAT
+    )
     try:
         fcntl.flock(turn, fcntl.LOCK_EX)
         yield

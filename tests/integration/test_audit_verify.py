@@ -49,7 +49,7 @@ async def log(store_url, tmp_path, monkeypatch):
 
 
 async def tamper(store, sql: str, params: tuple = ()) -> None:
-    async with store.db.transaction() as tx:
+    async with store.audit_db.transaction() as tx:
         await tx.execute(sql, params)
 
 
@@ -65,7 +65,7 @@ async def test_an_intact_log_verifies(log):
 
 async def test_a_flipped_byte_in_an_entry_is_named(log):
     store, auditor = log
-    row = await store.db.fetchone("SELECT record FROM audit_log WHERE leaf_index = 21")
+    row = await store.audit_db.fetchone("SELECT record FROM audit_log WHERE leaf_index = 21")
     flipped = bytearray(row[0])
     flipped[5] ^= 0x01
     await tamper(store, "UPDATE audit_log SET record = ? WHERE leaf_index = 21", (bytes(flipped),))
@@ -75,7 +75,9 @@ async def test_a_flipped_byte_in_an_entry_is_named(log):
 
 async def test_a_flipped_byte_in_a_node_is_named_by_its_first_entry(log):
     store, auditor = log
-    row = await store.db.fetchone("SELECT hash FROM merkle_nodes WHERE level = 2 AND position = 5")
+    row = await store.audit_db.fetchone(
+        "SELECT hash FROM merkle_nodes WHERE level = 2 AND position = 5"
+    )
     flipped = bytes([row[0][0] ^ 0x01]) + bytes(row[0][1:])
     await tamper(
         store, "UPDATE merkle_nodes SET hash = ? WHERE level = 2 AND position = 5", (flipped,)
@@ -115,7 +117,7 @@ async def test_a_rewritten_history_with_recomputed_nodes_still_contradicts_the_s
     from crossroads.domain.merkle import Frontier
     from crossroads.verifier import leaf_hash
 
-    row = await store.db.fetchone("SELECT record FROM audit_log WHERE leaf_index = 3")
+    row = await store.audit_db.fetchone("SELECT record FROM audit_log WHERE leaf_index = 3")
     forged = (
         row[0].replace(b"r", b"R", 1)
         if isinstance(row[0], bytes)
@@ -123,7 +125,7 @@ async def test_a_rewritten_history_with_recomputed_nodes_still_contradicts_the_s
     )
     await tamper(store, "UPDATE audit_log SET record = ? WHERE leaf_index = 3", (forged,))
     frontier = Frontier()
-    async with store.db.transaction() as tx:
+    async with store.audit_db.transaction() as tx:
         for index, record in await store.transparency.entries(0, ENTRIES):
             leaf = leaf_hash(record)
             nodes = [(0, index, leaf), *frontier.append(leaf)]

@@ -27,11 +27,15 @@ def test_commits_leave_the_log_to_the_checkpointer(tmp_path):
     conn.close()
 
 
+def size_of(file: str) -> int:
+    return Path(file).stat().st_size
+
+
 async def test_the_store_checkpoints_in_the_background(tmp_path):
-    path = tmp_path / "store.sqlite3"
-    store = await open_store(f"sqlite:///{path}")
+    store = await open_store(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    path = store.audit_db.path  # the audit log's own file, with its own checkpointer
     try:
-        before = path.stat().st_size
+        before = size_of(path)
         await asyncio.gather(
             *(
                 store.audit.append(
@@ -41,13 +45,11 @@ async def test_the_store_checkpoints_in_the_background(tmp_path):
             )
         )
         for _ in range(100):
-            if path.stat().st_size > before + 500_000:
+            if size_of(path) > before + 500_000:
                 break
             await asyncio.sleep(0.05)
-        assert (
-            path.stat().st_size > before + 500_000
-        )  # the entries reached the database file while open
-        assert store.db.checkpointer.failures == 0
+        assert size_of(path) > before + 500_000  # the entries reached the database file while open
+        assert store.audit_db.checkpointer.failures == 0
     finally:
         await store.close()
 

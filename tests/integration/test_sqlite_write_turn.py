@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from crossroads.adapters.sql import write_turn
+from crossroads.adapters.sql.audit_file import audit_path
 from crossroads.adapters.sql.database import SQLiteDatabase
 from crossroads.adapters.sql.store import open_store
 from crossroads.adapters.sql.write_turn import WriteTurn, turn_path
@@ -200,12 +201,13 @@ async def test_a_database_closed_twice_closes_no_other_file(path: str) -> None:
 
 
 async def test_an_audit_append_fails_when_the_turn_is_not_had_and_the_writer_goes_on(
-    path: str, other_process: int, short_deadline: float
+    path: str, short_deadline: float
 ) -> None:
-    """A hub process stopped in its transaction holds the turn: the appends waiting fail as from
-    a failed commit, instead of waiting for ever, and the next ones are written once it is let
-    go."""
+    """A hub process stopped in its transaction holds the audit file's turn: the appends waiting
+    fail as from a failed commit, instead of waiting for ever, and the next ones are written once
+    it is let go."""
     store = await open_store(f"sqlite:///{path}")
+    other_process = os.open(turn_path(audit_path(path)), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(other_process, fcntl.LOCK_EX)
         record = AuditRecord(kind="request", at_ms=1, outcome="ok")
@@ -215,6 +217,7 @@ async def test_an_audit_append_fails_when_the_turn_is_not_had_and_the_writer_goe
         await asyncio.wait_for(store.audit.append(record), 5)
         assert await store.audit.count() == 1
     finally:
+        os.close(other_process)
         await store.close()
 
 

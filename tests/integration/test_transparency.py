@@ -13,6 +13,7 @@ import pytest
 
 from crossroads.adapters.keys import HubKeys
 from crossroads.adapters.sql import audit as audit_adapter
+from crossroads.adapters.sql.audit_file import audit_path
 from crossroads.adapters.sql.store import open_store, sqlite_path
 from crossroads.adapters.sql.transparency import SEQUENCER_LOCK
 from crossroads.adapters.sql.write_turn import turn_path
@@ -196,8 +197,8 @@ async def test_entries_about_a_subject_come_newest_first_from_its_keyed_hash(sto
 
 async def jump_to(store, seq: int) -> None:
     """Make the next append's seq `seq` (as if that many entries came before)."""
-    async with store.db.transaction() as tx:
-        if store.db.dialect == "postgres":
+    async with store.audit_db.transaction() as tx:
+        if store.audit_db.dialect == "postgres":
             await tx.execute(
                 "SELECT setval(pg_get_serial_sequence('audit_log', 'seq'), ?)", (seq - 1,)
             )
@@ -422,7 +423,7 @@ async def test_on_sqlite_an_audit_writer_waits_for_the_turn_another_process_hold
     """The audit writers of the hub's processes take turns by a lock on a file beside the
     database; what was appended while the turn was held is committed once it is released."""
     store = await open_store(sqlite_url)
-    turn = os.open(turn_path(sqlite_path(sqlite_url)), os.O_RDWR | os.O_CREAT, 0o600)
+    turn = os.open(turn_path(audit_path(sqlite_path(sqlite_url))), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         await append(store, 0, 2)  # the writer runs, with its own descriptor of the file
         fcntl.flock(turn, fcntl.LOCK_EX)  # as another process's writer in its transaction
@@ -445,7 +446,7 @@ async def test_a_failed_batch_leaves_no_leaf_and_the_next_one_continues_the_tree
     try:
         await append(store, 0, 3)
         async with (
-            store.db.transaction() as tx
+            store.audit_db.transaction() as tx
         ):  # a node the next batch will also write: its commit fails
             await tx.execute(
                 "INSERT INTO merkle_nodes (level, position, hash) VALUES (0, 3, ?)", (b"x" * 32,)
@@ -453,7 +454,7 @@ async def test_a_failed_batch_leaves_no_leaf_and_the_next_one_continues_the_tree
         with pytest.raises((sqlite3.IntegrityError, psycopg.errors.IntegrityError)):
             await store.audit.append(record(3))
         assert await store.transparency.size() == 3
-        async with store.db.transaction() as tx:
+        async with store.audit_db.transaction() as tx:
             await tx.execute("DELETE FROM merkle_nodes WHERE level = 0 AND position = 3")
         await append(store, 4, 5)
         assert await store.transparency.size() == 8
@@ -515,7 +516,7 @@ async def test_an_append_refuses_to_grow_a_tree_whose_edge_node_is_gone(store_ur
     store = await open_store(store_url)
     try:
         await append(store, 0, 6)  # the edge: (2, 0) over leaves 0-3, (1, 2) over 4-5
-        async with store.db.transaction() as tx:
+        async with store.audit_db.transaction() as tx:
             await tx.execute("DELETE FROM merkle_nodes WHERE level = 1 AND position = 2")
     finally:
         await store.close()

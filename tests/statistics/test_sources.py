@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from crossroads.adapters.sql.arrow_reads import _inlined
+from crossroads.adapters.sql.audit_file import audit_path
 from crossroads.adapters.sql.store import open_store
 from crossroads.adapters.warehouse.duckdb import DuckDbWarehouse
 from crossroads.domain.audit import AuditRecord
@@ -260,6 +261,7 @@ async def test_a_row_that_commits_after_a_later_numbered_one_was_read_comes_next
     if store_url.startswith("sqlite"):
         path = store_url.removeprefix("sqlite:///")
         first = sqlite3.connect(path, isolation_level=None)
+        first.execute("ATTACH DATABASE ? AS audit", (audit_path(path),))  # the audit log's file
         first.execute("BEGIN IMMEDIATE")
         _write(first, "?", 1)
         with pytest.raises(sqlite3.OperationalError, match="locked"):

@@ -3,6 +3,10 @@
 Each file runs in one transaction together with the row that records it, so a migration is
 either wholly applied or not at all. A store opened by an older hub than its schema refuses to
 start rather than guess.
+
+On SQLite the migrations run on the store's file; the audit tables they made there are then moved
+into the audit file (audit_file.py). A later migration of the audit tables must therefore run on
+the audit file, not in this sequence.
 """
 
 from __future__ import annotations

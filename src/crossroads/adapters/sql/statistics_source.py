@@ -132,9 +132,12 @@ def _columns(table: pyarrow.Table) -> Columns:
 
 
 class SqlStatisticsSource(StatisticsSource):
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, audit_db: Database | None = None) -> None:
+        """`audit_db`: where the audit log is, when not in `db` (a SQLite hub's audit file)."""
         self._db = db
         self._reads = ArrowReads(db)
+        self._audit_db = db if audit_db is None else audit_db
+        self._audit_reads = self._reads if audit_db is None else ArrowReads(audit_db)
         self._order = commit_order(db.dialect)
         self._json: duckdb.DuckDBPyConnection | None = None  # opened by the first exchanges read
         self._json_lock = threading.Lock()
@@ -204,9 +207,9 @@ class SqlStatisticsSource(StatisticsSource):
             else ("convert_from(record, 'UTF8')")
         )
         after_sql, after_params = self._order.after(
-            "seq", after, await self._order.horizon(self._db)
+            "seq", after, await self._order.horizon(self._audit_db)
         )
-        audit = await self._reads.table(
+        audit = await self._audit_reads.table(
             f"SELECT seq, {text} FROM audit_log WHERE {after_sql}"
             f" ORDER BY {self._order.ordering('seq')} LIMIT ?",
             (*after_params, limit),
@@ -216,7 +219,7 @@ class SqlStatisticsSource(StatisticsSource):
             return None
         exchanges = await asyncio.to_thread(self._parse, audit)
         reached = await self._order.position_of(
-            self._db, "audit_log", "seq", audit.column("seq")[audit.num_rows - 1].as_py()
+            self._audit_db, "audit_log", "seq", audit.column("seq")[audit.num_rows - 1].as_py()
         )
         columns = await asyncio.to_thread(_columns, exchanges)
         return SourceBatch({"exchanges": columns}, reached, exchanges.num_rows)
@@ -297,6 +300,7 @@ class SqlStatisticsSource(StatisticsSource):
 
     def close(self) -> None:
         self._reads.close()
+        self._audit_reads.close()
         with self._json_lock:
             if self._json is not None:
                 self._json.close()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from ...services.ports import Lease, Store
 from .arrival_bells import NotifyBells, SocketBells
 from .audit import PostgresAuditLog, SQLiteAuditLog
+from .audit_file import audit_path, move_audit_tables
 from .browser_sessions import SqlBrowserSessions
 from .credential_marks import CredentialMark, FileMark, NotifyMark
 from .data_reports import SqlDataReports
@@ -42,12 +44,16 @@ class SqlStore(Store):
         partition_lease: Callable[[int], Lease],
         credential_mark: CredentialMark | None = None,
         arrival_bells: NotifyBells | SocketBells | None = None,
+        audit_db: Database | None = None,
     ) -> None:
-        """`lease` makes the sequencer's lease on this store (one per hub process),
+        """`audit_db`: where the audit log and its tree are, when not in `db` (a SQLite hub's
+        audit file: audit_file.py). `lease` makes the sequencer's lease on this store (one per
+        hub process),
         `partition_lease` the lease of a push partition (services/push_partitions.py),
         `credential_mark` the store's revocation mark (credential_marks.py), `arrival_bells` the
         bells between the processes sharing it (arrival_bells.py)."""
         self.db = db
+        self.audit_db = db if audit_db is None else audit_db
         self.sequencer_lease = lease
         self.push_partition_lease = partition_lease
         self._credential_mark = credential_mark
@@ -55,7 +61,7 @@ class SqlStore(Store):
         self.registry = SqlRegistry(db, credential_mark)
         self.directory = SqlDirectory(db)
         self.audit = audit
-        self.transparency = SqlTransparencyLog(db)
+        self.transparency = SqlTransparencyLog(self.audit_db)
         self.replay = SqlReplayGuard(db)
         self.seen_requests = SqlSeenRequests(db)
         self.mutations = SqlMutations(db)
@@ -64,7 +70,7 @@ class SqlStore(Store):
         self.data_reports = SqlDataReports(db)
         self.identifier_links = SqlIdentifierLinks(db)
         self.browser_sessions = SqlBrowserSessions(db)
-        self.statistics = SqlStatisticsSource(db)
+        self.statistics = SqlStatisticsSource(db, self.audit_db)
         self.privacy_budgets = SqlPrivacyBudgets(db)
         self.rights = SqlRights(db)
         self.rights_competence = SqlCompetence(db)
@@ -77,6 +83,8 @@ class SqlStore(Store):
         self.seen_requests.close()
         await self.audit.close()
         await self.db.close()
+        if self.audit_db is not self.db:
+            await self.audit_db.close()
         if self._credential_mark is not None:
             await self._credential_mark.close()
         if self.arrival_bells is not None:
@@ -112,10 +120,18 @@ async def open_store(
                 "an in-memory SQLite store cannot be shared by the audit writer; name a file"
             )
         lite = SQLiteDatabase(path)
+        if run_migrations:
+            try:
+                await migrate(lite)
+                await move_audit_tables_async(path)
+            except BaseException:
+                await lite.close()
+                raise
+        audit_db = SQLiteDatabase(audit_path(path))
         audit = SQLiteAuditLog(
-            lite,
-            path,
-            checkpointer=lite.checkpointer,
+            audit_db,
+            audit_db.path,
+            checkpointer=audit_db.checkpointer,
             sequence_on_append=sequence_on_append,
             commit_delay_seconds=audit_commit_delay_seconds,
         )
@@ -126,6 +142,7 @@ async def open_store(
             lambda n: FileLease(f"{path}.push-{n}.lock"),
             FileMark(f"{path}.credentials"),
             SocketBells(f"{path}.arrivals"),
+            audit_db,
         )
     elif url.startswith(("postgresql:", "postgres:")):
         pg = await PostgresDatabase.connect(
@@ -149,8 +166,14 @@ async def open_store(
             mark,
             NotifyBells(url),
         )
+        if run_migrations:
+            await migrate(pg)
     else:
         raise ValueError(f"unknown store URL {url!r}: use sqlite:///FILE or postgresql://…")
-    if run_migrations:
-        await migrate(store.db)
     return store
+
+
+async def move_audit_tables_async(path: str) -> bool:
+    """`move_audit_tables` (audit_file.py) off the event loop: an earlier version's log may be
+    large, and a process starting beside another waits for its move."""
+    return await asyncio.to_thread(move_audit_tables, path)

@@ -17,7 +17,9 @@ into one Typer app here. `main` is the console script pyproject.toml names.
 from __future__ import annotations
 
 import typer
+from rich.text import Text
 
+from ...adapters.sql.audit_file import MissingAuditFile
 from .audit_commands import audit_app, witness
 from .bench_command import HELP as BENCH_HELP
 from .bench_command import bench
@@ -27,6 +29,7 @@ from .demo import demo, providers
 from .federation_commands import federation_app
 from .hub_commands import keys_app, migrate, openapi, serve
 from .operator_commands import admin_app, operators_app
+from .output import err
 from .registry_commands import directory_app, registry_app
 from .restore_commands import backup
 from .rights_commands import rights_app
@@ -59,7 +62,11 @@ app.command(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except MissingAuditFile as missing:  # from any command that opens a SQLite store
+        err.print(Text(str(missing), style="red"), highlight=False)
+        raise SystemExit(2) from None
 
 
 __all__ = ["app", "main"]

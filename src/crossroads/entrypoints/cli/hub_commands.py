@@ -127,14 +127,19 @@ def migrate(
 
         raise typer.Exit(report(settings(), out))
     from ...adapters.sql.migrate import migrate as run_migrations
-    from ...adapters.sql.store import open_store
+    from ...adapters.sql.store import move_audit_tables_async, open_store, sqlite_path
 
     async def run() -> list[str]:
-        store = await open_store(settings().store_url, run_migrations=False)
+        url = settings().store_url
+        store = await open_store(url, run_migrations=False)
         try:
-            return await run_migrations(store.db)
+            applied = await run_migrations(store.db)
         finally:
             await store.close()
+        # A SQLite hub's audit log goes to its own file once migrated (adapters/sql/audit_file.py).
+        if url.startswith("sqlite:") and await move_audit_tables_async(sqlite_path(url)):
+            applied.append("the audit log moved to its own file")
+        return applied
 
     applied = asyncio.run(run())
     out.print(f"applied: {', '.join(applied) if applied else 'nothing, the schema is current'}")

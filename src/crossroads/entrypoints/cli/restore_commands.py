@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import typer
@@ -27,14 +28,22 @@ def backup(
         fail(f"{to} exists: name a new folder", 2)
     to.mkdir(parents=True)
     if current.store_url.startswith("sqlite:"):
+        from ...adapters.sql.audit_file import audit_path
         from ...adapters.sql.store import sqlite_path
 
-        with (
-            sqlite3.connect(sqlite_path(current.store_url)) as source,
-            sqlite3.connect(to / "store.sqlite3") as copy,
-        ):
-            source.backup(copy)
-        out.print(f"store copied to {to / 'store.sqlite3'}")
+        store = sqlite_path(current.store_url)
+        # The store first, then its audit file: every effect in the store's copy was audited
+        # before it was stored (audit_file.py), so the later copy of the log holds its record.
+        copied_files = [(store, to / "store.sqlite3")]
+        if Path(audit_path(store)).is_file():  # a store not yet opened by this version has none
+            copied_files.append((audit_path(store), Path(audit_path(str(to / "store.sqlite3")))))
+        for source_path, copy_path in copied_files:
+            with (
+                closing(sqlite3.connect(source_path)) as source,
+                closing(sqlite3.connect(copy_path)) as copy,
+            ):
+                source.backup(copy)
+            out.print(f"copied {source_path} to {copy_path}")
     else:
         out.print("PostgreSQL: back the database up with pg_dump or WAL archiving (see docs)")
     data = current.data_dir
