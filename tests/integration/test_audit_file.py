@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from crossroads.adapters.sql import audit_file
 from crossroads.adapters.sql.audit import SQLiteAuditLog
 from crossroads.adapters.sql.audit_file import (
     AUDIT_TABLES,
+    AuditFilesDiffer,
     MissingAuditFile,
     audit_path,
     move_audit_tables,
@@ -164,6 +166,29 @@ async def test_a_move_stopped_between_its_two_commits_is_made_again_from_the_sto
             assert await rows_in(store, table) == before[table], table
     finally:
         await store.close()
+
+
+async def test_an_earlier_store_put_back_beside_a_newer_audit_file_overwrites_nothing(
+    tmp_path, keys
+) -> None:
+    """An operator restores only the store's file of a backup taken before the move, beside the
+    audit file the hub has written since: neither log is written over, and the hub says why."""
+    old = str(tmp_path / "old.sqlite3")
+    await earlier_version(old, keys)
+    path = str(tmp_path / "hub.sqlite3")
+    shutil.copy(old, path)
+    store = await open_store(f"sqlite:///{path}")
+    await store.audit.append(record(ENTRIES))  # written since: only in the audit file
+    await store.close()
+    shutil.copy(old, path)  # the old store put back
+    with sqlite3.connect(audit_path(path)) as conn:
+        [kept] = conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()
+    assert kept == ENTRIES + 1
+    with pytest.raises(AuditFilesDiffer, match=r"hold an audit log, and they differ \(audit_log"):
+        await open_store(f"sqlite:///{path}")
+    with sqlite3.connect(audit_path(path)) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM audit_log").fetchone() == (kept,)
+    assert "audit_log" in tables_of(path)
 
 
 async def test_processes_starting_together_move_it_once(path, keys) -> None:

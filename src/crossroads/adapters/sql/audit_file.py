@@ -46,13 +46,13 @@ def audit_path(store_path: str) -> str:
 def move_audit_tables(store_path: str, wait_seconds: float = 600.0) -> bool:
     """Move the audit tables from the store's file into the audit file, if they are still in the
     store's; return whether they were moved. Safe when several hub processes start at once, and
-    after a crash at any point. Raises MissingAuditFile when neither file holds the log.
+    after a crash at any point. Raises MissingAuditFile when neither file holds the log, and
+    AuditFilesDiffer when both hold one and they differ.
 
     In two transactions, since SQLite in WAL mode commits each file on its own: the audit file
-    first takes the tables whole (any copy an interrupted move left there is made again), then
-    the store's file drops them. Between the two, both hold the log; the next start finds the
-    store's copy and makes the audit file's again from it, and no hub process appends before the
-    move is done (it runs before the store is opened for use)."""
+    first takes the tables whole, then the store's file drops them. Between the two, both hold the
+    same log; the next start finds it so and only drops the store's copy. No hub process appends
+    before its own move is done (it runs before the store is opened for use)."""
     target = audit_path(store_path)
     created = not Path(target).exists()
     # The audit file's connection, with the store's file attached: the statements that made the
@@ -67,7 +67,7 @@ def move_audit_tables(store_path: str, wait_seconds: float = 600.0) -> bool:
             # and then finds nothing left to move.
             conn.execute("BEGIN IMMEDIATE")
             try:
-                present = _copy_tables(conn)
+                present = _copy_tables(conn, store_path, target)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -89,9 +89,11 @@ def move_audit_tables(store_path: str, wait_seconds: float = 600.0) -> bool:
         conn.close()
 
 
-def _copy_tables(conn: sqlite3.Connection) -> list[str]:
+def _copy_tables(conn: sqlite3.Connection, store_path: str, target: str) -> list[str]:
     """In the open transaction: the audit tables the store's file holds, made again in the audit
-    file (replacing what an interrupted move left) with their rows and indexes; their names."""
+    file with their rows and indexes; their names. An audit file that holds them already (a move
+    stopped before the store's file dropped them) must hold the same rows: one that differs (an
+    old store put back beside a live audit file, say) is never written over (AuditFilesDiffer)."""
     schema = conn.execute(
         "SELECT type, tbl_name, sql FROM store.sqlite_master"
         f" WHERE tbl_name IN ({', '.join('?' * len(AUDIT_TABLES))}) AND sql IS NOT NULL"
@@ -99,15 +101,37 @@ def _copy_tables(conn: sqlite3.Connection) -> list[str]:
         AUDIT_TABLES,
     ).fetchall()
     present = [table for kind, table, _ in schema if kind == "table"]
+    held = {
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM main.sqlite_master WHERE type = 'table'"
+            f" AND name IN ({', '.join('?' * len(AUDIT_TABLES))})",
+            AUDIT_TABLES,
+        )
+    }
     if not present:
         return []
-    for table in reversed(AUDIT_TABLES):
-        conn.execute(f"DROP TABLE IF EXISTS main.{table}")
+    if held:
+        differing = [t for t in present if t not in held or not _same_rows(conn, t)]
+        if differing:
+            raise AuditFilesDiffer(store_path, target, differing)
+        return present  # copied already, by the move that stopped
     for kind, table, sql in schema:
         conn.execute(sql)
         if kind == "table":
             conn.execute(f"INSERT INTO main.{table} SELECT * FROM store.{table}")
     return present
+
+
+def _same_rows(conn: sqlite3.Connection, table: str) -> bool:
+    try:
+        [count] = conn.execute(
+            f"SELECT (SELECT COUNT(*) FROM main.{table}) = (SELECT COUNT(*) FROM store.{table})"
+            f" AND NOT EXISTS (SELECT * FROM store.{table} EXCEPT SELECT * FROM main.{table})"
+        ).fetchone()
+    except sqlite3.OperationalError:  # not even the same columns
+        return False
+    return bool(count)
 
 
 def _drop_from_store(conn: sqlite3.Connection) -> bool:
@@ -147,4 +171,17 @@ class MissingAuditFile(RuntimeError):
             f"the audit log of the store {store_path} is kept in {target}, which is missing or"
             " holds no audit log: restore it beside the store, as `crossroads backup` copied it"
             ' (docs/operations.md, "Backup and restore")'
+        )
+
+
+class AuditFilesDiffer(RuntimeError):
+    """The store's file still holds audit tables, and the audit file holds others: neither is
+    written over, since one of them is the hub's log and the other is not."""
+
+    def __init__(self, store_path: str, target: str, tables: list[str]) -> None:
+        super().__init__(
+            f"both {store_path} and {target} hold an audit log, and they differ"
+            f" ({', '.join(tables)}): an earlier version's store put back beside a newer audit"
+            " file? Keep the audit file that belongs with the store, move the other aside, and"
+            ' start again (docs/operations.md, "Backup and restore")'
         )

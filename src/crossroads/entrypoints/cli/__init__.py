@@ -19,7 +19,7 @@ from __future__ import annotations
 import typer
 from rich.text import Text
 
-from ...adapters.sql.audit_file import MissingAuditFile
+from ...adapters.sql.audit_file import AuditFilesDiffer, MissingAuditFile
 from .audit_commands import audit_app, witness
 from .bench_command import HELP as BENCH_HELP
 from .bench_command import bench
@@ -64,8 +64,8 @@ app.command(
 def main() -> None:
     try:
         app()
-    except MissingAuditFile as missing:  # from any command that opens a SQLite store
-        err.print(Text(str(missing), style="red"), highlight=False)
+    except (MissingAuditFile, AuditFilesDiffer) as refused:  # any command opening a SQLite store
+        err.print(Text(str(refused), style="red"), highlight=False)
         raise SystemExit(2) from None
 
 
