@@ -46,6 +46,7 @@ from pathlib import Path
 from report import print_figures  # bench/report.py, beside this script
 
 from crossroads.adapters.opendp_noise import OpenDpNoise
+from crossroads.adapters.sql.audit_file import audit_path
 from crossroads.adapters.sql.store import open_store
 from crossroads.adapters.warehouse.duckdb import DuckDbWarehouse
 from crossroads.domain.statistics.marts import MARTS
@@ -138,6 +139,8 @@ def fill_postgres(url: str, records: int) -> None:
 def fill(path: Path, records: int) -> None:
     params = fill_params(records)
     con = sqlite3.connect(path)
+    # The audit log's own file (adapters/sql/audit_file.py), where EXCHANGES finds audit_log.
+    con.execute("ATTACH DATABASE ? AS audit", (audit_path(str(path)),))
     con.execute(DECLARATIONS, params)
     con.execute(WAGES, params)
     con.execute(EXCHANGES, params)

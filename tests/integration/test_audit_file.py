@@ -5,7 +5,6 @@ audit file does not start; and the store's writers and the audit writers each ha
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fcntl
 import os
 import shutil
@@ -26,6 +25,7 @@ from crossroads.adapters.sql.audit_file import (
     AUDIT_TABLES,
     AuditFilesDiffer,
     MissingAuditFile,
+    UnreadableAuditFile,
     audit_path,
     move_audit_tables,
 )
@@ -92,6 +92,12 @@ async def earlier_version(path: str, keys: HubKeys) -> dict[str, list[tuple]]:
     await db.close()
     assert not on_disk(audit_path(path))
     return rows
+
+
+def remove(file: str) -> None:
+    """A SQLite file and its journal, gone."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(file + suffix).unlink(missing_ok=True)
 
 
 def on_disk(file: str) -> bool:
@@ -191,6 +197,68 @@ async def test_an_earlier_store_put_back_beside_a_newer_audit_file_overwrites_no
     assert "audit_log" in tables_of(path)
 
 
+async def test_an_entry_an_old_process_writes_between_the_two_commits_is_moved_too(
+    path, keys, monkeypatch
+) -> None:
+    before = await earlier_version(path, keys)
+    real = audit_file._drop_from_store
+    late = (ENTRIES + 1, 0, None, b"{}", None)
+
+    def old_process_appends(conn, copied):  # between the audit file's commit and the drop
+        monkeypatch.setattr(audit_file, "_drop_from_store", real)
+        with sqlite3.connect(path) as other:
+            other.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?)", late)
+        return real(conn, copied)
+
+    monkeypatch.setattr(audit_file, "_drop_from_store", old_process_appends)
+    assert move_audit_tables(path) is True
+    with sqlite3.connect(audit_path(path)) as conn:
+        rows = conn.execute("SELECT * FROM audit_log ORDER BY seq").fetchall()
+    assert rows == [*(tuple(r) for r in before["audit_log"]), late]
+    assert "audit_log" not in tables_of(path)
+
+
+async def test_a_new_store_beside_a_kept_audit_file_keeps_the_log(path, keys) -> None:
+    """The store's file lost and made anew (its migrations make empty audit tables): the audit
+    file's log is kept, not replaced by the empty tables."""
+    store = await open_store(f"sqlite:///{path}")
+    await store.audit.append_many([record(i) for i in range(3)])
+    await store.close()
+    remove(path)
+    store = await open_store(f"sqlite:///{path}")
+    try:
+        assert await store.audit.count() == 3
+    finally:
+        await store.close()
+
+
+async def test_a_hub_of_an_earlier_version_refuses_a_moved_store(path, monkeypatch) -> None:
+    """It would look for the audit tables in the store's file: the move's migration number
+    tells it to refuse the store, as for any newer schema."""
+    store = await open_store(f"sqlite:///{path}")
+    await store.close()
+    from crossroads.adapters.sql import migrate as migrations
+
+    every = migrations.available("sqlite")
+    assert (38, "0038_audit_in_own_file.sqlite.sql") in [(n, name) for n, name, _ in every]
+    earlier = [m for m in every if m[0] < 38]
+    monkeypatch.setattr(migrations, "available", lambda dialect: earlier)
+    db = SQLiteDatabase(path)
+    try:
+        with pytest.raises(RuntimeError, match="newer than this hub knows"):
+            await migrations.migrate(db)
+    finally:
+        await db.close()
+
+
+async def test_an_unreadable_audit_file_is_named(path) -> None:
+    store = await open_store(f"sqlite:///{path}")
+    await store.close()
+    await asyncio.to_thread(Path(audit_path(path)).write_bytes, os.urandom(8192))
+    with pytest.raises(UnreadableAuditFile, match=r"hub\.audit\.sqlite3 cannot be read"):
+        await open_store(f"sqlite:///{path}")
+
+
 async def test_processes_starting_together_move_it_once(path, keys) -> None:
     before = await earlier_version(path, keys)
     results: list[bool] = []
@@ -216,9 +284,7 @@ async def test_a_store_without_its_audit_file_does_not_start(path) -> None:
     store = await open_store(f"sqlite:///{path}")
     await store.audit.append(record(0))
     await store.close()
-    for suffix in ("", "-wal", "-shm"):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(audit_path(path) + suffix)
+    remove(audit_path(path))
     with pytest.raises(MissingAuditFile, match=r"hub\.audit\.sqlite3.*Backup and restore"):
         await open_store(f"sqlite:///{path}")
     assert not on_disk(audit_path(path))  # the check leaves no empty log behind
@@ -230,8 +296,7 @@ def test_a_command_on_a_store_without_its_audit_file_says_so_in_one_line(path, t
         await store.close()
 
     asyncio.run(made())
-    for suffix in ("", "-wal", "-shm"):
-        Path(audit_path(path) + suffix).unlink(missing_ok=True)
+    remove(audit_path(path))
     ran = subprocess.run(
         [sys.executable, "-m", "crossroads.entrypoints.cli", "registry", "list"],
         env={
@@ -258,6 +323,24 @@ def test_migrate_moves_the_log_of_an_earlier_version(path, keys, tmp_path) -> No
     assert migrated.exit_code == 0, migrated.output
     assert "the audit log moved to its own file" in migrated.output
     assert "audit_log" in tables_of(audit_path(path)) and "audit_log" not in tables_of(path)
+
+
+def test_without_its_audit_file_migrate_and_backup_refuse_and_leave_nothing(path, tmp_path) -> None:
+    async def made() -> None:
+        store = await open_store(f"sqlite:///{path}")
+        await store.close()
+
+    asyncio.run(made())
+    remove(audit_path(path))
+    env = {"CROSSROADS_DATA_DIR": str(tmp_path), "CROSSROADS_STORE_URL": f"sqlite:///{path}"}
+    migrated = CliRunner().invoke(app, ["migrate"], env=env)
+    assert isinstance(migrated.exception, MissingAuditFile)
+    assert not on_disk(audit_path(path))  # no empty log left for the next start to take
+    copy = tmp_path / "copy"
+    backed_up = CliRunner().invoke(app, ["backup", str(copy)], env=env)
+    assert backed_up.exit_code == 2
+    assert "no audit log in" in backed_up.output and "nothing copied" in backed_up.output
+    assert not copy.exists()
 
 
 def hold(file: str) -> tuple[int, sqlite3.Connection]:

@@ -10,6 +10,7 @@ import pytest
 
 from crossroads.adapters.sql.checkpoint import WalCheckpointer
 from crossroads.adapters.sql.connect import sqlite_connect
+from crossroads.adapters.sql.database import SQLiteDatabase
 from crossroads.adapters.sql.store import open_store
 from crossroads.domain.audit import AuditRecord
 
@@ -97,3 +98,25 @@ def test_a_log_started_over_keeps_its_file_for_the_next_commits_to_write_over(tm
     assert sizes, "the log was never started over"
     assert min(sizes) >= 500 * 4096  # the file kept, not cut to nothing
     assert max(sizes) < 40_000_000
+
+
+async def test_the_stores_own_writer_starts_its_log_over_when_asked(tmp_path):
+    """The audit log's writer starts over its own file's log (audit_file.py): the store's file
+    is started over by the store's transactions, between two of them."""
+    db = SQLiteDatabase(str(tmp_path / "own.sqlite3"))
+    try:
+        async with db.transaction() as tx:
+            await tx.execute("CREATE TABLE t (v BLOB)")
+        for _ in range(20):
+            async with db.transaction() as tx:
+                await tx.execute("INSERT INTO t VALUES (randomblob(100000))")
+        db.checkpointer.restart_wanted.set()  # as the checkpointer asks past its frames
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO t VALUES (1)")
+        assert not db.checkpointer.restart_wanted.is_set()
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO t VALUES (2)")
+        [(_, logged, _)] = await db.fetchall("PRAGMA wal_checkpoint(PASSIVE)")
+        assert logged < 10  # the log holds the last transaction's pages, not the 500 before
+    finally:
+        await db.close()

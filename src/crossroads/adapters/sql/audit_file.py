@@ -20,9 +20,10 @@ store's are moved while empty.
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
-from .connect import sqlite_connect
+from .connect import read_only_uri, sqlite_connect
 
 # The audit log, its Merkle tree, the signed tree heads with their witnesses' cosignatures, and
 # the archive's segments: what `crossroads audit verify` reads together.
@@ -43,126 +44,201 @@ def audit_path(store_path: str) -> str:
     return str(path.with_name(f"{stem}.audit.sqlite3"))
 
 
+def where_the_log_is(store_path: str) -> str | None:
+    """The file that holds the store's audit log, read without writing (the audit file, or the
+    store's own file before the move); None when neither does."""
+    for file in (audit_path(store_path), store_path):
+        if not Path(file).is_file():
+            continue
+        with closing(sqlite3.connect(read_only_uri(file), uri=True)) as conn:
+            try:
+                if conn.execute(_HOLDS_LOG).fetchone() is not None:
+                    return file
+            except sqlite3.DatabaseError:  # not a database: it holds no log
+                continue
+    return None
+
+
 def move_audit_tables(store_path: str, wait_seconds: float = 600.0) -> bool:
     """Move the audit tables from the store's file into the audit file, if they are still in the
-    store's; return whether they were moved. Safe when several hub processes start at once, and
-    after a crash at any point. Raises MissingAuditFile when neither file holds the log, and
-    AuditFilesDiffer when both hold one and they differ.
+    store's; return whether this call moved them. Safe when several hub processes start at once,
+    and after a crash at any point. Raises an AuditFileRefused (MissingAuditFile when neither
+    file holds the log, AuditFilesDiffer when both hold one and neither contains the other,
+    UnreadableAuditFile) rather than write over a log or start an empty one.
 
     In two transactions, since SQLite in WAL mode commits each file on its own: the audit file
-    first takes the tables whole, then the store's file drops them. Between the two, both hold the
-    same log; the next start finds it so and only drops the store's copy. No hub process appends
-    before its own move is done (it runs before the store is opened for use)."""
+    first takes the tables whole, then the store's file drops them, if nothing was written to
+    them since (an old-version process still running); otherwise the copy is made again. Between
+    the two both hold the log, and the next start finds the audit file's copy contained in the
+    store's and makes it again. No hub process of this version appends before its own move is
+    done (it runs before the store is opened for use)."""
     target = audit_path(store_path)
     created = not Path(target).exists()
-    # The audit file's connection, with the store's file attached: the statements that made the
-    # tables there (sqlite_master) make them here unchanged, in this connection's main schema.
-    conn = sqlite_connect(target, busy_timeout_ms=int(wait_seconds * 1000))
+    conn: sqlite3.Connection | None = None
     try:
+        # The audit file's connection, with the store's file attached: the statements that made
+        # the tables there (sqlite_master) make them here unchanged, in this connection's main
+        # schema.
+        conn = sqlite_connect(target, busy_timeout_ms=int(wait_seconds * 1000))
         conn.execute("ATTACH DATABASE ? AS store", (store_path,))
-        # Read first, without a lock: at every start but the first the tables have moved, and the
-        # processes already serving are not held up.
-        if conn.execute(_STORE_HOLDS_LOG).fetchone() is not None:
-            # Both files' write locks, so that another process starting now waits for this move
-            # and then finds nothing left to move.
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                present = _copy_tables(conn, store_path, target)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            # No process appends before its own move returned, after this drop: so every copy
-            # (each of the store's whole tables) was made before any entry was appended.
-            if present and _drop_from_store(conn):
-                return True
-        if conn.execute(_HOLDS_LOG).fetchone() is None:
-            raise MissingAuditFile(store_path, target)
-        return False
+        return _move(conn, store_path, target)
+    except sqlite3.DatabaseError as exc:
+        if "not a database" not in str(exc) and "malformed" not in str(exc):
+            raise
+        raise UnreadableAuditFile(target, exc) from exc
     except MissingAuditFile:
-        conn.close()
+        if conn is not None:
+            conn.close()
         if created:  # the empty file this check made is not left behind to mislead
             for suffix in ("", "-wal", "-shm"):
                 Path(target + suffix).unlink(missing_ok=True)
         raise
     finally:
-        conn.close()
+        if conn is not None:
+            conn.close()
 
 
-def _copy_tables(conn: sqlite3.Connection, store_path: str, target: str) -> list[str]:
-    """In the open transaction: the audit tables the store's file holds, made again in the audit
-    file with their rows and indexes; their names. An audit file that holds them already (a move
-    stopped before the store's file dropped them) must hold the same rows: one that differs (an
-    old store put back beside a live audit file, say) is never written over (AuditFilesDiffer)."""
+_ATTEMPTS = 3  # copies made again while an old process writes to the store's tables
+
+
+def _move(conn: sqlite3.Connection, store_path: str, target: str) -> bool:
+    for _ in range(_ATTEMPTS):
+        # Read first, without a lock: at every start but the first the tables have moved, and the
+        # processes already serving are not held up.
+        if conn.execute(_STORE_HOLDS_LOG).fetchone() is None:
+            break
+        # Both files' write locks, so that another process starting now waits for this copy.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            copied = _copy_tables(conn, store_path, target)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        if copied is None:  # another process moved them meanwhile
+            break
+        dropped = _drop_from_store(conn, copied)
+        if dropped is not None:
+            return dropped
+    else:
+        raise AuditFilesDiffer(
+            store_path,
+            target,
+            ["audit_log"],
+            "a process of an earlier version still appends to the store's file: stop it",
+        )
+    if conn.execute(_HOLDS_LOG).fetchone() is None:
+        raise MissingAuditFile(store_path, target)
+    return False
+
+
+Fingerprint = tuple[tuple[int, ...], ...]
+
+
+def _copy_tables(conn: sqlite3.Connection, store_path: str, target: str) -> Fingerprint | None:
+    """In the open transaction: make the audit file hold the store's audit tables, with their
+    rows and indexes; return the store's tables' fingerprint (None: they are gone already).
+
+    An audit file that holds the tables already keeps them when the store's are empty (a new
+    store's, beside a log kept), is made again from the store's when its rows are all in the
+    store's (a move stopped between its commits), and otherwise is never written over (an old
+    store put back beside the log written since: AuditFilesDiffer)."""
     schema = conn.execute(
         "SELECT type, tbl_name, sql FROM store.sqlite_master"
-        f" WHERE tbl_name IN ({', '.join('?' * len(AUDIT_TABLES))}) AND sql IS NOT NULL"
-        " ORDER BY type = 'index', rowid",
+        f" WHERE tbl_name IN ({_MARKS}) AND sql IS NOT NULL ORDER BY type = 'index', rowid",
         AUDIT_TABLES,
     ).fetchall()
     present = [table for kind, table, _ in schema if kind == "table"]
-    held = {
-        row[0]
-        for row in conn.execute(
-            "SELECT name FROM main.sqlite_master WHERE type = 'table'"
-            f" AND name IN ({', '.join('?' * len(AUDIT_TABLES))})",
-            AUDIT_TABLES,
-        )
-    }
     if not present:
-        return []
+        return None
+    held = _tables(conn, "main")
+    fingerprint = _fingerprint(conn, "store", present)
     if held:
-        differing = [t for t in present if t not in held or not _same_rows(conn, t)]
+        if set(present) <= held and not any(count for count, *_ in fingerprint):
+            return fingerprint
+        differing = [t for t in held if t not in present or not _contained(conn, t)]
         if differing:
             raise AuditFilesDiffer(store_path, target, differing)
-        return present  # copied already, by the move that stopped
+    for table in reversed(AUDIT_TABLES):
+        conn.execute(f"DROP TABLE IF EXISTS main.{table}")
     for kind, table, sql in schema:
         conn.execute(sql)
         if kind == "table":
             conn.execute(f"INSERT INTO main.{table} SELECT * FROM store.{table}")
-    return present
+    return fingerprint
 
 
-def _same_rows(conn: sqlite3.Connection, table: str) -> bool:
-    try:
-        [count] = conn.execute(
-            f"SELECT (SELECT COUNT(*) FROM main.{table}) = (SELECT COUNT(*) FROM store.{table})"
-            f" AND NOT EXISTS (SELECT * FROM store.{table} EXCEPT SELECT * FROM main.{table})"
-        ).fetchone()
-    except sqlite3.OperationalError:  # not even the same columns
-        return False
-    return bool(count)
-
-
-def _drop_from_store(conn: sqlite3.Connection) -> bool:
+def _drop_from_store(conn: sqlite3.Connection, copied: Fingerprint) -> bool | None:
     """The second transaction: the store's file lets go of the tables the audit file now holds;
-    whether any were left to drop. Processes starting together may each have copied them (every
-    copy before the first drop, and each the same rows); the first to get here drops them."""
+    whether any were left to drop (processes starting together may each have copied them, the
+    same rows; the first here drops them), or None when they changed since the copy."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        left = {
-            row[0]
-            for row in conn.execute(
-                "SELECT name FROM store.sqlite_master WHERE type = 'table'"
-                f" AND name IN ({', '.join('?' * len(AUDIT_TABLES))})",
-                AUDIT_TABLES,
-            )
-        }
-        for table in reversed(AUDIT_TABLES):
-            if table in left:
-                conn.execute(f"DROP TABLE store.{table}")
+        left = [t for t in AUDIT_TABLES if t in _tables(conn, "store")]
+        if left and _fingerprint(conn, "store", left) != copied:
+            conn.execute("ROLLBACK")
+            return None
+        for table in reversed(left):
+            conn.execute(f"DROP TABLE store.{table}")
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
     return bool(left)
 
 
+def _tables(conn: sqlite3.Connection, schema: str) -> set[str]:
+    return {
+        row[0]
+        for row in conn.execute(
+            f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table' AND name IN ({_MARKS})",
+            AUDIT_TABLES,
+        )
+    }
+
+
+def _fingerprint(conn: sqlite3.Connection, schema: str, tables: list[str]) -> Fingerprint:
+    """Each table's row count and a sum over its rows' key: what any insert, delete or change of
+    a segment's prune mark moves. Read whole once a move; the audit tables only grow."""
+    keys = {
+        "audit_log": "seq",
+        "merkle_nodes": "level * 4294967296 + position",
+        "tree_heads": "tree_size",
+        "tree_head_cosignatures": "tree_size",
+        "audit_segments": "end_index + COALESCE(pruned_at_ms, 0)",
+    }
+    return tuple(
+        tuple(
+            conn.execute(
+                f"SELECT COUNT(*), COALESCE(SUM({keys[t]}), 0) FROM {schema}.{t}"
+            ).fetchone()
+        )
+        for t in sorted(tables)
+    )
+
+
+def _contained(conn: sqlite3.Connection, table: str) -> bool:
+    """Every row of the audit file's `table` is in the store's."""
+    try:
+        [none] = conn.execute(
+            f"SELECT NOT EXISTS (SELECT * FROM main.{table} EXCEPT SELECT * FROM store.{table})"
+        ).fetchone()
+    except sqlite3.OperationalError:  # not even the same columns
+        return False
+    return bool(none)
+
+
+_MARKS = ", ".join("?" * len(AUDIT_TABLES))
 _HOLDS_LOG = "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = 'audit_log'"
 _STORE_HOLDS_LOG = "SELECT 1 FROM store.sqlite_master WHERE type = 'table' AND name = 'audit_log'"
 
 
-class MissingAuditFile(RuntimeError):
+class AuditFileRefused(RuntimeError):
+    """The hub does not start on this pair of files; the message says why and what to do."""
+
+
+class MissingAuditFile(AuditFileRefused):
     """The store's audit tables were moved to the audit file, which is gone or holds none (a
     store restored or copied without it): the hub does not start on an empty log."""
 
@@ -174,14 +250,28 @@ class MissingAuditFile(RuntimeError):
         )
 
 
-class AuditFilesDiffer(RuntimeError):
+class AuditFilesDiffer(AuditFileRefused):
     """The store's file still holds audit tables, and the audit file holds others: neither is
     written over, since one of them is the hub's log and the other is not."""
 
-    def __init__(self, store_path: str, target: str, tables: list[str]) -> None:
+    def __init__(
+        self, store_path: str, target: str, tables: list[str], reason: str | None = None
+    ) -> None:
         super().__init__(
             f"both {store_path} and {target} hold an audit log, and they differ"
-            f" ({', '.join(tables)}): an earlier version's store put back beside a newer audit"
-            " file? Keep the audit file that belongs with the store, move the other aside, and"
-            ' start again (docs/operations.md, "Backup and restore")'
+            f" ({', '.join(tables)}): "
+            + (
+                reason
+                or "an earlier version's store put back beside a newer audit file? Keep the"
+                " audit file that belongs with the store, move the other aside, and start again"
+            )
+            + ' (docs/operations.md, "Backup and restore")'
+        )
+
+
+class UnreadableAuditFile(AuditFileRefused):
+    def __init__(self, target: str, cause: Exception) -> None:
+        super().__init__(
+            f"the audit file {target} cannot be read ({cause}): restore it from a backup"
+            ' (docs/operations.md, "Backup and restore")'
         )

@@ -20,7 +20,7 @@ def sqlite_connect(path: str | Path, *, busy_timeout_ms: int = 30000) -> sqlite3
     over, so that a log started over is written over in place, never cut: checkpoint.py).
     """
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
+    _into_wal(conn, busy_timeout_ms)
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
@@ -31,6 +31,22 @@ def sqlite_connect(path: str | Path, *, busy_timeout_ms: int = 30000) -> sqlite3
     # levels and recent leaves in memory (the OS cache holds the rest).
     conn.execute("PRAGMA cache_size=-131072")
     return conn
+
+
+def _into_wal(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
+    """Put the file in WAL mode (a no-op once it is). A file still new, opened by several
+    processes at once, is in the rollback journal's mode: there the switch needs the file to
+    itself, and SQLite answers "locked" at once, without waiting, to a connection that would
+    otherwise wait for another waiting for it. Tried again until the busy timeout."""
+    give_up = time.monotonic() + max(busy_timeout_ms, 1000) / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > give_up:
+                raise
+            time.sleep(0.005)
 
 
 def read_only_uri(path: str | Path) -> str:

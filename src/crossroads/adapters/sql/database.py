@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ...services.ports import StoreUnavailable
+from . import write_turn
 from .checkpoint import WalCheckpointer
 from .connect import begin_immediate_async, sqlite_connect
 from .multi_row import insert_values
@@ -31,6 +32,9 @@ from .outage import connect_options, is_outage, is_pool_timeout, watchdog
 from .write_turn import WriteTurn
 
 Row = tuple[Any, ...]
+# How long a `slow` SQLite transaction waits for the file (a migration waiting for another
+# process's, or for its move of the audit log): as long as that move waits (audit_file.py).
+SLOW_WAIT_SECONDS = 600.0
 
 
 class Transaction(abc.ABC):
@@ -154,8 +158,11 @@ class SQLiteDatabase(Database):
     async def transaction(
         self, large: bool = False, *, slow: bool = False
     ) -> AsyncIterator[Transaction]:
-        async with self._lock, self._turn_held():
-            await begin_immediate_async(self._writer)
+        # A migration, or a wait for another process's (a move of the audit log: audit_file.py),
+        # may rightly hold the file for minutes.
+        deadline = SLOW_WAIT_SECONDS if slow else write_turn.DEADLINE_SECONDS
+        async with self._lock, self._turn_held(deadline):
+            await begin_immediate_async(self._writer, deadline)
             try:
                 yield (_SQLiteThreadTransaction if large else _SQLiteTransaction)(self._writer)
             except BaseException:
@@ -165,9 +172,14 @@ class SQLiteDatabase(Database):
                 await asyncio.to_thread(self._writer.execute, "COMMIT")
             else:
                 self._writer.execute("COMMIT")
+            # Between two transactions, the turn still held: the log started over when the
+            # checkpointer asks (checkpoint.py). The audit log's writer does so for its own file.
+            self.checkpointer.restart_if_wanted(self._writer)
 
-    def _turn_held(self) -> contextlib.AbstractAsyncContextManager[None]:
-        return self._turn.held_async() if self._turn is not None else contextlib.nullcontext()
+    def _turn_held(self, deadline: float | None) -> contextlib.AbstractAsyncContextManager[None]:
+        if self._turn is None:
+            return contextlib.nullcontext()
+        return self._turn.held_async(deadline)
 
     async def close(self) -> None:
         self.checkpointer.close()

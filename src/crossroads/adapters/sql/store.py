@@ -173,6 +173,27 @@ async def open_store(
     return store
 
 
+async def migrate_store(url: str) -> list[str]:
+    """Apply what the store lacks, without opening it for use (`crossroads migrate`): the
+    migrations, then on SQLite the audit log's move to its own file (audit_file.py). Returns what
+    was applied."""
+    if not url.startswith("sqlite:"):
+        store = await open_store(url, run_migrations=False)
+        try:
+            return await migrate(store.db)
+        finally:
+            await store.close()
+    path = sqlite_path(url)
+    lite = SQLiteDatabase(path)
+    try:
+        applied = await migrate(lite)
+    finally:
+        await lite.close()
+    if await move_audit_tables_async(path):
+        applied.append("the audit log moved to its own file")
+    return applied
+
+
 async def move_audit_tables_async(path: str) -> bool:
     """`move_audit_tables` (audit_file.py) off the event loop: an earlier version's log may be
     large, and a process starting beside another waits for its move."""

@@ -64,7 +64,7 @@ class WriteTurn:
         """Hold the turn, from a thread. Raises TurnNotHad past DEADLINE_SECONDS."""
         give_up = time.monotonic() + DEADLINE_SECONDS
         while not self._take_now():
-            left = self._left(give_up)
+            left = self._left(give_up, DEADLINE_SECONDS)
             released = threading.Event()
             self._wait(released.set)
             released.wait(left)
@@ -74,13 +74,14 @@ class WriteTurn:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     @contextlib.asynccontextmanager
-    async def held_async(self) -> AsyncIterator[None]:
+    async def held_async(self, deadline: float | None = None) -> AsyncIterator[None]:
         """Hold the turn, from an event loop, which runs meanwhile. Raises TurnNotHad past
-        DEADLINE_SECONDS."""
-        give_up = time.monotonic() + DEADLINE_SECONDS
+        `deadline` seconds (DEADLINE_SECONDS unless given)."""
+        deadline = DEADLINE_SECONDS if deadline is None else deadline
+        give_up = time.monotonic() + deadline
         loop = asyncio.get_running_loop()
         while not self._take_now():
-            left = self._left(give_up)
+            left = self._left(give_up, deadline)
             released: asyncio.Future[None] = loop.create_future()
             self._wait(functools.partial(_resolve_from_thread, loop, released))
             with contextlib.suppress(TimeoutError):
@@ -98,12 +99,12 @@ class WriteTurn:
         return True
 
     @staticmethod
-    def _left(give_up: float) -> float:
+    def _left(give_up: float, deadline: float) -> float:
         left = give_up - time.monotonic()
         if left <= 0:
             raise TurnNotHad(
                 "database is locked: another writer held the turn to write it for over "
-                f"{DEADLINE_SECONDS:g} s"
+                f"{deadline:g} s"
             )
         return left
 

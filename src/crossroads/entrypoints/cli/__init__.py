@@ -19,7 +19,7 @@ from __future__ import annotations
 import typer
 from rich.text import Text
 
-from ...adapters.sql.audit_file import AuditFilesDiffer, MissingAuditFile
+from ...adapters.sql.audit_file import AuditFileRefused
 from .audit_commands import audit_app, witness
 from .bench_command import HELP as BENCH_HELP
 from .bench_command import bench
@@ -64,7 +64,7 @@ app.command(
 def main() -> None:
     try:
         app()
-    except (MissingAuditFile, AuditFilesDiffer) as refused:  # any command opening a SQLite store
+    except AuditFileRefused as refused:  # from any command that opens a SQLite store
         err.print(Text(str(refused), style="red"), highlight=False)
         raise SystemExit(2) from None
 

@@ -126,22 +126,9 @@ def migrate(
         from .migrate_status import report
 
         raise typer.Exit(report(settings(), out))
-    from ...adapters.sql.migrate import migrate as run_migrations
-    from ...adapters.sql.store import move_audit_tables_async, open_store, sqlite_path
+    from ...adapters.sql.store import migrate_store
 
-    async def run() -> list[str]:
-        url = settings().store_url
-        store = await open_store(url, run_migrations=False)
-        try:
-            applied = await run_migrations(store.db)
-        finally:
-            await store.close()
-        # A SQLite hub's audit log goes to its own file once migrated (adapters/sql/audit_file.py).
-        if url.startswith("sqlite:") and await move_audit_tables_async(sqlite_path(url)):
-            applied.append("the audit log moved to its own file")
-        return applied
-
-    applied = asyncio.run(run())
+    applied = asyncio.run(migrate_store(settings().store_url))
     out.print(f"applied: {', '.join(applied) if applied else 'nothing, the schema is current'}")
 
 

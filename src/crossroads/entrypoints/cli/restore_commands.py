@@ -28,15 +28,23 @@ def backup(
         fail(f"{to} exists: name a new folder", 2)
     to.mkdir(parents=True)
     if current.store_url.startswith("sqlite:"):
-        from ...adapters.sql.audit_file import audit_path
+        from ...adapters.sql.audit_file import audit_path, where_the_log_is
         from ...adapters.sql.store import sqlite_path
 
         store = sqlite_path(current.store_url)
+        log_file = where_the_log_is(store)
+        if log_file is None:
+            to.rmdir()
+            fail(
+                f"no audit log in {audit_path(store)} nor in {store}: a copy without it could"
+                " never be started; nothing copied",
+                2,
+            )
         # The store first, then its audit file: every effect in the store's copy was audited
         # before it was stored (audit_file.py), so the later copy of the log holds its record.
         copied_files = [(store, to / "store.sqlite3")]
-        if Path(audit_path(store)).is_file():  # a store not yet opened by this version has none
-            copied_files.append((audit_path(store), Path(audit_path(str(to / "store.sqlite3")))))
+        if log_file != store:  # a store not yet opened by this version holds its own
+            copied_files.append((log_file, Path(audit_path(str(to / "store.sqlite3")))))
         for source_path, copy_path in copied_files:
             with (
                 closing(sqlite3.connect(source_path)) as source,
