@@ -94,6 +94,17 @@ async def earlier_version(path: str, keys: HubKeys) -> dict[str, list[tuple]]:
     return rows
 
 
+def without_its_audit_file(path: str) -> None:
+    """A store made by this version, then its audit file lost."""
+
+    async def made() -> None:
+        store = await open_store(f"sqlite:///{path}")
+        await store.close()
+
+    asyncio.run(made())
+    remove(audit_path(path))
+
+
 def remove(file: str) -> None:
     """A SQLite file and its journal, gone."""
     for suffix in ("", "-wal", "-shm"):
@@ -291,12 +302,7 @@ async def test_a_store_without_its_audit_file_does_not_start(path) -> None:
 
 
 def test_a_command_on_a_store_without_its_audit_file_says_so_in_one_line(path, tmp_path) -> None:
-    async def made() -> None:
-        store = await open_store(f"sqlite:///{path}")
-        await store.close()
-
-    asyncio.run(made())
-    remove(audit_path(path))
+    without_its_audit_file(path)
     ran = subprocess.run(
         [sys.executable, "-m", "crossroads.entrypoints.cli", "registry", "list"],
         env={
@@ -326,12 +332,7 @@ def test_migrate_moves_the_log_of_an_earlier_version(path, keys, tmp_path) -> No
 
 
 def test_without_its_audit_file_migrate_and_backup_refuse_and_leave_nothing(path, tmp_path) -> None:
-    async def made() -> None:
-        store = await open_store(f"sqlite:///{path}")
-        await store.close()
-
-    asyncio.run(made())
-    remove(audit_path(path))
+    without_its_audit_file(path)
     env = {"CROSSROADS_DATA_DIR": str(tmp_path), "CROSSROADS_STORE_URL": f"sqlite:///{path}"}
     migrated = CliRunner().invoke(app, ["migrate"], env=env)
     assert isinstance(migrated.exception, MissingAuditFile)
