@@ -132,7 +132,7 @@ def _move(conn: sqlite3.Connection, store_path: str, target: str) -> bool:
     return False
 
 
-Fingerprint = tuple[tuple[int, ...], ...]
+Fingerprint = tuple[tuple[float, ...], ...]
 
 
 def _copy_tables(conn: sqlite3.Connection, store_path: str, target: str) -> Fingerprint | None:
@@ -199,21 +199,18 @@ def _tables(conn: sqlite3.Connection, schema: str) -> set[str]:
 
 
 def _fingerprint(conn: sqlite3.Connection, schema: str, tables: list[str]) -> Fingerprint:
-    """Each table's row count and a sum over its rows' key: what any insert, delete or change of
-    a segment's prune mark moves. Read whole once a move; the audit tables only grow."""
-    keys = {
-        "audit_log": "seq",
-        "merkle_nodes": "level * 4294967296 + position",
-        "tree_heads": "tree_size",
-        "tree_head_cosignatures": "tree_size",
-        "audit_segments": "end_index + COALESCE(pruned_at_ms, 0)",
+    """Each table's row count and sums over its rows' keys: what an append, a deletion, a leaf
+    index given by a sequencer or a segment's prune mark moves. Read whole, twice a move.
+    TOTAL, not SUM: a float, where SUM stops with an error past 2^63."""
+    sums = {
+        "audit_log": "TOTAL(seq), TOTAL(COALESCE(leaf_index + 1, 0))",
+        "merkle_nodes": "TOTAL(level), TOTAL(position)",
+        "tree_heads": "TOTAL(tree_size), 0",
+        "tree_head_cosignatures": "TOTAL(tree_size), 0",
+        "audit_segments": "TOTAL(end_index), TOTAL(COALESCE(pruned_at_ms, 0))",
     }
     return tuple(
-        tuple(
-            conn.execute(
-                f"SELECT COUNT(*), COALESCE(SUM({keys[t]}), 0) FROM {schema}.{t}"
-            ).fetchone()
-        )
+        tuple(conn.execute(f"SELECT COUNT(*), {sums[t]} FROM {schema}.{t}").fetchone())
         for t in sorted(tables)
     )
 
