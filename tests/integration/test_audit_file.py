@@ -208,24 +208,44 @@ async def test_an_earlier_store_put_back_beside_a_newer_audit_file_overwrites_no
     assert "audit_log" in tables_of(path)
 
 
-async def test_an_entry_an_old_process_writes_between_the_two_commits_is_moved_too(
-    path, keys, monkeypatch
-) -> None:
-    before = await earlier_version(path, keys)
-    real = audit_file._drop_from_store
-    late = (ENTRIES + 1, 0, None, b"{}", None)
+OLD_PROCESS_WRITES = {
+    "an append": "INSERT INTO audit_log VALUES (999, 0, NULL, x'7b7d', NULL)",
+    "a leaf index given": "UPDATE audit_log SET leaf_index = NULL WHERE seq = 20",
+    "a prune": "DELETE FROM audit_log WHERE seq <= 4",
+    "a segment marked pruned": "UPDATE audit_segments SET pruned_at_ms = 7",
+}
 
-    def old_process_appends(conn, copied):  # between the audit file's commit and the drop
+
+@pytest.mark.parametrize("write", OLD_PROCESS_WRITES)
+async def test_what_an_old_process_writes_between_the_two_commits_is_moved_too(
+    path, keys, monkeypatch, write
+) -> None:
+    """Whatever it changes (an old-version process still running: the upgrade says to stop it
+    first), the copy is made again from the store's tables as they are, never dropped with them
+    nor refused as another hub's log."""
+    await earlier_version(path, keys)
+    real = audit_file._drop_from_store
+
+    def old_process_writes(conn, copied):  # between the audit file's commit and the drop
         monkeypatch.setattr(audit_file, "_drop_from_store", real)
         with sqlite3.connect(path) as other:
-            other.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?)", late)
+            other.execute(OLD_PROCESS_WRITES[write])
         return real(conn, copied)
 
-    monkeypatch.setattr(audit_file, "_drop_from_store", old_process_appends)
+    monkeypatch.setattr(audit_file, "_drop_from_store", old_process_writes)
+    with sqlite3.connect(path) as conn:
+        conn.execute(OLD_PROCESS_WRITES[write])
+        expected = {
+            t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in AUDIT_TABLES
+        }
+        conn.rollback()
     assert move_audit_tables(path) is True
     with sqlite3.connect(audit_path(path)) as conn:
-        rows = conn.execute("SELECT * FROM audit_log ORDER BY seq").fetchall()
-    assert rows == [*(tuple(r) for r in before["audit_log"]), late]
+        for table in AUDIT_TABLES:
+            assert (
+                conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall() == expected[table]
+            )
+        assert "audit_move_copy" not in tables_of(audit_path(path))  # the copy is the log now
     assert "audit_log" not in tables_of(path)
 
 
@@ -385,3 +405,17 @@ async def test_the_store_and_its_audit_log_each_have_a_write_lock(path) -> None:
             let_go(held)
     finally:
         await store.close()
+
+
+async def test_a_migrated_store_opens_while_another_process_writes(path) -> None:
+    """Its schema current, opening the store reads the version and the audit file's place
+    without waiting for either file's lock (a migration that waits may wait ten minutes)."""
+    store = await open_store(f"sqlite:///{path}")
+    await store.close()
+    held = [hold(path), hold(audit_path(path))]
+    try:
+        store = await asyncio.wait_for(open_store(f"sqlite:///{path}"), 5)
+        await store.close()
+    finally:
+        for each in held:
+            let_go(each)

@@ -19,6 +19,7 @@ store's are moved while empty.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -54,8 +55,9 @@ def where_the_log_is(store_path: str) -> str | None:
             try:
                 if conn.execute(_HOLDS_LOG).fetchone() is not None:
                     return file
-            except sqlite3.DatabaseError:  # not a database: it holds no log
-                continue
+            except sqlite3.DatabaseError as exc:  # not a database: it holds no log
+                if not _unreadable(exc):
+                    raise
     return None
 
 
@@ -74,28 +76,30 @@ def move_audit_tables(store_path: str, wait_seconds: float = 600.0) -> bool:
     done (it runs before the store is opened for use)."""
     target = audit_path(store_path)
     created = not Path(target).exists()
-    conn: sqlite3.Connection | None = None
     try:
         # The audit file's connection, with the store's file attached: the statements that made
         # the tables there (sqlite_master) make them here unchanged, in this connection's main
         # schema.
         conn = sqlite_connect(target, busy_timeout_ms=int(wait_seconds * 1000))
-        conn.execute("ATTACH DATABASE ? AS store", (store_path,))
-        return _move(conn, store_path, target)
-    except sqlite3.DatabaseError as exc:
-        if "not a database" not in str(exc) and "malformed" not in str(exc):
+    except sqlite3.DatabaseError as exc:  # it reads the file's header: not a database
+        if not _unreadable(exc):
             raise
         raise UnreadableAuditFile(target, exc) from exc
+    try:
+        conn.execute("ATTACH DATABASE ? AS store", (store_path,))
+        return _move(conn, store_path, target)
     except MissingAuditFile:
-        if conn is not None:
-            conn.close()
+        conn.close()
         if created:  # the empty file this check made is not left behind to mislead
             for suffix in ("", "-wal", "-shm"):
                 Path(target + suffix).unlink(missing_ok=True)
         raise
     finally:
-        if conn is not None:
-            conn.close()
+        conn.close()
+
+
+def _unreadable(exc: sqlite3.DatabaseError) -> bool:
+    return "not a database" in str(exc) or "malformed" in str(exc)
 
 
 _ATTEMPTS = 3  # copies made again while an old process writes to the store's tables
@@ -112,13 +116,16 @@ def _move(conn: sqlite3.Connection, store_path: str, target: str) -> bool:
         try:
             copied = _copy_tables(conn, store_path, target)
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may have rolled back already (an I/O error)
+                conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
         if copied is None:  # another process moved them meanwhile
             break
         dropped = _drop_from_store(conn, copied)
         if dropped is not None:
+            # The audit file's copy is the log now: the mark that it was only a copy goes.
+            conn.execute(f"DROP TABLE IF EXISTS main.{_COPY_MARK}")
             return dropped
     else:
         raise AuditFilesDiffer(
@@ -139,10 +146,12 @@ def _copy_tables(conn: sqlite3.Connection, store_path: str, target: str) -> Fing
     """In the open transaction: make the audit file hold the store's audit tables, with their
     rows and indexes; return the store's tables' fingerprint (None: they are gone already).
 
-    An audit file that holds the tables already keeps them when the store's are empty (a new
-    store's, beside a log kept), is made again from the store's when its rows are all in the
-    store's (a move stopped between its commits), and otherwise is never written over (an old
-    store put back beside the log written since: AuditFilesDiffer)."""
+    An audit file that holds the tables already is made again from the store's when it is still
+    the copy a move made (its fingerprint as the move marked it: nothing appended since, so an
+    old-version process may have changed the store's rows in any way meanwhile) or when its rows
+    are all in the store's; it keeps them when the store's are empty (a new store's, beside a log
+    kept); and otherwise it is never written over (an old store put back beside the log written
+    since: AuditFilesDiffer)."""
     schema = conn.execute(
         "SELECT type, tbl_name, sql FROM store.sqlite_master"
         f" WHERE tbl_name IN ({_MARKS}) AND sql IS NOT NULL ORDER BY type = 'index', rowid",
@@ -153,7 +162,7 @@ def _copy_tables(conn: sqlite3.Connection, store_path: str, target: str) -> Fing
         return None
     held = _tables(conn, "main")
     fingerprint = _fingerprint(conn, "store", present)
-    if held:
+    if held and not _still_the_copy(conn, held):
         if set(present) <= held and not any(count for count, *_ in fingerprint):
             return fingerprint
         differing = [t for t in held if t not in present or not _contained(conn, t)]
@@ -165,7 +174,24 @@ def _copy_tables(conn: sqlite3.Connection, store_path: str, target: str) -> Fing
         conn.execute(sql)
         if kind == "table":
             conn.execute(f"INSERT INTO main.{table} SELECT * FROM store.{table}")
+    conn.execute(f"DROP TABLE IF EXISTS main.{_COPY_MARK}")
+    conn.execute(f"CREATE TABLE main.{_COPY_MARK} (fingerprint TEXT NOT NULL)")
+    conn.execute(f"INSERT INTO main.{_COPY_MARK} VALUES (?)", (json.dumps(fingerprint),))
     return fingerprint
+
+
+# Made with a move's copy, dropped once the store's file has let go of the tables: while it is
+# there and the copy's fingerprint has not moved, no hub process has appended to the copy.
+_COPY_MARK = "audit_move_copy"
+
+
+def _still_the_copy(conn: sqlite3.Connection, held: set[str]) -> bool:
+    try:
+        row = conn.execute(f"SELECT fingerprint FROM main.{_COPY_MARK}").fetchone()
+    except sqlite3.OperationalError:  # no mark: not a move's copy, or the move was completed
+        return False
+    now = _fingerprint(conn, "main", sorted(held))
+    return row is not None and json.loads(row[0]) == json.loads(json.dumps(now))
 
 
 def _drop_from_store(conn: sqlite3.Connection, copied: Fingerprint) -> bool | None:

@@ -172,9 +172,22 @@ class SQLiteDatabase(Database):
                 await asyncio.to_thread(self._writer.execute, "COMMIT")
             else:
                 self._writer.execute("COMMIT")
-            # Between two transactions, the turn still held: the log started over when the
-            # checkpointer asks (checkpoint.py). The audit log's writer does so for its own file.
-            self.checkpointer.restart_if_wanted(self._writer)
+            if self.checkpointer.restart_wanted.is_set():
+                await self._restart_log()
+
+    async def _restart_log(self) -> None:
+        """Between two transactions, the turn still held: the log started over, as the
+        checkpointer asks (checkpoint.py; the audit log's writer does so for its own file). In a
+        thread: after a long reader (a backup) let the log grow, what is left to copy may take
+        seconds. The connection is not let go before the thread is done with it."""
+        restart = asyncio.ensure_future(
+            asyncio.to_thread(self.checkpointer.restart_if_wanted, self._writer)
+        )
+        try:
+            await asyncio.shield(restart)
+        except asyncio.CancelledError:
+            await asyncio.wait([restart])
+            raise
 
     def _turn_held(self, deadline: float | None) -> contextlib.AbstractAsyncContextManager[None]:
         if self._turn is None:

@@ -50,7 +50,17 @@ def _statements(sql: str) -> list[str]:
     return [s.strip() for s in statements if s.strip()]
 
 
-async def current_version(db: Database) -> int:
+async def current_version(db: Database, newest: int | None = None) -> int:
+    """The store's schema version. Read without a lock when it is `newest` already (every
+    start but an upgrade's): a writer stuck in its transaction then fails the start in the usual
+    30 s, not in the ten minutes a migration may wait for another process's."""
+    if newest is not None:
+        try:
+            row = await db.fetchone("SELECT MAX(version) FROM schema_migrations")
+        except Exception:  # a new store has no such table yet: asked again under the lock below
+            row = None
+        if row is not None and row[0] == newest:
+            return newest
     async with db.transaction(slow=True) as tx:  # may wait for another process's migration
         if db.dialect == "postgres":
             await tx.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
@@ -70,7 +80,7 @@ async def migrate(db: Database) -> list[str]:
     """
     migrations = available(db.dialect)
     newest = migrations[-1][0] if migrations else 0
-    version = await current_version(db)
+    version = await current_version(db, newest)
     if version > newest:
         raise RuntimeError(
             f"the database schema is at version {version}, newer than this hub knows"
