@@ -210,7 +210,7 @@ async def test_an_earlier_store_put_back_beside_a_newer_audit_file_overwrites_no
 
 OLD_PROCESS_WRITES = {
     "an append": "INSERT INTO audit_log VALUES (999, 0, NULL, x'7b7d', NULL)",
-    "a leaf index given": "UPDATE audit_log SET leaf_index = NULL WHERE seq = 20",
+    "a leaf index changed": "UPDATE audit_log SET leaf_index = NULL WHERE seq = 20",
     "a prune": "DELETE FROM audit_log WHERE seq <= 4",
     "a segment marked pruned": "UPDATE audit_segments SET pruned_at_ms = 7",
 }
