@@ -165,7 +165,9 @@ def _copy_tables(conn: sqlite3.Connection, store_path: str, target: str) -> Fing
     if held and not _still_the_copy(conn, held):
         if set(present) <= held and not any(count for count, *_ in fingerprint):
             return fingerprint
-        differing = [t for t in held if t not in present or not _contained(conn, t)]
+        differing = [
+            t for t in AUDIT_TABLES if t in held and (t not in present or not _contained(conn, t))
+        ]
         if differing:
             raise AuditFilesDiffer(store_path, target, differing)
     for table in reversed(AUDIT_TABLES):
