@@ -1,7 +1,7 @@
 """A SQLite hub's audit log in a file of its own, beside the store's.
 
 SQLite lets one writer at a time into a file. With the audit log in the store's file, the audit
-writers (one a hub process, each commit synced) and the event loops' transactions (the outbox,
+writers (one per hub process, each commit synced) and the event loops' transactions (the outbox,
 deliveries, acknowledgements) took turns at one lock: under `bench mutations` at 6,700
 publications a second a probe found that lock held 78 % of the time, and the deliveries fell
 behind with 30 % of the processor idle (docs/benchmarks.md, "The audit log in a file of its

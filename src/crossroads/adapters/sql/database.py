@@ -189,7 +189,7 @@ class SQLiteDatabase(Database):
             await asyncio.wait([restart])
             raise
 
-    def _turn_held(self, deadline: float | None) -> contextlib.AbstractAsyncContextManager[None]:
+    def _turn_held(self, deadline: float) -> contextlib.AbstractAsyncContextManager[None]:
         if self._turn is None:
             return contextlib.nullcontext()
         return self._turn.held_async(deadline)

@@ -46,12 +46,11 @@ class SqlStore(Store):
         arrival_bells: NotifyBells | SocketBells | None = None,
         audit_db: Database | None = None,
     ) -> None:
-        """`audit_db`: where the audit log and its tree are, when not in `db` (a SQLite hub's
-        audit file: audit_file.py). `lease` makes the sequencer's lease on this store (one per
-        hub process),
+        """`lease` makes the sequencer's lease on this store (one per hub process),
         `partition_lease` the lease of a push partition (services/push_partitions.py),
         `credential_mark` the store's revocation mark (credential_marks.py), `arrival_bells` the
-        bells between the processes sharing it (arrival_bells.py)."""
+        bells between the processes sharing it (arrival_bells.py), `audit_db` the database of
+        the audit log and its tree when not `db` (a SQLite hub's audit file: audit_file.py)."""
         self.db = db
         self.audit_db = db if audit_db is None else audit_db
         self.sequencer_lease = lease
