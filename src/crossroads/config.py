@@ -26,7 +26,10 @@ class Settings(BaseSettings):
 
     store_url: str = Field(
         "sqlite:///var/crossroads.sqlite3",
-        description="Where the hub keeps its state: sqlite:///FILE or postgresql://USER@HOST:PORT/DB.",
+        description=(
+            "Where the hub keeps its state: sqlite:///NAME.sqlite3 (its audit log beside it, in"
+            " NAME.audit.sqlite3) or postgresql://USER@HOST:PORT/DB."
+        ),
     )
     data_dir: Path = Field(
         Path("var"), description="Folder for the hub's signing keys and generated secrets."
