@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,6 +15,7 @@ from ...bootstrap import Hub, bootstrap
 from ...config import Settings
 from ...domain.errors import CATALOGUE, Refusal
 from ...services.clock import Clock
+from ..serving_collector import settle_for_serving
 from . import (
     admin,
     admin_employers,
@@ -158,9 +158,7 @@ def create_app(
     async def lifespan(app: FastAPI):
         app.state.hub = hub or await build(settings, clock)
         serve_own_sources(app.state.hub)
-        # Everything built at start-up lives as long as the process: move it out of the cyclic
-        # collector's sight, so that full collections stay short and rare under load.
-        gc.freeze()
+        settle_for_serving()
         stop = asyncio.Event()
         running = app.state.hub
         sequencing = asyncio.create_task(
