@@ -1,5 +1,5 @@
-"""The hub's app sets its process's collector up for serving at start-up (each worker of
-`crossroads serve` runs this lifespan)."""
+"""The hub's app sets its process's collector up for serving while it serves (each worker of
+`crossroads serve` runs this lifespan), and puts it back when it stops."""
 
 import gc
 
@@ -17,11 +17,12 @@ pytestmark = pytest.mark.anyio
 async def test_a_started_hub_collects_its_young_generation_seldom(tmp_path):
     before = gc.get_threshold()
     settings = make_settings(tmp_path)
-    app = create_app(settings, hub=await bootstrap(settings, create_keys=True))
+    hub = await bootstrap(settings, create_keys=True)
+    app = create_app(settings, hub=hub)
     try:
         async with app.router.lifespan_context(app):
             assert gc.get_threshold()[0] == YOUNG_GENERATION_THRESHOLD
             assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == before
     finally:
-        gc.unfreeze()
-        gc.set_threshold(*before)
+        await hub.close()  # the lifespan closes only a hub it built itself

@@ -15,7 +15,7 @@ from ...bootstrap import Hub, bootstrap
 from ...config import Settings
 from ...domain.errors import CATALOGUE, Refusal
 from ...services.clock import Clock
-from ..serving_collector import settle_for_serving
+from ..serving_collector import serving_collector
 from . import (
     admin,
     admin_employers,
@@ -158,74 +158,76 @@ def create_app(
     async def lifespan(app: FastAPI):
         app.state.hub = hub or await build(settings, clock)
         serve_own_sources(app.state.hub)
-        settle_for_serving()
-        stop = asyncio.Event()
-        running = app.state.hub
-        sequencing = asyncio.create_task(
-            running.sequencer.run(
-                stop,
-                running.store.sequencer_lease(),
-                takeover_seconds=running.settings.sequencer_takeover_seconds,
+        with serving_collector():
+            stop = asyncio.Event()
+            running = app.state.hub
+            sequencing = asyncio.create_task(
+                running.sequencer.run(
+                    stop,
+                    running.store.sequencer_lease(),
+                    takeover_seconds=running.settings.sequencer_takeover_seconds,
+                )
             )
-        )
-        publishing = asyncio.create_task(
-            running.publisher.run(
-                stop, lambda: running.sequencer.leading, running.settings.tree_head_every_seconds
-            )
-        )
-        partitioning = asyncio.create_task(
-            running.push_partitions.run(stop, running.settings.sequencer_takeover_seconds)
-        )
-        pushing = asyncio.create_task(
-            running.push.run(
-                stop,
-                lambda: running.sequencer.leading,
-                running.settings.push_interval_seconds,
-                running.push_partitions,
-            )
-        )
-        sampling = asyncio.create_task(keep_sampling(running.status, stop))
-        declaring = [
-            asyncio.create_task(
-                task.run(
+            publishing = asyncio.create_task(
+                running.publisher.run(
                     stop,
                     lambda: running.sequencer.leading,
-                    running.settings.declaration_interval_seconds,
+                    running.settings.tree_head_every_seconds,
                 )
             )
-            for task in (running.declaration_batches, running.declaration_publisher)
-        ]
-        extracting = asyncio.create_task(
-            running.statistics_schedule.run(
-                stop,
-                lambda: running.sequencer.leading,
-                running.settings.statistics_extract_seconds,
+            partitioning = asyncio.create_task(
+                running.push_partitions.run(stop, running.settings.sequencer_takeover_seconds)
             )
-        )
-        if running.rights_triggers is not None:
-            declaring.append(
+            pushing = asyncio.create_task(
+                running.push.run(
+                    stop,
+                    lambda: running.sequencer.leading,
+                    running.settings.push_interval_seconds,
+                    running.push_partitions,
+                )
+            )
+            sampling = asyncio.create_task(keep_sampling(running.status, stop))
+            declaring = [
                 asyncio.create_task(
-                    running.rights_triggers.run(
+                    task.run(
                         stop,
                         lambda: running.sequencer.leading,
-                        running.settings.rights_poll_seconds,
+                        running.settings.declaration_interval_seconds,
                     )
                 )
+                for task in (running.declaration_batches, running.declaration_publisher)
+            ]
+            extracting = asyncio.create_task(
+                running.statistics_schedule.run(
+                    stop,
+                    lambda: running.sequencer.leading,
+                    running.settings.statistics_extract_seconds,
+                )
             )
-        try:
-            yield
-        finally:
-            stop.set()
-            await sequencing
-            await publishing
-            await pushing
-            await partitioning
-            await sampling
-            for task in declaring:
-                await task
-            await extracting
-            if hub is None:
-                await app.state.hub.close()
+            if running.rights_triggers is not None:
+                declaring.append(
+                    asyncio.create_task(
+                        running.rights_triggers.run(
+                            stop,
+                            lambda: running.sequencer.leading,
+                            running.settings.rights_poll_seconds,
+                        )
+                    )
+                )
+            try:
+                yield
+            finally:
+                stop.set()
+                await sequencing
+                await publishing
+                await pushing
+                await partitioning
+                await sampling
+                for task in declaring:
+                    await task
+                await extracting
+                if hub is None:
+                    await app.state.hub.close()
 
     app = FastAPI(
         title="Crossroads hub",

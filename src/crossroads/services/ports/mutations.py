@@ -12,8 +12,9 @@ from ...domain.mutations import Mutation, MutationType, Subscription
 # Not frozen: a frozen dataclass sets each of its 9 fields through `object.__setattr__`, and the
 # outbox makes one per row it reads (a page of pushes, a mailbox page, a JetStream batch): under
 # `bench mutations --store postgres` making them was 6.7 % of the workers' Python time (py-spy
-# --gil), two thirds of it in that `__init__`. With slots the fields are set directly. Nothing
-# changes a delivery once read; none is hashed.
+# --gil), two thirds of it in that `__init__`. Not frozen, `__init__` assigns the fields directly
+# (1.08 µs a delivery made, now 0.21); slotted for its size and its attributes' speed. Nothing
+# hashes a delivery or changes one once read.
 @dataclass(slots=True)
 class Delivery:
     """One message of the outbox, for one subscription."""
