@@ -129,27 +129,15 @@ class SqlDirectory(DirectoryRepository):
     async def _held_by_many(
         self, pairs: list[tuple[bytes, str]]
     ) -> dict[tuple[bytes, str], list[Integration]]:
-        # `integrations` is hash-partitioned by subject (migration 0001). Joined with the asked
-        # pairs, PostgreSQL prunes the partitions only as each row runs, after opening and
-        # locking all eight: 260-280 µs a lookup from Python against 120-130 for the plain
-        # equality on one pair, and 215-235 against 285-295 for the `= ANY` on four (EXPLAIN
-        # ANALYZE; a loop of 2,000 prepared reads of a seeded demo). The `= ANY` pair of sets may
-        # match a subject held by an institution asked about another: each row is answered by
-        # its own pair, which nobody asked for then.
-        if len(pairs) == 1:
-            rows = await self._db.fetchall(
-                f"SELECT {_COLUMNS} FROM integrations WHERE subject_key = ? AND institution = ?",
-                pairs[0],
-            )
-        else:
-            rows = await self._db.fetchall(
-                f"SELECT {_COLUMNS} FROM integrations"
-                " WHERE subject_key = ANY(%b::bytea[]) AND institution = ANY(%b::text[])",
-                (
-                    list({key for key, _ in pairs}),
-                    list({institution for _, institution in pairs}),
-                ),
-            )
+        # PostgreSQL only (the coalescer's rounds). `integrations` is hash-partitioned by
+        # subject (migration 0001): a statement on it, with its values as parameters, was planned
+        # again at every call, and the planning cost more than the read (migration 0039). The
+        # function reads each pair by the primary key along a plan its connection keeps. The
+        # coalescer asks each pair once a round (a pair asked twice would have its rows twice).
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM crossroads_held_by(%b::bytea[], %b::text[])",
+            ([key for key, _ in pairs], [institution for _, institution in pairs]),
+        )
         found: dict[tuple[bytes, str], list[Integration]] = {}
         for row in rows:
             integration = _integration(row)
