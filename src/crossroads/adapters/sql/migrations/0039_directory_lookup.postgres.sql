@@ -1,4 +1,4 @@
--- The exchange's directory look-up, one plan a connection. `integrations` is hash-partitioned by
+-- The directory's look-up by pair (an exchange's, the staff portal's search), one plan a connection.
 -- subject (0001); a statement on it with its values as parameters is planned again for every
 -- execution, prepared or not: a generic plan counts all eight partitions' index scans, so the
 -- plan cache prefers a custom plan each time, and planning one costs more than running it
