@@ -158,62 +158,61 @@ def create_app(
     async def lifespan(app: FastAPI):
         app.state.hub = hub or await build(settings, clock)
         serve_own_sources(app.state.hub)
-        with serving_collector():
-            stop = asyncio.Event()
-            running = app.state.hub
-            sequencing = asyncio.create_task(
-                running.sequencer.run(
-                    stop,
-                    running.store.sequencer_lease(),
-                    takeover_seconds=running.settings.sequencer_takeover_seconds,
-                )
+        stop = asyncio.Event()
+        running = app.state.hub
+        sequencing = asyncio.create_task(
+            running.sequencer.run(
+                stop,
+                running.store.sequencer_lease(),
+                takeover_seconds=running.settings.sequencer_takeover_seconds,
             )
-            publishing = asyncio.create_task(
-                running.publisher.run(
+        )
+        publishing = asyncio.create_task(
+            running.publisher.run(
+                stop, lambda: running.sequencer.leading, running.settings.tree_head_every_seconds
+            )
+        )
+        partitioning = asyncio.create_task(
+            running.push_partitions.run(stop, running.settings.sequencer_takeover_seconds)
+        )
+        pushing = asyncio.create_task(
+            running.push.run(
+                stop,
+                lambda: running.sequencer.leading,
+                running.settings.push_interval_seconds,
+                running.push_partitions,
+            )
+        )
+        sampling = asyncio.create_task(keep_sampling(running.status, stop))
+        declaring = [
+            asyncio.create_task(
+                task.run(
                     stop,
                     lambda: running.sequencer.leading,
-                    running.settings.tree_head_every_seconds,
+                    running.settings.declaration_interval_seconds,
                 )
             )
-            partitioning = asyncio.create_task(
-                running.push_partitions.run(stop, running.settings.sequencer_takeover_seconds)
+            for task in (running.declaration_batches, running.declaration_publisher)
+        ]
+        extracting = asyncio.create_task(
+            running.statistics_schedule.run(
+                stop,
+                lambda: running.sequencer.leading,
+                running.settings.statistics_extract_seconds,
             )
-            pushing = asyncio.create_task(
-                running.push.run(
-                    stop,
-                    lambda: running.sequencer.leading,
-                    running.settings.push_interval_seconds,
-                    running.push_partitions,
-                )
-            )
-            sampling = asyncio.create_task(keep_sampling(running.status, stop))
-            declaring = [
+        )
+        if running.rights_triggers is not None:
+            declaring.append(
                 asyncio.create_task(
-                    task.run(
+                    running.rights_triggers.run(
                         stop,
                         lambda: running.sequencer.leading,
-                        running.settings.declaration_interval_seconds,
+                        running.settings.rights_poll_seconds,
                     )
-                )
-                for task in (running.declaration_batches, running.declaration_publisher)
-            ]
-            extracting = asyncio.create_task(
-                running.statistics_schedule.run(
-                    stop,
-                    lambda: running.sequencer.leading,
-                    running.settings.statistics_extract_seconds,
                 )
             )
-            if running.rights_triggers is not None:
-                declaring.append(
-                    asyncio.create_task(
-                        running.rights_triggers.run(
-                            stop,
-                            lambda: running.sequencer.leading,
-                            running.settings.rights_poll_seconds,
-                        )
-                    )
-                )
+        # The tasks above live as long as the process: frozen with the rest of start-up.
+        with serving_collector():
             try:
                 yield
             finally:
