@@ -229,14 +229,15 @@ class Settings(BaseSettings):
         ),
     )
     audit_commit_delay_ms: float = Field(
-        0.5,
+        1.5,
         ge=0,
         le=20,
         description=(
             "How long a hub process lets its next audit commit gather more entries while they "
             "come in together (its last commit held more than one and ended less than 10 ms, or "
             "this delay, before), as PostgreSQL's commit_delay does: fewer, larger commits, each "
-            "synced once. An entry on a quiet hub is never delayed; 0 turns it off."
+            "synced once. The wait ends as soon as every exchange under way has its record "
+            "queued. An entry on a quiet hub is never delayed; 0 turns it off."
         ),
     )
     ready_timeout: float = Field(

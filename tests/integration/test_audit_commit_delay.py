@@ -116,3 +116,59 @@ async def test_without_a_delay_appends_after_a_busy_commit_do_not_wait(store_url
     async with opened(store_url, 0) as store:
         await appended_together(store, store_url, 5)
         assert await timed_append(store, "after-five") < DELAY / 2
+
+
+async def test_the_delay_ends_once_every_announced_append_has_come(store_url):
+    """An exchange announces its record when it starts (AuditLog.announce): the next commit
+    waits for the records still on their way, and no longer than for the last of them."""
+    async with opened(store_url, DELAY) as store:
+        await appended_together(store, store_url, 3)  # the next commit would wait for company
+        store.audit.announce()
+        store.audit.announce()
+        started = time.monotonic()
+        first = asyncio.ensure_future(store.audit.append(record("first"), announced=True))
+        await asyncio.sleep(DELAY / 4)
+        assert not first.done()  # the other exchange's record is still on its way
+        [second] = await asyncio.gather(store.audit.append(record("second"), announced=True))
+        assert time.monotonic() - started < DELAY * 0.75  # not the whole delay
+        assert second == await first + 1  # one commit, in the order they came
+        if store_url.startswith("postgres"):
+            assert await transactions_of(store, [second - 1, second]) == 1
+
+
+async def test_an_announced_append_that_was_the_last_on_its_way_does_not_wait(store_url):
+    async with opened(store_url, DELAY) as store:
+        await appended_together(store, store_url, 3)
+        store.audit.announce()
+        started = time.monotonic()
+        await store.audit.append(record("alone"), announced=True)
+        assert time.monotonic() - started < DELAY / 2
+
+
+async def test_a_withdrawn_announcement_ends_the_wait_for_it(store_url):
+    async with opened(store_url, DELAY) as store:
+        await appended_together(store, store_url, 3)
+        store.audit.announce()
+        store.audit.announce()
+        started = time.monotonic()
+        first = asyncio.ensure_future(store.audit.append(record("first"), announced=True))
+        await asyncio.sleep(DELAY / 4)
+        assert not first.done()
+        store.audit.withdraw()  # the other exchange ended without a record of this log's
+        await first
+        assert time.monotonic() - started < DELAY * 0.75
+
+
+async def test_appends_not_announced_still_wait_out_the_delay_beside_announced_ones(store_url):
+    """What is not announced (a push's records) gathers as before: the announced append on its
+    way ends the wait when it comes, not the unannounced one."""
+    async with opened(store_url, DELAY) as store:
+        await appended_together(store, store_url, 3)
+        store.audit.announce()
+        started = time.monotonic()
+        pushed = asyncio.ensure_future(store.audit.append(record("push")))
+        await asyncio.sleep(DELAY / 4)
+        assert not pushed.done()
+        await store.audit.append(record("exchange"), announced=True)
+        await pushed
+        assert time.monotonic() - started < DELAY * 0.75

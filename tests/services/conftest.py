@@ -7,6 +7,7 @@ pushes wait in the outbox queue, which is the mutation store itself (here the fa
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -67,7 +68,16 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path) -> World:
+def world(tmp_path) -> Iterator[World]:
+    """The services over memory fakes. Every append a service announced to the audit log was
+    made or withdrawn by the end of the test (a promise left open would hold the log's commits
+    back by their delay)."""
+    made = _world(tmp_path)
+    yield made
+    assert made.store.audit.on_their_way == 0, "an announced audit append was never made"
+
+
+def _world(tmp_path) -> World:
     store, providers = MemoryStore(), MemoryProviders()
     keys = HubKeys.load_or_create(tmp_path / "keys")
     clock = FixedClock(1_781_524_800.0)  # 2026-06-15 12:00 UTC

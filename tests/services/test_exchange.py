@@ -230,3 +230,49 @@ async def test_exchanges_asked_together_in_an_outage_are_withheld_and_all_audite
         ("a", "not_ready"),
         ("b", "not_ready"),
     ]
+
+
+async def test_an_exchange_announces_its_record_and_ends_the_announcement_however_it_ends(world):
+    """The audit log's commits may wait for an announced record (adapters/sql/audit.py): every
+    way out of an exchange makes it or withdraws it, or the log would wait for it in vain."""
+    await seed_identity(world)
+    await integrate(world)
+    audit = world.store.audit
+    held = asyncio.Event()
+
+    async def slow(body: bytes, headers: dict[str, str]) -> ProviderReply:
+        await held.wait()
+        return ProviderReply(200, orjson.dumps(IDENTITY), "application/json")
+
+    world.providers.answers["http://nr.test/services/person.identity/1"] = slow
+    running = asyncio.create_task(world.exchange.handle(ask()))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert audit.on_their_way == 1  # asked the provider: its record is on its way
+    held.set()
+    await running
+    assert audit.on_their_way == 0 and len(world.records("exchange")) == 1
+
+    held.clear()  # cancelled while the provider is asked: no record, the promise withdrawn
+    running = asyncio.create_task(world.exchange.handle(ask()))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert audit.on_their_way == 1
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert audit.on_their_way == 0
+
+    with pytest.raises(Refusal):  # a refusal's record is the announced one
+        await world.exchange.handle(ask(subject=STRANGER))
+    assert audit.on_their_way == 0
+
+    async def out(*args, **kwargs):
+        raise StoreUnavailable()
+
+    world.store.directory.held_by = out  # the store out before the answer: a deferred record
+    with pytest.raises(StoreUnavailable):
+        await world.exchange.handle(ask())
+    with pytest.raises(StoreUnavailable):
+        await world.exchange.handle_together([ask(), ask(request_id="b")])
+    assert audit.on_their_way == 0

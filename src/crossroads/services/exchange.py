@@ -188,14 +188,23 @@ class ExchangeService:
     async def _together(
         self, requests: Sequence[ExchangeRequest], own: bool
     ) -> list[ExchangeResult | Refusal]:
-        attempts = await asyncio.gather(*(self._attempt(request, own) for request in requests))
+        self._audit.announce()  # one append_many for them all, or none
+        try:
+            attempts = await asyncio.gather(*(self._attempt(request, own) for request in requests))
+        except BaseException:
+            self._audit.withdraw()
+            raise
         outages = [a.outcome for a in attempts if isinstance(a.outcome, StoreUnavailable)]
         outage = outages[0] if outages else None
         if outage is None:
             try:
-                await self._audit.append_many([self._record_of(a, None) for a in attempts])
+                await self._audit.append_many(
+                    [self._record_of(a, None) for a in attempts], announced=True
+                )
             except StoreUnavailable as failed:
                 outage = failed
+        else:
+            self._audit.withdraw()
         if isinstance(outage, StoreUnavailable):
             for attempt in attempts:
                 self._deferred.defer(self._record_of(attempt, outage.code))
@@ -241,9 +250,12 @@ class ExchangeService:
         started = time.perf_counter()
         request_id = request.request_id or str(uuid.uuid4())
         trace: dict[str, Any] = {}
+        # The log's next commit may wait for this exchange's record rather than go without it.
+        self._audit.announce()
         try:
             result = await run(request, request_id, trace)
         except StoreUnavailable as outage:
+            self._audit.withdraw()
             self._deferred.defer(self._record(request, request_id, trace, outage.code, started))
             outage.mark_audited()
             raise
@@ -251,6 +263,9 @@ class ExchangeService:
             await self._append(request, request_id, trace, refusal, started)
             refusal.mark_audited()
             raise  # the refusal itself, its cause and traceback kept
+        except BaseException:  # cancelled, or a fault: no record comes from here
+            self._audit.withdraw()
+            raise
         await self._append(request, request_id, trace, None, started)
         return result
 
@@ -262,12 +277,15 @@ class ExchangeService:
         refusal: Refusal | None,
         started: float,
     ) -> None:
-        """Append the outcome's record (`refusal`, or "ok" when None). When the store is out,
-        the caller is told `not_ready` instead, and that is what the log records, once the store
-        is back (DeferredAudit): never an answer that the log does not hold."""
+        """Append the outcome's record (`refusal`, or "ok" when None), the append `_audited`
+        announced. When the store is out, the caller is told `not_ready` instead, and that is
+        what the log records, once the store is back (DeferredAudit): never an answer that the
+        log does not hold."""
         outcome = refusal.code if refusal is not None else "ok"
         try:
-            await self._audit.append(self._record(request, request_id, trace, outcome, started))
+            await self._audit.append(
+                self._record(request, request_id, trace, outcome, started), announced=True
+            )
         except StoreUnavailable as outage:
             self._deferred.defer(self._record(request, request_id, trace, outage.code, started))
             outage.mark_audited()

@@ -64,6 +64,35 @@ def _coming_together(delay: float, together: bool, ended: float) -> bool:
     return delay > 0 and together and time.monotonic() - ended < max(_QUIET_SECONDS, delay)
 
 
+class _OnTheirWay:
+    """Appends announced (`AuditLog.announce`) and not yet made, counted for a group commit.
+
+    What the commit delay waits for is, mostly, the records of exchanges still running: once each
+    of them has its append queued, nothing more is coming from them and the rest of the delay is
+    only idle time. Under `bench exchange` (8 connections, two workers) a worker's few exchanges
+    move in step: they all wait for one commit, are answered, and come back together, so the
+    commit that waited out the delay left the worker with nothing to do for most of it
+    (docs/benchmarks.md, "The commit that waits for no one"). Counted under a lock: a log may be
+    appended to from the event loops of several threads (the writer is shared)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def announce(self) -> None:
+        with self._lock:
+            self._count += 1
+
+    def arrive(self) -> bool:
+        """One announced append came (or was withdrawn); True when it was the last on its way."""
+        with self._lock:
+            self._count -= 1
+            return self._count == 0
+
+    def none(self) -> bool:
+        return self._count == 0
+
+
 def _row(record: AuditRecord) -> tuple[int, bytes | None, bytes]:
     """The record's row, made in the appending caller's context (so it names the request being
     served: services/request_scope.py)."""
@@ -137,6 +166,9 @@ class SQLiteAuditLog(_SqlAuditReads):
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._on_their_way = _OnTheirWay()
+        # Set by the announced append that was the last on its way: it ends the commit delay.
+        self._all_here = threading.Event()
 
     def _ensure_writer(self) -> None:
         if self._thread is None:
@@ -147,18 +179,34 @@ class SQLiteAuditLog(_SqlAuditReads):
                     )
                     self._thread.start()
 
-    async def append(self, record: AuditRecord) -> int:
-        [seq] = await self._enqueue([_row(record)])
+    async def append(self, record: AuditRecord, *, announced: bool = False) -> int:
+        [seq] = await self._enqueue([_row(record)], announced)
         return seq
 
-    async def append_many(self, records: list[AuditRecord]) -> list[int]:
-        return await self._enqueue([_row(record) for record in records]) if records else []
+    async def append_many(
+        self, records: list[AuditRecord], *, announced: bool = False
+    ) -> list[int]:
+        if not records:
+            if announced:
+                self.withdraw()
+            return []
+        return await self._enqueue([_row(record) for record in records], announced)
 
-    async def _enqueue(self, rows: list[tuple]) -> list[int]:
+    def announce(self) -> None:
+        self._on_their_way.announce()
+
+    def withdraw(self) -> None:
+        if self._on_their_way.arrive():
+            self._all_here.set()
+
+    async def _enqueue(self, rows: list[tuple], announced: bool) -> list[int]:
         self._ensure_writer()
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._queue.put((rows, future, loop))
+        last = announced and self._on_their_way.arrive()
+        self._queue.put((rows, future, loop, announced))
+        if last:  # after the put, so that the writer it wakes finds this append queued
+            self._all_here.set()
         return await future
 
     def _write_forever(self) -> None:
@@ -187,14 +235,16 @@ class SQLiteAuditLog(_SqlAuditReads):
         failed commit does.
 
         While appends come in together (the last batch held more than one, and the next came
-        within `_QUIET_SECONDS` or the delay of it), the writer lets the next batch gather for
-        `commit_delay_seconds` before taking its turn, as PostgreSQL's `commit_delay` does: a
+        within `_QUIET_SECONDS` or the delay of it), the writer lets the next batch gather for up
+        to `commit_delay_seconds` before taking its turn, as PostgreSQL's `commit_delay` does: a
         commit's cost is mostly its own (the pages of the tree's right edge and of the indexes'
         ends, written again by every commit, and the fsync), so fewer commits of more entries
         cost less each. Without it, under `bench exchange` (8 connections, two
         workers) a commit held 2.6 entries on average, the log grew by 18 KB an entry, and the
         durable write took 0.25 ms of the hub's 0.7 ms of CPU an exchange (docs/benchmarks.md,
-        "The audit log's commits"). An append on a quiet hub is not delayed.
+        "The audit log's commits"). An append on a quiet hub is not delayed. The gathering ends
+        as soon as no announced append is on its way any more (`_OnTheirWay`): at once when the
+        first append was announced and was the last, otherwise when the last one comes.
         """
         together = False  # whether the last batch held more than one append
         committed = 0.0  # when it ended (time.monotonic)
@@ -203,7 +253,9 @@ class SQLiteAuditLog(_SqlAuditReads):
             if first is None:
                 return
             if _coming_together(self._commit_delay, together, committed):
-                time.sleep(self._commit_delay)
+                self._all_here.clear()  # before the count is read: a later arrival sets it again
+                if not (first[3] and self._on_their_way.none()):
+                    self._all_here.wait(self._commit_delay)
             try:
                 with turn.held():
                     batch, stop = self._gather(first)
@@ -213,7 +265,7 @@ class SQLiteAuditLog(_SqlAuditReads):
                 outcome = [exc] * len(batch)
             together, committed = len(batch) > 1, time.monotonic()
             by_loop: dict[Any, list] = {}
-            for (_, future, loop), result in zip(batch, outcome, strict=True):
+            for (_, future, loop, _), result in zip(batch, outcome, strict=True):
                 by_loop.setdefault(loop, []).append((future, result))
             for loop, results in by_loop.items():
                 loop.call_soon_threadsafe(_resolve, results)
@@ -240,7 +292,7 @@ class SQLiteAuditLog(_SqlAuditReads):
     def _transaction(self, conn: Any, batch: list) -> list[Any]:
         """Each append's sequence numbers, or the error that failed the batch, for every one."""
         outcome: list[Any]
-        rows = [row for item_rows, _, _ in batch for row in item_rows]
+        rows = [row for item_rows, *_ in batch for row in item_rows]
         try:
             leaves = [leaf_hash(row[2]) for row in rows] if self._sequence_on_append else []
             begin_immediate(conn)
@@ -273,7 +325,7 @@ class SQLiteAuditLog(_SqlAuditReads):
             conn.execute("COMMIT")
             self._frontier = frontier
             outcome, at = [], 0
-            for item_rows, _, _ in batch:  # each append its own numbers, in its order
+            for item_rows, *_ in batch:  # each append its own numbers, in its order
                 outcome.append(seqs[at : at + len(item_rows)])
                 at += len(item_rows)
         except Exception as exc:  # reported to every waiting append, never swallowed
@@ -321,6 +373,11 @@ class SQLiteAuditLog(_SqlAuditReads):
             self._queue.put(None)
             await asyncio.to_thread(self._thread.join)
             self._thread = None
+
+
+def _settle(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _resolve(results: list) -> None:
@@ -382,33 +439,70 @@ class PostgresAuditLog(_SqlAuditReads):
         self._commit_delay = commit_delay_seconds
         self._together = False  # whether the last flush held more than one append
         self._flushed = 0.0  # when it ended (time.monotonic)
-        self._pending: deque[tuple[list[tuple], asyncio.Future]] = deque()
+        self._pending: deque[tuple[list[tuple], asyncio.Future, bool]] = deque()
         self._flushing: asyncio.Task | None = None
+        self._on_their_way = _OnTheirWay()
+        # While a flush gathers: resolved by the announced append that was the last on its way.
+        self._all_here: asyncio.Future | None = None
 
-    async def append(self, record: AuditRecord) -> int:
-        [seq] = await self._enqueue([_row(record)])
+    async def append(self, record: AuditRecord, *, announced: bool = False) -> int:
+        [seq] = await self._enqueue([_row(record)], announced)
         return seq
 
-    async def append_many(self, records: list[AuditRecord]) -> list[int]:
-        return await self._enqueue([_row(record) for record in records]) if records else []
+    async def append_many(
+        self, records: list[AuditRecord], *, announced: bool = False
+    ) -> list[int]:
+        if not records:
+            if announced:
+                self.withdraw()
+            return []
+        return await self._enqueue([_row(record) for record in records], announced)
 
-    async def _enqueue(self, rows: list[tuple]) -> list[int]:
+    def announce(self) -> None:
+        self._on_their_way.announce()
+
+    def withdraw(self) -> None:
+        if self._on_their_way.arrive():
+            self._end_gathering()
+
+    def _end_gathering(self) -> None:
+        if self._all_here is not None and not self._all_here.done():
+            self._all_here.set_result(None)
+
+    async def _enqueue(self, rows: list[tuple], announced: bool) -> list[int]:
         future = asyncio.get_running_loop().create_future()
-        self._pending.append((rows, future))
+        self._pending.append((rows, future, announced))
+        if announced and self._on_their_way.arrive():
+            self._end_gathering()
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.create_task(self._flush())
         return await future
 
+    async def _gather(self) -> None:
+        """Wait up to the commit delay, or until no announced append is on its way (as the
+        SQLite writer does, `_OnTheirWay`): at once when the first append waiting was announced
+        and none is on its way."""
+        if self._pending[0][2] and self._on_their_way.none():
+            return
+        loop = asyncio.get_running_loop()
+        self._all_here = gathering = loop.create_future()
+        timer = loop.call_later(self._commit_delay, _settle, gathering)
+        try:
+            await gathering
+        finally:
+            timer.cancel()
+            self._all_here = None
+
     async def _flush(self) -> None:
         while self._pending:
             if _coming_together(self._commit_delay, self._together, self._flushed):
-                await asyncio.sleep(self._commit_delay)
+                await self._gather()
             batch, count = [], 0
             while self._pending and (not batch or count + len(self._pending[0][0]) <= _MAX_BATCH):
                 batch.append(self._pending.popleft())
                 count += len(batch[-1][0])
             self._together = len(batch) > 1
-            rows = [row for item_rows, _ in batch for row in item_rows]
+            rows = [row for item_rows, *_ in batch for row in item_rows]
             try:
                 # An outage is raised as StoreUnavailable, within the bounds.
                 async with self._pg.connection() as conn:
@@ -419,13 +513,15 @@ class PostgresAuditLog(_SqlAuditReads):
                             seqs = await self._append(conn, rows)
                 results: list[Any] = []
                 at = 0
-                for item_rows, _ in batch:  # each append its own numbers, in its order
+                for item_rows, *_ in batch:  # each append its own numbers, in its order
                     results.append(seqs[at : at + len(item_rows)])
                     at += len(item_rows)
             except Exception as exc:  # reported to every waiting append, never swallowed
                 results = [exc] * len(batch)
             self._flushed = time.monotonic()
-            _resolve([(future, result) for (_, future), result in zip(batch, results, strict=True)])
+            _resolve(
+                [(future, result) for (_, future, _), result in zip(batch, results, strict=True)]
+            )
 
     @staticmethod
     def _columns(rows: list[tuple]) -> tuple[list, list, list]:

@@ -18,13 +18,28 @@ Prove = Callable[[int, int], Awaitable[list[bytes]]]  # consistency proof betwee
 
 class AuditLog(abc.ABC):
     @abc.abstractmethod
-    async def append(self, record: AuditRecord) -> int:
-        """Append durably and return the entry's index; returns only once the entry is committed."""
+    async def append(self, record: AuditRecord, *, announced: bool = False) -> int:
+        """Append durably and return the entry's index; returns only once the entry is committed.
+        `announced`: this is the append that an earlier `announce` promised."""
 
     @abc.abstractmethod
-    async def append_many(self, records: list[AuditRecord]) -> list[int]:
+    async def append_many(
+        self, records: list[AuditRecord], *, announced: bool = False
+    ) -> list[int]:
         """`append` for several records at once, committed together (all or none), their
-        indexes in order; one wait for the caller instead of one per record."""
+        indexes in order; one wait for the caller instead of one per record. `announced` as
+        for `append`: one announcement for the whole call."""
+
+    @abc.abstractmethod
+    def announce(self) -> None:
+        """Work has begun that will append soon (an exchange being answered): a log that lets
+        its commits gather appends waits for this one rather than commit without it, and stops
+        waiting once every announced append has come. Each announcement is ended by exactly one
+        append with `announced=True` or one `withdraw`."""
+
+    @abc.abstractmethod
+    def withdraw(self) -> None:
+        """An announced append will not come (the work ended without a record to append here)."""
 
     @abc.abstractmethod
     async def read(self, start: int = 0, limit: int = 1000) -> list[tuple[int, bytes]]:
