@@ -20,6 +20,7 @@ tree as the last one left it.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import queue
@@ -139,7 +140,44 @@ class _SqlAuditReads(AuditLog):
         return row[0] if row else 0
 
 
-class SQLiteAuditLog(_SqlAuditReads):
+class _GroupCommitLog(_SqlAuditReads):
+    """What both adapters share: appends queued for a group commit, the announced ones counted
+    (`_OnTheirWay`). An adapter queues (`_enqueue`, which counts an announced append's arrival)
+    and is told when the last announced append was withdrawn (`_none_on_their_way`)."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self._on_their_way = _OnTheirWay()
+
+    async def append(self, record: AuditRecord, *, announced: bool = False) -> int:
+        [seq] = await self._enqueue([_row(record)], announced)
+        return seq
+
+    async def append_many(
+        self, records: list[AuditRecord], *, announced: bool = False
+    ) -> list[int]:
+        if not records:
+            if announced:
+                self.withdraw()
+            return []
+        return await self._enqueue([_row(record) for record in records], announced)
+
+    def announce(self) -> None:
+        self._on_their_way.announce()
+
+    def withdraw(self) -> None:
+        if self._on_their_way.arrive():
+            self._none_on_their_way()
+
+    @abc.abstractmethod
+    async def _enqueue(self, rows: list[tuple], announced: bool) -> list[int]: ...
+
+    @abc.abstractmethod
+    def _none_on_their_way(self) -> None:
+        """End a gathering that waits for announced appends."""
+
+
+class SQLiteAuditLog(_GroupCommitLog):
     """Appends go through one writer thread with its own connection, off the event loop.
 
     With `sequence_on_append` (the default) each batch also takes its leaf indexes and stores the
@@ -166,7 +204,6 @@ class SQLiteAuditLog(_SqlAuditReads):
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
-        self._on_their_way = _OnTheirWay()
         # Set by the announced append that was the last on its way: it ends the commit delay.
         self._all_here = threading.Event()
 
@@ -179,25 +216,8 @@ class SQLiteAuditLog(_SqlAuditReads):
                     )
                     self._thread.start()
 
-    async def append(self, record: AuditRecord, *, announced: bool = False) -> int:
-        [seq] = await self._enqueue([_row(record)], announced)
-        return seq
-
-    async def append_many(
-        self, records: list[AuditRecord], *, announced: bool = False
-    ) -> list[int]:
-        if not records:
-            if announced:
-                self.withdraw()
-            return []
-        return await self._enqueue([_row(record) for record in records], announced)
-
-    def announce(self) -> None:
-        self._on_their_way.announce()
-
-    def withdraw(self) -> None:
-        if self._on_their_way.arrive():
-            self._all_here.set()
+    def _none_on_their_way(self) -> None:
+        self._all_here.set()
 
     async def _enqueue(self, rows: list[tuple], announced: bool) -> list[int]:
         self._ensure_writer()
@@ -415,7 +435,7 @@ _PG_APPEND_SEQUENCED = (
 )
 
 
-class PostgresAuditLog(_SqlAuditReads):
+class PostgresAuditLog(_GroupCommitLog):
     """Appends queue in the event loop; one flush at a time commits everything queued.
 
     With `sequence_on_append` (the default) each flush gives its entries their leaf indexes under
@@ -441,31 +461,10 @@ class PostgresAuditLog(_SqlAuditReads):
         self._flushed = 0.0  # when it ended (time.monotonic)
         self._pending: deque[tuple[list[tuple], asyncio.Future, bool]] = deque()
         self._flushing: asyncio.Task | None = None
-        self._on_their_way = _OnTheirWay()
         # While a flush gathers: resolved by the announced append that was the last on its way.
         self._all_here: asyncio.Future | None = None
 
-    async def append(self, record: AuditRecord, *, announced: bool = False) -> int:
-        [seq] = await self._enqueue([_row(record)], announced)
-        return seq
-
-    async def append_many(
-        self, records: list[AuditRecord], *, announced: bool = False
-    ) -> list[int]:
-        if not records:
-            if announced:
-                self.withdraw()
-            return []
-        return await self._enqueue([_row(record) for record in records], announced)
-
-    def announce(self) -> None:
-        self._on_their_way.announce()
-
-    def withdraw(self) -> None:
-        if self._on_their_way.arrive():
-            self._end_gathering()
-
-    def _end_gathering(self) -> None:
+    def _none_on_their_way(self) -> None:
         if self._all_here is not None and not self._all_here.done():
             self._all_here.set_result(None)
 
@@ -473,7 +472,7 @@ class PostgresAuditLog(_SqlAuditReads):
         future = asyncio.get_running_loop().create_future()
         self._pending.append((rows, future, announced))
         if announced and self._on_their_way.arrive():
-            self._end_gathering()
+            self._none_on_their_way()
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.create_task(self._flush())
         return await future
