@@ -66,7 +66,7 @@ async def earlier_version(path: str, keys: HubKeys) -> dict[str, list[tuple]]:
     Returns every audit table's rows."""
     db = SQLiteDatabase(path)
     await migrate(db)
-    log = SQLiteAuditLog(db, path)
+    log = SQLiteAuditLog(db)
     await log.append_many([record(i) for i in range(ENTRIES)])
     await log.close()
     sequencer = Sequencer(

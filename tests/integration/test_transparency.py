@@ -13,6 +13,7 @@ import pytest
 
 from crossroads.adapters.keys import HubKeys
 from crossroads.adapters.sql import audit as audit_adapter
+from crossroads.adapters.sql import database as database_adapter
 from crossroads.adapters.sql.audit_file import audit_path
 from crossroads.adapters.sql.store import open_store, sqlite_path
 from crossroads.adapters.sql.transparency import SEQUENCER_LOCK
@@ -389,7 +390,7 @@ async def test_on_sqlite_a_writer_reads_only_the_parts_of_the_edge_it_does_not_k
     """After another process's batch, a writer reads again only the edge's parts that batch
     changed (its low levels), and still grows the one tree."""
     reads: list[str] = []
-    connect = audit_adapter.sqlite_connect
+    connect = database_adapter.sqlite_connect  # the audit file's writer connection among them
 
     def counting(*args, **kwargs):
         conn = connect(*args, **kwargs)
@@ -400,7 +401,7 @@ async def test_on_sqlite_a_writer_reads_only_the_parts_of_the_edge_it_does_not_k
         )
         return conn
 
-    monkeypatch.setattr(audit_adapter, "sqlite_connect", counting)
+    monkeypatch.setattr(database_adapter, "sqlite_connect", counting)
     first, second = await open_store(sqlite_url), await open_store(sqlite_url)
     try:
         await first.audit.append_many([record(i) for i in range(1000)])  # 6 parts: 512 … 8

@@ -28,7 +28,7 @@ def bulk_job(parsers: int = 0) -> Iterator[Executor | None]:
     keeps its collector running.
 
     The parsing processes are spawned, not forked: the job's process already runs threads (the
-    store's checkpointer, the audit writer) whose locks a fork would copy in whatever state.
+    store's checkpointer, the writers' turn) whose locks a fork would copy in whatever state.
     """
     gc.freeze()
     was_enabled = gc.isenabled()

@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import contextlib
-import queue
-import threading
+import functools
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -36,13 +35,10 @@ from ...domain.merkle import Frontier, perfect_parts
 from ...services.ports import AuditLog, StoreUnavailable
 from ...services.request_scope import stamped_canonical
 from ...verifier import leaf_hash
-from .checkpoint import WalCheckpointer
-from .connect import begin_immediate, sqlite_connect
-from .database import Database, PostgresDatabase
+from .database import Database, PostgresDatabase, SQLiteDatabase
 from .multi_row import insert_values
 from .outage import watchdog
 from .transparency import SEQUENCER_LOCK, record_bytes
-from .write_turn import TurnNotHad, WriteTurn
 
 _INSERT = "INSERT INTO audit_log (seq, at_ms, subject_hash, record, leaf_index) VALUES "
 _INSERT_NODE = "INSERT INTO merkle_nodes (level, position, hash) VALUES "
@@ -54,8 +50,11 @@ _STATE = (
 )
 _WAITING = "SELECT 1 FROM audit_log WHERE leaf_index IS NULL LIMIT 1"
 _MAX_BATCH = 2000
+# A SQLite batch of more rows than this is written in a thread, not on the event loop (see
+# SQLiteAuditLog). An exchange's batch holds a few; a push's or a declaration batch's, hundreds.
+_ROWS_ON_LOOP = 200
 # An append that finds the log idle this long since its last commit (or the commit delay, if
-# longer) is on a quiet hub: its commit does not wait for company (see `_write_batches`).
+# longer) is on a quiet hub: its commit does not wait for company (see `_GroupCommitLog`).
 _QUIET_SECONDS = 0.01
 
 
@@ -73,22 +72,18 @@ class _OnTheirWay:
     only idle time. Under `bench exchange` (8 connections, two workers) a worker's few exchanges
     move in step: they all wait for one commit, are answered, and come back together, so the
     commit that waited out the delay left the worker with nothing to do for most of it
-    (docs/benchmarks.md, "The commit that waits for no one"). Counted under a lock: a log may be
-    appended to from the event loops of several threads (the writer is shared)."""
+    (docs/benchmarks.md, "The commit that waits for no one"). Used from the event loop only."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._count = 0
 
     def announce(self) -> None:
-        with self._lock:
-            self._count += 1
+        self._count += 1
 
     def arrive(self) -> bool:
         """One announced append came (or was withdrawn); True when it was the last on its way."""
-        with self._lock:
-            self._count -= 1
-            return self._count == 0
+        self._count -= 1
+        return self._count == 0
 
     def none(self) -> bool:
         return self._count == 0
@@ -141,13 +136,27 @@ class _SqlAuditReads(AuditLog):
 
 
 class _GroupCommitLog(_SqlAuditReads):
-    """What both adapters share: appends queued for a group commit, the announced ones counted
-    (`_OnTheirWay`). An adapter queues (`_enqueue`, which counts an announced append's arrival)
-    and is told when the last announced append was withdrawn (`_none_on_their_way`)."""
+    """The group commit both adapters share, on the event loop: appends queue (`_pending`), and
+    one flush at a time commits what is queued, batch after batch, through the adapter's
+    `_write`. While appends come in together (the last batch held more than one, and the next
+    came within `_QUIET_SECONDS` or the delay of it), a flush first lets the batch gather for up
+    to `commit_delay_seconds`, as PostgreSQL's `commit_delay` does: a commit's cost is mostly its
+    own (on SQLite the pages of the tree's right edge and of the indexes' ends, written again by
+    every commit, and the fsync; on PostgreSQL a round trip and the server's commit), so fewer
+    commits of more entries cost less each. The gathering ends as soon as no announced append is
+    on its way any more (`_OnTheirWay`): at once when the first append was announced and was the
+    last, otherwise when the last one comes. An append on a quiet hub is not delayed."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, commit_delay_seconds: float) -> None:
         super().__init__(db)
+        self._commit_delay = commit_delay_seconds
         self._on_their_way = _OnTheirWay()
+        self._together = False  # whether the last batch held more than one append
+        self._flushed = 0.0  # when it ended (time.monotonic)
+        self._pending: deque[tuple[list[tuple], asyncio.Future, bool]] = deque()
+        self._flushing: asyncio.Task | None = None
+        # While a flush gathers: resolved by the announced append that was the last on its way.
+        self._all_here: asyncio.Future | None = None
 
     async def append(self, record: AuditRecord, *, announced: bool = False) -> int:
         [seq] = await self._enqueue([_row(record)], announced)
@@ -169,192 +178,158 @@ class _GroupCommitLog(_SqlAuditReads):
         if self._on_their_way.arrive():
             self._none_on_their_way()
 
-    @abc.abstractmethod
-    async def _enqueue(self, rows: list[tuple], announced: bool) -> list[int]: ...
+    def _none_on_their_way(self) -> None:
+        if self._all_here is not None and not self._all_here.done():
+            self._all_here.set_result(None)
+
+    async def _enqueue(self, rows: list[tuple], announced: bool) -> list[int]:
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((rows, future, announced))
+        if announced and self._on_their_way.arrive():
+            self._none_on_their_way()
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
+        return await future
+
+    async def _gather(self) -> None:
+        """Wait up to the commit delay, or until no announced append is on its way: at once when
+        the first append waiting was announced and none is on its way."""
+        if self._pending[0][2] and self._on_their_way.none():
+            return
+        loop = asyncio.get_running_loop()
+        self._all_here = gathering = loop.create_future()
+        timer = loop.call_later(self._commit_delay, _settle, gathering)
+        try:
+            await gathering
+        finally:
+            timer.cancel()
+            self._all_here = None
+
+    def _take(self, limit: int) -> list[tuple[list[tuple], asyncio.Future, bool]]:
+        """The appends queued first, up to `limit` rows (at least one append, however large)."""
+        batch: list[tuple[list[tuple], asyncio.Future, bool]] = []
+        count = 0
+        while self._pending and (not batch or count + len(self._pending[0][0]) <= limit):
+            batch.append(self._pending.popleft())
+            count += len(batch[-1][0])
+        return batch
+
+    def _queued_rows(self) -> int:
+        return sum(len(rows) for rows, *_ in self._pending)
+
+    async def _flush(self) -> None:
+        while self._pending:
+            if _coming_together(self._commit_delay, self._together, self._flushed):
+                await self._gather()
+            batch: list[tuple[list[tuple], asyncio.Future, bool]] = []
+
+            def take(limit: int, batch: list = batch) -> list[tuple]:
+                batch.extend(self._take(limit))
+                return [row for item_rows, *_ in batch for row in item_rows]
+
+            try:
+                seqs = await self._write(take)
+                results: list[Any] = []
+                at = 0
+                for item_rows, *_ in batch:  # each append its own numbers, in its order
+                    results.append(seqs[at : at + len(item_rows)])
+                    at += len(item_rows)
+            except Exception as exc:  # reported to every waiting append, never swallowed
+                if not batch:  # failed before it took its batch: the one it would have taken
+                    take(_MAX_BATCH)
+                results = [exc] * len(batch)
+            self._together, self._flushed = len(batch) > 1, time.monotonic()
+            _resolve(
+                [(future, result) for (_, future, _), result in zip(batch, results, strict=True)]
+            )
 
     @abc.abstractmethod
-    def _none_on_their_way(self) -> None:
-        """End a gathering that waits for announced appends."""
+    async def _write(self, take: Callable[[int], list[tuple]]) -> list[int]:
+        """Commit a batch and return its entries' sequence numbers, in order; raise if it failed.
+        The adapter calls `take(limit)` once, when it is ready to write: it takes the appends
+        queued first, up to `limit` rows, and gives their rows."""
+
+    async def close(self) -> None:
+        if self._flushing is not None:
+            await self._flushing
 
 
 class SQLiteAuditLog(_GroupCommitLog):
-    """Appends go through one writer thread with its own connection, off the event loop.
+    """Appends committed on the event loop, in transactions of the audit file's own database.
 
     With `sequence_on_append` (the default) each batch also takes its leaf indexes and stores the
     tree nodes it completes, as the module says, after up to CATCH_UP entries an earlier version
-    left unindexed. `commit_delay_seconds`: how long the writer lets a batch gather while appends
-    come in together (see `_write_batches`).
+    left unindexed. `commit_delay_seconds`: how long a batch may gather while appends come in
+    together (`_GroupCommitLog`).
+
+    A batch is written by the database's writer connection (`SQLiteDatabase.transaction`): the
+    turn on the file among the hub's processes (write_turn.py) taken first, so that a batch
+    gathers the appends queued during another process's commit, and the transaction's statements
+    made at once (`_append_rows`). On the event loop, not in a writer thread of its own: a
+    thread's commit cost each batch several hand-overs between the two threads (the queue, the
+    gathering's wake-up, the GIL at every statement, the answer back to the loop), and under
+    `bench exchange` the writer threads spent a third of their CPU being switched in
+    (docs/benchmarks.md, "The audit commit on the event loop"). The loop waits for the commit's
+    fsync as it does for the store's own small transactions. A batch of more than
+    `_ROWS_ON_LOOP` rows (a push's records, a declaration batch's) is written in a thread, so
+    that the loop is not held for its length.
     """
 
     def __init__(
         self,
-        db: Database,
-        path: str,
+        db: SQLiteDatabase,
         *,
-        checkpointer: WalCheckpointer | None = None,
         sequence_on_append: bool = True,
         commit_delay_seconds: float = 0.0,
     ) -> None:
-        super().__init__(db)
-        self._path = path
-        self._checkpointer = checkpointer
+        super().__init__(db, commit_delay_seconds)
+        self._lite = db
         self._sequence_on_append = sequence_on_append
-        self._commit_delay = commit_delay_seconds
-        self._frontier: Frontier | None = None  # the tree as this writer's last commit left it
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-        # Set by the announced append that was the last on its way: it ends the commit delay.
-        self._all_here = threading.Event()
+        self._frontier: Frontier | None = None  # the tree as this log's last commit left it
 
-    def _ensure_writer(self) -> None:
-        if self._thread is None:
-            with self._start_lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(
-                        target=self._write_forever, name="audit-writer", daemon=True
-                    )
-                    self._thread.start()
-
-    def _none_on_their_way(self) -> None:
-        self._all_here.set()
-
-    async def _enqueue(self, rows: list[tuple], announced: bool) -> list[int]:
-        self._ensure_writer()
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        last = announced and self._on_their_way.arrive()
-        self._queue.put((rows, future, loop, announced))
-        if last:  # after the put, so that the writer it wakes finds this append queued
-            self._all_here.set()
-        return await future
-
-    def _write_forever(self) -> None:
-        conn = sqlite_connect(self._path, busy_timeout_ms=0)  # begin_immediate does the waiting
-        turn = WriteTurn(self._path)
+    async def _write(self, take: Callable[[int], list[tuple]]) -> list[int]:
+        large = self._queued_rows() > _ROWS_ON_LOOP
         try:
-            self._write_batches(conn, turn)
-        finally:
-            turn.close()
-            conn.close()
-
-    def _write_batches(self, conn: Any, turn: WriteTurn) -> None:
-        """Commit what is queued, batch after batch, until the queue's stop mark (None).
-
-        The audit writers of every hub process on this file take the writers' turn
-        (write_turn.py) around their transaction, as the event loops' transactions do: a writer
-        whose turn it is not sleeps in the kernel until the holder's COMMIT is through, and the
-        kernel drops the turn of a process that dies. The batch is gathered once the turn is
-        taken, so appends queued during the other writer's commit share this one instead of
-        waiting for the next. In two busy processes (bench/audit_turns.py), when the writers
-        still slept in `flock` themselves rather than through the turn's waiting thread, the
-        waits cost 12-22 µs of CPU a record against 35-64 polling `BEGIN IMMEDIATE` every 0.2
-        ms, and the writers 25-31 % less in all (docs/benchmarks.md, "The audit writers take
-        turns by a lock"). A writer that takes no turn is still waited for by
-        `begin_immediate`; a turn not had within its deadline fails the appends waiting, as a
-        failed commit does.
-
-        While appends come in together (the last batch held more than one, and the next came
-        within `_QUIET_SECONDS` or the delay of it), the writer lets the next batch gather for up
-        to `commit_delay_seconds` before taking its turn, as PostgreSQL's `commit_delay` does: a
-        commit's cost is mostly its own (the pages of the tree's right edge and of the indexes'
-        ends, written again by every commit, and the fsync), so fewer commits of more entries
-        cost less each. Without it, under `bench exchange` (8 connections, two
-        workers) a commit held 2.6 entries on average, the log grew by 18 KB an entry, and the
-        durable write took 0.25 ms of the hub's 0.7 ms of CPU an exchange (docs/benchmarks.md,
-        "The audit log's commits"). An append on a quiet hub is not delayed. The gathering ends
-        as soon as no announced append is on its way any more (`_OnTheirWay`): at once when the
-        first append was announced and was the last, otherwise when the last one comes.
-        """
-        together = False  # whether the last batch held more than one append
-        committed = 0.0  # when it ended (time.monotonic)
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            if _coming_together(self._commit_delay, together, committed):
-                self._all_here.clear()  # before the count is read: a later arrival sets it again
-                if not (first[3] and self._on_their_way.none()):
-                    self._all_here.wait(self._commit_delay)
-            try:
-                with turn.held():
-                    batch, stop = self._gather(first)
-                    outcome = self._transaction(conn, batch)
-            except TurnNotHad as exc:  # every append waiting gets the error, as from a commit
-                batch, stop = self._gather(first)
-                outcome = [exc] * len(batch)
-            together, committed = len(batch) > 1, time.monotonic()
-            by_loop: dict[Any, list] = {}
-            for (_, future, loop, _), result in zip(batch, outcome, strict=True):
-                by_loop.setdefault(loop, []).append((future, result))
-            for loop, results in by_loop.items():
-                loop.call_soon_threadsafe(_resolve, results)
-            if self._checkpointer is not None:
-                self._checkpointer.restart_if_wanted(conn)
-            if stop:
-                return
-
-    def _gather(self, first: Any) -> tuple[list, bool]:
-        """`first` and what is queued behind it, up to `_MAX_BATCH` rows; True when the stop
-        mark was met (it ends the writer after this batch)."""
-        batch, rows = [first], len(first[0])
-        while rows < _MAX_BATCH:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is None:
-                return batch, True
-            batch.append(item)
-            rows += len(item[0])
-        return batch, False
-
-    def _transaction(self, conn: Any, batch: list) -> list[Any]:
-        """Each append's sequence numbers, or the error that failed the batch, for every one."""
-        outcome: list[Any]
-        rows = [row for item_rows, *_ in batch for row in item_rows]
-        try:
-            leaves = [leaf_hash(row[2]) for row in rows] if self._sequence_on_append else []
-            begin_immediate(conn)
-            # Inside the write transaction no other connection (or hub process) can append: the
-            # numbers after the largest are ours to give. One query reads where the log and its
-            # tree stand, and each table takes the batch in a few statements (see multi_row.py).
-            last, top, waiting = conn.execute(_STATE).fetchone()
-            seqs = list(range(last + 1, last + 1 + len(rows)))
-            frontier = self._tree(conn, top) if self._sequence_on_append else None
-            nodes: list[tuple[int, int, bytes]] = []
-            if frontier is not None and waiting:
-                nodes, waiting = _catch_up(conn, frontier)
-            if frontier is None or waiting:
-                insert_values(
-                    conn, _INSERT, [(seq, *row, None) for seq, row in zip(seqs, rows, strict=True)]
-                )
-            else:
-                first = frontier.size
-                insert_values(
-                    conn,
-                    _INSERT,
-                    [
-                        (seq, *row, first + i)
-                        for i, (seq, row) in enumerate(zip(seqs, rows, strict=True))
-                    ],
-                )
-                nodes += frontier.extend(iter(leaves))
-            if nodes:
-                insert_values(conn, _INSERT_NODE, nodes)
-            conn.execute("COMMIT")
-            self._frontier = frontier
-            outcome, at = [], 0
-            for item_rows, *_ in batch:  # each append its own numbers, in its order
-                outcome.append(seqs[at : at + len(item_rows)])
-                at += len(item_rows)
-        except Exception as exc:  # reported to every waiting append, never swallowed
+            async with self._lite.transaction(large=large) as tx:
+                rows = take(_MAX_BATCH if large else _ROWS_ON_LOOP)
+                seqs, frontier = await tx.run(functools.partial(self._append_rows, rows))
+        except BaseException:
             self._frontier = None  # it may hold leaves that were rolled back: reload it next time
-            # The transaction may not have begun; the original error is what callers get.
-            with contextlib.suppress(Exception):
-                conn.execute("ROLLBACK")
-            outcome = [exc] * len(batch)
-        return outcome
+            raise
+        self._frontier = frontier
+        return seqs
+
+    def _append_rows(self, rows: list[tuple], conn: Any) -> tuple[list[int], Frontier | None]:
+        """Append `rows` inside the write transaction; their sequence numbers, and the tree's
+        edge once they are in it (kept once the transaction is committed)."""
+        leaves = [leaf_hash(row[2]) for row in rows] if self._sequence_on_append else []
+        # Inside the write transaction no other connection (or hub process) can append: the
+        # numbers after the largest are ours to give. One query reads where the log and its
+        # tree stand, and each table takes the batch in a few statements (see multi_row.py).
+        last, top, waiting = conn.execute(_STATE).fetchone()
+        seqs = list(range(last + 1, last + 1 + len(rows)))
+        frontier = self._tree(conn, top) if self._sequence_on_append else None
+        nodes: list[tuple[int, int, bytes]] = []
+        if frontier is not None and waiting:
+            nodes, waiting = _catch_up(conn, frontier)
+        if frontier is None or waiting:
+            insert_values(
+                conn, _INSERT, [(seq, *row, None) for seq, row in zip(seqs, rows, strict=True)]
+            )
+        else:
+            first = frontier.size
+            insert_values(
+                conn,
+                _INSERT,
+                [
+                    (seq, *row, first + i)
+                    for i, (seq, row) in enumerate(zip(seqs, rows, strict=True))
+                ],
+            )
+            nodes += frontier.extend(iter(leaves))
+        if nodes:
+            insert_values(conn, _INSERT_NODE, nodes)
+        return seqs, frontier
 
     def _tree(self, conn: Any, top: int | None) -> Frontier:
         """A copy of the tree's right edge as stored, to extend; `top` is the largest leaf index
@@ -387,12 +362,6 @@ class SQLiteAuditLog(_GroupCommitLog):
                 hashes.append(bytes(row[0]))
             self._frontier = Frontier(size, hashes)
         return self._frontier.copy()
-
-    async def close(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            await asyncio.to_thread(self._thread.join)
-            self._thread = None
 
 
 def _settle(future: asyncio.Future) -> None:
@@ -436,15 +405,13 @@ _PG_APPEND_SEQUENCED = (
 
 
 class PostgresAuditLog(_GroupCommitLog):
-    """Appends queue in the event loop; one flush at a time commits everything queued.
+    """Appends committed by the group commit of the event loop (`_GroupCommitLog`), one
+    statement a batch on a pooled connection.
 
-    With `sequence_on_append` (the default) each flush gives its entries their leaf indexes under
+    With `sequence_on_append` (the default) each batch gives its entries their leaf indexes under
     the sequencer's lock, as the module says, after up to CATCH_UP entries an earlier version
-    left unindexed, as on SQLite. While appends come in together (the last flush held more than
-    one and ended within `_QUIET_SECONDS` or the delay), a flush first waits up to
-    `commit_delay_seconds` for more, and no longer than until no announced append is on its way
-    (`_OnTheirWay`), as SQLiteAuditLog's writer does:
-    under `bench exchange` 8 % less of the hub's CPU an exchange and 11 % less of the server's.
+    left unindexed, as on SQLite. The commit delay, under `bench exchange`: 8 % less of the hub's
+    CPU an exchange and 11 % less of the server's.
     """
 
     def __init__(
@@ -454,74 +421,18 @@ class PostgresAuditLog(_GroupCommitLog):
         sequence_on_append: bool = True,
         commit_delay_seconds: float = 0.0,
     ) -> None:
-        super().__init__(db)
+        super().__init__(db, commit_delay_seconds)
         self._pg = db
         self._sequence_on_append = sequence_on_append
-        self._commit_delay = commit_delay_seconds
-        self._together = False  # whether the last flush held more than one append
-        self._flushed = 0.0  # when it ended (time.monotonic)
-        self._pending: deque[tuple[list[tuple], asyncio.Future, bool]] = deque()
-        self._flushing: asyncio.Task | None = None
-        # While a flush gathers: resolved by the announced append that was the last on its way.
-        self._all_here: asyncio.Future | None = None
 
-    def _none_on_their_way(self) -> None:
-        if self._all_here is not None and not self._all_here.done():
-            self._all_here.set_result(None)
-
-    async def _enqueue(self, rows: list[tuple], announced: bool) -> list[int]:
-        future = asyncio.get_running_loop().create_future()
-        self._pending.append((rows, future, announced))
-        if announced and self._on_their_way.arrive():
-            self._none_on_their_way()
-        if self._flushing is None or self._flushing.done():
-            self._flushing = asyncio.create_task(self._flush())
-        return await future
-
-    async def _gather(self) -> None:
-        """Wait up to the commit delay, or until no announced append is on its way (as the
-        SQLite writer does, `_OnTheirWay`): at once when the first append waiting was announced
-        and none is on its way."""
-        if self._pending[0][2] and self._on_their_way.none():
-            return
-        loop = asyncio.get_running_loop()
-        self._all_here = gathering = loop.create_future()
-        timer = loop.call_later(self._commit_delay, _settle, gathering)
-        try:
-            await gathering
-        finally:
-            timer.cancel()
-            self._all_here = None
-
-    async def _flush(self) -> None:
-        while self._pending:
-            if _coming_together(self._commit_delay, self._together, self._flushed):
-                await self._gather()
-            batch, count = [], 0
-            while self._pending and (not batch or count + len(self._pending[0][0]) <= _MAX_BATCH):
-                batch.append(self._pending.popleft())
-                count += len(batch[-1][0])
-            self._together = len(batch) > 1
-            rows = [row for item_rows, *_ in batch for row in item_rows]
-            try:
-                # An outage is raised as StoreUnavailable, within the bounds.
-                async with self._pg.connection() as conn:
-                    with watchdog(conn, self._pg.statement_timeout):
-                        if self._sequence_on_append:
-                            seqs = await self._append_sequenced(conn, rows)
-                        else:
-                            seqs = await self._append(conn, rows)
-                results: list[Any] = []
-                at = 0
-                for item_rows, *_ in batch:  # each append its own numbers, in its order
-                    results.append(seqs[at : at + len(item_rows)])
-                    at += len(item_rows)
-            except Exception as exc:  # reported to every waiting append, never swallowed
-                results = [exc] * len(batch)
-            self._flushed = time.monotonic()
-            _resolve(
-                [(future, result) for (_, future, _), result in zip(batch, results, strict=True)]
-            )
+    async def _write(self, take: Callable[[int], list[tuple]]) -> list[int]:
+        rows = take(_MAX_BATCH)
+        # An outage is raised as StoreUnavailable, within the bounds.
+        async with self._pg.connection() as conn:
+            with watchdog(conn, self._pg.statement_timeout):
+                if self._sequence_on_append:
+                    return await self._append_sequenced(conn, rows)
+                return await self._append(conn, rows)
 
     @staticmethod
     def _columns(rows: list[tuple]) -> tuple[list, list, list]:
@@ -549,7 +460,3 @@ class PostgresAuditLog(_GroupCommitLog):
             raise StoreUnavailable() from exc
         row = await cur.fetchone()
         return list(row[0])
-
-    async def close(self) -> None:
-        if self._flushing is not None:
-            await self._flushing

@@ -17,11 +17,11 @@ import abc
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ...services.ports import StoreUnavailable
 from . import write_turn
@@ -30,6 +30,8 @@ from .connect import begin_immediate_async, sqlite_connect
 from .multi_row import insert_values
 from .outage import connect_options, is_outage, is_pool_timeout, watchdog
 from .write_turn import WriteTurn
+
+T = TypeVar("T")
 
 Row = tuple[Any, ...]
 # How long a `slow` SQLite transaction waits for the file (a migration waiting for another
@@ -119,6 +121,11 @@ class _SQLiteTransaction(Transaction):
     ) -> None:
         insert_values(self._conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ", rows)
 
+    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work(connection)`, synchronous code that makes several statements of the transaction
+        at once (the audit log's append: adapters/sql/audit.py), on the event loop."""
+        return work(self._conn)
+
 
 class _SQLiteThreadTransaction(_SQLiteTransaction):
     """Each statement in a thread; the connection is still used by one caller at a time (the
@@ -131,6 +138,16 @@ class _SQLiteThreadTransaction(_SQLiteTransaction):
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return await asyncio.to_thread(lambda: self._conn.execute(sql, params).fetchall())
+
+    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work(connection)` in a thread. Cancelled meanwhile, it waits for the thread to be
+        done with the connection before the cancellation goes on to roll the transaction back."""
+        job = asyncio.ensure_future(asyncio.to_thread(work, self._conn))
+        try:
+            return await asyncio.shield(job)
+        except asyncio.CancelledError:
+            await asyncio.wait([job])
+            raise
 
 
 class SQLiteDatabase(Database):

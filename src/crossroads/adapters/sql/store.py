@@ -129,8 +129,6 @@ async def open_store(
         audit_db = SQLiteDatabase(audit_path(path))
         audit = SQLiteAuditLog(
             audit_db,
-            audit_db.path,
-            checkpointer=audit_db.checkpointer,
             sequence_on_append=sequence_on_append,
             commit_delay_seconds=audit_commit_delay_seconds,
         )

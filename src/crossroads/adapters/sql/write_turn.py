@@ -12,7 +12,8 @@ So each writer first takes an exclusive `flock` on a file beside the database
 (`STORE.sqlite3.writers`): a writer whose turn it is not sleeps in the kernel, which wakes it when
 the holder lets go, and drops the turn of a process that dies. `flock`, not `fcntl` record locks:
 each `WriteTurn` opens the file itself, and flocks of two open files exclude each other even in one
-process, so the audit writer's thread and the event loop take turns too. A writer waits at most
+process, so two writers of one file in one process (two databases opened on it, a thread's
+transaction and the event loop's) take turns too. A writer waits at most
 `DEADLINE_SECONDS` for its turn, then fails as SQLite's busy writer does ("database is locked"):
 a turn held that long (a hub process stopped in its transaction) is a fault to report, not to
 wait out. The turn only saves the polling: SQLite's lock still decides, and a writer that does
@@ -48,8 +49,8 @@ class TurnNotHad(sqlite3.OperationalError):
 class WriteTurn:
     """One writer's hold on the turn: `held()` in a thread, `held_async()` on an event loop.
 
-    A `WriteTurn` is used by one writer at a time (the audit writer's thread, or the database's
-    transactions under their asyncio lock): its open file is what holds the turn. While another
+    A `WriteTurn` is used by one writer at a time (a database's transactions, under their
+    asyncio lock): its open file is what holds the turn. While another
     writer has it, the wait is a thread's (`_Waiter`), so that it can be bounded and, on the
     event loop, is not the loop's.
     """

@@ -1,0 +1,132 @@
+"""Where the SQLite audit log commits: an exchange's few records on the event loop, a large batch
+in a thread while the loop goes on (adapters/sql/audit.py, SQLiteAuditLog)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import Awaitable
+
+import pytest
+
+from crossroads.adapters.sql import audit as audit_adapter
+from crossroads.adapters.sql.audit_file import audit_path
+from crossroads.adapters.sql.database import SQLiteDatabase
+from crossroads.adapters.sql.store import open_store, sqlite_path
+from crossroads.domain.audit import AuditRecord
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'store.sqlite3'}"
+
+
+def record(i: int) -> AuditRecord:
+    return AuditRecord(kind="exchange", at_ms=i, outcome="ok", request_id=f"r{i}")
+
+
+async def lock_seen_while(path: str, work: Awaitable) -> tuple[int, int]:
+    """Run `work`; meanwhile, at every turn of the event loop, try to take the audit file's write
+    lock as another process would. Returns (tries, tries that found it held): a transaction
+    that stays open across turns of the loop is seen held; one begun and committed within a
+    single turn never is."""
+    probe = sqlite3.connect(path, isolation_level=None, timeout=0)
+    task = asyncio.ensure_future(work)
+    tries = held = 0
+    try:
+        while not task.done():
+            tries += 1
+            try:
+                probe.execute("BEGIN IMMEDIATE")
+                probe.execute("ROLLBACK")
+            except sqlite3.OperationalError as exc:
+                assert "locked" in str(exc)
+                held += 1
+            await asyncio.sleep(0)
+        await task
+    finally:
+        probe.close()
+    return tries, held
+
+
+async def test_an_exchanges_records_are_committed_within_one_turn_of_the_event_loop(sqlite_url):
+    store = await open_store(sqlite_url)
+    try:
+        path = audit_path(sqlite_path(sqlite_url))
+        appends = asyncio.gather(*(store.audit.append(record(i)) for i in range(8)))
+        tries, held = await lock_seen_while(path, appends)
+        assert tries >= 1 and held == 0
+        assert await store.audit.count() == 8
+    finally:
+        await store.close()
+
+
+async def test_a_large_batch_is_committed_in_a_thread_while_the_event_loop_goes_on(sqlite_url):
+    store = await open_store(sqlite_url)
+    try:
+        path = audit_path(sqlite_path(sqlite_url))
+        count = 3 * audit_adapter._MAX_BATCH  # several transactions, each far over the loop's
+        _, held = await lock_seen_while(
+            path, store.audit.append_many([record(i) for i in range(count)])
+        )
+        assert held >= 1  # the loop ran while a transaction was open
+        assert await store.audit.count() == count
+        # The tree grew with every batch as with small ones: each entry its own leaf.
+        assert await store.transparency.size() == count
+    finally:
+        await store.close()
+
+
+async def test_an_appender_given_up_on_still_has_its_record_committed(sqlite_url):
+    """What was queued is written: an exchange cancelled (its caller gone) while its large batch
+    is written in a thread does not take its records out of the log, nor stop the writer."""
+    store = await open_store(sqlite_url)
+    try:
+        count = audit_adapter._ROWS_ON_LOOP * 5
+        big = asyncio.ensure_future(store.audit.append_many([record(i) for i in range(count)]))
+        await asyncio.sleep(0.005)
+        big.cancel()
+        await asyncio.gather(big, return_exceptions=True)
+        assert await store.audit.append(record(count)) == count + 1
+        assert await store.transparency.size() == count + 1
+    finally:
+        await store.close()
+
+
+async def test_a_transaction_cancelled_while_its_work_runs_in_a_thread_rolls_back_after_it(
+    tmp_path,
+):
+    """`SQLiteDatabase.transaction(large=True)`'s `run`: the cancellation waits for the thread to
+    be done with the connection, then the transaction is rolled back as a whole."""
+    db = SQLiteDatabase(tmp_path / "store.sqlite3")
+    try:
+        async with db.transaction() as tx:
+            await tx.execute("CREATE TABLE t (n INTEGER)")
+        done = threading.Event()
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO t VALUES (1)")
+            time.sleep(0.2)
+            conn.execute("INSERT INTO t VALUES (2)")
+            done.set()
+
+        async def write() -> None:
+            async with db.transaction(large=True) as tx:
+                await tx.run(work)
+
+        task = asyncio.ensure_future(write())
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert done.is_set()
+        assert await db.fetchall("SELECT n FROM t") == []
+        async with db.transaction() as tx:  # the connection is free and whole
+            await tx.execute("INSERT INTO t VALUES (3)")
+        assert await db.fetchall("SELECT n FROM t") == [(3,)]
+    finally:
+        await db.close()
