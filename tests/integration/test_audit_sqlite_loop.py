@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
-import time
 from collections.abc import Awaitable
 
 import pytest
 
 from crossroads.adapters.sql import audit as audit_adapter
 from crossroads.adapters.sql.audit_file import audit_path
-from crossroads.adapters.sql.database import SQLiteDatabase
 from crossroads.adapters.sql.store import open_store, sqlite_path
 from crossroads.domain.audit import AuditRecord
 
@@ -95,38 +92,3 @@ async def test_an_appender_given_up_on_still_has_its_record_committed(sqlite_url
         assert await store.transparency.size() == count + 1
     finally:
         await store.close()
-
-
-async def test_a_transaction_cancelled_while_its_work_runs_in_a_thread_rolls_back_after_it(
-    tmp_path,
-):
-    """`SQLiteDatabase.transaction(large=True)`'s `run`: the cancellation waits for the thread to
-    be done with the connection, then the transaction is rolled back as a whole."""
-    db = SQLiteDatabase(tmp_path / "store.sqlite3")
-    try:
-        async with db.transaction() as tx:
-            await tx.execute("CREATE TABLE t (n INTEGER)")
-        done = threading.Event()
-
-        def work(conn: sqlite3.Connection) -> None:
-            conn.execute("INSERT INTO t VALUES (1)")
-            time.sleep(0.2)
-            conn.execute("INSERT INTO t VALUES (2)")
-            done.set()
-
-        async def write() -> None:
-            async with db.transaction(large=True) as tx:
-                await tx.run(work)
-
-        task = asyncio.ensure_future(write())
-        await asyncio.sleep(0.05)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        assert done.is_set()
-        assert await db.fetchall("SELECT n FROM t") == []
-        async with db.transaction() as tx:  # the connection is free and whole
-            await tx.execute("INSERT INTO t VALUES (3)")
-        assert await db.fetchall("SELECT n FROM t") == [(3,)]
-    finally:
-        await db.close()

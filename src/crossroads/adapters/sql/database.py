@@ -140,14 +140,19 @@ class _SQLiteThreadTransaction(_SQLiteTransaction):
         return await asyncio.to_thread(lambda: self._conn.execute(sql, params).fetchall())
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """`work(connection)` in a thread. Cancelled meanwhile, it waits for the thread to be
-        done with the connection before the cancellation goes on to roll the transaction back."""
-        job = asyncio.ensure_future(asyncio.to_thread(work, self._conn))
-        try:
-            return await asyncio.shield(job)
-        except asyncio.CancelledError:
-            await asyncio.wait([job])
-            raise
+        """`work(connection)` in a thread (`to_the_end_in_thread`)."""
+        return await to_the_end_in_thread(work, self._conn)
+
+
+async def to_the_end_in_thread(work: Callable[..., T], *args: Any) -> T:
+    """`work(*args)` in a thread. Cancelled meanwhile, it waits for the thread to be done (with
+    the connection it was given) before the cancellation goes on, to roll a transaction back."""
+    job = asyncio.ensure_future(asyncio.to_thread(work, *args))
+    try:
+        return await asyncio.shield(job)
+    except asyncio.CancelledError:
+        await asyncio.wait([job])
+        raise
 
 
 class SQLiteDatabase(Database):
@@ -185,12 +190,24 @@ class SQLiteDatabase(Database):
             except BaseException:
                 self._writer.execute("ROLLBACK")
                 raise
-            if large:
-                await asyncio.to_thread(self._writer.execute, "COMMIT")
-            else:
-                self._writer.execute("COMMIT")
+            await self._commit(large)
             if self.checkpointer.restart_wanted.is_set():
                 await self._restart_log()
+
+    async def _commit(self, large: bool) -> None:
+        """COMMIT, in a thread when `large`. A COMMIT that failed may leave the transaction open
+        (SQLite says so of a full disk, an I/O error, a deferred constraint): it is rolled back,
+        or every later transaction of this connection would fail to begin."""
+        try:
+            if large:
+                await to_the_end_in_thread(self._writer.execute, "COMMIT")
+            else:
+                self._writer.execute("COMMIT")
+        except BaseException:
+            if self._writer.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self._writer.execute("ROLLBACK")
+            raise
 
     async def _restart_log(self) -> None:
         """Between two transactions, the turn still held: the log started over, as the
