@@ -251,7 +251,7 @@ class PushDispatcher:
     ) -> None:
         if before is not None:  # settled in order; a failure before leaves this batch unsettled
             await before.task
-        # Appended together, so that the audit writer commits them in one batch, not one by one.
+        # Appended together, so that the audit log commits them in one batch, not one by one.
         await self._audit.append_many(
             [
                 _record(subscription, d, now_ms, "ok", "mutation.deliver", {"via": "push"})

@@ -23,6 +23,8 @@ from __future__ import annotations
 import abc
 import asyncio
 import functools
+import logging
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable
@@ -40,6 +42,7 @@ from .multi_row import insert_values
 from .outage import watchdog
 from .transparency import SEQUENCER_LOCK, record_bytes
 
+log = logging.getLogger(__name__)
 _INSERT = "INSERT INTO audit_log (seq, at_ms, subject_hash, record, leaf_index) VALUES "
 _INSERT_NODE = "INSERT INTO merkle_nodes (level, position, hash) VALUES "
 # (last seq, largest leaf index, whether entries wait for the sequencer), each from an index.
@@ -242,6 +245,10 @@ class _GroupCommitLog(_SqlAuditReads):
             _resolve(
                 [(future, result) for (_, future, _), result in zip(batch, results, strict=True)]
             )
+            await self._after_write()
+
+    async def _after_write(self) -> None:
+        """What the adapter does between two batches, once the appenders have their answers."""
 
     @abc.abstractmethod
     async def _write(self, take: Callable[[int], list[tuple]]) -> list[int]:
@@ -250,7 +257,8 @@ class _GroupCommitLog(_SqlAuditReads):
         queued first, up to `limit` rows, and gives their rows."""
 
     async def close(self) -> None:
-        if self._flushing is not None:
+        # A flush an earlier event loop cancelled as it ended is done: nothing to wait for.
+        if self._flushing is not None and not self._flushing.done():
             await self._flushing
 
 
@@ -271,8 +279,10 @@ class SQLiteAuditLog(_GroupCommitLog):
     `bench exchange` the writer threads spent a third of their CPU being switched in
     (docs/benchmarks.md, "The audit commit on the event loop"). The loop waits for the commit's
     fsync as it does for the store's own small transactions. A batch of more than
-    `_ROWS_ON_LOOP` rows (a push's records, a declaration batch's) is written in a thread, so
-    that the loop is not held for its length.
+    `_ROWS_ON_LOOP` rows (a push's records, a declaration batch's), or one that may index the
+    entries an earlier version left (the first batch after start, until none is left), is
+    written in a thread, so that the loop is not held for its length. Used from one event loop
+    at a time, as the database's transactions are (its lock is the loop's).
     """
 
     def __init__(
@@ -286,22 +296,40 @@ class SQLiteAuditLog(_GroupCommitLog):
         self._lite = db
         self._sequence_on_append = sequence_on_append
         self._frontier: Frontier | None = None  # the tree as this log's last commit left it
+        # Whether a batch may have to index up to CATCH_UP entries an earlier version left (not
+        # known before the first batch): it is then written in a thread, not on the loop.
+        self._may_catch_up = sequence_on_append
 
     async def _write(self, take: Callable[[int], list[tuple]]) -> list[int]:
-        large = self._queued_rows() > _ROWS_ON_LOOP
+        # Decided before the turn is had (the COMMIT of a large transaction is a thread's too);
+        # the batch, taken once it is had, may have grown meanwhile, and goes to a thread then.
+        large = self._may_catch_up or self._queued_rows() > _ROWS_ON_LOOP
         try:
-            async with self._lite.transaction(large=large) as tx:
-                rows = take(_MAX_BATCH if large else _ROWS_ON_LOOP)
-                seqs, frontier = await tx.run(functools.partial(self._append_rows, rows))
+            async with self._lite.transaction(large=large, restart_log=False) as tx:
+                rows = take(_MAX_BATCH)
+                seqs, frontier, self._may_catch_up = await tx.run(
+                    functools.partial(self._append_rows, rows),
+                    in_thread=large or len(rows) > _ROWS_ON_LOOP,
+                )
         except BaseException:
             self._frontier = None  # it may hold leaves that were rolled back: reload it next time
+            self._may_catch_up = self._sequence_on_append
             raise
         self._frontier = frontier
         return seqs
 
-    def _append_rows(self, rows: list[tuple], conn: Any) -> tuple[list[int], Frontier | None]:
-        """Append `rows` inside the write transaction; their sequence numbers, and the tree's
-        edge once they are in it (kept once the transaction is committed)."""
+    async def _after_write(self) -> None:
+        # The log started over once the appenders have their answers, not before: after a long
+        # reader (a backup) what is left to copy may take seconds (SQLiteDatabase._restart_log).
+        try:
+            await self._lite.restart_log_if_wanted()
+        except sqlite3.OperationalError:  # the turn not had: the checkpointer asks again
+            log.warning("the audit log's write-ahead log was not started over", exc_info=True)
+
+    def _append_rows(self, rows: list[tuple], conn: Any) -> tuple[list[int], Frontier | None, bool]:
+        """Append `rows` inside the write transaction; their sequence numbers, the tree's edge
+        once they are in it (kept once the transaction is committed), and whether entries an
+        earlier version left unindexed still wait (`_catch_up`)."""
         leaves = [leaf_hash(row[2]) for row in rows] if self._sequence_on_append else []
         # Inside the write transaction no other connection (or hub process) can append: the
         # numbers after the largest are ours to give. One query reads where the log and its
@@ -329,7 +357,7 @@ class SQLiteAuditLog(_GroupCommitLog):
             nodes += frontier.extend(iter(leaves))
         if nodes:
             insert_values(conn, _INSERT_NODE, nodes)
-        return seqs, frontier
+        return seqs, frontier, bool(frontier is not None and waiting)
 
     def _tree(self, conn: Any, top: int | None) -> Frontier:
         """A copy of the tree's right edge as stored, to extend; `top` is the largest leaf index

@@ -2,8 +2,8 @@
 
 SQLite runs in-process: its indexed reads take microseconds, less than a hop to a thread would
 cost, so they run inline on a dedicated read connection; writes are serialised on a second
-connection under an asyncio lock. Taking SQLite's write lock, which another hub process or the
-audit writer may hold, is the one wait: the transaction first takes the writers' turn
+connection under an asyncio lock. Taking SQLite's write lock, which another hub process may
+hold, is the one wait: the transaction first takes the writers' turn
 (write_turn.py), waiting for it in a thread while another writer has it, then SQLite's lock,
 yielding to the event loop between tries (`begin_immediate_async`) should a writer that does not
 take turns hold it; never inside SQLite's busy handler, which would stall the whole event loop in
@@ -121,9 +121,12 @@ class _SQLiteTransaction(Transaction):
     ) -> None:
         insert_values(self._conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ", rows)
 
-    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def run(self, work: Callable[[sqlite3.Connection], T], in_thread: bool = False) -> T:
         """`work(connection)`, synchronous code that makes several statements of the transaction
-        at once (the audit log's append: adapters/sql/audit.py), on the event loop."""
+        at once (the audit log's append: adapters/sql/audit.py): on the event loop, or in a
+        thread (`to_the_end_in_thread`), as a large transaction's statements are."""
+        if in_thread:
+            return await to_the_end_in_thread(work, self._conn)
         return work(self._conn)
 
 
@@ -134,14 +137,13 @@ class _SQLiteThreadTransaction(_SQLiteTransaction):
     async def execute(
         self, sql: str, params: Sequence[Any] = (), *, fresh_plan: bool = False
     ) -> int:
-        return await asyncio.to_thread(lambda: self._conn.execute(sql, params).rowcount)
+        return await to_the_end_in_thread(lambda: self._conn.execute(sql, params).rowcount)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return await asyncio.to_thread(lambda: self._conn.execute(sql, params).fetchall())
+        return await to_the_end_in_thread(lambda: self._conn.execute(sql, params).fetchall())
 
-    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """`work(connection)` in a thread (`to_the_end_in_thread`)."""
-        return await to_the_end_in_thread(work, self._conn)
+    async def run(self, work: Callable[[sqlite3.Connection], T], in_thread: bool = True) -> T:
+        return await super().run(work, in_thread)
 
 
 async def to_the_end_in_thread(work: Callable[..., T], *args: Any) -> T:
@@ -151,7 +153,9 @@ async def to_the_end_in_thread(work: Callable[..., T], *args: Any) -> T:
     try:
         return await asyncio.shield(job)
     except asyncio.CancelledError:
-        await asyncio.wait([job])
+        while not job.done():  # cancelled again meanwhile: still not before the thread is done
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait([job])
         raise
 
 
@@ -178,8 +182,10 @@ class SQLiteDatabase(Database):
 
     @asynccontextmanager
     async def transaction(
-        self, large: bool = False, *, slow: bool = False
+        self, large: bool = False, *, slow: bool = False, restart_log: bool = True
     ) -> AsyncIterator[Transaction]:
+        """`restart_log=False`: the log is not started over after this transaction even if the
+        checkpointer asks (the caller does it once it has answered: `restart_log_if_wanted`)."""
         # A migration, or a wait for another process's (a move of the audit log: audit_file.py),
         # may rightly hold the file for minutes.
         deadline = SLOW_WAIT_SECONDS if slow else write_turn.DEADLINE_SECONDS
@@ -188,11 +194,24 @@ class SQLiteDatabase(Database):
             try:
                 yield (_SQLiteThreadTransaction if large else _SQLiteTransaction)(self._writer)
             except BaseException:
-                self._writer.execute("ROLLBACK")
+                self._roll_back()
                 raise
             await self._commit(large)
-            if self.checkpointer.restart_wanted.is_set():
+            if restart_log and self.checkpointer.restart_wanted.is_set():
                 await self._restart_log()
+
+    async def restart_log_if_wanted(self) -> None:
+        """Start the log over if the checkpointer asks, between two transactions."""
+        if self.checkpointer.restart_wanted.is_set():
+            async with self._lock, self._turn_held(write_turn.DEADLINE_SECONDS):
+                await self._restart_log()
+
+    def _roll_back(self) -> None:
+        """ROLLBACK, unless SQLite already ended the transaction (as it may on a full disk or an
+        I/O error): the error the caller gets is the one that failed the transaction."""
+        if self._writer.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._writer.execute("ROLLBACK")
 
     async def _commit(self, large: bool) -> None:
         """COMMIT, in a thread when `large`. A COMMIT that failed may leave the transaction open
@@ -204,24 +223,15 @@ class SQLiteDatabase(Database):
             else:
                 self._writer.execute("COMMIT")
         except BaseException:
-            if self._writer.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    self._writer.execute("ROLLBACK")
+            self._roll_back()
             raise
 
     async def _restart_log(self) -> None:
         """Between two transactions, the turn still held: the log started over, as the
-        checkpointer asks (checkpoint.py; the audit log's writer does so for its own file). In a
-        thread: after a long reader (a backup) let the log grow, what is left to copy may take
-        seconds. The connection is not let go before the thread is done with it."""
-        restart = asyncio.ensure_future(
-            asyncio.to_thread(self.checkpointer.restart_if_wanted, self._writer)
-        )
-        try:
-            await asyncio.shield(restart)
-        except asyncio.CancelledError:
-            await asyncio.wait([restart])
-            raise
+        checkpointer asks (checkpoint.py). In a thread: after a long reader (a backup) let the log
+        grow, what is left to copy may take seconds. The connection is not let go before the
+        thread is done with it."""
+        await to_the_end_in_thread(self.checkpointer.restart_if_wanted, self._writer)
 
     def _turn_held(self, deadline: float) -> contextlib.AbstractAsyncContextManager[None]:
         if self._turn is None:

@@ -1,11 +1,11 @@
 """Many rows into SQLite in a few statements.
 
 The sqlite3 module lets go of the GIL around every step of a statement, and each time the
-connection's thread must win it back, from a busy event loop or writer thread (up to the 5 ms
-switch interval), while it holds the database's one write lock. `executemany` takes a step per
-row; a multi-row `INSERT … VALUES (…), (…)` takes one per statement. For the audit writer that
-took commits from the slowest part of an append to a small one; publications into the outbox
-gain the same way.
+connection's thread must win it back from the other threads (up to the 5 ms switch interval),
+while it holds the database's one write lock. `executemany` takes a step per row; a multi-row
+`INSERT … VALUES (…), (…)` takes one per statement. For the audit log's writer thread (as it
+then was) that took commits from the slowest part of an append to a small one; publications into
+the outbox gain the same way.
 """
 
 from __future__ import annotations

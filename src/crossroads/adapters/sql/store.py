@@ -116,7 +116,8 @@ async def open_store(
         path = sqlite_path(url)
         if path == ":memory:":
             raise ValueError(
-                "an in-memory SQLite store cannot be shared by the audit writer; name a file"
+                "an in-memory SQLite store cannot hold the audit log, a file of its own;"
+                " name a file"
             )
         lite = SQLiteDatabase(path)
         if run_migrations:
