@@ -23,6 +23,7 @@ BENCHMARKS = {
     "federation": "cross-hub exchanges through two federated hubs, and one hub's own, side by side",
     "mutations": "mutations published and delivered to webhooks and a mailbox (outbox or NATS)",
     "provider_calls": "the CPU a call to a provider costs, through each outbound client",
+    "signature": "the CPU of the signature on an exchange's forward, libsodium against OpenSSL",
     "portal": "signed-in page views (the citizen's page, the operator's overview) under load",
     "rights": "the rights engine: a population's eligibility, re-evaluation, simulations",
     "statistics": "extraction of declarations and exchanges into the warehouse, then aggregates",
