@@ -22,9 +22,14 @@ log = logging.getLogger("crossroads.store")
 
 
 class WalCheckpointer:
-    def __init__(self, path: str, interval: float = 0.2, restart_frames: int = 16384) -> None:
-        """`restart_frames`: the log's length (in pages, 64 MB by default) past which it is
-        started over."""
+    def __init__(self, path: str, interval: float = 1.0, restart_frames: int = 16384) -> None:
+        """`interval`: seconds between two checkpoints. `restart_frames`: the log's length (in
+        pages, 64 MB by default) past which it is started over.
+
+        A page written again and again between two checkpoints (an index's last pages, an outbox
+        row inserted then marked delivered) is copied once by each: every second, not every
+        0.2 s, halved the checkpointers' share of the hub's processor under `bench mutations`
+        (docs/benchmarks.md, "A session of 2026-12-07, night")."""
         self._path = path
         self._interval = interval
         self._restart_frames = restart_frames
