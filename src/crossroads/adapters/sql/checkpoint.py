@@ -29,7 +29,7 @@ class WalCheckpointer:
         A page written again and again between two checkpoints (an index's last pages, an outbox
         row inserted then marked delivered) is copied once by each: every second, not every
         0.2 s, halved the checkpointers' share of the hub's processor under `bench mutations`
-        (docs/benchmarks.md, "A session of 2026-12-07, night")."""
+        (docs/benchmarks.md, "A session of 2026-12-07, late evening")."""
         self._path = path
         self._interval = interval
         self._restart_frames = restart_frames
